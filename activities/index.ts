@@ -1,0 +1,5 @@
+/**
+ * Every activity the worker registers. Workflows import this module as a *type* only
+ * (`import type * as activities from '../activities'`).
+ */
+export { produceConsumeProbeActivity } from './verify';

@@ -1,0 +1,34 @@
+/**
+ * `lifeboat <command> ...`: one module per command group under src/cli/commands, loaded lazily so
+ * `lifeboat --help` stays fast. Exit codes are stable (src/errors.ts, docs/cli.md).
+ */
+import { EXIT } from '../errors';
+import { fail } from './output';
+
+type Command = { run(argv: string[]): Promise<number>; summary: string };
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  demo: () => import('./commands/demo'),
+  probe: () => import('./commands/probe'),
+  worker: () => import('./commands/worker'),
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    const lines = await Promise.all(Object.entries(COMMANDS).map(async ([n, load]) => `  ${n.padEnd(10)} ${(await load()).summary}`));
+    console.log(`usage: lifeboat <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nEach command takes --help.`);
+    return name ? EXIT.OK : EXIT.USAGE;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    console.error(`lifeboat: unknown command "${name}" (try lifeboat --help)`);
+    return EXIT.USAGE;
+  }
+  return (await load()).run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => process.exit(fail(err)),
+);

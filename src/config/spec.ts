@@ -1,0 +1,152 @@
+/**
+ * The cluster spec: one YAML file per cluster (design.md, "Cluster spec"). It is validated on
+ * load and every error names the field, e.g. `brokers[1].control.unit: required for systemd`.
+ * Secrets are references ({ env } or { file }), resolved only where they are used.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { LifeboatError } from '../errors';
+
+export const secretRef = z.union([
+  z.strictObject({ env: z.string().min(1) }),
+  z.strictObject({ file: z.string().min(1) }),
+]);
+export type SecretRef = z.infer<typeof secretRef>;
+
+const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port');
+const absPath = z.string().min(1).refine((p) => isAbsolute(p), 'must be an absolute path');
+
+const brokerControl = z.discriminatedUnion('type', [
+  /** The lab's own process manager (pid files under the lab dir). */
+  z.strictObject({ type: z.literal('lab'), cluster: z.string().min(1) }),
+  z.strictObject({ type: z.literal('systemd'), unit: z.string().min(1) }),
+  /** Shell command templates; {id} and {host} are replaced. `status` exits 0 when the broker runs. */
+  z.strictObject({ type: z.literal('command'), start: z.string().min(1), stop: z.string().min(1), status: z.string().min(1) }),
+]);
+export type BrokerControlSpec = z.infer<typeof brokerControl>;
+
+const broker = z.strictObject({
+  id: z.number().int().min(0),
+  host: z.string().min(1).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only (it names a task queue)'),
+  listener: hostPort.optional(),
+  logDirs: z.array(absPath).min(1),
+  configDir: absPath,
+  control: brokerControl,
+});
+export type BrokerSpec = z.infer<typeof broker>;
+
+const retention = z.strictObject({
+  keepLast: z.number().int().min(0).optional(),
+  keepHourly: z.number().int().min(0).optional(),
+  keepDaily: z.number().int().min(0).optional(),
+  keepWeekly: z.number().int().min(0).optional(),
+  keepMonthly: z.number().int().min(0).optional(),
+  keepYearly: z.number().int().min(0).optional(),
+  keepWithin: z.string().regex(/^(\d+[yMwdhm])+$/, 'a duration such as 24h or 7d').optional(),
+});
+
+/** The seeds' tier table: 24 h of hourly, 7 daily, 4 weekly, 12 monthly. */
+export const DEFAULT_RETENTION: z.infer<typeof retention> = { keepLast: 1, keepHourly: 24, keepDaily: 7, keepWeekly: 4, keepMonthly: 12 };
+
+const repository = z.strictObject({
+  path: absPath,
+  password: secretRef,
+  compression: z.enum(['auto', 'off', 'max']).default('auto'),
+});
+
+export const clusterSpecSchema = z.strictObject({
+  name: z.string().min(1).regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and "-" (it names workflows)'),
+  kafka: z.strictObject({
+    bootstrapServers: z.array(hostPort).min(1),
+    mode: z.enum(['zookeeper', 'kraft']).default('zookeeper'),
+    clientId: z.string().default('lifeboat'),
+    ssl: z
+      .strictObject({ ca: absPath.optional(), cert: absPath.optional(), key: absPath.optional(), rejectUnauthorized: z.boolean().default(true) })
+      .optional(),
+    sasl: z
+      .strictObject({ mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']), username: z.string().min(1), password: secretRef })
+      .optional(),
+  }),
+  zookeeper: z
+    .strictObject({
+      connect: z.string().min(1),
+      chroot: z.string().regex(/^(\/[^/\s]+)*$/, 'an absolute path without a trailing "/", or empty').default(''),
+      auth: z.array(z.strictObject({ scheme: z.string().min(1), credentials: secretRef })).default([]),
+    })
+    .optional(),
+  brokers: z.array(broker).default([]),
+  repository: repository.optional(),
+  offsiteRepository: repository.optional(),
+  retention: retention.default(DEFAULT_RETENTION),
+  objectives: z.strictObject({ rtoMinutes: z.number().positive(), rpoMinutes: z.number().positive() }).default({ rtoMinutes: 30, rpoMinutes: 15 }),
+  topics: z
+    .strictObject({
+      critical: z.array(z.string()).default([]),
+      disposable: z.array(z.string()).default([]),
+    })
+    .default({ critical: [], disposable: [] }),
+  standby: z.string().optional(),
+});
+
+export type ClusterSpec = z.infer<typeof clusterSpecSchema>;
+
+/** An error a user can act on: it names the file and every bad field. */
+export class SpecError extends LifeboatError {
+  constructor(message: string) {
+    super('InvalidSpec', message);
+  }
+}
+
+function formatIssues(source: string, error: z.ZodError): string {
+  const lines = error.issues.map((i) => {
+    const path = i.path.reduce<string>((acc, seg) => (typeof seg === 'number' ? `${acc}[${seg}]` : acc ? `${acc}.${String(seg)}` : String(seg)), '');
+    return `  ${path || '(top level)'}: ${i.message}`;
+  });
+  return `invalid cluster spec ${source}:\n${lines.join('\n')}`;
+}
+
+export function parseSpec(input: unknown, source = '(input)'): ClusterSpec {
+  const r = clusterSpecSchema.safeParse(input);
+  if (!r.success) throw new SpecError(formatIssues(source, r.error));
+  const ids = new Set<number>();
+  for (const b of r.data.brokers) {
+    if (ids.has(b.id)) throw new SpecError(`invalid cluster spec ${source}:\n  brokers: broker id ${b.id} appears twice`);
+    ids.add(b.id);
+  }
+  return r.data;
+}
+
+export function loadSpec(file: string): ClusterSpec {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new SpecError(`cannot read cluster spec ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (e) {
+    throw new SpecError(`cluster spec ${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+  }
+  return parseSpec(doc, file);
+}
+
+/** Resolves a secret reference to its value; relative files are taken from `baseDir`. */
+export function resolveSecret(ref: SecretRef, env: NodeJS.ProcessEnv = process.env, baseDir = process.cwd()): string {
+  if ('env' in ref) {
+    const v = env[ref.env];
+    if (v === undefined || v === '') throw new SpecError(`the environment variable ${ref.env} is not set (a secret the spec refers to)`);
+    return v;
+  }
+  const path = isAbsolute(ref.file) ? ref.file : resolve(baseDir, ref.file);
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (e) {
+    throw new SpecError(`cannot read secret file ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+}
+
+export const specDir = (file: string): string => dirname(resolve(file));

@@ -1,0 +1,85 @@
+/**
+ * Errors a user can act on. Each has a stable `type` (it becomes the Temporal failure type, so
+ * workflows and the UI can tell them apart), a CLI exit code, and whether a retry can help.
+ * Anything that is not a LifeboatError is treated as transient (retried) by activities.
+ */
+export const EXIT = {
+  OK: 0,
+  ERROR: 1,
+  USAGE: 2,
+  /** Finished, but something was skipped or differs (e.g. a check found problems, a verify failed). */
+  PARTIAL: 3,
+  REPOSITORY_NOT_FOUND: 10,
+  LOCKED: 11,
+  WRONG_PASSWORD: 12,
+  INTEGRITY: 13,
+  NOT_FOUND: 14,
+  UNSAFE_TARGET: 15,
+  REJECTED: 16,
+  INVALID_SPEC: 17,
+  UNREACHABLE: 18,
+} as const;
+
+export type ErrorType =
+  | 'InvalidSpec'
+  | 'InvalidInput'
+  | 'WrongPassword'
+  | 'RepositoryNotFound'
+  | 'RepositoryFormat'
+  | 'CorruptBackup'
+  | 'SnapshotNotFound'
+  | 'UnsafeTarget'
+  | 'ApprovalRejected'
+  | 'Locked'
+  | 'Unreachable'
+  | 'ClusterIdMismatch';
+
+const EXIT_BY_TYPE: Record<ErrorType, number> = {
+  InvalidSpec: EXIT.INVALID_SPEC,
+  InvalidInput: EXIT.USAGE,
+  WrongPassword: EXIT.WRONG_PASSWORD,
+  RepositoryNotFound: EXIT.REPOSITORY_NOT_FOUND,
+  RepositoryFormat: EXIT.ERROR,
+  CorruptBackup: EXIT.INTEGRITY,
+  SnapshotNotFound: EXIT.NOT_FOUND,
+  UnsafeTarget: EXIT.UNSAFE_TARGET,
+  ApprovalRejected: EXIT.REJECTED,
+  Locked: EXIT.LOCKED,
+  Unreachable: EXIT.UNREACHABLE,
+  ClusterIdMismatch: EXIT.UNSAFE_TARGET,
+};
+
+/** Types a retry cannot fix; everything else (including Locked, Unreachable) is retried with backoff. */
+export const NON_RETRYABLE: readonly ErrorType[] = [
+  'InvalidSpec',
+  'InvalidInput',
+  'WrongPassword',
+  'RepositoryNotFound',
+  'RepositoryFormat',
+  'CorruptBackup',
+  'SnapshotNotFound',
+  'UnsafeTarget',
+  'ApprovalRejected',
+  'ClusterIdMismatch',
+];
+
+export class LifeboatError extends Error {
+  constructor(
+    readonly type: ErrorType,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = type;
+  }
+
+  get exitCode(): number {
+    return EXIT_BY_TYPE[this.type];
+  }
+
+  get retryable(): boolean {
+    return !NON_RETRYABLE.includes(this.type);
+  }
+}
+
+export const isLifeboatError = (e: unknown): e is LifeboatError => e instanceof LifeboatError;

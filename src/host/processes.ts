@@ -1,0 +1,145 @@
+/**
+ * Long-running processes that we start and must later find again: detached children whose pid
+ * goes to a pid file, recognised by a marker in their command line so that a stale pid file
+ * (the pid since reused by something else) never makes us signal a stranger.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export interface ManagedProcess {
+  /** Human name used in messages, e.g. "broker primary-2". */
+  name: string;
+  command: string;
+  args: string[];
+  pidFile: string;
+  logFile: string;
+  /** A string that appears in the process's command line and nowhere else (usually a config path). */
+  marker: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+function readCmdline(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return undefined;
+  }
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
+/** The pid of our process if it is running, otherwise undefined (stale pid files are removed). */
+export function runningPid(p: Pick<ManagedProcess, 'pidFile' | 'marker'>): number | undefined {
+  if (!existsSync(p.pidFile)) return undefined;
+  const pid = Number.parseInt(readFileSync(p.pidFile, 'utf8').trim(), 10);
+  if (!Number.isInteger(pid) || pid <= 0) {
+    rmSync(p.pidFile, { force: true });
+    return undefined;
+  }
+  const cmdline = readCmdline(pid);
+  if (cmdline === undefined || !cmdline.includes(p.marker) || isZombie(pid)) {
+    rmSync(p.pidFile, { force: true });
+    return undefined;
+  }
+  return pid;
+}
+
+/** Starts the process detached (it outlives us), appending its output to its log file. */
+export function startDetached(p: ManagedProcess): number {
+  const existing = runningPid(p);
+  if (existing !== undefined) return existing;
+  mkdirSync(dirname(p.pidFile), { recursive: true });
+  mkdirSync(dirname(p.logFile), { recursive: true });
+  const out = openSync(p.logFile, 'a');
+  try {
+    const child = spawn(p.command, p.args, {
+      cwd: p.cwd,
+      env: p.env ?? process.env,
+      detached: true,
+      stdio: ['ignore', out, out],
+    });
+    if (child.pid === undefined) throw new Error(`could not start ${p.name} (${p.command})`);
+    child.unref();
+    writeFileSync(p.pidFile, `${child.pid}\n`);
+    return child.pid;
+  } finally {
+    closeSync(out);
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !isZombie(pid);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stops our process: SIGTERM (Kafka then does a controlled shutdown), and SIGKILL if it has not
+ * exited within `graceMs`. Returns false if it was not running.
+ */
+export async function stopProcess(
+  p: Pick<ManagedProcess, 'pidFile' | 'marker'>,
+  opts: { graceMs?: number; signal?: NodeJS.Signals } = {},
+): Promise<boolean> {
+  const pid = runningPid(p);
+  if (pid === undefined) return false;
+  const signal = opts.signal ?? 'SIGTERM';
+  try {
+    process.kill(pid, signal);
+  } catch {
+    /* already gone */
+  }
+  const deadline = Date.now() + (signal === 'SIGKILL' ? 10_000 : (opts.graceMs ?? 60_000));
+  while (alive(pid) && Date.now() < deadline) await sleep(100);
+  if (alive(pid)) {
+    process.kill(pid, 'SIGKILL');
+    while (alive(pid)) await sleep(100);
+  }
+  rmSync(p.pidFile, { force: true });
+  return true;
+}
+
+/** Polls `check` until it returns true or the timeout passes; `describe` names what we waited for. */
+export async function waitUntil(
+  describe: string,
+  check: () => Promise<boolean> | boolean,
+  opts: { timeoutMs: number; intervalMs?: number; onTimeout?: () => string },
+): Promise<void> {
+  const deadline = Date.now() + opts.timeoutMs;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch {
+      /* not ready yet */
+    }
+    if (Date.now() > deadline) {
+      const extra = opts.onTimeout ? `\n${opts.onTimeout()}` : '';
+      throw new Error(`timed out after ${Math.round(opts.timeoutMs / 1000)}s waiting for ${describe}${extra}`);
+    }
+    await sleep(opts.intervalMs ?? 250);
+  }
+}
+
+/** The last lines of a log file, for error messages. */
+export function tail(file: string, lines = 20): string {
+  try {
+    const text = readFileSync(file, 'utf8');
+    return text.split('\n').slice(-lines - 1).join('\n');
+  } catch {
+    return `(no log at ${file})`;
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Connection to Temporal from Temporal's own environment conventions, so Lifeboat points at any
+ * cluster the way the `temporal` CLI does: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
+ * TEMPORAL_TLS, TEMPORAL_TLS_CERT/KEY (paths), TEMPORAL_TLS_CA, TEMPORAL_TLS_SERVER_NAME.
+ * Without TEMPORAL_ADDRESS it falls back to the lab's dev server.
+ */
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from '@temporalio/client';
+import { labTopology, temporalAddress } from '../lab/topology';
+import { LifeboatError } from '../errors';
+
+export const TASK_QUEUE = 'lifeboat';
+export const hostTaskQueue = (host: string): string => `lifeboat-host-${host}`;
+
+export interface TemporalSettings {
+  address: string;
+  namespace: string;
+  connection: ConnectionOptions;
+  /** Base URL of the Web UI, for links in reports (TEMPORAL_UI_URL, or the lab's UI). */
+  uiUrl?: string;
+}
+
+function readPath(env: NodeJS.ProcessEnv, name: string): Buffer | undefined {
+  const path = env[name];
+  if (!path) return undefined;
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new LifeboatError('InvalidInput', `${name}=${path} cannot be read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+}
+
+export function temporalSettings(env: NodeJS.ProcessEnv = process.env): TemporalSettings {
+  const lab = labTopology(env);
+  const address = env.TEMPORAL_ADDRESS || temporalAddress(lab);
+  const namespace = env.TEMPORAL_NAMESPACE || 'default';
+  const apiKey = env.TEMPORAL_API_KEY || undefined;
+  const cert = readPath(env, 'TEMPORAL_TLS_CERT');
+  const key = readPath(env, 'TEMPORAL_TLS_KEY');
+  const ca = readPath(env, 'TEMPORAL_TLS_CA');
+  const tlsWanted = env.TEMPORAL_TLS === 'true' || !!cert || !!ca || !!apiKey;
+  if (!!cert !== !!key) throw new LifeboatError('InvalidInput', 'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together');
+  const connection: ConnectionOptions = { address };
+  if (tlsWanted) {
+    connection.tls = {
+      serverNameOverride: env.TEMPORAL_TLS_SERVER_NAME || undefined,
+      serverRootCACertificate: ca,
+      clientCertPair: cert && key ? { crt: cert, key } : undefined,
+    };
+  }
+  if (apiKey) connection.apiKey = apiKey;
+  const uiUrl = env.TEMPORAL_UI_URL || (env.TEMPORAL_ADDRESS ? undefined : `http://127.0.0.1:${lab.temporal.uiPort}`);
+  return { address, namespace, connection, uiUrl };
+}
+
+export function workflowUiLink(settings: TemporalSettings, workflowId: string, runId?: string): string | undefined {
+  if (!settings.uiUrl) return undefined;
+  const base = `${settings.uiUrl}/namespaces/${encodeURIComponent(settings.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  return runId ? `${base}/${runId}/history` : base;
+}

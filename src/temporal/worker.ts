@@ -1,0 +1,84 @@
+/**
+ * The Lifeboat worker: control task queue "lifeboat" plus one host queue per broker host it serves
+ * ("lifeboat-host-<host>"), where disk work runs on the machine that owns the disk. In the lab one
+ * process serves every host queue. Workflows come from a prebuilt bundle when LIFEBOAT_WORKFLOW_BUNDLE
+ * names one (production), otherwise they are bundled from source at start-up.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import * as activities from '../../activities';
+import { TASK_QUEUE, hostTaskQueue, temporalSettings, type TemporalSettings } from './connection';
+
+export const WORKFLOWS_PATH = resolve(__dirname, '..', '..', 'workflows', 'index.ts');
+
+export interface LifeboatWorkerOptions {
+  settings?: TemporalSettings;
+  /** Host names whose host queues this process serves. */
+  hosts?: string[];
+  /** Serve the control queue too (default true). */
+  control?: boolean;
+  identity?: string;
+}
+
+export interface RunningWorkers {
+  workers: Worker[];
+  connection: NativeConnection;
+  /** Runs all workers until `until` settles (or they are shut down), then closes the connection. */
+  runUntil<T>(until: Promise<T>): Promise<T>;
+  run(): Promise<void>;
+  shutdown(): void;
+}
+
+function workflowSource(): Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'> {
+  const bundle = process.env.LIFEBOAT_WORKFLOW_BUNDLE;
+  if (bundle && existsSync(bundle)) return { workflowBundle: { code: readFileSync(bundle, 'utf8') } };
+  return { workflowsPath: WORKFLOWS_PATH };
+}
+
+export async function createWorkers(opts: LifeboatWorkerOptions = {}): Promise<RunningWorkers> {
+  const settings = opts.settings ?? temporalSettings();
+  const { address, tls, apiKey } = settings.connection;
+  const connection = await NativeConnection.connect({ address, tls, apiKey: typeof apiKey === 'string' ? apiKey : undefined });
+  const queues = [...(opts.control === false ? [] : [TASK_QUEUE]), ...(opts.hosts ?? []).map(hostTaskQueue)];
+  const workers: Worker[] = [];
+  const source = workflowSource();
+  for (const taskQueue of queues) {
+    const worker = await Worker.create({
+      connection,
+      namespace: settings.namespace,
+      taskQueue,
+      activities,
+      ...(opts.identity ? { identity: opts.identity } : {}),
+      // Host queues carry only activities; the control queue runs the workflows.
+      ...(taskQueue === TASK_QUEUE ? source : {}),
+      shutdownGraceTime: '5 seconds',
+    });
+    workers.push(worker);
+  }
+  const runAll = () => Promise.all(workers.map((w) => w.run())).then(() => undefined);
+  return {
+    workers,
+    connection,
+    async runUntil<T>(until: Promise<T>): Promise<T> {
+      const running = runAll();
+      try {
+        return await until;
+      } finally {
+        for (const w of workers) w.shutdown();
+        await running;
+        await connection.close();
+      }
+    },
+    async run() {
+      try {
+        await runAll();
+      } finally {
+        await connection.close();
+      }
+    },
+    shutdown() {
+      for (const w of workers) w.shutdown();
+    },
+  };
+}

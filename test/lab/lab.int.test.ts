@@ -1,0 +1,136 @@
+/**
+ * The lab itself, against the real processes: Kafka clusters that store real segments, ZooKeeper
+ * registrations that match meta.properties, and broker control that moves leadership.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Kafka } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { kafkaFor } from '../../src/kafka/client';
+import { produceConsumeProbe } from '../../src/kafka/probe';
+import { brokerRegistered, startBroker, stopBroker } from '../../src/lab/lab';
+import { findBroker, findCluster, zkConnect } from '../../src/lab/topology';
+import { waitUntil } from '../../src/host/processes';
+import { getChildren, getData, withZk } from '../../src/zookeeper/client';
+import { primarySpec, standbySpec, topo, unique } from '../support/lab';
+
+function readProperties(file: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^\s*([^#=\s][^=]*)=(.*)$/.exec(line);
+    if (m) out[m[1]!.trim()] = m[2]!.trim();
+  }
+  return out;
+}
+
+async function partitionReplicas(kafka: Kafka, topic: string) {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const md = await admin.fetchTopicMetadata({ topics: [topic] });
+    return md.topics[0]!.partitions;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+describe('lab Kafka clusters', () => {
+  it('primary: produce to a 3-partition RF=3 topic and consume it back', async () => {
+    const kafka = kafkaFor(primarySpec());
+    const r = await produceConsumeProbe(kafka, { records: 90, partitions: 3, replicationFactor: 3, cleanup: false });
+    expect(r).toMatchObject({ ok: true, produced: 90, consumed: 90 });
+    const parts = await partitionReplicas(kafka, r.topic);
+    expect(parts).toHaveLength(3);
+    for (const p of parts) expect(p.replicas.sort()).toEqual([1, 2, 3]);
+  });
+
+  it('standby: produce and consume back', async () => {
+    const r = await produceConsumeProbe(kafkaFor(standbySpec()), { records: 30, partitions: 3, replicationFactor: 1 });
+    expect(r).toMatchObject({ ok: true, produced: 30, consumed: 30 });
+  });
+
+  it("writes a 00000000000000000000.log segment holding the produced bytes in each replica's log dir", async () => {
+    const kafka = kafkaFor(primarySpec());
+    const topic = unique('segments');
+    const marker = `lifeboat-segment-marker-${unique('m')}`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 3 }], waitForLeaders: true });
+    await admin.disconnect();
+    const producer = kafka.producer();
+    await producer.connect();
+    // Uncompressed, so the value's bytes appear verbatim in the segment file.
+    await producer.send({ topic, acks: -1, messages: [0, 1, 2].map((p) => ({ partition: p, value: `${marker}-p${p}` })) });
+    await producer.disconnect();
+
+    const parts = await partitionReplicas(kafka, topic);
+    for (const p of parts) {
+      for (const replica of p.replicas) {
+        const b = findBroker(topo, 'primary', replica);
+        const segment = join(b.logDir, `${topic}-${p.partitionId}`, '00000000000000000000.log');
+        // Followers fetch asynchronously; acks=all means the ISR has it, the file write may trail a little.
+        await waitUntil(`${segment} to hold the record`, () => existsSync(segment) && readFileSync(segment).includes(`${marker}-p${p.partitionId}`), {
+          timeoutMs: 15_000,
+        });
+        expect(readFileSync(segment).includes(Buffer.from(`${marker}-p${p.partitionId}`))).toBe(true);
+      }
+    }
+  });
+});
+
+describe('lab ZooKeeper', () => {
+  it('registers primary brokers 1,2,3 and /primary/cluster/id matches every meta.properties', async () => {
+    const { ids, clusterId } = await withZk(zkConnect(topo), async (zk) => ({
+      ids: (await getChildren(zk, '/primary/brokers/ids')).map(Number).sort(),
+      clusterId: JSON.parse((await getData(zk, '/primary/cluster/id')).data!.toString()).id as string,
+    }));
+    expect(ids).toEqual([1, 2, 3]);
+    expect(clusterId).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    for (const b of findCluster(topo, 'primary').brokers) {
+      const meta = readProperties(join(b.logDir, 'meta.properties'));
+      expect(meta['cluster.id']).toBe(clusterId);
+      expect(meta['broker.id']).toBe(String(b.id));
+    }
+    const standbyId = await withZk(zkConnect(topo), async (zk) => JSON.parse((await getData(zk, '/standby/cluster/id')).data!.toString()).id);
+    expect(standbyId).not.toBe(clusterId);
+  });
+});
+
+describe('lab broker control', () => {
+  it('stopping broker 2 removes its id node and moves leadership; starting it brings it back into the ISR', async () => {
+    const kafka = kafkaFor(primarySpec());
+    const topic = unique('failover');
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      // Broker 2 first in every assignment makes it the preferred leader of all partitions.
+      await admin.createTopics({
+        topics: [{ topic, replicaAssignment: [0, 1, 2].map((p) => ({ partition: p, replicas: [2, p === 1 ? 3 : 1, p === 1 ? 1 : 3] })) }],
+        waitForLeaders: true,
+      });
+      const before = await partitionReplicas(kafka, topic);
+      expect(before.every((p) => p.leader === 2)).toBe(true);
+
+      const b2 = findBroker(topo, 'primary', 2);
+      await stopBroker(topo, b2);
+      expect(await brokerRegistered(topo, b2)).toBe(false);
+      const ids = await withZk(zkConnect(topo), (zk) => getChildren(zk, '/primary/brokers/ids'));
+      expect(ids.map(Number).sort()).toEqual([1, 3]);
+      await waitUntil('leadership to move off broker 2', async () => (await partitionReplicas(kafka, topic)).every((p) => p.leader !== 2 && p.leader > 0), {
+        timeoutMs: 30_000,
+      });
+      const during = await partitionReplicas(kafka, topic);
+      for (const p of during) expect(p.isr).not.toContain(2);
+
+      await startBroker(topo, b2);
+      await waitUntil('broker 2 back in every ISR', async () => (await partitionReplicas(kafka, topic)).every((p) => p.isr.includes(2)), {
+        timeoutMs: 60_000,
+      });
+      const after = await partitionReplicas(kafka, topic);
+      for (const p of after) expect(p.isr.sort()).toEqual([1, 2, 3]);
+    } finally {
+      await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+      await admin.disconnect();
+    }
+  });
+});

@@ -1,0 +1,27 @@
+/** A workflow from workflows/ runs on a real Worker against the lab's dev server and reaches Kafka. */
+import { Client, Connection } from '@temporalio/client';
+import { describe, expect, it } from 'vitest';
+import { TASK_QUEUE, temporalSettings } from '../../src/temporal/connection';
+import { createWorkers } from '../../src/temporal/worker';
+import { primarySpec, unique } from '../support/lab';
+
+describe('clusterProbe workflow', () => {
+  it('runs through a Worker and its activity produces to and consumes from the primary cluster', async () => {
+    const settings = temporalSettings();
+    const workers = await createWorkers({ settings });
+    const connection = await Connection.connect(settings.connection);
+    try {
+      const client = new Client({ connection, namespace: settings.namespace });
+      const workflowId = unique('probe-primary');
+      const result = await workers.runUntil(
+        client.workflow.execute('clusterProbe', { taskQueue: TASK_QUEUE, workflowId, args: [{ spec: primarySpec(), records: 12 }] }),
+      );
+      expect(result).toMatchObject({ ok: true, produced: 12, consumed: 12, workflowId });
+      const desc = await client.workflow.getHandle(workflowId).describe();
+      expect(desc.status.name).toBe('COMPLETED');
+      expect(desc.typedSearchAttributes.get({ name: 'LifeboatCluster', type: 'KEYWORD' } as never)).toBe('primary');
+    } finally {
+      await connection.close();
+    }
+  });
+});

@@ -1,0 +1,2 @@
+/** The worker's workflow bundle entry: every workflow Lifeboat registers. */
+export { clusterProbe } from './probe';
