@@ -1,0 +1,100 @@
+/**
+ * The repository's contract with the rest of Lifeboat. A snapshot is a tree of files (like a
+ * restic snapshot) plus metadata; each capture module writes its component under its own top-level
+ * directory:
+ *
+ *   zookeeper/...        ZooKeeper tree export          kafka-metadata/...  topics, configs, offsets, ACLs
+ *   configs/<host>/...   broker config files            logdirs/<host>/...  broker log-dir files
+ *   topics/...           logical topic records          registry/...        service-registry export
+ *
+ * Nothing of a snapshot is visible until `commit()` (data, then index, then the snapshot file).
+ */
+import type { Readable } from 'node:stream';
+
+export const COMPONENTS = ['zookeeper', 'kafka-metadata', 'configs', 'logdirs', 'topics', 'registry'] as const;
+export type ComponentName = (typeof COMPONENTS)[number];
+
+export interface SnapshotMeta {
+  /** 64 hex chars (SHA-256 of the snapshot file); commands accept any unique prefix of >= 8. */
+  id: string;
+  /** ISO-8601 time the backup started (the point it represents). */
+  time: string;
+  cluster: string;
+  hostname: string;
+  components: ComponentName[];
+  tags: string[];
+  /** Id of the snapshot this one was taken incrementally against, if any. */
+  parent?: string;
+  /**
+   * What the snapshot starts from, per component, recorded by the capture modules, e.g.
+   * `{ zookeeper: { zxid: "0x1a2b" }, topics: { orders: { "0": 1234 } } }`.
+   */
+  points: Record<string, unknown>;
+  /** Free-form facts for reports (throughput baselines, counts). */
+  extra: Record<string, unknown>;
+  summary: { files: number; bytes: number; newBytes: number; durationMs: number };
+}
+
+export interface NewSnapshotOptions {
+  cluster: string;
+  components: ComponentName[];
+  tags?: string[];
+  parent?: string;
+  points?: Record<string, unknown>;
+  extra?: Record<string, unknown>;
+  /** Defaults to now. */
+  time?: Date;
+}
+
+export interface FileEntry {
+  /** Relative path with "/" separators, never starting with "/" and never containing "..". */
+  path: string;
+  type: 'file' | 'dir' | 'symlink';
+  size: number;
+  mode: number;
+  mtime: string;
+  linkTarget?: string;
+}
+
+export interface WriteResult {
+  size: number;
+  /** Bytes of content that were not yet in the repository (after dedupe). */
+  newBytes: number;
+}
+
+export interface SnapshotWriter {
+  writeFile(path: string, content: Readable | Buffer, opts?: { mode?: number; mtime?: Date }): Promise<WriteResult>;
+  writeJson(path: string, value: unknown): Promise<WriteResult>;
+  /** Records extra points/facts learned during the backup (merged into the metadata at commit). */
+  setPoints(component: ComponentName, points: unknown): void;
+  setExtra(key: string, value: unknown): void;
+  /** Makes the snapshot visible and returns its metadata. */
+  commit(): Promise<SnapshotMeta>;
+  /** Drops the unfinished snapshot (stored data stays until prune and is reused by a re-run). */
+  abort(): Promise<void>;
+}
+
+export interface SnapshotReader {
+  readonly meta: SnapshotMeta;
+  list(prefix?: string): FileEntry[];
+  exists(path: string): boolean;
+  /** Streams a file's content; every chunk is verified (hash) as it is read. */
+  readFile(path: string): Readable;
+  readBuffer(path: string): Promise<Buffer>;
+  readJson<T = unknown>(path: string): Promise<T>;
+}
+
+export interface SnapshotFilter {
+  cluster?: string;
+  tags?: string[];
+  component?: ComponentName;
+}
+
+export interface Repository {
+  readonly path: string;
+  snapshots(filter?: SnapshotFilter): Promise<SnapshotMeta[]>;
+  /** By id or unique id prefix, or "latest" (newest matching the filter). */
+  openSnapshot(ref: string, filter?: SnapshotFilter): Promise<SnapshotReader>;
+  newSnapshot(opts: NewSnapshotOptions): Promise<SnapshotWriter>;
+  close(): Promise<void>;
+}
