@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import * as activities from '../../activities';
 import { TASK_QUEUE, hostTaskQueue, temporalSettings, type TemporalSettings } from './connection';
 
@@ -36,7 +36,22 @@ function workflowSource(): Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle
   return { workflowsPath: WORKFLOWS_PATH };
 }
 
+let runtimeInstalled = false;
+
+/** Worker logs at WARN unless LIFEBOAT_LOG_LEVEL says otherwise (INFO includes the bundler's output). */
+function installRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const level = (process.env.LIFEBOAT_LOG_LEVEL?.toUpperCase() ?? 'WARN') as LogLevel;
+  try {
+    Runtime.install({ logger: new DefaultLogger(level) });
+  } catch {
+    /* already installed by the embedding program */
+  }
+}
+
 export async function createWorkers(opts: LifeboatWorkerOptions = {}): Promise<RunningWorkers> {
+  installRuntime();
   const settings = opts.settings ?? temporalSettings();
   const { address, tls, apiKey } = settings.connection;
   const connection = await NativeConnection.connect({ address, tls, apiKey: typeof apiKey === 'string' ? apiKey : undefined });
