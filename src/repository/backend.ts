@@ -1,0 +1,133 @@
+/**
+ * Where repository files live. Deliberately small (whole-object writes, ranged reads, list, delete)
+ * so an S3-compatible backend can implement it; the local one serves plain directories and NAS mounts.
+ * Writes are atomic: a temp file, fsync, rename, so a crash never leaves a half object under its name.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+
+export type FileKind = 'config' | 'keys' | 'data' | 'index' | 'snapshots' | 'locks';
+export const DIRS: Exclude<FileKind, 'config'>[] = ['keys', 'data', 'index', 'snapshots', 'locks'];
+
+export interface Backend {
+  readonly location: string;
+  /** Names of the files of a kind with their sizes. */
+  list(kind: FileKind): Promise<{ name: string; size: number }[]>;
+  /** Null when absent. */
+  stat(kind: FileKind, name: string): Promise<{ size: number } | null>;
+  read(kind: FileKind, name: string): Promise<Buffer>;
+  /** Reads exactly `length` bytes or returns fewer if the file is shorter (a truncated object). */
+  readRange(kind: FileKind, name: string, offset: number, length: number): Promise<Buffer>;
+  write(kind: FileKind, name: string, data: Buffer | Buffer[], opts?: { sync?: boolean }): Promise<void>;
+  remove(kind: FileKind, name: string): Promise<void>;
+  /** Removes leftovers of interrupted writes (only under an exclusive lock). */
+  removeTemporaries(): Promise<number>;
+}
+
+const isTemp = (n: string) => n.startsWith('.tmp-');
+
+export class LocalBackend implements Backend {
+  constructor(readonly location: string) {}
+
+  private dirOf(kind: FileKind, name: string): string {
+    if (kind === 'config') return this.location;
+    if (kind === 'data') return join(this.location, 'data', name.slice(0, 2));
+    return join(this.location, kind);
+  }
+  private pathOf(kind: FileKind, name: string): string {
+    return kind === 'config' ? join(this.location, 'config') : join(this.dirOf(kind, name), name);
+  }
+
+  async init(): Promise<void> {
+    await fs.mkdir(this.location, { recursive: true });
+    for (const d of DIRS) await fs.mkdir(join(this.location, d), { recursive: true });
+  }
+
+  async list(kind: FileKind): Promise<{ name: string; size: number }[]> {
+    const dirs = kind === 'data' ? await this.dataDirs() : [join(this.location, kind)];
+    const out: { name: string; size: number }[] = [];
+    for (const dir of dirs) {
+      let names: string[];
+      try {
+        names = await fs.readdir(dir);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw e;
+      }
+      for (const name of names) {
+        if (isTemp(name)) continue;
+        const st = await fs.stat(join(dir, name)).catch(() => null);
+        if (st?.isFile()) out.push({ name, size: st.size });
+      }
+    }
+    return out;
+  }
+
+  private async dataDirs(): Promise<string[]> {
+    const root = join(this.location, 'data');
+    const subs = await fs.readdir(root).catch(() => [] as string[]);
+    return subs.filter((s) => /^[0-9a-f]{2}$/.test(s)).map((s) => join(root, s));
+  }
+
+  async stat(kind: FileKind, name: string): Promise<{ size: number } | null> {
+    const st = await fs.stat(this.pathOf(kind, name)).catch(() => null);
+    return st ? { size: st.size } : null;
+  }
+
+  read(kind: FileKind, name: string): Promise<Buffer> {
+    return fs.readFile(this.pathOf(kind, name));
+  }
+
+  async readRange(kind: FileKind, name: string, offset: number, length: number): Promise<Buffer> {
+    const fh = await fs.open(this.pathOf(kind, name), 'r');
+    try {
+      const buf = Buffer.allocUnsafe(length);
+      let got = 0;
+      while (got < length) {
+        const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return got === length ? buf : buf.subarray(0, got);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async write(kind: FileKind, name: string, data: Buffer | Buffer[], opts: { sync?: boolean } = {}): Promise<void> {
+    const dir = this.dirOf(kind, name);
+    await fs.mkdir(dir, { recursive: true });
+    const tmp = join(dir, `.tmp-${randomBytes(8).toString('hex')}`);
+    const fh = await fs.open(tmp, 'wx', 0o600);
+    try {
+      for (const part of Array.isArray(data) ? data : [data]) {
+        for (let off = 0; off < part.length; ) off += (await fh.write(part, off, part.length - off)).bytesWritten;
+      }
+      if (opts.sync !== false) await fh.sync();
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      await fs.rm(tmp, { force: true });
+      throw e;
+    }
+    await fh.close();
+    await fs.rename(tmp, this.pathOf(kind, name));
+  }
+
+  async remove(kind: FileKind, name: string): Promise<void> {
+    await fs.rm(this.pathOf(kind, name), { force: true });
+  }
+
+  async removeTemporaries(): Promise<number> {
+    let n = 0;
+    for (const dir of [...DIRS.filter((d) => d !== 'data').map((d) => join(this.location, d)), ...(await this.dataDirs())]) {
+      for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+        if (isTemp(name)) {
+          await fs.rm(join(dir, name), { force: true });
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Repository locks: shared for backup/restore/copy (many at once), exclusive for forget/prune
+ * (alone). A lock file records host, pid and time and is refreshed while held; one whose process
+ * is gone (same host) or that was not refreshed for STALE_MS is broken, with a notice.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { LifeboatError } from '../errors';
+import type { Backend } from './backend';
+
+export const STALE_MS = 30 * 60 * 1000;
+const REFRESH_MS = 5 * 60 * 1000;
+
+export interface LockInfo {
+  host: string;
+  pid: number;
+  time: string;
+  exclusive: boolean;
+  purpose: string;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function isStale(l: LockInfo, now = Date.now(), host = hostname()): string | null {
+  if (l.host === host && !processAlive(l.pid)) return `process ${l.pid} on ${l.host} is gone`;
+  const age = now - Date.parse(l.time);
+  if (!(age < STALE_MS)) return `not refreshed for ${Math.round(age / 60000)} min`;
+  return null;
+}
+
+export class Lock {
+  private timer?: NodeJS.Timeout;
+  private constructor(
+    private readonly backend: Backend,
+    readonly name: string,
+    private info: LockInfo,
+  ) {}
+
+  static async acquire(backend: Backend, exclusive: boolean, purpose: string, notice: (m: string) => void): Promise<Lock> {
+    const info: LockInfo = { host: hostname(), pid: process.pid, time: new Date().toISOString(), exclusive, purpose };
+    const name = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
+    // Write first, then look: two racing lockers both see each other and both back off (retryable).
+    await backend.write('locks', name, Buffer.from(JSON.stringify(info)));
+    try {
+      for (const { name: other } of await backend.list('locks')) {
+        if (other === name) continue;
+        let l: LockInfo;
+        try {
+          l = JSON.parse((await backend.read('locks', other)).toString('utf8')) as LockInfo;
+        } catch {
+          continue; // vanished meanwhile, or unreadable garbage: ignore
+        }
+        const stale = isStale(l);
+        if (stale) {
+          await backend.remove('locks', other);
+          notice(`broke a stale ${l.exclusive ? 'exclusive' : 'shared'} lock of ${l.purpose} (pid ${l.pid} on ${l.host}, ${l.time}): ${stale}`);
+          continue;
+        }
+        if (exclusive || l.exclusive) {
+          throw new LifeboatError(
+            'Locked',
+            `repository ${backend.location} is locked ${l.exclusive ? 'exclusively' : 'shared'} by ${l.purpose} (pid ${l.pid} on ${l.host} since ${l.time}); try again when it has finished`,
+            { lock: l },
+          );
+        }
+      }
+    } catch (e) {
+      await backend.remove('locks', name).catch(() => undefined);
+      throw e;
+    }
+    const lock = new Lock(backend, name, info);
+    lock.timer = setInterval(() => void lock.refresh(), REFRESH_MS);
+    lock.timer.unref();
+    return lock;
+  }
+
+  private async refresh(): Promise<void> {
+    this.info = { ...this.info, time: new Date().toISOString() };
+    await this.backend.write('locks', this.name, Buffer.from(JSON.stringify(this.info))).catch(() => undefined);
+  }
+
+  async release(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.backend.remove('locks', this.name);
+  }
+}

@@ -1,0 +1,601 @@
+/**
+ * The repository: opening (password → master key), the snapshot writer (chunk → dedupe → compress
+ * → seal → pack) and reader (every chunk verified), snapshot listing, and locking.
+ *
+ * Commit order is data → index → snapshot: a crash at any point leaves no visible snapshot, and the
+ * packs already written are found again by the next backup (their headers describe them), so a
+ * re-run stores only what is missing.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
+import { resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { LifeboatError } from '../errors';
+import { LocalBackend, type Backend } from './backend';
+import { BlobIndex } from './blobIndex';
+import { Chunker, DEFAULT_CHUNKER, validateChunker, type ChunkerParams } from './chunker';
+import { compress, decompress, type CompressionMode } from './compress';
+import { DEFAULT_SCRYPT, deriveKey, open, sealBuffer, sha256, type ScryptParams } from './crypto';
+import {
+  DEFAULT_PACK_SIZE,
+  FORMAT_VERSION,
+  isHexId,
+  type IndexFile,
+  type KeyFile,
+  type RepoConfig,
+  type SnapshotFile,
+  type TreeBlob,
+  type TreeEntry,
+} from './format';
+import { Lock } from './lock';
+import { PackWriter, readPackHeader, type PackInfo } from './pack';
+import type {
+  ComponentName,
+  FileEntry,
+  NewSnapshotOptions,
+  Repository,
+  SnapshotFilter,
+  SnapshotMeta,
+  SnapshotReader,
+  SnapshotWriter,
+  WriteResult,
+} from './types';
+
+export interface OpenOptions {
+  /** Where notices go (stale lock broken, unreadable snapshot skipped). Default: stderr. */
+  notice?: (message: string) => void;
+}
+export interface InitOptions extends OpenOptions {
+  compression?: CompressionMode;
+  chunker?: ChunkerParams;
+  packSize?: number;
+  scrypt?: ScryptParams;
+}
+
+const defaultNotice = (m: string) => process.stderr.write(`lifeboat: notice: ${m}\n`);
+const noop = () => undefined;
+/** Chunks compressed concurrently (libuv's pool has 4 threads). */
+const PARALLEL = 4;
+
+/** A blob that cannot be read back intact. */
+export class BlobError extends Error {
+  constructor(
+    readonly blob: string,
+    readonly pack: string | undefined,
+    reason: string,
+  ) {
+    super(`chunk ${blob.slice(0, 12)}${pack ? ` in pack ${pack.slice(0, 12)}` : ''} ${reason}`);
+  }
+}
+
+export async function readConfig(backend: Backend): Promise<RepoConfig> {
+  let raw: Buffer;
+  try {
+    raw = await backend.read('config', 'config');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new LifeboatError('RepositoryNotFound', `no repository at ${backend.location} (run 'lifeboat repo init' first)`);
+    throw e;
+  }
+  let cfg: RepoConfig;
+  try {
+    cfg = JSON.parse(raw.toString('utf8')) as RepoConfig;
+  } catch {
+    throw new LifeboatError('RepositoryFormat', `${backend.location}/config is not a Lifeboat repository config (not JSON)`);
+  }
+  if (typeof cfg.version !== 'number') throw new LifeboatError('RepositoryFormat', `${backend.location}/config has no format version`);
+  if (cfg.version > FORMAT_VERSION) {
+    throw new LifeboatError(
+      'RepositoryFormat',
+      `repository ${backend.location} has format version ${cfg.version}, but this Lifeboat reads only up to version ${FORMAT_VERSION}: upgrade Lifeboat`,
+    );
+  }
+  return cfg;
+}
+
+export async function makeKeyFile(master: Buffer, password: string, params: ScryptParams): Promise<{ name: string; body: Buffer }> {
+  const salt = randomBytes(32);
+  const derived = await deriveKey(password, salt, params);
+  const kf: KeyFile = {
+    version: 1,
+    created: new Date().toISOString(),
+    hostname: hostname(),
+    username: safeUser(),
+    kdf: { name: 'scrypt', ...params, salt: salt.toString('base64') },
+    sealed: sealBuffer(derived, master).toString('base64'),
+  };
+  const body = Buffer.from(JSON.stringify(kf, null, 2));
+  return { name: sha256(body), body };
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function initRepository(path: string, password: string, opts: InitOptions = {}): Promise<LocalRepository> {
+  if (!password) throw new LifeboatError('InvalidInput', 'an empty password is not allowed');
+  const backend = new LocalBackend(resolve(path));
+  if (await backend.stat('config', 'config')) throw new LifeboatError('InvalidInput', `a repository already exists at ${backend.location}`);
+  const chunker = opts.chunker ?? DEFAULT_CHUNKER;
+  validateChunker(chunker);
+  await backend.init();
+  const master = randomBytes(32);
+  const kf = await makeKeyFile(master, password, opts.scrypt ?? DEFAULT_SCRYPT);
+  await backend.write('keys', kf.name, kf.body);
+  const cfg: RepoConfig = {
+    version: FORMAT_VERSION,
+    id: randomBytes(16).toString('hex'),
+    created: new Date().toISOString(),
+    chunker,
+    compression: opts.compression ?? 'auto',
+    packSize: opts.packSize ?? DEFAULT_PACK_SIZE,
+  };
+  // config last: a repository is there once its config is.
+  await backend.write('config', 'config', Buffer.from(JSON.stringify(cfg, null, 2)));
+  return openRepository(path, password, opts);
+}
+
+export async function openRepository(path: string, password: string, opts: OpenOptions = {}): Promise<LocalRepository> {
+  const backend = new LocalBackend(resolve(path));
+  const config = await readConfig(backend);
+  const { master, keyName } = await unlock(backend, password);
+  const repo = new LocalRepository(backend, config, master, keyName, opts.notice ?? defaultNotice);
+  await repo.loadIndex();
+  return repo;
+}
+
+async function unlock(backend: Backend, password: string): Promise<{ master: Buffer; keyName: string }> {
+  const keys = await backend.list('keys');
+  if (keys.length === 0) throw new LifeboatError('RepositoryFormat', `repository ${backend.location} has no key files`);
+  for (const { name } of keys) {
+    let kf: KeyFile;
+    try {
+      kf = JSON.parse((await backend.read('keys', name)).toString('utf8')) as KeyFile;
+    } catch {
+      continue;
+    }
+    const derived = await deriveKey(password, Buffer.from(kf.kdf.salt, 'base64'), kf.kdf);
+    try {
+      return { master: open(derived, Buffer.from(kf.sealed, 'base64')), keyName: name };
+    } catch {
+      // not this key
+    }
+  }
+  throw new LifeboatError('WrongPassword', `wrong password for repository ${backend.location} (no key file matches it)`);
+}
+
+/** Rejects paths that are absolute, contain "..", "." or empty segments, or backslashes. */
+export function checkEntryPath(path: string): string {
+  const segs = path.split('/');
+  if (!path || path.startsWith('/') || path.includes('\\') || path.includes('\0') || segs.some((s) => s === '' || s === '.' || s === '..')) {
+    throw new LifeboatError('UnsafeTarget', `unsafe path in snapshot: ${JSON.stringify(path)} (must be relative, "/"-separated, without "..")`);
+  }
+  return path;
+}
+
+export class LocalRepository implements Repository {
+  readonly index = new BlobIndex();
+  private readonly snapshotCache = new Map<string, SnapshotFile>();
+  private sharedLock?: Promise<Lock>;
+
+  constructor(
+    readonly backend: Backend,
+    readonly config: RepoConfig,
+    readonly key: Buffer,
+    readonly keyName: string,
+    readonly notice: (m: string) => void,
+  ) {}
+
+  get path(): string {
+    return this.backend.location;
+  }
+
+  async loadIndex(): Promise<void> {
+    for (const { name } of await this.backend.list('index')) {
+      if (this.index.files.has(name)) continue;
+      this.index.addFile(name, await this.readSealedJson<IndexFile>('index', name));
+    }
+  }
+
+  async readSealedJson<T>(kind: 'index' | 'snapshots', name: string): Promise<T> {
+    const raw = await this.backend.read(kind, name);
+    if (sha256(raw) !== name) throw new Error(`${kind}/${name} does not match its hash (altered or truncated)`);
+    return JSON.parse(open(this.key, raw).toString('utf8')) as T;
+  }
+
+  async writeSealedJson(kind: 'index' | 'snapshots', value: unknown): Promise<string> {
+    const body = sealBuffer(this.key, Buffer.from(JSON.stringify(value)));
+    const name = sha256(body);
+    await this.backend.write(kind, name, body);
+    return name;
+  }
+
+  async loadSnapshotFile(id: string): Promise<SnapshotFile> {
+    const cached = this.snapshotCache.get(id);
+    if (cached) return cached;
+    let s: SnapshotFile;
+    try {
+      s = await this.readSealedJson<SnapshotFile>('snapshots', id);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new LifeboatError('SnapshotNotFound', `snapshot ${id.slice(0, 12)} not found in ${this.path}`);
+      throw new LifeboatError('CorruptBackup', `snapshot ${id.slice(0, 12)} in ${this.path} is damaged: ${(e as Error).message}`);
+    }
+    this.snapshotCache.set(id, s);
+    return s;
+  }
+
+  /** Snapshot ids present (file names). */
+  async snapshotIds(): Promise<string[]> {
+    return (await this.backend.list('snapshots')).map((f) => f.name).filter(isHexId);
+  }
+
+  async snapshots(filter: SnapshotFilter = {}): Promise<SnapshotMeta[]> {
+    const out: SnapshotMeta[] = [];
+    for (const id of await this.snapshotIds()) {
+      try {
+        const m = toMeta(id, await this.loadSnapshotFile(id));
+        if (matches(m, filter)) out.push(m);
+      } catch (e) {
+        this.notice(`skipping unreadable snapshot ${id.slice(0, 12)}: ${(e as Error).message}`);
+      }
+    }
+    return out.sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
+  }
+
+  async resolveRef(ref: string, filter: SnapshotFilter = {}): Promise<string> {
+    if (ref === 'latest') {
+      const all = await this.snapshots(filter);
+      const last = all[all.length - 1];
+      if (!last) throw new LifeboatError('SnapshotNotFound', `no snapshot${describeFilter(filter)} in ${this.path}`);
+      return last.id;
+    }
+    if (!/^[0-9a-f]{4,64}$/.test(ref)) throw new LifeboatError('InvalidInput', `"${ref}" is not a snapshot id (hex, at least 4 characters) or "latest"`);
+    const hits = (await this.snapshotIds()).filter((id) => id.startsWith(ref));
+    if (hits.length === 0) throw new LifeboatError('SnapshotNotFound', `snapshot ${ref} not found in ${this.path}`);
+    if (hits.length > 1) throw new LifeboatError('InvalidInput', `snapshot prefix ${ref} is ambiguous (${hits.length} snapshots); give more characters`);
+    return hits[0]!;
+  }
+
+  async openSnapshot(ref: string, filter: SnapshotFilter = {}): Promise<SnapshotReader> {
+    await this.ensureShared('restore');
+    const id = await this.resolveRef(ref, filter);
+    const file = await this.loadSnapshotFile(id);
+    const meta = toMeta(id, file);
+    let tree: TreeBlob;
+    try {
+      tree = JSON.parse((await this.loadBlob(file.tree)).toString('utf8')) as TreeBlob;
+    } catch (e) {
+      throw corrupt(meta, e);
+    }
+    return new Reader(this, meta, tree.entries);
+  }
+
+  async newSnapshot(opts: NewSnapshotOptions): Promise<SnapshotWriter> {
+    await this.ensureShared('backup');
+    return new Writer(this, opts, await this.recoverPacks());
+  }
+
+  /** Packs in data/ that no index names (an interrupted backup or copy): reused, indexed at the next commit. */
+  async recoverPacks(): Promise<PackInfo[]> {
+    await this.loadIndex(); // pick up what other writers committed meanwhile
+    const found: PackInfo[] = [];
+    for (const { name, size } of await this.backend.list('data')) {
+      if (this.index.packs.has(name) || !isHexId(name)) continue;
+      try {
+        const info = { id: name, size, blobs: await readPackHeader(this.backend, this.key, name, size) };
+        this.index.addPack(info);
+        found.push(info);
+      } catch {
+        // unreadable: left for prune / check
+      }
+    }
+    return found;
+  }
+
+  /** Reads, opens, decompresses and verifies one blob. */
+  async loadBlob(id: string): Promise<Buffer> {
+    const loc = this.index.blobs.get(id);
+    if (!loc) throw new BlobError(id, undefined, 'is not in the index');
+    let sealed: Buffer;
+    try {
+      sealed = await this.backend.readRange('data', loc.pack, loc.offset, loc.length);
+    } catch (e) {
+      throw new BlobError(id, loc.pack, `cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    if (sealed.length !== loc.length) throw new BlobError(id, loc.pack, `is truncated (${sealed.length} of ${loc.length} bytes)`);
+    let plain: Buffer;
+    try {
+      plain = open(this.key, sealed);
+    } catch {
+      throw new BlobError(id, loc.pack, 'fails authentication (altered)');
+    }
+    let data: Buffer;
+    try {
+      data = await decompress(plain[0]!, plain.subarray(1));
+    } catch (e) {
+      throw new BlobError(id, loc.pack, `cannot be decompressed: ${(e as Error).message}`);
+    }
+    if (data.length !== loc.raw || sha256(data) !== id) throw new BlobError(id, loc.pack, 'does not match its hash');
+    return data;
+  }
+
+  private ensureShared(purpose: string): Promise<Lock> {
+    if (!this.sharedLock) {
+      this.sharedLock = Lock.acquire(this.backend, false, purpose, this.notice);
+      this.sharedLock.catch(() => (this.sharedLock = undefined));
+    }
+    return this.sharedLock;
+  }
+
+  /** Runs `fn` holding the exclusive lock (forget, prune, key changes). */
+  async exclusive<T>(purpose: string, fn: () => Promise<T>): Promise<T> {
+    const lock = await Lock.acquire(this.backend, true, purpose, this.notice);
+    try {
+      return await fn();
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /** Bytes of all pack files (what the data costs on disk). */
+  async storedBytes(): Promise<number> {
+    return (await this.backend.list('data')).reduce((n, f) => n + f.size, 0);
+  }
+
+  /** Forgets cached snapshot files (after forget). */
+  dropCached(id: string): void {
+    this.snapshotCache.delete(id);
+  }
+
+  async close(): Promise<void> {
+    const l = this.sharedLock;
+    this.sharedLock = undefined;
+    if (l) await (await l.catch(() => undefined))?.release();
+  }
+}
+
+function describeFilter(f: SnapshotFilter): string {
+  const parts = [f.cluster && `cluster ${f.cluster}`, f.tags?.length && `tags ${f.tags.join(',')}`, f.component && `component ${f.component}`].filter(Boolean);
+  return parts.length ? ` matching ${parts.join(', ')}` : '';
+}
+
+function matches(m: SnapshotMeta, f: SnapshotFilter): boolean {
+  if (f.cluster && m.cluster !== f.cluster) return false;
+  if (f.tags?.some((t) => !m.tags.includes(t))) return false;
+  if (f.component && !m.components.includes(f.component)) return false;
+  return true;
+}
+
+export function toMeta(id: string, s: SnapshotFile): SnapshotMeta {
+  return {
+    id,
+    time: s.time,
+    cluster: s.cluster,
+    hostname: s.hostname,
+    components: s.components,
+    tags: s.tags,
+    ...(s.parent ? { parent: s.parent } : {}),
+    points: s.points,
+    extra: s.extra,
+    summary: s.summary,
+  };
+}
+
+function corrupt(meta: SnapshotMeta, e: unknown): LifeboatError {
+  if (e instanceof LifeboatError) return e;
+  return new LifeboatError(
+    'CorruptBackup',
+    `snapshot ${meta.id.slice(0, 12)} (${meta.cluster}, ${meta.time}) is damaged: ${(e as Error).message}; run 'lifeboat repo check --read-data'`,
+    { snapshot: meta.id, ...(e instanceof BlobError ? { blob: e.blob, pack: e.pack } : {}) },
+  );
+}
+
+class Writer implements SnapshotWriter {
+  private readonly entries = new Map<string, TreeEntry>();
+  /** Blobs stored by this writer (queued or packed), for dedupe within the snapshot. */
+  private readonly stored = new Set<string>();
+  private jobs: Promise<void>[] = [];
+  private readonly pack: PackWriter;
+  private readonly points: Record<string, unknown>;
+  private readonly extra: Record<string, unknown>;
+  private readonly started = Date.now();
+  private newBytes = 0;
+  private state: 'open' | 'committed' | 'aborted' = 'open';
+
+  constructor(
+    private readonly repo: LocalRepository,
+    private readonly opts: NewSnapshotOptions,
+    private readonly recovered: PackInfo[],
+  ) {
+    this.pack = new PackWriter(repo.backend, repo.key, repo.config.packSize);
+    this.points = { ...(opts.points ?? {}) };
+    this.extra = { ...(opts.extra ?? {}) };
+  }
+
+  private known(id: string): boolean {
+    return this.stored.has(id) || this.repo.index.has(id);
+  }
+
+  private checkOpen(): void {
+    if (this.state !== 'open') throw new Error(`snapshot writer already ${this.state}`);
+  }
+
+  /** Queues a chunk for compress → seal → pack; waits when PARALLEL chunks are in flight. */
+  private async store(type: 'd' | 't', id: string, chunk: Buffer): Promise<void> {
+    this.stored.add(id);
+    const mode = this.repo.config.compression;
+    const job = compress(chunk, mode).then(({ codec, payload }) => this.pack.addPlain(type, id, codec, payload, chunk.length));
+    job.catch(noop);
+    this.jobs.push(job);
+    while (this.jobs.length >= PARALLEL) await this.jobs.shift();
+  }
+
+  async writeFile(path: string, content: Readable | Buffer, opts: { mode?: number; mtime?: Date } = {}): Promise<WriteResult> {
+    this.checkOpen();
+    checkEntryPath(path);
+    const chunker = new Chunker(this.repo.config.chunker);
+    const chunks: string[] = [];
+    let size = 0;
+    let newBytes = 0;
+    const handle = async (chunk: Buffer) => {
+      const id = sha256(chunk);
+      chunks.push(id);
+      size += chunk.length;
+      if (!this.known(id)) {
+        newBytes += chunk.length;
+        await this.store('d', id, chunk);
+      }
+    };
+    if (Buffer.isBuffer(content)) {
+      for (const c of chunker.push(content)) await handle(c);
+    } else {
+      for await (const data of content) {
+        const buf = Buffer.isBuffer(data) ? data : Buffer.from(data as string);
+        for (const c of chunker.push(buf)) await handle(c);
+      }
+    }
+    const last = chunker.finish();
+    if (last) await handle(last);
+    this.entries.set(path, { path, type: 'file', size, mode: opts.mode ?? 0o644, mtime: (opts.mtime ?? new Date()).toISOString(), chunks });
+    this.newBytes += newBytes;
+    return { size, newBytes };
+  }
+
+  writeJson(path: string, value: unknown): Promise<WriteResult> {
+    return this.writeFile(path, Buffer.from(JSON.stringify(value, null, 2) + '\n'));
+  }
+
+  /** Records a symbolic link (restored only if it stays inside the target). */
+  writeSymlink(path: string, target: string, opts: { mtime?: Date } = {}): void {
+    this.checkOpen();
+    checkEntryPath(path);
+    this.entries.set(path, { path, type: 'symlink', size: 0, mode: 0o777, mtime: (opts.mtime ?? new Date()).toISOString(), linkTarget: target });
+  }
+
+  /** Records an (empty) directory. */
+  writeDir(path: string, opts: { mode?: number; mtime?: Date } = {}): void {
+    this.checkOpen();
+    checkEntryPath(path);
+    this.entries.set(path, { path, type: 'dir', size: 0, mode: opts.mode ?? 0o755, mtime: (opts.mtime ?? new Date()).toISOString() });
+  }
+
+  setPoints(component: ComponentName, points: unknown): void {
+    this.points[component] = points;
+  }
+
+  setExtra(key: string, value: unknown): void {
+    this.extra[key] = value;
+  }
+
+  async commit(): Promise<SnapshotMeta> {
+    this.checkOpen();
+    while (this.jobs.length) await this.jobs.shift();
+    const entries = [...this.entries.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const treeBuf = Buffer.from(JSON.stringify({ version: 1, entries } satisfies TreeBlob));
+    const treeId = sha256(treeBuf);
+    if (!this.known(treeId)) await this.store('t', treeId, treeBuf);
+    while (this.jobs.length) await this.jobs.shift();
+    const packs = [...this.recovered, ...(await this.pack.finish())];
+    if (packs.length) {
+      const name = await this.repo.writeSealedJson('index', { version: 1, packs } satisfies IndexFile);
+      this.repo.index.files.add(name);
+      for (const p of packs) this.repo.index.addPack(p);
+    }
+    const files = entries.filter((e) => e.type === 'file');
+    const snap: SnapshotFile = {
+      version: 1,
+      time: (this.opts.time ?? new Date(this.started)).toISOString(),
+      cluster: this.opts.cluster,
+      hostname: hostname(),
+      components: this.opts.components,
+      tags: this.opts.tags ?? [],
+      ...(this.opts.parent ? { parent: this.opts.parent } : {}),
+      points: this.points,
+      extra: this.extra,
+      summary: { files: files.length, bytes: files.reduce((n, e) => n + e.size, 0), newBytes: this.newBytes, durationMs: Date.now() - this.started },
+      tree: treeId,
+    };
+    const id = await this.repo.writeSealedJson('snapshots', snap);
+    this.state = 'committed';
+    return toMeta(id, snap);
+  }
+
+  async abort(): Promise<void> {
+    if (this.state !== 'open') return;
+    this.state = 'aborted';
+    await Promise.allSettled(this.jobs);
+    this.jobs = [];
+    // Packs already written stay: unindexed, they are picked up by the next backup or removed by prune.
+    await this.pack.finish().catch(noop);
+  }
+}
+
+class Reader implements SnapshotReader {
+  private readonly byPath: Map<string, TreeEntry>;
+  constructor(
+    private readonly repo: LocalRepository,
+    readonly meta: SnapshotMeta,
+    private readonly entries: TreeEntry[],
+  ) {
+    this.byPath = new Map(entries.map((e) => [e.path, e]));
+  }
+
+  list(prefix?: string): FileEntry[] {
+    const p = prefix?.replace(/\/+$/, '');
+    return this.entries
+      .filter((e) => !p || e.path === p || e.path.startsWith(`${p}/`))
+      .map(({ chunks: _chunks, ...rest }) => rest);
+  }
+
+  exists(path: string): boolean {
+    return this.byPath.has(path);
+  }
+
+  /** The chunk ids of a file (for check and copy). */
+  chunksOf(path: string): string[] {
+    return this.entry(path).chunks ?? [];
+  }
+
+  private entry(path: string): TreeEntry {
+    const e = this.byPath.get(path);
+    if (!e) throw new LifeboatError('SnapshotNotFound', `snapshot ${this.meta.id.slice(0, 12)} has no file ${path}`);
+    return e;
+  }
+
+  readFile(path: string): Readable {
+    const e = this.entry(path);
+    if (e.type !== 'file') throw new LifeboatError('InvalidInput', `${path} in snapshot ${this.meta.id.slice(0, 12)} is a ${e.type}, not a file`);
+    return Readable.from(this.chunks(e.chunks ?? []), { objectMode: false });
+  }
+
+  private async *chunks(ids: string[]): AsyncGenerator<Buffer> {
+    // Read ahead a few chunks so decompression overlaps with the consumer's writes.
+    const queue: Promise<Buffer>[] = [];
+    let next = 0;
+    try {
+      while (next < ids.length || queue.length) {
+        while (queue.length < PARALLEL && next < ids.length) {
+          const p = this.repo.loadBlob(ids[next++]!);
+          p.catch(noop);
+          queue.push(p);
+        }
+        yield await queue.shift()!;
+      }
+    } catch (e) {
+      throw corrupt(this.meta, e);
+    }
+  }
+
+  async readBuffer(path: string): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    for await (const c of this.readFile(path)) parts.push(c as Buffer);
+    return Buffer.concat(parts);
+  }
+
+  async readJson<T = unknown>(path: string): Promise<T> {
+    return JSON.parse((await this.readBuffer(path)).toString('utf8')) as T;
+  }
+}

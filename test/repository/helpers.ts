@@ -1,0 +1,47 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll } from 'vitest';
+import { initRepository, type InitOptions } from '../../src/repository';
+
+/** Small chunks and packs so tests exercise many of each on little data; cheap scrypt. */
+export const SMALL: InitOptions = {
+  chunker: { min: 4 * 1024, avg: 16 * 1024, max: 64 * 1024 },
+  packSize: 256 * 1024,
+  scrypt: { N: 2 ** 12, r: 8, p: 1 },
+  notice: () => undefined,
+};
+
+export const PASSWORD = 'correct horse battery staple';
+
+const dirs: string[] = [];
+export function tempDir(label = 'repo'): string {
+  const d = mkdtempSync(join(tmpdir(), `lifeboat-${label}-`));
+  dirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+export async function tempRepo(opts: InitOptions = {}) {
+  const path = join(tempDir(), 'repo');
+  return initRepository(path, PASSWORD, { ...SMALL, ...opts });
+}
+
+/** Kafka-like JSON-ish records: compressible about 2:1 or better, never repeating exactly. */
+export function kafkaLike(bytes: number, seed = 0): Buffer {
+  const parts: Buffer[] = [];
+  let n = 0;
+  let i = seed * 1_000_000;
+  while (n < bytes) {
+    const rec = Buffer.from(
+      `{"offset":${i},"ts":${1700000000000 + i * 7},"key":"user-${(i * 7919) % 100000}","value":{"order":"${randomBytes(6).toString('hex')}","amount":${(i * 31) % 10007},"status":"${i % 3 ? 'paid' : 'open'}"}}\n`,
+    );
+    parts.push(rec);
+    n += rec.length;
+    i++;
+  }
+  return Buffer.concat(parts).subarray(0, bytes);
+}
