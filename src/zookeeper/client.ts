@@ -85,3 +85,120 @@ export function chrootPath(chroot: string | undefined, path: string): string {
   const rel = path.startsWith('/') ? path : `/${path}`;
   return rel === '/' ? root || '/' : `${root}${rel}`;
 }
+
+// ---- write calls, ACLs, multi and the session's zxid (used by export/restore) ----
+
+export type ZkAcl = zookeeper.ACL;
+export const { ACL, Id, Permission, CreateMode } = zookeeper;
+
+export function getACL(client: ZkClient, path: string): Promise<{ acl: ZkAcl[]; stat: ZkStat }> {
+  return new Promise((resolve, reject) =>
+    client.getACL(path, (err, acl, stat) => (err ? reject(wrap(err, 'getACL', path)) : resolve({ acl, stat }))),
+  );
+}
+
+export type ZkWatcher = (event: zookeeper.Event) => void;
+
+/** getData that also leaves a one-shot data watch (fires on change or deletion). Pass one stable watcher function. */
+export function getDataWatched(client: ZkClient, path: string, watcher: ZkWatcher): Promise<{ data: Buffer | null; stat: ZkStat }> {
+  return new Promise((resolve, reject) =>
+    client.getData(
+      path,
+      watcher,
+      (err, data, stat) => (err ? reject(wrap(err, 'getData', path)) : resolve({ data: data ?? null, stat })),
+    ),
+  );
+}
+
+/** getChildren (GET_CHILDREN2: with the node's stat) that leaves a one-shot child watch. */
+export function getChildrenWatched(
+  client: ZkClient,
+  path: string,
+  watcher: ZkWatcher,
+): Promise<{ children: string[]; stat: ZkStat }> {
+  return new Promise((resolve, reject) =>
+    client.getChildren(
+      path,
+      watcher,
+      (err, children, stat) => (err ? reject(wrap(err, 'getChildren', path)) : resolve({ children, stat })),
+    ),
+  );
+}
+
+export function existsWatched(client: ZkClient, path: string, watcher: ZkWatcher): Promise<ZkStat | null> {
+  return new Promise((resolve, reject) =>
+    client.exists(
+      path,
+      watcher,
+      (err, stat) => (err ? reject(wrap(err, 'exists', path)) : resolve(stat ?? null)),
+    ),
+  );
+}
+
+export function create(client: ZkClient, path: string, data: Buffer | null, acl: ZkAcl[], mode: number = CreateMode.PERSISTENT): Promise<string> {
+  return new Promise((resolve, reject) =>
+    client.create(path, data ?? Buffer.alloc(0), acl, mode, (err, p) => (err ? reject(wrap(err, 'create', path)) : resolve(p))),
+  );
+}
+
+export function setData(client: ZkClient, path: string, data: Buffer | null, version = -1): Promise<ZkStat> {
+  return new Promise((resolve, reject) =>
+    client.setData(path, data, version, (err, stat) => (err ? reject(wrap(err, 'setData', path)) : resolve(stat))),
+  );
+}
+
+export function setACL(client: ZkClient, path: string, acl: ZkAcl[], version = -1): Promise<ZkStat> {
+  return new Promise((resolve, reject) =>
+    client.setACL(path, acl, version, (err, stat) => (err ? reject(wrap(err, 'setACL', path)) : resolve(stat))),
+  );
+}
+
+export function remove(client: ZkClient, path: string, version = -1): Promise<void> {
+  return new Promise((resolve, reject) => client.remove(path, version, (err) => (err ? reject(wrap(err, 'remove', path)) : resolve())));
+}
+
+export type MultiOp =
+  | { op: 'create'; path: string; data: Buffer | null; acl: ZkAcl[]; mode?: number }
+  | { op: 'setData'; path: string; data: Buffer | null; version?: number }
+  | { op: 'remove'; path: string; version?: number };
+
+/**
+ * Runs ops atomically (ZooKeeper `multi`). On failure the error names the first op that failed
+ * (the library itself only reports the code).
+ */
+export function multi(client: ZkClient, ops: MultiOp[]): Promise<void> {
+  const tx = client.transaction();
+  for (const o of ops) {
+    if (o.op === 'create') tx.create(o.path, o.data ?? Buffer.alloc(0), o.acl, o.mode ?? CreateMode.PERSISTENT);
+    else if (o.op === 'setData') tx.setData(o.path, o.data, o.version ?? -1);
+    else tx.remove(o.path, o.version ?? -1);
+  }
+  return new Promise((resolve, reject) =>
+    tx.commit((err, results: { err?: number }[] | undefined) => {
+      if (!err) return resolve();
+      // OK (0) before the failing op, RUNTIME_INCONSISTENCY (-2) after it.
+      const i = (results ?? []).findIndex((r) => r.err !== undefined && r.err !== 0 && r.err !== -2);
+      const failed = i >= 0 ? ops[i] : undefined;
+      reject(wrap(err, failed ? `multi ${failed.op}` : 'multi', failed?.path ?? `(${ops.length} ops)`));
+    }),
+  );
+}
+
+/**
+ * The last zxid this session saw in a reply header: after any request it is the server's
+ * last processed zxid at the time it answered (the library keeps it for reconnects).
+ */
+export function sessionZxid(client: ZkClient): bigint {
+  const buf = (client as unknown as { connectionManager?: { zxid?: Buffer } }).connectionManager?.zxid;
+  return buf && buf.length === 8 ? buf.readBigUInt64BE(0) : 0n;
+}
+
+/** A round trip to the server, then the zxid it answered at. */
+export async function currentZxid(client: ZkClient): Promise<bigint> {
+  await exists(client, '/');
+  return sessionZxid(client);
+}
+
+export const zxidHex = (z: bigint): string => `0x${z.toString(16)}`;
+export const parseZxid = (hex: string): bigint => BigInt(hex);
+export const bufToBigInt = (b: Buffer): bigint => (b.length === 8 ? b.readBigUInt64BE(0) : 0n);

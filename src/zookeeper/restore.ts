@@ -1,0 +1,353 @@
+/**
+ * Restore of an export into a ZooKeeper root (the same one or another chroot: "/primary" → "/standby").
+ * `planRestore` is pure: it compares the export with the target's current tree and says what would be
+ * added, changed and removed; `applyRestore` carries a plan out.
+ *
+ * - Modes: `create-missing` (default) only adds; `overwrite` also rewrites data/ACLs that differ;
+ *   `mirror` also deletes what the export does not have (needs `confirm`).
+ * - Ephemeral nodes belong to sessions that no longer exist: skipped and listed unless asked for,
+ *   and then restored as persistent nodes (an ephemeral would die with the restore's session).
+ * - Sequential nodes are created by their exact names (plain creates), so references stay valid.
+ * - ACLs: a node whose final ACL would not let this session create its children is created with a
+ *   temporary ACL (the final one plus CREATE|ADMIN for this session) and tightened after all of its
+ *   children exist, deepest first.
+ * - Writes go in `multi` batches kept under jute.maxbuffer (1 MiB by default), several in flight
+ *   (one session: ZooKeeper applies them in order).
+ */
+import { createHash } from 'node:crypto';
+import { LifeboatError } from '../errors';
+import { ACL, exists, Id, multi, Permission, setACL, type MultiOp, type ZkAcl, type ZkClient } from './client';
+import { zkFailure } from './errors';
+import { exportTree } from './export';
+import { comparePaths, depthOf, FORMAT, joinRoot, parentOf, type ZkAclEntry, type ZkNodeEntry, type ZkTreeExport } from './tree';
+
+export type RestoreMode = 'create-missing' | 'overwrite' | 'mirror';
+export const RESTORE_MODES: readonly RestoreMode[] = ['create-missing', 'overwrite', 'mirror'];
+
+export interface PlanOptions {
+  mode?: RestoreMode;
+  includeEphemerals?: boolean;
+}
+
+export interface NodeChange {
+  path: string;
+  data: boolean;
+  acl: boolean;
+}
+
+export interface RestorePlan {
+  mode: RestoreMode;
+  sourceRoot: string;
+  targetRoot: string;
+  sourceZxid: string;
+  /** Ancestors of the target root that do not exist yet (created empty, open ACL). */
+  ancestors: string[];
+  /** Nodes to create (export-relative, parents first). */
+  add: ZkNodeEntry[];
+  /** Nodes that differ; applied in overwrite/mirror, only reported in create-missing. */
+  change: (NodeChange & { entry: ZkNodeEntry })[];
+  /** Nodes only in the target; deleted in mirror (deepest first), only reported otherwise. */
+  remove: string[];
+  skippedEphemerals: string[];
+  unchanged: number;
+}
+
+const canonicalAcl = (acl: ZkAclEntry[]): string =>
+  acl
+    .map((a) => `${a.scheme}:${a.id}:${a.perms}`)
+    .sort()
+    .join(',');
+
+export function planRestore(source: ZkTreeExport, current: ZkTreeExport | null, targetRoot: string, opts: PlanOptions = {}): RestorePlan {
+  if (source.kind !== 'full') throw new LifeboatError('InvalidInput', 'restore needs a full export (apply increments on their base first)');
+  const mode = opts.mode ?? 'create-missing';
+  const cur = new Map((current?.nodes ?? []).map((n) => [n.path, n]));
+  const plan: RestorePlan = {
+    mode,
+    sourceRoot: source.root,
+    targetRoot,
+    sourceZxid: source.zxid,
+    ancestors: [],
+    add: [],
+    change: [],
+    remove: [],
+    skippedEphemerals: [],
+    unchanged: 0,
+  };
+  const wanted = new Set<string>();
+  for (const n of source.nodes) {
+    if (n.ephemeral && !opts.includeEphemerals) {
+      plan.skippedEphemerals.push(n.path);
+      continue;
+    }
+    wanted.add(n.path);
+    const t = cur.get(n.path);
+    if (!t) {
+      plan.add.push(n);
+      continue;
+    }
+    const data = (t.data ?? '') !== (n.data ?? '');
+    const acl = canonicalAcl(t.acl) !== canonicalAcl(n.acl);
+    if (data || acl) plan.change.push({ path: n.path, data, acl, entry: n });
+    else plan.unchanged++;
+  }
+  for (const t of current?.nodes ?? []) {
+    if (wanted.has(t.path)) continue;
+    // A skipped ephemeral that is live in the target is not an "extra"; nor is any live ephemeral
+    // (it belongs to a running session, e.g. a broker's registration).
+    if (t.ephemeral) continue;
+    if (plan.skippedEphemerals.includes(t.path)) continue;
+    plan.remove.push(t.path);
+  }
+  plan.add.sort((a, b) => comparePaths(a.path, b.path));
+  plan.remove.sort((a, b) => comparePaths(b, a));
+  return plan;
+}
+
+/** The target's current tree, or null when its root does not exist yet. */
+export async function readTargetTree(zk: ZkClient, targetRoot: string): Promise<ZkTreeExport | null> {
+  try {
+    return await exportTree(zk, targetRoot, { maxRounds: 0 });
+  } catch (e) {
+    if (e instanceof LifeboatError && /does not exist/.test(e.message)) return null;
+    throw e;
+  }
+}
+
+export async function missingAncestors(zk: ZkClient, targetRoot: string): Promise<string[]> {
+  const out: string[] = [];
+  for (let p = parentOf(targetRoot); p !== null && p !== '/'; p = parentOf(p)) {
+    if (await exists(zk, p)) break;
+    out.unshift(p);
+  }
+  return out;
+}
+
+/** Plans a restore of `source` into `targetRoot` against what is there now. */
+export async function planRestoreLive(zk: ZkClient, source: ZkTreeExport, targetRoot: string, opts: PlanOptions = {}): Promise<RestorePlan> {
+  assertAbsolute(targetRoot);
+  try {
+    const plan = planRestore(source, await readTargetTree(zk, targetRoot), targetRoot, opts);
+    plan.ancestors = await missingAncestors(zk, targetRoot);
+    return plan;
+  } catch (e) {
+    throw zkFailure(e, `reading ${targetRoot}`);
+  }
+}
+
+function assertAbsolute(root: string): void {
+  if (!/^\/([^/\0]+(\/[^/\0]+)*)?$/.test(root) || root.split('/').some((s) => s === '.' || s === '..')) {
+    throw new LifeboatError('InvalidInput', `target root "${root}" must be an absolute ZooKeeper path without "." or ".." segments`);
+  }
+}
+
+export interface PlanSummary {
+  add: number;
+  change: number;
+  remove: number;
+  skippedEphemerals: number;
+  unchanged: number;
+  /** What applying would actually do in this mode. */
+  writes: { create: number; update: number; delete: number };
+}
+
+export function summarizePlan(p: RestorePlan): PlanSummary {
+  const rewrites = p.mode !== 'create-missing';
+  return {
+    add: p.add.length,
+    change: p.change.length,
+    remove: p.remove.length,
+    skippedEphemerals: p.skippedEphemerals.length,
+    unchanged: p.unchanged,
+    writes: { create: p.add.length + p.ancestors.length, update: rewrites ? p.change.length : 0, delete: p.mode === 'mirror' ? p.remove.length : 0 },
+  };
+}
+
+/** The dry-run diff for people: one line per path, "+" added, "~" changed, "-" removed. */
+export function formatPlan(p: RestorePlan, limit = 200): string {
+  const lines: string[] = [`restore ${p.sourceRoot} @ ${p.sourceZxid} → ${p.targetRoot} (mode ${p.mode})`];
+  const keep = p.mode === 'create-missing';
+  const rows: string[] = [];
+  for (const a of p.ancestors) rows.push(`+ ${a} (ancestor of the target root)`);
+  for (const n of p.add) rows.push(`+ ${joinRoot(p.targetRoot, n.path)} (${n.stat.dataLength} bytes)`);
+  for (const c of p.change) {
+    const what = [c.data && 'data', c.acl && 'acl'].filter(Boolean).join(', ');
+    rows.push(`~ ${joinRoot(p.targetRoot, c.path)} (${what})${keep ? ' — kept (create-missing)' : ''}`);
+  }
+  for (const r of p.remove) rows.push(`- ${joinRoot(p.targetRoot, r)}${p.mode === 'mirror' ? '' : ' — kept (only mirror deletes)'}`);
+  for (const e of p.skippedEphemerals) rows.push(`  skipped ephemeral ${joinRoot(p.targetRoot, e)}`);
+  lines.push(...rows.slice(0, limit));
+  if (rows.length > limit) lines.push(`  ... ${rows.length - limit} more`);
+  const s = summarizePlan(p);
+  lines.push(
+    `added ${s.add}, changed ${s.change}, removed ${s.remove}, unchanged ${s.unchanged}, ephemerals skipped ${s.skippedEphemerals}; ` +
+      `would write: ${s.writes.create} creates, ${s.writes.update} updates, ${s.writes.delete} deletes`,
+  );
+  return lines.join('\n');
+}
+
+export interface ApplyOptions {
+  /** Required for mirror (it deletes). */
+  confirm?: boolean;
+  /** Credentials this session authenticated with ("user:password" digests): who "we" are in ACLs. */
+  digestAuth?: string[];
+  /** Byte budget of one multi (jute.maxbuffer is 0xfffff by default; keep headroom). */
+  maxBatchBytes?: number;
+  maxBatchOps?: number;
+  /** multi requests in flight. */
+  inflight?: number;
+  /** Runs after everything is checked and before the first write (e.g. the cluster-id guard). */
+  beforeWrite?: () => Promise<void>;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface ApplyResult {
+  created: number;
+  updated: number;
+  deleted: number;
+  aclsTightened: number;
+  skippedEphemerals: string[];
+  durationMs: number;
+}
+
+/** ZooKeeper digest id of "user:password": user:base64(sha1("user:password")). */
+export const digestId = (userPassword: string): string =>
+  `${userPassword.split(':')[0]}:${createHash('sha1').update(userPassword).digest('base64')}`;
+
+/** An empty ACL (or one that grants nothing) would be rejected; ZooKeeper's default is world:anyone ALL. */
+const toZkAcl = (acl: ZkAclEntry[]): ZkAcl[] => {
+  const entries = acl.filter((a) => a.perms > 0);
+  return entries.length > 0 ? entries.map((a) => new ACL(a.perms, new Id(a.scheme, a.id))) : [new ACL(Permission.ALL, new Id('world', 'anyone'))];
+};
+
+function grants(acl: ZkAclEntry[], perm: number, ours: Set<string>): boolean {
+  return acl.some((a) => (a.perms & perm) === perm && ((a.scheme === 'world' && a.id === 'anyone') || (a.scheme === 'digest' && ours.has(a.id))));
+}
+
+const opBytes = (path: string, data: string | null, acl: ZkAclEntry[]): number =>
+  64 + Buffer.byteLength(path) + (data ? Math.ceil((data.length * 3) / 4) : 0) + acl.reduce((s, a) => s + 16 + a.scheme.length + a.id.length, 0);
+
+export async function applyRestore(zk: ZkClient, plan: RestorePlan, opts: ApplyOptions = {}): Promise<ApplyResult> {
+  const t0 = Date.now();
+  assertAbsolute(plan.targetRoot);
+  if (plan.mode === 'mirror' && plan.remove.length > 0 && !opts.confirm) {
+    throw new LifeboatError('InvalidInput', `mirror would delete ${plan.remove.length} node(s) under ${plan.targetRoot}; review the dry run and pass --confirm`);
+  }
+  const ours = new Set((opts.digestAuth ?? []).map(digestId));
+  // Who may create children under a node we are about to create: this session (digest) or anyone.
+  const tempGrant: ZkAclEntry[] =
+    ours.size > 0 ? [...ours].map((id) => ({ scheme: 'digest', id, perms: Permission.CREATE | Permission.ADMIN })) : [{ scheme: 'world', id: 'anyone', perms: Permission.CREATE | Permission.ADMIN }];
+  const hasNewChildren = new Set<string>();
+  for (const n of plan.add) {
+    const p = parentOf(n.path);
+    if (p !== null) hasNewChildren.add(p);
+  }
+
+  const ops: { op: MultiOp; bytes: number }[] = [];
+  for (const a of plan.ancestors) ops.push({ op: { op: 'create', path: a, data: null, acl: toZkAcl([]) }, bytes: opBytes(a, null, []) });
+  const tighten: { path: string; acl: ZkAclEntry[] }[] = [];
+  for (const n of plan.add) {
+    const abs = joinRoot(plan.targetRoot, n.path);
+    let acl = n.acl;
+    if (hasNewChildren.has(n.path) && !grants(n.acl, Permission.CREATE, ours)) {
+      acl = [...n.acl, ...tempGrant];
+      tighten.push({ path: abs, acl: n.acl });
+    }
+    ops.push({ op: { op: 'create', path: abs, data: n.data ? Buffer.from(n.data, 'base64') : null, acl: toZkAcl(acl) }, bytes: opBytes(abs, n.data, acl) });
+  }
+  const aclUpdates: { path: string; acl: ZkAclEntry[] }[] = [];
+  let updated = 0;
+  if (plan.mode !== 'create-missing') {
+    for (const c of plan.change) {
+      const abs = joinRoot(plan.targetRoot, c.path);
+      if (c.data) ops.push({ op: { op: 'setData', path: abs, data: c.entry.data ? Buffer.from(c.entry.data, 'base64') : null }, bytes: opBytes(abs, c.entry.data, []) });
+      if (c.acl) aclUpdates.push({ path: abs, acl: c.entry.acl });
+      updated++;
+    }
+  }
+  if (plan.mode === 'mirror') {
+    for (const r of plan.remove) {
+      const abs = joinRoot(plan.targetRoot, r);
+      ops.push({ op: { op: 'remove', path: abs }, bytes: opBytes(abs, null, []) });
+    }
+  }
+
+  const maxBytes = opts.maxBatchBytes ?? 900_000;
+  const maxOps = opts.maxBatchOps ?? 1000;
+  const batches: MultiOp[][] = [];
+  let cur: MultiOp[] = [];
+  let curBytes = 0;
+  for (const o of ops) {
+    if (cur.length > 0 && (curBytes + o.bytes > maxBytes || cur.length >= maxOps)) {
+      batches.push(cur);
+      cur = [];
+      curBytes = 0;
+    }
+    cur.push(o.op);
+    curBytes += o.bytes;
+  }
+  if (cur.length > 0) batches.push(cur);
+
+  await opts.beforeWrite?.();
+  const total = ops.length + aclUpdates.length + tighten.length;
+  let done = 0;
+  try {
+    await inOrder(batches, opts.inflight ?? 4, async (b) => {
+      await multi(zk, b);
+      done += b.length;
+      opts.onProgress?.(done, total);
+    });
+    // ACL changes last: setACL is not a multi op in this client; deepest first, so a parent's
+    // tightened ACL never stands in the way of a child's.
+    const acls = [...aclUpdates, ...tighten].sort((a, b) => depthOf(b.path) - depthOf(a.path));
+    await inOrder(acls, 64, async (a) => {
+      await setACL(zk, a.path, toZkAcl(a.acl));
+      done++;
+    });
+  } catch (e) {
+    const err = zkFailure(e, `restore into ${plan.targetRoot} (${done}/${total} writes done; re-run to continue)`);
+    if (err instanceof LifeboatError) throw err;
+    throw new LifeboatError('InvalidInput', `restore into ${plan.targetRoot} stopped after ${done}/${total} writes: ${(e as Error).message}; re-run to continue`);
+  }
+  opts.onProgress?.(total, total);
+  return {
+    created: plan.add.length + plan.ancestors.length,
+    updated,
+    deleted: plan.mode === 'mirror' ? plan.remove.length : 0,
+    aclsTightened: tighten.length,
+    skippedEphemerals: plan.skippedEphemerals,
+    durationMs: Date.now() - t0,
+  };
+}
+
+/** Runs `fn` over items with up to `inflight` started in order; the first failure stops new starts. */
+async function inOrder<T>(items: T[], inflight: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: unknown = null;
+  const lane = async (): Promise<void> => {
+    while (failure === null && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (e) {
+        failure ??= e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(inflight, items.length) }, lane));
+  if (failure !== null) throw failure;
+}
+
+/** An empty full export (for planning a restore of "nothing", e.g. in tests). */
+export const emptyExport = (root: string): ZkTreeExport => ({
+  format: FORMAT,
+  kind: 'full',
+  root,
+  time: new Date(0).toISOString(),
+  zxid: '0x0',
+  startZxid: '0x0',
+  consistent: true,
+  rounds: 0,
+  nodeCount: 0,
+  nodes: [],
+});
