@@ -1,0 +1,125 @@
+/**
+ * Cluster health and leadership, as a recovery needs them: which brokers are alive, which
+ * partitions a broker leads or is missing from, waiting for a broker to rejoin every ISR, and a
+ * preferred-leader election (kafkajs has no ElectLeaders call; in ZooKeeper mode the controller
+ * acts on the /admin/preferred_replica_election znode, which is what Kafka's own tool writes).
+ */
+import type { Admin, Kafka } from 'kafkajs';
+import type { ClusterSpec } from '../config/spec';
+import { LifeboatError } from '../errors';
+import { sleep } from '../host/processes';
+import { chrootPath, connectZk, exists, type ZkClient } from '../zookeeper/client';
+
+export interface PartitionState {
+  topic: string;
+  partition: number;
+  leader: number;
+  replicas: number[];
+  isr: number[];
+}
+
+export interface ClusterHealth {
+  brokers: number[];
+  controller: number | null;
+  partitions: number;
+  offline: PartitionState[];
+  underReplicated: PartitionState[];
+  /** Partitions whose leader is not their first (preferred) replica. */
+  notPreferred: PartitionState[];
+}
+
+export async function withAdmin<T>(kafka: Kafka, fn: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+  } catch (e) {
+    throw new LifeboatError('Unreachable', `cannot reach Kafka: ${(e as Error).message}`);
+  }
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function partitionStates(admin: Admin, topics?: string[]): Promise<PartitionState[]> {
+  const md = await admin.fetchTopicMetadata(topics ? { topics } : undefined);
+  return md.topics.flatMap((t) =>
+    t.partitions.map((p) => ({ topic: t.name, partition: p.partitionId, leader: p.leader, replicas: p.replicas, isr: p.isr })),
+  );
+}
+
+export async function clusterHealth(kafka: Kafka): Promise<ClusterHealth> {
+  return withAdmin(kafka, async (admin) => {
+    const cluster = await admin.describeCluster();
+    const parts = await partitionStates(admin);
+    return {
+      brokers: cluster.brokers.map((b) => b.nodeId).sort((a, b) => a - b),
+      controller: cluster.controller,
+      partitions: parts.length,
+      offline: parts.filter((p) => p.leader < 0),
+      underReplicated: parts.filter((p) => p.isr.length < p.replicas.length),
+      notPreferred: parts.filter((p) => p.leader >= 0 && p.leader !== p.replicas[0]),
+    };
+  });
+}
+
+/** Partitions with a replica on `brokerId` that it is not (yet) in sync for. */
+export const missingFromIsr = (parts: PartitionState[], brokerId: number): PartitionState[] =>
+  parts.filter((p) => p.replicas.includes(brokerId) && !p.isr.includes(brokerId));
+
+/** Waits until `brokerId` is in the ISR of every partition it replicates; reports progress while waiting. */
+export async function waitForBrokerInIsr(
+  kafka: Kafka,
+  brokerId: number,
+  opts: { timeoutMs: number; onProgress?: (missing: number, total: number) => void },
+): Promise<void> {
+  const deadline = Date.now() + opts.timeoutMs;
+  await withAdmin(kafka, async (admin) => {
+    for (;;) {
+      const parts = await partitionStates(admin).catch(() => undefined);
+      if (parts) {
+        const mine = parts.filter((p) => p.replicas.includes(brokerId));
+        const missing = missingFromIsr(parts, brokerId);
+        opts.onProgress?.(missing.length, mine.length);
+        if (mine.length > 0 && missing.length === 0) return;
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`broker ${brokerId} is not back in every ISR after ${Math.round(opts.timeoutMs / 1000)}s`);
+      }
+      await sleep(1000);
+    }
+  });
+}
+
+/**
+ * Asks the controller for a preferred-leader election of the given partitions (ZooKeeper mode).
+ * Idempotent: if an election is already pending, waits for it to finish first.
+ */
+export async function preferredLeaderElection(spec: ClusterSpec, partitions: { topic: string; partition: number }[], timeoutMs = 60_000): Promise<void> {
+  if (partitions.length === 0) return;
+  if (spec.kafka.mode !== 'zookeeper' || !spec.zookeeper) {
+    throw new LifeboatError('InvalidSpec', `preferred leader election needs ZooKeeper mode and a zookeeper section in spec ${spec.name}`);
+  }
+  const path = chrootPath(spec.zookeeper.chroot, '/admin/preferred_replica_election');
+  const zk = await connectZk(spec.zookeeper.connect);
+  try {
+    await waitAbsent(zk, path, timeoutMs);
+    const body = Buffer.from(JSON.stringify({ version: 1, partitions }));
+    await new Promise<void>((resolve, reject) =>
+      zk.mkdirp(path, body, (err) => (err && !String(err).includes('NODE_EXISTS') ? reject(err) : resolve())),
+    );
+    // The controller deletes the node when the election is done.
+    await waitAbsent(zk, path, timeoutMs);
+  } finally {
+    zk.close();
+  }
+}
+
+async function waitAbsent(zk: ZkClient, path: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (await exists(zk, path)) {
+    if (Date.now() > deadline) throw new Error(`${path} still pending after ${Math.round(timeoutMs / 1000)}s (is a controller running?)`);
+    await sleep(250);
+  }
+}
