@@ -62,8 +62,7 @@ export class Chunker {
   /** The last (possibly short) chunk, or null. */
   finish(): Buffer | null {
     if (this.filled === 0) return null;
-    const last = this.buf.subarray(0, this.filled);
-    this.buf = Buffer.allocUnsafe(this.p.max);
+    const last = Buffer.from(this.buf.subarray(0, this.filled));
     this.filled = this.pos = this.h = 0;
     return last;
   }
@@ -94,12 +93,12 @@ export class Chunker {
     return 0;
   }
 
+  /** Copies the chunk out (exact size) and keeps the working buffer: memory stays bounded. */
   private cutAt(cut: number): Buffer {
-    const chunk = this.buf.subarray(0, cut);
-    const next = Buffer.allocUnsafe(this.p.max);
-    this.buf.copy(next, 0, cut, this.filled);
+    const chunk = Buffer.allocUnsafeSlow(cut);
+    this.buf.copy(chunk, 0, 0, cut);
+    this.buf.copyWithin(0, cut, this.filled);
     this.filled -= cut;
-    this.buf = next;
     this.pos = this.h = 0;
     return chunk;
   }

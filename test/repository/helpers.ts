@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,18 +29,4 @@ export async function tempRepo(opts: InitOptions = {}) {
   return initRepository(path, PASSWORD, { ...SMALL, ...opts });
 }
 
-/** Kafka-like JSON-ish records: compressible about 2:1 or better, never repeating exactly. */
-export function kafkaLike(bytes: number, seed = 0): Buffer {
-  const parts: Buffer[] = [];
-  let n = 0;
-  let i = seed * 1_000_000;
-  while (n < bytes) {
-    const rec = Buffer.from(
-      `{"offset":${i},"ts":${1700000000000 + i * 7},"key":"user-${(i * 7919) % 100000}","value":{"order":"${randomBytes(6).toString('hex')}","amount":${(i * 31) % 10007},"status":"${i % 3 ? 'paid' : 'open'}"}}\n`,
-    );
-    parts.push(rec);
-    n += rec.length;
-    i++;
-  }
-  return Buffer.concat(parts).subarray(0, bytes);
-}
+export { kafkaLike } from '../../bench/repositoryData';
