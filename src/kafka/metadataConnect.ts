@@ -1,0 +1,58 @@
+/**
+ * Connecting for metadata work with a clear failure: a bootstrap list nobody answers on becomes one
+ * `Unreachable` error in about a second (a plain TCP check), not kafkajs's retry chain.
+ */
+import { connect } from 'node:net';
+import type { Admin, Kafka } from 'kafkajs';
+import type { ClusterSpec } from '../config/spec';
+import { LifeboatError } from '../errors';
+import { kafkaFor } from './client';
+
+function tcpCheck(hostPort: string, timeoutMs: number): Promise<string | null> {
+  const i = hostPort.lastIndexOf(':');
+  const host = hostPort.slice(0, i);
+  const port = Number(hostPort.slice(i + 1));
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (err: string | null) => {
+      socket.destroy();
+      resolve(err);
+    };
+    socket.setTimeout(timeoutMs, () => done('timed out'));
+    socket.once('connect', () => done(null));
+    socket.once('error', (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
+  });
+}
+
+/** Throws `Unreachable` unless at least one bootstrap server accepts a TCP connection. */
+export async function assertBootstrapReachable(cluster: string, servers: string[], timeoutMs = 3_000): Promise<void> {
+  const results = await Promise.all(servers.map((s) => tcpCheck(s, timeoutMs)));
+  if (results.some((r) => r === null)) return;
+  const detail = servers.map((s, i) => `${s} ${results[i]}`).join(', ');
+  throw new LifeboatError('Unreachable', `cannot reach Kafka cluster "${cluster}" (${detail}); check kafka.bootstrapServers and that the brokers run`);
+}
+
+/** A kafkajs client for `spec`, after checking that its bootstrap servers answer. */
+export async function reachableKafka(spec: ClusterSpec, clientSuffix = 'metadata'): Promise<Kafka> {
+  await assertBootstrapReachable(spec.name, spec.kafka.bootstrapServers);
+  return kafkaFor(spec, clientSuffix);
+}
+
+const CONNECTION_ERRORS = new Set(['KafkaJSConnectionError', 'KafkaJSNumberOfRetriesExceeded', 'KafkaJSBrokerNotFound', 'KafkaJSRequestTimeoutError']);
+
+/** Runs `fn` with a connected admin client; connection failures become `Unreachable`. */
+export async function withAdmin<T>(kafka: Kafka, label: string, fn: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+  } catch (e) {
+    const err = e as Error;
+    if (CONNECTION_ERRORS.has(err.name)) throw new LifeboatError('Unreachable', `cannot reach Kafka cluster "${label}": ${err.message}`);
+    throw e;
+  }
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
