@@ -1,0 +1,39 @@
+/** Helpers shared by the topic backup/restore tests: reading a whole topic back, hashing records. */
+import { createHash } from 'node:crypto';
+import type { Kafka } from 'kafkajs';
+import { readRanges, toStoredRecord } from '../../src/kafka/topicReader';
+import type { StoredRecord } from '../../src/kafka/recordFormat';
+import { ORIGIN_OFFSET_HEADER } from '../../src/kafka/topicRestore';
+
+export async function readAll(kafka: Kafka, topic: string): Promise<Map<number, StoredRecord[]>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const offsets = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const out = new Map<number, StoredRecord[]>();
+  const ranges = new Map<number, { from: number; to: number }>();
+  for (const o of offsets) {
+    out.set(o.partition, []);
+    ranges.set(o.partition, { from: Number(o.low), to: Number(o.high) });
+  }
+  await readRanges(kafka, topic, ranges, async (p, messages) => {
+    for (const m of messages) out.get(p)!.push(toStoredRecord(m));
+  });
+  return out;
+}
+
+/** The user-visible content of a record: what a restore must carry over byte for byte. */
+export function content(r: StoredRecord, dropOrigin = true) {
+  return {
+    key: r.key === null ? null : r.key.toString('hex'),
+    value: r.value === null ? null : r.value.length > 1000 ? `sha256:${createHash('sha256').update(r.value).digest('hex')}:${r.value.length}` : r.value.toString('hex'),
+    headers: r.headers.filter((h) => !dropOrigin || h.key !== ORIGIN_OFFSET_HEADER).map((h) => [h.key, h.value === null ? null : h.value.toString('hex')]),
+    timestamp: r.timestamp,
+  };
+}
+
+export function contentHash(records: StoredRecord[]): string {
+  const h = createHash('sha256');
+  for (const r of records) h.update(JSON.stringify(content(r)));
+  return h.digest('hex');
+}
