@@ -11,6 +11,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   demo: () => import('./commands/demo'),
   probe: () => import('./commands/probe'),
   worker: () => import('./commands/worker'),
+  zk: () => import('./commands/zk'),
+  registry: () => import('./commands/registry'),
 };
 
 async function main(argv: string[]): Promise<number> {

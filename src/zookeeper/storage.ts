@@ -5,8 +5,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { LifeboatError } from '../errors';
-import type { SnapshotReader, SnapshotWriter } from '../repository/types';
-import { parseExport, serializeExport, type ZkTreeExport } from './tree';
+import type { Repository, SnapshotFilter, SnapshotMeta, SnapshotReader, SnapshotWriter } from '../repository/types';
+import { applyIncrements, parseExport, serializeExport, type ZkTreeExport } from './tree';
 
 export const ZK_TREE_FILE = 'zookeeper/tree.jsonl';
 export const ZK_MANIFEST_FILE = 'zookeeper/manifest.json';
@@ -37,4 +37,24 @@ export function readExportFile(file: string): ZkTreeExport {
     throw new LifeboatError('InvalidInput', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
   return parseExport(buf, file);
+}
+
+/**
+ * The full tree a snapshot stands for: its own export if full, else its parent chain's full export
+ * with the increments applied (oldest first).
+ */
+export async function materializeZkTree(repo: Repository, ref: string, filter: SnapshotFilter = {}): Promise<{ tree: ZkTreeExport; snapshots: SnapshotMeta[] }> {
+  const chain: ZkTreeExport[] = [];
+  const metas: SnapshotMeta[] = [];
+  let reader = await repo.openSnapshot(ref, { ...filter, component: 'zookeeper' });
+  for (;;) {
+    const t = await readZkComponent(reader);
+    chain.unshift(t);
+    metas.unshift(reader.meta);
+    if (t.kind === 'full') break;
+    if (!reader.meta.parent) throw new LifeboatError('CorruptBackup', `incremental snapshot ${reader.meta.id.slice(0, 12)} names no parent`);
+    if (metas.length > 1000) throw new LifeboatError('CorruptBackup', 'snapshot parent chain longer than 1000 (a cycle?)');
+    reader = await repo.openSnapshot(reader.meta.parent);
+  }
+  return { tree: applyIncrements(chain[0]!, chain.slice(1)), snapshots: metas };
 }

@@ -1,0 +1,182 @@
+/**
+ * `lifeboat registry export|restore|fallback|verify`: the ZooKeeper service registry (Curator
+ * `/services`, Dubbo `/dubbo`) in the seed's JSON shape, to and from a directory or the repository.
+ */
+import { EXIT, LifeboatError } from '../../errors';
+import { openRepositoryForSpec } from '../../repository';
+import { withZkSession } from '../../zookeeper/errors';
+import { formatPlan, RESTORE_MODES, type RestoreMode } from '../../zookeeper/restore';
+import {
+  applyRegistryIncrements,
+  captureRegistry,
+  restoreRegistry,
+  staticFallback,
+  verifyRegistry,
+  writeFallback,
+  type RegistryCapture,
+  type RegistryRoots,
+} from '../../registry/registry';
+import { readCaptureDir, readRegistryComponent, writeCaptureDir, writeRegistryComponent } from '../../registry/storage';
+import { applyIncrements } from '../../zookeeper/tree';
+import { output, parseCli } from '../output';
+import { ZK_OPTIONS, zkTarget } from './zk';
+import { loadSpec, type ClusterSpec } from '../../config/spec';
+import type { Repository } from '../../repository/types';
+
+export const summary = 'export, restore, verify the service registry; static fallback files from a snapshot';
+const USAGE = `usage:
+  lifeboat registry export   (--spec <cluster.yaml> | --zk <host:port>) (--out <dir> | --repo [--incremental]) [roots] [--json]
+  lifeboat registry restore  (--spec | --zk) (--in <dir> | --snapshot <ref>) [--mode <m>] [--confirm] [--dry-run] [--include-ephemerals] [target roots]
+  lifeboat registry fallback (--in <dir> | --spec <cluster.yaml> --snapshot <ref>) --out-dir <dir>
+  lifeboat registry verify   (--spec | --zk) (--in <dir> | --snapshot <ref>) [--no-probe] [roots]
+roots: --curator-root <path> (default /services), --dubbo-root <path> (default /dubbo); "none" leaves a layout out`;
+
+function roots(values: { 'curator-root'?: string; 'dubbo-root'?: string }): RegistryRoots {
+  const r = (v: string | undefined): string | null | undefined => (v === 'none' ? null : v);
+  return { curator: r(values['curator-root']), dubbo: r(values['dubbo-root']) };
+}
+
+/** A snapshot's registry with its parent chain applied: full registry and full trees. */
+async function materialize(repo: Repository, ref: string, cluster: string): Promise<RegistryCapture> {
+  const chain: RegistryCapture[] = [];
+  let reader = await repo.openSnapshot(ref, { cluster, component: 'registry' });
+  for (;;) {
+    const c = await readRegistryComponent(reader);
+    chain.unshift(c);
+    if (c.registry.kind === 'full') break;
+    if (!reader.meta.parent) throw new LifeboatError('CorruptBackup', `incremental snapshot ${reader.meta.id.slice(0, 12)} names no parent`);
+    reader = await repo.openSnapshot(reader.meta.parent);
+  }
+  const [base, ...incs] = chain as [RegistryCapture, ...RegistryCapture[]];
+  const trees: RegistryCapture['trees'] = {};
+  for (const l of ['curator', 'dubbo'] as const) {
+    const b = base.trees[l];
+    if (b) trees[l] = applyIncrements(b, incs.map((c) => c.trees[l]).filter((t) => t !== undefined));
+  }
+  return { registry: applyRegistryIncrements(base.registry, incs.map((c) => c.registry)), trees };
+}
+
+async function loadCapture(spec: ClusterSpec | undefined, values: { in?: string; snapshot?: string }): Promise<RegistryCapture> {
+  if (values.in && values.snapshot) throw new LifeboatError('InvalidInput', 'give --in or --snapshot, not both');
+  if (values.in) return readCaptureDir(values.in);
+  if (!values.snapshot) throw new LifeboatError('InvalidInput', `--in <dir> or --snapshot <ref> is required\n${USAGE}`);
+  if (!spec) throw new LifeboatError('InvalidInput', '--snapshot needs --spec (the repository is named in the cluster spec)');
+  const repo = await openRepositoryForSpec(spec);
+  try {
+    return await materialize(repo, values.snapshot, spec.name);
+  } finally {
+    await repo.close();
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (!sub || sub === '--help' || sub === '-h') {
+    console.log(USAGE);
+    return sub ? EXIT.OK : EXIT.USAGE;
+  }
+  const { values } = parseCli(
+    rest,
+    {
+      ...ZK_OPTIONS,
+      'curator-root': { type: 'string' },
+      'dubbo-root': { type: 'string' },
+      out: { type: 'string' },
+      'out-dir': { type: 'string' },
+      repo: { type: 'boolean' },
+      incremental: { type: 'boolean' },
+      in: { type: 'string' },
+      snapshot: { type: 'string' },
+      mode: { type: 'string' },
+      confirm: { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+      'include-ephemerals': { type: 'boolean' },
+      'no-probe': { type: 'boolean' },
+    },
+    USAGE,
+  );
+  if (values.help) {
+    console.log(USAGE);
+    return EXIT.OK;
+  }
+  const out = output(values.json ?? false);
+
+  if (sub === 'fallback') {
+    if (!values['out-dir']) throw new LifeboatError('InvalidInput', `--out-dir <dir> is required\n${USAGE}`);
+    // No ZooKeeper needed: this is what you use when it is gone.
+    const cap = await loadCapture(values.spec ? loadSpec(values.spec) : undefined, values);
+    const files = writeFallback(values['out-dir'], staticFallback(cap.registry));
+    out.result({ dir: values['out-dir'], files, services: files.length, backup_time: cap.registry.backup_time }, `${files.length} static address file(s) in ${values['out-dir']} (registry of ${cap.registry.backup_time} UTC)`);
+    return EXIT.OK;
+  }
+
+  const t = zkTarget(values);
+  if (sub === 'export') {
+    if (!values.out && !values.repo) throw new LifeboatError('InvalidInput', `--out <dir> or --repo is required\n${USAGE}`);
+    if (values.repo) {
+      if (!t.spec) throw new LifeboatError('InvalidInput', '--repo needs --spec');
+      const repo = await openRepositoryForSpec(t.spec);
+      try {
+        let parent: { id: string; capture: RegistryCapture } | undefined;
+        if (values.incremental) {
+          const last = (await repo.snapshots({ cluster: t.spec.name, component: 'registry' })).at(-1);
+          if (last) parent = { id: last.id, capture: await materialize(repo, last.id, t.spec.name) };
+        }
+        const cap = await withZkSession(t.connect, t.connectOpts, (zk) => captureRegistry(zk, roots(values), parent?.capture));
+        const w = await repo.newSnapshot({ cluster: t.spec.name, components: ['registry'], parent: parent?.id, tags: ['registry'] });
+        await writeRegistryComponent(w, cap);
+        const meta = await w.commit();
+        out.result(
+          { snapshot: meta.id, kind: cap.registry.kind, zxid: cap.registry.zxid, services: cap.registry.services.length, instances: cap.registry.instance_count, content_hash: cap.registry.content_hash },
+          `snapshot ${meta.id.slice(0, 12)}: ${cap.registry.kind} registry at zxid ${cap.registry.zxid}, ${cap.registry.services.length} services, ${cap.registry.instance_count} instances`,
+        );
+      } finally {
+        await repo.close();
+      }
+      return EXIT.OK;
+    }
+    const cap = await withZkSession(t.connect, t.connectOpts, (zk) => captureRegistry(zk, roots(values)));
+    const files = writeCaptureDir(values.out!, cap);
+    out.result(
+      { dir: values.out, files, zxid: cap.registry.zxid, services: cap.registry.services.length, instances: cap.registry.instance_count, content_hash: cap.registry.content_hash },
+      `${values.out}: registry at zxid ${cap.registry.zxid}, ${cap.registry.services.length} services, ${cap.registry.instance_count} instances`,
+    );
+    return EXIT.OK;
+  }
+
+  if (sub === 'restore') {
+    const mode = (values.mode ?? 'create-missing') as RestoreMode;
+    if (!RESTORE_MODES.includes(mode)) throw new LifeboatError('InvalidInput', `--mode must be one of ${RESTORE_MODES.join(', ')}`);
+    const cap = await loadCapture(t.spec, values);
+    const r = roots(values);
+    const targetRoots = { curator: r.curator ?? undefined, dubbo: r.dubbo ?? undefined };
+    const results = await withZkSession(t.connect, t.connectOpts, (zk) =>
+      restoreRegistry(zk, cap.trees, { mode, confirm: values.confirm, dryRun: values['dry-run'], includeEphemerals: values['include-ephemerals'], targetRoots, digestAuth: t.digestAuth }),
+    );
+    for (const x of results) {
+      out.result(
+        { layout: x.layout, target: x.plan.targetRoot, dryRun: !x.result, added: x.plan.add.length, changed: x.plan.change.length, removed: x.plan.remove.length, skippedEphemerals: x.plan.skippedEphemerals.length, ...(x.result ?? {}) },
+        x.result ? `${x.layout} → ${x.plan.targetRoot}: ${x.result.created} created, ${x.result.updated} updated, ${x.result.deleted} deleted, ${x.result.skippedEphemerals.length} ephemeral instances skipped` : formatPlan(x.plan),
+      );
+    }
+    return EXIT.OK;
+  }
+
+  if (sub === 'verify') {
+    const cap = await loadCapture(t.spec, values);
+    const r = roots(values);
+    const v = await withZkSession(t.connect, t.connectOpts, (zk) =>
+      verifyRegistry(zk, cap.registry, { roots: r.curator !== undefined || r.dubbo !== undefined ? { ...cap.registry.roots, ...r } : undefined, probe: !values['no-probe'] }),
+    );
+    const lines = [
+      `instances: expected ${v.expected.instances}, live ${v.live.instances}`,
+      `content hash: ${v.hashMatch ? 'match' : `differs (expected ${v.expected.hash.slice(0, 12)}, live ${v.live.hash.slice(0, 12)})`}`,
+      ...v.countMismatches.map((m) => `  ${m.layout} ${m.service}: expected ${m.expected}, live ${m.live}`),
+      v.probe ? `register/discover probe: ${v.probe.ok ? `ok (${v.probe.registerMs} ms register, ${v.probe.discoverMs} ms discover)` : `FAILED: ${v.probe.error}`}` : 'probe skipped',
+      v.ok ? 'registry verified' : 'registry differs from the export',
+    ];
+    out.result({ ...v }, lines.join('\n'));
+    return v.ok ? EXIT.OK : EXIT.PARTIAL;
+  }
+  throw new LifeboatError('InvalidInput', `unknown subcommand "registry ${sub}"\n${USAGE}`);
+}
