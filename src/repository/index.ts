@@ -28,3 +28,11 @@ export function passwordFrom(passwordFile: string | undefined, env: NodeJS.Proce
   if (!v) throw new LifeboatError('InvalidInput', 'no repository password: set LIFEBOAT_PASSWORD or pass --password-file <file>');
   return v;
 }
+
+export { applyPolicy, forget, isoWeek, type RetentionPolicy, type PolicyResult } from './forget';
+export { checkRepository, parseSubset, type CheckResult, type CheckProblem, type Subset } from './check';
+export { pruneRepository, type PruneResult } from './prune';
+export { copySnapshots, parseRate, RateLimiter, type CopyResult } from './copy';
+export { restoreFiles, type RestoreResult } from './restore';
+export { addKey, listKeys, removeKey, type KeyInfo } from './keys';
+export { LocalBackend, type Backend } from './backend';

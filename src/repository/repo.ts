@@ -177,7 +177,7 @@ export function checkEntryPath(path: string): string {
 }
 
 export class LocalRepository implements Repository {
-  readonly index = new BlobIndex();
+  index = new BlobIndex();
   private readonly snapshotCache = new Map<string, SnapshotFile>();
   private sharedLock?: Promise<Lock>;
 
@@ -193,11 +193,22 @@ export class LocalRepository implements Repository {
     return this.backend.location;
   }
 
+  /** Index files that could not be read (check reports them; their packs are recovered from pack headers). */
+  readonly damagedIndexes = new Set<string>();
+
   async loadIndex(): Promise<void> {
+    let damaged = false;
     for (const { name } of await this.backend.list('index')) {
-      if (this.index.files.has(name)) continue;
-      this.index.addFile(name, await this.readSealedJson<IndexFile>('index', name));
+      if (this.index.files.has(name) || this.damagedIndexes.has(name)) continue;
+      try {
+        this.index.addFile(name, await this.readSealedJson<IndexFile>('index', name));
+      } catch (e) {
+        this.damagedIndexes.add(name);
+        damaged = true;
+        this.notice(`index file ${name.slice(0, 12)} is damaged (${(e as Error).message}); reading pack headers instead`);
+      }
     }
+    if (damaged) await this.scanUnindexedPacks();
   }
 
   async readSealedJson<T>(kind: 'index' | 'snapshots', name: string): Promise<T> {
@@ -281,6 +292,10 @@ export class LocalRepository implements Repository {
   /** Packs in data/ that no index names (an interrupted backup or copy): reused, indexed at the next commit. */
   async recoverPacks(): Promise<PackInfo[]> {
     await this.loadIndex(); // pick up what other writers committed meanwhile
+    return this.scanUnindexedPacks();
+  }
+
+  private async scanUnindexedPacks(): Promise<PackInfo[]> {
     const found: PackInfo[] = [];
     for (const { name, size } of await this.backend.list('data')) {
       if (this.index.packs.has(name) || !isHexId(name)) continue;
@@ -322,7 +337,7 @@ export class LocalRepository implements Repository {
     return data;
   }
 
-  private ensureShared(purpose: string): Promise<Lock> {
+  ensureShared(purpose: string): Promise<Lock> {
     if (!this.sharedLock) {
       this.sharedLock = Lock.acquire(this.backend, false, purpose, this.notice);
       this.sharedLock.catch(() => (this.sharedLock = undefined));
@@ -338,6 +353,13 @@ export class LocalRepository implements Repository {
     } finally {
       await lock.release();
     }
+  }
+
+  /** Drops the in-memory index and reads index/ again (after prune rewrote it). */
+  async reloadIndex(): Promise<void> {
+    this.index = new BlobIndex();
+    this.damagedIndexes.clear();
+    await this.loadIndex();
   }
 
   /** Bytes of all pack files (what the data costs on disk). */

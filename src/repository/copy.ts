@@ -1,0 +1,117 @@
+/**
+ * `copy`: snapshots from one repository to another (the off-site tier). Only blobs the destination
+ * lacks are sent; every blob is verified as it is read from the source, every pack is read back
+ * and re-hashed after it is written; packs of an interrupted copy are reused by the next run
+ * (resumable); `limitRate` caps the bytes written per second.
+ */
+import type { BlobType, IndexFile, SnapshotFile, TreeBlob } from './format';
+import { compress } from './compress';
+import { sha256 } from './crypto';
+import { PackWriter, type PackInfo } from './pack';
+import type { LocalRepository } from './repo';
+import { LifeboatError } from '../errors';
+import type { SnapshotFilter } from './types';
+
+export interface CopyResult {
+  copied: { id: string; newId: string; blobs: number; bytes: number }[];
+  skipped: string[];
+  bytesWritten: number;
+  reusedPacks: number;
+}
+
+/** Average-rate cap: each write waits until the budget for all bytes so far has accrued. */
+export class RateLimiter {
+  private sent = 0;
+  private readonly start = Date.now();
+  constructor(private readonly bytesPerSecond: number) {}
+  async take(bytes: number): Promise<void> {
+    this.sent += bytes;
+    const due = this.start + (this.sent / this.bytesPerSecond) * 1000;
+    const wait = due - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+}
+
+/** "10M", "512K", "2.5MB", "100" (bytes/s). */
+export function parseRate(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([KMG]?)(?:i?B)?(?:\/s)?$/i.exec(s.trim());
+  if (!m) throw new LifeboatError('InvalidInput', `invalid rate "${s}" (e.g. 10M for 10 MiB/s, 512K)`);
+  const mult = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G'];
+  const v = Number(m[1]) * mult;
+  if (!(v > 0)) throw new LifeboatError('InvalidInput', `rate must be positive: ${s}`);
+  return v;
+}
+
+export async function copySnapshots(
+  src: LocalRepository,
+  dst: LocalRepository,
+  opts: { refs?: string[]; filter?: SnapshotFilter; limitRate?: number; progress?: (m: string) => void } = {},
+): Promise<CopyResult> {
+  const progress = opts.progress ?? (() => undefined);
+  await src.ensureShared('copy');
+  await dst.ensureShared('copy');
+  const wanted = opts.refs?.length
+    ? await Promise.all(opts.refs.map((r) => src.resolveRef(r, opts.filter)))
+    : (await src.snapshots(opts.filter)).map((s) => s.id);
+  let pending: PackInfo[] = await dst.recoverPacks();
+  const result: CopyResult = { copied: [], skipped: [], bytesWritten: 0, reusedPacks: pending.length };
+  const present = new Set<string>();
+  for (const id of await dst.snapshotIds()) {
+    present.add(id);
+    const f = await dst.loadSnapshotFile(id).catch(() => undefined);
+    if (f?.original) present.add(f.original);
+  }
+  const limiter = opts.limitRate ? new RateLimiter(opts.limitRate) : undefined;
+
+  for (const id of wanted) {
+    if (present.has(id)) {
+      result.skipped.push(id);
+      continue;
+    }
+    const snap = await src.loadSnapshotFile(id);
+    const reader = await src.openSnapshot(id); // verifies the tree
+    const tree = JSON.parse((await src.loadBlob(snap.tree)).toString('utf8')) as TreeBlob;
+    const blobs: [BlobType, string][] = [['t', snap.tree]];
+    for (const e of tree.entries) for (const c of e.chunks ?? []) blobs.push(['d', c]);
+    const writer = new PackWriter(dst.backend, dst.key, dst.config.packSize, limiter && ((n) => limiter.take(n)));
+    const sent = new Set<string>();
+    let bytes = 0;
+    const jobs: Promise<void>[] = [];
+    for (const [type, blob] of blobs) {
+      if (sent.has(blob) || dst.index.has(blob)) continue;
+      sent.add(blob);
+      const job = src
+        .loadBlob(blob)
+        .catch((e: unknown) => {
+          throw new LifeboatError('CorruptBackup', `copy stopped: snapshot ${id.slice(0, 12)} (${reader.meta.time}) is damaged in the source: ${(e as Error).message}`, { snapshot: id });
+        })
+        .then(async (data) => {
+          const { codec, payload } = await compress(data, dst.config.compression);
+          await writer.addPlain(type, blob, codec, payload, data.length);
+          bytes += data.length;
+        });
+      job.catch(() => undefined);
+      jobs.push(job);
+      while (jobs.length >= 4) await jobs.shift();
+    }
+    while (jobs.length) await jobs.shift();
+    const packs = await writer.finish();
+    for (const p of packs) {
+      const back = await dst.backend.read('data', p.id);
+      if (sha256(back) !== p.id) throw new LifeboatError('CorruptBackup', `copy: pack ${p.id.slice(0, 12)} read back from ${dst.path} does not match what was written`);
+      result.bytesWritten += p.size;
+    }
+    const all = [...pending, ...packs];
+    if (all.length) {
+      const name = await dst.writeSealedJson('index', { version: 1, packs: all } satisfies IndexFile);
+      dst.index.files.add(name);
+      for (const p of all) dst.index.addPack(p);
+      pending = [];
+    }
+    const newId = await dst.writeSealedJson('snapshots', { ...snap, original: snap.original ?? id } satisfies SnapshotFile);
+    present.add(id);
+    result.copied.push({ id, newId, blobs: sent.size, bytes });
+    progress(`copied snapshot ${id.slice(0, 12)} as ${newId.slice(0, 12)} (${sent.size} new chunks, ${(bytes / 1e6).toFixed(1)} MB)`);
+  }
+  return result;
+}

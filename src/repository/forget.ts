@@ -1,0 +1,127 @@
+/**
+ * Retention policy (pure): which snapshots a policy keeps, and why. Same rules as restic's forget:
+ * walking from newest to oldest, each keep-<period> rule keeps the newest snapshot of each of its
+ * next N periods (hour/day/ISO week/month/year, in UTC) that has a snapshot; keep-last keeps the N
+ * newest; keep-within keeps everything within a duration of the newest; keep-tag keeps tagged ones.
+ * Snapshots are grouped by cluster: a policy applies to each cluster separately.
+ */
+import { LifeboatError } from '../errors';
+
+export interface RetentionPolicy {
+  keepLast?: number;
+  keepHourly?: number;
+  keepDaily?: number;
+  keepWeekly?: number;
+  keepMonthly?: number;
+  keepYearly?: number;
+  /** e.g. "24h", "7d", "1y2M" (y, M=month, w, d, h, m=minute) */
+  keepWithin?: string;
+  keepTags?: string[];
+}
+
+export interface PolicySnapshot {
+  id: string;
+  time: string;
+  cluster: string;
+  tags: string[];
+}
+
+export interface PolicyResult<T extends PolicySnapshot> {
+  keep: { snapshot: T; reasons: string[] }[];
+  remove: T[];
+}
+
+const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+
+/** ISO-8601 week ("2024-W15"), in UTC. */
+export function isoWeek(d: Date): string {
+  const t = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
+  const day = t.getUTCDay() || 7;
+  t.setUTCDate(t.getUTCDate() + 4 - day); // the Thursday of this week decides its year
+  const yearStart = Date.UTC(t.getUTCFullYear(), 0, 1);
+  const week = Math.ceil(((t.getTime() - yearStart) / 86400000 + 1) / 7);
+  return `${t.getUTCFullYear()}-W${pad(week)}`;
+}
+
+const BUCKETS: [keyof RetentionPolicy, string, (d: Date) => string][] = [
+  ['keepHourly', 'hourly', (d) => d.toISOString().slice(0, 13)],
+  ['keepDaily', 'daily', (d) => d.toISOString().slice(0, 10)],
+  ['keepWeekly', 'weekly', isoWeek],
+  ['keepMonthly', 'monthly', (d) => d.toISOString().slice(0, 7)],
+  ['keepYearly', 'yearly', (d) => d.toISOString().slice(0, 4)],
+];
+
+/** The instant `duration` before `from` (calendar arithmetic in UTC). */
+export function subtractDuration(from: Date, duration: string): Date {
+  if (!/^(\d+[yMwdhm])+$/.test(duration)) throw new LifeboatError('InvalidInput', `invalid duration "${duration}" (e.g. 24h, 7d, 1y6M)`);
+  const d = new Date(from.getTime());
+  for (const [, n, unit] of duration.matchAll(/(\d+)([yMwdhm])/g)) {
+    const v = Number(n);
+    if (unit === 'y') d.setUTCFullYear(d.getUTCFullYear() - v);
+    else if (unit === 'M') d.setUTCMonth(d.getUTCMonth() - v);
+    else if (unit === 'w') d.setUTCDate(d.getUTCDate() - 7 * v);
+    else if (unit === 'd') d.setUTCDate(d.getUTCDate() - v);
+    else if (unit === 'h') d.setTime(d.getTime() - v * 3600_000);
+    else d.setTime(d.getTime() - v * 60_000);
+  }
+  return d;
+}
+
+export function isEmptyPolicy(p: RetentionPolicy): boolean {
+  return !p.keepLast && !p.keepHourly && !p.keepDaily && !p.keepWeekly && !p.keepMonthly && !p.keepYearly && !p.keepWithin && !p.keepTags?.length;
+}
+
+export function applyPolicy<T extends PolicySnapshot>(snapshots: T[], policy: RetentionPolicy): PolicyResult<T> {
+  if (isEmptyPolicy(policy)) throw new LifeboatError('InvalidInput', 'no retention rule given: refusing to forget every snapshot (use --keep-* options)');
+  const result: PolicyResult<T> = { keep: [], remove: [] };
+  const byCluster = new Map<string, T[]>();
+  for (const s of snapshots) byCluster.set(s.cluster, [...(byCluster.get(s.cluster) ?? []), s]);
+  for (const group of byCluster.values()) {
+    const newestFirst = [...group].sort((a, b) => b.time.localeCompare(a.time) || b.id.localeCompare(a.id));
+    const within = policy.keepWithin && newestFirst[0] ? subtractDuration(new Date(newestFirst[0].time), policy.keepWithin).toISOString() : undefined;
+    const left = new Map<string, number>(BUCKETS.map(([k]) => [k, (policy[k] as number | undefined) ?? 0]));
+    const last = new Map<string, string>();
+    let lastLeft = policy.keepLast ?? 0;
+    for (const s of newestFirst) {
+      const reasons: string[] = [];
+      const date = new Date(s.time);
+      if (lastLeft > 0) {
+        lastLeft--;
+        reasons.push('last');
+      }
+      for (const [key, label, bucketOf] of BUCKETS) {
+        if ((left.get(key) ?? 0) <= 0) continue;
+        const b = bucketOf(date);
+        if (last.get(key) !== b) {
+          last.set(key, b);
+          left.set(key, left.get(key)! - 1);
+          reasons.push(label);
+        }
+      }
+      if (within && s.time >= within) reasons.push(`within ${policy.keepWithin}`);
+      const tag = policy.keepTags?.find((t) => s.tags.includes(t));
+      if (tag) reasons.push(`tag ${tag}`);
+      if (reasons.length) result.keep.push({ snapshot: s, reasons });
+      else result.remove.push(s);
+    }
+  }
+  return result;
+}
+
+/** Removes the snapshot files a policy does not keep (exclusive lock). Data goes at the next prune. */
+export async function forget<T extends PolicySnapshot>(
+  repo: { exclusive<R>(purpose: string, fn: () => Promise<R>): Promise<R>; backend: { remove(kind: 'snapshots', name: string): Promise<void> }; dropCached(id: string): void },
+  snapshots: T[],
+  policy: RetentionPolicy,
+  opts: { dryRun?: boolean } = {},
+): Promise<PolicyResult<T>> {
+  const plan = applyPolicy(snapshots, policy);
+  if (opts.dryRun || plan.remove.length === 0) return plan;
+  await repo.exclusive('forget', async () => {
+    for (const s of plan.remove) {
+      await repo.backend.remove('snapshots', s.id);
+      repo.dropCached(s.id);
+    }
+  });
+  return plan;
+}

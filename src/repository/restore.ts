@@ -1,0 +1,112 @@
+/**
+ * `restore-files`: a snapshot's files into a target directory. Refuses entries that would land
+ * outside the target ("..", absolute paths, symlinks pointing out, or an existing symlinked
+ * directory inside the target), refuses to overwrite unless told, and writes each file to a
+ * temporary name, verified chunk by chunk and by size, before renaming it into place.
+ */
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, promises as fs } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { LifeboatError } from '../errors';
+import { checkEntryPath } from './repo';
+import type { FileEntry, SnapshotReader } from './types';
+
+export interface RestoreResult {
+  files: number;
+  dirs: number;
+  symlinks: number;
+  bytes: number;
+}
+
+const inside = (root: string, p: string) => {
+  const rel = relative(root, p);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+};
+
+const exists = (p: string) => fs.lstat(p).then(
+  () => true,
+  () => false,
+);
+
+/** Strips `stripPrefix` (e.g. "configs/b1") from entry paths so its content lands at the target's root. */
+function destPath(e: FileEntry, stripPrefix?: string): string {
+  if (!stripPrefix) return e.path;
+  const p = stripPrefix.replace(/\/+$/, '');
+  return e.path === p ? '' : e.path.slice(p.length + 1);
+}
+
+export async function restoreFiles(
+  reader: SnapshotReader,
+  target: string,
+  opts: { include?: string; stripPrefix?: string; overwrite?: boolean; progress?: (m: string) => void } = {},
+): Promise<RestoreResult> {
+  const root = resolve(target);
+  const entries = reader.list(opts.include);
+  const plan: { e: FileEntry; dest: string }[] = [];
+  for (const e of entries) {
+    checkEntryPath(e.path);
+    const rel = destPath(e, opts.stripPrefix);
+    if (!rel) continue;
+    const dest = join(root, ...rel.split('/'));
+    if (!inside(root, dest)) throw new LifeboatError('UnsafeTarget', `refusing ${e.path}: it would be written outside ${root}`);
+    if (e.type === 'symlink') {
+      const t = e.linkTarget ?? '';
+      if (!t || isAbsolute(t) || !inside(root, resolve(dirname(dest), t)))
+        throw new LifeboatError('UnsafeTarget', `refusing symlink ${e.path} -> ${t}: it points outside ${root}`);
+    }
+    plan.push({ e, dest });
+  }
+  // Refuse before writing anything.
+  if (!opts.overwrite) {
+    for (const { e, dest } of plan) {
+      if (e.type !== 'dir' && (await exists(dest))) throw new LifeboatError('UnsafeTarget', `refusing to overwrite ${dest} (pass --overwrite to replace existing files)`);
+    }
+  }
+  await fs.mkdir(root, { recursive: true });
+  const realRoot = await fs.realpath(root);
+  const safeDir = async (dir: string) => {
+    await fs.mkdir(dir, { recursive: true });
+    const real = await fs.realpath(dir);
+    if (!inside(realRoot, real)) throw new LifeboatError('UnsafeTarget', `refusing to write into ${dir}: it resolves to ${real}, outside ${realRoot}`);
+  };
+
+  const result: RestoreResult = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
+  // Symlinks last, so none can redirect a later write.
+  const ordered = [...plan.filter((p) => p.e.type !== 'symlink'), ...plan.filter((p) => p.e.type === 'symlink')];
+  for (const { e, dest } of ordered) {
+    if (e.type === 'dir') {
+      await safeDir(dest);
+      await fs.chmod(dest, e.mode & 0o7777);
+      result.dirs++;
+      continue;
+    }
+    await safeDir(dirname(dest));
+    const st = await fs.lstat(dest).catch(() => null);
+    if (st?.isDirectory()) throw new LifeboatError('UnsafeTarget', `refusing to replace directory ${dest} with a ${e.type}`);
+    if (e.type === 'symlink') {
+      if (st) await fs.rm(dest);
+      await fs.symlink(e.linkTarget!, dest);
+      result.symlinks++;
+      continue;
+    }
+    const tmp = join(dirname(dest), `.${randomBytes(6).toString('hex')}.lifeboat-restore`);
+    try {
+      await pipeline(reader.readFile(e.path), createWriteStream(tmp, { flags: 'wx', mode: 0o600 }));
+      const size = (await fs.stat(tmp)).size;
+      if (size !== e.size) throw new LifeboatError('CorruptBackup', `snapshot ${reader.meta.id.slice(0, 12)}: ${e.path} restored ${size} bytes, expected ${e.size}`);
+      await fs.chmod(tmp, e.mode & 0o7777);
+      const mtime = new Date(e.mtime);
+      await fs.utimes(tmp, mtime, mtime);
+      await fs.rename(tmp, dest);
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
+    result.files++;
+    result.bytes += e.size;
+    if (result.files % 100 === 0) opts.progress?.(`restored ${result.files} files (${(result.bytes / 1e6).toFixed(0)} MB)`);
+  }
+  return result;
+}
+
