@@ -13,6 +13,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   worker: () => import('./commands/worker'),
   zk: () => import('./commands/zk'),
   registry: () => import('./commands/registry'),
+  metadata: () => import('./commands/metadata'),
+  config: () => import('./commands/config'),
 };
 
 async function main(argv: string[]): Promise<number> {
