@@ -3,3 +3,5 @@
  * (`import type * as activities from '../activities'`).
  */
 export { produceConsumeProbeActivity } from './verify';
+export { startBrokerActivity } from './brokers';
+export { clusterHealthActivity, brokerPartitionsActivity, waitForIsrActivity, preferredLeaderElectionActivity } from './cluster';

@@ -1,2 +1,3 @@
 /** The worker's workflow bundle entry: every workflow Lifeboat registers. */
 export { clusterProbe } from './probe';
+export { brokerRecovery } from './brokerRecovery';

@@ -138,16 +138,30 @@ function portOpen(port: number): Promise<boolean> {
 
 export async function startBroker(topo: LabTopology, b: LabBroker, log: Log = () => {}): Promise<void> {
   const p = brokerProcess(topo, b);
-  if (runningPid(p) === undefined) log(`starting broker ${b.cluster}-${b.id} on 127.0.0.1:${b.port}`);
+  const serverLog = join(b.dir, 'logs', 'server.log');
+  if (runningPid(p) === undefined) {
+    // A broker that was killed stays registered until its ZooKeeper session expires, and Kafka
+    // refuses to start while that stale registration exists (NodeExists). Wait it out first.
+    await waitUntil(`the stale registration of broker ${b.cluster}-${b.id} to expire`, async () => !(await brokerRegistered(topo, b)), {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+    });
+    log(`starting broker ${b.cluster}-${b.id} on 127.0.0.1:${b.port}`);
+  }
   startDetached(p);
-  await waitUntil(`broker ${b.cluster}-${b.id} to register in ZooKeeper`, async () => {
-    if (runningPid(p) === undefined) throw new Error('exited');
-    return (await portOpen(b.port)) && (await brokerRegistered(topo, b));
-  }, {
-    timeoutMs: 120_000,
-    intervalMs: 500,
-    onTimeout: () => `last lines of ${join(b.dir, 'logs', 'server.log')}:\n${tail(join(b.dir, 'logs', 'server.log'))}\n${tail(b.logFile)}`,
-  });
+  let exited = false;
+  await waitUntil(
+    `broker ${b.cluster}-${b.id} to register in ZooKeeper`,
+    async () => {
+      if (runningPid(p) === undefined) {
+        exited = true;
+        return true;
+      }
+      return (await portOpen(b.port)) && (await brokerRegistered(topo, b));
+    },
+    { timeoutMs: 120_000, intervalMs: 500, onTimeout: () => `last lines of ${serverLog}:\n${tail(serverLog)}\n${tail(b.logFile)}` },
+  );
+  if (exited) throw new Error(`broker ${b.cluster}-${b.id} exited during start-up; last lines of ${serverLog}:\n${tail(serverLog, 15)}`);
 }
 
 /** Graceful stop (SIGTERM: Kafka's controlled shutdown moves leadership away first). */

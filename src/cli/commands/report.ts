@@ -1,0 +1,30 @@
+/** `lifeboat report <workflow-id> [--json]`: the final report of a finished run, as Markdown or JSON. */
+import { EXIT, LifeboatError } from '../../errors';
+import { renderMarkdown, type RunReport } from '../../report/report.pure';
+import { workflowUiLink } from '../../temporal/connection';
+import { output, parseCli } from '../output';
+import { connectTemporal } from '../temporal';
+
+export const summary = 'print the report of a finished workflow (Markdown, or --json)';
+const USAGE = 'usage: lifeboat report <workflow-id> [--json]';
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCli(argv, { json: { type: 'boolean' } }, USAGE);
+  if (values.help) return (console.log(USAGE), EXIT.OK);
+  const id = positionals[0];
+  if (!id) throw new LifeboatError('InvalidInput', USAGE);
+  const out = output(values.json ?? false);
+  const t = await connectTemporal();
+  try {
+    const handle = t.client.workflow.getHandle(id);
+    const desc = await handle.describe().catch(() => {
+      throw new LifeboatError('SnapshotNotFound', `no workflow ${id} in namespace ${t.settings.namespace}`);
+    });
+    if (desc.status.name === 'RUNNING') throw new LifeboatError('InvalidInput', `${id} is still running; see "lifeboat status ${id}"`);
+    const report = (await handle.result()) as RunReport;
+    out.result({ report }, renderMarkdown({ ...report, uiLink: workflowUiLink(t.settings, report.workflowId, report.runId) }));
+    return EXIT.OK;
+  } finally {
+    await t.close();
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * What the workflow-facing commands share: a Temporal client from the env conventions, starting a
+ * run under its per-target workflow ID (a second recovery of one cluster is refused clearly), and
+ * following a run's `status` query so people see progress while they wait.
+ */
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
+import { LifeboatError } from '../errors';
+import { temporalSettings, type TemporalSettings, workflowUiLink } from '../temporal/connection';
+import type { Output } from './output';
+
+export interface CliTemporal {
+  client: Client;
+  settings: TemporalSettings;
+  close(): Promise<void>;
+}
+
+export async function connectTemporal(): Promise<CliTemporal> {
+  const settings = temporalSettings();
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ ...settings.connection, connectTimeout: 5000 });
+  } catch (e) {
+    throw new LifeboatError('Unreachable', `cannot reach Temporal at ${settings.address}: ${(e as Error).message} (set TEMPORAL_ADDRESS, or start the lab)`);
+  }
+  return { client: new Client({ connection, namespace: settings.namespace }), settings, close: () => connection.close() };
+}
+
+export async function startUnique(
+  t: CliTemporal,
+  workflow: string,
+  workflowId: string,
+  args: unknown[],
+  opts: { taskQueue: string; summary: string },
+): Promise<string> {
+  try {
+    const handle = await t.client.workflow.start(workflow, {
+      taskQueue: opts.taskQueue,
+      workflowId,
+      args,
+      workflowIdConflictPolicy: 'FAIL',
+      staticSummary: opts.summary,
+    });
+    return handle.firstExecutionRunId;
+  } catch (e) {
+    if (e instanceof WorkflowExecutionAlreadyStartedError) {
+      throw new LifeboatError(
+        'UnsafeTarget',
+        `${workflowId} is already running — only one at a time per cluster. Follow it with "lifeboat status ${workflowId}" or wait for it to end.`,
+      );
+    }
+    throw e;
+  }
+}
+
+interface StatusLike {
+  step: string;
+  awaitingApproval?: { question: string; deadline: string };
+  progress?: unknown;
+}
+
+/** Waits for the result while printing each new step (and approval requests) as progress. */
+export async function follow<T>(t: CliTemporal, workflowId: string, out: Output): Promise<T> {
+  const handle = t.client.workflow.getHandle(workflowId);
+  out.progress(`${workflowId}: ${workflowUiLink(t.settings, workflowId) ?? ''}`, { workflowId, ui: workflowUiLink(t.settings, workflowId) });
+  let last = '';
+  let done = false;
+  const poll = (async () => {
+    while (!done) {
+      try {
+        const s = await handle.query<StatusLike>('status');
+        const line = s.awaitingApproval ? `waiting for approval: ${s.awaitingApproval.question} — lifeboat approve ${workflowId}` : `step: ${s.step}`;
+        if (line !== last) {
+          out.progress(`${workflowId}: ${line}`, { workflowId, step: s.step, awaitingApproval: s.awaitingApproval });
+          last = line;
+        }
+      } catch {
+        /* not started yet, or finished */
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  })();
+  try {
+    return (await handle.result()) as T;
+  } catch (e) {
+    if (e instanceof WorkflowFailedError) {
+      const cause = e.cause as { message?: string; type?: string } | undefined;
+      throw new LifeboatError(
+        cause?.type === 'ApprovalRejected' ? 'ApprovalRejected' : 'InvalidInput',
+        `${workflowId} failed: ${cause?.message ?? e.message}`,
+      );
+    }
+    throw e;
+  } finally {
+    done = true;
+    await poll;
+  }
+}

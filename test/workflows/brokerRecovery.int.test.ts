@@ -1,0 +1,97 @@
+/**
+ * brokerRecovery on the real lab through a real worker: a SIGKILLed broker is started on its host
+ * queue, rejoins every ISR and gets its preferred leaderships back; the report says so.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client, Connection } from '@temporalio/client';
+import { kafkaFor } from '../../src/kafka/client';
+import { partitionStates, withAdmin } from '../../src/kafka/cluster';
+import { killBroker } from '../../src/lab/lab';
+import { findBroker } from '../../src/lab/topology';
+import type { RunReport } from '../../src/report/report.pure';
+import { connectTemporal, startUnique } from '../../src/cli/temporal';
+import { TASK_QUEUE, temporalSettings } from '../../src/temporal/connection';
+import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
+import { primarySpec, topo, unique } from '../support/lab';
+
+describe('brokerRecovery workflow', () => {
+  const spec = primarySpec();
+  const settings = temporalSettings();
+  let workers: RunningWorkers;
+  let running: Promise<void>;
+  let connection: Connection;
+  let client: Client;
+  const topic = unique('recover');
+
+  beforeAll(async () => {
+    workers = await createWorkers({ settings, hosts: spec.brokers.map((b) => b.host) });
+    running = workers.run();
+    connection = await Connection.connect(settings.connection);
+    client = new Client({ connection, namespace: settings.namespace });
+    await withAdmin(kafkaFor(spec), (admin) =>
+      admin.createTopics({ topics: [{ topic, replicaAssignment: [0, 1, 2].map((p) => ({ partition: p, replicas: [3, 1, 2] })) }], waitForLeaders: true }),
+    );
+  });
+
+  afterAll(async () => {
+    await withAdmin(kafkaFor(spec), (admin) => admin.deleteTopics({ topics: [topic] })).catch(() => {});
+    await connection?.close();
+    workers?.shutdown();
+    await running;
+  });
+
+  it('dry run returns the plan and starts nothing', async () => {
+    const report = await client.workflow.execute('brokerRecovery', {
+      taskQueue: TASK_QUEUE,
+      workflowId: unique('recover-primary-plan'),
+      args: [{ spec, brokerId: 3, dryRun: true }],
+    });
+    expect(report.outcome).toBe('planned');
+    const plan = report.steps.find((s: { name: string }) => s.name === 'plan');
+    expect(plan.status).toBe('done');
+    expect(report.steps.filter((s: { status: string }) => s.status === 'skipped').map((s: { name: string }) => s.name)).toEqual([
+      'start-broker',
+      'wait-isr',
+      'preferred-election',
+      'verify',
+    ]);
+  });
+
+  it('recovers a killed broker: back in every ISR, preferred leader again, verified', async () => {
+    await killBroker(topo, findBroker(topo, 'primary', 3));
+    const workflowId = `recover-${spec.name}`;
+    const cli = await connectTemporal();
+    try {
+      await startUnique(cli, 'brokerRecovery', workflowId, [{ spec, brokerId: 3, autoApprove: true }], { taskQueue: TASK_QUEUE, summary: 'test' });
+      // A second recovery of the same cluster while this one runs is refused, with a clear message.
+      await expect(
+        startUnique(cli, 'brokerRecovery', workflowId, [{ spec, brokerId: 3 }], { taskQueue: TASK_QUEUE, summary: 'test' }),
+      ).rejects.toThrow(/already running — only one at a time per cluster/);
+
+      const status = await client.workflow.getHandle(workflowId).query<{ plan: unknown[] }>('status');
+      expect(status.plan.length).toBeGreaterThanOrEqual(6);
+
+      const report = (await client.workflow.getHandle(workflowId).result()) as RunReport;
+      expect(report.outcome).toBe('succeeded');
+      expect(report.checks.every((c) => c.ok)).toBe(true);
+      expect(report.steps.every((s) => s.status === 'done')).toBe(true);
+      expect(report.rtoMs).toBeGreaterThan(0);
+      const parts = await withAdmin(kafkaFor(spec), (admin) => partitionStates(admin, [topic]));
+      for (const p of parts) {
+        expect(p.isr.sort()).toEqual([1, 2, 3]);
+        expect(p.leader).toBe(3);
+      }
+      const desc = await client.workflow.getHandle(workflowId).describe();
+      expect(desc.typedSearchAttributes.get({ name: 'LifeboatKind', type: 'KEYWORD' } as never)).toBe('brokerRecovery');
+      expect(desc.typedSearchAttributes.get({ name: 'LifeboatStep', type: 'KEYWORD' } as never)).toBe('succeeded');
+    } finally {
+      await cli.close();
+    }
+  });
+
+  it('refuses an unknown broker with a non-retryable, readable error', async () => {
+    await expect(
+      client.workflow.execute('brokerRecovery', { taskQueue: TASK_QUEUE, workflowId: unique('recover-bad'), args: [{ spec, brokerId: 42 }] }),
+    ).rejects.toMatchObject({ cause: { type: 'InvalidInput', message: expect.stringContaining('has no broker 42') } });
+  });
+});

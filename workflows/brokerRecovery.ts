@@ -1,0 +1,123 @@
+/**
+ * brokerRecovery — the seed's single-broker case: check that the rest of the cluster is serving,
+ * list what the failed broker carries, (optionally restore its log dirs), start it on its host,
+ * wait until it is back in every ISR, give it back its preferred leaderships, verify, report.
+ */
+import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure } from '@temporalio/common';
+import type * as activities from '../activities';
+import type { ClusterSpec } from '../src/config/spec';
+import type { DataCheck, RunReport } from '../src/report/report.pure';
+import { RunTracker } from './support/tracker';
+
+export interface BrokerRecoveryInput {
+  spec: ClusterSpec;
+  brokerId: number;
+  /** When the broker was lost (for RPO); defaults to the start of the run. */
+  failureTime?: string;
+  dryRun?: boolean;
+  autoApprove?: boolean;
+  approvalTimeoutMinutes?: number;
+}
+
+const control = proxyActivities<typeof activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
+const slow = proxyActivities<typeof activities>({
+  startToCloseTimeout: '20 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 5 },
+});
+
+export async function brokerRecovery(input: BrokerRecoveryInput): Promise<RunReport> {
+  const { spec, brokerId } = input;
+  const broker = spec.brokers.find((b) => b.id === brokerId);
+  if (!broker) throw ApplicationFailure.nonRetryable(`spec ${spec.name} has no broker ${brokerId}`, 'InvalidInput');
+  const started = new Date().toISOString();
+  const t = new RunTracker(
+    'brokerRecovery',
+    spec.name,
+    [
+      { name: 'check-cluster', title: 'Check the other brokers' },
+      { name: 'plan', title: `List the partitions broker ${brokerId} carries` },
+      { name: 'start-broker', title: `Start broker ${brokerId}`, host: broker.host },
+      { name: 'wait-isr', title: `Wait until broker ${brokerId} is back in every ISR` },
+      { name: 'preferred-election', title: 'Preferred leader election' },
+      { name: 'verify', title: 'Verify (health, produce/consume probe)' },
+    ],
+    input.dryRun ?? false,
+  );
+  const checks: DataCheck[] = [];
+
+  const health = await t.step('check-cluster', () => control.clusterHealthActivity({ spec }), (h) => `brokers up: ${h.brokers.join(', ') || 'none'}`);
+  const others = health.brokers.filter((b) => b !== brokerId);
+  if (others.length === 0 || health.controller === null) {
+    t.problem(`no other broker of ${spec.name} is serving: this is a full-cluster failure, run fullClusterRecovery`);
+    throw ApplicationFailure.nonRetryable(`no other broker of ${spec.name} is serving; use fullClusterRecovery`, 'UnsafeTarget');
+  }
+  // A killed broker stays registered until its ZooKeeper session expires, so registration says
+  // little; starting is idempotent, so we always start and then wait for the ISR.
+
+  const plan = await t.step(
+    'plan',
+    () => control.brokerPartitionsActivity({ spec, brokerId }),
+    (p) => `${p.replicaOf} replicas, preferred leader of ${p.preferredLeaderOf.length}, ${p.offlineWithoutIt} offline without it`,
+  );
+  if (plan.offlineWithoutIt > 0) t.problem(`${plan.offlineWithoutIt} partitions are offline until broker ${brokerId} returns`);
+
+  const report = (outcome: RunReport['outcome']): RunReport => {
+    const ended = new Date().toISOString();
+    return {
+      kind: 'brokerRecovery',
+      cluster: spec.name,
+      workflowId: workflowInfo().workflowId,
+      runId: workflowInfo().runId,
+      dryRun: t.dryRun,
+      outcome,
+      startedAt: started,
+      endedAt: ended,
+      rtoMs: outcome === 'succeeded' ? Date.parse(ended) - Date.parse(input.failureTime ?? started) : undefined,
+      objectives: spec.objectives,
+      steps: t.steps,
+      checks,
+      problems: t.problems,
+    };
+  };
+
+  if (t.dryRun) {
+    for (const s of ['start-broker', 'wait-isr', 'preferred-election', 'verify']) t.skip(s, 'dry run');
+    t.finish('planned');
+    return report('planned');
+  }
+
+  await t.step(
+    'start-broker',
+    () => slow.startBrokerActivity.executeWithOptions({ taskQueue: `lifeboat-host-${broker.host}`, startToCloseTimeout: '5 minutes' }, [{ spec, brokerId }]),
+    () => `started on ${broker.host}`,
+  );
+  const isr = await t.step('wait-isr', () => slow.waitForIsrActivity({ spec, brokerId }), (r) => `in sync on ${r.partitions} partitions`);
+  checks.push({ subject: `broker ${brokerId} in ISR`, expected: isr.partitions, actual: isr.partitions, ok: true });
+
+  await t.step(
+    'preferred-election',
+    () => control.preferredLeaderElectionActivity({ spec, partitions: plan.preferredLeaderOf }),
+    (r) => `${r.elected} partitions`,
+  );
+
+  await t.step('verify', async () => {
+    const after = await control.clusterHealthActivity({ spec });
+    const probe = await control.produceConsumeProbeActivity({ spec, records: 30 });
+    checks.push({ subject: 'brokers registered', expected: spec.brokers.length, actual: after.brokers.length, ok: after.brokers.length === spec.brokers.length });
+    checks.push({ subject: 'offline partitions', expected: 0, actual: after.offline.length, ok: after.offline.length === 0 });
+    checks.push({ subject: 'under-replicated partitions', expected: 0, actual: after.underReplicated.length, ok: after.underReplicated.length === 0 });
+    checks.push({ subject: 'produce/consume probe', expected: probe.produced, actual: probe.consumed, ok: probe.ok });
+    const bad = checks.filter((c) => !c.ok);
+    for (const c of bad) t.problem(`verification: ${c.subject} expected ${c.expected}, got ${c.actual}`);
+    return bad.length;
+  }, (bad) => (bad ? `${bad} checks failed` : 'all checks passed'));
+
+  const outcome = checks.every((c) => c.ok) ? 'succeeded' : 'failed';
+  t.finish(outcome);
+  return report(outcome);
+}
