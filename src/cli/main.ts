@@ -13,6 +13,10 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   worker: () => import('./commands/worker'),
   zk: () => import('./commands/zk'),
   registry: () => import('./commands/registry'),
+  recover: () => import('./commands/recover'),
+  status: () => import('./commands/status'),
+  approve: () => import('./commands/approve'),
+  report: () => import('./commands/report'),
   metadata: () => import('./commands/metadata'),
   config: () => import('./commands/config'),
 };
