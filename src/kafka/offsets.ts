@@ -6,6 +6,7 @@
  *
  * Kafka's convention: a committed offset C means "the next record to consume is the one at offset C".
  */
+import { type OffsetMap as RestoreOffsetMap, targetTopicOf, translateOffset } from './offsetMap';
 
 export interface OffsetTranslator {
   /**
@@ -66,6 +67,22 @@ export function offsetMapTranslator(map: OffsetMap): OffsetTranslator {
       const i = lowerBound(pairs.originals, BigInt(committedOffset));
       if (i < pairs.originals.length) return pairs.restored[i]!.toString();
       return (pairs.restored[pairs.restored.length - 1]! + 1n).toString();
+    },
+  };
+}
+
+/**
+ * A translator over the offset map a topic restore writes (src/kafka/offsetMap.ts, runs of
+ * consecutive offsets). Only same-name restores translate: a map that restored a topic under another
+ * name answers `undefined` for it (metadata apply keeps topic names).
+ */
+export function restoreMapTranslator(map: RestoreOffsetMap): OffsetTranslator {
+  return {
+    translate(topic, partition, committedOffset) {
+      const target = targetTopicOf(map, topic);
+      if (target !== undefined && target !== topic) return undefined;
+      const n = translateOffset(map, topic, partition, Number(committedOffset));
+      return n === undefined ? undefined : String(n);
     },
   };
 }

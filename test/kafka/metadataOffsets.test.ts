@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { offsetMapTranslator } from '../../src/kafka/offsets';
+import { addRun, emptyOffsetMap } from '../../src/kafka/offsetMap';
+import { offsetMapTranslator, restoreMapTranslator } from '../../src/kafka/offsets';
 
 describe('offsetMapTranslator', () => {
   // Original log of t/0 had records at 10, 11, 14 (12, 13 compacted away); restored at 0, 1, 2.
@@ -24,5 +25,19 @@ describe('offsetMapTranslator', () => {
   it('unknown topic or partition: undefined (the plan reports it)', async () => {
     expect(await t.translate('t', 1, '5')).toBeUndefined();
     expect(await t.translate('u', 0, '5')).toBeUndefined();
+  });
+});
+
+describe('restoreMapTranslator (the run-based map a topic restore writes)', () => {
+  it('agrees with the plain map on the same records, and refuses renamed topics', async () => {
+    const map = emptyOffsetMap();
+    addRun(map, 't', 't', 0, [10, 0, 2]);
+    addRun(map, 't', 't', 0, [14, 2, 1]);
+    addRun(map, 'r', 'renamed', 0, [0, 0, 5]);
+    const runs = restoreMapTranslator(map);
+    const plain = offsetMapTranslator({ t: { '0': { '10': 0, '11': 1, '14': 2 } } });
+    for (const c of ['0', '10', '11', '12', '14', '15']) expect(await runs.translate('t', 0, c), c).toBe(await plain.translate('t', 0, c));
+    expect(await runs.translate('r', 0, '3')).toBeUndefined();
+    expect(await runs.translate('t', 5, '3')).toBeUndefined();
   });
 });

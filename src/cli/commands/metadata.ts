@@ -12,7 +12,8 @@ import { EXIT, LifeboatError } from '../../errors';
 import { type ApplyPlan, applyPlan, exportMetadata, type KafkaMetadataExport, planApply } from '../../kafka/metadata';
 import { reachableKafka } from '../../kafka/metadataConnect';
 import { readMetadataComponent, readMetadataFile, writeMetadataComponent, writeMetadataFile } from '../../kafka/metadataStore';
-import { type OffsetMap, offsetMapTranslator } from '../../kafka/offsets';
+import { loadOffsetMap as loadRestoreOffsetMap } from '../../kafka/offsetMap';
+import { type OffsetMap, offsetMapTranslator, type OffsetTranslator, restoreMapTranslator } from '../../kafka/offsets';
 import { openRepositoryForSpec } from '../../repository';
 import { output, parseCli } from '../output';
 
@@ -41,12 +42,24 @@ export function formatApplyPlan(plan: ApplyPlan, target: string): string {
   return lines.join('\n');
 }
 
-function loadOffsetMap(file: string): OffsetMap {
-  let value: unknown;
+/** `--offset-map`: a topic restore's JSON-lines run file, or a plain `{topic: {partition: {original: new}}}` JSON map. */
+async function loadTranslator(file: string): Promise<OffsetTranslator> {
+  let text: string;
   try {
-    value = JSON.parse(readFileSync(file, 'utf8'));
+    text = readFileSync(file, 'utf8');
   } catch (e) {
     throw new LifeboatError('InvalidInput', `cannot read offset map ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (/^\s*\{"k":/.test(text)) return restoreMapTranslator(await loadRestoreOffsetMap(file));
+  return offsetMapTranslator(parseOffsetMap(text, file));
+}
+
+function parseOffsetMap(text: string, file: string): OffsetMap {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new LifeboatError('InvalidInput', `offset map ${file} is not valid JSON: ${(e as Error).message}`);
   }
   const ok = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   const valid =
@@ -120,7 +133,7 @@ export async function run(argv: string[]): Promise<number> {
     } catch (e) {
       throw new LifeboatError('InvalidInput', `--topics is not a valid regular expression: ${(e as Error).message}`);
     }
-    const translator = values['offset-map'] ? offsetMapTranslator(loadOffsetMap(values['offset-map'])) : undefined;
+    const translator = values['offset-map'] ? await loadTranslator(values['offset-map']) : undefined;
     let exp: KafkaMetadataExport;
     if (values.in) exp = await readMetadataFile(values.in);
     else {
