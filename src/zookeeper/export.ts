@@ -158,6 +158,11 @@ async function exportTreeInner(zk: ZkClient, root: string, opts: ExportOptions):
   let read = 0;
   const readFull = async (r: string, abs: string): Promise<ZkNodeEntry> => {
     const [{ data, stat }, { acl }] = await Promise.all([getDataWatched(zk, abs, watcher), getACL(zk, abs)]);
+    // Without ADMIN on a node, ZooKeeper answers getACL with digest hashes replaced by "x";
+    // restoring that would lock the owner out, so refuse rather than store it.
+    if (acl.some((a) => a.id.scheme === 'digest' && a.id.id.endsWith(':x'))) {
+      throw new LifeboatError('InvalidInput', `ZooKeeper redacted the digest ACL of ${abs} (this session lacks ADMIN on it); authenticate as an identity with ADMIN (--auth user:password) to back it up`);
+    }
     return { path: r, data: data && data.length > 0 ? data.toString('base64') : null, acl: aclToJson(acl), stat: statToJson(stat), ephemeral: bufToBigInt(stat.ephemeralOwner) !== 0n };
   };
 
@@ -217,6 +222,8 @@ async function exportTreeInner(zk: ZkClient, root: string, opts: ExportOptions):
   const maxRounds = opts.maxRounds ?? 5;
   while ((dirtyData.size > 0 || dirtyChildren.size > 0) && rounds < maxRounds) {
     rounds++;
+    // Back off a little so a burst of writes can finish before the next re-read.
+    await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** (rounds - 1), 1000)));
     const work = new Map<string, boolean>();
     for (const p of dirtyData) work.set(p, false);
     for (const p of dirtyChildren) work.set(p, true);
