@@ -95,7 +95,8 @@ export function zookeeperLog4j(): string {
     'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
     'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
     'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
-    'log4j.logger.org.apache.zookeeper.server.ZooKeeperServer=INFO',
+    // node-zookeeper-client speaks the pre-3.5 handshake: one "old client" WARN per connection.
+    'log4j.logger.org.apache.zookeeper.server.ZooKeeperServer=ERROR',
     '',
   ].join('\n');
 }
