@@ -15,7 +15,7 @@ export function session(auth: string[] = []): Promise<ZkClient> {
 /** Deletes a scratch subtree (children first). Refuses anything that is not a test root. */
 export async function deleteTree(zk: ZkClient, path: string): Promise<void> {
   if (!/^\/lifeboat-test-[0-9a-f-]+/.test(path)) throw new Error(`refusing to delete ${path}`);
-  let kids: string[] = [];
+  let kids: string[];
   try {
     kids = await getChildren(zk, path);
   } catch (e) {
