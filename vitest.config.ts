@@ -22,6 +22,7 @@ export default defineConfig({
           name: 'integration',
           include: ['test/**/*.int.test.ts'],
           globalSetup: ['test/support/labSetup.ts'],
+          setupFiles: ['test/support/ensureLab.ts'],
           testTimeout: 180_000,
           hookTimeout: 300_000,
           pool: 'forks',
