@@ -65,6 +65,10 @@ export interface WriteResult {
 export interface SnapshotWriter {
   writeFile(path: string, content: Readable | Buffer, opts?: { mode?: number; mtime?: Date }): Promise<WriteResult>;
   writeJson(path: string, value: unknown): Promise<WriteResult>;
+  /** Records a symbolic link (restore refuses one that points outside its target). */
+  writeSymlink(path: string, target: string, opts?: { mtime?: Date }): void;
+  /** Records a directory (only needed for empty ones; files imply their parents). */
+  writeDir(path: string, opts?: { mode?: number; mtime?: Date }): void;
   /** Records extra points/facts learned during the backup (merged into the metadata at commit). */
   setPoints(component: ComponentName, points: unknown): void;
   setExtra(key: string, value: unknown): void;
