@@ -194,6 +194,18 @@ describe('config restore', () => {
     writeFileSync(join(dir, 'primary-broker-1', 'server.properties'), 'broker.id=666\n');
     await expectError(readConfigsDir(dir), 'InvalidInput', /server\.properties does not match its manifest/);
 
+    // The same in a repository snapshot: CorruptBackup, and no file name is ever used as a path.
+    const repo = await initRepository(join(tmp, 'bad-repo'), 'test-password', { scrypt: { N: 1024, r: 8, p: 1 } });
+    try {
+      const w = await repo.newSnapshot({ cluster: 'primary', components: ['configs'] });
+      await w.writeJson('configs/primary-broker-1/manifest.json', evil);
+      await w.writeFile('configs/primary-broker-1/server.properties', Buffer.from('broker.id=1\n'));
+      const meta = await w.commit();
+      await expectError(readConfigsComponent(await repo.openSnapshot(meta.id)), 'CorruptBackup', /files\.0\.name: a plain file name/);
+    } finally {
+      await repo.close();
+    }
+
     // An unknown target broker is refused before anything is written.
     const target = join(tmp, 'never-written');
     await expectError(
