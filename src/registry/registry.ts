@@ -82,7 +82,7 @@ export function servicesFromTrees(trees: Partial<Record<RegistryLayout, ZkTreeEx
     // Services with no live instances still exist (their persistent node): list them empty.
     for (const n of c.nodes) {
       const seg = n.path.split('/').slice(1);
-      if (seg.length === 1 && !services.has(`curator\0${seg[0]}`)) services.set(`curator\0${seg[0]}`, { name: seg[0]!, layout: 'curator', instances: [] });
+      if (n.path !== '/' && seg.length === 1 && !services.has(`curator\0${seg[0]}`)) services.set(`curator\0${seg[0]}`, { name: seg[0]!, layout: 'curator', instances: [] });
     }
   }
   const d = trees.dubbo;
@@ -284,10 +284,10 @@ export async function restoreRegistry(
     if (!t) continue;
     if (t.kind !== 'full') throw new LifeboatError('InvalidInput', `the ${layout} tree is incremental; materialize the chain first`);
     const root = target[layout] ?? t.root;
-    out.push({ layout, plan: await planRestoreLive(zk, t, root, { mode: opts.mode, includeEphemerals: opts.includeEphemerals }) });
+    // Plan each layout just before applying it: both may share ancestors the first one creates.
+    const plan = await planRestoreLive(zk, t, root, { mode: opts.mode, includeEphemerals: opts.includeEphemerals });
+    out.push({ layout, plan, result: opts.dryRun ? undefined : await applyRestore(zk, plan, { confirm: opts.confirm, digestAuth: opts.digestAuth }) });
   }
-  if (opts.dryRun) return out;
-  for (const o of out) o.result = await applyRestore(zk, o.plan, { confirm: opts.confirm, digestAuth: opts.digestAuth });
   return out;
 }
 
