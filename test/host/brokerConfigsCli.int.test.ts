@@ -1,0 +1,56 @@
+/** `lifeboat config backup|diff|restore` as an operator runs it (restores only into temp dirs). */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { findCluster } from '../../src/lab/topology';
+import { topo } from '../support/lab';
+
+const run = promisify(execFile);
+const bin = join(__dirname, '..', '..', 'bin', 'lifeboat');
+const primaryYaml = findCluster(topo, 'primary').specFile;
+const standbyYaml = findCluster(topo, 'standby').specFile;
+const tmp = mkdtempSync(join(tmpdir(), 'lifeboat-cfgcli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function lifeboat(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(bin, args, { timeout: 60_000 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string };
+    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
+  }
+}
+
+describe('lifeboat config', () => {
+  it('backup, diff, restore with rewrites, refusal to overwrite, bad manifest', async () => {
+    const backup = join(tmp, 'backup');
+    expect((await lifeboat('config', 'backup', '--spec', primaryYaml, '--out', backup)).code).toBe(0);
+    const diff = await lifeboat('config', 'diff', '--spec', primaryYaml, '--in', backup, '--json');
+    expect(diff.code).toBe(0);
+    expect(JSON.parse(diff.stdout)).toMatchObject({ changed: false });
+
+    const target = join(tmp, 'standby-1');
+    const args = ['config', 'restore', '--spec', primaryYaml, '--in', backup, '--broker', '3', '--target-spec', standbyYaml, '--target-broker', '1', '--target-dir', target];
+    const dry = await lifeboat(...args, '--dry-run');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('rewrite server.properties broker.id: 3 -> 1');
+    expect(existsSync(target)).toBe(false);
+    const done = await lifeboat(...args, '--json');
+    expect(done.code).toBe(0);
+    expect(readFileSync(join(target, 'server.properties'), 'utf8')).toMatch(/^zookeeper\.connect=127\.0\.0\.1:12181\/standby$/m);
+    const again = await lifeboat(...args);
+    expect(again.code).toBe(15);
+    expect(again.stderr).toMatch(/refusing to overwrite .* nothing was written/);
+
+    const manifest = join(backup, 'primary-broker-1', 'manifest.json');
+    writeFileSync(manifest, readFileSync(manifest, 'utf8').replace('"server.properties"', '"../../../etc/server.properties"'));
+    const bad = await lifeboat('config', 'restore', '--spec', primaryYaml, '--in', backup, '--target-dir', join(tmp, 'never'));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/malformed config manifest .*primary-broker-1: files\.\d\.name: a plain file name/);
+    expect(existsSync(join(tmp, 'never'))).toBe(false);
+  });
+});

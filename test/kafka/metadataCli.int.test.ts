@@ -1,0 +1,88 @@
+/** `lifeboat metadata export|apply` as an operator runs it: exit codes, --json output, dry-run. */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kafkaFor } from '../../src/kafka/client';
+import { findCluster } from '../../src/lab/topology';
+import { primarySpec, standbySpec, topo, unique } from '../support/lab';
+
+const run = promisify(execFile);
+const bin = join(__dirname, '..', '..', 'bin', 'lifeboat');
+const primaryYaml = findCluster(topo, 'primary').specFile;
+const standbyYaml = findCluster(topo, 'standby').specFile;
+const tmp = mkdtempSync(join(tmpdir(), 'lifeboat-mdcli-'));
+const topic = unique('mdcli');
+
+async function lifeboat(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(bin, args, { timeout: 60_000 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string };
+    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
+  }
+}
+
+beforeAll(async () => {
+  const admin = kafkaFor(primarySpec()).admin();
+  await admin.connect();
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 2, replicationFactor: 3, configEntries: [{ name: 'retention.ms', value: '7200000' }] }] });
+  await admin.disconnect();
+});
+
+afterAll(async () => {
+  for (const spec of [primarySpec(), standbySpec()]) {
+    const admin = kafkaFor(spec).admin();
+    await admin.connect();
+    if ((await admin.listTopics()).includes(topic)) await admin.deleteTopics({ topics: [topic] });
+    await admin.disconnect();
+  }
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('lifeboat metadata', () => {
+  it('export --out, apply --dry-run --json (nothing changes), apply', async () => {
+    const file = join(tmp, 'md.json');
+    const exp = await lifeboat('metadata', 'export', '--spec', primaryYaml, '--out', file, '--json');
+    expect(exp.code).toBe(0);
+    expect(JSON.parse(exp.stdout)).toMatchObject({ file });
+    expect(JSON.parse(readFileSync(file, 'utf8')).topics.find((t: { name: string }) => t.name === topic)).toMatchObject({ partitions: 2, replicationFactor: 3 });
+
+    const dry = await lifeboat('metadata', 'apply', '--spec', primaryYaml, '--in', file, '--target-spec', standbyYaml, '--topics', `^${topic}$`, '--skip-acls', '--dry-run', '--json');
+    expect(dry.code).toBe(0);
+    const plan = JSON.parse(dry.stdout).plan;
+    expect(plan.topics).toEqual([expect.objectContaining({ topic, action: 'create', replicationFactor: 1, capturedReplicationFactor: 3 })]);
+    expect(plan.warnings).toContain(`topic ${topic}: replication factor 3 lowered to 1 (the target has 1 broker(s))`);
+    const admin = kafkaFor(standbySpec()).admin();
+    await admin.connect();
+    try {
+      expect(await admin.listTopics()).not.toContain(topic);
+      const applied = await lifeboat('metadata', 'apply', '--spec', primaryYaml, '--in', file, '--target-spec', standbyYaml, '--topics', `^${topic}$`, '--skip-acls');
+      expect(applied.code).toBe(0);
+      expect(applied.stdout).toContain('applied to standby: 1 topics created');
+      expect(applied.stderr).toContain(`WARNING: topic ${topic}: replication factor 3 lowered to 1`);
+      expect(await admin.listTopics()).toContain(topic);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it('unreachable cluster: exit 18 and one clear line, quickly; malformed input: exit 2', async () => {
+    const badSpec = join(tmp, 'unreachable.yaml');
+    writeFileSync(badSpec, readFileSync(standbyYaml, 'utf8').replace(/127\.0\.0\.1:19191/g, '127.0.0.1:1'));
+    const t0 = Date.now();
+    const r = await lifeboat('metadata', 'export', '--spec', badSpec, '--out', join(tmp, 'never.json'));
+    expect(r.code).toBe(18);
+    expect(r.stderr.trim().split('\n').at(-1)).toBe('lifeboat: cannot reach Kafka cluster "standby" (127.0.0.1:1 ECONNREFUSED); check kafka.bootstrapServers and that the brokers run');
+    expect(Date.now() - t0).toBeLessThan(15_000);
+
+    const bad = join(tmp, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ format: 'lifeboat.kafka-metadata/v1', topics: 'nope' }));
+    const m = await lifeboat('metadata', 'apply', '--spec', standbyYaml, '--in', bad, '--dry-run');
+    expect(m.code).toBe(2);
+    expect(m.stderr).toMatch(/^lifeboat: malformed Kafka metadata in .*bad\.json: /);
+  });
+});
