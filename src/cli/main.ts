@@ -20,6 +20,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   metadata: () => import('./commands/metadata'),
   config: () => import('./commands/config'),
 };
+  topics: () => import('./commands/topics'),
+  logdir: () => import('./commands/logdir'),
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

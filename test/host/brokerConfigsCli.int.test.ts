@@ -46,6 +46,16 @@ describe('lifeboat config', () => {
     expect(again.code).toBe(15);
     expect(again.stderr).toMatch(/refusing to overwrite .* nothing was written/);
 
+    // The same through a repository (a private one: a spec copy whose repository is in the temp dir).
+    const spec = join(tmp, 'primary-private-repo.yaml');
+    writeFileSync(spec, readFileSync(primaryYaml, 'utf8').replace(/path: .*repository\/primary$/m, `path: ${join(tmp, 'repo')}`));
+    const toRepo = await lifeboat('config', 'backup', '--spec', spec, '--repo', '--json');
+    expect(toRepo.code).toBe(0);
+    expect(JSON.parse(toRepo.stdout).brokers).toHaveLength(3);
+    const fromRepo = await lifeboat('config', 'diff', '--spec', spec, '--snapshot', 'latest', '--broker', '2');
+    expect(fromRepo.code).toBe(0);
+    expect(fromRepo.stdout.trim()).toBe('primary-broker-2 (broker 2): no changes');
+
     const manifest = join(backup, 'primary-broker-1', 'manifest.json');
     writeFileSync(manifest, readFileSync(manifest, 'utf8').replace('"server.properties"', '"../../../etc/server.properties"'));
     const bad = await lifeboat('config', 'restore', '--spec', primaryYaml, '--in', backup, '--target-dir', join(tmp, 'never'));

@@ -70,6 +70,19 @@ describe('lifeboat metadata', () => {
     }
   });
 
+  it('export --repo and apply --snapshot latest through a (private) repository', async () => {
+    // A copy of the primary spec whose repository lives in the temp dir, not the lab's shared one.
+    const spec = join(tmp, 'primary-private-repo.yaml');
+    writeFileSync(spec, readFileSync(primaryYaml, 'utf8').replace(/path: .*repository\/primary$/m, `path: ${join(tmp, 'repo')}`));
+    const exp = await lifeboat('metadata', 'export', '--spec', spec, '--repo', '--json');
+    expect(exp.code).toBe(0);
+    const id = JSON.parse(exp.stdout).snapshot as string;
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    const dry = await lifeboat('metadata', 'apply', '--spec', spec, '--snapshot', 'latest', '--target-spec', standbyYaml, '--topics', `^${topic}$`, '--skip-acls', '--dry-run', '--json');
+    expect(dry.code).toBe(0);
+    expect(JSON.parse(dry.stdout).plan.topics).toEqual([expect.objectContaining({ topic, partitions: 2 })]);
+  });
+
   it('unreachable cluster: exit 18 and one clear line, quickly; malformed input: exit 2', async () => {
     const badSpec = join(tmp, 'unreachable.yaml');
     writeFileSync(badSpec, readFileSync(standbyYaml, 'utf8').replace(/127\.0\.0\.1:19191/g, '127.0.0.1:1'));
