@@ -10,6 +10,7 @@ type Command = { run(argv: string[]): Promise<number>; summary: string };
 const COMMANDS: Record<string, () => Promise<Command>> = {
   demo: () => import('./commands/demo'),
   probe: () => import('./commands/probe'),
+  repo: () => import('./commands/repo'),
   worker: () => import('./commands/worker'),
   zk: () => import('./commands/zk'),
   registry: () => import('./commands/registry'),

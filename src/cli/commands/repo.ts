@@ -1,0 +1,363 @@
+/**
+ * `lifeboat repo <init|snapshots|check|forget|prune|copy|restore-files|backup|key>`: the backup
+ * repository on its own. The repository comes from --repo <path> (password: --password-file, else
+ * LIFEBOAT_PASSWORD) or from a cluster spec (--spec, --offsite for its off-site repository).
+ * Exit codes: 0 ok, 2 usage, 10 no repository, 11 locked, 12 wrong password, 13 damaged data (check
+ * found problems), 14 snapshot not found, 15 unsafe restore target (docs/repository-format.md).
+ */
+import { promises as fs } from 'node:fs';
+import { basename, join, relative, resolve, sep } from 'node:path';
+import { EXIT, LifeboatError } from '../../errors';
+import { loadSpec, resolveSecret, type ClusterSpec } from '../../config/spec';
+import {
+  COMPONENTS,
+  addKey,
+  checkRepository,
+  copySnapshots,
+  forget,
+  initRepository,
+  listKeys,
+  openRepository,
+  openRepositoryForSpec,
+  parseRate,
+  parseSubset,
+  passwordFrom,
+  pruneRepository,
+  removeKey,
+  restoreFiles,
+  type ComponentName,
+  type CompressionMode,
+  type LocalRepository,
+  type RetentionPolicy,
+  type SnapshotFilter,
+  type SnapshotWriter,
+} from '../../repository';
+import { output, parseCli, type Output } from '../output';
+
+export const summary = 'backup repository: init, snapshots, check, forget, prune, copy, restore-files, backup, key';
+
+const USAGE = `usage: lifeboat repo <command> [--repo <path> | --spec <cluster.yaml> [--offsite]] [--password-file <file>] [--json]
+
+commands:
+  init [--compression auto|off|max]            create a repository
+  snapshots [--cluster C] [--tag T] [--component X]
+  check [--read-data] [--subset n/t|x%]        verify structure (and re-hash data); exit 13 on problems
+  forget [--keep-last N] [--keep-hourly N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N]
+         [--keep-yearly N] [--keep-within 24h] [--keep-tag T] [--cluster C] [--dry-run] [--prune]
+         (with --spec and no --keep-*: the spec's retention)
+  prune [--dry-run]                            reclaim space of forgotten snapshots
+  copy (--to <path> [--to-password-file F] | --spec S) [--limit-rate 10M] [snapshot...]
+  restore-files <snapshot|latest> --target <dir> [--include <prefix>] [--strip <prefix>] [--overwrite]
+  backup <path>... --cluster C --as <component>/<dir> [--tag T]
+  key list | key add [--new-password-file F] | key remove <id>
+
+The password comes from --password-file or LIFEBOAT_PASSWORD (the new one for key add from
+--new-password-file or LIFEBOAT_NEW_PASSWORD; copy's destination from --to-password-file,
+LIFEBOAT_TO_PASSWORD, or the same password).`;
+
+const OPTIONS = {
+  repo: { type: 'string' },
+  spec: { type: 'string' },
+  offsite: { type: 'boolean' },
+  'password-file': { type: 'string' },
+  json: { type: 'boolean' },
+  compression: { type: 'string' },
+  cluster: { type: 'string' },
+  tag: { type: 'string', multiple: true },
+  component: { type: 'string' },
+  'read-data': { type: 'boolean' },
+  subset: { type: 'string' },
+  'keep-last': { type: 'string' },
+  'keep-hourly': { type: 'string' },
+  'keep-daily': { type: 'string' },
+  'keep-weekly': { type: 'string' },
+  'keep-monthly': { type: 'string' },
+  'keep-yearly': { type: 'string' },
+  'keep-within': { type: 'string' },
+  'keep-tag': { type: 'string', multiple: true },
+  'dry-run': { type: 'boolean' },
+  prune: { type: 'boolean' },
+  to: { type: 'string' },
+  'to-password-file': { type: 'string' },
+  'limit-rate': { type: 'string' },
+  target: { type: 'string' },
+  include: { type: 'string' },
+  strip: { type: 'string' },
+  overwrite: { type: 'boolean' },
+  as: { type: 'string' },
+  'new-password-file': { type: 'string' },
+} as const;
+
+type Values = ReturnType<typeof parseCli<typeof OPTIONS>>['values'];
+
+const short = (id: string) => id.slice(0, 12);
+const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCli(argv, OPTIONS, USAGE);
+  const [cmd, ...args] = positionals;
+  if (values.help || !cmd) {
+    console.log(USAGE);
+    return values.help ? EXIT.OK : EXIT.USAGE;
+  }
+  const out = output(values.json ?? false);
+  const spec = values.spec ? loadSpec(values.spec) : undefined;
+  const notice = (m: string) => out.progress(`notice: ${m}`, { notice: m });
+
+  if (cmd === 'init') return init(values, spec, out);
+  const repo = await openFrom(values, spec, notice);
+  try {
+    switch (cmd) {
+      case 'snapshots':
+        return await snapshots(repo, values, out);
+      case 'check':
+        return await check(repo, values, out);
+      case 'forget':
+        return await forgetCmd(repo, values, spec, out);
+      case 'prune':
+        return await prune(repo, values, out);
+      case 'copy':
+        return await copy(repo, values, spec, args, out, notice);
+      case 'restore-files':
+        return await restore(repo, values, args, out);
+      case 'backup':
+        return await backup(repo, values, args, out);
+      case 'key':
+        return await key(repo, values, args, out);
+      default:
+        throw new LifeboatError('InvalidInput', `unknown repo command "${cmd}"\n${USAGE}`);
+    }
+  } finally {
+    await repo.close();
+  }
+}
+
+function repoPath(values: Values): string {
+  const p = values.repo ?? process.env.LIFEBOAT_REPOSITORY;
+  if (!p) throw new LifeboatError('InvalidInput', `give --repo <path> or --spec <cluster.yaml>\n${USAGE}`);
+  return p;
+}
+
+async function openFrom(values: Values, spec: ClusterSpec | undefined, notice: (m: string) => void): Promise<LocalRepository> {
+  if (spec) return openRepositoryForSpec(spec, values.offsite ? 'offsite' : 'primary', { notice });
+  return openRepository(repoPath(values), passwordFrom(values['password-file']), { notice });
+}
+
+async function init(values: Values, spec: ClusterSpec | undefined, out: Output): Promise<number> {
+  let repo: LocalRepository;
+  if (spec) {
+    const r = values.offsite ? spec.offsiteRepository : spec.repository;
+    if (!r) throw new LifeboatError('InvalidSpec', `cluster spec ${spec.name} has no ${values.offsite ? 'offsiteRepository' : 'repository'} section`);
+    repo = await initRepository(r.path, resolveSecret(r.password), { compression: r.compression });
+  } else {
+    const c = values.compression ?? 'auto';
+    if (!['auto', 'off', 'max'].includes(c)) throw new LifeboatError('InvalidInput', `--compression must be auto, off or max`);
+    repo = await initRepository(repoPath(values), passwordFrom(values['password-file']), { compression: c as CompressionMode });
+  }
+  out.result({ created: repo.path, id: repo.config.id, version: repo.config.version, compression: repo.config.compression }, `created repository ${repo.path}`);
+  await repo.close();
+  return EXIT.OK;
+}
+
+function filterFrom(values: Values): SnapshotFilter {
+  const f: SnapshotFilter = {};
+  if (values.cluster) f.cluster = values.cluster;
+  if (values.tag?.length) f.tags = values.tag;
+  if (values.component) {
+    if (!(COMPONENTS as readonly string[]).includes(values.component)) throw new LifeboatError('InvalidInput', `unknown component ${values.component} (${COMPONENTS.join(', ')})`);
+    f.component = values.component as ComponentName;
+  }
+  return f;
+}
+
+async function snapshots(repo: LocalRepository, values: Values, out: Output): Promise<number> {
+  const list = await repo.snapshots(filterFrom(values));
+  if (out.json) for (const s of list) out.result({ ...s });
+  else {
+    console.log(`${'ID'.padEnd(12)}  ${'TIME'.padEnd(24)}  ${'CLUSTER'.padEnd(14)}  ${'SIZE'.padStart(10)}  COMPONENTS / TAGS`);
+    for (const s of list) console.log(`${short(s.id)}  ${s.time.padEnd(24)}  ${s.cluster.padEnd(14)}  ${mb(s.summary.bytes).padStart(10)}  ${s.components.join(',')}${s.tags.length ? ` [${s.tags.join(',')}]` : ''}`);
+    console.log(`${list.length} snapshots`);
+  }
+  return EXIT.OK;
+}
+
+async function check(repo: LocalRepository, values: Values, out: Output): Promise<number> {
+  const subset = values.subset ? parseSubset(values.subset) : undefined;
+  if (subset && !values['read-data']) throw new LifeboatError('InvalidInput', '--subset needs --read-data');
+  const r = await checkRepository(repo, { readData: values['read-data'], subset, progress: (m) => out.progress(m) });
+  if (out.json) {
+    for (const p of r.problems) out.result({ message_type: 'problem', ...p });
+    out.result({ message_type: 'summary', ...r, problems: r.problems.length });
+  } else {
+    for (const p of r.problems) console.log(`PROBLEM ${p.object}: ${p.message}${p.snapshots.length ? `; affects snapshots ${p.snapshots.map(short).join(', ')}` : ''}`);
+    console.log(
+      `${r.ok ? 'no problems found' : `${r.problems.length} problems; damaged snapshots: ${r.damagedSnapshots.map(short).join(', ') || 'none'}`} ` +
+        `(${r.snapshots} snapshots, ${r.packs} packs${values['read-data'] ? `, ${r.packsRead} packs / ${r.blobsRead} chunks re-hashed` : ''}${r.unindexedPacks ? `, ${r.unindexedPacks} unindexed packs (prune removes them)` : ''})`,
+    );
+  }
+  return r.ok ? EXIT.OK : EXIT.INTEGRITY;
+}
+
+function policyFrom(values: Values, spec: ClusterSpec | undefined): RetentionPolicy {
+  const num = (k: keyof Values) => {
+    const v = values[k] as string | undefined;
+    if (v === undefined) return undefined;
+    if (!/^\d+$/.test(v)) throw new LifeboatError('InvalidInput', `--${String(k)} must be a whole number`);
+    return Number(v);
+  };
+  const p: RetentionPolicy = {
+    keepLast: num('keep-last'),
+    keepHourly: num('keep-hourly'),
+    keepDaily: num('keep-daily'),
+    keepWeekly: num('keep-weekly'),
+    keepMonthly: num('keep-monthly'),
+    keepYearly: num('keep-yearly'),
+    keepWithin: values['keep-within'],
+    keepTags: values['keep-tag'],
+  };
+  const given = Object.values(p).some((v) => v !== undefined);
+  return given || !spec ? p : { ...spec.retention };
+}
+
+async function forgetCmd(repo: LocalRepository, values: Values, spec: ClusterSpec | undefined, out: Output): Promise<number> {
+  const policy = policyFrom(values, spec);
+  const filter = filterFrom(values);
+  if (spec && !filter.cluster) filter.cluster = spec.name;
+  const plan = await forget(repo, await repo.snapshots(filter), policy, { dryRun: values['dry-run'] });
+  if (out.json) {
+    for (const k of plan.keep) out.result({ action: 'keep', id: k.snapshot.id, time: k.snapshot.time, cluster: k.snapshot.cluster, reasons: k.reasons });
+    for (const s of plan.remove) out.result({ action: values['dry-run'] ? 'would-remove' : 'removed', id: s.id, time: s.time, cluster: s.cluster });
+  } else {
+    for (const k of plan.keep) console.log(`keep    ${short(k.snapshot.id)}  ${k.snapshot.time}  ${k.snapshot.cluster}  (${k.reasons.join(', ')})`);
+    for (const s of plan.remove) console.log(`${values['dry-run'] ? 'would remove' : 'remove '} ${short(s.id)}  ${s.time}  ${s.cluster}`);
+    console.log(`${plan.keep.length} kept, ${plan.remove.length} ${values['dry-run'] ? 'would be removed (dry run)' : 'removed'}`);
+  }
+  if (values.prune && !values['dry-run'] && plan.remove.length) return prune(repo, values, out);
+  return EXIT.OK;
+}
+
+async function prune(repo: LocalRepository, values: Values, out: Output): Promise<number> {
+  await repo.close(); // our own shared lock (if any) would block the exclusive one
+  const r = await pruneRepository(repo, { dryRun: values['dry-run'], progress: (m) => out.progress(m) });
+  out.result(
+    { ...r },
+    `${r.dryRun ? 'would delete' : 'deleted'} ${r.packsDeleted} packs, repacked ${r.packsRepacked}, kept ${r.packsKept}; ` +
+      `${mb(r.bytesBefore)} -> ${mb(r.bytesAfter)}${r.dryRun ? ' (dry run)' : ''}`,
+  );
+  return EXIT.OK;
+}
+
+async function copy(repo: LocalRepository, values: Values, spec: ClusterSpec | undefined, refs: string[], out: Output, notice: (m: string) => void): Promise<number> {
+  let dst: LocalRepository;
+  if (values.to) {
+    const pw = values['to-password-file'] ? passwordFrom(values['to-password-file']) : (process.env.LIFEBOAT_TO_PASSWORD ?? passwordFrom(values['password-file']));
+    dst = await openRepository(values.to, pw, { notice });
+  } else if (spec && !values.offsite) dst = await openRepositoryForSpec(spec, 'offsite', { notice });
+  else throw new LifeboatError('InvalidInput', `copy needs --to <path>, or --spec with an offsiteRepository\n${USAGE}`);
+  try {
+    const r = await copySnapshots(repo, dst, {
+      refs,
+      filter: filterFrom(values),
+      limitRate: values['limit-rate'] ? parseRate(values['limit-rate']) : undefined,
+      progress: (m) => out.progress(m),
+    });
+    if (out.json) out.result({ ...r });
+    else {
+      for (const c of r.copied) console.log(`copied ${short(c.id)} -> ${short(c.newId)} (${c.blobs} chunks, ${mb(c.bytes)})`);
+      console.log(`${r.copied.length} copied, ${r.skipped.length} already there; ${mb(r.bytesWritten)} written${r.reusedPacks ? `, ${r.reusedPacks} packs of an interrupted copy reused` : ''}`);
+    }
+  } finally {
+    await dst.close();
+  }
+  return EXIT.OK;
+}
+
+async function restore(repo: LocalRepository, values: Values, args: string[], out: Output): Promise<number> {
+  const [ref] = args;
+  if (!ref || !values.target) throw new LifeboatError('InvalidInput', `restore-files needs a snapshot and --target <dir>\n${USAGE}`);
+  const reader = await repo.openSnapshot(ref, filterFrom(values));
+  const r = await restoreFiles(reader, values.target, { include: values.include, stripPrefix: values.strip, overwrite: values.overwrite, progress: (m) => out.progress(m) });
+  out.result({ snapshot: reader.meta.id, target: resolve(values.target), ...r }, `restored ${r.files} files (${mb(r.bytes)}), ${r.dirs} dirs, ${r.symlinks} symlinks from ${short(reader.meta.id)} into ${resolve(values.target)}`);
+  return EXIT.OK;
+}
+
+async function backup(repo: LocalRepository, values: Values, paths: string[], out: Output): Promise<number> {
+  const as = values.as?.replace(/\/+$/, '');
+  if (!paths.length || !values.cluster || !as) throw new LifeboatError('InvalidInput', `backup needs paths, --cluster and --as <component>/<dir>\n${USAGE}`);
+  const component = as.split('/')[0]!;
+  if (!(COMPONENTS as readonly string[]).includes(component)) throw new LifeboatError('InvalidInput', `--as must start with a component (${COMPONENTS.join(', ')})`);
+  const w = await repo.newSnapshot({ cluster: values.cluster, components: [component as ComponentName], tags: values.tag });
+  let files = 0;
+  let bytes = 0;
+  let last = Date.now();
+  try {
+    for (const p of paths) {
+      const root = resolve(p);
+      const st = await fs.lstat(root);
+      const base = st.isDirectory() ? as : `${as}/${basename(root)}`;
+      await walk(w, root, base, st.isDirectory(), async (size) => {
+        files++;
+        bytes += size;
+        if (Date.now() - last > 1000) {
+          last = Date.now();
+          out.progress(`${files} files, ${mb(bytes)}`, { files, bytes });
+        }
+      });
+    }
+  } catch (e) {
+    await w.abort();
+    throw e;
+  }
+  const meta = await w.commit();
+  out.result({ ...meta }, `snapshot ${short(meta.id)} saved: ${meta.summary.files} files, ${mb(meta.summary.bytes)} (${mb(meta.summary.newBytes)} new) in ${(meta.summary.durationMs / 1000).toFixed(1)} s`);
+  return EXIT.OK;
+}
+
+async function walk(w: SnapshotWriter, path: string, name: string, isDir: boolean, onFile: (size: number) => Promise<void>): Promise<void> {
+  if (!isDir) {
+    const st = await fs.lstat(path);
+    if (st.isSymbolicLink()) w.writeSymlink(name, await fs.readlink(path), { mtime: st.mtime });
+    else if (st.isFile()) {
+      const fh = await fs.open(path, 'r');
+      try {
+        await w.writeFile(name, fh.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }), { mode: st.mode & 0o7777, mtime: st.mtime });
+      } finally {
+        await fh.close();
+      }
+      await onFile(st.size);
+    }
+    return;
+  }
+  const entries = await fs.readdir(path, { withFileTypes: true });
+  const st = await fs.stat(path);
+  if (entries.length === 0) w.writeDir(name, { mode: st.mode & 0o7777, mtime: st.mtime });
+  for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const child = join(path, e.name);
+    const rel = relative(path, child).split(sep).join('/');
+    await walk(w, child, `${name}/${rel}`, e.isDirectory(), onFile);
+  }
+}
+
+async function key(repo: LocalRepository, values: Values, args: string[], out: Output): Promise<number> {
+  const [sub, ref] = args;
+  if (sub === 'list') {
+    const keys = await listKeys(repo);
+    if (out.json) for (const k of keys) out.result({ ...k });
+    else for (const k of keys) console.log(`${k.current ? '*' : ' '} ${short(k.id)}  ${k.created}  ${k.username}@${k.hostname}`);
+    return EXIT.OK;
+  }
+  if (sub === 'add') {
+    const pw = values['new-password-file'] ? passwordFrom(values['new-password-file']) : process.env.LIFEBOAT_NEW_PASSWORD;
+    if (!pw) throw new LifeboatError('InvalidInput', 'key add needs --new-password-file <file> or LIFEBOAT_NEW_PASSWORD');
+    const id = await addKey(repo, pw);
+    out.result({ added: id }, `added key ${short(id)}`);
+    return EXIT.OK;
+  }
+  if (sub === 'remove' && ref) {
+    await repo.close();
+    const id = await removeKey(repo, ref);
+    out.result({ removed: id }, `removed key ${short(id)}`);
+    return EXIT.OK;
+  }
+  throw new LifeboatError('InvalidInput', `usage: lifeboat repo key list | add | remove <id>`);
+}
