@@ -20,9 +20,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   report: () => import('./commands/report'),
   metadata: () => import('./commands/metadata'),
   config: () => import('./commands/config'),
-};
   topics: () => import('./commands/topics'),
   logdir: () => import('./commands/logdir'),
+};
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
