@@ -1,0 +1,85 @@
+/**
+ * `lifeboat logdir backup|restore`: file-level copies of brokers' log dirs (run on the broker's
+ * host). Restore goes only into a stopped broker whose ZooKeeper has the copy's cluster id.
+ *
+ *   logdir backup  --spec s.yaml [--broker <id,..>] [--cold] [--json]
+ *   logdir restore --spec s.yaml --snapshot <ref> --broker <id> [--from-host <host>] [--json]
+ */
+import { loadSpec } from '../../config/spec';
+import { EXIT, LifeboatError } from '../../errors';
+import { copyLogDirs, type PartitionCover, restoreLogDirs } from '../../host/logdirs';
+import { openRepositoryForSpec } from '../../repository';
+import { output, parseCli } from '../output';
+
+export const summary = 'copy brokers\' log dirs (hot or cold) and restore them into a stopped broker';
+const USAGE = `usage:
+  lifeboat logdir backup  --spec <cluster.yaml> [--broker <id,..>] [--cold] [--json]
+  lifeboat logdir restore --spec <cluster.yaml> --snapshot <ref> --broker <id> [--from-host <host>] [--json]
+backup copies every broker of the spec unless --broker is given (hot by default; --cold stops, copies, starts).`;
+
+export async function run(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (!sub || sub === '--help' || sub === '-h') {
+    console.log(USAGE);
+    return sub ? EXIT.OK : EXIT.USAGE;
+  }
+  const { values } = parseCli(
+    rest,
+    { spec: { type: 'string' }, broker: { type: 'string' }, cold: { type: 'boolean' }, snapshot: { type: 'string' }, 'from-host': { type: 'string' }, json: { type: 'boolean' } },
+    USAGE,
+  );
+  if (values.help) {
+    console.log(USAGE);
+    return EXIT.OK;
+  }
+  if (!values.spec) throw new LifeboatError('InvalidInput', `--spec is required\n${USAGE}`);
+  const spec = loadSpec(values.spec);
+  const out = output(values.json ?? false);
+  const ids = values.broker ? values.broker.split(',').map((x) => Number(x.trim())) : spec.brokers.map((b) => b.id);
+  if (ids.some((id) => !Number.isInteger(id))) throw new LifeboatError('InvalidInput', `--broker takes broker ids, got "${values.broker}"`);
+
+  if (sub === 'backup') {
+    const mode = values.cold ? 'cold' : 'hot';
+    const repo = await openRepositoryForSpec(spec);
+    try {
+      const w = await repo.newSnapshot({ cluster: spec.name, components: ['logdirs'], tags: ['logdirs', mode] });
+      const points: Record<string, Record<string, PartitionCover>> = {};
+      const lines: string[] = [];
+      try {
+        for (const id of ids) {
+          out.progress(`${mode} copy of broker ${id}`);
+          const m = await copyLogDirs(spec, id, w, { mode });
+          points[m.host] = m.partitions;
+          lines.push(`  broker ${id} (${m.host}): ${m.files} files, ${(m.bytes / 1e6).toFixed(1)} MB, ${(m.newBytes / 1e6).toFixed(1)} MB new, ${Object.keys(m.partitions).length} partitions`);
+        }
+        w.setPoints('logdirs', points);
+        const meta = await w.commit();
+        out.result({ snapshot: meta.id, mode, brokers: ids, points }, [`snapshot ${meta.id.slice(0, 12)} (${mode} log-dir copy):`, ...lines].join('\n'));
+      } catch (e) {
+        await w.abort();
+        throw e;
+      }
+    } finally {
+      await repo.close();
+    }
+    return EXIT.OK;
+  }
+
+  if (sub === 'restore') {
+    if (!values.snapshot) throw new LifeboatError('InvalidInput', `--snapshot is required\n${USAGE}`);
+    if (ids.length !== 1 || !values.broker) throw new LifeboatError('InvalidInput', `restore takes exactly one --broker\n${USAGE}`);
+    const repo = await openRepositoryForSpec(spec);
+    try {
+      const reader = await repo.openSnapshot(values.snapshot, { cluster: spec.name, component: 'logdirs' });
+      const r = await restoreLogDirs(spec, ids[0]!, reader, { fromHost: values['from-host'] });
+      const lines = [`restored ${r.files} files (${(r.bytes / 1e6).toFixed(1)} MB) of ${r.host} into broker ${ids[0]}; start it now`];
+      for (const a of r.movedAside) lines.push(`  previous contents kept at ${a}`);
+      for (const wmsg of r.warnings) lines.push(`  WARNING: ${wmsg}`);
+      out.result({ snapshot: reader.meta.id, broker: ids[0], ...r }, lines.join('\n'));
+      return r.warnings.length ? EXIT.PARTIAL : EXIT.OK;
+    } finally {
+      await repo.close();
+    }
+  }
+  throw new LifeboatError('InvalidInput', `unknown subcommand "logdir ${sub}"\n${USAGE}`);
+}
