@@ -310,6 +310,13 @@ export class LocalRepository implements Repository {
     return found;
   }
 
+  /** A snapshot's file list by path. */
+  async loadTree(id: string): Promise<Map<string, TreeEntry>> {
+    const file = await this.loadSnapshotFile(await this.resolveRef(id));
+    const tree = JSON.parse((await this.loadBlob(file.tree)).toString('utf8')) as TreeBlob;
+    return new Map(tree.entries.map((e) => [e.path, e]));
+  }
+
   /** Reads, opens, decompresses and verifies one blob. */
   async loadBlob(id: string): Promise<Buffer> {
     const loc = this.index.blobs.get(id);
@@ -484,6 +491,21 @@ class Writer implements SnapshotWriter {
     this.entries.set(path, { path, type: 'file', size, mode: opts.mode ?? 0o644, mtime: (opts.mtime ?? new Date()).toISOString(), chunks });
     this.newBytes += newBytes;
     return { size, newBytes };
+  }
+
+  private parentTree?: Promise<Map<string, TreeEntry>>;
+
+  async reuseUnchanged(path: string, stat: { size: number; mtime: Date; mode?: number }): Promise<boolean> {
+    this.checkOpen();
+    checkEntryPath(path);
+    if (!this.opts.parent) return false;
+    this.parentTree ??= this.repo.loadTree(this.opts.parent).catch(() => new Map<string, TreeEntry>());
+    const e = (await this.parentTree).get(path);
+    if (!e || e.type !== 'file' || e.size !== stat.size || e.mtime !== stat.mtime.toISOString()) return false;
+    // Only if every chunk is still in the repository (the parent may have been pruned meanwhile).
+    if (!(e.chunks ?? []).every((c) => this.known(c))) return false;
+    this.entries.set(path, { ...e, mode: stat.mode ?? e.mode });
+    return true;
   }
 
   writeJson(path: string, value: unknown): Promise<WriteResult> {

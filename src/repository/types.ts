@@ -65,6 +65,11 @@ export interface WriteResult {
 export interface SnapshotWriter {
   writeFile(path: string, content: Readable | Buffer, opts?: { mode?: number; mtime?: Date }): Promise<WriteResult>;
   writeJson(path: string, value: unknown): Promise<WriteResult>;
+  /**
+   * If the parent snapshot (`NewSnapshotOptions.parent`) has `path` with this size and mtime, records
+   * it again without reading it and returns true; otherwise false (the caller then writes it).
+   */
+  reuseUnchanged(path: string, stat: { size: number; mtime: Date; mode?: number }): Promise<boolean>;
   /** Records a symbolic link (restore refuses one that points outside its target). */
   writeSymlink(path: string, target: string, opts?: { mtime?: Date }): void;
   /** Records a directory (only needed for empty ones; files imply their parents). */

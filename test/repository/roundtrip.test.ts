@@ -80,6 +80,22 @@ describe('repository round trip', () => {
     await repo.close();
   });
 
+  it('reuses unchanged files of the parent without reading them (same size and mtime)', async () => {
+    const repo = await tempRepo();
+    const mtime = new Date('2024-05-01T00:00:00.123Z');
+    const w1 = await repo.newSnapshot({ cluster: 'c', components: ['logdirs'] });
+    await w1.writeFile('logdirs/a.log', kafkaLike(100_000), { mtime });
+    const s1 = await w1.commit();
+    const w2 = await repo.newSnapshot({ cluster: 'c', components: ['logdirs'], parent: s1.id });
+    expect(await w2.reuseUnchanged('logdirs/a.log', { size: 100_000, mtime })).toBe(true);
+    expect(await w2.reuseUnchanged('logdirs/a.log', { size: 100_001, mtime })).toBe(false);
+    expect(await w2.reuseUnchanged('logdirs/other.log', { size: 100_000, mtime })).toBe(false);
+    const s2 = await w2.commit();
+    expect(s2.summary).toMatchObject({ files: 1, bytes: 100_000, newBytes: 0 });
+    expect((await (await repo.openSnapshot(s2.id)).readBuffer('logdirs/a.log')).equals(kafkaLike(100_000))).toBe(true);
+    await repo.close();
+  });
+
   it('refuses a wrong password with one clear line', async () => {
     const repo = await tempRepo();
     await repo.close();

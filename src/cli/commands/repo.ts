@@ -48,7 +48,7 @@ commands:
   prune [--dry-run]                            reclaim space of forgotten snapshots
   copy (--to <path> [--to-password-file F] | --spec S) [--limit-rate 10M] [snapshot...]
   restore-files <snapshot|latest> --target <dir> [--include <prefix>] [--strip <prefix>] [--overwrite]
-  backup <path>... --cluster C --as <component>/<dir> [--tag T]
+  backup <path>... --cluster C --as <component>/<dir> [--tag T] [--force]  (unchanged files: size+mtime vs the parent)
   key list | key add [--new-password-file F] | key remove <id>
 
 The password comes from --password-file or LIFEBOAT_PASSWORD (the new one for key add from
@@ -86,6 +86,7 @@ const OPTIONS = {
   overwrite: { type: 'boolean' },
   as: { type: 'string' },
   'new-password-file': { type: 'string' },
+  force: { type: 'boolean' },
 } as const;
 
 type Values = ReturnType<typeof parseCli<typeof OPTIONS>>['values'];
@@ -286,7 +287,19 @@ async function backup(repo: LocalRepository, values: Values, paths: string[], ou
   if (!paths.length || !values.cluster || !as) throw new LifeboatError('InvalidInput', `backup needs paths, --cluster and --as <component>/<dir>\n${USAGE}`);
   const component = as.split('/')[0]!;
   if (!(COMPONENTS as readonly string[]).includes(component)) throw new LifeboatError('InvalidInput', `--as must start with a component (${COMPONENTS.join(', ')})`);
-  const w = await repo.newSnapshot({ cluster: values.cluster, components: [component as ComponentName], tags: values.tag });
+  // Parent: the newest snapshot of this cluster holding files under the same prefix; files with the
+  // parent's size and mtime are not read again (--force reads everything).
+  let parent: string | undefined;
+  if (!values.force) {
+    for (const s of (await repo.snapshots({ cluster: values.cluster })).reverse()) {
+      const r = await repo.openSnapshot(s.id);
+      if (r.list(as).length) {
+        parent = s.id;
+        break;
+      }
+    }
+  }
+  const w = await repo.newSnapshot({ cluster: values.cluster, components: [component as ComponentName], tags: values.tag, parent });
   let files = 0;
   let bytes = 0;
   let last = Date.now();
@@ -318,6 +331,7 @@ async function walk(w: SnapshotWriter, path: string, name: string, isDir: boolea
     const st = await fs.lstat(path);
     if (st.isSymbolicLink()) w.writeSymlink(name, await fs.readlink(path), { mtime: st.mtime });
     else if (st.isFile()) {
+      if (await w.reuseUnchanged(name, { size: st.size, mtime: st.mtime, mode: st.mode & 0o7777 })) return onFile(st.size);
       const fh = await fs.open(path, 'r');
       try {
         await w.writeFile(name, fh.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }), { mode: st.mode & 0o7777, mtime: st.mtime });
