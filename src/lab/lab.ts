@@ -37,8 +37,9 @@ function zookeeperProcess(topo: LabTopology): ManagedProcess {
     name: 'zookeeper',
     command: javaBinary(),
     args: [
-      '-Xms64m',
-      '-Xmx256m',
+      // ZooKeeper keeps every znode in memory; a 100k-znode benchmark tree needs far more than 256m.
+      '-Xms128m',
+      '-Xmx2g',
       `-Dlog4j.configuration=file:${join(confDir, 'log4j.properties')}`,
       '-Dzookeeper.jmx.log4j.disable=true',
       '-cp',
