@@ -100,29 +100,27 @@ export function getACL(client: ZkClient, path: string): Promise<{ acl: ZkAcl[]; 
 export type ZkWatcher = (event: zookeeper.Event) => void;
 
 /** getData that also leaves a one-shot data watch (fires on change or deletion). Pass one stable watcher function. */
-export function getDataWatched(client: ZkClient, path: string, watcher: ZkWatcher): Promise<{ data: Buffer | null; stat: ZkStat }> {
-  return new Promise((resolve, reject) =>
-    client.getData(
-      path,
-      watcher,
-      (err, data, stat) => (err ? reject(wrap(err, 'getData', path)) : resolve({ data: data ?? null, stat })),
-    ),
-  );
+export function getDataWatched(client: ZkClient, path: string, watcher?: ZkWatcher): Promise<{ data: Buffer | null; stat: ZkStat }> {
+  return new Promise((resolve, reject) => {
+    const cb = (err: Error | zookeeper.Exception | null, data: Buffer, stat: ZkStat) =>
+      err ? reject(wrap(err, 'getData', path)) : resolve({ data: data ?? null, stat });
+    if (watcher) client.getData(path, watcher, cb);
+    else client.getData(path, cb);
+  });
 }
 
-/** getChildren (GET_CHILDREN2: with the node's stat) that leaves a one-shot child watch. */
+/** getChildren (GET_CHILDREN2: with the node's stat), leaving a one-shot child watch when a watcher is given. */
 export function getChildrenWatched(
   client: ZkClient,
   path: string,
-  watcher: ZkWatcher,
+  watcher?: ZkWatcher,
 ): Promise<{ children: string[]; stat: ZkStat }> {
-  return new Promise((resolve, reject) =>
-    client.getChildren(
-      path,
-      watcher,
-      (err, children, stat) => (err ? reject(wrap(err, 'getChildren', path)) : resolve({ children, stat })),
-    ),
-  );
+  return new Promise((resolve, reject) => {
+    const cb = (err: Error | zookeeper.Exception | null, children: string[], stat: ZkStat) =>
+      err ? reject(wrap(err, 'getChildren', path)) : resolve({ children, stat });
+    if (watcher) client.getChildren(path, watcher, cb);
+    else client.getChildren(path, cb);
+  });
 }
 
 export function existsWatched(client: ZkClient, path: string, watcher: ZkWatcher): Promise<ZkStat | null> {

@@ -16,6 +16,7 @@
 import {
   bufToBigInt,
   currentZxid,
+  exists,
   existsWatched,
   getACL,
   getChildrenWatched,
@@ -38,6 +39,11 @@ export interface ExportOptions {
   concurrency?: number;
   /** Re-read rounds before giving up on a quiet point. */
   maxRounds?: number;
+  /**
+   * Nodes read with watches. Every watch costs ZooKeeper heap (two per node); past this many, nodes
+   * are read without watches and checked afterwards by a stat pass instead (default 20 000).
+   */
+  watchLimit?: number;
   onProgress?: (nodesRead: number) => void;
 }
 
@@ -142,6 +148,9 @@ async function exportTreeInner(zk: ZkClient, root: string, opts: ExportOptions):
   const dirtyData = new Set<string>();
   const dirtyChildren = new Set<string>();
   const deleted = new Set<string>();
+  /** Nodes read without a watch: verified by the stat pass at the end. */
+  const unwatched = new Set<string>();
+  const watchLimit = opts.watchLimit ?? 20_000;
   const watcher: ZkWatcher = (ev) => {
     const p = ev.getPath();
     if (p !== root && !p.startsWith(`${prefix}/`)) return;
@@ -156,8 +165,8 @@ async function exportTreeInner(zk: ZkClient, root: string, opts: ExportOptions):
   };
 
   let read = 0;
-  const readFull = async (r: string, abs: string): Promise<ZkNodeEntry> => {
-    const [{ data, stat }, { acl }] = await Promise.all([getDataWatched(zk, abs, watcher), getACL(zk, abs)]);
+  const readFull = async (r: string, abs: string, w: ZkWatcher | undefined): Promise<ZkNodeEntry> => {
+    const [{ data, stat }, { acl }] = await Promise.all([getDataWatched(zk, abs, w), getACL(zk, abs)]);
     // Without ADMIN on a node, ZooKeeper answers getACL with digest hashes replaced by "x";
     // restoring that would lock the owner out, so refuse rather than store it.
     if (acl.some((a) => a.id.scheme === 'digest' && a.id.id.endsWith(':x'))) {
@@ -169,18 +178,21 @@ async function exportTreeInner(zk: ZkClient, root: string, opts: ExportOptions):
   /** Reads one node (and lists its children); returns the children to visit next. */
   const visit = async (r: string, listChildren: boolean): Promise<string[]> => {
     const abs = joinRoot(root, r);
+    const w = read < watchLimit ? watcher : undefined;
+    if (w) unwatched.delete(r);
+    else unwatched.add(r);
     try {
       let listed: { children: string[]; stat: ZkStat } | null = null;
-      if (listChildren) listed = await getChildrenWatched(zk, abs, watcher);
+      if (listChildren) listed = await getChildrenWatched(zk, abs, w);
       const prev = baseNodes.get(r);
       const s = listed?.stat;
       const unchanged =
         prev && s && bufToBigInt(s.mzxid) <= baseZxid && bufToBigInt(s.czxid) <= baseZxid && s.aversion === prev.stat.aversion;
       if (unchanged) {
-        await existsWatched(zk, abs, watcher); // data watch without fetching the data
+        if (w) await existsWatched(zk, abs, w); // data watch without fetching the data
         nodes.set(r, { ...prev, stat: statToJson(s) });
       } else {
-        nodes.set(r, await readFull(r, abs));
+        nodes.set(r, await readFull(r, abs, w));
       }
       read++;
       if (read % 5000 === 0) opts.onProgress?.(read);
@@ -233,7 +245,38 @@ async function exportTreeInner(zk: ZkClient, root: string, opts: ExportOptions):
     await walk([...work].filter(([p]) => nodes.has(p) || p === '/').map(([path, list]) => ({ path, list: list || !children.has(path) })));
     zxid = await currentZxid(zk);
   }
-  const consistent = dirtyData.size === 0 && dirtyChildren.size === 0;
+  let consistent = dirtyData.size === 0 && dirtyChildren.size === 0;
+
+  // Nodes read without watches: a stat pass finds what changed since it was read (data, ACL or
+  // children), re-reads that, and repeats. zxids only grow, so a node whose stat is unchanged at
+  // its recheck held that state from its read through the pass's start: a pass that finds nothing
+  // (and no watch fired meanwhile) makes the export exact at the zxid the pass started from.
+  if (unwatched.size > 0) {
+    let quiet = false;
+    for (let pass = 0; pass <= maxRounds && !quiet; pass++) {
+      const before = await currentZxid(zk);
+      const changed: { path: string; list: boolean }[] = [];
+      const check = new Pump<string>(opts.concurrency ?? 128, async (r) => {
+        const known = nodes.get(r);
+        if (!known) return;
+        const st = await exists(zk, joinRoot(root, r));
+        if (!st) return void changed.push({ path: r, list: false });
+        const moved = (a: Buffer, b: string) => bufToBigInt(a) !== BigInt(b);
+        if (moved(st.mzxid, known.stat.mzxid) || moved(st.czxid, known.stat.czxid) || st.aversion !== known.stat.aversion || moved(st.pzxid, known.stat.pzxid)) {
+          changed.push({ path: r, list: true });
+        }
+      });
+      for (const r of unwatched) check.push(r);
+      await check.start();
+      if (changed.length > 0) {
+        rounds++;
+        await walk(changed);
+      }
+      quiet = changed.length === 0;
+      zxid = quiet ? before : await currentZxid(zk);
+    }
+    consistent = quiet && dirtyData.size === 0 && dirtyChildren.size === 0;
+  }
 
   let out = [...nodes.values()];
   if (base) {

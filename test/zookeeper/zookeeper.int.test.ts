@@ -233,8 +233,11 @@ describe('ZooKeeper tree export and restore', () => {
     expect(await exists(zk, '/escape')).toBeNull();
   });
 
-  it('stays consistent while the tree changes during the walk (re-reads until a quiet zxid)', async () => {
-    const busy = `${root}/busy`;
+  it.each([
+    ['watches', undefined],
+    ['stat recheck (no watches: what large trees use)', 0],
+  ])('stays consistent while the tree changes during the walk — %s', async (_label, watchLimit) => {
+    const busy = `${root}/busy-${watchLimit ?? 'w'}`;
     await mk(zk, busy);
     await Promise.all(Array.from({ length: 400 }, (_, i) => mk(zk, `${busy}/n${i}`, `v0`)));
     let writes = 0;
@@ -246,7 +249,7 @@ describe('ZooKeeper tree export and restore', () => {
         writes++;
       }
     })();
-    const exp = await exportTree(zk, busy, { concurrency: 16 });
+    const exp = await exportTree(zk, busy, { concurrency: 16, watchLimit });
     await writer;
     stop = true;
     expect(exp.consistent).toBe(true);
