@@ -13,7 +13,7 @@ export interface ChunkerParams {
   avg: number;
   max: number;
 }
-export const DEFAULT_CHUNKER: ChunkerParams = { min: 256 * 1024, avg: 1024 * 1024, max: 4 * 1024 * 1024 };
+export const DEFAULT_CHUNKER: ChunkerParams = { min: 512 * 1024, avg: 1024 * 1024, max: 4 * 1024 * 1024 };
 
 const GEAR = (() => {
   const t = new Int32Array(256);

@@ -56,6 +56,8 @@ const defaultNotice = (m: string) => process.stderr.write(`lifeboat: notice: ${m
 const noop = () => undefined;
 /** Chunks compressed concurrently (libuv's pool has 4 threads). */
 const PARALLEL = 4;
+/** Chunks read ahead while restoring a file (reads and decompression overlap the consumer's writes). */
+const READ_AHEAD = 8;
 
 /** A blob that cannot be read back intact. */
 export class BlobError extends Error {
@@ -621,7 +623,7 @@ class Reader implements SnapshotReader {
     let next = 0;
     try {
       while (next < ids.length || queue.length) {
-        while (queue.length < PARALLEL && next < ids.length) {
+        while (queue.length < READ_AHEAD && next < ids.length) {
           const p = this.repo.loadBlob(ids[next++]!);
           p.catch(noop);
           queue.push(p);

@@ -74,12 +74,12 @@ export async function restoreFiles(
   const result: RestoreResult = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
   // Symlinks last, so none can redirect a later write.
   const ordered = [...plan.filter((p) => p.e.type !== 'symlink'), ...plan.filter((p) => p.e.type === 'symlink')];
-  for (const { e, dest } of ordered) {
+  const one = async ({ e, dest }: { e: FileEntry; dest: string }) => {
     if (e.type === 'dir') {
       await safeDir(dest);
       await fs.chmod(dest, e.mode & 0o7777);
       result.dirs++;
-      continue;
+      return;
     }
     await safeDir(dirname(dest));
     const st = await fs.lstat(dest).catch(() => null);
@@ -88,11 +88,11 @@ export async function restoreFiles(
       if (st) await fs.rm(dest);
       await fs.symlink(e.linkTarget!, dest);
       result.symlinks++;
-      continue;
+      return;
     }
     const tmp = join(dirname(dest), `.${randomBytes(6).toString('hex')}.lifeboat-restore`);
     try {
-      await pipeline(reader.readFile(e.path), createWriteStream(tmp, { flags: 'wx', mode: 0o600 }));
+      await pipeline(reader.readFile(e.path), createWriteStream(tmp, { flags: 'wx', mode: 0o600, highWaterMark: 1024 * 1024 }));
       const size = (await fs.stat(tmp)).size;
       if (size !== e.size) throw new LifeboatError('CorruptBackup', `snapshot ${reader.meta.id.slice(0, 12)}: ${e.path} restored ${size} bytes, expected ${e.size}`);
       await fs.chmod(tmp, e.mode & 0o7777);
@@ -106,7 +106,23 @@ export async function restoreFiles(
     result.files++;
     result.bytes += e.size;
     if (result.files % 100 === 0) opts.progress?.(`restored ${result.files} files (${(result.bytes / 1e6).toFixed(0)} MB)`);
-  }
+  };
+  // Directories first, then files two at a time (overlaps one file's tail with the next's head), symlinks last.
+  const dirs = ordered.filter((p) => p.e.type === 'dir');
+  const files = ordered.filter((p) => p.e.type === 'file');
+  for (const d of dirs) await one(d);
+  let next = 0;
+  let failed = false;
+  const lane = async () => {
+    try {
+      while (next < files.length && !failed) await one(files[next++]!);
+    } catch (e) {
+      failed = true;
+      throw e;
+    }
+  };
+  await Promise.all([lane(), lane()]);
+  for (const s of plan.filter((p) => p.e.type === 'symlink')) await one(s);
   return result;
 }
 

@@ -1,0 +1,192 @@
+/**
+ * Repository benchmark (issue 3): Lifeboat's repository vs Debian's restic 0.14 (--compression auto,
+ * encrypted) vs `tar | gzip -1`, on a generated Kafka-like data set (partition directories of 64 MiB
+ * JSON-ish segments, about 2:1 compressible). Measures full backup, incremental after appending 5 %
+ * to the newest segment of each partition, restore, repository size and peak RSS (GNU time), and
+ * writes the "Repository" section of docs/benchmarks.md.
+ *
+ *   bash bench/install-peers.sh && npm run bench:repository -- [--gib 1.1] [--dir /tmp/lifeboat-bench]
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { kafkaLike } from './repositoryData';
+
+const ROOT = resolve(__dirname, '..');
+const SEG = 64 * 1024 * 1024;
+const PARTITIONS = 6;
+const PASSWORD = 'bench-password';
+
+const { values } = parseArgs({ options: { gib: { type: 'string', default: '1.1' }, dir: { type: 'string', default: '/tmp/lifeboat-bench' }, 'no-write': { type: 'boolean', default: false } } });
+const total = Math.round(Number(values.gib) * 1024 ** 3);
+const dir = resolve(values.dir!);
+const data = join(dir, 'data');
+
+interface Run {
+  seconds: number;
+  rssMB: number;
+}
+
+function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd = dir): Run {
+  const out = join(dir, '.time');
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', '-o', out, cmd, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr.toString().slice(-2000)}`);
+  const [secs, kb] = readFileSync(out, 'utf8').trim().split(/\s+/).slice(-2).map(Number);
+  return { seconds: secs!, rssMB: kb! / 1024 };
+}
+
+const du = (p: string) => Number(execFileSync('du', ['-sb', p]).toString().split('\t')[0]);
+
+function generate(): { files: number; bytes: number } {
+  rmSync(data, { recursive: true, force: true });
+  const segments = Math.ceil(total / SEG);
+  let bytes = 0;
+  for (let s = 0; s < segments; s++) {
+    const p = s % PARTITIONS;
+    const nth = Math.floor(s / PARTITIONS);
+    const pdir = join(data, `orders-${p}`);
+    mkdirSync(pdir, { recursive: true });
+    const size = Math.min(SEG, total - bytes);
+    const base = String(nth * 250_000).padStart(20, '0');
+    writeFileSync(join(pdir, `${base}.log`), kafkaLike(size, s));
+    // Kafka preallocates index files: mostly zeros, a few entries at the front.
+    const idx = Buffer.alloc(1024 * 1024);
+    createHash('sha256').update(String(s)).digest().copy(idx);
+    writeFileSync(join(pdir, `${base}.index`), idx);
+    bytes += size + idx.length;
+  }
+  return { files: segments * 2, bytes };
+}
+
+/** Appends 5 % of the data set, spread over the newest segment of each partition. */
+function append(): number {
+  const parts = readdirSync(data).sort();
+  const per = Math.floor((total * 0.05) / parts.length);
+  parts.forEach((part, p) => {
+    const pdir = join(data, part);
+    const newest = readdirSync(pdir).filter((f) => f.endsWith('.log')).sort().pop()!;
+    appendFileSync(join(pdir, newest), kafkaLike(per, 10_000 + p));
+  });
+  return per * parts.length;
+}
+
+function treeHash(root: string): string {
+  const h = createHash('sha256');
+  const walk = (d: string, rel: string) => {
+    for (const n of readdirSync(d).sort()) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory()) walk(p, `${rel}/${n}`);
+      else h.update(`${rel}/${n}\0`).update(readFileSync(p));
+    }
+  };
+  walk(root, '');
+  return h.digest('hex');
+}
+
+interface ToolResult {
+  full: Run;
+  incr: Run;
+  restore: Run;
+  repoBytes: number;
+  identical: boolean;
+}
+
+let appended = 0;
+
+async function main(): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  console.error(`generating ${(total / 1024 ** 3).toFixed(2)} GiB in ${data} ...`);
+  const gen = generate();
+  const tools = ['lifeboat', 'restic', 'tar|gzip -1'] as const;
+  const res: Record<string, Partial<ToolResult>> = {};
+  const lbRepo = join(dir, 'lifeboat-repo');
+  const rsRepo = join(dir, 'restic-repo');
+  const tarFile = join(dir, 'data.tar.gz');
+  for (const p of [lbRepo, rsRepo, tarFile]) rmSync(p, { recursive: true, force: true });
+  const lb = (...a: string[]) =>
+    timed(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'src/cli/main.ts'), 'repo', ...a, '--repo', lbRepo], { LIFEBOAT_PASSWORD: PASSWORD });
+  const rs = (...a: string[]) => timed('restic', ['-r', rsRepo, '--no-cache', ...a], { RESTIC_PASSWORD: PASSWORD });
+  const tar = () => timed('bash', ['-c', `tar cf - -C ${dir} data | gzip -1 > ${tarFile}`]);
+
+  lb('init');
+  rs('init');
+  console.error('full backups ...');
+  res.lifeboat = { full: lb('backup', data, '--cluster', 'bench', '--as', 'logdirs/b1') };
+  res.restic = { full: rs('backup', '--compression', 'auto', 'data') };
+  res['tar|gzip -1'] = { full: tar() };
+  const fullSizes = { lifeboat: du(lbRepo), restic: du(rsRepo), 'tar|gzip -1': du(tarFile) };
+
+  appended = append();
+  console.error(`appended ${(appended / 1e6).toFixed(0)} MB; incremental backups ...`);
+  res.lifeboat.incr = lb('backup', data, '--cluster', 'bench', '--as', 'logdirs/b1');
+  res.restic.incr = rs('backup', '--compression', 'auto', 'data');
+  res['tar|gzip -1'].incr = tar();
+  const incrGrowth = { lifeboat: du(lbRepo) - fullSizes.lifeboat, restic: du(rsRepo) - fullSizes.restic, 'tar|gzip -1': du(tarFile) };
+
+  console.error('restores ...');
+  const want = treeHash(data);
+  for (const t of tools) rmSync(join(dir, `out-${t.split('|')[0]}`), { recursive: true, force: true });
+  res.lifeboat.restore = lb('restore-files', 'latest', '--target', join(dir, 'out-lifeboat'), '--include', 'logdirs/b1', '--strip', 'logdirs/b1');
+  res.lifeboat.identical = treeHash(join(dir, 'out-lifeboat')) === want;
+  res.restic.restore = rs('restore', 'latest', '--target', join(dir, 'out-restic'));
+  res.restic.identical = treeHash(join(dir, 'out-restic', 'data')) === want;
+  mkdirSync(join(dir, 'out-tar'), { recursive: true });
+  res['tar|gzip -1'].restore = timed('bash', ['-c', `gzip -dc ${tarFile} | tar xf - -C ${join(dir, 'out-tar')}`]);
+  res['tar|gzip -1'].identical = treeHash(join(dir, 'out-tar', 'data')) === want;
+  res.lifeboat.repoBytes = du(lbRepo);
+  res.restic.repoBytes = du(rsRepo);
+  res['tar|gzip -1'].repoBytes = du(tarFile);
+  for (const t of tools) rmSync(join(dir, `out-${t.split('|')[0]}`), { recursive: true, force: true });
+
+  const MB = 1e6;
+  const fullBytes = gen.bytes;
+  const restoreBytes = gen.bytes + appended;
+  const rate = (bytes: number, r: Run) => (bytes / MB / r.seconds).toFixed(0);
+  const rows = tools.map((t) => {
+    const r = res[t] as ToolResult;
+    return `| ${t} | ${r.full.seconds.toFixed(1)} s (${rate(fullBytes, r.full)} MB/s) | ${r.incr.seconds.toFixed(2)} s, +${(incrGrowth[t] / MB).toFixed(1)} MB${t === 'tar|gzip -1' ? ' (full again)' : ''} | ${r.restore.seconds.toFixed(1)} s (${rate(restoreBytes, r.restore)} MB/s) | ${(r.repoBytes / MB).toFixed(0)} MB | ${Math.max(r.full.rssMB, r.incr.rssMB, r.restore.rssMB).toFixed(0)} MB | ${r.identical ? 'yes' : 'NO'} |`;
+  });
+  const L = res.lifeboat as ToolResult;
+  const R = res.restic as ToolResult;
+  const ratio = (a: number, b: number) => (a / b).toFixed(2);
+  const section = `Reproduce: \`bash bench/install-peers.sh && npm run bench:repository -- --gib ${values.gib}\` (bench/repository.ts).
+
+Data set: ${(fullBytes / 1024 ** 3).toFixed(2)} GiB in ${gen.files} files: ${PARTITIONS} partition directories of 64 MiB JSON-ish
+Kafka-like segments (bench/repositoryData.ts, about 2.5:1 with brotli/zstd) plus 1 MiB mostly-zero index files.
+Incremental: +${(appended / MB).toFixed(0)} MB (5 %) appended to the newest segment of each partition. Machine:
+${cpus().length} CPU cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, shared with other work while it ran;
+data in the page cache for every tool. Lifeboat runs through its CLI (\`lifeboat repo backup|restore-files\`,
+TypeScript via tsx, start-up included); restic ${execFileSync('restic', ['version']).toString().split(' ')[1]} with \`--compression auto\` and \`--no-cache\`.
+Times are wall clock, RSS is the peak of the three runs (GNU time).
+
+| tool | full backup | incremental | restore (latest) | repository | peak RSS | restore identical |
+| --- | --- | --- | --- | --- | --- | --- |
+${rows.join('\n')}
+
+Ratios, Lifeboat vs restic: full backup throughput **${ratio(R.full.seconds, L.full.seconds)}x**, incremental time
+**${ratio(R.incr.seconds, L.incr.seconds)}x**, restore throughput **${ratio(R.restore.seconds, L.restore.seconds)}x**, repository size
+**${ratio(L.repoBytes, R.repoBytes)}x** of restic's (incremental growth ${(incrGrowth.lifeboat / MB).toFixed(1)} MB for ${(appended / MB).toFixed(0)} MB appended).
+Measured ${new Date().toISOString().slice(0, 10)}.
+`;
+  console.log(section);
+  if (!values['no-write']) writeSection(section);
+}
+
+const BEGIN = '<!-- repository-bench:begin -->';
+const END = '<!-- repository-bench:end -->';
+
+/** Replaces the benchmark block of the "## Repository" section of docs/benchmarks.md (nothing else). */
+function writeSection(section: string): void {
+  const file = join(ROOT, 'docs/benchmarks.md');
+  let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
+  if (!doc.includes('## Repository\n')) doc = `${doc.trimEnd()}\n\n## Repository\n\n${BEGIN}\n${END}\n`;
+  if (!doc.includes(BEGIN)) doc = doc.replace('## Repository\n', `## Repository\n\n${BEGIN}\n${END}\n`);
+  const a = doc.indexOf(BEGIN) + BEGIN.length;
+  const b = doc.indexOf(END);
+  writeFileSync(file, `${doc.slice(0, a)}\n${section}${doc.slice(b)}`);
+}
+
+void main();
