@@ -147,15 +147,15 @@ async function main(): Promise<void> {
   const rate = (bytes: number, r: Run) => (bytes / MB / r.seconds).toFixed(0);
   const rows = tools.map((t) => {
     const r = res[t] as ToolResult;
-    return `| ${t} | ${r.full.seconds.toFixed(1)} s (${rate(fullBytes, r.full)} MB/s) | ${r.incr.seconds.toFixed(2)} s, +${(incrGrowth[t] / MB).toFixed(1)} MB${t === 'tar|gzip -1' ? ' (full again)' : ''} | ${r.restore.seconds.toFixed(1)} s (${rate(restoreBytes, r.restore)} MB/s) | ${(r.repoBytes / MB).toFixed(0)} MB | ${Math.max(r.full.rssMB, r.incr.rssMB, r.restore.rssMB).toFixed(0)} MB | ${r.identical ? 'yes' : 'NO'} |`;
+    return `| ${t.replace('|', '\\|')} | ${r.full.seconds.toFixed(1)} s (${rate(fullBytes, r.full)} MB/s) | ${r.incr.seconds.toFixed(2)} s, +${(incrGrowth[t] / MB).toFixed(1)} MB${t === 'tar|gzip -1' ? ' (full again)' : ''} | ${r.restore.seconds.toFixed(1)} s (${rate(restoreBytes, r.restore)} MB/s) | ${(r.repoBytes / MB).toFixed(0)} MB | ${Math.max(r.full.rssMB, r.incr.rssMB, r.restore.rssMB).toFixed(0)} MB | ${r.identical ? 'yes' : 'NO'} |`;
   });
   const L = res.lifeboat as ToolResult;
   const R = res.restic as ToolResult;
   const ratio = (a: number, b: number) => (a / b).toFixed(2);
   const section = `Reproduce: \`bash bench/install-peers.sh && npm run bench:repository -- --gib ${values.gib}\` (bench/repository.ts).
 
-Data set: ${(fullBytes / 1024 ** 3).toFixed(2)} GiB in ${gen.files} files: ${PARTITIONS} partition directories of 64 MiB JSON-ish
-Kafka-like segments (bench/repositoryData.ts, about 2.5:1 with brotli/zstd) plus 1 MiB mostly-zero index files.
+Data set: ${(fullBytes / 1024 ** 3).toFixed(2)} GiB in ${gen.files} files: ${readdirSync(data).length} partition directories of 64 MiB JSON-ish
+Kafka-like segments (bench/repositoryData.ts, about 2.6:1 with zstd) plus 1 MiB mostly-zero index files.
 Incremental: +${(appended / MB).toFixed(0)} MB (5 %) appended to the newest segment of each partition. Machine:
 ${cpus().length} CPU cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, shared with other work while it ran;
 data in the page cache for every tool. Lifeboat runs through its CLI (\`lifeboat repo backup|restore-files\`,
