@@ -24,11 +24,15 @@ function captureHeaderOrder(): void {
     const req = createRequire(__filename);
     const Decoder = req('kafkajs/src/protocol/decoder') as { prototype: { readVarIntArray: (reader: unknown) => unknown[] } };
     const HeaderDecoder = req('kafkajs/src/protocol/recordBatch/header/v0/decoder') as unknown;
-    const original = Decoder.prototype.readVarIntArray;
-    Decoder.prototype.readVarIntArray = function (this: unknown, reader: unknown) {
+    const original = Decoder.prototype.readVarIntArray as ((reader: unknown) => unknown[]) & { [ORDERED]?: true };
+    // kafkajs is loaded once per process, but this module may be loaded more than once (test
+    // isolation): wrap only once.
+    if (original[ORDERED]) return;
+    const wrapped = function (this: unknown, reader: unknown) {
       const arr = original.call(this, reader);
       if (reader === HeaderDecoder && arr.length > 0) {
         Object.defineProperty(arr, 'reduce', {
+          configurable: true,
           value(fn: (acc: unknown, cur: unknown) => unknown, init: unknown) {
             const obj = Array.prototype.reduce.call(arr, fn, init) as object;
             Object.defineProperty(obj, ORDERED, { value: arr, enumerable: false });
@@ -38,6 +42,8 @@ function captureHeaderOrder(): void {
       }
       return arr;
     };
+    Object.defineProperty(wrapped, ORDERED, { value: true });
+    Decoder.prototype.readVarIntArray = wrapped;
   } catch {
     // A kafkajs without these internals: fall back to its object form (order per key only).
   }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findCluster } from '../../src/lab/topology';
+import { findCluster, zkConnect } from '../../src/lab/topology';
 import { topo } from '../support/lab';
 
 const run = promisify(execFile);
@@ -41,7 +41,7 @@ describe('lifeboat config', () => {
     expect(existsSync(target)).toBe(false);
     const done = await lifeboat(...args, '--json');
     expect(done.code).toBe(0);
-    expect(readFileSync(join(target, 'server.properties'), 'utf8')).toMatch(/^zookeeper\.connect=127\.0\.0\.1:12181\/standby$/m);
+    expect(readFileSync(join(target, 'server.properties'), 'utf8')).toContain(`\nzookeeper.connect=${zkConnect(topo)}/standby\n`);
     const again = await lifeboat(...args);
     expect(again.code).toBe(15);
     expect(again.stderr).toMatch(/refusing to overwrite .* nothing was written/);

@@ -85,7 +85,7 @@ describe('lifeboat metadata', () => {
 
   it('unreachable cluster: exit 18 and one clear line, quickly; malformed input: exit 2', async () => {
     const badSpec = join(tmp, 'unreachable.yaml');
-    writeFileSync(badSpec, readFileSync(standbyYaml, 'utf8').replace(/127\.0\.0\.1:19191/g, '127.0.0.1:1'));
+    writeFileSync(badSpec, readFileSync(standbyYaml, 'utf8').replaceAll(standbySpec().kafka.bootstrapServers[0]!, '127.0.0.1:1'));
     const t0 = Date.now();
     const r = await lifeboat('metadata', 'export', '--spec', badSpec, '--out', join(tmp, 'never.json'));
     expect(r.code).toBe(18);
