@@ -52,3 +52,32 @@ describe('keys, forget and prune', () => {
     await again.close();
   });
 });
+
+describe('openRepositoryForSpec', () => {
+  it('creates the spec repository on first use (password from the secret reference) and opens it after', async () => {
+    const { parseSpec } = await import('../../src/config/spec');
+    const { openRepositoryForSpec } = await import('../../src/repository');
+    const { tempDir } = await import('./helpers');
+    const path = `${tempDir('spec')}/repo`;
+    const spec = parseSpec({
+      name: 'prod',
+      kafka: { bootstrapServers: ['127.0.0.1:9092'] },
+      repository: { path, password: { env: 'LIFEBOAT_TEST_REPO_PW' }, compression: 'max' },
+    });
+    process.env.LIFEBOAT_TEST_REPO_PW = 'spec-secret';
+    try {
+      const a = await openRepositoryForSpec(spec, 'primary', quiet);
+      expect(a.config.compression).toBe('max');
+      const w = await a.newSnapshot({ cluster: 'prod', components: ['zookeeper'] });
+      await w.writeJson('zookeeper/tree.json', { nodes: 1 });
+      await w.commit();
+      await a.close();
+      const b = await openRepositoryForSpec(spec, 'primary', quiet);
+      expect(await (await b.openSnapshot('latest', { cluster: 'prod' })).readJson('zookeeper/tree.json')).toEqual({ nodes: 1 });
+      await b.close();
+      await expect(openRepositoryForSpec(spec, 'offsite')).rejects.toMatchObject({ type: 'InvalidSpec' });
+    } finally {
+      delete process.env.LIFEBOAT_TEST_REPO_PW;
+    }
+  });
+});
