@@ -113,7 +113,8 @@ export async function checkRepository(
   // 4. every indexed pack present with its size
   const present = new Map((await repo.backend.list('data')).map((f) => [f.name, f.size]));
   const packBlobs = (pack: string) => (repo.index.packs.get(pack)?.blobs ?? []).map((b) => b[1]);
-  for (const [pack, info] of repo.index.packs) {
+  for (const pack of repo.index.packs.keys()) {
+    const info = repo.index.packs.get(pack)!;
     const size = present.get(pack);
     if (size === undefined) problems.push({ kind: 'pack-missing', object: `data/${pack}`, message: 'pack file is missing', snapshots: affected(packBlobs(pack)) });
     else if (size !== info.size)
@@ -158,7 +159,7 @@ export async function checkRepository(
     }
   }
   const damagedSnapshots = [...new Set(problems.flatMap((p) => p.snapshots))].sort();
-  return { ok: problems.length === 0, snapshots: ids.length, packs: repo.index.packs.size, packsRead, blobsRead, bytesRead, unindexedPacks, problems, damagedSnapshots };
+  return { ok: problems.length === 0, snapshots: ids.length, packs: repo.index.packs.size(), packsRead, blobsRead, bytesRead, unindexedPacks, problems, damagedSnapshots };
 }
 
 async function verifyBlob(key: Buffer, pack: Buffer, id: string, offset: number, length: number, raw: number): Promise<string | null> {

@@ -53,9 +53,10 @@ export async function pruneRepository(repo: LocalRepository, opts: { dryRun?: bo
     const repack: string[] = [];
     const drop: string[] = [];
     let blobsRemoved = 0;
-    for (const [pack, info] of repo.index.packs) {
+    for (const pack of repo.index.packs.keys()) {
+      const info = repo.index.packs.get(pack)!;
       // A blob counts for the pack the index points to; duplicates elsewhere are unused.
-      const live = info.blobs.filter(([, id]) => used.has(id) && repo.index.blobs.get(id)?.pack === pack);
+      const live = info.blobs.filter(([, id]) => used.has(id) && repo.index.get(id)?.pack === pack);
       blobsRemoved += info.blobs.length - live.length;
       if (live.length === info.blobs.length) keep.push(pack);
       else if (live.length === 0) drop.push(pack);
@@ -85,7 +86,7 @@ export async function pruneRepository(repo: LocalRepository, opts: { dryRun?: bo
     for (const pack of repack) {
       progress(`repacking ${pack.slice(0, 12)}`);
       for (const [type, id, , , raw] of repo.index.packs.get(pack)!.blobs) {
-        if (!used.has(id) || rewritten.has(id) || repo.index.blobs.get(id)?.pack !== pack) continue;
+        if (!used.has(id) || rewritten.has(id) || repo.index.get(id)?.pack !== pack) continue;
         const data = await repo.loadBlob(id); // verified; a damaged blob stops prune here
         const { codec, payload } = await compress(data, repo.config.compression);
         await writer.addPlain(type, id, codec, payload, raw);

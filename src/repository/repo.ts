@@ -321,7 +321,7 @@ export class LocalRepository implements Repository {
 
   /** Reads, opens, decompresses and verifies one blob. */
   async loadBlob(id: string): Promise<Buffer> {
-    const loc = this.index.blobs.get(id);
+    const loc = this.index.get(id);
     if (!loc) throw new BlobError(id, undefined, 'is not in the index');
     let sealed: Buffer;
     try {
