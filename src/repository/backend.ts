@@ -23,9 +23,18 @@ export interface Backend {
   remove(kind: FileKind, name: string): Promise<void>;
   /** Removes leftovers of interrupted writes (only under an exclusive lock). */
   removeTemporaries(): Promise<number>;
+  /** Releases resources (open files, connections). */
+  close(): Promise<void>;
 }
 
 const isTemp = (n: string) => n.startsWith('.tmp-');
+
+interface CachedHandle {
+  fh: Promise<fs.FileHandle>;
+  users: number;
+  evicted: boolean;
+}
+const closeHandle = (h: CachedHandle) => void h.fh.then((fh) => fh.close()).catch(() => undefined);
 
 export class LocalBackend implements Backend {
   constructor(readonly location: string) {}
@@ -79,9 +88,41 @@ export class LocalBackend implements Backend {
     return fs.readFile(this.pathOf(kind, name));
   }
 
+  /** Open pack files, most recently used last: a restore reads many chunks from each pack in turn. */
+  private readonly handles = new Map<string, CachedHandle>();
+  private static readonly MAX_HANDLES = 16;
+
+  private acquire(kind: FileKind, name: string): CachedHandle {
+    const key = `${kind}/${name}`;
+    let h = this.handles.get(key);
+    if (h) this.handles.delete(key);
+    else {
+      h = { fh: fs.open(this.pathOf(kind, name), 'r'), users: 0, evicted: false };
+      h.fh.catch(() => undefined);
+    }
+    this.handles.set(key, h);
+    h.users++;
+    if (this.handles.size > LocalBackend.MAX_HANDLES) {
+      const [oldest, old] = this.handles.entries().next().value as [string, CachedHandle];
+      this.handles.delete(oldest);
+      old.evicted = true;
+      if (old.users === 0) closeHandle(old);
+    }
+    return h;
+  }
+
+  private release(h: CachedHandle): void {
+    h.users--;
+    if (h.evicted && h.users === 0) closeHandle(h);
+  }
+
   async readRange(kind: FileKind, name: string, offset: number, length: number): Promise<Buffer> {
-    const fh = await fs.open(this.pathOf(kind, name), 'r');
+    const h = this.acquire(kind, name);
     try {
+      const fh = await h.fh.catch((e: unknown) => {
+        this.handles.delete(`${kind}/${name}`); // do not cache a failed open
+        throw e;
+      });
       const buf = Buffer.allocUnsafe(length);
       let got = 0;
       while (got < length) {
@@ -91,7 +132,17 @@ export class LocalBackend implements Backend {
       }
       return got === length ? buf : buf.subarray(0, got);
     } finally {
-      await fh.close();
+      this.release(h);
+    }
+  }
+
+  /** Closes cached file handles. */
+  async close(): Promise<void> {
+    const all = [...this.handles.values()];
+    this.handles.clear();
+    for (const h of all) {
+      h.evicted = true;
+      if (h.users === 0) closeHandle(h);
     }
   }
 
@@ -115,6 +166,12 @@ export class LocalBackend implements Backend {
   }
 
   async remove(kind: FileKind, name: string): Promise<void> {
+    const cached = this.handles.get(`${kind}/${name}`);
+    if (cached) {
+      this.handles.delete(`${kind}/${name}`);
+      cached.evicted = true;
+      if (cached.users === 0) closeHandle(cached);
+    }
     await fs.rm(this.pathOf(kind, name), { force: true });
   }
 

@@ -382,6 +382,7 @@ export class LocalRepository implements Repository {
   }
 
   async close(): Promise<void> {
+    await this.backend.close();
     const l = this.sharedLock;
     this.sharedLock = undefined;
     if (l) await (await l.catch(() => undefined))?.release();
