@@ -5,8 +5,17 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { EXIT, LifeboatError, isLifeboatError } from '../errors';
+import { loadSpec, type ClusterSpec } from '../config/spec';
+
+/** Ends a command after it printed its usage (asked for with --help: 0; a missing subcommand: 2). */
+export class UsageExit extends Error {
+  constructor(readonly code: number) {
+    super('usage shown');
+  }
+}
 
 export function fail(err: unknown): number {
+  if (err instanceof UsageExit) return err.code;
   if (isLifeboatError(err)) {
     console.error(`lifeboat: ${err.message}`);
     if (process.env.LIFEBOAT_DEBUG) console.error(err.stack);
@@ -41,11 +50,33 @@ export function output(json: boolean): Output {
   };
 }
 
-/** node:util parseArgs with usage errors turned into LifeboatError('InvalidInput'). */
+/** node:util parseArgs with usage errors turned into LifeboatError('InvalidInput'); --help prints the usage and ends the command. */
 export function parseCli<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, usage: string) {
+  let parsed;
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (e) {
     throw new LifeboatError('InvalidInput', `${(e as Error).message}\n${usage}`);
   }
+  if ((parsed.values as { help?: boolean }).help) {
+    console.log(usage);
+    throw new UsageExit(EXIT.OK);
+  }
+  return parsed;
+}
+
+/** Splits `<subcommand> [args]`; without one (or with --help) prints the usage and ends the command. */
+export function subcommand(argv: string[], usage: string): [string, string[]] {
+  const [sub, ...rest] = argv;
+  if (!sub || sub === '--help' || sub === '-h') {
+    console.log(usage);
+    throw new UsageExit(sub ? EXIT.OK : EXIT.USAGE);
+  }
+  return [sub, rest];
+}
+
+/** The cluster spec named by --spec, which the command requires. */
+export function requireSpec(path: string | undefined, usage: string): ClusterSpec {
+  if (!path) throw new LifeboatError('InvalidInput', `--spec is required\n${usage}`);
+  return loadSpec(path);
 }

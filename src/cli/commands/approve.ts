@@ -14,7 +14,6 @@ export async function run(argv: string[]): Promise<number> {
     { reject: { type: 'boolean' }, by: { type: 'string' }, comment: { type: 'string' }, json: { type: 'boolean' } },
     USAGE,
   );
-  if (values.help) return (console.log(USAGE), EXIT.OK);
   const id = positionals[0];
   if (!id) throw new LifeboatError('InvalidInput', USAGE);
   const out = output(values.json ?? false);

@@ -13,7 +13,7 @@ import { EXIT, LifeboatError } from '../../errors';
 import { type BrokerConfigCapture, type BrokerConfigDiff, captureConfigs, type ConfigRestoreOptions, type ConfigRestorePlan, diffConfigs, restoreBrokerConfigs } from '../../host/brokerConfigs';
 import { readConfigsComponent, readConfigsDir, writeConfigsComponent, writeConfigsDir } from '../../host/brokerConfigsStore';
 import { openRepositoryForSpec } from '../../repository';
-import { output, parseCli } from '../output';
+import { output, parseCli, subcommand, requireSpec } from '../output';
 
 export const summary = 'back up, diff and restore broker config files (directory or repository snapshot)';
 const USAGE = `usage:
@@ -75,11 +75,7 @@ function formatRestore(p: ConfigRestorePlan): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (!sub || sub === '--help' || sub === '-h') {
-    console.log(USAGE);
-    return sub ? EXIT.OK : EXIT.USAGE;
-  }
+  const [sub, rest] = subcommand(argv, USAGE);
   const { values } = parseCli(
     rest,
     {
@@ -98,12 +94,7 @@ export async function run(argv: string[]): Promise<number> {
     },
     USAGE,
   );
-  if (values.help) {
-    console.log(USAGE);
-    return EXIT.OK;
-  }
-  if (!values.spec) throw new LifeboatError('InvalidInput', `--spec is required\n${USAGE}`);
-  const spec = loadSpec(values.spec);
+  const spec = requireSpec(values.spec, USAGE);
   const out = output(values.json ?? false);
   const ids = brokerIds(values.broker);
 

@@ -5,11 +5,10 @@
  *   logdir backup  --spec s.yaml [--broker <id,..>] [--cold] [--json]
  *   logdir restore --spec s.yaml --snapshot <ref> --broker <id> [--from-host <host>] [--json]
  */
-import { loadSpec } from '../../config/spec';
 import { EXIT, LifeboatError } from '../../errors';
 import { copyLogDirs, type PartitionCover, restoreLogDirs } from '../../host/logdirs';
 import { openRepositoryForSpec } from '../../repository';
-import { output, parseCli } from '../output';
+import { output, parseCli, subcommand, requireSpec } from '../output';
 
 export const summary = 'copy brokers\' log dirs (hot or cold) and restore them into a stopped broker';
 const USAGE = `usage:
@@ -18,22 +17,13 @@ const USAGE = `usage:
 backup copies every broker of the spec unless --broker is given (hot by default; --cold stops, copies, starts).`;
 
 export async function run(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (!sub || sub === '--help' || sub === '-h') {
-    console.log(USAGE);
-    return sub ? EXIT.OK : EXIT.USAGE;
-  }
+  const [sub, rest] = subcommand(argv, USAGE);
   const { values } = parseCli(
     rest,
     { spec: { type: 'string' }, broker: { type: 'string' }, cold: { type: 'boolean' }, snapshot: { type: 'string' }, 'from-host': { type: 'string' }, json: { type: 'boolean' } },
     USAGE,
   );
-  if (values.help) {
-    console.log(USAGE);
-    return EXIT.OK;
-  }
-  if (!values.spec) throw new LifeboatError('InvalidInput', `--spec is required\n${USAGE}`);
-  const spec = loadSpec(values.spec);
+  const spec = requireSpec(values.spec, USAGE);
   const out = output(values.json ?? false);
   const ids = values.broker ? values.broker.split(',').map((x) => Number(x.trim())) : spec.brokers.map((b) => b.id);
   if (ids.some((id) => !Number.isInteger(id))) throw new LifeboatError('InvalidInput', `--broker takes broker ids, got "${values.broker}"`);

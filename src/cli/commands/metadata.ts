@@ -15,7 +15,7 @@ import { readMetadataComponent, readMetadataFile, writeMetadataComponent, writeM
 import { loadOffsetMap as loadRestoreOffsetMap } from '../../kafka/offsetMap';
 import { type OffsetMap, offsetMapTranslator, type OffsetTranslator, restoreMapTranslator } from '../../kafka/offsets';
 import { openRepositoryForSpec } from '../../repository';
-import { output, parseCli } from '../output';
+import { output, parseCli, subcommand, requireSpec } from '../output';
 
 export const summary = 'export Kafka metadata (topics, configs, offsets, ACLs) and apply it to a cluster';
 const USAGE = `usage:
@@ -70,11 +70,7 @@ function parseOffsetMap(text: string, file: string): OffsetMap {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (!sub || sub === '--help' || sub === '-h') {
-    console.log(USAGE);
-    return sub ? EXIT.OK : EXIT.USAGE;
-  }
+  const [sub, rest] = subcommand(argv, USAGE);
   const { values } = parseCli(
     rest,
     {
@@ -92,12 +88,7 @@ export async function run(argv: string[]): Promise<number> {
     },
     USAGE,
   );
-  if (values.help) {
-    console.log(USAGE);
-    return EXIT.OK;
-  }
-  if (!values.spec) throw new LifeboatError('InvalidInput', `--spec is required\n${USAGE}`);
-  const spec = loadSpec(values.spec);
+  const spec = requireSpec(values.spec, USAGE);
   const out = output(values.json ?? false);
 
   if (sub === 'export') {

@@ -28,10 +28,6 @@ export async function run(argv: string[]): Promise<number> {
     },
     USAGE,
   );
-  if (values.help) {
-    console.log(USAGE);
-    return EXIT.OK;
-  }
   if (positionals[0] !== 'broker') throw new LifeboatError('InvalidInput', USAGE);
   if (!values.spec || values.broker === undefined) throw new LifeboatError('InvalidInput', `--spec and --broker are required\n${USAGE}`);
   const brokerId = Number(values.broker);

@@ -18,7 +18,7 @@ import {
 } from '../../registry/registry';
 import { readCaptureDir, readRegistryComponent, writeCaptureDir, writeRegistryComponent } from '../../registry/storage';
 import { applyIncrements } from '../../zookeeper/tree';
-import { output, parseCli } from '../output';
+import { output, parseCli, subcommand } from '../output';
 import { ZK_OPTIONS, zkTarget } from './zk';
 import { loadSpec, type ClusterSpec } from '../../config/spec';
 import type { Repository } from '../../repository/types';
@@ -70,11 +70,7 @@ async function loadCapture(spec: ClusterSpec | undefined, values: { in?: string;
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (!sub || sub === '--help' || sub === '-h') {
-    console.log(USAGE);
-    return sub ? EXIT.OK : EXIT.USAGE;
-  }
+  const [sub, rest] = subcommand(argv, USAGE);
   const { values } = parseCli(
     rest,
     {
@@ -95,10 +91,6 @@ export async function run(argv: string[]): Promise<number> {
     },
     USAGE,
   );
-  if (values.help) {
-    console.log(USAGE);
-    return EXIT.OK;
-  }
   const out = output(values.json ?? false);
 
   if (sub === 'fallback') {

@@ -10,7 +10,6 @@ const USAGE = 'usage: lifeboat report <workflow-id> [--json]';
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseCli(argv, { json: { type: 'boolean' } }, USAGE);
-  if (values.help) return (console.log(USAGE), EXIT.OK);
   const id = positionals[0];
   if (!id) throw new LifeboatError('InvalidInput', USAGE);
   const out = output(values.json ?? false);

@@ -14,7 +14,7 @@ import { kafkaFor } from '../../kafka/client';
 import { backupTopics } from '../../kafka/topicBackup';
 import { type PointInTime, restoreTopics } from '../../kafka/topicRestore';
 import { openRepositoryForSpec, type Repository, type SnapshotReader } from '../../repository';
-import { output, parseCli } from '../output';
+import { output, parseCli, subcommand, requireSpec } from '../output';
 
 export const summary = 'back up topics record by record (lossless) and restore them with an offset map';
 const USAGE = `usage:
@@ -59,11 +59,7 @@ export async function topicChain(repo: Repository, ref: string, cluster: string)
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (!sub || sub === '--help' || sub === '-h') {
-    console.log(USAGE);
-    return sub ? EXIT.OK : EXIT.USAGE;
-  }
+  const [sub, rest] = subcommand(argv, USAGE);
   const { values } = parseCli(
     rest,
     {
@@ -82,12 +78,7 @@ export async function run(argv: string[]): Promise<number> {
     },
     USAGE,
   );
-  if (values.help) {
-    console.log(USAGE);
-    return EXIT.OK;
-  }
-  if (!values.spec) throw new LifeboatError('InvalidInput', `--spec is required\n${USAGE}`);
-  const spec = loadSpec(values.spec);
+  const spec = requireSpec(values.spec, USAGE);
   const out = output(values.json ?? false);
   let lastReport = 0;
   const every = (fn: () => void) => {

@@ -18,10 +18,6 @@ export async function run(argv: string[]): Promise<number> {
     { host: { type: 'string', multiple: true }, spec: { type: 'string', multiple: true }, 'no-control': { type: 'boolean' } },
     USAGE,
   );
-  if (values.help) {
-    console.log(USAGE);
-    return EXIT.OK;
-  }
   const hosts = new Set(values.host ?? []);
   for (const file of values.spec ?? []) for (const b of loadSpec(file).brokers) hosts.add(b.host);
   const settings = temporalSettings();

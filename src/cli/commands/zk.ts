@@ -18,7 +18,7 @@ import { exportTree } from '../../zookeeper/export';
 import { applyRestore, formatPlan, planRestoreLive, RESTORE_MODES, summarizePlan, type RestoreMode } from '../../zookeeper/restore';
 import { materializeZkTree, readExportFile, writeExportFile, writeZkComponent } from '../../zookeeper/storage';
 import type { ZkTreeExport } from '../../zookeeper/tree';
-import { output, parseCli } from '../output';
+import { output, parseCli, subcommand } from '../output';
 
 export const summary = 'export, diff and import ZooKeeper subtrees (file or repository snapshot)';
 const USAGE = `usage:
@@ -81,11 +81,7 @@ async function loadSource(t: ZkTarget, values: { in?: string; snapshot?: string 
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (!sub || sub === '--help' || sub === '-h') {
-    console.log(USAGE);
-    return sub ? EXIT.OK : EXIT.USAGE;
-  }
+  const [sub, rest] = subcommand(argv, USAGE);
   const { values } = parseCli(
     rest,
     {
@@ -106,10 +102,6 @@ export async function run(argv: string[]): Promise<number> {
     },
     USAGE,
   );
-  if (values.help) {
-    console.log(USAGE);
-    return EXIT.OK;
-  }
   const out = output(values.json ?? false);
   const t = zkTarget(values);
 
