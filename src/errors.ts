@@ -28,6 +28,7 @@ export type ErrorType =
   | 'RepositoryFormat'
   | 'CorruptBackup'
   | 'SnapshotNotFound'
+  | 'WorkflowNotFound'
   | 'UnsafeTarget'
   | 'ApprovalRejected'
   | 'Locked'
@@ -42,6 +43,7 @@ const EXIT_BY_TYPE: Record<ErrorType, number> = {
   RepositoryFormat: EXIT.ERROR,
   CorruptBackup: EXIT.INTEGRITY,
   SnapshotNotFound: EXIT.NOT_FOUND,
+  WorkflowNotFound: EXIT.NOT_FOUND,
   UnsafeTarget: EXIT.UNSAFE_TARGET,
   ApprovalRejected: EXIT.REJECTED,
   Locked: EXIT.LOCKED,
@@ -58,6 +60,7 @@ export const NON_RETRYABLE: readonly ErrorType[] = [
   'RepositoryFormat',
   'CorruptBackup',
   'SnapshotNotFound',
+  'WorkflowNotFound',
   'UnsafeTarget',
   'ApprovalRejected',
   'ClusterIdMismatch',

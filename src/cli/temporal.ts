@@ -3,7 +3,7 @@
  * run under its per-target workflow ID (a second recovery of one cluster is refused clearly), and
  * following a run's `status` query so people see progress while they wait.
  */
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { LifeboatError } from '../errors';
 import { temporalSettings, type TemporalSettings, workflowUiLink } from '../temporal/connection';
 import type { Output } from './output';
@@ -48,6 +48,17 @@ export async function startUnique(
         `${workflowId} is already running — only one at a time per cluster. Follow it with "lifeboat status ${workflowId}" or wait for it to end.`,
       );
     }
+    throw e;
+  }
+}
+
+/** A run's handle and description; a workflow ID that does not exist is one clear line (exit 14). */
+export async function describeRun(t: CliTemporal, workflowId: string) {
+  const handle = t.client.workflow.getHandle(workflowId);
+  try {
+    return { handle, desc: await handle.describe() };
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError) throw new LifeboatError('WorkflowNotFound', `no workflow ${workflowId} in namespace ${t.settings.namespace}`);
     throw e;
   }
 }

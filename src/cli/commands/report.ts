@@ -3,7 +3,7 @@ import { EXIT, LifeboatError } from '../../errors';
 import { renderMarkdown, type RunReport } from '../../report/report.pure';
 import { workflowUiLink } from '../../temporal/connection';
 import { output, parseCli } from '../output';
-import { connectTemporal } from '../temporal';
+import { connectTemporal, describeRun } from '../temporal';
 
 export const summary = 'print the report of a finished workflow (Markdown, or --json)';
 const USAGE = 'usage: lifeboat report <workflow-id> [--json]';
@@ -15,10 +15,7 @@ export async function run(argv: string[]): Promise<number> {
   const out = output(values.json ?? false);
   const t = await connectTemporal();
   try {
-    const handle = t.client.workflow.getHandle(id);
-    const desc = await handle.describe().catch(() => {
-      throw new LifeboatError('SnapshotNotFound', `no workflow ${id} in namespace ${t.settings.namespace}`);
-    });
+    const { handle, desc } = await describeRun(t, id);
     if (desc.status.name === 'RUNNING') throw new LifeboatError('InvalidInput', `${id} is still running; see "lifeboat status ${id}"`);
     const report = (await handle.result()) as RunReport;
     out.result({ report }, renderMarkdown({ ...report, uiLink: workflowUiLink(t.settings, report.workflowId, report.runId) }));

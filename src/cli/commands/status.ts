@@ -2,7 +2,7 @@
 import { EXIT, LifeboatError } from '../../errors';
 import { workflowUiLink } from '../../temporal/connection';
 import { output, parseCli } from '../output';
-import { connectTemporal } from '../temporal';
+import { connectTemporal, describeRun } from '../temporal';
 
 export const summary = 'show the step, progress and plan of a running workflow';
 const USAGE = 'usage: lifeboat status <workflow-id> [--json]';
@@ -14,10 +14,7 @@ export async function run(argv: string[]): Promise<number> {
   const out = output(values.json ?? false);
   const t = await connectTemporal();
   try {
-    const handle = t.client.workflow.getHandle(id);
-    const desc = await handle.describe().catch(() => {
-      throw new LifeboatError('SnapshotNotFound', `no workflow ${id} in namespace ${t.settings.namespace}`);
-    });
+    const { handle, desc } = await describeRun(t, id);
     const s = await handle.query<{ step: string; plan: { title: string; status: string; detail?: string }[]; awaitingApproval?: { question: string } }>('status');
     const text = [
       `${id}: ${desc.status.name}, step ${s.step}`,
