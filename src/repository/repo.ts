@@ -291,6 +291,18 @@ export class LocalRepository implements Repository {
     return new Writer(this, opts, await this.recoverPacks());
   }
 
+  async saveSnapshot<T>(opts: NewSnapshotOptions, fill: (w: SnapshotWriter) => Promise<T>): Promise<{ meta: SnapshotMeta; value: T }> {
+    const w = await this.newSnapshot(opts);
+    let value: T;
+    try {
+      value = await fill(w);
+    } catch (e) {
+      await w.abort();
+      throw e;
+    }
+    return { meta: await w.commit(), value };
+  }
+
   /** Packs in data/ that no index names (an interrupted backup or copy): reused, indexed at the next commit. */
   async recoverPacks(): Promise<PackInfo[]> {
     await this.loadIndex(); // pick up what other writers committed meanwhile

@@ -105,5 +105,10 @@ export interface Repository {
   /** By id or unique id prefix, or "latest" (newest matching the filter). */
   openSnapshot(ref: string, filter?: SnapshotFilter): Promise<SnapshotReader>;
   newSnapshot(opts: NewSnapshotOptions): Promise<SnapshotWriter>;
+  /**
+   * Opens a writer, lets `fill` write into it and commits; if `fill` throws, the writer is aborted
+   * (its stored data is reused by a re-run) and the error goes on. Prefer this to newSnapshot.
+   */
+  saveSnapshot<T>(opts: NewSnapshotOptions, fill: (w: SnapshotWriter) => Promise<T>): Promise<{ meta: SnapshotMeta; value: T }>;
   close(): Promise<void>;
 }

@@ -110,9 +110,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     const repo = await openRepositoryForSpec(spec);
     try {
-      const w = await repo.newSnapshot({ cluster: spec.name, components: ['configs'], tags: ['configs'] });
-      await writeConfigsComponent(w, captures);
-      const meta = await w.commit();
+      const { meta } = await repo.saveSnapshot({ cluster: spec.name, components: ['configs'], tags: ['configs'] }, (w) => writeConfigsComponent(w, captures));
       out.result({ snapshot: meta.id, brokers }, `snapshot ${meta.id.slice(0, 12)}: ${files} files of ${captures.length} broker(s)`);
     } finally {
       await repo.close();

@@ -32,10 +32,9 @@ export async function run(argv: string[]): Promise<number> {
     const mode = values.cold ? 'cold' : 'hot';
     const repo = await openRepositoryForSpec(spec);
     try {
-      const w = await repo.newSnapshot({ cluster: spec.name, components: ['logdirs'], tags: ['logdirs', mode] });
       const points: Record<string, Record<string, PartitionCover>> = {};
       const lines: string[] = [];
-      try {
+      const { meta } = await repo.saveSnapshot({ cluster: spec.name, components: ['logdirs'], tags: ['logdirs', mode] }, async (w) => {
         for (const id of ids) {
           out.progress(`${mode} copy of broker ${id}`);
           const m = await copyLogDirs(spec, id, w, { mode });
@@ -43,12 +42,8 @@ export async function run(argv: string[]): Promise<number> {
           lines.push(`  broker ${id} (${m.host}): ${m.files} files, ${(m.bytes / 1e6).toFixed(1)} MB, ${(m.newBytes / 1e6).toFixed(1)} MB new, ${Object.keys(m.partitions).length} partitions`);
         }
         w.setPoints('logdirs', points);
-        const meta = await w.commit();
-        out.result({ snapshot: meta.id, mode, brokers: ids, points }, [`snapshot ${meta.id.slice(0, 12)} (${mode} log-dir copy):`, ...lines].join('\n'));
-      } catch (e) {
-        await w.abort();
-        throw e;
-      }
+      });
+      out.result({ snapshot: meta.id, mode, brokers: ids, points }, [`snapshot ${meta.id.slice(0, 12)} (${mode} log-dir copy):`, ...lines].join('\n'));
     } finally {
       await repo.close();
     }

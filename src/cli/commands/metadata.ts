@@ -106,9 +106,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     const repo = await openRepositoryForSpec(spec);
     try {
-      const w = await repo.newSnapshot({ cluster: spec.name, components: ['kafka-metadata'], tags: ['kafka-metadata'] });
-      await writeMetadataComponent(w, exp);
-      const meta = await w.commit();
+      const { meta } = await repo.saveSnapshot({ cluster: spec.name, components: ['kafka-metadata'], tags: ['kafka-metadata'] }, (w) => writeMetadataComponent(w, exp));
       out.result({ snapshot: meta.id, ...counts }, `snapshot ${meta.id.slice(0, 12)}: ${text}`);
     } finally {
       await repo.close();

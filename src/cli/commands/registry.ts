@@ -115,9 +115,7 @@ export async function run(argv: string[]): Promise<number> {
           if (last) parent = { id: last.id, capture: await materialize(repo, last.id, t.spec.name) };
         }
         const cap = await withZkSession(t.connect, t.connectOpts, (zk) => captureRegistry(zk, roots(values), parent?.capture));
-        const w = await repo.newSnapshot({ cluster: t.spec.name, components: ['registry'], parent: parent?.id, tags: ['registry'] });
-        await writeRegistryComponent(w, cap);
-        const meta = await w.commit();
+        const { meta } = await repo.saveSnapshot({ cluster: t.spec.name, components: ['registry'], parent: parent?.id, tags: ['registry'] }, (w) => writeRegistryComponent(w, cap));
         out.result(
           { snapshot: meta.id, kind: cap.registry.kind, zxid: cap.registry.zxid, services: cap.registry.services.length, instances: cap.registry.instance_count, content_hash: cap.registry.content_hash },
           `snapshot ${meta.id.slice(0, 12)}: ${cap.registry.kind} registry at zxid ${cap.registry.zxid}, ${cap.registry.services.length} services, ${cap.registry.instance_count} instances`,

@@ -299,11 +299,10 @@ async function backup(repo: LocalRepository, values: Values, paths: string[], ou
       }
     }
   }
-  const w = await repo.newSnapshot({ cluster: values.cluster, components: [component as ComponentName], tags: values.tag, parent });
   let files = 0;
   let bytes = 0;
   let last = Date.now();
-  try {
+  const { meta } = await repo.saveSnapshot({ cluster: values.cluster, components: [component as ComponentName], tags: values.tag, parent }, async (w) => {
     for (const p of paths) {
       const root = resolve(p);
       const st = await fs.lstat(root);
@@ -317,11 +316,7 @@ async function backup(repo: LocalRepository, values: Values, paths: string[], ou
         }
       });
     }
-  } catch (e) {
-    await w.abort();
-    throw e;
-  }
-  const meta = await w.commit();
+  });
   out.result({ ...meta }, `snapshot ${short(meta.id)} saved: ${meta.summary.files} files, ${mb(meta.summary.bytes)} (${mb(meta.summary.newBytes)} new) in ${(meta.summary.durationMs / 1000).toFixed(1)} s`);
   return EXIT.OK;
 }

@@ -103,23 +103,22 @@ export async function run(argv: string[]): Promise<number> {
         const prev = (await repo.snapshots({ cluster: spec.name, component: 'topics' })).at(-1);
         if (prev) parent = { id: prev.id, points: (prev.points as { topics?: Record<string, Record<string, number>> }).topics };
       }
-      const w = await repo.newSnapshot({ cluster: spec.name, components: ['topics'], tags: values.tag ?? ['topics'], ...(parent ? { parent: parent.id } : {}) });
-      try {
-        const r = await backupTopics(kafkaFor(spec), w, {
-          topics: list(values.topics),
-          pattern,
-          from: parent?.points,
-          onProgress: (p) => every(() => out.progress(`${p.totalRecords} records, ${(p.totalBytes / 1e6).toFixed(1)} MB`, { ...p })),
-        });
-        w.setExtra('topics', { records: r.records, bytes: r.bytes, durationMs: r.durationMs });
-        const meta = await w.commit();
-        const lines = [`snapshot ${meta.id.slice(0, 12)}${parent ? ` (incremental on ${parent.id.slice(0, 12)})` : ''}: ${r.records} records, ${(r.bytes / 1e6).toFixed(1)} MB in ${(r.durationMs / 1000).toFixed(1)} s`];
-        for (const t of r.topics) lines.push(`  ${t.topic}: ${t.partitions} partitions, ${t.records} records${t.gaps ? `, ${t.gaps} offset gaps` : ''}`);
-        out.result({ snapshot: meta.id, parent: parent?.id, ...r }, lines.join('\n'));
-      } catch (e) {
-        await w.abort();
-        throw e;
-      }
+      const { meta, value: r } = await repo.saveSnapshot(
+        { cluster: spec.name, components: ['topics'], tags: values.tag ?? ['topics'], ...(parent ? { parent: parent.id } : {}) },
+        async (w) => {
+          const r = await backupTopics(kafkaFor(spec), w, {
+            topics: list(values.topics),
+            pattern,
+            from: parent?.points,
+            onProgress: (p) => every(() => out.progress(`${p.totalRecords} records, ${(p.totalBytes / 1e6).toFixed(1)} MB`, { ...p })),
+          });
+          w.setExtra('topics', { records: r.records, bytes: r.bytes, durationMs: r.durationMs });
+          return r;
+        },
+      );
+      const lines = [`snapshot ${meta.id.slice(0, 12)}${parent ? ` (incremental on ${parent.id.slice(0, 12)})` : ''}: ${r.records} records, ${(r.bytes / 1e6).toFixed(1)} MB in ${(r.durationMs / 1000).toFixed(1)} s`];
+      for (const t of r.topics) lines.push(`  ${t.topic}: ${t.partitions} partitions, ${t.records} records${t.gaps ? `, ${t.gaps} offset gaps` : ''}`);
+      out.result({ snapshot: meta.id, parent: parent?.id, ...r }, lines.join('\n'));
     } finally {
       await repo.close();
     }

@@ -125,9 +125,7 @@ export async function run(argv: string[]): Promise<number> {
           }
         }
         const exp = await withZkSession(t.connect, t.connectOpts, (zk) => exportTree(zk, root, { base, onProgress: (n) => out.progress(`${n} znodes read`) }));
-        const w = await repo.newSnapshot({ cluster: spec.name, components: ['zookeeper'], parent, tags: ['zookeeper'] });
-        await writeZkComponent(w, exp);
-        const meta = await w.commit();
+        const { meta } = await repo.saveSnapshot({ cluster: spec.name, components: ['zookeeper'], parent, tags: ['zookeeper'] }, (w) => writeZkComponent(w, exp));
         out.result(
           { snapshot: meta.id, root, kind: exp.kind, zxid: exp.zxid, consistent: exp.consistent, nodes: exp.nodeCount, deleted: exp.deleted?.length ?? 0 },
           `snapshot ${meta.id.slice(0, 12)}: ${exp.kind} export of ${root} at zxid ${exp.zxid}${exp.consistent ? '' : ' (fuzzy)'}, ${exp.nodeCount} znodes${exp.deleted ? `, ${exp.deleted.length} deleted` : ''}`,
