@@ -1,29 +1,17 @@
 /** `lifeboat config backup|diff|restore` as an operator runs it (restores only into temp dirs). */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { lifeboat } from '../support/cli';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findCluster, zkConnect } from '../../src/lab/topology';
 import { topo } from '../support/lab';
 
-const run = promisify(execFile);
-const bin = join(__dirname, '..', '..', 'bin', 'lifeboat');
 const primaryYaml = findCluster(topo, 'primary').specFile;
 const standbyYaml = findCluster(topo, 'standby').specFile;
 const tmp = mkdtempSync(join(tmpdir(), 'lifeboat-cfgcli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function lifeboat(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(bin, args, { timeout: 60_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-}
 
 describe('lifeboat config', () => {
   it('backup, diff, restore with rewrites, refusal to overwrite, bad manifest', async () => {

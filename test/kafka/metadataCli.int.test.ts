@@ -1,30 +1,18 @@
 /** `lifeboat metadata export|apply` as an operator runs it: exit codes, --json output, dry-run. */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { lifeboat } from '../support/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaFor } from '../../src/kafka/client';
 import { findCluster } from '../../src/lab/topology';
 import { primarySpec, standbySpec, topo, unique } from '../support/lab';
 
-const run = promisify(execFile);
-const bin = join(__dirname, '..', '..', 'bin', 'lifeboat');
 const primaryYaml = findCluster(topo, 'primary').specFile;
 const standbyYaml = findCluster(topo, 'standby').specFile;
 const tmp = mkdtempSync(join(tmpdir(), 'lifeboat-mdcli-'));
 const topic = unique('mdcli');
 
-async function lifeboat(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(bin, args, { timeout: 60_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-}
 
 beforeAll(async () => {
   const admin = kafkaFor(primarySpec()).admin();

@@ -2,11 +2,10 @@
  * The zookeeper/ and registry/ snapshot components through the real repository, and the CLI on
  * files: export → diff → import, malformed input and unsafe paths refused with nothing written.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { lifeboat } from '../support/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initRepository } from '../../src/repository';
 import { captureRegistry } from '../../src/registry/registry';
@@ -17,19 +16,9 @@ import { materializeZkTree, readZkComponent, writeZkComponent } from '../../src/
 import { serializeExport } from '../../src/zookeeper/tree';
 import { deleteTree, mk, newScratchRoot, session, ZK } from './scratch';
 
-const run = promisify(execFile);
 const root = newScratchRoot();
 let zk: ZkClient;
 
-async function lifeboat(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(join(__dirname, '../../node_modules/.bin/tsx'), ['src/cli/main.ts', ...args], { cwd: join(__dirname, '../..'), env: { ...process.env, NODE_NO_WARNINGS: '1' } });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-}
 
 beforeAll(async () => {
   zk = await session();
