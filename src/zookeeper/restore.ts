@@ -227,12 +227,17 @@ function grants(acl: ZkAclEntry[], perm: number, ours: Set<string>): boolean {
 const opBytes = (path: string, data: string | null, acl: ZkAclEntry[]): number =>
   64 + Buffer.byteLength(path) + (data ? Math.ceil((data.length * 3) / 4) : 0) + acl.reduce((s, a) => s + 16 + a.scheme.length + a.id.length, 0);
 
+/** Deleting needs the operator's explicit confirmation; callers check it before any preparatory work too. */
+export function assertConfirmed(plan: RestorePlan, confirm: boolean | undefined): void {
+  if (plan.mode === 'mirror' && plan.remove.length > 0 && !confirm) {
+    throw new LifeboatError('InvalidInput', `mirror would delete ${plan.remove.length} node(s) under ${plan.targetRoot}; review the dry run and pass --confirm`);
+  }
+}
+
 export async function applyRestore(zk: ZkClient, plan: RestorePlan, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const t0 = Date.now();
   assertAbsolute(plan.targetRoot);
-  if (plan.mode === 'mirror' && plan.remove.length > 0 && !opts.confirm) {
-    throw new LifeboatError('InvalidInput', `mirror would delete ${plan.remove.length} node(s) under ${plan.targetRoot}; review the dry run and pass --confirm`);
-  }
+  assertConfirmed(plan, opts.confirm);
   const ours = new Set((opts.digestAuth ?? []).map(digestId));
   // Who may create children under a node we are about to create: this session (digest) or anyone.
   const tempGrant: ZkAclEntry[] =

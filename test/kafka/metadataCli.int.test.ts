@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { lifeboat } from '../support/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaFor } from '../../src/kafka/client';
+import { readMetadataComponent } from '../../src/kafka/metadataStore';
+import { openRepository } from '../../src/repository';
 import { findCluster } from '../../src/lab/topology';
 import { primarySpec, standbySpec, topo, unique } from '../support/lab';
 
@@ -48,11 +50,24 @@ describe('lifeboat metadata', () => {
     await admin.connect();
     try {
       expect(await admin.listTopics()).not.toContain(topic);
-      const applied = await lifeboat('metadata', 'apply', '--spec', primaryYaml, '--in', file, '--target-spec', standbyYaml, '--topics', `^${topic}$`, '--skip-acls');
+      // The standby spec with a private repository: the pre-restore snapshot of its metadata goes there.
+      const target = join(tmp, 'standby-private-repo.yaml');
+      writeFileSync(target, readFileSync(standbyYaml, 'utf8').replace(/path: .*repository\/standby$/m, `path: ${join(tmp, 'standby-repo')}`));
+      const applied = await lifeboat('metadata', 'apply', '--spec', primaryYaml, '--in', file, '--target-spec', target, '--topics', `^${topic}$`, '--skip-acls');
       expect(applied.code).toBe(0);
       expect(applied.stdout).toContain('applied to standby: 1 topics created');
       expect(applied.stderr).toContain(`WARNING: topic ${topic}: replication factor 3 lowered to 1`);
       expect(await admin.listTopics()).toContain(topic);
+      expect(applied.stderr).toMatch(/pre-restore snapshot [0-9a-f]{12} of standby's metadata saved/);
+      const repo = await openRepository(join(tmp, 'standby-repo'), process.env.LIFEBOAT_PASSWORD!);
+      try {
+        const [pre] = await repo.snapshots({ tags: ['pre-restore'] });
+        expect(pre).toMatchObject({ cluster: 'standby', components: ['kafka-metadata'] });
+        const before = await readMetadataComponent(await repo.openSnapshot(pre!.id));
+        expect(before.topics.map((t) => t.name)).not.toContain(topic);
+      } finally {
+        await repo.close();
+      }
     } finally {
       await admin.disconnect();
     }

@@ -2,12 +2,14 @@
  * The zookeeper/ and registry/ snapshot components through the real repository, and the CLI on
  * files: export → diff → import, malformed input and unsafe paths refused with nothing written.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lifeboat } from '../support/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initRepository } from '../../src/repository';
+import { initRepository, openRepository } from '../../src/repository';
+import { findCluster } from '../../src/lab/topology';
+import { topo } from '../support/lab';
 import { captureRegistry } from '../../src/registry/registry';
 import { readRegistryComponent, writeRegistryComponent } from '../../src/registry/storage';
 import { exists, getData, setData, type ZkClient } from '../../src/zookeeper/client';
@@ -91,6 +93,49 @@ describe('lifeboat zk CLI', () => {
     expect(mirror.stderr).toMatch(/mirror would delete 1 node\(s\).*pass --confirm/);
     expect(await exists(zk, `${target}/extra`)).not.toBeNull();
   }, 60_000);
+
+  it('import into a live target keeps a pre-restore snapshot first, and is refused where it cannot', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lifeboat-zkpre-'));
+    const file = join(dir, 'tree.jsonl');
+    expect((await lifeboat('zk', 'export', '--zk', ZK, '--root', `${root}/tree`, '--out', file)).code).toBe(0);
+    const target = `${root}/live`;
+    await mk(zk, target);
+    await mk(zk, `${target}/n0`, 'old');
+
+    // No spec, so no repository to keep the old state in: refused, nothing written.
+    const refused = await lifeboat('zk', 'import', '--zk', ZK, '--in', file, '--target-root', target, '--mode', 'overwrite');
+    expect(refused.code).toBe(15);
+    expect(refused.stderr).toMatch(/no repository to keep a pre-restore snapshot in.*--no-pre-restore-snapshot/);
+    expect((await getData(zk, `${target}/n0`)).data!.toString()).toBe('old');
+
+    // A spec with a repository: the target subtree is kept there before it is overwritten.
+    const spec = join(dir, 'primary.yaml');
+    writeFileSync(spec, readFileSync(findCluster(topo, 'primary').specFile, 'utf8').replace(/path: .*repository\/primary$/m, `path: ${join(dir, 'repo')}`));
+    const ok = await lifeboat('zk', 'import', '--spec', spec, '--in', file, '--target-root', target, '--mode', 'overwrite', '--json');
+    expect(ok.code, ok.stderr).toBe(0);
+    const pre = JSON.parse(ok.stdout.trim().split('\n').at(-1)!).preRestoreSnapshot as string;
+    expect(pre).toMatch(/^[0-9a-f]{64}$/);
+    expect((await getData(zk, `${target}/n0`)).data!.toString()).not.toBe('old');
+    const repo = await openRepository(join(dir, 'repo'), process.env.LIFEBOAT_PASSWORD!);
+    try {
+      const snap = await repo.openSnapshot(pre);
+      expect(snap.meta.tags).toContain('pre-restore');
+      const kept = await readZkComponent(snap);
+      expect(kept.root).toBe(target);
+      expect(Buffer.from(kept.nodes.find((n) => n.path === '/n0')!.data!, 'base64').toString()).toBe('old');
+    } finally {
+      await repo.close();
+    }
+
+    // The explicit opt-out writes without one.
+    await setData(zk, `${target}/n0`, Buffer.from('old again'));
+    const optOut = await lifeboat('zk', 'import', '--zk', ZK, '--in', file, '--target-root', target, '--mode', 'overwrite', '--no-pre-restore-snapshot', '--json');
+    expect(optOut.code, optOut.stderr).toBe(0);
+    const optOutResult = JSON.parse(optOut.stdout.trim().split('\n').at(-1)!);
+    expect(optOutResult.updated).toBe(1);
+    expect(optOutResult).not.toHaveProperty('preRestoreSnapshot');
+    expect((await getData(zk, `${target}/n0`)).data!.toString()).not.toBe('old again');
+  }, 90_000);
 
   it('malformed component, a path with "..", an unreachable ZooKeeper: one clear line, nothing written', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lifeboat-zkbad-'));

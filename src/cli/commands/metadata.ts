@@ -15,14 +15,16 @@ import { readMetadataComponent, readMetadataFile, writeMetadataComponent, writeM
 import { loadOffsetMap as loadRestoreOffsetMap } from '../../kafka/offsetMap';
 import { type OffsetMap, offsetMapTranslator, type OffsetTranslator, restoreMapTranslator } from '../../kafka/offsets';
 import { openRepositoryForSpec } from '../../repository';
+import { NO_PRE_RESTORE_FLAG, preRestoreSnapshot } from '../../repository/preRestore';
 import { output, parseCli, subcommand, requireSpec } from '../output';
 
 export const summary = 'export Kafka metadata (topics, configs, offsets, ACLs) and apply it to a cluster';
 const USAGE = `usage:
   lifeboat metadata export --spec <cluster.yaml> (--out <file.json> | --repo) [--json]
   lifeboat metadata apply  --spec <cluster.yaml> (--in <file.json> | --snapshot <ref>) [--target-spec <cluster.yaml>] [--dry-run]
-                           [--offset-map <map.json>] [--topics <regex>] [--skip-acls] [--json]
-apply targets --target-spec (default: the --spec cluster); --snapshot reads the --spec cluster's repository.`;
+                           [--offset-map <map.json>] [--topics <regex>] [--skip-acls] [--no-pre-restore-snapshot] [--json]
+apply targets --target-spec (default: the --spec cluster); --snapshot reads the --spec cluster's repository.
+Before changing anything, apply keeps the target's current metadata as a "pre-restore" snapshot in the target's repository.`;
 
 export function formatApplyPlan(plan: ApplyPlan, target: string): string {
   const s = plan.summary;
@@ -84,6 +86,7 @@ export async function run(argv: string[]): Promise<number> {
       'offset-map': { type: 'string' },
       topics: { type: 'string' },
       'skip-acls': { type: 'boolean' },
+      'no-pre-restore-snapshot': { type: 'boolean' },
       json: { type: 'boolean' },
     },
     USAGE,
@@ -148,12 +151,17 @@ export async function run(argv: string[]): Promise<number> {
       return EXIT.OK;
     }
     out.progress(formatApplyPlan(plan, targetSpec.name));
+    const changes = plan.summary.topicsToCreate + plan.summary.groupsToSet + plan.summary.aclsToCreate;
+    const pre = changes === 0 ? undefined : await preRestoreSnapshot(targetSpec, `metadata apply to ${targetSpec.name}`, 'kafka-metadata', async (w) => writeMetadataComponent(w, await exportMetadata(target)), {
+      optOut: values['no-pre-restore-snapshot'],
+    });
+    if (changes > 0) out.progress(pre ? `pre-restore snapshot ${pre.id.slice(0, 12)} of ${targetSpec.name}'s metadata saved` : `no pre-restore snapshot (${NO_PRE_RESTORE_FLAG})`);
     const result = await applyPlan(target, plan, { name: targetSpec.name });
     const text = [
       `applied to ${targetSpec.name}: ${result.topicsCreated.length} topics created, ${result.offsetsSet} offsets set in ${result.groupsSet.length} groups, ${result.aclsCreated} ACLs created`,
       ...result.failures.map((f) => `  FAILED: ${f.what}: ${f.error}`),
     ].join('\n');
-    out.result({ dryRun: false, target: targetSpec.name, ...result, warnings: plan.warnings }, text);
+    out.result({ dryRun: false, target: targetSpec.name, preRestoreSnapshot: pre?.id, ...result, warnings: plan.warnings }, text);
     return result.failures.length > 0 || partial ? EXIT.PARTIAL : EXIT.OK;
   }
   throw new LifeboatError('InvalidInput', `unknown subcommand "metadata ${sub}"\n${USAGE}`);

@@ -11,11 +11,12 @@
 import { loadSpec, resolveSecret, type ClusterSpec } from '../../config/spec';
 import { EXIT, LifeboatError } from '../../errors';
 import { openRepositoryForSpec } from '../../repository';
-import type { ZkConnectOptions } from '../../zookeeper/client';
+import { exists, type ZkConnectOptions } from '../../zookeeper/client';
 import { assertClusterIdConsistent } from '../../zookeeper/clusterId';
 import { withZkSession } from '../../zookeeper/errors';
 import { exportTree } from '../../zookeeper/export';
-import { applyRestore, formatPlan, planRestoreLive, RESTORE_MODES, summarizePlan, type RestoreMode } from '../../zookeeper/restore';
+import { applyRestore, assertConfirmed, formatPlan, planRestoreLive, RESTORE_MODES, summarizePlan, type RestoreMode } from '../../zookeeper/restore';
+import { NO_PRE_RESTORE_FLAG, preRestoreSnapshot } from '../../repository/preRestore';
 import { materializeZkTree, readExportFile, writeExportFile, writeZkComponent } from '../../zookeeper/storage';
 import type { ZkTreeExport } from '../../zookeeper/tree';
 import { output, parseCli, subcommand } from '../output';
@@ -25,8 +26,11 @@ const USAGE = `usage:
   lifeboat zk export (--spec <cluster.yaml> | --zk <host:port>) [--root <path>] (--out <file> | --repo [--incremental]) [--json]
   lifeboat zk diff   (--spec <cluster.yaml> | --zk <host:port>) (--in <file> | --snapshot <ref>) [--target-root <path>] [--mode <m>] [--include-ephemerals] [--json]
   lifeboat zk import (--spec <cluster.yaml> | --zk <host:port>) (--in <file> | --snapshot <ref>) [--target-root <path>] [--mode <m>]
-                     [--confirm] [--dry-run] [--include-ephemerals] [--log-dir <dir> ...] [--no-cluster-id-check] [--json]
-modes: ${RESTORE_MODES.join(', ')} (mirror deletes extras and needs --confirm); --auth <user:password> adds a digest identity`;
+                     [--confirm] [--dry-run] [--include-ephemerals] [--log-dir <dir> ...] [--no-cluster-id-check]
+                     [--no-pre-restore-snapshot] [--json]
+modes: ${RESTORE_MODES.join(', ')} (mirror deletes extras and needs --confirm); --auth <user:password> adds a digest identity.
+Before writing, import keeps the target subtree as a "pre-restore" snapshot in the --spec cluster's repository;
+without a spec it needs --no-pre-restore-snapshot.`;
 
 export const ZK_OPTIONS = {
   spec: { type: 'string' },
@@ -96,6 +100,7 @@ export async function run(argv: string[]): Promise<number> {
       mode: { type: 'string' },
       confirm: { type: 'boolean' },
       'dry-run': { type: 'boolean' },
+      'no-pre-restore-snapshot': { type: 'boolean' },
       'include-ephemerals': { type: 'boolean' },
       'log-dir': { type: 'string', multiple: true },
       'no-cluster-id-check': { type: 'boolean' },
@@ -170,9 +175,18 @@ export async function run(argv: string[]): Promise<number> {
       const beforeWrite = values['no-cluster-id-check'] || logDirs.length === 0 ? undefined : async () => void (await assertClusterIdConsistent(source, logDirs));
       if (!beforeWrite) out.progress('cluster-id check skipped (no log dirs for this target; pass --log-dir to check)');
       out.progress(formatPlan(plan, 50));
+      assertConfirmed(plan, values.confirm);
+      let preRestore: string | undefined;
+      if (s.writes.create + s.writes.update + s.writes.delete > 0 && (await exists(zk, targetRoot))) {
+        const pre = await preRestoreSnapshot(t.spec, `zk import into ${targetRoot}`, 'zookeeper', async (w) => writeZkComponent(w, await exportTree(zk, targetRoot)), {
+          optOut: values['no-pre-restore-snapshot'],
+        });
+        preRestore = pre?.id;
+        out.progress(pre ? `pre-restore snapshot ${pre.id.slice(0, 12)} of ${targetRoot} saved` : `no pre-restore snapshot (${NO_PRE_RESTORE_FLAG})`);
+      }
       const r = await applyRestore(zk, plan, { confirm: values.confirm, digestAuth: t.digestAuth, beforeWrite });
       out.result(
-        { ...r, target: targetRoot, mode },
+        { ...r, target: targetRoot, mode, preRestoreSnapshot: preRestore },
         `restored into ${targetRoot}: ${r.created} created, ${r.updated} updated, ${r.deleted} deleted, ${r.skippedEphemerals.length} ephemerals skipped in ${r.durationMs} ms`,
       );
       return EXIT.OK;
