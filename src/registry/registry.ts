@@ -269,6 +269,8 @@ export interface RegistryRestoreOptions {
   /** Restore under other base paths (e.g. another chroot). Default: where they were captured. */
   targetRoots?: RegistryRoots;
   digestAuth?: string[];
+  /** Runs after a layout's plan is checked and before its first write (e.g. the pre-restore snapshot). */
+  beforeWrite?: (plan: RestorePlan) => Promise<void>;
 }
 
 /** Restores the persistent part of the registry (service nodes, Dubbo categories, configs). */
@@ -286,7 +288,7 @@ export async function restoreRegistry(
     const root = target[layout] ?? t.root;
     // Plan each layout just before applying it: both may share ancestors the first one creates.
     const plan = await planRestoreLive(zk, t, root, { mode: opts.mode, includeEphemerals: opts.includeEphemerals });
-    out.push({ layout, plan, result: opts.dryRun ? undefined : await applyRestore(zk, plan, { confirm: opts.confirm, digestAuth: opts.digestAuth }) });
+    out.push({ layout, plan, result: opts.dryRun ? undefined : await applyRestore(zk, plan, { confirm: opts.confirm, digestAuth: opts.digestAuth, beforeWrite: opts.beforeWrite && (() => opts.beforeWrite!(plan)) }) });
   }
   return out;
 }

@@ -19,6 +19,10 @@ import {
   writeFallback,
 } from '../../src/registry/registry';
 import { readCaptureDir, writeCaptureDir } from '../../src/registry/storage';
+import { openRepository } from '../../src/repository';
+import { keepZkTarget } from '../../src/zookeeper/preRestore';
+import { readZkComponent } from '../../src/zookeeper/storage';
+import { primarySpec } from '../support/lab';
 import { CreateMode, exists, getChildren, remove, type ZkClient } from '../../src/zookeeper/client';
 import { deleteTree, mk, newScratchRoot, OPEN, session } from '../zookeeper/scratch';
 
@@ -138,6 +142,46 @@ describe('service registry', () => {
     expect((await getChildren(zk, `${target.dubbo}/com.example.OrderService`)).sort()).toEqual(['configurators', 'consumers', 'providers', 'routers']);
     expect(await getChildren(zk, `${target.dubbo}/com.example.OrderService/configurators`)).toHaveLength(1);
     expect(await getChildren(zk, `${target.dubbo}/com.example.OrderService/providers`)).toEqual([]);
+  });
+
+  it('keeps a live target as a pre-restore snapshot before writing into it; refuses without a repository', async () => {
+    const cap = await captureRegistry(zk, roots);
+    const target = { curator: `${root}/live/services` };
+    await mk(zk, `${root}/live`);
+    await mk(zk, target.curator);
+    await mk(zk, `${target.curator}/legacy-service`, 'kept before restore');
+    const curatorOnly = { curator: cap.trees.curator };
+
+    // Nowhere to keep the old state: refused before the first write.
+    await expect(
+      restoreRegistry(zk, curatorOnly, { targetRoots: target, beforeWrite: (plan) => keepZkTarget(zk, plan, undefined, 'registry restore').then(() => {}) }),
+    ).rejects.toMatchObject({ type: 'UnsafeTarget' });
+    expect(await getChildren(zk, target.curator)).toEqual(['legacy-service']);
+
+    const dir = mkdtempSync(join(tmpdir(), 'lifeboat-regpre-'));
+    const spec = { ...primarySpec(), repository: { path: join(dir, 'repo'), password: { env: 'LIFEBOAT_PASSWORD' }, compression: 'auto' as const } };
+    const kept: string[] = [];
+    await restoreRegistry(zk, curatorOnly, {
+      targetRoots: target,
+      beforeWrite: async (plan) => {
+        // The hook runs before any write: the target still has only what was there.
+        expect(await getChildren(zk, target.curator)).toEqual(['legacy-service']);
+        const meta = await keepZkTarget(zk, plan, spec, 'registry restore');
+        if (meta) kept.push(meta.id);
+      },
+    });
+    expect((await getChildren(zk, target.curator)).sort()).toEqual(['legacy-service', 'order-service', 'payment-service', 'user-service']);
+    expect(kept).toHaveLength(1);
+    const repo = await openRepository(join(dir, 'repo'), process.env.LIFEBOAT_PASSWORD!);
+    try {
+      const snap = await repo.openSnapshot(kept[0]!);
+      expect(snap.meta.tags).toEqual(['pre-restore', 'zookeeper']);
+      const before = await readZkComponent(snap);
+      expect(before.root).toBe(target.curator);
+      expect(before.nodes.map((n) => n.path).sort()).toEqual(['/', '/legacy-service']);
+    } finally {
+      await repo.close();
+    }
   });
 
   it('verifies counts, content hash and a register/discover probe; reports a lost instance', async () => {

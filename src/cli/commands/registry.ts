@@ -5,6 +5,7 @@
 import { EXIT, LifeboatError } from '../../errors';
 import { openRepositoryForSpec } from '../../repository';
 import { withZkSession } from '../../zookeeper/errors';
+import { keepZkTarget } from '../../zookeeper/preRestore';
 import { formatPlan, RESTORE_MODES, type RestoreMode } from '../../zookeeper/restore';
 import {
   applyRegistryIncrements,
@@ -26,7 +27,7 @@ import type { Repository } from '../../repository/types';
 export const summary = 'export, restore, verify the service registry; static fallback files from a snapshot';
 const USAGE = `usage:
   lifeboat registry export   (--spec <cluster.yaml> | --zk <host:port>) (--out <dir> | --repo [--incremental]) [roots] [--json]
-  lifeboat registry restore  (--spec | --zk) (--in <dir> | --snapshot <ref>) [--mode <m>] [--confirm] [--dry-run] [--include-ephemerals] [target roots]
+  lifeboat registry restore  (--spec | --zk) (--in <dir> | --snapshot <ref>) [--mode <m>] [--confirm] [--dry-run] [--include-ephemerals] [--no-pre-restore-snapshot] [target roots]
   lifeboat registry fallback (--in <dir> | --spec <cluster.yaml> --snapshot <ref>) --out-dir <dir>
   lifeboat registry verify   (--spec | --zk) (--in <dir> | --snapshot <ref>) [--no-probe] [roots]
 roots: --curator-root <path> (default /services), --dubbo-root <path> (default /dubbo); "none" leaves a layout out`;
@@ -86,6 +87,7 @@ export async function run(argv: string[]): Promise<number> {
       mode: { type: 'string' },
       confirm: { type: 'boolean' },
       'dry-run': { type: 'boolean' },
+      'no-pre-restore-snapshot': { type: 'boolean' },
       'include-ephemerals': { type: 'boolean' },
       'no-probe': { type: 'boolean' },
     },
@@ -141,7 +143,18 @@ export async function run(argv: string[]): Promise<number> {
     const r = roots(values);
     const targetRoots = { curator: r.curator ?? undefined, dubbo: r.dubbo ?? undefined };
     const results = await withZkSession(t.connect, t.connectOpts, (zk) =>
-      restoreRegistry(zk, cap.trees, { mode, confirm: values.confirm, dryRun: values['dry-run'], includeEphemerals: values['include-ephemerals'], targetRoots, digestAuth: t.digestAuth }),
+      restoreRegistry(zk, cap.trees, {
+        mode,
+        confirm: values.confirm,
+        dryRun: values['dry-run'],
+        includeEphemerals: values['include-ephemerals'],
+        targetRoots,
+        digestAuth: t.digestAuth,
+        beforeWrite: async (plan) => {
+          const pre = await keepZkTarget(zk, plan, t.spec, `registry restore into ${plan.targetRoot}`, { optOut: values['no-pre-restore-snapshot'] });
+          if (pre) out.progress(`pre-restore snapshot ${pre.id.slice(0, 12)} of ${plan.targetRoot} saved`);
+        },
+      }),
     );
     for (const x of results) {
       out.result(

@@ -11,12 +11,13 @@
 import { loadSpec, resolveSecret, type ClusterSpec } from '../../config/spec';
 import { EXIT, LifeboatError } from '../../errors';
 import { openRepositoryForSpec } from '../../repository';
-import { exists, type ZkConnectOptions } from '../../zookeeper/client';
+import type { ZkConnectOptions } from '../../zookeeper/client';
 import { assertClusterIdConsistent } from '../../zookeeper/clusterId';
 import { withZkSession } from '../../zookeeper/errors';
 import { exportTree } from '../../zookeeper/export';
-import { applyRestore, assertConfirmed, formatPlan, planRestoreLive, RESTORE_MODES, summarizePlan, type RestoreMode } from '../../zookeeper/restore';
-import { NO_PRE_RESTORE_FLAG, preRestoreSnapshot } from '../../repository/preRestore';
+import { applyRestore, formatPlan, planRestoreLive, RESTORE_MODES, summarizePlan, type RestoreMode } from '../../zookeeper/restore';
+import { NO_PRE_RESTORE_FLAG } from '../../repository/preRestore';
+import { keepZkTarget } from '../../zookeeper/preRestore';
 import { materializeZkTree, readExportFile, writeExportFile, writeZkComponent } from '../../zookeeper/storage';
 import type { ZkTreeExport } from '../../zookeeper/tree';
 import { output, parseCli, subcommand } from '../output';
@@ -170,20 +171,19 @@ export async function run(argv: string[]): Promise<number> {
         out.result({ dryRun: true, ...diffRecord }, formatPlan(plan));
         return EXIT.OK;
       }
-      // The Kafka guard runs before the first write.
+      // Before the first write: the Kafka guard, then the pre-restore snapshot of the target.
       const logDirs = values['log-dir'] ?? (t.spec && targetRoot === t.chroot ? t.spec.brokers.flatMap((b) => b.logDirs) : []);
-      const beforeWrite = values['no-cluster-id-check'] || logDirs.length === 0 ? undefined : async () => void (await assertClusterIdConsistent(source, logDirs));
-      if (!beforeWrite) out.progress('cluster-id check skipped (no log dirs for this target; pass --log-dir to check)');
+      const checkClusterId = !values['no-cluster-id-check'] && logDirs.length > 0;
+      if (!checkClusterId) out.progress('cluster-id check skipped (no log dirs for this target; pass --log-dir to check)');
       out.progress(formatPlan(plan, 50));
-      assertConfirmed(plan, values.confirm);
       let preRestore: string | undefined;
-      if (s.writes.create + s.writes.update + s.writes.delete > 0 && (await exists(zk, targetRoot))) {
-        const pre = await preRestoreSnapshot(t.spec, `zk import into ${targetRoot}`, 'zookeeper', async (w) => writeZkComponent(w, await exportTree(zk, targetRoot)), {
-          optOut: values['no-pre-restore-snapshot'],
-        });
+      const beforeWrite = async () => {
+        if (checkClusterId) await assertClusterIdConsistent(source, logDirs);
+        const pre = await keepZkTarget(zk, plan, t.spec, `zk import into ${targetRoot}`, { optOut: values['no-pre-restore-snapshot'] });
         preRestore = pre?.id;
-        out.progress(pre ? `pre-restore snapshot ${pre.id.slice(0, 12)} of ${targetRoot} saved` : `no pre-restore snapshot (${NO_PRE_RESTORE_FLAG})`);
-      }
+        if (pre) out.progress(`pre-restore snapshot ${pre.id.slice(0, 12)} of ${targetRoot} saved`);
+        else if (values['no-pre-restore-snapshot']) out.progress(`no pre-restore snapshot (${NO_PRE_RESTORE_FLAG})`);
+      };
       const r = await applyRestore(zk, plan, { confirm: values.confirm, digestAuth: t.digestAuth, beforeWrite });
       out.result(
         { ...r, target: targetRoot, mode, preRestoreSnapshot: preRestore },
