@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { lifeboat } from '../support/cli';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findCluster, zkConnect } from '../../src/lab/topology';
+import { openRepository } from '../../src/repository';
 import { topo } from '../support/lab';
 
 const primaryYaml = findCluster(topo, 'primary').specFile;
@@ -33,6 +34,25 @@ describe('lifeboat config', () => {
     const again = await lifeboat(...args);
     expect(again.code).toBe(15);
     expect(again.stderr).toMatch(/refusing to overwrite .* nothing was written/);
+
+    // --overwrite keeps the files it replaces as a pre-restore snapshot in the target cluster's repository.
+    writeFileSync(join(target, 'server.properties'), 'broker.id=1\n# hand-edited before the restore\n');
+    const standbyPrivate = join(tmp, 'standby-private-repo.yaml');
+    writeFileSync(standbyPrivate, readFileSync(standbyYaml, 'utf8').replace(/path: .*repository\/standby$/m, `path: ${join(tmp, 'standby-repo')}`));
+    const overwriteArgs = args.map((a) => (a === standbyYaml ? standbyPrivate : a));
+    const replaced = await lifeboat(...overwriteArgs, '--overwrite');
+    expect(replaced.code, replaced.stderr).toBe(0);
+    expect(replaced.stderr).toMatch(/pre-restore snapshot [0-9a-f]{12} of the replaced config files saved/);
+    expect(readFileSync(join(target, 'server.properties'), 'utf8')).not.toContain('hand-edited');
+    const standbyRepo = await openRepository(join(tmp, 'standby-repo'), process.env.LIFEBOAT_PASSWORD!);
+    try {
+      const [pre] = await standbyRepo.snapshots({ tags: ['pre-restore'] });
+      const kept = await standbyRepo.openSnapshot(pre!.id);
+      const keptFile = kept.list('configs/').find((e) => e.path.endsWith('/server.properties'));
+      expect((await kept.readBuffer(keptFile!.path)).toString()).toContain('# hand-edited before the restore');
+    } finally {
+      await standbyRepo.close();
+    }
 
     // The same through a repository (a private one: a spec copy whose repository is in the temp dir).
     const spec = join(tmp, 'primary-private-repo.yaml');

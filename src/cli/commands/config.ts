@@ -8,11 +8,12 @@
  *                  [--target-broker <id>] [--target-dir <dir>] [--overwrite] [--dry-run]
  */
 import { join } from 'node:path';
-import { type ClusterSpec, loadSpec } from '../../config/spec';
+import { type BrokerSpec, type ClusterSpec, loadSpec } from '../../config/spec';
 import { EXIT, LifeboatError } from '../../errors';
-import { type BrokerConfigCapture, type BrokerConfigDiff, captureConfigs, type ConfigRestoreOptions, type ConfigRestorePlan, diffConfigs, restoreBrokerConfigs } from '../../host/brokerConfigs';
+import { type BrokerConfigCapture, type BrokerConfigDiff, captureBrokerConfigs, captureConfigs, type ConfigRestoreOptions, type ConfigRestorePlan, diffConfigs, restoreBrokerConfigs } from '../../host/brokerConfigs';
 import { readConfigsComponent, readConfigsDir, writeConfigsComponent, writeConfigsDir } from '../../host/brokerConfigsStore';
 import { openRepositoryForSpec } from '../../repository';
+import { NO_PRE_RESTORE_FLAG, preRestoreSnapshot } from '../../repository/preRestore';
 import { output, parseCli, subcommand, requireSpec } from '../output';
 
 export const summary = 'back up, diff and restore broker config files (directory or repository snapshot)';
@@ -20,8 +21,15 @@ const USAGE = `usage:
   lifeboat config backup  --spec <cluster.yaml> (--out <dir> | --repo) [--broker <id> ...] [--json]
   lifeboat config diff    --spec <cluster.yaml> (--in <dir> | --snapshot <ref>) [--broker <id> ...] [--json]
   lifeboat config restore --spec <cluster.yaml> (--in <dir> | --snapshot <ref>) [--broker <id>] [--target-spec <cluster.yaml>]
-                          [--target-broker <id>] [--target-dir <dir>] [--overwrite] [--dry-run] [--json]
-restore writes into each target broker's configDir unless --target-dir is given (with several brokers: <dir>/<host>/).`;
+                          [--target-broker <id>] [--target-dir <dir>] [--overwrite] [--no-pre-restore-snapshot] [--dry-run] [--json]
+restore writes into each target broker's configDir unless --target-dir is given (with several brokers: <dir>/<host>/).
+With --overwrite, the files it replaces are first kept as a "pre-restore" snapshot in the target cluster's repository.`;
+
+function brokerOf(spec: ClusterSpec, id: number): BrokerSpec {
+  const b = spec.brokers.find((x) => x.id === id);
+  if (!b) throw new LifeboatError('InvalidInput', `cluster spec ${spec.name} has no broker ${id}`);
+  return b;
+}
 
 const brokerIds = (raw: string[] | undefined): number[] | undefined =>
   raw?.map((r) => {
@@ -89,6 +97,7 @@ export async function run(argv: string[]): Promise<number> {
       'target-broker': { type: 'string' },
       'target-dir': { type: 'string' },
       overwrite: { type: 'boolean' },
+      'no-pre-restore-snapshot': { type: 'boolean' },
       'dry-run': { type: 'boolean' },
       json: { type: 'boolean' },
     },
@@ -145,6 +154,19 @@ export async function run(argv: string[]): Promise<number> {
       return EXIT.OK;
     }
     if (refused.length) throw new LifeboatError('UnsafeTarget', `refusing to overwrite ${refused.join(', ')} (pass --overwrite to replace them); nothing was written`);
+    // Files about to be replaced are kept first, in the target cluster's repository.
+    const replacing = plans.filter((p) => p.files.some((f) => f.action === 'overwrite'));
+    if (replacing.length > 0) {
+      const keepIn = targetSpec ?? spec;
+      const pre = await preRestoreSnapshot(
+        keepIn,
+        `config restore over ${replacing.map((p) => p.target.dir).join(', ')}`,
+        'configs',
+        async (w) => writeConfigsComponent(w, await Promise.all(replacing.map((p) => captureBrokerConfigs(keepIn.name, { ...brokerOf(keepIn, p.target.brokerId), configDir: p.target.dir })))),
+        { optOut: values['no-pre-restore-snapshot'] },
+      );
+      out.progress(pre ? `pre-restore snapshot ${pre.id.slice(0, 12)} of the replaced config files saved` : `no pre-restore snapshot (${NO_PRE_RESTORE_FLAG})`);
+    }
     const done: ConfigRestorePlan[] = [];
     for (const c of captures) done.push(await restoreBrokerConfigs(c, optionsFor(c)));
     out.result({ dryRun: false, restores: done }, done.map(formatRestore).join('\n'));
