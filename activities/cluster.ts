@@ -1,12 +1,12 @@
 /** Cluster-level activities: health, the partitions a broker carries, ISR wait, leader election. */
 import { heartbeat } from '@temporalio/activity';
-import { kafkaFor } from '../src/kafka/client';
-import { type ClusterHealth, clusterHealth, partitionStates, preferredLeaderElection, waitForBrokerInIsr, withAdmin } from '../src/kafka/cluster';
+import { type ClusterHealth, clusterHealth, preferredLeaderElection, waitForBrokerInIsr } from '../src/kafka/cluster';
+import { readClusterState } from '../src/kafka/clusterState';
 import type { ClusterSpec } from '../src/config/spec';
 import { checkedSpec, mapped } from './errors';
 
 export async function clusterHealthActivity(input: { spec: ClusterSpec }): Promise<ClusterHealth> {
-  return mapped(async () => clusterHealth(kafkaFor(checkedSpec(input.spec), 'health')));
+  return mapped(async () => clusterHealth(checkedSpec(input.spec)));
 }
 
 export interface BrokerPartitions {
@@ -20,8 +20,7 @@ export interface BrokerPartitions {
 
 export async function brokerPartitionsActivity(input: { spec: ClusterSpec; brokerId: number }): Promise<BrokerPartitions> {
   return mapped(async () => {
-    const kafka = kafkaFor(checkedSpec(input.spec), 'plan');
-    const parts = await withAdmin(kafka, (admin) => partitionStates(admin));
+    const parts = (await readClusterState(checkedSpec(input.spec))).partitions;
     const mine = parts.filter((p) => p.replicas.includes(input.brokerId));
     return {
       brokerId: input.brokerId,
@@ -35,7 +34,7 @@ export async function brokerPartitionsActivity(input: { spec: ClusterSpec; broke
 export async function waitForIsrActivity(input: { spec: ClusterSpec; brokerId: number; timeoutMs?: number }): Promise<{ partitions: number }> {
   return mapped(async () => {
     let total = 0;
-    await waitForBrokerInIsr(kafkaFor(checkedSpec(input.spec), 'isr'), input.brokerId, {
+    await waitForBrokerInIsr(checkedSpec(input.spec), input.brokerId, {
       timeoutMs: input.timeoutMs ?? 10 * 60_000,
       onProgress: (missing, all) => {
         total = all;

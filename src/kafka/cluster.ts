@@ -4,19 +4,13 @@
  * preferred-leader election (kafkajs has no ElectLeaders call; in ZooKeeper mode the controller
  * acts on the /admin/preferred_replica_election znode, which is what Kafka's own tool writes).
  */
-import type { Admin, Kafka } from 'kafkajs';
-import type { ClusterSpec } from '../config/spec';
+import { resolveSecret, type ClusterSpec } from '../config/spec';
 import { LifeboatError } from '../errors';
 import { sleep } from '../host/processes';
-import { chrootPath, connectZk, exists, type ZkClient } from '../zookeeper/client';
-
-export interface PartitionState {
-  topic: string;
-  partition: number;
-  leader: number;
-  replicas: number[];
-  isr: number[];
-}
+import { chrootPath, exists, type ZkClient } from '../zookeeper/client';
+import { openZk } from '../zookeeper/errors';
+import type { PartitionState } from './admin';
+import { readClusterState } from './clusterState';
 
 export interface ClusterHealth {
   brokers: number[];
@@ -28,40 +22,16 @@ export interface ClusterHealth {
   notPreferred: PartitionState[];
 }
 
-export async function withAdmin<T>(kafka: Kafka, fn: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = kafka.admin();
-  try {
-    await admin.connect();
-  } catch (e) {
-    throw new LifeboatError('Unreachable', `cannot reach Kafka: ${(e as Error).message}`);
-  }
-  try {
-    return await fn(admin);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-export async function partitionStates(admin: Admin, topics?: string[]): Promise<PartitionState[]> {
-  const md = await admin.fetchTopicMetadata(topics ? { topics } : undefined);
-  return md.topics.flatMap((t) =>
-    t.partitions.map((p) => ({ topic: t.name, partition: p.partitionId, leader: p.leader, replicas: p.replicas, isr: p.isr })),
-  );
-}
-
-export async function clusterHealth(kafka: Kafka): Promise<ClusterHealth> {
-  return withAdmin(kafka, async (admin) => {
-    const cluster = await admin.describeCluster();
-    const parts = await partitionStates(admin);
-    return {
-      brokers: cluster.brokers.map((b) => b.nodeId).sort((a, b) => a - b),
-      controller: cluster.controller,
-      partitions: parts.length,
-      offline: parts.filter((p) => p.leader < 0),
-      underReplicated: parts.filter((p) => p.isr.length < p.replicas.length),
-      notPreferred: parts.filter((p) => p.leader >= 0 && p.leader !== p.replicas[0]),
-    };
-  });
+export async function clusterHealth(spec: ClusterSpec): Promise<ClusterHealth> {
+  const { brokers, controller, partitions: parts } = await readClusterState(spec);
+  return {
+    brokers,
+    controller,
+    partitions: parts.length,
+    offline: parts.filter((p) => p.leader < 0),
+    underReplicated: parts.filter((p) => p.isr.length < p.replicas.length),
+    notPreferred: parts.filter((p) => p.leader >= 0 && p.leader !== p.replicas[0]),
+  };
 }
 
 /** Partitions with a replica on `brokerId` that it is not (yet) in sync for. */
@@ -70,26 +40,24 @@ export const missingFromIsr = (parts: PartitionState[], brokerId: number): Parti
 
 /** Waits until `brokerId` is in the ISR of every partition it replicates; reports progress while waiting. */
 export async function waitForBrokerInIsr(
-  kafka: Kafka,
+  spec: ClusterSpec,
   brokerId: number,
   opts: { timeoutMs: number; onProgress?: (missing: number, total: number) => void },
 ): Promise<void> {
   const deadline = Date.now() + opts.timeoutMs;
-  await withAdmin(kafka, async (admin) => {
-    for (;;) {
-      const parts = await partitionStates(admin).catch(() => undefined);
-      if (parts) {
-        const mine = parts.filter((p) => p.replicas.includes(brokerId));
-        const missing = missingFromIsr(parts, brokerId);
-        opts.onProgress?.(missing.length, mine.length);
-        if (mine.length > 0 && missing.length === 0) return;
-      }
-      if (Date.now() > deadline) {
-        throw new Error(`broker ${brokerId} is not back in every ISR after ${Math.round(opts.timeoutMs / 1000)}s`);
-      }
-      await sleep(1000);
+  for (;;) {
+    const parts = await readClusterState(spec).then((s) => s.partitions, () => undefined);
+    if (parts) {
+      const mine = parts.filter((p) => p.replicas.includes(brokerId));
+      const missing = missingFromIsr(parts, brokerId);
+      opts.onProgress?.(missing.length, mine.length);
+      if (mine.length > 0 && missing.length === 0) return;
     }
-  });
+    if (Date.now() > deadline) {
+      throw new Error(`broker ${brokerId} is not back in every ISR after ${Math.round(opts.timeoutMs / 1000)}s`);
+    }
+    await sleep(1000);
+  }
 }
 
 /**
@@ -102,7 +70,7 @@ export async function preferredLeaderElection(spec: ClusterSpec, partitions: { t
     throw new LifeboatError('InvalidSpec', `preferred leader election needs ZooKeeper mode and a zookeeper section in spec ${spec.name}`);
   }
   const path = chrootPath(spec.zookeeper.chroot, '/admin/preferred_replica_election');
-  const zk = await connectZk(spec.zookeeper.connect);
+  const zk = await openZk(spec.zookeeper.connect, { auth: spec.zookeeper.auth.map((x) => ({ scheme: x.scheme, credentials: resolveSecret(x.credentials) })) });
   try {
     await waitAbsent(zk, path, timeoutMs);
     const body = Buffer.from(JSON.stringify({ version: 1, partitions }));

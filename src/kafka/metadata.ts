@@ -17,7 +17,7 @@ import {
   ResourcePatternTypes,
 } from 'kafkajs';
 import { type AclExport, type GroupExport, type KafkaMetadataExport, METADATA_FORMAT, type TopicExport } from './metadataTypes';
-import { withAdmin } from './metadataConnect';
+import { withAdmin } from './admin';
 import type { OffsetTranslator } from './offsets';
 
 export * from './metadataTypes';

@@ -6,7 +6,7 @@ import { type Admin, AclOperationTypes, AclPermissionTypes, AclResourceTypes, Co
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaFor } from '../../src/kafka/client';
 import { type AclExport, applyPlan, exportMetadata, type KafkaMetadataExport, planApply } from '../../src/kafka/metadata';
-import { reachableKafka } from '../../src/kafka/metadataConnect';
+import { reachableKafka } from '../../src/kafka/admin';
 import { offsetMapTranslator } from '../../src/kafka/offsets';
 import { LifeboatError } from '../../src/errors';
 import { primarySpec, standbySpec, unique } from '../support/lab';

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import { kafkaFor } from '../../src/kafka/client';
-import { partitionStates, withAdmin } from '../../src/kafka/cluster';
+import { withAdmin } from '../../src/kafka/admin';
+import { readClusterState } from '../../src/kafka/clusterState';
 import { killBroker } from '../../src/lab/lab';
 import { findBroker } from '../../src/lab/topology';
 import type { RunReport } from '../../src/report/report.pure';
@@ -28,13 +29,13 @@ describe('brokerRecovery workflow', () => {
     running = workers.run();
     connection = await Connection.connect(settings.connection);
     client = new Client({ connection, namespace: settings.namespace });
-    await withAdmin(kafkaFor(spec), (admin) =>
+    await withAdmin(kafkaFor(spec), spec.name, (admin) =>
       admin.createTopics({ topics: [{ topic, replicaAssignment: [0, 1, 2].map((p) => ({ partition: p, replicas: [3, 1, 2] })) }], waitForLeaders: true }),
     );
   });
 
   afterAll(async () => {
-    await withAdmin(kafkaFor(spec), (admin) => admin.deleteTopics({ topics: [topic] })).catch(() => {});
+    await withAdmin(kafkaFor(spec), spec.name, (admin) => admin.deleteTopics({ topics: [topic] })).catch(() => {});
     await connection?.close();
     workers?.shutdown();
     await running;
@@ -76,7 +77,7 @@ describe('brokerRecovery workflow', () => {
       expect(report.checks.every((c) => c.ok)).toBe(true);
       expect(report.steps.every((s) => s.status === 'done')).toBe(true);
       expect(report.rtoMs).toBeGreaterThan(0);
-      const parts = await withAdmin(kafkaFor(spec), (admin) => partitionStates(admin, [topic]));
+      const parts = (await readClusterState(spec, { topics: [topic] })).partitions;
       for (const p of parts) {
         expect(p.isr.sort()).toEqual([1, 2, 3]);
         expect(p.leader).toBe(3);

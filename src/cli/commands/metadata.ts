@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { loadSpec } from '../../config/spec';
 import { EXIT, LifeboatError } from '../../errors';
 import { type ApplyPlan, applyPlan, exportMetadata, type KafkaMetadataExport, planApply } from '../../kafka/metadata';
-import { reachableKafka } from '../../kafka/metadataConnect';
+import { reachableKafka } from '../../kafka/admin';
 import { readMetadataComponent, readMetadataFile, writeMetadataComponent, writeMetadataFile } from '../../kafka/metadataStore';
 import { loadOffsetMap as loadRestoreOffsetMap } from '../../kafka/offsetMap';
 import { type OffsetMap, offsetMapTranslator, type OffsetTranslator, restoreMapTranslator } from '../../kafka/offsets';

@@ -1,11 +1,13 @@
 /**
- * Connecting for metadata work with a clear failure: a bootstrap list nobody answers on becomes one
- * `Unreachable` error in about a second (a plain TCP check), not kafkajs's retry chain.
+ * The admin client as recovery uses it. A bootstrap list nobody answers on becomes one
+ * `Unreachable` error in about a second (a plain TCP check), not kafkajs's retry chain; metadata
+ * reads are retried through leader elections.
  */
 import { connect } from 'node:net';
 import type { Admin, Kafka } from 'kafkajs';
 import type { ClusterSpec } from '../config/spec';
 import { LifeboatError } from '../errors';
+import { sleep } from '../host/processes';
 import { kafkaFor } from './client';
 
 function tcpCheck(hostPort: string, timeoutMs: number): Promise<string | null> {
@@ -55,4 +57,41 @@ export async function withAdmin<T>(kafka: Kafka, label: string, fn: (admin: Admi
   } finally {
     await admin.disconnect().catch(() => {});
   }
+}
+
+export interface PartitionState {
+  topic: string;
+  partition: number;
+  leader: number;
+  replicas: number[];
+  isr: number[];
+}
+
+export function isTransientKafkaError(e: unknown): boolean {
+  const err = e as { retriable?: boolean; cause?: { retriable?: boolean }; originalError?: { retriable?: boolean } } | undefined;
+  return Boolean(err?.retriable || err?.cause?.retriable || err?.originalError?.retriable);
+}
+
+/**
+ * Retries a metadata read through transient errors. Health is read exactly when the cluster is
+ * disturbed (a broker just stopped, leaders moving), and kafkajs gives up on a single
+ * LEADER_NOT_AVAILABLE after its own short retries.
+ */
+export async function retryTransient<T>(fn: () => Promise<T>, opts: { timeoutMs?: number; delayMs?: number } = {}): Promise<T> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!isTransientKafkaError(e) || Date.now() > deadline) throw e;
+      await sleep(opts.delayMs ?? 500);
+    }
+  }
+}
+
+export async function partitionStates(admin: Admin, topics?: string[]): Promise<PartitionState[]> {
+  const md = await retryTransient(() => admin.fetchTopicMetadata(topics ? { topics } : undefined));
+  return md.topics.flatMap((t) =>
+    t.partitions.map((p) => ({ topic: t.name, partition: p.partitionId, leader: p.leader, replicas: p.replicas, isr: p.isr })),
+  );
 }
