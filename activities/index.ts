@@ -5,3 +5,4 @@
 export { produceConsumeProbeActivity } from './verify';
 export { startBrokerActivity } from './brokers';
 export { clusterHealthActivity, brokerPartitionsActivity, waitForIsrActivity, preferredLeaderElectionActivity } from './cluster';
+export { backupPartActivity, retentionActivity, copyOffsiteActivity, listBackupSetsActivity } from './backup';

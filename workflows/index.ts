@@ -1,3 +1,4 @@
 /** The worker's workflow bundle entry: every workflow Lifeboat registers. */
 export { clusterProbe } from './probe';
 export { brokerRecovery } from './brokerRecovery';
+export { backup } from './backup';

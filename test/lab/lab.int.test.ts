@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { kafkaFor } from '../../src/kafka/client';
+import { readClusterState } from '../../src/kafka/clusterState';
 import { produceConsumeProbe } from '../../src/kafka/probe';
 import { brokerRegistered, startBroker, stopBroker } from '../../src/lab/lab';
 import { findBroker, findCluster, zkConnect } from '../../src/lab/topology';
@@ -126,7 +127,8 @@ describe('lab broker control', () => {
       await waitUntil('broker 2 back in every ISR', async () => (await partitionReplicas(kafka, topic)).every((p) => p.isr.includes(2)), {
         timeoutMs: 60_000,
       });
-      const after = await partitionReplicas(kafka, topic);
+      // ZooKeeper holds the controller's state; a broker's metadata cache may lag a moment behind it.
+      const after = (await readClusterState(primarySpec(), { topics: [topic] })).partitions;
       for (const p of after) expect(p.isr.sort()).toEqual([1, 2, 3]);
     } finally {
       await admin.deleteTopics({ topics: [topic] }).catch(() => {});

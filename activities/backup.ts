@@ -1,0 +1,83 @@
+/** Backup activities: one part of a backup set, retention of sets, the off-site copy. */
+import { heartbeat } from '@temporalio/activity';
+import type { ClusterSpec } from '../src/config/spec';
+import { type BackupSet, type BackupSetRef, backupPart, listBackupSets, type PartOptions, type PartResult } from '../src/backup/parts';
+import { applySetRetention, type RetentionResult } from '../src/backup/retention';
+import { openRepositoryForSpec } from '../src/repository';
+import { copySnapshots } from '../src/repository/copy';
+import { checkedSpec, mapped } from './errors';
+import { withHeartbeat } from './heartbeat';
+
+export interface BackupPartInput {
+  spec: ClusterSpec;
+  set: BackupSetRef;
+  part: string;
+  options?: Omit<PartOptions, 'onProgress'>;
+}
+
+/** Idempotent: a part already stored for this set is returned, not taken again. */
+export async function backupPartActivity(input: BackupPartInput): Promise<PartResult> {
+  return mapped(async () => {
+    const spec = checkedSpec(input.spec);
+    const repo = await openRepositoryForSpec(spec);
+    try {
+      let last: Record<string, unknown> = { part: input.part };
+      return await withHeartbeat(last, () =>
+        backupPart(spec, repo, input.set, input.part, {
+          ...input.options,
+          onProgress: (p) => {
+            last = { part: input.part, ...p };
+            heartbeat(last);
+          },
+        }),
+      );
+    } finally {
+      await repo.close();
+    }
+  });
+}
+
+export async function retentionActivity(input: { spec: ClusterSpec; dryRun?: boolean }): Promise<{ primary: RetentionResult; offsite?: RetentionResult }> {
+  return mapped(async () => {
+    const spec = checkedSpec(input.spec);
+    const run = async (which: 'primary' | 'offsite') => {
+      const repo = await openRepositoryForSpec(spec, which);
+      try {
+        return await withHeartbeat({ retention: which }, () => applySetRetention(repo, spec.name, spec.retention, { dryRun: input.dryRun }));
+      } finally {
+        await repo.close();
+      }
+    };
+    return { primary: await run('primary'), offsite: spec.offsiteRepository ? await run('offsite') : undefined };
+  });
+}
+
+/** Copies a set's snapshots to the off-site repository; resumable (what was sent is reused). */
+export async function copyOffsiteActivity(input: { spec: ClusterSpec; setId: string }): Promise<{ copied: number; skipped: number; bytes: number }> {
+  return mapped(async () => {
+    const spec = checkedSpec(input.spec);
+    const src = await openRepositoryForSpec(spec, 'primary');
+    const dst = await openRepositoryForSpec(spec, 'offsite');
+    try {
+      const r = await withHeartbeat({ copy: input.setId }, () =>
+        copySnapshots(src, dst, { filter: { cluster: spec.name, tags: [`set:${input.setId}`] }, progress: (m) => heartbeat({ copy: input.setId, m }) }),
+      );
+      return { copied: r.copied.length, skipped: r.skipped.length, bytes: r.bytesWritten };
+    } finally {
+      await dst.close();
+      await src.close();
+    }
+  });
+}
+
+export async function listBackupSetsActivity(input: { spec: ClusterSpec }): Promise<BackupSet[]> {
+  return mapped(async () => {
+    const spec = checkedSpec(input.spec);
+    const repo = await openRepositoryForSpec(spec);
+    try {
+      return await listBackupSets(repo, spec.name);
+    } finally {
+      await repo.close();
+    }
+  });
+}

@@ -1,0 +1,197 @@
+/**
+ * A cluster backup is a *set* of snapshots, one per part, taken by separate activities (some on
+ * the brokers' hosts): `zookeeper`, `kafka-metadata`, `configs:<broker>`, `logdirs:<broker>`,
+ * `topics`. Each snapshot carries the tags `set:<id>`, `part:<part>` and `tier:<tier>` and, in
+ * its extra facts, the parts the set was planned with, so a set is complete exactly when every
+ * planned part has its snapshot. A part that is run twice (an activity retried after its commit)
+ * finds its snapshot and returns it: the repository never holds two copies of one part of a set.
+ */
+import { resolveSecret, type ClusterSpec } from '../config/spec';
+import { LifeboatError } from '../errors';
+import { captureConfigs } from '../host/brokerConfigs';
+import { writeConfigsComponent } from '../host/brokerConfigsStore';
+import { copyLogDirs, type LogDirManifest } from '../host/logdirs';
+import { reachableKafka } from '../kafka/admin';
+import { kafkaFor } from '../kafka/client';
+import { exportMetadata } from '../kafka/metadata';
+import { writeMetadataComponent } from '../kafka/metadataStore';
+import { backupTopics } from '../kafka/topicBackup';
+import type { ComponentName, Repository, SnapshotMeta } from '../repository/types';
+import { exportTree } from '../zookeeper/export';
+import { withZkSession } from '../zookeeper/errors';
+import { materializeZkTree, writeZkComponent } from '../zookeeper/storage';
+import type { ZkTreeExport } from '../zookeeper/tree';
+import { brokerOfPart, type BackupTier, PART_PATTERN } from './plan.pure';
+
+
+export interface BackupSetRef {
+  setId: string;
+  tier: BackupTier;
+  /** Every part of the set, as planned. */
+  parts: string[];
+}
+
+export interface PartOptions {
+  incremental?: boolean;
+  logdirMode?: 'hot' | 'cold';
+  /** Topics for the logical `topics` part (default: every topic but internal and disposable ones). */
+  topics?: string[];
+  onProgress?: (p: Record<string, unknown>) => void;
+}
+
+export interface PartResult {
+  part: string;
+  snapshot: string;
+  time: string;
+  bytes: number;
+  newBytes: number;
+  files: number;
+  durationMs: number;
+  /** True when the part had already been stored by an earlier attempt. */
+  reused: boolean;
+  summary: string;
+}
+
+export function componentOf(part: string): ComponentName {
+  if (!PART_PATTERN.test(part)) throw new LifeboatError('InvalidInput', `unknown backup part "${part}" (zookeeper, kafka-metadata, topics, configs:<broker>, logdirs:<broker>)`);
+  return part.split(':')[0] as ComponentName;
+}
+
+export function setTags(ref: BackupSetRef, part: string): string[] {
+  return [`set:${ref.setId}`, `part:${part}`, `tier:${ref.tier}`];
+}
+
+export const tagValue = (meta: SnapshotMeta, key: string): string | undefined =>
+  meta.tags.find((t) => t.startsWith(`${key}:`))?.slice(key.length + 1);
+
+export async function findPart(repo: Repository, cluster: string, setId: string, part: string): Promise<SnapshotMeta | undefined> {
+  return (await repo.snapshots({ cluster, tags: [`set:${setId}`, `part:${part}`] })).at(-1);
+}
+
+function resultOf(meta: SnapshotMeta, part: string, reused: boolean): PartResult {
+  return {
+    part,
+    snapshot: meta.id,
+    time: meta.time,
+    bytes: meta.summary.bytes,
+    newBytes: meta.summary.newBytes,
+    files: meta.summary.files,
+    durationMs: meta.summary.durationMs,
+    reused,
+    summary: String(meta.extra.summary ?? ''),
+  };
+}
+
+/** Takes one part of a backup set into `repo`, or returns the snapshot an earlier attempt stored. */
+export async function backupPart(spec: ClusterSpec, repo: Repository, ref: BackupSetRef, part: string, opts: PartOptions = {}): Promise<PartResult> {
+  const component = componentOf(part);
+  if (!ref.parts.includes(part)) throw new LifeboatError('InvalidInput', `part ${part} is not in the plan of set ${ref.setId}`);
+  const done = await findPart(repo, spec.name, ref.setId, part);
+  if (done) return resultOf(done, part, true);
+
+  const base = { cluster: spec.name, components: [component], tags: setTags(ref, part), extra: { set: { id: ref.setId, tier: ref.tier, parts: ref.parts } } };
+  const broker = brokerOfPart(part);
+  if (broker !== undefined && !spec.brokers.some((b) => b.id === broker)) {
+    throw new LifeboatError('InvalidInput', `cluster spec ${spec.name} has no broker ${broker}`);
+  }
+
+  switch (component) {
+    case 'zookeeper': {
+      const zkc = spec.zookeeper;
+      if (!zkc) throw new LifeboatError('InvalidSpec', `cluster spec ${spec.name} has no zookeeper section`);
+      const root = zkc.chroot || '/';
+      let baseTree: ZkTreeExport | undefined;
+      let parent: string | undefined;
+      if (opts.incremental) {
+        const last = (await repo.snapshots({ cluster: spec.name, component: 'zookeeper' })).filter((s) => !s.tags.includes('pre-restore')).at(-1);
+        if (last) {
+          const m = await materializeZkTree(repo, last.id);
+          if (m.tree.root === root) [baseTree, parent] = [m.tree, last.id];
+        }
+      }
+      const auth = zkc.auth.map((a) => ({ scheme: a.scheme, credentials: resolveSecret(a.credentials) }));
+      const exp = await withZkSession(zkc.connect, { auth }, (zk) => exportTree(zk, root, { base: baseTree, onProgress: (n) => opts.onProgress?.({ znodes: n }) }));
+      const summary = `${exp.kind} export of ${root} at zxid ${exp.zxid}, ${exp.nodeCount} znodes`;
+      const { meta } = await repo.saveSnapshot({ ...base, parent, extra: { ...base.extra, summary } }, (w) => writeZkComponent(w, exp));
+      return resultOf(meta, part, false);
+    }
+    case 'kafka-metadata': {
+      const exp = await exportMetadata(await reachableKafka(spec), { name: spec.name });
+      const summary = `${exp.topics.length} topics, ${exp.groups.length} groups, ${exp.acls.length} ACLs`;
+      const { meta } = await repo.saveSnapshot({ ...base, extra: { ...base.extra, summary } }, (w) => writeMetadataComponent(w, exp));
+      return resultOf(meta, part, false);
+    }
+    case 'configs': {
+      const captures = await captureConfigs(spec, [broker!]);
+      const files = captures.reduce((n, c) => n + c.manifest.files.length, 0);
+      const summary = `${files} config files of broker ${broker}`;
+      const { meta } = await repo.saveSnapshot({ ...base, extra: { ...base.extra, summary } }, (w) => writeConfigsComponent(w, captures));
+      return resultOf(meta, part, false);
+    }
+    case 'logdirs': {
+      const mode = opts.logdirMode ?? 'hot';
+      let manifest: LogDirManifest | undefined;
+      const { meta } = await repo.saveSnapshot({ ...base, tags: [...base.tags, mode] }, async (w) => {
+        manifest = await copyLogDirs(spec, broker!, w, { mode, onProgress: (p) => opts.onProgress?.({ ...p }) });
+        w.setPoints('logdirs', { [manifest.host]: manifest.partitions });
+        w.setExtra('summary', `${mode} copy of broker ${broker}: ${manifest.files} files, ${Object.keys(manifest.partitions).length} partitions`);
+      });
+      return resultOf(meta, part, false);
+    }
+    case 'topics': {
+      let parent: { id: string; points?: Record<string, Record<string, number>> } | undefined;
+      if (opts.incremental) {
+        const prev = (await repo.snapshots({ cluster: spec.name, component: 'topics' })).at(-1);
+        if (prev) parent = { id: prev.id, points: (prev.points as { topics?: Record<string, Record<string, number>> }).topics };
+      }
+      // Every topic but internal ones and the spec's disposable ones.
+      const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      const skip = spec.topics.disposable.map(escape).join('|');
+      const everyTopic = skip ? new RegExp(`^(?!(?:${skip})$)`) : /./;
+      const { meta } = await repo.saveSnapshot({ ...base, ...(parent ? { parent: parent.id } : {}) }, async (w) => {
+        const r = await backupTopics(kafkaFor(spec, 'backup'), w, {
+          topics: opts.topics,
+          pattern: opts.topics ? undefined : everyTopic,
+          from: parent?.points,
+          onProgress: (p) => opts.onProgress?.({ ...p }),
+        });
+        w.setExtra('topics', { records: r.records, bytes: r.bytes, durationMs: r.durationMs });
+        w.setExtra('summary', `${r.topics.length} topics, ${r.records} records`);
+      });
+      return resultOf(meta, part, false);
+    }
+    default:
+      throw new LifeboatError('InvalidInput', `part ${part} cannot be backed up`);
+  }
+}
+
+export interface BackupSet {
+  setId: string;
+  tier: string;
+  time: string;
+  parts: string[];
+  /** part → snapshot meta, for the parts that are stored. */
+  snapshots: Record<string, SnapshotMeta>;
+  complete: boolean;
+}
+
+/** The cluster's backup sets, oldest first (snapshots without a set tag are not part of any). */
+export async function listBackupSets(repo: Repository, cluster: string): Promise<BackupSet[]> {
+  const sets = new Map<string, BackupSet>();
+  for (const s of await repo.snapshots({ cluster })) {
+    const setId = tagValue(s, 'set');
+    const part = tagValue(s, 'part');
+    if (!setId || !part) continue;
+    let set = sets.get(setId);
+    if (!set) {
+      const planned = (s.extra.set as { parts?: string[] } | undefined)?.parts ?? [];
+      set = { setId, tier: tagValue(s, 'tier') ?? 'manual', time: s.time, parts: planned, snapshots: {}, complete: false };
+      sets.set(setId, set);
+    }
+    set.snapshots[part] = s;
+    if (s.time < set.time) set.time = s.time;
+  }
+  const all = [...sets.values()];
+  for (const s of all) s.complete = s.parts.length > 0 && s.parts.every((p) => s.snapshots[p]);
+  return all.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+}

@@ -1,0 +1,118 @@
+/**
+ * backup — one backup set of a cluster: ZooKeeper and Kafka metadata on the control queue, each
+ * broker's configs and log dirs on its host's queue, then retention by the tier policy and the
+ * off-site copy. Every part is idempotent (a retried part returns the snapshot it already stored),
+ * so a worker killed at any point costs only the part it was in.
+ */
+import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure } from '@temporalio/common';
+import type * as activities from '../activities';
+import type { ClusterSpec } from '../src/config/spec';
+export type { BackupTier };
+import { type BackupTier, defaultParts, invalidParts } from '../src/backup/plan.pure';
+import type { RunReport } from '../src/report/report.pure';
+import { RunTracker } from './support/tracker';
+
+
+export interface BackupInput {
+  spec: ClusterSpec;
+  tier?: BackupTier;
+  /** Default: zookeeper, kafka-metadata, configs:<id> and logdirs:<id> of every broker. */
+  parts?: string[];
+  /** ZooKeeper and topics parts build on the newest earlier snapshot (log dirs dedupe anyway). */
+  incremental?: boolean;
+  logdirMode?: 'hot' | 'cold';
+  /** Topics of the logical `topics` part (default: all but internal and disposable). */
+  topics?: string[];
+  /** Skip retention and the off-site copy (e.g. a drill's one-off backup). */
+  skipRetention?: boolean;
+  skipOffsite?: boolean;
+  dryRun?: boolean;
+}
+
+export interface BackupResult {
+  setId: string;
+  tier: BackupTier;
+  parts: { part: string; snapshot: string; bytes: number; newBytes: number; reused: boolean; summary: string }[];
+  /** The point the set represents: the start of its first part. */
+  time?: string;
+  report: RunReport;
+}
+
+const state = proxyActivities<typeof activities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 5 },
+});
+
+export async function backup(input: BackupInput): Promise<BackupResult> {
+  const { spec } = input;
+  const tier = input.tier ?? 'manual';
+  const parts = input.parts?.length ? input.parts : defaultParts(spec);
+  const bad = invalidParts(spec, parts);
+  if (bad.length) throw ApplicationFailure.nonRetryable(`unknown backup parts for ${spec.name}: ${bad.join(', ')}`, 'InvalidInput');
+  if (!spec.repository) throw ApplicationFailure.nonRetryable(`cluster spec ${spec.name} has no repository section`, 'InvalidSpec');
+
+  const setId = workflowInfo().runId.replace(/-/g, '').slice(0, 16);
+  const set = { setId, tier, parts };
+  const hostOf = (p: string) => spec.brokers.find((b) => b.id === Number(p.split(':')[1]))?.host;
+  const offsite = Boolean(spec.offsiteRepository) && !input.skipOffsite;
+  const started = new Date().toISOString();
+  const t = new RunTracker(
+    'backup',
+    spec.name,
+    [
+      ...parts.map((p) => ({ name: p, title: `Back up ${p}`, host: p.includes(':') ? hostOf(p) : undefined })),
+      { name: 'offsite', title: 'Copy the set off-site' },
+      { name: 'retention', title: 'Retention by the tier policy, then prune' },
+    ],
+    input.dryRun ?? false,
+  );
+  const results: BackupResult['parts'] = [];
+  const report = (outcome: RunReport['outcome']): RunReport => ({
+    kind: 'backup',
+    cluster: spec.name,
+    workflowId: workflowInfo().workflowId,
+    runId: workflowInfo().runId,
+    dryRun: t.dryRun,
+    outcome,
+    startedAt: started,
+    endedAt: new Date().toISOString(),
+    steps: t.steps,
+    checks: [],
+    problems: t.problems,
+  });
+
+  if (t.dryRun) {
+    for (const s of t.steps) t.skip(s.name, 'dry run');
+    t.finish('planned');
+    return { setId, tier, parts: [], report: report('planned') };
+  }
+
+  const options = { incremental: input.incremental, logdirMode: input.logdirMode, topics: input.topics };
+  // State first (ZooKeeper is the reference point the log dirs are read against), then hosts.
+  let time: string | undefined;
+  for (const part of parts) {
+    const host = part.includes(':') ? hostOf(part) : undefined;
+    const run = () =>
+      host
+        ? state.backupPartActivity.executeWithOptions({ taskQueue: `lifeboat-host-${host}`, startToCloseTimeout: '4 hours', heartbeatTimeout: '1 minute' }, [{ spec, set, part, options }])
+        : state.backupPartActivity({ spec, set, part, options });
+    const r = await t.step(part, run, (x) => `${x.summary || x.part}: ${(x.newBytes / 1e6).toFixed(1)} MB new of ${(x.bytes / 1e6).toFixed(1)} MB${x.reused ? ' (stored by an earlier attempt)' : ''}`);
+    time = time && time < r.time ? time : r.time;
+    results.push({ part, snapshot: r.snapshot, bytes: r.bytes, newBytes: r.newBytes, reused: r.reused, summary: r.summary });
+  }
+
+  // Off-site first: nothing old is removed before the new set is safe in two places.
+  if (!offsite) t.skip('offsite', spec.offsiteRepository ? 'skipped by request' : 'no offsiteRepository in the spec');
+  else await t.step('offsite', () => state.copyOffsiteActivity({ spec, setId }), (r) => `${r.copied} snapshots copied, ${(r.bytes / 1e6).toFixed(1)} MB sent`);
+
+  if (input.skipRetention) t.skip('retention', 'skipped by request');
+  else {
+    await t.step('retention', () => state.retentionActivity({ spec }), (r) =>
+      `kept ${r.primary.keep.length} sets, removed ${r.primary.remove.length} (${(r.primary.prunedBytes / 1e6).toFixed(1)} MB freed)`,
+    );
+  }
+  t.finish('succeeded');
+  return { setId, tier, parts: results, time, report: report('succeeded') };
+}
