@@ -4,9 +4,12 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { isLifeboatError } from '../src/errors';
+import { BlobError } from '../src/repository/repo';
 import { SpecError, parseSpec, type ClusterSpec } from '../src/config/spec';
 
 export function toFailure(err: unknown): unknown {
+  // A chunk that is missing or fails its hash will not get better on a retry: the backup is corrupt.
+  if (err instanceof BlobError) return ApplicationFailure.create({ type: 'CorruptBackup', message: err.message, nonRetryable: true });
   if (isLifeboatError(err)) {
     return ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: !err.retryable, details: err.details ? [err.details] : [] });
   }

@@ -6,3 +6,12 @@ export { produceConsumeProbeActivity } from './verify';
 export { startBrokerActivity } from './brokers';
 export { clusterHealthActivity, brokerPartitionsActivity, waitForIsrActivity, preferredLeaderElectionActivity } from './cluster';
 export { backupPartActivity, retentionActivity, copyOffsiteActivity, listBackupSetsActivity } from './backup';
+export {
+  chooseBackupSetActivity,
+  stopBrokerActivity,
+  restoreZookeeperActivity,
+  restoreConfigsActivity,
+  restoreLogDirsActivity,
+  waitForServingActivity,
+  verifyAgainstSetActivity,
+} from './recovery';

@@ -98,7 +98,15 @@ export async function chooseBackupSet(spec: ClusterSpec, opts: { setId?: string;
       }
       opts.onProgress?.(`verifying set ${set.setId}`);
       const problems = await setProblems(repo, set, damaged);
-      if (problems.length === 0) return { set, rejected };
+      if (problems.length === 0) {
+        // Newer sets that are incomplete: a backup that failed or runs now, or a snapshot file that is unreadable.
+        const newerIncomplete = opts.setId ? [] : sets.filter((s) => !s.complete && s.time > set.time);
+        for (const s of newerIncomplete) {
+          rejected.push({ setId: s.setId, time: s.time, reason: `incomplete: no readable ${s.parts.filter((p) => !s.snapshots[p]).join(', ')} (a backup that failed or still runs, or a damaged snapshot file)` });
+        }
+        rejected.sort((x, y) => (x.time < y.time ? 1 : -1));
+        return { set, rejected };
+      }
       rejected.push({ setId: set.setId, time: set.time, reason: problems.slice(0, 3).join('; ') });
     }
     throw new LifeboatError('CorruptBackup', `no backup set of ${spec.name} verifies: ${rejected.map((r) => `${r.setId}: ${r.reason}`).join(' | ') || 'none is complete'}`);

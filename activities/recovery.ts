@@ -1,0 +1,57 @@
+/** Full-cluster recovery activities: thin wrappers over src/recovery/steps (heartbeats, error mapping). */
+import { heartbeat } from '@temporalio/activity';
+import type { BackupSet } from '../src/backup/parts';
+import type { ClusterSpec } from '../src/config/spec';
+import {
+  type ChosenSet,
+  chooseBackupSet,
+  type ConfigRestoreResult,
+  type LogDirRestoreResult,
+  type RecoveryCheck,
+  restoreBrokerLogDirs,
+  restoreConfigs,
+  restoreZookeeper,
+  stopBrokerAndWait,
+  verifyAgainstSet,
+  waitForServing,
+  type ZkRestoreResult,
+} from '../src/recovery/steps';
+import type { RestoreMode } from '../src/zookeeper/restore';
+import { checkedSpec, mapped } from './errors';
+import { withHeartbeat } from './heartbeat';
+
+export async function chooseBackupSetActivity(input: { spec: ClusterSpec; setId?: string; exclude?: string[] }): Promise<ChosenSet> {
+  return mapped(() => withHeartbeat({ step: 'choose-set' }, () => chooseBackupSet(checkedSpec(input.spec), { setId: input.setId, exclude: input.exclude, onProgress: (m) => heartbeat({ m }) })));
+}
+
+export async function stopBrokerActivity(input: { spec: ClusterSpec; brokerId: number }): Promise<{ wasRunning: boolean }> {
+  return mapped(() => withHeartbeat({ step: 'stop', broker: input.brokerId }, () => stopBrokerAndWait(checkedSpec(input.spec), input.brokerId)));
+}
+
+export async function restoreZookeeperActivity(input: { spec: ClusterSpec; snapshotId: string; mode?: RestoreMode }): Promise<ZkRestoreResult> {
+  return mapped(() =>
+    withHeartbeat({ step: 'restore-zookeeper' }, () =>
+      restoreZookeeper(checkedSpec(input.spec), input.snapshotId, { mode: input.mode, onProgress: (done, total) => heartbeat({ done, total }) }),
+    ),
+  );
+}
+
+export async function restoreConfigsActivity(input: { spec: ClusterSpec; brokerId: number; snapshotId: string }): Promise<ConfigRestoreResult> {
+  return mapped(() => withHeartbeat({ step: 'restore-configs', broker: input.brokerId }, () => restoreConfigs(checkedSpec(input.spec), input.brokerId, input.snapshotId)));
+}
+
+export async function restoreLogDirsActivity(input: { spec: ClusterSpec; brokerId: number; snapshotId: string }): Promise<LogDirRestoreResult> {
+  return mapped(() =>
+    withHeartbeat({ step: 'restore-logdirs', broker: input.brokerId }, () =>
+      restoreBrokerLogDirs(checkedSpec(input.spec), input.brokerId, input.snapshotId, { onProgress: (p) => heartbeat({ broker: input.brokerId, ...p }) }),
+    ),
+  );
+}
+
+export async function waitForServingActivity(input: { spec: ClusterSpec; timeoutMs?: number }): Promise<{ brokers: number[]; partitions: number }> {
+  return mapped(() => waitForServing(checkedSpec(input.spec), { timeoutMs: input.timeoutMs, onProgress: (p) => heartbeat(p) }));
+}
+
+export async function verifyAgainstSetActivity(input: { spec: ClusterSpec; set: BackupSet }): Promise<RecoveryCheck[]> {
+  return mapped(() => withHeartbeat({ step: 'verify' }, () => verifyAgainstSet(checkedSpec(input.spec), input.set)));
+}

@@ -1,0 +1,186 @@
+/**
+ * fullClusterRecovery — the seed's full-cluster order: choose the newest backup set that verifies
+ * → (approval) → stop brokers → restore ZooKeeper → restore configs → restore log dirs → start
+ * brokers → wait until serving → preferred leaders → verify against the set → report.
+ * A set whose data turns out corrupt during the restore is dropped and the restore starts again
+ * from ZooKeeper with the set before it; the report says so.
+ */
+import { ActivityFailure, ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type * as activities from '../activities';
+import type { ClusterSpec } from '../src/config/spec';
+import { type DataCheck, rpoMs, type RunReport } from '../src/report/report.pure';
+import { RunTracker } from './support/tracker';
+
+export interface FullClusterRecoveryInput {
+  spec: ClusterSpec;
+  /** A backup set id (or unique prefix); default: the newest complete set that verifies. */
+  setId?: string;
+  /** When the cluster was lost (for RPO); defaults to the start of the run. */
+  failureTime?: string;
+  /** ZooKeeper restore mode: overwrite (default: puts back what the set has, deletes nothing) or mirror. */
+  zkMode?: 'overwrite' | 'mirror';
+  dryRun?: boolean;
+  autoApprove?: boolean;
+  approvalTimeoutMinutes?: number;
+}
+
+type Chosen = Awaited<ReturnType<typeof activities.chooseBackupSetActivity>>;
+
+const control = proxyActivities<typeof activities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
+const MAX_FALLBACKS = 3;
+
+const isCorrupt = (e: unknown): boolean =>
+  e instanceof ActivityFailure && e.cause instanceof ApplicationFailure && e.cause.type === 'CorruptBackup';
+
+export async function fullClusterRecovery(input: FullClusterRecoveryInput): Promise<RunReport> {
+  const { spec } = input;
+  if (spec.brokers.length === 0) throw ApplicationFailure.nonRetryable(`cluster spec ${spec.name} lists no brokers`, 'InvalidSpec');
+  if (!spec.repository) throw ApplicationFailure.nonRetryable(`cluster spec ${spec.name} has no repository section`, 'InvalidSpec');
+  const started = new Date().toISOString();
+  const failureTime = input.failureTime ?? started;
+  const onHost = (brokerId: number) => `lifeboat-host-${spec.brokers.find((b) => b.id === brokerId)!.host}`;
+  const hostCall = { startToCloseTimeout: '4 hours', heartbeatTimeout: '1 minute', retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 5 } };
+  const each = <T>(fn: (id: number) => Promise<T>) => Promise.all(spec.brokers.map((b) => fn(b.id)));
+
+  const t = new RunTracker(
+    'fullClusterRecovery',
+    spec.name,
+    [
+      { name: 'choose-set', title: 'Choose the newest backup set that verifies' },
+      { name: 'stop-brokers', title: `Stop brokers ${spec.brokers.map((b) => b.id).join(', ')}` },
+      { name: 'restore-zookeeper', title: `Restore ZooKeeper ${spec.zookeeper?.chroot || '/'}` },
+      { name: 'restore-configs', title: 'Restore broker configs' },
+      { name: 'restore-data', title: 'Restore log dirs' },
+      { name: 'start-brokers', title: 'Start brokers' },
+      { name: 'wait-serving', title: 'Wait until every broker serves and no partition is offline' },
+      { name: 'preferred-election', title: 'Preferred leader election' },
+      { name: 'verify', title: 'Verify against the backup set (topics, offsets, groups, probe)' },
+    ],
+    input.dryRun ?? false,
+  );
+  const checks: DataCheck[] = [];
+  const rejectedSets: string[] = [];
+  let chosen: Chosen | undefined;
+  let fallbackFrom: string | undefined;
+
+  const report = (outcome: RunReport['outcome'], verifiedAt?: string): RunReport => ({
+    kind: 'fullClusterRecovery',
+    cluster: spec.name,
+    workflowId: workflowInfo().workflowId,
+    runId: workflowInfo().runId,
+    dryRun: t.dryRun,
+    outcome,
+    startedAt: started,
+    endedAt: new Date().toISOString(),
+    rtoMs: verifiedAt ? Date.parse(verifiedAt) - Date.parse(failureTime) : undefined,
+    rpoMs: chosen && outcome === 'succeeded' ? rpoMs(failureTime, chosen.set.time) : undefined,
+    objectives: spec.objectives,
+    snapshot: chosen ? { id: chosen.set.setId, time: chosen.set.time, fallbackFrom } : undefined,
+    steps: t.steps,
+    checks,
+    problems: t.problems,
+  });
+
+  const choose = async () => {
+    chosen = await t.step(
+      'choose-set',
+      () => control.chooseBackupSetActivity({ spec, setId: input.setId, exclude: rejectedSets }),
+      (c) => `set ${c.set.setId} of ${c.set.time} (${c.set.parts.length} parts)${c.rejected.length ? `, ${c.rejected.length} newer set(s) passed over` : ''}`,
+    );
+    for (const r of chosen.rejected) {
+      if (rejectedSets.includes(r.setId)) continue;
+      fallbackFrom ??= r.setId;
+      rejectedSets.push(r.setId);
+      t.problem(`backup set ${r.setId} of ${r.time} was not used: ${r.reason}; fell back to ${chosen.set.setId}`);
+    }
+    return chosen;
+  };
+  await choose();
+
+  if (t.dryRun) {
+    for (const s of t.steps) if (s.status === 'pending') t.skip(s.name, 'dry run');
+    t.finish('planned');
+    return report('planned');
+  }
+
+  await t.approve(
+    'stop-brokers',
+    `stop every broker of ${spec.name} and restore ZooKeeper, configs and log dirs from set ${chosen!.set.setId} (${chosen!.set.time})?`,
+    { autoApprove: input.autoApprove ?? false, timeoutMs: (input.approvalTimeoutMinutes ?? 30) * 60_000 },
+  );
+
+  await t.step('stop-brokers', () => each((id) => control.stopBrokerActivity.executeWithOptions({ ...hostCall, taskQueue: onHost(id) }, [{ spec, brokerId: id }])), (r) =>
+    `${r.filter((x) => x.wasRunning).length} were running`,
+  );
+
+  // ZooKeeper, configs and data come from one set; corruption found on the way means another set.
+  for (let attempt = 0; ; attempt++) {
+    const set = chosen!.set;
+    try {
+      if (set.snapshots.zookeeper) {
+        await t.step('restore-zookeeper', () => control.restoreZookeeperActivity({ spec, snapshotId: set.snapshots.zookeeper!.id, mode: input.zkMode }), (r) =>
+          `${r.created} created, ${r.updated} updated, ${r.deleted} deleted${r.preRestoreSnapshot ? `; what was there kept as ${r.preRestoreSnapshot.slice(0, 12)}` : ''}`,
+        );
+      } else t.skip('restore-zookeeper', 'the set has no ZooKeeper part');
+      await t.step(
+        'restore-configs',
+        () => each((id) => {
+          const snap = set.snapshots[`configs:${id}`];
+          return snap
+            ? control.restoreConfigsActivity.executeWithOptions({ ...hostCall, taskQueue: onHost(id) }, [{ spec, brokerId: id, snapshotId: snap.id }])
+            : Promise.resolve(undefined);
+        }),
+        (r) => `${r.filter((x) => x?.action === 'restored').length} restored, ${r.filter((x) => x?.action === 'unchanged').length} unchanged`,
+      );
+      await t.step(
+        'restore-data',
+        () => each((id) => {
+          const snap = set.snapshots[`logdirs:${id}`];
+          return snap
+            ? control.restoreLogDirsActivity.executeWithOptions({ ...hostCall, taskQueue: onHost(id) }, [{ spec, brokerId: id, snapshotId: snap.id }])
+            : Promise.resolve(undefined);
+        }),
+        (r) => {
+          const done = r.filter((x) => x !== undefined);
+          return `${done.reduce((n, x) => n + x!.files, 0)} files, ${(done.reduce((n, x) => n + x!.bytes, 0) / 1e6).toFixed(1)} MB; previous contents moved aside on ${done.filter((x) => x!.movedAside.length).length} broker(s)`;
+        },
+      );
+      break;
+    } catch (e) {
+      if (!isCorrupt(e) || attempt >= MAX_FALLBACKS || input.setId) throw e;
+      const reason = e instanceof ActivityFailure && e.cause ? e.cause.message : String(e);
+      rejectedSets.push(set.setId);
+      fallbackFrom ??= set.setId;
+      t.problem(`backup set ${set.setId} is corrupt (${reason}): restoring again from the set before it`);
+      await choose();
+    }
+  }
+
+  await t.step('start-brokers', () => each((id) => control.startBrokerActivity.executeWithOptions({ ...hostCall, taskQueue: onHost(id), startToCloseTimeout: '10 minutes' }, [{ spec, brokerId: id }])), () =>
+    `${spec.brokers.length} started`,
+  );
+  const serving = await t.step('wait-serving', () => control.waitForServingActivity({ spec }), (s) => `${s.brokers.length} brokers, ${s.partitions} partitions online`);
+
+  const health = await control.clusterHealthActivity({ spec });
+  await t.step('preferred-election', () => control.preferredLeaderElectionActivity({ spec, partitions: health.notPreferred.map((p) => ({ topic: p.topic, partition: p.partition })) }), (r) =>
+    `${r.elected} partitions`,
+  );
+
+  const verifiedAt = await t.step('verify', async () => {
+    const data = await control.verifyAgainstSetActivity({ spec, set: chosen!.set });
+    const probe = await control.produceConsumeProbeActivity({ spec, records: 30 });
+    checks.push(...data);
+    checks.push({ subject: 'brokers serving', expected: spec.brokers.length, actual: serving.brokers.length, ok: serving.brokers.length === spec.brokers.length });
+    checks.push({ subject: 'produce/consume probe', expected: probe.produced, actual: probe.consumed, ok: probe.ok });
+    for (const c of checks.filter((x) => !x.ok)) t.problem(`verification: ${c.subject} expected ${c.expected}, got ${c.actual}`);
+    return new Date().toISOString();
+  }, () => (checks.every((c) => c.ok) ? 'all checks passed' : `${checks.filter((c) => !c.ok).length} checks failed`));
+
+  const outcome = checks.every((c) => c.ok) ? 'succeeded' : 'failed';
+  t.finish(outcome);
+  return report(outcome, outcome === 'succeeded' ? verifiedAt : undefined);
+}
