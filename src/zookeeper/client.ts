@@ -97,42 +97,6 @@ export function getACL(client: ZkClient, path: string): Promise<{ acl: ZkAcl[]; 
   );
 }
 
-export type ZkWatcher = (event: zookeeper.Event) => void;
-
-/** getData that also leaves a one-shot data watch (fires on change or deletion). Pass one stable watcher function. */
-export function getDataWatched(client: ZkClient, path: string, watcher?: ZkWatcher): Promise<{ data: Buffer | null; stat: ZkStat }> {
-  return new Promise((resolve, reject) => {
-    const cb = (err: Error | zookeeper.Exception | null, data: Buffer, stat: ZkStat) =>
-      err ? reject(wrap(err, 'getData', path)) : resolve({ data: data ?? null, stat });
-    if (watcher) client.getData(path, watcher, cb);
-    else client.getData(path, cb);
-  });
-}
-
-/** getChildren (GET_CHILDREN2: with the node's stat), leaving a one-shot child watch when a watcher is given. */
-export function getChildrenWatched(
-  client: ZkClient,
-  path: string,
-  watcher?: ZkWatcher,
-): Promise<{ children: string[]; stat: ZkStat }> {
-  return new Promise((resolve, reject) => {
-    const cb = (err: Error | zookeeper.Exception | null, children: string[], stat: ZkStat) =>
-      err ? reject(wrap(err, 'getChildren', path)) : resolve({ children, stat });
-    if (watcher) client.getChildren(path, watcher, cb);
-    else client.getChildren(path, cb);
-  });
-}
-
-export function existsWatched(client: ZkClient, path: string, watcher: ZkWatcher): Promise<ZkStat | null> {
-  return new Promise((resolve, reject) =>
-    client.exists(
-      path,
-      watcher,
-      (err, stat) => (err ? reject(wrap(err, 'exists', path)) : resolve(stat ?? null)),
-    ),
-  );
-}
-
 export function create(client: ZkClient, path: string, data: Buffer | null, acl: ZkAcl[], mode: number = CreateMode.PERSISTENT): Promise<string> {
   return new Promise((resolve, reject) =>
     client.create(path, data ?? Buffer.alloc(0), acl, mode, (err, p) => (err ? reject(wrap(err, 'create', path)) : resolve(p))),
@@ -199,4 +163,3 @@ export async function currentZxid(client: ZkClient): Promise<bigint> {
 
 export const zxidHex = (z: bigint): string => `0x${z.toString(16)}`;
 export const parseZxid = (hex: string): bigint => BigInt(hex);
-export const bufToBigInt = (b: Buffer): bigint => (b.length === 8 ? b.readBigUInt64BE(0) : 0n);

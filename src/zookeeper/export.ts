@@ -1,65 +1,58 @@
 /**
- * Exports a ZooKeeper subtree: data, ACLs, full stat and the ephemeral flag of every node, with many
- * requests in flight (one session, replies come back in order, so the wire stays full).
+ * Exports a ZooKeeper subtree: data, ACLs, full stat and the ephemeral flag of every node.
  *
- * Consistency: every read leaves a one-shot watch. ZooKeeper delivers a watch event before any reply
- * that reflects a later change, so once a final read answers at zxid Z and no watch has fired,
- * every node read still holds its state at Z. Nodes whose watch fired are re-read (with new
- * watches) in rounds until a round ends quiet; the export then represents Z exactly. If changes keep
- * arriving for `maxRounds`, the export is marked `consistent: false` (a fuzzy snapshot over
- * [startZxid, zxid], like ZooKeeper's own). ACL changes fire no watch; that is the one blind spot.
+ * Reads go over a sibling session (wire.ts) with the same servers and credentials as `zk`. On
+ * ZooKeeper 3.6+ data and stat come in multiRead batches and children are listed only for nodes whose
+ * stat says they have some, so a leaf costs one getACL plus a share of a batch; requests stay in flight
+ * up to a window of nodes.
  *
- * Incremental (`base` = the parent tree, materialized): nodes whose mzxid/czxid are above the
- * parent's zxid or whose ACL version moved are read in full; unchanged ones cost one getChildren and
- * one exists; deletions are found by diffing the children of nodes whose pzxid moved.
+ * Consistency (3.6+): one persistent recursive watch on the root, set before the first read. ZooKeeper
+ * delivers a notification before any reply that reflects a later change, so once a round trip answers
+ * at zxid Z, every change up to Z has been announced; announced nodes (and the parents of created or
+ * deleted ones) are re-read in rounds until a round ends quiet, and the export then represents Z
+ * exactly. If changes keep arriving for `maxRounds`, it is marked `consistent: false` (a fuzzy
+ * snapshot over [startZxid, zxid], like ZooKeeper's own). ACL changes fire no watch: the one blind spot.
+ *
+ * Servers before 3.6 (or `protocol: '3.5'`) get plain per-node reads and, instead of the watch, stat
+ * recheck passes: a node whose stat is unchanged at its recheck held its read state through the
+ * pass's start, so a pass that finds nothing changed makes the export exact at that zxid.
+ *
+ * Incremental (`base` = the parent tree, materialized): only nodes with mzxid/czxid above the parent's
+ * zxid or a moved ACL version are kept, ACLs are fetched only for new nodes or moved ACL versions, and
+ * deletions are found by diffing the children of nodes whose pzxid moved.
  */
-import {
-  bufToBigInt,
-  currentZxid,
-  exists,
-  existsWatched,
-  getACL,
-  getChildrenWatched,
-  getDataWatched,
-  ZkError,
-  zxidHex,
-  type ZkAcl,
-  type ZkClient,
-  type ZkStat,
-  type ZkWatcher,
-} from './client';
+import { ZkError, zxidHex, type ZkAcl, type ZkClient } from './client';
 import { zkFailure } from './errors';
 import { LifeboatError } from '../errors';
 import { comparePaths, FORMAT, joinRoot, parentOf, type ZkAclEntry, type ZkNodeEntry, type ZkNodeStat, type ZkTreeExport } from './tree';
+import { codeName, EVENT, wireOptionsOf, ZkWire, type ReadResult, type WireAcl, type WireStat } from './wire';
 
 export interface ExportOptions {
   /** The parent export, materialized to a full tree: makes this export incremental. */
   base?: ZkTreeExport;
-  /** Nodes read at once (each is 2-3 requests). */
+  /** Nodes in flight at once (default 4096). */
   concurrency?: number;
-  /** Re-read rounds before giving up on a quiet point. */
+  /** Re-read rounds (or recheck passes) before giving up on a quiet point. */
   maxRounds?: number;
-  /**
-   * Nodes read with watches. Every watch costs ZooKeeper heap (two per node); past this many, nodes
-   * are read without watches and checked afterwards by a stat pass instead (default 20 000).
-   */
-  watchLimit?: number;
+  /** 'auto' (default) uses multiRead and a recursive watch when the server has them; '3.5' never does. */
+  protocol?: 'auto' | '3.5';
   onProgress?: (nodesRead: number) => void;
 }
 
-const EVENT_CHILDREN_CHANGED = 4;
+/** Nodes per multiRead request. */
+const BATCH = 100;
 
-export function statToJson(s: ZkStat): ZkNodeStat {
+export function wireStatToJson(s: WireStat): ZkNodeStat {
   return {
-    czxid: zxidHex(bufToBigInt(s.czxid)),
-    mzxid: zxidHex(bufToBigInt(s.mzxid)),
-    pzxid: zxidHex(bufToBigInt(s.pzxid)),
-    ctime: Number(s.ctime.readBigInt64BE(0)),
-    mtime: Number(s.mtime.readBigInt64BE(0)),
+    czxid: zxidHex(s.czxid),
+    mzxid: zxidHex(s.mzxid),
+    pzxid: zxidHex(s.pzxid),
+    ctime: Number(s.ctime),
+    mtime: Number(s.mtime),
     version: s.version,
     cversion: s.cversion,
     aversion: s.aversion,
-    ephemeralOwner: zxidHex(bufToBigInt(s.ephemeralOwner)),
+    ephemeralOwner: zxidHex(s.ephemeralOwner),
     dataLength: s.dataLength,
     numChildren: s.numChildren,
   };
@@ -69,241 +62,325 @@ export function statToJson(s: ZkStat): ZkNodeStat {
 export const aclToJson = (acl: ZkAcl[]): ZkAclEntry[] =>
   acl.map((a) => ({ perms: (a as unknown as { permission?: number }).permission ?? a.perms, scheme: a.id.scheme, id: a.id.id }));
 
-const isNoNode = (e: unknown): boolean => e instanceof ZkError && e.code === 'NO_NODE';
+// Back off a little so a burst of writes can finish before the next re-read.
+const backoff = (round: number) => new Promise((r) => setTimeout(r, Math.min(50 * 2 ** (round - 1), 1000)));
 
-/** Runs `work` over a growing queue with at most `limit` in flight. */
-class Pump<T> {
-  private queue: T[] = [];
-  private active = 0;
-  private failed: unknown = null;
-  private done!: () => void;
-  private fail!: (e: unknown) => void;
-  readonly finished: Promise<void>;
-
-  constructor(
-    private readonly limit: number,
-    private readonly work: (item: T) => Promise<void>,
-  ) {
-    this.finished = new Promise((res, rej) => {
-      this.done = res;
-      this.fail = rej;
-    });
-  }
-
-  push(item: T): void {
-    this.queue.push(item);
-    this.pump();
-  }
-
-  /** Call once after the initial pushes, so an empty run still finishes. */
-  start(): Promise<void> {
-    this.pump();
-    return this.finished;
-  }
-
-  private pump(): void {
-    while (this.failed === null && this.active < this.limit && this.queue.length > 0) {
-      const item = this.queue.pop()!;
-      this.active++;
-      this.work(item).then(
-        () => {
-          this.active--;
-          this.pump();
-        },
-        (e) => {
-          this.failed = e;
-          this.fail(e);
-        },
-      );
-    }
-    if (this.failed === null && this.active === 0 && this.queue.length === 0) this.done();
-  }
-}
+const isCode = (e: unknown, code: string): boolean => e instanceof ZkError && e.code === code;
+const NO_NODE = -101;
 
 export async function exportTree(zk: ZkClient, root: string, opts: ExportOptions = {}): Promise<ZkTreeExport> {
   try {
-    return await exportTreeInner(zk, root, opts);
+    const wireOpts = wireOptionsOf(zk);
+    let wire = await ZkWire.open(wireOpts);
+    let modern = opts.protocol !== '3.5';
+    try {
+      if (modern) {
+        try {
+          await wire.addRecursiveWatch(root);
+        } catch (e) {
+          // Before 3.6 the server answers UNIMPLEMENTED and closes the session.
+          if (!isCode(e, 'UNIMPLEMENTED') && !isCode(e, 'CONNECTION_LOSS')) throw e;
+          await wire.close();
+          wire = await ZkWire.open(wireOpts);
+          modern = false;
+        }
+      }
+      return await new Exporter(wire, root, opts, modern).run();
+    } finally {
+      await wire.close();
+    }
   } catch (e) {
     throw zkFailure(e, `export of ${root}`);
   }
 }
 
-async function exportTreeInner(zk: ZkClient, root: string, opts: ExportOptions): Promise<ZkTreeExport> {
-  const base = opts.base;
-  if (base && base.kind !== 'full') throw new LifeboatError('InvalidInput', 'an incremental export needs the parent tree materialized to a full export');
-  const baseZxid = base ? BigInt(base.zxid) : 0n;
-  const baseNodes = new Map((base?.nodes ?? []).map((n) => [n.path, n]));
-  const baseChildren = new Map<string, string[]>();
-  if (base) {
-    for (const n of base.nodes) {
+class Exporter {
+  private readonly base: ZkTreeExport | undefined;
+  private readonly baseZxid: bigint;
+  private readonly baseNodes: Map<string, ZkNodeEntry>;
+  private readonly baseChildren = new Map<string, string[]>();
+  private readonly prefix: string;
+  private readonly nodes = new Map<string, ZkNodeEntry>();
+  private readonly children = new Map<string, Set<string>>();
+  private readonly deleted = new Set<string>();
+  /** Paths announced by the recursive watch since the last round. */
+  private dirty = new Set<string>();
+  private read = 0;
+  private readonly window: number;
+
+  constructor(
+    private readonly wire: ZkWire,
+    private readonly root: string,
+    private readonly opts: ExportOptions,
+    private readonly modern: boolean,
+  ) {
+    const base = opts.base;
+    if (base && base.kind !== 'full') throw new LifeboatError('InvalidInput', 'an incremental export needs the parent tree materialized to a full export');
+    this.base = base;
+    this.baseZxid = base ? BigInt(base.zxid) : 0n;
+    this.baseNodes = new Map((base?.nodes ?? []).map((n) => [n.path, n]));
+    for (const n of base?.nodes ?? []) {
       const p = parentOf(n.path);
-      if (p !== null) (baseChildren.get(p) ?? baseChildren.set(p, []).get(p)!).push(n.path);
+      if (p !== null) (this.baseChildren.get(p) ?? this.baseChildren.set(p, []).get(p)!).push(n.path);
     }
+    this.prefix = root === '/' ? '' : root;
+    this.window = opts.concurrency ?? 4096;
+    wire.onEvent = (type, abs) => {
+      if (abs !== root && !abs.startsWith(`${this.prefix}/`)) return;
+      const r = abs === root ? '/' : abs.slice(this.prefix.length);
+      this.dirty.add(r);
+      // A created or deleted node changes its parent's children and stat.
+      const p = parentOf(r);
+      if ((type === EVENT.created || type === EVENT.deleted) && p !== null) this.dirty.add(p);
+    };
   }
 
-  const prefix = root === '/' ? '' : root;
-  const rel = (abs: string): string => (abs === root ? '/' : abs.slice(prefix.length));
-  const nodes = new Map<string, ZkNodeEntry>();
-  const children = new Map<string, Set<string>>();
-  const dirtyData = new Set<string>();
-  const dirtyChildren = new Set<string>();
-  const deleted = new Set<string>();
-  /** Nodes read without a watch: verified by the stat pass at the end. */
-  const unwatched = new Set<string>();
-  const watchLimit = opts.watchLimit ?? 20_000;
-  const watcher: ZkWatcher = (ev) => {
-    const p = ev.getPath();
-    if (p !== root && !p.startsWith(`${prefix}/`)) return;
-    (ev.getType() === EVENT_CHILDREN_CHANGED ? dirtyChildren : dirtyData).add(rel(p));
-  };
+  private abs(r: string): string {
+    return joinRoot(this.root, r);
+  }
 
-  const dropSubtree = (r: string): void => {
-    for (const c of children.get(r) ?? []) dropSubtree(c);
-    children.delete(r);
-    nodes.delete(r);
-    if (baseNodes.has(r)) deleted.add(r);
-  };
+  private dropSubtree(r: string): void {
+    for (const c of this.children.get(r) ?? []) this.dropSubtree(c);
+    this.children.delete(r);
+    this.nodes.delete(r);
+    if (this.baseNodes.has(r)) this.deleted.add(r);
+  }
 
-  let read = 0;
-  const readFull = async (r: string, abs: string, w: ZkWatcher | undefined): Promise<ZkNodeEntry> => {
-    const [{ data, stat }, { acl }] = await Promise.all([getDataWatched(zk, abs, w), getACL(zk, abs)]);
-    // Without ADMIN on a node, ZooKeeper answers getACL with digest hashes replaced by "x";
-    // restoring that would lock the owner out, so refuse rather than store it.
-    if (acl.some((a) => a.id.scheme === 'digest' && a.id.id.endsWith(':x'))) {
-      throw new LifeboatError('InvalidInput', `ZooKeeper redacted the digest ACL of ${abs} (this session lacks ADMIN on it); authenticate as an identity with ADMIN (--auth user:password) to back it up`);
+  private gone(r: string): void {
+    if (r === '/') throw new LifeboatError('InvalidInput', `ZooKeeper path ${this.root} does not exist`);
+    this.dropSubtree(r);
+  }
+
+  /** Sets r's children; returns the ones not read yet. */
+  private setChildren(r: string, names: string[], pzxid: bigint): string[] {
+    // ZooKeeper's own /zookeeper (quota, config) is server state, not data to back up.
+    if (this.root === '/' && r === '/') names = names.filter((c) => c !== 'zookeeper');
+    const kids = names.map((c) => (r === '/' ? `/${c}` : `${r}/${c}`));
+    const kidSet = new Set(kids);
+    for (const k of this.children.get(r) ?? []) if (!kidSet.has(k)) this.dropSubtree(k);
+    this.children.set(r, kidSet);
+    if (this.base && pzxid > this.baseZxid) {
+      for (const k of this.baseChildren.get(r) ?? []) if (!kidSet.has(k)) this.deleted.add(k);
     }
-    return { path: r, data: data && data.length > 0 ? data.toString('base64') : null, acl: aclToJson(acl), stat: statToJson(stat), ephemeral: bufToBigInt(stat.ephemeralOwner) !== 0n };
-  };
+    return kids.filter((k) => !this.nodes.has(k));
+  }
 
-  /** Reads one node (and lists its children); returns the children to visit next. */
-  const visit = async (r: string, listChildren: boolean): Promise<string[]> => {
-    const abs = joinRoot(root, r);
-    const w = read < watchLimit ? watcher : undefined;
-    if (w) unwatched.delete(r);
-    else unwatched.add(r);
-    try {
-      let listed: { children: string[]; stat: ZkStat } | null = null;
-      if (listChildren) listed = await getChildrenWatched(zk, abs, w);
-      const prev = baseNodes.get(r);
-      const s = listed?.stat;
-      const unchanged =
-        prev && s && bufToBigInt(s.mzxid) <= baseZxid && bufToBigInt(s.czxid) <= baseZxid && s.aversion === prev.stat.aversion;
-      if (unchanged) {
-        if (w) await existsWatched(zk, abs, w); // data watch without fetching the data
-        nodes.set(r, { ...prev, stat: statToJson(s) });
-      } else {
-        nodes.set(r, await readFull(r, abs, w));
-      }
-      read++;
-      if (read % 5000 === 0) opts.onProgress?.(read);
-      if (!listed) return [];
-      // ZooKeeper's own /zookeeper (quota, config) is server state, not data to back up.
-      const names = root === '/' && r === '/' ? listed.children.filter((c) => c !== 'zookeeper') : listed.children;
-      const kids = names.map((c) => (r === '/' ? `/${c}` : `${r}/${c}`));
-      const known = children.get(r);
-      const kidSet = new Set(kids);
-      children.set(r, kidSet);
-      // Children that vanished since we last listed (re-read round) or since the parent snapshot.
-      if (known) for (const k of known) if (!kidSet.has(k)) dropSubtree(k);
-      if (base && bufToBigInt(listed.stat.pzxid) > baseZxid) {
-        for (const k of baseChildren.get(r) ?? []) if (!kidSet.has(k)) deleted.add(k);
-      }
-      return known ? kids.filter((k) => !known.has(k)) : kids;
-    } catch (e) {
-      if (isNoNode(e)) {
-        if (r === '/') throw new LifeboatError('InvalidInput', `ZooKeeper path ${root} does not exist`);
-        dropSubtree(r);
-        return [];
-      }
+  /** Data and stat of each path (3.6+: one request per batch). */
+  private async readData(paths: string[]): Promise<ReadResult[]> {
+    if (this.modern) return this.wire.multiRead(paths.map((path) => ({ op: 'getData' as const, path: this.abs(path) })));
+    return Promise.all(
+      paths.map((p) =>
+        this.wire.getData(this.abs(p)).then(
+          ({ data, stat }): ReadResult => ({ err: 0, data, stat, children: null }),
+          (e: unknown): ReadResult => {
+            if (isCode(e, 'NO_NODE')) return { err: NO_NODE };
+            throw e;
+          },
+        ),
+      ),
+    );
+  }
+
+  private async listChildren(paths: string[]): Promise<(string[] | null)[]> {
+    const orNull = (e: unknown): null => {
+      if (isCode(e, 'NO_NODE')) return null;
       throw e;
-    }
-  };
-
-  const walk = async (start: { path: string; list: boolean }[]): Promise<void> => {
-    const pump: Pump<{ path: string; list: boolean }> = new Pump(opts.concurrency ?? 128, async (item) => {
-      for (const c of await visit(item.path, item.list)) pump.push({ path: c, list: true });
+    };
+    if (!this.modern) return Promise.all(paths.map((p) => this.wire.getChildren(this.abs(p)).catch(orNull)));
+    const res = await this.wire.multiRead(paths.map((path) => ({ op: 'getChildren' as const, path: this.abs(path) })));
+    return res.map((x, i) => {
+      if (x.err === 0) return (x as { children: string[] }).children;
+      if (x.err === NO_NODE) return null;
+      throw new ZkError(`ZooKeeper getChildren ${this.abs(paths[i]!)}: ${codeName(x.err)}`, codeName(x.err));
     });
-    for (const s of start) pump.push(s);
-    await pump.start();
-  };
-
-  const startZxid = await currentZxid(zk);
-  await walk([{ path: '/', list: true }]);
-  let zxid = await currentZxid(zk);
-  let rounds = 0;
-  const maxRounds = opts.maxRounds ?? 5;
-  while ((dirtyData.size > 0 || dirtyChildren.size > 0) && rounds < maxRounds) {
-    rounds++;
-    // Back off a little so a burst of writes can finish before the next re-read.
-    await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** (rounds - 1), 1000)));
-    const work = new Map<string, boolean>();
-    for (const p of dirtyData) work.set(p, false);
-    for (const p of dirtyChildren) work.set(p, true);
-    dirtyData.clear();
-    dirtyChildren.clear();
-    // Only nodes still in the tree (a deleted parent already dropped its subtree).
-    await walk([...work].filter(([p]) => nodes.has(p) || p === '/').map(([path, list]) => ({ path, list: list || !children.has(path) })));
-    zxid = await currentZxid(zk);
   }
-  let consistent = dirtyData.size === 0 && dirtyChildren.size === 0;
 
-  // Nodes read without watches: a stat pass finds what changed since it was read (data, ACL or
-  // children), re-reads that, and repeats. zxids only grow, so a node whose stat is unchanged at
-  // its recheck held that state from its read through the pass's start: a pass that finds nothing
-  // (and no watch fired meanwhile) makes the export exact at the zxid the pass started from.
-  if (unwatched.size > 0) {
-    let quiet = false;
-    for (let pass = 0; pass <= maxRounds && !quiet; pass++) {
-      const before = await currentZxid(zk);
-      const changed: { path: string; list: boolean }[] = [];
-      const check = new Pump<string>(opts.concurrency ?? 128, async (r) => {
-        const known = nodes.get(r);
-        if (!known) return;
-        const st = await exists(zk, joinRoot(root, r));
-        if (!st) return void changed.push({ path: r, list: false });
-        const moved = (a: Buffer, b: string) => bufToBigInt(a) !== BigInt(b);
-        if (moved(st.mzxid, known.stat.mzxid) || moved(st.czxid, known.stat.czxid) || st.aversion !== known.stat.aversion || moved(st.pzxid, known.stat.pzxid)) {
-          changed.push({ path: r, list: true });
+  private getACL(r: string): Promise<WireAcl[] | null> {
+    return this.wire.getACL(this.abs(r)).then(
+      (acl) => {
+        // Without ADMIN on a node, ZooKeeper answers getACL with digest hashes replaced by "x";
+        // restoring that would lock the owner out, so refuse rather than store it.
+        if (acl.some((a) => a.scheme === 'digest' && a.id.endsWith(':x'))) {
+          throw new LifeboatError('InvalidInput', `ZooKeeper redacted the digest ACL of ${this.abs(r)} (this session lacks ADMIN on it); authenticate as an identity with ADMIN (--auth user:password) to back it up`);
         }
-      });
-      for (const r of unwatched) check.push(r);
-      await check.start();
-      if (changed.length > 0) {
-        rounds++;
-        await walk(changed);
-      }
-      quiet = changed.length === 0;
-      zxid = quiet ? before : await currentZxid(zk);
-    }
-    consistent = quiet && dirtyData.size === 0 && dirtyChildren.size === 0;
+        return acl;
+      },
+      (e: unknown) => {
+        if (isCode(e, 'NO_NODE')) return null;
+        throw e;
+      },
+    );
   }
 
-  let out = [...nodes.values()];
-  if (base) {
-    out = out.filter((n) => {
-      const prev = baseNodes.get(n.path);
-      return !prev || BigInt(n.stat.mzxid) > baseZxid || BigInt(n.stat.czxid) > baseZxid || n.stat.aversion !== prev.stat.aversion;
+  /** Reads a batch of nodes; returns those with children to list. */
+  private async readBatch(paths: string[]): Promise<string[]> {
+    // A full export needs every ACL: ask for them alongside the data rather than after it.
+    const eager = this.base ? null : paths.map((p) => this.getACL(p));
+    const [res, eagerAcls] = await Promise.all([this.readData(paths), eager ? Promise.all(eager) : null]);
+    const needAcl: number[] = [];
+    const stats: (WireStat | null)[] = res.map((x, i) => {
+      if (x.err === NO_NODE) return null;
+      if (x.err !== 0) throw new ZkError(`ZooKeeper getData ${this.abs(paths[i]!)}: ${codeName(x.err)}`, codeName(x.err));
+      return (x as { stat: WireStat }).stat;
     });
-    for (const p of nodes.keys()) deleted.delete(p);
+    const acls: (ZkAclEntry[] | null)[] = paths.map((p, i) => {
+      const s = stats[i];
+      if (!s) return null;
+      if (eagerAcls) return eagerAcls[i] ?? null;
+      const prev = this.baseNodes.get(p);
+      if (prev && s.czxid <= this.baseZxid && s.aversion === prev.stat.aversion) return prev.acl;
+      needAcl.push(i);
+      return null;
+    });
+    if (needAcl.length > 0) {
+      const got = await Promise.all(needAcl.map((i) => this.getACL(paths[i]!)));
+      needAcl.forEach((i, k) => (acls[i] = got[k] ?? null));
+    }
+    const toList: string[] = [];
+    paths.forEach((r, i) => {
+      const s = stats[i];
+      const acl = acls[i];
+      if (!s || !acl) return this.gone(r);
+      const data = (res[i] as { data: Buffer | null }).data;
+      this.nodes.set(r, { path: r, data: data && data.length > 0 ? data.toString('base64') : null, acl, stat: wireStatToJson(s), ephemeral: s.ephemeralOwner !== 0n });
+      this.read++;
+      if (this.read % 5000 === 0) this.opts.onProgress?.(this.read);
+      if (s.numChildren > 0) toList.push(r);
+      else this.setChildren(r, [], s.pzxid);
+    });
+    return toList;
   }
-  out.sort((a, b) => comparePaths(a.path, b.path));
-  opts.onProgress?.(read);
-  const header = {
-    format: FORMAT,
-    kind: base ? ('incremental' as const) : ('full' as const),
-    root,
-    time: new Date().toISOString(),
-    zxid: zxidHex(zxid),
-    startZxid: zxidHex(startZxid),
-    consistent,
-    rounds,
-    nodeCount: out.length,
-  };
-  if (!base) return { ...header, nodes: out };
-  // Only the topmost deleted paths: a deleted parent implies its subtree.
-  const del = [...deleted].filter((d) => {
-    for (let a = parentOf(d); a !== null; a = parentOf(a)) if (deleted.has(a)) return false;
-    return true;
-  });
-  return { ...header, parentZxid: base.zxid, deleted: del.sort(comparePaths), nodes: out };
+
+  private async listBatch(paths: string[]): Promise<string[]> {
+    const lists = await this.listChildren(paths);
+    const next: string[] = [];
+    paths.forEach((r, i) => {
+      const names = lists[i];
+      if (names === null || names === undefined) return this.gone(r);
+      const n = this.nodes.get(r);
+      if (!n) return; // dropped meanwhile
+      next.push(...this.setChildren(r, names, BigInt(n.stat.pzxid)));
+    });
+    return next;
+  }
+
+  /** Reads `start` and everything below that is not read yet, with up to `window` nodes in flight. */
+  private walk(start: string[]): Promise<void> {
+    const toRead = [...start];
+    const toList: string[] = [];
+    let inflight = 0;
+    return new Promise<void>((resolve, reject) => {
+      let failed = false;
+      const launch = (n: number, p: Promise<string[]>, into: string[]) => {
+        inflight += n;
+        p.then(
+          (more) => {
+            inflight -= n;
+            for (const m of more) into.push(m);
+            pump();
+          },
+          (e: unknown) => {
+            if (!failed) reject(e);
+            failed = true;
+          },
+        );
+      };
+      const pump = () => {
+        if (failed) return;
+        while (inflight < this.window && (toList.length > 0 || toRead.length > 0)) {
+          // Listing first keeps the read queue fed; popping from the end keeps the walk depth-first-ish and memory small.
+          if (toList.length > 0) {
+            const b = toList.splice(Math.max(0, toList.length - BATCH));
+            launch(b.length, this.listBatch(b), toRead);
+          } else {
+            const b = toRead.splice(Math.max(0, toRead.length - BATCH));
+            launch(b.length, this.readBatch(b), toList);
+          }
+        }
+        if (inflight === 0 && toList.length === 0 && toRead.length === 0) resolve();
+      };
+      pump();
+    });
+  }
+
+  async run(): Promise<ZkTreeExport> {
+    const maxRounds = this.opts.maxRounds ?? 5;
+    let rounds = 0;
+    let consistent: boolean;
+    let zxid: bigint;
+    const startZxid = this.modern ? this.wire.lastZxid : await this.wire.sync();
+    await this.walk(['/']);
+    if (this.modern) {
+      zxid = await this.wire.sync();
+      while (this.dirty.size > 0 && rounds < maxRounds) {
+        rounds++;
+        await backoff(rounds);
+        const again = [...this.dirty].filter((p) => p === '/' || this.nodes.has(p) || this.nodes.has(parentOf(p)!));
+        this.dirty = new Set();
+        await this.walk(again);
+        zxid = await this.wire.sync();
+      }
+      consistent = this.dirty.size === 0;
+    } else {
+      ({ zxid, consistent, rounds } = await this.recheck(maxRounds));
+    }
+    return this.result(startZxid, zxid, consistent, rounds);
+  }
+
+  /** Stat passes over every node until one finds nothing changed since it was read. */
+  private async recheck(maxRounds: number): Promise<{ zxid: bigint; consistent: boolean; rounds: number }> {
+    let rounds = 0;
+    for (let pass = 0; pass <= maxRounds; pass++) {
+      const before = await this.wire.sync();
+      const paths = [...this.nodes.keys()];
+      const changed: string[] = [];
+      for (let i = 0; i < paths.length; i += BATCH * 8) {
+        const chunk = paths.slice(i, i + BATCH * 8);
+        const stats = await Promise.all(chunk.map((p) => this.wire.exists(this.abs(p))));
+        chunk.forEach((p, k) => {
+          const st = stats[k];
+          const known = this.nodes.get(p)!.stat;
+          const moved = !st || st.mzxid !== BigInt(known.mzxid) || st.czxid !== BigInt(known.czxid) || st.pzxid !== BigInt(known.pzxid) || st.aversion !== known.aversion;
+          if (moved) changed.push(p);
+        });
+      }
+      if (changed.length === 0) return { zxid: before, consistent: true, rounds };
+      rounds++;
+      await backoff(rounds);
+      await this.walk(changed);
+    }
+    return { zxid: await this.wire.sync(), consistent: false, rounds };
+  }
+
+  private result(startZxid: bigint, zxid: bigint, consistent: boolean, rounds: number): ZkTreeExport {
+    const base = this.base;
+    let out = [...this.nodes.values()];
+    if (base) {
+      out = out.filter((n) => {
+        const prev = this.baseNodes.get(n.path);
+        return !prev || BigInt(n.stat.mzxid) > this.baseZxid || BigInt(n.stat.czxid) > this.baseZxid || n.stat.aversion !== prev.stat.aversion;
+      });
+      for (const p of this.nodes.keys()) this.deleted.delete(p);
+    }
+    out.sort((a, b) => comparePaths(a.path, b.path));
+    this.opts.onProgress?.(this.read);
+    const header = {
+      format: FORMAT,
+      kind: base ? ('incremental' as const) : ('full' as const),
+      root: this.root,
+      time: new Date().toISOString(),
+      zxid: zxidHex(zxid),
+      startZxid: zxidHex(startZxid),
+      consistent,
+      rounds,
+      nodeCount: out.length,
+    };
+    if (!base) return { ...header, nodes: out };
+    // Only the topmost deleted paths: a deleted parent implies its subtree.
+    const del = [...this.deleted].filter((d) => {
+      for (let a = parentOf(d); a !== null; a = parentOf(a)) if (this.deleted.has(a)) return false;
+      return true;
+    });
+    return { ...header, parentZxid: base.zxid, deleted: del.sort(comparePaths), nodes: out };
+  }
 }

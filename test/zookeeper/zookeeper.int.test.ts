@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LifeboatError } from '../../src/errors';
 import { findCluster } from '../../src/lab/topology';
-import { ACL, CreateMode, exists, getACL, getData, Id, Permission, remove, setData, type ZkClient } from '../../src/zookeeper/client';
+import { ACL, CreateMode, exists, getACL, getData, Id, Permission, remove, sessionZxid, setData, type ZkClient } from '../../src/zookeeper/client';
 import { assertClusterIdConsistent, checkClusterIdConsistency, clusterIdOfZk } from '../../src/zookeeper/clusterId';
 import { openZk } from '../../src/zookeeper/errors';
 import { aclToJson, exportTree } from '../../src/zookeeper/export';
 import { applyRestore, digestId, formatPlan, planRestore, planRestoreLive } from '../../src/zookeeper/restore';
-import { applyIncrements, type ZkTreeExport } from '../../src/zookeeper/tree';
+import { applyIncrements, parentOf, type ZkTreeExport } from '../../src/zookeeper/tree';
 import { topo } from '../support/lab';
 import { deleteTree, mk, newScratchRoot, OPEN, session } from './scratch';
 
@@ -234,33 +234,45 @@ describe('ZooKeeper tree export and restore', () => {
   });
 
   it.each([
-    ['watches', undefined],
-    ['stat recheck (no watches: what large trees use)', 0],
-  ])('stays consistent while the tree changes during the walk — %s', async (_label, watchLimit) => {
-    const busy = `${root}/busy-${watchLimit ?? 'w'}`;
+    ['recursive watch and multiRead (ZooKeeper 3.6+)', 'auto'],
+    ['stat recheck passes, per-node reads (what servers before 3.6 get)', '3.5'],
+  ] as const)('stays consistent while the tree changes during the walk — %s', async (_label, protocol) => {
+    const busy = `${root}/busy-${protocol}`;
     await mk(zk, busy);
     await Promise.all(Array.from({ length: 400 }, (_, i) => mk(zk, `${busy}/n${i}`, `v0`)));
     let writes = 0;
     let stop = false;
-    // A burst of writes that overlaps the walk and then stops: the export must converge on a quiet zxid.
+    const removedAt = new Map<string, bigint>();
+    // A burst of updates, creates and deletes that overlaps the walk and then stops: the export must converge on a quiet zxid.
     const writer = (async () => {
       while (!stop && writes < 150) {
-        await setData(zk, `${busy}/n${writes % 400}`, Buffer.from(`v${writes}`));
+        if (writes % 10 === 3) await mk(zk, `${busy}/n${writes % 40}/c${writes}`, 'created during the walk');
+        else if (writes % 10 === 7) {
+          await remove(zk, `${busy}/n${399 - writes}`);
+          removedAt.set(`/n${399 - writes}`, sessionZxid(zk));
+        } else await setData(zk, `${busy}/n${writes % 400}`, Buffer.from(`v${writes}`));
         writes++;
       }
     })();
-    const exp = await exportTree(zk, busy, { concurrency: 16, watchLimit });
+    const exp = await exportTree(zk, busy, { concurrency: 16, protocol });
     await writer;
     stop = true;
     expect(exp.consistent).toBe(true);
-    for (const n of exp.nodes) expect(BigInt(n.stat.mzxid)).toBeLessThanOrEqual(BigInt(exp.zxid));
+    const z = BigInt(exp.zxid);
+    for (const n of exp.nodes) expect(BigInt(n.stat.mzxid)).toBeLessThanOrEqual(z);
     // Every node's data is what it held at exp.zxid: no node changed after its read without a re-read.
     const later = await exportTree(zk, busy);
     const after = byPath(later);
+    const got = byPath(exp);
     for (const n of exp.nodes) {
-      const now = after.get(n.path)!;
-      if (BigInt(now.stat.mzxid) <= BigInt(exp.zxid)) expect(n.data, n.path).toBe(now.data);
+      const now = after.get(n.path);
+      if (!now) expect(removedAt.get(n.path), n.path).toBeGreaterThan(z); // deleted after the export's zxid
+      else if (BigInt(now.stat.mzxid) <= z) expect(n.data, n.path).toBe(now.data);
     }
+    // ...and it holds exactly the nodes that existed then, with children counts to match.
+    for (const n of later.nodes) if (BigInt(n.stat.czxid) <= z) expect(got.has(n.path), n.path).toBe(true);
+    for (const [p, at] of removedAt) if (at <= z) expect(got.has(p), p).toBe(false);
+    for (const n of exp.nodes) expect(exp.nodes.filter((c) => parentOf(c.path) === n.path).length, n.path).toBe(n.stat.numChildren);
     expect(writes).toBeGreaterThan(0);
   });
 });
