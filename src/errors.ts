@@ -51,6 +51,8 @@ const EXIT_BY_TYPE: Record<ErrorType, number> = {
   ClusterIdMismatch: EXIT.UNSAFE_TARGET,
 };
 
+export const isErrorType = (t: unknown): t is ErrorType => typeof t === 'string' && t in EXIT_BY_TYPE;
+
 /** Types a retry cannot fix; everything else (including Locked, Unreachable) is retried with backoff. */
 export const NON_RETRYABLE: readonly ErrorType[] = [
   'InvalidSpec',

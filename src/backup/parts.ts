@@ -11,7 +11,7 @@ import { LifeboatError } from '../errors';
 import { captureConfigs } from '../host/brokerConfigs';
 import { writeConfigsComponent } from '../host/brokerConfigsStore';
 import { copyLogDirs, type LogDirManifest } from '../host/logdirs';
-import { reachableKafka } from '../kafka/admin';
+import { reachableKafka, withAdmin } from '../kafka/admin';
 import { kafkaFor } from '../kafka/client';
 import { exportMetadata } from '../kafka/metadata';
 import { writeMetadataComponent } from '../kafka/metadataStore';
@@ -144,14 +144,14 @@ export async function backupPart(spec: ClusterSpec, repo: Repository, ref: Backu
         const prev = (await repo.snapshots({ cluster: spec.name, component: 'topics' })).at(-1);
         if (prev) parent = { id: prev.id, points: (prev.points as { topics?: Record<string, Record<string, number>> }).topics };
       }
-      // Every topic but internal ones and the spec's disposable ones.
-      const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-      const skip = spec.topics.disposable.map(escape).join('|');
-      const everyTopic = skip ? new RegExp(`^(?!(?:${skip})$)`) : /./;
+      // Every topic but internal ones and those matching a disposable pattern of the spec.
+      const disposable = spec.topics.disposable.map((p) => new RegExp(p));
+      const topics =
+        opts.topics ??
+        (await withAdmin(kafkaFor(spec, 'backup'), spec.name, (a) => a.listTopics())).filter((t) => !t.startsWith('__') && !disposable.some((r) => r.test(t))).sort();
       const { meta } = await repo.saveSnapshot({ ...base, ...(parent ? { parent: parent.id } : {}) }, async (w) => {
         const r = await backupTopics(kafkaFor(spec, 'backup'), w, {
-          topics: opts.topics,
-          pattern: opts.topics ? undefined : everyTopic,
+          topics,
           from: parent?.points,
           onProgress: (p) => opts.onProgress?.({ ...p }),
         });

@@ -4,7 +4,7 @@
  * following a run's `status` query so people see progress while they wait.
  */
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
-import { LifeboatError } from '../errors';
+import { type ErrorType, isErrorType, LifeboatError } from '../errors';
 import { temporalSettings, type TemporalSettings, workflowUiLink } from '../temporal/connection';
 import type { Output } from './output';
 
@@ -63,6 +63,18 @@ export async function describeRun(t: CliTemporal, workflowId: string) {
   }
 }
 
+/** A failed run as one line with the failure's own type (workflow → activity → cause); other errors as they are. */
+export function workflowFailure(e: unknown, workflowId: string): unknown {
+  if (!(e instanceof WorkflowFailedError)) return e;
+  let type: ErrorType = 'InvalidInput';
+  let message = e.message;
+  for (let c = e.cause as { message?: string; type?: string; cause?: unknown } | undefined; c; c = c.cause as typeof c) {
+    if (c.message) message = c.message;
+    if (isErrorType(c.type)) type = c.type;
+  }
+  return new LifeboatError(type, `${workflowId} failed: ${message}`);
+}
+
 interface StatusLike {
   step: string;
   awaitingApproval?: { question: string; deadline: string };
@@ -93,13 +105,7 @@ export async function follow<T>(t: CliTemporal, workflowId: string, out: Output)
   try {
     return (await handle.result()) as T;
   } catch (e) {
-    if (e instanceof WorkflowFailedError) {
-      const cause = e.cause as { message?: string; type?: string } | undefined;
-      throw new LifeboatError(
-        cause?.type === 'ApprovalRejected' ? 'ApprovalRejected' : 'InvalidInput',
-        `${workflowId} failed: ${cause?.message ?? e.message}`,
-      );
-    }
+    throw workflowFailure(e, workflowId);
     throw e;
   } finally {
     done = true;

@@ -1,43 +1,137 @@
 /**
- * `lifeboat demo`: the main job on the lab. For now: the clusterProbe workflow on both lab clusters
- * through a real worker, with links to the runs in the Temporal UI.
+ * `lifeboat demo`: the main job on the lab. Seeds the primary cluster (topics, records, consumer
+ * groups), takes a backup set with the backup workflow, writes a few records the backup will not
+ * have, then the disaster (every broker SIGKILLed, log dirs emptied, the ZooKeeper chroot deleted),
+ * then fullClusterRecovery, and prints its report (RTO, RPO, checks) with the Temporal UI link.
  */
 import { Client, Connection } from '@temporalio/client';
+import type { Kafka } from 'kafkajs';
 import { EXIT } from '../../errors';
-import { loadSpec } from '../../config/spec';
-import { labTopology } from '../../lab/topology';
+import { loadSpec, type ClusterSpec } from '../../config/spec';
+import { retryTransient, withAdmin } from '../../kafka/admin';
+import { kafkaFor } from '../../kafka/client';
+import { labDisaster } from '../../lab/disaster';
+import { findCluster, labTopology } from '../../lab/topology';
+import { durationText, renderMarkdown, type RunReport } from '../../report/report.pure';
 import { TASK_QUEUE, temporalSettings, workflowUiLink } from '../../temporal/connection';
 import { createWorkers } from '../../temporal/worker';
+import type { BackupResult } from '../../../workflows/backup';
 import { output, parseCli } from '../output';
+import { workflowFailure } from '../temporal';
 
-export const summary = 'run the lab demo (needs `npm run lab -- up`)';
+export const summary = 'run the lab demo: seed → backup → disaster → full-cluster recovery → report';
+const USAGE = `usage: lifeboat demo [--records N] [--json]
+Runs on the lab's primary cluster (start it with: npm run lab -- up). It deletes and recreates the
+demo-* topics and ends with a disaster and a recovery of the whole primary cluster.`;
+
+const TOPICS = [
+  { topic: 'demo-orders', numPartitions: 6, critical: true },
+  { topic: 'demo-payments', numPartitions: 3, critical: true },
+  { topic: 'demo-clickstream', numPartitions: 3, critical: false },
+];
+
+async function seed(kafka: Kafka, spec: ClusterSpec, records: number): Promise<Record<string, number>> {
+  const names = TOPICS.map((t) => t.topic);
+  await withAdmin(kafka, spec.name, async (admin) => {
+    const existing = (await admin.listTopics()).filter((t) => names.includes(t));
+    if (existing.length) {
+      await admin.deleteTopics({ topics: existing });
+      // Deletion is asynchronous; creating the same name too early fails.
+      for (let i = 0; i < 60 && (await admin.listTopics()).some((t) => names.includes(t)); i++) await new Promise((r) => setTimeout(r, 500));
+    }
+    await admin.createTopics({
+      topics: TOPICS.map((t) => ({ topic: t.topic, numPartitions: t.numPartitions, replicationFactor: Math.min(3, spec.brokers.length), configEntries: [{ name: 'min.insync.replicas', value: '2' }] })),
+      waitForLeaders: true,
+    });
+  });
+  const producer = kafka.producer({ idempotent: true });
+  await producer.connect();
+  const counts: Record<string, number> = {};
+  for (const t of TOPICS) {
+    const n = t.topic === 'demo-clickstream' ? records * 2 : records;
+    for (let i = 0; i < n; i += 1000) {
+      const batch = Array.from({ length: Math.min(1000, n - i) }, (_, j) => ({
+        key: `${t.topic}-key-${(i + j) % 97}`,
+        value: JSON.stringify({ id: i + j, topic: t.topic, amount: ((i + j) * 7) % 1000 }),
+        headers: { source: 'lifeboat-demo' },
+      }));
+      // A just-created topic may not be known to every broker yet.
+      await retryTransient(() => producer.send({ topic: t.topic, acks: -1, messages: batch }));
+    }
+    counts[t.topic] = n;
+  }
+  await producer.disconnect();
+  // Consumer groups part-way through their topics: their committed offsets must survive too.
+  await withAdmin(kafka, spec.name, async (admin) => {
+    for (const t of TOPICS) {
+      const offsets = await admin.fetchTopicOffsets(t.topic);
+      await admin.setOffsets({ groupId: `demo-${t.topic.slice(5)}-consumers`, topic: t.topic, partitions: offsets.map((o) => ({ partition: o.partition, offset: String(Math.floor(Number(o.high) / 2)) })) });
+    }
+  });
+  return counts;
+}
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCli(argv, { json: { type: 'boolean' } }, 'usage: lifeboat demo [--json]');
+  const { values } = parseCli(argv, { records: { type: 'string' }, json: { type: 'boolean' } }, USAGE);
   const out = output(values.json ?? false);
+  const records = Number(values.records ?? 20000);
+  const topo = labTopology();
+  const lab = loadSpec(findCluster(topo, 'primary').specFile);
+  const spec: ClusterSpec = { ...lab, topics: { critical: TOPICS.filter((t) => t.critical).map((t) => `^${t.topic}$`), disposable: [] } };
+  process.env.LIFEBOAT_LOG_LEVEL ??= 'ERROR';
   const settings = temporalSettings();
-  const workers = await createWorkers({ settings });
+  const workers = await createWorkers({ settings, hosts: spec.brokers.map((b) => b.host) });
   const connection = await Connection.connect(settings.connection);
-  let ok = true;
   try {
     const client = new Client({ connection, namespace: settings.namespace });
-    await workers.runUntil(
+    return await workers.runUntil(
       (async () => {
-        for (const cluster of labTopology().clusters) {
-          const spec = loadSpec(cluster.specFile);
-          const workflowId = `probe-${spec.name}-${Date.now()}`;
-          out.progress(`probing "${spec.name}" through workflow ${workflowId} ...`);
-          const r = await client.workflow.execute('clusterProbe', { taskQueue: TASK_QUEUE, workflowId, args: [{ spec }] });
-          ok &&= r.ok;
-          out.result(
-            { cluster: spec.name, workflowId, ui: workflowUiLink(settings, workflowId), ...r },
-            `${spec.name}: ${r.ok ? 'ok' : 'FAILED'} — ${r.consumed}/${r.produced} records round-tripped in ${r.roundTripMs} ms\n  ${workflowUiLink(settings, workflowId) ?? workflowId}`,
-          );
-        }
+        const kafka = kafkaFor(spec, 'demo');
+        out.progress(`1/5 seeding ${spec.name}: ${TOPICS.map((t) => t.topic).join(', ')} (${records} records each, clickstream twice that) and consumer groups`);
+        const seeded = await seed(kafka, spec, records);
+
+        const stamp = Date.now();
+        out.progress(`2/5 backup workflow (ZooKeeper, metadata, configs and log dirs of ${spec.brokers.length} brokers)`);
+        const backupId = `backup-${spec.name}-demo-${stamp}`;
+        const backup = (await client.workflow
+          .execute('backup', { taskQueue: TASK_QUEUE, workflowId: backupId, args: [{ spec, tier: 'manual', skipRetention: true }] })
+          .catch((e: unknown) => {
+            throw workflowFailure(e, backupId);
+          })) as BackupResult;
+        out.progress(`   backup set ${backup.setId}: ${backup.parts.map((p) => p.part).join(', ')}`);
+
+        const producer = kafka.producer();
+        await producer.connect();
+        await producer.send({ topic: 'demo-orders', acks: -1, messages: Array.from({ length: 50 }, (_, i) => ({ value: `after-backup-${i}` })) });
+        await producer.disconnect();
+        out.progress('   50 more orders written after the backup (the RPO: they will be lost)');
+
+        const disaster = await labDisaster(topo, 'primary');
+        out.progress(
+          `3/5 DISASTER at ${disaster.at}: brokers ${disaster.killed.join(', ')} SIGKILLed, ${disaster.logDirEntriesRemoved} log-dir entries removed, ${disaster.znodesDeleted} znodes of ${spec.zookeeper?.chroot} deleted`,
+        );
+
+        const workflowId = `recover-${spec.name}`;
+        out.progress(`4/5 fullClusterRecovery ${workflowId}: ${workflowUiLink(settings, workflowId) ?? ''}`);
+        const report = (await client.workflow
+          .execute('fullClusterRecovery', { taskQueue: TASK_QUEUE, workflowId, workflowIdConflictPolicy: 'FAIL', args: [{ spec, failureTime: disaster.at, autoApprove: true }] })
+          .catch((e: unknown) => {
+            throw workflowFailure(e, workflowId);
+          })) as RunReport;
+
+        out.progress('5/5 checking every seeded record is back');
+        const back: Record<string, number> = {};
+        await withAdmin(kafka, spec.name, async (admin) => {
+          for (const t of TOPICS) back[t.topic] = (await admin.fetchTopicOffsets(t.topic)).reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
+        });
+        const dataOk = TOPICS.every((t) => back[t.topic] === seeded[t.topic]);
+        const ui = workflowUiLink(settings, report.workflowId, report.runId);
+        const summaryLine = `RTO ${durationText(report.rtoMs)} (objective ${spec.objectives.rtoMinutes} min), RPO ${durationText(report.rpoMs)}; records back: ${TOPICS.map((t) => `${t.topic} ${back[t.topic]}/${seeded[t.topic]}`).join(', ')}`;
+        out.result({ backup: { setId: backup.setId, parts: backup.parts }, seeded, recovered: back, report, ui }, `${renderMarkdown({ ...report, uiLink: ui })}\n${summaryLine}`);
+        return report.outcome === 'succeeded' && dataOk ? EXIT.OK : EXIT.PARTIAL;
       })(),
     );
   } finally {
-    await connection.close();
+    await connection.close().catch(() => {});
   }
-  return ok ? EXIT.OK : EXIT.PARTIAL;
 }

@@ -1,18 +1,23 @@
 /**
- * `lifeboat recover broker --spec <file> --broker <id>`: single-broker recovery as a workflow
- * (ID recover-<cluster>, so two recoveries of one cluster cannot run at once).
+ * `lifeboat recover broker|cluster --spec <file>`: recoveries as workflows under the ID
+ * recover-<cluster>, so two recoveries of one cluster cannot run at once.
  */
 import { EXIT, LifeboatError } from '../../errors';
-import { loadSpec } from '../../config/spec';
 import { renderMarkdown, type RunReport } from '../../report/report.pure';
 import { TASK_QUEUE, workflowUiLink } from '../../temporal/connection';
-import { output, parseCli } from '../output';
+import { output, parseCli, requireSpec } from '../output';
 import { connectTemporal, follow, startUnique } from '../temporal';
 
-export const summary = 'recover a broker (or, later, a whole cluster) as a workflow';
-const USAGE = `usage: lifeboat recover broker --spec <cluster.yaml> --broker <id> [--dry-run] [--yes] [--no-wait] [--json]
-  --dry-run   plan only, change nothing        --yes      approve destructive steps up front
-  --no-wait   start and return the workflow ID  --failure-time <ISO>  when the failure happened (for RPO)`;
+export const summary = 'recover a broker or a whole cluster from its backups, as a workflow';
+const USAGE = `usage:
+  lifeboat recover broker  --spec <cluster.yaml> --broker <id> [options]
+  lifeboat recover cluster --spec <cluster.yaml> [--set <backup set id>] [--zk-mode overwrite|mirror] [options]
+options:
+  --dry-run             plan only (for a cluster: which set, and why), change nothing
+  --yes                 approve the destructive steps up front (otherwise: lifeboat approve <workflow id>)
+  --no-wait             start and print the workflow ID
+  --failure-time <ISO>  when the failure happened (for the RPO)
+  --json                machine-readable output`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseCli(
@@ -20,6 +25,8 @@ export async function run(argv: string[]): Promise<number> {
     {
       spec: { type: 'string' },
       broker: { type: 'string' },
+      set: { type: 'string' },
+      'zk-mode': { type: 'string' },
       'dry-run': { type: 'boolean' },
       yes: { type: 'boolean' },
       'no-wait': { type: 'boolean' },
@@ -28,20 +35,33 @@ export async function run(argv: string[]): Promise<number> {
     },
     USAGE,
   );
-  if (positionals[0] !== 'broker') throw new LifeboatError('InvalidInput', USAGE);
-  if (!values.spec || values.broker === undefined) throw new LifeboatError('InvalidInput', `--spec and --broker are required\n${USAGE}`);
-  const brokerId = Number(values.broker);
-  const spec = loadSpec(values.spec);
-  if (!spec.brokers.some((b) => b.id === brokerId)) throw new LifeboatError('InvalidInput', `spec ${spec.name} has no broker ${values.broker}`);
+  const what = positionals[0];
+  if (what !== 'broker' && what !== 'cluster') throw new LifeboatError('InvalidInput', USAGE);
+  const spec = requireSpec(values.spec, USAGE);
+  const failureTime = values['failure-time'];
+  if (failureTime !== undefined && Number.isNaN(Date.parse(failureTime))) throw new LifeboatError('InvalidInput', `--failure-time must be an ISO time, got "${failureTime}"`);
+  const common = { spec, dryRun: values['dry-run'] ?? false, autoApprove: values.yes ?? false, failureTime };
+
+  let workflow: string;
+  let input: Record<string, unknown>;
+  let title: string;
+  if (what === 'broker') {
+    if (values.broker === undefined) throw new LifeboatError('InvalidInput', `--broker is required\n${USAGE}`);
+    const brokerId = Number(values.broker);
+    if (!spec.brokers.some((b) => b.id === brokerId)) throw new LifeboatError('InvalidInput', `spec ${spec.name} has no broker ${values.broker}`);
+    [workflow, input, title] = ['brokerRecovery', { ...common, brokerId }, `recover broker ${brokerId} of ${spec.name}`];
+  } else {
+    const zkMode = values['zk-mode'];
+    if (zkMode !== undefined && zkMode !== 'overwrite' && zkMode !== 'mirror') throw new LifeboatError('InvalidInput', `--zk-mode is overwrite or mirror, got "${zkMode}"`);
+    if (!spec.repository) throw new LifeboatError('InvalidSpec', `cluster spec ${spec.name} has no repository section: there is nothing to recover from`);
+    [workflow, input, title] = ['fullClusterRecovery', { ...common, setId: values.set, zkMode }, `recover cluster ${spec.name}`];
+  }
+
   const out = output(values.json ?? false);
   const t = await connectTemporal();
   try {
     const workflowId = `recover-${spec.name}`;
-    const input = { spec, brokerId, dryRun: values['dry-run'] ?? false, autoApprove: values.yes ?? false, failureTime: values['failure-time'] };
-    await startUnique(t, 'brokerRecovery', workflowId, [input], {
-      taskQueue: TASK_QUEUE,
-      summary: `${input.dryRun ? 'Plan: ' : ''}recover broker ${brokerId} of ${spec.name}`,
-    });
+    await startUnique(t, workflow, workflowId, [input], { taskQueue: TASK_QUEUE, summary: `${common.dryRun ? 'Plan: ' : ''}${title}` });
     if (values['no-wait']) {
       out.result({ workflowId, ui: workflowUiLink(t.settings, workflowId) }, `started ${workflowId}\n${workflowUiLink(t.settings, workflowId) ?? ''}`);
       return EXIT.OK;
