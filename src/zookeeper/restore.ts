@@ -7,16 +7,20 @@
  *   `mirror` also deletes what the export does not have (needs `confirm`).
  * - Ephemeral nodes belong to sessions that no longer exist: skipped and listed unless asked for,
  *   and then restored as persistent nodes (an ephemeral would die with the restore's session).
- * - Sequential nodes are created by their exact names (plain creates), so references stay valid.
+ * - Sequential nodes are created by their exact names (plain creates), so references stay valid; their
+ *   parent's sequence counter is then raised to the exported one, so the next sequential child gets
+ *   the number it would have got in the source, above every restored one.
+ * - Mirror keeps an extra node that holds a live ephemeral (a running session's, e.g. a broker's):
+ *   ZooKeeper could not delete it (NOT_EMPTY) and the ephemeral is not ours to delete.
  * - ACLs: a node whose final ACL would not let this session create its children is created with a
  *   temporary ACL (the final one plus CREATE|ADMIN for this session) and tightened after all of its
  *   children exist, deepest first.
  * - Writes go in `multi` batches kept under jute.maxbuffer (1 MiB by default), several in flight
  *   (one session: ZooKeeper applies them in order).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { LifeboatError } from '../errors';
-import { ACL, exists, Id, multi, Permission, setACL, type MultiOp, type ZkAcl, type ZkClient } from './client';
+import { ACL, exists, Id, multi, Permission, setACL, ZkError, type MultiOp, type ZkAcl, type ZkClient } from './client';
 import { zkFailure } from './errors';
 import { exportTree } from './export';
 import { comparePaths, depthOf, FORMAT, joinRoot, parentOf, type ZkAclEntry, type ZkNodeEntry, type ZkTreeExport } from './tree';
@@ -48,6 +52,10 @@ export interface RestorePlan {
   change: (NodeChange & { entry: ZkNodeEntry })[];
   /** Nodes only in the target; deleted in mirror (deepest first), only reported otherwise. */
   remove: string[];
+  /** Nodes only in the target that hold live ephemerals: never deleted. */
+  keptForEphemerals: string[];
+  /** Parents of sequential nodes and the sequence number their next sequential child would get. */
+  sequenceCounters: { path: string; next: number }[];
   skippedEphemerals: string[];
   unchanged: number;
 }
@@ -57,6 +65,14 @@ const canonicalAcl = (acl: ZkAclEntry[]): string =>
     .map((a) => `${a.scheme}:${a.id}:${a.perms}`)
     .sort()
     .join(',');
+
+/** ZooKeeper appends a 10-digit counter to sequential nodes' names. */
+const SEQUENTIAL = /\/[^/]*\d{10}$/;
+/**
+ * That counter is the number of children ever created; the reported cversion counts creates and
+ * deletes (ZooKeeper reports 2 × creates − numChildren).
+ */
+const nextSequence = (s: { cversion: number; numChildren: number }): number => (s.cversion + s.numChildren) / 2;
 
 export function planRestore(source: ZkTreeExport, current: ZkTreeExport | null, targetRoot: string, opts: PlanOptions = {}): RestorePlan {
   if (source.kind !== 'full') throw new LifeboatError('InvalidInput', 'restore needs a full export (apply increments on their base first)');
@@ -71,6 +87,8 @@ export function planRestore(source: ZkTreeExport, current: ZkTreeExport | null, 
     add: [],
     change: [],
     remove: [],
+    keptForEphemerals: [],
+    sequenceCounters: [],
     skippedEphemerals: [],
     unchanged: 0,
   };
@@ -91,16 +109,26 @@ export function planRestore(source: ZkTreeExport, current: ZkTreeExport | null, 
     if (data || acl) plan.change.push({ path: n.path, data, acl, entry: n });
     else plan.unchanged++;
   }
+  const seqParents = new Set<string>();
+  for (const p of wanted) if (SEQUENTIAL.test(p)) seqParents.add(parentOf(p)!);
+  for (const n of source.nodes) if (seqParents.has(n.path)) plan.sequenceCounters.push({ path: n.path, next: nextSequence(n.stat) });
+  // Ancestors of the target's live ephemerals.
+  const holdsEphemeral = new Set<string>();
+  for (const t of current?.nodes ?? []) {
+    if (t.ephemeral) for (let a = parentOf(t.path); a !== null && !holdsEphemeral.has(a); a = parentOf(a)) holdsEphemeral.add(a);
+  }
   for (const t of current?.nodes ?? []) {
     if (wanted.has(t.path)) continue;
     // A skipped ephemeral that is live in the target is not an "extra"; nor is any live ephemeral
     // (it belongs to a running session, e.g. a broker's registration).
     if (t.ephemeral) continue;
     if (plan.skippedEphemerals.includes(t.path)) continue;
-    plan.remove.push(t.path);
+    if (holdsEphemeral.has(t.path)) plan.keptForEphemerals.push(t.path);
+    else plan.remove.push(t.path);
   }
   plan.add.sort((a, b) => comparePaths(a.path, b.path));
   plan.remove.sort((a, b) => comparePaths(b, a));
+  plan.keptForEphemerals.sort(comparePaths);
   return plan;
 }
 
@@ -175,6 +203,7 @@ export function formatPlan(p: RestorePlan, limit = 200): string {
     rows.push(`~ ${joinRoot(p.targetRoot, c.path)} (${what})${keep ? ' — kept (create-missing)' : ''}`);
   }
   for (const r of p.remove) rows.push(`- ${joinRoot(p.targetRoot, r)}${p.mode === 'mirror' ? '' : ' — kept (only mirror deletes)'}`);
+  for (const r of p.keptForEphemerals) rows.push(`- ${joinRoot(p.targetRoot, r)} — kept (holds live ephemeral nodes)`);
   for (const e of p.skippedEphemerals) rows.push(`  skipped ephemeral ${joinRoot(p.targetRoot, e)}`);
   lines.push(...rows.slice(0, limit));
   if (rows.length > limit) lines.push(`  ... ${rows.length - limit} more`);
@@ -207,6 +236,10 @@ export interface ApplyResult {
   deleted: number;
   aclsTightened: number;
   skippedEphemerals: string[];
+  /** Parents whose sequence counter was raised to the exported one (so new sequential children number above the restored ones). */
+  sequenceCountersRaised: string[];
+  /** Parents whose sequence counter could not be raised: this session may not create and delete children there. */
+  sequenceCountersLeft: string[];
   durationMs: number;
 }
 
@@ -240,8 +273,11 @@ export async function applyRestore(zk: ZkClient, plan: RestorePlan, opts: ApplyO
   assertConfirmed(plan, opts.confirm);
   const ours = new Set((opts.digestAuth ?? []).map(digestId));
   // Who may create children under a node we are about to create: this session (digest) or anyone.
+  // DELETE too: raising a sequence counter creates and deletes a child.
+  const tempPerms = Permission.CREATE | Permission.DELETE | Permission.ADMIN;
   const tempGrant: ZkAclEntry[] =
-    ours.size > 0 ? [...ours].map((id) => ({ scheme: 'digest', id, perms: Permission.CREATE | Permission.ADMIN })) : [{ scheme: 'world', id: 'anyone', perms: Permission.CREATE | Permission.ADMIN }];
+    ours.size > 0 ? [...ours].map((id) => ({ scheme: 'digest', id, perms: tempPerms })) : [{ scheme: 'world', id: 'anyone', perms: tempPerms }];
+  const counters = new Set(plan.sequenceCounters.map((c) => c.path));
   const hasNewChildren = new Set<string>();
   for (const n of plan.add) {
     const p = parentOf(n.path);
@@ -254,7 +290,8 @@ export async function applyRestore(zk: ZkClient, plan: RestorePlan, opts: ApplyO
   for (const n of plan.add) {
     const abs = joinRoot(plan.targetRoot, n.path);
     let acl = n.acl;
-    if (hasNewChildren.has(n.path) && !grants(n.acl, Permission.CREATE, ours)) {
+    const needs = counters.has(n.path) ? Permission.CREATE | Permission.DELETE : Permission.CREATE;
+    if (hasNewChildren.has(n.path) && !grants(n.acl, needs, ours)) {
       acl = [...n.acl, ...tempGrant];
       tighten.push({ path: abs, acl: n.acl });
     }
@@ -294,6 +331,7 @@ export async function applyRestore(zk: ZkClient, plan: RestorePlan, opts: ApplyO
   if (cur.length > 0) batches.push(cur);
 
   await opts.beforeWrite?.();
+  const counterResult = { raised: [] as string[], left: [] as string[] };
   const total = ops.length + aclUpdates.length + tighten.length;
   let done = 0;
   try {
@@ -302,6 +340,8 @@ export async function applyRestore(zk: ZkClient, plan: RestorePlan, opts: ApplyO
       done += b.length;
       opts.onProgress?.(done, total);
     });
+    // Before the ACLs are tightened: a temporary grant may be what lets us create and delete here.
+    await raiseSequenceCounters(zk, plan, maxOps, counterResult);
     // ACL changes last: setACL is not a multi op in this client; deepest first, so a parent's
     // tightened ACL never stands in the way of a child's.
     const acls = [...aclUpdates, ...tighten].sort((a, b) => depthOf(b.path) - depthOf(a.path));
@@ -321,8 +361,38 @@ export async function applyRestore(zk: ZkClient, plan: RestorePlan, opts: ApplyO
     deleted: plan.mode === 'mirror' ? plan.remove.length : 0,
     aclsTightened: tighten.length,
     skippedEphemerals: plan.skippedEphemerals,
+    sequenceCountersRaised: counterResult.raised,
+    sequenceCountersLeft: counterResult.left,
     durationMs: Date.now() - t0,
   };
+}
+
+/**
+ * Restoring children by name leaves their parent's sequence counter at the number restored, below names
+ * already taken (the next sequential create could collide with one). Only creating a child moves it:
+ * create and delete a scratch child until it reaches the exported value.
+ */
+async function raiseSequenceCounters(zk: ZkClient, plan: RestorePlan, maxOps: number, out: { raised: string[]; left: string[] }): Promise<void> {
+  for (const c of plan.sequenceCounters) {
+    const abs = joinRoot(plan.targetRoot, c.path);
+    const st = await exists(zk, abs);
+    if (!st || nextSequence(st) >= c.next) continue;
+    const scratch = `${abs === '/' ? '' : abs}/lifeboat-sequence-${randomBytes(4).toString('hex')}`;
+    let pairs = c.next - nextSequence(st);
+    try {
+      while (pairs > 0) {
+        const n = Math.min(pairs, Math.floor(maxOps / 2));
+        const ops: MultiOp[] = [];
+        for (let i = 0; i < n; i++) ops.push({ op: 'create', path: scratch, data: null, acl: toZkAcl([]) }, { op: 'remove', path: scratch });
+        await multi(zk, ops);
+        pairs -= n;
+      }
+      out.raised.push(c.path);
+    } catch (e) {
+      if (!(e instanceof ZkError && e.code === 'NO_AUTH')) throw e;
+      out.left.push(c.path);
+    }
+  }
 }
 
 /** Runs `fn` over items with up to `inflight` started in order; the first failure stops new starts. */

@@ -155,6 +155,46 @@ describe('ZooKeeper tree export and restore', () => {
     expect(await exists(zk, `${dst}/extra`)).toBeNull();
   });
 
+  it('restores a sequential parent\'s counter: the next sequential child numbers as it would have in the source', async () => {
+    const seq = `${src}/seq`;
+    await mk(zk, seq);
+    for (let i = 0; i < 5; i++) await mk(zk, `${seq}/job-`, `job ${i}`, OPEN, CreateMode.PERSISTENT_SEQUENTIAL);
+    for (const i of [0, 1, 3]) await remove(zk, `${seq}/job-000000000${i}`); // 5 creates, 3 deletes: cversion 8
+    const exp = await exportTree(zk, seq);
+    expect(exp.nodes.find((n) => n.path === '/')!.stat.cversion).toBe(8);
+    const dst = `${root}/seq-copy`;
+    const plan = await planRestoreLive(zk, exp, dst);
+    expect(plan.sequenceCounters).toEqual([{ path: '/', next: 5 }]);
+    const r = await applyRestore(zk, plan);
+    expect(r.sequenceCountersRaised).toEqual(['/']);
+    expect((await exists(zk, dst))!.cversion).toBe(8);
+    // Without the raise the copy's counter would be 2: the next sequential create would collide with job-0000000002.
+    const next = await mk(zk, `${dst}/job-`, 'next', OPEN, CreateMode.PERSISTENT_SEQUENTIAL);
+    const nextInSource = await mk(zk, `${seq}/job-`, 'next', OPEN, CreateMode.PERSISTENT_SEQUENTIAL);
+    expect(next.slice(dst.length)).toBe(nextInSource.slice(seq.length));
+    expect(next).toBe(`${dst}/job-0000000005`);
+    // Only the restored children are there (the counter's scratch child is gone).
+    expect((await exportTree(zk, dst)).nodes.map((n) => n.path)).toEqual(['/', '/job-0000000002', '/job-0000000004', '/job-0000000005']);
+  });
+
+  it('mirror keeps an extra node that holds a live ephemeral (NOT_EMPTY otherwise) and deletes the other extras', async () => {
+    const exp = await exportTree(zk, `${src}/locked`);
+    const dst = `${root}/mirror-live`;
+    await applyRestore(zk, await planRestoreLive(zk, exp, dst), { digestAuth: [ALICE, BOB] });
+    await mk(zk, `${dst}/a/registered`, 'persistent extra');
+    await mk(ephemeralOwner, `${dst}/a/registered/instance-1`, 'live', OPEN, CreateMode.EPHEMERAL);
+    await mk(zk, `${dst}/plain-extra`, 'x');
+    await mk(zk, `${dst}/plain-extra/child`, 'y');
+    const plan = await planRestoreLive(zk, exp, dst, { mode: 'mirror' });
+    expect(plan.remove).toEqual(['/plain-extra/child', '/plain-extra']);
+    expect(plan.keptForEphemerals).toEqual(['/a/registered']);
+    expect(formatPlan(plan)).toContain(`- ${dst}/a/registered — kept (holds live ephemeral nodes)`);
+    const r = await applyRestore(zk, plan, { confirm: true, digestAuth: [ALICE, BOB] });
+    expect(r.deleted).toBe(2);
+    expect(await exists(zk, `${dst}/plain-extra`)).toBeNull();
+    expect(await exists(zk, `${dst}/a/registered/instance-1`)).not.toBeNull();
+  });
+
   it('batches writes in multi under the byte budget (many small batches give the same tree)', async () => {
     const big = `${root}/big`;
     await mk(zk, big);
