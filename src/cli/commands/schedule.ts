@@ -1,0 +1,181 @@
+/**
+ * `lifeboat schedule apply|list|pause|unpause|trigger`: the tiered backup plan as Temporal
+ * Schedules (src/temporal/schedules.ts). `apply` is idempotent, so it is re-run after editing the spec.
+ */
+import { userInfo } from 'node:os';
+import type { Client } from '@temporalio/client';
+import { EXIT, LifeboatError } from '../../errors';
+import {
+  applySchedules,
+  deleteSchedule,
+  type ApplyChange,
+  isScheduleTier,
+  listSchedules,
+  parseScheduleId,
+  pauseSchedule,
+  planSchedules,
+  scheduleId,
+  type ScheduleState,
+  SCHEDULE_TIERS,
+  type ScheduleTier,
+  triggerSchedule,
+  unpauseSchedule,
+} from '../../temporal/schedules';
+import { workflowUiLink } from '../../temporal/connection';
+import { type Output, output, parseCli, requireSpec, subcommand } from '../output';
+import { connectTemporal, type CliTemporal } from '../temporal';
+
+export const summary = 'install the tiered backup plan as Temporal Schedules; list, pause, trigger, delete them';
+const USAGE = `usage:
+  lifeboat schedule apply --spec <cluster.yaml> [--tiers hourly,daily,weekly,monthly] [--parts p,..]
+                          [--timezone <IANA>] [--prune] [--dry-run] [--json]
+  lifeboat schedule list [--spec <cluster.yaml>] [--json]
+  lifeboat schedule pause   <schedule-id> | --spec <cluster.yaml> [--tier <tier>]  [--note <text>] [--json]
+  lifeboat schedule unpause <schedule-id> | --spec <cluster.yaml> [--tier <tier>]  [--note <text>] [--json]
+  lifeboat schedule trigger <schedule-id> | --spec <cluster.yaml> --tier <tier>   [--json]
+  lifeboat schedule delete  <schedule-id> | --spec <cluster.yaml> [--tier <tier>]  [--json]
+tiers: hourly (incremental, :15 every hour), daily (full, 01:00), weekly (full, Sunday 02:00),
+       monthly (full, 1st 03:00); times in --timezone (default UTC). Schedule IDs: lifeboat-backup-<cluster>-<tier>.
+--prune deletes the cluster's schedules of tiers not in --tiers. Overlap policy SKIP, also for trigger.`;
+
+const csv = (s: string | undefined) => s?.split(',').map((x) => x.trim()).filter(Boolean);
+
+export async function run(argv: string[]): Promise<number> {
+  const [sub, rest] = subcommand(argv, USAGE);
+  const { values, positionals } = parseCli(
+    rest,
+    {
+      spec: { type: 'string' },
+      tiers: { type: 'string' },
+      tier: { type: 'string' },
+      parts: { type: 'string' },
+      timezone: { type: 'string' },
+      note: { type: 'string' },
+      prune: { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+    USAGE,
+  );
+  const out = output(values.json ?? false);
+  const allowed: Record<string, string[]> = {
+    apply: ['spec', 'tiers', 'parts', 'timezone', 'prune', 'dry-run', 'json'],
+    list: ['spec', 'json'],
+    pause: ['spec', 'tier', 'note', 'json'],
+    unpause: ['spec', 'tier', 'note', 'json'],
+    trigger: ['spec', 'tier', 'json'],
+    delete: ['spec', 'tier', 'json'],
+  };
+  const ok = allowed[sub];
+  if (!ok) throw new LifeboatError('InvalidInput', `unknown subcommand "schedule ${sub}"\n${USAGE}`);
+  const extra = Object.keys(values).filter((k) => values[k as keyof typeof values] !== undefined && !ok.includes(k));
+  if (extra.length) throw new LifeboatError('InvalidInput', `schedule ${sub} does not take ${extra.map((k) => `--${k}`).join(', ')}\n${USAGE}`);
+  if (positionals.length > (sub === 'apply' || sub === 'list' ? 0 : 1)) throw new LifeboatError('InvalidInput', `unexpected argument "${positionals.at(-1)}"\n${USAGE}`);
+
+  if (sub === 'apply') {
+    const spec = requireSpec(values.spec, USAGE);
+    const plan = planSchedules(spec, { tiers: csv(values.tiers) as ScheduleTier[] | undefined, parts: csv(values.parts), timezone: values.timezone });
+    return withTemporal(async (t) => {
+      const changes = await applySchedules(t.client, spec.name, plan, { prune: values.prune, dryRun: values['dry-run'] });
+      printApply(out, spec.name, changes);
+      return EXIT.OK;
+    });
+  }
+  if (sub === 'list') {
+    const cluster = values.spec ? requireSpec(values.spec, USAGE).name : undefined;
+    return withTemporal(async (t) => {
+      const states = await listSchedules(t.client, cluster);
+      if (out.json) for (const s of states) out.result({ message_type: 'schedule', ...s });
+      else out.result({}, states.length ? states.map(formatState).join('\n') : `no Lifeboat schedules${cluster ? ` of ${cluster}` : ''} (lifeboat schedule apply --spec <file> installs them)`);
+      return EXIT.OK;
+    });
+  }
+
+  return withTemporal(async (t) => {
+    const ids = await targets(t.client, sub, positionals[0], values.spec, values.tier);
+    if (sub === 'trigger') {
+      const r = await triggerSchedule(t.client, ids[0]!);
+      const ui = r.workflowId ? workflowUiLink(t.settings, r.workflowId, r.runId) : undefined;
+      out.result({ ...r, ui }, r.workflowId ? `${r.id}: started ${r.workflowId}${ui ? `\n${ui}` : ''}` : `${r.id}: skipped — ${r.skipped}`);
+      return r.workflowId ? EXIT.OK : EXIT.PARTIAL;
+    }
+    if (sub === 'delete') {
+      for (const id of ids) {
+        await deleteSchedule(t.client, id);
+        out.result({ message_type: 'schedule', id, action: 'delete' }, `${id}: deleted`);
+      }
+      return EXIT.OK;
+    }
+    const who = `${userInfo().username} at ${new Date().toISOString()}`;
+    const note = values.note ?? `${sub === 'pause' ? 'paused' : 'unpaused'} with lifeboat schedule ${sub} by ${who}`;
+    for (const id of ids) {
+      const s = sub === 'pause' ? await pauseSchedule(t.client, id, note) : await unpauseSchedule(t.client, id, note);
+      out.result({ message_type: 'schedule', ...s }, `${id}: ${s.paused ? 'paused' : 'active'}${s.note ? ` — ${s.note}` : ''}`);
+    }
+    return EXIT.OK;
+  });
+}
+
+async function withTemporal(fn: (t: CliTemporal) => Promise<number>): Promise<number> {
+  const t = await connectTemporal();
+  try {
+    return await fn(t);
+  } finally {
+    await t.close();
+  }
+}
+
+/** The schedules a command is about: an ID, or a spec's cluster with one tier (or, except to trigger, all its installed tiers). */
+async function targets(client: Client, sub: string, id: string | undefined, specFile: string | undefined, tier: string | undefined): Promise<string[]> {
+  if (id) {
+    if (specFile || tier) throw new LifeboatError('InvalidInput', `give a schedule ID or --spec/--tier, not both\n${USAGE}`);
+    if (!parseScheduleId(id)) throw new LifeboatError('InvalidInput', `"${id}" is not a Lifeboat schedule ID (lifeboat-backup-<cluster>-<tier>, tier one of ${SCHEDULE_TIERS.join(', ')})`);
+    return [id];
+  }
+  if (!specFile) throw new LifeboatError('InvalidInput', `a schedule ID or --spec is required\n${USAGE}`);
+  const cluster = requireSpec(specFile, USAGE).name;
+  if (tier !== undefined) {
+    if (!isScheduleTier(tier)) throw new LifeboatError('InvalidInput', `--tier is one of ${SCHEDULE_TIERS.join(', ')}, got "${tier}"`);
+    return [scheduleId(cluster, tier)];
+  }
+  if (sub === 'trigger') throw new LifeboatError('InvalidInput', `trigger needs --tier with --spec\n${USAGE}`);
+  const installed = (await listSchedules(client, cluster)).map((s) => s.id);
+  if (!installed.length) throw new LifeboatError('WorkflowNotFound', `no Lifeboat schedules of ${cluster} in namespace ${client.options.namespace} (lifeboat schedule apply --spec ${specFile} installs them)`);
+  return installed;
+}
+
+function printApply(out: Output, cluster: string, changes: ApplyChange[]): void {
+  const count = (a: ApplyChange['action']) => changes.filter((c) => c.action === a).length;
+  const totals = { created: count('create'), updated: count('update'), unchanged: count('unchanged'), deleted: count('delete'), extra: count('extra') };
+  const dryRun = changes[0]?.dryRun ?? false;
+  if (out.json) {
+    for (const c of changes) out.result({ message_type: 'schedule', cluster, ...c });
+    out.result({ message_type: 'summary', cluster, dryRun, ...totals });
+    return;
+  }
+  const verb: Record<ApplyChange['action'], [string, string]> = {
+    create: ['created', 'would create'],
+    update: ['updated', 'would update'],
+    unchanged: ['unchanged', 'unchanged'],
+    delete: ['deleted', 'would delete'],
+    extra: ['not in plan', 'not in plan'],
+  };
+  const lines = changes.map((c) => {
+    const detail = c.action === 'update' ? ` (changed: ${c.changed?.join(', ')})` : c.action === 'extra' ? ' (kept; --prune deletes it)' : '';
+    return `${verb[c.action][dryRun ? 1 : 0].padEnd(12)} ${c.id}${c.description ? `  ${c.description}` : ''}${detail}`;
+  });
+  const sum = `${dryRun ? 'dry run: ' : ''}${totals.created} created, ${totals.updated} updated, ${totals.unchanged} unchanged, ${totals.deleted} deleted`;
+  out.result({}, [...lines, sum].join('\n'));
+}
+
+const minutes = (ms: number) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : `${Math.round(ms / 60_000)}m`);
+
+function formatState(s: ScheduleState): string {
+  return [
+    `${s.id} (${s.tier}, ${s.paused ? 'PAUSED' : 'active'}${s.note ? `: ${s.note}` : ''})`,
+    `  ${s.description}; overlap ${s.overlap}, catch-up window ${minutes(s.catchupWindowMs)}`,
+    `  next: ${s.paused ? '(paused) ' : ''}${s.nextRuns.join(', ') || '—'}`,
+    `  last: ${s.lastRun ? `${s.lastRun.status} ${s.lastRun.workflowId} at ${s.lastRun.startedAt}` : 'never run'}${s.running.length ? `; running ${s.running.join(', ')}` : ''}`,
+    `  runs ${s.actionsTaken}, skipped (overlap) ${s.skippedOverlap}, missed (catch-up) ${s.missedCatchupWindow}`,
+  ].join('\n');
+}
