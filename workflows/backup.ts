@@ -41,7 +41,7 @@ export interface BackupResult {
 
 const state = proxyActivities<typeof activities>({
   startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '1 minute',
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 5 },
 });
 
@@ -96,7 +96,7 @@ export async function backup(input: BackupInput): Promise<BackupResult> {
     const host = part.includes(':') ? hostOf(part) : undefined;
     const run = () =>
       host
-        ? state.backupPartActivity.executeWithOptions({ taskQueue: `lifeboat-host-${host}`, startToCloseTimeout: '4 hours', heartbeatTimeout: '1 minute' }, [{ spec, set, part, options }])
+        ? state.backupPartActivity.executeWithOptions({ taskQueue: `lifeboat-host-${host}`, startToCloseTimeout: '4 hours', heartbeatTimeout: '20 seconds' }, [{ spec, set, part, options }])
         : state.backupPartActivity({ spec, set, part, options });
     const r = await t.step(part, run, (x) => `${x.summary || x.part}: ${(x.newBytes / 1e6).toFixed(1)} MB new of ${(x.bytes / 1e6).toFixed(1)} MB${x.reused ? ' (stored by an earlier attempt)' : ''}`);
     time = time && time < r.time ? time : r.time;

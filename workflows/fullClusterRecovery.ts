@@ -28,7 +28,7 @@ type Chosen = Awaited<ReturnType<typeof activities.chooseBackupSetActivity>>;
 
 const control = proxyActivities<typeof activities>({
   startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '1 minute',
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
 });
 const MAX_FALLBACKS = 3;
@@ -43,7 +43,7 @@ export async function fullClusterRecovery(input: FullClusterRecoveryInput): Prom
   const started = new Date().toISOString();
   const failureTime = input.failureTime ?? started;
   const onHost = (brokerId: number) => `lifeboat-host-${spec.brokers.find((b) => b.id === brokerId)!.host}`;
-  const hostCall = { startToCloseTimeout: '4 hours', heartbeatTimeout: '1 minute', retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 5 } };
+  const hostCall = { startToCloseTimeout: '4 hours', heartbeatTimeout: '20 seconds', retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 5 } };
   const each = <T>(fn: (id: number) => Promise<T>) => Promise.all(spec.brokers.map((b) => fn(b.id)));
 
   const t = new RunTracker(

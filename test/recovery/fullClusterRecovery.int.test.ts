@@ -17,30 +17,7 @@ import { TASK_QUEUE, temporalSettings } from '../../src/temporal/connection';
 import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
 import type { BackupResult } from '../../workflows/backup';
 import { primarySpec, topo, unique } from '../support/lab';
-
-async function consumeAll(spec: ClusterSpec, topic: string, expected: number): Promise<string[]> {
-  const kafka = kafkaFor(spec);
-  const consumer = kafka.consumer({ groupId: unique('verify') });
-  const seen: string[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`only ${seen.length} of ${expected} records came back`)), 60_000);
-    void consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        seen.push(`${partition}:${message.offset}:${message.key?.toString()}:${message.value?.toString()}`);
-        if (seen.length >= expected) {
-          clearTimeout(timer);
-          resolve();
-        }
-      },
-    });
-  });
-  // A little longer, to see any duplicate.
-  await new Promise((r) => setTimeout(r, 1500));
-  await consumer.disconnect();
-  return seen.sort();
-}
+import { consumeAll } from './consume';
 
 describe('fullClusterRecovery workflow', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-recovery-'));
