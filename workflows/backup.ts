@@ -7,37 +7,11 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import { ApplicationFailure } from '@temporalio/common';
 import type * as activities from '../activities';
-import type { ClusterSpec } from '../src/config/spec';
-export type { BackupTier };
-import { type BackupTier, defaultParts, invalidParts } from '../src/backup/plan.pure';
+export type { BackupInput, BackupResult, BackupTier } from '../src/backup/plan.pure';
+import { type BackupInput, type BackupResult, defaultParts, invalidParts } from '../src/backup/plan.pure';
 import type { RunReport } from '../src/report/report.pure';
 import { RunTracker } from './support/tracker';
 
-
-export interface BackupInput {
-  spec: ClusterSpec;
-  tier?: BackupTier;
-  /** Default: zookeeper, kafka-metadata, configs:<id> and logdirs:<id> of every broker. */
-  parts?: string[];
-  /** ZooKeeper and topics parts build on the newest earlier snapshot (log dirs dedupe anyway). */
-  incremental?: boolean;
-  logdirMode?: 'hot' | 'cold';
-  /** Topics of the logical `topics` part (default: all but internal and disposable). */
-  topics?: string[];
-  /** Skip retention and the off-site copy (e.g. a drill's one-off backup). */
-  skipRetention?: boolean;
-  skipOffsite?: boolean;
-  dryRun?: boolean;
-}
-
-export interface BackupResult {
-  setId: string;
-  tier: BackupTier;
-  parts: { part: string; snapshot: string; bytes: number; newBytes: number; reused: boolean; summary: string }[];
-  /** The point the set represents: the start of its first part. */
-  time?: string;
-  report: RunReport;
-}
 
 const state = proxyActivities<typeof activities>({
   startToCloseTimeout: '2 hours',

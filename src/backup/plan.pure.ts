@@ -1,5 +1,6 @@
 /** Backup-set vocabulary shared by workflows and activities (pure: no I/O). */
 import type { ClusterSpec } from '../config/spec';
+import type { RunReport } from '../report/report.pure';
 
 export type BackupTier = 'hourly' | 'daily' | 'weekly' | 'monthly' | 'manual';
 export const TIERS: BackupTier[] = ['hourly', 'daily', 'weekly', 'monthly', 'manual'];
@@ -26,4 +27,29 @@ export function invalidParts(spec: ClusterSpec, parts: string[]): string[] {
     const b = brokerOfPart(p);
     return !PART_PATTERN.test(p) || (b !== undefined && !spec.brokers.some((x) => x.id === b));
   });
+}
+
+export interface BackupInput {
+  spec: ClusterSpec;
+  tier?: BackupTier;
+  /** Default: zookeeper, kafka-metadata, configs:<id> and logdirs:<id> of every broker. */
+  parts?: string[];
+  /** ZooKeeper and topics parts build on the newest earlier snapshot (log dirs dedupe anyway). */
+  incremental?: boolean;
+  logdirMode?: 'hot' | 'cold';
+  /** Topics of the logical `topics` part (default: all but internal and disposable). */
+  topics?: string[];
+  /** Skip retention and the off-site copy (e.g. a drill's one-off backup). */
+  skipRetention?: boolean;
+  skipOffsite?: boolean;
+  dryRun?: boolean;
+}
+
+export interface BackupResult {
+  setId: string;
+  tier: BackupTier;
+  parts: { part: string; snapshot: string; bytes: number; newBytes: number; reused: boolean; summary: string }[];
+  /** The point the set represents: the start of its first part. */
+  time?: string;
+  report: RunReport;
 }

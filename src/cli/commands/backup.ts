@@ -3,12 +3,11 @@
  * `lifeboat backup sets --spec <file>`: the sets in the repository, newest last, complete or not.
  */
 import { listBackupSets } from '../../backup/parts';
-import { type BackupTier, defaultParts, invalidParts, TIERS } from '../../backup/plan.pure';
+import { type BackupResult, type BackupTier, defaultParts, invalidParts, TIERS } from '../../backup/plan.pure';
 import { EXIT, LifeboatError } from '../../errors';
 import { openRepositoryForSpec } from '../../repository';
 import { renderMarkdown } from '../../report/report.pure';
 import { TASK_QUEUE, workflowUiLink } from '../../temporal/connection';
-import type { BackupResult } from '../../../workflows/backup';
 import { output, parseCli, requireSpec } from '../output';
 import { connectTemporal, follow, startUnique } from '../temporal';
 

@@ -8,6 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { Kafka } from 'kafkajs';
 import { EXIT } from '../../errors';
 import { loadSpec, type ClusterSpec } from '../../config/spec';
+import type { BackupResult } from '../../backup/plan.pure';
 import { retryTransient, withAdmin } from '../../kafka/admin';
 import { kafkaFor } from '../../kafka/client';
 import { labDisaster } from '../../lab/disaster';
@@ -15,7 +16,6 @@ import { findCluster, labTopology } from '../../lab/topology';
 import { durationText, renderMarkdown, type RunReport } from '../../report/report.pure';
 import { TASK_QUEUE, temporalSettings, workflowUiLink } from '../../temporal/connection';
 import { createWorkers } from '../../temporal/worker';
-import type { BackupResult } from '../../../workflows/backup';
 import { output, parseCli } from '../output';
 import { workflowFailure } from '../temporal';
 
