@@ -17,7 +17,10 @@ import { openRepositoryForSpec } from '../../src/repository';
 import { TASK_QUEUE, temporalSettings } from '../../src/temporal/connection';
 import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
 import type { BackupResult } from '../../workflows/backup';
-import { primarySpec, unique } from '../support/lab';
+import { primarySpec, topo, unique } from '../support/lab';
+import { killBroker, startBroker } from '../../src/lab/lab';
+import { findBroker } from '../../src/lab/topology';
+import { setProblems } from '../../src/recovery/steps';
 
 describe('backup workflow', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-backup-'));
@@ -114,6 +117,38 @@ describe('backup workflow', () => {
       expect(sets.filter((s) => s.complete).map((s) => s.setId)).toEqual([second.setId]);
     } finally {
       await offsite.close();
+    }
+  });
+
+  it('a broker killed during its hot log-dir copy: the run completes and every part of the set verifies', async () => {
+    const handle = await client.workflow.start('backup', {
+      taskQueue: TASK_QUEUE,
+      workflowId: unique('backup-primary-kill'),
+      args: [{ spec, parts: ['kafka-metadata', 'logdirs:1', 'logdirs:2', 'logdirs:3'], skipRetention: true, skipOffsite: true }],
+    });
+    const b2 = findBroker(topo, 'primary', 2);
+    try {
+      for (let i = 0; i < 600; i++) {
+        const desc = await handle.describe();
+        if (desc.status.name !== 'RUNNING' || (await handle.query<{ step: string }>('status')).step === 'logdirs:2') break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await killBroker(topo, b2);
+      const r = (await handle.result()) as BackupResult;
+      expect(r.report.outcome).toBe('succeeded');
+      const repo = await openRepositoryForSpec(spec);
+      try {
+        const set = (await listBackupSets(repo, spec.name)).find((s) => s.setId === r.setId)!;
+        expect(set.complete).toBe(true);
+        expect(await setProblems(repo, set, new Set())).toEqual([]);
+        // Broker 2's copy holds the test topic's records up to what was acknowledged.
+        const points = set.snapshots['logdirs:2']!.points.logdirs as Record<string, Record<string, PartitionCover>>;
+        for (let p = 0; p < 3; p++) expect(Object.values(points)[0]![`${topic}-${p}`]?.end).toBe(100);
+      } finally {
+        await repo.close();
+      }
+    } finally {
+      await startBroker(topo, b2);
     }
   });
 
