@@ -14,4 +14,5 @@ export {
   restoreLogDirsActivity,
   waitForServingActivity,
   verifyAgainstSetActivity,
+  brokerDiskStateActivity,
 } from './recovery';

@@ -17,6 +17,7 @@ import {
   type ZkRestoreResult,
 } from '../src/recovery/steps';
 import type { RestoreMode } from '../src/zookeeper/restore';
+import { type BrokerDiskState, brokerDiskState } from '../src/recovery/brokerDisk';
 import { checkedSpec, mapped } from './errors';
 import { withHeartbeat } from './heartbeat';
 
@@ -54,4 +55,8 @@ export async function waitForServingActivity(input: { spec: ClusterSpec; timeout
 
 export async function verifyAgainstSetActivity(input: { spec: ClusterSpec; set: BackupSet }): Promise<RecoveryCheck[]> {
   return mapped(() => withHeartbeat({ step: 'verify' }, () => verifyAgainstSet(checkedSpec(input.spec), input.set)));
+}
+
+export async function brokerDiskStateActivity(input: { spec: ClusterSpec; brokerId: number }): Promise<BrokerDiskState> {
+  return mapped(() => brokerDiskState(checkedSpec(input.spec), input.brokerId));
 }

@@ -18,6 +18,11 @@ export interface BrokerRecoveryInput {
   dryRun?: boolean;
   autoApprove?: boolean;
   approvalTimeoutMinutes?: number;
+  /**
+   * Restore the broker's log dirs from the newest backup set when its disks are lost (no
+   * meta.properties): it then only fetches what changed since, instead of everything. Default true.
+   */
+  restoreLostLogDirs?: boolean;
 }
 
 const control = proxyActivities<typeof activities>({
@@ -41,6 +46,7 @@ export async function brokerRecovery(input: BrokerRecoveryInput): Promise<RunRep
     [
       { name: 'check-cluster', title: 'Check the other brokers' },
       { name: 'plan', title: `List the partitions broker ${brokerId} carries` },
+      { name: 'restore-logdirs', title: `Restore broker ${brokerId}'s log dirs if its disks are lost`, host: broker.host },
       { name: 'start-broker', title: `Start broker ${brokerId}`, host: broker.host },
       { name: 'wait-isr', title: `Wait until broker ${brokerId} is back in every ISR` },
       { name: 'preferred-election', title: 'Preferred leader election' },
@@ -86,9 +92,33 @@ export async function brokerRecovery(input: BrokerRecoveryInput): Promise<RunRep
   };
 
   if (t.dryRun) {
-    for (const s of ['start-broker', 'wait-isr', 'preferred-election', 'verify']) t.skip(s, 'dry run');
+    for (const s of ['restore-logdirs', 'start-broker', 'wait-isr', 'preferred-election', 'verify']) t.skip(s, 'dry run');
     t.finish('planned');
     return report('planned');
+  }
+
+  const onHost = { taskQueue: `lifeboat-host-${broker.host}`, startToCloseTimeout: '4 hours', heartbeatTimeout: '20 seconds' };
+  const disk = await slow.brokerDiskStateActivity.executeWithOptions(onHost, [{ spec, brokerId }]);
+  if (disk.lost.length === 0) t.skip('restore-logdirs', `log dirs intact (${disk.partitions} partition dirs)`);
+  else if (input.restoreLostLogDirs === false || !spec.repository) {
+    t.skip('restore-logdirs', `${disk.lost.join(', ')} lost; ${spec.repository ? 'restore not requested' : 'no repository in the spec'}: the broker re-replicates everything`);
+  } else {
+    await t.approve('restore-logdirs', `restore broker ${brokerId}'s lost log dirs (${disk.lost.join(', ')}) from the newest backup set?`, {
+      autoApprove: input.autoApprove ?? false,
+      timeoutMs: (input.approvalTimeoutMinutes ?? 30) * 60_000,
+    });
+    await t.step(
+      'restore-logdirs',
+      async () => {
+        const chosen = await slow.chooseBackupSetActivity({ spec });
+        const snap = chosen.set.snapshots[`logdirs:${brokerId}`];
+        if (!snap) return `the newest set ${chosen.set.setId} has no copy of broker ${brokerId}: it re-replicates everything`;
+        await slow.stopBrokerActivity.executeWithOptions(onHost, [{ spec, brokerId }]);
+        const r = await slow.restoreLogDirsActivity.executeWithOptions(onHost, [{ spec, brokerId, snapshotId: snap.id }]);
+        return `${r.files} files (${(r.bytes / 1e6).toFixed(1)} MB) from set ${chosen.set.setId} of ${chosen.set.time}`;
+      },
+      (d) => d,
+    );
   }
 
   await t.step(

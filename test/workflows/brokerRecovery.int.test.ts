@@ -2,7 +2,12 @@
  * brokerRecovery on the real lab through a real worker: a SIGKILLed broker is started on its host
  * queue, rejoins every ISR and gets its preferred leaderships back; the report says so.
  */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BackupResult } from '../../src/backup/plan.pure';
+import type { ClusterSpec } from '../../src/config/spec';
 import { Client, Connection } from '@temporalio/client';
 import { kafkaFor } from '../../src/kafka/client';
 import { withAdmin } from '../../src/kafka/admin';
@@ -51,6 +56,7 @@ describe('brokerRecovery workflow', () => {
     const plan = report.steps.find((s: { name: string }) => s.name === 'plan');
     expect(plan.status).toBe('done');
     expect(report.steps.filter((s: { status: string }) => s.status === 'skipped').map((s: { name: string }) => s.name)).toEqual([
+      'restore-logdirs',
       'start-broker',
       'wait-isr',
       'preferred-election',
@@ -75,7 +81,9 @@ describe('brokerRecovery workflow', () => {
       const report = (await client.workflow.getHandle(workflowId).result()) as RunReport;
       expect(report.outcome).toBe('succeeded');
       expect(report.checks.every((c) => c.ok)).toBe(true);
-      expect(report.steps.every((s) => s.status === 'done')).toBe(true);
+      expect(report.steps.filter((s) => s.status !== 'done').map((s) => `${s.name}: ${s.detail}`)).toEqual([
+        expect.stringMatching(/^restore-logdirs: log dirs intact/),
+      ]);
       expect(report.rtoMs).toBeGreaterThan(0);
       const parts = (await readClusterState(spec, { topics: [topic] })).partitions;
       for (const p of parts) {
@@ -87,6 +95,35 @@ describe('brokerRecovery workflow', () => {
       expect(desc.typedSearchAttributes.get({ name: 'LifeboatStep', type: 'KEYWORD' } as never)).toBe('succeeded');
     } finally {
       await cli.close();
+    }
+  });
+
+  it('a broker whose disk is lost gets its log dirs back from the newest backup set, then catches up', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lifeboat-broker-'));
+    const withRepo: ClusterSpec = { ...spec, repository: { ...spec.repository!, path: join(dir, 'repo') }, offsiteRepository: undefined };
+    try {
+      const backup = (await client.workflow.execute('backup', {
+        taskQueue: TASK_QUEUE,
+        workflowId: unique('backup-primary'),
+        args: [{ spec: withRepo, parts: ['zookeeper', 'kafka-metadata', 'logdirs:2'], skipRetention: true }],
+      })) as BackupResult;
+      const b2 = findBroker(topo, 'primary', 2);
+      await killBroker(topo, b2);
+      for (const e of readdirSync(b2.logDir)) rmSync(join(b2.logDir, e), { recursive: true, force: true });
+
+      const report = (await client.workflow.execute('brokerRecovery', {
+        taskQueue: TASK_QUEUE,
+        workflowId: unique('recover-primary-disk'),
+        args: [{ spec: withRepo, brokerId: 2, autoApprove: true }],
+      })) as RunReport;
+      expect(report.outcome).toBe('succeeded');
+      const restored = report.steps.find((s) => s.name === 'restore-logdirs')!;
+      expect(restored.status).toBe('done');
+      expect(restored.detail).toContain(`from set ${backup.setId}`);
+      const parts = (await readClusterState(spec, { topics: [topic] })).partitions;
+      for (const p of parts) expect(p.isr.sort()).toEqual([1, 2, 3]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
