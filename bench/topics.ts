@@ -1,13 +1,30 @@
 /**
- * Kafka data benchmark (issue 5): logical topic backup and restore beside Debian's kcat, and a
- * log-dir hot copy beside `cp -r`, on the lab. Writes the "Kafka data" section of docs/benchmarks.md.
+ * Kafka topic data benchmark (issue 5): logical topic backup and restore beside Debian's kcat, and
+ * a log-dir hot copy beside `cp -r`, on the lab (ports and specs from the lab topology).
  *
- *   bench/install-kcat.sh && npx tsx bench/topics.ts [records=1000000] [partitions=6]
+ *   bash bench/install-kcat.sh && npx tsx bench/topics.ts [records=1000000] [partitions=6] [--write-docs] [--clean-leftovers]
+ *
+ * 1. produce RECORDS records of ~1 KB (key, value, one header) over PARTITIONS partitions of a fresh
+ *    topic bench-topics-<id> on the primary cluster (RF 1)
+ * 2. backup: backupTopics into a fresh encrypted repository (snapshot commit included) beside
+ *    `kcat -C -e` dumping the same topic from the beginning to the end into a file
+ * 3. restore: restoreTopics from that repository into a new topic on the standby cluster (topic
+ *    creation, catch-up read, produce, offset map, all included) beside `kcat -P` producing the
+ *    dumped records into another new topic there (idempotent, acks=all, both)
+ * 4. hot copy of broker 1's log dir into the repository beside `cp -r` of the same dir
+ *
+ * Every count is checked (each tool must have read/written every record). The bench's topics and
+ * work dir are deleted afterwards, also when it fails or is interrupted. --clean-leftovers first
+ * deletes bench-topics-* topics that earlier, crashed runs left behind (older than an hour).
+ * --write-docs replaces the generated part of the "Kafka topic data" section of docs/benchmarks.md
+ * (between its topics-bench markers; the section is appended if missing).
  */
 import { execFileSync, execSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Admin, Kafka } from 'kafkajs';
 import { loadSpec } from '../src/config/spec';
 import { copyLogDirs } from '../src/host/logdirs';
 import { kafkaFor } from '../src/kafka/client';
@@ -16,120 +33,238 @@ import { restoreTopics } from '../src/kafka/topicRestore';
 import { findCluster, labTopology } from '../src/lab/topology';
 import { initRepository } from '../src/repository';
 
-const RECORDS = Number(process.argv[2] ?? 1_000_000);
-const PARTITIONS = Number(process.argv[3] ?? 6);
+const { values: flags, positionals } = parseArgs({ allowPositionals: true, options: { 'write-docs': { type: 'boolean' }, 'clean-leftovers': { type: 'boolean' } } });
+const RECORDS = Number(positionals[0] ?? 1_000_000);
+const PARTITIONS = Number(positionals[1] ?? 6);
+const PREFIX = 'bench-topics-';
+const BEGIN = '<!-- topics-bench:begin -->';
+const END = '<!-- topics-bench:end -->';
 const topo = labTopology();
 const primary = loadSpec(findCluster(topo, 'primary').specFile);
 const standby = loadSpec(findCluster(topo, 'standby').specFile);
 const id = Date.now().toString(36);
-const topic = `bench-topics-${id}`;
+const topic = `${PREFIX}${id}`;
+const restored = `${topic}-restored`;
+const kcatTopic = `${topic}-kcat`;
 const work = mkdtempSync(join(tmpdir(), 'lifeboat-bench-topics-'));
 
 const secs = (t0: number) => (Date.now() - t0) / 1000;
+/** CPU seconds (user + system, every thread of this process) since `c0`. */
+const cpuSecs = (c0: NodeJS.CpuUsage) => {
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1e6;
+};
+/** Runs a shell command; its wall time and the CPU seconds of its children (the shell's `times`). */
+function timedShell(cmd: string): { wall: number; cpu: number } {
+  const t0 = Date.now();
+  const out = execSync(`${cmd}\ntimes`, { shell: '/bin/sh', stdio: ['ignore', 'pipe', 'inherit'] }).toString();
+  const wall = secs(t0);
+  const children = out.trim().split('\n').pop()!; // "0m1.234s 0m0.567s": the children's user and system time
+  const cpu = [...children.matchAll(/(\d+)m([\d.]+)s/g)].reduce((n, m) => n + Number(m[1]) * 60 + Number(m[2]), 0);
+  return { wall, cpu };
+}
 const value = (i: number) => `${i}:`.padEnd(1000, String.fromCharCode(97 + (i % 26)));
+
+/** Everything the bench created, removed once, whatever happened. */
+const created: { admin: () => Admin; topic: string }[] = [];
+const admins: Admin[] = [];
+let cleaned: Promise<void> | undefined;
+function cleanup(): Promise<void> {
+  cleaned ??= (async () => {
+    for (const c of created.reverse()) {
+      await c
+        .admin()
+        .deleteTopics({ topics: [c.topic], timeout: 30_000 })
+        .catch((e: unknown) => console.error(`could not delete topic ${c.topic}: ${(e as Error).message}`));
+    }
+    for (const a of admins) await a.disconnect().catch(() => {});
+    rmSync(work, { recursive: true, force: true });
+  })();
+  return cleaned;
+}
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    console.error(`${sig}: cleaning up`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+async function connectedAdmin(kafka: Kafka): Promise<Admin> {
+  const admin = kafka.admin();
+  await admin.connect();
+  admins.push(admin);
+  return admin;
+}
+
+async function createTopic(admin: Admin, name: string): Promise<void> {
+  created.push({ admin: () => admin, topic: name });
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic: name, numPartitions: PARTITIONS, replicationFactor: 1 }] });
+}
+
+async function recordCount(admin: Admin, name: string): Promise<number> {
+  const offsets = await admin.fetchTopicOffsets(name);
+  return offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
+}
+
+/** Deletes bench topics older than an hour (earlier runs that crashed before their cleanup). */
+async function cleanLeftovers(admin: Admin, cluster: string): Promise<void> {
+  const stale = (await admin.listTopics()).filter((t) => {
+    const m = /^bench-topics-([0-9a-z]+)(-restored|-kcat)?$/.exec(t);
+    return m !== null && Date.now() - parseInt(m[1]!, 36) > 3_600_000;
+  });
+  if (stale.length === 0) return;
+  console.log(`${cluster}: deleting leftover bench topics ${stale.join(', ')}`);
+  await admin.deleteTopics({ topics: stale, timeout: 30_000 });
+}
+
+async function countLines(file: string): Promise<number> {
+  let n = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) n++;
+  }
+  return n;
+}
+
+function check(what: string, got: number, want: number): void {
+  if (got !== want) throw new Error(`${what}: ${got} records, expected ${want}`);
+}
 
 async function main() {
   const src = kafkaFor(primary, 'bench');
   const dst = kafkaFor(standby, 'bench');
-  const admin = src.admin();
-  await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }] });
+  const admin = await connectedAdmin(src);
+  const dstAdmin = await connectedAdmin(dst);
+  if (flags['clean-leftovers']) {
+    await cleanLeftovers(admin, 'primary');
+    await cleanLeftovers(dstAdmin, 'standby');
+  }
+
+  await createTopic(admin, topic);
   const producer = src.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
-  for (let i = 0; i < RECORDS; i += 5000) {
-    const n = Math.min(5000, RECORDS - i);
-    await producer.send({ topic, acks: -1, messages: Array.from({ length: n }, (_, j) => ({ partition: (i + j) % PARTITIONS, key: `key-${i + j}`, value: value(i + j), headers: { seq: String(i + j) } })) });
+  try {
+    for (let i = 0; i < RECORDS; i += 5000) {
+      const n = Math.min(5000, RECORDS - i);
+      await producer.send({ topic, acks: -1, messages: Array.from({ length: n }, (_, j) => ({ partition: (i + j) % PARTITIONS, key: `key-${i + j}`, value: value(i + j), headers: { seq: String(i + j) } })) });
+    }
+  } finally {
+    await producer.disconnect();
   }
-  await producer.disconnect();
-  const mb = (RECORDS * (1000 + 10)) / 1e6;
-  console.log(`topic ${topic}: ${RECORDS} records, ~${mb.toFixed(0)} MB`);
+  check(`topic ${topic}`, await recordCount(admin, topic), RECORDS);
+  console.log(`topic ${topic}: ${RECORDS} records`);
 
+  // Backup: Lifeboat into an encrypted repository, kcat into a text file.
   const repo = await initRepository(join(work, 'repo'), 'bench-password');
   let t0 = Date.now();
+  let c0 = process.cpuUsage();
   const w = await repo.newSnapshot({ cluster: 'primary', components: ['topics'] });
   const b = await backupTopics(src, w, { topics: [topic] });
   const snap = await w.commit();
   const backupS = secs(t0);
-  console.log(`backup: ${b.records} records in ${backupS.toFixed(1)} s`);
+  const backupCpu = cpuSecs(c0);
+  check('lifeboat backup', b.records, RECORDS);
+  console.log(`backup: ${b.records} records (${(b.bytes / 1e6).toFixed(0)} MB key+value) in ${backupS.toFixed(1)} s`);
 
   const dump = join(work, 'kcat.txt');
   const brokers = primary.kafka.bootstrapServers.join(',');
-  t0 = Date.now();
-  execSync(`kcat -C -b ${brokers} -t ${topic} -e -o beginning -q -f '%k\\t%s\\n' > ${dump}`, { stdio: ['ignore', 'ignore', 'inherit'] });
-  const kcatC = secs(t0);
-  const dumped = readFileSync(dump, 'utf8').split('\n').filter(Boolean).length;
+  const { wall: kcatC, cpu: kcatCCpu } = timedShell(`kcat -C -b ${brokers} -t ${topic} -e -o beginning -q -f '%k\\t%s\\n' > ${dump}`);
+  const dumped = await countLines(dump);
+  check('kcat -C', dumped, RECORDS);
   console.log(`kcat -C: ${dumped} records in ${kcatC.toFixed(1)} s`);
 
+  // Restore: Lifeboat from the repository (end to end: opening the snapshot, creating the topic,
+  // catch-up read, produce, offset map), kcat from its dump into a topic created beforehand.
+  created.push({ admin: () => dstAdmin, topic: restored });
   t0 = Date.now();
-  const r = await restoreTopics(dst, { snapshots: [await repo.openSnapshot(snap.id)], topics: [topic], rename: { [topic]: `${topic}-restored` }, offsetMapFile: join(work, 'map') });
+  c0 = process.cpuUsage();
+  const r = await restoreTopics(dst, { snapshots: [await repo.openSnapshot(snap.id)], topics: [topic], rename: { [topic]: restored }, offsetMapFile: join(work, 'map') });
   const restoreS = secs(t0);
+  const restoreCpu = cpuSecs(c0);
+  check('lifeboat restore', r.records, RECORDS);
+  check(`topic ${restored}`, await recordCount(dstAdmin, restored), RECORDS);
   console.log(`restore: ${r.records} records in ${restoreS.toFixed(1)} s`);
 
-  const dstAdmin = dst.admin();
-  await dstAdmin.connect();
-  await dstAdmin.createTopics({ waitForLeaders: true, topics: [{ topic: `${topic}-kcat`, numPartitions: PARTITIONS, replicationFactor: 1 }] });
-  t0 = Date.now();
-  execSync(`kcat -P -b ${standby.kafka.bootstrapServers.join(',')} -t ${topic}-kcat -K '\\t' -X acks=all -X enable.idempotence=true -l ${dump}`, { stdio: ['ignore', 'ignore', 'inherit'] });
-  const kcatP = secs(t0);
+  await createTopic(dstAdmin, kcatTopic);
+  const { wall: kcatP, cpu: kcatPCpu } = timedShell(`kcat -P -b ${standby.kafka.bootstrapServers.join(',')} -t ${kcatTopic} -K '\\t' -X acks=all -X enable.idempotence=true -l ${dump}`);
+  check(`kcat -P into ${kcatTopic}`, await recordCount(dstAdmin, kcatTopic), RECORDS);
+  console.log(`kcat -P: ${RECORDS} records in ${kcatP.toFixed(1)} s`);
+  rmSync(dump, { force: true });
 
-  // Log-dir hot copy of the broker holding the most of the topic, beside cp -r of the same dir.
+  // Log-dir hot copy of broker 1 (its share of the topic and whatever else it holds) beside cp -r.
   const broker = primary.brokers[0]!;
   const copyDir = join(work, 'cp');
+  // Not the dirs of deleted topics that Kafka has not removed yet (`<topic>-<p>.<id>-delete`, such as
+  // earlier runs' topics): the hot copy skips them.
+  const entries = readdirSync(broker.logDirs[0]!).filter((e) => !e.endsWith('-delete')).map((e) => join(broker.logDirs[0]!, e));
+  mkdirSync(copyDir);
   t0 = Date.now();
-  execFileSync('cp', ['-r', broker.logDirs[0]!, copyDir]);
+  execFileSync('cp', ['-r', ...entries, copyDir]);
   const cpS = secs(t0);
-  const dirBytes = Number(execFileSync('du', ['-sb', copyDir]).toString().split('\t')[0]);
+  const dirBytes = Number(execFileSync('du', ['-s', '--block-size=1', copyDir]).toString().split('\t')[0]); // allocated bytes: Kafka's preallocated indexes are sparse
   const w2 = await repo.newSnapshot({ cluster: 'primary', components: ['logdirs'] });
   t0 = Date.now();
   const ld = await copyLogDirs(primary, broker.id, w2, { mode: 'hot' });
   await w2.commit();
   const hotS = secs(t0);
   await repo.close();
+  console.log(`log dir: hot copy ${ld.files} files ${(ld.bytes / 1e6).toFixed(0)} MB in ${hotS.toFixed(1)} s, cp -r ${(dirBytes / 1e6).toFixed(0)} MB in ${cpS.toFixed(1)} s`);
 
-  for (const [a, t] of [[admin, topic], [dstAdmin, `${topic}-restored`], [dstAdmin, `${topic}-kcat`]] as const) await a.deleteTopics({ topics: [t] }).catch(() => {});
-  await admin.disconnect();
-  await dstAdmin.disconnect();
-  rmSync(work, { recursive: true, force: true });
-
-  const rate = (n: number, s: number) => `${Math.round(n / s).toLocaleString('en')} rec/s`;
-  const mbs = (bytes: number, s: number) => `${(bytes / 1e6 / s).toFixed(1)} MB/s`;
+  const rate = (n: number, s: number) => Math.round(n / s).toLocaleString('en');
+  const mbs = (bytes: number, s: number) => (bytes / 1e6 / s).toFixed(1);
+  const mb = (b.bytes / 1e6).toFixed(0);
   const rows = [
-    `| backup (lifeboat, lossless, into encrypted repository) | ${b.records} | ${backupS.toFixed(1)} s | ${rate(b.records, backupS)} | ${mbs(b.bytes, backupS)} |`,
-    `| dump (kcat -C -e, key+value text only) | ${dumped} | ${kcatC.toFixed(1)} s | ${rate(dumped, kcatC)} | ${mbs(b.bytes, kcatC)} |`,
-    `| restore (lifeboat, idempotent, acks=all, offset map) | ${r.records} | ${restoreS.toFixed(1)} s | ${rate(r.records, restoreS)} | ${mbs(r.bytes, restoreS)} |`,
-    `| produce (kcat -P, idempotent, acks=all) | ${dumped} | ${kcatP.toFixed(1)} s | ${rate(dumped, kcatP)} | ${mbs(b.bytes, kcatP)} |`,
-    `| log-dir hot copy (lifeboat, broker ${broker.id}) | ${ld.files} files | ${hotS.toFixed(1)} s | | ${mbs(ld.bytes, hotS)} |`,
-    `| cp -r of the same log dir | | ${cpS.toFixed(1)} s | | ${mbs(dirBytes, cpS)} |`,
+    `| backup: lifeboat (lossless, into an encrypted repository, commit included) | ${RECORDS.toLocaleString('en')} | ${backupS.toFixed(1)} s | ${backupCpu.toFixed(2)} s | ${rate(RECORDS, backupS)} | ${mbs(b.bytes, backupS)} |`,
+    `| backup: \`kcat -C -e\` (key and value as text into a file) | ${RECORDS.toLocaleString('en')} | ${kcatC.toFixed(1)} s | ${kcatCCpu.toFixed(2)} s | ${rate(RECORDS, kcatC)} | ${mbs(b.bytes, kcatC)} |`,
+    `| restore: lifeboat (from the repository; idempotent, acks=all, same partitions, offset map) | ${RECORDS.toLocaleString('en')} | ${restoreS.toFixed(1)} s | ${restoreCpu.toFixed(2)} s | ${rate(RECORDS, restoreS)} | ${mbs(b.bytes, restoreS)} |`,
+    `| restore: \`kcat -P\` (from the dump; idempotent, acks=all) | ${RECORDS.toLocaleString('en')} | ${kcatP.toFixed(1)} s | ${kcatPCpu.toFixed(2)} s | ${rate(RECORDS, kcatP)} | ${mbs(b.bytes, kcatP)} |`,
+    `| log-dir hot copy: lifeboat, broker ${broker.id} (${ld.files} files, ${(ld.bytes / 1e6).toFixed(0)} MB) | | ${hotS.toFixed(1)} s | | | ${mbs(ld.bytes, hotS)} |`,
+    `| log-dir copy: \`cp -r\` of the same dir's entries (${(dirBytes / 1e6).toFixed(0)} MB) | | ${cpS.toFixed(1)} s | | | ${mbs(dirBytes, cpS)} |`,
   ];
   const section = [
-    '## Kafka data',
+    BEGIN,
+    `Measured ${new Date().toISOString().slice(0, 10)} on the lab: a topic of ${RECORDS.toLocaleString('en')} records (key \`key-<n>\`, ~1,000-byte value, one header; ${mb} MB of keys and values)`,
+    `over ${PARTITIONS} partitions (RF 1) on the 3-broker primary cluster, restored into the 1-broker standby cluster, all on loopback.`,
+    `Reference: Debian's kcat ${execSync('kcat -V').toString().match(/Version (\S+)/)?.[1] ?? '?'} in the same run. MB/s = key+value bytes / time for every row but the log-dir ones;`,
+    'CPU time: user + system of the Lifeboat process (all its threads) during the step, of the kcat process for kcat.',
+    `Machine: 2 CPU cores shared by the bench, the lab's four Kafka JVMs, ZooKeeper, Temporal and other work: absolute rates vary from run to run, quote the ratios.`,
+    `Reproduce: \`bash bench/install-kcat.sh && npx tsx bench/topics.ts ${RECORDS} ${PARTITIONS} --write-docs\` (lab up).`,
     '',
-    `Measured ${new Date().toISOString().slice(0, 10)} on the lab (2 cores shared with the lab's JVMs), topic of ${RECORDS.toLocaleString('en')} records of ~1 KB over ${PARTITIONS} partitions (RF 1),`,
-    `Debian kcat ${execSync('kcat -V').toString().split('\n')[0]!.trim().replace(/^kcat - /, '')} as the reference. Reproduce: \`bench/install-kcat.sh && npx tsx bench/topics.ts ${RECORDS} ${PARTITIONS}\`.`,
-    '',
-    '| operation | records | time | records/s | MB/s |',
-    '|---|---|---|---|---|',
+    '| operation | records | time | CPU time | records/s | MB/s |',
+    '|---|---|---|---|---|---|',
     ...rows,
     '',
-    `Ratios: backup ${(kcatC / backupS).toFixed(2)}× kcat -C, restore ${(kcatP / restoreS).toFixed(2)}× kcat -P (above 1 = faster than kcat).`,
-    'kcat\'s text dump drops headers, timestamps and null/empty distinctions; Lifeboat keeps them and stores into an encrypted, deduplicated repository.',
-    '',
+    `Ratios (throughput, lifeboat / kcat; above 1 = faster than kcat): **backup ${(kcatC / backupS).toFixed(2)}×**, **restore ${(kcatP / restoreS).toFixed(2)}×**;`,
+    `CPU time per record, lifeboat / kcat: backup ${(backupCpu / kcatCCpu).toFixed(1)}×, restore ${(restoreCpu / kcatPCpu).toFixed(1)}× (less sensitive to the machine's load than the times);`,
+    `log-dir hot copy ${(ld.bytes / hotS / (dirBytes / cpS)).toFixed(2)}× \`cp -r\` (MB/s).`,
+    "kcat's text dump keeps only keys and values (no headers, timestamps, null/empty distinction or partitions; kcat -P re-partitions by key);",
+    'Lifeboat keeps all of them, compresses and encrypts into its repository, and restores every record to its original partition with its original timestamp.',
+    'Lifeboat times are in-process (no start-up); kcat times include its process start.',
+    END,
   ].join('\n');
   console.log(section);
-  const file = join(__dirname, '..', 'docs', 'benchmarks.md');
-  const doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\n';
-  const start = doc.indexOf('## Kafka data');
-  let next = start < 0 ? -1 : doc.indexOf('\n## ', start + 1);
-  if (next >= 0) next += 1;
-  const updated = start < 0 ? `${doc.trimEnd()}\n\n${section}` : `${doc.slice(0, start)}${section}${next >= 0 ? `\n${doc.slice(next)}` : ''}`;
-  writeFileSync(file, updated);
+  if (flags['write-docs']) {
+    // Re-read right before writing: other sections of the file are edited by other benches.
+    const file = join(__dirname, '..', 'docs', 'benchmarks.md');
+    const doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\n';
+    const begin = doc.indexOf(BEGIN);
+    const end = doc.indexOf(END);
+    // Only the generated block is replaced; notes after it in the section are kept.
+    const updated =
+      begin >= 0 && end > begin
+        ? `${doc.slice(0, begin)}${section}${doc.slice(end + END.length)}`
+        : `${doc.trimEnd()}\n\n## Kafka topic data\n\n${section}\n`;
+    writeFileSync(file, updated);
+    console.log(`wrote the "Kafka topic data" section of ${file}`);
+  }
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e);
-    rmSync(work, { recursive: true, force: true });
-    process.exit(1);
-  },
-);
+main()
+  .then(cleanup)
+  .then(
+    () => process.exit(0),
+    async (e: unknown) => {
+      console.error(e);
+      await cleanup();
+      process.exit(1);
+    },
+  );

@@ -53,15 +53,22 @@ export function encodedSize(r: StoredRecord): number {
   return n;
 }
 
-/** Encodes one record (with its length prefix). */
-export function encodeRecord(r: StoredRecord): Buffer {
-  const size = encodedSize(r);
-  const b = Buffer.allocUnsafe(size);
-  let p = b.writeUInt32BE(size - 4, 0);
+const TWO_32 = 2 ** 32;
+
+/** Writes a safe integer as a big-endian i64 (no BigInt: this runs once per record). */
+function writeI64(b: Buffer, v: number, p: number): number {
+  const hi = Math.floor(v / TWO_32);
+  b.writeInt32BE(hi, p);
+  return b.writeUInt32BE(v - hi * TWO_32, p + 4);
+}
+
+/** Writes one record (with its length prefix, `size` = encodedSize(r)) at `p`; returns the end. */
+function writeRecord(b: Buffer, p: number, r: StoredRecord, size: number): number {
+  p = b.writeUInt32BE(size - 4, p);
   const flags = (r.key ? F_KEY : 0) | (r.value ? F_VALUE : 0) | (r.timestampType === 'LogAppendTime' ? F_LOG_APPEND : 0) | (r.transactional ? F_TXN : 0);
   p = b.writeUInt8(flags, p);
-  p = b.writeBigInt64BE(BigInt(r.offset), p);
-  p = b.writeBigInt64BE(BigInt(r.timestamp), p);
+  p = writeI64(b, r.offset, p);
+  p = writeI64(b, r.timestamp, p);
   if (r.key) {
     p = b.writeUInt32BE(r.key.length, p);
     p += r.key.copy(b, p);
@@ -80,6 +87,14 @@ export function encodeRecord(r: StoredRecord): Buffer {
       p += h.value.copy(b, p);
     }
   }
+  return p;
+}
+
+/** Encodes one record (with its length prefix). */
+export function encodeRecord(r: StoredRecord): Buffer {
+  const size = encodedSize(r);
+  const b = Buffer.allocUnsafe(size);
+  writeRecord(b, 0, r, size);
   return b;
 }
 
@@ -134,21 +149,40 @@ export function decodeChunk(chunk: Buffer, where = '(chunk)'): StoredRecord[] {
   return out;
 }
 
-/** Collects encoded records into chunk-sized buffers. */
+/**
+ * Collects encoded records into chunk-sized buffers. Records are written straight into one buffer
+ * per chunk, so a chunk costs no per-record allocation and no final concatenation. The buffer
+ * starts small (many partitions may hold little) and doubles up to `capacity`; after a chunk it
+ * starts at the size the previous chunk reached, so a busy partition allocates once per chunk.
+ */
 export class ChunkBuilder {
-  private parts: Buffer[] = [CHUNK_MAGIC];
+  private buf: Buffer | undefined;
   private size = CHUNK_MAGIC.length;
+  private hint = 16 * 1024;
   first = -1;
   last = -1;
   count = 0;
 
+  /** @param capacity the size a chunk buffer grows to (the caller's flush threshold plus a record is ideal). */
+  constructor(private readonly capacity = 64 * 1024) {}
+
   add(r: StoredRecord): void {
-    const b = encodeRecord(r);
+    const n = encodedSize(r);
+    this.reserve(n);
+    this.size = writeRecord(this.buf!, this.size, r, n);
     if (this.count === 0) this.first = r.offset;
     this.last = r.offset;
     this.count++;
-    this.parts.push(b);
-    this.size += b.length;
+  }
+
+  private reserve(n: number): void {
+    const need = this.size + n;
+    if (this.buf && need <= this.buf.length) return;
+    const grown = this.buf ? this.buf.length * 2 : this.hint;
+    const next = Buffer.allocUnsafe(Math.max(need, Math.min(grown, this.capacity)));
+    if (this.buf) this.buf.copy(next, 0, 0, this.size);
+    else CHUNK_MAGIC.copy(next, 0);
+    this.buf = next;
   }
 
   get bytes(): number {
@@ -157,8 +191,10 @@ export class ChunkBuilder {
 
   /** The chunk so far; the builder starts over. */
   take(): { data: Buffer; first: number; last: number; records: number } {
-    const r = { data: Buffer.concat(this.parts, this.size), first: this.first, last: this.last, records: this.count };
-    this.parts = [CHUNK_MAGIC];
+    const data = this.buf ? this.buf.subarray(0, this.size) : Buffer.from(CHUNK_MAGIC);
+    const r = { data, first: this.first, last: this.last, records: this.count };
+    this.hint = Math.min(this.capacity, Math.max(16 * 1024, this.size));
+    this.buf = undefined;
     this.size = CHUNK_MAGIC.length;
     this.first = this.last = -1;
     this.count = 0;

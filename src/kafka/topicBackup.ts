@@ -7,8 +7,9 @@
  *   topics/<topic>/topic.json                TopicManifest (partitions, configs, per-partition ranges and chunks)
  *   topics/<topic>/<partition>/<offset>.lbr  chunks
  *
- * Memory stays bounded: each partition holds at most one chunk while it is being filled, and the
- * consumer does not fetch a partition further until its chunk is written.
+ * Memory stays bounded: each partition holds at most one chunk while it is being filled, and at
+ * most `pendingWrites` full chunks per topic are being written while reading goes on; beyond that
+ * the consumer does not fetch further until a write completes.
  */
 import { ConfigResourceTypes, type Admin, type Kafka } from 'kafkajs';
 import { LifeboatError } from '../errors';
@@ -73,6 +74,8 @@ export interface TopicBackupOptions {
   /** Incremental: the parent snapshot's `points.topics` (per topic, per partition, its end offset). */
   from?: Record<string, Record<string, number>>;
   chunkBytes?: number;
+  /** Full chunks per topic being written while reading goes on (default 2). */
+  pendingWrites?: number;
   /** Topics read at once (each reads its partitions in parallel too). */
   topicConcurrency?: number;
   onProgress?: (p: BackupProgress) => void;
@@ -148,7 +151,7 @@ export async function backupTopics(kafka: Kafka, writer: SnapshotWriter, opts: T
     const queue = [...plans];
     const worker = async () => {
       for (let plan = queue.shift(); plan; plan = queue.shift()) {
-        const m = await backupOneTopic(kafka, plan.topic, plan.info, plan.offsets, opts.from?.[plan.topic], write, chunkBytes, (p, r, b) => {
+        const m = await backupOneTopic(kafka, plan.topic, plan.info, plan.offsets, opts.from?.[plan.topic], write, chunkBytes, opts.pendingWrites ?? 2, (p, r, b) => {
           result.records += r;
           result.bytes += b;
           opts.onProgress?.({ topic: plan!.topic, partition: p, records: r, bytes: b, totalRecords: result.records, totalBytes: result.bytes });
@@ -183,6 +186,7 @@ async function backupOneTopic(
   from: Record<string, number> | undefined,
   write: (path: string, data: Buffer) => Promise<WriteResult>,
   chunkBytes: number,
+  maxPendingWrites: number,
   progress: (partition: number, records: number, bytes: number) => void,
 ): Promise<TopicManifest> {
   const parts: Record<string, PartitionManifest> = {};
@@ -204,16 +208,30 @@ async function backupOneTopic(
       ...(parentEnd !== undefined && parentEnd < low ? { lostSinceParent: true } : {}),
       chunks: [],
     };
-    builders.set(o.partition, new ChunkBuilder());
+    builders.set(o.partition, new ChunkBuilder(chunkBytes + 64 * 1024));
     ranges.set(o.partition, { from: start, to: high });
   }
+  // Chunk writes (hashing, compression, encryption, file I/O) overlap the reading: a full chunk is
+  // handed to the writer and reading goes on, unless `maxPendingWrites` chunks are still being
+  // written (that, plus one chunk being filled per partition, is the memory bound).
+  const pending = new Set<Promise<void>>();
+  let writeFailure: { error: unknown } | undefined;
   const flush = async (partition: number) => {
     const b = builders.get(partition)!;
     if (b.count === 0) return;
     const c = b.take();
     const file = `topics/${topic}/${partition}/${chunkFileName(c.first)}`;
-    await write(file, c.data);
     parts[partition]!.chunks.push({ file, first: c.first, last: c.last, records: c.records });
+    const w: Promise<void> = write(file, c.data).then(
+      () => void pending.delete(w),
+      (e: unknown) => {
+        pending.delete(w);
+        writeFailure ??= { error: e };
+      },
+    );
+    pending.add(w);
+    while (pending.size > maxPendingWrites) await Promise.race(pending);
+    if (writeFailure) throw writeFailure.error;
   };
   await readRanges(kafka, topic, ranges, async (partition, messages) => {
     const b = builders.get(partition)!;
@@ -222,7 +240,9 @@ async function backupOneTopic(
     for (const m of messages) {
       const r = toStoredRecord(m);
       const size = (r.key?.length ?? 0) + (r.value?.length ?? 0);
-      pm.maxRecordBytes = Math.max(pm.maxRecordBytes, size + r.headers.reduce((n, h) => n + h.key.length + (h.value?.length ?? 0), 0));
+      let recordBytes = size;
+      for (const h of r.headers) recordBytes += h.key.length + (h.value?.length ?? 0);
+      if (recordBytes > pm.maxRecordBytes) pm.maxRecordBytes = recordBytes;
       if (r.transactional) pm.transactional++;
       b.add(r);
       bytes += size;
@@ -231,8 +251,10 @@ async function backupOneTopic(
     pm.records += messages.length;
     pm.bytes += bytes;
     progress(partition, messages.length, bytes);
-  });
+  }).finally(() => Promise.all(pending));
   for (const p of builders.keys()) await flush(p);
+  await Promise.all(pending);
+  if (writeFailure) throw writeFailure.error;
   for (const pm of Object.values(parts)) pm.gaps = pm.end - pm.start - pm.records;
   const manifest: TopicManifest = {
     format: TOPIC_MANIFEST_FORMAT,

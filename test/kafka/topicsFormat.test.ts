@@ -37,6 +37,24 @@ describe('record chunk format', () => {
     expect(b.count).toBe(0);
   });
 
+  it('writes 64-bit offsets and timestamps exactly (negative and beyond 32 bits), across buffer growth and successive chunks', () => {
+    const b = new ChunkBuilder(64); // far too small: every record makes the buffer grow
+    const big = [
+      rec(2 ** 40 + 5, { timestamp: -1 }),
+      rec(2 ** 40 + 6, { timestamp: -(2 ** 40) - 3, value: Buffer.alloc(10_000, 1) }),
+      rec(Number.MAX_SAFE_INTEGER, { timestamp: 2 ** 53 - 2, headers: [{ key: 'h', value: Buffer.from('v') }] }),
+    ];
+    for (const r of big) b.add(r);
+    const first = b.take();
+    expect(first.data.readBigInt64BE(9)).toBe(BigInt(2 ** 40 + 5)); // after magic, length and flags
+    expect(decodeChunk(first.data)).toEqual(big);
+    expect(b.take()).toMatchObject({ records: 0, data: Buffer.from('LBR1') });
+    b.add(rec(7));
+    const second = b.take();
+    expect(decodeChunk(second.data)).toEqual([rec(7)]);
+    expect(decodeChunk(first.data)).toEqual(big); // the first chunk is not overwritten by the next
+  });
+
   it('rejects a damaged chunk as CorruptBackup', () => {
     const b = new ChunkBuilder();
     b.add(rec(0));
