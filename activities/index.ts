@@ -15,4 +15,5 @@ export {
   waitForServingActivity,
   verifyAgainstSetActivity,
   brokerDiskStateActivity,
+  verifyBaselineActivity,
 } from './recovery';

@@ -18,6 +18,7 @@ import {
 } from '../src/recovery/steps';
 import type { RestoreMode } from '../src/zookeeper/restore';
 import { type BrokerDiskState, brokerDiskState } from '../src/recovery/brokerDisk';
+import { verifyBaseline } from '../src/recovery/verifyData';
 import { checkedSpec, mapped } from './errors';
 import { withHeartbeat } from './heartbeat';
 
@@ -59,4 +60,8 @@ export async function verifyAgainstSetActivity(input: { spec: ClusterSpec; set: 
 
 export async function brokerDiskStateActivity(input: { spec: ClusterSpec; brokerId: number }): Promise<BrokerDiskState> {
   return mapped(() => brokerDiskState(checkedSpec(input.spec), input.brokerId));
+}
+
+export async function verifyBaselineActivity(input: { spec: ClusterSpec; set: BackupSet }): Promise<{ checks: RecoveryCheck[]; problems: string[] }> {
+  return mapped(() => withHeartbeat({ step: 'verify-baseline' }, () => verifyBaseline(checkedSpec(input.spec), input.set, (topic) => heartbeat({ topic }))));
 }

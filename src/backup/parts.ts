@@ -6,6 +6,7 @@
  * planned part has its snapshot. A part that is run twice (an activity retried after its commit)
  * finds its snapshot and returns it: the repository never holds two copies of one part of a set.
  */
+import { ConfigResourceTypes } from 'kafkajs';
 import { resolveSecret, type ClusterSpec } from '../config/spec';
 import { LifeboatError } from '../errors';
 import { captureConfigs } from '../host/brokerConfigs';
@@ -16,6 +17,8 @@ import { kafkaFor } from '../kafka/client';
 import { exportMetadata } from '../kafka/metadata';
 import { writeMetadataComponent } from '../kafka/metadataStore';
 import { backupTopics } from '../kafka/topicBackup';
+import { type Fingerprints, fingerprintRanges, type RangeMap } from '../kafka/fingerprint';
+import { produceConsumeProbe } from '../kafka/probe';
 import type { ComponentName, Repository, SnapshotMeta } from '../repository/types';
 import { exportTree } from '../zookeeper/export';
 import { withZkSession } from '../zookeeper/errors';
@@ -53,7 +56,7 @@ export interface PartResult {
 }
 
 export function componentOf(part: string): ComponentName {
-  if (!PART_PATTERN.test(part)) throw new LifeboatError('InvalidInput', `unknown backup part "${part}" (zookeeper, kafka-metadata, topics, configs:<broker>, logdirs:<broker>)`);
+  if (!PART_PATTERN.test(part)) throw new LifeboatError('InvalidInput', `unknown backup part "${part}" (zookeeper, kafka-metadata, topics, baseline, configs:<broker>, logdirs:<broker>)`);
   return part.split(':')[0] as ComponentName;
 }
 
@@ -160,6 +163,15 @@ export async function backupPart(spec: ClusterSpec, repo: Repository, ref: Backu
       });
       return resultOf(meta, part, false);
     }
+    case 'baseline': {
+      const baseline = await takeBaseline(spec, repo, ref, opts);
+      const fingerprinted = Object.values(baseline.fingerprints).reduce((n, t) => n + Object.keys(t).length, 0);
+      const summary = `${fingerprinted} partitions fingerprinted, probe ${baseline.throughput.recordsPerSecond} records/s`;
+      const { meta } = await repo.saveSnapshot({ ...base, extra: { ...base.extra, summary } }, async (w) => {
+        await w.writeJson(BASELINE_PATH, baseline);
+      });
+      return resultOf(meta, part, false);
+    }
     default:
       throw new LifeboatError('InvalidInput', `part ${part} cannot be backed up`);
   }
@@ -194,4 +206,57 @@ export async function listBackupSets(repo: Repository, cluster: string): Promise
   const all = [...sets.values()];
   for (const s of all) s.complete = s.parts.length > 0 && s.parts.every((p) => s.snapshots[p]);
   return all.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+}
+
+export const BASELINE_PATH = 'baseline/baseline.json';
+
+export interface Baseline {
+  /** The newest records of each partition the set's log-dir copies hold (up to TAIL_RECORDS). */
+  fingerprints: Fingerprints;
+  /** Topics left out, and why (compacted topics change under compaction; internal ones are not data). */
+  skipped: Record<string, string>;
+  throughput: { records: number; roundTripMs: number; recordsPerSecond: number };
+}
+
+const TAIL_RECORDS = 1000;
+
+/** Fingerprints the tail of every partition the set's log-dir copies cover, and measures a probe. */
+async function takeBaseline(spec: ClusterSpec, repo: Repository, ref: BackupSetRef, opts: PartOptions): Promise<Baseline> {
+  const ends = new Map<string, { start: number; end: number }>();
+  for (const part of ref.parts.filter((p) => p.startsWith('logdirs:'))) {
+    const snap = await findPart(repo, spec.name, ref.setId, part);
+    if (!snap) throw new LifeboatError('InvalidInput', `baseline of set ${ref.setId} needs part ${part} first`);
+    for (const perHost of Object.values((snap.points.logdirs ?? {}) as Record<string, Record<string, { start: number; end: number }>>)) {
+      for (const [tp, c] of Object.entries(perHost)) {
+        const prev = ends.get(tp);
+        ends.set(tp, { start: Math.max(prev?.start ?? 0, c.start), end: Math.max(prev?.end ?? 0, c.end) });
+      }
+    }
+  }
+  const kafka = await reachableKafka(spec, 'baseline');
+  const disposable = spec.topics.disposable.map((p) => new RegExp(p));
+  const skipped: Record<string, string> = {};
+  const ranges: RangeMap = {};
+  const topics = [...new Set([...ends.keys()].map((tp) => /^(.+)-\d+$/.exec(tp)![1]!))];
+  const configs = await withAdmin(kafka, spec.name, async (admin) => {
+    const live = new Set(await admin.listTopics());
+    const asked = topics.filter((t) => live.has(t) && !t.startsWith('__'));
+    const r = asked.length ? await admin.describeConfigs({ includeSynonyms: false, resources: asked.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['cleanup.policy'] })) }) : { resources: [] };
+    return new Map(r.resources.map((x) => [x.resourceName, x.configEntries.find((e) => e.configName === 'cleanup.policy')?.configValue ?? 'delete']));
+  });
+  for (const [tp, c] of ends) {
+    const [, topic, p] = /^(.+)-(\d+)$/.exec(tp)!;
+    if (topic!.startsWith('__')) skipped[topic!] = 'internal';
+    else if (disposable.some((r) => r.test(topic!))) skipped[topic!] = 'disposable';
+    else if (!configs.has(topic!)) skipped[topic!] = 'deleted since the copy';
+    else if (configs.get(topic!)!.includes('compact')) skipped[topic!] = 'compacted (its content changes by design)';
+    else if (c.end > c.start) (ranges[topic!] ??= {})[p!] = { from: Math.max(c.start, c.end - TAIL_RECORDS), to: c.end };
+  }
+  const fingerprints = await fingerprintRanges(kafka, ranges, (topic) => opts.onProgress?.({ fingerprinting: topic }));
+  const probe = await produceConsumeProbe(kafka, { records: 2000 });
+  return {
+    fingerprints,
+    skipped,
+    throughput: { records: probe.consumed, roundTripMs: probe.roundTripMs, recordsPerSecond: Math.round((probe.consumed * 1000) / Math.max(1, probe.roundTripMs)) },
+  };
 }

@@ -6,12 +6,13 @@
  *   zookeeper/...        ZooKeeper tree export          kafka-metadata/...  topics, configs, offsets, ACLs
  *   configs/<host>/...   broker config files            logdirs/<host>/...  broker log-dir files
  *   topics/...           logical topic records          registry/...        service-registry export
+ *   baseline/...         content fingerprints and throughput measured at backup time, for verification
  *
  * Nothing of a snapshot is visible until `commit()` (data, then index, then the snapshot file).
  */
 import type { Readable } from 'node:stream';
 
-export const COMPONENTS = ['zookeeper', 'kafka-metadata', 'configs', 'logdirs', 'topics', 'registry'] as const;
+export const COMPONENTS = ['zookeeper', 'kafka-metadata', 'configs', 'logdirs', 'topics', 'registry', 'baseline'] as const;
 export type ComponentName = (typeof COMPONENTS)[number];
 
 export interface SnapshotMeta {

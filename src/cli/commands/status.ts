@@ -1,4 +1,5 @@
 /** `lifeboat status <workflow-id>`: a run's plan, current step, progress and pending approval. */
+import { defaultPayloadConverter } from '@temporalio/common';
 import { EXIT, LifeboatError } from '../../errors';
 import { workflowUiLink } from '../../temporal/connection';
 import { output, parseCli } from '../output';
@@ -16,13 +17,25 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const { handle, desc } = await describeRun(t, id);
     const s = await handle.query<{ step: string; plan: { title: string; status: string; detail?: string }[]; awaitingApproval?: { question: string } }>('status');
+    // What each running activity last reported in its heartbeat (files copied, znodes written, ...).
+    const activities = (desc.raw.pendingActivities ?? []).map((a) => {
+      const payload = a.heartbeatDetails?.payloads?.[0];
+      let progress: unknown;
+      try {
+        progress = payload ? defaultPayloadConverter.fromPayload(payload as never) : undefined;
+      } catch {
+        progress = undefined;
+      }
+      return { activity: a.activityType?.name ?? '?', attempt: a.attempt ?? 1, progress, lastFailure: a.lastFailure?.message || undefined };
+    });
     const text = [
       `${id}: ${desc.status.name}, step ${s.step}`,
+      ...activities.map((a) => `  running ${a.activity} (attempt ${a.attempt})${a.progress ? `: ${JSON.stringify(a.progress)}` : ''}${a.lastFailure ? ` — last failure: ${a.lastFailure}` : ''}`),
       ...s.plan.map((p) => `  [${p.status}] ${p.title}${p.detail ? ` — ${p.detail}` : ''}`),
       ...(s.awaitingApproval ? [`  waiting for approval: ${s.awaitingApproval.question} (lifeboat approve ${id})`] : []),
       `  ${workflowUiLink(t.settings, id) ?? ''}`,
     ].join('\n');
-    out.result({ workflowId: id, status: desc.status.name, ...s }, text);
+    out.result({ workflowId: id, status: desc.status.name, ...s, activities }, text);
     return EXIT.OK;
   } finally {
     await t.close();
