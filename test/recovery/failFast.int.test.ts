@@ -11,7 +11,7 @@ import { stringify } from 'yaml';
 import { backupPart } from '../../src/backup/parts';
 import type { ClusterSpec } from '../../src/config/spec';
 import { EXIT } from '../../src/errors';
-import { initRepository, openRepositoryForSpec } from '../../src/repository';
+import { openRepositoryForSpec } from '../../src/repository';
 import { temporalSettings } from '../../src/temporal/connection';
 import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
 import { lifeboat } from '../support/cli';
