@@ -24,13 +24,15 @@ const USAGE = `usage: lifeboat demo [--records N] [--json]
 Runs on the lab's primary cluster (start it with: npm run lab -- up). It deletes and recreates the
 demo-* topics and ends with a disaster and a recovery of the whole primary cluster.`;
 
-const TOPICS = [
+/** The demo's topics (also seeded by bench/recovery.ts). */
+export const TOPICS = [
   { topic: 'demo-orders', numPartitions: 6, critical: true },
   { topic: 'demo-payments', numPartitions: 3, critical: true },
   { topic: 'demo-clickstream', numPartitions: 3, critical: false },
 ];
 
-async function seed(kafka: Kafka, spec: ClusterSpec, records: number): Promise<Record<string, number>> {
+/** Recreates the demo topics with `records` records each (clickstream twice that) and consumer groups half-way; returns the counts. */
+export async function seed(kafka: Kafka, spec: ClusterSpec, records: number): Promise<Record<string, number>> {
   const names = TOPICS.map((t) => t.topic);
   await withAdmin(kafka, spec.name, async (admin) => {
     const existing = (await admin.listTopics()).filter((t) => names.includes(t));
