@@ -5,6 +5,7 @@
  */
 import { brotliCompressSync, brotliDecompressSync, constants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { compress as zstdCompress, decompress as zstdDecompress } from '@mongodb-js/zstd';
+import { loadZstd, ZSTD_LEVEL } from '../src/repository/compress';
 import { kafkaLike } from './repositoryData';
 
 const data = kafkaLike(64 * 1024 * 1024, 5);
@@ -29,6 +30,10 @@ async function main(): Promise<void> {
   for (const q of [0, 1, 2, 4, 5]) {
     await run(`brotli q${q}`, (b) => brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: q, [constants.BROTLI_PARAM_SIZE_HINT]: b.length } }), brotliDecompressSync);
   }
-  await run('zstd (default level)', (b) => zstdCompress(b, 3), zstdDecompress);
+  // The package's wrapper ignores the level (always 3); the repository calls its binding, which takes it.
+  await run('zstd level 3 (package wrapper)', (b) => zstdCompress(b, 3), zstdDecompress);
+  const z = (await loadZstd())!;
+  for (const l of [1, 3]) await run(`zstd level ${l} (binding)${l === ZSTD_LEVEL ? ', the repository\'s `auto`' : ''}`, (b) => z.compress(b, l), (b) => z.decompress(b));
+
 }
 void main();

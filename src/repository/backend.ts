@@ -28,6 +28,8 @@ export interface Backend {
 }
 
 const isTemp = (n: string) => n.startsWith('.tmp-');
+/** Buffers per writev call (Linux's IOV_MAX is 1024). */
+const WRITEV_MAX = 1024;
 
 interface CachedHandle {
   fh: Promise<fs.FileHandle>;
@@ -152,8 +154,19 @@ export class LocalBackend implements Backend {
     const tmp = join(dir, `.tmp-${randomBytes(8).toString('hex')}`);
     const fh = await fs.open(tmp, 'wx', 0o600);
     try {
-      for (const part of Array.isArray(data) ? data : [data]) {
-        for (let off = 0; off < part.length; ) off += (await fh.write(part, off, part.length - off)).bytesWritten;
+      // One writev per batch of parts (a pack is hundreds of small parts: nonces, tags, blobs).
+      let parts = (Array.isArray(data) ? data : [data]).filter((p) => p.length > 0);
+      while (parts.length) {
+        let n = (await fh.writev(parts.slice(0, WRITEV_MAX))).bytesWritten;
+        const rest: Buffer[] = [];
+        for (const p of parts) {
+          if (n >= p.length) n -= p.length;
+          else {
+            rest.push(n ? p.subarray(n) : p);
+            n = 0;
+          }
+        }
+        parts = rest;
       }
       if (opts.sync !== false) await fh.sync();
     } catch (e) {

@@ -30,9 +30,17 @@ export function validateChunker(p: ChunkerParams): void {
 }
 
 export class Chunker {
+  /**
+   * Incoming data is copied once, into a window of 2 * max bytes; chunks are views of it (no copy
+   * out, nothing moved after a cut). A full window is never written to again: the next one starts
+   * with the pending (< max) tail, so chunks handed out stay valid while the caller holds them, and
+   * a window is freed once no chunk of it is in use. Memory stays bounded by the chunks in flight.
+   */
   private buf: Buffer;
+  /** Start of the pending chunk and end of the data in `buf`. */
+  private start = 0;
   private filled = 0;
-  /** Where the scan resumes, and the hash state there. */
+  /** Where the scan resumes (relative to `start`), and the hash state there. */
   private pos = 0;
   private h = 0;
   private readonly maskS: number;
@@ -44,62 +52,70 @@ export class Chunker {
     // Normalized chunking: harder to cut before the average size, easier after.
     this.maskS = topMask(bits + 2);
     this.maskL = topMask(bits - 2);
-    this.buf = Buffer.allocUnsafe(p.max);
+    this.buf = Buffer.allocUnsafeSlow(2 * p.max);
   }
 
-  /** Feeds data; yields every chunk completed by it. */
+  /** Feeds data; yields every chunk completed by it (views that later pushes never overwrite). */
   *push(data: Buffer): Generator<Buffer> {
     let off = 0;
     while (off < data.length) {
+      if (this.filled === this.buf.length) this.nextWindow();
       const n = Math.min(data.length - off, this.buf.length - this.filled);
       data.copy(this.buf, this.filled, off, off + n);
       this.filled += n;
       off += n;
-      for (let cut = this.scan(); cut > 0; cut = this.scan()) yield this.cutAt(cut);
+      for (let cut = this.scan(); cut > 0; cut = this.scan()) {
+        const chunk = this.buf.subarray(this.start, this.start + cut);
+        this.start += cut;
+        this.pos = this.h = 0;
+        yield chunk;
+      }
     }
   }
 
   /** The last (possibly short) chunk, or null. */
   finish(): Buffer | null {
-    if (this.filled === 0) return null;
-    const last = Buffer.from(this.buf.subarray(0, this.filled));
-    this.filled = this.pos = this.h = 0;
+    if (this.filled === this.start) return null;
+    const last = this.buf.subarray(this.start, this.filled);
+    this.start = this.filled;
+    this.pos = this.h = 0;
     return last;
   }
 
-  /** The cut position in the buffer, or 0 when more data is needed. */
+  /** A fresh window holding the pending tail (shorter than max, so at least half the window is free). */
+  private nextWindow(): void {
+    const next = Buffer.allocUnsafeSlow(this.buf.length);
+    this.buf.copy(next, 0, this.start, this.filled);
+    this.filled -= this.start;
+    this.start = 0;
+    this.buf = next;
+  }
+
+  /** The length of the chunk starting at `start`, or 0 when more data is needed. */
   private scan(): number {
     const { min, avg, max } = this.p;
     const buf = this.buf;
-    const filled = this.filled;
+    const base = this.start;
+    const filled = this.filled - base;
     if (filled <= min) return 0;
-    let i = this.pos < min ? min : this.pos;
+    // Absolute positions in `buf` in the loops (one add less per byte).
+    let i = base + (this.pos < min ? min : this.pos);
     let h = this.h;
-    const end1 = filled < avg ? filled : avg;
+    const end1 = base + (filled < avg ? filled : avg);
     const maskS = this.maskS;
     for (; i < end1; i++) {
       h = ((h << 1) + GEAR[buf[i]!]!) | 0;
-      if ((h & maskS) === 0) return i + 1;
+      if ((h & maskS) === 0) return i + 1 - base;
     }
-    const end2 = filled < max ? filled : max;
+    const end2 = base + (filled < max ? filled : max);
     const maskL = this.maskL;
     for (; i < end2; i++) {
       h = ((h << 1) + GEAR[buf[i]!]!) | 0;
-      if ((h & maskL) === 0) return i + 1;
+      if ((h & maskL) === 0) return i + 1 - base;
     }
-    if (i >= max) return max;
-    this.pos = i;
+    if (i - base >= max) return max;
+    this.pos = i - base;
     this.h = h;
     return 0;
-  }
-
-  /** Copies the chunk out (exact size) and keeps the working buffer: memory stays bounded. */
-  private cutAt(cut: number): Buffer {
-    const chunk = Buffer.allocUnsafeSlow(cut);
-    this.buf.copy(chunk, 0, 0, cut);
-    this.buf.copyWithin(0, cut, this.filled);
-    this.filled -= cut;
-    this.pos = this.h = 0;
-    return chunk;
   }
 }

@@ -32,7 +32,9 @@ export function open(key: Buffer, sealed: Buffer): Buffer {
   if (sealed.length < SEAL_OVERHEAD) throw new Error(`sealed object too short (${sealed.length} bytes)`);
   const d = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, NONCE_BYTES));
   d.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-  return Buffer.concat([d.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)), d.final()]);
+  const plain = d.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES));
+  const rest = d.final(); // GCM is a stream mode: empty, but it is what checks the tag
+  return rest.length ? Buffer.concat([plain, rest]) : plain;
 }
 
 export interface ScryptParams {
