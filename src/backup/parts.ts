@@ -18,7 +18,7 @@ import { exportMetadata } from '../kafka/metadata';
 import { writeMetadataComponent } from '../kafka/metadataStore';
 import { backupTopics } from '../kafka/topicBackup';
 import { type Fingerprints, fingerprintRanges, type RangeMap } from '../kafka/fingerprint';
-import { produceConsumeProbe } from '../kafka/probe';
+import { type ThroughputResult, throughputProbe } from '../kafka/probe';
 import type { ComponentName, Repository, SnapshotMeta } from '../repository/types';
 import { exportTree } from '../zookeeper/export';
 import { withZkSession } from '../zookeeper/errors';
@@ -166,7 +166,7 @@ export async function backupPart(spec: ClusterSpec, repo: Repository, ref: Backu
     case 'baseline': {
       const baseline = await takeBaseline(spec, repo, ref, opts);
       const fingerprinted = Object.values(baseline.fingerprints).reduce((n, t) => n + Object.keys(t).length, 0);
-      const summary = `${fingerprinted} partitions fingerprinted, probe ${baseline.throughput.recordsPerSecond} records/s`;
+      const summary = `${fingerprinted} partitions fingerprinted; throughput ${baseline.throughput.produceMBps} MB/s produce, ${baseline.throughput.consumeMBps} MB/s consume`;
       const { meta } = await repo.saveSnapshot({ ...base, extra: { ...base.extra, summary } }, async (w) => {
         await w.writeJson(BASELINE_PATH, baseline);
       });
@@ -215,7 +215,7 @@ export interface Baseline {
   fingerprints: Fingerprints;
   /** Topics left out, and why (compacted topics change under compaction; internal ones are not data). */
   skipped: Record<string, string>;
-  throughput: { records: number; roundTripMs: number; recordsPerSecond: number };
+  throughput: ThroughputResult;
 }
 
 const TAIL_RECORDS = 1000;
@@ -253,10 +253,5 @@ async function takeBaseline(spec: ClusterSpec, repo: Repository, ref: BackupSetR
     else if (c.end > c.start) (ranges[topic!] ??= {})[p!] = { from: Math.max(c.start, c.end - TAIL_RECORDS), to: c.end };
   }
   const fingerprints = await fingerprintRanges(kafka, ranges, (topic) => opts.onProgress?.({ fingerprinting: topic }));
-  const probe = await produceConsumeProbe(kafka, { records: 2000 });
-  return {
-    fingerprints,
-    skipped,
-    throughput: { records: probe.consumed, roundTripMs: probe.roundTripMs, recordsPerSecond: Math.round((probe.consumed * 1000) / Math.max(1, probe.roundTripMs)) },
-  };
+  return { fingerprints, skipped, throughput: await throughputProbe(kafka) };
 }

@@ -77,3 +77,66 @@ export async function produceConsumeProbe(kafka: Kafka, opts: ProbeOptions = {})
     await admin.disconnect();
   }
 }
+
+export interface ThroughputResult {
+  records: number;
+  bytes: number;
+  /** acks=all produce of every record, after the topic exists and the producer is connected. */
+  produceMBps: number;
+  /** First record received → last, so the consumer group's join is not counted. */
+  consumeMBps: number;
+}
+
+/**
+ * A short throughput measurement on a scratch topic (records of `recordBytes`): what a recovered
+ * cluster is compared against, the same probe having run at backup time.
+ */
+export async function throughputProbe(kafka: Kafka, opts: { records?: number; recordBytes?: number; partitions?: number } = {}): Promise<ThroughputResult> {
+  const records = opts.records ?? 5000;
+  const size = opts.recordBytes ?? 1024;
+  const partitions = opts.partitions ?? 3;
+  const topic = `lifeboat-probe-tp-${randomUUID().slice(0, 8)}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  const consumer = kafka.consumer({ groupId: `lifeboat-probe-${randomUUID()}`, maxBytesPerPartition: 4 * 1024 * 1024 });
+  try {
+    const brokers = (await admin.describeCluster()).brokers.length;
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: Math.min(3, brokers) }], waitForLeaders: true });
+    const producer = kafka.producer({ idempotent: true });
+    await producer.connect();
+    const value = Buffer.alloc(size, 'x');
+    const t0 = Date.now();
+    try {
+      for (let i = 0; i < records; i += 500) {
+        await producer.send({ topic, acks: -1, messages: Array.from({ length: Math.min(500, records - i) }, (_, j) => ({ key: String(i + j), value })) });
+      }
+    } finally {
+      await producer.disconnect();
+    }
+    const produceMs = Math.max(1, Date.now() - t0);
+    let seen = 0;
+    let first = 0;
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const consumeMs = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`throughput probe read ${seen}/${records} records from ${topic} before timing out`)), 120_000);
+      void consumer.run({
+        eachBatch: async ({ batch }) => {
+          first ||= Date.now();
+          seen += batch.messages.length;
+          if (seen >= records) {
+            clearTimeout(timer);
+            resolve(Math.max(1, Date.now() - first));
+          }
+        },
+      });
+    });
+    const bytes = records * size;
+    const mbps = (ms: number) => Math.round((bytes / 1e6 / (ms / 1000)) * 10) / 10;
+    return { records, bytes, produceMBps: mbps(produceMs), consumeMBps: mbps(consumeMs) };
+  } finally {
+    await consumer.disconnect().catch(() => {});
+    await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+    await admin.disconnect();
+  }
+}

@@ -4,6 +4,7 @@
  * configs and log dirs, wait for the cluster to serve again, and check it against the set.
  */
 import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type BackupSet, listBackupSets } from '../backup/parts';
 import { resolveSecret, type ClusterSpec } from '../config/spec';
 import { LifeboatError } from '../errors';
@@ -212,7 +213,9 @@ export async function restoreBrokerLogDirs(
   if (!broker) throw new LifeboatError('InvalidInput', `cluster spec ${spec.name} has no broker ${brokerId}`);
   const marker = markerOf(broker.logDirs[0]!);
   const previous = await readFile(marker, 'utf8').then((t) => JSON.parse(t) as { snapshot: string; result: LogDirRestoreResult }, () => undefined);
-  if (previous?.snapshot === snapshotId) return { ...previous.result, alreadyDone: true };
+  // The marker sits outside the log dir: it only counts while the restored data is still there.
+  const stillThere = await readFile(join(broker.logDirs[0]!, 'meta.properties')).then(() => true, () => false);
+  if (previous?.snapshot === snapshotId && stillThere) return { ...previous.result, alreadyDone: true };
   await rm(marker, { force: true });
   const r = await withRepo(spec, async (repo) => restoreLogDirs(spec, brokerId, await repo.openSnapshot(snapshotId), { onProgress: opts.onProgress }));
   const result: LogDirRestoreResult = { brokerId, files: r.files, bytes: r.bytes, movedAside: r.movedAside, alreadyDone: false, warnings: r.warnings };
@@ -249,7 +252,17 @@ export interface RecoveryCheck {
  * The recovered cluster against the set: every topic with its partition count, every partition's
  * end offset at least what the log-dir copies held, and every consumer group's committed offsets.
  */
-export async function verifyAgainstSet(spec: ClusterSpec, set: BackupSet): Promise<RecoveryCheck[]> {
+export async function verifyAgainstSet(spec: ClusterSpec, set: BackupSet, opts: { settleMs?: number } = {}): Promise<RecoveryCheck[]> {
+  // Brokers that just started learn the metadata from the controller a moment later: ask again for a while.
+  const deadline = Date.now() + (opts.settleMs ?? 30_000);
+  for (;;) {
+    const checks = await verifyOnce(spec, set);
+    if (checks.every((c) => c.ok) || Date.now() > deadline) return checks;
+    await sleep(2000);
+  }
+}
+
+async function verifyOnce(spec: ClusterSpec, set: BackupSet): Promise<RecoveryCheck[]> {
   const checks: RecoveryCheck[] = [];
   const metaSnap = set.snapshots['kafka-metadata'];
   const md = metaSnap ? await withRepo(spec, async (repo) => readMetadataComponent(await repo.openSnapshot(metaSnap.id))) : undefined;
