@@ -16,4 +16,5 @@ export {
   verifyAgainstSetActivity,
   brokerDiskStateActivity,
   verifyBaselineActivity,
+  recoverRegistryActivity,
 } from './recovery';

@@ -19,6 +19,7 @@ import {
 import type { RestoreMode } from '../src/zookeeper/restore';
 import { type BrokerDiskState, brokerDiskState } from '../src/recovery/brokerDisk';
 import { verifyBaseline } from '../src/recovery/verifyData';
+import { type RegistryRecovery, recoverRegistry } from '../src/recovery/registry';
 import { checkedSpec, mapped } from './errors';
 import { withHeartbeat } from './heartbeat';
 
@@ -64,4 +65,8 @@ export async function brokerDiskStateActivity(input: { spec: ClusterSpec; broker
 
 export async function verifyBaselineActivity(input: { spec: ClusterSpec; set: BackupSet }): Promise<{ checks: RecoveryCheck[]; problems: string[] }> {
   return mapped(() => withHeartbeat({ step: 'verify-baseline' }, () => verifyBaseline(checkedSpec(input.spec), input.set, (topic) => heartbeat({ topic }))));
+}
+
+export async function recoverRegistryActivity(input: { spec: ClusterSpec; snapshotId: string; fallbackDir?: string }): Promise<RegistryRecovery> {
+  return mapped(() => withHeartbeat({ step: 'restore-registry' }, () => recoverRegistry(checkedSpec(input.spec), input.snapshotId, { fallbackDir: input.fallbackDir })));
 }

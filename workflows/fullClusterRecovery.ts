@@ -19,6 +19,8 @@ export interface FullClusterRecoveryInput {
   failureTime?: string;
   /** ZooKeeper restore mode: overwrite (default: puts back what the set has, deletes nothing) or mirror. */
   zkMode?: 'overwrite' | 'mirror';
+  /** Where to write the registry's static address files (one per service), if the set has a registry. */
+  registryFallbackDir?: string;
   dryRun?: boolean;
   autoApprove?: boolean;
   approvalTimeoutMinutes?: number;
@@ -53,6 +55,7 @@ export async function fullClusterRecovery(input: FullClusterRecoveryInput): Prom
       { name: 'choose-set', title: 'Choose the newest backup set that verifies' },
       { name: 'stop-brokers', title: `Stop brokers ${spec.brokers.map((b) => b.id).join(', ')}` },
       { name: 'restore-zookeeper', title: `Restore ZooKeeper ${spec.zookeeper?.chroot || '/'}` },
+      { name: 'restore-registry', title: 'Restore the service registry (persistent nodes; instances re-register)' },
       { name: 'restore-configs', title: 'Restore broker configs' },
       { name: 'restore-data', title: 'Restore log dirs' },
       { name: 'start-brokers', title: 'Start brokers' },
@@ -126,6 +129,12 @@ export async function fullClusterRecovery(input: FullClusterRecoveryInput): Prom
           `${r.created} created, ${r.updated} updated, ${r.deleted} deleted${r.preRestoreSnapshot ? `; what was there kept as ${r.preRestoreSnapshot.slice(0, 12)}` : ''}`,
         );
       } else t.skip('restore-zookeeper', 'the set has no ZooKeeper part');
+      const reg = set.snapshots.registry;
+      if (reg) {
+        await t.step('restore-registry', () => control.recoverRegistryActivity({ spec, snapshotId: reg.id, fallbackDir: input.registryFallbackDir }), (r) =>
+          `${r.services} services, ${r.created} nodes created; ${r.awaitingReregistration} instances wait for their services to register again${r.fallbackFiles.length ? `; static address files in ${input.registryFallbackDir}` : ''}`,
+        );
+      } else t.skip('restore-registry', 'the set has no registry part');
       await t.step(
         'restore-configs',
         () => each((id) => {

@@ -20,6 +20,8 @@ import { backupTopics } from '../kafka/topicBackup';
 import { type Fingerprints, fingerprintRanges, type RangeMap } from '../kafka/fingerprint';
 import { type ThroughputResult, throughputProbe } from '../kafka/probe';
 import type { ComponentName, Repository, SnapshotMeta } from '../repository/types';
+import { captureRegistry } from '../registry/registry';
+import { writeRegistryComponent } from '../registry/storage';
 import { exportTree } from '../zookeeper/export';
 import { withZkSession } from '../zookeeper/errors';
 import { materializeZkTree, writeZkComponent } from '../zookeeper/storage';
@@ -56,7 +58,7 @@ export interface PartResult {
 }
 
 export function componentOf(part: string): ComponentName {
-  if (!PART_PATTERN.test(part)) throw new LifeboatError('InvalidInput', `unknown backup part "${part}" (zookeeper, kafka-metadata, topics, baseline, configs:<broker>, logdirs:<broker>)`);
+  if (!PART_PATTERN.test(part)) throw new LifeboatError('InvalidInput', `unknown backup part "${part}" (zookeeper, kafka-metadata, topics, baseline, registry, configs:<broker>, logdirs:<broker>)`);
   return part.split(':')[0] as ComponentName;
 }
 
@@ -161,6 +163,16 @@ export async function backupPart(spec: ClusterSpec, repo: Repository, ref: Backu
         w.setExtra('topics', { records: r.records, bytes: r.bytes, durationMs: r.durationMs });
         w.setExtra('summary', `${r.topics.length} topics, ${r.records} records`);
       });
+      return resultOf(meta, part, false);
+    }
+    case 'registry': {
+      const zkc = spec.zookeeper;
+      if (!zkc || !spec.registry) throw new LifeboatError('InvalidSpec', `cluster spec ${spec.name} needs zookeeper and registry sections for a registry backup`);
+      const auth = zkc.auth.map((a) => ({ scheme: a.scheme, credentials: resolveSecret(a.credentials) }));
+      const roots = { curator: spec.registry.curator ?? null, dubbo: spec.registry.dubbo ?? null };
+      const cap = await withZkSession(zkc.connect, { auth }, (zk) => captureRegistry(zk, roots));
+      const summary = `${cap.registry.services.length} services, ${cap.registry.instance_count} instances at zxid ${cap.registry.zxid}`;
+      const { meta } = await repo.saveSnapshot({ ...base, extra: { ...base.extra, summary } }, (w) => writeRegistryComponent(w, cap));
       return resultOf(meta, part, false);
     }
     case 'baseline': {

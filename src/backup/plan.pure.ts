@@ -5,8 +5,8 @@ import type { RunReport } from '../report/report.pure';
 export type BackupTier = 'hourly' | 'daily' | 'weekly' | 'monthly' | 'manual';
 export const TIERS: BackupTier[] = ['hourly', 'daily', 'weekly', 'monthly', 'manual'];
 
-/** zookeeper, kafka-metadata, topics, baseline, configs:<broker id>, logdirs:<broker id> */
-export const PART_PATTERN = /^(zookeeper|kafka-metadata|topics|baseline|configs:\d+|logdirs:\d+)$/;
+/** zookeeper, kafka-metadata, topics, baseline, registry, configs:<broker id>, logdirs:<broker id> */
+export const PART_PATTERN = /^(zookeeper|kafka-metadata|topics|baseline|registry|configs:\d+|logdirs:\d+)$/;
 
 export const brokerOfPart = (part: string): number | undefined => (part.includes(':') ? Number(part.split(':')[1]) : undefined);
 
@@ -15,6 +15,7 @@ export function defaultParts(spec: ClusterSpec, opts: { logdirs?: boolean; topic
   const parts: string[] = [];
   if (spec.zookeeper) parts.push('zookeeper');
   parts.push('kafka-metadata');
+  if (spec.registry && spec.zookeeper) parts.push('registry');
   for (const b of spec.brokers) parts.push(`configs:${b.id}`);
   if (opts.logdirs ?? true) for (const b of spec.brokers) parts.push(`logdirs:${b.id}`);
   if (opts.topics) parts.push('topics');

@@ -76,6 +76,13 @@ export const clusterSpecSchema = z.strictObject({
       auth: z.array(z.strictObject({ scheme: z.string().min(1), credentials: secretRef })).default([]),
     })
     .optional(),
+  /** A ZooKeeper-based service registry in the same ensemble (absolute paths, not under the chroot). */
+  registry: z
+    .strictObject({
+      curator: z.string().regex(/^(\/[^/\s]+)+$/, 'an absolute ZooKeeper path such as /services').optional(),
+      dubbo: z.string().regex(/^(\/[^/\s]+)+$/, 'an absolute ZooKeeper path such as /dubbo').optional(),
+    })
+    .optional(),
   brokers: z.array(broker).default([]),
   repository: repository.optional(),
   offsiteRepository: repository.optional(),

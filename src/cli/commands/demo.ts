@@ -12,6 +12,11 @@ import type { BackupResult } from '../../backup/plan.pure';
 import { retryTransient, withAdmin } from '../../kafka/admin';
 import { kafkaFor } from '../../kafka/client';
 import { labDisaster } from '../../lab/disaster';
+import { clearDemoRegistry, DEMO_REGISTRY_ROOT, registerDemoServices } from '../../lab/demoRegistry';
+import { verifyRegistry } from '../../registry/registry';
+import { readRegistryComponent } from '../../registry/storage';
+import { withRepo } from '../../recovery/steps';
+import { join } from 'node:path';
 import { findCluster, labTopology } from '../../lab/topology';
 import { durationText, renderMarkdown, type RunReport } from '../../report/report.pure';
 import { TASK_QUEUE, temporalSettings, workflowUiLink } from '../../temporal/connection';
@@ -79,7 +84,12 @@ export async function run(argv: string[]): Promise<number> {
   const records = Number(values.records ?? 20000);
   const topo = labTopology();
   const lab = loadSpec(findCluster(topo, 'primary').specFile);
-  const spec: ClusterSpec = { ...lab, topics: { critical: TOPICS.filter((t) => t.critical).map((t) => `^${t.topic}$`), disposable: [] } };
+  const spec: ClusterSpec = {
+    ...lab,
+    topics: { critical: TOPICS.filter((t) => t.critical).map((t) => `^${t.topic}$`), disposable: [] },
+    registry: { curator: DEMO_REGISTRY_ROOT },
+  };
+  const zkConnect = spec.zookeeper!.connect;
   process.env.LIFEBOAT_LOG_LEVEL ??= 'ERROR';
   const settings = temporalSettings();
   const workers = await createWorkers({ settings, hosts: spec.brokers.map((b) => b.host) });
@@ -90,7 +100,11 @@ export async function run(argv: string[]): Promise<number> {
       (async () => {
         const kafka = kafkaFor(spec, 'demo');
         out.progress(`1/5 seeding ${spec.name}: ${TOPICS.map((t) => t.topic).join(', ')} (${records} records each, clickstream twice that) and consumer groups`);
-        const seeded = await seed(kafka, spec, records);
+        // Seeding starts over (topics recreated) if a just-created topic is not yet known everywhere.
+        const seeded = await retryTransient(() => seed(kafka, spec, records), { timeoutMs: 180_000, delayMs: 2000 });
+        await clearDemoRegistry(zkConnect);
+        let services = await registerDemoServices(zkConnect);
+        out.progress(`   service registry ${DEMO_REGISTRY_ROOT}: ${services.instances} instances registered (ephemeral)`);
 
         const stamp = Date.now();
         out.progress(`2/5 backup workflow (ZooKeeper, metadata, configs and log dirs of ${spec.brokers.length} brokers)`);
@@ -109,6 +123,9 @@ export async function run(argv: string[]): Promise<number> {
         out.progress('   50 more orders written after the backup (the RPO: they will be lost)');
 
         const disaster = await labDisaster(topo, 'primary');
+        // The services die with the cluster, and their registry with them.
+        services.session.close();
+        await clearDemoRegistry(zkConnect);
         out.progress(
           `3/5 DISASTER at ${disaster.at}: brokers ${disaster.killed.join(', ')} SIGKILLed, ${disaster.logDirEntriesRemoved} log-dir entries removed, ${disaster.znodesDeleted} znodes of ${spec.zookeeper?.chroot} deleted`,
         );
@@ -116,7 +133,7 @@ export async function run(argv: string[]): Promise<number> {
         const workflowId = `recover-${spec.name}`;
         out.progress(`4/5 fullClusterRecovery ${workflowId}: ${workflowUiLink(settings, workflowId) ?? ''}`);
         const report = (await client.workflow
-          .execute('fullClusterRecovery', { taskQueue: TASK_QUEUE, workflowId, workflowIdConflictPolicy: 'FAIL', args: [{ spec, failureTime: disaster.at, autoApprove: true }] })
+          .execute('fullClusterRecovery', { taskQueue: TASK_QUEUE, workflowId, workflowIdConflictPolicy: 'FAIL', args: [{ spec, failureTime: disaster.at, autoApprove: true, registryFallbackDir: join(topo.labDir, 'registry-fallback') }] })
           .catch((e: unknown) => {
             throw workflowFailure(e, workflowId);
           })) as RunReport;
@@ -126,9 +143,14 @@ export async function run(argv: string[]): Promise<number> {
         await withAdmin(kafka, spec.name, async (admin) => {
           for (const t of TOPICS) back[t.topic] = (await admin.fetchTopicOffsets(t.topic)).reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
         });
-        const dataOk = TOPICS.every((t) => back[t.topic] === seeded[t.topic]);
+        // The services start again and register; the registry must look as it did at backup time.
+        services = await registerDemoServices(zkConnect);
+        const expected = (await withRepo(spec, async (repo) => readRegistryComponent(await repo.openSnapshot(backup.parts.find((p) => p.part === 'registry')!.snapshot)))).registry;
+        const reg = await verifyRegistry(services.session, expected, { probe: true });
+        services.session.close();
+        const dataOk = TOPICS.every((t) => back[t.topic] === seeded[t.topic]) && reg.countMismatches.length === 0;
         const ui = workflowUiLink(settings, report.workflowId, report.runId);
-        const summaryLine = `RTO ${durationText(report.rtoMs)} (objective ${spec.objectives.rtoMinutes} min), RPO ${durationText(report.rpoMs)}; records back: ${TOPICS.map((t) => `${t.topic} ${back[t.topic]}/${seeded[t.topic]}`).join(', ')}`;
+        const summaryLine = `RTO ${durationText(report.rtoMs)} (objective ${spec.objectives.rtoMinutes} min), RPO ${durationText(report.rpoMs)}; records back: ${TOPICS.map((t) => `${t.topic} ${back[t.topic]}/${seeded[t.topic]}`).join(', ')}; registry: ${reg.live.instances}/${reg.expected.instances} instances re-registered, register/discover probe ${reg.probe?.ok ? 'ok' : 'FAILED'}`;
         out.result({ backup: { setId: backup.setId, parts: backup.parts }, seeded, recovered: back, report, ui }, `${renderMarkdown({ ...report, uiLink: ui })}\n${summaryLine}`);
         return report.outcome === 'succeeded' && dataOk ? EXIT.OK : EXIT.PARTIAL;
       })(),
