@@ -18,11 +18,20 @@ import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
 import type { BackupResult } from '../../workflows/backup';
 import { primarySpec, topo, unique } from '../support/lab';
 import { consumeAll } from './consume';
+import { curatorInstanceJson } from '../../src/registry/layouts';
+import { connectZk, create, CreateMode, exists, withZk } from '../../src/zookeeper/client';
+import { deleteTree, OPEN } from '../zookeeper/scratch';
 
 describe('fullClusterRecovery workflow', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-recovery-'));
   const lab = primarySpec();
-  const spec: ClusterSpec = { ...lab, repository: { ...lab.repository!, path: join(dir, 'repo') }, offsiteRepository: undefined };
+  const registryRoot = `/${unique('lifeboat-test')}/services`;
+  const spec: ClusterSpec = {
+    ...lab,
+    repository: { ...lab.repository!, path: join(dir, 'repo') },
+    offsiteRepository: undefined,
+    registry: { curator: registryRoot },
+  };
   const settings = temporalSettings();
   const topic = unique('orders');
   const group = unique('billing');
@@ -62,7 +71,16 @@ describe('fullClusterRecovery workflow', () => {
       a.setOffsets({ groupId: group, topic, partitions: [0, 1, 2].map((p) => ({ partition: p, offset: String(50 + p) })) }),
     );
     const before = await consumeAll(spec, topic, 600);
+    // A Curator registry: one service with two ephemeral instances held by a "service" session.
+    const services = await connectZk(spec.zookeeper!.connect);
+    await create(services, registryRoot.slice(0, registryRoot.lastIndexOf('/')), null, OPEN);
+    await create(services, registryRoot, null, OPEN);
+    await create(services, `${registryRoot}/billing`, null, OPEN);
+    for (const id of ['a1', 'b2']) {
+      await create(services, `${registryRoot}/billing/${id}`, curatorInstanceJson({ name: 'billing', id, address: '10.1.1.1', port: 9000 }), OPEN, CreateMode.EPHEMERAL);
+    }
     const good = await runBackup();
+    expect(good.parts.map((p) => p.part)).toContain('registry');
     await produce(600, 100);
     const newest = await runBackup();
 
@@ -83,6 +101,8 @@ describe('fullClusterRecovery workflow', () => {
 
     // The disaster: every broker killed, its log dirs emptied, the cluster's ZooKeeper chroot deleted.
     const disaster = await labDisaster(topo, 'primary');
+    services.close();
+    await withZk(spec.zookeeper!.connect, (zk) => deleteTree(zk, registryRoot.slice(0, registryRoot.lastIndexOf('/'))));
     const failureTime = disaster.at;
     expect(disaster.znodesDeleted).toBeGreaterThan(20);
 
@@ -95,6 +115,8 @@ describe('fullClusterRecovery workflow', () => {
     expect(report.checks.filter((c) => !c.ok)).toEqual([]);
     expect(report.outcome).toBe('succeeded');
     expect(report.snapshot).toMatchObject({ id: good.setId, fallbackFrom: newest.setId });
+    expect(report.steps.find((x) => x.name === 'restore-registry')!.detail).toMatch(/^1 services, \d+ nodes created; 2 instances wait for their services to register again/);
+    expect(await withZk(spec.zookeeper!.connect, (zk) => exists(zk, `${registryRoot}/billing`))).not.toBeNull();
     expect(report.steps.every((s) => s.status === 'done')).toBe(true);
     expect(report.checks.every((c) => c.ok)).toBe(true);
     expect(report.rtoMs).toBeGreaterThan(0);
