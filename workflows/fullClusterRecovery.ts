@@ -155,7 +155,8 @@ export async function fullClusterRecovery(input: FullClusterRecoveryInput): Prom
         }),
         (r) => {
           const done = r.filter((x) => x !== undefined);
-          return `${done.reduce((n, x) => n + x!.files, 0)} files, ${(done.reduce((n, x) => n + x!.bytes, 0) / 1e6).toFixed(1)} MB; previous contents moved aside on ${done.filter((x) => x!.movedAside.length).length} broker(s)`;
+          const resumed = done.reduce((n, x) => n + x!.resumedFiles, 0);
+          return `${done.reduce((n, x) => n + x!.files, 0)} files, ${(done.reduce((n, x) => n + x!.bytes, 0) / 1e6).toFixed(1)} MB; previous contents moved aside on ${done.filter((x) => x!.movedAside.length).length} broker(s)${resumed ? `; ${resumed} files already restored by an interrupted attempt` : ''}`;
         },
       );
       break;

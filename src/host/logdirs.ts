@@ -292,6 +292,11 @@ async function registeredInZookeeper(spec: ClusterSpec, brokerId: number): Promi
 
 export interface RestoreLogDirsOptions {
   control?: BrokerControl;
+  /**
+   * Continue an interrupted restore of this same snapshot: keep what is in the log dirs and skip
+   * files already restored whole (size and mtime as in the snapshot; mtime is set last).
+   */
+  resume?: boolean;
   /** Host whose copy to restore (default: the target broker's own host name). */
   fromHost?: string;
   onProgress?: (p: LogDirProgress) => void;
@@ -303,6 +308,8 @@ export interface RestoreLogDirsResult {
   bytes: number;
   /** Non-empty log dirs that were moved aside (never deleted). */
   movedAside: string[];
+  /** Files found already restored by an interrupted attempt (resume). */
+  resumedFiles: number;
   clusterId?: string;
   warnings: string[];
 }
@@ -343,12 +350,12 @@ export async function restoreLogDirs(spec: ClusterSpec, brokerId: number, reader
   }
   if (!zkId) warnings.push(`ZooKeeper of ${spec.name} has no cluster id yet: the broker will only start once /cluster/id is ${meta['cluster.id']}`);
 
-  const result: RestoreLogDirsResult = { host, files: 0, bytes: 0, movedAside: [], clusterId: meta['cluster.id'], warnings };
+  const result: RestoreLogDirsResult = { host, files: 0, bytes: 0, movedAside: [], resumedFiles: 0, clusterId: meta['cluster.id'], warnings };
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   for (const [i] of manifest.logDirs.entries()) {
     const target = b.logDirs[i]!;
     const current = await readdir(target).catch(() => [] as string[]);
-    if (current.filter((n) => n !== 'lost+found').length > 0) {
+    if (!opts.resume && current.filter((n) => n !== 'lost+found').length > 0) {
       const aside = `${target}.lifeboat-before-restore-${stamp}`;
       await rename(target, aside);
       result.movedAside.push(aside);
@@ -358,9 +365,18 @@ export async function restoreLogDirs(spec: ClusterSpec, brokerId: number, reader
     for (const e of reader.list(`logdirs/${host}/${i}`)) {
       if (e.type !== 'file' || !e.path.startsWith(prefix)) continue;
       const dest = join(target, e.path.slice(prefix.length));
+      const mtime = new Date(e.mtime);
+      if (opts.resume) {
+        const st = await stat(dest).catch(() => undefined);
+        if (st && st.size === e.size && st.mtime.getTime() === mtime.getTime()) {
+          result.files++;
+          result.bytes += e.size;
+          result.resumedFiles++;
+          continue;
+        }
+      }
       await mkdir(dirname(dest), { recursive: true });
       await pipeline(reader.readFile(e.path), createWriteStream(dest, { mode: e.mode || 0o644 }));
-      const mtime = new Date(e.mtime);
       await utimes(dest, mtime, mtime);
       result.files++;
       result.bytes += e.size;

@@ -4,7 +4,7 @@
  * (the pid since reused by something else) never makes us signal a stranger.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export interface ManagedProcess {
@@ -37,20 +37,47 @@ function isZombie(pid: number): boolean {
   }
 }
 
-/** The pid of our process if it is running, otherwise undefined (stale pid files are removed). */
+/** A live process whose command line carries the marker (our process, whatever happened to its pid file). */
+function findByMarker(marker: string): number | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  for (const e of entries) {
+    const pid = Number(e);
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    // The marker as an argument of its own (not, say, inside a shell command that mentions it).
+    if (args.includes(marker) && !isZombie(pid)) return pid;
+  }
+  return undefined;
+}
+
+/**
+ * The pid of our process if it is running, otherwise undefined (stale pid files are removed).
+ * A process that runs without a pid file (its starter was killed between spawn and write) is
+ * found by its marker and adopted, so it is never started twice or waited on forever.
+ */
 export function runningPid(p: Pick<ManagedProcess, 'pidFile' | 'marker'>): number | undefined {
-  if (!existsSync(p.pidFile)) return undefined;
-  const pid = Number.parseInt(readFileSync(p.pidFile, 'utf8').trim(), 10);
-  if (!Number.isInteger(pid) || pid <= 0) {
-    rmSync(p.pidFile, { force: true });
-    return undefined;
+  const pid = existsSync(p.pidFile) ? Number.parseInt(readFileSync(p.pidFile, 'utf8').trim(), 10) : NaN;
+  if (Number.isInteger(pid) && pid > 0) {
+    const cmdline = readCmdline(pid);
+    if (cmdline !== undefined && cmdline.includes(p.marker) && !isZombie(pid)) return pid;
   }
-  const cmdline = readCmdline(pid);
-  if (cmdline === undefined || !cmdline.includes(p.marker) || isZombie(pid)) {
-    rmSync(p.pidFile, { force: true });
-    return undefined;
+  rmSync(p.pidFile, { force: true });
+  const orphan = findByMarker(p.marker);
+  if (orphan !== undefined) {
+    mkdirSync(dirname(p.pidFile), { recursive: true });
+    writeFileSync(p.pidFile, `${orphan}\n`);
   }
-  return pid;
+  return orphan;
 }
 
 /** Starts the process detached (it outlives us), appending its output to its log file. */

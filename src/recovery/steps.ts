@@ -193,6 +193,8 @@ export interface LogDirRestoreResult {
   files: number;
   bytes: number;
   movedAside: string[];
+  /** Files an interrupted attempt had already restored whole (this attempt continued it). */
+  resumedFiles: number;
   /** True when an earlier attempt had already finished this restore. */
   alreadyDone: boolean;
   warnings: string[];
@@ -201,8 +203,9 @@ export interface LogDirRestoreResult {
 const markerOf = (logDir: string) => `${logDir.replace(/\/+$/, '')}.lifeboat-restore.json`;
 
 /**
- * Restores one (stopped) broker's log dirs. A marker beside the first log dir records a finished
- * restore of this snapshot, so a retried activity does not move the restored data aside again.
+ * Restores one (stopped) broker's log dirs. A marker beside the first log dir records a restore of
+ * this snapshot in progress or done, so a retried activity continues (or skips) it instead of
+ * moving the restored data aside and starting again.
  */
 export async function restoreBrokerLogDirs(
   spec: ClusterSpec,
@@ -213,14 +216,16 @@ export async function restoreBrokerLogDirs(
   const broker = spec.brokers.find((b) => b.id === brokerId);
   if (!broker) throw new LifeboatError('InvalidInput', `cluster spec ${spec.name} has no broker ${brokerId}`);
   const marker = markerOf(broker.logDirs[0]!);
-  const previous = await readFile(marker, 'utf8').then((t) => JSON.parse(t) as { snapshot: string; result: LogDirRestoreResult }, () => undefined);
-  // The marker sits outside the log dir: it only counts while the restored data is still there.
+  const previous = await readFile(marker, 'utf8').then((t) => JSON.parse(t) as { snapshot: string; state?: 'in-progress' | 'done'; result?: LogDirRestoreResult }, () => undefined);
+  // The marker sits outside the log dir: "done" only counts while the restored data is still there.
   const stillThere = await readFile(join(broker.logDirs[0]!, 'meta.properties')).then(() => true, () => false);
-  if (previous?.snapshot === snapshotId && stillThere) return { ...previous.result, alreadyDone: true };
-  await rm(marker, { force: true });
-  const r = await withRepo(spec, async (repo) => restoreLogDirs(spec, brokerId, await repo.openSnapshot(snapshotId), { onProgress: opts.onProgress }));
-  const result: LogDirRestoreResult = { brokerId, files: r.files, bytes: r.bytes, movedAside: r.movedAside, alreadyDone: false, warnings: r.warnings };
-  await writeFile(marker, JSON.stringify({ snapshot: snapshotId, at: new Date().toISOString(), result }));
+  if (previous?.snapshot === snapshotId && previous.state !== 'in-progress' && previous.result && stillThere) return { ...previous.result, alreadyDone: true };
+  // An attempt of this same restore was interrupted (worker killed): continue it instead of moving its work aside.
+  const resume = previous?.snapshot === snapshotId && previous.state === 'in-progress';
+  await writeFile(marker, JSON.stringify({ snapshot: snapshotId, state: 'in-progress', at: new Date().toISOString() }));
+  const r = await withRepo(spec, async (repo) => restoreLogDirs(spec, brokerId, await repo.openSnapshot(snapshotId), { onProgress: opts.onProgress, resume }));
+  const result: LogDirRestoreResult = { brokerId, files: r.files, bytes: r.bytes, movedAside: r.movedAside, resumedFiles: r.resumedFiles, alreadyDone: false, warnings: r.warnings };
+  await writeFile(marker, JSON.stringify({ snapshot: snapshotId, state: 'done', at: new Date().toISOString(), result }));
   return result;
 }
 

@@ -65,7 +65,7 @@ describe('fullClusterRecovery workflow', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('recovers from total loss, falling back past a damaged newest set; every record exactly once, offsets back', async () => {
+  it('recovers from total loss, falling back past a damaged newest set; every record exactly once, offsets back', { timeout: 420_000 }, async () => {
     await produce(0, 600);
     await withAdmin(kafkaFor(spec), spec.name, (a) =>
       a.setOffsets({ groupId: group, topic, partitions: [0, 1, 2].map((p) => ({ partition: p, offset: String(50 + p) })) }),

@@ -4,9 +4,9 @@
  * still completes, and every record and committed offset comes back exactly once.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import { backupPart } from '../../src/backup/parts';
@@ -17,16 +17,17 @@ import { kafkaFor } from '../../src/kafka/client';
 import { labDisaster } from '../../src/lab/disaster';
 import { openRepositoryForSpec } from '../../src/repository';
 import type { RunReport } from '../../src/report/report.pure';
+import { buildWorkflowBundle } from '../../src/temporal/bundle';
 import { TASK_QUEUE, temporalSettings } from '../../src/temporal/connection';
 import { LIFEBOAT_BIN } from '../support/cli';
 import { primarySpec, topo, unique } from '../support/lab';
 import { consumeAll } from './consume';
 
-function startWorker(hosts: string[]): Promise<ChildProcess> {
+function startWorker(hosts: string[], bundle: string): Promise<ChildProcess> {
   const child = spawn(LIFEBOAT_BIN, ['worker', ...hosts.flatMap((h) => ['--host', h])], {
     detached: true,
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, LIFEBOAT_LOG_LEVEL: 'ERROR' },
+    env: { ...process.env, LIFEBOAT_LOG_LEVEL: 'ERROR', LIFEBOAT_WORKFLOW_BUNDLE: bundle },
   });
   // It prints its queues once the workers are created (after bundling the workflows).
   return new Promise((resolve, reject) => {
@@ -57,8 +58,11 @@ describe('worker killed during a full-cluster recovery', () => {
   let connection: Connection;
   let client: Client;
   let worker: ChildProcess | undefined;
+  const bundle = join(dir, 'workflows.js');
 
   beforeAll(async () => {
+    // Workers start from a prebuilt bundle, as in production (and without bundling five times).
+    await buildWorkflowBundle(bundle);
     connection = await Connection.connect(settings.connection);
     client = new Client({ connection, namespace: settings.namespace });
   });
@@ -69,7 +73,8 @@ describe('worker killed during a full-cluster recovery', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('completes after SIGKILLs in four steps; all data identical, nothing duplicated', async () => {
+  // Each kill costs the activity's heartbeat timeout (20 s) before the retry: allow for a loaded machine.
+  it('completes after SIGKILLs in four steps; all data identical, nothing duplicated', { timeout: 480_000 }, async () => {
     const kafka = kafkaFor(spec);
     await withAdmin(kafka, spec.name, (a) => a.createTopics({ topics: [{ topic, numPartitions: 4, replicationFactor: 3 }], waitForLeaders: true }));
     const producer = kafka.producer({ idempotent: true });
@@ -90,7 +95,7 @@ describe('worker killed during a full-cluster recovery', () => {
 
     const disaster = await labDisaster(topo, 'primary');
     const hosts = spec.brokers.map((b) => b.host);
-    worker = await startWorker(hosts);
+    worker = await startWorker(hosts, bundle);
     const workflowId = unique('recover-primary');
     const handle = await client.workflow.start('fullClusterRecovery', {
       taskQueue: TASK_QUEUE,
@@ -110,13 +115,18 @@ describe('worker killed during a full-cluster recovery', () => {
       }
       kill(worker);
       killedIn.push(activity);
-      worker = await startWorker(hosts);
+      worker = await startWorker(hosts, bundle);
     }
     const report = (await handle.result()) as RunReport;
     expect(killedIn).toHaveLength(4);
     expect(report.outcome).toBe('succeeded');
     expect(report.checks.every((c) => c.ok)).toBe(true);
 
+    // The interrupted data restore was continued, not moved aside and started again.
+    for (const b of spec.brokers) {
+      const parent = dirname(b.logDirs[0]!);
+      expect(readdirSync(parent).filter((n) => n.includes('lifeboat-before-restore'))).toEqual([]);
+    }
     expect(await consumeAll(spec, topic, 2000)).toEqual(before);
     const offsets = await withAdmin(kafka, spec.name, (a) => a.fetchOffsets({ groupId: group, topics: [topic] }));
     expect(offsets[0]!.partitions.sort((a, b) => a.partition - b.partition).map((p) => p.offset)).toEqual(['100', '101', '102', '103']);
