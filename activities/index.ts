@@ -17,4 +17,5 @@ export {
   brokerDiskStateActivity,
   verifyBaselineActivity,
   recoverRegistryActivity,
+  restoreTopicsFromSetActivity,
 } from './recovery';

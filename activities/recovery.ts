@@ -20,6 +20,7 @@ import type { RestoreMode } from '../src/zookeeper/restore';
 import { type BrokerDiskState, brokerDiskState } from '../src/recovery/brokerDisk';
 import { verifyBaseline } from '../src/recovery/verifyData';
 import { type RegistryRecovery, recoverRegistry } from '../src/recovery/registry';
+import { type LogicalRestoreResult, restoreTopicsFromSet } from '../src/recovery/logical';
 import { checkedSpec, mapped } from './errors';
 import { withHeartbeat } from './heartbeat';
 
@@ -55,8 +56,8 @@ export async function waitForServingActivity(input: { spec: ClusterSpec; timeout
   return mapped(() => waitForServing(checkedSpec(input.spec), { timeoutMs: input.timeoutMs, onProgress: (p) => heartbeat(p) }));
 }
 
-export async function verifyAgainstSetActivity(input: { spec: ClusterSpec; set: BackupSet }): Promise<RecoveryCheck[]> {
-  return mapped(() => withHeartbeat({ step: 'verify' }, () => verifyAgainstSet(checkedSpec(input.spec), input.set)));
+export async function verifyAgainstSetActivity(input: { spec: ClusterSpec; set: BackupSet; groupsTranslated?: boolean }): Promise<RecoveryCheck[]> {
+  return mapped(() => withHeartbeat({ step: 'verify' }, () => verifyAgainstSet(checkedSpec(input.spec), input.set, { groupsTranslated: input.groupsTranslated })));
 }
 
 export async function brokerDiskStateActivity(input: { spec: ClusterSpec; brokerId: number }): Promise<BrokerDiskState> {
@@ -69,4 +70,12 @@ export async function verifyBaselineActivity(input: { spec: ClusterSpec; set: Ba
 
 export async function recoverRegistryActivity(input: { spec: ClusterSpec; snapshotId: string; fallbackDir?: string }): Promise<RegistryRecovery> {
   return mapped(() => withHeartbeat({ step: 'restore-registry' }, () => recoverRegistry(checkedSpec(input.spec), input.snapshotId, { fallbackDir: input.fallbackDir })));
+}
+
+export async function restoreTopicsFromSetActivity(input: { spec: ClusterSpec; set: BackupSet }): Promise<LogicalRestoreResult> {
+  return mapped(() =>
+    withHeartbeat({ step: 'restore-topics' }, () =>
+      restoreTopicsFromSet(checkedSpec(input.spec), input.set, { onProgress: (p) => heartbeat({ topic: p.target, records: p.totalRecords }) }),
+    ),
+  );
 }

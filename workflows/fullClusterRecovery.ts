@@ -35,6 +35,9 @@ const control = proxyActivities<typeof activities>({
 });
 const MAX_FALLBACKS = 3;
 
+/** A set without log-dir copies but with topics is restored record by record once the brokers serve. */
+const logical = (set: Chosen['set']): boolean => set.snapshots.topics !== undefined && !Object.keys(set.snapshots).some((p) => p.startsWith('logdirs:'));
+
 const isCorrupt = (e: unknown): boolean =>
   e instanceof ActivityFailure && e.cause instanceof ApplicationFailure && e.cause.type === 'CorruptBackup';
 
@@ -57,9 +60,10 @@ export async function fullClusterRecovery(input: FullClusterRecoveryInput): Prom
       { name: 'restore-zookeeper', title: `Restore ZooKeeper ${spec.zookeeper?.chroot || '/'}` },
       { name: 'restore-registry', title: 'Restore the service registry (persistent nodes; instances re-register)' },
       { name: 'restore-configs', title: 'Restore broker configs' },
-      { name: 'restore-data', title: 'Restore log dirs' },
+      { name: 'restore-data', title: 'Restore log dirs (a set of log-dir copies)' },
       { name: 'start-brokers', title: 'Start brokers' },
       { name: 'wait-serving', title: 'Wait until every broker serves and no partition is offline' },
+      { name: 'restore-topics', title: 'Restore topics, critical first, and group offsets (a set of logical topic backups)' },
       { name: 'preferred-election', title: 'Preferred leader election' },
       { name: 'verify', title: 'Verify against the backup set (topics, offsets, groups, probe)' },
     ],
@@ -145,7 +149,8 @@ export async function fullClusterRecovery(input: FullClusterRecoveryInput): Prom
         }),
         (r) => `${r.filter((x) => x?.action === 'restored').length} restored, ${r.filter((x) => x?.action === 'unchanged').length} unchanged`,
       );
-      await t.step(
+      if (logical(set)) t.skip('restore-data', 'the set holds topics, not log-dir copies: restored once the brokers serve');
+      else await t.step(
         'restore-data',
         () => each((id) => {
           const snap = set.snapshots[`logdirs:${id}`];
@@ -175,13 +180,22 @@ export async function fullClusterRecovery(input: FullClusterRecoveryInput): Prom
   );
   const serving = await t.step('wait-serving', () => control.waitForServingActivity({ spec }), (s) => `${s.brokers.length} brokers, ${s.partitions} partitions online`);
 
+  const isLogical = logical(chosen!.set);
+  let logicalChecks: DataCheck[] = [];
+  if (isLogical) {
+    const r = await t.step('restore-topics', () => control.restoreTopicsFromSetActivity({ spec, set: chosen!.set }), (x) =>
+      `${x.records} records, ${x.groupsSet} consumer groups set through the offset map ${x.offsetMapFile}`,
+    );
+    logicalChecks = r.checks;
+  } else t.skip('restore-topics', 'the log dirs hold the data');
+
   const health = await control.clusterHealthActivity({ spec });
   await t.step('preferred-election', () => control.preferredLeaderElectionActivity({ spec, partitions: health.notPreferred.map((p) => ({ topic: p.topic, partition: p.partition })) }), (r) =>
     `${r.elected} partitions`,
   );
 
   const verifiedAt = await t.step('verify', async () => {
-    const data = await control.verifyAgainstSetActivity({ spec, set: chosen!.set });
+    const data = [...logicalChecks, ...(await control.verifyAgainstSetActivity({ spec, set: chosen!.set, groupsTranslated: isLogical }))];
     const baseline = await control.verifyBaselineActivity({ spec, set: chosen!.set });
     data.push(...baseline.checks);
     for (const p of baseline.problems) t.problem(p);

@@ -11,7 +11,7 @@
  */
 import { ConfigResourceTypes, type Admin, type Kafka, type Message, type Producer } from 'kafkajs';
 import { LifeboatError } from '../errors';
-import type { SnapshotReader } from '../repository/types';
+import type { Repository, SnapshotReader } from '../repository/types';
 import { OffsetMapFile, type Run, lastOriginal, nextTarget, runsFor } from './offsetMap';
 import { type StoredRecord, decodeChunk } from './recordFormat';
 import { TOPIC_MANIFEST_FORMAT, type ChunkRef, type TopicManifest } from './topicBackup';
@@ -340,4 +340,16 @@ async function produceTopic(
   const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failure) throw failure.reason;
   return restored;
+}
+
+/** The snapshot and its ancestors that hold topics, oldest first (incremental chains). */
+export async function topicChain(repo: Repository, ref: string, cluster: string): Promise<SnapshotReader[]> {
+  const chain: SnapshotReader[] = [];
+  let next: string | undefined = ref;
+  while (next) {
+    const s: SnapshotReader = await repo.openSnapshot(next, chain.length === 0 ? { cluster, component: 'topics' } : {});
+    chain.unshift(s);
+    next = s.meta.parent && s.meta.components.includes('topics') ? s.meta.parent : undefined;
+  }
+  return chain;
 }

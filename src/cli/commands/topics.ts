@@ -12,8 +12,8 @@ import { loadSpec } from '../../config/spec';
 import { EXIT, LifeboatError } from '../../errors';
 import { kafkaFor } from '../../kafka/client';
 import { backupTopics } from '../../kafka/topicBackup';
-import { type PointInTime, restoreTopics } from '../../kafka/topicRestore';
-import { openRepositoryForSpec, type Repository, type SnapshotReader } from '../../repository';
+import { type PointInTime, restoreTopics, topicChain } from '../../kafka/topicRestore';
+import { openRepositoryForSpec } from '../../repository';
 import { output, parseCli, subcommand, requireSpec } from '../output';
 
 export const summary = 'back up topics record by record (lossless) and restore them with an offset map';
@@ -44,18 +44,6 @@ function parseUntil(until: string | undefined, offsets: string | undefined): Poi
     }
   }
   return pit;
-}
-
-/** The snapshot and its ancestors that hold topics, oldest first (incremental chains). */
-export async function topicChain(repo: Repository, ref: string, cluster: string): Promise<SnapshotReader[]> {
-  const chain: SnapshotReader[] = [];
-  let next: string | undefined = ref;
-  while (next) {
-    const s: SnapshotReader = await repo.openSnapshot(next, chain.length === 0 ? { cluster, component: 'topics' } : {});
-    chain.unshift(s);
-    next = s.meta.parent && s.meta.components.includes('topics') ? s.meta.parent : undefined;
-  }
-  return chain;
 }
 
 export async function run(argv: string[]): Promise<number> {
