@@ -9,7 +9,6 @@ import { ApplicationFailure } from '@temporalio/common';
 import type * as activities from '../activities';
 export type { BackupInput, BackupResult, BackupTier } from '../src/backup/plan.pure';
 import { type BackupInput, type BackupResult, defaultParts, invalidParts } from '../src/backup/plan.pure';
-import type { RunReport } from '../src/report/report.pure';
 import { RunTracker } from './support/tracker';
 
 
@@ -31,7 +30,6 @@ export async function backup(input: BackupInput): Promise<BackupResult> {
   const set = { setId, tier, parts };
   const hostOf = (p: string) => spec.brokers.find((b) => b.id === Number(p.split(':')[1]))?.host;
   const offsite = Boolean(spec.offsiteRepository) && !input.skipOffsite;
-  const started = new Date().toISOString();
   const t = new RunTracker(
     'backup',
     spec.name,
@@ -43,24 +41,11 @@ export async function backup(input: BackupInput): Promise<BackupResult> {
     input.dryRun ?? false,
   );
   const results: BackupResult['parts'] = [];
-  const report = (outcome: RunReport['outcome']): RunReport => ({
-    kind: 'backup',
-    cluster: spec.name,
-    workflowId: workflowInfo().workflowId,
-    runId: workflowInfo().runId,
-    dryRun: t.dryRun,
-    outcome,
-    startedAt: started,
-    endedAt: new Date().toISOString(),
-    steps: t.steps,
-    checks: [],
-    problems: t.problems,
-  });
 
   if (t.dryRun) {
     for (const s of t.steps) t.skip(s.name, 'dry run');
     t.finish('planned');
-    return { setId, tier, parts: [], report: report('planned') };
+    return { setId, tier, parts: [], report: t.report('planned') };
   }
 
   const options = { incremental: input.incremental, logdirMode: input.logdirMode, topics: input.topics };
@@ -88,5 +73,5 @@ export async function backup(input: BackupInput): Promise<BackupResult> {
     );
   }
   t.finish('succeeded');
-  return { setId, tier, parts: results, time, report: report('succeeded') };
+  return { setId, tier, parts: results, time, report: t.report('succeeded') };
 }

@@ -3,7 +3,7 @@
  * list what the failed broker carries, (optionally restore its log dirs), start it on its host,
  * wait until it is back in every ISR, give it back its preferred leaderships, verify, report.
  */
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
 import { ApplicationFailure } from '@temporalio/common';
 import type * as activities from '../activities';
 import type { ClusterSpec } from '../src/config/spec';
@@ -39,7 +39,6 @@ export async function brokerRecovery(input: BrokerRecoveryInput): Promise<RunRep
   const { spec, brokerId } = input;
   const broker = spec.brokers.find((b) => b.id === brokerId);
   if (!broker) throw ApplicationFailure.nonRetryable(`spec ${spec.name} has no broker ${brokerId}`, 'InvalidInput');
-  const started = new Date().toISOString();
   const t = new RunTracker(
     'brokerRecovery',
     spec.name,
@@ -74,21 +73,11 @@ export async function brokerRecovery(input: BrokerRecoveryInput): Promise<RunRep
 
   const report = (outcome: RunReport['outcome']): RunReport => {
     const ended = new Date().toISOString();
-    return {
-      kind: 'brokerRecovery',
-      cluster: spec.name,
-      workflowId: workflowInfo().workflowId,
-      runId: workflowInfo().runId,
-      dryRun: t.dryRun,
-      outcome,
-      startedAt: started,
-      endedAt: ended,
-      rtoMs: outcome === 'succeeded' ? Date.parse(ended) - Date.parse(input.failureTime ?? started) : undefined,
+    return t.report(outcome, {
+      rtoMs: outcome === 'succeeded' ? Date.parse(ended) - Date.parse(input.failureTime ?? t.startedAt) : undefined,
       objectives: spec.objectives,
-      steps: t.steps,
       checks,
-      problems: t.problems,
-    };
+    });
   };
 
   if (t.dryRun) {

@@ -5,7 +5,7 @@
  * A set whose data turns out corrupt during the restore is dropped and the restore starts again
  * from ZooKeeper with the set before it; the report says so.
  */
-import { ActivityFailure, ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { ClusterSpec } from '../src/config/spec';
 import { type DataCheck, rpoMs, type RunReport } from '../src/report/report.pure';
@@ -74,23 +74,14 @@ export async function fullClusterRecovery(input: FullClusterRecoveryInput): Prom
   let chosen: Chosen | undefined;
   let fallbackFrom: string | undefined;
 
-  const report = (outcome: RunReport['outcome'], verifiedAt?: string): RunReport => ({
-    kind: 'fullClusterRecovery',
-    cluster: spec.name,
-    workflowId: workflowInfo().workflowId,
-    runId: workflowInfo().runId,
-    dryRun: t.dryRun,
-    outcome,
-    startedAt: started,
-    endedAt: new Date().toISOString(),
-    rtoMs: verifiedAt ? Date.parse(verifiedAt) - Date.parse(failureTime) : undefined,
-    rpoMs: chosen && outcome === 'succeeded' ? rpoMs(failureTime, chosen.set.time) : undefined,
-    objectives: spec.objectives,
-    snapshot: chosen ? { id: chosen.set.setId, time: chosen.set.time, fallbackFrom } : undefined,
-    steps: t.steps,
-    checks,
-    problems: t.problems,
-  });
+  const report = (outcome: RunReport['outcome'], verifiedAt?: string): RunReport =>
+    t.report(outcome, {
+      rtoMs: verifiedAt ? Date.parse(verifiedAt) - Date.parse(failureTime) : undefined,
+      rpoMs: chosen && outcome === 'succeeded' ? rpoMs(failureTime, chosen.set.time) : undefined,
+      objectives: spec.objectives,
+      snapshot: chosen ? { id: chosen.set.setId, time: chosen.set.time, fallbackFrom } : undefined,
+      checks,
+    });
 
   const choose = async () => {
     chosen = await t.step(

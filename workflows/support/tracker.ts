@@ -13,7 +13,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { ApplicationFailure } from '@temporalio/common';
-import type { StepRecord } from '../../src/report/report.pure';
+import type { RunReport, StepRecord } from '../../src/report/report.pure';
 import { LIFEBOAT_CLUSTER, LIFEBOAT_KIND, LIFEBOAT_STEP } from '../../src/temporal/searchAttributes';
 
 export interface PendingApproval {
@@ -53,6 +53,8 @@ export const approveUpdate = defineUpdate<ApprovalResult, [ApprovalInput]>('appr
 export class RunTracker {
   readonly steps: StepRecord[];
   readonly problems: string[] = [];
+  /** When the run started (workflow time). */
+  readonly startedAt = new Date().toISOString();
   private current = 'starting';
   private progress: unknown;
   private pending?: PendingApproval;
@@ -182,6 +184,24 @@ export class RunTracker {
       throw ApplicationFailure.nonRetryable(`"${step}" was rejected by ${decision.by}; nothing was changed`, 'ApprovalRejected');
     }
     this.record(step).detail = `approved by ${decision.by}`;
+  }
+
+  /** The run's report: what every workflow reports, plus its own facts (checks, RTO, RPO, snapshot). */
+  report(outcome: RunReport['outcome'], extra: Partial<Pick<RunReport, 'rtoMs' | 'rpoMs' | 'objectives' | 'snapshot' | 'checks'>> = {}): RunReport {
+    return {
+      kind: this.kind,
+      cluster: this.cluster,
+      workflowId: workflowInfo().workflowId,
+      runId: workflowInfo().runId,
+      dryRun: this.dryRun,
+      outcome,
+      startedAt: this.startedAt,
+      endedAt: new Date().toISOString(),
+      steps: this.steps,
+      checks: [],
+      problems: this.problems,
+      ...extra,
+    };
   }
 
   /** The Markdown shown as "current details" in the Temporal UI. */
