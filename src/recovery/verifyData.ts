@@ -24,20 +24,21 @@ export async function verifyBaseline(spec: ClusterSpec, set: BackupSet, onProgre
   const bad = compareFingerprints(baseline.fingerprints, actual);
   const total = Object.values(baseline.fingerprints).reduce((n, t) => n + Object.keys(t).length, 0);
   const records = Object.values(baseline.fingerprints).reduce((n, t) => n + Object.values(t).reduce((m, f) => m + f.records, 0), 0);
-  // Throughput right after a restart is noisy (cold caches, JIT): below half the backup-time rate is
-  // reported as a problem, below a quarter fails the check.
+  // Throughput right after a restart is noisy (cold caches, JIT) and reading 5 MB back takes a few
+  // milliseconds, so the verdict rests on produce (acks=all) throughput: below half the backup-time
+  // rate is reported as a problem, below a tenth (a throttle left on, a broker on a failing disk) fails.
   const base = baseline.throughput;
   const now = await throughputProbe(kafka, { records: base.records, recordBytes: Math.round(base.bytes / Math.max(1, base.records)) });
-  const ratio = Math.min(now.produceMBps / Math.max(0.1, base.produceMBps), now.consumeMBps / Math.max(0.1, base.consumeMBps));
-  const slow = ratio < 0.5 ? [`throughput at ${Math.round(ratio * 100)}% of the backup-time rate (produce ${now.produceMBps} vs ${base.produceMBps} MB/s, consume ${now.consumeMBps} vs ${base.consumeMBps} MB/s)`] : [];
+  const ratio = now.produceMBps / Math.max(0.1, base.produceMBps);
+  const slow = ratio < 0.5 ? [`produce throughput at ${Math.round(ratio * 100)}% of the backup-time rate (${now.produceMBps} vs ${base.produceMBps} MB/s)`] : [];
   return {
     checks: [
       { subject: `newest records identical (${records} records, SHA-256 per partition)`, expected: total, actual: total - bad.length, ok: bad.length === 0 },
       {
         subject: 'throughput vs the backup-time probe (produce / consume MB/s)',
         expected: `${base.produceMBps} / ${base.consumeMBps}`,
-        actual: `${now.produceMBps} / ${now.consumeMBps} (${Math.round(ratio * 100)}%)`,
-        ok: ratio >= 0.25,
+        actual: `${now.produceMBps} / ${now.consumeMBps} (produce ${Math.round(ratio * 100)}%)`,
+        ok: ratio >= 0.1,
       },
     ],
     problems: [...bad.slice(0, 20).map((b) => `data differs from the backup: ${b}`), ...slow],

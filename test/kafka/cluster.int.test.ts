@@ -50,7 +50,12 @@ describe('cluster health and preferred leader election', () => {
     const b2 = findBroker(topo, 'primary', 2);
     try {
       await stopBroker(topo, b2);
-      const down = await clusterHealth(spec);
+      // The controller marks the partition offline in ZooKeeper a moment after the broker left.
+      let down = await clusterHealth(spec);
+      for (let i = 0; i < 60 && down.offline.every((p) => p.topic !== topic); i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        down = await clusterHealth(spec);
+      }
       expect(down.brokers).toEqual([1, 3]);
       expect(down.offline.filter((p) => p.topic === topic)).toEqual([{ topic, partition: 0, leader: -1, replicas: [2], isr: [2] }]);
     } finally {
