@@ -48,18 +48,23 @@ export async function restoreTopicsFromSet(
     const result = await restoreTopics(kafka, { snapshots: chain, offsetMapFile, critical: spec.topics.critical, onProgress: opts.onProgress });
     return { result, expected };
   });
+  // Counted from the offset map: it holds every record in the target, whichever attempt wrote it
+  // (a retried activity finds the first attempt's records mapped and restores none again).
+  const map = await loadOffsetMap(offsetMapFile);
+  const mapped = (topic: string) =>
+    Object.values(map.topics[topic]?.partitions ?? {}).reduce((n, p) => n + p.runs.reduce((m, r) => m + r[2], 0), 0);
   const checks: RecoveryCheck[] = result.topics.map((t) => ({
     subject: `topic ${t.target}: records restored`,
     expected: expected.get(t.topic) ?? 0,
-    actual: t.restored + t.alreadyPresent,
-    ok: t.restored + t.alreadyPresent === (expected.get(t.topic) ?? 0),
+    actual: mapped(t.topic),
+    ok: mapped(t.topic) === (expected.get(t.topic) ?? 0),
   }));
 
   let groupsSet = 0;
   const metaSnap = set.snapshots['kafka-metadata'];
   if (metaSnap) {
     const exp = await withRepo(spec, async (repo) => readMetadataComponent(await repo.openSnapshot(metaSnap.id)));
-    const translator = restoreMapTranslator(await loadOffsetMap(offsetMapFile));
+    const translator = restoreMapTranslator(map);
     const restored = new Set(result.topics.map((t) => t.topic));
     const plan = await planApply(exp, kafka, { name: spec.name, offsetTranslator: translator, topics: (t) => restored.has(t), acls: () => false });
     const applied = await applyPlan(kafka, plan, { name: spec.name });

@@ -3,7 +3,7 @@
  * choose a set that verifies, restore ZooKeeper (keeping what is there first), restore a broker's
  * configs and log dirs, wait for the cluster to serve again, and check it against the set.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type BackupSet, listBackupSets } from '../backup/parts';
 import { resolveSecret, type ClusterSpec } from '../config/spec';
@@ -200,6 +200,12 @@ export interface LogDirRestoreResult {
   warnings: string[];
 }
 
+/** Whole or not at all: a worker killed mid-write must not leave half a marker. */
+async function writeMarker(file: string, value: unknown): Promise<void> {
+  await writeFile(`${file}.tmp`, JSON.stringify(value));
+  await rename(`${file}.tmp`, file);
+}
+
 const markerOf = (logDir: string) => `${logDir.replace(/\/+$/, '')}.lifeboat-restore.json`;
 
 /**
@@ -216,16 +222,20 @@ export async function restoreBrokerLogDirs(
   const broker = spec.brokers.find((b) => b.id === brokerId);
   if (!broker) throw new LifeboatError('InvalidInput', `cluster spec ${spec.name} has no broker ${brokerId}`);
   const marker = markerOf(broker.logDirs[0]!);
-  const previous = await readFile(marker, 'utf8').then((t) => JSON.parse(t) as { snapshot: string; state?: 'in-progress' | 'done'; result?: LogDirRestoreResult }, () => undefined);
+  // Unreadable (a write cut short by a kill) counts as absent; writes go through a rename, so that is rare.
+  const previous = await readFile(marker, 'utf8').then(
+    (t) => JSON.parse(t) as { snapshot: string; state?: 'in-progress' | 'done'; result?: LogDirRestoreResult },
+    () => undefined,
+  ).catch(() => undefined);
   // The marker sits outside the log dir: "done" only counts while the restored data is still there.
   const stillThere = await readFile(join(broker.logDirs[0]!, 'meta.properties')).then(() => true, () => false);
   if (previous?.snapshot === snapshotId && previous.state !== 'in-progress' && previous.result && stillThere) return { ...previous.result, alreadyDone: true };
   // An attempt of this same restore was interrupted (worker killed): continue it instead of moving its work aside.
   const resume = previous?.snapshot === snapshotId && previous.state === 'in-progress';
-  await writeFile(marker, JSON.stringify({ snapshot: snapshotId, state: 'in-progress', at: new Date().toISOString() }));
+  await writeMarker(marker, { snapshot: snapshotId, state: 'in-progress', at: new Date().toISOString() });
   const r = await withRepo(spec, async (repo) => restoreLogDirs(spec, brokerId, await repo.openSnapshot(snapshotId), { onProgress: opts.onProgress, resume }));
   const result: LogDirRestoreResult = { brokerId, files: r.files, bytes: r.bytes, movedAside: r.movedAside, resumedFiles: r.resumedFiles, alreadyDone: false, warnings: r.warnings };
-  await writeFile(marker, JSON.stringify({ snapshot: snapshotId, state: 'done', at: new Date().toISOString(), result }));
+  await writeMarker(marker, { snapshot: snapshotId, state: 'done', at: new Date().toISOString(), result });
   return result;
 }
 
