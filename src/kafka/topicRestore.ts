@@ -133,7 +133,8 @@ async function ensureTopic(admin: Admin, target: string, m: TopicManifest, rf: n
       ],
     });
   } catch (e) {
-    throw new LifeboatError('InvalidInput', `cannot create topic ${target}: ${(e as Error).message}`);
+    const why = ((e as { errors?: { type?: string }[] }).errors ?? []).map((x) => x.type).filter(Boolean);
+    throw new LifeboatError('InvalidInput', `cannot create topic ${target}: ${(e as Error).message}${why.length ? ` (${why.join(', ')})` : ''}`);
   }
   return { created: true, partitions: m.partitions };
 }
