@@ -7,7 +7,7 @@
  * finds its snapshot and returns it: the repository never holds two copies of one part of a set.
  */
 import { ConfigResourceTypes } from 'kafkajs';
-import { resolveSecret, type ClusterSpec } from '../config/spec';
+import { type ClusterSpec, zkAuthOf } from '../config/spec';
 import { LifeboatError } from '../errors';
 import { captureConfigs } from '../host/brokerConfigs';
 import { writeConfigsComponent } from '../host/brokerConfigsStore';
@@ -114,7 +114,7 @@ export async function backupPart(spec: ClusterSpec, repo: Repository, ref: Backu
           if (m.tree.root === root) [baseTree, parent] = [m.tree, last.id];
         }
       }
-      const auth = zkc.auth.map((a) => ({ scheme: a.scheme, credentials: resolveSecret(a.credentials) }));
+      const auth = zkAuthOf(spec);
       const exp = await withZkSession(zkc.connect, { auth }, (zk) => exportTree(zk, root, { base: baseTree, onProgress: (n) => opts.onProgress?.({ znodes: n }) }));
       const summary = `${exp.kind} export of ${root} at zxid ${exp.zxid}, ${exp.nodeCount} znodes`;
       const { meta } = await repo.saveSnapshot({ ...base, parent, extra: { ...base.extra, summary } }, (w) => writeZkComponent(w, exp));
@@ -168,7 +168,7 @@ export async function backupPart(spec: ClusterSpec, repo: Repository, ref: Backu
     case 'registry': {
       const zkc = spec.zookeeper;
       if (!zkc || !spec.registry) throw new LifeboatError('InvalidSpec', `cluster spec ${spec.name} needs zookeeper and registry sections for a registry backup`);
-      const auth = zkc.auth.map((a) => ({ scheme: a.scheme, credentials: resolveSecret(a.credentials) }));
+      const auth = zkAuthOf(spec);
       const roots = { curator: spec.registry.curator ?? null, dubbo: spec.registry.dubbo ?? null };
       const cap = await withZkSession(zkc.connect, { auth }, (zk) => captureRegistry(zk, roots));
       const summary = `${cap.registry.services.length} services, ${cap.registry.instance_count} instances at zxid ${cap.registry.zxid}`;

@@ -156,4 +156,8 @@ export function resolveSecret(ref: SecretRef, env: NodeJS.ProcessEnv = process.e
   }
 }
 
+/** The spec's ZooKeeper credentials, secrets resolved, as a ZooKeeper session takes them. */
+export const zkAuthOf = (spec: Pick<ClusterSpec, 'zookeeper'> | undefined): { scheme: string; credentials: string }[] =>
+  (spec?.zookeeper?.auth ?? []).map((a) => ({ scheme: a.scheme, credentials: resolveSecret(a.credentials) }));
+
 export const specDir = (file: string): string => dirname(resolve(file));

@@ -24,7 +24,7 @@ import { mkdir, open, readFile, readdir, rename, stat, utimes } from 'node:fs/pr
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { LifeboatError } from '../errors';
-import type { ClusterSpec } from '../config/spec';
+import { type ClusterSpec, zkAuthOf } from '../config/spec';
 import { kafkaFor } from '../kafka/client';
 import type { SnapshotReader, SnapshotWriter } from '../repository/types';
 import { chrootPath, exists, getData, withZk } from '../zookeeper/client';
@@ -284,10 +284,11 @@ export async function zookeeperClusterId(spec: ClusterSpec): Promise<string | un
   });
 }
 
-async function registeredInZookeeper(spec: ClusterSpec, brokerId: number): Promise<boolean> {
+/** Whether ZooKeeper still holds the broker's registration (a killed broker's lasts until its session expires). */
+export async function registeredInZookeeper(spec: ClusterSpec, brokerId: number): Promise<boolean> {
   if (!spec.zookeeper) return false;
   const zkc = spec.zookeeper;
-  return withZk(zkc.connect, async (zk) => (await exists(zk, chrootPath(zkc.chroot, `/brokers/ids/${brokerId}`))) !== null);
+  return withZk(zkc.connect, async (zk) => (await exists(zk, chrootPath(zkc.chroot, `/brokers/ids/${brokerId}`))) !== null, { auth: zkAuthOf(spec) });
 }
 
 export interface RestoreLogDirsOptions {

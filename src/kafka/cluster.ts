@@ -4,7 +4,7 @@
  * preferred-leader election (kafkajs has no ElectLeaders call; in ZooKeeper mode the controller
  * acts on the /admin/preferred_replica_election znode, which is what Kafka's own tool writes).
  */
-import { resolveSecret, type ClusterSpec } from '../config/spec';
+import { type ClusterSpec, zkAuthOf } from '../config/spec';
 import { LifeboatError } from '../errors';
 import { sleep } from '../host/processes';
 import { chrootPath, exists, type ZkClient } from '../zookeeper/client';
@@ -46,12 +46,14 @@ export async function waitForBrokerInIsr(
 ): Promise<void> {
   const deadline = Date.now() + opts.timeoutMs;
   for (;;) {
-    const parts = await readClusterState(spec).then((s) => s.partitions, () => undefined);
-    if (parts) {
-      const mine = parts.filter((p) => p.replicas.includes(brokerId));
-      const missing = missingFromIsr(parts, brokerId);
+    const state = await readClusterState(spec).catch(() => undefined);
+    if (state) {
+      const mine = state.partitions.filter((p) => p.replicas.includes(brokerId));
+      const missing = missingFromIsr(state.partitions, brokerId);
       opts.onProgress?.(missing.length, mine.length);
-      if (mine.length > 0 && missing.length === 0) return;
+      // Registered, and none of its partitions without a leader: the ISR of a sole replica keeps the
+      // broker even while it is down. A broker that replicates nothing is then done at once.
+      if (state.brokers.includes(brokerId) && missing.length === 0 && mine.every((p) => p.leader >= 0)) return;
     }
     if (Date.now() > deadline) {
       throw new Error(`broker ${brokerId} is not back in every ISR after ${Math.round(opts.timeoutMs / 1000)}s`);
@@ -70,7 +72,7 @@ export async function preferredLeaderElection(spec: ClusterSpec, partitions: { t
     throw new LifeboatError('InvalidSpec', `preferred leader election needs ZooKeeper mode and a zookeeper section in spec ${spec.name}`);
   }
   const path = chrootPath(spec.zookeeper.chroot, '/admin/preferred_replica_election');
-  const zk = await openZk(spec.zookeeper.connect, { auth: spec.zookeeper.auth.map((x) => ({ scheme: x.scheme, credentials: resolveSecret(x.credentials) })) });
+  const zk = await openZk(spec.zookeeper.connect, { auth: zkAuthOf(spec) });
   try {
     await waitAbsent(zk, path, timeoutMs);
     const body = Buffer.from(JSON.stringify({ version: 1, partitions }));

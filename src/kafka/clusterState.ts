@@ -8,7 +8,7 @@
  * KRaft clusters are read through the admin client (with retries through elections).
  */
 import type { Kafka } from 'kafkajs';
-import { resolveSecret, type ClusterSpec } from '../config/spec';
+import { type ClusterSpec, zkAuthOf } from '../config/spec';
 import { chrootPath, getChildren, getData, type ZkClient } from '../zookeeper/client';
 import { withZkSession, zkFailure } from '../zookeeper/errors';
 import { type PartitionState, partitionStates, reachableKafka, retryTransient, withAdmin } from './admin';
@@ -24,8 +24,7 @@ const zkMode = (spec: ClusterSpec): spec is ClusterSpec & { zookeeper: NonNullab
 
 export async function readClusterState(spec: ClusterSpec, opts: { topics?: string[]; kafka?: Kafka } = {}): Promise<ClusterState> {
   if (zkMode(spec)) {
-    const auth = spec.zookeeper.auth.map((a) => ({ scheme: a.scheme, credentials: resolveSecret(a.credentials) }));
-    return withZkSession(spec.zookeeper.connect, { auth, timeoutMs: 10_000 }, (zk) => readFromZk(zk, spec.zookeeper.chroot, opts.topics));
+    return withZkSession(spec.zookeeper.connect, { auth: zkAuthOf(spec), timeoutMs: 10_000 }, (zk) => readFromZk(zk, spec.zookeeper.chroot, opts.topics));
   }
   return withAdmin(opts.kafka ?? (await reachableKafka(spec, 'health')), spec.name, async (admin) => {
     const cluster = await retryTransient(() => admin.describeCluster());

@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { curatorInstanceJson } from '../registry/layouts';
-import { ACL, connectZk, create, CreateMode, exists, Id, Permission, type ZkClient } from '../zookeeper/client';
-import { getChildren, remove, ZkError } from '../zookeeper/client';
+import { ACL, connectZk, create, CreateMode, Id, Permission, type ZkClient } from '../zookeeper/client';
+import { deleteTree } from './disaster';
 
 export const DEMO_REGISTRY_ROOT = '/lifeboat-demo/services';
 const SERVICES = [
@@ -15,28 +15,12 @@ const SERVICES = [
 ];
 const OPEN = [new ACL(Permission.ALL, new Id('world', 'anyone'))];
 
-async function mkdirs(zk: ZkClient, path: string): Promise<void> {
-  let at = '';
-  for (const part of path.split('/').filter(Boolean)) {
-    at += `/${part}`;
-    if (!(await exists(zk, at))) await create(zk, at, null, OPEN).catch((e) => {
-      if (!(e instanceof ZkError && e.code === 'NODE_EXISTS')) throw e;
-    });
-  }
-}
-
-export async function deleteTree(zk: ZkClient, path: string): Promise<void> {
-  const kids = await getChildren(zk, path).catch(() => [] as string[]);
-  for (const k of kids) await deleteTree(zk, `${path}/${k}`);
-  await remove(zk, path).catch(() => {});
-}
-
 /** Registers every demo instance (ephemeral) in a new session, which stands for the running services. */
 export async function registerDemoServices(connect: string): Promise<{ session: ZkClient; instances: number }> {
   const zk = await connectZk(connect);
   let n = 0;
   for (const s of SERVICES) {
-    await mkdirs(zk, `${DEMO_REGISTRY_ROOT}/${s.name}`);
+    await new Promise<void>((resolve, reject) => zk.mkdirp(`${DEMO_REGISTRY_ROOT}/${s.name}`, (err) => (err ? reject(err) : resolve())));
     for (let i = 0; i < s.instances; i++) {
       const id = randomUUID();
       const data = curatorInstanceJson({ name: s.name, id, address: `10.0.0.${10 + i}`, port: s.port, payload: { zone: `zone-${i % 2}` } });

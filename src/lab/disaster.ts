@@ -8,7 +8,8 @@ import { getChildren, remove, withZk, ZkError, type ZkClient } from '../zookeepe
 import { killBroker } from './lab';
 import { findCluster, type LabTopology, zkConnect } from './topology';
 
-async function deleteTree(zk: ZkClient, path: string): Promise<number> {
+/** Deletes a subtree, children first; returns how many znodes went. */
+export async function deleteTree(zk: ZkClient, path: string): Promise<number> {
   let kids: string[];
   try {
     kids = await getChildren(zk, path);

@@ -5,7 +5,7 @@
  * written for clients that cannot wait.
  */
 import { join } from 'node:path';
-import { resolveSecret, type ClusterSpec } from '../config/spec';
+import { type ClusterSpec, zkAuthOf } from '../config/spec';
 import { LifeboatError } from '../errors';
 import { restoreRegistry, staticFallback, writeFallback } from '../registry/registry';
 import { readRegistryComponent } from '../registry/storage';
@@ -26,7 +26,7 @@ export async function recoverRegistry(spec: ClusterSpec, snapshotId: string, opt
   if (!zkc) throw new LifeboatError('InvalidSpec', `cluster spec ${spec.name} has no zookeeper section`);
   const cap = await withRepo(spec, async (repo) => readRegistryComponent(await repo.openSnapshot(snapshotId)));
   if (cap.registry.kind !== 'full') throw new LifeboatError('CorruptBackup', `registry snapshot ${snapshotId.slice(0, 12)} is incremental; a backup set holds full ones`);
-  const auth = zkc.auth.map((a) => ({ scheme: a.scheme, credentials: resolveSecret(a.credentials) }));
+  const auth = zkAuthOf(spec);
   const results = await withZkSession(zkc.connect, { auth }, (zk) =>
     restoreRegistry(zk, cap.trees, {
       mode: 'create-missing',

@@ -6,12 +6,12 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type BackupSet, listBackupSets } from '../backup/parts';
-import { resolveSecret, type ClusterSpec } from '../config/spec';
+import { type ClusterSpec, zkAuthOf } from '../config/spec';
 import { LifeboatError } from '../errors';
 import { captureBrokerConfigs, diffConfigs, restoreBrokerConfigs } from '../host/brokerConfigs';
 import { readConfigsComponent, writeConfigsComponent } from '../host/brokerConfigsStore';
 import { brokerControlFor } from '../host/brokerControl';
-import { type PartitionCover, restoreLogDirs } from '../host/logdirs';
+import { type PartitionCover, registeredInZookeeper, restoreLogDirs } from '../host/logdirs';
 import { sleep } from '../host/processes';
 import { withAdmin } from '../kafka/admin';
 import { kafkaFor } from '../kafka/client';
@@ -23,7 +23,6 @@ import { openRepositoryForSpec } from '../repository';
 import { preRestoreSnapshot } from '../repository/preRestore';
 import type { LocalRepository } from '../repository/repo';
 import type { SnapshotMeta } from '../repository/types';
-import { chrootPath, exists } from '../zookeeper/client';
 import { withZkSession } from '../zookeeper/errors';
 import { keepZkTarget } from '../zookeeper/preRestore';
 import { applyRestore, planRestoreLive, type RestoreMode, summarizePlan } from '../zookeeper/restore';
@@ -38,7 +37,6 @@ export async function withRepo<T>(spec: ClusterSpec, fn: (repo: LocalRepository)
   }
 }
 
-const zkAuth = (spec: ClusterSpec) => (spec.zookeeper?.auth ?? []).map((a) => ({ scheme: a.scheme, credentials: resolveSecret(a.credentials) }));
 
 function needZk(spec: ClusterSpec): NonNullable<ClusterSpec['zookeeper']> {
   if (!spec.zookeeper) throw new LifeboatError('InvalidSpec', `cluster spec ${spec.name} has no zookeeper section`);
@@ -117,11 +115,6 @@ export async function chooseBackupSet(spec: ClusterSpec, opts: { setId?: string;
 
 // ---- brokers ----
 
-async function registered(spec: ClusterSpec, brokerId: number): Promise<boolean> {
-  const zkc = needZk(spec);
-  return withZkSession(zkc.connect, { auth: zkAuth(spec) }, async (zk) => (await exists(zk, chrootPath(zkc.chroot, `/brokers/ids/${brokerId}`))) !== null);
-}
-
 /**
  * Stops a broker and waits until ZooKeeper has forgotten it: a killed broker stays registered
  * until its session expires, and its log dirs must not be replaced while it might be live.
@@ -131,7 +124,7 @@ export async function stopBrokerAndWait(spec: ClusterSpec, brokerId: number, tim
   const wasRunning = (await control.status()) === 'running';
   if (wasRunning) await control.stop();
   const deadline = Date.now() + timeoutMs;
-  while (spec.zookeeper && (await registered(spec, brokerId))) {
+  while (spec.zookeeper && (await registeredInZookeeper(spec, brokerId))) {
     if (Date.now() > deadline) throw new Error(`broker ${brokerId} is still registered in ZooKeeper ${Math.round(timeoutMs / 1000)} s after it stopped`);
     await sleep(1000);
   }
@@ -152,7 +145,7 @@ export async function restoreZookeeper(spec: ClusterSpec, snapshotId: string, op
   const zkc = needZk(spec);
   const root = zkc.chroot || '/';
   const { tree } = await withRepo(spec, (repo) => materializeZkTree(repo, snapshotId));
-  return withZkSession(zkc.connect, { auth: zkAuth(spec) }, async (zk) => {
+  return withZkSession(zkc.connect, { auth: zkAuthOf(spec) }, async (zk) => {
     // overwrite: creates what is missing and puts back what changed, deletes nothing.
     const plan = await planRestoreLive(zk, tree, root, { mode: opts.mode ?? 'overwrite' });
     const w = summarizePlan(plan).writes;
