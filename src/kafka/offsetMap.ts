@@ -6,6 +6,10 @@
  *
  *   {"k":"run","t":"<source topic>","tt":"<target topic>","p":0,"o":1200,"n":0,"c":500}
  *   {"k":"end","t":"<source topic>","tt":"<target topic>","p":0,"n":500}     partition finished
+ *   {"k":"sent","t":..,"tt":..,"p":0,"pid":7,"e":0,"s":500,"r":[[1700,0,500]]}
+ *        a batch about to be produced: producer id, epoch, base sequence, and its records as runs
+ *        [original, index in the batch, count]. A run killed before the answer leaves only this
+ *        line; the next run finds the batch in the target by its producer id and sequence.
  *
  * Consumer-group offsets are "the next record to read", so a committed original offset C maps to
  * the new offset of the first restored record whose original offset is >= C (never to the nearest
@@ -16,8 +20,18 @@ import { dirname } from 'node:path';
 
 export type Run = [original: number, target: number, count: number];
 
+/** A batch sent (or about to be) whose answer may not have been recorded. */
+export interface SentBatch {
+  producerId: number;
+  producerEpoch: number;
+  baseSequence: number;
+  /** [original offset, index in the batch, count]. */
+  runs: Run[];
+}
+
 export interface PartitionMap {
   runs: Run[];
+  sent?: SentBatch[];
   /** The target's next offset after the restore of this partition finished. */
   end?: number;
 }
@@ -96,13 +110,24 @@ export function translateGroupOffsets(
   return out;
 }
 
+/** Sent batches whose records the map does not know yet (they may or may not be in the target). */
+export function unresolvedSent(map: OffsetMap, source: string, partition: number): SentBatch[] {
+  const pm = map.topics[source]?.partitions[String(partition)];
+  const after = lastOriginal(map, source, partition) ?? -1;
+  return (pm?.sent ?? []).filter((b) => b.runs.length > 0 && b.runs[0]![0] > after);
+}
+
 interface Line {
-  k: 'run' | 'end';
+  k: 'run' | 'end' | 'sent';
+  pid?: number;
+  e?: number;
+  s?: number;
+  r?: Run[];
   t: string;
   tt: string;
   p: number;
   o?: number;
-  n: number;
+  n?: number;
   c?: number;
 }
 
@@ -123,8 +148,9 @@ export async function loadOffsetMap(file: string): Promise<OffsetMap> {
     } catch {
       continue; // torn write of a killed run
     }
-    if (l.k === 'run') addRun(map, l.t, l.tt, l.p, [l.o!, l.n, l.c!]);
-    else if (l.k === 'end') partitionOf(map, l.t, l.tt, l.p).end = l.n;
+    if (l.k === 'run') addRun(map, l.t, l.tt, l.p, [l.o!, l.n!, l.c!]);
+    else if (l.k === 'end') partitionOf(map, l.t, l.tt, l.p).end = l.n!;
+    else if (l.k === 'sent') (partitionOf(map, l.t, l.tt, l.p).sent ??= []).push({ producerId: l.pid!, producerEpoch: l.e!, baseSequence: l.s!, runs: l.r! });
   }
   return map;
 }
@@ -149,6 +175,12 @@ export class OffsetMapFile {
     if (!runs.length) return;
     for (const r of runs) addRun(this.map, source, target, partition, r);
     await appendFile(this.file, runs.map((r) => JSON.stringify({ k: 'run', t: source, tt: target, p: partition, o: r[0], n: r[1], c: r[2] })).join('\n') + '\n');
+  }
+
+  /** Records a batch before it is sent (see the file format above). */
+  async addSent(source: string, target: string, partition: number, b: SentBatch): Promise<void> {
+    (partitionOf(this.map, source, target, partition).sent ??= []).push(b);
+    await appendFile(this.file, JSON.stringify({ k: 'sent', t: source, tt: target, p: partition, pid: b.producerId, e: b.producerEpoch, s: b.baseSequence, r: b.runs }) + '\n');
   }
 
   async setEnd(source: string, target: string, partition: number, end: number): Promise<void> {

@@ -1,21 +1,24 @@
 /**
  * Logical backup of topics into a snapshot's `topics/` component: every partition from its log
  * start (or the parent snapshot's end) up to the end offset captured when the backup starts,
- * records stored losslessly in the chunk format of recordFormat.ts, one manifest per topic:
+ * stored as the record batches the brokers hold (batchFormat.ts: lossless by construction, no
+ * per-record work), one manifest per topic:
  *
  *   topics/index.json                        { format, topics: [...] }
  *   topics/<topic>/topic.json                TopicManifest (partitions, configs, per-partition ranges and chunks)
- *   topics/<topic>/<partition>/<offset>.lbr  chunks
+ *   topics/<topic>/<partition>/<offset>.lbb  chunks
  *
  * Memory stays bounded: each partition holds at most one chunk while it is being filled, and at
  * most `pendingWrites` full chunks per topic are being written while reading goes on; beyond that
- * the consumer does not fetch further until a write completes.
+ * its leader is not fetched from again until a write completes.
  */
 import { ConfigResourceTypes, type Admin, type Kafka } from 'kafkajs';
 import { LifeboatError } from '../errors';
 import type { SnapshotWriter, WriteResult } from '../repository/types';
-import { ChunkBuilder, RECORD_FORMAT, type TimestampType, chunkFileName } from './recordFormat';
-import { readRanges, toStoredRecord } from './topicReader';
+import { BATCH_FORMAT, BatchChunkBuilder, batchChunkFileName } from './batchFormat';
+import type { RECORD_FORMAT, TimestampType } from './recordFormat';
+import { type Batch, batchRecords, isTransactional, lastOffsetOf } from './wire/recordBatch';
+import { readBatches } from './wire/readBatches';
 
 export const TOPIC_MANIFEST_FORMAT = 'lifeboat-topic/1';
 
@@ -32,20 +35,27 @@ export interface PartitionManifest {
   /** Exclusive end: the partition's end offset when the backup started. */
   end: number;
   records: number;
+  /** Bytes of the stored record batches (lifeboat-batches/1) or of keys and values (lifeboat-records/1). */
   bytes: number;
   /** Offsets in [start, end) without a record: compaction, transaction markers, aborted records. */
   gaps: number;
   /** Records that came from (committed) transactions. */
   transactional: number;
-  maxRecordBytes: number;
+  /** Largest stored batch (lifeboat-batches/1): the target's max.message.bytes must take it. */
+  maxBatchBytes?: number;
+  /** Largest record's key + value + headers (lifeboat-records/1). */
+  maxRecordBytes?: number;
   /** The parent's end was below the log start (retention deleted records in between). */
   lostSinceParent?: boolean;
+  /** Offsets retention deleted while this backup was reading them. */
+  lostDuringBackup?: { from: number; to: number };
   chunks: ChunkRef[];
 }
 
 export interface TopicManifest {
   format: typeof TOPIC_MANIFEST_FORMAT;
-  recordFormat: typeof RECORD_FORMAT;
+  /** How the chunks are encoded: batches (batchFormat.ts) or, from Lifeboat 0.1, records (recordFormat.ts). */
+  recordFormat: typeof BATCH_FORMAT | typeof RECORD_FORMAT;
   topic: string;
   partitions: number;
   replicationFactor: number;
@@ -169,7 +179,7 @@ export async function backupTopics(kafka: Kafka, writer: SnapshotWriter, opts: T
     };
     await Promise.all(Array.from({ length: Math.min(opts.topicConcurrency ?? 2, plans.length) }, worker));
     result.topics.sort((a, b) => a.topic.localeCompare(b.topic));
-    await writer.writeJson('topics/index.json', { format: TOPIC_MANIFEST_FORMAT, recordFormat: RECORD_FORMAT, topics: result.topics.map((t) => t.topic) });
+    await writer.writeJson('topics/index.json', { format: TOPIC_MANIFEST_FORMAT, recordFormat: BATCH_FORMAT, topics: result.topics.map((t) => t.topic) });
     writer.setPoints('topics', result.points);
     result.durationMs = Date.now() - t0;
     return result;
@@ -190,7 +200,7 @@ async function backupOneTopic(
   progress: (partition: number, records: number, bytes: number) => void,
 ): Promise<TopicManifest> {
   const parts: Record<string, PartitionManifest> = {};
-  const builders = new Map<number, ChunkBuilder>();
+  const builders = new Map<number, BatchChunkBuilder>();
   const ranges = new Map<number, { from: number; to: number }>();
   for (const o of offsets) {
     const low = Number(o.low);
@@ -204,11 +214,11 @@ async function backupOneTopic(
       bytes: 0,
       gaps: 0,
       transactional: 0,
-      maxRecordBytes: 0,
+      maxBatchBytes: 0,
       ...(parentEnd !== undefined && parentEnd < low ? { lostSinceParent: true } : {}),
       chunks: [],
     };
-    builders.set(o.partition, new ChunkBuilder(chunkBytes + 64 * 1024));
+    builders.set(o.partition, new BatchChunkBuilder(chunkBytes + 1024 * 1024));
     ranges.set(o.partition, { from: start, to: high });
   }
   // Chunk writes (hashing, compression, encryption, file I/O) overlap the reading: a full chunk is
@@ -218,9 +228,9 @@ async function backupOneTopic(
   let writeFailure: { error: unknown } | undefined;
   const flush = async (partition: number) => {
     const b = builders.get(partition)!;
-    if (b.count === 0) return;
+    if (b.batches === 0) return;
     const c = b.take();
-    const file = `topics/${topic}/${partition}/${chunkFileName(c.first)}`;
+    const file = `topics/${topic}/${partition}/${batchChunkFileName(c.first)}`;
     parts[partition]!.chunks.push({ file, first: c.first, last: c.last, records: c.records });
     const w: Promise<void> = write(file, c.data).then(
       () => void pending.delete(w),
@@ -233,32 +243,32 @@ async function backupOneTopic(
     while (pending.size > maxPendingWrites) await Promise.race(pending);
     if (writeFailure) throw writeFailure.error;
   };
-  await readRanges(kafka, topic, ranges, async (partition, messages) => {
+  const read = await readBatches(kafka, topic, ranges, async (partition, batches) => {
     const b = builders.get(partition)!;
     const pm = parts[partition]!;
+    let records = 0;
     let bytes = 0;
-    for (const m of messages) {
-      const r = toStoredRecord(m);
-      const size = (r.key?.length ?? 0) + (r.value?.length ?? 0);
-      let recordBytes = size;
-      for (const h of r.headers) recordBytes += h.key.length + (h.value?.length ?? 0);
-      if (recordBytes > pm.maxRecordBytes) pm.maxRecordBytes = recordBytes;
-      if (r.transactional) pm.transactional++;
-      b.add(r);
-      bytes += size;
+    for (const batch of batches) {
+      const n = await recordsInRange(batch, pm.start, pm.end, `${topic}-${partition}`);
+      records += n;
+      bytes += batch.bytes.length;
+      if (batch.bytes.length > pm.maxBatchBytes!) pm.maxBatchBytes = batch.bytes.length;
+      if (isTransactional(batch)) pm.transactional += n;
+      b.add(batch);
       if (b.bytes >= chunkBytes) await flush(partition);
     }
-    pm.records += messages.length;
+    pm.records += records;
     pm.bytes += bytes;
-    progress(partition, messages.length, bytes);
+    progress(partition, records, bytes);
   }).finally(() => Promise.all(pending));
   for (const p of builders.keys()) await flush(p);
   await Promise.all(pending);
   if (writeFailure) throw writeFailure.error;
+  for (const [p, lost] of read.lost) parts[p]!.lostDuringBackup = lost;
   for (const pm of Object.values(parts)) pm.gaps = pm.end - pm.start - pm.records;
   const manifest: TopicManifest = {
     format: TOPIC_MANIFEST_FORMAT,
-    recordFormat: RECORD_FORMAT,
+    recordFormat: BATCH_FORMAT,
     topic,
     partitions: info.partitions,
     replicationFactor: info.replicationFactor,
@@ -269,4 +279,10 @@ async function backupOneTopic(
   };
   await write(`topics/${topic}/topic.json`, Buffer.from(JSON.stringify(manifest, null, 2) + '\n'));
   return manifest;
+}
+
+/** Records of a batch inside [start, end): all of them unless the batch straddles a bound. */
+async function recordsInRange(b: Batch, start: number, end: number, where: string): Promise<number> {
+  if (b.baseOffset >= start && lastOffsetOf(b) < end) return b.count;
+  return (await batchRecords(b, where)).filter((r) => r.offset >= start && r.offset < end).length;
 }

@@ -1,23 +1,30 @@
 /**
  * Restore of logical topic backups (topicBackup.ts) into the same or another cluster and topic
  * name. Every record goes to its original partition, in order, with its key, value, headers and
- * timestamp, through idempotent producers with acks=all (each partition written by one of them, one
- * request at a time).
+ * timestamp, as record batches sent straight to the partition leaders (wire/client.ts): idempotent
+ * (one producer id, per-partition sequences), acks=all, one batch in flight per partition.
  *
- * Exactly once across kills: each restored record carries its original offset in the header
- * `lifeboat.origin.offset`. A run first reads the target partition past what the offset map file
- * knows (records a killed run wrote but did not record), then continues after the last original
- * offset found. The offset map (offsetMap.ts) translates consumer-group offsets afterwards.
+ * Stored batches that can go as they are (whole, gap-free, CreateTime, not too small) are sent
+ * byte for byte with only the producer fields and CRC rewritten; the others (a point-in-time cut,
+ * compaction gaps, LogAppendTime, many small batches, the older record format) are re-batched,
+ * copying each record's key/value/headers bytes untouched.
+ *
+ * Exactly once across kills: before a batch is sent, the offset map file (offsetMap.ts) records
+ * its producer id, sequence and original offsets; after the answer, where it landed. A run after
+ * a kill looks for the unanswered batches in the target by producer id and sequence, records
+ * where they landed, and continues after the last original offset known. The records themselves
+ * carry nothing extra.
  */
-import { ConfigResourceTypes, type Admin, type Kafka, type Message, type Producer } from 'kafkajs';
+import { ConfigResourceTypes, type Admin, type Kafka } from 'kafkajs';
 import { LifeboatError } from '../errors';
 import type { Repository, SnapshotReader } from '../repository/types';
-import { OffsetMapFile, type Run, lastOriginal, nextTarget, runsFor } from './offsetMap';
-import { type StoredRecord, decodeChunk } from './recordFormat';
-import { TOPIC_MANIFEST_FORMAT, type ChunkRef, type TopicManifest } from './topicBackup';
-import { readRanges } from './topicReader';
-
-export const ORIGIN_OFFSET_HEADER = 'lifeboat.origin.offset';
+import { readBatchChunk } from './batchFormat';
+import { OffsetMapFile, type Run, type SentBatch, lastOriginal, nextTarget, runsFor, unresolvedSent } from './offsetMap';
+import { RECORD_FORMAT, decodeChunk } from './recordFormat';
+import { TOPIC_MANIFEST_FORMAT, type TopicManifest } from './topicBackup';
+import { STALE_LEADER_ERRORS, WireClient, protocolError } from './wire/client';
+import { readBatches } from './wire/readBatches';
+import { type Batch, type RawRecord, batchRecords, encodeBatch, encodeBody, isContiguous, isLogAppendTime, lastOffsetOf, restampForProduce } from './wire/recordBatch';
 
 /** Configs that would reject or rewrite old timestamps while restoring; applied once the data is in. */
 const DEFERRED_CONFIGS = ['message.timestamp.type', 'message.timestamp.difference.max.ms', 'message.timestamp.before.max.ms', 'message.timestamp.after.max.ms'];
@@ -52,13 +59,15 @@ export interface TopicRestoreOptions {
   critical?: string[];
   /** Replication factor for created topics (default: the captured one, capped at the broker count). */
   replicationFactor?: number;
-  /** Bytes per partition per produce batch (a bigger single record goes alone). Default 256 KiB. */
+  /** Bytes per re-built batch (a bigger single record goes alone). Default 900 KiB. */
   maxBatchBytes?: number;
   /**
-   * Producers sending at once (default 3), each for its own share of the partitions, so a
-   * partition still has one producer and one request in flight: order and idempotence hold.
+   * Connections per broker (default 3), each for its own share of the partitions: a broker works
+   * on one request per connection at a time. A partition keeps one batch in flight.
    */
   producers?: number;
+  /** Partitions restored at once (default 8); each holds a chunk and a batch in memory. */
+  partitionConcurrency?: number;
   onProgress?: (p: RestoreProgress) => void;
 }
 
@@ -96,17 +105,6 @@ async function manifests(snapshots: SnapshotReader[], topic: string): Promise<Ca
   return out;
 }
 
-/** The records of one partition across the snapshot chain, after `after`, chunk by chunk. */
-async function* partitionRecords(ms: Captured[], partition: number, after: number): AsyncGenerator<StoredRecord> {
-  for (const m of ms) {
-    const chunks: ChunkRef[] = m.parts[String(partition)]?.chunks ?? [];
-    for (const c of chunks) {
-      if (c.last <= after) continue;
-      for (const r of decodeChunk(await m.reader.readBuffer(c.file), c.file)) if (r.offset > after) yield r;
-    }
-  }
-}
-
 async function ensureTopic(admin: Admin, target: string, m: TopicManifest, rf: number | undefined): Promise<{ created: boolean; partitions: number }> {
   const existing = await admin.listTopics();
   if (existing.includes(target)) {
@@ -117,8 +115,8 @@ async function ensureTopic(admin: Admin, target: string, m: TopicManifest, rf: n
   const configs: Record<string, string> = {};
   for (const [k, v] of Object.entries(m.configs)) if (!DEFERRED_CONFIGS.includes(k)) configs[k] = v;
   configs['message.timestamp.type'] = 'CreateTime';
-  const largest = Math.max(0, ...Object.values(m.parts).map((p) => p.maxRecordBytes));
-  // The target's broker default may be smaller than the source's: make room for the largest record.
+  const largest = Math.max(0, ...Object.values(m.parts).map((p) => p.maxBatchBytes ?? p.maxRecordBytes ?? 0));
+  // The target's broker default may be smaller than the source's: make room for the largest batch.
   if (!configs['max.message.bytes'] && largest > 900 * 1024) configs['max.message.bytes'] = String(largest + 256 * 1024);
   try {
     await admin.createTopics({
@@ -139,31 +137,103 @@ async function ensureTopic(admin: Admin, target: string, m: TopicManifest, rf: n
   return { created: true, partitions: m.partitions };
 }
 
-function toMessage(r: StoredRecord, partition: number): Message {
-  const headers: Record<string, Buffer | Buffer[]> = {};
-  for (const h of r.headers) {
-    // kafkajs cannot send a null header value; an empty one is the closest it can do.
-    const v = h.value ?? Buffer.alloc(0);
-    const cur = headers[h.key];
-    headers[h.key] = cur === undefined ? v : Array.isArray(cur) ? [...cur, v] : [cur, v];
+/** A batch ready to send and where its records came from. */
+interface Outgoing {
+  batch: Buffer;
+  /** [original offset, index in the batch, count]. */
+  runs: Run[];
+  records: number;
+}
+
+interface PartitionFeedOptions {
+  after: number;
+  cutOffset?: number;
+  cutTime?: number;
+  maxBatchBytes: number;
+  /** Stored batches at least this big are sent as they are. */
+  minDirectBytes: number;
+}
+
+/**
+ * The outgoing batches of one partition across the snapshot chain, in order: records after
+ * `after` within each snapshot's [start, end), up to the point-in-time cut (a prefix).
+ */
+async function* partitionFeed(ms: Captured[], partition: number, o: PartitionFeedOptions): AsyncGenerator<Outgoing> {
+  let pending: RawRecord[] = [];
+  let pendingBytes = 0;
+  const rebuilt = (): Outgoing => {
+    const out = { batch: encodeBatch(pending), runs: runsFor(pending.map((r) => r.offset), 0), records: pending.length };
+    pending = [];
+    pendingBytes = 0;
+    return out;
+  };
+  const pastCut = (offset: number, timestamp: number) => (o.cutOffset !== undefined && offset >= o.cutOffset) || (o.cutTime !== undefined && timestamp > o.cutTime);
+
+  for (const m of ms) {
+    const pm = m.parts[String(partition)];
+    if (!pm) continue;
+    const wanted = (offset: number) => offset > o.after && offset >= pm.start && offset < pm.end;
+    for (const c of pm.chunks) {
+      if (c.last <= o.after) continue;
+      const data = await m.reader.readBuffer(c.file);
+      // Records to re-batch, in order; or a stored batch that can go as it is.
+      const units: (RawRecord[] | Batch)[] = [];
+      if (m.recordFormat === RECORD_FORMAT) units.push(decodeChunk(data, c.file).map((r) => ({ offset: r.offset, timestamp: r.timestamp, body: encodeBody(r) })));
+      else {
+        for (const b of readBatchChunk(data, c.file)) {
+          const last = lastOffsetOf(b);
+          if (last <= o.after || last < pm.start || b.baseOffset >= pm.end) continue;
+          const asItIs =
+            wanted(b.baseOffset) && wanted(last) && !pastCut(last, b.maxTimestamp) && isContiguous(b) && !isLogAppendTime(b) && b.bytes.length >= o.minDirectBytes && b.bytes.length <= o.maxBatchBytes;
+          units.push(asItIs ? b : await batchRecords(b, `${c.file} of snapshot ${m.reader.meta.id.slice(0, 8)}`));
+        }
+      }
+      for (const u of units) {
+        if (!Array.isArray(u)) {
+          if (pending.length) yield rebuilt();
+          // A copy: the producer fields are rewritten in place, and the chunk is the repository's.
+          yield { batch: Buffer.from(u.bytes), runs: [[u.baseOffset, 0, u.count]], records: u.count };
+          continue;
+        }
+        for (const r of u) {
+          if (!wanted(r.offset)) continue;
+          if (pastCut(r.offset, r.timestamp)) {
+            if (pending.length) yield rebuilt();
+            return;
+          }
+          const size = r.body.length + 24;
+          if (pending.length && pendingBytes + size > o.maxBatchBytes) yield rebuilt();
+          pending.push(r);
+          pendingBytes += size;
+        }
+      }
+    }
   }
-  const origin = Buffer.from(String(r.offset));
-  const cur = headers[ORIGIN_OFFSET_HEADER];
-  headers[ORIGIN_OFFSET_HEADER] = cur === undefined ? origin : [...(Array.isArray(cur) ? cur : [cur]), origin];
-  return { partition, key: r.key, value: r.value, headers, timestamp: String(r.timestamp) };
+  if (pending.length) yield rebuilt();
 }
 
-/** The original offset a restored record carries (the last value of our header). */
-export function originOffset(headers: Record<string, unknown> | undefined): number | undefined {
-  const v = headers?.[ORIGIN_OFFSET_HEADER];
-  const last = Array.isArray(v) ? v[v.length - 1] : v;
-  if (last === undefined || last === null) return undefined;
-  const n = Number(Buffer.isBuffer(last) ? last.toString() : String(last));
-  return Number.isInteger(n) ? n : undefined;
+/** Starts computing the next item while the caller works on the current one. */
+async function* readAhead<T>(it: AsyncGenerator<T>): AsyncGenerator<T> {
+  let next = it.next();
+  for (;;) {
+    const r = await next;
+    if (r.done) return;
+    next = it.next();
+    yield r.value;
+  }
 }
 
-/** Reads what the target holds past the map's knowledge and adds it to the map. */
+/**
+ * Reads what the target holds past the map's knowledge and records where the batches a killed
+ * run sent (and never heard back about) landed. Returns the records found.
+ */
 async function catchUp(kafka: Kafka, mapFile: OffsetMapFile, source: string, target: string, partitions: number): Promise<number> {
+  const unresolved = new Map<number, Map<string, SentBatch>>();
+  for (let p = 0; p < partitions; p++) {
+    const sent = unresolvedSent(mapFile.map, source, p);
+    if (sent.length) unresolved.set(p, new Map(sent.map((b) => [`${b.producerId}:${b.producerEpoch}:${b.baseSequence}`, b])));
+  }
+  if (unresolved.size === 0) return 0;
   const admin = kafka.admin();
   await admin.connect();
   let offsets;
@@ -174,26 +244,25 @@ async function catchUp(kafka: Kafka, mapFile: OffsetMapFile, source: string, tar
   }
   const ranges = new Map<number, { from: number; to: number }>();
   for (const o of offsets) {
-    if (o.partition >= partitions) continue;
+    if (!unresolved.has(o.partition)) continue;
     const from = Math.max(nextTarget(mapFile.map, source, o.partition) ?? Number(o.low), Number(o.low));
     ranges.set(o.partition, { from, to: Number(o.high) });
   }
   let found = 0;
-  await readRanges(kafka, target, ranges, async (partition, messages) => {
-    const pairs: { o: number; n: number }[] = [];
-    for (const m of messages) {
-      const o = originOffset(m.headers as Record<string, unknown>);
-      if (o !== undefined) pairs.push({ o, n: Number(m.offset) });
-    }
-    const runs: Run[] = [];
-    for (const { o, n } of pairs) {
-      const last = runs[runs.length - 1];
-      if (last && last[0] + last[2] === o && last[1] + last[2] === n) last[2]++;
-      else runs.push([o, n, 1]);
-    }
-    found += pairs.length;
-    await mapFile.addRuns(source, target, partition, runs);
-  });
+  await readBatches(
+    kafka,
+    target,
+    ranges,
+    async (partition, batches) => {
+      for (const b of batches) {
+        const sent = unresolved.get(partition)?.get(`${b.producerId}:${b.producerEpoch}:${b.baseSequence}`);
+        if (!sent) continue; // written by someone else
+        await mapFile.addRuns(source, target, partition, sent.runs.map(([o, i, c]) => [o, b.baseOffset + i, c]));
+        found += b.count;
+      }
+    },
+    { readCommitted: false },
+  );
   return found;
 }
 
@@ -210,14 +279,11 @@ export async function restoreTopics(kafka: Kafka, opts: TopicRestoreOptions): Pr
   const result: TopicRestoreResult = { topics: [], records: 0, bytes: 0, durationMs: 0, offsetMapFile: opts.offsetMapFile };
   const admin = kafka.admin();
   await admin.connect();
-  const producers: Producer[] = [];
+  const order = priorityOrder(wanted, opts.critical);
+  let lanes: WireClient[] = [];
   try {
-    for (let i = 0; i < Math.max(1, opts.producers ?? 3); i++) {
-      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: 10 } });
-      producers.push(producer);
-      await producer.connect();
-    }
-    for (const topic of priorityOrder(wanted, opts.critical)) {
+    let producer: { producerId: number; producerEpoch: number } | undefined;
+    for (const topic of order) {
       const target = opts.rename?.[topic] ?? topic;
       const ms = await manifests(opts.snapshots, topic);
       const m = ms[ms.length - 1];
@@ -235,7 +301,11 @@ export async function restoreTopics(kafka: Kafka, opts: TopicRestoreOptions): Pr
       }
       const knewBefore = mapFile.map.topics[topic] !== undefined;
       const alreadyPresent = await catchUp(kafka, mapFile, topic, target, m.partitions);
-      const restored = await produceTopic(producers, mapFile, opts, topic, target, ms, (p, n, bytes) => {
+      // Connections open once every target exists (their metadata covers all of them).
+      if (lanes.length === 0) lanes = await openLanes(kafka, [target], opts.producers ?? 3);
+      else await Promise.all(lanes.map((l) => l.addTopics([target])));
+      producer ??= await lanes[0]!.initProducerId();
+      const restored = await produceTopic(lanes, producer, mapFile, opts, topic, target, ms, (p, n, bytes) => {
         result.records += n;
         result.bytes += bytes;
         opts.onProgress?.({ topic, target, partition: p, records: n, totalRecords: result.records, totalBytes: result.bytes });
@@ -246,7 +316,7 @@ export async function restoreTopics(kafka: Kafka, opts: TopicRestoreOptions): Pr
       result.topics.push({ topic, target, partitions: m.partitions, restored, alreadyPresent, created, warnings });
     }
   } finally {
-    for (const producer of producers) await producer.disconnect().catch(() => {});
+    await Promise.all(lanes.map((l) => l.close()));
     await admin.disconnect().catch(() => {});
   }
   result.durationMs = Date.now() - t0;
@@ -262,8 +332,59 @@ async function applyDeferredConfigs(admin: Admin, target: string, m: TopicManife
   });
 }
 
+async function openLanes(kafka: Kafka, topics: string[], n: number): Promise<WireClient[]> {
+  const lanes: WireClient[] = [];
+  try {
+    for (let i = 0; i < Math.max(1, n); i++) lanes.push(await WireClient.open(kafka, topics));
+  } catch (e) {
+    await Promise.all(lanes.map((l) => l.close()));
+    throw e;
+  }
+  return lanes;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const NOT_ENOUGH_REPLICAS = new Set([7, 19, 20]); // request timed out, not enough replicas (after append)
+const CONNECTION_ERRORS = new Set(['KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSBrokerNotFound', 'KafkaJSRequestTimeoutError', 'KafkaJSLockTimeout']);
+
+/**
+ * Sends one batch to its partition's leader until it is written; returns its base offset. A resend
+ * carries the same producer id and sequence, so the broker never writes it twice.
+ */
+async function sendBatch(lane: WireClient, target: string, partition: number, batch: Buffer): Promise<number> {
+  const deadline = Date.now() + 180_000;
+  for (let attempt = 1; ; attempt++) {
+    let why: string;
+    const leader = lane.leaders(target).get(partition);
+    if (leader === undefined) why = 'no leader';
+    else {
+      try {
+        const [r] = await lane.produce(leader, target, [{ partition, batch }]);
+        if (!r) throw new Error(`no produce answer for ${target}-${partition}`);
+        if (r.errorCode === 0) return r.baseOffset;
+        const e = protocolError(r.errorCode);
+        if (r.errorCode === 10 || r.errorCode === 18) {
+          throw new LifeboatError('InvalidInput', `${target}-${partition} refused a ${batch.length}-byte batch (${e.type}): raise the target topic's max.message.bytes`);
+        }
+        if (r.errorCode === 32) {
+          throw new LifeboatError('InvalidInput', `${target}-${partition} refused the original timestamps (${e.type}): remove message.timestamp.difference.max.ms / before.max.ms from the target topic while restoring`);
+        }
+        if (!STALE_LEADER_ERRORS.has(r.errorCode) && !NOT_ENOUGH_REPLICAS.has(r.errorCode)) throw e;
+        why = e.type;
+      } catch (e) {
+        if (!CONNECTION_ERRORS.has((e as Error).name)) throw e;
+        why = (e as Error).message;
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`producing to ${target}-${partition}: still failing after 3 minutes (${why})`);
+    await sleep(Math.min(200 * attempt, 2000));
+    await lane.refresh().catch(() => {});
+  }
+}
+
 async function produceTopic(
-  producers: Producer[],
+  lanes: WireClient[],
+  producer: { producerId: number; producerEpoch: number },
   mapFile: OffsetMapFile,
   opts: TopicRestoreOptions,
   topic: string,
@@ -271,73 +392,45 @@ async function produceTopic(
   ms: Captured[],
   progress: (partition: number, records: number, bytes: number) => void,
 ): Promise<number> {
-  // Small batches: kafkajs groups a request's messages per partition in time quadratic in their
-  // number, which made it the restore's largest avoidable cost at 900 KiB; the round trips that
-  // smaller requests add are overlapped by the producers sending at once.
-  const maxBatchBytes = opts.maxBatchBytes ?? 256 * 1024;
-  const cutOffsets = opts.until?.offsets?.[topic];
-  const cutTime = opts.until?.timestamp;
+  const maxBatchBytes = opts.maxBatchBytes ?? 900 * 1024;
   const partitions = ms[ms.length - 1]!.partitions;
-  type Cursor = { partition: number; it: AsyncGenerator<StoredRecord>; peeked?: StoredRecord; done: boolean };
-  const lanes: Cursor[][] = producers.map(() => []);
-  for (let p = 0; p < partitions; p++) {
-    const after = lastOriginal(mapFile.map, topic, p) ?? -1;
-    lanes[p % lanes.length]!.push({ partition: p, it: partitionRecords(ms, p, after), done: false });
-  }
-  const inCut = (p: number, r: StoredRecord) => {
-    const end = cutOffsets?.[String(p)];
-    if (end !== undefined && r.offset >= end) return false;
-    return !(cutTime !== undefined && r.timestamp > cutTime);
-  };
   let restored = 0;
   let failed = false;
-  const runLane = async (producer: Producer, cursors: Cursor[]) => {
-    while (!failed) {
-      const round: { partition: number; records: StoredRecord[] }[] = [];
-      for (const c of cursors) {
-        if (c.done) continue;
-        const records: StoredRecord[] = [];
-        let bytes = 0;
-        while (bytes < maxBatchBytes) {
-          const next = c.peeked ?? (await c.it.next()).value;
-          c.peeked = undefined;
-          if (!next || !inCut(c.partition, next)) {
-            c.done = true; // a point-in-time cut is a prefix of the partition
-            break;
-          }
-          const size = (next.key?.length ?? 0) + (next.value?.length ?? 0) + 64;
-          if (records.length > 0 && bytes + size > maxBatchBytes) {
-            c.peeked = next;
-            break;
-          }
-          records.push(next);
-          bytes += size;
-        }
-        if (records.length) round.push({ partition: c.partition, records });
-      }
-      if (round.length === 0 || failed) break;
-      const messages = round.flatMap((b) => b.records.map((r) => toMessage(r, b.partition)));
-      // One request: kafkajs writes one record batch per partition, so each partition's records
-      // get consecutive offsets starting at the base offset the broker returns.
-      const meta = await producer.send({ topic: target, acks: -1, messages });
-      for (const b of round) {
-        const md = meta.find((x) => x.partition === b.partition);
-        if (!md || md.baseOffset === undefined) throw new Error(`no produce result for ${target}-${b.partition}`);
-        await mapFile.addRuns(topic, target, b.partition, runsFor(b.records.map((r) => r.offset), Number(md.baseOffset)));
-        const bytes = b.records.reduce((n, r) => n + (r.key?.length ?? 0) + (r.value?.length ?? 0), 0);
-        restored += b.records.length;
-        progress(b.partition, b.records.length, bytes);
+  const restorePartition = async (partition: number) => {
+    const lane = lanes[partition % lanes.length]!;
+    const feed = partitionFeed(ms, partition, {
+      after: lastOriginal(mapFile.map, topic, partition) ?? -1,
+      cutOffset: opts.until?.offsets?.[topic]?.[String(partition)],
+      cutTime: opts.until?.timestamp,
+      maxBatchBytes,
+      minDirectBytes: Math.min(64 * 1024, maxBatchBytes / 4),
+    });
+    // Sequences are per producer id and partition; this run's producer id is new.
+    let sequence = 0;
+    for await (const out of readAhead(feed)) {
+      if (failed) return;
+      restampForProduce(out.batch, producer.producerId, producer.producerEpoch, sequence);
+      await mapFile.addSent(topic, target, partition, { ...producer, baseSequence: sequence, runs: out.runs });
+      const base = await sendBatch(lane, target, partition, out.batch);
+      await mapFile.addRuns(topic, target, partition, out.runs.map(([o, i, c]) => [o, base + i, c]));
+      sequence = (sequence + out.records) % 2 ** 31;
+      restored += out.records;
+      progress(partition, out.records, out.batch.length);
+    }
+  };
+  // Partitions at once: each holds a chunk and a batch in memory.
+  const queue = Array.from({ length: partitions }, (_, p) => p);
+  const worker = async () => {
+    for (let p = queue.shift(); p !== undefined && !failed; p = queue.shift()) {
+      try {
+        await restorePartition(p);
+      } catch (e) {
+        failed = true; // the others stop after their batch in flight
+        throw e;
       }
     }
   };
-  const results = await Promise.allSettled(
-    lanes.map((cursors, i) =>
-      runLane(producers[i]!, cursors).catch((e: unknown) => {
-        failed = true; // the other lanes stop after their request in flight
-        throw e;
-      }),
-    ),
-  );
+  const results = await Promise.allSettled(Array.from({ length: Math.min(partitions, opts.partitionConcurrency ?? 8) }, worker));
   const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failure) throw failure.reason;
   return restored;

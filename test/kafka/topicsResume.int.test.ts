@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaFor } from '../../src/kafka/client';
 import { loadOffsetMap, translateOffset } from '../../src/kafka/offsetMap';
 import { backupTopics } from '../../src/kafka/topicBackup';
-import { ORIGIN_OFFSET_HEADER, restoreTopics } from '../../src/kafka/topicRestore';
+import { restoreTopics } from '../../src/kafka/topicRestore';
 import { findCluster } from '../../src/lab/topology';
 import { initRepository, type LocalRepository } from '../../src/repository';
 import { primarySpec, standbySpec, topo, unique } from '../support/lab';
@@ -102,9 +102,8 @@ describe('resumable topic restore', () => {
       const got = restored.get(p)!;
       expect(got.length).toBe(PER_PARTITION);
       expect(got.map((r) => content(r))).toEqual(recs.map((r) => content(r)));
-      const origins = got.map((r) => Number(r.headers.find((h) => h.key === ORIGIN_OFFSET_HEADER)!.value!.toString()));
-      expect(origins).toEqual(recs.map((r) => r.offset));
-      got.forEach((r, i) => expect(translateOffset(map, source, p, origins[i]!)).toBe(r.offset));
+      // The map sends every original offset to the offset its record has in the target.
+      got.forEach((r, i) => expect(translateOffset(map, source, p, recs[i]!.offset)).toBe(r.offset));
     }
   });
 });

@@ -3,7 +3,6 @@ import { createHash } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { readRanges, toStoredRecord } from '../../src/kafka/topicReader';
 import type { StoredRecord } from '../../src/kafka/recordFormat';
-import { ORIGIN_OFFSET_HEADER } from '../../src/kafka/topicRestore';
 
 export async function readAll(kafka: Kafka, topic: string): Promise<Map<number, StoredRecord[]>> {
   const admin = kafka.admin();
@@ -23,11 +22,11 @@ export async function readAll(kafka: Kafka, topic: string): Promise<Map<number, 
 }
 
 /** The user-visible content of a record: what a restore must carry over byte for byte. */
-export function content(r: StoredRecord, dropOrigin = true) {
+export function content(r: StoredRecord) {
   return {
     key: r.key === null ? null : r.key.toString('hex'),
     value: r.value === null ? null : r.value.length > 1000 ? `sha256:${createHash('sha256').update(r.value).digest('hex')}:${r.value.length}` : r.value.toString('hex'),
-    headers: r.headers.filter((h) => !dropOrigin || h.key !== ORIGIN_OFFSET_HEADER).map((h) => [h.key, h.value === null ? null : h.value.toString('hex')]),
+    headers: r.headers.map((h) => [h.key, h.value === null ? null : h.value.toString('hex')]),
     timestamp: r.timestamp,
   };
 }

@@ -1,0 +1,335 @@
+/**
+ * Fetch and Produce at the record-batch level, over kafkajs's own connections.
+ *
+ * kafkajs decodes every fetched record into objects and encodes every produced one from objects,
+ * which made logical backup and restore CPU-bound at a fraction of kcat's speed. Its transport
+ * (TLS, SASL, API version negotiation, metadata, broker connections) is fine, so this module
+ * sends its own Fetch (v11) and Produce (v7) requests through it: record sets travel as the raw
+ * bytes the broker stores. kafkajs is pinned; the internals used are its Cluster (through the
+ * client's cluster factory), Broker.connectionPool.send and protocol/error.
+ */
+import { createRequire } from 'node:module';
+import type { Kafka } from 'kafkajs';
+import { LifeboatError } from '../../errors';
+
+const req = createRequire(__filename);
+
+interface ApiVersion {
+  minVersion: number;
+  maxVersion: number;
+}
+
+interface WireRequest {
+  apiKey: number;
+  apiVersion: number;
+  apiName: string;
+  expectResponse?: () => boolean;
+  encode: () => Promise<{ buf: Buffer; buffer: Buffer }>;
+}
+
+interface WireResponse<T> {
+  decode: (raw: Buffer) => Promise<T>;
+  parse: (data: T) => Promise<T>;
+}
+
+interface KafkajsBroker {
+  nodeId: number;
+  versions: Record<number, ApiVersion> | null;
+  connectionPool: { send: (r: { request: WireRequest; response: WireResponse<unknown>; requestTimeout?: number }) => Promise<unknown> };
+  initProducerId: (a: { transactionalId?: string | null; transactionTimeout: number }) => Promise<{ errorCode: number; producerId: string; producerEpoch: number }>;
+}
+
+interface KafkajsCluster {
+  connect: () => Promise<void>;
+  disconnect: () => Promise<void>;
+  refreshMetadata: () => Promise<void>;
+  addMultipleTargetTopics: (topics: string[]) => Promise<void>;
+  findTopicPartitionMetadata: (topic: string) => { partitionId: number; leader: number | null }[];
+  findBroker: (a: { nodeId: number }) => Promise<KafkajsBroker>;
+  getNodeIds: () => number[];
+}
+
+const API = { Produce: 0, Fetch: 1 } as const;
+const FETCH_VERSION = 11;
+const PRODUCE_VERSION = 7;
+
+/** kafkajs's error for a protocol error code: `type` (e.g. NOT_LEADER_FOR_PARTITION) and `retriable`. */
+export function protocolError(code: number): Error & { type: string; retriable: boolean; code: number } {
+  const { createErrorFromCode } = req('kafkajs/src/protocol/error') as { createErrorFromCode: (c: number) => Error & { type: string; retriable: boolean; code: number } };
+  return createErrorFromCode(code);
+}
+
+/** Errors after which the partition's leader must be looked up again. */
+export const STALE_LEADER_ERRORS = new Set([3, 5, 6, 9, 56, 74, 75]); // unknown partition, leader n/a, not leader, replica n/a, storage, fenced/unknown epoch
+
+function clusterOf(kafka: Kafka): KafkajsCluster {
+  const factory = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
+  const create = factory && (kafka as unknown as Record<symbol, unknown>)[factory];
+  if (typeof create !== 'function') throw new Error('this kafkajs version does not expose its cluster factory (Lifeboat needs kafkajs 2.2.x)');
+  return (create as (o: object) => KafkajsCluster)({ metadataMaxAge: 300_000, allowAutoTopicCreation: false, maxInFlightRequests: null });
+}
+
+// ---- encoding helpers (request bodies are small, except Produce's record sets) ----
+
+class Writer {
+  private parts: Buffer[] = [];
+  private size = 0;
+  private push(b: Buffer): this {
+    this.parts.push(b);
+    this.size += b.length;
+    return this;
+  }
+  i8(v: number) {
+    const b = Buffer.allocUnsafe(1);
+    b.writeInt8(v);
+    return this.push(b);
+  }
+  i16(v: number) {
+    const b = Buffer.allocUnsafe(2);
+    b.writeInt16BE(v);
+    return this.push(b);
+  }
+  i32(v: number) {
+    const b = Buffer.allocUnsafe(4);
+    b.writeInt32BE(v);
+    return this.push(b);
+  }
+  i64(v: number) {
+    const b = Buffer.allocUnsafe(8);
+    b.writeBigInt64BE(BigInt(v));
+    return this.push(b);
+  }
+  str(s: string | null) {
+    if (s === null) return this.i16(-1);
+    const b = Buffer.from(s, 'utf8');
+    return this.i16(b.length).push(b);
+  }
+  bytes(b: Buffer) {
+    return this.i32(b.length).push(b);
+  }
+  done(): { buf: Buffer; buffer: Buffer } {
+    const b = Buffer.concat(this.parts, this.size);
+    return { buf: b, buffer: b };
+  }
+}
+
+class Reader {
+  p = 0;
+  constructor(private readonly b: Buffer) {}
+  i16() {
+    const v = this.b.readInt16BE(this.p);
+    this.p += 2;
+    return v;
+  }
+  i32() {
+    const v = this.b.readInt32BE(this.p);
+    this.p += 4;
+    return v;
+  }
+  i64() {
+    const v = Number(this.b.readBigInt64BE(this.p));
+    this.p += 8;
+    return v;
+  }
+  str() {
+    const n = this.i16();
+    if (n < 0) return null;
+    const s = this.b.toString('utf8', this.p, this.p + n);
+    this.p += n;
+    return s;
+  }
+  bytes(): Buffer | null {
+    const n = this.i32();
+    if (n < 0) return null;
+    const v = this.b.subarray(this.p, this.p + n);
+    this.p += n;
+    return v;
+  }
+  array<T>(item: () => T): T[] {
+    const n = this.i32();
+    const out: T[] = [];
+    for (let i = 0; i < n; i++) out.push(item());
+    return out;
+  }
+}
+
+const respond = <T>(decode: (r: Reader) => T): WireResponse<T> => ({ decode: async (raw) => decode(new Reader(raw)), parse: async (d) => d });
+
+// ---- the requests ----
+
+export interface FetchPartition {
+  partition: number;
+  offset: number;
+  maxBytes: number;
+}
+
+export interface FetchedPartition {
+  partition: number;
+  errorCode: number;
+  highWatermark: number;
+  lastStableOffset: number;
+  logStartOffset: number;
+  abortedTransactions: { producerId: number; firstOffset: number }[];
+  records: Buffer;
+}
+
+export interface ProducedPartition {
+  partition: number;
+  errorCode: number;
+  baseOffset: number;
+}
+
+export class WireClient {
+  private connected = false;
+  private constructor(private readonly cluster: KafkajsCluster) {}
+
+  /** A client with its own connections to every broker, with metadata for these topics. */
+  static async open(kafka: Kafka, topics: string[]): Promise<WireClient> {
+    const c = new WireClient(clusterOf(kafka));
+    await c.cluster.connect();
+    c.connected = true;
+    try {
+      await c.cluster.addMultipleTargetTopics(topics);
+    } catch (e) {
+      await c.close();
+      throw e;
+    }
+    return c;
+  }
+
+  async close(): Promise<void> {
+    if (!this.connected) return;
+    this.connected = false;
+    await this.cluster.disconnect().catch(() => {});
+  }
+
+  async addTopics(topics: string[]): Promise<void> {
+    await this.cluster.addMultipleTargetTopics(topics);
+  }
+
+  async refresh(): Promise<void> {
+    await this.cluster.refreshMetadata();
+  }
+
+  /** Partition → leader node id (partitions without a leader are left out). */
+  leaders(topic: string): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const p of this.cluster.findTopicPartitionMetadata(topic)) if (p.leader !== null && p.leader >= 0) out.set(p.partitionId, p.leader);
+    return out;
+  }
+
+  partitionCount(topic: string): number {
+    return this.cluster.findTopicPartitionMetadata(topic).length;
+  }
+
+  private async broker(nodeId: number, api: number, version: number, name: string): Promise<KafkajsBroker> {
+    const b = await this.cluster.findBroker({ nodeId });
+    const v = b.versions?.[api];
+    if (v && v.maxVersion < version) {
+      throw new LifeboatError('InvalidInput', `broker ${nodeId} supports ${name} up to v${v.maxVersion}; Lifeboat needs v${version} (Kafka 2.3 or later)`);
+    }
+    return b;
+  }
+
+  /** One Fetch (read_committed) of several partitions of a topic from their leader. */
+  async fetch(nodeId: number, topic: string, partitions: FetchPartition[], opts: { maxWaitMs: number; maxBytes: number; readCommitted?: boolean }): Promise<FetchedPartition[]> {
+    const broker = await this.broker(nodeId, API.Fetch, FETCH_VERSION, 'Fetch');
+    const request: WireRequest = {
+      apiKey: API.Fetch,
+      apiVersion: FETCH_VERSION,
+      apiName: 'Fetch',
+      encode: async () => {
+        const w = new Writer()
+          .i32(-1) // replica id: a consumer
+          .i32(opts.maxWaitMs)
+          .i32(1)
+          .i32(opts.maxBytes)
+          .i8(opts.readCommitted === false ? 0 : 1)
+          .i32(0) // no fetch session
+          .i32(-1)
+          .i32(1)
+          .str(topic)
+          .i32(partitions.length);
+        for (const p of partitions) w.i32(p.partition).i32(-1).i64(p.offset).i64(-1).i32(p.maxBytes);
+        return w.i32(0).str('').done();
+      },
+    };
+    const response = respond((r) => {
+      r.i32(); // throttle
+      const errorCode = r.i16();
+      if (errorCode !== 0) throw protocolError(errorCode);
+      r.i32(); // session
+      const out: FetchedPartition[] = [];
+      r.array(() => {
+        r.str();
+        r.array(() => {
+          const partition = r.i32();
+          const errorCode = r.i16();
+          const highWatermark = r.i64();
+          const lastStableOffset = r.i64();
+          const logStartOffset = r.i64();
+          const n = r.i32();
+          const abortedTransactions: FetchedPartition['abortedTransactions'] = [];
+          for (let i = 0; i < n; i++) abortedTransactions.push({ producerId: r.i64(), firstOffset: r.i64() });
+          r.i32(); // preferred read replica
+          const records = r.bytes() ?? Buffer.alloc(0);
+          out.push({ partition, errorCode, highWatermark, lastStableOffset, logStartOffset, abortedTransactions, records });
+        });
+      });
+      return out;
+    });
+    return (await broker.connectionPool.send({ request, response: response as WireResponse<unknown>, requestTimeout: opts.maxWaitMs + 30_000 })) as FetchedPartition[];
+  }
+
+  /** One Produce (acks=all) of one record batch per partition to their leader. */
+  async produce(nodeId: number, topic: string, batches: { partition: number; batch: Buffer }[], timeoutMs = 30_000): Promise<ProducedPartition[]> {
+    const broker = await this.broker(nodeId, API.Produce, PRODUCE_VERSION, 'Produce');
+    const request: WireRequest = {
+      apiKey: API.Produce,
+      apiVersion: PRODUCE_VERSION,
+      apiName: 'Produce',
+      encode: async () => {
+        const w = new Writer().str(null).i16(-1).i32(timeoutMs).i32(1).str(topic).i32(batches.length);
+        for (const b of batches) w.i32(b.partition).bytes(b.batch);
+        return w.done();
+      },
+    };
+    const response = respond((r) => {
+      const out: ProducedPartition[] = [];
+      r.array(() => {
+        r.str();
+        r.array(() => {
+          const partition = r.i32();
+          const errorCode = r.i16();
+          const baseOffset = r.i64();
+          r.i64(); // log append time
+          r.i64(); // log start offset
+          out.push({ partition, errorCode, baseOffset });
+        });
+      });
+      return out;
+    });
+    return (await broker.connectionPool.send({ request, response: response as WireResponse<unknown>, requestTimeout: timeoutMs + 10_000 })) as ProducedPartition[];
+  }
+
+  /**
+   * A producer id and epoch for idempotent produce (no transactions). Retried while the brokers
+   * are still loading their transaction state (a cluster that just started).
+   */
+  async initProducerId(): Promise<{ producerId: number; producerEpoch: number }> {
+    const deadline = Date.now() + 120_000;
+    for (let attempt = 1; ; attempt++) {
+      const ids = this.cluster.getNodeIds();
+      const nodeId = ids[attempt % Math.max(1, ids.length)]!;
+      try {
+        const b = await this.cluster.findBroker({ nodeId });
+        const r = await b.initProducerId({ transactionalId: null, transactionTimeout: 60_000 });
+        return { producerId: Number(r.producerId), producerEpoch: r.producerEpoch };
+      } catch (e) {
+        const retriable = (e as { retriable?: boolean }).retriable === true || /Connection|NotFound|Timeout/.test((e as Error).name ?? '');
+        if (!retriable || Date.now() > deadline) throw e;
+        await new Promise((r) => setTimeout(r, Math.min(200 * attempt, 2000)));
+      }
+    }
+  }
+}
