@@ -46,6 +46,10 @@ export class LocalBackend implements Backend {
     if (kind === 'data') return join(this.location, 'data', name.slice(0, 2));
     return join(this.location, kind);
   }
+  /** The file's path on this machine (for readers that open files themselves, e.g. restore workers). */
+  localPath(kind: FileKind, name: string): string {
+    return this.pathOf(kind, name);
+  }
   private pathOf(kind: FileKind, name: string): string {
     return kind === 'config' ? join(this.location, 'config') : join(this.dirOf(kind, name), name);
   }

@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { LifeboatError } from '../errors';
 import { LocalBackend, type Backend } from './backend';
@@ -29,10 +29,12 @@ import {
 } from './format';
 import { Lock } from './lock';
 import { PackWriter, readPackHeader, type PackInfo } from './pack';
+import { RestorePool, type Placement, type PlacementFailure } from './restorePool';
 import type {
   ComponentName,
   FileEntry,
   NewSnapshotOptions,
+  ParallelFileRestore,
   Repository,
   SnapshotFilter,
   SnapshotMeta,
@@ -646,6 +648,34 @@ class Reader implements SnapshotReader {
     } catch (e) {
       throw corrupt(this.meta, e);
     }
+  }
+
+  async parallelRestore(workers: number): Promise<ParallelFileRestore | null> {
+    const backend = this.repo.backend;
+    if (!(backend instanceof LocalBackend)) return null;
+    const pool = RestorePool.start(this.repo.key, workers);
+    if (!pool) return null;
+    return {
+      writeFile: async (path: string, fd: number) => {
+        const e = this.entry(path);
+        const chunks: Placement[] = [];
+        let pos = 0;
+        for (const id of e.chunks ?? []) {
+          const loc = this.repo.index.get(id);
+          if (!loc) throw corrupt(this.meta, new BlobError(id, undefined, 'is not in the index'));
+          chunks.push({ id, pack: backend.localPath('data', loc.pack), offset: loc.offset, length: loc.length, raw: loc.raw, pos });
+          pos += loc.raw;
+        }
+        try {
+          await pool.write(fd, chunks);
+        } catch (err) {
+          const f = (err as { failure?: PlacementFailure }).failure;
+          // A chunk that fails verification is a damaged backup; anything else (a full disk) is not.
+          throw f ? corrupt(this.meta, new BlobError(f.blob, basename(f.pack), f.reason)) : err;
+        }
+      },
+      close: () => pool.close(),
+    };
   }
 
   async readBuffer(path: string): Promise<Buffer> {

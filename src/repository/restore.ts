@@ -6,11 +6,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, promises as fs } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { LifeboatError } from '../errors';
 import { checkEntryPath } from './repo';
-import type { FileEntry, SnapshotReader } from './types';
+import type { FileEntry, ParallelFileRestore, SnapshotReader } from './types';
+
+/** Restores of at least this many bytes use worker threads (their start-up costs ~40 ms). */
+const PARALLEL_MIN_BYTES = 16 * 1024 * 1024;
+/** Worker threads for a large restore: one per core, at least two (libuv's pool decompresses besides). */
+export const defaultRestoreWorkers = () => Math.min(4, Math.max(2, availableParallelism()));
 
 export interface RestoreResult {
   files: number;
@@ -39,7 +45,14 @@ function destPath(e: FileEntry, stripPrefix?: string): string {
 export async function restoreFiles(
   reader: SnapshotReader,
   target: string,
-  opts: { include?: string; stripPrefix?: string; overwrite?: boolean; progress?: (m: string) => void } = {},
+  opts: {
+    include?: string;
+    stripPrefix?: string;
+    overwrite?: boolean;
+    progress?: (m: string) => void;
+    /** Worker threads (0: restore on this thread). Default: defaultRestoreWorkers() for restores of 16 MiB or more. */
+    workers?: number;
+  } = {},
 ): Promise<RestoreResult> {
   const root = resolve(target);
   const entries = reader.list(opts.include);
@@ -72,6 +85,7 @@ export async function restoreFiles(
   };
 
   const result: RestoreResult = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
+  let session: ParallelFileRestore | null = null;
   // Symlinks last, so none can redirect a later write.
   const ordered = [...plan.filter((p) => p.e.type !== 'symlink'), ...plan.filter((p) => p.e.type === 'symlink')];
   const one = async ({ e, dest }: { e: FileEntry; dest: string }) => {
@@ -92,7 +106,8 @@ export async function restoreFiles(
     }
     const tmp = join(dirname(dest), `.${randomBytes(6).toString('hex')}.lifeboat-restore`);
     try {
-      await pipeline(reader.readFile(e.path), createWriteStream(tmp, { flags: 'wx', mode: 0o600, highWaterMark: 1024 * 1024 }));
+      if (session) await writeWithPool(session, e, tmp);
+      else await pipeline(reader.readFile(e.path), createWriteStream(tmp, { flags: 'wx', mode: 0o600, highWaterMark: 1024 * 1024 }));
       const size = (await fs.stat(tmp)).size;
       if (size !== e.size) throw new LifeboatError('CorruptBackup', `snapshot ${reader.meta.id.slice(0, 12)}: ${e.path} restored ${size} bytes, expected ${e.size}`);
       await fs.chmod(tmp, e.mode & 0o7777);
@@ -107,22 +122,43 @@ export async function restoreFiles(
     result.bytes += e.size;
     if (result.files % 100 === 0) opts.progress?.(`restored ${result.files} files (${(result.bytes / 1e6).toFixed(0)} MB)`);
   };
-  // Directories first, then files two at a time (overlaps one file's tail with the next's head), symlinks last.
+  // Directories first, then files a few at a time (overlaps one file's tail with the next's head), symlinks last.
   const dirs = ordered.filter((p) => p.e.type === 'dir');
   const files = ordered.filter((p) => p.e.type === 'file');
-  for (const d of dirs) await one(d);
-  let next = 0;
-  let failed = false;
-  const lane = async () => {
-    try {
-      while (next < files.length && !failed) await one(files[next++]!);
-    } catch (e) {
-      failed = true;
-      throw e;
-    }
-  };
-  await Promise.all([lane(), lane()]);
+  const total = files.reduce((n, f) => n + f.e.size, 0);
+  const workers = opts.workers ?? (total >= PARALLEL_MIN_BYTES ? defaultRestoreWorkers() : 0);
+  session = workers > 0 && reader.parallelRestore ? await reader.parallelRestore(workers) : null;
+  try {
+    for (const d of dirs) await one(d);
+    let next = 0;
+    let failed = false;
+    const lane = async () => {
+      try {
+        while (next < files.length && !failed) await one(files[next++]!);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    };
+    // With workers, enough files in flight to keep each busy (a small file is one task).
+    const lanes = session ? 2 * workers + 2 : 2;
+    const settled = await Promise.allSettled(Array.from({ length: Math.min(lanes, Math.max(1, files.length)) }, lane));
+    const bad = settled.find((r) => r.status === 'rejected');
+    if (bad) throw (bad as PromiseRejectedResult).reason;
+  } finally {
+    await session?.close();
+  }
   for (const s of plan.filter((p) => p.e.type === 'symlink')) await one(s);
   return result;
 }
 
+
+/** Creates `tmp` (never an existing file) and lets the workers write the entry's chunks into it. */
+async function writeWithPool(session: ParallelFileRestore, e: FileEntry, tmp: string): Promise<void> {
+  const fh = await fs.open(tmp, 'wx', 0o600);
+  try {
+    await session.writeFile(e.path, fh.fd);
+  } finally {
+    await fh.close();
+  }
+}

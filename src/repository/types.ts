@@ -92,6 +92,18 @@ export interface SnapshotReader {
   readFile(path: string): Readable;
   readBuffer(path: string): Promise<Buffer>;
   readJson<T = unknown>(path: string): Promise<T>;
+  /**
+   * Optional fast path for restoring into local files (worker threads, positional writes), or null
+   * where this reader cannot offer it; `restoreFiles` uses it for large restores.
+   */
+  parallelRestore?(workers: number): Promise<ParallelFileRestore | null>;
+}
+
+export interface ParallelFileRestore {
+  /** Writes the snapshot's file `path` into `fd` (a file opened for writing) at its offsets, every chunk verified. */
+  writeFile(path: string, fd: number): Promise<void>;
+  /** Stops the workers (after the last writeFile settled). */
+  close(): Promise<void>;
 }
 
 export interface SnapshotFilter {

@@ -1,0 +1,395 @@
+/**
+ * Parallel restore into local files: worker threads that each read, open (authenticate),
+ * decompress, verify (SHA-256 against the blob id, length against the index) and write chunks at
+ * their offsets into files the caller opened (positional writes: file descriptors are
+ * process-wide, so nothing is copied between threads). Every chunk is verified exactly as
+ * `LocalRepository.loadBlob` verifies it; a failure names the chunk and its pack (`BlobError`).
+ *
+ * Why: restoring on one JavaScript thread leaves SHA-256 and AES-GCM on that thread, and every chunk
+ * allocates fresh buffers whose external memory makes V8 run a major GC every few dozen MB; a worker's
+ * heap is tiny, adjacent blobs of a pack are read with one pread into a reused buffer, and the
+ * main thread only creates and finishes files (docs/benchmarks.md, "Repository").
+ *
+ * The worker's code is `workerMain` below, started from its source text (`eval`), so it runs the same
+ * from TypeScript (tsx, vitest) and from a bundled build; it may use only `require` and its arguments.
+ */
+import type * as CryptoModule from 'node:crypto';
+import type * as FsModule from 'node:fs';
+import { createRequire } from 'node:module';
+import type * as ZlibModule from 'node:zlib';
+import type * as WorkerThreadsModule from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
+
+/** One chunk to write: where it is stored and where it goes in the file. */
+export interface Placement {
+  id: string;
+  /** Absolute path of its pack file. */
+  pack: string;
+  offset: number;
+  length: number;
+  raw: number;
+  /** Offset in the target file. */
+  pos: number;
+}
+
+/** A chunk that failed (read, authentication, decompression or hash), as the worker reports it. */
+export interface PlacementFailure {
+  blob: string;
+  pack: string;
+  reason: string;
+}
+
+type Item = [pack: string, offset: number, length: number, id: string, raw: number, pos: number];
+interface TaskMessage {
+  type: 'task';
+  id: number;
+  fd: number;
+  items: Item[];
+}
+type Reply = { id: number; ok: true } | { id: number; ok: false; blob?: string; pack?: string; reason: string; code?: string };
+
+/** Raw bytes per task: big enough to amortize messages, small enough to balance workers on one file. */
+const TASK_BYTES = 8 * 1024 * 1024;
+/** Tasks handed to a worker before it finishes one (so it never waits for the next). */
+const PER_WORKER = 2;
+
+/** Resolves the zstd binding's absolute path (an eval'd worker resolves modules from the cwd otherwise). */
+function zstdBindingPath(): string | null {
+  const specifier = '@mongodb-js/zstd/bindings.js';
+  const attempts: (() => string)[] = [
+    () => require.resolve(specifier),
+    () => createRequire(`${process.cwd()}/`).resolve(specifier),
+    () => createRequire(__filename).resolve(specifier),
+  ];
+  for (const a of attempts) {
+    try {
+      return a();
+    } catch {
+      // next
+    }
+  }
+  return null;
+}
+
+export class RestorePool {
+  private readonly workers: { w: Worker; busy: number; gone: boolean }[] = [];
+  private readonly queue: TaskMessage[] = [];
+  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void; worker?: number }>();
+  private nextId = 1;
+  private closed = false;
+
+  private constructor(key: Buffer, workers: number, zstdPath: string | null) {
+    const source = `const __name = (f) => f;\n(${workerMain.toString()})();`;
+    for (let i = 0; i < workers; i++) {
+      const w = new Worker(source, { eval: true, workerData: { key, zstdPath } });
+      const slot = { w, busy: 0, gone: false };
+      w.on('message', (m: Reply) => this.reply(i, m));
+      w.on('error', (e) => this.lost(i, e));
+      w.on('exit', (code) => this.lost(i, new Error(`restore worker exited (code ${code})`)));
+      this.workers.push(slot);
+    }
+  }
+
+  /** A pool of `workers` threads, or null if the zstd binding cannot be found for them. */
+  static start(key: Buffer, workers: number): RestorePool | null {
+    const zstdPath = zstdBindingPath();
+    if (!zstdPath) return null;
+    return new RestorePool(key, workers, zstdPath);
+  }
+
+  /** Writes `chunks` into `fd` (opened for writing by the caller); resolves when all are written. */
+  async write(fd: number, chunks: Placement[]): Promise<void> {
+    if (this.closed) throw new Error('restore pool is closed');
+    const tasks: Promise<void>[] = [];
+    let items: Item[] = [];
+    let bytes = 0;
+    const flush = () => {
+      if (!items.length) return;
+      const msg: TaskMessage = { type: 'task', id: this.nextId++, fd, items };
+      items = [];
+      bytes = 0;
+      const p = new Promise<void>((resolve, reject) => this.pending.set(msg.id, { resolve, reject }));
+      p.catch(() => undefined);
+      tasks.push(p);
+      this.queue.push(msg);
+    };
+    for (const c of chunks) {
+      items.push([c.pack, c.offset, c.length, c.id, c.raw, c.pos]);
+      bytes += c.raw;
+      if (bytes >= TASK_BYTES) flush();
+    }
+    flush();
+    this.dispatch();
+    // Wait for every task (the caller closes fd after this), then report the first failure.
+    const results = await Promise.allSettled(tasks);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+  }
+
+  private dispatch(): void {
+    for (;;) {
+      const live = this.workers.filter((s) => !s.gone);
+      if (!live.length) {
+        for (const t of this.queue.splice(0)) this.fail(t.id, new Error('no restore worker left'));
+        return;
+      }
+      if (!this.queue.length) return;
+      const slot = live.reduce((a, b) => (b.busy < a.busy ? b : a));
+      if (slot.busy >= PER_WORKER) return;
+      const t = this.queue.shift()!;
+      slot.busy++;
+      this.pending.get(t.id)!.worker = this.workers.indexOf(slot);
+      slot.w.postMessage(t);
+    }
+  }
+
+  private reply(i: number, m: Reply): void {
+    const slot = this.workers[i]!;
+    slot.busy--;
+    const p = this.pending.get(m.id);
+    this.pending.delete(m.id);
+    if (p) {
+      if (m.ok) p.resolve();
+      else p.reject(failure(m));
+    }
+    this.dispatch();
+  }
+
+  private fail(id: number, e: Error): void {
+    const p = this.pending.get(id);
+    this.pending.delete(id);
+    p?.reject(e);
+  }
+
+  private lost(i: number, e: Error): void {
+    const slot = this.workers[i]!;
+    if (slot.gone) return;
+    slot.gone = true;
+    for (const [id, p] of [...this.pending]) if (p.worker === i) this.fail(id, e);
+    this.dispatch();
+  }
+
+  /** Lets the workers close their pack files and exit. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(
+      this.workers.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            if (s.gone) return resolve();
+            s.w.once('exit', () => resolve());
+            s.w.postMessage({ type: 'close' });
+          }),
+      ),
+    );
+  }
+}
+
+function failure(m: Extract<Reply, { ok: false }>): Error {
+  if (m.blob) {
+    const e = new Error(`chunk ${m.blob.slice(0, 12)} in pack ${m.pack ?? '?'} ${m.reason}`) as Error & { failure?: PlacementFailure };
+    e.failure = { blob: m.blob, pack: m.pack ?? '', reason: m.reason };
+    return e;
+  }
+  const e = new Error(m.reason) as NodeJS.ErrnoException;
+  if (m.code) e.code = m.code;
+  return e;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * The worker. Runs from its source text: only `require` and what it defines itself.
+ * --------------------------------------------------------------------------------------------- */
+function workerMain(): void {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { parentPort, workerData } = require('node:worker_threads') as typeof WorkerThreadsModule;
+  const fs = require('node:fs') as typeof FsModule;
+  const crypto = require('node:crypto') as typeof CryptoModule;
+  const zlib = require('node:zlib') as typeof ZlibModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  type WItem = [string, number, number, string, number, number];
+  type WTask = { type: 'task'; id: number; fd: number; items: WItem[] };
+  type Zstd = { decompress(data: Buffer): Promise<Buffer> };
+  const { key, zstdPath } = workerData as { key: Buffer; zstdPath: string | null };
+  let zstd: Zstd | null = null;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    if (zstdPath) zstd = require(zstdPath) as Zstd;
+  } catch {
+    zstd = null;
+  }
+  const port = parentPort!;
+  const NONCE = 12;
+  const TAG = 16;
+  /** One pread covers adjacent blobs up to this many bytes. */
+  const MAX_READ = 8 * 1024 * 1024;
+  /** Chunks decompressing at once per worker (libuv's pool), while this thread hashes and writes. */
+  const WINDOW = 3;
+  const MAX_FILES = 16;
+
+  class Fail extends Error {
+    blob: string;
+    pack: string;
+    reason: string;
+    constructor(blob: string, pack: string, reason: string) {
+      super(reason);
+      this.blob = blob;
+      this.pack = pack;
+      this.reason = reason;
+    }
+  }
+
+  const files = new Map<string, number>();
+  const packFd = (path: string): number => {
+    let fd = files.get(path);
+    if (fd !== undefined) {
+      files.delete(path);
+      files.set(path, fd);
+      return fd;
+    }
+    fd = fs.openSync(path, 'r');
+    files.set(path, fd);
+    if (files.size > MAX_FILES) {
+      const [oldPath, oldFd] = files.entries().next().value as [string, number];
+      files.delete(oldPath);
+      fs.closeSync(oldFd);
+    }
+    return fd;
+  };
+
+  let buf = Buffer.allocUnsafe(1024 * 1024);
+  const readSpan = (path: string, offset: number, length: number): number => {
+    if (buf.length < length) buf = Buffer.allocUnsafe(Math.max(length, buf.length * 2));
+    const fd = packFd(path);
+    let got = 0;
+    while (got < length) {
+      const n = fs.readSync(fd, buf, got, length - got, offset + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return got;
+  };
+
+  const openSealed = (sealed: Buffer): Buffer => {
+    if (sealed.length < NONCE + TAG + 1) throw new Error('too short');
+    const d = crypto.createDecipheriv('aes-256-gcm', key, sealed.subarray(0, NONCE));
+    d.setAuthTag(sealed.subarray(sealed.length - TAG));
+    const plain = d.update(sealed.subarray(NONCE, sealed.length - TAG));
+    const rest = d.final();
+    return rest.length ? Buffer.concat([plain, rest]) : plain;
+  };
+
+  const decompress = (codec: number, payload: Buffer): Buffer | Promise<Buffer> => {
+    if (codec === 0) return payload;
+    if (codec === 1) return zlib.brotliDecompressSync(payload);
+    if (codec === 2) {
+      if (!zstd) throw new Error('this chunk is zstd-compressed but the @mongodb-js/zstd binding is not installed for this platform');
+      return zstd.decompress(payload);
+    }
+    throw new Error(`unknown compression codec ${codec}`);
+  };
+
+  const writeAt = (fd: number, data: Buffer, pos: number): void => {
+    let done = 0;
+    while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done, pos + done);
+  };
+
+  const finishChunk = (fd: number, it: WItem, data: Buffer): void => {
+    const [pack, , , id, raw, pos] = it;
+    if (data.length !== raw || crypto.createHash('sha256').update(data).digest('hex') !== id) throw new Fail(id, pack, 'does not match its hash');
+    writeAt(fd, data, pos);
+  };
+
+  const run = async (t: WTask): Promise<void> => {
+    const inflight: { it: WItem; data: Promise<Buffer> }[] = [];
+    const drain = async (limit: number) => {
+      while (inflight.length > limit) {
+        const { it, data } = inflight.shift()!;
+        let out: Buffer;
+        try {
+          out = await data;
+        } catch (e) {
+          throw new Fail(it[3], it[0], `cannot be decompressed: ${(e as Error).message}`);
+        }
+        finishChunk(t.fd, it, out);
+      }
+    };
+    try {
+      let i = 0;
+      while (i < t.items.length) {
+        // Adjacent blobs of one pack: one read.
+        const first = t.items[i]!;
+        let j = i + 1;
+        let end = first[1] + first[2];
+        while (j < t.items.length) {
+          const n = t.items[j]!;
+          if (n[0] !== first[0] || n[1] !== end || n[1] + n[2] - first[1] > MAX_READ) break;
+          end = n[1] + n[2];
+          j++;
+        }
+        let got: number;
+        try {
+          got = readSpan(first[0], first[1], end - first[1]);
+        } catch (e) {
+          throw new Fail(first[3], first[0], `cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        }
+        for (let k = i; k < j; k++) {
+          const it = t.items[k]!;
+          const [pack, offset, length, id] = it;
+          const at = offset - first[1];
+          if (at + length > got) throw new Fail(id, pack, `is truncated (${Math.max(0, got - at)} of ${length} bytes)`);
+          let plain: Buffer;
+          try {
+            plain = openSealed(buf.subarray(at, at + length));
+          } catch {
+            throw new Fail(id, pack, 'fails authentication (altered)');
+          }
+          let out: Buffer | Promise<Buffer>;
+          try {
+            out = decompress(plain[0]!, plain.subarray(1));
+          } catch (e) {
+            throw new Fail(id, pack, `cannot be decompressed: ${(e as Error).message}`);
+          }
+          if (Buffer.isBuffer(out)) finishChunk(t.fd, it, out);
+          else {
+            out.catch(() => undefined);
+            inflight.push({ it, data: out });
+            await drain(WINDOW - 1);
+          }
+        }
+        i = j;
+      }
+      await drain(0);
+      port.postMessage({ id: t.id, ok: true });
+    } catch (e) {
+      await Promise.allSettled(inflight.map((x) => x.data));
+      if (e instanceof Fail) port.postMessage({ id: t.id, ok: false, blob: e.blob, pack: e.pack, reason: e.reason });
+      else port.postMessage({ id: t.id, ok: false, reason: (e as Error).message, code: (e as NodeJS.ErrnoException).code });
+    }
+  };
+
+  const tasks: WTask[] = [];
+  let running = false;
+  let closing = false;
+  const shutdown = () => {
+    for (const fd of files.values()) fs.closeSync(fd);
+    files.clear();
+    port.close();
+  };
+  const pump = async () => {
+    if (running) return;
+    running = true;
+    while (tasks.length) await run(tasks.shift()!);
+    running = false;
+    if (closing) shutdown();
+  };
+  port.on('message', (m: WTask | { type: 'close' }) => {
+    if (m.type === 'task') {
+      tasks.push(m);
+      void pump();
+    } else {
+      closing = true;
+      if (!running) shutdown();
+    }
+  });
+}
