@@ -32,6 +32,8 @@ export function readBatchChunk(chunk: Buffer, where: string): Batch[] {
 export class BatchChunkBuilder {
   private buf: Buffer | undefined;
   private size = BATCH_CHUNK_MAGIC.length;
+  /** First allocation: small for a quiet partition, the whole capacity once one chunk filled up. */
+  private hint = 256 * 1024;
   first = -1;
   last = -1;
   records = 0;
@@ -42,7 +44,7 @@ export class BatchChunkBuilder {
   add(b: Batch): void {
     const need = this.size + b.bytes.length;
     if (!this.buf || need > this.buf.length) {
-      const next = Buffer.allocUnsafe(Math.max(need, Math.min(this.buf ? this.buf.length * 2 : 256 * 1024, this.capacity)));
+      const next = Buffer.allocUnsafe(Math.max(need, Math.min(this.buf ? this.buf.length * 2 : this.hint, this.capacity)));
       if (this.buf) this.buf.copy(next, 0, 0, this.size);
       else BATCH_CHUNK_MAGIC.copy(next, 0);
       this.buf = next;
@@ -60,6 +62,7 @@ export class BatchChunkBuilder {
 
   take(): { data: Buffer; first: number; last: number; records: number } {
     const r = { data: this.buf ? this.buf.subarray(0, this.size) : Buffer.from(BATCH_CHUNK_MAGIC), first: this.first, last: this.last, records: this.records };
+    this.hint = this.size * 2 > this.capacity ? this.capacity : Math.max(this.hint, this.size);
     this.buf = undefined;
     this.size = BATCH_CHUNK_MAGIC.length;
     this.first = this.last = -1;

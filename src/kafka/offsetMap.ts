@@ -15,7 +15,7 @@
  * the new offset of the first restored record whose original offset is >= C (never to the nearest
  * preceding one), or to the partition's new end when nothing at or after C was restored.
  */
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { type FileHandle, appendFile, mkdir, open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export type Run = [original: number, target: number, count: number];
@@ -155,11 +155,16 @@ export async function loadOffsetMap(file: string): Promise<OffsetMap> {
   return map;
 }
 
-/** The persisted map: every change is applied in memory and appended to the file. */
+/**
+ * The persisted map: every change is applied in memory and appended to the file (through one open
+ * handle: a restore appends twice per batch). Data written is in the kernel's hands at once, so a
+ * killed process loses nothing it recorded.
+ */
 export class OffsetMapFile {
   private constructor(
     readonly file: string,
     readonly map: OffsetMap,
+    private readonly handle: FileHandle,
   ) {}
 
   static async open(file: string): Promise<OffsetMapFile> {
@@ -168,24 +173,46 @@ export class OffsetMapFile {
     // A killed run may have left a torn last line: start the next one on a fresh line.
     const text = await readFile(file, 'utf8').catch(() => '');
     if (text && !text.endsWith('\n')) await appendFile(file, '\n');
-    return new OffsetMapFile(file, map);
+    return new OffsetMapFile(file, map, await open(file, 'a'));
+  }
+
+  private async append(lines: object[]): Promise<void> {
+    await this.handle.write(lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
   }
 
   async addRuns(source: string, target: string, partition: number, runs: Run[]): Promise<void> {
     if (!runs.length) return;
     for (const r of runs) addRun(this.map, source, target, partition, r);
-    await appendFile(this.file, runs.map((r) => JSON.stringify({ k: 'run', t: source, tt: target, p: partition, o: r[0], n: r[1], c: r[2] })).join('\n') + '\n');
+    await this.append(runs.map((r) => ({ k: 'run', t: source, tt: target, p: partition, o: r[0], n: r[1], c: r[2] })));
   }
 
   /** Records a batch before it is sent (see the file format above). */
   async addSent(source: string, target: string, partition: number, b: SentBatch): Promise<void> {
-    (partitionOf(this.map, source, target, partition).sent ??= []).push(b);
-    await appendFile(this.file, JSON.stringify({ k: 'sent', t: source, tt: target, p: partition, pid: b.producerId, e: b.producerEpoch, s: b.baseSequence, r: b.runs }) + '\n');
+    await this.record(source, target, partition, [], b);
+  }
+
+  /**
+   * Where the previous batch landed and the next batch about to be sent, in one write (a restore
+   * does this once per batch). The runs may come late: until they are written, the sent batch
+   * they belong to stands for them.
+   */
+  async record(source: string, target: string, partition: number, runs: Run[], sent?: SentBatch): Promise<void> {
+    for (const r of runs) addRun(this.map, source, target, partition, r);
+    const lines: object[] = runs.map((r) => ({ k: 'run', t: source, tt: target, p: partition, o: r[0], n: r[1], c: r[2] }));
+    if (sent) {
+      (partitionOf(this.map, source, target, partition).sent ??= []).push(sent);
+      lines.push({ k: 'sent', t: source, tt: target, p: partition, pid: sent.producerId, e: sent.producerEpoch, s: sent.baseSequence, r: sent.runs });
+    }
+    if (lines.length) await this.append(lines);
   }
 
   async setEnd(source: string, target: string, partition: number, end: number): Promise<void> {
     partitionOf(this.map, source, target, partition).end = end;
-    await appendFile(this.file, JSON.stringify({ k: 'end', t: source, tt: target, p: partition, n: end }) + '\n');
+    await this.append([{ k: 'end', t: source, tt: target, p: partition, n: end }]);
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close().catch(() => {});
   }
 }
 

@@ -318,6 +318,7 @@ export async function restoreTopics(kafka: Kafka, opts: TopicRestoreOptions): Pr
   } finally {
     await Promise.all(lanes.map((l) => l.close()));
     await admin.disconnect().catch(() => {});
+    await mapFile.close();
   }
   result.durationMs = Date.now() - t0;
   return result;
@@ -407,16 +408,18 @@ async function produceTopic(
     });
     // Sequences are per producer id and partition; this run's producer id is new.
     let sequence = 0;
+    let landed: Run[] = []; // where the previous batch went: written with the next 'sent' line
     for await (const out of readAhead(feed)) {
-      if (failed) return;
+      if (failed) break;
       restampForProduce(out.batch, producer.producerId, producer.producerEpoch, sequence);
-      await mapFile.addSent(topic, target, partition, { ...producer, baseSequence: sequence, runs: out.runs });
+      await mapFile.record(topic, target, partition, landed, { ...producer, baseSequence: sequence, runs: out.runs });
       const base = await sendBatch(lane, target, partition, out.batch);
-      await mapFile.addRuns(topic, target, partition, out.runs.map(([o, i, c]) => [o, base + i, c]));
+      landed = out.runs.map(([o, i, c]) => [o, base + i, c]);
       sequence = (sequence + out.records) % 2 ** 31;
       restored += out.records;
       progress(partition, out.records, out.batch.length);
     }
+    await mapFile.record(topic, target, partition, landed);
   };
   // Partitions at once: each holds a chunk and a batch in memory.
   const queue = Array.from({ length: partitions }, (_, p) => p);

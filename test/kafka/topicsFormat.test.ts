@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ChunkBuilder, type StoredRecord, decodeChunk } from '../../src/kafka/recordFormat';
-import { OffsetMapFile, emptyOffsetMap, addRun, loadOffsetMap, runsFor, translateOffset } from '../../src/kafka/offsetMap';
+import { OffsetMapFile, emptyOffsetMap, addRun, loadOffsetMap, runsFor, translateOffset, unresolvedSent } from '../../src/kafka/offsetMap';
 import { priorityOrder } from '../../src/kafka/topicRestore';
 
 const rec = (offset: number, over: Partial<StoredRecord> = {}): StoredRecord => ({
@@ -85,13 +85,19 @@ describe('offset map', () => {
       const file = join(dir, 'm.map');
       const f = await OffsetMapFile.open(file);
       await f.addRuns('t', 't', 0, [[0, 0, 5]]);
+      await f.close();
       writeFileSync(file, readFileSync(file, 'utf8') + '{"k":"run","t":"t","tt":"t","p":0,"o":5,');
       const g = await OffsetMapFile.open(file);
       expect(g.map.topics.t!.partitions['0']!.runs).toEqual([[0, 0, 5]]);
       await g.addRuns('t', 't', 0, [[5, 5, 2]]);
       await g.setEnd('t', 't', 0, 7);
+      // Batches recorded before their send: unresolved until the map knows their records.
+      await g.addSent('t', 't', 0, { producerId: 9, producerEpoch: 0, baseSequence: 7, runs: [[5, 0, 2]] });
+      await g.addSent('t', 't', 0, { producerId: 9, producerEpoch: 0, baseSequence: 9, runs: [[7, 0, 3]] });
+      await g.close();
       const m = await loadOffsetMap(file);
-      expect(m.topics.t!.partitions['0']).toEqual({ runs: [[0, 0, 7]], end: 7 });
+      expect(m.topics.t!.partitions['0']).toMatchObject({ runs: [[0, 0, 7]], end: 7 });
+      expect(unresolvedSent(m, 't', 0)).toEqual([{ producerId: 9, producerEpoch: 0, baseSequence: 9, runs: [[7, 0, 3]] }]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
