@@ -9,7 +9,9 @@ import type { Kafka } from 'kafkajs';
 import { EXIT } from '../../errors';
 import { loadSpec, type ClusterSpec } from '../../config/spec';
 import type { BackupResult } from '../../backup/plan.pure';
-import { retryTransient, withAdmin } from '../../kafka/admin';
+import { retryTransient, waitForTopicMetadata, withAdmin } from '../../kafka/admin';
+import { readClusterState } from '../../kafka/clusterState';
+import { sleep } from '../../host/processes';
 import { kafkaFor } from '../../kafka/client';
 import { labDisaster } from '../../lab/disaster';
 import { clearDemoRegistry, DEMO_REGISTRY_ROOT, registerDemoServices } from '../../lab/demoRegistry';
@@ -36,43 +38,73 @@ export const TOPICS = [
   { topic: 'demo-clickstream', numPartitions: 3, critical: false },
 ];
 
-/** Recreates the demo topics with `records` records each (clickstream twice that) and consumer groups half-way; returns the counts. */
+/**
+ * Recreates the demo topics with `records` records each (clickstream twice that) and consumer groups
+ * half-way; returns the records each topic holds. Demo topics an earlier run left are deleted first
+ * (a re-run starts from the same state); after that each step retries only itself through transient
+ * errors, so a topic this run created is never deleted again.
+ */
 export async function seed(kafka: Kafka, spec: ClusterSpec, records: number): Promise<Record<string, number>> {
   const names = TOPICS.map((t) => t.topic);
-  await withAdmin(kafka, spec.name, async (admin) => {
-    const existing = (await admin.listTopics()).filter((t) => names.includes(t));
-    if (existing.length) {
-      await admin.deleteTopics({ topics: existing });
-      // Deletion is asynchronous; creating the same name too early fails.
-      for (let i = 0; i < 60 && (await admin.listTopics()).some((t) => names.includes(t)); i++) await new Promise((r) => setTimeout(r, 500));
+  const step = <T>(fn: () => Promise<T>) => retryTransient(fn, { timeoutMs: 120_000, delayMs: 1000 });
+  // The topics as the controller keeps them (ZooKeeper in ZooKeeper mode): a broker's own list can lag.
+  const present = async () => new Set((await step(() => readClusterState(spec, { topics: names, kafka }))).partitions.map((p) => p.topic));
+  const until = async (what: string, done: () => Promise<boolean>) => {
+    const deadline = Date.now() + 120_000;
+    while (!(await done())) {
+      if (Date.now() > deadline) throw new Error(`seeding ${spec.name}: ${what} after 120s`);
+      await sleep(500);
     }
-    await admin.createTopics({
-      topics: TOPICS.map((t) => ({ topic: t.topic, numPartitions: t.numPartitions, replicationFactor: Math.min(3, spec.brokers.length), configEntries: [{ name: 'min.insync.replicas', value: '2' }] })),
-      waitForLeaders: true,
-    });
+  };
+  // The demo topics an earlier run left, and only those: nothing after this deletes. One already
+  // being deleted is unknown to the brokers (UNKNOWN_TOPIC_OR_PARTITION); the wait below covers it.
+  const unknownTopic = (e: unknown) => [e, (e as { cause?: unknown }).cause].some((x) => (x as { type?: string } | undefined)?.type === 'UNKNOWN_TOPIC_OR_PARTITION');
+  await step(async () => {
+    const earlier = [...(await present())];
+    if (earlier.length) {
+      await withAdmin(kafka, spec.name, (admin) => admin.deleteTopics({ topics: earlier })).catch((e: unknown) => {
+        if (!unknownTopic(e)) throw e;
+      });
+    }
   });
+  await until('the demo topics of an earlier run are still being deleted', async () => (await present()).size === 0);
+  // kafkajs answers false, not an error, for a topic that exists (so a retry creates only what is
+  // missing) and also for one whose deletion is just finishing: ask until all of them are there.
+  const topics = TOPICS.map((t) => ({ topic: t.topic, numPartitions: t.numPartitions, replicationFactor: Math.min(3, spec.brokers.length), configEntries: [{ name: 'min.insync.replicas', value: '2' }] }));
+  await until('the demo topics could not be created', async () => {
+    await step(() => withAdmin(kafka, spec.name, (admin) => admin.createTopics({ topics, waitForLeaders: false })));
+    return (await present()).size === names.length;
+  });
+  // Every broker must know the topics and their leaders before the producer asks any of them.
+  await waitForTopicMetadata(spec, names, { timeoutMs: 120_000 });
   const producer = kafka.producer({ idempotent: true });
   await producer.connect();
-  const counts: Record<string, number> = {};
-  for (const t of TOPICS) {
-    const n = t.topic === 'demo-clickstream' ? records * 2 : records;
-    for (let i = 0; i < n; i += 1000) {
-      const batch = Array.from({ length: Math.min(1000, n - i) }, (_, j) => ({
-        key: `${t.topic}-key-${(i + j) % 97}`,
-        value: JSON.stringify({ id: i + j, topic: t.topic, amount: ((i + j) * 7) % 1000 }),
-        headers: { source: 'lifeboat-demo' },
-      }));
-      // A just-created topic may not be known to every broker yet.
-      await retryTransient(() => producer.send({ topic: t.topic, acks: -1, messages: batch }));
+  try {
+    for (const t of TOPICS) {
+      const n = t.topic === 'demo-clickstream' ? records * 2 : records;
+      for (let i = 0; i < n; i += 1000) {
+        const batch = Array.from({ length: Math.min(1000, n - i) }, (_, j) => ({
+          key: `${t.topic}-key-${(i + j) % 97}`,
+          value: JSON.stringify({ id: i + j, topic: t.topic, amount: ((i + j) * 7) % 1000 }),
+          headers: { source: 'lifeboat-demo' },
+        }));
+        // Leadership can still move; only this batch is sent again.
+        await step(() => producer.send({ topic: t.topic, acks: -1, messages: batch }));
+      }
     }
-    counts[t.topic] = n;
+  } finally {
+    await producer.disconnect();
   }
-  await producer.disconnect();
-  // Consumer groups part-way through their topics: their committed offsets must survive too.
+  // Consumer groups part-way through their topics: their committed offsets must survive too. The
+  // counts are read back: a batch sent again after a partial failure may have written some twice.
+  const counts: Record<string, number> = {};
   await withAdmin(kafka, spec.name, async (admin) => {
     for (const t of TOPICS) {
-      const offsets = await admin.fetchTopicOffsets(t.topic);
-      await admin.setOffsets({ groupId: `demo-${t.topic.slice(5)}-consumers`, topic: t.topic, partitions: offsets.map((o) => ({ partition: o.partition, offset: String(Math.floor(Number(o.high) / 2)) })) });
+      const offsets = await step(() => admin.fetchTopicOffsets(t.topic));
+      await step(() =>
+        admin.setOffsets({ groupId: `demo-${t.topic.slice(5)}-consumers`, topic: t.topic, partitions: offsets.map((o) => ({ partition: o.partition, offset: String(Math.floor(Number(o.high) / 2)) })) }),
+      );
+      counts[t.topic] = offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
     }
   });
   return counts;
@@ -100,8 +132,7 @@ export async function run(argv: string[]): Promise<number> {
       (async () => {
         const kafka = kafkaFor(spec, 'demo');
         out.progress(`1/5 seeding ${spec.name}: ${TOPICS.map((t) => t.topic).join(', ')} (${records} records each, clickstream twice that) and consumer groups`);
-        // Seeding starts over (topics recreated) if a just-created topic is not yet known everywhere.
-        const seeded = await retryTransient(() => seed(kafka, spec, records), { timeoutMs: 180_000, delayMs: 2000 });
+        const seeded = await seed(kafka, spec, records);
         await clearDemoRegistry(zkConnect);
         let services = await registerDemoServices(zkConnect);
         out.progress(`   service registry ${DEMO_REGISTRY_ROOT}: ${services.instances} instances registered (ephemeral)`);
