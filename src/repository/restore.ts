@@ -15,8 +15,12 @@ import type { FileEntry, ParallelFileRestore, SnapshotReader } from './types';
 
 /** Restores of at least this many bytes use worker threads (their start-up costs ~40 ms). */
 const PARALLEL_MIN_BYTES = 16 * 1024 * 1024;
-/** Worker threads for a large restore: one per core, at least two (libuv's pool decompresses besides). */
-export const defaultRestoreWorkers = () => Math.min(4, Math.max(2, availableParallelism()));
+/**
+ * Worker threads for a large restore: two (one where there is a single core). Each worker's V8 heap
+ * lets ~64 MB of dead chunk buffers pile up between its GCs, so more workers cost RSS (2: ~225 MB
+ * peak for a 1.2 GB restore, 3: ~285 MB) for little on two cores; libuv's pool decompresses besides.
+ */
+export const defaultRestoreWorkers = () => Math.min(2, availableParallelism());
 
 export interface RestoreResult {
   files: number;
