@@ -15,7 +15,8 @@
  * the new offset of the first restored record whose original offset is >= C (never to the nearest
  * preceding one), or to the partition's new end when nothing at or after C was restored.
  */
-import { type FileHandle, appendFile, mkdir, open, readFile } from 'node:fs/promises';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export type Run = [original: number, target: number, count: number];
@@ -156,15 +157,16 @@ export async function loadOffsetMap(file: string): Promise<OffsetMap> {
 }
 
 /**
- * The persisted map: every change is applied in memory and appended to the file (through one open
- * handle: a restore appends twice per batch). Data written is in the kernel's hands at once, so a
- * killed process loses nothing it recorded.
+ * The persisted map: every change is applied in memory and appended to the file through one open
+ * descriptor with a synchronous write (a small write to the page cache; a restore makes one per
+ * batch). Written data is in the kernel's hands at once, so a killed process loses nothing it
+ * recorded.
  */
 export class OffsetMapFile {
   private constructor(
     readonly file: string,
     readonly map: OffsetMap,
-    private readonly handle: FileHandle,
+    private fd: number | undefined,
   ) {}
 
   static async open(file: string): Promise<OffsetMapFile> {
@@ -173,11 +175,12 @@ export class OffsetMapFile {
     // A killed run may have left a torn last line: start the next one on a fresh line.
     const text = await readFile(file, 'utf8').catch(() => '');
     if (text && !text.endsWith('\n')) await appendFile(file, '\n');
-    return new OffsetMapFile(file, map, await open(file, 'a'));
+    return new OffsetMapFile(file, map, openSync(file, 'a'));
   }
 
   private async append(lines: object[]): Promise<void> {
-    await this.handle.write(lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    if (this.fd === undefined) throw new Error(`offset map ${this.file} is closed`);
+    writeSync(this.fd, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
   }
 
   async addRuns(source: string, target: string, partition: number, runs: Run[]): Promise<void> {
@@ -212,7 +215,8 @@ export class OffsetMapFile {
   }
 
   async close(): Promise<void> {
-    await this.handle.close().catch(() => {});
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
   }
 }
 

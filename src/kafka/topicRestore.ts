@@ -191,8 +191,8 @@ async function* partitionFeed(ms: Captured[], partition: number, o: PartitionFee
       for (const u of units) {
         if (!Array.isArray(u)) {
           if (pending.length) yield rebuilt();
-          // A copy: the producer fields are rewritten in place, and the chunk is the repository's.
-          yield { batch: Buffer.from(u.bytes), runs: [[u.baseOffset, 0, u.count]], records: u.count };
+          // Producer fields are rewritten in place: the chunk buffer is ours (readBuffer).
+          yield { batch: u.bytes, runs: [[u.baseOffset, 0, u.count]], records: u.count };
           continue;
         }
         for (const r of u) {

@@ -119,3 +119,16 @@ export class Chunker {
     return 0;
   }
 }
+
+/** Cuts a buffer into `size`-byte views (the last one shorter): the chunker for `cut: 'fixed'`. */
+export class FixedCutter {
+  constructor(private readonly size: number) {}
+
+  *push(data: Buffer): Generator<Buffer> {
+    for (let p = 0; p < data.length; p += this.size) yield data.subarray(p, Math.min(p + this.size, data.length));
+  }
+
+  finish(): Buffer | undefined {
+    return undefined;
+  }
+}

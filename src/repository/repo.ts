@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { LifeboatError } from '../errors';
 import { LocalBackend, type Backend } from './backend';
 import { BlobIndex } from './blobIndex';
-import { Chunker, DEFAULT_CHUNKER, validateChunker, type ChunkerParams } from './chunker';
+import { Chunker, DEFAULT_CHUNKER, FixedCutter, validateChunker, type ChunkerParams } from './chunker';
 import { compress, decompress, type CompressionMode } from './compress';
 import { DEFAULT_SCRYPT, deriveKey, open, sealBuffer, sha256, type ScryptParams } from './crypto';
 import {
@@ -40,6 +40,7 @@ import type {
   SnapshotMeta,
   SnapshotReader,
   SnapshotWriter,
+  WriteFileOptions,
   WriteResult,
 } from './types';
 
@@ -479,10 +480,10 @@ class Writer implements SnapshotWriter {
     while (this.jobs.length >= PARALLEL) await this.jobs.shift();
   }
 
-  async writeFile(path: string, content: Readable | Buffer, opts: { mode?: number; mtime?: Date } = {}): Promise<WriteResult> {
+  async writeFile(path: string, content: Readable | Buffer, opts: WriteFileOptions = {}): Promise<WriteResult> {
     this.checkOpen();
     checkEntryPath(path);
-    const chunker = new Chunker(this.repo.config.chunker);
+    const chunker = opts.cut === 'fixed' && Buffer.isBuffer(content) ? new FixedCutter(this.repo.config.chunker.max) : new Chunker(this.repo.config.chunker);
     const chunks: string[] = [];
     let size = 0;
     let newBytes = 0;

@@ -57,6 +57,17 @@ export interface FileEntry {
   linkTarget?: string;
 }
 
+export interface WriteFileOptions {
+  mode?: number;
+  mtime?: Date;
+  /**
+   * Where chunks are cut: by content (default; an appended or edited file stores only what
+   * changed) or at fixed sizes, for a buffer that is never appended to and dedupes only whole
+   * (Lifeboat's own topic chunks): no content scan and no copy.
+   */
+  cut?: 'content' | 'fixed';
+}
+
 export interface WriteResult {
   size: number;
   /** Bytes of content that were not yet in the repository (after dedupe). */
@@ -64,7 +75,7 @@ export interface WriteResult {
 }
 
 export interface SnapshotWriter {
-  writeFile(path: string, content: Readable | Buffer, opts?: { mode?: number; mtime?: Date }): Promise<WriteResult>;
+  writeFile(path: string, content: Readable | Buffer, opts?: WriteFileOptions): Promise<WriteResult>;
   writeJson(path: string, value: unknown): Promise<WriteResult>;
   /**
    * If the parent snapshot (`NewSnapshotOptions.parent`) has `path` with this size and mtime, records
@@ -90,6 +101,7 @@ export interface SnapshotReader {
   exists(path: string): boolean;
   /** Streams a file's content; every chunk is verified (hash) as it is read. */
   readFile(path: string): Readable;
+  /** The whole file in a new buffer that the caller owns (and may change). */
   readBuffer(path: string): Promise<Buffer>;
   readJson<T = unknown>(path: string): Promise<T>;
   /**
