@@ -131,24 +131,23 @@ export async function restoreFiles(
   const files = ordered.filter((p) => p.e.type === 'file');
   const total = files.reduce((n, f) => n + f.e.size, 0);
   const workers = opts.workers ?? (total >= PARALLEL_MIN_BYTES ? defaultRestoreWorkers() : 0);
-  session = workers > 0 && reader.parallelRestore ? await reader.parallelRestore(workers) : null;
+  // Threads that cannot start (a platform without the zstd binding, a thread limit) leave the restore on this thread.
+  session = workers > 0 && reader.parallelRestore ? await reader.parallelRestore(workers).catch(() => null) : null;
   try {
     for (const d of dirs) await one(d);
     let next = 0;
-    let failed = false;
+    let failure: { error: unknown } | undefined;
     const lane = async () => {
       try {
-        while (next < files.length && !failed) await one(files[next++]!);
+        while (next < files.length && !failure) await one(files[next++]!);
       } catch (e) {
-        failed = true;
-        throw e;
+        failure ??= { error: e }; // the first failure is the one to report
       }
     };
     // With workers, enough files in flight to keep each busy (a small file is one task).
     const lanes = session ? 2 * workers + 2 : 2;
-    const settled = await Promise.allSettled(Array.from({ length: Math.min(lanes, Math.max(1, files.length)) }, lane));
-    const bad = settled.find((r) => r.status === 'rejected');
-    if (bad) throw (bad as PromiseRejectedResult).reason;
+    await Promise.all(Array.from({ length: Math.min(lanes, Math.max(1, files.length)) }, lane));
+    if (failure) throw failure.error;
   } finally {
     await session?.close();
   }

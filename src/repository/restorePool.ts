@@ -77,6 +77,8 @@ export class RestorePool {
   private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void; worker?: number }>();
   private nextId = 1;
   private closed = false;
+  /** The first failure; later writes fail with it at once. */
+  private stopped?: Error;
 
   private constructor(key: Buffer, workers: number, zstdPath: string | null) {
     const source = `const __name = (f) => f;\n(${workerMain.toString()})();`;
@@ -100,6 +102,7 @@ export class RestorePool {
   /** Writes `chunks` into `fd` (opened for writing by the caller); resolves when all are written. */
   async write(fd: number, chunks: Placement[]): Promise<void> {
     if (this.closed) throw new Error('restore pool is closed');
+    if (this.stopped) throw this.stopped;
     const tasks: Promise<void>[] = [];
     let items: Item[] = [];
     let bytes = 0;
@@ -150,7 +153,13 @@ export class RestorePool {
     this.pending.delete(m.id);
     if (p) {
       if (m.ok) p.resolve();
-      else p.reject(failure(m));
+      else {
+        const err = failure(m);
+        // The restore fails with the first failure: tasks not yet handed out fail with it too, unrun.
+        this.stopped ??= err;
+        p.reject(err);
+        for (const t of this.queue.splice(0)) this.fail(t.id, this.stopped);
+      }
     }
     this.dispatch();
   }

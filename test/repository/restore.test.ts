@@ -132,6 +132,25 @@ describe('restore-files through worker threads', () => {
     await repo.close();
   });
 
+  it('restores on the calling thread when the workers cannot start', async () => {
+    const { repo, files } = await shapes();
+    const real = await repo.openSnapshot('latest');
+    const reader: SnapshotReader = {
+      meta: real.meta,
+      list: (p) => real.list(p),
+      exists: (p) => real.exists(p),
+      readFile: (p) => real.readFile(p),
+      readBuffer: (p) => real.readBuffer(p),
+      readJson: (p) => real.readJson(p),
+      parallelRestore: () => Promise.reject(new Error('no threads here')),
+    };
+    const target = join(tempDir('restore-fallback'), 't');
+    const res = await restoreFiles(reader, target, { include: 'logdirs/b1', stripPrefix: 'logdirs/b1', workers: 2 });
+    expect(res.files).toBe(Object.keys(files).length);
+    for (const [path, data] of Object.entries(files)) expect(readFileSync(join(target, path.slice('logdirs/b1/'.length))).equals(data), path).toBe(true);
+    await repo.close();
+  });
+
   it('verifies every chunk: a flipped bit or a truncated pack fails with CorruptBackup naming the snapshot, and leaves no temporary files', async () => {
     const { repo, meta } = await shapes();
     const path = repo.path;
