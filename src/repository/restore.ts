@@ -82,10 +82,19 @@ export async function restoreFiles(
   }
   await fs.mkdir(root, { recursive: true });
   const realRoot = await fs.realpath(root);
-  const safeDir = async (dir: string) => {
-    await fs.mkdir(dir, { recursive: true });
-    const real = await fs.realpath(dir);
-    if (!inside(realRoot, real)) throw new LifeboatError('UnsafeTarget', `refusing to write into ${dir}: it resolves to ${real}, outside ${realRoot}`);
+  // Checked once per directory: nothing this restore writes before its symlinks (last) can redirect one.
+  const checked = new Map<string, Promise<void>>();
+  const safeDir = (dir: string): Promise<void> => {
+    let p = checked.get(dir);
+    if (!p) {
+      p = (async () => {
+        await fs.mkdir(dir, { recursive: true });
+        const real = await fs.realpath(dir);
+        if (!inside(realRoot, real)) throw new LifeboatError('UnsafeTarget', `refusing to write into ${dir}: it resolves to ${real}, outside ${realRoot}`);
+      })();
+      checked.set(dir, p);
+    }
+    return p;
   };
 
   const result: RestoreResult = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
