@@ -58,8 +58,8 @@ function zstdBindingPath(): string | null {
   const specifier = '@mongodb-js/zstd/bindings.js';
   const attempts: (() => string)[] = [
     () => require.resolve(specifier),
-    () => createRequire(`${process.cwd()}/`).resolve(specifier),
     () => createRequire(__filename).resolve(specifier),
+    () => createRequire(`${process.cwd()}/`).resolve(specifier),
   ];
   for (const a of attempts) {
     try {
