@@ -258,6 +258,9 @@ decodes through a growing buffer, about half the speed of the \`zstd\` CLI on th
 writes 10 %, reads 5 %, AES-GCM 3 %, start-up (module loading, scrypt, index) 11 %. Peak RSS rises to ~230 MB: each
 worker's heap lets ~64 MB of dead chunk buffers pile up between its GCs. Tried and dropped: 3 workers (no faster on two
 cores, RSS ~285 MB), 1 worker (2.5-3.0 s), 2-5 chunks decompressing per worker and 4 MiB tasks (within noise).
+The ratio moves with the machine's load: six earlier runs of this bench on 2026-11-21 with the same restore gave
+1.30, 1.42, 1.44, 1.19, 1.49 and 1.24x (in the 1.19 run Lifeboat got one core's worth of CPU throughout, 3.0 s wall for
+3.0 s of CPU, while other work loaded the machine); its CPU time per restore stayed at 2.9-3.4 s against restic's 3.3-4.0 s.
 `;
   console.log(section);
   if (!values['no-write']) writeSection(section);
