@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readBatchChunk } from '../../../src/kafka/batchFormat';
+import { loadOffsetMap, translateOffset } from '../../../src/kafka/offsetMap';
+import { ChunkBuilder, type StoredRecord, chunkFileName } from '../../../src/kafka/recordFormat';
 import { kafkaFor } from '../../../src/kafka/client';
 import { backupTopics, type TopicManifest } from '../../../src/kafka/topicBackup';
 import { restoreTopics } from '../../../src/kafka/topicRestore';
@@ -22,9 +24,10 @@ const standby = kafkaFor(standbySpec(), 'test-wire-dst');
 const dir = mkdtempSync(join(tmpdir(), 'lifeboat-wire-'));
 const topic = unique('wire-src');
 const target = unique('wire-dst');
+const legacyTarget = unique('wire-legacy');
 
 afterAll(async () => {
-  for (const [k, t] of [[primary, topic], [standby, target]] as const) {
+  for (const [k, t] of [[primary, topic], [standby, target], [standby, legacyTarget]] as const) {
     const admin = k.admin();
     await admin.connect();
     await admin.deleteTopics({ topics: [t] }).catch(() => {});
@@ -101,6 +104,48 @@ describe('batch-level backup and restore', () => {
     const restored = await readTopic(standby, target);
     expect(await recordsOf(restored.get(0)!)).toEqual([...exotic, ...small]);
     expect(await recordsOf(restored.get(1)!)).toEqual(big);
+    await repo.close();
+  });
+
+  it('still restores snapshots in the record format of Lifeboat 0.1 (lifeboat-records/1)', async () => {
+    const T = Date.UTC(2023, 0, 1);
+    const records: StoredRecord[] = Array.from({ length: 40 }, (_, i) => ({
+      offset: 100 + i * 2, // a compacted look: every other offset
+      timestamp: T + i,
+      timestampType: 'CreateTime',
+      transactional: false,
+      key: i % 5 === 0 ? null : Buffer.from(`k${i}`),
+      value: i % 7 === 0 ? null : Buffer.from(`v${i}`),
+      headers: i % 3 === 0 ? [{ key: 'h', value: null }, { key: 'h', value: Buffer.from('x') }] : [],
+    }));
+    const chunk = new ChunkBuilder();
+    for (const r of records) chunk.add(r);
+    const c = chunk.take();
+    const repo = await initRepository(join(dir, 'legacy'), 'test-password', { scrypt: { N: 1024, r: 8, p: 1 } });
+    const w = await repo.newSnapshot({ cluster: 'primary', components: ['topics'] });
+    const file = `topics/legacy/0/${chunkFileName(c.first)}`;
+    await w.writeFile(file, c.data);
+    const manifest = {
+      format: 'lifeboat-topic/1',
+      recordFormat: 'lifeboat-records/1',
+      topic: 'legacy',
+      partitions: 1,
+      replicationFactor: 1,
+      configs: {},
+      timestampType: 'CreateTime',
+      compacted: true,
+      parts: { '0': { start: 100, end: 180, records: 40, bytes: 0, gaps: 40, transactional: 0, maxRecordBytes: 10, chunks: [{ file, first: c.first, last: c.last, records: c.records }] } },
+    };
+    await w.writeJson('topics/legacy/topic.json', manifest);
+    await w.writeJson('topics/index.json', { format: 'lifeboat-topic/1', recordFormat: 'lifeboat-records/1', topics: ['legacy'] });
+    const snap = await repo.openSnapshot((await w.commit()).id);
+    const mapFile = join(dir, 'legacy.map');
+    const r = await restoreTopics(standby, { snapshots: [snap], rename: { legacy: legacyTarget }, offsetMapFile: mapFile });
+    expect(r.records).toBe(40);
+    const back = await recordsOf((await readTopic(standby, legacyTarget)).get(0)!);
+    expect(back).toEqual(records.map((x) => ({ timestamp: x.timestamp, key: x.key, value: x.value, headers: x.headers })));
+    // A group that had read up to offset 101 (a gap) resumes at the record that was at 102.
+    expect(translateOffset(await loadOffsetMap(mapFile), 'legacy', 0, 101)).toBe(1);
     await repo.close();
   });
 });
