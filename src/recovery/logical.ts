@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import type { BackupSet } from '../backup/parts';
 import type { ClusterSpec } from '../config/spec';
 import { LifeboatError } from '../errors';
-import { reachableKafka, withAdmin } from '../kafka/admin';
-import { sleep } from '../host/processes';
+import { reachableKafka, waitForTopicMetadata } from '../kafka/admin';
 import { readClusterState } from '../kafka/clusterState';
 import { applyPlan, planApply } from '../kafka/metadata';
 import { readMetadataComponent } from '../kafka/metadataStore';
@@ -51,13 +50,7 @@ export async function restoreTopicsFromSet(
     // not list yet would be created again (and refused). Give the metadata time to arrive.
     const known = new Set((await readClusterState(spec)).partitions.map((p) => p.topic));
     const names = (await snapshotTopics(chain[chain.length - 1]!)).filter((t) => known.has(t));
-    await withAdmin(kafka, spec.name, async (admin) => {
-      for (let i = 0; i < 60; i++) {
-        const listed = new Set(await admin.listTopics());
-        if (names.every((t) => listed.has(t))) return;
-        await sleep(500);
-      }
-    });
+    if (names.length) await waitForTopicMetadata(spec, names, { timeoutMs: 30_000 });
     const result = await restoreTopics(kafka, { snapshots: chain, offsetMapFile, critical: spec.topics.critical, onProgress: opts.onProgress });
     return { result, expected };
   });
