@@ -348,12 +348,8 @@ async function main(): Promise<void> {
         const kafka = kafkaFor(spec, 'bench');
         console.log(`seeding ${spec.name}: ${RECORDS} records per demo topic (${cpus().length} cores, load ${load})`);
         await waitForServing(spec, { timeoutMs: 120_000 });
-        // The demo's seeding recreates its topics; on a loaded machine a just-created topic can stay
-        // unknown to a broker past kafkajs's retries, so it is tried again (it is idempotent).
-        const seeded = await seed(kafka, spec, RECORDS).catch(async (e: unknown) => {
-          console.log(`seeding failed (${(e as Error).message}), once more`);
-          return seed(kafka, spec, RECORDS);
-        });
+        // The demo's seeding waits for every broker to know its topics and retries only failed steps.
+        const seeded = await seed(kafka, spec, RECORDS);
         const backupId = `backup-${spec.name}-bench-${Date.now().toString(36)}`;
         const backup = (await client.workflow.execute('backup', { taskQueue: TASK_QUEUE, workflowId: backupId, args: [{ spec, tier: 'manual', skipRetention: true }] })) as BackupResult;
         const backupBytes = backup.parts.reduce((n, p) => n + p.bytes, 0);
