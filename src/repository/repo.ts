@@ -61,6 +61,8 @@ const noop = () => undefined;
 const PARALLEL = 4;
 /** Chunks read ahead while restoring a file (reads and decompression overlap the consumer's writes). */
 const READ_AHEAD = 8;
+/** Bytes of buffers the restore workers fill at once for `ParallelFileRestore.readBuffer` (further calls wait). */
+const BUFFER_BYTES = 64 * 1024 * 1024;
 
 /** A blob that cannot be read back intact. */
 export class BlobError extends Error {
@@ -656,23 +658,55 @@ class Reader implements SnapshotReader {
     if (!(backend instanceof LocalBackend)) return null;
     const pool = RestorePool.start(this.repo.key, workers);
     if (!pool) return null;
+    /** Where each chunk of a file is stored and goes; its total length. */
+    const placements = (path: string): { chunks: Placement[]; size: number } => {
+      const e = this.entry(path);
+      if (e.type !== 'file') throw new LifeboatError('InvalidInput', `${path} in snapshot ${this.meta.id.slice(0, 12)} is a ${e.type}, not a file`);
+      const chunks: Placement[] = [];
+      let pos = 0;
+      for (const id of e.chunks ?? []) {
+        const loc = this.repo.index.get(id);
+        if (!loc) throw corrupt(this.meta, new BlobError(id, undefined, 'is not in the index'));
+        chunks.push({ id, pack: backend.localPath('data', loc.pack), offset: loc.offset, length: loc.length, raw: loc.raw, pos });
+        pos += loc.raw;
+      }
+      return { chunks, size: pos };
+    };
+    const run = async (target: number | SharedArrayBuffer, chunks: Placement[]) => {
+      try {
+        await pool.write(target, chunks);
+      } catch (err) {
+        const f = (err as { failure?: PlacementFailure }).failure;
+        // A chunk that fails verification is a damaged backup; anything else (a full disk) is not.
+        throw f ? corrupt(this.meta, new BlobError(f.blob, basename(f.pack), f.reason)) : err;
+      }
+    };
+    // Buffers being filled, in bytes: calls beyond BUFFER_BYTES wait (one call always runs, whatever its size).
+    let filling = 0;
+    const waiting: (() => void)[] = [];
+    const admit = async (size: number) => {
+      while (filling > 0 && filling + size > BUFFER_BYTES) await new Promise<void>((resolve) => waiting.push(resolve));
+      filling += size;
+    };
+    const release = (size: number) => {
+      filling -= size;
+      for (const wake of waiting.splice(0)) wake();
+    };
     return {
-      writeFile: async (path: string, fd: number) => {
+      writeFile: async (path: string, fd: number) => run(fd, placements(path).chunks),
+      readBuffer: async (path: string) => {
+        const { chunks, size } = placements(path);
         const e = this.entry(path);
-        const chunks: Placement[] = [];
-        let pos = 0;
-        for (const id of e.chunks ?? []) {
-          const loc = this.repo.index.get(id);
-          if (!loc) throw corrupt(this.meta, new BlobError(id, undefined, 'is not in the index'));
-          chunks.push({ id, pack: backend.localPath('data', loc.pack), offset: loc.offset, length: loc.length, raw: loc.raw, pos });
-          pos += loc.raw;
-        }
+        if (size !== e.size) throw corrupt(this.meta, new Error(`${path} has chunks of ${size} bytes but is listed with ${e.size}`));
+        if (size === 0) return Buffer.alloc(0);
+        await admit(size);
         try {
-          await pool.write(fd, chunks);
-        } catch (err) {
-          const f = (err as { failure?: PlacementFailure }).failure;
-          // A chunk that fails verification is a damaged backup; anything else (a full disk) is not.
-          throw f ? corrupt(this.meta, new BlobError(f.blob, basename(f.pack), f.reason)) : err;
+          // Filled by the workers in place; once they are done the buffer is the caller's alone.
+          const sab = new SharedArrayBuffer(size);
+          await run(sab, chunks);
+          return Buffer.from(sab);
+        } finally {
+          release(size);
         }
       },
       close: () => pool.close(),

@@ -2,7 +2,8 @@
  * Parallel restore into local files: worker threads that each read, open (authenticate),
  * decompress, verify (SHA-256 against the blob id, length against the index) and write chunks at
  * their offsets into files the caller opened (positional writes: file descriptors are
- * process-wide, so nothing is copied between threads). Every chunk is verified exactly as
+ * process-wide, so nothing is copied between threads), or copy them into a SharedArrayBuffer the
+ * caller allocated (a file read into memory: one copy, no message carries data). Every chunk is verified exactly as
  * `LocalRepository.loadBlob` verifies it; a failure names the chunk and its pack (`BlobError`).
  *
  * Why: restoring on one JavaScript thread leaves SHA-256 and AES-GCM on that thread, and every chunk
@@ -43,7 +44,9 @@ type Item = [pack: string, offset: number, length: number, id: string, raw: numb
 interface TaskMessage {
   type: 'task';
   id: number;
-  fd: number;
+  /** Where the chunks go: a file descriptor (positional writes) or a shared buffer (copies at their offsets). */
+  fd?: number;
+  sab?: SharedArrayBuffer;
   items: Item[];
 }
 type Reply = { id: number; ok: true } | { id: number; ok: false; blob?: string; pack?: string; reason: string; code?: string };
@@ -99,8 +102,11 @@ export class RestorePool {
     return new RestorePool(key, workers, zstdPath);
   }
 
-  /** Writes `chunks` into `fd` (opened for writing by the caller); resolves when all are written. */
-  async write(fd: number, chunks: Placement[]): Promise<void> {
+  /**
+   * Writes `chunks` into `target`: a file descriptor (opened for writing by the caller) or a
+   * SharedArrayBuffer big enough for every chunk at its `pos`; resolves when all are written.
+   */
+  async write(target: number | SharedArrayBuffer, chunks: Placement[]): Promise<void> {
     if (this.closed) throw new Error('restore pool is closed');
     if (this.stopped) throw this.stopped;
     const tasks: Promise<void>[] = [];
@@ -108,7 +114,7 @@ export class RestorePool {
     let bytes = 0;
     const flush = () => {
       if (!items.length) return;
-      const msg: TaskMessage = { type: 'task', id: this.nextId++, fd, items };
+      const msg: TaskMessage = { type: 'task', id: this.nextId++, ...(typeof target === 'number' ? { fd: target } : { sab: target }), items };
       items = [];
       bytes = 0;
       const p = new Promise<void>((resolve, reject) => this.pending.set(msg.id, { resolve, reject }));
@@ -123,7 +129,7 @@ export class RestorePool {
     }
     flush();
     this.dispatch();
-    // Wait for every task (the caller closes fd after this), then report the first failure.
+    // Wait for every task (the caller closes fd, or hands the buffer on, after this), then report the first failure.
     const results = await Promise.allSettled(tasks);
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
@@ -217,7 +223,7 @@ function workerMain(): void {
   const zlib = require('node:zlib') as typeof ZlibModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   type WItem = [string, number, number, string, number, number];
-  type WTask = { type: 'task'; id: number; fd: number; items: WItem[] };
+  type WTask = { type: 'task'; id: number; fd?: number; sab?: SharedArrayBuffer; items: WItem[] };
   type Zstd = { decompress(data: Buffer): Promise<Buffer> };
   const { key, zstdPath } = workerData as { key: Buffer; zstdPath: string | null };
   let zstd: Zstd | null = null;
@@ -303,13 +309,25 @@ function workerMain(): void {
     while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done, pos + done);
   };
 
-  const finishChunk = (fd: number, it: WItem, data: Buffer): void => {
+  /** Where a task's verified chunks go: the caller's file, or its shared buffer. */
+  type Sink = (data: Buffer, pos: number) => void;
+  const sinkOf = (t: WTask): Sink => {
+    if (t.sab) {
+      const view = new Uint8Array(t.sab);
+      return (data, pos) => view.set(data, pos);
+    }
+    const fd = t.fd!;
+    return (data, pos) => writeAt(fd, data, pos);
+  };
+
+  const finishChunk = (sink: Sink, it: WItem, data: Buffer): void => {
     const [pack, , , id, raw, pos] = it;
     if (data.length !== raw || crypto.createHash('sha256').update(data).digest('hex') !== id) throw new Fail(id, pack, 'does not match its hash');
-    writeAt(fd, data, pos);
+    sink(data, pos);
   };
 
   const run = async (t: WTask): Promise<void> => {
+    const sink = sinkOf(t);
     const inflight: { it: WItem; data: Promise<Buffer> }[] = [];
     const drain = async (limit: number) => {
       while (inflight.length > limit) {
@@ -320,7 +338,7 @@ function workerMain(): void {
         } catch (e) {
           throw new Fail(it[3], it[0], `cannot be decompressed: ${(e as Error).message}`);
         }
-        finishChunk(t.fd, it, out);
+        finishChunk(sink, it, out);
       }
     };
     try {
@@ -359,7 +377,7 @@ function workerMain(): void {
           } catch (e) {
             throw new Fail(id, pack, `cannot be decompressed: ${(e as Error).message}`);
           }
-          if (Buffer.isBuffer(out)) finishChunk(t.fd, it, out);
+          if (Buffer.isBuffer(out)) finishChunk(sink, it, out);
           else {
             out.catch(() => undefined);
             inflight.push({ it, data: out });

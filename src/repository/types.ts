@@ -114,7 +114,9 @@ export interface SnapshotReader {
 export interface ParallelFileRestore {
   /** Writes the snapshot's file `path` into `fd` (a file opened for writing) at its offsets, every chunk verified. */
   writeFile(path: string, fd: number): Promise<void>;
-  /** Stops the workers (after the last writeFile settled). */
+  /** The whole file, read and verified (SHA-256, length) by the workers, in a new buffer the caller owns (and may change). */
+  readBuffer(path: string): Promise<Buffer>;
+  /** Stops the workers (after the last writeFile or readBuffer settled). */
   close(): Promise<void>;
 }
 
