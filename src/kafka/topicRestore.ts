@@ -17,7 +17,7 @@
  */
 import { ConfigResourceTypes, type Admin, type Kafka } from 'kafkajs';
 import { LifeboatError } from '../errors';
-import type { Repository, SnapshotReader } from '../repository/types';
+import type { ParallelFileRestore, Repository, SnapshotReader } from '../repository/types';
 import { readBatchChunk } from './batchFormat';
 import { OffsetMapFile, type Run, type SentBatch, lastOriginal, nextTarget, runsFor, unresolvedSent } from './offsetMap';
 import { RECORD_FORMAT, decodeChunk } from './recordFormat';
@@ -91,16 +91,41 @@ export async function snapshotTopics(snapshot: SnapshotReader): Promise<string[]
   return (await snapshot.readJson<{ topics: string[] }>('topics/index.json')).topics;
 }
 
-type Captured = TopicManifest & { reader: SnapshotReader };
+type Captured = TopicManifest & { reader: SnapshotReader; read: (path: string) => Promise<Buffer> };
 
-async function manifests(snapshots: SnapshotReader[], topic: string): Promise<Captured[]> {
+/**
+ * Reads chunk files through the repository's restore workers (decryption, decompression and
+ * SHA-256 off this thread, which sends the batches) for up to `pools` snapshots of a chain (each
+ * pool is two threads; the first snapshots read from, usually the full one, get them); the others,
+ * and repositories without workers, are read on this thread.
+ */
+class ChunkReaders {
+  private readonly open = new Map<SnapshotReader, Promise<ParallelFileRestore | null>>();
+  constructor(private readonly pools = 2) {}
+
+  async read(reader: SnapshotReader, path: string): Promise<Buffer> {
+    let pool = this.open.get(reader);
+    if (!pool && this.open.size < this.pools) {
+      pool = reader.parallelRestore?.(2).catch(() => null) ?? Promise.resolve(null);
+      this.open.set(reader, pool);
+    }
+    const p = await pool;
+    return p ? p.readBuffer(path) : reader.readBuffer(path);
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.open.values()) await (await p)?.close();
+  }
+}
+
+async function manifests(snapshots: SnapshotReader[], topic: string, readers: ChunkReaders): Promise<Captured[]> {
   const out: Captured[] = [];
   for (const s of snapshots) {
     const path = `topics/${topic}/topic.json`;
     if (!s.exists(path)) continue;
     const m = await s.readJson<TopicManifest>(path);
     if (m.format !== TOPIC_MANIFEST_FORMAT) throw new LifeboatError('RepositoryFormat', `${path} in snapshot ${s.meta.id.slice(0, 8)} has unknown format ${m.format}`);
-    out.push({ ...m, reader: s });
+    out.push({ ...m, reader: s, read: (file) => readers.read(s, file) });
   }
   return out;
 }
@@ -175,7 +200,7 @@ async function* partitionFeed(ms: Captured[], partition: number, o: PartitionFee
     const wanted = (offset: number) => offset > o.after && offset >= pm.start && offset < pm.end;
     for (const c of pm.chunks) {
       if (c.last <= o.after) continue;
-      const data = await m.reader.readBuffer(c.file);
+      const data = await m.read(c.file);
       // Records to re-batch, in order; or a stored batch that can go as it is.
       const units: (RawRecord[] | Batch)[] = [];
       if (m.recordFormat === RECORD_FORMAT) units.push(decodeChunk(data, c.file).map((r) => ({ offset: r.offset, timestamp: r.timestamp, body: encodeBody(r) })));
@@ -280,12 +305,13 @@ export async function restoreTopics(kafka: Kafka, opts: TopicRestoreOptions): Pr
   const admin = kafka.admin();
   await admin.connect();
   const order = priorityOrder(wanted, opts.critical);
+  const readers = new ChunkReaders();
   let lanes: WireClient[] = [];
   try {
     let producer: { producerId: number; producerEpoch: number } | undefined;
     for (const topic of order) {
       const target = opts.rename?.[topic] ?? topic;
-      const ms = await manifests(opts.snapshots, topic);
+      const ms = await manifests(opts.snapshots, topic, readers);
       const m = ms[ms.length - 1];
       if (!m) throw new LifeboatError('CorruptBackup', `the snapshot lists topic ${topic} but holds no topics/${topic}/topic.json`);
       const warnings: string[] = [];
@@ -319,6 +345,7 @@ export async function restoreTopics(kafka: Kafka, opts: TopicRestoreOptions): Pr
     await Promise.all(lanes.map((l) => l.close()));
     await admin.disconnect().catch(() => {});
     await mapFile.close();
+    await readers.close();
   }
   result.durationMs = Date.now() - t0;
   return result;
