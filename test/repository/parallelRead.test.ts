@@ -143,14 +143,19 @@ describe('ParallelFileRestore.readBuffer', () => {
       const pack = packFiles(repo).sort((a, b) => statSync(b).size - statSync(a).size)[0]!;
       const size = statSync(pack).size;
       const saved = readFileSync(pack);
-      if (damage === 'flip') flipBit(pack, Math.floor(size / 3));
-      else truncateSync(pack, Math.floor(size / 2));
+      const at = Math.floor(size / (damage === 'flip' ? 3 : 2));
+      if (damage === 'flip') flipBit(pack, at);
+      else truncateSync(pack, at);
       const damaged = await openRepository(path, PASSWORD, { notice: () => undefined });
       const r = await damaged.openSnapshot(meta.id);
-      // The files with a chunk in the damaged pack, per the index.
+      // The files with a chunk in the damaged part of the pack, per the index.
       const name = pack.split('/').at(-1)!;
+      const broken = (id: string) => {
+        const loc = damaged.index.get(id);
+        return loc?.pack === name && (damage === 'flip' ? loc.offset <= at && at < loc.offset + loc.length : loc.offset + loc.length > at);
+      };
       const chunksOf = (p: string) => (r as unknown as { chunksOf(path: string): string[] }).chunksOf(p);
-      const hit = Object.keys(files).filter((p) => chunksOf(p).some((id) => damaged.index.get(id)?.pack === name));
+      const hit = Object.keys(files).filter((p) => chunksOf(p).some(broken));
       expect(hit.length, damage).toBeGreaterThan(0);
       // The main thread's reader agrees that the file is damaged.
       await expect(r.readBuffer(hit[0]!), damage).rejects.toMatchObject({ type: 'CorruptBackup' });
