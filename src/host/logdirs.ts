@@ -20,13 +20,15 @@
  * repository's content-defined dedupe.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, stat, utimes } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, open, readFile, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { LifeboatError } from '../errors';
 import { type ClusterSpec, zkAuthOf } from '../config/spec';
 import { kafkaFor } from '../kafka/client';
-import type { SnapshotReader, SnapshotWriter } from '../repository/types';
+import { checkEntryPath } from '../repository/repo';
+import { defaultRestoreWorkers } from '../repository/restore';
+import type { FileEntry, ParallelFileRestore, SnapshotReader, SnapshotWriter } from '../repository/types';
 import { chrootPath, exists, getData, withZk } from '../zookeeper/client';
 import { waitUntil } from './processes';
 import { type BrokerControl, brokerControlFor } from './brokerControl';
@@ -316,9 +318,12 @@ export interface RestoreLogDirsResult {
 }
 
 /**
- * Restores one broker's log dirs from a snapshot. Refuses a running broker (UnsafeTarget) and a
- * copy whose meta.properties names another cluster than ZooKeeper does (ClusterIdMismatch),
- * both before anything is written.
+ * Restores one broker's log dirs from a snapshot. Refuses a running broker (UnsafeTarget), a
+ * copy whose meta.properties names another cluster than ZooKeeper does (ClusterIdMismatch) and an
+ * entry that would land outside its log dir (UnsafeTarget), all before anything is written.
+ * Chunks are restored by the repository's worker threads (`parallelRestore`) where it offers them,
+ * several files at a time, else on this thread; each file is verified (every chunk, then its size)
+ * under a temporary name before it takes its own name and time.
  */
 export async function restoreLogDirs(spec: ClusterSpec, brokerId: number, reader: SnapshotReader, opts: RestoreLogDirsOptions = {}): Promise<RestoreLogDirsResult> {
   const b = spec.brokers.find((x) => x.id === brokerId);
@@ -351,38 +356,97 @@ export async function restoreLogDirs(spec: ClusterSpec, brokerId: number, reader
   }
   if (!zkId) warnings.push(`ZooKeeper of ${spec.name} has no cluster id yet: the broker will only start once /cluster/id is ${meta['cluster.id']}`);
 
+  // Every entry's place, checked before anything is moved or written.
+  const plans = manifest.logDirs.map((_, i) => {
+    const prefix = `logdirs/${host}/${i}/`;
+    const files = reader
+      .list(`logdirs/${host}/${i}`)
+      .filter((e) => e.type === 'file' && e.path.startsWith(prefix))
+      .map((e) => ({ e, dest: join(b.logDirs[i]!, ...checkEntryPath(e.path.slice(prefix.length)).split('/')) }));
+    return { target: b.logDirs[i]!, files };
+  });
+
   const result: RestoreLogDirsResult = { host, files: 0, bytes: 0, movedAside: [], resumedFiles: 0, clusterId: meta['cluster.id'], warnings };
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  for (const [i] of manifest.logDirs.entries()) {
-    const target = b.logDirs[i]!;
-    const current = await readdir(target).catch(() => [] as string[]);
-    if (!opts.resume && current.filter((n) => n !== 'lost+found').length > 0) {
-      const aside = `${target}.lifeboat-before-restore-${stamp}`;
-      await rename(target, aside);
-      result.movedAside.push(aside);
-    }
-    await mkdir(target, { recursive: true });
-    const prefix = `logdirs/${host}/${i}/`;
-    for (const e of reader.list(`logdirs/${host}/${i}`)) {
-      if (e.type !== 'file' || !e.path.startsWith(prefix)) continue;
-      const dest = join(target, e.path.slice(prefix.length));
-      const mtime = new Date(e.mtime);
-      if (opts.resume) {
-        const st = await stat(dest).catch(() => undefined);
-        if (st && st.size === e.size && st.mtime.getTime() === mtime.getTime()) {
-          result.files++;
-          result.bytes += e.size;
-          result.resumedFiles++;
-          continue;
-        }
+  // Chunks are decrypted, decompressed, verified and written by worker threads; where they cannot
+  // start (or the reader offers none), files are restored on this thread, one at a time.
+  const session = reader.parallelRestore ? await reader.parallelRestore(defaultRestoreWorkers()).catch(() => null) : null;
+  try {
+    for (const { target, files } of plans) {
+      const current = await readdir(target).catch(() => [] as string[]);
+      if (!opts.resume && current.filter((n) => n !== 'lost+found').length > 0) {
+        const aside = `${target}.lifeboat-before-restore-${stamp}`;
+        await rename(target, aside);
+        result.movedAside.push(aside);
       }
-      await mkdir(dirname(dest), { recursive: true });
-      await pipeline(reader.readFile(e.path), createWriteStream(dest, { mode: e.mode || 0o644 }));
-      await utimes(dest, mtime, mtime);
-      result.files++;
-      result.bytes += e.size;
-      opts.onProgress?.({ host, files: result.files, bytes: result.bytes });
+      await mkdir(target, { recursive: true });
+      const dirs = new Map<string, Promise<unknown>>();
+      const one = async ({ e, dest }: { e: FileEntry; dest: string }) => {
+        const mtime = new Date(e.mtime);
+        if (opts.resume) {
+          const st = await stat(dest).catch(() => undefined);
+          if (st && st.size === e.size && st.mtime.getTime() === mtime.getTime()) {
+            result.files++;
+            result.bytes += e.size;
+            result.resumedFiles++;
+            return;
+          }
+        }
+        const dir = dirname(dest);
+        if (!dirs.has(dir)) dirs.set(dir, mkdir(dir, { recursive: true }));
+        await dirs.get(dir);
+        await restoreLogFile(reader, session, e, dest, mtime);
+        result.files++;
+        result.bytes += e.size;
+        opts.onProgress?.({ host, files: result.files, bytes: result.bytes });
+      };
+      // With workers, enough files in flight to keep each busy (a small file is one task).
+      let next = 0;
+      let failure: { error: unknown } | undefined;
+      const lane = async () => {
+        try {
+          while (next < files.length && !failure) await one(files[next++]!);
+        } catch (e) {
+          failure ??= { error: e }; // the first failure is the one to report
+        }
+      };
+      const lanes = session ? 2 * defaultRestoreWorkers() + 2 : 1;
+      await Promise.all(Array.from({ length: Math.min(lanes, Math.max(1, files.length)) }, lane));
+      if (failure) throw failure.error;
     }
+  } finally {
+    await session?.close();
   }
   return result;
+}
+
+/**
+ * Restores one file under a temporary name beside it, checks its size, sets its time and only then
+ * renames it into place: a file at its own name with the snapshot's size and mtime is whole (what
+ * `resume` relies on). An attempt killed midway leaves at most the temporary file, which the next
+ * attempt overwrites.
+ */
+async function restoreLogFile(reader: SnapshotReader, session: ParallelFileRestore | null, e: FileEntry, dest: string, mtime: Date): Promise<void> {
+  const tmp = join(dirname(dest), `.${basename(dest)}.lifeboat-restore`);
+  // Created afresh (with the entry's mode), never written into what a killed attempt left.
+  await rm(tmp, { force: true });
+  try {
+    if (session) {
+      const fh = await open(tmp, 'wx', e.mode || 0o644);
+      try {
+        await session.writeFile(e.path, fh.fd);
+      } finally {
+        await fh.close();
+      }
+    } else {
+      await pipeline(reader.readFile(e.path), createWriteStream(tmp, { flags: 'wx', mode: e.mode || 0o644 }));
+    }
+    const size = (await stat(tmp)).size;
+    if (size !== e.size) throw new LifeboatError('CorruptBackup', `snapshot ${reader.meta.id.slice(0, 12)}: ${e.path} restored ${size} bytes, expected ${e.size}`, { snapshot: reader.meta.id });
+    await utimes(tmp, mtime, mtime);
+    await rename(tmp, dest);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
 }
