@@ -32,6 +32,7 @@ import type { FileEntry, ParallelFileRestore, SnapshotReader, SnapshotWriter } f
 import { chrootPath, exists, getData, withZk } from '../zookeeper/client';
 import { waitUntil } from './processes';
 import { type BrokerControl, brokerControlFor } from './brokerControl';
+import { forEachLimited } from '../concurrency';
 
 export const LOGDIR_MANIFEST_FORMAT = 'lifeboat-logdirs/1';
 
@@ -401,18 +402,7 @@ export async function restoreLogDirs(spec: ClusterSpec, brokerId: number, reader
         opts.onProgress?.({ host, files: result.files, bytes: result.bytes });
       };
       // With workers, enough files in flight to keep each busy (a small file is one task).
-      let next = 0;
-      let failure: { error: unknown } | undefined;
-      const lane = async () => {
-        try {
-          while (next < files.length && !failure) await one(files[next++]!);
-        } catch (e) {
-          failure ??= { error: e }; // the first failure is the one to report
-        }
-      };
-      const lanes = session ? 2 * defaultRestoreWorkers() + 2 : 1;
-      await Promise.all(Array.from({ length: Math.min(lanes, Math.max(1, files.length)) }, lane));
-      if (failure) throw failure.error;
+      await forEachLimited(files, session ? 2 * defaultRestoreWorkers() + 2 : 1, one);
     }
   } finally {
     await session?.close();

@@ -13,6 +13,7 @@
  * its leader is not fetched from again until a write completes.
  */
 import { ConfigResourceTypes, type Admin, type Kafka } from 'kafkajs';
+import { forEachLimited } from '../concurrency';
 import { LifeboatError } from '../errors';
 import type { SnapshotWriter, WriteFileOptions, WriteResult } from '../repository/types';
 import { BATCH_FORMAT, BatchChunkBuilder, batchChunkFileName } from './batchFormat';
@@ -158,26 +159,22 @@ export async function backupTopics(kafka: Kafka, writer: SnapshotWriter, opts: T
       const offsets = await admin.fetchTopicOffsets(topic);
       plans.push({ topic, info, offsets });
     }
-    const queue = [...plans];
-    const worker = async () => {
-      for (let plan = queue.shift(); plan; plan = queue.shift()) {
-        const m = await backupOneTopic(kafka, plan.topic, plan.info, plan.offsets, opts.from?.[plan.topic], write, chunkBytes, opts.pendingWrites ?? 2, (p, r, b) => {
-          result.records += r;
-          result.bytes += b;
-          opts.onProgress?.({ topic: plan!.topic, partition: p, records: r, bytes: b, totalRecords: result.records, totalBytes: result.bytes });
-        });
-        const parts = Object.values(m.parts);
-        result.topics.push({
-          topic: m.topic,
-          partitions: m.partitions,
-          records: parts.reduce((n, x) => n + x.records, 0),
-          bytes: parts.reduce((n, x) => n + x.bytes, 0),
-          gaps: parts.reduce((n, x) => n + x.gaps, 0),
-        });
-        result.points[m.topic] = Object.fromEntries(Object.entries(m.parts).map(([p, x]) => [p, x.end]));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(opts.topicConcurrency ?? 2, plans.length) }, worker));
+    await forEachLimited(plans, opts.topicConcurrency ?? 2, async (plan) => {
+      const m = await backupOneTopic(kafka, plan.topic, plan.info, plan.offsets, opts.from?.[plan.topic], write, chunkBytes, opts.pendingWrites ?? 2, (p, r, b) => {
+        result.records += r;
+        result.bytes += b;
+        opts.onProgress?.({ topic: plan.topic, partition: p, records: r, bytes: b, totalRecords: result.records, totalBytes: result.bytes });
+      });
+      const parts = Object.values(m.parts);
+      result.topics.push({
+        topic: m.topic,
+        partitions: m.partitions,
+        records: parts.reduce((n, x) => n + x.records, 0),
+        bytes: parts.reduce((n, x) => n + x.bytes, 0),
+        gaps: parts.reduce((n, x) => n + x.gaps, 0),
+      });
+      result.points[m.topic] = Object.fromEntries(Object.entries(m.parts).map(([p, x]) => [p, x.end]));
+    });
     result.topics.sort((a, b) => a.topic.localeCompare(b.topic));
     await writer.writeJson('topics/index.json', { format: TOPIC_MANIFEST_FORMAT, recordFormat: BATCH_FORMAT, topics: result.topics.map((t) => t.topic) });
     writer.setPoints('topics', result.points);

@@ -25,6 +25,7 @@ import { TOPIC_MANIFEST_FORMAT, type TopicManifest } from './topicBackup';
 import { STALE_LEADER_ERRORS, WireClient, protocolError } from './wire/client';
 import { readBatches } from './wire/readBatches';
 import { type Batch, type RawRecord, batchRecords, encodeBatch, encodeBody, isContiguous, isLogAppendTime, lastOffsetOf, restampForProduce } from './wire/recordBatch';
+import { forEachLimited } from '../concurrency';
 
 /** Configs that would reject or rewrite old timestamps while restoring; applied once the data is in. */
 const DEFERRED_CONFIGS = ['message.timestamp.type', 'message.timestamp.difference.max.ms', 'message.timestamp.before.max.ms', 'message.timestamp.after.max.ms'];
@@ -423,8 +424,7 @@ async function produceTopic(
   const maxBatchBytes = opts.maxBatchBytes ?? 900 * 1024;
   const partitions = ms[ms.length - 1]!.partitions;
   let restored = 0;
-  let failed = false;
-  const restorePartition = async (partition: number) => {
+  const restorePartition = async (partition: number, stopped: () => boolean) => {
     const lane = lanes[partition % lanes.length]!;
     const feed = partitionFeed(ms, partition, {
       after: lastOriginal(mapFile.map, topic, partition) ?? -1,
@@ -437,7 +437,7 @@ async function produceTopic(
     let sequence = 0;
     let landed: Run[] = []; // where the previous batch went: written with the next 'sent' line
     for await (const out of readAhead(feed)) {
-      if (failed) break;
+      if (stopped()) break;
       restampForProduce(out.batch, producer.producerId, producer.producerEpoch, sequence);
       await mapFile.record(topic, target, partition, landed, { ...producer, baseSequence: sequence, runs: out.runs });
       const base = await sendBatch(lane, target, partition, out.batch);
@@ -448,21 +448,13 @@ async function produceTopic(
     }
     await mapFile.record(topic, target, partition, landed);
   };
-  // Partitions at once: each holds a chunk and a batch in memory.
-  const queue = Array.from({ length: partitions }, (_, p) => p);
-  const worker = async () => {
-    for (let p = queue.shift(); p !== undefined && !failed; p = queue.shift()) {
-      try {
-        await restorePartition(p);
-      } catch (e) {
-        failed = true; // the others stop after their batch in flight
-        throw e;
-      }
-    }
-  };
-  const results = await Promise.allSettled(Array.from({ length: Math.min(partitions, opts.partitionConcurrency ?? 8) }, worker));
-  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failure) throw failure.reason;
+  // Partitions at once: each holds a chunk and a batch in memory. After a failure the others stop
+  // after their batch in flight.
+  await forEachLimited(
+    Array.from({ length: partitions }, (_, p) => p),
+    opts.partitionConcurrency ?? 8,
+    restorePartition,
+  );
   return restored;
 }
 

@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { LifeboatError } from '../errors';
 import { checkEntryPath } from './repo';
 import type { FileEntry, ParallelFileRestore, SnapshotReader } from './types';
+import { forEachLimited } from '../concurrency';
 
 /** Restores of at least this many bytes use worker threads (their start-up costs ~40 ms). */
 const PARALLEL_MIN_BYTES = 16 * 1024 * 1024;
@@ -144,19 +145,8 @@ export async function restoreFiles(
   session = workers > 0 && reader.parallelRestore ? await reader.parallelRestore(workers).catch(() => null) : null;
   try {
     for (const d of dirs) await one(d);
-    let next = 0;
-    let failure: { error: unknown } | undefined;
-    const lane = async () => {
-      try {
-        while (next < files.length && !failure) await one(files[next++]!);
-      } catch (e) {
-        failure ??= { error: e }; // the first failure is the one to report
-      }
-    };
     // With workers, enough files in flight to keep each busy (a small file is one task).
-    const lanes = session ? 2 * workers + 2 : 2;
-    await Promise.all(Array.from({ length: Math.min(lanes, Math.max(1, files.length)) }, lane));
-    if (failure) throw failure.error;
+    await forEachLimited(files, session ? 2 * workers + 2 : 2, one);
   } finally {
     await session?.close();
   }

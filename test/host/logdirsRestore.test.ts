@@ -5,7 +5,7 @@
  * restore, damaged backups and hostile entry paths. The real-broker round trip is in
  * logdirs.int.test.ts.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -13,9 +13,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseSpec, type ClusterSpec } from '../../src/config/spec';
 import type { BrokerControl } from '../../src/host/brokerControl';
 import { LOGDIR_MANIFEST_FORMAT, restoreLogDirs, type LogDirManifest } from '../../src/host/logdirs';
-import { openRepository, type LocalRepository, type SnapshotReader } from '../../src/repository';
+import { openRepository, type SnapshotReader } from '../../src/repository';
 import { RestorePool } from '../../src/repository/restorePool';
-import { PASSWORD, kafkaLike, tempDir, tempRepo } from '../repository/helpers';
+import { PASSWORD, kafkaLike, tempDir, tempRepo, flipBit, packFiles } from '../repository/helpers';
 
 const HOST = 'broker-a';
 const stopped: BrokerControl = { describe: 'test', start: async () => undefined, stop: async () => undefined, status: async () => 'stopped' };
@@ -92,16 +92,6 @@ function withoutWorkers(real: SnapshotReader, how: 'absent' | 'null' | 'rejects'
   return r;
 }
 
-function flipBit(file: string, offset: number): void {
-  const fd = openSync(file, 'r+');
-  const b = Buffer.alloc(1);
-  readSync(fd, b, 0, 1, offset);
-  b[0] = b[0]! ^ 0x10;
-  writeSync(fd, b, 0, 1, offset);
-  closeSync(fd);
-}
-const packFiles = (repo: LocalRepository) =>
-  readdirSync(join(repo.path, 'data')).flatMap((d) => readdirSync(join(repo.path, 'data', d)).map((f) => join(repo.path, 'data', d, f)));
 
 afterEach(() => vi.restoreAllMocks());
 

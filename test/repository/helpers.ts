@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import { initRepository, type InitOptions } from '../../src/repository';
+import { initRepository, type InitOptions, type LocalRepository } from '../../src/repository';
 
 /** Small chunks and packs so tests exercise many of each on little data; cheap scrypt. */
 export const SMALL: InitOptions = {
@@ -30,3 +30,17 @@ export async function tempRepo(opts: InitOptions = {}) {
 }
 
 export { kafkaLike } from '../../bench/repositoryData';
+
+/** Flips one bit of a file in place (a damaged pack). */
+export function flipBit(file: string, offset: number): void {
+  const fd = openSync(file, 'r+');
+  const b = Buffer.alloc(1);
+  readSync(fd, b, 0, 1, offset);
+  b[0] = b[0]! ^ 0x10;
+  writeSync(fd, b, 0, 1, offset);
+  closeSync(fd);
+}
+
+/** Every pack file of a local repository. */
+export const packFiles = (repo: LocalRepository): string[] =>
+  readdirSync(join(repo.path, 'data')).flatMap((d) => readdirSync(join(repo.path, 'data', d)).map((f) => join(repo.path, 'data', d, f)));

@@ -1,20 +1,10 @@
-import { openSync, readdirSync, readSync, statSync, truncateSync, writeSync, closeSync } from 'node:fs';
+import { readdirSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkRepository, openRepository, type LocalRepository, type SnapshotMeta } from '../../src/repository';
-import { PASSWORD, kafkaLike, tempRepo } from './helpers';
+import { PASSWORD, kafkaLike, tempRepo, flipBit, packFiles } from './helpers';
 
-function flipBit(file: string, offset: number): void {
-  const fd = openSync(file, 'r+');
-  const b = Buffer.alloc(1);
-  readSync(fd, b, 0, 1, offset);
-  b[0] = b[0]! ^ 0x10;
-  writeSync(fd, b, 0, 1, offset);
-  closeSync(fd);
-}
 
-const packFiles = (repo: LocalRepository) =>
-  readdirSync(join(repo.path, 'data')).flatMap((d) => readdirSync(join(repo.path, 'data', d)).map((f) => join(repo.path, 'data', d, f)));
 
 /** Two snapshots: s1 = a + shared, s2 = b + shared. */
 async function twoSnapshots() {

@@ -2,25 +2,15 @@
  * `ParallelFileRestore.readBuffer`: whole files read into memory by the restore workers (every chunk
  * decrypted, decompressed and verified there, copied into a shared buffer at its offset).
  */
-import { closeSync, openSync, readFileSync, readSync, readdirSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { openRepository, type LocalRepository, type ParallelFileRestore } from '../../src/repository';
+import { openRepository, type ParallelFileRestore } from '../../src/repository';
 import { RestorePool } from '../../src/repository/restorePool';
-import { PASSWORD, kafkaLike, tempRepo } from './helpers';
+import { PASSWORD, kafkaLike, tempRepo, flipBit, packFiles } from './helpers';
 
-const packFiles = (repo: LocalRepository) =>
-  readdirSync(join(repo.path, 'data')).flatMap((d) => readdirSync(join(repo.path, 'data', d)).map((f) => join(repo.path, 'data', d, f)));
 
-function flipBit(file: string, offset: number): void {
-  const fd = openSync(file, 'r+');
-  const b = Buffer.alloc(1);
-  readSync(fd, b, 0, 1, offset);
-  b[0] = b[0]! ^ 0x10;
-  writeSync(fd, b, 0, 1, offset);
-  closeSync(fd);
-}
 
 /** Files of every size: empty, one byte, one chunk, many chunks over several packs (> 8 MiB: several worker tasks), incompressible, fixed cuts, shared chunks. */
 async function shapes(compression: 'auto' | 'off' | 'max' = 'auto') {

@@ -1,10 +1,10 @@
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, readlinkSync, statSync, symlinkSync, truncateSync, writeFileSync, writeSync, existsSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readlinkSync, statSync, symlinkSync, truncateSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { openRepository, restoreFiles, type FileEntry, type LocalRepository, type SnapshotReader } from '../../src/repository';
-import { PASSWORD, kafkaLike, tempDir, tempRepo } from './helpers';
+import { openRepository, restoreFiles, type FileEntry, type SnapshotReader } from '../../src/repository';
+import { PASSWORD, kafkaLike, tempDir, tempRepo, flipBit, packFiles } from './helpers';
 
 /** A reader serving hand-made entries, as a tampered or hostile snapshot would list them. */
 function hostileReader(entries: FileEntry[]): SnapshotReader {
@@ -79,17 +79,7 @@ describe('restore-files', () => {
   });
 });
 
-const packFiles = (repo: LocalRepository) =>
-  readdirSync(join(repo.path, 'data')).flatMap((d) => readdirSync(join(repo.path, 'data', d)).map((f) => join(repo.path, 'data', d, f)));
 
-function flipBit(file: string, offset: number): void {
-  const fd = openSync(file, 'r+');
-  const b = Buffer.alloc(1);
-  readSync(fd, b, 0, 1, offset);
-  b[0] = b[0]! ^ 0x10;
-  writeSync(fd, b, 0, 1, offset);
-  closeSync(fd);
-}
 
 /** Files of every shape: many chunks over several packs, one chunk, empty, incompressible, repeated content. */
 async function shapes() {
