@@ -18,7 +18,8 @@ import { LifeboatError } from '../errors';
 import type { SnapshotWriter, WriteFileOptions, WriteResult } from '../repository/types';
 import { BATCH_FORMAT, BatchChunkBuilder, batchChunkFileName } from './batchFormat';
 import type { RECORD_FORMAT, TimestampType } from './recordFormat';
-import { type Batch, batchRecords, isTransactional, lastOffsetOf } from './wire/recordBatch';
+import { type Batch, batchRecords, isContiguous, isTransactional, lastOffsetOf } from './wire/recordBatch';
+import { WireClient } from './wire/client';
 import { readBatches } from './wire/readBatches';
 
 export const TOPIC_MANIFEST_FORMAT = 'lifeboat-topic/1';
@@ -153,11 +154,20 @@ export async function backupTopics(kafka: Kafka, writer: SnapshotWriter, opts: T
     const topics = await selectTopics(admin, opts);
     if (topics.length === 0) throw new LifeboatError('InvalidInput', 'no topic matches the selection');
     // Capture every end offset first: that instant is the point the snapshot represents.
+    // The end is each partition's last stable offset: where a read_committed reader stops while a
+    // transaction is open (the high watermark otherwise). An open transaction's records belong to
+    // the next backup, whole.
     const plans = [];
-    for (const topic of topics) {
-      const info = await describeTopic(admin, topic);
-      const offsets = await admin.fetchTopicOffsets(topic);
-      plans.push({ topic, info, offsets });
+    const wire = await WireClient.open(kafka, topics);
+    try {
+      for (const topic of topics) {
+        const info = await describeTopic(admin, topic);
+        const committed = await wire.listOffsets(topic, 'committed');
+        const offsets = (await admin.fetchTopicOffsets(topic)).map((o) => ({ ...o, high: String(Math.min(Number(o.high), committed.get(o.partition) ?? Number(o.high))) }));
+        plans.push({ topic, info, offsets });
+      }
+    } finally {
+      await wire.close();
     }
     await forEachLimited(plans, opts.topicConcurrency ?? 2, async (plan) => {
       const m = await backupOneTopic(kafka, plan.topic, plan.info, plan.offsets, opts.from?.[plan.topic], write, chunkBytes, opts.pendingWrites ?? 2, (p, r, b) => {
@@ -282,6 +292,9 @@ async function backupOneTopic(
 
 /** Records of a batch inside [start, end): all of them unless the batch straddles a bound. */
 async function recordsInRange(b: Batch, start: number, end: number, where: string): Promise<number> {
-  if (b.baseOffset >= start && lastOffsetOf(b) < end) return b.count;
+  const last = lastOffsetOf(b);
+  if (b.baseOffset >= start && last < end) return b.count;
+  // A gap-free batch holds every offset from its base to its last: no need to decode it.
+  if (isContiguous(b)) return Math.max(0, Math.min(last + 1, end) - Math.max(b.baseOffset, start));
   return (await batchRecords(b, where)).filter((r) => r.offset >= start && r.offset < end).length;
 }

@@ -16,6 +16,7 @@
  * carry nothing extra.
  */
 import { ConfigResourceTypes, type Admin, type Kafka } from 'kafkajs';
+import { stat } from 'node:fs/promises';
 import { LifeboatError } from '../errors';
 import type { ParallelFileRestore, Repository, SnapshotReader } from '../repository/types';
 import { readBatchChunk } from './batchFormat';
@@ -24,7 +25,7 @@ import { RECORD_FORMAT, decodeChunk } from './recordFormat';
 import { TOPIC_MANIFEST_FORMAT, type TopicManifest } from './topicBackup';
 import { STALE_LEADER_ERRORS, WireClient, protocolError } from './wire/client';
 import { readBatches } from './wire/readBatches';
-import { type Batch, type RawRecord, batchRecords, encodeBatch, encodeBody, isContiguous, isLogAppendTime, lastOffsetOf, restampForProduce } from './wire/recordBatch';
+import { type Batch, type RawRecord, batchRecords, canDecode, encodeBatch, encodeBody, isContiguous, isLogAppendTime, lastOffsetOf, restampForProduce, verifyCrc } from './wire/recordBatch';
 import { forEachLimited } from '../concurrency';
 
 /** Configs that would reject or rewrite old timestamps while restoring; applied once the data is in. */
@@ -69,6 +70,12 @@ export interface TopicRestoreOptions {
   producers?: number;
   /** Partitions restored at once (default 8); each holds a chunk and a batch in memory. */
   partitionConcurrency?: number;
+  /**
+   * After a killed run: how long after its last write the target is scanned for the batches it
+   * sent without an answer (default 35 s: a batch awaiting its replicas becomes visible, or is
+   * dropped, within replica.lag.time.max.ms).
+   */
+  settleMs?: number;
   onProgress?: (p: RestoreProgress) => void;
 }
 
@@ -209,9 +216,18 @@ async function* partitionFeed(ms: Captured[], partition: number, o: PartitionFee
         for (const b of readBatchChunk(data, c.file)) {
           const last = lastOffsetOf(b);
           if (last <= o.after || last < pm.start || b.baseOffset >= pm.end) continue;
+          const where = `${c.file} of snapshot ${m.reader.meta.id.slice(0, 8)}`;
+          // Whole, gap-free CreateTime batches go as they are if big enough, or if Lifeboat cannot
+          // decode their codec (lz4, snappy) whatever their size.
           const asItIs =
-            wanted(b.baseOffset) && wanted(last) && !pastCut(last, b.maxTimestamp) && isContiguous(b) && !isLogAppendTime(b) && b.bytes.length >= o.minDirectBytes && b.bytes.length <= o.maxBatchBytes;
-          units.push(asItIs ? b : await batchRecords(b, `${c.file} of snapshot ${m.reader.meta.id.slice(0, 8)}`));
+            wanted(b.baseOffset) &&
+            wanted(last) &&
+            !pastCut(last, b.maxTimestamp) &&
+            isContiguous(b) &&
+            !isLogAppendTime(b) &&
+            ((b.bytes.length >= o.minDirectBytes && b.bytes.length <= o.maxBatchBytes) || !canDecode(b));
+          if (asItIs) verifyCrc(b, where);
+          units.push(asItIs ? b : await batchRecords(b, where));
         }
       }
       for (const u of units) {
@@ -241,11 +257,37 @@ async function* partitionFeed(ms: Captured[], partition: number, o: PartitionFee
 /** Starts computing the next item while the caller works on the current one. */
 async function* readAhead<T>(it: AsyncGenerator<T>): AsyncGenerator<T> {
   let next = it.next();
-  for (;;) {
-    const r = await next;
-    if (r.done) return;
-    next = it.next();
-    yield r.value;
+  let done = false;
+  try {
+    for (;;) {
+      const r = await next;
+      if (r.done) {
+        done = true;
+        return;
+      }
+      next = it.next();
+      yield r.value;
+    }
+  } finally {
+    // Left early (the caller stopped or failed): settle the item being read before the readers
+    // close under it, so its failure is not an unhandled rejection.
+    if (!done) {
+      await next.catch(() => undefined);
+      await it.return(undefined).catch(() => undefined);
+    }
+  }
+}
+
+/** Refuses an offset map that knows records the target does not have (a recreated topic, another cluster). */
+async function checkMapMatchesTarget(admin: Admin, mapFile: OffsetMapFile, source: string, target: string): Promise<void> {
+  for (const o of await admin.fetchTopicOffsets(target)) {
+    const known = nextTarget(mapFile.map, source, o.partition);
+    if (known !== undefined && known > Number(o.high)) {
+      throw new LifeboatError(
+        'InvalidInput',
+        `offset map ${mapFile.file} says ${target}-${o.partition} holds offsets up to ${known}, but it ends at ${o.high}: the topic was recreated or this is another cluster; restore with a new offset map file`,
+      );
+    }
   }
 }
 
@@ -253,13 +295,18 @@ async function* readAhead<T>(it: AsyncGenerator<T>): AsyncGenerator<T> {
  * Reads what the target holds past the map's knowledge and records where the batches a killed
  * run sent (and never heard back about) landed. Returns the records found.
  */
-async function catchUp(kafka: Kafka, mapFile: OffsetMapFile, source: string, target: string, partitions: number): Promise<number> {
+async function catchUp(kafka: Kafka, mapFile: OffsetMapFile, source: string, target: string, partitions: number, settleMs: number): Promise<number> {
   const unresolved = new Map<number, Map<string, SentBatch>>();
   for (let p = 0; p < partitions; p++) {
     const sent = unresolvedSent(mapFile.map, source, p);
     if (sent.length) unresolved.set(p, new Map(sent.map((b) => [`${b.producerId}:${b.producerEpoch}:${b.baseSequence}`, b])));
   }
   if (unresolved.size === 0) return 0;
+  // A batch the killed run sent may still await its replicas (above the high watermark, invisible
+  // to this scan); within replica.lag.time.max.ms (30 s by default) it is either replicated or
+  // the lagging replica leaves the ISR. Scan only once that long has passed since the last write.
+  const quiet = settleMs - (Date.now() - (await stat(mapFile.file)).mtimeMs);
+  if (quiet > 0) await sleep(quiet);
   const admin = kafka.admin();
   await admin.connect();
   let offsets;
@@ -327,7 +374,8 @@ export async function restoreTopics(kafka: Kafka, opts: TopicRestoreOptions): Pr
         }
       }
       const knewBefore = mapFile.map.topics[topic] !== undefined;
-      const alreadyPresent = await catchUp(kafka, mapFile, topic, target, m.partitions);
+      if (knewBefore) await checkMapMatchesTarget(admin, mapFile, topic, target);
+      const alreadyPresent = await catchUp(kafka, mapFile, topic, target, m.partitions, opts.settleMs ?? 35_000);
       // Connections open once every target exists (their metadata covers all of them).
       if (lanes.length === 0) lanes = await openLanes(kafka, [target], opts.producers ?? 3);
       else await Promise.all(lanes.map((l) => l.addTopics([target])));
@@ -353,11 +401,19 @@ export async function restoreTopics(kafka: Kafka, opts: TopicRestoreOptions): Pr
 }
 
 async function applyDeferredConfigs(admin: Admin, target: string, m: TopicManifest): Promise<void> {
-  if (!DEFERRED_CONFIGS.some((k) => k in m.configs)) return;
-  // AlterConfigs (non-incremental) replaces the topic's whole set: send all captured configs.
+  const deferred = DEFERRED_CONFIGS.filter((k) => k in m.configs);
+  if (deferred.length === 0) return;
+  // AlterConfigs (kafkajs has no incremental form) replaces the topic's whole set: send what the
+  // topic has now (e.g. a raised max.message.bytes, a user's own settings) with the deferred ones.
+  const cfg = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: target }], includeSynonyms: false });
+  const current: Record<string, string> = {};
+  for (const e of cfg.resources[0]?.configEntries ?? []) {
+    if ((e as { configSource?: number }).configSource === 1 && !e.isSensitive) current[e.configName] = e.configValue;
+  }
+  for (const k of deferred) current[k] = m.configs[k]!;
   await admin.alterConfigs({
     validateOnly: false,
-    resources: [{ type: ConfigResourceTypes.TOPIC, name: target, configEntries: Object.entries(m.configs).map(([name, value]) => ({ name, value })) }],
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: target, configEntries: Object.entries(current).map(([name, value]) => ({ name, value })) }],
   });
 }
 
@@ -398,7 +454,14 @@ async function sendBatch(lane: WireClient, target: string, partition: number, ba
         if (r.errorCode === 32) {
           throw new LifeboatError('InvalidInput', `${target}-${partition} refused the original timestamps (${e.type}): remove message.timestamp.difference.max.ms / before.max.ms from the target topic while restoring`);
         }
-        if (!STALE_LEADER_ERRORS.has(r.errorCode) && !NOT_ENOUGH_REPLICAS.has(r.errorCode)) throw e;
+        if (r.errorCode === 87) {
+          throw new LifeboatError('InvalidInput', `${target}-${partition} refused a record (${e.type}), e.g. a null key on a compacted topic: check the target topic's cleanup.policy against the source's`);
+        }
+        if (r.errorCode === 29) throw new LifeboatError('InvalidInput', `not allowed to write to ${target} (${e.type}): grant the restore's principal Write on the topic`);
+        if (r.errorCode === 59 || r.errorCode === 47) {
+          throw new Error(`${target}-${partition}: the broker lost this restore's producer state (${e.type}); run it again: it resumes where it stopped, without duplicates`);
+        }
+        if (!STALE_LEADER_ERRORS.has(r.errorCode) && !NOT_ENOUGH_REPLICAS.has(r.errorCode)) throw new Error(`producing to ${target}-${partition}: ${e.message} (${e.type})`);
         why = e.type;
       } catch (e) {
         if (!CONNECTION_ERRORS.has((e as Error).name)) throw e;

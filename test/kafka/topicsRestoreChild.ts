@@ -28,6 +28,7 @@ async function main() {
     rename: { [a.topic]: a.target },
     offsetMapFile: a.mapFile,
     maxBatchBytes: a.maxBatchBytes,
+    settleMs: 1000, // one-replica target: nothing a killed run sent waits for followers
     onProgress: (p) => process.stdout.write(`restored ${p.totalRecords}\n`),
   });
   process.stdout.write('finished\n');

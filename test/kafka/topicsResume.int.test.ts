@@ -92,7 +92,8 @@ describe('resumable topic restore', () => {
     expect(partialCount).toBeLessThan(PER_PARTITION * 3);
 
     const snap = await repo.openSnapshot(snapshot);
-    const res = await restoreTopics(standby, { snapshots: [snap], topics: [source], rename: { [source]: target }, offsetMapFile: mapFile });
+    // The target has one replica: nothing a killed run sent can be waiting for followers.
+    const res = await restoreTopics(standby, { snapshots: [snap], topics: [source], rename: { [source]: target }, offsetMapFile: mapFile, settleMs: 1000 });
     expect(res.records).toBe(PER_PARTITION * 3 - partialCount);
 
     const original = await readAll(primary, source);

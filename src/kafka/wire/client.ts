@@ -37,6 +37,11 @@ interface KafkajsBroker {
   versions: Record<number, ApiVersion> | null;
   connectionPool: { send: (r: { request: WireRequest; response: WireResponse<unknown>; requestTimeout?: number }) => Promise<unknown> };
   initProducerId: (a: { transactionalId?: string | null; transactionTimeout: number }) => Promise<{ errorCode: number; producerId: string; producerEpoch: number }>;
+  listOffsets: (a: {
+    replicaId: number;
+    isolationLevel: number;
+    topics: { topic: string; partitions: { partition: number; timestamp: number }[] }[];
+  }) => Promise<{ responses: { topic: string; partitions: { partition: number; errorCode: number; offset: string }[] }[] }>;
 }
 
 interface KafkajsCluster {
@@ -310,6 +315,30 @@ export class WireClient {
       return out;
     });
     return (await broker.connectionPool.send({ request, response: response as WireResponse<unknown>, requestTimeout: timeoutMs + 10_000 })) as ProducedPartition[];
+  }
+
+  /**
+   * Per partition (those with a leader): the log start offset (`earliest`) or the last stable
+   * offset (`committed`: the end a read_committed reader reaches; below the high watermark while
+   * a transaction is open), from each partition's leader.
+   */
+  async listOffsets(topic: string, which: 'earliest' | 'committed'): Promise<Map<number, number>> {
+    const byLeader = new Map<number, number[]>();
+    for (const [p, l] of this.leaders(topic)) byLeader.set(l, [...(byLeader.get(l) ?? []), p]);
+    const out = new Map<number, number>();
+    for (const [nodeId, partitions] of byLeader) {
+      const b = await this.cluster.findBroker({ nodeId });
+      const r = await b.listOffsets({
+        replicaId: -1,
+        isolationLevel: 1,
+        topics: [{ topic, partitions: partitions.map((partition) => ({ partition, timestamp: which === 'earliest' ? -2 : -1 })) }],
+      });
+      for (const x of r.responses.flatMap((t) => t.partitions)) {
+        if (x.errorCode !== 0) throw protocolError(x.errorCode);
+        out.set(x.partition, Number(x.offset));
+      }
+    }
+    return out;
   }
 
   /**

@@ -85,37 +85,44 @@ export async function readBatches(
   const client = await WireClient.open(kafka, [topic]);
 
   const earliest = async (partition: number): Promise<number> => {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      const o = (await admin.fetchTopicOffsets(topic)).find((x) => x.partition === partition);
-      return Number(o?.low ?? 0);
-    } finally {
-      await admin.disconnect();
-    }
+    await client.refresh();
+    return (await client.listOffsets(topic, 'earliest')).get(partition) ?? 0;
   };
+  let failed = false;
+  /** Partitions moved forward so far (a leader hunt that follows progress starts patient again). */
+  let moves = 0;
 
-  /** Fetches from one leader until its partitions are done or it stops leading one of them. */
+  /**
+   * Fetches from one leader until its partitions are done or it stops leading one of them. The
+   * partitions' order rotates from one Fetch to the next: the broker fills an answer's byte limit
+   * in request order, and a fixed order would starve the last ones.
+   */
   const fromLeader = async (nodeId: number, partitions: number[]): Promise<'done' | 'stale'> => {
-    for (;;) {
+    for (let round = 0; ; round++) {
+      if (failed) return 'done';
       const mine = partitions.filter((p) => pending.has(p));
       if (mine.length === 0) return 'done';
+      const order = [...mine.slice(round % mine.length), ...mine.slice(0, round % mine.length)];
       const answer = await client.fetch(
         nodeId,
         topic,
-        mine.map((p) => ({ partition: p, offset: pending.get(p)!.next, maxBytes: opts.partitionMaxBytes ?? 4 * 1024 * 1024 })),
+        order.map((p) => ({ partition: p, offset: pending.get(p)!.next, maxBytes: opts.partitionMaxBytes ?? 4 * 1024 * 1024 })),
         { maxWaitMs: 200, maxBytes: opts.maxBytes ?? 24 * 1024 * 1024, readCommitted },
       );
       let stale = false;
+      let delivered = false;
+      const idle: { p: number; lso: number }[] = [];
       for (const fp of answer) {
         const st = pending.get(fp.partition);
-        if (!st) continue;
+        if (!st || failed) continue;
         if (fp.errorCode === OFFSET_OUT_OF_RANGE) {
           const low = await earliest(fp.partition);
           if (low <= st.next) throw protocolError(fp.errorCode);
-          summary.lost.set(fp.partition, { from: st.next, to: Math.min(low, st.to) });
+          const lost = summary.lost.get(fp.partition);
+          summary.lost.set(fp.partition, { from: lost?.from ?? st.next, to: Math.min(low, st.to) });
           st.next = low;
           st.movedAt = Date.now();
+          moves++;
           if (st.next >= st.to) pending.delete(fp.partition);
           continue;
         }
@@ -127,15 +134,27 @@ export async function readBatches(
         const where = `${topic}-${fp.partition}`;
         const { kept, next } = await committedBatches(fp, readCommitted, where);
         if (next === undefined) {
-          if (Date.now() - st.movedAt > stallMs) throw new Error(`reading ${where}: no progress at offset ${st.next} for ${stallMs / 1000}s (end ${st.to})`);
+          idle.push({ p: fp.partition, lso: fp.lastStableOffset });
           continue;
         }
+        delivered = true;
         const wanted = kept.filter((b) => lastOffsetOf(b) >= st.next && b.baseOffset < st.to);
         for (const b of wanted) verifyCrc(b, where);
         await onBatches(fp.partition, wanted, Math.min(next, st.to));
         st.next = next;
         st.movedAt = Date.now();
+        moves++;
         if (st.next >= st.to) pending.delete(fp.partition);
+      }
+      // A partition that got nothing while others filled the answer is not stalled: it waits its turn.
+      for (const { p, lso } of idle) {
+        const st = pending.get(p);
+        if (!st) continue;
+        if (delivered) st.movedAt = Date.now();
+        else if (Date.now() - st.movedAt > stallMs) {
+          const txn = readCommitted && lso >= 0 && lso <= st.next ? ` (a transaction is open at offset ${lso}: read_committed reads stop there until it ends)` : '';
+          throw new Error(`reading ${topic}-${p}: no progress at offset ${st.next} for ${stallMs / 1000}s (end ${st.to})${txn}`);
+        }
       }
       if (stale) return 'stale';
     }
@@ -144,20 +163,35 @@ export async function readBatches(
   try {
     let attempts = 0;
     while (pending.size > 0) {
+      const before = moves;
       const leaders = client.leaders(topic);
       const byLeader = new Map<number, number[]>();
       for (const p of pending.keys()) {
         const l = leaders.get(p);
         if (l !== undefined) byLeader.set(l, [...(byLeader.get(l) ?? []), p]);
       }
-      const results = byLeader.size ? await Promise.all([...byLeader].map(([node, ps]) => fromLeader(node, ps).catch(staleOnConnectionError))) : ['stale' as const];
-      if (results.every((r) => r === 'done') && pending.size === 0) break;
-      // A leader moved (or none is elected yet): look again, with a pause that grows.
-      if (++attempts > 60) throw new Error(`reading ${topic}: partitions ${[...pending.keys()].join(', ')} have no reachable leader`);
+      // Every leader's loop ends before this returns or throws: none goes on feeding onBatches.
+      const loop = async (node: number, ps: number[]) => {
+        try {
+          return await fromLeader(node, ps).catch(staleOnConnectionError);
+        } catch (e) {
+          failed = true; // the other leaders' loops stop at their next answer
+          throw e;
+        }
+      };
+      const results = await Promise.allSettled([...byLeader].map(([node, ps]) => loop(node, ps)));
+      const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failure) throw failure.reason;
+      if (pending.size === 0) break;
+      // A leader moved (or none is elected yet): look again, with a pause that grows while
+      // nothing moves forward.
+      attempts = moves > before ? 1 : attempts + 1;
+      if (attempts > 60) throw new Error(`reading ${topic}: partitions ${[...pending.keys()].join(', ')} have no reachable leader`);
       await sleep(Math.min(250 * attempts, 2000));
       await client.refresh();
     }
   } finally {
+    failed = true;
     await client.close();
   }
   return summary;

@@ -28,6 +28,8 @@ const CODEC_NAMES = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 const TIMESTAMP_LOG_APPEND = 0x08;
 const TRANSACTIONAL = 0x10;
 const CONTROL = 0x20;
+/** Kafka 3.1+: the cleaner's delete horizon is in baseTimestamp; meaningless on another cluster. */
+const DELETE_HORIZON = 0x40;
 
 export interface BatchHeader {
   baseOffset: number;
@@ -57,6 +59,8 @@ export const isLogAppendTime = (b: BatchHeader): boolean => (b.attributes & TIME
 export const lastOffsetOf = (b: BatchHeader): number => b.baseOffset + b.lastOffsetDelta;
 /** No offset inside the batch is missing (compaction removes records but keeps batch bounds). */
 export const isContiguous = (b: BatchHeader): boolean => b.lastOffsetDelta + 1 === b.count;
+/** Lifeboat can decode (and so re-batch) uncompressed, gzip and zstd batches. */
+export const canDecode = (b: BatchHeader): boolean => [COMPRESSION.none, COMPRESSION.gzip, COMPRESSION.zstd].includes(compressionOf(b) as 0 | 1 | 4);
 
 const TWO_32 = 2 ** 32;
 const readI64 = (b: Buffer, p: number): number => b.readInt32BE(p) * TWO_32 + b.readUInt32BE(p + 4);
@@ -122,13 +126,13 @@ export function verifyCrc(b: Batch, where: string): void {
 
 /**
  * Makes a batch (stored, or made by encodeBatch) ready to produce, in place: the producer's id,
- * epoch and sequence, not transactional (a stored transaction committed long ago), a new CRC. The
- * broker assigns the offsets.
+ * epoch and sequence, not transactional (a stored transaction committed long ago), no delete
+ * horizon (the source cleaner's), a new CRC. The broker assigns the offsets.
  */
 export function restampForProduce(buf: Buffer, producerId: number, producerEpoch: number, baseSequence: number): Buffer {
   writeI64(buf, 0, 0);
   buf.writeInt32BE(-1, 12);
-  buf.writeInt16BE(buf.readInt16BE(ATTRIBUTES_AT) & ~TRANSACTIONAL, ATTRIBUTES_AT);
+  buf.writeInt16BE(buf.readInt16BE(ATTRIBUTES_AT) & ~(TRANSACTIONAL | DELETE_HORIZON), ATTRIBUTES_AT);
   writeI64(buf, producerId, 43);
   buf.writeInt16BE(producerEpoch, 51);
   buf.writeInt32BE(baseSequence, 53);

@@ -25,9 +25,10 @@ const dir = mkdtempSync(join(tmpdir(), 'lifeboat-wire-'));
 const topic = unique('wire-src');
 const target = unique('wire-dst');
 const legacyTarget = unique('wire-legacy');
+const txnTopic = unique('wire-txn');
 
 afterAll(async () => {
-  for (const [k, t] of [[primary, topic], [standby, target], [standby, legacyTarget]] as const) {
+  for (const [k, t] of [[primary, topic], [primary, txnTopic], [standby, target], [standby, legacyTarget]] as const) {
     const admin = k.admin();
     await admin.connect();
     await admin.deleteTopics({ topics: [t] }).catch(() => {});
@@ -146,6 +147,39 @@ describe('batch-level backup and restore', () => {
     expect(back).toEqual(records.map((x) => ({ timestamp: x.timestamp, key: x.key, value: x.value, headers: x.headers })));
     // A group that had read up to offset 101 (a gap) resumes at the record that was at 102.
     expect(translateOffset(await loadOffsetMap(mapFile), 'legacy', 0, 101)).toBe(1);
+    await repo.close();
+  });
+
+  it('backs up to the last stable offset while a transaction is open; the next incremental takes it whole once committed', async () => {
+    const admin = primary.admin();
+    await admin.connect();
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: txnTopic, numPartitions: 1, replicationFactor: 3 }] });
+    await admin.disconnect();
+    const plain = primary.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await plain.connect();
+    await plain.send({ topic: txnTopic, acks: -1, messages: [{ key: 'before', value: '1' }] });
+    const tp = primary.producer({ transactionalId: unique('open-txn'), idempotent: true, maxInFlightRequests: 1 });
+    await tp.connect();
+    const txn = await tp.transaction();
+    await txn.send({ topic: txnTopic, acks: -1, messages: [{ key: 'in-txn', value: '2' }] });
+    await plain.send({ topic: txnTopic, acks: -1, messages: [{ key: 'after', value: '3' }] });
+
+    const repo = await initRepository(join(dir, 'txn'), 'test-password', { scrypt: { N: 1024, r: 8, p: 1 } });
+    const w1 = await repo.newSnapshot({ cluster: 'primary', components: ['topics'] });
+    const t0 = Date.now();
+    const first = await backupTopics(primary, w1, { topics: [txnTopic] });
+    await w1.commit();
+    expect(Date.now() - t0).toBeLessThan(30_000); // not waiting for the transaction to end
+    expect(first.records).toBe(1); // 'before' only: the open transaction's record and what follows wait
+    expect(first.points[txnTopic]!['0']).toBe(1);
+
+    await txn.commit();
+    await tp.disconnect();
+    await plain.disconnect();
+    const w2 = await repo.newSnapshot({ cluster: 'primary', components: ['topics'] });
+    const second = await backupTopics(primary, w2, { topics: [txnTopic], from: first.points });
+    await w2.commit();
+    expect(second.records).toBe(2); // 'in-txn' and 'after' (the commit marker is a gap)
     await repo.close();
   });
 });
