@@ -62,10 +62,12 @@ describe('record batches (format v2)', () => {
   it('restamps a batch for an idempotent producer: ids, sequence, not transactional, valid CRC', () => {
     const buf = encodeBatch(bodies, { transactional: true, producerId: 77, producerEpoch: 3, baseSequence: 9 });
     expect(isTransactional(splitBatches(buf).batches[0]!)).toBe(true);
+    buf.writeInt16BE(buf.readInt16BE(21) | 0x40, 21); // the source cleaner's delete horizon
     restampForProduce(buf, 2 ** 40 + 5, 1, 123);
     const [b] = splitBatches(buf).batches;
     expect(b).toMatchObject({ producerId: 2 ** 40 + 5, producerEpoch: 1, baseSequence: 123, baseOffset: 0 });
     expect(isTransactional(b!)).toBe(false);
+    expect(b!.attributes & 0x40).toBe(0);
     expect(crcOk(b!)).toBe(true);
     buf[buf.length - 1]! ^= 1;
     expect(crcOk(splitBatches(buf).batches[0]!)).toBe(false);
