@@ -15,7 +15,7 @@ import type { BrokerControl } from '../../src/host/brokerControl';
 import { LOGDIR_MANIFEST_FORMAT, restoreLogDirs, type LogDirManifest } from '../../src/host/logdirs';
 import { openRepository, type SnapshotReader } from '../../src/repository';
 import { RestorePool } from '../../src/repository/restorePool';
-import { PASSWORD, kafkaLike, tempDir, tempRepo, flipBit, packFiles } from '../repository/helpers';
+import { PASSWORD, kafkaLike, tempDir, tempRepo, flipBit, packFiles, withoutWorkers } from '../repository/helpers';
 
 const HOST = 'broker-a';
 const stopped: BrokerControl = { describe: 'test', start: async () => undefined, stop: async () => undefined, status: async () => 'stopped' };
@@ -77,20 +77,6 @@ function expectRestored(spec: ClusterSpec, files: Record<string, Buffer>): void 
   expect(walk(spec.brokers[0]!.logDirs[0]!).length + walk(spec.brokers[0]!.logDirs[1]!).length).toBe(Object.keys(files).length);
 }
 
-/** The reader without worker threads: parallelRestore absent, answering null, or failing. */
-function withoutWorkers(real: SnapshotReader, how: 'absent' | 'null' | 'rejects'): SnapshotReader {
-  const r: SnapshotReader = {
-    meta: real.meta,
-    list: (p) => real.list(p),
-    exists: (p) => real.exists(p),
-    readFile: (p) => real.readFile(p),
-    readBuffer: (p) => real.readBuffer(p),
-    readJson: (p) => real.readJson(p),
-  };
-  if (how === 'null') r.parallelRestore = async () => null;
-  if (how === 'rejects') r.parallelRestore = () => Promise.reject(new Error('no threads here'));
-  return r;
-}
 
 
 afterEach(() => vi.restoreAllMocks());

@@ -2,7 +2,7 @@ import { closeSync, mkdtempSync, openSync, readSync, readdirSync, rmSync, writeS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import { initRepository, type InitOptions, type LocalRepository } from '../../src/repository';
+import { initRepository, type InitOptions, type LocalRepository, type SnapshotReader } from '../../src/repository';
 
 /** Small chunks and packs so tests exercise many of each on little data; cheap scrypt. */
 export const SMALL: InitOptions = {
@@ -44,3 +44,18 @@ export function flipBit(file: string, offset: number): void {
 /** Every pack file of a local repository. */
 export const packFiles = (repo: LocalRepository): string[] =>
   readdirSync(join(repo.path, 'data')).flatMap((d) => readdirSync(join(repo.path, 'data', d)).map((f) => join(repo.path, 'data', d, f)));
+
+/** The reader without worker threads: parallelRestore absent, answering null, or failing. */
+export function withoutWorkers(real: SnapshotReader, how: 'absent' | 'null' | 'rejects'): SnapshotReader {
+  const r: SnapshotReader = {
+    meta: real.meta,
+    list: (p) => real.list(p),
+    exists: (p) => real.exists(p),
+    readFile: (p) => real.readFile(p),
+    readBuffer: (p) => real.readBuffer(p),
+    readJson: (p) => real.readJson(p),
+  };
+  if (how === 'null') r.parallelRestore = async () => null;
+  if (how === 'rejects') r.parallelRestore = () => Promise.reject(new Error('no threads here'));
+  return r;
+}

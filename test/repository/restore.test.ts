@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { openRepository, restoreFiles, type FileEntry, type SnapshotReader } from '../../src/repository';
-import { PASSWORD, kafkaLike, tempDir, tempRepo, flipBit, packFiles } from './helpers';
+import { PASSWORD, kafkaLike, tempDir, tempRepo, flipBit, packFiles, withoutWorkers } from './helpers';
 
 /** A reader serving hand-made entries, as a tampered or hostile snapshot would list them. */
 function hostileReader(entries: FileEntry[]): SnapshotReader {
@@ -125,15 +125,7 @@ describe('restore-files through worker threads', () => {
   it('restores on the calling thread when the workers cannot start', async () => {
     const { repo, files } = await shapes();
     const real = await repo.openSnapshot('latest');
-    const reader: SnapshotReader = {
-      meta: real.meta,
-      list: (p) => real.list(p),
-      exists: (p) => real.exists(p),
-      readFile: (p) => real.readFile(p),
-      readBuffer: (p) => real.readBuffer(p),
-      readJson: (p) => real.readJson(p),
-      parallelRestore: () => Promise.reject(new Error('no threads here')),
-    };
+    const reader = withoutWorkers(real, 'rejects');
     const target = join(tempDir('restore-fallback'), 't');
     const res = await restoreFiles(reader, target, { include: 'logdirs/b1', stripPrefix: 'logdirs/b1', workers: 2 });
     expect(res.files).toBe(Object.keys(files).length);
