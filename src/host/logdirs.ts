@@ -19,16 +19,15 @@
  * the ISR of all its partitions. Incremental copies cost only new segment bytes through the
  * repository's content-defined dedupe.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readFile, readdir, rename, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { LifeboatError } from '../errors';
 import { type ClusterSpec, zkAuthOf } from '../config/spec';
 import { kafkaFor } from '../kafka/client';
 import { checkEntryPath } from '../repository/repo';
-import { defaultRestoreWorkers } from '../repository/restore';
-import type { FileEntry, ParallelFileRestore, SnapshotReader, SnapshotWriter } from '../repository/types';
+import { defaultRestoreWorkers, restoreFileEntry } from '../repository/restore';
+import type { FileEntry, SnapshotReader, SnapshotWriter } from '../repository/types';
 import { chrootPath, exists, getData, withZk } from '../zookeeper/client';
 import { waitUntil } from './processes';
 import { type BrokerControl, brokerControlFor } from './brokerControl';
@@ -396,7 +395,7 @@ export async function restoreLogDirs(spec: ClusterSpec, brokerId: number, reader
         const dir = dirname(dest);
         if (!dirs.has(dir)) dirs.set(dir, mkdir(dir, { recursive: true }));
         await dirs.get(dir);
-        await restoreLogFile(reader, session, e, dest, mtime);
+        await restoreFileEntry(reader, session, e, dest);
         result.files++;
         result.bytes += e.size;
         opts.onProgress?.({ host, files: result.files, bytes: result.bytes });
@@ -410,33 +409,3 @@ export async function restoreLogDirs(spec: ClusterSpec, brokerId: number, reader
   return result;
 }
 
-/**
- * Restores one file under a temporary name beside it, checks its size, sets its time and only then
- * renames it into place: a file at its own name with the snapshot's size and mtime is whole (what
- * `resume` relies on). An attempt killed midway leaves at most the temporary file, which the next
- * attempt overwrites.
- */
-async function restoreLogFile(reader: SnapshotReader, session: ParallelFileRestore | null, e: FileEntry, dest: string, mtime: Date): Promise<void> {
-  const tmp = join(dirname(dest), `.${basename(dest)}.lifeboat-restore`);
-  // Created afresh (with the entry's mode), never written into what a killed attempt left.
-  await rm(tmp, { force: true });
-  try {
-    if (session) {
-      const fh = await open(tmp, 'wx', e.mode || 0o644);
-      try {
-        await session.writeFile(e.path, fh.fd);
-      } finally {
-        await fh.close();
-      }
-    } else {
-      await pipeline(reader.readFile(e.path), createWriteStream(tmp, { flags: 'wx', mode: e.mode || 0o644 }));
-    }
-    const size = (await stat(tmp)).size;
-    if (size !== e.size) throw new LifeboatError('CorruptBackup', `snapshot ${reader.meta.id.slice(0, 12)}: ${e.path} restored ${size} bytes, expected ${e.size}`, { snapshot: reader.meta.id });
-    await utimes(tmp, mtime, mtime);
-    await rename(tmp, dest);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}

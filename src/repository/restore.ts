@@ -4,10 +4,9 @@
  * directory inside the target), refuses to overwrite unless told, and writes each file to a
  * temporary name, verified chunk by chunk and by size, before renaming it into place.
  */
-import { randomBytes } from 'node:crypto';
 import { createWriteStream, promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { LifeboatError } from '../errors';
 import { checkEntryPath } from './repo';
@@ -118,20 +117,7 @@ export async function restoreFiles(
       result.symlinks++;
       return;
     }
-    const tmp = join(dirname(dest), `.${randomBytes(6).toString('hex')}.lifeboat-restore`);
-    try {
-      if (session) await writeWithPool(session, e, tmp);
-      else await pipeline(reader.readFile(e.path), createWriteStream(tmp, { flags: 'wx', mode: 0o600, highWaterMark: 1024 * 1024 }));
-      const size = (await fs.stat(tmp)).size;
-      if (size !== e.size) throw new LifeboatError('CorruptBackup', `snapshot ${reader.meta.id.slice(0, 12)}: ${e.path} restored ${size} bytes, expected ${e.size}`);
-      await fs.chmod(tmp, e.mode & 0o7777);
-      const mtime = new Date(e.mtime);
-      await fs.utimes(tmp, mtime, mtime);
-      await fs.rename(tmp, dest);
-    } catch (err) {
-      await fs.rm(tmp, { force: true });
-      throw err;
-    }
+    await restoreFileEntry(reader, session, e, dest);
     result.files++;
     result.bytes += e.size;
     if (result.files % 100 === 0) opts.progress?.(`restored ${result.files} files (${(result.bytes / 1e6).toFixed(0)} MB)`);
@@ -156,11 +142,32 @@ export async function restoreFiles(
 
 
 /** Creates `tmp` (never an existing file) and lets the workers write the entry's chunks into it. */
-async function writeWithPool(session: ParallelFileRestore, e: FileEntry, tmp: string): Promise<void> {
-  const fh = await fs.open(tmp, 'wx', 0o600);
+/**
+ * Restores one file entry to `dest` through a temporary file beside it (by the worker threads of
+ * `session`, else on this thread), checks its size, sets its mode and time and only then renames
+ * it into place: a file at its own name is whole. On failure the temporary file is removed; one
+ * left by a killed attempt is replaced by the next.
+ */
+export async function restoreFileEntry(reader: SnapshotReader, session: ParallelFileRestore | null, e: FileEntry, dest: string): Promise<void> {
+  const tmp = join(dirname(dest), `.${basename(dest)}.lifeboat-restore`);
+  await fs.rm(tmp, { force: true });
   try {
-    await session.writeFile(e.path, fh.fd);
-  } finally {
-    await fh.close();
+    if (session) {
+      const fh = await fs.open(tmp, 'wx', 0o600);
+      try {
+        await session.writeFile(e.path, fh.fd);
+      } finally {
+        await fh.close();
+      }
+    } else await pipeline(reader.readFile(e.path), createWriteStream(tmp, { flags: 'wx', mode: 0o600, highWaterMark: 1024 * 1024 }));
+    const size = (await fs.stat(tmp)).size;
+    if (size !== e.size) throw new LifeboatError('CorruptBackup', `snapshot ${reader.meta.id.slice(0, 12)}: ${e.path} restored ${size} bytes, expected ${e.size}`, { snapshot: reader.meta.id });
+    await fs.chmod(tmp, (e.mode || 0o644) & 0o7777);
+    const mtime = new Date(e.mtime);
+    await fs.utimes(tmp, mtime, mtime);
+    await fs.rename(tmp, dest);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
   }
 }

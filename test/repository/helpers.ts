@@ -1,4 +1,4 @@
-import { closeSync, mkdtempSync, openSync, readSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
@@ -58,4 +58,18 @@ export function withoutWorkers(real: SnapshotReader, how: 'absent' | 'null' | 'r
   if (how === 'null') r.parallelRestore = async () => null;
   if (how === 'rejects') r.parallelRestore = () => Promise.reject(new Error('no threads here'));
   return r;
+}
+
+/**
+ * Damages the largest pack of a (closed) repository: a bit flipped a third of the way in, or the
+ * pack cut at half. Returns the pack, the damaged offset and how to undo it.
+ */
+export function damageLargestPack(repo: LocalRepository, damage: 'flip' | 'truncate'): { pack: string; at: number; undo: () => void } {
+  const pack = packFiles(repo).sort((a, b) => statSync(b).size - statSync(a).size)[0]!;
+  const size = statSync(pack).size;
+  const saved = readFileSync(pack);
+  const at = Math.floor(size / (damage === 'flip' ? 3 : 2));
+  if (damage === 'flip') flipBit(pack, at);
+  else truncateSync(pack, at);
+  return { pack, at, undo: () => writeFileSync(pack, saved) };
 }

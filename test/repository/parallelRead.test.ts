@@ -2,13 +2,13 @@
  * `ParallelFileRestore.readBuffer`: whole files read into memory by the restore workers (every chunk
  * decrypted, decompressed and verified there, copied into a shared buffer at its offset).
  */
-import { closeSync, openSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openRepository, type ParallelFileRestore } from '../../src/repository';
 import { RestorePool } from '../../src/repository/restorePool';
-import { PASSWORD, kafkaLike, tempRepo, flipBit, packFiles } from './helpers';
+import { PASSWORD, damageLargestPack, kafkaLike, tempRepo, packFiles } from './helpers';
 
 
 
@@ -130,12 +130,7 @@ describe('ParallelFileRestore.readBuffer', () => {
     const path = repo.path;
     await repo.close();
     for (const damage of ['flip', 'truncate'] as const) {
-      const pack = packFiles(repo).sort((a, b) => statSync(b).size - statSync(a).size)[0]!;
-      const size = statSync(pack).size;
-      const saved = readFileSync(pack);
-      const at = Math.floor(size / (damage === 'flip' ? 3 : 2));
-      if (damage === 'flip') flipBit(pack, at);
-      else truncateSync(pack, at);
+      const { pack, at, undo } = damageLargestPack(repo, damage);
       const damaged = await openRepository(path, PASSWORD, { notice: () => undefined });
       const r = await damaged.openSnapshot(meta.id);
       // The files with a chunk in the damaged part of the pack, per the index.
@@ -162,7 +157,7 @@ describe('ParallelFileRestore.readBuffer', () => {
       });
       expect((err as Error).message).toMatch(damage === 'flip' ? /fails authentication|does not match/ : /truncated|cannot be read/);
       await damaged.close();
-      writeFileSync(pack, saved);
+      undo();
     }
   });
 });

@@ -1,10 +1,10 @@
-import { mkdirSync, readFileSync, readlinkSync, statSync, symlinkSync, truncateSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { openRepository, restoreFiles, type FileEntry, type SnapshotReader } from '../../src/repository';
-import { PASSWORD, kafkaLike, tempDir, tempRepo, flipBit, packFiles, withoutWorkers } from './helpers';
+import { PASSWORD, damageLargestPack, kafkaLike, tempDir, tempRepo, packFiles, withoutWorkers } from './helpers';
 
 /** A reader serving hand-made entries, as a tampered or hostile snapshot would list them. */
 function hostileReader(entries: FileEntry[]): SnapshotReader {
@@ -138,11 +138,7 @@ describe('restore-files through worker threads', () => {
     const path = repo.path;
     await repo.close();
     for (const damage of ['flip', 'truncate'] as const) {
-      const pack = packFiles(repo).sort((a, b) => statSync(b).size - statSync(a).size)[0]!;
-      const size = statSync(pack).size;
-      const saved = readFileSync(pack);
-      if (damage === 'flip') flipBit(pack, Math.floor(size / 3));
-      else truncateSync(pack, Math.floor(size / 2));
+      const { undo } = damageLargestPack(repo, damage);
       const damaged = await openRepository(path, PASSWORD, { notice: () => undefined });
       const r = await damaged.openSnapshot(meta.id);
       const target = join(tempDir('restore-damaged'), 't');
@@ -154,7 +150,7 @@ describe('restore-files through worker threads', () => {
       const left = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? left(join(d, e.name)) : e.name.includes('lifeboat-restore') ? [e.name] : []));
       expect(left(target)).toEqual([]);
       await damaged.close();
-      writeFileSync(pack, saved);
+      undo();
     }
   });
 });

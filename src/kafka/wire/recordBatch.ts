@@ -16,6 +16,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { crc32c } from '@node-rs/crc32';
 import { LifeboatError } from '../../errors';
+import { ZSTD_LEVEL, loadZstd } from '../../repository/compress';
 
 export const BATCH_HEADER_BYTES = 61;
 /** baseOffset + batchLength: the part of the header batchLength does not count. */
@@ -198,16 +199,21 @@ export interface DecodedRecord {
   headers: Header[];
 }
 
+/** The repository's zstd (the level-aware binding); a clear error where it cannot load. */
+async function zstd(where: string) {
+  const z = await loadZstd();
+  if (!z) throw new LifeboatError('InvalidInput', `${where}: zstd batches need the @mongodb-js/zstd binding, which does not load on this platform`);
+  return z;
+}
+
 async function decompress(codec: number, data: Buffer, where: string): Promise<Buffer> {
   switch (codec) {
     case COMPRESSION.none:
       return data;
     case COMPRESSION.gzip:
       return gunzipSync(data);
-    case COMPRESSION.zstd: {
-      const { decompress: unzstd } = (await import('@mongodb-js/zstd')) as { decompress: (b: Buffer) => Promise<Buffer> };
-      return unzstd(data);
-    }
+    case COMPRESSION.zstd:
+      return (await zstd(where)).decompress(data);
     default:
       throw new LifeboatError(
         'InvalidInput',
@@ -321,8 +327,7 @@ export function encodeBatch(records: readonly Pick<RawRecord, 'timestamp' | 'bod
 export async function encodeBatchAsync(records: readonly Pick<RawRecord, 'timestamp' | 'body'>[], opts: EncodeOptions = {}): Promise<Buffer> {
   if (opts.compression !== COMPRESSION.zstd) return encodeBatch(records, opts);
   const payload = encodeRecords(records);
-  const { compress } = (await import('@mongodb-js/zstd')) as { compress: (b: Buffer, level?: number) => Promise<Buffer> };
-  return frame(records, await compress(payload, 1), COMPRESSION.zstd, opts);
+  return frame(records, await (await zstd('a new batch')).compress(payload, ZSTD_LEVEL), COMPRESSION.zstd, opts);
 }
 
 function encodeRecords(records: readonly Pick<RawRecord, 'timestamp' | 'body'>[]): Buffer {
