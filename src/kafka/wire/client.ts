@@ -9,8 +9,9 @@
  * client's cluster factory), Broker.connectionPool.send and protocol/error.
  */
 import { createRequire } from 'node:module';
-import type { Kafka } from 'kafkajs';
+import type { Kafka, Logger } from 'kafkajs';
 import { LifeboatError } from '../../errors';
+import { type KafkajsPoolOptions, RawConnection } from './connection';
 
 const req = createRequire(__filename);
 
@@ -35,7 +36,7 @@ interface WireResponse<T> {
 interface KafkajsBroker {
   nodeId: number;
   versions: Record<number, ApiVersion> | null;
-  connectionPool: { send: (r: { request: WireRequest; response: WireResponse<unknown>; requestTimeout?: number }) => Promise<unknown> };
+  connectionPool: KafkajsPoolOptions & { send: (r: { request: WireRequest; response: WireResponse<unknown>; requestTimeout?: number }) => Promise<unknown> };
   initProducerId: (a: { transactionalId?: string | null; transactionTimeout: number }) => Promise<{ errorCode: number; producerId: string; producerEpoch: number }>;
   listOffsets: (a: {
     replicaId: number;
@@ -186,11 +187,16 @@ export interface ProducedPartition {
 
 export class WireClient {
   private connected = false;
-  private constructor(private readonly cluster: KafkajsCluster) {}
+  /** Per broker: the connection Produce requests go on (see connection.ts). */
+  private readonly produceConnections = new Map<number, Promise<RawConnection>>();
+  private constructor(
+    private readonly cluster: KafkajsCluster,
+    private readonly logger: Logger,
+  ) {}
 
   /** A client with its own connections to every broker, with metadata for these topics. */
   static async open(kafka: Kafka, topics: string[]): Promise<WireClient> {
-    const c = new WireClient(clusterOf(kafka));
+    const c = new WireClient(clusterOf(kafka), kafka.logger());
     await c.cluster.connect();
     c.connected = true;
     try {
@@ -205,6 +211,8 @@ export class WireClient {
   async close(): Promise<void> {
     if (!this.connected) return;
     this.connected = false;
+    for (const c of this.produceConnections.values()) await c.then((x) => x.close()).catch(() => {});
+    this.produceConnections.clear();
     await this.cluster.disconnect().catch(() => {});
   }
 
@@ -286,35 +294,40 @@ export class WireClient {
     return (await broker.connectionPool.send({ request, response: response as WireResponse<unknown>, requestTimeout: opts.maxWaitMs + 30_000 })) as FetchedPartition[];
   }
 
-  /** One Produce (acks=all) of one record batch per partition to their leader. */
+  /**
+   * One Produce (acks=all) of one record batch per partition to their leader, on this client's
+   * own connection to that broker: the batches are written to the socket as they are.
+   */
   async produce(nodeId: number, topic: string, batches: { partition: number; batch: Buffer }[], timeoutMs = 30_000): Promise<ProducedPartition[]> {
-    const broker = await this.broker(nodeId, API.Produce, PRODUCE_VERSION, 'Produce');
-    const request: WireRequest = {
-      apiKey: API.Produce,
-      apiVersion: PRODUCE_VERSION,
-      apiName: 'Produce',
-      encode: async () => {
-        const w = new Writer().str(null).i16(-1).i32(timeoutMs).i32(1).str(topic).i32(batches.length);
-        for (const b of batches) w.i32(b.partition).bytes(b.batch);
-        return w.done();
-      },
-    };
-    const response = respond((r) => {
-      const out: ProducedPartition[] = [];
+    const conn = await this.produceConnection(nodeId);
+    const head = new Writer().str(null).i16(-1).i32(timeoutMs).i32(1).str(topic).i32(batches.length).done().buf;
+    const parts = [head];
+    for (const b of batches) parts.push(new Writer().i32(b.partition).i32(b.batch.length).done().buf, b.batch);
+    const r = new Reader(await conn.request(API.Produce, PRODUCE_VERSION, parts, timeoutMs + 10_000));
+    const out: ProducedPartition[] = [];
+    r.array(() => {
+      r.str();
       r.array(() => {
-        r.str();
-        r.array(() => {
-          const partition = r.i32();
-          const errorCode = r.i16();
-          const baseOffset = r.i64();
-          r.i64(); // log append time
-          r.i64(); // log start offset
-          out.push({ partition, errorCode, baseOffset });
-        });
+        const partition = r.i32();
+        const errorCode = r.i16();
+        const baseOffset = r.i64();
+        r.i64(); // log append time
+        r.i64(); // log start offset
+        out.push({ partition, errorCode, baseOffset });
       });
-      return out;
     });
-    return (await broker.connectionPool.send({ request, response: response as WireResponse<unknown>, requestTimeout: timeoutMs + 10_000 })) as ProducedPartition[];
+    return out;
+  }
+
+  /** The broker's produce connection, opened again after it failed. */
+  private async produceConnection(nodeId: number): Promise<RawConnection> {
+    let c = this.produceConnections.get(nodeId);
+    if (c && !(await c.then((x) => x.alive).catch(() => false))) c = undefined;
+    if (!c) {
+      c = this.broker(nodeId, API.Produce, PRODUCE_VERSION, 'Produce').then((b) => RawConnection.open(b.connectionPool, b.versions, this.logger));
+      this.produceConnections.set(nodeId, c);
+    }
+    return c;
   }
 
   /**

@@ -17,6 +17,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { crc32c } from '@node-rs/crc32';
 import { LifeboatError } from '../../errors';
 import { ZSTD_LEVEL, loadZstd } from '../../repository/compress';
+import { updateCrc32c } from './crc32cUpdate';
 
 export const BATCH_HEADER_BYTES = 61;
 /** baseOffset + batchLength: the part of the header batchLength does not count. */
@@ -125,19 +126,25 @@ export function verifyCrc(b: Batch, where: string): void {
   if (!crcOk(b)) corrupt(where, `CRC mismatch in the batch at offset ${b.baseOffset}`);
 }
 
+/** The header fields restampForProduce may change: attributes up to baseSequence. */
+const RESTAMPED_END = 57;
+
 /**
  * Makes a batch (stored, or made by encodeBatch) ready to produce, in place: the producer's id,
  * epoch and sequence, not transactional (a stored transaction committed long ago), no delete
- * horizon (the source cleaner's), a new CRC. The broker assigns the offsets.
+ * horizon (the source cleaner's). The broker assigns the offsets. The CRC is updated for the
+ * changed fields only (crc32cUpdate.ts): a batch whose bytes do not match their CRC still does not,
+ * and the broker refuses it (CORRUPT_MESSAGE) instead of storing damaged records.
  */
 export function restampForProduce(buf: Buffer, producerId: number, producerEpoch: number, baseSequence: number): Buffer {
+  const before = Buffer.from(buf.subarray(ATTRIBUTES_AT, RESTAMPED_END));
   writeI64(buf, 0, 0);
   buf.writeInt32BE(-1, 12);
   buf.writeInt16BE(buf.readInt16BE(ATTRIBUTES_AT) & ~(TRANSACTIONAL | DELETE_HORIZON), ATTRIBUTES_AT);
   writeI64(buf, producerId, 43);
   buf.writeInt16BE(producerEpoch, 51);
   buf.writeInt32BE(baseSequence, 53);
-  buf.writeUInt32BE(crc32c(buf.subarray(ATTRIBUTES_AT)), CRC_AT);
+  buf.writeUInt32BE(updateCrc32c(buf.readUInt32BE(CRC_AT), before, buf.subarray(ATTRIBUTES_AT, RESTAMPED_END), buf.length - ATTRIBUTES_AT), CRC_AT);
   return buf;
 }
 

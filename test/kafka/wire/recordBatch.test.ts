@@ -1,3 +1,4 @@
+import { crc32c } from '@node-rs/crc32';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { BatchChunkBuilder, readBatchChunk } from '../../../src/kafka/batchFormat';
@@ -63,6 +64,7 @@ describe('record batches (format v2)', () => {
     const buf = encodeBatch(bodies, { transactional: true, producerId: 77, producerEpoch: 3, baseSequence: 9 });
     expect(isTransactional(splitBatches(buf).batches[0]!)).toBe(true);
     buf.writeInt16BE(buf.readInt16BE(21) | 0x40, 21); // the source cleaner's delete horizon
+    buf.writeUInt32BE(crc32c(buf.subarray(21)), 17);
     restampForProduce(buf, 2 ** 40 + 5, 1, 123);
     const [b] = splitBatches(buf).batches;
     expect(b).toMatchObject({ producerId: 2 ** 40 + 5, producerEpoch: 1, baseSequence: 123, baseOffset: 0 });
@@ -70,6 +72,13 @@ describe('record batches (format v2)', () => {
     expect(b!.attributes & 0x40).toBe(0);
     expect(crcOk(b!)).toBe(true);
     buf[buf.length - 1]! ^= 1;
+    expect(crcOk(splitBatches(buf).batches[0]!)).toBe(false);
+  });
+
+  it('never gives a damaged batch a valid CRC when restamping', () => {
+    const buf = encodeBatch(bodies);
+    buf[buf.length - 3]! ^= 4; // a record byte damaged after the batch was written
+    restampForProduce(buf, 9, 0, 0);
     expect(crcOk(splitBatches(buf).batches[0]!)).toBe(false);
   });
 
