@@ -99,7 +99,7 @@ export async function snapshotTopics(snapshot: SnapshotReader): Promise<string[]
   return (await snapshot.readJson<{ topics: string[] }>('topics/index.json')).topics;
 }
 
-type Captured = TopicManifest & { reader: SnapshotReader; read: (path: string) => Promise<Buffer> };
+type Captured = TopicManifest & { reader: SnapshotReader; read: (path: string) => Promise<Buffer>; recycle: (chunk: Buffer) => void };
 
 /**
  * Reads chunk files through the repository's restore workers (decryption, decompression and
@@ -121,6 +121,11 @@ class ChunkReaders {
     return p ? p.readBuffer(path) : reader.readBuffer(path);
   }
 
+  /** Hands a chunk buffer back for reuse once nothing refers to it. */
+  recycle(reader: SnapshotReader, chunk: Buffer): void {
+    void this.open.get(reader)?.then((p) => p?.recycle(chunk));
+  }
+
   async close(): Promise<void> {
     for (const p of this.open.values()) await (await p)?.close();
   }
@@ -133,7 +138,7 @@ async function manifests(snapshots: SnapshotReader[], topic: string, readers: Ch
     if (!s.exists(path)) continue;
     const m = await s.readJson<TopicManifest>(path);
     if (m.format !== TOPIC_MANIFEST_FORMAT) throw new LifeboatError('RepositoryFormat', `${path} in snapshot ${s.meta.id.slice(0, 8)} has unknown format ${m.format}`);
-    out.push({ ...m, reader: s, read: (file) => readers.read(s, file) });
+    out.push({ ...m, reader: s, read: (file) => readers.read(s, file), recycle: (chunk) => readers.recycle(s, chunk) });
   }
   return out;
 }
@@ -176,6 +181,26 @@ interface Outgoing {
   /** [original offset, index in the batch, count]. */
   runs: Run[];
   records: number;
+  /** Call once the batch is written: it is a view of a chunk buffer that can then be reused. */
+  done?: () => void;
+}
+
+/** A chunk buffer shared by the generator and the batches it yields; handed back when all let go. */
+class ChunkLease {
+  private holds = 1;
+  constructor(private readonly giveBack: () => void) {}
+  hold(): () => void {
+    this.holds++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.drop();
+    };
+  }
+  drop(): void {
+    if (--this.holds === 0) this.giveBack();
+  }
 }
 
 interface PartitionFeedOptions {
@@ -194,10 +219,13 @@ interface PartitionFeedOptions {
 async function* partitionFeed(ms: Captured[], partition: number, o: PartitionFeedOptions): AsyncGenerator<Outgoing> {
   let pending: RawRecord[] = [];
   let pendingBytes = 0;
+  // Chunks that pending records (views) may still point into: let go once the records are copied.
+  const held: ChunkLease[] = [];
   const rebuilt = (): Outgoing => {
     const out = { batch: encodeBatch(pending), runs: runsFor(pending.map((r) => r.offset), 0), records: pending.length };
     pending = [];
     pendingBytes = 0;
+    for (const l of held.splice(0)) l.drop();
     return out;
   };
   const pastCut = (offset: number, timestamp: number) => (o.cutOffset !== undefined && offset >= o.cutOffset) || (o.cutTime !== undefined && timestamp > o.cutTime);
@@ -209,6 +237,7 @@ async function* partitionFeed(ms: Captured[], partition: number, o: PartitionFee
     for (const c of pm.chunks) {
       if (c.last <= o.after) continue;
       const data = await m.read(c.file);
+      const lease = new ChunkLease(() => m.recycle(data));
       // Records to re-batch, in order; or a stored batch that can go as it is.
       const units: (RawRecord[] | Batch)[] = [];
       if (m.recordFormat === RECORD_FORMAT) units.push(decodeChunk(data, c.file).map((r) => ({ offset: r.offset, timestamp: r.timestamp, body: encodeBody(r) })));
@@ -234,7 +263,7 @@ async function* partitionFeed(ms: Captured[], partition: number, o: PartitionFee
         if (!Array.isArray(u)) {
           if (pending.length) yield rebuilt();
           // Producer fields are rewritten in place: the chunk buffer is ours (readBuffer).
-          yield { batch: u.bytes, runs: [[u.baseOffset, 0, u.count]], records: u.count };
+          yield { batch: u.bytes, runs: [[u.baseOffset, 0, u.count]], records: u.count, done: lease.hold() };
           continue;
         }
         for (const r of u) {
@@ -249,6 +278,8 @@ async function* partitionFeed(ms: Captured[], partition: number, o: PartitionFee
           pendingBytes += size;
         }
       }
+      if (pending.length) held.push(lease);
+      else lease.drop();
     }
   }
   if (pending.length) yield rebuilt();
@@ -507,6 +538,7 @@ async function produceTopic(
       restampForProduce(out.batch, producer.producerId, producer.producerEpoch, sequence);
       await mapFile.record(topic, target, partition, landed, { ...producer, baseSequence: sequence, runs: out.runs });
       const base = await sendBatch(lane, target, partition, out.batch);
+      out.done?.();
       landed = out.runs.map(([o, i, c]) => [o, base + i, c]);
       sequence = (sequence + out.records) % 2 ** 31;
       restored += out.records;

@@ -692,6 +692,17 @@ class Reader implements SnapshotReader {
       filling -= size;
       for (const wake of waiting.splice(0)) wake();
     };
+    // Buffers handed back (`recycle`), reused for the next reads: a fresh SharedArrayBuffer is
+    // zero-filled and page-faulted in, which cost as much as decrypting into it.
+    const spare: SharedArrayBuffer[] = [];
+    let spareBytes = 0;
+    const take = (size: number): SharedArrayBuffer => {
+      const i = spare.findIndex((b) => b.byteLength >= size && b.byteLength <= size * 2);
+      if (i < 0) return new SharedArrayBuffer(size);
+      const [b] = spare.splice(i, 1);
+      spareBytes -= b!.byteLength;
+      return b!;
+    };
     return {
       writeFile: async (path: string, fd: number) => run(fd, placements(path).chunks),
       readBuffer: async (path: string) => {
@@ -702,12 +713,18 @@ class Reader implements SnapshotReader {
         await admit(size);
         try {
           // Filled by the workers in place; once they are done the buffer is the caller's alone.
-          const sab = new SharedArrayBuffer(size);
+          const sab = take(size);
           await run(sab, chunks);
-          return Buffer.from(sab);
+          return Buffer.from(sab, 0, size);
         } finally {
           release(size);
         }
+      },
+      recycle: (buf: Buffer) => {
+        const b = buf.buffer;
+        if (!(b instanceof SharedArrayBuffer) || spare.includes(b) || spareBytes + b.byteLength > BUFFER_BYTES) return;
+        spare.push(b);
+        spareBytes += b.byteLength;
       },
       close: () => pool.close(),
     };

@@ -114,8 +114,13 @@ export interface SnapshotReader {
 export interface ParallelFileRestore {
   /** Writes the snapshot's file `path` into `fd` (a file opened for writing) at its offsets, every chunk verified. */
   writeFile(path: string, fd: number): Promise<void>;
-  /** The whole file, read and verified (SHA-256, length) by the workers, in a new buffer the caller owns (and may change). */
+  /** The whole file, read and verified (SHA-256, length) by the workers, in a buffer the caller owns (and may change): new, or one handed back with `recycle`. */
   readBuffer(path: string): Promise<Buffer>;
+  /**
+   * Hands a buffer from readBuffer back once nothing refers to it any more (views included): a
+   * later readBuffer may fill it again. Optional for callers; buffers not handed back are garbage.
+   */
+  recycle(buf: Buffer): void;
   /** Stops the workers (after the last writeFile or readBuffer settled). */
   close(): Promise<void>;
 }

@@ -115,6 +115,33 @@ describe('ParallelFileRestore.readBuffer', () => {
     await repo.close();
   });
 
+  it('refills a recycled buffer with the next file of a fitting size, exactly', async () => {
+    const { repo, files } = await shapes();
+    const r = await repo.openSnapshot('latest');
+    const s = await session(r);
+    const random = files['topics/t/1/random.lbb']!.data; // 300,000 bytes
+    const first = await s.readBuffer('topics/t/1/random.lbb');
+    s.recycle(first);
+    s.recycle(first); // twice: still one spare buffer
+    // A smaller file (197,608 bytes of another kind) goes into the spare buffer; only its bytes are visible.
+    const a = await s.readBuffer('topics/t/0/a.lbb');
+    expect(a.buffer).toBe(first.buffer);
+    expect(a.length).toBe(files['topics/t/0/a.lbb']!.data.length);
+    expect(a.equals(files['topics/t/0/a.lbb']!.data)).toBe(true);
+    // Not handed back (twice recycled above counts once): the next read gets new memory.
+    const again = await s.readBuffer('topics/t/1/random.lbb');
+    expect(again.buffer).not.toBe(first.buffer);
+    expect(again.equals(random)).toBe(true);
+    // More than twice the size a file needs: left for a bigger one.
+    s.recycle(again);
+    const tiny = await s.readBuffer('logdirs/b1/small.properties');
+    expect(tiny.buffer).not.toBe(again.buffer);
+    expect(tiny.toString()).toBe('broker.id=1\n');
+    // Buffers that are not the workers' are ignored.
+    s.recycle(Buffer.alloc(10));
+    await repo.close();
+  });
+
   it('refuses what is not a file of the snapshot', async () => {
     const { repo } = await shapes();
     const r = await repo.openSnapshot('latest');
