@@ -1,12 +1,15 @@
 /**
- * Fetch and Produce at the record-batch level, over kafkajs's own connections.
+ * Fetch and Produce at the record-batch level, over connections kafkajs opens.
  *
  * kafkajs decodes every fetched record into objects and encodes every produced one from objects,
  * which made logical backup and restore CPU-bound at a fraction of kcat's speed. Its transport
  * (TLS, SASL, API version negotiation, metadata, broker connections) is fine, so this module
- * sends its own Fetch (v11) and Produce (v7) requests through it: record sets travel as the raw
- * bytes the broker stores. kafkajs is pinned; the internals used are its Cluster (through the
- * client's cluster factory), Broker.connectionPool.send and protocol/error.
+ * sends its own Fetch (v11) and Produce (v7) requests: record sets travel as the raw bytes the
+ * broker stores. Fetch goes through kafkajs's connection pools; Produce on a connection per broker
+ * that kafkajs connects and authenticates and Lifeboat frames (connection.ts), so batches are not
+ * copied on the way. kafkajs is pinned; the internals used are its Cluster (through the client's
+ * cluster factory), Broker.connectionPool (send, and the options of its connections), its
+ * Connection class and protocol/error.
  */
 import { createRequire } from 'node:module';
 import type { Kafka, Logger } from 'kafkajs';
