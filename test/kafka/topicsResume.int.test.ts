@@ -1,6 +1,9 @@
 /**
- * A topic restore SIGKILLed mid-way (twice, in a child process) and then run to the end restores
- * every record exactly once, in order, and its offset map agrees with what the target holds.
+ * A topic restore SIGKILLed mid-way (in a child process) and then run to the end restores every
+ * record exactly once, in order, and its offset map agrees with what the target holds: whether the
+ * batches the killed run left unanswered are sent again under their producer id and sequence (the
+ * broker does not write a batch twice), or, when they would come out different, looked for in the
+ * target.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaFor } from '../../src/kafka/client';
-import { loadOffsetMap, translateOffset } from '../../src/kafka/offsetMap';
+import { loadOffsetMap, translateOffset, unresolvedSent } from '../../src/kafka/offsetMap';
 import { backupTopics } from '../../src/kafka/topicBackup';
 import { restoreTopics } from '../../src/kafka/topicRestore';
 import { findCluster } from '../../src/lab/topology';
@@ -22,13 +25,14 @@ const standby = kafkaFor(standbySpec(), 'test-dst');
 const dir = mkdtempSync(join(tmpdir(), 'lifeboat-resume-'));
 const source = unique('resume-src');
 const target = unique('resume-dst');
+const target2 = unique('resume-dst2');
 let repo: LocalRepository;
 let snapshot = '';
 
 /** Runs the child restore and SIGKILLs it once it reports at least `killAt` records restored. */
-function restoreUntilKilled(killAt: number, mapFile: string): Promise<number> {
+function restoreUntilKilled(killAt: number, mapFile: string, into = target): Promise<number> {
   return new Promise((resolve, reject) => {
-    const args = { spec: findCluster(topo, 'standby').specFile, repo: join(dir, 'repo'), password: 'test-password', snapshot, topic: source, target, mapFile, maxBatchBytes: 16 * 1024 };
+    const args = { spec: findCluster(topo, 'standby').specFile, repo: join(dir, 'repo'), password: 'test-password', snapshot, topic: source, target: into, mapFile, maxBatchBytes: 16 * 1024 };
     const child = spawn(join(__dirname, '..', '..', 'node_modules', '.bin', 'tsx'), [join(__dirname, 'topicsRestoreChild.ts')], {
       env: { ...process.env, LIFEBOAT_TEST_RESTORE: JSON.stringify(args) },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -69,7 +73,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const [k, t] of [[primary, source], [standby, target]] as const) {
+  for (const [k, t] of [[primary, source], [standby, target], [standby, target2]] as const) {
     const admin = k.admin();
     await admin.connect();
     await admin.deleteTopics({ topics: [t] }).catch(() => {});
@@ -79,32 +83,58 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** Every record of the source once, in order, in `into`, and the map sends each original offset to its record there. */
+async function expectExact(into: string, mapFile: string): Promise<void> {
+  const original = await readAll(primary, source);
+  const restored = await readAll(standby, into);
+  const map = await loadOffsetMap(mapFile);
+  for (const [p, recs] of original) {
+    const got = restored.get(p)!;
+    expect(got.length).toBe(PER_PARTITION);
+    expect(got.map((r) => content(r))).toEqual(recs.map((r) => content(r)));
+    got.forEach((r, i) => expect(translateOffset(map, source, p, recs[i]!.offset)).toBe(r.offset));
+  }
+}
+
+/** Partitions for which the map holds a batch sent without an answer. */
+const unansweredPartitions = async (mapFile: string) => {
+  const map = await loadOffsetMap(mapFile);
+  return [0, 1, 2].filter((p) => unresolvedSent(map, source, p).length > 0).length;
+};
+
+const countOf = async (into: string) => [...(await readAll(standby, into)).values()].reduce((n, r) => n + r.length, 0);
+
 describe('resumable topic restore', () => {
-  it('killed twice with SIGKILL and resumed: no record lost, none duplicated, offset map exact', async () => {
+  it('killed twice with SIGKILL and resumed: unanswered batches sent again at once, no record lost, none duplicated, offset map exact', async () => {
     const mapFile = join(dir, 'resume.map');
     const first = await restoreUntilKilled(1500, mapFile);
     const second = await restoreUntilKilled(1500, mapFile);
-    const partial = await readAll(standby, target);
-    const partialCount = [...partial.values()].reduce((n, r) => n + r.length, 0);
+    const partialCount = await countOf(target);
     expect(first).toBeGreaterThanOrEqual(1500);
     expect(second).toBeGreaterThanOrEqual(1500);
     expect(partialCount).toBeGreaterThanOrEqual(3000);
     expect(partialCount).toBeLessThan(PER_PARTITION * 3);
 
+    expect(await unansweredPartitions(mapFile)).toBeGreaterThan(0);
     const snap = await repo.openSnapshot(snapshot);
-    // The target has one replica: nothing a killed run sent can be waiting for followers.
-    const res = await restoreTopics(standby, { snapshots: [snap], topics: [source], rename: { [source]: target }, offsetMapFile: mapFile, settleMs: 1000 });
+    // Same batch sizes as the killed runs: their unanswered batches come out the same and are sent
+    // again; nothing waits for the target to settle (it would take two minutes here).
+    const t0 = Date.now();
+    const res = await restoreTopics(standby, { snapshots: [snap], topics: [source], rename: { [source]: target }, offsetMapFile: mapFile, maxBatchBytes: 16 * 1024, settleMs: 120_000 });
+    expect(Date.now() - t0).toBeLessThan(60_000);
     expect(res.records).toBe(PER_PARTITION * 3 - partialCount);
+    await expectExact(target, mapFile);
+  });
 
-    const original = await readAll(primary, source);
-    const restored = await readAll(standby, target);
-    const map = await loadOffsetMap(mapFile);
-    for (const [p, recs] of original) {
-      const got = restored.get(p)!;
-      expect(got.length).toBe(PER_PARTITION);
-      expect(got.map((r) => content(r))).toEqual(recs.map((r) => content(r)));
-      // The map sends every original offset to the offset its record has in the target.
-      got.forEach((r, i) => expect(translateOffset(map, source, p, recs[i]!.offset)).toBe(r.offset));
-    }
+  it('resumed with other batch sizes: the unanswered batches are found in the target instead', async () => {
+    const mapFile = join(dir, 'resume2.map');
+    await restoreUntilKilled(1500, mapFile, target2);
+    const partialCount = await countOf(target2);
+    expect(partialCount).toBeLessThan(PER_PARTITION * 3);
+    expect(await unansweredPartitions(mapFile)).toBeGreaterThan(0);
+    const snap = await repo.openSnapshot(snapshot);
+    const res = await restoreTopics(standby, { snapshots: [snap], topics: [source], rename: { [source]: target2 }, offsetMapFile: mapFile, maxBatchBytes: 64 * 1024, settleMs: 1000 });
+    expect(res.records).toBe(PER_PARTITION * 3 - partialCount);
+    await expectExact(target2, mapFile);
   });
 });
