@@ -186,6 +186,8 @@ interface Outgoing {
   records: number;
   /** Call once the batch is written: it is a view of a chunk buffer that can then be reused. */
   done?: () => void;
+  /** A stored batch sent as it is: the chunk file and snapshot it comes from (for errors). */
+  from?: string;
 }
 
 /** A chunk buffer shared by the generator and the batches it yields; handed back when all let go. */
@@ -266,7 +268,7 @@ async function* partitionFeed(ms: Captured[], partition: number, o: PartitionFee
         if (!Array.isArray(u)) {
           if (pending.length) yield rebuilt();
           // Producer fields are rewritten in place: the chunk buffer is ours (readBuffer).
-          yield { batch: u.bytes, runs: [[u.baseOffset, 0, u.count]], records: u.count, done: lease.hold() };
+          yield { batch: u.bytes, runs: [[u.baseOffset, 0, u.count]], records: u.count, done: lease.hold(), from: `${c.file} of snapshot ${m.reader.meta.id.slice(0, 8)}` };
           continue;
         }
         for (const r of u) {
@@ -480,7 +482,7 @@ const CONNECTION_ERRORS = new Set(['KafkaJSConnectionError', 'KafkaJSConnectionC
  * Sends one batch to its partition's leader until it is written; returns its base offset. A resend
  * carries the same producer id and sequence, so the broker never writes it twice.
  */
-async function sendBatch(lane: WireClient, target: string, partition: number, batch: Buffer): Promise<number> {
+async function sendBatch(lane: WireClient, target: string, partition: number, { batch, from, runs }: Pick<Outgoing, 'batch' | 'from' | 'runs'>): Promise<number> {
   const deadline = Date.now() + 180_000;
   for (let attempt = 1; ; attempt++) {
     let why: string;
@@ -502,7 +504,9 @@ async function sendBatch(lane: WireClient, target: string, partition: number, ba
           throw new LifeboatError('InvalidInput', `${target}-${partition} refused a record (${e.type}), e.g. a null key on a compacted topic: check the target topic's cleanup.policy against the source's`);
         }
         if (r.errorCode === 2) {
-          throw new LifeboatError('CorruptBackup', `${target}-${partition} refused a batch as corrupt (${e.type}): its records do not match their CRC-32C; check the repository (lifeboat repo check --read-data)`);
+          // A stored batch keeps its CRC when restamped (a wrong one stays wrong); a re-built one gets a new CRC.
+          if (from) throw new LifeboatError('CorruptBackup', `${target}-${partition} refused the stored batch from offset ${runs[0]?.[0]} (${from}) as corrupt (${e.type}): its records do not match their CRC-32C; check the repository (lifeboat repo check --read-data)`);
+          throw new Error(`${target}-${partition} refused a batch Lifeboat re-built as corrupt (${e.type}): this is a bug in Lifeboat, please report it`);
         }
         if (r.errorCode === 29) throw new LifeboatError('InvalidInput', `not allowed to write to ${target} (${e.type}): grant the restore's principal Write on the topic`);
         if (r.errorCode === 59 || r.errorCode === 47 || r.errorCode === 45) {
@@ -563,7 +567,7 @@ async function produceTopic(
         const again = next.done ? undefined : next.value;
         if (again && sameRuns(again.runs, u.runs)) {
           restampForProduce(again.batch, u.producerId, u.producerEpoch, u.baseSequence);
-          const base = await sendBatch(lane, target, partition, again.batch).catch((e: unknown) => {
+          const base = await sendBatch(lane, target, partition, again).catch((e: unknown) => {
             if (e instanceof ProducerStateLost) return undefined;
             throw e;
           });
@@ -595,7 +599,7 @@ async function produceTopic(
       if (stopped()) break;
       restampForProduce(out.batch, producer.producerId, producer.producerEpoch, sequence);
       await mapFile.record(topic, target, partition, landed, { ...producer, baseSequence: sequence, runs: out.runs });
-      const base = await sendBatch(lane, target, partition, out.batch);
+      const base = await sendBatch(lane, target, partition, out);
       out.done?.();
       landed = out.runs.map(([o, i, c]) => [o, base + i, c]);
       sequence = (sequence + out.records) % 2 ** 31;

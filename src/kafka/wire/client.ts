@@ -190,8 +190,8 @@ export interface ProducedPartition {
 
 export class WireClient {
   private connected = false;
-  /** Per broker: the connection Produce requests go on (see connection.ts). */
-  private readonly produceConnections = new Map<number, Promise<RawConnection>>();
+  /** Per broker: the connection Produce requests go on (see connection.ts), once opened. */
+  private readonly produceConnections = new Map<number, { opening: Promise<RawConnection>; conn?: RawConnection; failed?: boolean }>();
   private constructor(
     private readonly cluster: KafkajsCluster,
     private readonly logger: Logger,
@@ -214,7 +214,7 @@ export class WireClient {
   async close(): Promise<void> {
     if (!this.connected) return;
     this.connected = false;
-    for (const c of this.produceConnections.values()) await c.then((x) => x.close()).catch(() => {});
+    for (const c of this.produceConnections.values()) await c.opening.then((x) => x.close()).catch(() => {});
     this.produceConnections.clear();
     await this.cluster.disconnect().catch(() => {});
   }
@@ -322,15 +322,25 @@ export class WireClient {
     return out;
   }
 
-  /** The broker's produce connection, opened again after it failed. */
-  private async produceConnection(nodeId: number): Promise<RawConnection> {
-    let c = this.produceConnections.get(nodeId);
-    if (c && !(await c.then((x) => x.alive).catch(() => false))) c = undefined;
-    if (!c) {
-      c = this.broker(nodeId, API.Produce, PRODUCE_VERSION, 'Produce').then((b) => RawConnection.open(b.connectionPool, b.versions, this.logger));
-      this.produceConnections.set(nodeId, c);
-    }
-    return c;
+  /**
+   * The broker's produce connection, opened again after it failed. Decided without awaiting, so
+   * the partitions that retry together after a failure share one new connection.
+   */
+  private produceConnection(nodeId: number): Promise<RawConnection> {
+    const known = this.produceConnections.get(nodeId);
+    if (known && !known.failed && (!known.conn || known.conn.alive)) return known.opening;
+    const entry = {} as { opening: Promise<RawConnection>; conn?: RawConnection; failed?: boolean };
+    entry.opening = this.broker(nodeId, API.Produce, PRODUCE_VERSION, 'Produce')
+      .then((b) => RawConnection.open(b.connectionPool, b.versions, this.logger))
+      .then(
+        (conn) => (entry.conn = conn),
+        (e: unknown) => {
+          entry.failed = true;
+          throw e;
+        },
+      );
+    this.produceConnections.set(nodeId, entry);
+    return entry.opening;
   }
 
   /**

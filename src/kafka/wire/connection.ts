@@ -11,6 +11,7 @@
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import type { Logger } from 'kafkajs';
+import { LifeboatError } from '../../errors';
 
 const req = createRequire(__filename);
 
@@ -94,7 +95,14 @@ export class RawConnection {
       await conn.authenticate();
     } catch (e) {
       conn.socket?.destroy();
-      throw new WireConnectionError(`cannot connect to ${pool.host}:${pool.port}: ${(e as Error).message}`);
+      // Also stops kafkajs's request-timeout timer, which would keep the process alive.
+      await conn.disconnect().catch(() => {});
+      const err = e as Error;
+      // Wrong credentials do not get better by retrying.
+      if (/SASL|Authentication/i.test(err.name)) {
+        throw new LifeboatError('InvalidSpec', `SASL authentication to ${pool.host}:${pool.port} failed: ${err.message}; check kafka.sasl in the spec`);
+      }
+      throw new WireConnectionError(`cannot connect to ${pool.host}:${pool.port}: ${err.message}`);
     }
     return new RawConnection(conn, `${pool.host}:${pool.port}`, pool.clientId);
   }
@@ -152,6 +160,10 @@ export class RawConnection {
     while (this.buffered >= 4) {
       if (this.chunks[0]!.length < 4) this.chunks = [Buffer.concat(this.chunks)];
       const size = this.chunks[0]!.readInt32BE(0);
+      if (size < 4) {
+        this.fail(new WireConnectionError(`${this.where} sent a malformed frame (size ${size})`));
+        return;
+      }
       if (this.buffered < 4 + size) return;
       const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
       const frame = all.subarray(4, 4 + size);

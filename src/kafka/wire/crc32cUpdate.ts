@@ -15,7 +15,7 @@ import { crc32c } from '@node-rs/crc32';
 const POLY = 0x82f63b78;
 
 /** a(x)·b(x) mod P(x), both reflected (bit 31 is x^0). */
-function multModP(a: number, b: number): number {
+export function multModP(a: number, b: number): number {
   let m = 0x80000000;
   let p = 0;
   for (;;) {
@@ -29,21 +29,24 @@ function multModP(a: number, b: number): number {
   return p >>> 0;
 }
 
-/** x^(2^k) mod P(x) for k = 0..31 (the powers repeat with period 31 beyond, as in zlib). */
+/**
+ * x^(2^k) mod P(x) for k = 0..63: enough for any length a JavaScript number holds (n < 2^53 with
+ * k starting at 3). Not folded by a period: zlib's `k & 31` holds for CRC-32's polynomial only.
+ */
 const X2N: number[] = [];
 {
   let p = 0x40000000; // x^1
-  for (let k = 0; k < 32; k++) {
+  for (let k = 0; k < 64; k++) {
     X2N.push(p);
     p = multModP(p, p);
   }
 }
 
 /** x^(n·2^k) mod P(x). */
-function x2nModP(n: number, k: number): number {
+export function x2nModP(n: number, k: number): number {
   let p = 0x80000000; // x^0
   while (n > 0) {
-    if (n % 2 === 1) p = multModP(X2N[k & 31]!, p);
+    if (n % 2 === 1) p = multModP(X2N[k]!, p);
     n = Math.floor(n / 2);
     k++;
   }

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readBatchChunk } from '../../../src/kafka/batchFormat';
+import { BATCH_FORMAT, BatchChunkBuilder, batchChunkFileName, readBatchChunk } from '../../../src/kafka/batchFormat';
 import { loadOffsetMap, translateOffset } from '../../../src/kafka/offsetMap';
 import { ChunkBuilder, type StoredRecord, chunkFileName } from '../../../src/kafka/recordFormat';
 import { kafkaFor } from '../../../src/kafka/client';
@@ -15,7 +15,7 @@ import { backupTopics, type TopicManifest } from '../../../src/kafka/topicBackup
 import { restoreTopics } from '../../../src/kafka/topicRestore';
 import { WireClient } from '../../../src/kafka/wire/client';
 import { readBatches } from '../../../src/kafka/wire/readBatches';
-import { COMPRESSION, type Batch, type DecodedRecord, decodeBatch, encodeBatchAsync, encodeBody } from '../../../src/kafka/wire/recordBatch';
+import { COMPRESSION, type Batch, type DecodedRecord, decodeBatch, encodeBatch, encodeBatchAsync, encodeBody, splitBatches } from '../../../src/kafka/wire/recordBatch';
 import { initRepository } from '../../../src/repository';
 import { primarySpec, standbySpec, unique } from '../../support/lab';
 
@@ -25,10 +25,11 @@ const dir = mkdtempSync(join(tmpdir(), 'lifeboat-wire-'));
 const topic = unique('wire-src');
 const target = unique('wire-dst');
 const legacyTarget = unique('wire-legacy');
+const damagedTarget = unique('wire-damaged');
 const txnTopic = unique('wire-txn');
 
 afterAll(async () => {
-  for (const [k, t] of [[primary, topic], [primary, txnTopic], [standby, target], [standby, legacyTarget]] as const) {
+  for (const [k, t] of [[primary, topic], [primary, txnTopic], [standby, target], [standby, legacyTarget], [standby, damagedTarget]] as const) {
     const admin = k.admin();
     await admin.connect();
     await admin.deleteTopics({ topics: [t] }).catch(() => {});
@@ -48,6 +49,14 @@ async function readTopic(kafka: typeof primary, name: string): Promise<Map<numbe
     out.set(p, [...(out.get(p) ?? []), ...batches.map((b) => ({ ...b, bytes: Buffer.from(b.bytes) }))]);
   });
   return out;
+}
+
+async function countRecords(kafka: typeof primary, name: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const offsets = await admin.fetchTopicOffsets(name);
+  await admin.disconnect();
+  return offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
 }
 
 const recordsOf = async (batches: Batch[]) => (await Promise.all(batches.map((b) => decodeBatch(b)))).flat().map(({ offset: _o, ...r }) => r);
@@ -147,6 +156,37 @@ describe('batch-level backup and restore', () => {
     expect(back).toEqual(records.map((x) => ({ timestamp: x.timestamp, key: x.key, value: x.value, headers: x.headers })));
     // A group that had read up to offset 101 (a gap) resumes at the record that was at 102.
     expect(translateOffset(await loadOffsetMap(mapFile), 'legacy', 0, 101)).toBe(1);
+    await repo.close();
+  });
+
+  it('a stored batch whose records do not match its CRC is refused by the broker and reported as a damaged backup naming its chunk', async () => {
+    // Damage the repository cannot see (the chunk's SHA-256 is of the damaged bytes): only the batch CRC tells.
+    const good = encodeBatch(Array.from({ length: 100 }, (_, i) => ({ timestamp: Date.UTC(2024, 0, 1) + i, body: encodeBody({ key: Buffer.from(`k${i}`), value: Buffer.alloc(1000, i), headers: [] }) })));
+    good[good.length - 500]! ^= 0x20;
+    const [bad] = splitBatches(good).batches;
+    const chunk = new BatchChunkBuilder();
+    chunk.add(bad!);
+    const c = chunk.take();
+    const repo = await initRepository(join(dir, 'damaged'), 'test-password', { scrypt: { N: 1024, r: 8, p: 1 } });
+    const w = await repo.newSnapshot({ cluster: 'primary', components: ['topics'] });
+    const file = `topics/damaged/0/${batchChunkFileName(0)}`;
+    await w.writeFile(file, c.data, { cut: 'fixed' });
+    await w.writeJson('topics/damaged/topic.json', {
+      format: 'lifeboat-topic/1',
+      recordFormat: BATCH_FORMAT,
+      topic: 'damaged',
+      partitions: 1,
+      replicationFactor: 1,
+      configs: {},
+      timestampType: 'CreateTime',
+      compacted: false,
+      parts: { '0': { start: 0, end: 100, records: 100, bytes: c.data.length, gaps: 0, transactional: 0, maxRecordBytes: 1010, maxBatchBytes: bad!.bytes.length, chunks: [{ file, first: 0, last: 99, records: 100 }] } },
+    });
+    await w.writeJson('topics/index.json', { topics: ['damaged'] });
+    const snap = await repo.openSnapshot((await w.commit()).id);
+    const err = await restoreTopics(standby, { snapshots: [snap], rename: { damaged: damagedTarget }, offsetMapFile: join(dir, 'damaged.map') }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ type: 'CorruptBackup', message: expect.stringContaining(`${file} of snapshot ${snap.meta.id.slice(0, 8)}`) });
+    expect(await countRecords(standby, damagedTarget)).toBe(0);
     await repo.close();
   });
 

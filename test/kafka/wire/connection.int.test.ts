@@ -1,6 +1,7 @@
 /**
- * Lifeboat's own produce connections (wire/connection.ts) against a real broker: framing and
- * pipelining, the broker's CRC check of restamped batches, a resend after a lost connection, and
+ * Lifeboat's own produce connections (wire/connection.ts): against a real broker, pipelining, the
+ * broker's CRC check of restamped batches and a batch sent twice under one sequence; against a
+ * TCP peer of the test's own, answers split into single bytes or joined, malformed frames, and
  * peers that close or never answer.
  */
 import { createServer, type Server, type Socket } from 'node:net';
@@ -103,7 +104,7 @@ describe('produce connections', () => {
     }
   });
 
-  it('answers many requests on one connection in order (ApiVersions, split and joined frames)', async () => {
+  it('answers many pipelined requests on one connection in order (ApiVersions from the broker)', async () => {
     const conn = await RawConnection.open(poolOptions(host, Number(port)), null, kafka.logger());
     try {
       const answers = await Promise.all(Array.from({ length: 50 }, () => conn.request(18, 0, [], 10_000)));
@@ -113,6 +114,56 @@ describe('produce connections', () => {
       conn.close();
     }
     await expect(conn.request(18, 0, [], 1000)).rejects.toBeInstanceOf(WireConnectionError);
+  });
+
+  it('reads answers split into single bytes and answers joined in one segment; a malformed frame fails the connection', async () => {
+    const frame = (id: number, payload: Buffer) => {
+      const f = Buffer.alloc(8);
+      f.writeInt32BE(4 + payload.length, 0);
+      f.writeInt32BE(id, 4);
+      return Buffer.concat([f, payload]);
+    };
+    const answering = await peer((s) => {
+      s.setNoDelay(true);
+      void (async () => {
+        // Request 0 answered one byte at a time, requests 1 and 2 in one write.
+        for (const byte of frame(0, Buffer.from('first'))) {
+          s.write(Buffer.from([byte]));
+          await new Promise((r) => setTimeout(r, 2));
+        }
+        s.write(Buffer.concat([frame(1, Buffer.from('second')), frame(2, Buffer.alloc(0))]));
+      })();
+    });
+    const conn = await RawConnection.open(poolOptions('127.0.0.1', answering), null, kafka.logger());
+    const answers = await Promise.all([0, 1, 2].map(() => conn.request(18, 0, [], 10_000)));
+    expect(answers.map((a) => a.toString())).toEqual(['first', 'second', '']);
+    conn.close();
+
+    const malformed = await RawConnection.open(poolOptions('127.0.0.1', await peer((s) => s.write(Buffer.from([0, 0, 0, 2, 9, 9])))), null, kafka.logger());
+    await expect(malformed.request(18, 0, [], 10_000)).rejects.toThrow(/malformed frame/);
+    expect(malformed.alive).toBe(false);
+  });
+
+  it('a failed SASL login is an InvalidSpec error at once, and leaves no timer behind', async () => {
+    // A peer whose SaslHandshake answer offers only GSSAPI: kafkajs refuses to log in with PLAIN.
+    const mech = Buffer.from('GSSAPI');
+    const answer = Buffer.alloc(4 + 4 + 2 + 4 + 2 + mech.length);
+    answer.writeInt32BE(answer.length - 4, 0);
+    answer.writeInt32BE(0, 4); // correlation id of the first request
+    answer.writeInt16BE(0, 8); // no error
+    answer.writeInt32BE(1, 10); // enabled mechanisms: one
+    answer.writeInt16BE(mech.length, 14);
+    mech.copy(answer, 16);
+    const gssapiOnly = await peer((s) => s.write(answer));
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const options = { ...poolOptions('127.0.0.1', gssapiOnly), sasl: { mechanism: 'plain', username: 'u', password: 'p' } };
+    await expect(RawConnection.open(options, { 17: { minVersion: 0, maxVersion: 1 }, 36: { minVersion: 0, maxVersion: 1 } }, kafka.logger())).rejects.toMatchObject({
+      type: 'InvalidSpec',
+      message: expect.stringMatching(/SASL authentication to 127\.0\.0\.1:\d+ failed/),
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(timers()).toBeLessThanOrEqual(before);
   });
 
   it('fails every request on a connection the peer closes, or that gets no answer in time', async () => {

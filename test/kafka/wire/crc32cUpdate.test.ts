@@ -1,17 +1,27 @@
 import { randomBytes } from 'node:crypto';
 import { crc32c } from '@node-rs/crc32';
 import { describe, expect, it } from 'vitest';
-import { updateCrc32c } from '../../../src/kafka/wire/crc32cUpdate';
+import { multModP, updateCrc32c, x2nModP } from '../../../src/kafka/wire/crc32cUpdate';
 
 describe('updateCrc32c', () => {
   it('equals a full recomputation after the head changed, for any length', () => {
-    for (const length of [36, 37, 64, 1000, 65_537, 1 << 20, 5 * (1 << 20) + 3]) {
+    for (const length of [36, 37, 64, 1000, 65_537, 1 << 20, 5 * (1 << 20) + 3, 64 * (1 << 20) + 101]) {
       const data = randomBytes(length);
       const crc = crc32c(data);
       const before = Buffer.from(data.subarray(0, 36));
       randomBytes(36).copy(data, 0);
       expect(updateCrc32c(crc, before, data.subarray(0, 36), length)).toBe(crc32c(data));
     }
+  });
+
+  it('shifts by any length: x^(2^k) beyond k = 31 is not folded (the period of x is 31 for this polynomial, not 32)', () => {
+    let p = 0x40000000; // x
+    const squares = [p];
+    for (let k = 1; k <= 40; k++) squares.push((p = multModP(p, p)));
+    for (let k = 3; k <= 40; k++) expect(x2nModP(2 ** (k - 3), 3), `k=${k}`).toBe(squares[k]);
+    // n with many bits: the product of its powers.
+    const n = 2 ** 36 + 2 ** 31 + 5;
+    expect(x2nModP(n, 3)).toBe(multModP(multModP(squares[39]!, squares[34]!), multModP(squares[3]!, squares[5]!)));
   });
 
   it('is the same CRC when nothing changed', () => {

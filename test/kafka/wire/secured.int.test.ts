@@ -25,6 +25,7 @@ import { javaBinary } from '../../../src/lab/provision';
 import { type LabBroker, zkConnect } from '../../../src/lab/topology';
 import { initRepository } from '../../../src/repository';
 import { withZk } from '../../../src/zookeeper/client';
+import { waitUntil } from '../../../src/host/processes';
 import { standbySpec, topo, unique } from '../../support/lab';
 
 const name = unique('secured').replace(/-/g, '');
@@ -99,6 +100,24 @@ beforeAll(async () => {
     ['-cp', join(topo.kafkaLibs, '*'), 'kafka.admin.ConfigCommand', '--bootstrap-server', `127.0.0.1:${plain}`, '--alter', '--add-config', 'SCRAM-SHA-256=[password=sasl-secret],SCRAM-SHA-512=[password=sasl-secret]', '--entity-type', 'users', '--entity-name', 'lifeboat'],
     { stdio: 'ignore' },
   );
+  // The broker learns new SCRAM credentials from ZooKeeper a moment later.
+  for (const [port, mechanism, tls] of [[sasl, 'scram-sha-512', false], [saslSsl, 'scram-sha-256', true]] as const) {
+    await waitUntil(
+      `SCRAM login (${mechanism})`,
+      async () => {
+        const admin = kafkaFor(specFor(port, mechanism, tls), 'probe').admin();
+        try {
+          await admin.connect();
+          return true;
+        } catch {
+          return false;
+        } finally {
+          await admin.disconnect().catch(() => {});
+        }
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+  }
 }, 180_000);
 
 afterAll(async () => {
@@ -133,7 +152,8 @@ describe('topic backup and restore on a secured broker', () => {
     const producer = kafka.producer({ idempotent: true });
     await producer.connect();
     for (let i = 0; i < 3000; i += 500) {
-      await producer.send({ topic, acks: -1, messages: Array.from({ length: 500 }, (_, j) => ({ partition: (i + j) % 3, key: `k${i + j}`, value: Buffer.alloc(200 + ((i + j) % 7), i + j), headers: { n: String(i + j) } })) });
+      // ~2 KB records: the stored batches (~330 KB) are big enough to be sent as they are.
+      await producer.send({ topic, acks: -1, messages: Array.from({ length: 500 }, (_, j) => ({ partition: (i + j) % 3, key: `k${i + j}`, value: Buffer.alloc(2000 + ((i + j) % 7), i + j), headers: { n: String(i + j) } })) });
     }
     await producer.disconnect();
 
