@@ -136,7 +136,9 @@ export async function backupPart(spec: ClusterSpec, repo: Repository, ref: Backu
     case 'logdirs': {
       const mode = opts.logdirMode ?? 'hot';
       let manifest: LogDirManifest | undefined;
-      const { meta } = await repo.saveSnapshot({ ...base, tags: [...base.tags, mode] }, async (w) => {
+      // The broker's previous copy: its unchanged files (closed segments) are taken over, not read again.
+      const previous = (await repo.snapshots({ cluster: spec.name, component: 'logdirs' })).filter((s) => s.tags.includes(`part:${part}`)).at(-1);
+      const { meta } = await repo.saveSnapshot({ ...base, tags: [...base.tags, mode], ...(previous ? { reuseFrom: previous.id } : {}) }, async (w) => {
         manifest = await copyLogDirs(spec, broker!, w, { mode, onProgress: (p) => opts.onProgress?.({ ...p }) });
         w.setPoints('logdirs', { [manifest.host]: manifest.partitions });
         w.setExtra('summary', `${mode} copy of broker ${broker}: ${manifest.files} files, ${Object.keys(manifest.partitions).length} partitions`);

@@ -56,6 +56,8 @@ export interface LogDirManifest {
   files: number;
   bytes: number;
   newBytes: number;
+  /** Bytes of files unchanged since the copy reused from (size and mtime), recorded without reading them. */
+  reusedBytes?: number;
   durationMs: number;
   /** Keyed "<topic>-<partition>". */
   partitions: Record<string, PartitionCover>;
@@ -213,6 +215,7 @@ export async function copyLogDirs(spec: ClusterSpec, brokerId: number, writer: S
       files: 0,
       bytes: 0,
       newBytes: 0,
+      reusedBytes: 0,
       durationMs: 0,
       partitions: {},
     };
@@ -228,6 +231,15 @@ export async function copyLogDirs(spec: ClusterSpec, brokerId: number, writer: S
         manifest.newBytes += r.newBytes;
       }
       for (const f of plan.files) {
+        // Closed segments and their indexes never change: one the previous copy has with the same
+        // size and mtime is recorded again without reading it (a TB log dir is not re-read hourly).
+        if (await writer.reuseUnchanged(`${prefix(plan.i)}/${f.rel}`, { size: f.length, mtime: f.mtime, mode: f.mode })) {
+          manifest.files++;
+          manifest.bytes += f.length;
+          manifest.reusedBytes! += f.length;
+          opts.onProgress?.({ host: b!.host, files: manifest.files, bytes: manifest.bytes });
+          continue;
+        }
         let r;
         try {
           const content = f.length === 0 ? Buffer.alloc(0) : createReadStream(f.abs, { start: 0, end: f.length - 1 });

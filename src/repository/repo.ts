@@ -518,8 +518,9 @@ class Writer implements SnapshotWriter {
   async reuseUnchanged(path: string, stat: { size: number; mtime: Date; mode?: number }): Promise<boolean> {
     this.checkOpen();
     checkEntryPath(path);
-    if (!this.opts.parent) return false;
-    this.parentTree ??= this.repo.loadTree(this.opts.parent).catch(() => new Map<string, TreeEntry>());
+    const from = this.opts.reuseFrom ?? this.opts.parent;
+    if (!from) return false;
+    this.parentTree ??= this.repo.loadTree(from).catch(() => new Map<string, TreeEntry>());
     const e = (await this.parentTree).get(path);
     if (!e || e.type !== 'file' || e.size !== stat.size || e.mtime !== stat.mtime.toISOString()) return false;
     // Only if every chunk is still in the repository (the parent may have been pruned meanwhile).

@@ -40,7 +40,13 @@ export interface NewSnapshotOptions {
   cluster: string;
   components: ComponentName[];
   tags?: string[];
+  /** The snapshot this one builds on (incremental): kept by retention while this one is. */
   parent?: string;
+  /**
+   * A snapshot whose unchanged files `reuseUnchanged` may take over without reading them (default:
+   * the parent). Only a cache: this snapshot is complete without it and retention ignores it.
+   */
+  reuseFrom?: string;
   points?: Record<string, unknown>;
   extra?: Record<string, unknown>;
   /** Defaults to now. */
@@ -78,8 +84,9 @@ export interface SnapshotWriter {
   writeFile(path: string, content: Readable | Buffer, opts?: WriteFileOptions): Promise<WriteResult>;
   writeJson(path: string, value: unknown): Promise<WriteResult>;
   /**
-   * If the parent snapshot (`NewSnapshotOptions.parent`) has `path` with this size and mtime, records
-   * it again without reading it and returns true; otherwise false (the caller then writes it).
+   * If the snapshot to reuse from (`NewSnapshotOptions.reuseFrom`, else `parent`) has `path` with this
+   * size and mtime, records it again without reading it and returns true; otherwise false (the caller
+   * then writes it).
    */
   reuseUnchanged(path: string, stat: { size: number; mtime: Date; mode?: number }): Promise<boolean>;
   /** Records a symbolic link (restore refuses one that points outside its target). */

@@ -10,7 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { backupPart, listBackupSets } from '../../src/backup/parts';
 import { defaultParts } from '../../src/backup/plan.pure';
 import type { ClusterSpec } from '../../src/config/spec';
-import type { PartitionCover } from '../../src/host/logdirs';
+import type { LogDirManifest, PartitionCover } from '../../src/host/logdirs';
 import { withAdmin } from '../../src/kafka/admin';
 import { kafkaFor } from '../../src/kafka/client';
 import { openRepositoryForSpec } from '../../src/repository';
@@ -96,6 +96,11 @@ describe('backup workflow', () => {
         const points = set.snapshots[`logdirs:${b.id}`]!.points.logdirs as Record<string, Record<string, PartitionCover>>;
         const covers = Object.values(points)[0]!;
         for (let p = 0; p < 3; p++) expect(covers[`${topic}-${p}`]?.end).toBe(100);
+        // Files unchanged since the first set's copy were taken over without being read; they
+        // still read back whole after retention removed that set.
+        const copy = await repo.openSnapshot(set.snapshots[`logdirs:${b.id}`]!.id);
+        expect((await copy.readJson<LogDirManifest>(`logdirs/${b.host}/manifest.json`)).reusedBytes).toBeGreaterThan(0);
+        for (const e of copy.list().filter((x) => x.type === 'file')) expect((await copy.readBuffer(e.path)).length, e.path).toBe(e.size);
       }
       // The incremental ZooKeeper export builds on the first set's, which retention therefore kept.
       const zk = set.snapshots.zookeeper!;

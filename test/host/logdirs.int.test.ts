@@ -2,10 +2,11 @@
  * Log-dir copies against a private one-broker cluster (test/host/logdirsScratchBroker.ts), so the
  * shared lab's brokers are never stopped: a hot copy taken while producing, restored into the
  * stopped broker which then starts and serves exactly the covered offsets; refusal to restore
- * into a running broker; a cold copy (stop, copy, start, back in the ISR) and an incremental copy
- * that costs only new bytes; and a copy refused by a cluster whose ZooKeeper has another cluster id.
+ * into a running broker; a cold copy (stop, copy, start, back in the ISR) and incremental copies
+ * that store only new bytes and read only changed files; and a copy refused by a cluster whose
+ * ZooKeeper has another cluster id.
  */
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,8 @@ import { kafkaFor } from '../../src/kafka/client';
 import { readRanges } from '../../src/kafka/topicReader';
 import { zkConnect } from '../../src/lab/topology';
 import { initRepository, type LocalRepository } from '../../src/repository';
+import { EXIT } from '../../src/errors';
+import { lifeboat } from '../support/cli';
 import { unique } from '../support/lab';
 import { createZkNode, removeChroot, scratchCluster, type ScratchCluster } from './logdirsScratchBroker';
 
@@ -117,7 +120,7 @@ describe('log-dir copies', () => {
     rmSync(restored.movedAside[0]!, { recursive: true, force: true });
   });
 
-  it('cold copy stops the broker, copies, starts it back into the ISR; a following hot copy stores only new bytes', async () => {
+  it('cold copy stops the broker, copies, starts it back into the ISR; following hot copies store only new bytes and read only the files that changed', async () => {
     const writer = await repo.newSnapshot({ cluster: scratch.name, components: ['logdirs'] });
     const cold = await copyLogDirs(scratch.spec, 1, writer, { mode: 'cold', control });
     const coldId = (await writer.commit()).id;
@@ -131,11 +134,54 @@ describe('log-dir copies', () => {
     await admin.disconnect();
     for (const p of md.topics[0]!.partitions) expect(p.isr).toEqual([1]);
 
-    const w2 = await repo.newSnapshot({ cluster: scratch.name, components: ['logdirs'] });
+    // Reusing the cold copy: unchanged files (closed segments, their indexes, the quiet active
+    // segments) are recorded without being read; only what changed is read.
+    const w2 = await repo.newSnapshot({ cluster: scratch.name, components: ['logdirs'], reuseFrom: coldId });
     const again = await copyLogDirs(scratch.spec, 1, w2, { mode: 'hot', control });
-    await w2.commit();
+    const againId = (await w2.commit()).id;
     expect(again.bytes).toBeGreaterThan(1_000_000);
     expect(again.newBytes).toBeLessThan(again.bytes / 4);
+    expect(again.reusedBytes).toBeGreaterThan(again.bytes / 2);
+
+    // More records into partition 0: its active segment changed and is read again, and every
+    // segment file of the copy, reused or read, holds the bytes the broker has.
+    const producer = kafka.producer({ idempotent: true });
+    await producer.connect();
+    await producer.send({ topic, acks: -1, messages: Array.from({ length: 50 }, (_, i) => ({ partition: 0, value: `late-${i}`.padEnd(500, '.') })) });
+    await producer.disconnect();
+    const w3 = await repo.newSnapshot({ cluster: scratch.name, components: ['logdirs'], reuseFrom: againId });
+    const third = await copyLogDirs(scratch.spec, 1, w3, { mode: 'hot', control });
+    const thirdId = (await w3.commit()).id;
+    expect(third.newBytes).toBeGreaterThan(0);
+    expect(third.reusedBytes).toBeLessThan(third.bytes);
+    const r3 = await repo.openSnapshot(thirdId);
+    const root = `logdirs/${scratch.broker.host}/0/`;
+    const segments = r3.list(root).filter((e) => e.type === 'file' && e.path.endsWith('.log'));
+    expect(segments.length).toBeGreaterThan(3);
+    for (const e of segments) {
+      const onDisk = readFileSync(join(scratch.broker.logDir, e.path.slice(root.length)));
+      expect((await r3.readBuffer(e.path)).equals(onDisk.subarray(0, e.size)), e.path).toBe(true);
+    }
+    expect(third.partitions[`${topic}-0`]!.end).toBe(again.partitions[`${topic}-0`]!.end + 50);
+  });
+
+  it('lifeboat logdir backup, twice (the second reads only what changed), and restore refused into the running broker', async () => {
+    const specFile = join(dir, 'cli-spec.yaml');
+    // As an operator's spec would say it: the broker's state from a command (its pid file here).
+    const commandControl = { type: 'command', status: `kill -0 "$(cat ${scratch.broker.pidFile})"`, start: 'false', stop: 'false' };
+    const brokers = scratch.spec.brokers.map((b) => ({ ...b, control: commandControl }));
+    writeFileSync(specFile, JSON.stringify({ ...scratch.spec, brokers, repository: { path: join(dir, 'cli-repo'), password: { env: 'LIFEBOAT_PASSWORD' } } }));
+    const first = await lifeboat('logdir', 'backup', '--spec', specFile, '--json');
+    expect(first.code, first.stderr).toBe(0);
+    const { snapshot } = JSON.parse(first.stdout) as { snapshot: string };
+    const second = await lifeboat('logdir', 'backup', '--spec', specFile);
+    expect(second.code, second.stderr).toBe(0);
+    const line = /broker 1 .*: \d+ files, ([\d.]+) MB, ([\d.]+) MB new, ([\d.]+) MB unchanged \(not read\)/.exec(second.stdout);
+    expect(line, second.stdout).not.toBeNull();
+    expect(Number(line![3])).toBeGreaterThan(Number(line![1]) / 2);
+    const refused = await lifeboat('logdir', 'restore', '--spec', specFile, '--snapshot', snapshot, '--broker', '1');
+    expect(refused.code).toBe(EXIT.UNSAFE_TARGET);
+    expect(refused.stderr).toMatch(/broker 1 of .* is running .*: stop it before restoring its log dirs/);
   });
 
   it('refuses a copy whose cluster id differs from the one in the target ZooKeeper, before writing anything', async () => {

@@ -27,7 +27,7 @@ export interface ScratchCluster {
   destroy(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.listen(0, '127.0.0.1', () => {
@@ -38,7 +38,14 @@ function freePort(): Promise<number> {
   });
 }
 
-export async function scratchCluster(): Promise<ScratchCluster> {
+export interface ScratchOptions {
+  /** More listeners beside the PLAINTEXT one the brokers talk over, e.g. { SASL_SSL: port }. */
+  listeners?: Record<string, number>;
+  /** More server.properties lines (per-listener SASL and TLS settings). */
+  properties?: string[];
+}
+
+export async function scratchCluster(opts: ScratchOptions = {}): Promise<ScratchCluster> {
   const name = `lifeboat-test-${randomUUID().slice(0, 8)}`;
   const dir = mkdtempSync(join(tmpdir(), `${name}-`));
   const port = await freePort();
@@ -59,7 +66,10 @@ export async function scratchCluster(): Promise<ScratchCluster> {
   mkdirSync(broker.configDir, { recursive: true });
   mkdirSync(broker.logDir, { recursive: true });
   mkdirSync(join(dir, 'logs'), { recursive: true });
-  writeFileSync(join(broker.configDir, 'server.properties'), serverProperties(topo, cluster, broker));
+  let props = serverProperties(topo, cluster, broker);
+  const extra = Object.entries(opts.listeners ?? {}).map(([protocol, p]) => `,${protocol}://127.0.0.1:${p}`).join('');
+  if (extra) props = props.replace(/^((?:advertised\.)?listeners=.*)$/gm, `$1${extra}`) + 'inter.broker.listener.name=PLAINTEXT\n';
+  writeFileSync(join(broker.configDir, 'server.properties'), props + (opts.properties ?? []).map((l) => `${l}\n`).join(''));
   writeFileSync(join(broker.configDir, 'log4j.properties'), log4jProperties(broker));
   const spec = parseSpec({
     name,

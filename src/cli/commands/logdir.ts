@@ -34,12 +34,14 @@ export async function run(argv: string[]): Promise<number> {
     try {
       const points: Record<string, Record<string, PartitionCover>> = {};
       const lines: string[] = [];
-      const { meta } = await repo.saveSnapshot({ cluster: spec.name, components: ['logdirs'], tags: ['logdirs', mode] }, async (w) => {
+      // The newest log-dir copy of this cluster: files unchanged since (closed segments) are not read again.
+      const previous = (await repo.snapshots({ cluster: spec.name, component: 'logdirs' })).filter((s) => !s.tags.includes('pre-restore')).at(-1);
+      const { meta } = await repo.saveSnapshot({ cluster: spec.name, components: ['logdirs'], tags: ['logdirs', mode], ...(previous ? { reuseFrom: previous.id } : {}) }, async (w) => {
         for (const id of ids) {
           out.progress(`${mode} copy of broker ${id}`);
           const m = await copyLogDirs(spec, id, w, { mode });
           points[m.host] = m.partitions;
-          lines.push(`  broker ${id} (${m.host}): ${m.files} files, ${(m.bytes / 1e6).toFixed(1)} MB, ${(m.newBytes / 1e6).toFixed(1)} MB new, ${Object.keys(m.partitions).length} partitions`);
+          lines.push(`  broker ${id} (${m.host}): ${m.files} files, ${(m.bytes / 1e6).toFixed(1)} MB, ${(m.newBytes / 1e6).toFixed(1)} MB new, ${((m.reusedBytes ?? 0) / 1e6).toFixed(1)} MB unchanged (not read), ${Object.keys(m.partitions).length} partitions`);
         }
         w.setPoints('logdirs', points);
       });

@@ -3,49 +3,34 @@
  * a SASL_PLAINTEXT listener, SCRAM-SHA-256 over TLS (SASL_SSL, a certificate made for the test).
  * Backup reads through kafkajs's connections, restore produces on Lifeboat's own
  * (wire/connection.ts), which kafkajs connects and authenticates: both must work with every
- * mechanism a spec can name. A broker of its own (chroot /<name> in the lab's ZooKeeper), started
- * for this file and removed afterwards.
+ * mechanism a spec can name. A one-broker cluster of its own (test/host/logdirsScratchBroker.ts)
+ * with two more listeners, started for this file and removed afterwards.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterSpec } from '../../../src/config/spec';
+import { waitUntil } from '../../../src/host/processes';
 import { kafkaFor } from '../../../src/kafka/client';
 import { backupTopics } from '../../../src/kafka/topicBackup';
 import { restoreTopics } from '../../../src/kafka/topicRestore';
 import { readBatches } from '../../../src/kafka/wire/readBatches';
 import { decodeBatch } from '../../../src/kafka/wire/recordBatch';
-import { log4jProperties } from '../../../src/lab/configs';
-import { deleteTree } from '../../../src/lab/disaster';
-import { startBroker, stopBroker } from '../../../src/lab/lab';
 import { javaBinary } from '../../../src/lab/provision';
-import { type LabBroker, zkConnect } from '../../../src/lab/topology';
 import { initRepository } from '../../../src/repository';
-import { withZk } from '../../../src/zookeeper/client';
-import { waitUntil } from '../../../src/host/processes';
-import { standbySpec, topo, unique } from '../../support/lab';
+import { freePort, type ScratchCluster, scratchCluster } from '../../host/logdirsScratchBroker';
 
-const name = unique('secured').replace(/-/g, '');
 const dir = mkdtempSync(join(tmpdir(), 'lifeboat-secured-'));
-const ports: number[] = [];
-let broker: LabBroker;
+let broker: ScratchCluster;
+let sasl = 0;
+let saslSsl = 0;
 process.env.LIFEBOAT_TEST_SASL_PASSWORD = 'sasl-secret';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function specFor(port: number, mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512', tls = false): ClusterSpec {
   return {
-    ...standbySpec(),
-    name,
+    ...broker.spec,
     kafka: {
       bootstrapServers: [`127.0.0.1:${port}`],
       mode: 'zookeeper',
@@ -57,31 +42,14 @@ function specFor(port: number, mechanism: 'plain' | 'scram-sha-256' | 'scram-sha
 }
 
 beforeAll(async () => {
-  const [plain, sasl, saslSsl] = [await freePort(), await freePort(), await freePort()];
-  ports.push(plain, sasl, saslSsl);
+  [sasl, saslSsl] = [await freePort(), await freePort()];
   // A certificate for 127.0.0.1, and the PEM key store Kafka reads (key, then certificate).
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
   writeFileSync(join(dir, 'keystore.pem'), readFileSync(join(dir, 'key.pem'), 'utf8') + readFileSync(join(dir, 'cert.pem'), 'utf8'));
-  const bdir = join(dir, 'broker');
-  broker = { cluster: name, id: 1, host: `${name}-broker-1`, port: sasl, dir: bdir, logDir: join(bdir, 'data'), configDir: join(bdir, 'config'), pidFile: join(bdir, 'broker.pid'), logFile: join(bdir, 'logs', 'server.out') };
-  for (const d of [broker.logDir, broker.configDir, join(bdir, 'logs')]) mkdirSync(d, { recursive: true });
   const scram = 'org.apache.kafka.common.security.scram.ScramLoginModule required;';
-  writeFileSync(
-    join(broker.configDir, 'server.properties'),
-    [
-      'broker.id=1',
-      `listeners=PLAINTEXT://127.0.0.1:${plain},SASL_PLAINTEXT://127.0.0.1:${sasl},SASL_SSL://127.0.0.1:${saslSsl}`,
-      `advertised.listeners=PLAINTEXT://127.0.0.1:${plain},SASL_PLAINTEXT://127.0.0.1:${sasl},SASL_SSL://127.0.0.1:${saslSsl}`,
-      'inter.broker.listener.name=PLAINTEXT',
-      `log.dirs=${broker.logDir}`,
-      `zookeeper.connect=${zkConnect(topo)}/${name}`,
-      'zookeeper.session.timeout.ms=6000',
-      'offsets.topic.replication.factor=1',
-      'offsets.topic.num.partitions=1',
-      'transaction.state.log.replication.factor=1',
-      'transaction.state.log.min.isr=1',
-      'transaction.state.log.num.partitions=1',
-      'auto.create.topics.enable=false',
+  broker = await scratchCluster({
+    listeners: { SASL_PLAINTEXT: sasl, SASL_SSL: saslSsl },
+    properties: [
       'listener.name.sasl_plaintext.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512',
       'listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-256',
       'listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_lifeboat="sasl-secret";',
@@ -89,15 +57,13 @@ beforeAll(async () => {
       `listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=${scram}`,
       'listener.name.sasl_ssl.ssl.keystore.type=PEM',
       `listener.name.sasl_ssl.ssl.keystore.location=${join(dir, 'keystore.pem')}`,
-      '',
-    ].join('\n'),
-  );
-  writeFileSync(join(broker.configDir, 'log4j.properties'), log4jProperties(broker));
-  await startBroker(topo, broker);
+    ],
+  });
+  await broker.start();
   // SCRAM credentials, set the way an operator would: Kafka's own tool, on the broker's plain listener.
   execFileSync(
     javaBinary(),
-    ['-cp', join(topo.kafkaLibs, '*'), 'kafka.admin.ConfigCommand', '--bootstrap-server', `127.0.0.1:${plain}`, '--alter', '--add-config', 'SCRAM-SHA-256=[password=sasl-secret],SCRAM-SHA-512=[password=sasl-secret]', '--entity-type', 'users', '--entity-name', 'lifeboat'],
+    ['-cp', join(broker.topo.kafkaLibs, '*'), 'kafka.admin.ConfigCommand', '--bootstrap-server', `127.0.0.1:${broker.broker.port}`, '--alter', '--add-config', 'SCRAM-SHA-256=[password=sasl-secret],SCRAM-SHA-512=[password=sasl-secret]', '--entity-type', 'users', '--entity-name', 'lifeboat'],
     { stdio: 'ignore' },
   );
   // The broker learns new SCRAM credentials from ZooKeeper a moment later.
@@ -121,8 +87,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  if (broker) await stopBroker(topo, broker).catch(() => {});
-  await withZk(zkConnect(topo), (zk) => deleteTree(zk, `/${name}`)).catch(() => {});
+  await broker?.destroy();
   rmSync(dir, { recursive: true, force: true });
 }, 120_000);
 
@@ -142,7 +107,7 @@ async function records(spec: ClusterSpec, topic: string) {
 
 describe('topic backup and restore on a secured broker', () => {
   it('backs up over SASL/PLAIN and restores over SASL/PLAIN, SCRAM-SHA-512 and SCRAM-SHA-256 with TLS, record for record', async () => {
-    const plainSpec = specFor(ports[1]!, 'plain');
+    const plainSpec = specFor(sasl, 'plain');
     const kafka = kafkaFor(plainSpec, 'seed');
     const topic = 'secured-src';
     const admin = kafka.admin();
@@ -158,16 +123,16 @@ describe('topic backup and restore on a secured broker', () => {
     await producer.disconnect();
 
     const repo = await initRepository(join(dir, 'repo'), 'pw');
-    const w = await repo.newSnapshot({ cluster: name, components: ['topics'] });
+    const w = await repo.newSnapshot({ cluster: broker.name, components: ['topics'] });
     expect((await backupTopics(kafka, w, { topics: [topic] })).records).toBe(3000);
     const snap = await repo.openSnapshot((await w.commit()).id);
     const want = await records(plainSpec, topic);
     expect(want).toHaveLength(3000);
 
     const ways = [
-      ['plain', specFor(ports[1]!, 'plain')],
-      ['scram512', specFor(ports[1]!, 'scram-sha-512')],
-      ['scram256tls', specFor(ports[2]!, 'scram-sha-256', true)],
+      ['plain', specFor(sasl, 'plain')],
+      ['scram512', specFor(sasl, 'scram-sha-512')],
+      ['scram256tls', specFor(saslSsl, 'scram-sha-256', true)],
     ] as const;
     for (const [way, spec] of ways) {
       const target = `secured-${way}`;
