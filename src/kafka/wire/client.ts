@@ -329,6 +329,7 @@ export class WireClient {
   private produceConnection(nodeId: number): Promise<RawConnection> {
     const known = this.produceConnections.get(nodeId);
     if (known && !known.failed && (!known.conn || known.conn.alive)) return known.opening;
+    known?.conn?.retire();
     const entry = {} as { opening: Promise<RawConnection>; conn?: RawConnection; failed?: boolean };
     entry.opening = this.broker(nodeId, API.Produce, PRODUCE_VERSION, 'Produce')
       .then((b) => RawConnection.open(b.connectionPool, b.versions, this.logger))

@@ -33,6 +33,9 @@ export interface KafkajsPoolOptions {
 
 interface KafkajsConnection {
   socket: Socket;
+  sasl: unknown;
+  /** Authenticated, and not within kafkajs's threshold (10 s) of the session lifetime the broker gave. */
+  isAuthenticated(): boolean;
   connect(): Promise<boolean>;
   authenticate(): Promise<void>;
   disconnect(): Promise<boolean>;
@@ -57,6 +60,7 @@ export class RawConnection {
   private chunks: Buffer[] = [];
   private buffered = 0;
   private failed: Error | undefined;
+  private retiring = false;
   private readonly header: Buffer;
 
   private constructor(
@@ -107,8 +111,19 @@ export class RawConnection {
     return new RawConnection(conn, `${pool.host}:${pool.port}`, pool.clientId);
   }
 
+  /**
+   * Usable for new requests: not failed, and its SASL session (where the broker limits it with
+   * connections.max.reauth.ms) not about to expire — the broker would drop the connection at the
+   * first request after that. kafkajs re-authenticates its own connections; this one is replaced.
+   */
   get alive(): boolean {
-    return this.failed === undefined;
+    return this.failed === undefined && !this.retiring && (this.conn.sasl == null || this.conn.isAuthenticated());
+  }
+
+  /** Takes no new requests and closes once the ones on it are answered (it has been replaced). */
+  retire(): void {
+    this.retiring = true;
+    if (this.pending.length === 0) this.close();
   }
 
   /**
@@ -184,5 +199,6 @@ export class RawConnection {
     }
     clearTimeout(next.timer);
     next.resolve(frame.subarray(4));
+    if (this.retiring && this.pending.length === 0) this.close();
   }
 }

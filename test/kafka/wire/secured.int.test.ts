@@ -17,7 +17,8 @@ import { kafkaFor } from '../../../src/kafka/client';
 import { backupTopics } from '../../../src/kafka/topicBackup';
 import { restoreTopics } from '../../../src/kafka/topicRestore';
 import { readBatches } from '../../../src/kafka/wire/readBatches';
-import { decodeBatch } from '../../../src/kafka/wire/recordBatch';
+import { WireClient } from '../../../src/kafka/wire/client';
+import { decodeBatch, encodeBatch, encodeBody, restampForProduce } from '../../../src/kafka/wire/recordBatch';
 import { javaBinary } from '../../../src/lab/provision';
 import { initRepository } from '../../../src/repository';
 import { freePort, type ScratchCluster, scratchCluster } from '../../host/logdirsScratchBroker';
@@ -57,6 +58,8 @@ beforeAll(async () => {
       `listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=${scram}`,
       'listener.name.sasl_ssl.ssl.keystore.type=PEM',
       `listener.name.sasl_ssl.ssl.keystore.location=${join(dir, 'keystore.pem')}`,
+      // SASL sessions end after 12 s (KIP-368): a connection must re-authenticate or be replaced.
+      'connections.max.reauth.ms=12000',
     ],
   });
   await broker.start();
@@ -142,5 +145,30 @@ describe('topic backup and restore on a secured broker', () => {
     }
     await repo.close();
   }, 120_000);
+
+
+  it('replaces a produce connection before its SASL session ends, so nothing is sent on an expired one', async () => {
+    const kafka = kafkaFor(specFor(sasl, 'scram-sha-512'), 'reauth');
+    const topic = 'secured-reauth';
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, replicationFactor: 1 }] });
+    await admin.disconnect();
+    const client = await WireClient.open(kafka, [topic]);
+    try {
+      const { producerId, producerEpoch } = await client.initProducerId();
+      const leader = client.leaders(topic).get(0)!;
+      const send = async (sequence: number) => {
+        const batch = encodeBatch(Array.from({ length: 10 }, (_, i) => ({ timestamp: Date.now(), body: encodeBody({ key: null, value: Buffer.from(`r${sequence + i}`), headers: [] }) })));
+        const [r] = await client.produce(leader, topic, [{ partition: 0, batch: restampForProduce(batch, producerId, producerEpoch, sequence) }]);
+        return r;
+      };
+      expect(await send(0)).toMatchObject({ errorCode: 0, baseOffset: 0 });
+      await new Promise((r) => setTimeout(r, 13_000)); // past the session's 12 s
+      expect(await send(10)).toMatchObject({ errorCode: 0, baseOffset: 10 });
+    } finally {
+      await client.close();
+    }
+  }, 60_000);
 
 });
