@@ -7,7 +7,7 @@
  * Stored batches that can go as they are (whole, gap-free, CreateTime, not too small) are sent
  * byte for byte with only the producer fields and CRC rewritten; the others (a point-in-time cut,
  * compaction gaps, LogAppendTime, many small batches, the older record format) are re-batched,
- * copying each record's key/value/headers bytes untouched.
+ * copying each record's key/value/headers bytes untouched (partitionFeed.ts).
  *
  * Exactly once across kills: before a batch is sent, the offset map file (offsetMap.ts) records
  * its producer id, sequence and original offsets; after the answer, where it landed. A run after
@@ -22,14 +22,13 @@ import { ConfigResourceTypes, type Admin, type Kafka } from 'kafkajs';
 import { stat } from 'node:fs/promises';
 import { LifeboatError } from '../errors';
 import type { ParallelFileRestore, Repository, SnapshotReader } from '../repository/types';
-import { readBatchChunk } from './batchFormat';
-import { OffsetMapFile, type Run, type SentBatch, lastOriginal, nextTarget, runsFor, unresolvedSent } from './offsetMap';
-import { RECORD_FORMAT, decodeChunk } from './recordFormat';
+import { OffsetMapFile, type Run, type SentBatch, lastOriginal, nextTarget, unresolvedSent } from './offsetMap';
 import { TOPIC_MANIFEST_FORMAT, type TopicManifest } from './topicBackup';
 import { STALE_LEADER_ERRORS, WireClient, protocolError } from './wire/client';
 import { readBatches } from './wire/readBatches';
-import { type Batch, type RawRecord, batchRecords, canDecode, encodeBatch, encodeBody, isContiguous, isLogAppendTime, lastOffsetOf, restampForProduce } from './wire/recordBatch';
+import { restampForProduce } from './wire/recordBatch';
 import { forEachLimited } from '../concurrency';
+import { type Captured, type Outgoing, partitionFeed, readAhead } from './partitionFeed';
 
 /** Configs that would reject or rewrite old timestamps while restoring; applied once the data is in. */
 const DEFERRED_CONFIGS = ['message.timestamp.type', 'message.timestamp.difference.max.ms', 'message.timestamp.before.max.ms', 'message.timestamp.after.max.ms'];
@@ -101,8 +100,6 @@ export async function snapshotTopics(snapshot: SnapshotReader): Promise<string[]
   if (!snapshot.exists('topics/index.json')) return [];
   return (await snapshot.readJson<{ topics: string[] }>('topics/index.json')).topics;
 }
-
-type Captured = TopicManifest & { reader: SnapshotReader; read: (path: string) => Promise<Buffer>; recycle: (chunk: Buffer) => void };
 
 /**
  * Reads chunk files through the repository's restore workers (decryption, decompression and
@@ -176,142 +173,6 @@ async function ensureTopic(admin: Admin, target: string, m: TopicManifest, rf: n
     throw new LifeboatError('InvalidInput', `cannot create topic ${target}: ${(e as Error).message}${why.length ? ` (${why.join(', ')})` : ''}`);
   }
   return { created: true, partitions: m.partitions };
-}
-
-/** A batch ready to send and where its records came from. */
-interface Outgoing {
-  batch: Buffer;
-  /** [original offset, index in the batch, count]. */
-  runs: Run[];
-  records: number;
-  /** Call once the batch is written: it is a view of a chunk buffer that can then be reused. */
-  done?: () => void;
-  /** A stored batch sent as it is: the chunk file and snapshot it comes from (for errors). */
-  from?: string;
-}
-
-/** A chunk buffer shared by the generator and the batches it yields; handed back when all let go. */
-class ChunkLease {
-  private holds = 1;
-  constructor(private readonly giveBack: () => void) {}
-  hold(): () => void {
-    this.holds++;
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.drop();
-    };
-  }
-  drop(): void {
-    if (--this.holds === 0) this.giveBack();
-  }
-}
-
-interface PartitionFeedOptions {
-  after: number;
-  cutOffset?: number;
-  cutTime?: number;
-  maxBatchBytes: number;
-  /** Stored batches at least this big are sent as they are. */
-  minDirectBytes: number;
-}
-
-/**
- * The outgoing batches of one partition across the snapshot chain, in order: records after
- * `after` within each snapshot's [start, end), up to the point-in-time cut (a prefix).
- */
-async function* partitionFeed(ms: Captured[], partition: number, o: PartitionFeedOptions): AsyncGenerator<Outgoing> {
-  let pending: RawRecord[] = [];
-  let pendingBytes = 0;
-  // Chunks that pending records (views) may still point into: let go once the records are copied.
-  const held: ChunkLease[] = [];
-  const rebuilt = (): Outgoing => {
-    const out = { batch: encodeBatch(pending), runs: runsFor(pending.map((r) => r.offset), 0), records: pending.length };
-    pending = [];
-    pendingBytes = 0;
-    for (const l of held.splice(0)) l.drop();
-    return out;
-  };
-  const pastCut = (offset: number, timestamp: number) => (o.cutOffset !== undefined && offset >= o.cutOffset) || (o.cutTime !== undefined && timestamp > o.cutTime);
-
-  for (const m of ms) {
-    const pm = m.parts[String(partition)];
-    if (!pm) continue;
-    const wanted = (offset: number) => offset > o.after && offset >= pm.start && offset < pm.end;
-    for (const c of pm.chunks) {
-      if (c.last <= o.after) continue;
-      const data = await m.read(c.file);
-      const lease = new ChunkLease(() => m.recycle(data));
-      // Records to re-batch, in order; or a stored batch that can go as it is.
-      const units: (RawRecord[] | Batch)[] = [];
-      if (m.recordFormat === RECORD_FORMAT) units.push(decodeChunk(data, c.file).map((r) => ({ offset: r.offset, timestamp: r.timestamp, body: encodeBody(r) })));
-      else {
-        for (const b of readBatchChunk(data, c.file)) {
-          const last = lastOffsetOf(b);
-          if (last <= o.after || last < pm.start || b.baseOffset >= pm.end) continue;
-          const where = `${c.file} of snapshot ${m.reader.meta.id.slice(0, 8)}`;
-          // Whole, gap-free CreateTime batches go as they are if big enough, or if Lifeboat cannot
-          // decode their codec (lz4, snappy) whatever their size.
-          const asItIs =
-            wanted(b.baseOffset) &&
-            wanted(last) &&
-            !pastCut(last, b.maxTimestamp) &&
-            isContiguous(b) &&
-            !isLogAppendTime(b) &&
-            ((b.bytes.length >= o.minDirectBytes && b.bytes.length <= o.maxBatchBytes) || !canDecode(b));
-          // Not re-checked here: restamping keeps a wrong CRC wrong and the broker refuses the batch.
-          units.push(asItIs ? b : await batchRecords(b, where));
-        }
-      }
-      for (const u of units) {
-        if (!Array.isArray(u)) {
-          if (pending.length) yield rebuilt();
-          // Producer fields are rewritten in place: the chunk buffer is ours (readBuffer).
-          yield { batch: u.bytes, runs: [[u.baseOffset, 0, u.count]], records: u.count, done: lease.hold(), from: `${c.file} of snapshot ${m.reader.meta.id.slice(0, 8)}` };
-          continue;
-        }
-        for (const r of u) {
-          if (!wanted(r.offset)) continue;
-          if (pastCut(r.offset, r.timestamp)) {
-            if (pending.length) yield rebuilt();
-            return;
-          }
-          const size = r.body.length + 24;
-          if (pending.length && pendingBytes + size > o.maxBatchBytes) yield rebuilt();
-          pending.push(r);
-          pendingBytes += size;
-        }
-      }
-      if (pending.length) held.push(lease);
-      else lease.drop();
-    }
-  }
-  if (pending.length) yield rebuilt();
-}
-
-/** Starts computing the next item while the caller works on the current one. */
-async function* readAhead<T>(it: AsyncGenerator<T>): AsyncGenerator<T> {
-  let next = it.next();
-  let done = false;
-  try {
-    for (;;) {
-      const r = await next;
-      if (r.done) {
-        done = true;
-        return;
-      }
-      next = it.next();
-      yield r.value;
-    }
-  } finally {
-    // Left early (the caller stopped or failed): settle the item being read before the readers
-    // close under it, so its failure is not an unhandled rejection.
-    if (!done) {
-      await next.catch(() => undefined);
-      await it.return(undefined).catch(() => undefined);
-    }
-  }
 }
 
 /**
