@@ -16,6 +16,7 @@ import { restoreTopics } from '../../../src/kafka/topicRestore';
 import { WireClient } from '../../../src/kafka/wire/client';
 import { readBatches } from '../../../src/kafka/wire/readBatches';
 import { COMPRESSION, type Batch, type DecodedRecord, decodeBatch, encodeBatch, encodeBatchAsync, encodeBody, splitBatches } from '../../../src/kafka/wire/recordBatch';
+import { waitUntil } from '../../../src/host/processes';
 import { initRepository } from '../../../src/repository';
 import { primarySpec, standbySpec, unique } from '../../support/lab';
 
@@ -216,6 +217,14 @@ describe('batch-level backup and restore', () => {
     await txn.commit();
     await tp.disconnect();
     await plain.disconnect();
+    // The coordinator writes the commit marker after commit() returns; until then the last stable
+    // offset stays before the transaction (a backup then rightly leaves it for the next one).
+    const wire = await WireClient.open(primary, [txnTopic]);
+    try {
+      await waitUntil('the commit marker (last stable offset 4)', async () => (await wire.listOffsets(txnTopic, 'committed')).get(0) === 4, { timeoutMs: 30_000 });
+    } finally {
+      await wire.close();
+    }
     const w2 = await repo.newSnapshot({ cluster: 'primary', components: ['topics'] });
     const second = await backupTopics(primary, w2, { topics: [txnTopic], from: first.points });
     await w2.commit();
