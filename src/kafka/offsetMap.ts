@@ -9,8 +9,7 @@
  *   {"k":"sent","t":..,"tt":..,"p":0,"pid":7,"e":0,"s":500,"r":[[1700,0,500]]}
  *        a batch about to be produced: producer id, epoch, base sequence, and its records as runs
  *        [original, index in the batch, count]. A run killed before the answer leaves only this
- *        line; the next run sends the batch again under the same producer id and sequence (the
- *        broker writes it once), or finds it in the target by them.
+ *        line; the next run finds the batch in the target by its producer id and sequence.
  *
  * Consumer-group offsets are "the next record to read", so a committed original offset C maps to
  * the new offset of the first restored record whose original offset is >= C (never to the nearest

@@ -11,12 +11,11 @@
  *
  * Exactly once across kills: before a batch is sent, the offset map file (offsetMap.ts) records
  * its producer id, sequence and original offsets; after the answer, where it landed. A run after
- * a kill sends each partition's unanswered batch again under the producer id and sequence it was
- * first sent with: the broker keeps its producers' last batches and answers a repeat with where
- * the first one landed instead of writing it twice. Where that cannot work (the broker forgot the
- * producer, or the batch would come out different), the run looks for the batch in the target by
- * producer id and sequence instead. Then it continues after the last original offset known. The
- * records themselves carry nothing extra.
+ * a kill looks for the unanswered batches in the target by producer id and sequence, records
+ * where they landed, and continues after the last original offset known. The records themselves
+ * carry nothing extra. (Sending them again under their producer id and sequence is not safe: a
+ * broker that dropped that producer's state — it expires by the records' own, old timestamps —
+ * accepts any sequence and would write them twice.)
  */
 import { ConfigResourceTypes, type Admin, type Kafka } from 'kafkajs';
 import { stat } from 'node:fs/promises';
@@ -73,9 +72,9 @@ export interface TopicRestoreOptions {
   /** Partitions restored at once (default 8); each holds a chunk and a batch in memory. */
   partitionConcurrency?: number;
   /**
-   * After a killed run whose unanswered batches cannot be sent again as they were: how long after
-   * its last write the target is scanned for them (default 35 s: a batch awaiting its replicas
-   * becomes visible, or is dropped, within replica.lag.time.max.ms).
+   * After a killed run: how long after its last write the target is scanned for the batches it
+   * sent without an answer (default 35 s: a batch awaiting its replicas becomes visible, or is
+   * dropped, within replica.lag.time.max.ms).
    */
   settleMs?: number;
   onProgress?: (p: RestoreProgress) => void;
@@ -175,14 +174,9 @@ async function ensureTopic(admin: Admin, target: string, m: TopicManifest, rf: n
   return { created: true, partitions: m.partitions };
 }
 
-/**
- * Refuses an offset map that knows records the target does not have (a recreated topic, another
- * cluster). Returns the target's high watermark per partition.
- */
-async function checkMapMatchesTarget(admin: Admin, mapFile: OffsetMapFile, source: string, target: string): Promise<Map<number, number>> {
-  const ends = new Map<number, number>();
+/** Refuses an offset map that knows records the target does not have (a recreated topic, another cluster). */
+async function checkMapMatchesTarget(admin: Admin, mapFile: OffsetMapFile, source: string, target: string): Promise<void> {
   for (const o of await admin.fetchTopicOffsets(target)) {
-    ends.set(o.partition, Number(o.high));
     const known = nextTarget(mapFile.map, source, o.partition);
     if (known !== undefined && known > Number(o.high)) {
       throw new LifeboatError(
@@ -191,16 +185,15 @@ async function checkMapMatchesTarget(admin: Admin, mapFile: OffsetMapFile, sourc
       );
     }
   }
-  return ends;
 }
 
 /**
  * Reads what the target holds past the map's knowledge and records where the batches a killed
  * run sent (and never heard back about) landed. Returns the records found.
  */
-async function catchUp(kafka: Kafka, mapFile: OffsetMapFile, source: string, target: string, partitions: number[], settleMs: number): Promise<number> {
+async function catchUp(kafka: Kafka, mapFile: OffsetMapFile, source: string, target: string, partitions: number, settleMs: number): Promise<number> {
   const unresolved = new Map<number, Map<string, SentBatch>>();
-  for (const p of partitions) {
+  for (let p = 0; p < partitions; p++) {
     const sent = unresolvedSent(mapFile.map, source, p);
     if (sent.length) unresolved.set(p, new Map(sent.map((b) => [`${b.producerId}:${b.producerEpoch}:${b.baseSequence}`, b])));
   }
@@ -277,12 +270,13 @@ export async function restoreTopics(kafka: Kafka, opts: TopicRestoreOptions): Pr
         }
       }
       const knewBefore = mapFile.map.topics[topic] !== undefined;
-      const endsBefore = knewBefore ? await checkMapMatchesTarget(admin, mapFile, topic, target) : new Map<number, number>();
+      if (knewBefore) await checkMapMatchesTarget(admin, mapFile, topic, target);
+      const alreadyPresent = await catchUp(kafka, mapFile, topic, target, m.partitions, opts.settleMs ?? 35_000);
       // Connections open once every target exists (their metadata covers all of them).
       if (lanes.length === 0) lanes = await openLanes(kafka, [target], opts.producers ?? 3);
       else await Promise.all(lanes.map((l) => l.addTopics([target])));
       producer ??= await lanes[0]!.initProducerId();
-      const { restored, alreadyPresent } = await produceTopic(kafka, lanes, producer, mapFile, opts, topic, target, ms, endsBefore, (p, n, bytes) => {
+      const restored = await produceTopic(lanes, producer, mapFile, opts, topic, target, ms, (p, n, bytes) => {
         result.records += n;
         result.bytes += bytes;
         opts.onProgress?.({ topic, target, partition: p, records: n, totalRecords: result.records, totalBytes: result.bytes });
@@ -331,11 +325,6 @@ async function openLanes(kafka: Kafka, topics: string[], n: number): Promise<Wir
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The broker does not know (any more) the producer id, epoch or sequence a batch was sent with. */
-class ProducerStateLost extends Error {
-  override name = 'ProducerStateLost';
-}
 const NOT_ENOUGH_REPLICAS = new Set([7, 19, 20]); // request timed out, not enough replicas (after append)
 const CONNECTION_ERRORS = new Set(['KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSBrokerNotFound', 'KafkaJSRequestTimeoutError', 'KafkaJSLockTimeout', 'WireConnectionError']);
 
@@ -370,8 +359,8 @@ async function sendBatch(lane: WireClient, target: string, partition: number, { 
           throw new Error(`${target}-${partition} refused a batch Lifeboat re-built as corrupt (${e.type}): this is a bug in Lifeboat, please report it`);
         }
         if (r.errorCode === 29) throw new LifeboatError('InvalidInput', `not allowed to write to ${target} (${e.type}): grant the restore's principal Write on the topic`);
-        if (r.errorCode === 59 || r.errorCode === 47 || r.errorCode === 45) {
-          throw new ProducerStateLost(`${target}-${partition}: the broker lost this restore's producer state (${e.type}); run it again: it resumes where it stopped, without duplicates`);
+        if (r.errorCode === 59 || r.errorCode === 47) {
+          throw new Error(`${target}-${partition}: the broker lost this restore's producer state (${e.type}); run it again: it resumes where it stopped, without duplicates`);
         }
         if (!STALE_LEADER_ERRORS.has(r.errorCode) && !NOT_ENOUGH_REPLICAS.has(r.errorCode)) throw new Error(`producing to ${target}-${partition}: ${e.message} (${e.type})`);
         why = e.type;
@@ -387,7 +376,6 @@ async function sendBatch(lane: WireClient, target: string, partition: number, { 
 }
 
 async function produceTopic(
-  kafka: Kafka,
   lanes: WireClient[],
   producer: { producerId: number; producerEpoch: number },
   mapFile: OffsetMapFile,
@@ -395,68 +383,24 @@ async function produceTopic(
   topic: string,
   target: string,
   ms: Captured[],
-  ends: Map<number, number>,
   progress: (partition: number, records: number, bytes: number) => void,
-): Promise<{ restored: number; alreadyPresent: number }> {
+): Promise<number> {
   const maxBatchBytes = opts.maxBatchBytes ?? 900 * 1024;
   const partitions = ms[ms.length - 1]!.partitions;
   let restored = 0;
-  let alreadyPresent = 0;
-  const feedFrom = (partition: number) =>
-    partitionFeed(ms, partition, {
+  const restorePartition = async (partition: number, stopped: () => boolean) => {
+    const lane = lanes[partition % lanes.length]!;
+    const feed = partitionFeed(ms, partition, {
       after: lastOriginal(mapFile.map, topic, partition) ?? -1,
       cutOffset: opts.until?.offsets?.[topic]?.[String(partition)],
       cutTime: opts.until?.timestamp,
       maxBatchBytes,
       minDirectBytes: Math.min(64 * 1024, maxBatchBytes / 4),
     });
-
-  /**
-   * The batch a killed run sent without hearing back: sent again as it was (same records, same
-   * producer id, epoch and sequence), so the broker either writes it now or answers with where it
-   * already is. If the broker no longer knows that producer (producer.id.expiration.ms) or the
-   * batch would come out different (other batch sizes, another cut), the target is searched for it.
-   */
-  const resolveUnanswered = async (partition: number, lane: WireClient): Promise<void> => {
-    const unanswered = unresolvedSent(mapFile.map, topic, partition);
-    if (unanswered.length === 0) return;
-    const u = unanswered[0]!;
-    if (unanswered.length === 1) {
-      const feed = feedFrom(partition);
-      try {
-        const next = await feed.next();
-        const again = next.done ? undefined : next.value;
-        if (again && sameRuns(again.runs, u.runs)) {
-          restampForProduce(again.batch, u.producerId, u.producerEpoch, u.baseSequence);
-          const base = await sendBatch(lane, target, partition, again).catch((e: unknown) => {
-            if (e instanceof ProducerStateLost) return undefined;
-            throw e;
-          });
-          if (base !== undefined) {
-            await mapFile.record(topic, target, partition, again.runs.map(([o, i, c]) => [o, base + i, c]));
-            // Below the end the target had before this run: the killed run's write. Otherwise written now.
-            if (base < (ends.get(partition) ?? 0)) alreadyPresent += again.records;
-            else {
-              restored += again.records;
-              progress(partition, again.records, again.batch.length);
-            }
-            return;
-          }
-        }
-      } finally {
-        await feed.return(undefined);
-      }
-    }
-    alreadyPresent += await catchUp(kafka, mapFile, topic, target, [partition], opts.settleMs ?? 35_000);
-  };
-
-  const restorePartition = async (partition: number, stopped: () => boolean) => {
-    const lane = lanes[partition % lanes.length]!;
-    await resolveUnanswered(partition, lane);
     // Sequences are per producer id and partition; this run's producer id is new.
     let sequence = 0;
     let landed: Run[] = []; // where the previous batch went: written with the next 'sent' line
-    for await (const out of readAhead(feedFrom(partition))) {
+    for await (const out of readAhead(feed)) {
       if (stopped()) break;
       restampForProduce(out.batch, producer.producerId, producer.producerEpoch, sequence);
       await mapFile.record(topic, target, partition, landed, { ...producer, baseSequence: sequence, runs: out.runs });
@@ -476,10 +420,8 @@ async function produceTopic(
     opts.partitionConcurrency ?? 8,
     restorePartition,
   );
-  return { restored, alreadyPresent };
+  return restored;
 }
-
-const sameRuns = (a: Run[], b: Run[]) => a.length === b.length && a.every((r, i) => r[0] === b[i]![0] && r[1] === b[i]![1] && r[2] === b[i]![2]);
 
 /** The snapshot and its ancestors that hold topics, oldest first (incremental chains). */
 export async function topicChain(repo: Repository, ref: string, cluster: string): Promise<SnapshotReader[]> {

@@ -1,9 +1,8 @@
 /**
  * A topic restore SIGKILLed mid-way (in a child process) and then run to the end restores every
- * record exactly once, in order, and its offset map agrees with what the target holds: whether the
- * batches the killed run left unanswered are sent again under their producer id and sequence (the
- * broker does not write a batch twice), or, when they would come out different, looked for in the
- * target.
+ * record exactly once, in order, and its offset map agrees with what the target holds; the batches
+ * the killed runs left unanswered are looked for in the target, also when the resumed run cuts its
+ * batches differently.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -105,7 +104,7 @@ const unansweredPartitions = async (mapFile: string) => {
 const countOf = async (into: string) => [...(await readAll(standby, into)).values()].reduce((n, r) => n + r.length, 0);
 
 describe('resumable topic restore', () => {
-  it('killed twice with SIGKILL and resumed: unanswered batches sent again at once, no record lost, none duplicated, offset map exact', async () => {
+  it('killed twice with SIGKILL and resumed: no record lost, none duplicated, offset map exact', async () => {
     const mapFile = join(dir, 'resume.map');
     const first = await restoreUntilKilled(1500, mapFile);
     const second = await restoreUntilKilled(1500, mapFile);
@@ -117,16 +116,13 @@ describe('resumable topic restore', () => {
 
     expect(await unansweredPartitions(mapFile)).toBeGreaterThan(0);
     const snap = await repo.openSnapshot(snapshot);
-    // Same batch sizes as the killed runs: their unanswered batches come out the same and are sent
-    // again; nothing waits for the target to settle (it would take two minutes here).
-    const t0 = Date.now();
-    const res = await restoreTopics(standby, { snapshots: [snap], topics: [source], rename: { [source]: target }, offsetMapFile: mapFile, maxBatchBytes: 16 * 1024, settleMs: 120_000 });
-    expect(Date.now() - t0).toBeLessThan(60_000);
+    // The target has one replica: nothing a killed run sent can be waiting for followers.
+    const res = await restoreTopics(standby, { snapshots: [snap], topics: [source], rename: { [source]: target }, offsetMapFile: mapFile, maxBatchBytes: 16 * 1024, settleMs: 1000 });
     expect(res.records).toBe(PER_PARTITION * 3 - partialCount);
     await expectExact(target, mapFile);
   });
 
-  it('resumed with other batch sizes: the unanswered batches are found in the target instead', async () => {
+  it('resumed with other batch sizes: the unanswered batches are still found in the target', async () => {
     const mapFile = join(dir, 'resume2.map');
     await restoreUntilKilled(1500, mapFile, target2);
     const partialCount = await countOf(target2);
