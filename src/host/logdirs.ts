@@ -112,6 +112,9 @@ export async function scanSegment(file: string, length: number, baseOffset: numb
   return { validLength: pos, endOffset };
 }
 
+/** A segment's files: `<partition dir>/<20-digit base offset>` and the kind. */
+const SEGMENT_FILE = /^(.+\/\d{20})\.(?:log|index|timeindex|txnindex)$/;
+
 interface PlannedFile {
   rel: string;
   abs: string;
@@ -230,16 +233,24 @@ export async function copyLogDirs(spec: ClusterSpec, brokerId: number, writer: S
         manifest.bytes += r.size;
         manifest.newBytes += r.newBytes;
       }
-      for (const f of plan.files) {
-        // Closed segments and their indexes never change: one the previous copy has with the same
-        // size and mtime is recorded again without reading it (a TB log dir is not re-read hourly).
-        if (await writer.reuseUnchanged(`${prefix(plan.i)}/${f.rel}`, { size: f.length, mtime: f.mtime, mode: f.mode })) {
+      // A segment's .log before its indexes: those are taken over only with an unchanged .log (the
+      // log cleaner rewrites a segment's files keeping their old mtime; a same-size index would
+      // otherwise pass for unchanged).
+      const changed = new Set<string>();
+      const ordered = [...plan.files.filter((f) => f.rel.endsWith('.log')), ...plan.files.filter((f) => !f.rel.endsWith('.log'))];
+      for (const f of ordered) {
+        const segment = SEGMENT_FILE.exec(f.rel)?.[1];
+        // Closed segments and their indexes never change otherwise: a file the previous copy has with
+        // the same size and mtime is recorded again without reading it (a TB log dir is not re-read hourly).
+        const mayReuse = segment === undefined || !changed.has(segment);
+        if (mayReuse && (await writer.reuseUnchanged(`${prefix(plan.i)}/${f.rel}`, { size: f.length, mtime: f.mtime, mode: f.mode }))) {
           manifest.files++;
           manifest.bytes += f.length;
           manifest.reusedBytes! += f.length;
           opts.onProgress?.({ host: b!.host, files: manifest.files, bytes: manifest.bytes });
           continue;
         }
+        if (segment !== undefined) changed.add(segment);
         let r;
         try {
           const content = f.length === 0 ? Buffer.alloc(0) : createReadStream(f.abs, { start: 0, end: f.length - 1 });

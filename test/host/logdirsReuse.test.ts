@@ -1,0 +1,61 @@
+/**
+ * A log-dir copy that reuses the previous one takes over a segment's files only when its .log is
+ * unchanged: the log cleaner rewrites a segment's .log and indexes keeping their old mtime, and a
+ * rewritten index of the same size must not pass for the old one.
+ */
+import { mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseSpec } from '../../src/config/spec';
+import { copyLogDirs } from '../../src/host/logdirs';
+import { encodeBatch, encodeBody } from '../../src/kafka/wire/recordBatch';
+import { tempDir, tempRepo } from '../repository/helpers';
+
+const HOST = 'broker-a';
+
+describe('log-dir copy reusing the previous one', () => {
+  it('reads a compacted segment and its same-size, same-mtime index again; takes over what did not change', async () => {
+    const base = tempDir();
+    const root = join(base, 'd0');
+    const part = join(root, 'orders-0');
+    mkdirSync(part, { recursive: true });
+    writeFileSync(join(root, 'meta.properties'), 'version=0\nbroker.id=1\ncluster.id=abcdefghijklmnopqrstuv\n');
+    const seg0 = join(part, '00000000000000000000');
+    writeFileSync(`${seg0}.log`, randomBytes(50_000));
+    writeFileSync(`${seg0}.index`, randomBytes(4096));
+    writeFileSync(`${seg0}.timeindex`, randomBytes(4096));
+    const active = encodeBatch(Array.from({ length: 20 }, (_, i) => ({ timestamp: 1_700_000_000_000 + i, body: encodeBody({ key: null, value: Buffer.alloc(500, i), headers: [] }) })));
+    active.writeBigInt64BE(100n, 0);
+    writeFileSync(join(part, '00000000000000000100.log'), active);
+    const spec = parseSpec({
+      name: 't',
+      kafka: { bootstrapServers: ['127.0.0.1:1'] },
+      brokers: [{ id: 1, host: HOST, logDirs: [root], configDir: base, control: { type: 'command', start: 'true', stop: 'true', status: 'true' } }],
+    });
+    const repo = await tempRepo();
+    const w1 = await repo.newSnapshot({ cluster: 't', components: ['logdirs'] });
+    await copyLogDirs(spec, 1, w1, { mode: 'hot' });
+    const first = await w1.commit();
+
+    // The cleaner: a smaller .log, an index of the same size with other entries, the old mtimes kept.
+    const times = statSync(`${seg0}.log`);
+    const cleanedLog = randomBytes(30_000);
+    const cleanedIndex = randomBytes(4096);
+    writeFileSync(`${seg0}.log`, cleanedLog);
+    writeFileSync(`${seg0}.index`, cleanedIndex);
+    for (const f of [`${seg0}.log`, `${seg0}.index`]) utimesSync(f, times.atime, times.mtime);
+
+    const w2 = await repo.newSnapshot({ cluster: 't', components: ['logdirs'], reuseFrom: first.id });
+    const again = await copyLogDirs(spec, 1, w2, { mode: 'hot' });
+    const second = await repo.openSnapshot((await w2.commit()).id);
+    const at = (name: string) => `logdirs/${HOST}/0/orders-0/${name}`;
+    expect((await second.readBuffer(at('00000000000000000000.log'))).equals(cleanedLog)).toBe(true);
+    expect((await second.readBuffer(at('00000000000000000000.index'))).equals(cleanedIndex)).toBe(true);
+    expect((await second.readBuffer(at('00000000000000000000.timeindex'))).equals(readFileSync(`${seg0}.timeindex`))).toBe(true);
+    // The active segment did not change: taken over, not read.
+    expect(again.reusedBytes).toBe(active.length);
+    expect((await second.readBuffer(at('00000000000000000100.log'))).equals(active)).toBe(true);
+    await repo.close();
+  });
+});
