@@ -81,6 +81,7 @@ export async function* partitionFeed(ms: Captured[], partition: number, o: Parti
       if (c.last <= o.after) continue;
       const data = await m.read(c.file);
       const lease = new ChunkLease(() => m.recycle(data));
+      const where = `${c.file} of snapshot ${m.reader.meta.id.slice(0, 8)}`;
       // Records to re-batch, in order; or a stored batch that can go as it is.
       const units: (RawRecord[] | Batch)[] = [];
       if (m.recordFormat === RECORD_FORMAT) units.push(decodeChunk(data, c.file).map((r) => ({ offset: r.offset, timestamp: r.timestamp, body: encodeBody(r) })));
@@ -88,7 +89,6 @@ export async function* partitionFeed(ms: Captured[], partition: number, o: Parti
         for (const b of readBatchChunk(data, c.file)) {
           const last = lastOffsetOf(b);
           if (last <= o.after || last < pm.start || b.baseOffset >= pm.end) continue;
-          const where = `${c.file} of snapshot ${m.reader.meta.id.slice(0, 8)}`;
           // Whole, gap-free CreateTime batches go as they are if big enough, or if Lifeboat cannot
           // decode their codec (lz4, snappy) whatever their size.
           const asItIs =
@@ -106,7 +106,7 @@ export async function* partitionFeed(ms: Captured[], partition: number, o: Parti
         if (!Array.isArray(u)) {
           if (pending.length) yield rebuilt();
           // Producer fields are rewritten in place: the chunk buffer is ours (readBuffer).
-          yield { batch: u.bytes, runs: [[u.baseOffset, 0, u.count]], records: u.count, done: lease.hold(), from: `${c.file} of snapshot ${m.reader.meta.id.slice(0, 8)}` };
+          yield { batch: u.bytes, runs: [[u.baseOffset, 0, u.count]], records: u.count, done: lease.hold(), from: where };
           continue;
         }
         for (const r of u) {

@@ -330,7 +330,9 @@ const CONNECTION_ERRORS = new Set(['KafkaJSConnectionError', 'KafkaJSConnectionC
 
 /**
  * Sends one batch to its partition's leader until it is written; returns its base offset. A resend
- * carries the same producer id and sequence, so the broker never writes it twice.
+ * carries the same producer id and sequence, so a broker that still holds this producer's state
+ * does not write it twice. (One that dropped the state meanwhile — it expires by the records' own
+ * timestamps, and on restart — would: a lost answer is not yet followed by a search of the target.)
  */
 async function sendBatch(lane: WireClient, target: string, partition: number, { batch, from, runs }: Pick<Outgoing, 'batch' | 'from' | 'runs'>): Promise<number> {
   const deadline = Date.now() + 180_000;
