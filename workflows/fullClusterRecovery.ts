@@ -175,7 +175,7 @@ export async function fullClusterRecovery(input: FullClusterRecoveryInput): Prom
   let logicalChecks: DataCheck[] = [];
   if (isLogical) {
     const r = await t.step('restore-topics', () => control.restoreTopicsFromSetActivity({ spec, set: chosen!.set }), (x) =>
-      `${x.records} records, ${x.groupsSet} consumer groups set through the offset map ${x.offsetMapFile}`,
+      `${x.records} records${x.writtenNow < x.records ? ` (${x.records - x.writtenNow} written by an earlier attempt)` : ''}, ${x.groupsSet} consumer groups set through the offset map ${x.offsetMapFile}`,
     );
     logicalChecks = r.checks;
   } else t.skip('restore-topics', 'the log dirs hold the data');

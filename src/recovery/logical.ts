@@ -21,7 +21,10 @@ import type { RecoveryCheck } from './steps';
 import { withRepo } from './steps';
 
 export interface LogicalRestoreResult {
+  /** Records of the set in the target, whichever attempt wrote them. */
   records: number;
+  /** Of those, written by this attempt (less than records when a retried activity resumed). */
+  writtenNow: number;
   offsetMapFile: string;
   groupsSet: number;
   checks: RecoveryCheck[];
@@ -83,5 +86,6 @@ export async function restoreTopicsFromSet(
       ok: groupsSet === wanted && applied.failures.length === 0,
     });
   }
-  return { records: result.records, offsetMapFile, groupsSet, checks };
+  const records = result.topics.reduce((n, t) => n + mapped(t.topic), 0);
+  return { records, writtenNow: result.records, offsetMapFile, groupsSet, checks };
 }

@@ -12,6 +12,9 @@ import type { ClusterSpec } from '../../src/config/spec';
 import { withAdmin } from '../../src/kafka/admin';
 import { kafkaFor } from '../../src/kafka/client';
 import { labDisaster } from '../../src/lab/disaster';
+import { listBackupSets } from '../../src/backup/parts';
+import { restoreTopicsFromSet } from '../../src/recovery/logical';
+import { withRepo } from '../../src/recovery/steps';
 import type { RunReport } from '../../src/report/report.pure';
 import { TASK_QUEUE, temporalSettings } from '../../src/temporal/connection';
 import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
@@ -168,5 +171,13 @@ describe('fullClusterRecovery workflow', () => {
     expect(await consumeAll(spec, events, 300)).toEqual(before);
     const offsets = await withAdmin(kafkaFor(spec), spec.name, (a) => a.fetchOffsets({ groupId: readers, topics: [events] }));
     expect(offsets[0]!.partitions.sort((a, b) => a.partition - b.partition).map((p) => p.offset)).toEqual(['10', '11', '12']);
+
+    // The step run again, as a retried activity would (after a failure past its last write):
+    // nothing is written twice and it still reports the set's 300 records, counted from the map.
+    const backupSet = (await withRepo(spec, (repo) => listBackupSets(repo, spec.name))).find((s) => s.setId === set.setId)!;
+    const retried = await restoreTopicsFromSet(spec, backupSet);
+    expect({ records: retried.records, writtenNow: retried.writtenNow, groupsSet: retried.groupsSet }).toEqual({ records: 300, writtenNow: 0, groupsSet: 2 });
+    expect(retried.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(await consumeAll(spec, events, 300)).toEqual(before);
   });
 });
