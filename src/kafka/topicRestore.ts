@@ -13,9 +13,11 @@
  * its producer id, sequence and original offsets; after the answer, where it landed. A run after
  * a kill looks for the unanswered batches in the target by producer id and sequence, records
  * where they landed, and continues after the last original offset known. The records themselves
- * carry nothing extra. (Sending them again under their producer id and sequence is not safe: a
- * broker that dropped that producer's state — it expires by the records' own, old timestamps —
- * accepts any sequence and would write them twice.)
+ * carry nothing extra. Within a run, a batch whose answer was lost (connection cut, broker
+ * restarted, replicas not confirmed) is looked for the same way before it is sent again. (Sending
+ * it again under its producer id and sequence is not safe on its own: a broker that dropped that
+ * producer's state — it expires by the records' own, old timestamps, and on restart — accepts any
+ * sequence and would write it twice.)
  */
 import { ConfigResourceTypes, type Admin, type Kafka } from 'kafkajs';
 import { stat } from 'node:fs/promises';
@@ -24,8 +26,9 @@ import type { ParallelFileRestore, Repository, SnapshotReader } from '../reposit
 import { OffsetMapFile, type Run, type SentBatch, lastOriginal, nextTarget, unresolvedSent } from './offsetMap';
 import { TOPIC_MANIFEST_FORMAT, type TopicManifest } from './topicBackup';
 import { STALE_LEADER_ERRORS, WireClient, protocolError } from './wire/client';
+import { WireConnectionError } from './wire/connection';
 import { readBatches } from './wire/readBatches';
-import { restampForProduce } from './wire/recordBatch';
+import { type Batch, restampForProduce } from './wire/recordBatch';
 import { forEachLimited } from '../concurrency';
 import { type Captured, type Outgoing, partitionFeed, readAhead } from './partitionFeed';
 
@@ -72,9 +75,10 @@ export interface TopicRestoreOptions {
   /** Partitions restored at once (default 8); each holds a chunk and a batch in memory. */
   partitionConcurrency?: number;
   /**
-   * After a killed run: how long after its last write the target is scanned for the batches it
-   * sent without an answer (default 35 s: a batch awaiting its replicas becomes visible, or is
-   * dropped, within replica.lag.time.max.ms).
+   * How long a batch sent without an answer may still land (default 35 s: one awaiting its
+   * replicas is committed, or dropped, within replica.lag.time.max.ms). A resumed run scans the
+   * target for a killed run's unanswered batches that long after its last write; a lost answer
+   * within a run is looked for at once, and again that long after, before the batch is resent.
    */
   settleMs?: number;
   onProgress?: (p: RestoreProgress) => void;
@@ -187,22 +191,11 @@ async function checkMapMatchesTarget(admin: Admin, mapFile: OffsetMapFile, sourc
   }
 }
 
-/**
- * Reads what the target holds past the map's knowledge and records where the batches a killed
- * run sent (and never heard back about) landed. Returns the records found.
- */
-async function catchUp(kafka: Kafka, mapFile: OffsetMapFile, source: string, target: string, partitions: number, settleMs: number): Promise<number> {
-  const unresolved = new Map<number, Map<string, SentBatch>>();
-  for (let p = 0; p < partitions; p++) {
-    const sent = unresolvedSent(mapFile.map, source, p);
-    if (sent.length) unresolved.set(p, new Map(sent.map((b) => [`${b.producerId}:${b.producerEpoch}:${b.baseSequence}`, b])));
-  }
-  if (unresolved.size === 0) return 0;
-  // A batch the killed run sent may still await its replicas (above the high watermark, invisible
-  // to this scan); within replica.lag.time.max.ms (30 s by default) it is either replicated or
-  // the lagging replica leaves the ISR. Scan only once that long has passed since the last write.
-  const quiet = settleMs - (Date.now() - (await stat(mapFile.file)).mtimeMs);
-  if (quiet > 0) await sleep(quiet);
+/** A batch of this restore's is known by its producer id, epoch and first sequence number. */
+const sentKey = (b: { producerId: number; producerEpoch: number; baseSequence: number }) => `${b.producerId}:${b.producerEpoch}:${b.baseSequence}`;
+
+/** Calls `onBatch` with every batch the target holds (up to its end now) from these offsets on, per partition. */
+async function searchTarget(kafka: Kafka, target: string, from: Map<number, number>, onBatch: (partition: number, b: Batch) => Promise<void> | void): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   let offsets;
@@ -213,25 +206,44 @@ async function catchUp(kafka: Kafka, mapFile: OffsetMapFile, source: string, tar
   }
   const ranges = new Map<number, { from: number; to: number }>();
   for (const o of offsets) {
-    if (!unresolved.has(o.partition)) continue;
-    const from = Math.max(nextTarget(mapFile.map, source, o.partition) ?? Number(o.low), Number(o.low));
-    ranges.set(o.partition, { from, to: Number(o.high) });
+    const f = from.get(o.partition);
+    if (f !== undefined) ranges.set(o.partition, { from: Math.max(f, Number(o.low)), to: Number(o.high) });
   }
-  let found = 0;
   await readBatches(
     kafka,
     target,
     ranges,
     async (partition, batches) => {
-      for (const b of batches) {
-        const sent = unresolved.get(partition)?.get(`${b.producerId}:${b.producerEpoch}:${b.baseSequence}`);
-        if (!sent) continue; // written by someone else
-        await mapFile.addRuns(source, target, partition, sent.runs.map(([o, i, c]) => [o, b.baseOffset + i, c]));
-        found += b.count;
-      }
+      for (const b of batches) await onBatch(partition, b);
     },
     { readCommitted: false },
   );
+}
+
+/**
+ * Reads what the target holds past the map's knowledge and records where the batches a killed
+ * run sent (and never heard back about) landed. Returns the records found.
+ */
+async function catchUp(kafka: Kafka, mapFile: OffsetMapFile, source: string, target: string, partitions: number, settleMs: number): Promise<number> {
+  const unresolved = new Map<number, Map<string, SentBatch>>();
+  for (let p = 0; p < partitions; p++) {
+    const sent = unresolvedSent(mapFile.map, source, p);
+    if (sent.length) unresolved.set(p, new Map(sent.map((b) => [sentKey(b), b])));
+  }
+  if (unresolved.size === 0) return 0;
+  // A batch the killed run sent may still await its replicas (above the high watermark, invisible
+  // to this scan); within replica.lag.time.max.ms (30 s by default) it is either replicated or
+  // the lagging replica leaves the ISR. Scan only once that long has passed since the last write.
+  const quiet = settleMs - (Date.now() - (await stat(mapFile.file)).mtimeMs);
+  if (quiet > 0) await sleep(quiet);
+  const from = new Map([...unresolved.keys()].map((p) => [p, nextTarget(mapFile.map, source, p) ?? 0]));
+  let found = 0;
+  await searchTarget(kafka, target, from, async (partition, b) => {
+    const sent = unresolved.get(partition)?.get(sentKey(b));
+    if (!sent) return; // written by someone else
+    await mapFile.addRuns(source, target, partition, sent.runs.map(([o, i, c]) => [o, b.baseOffset + i, c]));
+    found += b.count;
+  });
   return found;
 }
 
@@ -271,16 +283,17 @@ export async function restoreTopics(kafka: Kafka, opts: TopicRestoreOptions): Pr
       }
       const knewBefore = mapFile.map.topics[topic] !== undefined;
       if (knewBefore) await checkMapMatchesTarget(admin, mapFile, topic, target);
-      const alreadyPresent = await catchUp(kafka, mapFile, topic, target, m.partitions, opts.settleMs ?? 35_000);
+      const alreadyPresent = await catchUp(kafka, mapFile, topic, target, m.partitions, opts.settleMs ?? SETTLE_MS);
       // Connections open once every target exists (their metadata covers all of them).
       if (lanes.length === 0) lanes = await openLanes(kafka, [target], opts.producers ?? 3);
       else await Promise.all(lanes.map((l) => l.addTopics([target])));
       producer ??= await lanes[0]!.initProducerId();
-      const restored = await produceTopic(lanes, producer, mapFile, opts, topic, target, ms, (p, n, bytes) => {
+      const start = new Map((await admin.fetchTopicOffsets(target)).map((o) => [o.partition, Number(o.high)]));
+      const restored = await produceTopic(kafka, lanes, producer, mapFile, opts, topic, target, ms, (p, n, bytes) => {
         result.records += n;
         result.bytes += bytes;
         opts.onProgress?.({ topic, target, partition: p, records: n, totalRecords: result.records, totalBytes: result.bytes });
-      });
+      }, start);
       const ends = await admin.fetchTopicOffsets(target);
       for (const e of ends) if (e.partition < m.partitions) await mapFile.setEnd(topic, target, e.partition, Number(e.high));
       if (created || knewBefore) await applyDeferredConfigs(admin, target, m);
@@ -325,51 +338,97 @@ async function openLanes(kafka: Kafka, topics: string[], n: number): Promise<Wir
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const NOT_ENOUGH_REPLICAS = new Set([7, 19, 20]); // request timed out, not enough replicas (after append)
+/** How long a batch sent without an answer may still land: replica.lag.time.max.ms (30 s by default) and a margin. */
+const SETTLE_MS = 35_000;
+const NOT_ENOUGH_REPLICAS = 19; // refused before it was written
+/** Written by the leader, then not confirmed: the request timed out waiting for replicas, or the ISR shrank. */
+const UNCONFIRMED = new Set([7, 20]);
 const CONNECTION_ERRORS = new Set(['KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSBrokerNotFound', 'KafkaJSRequestTimeoutError', 'KafkaJSLockTimeout', 'WireConnectionError']);
 
+class TryAgain extends Error {}
+
+/** Where and how a partition's batch is looked for in the target after its answer was lost. */
+interface LostAnswerSearch {
+  kafka: Kafka;
+  /** No batch of this one's can be in the target below this offset. */
+  from: number;
+  producer: { producerId: number; producerEpoch: number };
+  baseSequence: number;
+  settleMs: number;
+}
+
 /**
- * Sends one batch to its partition's leader until it is written; returns its base offset. A resend
- * carries the same producer id and sequence, so a broker that still holds this producer's state
- * does not write it twice. (One that dropped the state meanwhile — it expires by the records' own
- * timestamps, and on restart — would: a lost answer is not yet followed by a search of the target.)
+ * Sends one batch to its partition's leader until it is written; returns its base offset.
+ *
+ * When the outcome of a send is unknown (the connection failed with the request on it, or the
+ * leader wrote the batch and could not confirm it), the batch is looked for in the target by its
+ * producer id, epoch and sequence before it is sent again: resending under the same sequence is
+ * only safe while the broker still holds this producer's state, and brokers drop it by the
+ * records' own timestamps (at once for old data) and on restart. Not found at once, it may still
+ * await its replicas or sit in the broker's queue: it is looked for again once `settleMs` passed
+ * (see catchUp), and only then sent again.
  */
-async function sendBatch(lane: WireClient, target: string, partition: number, { batch, from, runs }: Pick<Outgoing, 'batch' | 'from' | 'runs'>): Promise<number> {
+async function sendBatch(lane: WireClient, target: string, partition: number, { batch, from, runs }: Pick<Outgoing, 'batch' | 'from' | 'runs'>, search: LostAnswerSearch): Promise<number> {
   const deadline = Date.now() + 180_000;
+  let unconfirmedSince: number | undefined;
+  const look = async (): Promise<number | undefined> => {
+    let found: number | undefined;
+    const key = sentKey({ ...search.producer, baseSequence: search.baseSequence });
+    await searchTarget(search.kafka, target, new Map([[partition, search.from]]), (p, b) => {
+      if (sentKey(b) === key) found = b.baseOffset;
+    });
+    return found;
+  };
   for (let attempt = 1; ; attempt++) {
     let why: string;
     const leader = lane.leaders(target).get(partition);
-    if (leader === undefined) why = 'no leader';
-    else {
-      try {
-        const [r] = await lane.produce(leader, target, [{ partition, batch }]);
-        if (!r) throw new Error(`no produce answer for ${target}-${partition}`);
-        if (r.errorCode === 0) return r.baseOffset;
-        const e = protocolError(r.errorCode);
-        if (r.errorCode === 10 || r.errorCode === 18) {
-          throw new LifeboatError('InvalidInput', `${target}-${partition} refused a ${batch.length}-byte batch (${e.type}): raise the target topic's max.message.bytes`);
+    try {
+      if (unconfirmedSince !== undefined) {
+        let found: number | undefined;
+        try {
+          found = await look();
+          const wait = unconfirmedSince + search.settleMs - Date.now();
+          if (found === undefined && wait > 0) {
+            await sleep(wait);
+            found = await look();
+          }
+        } catch (e) {
+          // The target is not readable yet (a broker restarting): look again after the pause.
+          throw new TryAgain(`looking for a batch whose answer was lost: ${(e as Error).message}`);
         }
-        if (r.errorCode === 32) {
-          throw new LifeboatError('InvalidInput', `${target}-${partition} refused the original timestamps (${e.type}): remove message.timestamp.difference.max.ms / before.max.ms from the target topic while restoring`);
-        }
-        if (r.errorCode === 87) {
-          throw new LifeboatError('InvalidInput', `${target}-${partition} refused a record (${e.type}), e.g. a null key on a compacted topic: check the target topic's cleanup.policy against the source's`);
-        }
-        if (r.errorCode === 2) {
-          // A stored batch keeps its CRC when restamped (a wrong one stays wrong); a re-built one gets a new CRC.
-          if (from) throw new LifeboatError('CorruptBackup', `${target}-${partition} refused the stored batch from offset ${runs[0]?.[0]} (${from}) as corrupt (${e.type}): its records do not match their CRC-32C; check the repository (lifeboat repo check --read-data)`);
-          throw new Error(`${target}-${partition} refused a batch Lifeboat re-built as corrupt (${e.type}): this is a bug in Lifeboat, please report it`);
-        }
-        if (r.errorCode === 29) throw new LifeboatError('InvalidInput', `not allowed to write to ${target} (${e.type}): grant the restore's principal Write on the topic`);
-        if (r.errorCode === 59 || r.errorCode === 47) {
-          throw new Error(`${target}-${partition}: the broker lost this restore's producer state (${e.type}); run it again: it resumes where it stopped, without duplicates`);
-        }
-        if (!STALE_LEADER_ERRORS.has(r.errorCode) && !NOT_ENOUGH_REPLICAS.has(r.errorCode)) throw new Error(`producing to ${target}-${partition}: ${e.message} (${e.type})`);
-        why = e.type;
-      } catch (e) {
-        if (!CONNECTION_ERRORS.has((e as Error).name)) throw e;
-        why = (e as Error).message;
+        if (found !== undefined) return found;
+        unconfirmedSince = undefined; // not written, and it can no longer be: send it again
       }
+      if (leader === undefined) throw new TryAgain('no leader');
+      const [r] = await lane.produce(leader, target, [{ partition, batch }]);
+      if (!r) throw new Error(`no produce answer for ${target}-${partition}`);
+      if (r.errorCode === 0) return r.baseOffset;
+      const e = protocolError(r.errorCode);
+      if (r.errorCode === 10 || r.errorCode === 18) {
+        throw new LifeboatError('InvalidInput', `${target}-${partition} refused a ${batch.length}-byte batch (${e.type}): raise the target topic's max.message.bytes`);
+      }
+      if (r.errorCode === 32) {
+        throw new LifeboatError('InvalidInput', `${target}-${partition} refused the original timestamps (${e.type}): remove message.timestamp.difference.max.ms / before.max.ms from the target topic while restoring`);
+      }
+      if (r.errorCode === 87) {
+        throw new LifeboatError('InvalidInput', `${target}-${partition} refused a record (${e.type}), e.g. a null key on a compacted topic: check the target topic's cleanup.policy against the source's`);
+      }
+      if (r.errorCode === 2) {
+        // A stored batch keeps its CRC when restamped (a wrong one stays wrong); a re-built one gets a new CRC.
+        if (from) throw new LifeboatError('CorruptBackup', `${target}-${partition} refused the stored batch from offset ${runs[0]?.[0]} (${from}) as corrupt (${e.type}): its records do not match their CRC-32C; check the repository (lifeboat repo check --read-data)`);
+        throw new Error(`${target}-${partition} refused a batch Lifeboat re-built as corrupt (${e.type}): this is a bug in Lifeboat, please report it`);
+      }
+      if (r.errorCode === 29) throw new LifeboatError('InvalidInput', `not allowed to write to ${target} (${e.type}): grant the restore's principal Write on the topic`);
+      if (r.errorCode === 59 || r.errorCode === 47) {
+        throw new Error(`${target}-${partition}: the broker lost this restore's producer state (${e.type}); run it again: it resumes where it stopped, without duplicates`);
+      }
+      if (UNCONFIRMED.has(r.errorCode)) unconfirmedSince = Date.now();
+      else if (!STALE_LEADER_ERRORS.has(r.errorCode) && r.errorCode !== NOT_ENOUGH_REPLICAS) throw new Error(`producing to ${target}-${partition}: ${e.message} (${e.type})`);
+      why = e.type;
+    } catch (e) {
+      if (!(e instanceof TryAgain) && !CONNECTION_ERRORS.has((e as Error).name)) throw e;
+      if (e instanceof WireConnectionError && e.inFlight) unconfirmedSince = Date.now();
+      why = (e as Error).message;
     }
     if (Date.now() > deadline) throw new Error(`producing to ${target}-${partition}: still failing after 3 minutes (${why})`);
     await sleep(Math.min(200 * attempt, 2000));
@@ -378,6 +437,7 @@ async function sendBatch(lane: WireClient, target: string, partition: number, { 
 }
 
 async function produceTopic(
+  kafka: Kafka,
   lanes: WireClient[],
   producer: { producerId: number; producerEpoch: number },
   mapFile: OffsetMapFile,
@@ -386,6 +446,7 @@ async function produceTopic(
   target: string,
   ms: Captured[],
   progress: (partition: number, records: number, bytes: number) => void,
+  ends: Map<number, number>,
 ): Promise<number> {
   const maxBatchBytes = opts.maxBatchBytes ?? 900 * 1024;
   const partitions = ms[ms.length - 1]!.partitions;
@@ -402,11 +463,13 @@ async function produceTopic(
     // Sequences are per producer id and partition; this run's producer id is new.
     let sequence = 0;
     let landed: Run[] = []; // where the previous batch went: written with the next 'sent' line
+    let searchFrom = ends.get(partition) ?? 0; // this run's batches land after the target's end at its start
     for await (const out of readAhead(feed)) {
       if (stopped()) break;
       restampForProduce(out.batch, producer.producerId, producer.producerEpoch, sequence);
       await mapFile.record(topic, target, partition, landed, { ...producer, baseSequence: sequence, runs: out.runs });
-      const base = await sendBatch(lane, target, partition, out);
+      const base = await sendBatch(lane, target, partition, out, { kafka, from: searchFrom, producer, baseSequence: sequence, settleMs: opts.settleMs ?? SETTLE_MS });
+      searchFrom = base + out.records;
       out.done?.();
       landed = out.runs.map(([o, i, c]) => [o, base + i, c]);
       sequence = (sequence + out.records) % 2 ** 31;

@@ -43,6 +43,8 @@ export interface ScratchOptions {
   listeners?: Record<string, number>;
   /** More server.properties lines (per-listener SASL and TLS settings). */
   properties?: string[];
+  /** The port to advertise for one of `listeners` instead of its own (a proxy in front of it). */
+  advertise?: Record<string, number>;
 }
 
 export async function scratchCluster(opts: ScratchOptions = {}): Promise<ScratchCluster> {
@@ -67,8 +69,11 @@ export async function scratchCluster(opts: ScratchOptions = {}): Promise<Scratch
   mkdirSync(broker.logDir, { recursive: true });
   mkdirSync(join(dir, 'logs'), { recursive: true });
   let props = serverProperties(topo, cluster, broker);
-  const extra = Object.entries(opts.listeners ?? {}).map(([protocol, p]) => `,${protocol}://127.0.0.1:${p}`).join('');
-  if (extra) props = props.replace(/^((?:advertised\.)?listeners=.*)$/gm, `$1${extra}`) + 'inter.broker.listener.name=PLAINTEXT\n';
+  const extra = (advertised: boolean) =>
+    Object.entries(opts.listeners ?? {}).map(([name, p]) => `,${name}://127.0.0.1:${(advertised && opts.advertise?.[name]) || p}`).join('');
+  if (opts.listeners) {
+    props = props.replace(/^(listeners=.*)$/m, `$1${extra(false)}`).replace(/^(advertised\.listeners=.*)$/m, `$1${extra(true)}`) + 'inter.broker.listener.name=PLAINTEXT\n';
+  }
   writeFileSync(join(broker.configDir, 'server.properties'), props + (opts.properties ?? []).map((l) => `${l}\n`).join(''));
   writeFileSync(join(broker.configDir, 'log4j.properties'), log4jProperties(broker));
   const spec = parseSpec({

@@ -18,6 +18,16 @@ const req = createRequire(__filename);
 /** A connection that failed, closed or timed out: every request on it failed and may be retried on a new one. */
 export class WireConnectionError extends Error {
   override name = 'WireConnectionError';
+  /**
+   * @param inFlight the request had been written to the socket: the broker may have acted on it
+   *   (a produce may be written) although no answer came.
+   */
+  constructor(
+    message: string,
+    readonly inFlight = false,
+  ) {
+    super(message);
+  }
 }
 
 /** What kafkajs's ConnectionPool keeps of the options its connections are made with. */
@@ -132,7 +142,7 @@ export class RawConnection {
    * no longer be matched) and every request on it.
    */
   request(apiKey: number, apiVersion: number, parts: Buffer[], timeoutMs: number): Promise<Buffer> {
-    if (this.failed) return Promise.reject(this.failed);
+    if (this.failed) return Promise.reject(new WireConnectionError(this.failed.message));
     const correlationId = this.nextCorrelationId;
     this.nextCorrelationId = (this.nextCorrelationId + 1) % 2 ** 31;
     const head = Buffer.from(this.header);
@@ -160,9 +170,10 @@ export class RawConnection {
   private fail(e: Error): void {
     if (this.failed) return;
     this.failed = e;
+    const inFlight = e instanceof WireConnectionError ? new WireConnectionError(e.message, true) : e;
     for (const p of this.pending.splice(0)) {
       clearTimeout(p.timer);
-      p.reject(e);
+      p.reject(inFlight);
     }
     this.conn.socket.destroy();
     // Stops kafkajs's request-timeout timer for this connection (its queue is empty).

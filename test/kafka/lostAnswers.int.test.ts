@@ -1,0 +1,150 @@
+/**
+ * Produce answers lost in flight during a topic restore, on a broker that forgets idempotent
+ * producers within a second: the restore still writes every record exactly once.
+ *
+ * Kafka expires a producer's state by its records' own timestamps (producer.id.expiration.ms after
+ * the newest one, checked every producer.id.expiration.check.interval.ms; on restart too), and then
+ * accepts any sequence from it. A restore's records are old, so a real broker forgets the restore's
+ * producer at its next check; this one (expiration 1 s, checked every 100 ms) does so at once. A
+ * proxy between the restore and the broker (test/support/faultyProxy.ts) swallows the answer to a
+ * written batch, or drops a request before it arrives, and cuts the connection: a resend of the
+ * first would be written a second time, the second must be sent again.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClusterSpec } from '../../src/config/spec';
+import { kafkaFor } from '../../src/kafka/client';
+import { loadOffsetMap, translateOffset } from '../../src/kafka/offsetMap';
+import { backupTopics } from '../../src/kafka/topicBackup';
+import { restoreTopics, type TopicRestoreOptions } from '../../src/kafka/topicRestore';
+import { killBroker, startBroker } from '../../src/lab/lab';
+import { initRepository, type LocalRepository } from '../../src/repository';
+import { freePort, type ScratchCluster, scratchCluster } from '../host/logdirsScratchBroker';
+import { FaultyProxy } from '../support/faultyProxy';
+import { primarySpec, unique } from '../support/lab';
+import { content, readAll } from './topicsSupport';
+
+const PER_PARTITION = 1000;
+const primary = kafkaFor(primarySpec(), 'test-src');
+const dir = mkdtempSync(join(tmpdir(), 'lifeboat-lost-'));
+const source = unique('lost-src');
+let repo: LocalRepository;
+let snapshot = '';
+let broker: ScratchCluster;
+let proxy: FaultyProxy;
+/** The target as the restore sees it: every connection through the proxy. */
+let throughProxy: ClusterSpec;
+
+beforeAll(async () => {
+  repo = await initRepository(join(dir, 'repo'), 'test-password', { scrypt: { N: 1024, r: 8, p: 1 } });
+  const admin = primary.admin();
+  await admin.connect();
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic: source, numPartitions: 3, replicationFactor: 3 }] });
+  await admin.disconnect();
+  const producer = primary.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  await producer.send({
+    topic: source,
+    acks: -1,
+    messages: Array.from({ length: PER_PARTITION * 3 }, (_, i) => ({ partition: i % 3, key: `k${i}`, value: `${i}:`.padEnd(1000, '.'), headers: { n: String(i) } })),
+  });
+  await producer.disconnect();
+  const writer = await repo.newSnapshot({ cluster: 'primary', components: ['topics'] });
+  await backupTopics(primary, writer, { topics: [source] });
+  snapshot = (await writer.commit()).id;
+
+  const faulty = await freePort();
+  proxy = await FaultyProxy.start(faulty);
+  broker = await scratchCluster({
+    listeners: { FAULTY: faulty },
+    advertise: { FAULTY: proxy.port },
+    properties: ['listener.security.protocol.map=PLAINTEXT:PLAINTEXT,FAULTY:PLAINTEXT', 'producer.id.expiration.ms=1000', 'producer.id.expiration.check.interval.ms=100'],
+  });
+  await broker.start();
+  throughProxy = { ...broker.spec, kafka: { ...broker.spec.kafka, bootstrapServers: [`127.0.0.1:${proxy.port}`] } };
+}, 120_000);
+
+afterAll(async () => {
+  await proxy?.close();
+  await broker?.destroy();
+  const admin = primary.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: [source] }).catch(() => {});
+  await admin.disconnect();
+  await repo?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Every record of the source once, in order, in `into`, and the map sends each original offset to its record there. */
+async function expectExact(into: string, mapFile: string): Promise<void> {
+  const original = await readAll(primary, source);
+  const restored = await readAll(kafkaFor(broker.spec, 'test-dst'), into);
+  const map = await loadOffsetMap(mapFile);
+  for (const [p, recs] of original) {
+    const got = restored.get(p)!;
+    expect(got.map((r) => content(r).key)).toEqual(recs.map((r) => content(r).key));
+    expect(got.map((r) => content(r))).toEqual(recs.map((r) => content(r)));
+    got.forEach((r, i) => expect(translateOffset(map, source, p, recs[i]!.offset)).toBe(r.offset));
+  }
+}
+
+async function restoreThroughProxy(into: string, mapFile: string, more: Partial<TopicRestoreOptions> = {}) {
+  const snap = await repo.openSnapshot(snapshot);
+  const t0 = Date.now();
+  const result = await restoreTopics(kafkaFor(throughProxy, 'test-restore'), {
+    snapshots: [snap],
+    topics: [source],
+    rename: { [source]: into },
+    offsetMapFile: mapFile,
+    maxBatchBytes: 16 * 1024,
+    replicationFactor: 1,
+    ...more,
+  });
+  return { ...result, ms: Date.now() - t0 };
+}
+
+describe('topic restore with lost produce answers', () => {
+  it('a batch the broker wrote but whose answer was lost is found in the target, not written again', { timeout: 120_000 }, async () => {
+    const into = unique('lost-answer');
+    const mapFile = join(dir, `${into}.map`);
+    let broke = false;
+    const fault = proxy.arm('lose-answer', 20).then(() => (broke = true));
+    const res = await restoreThroughProxy(into, mapFile, { settleMs: 60_000 });
+    await fault;
+    expect(broke).toBe(true);
+    expect(res.records).toBe(PER_PARTITION * 3);
+    await expectExact(into, mapFile);
+    // Found by looking at once, not after waiting out the time a request may still arrive in.
+    expect(res.ms).toBeLessThan(60_000);
+  });
+
+  it('a request that never reached the broker is sent again once it cannot arrive any more', { timeout: 120_000 }, async () => {
+    const into = unique('lost-request');
+    const mapFile = join(dir, `${into}.map`);
+    const fault = proxy.arm('drop-request', 20);
+    const res = await restoreThroughProxy(into, mapFile, { settleMs: 3000 });
+    await fault;
+    expect(res.records).toBe(PER_PARTITION * 3);
+    await expectExact(into, mapFile);
+    // Not found, it was sent again only once it could no longer arrive late.
+    expect(res.ms).toBeGreaterThanOrEqual(3000);
+  });
+
+  it('the broker killed and started again mid-restore: every record once', { timeout: 240_000 }, async () => {
+    const into = unique('lost-restart');
+    const mapFile = join(dir, `${into}.map`);
+    let restart: Promise<void> | undefined;
+    const res = await restoreThroughProxy(into, mapFile, {
+      settleMs: 3000,
+      onProgress: (p) => {
+        if (!restart && p.totalRecords >= PER_PARTITION) restart = killBroker(broker.topo, broker.broker).then(() => startBroker(broker.topo, broker.broker));
+      },
+    });
+    expect(restart).toBeDefined();
+    await restart;
+    expect(res.records).toBe(PER_PARTITION * 3);
+    await expectExact(into, mapFile);
+  });
+});
