@@ -25,12 +25,15 @@ import { LifeboatError } from '../errors';
 import type { ParallelFileRestore, Repository, SnapshotReader } from '../repository/types';
 import { OffsetMapFile, type Run, type SentBatch, lastOriginal, nextTarget, unresolvedSent } from './offsetMap';
 import { TOPIC_MANIFEST_FORMAT, type TopicManifest } from './topicBackup';
-import { STALE_LEADER_ERRORS, WireClient, protocolError } from './wire/client';
+import { WireClient, protocolError } from './wire/client';
 import { WireConnectionError } from './wire/connection';
 import { readBatches } from './wire/readBatches';
 import { type Batch, restampForProduce } from './wire/recordBatch';
 import { forEachLimited } from '../concurrency';
 import { type Captured, type Outgoing, partitionFeed, readAhead } from './partitionFeed';
+
+/** A transient failure inside a retry loop: the broker may answer after a pause. */
+class TryAgain extends Error {}
 
 /** Configs that would reject or rewrite old timestamps while restoring; applied once the data is in. */
 const DEFERRED_CONFIGS = ['message.timestamp.type', 'message.timestamp.difference.max.ms', 'message.timestamp.before.max.ms', 'message.timestamp.after.max.ms'];
@@ -194,20 +197,24 @@ async function checkMapMatchesTarget(admin: Admin, mapFile: OffsetMapFile, sourc
 /** A batch of this restore's is known by its producer id, epoch and first sequence number. */
 const sentKey = (b: { producerId: number; producerEpoch: number; baseSequence: number }) => `${b.producerId}:${b.producerEpoch}:${b.baseSequence}`;
 
-/** Calls `onBatch` with every batch the target holds (up to its end now) from these offsets on, per partition. */
+/**
+ * Calls `onBatch` with every batch the target holds from these offsets on, per partition, up to
+ * its high watermark now (not the last stable offset: another producer's open transaction must
+ * not hide this restore's batches).
+ */
 async function searchTarget(kafka: Kafka, target: string, from: Map<number, number>, onBatch: (partition: number, b: Batch) => Promise<void> | void): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  let offsets;
+  const client = await WireClient.open(kafka, [target]);
+  let ends: Map<number, number>;
   try {
-    offsets = await admin.fetchTopicOffsets(target);
+    ends = await client.listOffsets(target, 'end');
   } finally {
-    await admin.disconnect();
+    await client.close();
   }
   const ranges = new Map<number, { from: number; to: number }>();
-  for (const o of offsets) {
-    const f = from.get(o.partition);
-    if (f !== undefined) ranges.set(o.partition, { from: Math.max(f, Number(o.low)), to: Number(o.high) });
+  for (const [p, f] of from) {
+    const to = ends.get(p);
+    if (to === undefined) throw new TryAgain(`${target}-${p} has no leader`);
+    ranges.set(p, { from: f, to });
   }
   await readBatches(
     kafka,
@@ -340,12 +347,14 @@ async function openLanes(kafka: Kafka, topics: string[], n: number): Promise<Wir
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** How long a batch sent without an answer may still land: replica.lag.time.max.ms (30 s by default) and a margin. */
 const SETTLE_MS = 35_000;
-const NOT_ENOUGH_REPLICAS = 19; // refused before it was written
-/** Written by the leader, then not confirmed: the request timed out waiting for replicas, or the ISR shrank. */
-const UNCONFIRMED = new Set([7, 20]);
+/** Refused before anything was written: sent again at once. */
+const NOT_WRITTEN = new Set([3, 5, 9, 19]); // unknown partition, leader or replica not available, not enough replicas
+/**
+ * May have been written: the request timed out waiting for replicas or the ISR shrank after the
+ * append, or leadership moved (or the log dir failed) while the leader awaited its replicas.
+ */
+const UNCONFIRMED = new Set([6, 7, 20, 56]);
 const CONNECTION_ERRORS = new Set(['KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSBrokerNotFound', 'KafkaJSRequestTimeoutError', 'KafkaJSLockTimeout', 'WireConnectionError']);
-
-class TryAgain extends Error {}
 
 /** Where and how a partition's batch is looked for in the target after its answer was lost. */
 interface LostAnswerSearch {
@@ -361,44 +370,46 @@ interface LostAnswerSearch {
  * Sends one batch to its partition's leader until it is written; returns its base offset.
  *
  * When the outcome of a send is unknown (the connection failed with the request on it, or the
- * leader wrote the batch and could not confirm it), the batch is looked for in the target by its
- * producer id, epoch and sequence before it is sent again: resending under the same sequence is
- * only safe while the broker still holds this producer's state, and brokers drop it by the
- * records' own timestamps (at once for old data) and on restart. Not found at once, it may still
- * await its replicas or sit in the broker's queue: it is looked for again once `settleMs` passed
- * (see catchUp), and only then sent again.
+ * leader may have written the batch without confirming it), the batch is looked for in the target
+ * by its producer id, epoch and sequence before it is sent again: resending under the same
+ * sequence is only safe while the broker still holds this producer's state, and brokers drop it
+ * by the records' own timestamps (at once for old data) and on restart. Not found, it may still
+ * await its replicas or sit in a queue of a broker that was unreachable: only a look begun
+ * `settleMs` after the target first answered one (see catchUp) is conclusive; then it is resent.
  */
 async function sendBatch(lane: WireClient, target: string, partition: number, { batch, from, runs }: Pick<Outgoing, 'batch' | 'from' | 'runs'>, search: LostAnswerSearch): Promise<number> {
-  const deadline = Date.now() + 180_000;
-  let unconfirmedSince: number | undefined;
+  const t0 = Date.now();
+  let unconfirmed: { firstLook?: number } | undefined;
+  const key = sentKey({ ...search.producer, baseSequence: search.baseSequence });
   const look = async (): Promise<number | undefined> => {
     let found: number | undefined;
-    const key = sentKey({ ...search.producer, baseSequence: search.baseSequence });
-    await searchTarget(search.kafka, target, new Map([[partition, search.from]]), (p, b) => {
-      if (sentKey(b) === key) found = b.baseOffset;
-    });
+    try {
+      await searchTarget(search.kafka, target, new Map([[partition, search.from]]), (_, b) => {
+        if (sentKey(b) === key) found = b.baseOffset;
+      });
+    } catch (e) {
+      if (e instanceof LifeboatError) throw e;
+      // The target is not readable yet (a broker restarting): look again after the pause.
+      throw new TryAgain(`looking for a batch whose answer was lost: ${(e as Error).message}`);
+    }
     return found;
   };
   for (let attempt = 1; ; attempt++) {
     let why: string;
-    const leader = lane.leaders(target).get(partition);
     try {
-      if (unconfirmedSince !== undefined) {
-        let found: number | undefined;
-        try {
-          found = await look();
-          const wait = unconfirmedSince + search.settleMs - Date.now();
-          if (found === undefined && wait > 0) {
-            await sleep(wait);
-            found = await look();
-          }
-        } catch (e) {
-          // The target is not readable yet (a broker restarting): look again after the pause.
-          throw new TryAgain(`looking for a batch whose answer was lost: ${(e as Error).message}`);
-        }
+      if (unconfirmed) {
+        const started = Date.now();
+        const found = await look();
         if (found !== undefined) return found;
-        unconfirmedSince = undefined; // not written, and it can no longer be: send it again
+        unconfirmed.firstLook ??= started;
+        const conclusiveAt = unconfirmed.firstLook + search.settleMs;
+        if (started < conclusiveAt) {
+          await sleep(conclusiveAt - Date.now());
+          continue;
+        }
+        unconfirmed = undefined; // not written, and it can no longer be: send it again
       }
+      const leader = lane.leaders(target).get(partition);
       if (leader === undefined) throw new TryAgain('no leader');
       const [r] = await lane.produce(leader, target, [{ partition, batch }]);
       if (!r) throw new Error(`no produce answer for ${target}-${partition}`);
@@ -422,15 +433,16 @@ async function sendBatch(lane: WireClient, target: string, partition: number, { 
       if (r.errorCode === 59 || r.errorCode === 47) {
         throw new Error(`${target}-${partition}: the broker lost this restore's producer state (${e.type}); run it again: it resumes where it stopped, without duplicates`);
       }
-      if (UNCONFIRMED.has(r.errorCode)) unconfirmedSince = Date.now();
-      else if (!STALE_LEADER_ERRORS.has(r.errorCode) && r.errorCode !== NOT_ENOUGH_REPLICAS) throw new Error(`producing to ${target}-${partition}: ${e.message} (${e.type})`);
+      if (UNCONFIRMED.has(r.errorCode)) unconfirmed = {};
+      else if (!NOT_WRITTEN.has(r.errorCode)) throw new Error(`producing to ${target}-${partition}: ${e.message} (${e.type})`);
       why = e.type;
     } catch (e) {
       if (!(e instanceof TryAgain) && !CONNECTION_ERRORS.has((e as Error).name)) throw e;
-      if (e instanceof WireConnectionError && e.inFlight) unconfirmedSince = Date.now();
+      if (e instanceof WireConnectionError && e.inFlight) unconfirmed = {};
       why = (e as Error).message;
     }
-    if (Date.now() > deadline) throw new Error(`producing to ${target}-${partition}: still failing after 3 minutes (${why})`);
+    // The offset map holds the batch as sent: a later run finds it in the target, or sends it.
+    if (Date.now() - t0 > 180_000) throw new Error(`producing to ${target}-${partition}: still failing after ${Math.round((Date.now() - t0) / 1000)} s (${why})`);
     await sleep(Math.min(200 * attempt, 2000));
     await lane.refresh().catch(() => {});
   }

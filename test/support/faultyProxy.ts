@@ -1,60 +1,112 @@
 /**
- * A TCP proxy in front of one Kafka listener that breaks a chosen Produce request on purpose: it
- * either lets the request reach the broker and swallows its answer (the batch is written, the
- * client never hears of it) or drops the request itself; then it cuts that connection. Kafka
- * frames are read on both sides (size, api key, correlation id) only to find that request and
- * its answer; every other byte passes as it is. The broker must advertise the proxy's port, so
- * that clients reach it through the proxy after their metadata request too.
+ * A TCP proxy in front of one Kafka listener that breaks chosen Produce requests on purpose:
+ * - `lose-answer`: the request reaches the broker (the batch is written), its answer is swallowed
+ *   and the connection cut;
+ * - `drop-request`: the request never reaches the broker, and the connection is cut;
+ * - an error code: the request reaches the broker, and its answer comes back with that error
+ *   instead (e.g. 6 NOT_LEADER_OR_FOLLOWER, which Kafka also sends for a batch it wrote when
+ *   leadership moved while it awaited the replicas).
+ * Kafka frames are read on both sides only to find those requests and answers; every other byte
+ * passes as it is. The broker must advertise the proxy's port, so that clients reach it through
+ * the proxy after their metadata request too.
  */
 import { type AddressInfo, createServer, type Server, type Socket, connect } from 'node:net';
 
-export type ProduceFault = 'lose-answer' | 'drop-request';
+export type ProduceFault = 'lose-answer' | 'drop-request' | number;
 
-interface Armed {
-  fault: ProduceFault;
-  /** Produce requests to let through first. */
-  skip: number;
-  done: () => void;
+/** A Produce request seen, by its first partition. */
+export interface SeenProduce {
+  /** Its number among the Produce requests through the proxy, from 1. */
+  n: number;
+  at: number;
+  topic: string;
+  partition: number;
+  fault?: ProduceFault;
 }
 
 /** Calls `onFrame` with each whole Kafka frame (size prefix included) as the bytes come in. */
-function frames(onFrame: (frame: Buffer) => void): (data: Buffer) => void {
+function frames(onFrame: (frame: Buffer) => void, onMalformed: () => void): (data: Buffer) => void {
   let buffered: Buffer = Buffer.alloc(0);
   return (data) => {
     buffered = buffered.length ? Buffer.concat([buffered, data]) : data;
-    while (buffered.length >= 4 && buffered.length >= 4 + buffered.readInt32BE(0)) {
-      const size = 4 + buffered.readInt32BE(0);
-      onFrame(buffered.subarray(0, size));
-      buffered = buffered.subarray(size);
+    while (buffered.length >= 4) {
+      const size = buffered.readInt32BE(0);
+      if (size < 0) return onMalformed();
+      if (buffered.length < 4 + size) return;
+      onFrame(buffered.subarray(0, 4 + size));
+      buffered = buffered.subarray(4 + size);
     }
   };
 }
 
+/** Topic and partition of the first batch of a Produce request (v3+, header v1). */
+function firstPartition(frame: Buffer): { topic: string; partition: number } {
+  let at = 12;
+  at += 2 + frame.readInt16BE(at); // client id
+  const txn = frame.readInt16BE(at);
+  at += 2 + Math.max(0, txn); // transactional id
+  at += 2 + 4 + 4; // acks, timeout, topic count
+  const len = frame.readInt16BE(at);
+  const topic = frame.toString('utf8', at + 2, at + 2 + len);
+  return { topic, partition: frame.readInt32BE(at + 2 + len + 4) };
+}
+
+/** Sets every partition's error code in a Produce answer (v5-v8, header v0) to `code`. */
+function withErrorCode(frame: Buffer, code: number): Buffer {
+  const out = Buffer.from(frame);
+  let at = 8;
+  const topics = out.readInt32BE(at);
+  at += 4;
+  for (let t = 0; t < topics; t++) {
+    at += 2 + out.readInt16BE(at);
+    const partitions = out.readInt32BE(at);
+    at += 4;
+    for (let p = 0; p < partitions; p++) {
+      out.writeInt16BE(code, at + 4);
+      at += 4 + 2 + 8 + 8 + 8; // partition, error, base offset, log append time, log start offset
+    }
+  }
+  return out;
+}
+
 export class FaultyProxy {
-  private armed: Armed | undefined;
+  /** Request number → the fault to apply to it. */
+  private readonly armed = new Map<number, ProduceFault>();
   private readonly sockets = new Set<Socket>();
-  /** Produce requests that went through the proxy so far. */
-  produceRequests = 0;
+  private count = 0;
+  /** Every Produce request through the proxy since the last reset, in order. */
+  seen: SeenProduce[] = [];
+  /** Produce requests still unanswered when a broker closed its connection (killed, restarted). */
+  cutByBroker = 0;
 
-  private constructor(
-    private readonly server: Server,
-    readonly port: number,
-  ) {}
+  private constructor(private readonly server: Server, readonly port: number) {}
 
-  static async start(targetPort: number, port = 0): Promise<FaultyProxy> {
+  static async start(targetPort: number): Promise<FaultyProxy> {
     const server = createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
+      server.listen(0, '127.0.0.1', () => resolve());
     });
     const proxy = new FaultyProxy(server, (server.address() as AddressInfo).port);
     server.on('connection', (client) => proxy.relay(client, targetPort));
     return proxy;
   }
 
-  /** Breaks the Produce request after the next `skip` ones; resolves once it was broken. */
-  arm(fault: ProduceFault, skip = 0): Promise<void> {
-    return new Promise((done) => (this.armed = { fault, skip, done }));
+  /** Forgets what was seen and armed; requests count from 1 again. */
+  reset(): void {
+    this.armed.clear();
+    this.count = 0;
+    this.seen = [];
+    this.cutByBroker = 0;
+  }
+
+  /** Breaks the `n`th Produce request from now on (counting from 1 after a reset). */
+  arm(n: number, fault: ProduceFault): void {
+    this.armed.set(n, fault);
+  }
+
+  get broken(): SeenProduce[] {
+    return this.seen.filter((s) => s.fault !== undefined);
   }
 
   async close(): Promise<void> {
@@ -69,45 +121,43 @@ export class FaultyProxy {
       s.on('close', () => this.sockets.delete(s));
       s.on('error', () => {});
     }
+    let cutByProxy = false;
     const cut = () => {
+      cutByProxy = true;
       client.destroy();
       broker.destroy();
     };
-    client.on('close', cut);
-    broker.on('close', cut);
-    /** The correlation id whose answer is swallowed, and the fault to report once it is. */
-    let swallow: { correlationId: number; done: () => void } | undefined;
+    /** Produce requests forwarded and not answered yet: correlation id → the fault for its answer. */
+    const pending = new Map<number, ProduceFault | undefined>();
+    client.on('close', () => broker.destroy());
+    broker.on('close', () => {
+      if (!cutByProxy) this.cutByBroker += pending.size;
+      client.destroy();
+    });
     client.on(
       'data',
       frames((frame) => {
-        const apiKey = frame.readInt16BE(4);
-        if (apiKey === 0) {
-          this.produceRequests++;
-          const armed = this.armed;
-          if (armed && armed.skip-- <= 0) {
-            this.armed = undefined;
-            if (armed.fault === 'drop-request') {
-              cut();
-              armed.done();
-              return;
-            }
-            swallow = { correlationId: frame.readInt32BE(8), done: armed.done };
-          }
+        if (frame.readInt16BE(4) === 0) {
+          const fault = this.armed.get(++this.count);
+          this.seen.push({ n: this.count, at: Date.now(), ...firstPartition(frame), fault });
+          if (fault === 'drop-request') return cut();
+          pending.set(frame.readInt32BE(8), fault);
         }
         broker.write(frame);
-      }),
+      }, cut),
     );
     broker.on(
       'data',
       frames((frame) => {
-        if (swallow && frame.readInt32BE(4) === swallow.correlationId) {
-          cut();
-          swallow.done();
-          swallow = undefined;
-          return;
+        const correlationId = frame.readInt32BE(4);
+        if (pending.has(correlationId)) {
+          const fault = pending.get(correlationId);
+          pending.delete(correlationId);
+          if (fault === 'lose-answer') return cut();
+          if (typeof fault === 'number') return void client.write(withErrorCode(frame, fault));
         }
         client.write(frame);
-      }),
+      }, cut),
     );
   }
 }

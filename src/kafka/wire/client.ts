@@ -200,9 +200,9 @@ export class WireClient {
   /** A client with its own connections to every broker, with metadata for these topics. */
   static async open(kafka: Kafka, topics: string[]): Promise<WireClient> {
     const c = new WireClient(clusterOf(kafka), kafka.logger());
-    await c.cluster.connect();
     c.connected = true;
     try {
+      await c.cluster.connect();
       await c.cluster.addMultipleTargetTopics(topics);
     } catch (e) {
       await c.close();
@@ -345,11 +345,11 @@ export class WireClient {
   }
 
   /**
-   * Per partition (those with a leader): the log start offset (`earliest`) or the last stable
+   * Per partition (those with a leader): the log start offset (`earliest`), the last stable
    * offset (`committed`: the end a read_committed reader reaches; below the high watermark while
-   * a transaction is open), from each partition's leader.
+   * a transaction is open) or the high watermark (`end`), from each partition's leader.
    */
-  async listOffsets(topic: string, which: 'earliest' | 'committed'): Promise<Map<number, number>> {
+  async listOffsets(topic: string, which: 'earliest' | 'committed' | 'end'): Promise<Map<number, number>> {
     const byLeader = new Map<number, number[]>();
     for (const [p, l] of this.leaders(topic)) byLeader.set(l, [...(byLeader.get(l) ?? []), p]);
     const out = new Map<number, number>();
@@ -357,7 +357,7 @@ export class WireClient {
       const b = await this.cluster.findBroker({ nodeId });
       const r = await b.listOffsets({
         replicaId: -1,
-        isolationLevel: 1,
+        isolationLevel: which === 'end' ? 0 : 1,
         topics: [{ topic, partitions: partitions.map((partition) => ({ partition, timestamp: which === 'earliest' ? -2 : -1 })) }],
       });
       for (const x of r.responses.flatMap((t) => t.partitions)) {
