@@ -121,6 +121,8 @@ interface PlannedFile {
   length: number;
   mtime: Date;
   mode: number;
+  inode: number;
+  ctime: Date;
 }
 
 /** Lists one log dir as of now: checkpoint contents and the files with their lengths. */
@@ -173,7 +175,7 @@ async function planLogDir(root: string, mode: 'hot' | 'cold', dirIndex: number, 
         cover.end = (await scanSegment(abs, st.size, active!)).endOffset;
       }
       if (n.endsWith('.log')) cover.bytes += length;
-      files.push({ rel: `${e.name}/${n}`, abs, length, mtime: st.mtime, mode: st.mode & 0o777 });
+      files.push({ rel: `${e.name}/${n}`, abs, length, mtime: st.mtime, mode: st.mode & 0o777, inode: st.ino, ctime: st.ctime });
     }
     partitions[e.name] = cover;
   }
@@ -241,9 +243,11 @@ export async function copyLogDirs(spec: ClusterSpec, brokerId: number, writer: S
       for (const f of ordered) {
         const segment = SEGMENT_FILE.exec(f.rel)?.[1];
         // Closed segments and their indexes never change otherwise: a file the previous copy has with
-        // the same size and mtime is recorded again without reading it (a TB log dir is not re-read hourly).
+        // the same size, mtime, inode and ctime is recorded again without reading it (a TB log dir is
+        // not re-read hourly).
         const mayReuse = segment === undefined || !changed.has(segment);
-        if (mayReuse && (await writer.reuseUnchanged(`${prefix(plan.i)}/${f.rel}`, { size: f.length, mtime: f.mtime, mode: f.mode }))) {
+        const stat = { size: f.length, mtime: f.mtime, mode: f.mode, inode: f.inode, ctime: f.ctime };
+        if (mayReuse && (await writer.reuseUnchanged(`${prefix(plan.i)}/${f.rel}`, stat))) {
           manifest.files++;
           manifest.bytes += f.length;
           manifest.reusedBytes! += f.length;
@@ -254,7 +258,7 @@ export async function copyLogDirs(spec: ClusterSpec, brokerId: number, writer: S
         let r;
         try {
           const content = f.length === 0 ? Buffer.alloc(0) : createReadStream(f.abs, { start: 0, end: f.length - 1 });
-          r = await writer.writeFile(`${prefix(plan.i)}/${f.rel}`, content, { mode: f.mode, mtime: f.mtime });
+          r = await writer.writeFile(`${prefix(plan.i)}/${f.rel}`, content, { mode: f.mode, mtime: f.mtime, inode: f.inode, ctime: f.ctime });
         } catch (e) {
           // Retention or compaction removed a closed segment after the listing: it is simply not in this copy.
           if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;

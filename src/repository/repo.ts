@@ -33,6 +33,7 @@ import { RestorePool, type Placement, type PlacementFailure } from './restorePoo
 import type {
   ComponentName,
   FileEntry,
+  FileStat,
   NewSnapshotOptions,
   ParallelFileRestore,
   Repository,
@@ -508,14 +509,23 @@ class Writer implements SnapshotWriter {
     }
     const last = chunker.finish();
     if (last) await handle(last);
-    this.entries.set(path, { path, type: 'file', size, mode: opts.mode ?? 0o644, mtime: (opts.mtime ?? new Date()).toISOString(), chunks });
+    this.entries.set(path, {
+      path,
+      type: 'file',
+      size,
+      mode: opts.mode ?? 0o644,
+      mtime: (opts.mtime ?? new Date()).toISOString(),
+      ...(opts.inode !== undefined ? { inode: opts.inode } : {}),
+      ...(opts.ctime ? { ctime: opts.ctime.toISOString() } : {}),
+      chunks,
+    });
     this.newBytes += newBytes;
     return { size, newBytes };
   }
 
   private parentTree?: Promise<Map<string, TreeEntry>>;
 
-  async reuseUnchanged(path: string, stat: { size: number; mtime: Date; mode?: number }): Promise<boolean> {
+  async reuseUnchanged(path: string, stat: FileStat): Promise<boolean> {
     this.checkOpen();
     checkEntryPath(path);
     const from = this.opts.reuseFrom ?? this.opts.parent;
@@ -523,6 +533,10 @@ class Writer implements SnapshotWriter {
     this.parentTree ??= this.repo.loadTree(from).catch(() => new Map<string, TreeEntry>());
     const e = (await this.parentTree).get(path);
     if (!e || e.type !== 'file' || e.size !== stat.size || e.mtime !== stat.mtime.toISOString()) return false;
+    // Replaced (renamed over: another inode) or rewritten with its mtime set back (a new ctime).
+    // An entry recorded without them is read again once.
+    if (stat.inode !== undefined && e.inode !== stat.inode) return false;
+    if (stat.ctime && e.ctime !== stat.ctime.toISOString()) return false;
     // Only if every chunk is still in the repository (the parent may have been pruned meanwhile).
     if (!(e.chunks ?? []).every((c) => this.known(c))) return false;
     this.entries.set(path, { ...e, mode: stat.mode ?? e.mode });

@@ -60,18 +60,33 @@ export interface FileEntry {
   size: number;
   mode: number;
   mtime: string;
+  /** Inode number and ctime of the source file, where the writer gave them (log-dir copies): reuse needs them unchanged. */
+  inode?: number;
+  ctime?: string;
   linkTarget?: string;
 }
 
 export interface WriteFileOptions {
   mode?: number;
   mtime?: Date;
+  /** The source file's inode number and ctime, recorded for `reuseUnchanged`. */
+  inode?: number;
+  ctime?: Date;
   /**
    * Where chunks are cut: by content (default; an appended or edited file stores only what
    * changed) or at fixed sizes, for a buffer that is never appended to and dedupes only whole
    * (Lifeboat's own topic chunks): no content scan and no copy.
    */
   cut?: 'content' | 'fixed';
+}
+
+/** What `reuseUnchanged` compares: a file replaced under the same size and mtime has another inode or ctime. */
+export interface FileStat {
+  size: number;
+  mtime: Date;
+  mode?: number;
+  inode?: number;
+  ctime?: Date;
 }
 
 export interface WriteResult {
@@ -85,10 +100,10 @@ export interface SnapshotWriter {
   writeJson(path: string, value: unknown): Promise<WriteResult>;
   /**
    * If the snapshot to reuse from (`NewSnapshotOptions.reuseFrom`, else `parent`) has `path` with this
-   * size and mtime, records it again without reading it and returns true; otherwise false (the caller
-   * then writes it).
+   * size and mtime (and, when given, inode number and ctime, as restic compares them), records it
+   * again without reading it and returns true; otherwise false (the caller then writes it).
    */
-  reuseUnchanged(path: string, stat: { size: number; mtime: Date; mode?: number }): Promise<boolean>;
+  reuseUnchanged(path: string, stat: FileStat): Promise<boolean>;
   /** Records a symbolic link (restore refuses one that points outside its target). */
   writeSymlink(path: string, target: string, opts?: { mtime?: Date }): void;
   /** Records a directory (only needed for empty ones; files imply their parents). */

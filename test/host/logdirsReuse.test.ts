@@ -1,9 +1,10 @@
 /**
  * A log-dir copy that reuses the previous one takes over a segment's files only when its .log is
  * unchanged: the log cleaner rewrites a segment's .log and indexes keeping their old mtime, and a
- * rewritten index of the same size must not pass for the old one.
+ * rewritten index of the same size must not pass for the old one. A file replaced (another inode) or
+ * rewritten in place with its mtime set back (another ctime) is read again too.
  */
-import { mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,7 +16,7 @@ import { tempDir, tempRepo } from '../repository/helpers';
 const HOST = 'broker-a';
 
 describe('log-dir copy reusing the previous one', () => {
-  it('reads a compacted segment and its same-size, same-mtime index again; takes over what did not change', async () => {
+  it('reads again a compacted segment and its same-size, same-mtime index, and segments replaced or rewritten under their old size and mtime; takes over what did not change', async () => {
     const base = tempDir();
     const root = join(base, 'd0');
     const part = join(root, 'orders-0');
@@ -56,6 +57,29 @@ describe('log-dir copy reusing the previous one', () => {
     // The active segment did not change: taken over, not read.
     expect(again.reusedBytes).toBe(active.length);
     expect((await second.readBuffer(at('00000000000000000100.log'))).equals(active)).toBe(true);
+
+    // A closed segment replaced by another file of the same size and mtime (renamed over it), and
+    // one rewritten in place with its mtime set back: their inode or ctime tells.
+    const seg1 = join(part, '00000000000000000050');
+    writeFileSync(`${seg1}.log`, randomBytes(20_000));
+    const w3 = await repo.newSnapshot({ cluster: 't', components: ['logdirs'], reuseFrom: second.meta.id });
+    await copyLogDirs(spec, 1, w3, { mode: 'hot' });
+    const third = await w3.commit();
+    const renamed = randomBytes(30_000);
+    const inPlace = randomBytes(20_000);
+    const [t0, t1] = [statSync(`${seg0}.log`), statSync(`${seg1}.log`)];
+    writeFileSync(join(part, 'swap.tmp'), renamed);
+    utimesSync(join(part, 'swap.tmp'), t0.atime, t0.mtime);
+    renameSync(join(part, 'swap.tmp'), `${seg0}.log`);
+    writeFileSync(`${seg1}.log`, inPlace);
+    utimesSync(`${seg1}.log`, t1.atime, t1.mtime);
+    const w4 = await repo.newSnapshot({ cluster: 't', components: ['logdirs'], reuseFrom: third.id });
+    const fourthCopy = await copyLogDirs(spec, 1, w4, { mode: 'hot' });
+    const fourth = await repo.openSnapshot((await w4.commit()).id);
+    expect((await fourth.readBuffer(at('00000000000000000000.log'))).equals(renamed)).toBe(true);
+    expect((await fourth.readBuffer(at('00000000000000000050.log'))).equals(inPlace)).toBe(true);
+    // Only the active segment is taken over (seg0's indexes go with its changed .log).
+    expect(fourthCopy.reusedBytes).toBe(active.length);
     await repo.close();
   });
 });

@@ -96,6 +96,24 @@ describe('repository round trip', () => {
     await repo.close();
   });
 
+  it('reuses a file recorded with inode and ctime only while both are unchanged', async () => {
+    const repo = await tempRepo();
+    const mtime = new Date('2024-05-01T00:00:00.123Z');
+    const ctime = new Date('2024-05-02T00:00:00.456Z');
+    const w1 = await repo.newSnapshot({ cluster: 'c', components: ['logdirs'] });
+    await w1.writeFile('logdirs/a.log', kafkaLike(10_000), { mtime, inode: 42, ctime });
+    await w1.writeFile('logdirs/b.log', kafkaLike(10_000), { mtime });
+    const s1 = await w1.commit();
+    const w2 = await repo.newSnapshot({ cluster: 'c', components: ['logdirs'], parent: s1.id });
+    const same = { size: 10_000, mtime, inode: 42, ctime };
+    expect(await w2.reuseUnchanged('logdirs/a.log', { ...same, inode: 43 })).toBe(false); // renamed over
+    expect(await w2.reuseUnchanged('logdirs/a.log', { ...same, ctime: new Date(ctime.getTime() + 1) })).toBe(false); // mtime set back
+    expect(await w2.reuseUnchanged('logdirs/b.log', same)).toBe(false); // recorded without them: read once more
+    expect(await w2.reuseUnchanged('logdirs/a.log', same)).toBe(true);
+    await w2.commit();
+    await repo.close();
+  });
+
   it('refuses a wrong password with one clear line', async () => {
     const repo = await tempRepo();
     await repo.close();

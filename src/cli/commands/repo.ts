@@ -326,10 +326,11 @@ async function walk(w: SnapshotWriter, path: string, name: string, isDir: boolea
     const st = await fs.lstat(path);
     if (st.isSymbolicLink()) w.writeSymlink(name, await fs.readlink(path), { mtime: st.mtime });
     else if (st.isFile()) {
-      if (await w.reuseUnchanged(name, { size: st.size, mtime: st.mtime, mode: st.mode & 0o7777 })) return onFile(st.size);
+      const stat = { size: st.size, mtime: st.mtime, mode: st.mode & 0o7777, inode: st.ino, ctime: st.ctime };
+      if (await w.reuseUnchanged(name, stat)) return onFile(st.size);
       const fh = await fs.open(path, 'r');
       try {
-        await w.writeFile(name, fh.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }), { mode: st.mode & 0o7777, mtime: st.mtime });
+        await w.writeFile(name, fh.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }), stat);
       } finally {
         await fh.close();
       }
