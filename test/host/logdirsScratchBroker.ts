@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import zookeeper from 'node-zookeeper-client';
 import { type ClusterSpec, parseSpec } from '../../src/config/spec';
-import { stopProcess } from '../../src/host/processes';
+import { stopProcess, waitUntil } from '../../src/host/processes';
+import { kafkaFor } from '../../src/kafka/client';
 import { brokerProcess, startBroker } from '../../src/lab/lab';
 import { log4jProperties, serverProperties } from '../../src/lab/configs';
 import { labTopology, zkConnect, type LabBroker, type LabCluster, type LabTopology } from '../../src/lab/topology';
@@ -87,13 +88,30 @@ export async function scratchCluster(opts: ScratchOptions = {}): Promise<Scratch
     topo,
     broker,
     spec,
-    start: () => startBroker(topo, broker),
+    async start() {
+      await startBroker(topo, broker);
+      await controllerElected(spec);
+    },
     async destroy() {
       await stopProcess(brokerProcess(topo, broker), { signal: 'SIGKILL' });
       rmSync(dir, { recursive: true, force: true });
       await removeChroot(zkConnect(topo), cluster.chroot);
     },
   };
+}
+
+/**
+ * Waits until the cluster names a controller: a broker that just registered elects itself a moment
+ * later, and admin requests meanwhile fail (kafkajs: "Broker -1 not found").
+ */
+async function controllerElected(spec: ClusterSpec): Promise<void> {
+  const admin = kafkaFor(spec, 'probe').admin();
+  await admin.connect();
+  try {
+    await waitUntil(`a controller in ${spec.name}`, async () => (await admin.describeCluster()).controller !== null, { timeoutMs: 30_000, intervalMs: 200 });
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 export async function removeChroot(connect: string, path: string): Promise<void> {
