@@ -32,6 +32,14 @@ const broker = z.strictObject({
   host: z.string().min(1).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only (it names a task queue)'),
   listener: hostPort.optional(),
   logDirs: z.array(absPath).min(1),
+  /**
+   * A log-dir copy takes over a file of the previous one unread when its size, mtime, inode and
+   * ctime are unchanged. Leave the inode out where the filesystem's are not stable (FUSE, CIFS),
+   * the ctime where tools touch the files (hard-link snapshots, recursive chmod): restic's
+   * --ignore-inode / --ignore-ctime.
+   */
+  ignoreInode: z.boolean().optional(),
+  ignoreCtime: z.boolean().optional(),
   configDir: absPath,
   control: brokerControl,
 });

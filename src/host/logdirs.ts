@@ -121,7 +121,7 @@ interface PlannedFile {
   length: number;
   mtime: Date;
   mode: number;
-  inode: number;
+  inode: string;
   ctime: Date;
 }
 
@@ -158,24 +158,24 @@ async function planLogDir(root: string, mode: 'hot' | 'cold', dirIndex: number, 
       const abs = join(pdir, n);
       let st;
       try {
-        st = await stat(abs);
+        st = await stat(abs, { bigint: true }); // inode numbers may exceed 2^53
       } catch {
         continue;
       }
       if (!st.isFile()) continue;
-      let length = st.size;
+      let length = Number(st.size);
       if (mode === 'hot' && activeStem !== undefined && n.startsWith(activeStem)) {
         if (n.endsWith('.index') || n.endsWith('.timeindex')) continue; // preallocated, rebuilt by Kafka
         if (n.endsWith('.log')) {
-          const scan = await scanSegment(abs, st.size, active!);
+          const scan = await scanSegment(abs, Number(st.size), active!);
           length = scan.validLength;
           cover.end = scan.endOffset;
         }
       } else if (mode === 'cold' && activeStem !== undefined && n === `${activeStem}.log`) {
-        cover.end = (await scanSegment(abs, st.size, active!)).endOffset;
+        cover.end = (await scanSegment(abs, Number(st.size), active!)).endOffset;
       }
       if (n.endsWith('.log')) cover.bytes += length;
-      files.push({ rel: `${e.name}/${n}`, abs, length, mtime: st.mtime, mode: st.mode & 0o777, inode: st.ino, ctime: st.ctime });
+      files.push({ rel: `${e.name}/${n}`, abs, length, mtime: st.mtime, mode: Number(st.mode) & 0o777, inode: st.ino.toString(), ctime: st.ctime });
     }
     partitions[e.name] = cover;
   }
@@ -189,6 +189,9 @@ export interface CopyOptions {
   onProgress?: (p: LogDirProgress) => void;
   /** How long a cold copy waits for the broker to rejoin every ISR. */
   isrTimeoutMs?: number;
+  /** Default: the broker spec's (see BrokerSpec.ignoreInode). */
+  ignoreInode?: boolean;
+  ignoreCtime?: boolean;
 }
 
 export async function copyLogDirs(spec: ClusterSpec, brokerId: number, writer: SnapshotWriter, opts: CopyOptions): Promise<LogDirManifest> {
@@ -224,6 +227,8 @@ export async function copyLogDirs(spec: ClusterSpec, brokerId: number, writer: S
       durationMs: 0,
       partitions: {},
     };
+    const ignoreInode = opts.ignoreInode ?? b!.ignoreInode ?? false;
+    const ignoreCtime = opts.ignoreCtime ?? b!.ignoreCtime ?? false;
     const plans = [];
     for (const [i, root] of b!.logDirs.entries()) plans.push({ i, ...(await planLogDir(root, opts.mode, i, manifest.partitions)) });
     const prefix = (i: number) => `logdirs/${b!.host}/${i}`;
@@ -246,7 +251,7 @@ export async function copyLogDirs(spec: ClusterSpec, brokerId: number, writer: S
         // the same size, mtime, inode and ctime is recorded again without reading it (a TB log dir is
         // not re-read hourly).
         const mayReuse = segment === undefined || !changed.has(segment);
-        const stat = { size: f.length, mtime: f.mtime, mode: f.mode, inode: f.inode, ctime: f.ctime };
+        const stat = { size: f.length, mtime: f.mtime, mode: f.mode, inode: ignoreInode ? undefined : f.inode, ctime: ignoreCtime ? undefined : f.ctime };
         if (mayReuse && (await writer.reuseUnchanged(`${prefix(plan.i)}/${f.rel}`, stat))) {
           manifest.files++;
           manifest.bytes += f.length;

@@ -245,13 +245,24 @@ async function catchUp(kafka: Kafka, mapFile: OffsetMapFile, source: string, tar
   if (quiet > 0) await sleep(quiet);
   const from = new Map([...unresolved.keys()].map((p) => [p, nextTarget(mapFile.map, source, p) ?? 0]));
   let found = 0;
-  await searchTarget(kafka, target, from, async (partition, b) => {
-    const sent = unresolved.get(partition)?.get(sentKey(b));
-    if (!sent) return; // written by someone else
-    await mapFile.addRuns(source, target, partition, sent.runs.map(([o, i, c]) => [o, b.baseOffset + i, c]));
-    found += b.count;
-  });
-  return found;
+  // The target may just be coming back (a restore run again right after a broker restart): look
+  // again for a minute. A batch found is taken off the list, so a second look records it once.
+  const deadline = Date.now() + 60_000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await searchTarget(kafka, target, from, async (partition, b) => {
+        const sent = unresolved.get(partition)?.get(sentKey(b));
+        if (!sent) return; // written by someone else
+        await mapFile.addRuns(source, target, partition, sent.runs.map(([o, i, c]) => [o, b.baseOffset + i, c]));
+        unresolved.get(partition)!.delete(sentKey(b));
+        found += b.count;
+      });
+      return found;
+    } catch (e) {
+      if (e instanceof LifeboatError || Date.now() > deadline) throw e;
+      await sleep(Math.min(500 * attempt, 3000));
+    }
+  }
 }
 
 export async function restoreTopics(kafka: Kafka, opts: TopicRestoreOptions): Promise<TopicRestoreResult> {
@@ -405,6 +416,7 @@ async function sendBatch(lane: WireClient, target: string, partition: number, { 
         const conclusiveAt = unconfirmed.firstLook + search.settleMs;
         if (started < conclusiveAt) {
           await sleep(conclusiveAt - Date.now());
+          await lane.refresh().catch(() => {}); // the resend goes to the leader of now
           continue;
         }
         unconfirmed = undefined; // not written, and it can no longer be: send it again

@@ -60,8 +60,8 @@ export interface FileEntry {
   size: number;
   mode: number;
   mtime: string;
-  /** Inode number and ctime of the source file, where the writer gave them (log-dir copies): reuse needs them unchanged. */
-  inode?: number;
+  /** Inode number (decimal) and ctime of the source file, where the writer gave them (log-dir copies): reuse needs them unchanged. */
+  inode?: string;
   ctime?: string;
   linkTarget?: string;
 }
@@ -69,8 +69,8 @@ export interface FileEntry {
 export interface WriteFileOptions {
   mode?: number;
   mtime?: Date;
-  /** The source file's inode number and ctime, recorded for `reuseUnchanged`. */
-  inode?: number;
+  /** The source file's inode number (decimal: it may exceed 2^53) and ctime, recorded for `reuseUnchanged`. */
+  inode?: string;
   ctime?: Date;
   /**
    * Where chunks are cut: by content (default; an appended or edited file stores only what
@@ -85,7 +85,8 @@ export interface FileStat {
   size: number;
   mtime: Date;
   mode?: number;
-  inode?: number;
+  /** Left out (restic's --ignore-inode / --ignore-ctime) where the filesystem's are unstable. */
+  inode?: string;
   ctime?: Date;
 }
 

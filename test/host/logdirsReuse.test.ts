@@ -80,6 +80,17 @@ describe('log-dir copy reusing the previous one', () => {
     expect((await fourth.readBuffer(at('00000000000000000050.log'))).equals(inPlace)).toBe(true);
     // Only the active segment is taken over (seg0's indexes go with its changed .log).
     expect(fourthCopy.reusedBytes).toBe(active.length);
+
+    // A broker whose spec leaves inode and ctime out (restic's --ignore-inode/--ignore-ctime):
+    // size and mtime alone, so a rewrite under the old ones passes for unchanged, as asked.
+    const lax = parseSpec({ ...spec, brokers: [{ ...spec.brokers[0]!, ignoreInode: true, ignoreCtime: true }] });
+    const t1again = statSync(`${seg1}.log`);
+    writeFileSync(`${seg1}.log`, randomBytes(20_000));
+    utimesSync(`${seg1}.log`, t1again.atime, t1again.mtime);
+    const w5 = await repo.newSnapshot({ cluster: 't', components: ['logdirs'], reuseFrom: fourth.meta.id });
+    const fifthCopy = await copyLogDirs(lax, 1, w5, { mode: 'hot' });
+    await w5.commit();
+    expect(fifthCopy.reusedBytes).toBeGreaterThanOrEqual(active.length + 20_000);
     await repo.close();
   });
 });

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, openSync, readSync, writeSync, closeSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, openSync, readSync, writeSync, closeSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { kafkaLike, tempDir } from './helpers';
@@ -50,5 +51,42 @@ describe('lifeboat repo (CLI)', () => {
     const c = lifeboat(['check', '--repo', repo, '--read-data']);
     expect(c.code).toBe(13);
     expect(c.stdout).toContain(meta.id.slice(0, 12));
+  }, 60_000);
+
+  it('backup reads a file again when its ctime changed under the same size and mtime; --ignore-inode --ignore-ctime do not look', () => {
+    const base = tempDir('cli-reuse');
+    const repo = join(base, 'repo');
+    const src = join(base, 'src');
+    const file = join(src, '00000000000000000000.log');
+    mkdirSync(src, { recursive: true });
+    const [a, b, c] = [randomBytes(100_000), randomBytes(100_000), randomBytes(100_000)];
+    writeFileSync(file, a);
+    const { atime, mtime } = statSync(file);
+    /** Rewritten in place, its mtime set back: only the ctime tells. */
+    const rewrite = (content: Buffer) => {
+      writeFileSync(file, content);
+      utimesSync(file, atime, mtime);
+    };
+    const backup = (...more: string[]) => {
+      const r = lifeboat(['backup', src, '--repo', repo, '--cluster', 'prod', '--as', 'logdirs/b1', '--json', ...more]);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout.trim().split('\n').pop()!) as { id: string; summary: { newBytes: number } };
+    };
+    const stored = (id: string) => {
+      const out = join(base, `out-${id}`);
+      expect(lifeboat(['restore-files', id, '--repo', repo, '--target', out, '--include', 'logdirs/b1', '--strip', 'logdirs/b1']).code).toBe(0);
+      return readFileSync(join(out, '00000000000000000000.log'));
+    };
+    expect(lifeboat(['init', '--repo', repo]).code).toBe(0);
+    backup();
+    rewrite(b);
+    const strict = backup();
+    expect(strict.summary.newBytes).toBeGreaterThan(0);
+    expect(stored(strict.id).equals(b)).toBe(true);
+    rewrite(c);
+    // As the operator asked: size and mtime alone, so the rewritten file passes for unchanged.
+    const lax = backup('--ignore-inode', '--ignore-ctime');
+    expect(lax.summary.newBytes).toBe(0);
+    expect(stored(lax.id).equals(b)).toBe(true);
   }, 60_000);
 });

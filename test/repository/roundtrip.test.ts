@@ -101,14 +101,15 @@ describe('repository round trip', () => {
     const mtime = new Date('2024-05-01T00:00:00.123Z');
     const ctime = new Date('2024-05-02T00:00:00.456Z');
     const w1 = await repo.newSnapshot({ cluster: 'c', components: ['logdirs'] });
-    await w1.writeFile('logdirs/a.log', kafkaLike(10_000), { mtime, inode: 42, ctime });
+    await w1.writeFile('logdirs/a.log', kafkaLike(10_000), { mtime, inode: '42', ctime });
     await w1.writeFile('logdirs/b.log', kafkaLike(10_000), { mtime });
     const s1 = await w1.commit();
     const w2 = await repo.newSnapshot({ cluster: 'c', components: ['logdirs'], parent: s1.id });
-    const same = { size: 10_000, mtime, inode: 42, ctime };
-    expect(await w2.reuseUnchanged('logdirs/a.log', { ...same, inode: 43 })).toBe(false); // renamed over
+    const same = { size: 10_000, mtime, inode: '42', ctime };
+    expect(await w2.reuseUnchanged('logdirs/a.log', { ...same, inode: '43' })).toBe(false); // renamed over
     expect(await w2.reuseUnchanged('logdirs/a.log', { ...same, ctime: new Date(ctime.getTime() + 1) })).toBe(false); // mtime set back
     expect(await w2.reuseUnchanged('logdirs/b.log', same)).toBe(false); // recorded without them: read once more
+    expect(await w2.reuseUnchanged('logdirs/a.log', { ...same, inode: undefined, ctime: undefined })).toBe(true); // not compared: ignored
     expect(await w2.reuseUnchanged('logdirs/a.log', same)).toBe(true);
     await w2.commit();
     await repo.close();

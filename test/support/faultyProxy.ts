@@ -39,10 +39,12 @@ function frames(onFrame: (frame: Buffer) => void, onMalformed: () => void): (dat
   };
 }
 
-/** Topic and partition of the first batch of a Produce request (v3+, header v1). */
+/** Topic and partition of the first batch of a Produce request (v3-v8, header v1). */
 function firstPartition(frame: Buffer): { topic: string; partition: number } {
+  const version = frame.readInt16BE(6);
+  if (version < 3 || version > 8) throw new Error(`faultyProxy reads Produce v3-v8 requests, got v${version}`);
   let at = 12;
-  at += 2 + frame.readInt16BE(at); // client id
+  at += 2 + Math.max(0, frame.readInt16BE(at)); // client id (-1: null)
   const txn = frame.readInt16BE(at);
   at += 2 + Math.max(0, txn); // transactional id
   at += 2 + 4 + 4; // acks, timeout, topic count
@@ -51,7 +53,7 @@ function firstPartition(frame: Buffer): { topic: string; partition: number } {
   return { topic, partition: frame.readInt32BE(at + 2 + len + 4) };
 }
 
-/** Sets every partition's error code in a Produce answer (v5-v8, header v0) to `code`. */
+/** Sets every partition's error code in a Produce answer (v5-v7, header v0) to `code`. */
 function withErrorCode(frame: Buffer, code: number): Buffer {
   const out = Buffer.from(frame);
   let at = 8;
@@ -121,17 +123,21 @@ export class FaultyProxy {
       s.on('close', () => this.sockets.delete(s));
       s.on('error', () => {});
     }
-    let cutByProxy = false;
+    /** Closed by the proxy or the client: the broker did not cut the requests on it. */
+    let notByBroker = false;
     const cut = () => {
-      cutByProxy = true;
+      notByBroker = true;
       client.destroy();
       broker.destroy();
     };
     /** Produce requests forwarded and not answered yet: correlation id → the fault for its answer. */
     const pending = new Map<number, ProduceFault | undefined>();
-    client.on('close', () => broker.destroy());
+    client.on('close', () => {
+      notByBroker = true;
+      broker.destroy();
+    });
     broker.on('close', () => {
-      if (!cutByProxy) this.cutByBroker += pending.size;
+      if (!notByBroker) this.cutByBroker += pending.size;
       client.destroy();
     });
     client.on(
@@ -141,6 +147,7 @@ export class FaultyProxy {
           const fault = this.armed.get(++this.count);
           this.seen.push({ n: this.count, at: Date.now(), ...firstPartition(frame), fault });
           if (fault === 'drop-request') return cut();
+          if (typeof fault === 'number' && frame.readInt16BE(6) > 7) throw new Error('faultyProxy rewrites the answers of Produce v5-v7 only');
           pending.set(frame.readInt32BE(8), fault);
         }
         broker.write(frame);

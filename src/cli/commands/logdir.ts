@@ -12,15 +12,26 @@ import { output, parseCli, subcommand, requireSpec } from '../output';
 
 export const summary = 'copy brokers\' log dirs (hot or cold) and restore them into a stopped broker';
 const USAGE = `usage:
-  lifeboat logdir backup  --spec <cluster.yaml> [--broker <id,..>] [--cold] [--json]
+  lifeboat logdir backup  --spec <cluster.yaml> [--broker <id,..>] [--cold] [--ignore-inode] [--ignore-ctime] [--json]
   lifeboat logdir restore --spec <cluster.yaml> --snapshot <ref> --broker <id> [--from-host <host>] [--json]
-backup copies every broker of the spec unless --broker is given (hot by default; --cold stops, copies, starts).`;
+backup copies every broker of the spec unless --broker is given (hot by default; --cold stops, copies, starts).
+A file the previous copy holds with the same size, mtime, inode and ctime is not read again; --ignore-inode and
+--ignore-ctime leave those out (unstable inode numbers, tools that touch the files; also per broker in the spec).`;
 
 export async function run(argv: string[]): Promise<number> {
   const [sub, rest] = subcommand(argv, USAGE);
   const { values } = parseCli(
     rest,
-    { spec: { type: 'string' }, broker: { type: 'string' }, cold: { type: 'boolean' }, snapshot: { type: 'string' }, 'from-host': { type: 'string' }, json: { type: 'boolean' } },
+    {
+      spec: { type: 'string' },
+      broker: { type: 'string' },
+      cold: { type: 'boolean' },
+      'ignore-inode': { type: 'boolean' },
+      'ignore-ctime': { type: 'boolean' },
+      snapshot: { type: 'string' },
+      'from-host': { type: 'string' },
+      json: { type: 'boolean' },
+    },
     USAGE,
   );
   const spec = requireSpec(values.spec, USAGE);
@@ -39,7 +50,7 @@ export async function run(argv: string[]): Promise<number> {
       const { meta } = await repo.saveSnapshot({ cluster: spec.name, components: ['logdirs'], tags: ['logdirs', mode], ...(previous ? { reuseFrom: previous.id } : {}) }, async (w) => {
         for (const id of ids) {
           out.progress(`${mode} copy of broker ${id}`);
-          const m = await copyLogDirs(spec, id, w, { mode });
+          const m = await copyLogDirs(spec, id, w, { mode, ignoreInode: values['ignore-inode'] || undefined, ignoreCtime: values['ignore-ctime'] || undefined });
           points[m.host] = m.partitions;
           lines.push(`  broker ${id} (${m.host}): ${m.files} files, ${(m.bytes / 1e6).toFixed(1)} MB, ${(m.newBytes / 1e6).toFixed(1)} MB new, ${((m.reusedBytes ?? 0) / 1e6).toFixed(1)} MB unchanged (not read), ${Object.keys(m.partitions).length} partitions`);
         }

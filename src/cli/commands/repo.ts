@@ -48,7 +48,8 @@ commands:
   prune [--dry-run]                            reclaim space of forgotten snapshots
   copy (--to <path> [--to-password-file F] | --spec S) [--limit-rate 10M] [snapshot...]
   restore-files <snapshot|latest> --target <dir> [--include <prefix>] [--strip <prefix>] [--overwrite]
-  backup <path>... --cluster C --as <component>/<dir> [--tag T] [--force]  (unchanged files: size+mtime vs the parent)
+  backup <path>... --cluster C --as <component>/<dir> [--tag T] [--force] [--ignore-inode] [--ignore-ctime]
+         (a file the parent holds with the same size, mtime, inode and ctime is not read again)
   key list | key add [--new-password-file F] | key remove <id>
 
 The password comes from --password-file or LIFEBOAT_PASSWORD (the new one for key add from
@@ -76,6 +77,8 @@ const OPTIONS = {
   'keep-within': { type: 'string' },
   'keep-tag': { type: 'string', multiple: true },
   'dry-run': { type: 'boolean' },
+  'ignore-inode': { type: 'boolean' },
+  'ignore-ctime': { type: 'boolean' },
   prune: { type: 'boolean' },
   to: { type: 'string' },
   'to-password-file': { type: 'string' },
@@ -288,7 +291,7 @@ async function backup(repo: LocalRepository, values: Values, paths: string[], ou
   const component = as.split('/')[0]!;
   if (!(COMPONENTS as readonly string[]).includes(component)) throw new LifeboatError('InvalidInput', `--as must start with a component (${COMPONENTS.join(', ')})`);
   // Parent: the newest snapshot of this cluster holding files under the same prefix; files with the
-  // parent's size and mtime are not read again (--force reads everything).
+  // parent's size, mtime, inode and ctime are not read again (--force reads everything).
   let parent: string | undefined;
   if (!values.force) {
     for (const s of (await repo.snapshots({ cluster: values.cluster })).reverse()) {
@@ -307,7 +310,7 @@ async function backup(repo: LocalRepository, values: Values, paths: string[], ou
       const root = resolve(p);
       const st = await fs.lstat(root);
       const base = st.isDirectory() ? as : `${as}/${basename(root)}`;
-      await walk(w, root, base, st.isDirectory(), async (size) => {
+      await walk(w, root, base, st.isDirectory(), { inode: values['ignore-inode'] ?? false, ctime: values['ignore-ctime'] ?? false }, async (size) => {
         files++;
         bytes += size;
         if (Date.now() - last > 1000) {
@@ -321,20 +324,27 @@ async function backup(repo: LocalRepository, values: Values, paths: string[], ou
   return EXIT.OK;
 }
 
-async function walk(w: SnapshotWriter, path: string, name: string, isDir: boolean, onFile: (size: number) => Promise<void>): Promise<void> {
+/** Inode or ctime left out of the comparison with the parent (restic's --ignore-inode / --ignore-ctime). */
+interface Ignore {
+  inode: boolean;
+  ctime: boolean;
+}
+
+async function walk(w: SnapshotWriter, path: string, name: string, isDir: boolean, ignore: Ignore, onFile: (size: number) => Promise<void>): Promise<void> {
   if (!isDir) {
-    const st = await fs.lstat(path);
+    const st = await fs.lstat(path, { bigint: true }); // inode numbers may exceed 2^53
     if (st.isSymbolicLink()) w.writeSymlink(name, await fs.readlink(path), { mtime: st.mtime });
     else if (st.isFile()) {
-      const stat = { size: st.size, mtime: st.mtime, mode: st.mode & 0o7777, inode: st.ino, ctime: st.ctime };
-      if (await w.reuseUnchanged(name, stat)) return onFile(st.size);
+      const size = Number(st.size);
+      const stat = { size, mtime: st.mtime, mode: Number(st.mode) & 0o7777, inode: st.ino.toString(), ctime: st.ctime };
+      if (await w.reuseUnchanged(name, { ...stat, inode: ignore.inode ? undefined : stat.inode, ctime: ignore.ctime ? undefined : stat.ctime })) return onFile(size);
       const fh = await fs.open(path, 'r');
       try {
         await w.writeFile(name, fh.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }), stat);
       } finally {
         await fh.close();
       }
-      await onFile(st.size);
+      await onFile(size);
     }
     return;
   }
@@ -344,7 +354,7 @@ async function walk(w: SnapshotWriter, path: string, name: string, isDir: boolea
   for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const child = join(path, e.name);
     const rel = relative(path, child).split(sep).join('/');
-    await walk(w, child, `${name}/${rel}`, e.isDirectory(), onFile);
+    await walk(w, child, `${name}/${rel}`, e.isDirectory(), ignore, onFile);
   }
 }
 

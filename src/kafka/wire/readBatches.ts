@@ -84,9 +84,10 @@ export async function readBatches(
   const readCommitted = opts.readCommitted !== false;
   const client = await WireClient.open(kafka, [topic]);
 
-  const earliest = async (partition: number): Promise<number> => {
+  /** The partition's log start offset; undefined while it has no leader. */
+  const earliest = async (partition: number): Promise<number | undefined> => {
     await client.refresh();
-    return (await client.listOffsets(topic, 'earliest')).get(partition) ?? 0;
+    return (await client.listOffsets(topic, 'earliest')).get(partition);
   };
   let failed = false;
   /** Partitions moved forward so far (a leader hunt that follows progress starts patient again). */
@@ -117,6 +118,10 @@ export async function readBatches(
         if (!st || failed) continue;
         if (fp.errorCode === OFFSET_OUT_OF_RANGE) {
           const low = await earliest(fp.partition);
+          if (low === undefined) {
+            stale = true; // leadership moved: look for the leader again
+            continue;
+          }
           if (low <= st.next) throw protocolError(fp.errorCode);
           const lost = summary.lost.get(fp.partition);
           summary.lost.set(fp.partition, { from: lost?.from ?? st.next, to: Math.min(low, st.to) });
