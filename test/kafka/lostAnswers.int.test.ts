@@ -16,7 +16,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterSpec } from '../../src/config/spec';
 import { kafkaFor } from '../../src/kafka/client';
-import { loadOffsetMap, translateOffset } from '../../src/kafka/offsetMap';
 import { backupTopics } from '../../src/kafka/topicBackup';
 import { restoreTopics, type TopicRestoreOptions } from '../../src/kafka/topicRestore';
 import { killBroker, startBroker } from '../../src/lab/lab';
@@ -24,7 +23,7 @@ import { initRepository, type LocalRepository } from '../../src/repository';
 import { freePort, type ScratchCluster, scratchCluster } from '../host/logdirsScratchBroker';
 import { FaultyProxy } from '../support/faultyProxy';
 import { primarySpec, unique } from '../support/lab';
-import { content, readAll } from './topicsSupport';
+import { expectRestoredExactly } from './topicsSupport';
 
 const PER_PARTITION = 1000;
 const primary = kafkaFor(primarySpec(), 'test-src');
@@ -77,19 +76,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Every record of the source once, in order, in `into`, and the map sends each original offset to its record there. */
-async function expectExact(into: string, mapFile: string): Promise<void> {
-  const original = await readAll(primary, source);
-  const restored = await readAll(kafkaFor(broker.spec, 'test-dst'), into);
-  const map = await loadOffsetMap(mapFile);
-  for (const [p, recs] of original) {
-    const got = restored.get(p)!;
-    expect(got.map((r) => content(r).key)).toEqual(recs.map((r) => content(r).key));
-    expect(got.map((r) => content(r))).toEqual(recs.map((r) => content(r)));
-    got.forEach((r, i) => expect(translateOffset(map, source, p, recs[i]!.offset)).toBe(r.offset));
-  }
-}
-
 async function restoreThroughProxy(into: string, mapFile: string, more: Partial<TopicRestoreOptions> = {}) {
   const snap = await repo.openSnapshot(snapshot);
   const t0 = Date.now();
@@ -116,7 +102,7 @@ describe('topic restore with lost produce answers', () => {
     const res = await restoreThroughProxy(into, mapFile, { settleMs: 60_000 });
     expect(proxy.broken.map((b) => b.fault)).toEqual(['lose-answer', 6, 7]);
     expect(res.records).toBe(PER_PARTITION * 3);
-    await expectExact(into, mapFile);
+    await expectRestoredExactly({ kafka: primary, topic: source }, { kafka: kafkaFor(broker.spec, 'test-dst'), topic: into }, mapFile);
     // Found by looking at once, not after waiting out the time a request may still arrive in.
     expect(res.ms).toBeLessThan(60_000);
   });
@@ -130,7 +116,7 @@ describe('topic restore with lost produce answers', () => {
     const [dropped] = proxy.broken;
     expect(dropped).toMatchObject({ fault: 'drop-request', topic: into });
     expect(res.records).toBe(PER_PARTITION * 3);
-    await expectExact(into, mapFile);
+    await expectRestoredExactly({ kafka: primary, topic: source }, { kafka: kafkaFor(broker.spec, 'test-dst'), topic: into }, mapFile);
     // Sent again only after the settle time, counted from the first look that got an answer.
     const resent = proxy.seen.find((s) => s.n > dropped!.n && s.partition === dropped!.partition)!;
     expect(resent.at - dropped!.at).toBeGreaterThanOrEqual(3000);
@@ -151,6 +137,6 @@ describe('topic restore with lost produce answers', () => {
     // The kill cut produce requests the broker had not answered.
     expect(proxy.cutByBroker).toBeGreaterThan(0);
     expect(res.records).toBe(PER_PARTITION * 3);
-    await expectExact(into, mapFile);
+    await expectRestoredExactly({ kafka: primary, topic: source }, { kafka: kafkaFor(broker.spec, 'test-dst'), topic: into }, mapFile);
   });
 });

@@ -10,13 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaFor } from '../../src/kafka/client';
-import { loadOffsetMap, translateOffset, unresolvedSent } from '../../src/kafka/offsetMap';
+import { loadOffsetMap, unresolvedSent } from '../../src/kafka/offsetMap';
 import { backupTopics } from '../../src/kafka/topicBackup';
 import { restoreTopics } from '../../src/kafka/topicRestore';
 import { findCluster } from '../../src/lab/topology';
 import { initRepository, type LocalRepository } from '../../src/repository';
 import { primarySpec, standbySpec, topo, unique } from '../support/lab';
-import { content, readAll } from './topicsSupport';
+import { expectRestoredExactly, readAll } from './topicsSupport';
 
 const PER_PARTITION = 2000;
 const primary = kafkaFor(primarySpec(), 'test-src');
@@ -82,18 +82,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Every record of the source once, in order, in `into`, and the map sends each original offset to its record there. */
-async function expectExact(into: string, mapFile: string): Promise<void> {
-  const original = await readAll(primary, source);
-  const restored = await readAll(standby, into);
-  const map = await loadOffsetMap(mapFile);
-  for (const [p, recs] of original) {
-    const got = restored.get(p)!;
-    expect(got.length).toBe(PER_PARTITION);
-    expect(got.map((r) => content(r))).toEqual(recs.map((r) => content(r)));
-    got.forEach((r, i) => expect(translateOffset(map, source, p, recs[i]!.offset)).toBe(r.offset));
-  }
-}
+/** Every record of the source once, in order, in `into` (PER_PARTITION per partition), the map exact. */
+const expectExact = (into: string, mapFile: string) => expectRestoredExactly({ kafka: primary, topic: source }, { kafka: standby, topic: into }, mapFile);
 
 /** Partitions for which the map holds a batch sent without an answer. */
 const unansweredPartitions = async (mapFile: string) => {
