@@ -56,7 +56,7 @@ export interface LogDirManifest {
   files: number;
   bytes: number;
   newBytes: number;
-  /** Bytes of files unchanged since the copy reused from (size and mtime), recorded without reading them. */
+  /** Bytes of files unchanged since the copy reused from (size, mtime, inode, ctime), recorded without reading them. */
   reusedBytes?: number;
   durationMs: number;
   /** Keyed "<topic>-<partition>". */
@@ -227,8 +227,7 @@ export async function copyLogDirs(spec: ClusterSpec, brokerId: number, writer: S
       durationMs: 0,
       partitions: {},
     };
-    const ignoreInode = opts.ignoreInode ?? b!.ignoreInode ?? false;
-    const ignoreCtime = opts.ignoreCtime ?? b!.ignoreCtime ?? false;
+    const ignore = { inode: opts.ignoreInode ?? b!.ignoreInode, ctime: opts.ignoreCtime ?? b!.ignoreCtime };
     const plans = [];
     for (const [i, root] of b!.logDirs.entries()) plans.push({ i, ...(await planLogDir(root, opts.mode, i, manifest.partitions)) });
     const prefix = (i: number) => `logdirs/${b!.host}/${i}`;
@@ -251,8 +250,8 @@ export async function copyLogDirs(spec: ClusterSpec, brokerId: number, writer: S
         // the same size, mtime, inode and ctime is recorded again without reading it (a TB log dir is
         // not re-read hourly).
         const mayReuse = segment === undefined || !changed.has(segment);
-        const stat = { size: f.length, mtime: f.mtime, mode: f.mode, inode: ignoreInode ? undefined : f.inode, ctime: ignoreCtime ? undefined : f.ctime };
-        if (mayReuse && (await writer.reuseUnchanged(`${prefix(plan.i)}/${f.rel}`, stat))) {
+        const stat = { size: f.length, mtime: f.mtime, mode: f.mode, inode: f.inode, ctime: f.ctime };
+        if (mayReuse && (await writer.reuseUnchanged(`${prefix(plan.i)}/${f.rel}`, stat, ignore))) {
           manifest.files++;
           manifest.bytes += f.length;
           manifest.reusedBytes! += f.length;
@@ -263,7 +262,7 @@ export async function copyLogDirs(spec: ClusterSpec, brokerId: number, writer: S
         let r;
         try {
           const content = f.length === 0 ? Buffer.alloc(0) : createReadStream(f.abs, { start: 0, end: f.length - 1 });
-          r = await writer.writeFile(`${prefix(plan.i)}/${f.rel}`, content, { mode: f.mode, mtime: f.mtime, inode: f.inode, ctime: f.ctime });
+          r = await writer.writeFile(`${prefix(plan.i)}/${f.rel}`, content, stat);
         } catch (e) {
           // Retention or compaction removed a closed segment after the listing: it is simply not in this copy.
           if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;

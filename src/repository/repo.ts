@@ -34,6 +34,7 @@ import type {
   ComponentName,
   FileEntry,
   FileStat,
+  ReuseIgnore,
   NewSnapshotOptions,
   ParallelFileRestore,
   Repository,
@@ -525,7 +526,7 @@ class Writer implements SnapshotWriter {
 
   private parentTree?: Promise<Map<string, TreeEntry>>;
 
-  async reuseUnchanged(path: string, stat: FileStat): Promise<boolean> {
+  async reuseUnchanged(path: string, stat: FileStat, ignore: ReuseIgnore = {}): Promise<boolean> {
     this.checkOpen();
     checkEntryPath(path);
     const from = this.opts.reuseFrom ?? this.opts.parent;
@@ -535,11 +536,17 @@ class Writer implements SnapshotWriter {
     if (!e || e.type !== 'file' || e.size !== stat.size || e.mtime !== stat.mtime.toISOString()) return false;
     // Replaced (renamed over: another inode) or rewritten with its mtime set back (a new ctime).
     // An entry recorded without them is read again once.
-    if (stat.inode !== undefined && e.inode !== stat.inode) return false;
-    if (stat.ctime && e.ctime !== stat.ctime.toISOString()) return false;
+    if (stat.inode !== undefined && !ignore.inode && e.inode !== stat.inode) return false;
+    if (stat.ctime && !ignore.ctime && e.ctime !== stat.ctime.toISOString()) return false;
     // Only if every chunk is still in the repository (the parent may have been pruned meanwhile).
     if (!(e.chunks ?? []).every((c) => this.known(c))) return false;
-    this.entries.set(path, { ...e, mode: stat.mode ?? e.mode });
+    // The file as it is now: a later copy that compares inode and ctime again starts from these.
+    this.entries.set(path, {
+      ...e,
+      mode: stat.mode ?? e.mode,
+      ...(stat.inode !== undefined ? { inode: stat.inode } : {}),
+      ...(stat.ctime ? { ctime: stat.ctime.toISOString() } : {}),
+    });
     return true;
   }
 

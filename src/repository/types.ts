@@ -85,9 +85,18 @@ export interface FileStat {
   size: number;
   mtime: Date;
   mode?: number;
-  /** Left out (restic's --ignore-inode / --ignore-ctime) where the filesystem's are unstable. */
+  /** Decimal (it may exceed 2^53). Not compared when undefined. */
   inode?: string;
   ctime?: Date;
+}
+
+/**
+ * Leaves the inode or ctime out of `reuseUnchanged`'s comparison (restic's --ignore-inode /
+ * --ignore-ctime): unstable inode numbers (FUSE, CIFS), tools that touch files.
+ */
+export interface ReuseIgnore {
+  inode?: boolean;
+  ctime?: boolean;
 }
 
 export interface WriteResult {
@@ -101,10 +110,11 @@ export interface SnapshotWriter {
   writeJson(path: string, value: unknown): Promise<WriteResult>;
   /**
    * If the snapshot to reuse from (`NewSnapshotOptions.reuseFrom`, else `parent`) has `path` with this
-   * size and mtime (and, when given, inode number and ctime, as restic compares them), records it
-   * again without reading it and returns true; otherwise false (the caller then writes it).
+   * size and mtime (and, when given and not ignored, inode number and ctime, as restic compares
+   * them), records it again without reading it, with the file's stat of now, and returns true;
+   * otherwise false (the caller then writes it).
    */
-  reuseUnchanged(path: string, stat: FileStat): Promise<boolean>;
+  reuseUnchanged(path: string, stat: FileStat, ignore?: ReuseIgnore): Promise<boolean>;
   /** Records a symbolic link (restore refuses one that points outside its target). */
   writeSymlink(path: string, target: string, opts?: { mtime?: Date }): void;
   /** Records a directory (only needed for empty ones; files imply their parents). */

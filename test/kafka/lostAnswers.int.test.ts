@@ -16,14 +16,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterSpec } from '../../src/config/spec';
 import { kafkaFor } from '../../src/kafka/client';
-import { backupTopics } from '../../src/kafka/topicBackup';
 import { restoreTopics, type TopicRestoreOptions } from '../../src/kafka/topicRestore';
 import { killBroker, startBroker } from '../../src/lab/lab';
 import { initRepository, type LocalRepository } from '../../src/repository';
 import { freePort, type ScratchCluster, scratchCluster } from '../host/logdirsScratchBroker';
 import { FaultyProxy } from '../support/faultyProxy';
 import { primarySpec, unique } from '../support/lab';
-import { expectRestoredExactly } from './topicsSupport';
+import { backedUpNumberedTopic, expectRestoredExactly } from './topicsSupport';
 
 const PER_PARTITION = 1000;
 const primary = kafkaFor(primarySpec(), 'test-src');
@@ -38,21 +37,7 @@ let throughProxy: ClusterSpec;
 
 beforeAll(async () => {
   repo = await initRepository(join(dir, 'repo'), 'test-password', { scrypt: { N: 1024, r: 8, p: 1 } });
-  const admin = primary.admin();
-  await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic: source, numPartitions: 3, replicationFactor: 3 }] });
-  await admin.disconnect();
-  const producer = primary.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  await producer.send({
-    topic: source,
-    acks: -1,
-    messages: Array.from({ length: PER_PARTITION * 3 }, (_, i) => ({ partition: i % 3, key: `k${i}`, value: `${i}:`.padEnd(1000, '.'), headers: { n: String(i) } })),
-  });
-  await producer.disconnect();
-  const writer = await repo.newSnapshot({ cluster: 'primary', components: ['topics'] });
-  await backupTopics(primary, writer, { topics: [source] });
-  snapshot = (await writer.commit()).id;
+  snapshot = await backedUpNumberedTopic(primary, repo, source, PER_PARTITION);
 
   const faulty = await freePort();
   proxy = await FaultyProxy.start(faulty);

@@ -11,12 +11,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaFor } from '../../src/kafka/client';
 import { loadOffsetMap, unresolvedSent } from '../../src/kafka/offsetMap';
-import { backupTopics } from '../../src/kafka/topicBackup';
 import { restoreTopics } from '../../src/kafka/topicRestore';
 import { findCluster } from '../../src/lab/topology';
 import { initRepository, type LocalRepository } from '../../src/repository';
 import { primarySpec, standbySpec, topo, unique } from '../support/lab';
-import { expectRestoredExactly, readAll } from './topicsSupport';
+import { backedUpNumberedTopic, expectRestoredExactly, readAll } from './topicsSupport';
 
 const PER_PARTITION = 2000;
 const primary = kafkaFor(primarySpec(), 'test-src');
@@ -52,23 +51,7 @@ function restoreUntilKilled(killAt: number, mapFile: string, into = target): Pro
 
 beforeAll(async () => {
   repo = await initRepository(join(dir, 'repo'), 'test-password', { scrypt: { N: 1024, r: 8, p: 1 } });
-  const admin = primary.admin();
-  await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic: source, numPartitions: 3, replicationFactor: 3 }] });
-  await admin.disconnect();
-  const producer = primary.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  for (let i = 0; i < PER_PARTITION * 3; i += 1500) {
-    await producer.send({
-      topic: source,
-      acks: -1,
-      messages: Array.from({ length: 1500 }, (_, j) => ({ partition: (i + j) % 3, key: `k${i + j}`, value: `${i + j}:`.padEnd(1000, '.'), headers: { n: String(i + j) } })),
-    });
-  }
-  await producer.disconnect();
-  const writer = await repo.newSnapshot({ cluster: 'primary', components: ['topics'] });
-  await backupTopics(primary, writer, { topics: [source] });
-  snapshot = (await writer.commit()).id;
+  snapshot = await backedUpNumberedTopic(primary, repo, source, PER_PARTITION);
 });
 
 afterAll(async () => {

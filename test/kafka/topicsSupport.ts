@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { expect } from 'vitest';
 import { loadOffsetMap, translateOffset } from '../../src/kafka/offsetMap';
+import { backupTopics } from '../../src/kafka/topicBackup';
+import type { Repository } from '../../src/repository';
 import { readRanges, toStoredRecord } from '../../src/kafka/topicReader';
 import type { StoredRecord } from '../../src/kafka/recordFormat';
 
@@ -54,4 +56,29 @@ export async function expectRestoredExactly(source: { kafka: Kafka; topic: strin
     expect(got.map((r) => content(r))).toEqual(recs.map((r) => content(r)));
     got.forEach((r, i) => expect(translateOffset(map, source.topic, p, recs[i]!.offset)).toBe(r.offset));
   }
+}
+
+/**
+ * Creates a 3-partition topic holding `perPartition` numbered records per partition (key `k<i>`,
+ * a ~1 KB value, a header `n`), backs it up into `repo` and returns the snapshot id.
+ */
+export async function backedUpNumberedTopic(kafka: Kafka, repo: Repository, topic: string, perPartition: number): Promise<string> {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3, replicationFactor: 3 }] });
+  await admin.disconnect();
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  for (let i = 0; i < perPartition * 3; i += 1500) {
+    const n = Math.min(1500, perPartition * 3 - i);
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: Array.from({ length: n }, (_, j) => ({ partition: (i + j) % 3, key: `k${i + j}`, value: `${i + j}:`.padEnd(1000, '.'), headers: { n: String(i + j) } })),
+    });
+  }
+  await producer.disconnect();
+  const writer = await repo.newSnapshot({ cluster: 'primary', components: ['topics'] });
+  await backupTopics(kafka, writer, { topics: [topic] });
+  return (await writer.commit()).id;
 }

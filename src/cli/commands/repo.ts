@@ -29,6 +29,7 @@ import {
   type CompressionMode,
   type LocalRepository,
   type RetentionPolicy,
+  type ReuseIgnore,
   type SnapshotFilter,
   type SnapshotWriter,
 } from '../../repository';
@@ -310,7 +311,7 @@ async function backup(repo: LocalRepository, values: Values, paths: string[], ou
       const root = resolve(p);
       const st = await fs.lstat(root);
       const base = st.isDirectory() ? as : `${as}/${basename(root)}`;
-      await walk(w, root, base, st.isDirectory(), { inode: values['ignore-inode'] ?? false, ctime: values['ignore-ctime'] ?? false }, async (size) => {
+      await walk(w, root, base, st.isDirectory(), { inode: values['ignore-inode'], ctime: values['ignore-ctime'] }, async (size) => {
         files++;
         bytes += size;
         if (Date.now() - last > 1000) {
@@ -324,20 +325,14 @@ async function backup(repo: LocalRepository, values: Values, paths: string[], ou
   return EXIT.OK;
 }
 
-/** Inode or ctime left out of the comparison with the parent (restic's --ignore-inode / --ignore-ctime). */
-interface Ignore {
-  inode: boolean;
-  ctime: boolean;
-}
-
-async function walk(w: SnapshotWriter, path: string, name: string, isDir: boolean, ignore: Ignore, onFile: (size: number) => Promise<void>): Promise<void> {
+async function walk(w: SnapshotWriter, path: string, name: string, isDir: boolean, ignore: ReuseIgnore, onFile: (size: number) => Promise<void>): Promise<void> {
   if (!isDir) {
     const st = await fs.lstat(path, { bigint: true }); // inode numbers may exceed 2^53
     if (st.isSymbolicLink()) w.writeSymlink(name, await fs.readlink(path), { mtime: st.mtime });
     else if (st.isFile()) {
       const size = Number(st.size);
       const stat = { size, mtime: st.mtime, mode: Number(st.mode) & 0o7777, inode: st.ino.toString(), ctime: st.ctime };
-      if (await w.reuseUnchanged(name, { ...stat, inode: ignore.inode ? undefined : stat.inode, ctime: ignore.ctime ? undefined : stat.ctime })) return onFile(size);
+      if (await w.reuseUnchanged(name, stat, ignore)) return onFile(size);
       const fh = await fs.open(path, 'r');
       try {
         await w.writeFile(name, fh.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }), stat);
