@@ -5,6 +5,7 @@ import { type BackupSet, type BackupSetRef, backupPart, listBackupSets, type Par
 import { applySetRetention, type RetentionResult } from '../src/backup/retention';
 import { openRepositoryForSpec } from '../src/repository';
 import { copySnapshots } from '../src/repository/copy';
+import { isLifeboatError } from '../src/errors';
 import { checkedSpec, mapped } from './errors';
 import { withHeartbeat } from './heartbeat';
 
@@ -19,7 +20,7 @@ export interface BackupPartInput {
 export async function backupPartActivity(input: BackupPartInput): Promise<PartResult> {
   return mapped(async () => {
     const spec = checkedSpec(input.spec);
-    const repo = await openRepositoryForSpec(spec);
+    const repo = await openRepositoryForSpec(spec, 'primary', { create: true }); // a backup may create the repository
     try {
       let last: Record<string, unknown> = { part: input.part };
       return await withHeartbeat(last, () =>
@@ -43,12 +44,15 @@ export async function retentionActivity(input: { spec: ClusterSpec; dryRun?: boo
     const run = async (which: 'primary' | 'offsite') => {
       const repo = await openRepositoryForSpec(spec, which);
       try {
-        return await withHeartbeat({ retention: which }, () => applySetRetention(repo, spec.name, spec.retention, { dryRun: input.dryRun }));
+        return await withHeartbeat({ retention: which }, () => applySetRetention(repo, spec.name, spec.retention, { dryRun: input.dryRun, brokerIds: spec.brokers.map((b) => b.id) }));
       } finally {
         await repo.close();
       }
     };
-    return { primary: await run('primary'), offsite: spec.offsiteRepository ? await run('offsite') : undefined };
+    const primary = await run('primary');
+    // An off-site repository not created yet (copy skipped so far) holds nothing to retain: not created for it.
+    const offsite = spec.offsiteRepository ? await run('offsite').catch((e: unknown) => (isLifeboatError(e) && e.type === 'RepositoryNotFound' ? undefined : Promise.reject(e))) : undefined;
+    return { primary, offsite };
   });
 }
 
@@ -57,7 +61,7 @@ export async function copyOffsiteActivity(input: { spec: ClusterSpec; setId: str
   return mapped(async () => {
     const spec = checkedSpec(input.spec);
     const src = await openRepositoryForSpec(spec, 'primary');
-    const dst = await openRepositoryForSpec(spec, 'offsite');
+    const dst = await openRepositoryForSpec(spec, 'offsite', { create: true }); // the set's second copy may create it
     try {
       const r = await withHeartbeat({ copy: input.setId }, () =>
         copySnapshots(src, dst, { filter: { cluster: spec.name, tags: [`set:${input.setId}`] }, progress: (m) => heartbeat({ copy: input.setId, m }) }),

@@ -1,34 +1,67 @@
 /**
  * Retention of backup sets: the tier policy (restic's keep-* rules) decides per *set*, and a set
- * goes as a whole. Two guards keep restores possible: a snapshot that a kept snapshot builds on
- * (an incremental ZooKeeper or topics parent) stays, and so does any incomplete set newer than the
- * newest complete one (it may be a backup still running).
+ * goes as a whole. Guards keep restores possible, judged by what each set can restore
+ * (coverage.pure.ts), not by its own plan:
+ * - the newest set of each tier that covers a full recovery stays, whatever the policy says;
+ * - a complete set stays unless a newer kept set holds every part it holds (a narrow backup such
+ *   as `--parts configs:1` never replaces a wider one);
+ * - a snapshot that a kept snapshot builds on (an incremental ZooKeeper or topics parent) stays;
+ * - an incomplete set newer than the newest complete one stays (it may be a backup still running).
  */
 import { applyPolicy, type RetentionPolicy } from '../repository/forget';
 import type { LocalRepository } from '../repository/repo';
 import { pruneRepository } from '../repository/prune';
 import type { SnapshotMeta } from '../repository/types';
+import { type Coverage, coverageOf, coversAll } from './coverage.pure';
 import { type BackupSet, listBackupSets } from './parts';
 
 export interface SetRetentionPlan {
-  keep: { setId: string; time: string; reasons: string[] }[];
-  remove: { setId: string; time: string; complete: boolean }[];
+  keep: { setId: string; time: string; tier: string; reasons: string[]; coverage: Coverage }[];
+  remove: { setId: string; time: string; tier: string; complete: boolean; coverage: Coverage }[];
   /** Snapshot ids to delete (the removed sets' parts minus parents of kept snapshots). */
   snapshots: string[];
 }
 
-export function planSetRetention(sets: BackupSet[], all: SnapshotMeta[], policy: RetentionPolicy): SetRetentionPlan {
+/** The parts a set holds (stored snapshots), which is what it can restore. */
+export const storedParts = (s: BackupSet): string[] => Object.keys(s.snapshots);
+
+export function planSetRetention(sets: BackupSet[], all: SnapshotMeta[], policy: RetentionPolicy, brokerIds: number[]): SetRetentionPlan {
+  const coverage = new Map(sets.map((s) => [s.setId, coverageOf(storedParts(s), brokerIds)]));
   const complete = sets.filter((s) => s.complete);
-  const newestComplete = complete.at(-1)?.time ?? '';
+  const newestFirst = [...complete].sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0));
+  const newestComplete = newestFirst[0]?.time ?? '';
   const decided = applyPolicy(
     complete.map((s) => ({ id: s.setId, time: s.time, cluster: '', tags: [`tier:${s.tier}`] })),
     policy,
   );
-  const keep = decided.keep.map((k) => ({ setId: k.snapshot.id, time: k.snapshot.time, reasons: k.reasons }));
-  const remove: SetRetentionPlan['remove'] = decided.remove.map((r) => ({ setId: r.id, time: r.time, complete: true }));
+  const reasons = new Map(decided.keep.map((k) => [k.snapshot.id, [...k.reasons]]));
+  const keepFor = (id: string, reason: string) => reasons.set(id, [...(reasons.get(id) ?? []), reason]);
+
+  // The newest set of each tier that can bring the whole cluster back is never removed.
+  const tiersDone = new Set<string>();
+  for (const s of newestFirst) {
+    if (tiersDone.has(s.tier) || !coverage.get(s.setId)!.full) continue;
+    tiersDone.add(s.tier);
+    keepFor(s.setId, `newest full set of tier ${s.tier}`);
+  }
+  // Newest to oldest, so a set kept here counts as a newer kept set for the older ones.
+  for (const [i, s] of newestFirst.entries()) {
+    if (reasons.has(s.setId)) continue;
+    const mine = storedParts(s);
+    const replacedBy = newestFirst.slice(0, i).find((n) => reasons.has(n.setId) && n.time > s.time && coversAll(storedParts(n), mine));
+    if (!replacedBy) keepFor(s.setId, 'no newer kept set covers every part it holds');
+  }
+
+  const info = (s: BackupSet) => ({ setId: s.setId, time: s.time, tier: s.tier, coverage: coverage.get(s.setId)! });
+  const keep: SetRetentionPlan['keep'] = [];
+  const remove: SetRetentionPlan['remove'] = [];
+  for (const s of complete) {
+    if (reasons.has(s.setId)) keep.push({ ...info(s), reasons: reasons.get(s.setId)! });
+    else remove.push({ ...info(s), complete: true });
+  }
   for (const s of sets.filter((x) => !x.complete)) {
-    if (s.time > newestComplete) keep.push({ setId: s.setId, time: s.time, reasons: ['incomplete, newer than the newest complete set'] });
-    else remove.push({ setId: s.setId, time: s.time, complete: false });
+    if (s.time > newestComplete) keep.push({ ...info(s), reasons: ['incomplete, newer than the newest complete set'] });
+    else remove.push({ ...info(s), complete: false });
   }
   const removedSets = new Set(remove.map((r) => r.setId));
   const byId = new Map(all.map((s) => [s.id, s]));
@@ -43,17 +76,26 @@ export function planSetRetention(sets: BackupSet[], all: SnapshotMeta[], policy:
     .filter((s) => removedSets.has(s.setId))
     .flatMap((s) => Object.values(s.snapshots).map((m) => m.id))
     .filter((id) => !needed.has(id));
-  return { keep, remove, snapshots };
+  const byTime = <T extends { time: string }>(a: T, b: T) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0);
+  return { keep: keep.sort(byTime), remove: remove.sort(byTime), snapshots };
 }
 
 export interface RetentionResult extends SetRetentionPlan {
   prunedBytes: number;
 }
 
-/** Applies the tier policy to the cluster's sets in `repo`, then prunes what no snapshot uses. */
-export async function applySetRetention(repo: LocalRepository, cluster: string, policy: RetentionPolicy, opts: { dryRun?: boolean } = {}): Promise<RetentionResult> {
+/**
+ * Applies the tier policy to the cluster's sets in `repo` (the primary or the off-site one: the same
+ * rule for both), then prunes what no snapshot uses. `brokerIds`: the spec's brokers, for coverage.
+ */
+export async function applySetRetention(
+  repo: LocalRepository,
+  cluster: string,
+  policy: RetentionPolicy,
+  opts: { dryRun?: boolean; brokerIds: number[] },
+): Promise<RetentionResult> {
   const all = await repo.snapshots({ cluster });
-  const plan = planSetRetention(await listBackupSets(repo, cluster), all, policy);
+  const plan = planSetRetention(await listBackupSets(repo, cluster), all, policy, opts.brokerIds);
   if (opts.dryRun || plan.snapshots.length === 0) return { ...plan, prunedBytes: 0 };
   await repo.exclusive('forget', async () => {
     for (const id of plan.snapshots) {

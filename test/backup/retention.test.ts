@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { BackupSet } from '../../src/backup/parts';
+import { coverageGap, coverageLabel, coverageOf } from '../../src/backup/coverage.pure';
 import { planSetRetention } from '../../src/backup/retention';
 import type { SnapshotMeta } from '../../src/repository/types';
+import { DEFAULT_RETENTION } from '../../src/config/spec';
 
 const snap = (id: string, time: string, parent?: string): SnapshotMeta => ({
   id,
@@ -16,10 +18,10 @@ const snap = (id: string, time: string, parent?: string): SnapshotMeta => ({
   summary: { files: 1, bytes: 1, newBytes: 1, durationMs: 1 },
 });
 
-const set = (setId: string, day: number, parts: Record<string, SnapshotMeta>, planned = Object.keys(parts)): BackupSet => ({
+const set = (setId: string, day: number, parts: Record<string, SnapshotMeta>, planned = Object.keys(parts), tier = 'daily', hour = 1): BackupSet => ({
   setId,
-  tier: 'daily',
-  time: `2026-11-${String(day).padStart(2, '0')}T01:00:00.000Z`,
+  tier,
+  time: `2026-11-${String(day).padStart(2, '0')}T${String(hour).padStart(2, '0')}:00:00.000Z`,
   parts: planned,
   snapshots: parts,
   complete: planned.every((p) => parts[p]),
@@ -45,14 +47,83 @@ describe('retention of backup sets', () => {
       set('running', 5, { zookeeper: snap('zr', '2026-11-05T01:00:00.000Z') }, ['zookeeper', 'logdirs:1']),
     ];
     const all = sets.flatMap((s) => Object.values(s.snapshots));
-    const plan = planSetRetention(sets, all, { keepLast: 1, keepDaily: 1 });
+    const plan = planSetRetention(sets, all, { keepLast: 1, keepDaily: 1 }, [1]);
     expect(plan.keep.map((k) => k.setId).sort()).toEqual(['running', 's4']);
     expect(plan.remove.map((r) => r.setId).sort()).toEqual(['old-partial', 's1', 's2', 's3']);
     expect(plan.snapshots.sort()).toEqual(['l1', 'l2', 'l3', 'z1', 'z2', 'z3', 'zp']);
 
     // Keeping s3 (an incremental) keeps its whole ZooKeeper chain, but not the other parts of s1 and s2.
-    const plan2 = planSetRetention(sets.filter((s) => s.setId !== 's4'), all, { keepLast: 1 });
+    const plan2 = planSetRetention(sets.filter((s) => s.setId !== 's4'), all, { keepLast: 1 }, [1]);
     expect(plan2.keep.map((k) => k.setId).sort()).toEqual(['running', 's3']);
     expect(plan2.snapshots.sort()).toEqual(['l1', 'l2', 'zp']);
+  });
+});
+
+/** A set holding `parts` (one snapshot each), taken on day `day` at `hour`. */
+const setOf = (setId: string, day: number, hour: number, parts: string[], tier = 'manual', minute = 0): BackupSet => {
+  const time = `2026-11-${String(day).padStart(2, '0')}T${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}:00.000Z`;
+  return { ...set(setId, day, Object.fromEntries(parts.map((p) => [p, snap(`${setId}/${p}`, time)])), parts, tier), time };
+};
+const FULL = ['zookeeper', 'kafka-metadata', 'configs:1', 'configs:2', 'configs:3', 'logdirs:1', 'logdirs:2', 'logdirs:3', 'baseline'];
+const BROKERS = [1, 2, 3];
+const snapsOf = (sets: BackupSet[]) => sets.flatMap((s) => Object.values(s.snapshots));
+
+describe('coverage of a set', () => {
+  it('is full with state, every broker configs and data (log dirs or topics), and says what is missing', () => {
+    expect(coverageOf(FULL, BROKERS)).toMatchObject({ full: true, missing: [] });
+    expect(coverageOf(['kafka-metadata', 'configs:1', 'configs:2', 'configs:3', 'topics'], BROKERS).full).toBe(true);
+    const one = coverageOf(['configs:1'], BROKERS);
+    expect(one).toEqual({ full: false, covers: ['configs:1'], missing: ['zookeeper or kafka-metadata', 'configs:2', 'configs:3', 'logdirs:1 or topics', 'logdirs:2 or topics', 'logdirs:3 or topics'] });
+    expect(coverageLabel(one)).toBe('partial: configs:1');
+    expect(coverageGap(one)).toBe('covers only configs:1; a full recovery needs zookeeper or kafka-metadata, configs of brokers 2,3, and data (logdirs or topics) of brokers 1,2,3');
+    // One broker: its configs and its data.
+    expect(coverageOf(['zookeeper', 'configs:2', 'logdirs:2'], BROKERS, { kind: 'broker', brokerId: 2 }).full).toBe(true);
+    const b3 = coverageOf(['zookeeper', 'configs:2', 'logdirs:2'], BROKERS, { kind: 'broker', brokerId: 3 });
+    expect(coverageGap(b3, { kind: 'broker', brokerId: 3 })).toBe('covers only zookeeper,configs:2,logdirs:2; a recovery of broker 3 needs configs of broker 3, and data (logdirs or topics) of broker 3');
+    // The parts an operator named.
+    expect(coverageOf(['configs:1'], BROKERS, { kind: 'parts', parts: ['configs:1'] }).full).toBe(true);
+    expect(coverageOf(['configs:1'], BROKERS, { kind: 'parts', parts: ['configs:1', 'zookeeper'] }).missing).toEqual(['zookeeper']);
+  });
+});
+
+describe('retention judges sets by what they can restore', () => {
+  it('a narrow backup never replaces a wider older set (the 4-part set survives a later configs:1 set)', () => {
+    // Minutes apart, as in the issue: the spec's default policy keeps one set per hour.
+    const wide = setOf('wide', 3, 10, ['kafka-metadata', 'configs:1', 'configs:2', 'configs:3'], 'manual', 5);
+    const narrow = setOf('narrow', 3, 10, ['configs:1'], 'manual', 9);
+    const plan = planSetRetention([wide, narrow], snapsOf([wide, narrow]), DEFAULT_RETENTION, BROKERS);
+    expect(plan.remove).toEqual([]);
+    expect(plan.snapshots).toEqual([]);
+    expect(plan.keep.find((k) => k.setId === 'wide')!.reasons).toEqual(['no newer kept set covers every part it holds']);
+    expect(plan.keep.map((k) => [k.setId, coverageLabel(k.coverage)])).toEqual([
+      ['wide', 'partial: kafka-metadata,configs:1,configs:2,configs:3'],
+      ['narrow', 'partial: configs:1'],
+    ]);
+    // A newer set that holds every part of the wide one does replace it.
+    const wider = setOf('wider', 3, 10, ['kafka-metadata', 'configs:1', 'configs:2', 'configs:3', 'zookeeper'], 'manual', 20);
+    const sets = [wide, narrow, wider];
+    const plan2 = planSetRetention(sets, snapsOf(sets), { keepLast: 1 }, BROKERS);
+    expect(plan2.keep.map((k) => k.setId)).toEqual(['wider']);
+    expect(plan2.remove.map((r) => r.setId)).toEqual(['wide', 'narrow']);
+  });
+
+  it('keeps the newest full set of each tier even when the policy alone would remove it', () => {
+    const fullDaily = setOf('full-daily', 2, 1, FULL, 'daily');
+    const fullHourly = setOf('full-hourly', 3, 1, FULL, 'hourly');
+    const zkOnly = Array.from({ length: 3 }, (_, i) => setOf(`zk-${i}`, 3, 2 + i, ['zookeeper'], 'hourly'));
+    const sets = [fullDaily, fullHourly, ...zkOnly];
+    const plan = planSetRetention(sets, snapsOf(sets), { keepLast: 1 }, BROKERS);
+    // Each tier's newest full set stays; the older zookeeper-only sets are replaced by the newest one.
+    expect(plan.keep.map((k) => [k.setId, k.reasons])).toEqual([
+      ['full-daily', ['newest full set of tier daily']],
+      ['full-hourly', ['newest full set of tier hourly']],
+      ['zk-2', ['last']],
+    ]);
+    expect(plan.remove.map((r) => r.setId)).toEqual(['zk-0', 'zk-1']);
+    expect(plan.keep.find((k) => k.setId === 'full-hourly')!.coverage.full).toBe(true);
+    // An older full set of the same tier goes once a newer full one is kept.
+    const older = setOf('older-full', 1, 1, FULL, 'daily');
+    const plan2 = planSetRetention([older, ...sets], snapsOf([older, ...sets]), { keepLast: 1 }, BROKERS);
+    expect(plan2.remove.map((r) => r.setId)).toEqual(['older-full', 'zk-0', 'zk-1']);
   });
 });
