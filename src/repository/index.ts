@@ -1,24 +1,54 @@
 /** The backup repository (docs/repository-format.md). */
+import { resolve } from 'node:path';
 import { LifeboatError } from '../errors';
 import { resolveSecret, type ClusterSpec } from '../config/spec';
-import { LocalBackend } from './backend';
-import { initRepository, openRepository, type LocalRepository, type OpenOptions } from './repo';
+import { defaultNotice, initRepository, openRepository, type LocalRepository, type OpenOptions } from './repo';
 
 export * from './types';
 export { initRepository, openRepository, checkEntryPath, LocalRepository, type InitOptions, type OpenOptions } from './repo';
 export { Chunker, DEFAULT_CHUNKER, type ChunkerParams } from './chunker';
 export type { CompressionMode } from './compress';
 
+export interface SpecOpenOptions extends OpenOptions {
+  /**
+   * Create the repository when there is none. Only writers of backups pass it (a backup part, the
+   * off-site copy of a set, a pre-restore snapshot, `repo backup`): a read of a mistyped or unmounted
+   * path must fail rather than answer from an empty repository it just made there.
+   */
+  create?: boolean;
+}
+
 /**
- * Opens the spec's primary (or off-site) repository, creating it on first use; the password comes
- * from the spec's secret reference.
+ * Opens the spec's primary (or off-site) repository; the password comes from the spec's secret
+ * reference. A missing repository is RepositoryNotFound (nothing written) unless `create` is set.
  */
-export async function openRepositoryForSpec(spec: ClusterSpec, which: 'primary' | 'offsite' = 'primary', opts: OpenOptions = {}): Promise<LocalRepository> {
-  const r = which === 'primary' ? spec.repository : spec.offsiteRepository;
-  if (!r) throw new LifeboatError('InvalidSpec', `cluster spec ${spec.name} has no ${which === 'primary' ? 'repository' : 'offsiteRepository'} section`);
+export async function openRepositoryForSpec(spec: ClusterSpec, which: 'primary' | 'offsite' = 'primary', opts: SpecOpenOptions = {}): Promise<LocalRepository> {
+  const field = which === 'primary' ? 'repository' : 'offsiteRepository';
+  const r = spec[field];
+  if (!r) throw new LifeboatError('InvalidSpec', `cluster spec ${spec.name} has no ${field} section`);
   const password = resolveSecret(r.password);
-  const exists = await new LocalBackend(r.path).stat('config', 'config');
-  return exists ? openRepository(r.path, password, opts) : initRepository(r.path, password, { ...opts, compression: r.compression });
+  const { create, ...open } = opts;
+  try {
+    return await openRepository(r.path, password, open);
+  } catch (e) {
+    if (!(e instanceof LifeboatError && e.type === 'RepositoryNotFound')) throw e;
+    if (!create) {
+      throw new LifeboatError(
+        'RepositoryNotFound',
+        `no repository at ${resolve(r.path)} (${field}.path of cluster spec ${spec.name}): is the path right and its volume mounted? ` +
+          `Only a backup or 'lifeboat repo init' creates one`,
+      );
+    }
+  }
+  try {
+    const repo = await initRepository(r.path, password, { ...open, compression: r.compression });
+    (open.notice ?? defaultNotice)(`created a new repository at ${repo.path} (${field} of ${spec.name})`);
+    return repo;
+  } catch (e) {
+    // Another writer created it meanwhile.
+    if (e instanceof LifeboatError && e.type === 'InvalidInput' && /already exists/.test(e.message)) return openRepository(r.path, password, open);
+    throw e;
+  }
 }
 
 /** The repository password for CLI use: --password-file, else LIFEBOAT_PASSWORD. */

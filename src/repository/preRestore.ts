@@ -25,7 +25,8 @@ export async function preRestoreSnapshot(
       `${what} changes a live target and there is no repository to keep a pre-restore snapshot in: name the target with a cluster spec that has a repository, or pass ${NO_PRE_RESTORE_FLAG}`,
     );
   }
-  const repo = await openRepositoryForSpec(target);
+  // A backup of what the target holds now: it may create the target's repository.
+  const repo = await openRepositoryForSpec(target, 'primary', { create: true });
   try {
     const { meta } = await repo.saveSnapshot({ cluster: target.name, components: [component], tags: [PRE_RESTORE_TAG, component] }, fill);
     return meta;

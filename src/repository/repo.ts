@@ -57,7 +57,7 @@ export interface InitOptions extends OpenOptions {
   scrypt?: ScryptParams;
 }
 
-const defaultNotice = (m: string) => process.stderr.write(`lifeboat: notice: ${m}\n`);
+export const defaultNotice = (m: string) => process.stderr.write(`lifeboat: notice: ${m}\n`);
 const noop = () => undefined;
 /** Chunks compressed concurrently (libuv's pool has 4 threads). */
 const PARALLEL = 4;
@@ -82,7 +82,9 @@ export async function readConfig(backend: Backend): Promise<RepoConfig> {
   try {
     raw = await backend.read('config', 'config');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new LifeboatError('RepositoryNotFound', `no repository at ${backend.location} (run 'lifeboat repo init' first)`);
+    // ENOTDIR: a component of the path is a file. Either way nothing is there (and nothing is written).
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new LifeboatError('RepositoryNotFound', `no repository at ${backend.location} (run 'lifeboat repo init' first)`);
     throw e;
   }
   let cfg: RepoConfig;

@@ -35,7 +35,7 @@ describe('recover cluster: fail fast, one at a time, rejection changes nothing',
     workers = await createWorkers({ settings: temporalSettings(), hosts: spec.brokers.map((b) => b.host) });
     running = workers.run();
     // One real set (state only: cheap), so that "unknown set" means unknown, not "empty repository".
-    const repo = await openRepositoryForSpec(spec);
+    const repo = await openRepositoryForSpec(spec, 'primary', { create: true }); // backs up below: may create it
     const ref = { setId: 'a1b2c3d4e5f60718', tier: 'manual' as const, parts: ['zookeeper', 'kafka-metadata'] };
     try {
       for (const p of ref.parts) await backupPart(spec, repo, ref, p);

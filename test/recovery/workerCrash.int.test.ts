@@ -85,7 +85,7 @@ describe('worker killed during a full-cluster recovery', () => {
     const before = await consumeAll(spec, topic, 2000);
 
     // The backup set, taken part by part without a workflow.
-    const repo = await openRepositoryForSpec(spec);
+    const repo = await openRepositoryForSpec(spec, 'primary', { create: true }); // backs up below: may create it
     const ref = { setId: unique('set').replace(/-/g, ''), tier: 'manual' as const, parts: defaultParts(spec) };
     try {
       for (const part of ref.parts) await backupPart(spec, repo, ref, part);

@@ -54,7 +54,7 @@ describe('keys, forget and prune', () => {
 });
 
 describe('openRepositoryForSpec', () => {
-  it('creates the spec repository on first use (password from the secret reference) and opens it after', async () => {
+  it('creates the spec repository when asked (a backup; password from the secret reference) and opens it after', async () => {
     const { parseSpec } = await import('../../src/config/spec');
     const { openRepositoryForSpec } = await import('../../src/repository');
     const { tempDir } = await import('./helpers');
@@ -66,7 +66,8 @@ describe('openRepositoryForSpec', () => {
     });
     process.env.LIFEBOAT_TEST_REPO_PW = 'spec-secret';
     try {
-      const a = await openRepositoryForSpec(spec, 'primary', quiet);
+      await expect(openRepositoryForSpec(spec, 'primary', quiet)).rejects.toMatchObject({ type: 'RepositoryNotFound' });
+      const a = await openRepositoryForSpec(spec, 'primary', { ...quiet, create: true });
       expect(a.config.compression).toBe('max');
       const w = await a.newSnapshot({ cluster: 'prod', components: ['zookeeper'] });
       await w.writeJson('zookeeper/tree.json', { nodes: 1 });

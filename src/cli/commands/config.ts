@@ -117,7 +117,7 @@ export async function run(argv: string[]): Promise<number> {
       out.result({ dir: values.out, brokers }, `${values.out}: ${files} files of ${captures.length} broker(s)`);
       return EXIT.OK;
     }
-    const repo = await openRepositoryForSpec(spec);
+    const repo = await openRepositoryForSpec(spec, 'primary', { create: true }); // a backup may create the repository
     try {
       const { meta } = await repo.saveSnapshot({ cluster: spec.name, components: ['configs'], tags: ['configs'] }, (w) => writeConfigsComponent(w, captures));
       out.result({ snapshot: meta.id, brokers }, `snapshot ${meta.id.slice(0, 12)}: ${files} files of ${captures.length} broker(s)`);

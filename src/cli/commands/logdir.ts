@@ -41,7 +41,7 @@ export async function run(argv: string[]): Promise<number> {
 
   if (sub === 'backup') {
     const mode = values.cold ? 'cold' : 'hot';
-    const repo = await openRepositoryForSpec(spec);
+    const repo = await openRepositoryForSpec(spec, 'primary', { create: true }); // a backup may create the repository
     try {
       const points: Record<string, Record<string, PartitionCover>> = {};
       const lines: string[] = [];

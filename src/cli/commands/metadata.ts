@@ -107,7 +107,7 @@ export async function run(argv: string[]): Promise<number> {
       out.result({ file: values.out, ...counts }, `${values.out}: ${text}`);
       return EXIT.OK;
     }
-    const repo = await openRepositoryForSpec(spec);
+    const repo = await openRepositoryForSpec(spec, 'primary', { create: true }); // a backup may create the repository
     try {
       const { meta } = await repo.saveSnapshot({ cluster: spec.name, components: ['kafka-metadata'], tags: ['kafka-metadata'] }, (w) => writeMetadataComponent(w, exp));
       out.result({ snapshot: meta.id, ...counts }, `snapshot ${meta.id.slice(0, 12)}: ${text}`);

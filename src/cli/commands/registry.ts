@@ -109,7 +109,7 @@ export async function run(argv: string[]): Promise<number> {
     if (!values.out && !values.repo) throw new LifeboatError('InvalidInput', `--out <dir> or --repo is required\n${USAGE}`);
     if (values.repo) {
       if (!t.spec) throw new LifeboatError('InvalidInput', '--repo needs --spec');
-      const repo = await openRepositoryForSpec(t.spec);
+      const repo = await openRepositoryForSpec(t.spec, 'primary', { create: true }); // a backup may create the repository
       try {
         let parent: { id: string; capture: RegistryCapture } | undefined;
         if (values.incremental) {

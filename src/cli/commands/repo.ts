@@ -110,7 +110,7 @@ export async function run(argv: string[]): Promise<number> {
   const notice = (m: string) => out.progress(`notice: ${m}`, { notice: m });
 
   if (cmd === 'init') return init(values, spec, out);
-  const repo = await openFrom(values, spec, notice);
+  const repo = await openFrom(values, spec, notice, cmd === 'backup');
   try {
     switch (cmd) {
       case 'snapshots':
@@ -143,8 +143,9 @@ function repoPath(values: Values): string {
   return p;
 }
 
-async function openFrom(values: Values, spec: ClusterSpec | undefined, notice: (m: string) => void): Promise<LocalRepository> {
-  if (spec) return openRepositoryForSpec(spec, values.offsite ? 'offsite' : 'primary', { notice });
+/** Only `backup` with --spec creates a missing repository (--repo needs `repo init`, as restic); reads never do. */
+async function openFrom(values: Values, spec: ClusterSpec | undefined, notice: (m: string) => void, create = false): Promise<LocalRepository> {
+  if (spec) return openRepositoryForSpec(spec, values.offsite ? 'offsite' : 'primary', { notice, create });
   return openRepository(repoPath(values), passwordFrom(values['password-file']), { notice });
 }
 
@@ -257,7 +258,7 @@ async function copy(repo: LocalRepository, values: Values, spec: ClusterSpec | u
   if (values.to) {
     const pw = values['to-password-file'] ? passwordFrom(values['to-password-file']) : (process.env.LIFEBOAT_TO_PASSWORD ?? passwordFrom(values['password-file']));
     dst = await openRepository(values.to, pw, { notice });
-  } else if (spec && !values.offsite) dst = await openRepositoryForSpec(spec, 'offsite', { notice });
+  } else if (spec && !values.offsite) dst = await openRepositoryForSpec(spec, 'offsite', { notice, create: true }); // the off-site tier of the spec's backups
   else throw new LifeboatError('InvalidInput', `copy needs --to <path>, or --spec with an offsiteRepository\n${USAGE}`);
   try {
     const r = await copySnapshots(repo, dst, {

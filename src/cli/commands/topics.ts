@@ -84,7 +84,7 @@ export async function run(argv: string[]): Promise<number> {
     } catch (e) {
       throw new LifeboatError('InvalidInput', `--regex is not a valid regular expression: ${(e as Error).message}`);
     }
-    const repo = await openRepositoryForSpec(spec);
+    const repo = await openRepositoryForSpec(spec, 'primary', { create: true }); // a backup may create the repository
     try {
       let parent: { id: string; points?: Record<string, Record<string, number>> } | undefined;
       if (values.incremental) {

@@ -116,7 +116,7 @@ export async function run(argv: string[]): Promise<number> {
     if (!values.out && !values.repo) throw new LifeboatError('InvalidInput', `--out <file> or --repo is required\n${USAGE}`);
     if (values.repo) {
       const spec = needSpec(t, '--repo');
-      const repo = await openRepositoryForSpec(spec);
+      const repo = await openRepositoryForSpec(spec, 'primary', { create: true }); // a backup may create the repository
       try {
         let base: ZkTreeExport | undefined;
         let parent: string | undefined;
