@@ -88,3 +88,21 @@ export class LifeboatError extends Error {
 }
 
 export const isLifeboatError = (e: unknown): e is LifeboatError => e instanceof LifeboatError;
+
+const KAFKA_CONNECTION_ERRORS = new Set(['KafkaJSConnectionError', 'KafkaJSBrokerNotFound', 'KafkaJSConnectionClosedError']);
+
+/**
+ * Errors of the libraries underneath that have a plain meaning, as LifeboatErrors: a kafkajs
+ * connection failure (also wrapped in its retry errors) is `Unreachable`. Recognised by name, so
+ * this module stays free of imports (workflows use it). Anything else: undefined.
+ */
+export function knownError(e: unknown): LifeboatError | undefined {
+  if (isLifeboatError(e)) return e;
+  for (let c = e as { name?: string; message?: string; cause?: unknown; originalError?: unknown } | undefined, n = 0; c && n < 6; n++) {
+    if (c.name && KAFKA_CONNECTION_ERRORS.has(c.name)) {
+      return new LifeboatError('Unreachable', `cannot reach Kafka: ${c.message ?? c.name} (check kafka.bootstrapServers and that the brokers run)`);
+    }
+    c = (c.cause ?? c.originalError) as typeof c;
+  }
+  return undefined;
+}

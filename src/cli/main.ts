@@ -2,8 +2,8 @@
  * `lifeboat <command> ...`: one module per command group under src/cli/commands, loaded lazily so
  * `lifeboat --help` stays fast. Exit codes are stable (src/errors.ts, docs/cli.md).
  */
-import { EXIT } from '../errors';
-import { fail } from './output';
+import { EXIT, LifeboatError } from '../errors';
+import { fail, jsonRequested } from './output';
 
 type Command = { run(argv: string[]): Promise<number>; summary: string };
 
@@ -28,16 +28,16 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  jsonRequested(argv);
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     const lines = await Promise.all(Object.entries(COMMANDS).map(async ([n, load]) => `  ${n.padEnd(10)} ${(await load()).summary}`));
-    console.log(`usage: lifeboat <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nEach command takes --help.`);
+    const usage = `usage: lifeboat <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nEach command takes --help.`;
+    // Asked for: stdout; without a command it is a usage error: stderr.
+    (name ? process.stdout : process.stderr).write(`${usage}\n`);
     return name ? EXIT.OK : EXIT.USAGE;
   }
   const load = COMMANDS[name];
-  if (!load) {
-    console.error(`lifeboat: unknown command "${name}" (try lifeboat --help)`);
-    return EXIT.USAGE;
-  }
+  if (!load) throw new LifeboatError('InvalidInput', `unknown command "${name}" (try lifeboat --help)`);
   return (await load()).run(rest);
 }
 

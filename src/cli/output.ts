@@ -1,10 +1,14 @@
 /**
- * Output conventions shared by every command: `--json` writes one JSON object per line to stdout
- * (machines), people get text and progress on stderr; errors are one clear line and a stable exit
- * code, with the stack only when LIFEBOAT_DEBUG is set.
+ * Output conventions shared by every command (docs/cli.md, "Output"):
+ * - stdout carries the result and nothing else: text for people, or with --json exactly one JSON
+ *   document (an object, or an array for lists; an empty result is [] or an object, never nothing);
+ * - progress, notices and warnings go to stderr in both modes (with --json as JSON lines), so stdout
+ *   stays pipeable;
+ * - a failure is one line on stderr and a stable exit code, the stack only with LIFEBOAT_DEBUG=1;
+ *   with --json, stdout then holds {"error": {type, exitCode, message}} unless the result was printed.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { EXIT, LifeboatError, isLifeboatError } from '../errors';
+import { EXIT, LifeboatError, isLifeboatError, knownError } from '../errors';
 import { loadSpec, type ClusterSpec } from '../config/spec';
 
 /** Ends a command after it printed its usage (asked for with --help: 0; a missing subcommand: 2). */
@@ -14,38 +18,59 @@ export class UsageExit extends Error {
   }
 }
 
+/** This process runs one command: whether it asked for --json and whether its document is out. */
+const state = { json: false, printed: false };
+
+const debug = () => !!process.env.LIFEBOAT_DEBUG && process.env.LIFEBOAT_DEBUG !== '0';
+
+/** Called with the command line before the command runs: a failure before output() is made still answers --json. */
+export function jsonRequested(argv: string[]): void {
+  const end = argv.indexOf('--');
+  state.json = (end < 0 ? argv : argv.slice(0, end)).includes('--json');
+}
+
 export function fail(err: unknown): number {
   if (err instanceof UsageExit) return err.code;
-  if (isLifeboatError(err)) {
-    console.error(`lifeboat: ${err.message}`);
-    if (process.env.LIFEBOAT_DEBUG) console.error(err.stack);
-    return err.exitCode;
+  const known = knownError(err);
+  const e = (known ?? err) as Error | undefined;
+  const message = e?.message ?? String(err);
+  const code = known ? known.exitCode : EXIT.ERROR;
+  process.stderr.write(`lifeboat: ${message}\n`);
+  if (debug()) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
+  if (state.json && !state.printed) {
+    state.printed = true;
+    const type = isLifeboatError(known) ? known.type : 'Error';
+    process.stdout.write(`${JSON.stringify({ error: { type, exitCode: code, message } })}\n`);
   }
-  const e = err as Error;
-  console.error(`lifeboat: ${e?.message ?? String(err)}`);
-  if (process.env.LIFEBOAT_DEBUG) console.error(e?.stack);
-  return EXIT.ERROR;
+  return code;
 }
 
 export interface Output {
   json: boolean;
-  /** A result record: JSON line in --json mode, otherwise the text given. */
-  result(record: Record<string, unknown>, text?: string): void;
-  /** Progress for people (stderr); silent in --json mode unless it is a JSON status line. */
+  /**
+   * The command's result, once: with --json its one JSON document (an object, or an array for a
+   * list), otherwise the text given (or the document, indented).
+   */
+  result(doc: Record<string, unknown> | unknown[], text?: string): void;
+  /** Progress for people, on stderr (with --json: a JSON line {"message_type":"status", message, ...record}). */
   progress(message: string, record?: Record<string, unknown>): void;
 }
 
 export function output(json: boolean): Output {
+  state.json = json;
   return {
     json,
-    result(record, text) {
-      if (json) console.log(JSON.stringify(record));
-      else console.log(text ?? JSON.stringify(record, null, 2));
+    result(doc, text) {
+      if (json) {
+        // Two documents would break every consumer of --json: a command bug, caught by test/cli/json.int.test.ts.
+        if (state.printed) throw new Error('internal: a second --json result in one command');
+        state.printed = true;
+        process.stdout.write(`${JSON.stringify(doc)}\n`);
+      } else process.stdout.write(`${text ?? JSON.stringify(doc, null, 2)}\n`);
     },
     progress(message, record) {
-      if (json) {
-        if (record) console.log(JSON.stringify({ message_type: 'status', ...record }));
-      } else process.stderr.write(`${message}\n`);
+      if (json) process.stderr.write(`${JSON.stringify({ message_type: 'status', message, ...record })}\n`);
+      else process.stderr.write(`${message}\n`);
     },
   };
 }
@@ -69,7 +94,8 @@ export function parseCli<T extends NonNullable<ParseArgsConfig['options']>>(argv
 export function subcommand(argv: string[], usage: string): [string, string[]] {
   const [sub, ...rest] = argv;
   if (!sub || sub === '--help' || sub === '-h') {
-    console.log(usage);
+    // Asked for: stdout; a usage error: stderr (stdout stays for results).
+    (sub ? process.stdout : process.stderr).write(`${usage}\n`);
     throw new UsageExit(sub ? EXIT.OK : EXIT.USAGE);
   }
   return [sub, rest];

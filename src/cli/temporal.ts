@@ -5,7 +5,7 @@
  */
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { type ErrorType, isErrorType, LifeboatError } from '../errors';
-import { temporalSettings, type TemporalSettings, workflowUiLink } from '../temporal/connection';
+import { temporalSettings, type TemporalSettings, temporalUnreachable, workflowUiLink } from '../temporal/connection';
 import type { Output } from './output';
 
 export interface CliTemporal {
@@ -20,7 +20,7 @@ export async function connectTemporal(): Promise<CliTemporal> {
   try {
     connection = await Connection.connect({ ...settings.connection, connectTimeout: 5000 });
   } catch (e) {
-    throw new LifeboatError('Unreachable', `cannot reach Temporal at ${settings.address}: ${(e as Error).message} (set TEMPORAL_ADDRESS, or start the lab)`);
+    throw temporalUnreachable(settings.address, e);
   }
   return { client: new Client({ connection, namespace: settings.namespace }), settings, close: () => connection.close() };
 }
@@ -63,16 +63,19 @@ export async function describeRun(t: CliTemporal, workflowId: string) {
   }
 }
 
-/** A failed run as one line with the failure's own type (workflow → activity → cause); other errors as they are. */
+/**
+ * A failed run as one line with the failure's own type (workflow → activity → cause) and its exit
+ * code; a failure of no Lifeboat type is a plain error (exit 1); other errors as they are.
+ */
 export function workflowFailure(e: unknown, workflowId: string): unknown {
   if (!(e instanceof WorkflowFailedError)) return e;
-  let type: ErrorType = 'InvalidInput';
+  let type: ErrorType | undefined;
   let message = e.message;
   for (let c = e.cause as { message?: string; type?: string; cause?: unknown } | undefined; c; c = c.cause as typeof c) {
     if (c.message) message = c.message;
     if (isErrorType(c.type)) type = c.type;
   }
-  return new LifeboatError(type, `${workflowId} failed: ${message}`);
+  return type ? new LifeboatError(type, `${workflowId} failed: ${message}`) : new Error(`${workflowId} failed: ${message}`);
 }
 
 interface StatusLike {
@@ -106,7 +109,6 @@ export async function follow<T>(t: CliTemporal, workflowId: string, out: Output)
     return (await handle.result()) as T;
   } catch (e) {
     throw workflowFailure(e, workflowId);
-    throw e;
   } finally {
     done = true;
     await poll;

@@ -58,3 +58,17 @@ export function workflowUiLink(settings: TemporalSettings, workflowId: string, r
   const base = `${settings.uiUrl}/namespaces/${encodeURIComponent(settings.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
   return runId ? `${base}/${runId}/history` : base;
 }
+
+/**
+ * A failed connection to Temporal as one line (exit 18). The native client's error is a Rust
+ * transport dump ("tonic::transport::Error(Transport, ConnectError(…Connection refused…))"): keep
+ * only its reason.
+ */
+export function temporalUnreachable(address: string, e: unknown): LifeboatError {
+  const raw = (e as Error)?.message ?? String(e);
+  const reason =
+    /message: "([^"]+)"/.exec(raw)?.[1] ??
+    /(Connection refused|connection refused|timed out|dns error[^)"]*|No connection established[^)"]*|certificate[^)"]*)/.exec(raw)?.[1] ??
+    raw.split('\n')[0]!.slice(0, 200);
+  return new LifeboatError('Unreachable', `cannot reach Temporal at ${address}: ${reason.toLowerCase()} (set TEMPORAL_ADDRESS, or start the lab)`);
+}

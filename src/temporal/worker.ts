@@ -6,9 +6,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import * as activities from '../../activities';
-import { TASK_QUEUE, hostTaskQueue, temporalSettings, type TemporalSettings } from './connection';
+import { TASK_QUEUE, hostTaskQueue, temporalSettings, temporalUnreachable, type TemporalSettings } from './connection';
+import { PinoTemporalLogger } from './logger';
 
 export const WORKFLOWS_PATH = resolve(__dirname, '..', '..', 'workflows', 'index.ts');
 
@@ -38,13 +39,16 @@ function workflowSource(): Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle
 
 let runtimeInstalled = false;
 
-/** Worker logs at WARN unless LIFEBOAT_LOG_LEVEL says otherwise (INFO includes the bundler's output). */
+/**
+ * Worker logs at WARN unless LIFEBOAT_LOG_LEVEL says otherwise (INFO includes the bundler's output):
+ * one JSON line per event through pino (src/temporal/logger.ts), the SDK core's own logs forwarded to it.
+ */
 function installRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const level = (process.env.LIFEBOAT_LOG_LEVEL?.toUpperCase() ?? 'WARN') as LogLevel;
   try {
-    Runtime.install({ logger: new DefaultLogger(level) });
+    Runtime.install({ logger: new PinoTemporalLogger(level), telemetryOptions: { logging: { forward: {}, filter: { core: level, other: 'ERROR' } } } });
   } catch {
     /* already installed by the embedding program */
   }
@@ -54,7 +58,9 @@ export async function createWorkers(opts: LifeboatWorkerOptions = {}): Promise<R
   installRuntime();
   const settings = opts.settings ?? temporalSettings();
   const { address, tls, apiKey } = settings.connection;
-  const connection = await NativeConnection.connect({ address, tls, apiKey: typeof apiKey === 'string' ? apiKey : undefined });
+  const connection = await NativeConnection.connect({ address, tls, apiKey: typeof apiKey === 'string' ? apiKey : undefined }).catch((e: unknown) => {
+    throw temporalUnreachable(settings.address, e);
+  });
   const queues = [...(opts.control === false ? [] : [TASK_QUEUE]), ...(opts.hosts ?? []).map(hostTaskQueue)];
   const workers: Worker[] = [];
   const source = workflowSource();

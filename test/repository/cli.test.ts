@@ -27,7 +27,7 @@ describe('lifeboat repo (CLI)', () => {
     expect(meta).toMatchObject({ cluster: 'prod', components: ['logdirs'], summary: { files: 2 } });
 
     const list = lifeboat(['snapshots', '--repo', repo, '--json']);
-    expect(list.stdout.trim().split('\n').map((l) => JSON.parse(l).id)).toEqual([meta.id]);
+    expect((JSON.parse(list.stdout) as { id: string }[]).map((s) => s.id)).toEqual([meta.id]);
     expect(lifeboat(['snapshots', '--repo', repo], 'wrong').code).toBe(12);
     expect(lifeboat(['snapshots', '--repo', join(base, 'nope')]).code).toBe(10);
     expect(lifeboat(['restore-files', 'abcdef12', '--repo', repo, '--target', join(base, 'x')]).code).toBe(14);

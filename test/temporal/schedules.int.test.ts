@@ -17,7 +17,12 @@ import type { BackupResult } from '../../workflows/backup';
 import { lifeboat } from '../support/cli';
 import { primarySpec, unique } from '../support/lab';
 
-const lines = (stdout: string) => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+/** The one --json document as records: a list's items, an apply's changes followed by its totals, else the document. */
+const lines = (stdout: string): Record<string, unknown>[] => {
+  const doc = JSON.parse(stdout) as Record<string, unknown> | Record<string, unknown>[];
+  if (Array.isArray(doc)) return doc;
+  return Array.isArray(doc.changes) ? [...(doc.changes as Record<string, unknown>[]), doc] : [doc];
+};
 
 describe('lifeboat schedule', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-schedules-'));
@@ -48,14 +53,14 @@ describe('lifeboat schedule', () => {
     const r = await lifeboat('schedule', 'apply', '--spec', specFile, '--dry-run', '--json');
     expect(r.code, r.stderr).toBe(0);
     const out = lines(r.stdout);
-    expect(out.filter((l) => l.message_type === 'schedule').map((l) => [l.id, l.action])).toEqual(ids.map((id) => [id, 'create']));
+    expect(out.filter((l) => l.action !== undefined).map((l) => [l.id, l.action])).toEqual(ids.map((id) => [id, 'create']));
     for (const id of ids) expect(await findSchedule(client, id)).toBeUndefined();
   });
 
   it('apply creates the tier schedules with overlap SKIP, a catch-up window and the backup action', async () => {
     const r = await lifeboat('schedule', 'apply', '--spec', specFile, '--parts', 'kafka-metadata', '--json');
     expect(r.code, r.stderr).toBe(0);
-    expect(lines(r.stdout).at(-1)).toMatchObject({ message_type: 'summary', created: 4, updated: 0, unchanged: 0 });
+    expect(lines(r.stdout).at(-1)).toMatchObject({ created: 4, updated: 0, unchanged: 0 });
     for (const [i, id] of ids.entries()) {
       const tier = SCHEDULE_TIERS[i]!;
       const d = await describeIt(id);

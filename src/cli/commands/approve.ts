@@ -1,9 +1,9 @@
 /** `lifeboat approve <workflow-id> [--reject] [--by <name>] [--comment <text>]`: answer an approval gate. */
 import { userInfo } from 'node:os';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { EXIT, LifeboatError } from '../../errors';
 import { output, parseCli } from '../output';
-import { connectTemporal } from '../temporal';
+import { connectTemporal, describeRun } from '../temporal';
 
 export const summary = 'approve (or --reject) the destructive step a workflow waits at';
 const USAGE = 'usage: lifeboat approve <workflow-id> [--reject] [--by <name>] [--comment <text>] [--json]';
@@ -19,14 +19,21 @@ export async function run(argv: string[]): Promise<number> {
   const out = output(values.json ?? false);
   const t = await connectTemporal();
   try {
+    // An unknown ID is exit 14; a run that has ended has no gate to answer (exit 2, and where its report is).
+    const { handle, desc } = await describeRun(t, id);
+    const ended = (status: string, at?: Date) =>
+      new LifeboatError('InvalidInput', `${id} has already ended (${status.toLowerCase()}${at ? ` at ${at.toISOString()}` : ''}): nothing waits for approval; see "lifeboat report ${id}"`);
+    if (desc.status.name !== 'RUNNING') throw ended(desc.status.name, desc.closeTime);
     const input = { approve: !values.reject, by: values.by ?? userInfo().username, comment: values.comment };
-    const res = await t.client.workflow
-      .getHandle(id)
-      .executeUpdate<{ step: string; approved: boolean; by: string }, [typeof input]>('approve', { args: [input] })
-      .catch((e: unknown) => {
-        if (e instanceof WorkflowUpdateFailedError) throw new LifeboatError('InvalidInput', `${id}: ${(e.cause as Error | undefined)?.message ?? e.message}`);
-        throw e;
-      });
+    const res = await handle.executeUpdate<{ step: string; approved: boolean; by: string }, [typeof input]>('approve', { args: [input] }).catch(async (e: unknown) => {
+      if (e instanceof WorkflowUpdateFailedError) throw new LifeboatError('InvalidInput', `${id}: ${(e.cause as Error | undefined)?.message ?? e.message}`);
+      // It ended between the look and the answer.
+      if (e instanceof WorkflowNotFoundError) {
+        const now = await handle.describe().catch(() => undefined);
+        throw ended(now?.status.name ?? 'ended', now?.closeTime);
+      }
+      throw e;
+    });
     out.result(res as unknown as Record<string, unknown>, `${res.approved ? 'approved' : 'rejected'} "${res.step}" of ${id} as ${res.by}`);
     return EXIT.OK;
   } finally {

@@ -1,6 +1,6 @@
 /** `lifeboat probe --spec <file>`: produce/consume round trip on a scratch topic, directly (no workflow). */
 import { EXIT } from '../../errors';
-import { kafkaFor } from '../../kafka/client';
+import { reachableKafka } from '../../kafka/admin';
 import { produceConsumeProbe } from '../../kafka/probe';
 import { output, parseCli, requireSpec } from '../output';
 
@@ -11,7 +11,8 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parseCli(argv, { spec: { type: 'string' }, records: { type: 'string' }, json: { type: 'boolean' } }, USAGE);
   const spec = requireSpec(values.spec, USAGE);
   const out = output(values.json ?? false);
-  const r = await produceConsumeProbe(kafkaFor(spec), { records: Number(values.records ?? 30) });
+  // Brokers nobody answers on: exit 18 in a second, not kafkajs's retry chain.
+  const r = await produceConsumeProbe(await reachableKafka(spec, 'probe'), { records: Number(values.records ?? 30) });
   out.result({ cluster: spec.name, ...r }, `${spec.name}: ${r.ok ? 'ok' : 'FAILED'} — ${r.consumed}/${r.produced} records back in ${r.roundTripMs} ms (topic ${r.topic})`);
   return r.ok ? EXIT.OK : EXIT.PARTIAL;
 }

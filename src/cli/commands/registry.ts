@@ -156,12 +156,25 @@ export async function run(argv: string[]): Promise<number> {
         },
       }),
     );
-    for (const x of results) {
-      out.result(
-        { layout: x.layout, target: x.plan.targetRoot, dryRun: !x.result, added: x.plan.add.length, changed: x.plan.change.length, removed: x.plan.remove.length, skippedEphemerals: x.plan.skippedEphemerals.length, ...(x.result ?? {}) },
-        x.result ? `${x.layout} → ${x.plan.targetRoot}: ${x.result.created} created, ${x.result.updated} updated, ${x.result.deleted} deleted, ${x.result.skippedEphemerals.length} ephemeral instances skipped` : formatPlan(x.plan),
-      );
-    }
+    out.result(
+      {
+        restores: results.map((x) => ({
+          layout: x.layout,
+          target: x.plan.targetRoot,
+          dryRun: !x.result,
+          added: x.plan.add.length,
+          changed: x.plan.change.length,
+          removed: x.plan.remove.length,
+          skippedEphemerals: x.plan.skippedEphemerals.length,
+          ...(x.result ?? {}),
+        })),
+      },
+      results
+        .map((x) =>
+          x.result ? `${x.layout} → ${x.plan.targetRoot}: ${x.result.created} created, ${x.result.updated} updated, ${x.result.deleted} deleted, ${x.result.skippedEphemerals.length} ephemeral instances skipped` : formatPlan(x.plan),
+        )
+        .join('\n') || 'nothing to restore: the capture holds no registry layout',
+    );
     return EXIT.OK;
   }
 

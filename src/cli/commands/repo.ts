@@ -178,7 +178,7 @@ function filterFrom(values: Values): SnapshotFilter {
 
 async function snapshots(repo: LocalRepository, values: Values, out: Output): Promise<number> {
   const list = await repo.snapshots(filterFrom(values));
-  if (out.json) for (const s of list) out.result({ ...s });
+  if (out.json) out.result(list);
   else {
     console.log(`${'ID'.padEnd(12)}  ${'TIME'.padEnd(24)}  ${'CLUSTER'.padEnd(14)}  ${'SIZE'.padStart(10)}  COMPONENTS / TAGS`);
     for (const s of list) console.log(`${short(s.id)}  ${s.time.padEnd(24)}  ${s.cluster.padEnd(14)}  ${mb(s.summary.bytes).padStart(10)}  ${s.components.join(',')}${s.tags.length ? ` [${s.tags.join(',')}]` : ''}`);
@@ -191,10 +191,8 @@ async function check(repo: LocalRepository, values: Values, out: Output): Promis
   const subset = values.subset ? parseSubset(values.subset) : undefined;
   if (subset && !values['read-data']) throw new LifeboatError('InvalidInput', '--subset needs --read-data');
   const r = await checkRepository(repo, { readData: values['read-data'], subset, progress: (m) => out.progress(m) });
-  if (out.json) {
-    for (const p of r.problems) out.result({ message_type: 'problem', ...p });
-    out.result({ message_type: 'summary', ...r, problems: r.problems.length });
-  } else {
+  if (out.json) out.result({ ...r });
+  else {
     for (const p of r.problems) console.log(`PROBLEM ${p.object}: ${p.message}${p.snapshots.length ? `; affects snapshots ${p.snapshots.map(short).join(', ')}` : ''}`);
     console.log(
       `${r.ok ? 'no problems found' : `${r.problems.length} problems; damaged snapshots: ${r.damagedSnapshots.map(short).join(', ') || 'none'}`} ` +
@@ -230,23 +228,31 @@ async function forgetCmd(repo: LocalRepository, values: Values, spec: ClusterSpe
   const filter = filterFrom(values);
   if (spec && !filter.cluster) filter.cluster = spec.name;
   const plan = await forget(repo, await repo.snapshots(filter), policy, { dryRun: values['dry-run'] });
+  const pruning = values.prune && !values['dry-run'] && plan.remove.length > 0;
   if (out.json) {
-    for (const k of plan.keep) out.result({ action: 'keep', id: k.snapshot.id, time: k.snapshot.time, cluster: k.snapshot.cluster, reasons: k.reasons });
-    for (const s of plan.remove) out.result({ action: values['dry-run'] ? 'would-remove' : 'removed', id: s.id, time: s.time, cluster: s.cluster });
+    const doc = {
+      dryRun: values['dry-run'] ?? false,
+      keep: plan.keep.map((k) => ({ id: k.snapshot.id, time: k.snapshot.time, cluster: k.snapshot.cluster, reasons: k.reasons })),
+      remove: plan.remove.map((s) => ({ id: s.id, time: s.time, cluster: s.cluster })),
+    };
+    // With --prune the prune's result joins this one document.
+    if (pruning) return prune(repo, values, out, doc);
+    out.result(doc);
+    return EXIT.OK;
   } else {
     for (const k of plan.keep) console.log(`keep    ${short(k.snapshot.id)}  ${k.snapshot.time}  ${k.snapshot.cluster}  (${k.reasons.join(', ')})`);
     for (const s of plan.remove) console.log(`${values['dry-run'] ? 'would remove' : 'remove '} ${short(s.id)}  ${s.time}  ${s.cluster}`);
     console.log(`${plan.keep.length} kept, ${plan.remove.length} ${values['dry-run'] ? 'would be removed (dry run)' : 'removed'}`);
   }
-  if (values.prune && !values['dry-run'] && plan.remove.length) return prune(repo, values, out);
+  if (pruning) return prune(repo, values, out);
   return EXIT.OK;
 }
 
-async function prune(repo: LocalRepository, values: Values, out: Output): Promise<number> {
+async function prune(repo: LocalRepository, values: Values, out: Output, forgot?: Record<string, unknown>): Promise<number> {
   await repo.close(); // our own shared lock (if any) would block the exclusive one
   const r = await pruneRepository(repo, { dryRun: values['dry-run'], progress: (m) => out.progress(m) });
   out.result(
-    { ...r },
+    forgot ? { ...forgot, prune: r } : { ...r },
     `${r.dryRun ? 'would delete' : 'deleted'} ${r.packsDeleted} packs, repacked ${r.packsRepacked}, kept ${r.packsKept}; ` +
       `${mb(r.bytesBefore)} -> ${mb(r.bytesAfter)}${r.dryRun ? ' (dry run)' : ''}`,
   );
@@ -358,7 +364,7 @@ async function key(repo: LocalRepository, values: Values, args: string[], out: O
   const [sub, ref] = args;
   if (sub === 'list') {
     const keys = await listKeys(repo);
-    if (out.json) for (const k of keys) out.result({ ...k });
+    if (out.json) out.result(keys);
     else for (const k of keys) console.log(`${k.current ? '*' : ' '} ${short(k.id)}  ${k.created}  ${k.username}@${k.hostname}`);
     return EXIT.OK;
   }

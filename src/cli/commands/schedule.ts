@@ -85,8 +85,7 @@ export async function run(argv: string[]): Promise<number> {
     const cluster = values.spec ? requireSpec(values.spec, USAGE).name : undefined;
     return withTemporal(async (t) => {
       const states = await listSchedules(t.client, cluster);
-      if (out.json) for (const s of states) out.result({ message_type: 'schedule', ...s });
-      else out.result({}, states.length ? states.map(formatState).join('\n') : `no Lifeboat schedules${cluster ? ` of ${cluster}` : ''} (lifeboat schedule apply --spec <file> installs them)`);
+      out.result(states, states.length ? states.map(formatState).join('\n') : `no Lifeboat schedules${cluster ? ` of ${cluster}` : ''} (lifeboat schedule apply --spec <file> installs them)`);
       return EXIT.OK;
     });
   }
@@ -100,18 +99,19 @@ export async function run(argv: string[]): Promise<number> {
       return r.workflowId ? EXIT.OK : EXIT.PARTIAL;
     }
     if (sub === 'delete') {
+      const deleted: { id: string; action: 'delete' }[] = [];
       for (const id of ids) {
         await deleteSchedule(t.client, id);
-        out.result({ message_type: 'schedule', id, action: 'delete' }, `${id}: deleted`);
+        deleted.push({ id, action: 'delete' });
       }
+      out.result(deleted, deleted.map((d) => `${d.id}: deleted`).join('\n'));
       return EXIT.OK;
     }
     const who = `${userInfo().username} at ${new Date().toISOString()}`;
     const note = values.note ?? `${sub === 'pause' ? 'paused' : 'unpaused'} with lifeboat schedule ${sub} by ${who}`;
-    for (const id of ids) {
-      const s = sub === 'pause' ? await pauseSchedule(t.client, id, note) : await unpauseSchedule(t.client, id, note);
-      out.result({ message_type: 'schedule', ...s }, `${id}: ${s.paused ? 'paused' : 'active'}${s.note ? ` — ${s.note}` : ''}`);
-    }
+    const states: ScheduleState[] = [];
+    for (const id of ids) states.push(sub === 'pause' ? await pauseSchedule(t.client, id, note) : await unpauseSchedule(t.client, id, note));
+    out.result(states, states.map((s) => `${s.id}: ${s.paused ? 'paused' : 'active'}${s.note ? ` — ${s.note}` : ''}`).join('\n'));
     return EXIT.OK;
   });
 }
@@ -149,8 +149,7 @@ function printApply(out: Output, cluster: string, changes: ApplyChange[]): void 
   const totals = { created: count('create'), updated: count('update'), unchanged: count('unchanged'), deleted: count('delete'), extra: count('extra') };
   const dryRun = changes[0]?.dryRun ?? false;
   if (out.json) {
-    for (const c of changes) out.result({ message_type: 'schedule', cluster, ...c });
-    out.result({ message_type: 'summary', cluster, dryRun, ...totals });
+    out.result({ cluster, dryRun, ...totals, changes });
     return;
   }
   const verb: Record<ApplyChange['action'], [string, string]> = {

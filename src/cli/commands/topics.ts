@@ -10,6 +10,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { loadSpec } from '../../config/spec';
 import { EXIT, LifeboatError } from '../../errors';
+import { assertBootstrapReachable } from '../../kafka/admin';
 import { kafkaFor } from '../../kafka/client';
 import { backupTopics } from '../../kafka/topicBackup';
 import { type PointInTime, restoreTopics, topicChain } from '../../kafka/topicRestore';
@@ -129,6 +130,8 @@ export async function run(argv: string[]): Promise<number> {
       const id = chain.at(-1)!.meta.id;
       const mapFile = values['offset-map'] ?? join(homedir(), '.cache', 'lifeboat', 'offset-maps', `${target.name}-${id.slice(0, 12)}.map`);
       out.progress(`restoring from snapshot ${id.slice(0, 12)} into ${target.name}; offset map ${mapFile}`);
+      // A target nobody answers on: exit 18 at once (not kafkajs's retry chain).
+      await assertBootstrapReachable(target.name, target.kafka.bootstrapServers);
       const r = await restoreTopics(kafkaFor(target), {
         snapshots: chain,
         topics: list(values.topics),
