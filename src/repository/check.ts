@@ -64,6 +64,8 @@ export async function checkRepository(
 ): Promise<CheckResult> {
   const problems: CheckProblem[] = [];
   const progress = opts.progress ?? (() => undefined);
+  // Shared: a prune (exclusive) cannot delete packs or index files while they are read here.
+  await repo.ensureShared('check');
   await repo.loadIndex();
 
   // 1. index files (loadIndex skipped damaged ones; re-read all to report them)

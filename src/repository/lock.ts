@@ -1,5 +1,5 @@
 /**
- * Repository locks: shared for backup/restore/copy (many at once), exclusive for forget/prune
+ * Repository locks: shared for backup/restore/copy/check (many at once), exclusive for forget/prune
  * (alone). A lock file records host, pid and time and is refreshed while held; one whose process
  * is gone (same host) or that was not refreshed for STALE_MS is broken, with a notice.
  */
@@ -79,6 +79,16 @@ export class Lock {
     lock.timer = setInterval(() => void lock.refresh(), REFRESH_MS);
     lock.timer.unref();
     return lock;
+  }
+
+  get purpose(): string {
+    return this.info.purpose;
+  }
+
+  /** Says what the holder does now (a shared lock taken to read a parent, then used to write a backup). */
+  async relabel(purpose: string): Promise<void> {
+    this.info = { ...this.info, purpose };
+    await this.backend.write('locks', this.name, Buffer.from(JSON.stringify(this.info)));
   }
 
   private async refresh(): Promise<void> {

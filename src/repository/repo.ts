@@ -59,6 +59,8 @@ export interface InitOptions extends OpenOptions {
 
 export const defaultNotice = (m: string) => process.stderr.write(`lifeboat: notice: ${m}\n`);
 const noop = () => undefined;
+/** Shared-lock purposes that write (a lock's label names these over reads). */
+const WRITES = new Set(['backup', 'copy']);
 /** Chunks compressed concurrently (libuv's pool has 4 threads). */
 const PARALLEL = 4;
 /** Chunks read ahead while restoring a file (reads and decompression overlap the consumer's writes). */
@@ -367,12 +369,18 @@ export class LocalRepository implements Repository {
     return data;
   }
 
-  ensureShared(purpose: string): Promise<Lock> {
+  /**
+   * The shared lock of this handle, taken on first use. Its label tells other processes what holds
+   * it: a write (backup, copy) relabels a lock first taken to read (a backup reads its parent first).
+   */
+  async ensureShared(purpose: string): Promise<Lock> {
     if (!this.sharedLock) {
       this.sharedLock = Lock.acquire(this.backend, false, purpose, this.notice);
       this.sharedLock.catch(() => (this.sharedLock = undefined));
     }
-    return this.sharedLock;
+    const lock = await this.sharedLock;
+    if (WRITES.has(purpose) && lock.purpose !== purpose && !WRITES.has(lock.purpose)) await lock.relabel(purpose);
+    return lock;
   }
 
   /** Runs `fn` holding the exclusive lock (forget, prune, key changes). */

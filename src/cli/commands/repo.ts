@@ -298,6 +298,7 @@ async function backup(repo: LocalRepository, values: Values, paths: string[], ou
   if (!paths.length || !values.cluster || !as) throw new LifeboatError('InvalidInput', `backup needs paths, --cluster and --as <component>/<dir>\n${USAGE}`);
   const component = as.split('/')[0]!;
   if (!(COMPONENTS as readonly string[]).includes(component)) throw new LifeboatError('InvalidInput', `--as must start with a component (${COMPONENTS.join(', ')})`);
+  await repo.ensureShared('backup'); // before reading the parent: others see a backup, not a restore
   // Parent: the newest snapshot of this cluster holding files under the same prefix; files with the
   // parent's size, mtime, inode and ctime are not read again (--force reads everything).
   let parent: string | undefined;
