@@ -1,15 +1,19 @@
 /**
  * Provisioning of the lab's binaries into the cache (outside the checkout, reused across runs):
  * - `temporal`: from TEMPORAL_CLI, else PATH, else the cache, else built once with `go install`;
- * - Kafka 3.9 and ZooKeeper jars: `mvn dependency:copy-dependencies` on lab/pom.xml.
+ * - Kafka 3.9 and ZooKeeper jars: `mvn dependency:copy-dependencies` on lab/pom.xml;
+ * - Temporal's time-skipping test server (workflow tests): the same on lab/temporal-test-server.pom.xml.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import type { LabTopology } from './topology';
 
 export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
 const POM = resolve(__dirname, '..', '..', 'lab', 'pom.xml');
+/** Newest io.temporal:temporal-test-server on Maven Central when this was written (mvn dependency:get). */
+export const TEMPORAL_TEST_SERVER_VERSION = '1.38.0';
+const TEST_SERVER_POM = resolve(__dirname, '..', '..', 'lab', 'temporal-test-server.pom.xml');
 
 function executable(path: string): boolean {
   try {
@@ -83,6 +87,56 @@ export function ensureKafkaLibs(topo: LabTopology, log: (msg: string) => void): 
   }
   writeFileSync(done, `${new Date().toISOString()}\n`);
   return topo.kafkaLibs;
+}
+
+const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Launcher of Temporal's time-skipping test server (the Java SDK's), fetched from Maven Central if not
+ * cached: a script that @temporalio/testing runs as its `existing-path` executable with `<port>`
+ * (`TestWorkflowEnvironment.createTimeSkipping`). The SDK gives a server 5 s to answer; a JVM with
+ * C1 only answers in about 1 s.
+ */
+export function ensureTemporalTestServer(topo: Pick<LabTopology, 'cacheDir'>, log: (msg: string) => void): string {
+  const dir = join(topo.cacheDir, `temporal-test-server-${TEMPORAL_TEST_SERVER_VERSION}`);
+  const libs = join(dir, 'libs');
+  const launcher = join(dir, 'temporal-test-server');
+  if (existsSync(join(dir, '.complete')) && executable(launcher)) return launcher;
+  requireTool('mvn', 'fetch the Temporal test server from Maven Central');
+  const java = javaBinary();
+  log(`fetching the Temporal test server ${TEMPORAL_TEST_SERVER_VERSION} from Maven Central into ${dir}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(libs, { recursive: true });
+  execFileSync(
+    'mvn',
+    [
+      '-B',
+      '-q',
+      '-f',
+      TEST_SERVER_POM,
+      `-Dtemporal.test-server.version=${TEMPORAL_TEST_SERVER_VERSION}`,
+      'dependency:copy-dependencies',
+      `-DoutputDirectory=${libs}`,
+      '-DincludeScope=runtime',
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  if (!readdirSync(libs).includes(`temporal-test-server-${TEMPORAL_TEST_SERVER_VERSION}.jar`)) {
+    throw new Error(`mvn did not deliver temporal-test-server-${TEMPORAL_TEST_SERVER_VERSION}.jar into ${libs}`);
+  }
+  // `exec`, so the pid the SDK kills at teardown is the JVM's.
+  writeFileSync(
+    launcher,
+    [
+      '#!/bin/sh',
+      `# Temporal test server ${TEMPORAL_TEST_SERVER_VERSION}; usage: temporal-test-server <port> [--enable-time-skipping]`,
+      `exec ${shellQuote(java)} -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp ${shellQuote(join(libs, '*'))} io.temporal.testserver.TestServer "$@"`,
+      '',
+    ].join('\n'),
+  );
+  chmodSync(launcher, 0o755);
+  writeFileSync(join(dir, '.complete'), `${new Date().toISOString()}\n`);
+  return launcher;
 }
 
 export function javaBinary(): string {

@@ -1,0 +1,50 @@
+/**
+ * Workflow tests without waiting: Temporal's time-skipping test server (the Java SDK's, from Maven
+ * Central into the cache, see ensureTemporalTestServer) started by @temporalio/testing, and the
+ * workflow bundle built once per test file. No lab needed.
+ */
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, type LogLevel, makeTelemetryFilterString, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { temporal } from '@temporalio/proto';
+import { ensureTemporalTestServer } from '../../../src/lab/provision';
+import { labTopology } from '../../../src/lab/topology';
+import { SEARCH_ATTRIBUTE_TYPES } from '../../../src/temporal/searchAttributes';
+import { WORKFLOWS_PATH } from '../../../src/temporal/worker';
+
+let runtimeInstalled = false;
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    // ERROR by default: the test server lacks capabilities the SDK warns about on every worker start.
+    const level = (process.env.LIFEBOAT_LOG_LEVEL?.toUpperCase() ?? 'ERROR') as LogLevel;
+    Runtime.install({ logger: new DefaultLogger(level), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: level, other: level }) } } });
+  } catch {
+    /* installed already */
+  }
+}
+
+/** A time-skipping environment on a fresh test server, with Lifeboat's search attributes registered. */
+export async function timeSkippingEnvironment(): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
+  const path = ensureTemporalTestServer(labTopology(), (m) => console.log(`[test-server] ${m}`));
+  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
+  // Workflows upsert these; a server that does not know them fails the workflow task.
+  const keyword = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(Object.keys(SEARCH_ATTRIBUTE_TYPES).map((k) => [k, keyword])),
+  });
+  return env;
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** The workflows as the worker runs them (workflows/index.ts), bundled once per test file. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  quietRuntime();
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
+  });
+  return bundle;
+}
