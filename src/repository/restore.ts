@@ -6,7 +6,7 @@
  */
 import { createWriteStream, promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { LifeboatError } from '../errors';
 import { checkEntryPath } from './repo';
@@ -38,6 +38,46 @@ const exists = (p: string) => fs.lstat(p).then(
   () => true,
   () => false,
 );
+
+/** The real path `p` will have: its nearest existing ancestor resolved, the rest as written. */
+async function realPathToBe(p: string): Promise<string> {
+  const rest: string[] = [];
+  for (let cur = p; ; cur = dirname(cur)) {
+    try {
+      return join(await fs.realpath(cur), ...rest.reverse());
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(cur) === cur) throw e;
+      rest.push(basename(cur));
+    }
+  }
+}
+
+/**
+ * Checks every directory the plan writes into, component by component below the target, before
+ * anything is created: an existing symlink must lead to a directory inside the target, and an
+ * existing file cannot take a directory's place (mkdir would follow a symlink out of the target).
+ */
+async function checkDestinations(root: string, plan: { e: FileEntry; dest: string }[]): Promise<void> {
+  const realRoot = await realPathToBe(root);
+  const dirs = new Set(plan.map(({ e, dest }) => (e.type === 'dir' ? dest : dirname(dest))));
+  const checked = new Set<string>();
+  for (const dir of [...dirs].sort()) {
+    let cur = root;
+    for (const seg of relative(root, dir).split(sep).filter(Boolean)) {
+      cur = join(cur, seg);
+      if (checked.has(cur)) continue;
+      const st = await fs.lstat(cur).catch(() => null);
+      if (!st) break; // created by the restore: nothing below it exists yet
+      checked.add(cur);
+      if (st.isDirectory()) continue;
+      if (!st.isSymbolicLink()) throw new LifeboatError('UnsafeTarget', `refusing to restore into ${cur}: it is a ${st.isFile() ? 'file' : 'special file'}, the snapshot has a directory there`);
+      const real = await fs.realpath(cur).catch(() => null);
+      if (!real) throw new LifeboatError('UnsafeTarget', `refusing to restore into ${cur}: it is a symlink to a missing path`);
+      if (!inside(realRoot, real)) throw new LifeboatError('UnsafeTarget', `refusing to restore into ${cur}: it is a symlink to ${real}, outside ${realRoot}`);
+      if (!(await fs.stat(real)).isDirectory()) throw new LifeboatError('UnsafeTarget', `refusing to restore into ${cur}: it is a symlink to ${real}, not a directory`);
+    }
+  }
+}
 
 /** Strips `stripPrefix` (e.g. "configs/b1") from entry paths so its content lands at the target's root. */
 function destPath(e: FileEntry, stripPrefix?: string): string {
@@ -74,7 +114,8 @@ export async function restoreFiles(
     }
     plan.push({ e, dest });
   }
-  // Refuse before writing anything.
+  // Refuse before writing anything: first where each entry would land, then what it would replace.
+  await checkDestinations(root, plan);
   if (!opts.overwrite) {
     for (const { e, dest } of plan) {
       if (e.type !== 'dir' && (await exists(dest))) throw new LifeboatError('UnsafeTarget', `refusing to overwrite ${dest} (pass --overwrite to replace existing files)`);
