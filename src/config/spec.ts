@@ -4,7 +4,9 @@
  * Secrets are references ({ env } or { file }), resolved only where they are used.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { hostname } from 'node:os';
+import { dirname, isAbsolute, posix, resolve } from 'node:path';
+import { Context } from '@temporalio/activity';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { LifeboatError } from '../errors';
@@ -15,8 +17,47 @@ export const secretRef = z.union([
 ]);
 export type SecretRef = z.infer<typeof secretRef>;
 
-const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port');
-const absPath = z.string().min(1).refine((p) => isAbsolute(p), 'must be an absolute path');
+const MAX_PORT = 65535;
+const badPort = (port: string): string | undefined => {
+  const n = Number(port);
+  return n >= 1 && n <= MAX_PORT ? undefined : `port ${port} is not a TCP port (1-${MAX_PORT})`;
+};
+
+const hostPort = z.string().superRefine((s, ctx) => {
+  const m = /^[^\s:]+:(\d+)$/.exec(s);
+  const problem = m ? badPort(m[1]!) : 'expected host:port';
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** ZooKeeper's connect string: host[:port] (default 2181), comma-separated, optionally followed by a chroot. */
+const zkConnect = z.string().min(1).superRefine((s, ctx) => {
+  const slash = s.indexOf('/');
+  for (const server of (slash >= 0 ? s.slice(0, slash) : s).split(',')) {
+    const m = /^[^\s:/,]+(?::(\d+))?$/.exec(server);
+    const problem = m ? (m[1] === undefined ? undefined : badPort(m[1])) : `"${server}" is not host:port (expected host:port[,host:port...][/chroot])`;
+    if (problem) return ctx.addIssue({ code: 'custom', message: problem });
+  }
+});
+
+/** Absolute, and without ".." (a path that climbs out of where it says it is; "/var/.." is "/"). */
+const absPath = z.string().min(1).superRefine((p, ctx) => {
+  if (!isAbsolute(p)) ctx.addIssue({ code: 'custom', message: 'must be an absolute path' });
+  else if (p.split('/').includes('..')) ctx.addIssue({ code: 'custom', message: `"${p}" contains "..": write the path it stands for` });
+});
+
+/** A broker's own directory: never the filesystem root (a restore replaces what a log dir holds). */
+const brokerDir = absPath.superRefine((p, ctx) => {
+  if (isAbsolute(p) && !p.split('/').includes('..') && posix.normalize(p) === '/') ctx.addIssue({ code: 'custom', message: 'must not be "/" (name the directory of its own that the broker uses)' });
+});
+
+/** A regular expression that compiles (patterns are matched against topic names). */
+const topicPattern = z.string().superRefine((p, ctx) => {
+  try {
+    new RegExp(p);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${(e as Error).message}` });
+  }
+});
 
 const brokerControl = z.discriminatedUnion('type', [
   /** The lab's own process manager (pid files under the lab dir). */
@@ -31,7 +72,7 @@ const broker = z.strictObject({
   id: z.number().int().min(0),
   host: z.string().min(1).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only (it names a task queue)'),
   listener: hostPort.optional(),
-  logDirs: z.array(absPath).min(1),
+  logDirs: z.array(brokerDir).min(1),
   /**
    * A log-dir copy takes over a file of the previous one unread when its size, mtime, inode and
    * ctime are unchanged. Leave the inode out where the filesystem's are not stable (FUSE, CIFS),
@@ -40,7 +81,7 @@ const broker = z.strictObject({
    */
   ignoreInode: z.boolean().optional(),
   ignoreCtime: z.boolean().optional(),
-  configDir: absPath,
+  configDir: brokerDir,
   control: brokerControl,
 });
 export type BrokerSpec = z.infer<typeof broker>;
@@ -79,7 +120,7 @@ export const clusterSpecSchema = z.strictObject({
   }),
   zookeeper: z
     .strictObject({
-      connect: z.string().min(1),
+      connect: zkConnect,
       chroot: z.string().regex(/^(\/[^/\s]+)*$/, 'an absolute path without a trailing "/", or empty').default(''),
       auth: z.array(z.strictObject({ scheme: z.string().min(1), credentials: secretRef })).default([]),
     })
@@ -98,8 +139,8 @@ export const clusterSpecSchema = z.strictObject({
   objectives: z.strictObject({ rtoMinutes: z.number().positive(), rpoMinutes: z.number().positive() }).default({ rtoMinutes: 30, rpoMinutes: 15 }),
   topics: z
     .strictObject({
-      critical: z.array(z.string()).default([]),
-      disposable: z.array(z.string()).default([]),
+      critical: z.array(topicPattern).default([]),
+      disposable: z.array(topicPattern).default([]),
     })
     .default({ critical: [], disposable: [] }),
   standby: z.string().optional(),
@@ -122,6 +163,30 @@ function formatIssues(source: string, error: z.ZodError): string {
   return `invalid cluster spec ${source}:\n${lines.join('\n')}`;
 }
 
+/** Path a is b or lies inside it (both absolute, normalized). */
+const within = (a: string, b: string): boolean => a === b || a.startsWith(b === '/' ? '/' : `${b}/`);
+
+/**
+ * Log dirs that two brokers (or one broker twice) would share on one host: the same directory, or
+ * one inside the other. Brokers on different hosts may well use the same path.
+ */
+function sharedLogDirs(brokers: BrokerSpec[]): string[] {
+  const seen: { host: string; id: number; dir: string }[] = [];
+  const problems: string[] = [];
+  for (const [bi, b] of brokers.entries()) {
+    for (const [di, raw] of b.logDirs.entries()) {
+      const dir = posix.normalize(raw).replace(/(.)\/+$/, '$1');
+      const other = seen.find((o) => o.host === b.host && (within(dir, o.dir) || within(o.dir, dir)));
+      if (other) {
+        const whose = other.id === b.id ? 'another log dir of this broker' : `the log dir of broker ${other.id} on host ${b.host}`;
+        problems.push(`brokers[${bi}].logDirs[${di}]: ${raw} ${dir === other.dir ? 'is also' : 'overlaps'} ${whose} (${other.dir}); each broker needs log dirs of its own`);
+      }
+      seen.push({ host: b.host, id: b.id, dir });
+    }
+  }
+  return problems;
+}
+
 export function parseSpec(input: unknown, source = '(input)'): ClusterSpec {
   const r = clusterSpecSchema.safeParse(input);
   if (!r.success) throw new SpecError(formatIssues(source, r.error));
@@ -130,7 +195,22 @@ export function parseSpec(input: unknown, source = '(input)'): ClusterSpec {
     if (ids.has(b.id)) throw new SpecError(`invalid cluster spec ${source}:\n  brokers: broker id ${b.id} appears twice`);
     ids.add(b.id);
   }
+  const shared = sharedLogDirs(r.data.brokers);
+  if (shared.length) throw new SpecError(`invalid cluster spec ${source}:\n${shared.map((l) => `  ${l}`).join('\n')}`);
   return r.data;
+}
+
+/** Every secret reference of a spec, with where it sits (for messages). */
+function secretRefs(spec: ClusterSpec): { field: string; ref: SecretRef; set: (r: SecretRef) => void }[] {
+  const out: { field: string; ref: SecretRef; set: (r: SecretRef) => void }[] = [];
+  for (const which of ['repository', 'offsiteRepository'] as const) {
+    const repo = spec[which];
+    if (repo) out.push({ field: `${which}.password`, ref: repo.password, set: (r) => (repo.password = r) });
+  }
+  const sasl = spec.kafka.sasl;
+  if (sasl) out.push({ field: 'kafka.sasl.password', ref: sasl.password, set: (r) => (sasl.password = r) });
+  for (const [i, a] of (spec.zookeeper?.auth ?? []).entries()) out.push({ field: `zookeeper.auth[${i}].credentials`, ref: a.credentials, set: (r) => (a.credentials = r) });
+  return out;
 }
 
 export function loadSpec(file: string): ClusterSpec {
@@ -146,14 +226,32 @@ export function loadSpec(file: string): ClusterSpec {
   } catch (e) {
     throw new SpecError(`cluster spec ${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
   }
-  return parseSpec(doc, file);
+  const spec = parseSpec(doc, file);
+  // A relative secret file is relative to the spec, not to where a command or worker was started:
+  // stored absolute, it is found by every process the spec travels to (workflow inputs).
+  for (const s of secretRefs(spec)) if ('file' in s.ref && !isAbsolute(s.ref.file)) s.set({ file: resolve(specDir(file), s.ref.file) });
+  return spec;
+}
+
+/**
+ * Who lacks an environment variable: inside an activity that is the worker running the step,
+ * whose environment is not the one of the command that started the run.
+ */
+function whoseEnvironment(): string {
+  let taskQueue: string | undefined;
+  try {
+    taskQueue = Context.current().info.taskQueue;
+  } catch {
+    return 'the environment of this process';
+  }
+  return `the environment of the worker on host ${hostname()} (the process that runs this step, task queue ${taskQueue}): set it where that worker starts`;
 }
 
 /** Resolves a secret reference to its value; relative files are taken from `baseDir`. */
 export function resolveSecret(ref: SecretRef, env: NodeJS.ProcessEnv = process.env, baseDir = process.cwd()): string {
   if ('env' in ref) {
     const v = env[ref.env];
-    if (v === undefined || v === '') throw new SpecError(`the environment variable ${ref.env} is not set (a secret the spec refers to)`);
+    if (v === undefined || v === '') throw new SpecError(`${ref.env} is not set in ${whoseEnvironment()} (a secret the cluster spec refers to)`);
     return v;
   }
   const path = isAbsolute(ref.file) ? ref.file : resolve(baseDir, ref.file);

@@ -1,8 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { loadSpec, parseSpec, resolveSecret, SpecError } from '../../src/config/spec';
+import { loadSpec, parseSpec, resolveSecret, SpecError, zkAuthOf } from '../../src/config/spec';
 import { labSpec } from '../../src/lab/specs';
 import { labTopology } from '../../src/lab/topology';
 
@@ -65,5 +66,95 @@ describe('cluster spec', () => {
     expect(p.brokers.map((b) => b.id)).toEqual([1, 2, 3]);
     expect(p.zookeeper?.chroot).toBe('/primary');
     expect(p.standby).toBe('standby');
+  });
+});
+
+/** The one message line naming `field`, from a spec refused by parseSpec. */
+function refusal(input: unknown): string {
+  try {
+    parseSpec(input, 'bad.yaml');
+  } catch (e) {
+    expect(e).toBeInstanceOf(SpecError);
+    return (e as Error).message;
+  }
+  throw new Error('the spec was accepted');
+}
+
+describe('cluster spec: what cannot be right is refused, naming the field', () => {
+  const b1 = minimal.brokers[0]!;
+  const withBroker = (over: Record<string, unknown>, ...more: Record<string, unknown>[]) => ({ ...minimal, brokers: [{ ...b1, ...over }, ...more] });
+
+  it('a log dir or config dir of "/"', () => {
+    expect(refusal(withBroker({ logDirs: ['/var/kafka', '/'] }))).toMatch(/^ {2}brokers\[0\]\.logDirs\[1\]: must not be "\/"/m);
+    expect(refusal(withBroker({ logDirs: ['//'] }))).toMatch(/brokers\[0\]\.logDirs\[0\]: must not be "\/"/);
+    expect(refusal(withBroker({ configDir: '/' }))).toMatch(/brokers\[0\]\.configDir: must not be "\/"/);
+  });
+
+  it('".." in paths', () => {
+    expect(refusal(withBroker({ logDirs: ['/var/kafka/../..'] }))).toMatch(/brokers\[0\]\.logDirs\[0\]: "\/var\/kafka\/\.\.\/\.\." contains "\.\."/);
+    expect(refusal(withBroker({ configDir: '/etc/../etc/kafka' }))).toMatch(/brokers\[0\]\.configDir: .*contains "\.\."/);
+    expect(refusal({ ...minimal, repository: { path: '/backups/../x', password: { env: 'PW' } } })).toMatch(/repository\.path: .*contains "\.\."/);
+    expect(refusal({ ...minimal, kafka: { ...minimal.kafka, ssl: { ca: '/etc/ssl/../ca.pem' } } })).toMatch(/kafka\.ssl\.ca: .*contains "\.\."/);
+  });
+
+  it('two brokers sharing a log dir on one host (the same path on two hosts is fine)', () => {
+    const b2 = { ...b1, id: 2 };
+    expect(refusal(withBroker({}, { ...b2, logDirs: ['/var/kafka-logs/'] }))).toMatch(
+      /brokers\[1\]\.logDirs\[0\]: \/var\/kafka-logs\/ is also the log dir of broker 1 on host k1/,
+    );
+    expect(refusal(withBroker({}, { ...b2, logDirs: ['/var/kafka-logs/b2'] }))).toMatch(/brokers\[1\]\.logDirs\[0\]: .*overlaps the log dir of broker 1/);
+    expect(refusal(withBroker({ logDirs: ['/d1', '/d1'] }))).toMatch(/brokers\[0\]\.logDirs\[1\]: \/d1 is also another log dir of this broker/);
+    expect(parseSpec(withBroker({}, { ...b2, host: 'k2' })).brokers).toHaveLength(2);
+  });
+
+  it('ports over 65535 in bootstrap servers, listeners and the ZooKeeper connect string', () => {
+    expect(refusal({ ...minimal, kafka: { bootstrapServers: ['k1:9092', 'k2:99092'] } })).toMatch(/kafka\.bootstrapServers\[1\]: port 99092 is not a TCP port/);
+    expect(refusal(withBroker({ listener: 'k1:70000' }))).toMatch(/brokers\[0\]\.listener: port 70000/);
+    expect(refusal({ ...minimal, zookeeper: { connect: 'z1:2181,z2:218100/kafka' } })).toMatch(/zookeeper\.connect: port 218100 is not a TCP port/);
+    expect(refusal({ ...minimal, zookeeper: { connect: 'z1:2181,z2:99999' } })).toMatch(/zookeeper\.connect: port 99999/);
+    expect(refusal({ ...minimal, zookeeper: { connect: 'z1:21x81' } })).toMatch(/zookeeper\.connect: "z1:21x81" is not host:port/);
+    expect(parseSpec({ ...minimal, zookeeper: { connect: 'z1:2181,z2,z3:2182/kafka' } }).zookeeper?.connect).toBe('z1:2181,z2,z3:2182/kafka');
+  });
+
+  it('a topic-priority regex that does not compile', () => {
+    expect(refusal({ ...minimal, topics: { critical: ['^orders', 'pay(ments'] } })).toMatch(/topics\.critical\[1\]: not a valid regular expression/);
+    expect(refusal({ ...minimal, topics: { disposable: ['*scratch'] } })).toMatch(/topics\.disposable\[0\]: not a valid regular expression/);
+  });
+});
+
+describe('cluster spec: secrets', () => {
+  it('a relative file: secret is the spec file\'s neighbour, stored absolute (found from any working directory)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spec-secret-'));
+    mkdirSync(join(dir, 'secrets'));
+    writeFileSync(join(dir, 'secrets', 'repo-pw'), 'from-the-spec-dir\n');
+    writeFileSync(join(dir, 'zk-pw'), 'bob:secret\n');
+    const file = join(dir, 'cluster.yaml');
+    writeFileSync(
+      file,
+      stringify({
+        ...minimal,
+        zookeeper: { connect: 'z1:2181', auth: [{ scheme: 'digest', credentials: { file: 'zk-pw' } }] },
+        repository: { path: '/backups/prod', password: { file: 'secrets/repo-pw' } },
+      }),
+    );
+    const cwd = process.cwd();
+    const elsewhere = mkdtempSync(join(tmpdir(), 'elsewhere-'));
+    process.chdir(elsewhere); // the command (or worker) runs somewhere else
+    try {
+      const spec = loadSpec(file);
+      expect(spec.repository!.password).toEqual({ file: join(dir, 'secrets', 'repo-pw') });
+      expect(resolveSecret(spec.repository!.password)).toBe('from-the-spec-dir');
+      expect(zkAuthOf(spec)).toEqual([{ scheme: 'digest', credentials: 'bob:secret' }]);
+      // What a worker gets: the spec as workflow input, validated again, still points at the file.
+      const again = parseSpec(JSON.parse(JSON.stringify(spec)), '(workflow input)');
+      expect(resolveSecret(again.repository!.password)).toBe('from-the-spec-dir');
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it('an unset env: secret names the variable and whose environment lacks it', () => {
+    // Outside a worker: this process (a worker's own message is proven in test/backup/workerSecrets.int.test.ts).
+    expect(() => resolveSecret({ env: 'LIFEBOAT_REPO_PASSWORD' }, {})).toThrow(/^LIFEBOAT_REPO_PASSWORD is not set in the environment of this process/);
   });
 });
