@@ -14,6 +14,6 @@ export async function produceConsumeProbeActivity(input: ProbeInput): Promise<Pr
   return mapped(async () => {
     const spec = checkedSpec(input.spec);
     heartbeat({ step: 'probe' });
-    return produceConsumeProbe(kafkaFor(spec, 'probe'), { records: input.records ?? 30 });
+    return produceConsumeProbe(kafkaFor(spec, 'probe'), { records: input.records ?? 30, spec });
   });
 }

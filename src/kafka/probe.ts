@@ -5,6 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
+import type { ClusterSpec } from '../config/spec';
+import { waitForAgreement } from './ready';
 
 export interface ProbeResult {
   topic: string;
@@ -24,6 +26,17 @@ export interface ProbeOptions {
   timeoutMs?: number;
   /** Delete the scratch topic afterwards (default true). */
   cleanup?: boolean;
+  /**
+   * The cluster's spec. Given, the probe produces only once every live broker agrees on the
+   * controller and knows a live leader for each partition of the new topic (src/kafka/ready.ts):
+   * a broker that has not heard of the topic yet would fail the produce.
+   */
+  spec?: ClusterSpec;
+}
+
+/** Once `createTopics` returns, the controller has leaders; the other brokers learn them a moment later. */
+async function topicReady(spec: ClusterSpec | undefined, topic: string, timeoutMs: number): Promise<void> {
+  if (spec) await waitForAgreement(spec, { topics: [topic], timeoutMs });
 }
 
 export async function produceConsumeProbe(kafka: Kafka, opts: ProbeOptions = {}): Promise<ProbeResult> {
@@ -39,6 +52,7 @@ export async function produceConsumeProbe(kafka: Kafka, opts: ProbeOptions = {})
     const brokers = (await admin.describeCluster()).brokers.length;
     const replicationFactor = Math.min(opts.replicationFactor ?? 3, brokers);
     await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor }], waitForLeaders: true });
+    await topicReady(opts.spec, topic, opts.timeoutMs ?? 60_000);
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     const t0 = Date.now();
@@ -91,7 +105,7 @@ export interface ThroughputResult {
  * A short throughput measurement on a scratch topic (records of `recordBytes`): what a recovered
  * cluster is compared against, the same probe having run at backup time.
  */
-export async function throughputProbe(kafka: Kafka, opts: { records?: number; recordBytes?: number; partitions?: number } = {}): Promise<ThroughputResult> {
+export async function throughputProbe(kafka: Kafka, opts: { records?: number; recordBytes?: number; partitions?: number; spec?: ClusterSpec } = {}): Promise<ThroughputResult> {
   const records = opts.records ?? 5000;
   const size = opts.recordBytes ?? 1024;
   const partitions = opts.partitions ?? 3;
@@ -102,6 +116,7 @@ export async function throughputProbe(kafka: Kafka, opts: { records?: number; re
   try {
     const brokers = (await admin.describeCluster()).brokers.length;
     await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: Math.min(3, brokers) }], waitForLeaders: true });
+    await topicReady(opts.spec, topic, 60_000);
     const producer = kafka.producer({ idempotent: true });
     await producer.connect();
     const value = Buffer.alloc(size, 'x');

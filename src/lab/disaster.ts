@@ -36,7 +36,8 @@ export async function labDisaster(topo: LabTopology, clusterName: string): Promi
   const cluster = findCluster(topo, clusterName);
   if (!cluster.chroot || cluster.chroot === '/') throw new Error(`lab cluster ${clusterName} has no chroot: refusing to delete the ZooKeeper root`);
   const at = new Date().toISOString();
-  for (const b of cluster.brokers) await killBroker(topo, b);
+  // Every broker dies: there is no cluster left to agree, so no settling between the kills.
+  for (const b of cluster.brokers) await killBroker(topo, b, { settle: false });
   let removed = 0;
   for (const b of cluster.brokers) {
     for (const e of await readdir(b.logDir).catch(() => [] as string[])) {

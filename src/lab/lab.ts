@@ -6,11 +6,13 @@
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
+import { logLevel } from 'kafkajs';
+import { type Agreement, type AgreementOptions, type AgreementTarget, waitForAgreement } from '../kafka/ready';
 import { writeLabConfigs } from './configs';
 import { ensureKafkaLibs, ensureTemporalCli, javaBinary } from './provision';
 import { writeLabSpecs } from './specs';
 import type { LabBroker, LabTopology } from './topology';
-import { bootstrapServers, labTopology, temporalAddress, zkConnect } from './topology';
+import { bootstrapServers, findCluster, labTopology, temporalAddress, zkConnect } from './topology';
 import { type ManagedProcess, runningPid, startDetached, stopProcess, tail, waitUntil } from '../host/processes';
 import { chrootPath, exists, getData, withZk } from '../zookeeper/client';
 import { SEARCH_ATTRIBUTE_TYPES } from '../temporal/searchAttributes';
@@ -137,7 +139,26 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-export async function startBroker(topo: LabTopology, b: LabBroker, log: Log = () => {}): Promise<void> {
+/** A lab cluster as `waitForAgreement` takes it. */
+export function labAgreementTarget(topo: LabTopology, cluster: string): AgreementTarget {
+  const c = findCluster(topo, cluster);
+  return { name: c.name, kafka: { clientId: 'lifeboat-lab', brokers: bootstrapServers(c), logLevel: logLevel.NOTHING }, zookeeper: { connect: zkConnect(topo), chroot: c.chroot } };
+}
+
+/** Waits until the lab cluster's live brokers agree on a controller (and on `topics`' leaders); see src/kafka/ready.ts. */
+export const waitForLabAgreement = (topo: LabTopology, cluster: string, opts: AgreementOptions = {}): Promise<Agreement> =>
+  waitForAgreement(labAgreementTarget(topo, cluster), { timeoutMs: 90_000, ...opts });
+
+export interface BrokerControlOptions {
+  /**
+   * Wait, once the process is up or gone, until the cluster agrees again: every live broker names
+   * the same controller, never a stopped one, and a started broker is part of it (default true).
+   * A disaster that kills every broker has nothing to wait for.
+   */
+  settle?: boolean;
+}
+
+export async function startBroker(topo: LabTopology, b: LabBroker, log: Log = () => {}, opts: BrokerControlOptions = {}): Promise<void> {
   const p = brokerProcess(topo, b);
   const serverLog = join(b.dir, 'logs', 'server.log');
   if (runningPid(p) === undefined) {
@@ -163,10 +184,11 @@ export async function startBroker(topo: LabTopology, b: LabBroker, log: Log = ()
     { timeoutMs: 120_000, intervalMs: 500, onTimeout: () => `last lines of ${serverLog}:\n${tail(serverLog)}\n${tail(b.logFile)}` },
   );
   if (exited) throw new Error(`broker ${b.cluster}-${b.id} exited during start-up; last lines of ${serverLog}:\n${tail(serverLog, 15)}`);
+  if (opts.settle ?? true) await waitForLabAgreement(topo, b.cluster, { present: [b.id] });
 }
 
 /** Graceful stop (SIGTERM: Kafka's controlled shutdown moves leadership away first). */
-export async function stopBroker(topo: LabTopology, b: LabBroker): Promise<boolean> {
+export async function stopBroker(topo: LabTopology, b: LabBroker, opts: BrokerControlOptions = {}): Promise<boolean> {
   const stopped = await stopProcess(brokerProcess(topo, b), { graceMs: 90_000 });
   // Its registration is ephemeral; after a controlled shutdown it is gone at once, after a kill
   // only when the session expires. Wait for it, so callers see the cluster as it now is.
@@ -174,12 +196,19 @@ export async function stopBroker(topo: LabTopology, b: LabBroker): Promise<boole
     timeoutMs: 30_000,
     intervalMs: 250,
   });
+  if (opts.settle ?? true) await waitForLabAgreement(topo, b.cluster, { absent: [b.id] });
   return stopped;
 }
 
-/** SIGKILL, the way a host dies: no controlled shutdown, the ephemeral node lingers until session timeout. */
-export async function killBroker(topo: LabTopology, b: LabBroker): Promise<boolean> {
-  return stopProcess(brokerProcess(topo, b), { signal: 'SIGKILL' });
+/**
+ * SIGKILL, the way a host dies: no controlled shutdown, the ephemeral node lingers until the
+ * session times out (6 s in the lab). Settling waits that out: the broker is unregistered and the
+ * others agree on a controller that is not it.
+ */
+export async function killBroker(topo: LabTopology, b: LabBroker, opts: BrokerControlOptions = {}): Promise<boolean> {
+  const killed = await stopProcess(brokerProcess(topo, b), { signal: 'SIGKILL' });
+  if (opts.settle ?? true) await waitForLabAgreement(topo, b.cluster, { absent: [b.id] });
+  return killed;
 }
 
 export function brokerRunning(topo: LabTopology, b: LabBroker): boolean {

@@ -21,6 +21,7 @@ import { primarySpec, topo, unique } from '../support/lab';
 import { killBroker, startBroker } from '../../src/lab/lab';
 import { findBroker } from '../../src/lab/topology';
 import { setProblems } from '../../src/recovery/steps';
+import { createTopicsReady } from '../support/kafka';
 
 describe('backup workflow', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-backup-'));
@@ -44,7 +45,7 @@ describe('backup workflow', () => {
     connection = await Connection.connect(settings.connection);
     client = new Client({ connection, namespace: settings.namespace });
     const kafka = kafkaFor(spec);
-    await withAdmin(kafka, spec.name, (a) => a.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 3 }], waitForLeaders: true }));
+    await createTopicsReady(spec, [{ topic, numPartitions: 3, replicationFactor: 3 }]);
     const producer = kafka.producer();
     await producer.connect();
     for (let p = 0; p < 3; p++) {

@@ -11,6 +11,7 @@ import { kafkaFor } from '../../src/kafka/client';
 import { readClusterState } from '../../src/kafka/clusterState';
 import { startBroker, stopBroker } from '../../src/lab/lab';
 import { findBroker } from '../../src/lab/topology';
+import { createTopicsReady, liveSpec } from '../support/kafka';
 import { primarySpec, topo, unique } from '../support/lab';
 
 const RECORDS = 300;
@@ -50,23 +51,27 @@ describe('demo seeding', () => {
 
   it('waits out an earlier deletion that cannot finish yet (a replica broker down), then seeds', async () => {
     const spec = primarySpec();
-    const kafka = kafkaFor(spec, 'demo-test');
-    await withAdmin(kafka, spec.name, (admin) => admin.createTopics({ topics: TOPICS.map((t) => ({ topic: t.topic, numPartitions: t.numPartitions, replicationFactor: 3 })), waitForLeaders: true }));
+    await createTopicsReady(spec, TOPICS.map((t) => ({ topic: t.topic, numPartitions: t.numPartitions, replicationFactor: 3 })));
     const b3 = findBroker(topo, 'primary', 3);
+    // Returns once brokers 1 and 2 agree on a controller that is not broker 3.
     await stopBroker(topo, b3);
     let seeding: Promise<Record<string, number>> | undefined;
     try {
+      // Clients of the running brokers only: no admin call may go to the broker this test stopped.
+      const live = liveSpec(spec);
+      expect(live.kafka.bootstrapServers).not.toContain(`127.0.0.1:${b3.port}`);
+      const kafka = kafkaFor(live, 'demo-test');
       // Marked for deletion, but broker 3 holds replicas: the topics stay until it is back.
       await withAdmin(kafka, spec.name, (admin) => admin.deleteTopics({ topics: names }));
-      expect((await readClusterState(spec, { topics: names })).partitions.length).toBeGreaterThan(0);
-      seeding = seed(kafka, spec, RECORDS);
+      expect((await readClusterState(live, { topics: names })).partitions.length).toBeGreaterThan(0);
+      seeding = seed(kafka, live, RECORDS);
       seeding.catch(() => {}); // awaited below, after the broker is back
       await new Promise((r) => setTimeout(r, 3_000));
     } finally {
       await startBroker(topo, b3);
     }
     expect(await seeding).toEqual(expected);
-    expect(await state(kafka)).toEqual({ records: expected, groupsHalfWay: true });
+    expect(await state(kafkaFor(spec, 'demo-test'))).toEqual({ records: expected, groupsHalfWay: true });
   });
 
   it('retries only the step that failed: a topic created by this run is never deleted', async () => {
@@ -107,7 +112,7 @@ describe('demo seeding', () => {
     });
     // An unrelated topic is left alone.
     const other = unique('not-demo');
-    await withAdmin(real, spec.name, (admin) => admin.createTopics({ topics: [{ topic: other, numPartitions: 1 }], waitForLeaders: true }));
+    await createTopicsReady(spec, [{ topic: other, numPartitions: 1 }]);
     try {
       const seeded = await seed(kafka, spec, RECORDS);
       expect(seeded).toEqual(expected);

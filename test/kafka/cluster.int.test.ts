@@ -6,6 +6,7 @@ import { clusterHealth, preferredLeaderElection, waitForBrokerInIsr } from '../.
 import { readClusterState } from '../../src/kafka/clusterState';
 import { startBroker, stopBroker } from '../../src/lab/lab';
 import { findBroker } from '../../src/lab/topology';
+import { createTopicsReady } from '../support/kafka';
 import { primarySpec, topo, unique } from '../support/lab';
 
 describe('cluster health and preferred leader election', () => {
@@ -14,9 +15,7 @@ describe('cluster health and preferred leader election', () => {
     const kafka = kafkaFor(spec);
     const topic = unique('leaders');
     // Broker 3 is the preferred leader of every partition.
-    await withAdmin(kafka, spec.name, (admin) =>
-      admin.createTopics({ topics: [{ topic, replicaAssignment: [0, 1].map((p) => ({ partition: p, replicas: [3, 1, 2] })) }], waitForLeaders: true }),
-    );
+    await createTopicsReady(spec, [{ topic, replicaAssignment: [0, 1].map((p) => ({ partition: p, replicas: [3, 1, 2] })) }]);
     try {
       const b3 = findBroker(topo, 'primary', 3);
       await stopBroker(topo, b3);
@@ -30,6 +29,7 @@ describe('cluster health and preferred leader election', () => {
       await waitForBrokerInIsr(spec, 3, { timeoutMs: 60_000, onProgress: (missing) => progress.push(missing) });
       expect(progress.at(-1)).toBe(0);
       const back = (await readClusterState(spec, { topics: [topic] })).partitions;
+      expect(back).toHaveLength(2);
       for (const p of back) expect(p.isr.sort()).toEqual([1, 2, 3]);
 
       await preferredLeaderElection(spec, back.map((p) => ({ topic: p.topic, partition: p.partition })));
@@ -44,9 +44,7 @@ describe('cluster health and preferred leader election', () => {
     const spec = primarySpec();
     const kafka = kafkaFor(spec);
     const topic = unique('offline');
-    await withAdmin(kafka, spec.name, (admin) =>
-      admin.createTopics({ topics: [{ topic, replicaAssignment: [{ partition: 0, replicas: [2] }] }], waitForLeaders: true }),
-    );
+    await createTopicsReady(spec, [{ topic, replicaAssignment: [{ partition: 0, replicas: [2] }] }]);
     const b2 = findBroker(topo, 'primary', 2);
     try {
       await stopBroker(topo, b2);

@@ -10,6 +10,7 @@ import { reachableKafka } from '../../src/kafka/admin';
 import { offsetMapTranslator } from '../../src/kafka/offsets';
 import { LifeboatError } from '../../src/errors';
 import { primarySpec, standbySpec, unique } from '../support/lab';
+import { createTopicsReady } from '../support/kafka';
 
 const run = unique('md');
 const topicA = `${run}-orders`;
@@ -58,23 +59,20 @@ beforeAll(async () => {
   pAdmin = primary.admin();
   sAdmin = standby.admin();
   await Promise.all([pAdmin.connect(), sAdmin.connect()]);
-  await pAdmin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      {
-        topic: topicA,
-        numPartitions: 3,
-        replicationFactor: 3,
-        configEntries: [
-          { name: 'retention.ms', value: '123456789' },
-          { name: 'min.insync.replicas', value: '2' },
-        ],
-      },
-      { topic: topicB, numPartitions: 2, replicationFactor: 2, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
-      { topic: conflictTopic, numPartitions: 3, replicationFactor: 1 },
-    ],
-  });
-  await sAdmin.createTopics({ waitForLeaders: true, topics: [{ topic: conflictTopic, numPartitions: 1, replicationFactor: 1 }] });
+  await createTopicsReady(primarySpec(), [
+    {
+      topic: topicA,
+      numPartitions: 3,
+      replicationFactor: 3,
+      configEntries: [
+        { name: 'retention.ms', value: '123456789' },
+        { name: 'min.insync.replicas', value: '2' },
+      ],
+    },
+    { topic: topicB, numPartitions: 2, replicationFactor: 2, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+    { topic: conflictTopic, numPartitions: 3, replicationFactor: 1 },
+  ], { kafka: primary });
+  await createTopicsReady(standbySpec(), [{ topic: conflictTopic, numPartitions: 1, replicationFactor: 1 }], { kafka: standby });
   await produce(primary, topicA, [10, 7, 4]);
   await produce(primary, topicB, [5, 5]);
   // Committed offsets without a live consumer: exactly what an export must carry over.

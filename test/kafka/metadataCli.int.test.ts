@@ -9,6 +9,7 @@ import { readMetadataComponent } from '../../src/kafka/metadataStore';
 import { openRepository } from '../../src/repository';
 import { findCluster } from '../../src/lab/topology';
 import { primarySpec, standbySpec, topo, unique } from '../support/lab';
+import { createTopicsReady } from '../support/kafka';
 
 const primaryYaml = findCluster(topo, 'primary').specFile;
 const standbyYaml = findCluster(topo, 'standby').specFile;
@@ -17,10 +18,7 @@ const topic = unique('mdcli');
 
 
 beforeAll(async () => {
-  const admin = kafkaFor(primarySpec()).admin();
-  await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 2, replicationFactor: 3, configEntries: [{ name: 'retention.ms', value: '7200000' }] }] });
-  await admin.disconnect();
+  await createTopicsReady(primarySpec(), [{ topic, numPartitions: 2, replicationFactor: 3, configEntries: [{ name: 'retention.ms', value: '7200000' }] }]);
 });
 
 afterAll(async () => {

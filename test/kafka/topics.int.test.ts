@@ -17,6 +17,7 @@ import { loadOffsetMap, translateOffset } from '../../src/kafka/offsetMap';
 import { initRepository, type LocalRepository } from '../../src/repository';
 import { primarySpec, standbySpec, unique } from '../support/lab';
 import { content, contentHash, readAll } from './topicsSupport';
+import { createTopicsReady } from '../support/kafka';
 
 const primary: Kafka = kafkaFor(primarySpec(), 'test-src');
 const standby: Kafka = kafkaFor(standbySpec(), 'test-dst');
@@ -25,13 +26,9 @@ let repo: LocalRepository;
 const created: { kafka: Kafka; topic: string }[] = [];
 
 async function createTopic(kafka: Kafka, topic: string, numPartitions: number, configs: Record<string, string> = {}) {
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [{ topic, numPartitions, replicationFactor: kafka === primary ? 3 : 1, configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })) }],
-  });
-  await admin.disconnect();
+  await createTopicsReady(kafka === primary ? primarySpec() : standbySpec(), [
+    { topic, numPartitions, replicationFactor: kafka === primary ? 3 : 1, configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })) },
+  ], { kafka });
   created.push({ kafka, topic });
 }
 

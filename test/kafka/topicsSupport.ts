@@ -7,6 +7,8 @@ import { backupTopics } from '../../src/kafka/topicBackup';
 import type { Repository } from '../../src/repository';
 import { readRanges, toStoredRecord } from '../../src/kafka/topicReader';
 import type { StoredRecord } from '../../src/kafka/recordFormat';
+import { createTopicsReady } from '../support/kafka';
+import { primarySpec } from '../support/lab';
 
 export async function readAll(kafka: Kafka, topic: string): Promise<Map<number, StoredRecord[]>> {
   const admin = kafka.admin();
@@ -63,10 +65,7 @@ export async function expectRestoredExactly(source: { kafka: Kafka; topic: strin
  * a ~1 KB value, a header `n`), backs it up into `repo` and returns the snapshot id.
  */
 export async function backedUpNumberedTopic(kafka: Kafka, repo: Repository, topic: string, perPartition: number): Promise<string> {
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3, replicationFactor: 3 }] });
-  await admin.disconnect();
+  await createTopicsReady(primarySpec(), [{ topic, numPartitions: 3, replicationFactor: 3 }], { kafka });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   for (let i = 0; i < perPartition * 3; i += 1500) {

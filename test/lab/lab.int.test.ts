@@ -9,10 +9,12 @@ import { describe, expect, it } from 'vitest';
 import { kafkaFor } from '../../src/kafka/client';
 import { readClusterState } from '../../src/kafka/clusterState';
 import { produceConsumeProbe } from '../../src/kafka/probe';
-import { brokerRegistered, startBroker, stopBroker } from '../../src/lab/lab';
+import { withAdmin } from '../../src/kafka/admin';
+import { brokerRegistered, killBroker, startBroker, stopBroker, waitForLabAgreement } from '../../src/lab/lab';
 import { findBroker, findCluster, zkConnect } from '../../src/lab/topology';
 import { waitUntil } from '../../src/host/processes';
 import { getChildren, getData, withZk } from '../../src/zookeeper/client';
+import { createTopicsReady, liveKafka } from '../support/kafka';
 import { primarySpec, standbySpec, topo, unique } from '../support/lab';
 
 function readProperties(file: string): Record<string, string> {
@@ -38,7 +40,7 @@ async function partitionReplicas(kafka: Kafka, topic: string) {
 describe('lab Kafka clusters', () => {
   it('primary: produce to a 3-partition RF=3 topic and consume it back', async () => {
     const kafka = kafkaFor(primarySpec());
-    const r = await produceConsumeProbe(kafka, { records: 90, partitions: 3, replicationFactor: 3, cleanup: false });
+    const r = await produceConsumeProbe(kafka, { records: 90, partitions: 3, replicationFactor: 3, cleanup: false, spec: primarySpec() });
     expect(r).toMatchObject({ ok: true, produced: 90, consumed: 90 });
     const parts = await partitionReplicas(kafka, r.topic);
     expect(parts).toHaveLength(3);
@@ -46,7 +48,7 @@ describe('lab Kafka clusters', () => {
   });
 
   it('standby: produce and consume back', async () => {
-    const r = await produceConsumeProbe(kafkaFor(standbySpec()), { records: 30, partitions: 3, replicationFactor: 1 });
+    const r = await produceConsumeProbe(kafkaFor(standbySpec()), { records: 30, partitions: 3, replicationFactor: 1, spec: standbySpec() });
     expect(r).toMatchObject({ ok: true, produced: 30, consumed: 30 });
   });
 
@@ -54,10 +56,7 @@ describe('lab Kafka clusters', () => {
     const kafka = kafkaFor(primarySpec());
     const topic = unique('segments');
     const marker = `lifeboat-segment-marker-${unique('m')}`;
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 3 }], waitForLeaders: true });
-    await admin.disconnect();
+    await createTopicsReady(primarySpec(), [{ topic, numPartitions: 3, replicationFactor: 3 }]);
     const producer = kafka.producer();
     await producer.connect();
     // Uncompressed, so the value's bytes appear verbatim in the segment file.
@@ -65,6 +64,7 @@ describe('lab Kafka clusters', () => {
     await producer.disconnect();
 
     const parts = await partitionReplicas(kafka, topic);
+    expect(parts.map((p) => p.replicas.length)).toEqual([3, 3, 3]);
     for (const p of parts) {
       for (const replica of p.replicas) {
         const b = findBroker(topo, 'primary', replica);
@@ -98,29 +98,80 @@ describe('lab ZooKeeper', () => {
 });
 
 describe('lab broker control', () => {
+  it('killing the controller returns once the others agree on a new one: an admin call and a produce right after succeed', async () => {
+    const spec = primarySpec();
+    const controllerNow = async () =>
+      withZk(zkConnect(topo), async (zk) => (JSON.parse((await getData(zk, '/primary/controller')).data!.toString()) as { brokerid: number }).brokerid);
+    const victim = findBroker(topo, 'primary', await controllerNow());
+    const topic = unique('after-kill');
+    try {
+      expect(await killBroker(topo, victim)).toBe(true);
+      // At once, without waiting here: ZooKeeper and every running broker name the same new controller.
+      expect(await brokerRegistered(topo, victim)).toBe(false);
+      const controller = await controllerNow();
+      expect(controller).not.toBe(victim.id);
+      const others = findCluster(topo, 'primary').brokers.filter((b) => b !== victim);
+      expect(others).toHaveLength(2);
+      for (const b of others) {
+        const alone = kafkaFor({ ...spec, kafka: { ...spec.kafka, bootstrapServers: [`127.0.0.1:${b.port}`] } });
+        const { brokers, controller: named } = await withAdmin(alone, spec.name, (admin) => admin.describeCluster());
+        expect(named, `broker ${b.id}`).toBe(controller);
+        expect(brokers.map((x) => x.nodeId).sort(), `broker ${b.id}`).toEqual(others.map((x) => x.id));
+      }
+      await createTopicsReady(spec, [{ topic, numPartitions: 2, replicationFactor: 2 }]);
+      const producer = liveKafka(spec).producer({ retry: { retries: 0 } });
+      await producer.connect();
+      try {
+        await producer.send({ topic, acks: -1, messages: [{ partition: 0, value: 'a' }, { partition: 1, value: 'b' }] });
+      } finally {
+        await producer.disconnect();
+      }
+    } finally {
+      await startBroker(topo, victim);
+      await withAdmin(kafkaFor(spec), spec.name, (admin) => admin.deleteTopics({ topics: [topic] })).catch(() => {});
+    }
+    // Back: every broker agrees again, the restarted one included.
+    expect((await waitForLabAgreement(topo, 'primary', { timeoutMs: 5_000 })).brokers).toEqual([1, 2, 3]);
+  });
+
+  it('a cluster that does not agree in time is named in one line: what disagreed, on which broker', async () => {
+    const never = unique('never-created');
+    const err = await waitForLabAgreement(topo, 'primary', { topics: [never], absent: [1], timeoutMs: 1_000 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ type: 'Unreachable' });
+    const message = (err as Error).message;
+    expect(message).toContain('cluster primary did not agree');
+    expect(message).toContain('broker 1 is still registered');
+    for (const id of [1, 2, 3]) expect(message).toContain(`broker ${id} gives no metadata for ${never} (UNKNOWN_TOPIC_OR_PARTITION)`);
+    expect(message).not.toContain('\n');
+  });
+
   it('stopping broker 2 removes its id node and moves leadership; starting it brings it back into the ISR', async () => {
-    const kafka = kafkaFor(primarySpec());
+    const spec = primarySpec();
+    const kafka = kafkaFor(spec);
     const topic = unique('failover');
-    const admin = kafka.admin();
-    await admin.connect();
     try {
       // Broker 2 first in every assignment makes it the preferred leader of all partitions.
-      await admin.createTopics({
-        topics: [{ topic, replicaAssignment: [0, 1, 2].map((p) => ({ partition: p, replicas: [2, p === 1 ? 3 : 1, p === 1 ? 1 : 3] })) }],
-        waitForLeaders: true,
-      });
+      await createTopicsReady(spec, [{ topic, replicaAssignment: [0, 1, 2].map((p) => ({ partition: p, replicas: [2, p === 1 ? 3 : 1, p === 1 ? 1 : 3] })) }]);
       const before = await partitionReplicas(kafka, topic);
+      expect(before).toHaveLength(3);
       expect(before.every((p) => p.leader === 2)).toBe(true);
 
       const b2 = findBroker(topo, 'primary', 2);
+      // Returns once brokers 1 and 3 agree on a controller that is not broker 2.
       await stopBroker(topo, b2);
       expect(await brokerRegistered(topo, b2)).toBe(false);
       const ids = await withZk(zkConnect(topo), (zk) => getChildren(zk, '/primary/brokers/ids'));
       expect(ids.map(Number).sort()).toEqual([1, 3]);
-      await waitUntil('leadership to move off broker 2', async () => (await partitionReplicas(kafka, topic)).every((p) => p.leader !== 2 && p.leader > 0), {
+      const agreed = await waitForLabAgreement(topo, 'primary', { topics: [topic] });
+      expect(agreed.brokers).toEqual([1, 3]);
+      expect(agreed.controller).not.toBe(2);
+      // Asked of the running brokers only: a client of broker 2 now fails with ECONNREFUSED.
+      const live = liveKafka(spec);
+      await waitUntil('leadership to move off broker 2', async () => (await partitionReplicas(live, topic)).every((p) => p.leader !== 2 && p.leader > 0), {
         timeoutMs: 30_000,
       });
-      const during = await partitionReplicas(kafka, topic);
+      const during = await partitionReplicas(live, topic);
+      expect(during).toHaveLength(3);
       for (const p of during) expect(p.isr).not.toContain(2);
 
       await startBroker(topo, b2);
@@ -128,11 +179,11 @@ describe('lab broker control', () => {
         timeoutMs: 60_000,
       });
       // ZooKeeper holds the controller's state; a broker's metadata cache may lag a moment behind it.
-      const after = (await readClusterState(primarySpec(), { topics: [topic] })).partitions;
+      const after = (await readClusterState(spec, { topics: [topic] })).partitions;
+      expect(after).toHaveLength(3);
       for (const p of after) expect(p.isr.sort()).toEqual([1, 2, 3]);
     } finally {
-      await admin.deleteTopics({ topics: [topic] }).catch(() => {});
-      await admin.disconnect();
+      await withAdmin(liveKafka(spec), spec.name, (admin) => admin.deleteTopics({ topics: [topic] })).catch(() => {});
     }
   });
 });

@@ -24,6 +24,7 @@ import { consumeAll } from './consume';
 import { curatorInstanceJson } from '../../src/registry/layouts';
 import { connectZk, create, CreateMode, exists, withZk } from '../../src/zookeeper/client';
 import { deleteTree, OPEN } from '../zookeeper/scratch';
+import { createTopicsReady } from '../support/kafka';
 
 describe('fullClusterRecovery workflow', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-recovery-'));
@@ -57,7 +58,7 @@ describe('fullClusterRecovery workflow', () => {
     running = workers.run();
     connection = await Connection.connect(settings.connection);
     client = new Client({ connection, namespace: settings.namespace });
-    await withAdmin(kafkaFor(spec), spec.name, (a) => a.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 3 }], waitForLeaders: true }));
+    await createTopicsReady(spec, [{ topic, numPartitions: 3, replicationFactor: 3 }]);
   });
 
   afterAll(async () => {
@@ -145,7 +146,7 @@ describe('fullClusterRecovery workflow', () => {
   it('recovers from a logical set (topics, not log dirs): records produced back, group offsets set through the offset map', { timeout: 420_000 }, async () => {
     const events = unique('events');
     const readers = unique('event-readers');
-    await withAdmin(kafkaFor(spec), spec.name, (a) => a.createTopics({ topics: [{ topic: events, numPartitions: 3, replicationFactor: 3 }], waitForLeaders: true }));
+    await createTopicsReady(spec, [{ topic: events, numPartitions: 3, replicationFactor: 3 }]);
     const producer = kafkaFor(spec).producer({ idempotent: true });
     await producer.connect();
     await producer.send({ topic: events, acks: -1, messages: Array.from({ length: 300 }, (_, i) => ({ key: `e${i}`, value: `event-${i}`, headers: { n: String(i) } })) });

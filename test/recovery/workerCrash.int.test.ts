@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { backupPart } from '../../src/backup/parts';
 import { defaultParts } from '../../src/backup/plan.pure';
 import type { ClusterSpec } from '../../src/config/spec';
@@ -22,6 +23,7 @@ import { TASK_QUEUE, temporalSettings } from '../../src/temporal/connection';
 import { LIFEBOAT_BIN } from '../support/cli';
 import { primarySpec, topo, unique } from '../support/lab';
 import { consumeAll } from './consume';
+import { createTopicsReady } from '../support/kafka';
 
 function startWorker(hosts: string[], bundle: string): Promise<ChildProcess> {
   const child = spawn(LIFEBOAT_BIN, ['worker', ...hosts.flatMap((h) => ['--host', h])], {
@@ -76,7 +78,7 @@ describe('worker killed during a full-cluster recovery', () => {
   // Each kill costs the activity's heartbeat timeout (20 s) before the retry: allow for a loaded machine.
   it('completes after SIGKILLs in four steps; all data identical, nothing duplicated', { timeout: 480_000 }, async () => {
     const kafka = kafkaFor(spec);
-    await withAdmin(kafka, spec.name, (a) => a.createTopics({ topics: [{ topic, numPartitions: 4, replicationFactor: 3 }], waitForLeaders: true }));
+    await createTopicsReady(spec, [{ topic, numPartitions: 4, replicationFactor: 3 }]);
     const producer = kafka.producer({ idempotent: true });
     await producer.connect();
     await producer.send({ topic, acks: -1, messages: Array.from({ length: 2000 }, (_, i) => ({ key: `acct-${i % 50}`, value: `entry-${i}` })) });
@@ -103,22 +105,40 @@ describe('worker killed during a full-cluster recovery', () => {
       args: [{ spec, failureTime: disaster.at, autoApprove: true }],
     });
 
-    const killedIn: string[] = [];
+    // Each kill must land while an attempt of that activity runs on the worker (STARTED, not merely
+    // scheduled); the run must still be running then. Whatever else happens fails the test.
+    const killedIn: { activity: string; activityId: string; attempt: number }[] = [];
     for (const activity of ['restoreZookeeperActivity', 'restoreLogDirsActivity', 'startBrokerActivity', 'verifyAgainstSetActivity']) {
-      // Wait until the activity is running (or has run), then kill the worker and start another.
-      for (let i = 0; i < 1200; i++) {
+      let started: { activityId: string; attempt: number } | undefined;
+      const deadline = Date.now() + 180_000;
+      while (!started) {
         const desc = await handle.describe();
-        if (desc.status.name !== 'RUNNING') break;
-        const pending = (desc.raw.pendingActivities ?? []).map((a) => a.activityType?.name);
-        if (pending.includes(activity)) break;
-        await new Promise((r) => setTimeout(r, 50));
+        expect(desc.status.name, `the run ended before ${activity} started`).toBe('RUNNING');
+        const running = (desc.raw.pendingActivities ?? []).find(
+          (a) => a.activityType?.name === activity && a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+        );
+        if (running) started = { activityId: running.activityId!, attempt: running.attempt ?? 1 };
+        else if (Date.now() > deadline) throw new Error(`${activity} was not started within 180 s`);
+        else await new Promise((r) => setTimeout(r, 25));
       }
       kill(worker);
-      killedIn.push(activity);
+      killedIn.push({ activity, ...started });
       worker = await startWorker(hosts, bundle);
     }
     const report = (await handle.result()) as RunReport;
-    expect(killedIn).toHaveLength(4);
+    expect(killedIn.map((k) => k.activity)).toEqual(['restoreZookeeperActivity', 'restoreLogDirsActivity', 'startBrokerActivity', 'verifyAgainstSetActivity']);
+    // The history shows each interrupted attempt retried: the attempt that finished came after the killed one.
+    const history = await handle.fetchHistory();
+    const events = history.events ?? [];
+    const EventType = temporal.api.enums.v1.EventType;
+    for (const k of killedIn) {
+      const scheduled = events.find((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && e.activityTaskScheduledEventAttributes?.activityId === k.activityId);
+      expect(scheduled, `${k.activity} ${k.activityId} scheduled`).toBeDefined();
+      const startedEvent = events.find(
+        (e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED && Number(e.activityTaskStartedEventAttributes?.scheduledEventId) === Number(scheduled!.eventId),
+      );
+      expect(startedEvent?.activityTaskStartedEventAttributes?.attempt, `attempt of ${k.activity} that completed`).toBeGreaterThan(k.attempt);
+    }
     expect(report.outcome).toBe('succeeded');
     expect(report.checks.every((c) => c.ok)).toBe(true);
 

@@ -1,26 +1,29 @@
 /**
  * Runs before each integration test file: any lab broker a previous file left stopped (a failed
- * fault test, say) is started again, so one failure does not cascade through the suite. A cluster
- * whose brokers cannot start (a recovery test that failed half-way leaves log dirs and ZooKeeper
- * out of step) is wiped and started empty: the tests after it need a cluster, not its data.
+ * fault test, say) is started again, so one failure does not cascade through the suite, and each
+ * cluster is in agreement (every broker names the same live controller) before the file starts. A
+ * cluster whose brokers cannot start or agree (a recovery test that failed half-way leaves log dirs
+ * and ZooKeeper out of step) is wiped and started empty: the tests after it need a cluster, not its data.
  */
 import { beforeAll } from 'vitest';
 import { labDisaster } from '../../src/lab/disaster';
-import { brokerRunning, startBroker } from '../../src/lab/lab';
+import { brokerRunning, startBroker, waitForLabAgreement } from '../../src/lab/lab';
 import { labTopology } from '../../src/lab/topology';
 
 beforeAll(async () => {
   const topo = labTopology();
   for (const cluster of topo.clusters) {
     const stopped = cluster.brokers.filter((b) => !brokerRunning(topo, b));
-    if (stopped.length === 0) continue;
     const log = (m: string) => console.log(`[lab] ${m} (left stopped by an earlier test)`);
+    const all = cluster.brokers.map((b) => b.id);
     try {
       await Promise.all(stopped.map((b) => startBroker(topo, b, log)));
+      await waitForLabAgreement(topo, cluster.name, { present: all });
     } catch (e) {
-      console.log(`[lab] cluster ${cluster.name} does not start (${(e as Error).message.split('\n')[0]}): wiping it and starting it empty`);
+      console.log(`[lab] cluster ${cluster.name} does not start or agree (${(e as Error).message.split('\n')[0]}): wiping it and starting it empty`);
       await labDisaster(topo, cluster.name);
       await Promise.all(cluster.brokers.map((b) => startBroker(topo, b, log)));
+      await waitForLabAgreement(topo, cluster.name, { present: all });
     }
   }
 }, 300_000);

@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackupResult } from '../../src/backup/plan.pure';
 import type { ClusterSpec } from '../../src/config/spec';
 import { Client, Connection } from '@temporalio/client';
-import { kafkaFor } from '../../src/kafka/client';
 import { withAdmin } from '../../src/kafka/admin';
 import { readClusterState } from '../../src/kafka/clusterState';
 import { killBroker } from '../../src/lab/lab';
@@ -19,6 +18,7 @@ import { connectTemporal, startUnique } from '../../src/cli/temporal';
 import { TASK_QUEUE, temporalSettings } from '../../src/temporal/connection';
 import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
 import { primarySpec, topo, unique } from '../support/lab';
+import { createTopicsReady, liveKafka } from '../support/kafka';
 
 describe('brokerRecovery workflow', () => {
   const spec = primarySpec();
@@ -34,13 +34,11 @@ describe('brokerRecovery workflow', () => {
     running = workers.run();
     connection = await Connection.connect(settings.connection);
     client = new Client({ connection, namespace: settings.namespace });
-    await withAdmin(kafkaFor(spec), spec.name, (admin) =>
-      admin.createTopics({ topics: [{ topic, replicaAssignment: [0, 1, 2].map((p) => ({ partition: p, replicas: [3, 1, 2] })) }], waitForLeaders: true }),
-    );
+    await createTopicsReady(spec, [{ topic, replicaAssignment: [0, 1, 2].map((p) => ({ partition: p, replicas: [3, 1, 2] })) }]);
   });
 
   afterAll(async () => {
-    await withAdmin(kafkaFor(spec), spec.name, (admin) => admin.deleteTopics({ topics: [topic] })).catch(() => {});
+    await withAdmin(liveKafka(spec), spec.name, (admin) => admin.deleteTopics({ topics: [topic] })).catch(() => {});
     await connection?.close();
     workers?.shutdown();
     await running;
@@ -86,6 +84,7 @@ describe('brokerRecovery workflow', () => {
       ]);
       expect(report.rtoMs).toBeGreaterThan(0);
       const parts = (await readClusterState(spec, { topics: [topic] })).partitions;
+      expect(parts).toHaveLength(3);
       for (const p of parts) {
         expect(p.isr.sort()).toEqual([1, 2, 3]);
         expect(p.leader).toBe(3);
@@ -121,6 +120,7 @@ describe('brokerRecovery workflow', () => {
       expect(restored.status).toBe('done');
       expect(restored.detail).toContain(`from set ${backup.setId}`);
       const parts = (await readClusterState(spec, { topics: [topic] })).partitions;
+      expect(parts).toHaveLength(3);
       for (const p of parts) expect(p.isr.sort()).toEqual([1, 2, 3]);
     } finally {
       rmSync(dir, { recursive: true, force: true });

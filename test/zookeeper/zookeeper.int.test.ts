@@ -281,24 +281,29 @@ describe('ZooKeeper tree export and restore', () => {
     await mk(zk, busy);
     await Promise.all(Array.from({ length: 400 }, (_, i) => mk(zk, `${busy}/n${i}`, `v0`)));
     let writes = 0;
-    let stop = false;
     const removedAt = new Map<string, bigint>();
+    /** The zxid of every write, to tell which landed inside the walk. */
+    const written: bigint[] = [];
     // A burst of updates, creates and deletes that overlaps the walk and then stops: the export must converge on a quiet zxid.
     const writer = (async () => {
-      while (!stop && writes < 150) {
+      while (writes < 150) {
         if (writes % 10 === 3) await mk(zk, `${busy}/n${writes % 40}/c${writes}`, 'created during the walk');
         else if (writes % 10 === 7) {
           await remove(zk, `${busy}/n${399 - writes}`);
           removedAt.set(`/n${399 - writes}`, sessionZxid(zk));
         } else await setData(zk, `${busy}/n${writes % 400}`, Buffer.from(`v${writes}`));
+        written.push(sessionZxid(zk));
         writes++;
       }
     })();
     const exp = await exportTree(zk, busy, { concurrency: 16, protocol });
     await writer;
-    stop = true;
     expect(exp.consistent).toBe(true);
     const z = BigInt(exp.zxid);
+    // The tree did change during the walk: writes landed after the export's start and by its zxid.
+    const inside = written.filter((w) => w > BigInt(exp.startZxid) && w <= z).length;
+    expect(inside, `writes between ${exp.startZxid} and ${exp.zxid}`).toBeGreaterThan(0);
+    expect(exp.rounds, 'rounds that re-read what changed').toBeGreaterThan(0);
     for (const n of exp.nodes) expect(BigInt(n.stat.mzxid)).toBeLessThanOrEqual(z);
     // Every node's data is what it held at exp.zxid: no node changed after its read without a re-read.
     const later = await exportTree(zk, busy);
@@ -313,7 +318,7 @@ describe('ZooKeeper tree export and restore', () => {
     for (const n of later.nodes) if (BigInt(n.stat.czxid) <= z) expect(got.has(n.path), n.path).toBe(true);
     for (const [p, at] of removedAt) if (at <= z) expect(got.has(p), p).toBe(false);
     for (const n of exp.nodes) expect(exp.nodes.filter((c) => parentOf(c.path) === n.path).length, n.path).toBe(n.stat.numChildren);
-    expect(writes).toBeGreaterThan(0);
+    expect(writes).toBe(150);
   });
 });
 

@@ -19,6 +19,7 @@ import { COMPRESSION, type Batch, type DecodedRecord, decodeBatch, encodeBatch, 
 import { waitUntil } from '../../../src/host/processes';
 import { initRepository } from '../../../src/repository';
 import { primarySpec, standbySpec, unique } from '../../support/lab';
+import { createTopicsReady } from '../../support/kafka';
 
 const primary = kafkaFor(primarySpec(), 'test-wire-src');
 const standby = kafkaFor(standbySpec(), 'test-wire-dst');
@@ -64,10 +65,7 @@ const recordsOf = async (batches: Batch[]) => (await Promise.all(batches.map((b)
 
 describe('batch-level backup and restore', () => {
   it('keeps null header values, interleaved header keys and compressed batches exactly', async () => {
-    const admin = primary.admin();
-    await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 2, replicationFactor: 3 }] });
-    await admin.disconnect();
+    await createTopicsReady(primarySpec(), [{ topic, numPartitions: 2, replicationFactor: 3 }], { kafka: primary });
 
     const T = Date.UTC(2024, 1, 29, 12);
     const exotic: Omit<DecodedRecord, 'offset'>[] = [
@@ -192,10 +190,7 @@ describe('batch-level backup and restore', () => {
   });
 
   it('backs up to the last stable offset while a transaction is open; the next incremental takes it whole once committed', async () => {
-    const admin = primary.admin();
-    await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: txnTopic, numPartitions: 1, replicationFactor: 3 }] });
-    await admin.disconnect();
+    await createTopicsReady(primarySpec(), [{ topic: txnTopic, numPartitions: 1, replicationFactor: 3 }], { kafka: primary });
     const plain = primary.producer({ idempotent: true, maxInFlightRequests: 1 });
     await plain.connect();
     await plain.send({ topic: txnTopic, acks: -1, messages: [{ key: 'before', value: '1' }] });

@@ -13,6 +13,7 @@ import { WireClient } from '../../../src/kafka/wire/client';
 import { readBatches } from '../../../src/kafka/wire/readBatches';
 import { type Batch, decodeBatch, encodeBatch, encodeBody, restampForProduce } from '../../../src/kafka/wire/recordBatch';
 import { standbySpec, unique } from '../../support/lab';
+import { createTopicsReady } from '../../support/kafka';
 
 const spec = standbySpec();
 const kafka = kafkaFor(spec, 'test-wire-conn');
@@ -54,10 +55,7 @@ async function peer(onRequest: (s: Socket) => void): Promise<number> {
 
 describe('produce connections', () => {
   it('pipelines requests, writes batches as they are, and resends under the same sequence without duplicates', async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3, replicationFactor: 1 }] });
-    await admin.disconnect();
+    await createTopicsReady(spec, [{ topic, numPartitions: 3, replicationFactor: 1 }], { kafka });
     const client = await WireClient.open(kafka, [topic]);
     try {
       const { producerId, producerEpoch } = await client.initProducerId();

@@ -1,0 +1,233 @@
+/**
+ * Waiting until a cluster agrees with itself. After a broker stops, dies or starts, and after a
+ * topic is created, the brokers learn the news from the controller one by one: a client that
+ * bootstraps from a broker that has not heard yet is sent to a dead controller, or finds a topic
+ * without leaders, and fails past kafkajs's few retries. `waitForAgreement` returns once
+ *  - ZooKeeper names a controller (/controller) that is registered (/brokers/ids),
+ *  - every registered broker, asked on its own, names that controller and the same live brokers,
+ *  - and, for `topics`, every registered broker knows every partition with a live leader.
+ * Without ZooKeeper (KRaft) the live brokers and the controller are those the bootstrap brokers name.
+ */
+import { connect, isIP } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { type ISocketFactory, Kafka, type KafkaConfig } from 'kafkajs';
+import { type ClusterSpec, zkAuthOf } from '../config/spec';
+import { LifeboatError } from '../errors';
+import { chrootPath, getChildren, getData, type ZkClient, ZkError } from '../zookeeper/client';
+import { openZk } from '../zookeeper/errors';
+import { kafkaConfig } from './client';
+
+/** A cluster as this module needs it: kafkajs settings (bootstrap, TLS, SASL) and, in ZooKeeper mode, where its chroot is. */
+export interface AgreementTarget {
+  name: string;
+  kafka: KafkaConfig;
+  zookeeper?: { connect: string; chroot: string; auth?: { scheme: string; credentials: string }[] };
+}
+
+export interface AgreementOptions {
+  /** Topics whose every partition must have a live leader on every live broker. */
+  topics?: string[];
+  /** Brokers that must be gone: not registered and not the controller (just stopped or killed). */
+  absent?: number[];
+  /** Brokers that must be live and in agreement (just started). */
+  present?: number[];
+  timeoutMs?: number;
+  intervalMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface Agreement {
+  /** null only when no broker is live. */
+  controller: number | null;
+  brokers: number[];
+}
+
+export function agreementTarget(spec: ClusterSpec): AgreementTarget {
+  const zk = spec.kafka.mode === 'zookeeper' && spec.zookeeper ? { connect: spec.zookeeper.connect, chroot: spec.zookeeper.chroot, auth: zkAuthOf(spec) } : undefined;
+  return { name: spec.name, kafka: kafkaConfig(spec, 'ready'), zookeeper: zk };
+}
+
+const isSpec = (t: ClusterSpec | AgreementTarget): t is ClusterSpec => 'bootstrapServers' in t.kafka;
+
+/** Every connection kafkajs opens goes to `host:port`, whichever broker it means: the broker is asked on its own. */
+const onlyTo =
+  (host: string, port: number): ISocketFactory =>
+  ({ ssl, onConnect }) => {
+    const socket = ssl ? tlsConnect({ host, port, ...(isIP(host) ? {} : { servername: host }), ...ssl }, onConnect) : connect({ host, port }, onConnect);
+    socket.setKeepAlive(true, 60_000);
+    return socket;
+  };
+
+interface BrokerView {
+  controller: number | null;
+  brokers: { nodeId: number; address: string }[];
+  /** Leader of each partition, per topic asked for. */
+  leaders: Map<string, number[]>;
+  /** Why the broker gave no metadata for the topics asked for. */
+  topicError?: string;
+}
+
+const splitAddress = (a: string): [string, number] => {
+  const i = a.lastIndexOf(':');
+  return [a.slice(0, i), Number(a.slice(i + 1))];
+};
+
+/** One broker's metadata answer, asked of that broker alone, without retries. */
+async function askBroker(base: KafkaConfig, address: string, topics: string[]): Promise<BrokerView> {
+  const [host, port] = splitAddress(address);
+  const kafka = new Kafka({ ...base, brokers: [address], retry: { retries: 0 }, connectionTimeout: 3_000, requestTimeout: 10_000, socketFactory: onlyTo(host, port) });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const cluster = await admin.describeCluster();
+    const view: BrokerView = { controller: cluster.controller, brokers: cluster.brokers.map((b) => ({ nodeId: b.nodeId, address: `${b.host}:${b.port}` })), leaders: new Map() };
+    if (topics.length) {
+      // kafkajs refuses the whole answer when one topic is unknown or one partition has no leader.
+      await admin.fetchTopicMetadata({ topics }).then(
+        (md) => md.topics.forEach((t) => view.leaders.set(t.name, t.partitions.map((p) => p.leader))),
+        (e: unknown) => (view.topicError = shortError(e)),
+      );
+    }
+    return view;
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+/** ECONNREFUSED, UNKNOWN_TOPIC_OR_PARTITION, or the message's first line. */
+const shortError = (e: unknown): string => {
+  const err = e as Error & { code?: unknown; type?: string; cause?: { code?: string } };
+  const code = typeof err.code === 'string' ? err.code : undefined;
+  return (err.type ?? err.cause?.code ?? code ?? err.message ?? String(e)).toString().split('\n')[0]!;
+};
+
+interface ZkView {
+  controller: number | null;
+  registered: Map<number, string[]>;
+}
+
+async function readZk(zk: ZkClient, chroot: string): Promise<ZkView> {
+  const at = (p: string) => chrootPath(chroot, p);
+  const noNode = (e: unknown) => e instanceof ZkError && e.code === 'NO_NODE';
+  const ids = await getChildren(zk, at('/brokers/ids')).catch((e: unknown) => (noNode(e) ? [] : Promise.reject(e)));
+  const controller = await getData(zk, at('/controller')).then(
+    ({ data }) => (JSON.parse(data?.toString('utf8') ?? '{}') as { brokerid?: number }).brokerid ?? null,
+    (e: unknown) => (noNode(e) ? null : Promise.reject(e)),
+  );
+  const registered = new Map<number, string[]>();
+  for (const id of ids) {
+    const reg = await getData(zk, at(`/brokers/ids/${id}`)).then(
+      ({ data }) => JSON.parse(data?.toString('utf8') ?? '{}') as { endpoints?: string[] },
+      (e: unknown) => (noNode(e) ? undefined : Promise.reject(e)),
+    );
+    // "PLAINTEXT://127.0.0.1:19091" → "127.0.0.1:19091"
+    if (reg) registered.set(Number(id), (reg.endpoints ?? []).map((e) => e.replace(/^[^:]*:\/\//, '')));
+  }
+  return { controller, registered };
+}
+
+/** One look at the cluster: what it agrees on, or every disagreement found. */
+async function observe(target: AgreementTarget, zk: ZkClient | undefined, opts: AgreementOptions): Promise<{ agreed?: Agreement; problems: string[] }> {
+  const problems: string[] = [];
+  const bootstrap = typeof target.kafka.brokers === 'function' ? await target.kafka.brokers() : target.kafka.brokers;
+  const topics = opts.topics ?? [];
+  let live: number[];
+  let controller: number | null;
+  const addresses = new Map<number, string>();
+  if (zk && target.zookeeper) {
+    const view = await readZk(zk, target.zookeeper.chroot);
+    live = [...view.registered.keys()].sort((a, b) => a - b);
+    controller = view.controller;
+    // The endpoint clients bootstrap through, else the first one registered.
+    for (const [id, eps] of view.registered) addresses.set(id, eps.find((e) => bootstrap.includes(e)) ?? eps[0] ?? '');
+    if (live.length && controller === null) problems.push('ZooKeeper names no controller');
+    else if (controller !== null && !live.includes(controller)) problems.push(`ZooKeeper names controller ${controller}, which is not registered`);
+  } else {
+    let first: BrokerView | undefined;
+    const errors: string[] = [];
+    for (const a of bootstrap) {
+      first = await askBroker(target.kafka, a, []).catch((e: unknown) => void errors.push(`${a}: ${shortError(e)}`));
+      if (first) break;
+    }
+    if (!first) return { problems: [`no bootstrap broker answers (${errors.join(', ')})`] };
+    live = first.brokers.map((b) => b.nodeId).sort((a, b) => a - b);
+    controller = first.controller;
+    for (const b of first.brokers) addresses.set(b.nodeId, b.address);
+  }
+  for (const id of opts.absent ?? []) {
+    if (live.includes(id)) problems.push(`broker ${id} is still registered`);
+    if (controller === id) problems.push(`broker ${id} is still the controller`);
+  }
+  for (const id of opts.present ?? []) if (!live.includes(id)) problems.push(`broker ${id} is not registered`);
+
+  const views = await Promise.all(
+    live.map((id) =>
+      askBroker(target.kafka, addresses.get(id)!, topics).then(
+        (v) => ({ id, v }),
+        (e: unknown) => ({ id, error: shortError(e) }),
+      ),
+    ),
+  );
+  for (const r of views) {
+    if ('error' in r) {
+      problems.push(`broker ${r.id} does not answer (${r.error})`);
+      continue;
+    }
+    const { id, v } = r;
+    if (v.controller !== controller) problems.push(`broker ${id} names controller ${v.controller ?? 'none'}, not ${controller ?? 'none'}`);
+    const known = v.brokers.map((b) => b.nodeId).sort((a, b) => a - b);
+    if (known.join(',') !== live.join(',')) problems.push(`broker ${id} knows brokers [${known.join(',')}], not [${live.join(',')}]`);
+    if (v.topicError) problems.push(`broker ${id} gives no metadata for ${topics.join(', ')} (${v.topicError})`);
+    else for (const t of topics) {
+      const leaders = v.leaders.get(t);
+      if (!leaders || leaders.length === 0) problems.push(`broker ${id} does not know topic ${t}`);
+      else {
+        const without = leaders.map((l, p) => (live.includes(l) ? -1 : p)).filter((p) => p >= 0);
+        if (without.length) problems.push(`broker ${id} knows no live leader for ${t} partition(s) ${without.join(',')}`);
+      }
+    }
+  }
+  return problems.length ? { problems } : { agreed: { controller: live.length ? controller : null, brokers: live }, problems };
+}
+
+const abortableSleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
+/**
+ * Waits until the cluster agrees (see the module comment); returns what it agrees on. Throws
+ * `Unreachable` after `timeoutMs` (default 60 s), naming every disagreement of the last look.
+ */
+export async function waitForAgreement(cluster: ClusterSpec | AgreementTarget, opts: AgreementOptions = {}): Promise<Agreement> {
+  const target = isSpec(cluster) ? agreementTarget(cluster) : cluster;
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const deadline = Date.now() + timeoutMs;
+  const zk = target.zookeeper ? await openZk(target.zookeeper.connect, { auth: target.zookeeper.auth, timeoutMs: Math.min(15_000, timeoutMs) }) : undefined;
+  try {
+    let last: string[] = [];
+    for (;;) {
+      if (opts.signal?.aborted) throw new LifeboatError('Unreachable', `stopped waiting for cluster ${target.name} to agree (${last.join('; ') || 'not looked yet'})`);
+      try {
+        const r = await observe(target, zk, opts);
+        if (r.agreed) return r.agreed;
+        last = r.problems;
+      } catch (e) {
+        last = [`ZooKeeper: ${shortError(e)}`];
+      }
+      if (Date.now() > deadline) {
+        const what = opts.topics?.length ? ` on a controller and the leaders of ${opts.topics.join(', ')}` : ' on a controller';
+        throw new LifeboatError('Unreachable', `cluster ${target.name} did not agree${what} within ${timeoutMs / 1000}s: ${last.join('; ')}`);
+      }
+      await abortableSleep(opts.intervalMs ?? 250, opts.signal);
+    }
+  } finally {
+    zk?.close();
+  }
+}
