@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { backupPart, listBackupSets } from '../../src/backup/parts';
 import { defaultParts } from '../../src/backup/plan.pure';
 import type { ClusterSpec } from '../../src/config/spec';
@@ -132,14 +133,29 @@ describe('backup workflow', () => {
     });
     const b2 = findBroker(topo, 'primary', 2);
     try {
-      for (let i = 0; i < 600; i++) {
+      // Kill only once the run is in logdirs:2 and its activity runs on the worker; anything else fails the test.
+      let killedAt: number | undefined;
+      const deadline = Date.now() + 120_000;
+      while (killedAt === undefined) {
         const desc = await handle.describe();
-        if (desc.status.name !== 'RUNNING' || (await handle.query<{ step: string }>('status')).step === 'logdirs:2') break;
-        await new Promise((r) => setTimeout(r, 20));
+        expect(desc.status.name, 'the run ended before logdirs:2 started').toBe('RUNNING');
+        const step = (await handle.query<{ step: string }>('status')).step;
+        const copying = (desc.raw.pendingActivities ?? []).some(
+          (a) => a.activityType?.name === 'backupPartActivity' && a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+        );
+        if (step === 'logdirs:2' && copying) {
+          killedAt = Date.now();
+          // No settling: the run goes on while the broker's registration lingers.
+          expect(await killBroker(topo, b2, { settle: false })).toBe(true);
+        } else if (Date.now() > deadline) throw new Error(`logdirs:2 did not start within 120 s (step ${step})`);
+        else await new Promise((r) => setTimeout(r, 20));
       }
-      await killBroker(topo, b2);
       const r = (await handle.result()) as BackupResult;
       expect(r.report.outcome).toBe('succeeded');
+      // The kill landed inside the step, as the run itself timed it.
+      const copy = r.report.steps.find((s) => s.name === 'logdirs:2')!;
+      expect(Date.parse(copy.startedAt!)).toBeLessThanOrEqual(killedAt);
+      expect(Date.parse(copy.endedAt!)).toBeGreaterThanOrEqual(killedAt);
       const repo = await openRepositoryForSpec(spec);
       try {
         const set = (await listBackupSets(repo, spec.name)).find((s) => s.setId === r.setId)!;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { openRepository, restoreFiles, type FileEntry, type SnapshotReader } from '../../src/repository';
+import { RestorePool } from '../../src/repository/restorePool';
 import { PASSWORD, damageLargestPack, kafkaLike, tempDir, tempRepo, packFiles, withoutWorkers } from './helpers';
 
 /** A reader serving hand-made entries, as a tampered or hostile snapshot would list them. */
@@ -108,7 +109,11 @@ describe('restore-files through worker threads', () => {
     expect(packFiles(repo).length).toBeGreaterThan(3); // chunks spread over packs: reads cross pack boundaries
     const r = await repo.openSnapshot('latest');
     const target = join(tempDir('restore-pool'), 't');
+    const tasksBefore = RestorePool.tasksDone;
     const res = await restoreFiles(r, target, { include: 'logdirs/b1', stripPrefix: 'logdirs/b1', workers: 2 });
+    // The worker threads did the reading: the silent fallback to the calling thread did not run.
+    // (Every file is at least one task; the > 8 MiB one is several.)
+    expect(RestorePool.tasksDone - tasksBefore).toBeGreaterThanOrEqual(Object.keys(files).filter((f) => files[f]!.length > 0).length);
     expect(res.files).toBe(Object.keys(files).length);
     expect(res.bytes).toBe(Object.values(files).reduce((n, b) => n + b.length, 0));
     for (const [path, data] of Object.entries(files)) {
@@ -127,7 +132,9 @@ describe('restore-files through worker threads', () => {
     const real = await repo.openSnapshot('latest');
     const reader = withoutWorkers(real, 'rejects');
     const target = join(tempDir('restore-fallback'), 't');
+    const tasksBefore = RestorePool.tasksDone;
     const res = await restoreFiles(reader, target, { include: 'logdirs/b1', stripPrefix: 'logdirs/b1', workers: 2 });
+    expect(RestorePool.tasksDone).toBe(tasksBefore);
     expect(res.files).toBe(Object.keys(files).length);
     for (const [path, data] of Object.entries(files)) expect(readFileSync(join(target, path.slice('logdirs/b1/'.length))).equals(data), path).toBe(true);
     await repo.close();
