@@ -14,7 +14,8 @@ import { type LocalRepository } from './repo';
 export type Subset = { part: number; of: number } | { percent: number };
 
 export interface CheckProblem {
-  kind: 'index' | 'snapshot' | 'tree' | 'blob-missing' | 'pack-missing' | 'pack-size' | 'pack-hash' | 'blob';
+  /** 'unindexed': a pack no index names holds chunks of snapshots (readable through its header; nothing damaged). */
+  kind: 'index' | 'snapshot' | 'tree' | 'blob-missing' | 'pack-missing' | 'pack-size' | 'pack-hash' | 'blob' | 'unindexed';
   object: string;
   message: string;
   /** Ids of the snapshots this problem damages. */
@@ -28,6 +29,7 @@ export interface CheckResult {
   packsRead: number;
   blobsRead: number;
   bytesRead: number;
+  /** Packs in data/ that no index file names (those holding chunks of snapshots are also problems). */
   unindexedPacks: number;
   problems: CheckProblem[];
   /** All snapshots named by any problem. */
@@ -67,6 +69,8 @@ export async function checkRepository(
   // Shared: a prune (exclusive) cannot delete packs or index files while they are read here.
   await repo.ensureShared('check');
   await repo.loadIndex();
+  // Packs no index names are read by their headers (as restore does), so what follows is about the data.
+  await repo.readUnindexedPacks();
 
   // 1. index files (loadIndex skipped damaged ones; re-read all to report them)
   for (const { name } of await repo.backend.list('index')) {
@@ -122,7 +126,19 @@ export async function checkRepository(
     else if (size !== info.size)
       problems.push({ kind: 'pack-size', object: `data/${pack}`, message: `pack file has ${size} bytes, the index says ${info.size} (truncated?)`, snapshots: affected(packBlobs(pack)) });
   }
-  const unindexedPacks = [...present.keys()].filter((p) => !repo.index.packs.has(p)).length;
+  const unindexedPacks = [...present.keys()].filter((p) => !repo.index.packs.has(p) || repo.packsFromHeaders.has(p)).length;
+  for (const pack of [...repo.packsFromHeaders.keys()].sort()) {
+    const usedHere = packBlobs(pack).filter((b) => users.has(b));
+    if (!usedHere.length) continue; // an interrupted backup's leftovers: prune removes them
+    problems.push({
+      kind: 'unindexed',
+      object: `data/${pack}`,
+      message:
+        `pack is not in any index but holds ${usedHere.length} chunks of snapshots ${affected(usedHere).map((s) => s.slice(0, 12)).join(', ')} ` +
+        `(read through its header); 'lifeboat repo prune' or 'lifeboat repo repair index' re-indexes it`,
+      snapshots: [],
+    });
+  }
 
   // 5. read data
   let packsRead = 0;

@@ -62,6 +62,7 @@ export function passwordFrom(passwordFile: string | undefined, env: NodeJS.Proce
 export { applyPolicy, forget, isoWeek, type RetentionPolicy, type PolicyResult } from './forget';
 export { checkRepository, parseSubset, type CheckResult, type CheckProblem, type Subset } from './check';
 export { pruneRepository, type PruneResult } from './prune';
+export { repairIndex, type RepairIndexResult } from './repair';
 export { copySnapshots, parseRate, RateLimiter, type CopyResult } from './copy';
 export { restoreFiles, type RestoreResult } from './restore';
 export { addKey, listKeys, removeKey, type KeyInfo } from './keys';

@@ -12,7 +12,7 @@ import { basename, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { LifeboatError } from '../errors';
 import { LocalBackend, type Backend } from './backend';
-import { BlobIndex } from './blobIndex';
+import { BlobIndex, type BlobLocation } from './blobIndex';
 import { Chunker, DEFAULT_CHUNKER, FixedCutter, validateChunker, type ChunkerParams } from './chunker';
 import { compress, decompress, type CompressionMode } from './compress';
 import { DEFAULT_SCRYPT, deriveKey, open, sealBuffer, sha256, type ScryptParams } from './crypto';
@@ -214,7 +214,9 @@ export class LocalRepository implements Repository {
     for (const { name } of await this.backend.list('index')) {
       if (this.index.files.has(name) || this.damagedIndexes.has(name)) continue;
       try {
-        this.index.addFile(name, await this.readSealedJson<IndexFile>('index', name));
+        const file = await this.readSealedJson<IndexFile>('index', name);
+        this.index.addFile(name, file);
+        for (const p of file.packs) this.packsFromHeaders.delete(p.id); // indexed by another writer meanwhile
       } catch (e) {
         this.damagedIndexes.add(name);
         damaged = true;
@@ -317,8 +319,43 @@ export class LocalRepository implements Repository {
   /** Packs in data/ that no index names (an interrupted backup or copy): reused, indexed at the next commit. */
   async recoverPacks(): Promise<PackInfo[]> {
     await this.loadIndex(); // pick up what other writers committed meanwhile
-    return this.scanUnindexedPacks();
+    await this.scanUnindexedPacks();
+    return [...this.packsFromHeaders.values()];
   }
+
+  /**
+   * Packs known from their headers only: in data/ but named by no (readable) index file (a lost or
+   * damaged index file, an interrupted backup). Check reports those that hold chunks of snapshots.
+   */
+  readonly packsFromHeaders = new Map<string, PackInfo>();
+  private headerScan?: Promise<PackInfo[]>;
+
+  /** Reads the headers of the packs no index names, once per handle (until the index is reloaded). */
+  readUnindexedPacks(): Promise<PackInfo[]> {
+    this.headerScan ??= this.scanUnindexedPacks();
+    return this.headerScan;
+  }
+
+  /**
+   * Where a chunk is. One that no index names is looked for in the packs known from their headers
+   * only (an index file was lost); reading from those is said once, with the fix, and goes on.
+   */
+  async locate(id: string): Promise<BlobLocation | undefined> {
+    let loc = this.index.get(id);
+    if (!loc) {
+      await this.readUnindexedPacks();
+      loc = this.index.get(id);
+    }
+    if (loc && !this.saidUnindexed && this.packsFromHeaders.size && this.packsFromHeaders.has(loc.pack)) {
+      this.saidUnindexed = true;
+      this.notice(
+        `chunks are read from ${this.packsFromHeaders.size} packs not in any index (their headers describe them); ` +
+          `'lifeboat repo prune' or 'lifeboat repo repair index' re-indexes them`,
+      );
+    }
+    return loc;
+  }
+  private saidUnindexed = false;
 
   private async scanUnindexedPacks(): Promise<PackInfo[]> {
     const found: PackInfo[] = [];
@@ -327,6 +364,7 @@ export class LocalRepository implements Repository {
       try {
         const info = { id: name, size, blobs: await readPackHeader(this.backend, this.key, name, size) };
         this.index.addPack(info);
+        this.packsFromHeaders.set(name, info);
         found.push(info);
       } catch {
         // unreadable: left for prune / check
@@ -344,8 +382,8 @@ export class LocalRepository implements Repository {
 
   /** Reads, opens, decompresses and verifies one blob. */
   async loadBlob(id: string): Promise<Buffer> {
-    const loc = this.index.get(id);
-    if (!loc) throw new BlobError(id, undefined, 'is not in the index');
+    const loc = await this.locate(id);
+    if (!loc) throw new BlobError(id, undefined, 'is not in any index or pack');
     let sealed: Buffer;
     try {
       sealed = await this.backend.readRange('data', loc.pack, loc.offset, loc.length);
@@ -397,6 +435,8 @@ export class LocalRepository implements Repository {
   async reloadIndex(): Promise<void> {
     this.index = new BlobIndex();
     this.damagedIndexes.clear();
+    this.packsFromHeaders.clear();
+    this.headerScan = undefined;
     await this.loadIndex();
   }
 
@@ -598,7 +638,10 @@ class Writer implements SnapshotWriter {
     if (packs.length) {
       const name = await this.repo.writeSealedJson('index', { version: 1, packs } satisfies IndexFile);
       this.repo.index.files.add(name);
-      for (const p of packs) this.repo.index.addPack(p);
+      for (const p of packs) {
+        this.repo.index.addPack(p);
+        this.repo.packsFromHeaders.delete(p.id);
+      }
     }
     const files = entries.filter((e) => e.type === 'file');
     const snap: SnapshotFile = {
@@ -691,14 +734,14 @@ class Reader implements SnapshotReader {
     const pool = RestorePool.start(this.repo.key, workers);
     if (!pool) return null;
     /** Where each chunk of a file is stored and goes; its total length. */
-    const placements = (path: string): { chunks: Placement[]; size: number } => {
+    const placements = async (path: string): Promise<{ chunks: Placement[]; size: number }> => {
       const e = this.entry(path);
       if (e.type !== 'file') throw new LifeboatError('InvalidInput', `${path} in snapshot ${this.meta.id.slice(0, 12)} is a ${e.type}, not a file`);
       const chunks: Placement[] = [];
       let pos = 0;
       for (const id of e.chunks ?? []) {
-        const loc = this.repo.index.get(id);
-        if (!loc) throw corrupt(this.meta, new BlobError(id, undefined, 'is not in the index'));
+        const loc = await this.repo.locate(id);
+        if (!loc) throw corrupt(this.meta, new BlobError(id, undefined, 'is not in any index or pack'));
         chunks.push({ id, pack: backend.localPath('data', loc.pack), offset: loc.offset, length: loc.length, raw: loc.raw, pos });
         pos += loc.raw;
       }
@@ -736,9 +779,9 @@ class Reader implements SnapshotReader {
       return b!;
     };
     return {
-      writeFile: async (path: string, fd: number) => run(fd, placements(path).chunks),
+      writeFile: async (path: string, fd: number) => run(fd, (await placements(path)).chunks),
       readBuffer: async (path: string) => {
-        const { chunks, size } = placements(path);
+        const { chunks, size } = await placements(path);
         const e = this.entry(path);
         if (size !== e.size) throw corrupt(this.meta, new Error(`${path} has chunks of ${size} bytes but is listed with ${e.size}`));
         if (size === 0) return Buffer.alloc(0);

@@ -1,9 +1,10 @@
 /**
- * `lifeboat repo <init|snapshots|check|forget|prune|copy|restore-files|backup|key>`: the backup
+ * `lifeboat repo <init|snapshots|check|forget|prune|repair|copy|restore-files|backup|key>`: the backup
  * repository on its own. The repository comes from --repo <path> (password: --password-file, else
  * LIFEBOAT_PASSWORD) or from a cluster spec (--spec, --offsite for its off-site repository).
- * Exit codes: 0 ok, 2 usage, 10 no repository, 11 locked, 12 wrong password, 13 damaged data (check
- * found problems), 14 snapshot not found, 15 unsafe restore target (docs/repository-format.md).
+ * Exit codes: 0 ok, 2 usage, 3 check found only packs missing from the index, 10 no repository,
+ * 11 locked, 12 wrong password, 13 damaged data (check found problems), 14 snapshot not found,
+ * 15 unsafe restore target (docs/repository-format.md).
  */
 import { promises as fs } from 'node:fs';
 import { basename, join, relative, resolve, sep } from 'node:path';
@@ -23,6 +24,7 @@ import {
   parseSubset,
   passwordFrom,
   pruneRepository,
+  repairIndex,
   removeKey,
   restoreFiles,
   type ComponentName,
@@ -35,18 +37,19 @@ import {
 } from '../../repository';
 import { output, parseCli, type Output } from '../output';
 
-export const summary = 'backup repository: init, snapshots, check, forget, prune, copy, restore-files, backup, key';
+export const summary = 'backup repository: init, snapshots, check, forget, prune, repair, copy, restore-files, backup, key';
 
 const USAGE = `usage: lifeboat repo <command> [--repo <path> | --spec <cluster.yaml> [--offsite]] [--password-file <file>] [--json]
 
 commands:
   init [--compression auto|off|max]            create a repository
   snapshots [--cluster C] [--tag T] [--component X]
-  check [--read-data] [--subset n/t|x%]        verify structure (and re-hash data); exit 13 on problems
+  check [--read-data] [--subset n/t|x%]        verify structure (and re-hash data); exit 13 on damage, 3 if only the index misses packs
   forget [--keep-last N] [--keep-hourly N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N]
          [--keep-yearly N] [--keep-within 24h] [--keep-tag T] [--cluster C] [--dry-run] [--prune]
          (with --spec and no --keep-*: the spec's retention)
   prune [--dry-run]                            reclaim space of forgotten snapshots
+  repair index                                 rebuild the index from the packs' headers (lost or damaged index file)
   copy (--to <path> [--to-password-file F] | --spec S) [--limit-rate 10M] [snapshot...]
   restore-files <snapshot|latest> --target <dir> [--include <prefix>] [--strip <prefix>] [--overwrite]
   backup <path>... --cluster C --as <component>/<dir> [--tag T] [--force] [--ignore-inode] [--ignore-ctime]
@@ -119,6 +122,8 @@ export async function run(argv: string[]): Promise<number> {
         return await check(repo, values, out);
       case 'forget':
         return await forgetCmd(repo, values, spec, out);
+      case 'repair':
+        return await repair(repo, args, out);
       case 'prune':
         return await prune(repo, values, out);
       case 'copy':
@@ -191,15 +196,18 @@ async function check(repo: LocalRepository, values: Values, out: Output): Promis
   const subset = values.subset ? parseSubset(values.subset) : undefined;
   if (subset && !values['read-data']) throw new LifeboatError('InvalidInput', '--subset needs --read-data');
   const r = await checkRepository(repo, { readData: values['read-data'], subset, progress: (m) => out.progress(m) });
+  const leftovers = r.unindexedPacks - r.problems.filter((p) => p.kind === 'unindexed').length;
   if (out.json) out.result({ ...r });
   else {
     for (const p of r.problems) console.log(`PROBLEM ${p.object}: ${p.message}${p.snapshots.length ? `; affects snapshots ${p.snapshots.map(short).join(', ')}` : ''}`);
     console.log(
       `${r.ok ? 'no problems found' : `${r.problems.length} problems; damaged snapshots: ${r.damagedSnapshots.map(short).join(', ') || 'none'}`} ` +
-        `(${r.snapshots} snapshots, ${r.packs} packs${values['read-data'] ? `, ${r.packsRead} packs / ${r.blobsRead} chunks re-hashed` : ''}${r.unindexedPacks ? `, ${r.unindexedPacks} unindexed packs (prune removes them)` : ''})`,
+        `(${r.snapshots} snapshots, ${r.packs} packs${values['read-data'] ? `, ${r.packsRead} packs / ${r.blobsRead} chunks re-hashed` : ''}${leftovers ? `, ${leftovers} unindexed packs no snapshot uses (prune removes them)` : ''})`,
     );
   }
-  return r.ok ? EXIT.OK : EXIT.INTEGRITY;
+  // Only packs missing from the index (data intact, readable through their headers): 3, not 13.
+  if (r.ok) return EXIT.OK;
+  return r.problems.every((p) => p.kind === 'unindexed') ? EXIT.PARTIAL : EXIT.INTEGRITY;
 }
 
 function policyFrom(values: Values, spec: ClusterSpec | undefined): RetentionPolicy {
@@ -245,6 +253,19 @@ async function forgetCmd(repo: LocalRepository, values: Values, spec: ClusterSpe
     console.log(`${plan.keep.length} kept, ${plan.remove.length} ${values['dry-run'] ? 'would be removed (dry run)' : 'removed'}`);
   }
   if (pruning) return prune(repo, values, out);
+  return EXIT.OK;
+}
+
+async function repair(repo: LocalRepository, args: string[], out: Output): Promise<number> {
+  if (args[0] !== 'index' || args.length > 1) throw new LifeboatError('InvalidInput', `usage: lifeboat repo repair index`);
+  await repo.close(); // our own shared lock (if any) would block the exclusive one
+  const r = await repairIndex(repo, { progress: (m) => out.progress(m) });
+  const lines = [
+    `index rebuilt from pack headers: ${r.packs} packs (${r.reindexed} not indexed before), ${r.blobs} chunks; ${r.indexFilesRemoved} old index files replaced`,
+    ...(r.unreadable.length ? [`${r.unreadable.length} packs have an unreadable header: ${r.unreadable.map(short).join(', ')} (run 'lifeboat repo check --read-data')`] : []),
+    ...(r.missing.length ? [`${r.missing.length} packs the old index named are gone: ${r.missing.map(short).join(', ')} (run 'lifeboat repo check')`] : []),
+  ];
+  out.result({ ...r }, lines.join('\n'));
   return EXIT.OK;
 }
 
