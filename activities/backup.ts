@@ -1,5 +1,6 @@
 /** Backup activities: one part of a backup set, retention of sets, the off-site copy. */
 import { heartbeat } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterSpec } from '../src/config/spec';
 import { type BackupSet, type BackupSetRef, backupPart, listBackupSets, type PartOptions, type PartResult } from '../src/backup/parts';
 import { applySetRetention, type RetentionResult } from '../src/backup/retention';
@@ -16,26 +17,47 @@ export interface BackupPartInput {
   options?: Omit<PartOptions, 'onProgress'>;
 }
 
+/**
+ * A service the part already waited for, for its bounded time (ZooKeeper: `waitedMs` in the
+ * error), is not retried: a retry would wait the same again, and the run should stop and say so
+ * within seconds, not minutes. Blips shorter than the wait were waited out inside the attempt.
+ */
+async function stopAfterBoundedWait<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (isLifeboatError(e) && e.type === 'Unreachable' && typeof e.details?.waitedMs === 'number') {
+      throw ApplicationFailure.create({ type: e.type, message: e.message, nonRetryable: true, details: [e.details] });
+    }
+    throw e;
+  }
+}
+
 /** Idempotent: a part already stored for this set is returned, not taken again. */
 export async function backupPartActivity(input: BackupPartInput): Promise<PartResult> {
-  return mapped(async () => {
-    const spec = checkedSpec(input.spec);
-    const repo = await openRepositoryForSpec(spec, 'primary', { create: true }); // a backup may create the repository
-    try {
-      let last: Record<string, unknown> = { part: input.part };
-      return await withHeartbeat(last, () =>
-        backupPart(spec, repo, input.set, input.part, {
-          ...input.options,
-          onProgress: (p) => {
-            last = { part: input.part, ...p };
-            heartbeat(last);
-          },
-        }),
-      );
-    } finally {
-      await repo.close();
-    }
-  });
+  return mapped(() =>
+    stopAfterBoundedWait(async () => {
+      const spec = checkedSpec(input.spec);
+      const repo = await openRepositoryForSpec(spec, 'primary', { create: true }); // a backup may create the repository
+      try {
+        // One object, updated in place: the timer's heartbeats then carry the latest progress
+        // (what it waits for, say), not the first.
+        const last: Record<string, unknown> = { part: input.part };
+        return await withHeartbeat(last, () =>
+          backupPart(spec, repo, input.set, input.part, {
+            ...input.options,
+            onProgress: (p) => {
+              for (const k of Object.keys(last)) if (k !== 'part') delete last[k];
+              Object.assign(last, p);
+              heartbeat(last);
+            },
+          }),
+        );
+      } finally {
+        await repo.close();
+      }
+    }),
+  );
 }
 
 export async function retentionActivity(input: { spec: ClusterSpec; dryRun?: boolean }): Promise<{ primary: RetentionResult; offsite?: RetentionResult }> {

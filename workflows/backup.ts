@@ -53,10 +53,15 @@ export async function backup(input: BackupInput): Promise<BackupResult> {
   let time: string | undefined;
   for (const part of parts) {
     const host = part.includes(':') ? hostOf(part) : undefined;
+    // ZooKeeper parts heartbeat on a shorter timeout: the SDK sends heartbeats at most every 0.8 of
+    // it, and "waiting for ZooKeeper …" should reach the status line well within its 15 s connect wait.
+    const zk = part === 'zookeeper' || part === 'registry';
     const run = () =>
       host
         ? state.backupPartActivity.executeWithOptions({ taskQueue: `lifeboat-host-${host}`, startToCloseTimeout: '4 hours', heartbeatTimeout: '20 seconds' }, [{ spec, set, part, options }])
-        : state.backupPartActivity({ spec, set, part, options });
+        : zk
+          ? state.backupPartActivity.executeWithOptions({ heartbeatTimeout: '10 seconds' }, [{ spec, set, part, options }])
+          : state.backupPartActivity({ spec, set, part, options });
     const r = await t.step(part, run, (x) => `${x.summary || x.part}: ${(x.newBytes / 1e6).toFixed(1)} MB new of ${(x.bytes / 1e6).toFixed(1)} MB${x.reused ? ' (stored by an earlier attempt)' : ''}`);
     time = time && time < r.time ? time : r.time;
     results.push({ part, snapshot: r.snapshot, bytes: r.bytes, newBytes: r.newBytes, reused: r.reused, summary: r.summary });

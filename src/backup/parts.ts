@@ -22,12 +22,19 @@ import { type ThroughputResult, throughputProbe } from '../kafka/probe';
 import type { ComponentName, Repository, SnapshotMeta } from '../repository/types';
 import { captureRegistry } from '../registry/registry';
 import { writeRegistryComponent } from '../registry/storage';
+import type { ZkWaiting } from '../zookeeper/client';
 import { exportTree } from '../zookeeper/export';
 import { withZkSession } from '../zookeeper/errors';
 import { materializeZkTree, writeZkComponent } from '../zookeeper/storage';
 import type { ZkTreeExport } from '../zookeeper/tree';
 import { brokerOfPart, type BackupTier, PART_PATTERN } from './plan.pure';
 
+
+/**
+ * How long the zookeeper part waits for a session: a ZooKeeper restart fits in it, and with the
+ * CLI, the run and the repository around it a backup of a dead ensemble still fails within 30 s.
+ */
+export const ZK_WAIT_MS = 15_000;
 
 export interface BackupSetRef {
   setId: string;
@@ -115,7 +122,9 @@ export async function backupPart(spec: ClusterSpec, repo: Repository, ref: Backu
         }
       }
       const auth = zkAuthOf(spec);
-      const exp = await withZkSession(zkc.connect, { auth }, (zk) => exportTree(zk, root, { base: baseTree, onProgress: (n) => opts.onProgress?.({ znodes: n }) }));
+      // A ZooKeeper restart is waited out here; one still down after the wait fails the part as Unreachable.
+      const connectOpts = { auth, timeoutMs: ZK_WAIT_MS, onWaiting: (w: ZkWaiting) => opts.onProgress?.({ waiting: w.waiting, waitedMs: w.waitedMs }) };
+      const exp = await withZkSession(zkc.connect, connectOpts, (zk) => exportTree(zk, root, { base: baseTree, onProgress: (n) => opts.onProgress?.({ znodes: n }) }));
       const summary = `${exp.kind} export of ${root} at zxid ${exp.zxid}, ${exp.nodeCount} znodes`;
       const { meta } = await repo.saveSnapshot({ ...base, parent, extra: { ...base.extra, summary } }, (w) => writeZkComponent(w, exp));
       return resultOf(meta, part, false);

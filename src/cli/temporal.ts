@@ -4,6 +4,7 @@
  * following a run's `status` query so people see progress while they wait.
  */
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { type ErrorType, isErrorType, LifeboatError } from '../errors';
 import { temporalSettings, type TemporalSettings, temporalUnreachable, workflowUiLink } from '../temporal/connection';
 import type { Output } from './output';
@@ -84,6 +85,21 @@ interface StatusLike {
   progress?: unknown;
 }
 
+/** What a running activity says it waits for (`waiting` in its heartbeat, e.g. "ZooKeeper h:2181 (connection refused)"). */
+async function waitingFor(handle: ReturnType<Client['workflow']['getHandle']>): Promise<string | undefined> {
+  const desc = await handle.describe();
+  for (const a of desc.raw.pendingActivities ?? []) {
+    const payload = a.heartbeatDetails?.payloads?.[0];
+    try {
+      const details = payload ? (defaultPayloadConverter.fromPayload(payload as never) as { waiting?: unknown }) : undefined;
+      if (typeof details?.waiting === 'string') return details.waiting;
+    } catch {
+      /* details of another shape */
+    }
+  }
+  return undefined;
+}
+
 /** Waits for the result while printing each new step (and approval requests) as progress. */
 export async function follow<T>(t: CliTemporal, workflowId: string, out: Output): Promise<T> {
   const handle = t.client.workflow.getHandle(workflowId);
@@ -94,9 +110,12 @@ export async function follow<T>(t: CliTemporal, workflowId: string, out: Output)
     while (!done) {
       try {
         const s = await handle.query<StatusLike>('status');
-        const line = s.awaitingApproval ? `waiting for approval: ${s.awaitingApproval.question} — lifeboat approve ${workflowId}` : `step: ${s.step}`;
+        const waiting = s.awaitingApproval ? undefined : await waitingFor(handle);
+        const line = s.awaitingApproval
+          ? `waiting for approval: ${s.awaitingApproval.question} — lifeboat approve ${workflowId}`
+          : `step: ${s.step}${waiting ? ` — waiting for ${waiting}` : ''}`;
         if (line !== last) {
-          out.progress(`${workflowId}: ${line}`, { workflowId, step: s.step, awaitingApproval: s.awaitingApproval });
+          out.progress(`${workflowId}: ${line}`, { workflowId, step: s.step, awaitingApproval: s.awaitingApproval, ...(waiting ? { waiting } : {}) });
           last = line;
         }
       } catch {

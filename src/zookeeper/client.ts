@@ -3,6 +3,7 @@
  * forever on its own), and the read calls the rest of Lifeboat builds on. Errors keep ZooKeeper's
  * own codes (NO_NODE, NODE_EXISTS, ...) in `code` so callers can branch on them.
  */
+import { connect as tcpConnect } from 'node:net';
 import zookeeper from 'node-zookeeper-client';
 
 export type ZkClient = zookeeper.Client;
@@ -12,17 +13,86 @@ export class ZkError extends Error {
   constructor(
     message: string,
     readonly code: string,
+    /** Set when no session could be set up: how long it was waited for. */
+    readonly waitedMs?: number,
   ) {
     super(message);
     this.name = 'ZkError';
   }
 }
 
+/** What a connect is waiting for, while it waits. */
+export interface ZkWaiting {
+  /** e.g. "ZooKeeper 127.0.0.1:2181 (connection refused)". */
+  waiting: string;
+  waitedMs: number;
+}
+
 export interface ZkConnectOptions {
+  /** How long to wait for a session (ZooKeeper restarts within it are waited out). */
   timeoutMs?: number;
   sessionTimeoutMs?: number;
   /** scheme:credentials pairs, e.g. digest "user:password". */
   auth?: { scheme: string; credentials: string }[];
+  /** Called every few seconds while no session is set up, with what it waits for and why. */
+  onWaiting?: (w: ZkWaiting) => void;
+}
+
+/** The servers of a connect string ("h1:2181,h2/chroot" → h1:2181, h2:2181). */
+export function zkServers(connectString: string): { host: string; port: number }[] {
+  const slash = connectString.indexOf('/');
+  return (slash >= 0 ? connectString.slice(0, slash) : connectString)
+    .split(',')
+    .filter(Boolean)
+    .map((s) => {
+      const [host, port] = s.split(':');
+      return { host: host!, port: port ? Number(port) : 2181 };
+    });
+}
+
+const PROBE_MS = 1_500;
+
+/**
+ * Why a server does not give us a session, found by a plain TCP connect (the client library
+ * retries quietly and keeps the socket error to itself).
+ */
+function probe(host: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const sock = tcpConnect({ host, port });
+    const done = (reason: string) => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(reason);
+    };
+    const timer = setTimeout(() => done('no answer'), PROBE_MS);
+    sock.once('connect', () => done('accepts connections but sets up no session'));
+    sock.once('error', (e: NodeJS.ErrnoException) => {
+      const byCode: Record<string, string> = {
+        ECONNREFUSED: 'connection refused',
+        ENOTFOUND: 'host not found',
+        EAI_AGAIN: 'host not found',
+        EHOSTUNREACH: 'host unreachable',
+        ENETUNREACH: 'network unreachable',
+        ETIMEDOUT: 'no answer',
+      };
+      done(byCode[e.code ?? ''] ?? e.code ?? e.message);
+    });
+  });
+}
+
+/** "(connection refused)" when every server says the same, else each server's reason. */
+async function diagnose(connectString: string): Promise<{ reason: string; hint: string }> {
+  const servers = zkServers(connectString);
+  const reasons = await Promise.all(servers.map((s) => probe(s.host, s.port)));
+  const same = reasons.every((r) => r === reasons[0]);
+  const reason = same ? reasons[0]! : servers.map((s, i) => `${s.host}:${s.port} ${reasons[i]}`).join('; ');
+  const hints: Record<string, string> = {
+    'connection refused': 'is it running, and on that port? (zookeeper.connect in the cluster spec)',
+    'host not found': 'check the host name in zookeeper.connect of the cluster spec',
+    'no answer': 'is the host up, or a firewall in the way?',
+    'accepts connections but sets up no session': 'is it a ZooKeeper server, and does its ensemble have a quorum?',
+  };
+  return { reason, hint: (same && hints[reasons[0]!]) || 'is it running, and reachable from this host?' };
 }
 
 export function connectZk(connectString: string, opts: ZkConnectOptions = {}): Promise<ZkClient> {
@@ -32,13 +102,36 @@ export function connectZk(connectString: string, opts: ZkConnectOptions = {}): P
     spinDelay: 200,
     retries: 1,
   });
+  const t0 = Date.now();
+  const servers = zkServers(connectString)
+    .map((s) => `${s.host}:${s.port}`)
+    .join(',');
   return new Promise((resolve, reject) => {
+    let settled = false;
+    // While it waits, say what for (and why) every few seconds; the first look after a second.
+    const look = async () => {
+      if (settled || !opts.onWaiting) return;
+      const { reason } = await diagnose(connectString);
+      if (!settled) opts.onWaiting({ waiting: `ZooKeeper ${servers} (${reason})`, waitedMs: Date.now() - t0 });
+    };
+    const first = setTimeout(() => void look(), 1_000);
+    const every = setInterval(() => void look(), 3_000);
+    const stop = () => {
+      settled = true;
+      clearTimeout(first);
+      clearTimeout(timer);
+      clearInterval(every);
+    };
     const timer = setTimeout(() => {
+      stop();
       client.close();
-      reject(new ZkError(`could not connect to ZooKeeper at ${connectString} within ${timeoutMs / 1000}s`, 'CONNECTION_LOSS'));
+      const waited = Math.round((Date.now() - t0) / 1000);
+      void diagnose(connectString).then(({ reason, hint }) =>
+        reject(new ZkError(`unreachable for ${waited} s (${reason}): ${hint}`, 'CONNECTION_LOSS', Date.now() - t0)),
+      );
     }, timeoutMs);
     client.once('connected', () => {
-      clearTimeout(timer);
+      stop();
       for (const a of opts.auth ?? []) client.addAuthInfo(a.scheme, Buffer.from(a.credentials));
       resolve(client);
     });

@@ -10,6 +10,9 @@ export function zkFailure(e: unknown, context: string): unknown {
     case 'AUTH_FAILED':
       return new LifeboatError('InvalidInput', `${context}: ZooKeeper rejected the credentials (${e.message})`);
     case 'CONNECTION_LOSS':
+      // No session within the connect's wait: "ZooKeeper h:2181 unreachable for 20 s (connection refused): …".
+      if (e.waitedMs !== undefined) return new LifeboatError('Unreachable', `${context} ${e.message}`, { waitedMs: e.waitedMs });
+      return new LifeboatError('Unreachable', `${context}: ${e.message}`);
     case 'SESSION_EXPIRED':
     case 'OPERATION_TIMEOUT':
       return new LifeboatError('Unreachable', `${context}: ${e.message}`);
