@@ -12,7 +12,8 @@ import { SEARCH_ATTRIBUTE_TYPES } from '../../../src/temporal/searchAttributes';
 import { WORKFLOWS_PATH } from '../../../src/temporal/worker';
 
 let runtimeInstalled = false;
-function quietRuntime(): void {
+/** The SDK's runtime, quiet unless LIFEBOAT_LOG_LEVEL says otherwise; once per process. */
+export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {

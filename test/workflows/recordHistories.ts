@@ -1,0 +1,112 @@
+/**
+ * `npm run record-histories [-- <name>…]`: runs each scenario below on the lab (real worker, real
+ * Kafka and repository) and stores its event history as test/workflows/histories/<name>.json, the
+ * input of the replay test (replay.test.ts). Re-record after changing a workflow ON PURPOSE in a way
+ * that changes its commands (and version old runs with `patched()` if any may still be open);
+ * when the replay test fails and you did not mean to change what a workflow does, fix the code.
+ * Nothing here is destructive: the recovery runs are dry or rejected at the approval gate.
+ * Uses the lab from the LIFEBOAT_LAB_* settings and brings it up if it is down.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { labHealthy, labUp } from '../../src/lab/lab';
+import { TASK_QUEUE, temporalSettings } from '../../src/temporal/connection';
+import { createWorkers } from '../../src/temporal/worker';
+import type { RunStatus } from '../../workflows/support/tracker';
+import { primarySpec, topo, unique } from '../support/lab';
+import { historyToJson } from './support/historyJson';
+
+export const HISTORIES_DIR = join(__dirname, 'histories');
+
+interface Scenario {
+  /** What the run exercises. */
+  about: string;
+  run(client: Client, workflowId: string): Promise<WorkflowHandle>;
+}
+
+const start = (client: Client, workflowType: string, workflowId: string, input: Record<string, unknown>) =>
+  client.workflow.start(workflowType, { taskQueue: TASK_QUEUE, workflowId, args: [{ spec: primarySpec(), ...input }] });
+
+/** Waits until a run stands at its approval gate, then answers it. */
+async function answerAtGate(handle: WorkflowHandle, approve: boolean): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const status = await handle.query<RunStatus>('status');
+    if (status.awaitingApproval) {
+      await handle.executeUpdate('approve', { args: [{ approve, by: 'record-histories', comment: 'recorded for the replay test' }] });
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${handle.workflowId} never reached its approval gate`);
+}
+
+export const SCENARIOS: Record<string, Scenario> = {
+  'backup': {
+    about: 'a full backup set of the primary cluster (every part, off-site copy; retention skipped: it would prune the lab)',
+    run: (client, id) => start(client, 'backup', id, { tier: 'manual', skipRetention: true }),
+  },
+  'fullClusterRecovery-dryRun': {
+    about: 'a full-cluster recovery dry run: chooses the newest set that verifies and plans',
+    run: (client, id) => start(client, 'fullClusterRecovery', id, { dryRun: true }),
+  },
+  'fullClusterRecovery-rejected': {
+    about: 'a full-cluster recovery stopped at its approval gate by an operator (the approve Update)',
+    async run(client, id) {
+      const handle = await start(client, 'fullClusterRecovery', id, { approvalTimeoutMinutes: 30 });
+      await answerAtGate(handle, false);
+      return handle;
+    },
+  },
+  'brokerRecovery-dryRun': {
+    about: 'a single-broker recovery dry run of broker 3',
+    run: (client, id) => start(client, 'brokerRecovery', id, { brokerId: 3, dryRun: true }),
+  },
+  'clusterProbe': {
+    about: 'the produce/consume probe',
+    run: (client, id) => start(client, 'clusterProbe', id, { records: 10 }),
+  },
+};
+
+async function main(names: string[]): Promise<void> {
+  const unknown = names.filter((n) => !(n in SCENARIOS));
+  if (unknown.length) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(', ')}`);
+  const chosen = names.length ? names : Object.keys(SCENARIOS);
+  if (!(await labHealthy(topo))) await labUp(topo, { log: (m) => console.log(`[lab] ${m}`) });
+  const settings = temporalSettings();
+  const workers = await createWorkers({ settings, hosts: primarySpec().brokers.map((b) => b.host) });
+  const connection = await Connection.connect(settings.connection);
+  const client = new Client({ connection, namespace: settings.namespace });
+  mkdirSync(HISTORIES_DIR, { recursive: true });
+  try {
+    await workers.runUntil(
+      (async () => {
+        for (const [name, scenario] of Object.entries(SCENARIOS).filter(([n]) => chosen.includes(n))) {
+          const t0 = Date.now();
+          const handle = await scenario.run(client, unique(`history-${name}`));
+          // A rejected run ends as a failure; that is what it records.
+          const outcome = await handle.result().then(
+            () => 'completed',
+            (e: unknown) => (e instanceof WorkflowFailedError ? `failed: ${e.cause?.message}` : Promise.reject(e)),
+          );
+          const history = await handle.fetchHistory();
+          const file = join(HISTORIES_DIR, `${name}.json`);
+          writeFileSync(file, `${historyToJson(history)}\n`);
+          console.log(`${name} (${scenario.about}): ${outcome}; ${history.events?.length} events in ${((Date.now() - t0) / 1000).toFixed(1)}s → ${file}`);
+        }
+      })(),
+    );
+  } finally {
+    await connection.close();
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    () => process.exit(0),
+    (e: unknown) => {
+      console.error(`record-histories: ${(e as Error).message}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,57 @@
+/**
+ * Replay of recorded histories (test/workflows/histories/*.json, real runs on the lab recorded by
+ * `npm run record-histories`) against today's workflow code: a change that makes a workflow issue
+ * other commands than it did for a recorded run — reordered activities, a new step, a timer — fails
+ * here, before it breaks runs that are open in production. No server: replay runs in the worker.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { WORKFLOWS_PATH } from '../../src/temporal/worker';
+import { historyFromJson } from './support/historyJson';
+import { quietRuntime, workflowBundle } from './support/timeSkipping';
+
+const DIR = join(__dirname, 'histories');
+const histories = readdirSync(DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: historyFromJson(readFileSync(join(DIR, f), 'utf8')) }));
+const workflowType = (h: (typeof histories)[number]): string =>
+  h.history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name ?? '?';
+
+async function replayAll(workflowBundle: { code: string }): Promise<Map<string, Error | undefined>> {
+  const results = new Map<string, Error | undefined>();
+  for await (const r of Worker.runReplayHistories({ workflowBundle }, histories)) results.set(r.workflowId, r.error);
+  return results;
+}
+
+describe('replay of recorded histories', () => {
+  beforeAll(() => quietRuntime());
+
+  it('covers every long-running workflow with recorded runs, including an answered approval gate', () => {
+    expect(new Set(histories.map(workflowType))).toEqual(new Set(['backup', 'fullClusterRecovery', 'brokerRecovery', 'clusterProbe']));
+    const updates = histories.flatMap((h) => h.history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
+    expect(updates.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('today\'s workflow code replays every recorded history', async () => {
+    const results = await replayAll(await workflowBundle());
+    expect([...results.keys()]).toEqual(histories.map((h) => h.workflowId));
+    const failed = [...results].filter(([, e]) => e).map(([id, e]) => `${id}: ${e!.message}`);
+    expect(failed).toEqual([]);
+  }, 120_000);
+
+  it('a workflow that issues other commands than it recorded fails to replay (the test can fail)', async () => {
+    const changed = await bundleWorkflowCode({
+      workflowsPath: WORKFLOWS_PATH,
+      workflowInterceptorModules: [join(__dirname, 'support', 'nonDeterministic.ts')],
+      logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
+    });
+    const results = await replayAll(changed);
+    expect(results.size).toBe(histories.length);
+    for (const [id, error] of results) {
+      expect(error?.name, id).toBe('DeterminismViolationError');
+    }
+  }, 120_000);
+});
