@@ -93,7 +93,8 @@ describe('approval gates in skipped time', () => {
   /** Waits (in real time, time skipping locked) until the run stands at its approval gate. */
   async function atTheGate(workflowId: string): Promise<RunStatus> {
     const handle = env.client.workflow.getHandle(workflowId);
-    for (let i = 0; i < 200; i++) {
+    // The first workflow task of a file also loads the bundle into the worker's VM: seconds, not ms.
+    for (const until = Date.now() + 60_000; Date.now() < until; ) {
       const status = await handle.query<RunStatus>('status');
       if (status.awaitingApproval) return status;
       await new Promise((r) => setTimeout(r, 50));
