@@ -6,8 +6,10 @@
  *   zk import --spec s.yaml (--in tree.jsonl | --snapshot <ref>) [--target-root /standby] [--mode m]
  *             [--confirm] [--dry-run] [--include-ephemerals] [--log-dir d ...] [--no-cluster-id-check]
  *
- * `--zk host:port` (with `--auth user:password`) works without a spec for file-based use.
+ * `--zk host:port` (with `--auth user:password`, or `--auth-file`/`--auth-env` holding
+ * `scheme:credentials`) works without a spec for file-based use.
  */
+import { readFileSync } from 'node:fs';
 import { loadSpec, resolveSecret, type ClusterSpec } from '../../config/spec';
 import { EXIT, LifeboatError } from '../../errors';
 import { openRepositoryForSpec } from '../../repository';
@@ -29,7 +31,9 @@ const USAGE = `usage:
   lifeboat zk import (--spec <cluster.yaml> | --zk <host:port>) (--in <file> | --snapshot <ref>) [--target-root <path>] [--mode <m>]
                      [--confirm] [--dry-run] [--include-ephemerals] [--log-dir <dir> ...] [--no-cluster-id-check]
                      [--no-pre-restore-snapshot] [--json]
-modes: ${RESTORE_MODES.join(', ')} (mirror deletes extras and needs --confirm); --auth <user:password> adds a digest identity.
+modes: ${RESTORE_MODES.join(', ')} (mirror deletes extras and needs --confirm); --auth <user:password> adds a digest identity
+(visible to every user of the host in the process list: prefer --auth-file <file> or --auth-env <VAR>, holding
+scheme:credentials such as digest:user:password).
 Before writing, import keeps the target subtree as a "pre-restore" snapshot in the --spec cluster's repository;
 without a spec it needs --no-pre-restore-snapshot.`;
 
@@ -37,8 +41,44 @@ export const ZK_OPTIONS = {
   spec: { type: 'string' },
   zk: { type: 'string' },
   auth: { type: 'string', multiple: true },
+  'auth-file': { type: 'string', multiple: true },
+  'auth-env': { type: 'string', multiple: true },
   json: { type: 'boolean' },
 } as const;
+
+/** ZooKeeper's authentication schemes (addauth): what `--auth-file`/`--auth-env` may name before the first ":". */
+const AUTH_SCHEMES = ['digest', 'sasl', 'x509', 'ip', 'key'];
+
+/** "digest:user:password" → { scheme, credentials }; `from` names where it came from (never the value). */
+function schemeCredentials(text: string, from: string): { scheme: string; credentials: string } {
+  const value = text.replace(/\r?\n$/, '');
+  const i = value.indexOf(':');
+  const scheme = i > 0 ? value.slice(0, i) : '';
+  if (!AUTH_SCHEMES.includes(scheme) || i === value.length - 1) {
+    throw new LifeboatError('InvalidInput', `${from} must hold scheme:credentials, such as digest:user:password (schemes: ${AUTH_SCHEMES.join(', ')})`);
+  }
+  return { scheme, credentials: value.slice(i + 1) };
+}
+
+/** Credentials from files and environment variables: unlike --auth, not in the process list. */
+export function authFromFilesAndEnv(values: { 'auth-file'?: string[]; 'auth-env'?: string[] }, env: NodeJS.ProcessEnv = process.env): { scheme: string; credentials: string }[] {
+  const out: { scheme: string; credentials: string }[] = [];
+  for (const file of values['auth-file'] ?? []) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new LifeboatError('InvalidInput', `--auth-file ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+    out.push(schemeCredentials(text, `--auth-file ${file}`));
+  }
+  for (const name of values['auth-env'] ?? []) {
+    const v = env[name];
+    if (v === undefined || v === '') throw new LifeboatError('InvalidInput', `--auth-env ${name}: ${name} is not set in the environment of this process`);
+    out.push(schemeCredentials(v, `--auth-env ${name}`));
+  }
+  return out;
+}
 
 export interface ZkTarget {
   spec?: ClusterSpec;
@@ -49,7 +89,7 @@ export interface ZkTarget {
   digestAuth: string[];
 }
 
-export function zkTarget(values: { spec?: string; zk?: string; auth?: string[] }): ZkTarget {
+export function zkTarget(values: { spec?: string; zk?: string; auth?: string[]; 'auth-file'?: string[]; 'auth-env'?: string[] }): ZkTarget {
   const spec = values.spec ? loadSpec(values.spec) : undefined;
   const connect = values.zk ?? spec?.zookeeper?.connect;
   if (!connect) throw new LifeboatError('InvalidInput', `--zk <host:port> or a --spec with a zookeeper section is required\n${USAGE}`);
@@ -58,6 +98,7 @@ export function zkTarget(values: { spec?: string; zk?: string; auth?: string[] }
     if (!a.includes(':')) throw new LifeboatError('InvalidInput', `--auth expects user:password, got "${a}"`);
     auth.push({ scheme: 'digest', credentials: a });
   }
+  auth.push(...authFromFilesAndEnv(values));
   return {
     spec,
     connect,
