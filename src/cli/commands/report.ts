@@ -36,7 +36,9 @@ export async function run(argv: string[]): Promise<number> {
     let report: RunReport;
     let failure: Failure | undefined;
     try {
-      report = (await handle.result()) as RunReport;
+      // Recoveries return their report; the backup workflow returns it inside its result.
+      const result = (await handle.result()) as RunReport | { report: RunReport };
+      report = 'report' in result ? result.report : result;
     } catch (e) {
       const f = workflowFailure(e, id) as Error;
       failure = isLifeboatError(f) ? { type: f.type, exitCode: f.exitCode, message: f.message } : { type: 'Error', exitCode: EXIT.ERROR, message: f.message };
@@ -76,9 +78,13 @@ async function failedRunReport(t: CliTemporal, handle: WorkflowHandle, desc: Wor
     checks: [],
   };
   const withFailure = (problems: string[]) => (problems.some((p) => failure.message.includes(p)) ? problems : [...problems, failure.message]);
+  // A step that failed through an activity records only "Activity task failed": name the cause.
+  const cause = failure.message.replace(`${desc.workflowId} failed: `, '');
+  const withCause = (steps: StepRecord[]) =>
+    steps.map((x) => (x.status === 'failed' && (!x.detail || /^Activity task (failed|timed out)$/.test(x.detail)) ? { ...x, detail: x.detail ? `${x.detail}: ${cause}` : cause } : x));
   try {
     const s = await t.client.connection.withDeadline(Date.now() + 10_000, () => handle.query<StatusLike>('status'));
-    return { ...base, kind: s.kind, cluster: s.cluster, dryRun: s.dryRun, steps: s.plan, problems: withFailure(s.problems) };
+    return { ...base, kind: s.kind, cluster: s.cluster, dryRun: s.dryRun, steps: withCause(s.plan), problems: withFailure(s.problems) };
   } catch {
     return { ...base, ...(await stepsFromHistory(handle)), problems: withFailure([]) };
   }
