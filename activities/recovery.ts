@@ -1,5 +1,7 @@
 /** Full-cluster recovery activities: thin wrappers over src/recovery/steps (heartbeats, error mapping). */
 import { heartbeat } from '@temporalio/activity';
+import type { SetRequirement } from '../src/backup/coverage.pure';
+import type { VerifyData } from '../src/backup/coverageData';
 import type { BackupSet } from '../src/backup/parts';
 import type { ClusterSpec } from '../src/config/spec';
 import {
@@ -24,8 +26,20 @@ import { type LogicalRestoreResult, restoreTopicsFromSet } from '../src/recovery
 import { checkedSpec, mapped } from './errors';
 import { withHeartbeat } from './heartbeat';
 
-export async function chooseBackupSetActivity(input: { spec: ClusterSpec; setId?: string; exclude?: string[] }): Promise<ChosenSet> {
-  return mapped(() => withHeartbeat({ step: 'choose-set' }, () => chooseBackupSet(checkedSpec(input.spec), { setId: input.setId, exclude: input.exclude, onProgress: (m) => heartbeat({ m }) })));
+export async function chooseBackupSetActivity(input: {
+  spec: ClusterSpec;
+  setId?: string;
+  exclude?: string[];
+  /** What the set must cover (default: a full recovery of the cluster). */
+  require?: SetRequirement;
+  /** How much of the log-dir and topics data to read before choosing (default: a sample). */
+  verifyData?: VerifyData;
+}): Promise<ChosenSet> {
+  return mapped(() =>
+    withHeartbeat({ step: 'choose-set' }, () =>
+      chooseBackupSet(checkedSpec(input.spec), { setId: input.setId, exclude: input.exclude, require: input.require, verifyData: input.verifyData, onProgress: (m) => heartbeat({ m }) }),
+    ),
+  );
 }
 
 export async function stopBrokerActivity(input: { spec: ClusterSpec; brokerId: number }): Promise<{ wasRunning: boolean }> {

@@ -3,8 +3,7 @@
  * list what the failed broker carries, (optionally restore its log dirs), start it on its host,
  * wait until it is back in every ISR, give it back its preferred leaderships, verify, report.
  */
-import { proxyActivities } from '@temporalio/workflow';
-import { ApplicationFailure } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { ClusterSpec } from '../src/config/spec';
 import type { DataCheck, RunReport } from '../src/report/report.pure';
@@ -99,9 +98,18 @@ export async function brokerRecovery(input: BrokerRecoveryInput): Promise<RunRep
     await t.step(
       'restore-logdirs',
       async () => {
-        const chosen = await slow.chooseBackupSetActivity({ spec });
-        const snap = chosen.set.snapshots[`logdirs:${brokerId}`];
-        if (!snap) return `the newest set ${chosen.set.setId} has no copy of broker ${brokerId}: it re-replicates everything`;
+        // The newest set that holds this broker's log-dir copy and whose data reads back intact.
+        let chosen;
+        try {
+          chosen = await slow.chooseBackupSetActivity({ spec, require: { kind: 'broker', brokerId } });
+        } catch (e) {
+          const cause = e instanceof ActivityFailure && e.cause instanceof ApplicationFailure ? e.cause : undefined;
+          if (cause?.type !== 'CorruptBackup' && cause?.type !== 'SnapshotNotFound') throw e;
+          t.problem(`no backup set can restore broker ${brokerId}'s log dirs: ${cause.message}`);
+          return `no usable copy of broker ${brokerId} in the repository: it re-replicates everything`;
+        }
+        for (const r of chosen.rejected) t.problem(`backup set ${r.setId} of ${r.time} was not used for broker ${brokerId}: ${r.reason}`);
+        const snap = chosen.set.snapshots[`logdirs:${brokerId}`]!;
         await slow.stopBrokerActivity.executeWithOptions(onHost, [{ spec, brokerId }]);
         const r = await slow.restoreLogDirsActivity.executeWithOptions(onHost, [{ spec, brokerId, snapshotId: snap.id }]);
         return `${r.files} files (${(r.bytes / 1e6).toFixed(1)} MB) from set ${chosen.set.setId} of ${chosen.set.time}`;

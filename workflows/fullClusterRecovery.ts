@@ -1,20 +1,30 @@
 /**
- * fullClusterRecovery — the seed's full-cluster order: choose the newest backup set that verifies
- * → (approval) → stop brokers → restore ZooKeeper → restore configs → restore log dirs → start
+ * fullClusterRecovery — the seed's full-cluster order: choose the newest backup set that covers
+ * the cluster (state and every broker's data) and verifies, its data read → (approval) → stop brokers → restore ZooKeeper → restore configs → restore log dirs → start
  * brokers → wait until serving → preferred leaders → verify against the set → report.
  * A set whose data turns out corrupt during the restore is dropped and the restore starts again
- * from ZooKeeper with the set before it; the report says so.
+ * from ZooKeeper with the set before it; the report says so. With `parts`, only those parts are
+ * restored (a set that holds them may be partial) and the other restore steps are skipped.
  */
 import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { ClusterSpec } from '../src/config/spec';
+import { requirementOf } from '../src/backup/coverage.pure';
+import { invalidParts } from '../src/backup/plan.pure';
 import { type DataCheck, rpoMs, type RunReport } from '../src/report/report.pure';
 import { RunTracker } from './support/tracker';
 
 export interface FullClusterRecoveryInput {
   spec: ClusterSpec;
-  /** A backup set id (or unique prefix); default: the newest complete set that verifies. */
+  /** A backup set id (or unique prefix); default: the newest complete set that covers the cluster and verifies. */
   setId?: string;
+  /**
+   * Restore only these parts (e.g. ["configs:1"]); the set must hold them. Without it the set must
+   * cover a full recovery, and a partial set (`setId`) is refused.
+   */
+  parts?: string[];
+  /** How much of the set's log-dir and topics data is read before the approval: a sample (default) or all. */
+  verifyData?: 'sample' | 'all';
   /** When the cluster was lost (for RPO); defaults to the start of the run. */
   failureTime?: string;
   /** ZooKeeper restore mode: overwrite (default: puts back what the set has, deletes nothing) or mirror. */
@@ -45,6 +55,12 @@ export async function fullClusterRecovery(input: FullClusterRecoveryInput): Prom
   const { spec } = input;
   if (spec.brokers.length === 0) throw ApplicationFailure.nonRetryable(`cluster spec ${spec.name} lists no brokers`, 'InvalidSpec');
   if (!spec.repository) throw ApplicationFailure.nonRetryable(`cluster spec ${spec.name} has no repository section`, 'InvalidSpec');
+  const asked = input.parts?.length ? input.parts : undefined;
+  const badParts = asked ? invalidParts(spec, asked) : [];
+  if (badParts.length) throw ApplicationFailure.nonRetryable(`parts that cannot be restored for ${spec.name}: ${badParts.join(', ')}`, 'InvalidInput');
+  /** Whether a part is to be restored (every part, unless the operator named some). */
+  const wanted = (part: string) => !asked || asked.includes(part);
+  const notAsked = `not among the parts asked for (${asked?.join(',')})`;
   const started = new Date().toISOString();
   const failureTime = input.failureTime ?? started;
   const onHost = (brokerId: number) => `lifeboat-host-${spec.brokers.find((b) => b.id === brokerId)!.host}`;
@@ -55,7 +71,7 @@ export async function fullClusterRecovery(input: FullClusterRecoveryInput): Prom
     'fullClusterRecovery',
     spec.name,
     [
-      { name: 'choose-set', title: 'Choose the newest backup set that verifies' },
+      { name: 'choose-set', title: asked ? `Choose the newest backup set that holds ${asked.join(',')} and verifies` : 'Choose the newest backup set that covers the cluster and verifies' },
       { name: 'stop-brokers', title: `Stop brokers ${spec.brokers.map((b) => b.id).join(', ')}` },
       { name: 'restore-zookeeper', title: `Restore ZooKeeper ${spec.zookeeper?.chroot || '/'}` },
       { name: 'restore-registry', title: 'Restore the service registry (persistent nodes; instances re-register)' },
@@ -86,8 +102,11 @@ export async function fullClusterRecovery(input: FullClusterRecoveryInput): Prom
   const choose = async () => {
     chosen = await t.step(
       'choose-set',
-      () => control.chooseBackupSetActivity({ spec, setId: input.setId, exclude: rejectedSets }),
-      (c) => `set ${c.set.setId} of ${c.set.time} (${c.set.parts.length} parts)${c.rejected.length ? `, ${c.rejected.length} newer set(s) passed over` : ''}`,
+      () => control.chooseBackupSetActivity({ spec, setId: input.setId, exclude: rejectedSets, require: requirementOf(asked), verifyData: input.verifyData }),
+      (c) =>
+        `set ${c.set.setId} of ${c.set.time} (${c.set.parts.length} parts${c.coverage ? `, ${c.coverage}` : ''})` +
+        (c.dataRead ? `; data read (${c.dataRead.mode}): ${c.dataRead.chunksRead} of ${c.dataRead.chunks} chunks, ${(c.dataRead.bytesRead / 1e6).toFixed(1)} MB, ${c.dataRead.packsChecked} pack headers` : '') +
+        (c.rejected.length ? `, ${c.rejected.length} newer set(s) passed over` : ''),
     );
     for (const r of chosen.rejected) {
       if (rejectedSets.includes(r.setId)) continue;
@@ -98,6 +117,14 @@ export async function fullClusterRecovery(input: FullClusterRecoveryInput): Prom
     return chosen;
   };
   await choose();
+  // Steps of parts the operator did not ask for are skipped whatever the set holds.
+  if (asked) {
+    if (!wanted('zookeeper')) t.skip('restore-zookeeper', notAsked);
+    if (!wanted('registry')) t.skip('restore-registry', notAsked);
+    if (!spec.brokers.some((b) => wanted(`configs:${b.id}`))) t.skip('restore-configs', notAsked);
+    if (!spec.brokers.some((b) => wanted(`logdirs:${b.id}`))) t.skip('restore-data', notAsked);
+    if (!wanted('topics')) t.skip('restore-topics', notAsked);
+  }
 
   if (t.dryRun) {
     for (const s of t.steps) if (s.status === 'pending') t.skip(s.name, 'dry run');
@@ -107,7 +134,7 @@ export async function fullClusterRecovery(input: FullClusterRecoveryInput): Prom
 
   await t.approve(
     'stop-brokers',
-    `stop every broker of ${spec.name} and restore ZooKeeper, configs and log dirs from set ${chosen!.set.setId} (${chosen!.set.time})?`,
+    `stop every broker of ${spec.name} and restore ${asked ? asked.join(', ') : 'ZooKeeper, configs and log dirs'} from set ${chosen!.set.setId} (${chosen!.set.time})?`,
     { autoApprove: input.autoApprove ?? false, timeoutMs: (input.approvalTimeoutMinutes ?? 30) * 60_000 },
   );
 
@@ -119,32 +146,36 @@ export async function fullClusterRecovery(input: FullClusterRecoveryInput): Prom
   for (let attempt = 0; ; attempt++) {
     const set = chosen!.set;
     try {
-      if (set.snapshots.zookeeper) {
+      if (!wanted('zookeeper')) t.skip('restore-zookeeper', notAsked);
+      else if (set.snapshots.zookeeper) {
         await t.step('restore-zookeeper', () => control.restoreZookeeperActivity({ spec, snapshotId: set.snapshots.zookeeper!.id, mode: input.zkMode }), (r) =>
           `${r.created} created, ${r.updated} updated, ${r.deleted} deleted${r.preRestoreSnapshot ? `; what was there kept as ${r.preRestoreSnapshot.slice(0, 12)}` : ''}`,
         );
       } else t.skip('restore-zookeeper', 'the set has no ZooKeeper part');
       const reg = set.snapshots.registry;
-      if (reg) {
+      if (!wanted('registry')) t.skip('restore-registry', notAsked);
+      else if (reg) {
         await t.step('restore-registry', () => control.recoverRegistryActivity({ spec, snapshotId: reg.id, fallbackDir: input.registryFallbackDir }), (r) =>
           `${r.services} services, ${r.created} nodes created; ${r.awaitingReregistration} instances wait for their services to register again${r.fallbackFiles.length ? `; static address files in ${input.registryFallbackDir}` : ''}`,
         );
       } else t.skip('restore-registry', 'the set has no registry part');
-      await t.step(
+      if (!spec.brokers.some((b) => wanted(`configs:${b.id}`))) t.skip('restore-configs', notAsked);
+      else await t.step(
         'restore-configs',
         () => each((id) => {
-          const snap = set.snapshots[`configs:${id}`];
+          const snap = wanted(`configs:${id}`) ? set.snapshots[`configs:${id}`] : undefined;
           return snap
             ? control.restoreConfigsActivity.executeWithOptions({ ...hostCall, taskQueue: onHost(id) }, [{ spec, brokerId: id, snapshotId: snap.id }])
             : Promise.resolve(undefined);
         }),
         (r) => `${r.filter((x) => x?.action === 'restored').length} restored, ${r.filter((x) => x?.action === 'unchanged').length} unchanged`,
       );
-      if (logical(set)) t.skip('restore-data', 'the set holds topics, not log-dir copies: restored once the brokers serve');
+      if (!spec.brokers.some((b) => wanted(`logdirs:${b.id}`))) t.skip('restore-data', notAsked);
+      else if (logical(set)) t.skip('restore-data', 'the set holds topics, not log-dir copies: restored once the brokers serve');
       else await t.step(
         'restore-data',
         () => each((id) => {
-          const snap = set.snapshots[`logdirs:${id}`];
+          const snap = wanted(`logdirs:${id}`) ? set.snapshots[`logdirs:${id}`] : undefined;
           return snap
             ? control.restoreLogDirsActivity.executeWithOptions({ ...hostCall, taskQueue: onHost(id) }, [{ spec, brokerId: id, snapshotId: snap.id }])
             : Promise.resolve(undefined);
@@ -171,23 +202,25 @@ export async function fullClusterRecovery(input: FullClusterRecoveryInput): Prom
   );
   const serving = await t.step('wait-serving', () => control.waitForServingActivity({ spec }), (s) => `${s.brokers.length} brokers, ${s.partitions} partitions online`);
 
-  const isLogical = logical(chosen!.set);
+  const isLogical = logical(chosen!.set) && wanted('topics');
   let logicalChecks: DataCheck[] = [];
   if (isLogical) {
     const r = await t.step('restore-topics', () => control.restoreTopicsFromSetActivity({ spec, set: chosen!.set }), (x) =>
       `${x.records} records${x.writtenNow < x.records ? ` (${x.records - x.writtenNow} written by an earlier attempt)` : ''}, ${x.groupsSet} consumer groups set through the offset map ${x.offsetMapFile}`,
     );
     logicalChecks = r.checks;
-  } else t.skip('restore-topics', 'the log dirs hold the data');
+  } else if (wanted('topics')) t.skip('restore-topics', 'the log dirs hold the data');
 
   const health = await control.clusterHealthActivity({ spec });
   await t.step('preferred-election', () => control.preferredLeaderElectionActivity({ spec, partitions: health.notPreferred.map((p) => ({ topic: p.topic, partition: p.partition })) }), (r) =>
     `${r.elected} partitions`,
   );
 
+  // Checked against what was restored: with `parts`, the set's other parts say nothing about the cluster.
+  const restored = asked ? { ...chosen!.set, snapshots: Object.fromEntries(Object.entries(chosen!.set.snapshots).filter(([p]) => asked.includes(p))) } : chosen!.set;
   const verifiedAt = await t.step('verify', async () => {
-    const data = [...logicalChecks, ...(await control.verifyAgainstSetActivity({ spec, set: chosen!.set, groupsTranslated: isLogical }))];
-    const baseline = await control.verifyBaselineActivity({ spec, set: chosen!.set });
+    const data = [...logicalChecks, ...(await control.verifyAgainstSetActivity({ spec, set: restored, groupsTranslated: isLogical }))];
+    const baseline = await control.verifyBaselineActivity({ spec, set: restored });
     data.push(...baseline.checks);
     for (const p of baseline.problems) t.problem(p);
     const probe = await control.produceConsumeProbeActivity({ spec, records: 30 });

@@ -1,8 +1,11 @@
 /**
  * What a backup set can restore, judged by the parts it holds (pure: workflows use it too).
- * A full recovery of a cluster needs its state (ZooKeeper or the Kafka metadata), every broker's
- * configs and every broker's data (its log-dir copy, or the logical `topics` part). Retention keeps
- * sets by this, and recovery chooses by it: a set that covers less than another never replaces it.
+ * A full recovery of a cluster needs its state (ZooKeeper or the Kafka metadata) and every
+ * broker's data (its log-dir copy, or the logical `topics` part); configs it restores when the set
+ * has them (a host's own stay otherwise). A broker recovery needs that broker's log-dir copy.
+ * Recovery chooses by this, and retention keeps by it: besides each tier's newest full set, a set
+ * stays until a newer one holds every part it holds (configs included), so nothing is lost to a
+ * narrower backup.
  */
 
 /** What a set has to hold to be chosen: the whole cluster, one broker, or the parts an operator named. */
@@ -22,8 +25,9 @@ const STATE = ['zookeeper', 'kafka-metadata'];
 /** Each need is a list of alternatives, any one of which meets it. */
 function needsOf(req: SetRequirement, brokerIds: number[]): string[][] {
   if (req.kind === 'parts') return req.parts.map((p) => [p]);
-  const ids = req.kind === 'broker' ? [req.brokerId] : brokerIds;
-  return [...(req.kind === 'cluster' ? [STATE] : []), ...ids.map((id) => [`configs:${id}`]), ...ids.map((id) => [`logdirs:${id}`, 'topics'])];
+  // A broker recovery restores the broker's log dirs; a logical topics backup cannot do that.
+  if (req.kind === 'broker') return [[`logdirs:${req.brokerId}`]];
+  return [STATE, ...brokerIds.map((id) => [`logdirs:${id}`, 'topics'])];
 }
 
 /** `parts`: the parts a set holds (stored, not only planned); `brokerIds`: the spec's brokers. */
@@ -57,22 +61,18 @@ export function coversAll(a: string[], b: string[]): boolean {
 
 /**
  * Why a set does not meet a requirement, in one clause, e.g. "covers only configs:1; a full
- * recovery needs zookeeper or kafka-metadata, configs of brokers 2,3, and data (logdirs or topics)
- * of brokers 1,2,3".
+ * recovery needs zookeeper or kafka-metadata, and data (logdirs or topics) of brokers 1,2,3".
  */
 export function coverageGap(c: Coverage, req: SetRequirement = { kind: 'cluster' }): string {
   const covers = `covers ${c.covers.length ? `only ${c.covers.join(',')}` : 'nothing'}`;
   if (req.kind === 'parts') return `${covers}; the parts asked for also need ${c.missing.join(', ')}`;
-  const configs = c.missing.filter((m) => m.startsWith('configs:')).map((m) => m.slice('configs:'.length));
+  if (req.kind === 'broker') return `${covers}; a recovery of broker ${req.brokerId} needs its log-dir copy (logdirs:${req.brokerId})`;
   const data = c.missing.filter((m) => m.startsWith('logdirs:')).map((m) => m.split(' ')[0]!.slice('logdirs:'.length));
   const needs = [
     ...(c.missing.includes(STATE.join(' or ')) ? ['zookeeper or kafka-metadata'] : []),
-    ...(configs.length ? [`configs of broker${configs.length > 1 ? 's' : ''} ${configs.join(',')}`] : []),
     ...(data.length ? [`data (logdirs or topics) of broker${data.length > 1 ? 's' : ''} ${data.join(',')}`] : []),
   ];
-  const what = req.kind === 'broker' ? `a recovery of broker ${req.brokerId}` : 'a full recovery';
-  const list = needs.length > 1 ? `${needs.slice(0, -1).join(', ')}, and ${needs.at(-1)}` : needs[0];
-  return `${covers}; ${what} needs ${list}`;
+  return `${covers}; a full recovery needs ${needs.join(', and ')}`;
 }
 
 /** The parts a set's requirement restores when an operator names them (`--parts`): validated elsewhere. */

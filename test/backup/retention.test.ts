@@ -69,17 +69,19 @@ const BROKERS = [1, 2, 3];
 const snapsOf = (sets: BackupSet[]) => sets.flatMap((s) => Object.values(s.snapshots));
 
 describe('coverage of a set', () => {
-  it('is full with state, every broker configs and data (log dirs or topics), and says what is missing', () => {
+  it('is full with state and the data of every broker (log dirs or topics), and says what is missing', () => {
     expect(coverageOf(FULL, BROKERS)).toMatchObject({ full: true, missing: [] });
-    expect(coverageOf(['kafka-metadata', 'configs:1', 'configs:2', 'configs:3', 'topics'], BROKERS).full).toBe(true);
+    expect(coverageOf(['kafka-metadata', 'topics'], BROKERS).full).toBe(true);
+    expect(coverageOf(['zookeeper', 'logdirs:1', 'logdirs:2'], BROKERS).missing).toEqual(['logdirs:3 or topics']);
     const one = coverageOf(['configs:1'], BROKERS);
-    expect(one).toEqual({ full: false, covers: ['configs:1'], missing: ['zookeeper or kafka-metadata', 'configs:2', 'configs:3', 'logdirs:1 or topics', 'logdirs:2 or topics', 'logdirs:3 or topics'] });
+    expect(one).toEqual({ full: false, covers: ['configs:1'], missing: ['zookeeper or kafka-metadata', 'logdirs:1 or topics', 'logdirs:2 or topics', 'logdirs:3 or topics'] });
     expect(coverageLabel(one)).toBe('partial: configs:1');
-    expect(coverageGap(one)).toBe('covers only configs:1; a full recovery needs zookeeper or kafka-metadata, configs of brokers 2,3, and data (logdirs or topics) of brokers 1,2,3');
-    // One broker: its configs and its data.
+    expect(coverageGap(one)).toBe('covers only configs:1; a full recovery needs zookeeper or kafka-metadata, and data (logdirs or topics) of brokers 1,2,3');
+    expect(coverageLabel(coverageOf(['kafka-metadata', 'configs:3', 'configs:1', 'configs:2'], BROKERS))).toBe('partial: kafka-metadata,configs:1,configs:2,configs:3');
+    // One broker: its log-dir copy (what a broker recovery restores).
     expect(coverageOf(['zookeeper', 'configs:2', 'logdirs:2'], BROKERS, { kind: 'broker', brokerId: 2 }).full).toBe(true);
-    const b3 = coverageOf(['zookeeper', 'configs:2', 'logdirs:2'], BROKERS, { kind: 'broker', brokerId: 3 });
-    expect(coverageGap(b3, { kind: 'broker', brokerId: 3 })).toBe('covers only zookeeper,configs:2,logdirs:2; a recovery of broker 3 needs configs of broker 3, and data (logdirs or topics) of broker 3');
+    const b3 = coverageOf(['zookeeper', 'configs:2', 'logdirs:2', 'topics'], BROKERS, { kind: 'broker', brokerId: 3 });
+    expect(coverageGap(b3, { kind: 'broker', brokerId: 3 })).toBe('covers only zookeeper,configs:2,logdirs:2,topics; a recovery of broker 3 needs its log-dir copy (logdirs:3)');
     // The parts an operator named.
     expect(coverageOf(['configs:1'], BROKERS, { kind: 'parts', parts: ['configs:1'] }).full).toBe(true);
     expect(coverageOf(['configs:1'], BROKERS, { kind: 'parts', parts: ['configs:1', 'zookeeper'] }).missing).toEqual(['zookeeper']);

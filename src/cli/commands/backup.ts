@@ -1,14 +1,18 @@
 /**
  * `lifeboat backup --spec <file>`: one backup set as a workflow (ID backup-<cluster>, one at a time);
- * `lifeboat backup sets --spec <file>`: the sets in the repository, newest last, complete or not.
+ * `lifeboat backup sets --spec <file>`: the sets in the repository, newest last, complete or not,
+ * with what each can restore; `lifeboat backup forget`: the sets' retention (as after a backup).
  */
+import { coverageLabel, coverageOf } from '../../backup/coverage.pure';
 import { listBackupSets } from '../../backup/parts';
+import { applySetRetention, type RetentionResult } from '../../backup/retention';
 import { type BackupResult, type BackupTier, defaultParts, invalidParts, TIERS } from '../../backup/plan.pure';
 import { EXIT, LifeboatError } from '../../errors';
 import { openRepositoryForSpec } from '../../repository';
 import { renderMarkdown } from '../../report/report.pure';
 import { TASK_QUEUE, workflowUiLink } from '../../temporal/connection';
-import { output, parseCli, requireSpec } from '../output';
+import type { ClusterSpec } from '../../config/spec';
+import { type Output, output, parseCli, requireSpec } from '../output';
 import { connectTemporal, follow, startUnique } from '../temporal';
 
 export const summary = 'take a backup set of a cluster (as a workflow), or list the sets';
@@ -16,7 +20,10 @@ const USAGE = `usage:
   lifeboat backup --spec <cluster.yaml> [--tier hourly|daily|weekly|monthly|manual] [--parts p,..]
                   [--incremental] [--cold] [--topics a,b] [--skip-retention] [--skip-offsite]
                   [--dry-run] [--no-wait] [--json]
-  lifeboat backup sets --spec <cluster.yaml> [--json]
+  lifeboat backup sets --spec <cluster.yaml> [--offsite] [--json]
+  lifeboat backup forget --spec <cluster.yaml> [--dry-run] [--json]
+      retention of sets by the spec's policy in the repository and the off-site one, then prune;
+      each set with what it can restore ("full", or "partial: <parts>")
 parts: zookeeper, kafka-metadata, topics, configs:<broker id>, logdirs:<broker id>
        (default: zookeeper, kafka-metadata and every broker's configs and log dirs)`;
 
@@ -34,6 +41,7 @@ export async function run(argv: string[]): Promise<number> {
       topics: { type: 'string' },
       'skip-retention': { type: 'boolean' },
       'skip-offsite': { type: 'boolean' },
+      offsite: { type: 'boolean' },
       'dry-run': { type: 'boolean' },
       'no-wait': { type: 'boolean' },
       json: { type: 'boolean' },
@@ -44,12 +52,16 @@ export async function run(argv: string[]): Promise<number> {
   const out = output(values.json ?? false);
   if (!spec.repository) throw new LifeboatError('InvalidSpec', `cluster spec ${spec.name} has no repository section`);
 
+  const brokerIds = spec.brokers.map((b) => b.id);
   if (positionals[0] === 'sets') {
-    const repo = await openRepositoryForSpec(spec);
+    if (values.offsite && !spec.offsiteRepository) throw new LifeboatError('InvalidSpec', `cluster spec ${spec.name} has no offsiteRepository section`);
+    const repo = await openRepositoryForSpec(spec, values.offsite ? 'offsite' : 'primary');
     try {
       const sets = await listBackupSets(repo, spec.name);
       const lines = sets.map(
-        (s) => `${s.setId}  ${s.time}  ${s.tier.padEnd(7)}  ${s.complete ? 'complete  ' : 'INCOMPLETE'}  ${Object.keys(s.snapshots).length}/${s.parts.length} parts`,
+        (s) =>
+          `${s.setId}  ${s.time}  ${s.tier.padEnd(7)}  ${s.complete ? 'complete  ' : 'INCOMPLETE'}  ${Object.keys(s.snapshots).length}/${s.parts.length} parts  ` +
+          coverageLabel(coverageOf(Object.keys(s.snapshots), brokerIds)),
       );
       out.result({ sets }, lines.length ? lines.join('\n') : `no backup sets of ${spec.name} in ${repo.path}`);
       return EXIT.OK;
@@ -57,6 +69,7 @@ export async function run(argv: string[]): Promise<number> {
       await repo.close();
     }
   }
+  if (positionals[0] === 'forget') return forget(spec, values['dry-run'] ?? false, out);
   if (positionals.length) throw new LifeboatError('InvalidInput', `unknown subcommand "backup ${positionals[0]}"\n${USAGE}`);
 
   const tier = (values.tier ?? 'manual') as BackupTier;
@@ -90,4 +103,28 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     await t.close();
   }
+}
+
+/** Set retention in the primary and the off-site repository, as the backup workflow runs it, with each set's coverage. */
+async function forget(spec: ClusterSpec, dryRun: boolean, out: Output): Promise<number> {
+  const results: Record<string, RetentionResult> = {};
+  const text: string[] = [];
+  for (const which of spec.offsiteRepository ? (['primary', 'offsite'] as const) : (['primary'] as const)) {
+    const repo = await openRepositoryForSpec(spec, which);
+    try {
+      const r = await applySetRetention(repo, spec.name, spec.retention, { dryRun, brokerIds: spec.brokers.map((b) => b.id) });
+      results[which] = r;
+      text.push(`${which === 'primary' ? 'repository' : 'off-site repository'} ${repo.path}:`);
+      const rows = [
+        ...r.keep.map((k) => ({ ...k, action: 'keep', why: ` (${k.reasons.join('; ')})` })),
+        ...r.remove.map((x) => ({ ...x, action: dryRun ? 'would remove' : 'removed', why: x.complete ? '' : ' (incomplete)' })),
+      ].sort((a, b) => (a.time < b.time ? -1 : 1));
+      for (const x of rows) text.push(`  ${x.action.padEnd(12)}  ${x.setId}  ${x.time}  ${x.tier.padEnd(7)}  ${coverageLabel(x.coverage)}${x.why}`);
+      text.push(`  ${r.keep.length} kept, ${r.remove.length} ${dryRun ? 'would be removed (dry run)' : `removed (${(r.prunedBytes / 1e6).toFixed(1)} MB freed)`}`);
+    } finally {
+      await repo.close();
+    }
+  }
+  out.result({ dryRun, ...results }, text.join('\n'));
+  return EXIT.OK;
 }

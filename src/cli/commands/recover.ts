@@ -2,6 +2,7 @@
  * `lifeboat recover broker|cluster --spec <file>`: recoveries as workflows under the ID
  * recover-<cluster>, so two recoveries of one cluster cannot run at once.
  */
+import { invalidParts } from '../../backup/plan.pure';
 import { EXIT, LifeboatError } from '../../errors';
 import { renderMarkdown, type RunReport } from '../../report/report.pure';
 import { TASK_QUEUE, workflowUiLink } from '../../temporal/connection';
@@ -11,8 +12,12 @@ import { connectTemporal, follow, startUnique } from '../temporal';
 export const summary = 'recover a broker or a whole cluster from its backups, as a workflow';
 const USAGE = `usage:
   lifeboat recover broker  --spec <cluster.yaml> --broker <id> [options]
-  lifeboat recover cluster --spec <cluster.yaml> [--set <backup set id>] [--zk-mode overwrite|mirror] [options]
+  lifeboat recover cluster --spec <cluster.yaml> [--set <backup set id>] [--parts p,..] [--read-data]
+                           [--zk-mode overwrite|mirror] [options]
 options:
+  --parts <p,..>        restore only these parts (zookeeper, registry, configs:<id>, logdirs:<id>, topics);
+                        the set must hold them. Without it the set must cover the whole cluster
+  --read-data           read all of the set's log-dir and topics data before the approval (default: a sample)
   --dry-run             plan only (for a cluster: which set, and why), change nothing
   --yes                 approve the destructive steps up front (otherwise: lifeboat approve <workflow id>)
   --no-wait             start and print the workflow ID
@@ -27,6 +32,8 @@ export async function run(argv: string[]): Promise<number> {
       broker: { type: 'string' },
       set: { type: 'string' },
       'zk-mode': { type: 'string' },
+      parts: { type: 'string' },
+      'read-data': { type: 'boolean' },
       'dry-run': { type: 'boolean' },
       yes: { type: 'boolean' },
       'no-wait': { type: 'boolean' },
@@ -49,12 +56,18 @@ export async function run(argv: string[]): Promise<number> {
     if (values.broker === undefined) throw new LifeboatError('InvalidInput', `--broker is required\n${USAGE}`);
     const brokerId = Number(values.broker);
     if (!spec.brokers.some((b) => b.id === brokerId)) throw new LifeboatError('InvalidInput', `spec ${spec.name} has no broker ${values.broker}`);
+    if (values.parts !== undefined || values['read-data']) throw new LifeboatError('InvalidInput', `--parts and --read-data are options of recover cluster\n${USAGE}`);
     [workflow, input, title] = ['brokerRecovery', { ...common, brokerId }, `recover broker ${brokerId} of ${spec.name}`];
   } else {
     const zkMode = values['zk-mode'];
     if (zkMode !== undefined && zkMode !== 'overwrite' && zkMode !== 'mirror') throw new LifeboatError('InvalidInput', `--zk-mode is overwrite or mirror, got "${zkMode}"`);
     if (!spec.repository) throw new LifeboatError('InvalidSpec', `cluster spec ${spec.name} has no repository section: there is nothing to recover from`);
-    [workflow, input, title] = ['fullClusterRecovery', { ...common, setId: values.set, zkMode }, `recover cluster ${spec.name}`];
+    const parts = values.parts?.split(',').map((p) => p.trim()).filter(Boolean);
+    if (values.parts !== undefined && !parts?.length) throw new LifeboatError('InvalidInput', `--parts needs a list of parts, e.g. --parts configs:1,configs:2\n${USAGE}`);
+    const bad = parts ? invalidParts(spec, parts) : [];
+    if (bad.length) throw new LifeboatError('InvalidInput', `unknown parts for ${spec.name}: ${bad.join(', ')} (zookeeper, kafka-metadata, registry, topics, configs:<broker id>, logdirs:<broker id>)`);
+    const verifyData = values['read-data'] ? 'all' : 'sample';
+    [workflow, input, title] = ['fullClusterRecovery', { ...common, setId: values.set, zkMode, parts, verifyData }, `recover cluster ${spec.name}${parts ? ` (${parts.join(',')})` : ''}`];
   }
 
   const out = output(values.json ?? false);
