@@ -51,7 +51,7 @@ describe('lifeboat repo (CLI)', () => {
     const c = lifeboat(['check', '--repo', repo, '--read-data']);
     expect(c.code).toBe(13);
     expect(c.stdout).toContain(meta.id.slice(0, 12));
-  }, 60_000);
+  }, 180_000); // spawns the CLI ~20 times: slow on a loaded machine
 
   it('backup reads a file again when its ctime changed under the same size and mtime; --ignore-inode --ignore-ctime do not look', () => {
     const base = tempDir('cli-reuse');
@@ -88,5 +88,5 @@ describe('lifeboat repo (CLI)', () => {
     const lax = backup('--ignore-inode', '--ignore-ctime');
     expect(lax.summary.newBytes).toBe(0);
     expect(stored(lax.id).equals(b)).toBe(true);
-  }, 60_000);
+  }, 180_000); // spawns the CLI ~20 times: slow on a loaded machine
 });

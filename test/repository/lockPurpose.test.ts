@@ -4,7 +4,7 @@
  * that first read its parent says "backup", not "restore".
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -116,6 +116,10 @@ describe('the shared lock says what its holder does', () => {
     let done = false;
     void exited.then(() => (done = true));
     const other = await openRepository(repo, PASSWORD, quiet);
+    // Probe only once the child holds its lock: a probe's lock file met by the child's own
+    // acquisition would make the child back off.
+    while (!done && readdirSync(join(repo, 'locks')).length === 0) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 300));
     const seen: string[] = [];
     while (!done) {
       await other.exclusive('prune', async () => undefined).catch((e: Error) => seen.push(e.message));
