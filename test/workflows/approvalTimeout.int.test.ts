@@ -99,7 +99,10 @@ describe('approval gates in skipped time', () => {
       if (status.awaitingApproval) return status;
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error(`${workflowId} never reached its approval gate`);
+    // Say why: a workflow that now calls an activity these stubs lack retries it here.
+    const pending = (await handle.describe()).raw.pendingActivities ?? [];
+    const why = pending.map((a) => `${a.activityType?.name}: ${a.lastFailure?.message ?? 'pending'}`).join('; ');
+    throw new Error(`${workflowId} never reached its approval gate${why ? ` (${why})` : ''}`);
   }
 
   it('fullClusterRecovery: no answer in 30 minutes → rejected, nothing stopped — in well under a few seconds', async () => {

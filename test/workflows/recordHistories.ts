@@ -7,7 +7,7 @@
  * Nothing here is destructive: the recovery runs are dry or rejected at the approval gate.
  * Uses the lab from the LIFEBOAT_LAB_* settings and brings it up if it is down.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { labHealthy, labUp } from '../../src/lab/lab';
@@ -93,6 +93,17 @@ async function main(names: string[]): Promise<void> {
           const file = join(HISTORIES_DIR, `${name}.json`);
           writeFileSync(file, `${historyToJson(history)}\n`);
           console.log(`${name} (${scenario.about}): ${outcome}; ${history.events?.length} events in ${((Date.now() - t0) / 1000).toFixed(1)}s → ${file}`);
+          // Child workflows the run started are recorded too: <scenario>--<child type>-<n>.json.
+          for (const old of readdirSync(HISTORIES_DIR).filter((f) => f.startsWith(`${name}--`))) rmSync(join(HISTORIES_DIR, old));
+          const children = (history.events ?? []).flatMap((e) => {
+            const a = e.childWorkflowExecutionStartedEventAttributes;
+            return a?.workflowExecution?.workflowId ? [{ type: a.workflowType?.name ?? 'child', id: a.workflowExecution.workflowId, runId: a.workflowExecution.runId ?? undefined }] : [];
+          });
+          for (const [i, c] of children.entries()) {
+            const childFile = join(HISTORIES_DIR, `${name}--${c.type}-${i + 1}.json`);
+            writeFileSync(childFile, `${historyToJson(await client.workflow.getHandle(c.id, c.runId).fetchHistory())}\n`);
+            console.log(`  child ${c.type} → ${childFile}`);
+          }
         }
       })(),
     );
