@@ -21,9 +21,11 @@
  */
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { LifeboatError } from '../errors';
-import { type ClusterSpec, zkAuthOf } from '../config/spec';
+import { type BrokerSpec, type ClusterSpec, zkAuthOf } from '../config/spec';
+import { withAdmin } from '../kafka/admin';
 import { kafkaFor } from '../kafka/client';
 import { checkEntryPath } from '../repository/repo';
 import { defaultRestoreWorkers, restoreFileEntry } from '../repository/restore';
@@ -194,9 +196,53 @@ export interface CopyOptions {
   ignoreCtime?: boolean;
 }
 
+/** Every log dir of the broker is a directory here: checked before anything (a cold copy stops the broker). */
+async function checkLogDirs(spec: ClusterSpec, b: BrokerSpec): Promise<void> {
+  const field = (i: number) => `brokers[${spec.brokers.indexOf(b)}].logDirs[${i}]`;
+  for (const [i, dir] of b.logDirs.entries()) {
+    let isDir: boolean;
+    try {
+      isDir = (await stat(dir)).isDirectory();
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'cannot be read by this process' : `cannot be read (${code ?? String(e)})`;
+      throw new LifeboatError('InvalidSpec', `${field(i)}: log dir ${dir} of broker ${b.id} ${why} on ${hostname()}`);
+    }
+    if (!isDir) throw new LifeboatError('InvalidSpec', `${field(i)}: log dir ${dir} of broker ${b.id} is not a directory on ${hostname()}`);
+  }
+}
+
+/** How many partition replicas the cluster places on the broker (all topics, internal ones too). */
+async function replicasOn(spec: ClusterSpec, brokerId: number): Promise<number> {
+  return withAdmin(kafkaFor(spec, 'logdirs'), spec.name, async (admin) => {
+    const md = await admin.fetchTopicMetadata({ topics: await admin.listTopics() });
+    return md.topics.reduce((n, t) => n + t.partitions.filter((p) => p.replicas.includes(brokerId)).length, 0);
+  });
+}
+
+/**
+ * A hot copy that finds no partition directory at all is wrong (log dirs that are not the broker's
+ * log.dirs) unless the broker really holds no replica: that is asked of the cluster, never assumed.
+ */
+async function checkFoundPartitions(spec: ClusterSpec, b: BrokerSpec): Promise<void> {
+  let hosted: number | Error;
+  try {
+    hosted = await replicasOn(spec, b.id);
+  } catch (e) {
+    hosted = e as Error;
+  }
+  if (hosted === 0) return;
+  const why = typeof hosted === 'number' ? `while the cluster places ${hosted} partition replicas on it` : `and Kafka could not say whether it holds any (${hosted.message})`;
+  throw new LifeboatError(
+    'InvalidSpec',
+    `hot copy of broker ${b.id}: no partition directory in ${b.logDirs.join(', ')} ${why}: are brokers[${spec.brokers.indexOf(b)}].logDirs the broker's log.dirs (server.properties)?`,
+  );
+}
+
 export async function copyLogDirs(spec: ClusterSpec, brokerId: number, writer: SnapshotWriter, opts: CopyOptions): Promise<LogDirManifest> {
   const b = spec.brokers.find((x) => x.id === brokerId);
   if (!b) throw new LifeboatError('InvalidInput', `cluster spec ${spec.name} has no broker ${brokerId}`);
+  await checkLogDirs(spec, b);
   const t0 = Date.now();
   const control = opts.control ?? brokerControlFor(spec, brokerId);
   if (opts.mode === 'cold') {
@@ -230,6 +276,7 @@ export async function copyLogDirs(spec: ClusterSpec, brokerId: number, writer: S
     const ignore = { inode: opts.ignoreInode ?? b!.ignoreInode, ctime: opts.ignoreCtime ?? b!.ignoreCtime };
     const plans = [];
     for (const [i, root] of b!.logDirs.entries()) plans.push({ i, ...(await planLogDir(root, opts.mode, i, manifest.partitions)) });
+    if (opts.mode === 'hot' && Object.keys(manifest.partitions).length === 0) await checkFoundPartitions(spec, b!);
     const prefix = (i: number) => `logdirs/${b!.host}/${i}`;
     for (const plan of plans) {
       for (const f of plan.early) {

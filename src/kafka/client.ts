@@ -4,7 +4,18 @@
  */
 import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
-import { type ClusterSpec, resolveSecret } from '../config/spec';
+import { type ClusterSpec, resolveSecret, SpecError } from '../config/spec';
+
+/** A TLS file of the spec, read; a missing or unreadable one is one line naming the field and the file. */
+function tlsFile(field: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable by this process' : `cannot be read (${code ?? String(e)})`;
+    throw new SpecError(`kafka.ssl.${field}: the TLS file ${path} ${why}`);
+  }
+}
 
 export function kafkaConfig(spec: ClusterSpec, clientSuffix?: string): KafkaConfig {
   const k = spec.kafka;
@@ -19,9 +30,9 @@ export function kafkaConfig(spec: ClusterSpec, clientSuffix?: string): KafkaConf
   if (k.ssl) {
     config.ssl = {
       rejectUnauthorized: k.ssl.rejectUnauthorized,
-      ca: k.ssl.ca ? [readFileSync(k.ssl.ca, 'utf8')] : undefined,
-      cert: k.ssl.cert ? readFileSync(k.ssl.cert, 'utf8') : undefined,
-      key: k.ssl.key ? readFileSync(k.ssl.key, 'utf8') : undefined,
+      ca: k.ssl.ca ? [tlsFile('ca', k.ssl.ca)] : undefined,
+      cert: k.ssl.cert ? tlsFile('cert', k.ssl.cert) : undefined,
+      key: k.ssl.key ? tlsFile('key', k.ssl.key) : undefined,
     };
   }
   if (k.sasl) {
