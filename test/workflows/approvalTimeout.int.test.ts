@@ -138,6 +138,8 @@ describe('approval gates in skipped time', () => {
     expect(gateMs).toBeGreaterThanOrEqual(30 * 60_000);
     expect(gateMs).toBeLessThan(31 * 60_000);
     expect(at((e) => e.workflowExecutionFailedEventAttributes) - at((e) => e.workflowExecutionStartedEventAttributes)).toBeGreaterThanOrEqual(30 * 60_000);
+    // The deadline the status query showed the operator is when the gate closed.
+    expect(Math.abs(Date.parse(waiting.awaitingApproval!.deadline) - at((e) => e.timerFiredEventAttributes))).toBeLessThan(5_000);
     console.log(`30-minute approval gate timed out after ${wallMs} ms of wall time (${(gateMs / 60_000).toFixed(1)} min on the server's clock)`);
     expect(wallMs).toBeLessThan(3_000);
     // Nothing destructive ran: only the set was chosen.

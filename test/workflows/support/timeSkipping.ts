@@ -1,7 +1,8 @@
 /**
  * Workflow tests without waiting: Temporal's time-skipping test server (the Java SDK's, from Maven
  * Central into the cache, see ensureTemporalTestServer) started by @temporalio/testing, and the
- * workflow bundle built once per test file. No lab needed.
+ * workflow bundle built once per test file. Such tests use no lab; they are integration tests
+ * (`*.int.test.ts`) because the first run fetches the server over the network.
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, type LogLevel, makeTelemetryFilterString, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
