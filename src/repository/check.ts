@@ -126,6 +126,7 @@ export async function checkRepository(
     else if (size !== info.size)
       problems.push({ kind: 'pack-size', object: `data/${pack}`, message: `pack file has ${size} bytes, the index says ${info.size} (truncated?)`, snapshots: affected(packBlobs(pack)) });
   }
+  await repo.loadIndex(); // a backup that committed meanwhile indexed its packs: not ours to report
   const unindexedPacks = [...present.keys()].filter((p) => !repo.index.packs.has(p) || repo.packsFromHeaders.has(p)).length;
   for (const pack of [...repo.packsFromHeaders.keys()].sort()) {
     const usedHere = packBlobs(pack).filter((b) => users.has(b));
