@@ -8,9 +8,8 @@
  *  - and, for `topics`, every registered broker knows every partition with a live leader.
  * Without ZooKeeper (KRaft) the live brokers and the controller are those the bootstrap brokers name.
  */
-import { connect, isIP } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
-import { type ISocketFactory, Kafka, type KafkaConfig } from 'kafkajs';
+import { createRequire } from 'node:module';
+import { Kafka, type KafkaConfig } from 'kafkajs';
 import { type ClusterSpec, zkAuthOf } from '../config/spec';
 import { LifeboatError } from '../errors';
 import { chrootPath, getChildren, getData, type ZkClient, ZkError } from '../zookeeper/client';
@@ -49,49 +48,72 @@ export function agreementTarget(spec: ClusterSpec): AgreementTarget {
 
 const isSpec = (t: ClusterSpec | AgreementTarget): t is ClusterSpec => 'bootstrapServers' in t.kafka;
 
-/** Every connection kafkajs opens goes to `host:port`, whichever broker it means: the broker is asked on its own. */
-const onlyTo =
-  (host: string, port: number): ISocketFactory =>
-  ({ ssl, onConnect }) => {
-    const socket = ssl ? tlsConnect({ host, port, ...(isIP(host) ? {} : { servername: host }), ...ssl }, onConnect) : connect({ host, port }, onConnect);
-    socket.setKeepAlive(true, 60_000);
-    return socket;
-  };
-
 interface BrokerView {
   controller: number | null;
   brokers: { nodeId: number; address: string }[];
-  /** Leader of each partition, per topic asked for. */
+  /** Leader of each partition, per topic asked for (-1: none). */
   leaders: Map<string, number[]>;
-  /** Why the broker gave no metadata for the topics asked for. */
-  topicError?: string;
+  /** Why the broker gave no metadata for a topic asked for (by topic). */
+  topicErrors: Map<string, string>;
 }
 
-const splitAddress = (a: string): [string, number] => {
-  const i = a.lastIndexOf(':');
-  return [a.slice(0, i), Number(a.slice(i + 1))];
-};
+const req = createRequire(__filename);
 
-/** One broker's metadata answer, asked of that broker alone, without retries. */
+interface KafkajsCluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  brokerPool: { seedBroker: { connectionPool: { send(r: object): Promise<unknown> } } };
+}
+
+/** kafkajs's cluster object for `kafka` (as src/kafka/wire/client.ts gets it): a connection to the seed broker without any metadata request. */
+function clusterOf(kafka: Kafka): KafkajsCluster {
+  const factory = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
+  const create = factory && (kafka as unknown as Record<symbol, unknown>)[factory];
+  if (typeof create !== 'function') throw new Error('this kafkajs version does not expose its cluster factory (Lifeboat needs kafkajs 2.2.x)');
+  return (create as (o: object) => KafkajsCluster)({ metadataMaxAge: 300_000, allowAutoTopicCreation: false, maxInFlightRequests: null });
+}
+
+interface MetadataV1 {
+  brokers: { nodeId: number; host: string; port: number }[];
+  controllerId: number;
+  topicMetadata: { topicErrorCode: number; topic: string; partitionMetadata: { partitionErrorCode: number; partitionId: number; leader: number }[] }[];
+}
+
+/**
+ * One broker's metadata answer, asked of that broker alone, without retries. A raw Metadata v1
+ * request: kafkajs's own asks for every topic when given none and throws away the whole answer
+ * when any partition has no leader, which is the normal state of a cluster with a broker down.
+ */
 async function askBroker(base: KafkaConfig, address: string, topics: string[]): Promise<BrokerView> {
-  const [host, port] = splitAddress(address);
-  const kafka = new Kafka({ ...base, brokers: [address], retry: { retries: 0 }, connectionTimeout: 3_000, requestTimeout: 10_000, socketFactory: onlyTo(host, port) });
-  const admin = kafka.admin();
-  await admin.connect();
+  const kafka = new Kafka({ ...base, brokers: [address], retry: { retries: 0 }, connectionTimeout: 3_000, requestTimeout: 10_000 });
+  const cluster = clusterOf(kafka);
+  await cluster.connect();
   try {
-    const cluster = await admin.describeCluster();
-    const view: BrokerView = { controller: cluster.controller, brokers: cluster.brokers.map((b) => ({ nodeId: b.nodeId, address: `${b.host}:${b.port}` })), leaders: new Map() };
-    if (topics.length) {
-      // kafkajs refuses the whole answer when one topic is unknown or one partition has no leader.
-      await admin.fetchTopicMetadata({ topics }).then(
-        (md) => md.topics.forEach((t) => view.leaders.set(t.name, t.partitions.map((p) => p.leader))),
-        (e: unknown) => (view.topicError = shortError(e)),
-      );
+    const Encoder = req('kafkajs/src/protocol/encoder') as new () => { writeArray(a: string[], type: string, length: number): unknown };
+    const { decode } = req('kafkajs/src/protocol/requests/metadata/v1/response') as { decode: (raw: Buffer) => Promise<MetadataV1> };
+    // An explicit (possibly empty) list: an empty one asks for no topic, not for all of them.
+    const request = { apiKey: 3, apiVersion: 1, apiName: 'Metadata', encode: async () => new Encoder().writeArray(topics, 'string', topics.length) };
+    const md = (await cluster.brokerPool.seedBroker.connectionPool.send({ request, response: { decode, parse: async (d: MetadataV1) => d } })) as MetadataV1;
+    const view: BrokerView = {
+      controller: md.controllerId >= 0 ? md.controllerId : null,
+      brokers: md.brokers.map((b) => ({ nodeId: b.nodeId, address: `${b.host}:${b.port}` })),
+      leaders: new Map(),
+      topicErrors: new Map(),
+    };
+    for (const t of md.topicMetadata) {
+      if (t.topicErrorCode !== 0) view.topicErrors.set(t.topic, protocolErrorType(t.topicErrorCode));
+      else view.leaders.set(t.topic, t.partitionMetadata.map((p) => (p.partitionErrorCode === 0 || p.partitionErrorCode === 9 ? p.leader : -1)));
     }
     return view;
   } finally {
-    await admin.disconnect().catch(() => {});
+    await cluster.disconnect().catch(() => {});
   }
+}
+
+/** UNKNOWN_TOPIC_OR_PARTITION for 3, and so on. */
+function protocolErrorType(code: number): string {
+  const { createErrorFromCode } = req('kafkajs/src/protocol/error') as { createErrorFromCode: (c: number) => { type?: string } };
+  return createErrorFromCode(code).type ?? `error ${code}`;
 }
 
 /** ECONNREFUSED, UNKNOWN_TOPIC_OR_PARTITION, or the message's first line. */
@@ -177,10 +199,11 @@ async function observe(target: AgreementTarget, zk: ZkClient | undefined, opts: 
     if (v.controller !== controller) problems.push(`broker ${id} names controller ${v.controller ?? 'none'}, not ${controller ?? 'none'}`);
     const known = v.brokers.map((b) => b.nodeId).sort((a, b) => a - b);
     if (known.join(',') !== live.join(',')) problems.push(`broker ${id} knows brokers [${known.join(',')}], not [${live.join(',')}]`);
-    if (v.topicError) problems.push(`broker ${id} gives no metadata for ${topics.join(', ')} (${v.topicError})`);
-    else for (const t of topics) {
+    for (const t of topics) {
       const leaders = v.leaders.get(t);
-      if (!leaders || leaders.length === 0) problems.push(`broker ${id} does not know topic ${t}`);
+      const error = v.topicErrors.get(t);
+      if (error) problems.push(`broker ${id} gives no metadata for ${t} (${error})`);
+      else if (!leaders || leaders.length === 0) problems.push(`broker ${id} does not know topic ${t}`);
       else {
         const without = leaders.map((l, p) => (live.includes(l) ? -1 : p)).filter((p) => p >= 0);
         if (without.length) problems.push(`broker ${id} knows no live leader for ${t} partition(s) ${without.join(',')}`);
