@@ -79,7 +79,7 @@ describe('--json: one document on stdout, progress on stderr, for every command'
     expect(oneDocument('repo forget --dry-run (empty)', forget)).toEqual({ dryRun: true, keep: [], remove: [] });
   });
 
-  it('direct commands: probe, metadata, config, zk, topics, logdir, repo', async () => {
+  it('direct commands: probe, metadata, config, zk, topics, logdir, registry, repo', async () => {
     const ok = async (label: string, ...args: string[]) => {
       const r = await lifeboat(...args, '--json');
       expect(r.code, `${label}: ${r.stderr}`).toBe(EXIT.OK);
@@ -99,6 +99,12 @@ describe('--json: one document on stdout, progress on stderr, for every command'
     expect([EXIT.OK, EXIT.PARTIAL], diff.stderr).toContain(diff.code);
     oneDocument('config diff', diff);
 
+    const reg = join(dir, 'registry');
+    await ok('registry export', 'registry', 'export', '--spec', specFile, '--out', reg);
+    expect(await ok('registry restore --dry-run', 'registry', 'restore', '--spec', specFile, '--in', reg, '--dry-run')).toHaveProperty('restores');
+    await ok('registry verify', 'registry', 'verify', '--spec', specFile, '--in', reg, '--no-probe');
+    await ok('registry fallback', 'registry', 'fallback', '--in', reg, '--out-dir', join(dir, 'fallback'));
+
     const snaps = (await ok('repo snapshots', 'repo', 'snapshots', '--spec', specFile)) as unknown as { id: string }[];
     expect(snaps.length).toBe(5);
     expect(await ok('repo check', 'repo', 'check', '--spec', specFile)).toMatchObject({ ok: true, problems: [] });
@@ -109,7 +115,7 @@ describe('--json: one document on stdout, progress on stderr, for every command'
     await ok('repo restore-files', 'repo', 'restore-files', cfg.snapshot as string, '--spec', specFile, '--target', join(dir, 'restored'));
   });
 
-  it('workflow commands: backup, status, report, recover --dry-run; progress stays on stderr', async () => {
+  it('workflow commands: backup, status, report, recover cluster|broker --dry-run; progress stays on stderr', async () => {
     const b = await lifeboat('backup', '--spec', specFile, '--parts', 'kafka-metadata', '--skip-offsite', '--json');
     expect(b.code, b.stderr).toBe(EXIT.OK);
     expect(oneDocument('backup', b)).toMatchObject({ parts: [expect.objectContaining({ part: 'kafka-metadata' })] });
@@ -127,6 +133,10 @@ describe('--json: one document on stdout, progress on stderr, for every command'
     const doc = oneDocument('recover cluster --dry-run', dry) as { report?: unknown; error?: unknown };
     expect(doc.report ?? doc.error).toBeDefined();
     expect(dry.stdout).not.toMatch(/step:/);
+
+    const broker = await lifeboat('recover', 'broker', '--spec', specFile, '--broker', '2', '--dry-run', '--json');
+    expect(broker.code, broker.stderr).toBe(EXIT.OK);
+    expect(oneDocument('recover broker --dry-run', broker)).toMatchObject({ report: { kind: 'brokerRecovery', outcome: 'planned' } });
 
     // Without --json the step lines are progress: on stderr, never in the piped result.
     const text = await lifeboat('backup', '--spec', specFile, '--parts', 'kafka-metadata', '--skip-offsite', '--skip-retention');

@@ -109,7 +109,9 @@ describe('report of a failed or rejected run', () => {
       status = await lifeboat('status', `recover-${name}`, '--json');
     }
     expect(status.stdout).toContain('awaitingApproval');
-    expect((await lifeboat('approve', `recover-${name}`, '--reject', '--by', 'report-test', '--comment', 'drill')).code).toBe(EXIT.OK);
+    const answer = await lifeboat('approve', `recover-${name}`, '--reject', '--by', 'report-test', '--comment', 'drill', '--json');
+    expect(answer.code, answer.stderr).toBe(EXIT.OK);
+    expect(JSON.parse(answer.stdout)).toEqual({ step: 'stop-brokers', approved: false, by: 'report-test' });
 
     let r = await lifeboat('report', `recover-${name}`);
     for (let i = 0; i < 20 && r.stderr.includes('still running'); i++) {

@@ -104,10 +104,8 @@ const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseCli(argv, OPTIONS, USAGE);
   const [cmd, ...args] = positionals;
-  if (values.help || !cmd) {
-    console.log(USAGE);
-    return values.help ? EXIT.OK : EXIT.USAGE;
-  }
+  // --help is handled by parseCli; no subcommand is a usage error (stderr, exit 2; stdout stays for results).
+  if (!cmd) throw new LifeboatError('InvalidInput', USAGE);
   const out = output(values.json ?? false);
   const spec = values.spec ? loadSpec(values.spec) : undefined;
   const notice = (m: string) => out.progress(`notice: ${m}`, { notice: m });
