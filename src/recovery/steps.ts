@@ -65,6 +65,8 @@ export interface SetCheckOptions {
   verified?: Set<string>;
   bad?: Map<string, string>;
   onProgress?: (m: string) => void;
+  /** Check only these parts (what the recovery will restore); default: every part of the set. */
+  only?: string[];
 }
 
 /**
@@ -82,6 +84,7 @@ async function checkSet(repo: LocalRepository, set: BackupSet, damaged: Set<stri
   const all = new Map((await repo.snapshots()).map((s) => [s.id, s]));
   const large: { part: string; meta: SnapshotMeta }[] = [];
   for (const [part, meta] of Object.entries(set.snapshots)) {
+    if (opts.only && !opts.only.includes(part)) continue;
     for (let s: SnapshotMeta | undefined = meta; s; s = s.parent ? all.get(s.parent) : undefined) {
       if (damaged.has(s.id)) problems.push(`${part}: snapshot ${s.id.slice(0, 12)} is damaged`);
       if (s.parent && !all.has(s.parent)) problems.push(`${part}: parent snapshot ${s.parent.slice(0, 12)} is missing`);
@@ -147,6 +150,8 @@ export async function chooseBackupSet(spec: ClusterSpec, opts: ChooseOptions = {
     const damaged = new Set(check.damagedSnapshots);
     const rejected: ChosenSet['rejected'] = [];
     const shared = { verified: new Set<string>(), bad: new Map<string, string>() };
+    // Only what the recovery restores must read back: a damaged logdirs:3 does not stop a restore of configs:1.
+    const only = req.kind === 'parts' ? req.parts : req.kind === 'broker' ? [`logdirs:${req.brokerId}`] : undefined;
     for (const set of candidates) {
       if (opts.exclude?.includes(set.setId)) {
         rejected.push({ setId: set.setId, time: set.time, reason: 'failed during an earlier restore attempt' });
@@ -158,7 +163,7 @@ export async function chooseBackupSet(spec: ClusterSpec, opts: ChooseOptions = {
         continue;
       }
       opts.onProgress?.(`verifying set ${set.setId}`);
-      const { problems, data } = await checkSet(repo, set, damaged, { verifyData: opts.verifyData, sampleBytes: opts.sampleBytes, onProgress: opts.onProgress, ...shared });
+      const { problems, data } = await checkSet(repo, set, damaged, { verifyData: opts.verifyData, sampleBytes: opts.sampleBytes, onProgress: opts.onProgress, only, ...shared });
       if (problems.length === 0) {
         // Newer sets that are incomplete: a backup that failed or runs now, or a snapshot file that is unreadable.
         const newerIncomplete = opts.setId ? [] : sets.filter((s) => !s.complete && s.time > set.time);

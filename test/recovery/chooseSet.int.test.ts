@@ -193,5 +193,9 @@ describe('backup sets judged by what they can restore (CLI)', () => {
     const named = await lifeboat('recover', 'cluster', '--spec', specFile, '--dry-run', '--set', newest);
     expect(named.code).toBe(EXIT.INTEGRITY);
     expect(named.stderr).toMatch(/fails authentication/);
+    // Only what is restored must read back: its configs alone are usable.
+    const configsOnly = await lifeboat('recover', 'cluster', '--spec', specFile, '--dry-run', '--set', newest, '--parts', 'configs:1,configs:2');
+    expect(configsOnly.code, configsOnly.stderr).toBe(EXIT.OK);
+    expect(configsOnly.stdout).toContain(`set ${newest}`);
   });
 });
