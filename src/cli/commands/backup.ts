@@ -58,12 +58,13 @@ export async function run(argv: string[]): Promise<number> {
     const repo = await openRepositoryForSpec(spec, values.offsite ? 'offsite' : 'primary');
     try {
       const sets = await listBackupSets(repo, spec.name);
-      const lines = sets.map(
+      const covered = sets.map((s) => ({ ...s, coverage: coverageOf(Object.keys(s.snapshots), brokerIds) }));
+      const lines = covered.map(
         (s) =>
           `${s.setId}  ${s.time}  ${s.tier.padEnd(7)}  ${s.complete ? 'complete  ' : 'INCOMPLETE'}  ${Object.keys(s.snapshots).length}/${s.parts.length} parts  ` +
-          coverageLabel(coverageOf(Object.keys(s.snapshots), brokerIds)),
+          coverageLabel(s.coverage),
       );
-      out.result({ sets }, lines.length ? lines.join('\n') : `no backup sets of ${spec.name} in ${repo.path}`);
+      out.result({ sets: covered }, lines.length ? lines.join('\n') : `no backup sets of ${spec.name} in ${repo.path}`);
       return EXIT.OK;
     } finally {
       await repo.close();
