@@ -87,8 +87,8 @@ async function diagnose(connectString: string): Promise<{ reason: string; hint: 
   const same = reasons.every((r) => r === reasons[0]);
   const reason = same ? reasons[0]! : servers.map((s, i) => `${s.host}:${s.port} ${reasons[i]}`).join('; ');
   const hints: Record<string, string> = {
-    'connection refused': 'is it running, and on that port? (zookeeper.connect in the cluster spec)',
-    'host not found': 'check the host name in zookeeper.connect of the cluster spec',
+    'connection refused': 'is it running, and listening on that port?',
+    'host not found': 'check the host name',
     'no answer': 'is the host up, or a firewall in the way?',
     'accepts connections but sets up no session': 'is it a ZooKeeper server, and does its ensemble have a quorum?',
   };
