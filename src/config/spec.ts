@@ -1,7 +1,9 @@
 /**
  * The cluster spec: one YAML file per cluster (design.md, "Cluster spec"). It is validated on
  * load and every error names the field, e.g. `brokers[1].control.unit: required for systemd`.
- * Secrets are references ({ env } or { file }), resolved only where they are used.
+ * Secrets are references ({ env } or { file }), resolved only where they are used: a relative
+ * file is relative to the spec file (made absolute on load), a variable is read in the
+ * environment of the process that runs the step.
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
