@@ -128,6 +128,14 @@ describe('--json: one document on stdout, progress on stderr, for every command'
     expect(rep.code, rep.stderr).toBe(EXIT.OK);
     oneDocument('report', rep);
 
+    // Set retention in both repositories (the off-site one holds the copy made above), planned only.
+    const forget = await lifeboat('backup', 'forget', '--spec', specFile, '--dry-run', '--json');
+    expect(forget.code, forget.stderr).toBe(EXIT.OK);
+    expect(oneDocument('backup forget --dry-run', forget)).toMatchObject({ dryRun: true, primary: expect.any(Object) });
+    const sets = await lifeboat('backup', 'sets', '--spec', specFile, '--json');
+    expect(sets.code, sets.stderr).toBe(EXIT.OK);
+    expect((oneDocument('backup sets', sets) as { sets: unknown[] }).sets).toHaveLength(1);
+
     // The plan of a recovery: whatever it decides about these sets, its answer is one document.
     const dry = await lifeboat('recover', 'cluster', '--spec', specFile, '--dry-run', '--json');
     const doc = oneDocument('recover cluster --dry-run', dry) as { report?: unknown; error?: unknown };
