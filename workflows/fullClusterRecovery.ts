@@ -102,7 +102,13 @@ export async function fullClusterRecovery(input: FullClusterRecoveryInput): Prom
   const choose = async () => {
     chosen = await t.step(
       'choose-set',
-      () => control.chooseBackupSetActivity({ spec, setId: input.setId, exclude: rejectedSets, require: requirementOf(asked), verifyData: input.verifyData }),
+      () => {
+        const args = { spec, setId: input.setId, exclude: rejectedSets, require: requirementOf(asked), verifyData: input.verifyData };
+        // Reading all of a large set's data can take longer than the control activities' 10 minutes.
+        return input.verifyData === 'all'
+          ? control.chooseBackupSetActivity.executeWithOptions({ startToCloseTimeout: '4 hours', heartbeatTimeout: '20 seconds', retry: hostCall.retry }, [args])
+          : control.chooseBackupSetActivity(args);
+      },
       (c) =>
         `set ${c.set.setId} of ${c.set.time} (${c.set.parts.length} parts${c.coverage ? `, ${c.coverage}` : ''})` +
         (c.dataRead ? `; data read (${c.dataRead.mode}): ${c.dataRead.chunksRead} of ${c.dataRead.chunks} chunks, ${(c.dataRead.bytesRead / 1e6).toFixed(1)} MB, ${c.dataRead.packsChecked} pack headers` : '') +

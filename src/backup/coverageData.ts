@@ -52,7 +52,9 @@ export function selectChunks(chunks: ChunkRef[], mode: VerifyData, sampleBytes =
 
 export interface DataReadResult {
   problems: string[];
+  /** The parts' distinct chunks. */
   chunks: number;
+  /** Of those, how many were read and verified (now, or for a newer set of the same choice), and their bytes. */
   chunksRead: number;
   bytesRead: number;
   packsChecked: number;
@@ -109,21 +111,22 @@ export async function readPartsData(
     }
   }
   const selected = selectChunks(refs, opts.mode, opts.sampleBytes);
-  let chunksRead = 0;
+  const rawOf = new Map(refs.map((r) => [r.id, r.raw]));
+  let readNow = 0;
   let bytesRead = 0;
   for (const id of selected) {
     if (!verified.has(id) && !bad.has(id)) {
       try {
-        bytesRead += (await repo.loadBlob(id)).length;
+        await repo.loadBlob(id);
         verified.add(id);
       } catch (e) {
         bad.set(id, (e as Error).message);
       }
-      chunksRead++;
-      if (chunksRead % 256 === 0) opts.onProgress?.(`read ${chunksRead}/${selected.length} chunks (${(bytesRead / 1e6).toFixed(0)} MB)`);
+      if (++readNow % 256 === 0) opts.onProgress?.(`read ${readNow} chunks of ${selected.length}`);
     }
+    bytesRead += rawOf.get(id) ?? 0;
     const why = bad.get(id);
     if (why) problems.push(`${partOf.get(id)}: ${why}`);
   }
-  return { problems, chunks: new Set(refs.map((r) => r.id)).size, chunksRead, bytesRead, packsChecked };
+  return { problems, chunks: rawOf.size, chunksRead: selected.length, bytesRead, packsChecked };
 }

@@ -189,6 +189,12 @@ describe('backup sets judged by what they can restore (CLI)', () => {
     expect(plan.code, plan.stderr).toBe(EXIT.OK);
     expect(plan.stdout).toMatch(new RegExp(`set ${base} of \\S+ \\(\\d+ parts, full\\)`));
     expect(plan.stdout).toMatch(new RegExp(`backup set ${newest} of \\S+ was not used: logdirs:\\d: chunk [0-9a-f]{12} in pack [0-9a-f]{12} fails authentication`));
+    // --read-data reads every chunk of the set it chooses.
+    const all = await lifeboat('recover', 'cluster', '--spec', specFile, '--dry-run', '--read-data');
+    expect(all.code, all.stderr).toBe(EXIT.OK);
+    const read = new RegExp(`set ${base} of \\S+ \\(\\d+ parts, full\\); data read \\(all\\): (\\d+) of (\\d+) chunks`).exec(all.stdout);
+    expect(read, all.stdout).not.toBeNull();
+    expect(read![1]).toBe(read![2]);
     // Asked for by --set, the damaged set is refused before anything is stopped.
     const named = await lifeboat('recover', 'cluster', '--spec', specFile, '--dry-run', '--set', newest);
     expect(named.code).toBe(EXIT.INTEGRITY);
