@@ -57,7 +57,7 @@ beforeAll(async () => {
     } catch (e) {
       const errors = (e as { errors?: { type?: string }[] }).errors ?? [];
       if (errors.some((x) => x.type === 'TOPIC_ALREADY_EXISTS')) break;
-      if (attempt >= 10) throw new Error(`cannot create ${topic}: ${(e as Error).message} ${JSON.stringify(errors.map((x) => x.type))}`);
+      if (attempt >= 10) throw new Error(`cannot create ${topic}: ${(e as Error).message} ${JSON.stringify(errors.map((x) => x.type))}`, { cause: e });
       await new Promise((r) => setTimeout(r, 2000));
     }
   }
