@@ -106,6 +106,7 @@ export async function follow<T>(t: CliTemporal, workflowId: string, out: Output)
   out.progress(`${workflowId}: ${workflowUiLink(t.settings, workflowId) ?? ''}`, { workflowId, ui: workflowUiLink(t.settings, workflowId) });
   let last = '';
   let done = false;
+  let wake = () => {};
   const poll = (async () => {
     while (!done) {
       try {
@@ -121,7 +122,15 @@ export async function follow<T>(t: CliTemporal, workflowId: string, out: Output)
       } catch {
         /* not started yet, or finished */
       }
-      await new Promise((r) => setTimeout(r, 1000));
+      // Cut short when the run ends: the command returns as soon as the result is in.
+      await new Promise<void>((r) => {
+        if (done) return r();
+        const timer = setTimeout(r, 1000);
+        wake = () => {
+          clearTimeout(timer);
+          r();
+        };
+      });
     }
   })();
   try {
@@ -130,6 +139,7 @@ export async function follow<T>(t: CliTemporal, workflowId: string, out: Output)
     throw workflowFailure(e, workflowId);
   } finally {
     done = true;
+    wake();
     await poll;
   }
 }
