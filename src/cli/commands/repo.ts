@@ -233,7 +233,16 @@ async function forgetCmd(repo: LocalRepository, values: Values, spec: ClusterSpe
   const policy = policyFrom(values, spec);
   const filter = filterFrom(values);
   if (spec && !filter.cluster) filter.cluster = spec.name;
-  const plan = await forget(repo, await repo.snapshots(filter), policy, { dryRun: values['dry-run'] });
+  // A backup set's parts go only as a whole set, judged by what the set can restore (`backup forget`):
+  // a per-snapshot policy here could remove part of the only full set.
+  const snapshots = await repo.snapshots(filter);
+  const setOf = (s: (typeof snapshots)[number]) => s.tags.find((t) => t.startsWith('set:'))?.slice(4);
+  const plan = await forget(repo, snapshots.filter((s) => !setOf(s)), policy, { dryRun: values['dry-run'] });
+  for (const s of snapshots) {
+    const setId = setOf(s);
+    if (setId) plan.keep.push({ snapshot: s, reasons: [`part of backup set ${setId}: sets are removed whole by 'lifeboat backup forget'`] });
+  }
+  plan.keep.sort((a, b) => (a.snapshot.time < b.snapshot.time ? -1 : a.snapshot.time > b.snapshot.time ? 1 : 0));
   const pruning = values.prune && !values['dry-run'] && plan.remove.length > 0;
   if (out.json) {
     const doc = {
