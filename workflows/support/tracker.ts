@@ -131,7 +131,7 @@ export class RunTracker {
       return result;
     } catch (err) {
       s.status = 'failed';
-      s.detail = (err as Error).message;
+      s.detail = rootMessage(err);
       throw err;
     } finally {
       s.endedAt = new Date().toISOString();
@@ -213,4 +213,11 @@ export class RunTracker {
     if (this.problems.length) lines.push('', '**Problems:**', ...this.problems.map((p) => `- ${p}`));
     setCurrentDetails(lines.join('\n'));
   }
+}
+
+/** An activity's failure reads "Activity task failed"; the report shows what failed inside it. */
+function rootMessage(err: unknown): string {
+  let e = err as Error & { cause?: unknown };
+  while (e.cause instanceof Error && /^Activity task (failed|timed out)$|^Child Workflow execution failed$/.test(e.message)) e = e.cause as Error & { cause?: unknown };
+  return e.message;
 }
