@@ -74,7 +74,7 @@ describe('report of a failed or rejected run', () => {
     expect(doc.report.outcome).toBe('failed');
     expect(doc.report.steps[0]).toMatchObject({ status: 'failed', detail: expect.stringContaining(reason) });
     // The workflow itself records the cause, not the wrapper's "Activity task failed" (the status query, the UI).
-    expect(doc.report.steps[0].detail).not.toMatch(/Activity task failed/);
+    expect(doc.report.steps[0]?.detail).not.toMatch(/Activity task failed/);
     expect(doc.error).toMatchObject({ exitCode: EXIT.NOT_FOUND });
 
     // No worker to replay the run: the steps come from its history.
