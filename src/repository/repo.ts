@@ -193,6 +193,7 @@ export class LocalRepository implements Repository {
   index = new BlobIndex();
   private readonly snapshotCache = new Map<string, SnapshotFile>();
   private sharedLock?: Promise<Lock>;
+  private readonly saidUnreadable = new Set<string>();
 
   constructor(
     readonly backend: Backend,
@@ -265,7 +266,9 @@ export class LocalRepository implements Repository {
         const m = toMeta(id, await this.loadSnapshotFile(id));
         if (matches(m, filter)) out.push(m);
       } catch (e) {
-        this.notice(`skipping unreadable snapshot ${id.slice(0, 12)}: ${(e as Error).message}`);
+        // Once per snapshot and repository handle: a recovery lists the snapshots many times.
+        if (!this.saidUnreadable.has(id)) this.notice(`skipping unreadable snapshot ${id.slice(0, 12)}: ${(e as Error).message}`);
+        this.saidUnreadable.add(id);
       }
     }
     return out.sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));

@@ -103,4 +103,14 @@ describe('repository integrity', () => {
     expect(pct.packsRead).toBe(Math.ceil(packFiles(repo).length / 2));
     await repo.close();
   });
+
+  it('says once per repository handle that a snapshot file is unreadable, however often the snapshots are listed', async () => {
+    const { path, s2 } = await twoSnapshots();
+    flipBit(join(path, 'snapshots', s2.id), 10);
+    const notices: string[] = [];
+    const repo = await openRepository(path, PASSWORD, { notice: (m) => notices.push(m) });
+    for (let i = 0; i < 3; i++) expect((await repo.snapshots()).map((s) => s.id)).not.toContain(s2.id);
+    expect(notices.filter((m) => m.includes(`skipping unreadable snapshot ${s2.id.slice(0, 12)}`))).toHaveLength(1);
+    await repo.close();
+  });
 });
