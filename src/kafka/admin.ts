@@ -3,13 +3,12 @@
  * `Unreachable` error in about a second (a plain TCP check), not kafkajs's retry chain; metadata
  * reads are retried through leader elections.
  */
-import { connect, isIP } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
-import { type Admin, Kafka, type ISocketFactory } from 'kafkajs';
+import { connect } from 'node:net';
+import type { Admin, Kafka } from 'kafkajs';
 import type { ClusterSpec } from '../config/spec';
 import { LifeboatError } from '../errors';
 import { sleep } from '../host/processes';
-import { kafkaConfig, kafkaFor } from './client';
+import { kafkaFor } from './client';
 
 function tcpCheck(hostPort: string, timeoutMs: number): Promise<string | null> {
   const i = hostPort.lastIndexOf(':');
@@ -97,40 +96,3 @@ export async function partitionStates(admin: Admin, topics?: string[]): Promise<
   );
 }
 
-/** kafkajs's socket factory, but every connection goes to `host:port`, whichever broker kafkajs means. */
-const onlyTo =
-  (host: string, port: number): ISocketFactory =>
-  ({ ssl, onConnect }) => {
-    const socket = ssl ? tlsConnect({ host, port, ...(isIP(host) ? {} : { servername: host }), ...ssl }, onConnect) : connect({ host, port }, onConnect);
-    socket.setKeepAlive(true, 60_000);
-    return socket;
-  };
-
-/**
- * Waits until every live broker answers metadata for `topics` with a leader for each partition.
- * Brokers learn a new topic and its leaders from the controller one by one, and a producer asks
- * whichever broker it is connected to: one still without them fails it past kafkajs's retries.
- * kafkajs asks a random broker, so each broker gets a client whose every connection goes to it.
- */
-export async function waitForTopicMetadata(spec: ClusterSpec, topics: string[], opts: { timeoutMs?: number } = {}): Promise<void> {
-  const timeoutMs = opts.timeoutMs ?? 60_000;
-  const deadline = Date.now() + timeoutMs;
-  const { brokers } = await withAdmin(kafkaFor(spec, 'metadata'), spec.name, (admin) => retryTransient(() => admin.describeCluster(), { timeoutMs }));
-  for (const b of brokers) {
-    const config = { ...kafkaConfig(spec, 'metadata'), brokers: [`${b.host}:${b.port}`], retry: { retries: 0 }, socketFactory: onlyTo(b.host, b.port) };
-    await withAdmin(new Kafka(config), spec.name, async (admin) => {
-      for (;;) {
-        const missing = await admin.fetchTopicMetadata({ topics }).then(
-          (md) => topics.filter((t) => !md.topics.some((m) => m.name === t && m.partitions.length > 0 && m.partitions.every((p) => p.leader >= 0))).join(', '),
-          (e: unknown) => {
-            if (!isTransientKafkaError(e)) throw e;
-            return (e as Error).message;
-          },
-        );
-        if (!missing) return;
-        if (Date.now() > deadline) throw new Error(`broker ${b.nodeId} does not know a leader for every partition of ${topics.join(', ')} after ${Math.round(timeoutMs / 1000)}s (${missing})`);
-        await sleep(250);
-      }
-    });
-  }
-}

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import type { BackupSet } from '../backup/parts';
 import type { ClusterSpec } from '../config/spec';
 import { LifeboatError } from '../errors';
-import { reachableKafka, waitForTopicMetadata } from '../kafka/admin';
+import { reachableKafka } from '../kafka/admin';
+import { waitForAgreement } from '../kafka/ready';
 import { readClusterState } from '../kafka/clusterState';
 import { applyPlan, planApply } from '../kafka/metadata';
 import { readMetadataComponent } from '../kafka/metadataStore';
@@ -53,7 +54,7 @@ export async function restoreTopicsFromSet(
     // not list yet would be created again (and refused). Give the metadata time to arrive.
     const known = new Set((await readClusterState(spec)).partitions.map((p) => p.topic));
     const names = (await snapshotTopics(chain[chain.length - 1]!)).filter((t) => known.has(t));
-    if (names.length) await waitForTopicMetadata(spec, names, { timeoutMs: 30_000 });
+    if (names.length) await waitForAgreement(spec, { topics: names, timeoutMs: 30_000 });
     const result = await restoreTopics(kafka, { snapshots: chain, offsetMapFile, critical: spec.topics.critical, onProgress: opts.onProgress });
     return { result, expected };
   });

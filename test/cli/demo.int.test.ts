@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { type Admin, type Kafka, KafkaJSProtocolError, type Producer } from 'kafkajs';
 import { seed, TOPICS } from '../../src/cli/commands/demo';
-import { waitForTopicMetadata, withAdmin } from '../../src/kafka/admin';
+import { withAdmin } from '../../src/kafka/admin';
+import { waitForAgreement } from '../../src/kafka/ready';
 import { kafkaFor } from '../../src/kafka/client';
 import { readClusterState } from '../../src/kafka/clusterState';
 import { startBroker, stopBroker } from '../../src/lab/lab';
@@ -42,7 +43,7 @@ describe('demo seeding', () => {
     const spec = primarySpec();
     const kafka = kafkaFor(spec, 'demo-test');
     expect(await seed(kafka, spec, RECORDS)).toEqual(expected);
-    await waitForTopicMetadata(spec, names, { timeoutMs: 5_000 });
+    await waitForAgreement(spec, { topics: names, timeoutMs: 5_000 });
     expect(await state(kafka)).toEqual({ records: expected, groupsHalfWay: true });
     // Again on the seeded lab (as a second `npm run demo`): recreated, not appended to.
     expect(await seed(kafka, spec, RECORDS)).toEqual(expected);
@@ -132,6 +133,6 @@ describe('demo seeding', () => {
   });
 
   it('waiting for metadata names the broker that does not know a topic', async () => {
-    await expect(waitForTopicMetadata(primarySpec(), [unique('never-created')], { timeoutMs: 1_500 })).rejects.toThrow(/broker \d+ does not know a leader/);
+    await expect(waitForAgreement(primarySpec(), { topics: [unique('never-created')], timeoutMs: 1_500 })).rejects.toThrow(/broker \d+ gives no metadata for/);
   });
 });

@@ -9,7 +9,8 @@ import type { Kafka } from 'kafkajs';
 import { EXIT } from '../../errors';
 import { loadSpec, type ClusterSpec } from '../../config/spec';
 import type { BackupResult } from '../../backup/plan.pure';
-import { retryTransient, waitForTopicMetadata, withAdmin } from '../../kafka/admin';
+import { retryTransient, withAdmin } from '../../kafka/admin';
+import { waitForAgreement } from '../../kafka/ready';
 import { readClusterState } from '../../kafka/clusterState';
 import { sleep } from '../../host/processes';
 import { kafkaFor } from '../../kafka/client';
@@ -76,7 +77,7 @@ export async function seed(kafka: Kafka, spec: ClusterSpec, records: number): Pr
     return (await present()).size === names.length;
   });
   // Every broker must know the topics and their leaders before the producer asks any of them.
-  await waitForTopicMetadata(spec, names, { timeoutMs: 120_000 });
+  await waitForAgreement(spec, { topics: names, timeoutMs: 120_000 });
   const producer = kafka.producer({ idempotent: true });
   await producer.connect();
   try {
