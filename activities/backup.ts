@@ -1,5 +1,4 @@
 /** Backup activities: one part of a backup set, retention of sets, the off-site copy. */
-import { heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterSpec } from '../src/config/spec';
 import { type BackupSet, type BackupSetRef, backupPart, listBackupSets, type PartOptions, type PartResult } from '../src/backup/parts';
@@ -40,18 +39,8 @@ export async function backupPartActivity(input: BackupPartInput): Promise<PartRe
       const spec = checkedSpec(input.spec);
       const repo = await openRepositoryForSpec(spec, 'primary', { create: true }); // a backup may create the repository
       try {
-        // One object, updated in place: the timer's heartbeats then carry the latest progress
-        // (what it waits for, say), not the first.
-        const last: Record<string, unknown> = { part: input.part };
-        return await withHeartbeat(last, () =>
-          backupPart(spec, repo, input.set, input.part, {
-            ...input.options,
-            onProgress: (p) => {
-              for (const k of Object.keys(last)) if (k !== 'part') delete last[k];
-              Object.assign(last, p);
-              heartbeat(last);
-            },
-          }),
+        return await withHeartbeat({ part: input.part }, (beat) =>
+          backupPart(spec, repo, input.set, input.part, { ...input.options, onProgress: (p) => beat({ part: input.part, ...p }) }),
         );
       } finally {
         await repo.close();
@@ -85,8 +74,8 @@ export async function copyOffsiteActivity(input: { spec: ClusterSpec; setId: str
     const src = await openRepositoryForSpec(spec, 'primary');
     const dst = await openRepositoryForSpec(spec, 'offsite', { create: true }); // the set's second copy may create it
     try {
-      const r = await withHeartbeat({ copy: input.setId }, () =>
-        copySnapshots(src, dst, { filter: { cluster: spec.name, tags: [`set:${input.setId}`] }, progress: (m) => heartbeat({ copy: input.setId, m }) }),
+      const r = await withHeartbeat({ copy: input.setId }, (beat) =>
+        copySnapshots(src, dst, { filter: { cluster: spec.name, tags: [`set:${input.setId}`] }, progress: (m) => beat({ copy: input.setId, m }) }),
       );
       return { copied: r.copied.length, skipped: r.skipped.length, bytes: r.bytesWritten };
     } finally {

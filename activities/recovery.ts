@@ -36,8 +36,8 @@ export async function chooseBackupSetActivity(input: {
   verifyData?: VerifyData;
 }): Promise<ChosenSet> {
   return mapped(() =>
-    withHeartbeat({ step: 'choose-set' }, () =>
-      chooseBackupSet(checkedSpec(input.spec), { setId: input.setId, exclude: input.exclude, require: input.require, verifyData: input.verifyData, onProgress: (m) => heartbeat({ m }) }),
+    withHeartbeat({ step: 'choose-set' }, (beat) =>
+      chooseBackupSet(checkedSpec(input.spec), { setId: input.setId, exclude: input.exclude, require: input.require, verifyData: input.verifyData, onProgress: (m) => beat({ step: 'choose-set', m }) }),
     ),
   );
 }
@@ -48,8 +48,8 @@ export async function stopBrokerActivity(input: { spec: ClusterSpec; brokerId: n
 
 export async function restoreZookeeperActivity(input: { spec: ClusterSpec; snapshotId: string; mode?: RestoreMode }): Promise<ZkRestoreResult> {
   return mapped(() =>
-    withHeartbeat({ step: 'restore-zookeeper' }, () =>
-      restoreZookeeper(checkedSpec(input.spec), input.snapshotId, { mode: input.mode, onProgress: (done, total) => heartbeat({ done, total }) }),
+    withHeartbeat({ step: 'restore-zookeeper' }, (beat) =>
+      restoreZookeeper(checkedSpec(input.spec), input.snapshotId, { mode: input.mode, onProgress: (done, total) => beat({ step: 'restore-zookeeper', done, total }) }),
     ),
   );
 }
@@ -60,8 +60,8 @@ export async function restoreConfigsActivity(input: { spec: ClusterSpec; brokerI
 
 export async function restoreLogDirsActivity(input: { spec: ClusterSpec; brokerId: number; snapshotId: string }): Promise<LogDirRestoreResult> {
   return mapped(() =>
-    withHeartbeat({ step: 'restore-logdirs', broker: input.brokerId }, () =>
-      restoreBrokerLogDirs(checkedSpec(input.spec), input.brokerId, input.snapshotId, { onProgress: (p) => heartbeat({ broker: input.brokerId, ...p }) }),
+    withHeartbeat({ step: 'restore-logdirs', broker: input.brokerId }, (beat) =>
+      restoreBrokerLogDirs(checkedSpec(input.spec), input.brokerId, input.snapshotId, { onProgress: (p) => beat({ step: 'restore-logdirs', broker: input.brokerId, ...p }) }),
     ),
   );
 }
@@ -79,7 +79,7 @@ export async function brokerDiskStateActivity(input: { spec: ClusterSpec; broker
 }
 
 export async function verifyBaselineActivity(input: { spec: ClusterSpec; set: BackupSet }): Promise<{ checks: RecoveryCheck[]; problems: string[] }> {
-  return mapped(() => withHeartbeat({ step: 'verify-baseline' }, () => verifyBaseline(checkedSpec(input.spec), input.set, (topic) => heartbeat({ topic }))));
+  return mapped(() => withHeartbeat({ step: 'verify-baseline' }, (beat) => verifyBaseline(checkedSpec(input.spec), input.set, (topic) => beat({ step: 'verify-baseline', topic }))));
 }
 
 export async function recoverRegistryActivity(input: { spec: ClusterSpec; snapshotId: string; fallbackDir?: string }): Promise<RegistryRecovery> {
@@ -88,8 +88,8 @@ export async function recoverRegistryActivity(input: { spec: ClusterSpec; snapsh
 
 export async function restoreTopicsFromSetActivity(input: { spec: ClusterSpec; set: BackupSet }): Promise<LogicalRestoreResult> {
   return mapped(() =>
-    withHeartbeat({ step: 'restore-topics' }, () =>
-      restoreTopicsFromSet(checkedSpec(input.spec), input.set, { onProgress: (p) => heartbeat({ topic: p.target, records: p.totalRecords }) }),
+    withHeartbeat({ step: 'restore-topics' }, (beat) =>
+      restoreTopicsFromSet(checkedSpec(input.spec), input.set, { onProgress: (p) => beat({ step: 'restore-topics', topic: p.target, records: p.totalRecords }) }),
     ),
   );
 }
