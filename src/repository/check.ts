@@ -128,9 +128,16 @@ export async function checkRepository(
   }
   await repo.loadIndex(); // a backup that committed meanwhile indexed its packs: not ours to report
   const unindexedPacks = [...present.keys()].filter((p) => !repo.index.packs.has(p) || repo.packsFromHeaders.has(p)).length;
+  // Chunks that snapshots use and that only packs no index names hold. A chunk an indexed pack
+  // also holds is fine: its unindexed copy is an interrupted run's leftover, which prune removes.
+  const onlyUnindexed = new Set([...repo.packsFromHeaders.keys()].flatMap((p) => packBlobs(p).filter((b) => users.has(b))));
+  for (const pack of repo.index.packs.keys()) {
+    if (onlyUnindexed.size === 0) break;
+    if (!repo.packsFromHeaders.has(pack)) for (const b of packBlobs(pack)) onlyUnindexed.delete(b);
+  }
   for (const pack of [...repo.packsFromHeaders.keys()].sort()) {
-    const usedHere = packBlobs(pack).filter((b) => users.has(b));
-    if (!usedHere.length) continue; // an interrupted backup's leftovers: prune removes them
+    const usedHere = packBlobs(pack).filter((b) => onlyUnindexed.has(b));
+    if (!usedHere.length) continue; // an interrupted run's leftovers: prune removes them
     problems.push({
       kind: 'unindexed',
       object: `data/${pack}`,

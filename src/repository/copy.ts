@@ -4,7 +4,7 @@
  * and re-hashed after it is written; packs of an interrupted copy are reused by the next run
  * (resumable); `limitRate` caps the bytes written per second.
  */
-import type { BlobType, IndexFile, SnapshotFile, TreeBlob } from './format';
+import type { BlobType, SnapshotFile, TreeBlob } from './format';
 import { compress } from './compress';
 import { sha256 } from './crypto';
 import { PackWriter, type PackInfo } from './pack';
@@ -101,13 +101,9 @@ export async function copySnapshots(
       if (sha256(back) !== p.id) throw new LifeboatError('CorruptBackup', `copy: pack ${p.id.slice(0, 12)} read back from ${dst.path} does not match what was written`);
       result.bytesWritten += p.size;
     }
-    const all = [...pending, ...packs];
-    if (all.length) {
-      const name = await dst.writeSealedJson('index', { version: 1, packs: all } satisfies IndexFile);
-      dst.index.files.add(name);
-      for (const p of all) dst.index.addPack(p);
-      pending = [];
-    }
+    // The interrupted run's packs are indexed with this snapshot's (check no longer calls them unindexed).
+    await dst.writeIndex([...pending, ...packs]);
+    pending = [];
     const newId = await dst.writeSealedJson('snapshots', { ...snap, original: snap.original ?? id } satisfies SnapshotFile);
     present.add(id);
     result.copied.push({ id, newId, blobs: sent.size, bytes });

@@ -326,6 +326,17 @@ export class LocalRepository implements Repository {
     return [...this.packsFromHeaders.values()];
   }
 
+  /** Names `packs` in a new index file (they are no longer known from their headers only). */
+  async writeIndex(packs: PackInfo[]): Promise<void> {
+    if (!packs.length) return;
+    const name = await this.writeSealedJson('index', { version: 1, packs } satisfies IndexFile);
+    this.index.files.add(name);
+    for (const p of packs) {
+      this.index.addPack(p);
+      this.packsFromHeaders.delete(p.id);
+    }
+  }
+
   /**
    * Packs known from their headers only: in data/ but named by no (readable) index file (a lost or
    * damaged index file, an interrupted backup). Check reports those that hold chunks of snapshots.
@@ -638,14 +649,7 @@ class Writer implements SnapshotWriter {
     if (!this.known(treeId)) await this.store('t', treeId, treeBuf);
     while (this.jobs.length) await this.jobs.shift();
     const packs = [...this.recovered, ...(await this.pack.finish())];
-    if (packs.length) {
-      const name = await this.repo.writeSealedJson('index', { version: 1, packs } satisfies IndexFile);
-      this.repo.index.files.add(name);
-      for (const p of packs) {
-        this.repo.index.addPack(p);
-        this.repo.packsFromHeaders.delete(p.id);
-      }
-    }
+    await this.repo.writeIndex(packs);
     const files = entries.filter((e) => e.type === 'file');
     const snap: SnapshotFile = {
       version: 1,

@@ -13,7 +13,9 @@ const packCount = (path: string) => readdirSync(join(path, 'data')).reduce((n, d
 
 /** Runs the child until `ready()` holds (checked every 50 ms), then SIGKILLs it. */
 async function runAndKill(args: string[], ready: () => boolean, timeoutMs = 60_000): Promise<{ killed: boolean; out: string }> {
-  const child = spawn(TSX, [CHILD, ...args], { env: { ...process.env, LIFEBOAT_PASSWORD: PASSWORD }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: tsx runs the script in a node child of its own, which a SIGKILL of tsx
+  // alone leaves running (it went on writing packs beside the resumed copy).
+  const child = spawn(TSX, [CHILD, ...args], { env: { ...process.env, LIFEBOAT_PASSWORD: PASSWORD }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -23,13 +25,22 @@ async function runAndKill(args: string[], ready: () => boolean, timeoutMs = 60_0
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
     if (out.includes('started') && ready()) {
-      child.kill('SIGKILL');
+      process.kill(-child.pid!, 'SIGKILL');
       killed = true;
       break;
     }
     await new Promise((r) => setTimeout(r, 50));
   }
   await exited;
+  // Every process of the group is gone before the test looks at what they left.
+  for (;;) {
+    try {
+      process.kill(-child.pid!, 0);
+    } catch {
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
   return { killed, out };
 }
 
@@ -76,6 +87,10 @@ describe('interrupted backup and copy', () => {
     // 300 KiB/s over ~1 MB stored: the child needs >3 s; kill it once two packs have landed.
     const { killed, out } = await runAndKill(['copy', src.path, dstInit.path, String(300 * 1024)], () => packCount(dstInit.path) >= 2);
     expect(killed, out).toBe(true);
+    // Nothing writes once the kill returned (a copy left running would add packs at 300 KiB/s).
+    const packsAtKill = packCount(dstInit.path);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(packCount(dstInit.path)).toBe(packsAtKill);
     const dst: LocalRepository = await open(dstInit.path);
     expect(await dst.snapshots()).toEqual([]);
 
