@@ -17,7 +17,7 @@ import {
   ResourcePatternTypes,
 } from 'kafkajs';
 import { type AclExport, type GroupExport, type KafkaMetadataExport, METADATA_FORMAT, type TopicExport } from './metadataTypes';
-import { withAdmin } from './admin';
+import { retryTransient, withAdmin } from './admin';
 import type { OffsetTranslator } from './offsets';
 
 export * from './metadataTypes';
@@ -73,15 +73,20 @@ async function readTopics(admin: Admin, includeInternal: boolean, warnings: stri
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** How long group calls ride out a coordinator that moves or loads (brokers just restarted). */
+const GROUP_RETRY = { timeoutMs: 60_000 };
+
 async function readGroups(admin: Admin): Promise<GroupExport[]> {
-  const { groups } = await admin.listGroups();
+  // Group calls go to the group's coordinator, which moves and reloads after a broker restart
+  // (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS outlast kafkajs's own retries).
+  const { groups } = await retryTransient(() => admin.listGroups(), GROUP_RETRY);
   if (groups.length === 0) return [];
   const ids = groups.map((g) => g.groupId).sort();
-  const described = new Map((await admin.describeGroups(ids)).groups.map((g) => [g.groupId, g]));
+  const described = new Map((await retryTransient(() => admin.describeGroups(ids), GROUP_RETRY)).groups.map((g) => [g.groupId, g]));
   const out: GroupExport[] = [];
   for (const groupId of ids) {
     const d = described.get(groupId);
-    const committed = await admin.fetchOffsets({ groupId });
+    const committed = await retryTransient(() => admin.fetchOffsets({ groupId }), GROUP_RETRY);
     const offsets = committed
       .flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: String(p.offset), metadata: p.metadata ?? null })))
       .filter((o) => Number(o.offset) >= 0)
@@ -302,7 +307,7 @@ async function planGroups(
 ): Promise<GroupAction[]> {
   const exported = exp.groups.filter((g) => g.offsets.some((o) => wanted(o.topic)));
   if (exported.length === 0) return [];
-  const described = new Map((await admin.describeGroups(exported.map((g) => g.groupId))).groups.map((g) => [g.groupId, g]));
+  const described = new Map((await retryTransient(() => admin.describeGroups(exported.map((g) => g.groupId)), GROUP_RETRY)).groups.map((g) => [g.groupId, g]));
   // End offsets of topics that already exist, to say when a committed offset points past the data.
   const logEnds = new Map<string, Map<number, bigint>>();
   const logEnd = async (topic: string, partition: number): Promise<bigint> => {
@@ -411,7 +416,7 @@ export async function applyPlan(target: Kafka, plan: ApplyPlan, opts: { name?: s
       for (const o of g.offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), { partition: o.partition, offset: o.offset }]);
       try {
         for (const [topic, partitions] of byTopic) {
-          await admin.setOffsets({ groupId: g.groupId, topic, partitions });
+          await retryTransient(() => admin.setOffsets({ groupId: g.groupId, topic, partitions }), GROUP_RETRY);
           result.offsetsSet += partitions.length;
         }
         result.groupsSet.push(g.groupId);
