@@ -1,26 +1,17 @@
-/** Full-cluster recovery activities: thin wrappers over src/recovery/steps (heartbeats, error mapping). */
+/** Full-cluster recovery activities: thin wrappers over src/recovery (heartbeats, error mapping). */
 import { heartbeat } from '@temporalio/activity';
 import type { SetRequirement } from '../src/backup/coverage.pure';
 import type { VerifyData } from '../src/backup/coverageData';
 import type { BackupSet } from '../src/backup/parts';
 import type { ClusterSpec } from '../src/config/spec';
-import {
-  type ChosenSet,
-  chooseBackupSet,
-  type ConfigRestoreResult,
-  type LogDirRestoreResult,
-  type RecoveryCheck,
-  restoreBrokerLogDirs,
-  restoreConfigs,
-  restoreZookeeper,
-  stopBrokerAndWait,
-  verifyAgainstSet,
-  waitForServing,
-  type ZkRestoreResult,
-} from '../src/recovery/steps';
+import { type BrokerDiskState, brokerDiskState, stopBrokerAndWait } from '../src/recovery/brokers';
+import { type ChosenSet, chooseBackupSet } from '../src/recovery/choose';
+import { type LogDirRestoreResult, restoreBrokerLogDirs } from '../src/recovery/data';
+import { waitForServing } from '../src/recovery/serving';
+import { type ConfigRestoreResult, restoreConfigs, restoreZookeeper, type ZkRestoreResult } from '../src/recovery/state';
+import { verifyAgainstSet, verifyBaseline } from '../src/recovery/verify';
+import type { DataCheck } from '../src/report/report.pure';
 import type { RestoreMode } from '../src/zookeeper/restore';
-import { type BrokerDiskState, brokerDiskState } from '../src/recovery/brokerDisk';
-import { verifyBaseline } from '../src/recovery/verifyData';
 import { type RegistryRecovery, recoverRegistry } from '../src/recovery/registry';
 import { type LogicalRestoreResult, restoreTopicsFromSet } from '../src/recovery/logical';
 import { checkedSpec, mapped } from './errors';
@@ -70,7 +61,7 @@ export async function waitForServingActivity(input: { spec: ClusterSpec; timeout
   return mapped(() => waitForServing(checkedSpec(input.spec), { timeoutMs: input.timeoutMs, onProgress: (p) => heartbeat(p) }));
 }
 
-export async function verifyAgainstSetActivity(input: { spec: ClusterSpec; set: BackupSet; groupsTranslated?: boolean }): Promise<RecoveryCheck[]> {
+export async function verifyAgainstSetActivity(input: { spec: ClusterSpec; set: BackupSet; groupsTranslated?: boolean }): Promise<DataCheck[]> {
   return mapped(() => withHeartbeat({ step: 'verify' }, () => verifyAgainstSet(checkedSpec(input.spec), input.set, { groupsTranslated: input.groupsTranslated })));
 }
 
@@ -78,7 +69,7 @@ export async function brokerDiskStateActivity(input: { spec: ClusterSpec; broker
   return mapped(() => brokerDiskState(checkedSpec(input.spec), input.brokerId));
 }
 
-export async function verifyBaselineActivity(input: { spec: ClusterSpec; set: BackupSet }): Promise<{ checks: RecoveryCheck[]; problems: string[] }> {
+export async function verifyBaselineActivity(input: { spec: ClusterSpec; set: BackupSet }): Promise<{ checks: DataCheck[]; problems: string[] }> {
   return mapped(() => withHeartbeat({ step: 'verify-baseline' }, (beat) => verifyBaseline(checkedSpec(input.spec), input.set, (topic) => beat({ step: 'verify-baseline', topic }))));
 }
 

@@ -18,8 +18,8 @@ import { loadOffsetMap } from '../kafka/offsetMap';
 import { restoreMapTranslator } from '../kafka/offsets';
 import type { TopicManifest } from '../kafka/topicBackup';
 import { type RestoreProgress, restoreTopics, snapshotTopics, topicChain } from '../kafka/topicRestore';
-import type { RecoveryCheck } from './steps';
-import { withRepo } from './steps';
+import type { DataCheck } from '../report/report.pure';
+import { withRepo } from './repo';
 
 export interface LogicalRestoreResult {
   /** Records of the set in the target, whichever attempt wrote them. */
@@ -28,7 +28,7 @@ export interface LogicalRestoreResult {
   writtenNow: number;
   offsetMapFile: string;
   groupsSet: number;
-  checks: RecoveryCheck[];
+  checks: DataCheck[];
 }
 
 export async function restoreTopicsFromSet(
@@ -63,7 +63,7 @@ export async function restoreTopicsFromSet(
   const map = await loadOffsetMap(offsetMapFile);
   const mapped = (topic: string) =>
     Object.values(map.topics[topic]?.partitions ?? {}).reduce((n, p) => n + p.runs.reduce((m, r) => m + r[2], 0), 0);
-  const checks: RecoveryCheck[] = result.topics.map((t) => ({
+  const checks: DataCheck[] = result.topics.map((t) => ({
     subject: `topic ${t.target}: records restored`,
     expected: expected.get(t.topic) ?? 0,
     actual: mapped(t.topic),

@@ -11,7 +11,7 @@ import { restoreRegistry, staticFallback, writeFallback } from '../registry/regi
 import { readRegistryComponent } from '../registry/storage';
 import { withZkSession } from '../zookeeper/errors';
 import { keepZkTarget } from '../zookeeper/preRestore';
-import { withRepo } from './steps';
+import { withRepo } from './repo';
 
 export interface RegistryRecovery {
   services: number;

@@ -1,0 +1,153 @@
+/**
+ * Choosing the backup set a recovery restores: the newest complete set that covers what the
+ * recovery needs and whose parts read back intact (structure, small parts whole, a sample or all of
+ * the log-dir and topics data), with the newer sets passed over and why.
+ */
+import { coverageGap, coverageLabel, coverageOf, type SetRequirement } from '../backup/coverage.pure';
+import { type DataReadResult, isLargePart, readPartsData, type VerifyData } from '../backup/coverageData';
+import { type BackupSet, listBackupSets } from '../backup/parts';
+import { invalidParts } from '../backup/plan.pure';
+import type { ClusterSpec } from '../config/spec';
+import { LifeboatError } from '../errors';
+import { checkRepository } from '../repository/check';
+import type { LocalRepository } from '../repository/repo';
+import type { SnapshotMeta } from '../repository/types';
+import { materializeZkTree } from '../zookeeper/storage';
+import { withRepo } from './repo';
+
+export interface ChosenSet {
+  set: BackupSet;
+  /** Newer sets that were passed over, and why. */
+  rejected: { setId: string; time: string; reason: string }[];
+  /** What the chosen set covers ("full" or "partial: ..."), and how much of its data was read. */
+  coverage?: string;
+  dataRead?: { mode: VerifyData; chunks: number; chunksRead: number; bytesRead: number; packsChecked: number };
+}
+
+export interface SetCheckOptions {
+  /** How much of the large parts (log dirs, topics) to read: a sample (default) or all of it. */
+  verifyData?: VerifyData;
+  sampleBytes?: number;
+  /** Chunks already read (good or bad) by an earlier set of the same choice. */
+  verified?: Set<string>;
+  bad?: Map<string, string>;
+  onProgress?: (m: string) => void;
+  /** Check only these parts (what the recovery will restore); default: every part of the set. */
+  only?: string[];
+}
+
+/**
+ * Problems of one set: structure of every snapshot it needs (its parts and their parent chains),
+ * a full read of its small parts (ZooKeeper, metadata, configs, registry, baseline) and a read of
+ * its large parts' data (log dirs, topics: a sample or all of it, see backup/coverageData.ts).
+ */
+export async function setProblems(repo: LocalRepository, set: BackupSet, damaged: Set<string>, opts: SetCheckOptions = {}): Promise<string[]> {
+  const r = await checkSet(repo, set, damaged, opts);
+  return r.problems;
+}
+
+async function checkSet(repo: LocalRepository, set: BackupSet, damaged: Set<string>, opts: SetCheckOptions): Promise<{ problems: string[]; data?: DataReadResult }> {
+  const problems: string[] = [];
+  const all = new Map((await repo.snapshots()).map((s) => [s.id, s]));
+  const large: { part: string; meta: SnapshotMeta }[] = [];
+  for (const [part, meta] of Object.entries(set.snapshots)) {
+    if (opts.only && !opts.only.includes(part)) continue;
+    for (let s: SnapshotMeta | undefined = meta; s; s = s.parent ? all.get(s.parent) : undefined) {
+      if (damaged.has(s.id)) problems.push(`${part}: snapshot ${s.id.slice(0, 12)} is damaged`);
+      if (s.parent && !all.has(s.parent)) problems.push(`${part}: parent snapshot ${s.parent.slice(0, 12)} is missing`);
+      if (isLargePart(part)) large.push({ part, meta: s });
+    }
+    if (isLargePart(part)) continue;
+    try {
+      const reader = await repo.openSnapshot(meta.id);
+      for (const f of reader.list()) if (f.type === 'file') await reader.readBuffer(f.path);
+      if (part === 'zookeeper') await materializeZkTree(repo, meta.id);
+    } catch (e) {
+      problems.push(`${part}: ${(e as Error).message}`);
+    }
+  }
+  if (large.length === 0) return { problems };
+  opts.onProgress?.(`reading the data of set ${set.setId} (${opts.verifyData ?? 'sample'})`);
+  const data = await readPartsData(repo, large, { mode: opts.verifyData ?? 'sample', sampleBytes: opts.sampleBytes, verified: opts.verified, bad: opts.bad, onProgress: opts.onProgress });
+  problems.push(...data.problems);
+  return { problems, data };
+}
+
+export interface ChooseOptions {
+  setId?: string;
+  exclude?: string[];
+  /** What the set must cover: the whole cluster (default), one broker, or the parts an operator named. */
+  require?: SetRequirement;
+  verifyData?: VerifyData;
+  sampleBytes?: number;
+  onProgress?: (m: string) => void;
+}
+
+const requirementText = (req: SetRequirement) =>
+  req.kind === 'cluster' ? 'a full recovery' : req.kind === 'broker' ? `a recovery of broker ${req.brokerId}` : `the parts asked for (${req.parts.join(',')})`;
+
+/**
+ * The newest complete set that covers what the recovery needs and verifies (or the one asked
+ * for), with the newer ones passed over and why. Its data is read here, before any approval.
+ */
+export async function chooseBackupSet(spec: ClusterSpec, opts: ChooseOptions = {}): Promise<ChosenSet> {
+  const req = opts.require ?? { kind: 'cluster' };
+  const brokerIds = spec.brokers.map((b) => b.id);
+  if (req.kind === 'parts') {
+    const bad = invalidParts(spec, req.parts);
+    if (bad.length) throw new LifeboatError('InvalidInput', `unknown parts for ${spec.name}: ${bad.join(', ')} (zookeeper, kafka-metadata, registry, topics, configs:<broker>, logdirs:<broker>)`);
+  }
+  return withRepo(spec, async (repo) => {
+    const sets = await listBackupSets(repo, spec.name);
+    if (sets.length === 0) throw new LifeboatError('SnapshotNotFound', `the repository of ${spec.name} (${repo.path}) holds no backup set: run a backup first`);
+    const coverage = (s: BackupSet) => coverageOf(Object.keys(s.snapshots), brokerIds, req);
+    let candidates = sets.filter((s) => s.complete).reverse();
+    if (opts.setId) {
+      const wanted = sets.find((s) => s.setId === opts.setId || s.setId.startsWith(opts.setId!));
+      if (!wanted) throw new LifeboatError('SnapshotNotFound', `no backup set ${opts.setId} of ${spec.name} (newest: ${sets.at(-1)!.setId})`);
+      if (!wanted.complete) throw new LifeboatError('CorruptBackup', `backup set ${wanted.setId} is incomplete (missing ${wanted.parts.filter((p) => !wanted.snapshots[p]).join(', ')})`);
+      const c = coverage(wanted);
+      if (!c.full) {
+        const hint = req.kind === 'cluster' ? '; to restore only what it holds, name the parts (recover cluster --parts ...)' : '';
+        throw new LifeboatError('InvalidInput', `backup set ${wanted.setId} ${coverageGap(c, req)}${hint}`);
+      }
+      candidates = [wanted];
+    }
+    const check = await checkRepository(repo, { progress: opts.onProgress });
+    const damaged = new Set(check.damagedSnapshots);
+    const rejected: ChosenSet['rejected'] = [];
+    const shared = { verified: new Set<string>(), bad: new Map<string, string>() };
+    // Only what the recovery restores must read back: a damaged logdirs:3 does not stop a restore of configs:1.
+    const only = req.kind === 'parts' ? req.parts : req.kind === 'broker' ? [`logdirs:${req.brokerId}`] : undefined;
+    for (const set of candidates) {
+      if (opts.exclude?.includes(set.setId)) {
+        rejected.push({ setId: set.setId, time: set.time, reason: 'failed during an earlier restore attempt' });
+        continue;
+      }
+      const c = coverage(set);
+      if (!c.full) {
+        rejected.push({ setId: set.setId, time: set.time, reason: coverageGap(c, req) });
+        continue;
+      }
+      opts.onProgress?.(`verifying set ${set.setId}`);
+      const { problems, data } = await checkSet(repo, set, damaged, { verifyData: opts.verifyData, sampleBytes: opts.sampleBytes, onProgress: opts.onProgress, only, ...shared });
+      if (problems.length === 0) {
+        // Newer sets that are incomplete: a backup that failed or runs now, or a snapshot file that is unreadable.
+        const newerIncomplete = opts.setId ? [] : sets.filter((s) => !s.complete && s.time > set.time);
+        for (const s of newerIncomplete) {
+          rejected.push({ setId: s.setId, time: s.time, reason: `incomplete: no readable ${s.parts.filter((p) => !s.snapshots[p]).join(', ')} (a backup that failed or still runs, or a damaged snapshot file)` });
+        }
+        rejected.sort((x, y) => (x.time < y.time ? 1 : -1));
+        const dataRead = data && { mode: opts.verifyData ?? 'sample', chunks: data.chunks, chunksRead: data.chunksRead, bytesRead: data.bytesRead, packsChecked: data.packsChecked };
+        return { set, rejected, coverage: coverageLabel(coverageOf(Object.keys(set.snapshots), brokerIds)), ...(dataRead ? { dataRead } : {}) };
+      }
+      rejected.push({ setId: set.setId, time: set.time, reason: [...new Set(problems)].slice(0, 3).join('; ') });
+    }
+    const list = rejected.map((r) => `${r.setId}: ${r.reason}`).join(' | ');
+    // Nothing damaged, only nothing that covers enough: "not found", not a corrupt backup.
+    if (candidates.length && candidates.every((c) => !coverage(c).full)) {
+      throw new LifeboatError('SnapshotNotFound', `no backup set of ${spec.name} covers ${requirementText(req)}: ${list}`);
+    }
+    throw new LifeboatError('CorruptBackup', `no backup set of ${spec.name} can be used (${candidates.length ? `none that covers ${requirementText(req)} verifies` : 'none is complete'}): ${list || 'no complete set'}`);
+  });
+}
