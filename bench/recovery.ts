@@ -27,24 +27,21 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import type { BackupResult } from '../src/backup/plan.pure';
-import { TOPICS, seed } from '../src/cli/commands/demo';
+import { TOPICS, seed } from '../lab/demo';
 import { loadSpec, type ClusterSpec } from '../src/config/spec';
 import { brokerControlFor } from '../src/host/brokerControl';
 import { kafkaFor } from '../src/kafka/client';
 import { clusterHealth, preferredLeaderElection } from '../src/kafka/cluster';
 import { produceConsumeProbe } from '../src/kafka/probe';
-import { labDisaster } from '../src/lab/disaster';
-import { findCluster, labTopology } from '../src/lab/topology';
-import {
-  chooseBackupSet,
-  restoreBrokerLogDirs,
-  restoreConfigs,
-  restoreZookeeper,
-  stopBrokerAndWait,
-  verifyAgainstSet,
-  waitForServing,
-} from '../src/recovery/steps';
-import { verifyBaseline } from '../src/recovery/verifyData';
+import { labDisaster } from '../lab/disaster';
+import { findCluster, labTopology, useLabEnv } from '../lab/topology';
+import '../lab/brokerControl';
+import { stopBrokerAndWait } from '../src/recovery/brokers';
+import { chooseBackupSet } from '../src/recovery/choose';
+import { restoreBrokerLogDirs } from '../src/recovery/data';
+import { waitForServing } from '../src/recovery/serving';
+import { restoreConfigs, restoreZookeeper } from '../src/recovery/state';
+import { verifyAgainstSet, verifyBaseline } from '../src/recovery/verify';
 import type { RunReport } from '../src/report/report.pure';
 import { TASK_QUEUE, temporalSettings } from '../src/temporal/connection';
 import { createWorkers } from '../src/temporal/worker';
@@ -62,6 +59,7 @@ const STEPS = ['choose-set', 'stop-brokers', 'restore-zookeeper', 'restore-confi
 type Step = (typeof STEPS)[number];
 
 const topo = labTopology();
+useLabEnv(topo);
 const lab = loadSpec(findCluster(topo, 'primary').specFile);
 const work = mkdtempSync(join(tmpdir(), 'lifeboat-bench-recovery-'));
 const spec: ClusterSpec = {
@@ -292,7 +290,7 @@ function section(r: {
     `then the recovery — ${RUNS} runs of each kind, alternating which goes first. **Workflow**: fullClusterRecovery through`,
     'an in-process worker (createWorkers, as the demo), RTO = `report.rtoMs` counted from the moment the recovery was',
     'requested (the demo counts from the start of the disaster, which adds the disaster itself to both). **Raw**: the',
-    'same domain functions (src/recovery/steps.ts, brokerControl, cluster, probe) called directly in the same order with',
+    'same domain functions (src/recovery/*.ts, brokerControl, cluster, probe) called directly in the same order with',
     'the same parallelism, each step timed. Machine: 2 shared cores, ' + `load average ${r.load} at the start. Measured ${r.date}.`,
     '',
     '| | median | runs |',

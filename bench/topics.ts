@@ -32,7 +32,7 @@ import { copyLogDirs } from '../src/host/logdirs';
 import { kafkaFor } from '../src/kafka/client';
 import { backupTopics } from '../src/kafka/topicBackup';
 import { restoreTopics } from '../src/kafka/topicRestore';
-import { findCluster, labTopology } from '../src/lab/topology';
+import { findCluster, labTopology } from '../lab/topology';
 import { initRepository } from '../src/repository';
 
 const { values: flags, positionals } = parseArgs({ allowPositionals: true, options: { 'write-docs': { type: 'boolean' }, 'clean-leftovers': { type: 'boolean' } } });

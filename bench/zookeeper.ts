@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { zkConnect, labTopology } from '../src/lab/topology';
+import { zkConnect, labTopology } from '../lab/topology';
 import { connectZk, getChildren, getData, multi, remove, ZkError, type ZkClient } from '../src/zookeeper/client';
 import { exportTree } from '../src/zookeeper/export';
 import { wireOptionsOf, ZkWire } from '../src/zookeeper/wire';

@@ -4,11 +4,11 @@
  */
 import { EXIT, LifeboatError } from '../errors';
 import { fail, jsonRequested } from './output';
+import { adapterModulesFromEnv, loadAdapterModules } from '../host/adapterModules';
 
 type Command = { run(argv: string[]): Promise<number>; summary: string };
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
-  demo: () => import('./commands/demo'),
   probe: () => import('./commands/probe'),
   repo: () => import('./commands/repo'),
   worker: () => import('./commands/worker'),
@@ -29,6 +29,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   jsonRequested(argv);
+  await loadAdapterModules(adapterModulesFromEnv());
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     const lines = await Promise.all(Object.entries(COMMANDS).map(async ([n, load]) => `  ${n.padEnd(10)} ${(await load()).summary}`));
     const usage = `usage: lifeboat <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nEach command takes --help.`;

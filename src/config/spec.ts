@@ -62,8 +62,15 @@ const topicPattern = z.string().superRefine((p, ctx) => {
 });
 
 const brokerControl = z.discriminatedUnion('type', [
-  /** The lab's own process manager (pid files under the lab dir). */
-  z.strictObject({ type: z.literal('lab'), cluster: z.string().min(1) }),
+  /**
+   * A broker-control adapter registered by the process that runs the worker (e.g. the DR lab's own
+   * process manager registers "lab"; `lifeboat worker --adapter <module>` loads others), with its options.
+   */
+  z.strictObject({
+    type: z.literal('adapter'),
+    adapter: z.string().regex(/^[A-Za-z0-9._-]+$/, 'an adapter name: letters, digits, ".", "_" and "-"'),
+    options: z.record(z.string(), z.string()).default({}),
+  }),
   z.strictObject({ type: z.literal('systemd'), unit: z.string().min(1) }),
   /** Shell command templates; {id} and {host} are replaced. `status` exits 0 when the broker runs. */
   z.strictObject({ type: z.literal('command'), start: z.string().min(1), stop: z.string().min(1), status: z.string().min(1) }),

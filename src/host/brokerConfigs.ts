@@ -271,7 +271,7 @@ export async function restoreBrokerConfigs(capture: BrokerConfigCapture, opts: C
   // Without a target spec the files go back to the broker they came from, unchanged.
   const targetBroker: BrokerSpec = target
     ? findBroker(target, opts.targetBrokerId ?? m.brokerId)
-    : { id: m.brokerId, host: m.host, listener: m.listener, logDirs: m.logDirs, configDir: m.configDir, control: { type: 'lab', cluster: m.cluster } };
+    : { id: m.brokerId, host: m.host, listener: m.listener, logDirs: m.logDirs, configDir: m.configDir, control: { type: 'adapter', adapter: 'none', options: {} } };
   const targetCluster = target?.name ?? m.cluster;
   const rewritten = target !== undefined && (targetCluster !== m.cluster || targetBroker.id !== m.brokerId || targetBroker.host !== m.host);
   const dir = opts.targetDir ?? targetBroker.configDir;

@@ -1,12 +1,11 @@
 /**
- * Starting, stopping and asking after one broker, whatever manages it: the lab's own process
- * manager, a systemd unit, or command templates from the cluster spec ({id} and {host} replaced).
+ * Starting, stopping and asking after one broker, whatever manages it: a systemd unit, command
+ * templates from the cluster spec ({id} and {host} replaced), or an adapter that the process running
+ * the worker registered (the DR lab registers "lab" for its own process manager; src/ knows none).
  */
 import { execFile } from 'node:child_process';
 import { LifeboatError } from '../errors';
-import type { ClusterSpec } from '../config/spec';
-import { brokerRunning, startBroker, stopBroker } from '../lab/lab';
-import { findBroker, labTopology, type LabTopology } from '../lab/topology';
+import type { BrokerSpec, ClusterSpec } from '../config/spec';
 
 export type BrokerStatus = 'running' | 'stopped';
 
@@ -33,22 +32,33 @@ async function must(command: string, what: string): Promise<void> {
   if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}): ${r.output.split('\n').slice(-3).join(' ')}`);
 }
 
-export function brokerControlFor(spec: ClusterSpec, brokerId: number, opts: { labTopology?: LabTopology } = {}): BrokerControl {
+/** Makes the control of one broker from the adapter's options in the spec (validated by the adapter). */
+export type BrokerControlFactory = (broker: BrokerSpec, options: Record<string, string>, spec: ClusterSpec) => BrokerControl;
+
+const adapters = new Map<string, BrokerControlFactory>();
+
+/** Registers an adapter under the name specs use (`control: { type: adapter, adapter: <name>, options }`). */
+export function registerBrokerControl(name: string, factory: BrokerControlFactory): void {
+  adapters.set(name, factory);
+}
+
+export const registeredBrokerControls = (): string[] => [...adapters.keys()].sort();
+
+export function brokerControlFor(spec: ClusterSpec, brokerId: number): BrokerControl {
   const b = spec.brokers.find((x) => x.id === brokerId);
   if (!b) throw new LifeboatError('InvalidInput', `cluster spec ${spec.name} has no broker ${brokerId}`);
   const c = b.control;
   switch (c.type) {
-    case 'lab': {
-      const topo = opts.labTopology ?? labTopology();
-      const lb = findBroker(topo, c.cluster, brokerId);
-      return {
-        describe: `lab ${c.cluster}-${brokerId}`,
-        start: () => startBroker(topo, lb),
-        stop: async () => {
-          await stopBroker(topo, lb);
-        },
-        status: async () => (brokerRunning(topo, lb) ? 'running' : 'stopped'),
-      };
+    case 'adapter': {
+      const factory = adapters.get(c.adapter);
+      if (!factory) {
+        const known = registeredBrokerControls();
+        throw new LifeboatError(
+          'InvalidSpec',
+          `broker ${brokerId} of ${spec.name} is controlled by adapter "${c.adapter}", which this process has not registered (${known.length ? `registered: ${known.join(', ')}` : 'none registered'}); start the worker with --adapter <module that registers it>`,
+        );
+      }
+      return factory(b, c.options, spec);
     }
     case 'systemd': {
       const unit = c.unit.replace(/'/g, '');

@@ -2,21 +2,23 @@
  * Connection to Temporal from Temporal's own environment conventions, so Lifeboat points at any
  * cluster the way the `temporal` CLI does: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
  * TEMPORAL_TLS, TEMPORAL_TLS_CERT/KEY (paths), TEMPORAL_TLS_CA, TEMPORAL_TLS_SERVER_NAME.
- * Without TEMPORAL_ADDRESS it falls back to the lab's dev server.
+ * Without TEMPORAL_ADDRESS it uses Temporal's own default, localhost:7233. The lab prints its
+ * exports (`eval "$(npm run -s lab -- env)"`); nothing here knows the lab.
  */
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from '@temporalio/client';
-import { labTopology, temporalAddress } from '../lab/topology';
 import { LifeboatError } from '../errors';
 
-export const TASK_QUEUE = 'lifeboat';
-export const hostTaskQueue = (host: string): string => `lifeboat-host-${host}`;
+export { CONTROL_TASK_QUEUE, CONTROL_TASK_QUEUE as TASK_QUEUE, hostTaskQueue } from './taskQueues.pure';
+
+/** Temporal's own default (the `temporal` CLI and SDKs use it too). */
+export const DEFAULT_ADDRESS = 'localhost:7233';
 
 export interface TemporalSettings {
   address: string;
   namespace: string;
   connection: ConnectionOptions;
-  /** Base URL of the Web UI, for links in reports (TEMPORAL_UI_URL, or the lab's UI). */
+  /** Base URL of the Web UI, for links in reports (TEMPORAL_UI_URL; localhost:8233 beside a default local server). */
   uiUrl?: string;
 }
 
@@ -31,8 +33,7 @@ function readPath(env: NodeJS.ProcessEnv, name: string): Buffer | undefined {
 }
 
 export function temporalSettings(env: NodeJS.ProcessEnv = process.env): TemporalSettings {
-  const lab = labTopology(env);
-  const address = env.TEMPORAL_ADDRESS || temporalAddress(lab);
+  const address = env.TEMPORAL_ADDRESS || DEFAULT_ADDRESS;
   const namespace = env.TEMPORAL_NAMESPACE || 'default';
   const apiKey = env.TEMPORAL_API_KEY || undefined;
   const cert = readPath(env, 'TEMPORAL_TLS_CERT');
@@ -49,7 +50,8 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env): Temporal
     };
   }
   if (apiKey) connection.apiKey = apiKey;
-  const uiUrl = env.TEMPORAL_UI_URL || (env.TEMPORAL_ADDRESS ? undefined : `http://127.0.0.1:${lab.temporal.uiPort}`);
+  // A local dev server's UI listens beside it on 8233; elsewhere only TEMPORAL_UI_URL says where the UI is.
+  const uiUrl = env.TEMPORAL_UI_URL || (env.TEMPORAL_ADDRESS ? undefined : 'http://localhost:8233');
   return { address, namespace, connection, uiUrl };
 }
 

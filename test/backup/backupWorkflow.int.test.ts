@@ -19,9 +19,9 @@ import { TASK_QUEUE, temporalSettings } from '../../src/temporal/connection';
 import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
 import type { BackupResult } from '../../workflows/backup';
 import { primarySpec, topo, unique } from '../support/lab';
-import { killBroker, startBroker } from '../../src/lab/lab';
-import { findBroker } from '../../src/lab/topology';
-import { setProblems } from '../../src/recovery/steps';
+import { killBroker, startBroker } from '../../lab/lab';
+import { findBroker } from '../../lab/topology';
+import { setProblems } from '../../src/recovery/choose';
 import { createTopicsReady } from '../support/kafka';
 
 describe('backup workflow', () => {

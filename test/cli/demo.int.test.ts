@@ -5,13 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type Admin, type Kafka, KafkaJSProtocolError, type Producer } from 'kafkajs';
-import { seed, TOPICS } from '../../src/cli/commands/demo';
+import { seed, TOPICS } from '../../lab/demo';
 import { withAdmin } from '../../src/kafka/admin';
 import { waitForAgreement } from '../../src/kafka/ready';
 import { kafkaFor } from '../../src/kafka/client';
 import { readClusterState } from '../../src/kafka/clusterState';
-import { startBroker, stopBroker } from '../../src/lab/lab';
-import { findBroker } from '../../src/lab/topology';
+import { startBroker, stopBroker } from '../../lab/lab';
+import { findBroker } from '../../lab/topology';
 import { createTopicsReady, liveSpec } from '../support/kafka';
 import { primarySpec, topo, unique } from '../support/lab';
 

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { loadSpec, parseSpec, resolveSecret, SpecError, zkAuthOf } from '../../src/config/spec';
-import { labSpec } from '../../src/lab/specs';
-import { labTopology } from '../../src/lab/topology';
+import { labSpec } from '../../lab/specs';
+import { labTopology } from '../../lab/topology';
 
 const minimal = {
   name: 'prod-east',

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lifeboat } from '../support/cli';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findCluster, zkConnect } from '../../src/lab/topology';
+import { findCluster, zkConnect } from '../../lab/topology';
 import { openRepository } from '../../src/repository';
 import { topo } from '../support/lab';
 

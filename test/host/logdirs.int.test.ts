@@ -13,11 +13,12 @@ import { tmpdir } from 'node:os';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSpec } from '../../src/config/spec';
-import { brokerControlFor, type BrokerControl } from '../../src/host/brokerControl';
+import type { BrokerControl } from '../../src/host/brokerControl';
+import { labBrokerControl } from '../../lab/brokerControl';
 import { copyLogDirs, restoreLogDirs, type LogDirManifest } from '../../src/host/logdirs';
 import { kafkaFor } from '../../src/kafka/client';
 import { readRanges } from '../../src/kafka/topicReader';
-import { zkConnect } from '../../src/lab/topology';
+import { zkConnect } from '../../lab/topology';
 import { initRepository, type LocalRepository } from '../../src/repository';
 import { EXIT } from '../../src/errors';
 import { lifeboat } from '../support/cli';
@@ -50,7 +51,7 @@ async function partitionValues(k: Kafka, t: string): Promise<Map<number, { offse
 beforeAll(async () => {
   scratch = await scratchCluster();
   await scratch.start();
-  control = brokerControlFor(scratch.spec, 1, { labTopology: scratch.topo });
+  control = labBrokerControl(scratch.topo, scratch.name, 1);
   kafka = kafkaFor(scratch.spec, 'test');
   repo = await initRepository(join(dir, 'repo'), 'test-password', { scrypt: { N: 1024, r: 8, p: 1 } });
   const admin = kafka.admin();

@@ -13,9 +13,9 @@ import zookeeper from 'node-zookeeper-client';
 import { type ClusterSpec, parseSpec } from '../../src/config/spec';
 import { stopProcess, waitUntil } from '../../src/host/processes';
 import { kafkaFor } from '../../src/kafka/client';
-import { brokerProcess, startBroker } from '../../src/lab/lab';
-import { log4jProperties, serverProperties } from '../../src/lab/configs';
-import { labTopology, zkConnect, type LabBroker, type LabCluster, type LabTopology } from '../../src/lab/topology';
+import { brokerProcess, startBroker } from '../../lab/lab';
+import { log4jProperties, serverProperties } from '../../lab/configs';
+import { labTopology, zkConnect, type LabBroker, type LabCluster, type LabTopology } from '../../lab/topology';
 import { connectZk } from '../../src/zookeeper/client';
 
 export interface ScratchCluster {
@@ -81,7 +81,7 @@ export async function scratchCluster(opts: ScratchOptions = {}): Promise<Scratch
     name,
     kafka: { bootstrapServers: [`127.0.0.1:${port}`] },
     zookeeper: { connect: zkConnect(topo), chroot: cluster.chroot },
-    brokers: [{ id: 1, host: broker.host, listener: `127.0.0.1:${port}`, logDirs: [broker.logDir], configDir: broker.configDir, control: { type: 'lab', cluster: name } }],
+    brokers: [{ id: 1, host: broker.host, listener: `127.0.0.1:${port}`, logDirs: [broker.logDir], configDir: broker.configDir, control: { type: 'adapter', adapter: 'lab', options: { cluster: name } } }],
   });
   return {
     name,

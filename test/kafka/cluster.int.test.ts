@@ -4,8 +4,8 @@ import { kafkaFor } from '../../src/kafka/client';
 import { withAdmin } from '../../src/kafka/admin';
 import { clusterHealth, preferredLeaderElection, waitForBrokerInIsr } from '../../src/kafka/cluster';
 import { readClusterState } from '../../src/kafka/clusterState';
-import { startBroker, stopBroker } from '../../src/lab/lab';
-import { findBroker } from '../../src/lab/topology';
+import { startBroker, stopBroker } from '../../lab/lab';
+import { findBroker } from '../../lab/topology';
 import { createTopicsReady } from '../support/kafka';
 import { primarySpec, topo, unique } from '../support/lab';
 

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterSpec } from '../../src/config/spec';
 import { kafkaFor } from '../../src/kafka/client';
 import { restoreTopics, type TopicRestoreOptions } from '../../src/kafka/topicRestore';
-import { killBroker, startBroker } from '../../src/lab/lab';
+import { killBroker, startBroker } from '../../lab/lab';
 import { initRepository, type LocalRepository } from '../../src/repository';
 import { freePort, type ScratchCluster, scratchCluster } from '../host/logdirsScratchBroker';
 import { FaultyProxy } from '../support/faultyProxy';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaFor } from '../../src/kafka/client';
 import { readMetadataComponent } from '../../src/kafka/metadataStore';
 import { openRepository } from '../../src/repository';
-import { findCluster } from '../../src/lab/topology';
+import { findCluster } from '../../lab/topology';
 import { primarySpec, standbySpec, topo, unique } from '../support/lab';
 import { createTopicsReady } from '../support/kafka';
 

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaFor } from '../../src/kafka/client';
 import { loadOffsetMap, unresolvedSent } from '../../src/kafka/offsetMap';
 import { restoreTopics } from '../../src/kafka/topicRestore';
-import { findCluster } from '../../src/lab/topology';
+import { findCluster } from '../../lab/topology';
 import { initRepository, type LocalRepository } from '../../src/repository';
 import { primarySpec, standbySpec, topo, unique } from '../support/lab';
 import { backedUpNumberedTopic, expectRestoredExactly, readAll } from './topicsSupport';

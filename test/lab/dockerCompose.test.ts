@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { labTopology } from '../../src/lab/topology';
+import { labTopology } from '../../lab/topology';
 
 type Service = { ports?: string[]; environment?: Record<string, string | number> };
 

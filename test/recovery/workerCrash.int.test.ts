@@ -15,7 +15,7 @@ import { defaultParts } from '../../src/backup/plan.pure';
 import type { ClusterSpec } from '../../src/config/spec';
 import { withAdmin } from '../../src/kafka/admin';
 import { kafkaFor } from '../../src/kafka/client';
-import { labDisaster } from '../../src/lab/disaster';
+import { labDisaster } from '../../lab/disaster';
 import { openRepositoryForSpec } from '../../src/repository';
 import type { RunReport } from '../../src/report/report.pure';
 import { buildWorkflowBundle } from '../../src/temporal/bundle';

@@ -6,9 +6,14 @@
  * and ZooKeeper out of step) is wiped and started empty: the tests after it need a cluster, not its data.
  */
 import { beforeAll } from 'vitest';
-import { labDisaster } from '../../src/lab/disaster';
-import { brokerRunning, startBroker, waitForLabAgreement } from '../../src/lab/lab';
-import { labTopology } from '../../src/lab/topology';
+import { labDisaster } from '../../lab/disaster';
+import { brokerRunning, startBroker, waitForLabAgreement } from '../../lab/lab';
+import { labTopology, useLabEnv } from '../../lab/topology';
+// Lab specs control their brokers through the lab's adapter; tests' workers run in this process.
+import '../../lab/brokerControl';
+
+// Lifeboat has no lab default: point it (and every CLI child a test starts) at this lab's Temporal.
+useLabEnv(labTopology());
 
 beforeAll(async () => {
   const topo = labTopology();

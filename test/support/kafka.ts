@@ -9,13 +9,13 @@ import type { ClusterSpec } from '../../src/config/spec';
 import { withAdmin } from '../../src/kafka/admin';
 import { kafkaFor } from '../../src/kafka/client';
 import { type Agreement, waitForAgreement } from '../../src/kafka/ready';
-import { brokerRunning } from '../../src/lab/lab';
-import { findBroker } from '../../src/lab/topology';
+import { brokerRunning } from '../../lab/lab';
+import { findBroker } from '../../lab/topology';
 import { topo } from './lab';
 
 /** The lab brokers of `spec` whose process runs, as bootstrap addresses. */
 export function liveBootstrap(spec: ClusterSpec): string[] {
-  const live = spec.brokers.filter((b) => b.control.type !== 'lab' || brokerRunning(topo, findBroker(topo, b.control.cluster, b.id)));
+  const live = spec.brokers.filter((b) => b.control.type !== 'adapter' || b.control.adapter !== 'lab' || brokerRunning(topo, findBroker(topo, b.control.options.cluster ?? '', b.id)));
   const addresses = new Set(live.map((b) => b.listener).filter((a): a is string => a !== undefined));
   const servers = spec.kafka.bootstrapServers.filter((s) => addresses.has(s));
   if (servers.length === 0) throw new Error(`no broker of ${spec.name} runs (bootstrap ${spec.kafka.bootstrapServers.join(', ')})`);

@@ -3,11 +3,12 @@
  * into the cache on a fresh machine), and stops it afterwards only if this run started it and
  * LIFEBOAT_LAB_KEEP is not set.
  */
-import { labDown, labHealthy, labUp } from '../../src/lab/lab';
-import { labTopology } from '../../src/lab/topology';
+import { labDown, labHealthy, labUp } from '../../lab/lab';
+import { labTopology, useLabEnv } from '../../lab/topology';
 
 export default async function setup(): Promise<() => Promise<void>> {
   const topo = labTopology();
+  useLabEnv(topo);
   if (await labHealthy(topo)) return async () => {};
   const t0 = Date.now();
   await labUp(topo, { log: (m) => console.log(`[lab] ${m}`) });

@@ -10,7 +10,7 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { labHealthy, labUp } from '../../src/lab/lab';
+import { labHealthy, labUp } from '../../lab/lab';
 import { TASK_QUEUE, temporalSettings } from '../../src/temporal/connection';
 import { createWorkers } from '../../src/temporal/worker';
 import type { RunStatus } from '../../workflows/support/tracker';

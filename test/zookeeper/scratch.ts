@@ -1,5 +1,5 @@
 /** Scratch roots for ZooKeeper tests: created under /lifeboat-test-<id>, deleted (only ours) at the end. */
-import { zkConnect } from '../../src/lab/topology';
+import { zkConnect } from '../../lab/topology';
 import { connectZk, create, getChildren, remove, ACL, Id, Permission, ZkError, type ZkClient, type ZkAcl } from '../../src/zookeeper/client';
 import { topo, unique } from '../support/lab';
 

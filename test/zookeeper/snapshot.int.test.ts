@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { lifeboat } from '../support/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initRepository, openRepository } from '../../src/repository';
-import { findCluster } from '../../src/lab/topology';
+import { findCluster } from '../../lab/topology';
 import { topo } from '../support/lab';
 import { captureRegistry } from '../../src/registry/registry';
 import { readRegistryComponent, writeRegistryComponent } from '../../src/registry/storage';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LifeboatError } from '../../src/errors';
-import { findCluster } from '../../src/lab/topology';
+import { findCluster } from '../../lab/topology';
 import { ACL, CreateMode, exists, getACL, getData, Id, Permission, remove, sessionZxid, setData, type ZkClient } from '../../src/zookeeper/client';
 import { assertClusterIdConsistent, checkClusterIdConsistency, clusterIdOfZk } from '../../src/zookeeper/clusterId';
 import { openZk } from '../../src/zookeeper/errors';

@@ -19,7 +19,7 @@ import { restoreTopics } from '../../../src/kafka/topicRestore';
 import { readBatches } from '../../../src/kafka/wire/readBatches';
 import { WireClient } from '../../../src/kafka/wire/client';
 import { decodeBatch, encodeBatch, encodeBody, restampForProduce } from '../../../src/kafka/wire/recordBatch';
-import { javaBinary } from '../../../src/lab/provision';
+import { javaBinary } from '../../../lab/provision';
 import { initRepository } from '../../../src/repository';
 import { freePort, type ScratchCluster, scratchCluster } from '../../host/logdirsScratchBroker';
 

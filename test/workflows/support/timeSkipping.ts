@@ -7,8 +7,8 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, type LogLevel, makeTelemetryFilterString, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
-import { ensureTemporalTestServer } from '../../../src/lab/provision';
-import { labTopology } from '../../../src/lab/topology';
+import { ensureTemporalTestServer } from '../../../lab/provision';
+import { labTopology } from '../../../lab/topology';
 import { SEARCH_ATTRIBUTE_TYPES } from '../../../src/temporal/searchAttributes';
 import { WORKFLOWS_PATH } from '../../../src/temporal/worker';
 

@@ -1,0 +1,31 @@
+/**
+ * The lab's broker-control adapter: specs of lab clusters say
+ * `control: { type: adapter, adapter: lab, options: { cluster: primary } }`, and any process that
+ * runs lifeboat's activities against the lab imports this module (tests through their setup, the
+ * demo, `lifeboat worker --adapter lab/brokerControl.ts`), which registers "lab".
+ */
+import { type BrokerControl, registerBrokerControl } from '../src/host/brokerControl';
+import { LifeboatError } from '../src/errors';
+import { brokerRunning, startBroker, stopBroker } from './lab';
+import { findBroker, labTopology, type LabTopology } from './topology';
+
+/** The lab's control of one broker of one of its clusters (a scratch topology in some tests). */
+export function labBrokerControl(topo: LabTopology, cluster: string, brokerId: number): BrokerControl {
+  const lb = findBroker(topo, cluster, brokerId);
+  return {
+    describe: `lab ${cluster}-${brokerId}`,
+    start: () => startBroker(topo, lb),
+    stop: async () => {
+      await stopBroker(topo, lb);
+    },
+    status: async () => (brokerRunning(topo, lb) ? 'running' : 'stopped'),
+  };
+}
+
+registerBrokerControl('lab', (broker, options, spec) => {
+  if (!options.cluster) throw new LifeboatError('InvalidSpec', `broker ${broker.id} of ${spec.name}: the lab adapter needs options.cluster (the lab cluster's name)`);
+  return labBrokerControl(labTopology(), options.cluster, broker.id);
+});
+
+/** The control section a lab cluster's spec gives each broker. */
+export const labControl = (cluster: string) => ({ type: 'adapter' as const, adapter: 'lab', options: { cluster } });

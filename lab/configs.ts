@@ -1,0 +1,115 @@
+/**
+ * The lab's configuration files, written the way an operator would have them on a real host:
+ * zoo.cfg, and per broker a config dir with server.properties and log4j.properties.
+ * Files that already exist are left alone, so a config restored by Lifeboat is what the broker
+ * starts with next (that is what config restore tests need).
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { LabBroker, LabCluster, LabTopology } from './topology';
+import { zkConnect } from './topology';
+
+function writeIfMissing(file: string, content: string): void {
+  if (existsSync(file)) return;
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, content);
+}
+
+export function zooCfg(topo: LabTopology): string {
+  return [
+    '# Lifeboat lab ZooKeeper (standalone)',
+    'tickTime=2000',
+    `dataDir=${topo.zookeeper.dataDir}`,
+    `clientPort=${topo.zookeeper.port}`,
+    'clientPortAddress=127.0.0.1',
+    'maxClientCnxns=0',
+    'admin.enableServer=false',
+    '4lw.commands.whitelist=ruok,srvr,stat,mntr,conf,cons,wchs,dump',
+    'autopurge.snapRetainCount=3',
+    'autopurge.purgeInterval=1',
+    '',
+  ].join('\n');
+}
+
+export function serverProperties(topo: LabTopology, cluster: LabCluster, broker: LabBroker): string {
+  const rf = cluster.replicationFactor;
+  return [
+    `# Lifeboat lab broker ${broker.id} of cluster "${cluster.name}" (ZooKeeper mode)`,
+    `broker.id=${broker.id}`,
+    `listeners=PLAINTEXT://127.0.0.1:${broker.port}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${broker.port}`,
+    `log.dirs=${broker.logDir}`,
+    `zookeeper.connect=${zkConnect(topo)}${cluster.chroot}`,
+    // Short enough that a killed broker's ephemeral registration goes away quickly in fault tests.
+    'zookeeper.session.timeout.ms=6000',
+    'zookeeper.connection.timeout.ms=18000',
+    'num.partitions=3',
+    `default.replication.factor=${rf}`,
+    `offsets.topic.replication.factor=${rf}`,
+    'offsets.topic.num.partitions=10',
+    `transaction.state.log.replication.factor=${rf}`,
+    `transaction.state.log.min.isr=${Math.min(2, rf)}`,
+    'transaction.state.log.num.partitions=5',
+    'group.initial.rebalance.delay.ms=0',
+    'num.network.threads=3',
+    'num.io.threads=4',
+    'num.recovery.threads.per.data.dir=2',
+    'log.segment.bytes=67108864',
+    'log.retention.hours=-1',
+    'message.max.bytes=10485760',
+    'replica.fetch.max.bytes=10485760',
+    'auto.create.topics.enable=false',
+    'delete.topic.enable=true',
+    // An authorizer, so ACLs can be captured and restored; open to everyone otherwise.
+    'authorizer.class.name=kafka.security.authorizer.AclAuthorizer',
+    'allow.everyone.if.no.acl.found=true',
+    'super.users=User:ANONYMOUS',
+    '',
+  ].join('\n');
+}
+
+export function log4jProperties(broker: LabBroker): string {
+  const logs = join(broker.dir, 'logs');
+  return [
+    `# Lifeboat lab broker ${broker.cluster}-${broker.id} logging`,
+    'log4j.rootLogger=INFO, kafkaAppender',
+    'log4j.appender.kafkaAppender=org.apache.log4j.RollingFileAppender',
+    `log4j.appender.kafkaAppender.File=${join(logs, 'server.log')}`,
+    'log4j.appender.kafkaAppender.MaxFileSize=20MB',
+    'log4j.appender.kafkaAppender.MaxBackupIndex=2',
+    'log4j.appender.kafkaAppender.layout=org.apache.log4j.PatternLayout',
+    'log4j.appender.kafkaAppender.layout.ConversionPattern=[%d] %p %m (%c)%n',
+    'log4j.logger.kafka=INFO',
+    'log4j.logger.org.apache.kafka=INFO',
+    'log4j.logger.org.apache.zookeeper=WARN',
+    'log4j.logger.kafka.request.logger=WARN',
+    'log4j.logger.state.change.logger=WARN',
+    'log4j.logger.kafka.authorizer.logger=WARN',
+    '',
+  ].join('\n');
+}
+
+export function zookeeperLog4j(): string {
+  return [
+    'log4j.rootLogger=WARN, stdout',
+    'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
+    'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
+    'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
+    // node-zookeeper-client speaks the pre-3.5 handshake: one "old client" WARN per connection.
+    'log4j.logger.org.apache.zookeeper.server.ZooKeeperServer=ERROR',
+    '',
+  ].join('\n');
+}
+
+export function writeLabConfigs(topo: LabTopology): void {
+  writeIfMissing(topo.zookeeper.configFile, zooCfg(topo));
+  writeIfMissing(join(dirname(topo.zookeeper.configFile), 'log4j.properties'), zookeeperLog4j());
+  for (const cluster of topo.clusters) {
+    for (const broker of cluster.brokers) {
+      writeIfMissing(join(broker.configDir, 'server.properties'), serverProperties(topo, cluster, broker));
+      writeIfMissing(join(broker.configDir, 'log4j.properties'), log4jProperties(broker));
+      mkdirSync(broker.logDir, { recursive: true });
+      mkdirSync(join(broker.dir, 'logs'), { recursive: true });
+    }
+  }
+}

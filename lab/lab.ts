@@ -1,0 +1,314 @@
+/**
+ * The lab: provisions, starts, checks and stops the real Temporal dev server, ZooKeeper and the
+ * two Kafka clusters on loopback. `up` is idempotent and returns only when everything is healthy;
+ * `down` stops only what the pid files say we started.
+ */
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { logLevel } from 'kafkajs';
+import { type Agreement, type AgreementOptions, type AgreementTarget, waitForAgreement } from '../src/kafka/ready';
+import { writeLabConfigs } from './configs';
+import { ensureKafkaLibs, ensureTemporalCli, javaBinary } from './provision';
+import { writeLabSpecs } from './specs';
+import type { LabBroker, LabTopology } from './topology';
+import { bootstrapServers, findCluster, labTopology, temporalAddress, zkConnect } from './topology';
+import { type ManagedProcess, runningPid, startDetached, stopProcess, tail, waitUntil } from '../src/host/processes';
+import { chrootPath, exists, getData, withZk } from '../src/zookeeper/client';
+import { SEARCH_ATTRIBUTE_TYPES } from '../src/temporal/searchAttributes';
+
+export type Log = (msg: string) => void;
+
+/** Sends a ZooKeeper four-letter word and returns the answer. */
+export function fourLetterWord(port: number, word: string, timeoutMs = 2000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = createConnection({ host: '127.0.0.1', port });
+    let out = '';
+    sock.setTimeout(timeoutMs, () => sock.destroy(new Error('timeout')));
+    sock.on('connect', () => sock.write(word));
+    sock.on('data', (d) => (out += d.toString()));
+    sock.on('end', () => resolve(out));
+    sock.on('error', reject);
+  });
+}
+
+function zookeeperProcess(topo: LabTopology): ManagedProcess {
+  const cp = join(topo.kafkaLibs, '*');
+  const confDir = join(topo.zookeeper.configFile, '..');
+  return {
+    name: 'zookeeper',
+    command: javaBinary(),
+    args: [
+      // ZooKeeper keeps every znode in memory; a 100k-znode benchmark tree needs far more than 256m.
+      '-Xms128m',
+      '-Xmx2g',
+      `-Dlog4j.configuration=file:${join(confDir, 'log4j.properties')}`,
+      '-Dzookeeper.jmx.log4j.disable=true',
+      '-cp',
+      cp,
+      'org.apache.zookeeper.server.quorum.QuorumPeerMain',
+      topo.zookeeper.configFile,
+    ],
+    pidFile: topo.zookeeper.pidFile,
+    logFile: topo.zookeeper.logFile,
+    marker: topo.zookeeper.configFile,
+  };
+}
+
+export function brokerProcess(topo: LabTopology, b: LabBroker): ManagedProcess {
+  const props = join(b.configDir, 'server.properties');
+  return {
+    name: `broker ${b.cluster}-${b.id}`,
+    command: javaBinary(),
+    args: [
+      '-Xms256m',
+      '-Xmx1g',
+      '-XX:+UseG1GC',
+      '-XX:MaxGCPauseMillis=20',
+      '-Djava.awt.headless=true',
+      `-Dlog4j.configuration=file:${join(b.configDir, 'log4j.properties')}`,
+      `-Dkafka.logs.dir=${join(b.dir, 'logs')}`,
+      '-cp',
+      join(topo.kafkaLibs, '*'),
+      'kafka.Kafka',
+      props,
+    ],
+    pidFile: b.pidFile,
+    logFile: b.logFile,
+    marker: props,
+  };
+}
+
+function temporalProcess(topo: LabTopology, cli: string): ManagedProcess {
+  const t = topo.temporal;
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(t.port),
+    '--ui-port',
+    String(t.uiPort),
+    '--db-filename',
+    t.dbFile,
+    '--namespace',
+    t.namespace,
+    '--log-level',
+    'warn',
+  ];
+  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_TYPES)) args.push('--search-attribute', `${name}=${type}`);
+  return { name: 'temporal', command: cli, args, pidFile: t.pidFile, logFile: t.logFile, marker: t.dbFile };
+}
+
+async function zookeeperHealthy(topo: LabTopology): Promise<boolean> {
+  return (await fourLetterWord(topo.zookeeper.port, 'ruok')).trim() === 'imok';
+}
+
+async function temporalHealthy(topo: LabTopology): Promise<boolean> {
+  const conn = await Connection.connect({ address: temporalAddress(topo), connectTimeout: 2000 });
+  try {
+    const res = await conn.operatorService.listSearchAttributes({ namespace: topo.temporal.namespace });
+    return Object.keys(SEARCH_ATTRIBUTE_TYPES).every((k) => k in (res.customAttributes ?? {}));
+  } finally {
+    await conn.close();
+  }
+}
+
+/** A broker is healthy when its process runs and it is registered (ephemeral id node) in its chroot. */
+export async function brokerRegistered(topo: LabTopology, b: LabBroker): Promise<boolean> {
+  return withZk(zkConnect(topo), async (zk) => {
+    const stat = await exists(zk, chrootPath(`/${b.cluster}`, `/brokers/ids/${b.id}`));
+    if (!stat) return false;
+    const { data } = await getData(zk, chrootPath(`/${b.cluster}`, `/brokers/ids/${b.id}`));
+    const reg = JSON.parse(data?.toString() ?? '{}') as { endpoints?: string[] };
+    return (reg.endpoints ?? []).some((e) => e.endsWith(`:${b.port}`));
+  });
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection({ host: '127.0.0.1', port });
+    s.setTimeout(1000, () => s.destroy());
+    s.on('connect', () => {
+      s.end();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+    s.on('close', () => resolve(false));
+  });
+}
+
+/** A lab cluster as `waitForAgreement` takes it. */
+export function labAgreementTarget(topo: LabTopology, cluster: string): AgreementTarget {
+  const c = findCluster(topo, cluster);
+  return { name: c.name, kafka: { clientId: 'lifeboat-lab', brokers: bootstrapServers(c), logLevel: logLevel.NOTHING }, zookeeper: { connect: zkConnect(topo), chroot: c.chroot } };
+}
+
+/** Waits until the lab cluster's live brokers agree on a controller (and on `topics`' leaders); see src/kafka/ready.ts. */
+export const waitForLabAgreement = (topo: LabTopology, cluster: string, opts: AgreementOptions = {}): Promise<Agreement> =>
+  waitForAgreement(labAgreementTarget(topo, cluster), { timeoutMs: 90_000, ...opts });
+
+export interface BrokerControlOptions {
+  /**
+   * Wait, once the process is up or gone, until the cluster agrees again: every live broker names
+   * the same controller, never a stopped one, and a started broker is part of it (default true).
+   * A disaster that kills every broker has nothing to wait for.
+   */
+  settle?: boolean;
+}
+
+export async function startBroker(topo: LabTopology, b: LabBroker, log: Log = () => {}, opts: BrokerControlOptions = {}): Promise<void> {
+  const p = brokerProcess(topo, b);
+  const serverLog = join(b.dir, 'logs', 'server.log');
+  if (runningPid(p) === undefined) {
+    // A broker that was killed stays registered until its ZooKeeper session expires, and Kafka
+    // refuses to start while that stale registration exists (NodeExists). Wait it out first.
+    await waitUntil(`the stale registration of broker ${b.cluster}-${b.id} to expire`, async () => !(await brokerRegistered(topo, b)), {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+    });
+    log(`starting broker ${b.cluster}-${b.id} on 127.0.0.1:${b.port}`);
+  }
+  startDetached(p);
+  let exited = false;
+  await waitUntil(
+    `broker ${b.cluster}-${b.id} to register in ZooKeeper`,
+    async () => {
+      if (runningPid(p) === undefined) {
+        exited = true;
+        return true;
+      }
+      return (await portOpen(b.port)) && (await brokerRegistered(topo, b));
+    },
+    { timeoutMs: 120_000, intervalMs: 500, onTimeout: () => `last lines of ${serverLog}:\n${tail(serverLog)}\n${tail(b.logFile)}` },
+  );
+  if (exited) throw new Error(`broker ${b.cluster}-${b.id} exited during start-up; last lines of ${serverLog}:\n${tail(serverLog, 15)}`);
+  if (opts.settle ?? true) await waitForLabAgreement(topo, b.cluster, { present: [b.id] });
+}
+
+/** Graceful stop (SIGTERM: Kafka's controlled shutdown moves leadership away first). */
+export async function stopBroker(topo: LabTopology, b: LabBroker, opts: BrokerControlOptions = {}): Promise<boolean> {
+  const stopped = await stopProcess(brokerProcess(topo, b), { graceMs: 90_000 });
+  // Its registration is ephemeral; after a controlled shutdown it is gone at once, after a kill
+  // only when the session expires. Wait for it, so callers see the cluster as it now is.
+  await waitUntil(`broker ${b.cluster}-${b.id} to leave ZooKeeper`, async () => !(await brokerRegistered(topo, b)), {
+    timeoutMs: 30_000,
+    intervalMs: 250,
+  });
+  if (opts.settle ?? true) await waitForLabAgreement(topo, b.cluster, { absent: [b.id] });
+  return stopped;
+}
+
+/**
+ * SIGKILL, the way a host dies: no controlled shutdown, the ephemeral node lingers until the
+ * session times out (6 s in the lab). Settling waits that out: the broker is unregistered and the
+ * others agree on a controller that is not it.
+ */
+export async function killBroker(topo: LabTopology, b: LabBroker, opts: BrokerControlOptions = {}): Promise<boolean> {
+  const killed = await stopProcess(brokerProcess(topo, b), { signal: 'SIGKILL' });
+  if (opts.settle ?? true) await waitForLabAgreement(topo, b.cluster, { absent: [b.id] });
+  return killed;
+}
+
+export function brokerRunning(topo: LabTopology, b: LabBroker): boolean {
+  return runningPid(brokerProcess(topo, b)) !== undefined;
+}
+
+export interface UpOptions {
+  log?: Log;
+  /** Only provision (fetch/build binaries), start nothing. */
+  provisionOnly?: boolean;
+}
+
+export async function labUp(topo: LabTopology = labTopology(), opts: UpOptions = {}): Promise<LabTopology> {
+  const log = opts.log ?? (() => {});
+  const cli = ensureTemporalCli(topo, log);
+  ensureKafkaLibs(topo, log);
+  if (opts.provisionOnly) return topo;
+  writeLabConfigs(topo);
+
+  const temporal = temporalProcess(topo, cli);
+  if (runningPid(temporal) === undefined) log(`starting Temporal dev server on ${temporalAddress(topo)} (UI :${topo.temporal.uiPort})`);
+  startDetached(temporal);
+  const zk = zookeeperProcess(topo);
+  if (runningPid(zk) === undefined) log(`starting ZooKeeper on ${zkConnect(topo)}`);
+  startDetached(zk);
+
+  await waitUntil('ZooKeeper to answer ruok', () => zookeeperHealthy(topo), {
+    timeoutMs: 60_000,
+    onTimeout: () => tail(topo.zookeeper.logFile),
+  });
+  // Brokers start together: each takes a few seconds of JVM start-up, so this halves `up` on 2 cores.
+  await Promise.all(topo.clusters.flatMap((c) => c.brokers.map((b) => startBroker(topo, b, log))));
+  await waitUntil('Temporal dev server with Lifeboat search attributes', () => temporalHealthy(topo), {
+    timeoutMs: 90_000,
+    intervalMs: 500,
+    onTimeout: () => tail(topo.temporal.logFile),
+  });
+  writeLabSpecs(topo);
+  return topo;
+}
+
+export async function labDown(topo: LabTopology = labTopology(), log: Log = () => {}): Promise<void> {
+  await Promise.all(
+    topo.clusters.flatMap((c) =>
+      c.brokers.map(async (b) => {
+        if (await stopProcess(brokerProcess(topo, b), { graceMs: 30_000 })) log(`stopped broker ${b.cluster}-${b.id}`);
+      }),
+    ),
+  );
+  if (await stopProcess({ pidFile: topo.zookeeper.pidFile, marker: topo.zookeeper.configFile })) log('stopped ZooKeeper');
+  if (await stopProcess({ pidFile: topo.temporal.pidFile, marker: topo.temporal.dbFile })) log('stopped Temporal');
+}
+
+export interface LabStatus {
+  labDir: string;
+  temporal: { address: string; ui: string; namespace: string; running: boolean; pid?: number };
+  zookeeper: { connect: string; running: boolean; pid?: number };
+  clusters: {
+    name: string;
+    chroot: string;
+    bootstrapServers: string[];
+    spec: string;
+    brokers: { id: number; host: string; address: string; running: boolean; pid?: number; logDir: string; configDir: string }[];
+  }[];
+}
+
+export function labStatus(topo: LabTopology = labTopology()): LabStatus {
+  const tpid = runningPid({ pidFile: topo.temporal.pidFile, marker: topo.temporal.dbFile });
+  const zpid = runningPid({ pidFile: topo.zookeeper.pidFile, marker: topo.zookeeper.configFile });
+  return {
+    labDir: topo.labDir,
+    temporal: {
+      address: temporalAddress(topo),
+      ui: `http://127.0.0.1:${topo.temporal.uiPort}`,
+      namespace: topo.temporal.namespace,
+      running: tpid !== undefined,
+      pid: tpid,
+    },
+    zookeeper: { connect: zkConnect(topo), running: zpid !== undefined, pid: zpid },
+    clusters: topo.clusters.map((c) => ({
+      name: c.name,
+      chroot: c.chroot,
+      bootstrapServers: bootstrapServers(c),
+      spec: c.specFile,
+      brokers: c.brokers.map((b) => {
+        const pid = runningPid(brokerProcess(topo, b));
+        return { id: b.id, host: b.host, address: `127.0.0.1:${b.port}`, running: pid !== undefined, pid, logDir: b.logDir, configDir: b.configDir };
+      }),
+    })),
+  };
+}
+
+/** True when every lab process runs and answers (used by the test global setup). */
+export async function labHealthy(topo: LabTopology = labTopology()): Promise<boolean> {
+  try {
+    if (!(await zookeeperHealthy(topo))) return false;
+    if (!(await temporalHealthy(topo))) return false;
+    for (const c of topo.clusters) for (const b of c.brokers) if (!brokerRunning(topo, b) || !(await brokerRegistered(topo, b))) return false;
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * Provisioning of the lab's binaries into the cache (outside the checkout, reused across runs):
+ * - `temporal`: from TEMPORAL_CLI, else PATH, else the cache, else built once with `go install`;
+ * - Kafka 3.9 and ZooKeeper jars: `mvn dependency:copy-dependencies` on lab/pom.xml;
+ * - Temporal's time-skipping test server (workflow tests): the same on lab/temporal-test-server.pom.xml.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { delimiter, join, resolve } from 'node:path';
+import type { LabTopology } from './topology';
+
+export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
+const POM = resolve(__dirname, 'pom.xml');
+/** Newest io.temporal:temporal-test-server on Maven Central when this was written (mvn dependency:get). */
+export const TEMPORAL_TEST_SERVER_VERSION = '1.38.0';
+const TEST_SERVER_POM = resolve(__dirname, 'temporal-test-server.pom.xml');
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && executable(join(dir, name))) return join(dir, name);
+  }
+  return undefined;
+}
+
+function requireTool(name: string, why: string): void {
+  if (!onPath(name)) throw new Error(`"${name}" is not on PATH; the lab needs it to ${why}`);
+}
+
+/** Path of a usable `temporal` CLI, building it into the cache if there is none. */
+export function ensureTemporalCli(topo: LabTopology, log: (msg: string) => void): string {
+  const fromEnv = process.env.TEMPORAL_CLI;
+  if (fromEnv) {
+    if (!executable(fromEnv)) throw new Error(`TEMPORAL_CLI=${fromEnv} is not an executable file`);
+    return fromEnv;
+  }
+  const found = onPath('temporal');
+  if (found) return found;
+  const binDir = join(topo.cacheDir, 'bin');
+  const cached = join(binDir, 'temporal');
+  if (executable(cached)) return cached;
+  requireTool('go', `build the Temporal CLI (${TEMPORAL_CLI_MODULE})`);
+  log(`building the Temporal CLI once: go install ${TEMPORAL_CLI_MODULE} (a few minutes)`);
+  mkdirSync(binDir, { recursive: true });
+  const r = spawnSync('go', ['install', TEMPORAL_CLI_MODULE], {
+    env: { ...process.env, GOBIN: binDir, GOFLAGS: process.env.GOFLAGS ?? '-trimpath' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (r.status !== 0 || !executable(cached)) throw new Error(`go install ${TEMPORAL_CLI_MODULE} failed (exit ${r.status})`);
+  return cached;
+}
+
+/** Directory with Kafka's and ZooKeeper's jars, fetched from Maven Central if not cached. */
+export function ensureKafkaLibs(topo: LabTopology, log: (msg: string) => void): string {
+  const done = join(topo.kafkaLibs, '.complete');
+  if (existsSync(done)) return topo.kafkaLibs;
+  requireTool('mvn', 'fetch Kafka from Maven Central');
+  requireTool('java', 'run Kafka and ZooKeeper');
+  log(`fetching Apache Kafka ${topo.kafkaVersion} from Maven Central into ${topo.kafkaLibs}`);
+  rmSync(topo.kafkaLibs, { recursive: true, force: true });
+  mkdirSync(topo.kafkaLibs, { recursive: true });
+  execFileSync(
+    'mvn',
+    [
+      '-B',
+      '-q',
+      '-f',
+      POM,
+      `-Dkafka.version=${topo.kafkaVersion}`,
+      'dependency:copy-dependencies',
+      `-DoutputDirectory=${topo.kafkaLibs}`,
+      '-DincludeScope=runtime',
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  const jars = readdirSync(topo.kafkaLibs).filter((f) => f.endsWith('.jar'));
+  if (!jars.some((j) => j.startsWith(`kafka_2.13-${topo.kafkaVersion}`)) || !jars.some((j) => j.startsWith('zookeeper-'))) {
+    throw new Error(`mvn did not deliver the Kafka and ZooKeeper jars into ${topo.kafkaLibs}`);
+  }
+  writeFileSync(done, `${new Date().toISOString()}\n`);
+  return topo.kafkaLibs;
+}
+
+const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Launcher of Temporal's time-skipping test server (the Java SDK's), fetched from Maven Central if not
+ * cached: a script that @temporalio/testing runs as its `existing-path` executable with `<port>`
+ * (`TestWorkflowEnvironment.createTimeSkipping`). The SDK gives a server 5 s to answer; a JVM with
+ * C1 only answers in about 1 s.
+ */
+export function ensureTemporalTestServer(topo: Pick<LabTopology, 'cacheDir'>, log: (msg: string) => void): string {
+  const dir = join(topo.cacheDir, `temporal-test-server-${TEMPORAL_TEST_SERVER_VERSION}`);
+  const libs = join(dir, 'libs');
+  const launcher = join(dir, 'temporal-test-server');
+  if (existsSync(join(dir, '.complete')) && executable(launcher)) return launcher;
+  requireTool('mvn', 'fetch the Temporal test server from Maven Central');
+  const java = javaBinary();
+  log(`fetching the Temporal test server ${TEMPORAL_TEST_SERVER_VERSION} from Maven Central into ${dir}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(libs, { recursive: true });
+  execFileSync(
+    'mvn',
+    [
+      '-B',
+      '-q',
+      '-f',
+      TEST_SERVER_POM,
+      `-Dtemporal.test-server.version=${TEMPORAL_TEST_SERVER_VERSION}`,
+      'dependency:copy-dependencies',
+      `-DoutputDirectory=${libs}`,
+      '-DincludeScope=runtime',
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  if (!readdirSync(libs).includes(`temporal-test-server-${TEMPORAL_TEST_SERVER_VERSION}.jar`)) {
+    throw new Error(`mvn did not deliver temporal-test-server-${TEMPORAL_TEST_SERVER_VERSION}.jar into ${libs}`);
+  }
+  // `exec`, so the pid the SDK kills at teardown is the JVM's.
+  writeFileSync(
+    launcher,
+    [
+      '#!/bin/sh',
+      `# Temporal test server ${TEMPORAL_TEST_SERVER_VERSION}; usage: temporal-test-server <port> [--enable-time-skipping]`,
+      `exec ${shellQuote(java)} -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp ${shellQuote(join(libs, '*'))} io.temporal.testserver.TestServer "$@"`,
+      '',
+    ].join('\n'),
+  );
+  chmodSync(launcher, 0o755);
+  writeFileSync(join(dir, '.complete'), `${new Date().toISOString()}\n`);
+  return launcher;
+}
+
+export function javaBinary(): string {
+  const home = process.env.JAVA_HOME;
+  if (home && executable(join(home, 'bin', 'java'))) return join(home, 'bin', 'java');
+  requireTool('java', 'run Kafka and ZooKeeper');
+  return 'java';
+}

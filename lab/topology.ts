@@ -1,0 +1,135 @@
+/**
+ * The lab's shape: one Temporal dev server, one ZooKeeper, a 3-broker "primary" Kafka cluster
+ * (chroot /primary) and a 1-broker "standby" cluster (chroot /standby), all on 127.0.0.1.
+ * Everything lives outside the checkout: binaries and jars in the cache, state in the lab dir.
+ * Ports and directories come from LIFEBOAT_LAB_* environment variables.
+ */
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export interface LabBroker {
+  cluster: string;
+  id: number;
+  /** Host name used for the broker's task queue (lifeboat-host-<host>). */
+  host: string;
+  port: number;
+  dir: string;
+  logDir: string;
+  configDir: string;
+  pidFile: string;
+  logFile: string;
+}
+
+export interface LabCluster {
+  name: string;
+  chroot: string;
+  brokers: LabBroker[];
+  replicationFactor: number;
+  specFile: string;
+}
+
+export interface LabTopology {
+  cacheDir: string;
+  labDir: string;
+  kafkaVersion: string;
+  kafkaLibs: string;
+  temporal: { port: number; uiPort: number; dbFile: string; pidFile: string; logFile: string; namespace: string };
+  zookeeper: { port: number; dataDir: string; configFile: string; pidFile: string; logFile: string };
+  clusters: LabCluster[];
+  repositoryDir: string;
+  offsiteRepositoryDir: string;
+}
+
+function intEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0 || n > 65535) throw new Error(`${name} must be a port number, got "${raw}"`);
+  return n;
+}
+
+export const KAFKA_VERSION = '3.9.1';
+
+export function labTopology(env: NodeJS.ProcessEnv = process.env): LabTopology {
+  const cacheDir = resolve(env.LIFEBOAT_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'lifeboat'));
+  const labDir = resolve(env.LIFEBOAT_LAB_DIR ?? join(cacheDir, 'lab'));
+  const kafkaBase = intEnv(env, 'LIFEBOAT_LAB_KAFKA_PORT_BASE', 19090);
+  const broker = (cluster: string, id: number, port: number): LabBroker => {
+    const dir = join(labDir, 'kafka', `${cluster}-${id}`);
+    return {
+      cluster,
+      id,
+      host: `${cluster}-broker-${id}`,
+      port,
+      dir,
+      logDir: join(dir, 'data'),
+      configDir: join(dir, 'config'),
+      pidFile: join(dir, 'broker.pid'),
+      logFile: join(dir, 'logs', 'server.out'),
+    };
+  };
+  const cluster = (name: string, count: number, portOffset: number): LabCluster => ({
+    name,
+    chroot: `/${name}`,
+    brokers: Array.from({ length: count }, (_, i) => broker(name, i + 1, kafkaBase + portOffset + i + 1)),
+    replicationFactor: Math.min(3, count),
+    specFile: join(labDir, 'specs', `${name}.yaml`),
+  });
+  return {
+    cacheDir,
+    labDir,
+    kafkaVersion: KAFKA_VERSION,
+    kafkaLibs: join(cacheDir, `kafka-${KAFKA_VERSION}`, 'libs'),
+    temporal: {
+      port: intEnv(env, 'LIFEBOAT_LAB_TEMPORAL_PORT', 17233),
+      uiPort: intEnv(env, 'LIFEBOAT_LAB_TEMPORAL_UI_PORT', 18233),
+      dbFile: join(labDir, 'temporal', 'temporal.db'),
+      pidFile: join(labDir, 'temporal', 'temporal.pid'),
+      logFile: join(labDir, 'temporal', 'temporal.log'),
+      namespace: 'default',
+    },
+    zookeeper: {
+      port: intEnv(env, 'LIFEBOAT_LAB_ZK_PORT', 12181),
+      dataDir: join(labDir, 'zookeeper', 'data'),
+      configFile: join(labDir, 'zookeeper', 'zoo.cfg'),
+      pidFile: join(labDir, 'zookeeper', 'zookeeper.pid'),
+      logFile: join(labDir, 'zookeeper', 'zookeeper.log'),
+    },
+    clusters: [cluster('primary', 3, 0), cluster('standby', 1, 100)],
+    repositoryDir: join(labDir, 'repository'),
+    offsiteRepositoryDir: join(labDir, 'repository-offsite'),
+  };
+}
+
+export function findCluster(topo: LabTopology, name: string): LabCluster {
+  const c = topo.clusters.find((x) => x.name === name);
+  if (!c) throw new Error(`the lab has no cluster "${name}" (it has ${topo.clusters.map((x) => x.name).join(', ')})`);
+  return c;
+}
+
+export function findBroker(topo: LabTopology, cluster: string, id: number): LabBroker {
+  const b = findCluster(topo, cluster).brokers.find((x) => x.id === id);
+  if (!b) throw new Error(`the lab cluster "${cluster}" has no broker ${id}`);
+  return b;
+}
+
+export const zkConnect = (topo: LabTopology): string => `127.0.0.1:${topo.zookeeper.port}`;
+export const temporalAddress = (topo: LabTopology): string => `127.0.0.1:${topo.temporal.port}`;
+export const bootstrapServers = (c: LabCluster): string[] => c.brokers.map((b) => `127.0.0.1:${b.port}`);
+
+/**
+ * The environment that points Temporal's own tools and lifeboat at this lab (Temporal's env
+ * conventions): lifeboat has no lab default of its own.
+ */
+export const labEnv = (topo: LabTopology): Record<string, string> => ({
+  // The lab's brokers are controlled through its adapter, which every lifeboat process loads.
+  LIFEBOAT_ADAPTERS: resolve(__dirname, 'brokerControl.ts'),
+  TEMPORAL_ADDRESS: temporalAddress(topo),
+  TEMPORAL_NAMESPACE: topo.temporal.namespace,
+  TEMPORAL_UI_URL: `http://127.0.0.1:${topo.temporal.uiPort}`,
+});
+
+/** Sets the lab's Temporal env in this process (and so in its children) where the caller has not set it. */
+export function useLabEnv(topo: LabTopology, env: NodeJS.ProcessEnv = process.env): void {
+  for (const [k, v] of Object.entries(labEnv(topo))) env[k] ??= v;
+}
