@@ -5,9 +5,9 @@
  * read_committed: aborted records and transaction markers never arrive (they become offset gaps).
  */
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { type Header, type StoredRecord, headersFromKafkajs } from './recordFormat';
+import { headerDecoding } from './wire/transport';
 
 /**
  * kafkajs folds a record's headers into an object, which loses the wire order of interleaved
@@ -21,9 +21,9 @@ function captureHeaderOrder(): void {
   if (patched) return;
   patched = true;
   try {
-    const req = createRequire(__filename);
-    const Decoder = req('kafkajs/src/protocol/decoder') as { prototype: { readVarIntArray: (reader: unknown) => unknown[] } };
-    const HeaderDecoder = req('kafkajs/src/protocol/recordBatch/header/v0/decoder') as unknown;
+    const internals = headerDecoding();
+    if (!internals) return;
+    const { Decoder, HeaderDecoder } = internals;
     const original = Decoder.prototype.readVarIntArray as ((reader: unknown) => unknown[]) & { [ORDERED]?: true };
     // kafkajs is loaded once per process, but this module may be loaded more than once (test
     // isolation): wrap only once.

@@ -7,76 +7,22 @@
  * sends its own Fetch (v11) and Produce (v7) requests: record sets travel as the raw bytes the
  * broker stores. Fetch goes through kafkajs's connection pools; Produce on a connection per broker
  * that kafkajs connects and authenticates and Lifeboat frames (connection.ts), so batches are not
- * copied on the way. kafkajs is pinned; the internals used are its Cluster (through the client's
- * cluster factory), Broker.connectionPool (send, and the options of its connections), its
- * Connection class and protocol/error.
+ * copied on the way. The kafkajs internals used (its Cluster, Broker.connectionPool, Connection
+ * class and protocol errors) come from transport.ts, the one module that touches them.
  */
-import { createRequire } from 'node:module';
 import type { Kafka, Logger } from 'kafkajs';
 import { LifeboatError } from '../../errors';
-import { type KafkajsPoolOptions, RawConnection } from './connection';
+import { RawConnection } from './connection';
+import { clusterOf, type KafkajsBroker, type KafkajsCluster, protocolError, type WireRequest, type WireResponse } from './transport';
 
-const req = createRequire(__filename);
-
-interface ApiVersion {
-  minVersion: number;
-  maxVersion: number;
-}
-
-interface WireRequest {
-  apiKey: number;
-  apiVersion: number;
-  apiName: string;
-  expectResponse?: () => boolean;
-  encode: () => Promise<{ buf: Buffer; buffer: Buffer }>;
-}
-
-interface WireResponse<T> {
-  decode: (raw: Buffer) => Promise<T>;
-  parse: (data: T) => Promise<T>;
-}
-
-interface KafkajsBroker {
-  nodeId: number;
-  versions: Record<number, ApiVersion> | null;
-  connectionPool: KafkajsPoolOptions & { send: (r: { request: WireRequest; response: WireResponse<unknown>; requestTimeout?: number }) => Promise<unknown> };
-  initProducerId: (a: { transactionalId?: string | null; transactionTimeout: number }) => Promise<{ errorCode: number; producerId: string; producerEpoch: number }>;
-  listOffsets: (a: {
-    replicaId: number;
-    isolationLevel: number;
-    topics: { topic: string; partitions: { partition: number; timestamp: number }[] }[];
-  }) => Promise<{ responses: { topic: string; partitions: { partition: number; errorCode: number; offset: string }[] }[] }>;
-}
-
-interface KafkajsCluster {
-  connect: () => Promise<void>;
-  disconnect: () => Promise<void>;
-  refreshMetadata: () => Promise<void>;
-  addMultipleTargetTopics: (topics: string[]) => Promise<void>;
-  findTopicPartitionMetadata: (topic: string) => { partitionId: number; leader: number | null }[];
-  findBroker: (a: { nodeId: number }) => Promise<KafkajsBroker>;
-  getNodeIds: () => number[];
-}
+export { protocolError };
 
 const API = { Produce: 0, Fetch: 1 } as const;
 const FETCH_VERSION = 11;
 const PRODUCE_VERSION = 7;
 
-/** kafkajs's error for a protocol error code: `type` (e.g. NOT_LEADER_FOR_PARTITION) and `retriable`. */
-export function protocolError(code: number): Error & { type: string; retriable: boolean; code: number } {
-  const { createErrorFromCode } = req('kafkajs/src/protocol/error') as { createErrorFromCode: (c: number) => Error & { type: string; retriable: boolean; code: number } };
-  return createErrorFromCode(code);
-}
-
 /** Errors after which the partition's leader must be looked up again. */
 export const STALE_LEADER_ERRORS = new Set([3, 5, 6, 9, 56, 74, 75]); // unknown partition, leader n/a, not leader, replica n/a, storage, fenced/unknown epoch
-
-function clusterOf(kafka: Kafka): KafkajsCluster {
-  const factory = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
-  const create = factory && (kafka as unknown as Record<symbol, unknown>)[factory];
-  if (typeof create !== 'function') throw new Error('this kafkajs version does not expose its cluster factory (Lifeboat needs kafkajs 2.2.x)');
-  return (create as (o: object) => KafkajsCluster)({ metadataMaxAge: 300_000, allowAutoTopicCreation: false, maxInFlightRequests: null });
-}
 
 // ---- encoding helpers (request bodies are small, except Produce's record sets) ----
 

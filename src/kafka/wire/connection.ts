@@ -8,12 +8,11 @@
  * authenticates it (SASL, with the broker's API versions); then this class takes the socket's
  * incoming bytes over. The connection is this class's alone, never in kafkajs's pools.
  */
-import { createRequire } from 'node:module';
-import type { Socket } from 'node:net';
 import type { Logger } from 'kafkajs';
 import { LifeboatError } from '../../errors';
+import { type KafkajsConnection, type KafkajsPoolOptions, newConnection } from './transport';
 
-const req = createRequire(__filename);
+export type { KafkajsPoolOptions };
 
 /** A connection that failed, closed or timed out: every request on it failed and may be retried on a new one. */
 export class WireConnectionError extends Error {
@@ -28,30 +27,6 @@ export class WireConnectionError extends Error {
   ) {
     super(message);
   }
-}
-
-/** What kafkajs's ConnectionPool keeps of the options its connections are made with. */
-export interface KafkajsPoolOptions {
-  host: string;
-  port: number;
-  ssl: unknown;
-  sasl: unknown;
-  clientId: string;
-  socketFactory: unknown;
-  connectionTimeout: number;
-}
-
-interface KafkajsConnection {
-  socket: Socket;
-  sasl: unknown;
-  /** Authenticated, and not within kafkajs's threshold (10 s) of the session lifetime the broker gave. */
-  isAuthenticated(): boolean;
-  connect(): Promise<boolean>;
-  authenticate(): Promise<void>;
-  disconnect(): Promise<boolean>;
-  setVersions(v: unknown): void;
-  setSupportAuthenticationProtocol(supported: boolean): void;
-  processData(data: Buffer): void;
 }
 
 interface Pending {
@@ -90,8 +65,7 @@ export class RawConnection {
 
   /** Connects and authenticates as kafkajs would, with the options of a broker's connection pool. */
   static async open(pool: KafkajsPoolOptions, versions: Record<number, unknown> | null, logger: Logger): Promise<RawConnection> {
-    const Connection = req('kafkajs/src/network/connection') as new (o: object) => KafkajsConnection;
-    const conn = new Connection({
+    const conn = newConnection({
       host: pool.host,
       port: pool.port,
       ssl: pool.ssl,
