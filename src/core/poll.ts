@@ -66,6 +66,8 @@ export interface PollOptions {
   errorType?: ErrorType;
   /** Errors of `check` that end the wait at once (default: none; every other error is "not yet", and its first line the reason). */
   fatal?: (e: unknown) => boolean;
+  /** The timeout's message, where a caller's wording is established (default: "timed out after 60s waiting for <what> (<reason>)"). */
+  message?: (reason: string | undefined) => string;
 }
 
 /** Told by `check` why it is not done yet; the timeout error repeats the last reason. */
@@ -101,7 +103,8 @@ export async function poll<T>(check: (note: Note) => Promise<T | undefined | fal
     throwIfAborted(signal);
     const left = deadline - Date.now();
     if (left <= 0) {
-      throw new LifeboatError(opts.errorType ?? 'Unreachable', `timed out after ${seconds(opts.timeoutMs)} waiting for ${opts.what}${reason ? ` (${reason})` : ''}`);
+      const message = opts.message?.(reason) ?? `timed out after ${seconds(opts.timeoutMs)} waiting for ${opts.what}${reason ? ` (${reason})` : ''}`;
+      throw new LifeboatError(opts.errorType ?? 'Unreachable', message);
     }
     await sleep(Math.min(intervalAt(opts.intervalMs, attempt), left), signal);
   }

@@ -6,6 +6,9 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { poll, sleep } from '../core/poll';
+
+export { sleep };
 
 export interface ManagedProcess {
   /** Human name used in messages, e.g. "broker primary-2". */
@@ -103,8 +106,6 @@ export function startDetached(p: ManagedProcess): number {
   }
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -116,11 +117,12 @@ function alive(pid: number): boolean {
 
 /**
  * Stops our process: SIGTERM (Kafka then does a controlled shutdown), and SIGKILL if it has not
- * exited within `graceMs`. Returns false if it was not running.
+ * exited within `graceMs`. Returns false if it was not running. `abort` ends the wait at once (the
+ * signal already sent stands: the process goes on shutting down).
  */
 export async function stopProcess(
   p: Pick<ManagedProcess, 'pidFile' | 'marker'>,
-  opts: { graceMs?: number; signal?: NodeJS.Signals } = {},
+  opts: { graceMs?: number; signal?: NodeJS.Signals; abort?: AbortSignal } = {},
 ): Promise<boolean> {
   const pid = runningPid(p);
   if (pid === undefined) return false;
@@ -130,34 +132,40 @@ export async function stopProcess(
   } catch {
     /* already gone */
   }
-  const deadline = Date.now() + (signal === 'SIGKILL' ? 10_000 : (opts.graceMs ?? 60_000));
-  while (alive(pid) && Date.now() < deadline) await sleep(100);
-  if (alive(pid)) {
-    process.kill(pid, 'SIGKILL');
-    while (alive(pid)) await sleep(100);
+  const gone = () => !alive(pid);
+  const graceMs = signal === 'SIGKILL' ? 10_000 : (opts.graceMs ?? 60_000);
+  const exited = await poll(gone, { what: `process ${pid} to exit`, timeoutMs: graceMs, intervalMs: 100, signal: opts.abort }).catch((e: unknown) => {
+    if (opts.abort?.aborted) throw e;
+    return false;
+  });
+  if (!exited) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone meanwhile */
+    }
+    // A SIGKILLed process is gone once the kernel has reaped it; it cannot refuse.
+    await poll(gone, { what: `process ${pid} to exit after SIGKILL`, timeoutMs: 60_000, intervalMs: 100, signal: opts.abort });
   }
   rmSync(p.pidFile, { force: true });
   return true;
 }
 
-/** Polls `check` until it returns true or the timeout passes; `describe` names what we waited for. */
+/**
+ * Polls `check` until it returns true or the timeout passes; `describe` names what we waited for.
+ * A timeout is a LifeboatError (Unreachable) naming it and the last error `check` threw, followed
+ * by `onTimeout`'s text (e.g. a log tail).
+ */
 export async function waitUntil(
   describe: string,
   check: () => Promise<boolean> | boolean,
-  opts: { timeoutMs: number; intervalMs?: number; onTimeout?: () => string },
+  opts: { timeoutMs: number; intervalMs?: number; onTimeout?: () => string; signal?: AbortSignal },
 ): Promise<void> {
-  const deadline = Date.now() + opts.timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      /* not ready yet */
-    }
-    if (Date.now() > deadline) {
-      const extra = opts.onTimeout ? `\n${opts.onTimeout()}` : '';
-      throw new Error(`timed out after ${Math.round(opts.timeoutMs / 1000)}s waiting for ${describe}${extra}`);
-    }
-    await sleep(opts.intervalMs ?? 250);
+  try {
+    await poll(async () => (await check()) || undefined, { what: describe, timeoutMs: opts.timeoutMs, intervalMs: opts.intervalMs, signal: opts.signal });
+  } catch (e) {
+    if (opts.onTimeout && !opts.signal?.aborted && e instanceof Error) e.message += `\n${opts.onTimeout()}`;
+    throw e;
   }
 }
 

@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import type { Admin, Kafka } from 'kafkajs';
 import type { ClusterSpec } from '../config/spec';
 import { LifeboatError } from '../errors';
-import { sleep } from '../host/processes';
+import { retry } from '../core/poll';
 import { kafkaFor } from './client';
 
 function tcpCheck(hostPort: string, timeoutMs: number): Promise<string | null> {
@@ -77,16 +77,8 @@ export function isTransientKafkaError(e: unknown): boolean {
  * disturbed (a broker just stopped, leaders moving), and kafkajs gives up on a single
  * LEADER_NOT_AVAILABLE after its own short retries.
  */
-export async function retryTransient<T>(fn: () => Promise<T>, opts: { timeoutMs?: number; delayMs?: number } = {}): Promise<T> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (!isTransientKafkaError(e) || Date.now() > deadline) throw e;
-      await sleep(opts.delayMs ?? 500);
-    }
-  }
+export async function retryTransient<T>(fn: () => Promise<T>, opts: { timeoutMs?: number; delayMs?: number; signal?: AbortSignal } = {}): Promise<T> {
+  return retry(fn, { timeoutMs: opts.timeoutMs ?? 30_000, intervalMs: opts.delayMs ?? 500, signal: opts.signal, retryIf: isTransientKafkaError });
 }
 
 export async function partitionStates(admin: Admin, topics?: string[]): Promise<PartitionState[]> {

@@ -6,7 +6,7 @@
  */
 import { type ClusterSpec, zkAuthOf } from '../config/spec';
 import { LifeboatError } from '../errors';
-import { sleep } from '../host/processes';
+import { poll } from '../core/poll';
 import { chrootPath, exists, type ZkClient } from '../zookeeper/client';
 import { openZk } from '../zookeeper/errors';
 import type { PartitionState } from './admin';
@@ -42,31 +42,40 @@ export const missingFromIsr = (parts: PartitionState[], brokerId: number): Parti
 export async function waitForBrokerInIsr(
   spec: ClusterSpec,
   brokerId: number,
-  opts: { timeoutMs: number; onProgress?: (missing: number, total: number) => void },
+  opts: { timeoutMs: number; onProgress?: (missing: number, total: number) => void; signal?: AbortSignal },
 ): Promise<void> {
-  const deadline = Date.now() + opts.timeoutMs;
-  for (;;) {
-    const state = await readClusterState(spec).catch(() => undefined);
-    if (state) {
+  await poll(
+    async (note) => {
+      const state = await readClusterState(spec);
       const mine = state.partitions.filter((p) => p.replicas.includes(brokerId));
       const missing = missingFromIsr(state.partitions, brokerId);
       opts.onProgress?.(missing.length, mine.length);
       // Registered, and none of its partitions without a leader: the ISR of a sole replica keeps the
       // broker even while it is down. A broker that replicates nothing is then done at once.
-      if (state.brokers.includes(brokerId) && missing.length === 0 && mine.every((p) => p.leader >= 0)) return;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`broker ${brokerId} is not back in every ISR after ${Math.round(opts.timeoutMs / 1000)}s`);
-    }
-    await sleep(1000);
-  }
+      if (state.brokers.includes(brokerId) && missing.length === 0 && mine.every((p) => p.leader >= 0)) return true;
+      note(state.brokers.includes(brokerId) ? `missing from the ISR of ${missing.length} of ${mine.length} partitions` : 'not registered');
+      return false;
+    },
+    {
+      what: `broker ${brokerId} to rejoin every ISR`,
+      timeoutMs: opts.timeoutMs,
+      intervalMs: 1000,
+      signal: opts.signal,
+      message: (last) => `broker ${brokerId} is not back in every ISR after ${Math.round(opts.timeoutMs / 1000)}s${last ? ` (${last})` : ''}`,
+    },
+  );
 }
 
 /**
  * Asks the controller for a preferred-leader election of the given partitions (ZooKeeper mode).
  * Idempotent: if an election is already pending, waits for it to finish first.
  */
-export async function preferredLeaderElection(spec: ClusterSpec, partitions: { topic: string; partition: number }[], timeoutMs = 60_000): Promise<void> {
+export async function preferredLeaderElection(
+  spec: ClusterSpec,
+  partitions: { topic: string; partition: number }[],
+  timeoutMs = 60_000,
+  signal?: AbortSignal,
+): Promise<void> {
   if (partitions.length === 0) return;
   if (spec.kafka.mode !== 'zookeeper' || !spec.zookeeper) {
     throw new LifeboatError('InvalidSpec', `preferred leader election needs ZooKeeper mode and a zookeeper section in spec ${spec.name}`);
@@ -74,22 +83,24 @@ export async function preferredLeaderElection(spec: ClusterSpec, partitions: { t
   const path = chrootPath(spec.zookeeper.chroot, '/admin/preferred_replica_election');
   const zk = await openZk(spec.zookeeper.connect, { auth: zkAuthOf(spec) });
   try {
-    await waitAbsent(zk, path, timeoutMs);
+    await waitAbsent(zk, path, timeoutMs, signal);
     const body = Buffer.from(JSON.stringify({ version: 1, partitions }));
     await new Promise<void>((resolve, reject) =>
       zk.mkdirp(path, body, (err) => (err && !String(err).includes('NODE_EXISTS') ? reject(err) : resolve())),
     );
     // The controller deletes the node when the election is done.
-    await waitAbsent(zk, path, timeoutMs);
+    await waitAbsent(zk, path, timeoutMs, signal);
   } finally {
     zk.close();
   }
 }
 
-async function waitAbsent(zk: ZkClient, path: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (await exists(zk, path)) {
-    if (Date.now() > deadline) throw new Error(`${path} still pending after ${Math.round(timeoutMs / 1000)}s (is a controller running?)`);
-    await sleep(250);
-  }
+async function waitAbsent(zk: ZkClient, path: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  await poll(async () => (await exists(zk, path)) === null, {
+    what: `${path} to be gone`,
+    timeoutMs,
+    intervalMs: 250,
+    signal,
+    message: () => `${path} still pending after ${Math.round(timeoutMs / 1000)}s (is a controller running?)`,
+  });
 }

@@ -8,13 +8,13 @@
  *  - and, for `topics`, every registered broker knows every partition with a live leader.
  * Without ZooKeeper (KRaft) the live brokers and the controller are those the bootstrap brokers name.
  */
-import { createRequire } from 'node:module';
 import { Kafka, type KafkaConfig } from 'kafkajs';
 import { type ClusterSpec, zkAuthOf } from '../config/spec';
-import { LifeboatError } from '../errors';
+import { poll, throwIfAborted } from '../core/poll';
 import { chrootPath, getChildren, getData, type ZkClient, ZkError } from '../zookeeper/client';
 import { openZk } from '../zookeeper/errors';
 import { kafkaConfig } from './client';
+import { clusterOf, type MetadataV1, metadataV1, protocolError, type WireResponse } from './wire/transport';
 
 /** A cluster as this module needs it: kafkajs settings (bootstrap, TLS, SASL) and, in ZooKeeper mode, where its chroot is. */
 export interface AgreementTarget {
@@ -57,28 +57,6 @@ interface BrokerView {
   topicErrors: Map<string, string>;
 }
 
-const req = createRequire(__filename);
-
-interface KafkajsCluster {
-  connect(): Promise<void>;
-  disconnect(): Promise<void>;
-  brokerPool: { seedBroker: { connectionPool: { send(r: object): Promise<unknown> } } };
-}
-
-/** kafkajs's cluster object for `kafka` (as src/kafka/wire/client.ts gets it): a connection to the seed broker without any metadata request. */
-function clusterOf(kafka: Kafka): KafkajsCluster {
-  const factory = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
-  const create = factory && (kafka as unknown as Record<symbol, unknown>)[factory];
-  if (typeof create !== 'function') throw new Error('this kafkajs version does not expose its cluster factory (Lifeboat needs kafkajs 2.2.x)');
-  return (create as (o: object) => KafkajsCluster)({ metadataMaxAge: 300_000, allowAutoTopicCreation: false, maxInFlightRequests: null });
-}
-
-interface MetadataV1 {
-  brokers: { nodeId: number; host: string; port: number }[];
-  controllerId: number;
-  topicMetadata: { topicErrorCode: number; topic: string; partitionMetadata: { partitionErrorCode: number; partitionId: number; leader: number }[] }[];
-}
-
 /**
  * One broker's metadata answer, asked of that broker alone, without retries. A raw Metadata v1
  * request: kafkajs's own asks for every topic when given none and throws away the whole answer
@@ -89,11 +67,9 @@ async function askBroker(base: KafkaConfig, address: string, topics: string[]): 
   const cluster = clusterOf(kafka);
   await cluster.connect();
   try {
-    const Encoder = req('kafkajs/src/protocol/encoder') as new () => { writeArray(a: string[], type: string, length: number): unknown };
-    const { decode } = req('kafkajs/src/protocol/requests/metadata/v1/response') as { decode: (raw: Buffer) => Promise<MetadataV1> };
     // An explicit (possibly empty) list: an empty one asks for no topic, not for all of them.
-    const request = { apiKey: 3, apiVersion: 1, apiName: 'Metadata', encode: async () => new Encoder().writeArray(topics, 'string', topics.length) };
-    const md = (await cluster.brokerPool.seedBroker.connectionPool.send({ request, response: { decode, parse: async (d: MetadataV1) => d } })) as MetadataV1;
+    const { request, response } = metadataV1(topics);
+    const md = (await cluster.brokerPool.seedBroker.connectionPool.send({ request, response: response as WireResponse<unknown> })) as MetadataV1;
     const view: BrokerView = {
       controller: md.controllerId >= 0 ? md.controllerId : null,
       brokers: md.brokers.map((b) => ({ nodeId: b.nodeId, address: `${b.host}:${b.port}` })),
@@ -112,8 +88,7 @@ async function askBroker(base: KafkaConfig, address: string, topics: string[]): 
 
 /** UNKNOWN_TOPIC_OR_PARTITION for 3, and so on. */
 function protocolErrorType(code: number): string {
-  const { createErrorFromCode } = req('kafkajs/src/protocol/error') as { createErrorFromCode: (c: number) => { type?: string } };
-  return createErrorFromCode(code).type ?? `error ${code}`;
+  return protocolError(code).type ?? `error ${code}`;
 }
 
 /** ECONNREFUSED, UNKNOWN_TOPIC_OR_PARTITION, or the message's first line. */
@@ -213,43 +188,37 @@ async function observe(target: AgreementTarget, zk: ZkClient | undefined, opts: 
   return problems.length ? { problems } : { agreed: { controller: live.length ? controller : null, brokers: live }, problems };
 }
 
-const abortableSleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-
 /**
  * Waits until the cluster agrees (see the module comment); returns what it agrees on. Throws
- * `Unreachable` after `timeoutMs` (default 60 s), naming every disagreement of the last look.
+ * `Unreachable` after `timeoutMs` (default 60 s), naming every disagreement of the last look;
+ * an abort of `signal` ends the wait at once.
  */
 export async function waitForAgreement(cluster: ClusterSpec | AgreementTarget, opts: AgreementOptions = {}): Promise<Agreement> {
   const target = isSpec(cluster) ? agreementTarget(cluster) : cluster;
   const timeoutMs = opts.timeoutMs ?? 60_000;
-  const deadline = Date.now() + timeoutMs;
+  throwIfAborted(opts.signal);
   const zk = target.zookeeper ? await openZk(target.zookeeper.connect, { auth: target.zookeeper.auth, timeoutMs: Math.min(15_000, timeoutMs) }) : undefined;
+  const on = opts.topics?.length ? ` on a controller and the leaders of ${opts.topics.join(', ')}` : ' on a controller';
   try {
-    let last: string[] = [];
-    for (;;) {
-      if (opts.signal?.aborted) throw new LifeboatError('Unreachable', `stopped waiting for cluster ${target.name} to agree (${last.join('; ') || 'not looked yet'})`);
-      try {
-        const r = await observe(target, zk, opts);
-        if (r.agreed) return r.agreed;
-        last = r.problems;
-      } catch (e) {
-        last = [`ZooKeeper: ${shortError(e)}`];
-      }
-      if (Date.now() > deadline) {
-        const what = opts.topics?.length ? ` on a controller and the leaders of ${opts.topics.join(', ')}` : ' on a controller';
-        throw new LifeboatError('Unreachable', `cluster ${target.name} did not agree${what} within ${timeoutMs / 1000}s: ${last.join('; ')}`);
-      }
-      await abortableSleep(opts.intervalMs ?? 250, opts.signal);
-    }
+    return await poll(
+      async (note) => {
+        try {
+          const r = await observe(target, zk, opts);
+          if (r.agreed) return r.agreed;
+          note(r.problems.join('; '));
+        } catch (e) {
+          note(`ZooKeeper: ${shortError(e)}`);
+        }
+        return undefined;
+      },
+      {
+        what: `cluster ${target.name} to agree${on}`,
+        timeoutMs,
+        intervalMs: opts.intervalMs ?? 250,
+        signal: opts.signal,
+        message: (last) => `cluster ${target.name} did not agree${on} within ${timeoutMs / 1000}s: ${last ?? 'no answer'}`,
+      },
+    );
   } finally {
     zk?.close();
   }
