@@ -117,6 +117,30 @@ export class BlobIndex {
     for (const p of f.packs) this.addPack(p);
   }
 
+  /** An independent copy (typed arrays copied, not shared): what a repository session hands each handle. */
+  clone(): BlobIndex {
+    const c = new BlobIndex();
+    c.cap = this.n;
+    c.n = this.n;
+    c.ids = Buffer.from(this.ids.subarray(0, this.n * 32));
+    c.packOf = this.packOf.slice(0, this.n);
+    c.off = this.off.slice(0, this.n);
+    c.len = this.len.slice(0, this.n);
+    c.raw = this.raw.slice(0, this.n);
+    c.typ = this.typ.slice(0, this.n);
+    for (const [k, v] of this.lookup) c.lookup.set(k, v);
+    for (const [k, v] of this.collide) c.collide.set(k, v);
+    for (let p = 0; p < this.packIds.length; p++) {
+      c.packIds.push(this.packIds[p]!);
+      c.packSize.push(this.packSize[p]!);
+      c.packStart.push(this.packStart[p]!);
+      c.packCount.push(this.packCount[p]!);
+    }
+    for (const [k, v] of this.packNo) c.packNo.set(k, v);
+    for (const f of this.files) c.files.add(f);
+    return c;
+  }
+
   has(id: string): boolean {
     return this.find(id) >= 0;
   }

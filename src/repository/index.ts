@@ -3,9 +3,11 @@ import { resolve } from 'node:path';
 import { LifeboatError } from '../errors';
 import { resolveSecret, type ClusterSpec } from '../config/spec';
 import { defaultNotice, initRepository, openRepository, type LocalRepository, type OpenOptions } from './repo';
+import { currentRepositorySessions, type RepositorySessions } from './session';
 
 export * from './types';
 export { initRepository, openRepository, checkEntryPath, LocalRepository, type InitOptions, type OpenOptions } from './repo';
+export { RepositorySession, RepositorySessions, withRepositorySessions, type SessionStats } from './session';
 export { Chunker, DEFAULT_CHUNKER, type ChunkerParams } from './chunker';
 export type { CompressionMode } from './compress';
 
@@ -16,6 +18,11 @@ export interface SpecOpenOptions extends OpenOptions {
    * path must fail rather than answer from an empty repository it just made there.
    */
   create?: boolean;
+  /**
+   * Open through these sessions (a worker's: keys unlocked and index read once per repository).
+   * Default: the sessions of the activity running now (withRepositorySessions), else a fresh open.
+   */
+  sessions?: RepositorySessions;
 }
 
 /**
@@ -27,9 +34,11 @@ export async function openRepositoryForSpec(spec: ClusterSpec, which: 'primary' 
   const r = spec[field];
   if (!r) throw new LifeboatError('InvalidSpec', `cluster spec ${spec.name} has no ${field} section`);
   const password = resolveSecret(r.password);
-  const { create, ...open } = opts;
+  const { create, sessions: given, ...open } = opts;
+  const sessions = given ?? currentRepositorySessions();
+  const openIt = (): Promise<LocalRepository> => (sessions ? sessions.open(r.path, password, open) : openRepository(r.path, password, open));
   try {
-    return await openRepository(r.path, password, open);
+    return await openIt();
   } catch (e) {
     if (!(e instanceof LifeboatError && e.type === 'RepositoryNotFound')) throw e;
     if (!create) {
@@ -46,7 +55,7 @@ export async function openRepositoryForSpec(spec: ClusterSpec, which: 'primary' 
     return repo;
   } catch (e) {
     // Another writer created it meanwhile.
-    if (e instanceof LifeboatError && e.type === 'InvalidInput' && /already exists/.test(e.message)) return openRepository(r.path, password, open);
+    if (e instanceof LifeboatError && e.type === 'InvalidInput' && /already exists/.test(e.message)) return openIt();
     throw e;
   }
 }

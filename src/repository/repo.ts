@@ -160,7 +160,61 @@ export async function openRepository(path: string, password: string, opts: OpenO
   return repo;
 }
 
-async function unlock(backend: Backend, password: string): Promise<{ master: Buffer; keyName: string }> {
+/** What a repository session (session.ts) hands a new handle: its index and caches, already loaded. */
+export interface HandleState {
+  /** The handle's own index (a copy: the packs it adds from headers stay its own). */
+  index: BlobIndex;
+  damagedIndexes: Set<string>;
+  /** Snapshot files by id, shared by the session's handles (content-addressed: an id's content never changes). */
+  snapshotCache: Map<string, SnapshotFile>;
+  /** Unreadable snapshots already named, so a recovery's many handles name each once. */
+  saidUnreadable: Set<string>;
+}
+
+/**
+ * Reads the index files of `names` not yet in `index` (or known damaged) into it: what a handle
+ * and a session both do. Returns the names newly found damaged (their packs must be read from headers).
+ */
+export async function readIndexFiles(
+  backend: Backend,
+  key: Buffer,
+  index: BlobIndex,
+  damaged: Set<string>,
+  names: string[],
+  notice: (m: string) => void,
+  onLoaded: (file: IndexFile) => void = noop,
+): Promise<string[]> {
+  const found: string[] = [];
+  for (const name of names) {
+    if (index.files.has(name) || damaged.has(name)) continue;
+    try {
+      const file = await readSealedJsonWith<IndexFile>(backend, key, 'index', name);
+      index.addFile(name, file);
+      onLoaded(file);
+    } catch (e) {
+      damaged.add(name);
+      found.push(name);
+      notice(`index file ${name.slice(0, 12)} is damaged (${(e as Error).message}); reading pack headers instead`);
+    }
+  }
+  return found;
+}
+
+/** True when a file the index was built from is gone from `names`: a prune or repair rewrote the index. */
+export const indexFilesGone = (index: BlobIndex, damaged: Set<string>, names: string[]): boolean => {
+  const now = new Set(names);
+  for (const f of index.files) if (!now.has(f)) return true;
+  for (const f of damaged) if (!now.has(f)) return true;
+  return false;
+};
+
+async function readSealedJsonWith<T>(backend: Backend, key: Buffer, kind: 'index' | 'snapshots', name: string): Promise<T> {
+  const raw = await backend.read(kind, name);
+  if (sha256(raw) !== name) throw new Error(`${kind}/${name} does not match its hash (altered or truncated)`);
+  return JSON.parse(open(key, raw).toString('utf8')) as T;
+}
+
+export async function unlock(backend: Backend, password: string): Promise<{ master: Buffer; keyName: string }> {
   const keys = await backend.list('keys');
   if (keys.length === 0) throw new LifeboatError('RepositoryFormat', `repository ${backend.location} has no key files`);
   for (const { name } of keys) {
@@ -190,10 +244,12 @@ export function checkEntryPath(path: string): string {
 }
 
 export class LocalRepository implements Repository {
-  index = new BlobIndex();
-  private readonly snapshotCache = new Map<string, SnapshotFile>();
+  index: BlobIndex;
+  private readonly snapshotCache: Map<string, SnapshotFile>;
   private sharedLock?: Promise<Lock>;
-  private readonly saidUnreadable = new Set<string>();
+  private readonly saidUnreadable: Set<string>;
+  /** Index files that could not be read (check reports them; their packs are recovered from pack headers). */
+  readonly damagedIndexes: Set<string>;
 
   constructor(
     readonly backend: Backend,
@@ -201,36 +257,46 @@ export class LocalRepository implements Repository {
     readonly key: Buffer,
     readonly keyName: string,
     readonly notice: (m: string) => void,
-  ) {}
+    state?: HandleState,
+  ) {
+    this.index = state?.index ?? new BlobIndex();
+    this.damagedIndexes = state?.damagedIndexes ?? new Set();
+    this.snapshotCache = state?.snapshotCache ?? new Map();
+    this.saidUnreadable = state?.saidUnreadable ?? new Set();
+  }
 
   get path(): string {
     return this.backend.location;
   }
 
-  /** Index files that could not be read (check reports them; their packs are recovered from pack headers). */
-  readonly damagedIndexes = new Set<string>();
+  /** Reads the index files not loaded yet (what other writers committed meanwhile). */
+  async loadIndex(names?: string[]): Promise<void> {
+    const listed = names ?? (await this.backend.list('index')).map((f) => f.name);
+    const damaged = await readIndexFiles(this.backend, this.key, this.index, this.damagedIndexes, listed, this.notice, (file) => {
+      for (const p of file.packs) this.packsFromHeaders.delete(p.id); // indexed by another writer meanwhile
+    });
+    if (damaged.length) await this.scanUnindexedPacks();
+  }
 
-  async loadIndex(): Promise<void> {
-    let damaged = false;
-    for (const { name } of await this.backend.list('index')) {
-      if (this.index.files.has(name) || this.damagedIndexes.has(name)) continue;
-      try {
-        const file = await this.readSealedJson<IndexFile>('index', name);
-        this.index.addFile(name, file);
-        for (const p of file.packs) this.packsFromHeaders.delete(p.id); // indexed by another writer meanwhile
-      } catch (e) {
-        this.damagedIndexes.add(name);
-        damaged = true;
-        this.notice(`index file ${name.slice(0, 12)} is damaged (${(e as Error).message}); reading pack headers instead`);
-      }
+  /**
+   * Brings the index up to what index/ holds now. New files are read; when a file it was built from
+   * is gone (a prune or an index repair rewrote the index and may have deleted packs), or a pack it
+   * knows from its header only is gone, it is read again from scratch: a chunk named by a stale index
+   * would make a backup skip storing it. Called once the handle holds a lock, when nothing can delete.
+   */
+  async refreshIndex(): Promise<void> {
+    const names = (await this.backend.list('index')).map((f) => f.name);
+    let gone = indexFilesGone(this.index, this.damagedIndexes, names);
+    if (!gone && this.packsFromHeaders.size) {
+      const packs = new Set((await this.backend.list('data')).map((f) => f.name));
+      gone = [...this.packsFromHeaders.keys()].some((p) => !packs.has(p));
     }
-    if (damaged) await this.scanUnindexedPacks();
+    if (gone) await this.reloadIndex();
+    else await this.loadIndex(names);
   }
 
   async readSealedJson<T>(kind: 'index' | 'snapshots', name: string): Promise<T> {
-    const raw = await this.backend.read(kind, name);
-    if (sha256(raw) !== name) throw new Error(`${kind}/${name} does not match its hash (altered or truncated)`);
-    return JSON.parse(open(this.key, raw).toString('utf8')) as T;
+    return readSealedJsonWith<T>(this.backend, this.key, kind, name);
   }
 
   async writeSealedJson(kind: 'index' | 'snapshots', value: unknown): Promise<string> {
@@ -427,7 +493,16 @@ export class LocalRepository implements Repository {
    */
   async ensureShared(purpose: string): Promise<Lock> {
     if (!this.sharedLock) {
-      this.sharedLock = Lock.acquire(this.backend, false, purpose, this.notice);
+      // The index was loaded before the lock: a prune may have run in between.
+      this.sharedLock = Lock.acquire(this.backend, false, purpose, this.notice).then(async (lock) => {
+        try {
+          await this.refreshIndex();
+          return lock;
+        } catch (e) {
+          await lock.release().catch(noop);
+          throw e;
+        }
+      });
       this.sharedLock.catch(() => (this.sharedLock = undefined));
     }
     const lock = await this.sharedLock;
@@ -439,6 +514,7 @@ export class LocalRepository implements Repository {
   async exclusive<T>(purpose: string, fn: () => Promise<T>): Promise<T> {
     const lock = await Lock.acquire(this.backend, true, purpose, this.notice);
     try {
+      await this.refreshIndex(); // another process may have pruned since this handle loaded its index
       return await fn();
     } finally {
       await lock.release();
