@@ -6,20 +6,25 @@
  */
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import { ApplicationFailure } from '@temporalio/common';
-import type * as activities from '../activities';
+import type { LifeboatActivities } from '../activities';
 export type { BackupInput, BackupResult, BackupTier } from '../src/backup/plan.pure';
-import { type BackupInput, type BackupResult, defaultParts, invalidParts } from '../src/backup/plan.pure';
+import { type BackupInput, type BackupResult, brokerOfPart, defaultParts, invalidParts } from '../src/backup/plan.pure';
+import { backupPartDetail, offsiteDetail, retentionDetail } from '../src/report/details.pure';
+import { hostTaskQueue } from '../src/temporal/taskQueues.pure';
+import { type ClusterRef, resolveCluster } from './support/cluster';
 import { RunTracker } from './support/tracker';
 
+/** The backup's input with its cluster by spec or by name (`{ "cluster": "primary" }`). */
+export type BackupWorkflowInput = Omit<BackupInput, 'spec'> & ClusterRef;
 
-const state = proxyActivities<typeof activities>({
+const state = proxyActivities<LifeboatActivities>({
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 5 },
 });
 
-export async function backup(input: BackupInput): Promise<BackupResult> {
-  const { spec } = input;
+export async function backup(input: BackupWorkflowInput): Promise<BackupResult> {
+  const { spec, source } = await resolveCluster(input);
   const tier = input.tier ?? 'manual';
   const parts = input.parts?.length ? input.parts : defaultParts(spec);
   const bad = invalidParts(spec, parts);
@@ -28,17 +33,18 @@ export async function backup(input: BackupInput): Promise<BackupResult> {
 
   const setId = workflowInfo().runId.replace(/-/g, '').slice(0, 16);
   const set = { setId, tier, parts };
-  const hostOf = (p: string) => spec.brokers.find((b) => b.id === Number(p.split(':')[1]))?.host;
+  const hostOf = (p: string) => spec.brokers.find((b) => b.id === brokerOfPart(p))?.host;
   const offsite = Boolean(spec.offsiteRepository) && !input.skipOffsite;
   const t = new RunTracker(
     'backup',
     spec.name,
     [
-      ...parts.map((p) => ({ name: p, title: `Back up ${p}`, host: p.includes(':') ? hostOf(p) : undefined })),
+      ...parts.map((p) => ({ name: p, title: `Back up ${p}`, host: hostOf(p) })),
       { name: 'offsite', title: 'Copy the set off-site' },
       { name: 'retention', title: 'Retention by the tier policy, then prune' },
     ],
     input.dryRun ?? false,
+    source,
   );
   const results: BackupResult['parts'] = [];
 
@@ -52,30 +58,28 @@ export async function backup(input: BackupInput): Promise<BackupResult> {
   // State first (ZooKeeper is the reference point the log dirs are read against), then hosts.
   let time: string | undefined;
   for (const part of parts) {
-    const host = part.includes(':') ? hostOf(part) : undefined;
+    const host = hostOf(part);
     // ZooKeeper parts heartbeat on a shorter timeout: the SDK sends heartbeats at most every 0.8 of
     // it, and "waiting for ZooKeeper …" should reach the status line well within its 15 s connect wait.
     const zk = part === 'zookeeper' || part === 'registry';
     const run = () =>
       host
-        ? state.backupPartActivity.executeWithOptions({ taskQueue: `lifeboat-host-${host}`, startToCloseTimeout: '4 hours', heartbeatTimeout: '20 seconds' }, [{ spec, set, part, options }])
+        ? state.backupPartActivity.executeWithOptions({ taskQueue: hostTaskQueue(host), startToCloseTimeout: '4 hours', heartbeatTimeout: '20 seconds' }, [{ spec, set, part, options }])
         : zk
           ? state.backupPartActivity.executeWithOptions({ heartbeatTimeout: '10 seconds' }, [{ spec, set, part, options }])
           : state.backupPartActivity({ spec, set, part, options });
-    const r = await t.step(part, run, (x) => `${x.summary || x.part}: ${(x.newBytes / 1e6).toFixed(1)} MB new of ${(x.bytes / 1e6).toFixed(1)} MB${x.reused ? ' (stored by an earlier attempt)' : ''}`);
+    const r = await t.step(part, run, backupPartDetail);
     time = time && time < r.time ? time : r.time;
     results.push({ part, snapshot: r.snapshot, bytes: r.bytes, newBytes: r.newBytes, reused: r.reused, summary: r.summary });
   }
 
   // Off-site first: nothing old is removed before the new set is safe in two places.
   if (!offsite) t.skip('offsite', spec.offsiteRepository ? 'skipped by request' : 'no offsiteRepository in the spec');
-  else await t.step('offsite', () => state.copyOffsiteActivity({ spec, setId }), (r) => `${r.copied} snapshots copied, ${(r.bytes / 1e6).toFixed(1)} MB sent`);
+  else await t.step('offsite', () => state.copyOffsiteActivity({ spec, setId }), offsiteDetail);
 
   if (input.skipRetention) t.skip('retention', 'skipped by request');
   else {
-    await t.step('retention', () => state.retentionActivity({ spec }), (r) =>
-      `kept ${r.primary.keep.length} sets, removed ${r.primary.remove.length} (${(r.primary.prunedBytes / 1e6).toFixed(1)} MB freed)`,
-    );
+    await t.step('retention', () => state.retentionActivity({ spec }), retentionDetail);
   }
   t.finish('succeeded');
   return { setId, tier, parts: results, time, report: t.report('succeeded') };

@@ -4,13 +4,14 @@
  * wait until it is back in every ISR, give it back its preferred leaderships, verify, report.
  */
 import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
-import type * as activities from '../activities';
-import type { ClusterSpec } from '../src/config/spec';
+import type { LifeboatActivities } from '../activities';
+import { brokerLogDirsDetail } from '../src/report/details.pure';
 import type { DataCheck, RunReport } from '../src/report/report.pure';
+import { hostTaskQueue } from '../src/temporal/taskQueues.pure';
+import { type ClusterRef, resolveCluster } from './support/cluster';
 import { RunTracker } from './support/tracker';
 
-export interface BrokerRecoveryInput {
-  spec: ClusterSpec;
+export interface BrokerRecoveryInput extends ClusterRef {
   brokerId: number;
   /** When the broker was lost (for RPO); defaults to the start of the run. */
   failureTime?: string;
@@ -24,18 +25,19 @@ export interface BrokerRecoveryInput {
   restoreLostLogDirs?: boolean;
 }
 
-const control = proxyActivities<typeof activities>({
+const control = proxyActivities<LifeboatActivities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
 });
-const slow = proxyActivities<typeof activities>({
+const slow = proxyActivities<LifeboatActivities>({
   startToCloseTimeout: '20 minutes',
   heartbeatTimeout: '1 minute',
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 5 },
 });
 
 export async function brokerRecovery(input: BrokerRecoveryInput): Promise<RunReport> {
-  const { spec, brokerId } = input;
+  const { spec, source } = await resolveCluster(input);
+  const { brokerId } = input;
   const broker = spec.brokers.find((b) => b.id === brokerId);
   if (!broker) throw ApplicationFailure.nonRetryable(`spec ${spec.name} has no broker ${brokerId}`, 'InvalidInput');
   const t = new RunTracker(
@@ -51,6 +53,7 @@ export async function brokerRecovery(input: BrokerRecoveryInput): Promise<RunRep
       { name: 'verify', title: 'Verify (health, produce/consume probe)' },
     ],
     input.dryRun ?? false,
+    source,
   );
   const checks: DataCheck[] = [];
 
@@ -85,7 +88,7 @@ export async function brokerRecovery(input: BrokerRecoveryInput): Promise<RunRep
     return report('planned');
   }
 
-  const onHost = { taskQueue: `lifeboat-host-${broker.host}`, startToCloseTimeout: '4 hours', heartbeatTimeout: '20 seconds' };
+  const onHost = { taskQueue: hostTaskQueue(broker.host), startToCloseTimeout: '4 hours', heartbeatTimeout: '20 seconds' };
   const disk = await slow.brokerDiskStateActivity.executeWithOptions(onHost, [{ spec, brokerId }]);
   if (disk.lost.length === 0) t.skip('restore-logdirs', `log dirs intact (${disk.partitions} partition dirs)`);
   else if (input.restoreLostLogDirs === false || !spec.repository) {
@@ -112,7 +115,7 @@ export async function brokerRecovery(input: BrokerRecoveryInput): Promise<RunRep
         const snap = chosen.set.snapshots[`logdirs:${brokerId}`]!;
         await slow.stopBrokerActivity.executeWithOptions(onHost, [{ spec, brokerId }]);
         const r = await slow.restoreLogDirsActivity.executeWithOptions(onHost, [{ spec, brokerId, snapshotId: snap.id }]);
-        return `${r.files} files (${(r.bytes / 1e6).toFixed(1)} MB) from set ${chosen.set.setId} of ${chosen.set.time}`;
+        return brokerLogDirsDetail(r, chosen.set);
       },
       (d) => d,
     );
@@ -120,7 +123,7 @@ export async function brokerRecovery(input: BrokerRecoveryInput): Promise<RunRep
 
   await t.step(
     'start-broker',
-    () => slow.startBrokerActivity.executeWithOptions({ taskQueue: `lifeboat-host-${broker.host}`, startToCloseTimeout: '5 minutes' }, [{ spec, brokerId }]),
+    () => slow.startBrokerActivity.executeWithOptions({ taskQueue: hostTaskQueue(broker.host), startToCloseTimeout: '5 minutes' }, [{ spec, brokerId }]),
     () => `started on ${broker.host}`,
   );
   const isr = await t.step('wait-isr', () => slow.waitForIsrActivity({ spec, brokerId }), (r) => `in sync on ${r.partitions} partitions`);

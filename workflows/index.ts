@@ -2,4 +2,4 @@
 export { clusterProbe } from './probe';
 export { brokerRecovery } from './brokerRecovery';
 export { backup } from './backup';
-export { fullClusterRecovery } from './fullClusterRecovery';
+export { fullClusterRecovery, restoreState, restoreData, verifyCluster } from './recovery';

@@ -9,7 +9,8 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseSpec, type ClusterSpec } from '../../src/config/spec';
 import { openRepositoryForSpec } from '../../src/repository';
-import { chooseBackupSet, withRepo } from '../../src/recovery/steps';
+import { chooseBackupSet } from '../../src/recovery/choose';
+import { withRepo } from '../../src/recovery/repo';
 import { tempDir } from './helpers';
 
 const ROOT = resolve(__dirname, '../..');

@@ -2,18 +2,26 @@
  * What every Lifeboat workflow shows the world while it runs: a `status` query with the plan, the
  * current step and its progress; the `LifeboatStep` search attribute; the "current details" text in
  * the Temporal UI; and an approval gate (the `approve` Update, validated) before destructive steps.
+ *
+ * A workflow made of child workflows (fullClusterRecovery → restoreState, restoreData, verifyCluster)
+ * shows one plan: each child's tracker signals its steps to the parent while it runs (`childProgress`),
+ * and the child's report is merged into the parent's when it ends. A step that runs again (after a
+ * fallback to an older backup set) keeps its earlier attempts in `attempts`.
  */
 import {
   condition,
   defineQuery,
+  defineSignal,
   defineUpdate,
+  executeChild,
+  getExternalWorkflowHandle,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import { ApplicationFailure } from '@temporalio/common';
-import type { RunReport, StepRecord } from '../../src/report/report.pure';
+import type { RunReport, SpecRef, StepRecord } from '../../src/report/report.pure';
 import { LIFEBOAT_CLUSTER, LIFEBOAT_KIND, LIFEBOAT_STEP } from '../../src/temporal/searchAttributes';
 
 export interface PendingApproval {
@@ -47,8 +55,21 @@ export interface ApprovalResult {
   by: string;
 }
 
+/** A child run's steps as they stand, sent to its parent on every change (`seq` orders them). */
+export interface ChildProgress {
+  workflowId: string;
+  seq: number;
+  step: string;
+  steps: StepRecord[];
+  problems: string[];
+  progress?: unknown;
+}
+
 export const statusQuery = defineQuery<RunStatus>('status');
 export const approveUpdate = defineUpdate<ApprovalResult, [ApprovalInput]>('approve');
+export const childProgressSignal = defineSignal<[ChildProgress]>('childProgress');
+
+type ChildOutcome = NonNullable<RunReport['children']>[number];
 
 export class RunTracker {
   readonly steps: StepRecord[];
@@ -59,12 +80,24 @@ export class RunTracker {
   private progress: unknown;
   private pending?: PendingApproval;
   private decision?: ApprovalInput;
+  /** Which run wrote each step's record: this one (absent) or a child's workflow ID. */
+  private readonly origin = new Map<string, string>();
+  /** Children running now, with the newest progress seen from each and how many of its problems we have. */
+  private readonly running = new Map<string, { seq: number; problems: number }>();
+  private readonly children: ChildOutcome[] = [];
+  /** Sending our steps to a parent: one signal at a time, the newest state each time. */
+  private readonly parent = workflowInfo().parent;
+  private sendSeq = 0;
+  private dirty = false;
+  private sending?: Promise<void>;
 
   constructor(
     readonly kind: string,
     readonly cluster: string,
     plan: { name: string; title: string; host?: string }[],
     readonly dryRun = false,
+    /** The spec file a run by cluster name resolved (recorded in the report). */
+    readonly specSource?: SpecRef,
   ) {
     this.steps = plan.map((p) => ({ ...p, status: 'pending' }));
     upsertSearchAttributes([
@@ -86,6 +119,16 @@ export class RunTracker {
         },
       },
     );
+    setHandler(childProgressSignal, (p) => {
+      const child = this.running.get(p.workflowId);
+      // Only children running now, newest first: a late signal cannot undo the child's final report.
+      if (!child || p.seq <= child.seq) return;
+      child.seq = p.seq;
+      this.absorb(p.workflowId, p.steps, p.problems);
+      if (p.step !== this.current && this.steps.some((s) => s.name === p.step)) this.enter(p.step);
+      this.progress = p.progress;
+      this.render();
+    });
     this.render();
   }
 
@@ -116,9 +159,81 @@ export class RunTracker {
     upsertSearchAttributes([{ key: LIFEBOAT_STEP, value: name }]);
   }
 
+  /** Moves a step's finished record into its attempts: the step runs again. */
+  private archive(s: StepRecord): void {
+    if (s.status !== 'done' && s.status !== 'failed') return;
+    const { status, startedAt, endedAt, durationMs, detail } = s;
+    s.attempts = [...(s.attempts ?? []), { status, startedAt, endedAt, durationMs, detail }];
+    s.status = 'pending';
+    delete s.startedAt;
+    delete s.endedAt;
+    delete s.durationMs;
+    delete s.detail;
+  }
+
+  /** A child's steps and problems into this run's plan; a step another run wrote before becomes an earlier attempt. */
+  private absorb(childId: string, steps: StepRecord[], problems: string[]): void {
+    for (const c of steps) {
+      if (c.status === 'pending') continue;
+      const s = this.record(c.name);
+      if (this.origin.get(c.name) !== childId) this.archive(s);
+      const { attempts } = s;
+      Object.assign(s, { ...c, attempts: [...(attempts ?? []), ...(c.attempts ?? [])] });
+      if (!s.attempts?.length) delete s.attempts;
+      this.origin.set(c.name, childId);
+    }
+    const seen = this.running.get(childId)?.problems ?? 0;
+    for (const p of problems.slice(seen)) if (!this.problems.includes(p)) this.problems.push(p);
+    const child = this.running.get(childId);
+    if (child) child.problems = Math.max(seen, problems.length);
+  }
+
+  /**
+   * Runs a child workflow as part of this run: its steps show in this run's plan while it runs,
+   * its report (steps, problems) is merged when it ends, and a failure is rethrown as the child's.
+   */
+  async child<I>(workflow: (input: I) => Promise<RunReport>, workflowId: string, input: I): Promise<RunReport> {
+    this.running.set(workflowId, { seq: 0, problems: 0 });
+    try {
+      const report = await executeChild(workflow, { workflowId, args: [input] });
+      this.absorb(workflowId, report.steps, report.problems);
+      this.children.push({ workflowId, kind: report.kind, outcome: report.outcome });
+      return report;
+    } catch (err) {
+      this.children.push({ workflowId, kind: workflow.name, outcome: 'failed' });
+      throw err;
+    } finally {
+      this.running.delete(workflowId);
+      this.render();
+    }
+  }
+
+  /** Sends this run's steps to its parent (when it has one); coalesced, the newest state each time. */
+  private tellParent(): void {
+    if (!this.parent) return;
+    this.dirty = true;
+    this.sending ??= (async () => {
+      const handle = getExternalWorkflowHandle(this.parent!.workflowId, this.parent!.runId);
+      while (this.dirty) {
+        this.dirty = false;
+        const p: ChildProgress = { workflowId: workflowInfo().workflowId, seq: ++this.sendSeq, step: this.current, steps: this.steps, problems: this.problems, progress: this.progress };
+        // A parent that is gone (terminated) cannot be told; the run itself goes on.
+        await handle.signal(childProgressSignal, p).catch(() => undefined);
+      }
+      this.sending = undefined;
+    })();
+  }
+
+  /** Waits until the parent has every change: call before the run returns or fails. */
+  async settle(): Promise<void> {
+    while (this.sending) await this.sending;
+  }
+
   /** Runs one step: timing, status, search attribute, UI details; failures are recorded and rethrown. */
   async step<T>(name: string, fn: () => Promise<T>, describe?: (result: T) => string): Promise<T> {
     const s = this.record(name);
+    this.archive(s);
+    this.origin.delete(name);
     this.enter(name);
     s.status = 'running';
     s.startedAt = new Date().toISOString();
@@ -186,6 +301,11 @@ export class RunTracker {
     this.record(step).detail = `approved by ${decision.by}`;
   }
 
+  /** The status of a step (after a fallback: of its latest attempt). */
+  statusOf(name: string): StepRecord['status'] | undefined {
+    return this.steps.find((s) => s.name === name)?.status;
+  }
+
   /** The run's report: what every workflow reports, plus its own facts (checks, RTO, RPO, snapshot). */
   report(outcome: RunReport['outcome'], extra: Partial<Pick<RunReport, 'rtoMs' | 'rpoMs' | 'objectives' | 'snapshot' | 'checks'>> = {}): RunReport {
     return {
@@ -200,6 +320,8 @@ export class RunTracker {
       steps: this.steps,
       checks: [],
       problems: this.problems,
+      ...(this.specSource ? { spec: this.specSource } : {}),
+      ...(this.children.length ? { children: this.children } : {}),
       ...extra,
     };
   }
@@ -212,6 +334,7 @@ export class RunTracker {
     if (this.pending) lines.push('', `**Waiting for approval:** ${this.pending.question} (until ${this.pending.deadline})`);
     if (this.problems.length) lines.push('', '**Problems:**', ...this.problems.map((p) => `- ${p}`));
     setCurrentDetails(lines.join('\n'));
+    this.tellParent();
   }
 }
 

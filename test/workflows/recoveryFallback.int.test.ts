@@ -1,0 +1,152 @@
+/**
+ * fullClusterRecovery as a parent of child workflows, in skipped time with stub activities (the lab
+ * tests run the same workflows on real Kafka): the newest set's ZooKeeper snapshot turns out corrupt
+ * inside restoreState, so the parent chooses the set before it and runs the children again under
+ * deterministic IDs; the report keeps every attempt of each step that ran twice, and merges the
+ * children's steps and checks.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LifeboatActivities } from '../../activities';
+import { parseSpec } from '../../src/config/spec';
+import { renderMarkdown, type RunReport } from '../../src/report/report.pure';
+import { CONTROL_TASK_QUEUE, hostTaskQueue } from '../../src/temporal/taskQueues.pure';
+import { timeSkippingEnvironment, workflowBundle } from './support/timeSkipping';
+
+type Activities = LifeboatActivities;
+
+const spec = parseSpec({
+  name: 'fallback',
+  kafka: { bootstrapServers: ['127.0.0.1:1'] },
+  zookeeper: { connect: '127.0.0.1:2', chroot: '/fallback' },
+  brokers: [1, 2].map((id) => ({ id, host: `fallback-broker-${id}`, logDirs: [`/nonexistent/fb-${id}`], configDir: `/nonexistent/fb-${id}/config`, control: { type: 'systemd', unit: `kafka-${id}` } })),
+  repository: { path: '/nonexistent/repository', password: { env: 'UNUSED' } },
+});
+
+const setOf = (setId: string, time: string, zk: string) => ({
+  setId,
+  tier: 'hourly',
+  time,
+  parts: ['zookeeper', 'configs:1', 'configs:2', 'logdirs:1', 'logdirs:2'],
+  snapshots: {
+    zookeeper: { id: zk },
+    'configs:1': { id: 'c1'.repeat(32) },
+    'configs:2': { id: 'c2'.repeat(32) },
+    'logdirs:1': { id: 'd1'.repeat(32) },
+    'logdirs:2': { id: 'd2'.repeat(32) },
+  },
+  complete: true,
+});
+const NEWEST = setOf('aaaaaaaaaaaaaaaa', '2026-01-02T00:00:00.000Z', 'a'.repeat(64));
+const OLDER = setOf('bbbbbbbbbbbbbbbb', '2026-01-01T00:00:00.000Z', 'b'.repeat(64));
+
+const calls: string[] = [];
+const stubs: Partial<Record<keyof Activities, (input: never) => Promise<unknown>>> = {
+  chooseBackupSetActivity: async (input: { exclude?: string[] }) =>
+    input.exclude?.includes(NEWEST.setId)
+      ? { set: OLDER, rejected: [{ setId: NEWEST.setId, time: NEWEST.time, reason: 'failed during an earlier restore attempt' }], coverage: 'full' }
+      : { set: NEWEST, rejected: [], coverage: 'full' },
+  stopBrokerActivity: async () => ({ wasRunning: true }),
+  restoreZookeeperActivity: async (input: { snapshotId: string }) => {
+    if (input.snapshotId === NEWEST.snapshots.zookeeper.id) throw ApplicationFailure.nonRetryable('chunk 0123456789ab in pack ba9876543210 fails authentication', 'CorruptBackup');
+    return { created: 40, updated: 2, deleted: 0, skippedEphemerals: 3 };
+  },
+  restoreConfigsActivity: async (input: { brokerId: number }) => ({ brokerId: input.brokerId, action: 'restored', files: ['server.properties'] }),
+  restoreLogDirsActivity: async (input: { brokerId: number }) => ({ brokerId: input.brokerId, files: 12, bytes: 2_500_000, movedAside: [], resumedFiles: 0, alreadyDone: false, warnings: [] }),
+  startBrokerActivity: async () => ({ started: true, control: 'stub' }),
+  waitForServingActivity: async () => ({ brokers: [1, 2], partitions: 6 }),
+  clusterHealthActivity: async () => ({ brokers: [1, 2], controller: 1, offline: [], underReplicated: [], notPreferred: [] }),
+  preferredLeaderElectionActivity: async () => ({ elected: 0 }),
+  verifyAgainstSetActivity: async () => [{ subject: 'topics present', expected: 3, actual: 3, ok: true }],
+  verifyBaselineActivity: async () => ({ checks: [], problems: [] }),
+  produceConsumeProbeActivity: async () => ({ produced: 30, consumed: 30, ok: true }),
+};
+const recording = Object.fromEntries(
+  Object.entries(stubs).map(([name, fn]) => [
+    name,
+    async (input: never) => {
+      calls.push(name);
+      return fn!(input);
+    },
+  ]),
+);
+
+describe('fullClusterRecovery: a corrupt set found inside a child workflow', () => {
+  let env: TestWorkflowEnvironment;
+  let workers: Worker[] = [];
+  let running: Promise<unknown>;
+
+  beforeAll(async () => {
+    env = await timeSkippingEnvironment();
+    const bundle = await workflowBundle();
+    workers = await Promise.all(
+      [CONTROL_TASK_QUEUE, ...spec.brokers.map((b) => hostTaskQueue(b.host))].map((taskQueue) =>
+        Worker.create({ connection: env.nativeConnection, taskQueue, activities: recording, ...(taskQueue === CONTROL_TASK_QUEUE ? { workflowBundle: bundle } : {}) }),
+      ),
+    );
+    running = Promise.all(workers.map((w) => w.run()));
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const w of workers) w.shutdown();
+    await running;
+    await env?.teardown();
+  });
+
+  it('falls back to the set before it, runs the children again, and reports every attempt', async () => {
+    const workflowId = 'fallback-recovery';
+    const report = (await env.client.workflow.execute('fullClusterRecovery', {
+      taskQueue: CONTROL_TASK_QUEUE,
+      workflowId,
+      args: [{ spec, autoApprove: true }],
+    })) as RunReport;
+
+    expect(report.outcome).toBe('succeeded');
+    expect(report.snapshot).toMatchObject({ id: OLDER.setId, fallbackFrom: NEWEST.setId });
+    expect(report.problems).toContain(`backup set ${NEWEST.setId} is corrupt (chunk 0123456789ab in pack ba9876543210 fails authentication): restoring again from the set before it`);
+    // Children under IDs derived from the parent's: the state twice (one per set), the data and the verification once.
+    expect(report.children).toEqual([
+      { workflowId: `${workflowId}/restore-state-1`, kind: 'restoreState', outcome: 'failed' },
+      { workflowId: `${workflowId}/restore-state-2`, kind: 'restoreState', outcome: 'succeeded' },
+      { workflowId: `${workflowId}/restore-data-2`, kind: 'restoreData', outcome: 'succeeded' },
+      { workflowId: `${workflowId}/verify-cluster-1`, kind: 'verifyCluster', outcome: 'succeeded' },
+    ]);
+    for (const c of report.children!) expect((await env.client.workflow.getHandle(c.workflowId).describe()).status.name).toBe(c.outcome === 'failed' ? 'FAILED' : 'COMPLETED');
+
+    const step = (name: string) => report.steps.find((s) => s.name === name)!;
+    // Every attempt of a step that ran twice: the first, failed on the corrupt set, then the one that worked.
+    expect(step('restore-zookeeper').attempts).toEqual([expect.objectContaining({ status: 'failed', detail: 'chunk 0123456789ab in pack ba9876543210 fails authentication' })]);
+    expect(step('restore-zookeeper')).toMatchObject({ status: 'done', detail: '40 created, 2 updated, 0 deleted' });
+    expect(step('choose-set').attempts).toEqual([expect.objectContaining({ status: 'done', detail: expect.stringContaining(`set ${NEWEST.setId} of`) })]);
+    expect(step('choose-set').detail).toContain(`set ${OLDER.setId} of`);
+    // Steps that ran once have no attempts; sizes come formatted from src/, not from the workflow.
+    expect(step('restore-data')).toMatchObject({ status: 'done', detail: '24 files, 5.0 MB; previous contents moved aside on 0 broker(s)' });
+    expect(step('restore-data').attempts).toBeUndefined();
+    expect(step('restore-configs').detail).toBe('2 restored, 0 unchanged');
+    expect(step('verify').detail).toBe('all checks passed');
+    expect(report.steps.map((s) => `${s.name}: ${s.status}`)).toEqual([
+      'choose-set: done',
+      'stop-brokers: done',
+      'restore-zookeeper: done',
+      'restore-registry: skipped',
+      'restore-configs: done',
+      'restore-data: done',
+      'start-brokers: done',
+      'wait-serving: done',
+      'restore-topics: skipped',
+      'preferred-election: done',
+      'verify: done',
+    ]);
+    expect(report.checks.map((c) => c.subject)).toEqual(['topics present', 'brokers serving', 'produce/consume probe']);
+    // The brokers were stopped once (by the parent), not again by restoreData.
+    expect(calls.filter((c) => c === 'stopBrokerActivity')).toHaveLength(spec.brokers.length);
+    expect(calls.filter((c) => c === 'restoreZookeeperActivity')).toHaveLength(2);
+
+    // The printed report shows both attempts.
+    const md = renderMarkdown(report);
+    expect(md).toMatch(/\| 3 \| Restore ZooKeeper \/fallback \(attempt 1\) \| failed \| [^|]+ \| chunk 0123456789ab in pack ba9876543210 fails authentication \|/);
+    expect(md).toMatch(/\| 3 \| Restore ZooKeeper \/fallback \(attempt 2\) \| done \| [^|]+ \| 40 created, 2 updated, 0 deleted \|/);
+  });
+});

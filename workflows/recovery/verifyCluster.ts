@@ -1,0 +1,68 @@
+/**
+ * verifyCluster — is the cluster back? Against a backup set: every topic with its partition count,
+ * end offsets at least what the log-dir copies held, committed group offsets, the newest records
+ * bit for bit and the throughput against the backup-time baseline; and always: every broker serving
+ * and a produce/consume probe. Read-only apart from the probe's scratch topic, so no approval gate.
+ * Without a set it checks only serving and the probe (a failover's or drill's "is it up?").
+ */
+import { workflowInfo } from '@temporalio/workflow';
+import { dataPathOf, recoverySteps, restoredSubset } from '../../src/recovery/plan.pure';
+import { checksDetail } from '../../src/report/details.pure';
+import type { DataCheck, RunReport } from '../../src/report/report.pure';
+import { type ClusterRef, resolveCluster } from '../support/cluster';
+import { RunTracker } from '../support/tracker';
+import { chooseStepIfNeeded, control, setOf, type SetRef } from './support';
+
+export interface VerifyClusterInput extends ClusterRef, SetRef {
+  /** Verify only what these parts restored (the set's other parts say nothing about the cluster). */
+  parts?: string[];
+  /** Consumer groups were set through an offset map (a logical restore); default: when the set holds topics, not log dirs. */
+  groupsTranslated?: boolean;
+  /** Records the probe writes and reads back (default 30). */
+  probeRecords?: number;
+  dryRun?: boolean;
+}
+
+export async function verifyCluster(input: VerifyClusterInput): Promise<RunReport> {
+  const { spec, source } = await resolveCluster(input);
+  const t = new RunTracker('verifyCluster', spec.name, [...chooseStepIfNeeded(input, input.parts), ...recoverySteps.verify()], input.dryRun ?? false, source);
+  const checks: DataCheck[] = [];
+  try {
+    const chosen = await setOf(t, spec, input, input.parts);
+    const set = chosen && restoredSubset(chosen, input.parts);
+    const snapshot = chosen && { id: chosen.setId, time: chosen.time };
+    if (t.dryRun) {
+      t.skip('verify', 'dry run');
+      t.finish('planned');
+      return t.report('planned', { snapshot });
+    }
+    await t.step(
+      'verify',
+      async () => {
+        if (set) {
+          const groupsTranslated = input.groupsTranslated ?? dataPathOf(set) === 'topics';
+          checks.push(...(await control.verifyAgainstSetActivity({ spec, set, groupsTranslated })));
+          const baseline = await control.verifyBaselineActivity({ spec, set });
+          checks.push(...baseline.checks);
+          for (const p of baseline.problems) t.problem(p);
+        }
+        const health = await control.clusterHealthActivity({ spec });
+        const probe = await control.produceConsumeProbeActivity({ spec, records: input.probeRecords ?? 30 });
+        const serving = spec.brokers.filter((b) => health.brokers.includes(b.id)).length;
+        checks.push({ subject: 'brokers serving', expected: spec.brokers.length, actual: serving, ok: serving === spec.brokers.length });
+        checks.push({ subject: 'produce/consume probe', expected: probe.produced, actual: probe.consumed, ok: probe.ok });
+        for (const c of checks.filter((x) => !x.ok)) t.problem(`verification: ${c.subject} expected ${c.expected}, got ${c.actual}`);
+        return checks;
+      },
+      checksDetail,
+    );
+    const outcome = checks.every((c) => c.ok) ? 'succeeded' : 'failed';
+    t.finish(outcome);
+    return t.report(outcome, { snapshot, checks });
+  } finally {
+    await t.settle();
+  }
+}
+
+/** The workflow ID of a parent's verifyCluster. */
+export const verifyClusterId = (): string => `${workflowInfo().workflowId}/verify-cluster-1`;
