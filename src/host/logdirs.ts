@@ -23,6 +23,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
+import { throwIfAborted } from '../core/poll';
 import { LifeboatError } from '../errors';
 import { type BrokerSpec, type ClusterSpec, zkAuthOf } from '../config/spec';
 import { withAdmin } from '../kafka/admin';
@@ -194,6 +195,11 @@ export interface CopyOptions {
   /** Default: the broker spec's (see BrokerSpec.ignoreInode). */
   ignoreInode?: boolean;
   ignoreCtime?: boolean;
+  /**
+   * Stops the copy between files when it aborts (the snapshot is then not sealed; what reached the
+   * repository is reused by the next copy). A cold copy still starts the broker again.
+   */
+  signal?: AbortSignal;
 }
 
 /** Every log dir of the broker is a directory here: checked before anything (a cold copy stops the broker). */
@@ -254,7 +260,7 @@ export async function copyLogDirs(spec: ClusterSpec, brokerId: number, writer: S
     } finally {
       await control.start();
       const topics = new Set(Object.keys(manifest?.partitions ?? {}).map((tp) => PARTITION_DIR.exec(tp)![1]!));
-      await waitForIsr(spec, brokerId, opts.isrTimeoutMs ?? 180_000, [...topics]);
+      await waitForIsr(spec, brokerId, opts.isrTimeoutMs ?? 180_000, [...topics], opts.signal);
     }
   }
   return copyFiles();
@@ -280,6 +286,7 @@ export async function copyLogDirs(spec: ClusterSpec, brokerId: number, writer: S
     const prefix = (i: number) => `logdirs/${b!.host}/${i}`;
     for (const plan of plans) {
       for (const f of plan.early) {
+        throwIfAborted(opts.signal);
         if (f.rel === 'meta.properties') manifest.clusterId ??= parseProperties(f.data.toString())['cluster.id'];
         const r = await writer.writeFile(`${prefix(plan.i)}/${f.rel}`, f.data, { mode: f.mode, mtime: f.mtime });
         manifest.files++;
@@ -292,6 +299,7 @@ export async function copyLogDirs(spec: ClusterSpec, brokerId: number, writer: S
       const changed = new Set<string>();
       const ordered = [...plan.files.filter((f) => f.rel.endsWith('.log')), ...plan.files.filter((f) => !f.rel.endsWith('.log'))];
       for (const f of ordered) {
+        throwIfAborted(opts.signal);
         const segment = SEGMENT_FILE.exec(f.rel)?.[1];
         // Closed segments and their indexes never change otherwise: a file the previous copy has with
         // the same size, mtime, inode and ctime is recorded again without reading it (a TB log dir is
@@ -332,7 +340,7 @@ export async function copyLogDirs(spec: ClusterSpec, brokerId: number, writer: S
  * Waits until the broker is in the ISR of every partition it replicates. `topics` are the ones it
  * holds on disk: a broker that has just started may answer metadata before it knows them.
  */
-export async function waitForIsr(spec: ClusterSpec, brokerId: number, timeoutMs: number, topics: string[] = []): Promise<void> {
+export async function waitForIsr(spec: ClusterSpec, brokerId: number, timeoutMs: number, topics: string[] = [], signal?: AbortSignal): Promise<void> {
   const admin = kafkaFor(spec, 'isr-wait').admin();
   await admin.connect();
   try {
@@ -345,7 +353,7 @@ export async function waitForIsr(spec: ClusterSpec, brokerId: number, timeoutMs:
         const md = await admin.fetchTopicMetadata({ topics: listed });
         return md.topics.every((t) => t.partitions.every((p) => !p.replicas.includes(brokerId) || (p.isr.includes(brokerId) && p.leader >= 0)));
       },
-      { timeoutMs, intervalMs: 1000 },
+      { timeoutMs, intervalMs: 1000, signal },
     );
   } finally {
     await admin.disconnect();
@@ -381,6 +389,11 @@ export interface RestoreLogDirsOptions {
   /** Host whose copy to restore (default: the target broker's own host name). */
   fromHost?: string;
   onProgress?: (p: LogDirProgress) => void;
+  /**
+   * Stops the restore between files when it aborts: the files being written finish (each takes its
+   * name only once complete and verified), no new one starts. Run again with `resume` to continue.
+   */
+  signal?: AbortSignal;
 }
 
 export interface RestoreLogDirsResult {
@@ -451,6 +464,7 @@ export async function restoreLogDirs(spec: ClusterSpec, brokerId: number, reader
   const session = reader.parallelRestore ? await reader.parallelRestore(defaultRestoreWorkers()).catch(() => null) : null;
   try {
     for (const { target, files } of plans) {
+      throwIfAborted(opts.signal);
       const current = await readdir(target).catch(() => [] as string[]);
       if (!opts.resume && current.filter((n) => n !== 'lost+found').length > 0) {
         const aside = `${target}.lifeboat-before-restore-${stamp}`;
@@ -460,6 +474,7 @@ export async function restoreLogDirs(spec: ClusterSpec, brokerId: number, reader
       await mkdir(target, { recursive: true });
       const dirs = new Map<string, Promise<unknown>>();
       const one = async ({ e, dest }: { e: FileEntry; dest: string }) => {
+        throwIfAborted(opts.signal);
         const mtime = new Date(e.mtime);
         if (opts.resume) {
           const st = await stat(dest).catch(() => undefined);

@@ -14,6 +14,7 @@
  */
 import { ConfigResourceTypes, type Admin, type Kafka } from 'kafkajs';
 import { forEachLimited } from '../concurrency';
+import { throwIfAborted } from '../core/poll';
 import { LifeboatError } from '../errors';
 import type { SnapshotWriter, WriteFileOptions, WriteResult } from '../repository/types';
 import { BATCH_FORMAT, BatchChunkBuilder, batchChunkFileName } from './batchFormat';
@@ -91,6 +92,11 @@ export interface TopicBackupOptions {
   /** Topics read at once (each reads its partitions in parallel too). */
   topicConcurrency?: number;
   onProgress?: (p: BackupProgress) => void;
+  /**
+   * Stops the backup between fetches when it aborts (the chunks being written finish first); the
+   * snapshot is then never sealed, and the next backup reuses what reached the repository.
+   */
+  signal?: AbortSignal;
 }
 
 export interface TopicBackupResult {
@@ -161,6 +167,7 @@ export async function backupTopics(kafka: Kafka, writer: SnapshotWriter, opts: T
     const wire = await WireClient.open(kafka, topics);
     try {
       for (const topic of topics) {
+        throwIfAborted(opts.signal);
         const info = await describeTopic(admin, topic);
         const committed = await wire.listOffsets(topic, 'committed');
         const offsets = (await admin.fetchTopicOffsets(topic)).map((o) => ({ ...o, high: String(Math.min(Number(o.high), committed.get(o.partition) ?? Number(o.high))) }));
@@ -170,11 +177,12 @@ export async function backupTopics(kafka: Kafka, writer: SnapshotWriter, opts: T
       await wire.close();
     }
     await forEachLimited(plans, opts.topicConcurrency ?? 2, async (plan) => {
+      throwIfAborted(opts.signal);
       const m = await backupOneTopic(kafka, plan.topic, plan.info, plan.offsets, opts.from?.[plan.topic], write, chunkBytes, opts.pendingWrites ?? 2, (p, r, b) => {
         result.records += r;
         result.bytes += b;
         opts.onProgress?.({ topic: plan.topic, partition: p, records: r, bytes: b, totalRecords: result.records, totalBytes: result.bytes });
-      });
+      }, opts.signal);
       const parts = Object.values(m.parts);
       result.topics.push({
         topic: m.topic,
@@ -205,6 +213,7 @@ async function backupOneTopic(
   chunkBytes: number,
   maxPendingWrites: number,
   progress: (partition: number, records: number, bytes: number) => void,
+  signal: AbortSignal | undefined,
 ): Promise<TopicManifest> {
   const parts: Record<string, PartitionManifest> = {};
   const builders = new Map<number, BatchChunkBuilder>();
@@ -269,7 +278,7 @@ async function backupOneTopic(
     pm.records += records;
     pm.bytes += bytes;
     progress(partition, records, bytes);
-  }).finally(() => Promise.all(pending));
+  }, { signal }).finally(() => Promise.all(pending));
   for (const p of builders.keys()) await flush(p);
   await Promise.all(pending);
   if (writeFailure) throw writeFailure.error;

@@ -30,6 +30,7 @@ import { WireConnectionError } from './wire/connection';
 import { readBatches } from './wire/readBatches';
 import { type Batch, restampForProduce } from './wire/recordBatch';
 import { forEachLimited } from '../concurrency';
+import { backoff, retry, sleep, throwIfAborted } from '../core/poll';
 import { type Captured, type Outgoing, partitionFeed, readAhead } from './partitionFeed';
 
 /** A transient failure inside a retry loop: the broker may answer after a pause. */
@@ -85,6 +86,12 @@ export interface TopicRestoreOptions {
    */
   settleMs?: number;
   onProgress?: (p: RestoreProgress) => void;
+  /**
+   * Stops the restore when it aborts: each partition finishes the batch it has in flight, records
+   * where it landed in the offset map and stops. A later run with the same map file continues
+   * exactly there (no record lost, none written twice).
+   */
+  signal?: AbortSignal;
 }
 
 export interface TopicRestoreResult {
@@ -231,7 +238,7 @@ async function searchTarget(kafka: Kafka, target: string, from: Map<number, numb
  * Reads what the target holds past the map's knowledge and records where the batches a killed
  * run sent (and never heard back about) landed. Returns the records found.
  */
-async function catchUp(kafka: Kafka, mapFile: OffsetMapFile, source: string, target: string, partitions: number, settleMs: number): Promise<number> {
+async function catchUp(kafka: Kafka, mapFile: OffsetMapFile, source: string, target: string, partitions: number, settleMs: number, signal?: AbortSignal): Promise<number> {
   const unresolved = new Map<number, Map<string, SentBatch>>();
   for (let p = 0; p < partitions; p++) {
     const sent = unresolvedSent(mapFile.map, source, p);
@@ -242,27 +249,23 @@ async function catchUp(kafka: Kafka, mapFile: OffsetMapFile, source: string, tar
   // to this scan); within replica.lag.time.max.ms (30 s by default) it is either replicated or
   // the lagging replica leaves the ISR. Scan only once that long has passed since the last write.
   const quiet = settleMs - (Date.now() - (await stat(mapFile.file)).mtimeMs);
-  if (quiet > 0) await sleep(quiet);
+  if (quiet > 0) await sleep(quiet, signal);
   const from = new Map([...unresolved.keys()].map((p) => [p, nextTarget(mapFile.map, source, p) ?? 0]));
   let found = 0;
   // The target may just be coming back (a restore run again right after a broker restart): look
   // again for a minute. A batch found is taken off the list, so a second look records it once.
-  const deadline = Date.now() + 60_000;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await searchTarget(kafka, target, from, async (partition, b) => {
+  await retry(
+    () =>
+      searchTarget(kafka, target, from, async (partition, b) => {
         const sent = unresolved.get(partition)?.get(sentKey(b));
         if (!sent) return; // written by someone else
         await mapFile.addRuns(source, target, partition, sent.runs.map(([o, i, c]) => [o, b.baseOffset + i, c]));
         unresolved.get(partition)!.delete(sentKey(b));
         found += b.count;
-      });
-      return found;
-    } catch (e) {
-      if (e instanceof LifeboatError || Date.now() > deadline) throw e;
-      await sleep(Math.min(500 * attempt, 3000));
-    }
-  }
+      }),
+    { timeoutMs: 60_000, intervalMs: backoff(500, 3000), signal, retryIf: (e) => !(e instanceof LifeboatError) },
+  );
+  return found;
 }
 
 export async function restoreTopics(kafka: Kafka, opts: TopicRestoreOptions): Promise<TopicRestoreResult> {
@@ -284,6 +287,7 @@ export async function restoreTopics(kafka: Kafka, opts: TopicRestoreOptions): Pr
   try {
     let producer: { producerId: number; producerEpoch: number } | undefined;
     for (const topic of order) {
+      throwIfAborted(opts.signal);
       const target = opts.rename?.[topic] ?? topic;
       const ms = await manifests(opts.snapshots, topic, readers);
       const m = ms[ms.length - 1];
@@ -301,11 +305,11 @@ export async function restoreTopics(kafka: Kafka, opts: TopicRestoreOptions): Pr
       }
       const knewBefore = mapFile.map.topics[topic] !== undefined;
       if (knewBefore) await checkMapMatchesTarget(admin, mapFile, topic, target);
-      const alreadyPresent = await catchUp(kafka, mapFile, topic, target, m.partitions, opts.settleMs ?? SETTLE_MS);
+      const alreadyPresent = await catchUp(kafka, mapFile, topic, target, m.partitions, opts.settleMs ?? SETTLE_MS, opts.signal);
       // Connections open once every target exists (their metadata covers all of them).
       if (lanes.length === 0) lanes = await openLanes(kafka, [target], opts.producers ?? 3);
       else await Promise.all(lanes.map((l) => l.addTopics([target])));
-      producer ??= await lanes[0]!.initProducerId();
+      producer ??= await lanes[0]!.initProducerId(opts.signal);
       const start = new Map((await admin.fetchTopicOffsets(target)).map((o) => [o.partition, Number(o.high)]));
       const restored = await produceTopic(kafka, lanes, producer, mapFile, opts, topic, target, ms, (p, n, bytes) => {
         result.records += n;
@@ -355,7 +359,6 @@ async function openLanes(kafka: Kafka, topics: string[], n: number): Promise<Wir
   return lanes;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** How long a batch sent without an answer may still land: replica.lag.time.max.ms (30 s by default) and a margin. */
 const SETTLE_MS = 35_000;
 /** Refused before anything was written: sent again at once. */
@@ -375,6 +378,7 @@ interface LostAnswerSearch {
   producer: { producerId: number; producerEpoch: number };
   baseSequence: number;
   settleMs: number;
+  signal?: AbortSignal;
 }
 
 /**
@@ -415,7 +419,7 @@ async function sendBatch(lane: WireClient, target: string, partition: number, { 
         unconfirmed.firstLook ??= started;
         const conclusiveAt = unconfirmed.firstLook + search.settleMs;
         if (started < conclusiveAt) {
-          await sleep(conclusiveAt - Date.now());
+          await sleep(conclusiveAt - Date.now(), search.signal);
           await lane.refresh().catch(() => {}); // the resend goes to the leader of now
           continue;
         }
@@ -455,7 +459,7 @@ async function sendBatch(lane: WireClient, target: string, partition: number, { 
     }
     // The offset map holds the batch as sent: a later run finds it in the target, or sends it.
     if (Date.now() - t0 > 180_000) throw new Error(`producing to ${target}-${partition}: still failing after ${Math.round((Date.now() - t0) / 1000)} s (${why})`);
-    await sleep(Math.min(200 * attempt, 2000));
+    await sleep(Math.min(200 * attempt, 2000), search.signal);
     await lane.refresh().catch(() => {});
   }
 }
@@ -489,10 +493,12 @@ async function produceTopic(
     let landed: Run[] = []; // where the previous batch went: written with the next 'sent' line
     let searchFrom = ends.get(partition) ?? 0; // this run's batches land after the target's end at its start
     for await (const out of readAhead(feed)) {
-      if (stopped()) break;
+      // On abort, stop after the batch in flight: where it landed is recorded below, so the next
+      // run neither waits for it nor sends it again.
+      if (stopped() || opts.signal?.aborted) break;
       restampForProduce(out.batch, producer.producerId, producer.producerEpoch, sequence);
       await mapFile.record(topic, target, partition, landed, { ...producer, baseSequence: sequence, runs: out.runs });
-      const base = await sendBatch(lane, target, partition, out, { kafka, from: searchFrom, producer, baseSequence: sequence, settleMs: opts.settleMs ?? SETTLE_MS });
+      const base = await sendBatch(lane, target, partition, out, { kafka, from: searchFrom, producer, baseSequence: sequence, settleMs: opts.settleMs ?? SETTLE_MS, signal: opts.signal });
       searchFrom = base + out.records;
       out.done?.();
       landed = out.runs.map(([o, i, c]) => [o, base + i, c]);
@@ -509,6 +515,7 @@ async function produceTopic(
     opts.partitionConcurrency ?? 8,
     restorePartition,
   );
+  throwIfAborted(opts.signal);
   return restored;
 }
 

@@ -9,6 +9,7 @@ import { compress } from './compress';
 import { sha256 } from './crypto';
 import { PackWriter, type PackInfo } from './pack';
 import type { LocalRepository } from './repo';
+import { abortReason, sleep, throwIfAborted } from '../core/poll';
 import { LifeboatError } from '../errors';
 import type { SnapshotFilter } from './types';
 
@@ -24,11 +25,11 @@ export class RateLimiter {
   private sent = 0;
   private readonly start = Date.now();
   constructor(private readonly bytesPerSecond: number) {}
-  async take(bytes: number): Promise<void> {
+  async take(bytes: number, signal?: AbortSignal): Promise<void> {
     this.sent += bytes;
     const due = this.start + (this.sent / this.bytesPerSecond) * 1000;
     const wait = due - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (wait > 0) await sleep(wait, signal);
   }
 }
 
@@ -45,7 +46,17 @@ export function parseRate(s: string): number {
 export async function copySnapshots(
   src: LocalRepository,
   dst: LocalRepository,
-  opts: { refs?: string[]; filter?: SnapshotFilter; limitRate?: number; progress?: (m: string) => void } = {},
+  opts: {
+    refs?: string[];
+    filter?: SnapshotFilter;
+    limitRate?: number;
+    progress?: (m: string) => void;
+    /**
+     * Stops the copy between blobs when it aborts: the blobs being read finish, the snapshot is not
+     * written; packs already in the destination are taken up by the next copy (resumable).
+     */
+    signal?: AbortSignal;
+  } = {},
 ): Promise<CopyResult> {
   const progress = opts.progress ?? (() => undefined);
   await src.ensureShared('copy');
@@ -64,6 +75,7 @@ export async function copySnapshots(
   const limiter = opts.limitRate ? new RateLimiter(opts.limitRate) : undefined;
 
   for (const id of wanted) {
+    throwIfAborted(opts.signal);
     if (present.has(id)) {
       result.skipped.push(id);
       continue;
@@ -73,11 +85,21 @@ export async function copySnapshots(
     const tree = JSON.parse((await src.loadBlob(snap.tree)).toString('utf8')) as TreeBlob;
     const blobs: [BlobType, string][] = [['t', snap.tree]];
     for (const e of tree.entries) for (const c of e.chunks ?? []) blobs.push(['d', c]);
-    const writer = new PackWriter(dst.backend, dst.key, dst.config.packSize, limiter && ((n) => limiter.take(n)));
+    const writer = new PackWriter(dst.backend, dst.key, dst.config.packSize, limiter && ((n) => limiter.take(n, opts.signal)));
     const sent = new Set<string>();
     let bytes = 0;
     const jobs: Promise<void>[] = [];
+    /**
+     * Cancelled: the blobs in flight are added, the packs being written land whole (written
+     * atomically, taken up by the next copy's recoverPacks), and nothing writes after this throws.
+     */
+    const stop = async (): Promise<never> => {
+      await Promise.allSettled(jobs);
+      await writer.finish().catch(() => undefined);
+      throw abortReason(opts.signal!);
+    };
     for (const [type, blob] of blobs) {
+      if (opts.signal?.aborted) await stop();
       if (sent.has(blob) || dst.index.has(blob)) continue;
       sent.add(blob);
       const job = src
@@ -95,6 +117,7 @@ export async function copySnapshots(
       while (jobs.length >= 4) await jobs.shift();
     }
     while (jobs.length) await jobs.shift();
+    if (opts.signal?.aborted) await stop();
     const packs = await writer.finish();
     for (const p of packs) {
       const back = await dst.backend.read('data', p.id);

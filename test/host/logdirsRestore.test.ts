@@ -113,6 +113,35 @@ describe('restoreLogDirs (no lab)', () => {
     });
   }
 
+  it('stops between files when its signal aborts, and a resumed run completes it byte for byte', async () => {
+    const { repo, files } = await backedUp();
+    const spec = specFor(tempDir('logdirs-abort'));
+    const reader = await repo.openSnapshot('latest');
+    const ac = new AbortController();
+    let abortedAt = 0;
+    const first = await restoreLogDirs(spec, 1, withoutWorkers(reader, 'absent'), {
+      control: stopped,
+      signal: ac.signal,
+      onProgress: (p) => {
+        if (p.files === 3) {
+          abortedAt = Date.now();
+          ac.abort();
+        }
+      },
+    }).catch((e: unknown) => e);
+    expect((first as Error).name).toBe('AbortError');
+    expect(Date.now() - abortedAt).toBeLessThan(1_000);
+    // Three whole files, nothing half-written under a final name, no temporary file left.
+    const written = spec.brokers[0]!.logDirs.flatMap((d) => (existsSync(d) ? walk(d) : []));
+    expect(written).toHaveLength(3);
+    expect(leftovers(spec)).toEqual([]);
+    const r = await restoreLogDirs(spec, 1, reader, { control: stopped, resume: true });
+    expect(r.resumedFiles).toBe(3);
+    expect(r.files).toBe(Object.keys(files).length);
+    expectRestored(spec, files);
+    await repo.close();
+  });
+
   it('resumes an interrupted restore: files already whole are kept as they are, the rest (partial, missing, a temporary file left by a kill) restored', async () => {
     const { repo, files } = await backedUp();
     const spec = specFor(tempDir('logdirs-resume'));

@@ -11,6 +11,7 @@
  * class and protocol errors) come from transport.ts, the one module that touches them.
  */
 import type { Kafka, Logger } from 'kafkajs';
+import { backoff, retry } from '../../core/poll';
 import { LifeboatError } from '../../errors';
 import { RawConnection } from './connection';
 import { clusterOf, type KafkajsBroker, type KafkajsCluster, protocolError, type WireRequest, type WireResponse } from './transport';
@@ -318,20 +319,21 @@ export class WireClient {
    * A producer id and epoch for idempotent produce (no transactions). Retried while the brokers
    * are still loading their transaction state (a cluster that just started).
    */
-  async initProducerId(): Promise<{ producerId: number; producerEpoch: number }> {
-    const deadline = Date.now() + 120_000;
-    for (let attempt = 1; ; attempt++) {
-      const ids = this.cluster.getNodeIds();
-      const nodeId = ids[attempt % Math.max(1, ids.length)]!;
-      try {
+  async initProducerId(signal?: AbortSignal): Promise<{ producerId: number; producerEpoch: number }> {
+    return retry(
+      async (attempt) => {
+        const ids = this.cluster.getNodeIds();
+        const nodeId = ids[attempt % Math.max(1, ids.length)]!;
         const b = await this.cluster.findBroker({ nodeId });
         const r = await b.initProducerId({ transactionalId: null, transactionTimeout: 60_000 });
         return { producerId: Number(r.producerId), producerEpoch: r.producerEpoch };
-      } catch (e) {
-        const retriable = (e as { retriable?: boolean }).retriable === true || /Connection|NotFound|Timeout/.test((e as Error).name ?? '');
-        if (!retriable || Date.now() > deadline) throw e;
-        await new Promise((r) => setTimeout(r, Math.min(200 * attempt, 2000)));
-      }
-    }
+      },
+      {
+        timeoutMs: 120_000,
+        intervalMs: backoff(200, 2000),
+        signal,
+        retryIf: (e) => (e as { retriable?: boolean }).retriable === true || /Connection|NotFound|Timeout/.test((e as Error).name ?? ''),
+      },
+    );
   }
 }

@@ -6,6 +6,7 @@
  * Both become offset gaps, as they are for any consumer.
  */
 import type { Kafka } from 'kafkajs';
+import { sleep, throwIfAborted } from '../../core/poll';
 import { type Batch, isAbortMarker, isControl, isTransactional, lastOffsetOf, splitBatches, verifyCrc } from './recordBatch';
 import { type FetchedPartition, STALE_LEADER_ERRORS, WireClient, protocolError } from './client';
 
@@ -25,6 +26,8 @@ export interface ReadBatchesOptions {
   stallMs?: number;
   /** read_uncommitted when false (a restore's own target). Default true. */
   readCommitted?: boolean;
+  /** Stops reading (between fetches) when it aborts; `onBatches` is not called again. */
+  signal?: AbortSignal;
 }
 
 export interface ReadSummary {
@@ -40,7 +43,6 @@ function staleOnConnectionError(e: unknown): 'stale' {
   if (['KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSBrokerNotFound', 'KafkaJSRequestTimeoutError', 'KafkaJSLockTimeout'].includes(name)) return 'stale';
   throw e;
 }
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The data batches of one Fetch answer that a read_committed consumer would deliver. */
 async function committedBatches(fp: FetchedPartition, readCommitted: boolean, where: string): Promise<{ kept: Batch[]; next: number | undefined }> {
@@ -80,6 +82,7 @@ export async function readBatches(
   for (const [p, r] of ranges) if (r.from < r.to) pending.set(p, { next: r.from, to: r.to, movedAt: Date.now() });
   const summary: ReadSummary = { lost: new Map() };
   if (pending.size === 0) return summary;
+  throwIfAborted(opts.signal);
   const stallMs = opts.stallMs ?? 120_000;
   const readCommitted = opts.readCommitted !== false;
   const client = await WireClient.open(kafka, [topic]);
@@ -101,6 +104,7 @@ export async function readBatches(
   const fromLeader = async (nodeId: number, partitions: number[]): Promise<'done' | 'stale'> => {
     for (let round = 0; ; round++) {
       if (failed) return 'done';
+      throwIfAborted(opts.signal);
       const mine = partitions.filter((p) => pending.has(p));
       if (mine.length === 0) return 'done';
       const order = [...mine.slice(round % mine.length), ...mine.slice(0, round % mine.length)];
@@ -115,7 +119,7 @@ export async function readBatches(
       const idle: { p: number; lso: number }[] = [];
       for (const fp of answer) {
         const st = pending.get(fp.partition);
-        if (!st || failed) continue;
+        if (!st || failed || opts.signal?.aborted) continue;
         if (fp.errorCode === OFFSET_OUT_OF_RANGE) {
           const low = await earliest(fp.partition);
           if (low === undefined) {
@@ -192,7 +196,7 @@ export async function readBatches(
       // nothing moves forward.
       attempts = moves > before ? 1 : attempts + 1;
       if (attempts > 60) throw new Error(`reading ${topic}: partitions ${[...pending.keys()].join(', ')} have no reachable leader`);
-      await sleep(Math.min(250 * attempts, 2000));
+      await sleep(Math.min(250 * attempts, 2000), opts.signal);
       await client.refresh();
     }
   } finally {
