@@ -1,0 +1,35 @@
+/**
+ * How the CLI shows a run it waits for: the run's UI link, then one progress line per new step,
+ * approval request or wait (src/temporal/runs.ts does the following; this only draws it).
+ */
+import { workflowUiLink } from '../temporal/connection';
+import { followRun, type RunProgress, type TemporalClient, type WorkflowName, type WorkflowResult } from '../temporal/runs';
+import type { Output } from './output';
+
+/** The line people read for one look at a run. */
+export function progressLine(u: RunProgress): string {
+  const a = u.status.awaitingApproval;
+  if (a) return `waiting for approval: ${a.question} — lifeboat approve ${u.workflowId}`;
+  return `step: ${u.status.step}${u.waiting ? ` — waiting for ${u.waiting}` : ''}`;
+}
+
+/** Waits for the run's result while printing its progress (stderr; JSON lines with --json). */
+export async function follow<N extends WorkflowName>(t: TemporalClient, workflowId: string, out: Output): Promise<WorkflowResult<N>> {
+  const ui = workflowUiLink(t.settings, workflowId);
+  out.progress(`${workflowId}: ${ui ?? ''}`, { workflowId, ui });
+  let last = '';
+  return followRun<N>(t.client, workflowId, {
+    onProgress: (u) => {
+      const line = progressLine(u);
+      if (line === last) return;
+      last = line;
+      out.progress(`${workflowId}: ${line}`, {
+        workflowId,
+        step: u.status.step,
+        awaitingApproval: u.status.awaitingApproval,
+        ...(u.waiting ? { waiting: u.waiting } : {}),
+        ...(u.progress ? { progress: u.progress } : {}),
+      });
+    },
+  });
+}
