@@ -13,7 +13,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { brokerRunning, killBroker, labDown, labStatus, labUp, startBroker, stopBroker } from './lab';
-import { findBroker, labEnv, labTopology } from './topology';
+import { allClusters, findBroker, labEnv, labTopology } from './topology';
 import { tail } from '../src/host/processes';
 
 const USAGE = `usage: npm run lab -- up [--provision-only] | down | status [--json] | logs [component] [-n N] |
@@ -56,7 +56,7 @@ async function main(argv: string[]): Promise<number> {
       const n = Number(values.n ?? 40);
       const which = rest[0];
       const files: Record<string, string> = { temporal: topo.temporal.logFile, zookeeper: topo.zookeeper.logFile };
-      for (const c of topo.clusters) for (const b of c.brokers) files[`${c.name}-${b.id}`] = join(b.dir, 'logs', 'server.log');
+      for (const c of allClusters(topo)) for (const b of c.brokers) files[`${c.name}-${b.id}`] = join(b.dir, 'logs', 'server.log');
       const chosen = which ? { [which]: files[which] } : files;
       for (const [name, file] of Object.entries(chosen)) {
         if (!file) {
@@ -95,7 +95,7 @@ function printStatus(json: boolean): void {
   console.log(`${mark(s.temporal.running)} temporal   ${s.temporal.address} (namespace ${s.temporal.namespace}, UI ${s.temporal.ui})`);
   console.log(`${mark(s.zookeeper.running)} zookeeper  ${s.zookeeper.connect}`);
   for (const c of s.clusters) {
-    console.log(`     kafka "${c.name}" chroot ${c.chroot}, bootstrap ${c.bootstrapServers.join(',')}, spec ${c.spec}`);
+    console.log(`     kafka "${c.name}" ${c.kafkaVersion} ${c.mode === 'kraft' ? 'KRaft' : `chroot ${c.chroot}`}, bootstrap ${c.bootstrapServers.join(',')}, spec ${c.spec}`);
     for (const b of c.brokers) console.log(`${mark(b.running)}   broker ${b.id} ${b.address} log dir ${b.logDir}`);
   }
 }

@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { LabBroker, LabCluster, LabTopology } from './topology';
+import type { LabBroker, LabCluster, LabKraftCluster, LabTopology } from './topology';
 import { zkConnect } from './topology';
 
 function writeIfMissing(file: string, content: string): void {
@@ -68,6 +68,68 @@ export function serverProperties(topo: LabTopology, cluster: LabCluster, broker:
   ].join('\n');
 }
 
+/** A combined broker/controller node of the KRaft cluster, with the same broker settings as the 3.9 clusters where they still exist. */
+export function kraftServerProperties(cluster: LabKraftCluster, broker: LabBroker): string {
+  const rf = cluster.replicationFactor;
+  const voters = cluster.brokers.map((b) => `${b.id}@127.0.0.1:${cluster.controllerPorts[b.id]}`).join(',');
+  return [
+    `# Lifeboat lab node ${broker.id} of cluster "${cluster.name}" (KRaft, Kafka ${cluster.kafkaVersion})`,
+    'process.roles=broker,controller',
+    `node.id=${broker.id}`,
+    `controller.quorum.voters=${voters}`,
+    `listeners=PLAINTEXT://127.0.0.1:${broker.port},CONTROLLER://127.0.0.1:${cluster.controllerPorts[broker.id]}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${broker.port}`,
+    'controller.listener.names=CONTROLLER',
+    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'inter.broker.listener.name=PLAINTEXT',
+    `log.dirs=${broker.logDir}`,
+    'num.partitions=3',
+    `default.replication.factor=${rf}`,
+    `offsets.topic.replication.factor=${rf}`,
+    'offsets.topic.num.partitions=10',
+    `transaction.state.log.replication.factor=${rf}`,
+    `transaction.state.log.min.isr=${Math.min(2, rf)}`,
+    'transaction.state.log.num.partitions=5',
+    'group.initial.rebalance.delay.ms=0',
+    'num.network.threads=3',
+    'num.io.threads=4',
+    'log.segment.bytes=67108864',
+    'log.retention.hours=-1',
+    'message.max.bytes=10485760',
+    'replica.fetch.max.bytes=10485760',
+    'auto.create.topics.enable=false',
+    // KRaft's authorizer, so ACLs can be mirrored onto it; open to everyone otherwise.
+    'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+    'allow.everyone.if.no.acl.found=true',
+    'super.users=User:ANONYMOUS',
+    '',
+  ].join('\n');
+}
+
+/** Kafka 4 logs through log4j2: the same rolling server.log as the 3.9 brokers. */
+export function log4j2Yaml(broker: LabBroker): string {
+  const logs = join(broker.dir, 'logs');
+  return [
+    `# Lifeboat lab node ${broker.cluster}-${broker.id} logging (log4j2)`,
+    'Configuration:',
+    '  Appenders:',
+    '    RollingFile:',
+    '      name: File',
+    `      fileName: ${join(logs, 'server.log')}`,
+    `      filePattern: ${join(logs, 'server.log.%i')}`,
+    '      PatternLayout: { pattern: "[%d] %p %m (%c)%n" }',
+    '      Policies: { SizeBasedTriggeringPolicy: { size: 20MB } }',
+    '      DefaultRolloverStrategy: { max: 2 }',
+    '  Loggers:',
+    '    Root: { level: INFO, AppenderRef: [ { ref: File } ] }',
+    '    Logger:',
+    '      - { name: kafka.request.logger, level: WARN }',
+    '      - { name: state.change.logger, level: WARN }',
+    '      - { name: kafka.authorizer.logger, level: WARN }',
+    '',
+  ].join('\n');
+}
+
 export function log4jProperties(broker: LabBroker): string {
   const logs = join(broker.dir, 'logs');
   return [
@@ -111,5 +173,12 @@ export function writeLabConfigs(topo: LabTopology): void {
       mkdirSync(broker.logDir, { recursive: true });
       mkdirSync(join(broker.dir, 'logs'), { recursive: true });
     }
+  }
+  const kraft = topo.kraft;
+  for (const broker of kraft.brokers) {
+    writeIfMissing(join(broker.configDir, 'server.properties'), kraftServerProperties(kraft, broker));
+    writeIfMissing(join(broker.configDir, 'log4j2.yaml'), log4j2Yaml(broker));
+    mkdirSync(broker.logDir, { recursive: true });
+    mkdirSync(join(broker.dir, 'logs'), { recursive: true });
   }
 }

@@ -26,7 +26,7 @@ import { durationText, renderMarkdown, type RunReport } from '../src/report/repo
 import { TASK_QUEUE, temporalSettings, workflowUiLink } from '../src/temporal/connection';
 import { createWorkers } from '../src/temporal/worker';
 import { output, parseCli } from '../src/cli/output';
-import { workflowFailure } from '../src/cli/temporal';
+import { workflowFailure } from '../src/temporal/runs';
 
 export const summary = 'run the lab demo: seed → backup → disaster → full-cluster recovery → report';
 const USAGE = `usage: lifeboat demo [--records N] [--json]

@@ -1,18 +1,21 @@
 /**
- * The lab: provisions, starts, checks and stops the real Temporal dev server, ZooKeeper and the
- * two Kafka clusters on loopback. `up` is idempotent and returns only when everything is healthy;
+ * The lab: provisions, starts, checks and stops the real Temporal dev server, ZooKeeper, the
+ * two ZooKeeper-mode Kafka clusters and the KRaft cluster on loopback. `up` is idempotent and returns only when everything is healthy;
  * `down` stops only what the pid files say we started.
  */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createConnection } from 'node:net';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { logLevel } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { type Agreement, type AgreementOptions, type AgreementTarget, waitForAgreement } from '../src/kafka/ready';
 import { writeLabConfigs } from './configs';
-import { ensureKafkaLibs, ensureTemporalCli, javaBinary } from './provision';
+import { ensureKafka4Libs, ensureKafkaLibs, ensureTemporalCli, javaBinary } from './provision';
 import { writeLabSpecs } from './specs';
 import type { LabBroker, LabTopology } from './topology';
-import { bootstrapServers, findCluster, labTopology, temporalAddress, zkConnect } from './topology';
+import { allClusters, bootstrapServers, findCluster, isKraftBroker, labTopology, temporalAddress, zkConnect } from './topology';
 import { type ManagedProcess, runningPid, startDetached, stopProcess, tail, waitUntil } from '../src/host/processes';
 import { chrootPath, exists, getData, withZk } from '../src/zookeeper/client';
 import { SEARCH_ATTRIBUTE_TYPES } from '../src/temporal/searchAttributes';
@@ -57,6 +60,28 @@ function zookeeperProcess(topo: LabTopology): ManagedProcess {
 
 export function brokerProcess(topo: LabTopology, b: LabBroker): ManagedProcess {
   const props = join(b.configDir, 'server.properties');
+  if (isKraftBroker(topo, b)) {
+    return {
+      name: `node ${b.cluster}-${b.id}`,
+      command: javaBinary(),
+      args: [
+        '-Xms128m',
+        '-Xmx512m',
+        '-XX:+UseG1GC',
+        '-XX:MaxGCPauseMillis=20',
+        '-Djava.awt.headless=true',
+        `-Dlog4j2.configurationFile=${join(b.configDir, 'log4j2.yaml')}`,
+        `-Dkafka.logs.dir=${join(b.dir, 'logs')}`,
+        '-cp',
+        join(topo.kraft.kafkaLibs, '*'),
+        'kafka.Kafka',
+        props,
+      ],
+      pidFile: b.pidFile,
+      logFile: b.logFile,
+      marker: props,
+    };
+  }
   return {
     name: `broker ${b.cluster}-${b.id}`,
     command: javaBinary(),
@@ -158,7 +183,65 @@ export interface BrokerControlOptions {
   settle?: boolean;
 }
 
+/** The KRaft cluster's id, made once (Kafka's own form: 16 random bytes, URL-safe base64, not starting with "-"). */
+function kraftClusterId(topo: LabTopology): string {
+  const file = topo.kraft.clusterIdFile;
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  let id: string;
+  do id = randomBytes(16).toString('base64url');
+  while (id.startsWith('-'));
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${id}\n`);
+  return id;
+}
+
+/** Formats a KRaft node's log dir once (kafka.tools.StorageTool format); a formatted dir has meta.properties. */
+function formatKraftNode(topo: LabTopology, b: LabBroker, log: Log): void {
+  if (existsSync(join(b.logDir, 'meta.properties'))) return;
+  log(`formatting KRaft node ${b.cluster}-${b.id} (cluster id ${kraftClusterId(topo)})`);
+  execFileSync(javaBinary(), ['-cp', join(topo.kraft.kafkaLibs, '*'), `-Dlog4j2.configurationFile=${join(b.configDir, 'log4j2.yaml')}`, 'kafka.tools.StorageTool', 'format', '-t', kraftClusterId(topo), '-c', join(b.configDir, 'server.properties')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** A KRaft node serves when the cluster's metadata lists it (its controller quorum has a leader). */
+export async function kraftNodeServing(topo: LabTopology, b: LabBroker): Promise<boolean> {
+  if (!(await portOpen(b.port))) return false;
+  const admin = new Kafka({ clientId: 'lifeboat-lab', brokers: [`127.0.0.1:${b.port}`], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+  try {
+    await admin.connect();
+    const c = await admin.describeCluster();
+    return c.brokers.some((x) => x.nodeId === b.id) && c.controller !== null && c.controller >= 0;
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+async function startKraftNode(topo: LabTopology, b: LabBroker, log: Log): Promise<void> {
+  const p = brokerProcess(topo, b);
+  const serverLog = join(b.dir, 'logs', 'server.log');
+  formatKraftNode(topo, b, log);
+  if (runningPid(p) === undefined) log(`starting KRaft node ${b.cluster}-${b.id} on 127.0.0.1:${b.port}`);
+  startDetached(p);
+  let exited = false;
+  await waitUntil(
+    `KRaft node ${b.cluster}-${b.id} to serve`,
+    async () => {
+      if (runningPid(p) === undefined) {
+        exited = true;
+        return true;
+      }
+      return kraftNodeServing(topo, b);
+    },
+    { timeoutMs: 120_000, intervalMs: 500, onTimeout: () => `last lines of ${serverLog}:\n${tail(serverLog)}\n${tail(b.logFile)}` },
+  );
+  if (exited) throw new Error(`KRaft node ${b.cluster}-${b.id} exited during start-up; last lines of ${serverLog}:\n${tail(serverLog, 15)}\n${tail(b.logFile, 5)}`);
+}
+
 export async function startBroker(topo: LabTopology, b: LabBroker, log: Log = () => {}, opts: BrokerControlOptions = {}): Promise<void> {
+  if (isKraftBroker(topo, b)) return startKraftNode(topo, b, log);
   const p = brokerProcess(topo, b);
   const serverLog = join(b.dir, 'logs', 'server.log');
   if (runningPid(p) === undefined) {
@@ -190,6 +273,7 @@ export async function startBroker(topo: LabTopology, b: LabBroker, log: Log = ()
 /** Graceful stop (SIGTERM: Kafka's controlled shutdown moves leadership away first). */
 export async function stopBroker(topo: LabTopology, b: LabBroker, opts: BrokerControlOptions = {}): Promise<boolean> {
   const stopped = await stopProcess(brokerProcess(topo, b), { graceMs: 90_000 });
+  if (isKraftBroker(topo, b)) return stopped;
   // Its registration is ephemeral; after a controlled shutdown it is gone at once, after a kill
   // only when the session expires. Wait for it, so callers see the cluster as it now is.
   await waitUntil(`broker ${b.cluster}-${b.id} to leave ZooKeeper`, async () => !(await brokerRegistered(topo, b)), {
@@ -207,7 +291,7 @@ export async function stopBroker(topo: LabTopology, b: LabBroker, opts: BrokerCo
  */
 export async function killBroker(topo: LabTopology, b: LabBroker, opts: BrokerControlOptions = {}): Promise<boolean> {
   const killed = await stopProcess(brokerProcess(topo, b), { signal: 'SIGKILL' });
-  if (opts.settle ?? true) await waitForLabAgreement(topo, b.cluster, { absent: [b.id] });
+  if ((opts.settle ?? true) && !isKraftBroker(topo, b)) await waitForLabAgreement(topo, b.cluster, { absent: [b.id] });
   return killed;
 }
 
@@ -225,6 +309,7 @@ export async function labUp(topo: LabTopology = labTopology(), opts: UpOptions =
   const log = opts.log ?? (() => {});
   const cli = ensureTemporalCli(topo, log);
   ensureKafkaLibs(topo, log);
+  ensureKafka4Libs(topo, log);
   if (opts.provisionOnly) return topo;
   writeLabConfigs(topo);
 
@@ -240,7 +325,7 @@ export async function labUp(topo: LabTopology = labTopology(), opts: UpOptions =
     onTimeout: () => tail(topo.zookeeper.logFile),
   });
   // Brokers start together: each takes a few seconds of JVM start-up, so this halves `up` on 2 cores.
-  await Promise.all(topo.clusters.flatMap((c) => c.brokers.map((b) => startBroker(topo, b, log))));
+  await Promise.all(allClusters(topo).flatMap((c) => c.brokers.map((b) => startBroker(topo, b, log))));
   await waitUntil('Temporal dev server with Lifeboat search attributes', () => temporalHealthy(topo), {
     timeoutMs: 90_000,
     intervalMs: 500,
@@ -252,7 +337,7 @@ export async function labUp(topo: LabTopology = labTopology(), opts: UpOptions =
 
 export async function labDown(topo: LabTopology = labTopology(), log: Log = () => {}): Promise<void> {
   await Promise.all(
-    topo.clusters.flatMap((c) =>
+    allClusters(topo).flatMap((c) =>
       c.brokers.map(async (b) => {
         if (await stopProcess(brokerProcess(topo, b), { graceMs: 30_000 })) log(`stopped broker ${b.cluster}-${b.id}`);
       }),
@@ -268,7 +353,10 @@ export interface LabStatus {
   zookeeper: { connect: string; running: boolean; pid?: number };
   clusters: {
     name: string;
-    chroot: string;
+    /** "zookeeper" (with its chroot) or "kraft". */
+    mode: 'zookeeper' | 'kraft';
+    kafkaVersion: string;
+    chroot?: string;
     bootstrapServers: string[];
     spec: string;
     brokers: { id: number; host: string; address: string; running: boolean; pid?: number; logDir: string; configDir: string }[];
@@ -288,9 +376,11 @@ export function labStatus(topo: LabTopology = labTopology()): LabStatus {
       pid: tpid,
     },
     zookeeper: { connect: zkConnect(topo), running: zpid !== undefined, pid: zpid },
-    clusters: topo.clusters.map((c) => ({
+    clusters: allClusters(topo).map((c) => ({
       name: c.name,
-      chroot: c.chroot,
+      mode: 'chroot' in c ? ('zookeeper' as const) : ('kraft' as const),
+      kafkaVersion: 'chroot' in c ? topo.kafkaVersion : c.kafkaVersion,
+      chroot: 'chroot' in c ? c.chroot : undefined,
       bootstrapServers: bootstrapServers(c),
       spec: c.specFile,
       brokers: c.brokers.map((b) => {
@@ -307,6 +397,7 @@ export async function labHealthy(topo: LabTopology = labTopology()): Promise<boo
     if (!(await zookeeperHealthy(topo))) return false;
     if (!(await temporalHealthy(topo))) return false;
     for (const c of topo.clusters) for (const b of c.brokers) if (!brokerRunning(topo, b) || !(await brokerRegistered(topo, b))) return false;
+    for (const b of topo.kraft.brokers) if (!brokerRunning(topo, b) || !(await kraftNodeServing(topo, b))) return false;
     return true;
   } catch {
     return false;

@@ -2,6 +2,7 @@
  * Provisioning of the lab's binaries into the cache (outside the checkout, reused across runs):
  * - `temporal`: from TEMPORAL_CLI, else PATH, else the cache, else built once with `go install`;
  * - Kafka 3.9 and ZooKeeper jars: `mvn dependency:copy-dependencies` on lab/pom.xml;
+ * - Kafka 4.x jars (the KRaft cluster): the same on lab/kafka4.pom.xml;
  * - Temporal's time-skipping test server (workflow tests): the same on lab/temporal-test-server.pom.xml.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -11,6 +12,7 @@ import type { LabTopology } from './topology';
 
 export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
 const POM = resolve(__dirname, 'pom.xml');
+const KAFKA4_POM = resolve(__dirname, 'kafka4.pom.xml');
 /** Newest io.temporal:temporal-test-server on Maven Central when this was written (mvn dependency:get). */
 export const TEMPORAL_TEST_SERVER_VERSION = '1.38.0';
 const TEST_SERVER_POM = resolve(__dirname, 'temporal-test-server.pom.xml');
@@ -58,36 +60,31 @@ export function ensureTemporalCli(topo: LabTopology, log: (msg: string) => void)
   return cached;
 }
 
-/** Directory with Kafka's and ZooKeeper's jars, fetched from Maven Central if not cached. */
-export function ensureKafkaLibs(topo: LabTopology, log: (msg: string) => void): string {
-  const done = join(topo.kafkaLibs, '.complete');
-  if (existsSync(done)) return topo.kafkaLibs;
+function fetchKafkaLibs(libs: string, version: string, pom: string, expect: string[], log: (msg: string) => void): string {
+  const done = join(libs, '.complete');
+  if (existsSync(done)) return libs;
   requireTool('mvn', 'fetch Kafka from Maven Central');
   requireTool('java', 'run Kafka and ZooKeeper');
-  log(`fetching Apache Kafka ${topo.kafkaVersion} from Maven Central into ${topo.kafkaLibs}`);
-  rmSync(topo.kafkaLibs, { recursive: true, force: true });
-  mkdirSync(topo.kafkaLibs, { recursive: true });
-  execFileSync(
-    'mvn',
-    [
-      '-B',
-      '-q',
-      '-f',
-      POM,
-      `-Dkafka.version=${topo.kafkaVersion}`,
-      'dependency:copy-dependencies',
-      `-DoutputDirectory=${topo.kafkaLibs}`,
-      '-DincludeScope=runtime',
-    ],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
-  );
-  const jars = readdirSync(topo.kafkaLibs).filter((f) => f.endsWith('.jar'));
-  if (!jars.some((j) => j.startsWith(`kafka_2.13-${topo.kafkaVersion}`)) || !jars.some((j) => j.startsWith('zookeeper-'))) {
-    throw new Error(`mvn did not deliver the Kafka and ZooKeeper jars into ${topo.kafkaLibs}`);
-  }
+  log(`fetching Apache Kafka ${version} from Maven Central into ${libs}`);
+  rmSync(libs, { recursive: true, force: true });
+  mkdirSync(libs, { recursive: true });
+  execFileSync('mvn', ['-B', '-q', '-f', pom, `-Dkafka.version=${version}`, 'dependency:copy-dependencies', `-DoutputDirectory=${libs}`, '-DincludeScope=runtime'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const jars = readdirSync(libs).filter((f) => f.endsWith('.jar'));
+  const missing = expect.filter((prefix) => !jars.some((j) => j.startsWith(prefix)));
+  if (missing.length) throw new Error(`mvn did not deliver ${missing.join(', ')} jars into ${libs}`);
   writeFileSync(done, `${new Date().toISOString()}\n`);
-  return topo.kafkaLibs;
+  return libs;
 }
+
+/** Directory with Kafka's and ZooKeeper's jars, fetched from Maven Central if not cached. */
+export const ensureKafkaLibs = (topo: LabTopology, log: (msg: string) => void): string =>
+  fetchKafkaLibs(topo.kafkaLibs, topo.kafkaVersion, POM, [`kafka_2.13-${topo.kafkaVersion}`, 'zookeeper-'], log);
+
+/** Directory with the KRaft cluster's Kafka 4 jars and their log4j2 binding. */
+export const ensureKafka4Libs = (topo: LabTopology, log: (msg: string) => void): string =>
+  fetchKafkaLibs(topo.kraft.kafkaLibs, topo.kraft.kafkaVersion, KAFKA4_POM, [`kafka_2.13-${topo.kraft.kafkaVersion}`, 'log4j-slf4j2-impl-', 'slf4j-api-2'], log);
 
 const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 

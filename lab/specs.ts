@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { type ClusterSpec, DEFAULT_RETENTION, parseSpec } from '../src/config/spec';
-import type { LabCluster, LabTopology } from './topology';
+import type { LabCluster, LabKraftCluster, LabTopology } from './topology';
 import { bootstrapServers, zkConnect } from './topology';
 
 export const LAB_PASSWORD_ENV = 'LIFEBOAT_PASSWORD';
@@ -39,6 +39,29 @@ export function labSpec(topo: LabTopology, cluster: LabCluster): ClusterSpec {
   );
 }
 
+/** The KRaft cluster's spec: Kafka 4, no ZooKeeper section (its metadata lives in the controller quorum). */
+export function kraftLabSpec(topo: LabTopology, cluster: LabKraftCluster = topo.kraft): ClusterSpec {
+  return parseSpec(
+    {
+      name: cluster.name,
+      kafka: { bootstrapServers: bootstrapServers(cluster), mode: 'kraft', clientId: 'lifeboat' },
+      brokers: cluster.brokers.map((b) => ({
+        id: b.id,
+        host: b.host,
+        listener: `127.0.0.1:${b.port}`,
+        logDirs: [b.logDir],
+        configDir: b.configDir,
+        control: { type: 'adapter', adapter: 'lab', options: { cluster: cluster.name } },
+      })),
+      repository: { path: `${topo.repositoryDir}/${cluster.name}`, password: { file: labPasswordFile(topo) }, compression: 'auto' },
+      retention: DEFAULT_RETENTION,
+      objectives: { rtoMinutes: 30, rpoMinutes: 15 },
+      topics: { critical: ['^orders', '^payments'], disposable: ['^scratch-', '^lifeboat-probe'] },
+    },
+    cluster.specFile,
+  );
+}
+
 export function writeLabSpecs(topo: LabTopology): void {
   const pw = labPasswordFile(topo);
   if (!existsSync(pw)) {
@@ -50,4 +73,6 @@ export function writeLabSpecs(topo: LabTopology): void {
     mkdirSync(dirname(c.specFile), { recursive: true });
     writeFileSync(c.specFile, `# Written by "npm run lab -- up"; the lab's ${c.name} cluster.\n${stringify(labSpec(topo, c))}`);
   }
+  const k = topo.kraft;
+  writeFileSync(k.specFile, `# Written by "npm run lab -- up"; the lab's ${k.name} cluster (KRaft, Kafka ${k.kafkaVersion}).\n${stringify(kraftLabSpec(topo))}`);
 }

@@ -1,6 +1,8 @@
 /**
  * The lab's shape: one Temporal dev server, one ZooKeeper, a 3-broker "primary" Kafka cluster
- * (chroot /primary) and a 1-broker "standby" cluster (chroot /standby), all on 127.0.0.1.
+ * (chroot /primary) and a 1-broker "standby" cluster (chroot /standby), both Kafka 3.9 in ZooKeeper
+ * mode, and "next": Kafka 4.x in KRaft mode (combined broker/controller nodes), the target of
+ * migrations off ZooKeeper. All on 127.0.0.1.
  * Everything lives outside the checkout: binaries and jars in the cache, state in the lab dir.
  * Ports and directories come from LIFEBOAT_LAB_* environment variables.
  */
@@ -28,6 +30,20 @@ export interface LabCluster {
   specFile: string;
 }
 
+/** A KRaft cluster: each node is broker and controller; no ZooKeeper. */
+export interface LabKraftCluster {
+  name: string;
+  brokers: LabBroker[];
+  /** Controller listener port per node id. */
+  controllerPorts: Record<number, number>;
+  replicationFactor: number;
+  specFile: string;
+  kafkaVersion: string;
+  kafkaLibs: string;
+  /** The cluster id the nodes were formatted with (written once, on first `up`). */
+  clusterIdFile: string;
+}
+
 export interface LabTopology {
   cacheDir: string;
   labDir: string;
@@ -36,6 +52,7 @@ export interface LabTopology {
   temporal: { port: number; uiPort: number; dbFile: string; pidFile: string; logFile: string; namespace: string };
   zookeeper: { port: number; dataDir: string; configFile: string; pidFile: string; logFile: string };
   clusters: LabCluster[];
+  kraft: LabKraftCluster;
   repositoryDir: string;
   offsiteRepositoryDir: string;
 }
@@ -49,6 +66,8 @@ function intEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number 
 }
 
 export const KAFKA_VERSION = '3.9.1';
+/** The KRaft cluster's Kafka (4.0 removed ZooKeeper mode). */
+export const KAFKA4_VERSION = '4.1.1';
 
 export function labTopology(env: NodeJS.ProcessEnv = process.env): LabTopology {
   const cacheDir = resolve(env.LIFEBOAT_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'lifeboat'));
@@ -96,6 +115,16 @@ export function labTopology(env: NodeJS.ProcessEnv = process.env): LabTopology {
       logFile: join(labDir, 'zookeeper', 'zookeeper.log'),
     },
     clusters: [cluster('primary', 3, 0), cluster('standby', 1, 100)],
+    kraft: {
+      name: 'next',
+      brokers: [broker('next', 1, kafkaBase + 201)],
+      controllerPorts: { 1: kafkaBase + 301 },
+      replicationFactor: 1,
+      specFile: join(labDir, 'specs', 'next.yaml'),
+      kafkaVersion: KAFKA4_VERSION,
+      kafkaLibs: join(cacheDir, `kafka-${KAFKA4_VERSION}`, 'libs'),
+      clusterIdFile: join(labDir, 'kafka', 'next', 'cluster.id'),
+    },
     repositoryDir: join(labDir, 'repository'),
     offsiteRepositoryDir: join(labDir, 'repository-offsite'),
   };
@@ -107,15 +136,22 @@ export function findCluster(topo: LabTopology, name: string): LabCluster {
   return c;
 }
 
+/** Every Kafka cluster of the lab, ZooKeeper mode and KRaft. */
+export const allClusters = (topo: LabTopology): (LabCluster | LabKraftCluster)[] => [...topo.clusters, topo.kraft];
+
+export const isKraftBroker = (topo: LabTopology, b: LabBroker): boolean => b.cluster === topo.kraft.name;
+
 export function findBroker(topo: LabTopology, cluster: string, id: number): LabBroker {
-  const b = findCluster(topo, cluster).brokers.find((x) => x.id === id);
+  const c = allClusters(topo).find((x) => x.name === cluster);
+  if (!c) throw new Error(`the lab has no cluster "${cluster}" (it has ${allClusters(topo).map((x) => x.name).join(', ')})`);
+  const b = c.brokers.find((x) => x.id === id);
   if (!b) throw new Error(`the lab cluster "${cluster}" has no broker ${id}`);
   return b;
 }
 
 export const zkConnect = (topo: LabTopology): string => `127.0.0.1:${topo.zookeeper.port}`;
 export const temporalAddress = (topo: LabTopology): string => `127.0.0.1:${topo.temporal.port}`;
-export const bootstrapServers = (c: LabCluster): string[] => c.brokers.map((b) => `127.0.0.1:${b.port}`);
+export const bootstrapServers = (c: Pick<LabCluster, 'brokers'>): string[] => c.brokers.map((b) => `127.0.0.1:${b.port}`);
 
 /**
  * The environment that points Temporal's own tools and lifeboat at this lab (Temporal's env

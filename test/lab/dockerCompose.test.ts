@@ -24,6 +24,19 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('has the KRaft cluster "next" with the native lab ports and Kafka version', () => {
+    for (const b of topo.kraft.brokers) {
+      const svc = compose.services[`${topo.kraft.name}-${b.id}`] as Service & { image?: string };
+      expect(svc, `${topo.kraft.name}-${b.id}`).toBeDefined();
+      expect(svc.image).toBe(`apache/kafka:${topo.kraft.kafkaVersion}`);
+      expect(Number(svc.environment!.KAFKA_NODE_ID)).toBe(b.id);
+      expect(svc.environment!.KAFKA_PROCESS_ROLES).toBe('broker,controller');
+      expect(svc.environment!.KAFKA_ADVERTISED_LISTENERS).toBe(`PLAINTEXT://127.0.0.1:${b.port}`);
+      expect(svc.ports).toContain(`127.0.0.1:${b.port}:${b.port}`);
+      expect(svc.environment!.KAFKA_ZOOKEEPER_CONNECT).toBeUndefined();
+    }
+  });
+
   it('publishes Temporal and ZooKeeper on the native lab ports', () => {
     expect(compose.services.temporal!.ports).toContain(`127.0.0.1:${topo.temporal.port}:7233`);
     expect(compose.services.temporal!.ports).toContain(`127.0.0.1:${topo.temporal.uiPort}:8233`);

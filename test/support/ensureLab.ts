@@ -31,4 +31,6 @@ beforeAll(async () => {
       await waitForLabAgreement(topo, cluster.name, { present: all });
     }
   }
+  // The KRaft cluster has no ZooKeeper registration to agree on: a node that runs serves once started.
+  for (const b of topo.kraft.brokers) if (!brokerRunning(topo, b)) await startBroker(topo, b, (m) => console.log(`[lab] ${m} (left stopped by an earlier test)`));
 }, 300_000);

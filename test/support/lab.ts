@@ -15,3 +15,4 @@ export const standbySpec = (): ClusterSpec => loadSpec(findCluster(topo, 'standb
 export const unique = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`;
 
 process.env.LIFEBOAT_PASSWORD ??= 'lab-password';
+export const nextSpec = (): ClusterSpec => loadSpec(topo.kraft.specFile);
