@@ -1,13 +1,9 @@
 /** Cluster-level activities: health, the partitions a broker carries, ISR wait, leader election. */
-import { heartbeat } from '@temporalio/activity';
 import { type ClusterHealth, clusterHealth, preferredLeaderElection, waitForBrokerInIsr } from '../src/kafka/cluster';
 import { readClusterState } from '../src/kafka/clusterState';
 import type { ClusterSpec } from '../src/config/spec';
-import { checkedSpec, mapped } from './errors';
-
-export async function clusterHealthActivity(input: { spec: ClusterSpec }): Promise<ClusterHealth> {
-  return mapped(async () => clusterHealth(checkedSpec(input.spec)));
-}
+import type { ActivityDeps } from './deps';
+import { withHeartbeat } from './heartbeat';
 
 export interface BrokerPartitions {
   brokerId: number;
@@ -18,36 +14,43 @@ export interface BrokerPartitions {
   offlineWithoutIt: number;
 }
 
-export async function brokerPartitionsActivity(input: { spec: ClusterSpec; brokerId: number }): Promise<BrokerPartitions> {
-  return mapped(async () => {
-    const parts = (await readClusterState(checkedSpec(input.spec))).partitions;
-    const mine = parts.filter((p) => p.replicas.includes(input.brokerId));
-    return {
-      brokerId: input.brokerId,
-      preferredLeaderOf: mine.filter((p) => p.replicas[0] === input.brokerId).map((p) => ({ topic: p.topic, partition: p.partition })),
-      replicaOf: mine.length,
-      offlineWithoutIt: mine.filter((p) => p.leader < 0).length,
-    };
-  });
-}
+export function clusterActivities(_deps: ActivityDeps) {
+  return {
+    async clusterHealthActivity(input: { spec: ClusterSpec }): Promise<ClusterHealth> {
+      return clusterHealth(input.spec);
+    },
 
-export async function waitForIsrActivity(input: { spec: ClusterSpec; brokerId: number; timeoutMs?: number }): Promise<{ partitions: number }> {
-  return mapped(async () => {
-    let total = 0;
-    await waitForBrokerInIsr(checkedSpec(input.spec), input.brokerId, {
-      timeoutMs: input.timeoutMs ?? 10 * 60_000,
-      onProgress: (missing, all) => {
-        total = all;
-        heartbeat({ missing, total: all });
-      },
-    });
-    return { partitions: total };
-  });
-}
+    async brokerPartitionsActivity(input: { spec: ClusterSpec; brokerId: number }): Promise<BrokerPartitions> {
+      const parts = (await readClusterState(input.spec)).partitions;
+      const mine = parts.filter((p) => p.replicas.includes(input.brokerId));
+      return {
+        brokerId: input.brokerId,
+        preferredLeaderOf: mine.filter((p) => p.replicas[0] === input.brokerId).map((p) => ({ topic: p.topic, partition: p.partition })),
+        replicaOf: mine.length,
+        offlineWithoutIt: mine.filter((p) => p.leader < 0).length,
+      };
+    },
 
-export async function preferredLeaderElectionActivity(input: { spec: ClusterSpec; partitions: { topic: string; partition: number }[] }): Promise<{ elected: number }> {
-  return mapped(async () => {
-    await preferredLeaderElection(checkedSpec(input.spec), input.partitions);
-    return { elected: input.partitions.length };
-  });
+    async waitForIsrActivity(input: { spec: ClusterSpec; brokerId: number; timeoutMs?: number }): Promise<{ partitions: number }> {
+      let total = 0;
+      const phase = 'wait for ISR';
+      const subject = `broker ${input.brokerId}`;
+      await withHeartbeat({ phase, subject }, (beat, signal) =>
+        waitForBrokerInIsr(input.spec, input.brokerId, {
+          timeoutMs: input.timeoutMs ?? 10 * 60_000,
+          signal,
+          onProgress: (missing, all) => {
+            total = all;
+            beat({ phase, subject, done: all - missing, total: all, unit: 'partitions' });
+          },
+        }),
+      );
+      return { partitions: total };
+    },
+
+    async preferredLeaderElectionActivity(input: { spec: ClusterSpec; partitions: { topic: string; partition: number }[] }): Promise<{ elected: number }> {
+      await preferredLeaderElection(input.spec, input.partitions);
+      return { elected: input.partitions.length };
+    },
+  };
 }

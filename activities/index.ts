@@ -1,21 +1,33 @@
 /**
- * Every activity the worker registers. Workflows import this module as a *type* only
- * (`import type * as activities from '../activities'`).
+ * Every activity the worker registers, built from the worker's dependencies as Temporal's samples do:
+ * `createActivities(deps)` (deps.ts). Each area's factory returns its activities; all of them pass
+ * one boundary (errors.ts): the spec in the input validated, the worker's repository sessions in
+ * scope, domain errors mapped to Temporal failures. Workflows import only the type:
+ * `proxyActivities<LifeboatActivities>(…)` with `import type { LifeboatActivities } from '../activities'`.
  */
-export { produceConsumeProbeActivity } from './verify';
-export { startBrokerActivity } from './brokers';
-export { clusterHealthActivity, brokerPartitionsActivity, waitForIsrActivity, preferredLeaderElectionActivity } from './cluster';
-export { backupPartActivity, retentionActivity, copyOffsiteActivity, listBackupSetsActivity } from './backup';
-export {
-  chooseBackupSetActivity,
-  stopBrokerActivity,
-  restoreZookeeperActivity,
-  restoreConfigsActivity,
-  restoreLogDirsActivity,
-  waitForServingActivity,
-  verifyAgainstSetActivity,
-  brokerDiskStateActivity,
-  verifyBaselineActivity,
-  recoverRegistryActivity,
-  restoreTopicsFromSetActivity,
-} from './recovery';
+import { backupActivities } from './backup';
+import { brokerActivities } from './brokers';
+import { clusterActivities } from './cluster';
+import type { ActivityDeps } from './deps';
+import { allAtBoundary } from './errors';
+import { recoveryActivities } from './recovery';
+import { specActivities } from './specs';
+import { verifyActivities } from './verify';
+
+export { activityDeps, type ActivityDeps } from './deps';
+
+export function createActivities(deps: ActivityDeps) {
+  return allAtBoundary(
+    {
+      ...specActivities(deps),
+      ...verifyActivities(deps),
+      ...brokerActivities(deps),
+      ...clusterActivities(deps),
+      ...backupActivities(deps),
+      ...recoveryActivities(deps),
+    },
+    deps,
+  );
+}
+
+export type LifeboatActivities = ReturnType<typeof createActivities>;

@@ -1,5 +1,4 @@
-/** Full-cluster recovery activities: thin wrappers over src/recovery (heartbeats, error mapping). */
-import { heartbeat } from '@temporalio/activity';
+/** Recovery activities: thin wrappers over src/recovery (typed progress heartbeats; the boundary maps errors). */
 import type { SetRequirement } from '../src/backup/coverage.pure';
 import type { VerifyData } from '../src/backup/coverageData';
 import type { BackupSet } from '../src/backup/parts';
@@ -14,73 +13,85 @@ import type { DataCheck } from '../src/report/report.pure';
 import type { RestoreMode } from '../src/zookeeper/restore';
 import { type RegistryRecovery, recoverRegistry } from '../src/recovery/registry';
 import { type LogicalRestoreResult, restoreTopicsFromSet } from '../src/recovery/logical';
-import { checkedSpec, mapped } from './errors';
+import type { ActivityDeps } from './deps';
 import { withHeartbeat } from './heartbeat';
 
-export async function chooseBackupSetActivity(input: {
-  spec: ClusterSpec;
-  setId?: string;
-  exclude?: string[];
-  /** What the set must cover (default: a full recovery of the cluster). */
-  require?: SetRequirement;
-  /** How much of the log-dir and topics data to read before choosing (default: a sample). */
-  verifyData?: VerifyData;
-}): Promise<ChosenSet> {
-  return mapped(() =>
-    withHeartbeat({ step: 'choose-set' }, (beat) =>
-      chooseBackupSet(checkedSpec(input.spec), { setId: input.setId, exclude: input.exclude, require: input.require, verifyData: input.verifyData, onProgress: (m) => beat({ step: 'choose-set', m }) }),
-    ),
-  );
-}
+const broker = (id: number) => `broker ${id}`;
 
-export async function stopBrokerActivity(input: { spec: ClusterSpec; brokerId: number }): Promise<{ wasRunning: boolean }> {
-  return mapped(() => withHeartbeat({ step: 'stop', broker: input.brokerId }, () => stopBrokerAndWait(checkedSpec(input.spec), input.brokerId)));
-}
+/** The repositories these steps open (through src/recovery's withRepo) come from the worker's sessions: see errors.ts. */
+export function recoveryActivities(_deps: ActivityDeps) {
+  return {
+    async chooseBackupSetActivity(input: {
+      spec: ClusterSpec;
+      setId?: string;
+      exclude?: string[];
+      /** What the set must cover (default: a full recovery of the cluster). */
+      require?: SetRequirement;
+      /** How much of the log-dir and topics data to read before choosing (default: a sample). */
+      verifyData?: VerifyData;
+    }): Promise<ChosenSet> {
+      const phase = 'choose-set';
+      return withHeartbeat({ phase }, (beat) =>
+        chooseBackupSet(input.spec, { setId: input.setId, exclude: input.exclude, require: input.require, verifyData: input.verifyData, onProgress: (m) => beat({ phase, subject: m }) }),
+      );
+    },
 
-export async function restoreZookeeperActivity(input: { spec: ClusterSpec; snapshotId: string; mode?: RestoreMode }): Promise<ZkRestoreResult> {
-  return mapped(() =>
-    withHeartbeat({ step: 'restore-zookeeper' }, (beat) =>
-      restoreZookeeper(checkedSpec(input.spec), input.snapshotId, { mode: input.mode, onProgress: (done, total) => beat({ step: 'restore-zookeeper', done, total }) }),
-    ),
-  );
-}
+    async stopBrokerActivity(input: { spec: ClusterSpec; brokerId: number }): Promise<{ wasRunning: boolean }> {
+      return withHeartbeat({ phase: 'stop broker', subject: broker(input.brokerId) }, () => stopBrokerAndWait(input.spec, input.brokerId));
+    },
 
-export async function restoreConfigsActivity(input: { spec: ClusterSpec; brokerId: number; snapshotId: string }): Promise<ConfigRestoreResult> {
-  return mapped(() => withHeartbeat({ step: 'restore-configs', broker: input.brokerId }, () => restoreConfigs(checkedSpec(input.spec), input.brokerId, input.snapshotId)));
-}
+    async restoreZookeeperActivity(input: { spec: ClusterSpec; snapshotId: string; mode?: RestoreMode }): Promise<ZkRestoreResult> {
+      const phase = 'restore-zookeeper';
+      return withHeartbeat({ phase, unit: 'znodes' }, (beat) =>
+        restoreZookeeper(input.spec, input.snapshotId, { mode: input.mode, onProgress: (done, total) => beat({ phase, done, total, unit: 'znodes' }) }),
+      );
+    },
 
-export async function restoreLogDirsActivity(input: { spec: ClusterSpec; brokerId: number; snapshotId: string }): Promise<LogDirRestoreResult> {
-  return mapped(() =>
-    withHeartbeat({ step: 'restore-logdirs', broker: input.brokerId }, (beat) =>
-      restoreBrokerLogDirs(checkedSpec(input.spec), input.brokerId, input.snapshotId, { onProgress: (p) => beat({ step: 'restore-logdirs', broker: input.brokerId, ...p }) }),
-    ),
-  );
-}
+    async restoreConfigsActivity(input: { spec: ClusterSpec; brokerId: number; snapshotId: string }): Promise<ConfigRestoreResult> {
+      return withHeartbeat({ phase: 'restore-configs', subject: broker(input.brokerId) }, () => restoreConfigs(input.spec, input.brokerId, input.snapshotId));
+    },
 
-export async function waitForServingActivity(input: { spec: ClusterSpec; timeoutMs?: number }): Promise<{ brokers: number[]; partitions: number }> {
-  return mapped(() => waitForServing(checkedSpec(input.spec), { timeoutMs: input.timeoutMs, onProgress: (p) => heartbeat(p) }));
-}
+    async restoreLogDirsActivity(input: { spec: ClusterSpec; brokerId: number; snapshotId: string }): Promise<LogDirRestoreResult> {
+      const phase = 'restore-logdirs';
+      const subject = broker(input.brokerId);
+      return withHeartbeat({ phase, subject, unit: 'bytes' }, (beat) =>
+        restoreBrokerLogDirs(input.spec, input.brokerId, input.snapshotId, { onProgress: (p) => beat({ phase, subject, done: p.bytes, unit: 'bytes' }) }),
+      );
+    },
 
-export async function verifyAgainstSetActivity(input: { spec: ClusterSpec; set: BackupSet; groupsTranslated?: boolean }): Promise<DataCheck[]> {
-  return mapped(() => withHeartbeat({ step: 'verify' }, () => verifyAgainstSet(checkedSpec(input.spec), input.set, { groupsTranslated: input.groupsTranslated })));
-}
+    async waitForServingActivity(input: { spec: ClusterSpec; timeoutMs?: number }): Promise<{ brokers: number[]; partitions: number }> {
+      const phase = 'wait for serving';
+      return withHeartbeat({ phase }, (beat) =>
+        waitForServing(input.spec, {
+          timeoutMs: input.timeoutMs,
+          onProgress: (p) => beat({ phase, done: p.brokers.length, total: input.spec.brokers.length, unit: 'brokers', subject: `${p.offline} partitions offline` }),
+        }),
+      );
+    },
 
-export async function brokerDiskStateActivity(input: { spec: ClusterSpec; brokerId: number }): Promise<BrokerDiskState> {
-  return mapped(() => brokerDiskState(checkedSpec(input.spec), input.brokerId));
-}
+    async verifyAgainstSetActivity(input: { spec: ClusterSpec; set: BackupSet; groupsTranslated?: boolean }): Promise<DataCheck[]> {
+      return withHeartbeat({ phase: 'verify' }, () => verifyAgainstSet(input.spec, input.set, { groupsTranslated: input.groupsTranslated }));
+    },
 
-export async function verifyBaselineActivity(input: { spec: ClusterSpec; set: BackupSet }): Promise<{ checks: DataCheck[]; problems: string[] }> {
-  return mapped(() => withHeartbeat({ step: 'verify-baseline' }, (beat) => verifyBaseline(checkedSpec(input.spec), input.set, (topic) => beat({ step: 'verify-baseline', topic }))));
-}
+    async brokerDiskStateActivity(input: { spec: ClusterSpec; brokerId: number }): Promise<BrokerDiskState> {
+      return brokerDiskState(input.spec, input.brokerId);
+    },
 
-export async function recoverRegistryActivity(input: { spec: ClusterSpec; snapshotId: string; fallbackDir?: string }): Promise<RegistryRecovery> {
-  return mapped(() => withHeartbeat({ step: 'restore-registry' }, () => recoverRegistry(checkedSpec(input.spec), input.snapshotId, { fallbackDir: input.fallbackDir })));
-}
+    async verifyBaselineActivity(input: { spec: ClusterSpec; set: BackupSet }): Promise<{ checks: DataCheck[]; problems: string[] }> {
+      const phase = 'verify-baseline';
+      let done = 0;
+      return withHeartbeat({ phase, unit: 'topics' }, (beat) => verifyBaseline(input.spec, input.set, (topic) => beat({ phase, done: done++, unit: 'topics', subject: topic })));
+    },
 
-export async function restoreTopicsFromSetActivity(input: { spec: ClusterSpec; set: BackupSet }): Promise<LogicalRestoreResult> {
-  return mapped(() =>
-    withHeartbeat({ step: 'restore-topics' }, (beat) =>
-      restoreTopicsFromSet(checkedSpec(input.spec), input.set, { onProgress: (p) => beat({ step: 'restore-topics', topic: p.target, records: p.totalRecords }) }),
-    ),
-  );
+    async recoverRegistryActivity(input: { spec: ClusterSpec; snapshotId: string; fallbackDir?: string }): Promise<RegistryRecovery> {
+      return withHeartbeat({ phase: 'restore-registry' }, () => recoverRegistry(input.spec, input.snapshotId, { fallbackDir: input.fallbackDir }));
+    },
+
+    async restoreTopicsFromSetActivity(input: { spec: ClusterSpec; set: BackupSet }): Promise<LogicalRestoreResult> {
+      const phase = 'restore-topics';
+      return withHeartbeat({ phase, unit: 'records' }, (beat) =>
+        restoreTopicsFromSet(input.spec, input.set, { onProgress: (p) => beat({ phase, done: p.totalRecords, unit: 'records', subject: p.target }) }),
+      );
+    },
+  };
 }

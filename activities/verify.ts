@@ -1,19 +1,20 @@
 /** Verification activities: what a recovered cluster must prove before we call it recovered. */
-import { heartbeat } from '@temporalio/activity';
 import { kafkaFor } from '../src/kafka/client';
 import { type ProbeResult, produceConsumeProbe } from '../src/kafka/probe';
 import type { ClusterSpec } from '../src/config/spec';
-import { checkedSpec, mapped } from './errors';
+import type { ActivityDeps } from './deps';
+import { withHeartbeat } from './heartbeat';
 
 export interface ProbeInput {
   spec: ClusterSpec;
   records?: number;
 }
 
-export async function produceConsumeProbeActivity(input: ProbeInput): Promise<ProbeResult> {
-  return mapped(async () => {
-    const spec = checkedSpec(input.spec);
-    heartbeat({ step: 'probe' });
-    return produceConsumeProbe(kafkaFor(spec, 'probe'), { records: input.records ?? 30, spec });
-  });
+export function verifyActivities(_deps: ActivityDeps) {
+  return {
+    async produceConsumeProbeActivity(input: ProbeInput): Promise<ProbeResult> {
+      const records = input.records ?? 30;
+      return withHeartbeat({ phase: 'probe', total: records, unit: 'records' }, () => produceConsumeProbe(kafkaFor(input.spec, 'probe'), { records, spec: input.spec }));
+    },
+  };
 }

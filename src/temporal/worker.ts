@@ -7,11 +7,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
-import * as activities from '../../activities';
-import { TASK_QUEUE, hostTaskQueue, temporalSettings, temporalUnreachable, type TemporalSettings } from './connection';
+import type * as ActivitiesModule from '../../activities';
+import type { ActivityDeps } from '../../activities';
+import type { SpecCatalog } from '../config/catalog';
+import { RepositorySessions } from '../repository/session';
+import { temporalSettings, temporalUnreachable, type TemporalSettings } from './connection';
+import { CONTROL_TASK_QUEUE, hostTaskQueue } from './taskQueues.pure';
 import { PinoTemporalLogger } from './logger';
 
 export const WORKFLOWS_PATH = resolve(__dirname, '..', '..', 'workflows', 'index.ts');
+/** Loaded by path, as the workflows are: src/ is the domain and imports activities/ as types only. */
+export const ACTIVITIES_PATH = resolve(__dirname, '..', '..', 'activities', 'index.ts');
 
 export interface LifeboatWorkerOptions {
   settings?: TemporalSettings;
@@ -20,11 +26,20 @@ export interface LifeboatWorkerOptions {
   /** Serve the control queue too (default true). */
   control?: boolean;
   identity?: string;
+  /**
+   * The cluster specs this worker serves by name (`lifeboat worker --spec a.yaml --spec b.yaml` or
+   * `--specs-dir d`): a workflow started with `{ "cluster": "<name>" }` resolves its spec from them.
+   */
+  specs?: SpecCatalog;
+  /** Repository sessions to share (default: this worker's own, one per repository and password). */
+  repositories?: RepositorySessions;
 }
 
 export interface RunningWorkers {
   workers: Worker[];
   connection: NativeConnection;
+  /** What the activities were built with (one set per process: every queue's worker shares it). */
+  deps: ActivityDeps;
   /** Runs all workers until `until` settles (or they are shut down), then closes the connection. */
   runUntil<T>(until: Promise<T>): Promise<T>;
   run(): Promise<void>;
@@ -61,9 +76,13 @@ export async function createWorkers(opts: LifeboatWorkerOptions = {}): Promise<R
   const connection = await NativeConnection.connect({ address, tls, apiKey: typeof apiKey === 'string' ? apiKey : undefined }).catch((e: unknown) => {
     throw temporalUnreachable(settings.address, e);
   });
-  const queues = [...(opts.control === false ? [] : [TASK_QUEUE]), ...(opts.hosts ?? []).map(hostTaskQueue)];
+  const queues = [...(opts.control === false ? [] : [CONTROL_TASK_QUEUE]), ...(opts.hosts ?? []).map(hostTaskQueue)];
   const workers: Worker[] = [];
   const source = workflowSource();
+  // Built once per process: every queue's worker shares the specs and the repository sessions.
+  const { activityDeps, createActivities } = (await import(ACTIVITIES_PATH)) as typeof ActivitiesModule;
+  const deps = activityDeps({ specs: opts.specs, repositories: opts.repositories ?? new RepositorySessions() });
+  const activities = createActivities(deps);
   for (const taskQueue of queues) {
     const worker = await Worker.create({
       connection,
@@ -72,7 +91,7 @@ export async function createWorkers(opts: LifeboatWorkerOptions = {}): Promise<R
       activities,
       ...(opts.identity ? { identity: opts.identity } : {}),
       // Host queues carry only activities; the control queue runs the workflows.
-      ...(taskQueue === TASK_QUEUE ? source : {}),
+      ...(taskQueue === CONTROL_TASK_QUEUE ? source : {}),
       shutdownGraceTime: '5 seconds',
     });
     workers.push(worker);
@@ -81,6 +100,7 @@ export async function createWorkers(opts: LifeboatWorkerOptions = {}): Promise<R
   return {
     workers,
     connection,
+    deps,
     async runUntil<T>(until: Promise<T>): Promise<T> {
       const running = runAll();
       try {
