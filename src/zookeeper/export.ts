@@ -23,6 +23,7 @@
  */
 import { ZkError, zxidHex, type ZkAcl, type ZkClient } from './client';
 import { zkFailure } from './errors';
+import { abortReason, isAbort, sleep, throwIfAborted } from '../core/poll';
 import { LifeboatError } from '../errors';
 import { comparePaths, FORMAT, joinRoot, parentOf, type ZkAclEntry, type ZkNodeEntry, type ZkNodeStat, type ZkTreeExport } from './tree';
 import { codeName, EVENT, wireOptionsOf, ZkWire, type ReadResult, type WireAcl, type WireStat } from './wire';
@@ -37,6 +38,8 @@ export interface ExportOptions {
   /** 'auto' (default) uses multiRead and a recursive watch when the server has them; '3.5' never does. */
   protocol?: 'auto' | '3.5';
   onProgress?: (nodesRead: number) => void;
+  /** Stops the export (between batches of reads) when it aborts; an export writes nothing. */
+  signal?: AbortSignal;
 }
 
 /** Nodes per multiRead request. */
@@ -63,7 +66,7 @@ export const aclToJson = (acl: ZkAcl[]): ZkAclEntry[] =>
   acl.map((a) => ({ perms: (a as unknown as { permission?: number }).permission ?? a.perms, scheme: a.id.scheme, id: a.id.id }));
 
 // Back off a little so a burst of writes can finish before the next re-read.
-const backoff = (round: number) => new Promise((r) => setTimeout(r, Math.min(50 * 2 ** (round - 1), 1000)));
+const backoff = (round: number, signal?: AbortSignal) => sleep(Math.min(50 * 2 ** (round - 1), 1000), signal);
 
 const isCode = (e: unknown, code: string): boolean => e instanceof ZkError && e.code === code;
 const NO_NODE = -101;
@@ -90,6 +93,7 @@ export async function exportTree(zk: ZkClient, root: string, opts: ExportOptions
       await wire.close();
     }
   } catch (e) {
+    if (isAbort(e, opts.signal)) throw e;
     throw zkFailure(e, `export of ${root}`);
   }
 }
@@ -287,6 +291,12 @@ class Exporter {
       };
       const pump = () => {
         if (failed) return;
+        if (this.opts.signal?.aborted) {
+          // In-flight reads are left to finish on their own; nothing more starts.
+          failed = true;
+          reject(abortReason(this.opts.signal));
+          return;
+        }
         while (inflight < this.window && (toList.length > 0 || toRead.length > 0)) {
           // Listing first keeps the read queue fed; popping from the end keeps the walk depth-first-ish and memory small.
           if (toList.length > 0) {
@@ -314,7 +324,7 @@ class Exporter {
       zxid = await this.wire.sync();
       while (this.dirty.size > 0 && rounds < maxRounds) {
         rounds++;
-        await backoff(rounds);
+        await backoff(rounds, this.opts.signal);
         const again = [...this.dirty].filter((p) => p === '/' || this.nodes.has(p) || this.nodes.has(parentOf(p)!));
         this.dirty = new Set();
         await this.walk(again);
@@ -335,6 +345,7 @@ class Exporter {
       const paths = [...this.nodes.keys()];
       const changed: string[] = [];
       for (let i = 0; i < paths.length; i += BATCH * 8) {
+        throwIfAborted(this.opts.signal);
         const chunk = paths.slice(i, i + BATCH * 8);
         const stats = await Promise.all(chunk.map((p) => this.wire.exists(this.abs(p))));
         chunk.forEach((p, k) => {
@@ -346,7 +357,7 @@ class Exporter {
       }
       if (changed.length === 0) return { zxid: before, consistent: true, rounds };
       rounds++;
-      await backoff(rounds);
+      await backoff(rounds, this.opts.signal);
       await this.walk(changed);
     }
     return { zxid: await this.wire.sync(), consistent: false, rounds };

@@ -19,6 +19,7 @@
  *   (one session: ZooKeeper applies them in order).
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { isAbort, throwIfAborted } from '../core/poll';
 import { LifeboatError } from '../errors';
 import { ACL, exists, Id, multi, Permission, setACL, ZkError, type MultiOp, type ZkAcl, type ZkClient } from './client';
 import { zkFailure } from './errors';
@@ -228,6 +229,11 @@ export interface ApplyOptions {
   /** Runs after everything is checked and before the first write (e.g. the cluster-id guard). */
   beforeWrite?: () => Promise<void>;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Stops the restore between writes when it aborts (the multis in flight finish; each is atomic),
+   * after giving the nodes it created their exported ACLs. Running it again creates the rest.
+   */
+  signal?: AbortSignal;
 }
 
 export interface ApplyResult {
@@ -279,10 +285,16 @@ export async function applyRestore(zk: ZkClient, plan: RestorePlan, opts: ApplyO
     ours.size > 0 ? [...ours].map((id) => ({ scheme: 'digest', id, perms: tempPerms })) : [{ scheme: 'world', id: 'anyone', perms: tempPerms }];
   const counters = new Set(plan.sequenceCounters.map((c) => c.path));
   const hasNewChildren = new Set<string>();
+  /** Absolute paths: a created parent's children to create. */
+  const newChildren = new Map<string, string[]>();
   for (const n of plan.add) {
     const p = parentOf(n.path);
-    if (p !== null) hasNewChildren.add(p);
+    if (p === null) continue;
+    hasNewChildren.add(p);
+    const abs = joinRoot(plan.targetRoot, p);
+    (newChildren.get(abs) ?? newChildren.set(abs, []).get(abs)!).push(joinRoot(plan.targetRoot, n.path));
   }
+  const counterPaths = new Set(plan.sequenceCounters.map((c) => joinRoot(plan.targetRoot, c.path)));
 
   const ops: { op: MultiOp; bytes: number }[] = [];
   for (const a of plan.ancestors) ops.push({ op: { op: 'create', path: a, data: null, acl: toZkAcl([]) }, bytes: opBytes(a, null, []) });
@@ -335,21 +347,35 @@ export async function applyRestore(zk: ZkClient, plan: RestorePlan, opts: ApplyO
   const total = ops.length + aclUpdates.length + tighten.length;
   let done = 0;
   try {
+    const created = new Set<string>();
     await inOrder(batches, opts.inflight ?? 4, async (b) => {
+      throwIfAborted(opts.signal);
       await multi(zk, b);
+      for (const op of b) if (op.op === 'create') created.add(op.path);
       done += b.length;
       opts.onProgress?.(done, total);
+    }).catch(async (e: unknown) => {
+      // Cancelled between writes: a node whose new children all exist gets its exported ACL now
+      // (its temporary grant would otherwise outlive the restore). One still missing children, or
+      // whose sequence counter is still to raise, keeps the grant the re-run needs to finish it.
+      if (isAbort(e, opts.signal)) {
+        const finished = tighten.filter((t) => created.has(t.path) && !counterPaths.has(t.path) && (newChildren.get(t.path) ?? []).every((c) => created.has(c)));
+        await tightenCreated(zk, finished);
+      }
+      throw e;
     });
     // Before the ACLs are tightened: a temporary grant may be what lets us create and delete here.
     await raiseSequenceCounters(zk, plan, maxOps, counterResult);
     // ACL changes last: setACL is not a multi op in this client; deepest first, so a parent's
     // tightened ACL never stands in the way of a child's.
     const acls = [...aclUpdates, ...tighten].sort((a, b) => depthOf(b.path) - depthOf(a.path));
+    // Not cancelled from here on: the ACLs are what makes the restored tree as exported.
     await inOrder(acls, 64, async (a) => {
       await setACL(zk, a.path, toZkAcl(a.acl));
       done++;
     });
   } catch (e) {
+    if (isAbort(e, opts.signal)) throw e;
     const err = zkFailure(e, `restore into ${plan.targetRoot} (${done}/${total} writes done; re-run to continue)`);
     if (err instanceof LifeboatError) throw err;
     throw new LifeboatError('InvalidInput', `restore into ${plan.targetRoot} stopped after ${done}/${total} writes: ${(e as Error).message}; re-run to continue`);
@@ -365,6 +391,15 @@ export async function applyRestore(zk: ZkClient, plan: RestorePlan, opts: ApplyO
     sequenceCountersLeft: counterResult.left,
     durationMs: Date.now() - t0,
   };
+}
+
+/** Sets the exported ACL of these created nodes, deepest first. */
+async function tightenCreated(zk: ZkClient, tighten: { path: string; acl: ZkAclEntry[] }[]): Promise<void> {
+  for (const a of [...tighten].sort((x, y) => depthOf(y.path) - depthOf(x.path))) {
+    await setACL(zk, a.path, toZkAcl(a.acl)).catch((e: unknown) => {
+      if (!(e instanceof ZkError && e.code === 'NO_NODE')) throw e;
+    });
+  }
 }
 
 /**
