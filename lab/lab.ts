@@ -12,6 +12,7 @@ import { Connection } from '@temporalio/client';
 import { Kafka, logLevel } from 'kafkajs';
 import { type Agreement, type AgreementOptions, type AgreementTarget, waitForAgreement } from '../src/kafka/ready';
 import { writeLabConfigs } from './configs';
+import { stopMirrorMaker } from './mirrorMaker';
 import { ensureKafka4Libs, ensureKafkaLibs, ensureTemporalCli, javaBinary } from './provision';
 import { writeLabSpecs } from './specs';
 import type { LabBroker, LabTopology } from './topology';
@@ -336,6 +337,8 @@ export async function labUp(topo: LabTopology = labTopology(), opts: UpOptions =
 }
 
 export async function labDown(topo: LabTopology = labTopology(), log: Log = () => {}): Promise<void> {
+  // A MirrorMaker 2 left by a benchmark goes first: it hangs when its brokers go before it.
+  if (await stopMirrorMaker(topo)) log('stopped MirrorMaker 2');
   await Promise.all(
     allClusters(topo).flatMap((c) =>
       c.brokers.map(async (b) => {
