@@ -140,11 +140,8 @@ export function activityBeats(desc: WorkflowExecutionDescription): ActivityBeat[
       /* details in an encoding we do not read */
     }
     const waiting = (details as { waiting?: unknown } | undefined)?.waiting;
-    beats.push({
-      activity: a.activityType?.name ?? '',
-      progress: parseProgress(details),
-      ...(typeof waiting === 'string' ? { waiting } : {}),
-    });
+    const progress = parseProgress(details);
+    beats.push({ activity: a.activityType?.name ?? '', ...(progress ? { progress } : {}), ...(typeof waiting === 'string' ? { waiting } : {}) });
   }
   return beats;
 }
