@@ -11,13 +11,13 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type * as activities from '../../activities';
+import type { LifeboatActivities } from '../../activities';
 import { parseSpec } from '../../src/config/spec';
 import type { RunStatus } from '../../workflows/support/tracker';
 import { TASK_QUEUE, hostTaskQueue } from '../../src/temporal/connection';
 import { timeSkippingEnvironment, workflowBundle } from './support/timeSkipping';
 
-type Activities = typeof activities;
+type Activities = LifeboatActivities;
 type ChosenSet = Awaited<ReturnType<Activities['chooseBackupSetActivity']>>;
 
 const spec = parseSpec({

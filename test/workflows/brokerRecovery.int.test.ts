@@ -14,7 +14,7 @@ import { readClusterState } from '../../src/kafka/clusterState';
 import { killBroker } from '../../lab/lab';
 import { findBroker } from '../../lab/topology';
 import type { RunReport } from '../../src/report/report.pure';
-import { connectTemporal, startUnique } from '../../src/cli/temporal';
+import { connectTemporal, startRun } from '../../src/temporal/runs';
 import { TASK_QUEUE, temporalSettings } from '../../src/temporal/connection';
 import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
 import { primarySpec, topo, unique } from '../support/lab';
@@ -67,10 +67,10 @@ describe('brokerRecovery workflow', () => {
     const workflowId = `recover-${spec.name}`;
     const cli = await connectTemporal();
     try {
-      await startUnique(cli, 'brokerRecovery', workflowId, [{ spec, brokerId: 3, autoApprove: true }], { taskQueue: TASK_QUEUE, summary: 'test' });
+      await startRun(cli.client, 'brokerRecovery', { workflowId, args: [{ spec, brokerId: 3, autoApprove: true }], summary: 'test' });
       // A second recovery of the same cluster while this one runs is refused, with a clear message.
       await expect(
-        startUnique(cli, 'brokerRecovery', workflowId, [{ spec, brokerId: 3 }], { taskQueue: TASK_QUEUE, summary: 'test' }),
+        startRun(cli.client, 'brokerRecovery', { workflowId, args: [{ spec, brokerId: 3 }], summary: 'test' }),
       ).rejects.toThrow(/already running — only one at a time per cluster/);
 
       const status = await client.workflow.getHandle(workflowId).query<{ plan: unknown[] }>('status');

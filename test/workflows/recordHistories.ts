@@ -4,26 +4,44 @@
  * input of the replay test (replay.test.ts). Re-record after changing a workflow ON PURPOSE in a way
  * that changes its commands (and version old runs with `patched()` if any may still be open);
  * when the replay test fails and you did not mean to change what a workflow does, fix the code.
- * Nothing here is destructive: the recovery runs are dry or rejected at the approval gate.
- * Uses the lab from the LIFEBOAT_LAB_* settings and brings it up if it is down.
+ * Nothing here is destructive: the recovery runs on the lab are dry, read-only (verifyCluster) or
+ * rejected at the approval gate. A recovery that runs its child workflows to the end (with a
+ * fallback to an older set) is recorded on Temporal's time-skipping test server against stub
+ * activities (support/recoveryStubs.ts), so the parent's child commands are replayed too.
+ * Uses the lab from the LIFEBOAT_LAB_* settings and brings it up if it is down; a worker with the
+ * lab's spec files, so that runs started by cluster name are recorded as well.
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { labHealthy, labUp } from '../../lab/lab';
+import { findCluster } from '../../lab/topology';
+import { loadSpecCatalog } from '../../src/config/catalog';
 import { TASK_QUEUE, temporalSettings } from '../../src/temporal/connection';
 import { createWorkers } from '../../src/temporal/worker';
 import type { RunStatus } from '../../workflows/support/tracker';
 import { primarySpec, topo, unique } from '../support/lab';
 import { historyToJson } from './support/historyJson';
+import { stubSpec, stubWorkers } from './support/recoveryStubs';
+import { timeSkippingEnvironment } from './support/timeSkipping';
 
 export const HISTORIES_DIR = join(__dirname, 'histories');
 
 interface Scenario {
   /** What the run exercises. */
   about: string;
+  /** Where it runs: the lab (default), or the time-skipping test server with stub activities. */
+  on?: 'lab' | 'stubs';
   run(client: Client, workflowId: string): Promise<WorkflowHandle>;
 }
+
+/** The set the backup scenario made (the standalone children restore from it by id). */
+let lastSetId: string | undefined;
+const setId = () => {
+  if (!lastSetId) throw new Error('record the backup scenario first: the children scenarios use its set');
+  return lastSetId;
+};
 
 const start = (client: Client, workflowType: string, workflowId: string, input: Record<string, unknown>) =>
   client.workflow.start(workflowType, { taskQueue: TASK_QUEUE, workflowId, args: [{ spec: primarySpec(), ...input }] });
@@ -44,7 +62,36 @@ async function answerAtGate(handle: WorkflowHandle, approve: boolean): Promise<v
 export const SCENARIOS: Record<string, Scenario> = {
   'backup': {
     about: 'a full backup set of the primary cluster (every part, off-site copy; retention skipped: it would prune the lab)',
-    run: (client, id) => start(client, 'backup', id, { tier: 'manual', skipRetention: true }),
+    async run(client, id) {
+      const handle = await start(client, 'backup', id, { tier: 'manual', skipRetention: true });
+      lastSetId = ((await handle.result()) as { setId: string }).setId;
+      return handle;
+    },
+  },
+  'fullClusterRecovery-byName-dryRun': {
+    about: 'a full-cluster recovery dry run started with only { cluster: "primary" } (the spec resolved by name)',
+    run: (client, id) => client.workflow.start('fullClusterRecovery', { taskQueue: TASK_QUEUE, workflowId: id, args: [{ cluster: 'primary', dryRun: true }] }),
+  },
+  'fullClusterRecovery-fallback': {
+    about: 'a full-cluster recovery whose newest set is corrupt inside restoreState: falls back, runs the children again (stub activities)',
+    on: 'stubs',
+    run: (client, id) => client.workflow.start('fullClusterRecovery', { taskQueue: TASK_QUEUE, workflowId: id, args: [{ spec: stubSpec, autoApprove: true }] }),
+  },
+  'restoreState-dryRun': {
+    about: 'restoreState alone, dry run from the backup scenario\'s set (chosen by id)',
+    run: (client, id) => start(client, 'restoreState', id, { setId: setId(), dryRun: true }),
+  },
+  'restoreData-rejected': {
+    about: 'restoreData alone, stopped at its own approval gate by an operator',
+    async run(client, id) {
+      const handle = await start(client, 'restoreData', id, { setId: setId(), approvalTimeoutMinutes: 30 });
+      await answerAtGate(handle, false);
+      return handle;
+    },
+  },
+  'verifyCluster': {
+    about: 'verifyCluster alone against the backup scenario\'s set (read-only but for the probe)',
+    run: (client, id) => start(client, 'verifyCluster', id, { setId: setId() }),
   },
   'fullClusterRecovery-dryRun': {
     about: 'a full-cluster recovery dry run: chooses the newest set that verifies and plans',
@@ -68,45 +115,66 @@ export const SCENARIOS: Record<string, Scenario> = {
   },
 };
 
+/** Runs each scenario with `client` and stores its history and its children's. */
+async function record(client: Client, scenarios: [string, Scenario][]): Promise<void> {
+  for (const [name, scenario] of scenarios) {
+    const t0 = Date.now();
+    // On the lab, an ID of its own per recording; on a fresh test server the scenario's name, which
+    // is the ID replay runs it under (child workflow IDs derive from it and must match).
+    const handle = await scenario.run(client, scenario.on === 'stubs' ? name : unique(`history-${name}`));
+    // A rejected run ends as a failure; that is what it records.
+    const outcome = await handle.result().then(
+      () => 'completed',
+      (e: unknown) => (e instanceof WorkflowFailedError ? `failed: ${e.cause?.message}` : Promise.reject(e)),
+    );
+    const history = await handle.fetchHistory();
+    const file = join(HISTORIES_DIR, `${name}.json`);
+    writeFileSync(file, `${historyToJson(history)}\n`);
+    console.log(`${name} (${scenario.about}): ${outcome}; ${history.events?.length} events in ${((Date.now() - t0) / 1000).toFixed(1)}s → ${file}`);
+    // Child workflows the run started are recorded too: <scenario>--<child type>-<n>.json.
+    for (const old of readdirSync(HISTORIES_DIR).filter((f) => f.startsWith(`${name}--`))) rmSync(join(HISTORIES_DIR, old));
+    const children = (history.events ?? []).flatMap((e) => {
+      const a = e.childWorkflowExecutionStartedEventAttributes;
+      return a?.workflowExecution?.workflowId ? [{ type: a.workflowType?.name ?? 'child', id: a.workflowExecution.workflowId, runId: a.workflowExecution.runId ?? undefined }] : [];
+    });
+    for (const [i, c] of children.entries()) {
+      const childFile = join(HISTORIES_DIR, `${name}--${c.type}-${i + 1}.json`);
+      writeFileSync(childFile, `${historyToJson(await client.workflow.getHandle(c.id, c.runId).fetchHistory())}\n`);
+      console.log(`  child ${c.type} → ${childFile}`);
+    }
+  }
+}
+
 async function main(names: string[]): Promise<void> {
   const unknown = names.filter((n) => !(n in SCENARIOS));
   if (unknown.length) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(', ')}`);
-  const chosen = names.length ? names : Object.keys(SCENARIOS);
+  const chosen = Object.entries(SCENARIOS).filter(([n]) => (names.length ? names : Object.keys(SCENARIOS)).includes(n));
+  mkdirSync(HISTORIES_DIR, { recursive: true });
+  const onStubs = chosen.filter(([, s]) => s.on === 'stubs');
+  const onLab = chosen.filter(([, s]) => s.on !== 'stubs');
+
+  if (onStubs.length) {
+    const env: TestWorkflowEnvironment = await timeSkippingEnvironment();
+    const workers = await stubWorkers(env, []);
+    const running = Promise.all(workers.map((w) => w.run()));
+    try {
+      await record(env.client, onStubs);
+    } finally {
+      for (const w of workers) w.shutdown();
+      await running;
+      await env.teardown();
+    }
+  }
+  if (!onLab.length) return;
   if (!(await labHealthy(topo))) await labUp(topo, { log: (m) => console.log(`[lab] ${m}`) });
   const settings = temporalSettings();
-  const workers = await createWorkers({ settings, hosts: primarySpec().brokers.map((b) => b.host) });
+  // The lab's spec files, so that runs by cluster name resolve ("primary", "standby", ...).
+  const specs = loadSpecCatalog({ files: topo.clusters.map((c) => findCluster(topo, c.name).specFile) });
+  const workers = await createWorkers({ settings, hosts: primarySpec().brokers.map((b) => b.host), specs });
   const connection = await Connection.connect(settings.connection);
   const client = new Client({ connection, namespace: settings.namespace });
-  mkdirSync(HISTORIES_DIR, { recursive: true });
   try {
-    await workers.runUntil(
-      (async () => {
-        for (const [name, scenario] of Object.entries(SCENARIOS).filter(([n]) => chosen.includes(n))) {
-          const t0 = Date.now();
-          const handle = await scenario.run(client, unique(`history-${name}`));
-          // A rejected run ends as a failure; that is what it records.
-          const outcome = await handle.result().then(
-            () => 'completed',
-            (e: unknown) => (e instanceof WorkflowFailedError ? `failed: ${e.cause?.message}` : Promise.reject(e)),
-          );
-          const history = await handle.fetchHistory();
-          const file = join(HISTORIES_DIR, `${name}.json`);
-          writeFileSync(file, `${historyToJson(history)}\n`);
-          console.log(`${name} (${scenario.about}): ${outcome}; ${history.events?.length} events in ${((Date.now() - t0) / 1000).toFixed(1)}s → ${file}`);
-          // Child workflows the run started are recorded too: <scenario>--<child type>-<n>.json.
-          for (const old of readdirSync(HISTORIES_DIR).filter((f) => f.startsWith(`${name}--`))) rmSync(join(HISTORIES_DIR, old));
-          const children = (history.events ?? []).flatMap((e) => {
-            const a = e.childWorkflowExecutionStartedEventAttributes;
-            return a?.workflowExecution?.workflowId ? [{ type: a.workflowType?.name ?? 'child', id: a.workflowExecution.workflowId, runId: a.workflowExecution.runId ?? undefined }] : [];
-          });
-          for (const [i, c] of children.entries()) {
-            const childFile = join(HISTORIES_DIR, `${name}--${c.type}-${i + 1}.json`);
-            writeFileSync(childFile, `${historyToJson(await client.workflow.getHandle(c.id, c.runId).fetchHistory())}\n`);
-            console.log(`  child ${c.type} → ${childFile}`);
-          }
-        }
-      })(),
-    );
+    await workers.runUntil(record(client, onLab));
   } finally {
     await connection.close();
   }

@@ -5,73 +5,15 @@
  * deterministic IDs; the report keeps every attempt of each step that ran twice, and merges the
  * children's steps and checks.
  */
-import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LifeboatActivities } from '../../activities';
-import { parseSpec } from '../../src/config/spec';
 import { renderMarkdown, type RunReport } from '../../src/report/report.pure';
-import { CONTROL_TASK_QUEUE, hostTaskQueue } from '../../src/temporal/taskQueues.pure';
-import { timeSkippingEnvironment, workflowBundle } from './support/timeSkipping';
-
-type Activities = LifeboatActivities;
-
-const spec = parseSpec({
-  name: 'fallback',
-  kafka: { bootstrapServers: ['127.0.0.1:1'] },
-  zookeeper: { connect: '127.0.0.1:2', chroot: '/fallback' },
-  brokers: [1, 2].map((id) => ({ id, host: `fallback-broker-${id}`, logDirs: [`/nonexistent/fb-${id}`], configDir: `/nonexistent/fb-${id}/config`, control: { type: 'systemd', unit: `kafka-${id}` } })),
-  repository: { path: '/nonexistent/repository', password: { env: 'UNUSED' } },
-});
-
-const setOf = (setId: string, time: string, zk: string) => ({
-  setId,
-  tier: 'hourly',
-  time,
-  parts: ['zookeeper', 'configs:1', 'configs:2', 'logdirs:1', 'logdirs:2'],
-  snapshots: {
-    zookeeper: { id: zk },
-    'configs:1': { id: 'c1'.repeat(32) },
-    'configs:2': { id: 'c2'.repeat(32) },
-    'logdirs:1': { id: 'd1'.repeat(32) },
-    'logdirs:2': { id: 'd2'.repeat(32) },
-  },
-  complete: true,
-});
-const NEWEST = setOf('aaaaaaaaaaaaaaaa', '2026-01-02T00:00:00.000Z', 'a'.repeat(64));
-const OLDER = setOf('bbbbbbbbbbbbbbbb', '2026-01-01T00:00:00.000Z', 'b'.repeat(64));
+import { CONTROL_TASK_QUEUE } from '../../src/temporal/taskQueues.pure';
+import { CORRUPT, NEWEST, OLDER, stubSpec as spec, stubWorkers } from './support/recoveryStubs';
+import { timeSkippingEnvironment } from './support/timeSkipping';
 
 const calls: string[] = [];
-const stubs: Partial<Record<keyof Activities, (input: never) => Promise<unknown>>> = {
-  chooseBackupSetActivity: async (input: { exclude?: string[] }) =>
-    input.exclude?.includes(NEWEST.setId)
-      ? { set: OLDER, rejected: [{ setId: NEWEST.setId, time: NEWEST.time, reason: 'failed during an earlier restore attempt' }], coverage: 'full' }
-      : { set: NEWEST, rejected: [], coverage: 'full' },
-  stopBrokerActivity: async () => ({ wasRunning: true }),
-  restoreZookeeperActivity: async (input: { snapshotId: string }) => {
-    if (input.snapshotId === NEWEST.snapshots.zookeeper.id) throw ApplicationFailure.nonRetryable('chunk 0123456789ab in pack ba9876543210 fails authentication', 'CorruptBackup');
-    return { created: 40, updated: 2, deleted: 0, skippedEphemerals: 3 };
-  },
-  restoreConfigsActivity: async (input: { brokerId: number }) => ({ brokerId: input.brokerId, action: 'restored', files: ['server.properties'] }),
-  restoreLogDirsActivity: async (input: { brokerId: number }) => ({ brokerId: input.brokerId, files: 12, bytes: 2_500_000, movedAside: [], resumedFiles: 0, alreadyDone: false, warnings: [] }),
-  startBrokerActivity: async () => ({ started: true, control: 'stub' }),
-  waitForServingActivity: async () => ({ brokers: [1, 2], partitions: 6 }),
-  clusterHealthActivity: async () => ({ brokers: [1, 2], controller: 1, offline: [], underReplicated: [], notPreferred: [] }),
-  preferredLeaderElectionActivity: async () => ({ elected: 0 }),
-  verifyAgainstSetActivity: async () => [{ subject: 'topics present', expected: 3, actual: 3, ok: true }],
-  verifyBaselineActivity: async () => ({ checks: [], problems: [] }),
-  produceConsumeProbeActivity: async () => ({ produced: 30, consumed: 30, ok: true }),
-};
-const recording = Object.fromEntries(
-  Object.entries(stubs).map(([name, fn]) => [
-    name,
-    async (input: never) => {
-      calls.push(name);
-      return fn!(input);
-    },
-  ]),
-);
 
 describe('fullClusterRecovery: a corrupt set found inside a child workflow', () => {
   let env: TestWorkflowEnvironment;
@@ -80,12 +22,7 @@ describe('fullClusterRecovery: a corrupt set found inside a child workflow', () 
 
   beforeAll(async () => {
     env = await timeSkippingEnvironment();
-    const bundle = await workflowBundle();
-    workers = await Promise.all(
-      [CONTROL_TASK_QUEUE, ...spec.brokers.map((b) => hostTaskQueue(b.host))].map((taskQueue) =>
-        Worker.create({ connection: env.nativeConnection, taskQueue, activities: recording, ...(taskQueue === CONTROL_TASK_QUEUE ? { workflowBundle: bundle } : {}) }),
-      ),
-    );
+    workers = await stubWorkers(env, calls);
     running = Promise.all(workers.map((w) => w.run()));
   }, 120_000);
 
@@ -105,7 +42,7 @@ describe('fullClusterRecovery: a corrupt set found inside a child workflow', () 
 
     expect(report.outcome).toBe('succeeded');
     expect(report.snapshot).toMatchObject({ id: OLDER.setId, fallbackFrom: NEWEST.setId });
-    expect(report.problems).toContain(`backup set ${NEWEST.setId} is corrupt (chunk 0123456789ab in pack ba9876543210 fails authentication): restoring again from the set before it`);
+    expect(report.problems).toContain(`backup set ${NEWEST.setId} is corrupt (${CORRUPT}): restoring again from the set before it`);
     // Children under IDs derived from the parent's: the state twice (one per set), the data and the verification once.
     expect(report.children).toEqual([
       { workflowId: `${workflowId}/restore-state-1`, kind: 'restoreState', outcome: 'failed' },
@@ -117,7 +54,7 @@ describe('fullClusterRecovery: a corrupt set found inside a child workflow', () 
 
     const step = (name: string) => report.steps.find((s) => s.name === name)!;
     // Every attempt of a step that ran twice: the first, failed on the corrupt set, then the one that worked.
-    expect(step('restore-zookeeper').attempts).toEqual([expect.objectContaining({ status: 'failed', detail: 'chunk 0123456789ab in pack ba9876543210 fails authentication' })]);
+    expect(step('restore-zookeeper').attempts).toEqual([expect.objectContaining({ status: 'failed', detail: CORRUPT })]);
     expect(step('restore-zookeeper')).toMatchObject({ status: 'done', detail: '40 created, 2 updated, 0 deleted' });
     expect(step('choose-set').attempts).toEqual([expect.objectContaining({ status: 'done', detail: expect.stringContaining(`set ${NEWEST.setId} of`) })]);
     expect(step('choose-set').detail).toContain(`set ${OLDER.setId} of`);

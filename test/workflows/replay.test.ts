@@ -29,11 +29,22 @@ async function replayAll(workflowBundle: { code: string }): Promise<Map<string, 
 describe('replay of recorded histories', () => {
   beforeAll(() => quietRuntime());
 
-  it('covers backup, both recoveries and the probe, including an answered approval gate', () => {
+  it('covers every workflow, including an answered approval gate, a run by cluster name and a parent with its children', () => {
     const types = new Set(histories.map(workflowType));
-    for (const t of ['backup', 'fullClusterRecovery', 'brokerRecovery', 'clusterProbe']) expect(types).toContain(t);
-    const updates = histories.flatMap((h) => h.history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
-    expect(updates.length).toBeGreaterThanOrEqual(1);
+    for (const t of ['backup', 'fullClusterRecovery', 'restoreState', 'restoreData', 'verifyCluster', 'brokerRecovery', 'clusterProbe']) expect(types).toContain(t);
+    const events = histories.flatMap((h) => h.history.events ?? []);
+    expect(events.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes).length).toBeGreaterThanOrEqual(1);
+    // A parent that started its children (restoreState twice: a fallback) and heard their progress signals.
+    const started = events.flatMap((e) => e.childWorkflowExecutionStartedEventAttributes?.workflowType?.name ?? []);
+    expect(started).toEqual(expect.arrayContaining(['restoreState', 'restoreState', 'restoreData', 'verifyCluster']));
+    expect(events.some((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'childProgress')).toBe(true);
+    // Children recorded under their parent, with the parent in their start event (they signal it on replay too).
+    const children = histories.filter((h) => h.workflowId.includes('--'));
+    expect(children.length).toBeGreaterThanOrEqual(4);
+    for (const c of children) expect(c.history.events?.[0]?.workflowExecutionStartedEventAttributes?.parentWorkflowExecution?.workflowId).toBeTruthy();
+    // A run started with only { cluster: "primary" }.
+    const byName = histories.find((h) => h.workflowId === 'fullClusterRecovery-byName-dryRun');
+    expect(byName?.history.events?.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'resolveClusterSpecActivity')).toBe(true);
   });
 
   it('today\'s workflow code replays every recorded history', async () => {

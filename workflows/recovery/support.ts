@@ -10,6 +10,7 @@ import { requirementOf } from '../../src/backup/coverage.pure';
 import type { BackupSet } from '../../src/backup/parts';
 import { invalidParts } from '../../src/backup/plan.pure';
 import type { ClusterSpec } from '../../src/config/spec';
+import type { ChosenSet } from '../../src/recovery/choose';
 import { recoverySteps } from '../../src/recovery/plan.pure';
 import { chosenSetDetail } from '../../src/report/details.pure';
 import { hostTaskQueue } from '../../src/temporal/taskQueues.pure';

@@ -26,11 +26,26 @@ export function quietRuntime(): void {
   }
 }
 
+/**
+ * The SDK gives the test server's JVM 5 s to listen; on a loaded machine it can take longer (the
+ * next start is faster: its classes are in the page cache), so a start that timed out is retried.
+ */
+async function startTimeSkipping(path: string, attempts = 4): Promise<TestWorkflowEnvironment> {
+  for (let i = 1; ; i++) {
+    try {
+      return await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
+    } catch (e) {
+      if (i >= attempts || !/did not start within/.test((e as Error).message)) throw e;
+      console.warn(`[test-server] did not start in time (attempt ${i} of ${attempts}); starting it again`);
+    }
+  }
+}
+
 /** A time-skipping environment on a fresh test server, with Lifeboat's search attributes registered. */
 export async function timeSkippingEnvironment(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
   const path = ensureTemporalTestServer(labTopology(), (m) => console.log(`[test-server] ${m}`));
-  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
+  const env = await startTimeSkipping(path);
   // Workflows upsert these; a server that does not know them fails the workflow task.
   const keyword = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
   await env.connection.operatorService.addSearchAttributes({
