@@ -6,11 +6,17 @@ import { workflowUiLink } from '../temporal/connection';
 import { followRun, type RunProgress, type TemporalClient, type WorkflowName, type WorkflowResult } from '../temporal/runs';
 import type { Output } from './output';
 
+/** What the run waits for: said as such, or as the progress phase of a wait ("backup zookeeper: waiting for ZooKeeper h:2181 (connection refused)"). */
+function waitingFor(u: RunProgress): string | undefined {
+  return u.waiting ?? (u.progress ? /(?:^|: )waiting for (.+)$/.exec(u.progress.phase)?.[1] : undefined);
+}
+
 /** The line people read for one look at a run. */
 export function progressLine(u: RunProgress): string {
   const a = u.status.awaitingApproval;
   if (a) return `waiting for approval: ${a.question} — lifeboat approve ${u.workflowId}`;
-  return `step: ${u.status.step}${u.waiting ? ` — waiting for ${u.waiting}` : ''}`;
+  const waiting = waitingFor(u);
+  return `step: ${u.status.step}${waiting ? ` — waiting for ${waiting}` : ''}`;
 }
 
 /** Waits for the run's result while printing its progress (stderr; JSON lines with --json). */
@@ -27,7 +33,7 @@ export async function follow<N extends WorkflowName>(t: TemporalClient, workflow
         workflowId,
         step: u.status.step,
         awaitingApproval: u.status.awaitingApproval,
-        ...(u.waiting ? { waiting: u.waiting } : {}),
+        ...(waitingFor(u) ? { waiting: waitingFor(u) } : {}),
         ...(u.progress ? { progress: u.progress } : {}),
       });
     },
