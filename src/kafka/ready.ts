@@ -197,7 +197,7 @@ export async function waitForAgreement(cluster: ClusterSpec | AgreementTarget, o
   const target = isSpec(cluster) ? agreementTarget(cluster) : cluster;
   const timeoutMs = opts.timeoutMs ?? 60_000;
   throwIfAborted(opts.signal);
-  const zk = target.zookeeper ? await openZk(target.zookeeper.connect, { auth: target.zookeeper.auth, timeoutMs: Math.min(15_000, timeoutMs) }) : undefined;
+  const zk = target.zookeeper ? await openZk(target.zookeeper.connect, { auth: target.zookeeper.auth, timeoutMs: Math.min(15_000, timeoutMs), signal: opts.signal }) : undefined;
   const on = opts.topics?.length ? ` on a controller and the leaders of ${opts.topics.join(', ')}` : ' on a controller';
   try {
     return await poll(

@@ -5,6 +5,7 @@
  */
 import { connect as tcpConnect } from 'node:net';
 import zookeeper from 'node-zookeeper-client';
+import { abortReason } from '../core/poll';
 
 export type ZkClient = zookeeper.Client;
 export type ZkStat = zookeeper.Stat;
@@ -36,6 +37,8 @@ export interface ZkConnectOptions {
   auth?: { scheme: string; credentials: string }[];
   /** Called every few seconds while no session is set up, with what it waits for and why. */
   onWaiting?: (w: ZkWaiting) => void;
+  /** Stops waiting for a session when it aborts. */
+  signal?: AbortSignal;
 }
 
 /** The servers of a connect string ("h1:2181,h2/chroot" → h1:2181, h2:2181). */
@@ -97,6 +100,7 @@ async function diagnose(connectString: string): Promise<{ reason: string; hint: 
 
 export function connectZk(connectString: string, opts: ZkConnectOptions = {}): Promise<ZkClient> {
   const timeoutMs = opts.timeoutMs ?? 15_000;
+  if (opts.signal?.aborted) return Promise.reject(abortReason(opts.signal));
   const client = zookeeper.createClient(connectString, {
     sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
     spinDelay: 200,
@@ -116,12 +120,19 @@ export function connectZk(connectString: string, opts: ZkConnectOptions = {}): P
     };
     const first = setTimeout(() => void look(), 1_000);
     const every = setInterval(() => void look(), 3_000);
+    const onAbort = () => {
+      stop();
+      client.close();
+      reject(abortReason(opts.signal!));
+    };
     const stop = () => {
       settled = true;
       clearTimeout(first);
       clearTimeout(timer);
       clearInterval(every);
+      opts.signal?.removeEventListener('abort', onAbort);
     };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(() => {
       stop();
       client.close();

@@ -16,9 +16,9 @@ export async function keepZkTarget(
   plan: RestorePlan,
   target: ClusterSpec | undefined,
   what: string,
-  opts: { optOut?: boolean } = {},
+  opts: { optOut?: boolean; signal?: AbortSignal } = {},
 ): Promise<SnapshotMeta | undefined> {
   const w = summarizePlan(plan).writes;
   if (w.create + w.update + w.delete === 0 || !(await exists(zk, plan.targetRoot))) return undefined;
-  return preRestoreSnapshot(target, what, 'zookeeper', async (writer) => writeZkComponent(writer, await exportTree(zk, plan.targetRoot)), opts);
+  return preRestoreSnapshot(target, what, 'zookeeper', async (writer) => writeZkComponent(writer, await exportTree(zk, plan.targetRoot, { signal: opts.signal })), opts);
 }
