@@ -15,7 +15,7 @@ export interface BackupPartInput {
   spec: ClusterSpec;
   set: BackupSetRef;
   part: string;
-  options?: Omit<PartOptions, 'onProgress'>;
+  options?: Omit<PartOptions, 'onProgress' | 'signal'>;
 }
 
 /**
@@ -52,7 +52,9 @@ export function backupActivities(deps: ActivityDeps) {
       return stopAfterBoundedWait(() =>
         // A backup may create the repository.
         withRepository(spec, 'primary', { create: true }, (repo) =>
-          withHeartbeat({ phase: `backup ${part}` }, (beat) => backupPart(spec, repo, input.set, part, { ...input.options, onProgress: (p) => beat(partProgress(part, p)) })),
+          withHeartbeat({ phase: `backup ${part}` }, (beat, signal) =>
+            backupPart(spec, repo, input.set, part, { ...input.options, onProgress: (p) => beat(partProgress(part, p)), signal }),
+          ),
         ),
       );
     },
@@ -77,8 +79,8 @@ export function backupActivities(deps: ActivityDeps) {
         withRepository(spec, 'offsite', { create: true }, async (dst) => {
           let copied = 0;
           const phase = 'copy off-site';
-          const r = await withHeartbeat({ phase, subject: `set ${setId}` }, (beat) =>
-            copySnapshots(src, dst, { filter: { cluster: spec.name, tags: [`set:${setId}`] }, progress: (m) => beat({ phase, done: ++copied, unit: 'snapshots', subject: m }) }),
+          const r = await withHeartbeat({ phase, subject: `set ${setId}` }, (beat, signal) =>
+            copySnapshots(src, dst, { filter: { cluster: spec.name, tags: [`set:${setId}`] }, progress: (m) => beat({ phase, done: ++copied, unit: 'snapshots', subject: m }), signal }),
           );
           return { copied: r.copied.length, skipped: r.skipped.length, bytes: r.bytesWritten };
         }),

@@ -49,7 +49,9 @@ export function clusterActivities(_deps: ActivityDeps) {
     },
 
     async preferredLeaderElectionActivity(input: { spec: ClusterSpec; partitions: { topic: string; partition: number }[] }): Promise<{ elected: number }> {
-      await preferredLeaderElection(input.spec, input.partitions);
+      await withHeartbeat({ phase: 'preferred leader election', total: input.partitions.length, unit: 'partitions' }, (_beat, signal) =>
+        preferredLeaderElection(input.spec, input.partitions, undefined, signal),
+      );
       return { elected: input.partitions.length };
     },
   };

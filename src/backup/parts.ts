@@ -49,6 +49,8 @@ export interface PartOptions {
   /** Topics for the logical `topics` part (default: every topic but internal and disposable ones). */
   topics?: string[];
   onProgress?: (p: Record<string, unknown>) => void;
+  /** Stops the part between batches or files when it aborts (the activity's cancellation); nothing is sealed then. */
+  signal?: AbortSignal;
 }
 
 export interface PartResult {
@@ -124,7 +126,7 @@ export async function backupPart(spec: ClusterSpec, repo: Repository, ref: Backu
       const auth = zkAuthOf(spec);
       // A ZooKeeper restart is waited out here; one still down after the wait fails the part as Unreachable.
       const connectOpts = { auth, timeoutMs: ZK_WAIT_MS, onWaiting: (w: ZkWaiting) => opts.onProgress?.({ waiting: w.waiting, waitedMs: w.waitedMs }) };
-      const exp = await withZkSession(zkc.connect, connectOpts, (zk) => exportTree(zk, root, { base: baseTree, onProgress: (n) => opts.onProgress?.({ znodes: n }) }));
+      const exp = await withZkSession(zkc.connect, connectOpts, (zk) => exportTree(zk, root, { base: baseTree, onProgress: (n) => opts.onProgress?.({ znodes: n }), signal: opts.signal }));
       const summary = `${exp.kind} export of ${root} at zxid ${exp.zxid}, ${exp.nodeCount} znodes`;
       const { meta } = await repo.saveSnapshot({ ...base, parent, extra: { ...base.extra, summary } }, (w) => writeZkComponent(w, exp));
       return resultOf(meta, part, false);
@@ -148,7 +150,7 @@ export async function backupPart(spec: ClusterSpec, repo: Repository, ref: Backu
       // The broker's previous copy: its unchanged files (closed segments) are taken over, not read again.
       const previous = (await repo.snapshots({ cluster: spec.name, component: 'logdirs' })).filter((s) => s.tags.includes(`part:${part}`)).at(-1);
       const { meta } = await repo.saveSnapshot({ ...base, tags: [...base.tags, mode], ...(previous ? { reuseFrom: previous.id } : {}) }, async (w) => {
-        manifest = await copyLogDirs(spec, broker!, w, { mode, onProgress: (p) => opts.onProgress?.({ ...p }) });
+        manifest = await copyLogDirs(spec, broker!, w, { mode, onProgress: (p) => opts.onProgress?.({ ...p }), signal: opts.signal });
         w.setPoints('logdirs', { [manifest.host]: manifest.partitions });
         w.setExtra('summary', `${mode} copy of broker ${broker}: ${manifest.files} files, ${Object.keys(manifest.partitions).length} partitions`);
       });
@@ -170,6 +172,7 @@ export async function backupPart(spec: ClusterSpec, repo: Repository, ref: Backu
           topics,
           from: parent?.points,
           onProgress: (p) => opts.onProgress?.({ ...p }),
+          signal: opts.signal,
         });
         w.setExtra('topics', { records: r.records, bytes: r.bytes, durationMs: r.durationMs });
         w.setExtra('summary', `${r.topics.length} topics, ${r.records} records`);
