@@ -2,8 +2,9 @@
  * The full recovery's children, each started alone on the lab, as a failover, migration or drill
  * will run them: after a disaster (brokers killed, log dirs emptied, ZooKeeper chroot deleted),
  * restoreState puts the chroot back, restoreData (its own approval gate answered by an operator)
- * stops nothing that runs, restores every broker's log dirs, starts them and waits until they
- * serve, and verifyCluster checks the cluster against the set. Every record comes back once.
+ * stops the brokers (none runs after the disaster), restores every broker's log dirs, starts them
+ * and waits until they serve, and verifyCluster checks the cluster against the set. Every record
+ * comes back once.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,7 +65,7 @@ describe('restoreState, restoreData and verifyCluster, each started alone', () =
       args: [{ spec, skipRetention: true }],
     })) as BackupResult;
 
-    // verifyCluster's dry run plans and touches nothing; run for real it finds the live cluster as the set has it.
+    // Before the disaster, verifyCluster finds the live cluster as the set has it.
     const healthy = (await client.workflow.execute('verifyCluster', { taskQueue: CONTROL_TASK_QUEUE, workflowId: unique('verify-before'), args: [{ spec, setId: backup.setId }] })) as RunReport;
     expect(healthy.kind).toBe('verifyCluster');
     expect(healthy.outcome).toBe('succeeded');
