@@ -19,15 +19,25 @@ export function progressLine(u: RunProgress): string {
   return `step: ${u.status.step}${waiting ? ` — waiting for ${waiting}` : ''}`;
 }
 
-/** Waits for the run's result while printing its progress (stderr; JSON lines with --json). */
+/**
+ * Waits for the run's result while showing its progress on stderr: a line per new step, approval or
+ * wait, and the running activity's typed progress as a bar (lines when stderr is no terminal;
+ * with --json, JSON status lines only).
+ */
 export async function follow<N extends WorkflowName>(t: TemporalClient, workflowId: string, out: Output): Promise<WorkflowResult<N>> {
   const ui = workflowUiLink(t.settings, workflowId);
   out.progress(`${workflowId}: ${ui ?? ''}`, { workflowId, ui });
+  const view = out.view(`${workflowId}: `);
   let last = '';
-  return followRun<N>(t.client, workflowId, {
-    onProgress: (u) => {
-      const line = progressLine(u);
-      if (line === last) return;
+  try {
+    return await followRun<N>(t.client, workflowId, { onProgress: (u) => show(u) });
+  } finally {
+    view.stop();
+  }
+
+  function show(u: RunProgress): void {
+    const line = progressLine(u);
+    if (line !== last) {
       last = line;
       out.progress(`${workflowId}: ${line}`, {
         workflowId,
@@ -36,6 +46,8 @@ export async function follow<N extends WorkflowName>(t: TemporalClient, workflow
         ...(waitingFor(u) ? { waiting: waitingFor(u) } : {}),
         ...(u.progress ? { progress: u.progress } : {}),
       });
-    },
-  });
+    }
+    // Below the step line: the running activity's own progress.
+    if (u.progress && !u.status.awaitingApproval) view.update(u.progress);
+  }
 }
