@@ -2,7 +2,8 @@
  * Cancellation of a topic restore: aborted mid-way (as a cancelled activity's signal aborts), it
  * stops within a second, each partition having recorded where its last batch landed; run again
  * with the same offset map it restores the rest exactly (no record lost, none twice) without
- * waiting out the settle time for unanswered batches, because it left none.
+ * waiting out the settle time for unanswered batches, because it left none. A backup aborted
+ * mid-way stops within a second too.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaFor } from '../../src/kafka/client';
 import { loadOffsetMap, unresolvedSent } from '../../src/kafka/offsetMap';
+import { backupTopics } from '../../src/kafka/topicBackup';
 import { restoreTopics } from '../../src/kafka/topicRestore';
 import { initRepository, type LocalRepository } from '../../src/repository';
 import { primarySpec, standbySpec, unique } from '../support/lab';
@@ -42,7 +44,7 @@ afterAll(async () => {
 
 const countOf = async (into: string) => [...(await readAll(standby, into)).values()].reduce((n, r) => n + r.length, 0);
 
-describe('cancelled topic restore', () => {
+describe('cancelled topic restore and backup', () => {
   it('stops within a second of the abort, and a second run completes it exactly', async () => {
     const mapFile = join(dir, 'abort.map');
     const snap = await repo.openSnapshot(snapshot);
@@ -84,5 +86,30 @@ describe('cancelled topic restore', () => {
     expect(Date.now() - t0).toBeLessThan(30_000);
     expect(res.records).toBe(PER_PARTITION * 3 - partial);
     await expectRestoredExactly({ kafka: primary, topic: source }, { kafka: standby, topic: target }, mapFile);
+  });
+
+  it('a topic backup stops within a second of its abort, and the next backup of the same topic is whole', async () => {
+    const ac = new AbortController();
+    let abortedAt = 0;
+    const writer = await repo.newSnapshot({ cluster: 'primary', components: ['topics'] });
+    const first = await backupTopics(primary, writer, {
+      topics: [source],
+      chunkBytes: 64 * 1024,
+      signal: ac.signal,
+      onProgress: () => {
+        if (!abortedAt) {
+          abortedAt = Date.now();
+          ac.abort();
+        }
+      },
+    }).catch((e: unknown) => e);
+    expect((first as Error).name).toBe('AbortError');
+    expect(Date.now() - abortedAt).toBeLessThan(1_000);
+    await writer.abort();
+
+    const again = await repo.newSnapshot({ cluster: 'primary', components: ['topics'] });
+    const r = await backupTopics(primary, again, { topics: [source], chunkBytes: 64 * 1024 });
+    await again.commit();
+    expect(r.records).toBe(PER_PARTITION * 3);
   });
 });
