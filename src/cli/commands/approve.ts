@@ -2,25 +2,26 @@
 import { userInfo } from 'node:os';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { EXIT, LifeboatError } from '../../errors';
-import { output, parseCli } from '../output';
-import { connectTemporal, describeRun } from '../temporal';
+import { commandLine, flag, json, text, workflowIdArg } from '../options';
+import { output } from '../output';
+import { connectTemporal, describeRun } from '../../temporal/runs';
 
 export const summary = 'approve (or --reject) the destructive step a workflow waits at';
-const USAGE = 'usage: lifeboat approve <workflow-id> [--reject] [--by <name>] [--comment <text>] [--json]';
+const CLI = commandLine('lifeboat approve', 'usage: lifeboat approve <workflow-id> [--reject] [--by <name>] [--comment <text>] [--json]', [
+  flag('reject', 'refuse: the run stops before the destructive step'),
+  text('by', '<name>', 'who answers (default: the user running this)'),
+  text('comment', '<text>', 'why, for the report'),
+  json,
+]);
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCli(
-    argv,
-    { reject: { type: 'boolean' }, by: { type: 'string' }, comment: { type: 'string' }, json: { type: 'boolean' } },
-    USAGE,
-  );
-  const id = positionals[0];
-  if (!id) throw new LifeboatError('InvalidInput', USAGE);
+  const { values, positionals } = CLI.parse(argv);
+  const id = workflowIdArg(positionals, CLI);
   const out = output(values.json ?? false);
   const t = await connectTemporal();
   try {
     // An unknown ID is exit 14; a run that has ended has no gate to answer (exit 2, and where its report is).
-    const { handle, desc } = await describeRun(t, id);
+    const { handle, desc } = await describeRun(t.client, id);
     const ended = (status: string, at?: Date) =>
       new LifeboatError('InvalidInput', `${id} has already ended (${status.toLowerCase()}${at ? ` at ${at.toISOString()}` : ''}): nothing waits for approval; see "lifeboat report ${id}"`);
     if (desc.status.name !== 'RUNNING') throw ended(desc.status.name, desc.closeTime);

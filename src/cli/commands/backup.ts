@@ -6,49 +6,47 @@
 import { coverageLabel, coverageOf } from '../../backup/coverage.pure';
 import { listBackupSets } from '../../backup/parts';
 import { applySetRetention, type RetentionResult } from '../../backup/retention';
-import { type BackupResult, type BackupTier, defaultParts, invalidParts, TIERS } from '../../backup/plan.pure';
+import { type BackupInput, type BackupTier, defaultParts, invalidParts, TIERS } from '../../backup/plan.pure';
 import { EXIT, LifeboatError } from '../../errors';
 import { openRepositoryForSpec } from '../../repository';
 import { renderMarkdown } from '../../report/report.pure';
-import { TASK_QUEUE, workflowUiLink } from '../../temporal/connection';
+import { workflowUiLink } from '../../temporal/connection';
 import type { ClusterSpec } from '../../config/spec';
-import { type Output, output, parseCli, requireSpec } from '../output';
-import { connectTemporal, follow, startUnique } from '../temporal';
+import { choice, cold, commandLine, describe, dryRun, flag, incremental, json, noWait, offsite, parts, spec as specOption, topicList } from '../options';
+import { type Output, output, requireSpec } from '../output';
+import { connectTemporal, startRun } from '../../temporal/runs';
+import { follow } from '../follow';
 
 export const summary = 'take a backup set of a cluster (as a workflow), or list the sets';
-const USAGE = `usage:
+const CLI = commandLine(
+  'lifeboat backup',
+  `usage:
   lifeboat backup --spec <cluster.yaml> [--tier hourly|daily|weekly|monthly|manual] [--parts p,..]
                   [--incremental] [--cold] [--topics a,b] [--skip-retention] [--skip-offsite]
                   [--dry-run] [--no-wait] [--json]
   lifeboat backup sets --spec <cluster.yaml> [--offsite] [--json]
   lifeboat backup forget --spec <cluster.yaml> [--dry-run] [--json]
       retention of sets by the spec's policy in the repository and the off-site one, then prune;
-      each set with what it can restore ("full", or "partial: <parts>")
-parts: zookeeper, kafka-metadata, topics, configs:<broker id>, logdirs:<broker id>
-       (default: zookeeper, kafka-metadata and every broker's configs and log dirs)`;
-
-const list = (s: string | undefined) => s?.split(',').map((x) => x.trim()).filter(Boolean);
+      each set with what it can restore ("full", or "partial: <parts>")`,
+  [
+    specOption,
+    choice('tier', TIERS, 'the tier the set is kept as (default: manual)'),
+    describe(parts, "what to back up: zookeeper, kafka-metadata, topics, configs:<broker id>, logdirs:<broker id> (default: zookeeper, kafka-metadata and every broker's configs and log dirs)"),
+    describe(incremental, 'only what changed since the previous set'),
+    describe(cold, 'cold log-dir copies: stop each broker, copy, start it'),
+    describe(topicList, 'a logical backup of these topics (adds the topics part)'),
+    flag('skip-retention', "do not apply the spec's retention after the backup"),
+    flag('skip-offsite', 'do not copy the set to the off-site repository'),
+    describe(offsite, 'backup sets: list the off-site repository'),
+    dryRun,
+    noWait,
+    json,
+  ],
+);
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCli(
-    argv,
-    {
-      spec: { type: 'string' },
-      tier: { type: 'string' },
-      parts: { type: 'string' },
-      incremental: { type: 'boolean' },
-      cold: { type: 'boolean' },
-      topics: { type: 'string' },
-      'skip-retention': { type: 'boolean' },
-      'skip-offsite': { type: 'boolean' },
-      offsite: { type: 'boolean' },
-      'dry-run': { type: 'boolean' },
-      'no-wait': { type: 'boolean' },
-      json: { type: 'boolean' },
-    },
-    USAGE,
-  );
-  const spec = requireSpec(values.spec, USAGE);
+  const { values, positionals } = CLI.parse(argv);
+  const spec = requireSpec(values.spec, CLI);
   const out = output(values.json ?? false);
   if (!spec.repository) throw new LifeboatError('InvalidSpec', `cluster spec ${spec.name} has no repository section`);
 
@@ -71,20 +69,19 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   if (positionals[0] === 'forget') return forget(spec, values['dry-run'] ?? false, out);
-  if (positionals.length) throw new LifeboatError('InvalidInput', `unknown subcommand "backup ${positionals[0]}"\n${USAGE}`);
+  if (positionals.length) throw CLI.error(`unknown subcommand "backup ${positionals[0]}"`);
 
-  const tier = (values.tier ?? 'manual') as BackupTier;
-  if (!TIERS.includes(tier)) throw new LifeboatError('InvalidInput', `--tier is one of ${TIERS.join(', ')}, got "${values.tier}"`);
-  const parts = list(values.parts) ?? defaultParts(spec, { topics: values.topics !== undefined });
+  const tier: BackupTier = values.tier ?? 'manual';
+  const parts = values.parts ?? defaultParts(spec, { topics: values.topics !== undefined });
   const bad = invalidParts(spec, parts);
-  if (bad.length) throw new LifeboatError('InvalidInput', `unknown backup parts for ${spec.name}: ${bad.join(', ')}\n${USAGE}`);
-  const input = {
+  if (bad.length) throw new LifeboatError('InvalidInput', `unknown backup parts for ${spec.name}: ${bad.join(', ')}`);
+  const input: BackupInput = {
     spec,
     tier,
     parts,
     incremental: values.incremental ?? false,
     logdirMode: values.cold ? 'cold' : 'hot',
-    topics: list(values.topics),
+    topics: values.topics,
     skipRetention: values['skip-retention'] ?? false,
     skipOffsite: values['skip-offsite'] ?? false,
     dryRun: values['dry-run'] ?? false,
@@ -92,12 +89,12 @@ export async function run(argv: string[]): Promise<number> {
   const t = await connectTemporal();
   try {
     const workflowId = `backup-${spec.name}`;
-    await startUnique(t, 'backup', workflowId, [input], { taskQueue: TASK_QUEUE, summary: `${input.dryRun ? 'Plan: ' : ''}${tier} backup of ${spec.name}` });
+    await startRun(t.client, 'backup', { workflowId, args: [input], summary: `${input.dryRun ? 'Plan: ' : ''}${tier} backup of ${spec.name}` });
     if (values['no-wait']) {
       out.result({ workflowId, ui: workflowUiLink(t.settings, workflowId) }, `started ${workflowId}\n${workflowUiLink(t.settings, workflowId) ?? ''}`);
       return EXIT.OK;
     }
-    const r = await follow<BackupResult>(t, workflowId, out);
+    const r = await follow<'backup'>(t, workflowId, out);
     const head = r.parts.length ? `backup set ${r.setId} (${tier}), ${r.parts.length} parts:\n${r.parts.map((p) => `  ${p.part.padEnd(15)} ${p.snapshot.slice(0, 12)}  ${p.summary}`).join('\n')}\n\n` : '';
     out.result({ ...r }, head + renderMarkdown({ ...r.report, uiLink: workflowUiLink(t.settings, r.report.workflowId, r.report.runId) }));
     return r.report.outcome === 'succeeded' || r.report.outcome === 'planned' ? EXIT.OK : EXIT.PARTIAL;

@@ -14,16 +14,35 @@ import { type BrokerConfigCapture, type BrokerConfigDiff, captureBrokerConfigs, 
 import { readConfigsComponent, readConfigsDir, writeConfigsComponent, writeConfigsDir } from '../../host/brokerConfigsStore';
 import { openRepositoryForSpec } from '../../repository';
 import { NO_PRE_RESTORE_FLAG, preRestoreSnapshot } from '../../repository/preRestore';
-import { output, parseCli, subcommand, requireSpec } from '../output';
+import { brokerId, brokers, commandLine, describe, dryRun, flag, json, noPreRestoreSnapshot, snapshot, spec as specOption, subcommand, targetSpec, text, toRepository } from '../options';
+import { output, requireSpec } from '../output';
 
 export const summary = 'back up, diff and restore broker config files (directory or repository snapshot)';
-const USAGE = `usage:
+const CLI = commandLine(
+  'lifeboat config',
+  `usage:
   lifeboat config backup  --spec <cluster.yaml> (--out <dir> | --repo) [--broker <id> ...] [--json]
   lifeboat config diff    --spec <cluster.yaml> (--in <dir> | --snapshot <ref>) [--broker <id> ...] [--json]
   lifeboat config restore --spec <cluster.yaml> (--in <dir> | --snapshot <ref>) [--broker <id>] [--target-spec <cluster.yaml>]
                           [--target-broker <id>] [--target-dir <dir>] [--overwrite] [--no-pre-restore-snapshot] [--dry-run] [--json]
 restore writes into each target broker's configDir unless --target-dir is given (with several brokers: <dir>/<host>/).
-With --overwrite, the files it replaces are first kept as a "pre-restore" snapshot in the target cluster's repository.`;
+With --overwrite, the files it replaces are first kept as a "pre-restore" snapshot in the target cluster's repository.`,
+  [
+    specOption,
+    describe(brokers, 'only these brokers (restore: at most one, the source broker)'),
+    text('out', '<dir>', 'backup: into this directory'),
+    describe(toRepository, "backup: into the --spec cluster's repository, as a snapshot"),
+    text('in', '<dir>', 'diff, restore: from this directory'),
+    describe(snapshot, "diff, restore: from this configs snapshot of the --spec cluster's repository"),
+    describe(targetSpec, 'restore: the cluster whose broker receives the files (rewrites its addresses)'),
+    text('target-broker', '<id>', 'restore: the broker that receives the files (needs --broker)', brokerId),
+    text('target-dir', '<dir>', 'restore: write here instead of the config dir'),
+    flag('overwrite', 'restore: replace files that differ'),
+    noPreRestoreSnapshot,
+    dryRun,
+    json,
+  ],
+);
 
 function brokerOf(spec: ClusterSpec, id: number): BrokerSpec {
   const b = spec.brokers.find((x) => x.id === id);
@@ -31,14 +50,9 @@ function brokerOf(spec: ClusterSpec, id: number): BrokerSpec {
   return b;
 }
 
-const brokerIds = (raw: string[] | undefined): number[] | undefined =>
-  raw?.map((r) => {
-    if (!/^\d+$/.test(r)) throw new LifeboatError('InvalidInput', `--broker expects a broker id, got "${r}"`);
-    return Number(r);
-  });
 
 async function loadCaptures(spec: ClusterSpec, values: { in?: string; snapshot?: string }): Promise<BrokerConfigCapture[]> {
-  if (!values.in === !values.snapshot) throw new LifeboatError('InvalidInput', `give --in <dir> or --snapshot <ref>\n${USAGE}`);
+  if (!values.in === !values.snapshot) throw new LifeboatError('InvalidInput', `give --in <dir> or --snapshot <ref> (see "lifeboat config --help")`);
   if (values.in) return readConfigsDir(values.in);
   const repo = await openRepositoryForSpec(spec);
   try {
@@ -83,32 +97,14 @@ function formatRestore(p: ConfigRestorePlan): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const [sub, rest] = subcommand(argv, USAGE);
-  const { values } = parseCli(
-    rest,
-    {
-      spec: { type: 'string' },
-      'target-spec': { type: 'string' },
-      out: { type: 'string' },
-      repo: { type: 'boolean' },
-      in: { type: 'string' },
-      snapshot: { type: 'string' },
-      broker: { type: 'string', multiple: true },
-      'target-broker': { type: 'string' },
-      'target-dir': { type: 'string' },
-      overwrite: { type: 'boolean' },
-      'no-pre-restore-snapshot': { type: 'boolean' },
-      'dry-run': { type: 'boolean' },
-      json: { type: 'boolean' },
-    },
-    USAGE,
-  );
-  const spec = requireSpec(values.spec, USAGE);
+  const [sub, rest] = subcommand(argv, CLI.usage);
+  const { values } = CLI.parse(rest);
+  const spec = requireSpec(values.spec, CLI);
   const out = output(values.json ?? false);
-  const ids = brokerIds(values.broker);
+  const ids = values.broker;
 
   if (sub === 'backup') {
-    if (!values.out === !values.repo) throw new LifeboatError('InvalidInput', `give --out <dir> or --repo\n${USAGE}`);
+    if (!values.out === !values.repo) throw CLI.error('give --out <dir> or --repo');
     const captures = await captureConfigs(spec, ids);
     const files = captures.reduce((n, c) => n + c.manifest.files.length, 0);
     const brokers = captures.map((c) => ({ host: c.manifest.host, brokerId: c.manifest.brokerId, files: c.manifest.files.map((f) => f.name) }));
@@ -137,10 +133,10 @@ export async function run(argv: string[]): Promise<number> {
 
   if (sub === 'restore') {
     if (ids && ids.length > 1) throw new LifeboatError('InvalidInput', 'restore takes at most one --broker (omit it to restore every broker of the backup)');
-    if (values['target-broker'] && !ids) throw new LifeboatError('InvalidInput', '--target-broker needs --broker (the source broker)');
+    if (values['target-broker'] !== undefined && !ids) throw new LifeboatError('InvalidInput', '--target-broker needs --broker (the source broker)');
     const captures = select(await loadCaptures(spec, values), ids);
     const targetSpec = values['target-spec'] ? loadSpec(values['target-spec']) : undefined;
-    const targetBrokerId = values['target-broker'] ? brokerIds([values['target-broker']])![0] : undefined;
+    const targetBrokerId = values['target-broker'];
     const optionsFor = (c: BrokerConfigCapture): ConfigRestoreOptions => {
       const host = targetSpec?.brokers.find((b) => b.id === (targetBrokerId ?? c.manifest.brokerId))?.host ?? c.manifest.host;
       const targetDir = values['target-dir'] ? (ids ? values['target-dir'] : join(values['target-dir'], host)) : undefined;
@@ -172,5 +168,5 @@ export async function run(argv: string[]): Promise<number> {
     out.result({ dryRun: false, restores: done }, done.map(formatRestore).join('\n'));
     return EXIT.OK;
   }
-  throw new LifeboatError('InvalidInput', `unknown subcommand "config ${sub}"\n${USAGE}`);
+  throw CLI.error(`unknown subcommand "config ${sub}"`);
 }

@@ -5,39 +5,39 @@
  *   logdir backup  --spec s.yaml [--broker <id,..>] [--cold] [--json]
  *   logdir restore --spec s.yaml --snapshot <ref> --broker <id> [--from-host <host>] [--json]
  */
-import { EXIT, LifeboatError } from '../../errors';
+import { EXIT } from '../../errors';
 import { copyLogDirs, type PartitionCover, restoreLogDirs } from '../../host/logdirs';
 import { openRepositoryForSpec } from '../../repository';
-import { output, parseCli, subcommand, requireSpec } from '../output';
+import { brokers, cold, commandLine, describe, ignoreCtime, ignoreInode, json, snapshot, spec as specOption, subcommand, text } from '../options';
+import { output, requireSpec } from '../output';
 
 export const summary = 'copy brokers\' log dirs (hot or cold) and restore them into a stopped broker';
-const USAGE = `usage:
+const CLI = commandLine(
+  'lifeboat logdir',
+  `usage:
   lifeboat logdir backup  --spec <cluster.yaml> [--broker <id,..>] [--cold] [--ignore-inode] [--ignore-ctime] [--json]
   lifeboat logdir restore --spec <cluster.yaml> --snapshot <ref> --broker <id> [--from-host <host>] [--json]
 backup copies every broker of the spec unless --broker is given (hot by default; --cold stops, copies, starts).
 A file the previous copy holds with the same size, mtime, inode and ctime is not read again; --ignore-inode and
---ignore-ctime leave those out (unstable inode numbers, tools that touch the files; also per broker in the spec).`;
+--ignore-ctime leave those out (unstable inode numbers, tools that touch the files; also per broker in the spec).`,
+  [
+    specOption,
+    describe(brokers, 'backup: these brokers (default: every broker of the spec); restore: the one broker to restore into'),
+    cold,
+    ignoreInode,
+    ignoreCtime,
+    describe(snapshot, 'restore: the log-dir copy to restore'),
+    text('from-host', '<host>', "restore: the host whose copy to restore (default: the broker's own)"),
+    json,
+  ],
+);
 
 export async function run(argv: string[]): Promise<number> {
-  const [sub, rest] = subcommand(argv, USAGE);
-  const { values } = parseCli(
-    rest,
-    {
-      spec: { type: 'string' },
-      broker: { type: 'string' },
-      cold: { type: 'boolean' },
-      'ignore-inode': { type: 'boolean' },
-      'ignore-ctime': { type: 'boolean' },
-      snapshot: { type: 'string' },
-      'from-host': { type: 'string' },
-      json: { type: 'boolean' },
-    },
-    USAGE,
-  );
-  const spec = requireSpec(values.spec, USAGE);
+  const [sub, rest] = subcommand(argv, CLI.usage);
+  const { values } = CLI.parse(rest);
+  const spec = requireSpec(values.spec, CLI);
   const out = output(values.json ?? false);
-  const ids = values.broker ? values.broker.split(',').map((x) => Number(x.trim())) : spec.brokers.map((b) => b.id);
-  if (ids.some((id) => !Number.isInteger(id))) throw new LifeboatError('InvalidInput', `--broker takes broker ids, got "${values.broker}"`);
+  const ids = values.broker ?? spec.brokers.map((b) => b.id);
 
   if (sub === 'backup') {
     const mode = values.cold ? 'cold' : 'hot';
@@ -64,8 +64,8 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   if (sub === 'restore') {
-    if (!values.snapshot) throw new LifeboatError('InvalidInput', `--snapshot is required\n${USAGE}`);
-    if (ids.length !== 1 || !values.broker) throw new LifeboatError('InvalidInput', `restore takes exactly one --broker\n${USAGE}`);
+    if (!values.snapshot) throw CLI.error('--snapshot <ref> is required');
+    if (ids.length !== 1 || !values.broker) throw CLI.error('restore takes exactly one --broker');
     const repo = await openRepositoryForSpec(spec);
     try {
       const reader = await repo.openSnapshot(values.snapshot, { cluster: spec.name, component: 'logdirs' });
@@ -79,5 +79,5 @@ export async function run(argv: string[]): Promise<number> {
       await repo.close();
     }
   }
-  throw new LifeboatError('InvalidInput', `unknown subcommand "logdir ${sub}"\n${USAGE}`);
+  throw CLI.error(`unknown subcommand "logdir ${sub}"`);
 }

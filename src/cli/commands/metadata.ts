@@ -16,15 +16,33 @@ import { loadOffsetMap as loadRestoreOffsetMap } from '../../kafka/offsetMap';
 import { type OffsetMap, offsetMapTranslator, type OffsetTranslator, restoreMapTranslator } from '../../kafka/offsets';
 import { openRepositoryForSpec } from '../../repository';
 import { NO_PRE_RESTORE_FLAG, preRestoreSnapshot } from '../../repository/preRestore';
-import { output, parseCli, subcommand, requireSpec } from '../output';
+import { commandLine, describe, dryRun, json, noPreRestoreSnapshot, regex, snapshot, spec as specOption, subcommand, targetSpec, text, toRepository, flag } from '../options';
+import { output, requireSpec } from '../output';
 
 export const summary = 'export Kafka metadata (topics, configs, offsets, ACLs) and apply it to a cluster';
-const USAGE = `usage:
+const CLI = commandLine(
+  'lifeboat metadata',
+  `usage:
   lifeboat metadata export --spec <cluster.yaml> (--out <file.json> | --repo) [--json]
   lifeboat metadata apply  --spec <cluster.yaml> (--in <file.json> | --snapshot <ref>) [--target-spec <cluster.yaml>] [--dry-run]
                            [--offset-map <map.json>] [--topics <regex>] [--skip-acls] [--no-pre-restore-snapshot] [--json]
 apply targets --target-spec (default: the --spec cluster); --snapshot reads the --spec cluster's repository.
-Before changing anything, apply keeps the target's current metadata as a "pre-restore" snapshot in the target's repository.`;
+Before changing anything, apply keeps the target's current metadata as a "pre-restore" snapshot in the target's repository.`,
+  [
+    specOption,
+    describe(targetSpec, 'apply: the cluster to change (default: --spec)'),
+    text('out', '<file.json>', 'export: into this file'),
+    describe(toRepository, "export: into the --spec cluster's repository, as a snapshot"),
+    text('in', '<file.json>', 'apply: from this export file'),
+    describe(snapshot, "apply: from this metadata snapshot of the --spec cluster's repository"),
+    describe(dryRun, 'apply: print the plan, change nothing'),
+    text('offset-map', '<map.json>', "apply: translate group offsets (a topics restore's offset map, or {topic: {partition: {original: new}}})"),
+    regex('topics', 'apply: only topics whose names match (and their topic ACLs)'),
+    flag('skip-acls', 'apply: leave ACLs alone'),
+    noPreRestoreSnapshot,
+    json,
+  ],
+);
 
 export function formatApplyPlan(plan: ApplyPlan, target: string): string {
   const s = plan.summary;
@@ -72,30 +90,13 @@ function parseOffsetMap(text: string, file: string): OffsetMap {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const [sub, rest] = subcommand(argv, USAGE);
-  const { values } = parseCli(
-    rest,
-    {
-      spec: { type: 'string' },
-      'target-spec': { type: 'string' },
-      out: { type: 'string' },
-      repo: { type: 'boolean' },
-      in: { type: 'string' },
-      snapshot: { type: 'string' },
-      'dry-run': { type: 'boolean' },
-      'offset-map': { type: 'string' },
-      topics: { type: 'string' },
-      'skip-acls': { type: 'boolean' },
-      'no-pre-restore-snapshot': { type: 'boolean' },
-      json: { type: 'boolean' },
-    },
-    USAGE,
-  );
-  const spec = requireSpec(values.spec, USAGE);
+  const [sub, rest] = subcommand(argv, CLI.usage);
+  const { values } = CLI.parse(rest);
+  const spec = requireSpec(values.spec, CLI);
   const out = output(values.json ?? false);
 
   if (sub === 'export') {
-    if (!values.out === !values.repo) throw new LifeboatError('InvalidInput', `give --out <file> or --repo\n${USAGE}`);
+    if (!values.out === !values.repo) throw CLI.error('give --out <file> or --repo');
     const kafka = await reachableKafka(spec);
     out.progress(`exporting metadata of ${spec.name}`);
     const exp = await exportMetadata(kafka, { name: spec.name });
@@ -118,13 +119,8 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   if (sub === 'apply') {
-    if (!values.in === !values.snapshot) throw new LifeboatError('InvalidInput', `give --in <file> or --snapshot <ref>\n${USAGE}`);
-    let topicFilter: RegExp | undefined;
-    try {
-      topicFilter = values.topics ? new RegExp(values.topics) : undefined;
-    } catch (e) {
-      throw new LifeboatError('InvalidInput', `--topics is not a valid regular expression: ${(e as Error).message}`);
-    }
+    if (!values.in === !values.snapshot) throw CLI.error('give --in <file> or --snapshot <ref>');
+    const topicFilter = values.topics;
     const translator = values['offset-map'] ? await loadTranslator(values['offset-map']) : undefined;
     let exp: KafkaMetadataExport;
     if (values.in) exp = await readMetadataFile(values.in);
@@ -164,5 +160,5 @@ export async function run(argv: string[]): Promise<number> {
     out.result({ dryRun: false, target: targetSpec.name, preRestoreSnapshot: pre?.id, ...result, warnings: plan.warnings }, text);
     return result.failures.length > 0 || partial ? EXIT.PARTIAL : EXIT.OK;
   }
-  throw new LifeboatError('InvalidInput', `unknown subcommand "metadata ${sub}"\n${USAGE}`);
+  throw CLI.error(`unknown subcommand "metadata ${sub}"`);
 }

@@ -2,17 +2,22 @@
 import { EXIT } from '../../errors';
 import { reachableKafka } from '../../kafka/admin';
 import { produceConsumeProbe } from '../../kafka/probe';
-import { output, parseCli, requireSpec } from '../output';
+import { commandLine, int, json, spec } from '../options';
+import { output, requireSpec } from '../output';
 
 export const summary = 'produce to and consume from a scratch topic of a cluster';
-const USAGE = 'usage: lifeboat probe --spec <cluster.yaml> [--records N] [--json]';
+const CLI = commandLine('lifeboat probe', 'usage: lifeboat probe --spec <cluster.yaml> [--records N] [--json]', [
+  spec,
+  int('records', '<N>', 'records to produce and read back (default 30)', 1),
+  json,
+]);
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCli(argv, { spec: { type: 'string' }, records: { type: 'string' }, json: { type: 'boolean' } }, USAGE);
-  const spec = requireSpec(values.spec, USAGE);
+  const { values } = CLI.parse(argv);
+  const cluster = requireSpec(values.spec, CLI);
   const out = output(values.json ?? false);
   // Brokers nobody answers on: exit 18 in a second, not kafkajs's retry chain.
-  const r = await produceConsumeProbe(await reachableKafka(spec, 'probe'), { records: Number(values.records ?? 30) });
-  out.result({ cluster: spec.name, ...r }, `${spec.name}: ${r.ok ? 'ok' : 'FAILED'} — ${r.consumed}/${r.produced} records back in ${r.roundTripMs} ms (topic ${r.topic})`);
+  const r = await produceConsumeProbe(await reachableKafka(cluster, 'probe'), { records: values.records ?? 30 });
+  out.result({ cluster: cluster.name, ...r }, `${cluster.name}: ${r.ok ? 'ok' : 'FAILED'} — ${r.consumed}/${r.produced} records back in ${r.roundTripMs} ms (topic ${r.topic})`);
   return r.ok ? EXIT.OK : EXIT.PARTIAL;
 }

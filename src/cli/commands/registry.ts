@@ -6,7 +6,7 @@ import { EXIT, LifeboatError } from '../../errors';
 import { openRepositoryForSpec } from '../../repository';
 import { withZkSession } from '../../zookeeper/errors';
 import { keepZkTarget } from '../../zookeeper/preRestore';
-import { formatPlan, RESTORE_MODES, type RestoreMode } from '../../zookeeper/restore';
+import { formatPlan, type RestoreMode } from '../../zookeeper/restore';
 import {
   applyRegistryIncrements,
   captureRegistry,
@@ -19,18 +19,39 @@ import {
 } from '../../registry/registry';
 import { readCaptureDir, readRegistryComponent, writeCaptureDir, writeRegistryComponent } from '../../registry/storage';
 import { applyIncrements } from '../../zookeeper/tree';
-import { output, parseCli, subcommand } from '../output';
-import { ZK_OPTIONS, zkTarget } from './zk';
+import { commandLine, confirm, describe, dryRun, flag, includeEphemerals, incremental, noPreRestoreSnapshot, snapshot, subcommand, text, toRepository } from '../options';
+import { output } from '../output';
+import { restoreMode, ZK_OPTIONS, zkTarget } from './zk';
 import { loadSpec, type ClusterSpec } from '../../config/spec';
 import type { Repository } from '../../repository/types';
 
 export const summary = 'export, restore, verify the service registry; static fallback files from a snapshot';
-const USAGE = `usage:
+const CLI = commandLine(
+  'lifeboat registry',
+  `usage:
   lifeboat registry export   (--spec <cluster.yaml> | --zk <host:port>) (--out <dir> | --repo [--incremental]) [roots] [--json]
   lifeboat registry restore  (--spec | --zk) (--in <dir> | --snapshot <ref>) [--mode <m>] [--confirm] [--dry-run] [--include-ephemerals] [--no-pre-restore-snapshot] [target roots]
   lifeboat registry fallback (--in <dir> | --spec <cluster.yaml> --snapshot <ref>) --out-dir <dir>
   lifeboat registry verify   (--spec | --zk) (--in <dir> | --snapshot <ref>) [--no-probe] [roots]
-roots: --curator-root <path> (default /services), --dubbo-root <path> (default /dubbo); "none" leaves a layout out`;
+roots: --curator-root <path> (default /services), --dubbo-root <path> (default /dubbo); "none" leaves a layout out`,
+  [
+    ...ZK_OPTIONS,
+    text('curator-root', '<path>', 'the Curator services root (default /services; "none" leaves it out)'),
+    text('dubbo-root', '<path>', 'the Dubbo root (default /dubbo; "none" leaves it out)'),
+    text('out', '<dir>', 'export: into this directory'),
+    text('out-dir', '<dir>', 'fallback: write the static address files here'),
+    describe(toRepository, "export: into the --spec cluster's repository, as a snapshot"),
+    describe(incremental, 'export --repo: only what changed since the previous registry snapshot'),
+    text('in', '<dir>', 'restore, verify, fallback: from this export directory'),
+    describe(snapshot, "restore, verify, fallback: from this registry snapshot of the --spec cluster's repository"),
+    restoreMode,
+    confirm,
+    dryRun,
+    noPreRestoreSnapshot,
+    includeEphemerals,
+    flag('no-probe', 'verify: skip the register/discover probe'),
+  ],
+);
 
 function roots(values: { 'curator-root'?: string; 'dubbo-root'?: string }): RegistryRoots {
   const r = (v: string | undefined): string | null | undefined => (v === 'none' ? null : v);
@@ -60,7 +81,7 @@ async function materialize(repo: Repository, ref: string, cluster: string): Prom
 async function loadCapture(spec: ClusterSpec | undefined, values: { in?: string; snapshot?: string }): Promise<RegistryCapture> {
   if (values.in && values.snapshot) throw new LifeboatError('InvalidInput', 'give --in or --snapshot, not both');
   if (values.in) return readCaptureDir(values.in);
-  if (!values.snapshot) throw new LifeboatError('InvalidInput', `--in <dir> or --snapshot <ref> is required\n${USAGE}`);
+  if (!values.snapshot) throw new LifeboatError('InvalidInput', `--in <dir> or --snapshot <ref> is required (see "lifeboat registry --help")`);
   if (!spec) throw new LifeboatError('InvalidInput', '--snapshot needs --spec (the repository is named in the cluster spec)');
   const repo = await openRepositoryForSpec(spec);
   try {
@@ -71,32 +92,12 @@ async function loadCapture(spec: ClusterSpec | undefined, values: { in?: string;
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const [sub, rest] = subcommand(argv, USAGE);
-  const { values } = parseCli(
-    rest,
-    {
-      ...ZK_OPTIONS,
-      'curator-root': { type: 'string' },
-      'dubbo-root': { type: 'string' },
-      out: { type: 'string' },
-      'out-dir': { type: 'string' },
-      repo: { type: 'boolean' },
-      incremental: { type: 'boolean' },
-      in: { type: 'string' },
-      snapshot: { type: 'string' },
-      mode: { type: 'string' },
-      confirm: { type: 'boolean' },
-      'dry-run': { type: 'boolean' },
-      'no-pre-restore-snapshot': { type: 'boolean' },
-      'include-ephemerals': { type: 'boolean' },
-      'no-probe': { type: 'boolean' },
-    },
-    USAGE,
-  );
+  const [sub, rest] = subcommand(argv, CLI.usage);
+  const { values } = CLI.parse(rest);
   const out = output(values.json ?? false);
 
   if (sub === 'fallback') {
-    if (!values['out-dir']) throw new LifeboatError('InvalidInput', `--out-dir <dir> is required\n${USAGE}`);
+    if (!values['out-dir']) throw CLI.error('--out-dir <dir> is required');
     // No ZooKeeper needed: this is what you use when it is gone.
     const cap = await loadCapture(values.spec ? loadSpec(values.spec) : undefined, values);
     const files = writeFallback(values['out-dir'], staticFallback(cap.registry));
@@ -106,7 +107,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const t = zkTarget(values);
   if (sub === 'export') {
-    if (!values.out && !values.repo) throw new LifeboatError('InvalidInput', `--out <dir> or --repo is required\n${USAGE}`);
+    if (!values.out && !values.repo) throw CLI.error('--out <dir> or --repo is required');
     if (values.repo) {
       if (!t.spec) throw new LifeboatError('InvalidInput', '--repo needs --spec');
       const repo = await openRepositoryForSpec(t.spec, 'primary', { create: true }); // a backup may create the repository
@@ -137,8 +138,7 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   if (sub === 'restore') {
-    const mode = (values.mode ?? 'create-missing') as RestoreMode;
-    if (!RESTORE_MODES.includes(mode)) throw new LifeboatError('InvalidInput', `--mode must be one of ${RESTORE_MODES.join(', ')}`);
+    const mode: RestoreMode = values.mode ?? 'create-missing';
     const cap = await loadCapture(t.spec, values);
     const r = roots(values);
     const targetRoots = { curator: r.curator ?? undefined, dubbo: r.dubbo ?? undefined };
@@ -194,5 +194,5 @@ export async function run(argv: string[]): Promise<number> {
     out.result({ ...v }, lines.join('\n'));
     return v.ok ? EXIT.OK : EXIT.PARTIAL;
   }
-  throw new LifeboatError('InvalidInput', `unknown subcommand "registry ${sub}"\n${USAGE}`);
+  throw CLI.error(`unknown subcommand "registry ${sub}"`);
 }

@@ -35,11 +35,12 @@ import {
   type SnapshotFilter,
   type SnapshotWriter,
 } from '../../repository';
-import { output, parseCli, type Output } from '../output';
+import { choice, commandLine, describe, dryRun, flag, ignoreCtime, ignoreInode, int, json, offsite, type OptValues, passwordFile, readData, repeated, spec, tags, text } from '../options';
+import { output, type Output } from '../output';
 
 export const summary = 'backup repository: init, snapshots, check, forget, prune, repair, copy, restore-files, backup, key';
 
-const USAGE = `usage: lifeboat repo <command> [--repo <path> | --spec <cluster.yaml> [--offsite]] [--password-file <file>] [--json]
+const SYNOPSIS = `usage: lifeboat repo <command> [--repo <path> | --spec <cluster.yaml> [--offsite]] [--password-file <file>] [--json]
 
 commands:
   init [--compression auto|off|max]            create a repository
@@ -60,52 +61,54 @@ The password comes from --password-file or LIFEBOAT_PASSWORD (the new one for ke
 --new-password-file or LIFEBOAT_NEW_PASSWORD; copy's destination from --to-password-file,
 LIFEBOAT_TO_PASSWORD, or the same password).`;
 
-const OPTIONS = {
-  repo: { type: 'string' },
-  spec: { type: 'string' },
-  offsite: { type: 'boolean' },
-  'password-file': { type: 'string' },
-  json: { type: 'boolean' },
-  compression: { type: 'string' },
-  cluster: { type: 'string' },
-  tag: { type: 'string', multiple: true },
-  component: { type: 'string' },
-  'read-data': { type: 'boolean' },
-  subset: { type: 'string' },
-  'keep-last': { type: 'string' },
-  'keep-hourly': { type: 'string' },
-  'keep-daily': { type: 'string' },
-  'keep-weekly': { type: 'string' },
-  'keep-monthly': { type: 'string' },
-  'keep-yearly': { type: 'string' },
-  'keep-within': { type: 'string' },
-  'keep-tag': { type: 'string', multiple: true },
-  'dry-run': { type: 'boolean' },
-  'ignore-inode': { type: 'boolean' },
-  'ignore-ctime': { type: 'boolean' },
-  prune: { type: 'boolean' },
-  to: { type: 'string' },
-  'to-password-file': { type: 'string' },
-  'limit-rate': { type: 'string' },
-  target: { type: 'string' },
-  include: { type: 'string' },
-  strip: { type: 'string' },
-  overwrite: { type: 'boolean' },
-  as: { type: 'string' },
-  'new-password-file': { type: 'string' },
-  force: { type: 'boolean' },
-} as const;
+const KEEP = <N extends string>(name: N, what: string) => int(`keep-${name}` as const, '<N>', `keep the newest snapshot of each of the last N ${what}`);
 
-type Values = ReturnType<typeof parseCli<typeof OPTIONS>>['values'];
+const CLI = commandLine('lifeboat repo', SYNOPSIS, [
+  text('repo', '<path>', 'the repository (else LIFEBOAT_REPOSITORY)'),
+  describe(spec, "the repository named in this cluster spec (and the spec's retention for forget)"),
+  offsite,
+  passwordFile,
+  json,
+  choice('compression', ['auto', 'off', 'max'], 'init: how data is compressed (default auto)'),
+  text('cluster', '<C>', 'only snapshots of this cluster; backup: the cluster the snapshot belongs to'),
+  describe(tags, 'only snapshots with this tag; backup: tag the snapshot (repeatable)'),
+  choice('component', COMPONENTS, 'only snapshots of this component'),
+  describe(readData, 'check: re-hash the data too'),
+  text('subset', '<n/t|x%>', 'check --read-data: only this subset of the packs'),
+  int('keep-last', '<N>', 'keep the newest N snapshots'),
+  KEEP('hourly', 'hours'),
+  KEEP('daily', 'days'),
+  KEEP('weekly', 'weeks'),
+  KEEP('monthly', 'months'),
+  KEEP('yearly', 'years'),
+  text('keep-within', '<24h>', 'keep the snapshots of this last while'),
+  repeated('keep-tag', '<T>', 'keep snapshots with this tag (repeatable)'),
+  dryRun,
+  ignoreInode,
+  ignoreCtime,
+  flag('prune', 'forget: prune after forgetting'),
+  text('to', '<path>', 'copy: the destination repository'),
+  text('to-password-file', '<file>', "copy: the destination's password (else LIFEBOAT_TO_PASSWORD, or the same password)"),
+  text('limit-rate', '<10M>', 'copy: at most this many bytes per second'),
+  text('target', '<dir>', 'restore-files: where to write'),
+  text('include', '<prefix>', 'restore-files: only files under this prefix'),
+  text('strip', '<prefix>', 'restore-files: leave this prefix out of the written paths'),
+  flag('overwrite', 'restore-files: replace existing files'),
+  text('as', '<component>/<dir>', 'backup: where the files go in the snapshot'),
+  text('new-password-file', '<file>', 'key add: the new password (else LIFEBOAT_NEW_PASSWORD)'),
+  flag('force', 'backup: read every file, also those unchanged since the parent'),
+]);
+
+type Values = OptValues<typeof CLI.options>;
+
 
 const short = (id: string) => id.slice(0, 12);
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCli(argv, OPTIONS, USAGE);
+  const { values, positionals } = CLI.parse(argv);
   const [cmd, ...args] = positionals;
-  // --help is handled by parseCli; no subcommand is a usage error (stderr, exit 2; stdout stays for results).
-  if (!cmd) throw new LifeboatError('InvalidInput', USAGE);
+  if (!cmd) throw CLI.error('a repo command is required: init, snapshots, check, forget, prune, repair, copy, restore-files, backup or key');
   const out = output(values.json ?? false);
   const spec = values.spec ? loadSpec(values.spec) : undefined;
   const notice = (m: string) => out.progress(`notice: ${m}`, { notice: m });
@@ -133,7 +136,7 @@ export async function run(argv: string[]): Promise<number> {
       case 'key':
         return await key(repo, values, args, out);
       default:
-        throw new LifeboatError('InvalidInput', `unknown repo command "${cmd}"\n${USAGE}`);
+        throw CLI.error(`unknown repo command "${cmd}"`);
     }
   } finally {
     await repo.close();
@@ -142,7 +145,7 @@ export async function run(argv: string[]): Promise<number> {
 
 function repoPath(values: Values): string {
   const p = values.repo ?? process.env.LIFEBOAT_REPOSITORY;
-  if (!p) throw new LifeboatError('InvalidInput', `give --repo <path> or --spec <cluster.yaml>\n${USAGE}`);
+  if (!p) throw CLI.error('give --repo <path> or --spec <cluster.yaml>');
   return p;
 }
 
@@ -159,9 +162,8 @@ async function init(values: Values, spec: ClusterSpec | undefined, out: Output):
     if (!r) throw new LifeboatError('InvalidSpec', `cluster spec ${spec.name} has no ${values.offsite ? 'offsiteRepository' : 'repository'} section`);
     repo = await initRepository(r.path, resolveSecret(r.password), { compression: r.compression });
   } else {
-    const c = values.compression ?? 'auto';
-    if (!['auto', 'off', 'max'].includes(c)) throw new LifeboatError('InvalidInput', `--compression must be auto, off or max`);
-    repo = await initRepository(repoPath(values), passwordFrom(values['password-file']), { compression: c as CompressionMode });
+    const c: CompressionMode = values.compression ?? 'auto';
+    repo = await initRepository(repoPath(values), passwordFrom(values['password-file']), { compression: c });
   }
   out.result({ created: repo.path, id: repo.config.id, version: repo.config.version, compression: repo.config.compression }, `created repository ${repo.path}`);
   await repo.close();
@@ -172,10 +174,7 @@ function filterFrom(values: Values): SnapshotFilter {
   const f: SnapshotFilter = {};
   if (values.cluster) f.cluster = values.cluster;
   if (values.tag?.length) f.tags = values.tag;
-  if (values.component) {
-    if (!(COMPONENTS as readonly string[]).includes(values.component)) throw new LifeboatError('InvalidInput', `unknown component ${values.component} (${COMPONENTS.join(', ')})`);
-    f.component = values.component as ComponentName;
-  }
+  if (values.component) f.component = values.component;
   return f;
 }
 
@@ -209,19 +208,13 @@ async function check(repo: LocalRepository, values: Values, out: Output): Promis
 }
 
 function policyFrom(values: Values, spec: ClusterSpec | undefined): RetentionPolicy {
-  const num = (k: keyof Values) => {
-    const v = values[k] as string | undefined;
-    if (v === undefined) return undefined;
-    if (!/^\d+$/.test(v)) throw new LifeboatError('InvalidInput', `--${String(k)} must be a whole number`);
-    return Number(v);
-  };
   const p: RetentionPolicy = {
-    keepLast: num('keep-last'),
-    keepHourly: num('keep-hourly'),
-    keepDaily: num('keep-daily'),
-    keepWeekly: num('keep-weekly'),
-    keepMonthly: num('keep-monthly'),
-    keepYearly: num('keep-yearly'),
+    keepLast: values['keep-last'],
+    keepHourly: values['keep-hourly'],
+    keepDaily: values['keep-daily'],
+    keepWeekly: values['keep-weekly'],
+    keepMonthly: values['keep-monthly'],
+    keepYearly: values['keep-yearly'],
     keepWithin: values['keep-within'],
     keepTags: values['keep-tag'],
   };
@@ -293,7 +286,7 @@ async function copy(repo: LocalRepository, values: Values, spec: ClusterSpec | u
     const pw = values['to-password-file'] ? passwordFrom(values['to-password-file']) : (process.env.LIFEBOAT_TO_PASSWORD ?? passwordFrom(values['password-file']));
     dst = await openRepository(values.to, pw, { notice });
   } else if (spec && !values.offsite) dst = await openRepositoryForSpec(spec, 'offsite', { notice, create: true }); // the off-site tier of the spec's backups
-  else throw new LifeboatError('InvalidInput', `copy needs --to <path>, or --spec with an offsiteRepository\n${USAGE}`);
+  else throw new LifeboatError('InvalidInput', `copy needs --to <path>, or --spec with an offsiteRepository (see "lifeboat repo --help")`);
   try {
     const r = await copySnapshots(repo, dst, {
       refs,
@@ -314,7 +307,7 @@ async function copy(repo: LocalRepository, values: Values, spec: ClusterSpec | u
 
 async function restore(repo: LocalRepository, values: Values, args: string[], out: Output): Promise<number> {
   const [ref] = args;
-  if (!ref || !values.target) throw new LifeboatError('InvalidInput', `restore-files needs a snapshot and --target <dir>\n${USAGE}`);
+  if (!ref || !values.target) throw new LifeboatError('InvalidInput', `restore-files needs a snapshot and --target <dir> (see "lifeboat repo --help")`);
   const reader = await repo.openSnapshot(ref, filterFrom(values));
   const r = await restoreFiles(reader, values.target, { include: values.include, stripPrefix: values.strip, overwrite: values.overwrite, progress: (m) => out.progress(m) });
   out.result({ snapshot: reader.meta.id, target: resolve(values.target), ...r }, `restored ${r.files} files (${mb(r.bytes)}), ${r.dirs} dirs, ${r.symlinks} symlinks from ${short(reader.meta.id)} into ${resolve(values.target)}`);
@@ -323,7 +316,7 @@ async function restore(repo: LocalRepository, values: Values, args: string[], ou
 
 async function backup(repo: LocalRepository, values: Values, paths: string[], out: Output): Promise<number> {
   const as = values.as?.replace(/\/+$/, '');
-  if (!paths.length || !values.cluster || !as) throw new LifeboatError('InvalidInput', `backup needs paths, --cluster and --as <component>/<dir>\n${USAGE}`);
+  if (!paths.length || !values.cluster || !as) throw new LifeboatError('InvalidInput', `backup needs paths, --cluster and --as <component>/<dir> (see "lifeboat repo --help")`);
   const component = as.split('/')[0]!;
   if (!(COMPONENTS as readonly string[]).includes(component)) throw new LifeboatError('InvalidInput', `--as must start with a component (${COMPONENTS.join(', ')})`);
   await repo.ensureShared('backup'); // before reading the parent: others see a backup, not a restore

@@ -10,11 +10,12 @@ import { EXIT, isLifeboatError, LifeboatError } from '../../errors';
 import { renderMarkdown, type RunReport, type StepRecord } from '../../report/report.pure';
 import { workflowUiLink } from '../../temporal/connection';
 import { LIFEBOAT_CLUSTER } from '../../temporal/searchAttributes';
-import { output, parseCli } from '../output';
-import { type CliTemporal, connectTemporal, describeRun, workflowFailure } from '../temporal';
+import { commandLine, json, workflowIdArg } from '../options';
+import { output } from '../output';
+import { connectTemporal, describeRun, type TemporalClient, workflowFailure } from '../../temporal/runs';
 
 export const summary = 'print the report of a finished workflow (Markdown, or --json)';
-const USAGE = 'usage: lifeboat report <workflow-id> [--json]';
+const CLI = commandLine('lifeboat report', 'usage: lifeboat report <workflow-id> [--json]', [json]);
 
 interface StatusLike {
   kind: string;
@@ -25,13 +26,12 @@ interface StatusLike {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCli(argv, { json: { type: 'boolean' } }, USAGE);
-  const id = positionals[0];
-  if (!id) throw new LifeboatError('InvalidInput', USAGE);
+  const { values, positionals } = CLI.parse(argv);
+  const id = workflowIdArg(positionals, CLI);
   const out = output(values.json ?? false);
   const t = await connectTemporal();
   try {
-    const { handle, desc } = await describeRun(t, id);
+    const { handle, desc } = await describeRun(t.client, id);
     if (desc.status.name === 'RUNNING') throw new LifeboatError('InvalidInput', `${id} is still running; see "lifeboat status ${id}"`);
     let report: RunReport;
     let failure: Failure | undefined;
@@ -64,7 +64,7 @@ interface Failure {
 }
 
 /** The report of a run that ended with a failure: from its status query, else from its history. */
-async function failedRunReport(t: CliTemporal, handle: WorkflowHandle, desc: WorkflowExecutionDescription, failure: Failure): Promise<RunReport> {
+async function failedRunReport(t: TemporalClient, handle: WorkflowHandle, desc: WorkflowExecutionDescription, failure: Failure): Promise<RunReport> {
   const outcome: RunReport['outcome'] = failure.type === 'ApprovalRejected' ? 'rejected' : 'failed';
   const base = {
     kind: desc.type,

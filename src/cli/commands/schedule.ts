@@ -6,27 +6,30 @@ import { userInfo } from 'node:os';
 import type { Client } from '@temporalio/client';
 import { EXIT, LifeboatError } from '../../errors';
 import {
-  applySchedules,
+  applyBackupSchedules,
+  asBackupState,
+  type BackupApplyChange,
+  type BackupScheduleState,
   deleteSchedule,
-  type ApplyChange,
-  isScheduleTier,
-  listSchedules,
+  listBackupSchedules,
   parseScheduleId,
   pauseSchedule,
   planSchedules,
   scheduleId,
-  type ScheduleState,
   SCHEDULE_TIERS,
   type ScheduleTier,
   triggerSchedule,
   unpauseSchedule,
 } from '../../temporal/schedules';
 import { workflowUiLink } from '../../temporal/connection';
-import { type Output, output, parseCli, requireSpec, subcommand } from '../output';
-import { connectTemporal, type CliTemporal } from '../temporal';
+import { choice, commandLine, describe, dryRun, flag, json, list, parts, spec, subcommand, text } from '../options';
+import { type Output, output, requireSpec } from '../output';
+import { connectTemporal, type TemporalClient } from '../../temporal/runs';
 
 export const summary = 'install the tiered backup plan as Temporal Schedules; list, pause, trigger, delete them';
-const USAGE = `usage:
+const CLI = commandLine(
+  'lifeboat schedule',
+  `usage:
   lifeboat schedule apply --spec <cluster.yaml> [--tiers hourly,daily,weekly,monthly] [--parts p,..]
                           [--timezone <IANA>] [--prune] [--dry-run] [--json]
   lifeboat schedule list [--spec <cluster.yaml>] [--json]
@@ -36,27 +39,23 @@ const USAGE = `usage:
   lifeboat schedule delete  <schedule-id> | --spec <cluster.yaml> [--tier <tier>]  [--json]
 tiers: hourly (incremental, :15 every hour), daily (full, 01:00), weekly (full, Sunday 02:00),
        monthly (full, 1st 03:00); times in --timezone (default UTC). Schedule IDs: lifeboat-backup-<cluster>-<tier>.
---prune deletes the cluster's schedules of tiers not in --tiers. Overlap policy SKIP, also for trigger.`;
-
-const csv = (s: string | undefined) => s?.split(',').map((x) => x.trim()).filter(Boolean);
+--prune deletes the cluster's schedules of tiers not in --tiers. Overlap policy SKIP, also for trigger.`,
+  [
+    spec,
+    list('tiers', '<t,..>', 'apply: the tiers to schedule (default: all four)'),
+    choice('tier', SCHEDULE_TIERS, 'with --spec: the schedule of this tier'),
+    describe(parts, 'apply: what each scheduled backup takes (default: the backup default)'),
+    text('timezone', '<IANA>', 'apply: the time zone of the schedule times (default UTC)'),
+    text('note', '<text>', 'pause, unpause: why (shown by schedule list and the Temporal UI)'),
+    flag('prune', "apply: delete the cluster's schedules of tiers not in --tiers"),
+    dryRun,
+    json,
+  ],
+);
 
 export async function run(argv: string[]): Promise<number> {
-  const [sub, rest] = subcommand(argv, USAGE);
-  const { values, positionals } = parseCli(
-    rest,
-    {
-      spec: { type: 'string' },
-      tiers: { type: 'string' },
-      tier: { type: 'string' },
-      parts: { type: 'string' },
-      timezone: { type: 'string' },
-      note: { type: 'string' },
-      prune: { type: 'boolean' },
-      'dry-run': { type: 'boolean' },
-      json: { type: 'boolean' },
-    },
-    USAGE,
-  );
+  const [sub, rest] = subcommand(argv, CLI.usage);
+  const { values, positionals } = CLI.parse(rest);
   const out = output(values.json ?? false);
   const allowed: Record<string, string[]> = {
     apply: ['spec', 'tiers', 'parts', 'timezone', 'prune', 'dry-run', 'json'],
@@ -67,24 +66,24 @@ export async function run(argv: string[]): Promise<number> {
     delete: ['spec', 'tier', 'json'],
   };
   const ok = allowed[sub];
-  if (!ok) throw new LifeboatError('InvalidInput', `unknown subcommand "schedule ${sub}"\n${USAGE}`);
+  if (!ok) throw CLI.error(`unknown subcommand "schedule ${sub}"`);
   const extra = Object.keys(values).filter((k) => values[k as keyof typeof values] !== undefined && !ok.includes(k));
-  if (extra.length) throw new LifeboatError('InvalidInput', `schedule ${sub} does not take ${extra.map((k) => `--${k}`).join(', ')}\n${USAGE}`);
-  if (positionals.length > (sub === 'apply' || sub === 'list' ? 0 : 1)) throw new LifeboatError('InvalidInput', `unexpected argument "${positionals.at(-1)}"\n${USAGE}`);
+  if (extra.length) throw CLI.error(`schedule ${sub} does not take ${extra.map((k) => `--${k}`).join(', ')}`);
+  if (positionals.length > (sub === 'apply' || sub === 'list' ? 0 : 1)) throw CLI.error(`unexpected argument "${positionals.at(-1)}"`);
 
   if (sub === 'apply') {
-    const spec = requireSpec(values.spec, USAGE);
-    const plan = planSchedules(spec, { tiers: csv(values.tiers) as ScheduleTier[] | undefined, parts: csv(values.parts), timezone: values.timezone });
+    const spec = requireSpec(values.spec, CLI);
+    const plan = planSchedules(spec, { tiers: values.tiers as ScheduleTier[] | undefined, parts: values.parts, timezone: values.timezone });
     return withTemporal(async (t) => {
-      const changes = await applySchedules(t.client, spec.name, plan, { prune: values.prune, dryRun: values['dry-run'] });
+      const changes = await applyBackupSchedules(t.client, spec.name, plan, { prune: values.prune, dryRun: values['dry-run'] });
       printApply(out, spec.name, changes);
       return EXIT.OK;
     });
   }
   if (sub === 'list') {
-    const cluster = values.spec ? requireSpec(values.spec, USAGE).name : undefined;
+    const cluster = values.spec ? requireSpec(values.spec, CLI).name : undefined;
     return withTemporal(async (t) => {
-      const states = await listSchedules(t.client, cluster);
+      const states = await listBackupSchedules(t.client, cluster);
       out.result(states, states.length ? states.map(formatState).join('\n') : `no Lifeboat schedules${cluster ? ` of ${cluster}` : ''} (lifeboat schedule apply --spec <file> installs them)`);
       return EXIT.OK;
     });
@@ -109,14 +108,14 @@ export async function run(argv: string[]): Promise<number> {
     }
     const who = `${userInfo().username} at ${new Date().toISOString()}`;
     const note = values.note ?? `${sub === 'pause' ? 'paused' : 'unpaused'} with lifeboat schedule ${sub} by ${who}`;
-    const states: ScheduleState[] = [];
-    for (const id of ids) states.push(sub === 'pause' ? await pauseSchedule(t.client, id, note) : await unpauseSchedule(t.client, id, note));
+    const states: BackupScheduleState[] = [];
+    for (const id of ids) states.push(asBackupState(sub === 'pause' ? await pauseSchedule(t.client, id, note) : await unpauseSchedule(t.client, id, note)));
     out.result(states, states.map((s) => `${s.id}: ${s.paused ? 'paused' : 'active'}${s.note ? ` — ${s.note}` : ''}`).join('\n'));
     return EXIT.OK;
   });
 }
 
-async function withTemporal(fn: (t: CliTemporal) => Promise<number>): Promise<number> {
+async function withTemporal(fn: (t: TemporalClient) => Promise<number>): Promise<number> {
   const t = await connectTemporal();
   try {
     return await fn(t);
@@ -126,33 +125,30 @@ async function withTemporal(fn: (t: CliTemporal) => Promise<number>): Promise<nu
 }
 
 /** The schedules a command is about: an ID, or a spec's cluster with one tier (or, except to trigger, all its installed tiers). */
-async function targets(client: Client, sub: string, id: string | undefined, specFile: string | undefined, tier: string | undefined): Promise<string[]> {
+async function targets(client: Client, sub: string, id: string | undefined, specFile: string | undefined, tier: ScheduleTier | undefined): Promise<string[]> {
   if (id) {
-    if (specFile || tier) throw new LifeboatError('InvalidInput', `give a schedule ID or --spec/--tier, not both\n${USAGE}`);
+    if (specFile || tier) throw CLI.error('give a schedule ID or --spec/--tier, not both');
     if (!parseScheduleId(id)) throw new LifeboatError('InvalidInput', `"${id}" is not a Lifeboat schedule ID (lifeboat-backup-<cluster>-<tier>, tier one of ${SCHEDULE_TIERS.join(', ')})`);
     return [id];
   }
-  if (!specFile) throw new LifeboatError('InvalidInput', `a schedule ID or --spec is required\n${USAGE}`);
-  const cluster = requireSpec(specFile, USAGE).name;
-  if (tier !== undefined) {
-    if (!isScheduleTier(tier)) throw new LifeboatError('InvalidInput', `--tier is one of ${SCHEDULE_TIERS.join(', ')}, got "${tier}"`);
-    return [scheduleId(cluster, tier)];
-  }
-  if (sub === 'trigger') throw new LifeboatError('InvalidInput', `trigger needs --tier with --spec\n${USAGE}`);
-  const installed = (await listSchedules(client, cluster)).map((s) => s.id);
+  if (!specFile) throw CLI.error('a schedule ID or --spec is required');
+  const cluster = requireSpec(specFile, CLI).name;
+  if (tier !== undefined) return [scheduleId(cluster, tier)];
+  if (sub === 'trigger') throw CLI.error('trigger needs --tier with --spec');
+  const installed = (await listBackupSchedules(client, cluster)).map((s) => s.id);
   if (!installed.length) throw new LifeboatError('WorkflowNotFound', `no Lifeboat schedules of ${cluster} in namespace ${client.options.namespace} (lifeboat schedule apply --spec ${specFile} installs them)`);
   return installed;
 }
 
-function printApply(out: Output, cluster: string, changes: ApplyChange[]): void {
-  const count = (a: ApplyChange['action']) => changes.filter((c) => c.action === a).length;
+function printApply(out: Output, cluster: string, changes: BackupApplyChange[]): void {
+  const count = (a: BackupApplyChange['action']) => changes.filter((c) => c.action === a).length;
   const totals = { created: count('create'), updated: count('update'), unchanged: count('unchanged'), deleted: count('delete'), extra: count('extra') };
   const dryRun = changes[0]?.dryRun ?? false;
   if (out.json) {
     out.result({ cluster, dryRun, ...totals, changes });
     return;
   }
-  const verb: Record<ApplyChange['action'], [string, string]> = {
+  const verb: Record<BackupApplyChange['action'], [string, string]> = {
     create: ['created', 'would create'],
     update: ['updated', 'would update'],
     unchanged: ['unchanged', 'unchanged'],
@@ -169,7 +165,7 @@ function printApply(out: Output, cluster: string, changes: ApplyChange[]): void 
 
 const minutes = (ms: number) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : `${Math.round(ms / 60_000)}m`);
 
-function formatState(s: ScheduleState): string {
+function formatState(s: BackupScheduleState): string {
   return [
     `${s.id} (${s.tier}, ${s.paused ? 'PAUSED' : 'active'}${s.note ? `: ${s.note}` : ''})`,
     `  ${s.description}; overlap ${s.overlap}, catch-up window ${minutes(s.catchupWindowMs)}`,

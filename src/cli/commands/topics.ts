@@ -9,65 +9,68 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { loadSpec } from '../../config/spec';
-import { EXIT, LifeboatError } from '../../errors';
+import { EXIT } from '../../errors';
 import { assertBootstrapReachable } from '../../kafka/admin';
 import { kafkaFor } from '../../kafka/client';
 import { backupTopics } from '../../kafka/topicBackup';
 import { type PointInTime, restoreTopics, topicChain } from '../../kafka/topicRestore';
 import { openRepositoryForSpec } from '../../repository';
-import { output, parseCli, subcommand, requireSpec } from '../output';
+import { BadValue, commandLine, regex, describe, incremental, json, list, snapshot, spec as specOption, subcommand, tags, targetSpec, text, topicList } from '../options';
+import { output, requireSpec } from '../output';
 
 export const summary = 'back up topics record by record (lossless) and restore them with an offset map';
-const USAGE = `usage:
+const CLI = commandLine(
+  'lifeboat topics',
+  `usage:
   lifeboat topics backup  --spec <cluster.yaml> (--topics <a,b> | --regex <re>) [--incremental] [--tag <t>] [--json]
   lifeboat topics restore --spec <cluster.yaml> --snapshot <ref> [--target-spec <cluster.yaml>] [--topics <a,b>]
                           [--rename <src=dst,..>] [--until <ISO time|epoch ms>] [--until-offsets <topic:partition=offset,..>]
                           [--offset-map <file>] [--json]
 --snapshot reads the --spec cluster's repository; restore writes to --target-spec (default: --spec).
-A killed restore resumes without duplicates when re-run with the same --offset-map.`;
+A killed restore resumes without duplicates when re-run with the same --offset-map.`,
+  [
+    specOption,
+    describe(targetSpec, 'restore: the cluster to write to (default: --spec)'),
+    describe(topicList, 'backup: the topics to back up; restore: only these topics of the snapshot'),
+    regex('regex', 'backup: the topics whose names match'),
+    describe(incremental, "backup: from the previous topic snapshot's end"),
+    tags,
+    describe(snapshot, "restore: the topic snapshot (of the --spec cluster's repository)"),
+    list('rename', '<src=dst,..>', 'restore: write topic src as dst', (item) => {
+      const [from, to, ...more] = item.split('=');
+      if (!from || !to || more.length) throw new BadValue(`items look like source=target, got "${item}"`);
+      return [from, to] as const;
+    }),
+    text('until', '<ISO time|epoch ms>', 'restore: only records up to this time', (raw) => {
+      const ms = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
+      if (!Number.isFinite(ms)) throw new BadValue(`must be an ISO-8601 time or epoch milliseconds, got "${raw}"`);
+      return ms;
+    }),
+    list('until-offsets', '<topic:partition=offset,..>', 'restore: only records before these offsets', (item) => {
+      const m = /^(.+):(\d+)=(\d+)$/.exec(item);
+      if (!m) throw new BadValue(`items look like topic:partition=offset, got "${item}"`);
+      return { topic: m[1]!, partition: m[2]!, offset: Number(m[3]) };
+    }),
+    text('offset-map', '<file>', 'restore: the offset map (original → new offsets); the same file resumes a restore'),
+    json,
+  ],
+);
 
-const list = (s: string | undefined) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
-
-function parseUntil(until: string | undefined, offsets: string | undefined): PointInTime | undefined {
-  if (!until && !offsets) return undefined;
+function pointInTime(timestamp: number | undefined, offsets: { topic: string; partition: string; offset: number }[] | undefined): PointInTime | undefined {
+  if (timestamp === undefined && !offsets) return undefined;
   const pit: PointInTime = {};
-  if (until) {
-    const ms = /^\d+$/.test(until) ? Number(until) : Date.parse(until);
-    if (!Number.isFinite(ms)) throw new LifeboatError('InvalidInput', `--until must be an ISO-8601 time or epoch milliseconds, got "${until}"`);
-    pit.timestamp = ms;
-  }
+  if (timestamp !== undefined) pit.timestamp = timestamp;
   if (offsets) {
     pit.offsets = {};
-    for (const item of list(offsets) ?? []) {
-      const m = /^(.+):(\d+)=(\d+)$/.exec(item);
-      if (!m) throw new LifeboatError('InvalidInput', `--until-offsets items look like topic:partition=offset, got "${item}"`);
-      (pit.offsets[m[1]!] ??= {})[m[2]!] = Number(m[3]);
-    }
+    for (const o of offsets) (pit.offsets[o.topic] ??= {})[o.partition] = o.offset;
   }
   return pit;
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const [sub, rest] = subcommand(argv, USAGE);
-  const { values } = parseCli(
-    rest,
-    {
-      spec: { type: 'string' },
-      'target-spec': { type: 'string' },
-      topics: { type: 'string' },
-      regex: { type: 'string' },
-      incremental: { type: 'boolean' },
-      tag: { type: 'string', multiple: true },
-      snapshot: { type: 'string' },
-      rename: { type: 'string' },
-      until: { type: 'string' },
-      'until-offsets': { type: 'string' },
-      'offset-map': { type: 'string' },
-      json: { type: 'boolean' },
-    },
-    USAGE,
-  );
-  const spec = requireSpec(values.spec, USAGE);
+  const [sub, rest] = subcommand(argv, CLI.usage);
+  const { values } = CLI.parse(rest);
+  const spec = requireSpec(values.spec, CLI);
   const out = output(values.json ?? false);
   let lastReport = 0;
   const every = (fn: () => void) => {
@@ -78,13 +81,8 @@ export async function run(argv: string[]): Promise<number> {
   };
 
   if (sub === 'backup') {
-    if (!values.topics && !values.regex) throw new LifeboatError('InvalidInput', `give --topics <a,b> or --regex <re>\n${USAGE}`);
-    let pattern: RegExp | undefined;
-    try {
-      pattern = values.regex ? new RegExp(values.regex) : undefined;
-    } catch (e) {
-      throw new LifeboatError('InvalidInput', `--regex is not a valid regular expression: ${(e as Error).message}`);
-    }
+    if (!values.topics && !values.regex) throw CLI.error('give --topics <a,b> or --regex <re>');
+    const pattern = values.regex;
     const repo = await openRepositoryForSpec(spec, 'primary', { create: true }); // a backup may create the repository
     try {
       let parent: { id: string; points?: Record<string, Record<string, number>> } | undefined;
@@ -96,7 +94,7 @@ export async function run(argv: string[]): Promise<number> {
         { cluster: spec.name, components: ['topics'], tags: values.tag ?? ['topics'], ...(parent ? { parent: parent.id } : {}) },
         async (w) => {
           const r = await backupTopics(kafkaFor(spec), w, {
-            topics: list(values.topics),
+            topics: values.topics,
             pattern,
             from: parent?.points,
             onProgress: (p) => every(() => out.progress(`${p.totalRecords} records, ${(p.totalBytes / 1e6).toFixed(1)} MB`, { ...p })),
@@ -115,15 +113,10 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   if (sub === 'restore') {
-    if (!values.snapshot) throw new LifeboatError('InvalidInput', `--snapshot is required\n${USAGE}`);
+    if (!values.snapshot) throw CLI.error('--snapshot <ref> is required');
     const target = values['target-spec'] ? loadSpec(values['target-spec']) : spec;
-    const rename: Record<string, string> = {};
-    for (const item of list(values.rename) ?? []) {
-      const [from, to] = item.split('=');
-      if (!from || !to) throw new LifeboatError('InvalidInput', `--rename items look like source=target, got "${item}"`);
-      rename[from] = to;
-    }
-    const until = parseUntil(values.until, values['until-offsets']);
+    const rename = Object.fromEntries(values.rename ?? []);
+    const until = pointInTime(values.until, values['until-offsets']);
     const repo = await openRepositoryForSpec(spec);
     try {
       const chain = await topicChain(repo, values.snapshot, spec.name);
@@ -134,7 +127,7 @@ export async function run(argv: string[]): Promise<number> {
       await assertBootstrapReachable(target.name, target.kafka.bootstrapServers);
       const r = await restoreTopics(kafkaFor(target), {
         snapshots: chain,
-        topics: list(values.topics),
+        topics: values.topics,
         rename,
         until,
         offsetMapFile: mapFile,
@@ -152,5 +145,5 @@ export async function run(argv: string[]): Promise<number> {
       await repo.close();
     }
   }
-  throw new LifeboatError('InvalidInput', `unknown subcommand "topics ${sub}"\n${USAGE}`);
+  throw CLI.error(`unknown subcommand "topics ${sub}"`);
 }

@@ -22,10 +22,11 @@ import { NO_PRE_RESTORE_FLAG } from '../../repository/preRestore';
 import { keepZkTarget } from '../../zookeeper/preRestore';
 import { materializeZkTree, readExportFile, writeExportFile, writeZkComponent } from '../../zookeeper/storage';
 import type { ZkTreeExport } from '../../zookeeper/tree';
-import { output, parseCli, subcommand } from '../output';
+import { choice, commandLine, confirm, describe, dryRun, flag, includeEphemerals, incremental, json, noPreRestoreSnapshot, repeated, snapshot, spec, subcommand, text, toRepository } from '../options';
+import { output } from '../output';
 
 export const summary = 'export, diff and import ZooKeeper subtrees (file or repository snapshot)';
-const USAGE = `usage:
+const SYNOPSIS = `usage:
   lifeboat zk export (--spec <cluster.yaml> | --zk <host:port>) [--root <path>] (--out <file> | --repo [--incremental]) [--json]
   lifeboat zk diff   (--spec <cluster.yaml> | --zk <host:port>) (--in <file> | --snapshot <ref>) [--target-root <path>] [--mode <m>] [--include-ephemerals] [--json]
   lifeboat zk import (--spec <cluster.yaml> | --zk <host:port>) (--in <file> | --snapshot <ref>) [--target-root <path>] [--mode <m>]
@@ -37,14 +38,36 @@ scheme:credentials such as digest:user:password).
 Before writing, import keeps the target subtree as a "pre-restore" snapshot in the --spec cluster's repository;
 without a spec it needs --no-pre-restore-snapshot.`;
 
-export const ZK_OPTIONS = {
-  spec: { type: 'string' },
-  zk: { type: 'string' },
-  auth: { type: 'string', multiple: true },
-  'auth-file': { type: 'string', multiple: true },
-  'auth-env': { type: 'string', multiple: true },
-  json: { type: 'boolean' },
-} as const;
+/** How zk and registry commands reach ZooKeeper: a spec, or an address with identities. */
+export const ZK_OPTIONS = [
+  spec,
+  text('zk', '<host:port>', 'ZooKeeper to use instead of the spec\'s zookeeper.connect'),
+  repeated('auth', '<user:password>', 'a digest identity (visible in the process list: prefer --auth-file or --auth-env)'),
+  repeated('auth-file', '<file>', 'a file holding scheme:credentials, e.g. digest:user:password'),
+  repeated('auth-env', '<VAR>', 'an environment variable holding scheme:credentials'),
+  json,
+] as const;
+
+/** The restore modes, for import and restore. */
+export const restoreMode = choice('mode', RESTORE_MODES, 'how the target is changed (default create-missing; mirror deletes extras and needs --confirm)');
+
+const CLI = commandLine('lifeboat zk', SYNOPSIS, [
+  ...ZK_OPTIONS,
+  text('root', '<path>', 'export: the subtree (default: the chroot, or /)'),
+  text('out', '<file>', 'export: into this file'),
+  describe(toRepository, "export: into the --spec cluster's repository, as a snapshot"),
+  describe(incremental, 'export --repo: only what changed since the previous ZooKeeper snapshot'),
+  text('in', '<file>', 'diff, import: from this export file'),
+  describe(snapshot, "diff, import: from this ZooKeeper snapshot of the --spec cluster's repository"),
+  text('target-root', '<path>', 'diff, import: where the subtree goes (default: the chroot, or the export\'s root)'),
+  restoreMode,
+  confirm,
+  dryRun,
+  includeEphemerals,
+  repeated('log-dir', '<dir>', 'import: a broker log dir whose cluster id must match the import (repeatable)'),
+  flag('no-cluster-id-check', 'import: skip the cluster-id check against the log dirs'),
+  noPreRestoreSnapshot,
+]);
 
 /** ZooKeeper's authentication schemes (addauth): what `--auth-file`/`--auth-env` may name before the first ":". */
 const AUTH_SCHEMES = ['digest', 'sasl', 'x509', 'ip', 'key'];
@@ -92,7 +115,7 @@ export interface ZkTarget {
 export function zkTarget(values: { spec?: string; zk?: string; auth?: string[]; 'auth-file'?: string[]; 'auth-env'?: string[] }): ZkTarget {
   const spec = values.spec ? loadSpec(values.spec) : undefined;
   const connect = values.zk ?? spec?.zookeeper?.connect;
-  if (!connect) throw new LifeboatError('InvalidInput', `--zk <host:port> or a --spec with a zookeeper section is required\n${USAGE}`);
+  if (!connect) throw new LifeboatError('InvalidInput', '--zk <host:port> or a --spec with a zookeeper section is required');
   const auth = (spec?.zookeeper?.auth ?? []).map((a) => ({ scheme: a.scheme, credentials: resolveSecret(a.credentials) }));
   for (const a of values.auth ?? []) {
     if (!a.includes(':')) throw new LifeboatError('InvalidInput', `--auth expects user:password, got "${a}"`);
@@ -116,7 +139,7 @@ function needSpec(t: ZkTarget, what: string): ClusterSpec {
 async function loadSource(t: ZkTarget, values: { in?: string; snapshot?: string }): Promise<ZkTreeExport> {
   if (values.in && values.snapshot) throw new LifeboatError('InvalidInput', 'give --in or --snapshot, not both');
   if (values.in) return readExportFile(values.in);
-  if (!values.snapshot) throw new LifeboatError('InvalidInput', `--in <file> or --snapshot <ref> is required\n${USAGE}`);
+  if (!values.snapshot) throw CLI.error('--in <file> or --snapshot <ref> is required');
   const spec = needSpec(t, '--snapshot');
   const repo = await openRepositoryForSpec(spec);
   try {
@@ -127,34 +150,14 @@ async function loadSource(t: ZkTarget, values: { in?: string; snapshot?: string 
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const [sub, rest] = subcommand(argv, USAGE);
-  const { values } = parseCli(
-    rest,
-    {
-      ...ZK_OPTIONS,
-      root: { type: 'string' },
-      out: { type: 'string' },
-      repo: { type: 'boolean' },
-      incremental: { type: 'boolean' },
-      in: { type: 'string' },
-      snapshot: { type: 'string' },
-      'target-root': { type: 'string' },
-      mode: { type: 'string' },
-      confirm: { type: 'boolean' },
-      'dry-run': { type: 'boolean' },
-      'no-pre-restore-snapshot': { type: 'boolean' },
-      'include-ephemerals': { type: 'boolean' },
-      'log-dir': { type: 'string', multiple: true },
-      'no-cluster-id-check': { type: 'boolean' },
-    },
-    USAGE,
-  );
+  const [sub, rest] = subcommand(argv, CLI.usage);
+  const { values } = CLI.parse(rest);
   const out = output(values.json ?? false);
   const t = zkTarget(values);
 
   if (sub === 'export') {
     const root = values.root ?? (t.chroot || '/');
-    if (!values.out && !values.repo) throw new LifeboatError('InvalidInput', `--out <file> or --repo is required\n${USAGE}`);
+    if (!values.out && !values.repo) throw CLI.error('--out <file> or --repo is required');
     if (values.repo) {
       const spec = needSpec(t, '--repo');
       const repo = await openRepositoryForSpec(spec, 'primary', { create: true }); // a backup may create the repository
@@ -192,8 +195,7 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   if (sub === 'diff' || sub === 'import') {
-    const mode = (values.mode ?? 'create-missing') as RestoreMode;
-    if (!RESTORE_MODES.includes(mode)) throw new LifeboatError('InvalidInput', `--mode must be one of ${RESTORE_MODES.join(', ')}`);
+    const mode: RestoreMode = values.mode ?? 'create-missing';
     const source = await loadSource(t, values);
     const targetRoot = values['target-root'] ?? (t.chroot || source.root);
     return withZkSession(t.connect, t.connectOpts, async (zk) => {
@@ -233,5 +235,5 @@ export async function run(argv: string[]): Promise<number> {
       return EXIT.OK;
     });
   }
-  throw new LifeboatError('InvalidInput', `unknown subcommand "zk ${sub}"\n${USAGE}`);
+  throw CLI.error(`unknown subcommand "zk ${sub}"`);
 }
