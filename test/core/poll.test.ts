@@ -88,6 +88,12 @@ describe('poll', () => {
     expect(r.ms).toBeLessThan(1_000);
   });
 
+  it('words the timeout as the caller asks, with the last reason', async () => {
+    const r = await elapsed(poll((note) => (note('broker 2 is not registered'), false), { what: 'x', timeoutMs: 50, intervalMs: 10, message: (last) => `cluster primary did not agree within 0.05s: ${last}` }));
+    expect((r.error as LifeboatError).type).toBe('Unreachable');
+    expect((r.error as Error).message).toBe('cluster primary did not agree within 0.05s: broker 2 is not registered');
+  });
+
   it('counts an error of the check as a reason, and ends at once on a fatal one', async () => {
     const r = await elapsed(poll(async () => Promise.reject(new Error('ECONNREFUSED\nstack...')), { what: 'ZooKeeper', timeoutMs: 1000, intervalMs: 100, errorType: 'Locked' }));
     expect((r.error as LifeboatError).type).toBe('Locked');
