@@ -106,15 +106,23 @@ describe('worker killed during a full-cluster recovery', () => {
     });
 
     // Each kill must land while an attempt of that activity runs on the worker (STARTED, not merely
-    // scheduled); the run must still be running then. Whatever else happens fails the test.
+    // scheduled); the run must still be running then. Whatever else happens fails the test. The
+    // activities run in the recovery's child workflows, under IDs derived from the parent's.
+    const childOf: Record<string, string> = {
+      restoreZookeeperActivity: `${workflowId}/restore-state-1`,
+      restoreLogDirsActivity: `${workflowId}/restore-data-1`,
+      startBrokerActivity: `${workflowId}/restore-data-1`,
+      verifyAgainstSetActivity: `${workflowId}/verify-cluster-1`,
+    };
     const killedIn: { activity: string; activityId: string; attempt: number }[] = [];
     for (const activity of ['restoreZookeeperActivity', 'restoreLogDirsActivity', 'startBrokerActivity', 'verifyAgainstSetActivity']) {
       let started: { activityId: string; attempt: number } | undefined;
       const deadline = Date.now() + 180_000;
       while (!started) {
-        const desc = await handle.describe();
-        expect(desc.status.name, `the run ended before ${activity} started`).toBe('RUNNING');
-        const running = (desc.raw.pendingActivities ?? []).find(
+        expect((await handle.describe()).status.name, `the run ended before ${activity} started`).toBe('RUNNING');
+        // Not started yet: the child does not exist.
+        const desc = await client.workflow.getHandle(childOf[activity]!).describe().catch(() => undefined);
+        const running = (desc?.raw.pendingActivities ?? []).find(
           (a) => a.activityType?.name === activity && a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
         );
         if (running) started = { activityId: running.activityId!, attempt: running.attempt ?? 1 };
@@ -127,11 +135,10 @@ describe('worker killed during a full-cluster recovery', () => {
     }
     const report = (await handle.result()) as RunReport;
     expect(killedIn.map((k) => k.activity)).toEqual(['restoreZookeeperActivity', 'restoreLogDirsActivity', 'startBrokerActivity', 'verifyAgainstSetActivity']);
-    // The history shows each interrupted attempt retried: the attempt that finished came after the killed one.
-    const history = await handle.fetchHistory();
-    const events = history.events ?? [];
+    // The children's histories show each interrupted attempt retried: the attempt that finished came after the killed one.
     const EventType = temporal.api.enums.v1.EventType;
     for (const k of killedIn) {
+      const events = (await client.workflow.getHandle(childOf[k.activity]!).fetchHistory()).events ?? [];
       const scheduled = events.find((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && e.activityTaskScheduledEventAttributes?.activityId === k.activityId);
       expect(scheduled, `${k.activity} ${k.activityId} scheduled`).toBeDefined();
       const startedEvent = events.find(
@@ -141,6 +148,7 @@ describe('worker killed during a full-cluster recovery', () => {
     }
     expect(report.outcome).toBe('succeeded');
     expect(report.checks.every((c) => c.ok)).toBe(true);
+    expect(report.children?.map((c) => `${c.workflowId}: ${c.outcome}`)).toEqual([...new Set(Object.values(childOf))].map((id) => `${id}: succeeded`));
 
     // The interrupted data restore was continued, not moved aside and started again.
     for (const b of spec.brokers) {

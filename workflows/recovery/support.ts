@@ -16,7 +16,7 @@ import { chosenSetDetail } from '../../src/report/details.pure';
 import { hostTaskQueue } from '../../src/temporal/taskQueues.pure';
 import type { RunTracker } from '../support/tracker';
 
-export type Chosen = Awaited<ReturnType<LifeboatActivities['chooseBackupSetActivity']>>;
+export type Chosen = ChosenSet;
 
 const RETRY = { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 };
 const HOST_RETRY = { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 5 };

@@ -5,6 +5,7 @@
  * spec file, and which version of it (sha256), a run by name used.
  */
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import type { LifeboatActivities } from '../../activities';
 import type { ClusterSpec } from '../../src/config/spec';
 import type { SpecRef } from '../../src/report/report.pure';
 
@@ -18,12 +19,7 @@ export interface ClusterRef {
   specSource?: SpecRef;
 }
 
-/** The activity of contract 2 (activities/cluster.ts), typed here so this module needs no activity types. */
-interface ResolveActivities {
-  resolveClusterSpecActivity(input: { cluster: string }): Promise<{ spec: ClusterSpec; source: SpecRef }>;
-}
-
-const { resolveClusterSpecActivity } = proxyActivities<ResolveActivities>({
+const { resolveClusterSpecActivity } = proxyActivities<Pick<LifeboatActivities, 'resolveClusterSpecActivity'>>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5 },
 });
