@@ -53,7 +53,7 @@ export interface ProgressViewOptions {
   /** --json: draw nothing. */
   json?: boolean;
   stream?: NodeJS.WriteStream;
-  /** Plain lines: at most one per interval for the same phase (default 5 s). */
+  /** Plain lines: at most one per interval for the same phase (default 2 s). */
   lineIntervalMs?: number;
   /** Prefix of every line (a workflow ID). */
   prefix?: string;
@@ -63,7 +63,7 @@ export interface ProgressViewOptions {
 export function progressView(opts: ProgressViewOptions = {}): ProgressView {
   const stream = opts.stream ?? process.stderr;
   if (opts.json) return { update: () => undefined, log: (line) => void stream.write(`${line}\n`), stop: () => undefined };
-  return stream.isTTY ? barView(stream, opts.prefix) : lineView(stream, opts.lineIntervalMs ?? 5000, opts.prefix);
+  return stream.isTTY ? barView(stream, opts.prefix) : lineView(stream, opts.lineIntervalMs ?? 2000, opts.prefix);
 }
 
 function lineView(stream: NodeJS.WritableStream, intervalMs: number, prefix = ''): ProgressView {

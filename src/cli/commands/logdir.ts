@@ -47,15 +47,21 @@ export async function run(argv: string[]): Promise<number> {
       const lines: string[] = [];
       // The newest log-dir copy of this cluster: files unchanged since (closed segments) are not read again.
       const previous = (await repo.snapshots({ cluster: spec.name, component: 'logdirs' })).filter((s) => !s.tags.includes('pre-restore')).at(-1);
+      const view = out.view();
       const { meta } = await repo.saveSnapshot({ cluster: spec.name, components: ['logdirs'], tags: ['logdirs', mode], ...(previous ? { reuseFrom: previous.id } : {}) }, async (w) => {
         for (const id of ids) {
           out.progress(`${mode} copy of broker ${id}`);
-          const m = await copyLogDirs(spec, id, w, { mode, ignoreInode: values['ignore-inode'] || undefined, ignoreCtime: values['ignore-ctime'] || undefined });
+          const m = await copyLogDirs(spec, id, w, {
+            mode,
+            ignoreInode: values['ignore-inode'] || undefined,
+            ignoreCtime: values['ignore-ctime'] || undefined,
+            onProgress: (p) => view.update({ phase: `${mode} copy of broker ${id}`, done: p.bytes, unit: 'bytes', subject: `${p.files} files` }),
+          });
           points[m.host] = m.partitions;
           lines.push(`  broker ${id} (${m.host}): ${m.files} files, ${(m.bytes / 1e6).toFixed(1)} MB, ${(m.newBytes / 1e6).toFixed(1)} MB new, ${((m.reusedBytes ?? 0) / 1e6).toFixed(1)} MB unchanged (not read), ${Object.keys(m.partitions).length} partitions`);
         }
         w.setPoints('logdirs', points);
-      });
+      }).finally(() => view.stop());
       out.result({ snapshot: meta.id, mode, brokers: ids, points }, [`snapshot ${meta.id.slice(0, 12)} (${mode} log-dir copy):`, ...lines].join('\n'));
     } finally {
       await repo.close();
@@ -69,7 +75,11 @@ export async function run(argv: string[]): Promise<number> {
     const repo = await openRepositoryForSpec(spec);
     try {
       const reader = await repo.openSnapshot(values.snapshot, { cluster: spec.name, component: 'logdirs' });
-      const r = await restoreLogDirs(spec, ids[0]!, reader, { fromHost: values['from-host'] });
+      const view = out.view();
+      const r = await restoreLogDirs(spec, ids[0]!, reader, {
+        fromHost: values['from-host'],
+        onProgress: (p) => view.update({ phase: `restore of broker ${ids[0]}`, done: p.bytes, unit: 'bytes', subject: `${p.files} files` }),
+      }).finally(() => view.stop());
       const lines = [`restored ${r.files} files (${(r.bytes / 1e6).toFixed(1)} MB) of ${r.host} into broker ${ids[0]}; start it now`];
       for (const a of r.movedAside) lines.push(`  previous contents kept at ${a}`);
       for (const wmsg of r.warnings) lines.push(`  WARNING: ${wmsg}`);

@@ -192,7 +192,18 @@ async function snapshots(repo: LocalRepository, values: Values, out: Output): Pr
 async function check(repo: LocalRepository, values: Values, out: Output): Promise<number> {
   const subset = values.subset ? parseSubset(values.subset) : undefined;
   if (subset && !values['read-data']) throw new LifeboatError('InvalidInput', '--subset needs --read-data');
-  const r = await checkRepository(repo, { readData: values['read-data'], subset, progress: (m) => out.progress(m) });
+  // Reading the data is the long part: a bar for people (its "read n/m packs" messages), lines otherwise.
+  const view = out.view();
+  const reading = /^read (\d+)\/(\d+) packs/;
+  const r = await checkRepository(repo, {
+    readData: values['read-data'],
+    subset,
+    progress: (m) => {
+      const n = out.json ? null : reading.exec(m);
+      if (n) view.update({ phase: 'check: reading data', done: Number(n[1]), total: Number(n[2]), unit: 'packs' });
+      else out.progress(m);
+    },
+  }).finally(() => view.stop());
   const leftovers = r.unindexedPacks - r.problems.filter((p) => p.kind === 'unindexed').length;
   if (out.json) out.result({ ...r });
   else {

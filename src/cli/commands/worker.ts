@@ -35,7 +35,7 @@ export async function run(argv: string[]): Promise<number> {
   const hosts = new Set(values.host ?? []);
   for (const name of catalog?.names() ?? []) for (const b of catalog!.get(name).spec.brokers) hosts.add(b.host);
   const settings = temporalSettings();
-  const workers = await createWorkers({ settings, hosts: [...hosts], control: !values['no-control'] });
+  const workers = await createWorkers({ settings, hosts: [...hosts], control: !values['no-control'], ...(catalog ? { specs: catalog } : {}) });
   const stop = () => workers.shutdown();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
