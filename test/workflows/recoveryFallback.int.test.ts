@@ -10,7 +10,8 @@ import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderMarkdown, type RunReport } from '../../src/report/report.pure';
 import { CONTROL_TASK_QUEUE } from '../../src/temporal/taskQueues.pure';
-import { CORRUPT, NEWEST, OLDER, stubSpec as spec, stubWorkers } from './support/recoveryStubs';
+import type { RunStatus } from '../../workflows/support/tracker';
+import { CORRUPT, hold, NEWEST, OLDER, stubSpec as spec, stubWorkers } from './support/recoveryStubs';
 import { timeSkippingEnvironment } from './support/timeSkipping';
 
 const calls: string[] = [];
@@ -85,5 +86,30 @@ describe('fullClusterRecovery: a corrupt set found inside a child workflow', () 
     const md = renderMarkdown(report);
     expect(md).toMatch(/\| 3 \| Restore ZooKeeper \/fallback \(attempt 1\) \| failed \| [^|]+ \| chunk 0123456789ab in pack ba9876543210 fails authentication \|/);
     expect(md).toMatch(/\| 3 \| Restore ZooKeeper \/fallback \(attempt 2\) \| done \| [^|]+ \| 40 created, 2 updated, 0 deleted \|/);
+  });
+
+  it('while a child runs, the parent\'s status query shows its steps and its current step', async () => {
+    let release = () => {};
+    hold.logDirs = new Promise<void>((r) => (release = r));
+    try {
+      const handle = await env.client.workflow.start('fullClusterRecovery', { taskQueue: CONTROL_TASK_QUEUE, workflowId: 'live-status', args: [{ spec, autoApprove: true }] });
+      let status: RunStatus | undefined;
+      for (const until = Date.now() + 60_000; Date.now() < until; ) {
+        status = await handle.query<RunStatus>('status');
+        if (status.step === 'restore-data') break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // restoreData holds in its log-dir restore: the parent shows the step it is in and what its children did so far.
+      expect(status?.step).toBe('restore-data');
+      const plan = Object.fromEntries(status!.plan.map((p) => [p.name, p.status]));
+      expect(plan).toMatchObject({ 'choose-set': 'done', 'stop-brokers': 'done', 'restore-zookeeper': 'done', 'restore-configs': 'done', 'restore-data': 'running', 'start-brokers': 'pending', verify: 'pending' });
+      expect(status!.plan.find((p) => p.name === 'restore-zookeeper')!.attempts).toHaveLength(1);
+      expect(status!.problems).toContain(`backup set ${NEWEST.setId} is corrupt (${CORRUPT}): restoring again from the set before it`);
+      release();
+      expect(((await handle.result()) as RunReport).outcome).toBe('succeeded');
+    } finally {
+      release();
+      delete hold.logDirs;
+    }
   });
 });

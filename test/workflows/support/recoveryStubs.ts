@@ -37,6 +37,10 @@ export const NEWEST = setOf('aaaaaaaaaaaaaaaa', '2026-01-02T00:00:00.000Z', 'a'.
 export const OLDER = setOf('bbbbbbbbbbbbbbbb', '2026-01-01T00:00:00.000Z', 'b'.repeat(64));
 export const CORRUPT = 'chunk 0123456789ab in pack ba9876543210 fails authentication';
 
+/** A stub can be held back: set `hold.logDirs` to a promise and the log-dir restore waits for it. */
+export const hold: { logDirs?: Promise<void> } = {};
+const logDirsResult = (input: { brokerId: number }) => ({ brokerId: input.brokerId, files: 12, bytes: 2_500_000, movedAside: [], resumedFiles: 0, alreadyDone: false, warnings: [] });
+
 const stubs: Record<string, (input: never) => Promise<unknown>> = {
   chooseBackupSetActivity: async (input: { exclude?: string[] }) =>
     input.exclude?.includes(NEWEST.setId)
@@ -48,7 +52,10 @@ const stubs: Record<string, (input: never) => Promise<unknown>> = {
     return { created: 40, updated: 2, deleted: 0, skippedEphemerals: 3 };
   },
   restoreConfigsActivity: async (input: { brokerId: number }) => ({ brokerId: input.brokerId, action: 'restored', files: ['server.properties'] }),
-  restoreLogDirsActivity: async (input: { brokerId: number }) => ({ brokerId: input.brokerId, files: 12, bytes: 2_500_000, movedAside: [], resumedFiles: 0, alreadyDone: false, warnings: [] }),
+  restoreLogDirsActivity: async (input: { brokerId: number }) => {
+    await hold.logDirs;
+    return logDirsResult(input);
+  },
   startBrokerActivity: async () => ({ started: true, control: 'stub' }),
   waitForServingActivity: async () => ({ brokers: [1, 2], partitions: 6 }),
   clusterHealthActivity: async () => ({ brokers: [1, 2], controller: 1, offline: [], underReplicated: [], notPreferred: [] }),
