@@ -204,6 +204,31 @@ describe('approval gates in skipped time', () => {
     expect((await handle.query<RunStatus>('status')).problems).toEqual(['"stop-brokers" rejected by bob: wrong set']);
   });
 
+  it('restoreData started alone: its own gate, no answer in 30 minutes → rejected, nothing stopped or restored', async () => {
+    const workflowId = 'gate-restore-data-timeout';
+    const handle = await env.client.workflow.start('restoreData', { taskQueue: TASK_QUEUE, workflowId, args: [{ spec, setId: 'feedface', approvalTimeoutMinutes: 30 }] });
+    const waiting = await atTheGate(workflowId);
+    expect(waiting.kind).toBe('restoreData');
+    expect(waiting.awaitingApproval).toMatchObject({ step: 'stop-brokers', safeDefault: 'reject' });
+    expect(waiting.awaitingApproval!.question).toContain('replace the log dirs of gate\'s brokers 1 with set feedfacefeedface');
+    const wallBefore = Date.now();
+    const cause = await failureOf(workflowId);
+    expect(Date.now() - wallBefore).toBeLessThan(3_000);
+    expect(cause.type).toBe('ApprovalRejected');
+    expect(cause.message).toBe('approval for "stop-brokers" timed out; nothing was changed');
+    expect(calls).toEqual(['chooseBackupSetActivity']);
+    const status = await handle.query<RunStatus>('status');
+    expect(status.plan.map((p) => `${p.name}: ${p.status}`)).toEqual([
+      'choose-set: done',
+      'stop-brokers: pending',
+      'restore-data: pending',
+      'start-brokers: pending',
+      'wait-serving: pending',
+      'restore-topics: skipped',
+      'preferred-election: pending',
+    ]);
+  });
+
   it('brokerRecovery: lost log dirs, no answer in 30 minutes → rejected, nothing restored or stopped', async () => {
     const workflowId = 'gate-broker-timeout';
     const handle = await env.client.workflow.start('brokerRecovery', { taskQueue: TASK_QUEUE, workflowId, args: [{ spec, brokerId: 3, approvalTimeoutMinutes: 30 }] });
