@@ -5,6 +5,8 @@
  * (`{ "cluster": "<name>" }`); it serves the host queues of every broker in them (what the lab and
  * single-host installs want) and of each --host.
  */
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { loadSpecCatalog } from '../../config/catalog';
 import { EXIT } from '../../errors';
 import { loadAdapterModules } from '../../host/adapterModules';
@@ -30,7 +32,8 @@ the worker serves the host queue of every broker in them.`,
 export async function run(argv: string[]): Promise<number> {
   const { values } = CLI.parse(argv);
   // Adapters first: a spec may name one (control: {type: adapter, adapter: <name>}).
-  await loadAdapterModules(values.adapter ?? []);
+  // A path as typed (lab/brokerControl.ts, ./x.ts, /abs/x.ts) is a file from here; otherwise a package name.
+  await loadAdapterModules((values.adapter ?? []).map((m) => (!m.startsWith('.') && !isAbsolute(m) && existsSync(m) ? resolve(m) : m)));
   const catalog = values.spec?.length || values['specs-dir'] !== undefined ? loadSpecCatalog({ files: values.spec, dir: values['specs-dir'] }) : undefined;
   const hosts = new Set(values.host ?? []);
   for (const name of catalog?.names() ?? []) for (const b of catalog!.get(name).spec.brokers) hosts.add(b.host);
