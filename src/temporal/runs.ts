@@ -211,7 +211,7 @@ async function watch(client: Client, workflowId: string, onProgress: (u: RunProg
         onProgress(update);
       }
     } catch {
-      /* not started yet, finished, or a query the worker could not answer now: look again */
+      /* not started yet, finished, a query the worker could not answer now, or the callback failed: progress never ends the wait */
     }
     await sleep(intervalMs, signal).catch(() => undefined);
   }
