@@ -25,13 +25,18 @@ import './brokerControl';
 import { durationText, renderMarkdown, type RunReport } from '../src/report/report.pure';
 import { TASK_QUEUE, temporalSettings, workflowUiLink } from '../src/temporal/connection';
 import { createWorkers } from '../src/temporal/worker';
-import { output, parseCli } from '../src/cli/output';
+import { commandLine, int, json } from '../src/cli/options';
+import { output } from '../src/cli/output';
 import { workflowFailure } from '../src/temporal/runs';
 
 export const summary = 'run the lab demo: seed → backup → disaster → full-cluster recovery → report';
-const USAGE = `usage: lifeboat demo [--records N] [--json]
-Runs on the lab's primary cluster (start it with: npm run lab -- up). It deletes and recreates the
-demo-* topics and ends with a disaster and a recovery of the whole primary cluster.`;
+const CLI = commandLine(
+  'lifeboat demo',
+  'usage: lifeboat demo [--records N] [--json]',
+  [int('records', '<N>', 'records to seed (default 20000)', 1), json],
+  `Runs on the lab's primary cluster (start it with: npm run lab -- up). It deletes and recreates the
+demo-* topics and ends with a disaster and a recovery of the whole primary cluster.`,
+);
 
 /** The demo's topics (also seeded by bench/recovery.ts). */
 export const TOPICS = [
@@ -113,9 +118,9 @@ export async function seed(kafka: Kafka, spec: ClusterSpec, records: number): Pr
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCli(argv, { records: { type: 'string' }, json: { type: 'boolean' } }, USAGE);
+  const { values } = CLI.parse(argv);
   const out = output(values.json ?? false);
-  const records = Number(values.records ?? 20000);
+  const records = values.records ?? 20000;
   const topo = labTopology();
   const lab = loadSpec(findCluster(topo, 'primary').specFile);
   const spec: ClusterSpec = {

@@ -7,8 +7,7 @@
  * - a failure is one line on stderr and a stable exit code, the stack only with LIFEBOAT_DEBUG=1;
  *   with --json, stdout then holds {"error": {type, exitCode, message}} unless the result was printed.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { EXIT, isLifeboatError, knownError, LifeboatError } from '../errors';
+import { EXIT, isLifeboatError, knownError } from '../errors';
 import { loadSpec, type ClusterSpec } from '../config/spec';
 import { UsageExit } from './options';
 import { progressView, type ProgressView } from './progressBar';
@@ -100,21 +99,3 @@ export function requireSpec(path: string | undefined, cl: { error(message: strin
   return loadSpec(path);
 }
 
-/**
- * The old per-command parser, kept only for lab/demo.ts until it declares its options with
- * `commandLine` (src/cli/options.ts); errors read as every command's do.
- */
-export function parseCli<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, usage: string) {
-  const name = /usage: (lifeboat \w+)/.exec(usage)?.[1] ?? 'lifeboat';
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new LifeboatError('InvalidInput', `${(e as Error).message.split('\n')[0]} (see "${name} --help")`);
-  }
-  if ((parsed.values as { help?: boolean }).help) {
-    process.stdout.write(`${usage}\n`);
-    throw new UsageExit(EXIT.OK);
-  }
-  return parsed;
-}
