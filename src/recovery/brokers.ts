@@ -8,20 +8,29 @@ import type { ClusterSpec } from '../config/spec';
 import { LifeboatError } from '../errors';
 import { brokerControlFor } from '../host/brokerControl';
 import { registeredInZookeeper } from '../host/logdirs';
-import { sleep } from '../host/processes';
+import { poll } from '../core/poll';
 
 /**
  * Stops a broker and waits until ZooKeeper has forgotten it: a killed broker stays registered
  * until its session expires, and its log dirs must not be replaced while it might be live.
  */
-export async function stopBrokerAndWait(spec: ClusterSpec, brokerId: number, timeoutMs = 120_000): Promise<{ wasRunning: boolean }> {
+export async function stopBrokerAndWait(
+  spec: ClusterSpec,
+  brokerId: number,
+  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<{ wasRunning: boolean }> {
+  const timeoutMs = opts.timeoutMs ?? 120_000;
   const control = brokerControlFor(spec, brokerId);
   const wasRunning = (await control.status()) === 'running';
   if (wasRunning) await control.stop();
-  const deadline = Date.now() + timeoutMs;
-  while (spec.zookeeper && (await registeredInZookeeper(spec, brokerId))) {
-    if (Date.now() > deadline) throw new Error(`broker ${brokerId} is still registered in ZooKeeper ${Math.round(timeoutMs / 1000)} s after it stopped`);
-    await sleep(1000);
+  if (spec.zookeeper) {
+    await poll(async () => !(await registeredInZookeeper(spec, brokerId)), {
+      what: `broker ${brokerId} to leave ZooKeeper`,
+      timeoutMs,
+      intervalMs: 1000,
+      signal: opts.signal,
+      message: (reason) => `broker ${brokerId} is still registered in ZooKeeper ${Math.round(timeoutMs / 1000)} s after it stopped${reason ? ` (${reason})` : ''}`,
+    });
   }
   return { wasRunning };
 }

@@ -9,13 +9,14 @@ import type { BackupSet, Baseline } from '../backup/parts';
 import { BASELINE_PATH } from '../backup/parts';
 import type { ClusterSpec } from '../config/spec';
 import type { PartitionCover } from '../host/logdirs';
-import { sleep } from '../host/processes';
+import { isAbort, poll } from '../core/poll';
 import { reachableKafka, withAdmin } from '../kafka/admin';
 import { kafkaFor } from '../kafka/client';
 import { compareFingerprints, fingerprintRanges } from '../kafka/fingerprint';
 import { readMetadataComponent } from '../kafka/metadataStore';
 import { throughputProbe } from '../kafka/probe';
 import { priorityOrder } from '../kafka/topicRestore';
+import { isLifeboatError } from '../errors';
 import type { DataCheck } from '../report/report.pure';
 import { withRepo } from './repo';
 
@@ -23,13 +24,32 @@ import { withRepo } from './repo';
  * The recovered cluster against the set: every topic with its partition count, every partition's
  * end offset at least what the log-dir copies held, and every consumer group's committed offsets.
  */
-export async function verifyAgainstSet(spec: ClusterSpec, set: BackupSet, opts: { settleMs?: number; groupsTranslated?: boolean } = {}): Promise<DataCheck[]> {
-  // Brokers that just started learn the metadata from the controller a moment later: ask again for a while.
-  const deadline = Date.now() + (opts.settleMs ?? 30_000);
-  for (;;) {
-    const checks = await verifyOnce(spec, set, opts.groupsTranslated ?? false);
-    if (checks.every((c) => c.ok) || Date.now() > deadline) return checks;
-    await sleep(2000);
+export async function verifyAgainstSet(
+  spec: ClusterSpec,
+  set: BackupSet,
+  opts: { settleMs?: number; groupsTranslated?: boolean; signal?: AbortSignal } = {},
+): Promise<DataCheck[]> {
+  // Brokers that just started learn the metadata from the controller a moment later: ask again for
+  // a while; after that the checks as they stand are the answer (failed ones included).
+  let last: DataCheck[] | undefined;
+  try {
+    return await poll(
+      async () => {
+        last = await verifyOnce(spec, set, opts.groupsTranslated ?? false);
+        return last.every((c) => c.ok) ? last : undefined;
+      },
+      {
+        what: `${spec.name} to match backup set ${set.setId}`,
+        timeoutMs: opts.settleMs ?? 30_000,
+        intervalMs: 2000,
+        signal: opts.signal,
+        // What the repository or the cluster says for certain (a corrupt snapshot, no Kafka) is the answer now.
+        fatal: isLifeboatError,
+      },
+    );
+  } catch (e) {
+    if (last && !isAbort(e, opts.signal)) return last;
+    throw e;
   }
 }
 
