@@ -6,8 +6,7 @@
  * before the first write unless `autoApprove` (a parent that asked already passes true).
  */
 import { workflowInfo } from '@temporalio/workflow';
-import { stateWork } from '../../src/recovery/plan.pure';
-import { recoverySteps } from '../../src/recovery/plan.pure';
+import { recoverySteps, stateWork } from '../../src/recovery/plan.pure';
 import { configsDetail, registryDetail, zookeeperDetail } from '../../src/report/details.pure';
 import type { RunReport } from '../../src/report/report.pure';
 import { type ClusterRef, resolveCluster } from '../support/cluster';
