@@ -10,6 +10,7 @@ import { brokerActivities } from './brokers';
 import { clusterActivities } from './cluster';
 import type { ActivityDeps } from './deps';
 import { allAtBoundary } from './errors';
+import { mirrorActivities } from './mirror';
 import { recoveryActivities } from './recovery';
 import { specActivities } from './specs';
 import { verifyActivities } from './verify';
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
       ...clusterActivities(deps),
       ...backupActivities(deps),
       ...recoveryActivities(deps),
+      ...mirrorActivities(deps),
     },
     deps,
   );

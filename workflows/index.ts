@@ -3,3 +3,4 @@ export { clusterProbe } from './probe';
 export { brokerRecovery } from './brokerRecovery';
 export { backup } from './backup';
 export { fullClusterRecovery, restoreState, restoreData, verifyCluster } from './recovery';
+export { mirror } from './mirror';

@@ -24,6 +24,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   config: () => import('./commands/config'),
   topics: () => import('./commands/topics'),
   logdir: () => import('./commands/logdir'),
+  mirror: () => import('./commands/mirror'),
 };
 
 async function main(argv: string[]): Promise<number> {
