@@ -33,7 +33,9 @@ export type ErrorType =
   | 'ApprovalRejected'
   | 'Locked'
   | 'Unreachable'
-  | 'ClusterIdMismatch';
+  | 'ClusterIdMismatch'
+  /** Source records were deleted (retention, a recreated topic) before they could be copied. */
+  | 'DataLost';
 
 const EXIT_BY_TYPE: Record<ErrorType, number> = {
   InvalidSpec: EXIT.INVALID_SPEC,
@@ -49,6 +51,7 @@ const EXIT_BY_TYPE: Record<ErrorType, number> = {
   Locked: EXIT.LOCKED,
   Unreachable: EXIT.UNREACHABLE,
   ClusterIdMismatch: EXIT.UNSAFE_TARGET,
+  DataLost: EXIT.INTEGRITY,
 };
 
 export const isErrorType = (t: unknown): t is ErrorType => typeof t === 'string' && t in EXIT_BY_TYPE;
@@ -66,6 +69,7 @@ export const NON_RETRYABLE: readonly ErrorType[] = [
   'UnsafeTarget',
   'ApprovalRejected',
   'ClusterIdMismatch',
+  'DataLost',
 ];
 
 export class LifeboatError extends Error {

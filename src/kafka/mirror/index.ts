@@ -1,33 +1,53 @@
-// The mirror engine: copies record batches from a source cluster to a target cluster with exact offsets,
-// keeping its durable state on the target. (Stub: the contract's signatures; the engine follows.)
+/**
+ * The mirror engine: copies topics from a source cluster to a target cluster as record batches,
+ * with exact offsets, keeping its durable state on the target (state.ts). planMirror creates the
+ * target topics; mirrorShard copies some partitions of one topic; mirrorPositions and
+ * translateMirroredOffset read the state back (status, cut-over of consumer groups).
+ */
 import type { ClusterSpec } from '../../config/spec';
+import { kafkaFor } from '../client';
+import { type OffsetMap, translateOffset } from '../offsetMap';
+import { WireClient } from '../wire/client';
+import { type PartitionPosition, type ShardWork, positionOf } from './shard';
+import { readState, runsOf, stateKey } from './state';
 
-export interface MirrorSelection { topics?: string[]; pattern?: string }
-export interface MirrorTopicPlan { topic: string; partitions: number; configs: Record<string, string>; action: 'create' | 'exists' | 'add-partitions' }
-export interface ShardWork { topic: string; partitions: number[] }
-export interface PartitionPosition {
-  topic: string; partition: number;
-  /** Next source offset to copy. */ next: number;
-  /** Source end (last stable offset) seen at the last read. */ sourceEnd: number;
-  /** 'identical': every copied record has its source offset on the target; 'mapped': an exact per-batch offset map holds. */
-  mode: 'identical' | 'mapped';
-  records: number; bytes: number;
-  /** Time of the newest copied record (ms), for lag in seconds. */ lastTimestamp?: number;
-}
-export interface ShardResult { positions: PartitionPosition[]; caughtUp: boolean }
+export { type MirrorSelection, type MirrorTopicPlan, planMirror, applyDeferredConfigs } from './plan';
+export { type PartitionPosition, type ShardResult, type ShardWork, type MirrorShardOptions, mirrorShard } from './shard';
+export { STATE_TOPIC } from './state';
 
-export function planMirror(_source: ClusterSpec, _target: ClusterSpec, _sel: MirrorSelection,
-  _opts?: { dryRun?: boolean; signal?: AbortSignal }): Promise<MirrorTopicPlan[]> {
-  return Promise.reject(new Error('planMirror: not yet'));
+/** Reads the durable state from the target: where each partition stands (no copying). */
+export async function mirrorPositions(source: ClusterSpec, target: ClusterSpec, pair: string, work?: ShardWork[]): Promise<PartitionPosition[]> {
+  const state = await readState(kafkaFor(target, 'mirror-status'), pair);
+  let positions = [...state.positions.values()];
+  if (work) {
+    const wanted = new Set(work.flatMap((w) => w.partitions.map((p) => stateKey(pair, w.topic, p))));
+    positions = positions.filter((p) => wanted.has(stateKey(pair, p.topic, p.partition)));
+  }
+  // The source's current end where it answers (lag); the last one seen where it does not.
+  const ends = new Map<string, number>();
+  const topics = [...new Set(positions.map((p) => p.topic))];
+  if (topics.length) {
+    const client = await WireClient.open(kafkaFor(source, 'mirror-status'), topics).catch(() => undefined);
+    try {
+      for (const t of topics) for (const [p, end] of (await client?.listOffsets(t, 'committed').catch(() => undefined)) ?? []) ends.set(`${t}/${p}`, end);
+    } finally {
+      await client?.close();
+    }
+  }
+  return positions
+    .map((s) => ({ ...positionOf(s), sourceEnd: Math.max(ends.get(`${s.topic}/${s.partition}`) ?? s.sourceEnd, s.next) }))
+    .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
 }
-export function mirrorShard(_source: ClusterSpec, _target: ClusterSpec, _pair: string, _work: ShardWork,
-  _opts: { until: 'caught-up' | number; signal?: AbortSignal; onProgress?: (p: PartitionPosition[]) => void }): Promise<ShardResult> {
-  return Promise.reject(new Error('mirrorShard: not yet'));
-}
-export function mirrorPositions(_source: ClusterSpec, _target: ClusterSpec, _pair: string, _work?: ShardWork[]): Promise<PartitionPosition[]> {
-  return Promise.reject(new Error('mirrorPositions: not yet'));
-}
-export function translateMirroredOffset(_target: ClusterSpec, _pair: string, _topic: string, _partition: number,
-  _sourceOffset: number): Promise<number | undefined> {
-  return Promise.reject(new Error('translateMirroredOffset: not yet'));
+
+/**
+ * Exact translation of a source group offset ("next to read") for one partition, from the durable
+ * state: the target offset of the first copied record at or after it, or the target's end when
+ * everything before it is in. Undefined when the mirror has not reached it (or knows nothing).
+ */
+export async function translateMirroredOffset(target: ClusterSpec, pair: string, topic: string, partition: number, sourceOffset: number): Promise<number | undefined> {
+  const state = await readState(kafkaFor(target, 'mirror-status'), pair);
+  const st = state.positions.get(stateKey(pair, topic, partition));
+  if (!st || sourceOffset > st.next) return undefined;
+  const map: OffsetMap = { topics: { [topic]: { target: topic, partitions: { [String(partition)]: { runs: runsOf(state, st), end: st.targetNext } } } } };
+  return translateOffset(map, topic, partition, sourceOffset);
 }

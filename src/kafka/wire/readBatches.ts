@@ -28,6 +28,8 @@ export interface ReadBatchesOptions {
   readCommitted?: boolean;
   /** Stops reading (between fetches) when it aborts; `onBatches` is not called again. */
   signal?: AbortSignal;
+  /** Called before offsets retention deleted are skipped; throw to stop instead (the mirror does). */
+  onLost?: (partition: number, lost: Range) => void;
 }
 
 export interface ReadSummary {
@@ -127,6 +129,7 @@ export async function readBatches(
             continue;
           }
           if (low <= st.next) throw protocolError(fp.errorCode);
+          opts.onLost?.(fp.partition, { from: st.next, to: Math.min(low, st.to) });
           const lost = summary.lost.get(fp.partition);
           summary.lost.set(fp.partition, { from: lost?.from ?? st.next, to: Math.min(low, st.to) });
           st.next = low;

@@ -1,0 +1,156 @@
+/**
+ * The mirror's topics on the target: the source's partition count and every topic config set on
+ * the source (including those MirrorMaker 2 drops: min.insync.replicas, message.timestamp.*,
+ * cleanup.policy). Timestamp limits and LogAppendTime would refuse or rewrite the source's old
+ * timestamps while the mirror copies: they are held back (`deferred`) and applied at cut-over
+ * (applyDeferredConfigs), as a topic restore does once its data is in.
+ */
+import { ConfigResourceTypes, type Admin } from 'kafkajs';
+import type { ClusterSpec } from '../../config/spec';
+import { LifeboatError } from '../../errors';
+import { throwIfAborted } from '../../core/poll';
+import { reachableKafka } from '../admin';
+import { ensureStateTopic, readState } from './state';
+
+export interface MirrorSelection {
+  topics?: string[];
+  pattern?: string;
+}
+
+export interface MirrorTopicPlan {
+  topic: string;
+  partitions: number;
+  configs: Record<string, string>;
+  action: 'create' | 'exists' | 'add-partitions';
+  /** Source configs held back while mirroring (timestamp settings), applied at cut-over. */
+  deferred?: Record<string, string>;
+}
+
+export const DEFERRED_CONFIGS = ['message.timestamp.type', 'message.timestamp.difference.max.ms', 'message.timestamp.before.max.ms', 'message.timestamp.after.max.ms'];
+
+/** A topic's configs set on it (not broker defaults), sensitive ones left out. */
+export async function topicConfigs(admin: Admin, topics: string[]): Promise<Map<string, Record<string, string>>> {
+  const out = new Map<string, Record<string, string>>();
+  if (topics.length === 0) return out;
+  const cfg = await admin.describeConfigs({ resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })), includeSynonyms: false });
+  for (const r of cfg.resources) {
+    const c: Record<string, string> = {};
+    // configSource 1: DYNAMIC_TOPIC_CONFIG, set on the topic itself.
+    for (const e of r.configEntries) if ((e as { configSource?: number }).configSource === 1 && !e.isSensitive) c[e.configName] = e.configValue;
+    out.set(r.resourceName, c);
+  }
+  return out;
+}
+
+async function clusterId(admin: Admin): Promise<string> {
+  return (await admin.describeCluster()).clusterId;
+}
+
+/** The source topics the selection names (internal "__" topics never). */
+export function selectTopics(all: string[], sel: MirrorSelection): string[] {
+  const visible = all.filter((t) => !t.startsWith('__'));
+  const re = sel.pattern !== undefined ? new RegExp(`^(?:${sel.pattern})$`) : undefined;
+  for (const t of sel.topics ?? []) {
+    if (!visible.includes(t)) throw new LifeboatError('InvalidInput', `the source has no topic "${t}"${t.startsWith('__') ? ' (internal topics are not mirrored)' : ''}`);
+  }
+  if (!sel.topics?.length && !re) return visible.sort();
+  return visible.filter((t) => sel.topics?.includes(t) || re?.test(t)).sort();
+}
+
+export async function planMirror(source: ClusterSpec, target: ClusterSpec, sel: MirrorSelection, opts: { dryRun?: boolean; signal?: AbortSignal } = {}): Promise<MirrorTopicPlan[]> {
+  try {
+    if (sel.pattern !== undefined) new RegExp(sel.pattern);
+  } catch (e) {
+    throw new LifeboatError('InvalidInput', `topic pattern ${JSON.stringify(sel.pattern)} is not a regular expression: ${(e as Error).message}`);
+  }
+  const sk = await reachableKafka(source, 'mirror-plan');
+  const tk = await reachableKafka(target, 'mirror-plan');
+  const sa = sk.admin();
+  const ta = tk.admin();
+  await sa.connect();
+  await ta.connect();
+  try {
+    if ((await clusterId(sa)) === (await clusterId(ta))) {
+      throw new LifeboatError('InvalidInput', `source "${source.name}" and target "${target.name}" are the same Kafka cluster: a mirror needs two clusters`);
+    }
+    const topics = selectTopics(await sa.listTopics(), sel);
+    throwIfAborted(opts.signal);
+    const srcMeta = topics.length ? (await sa.fetchTopicMetadata({ topics })).topics : [];
+    const srcConfigs = await topicConfigs(sa, topics);
+    const existing = new Set(await ta.listTopics());
+    const mine = topics.some((t) => existing.has(t)) ? await readState(tk) : undefined;
+    const brokers = (await ta.describeCluster()).brokers.length;
+    const plans: MirrorTopicPlan[] = [];
+    for (const m of srcMeta) {
+      throwIfAborted(opts.signal);
+      const partitions = m.partitions.length;
+      const all = srcConfigs.get(m.name) ?? {};
+      const configs: Record<string, string> = {};
+      const deferred: Record<string, string> = {};
+      for (const [k, v] of Object.entries(all)) (DEFERRED_CONFIGS.includes(k) ? deferred : configs)[k] = v;
+      const rf = Math.min(Math.max(...m.partitions.map((p) => p.replicas.length)), brokers);
+      // More in-sync replicas than replicas would refuse every write on a smaller target.
+      if (configs['min.insync.replicas'] && Number(configs['min.insync.replicas']) > rf) configs['min.insync.replicas'] = String(rf);
+      const plan: MirrorTopicPlan = { topic: m.name, partitions, configs, action: 'create', ...(Object.keys(deferred).length ? { deferred } : {}) };
+      if (existing.has(m.name)) {
+        const have = (await ta.fetchTopicMetadata({ topics: [m.name] })).topics[0]!.partitions.length;
+        if (have > partitions) {
+          throw new LifeboatError('UnsafeTarget', `target topic ${m.name} has ${have} partitions, the source's has ${partitions}: delete it or mirror into another cluster`);
+        }
+        // Data the mirror did not write: a partition with records and no position of any mirror.
+        for (const o of await ta.fetchTopicOffsets(m.name)) {
+          const known = [...(mine?.positions.values() ?? [])].some((s) => s.topic === m.name && s.partition === o.partition && s.targetNext >= Number(o.high));
+          if (Number(o.high) > Number(o.low) && !known) {
+            throw new LifeboatError('UnsafeTarget', `target topic ${m.name} partition ${o.partition} holds offsets ${o.low}..${Number(o.high) - 1} this mirror did not write: delete the topic (or its records) on the target first`);
+          }
+        }
+        plan.action = have < partitions ? 'add-partitions' : 'exists';
+        if (!opts.dryRun && have < partitions) await ta.createPartitions({ topicPartitions: [{ topic: m.name, count: partitions }] });
+      } else if (!opts.dryRun) {
+        await ta
+          .createTopics({
+            waitForLeaders: true,
+            topics: [
+              {
+                topic: m.name,
+                numPartitions: partitions,
+                replicationFactor: rf,
+                configEntries: Object.entries({ ...configs, 'message.timestamp.type': 'CreateTime' }).map(([name, value]) => ({ name, value })),
+              },
+            ],
+          })
+          .catch((e: unknown) => {
+            const why = ((e as { errors?: { type?: string }[] }).errors ?? []).map((x) => x.type).filter(Boolean);
+            throw new LifeboatError('InvalidInput', `cannot create topic ${m.name} on ${target.name}: ${(e as Error).message}${why.length ? ` (${why.join(', ')})` : ''}`);
+          });
+      }
+      plans.push(plan);
+    }
+    if (!opts.dryRun) await ensureStateTopic(ta);
+    return plans;
+  } finally {
+    await sa.disconnect().catch(() => {});
+    await ta.disconnect().catch(() => {});
+  }
+}
+
+/** Applies the held-back configs (cut-over): AlterConfigs replaces the whole set, so the topic's own go along. */
+export async function applyDeferredConfigs(target: ClusterSpec, plans: MirrorTopicPlan[]): Promise<void> {
+  const wanted = plans.filter((p) => p.deferred && Object.keys(p.deferred).length);
+  if (!wanted.length) return;
+  const admin = (await reachableKafka(target, 'mirror-plan')).admin();
+  await admin.connect();
+  try {
+    const current = await topicConfigs(admin, wanted.map((p) => p.topic));
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: wanted.map((p) => ({
+        type: ConfigResourceTypes.TOPIC,
+        name: p.topic,
+        configEntries: Object.entries({ ...current.get(p.topic), ...p.deferred }).map(([name, value]) => ({ name, value })),
+      })),
+    });
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}

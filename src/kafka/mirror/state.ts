@@ -1,0 +1,231 @@
+/**
+ * The mirror's durable state, kept ON THE TARGET in the compacted topic `__lifeboat_mirror` (one
+ * partition), so that a lost source or a new worker loses nothing. Keys (UTF-8, last one wins):
+ *
+ *   <pair>/<topic>/<partition>          the partition's position (PartitionState, JSON)
+ *   <pair>/<topic>/<partition>/seg/<i>  closed runs of its offset map, in order ({ runs }, JSON)
+ *
+ * A position names the batch about to be produced (`sent`: producer id, epoch, base sequence and
+ * the source offsets it holds) before it is sent; where it landed goes with the next write. A
+ * worker that starts after a kill looks for that batch in the target by producer id and sequence
+ * (lostAnswers.ts), the way a topic restore does with its offset map file.
+ *
+ * Writes are idempotent (the run's producer id and its own sequence on the state partition) and
+ * group-committed: the positions of every partition waiting while a write is in flight go in the
+ * next one, as one batch (a batch is appended atomically: a position and the segment it closes
+ * land together).
+ */
+import type { Admin, Kafka } from 'kafkajs';
+import { LifeboatError } from '../../errors';
+import { sleep } from '../../core/poll';
+import type { Run } from '../offsetMap';
+import { CONNECTION_ERRORS } from '../lostAnswers';
+import { WireClient, protocolError } from '../wire/client';
+import { WireConnectionError } from '../wire/connection';
+import { readBatches } from '../wire/readBatches';
+import { decodeBatch, encodeBatch, encodeBody } from '../wire/recordBatch';
+
+export const STATE_TOPIC = '__lifeboat_mirror';
+
+/** A batch about to be produced (or produced without an answer). */
+export interface SentState {
+  producerId: number;
+  producerEpoch: number;
+  baseSequence: number;
+  /** [source offset, index in the batch, count]. */
+  runs: Run[];
+  /** The source position once it is in. */
+  next: number;
+  records: number;
+  bytes: number;
+  lastTimestamp?: number;
+}
+
+export interface PartitionState {
+  pair: string;
+  topic: string;
+  partition: number;
+  /** Next source offset to copy. */
+  next: number;
+  /** The target's next offset (its end once everything known is in). */
+  targetNext: number;
+  mode: 'identical' | 'mapped';
+  records: number;
+  bytes: number;
+  lastTimestamp?: number;
+  sourceEnd: number;
+  /** Runs [source, target, count] not yet closed into a segment. */
+  runs: Run[];
+  /** Segments written so far (keys .../seg/0 .. seg/<segments-1>). */
+  segments: number;
+  sent?: SentState;
+  /** When this position was written (ms): a sent batch can still land until settleMs after it. */
+  at: number;
+}
+
+export const stateKey = (pair: string, topic: string, partition: number): string => `${pair}/${topic}/${partition}`;
+const segmentKey = (pair: string, topic: string, partition: number, i: number): string => `${stateKey(pair, topic, partition)}/seg/${i}`;
+
+/** Open runs kept in the position before they are closed into a segment record. */
+const OPEN_RUNS = 64;
+
+export async function ensureStateTopic(admin: Admin): Promise<void> {
+  if ((await admin.listTopics()).includes(STATE_TOPIC)) return;
+  const brokers = (await admin.describeCluster()).brokers.length;
+  await admin
+    .createTopics({
+      waitForLeaders: true,
+      topics: [
+        {
+          topic: STATE_TOPIC,
+          numPartitions: 1,
+          replicationFactor: Math.min(3, brokers),
+          configEntries: [
+            { name: 'cleanup.policy', value: 'compact' },
+            { name: 'min.insync.replicas', value: String(Math.min(2, brokers)) },
+            { name: 'message.timestamp.type', value: 'CreateTime' },
+          ],
+        },
+      ],
+    })
+    .catch((e: unknown) => {
+      // Another worker created it first.
+      if (!/already exists/i.test((e as Error).message) && !((e as { errors?: { type?: string }[] }).errors ?? []).every((x) => x.type === 'TOPIC_ALREADY_EXISTS')) throw e;
+    });
+}
+
+export interface MirrorState {
+  positions: Map<string, PartitionState>;
+  segments: Map<string, Run[]>;
+}
+
+/** Everything the target holds for `pair` (all pairs when undefined). */
+export async function readState(kafka: Kafka, pair?: string): Promise<MirrorState> {
+  const state: MirrorState = { positions: new Map(), segments: new Map() };
+  const client = await WireClient.open(kafka, []);
+  let ranges: Map<number, { from: number; to: number }>;
+  try {
+    await client.addTopics([STATE_TOPIC]).catch(() => undefined);
+    if (client.partitionCount(STATE_TOPIC) === 0) return state;
+    const low = await client.listOffsets(STATE_TOPIC, 'earliest');
+    const high = await client.listOffsets(STATE_TOPIC, 'end');
+    ranges = new Map([...high].map(([p, to]) => [p, { from: low.get(p) ?? 0, to }]));
+  } finally {
+    await client.close();
+  }
+  const prefix = pair === undefined ? '' : `${pair}/`;
+  await readBatches(
+    kafka,
+    STATE_TOPIC,
+    ranges,
+    async (_p, batches) => {
+      for (const b of batches) {
+        for (const r of await decodeBatch(b, STATE_TOPIC)) {
+          const key = r.key?.toString('utf8') ?? '';
+          if (!key.startsWith(prefix)) continue;
+          const isSeg = key.includes('/seg/');
+          const map = isSeg ? state.segments : state.positions;
+          if (r.value === null) map.delete(key);
+          else if (isSeg) state.segments.set(key, (JSON.parse(r.value.toString('utf8')) as { runs: Run[] }).runs);
+          else state.positions.set(key, JSON.parse(r.value.toString('utf8')) as PartitionState);
+        }
+      }
+    },
+    { readCommitted: false },
+  );
+  return state;
+}
+
+/** The whole offset map of a partition: its closed segments, then its open runs. */
+export function runsOf(state: MirrorState, p: PartitionState): Run[] {
+  const out: Run[] = [];
+  for (let i = 0; i < p.segments; i++) out.push(...(state.segments.get(segmentKey(p.pair, p.topic, p.partition, i)) ?? []));
+  return [...out, ...p.runs];
+}
+
+/** Errors after which nothing was written: the write is sent again as it is. */
+const NOT_WRITTEN = new Set([3, 5, 6, 7, 9, 19, 20, 56]);
+
+/** Group-committed, idempotent writes of positions to the state topic (see the file comment). */
+export class StateLog {
+  private waiting: { records: { key: string; value: string }[]; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private pumping = false;
+  private sequence = 0;
+  private failure: unknown;
+
+  constructor(
+    private readonly client: WireClient,
+    private readonly producer: { producerId: number; producerEpoch: number },
+  ) {}
+
+  /** Writes a partition's position (closing its open runs into a segment when they grow). */
+  write(p: PartitionState): Promise<void> {
+    const records: { key: string; value: string }[] = [];
+    if (p.runs.length > OPEN_RUNS) {
+      const closed = p.runs.splice(0, p.runs.length - 1);
+      records.push({ key: segmentKey(p.pair, p.topic, p.partition, p.segments), value: JSON.stringify({ runs: closed }) });
+      p.segments++;
+    }
+    p.at = Date.now();
+    records.push({ key: stateKey(p.pair, p.topic, p.partition), value: JSON.stringify(p) });
+    return this.append(records);
+  }
+
+  private append(records: { key: string; value: string }[]): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ records, resolve, reject });
+      if (!this.pumping) void this.pump();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      while (this.waiting.length) {
+        const group = this.waiting.splice(0);
+        try {
+          await this.send(group.flatMap((g) => g.records));
+          for (const g of group) g.resolve();
+        } catch (e) {
+          this.failure = e;
+          for (const g of [...group, ...this.waiting.splice(0)]) g.reject(e);
+        }
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private async send(records: { key: string; value: string }[]): Promise<void> {
+    const now = Date.now();
+    const batch = encodeBatch(
+      records.map((r) => ({ timestamp: now, body: encodeBody({ key: Buffer.from(r.key), value: Buffer.from(r.value), headers: [] }) })),
+      { ...this.producer, baseSequence: this.sequence },
+    );
+    const t0 = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      let why: string;
+      try {
+        const leader = this.client.leaders(STATE_TOPIC).get(0);
+        if (leader === undefined) throw new WireConnectionError(`${STATE_TOPIC} has no leader`, false);
+        const [r] = await this.client.produce(leader, STATE_TOPIC, [{ partition: 0, batch }]);
+        // A resend of a batch the broker already has is answered as written (idempotence).
+        if (r && (r.errorCode === 0 || r.errorCode === 46)) {
+          this.sequence = (this.sequence + records.length) % 2 ** 31;
+          return;
+        }
+        const code = r?.errorCode ?? -1;
+        if (code === 29) throw new LifeboatError('InvalidInput', `not allowed to write the mirror's state topic ${STATE_TOPIC} on the target: grant the mirror's principal Write on it`);
+        if (!NOT_WRITTEN.has(code)) throw new Error(`writing the mirror state to ${STATE_TOPIC}: ${protocolError(code).message}`);
+        why = protocolError(code).type;
+      } catch (e) {
+        if (!CONNECTION_ERRORS.has((e as Error).name)) throw e;
+        why = (e as Error).message;
+      }
+      if (Date.now() - t0 > 180_000) throw new Error(`writing the mirror state to ${STATE_TOPIC}: still failing after ${Math.round((Date.now() - t0) / 1000)} s (${why})`);
+      await sleep(Math.min(200 * attempt, 2000));
+      await this.client.refresh().catch(() => {});
+    }
+  }
+}
