@@ -5,6 +5,8 @@
  * deterministic IDs; the report keeps every attempt of each step that ran twice, and merges the
  * children's steps and checks.
  */
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, ChildWorkflowFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -111,5 +113,23 @@ describe('fullClusterRecovery: a corrupt set found inside a child workflow', () 
       release();
       delete hold.logDirs;
     }
+  });
+
+  it('with the set named by id there is no fallback: the child\'s CorruptBackup fails the parent, whose status names the failed step', async () => {
+    const handle = await env.client.workflow.start('fullClusterRecovery', { taskQueue: CONTROL_TASK_QUEUE, workflowId: 'named-corrupt', args: [{ spec, setId: NEWEST.setId, autoApprove: true }] });
+    const failure = await handle.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    // Workflow → child workflow → activity → the application failure, with its type for the CLI's exit code.
+    let cause: unknown = (failure as WorkflowFailedError).cause;
+    expect(cause).toBeInstanceOf(ChildWorkflowFailure);
+    while (cause && !(cause instanceof ApplicationFailure)) cause = (cause as { cause?: unknown }).cause;
+    expect(cause).toMatchObject({ type: 'CorruptBackup', message: CORRUPT });
+    const status = await handle.query<RunStatus>('status');
+    expect(status.plan.find((p) => p.name === 'restore-zookeeper')).toMatchObject({ status: 'failed', detail: CORRUPT });
+    expect(status.plan.find((p) => p.name === 'restore-data')?.status).toBe('pending');
+    expect(status.problems).toEqual([]);
   });
 });
