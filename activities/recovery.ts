@@ -37,7 +37,7 @@ export function recoveryActivities(_deps: ActivityDeps) {
     },
 
     async stopBrokerActivity(input: { spec: ClusterSpec; brokerId: number }): Promise<{ wasRunning: boolean }> {
-      return withHeartbeat({ phase: 'stop broker', subject: broker(input.brokerId) }, () => stopBrokerAndWait(input.spec, input.brokerId));
+      return withHeartbeat({ phase: 'stop broker', subject: broker(input.brokerId) }, (_beat, signal) => stopBrokerAndWait(input.spec, input.brokerId, { signal }));
     },
 
     async restoreZookeeperActivity(input: { spec: ClusterSpec; snapshotId: string; mode?: RestoreMode }): Promise<ZkRestoreResult> {
@@ -61,16 +61,17 @@ export function recoveryActivities(_deps: ActivityDeps) {
 
     async waitForServingActivity(input: { spec: ClusterSpec; timeoutMs?: number }): Promise<{ brokers: number[]; partitions: number }> {
       const phase = 'wait for serving';
-      return withHeartbeat({ phase }, (beat) =>
+      return withHeartbeat({ phase }, (beat, signal) =>
         waitForServing(input.spec, {
           timeoutMs: input.timeoutMs,
+          signal,
           onProgress: (p) => beat({ phase, done: p.brokers.length, total: input.spec.brokers.length, unit: 'brokers', subject: `${p.offline} partitions offline` }),
         }),
       );
     },
 
     async verifyAgainstSetActivity(input: { spec: ClusterSpec; set: BackupSet; groupsTranslated?: boolean }): Promise<DataCheck[]> {
-      return withHeartbeat({ phase: 'verify' }, () => verifyAgainstSet(input.spec, input.set, { groupsTranslated: input.groupsTranslated }));
+      return withHeartbeat({ phase: 'verify' }, (_beat, signal) => verifyAgainstSet(input.spec, input.set, { groupsTranslated: input.groupsTranslated, signal }));
     },
 
     async brokerDiskStateActivity(input: { spec: ClusterSpec; brokerId: number }): Promise<BrokerDiskState> {
