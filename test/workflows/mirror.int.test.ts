@@ -1,0 +1,260 @@
+/**
+ * The mirror workflow on the lab, primary (ZooKeeper mode, Kafka 3.9) → next (KRaft, Kafka 4.1):
+ * started and stopped through the CLI, records produced while it runs, its status at lag 0 with every
+ * record on the target at the same offsets; a `lifeboat worker` SIGKILLed mid-mirror and a new one
+ * started → no record lost or duplicated; source == target refused before anything starts.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Kafka } from 'kafkajs';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { EXIT } from '../../src/errors';
+import { withAdmin } from '../../src/kafka/admin';
+import { kafkaFor } from '../../src/kafka/client';
+import { MIRROR_STATUS_QUERY, type MirrorStatus } from '../../src/kafka/mirrorRun.pure';
+import { buildWorkflowBundle } from '../../src/temporal/bundle';
+import { connectTemporal, followRun, startRun, type TemporalClient, type WorkflowArgs } from '../../src/temporal/runs';
+import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
+import { findCluster } from '../../lab/topology';
+import { consumeAll } from '../recovery/consume';
+import { LIFEBOAT_BIN, lifeboat } from '../support/cli';
+import { createTopicsReady } from '../support/kafka';
+import { nextSpec, primarySpec, topo, unique } from '../support/lab';
+
+const source = primarySpec();
+const target = nextSpec();
+const sourceFile = findCluster(topo, 'primary').specFile;
+const started: string[] = [];
+const topics: string[] = [];
+
+async function produce(kafka: Kafka, topic: string, from: number, count: number, partitions: number, valueBytes = 20): Promise<void> {
+  const producer = kafka.producer();
+  await producer.connect();
+  try {
+    for (let i = from; i < from + count; i += 500) {
+      const n = Math.min(500, from + count - i);
+      await producer.send({
+        topic,
+        messages: Array.from({ length: n }, (_, j) => ({ partition: (i + j) % partitions, key: `k${i + j}`, value: `seq-${i + j}-`.padEnd(valueBytes, 'x'), headers: { seq: String(i + j) } })),
+      });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+const mirrorArgs = (topic: string, over: Partial<WorkflowArgs<'mirror'>[0]> = {}): WorkflowArgs<'mirror'> => [
+  { source: { spec: source }, target: { spec: target }, selection: { topics: [topic] }, shards: 2, roundSeconds: 2, ...over },
+];
+
+/** Polls the mirror's status until `ok` holds (the last status in the failure message). */
+async function statusUntil(t: TemporalClient, workflowId: string, ok: (s: MirrorStatus) => boolean, timeoutMs = 120_000): Promise<MirrorStatus> {
+  const end = Date.now() + timeoutMs;
+  let last: MirrorStatus | undefined;
+  while (Date.now() < end) {
+    last = await t.client.workflow.getHandle(workflowId).query<MirrorStatus>(MIRROR_STATUS_QUERY).catch(() => last);
+    if (last && ok(last)) return last;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${workflowId}: status never got there; last: ${JSON.stringify(last?.totals)} state ${last?.state}`);
+}
+
+/** Source and target hold the same records at the same offsets, each once. */
+async function expectIdentical(topic: string, expected: number): Promise<void> {
+  const onSource = await consumeAll(source, topic, expected);
+  const onTarget = await consumeAll(target, topic, expected);
+  expect(onTarget).toEqual(onSource);
+}
+
+let t: TemporalClient;
+beforeAll(async () => {
+  t = await connectTemporal();
+});
+afterAll(async () => {
+  // A mirror a failed test left running would copy for ever: end it.
+  for (const id of started) await t.client.workflow.getHandle(id).terminate('test cleanup').catch(() => undefined);
+  for (const spec of [source, target]) await withAdmin(kafkaFor(spec, 'test-mirror-cleanup'), spec.name, (a) => a.deleteTopics({ topics })).catch(() => undefined);
+  await t?.close();
+});
+
+describe('mirror workflow, primary → next', () => {
+  let workers: RunningWorkers;
+  let running: Promise<void>;
+  beforeAll(async () => {
+    workers = await createWorkers({ settings: t.settings });
+    running = workers.run();
+  });
+  afterAll(async () => {
+    workers?.shutdown();
+    await running;
+  });
+
+  it('refuses the same cluster as source and target with one line, exit 2, nothing started', async () => {
+    const r = await lifeboat('mirror', 'start', '--spec', sourceFile, '--target-spec', sourceFile, '--topics', 'x');
+    expect(r.code).toBe(EXIT.USAGE);
+    expect(r.stderr.trim()).toBe(`lifeboat: source and target are the same cluster (${source.name}): a mirror needs two clusters`);
+    const gone = await t.client.workflow
+      .getHandle(`mirror-${source.name}-to-${source.name}`)
+      .describe()
+      .then(
+        () => 'exists',
+        (e: unknown) => (e instanceof WorkflowNotFoundError ? 'not found' : String(e)),
+      );
+    expect(gone).toBe('not found');
+    // The workflow refuses it too (a start from the Temporal UI).
+    const id = unique('mirror-same');
+    started.push(id);
+    await startRun(t.client, 'mirror', { workflowId: id, args: [{ source: { spec: source }, target: { spec: source }, selection: { topics: ['x'] } }] });
+    await expect(followRun<'mirror'>(t.client, id)).rejects.toMatchObject({ type: 'InvalidInput', message: expect.stringContaining('same cluster') });
+  });
+
+  it('a dry run returns the plan and creates nothing on the target', async () => {
+    const topic = unique('mirror-plan');
+    topics.push(topic);
+    const kafka = kafkaFor(source, 'test-mirror');
+    await createTopicsReady(source, [{ topic, numPartitions: 2, replicationFactor: 3 }], { kafka });
+    const id = unique('mirror-dry');
+    started.push(id);
+    await startRun(t.client, 'mirror', { workflowId: id, args: mirrorArgs(topic, { dryRun: true }) });
+    const r = await followRun<'mirror'>(t.client, id);
+    expect(r.report.outcome).toBe('planned');
+    expect(r.plan).toEqual([expect.objectContaining({ topic, partitions: 2, action: 'create' })]);
+    const onTarget = await withAdmin(kafkaFor(target, 'test-mirror'), target.name, (a) => a.listTopics());
+    expect(onTarget).not.toContain(topic);
+  });
+
+  it('copies a topic while records are produced, reaches lag 0 with every record at the same offsets, stops with a report', { timeout: 240_000 }, async () => {
+    const topic = unique('mirror-live');
+    topics.push(topic);
+    const kafka = kafkaFor(source, 'test-mirror');
+    await createTopicsReady(source, [{ topic, numPartitions: 3, replicationFactor: 3 }], { kafka });
+    await produce(kafka, topic, 0, 1500, 3);
+
+    // Through the CLI, as an operator starts it; the in-process worker runs it.
+    const start = await lifeboat('mirror', 'start', '--spec', sourceFile, '--target-spec', topo.kraft.specFile, '--topics', topic, '--shards', '2', '--round-seconds', '2', '--json');
+    expect(start.code, start.stderr).toBe(0);
+    const workflowId = (JSON.parse(start.stdout) as { workflowId: string }).workflowId;
+    started.push(workflowId);
+    expect(workflowId).toBe(`mirror-${source.name}-to-${target.name}`);
+
+    // More records while it runs.
+    await statusUntil(t, workflowId, (s) => s.rounds >= 1);
+    await produce(kafka, topic, 1500, 1500, 3);
+    const s = await statusUntil(t, workflowId, (x) => x.totals.lagRecords === 0 && x.totals.records === 3000 && x.partitions.length === 3);
+    expect(s.state).toBe('running');
+    expect(s.partitions.map((p) => [p.topic, p.partition, p.next, p.sourceEnd, p.mode, p.lagRecords, p.lagSeconds])).toEqual(
+      [0, 1, 2].map((p) => [topic, p, 1000, 1000, 'identical', 0, 0]),
+    );
+    expect(s.dataLost).toEqual([]);
+    expect(s.topics).toEqual([expect.objectContaining({ topic, partitions: 3 })]);
+    await expectIdentical(topic, 3000);
+
+    // The status command shows the same table.
+    const st = await lifeboat('mirror', 'status', workflowId);
+    expect(st.code, st.stderr).toBe(0);
+    expect(st.stdout).toMatch(new RegExp(`^${topic}\\s+0\\s+1000\\s+1000\\s+0\\s+0\\s+1000\\s+\\d+\\s+identical$`, 'm'));
+    expect(st.stdout).toContain('3 partitions, 3000 records');
+    expect(st.stdout).toContain('lag 0 records, at most 0 s — caught up');
+
+    const stop = await lifeboat('mirror', 'stop', '--spec', sourceFile, '--target-spec', topo.kraft.specFile, '--by', 'mirror-test', '--json');
+    expect(stop.code, stop.stderr).toBe(0);
+    const r = JSON.parse(stop.stdout) as { status: MirrorStatus; report: { outcome: string; steps: { name: string; status: string }[]; checks: { ok: boolean }[] } };
+    expect(r.report.outcome).toBe('succeeded');
+    expect(r.status.state).toBe('stopped');
+    expect(r.status.stop).toEqual({ by: 'mirror-test' });
+    expect(r.status.totals).toMatchObject({ partitions: 3, records: 3000, lagRecords: 0, caughtUp: true, dataLost: 0 });
+    expect(r.report.steps.map((x) => [x.name, x.status])).toEqual([
+      ['plan', 'done'],
+      ['mirror', 'done'],
+    ]);
+    expect(r.report.checks.every((c) => c.ok)).toBe(true);
+    const desc = await t.client.workflow.getHandle(workflowId).describe();
+    expect(desc.status.name).toBe('COMPLETED');
+  });
+});
+
+function startWorker(bundle: string): Promise<ChildProcess> {
+  const child = spawn(LIFEBOAT_BIN, ['worker'], {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, LIFEBOAT_LOG_LEVEL: 'ERROR', LIFEBOAT_WORKFLOW_BUNDLE: bundle },
+  });
+  return new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.includes('lifeboat worker:')) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready: ${err}`)));
+  });
+}
+
+const kill = (child: ChildProcess | undefined) => {
+  try {
+    if (child) process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
+};
+
+describe('mirror with its worker SIGKILLed mid-copy', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-mirror-crash-'));
+  const bundle = join(dir, 'workflows.js');
+  let worker: ChildProcess | undefined;
+  beforeAll(async () => {
+    await buildWorkflowBundle(bundle);
+  });
+  afterAll(() => {
+    kill(worker);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  // The kill costs the shard's heartbeat timeout (20 s) before its retry on the new worker.
+  it('resumes on a new worker: no record lost or duplicated, same offsets', { timeout: 300_000 }, async () => {
+    const topic = unique('mirror-crash');
+    topics.push(topic);
+    const kafka = kafkaFor(source, 'test-mirror');
+    await createTopicsReady(source, [{ topic, numPartitions: 4, replicationFactor: 3 }], { kafka });
+    await produce(kafka, topic, 0, 40_000, 4, 1000);
+
+    worker = await startWorker(bundle);
+    const workflowId = unique('mirror-crash');
+    started.push(workflowId);
+    await startRun(t.client, 'mirror', { workflowId, args: mirrorArgs(topic, { roundSeconds: 30 }) });
+    // Kill once a shard has copied something and is still copying.
+    const handle = t.client.workflow.getHandle(workflowId);
+    const end = Date.now() + 120_000;
+    let copying = false;
+    while (!copying && Date.now() < end) {
+      const desc = await handle.describe();
+      copying = (desc.raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'mirrorShardActivity' && (a.heartbeatDetails?.payloads?.length ?? 0) > 0);
+      if (!copying) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(copying, 'a shard activity heartbeated').toBe(true);
+    await new Promise((r) => setTimeout(r, 300));
+    kill(worker);
+    worker = undefined;
+
+    // More records while no worker runs, then a new worker.
+    await produce(kafka, topic, 40_000, 2000, 4, 1000);
+    worker = await startWorker(bundle);
+    const s = await statusUntil(t, workflowId, (x) => x.totals.lagRecords === 0 && x.partitions.length === 4 && x.partitions.every((p) => p.next === 10_500), 240_000);
+    expect(s.dataLost).toEqual([]);
+    expect(s.partitions.every((p) => p.mode === 'identical')).toBe(true);
+    await expectIdentical(topic, 42_000);
+
+    // The killed attempt was retried.
+    const history = await handle.fetchHistory();
+    const timedOut = history.events?.filter((e) => e.activityTaskTimedOutEventAttributes || e.activityTaskFailedEventAttributes).length ?? 0;
+    const retried = history.events?.some((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1) ?? false;
+    expect(timedOut > 0 || retried, 'the killed shard ran again').toBe(true);
+
+    await handle.signal('stop', { by: 'crash-test' });
+    const r = await followRun<'mirror'>(t.client, workflowId);
+    expect(r.report.outcome).toBe('succeeded');
+    expect(r.status.totals).toMatchObject({ partitions: 4, lagRecords: 0, dataLost: 0 });
+  });
+});
