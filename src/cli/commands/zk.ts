@@ -157,6 +157,9 @@ export async function run(argv: string[]): Promise<number> {
 
   if (sub === 'export') {
     const root = values.root ?? (t.chroot || '/');
+    // Znodes read: a line for people (a bar's counter on a terminal), a JSON status line with --json, as before.
+    const view = out.view();
+    const onProgress = (n: number) => (out.json ? out.progress(`${n} znodes read`) : view.update({ phase: `zk export of ${root}`, done: n, unit: 'znodes' }));
     if (!values.out && !values.repo) throw CLI.error('--out <file> or --repo is required');
     if (values.repo) {
       const spec = needSpec(t, '--repo');
@@ -174,7 +177,7 @@ export async function run(argv: string[]): Promise<number> {
             }
           }
         }
-        const exp = await withZkSession(t.connect, t.connectOpts, (zk) => exportTree(zk, root, { base, onProgress: (n) => out.progress(`${n} znodes read`) }));
+        const exp = await withZkSession(t.connect, t.connectOpts, (zk) => exportTree(zk, root, { base, onProgress })).finally(() => view.stop());
         const { meta } = await repo.saveSnapshot({ cluster: spec.name, components: ['zookeeper'], parent, tags: ['zookeeper'] }, (w) => writeZkComponent(w, exp));
         out.result(
           { snapshot: meta.id, root, kind: exp.kind, zxid: exp.zxid, consistent: exp.consistent, nodes: exp.nodeCount, deleted: exp.deleted?.length ?? 0 },
@@ -185,7 +188,7 @@ export async function run(argv: string[]): Promise<number> {
       }
       return EXIT.OK;
     }
-    const exp = await withZkSession(t.connect, t.connectOpts, (zk) => exportTree(zk, root, { onProgress: (n) => out.progress(`${n} znodes read`) }));
+    const exp = await withZkSession(t.connect, t.connectOpts, (zk) => exportTree(zk, root, { onProgress })).finally(() => view.stop());
     writeExportFile(values.out!, exp);
     out.result(
       { file: values.out, root, zxid: exp.zxid, consistent: exp.consistent, nodes: exp.nodeCount, ephemerals: exp.nodes.filter((n) => n.ephemeral).length },
