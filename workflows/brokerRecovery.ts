@@ -5,6 +5,7 @@
  */
 import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { LifeboatActivities } from '../activities';
+import { brokerLogDirSnapshot } from '../src/recovery/plan.pure';
 import { brokerLogDirsDetail } from '../src/report/details.pure';
 import type { DataCheck, RunReport } from '../src/report/report.pure';
 import { hostTaskQueue } from '../src/temporal/taskQueues.pure';
@@ -112,9 +113,10 @@ export async function brokerRecovery(input: BrokerRecoveryInput): Promise<RunRep
           return `no usable copy of broker ${brokerId} in the repository: it re-replicates everything`;
         }
         for (const r of chosen.rejected) t.problem(`backup set ${r.setId} of ${r.time} was not used for broker ${brokerId}: ${r.reason}`);
-        const snap = chosen.set.snapshots[`logdirs:${brokerId}`]!;
+        // Chosen because it holds this broker's copy (require: broker).
+        const snapshotId = brokerLogDirSnapshot(chosen.set, brokerId)!;
         await slow.stopBrokerActivity.executeWithOptions(onHost, [{ spec, brokerId }]);
-        const r = await slow.restoreLogDirsActivity.executeWithOptions(onHost, [{ spec, brokerId, snapshotId: snap.id }]);
+        const r = await slow.restoreLogDirsActivity.executeWithOptions(onHost, [{ spec, brokerId, snapshotId }]);
         return brokerLogDirsDetail(r, chosen.set);
       },
       (d) => d,

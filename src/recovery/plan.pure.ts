@@ -34,6 +34,11 @@ export function dataPathOf(set: BackupSet): DataPath {
   return set.snapshots.topics ? 'topics' : 'none';
 }
 
+/** The snapshot of a broker's log-dir copy in a set (a broker recovery restores it), if the set holds one. */
+export function brokerLogDirSnapshot(set: BackupSet, brokerId: number): string | undefined {
+  return set.snapshots[`logdirs:${brokerId}`]?.id;
+}
+
 /** The set as far as it is restored: with `parts`, only those (its other parts say nothing about the cluster). */
 export function restoredSubset(set: BackupSet, parts?: string[]): BackupSet {
   if (!parts?.length) return set;

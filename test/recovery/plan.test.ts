@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BackupSet } from '../../src/backup/parts';
 import { parseSpec } from '../../src/config/spec';
-import { dataPathOf, dataWork, restoredSubset, skippedByParts, stateWork } from '../../src/recovery/plan.pure';
+import { brokerLogDirSnapshot, dataPathOf, dataWork, restoredSubset, skippedByParts, stateWork } from '../../src/recovery/plan.pure';
 import { chosenSetDetail, logDirsDetail } from '../../src/report/details.pure';
 
 const spec = parseSpec({
@@ -19,6 +19,8 @@ describe('recovery plan', () => {
   it('a set of log-dir copies restores them per broker host; topics are skipped', () => {
     const s = set(['zookeeper', 'kafka-metadata', 'configs:1', 'configs:2', 'logdirs:1', 'logdirs:2']);
     expect(dataPathOf(s)).toBe('logdirs');
+    expect(brokerLogDirSnapshot(s, 2)).toBe('id-logdirs:2');
+    expect(brokerLogDirSnapshot(s, 3)).toBeUndefined();
     const w = dataWork(spec, s);
     expect(w.logdirs.run).toEqual([
       { brokerId: 1, host: 'h1', snapshotId: 'id-logdirs:1' },
