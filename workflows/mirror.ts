@@ -17,6 +17,7 @@ export type { MirrorState, MirrorStatus, MirrorStopInput } from '../src/kafka/mi
 import {
   type DataLostRange,
   lagTable,
+  lostRangeText,
   MIRROR_PAUSE_SIGNAL,
   MIRROR_RESUME_SIGNAL,
   MIRROR_STATUS_QUERY,
@@ -217,7 +218,7 @@ export async function mirror(input: MirrorInput): Promise<MirrorResult> {
           for (const d of results.flatMap((r) => r.dataLost)) {
             if (dataLost.some((x) => x.topic === d.topic && x.partition === d.partition)) continue;
             dataLost.push(d);
-            t.problem(`DATA LOST on ${source.name}: ${d.topic}/${d.partition} offsets ${d.from ?? '?'}..${d.to ?? '?'} were gone before they were copied — that partition stopped (${d.message})`);
+            t.problem(`DATA LOST on ${source.name}: ${d.topic}/${d.partition} offsets ${lostRangeText(d)} were gone before they were copied — that partition stopped (${d.message})`);
           }
         }
         rounds++;
@@ -243,7 +244,7 @@ export async function mirror(input: MirrorInput): Promise<MirrorResult> {
   const report = t.report(dataLost.length ? 'failed' : 'succeeded', {
     checks: [
       { subject: `lag (records) over ${s.totals.partitions} partitions`, expected: 0, actual: s.totals.lagRecords, ok: s.totals.lagRecords === 0 },
-      { subject: 'partitions stopped on lost source data', expected: 0, actual: dataLost.length ? dataLost.map((d) => `${d.topic}/${d.partition} ${d.from ?? '?'}..${d.to ?? '?'}`).join(', ') : 0, ok: dataLost.length === 0 },
+      { subject: 'partitions stopped on lost source data', expected: 0, actual: dataLost.length ? dataLost.map((d) => `${d.topic}/${d.partition} ${lostRangeText(d)}`).join(', ') : 0, ok: dataLost.length === 0 },
     ],
   });
   return { plan, status: s, report };

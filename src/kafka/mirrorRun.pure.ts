@@ -45,9 +45,15 @@ export interface DataLostRange {
   partition: number;
   /** The first source offset lost (the mirror's next), when the engine said. */
   from?: number;
-  /** The first source offset still there (the log start), when the engine said. */
+  /** The first source offset after the loss (exclusive: the log start), when the engine said. */
   to?: number;
   message: string;
+}
+
+/** "50..79 (30 records)", or "?" when the engine did not say. */
+export function lostRangeText(d: DataLostRange): string {
+  if (d.from === undefined || d.to === undefined) return d.from !== undefined ? `${d.from}..?` : '?';
+  return `${d.from}..${d.to - 1} (${d.to - d.from} records)`;
 }
 
 /** A partition's lag: records not yet copied and how old the newest copied record is while some are behind. */
@@ -181,7 +187,7 @@ export function renderLagTable(parts: PartitionLag[], totals: MirrorTotals): str
     p.lagSeconds === undefined ? '?' : String(p.lagSeconds),
     String(p.records),
     String(p.bytes),
-    p.dataLost ? `DATA LOST ${p.dataLost.from ?? '?'}..${p.dataLost.to ?? '?'}` : p.mode,
+    p.dataLost ? `DATA LOST ${lostRangeText(p.dataLost)}` : p.mode,
   ]);
   const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => (i < 2 ? c.padEnd(width[i]!) : c.padStart(width[i]!))).join('  ').trimEnd();

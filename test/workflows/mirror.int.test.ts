@@ -174,6 +174,55 @@ describe('mirror workflow, primary → next', () => {
     const desc = await t.client.workflow.getHandle(workflowId).describe();
     expect(desc.status.name).toBe('COMPLETED');
   });
+
+  it('source data deleted while paused stops that partition with its exact range; the others go on; the report says so', { timeout: 240_000 }, async () => {
+    const topic = unique('mirror-lost');
+    topics.push(topic);
+    const kafka = kafkaFor(source, 'test-mirror');
+    await createTopicsReady(source, [{ topic, numPartitions: 2, replicationFactor: 3 }], { kafka });
+    await produce(kafka, topic, 0, 100, 2);
+    const workflowId = unique('mirror-lost');
+    started.push(workflowId);
+    await startRun(t.client, 'mirror', { workflowId, args: mirrorArgs(topic, { roundSeconds: 1 }) });
+    await statusUntil(t, workflowId, (s) => s.totals.records === 100 && s.totals.lagRecords === 0);
+
+    // Paused: nothing is copied while records come and retention (here: deleteRecords) takes some.
+    const pause = await lifeboat('mirror', 'pause', workflowId);
+    expect(pause.code, pause.stderr).toBe(0);
+    await statusUntil(t, workflowId, (s) => s.state === 'paused');
+    await produce(kafka, topic, 100, 100, 2);
+    await withAdmin(kafkaFor(source, 'test-mirror'), source.name, async (a) => {
+      // kafkajs looks the partition's leader up in metadata it must have loaded first.
+      await a.fetchTopicMetadata({ topics: [topic] });
+      await a.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '80' }] });
+    });
+    const paused = await t.client.workflow.getHandle(workflowId).query<MirrorStatus>(MIRROR_STATUS_QUERY);
+    expect(paused.totals.records).toBe(100);
+
+    const resume = await lifeboat('mirror', 'resume', workflowId);
+    expect(resume.code, resume.stderr).toBe(0);
+    const s = await statusUntil(t, workflowId, (x) => x.dataLost.length > 0 && x.partitions.find((p) => p.partition === 1)?.next === 100);
+    expect(s.dataLost).toEqual([{ topic, partition: 0, from: 50, to: 80, message: expect.stringContaining(`${topic}-0: source offsets 50..79 (30 records)`) }]);
+    const p0 = s.partitions.find((p) => p.partition === 0)!;
+    expect(p0.next).toBe(50);
+    expect(s.totals).toMatchObject({ caughtUp: false, dataLost: 1 });
+
+    const st = await lifeboat('mirror', 'status', workflowId);
+    expect(st.code).toBe(EXIT.PARTIAL);
+    expect(st.stdout).toMatch(new RegExp(`^${topic}\\s+0\\s+50\\s+.*DATA LOST 50\\.\\.79 \\(30 records\\)$`, 'm'));
+
+    const stop = await lifeboat('mirror', 'stop', workflowId, '--json');
+    expect(stop.code, stop.stderr).toBe(EXIT.PARTIAL);
+    const r = JSON.parse(stop.stdout) as { report: { outcome: string; problems: string[] } };
+    expect(r.report.outcome).toBe('failed');
+    expect(r.report.problems).toEqual([expect.stringContaining(`${topic}/0 offsets 50..79 (30 records) were gone before they were copied`)]);
+    // What was there is on the target at its offsets: partition 1 whole, partition 0 up to the loss.
+    const onTarget = await withAdmin(kafkaFor(target, 'test-mirror'), target.name, (a) => a.fetchTopicOffsets(topic));
+    expect(onTarget.map((o) => [o.partition, o.high]).sort()).toEqual([
+      [0, '50'],
+      [1, '100'],
+    ]);
+  });
 });
 
 function startWorker(bundle: string): Promise<ChildProcess> {

@@ -13,6 +13,7 @@ import {
   MIRROR_RESUME_SIGNAL,
   MIRROR_STATUS_QUERY,
   MIRROR_STOP_SIGNAL,
+  lostRangeText,
   type MirrorStatus,
   mirrorWorkflowId,
   renderLagTable,
@@ -146,7 +147,7 @@ async function status(t: TemporalClient, workflowId: string, out: Output): Promi
   const head =
     `${workflowId}: ${s.state} (${desc.status.name.toLowerCase()}), ${s.source} → ${s.target}, round ${s.rounds}, ${s.shards} shards` +
     `${s.updatedAt ? `, as of ${s.updatedAt}` : ''}; ${s.throughput.recordsPerSecond} records/s, ${s.throughput.bytesPerSecond} bytes/s`;
-  const lost = s.dataLost.map((d) => `DATA LOST: ${d.topic}/${d.partition} offsets ${d.from ?? '?'}..${d.to ?? '?'} — ${d.message}`);
+  const lost = s.dataLost.map((d) => `DATA LOST: ${d.topic}/${d.partition} offsets ${lostRangeText(d)} — ${d.message}`);
   out.result({ workflowId, ...s }, [head, '', renderLagTable(s.partitions, s.totals), ...(lost.length ? ['', ...lost] : [])].join('\n'));
   return s.dataLost.length ? EXIT.PARTIAL : EXIT.OK;
 }
