@@ -45,9 +45,19 @@ export async function mirrorPositions(source: ClusterSpec, target: ClusterSpec, 
  * everything before it is in. Undefined when the mirror has not reached it (or knows nothing).
  */
 export async function translateMirroredOffset(target: ClusterSpec, pair: string, topic: string, partition: number, sourceOffset: number): Promise<number | undefined> {
+  return (await mirroredOffsets(target, pair))(topic, partition, sourceOffset);
+}
+
+/** The same translation for many offsets from one read of the state (a cut-over translates every group). */
+export async function mirroredOffsets(target: ClusterSpec, pair: string): Promise<(topic: string, partition: number, sourceOffset: number) => number | undefined> {
   const state = await readState(kafkaFor(target, 'mirror-status'), pair);
-  const st = state.positions.get(stateKey(pair, topic, partition));
-  if (!st || sourceOffset > st.next) return undefined;
-  const map: OffsetMap = { topics: { [topic]: { target: topic, partitions: { [String(partition)]: { runs: runsOf(state, st), end: st.targetNext } } } } };
-  return translateOffset(map, topic, partition, sourceOffset);
+  const maps = new Map<string, OffsetMap>();
+  return (topic, partition, sourceOffset) => {
+    const st = state.positions.get(stateKey(pair, topic, partition));
+    if (!st || sourceOffset > st.next) return undefined;
+    const key = stateKey(pair, topic, partition);
+    let map = maps.get(key);
+    if (!map) maps.set(key, (map = { topics: { [topic]: { target: topic, partitions: { [String(partition)]: { runs: runsOf(state, st), end: st.targetNext } } } } }));
+    return translateOffset(map, topic, partition, sourceOffset);
+  };
 }
