@@ -175,6 +175,34 @@ describe('mirror workflow, primary → next', () => {
     expect(desc.status.name).toBe('COMPLETED');
   });
 
+  it('continues as new after roundsPerRun rounds with its positions and counters: history stays bounded', { timeout: 180_000 }, async () => {
+    const topic = unique('mirror-can');
+    topics.push(topic);
+    const kafka = kafkaFor(source, 'test-mirror');
+    await createTopicsReady(source, [{ topic, numPartitions: 2, replicationFactor: 3 }], { kafka });
+    await produce(kafka, topic, 0, 200, 2);
+    const workflowId = unique('mirror-can');
+    started.push(workflowId);
+    const first = await startRun(t.client, 'mirror', { workflowId, args: mirrorArgs(topic, { roundSeconds: 1, roundsPerRun: 2 }) });
+    await statusUntil(t, workflowId, (s) => s.rounds >= 3 && s.totals.records === 200);
+    await produce(kafka, topic, 200, 100, 2);
+    const s = await statusUntil(t, workflowId, (x) => x.rounds >= 5 && x.totals.records === 300 && x.totals.lagRecords === 0);
+    const desc = await t.client.workflow.getHandle(workflowId).describe();
+    expect(desc.runId).not.toBe(first.runId);
+    // The mirror's start is carried over: before the run that answers now began.
+    expect(Date.parse(s.startedAt)).toBeLessThan(desc.startTime.getTime());
+    const firstHistory = await t.client.workflow.getHandle(workflowId, first.runId).fetchHistory();
+    const last = firstHistory.events?.at(-1);
+    expect(last?.workflowExecutionContinuedAsNewEventAttributes, 'the first run ended by continuing as new').toBeTruthy();
+    // Two rounds of a plan and two shards each, plus the start: a bounded history.
+    expect(firstHistory.events?.length).toBeLessThan(80);
+    await t.client.workflow.getHandle(workflowId).signal('stop', { by: 'can-test' });
+    const r = await followRun<'mirror'>(t.client, workflowId);
+    expect(r.status.totals).toMatchObject({ partitions: 2, records: 300, lagRecords: 0 });
+    expect(r.status.rounds).toBeGreaterThanOrEqual(5);
+    await expectIdentical(topic, 300);
+  });
+
   it('source data deleted while paused stops that partition with its exact range; the others go on; the report says so', { timeout: 240_000 }, async () => {
     const topic = unique('mirror-lost');
     topics.push(topic);
