@@ -202,6 +202,7 @@ describe('mirror engine, primary (ZooKeeper 3.9) → next (KRaft 4.1)', () => {
     await produceNumbered(primary, lost, 100, 1, 100, 100);
     const admin = primary.admin();
     await admin.connect();
+    await admin.fetchTopicMetadata({ topics: [lost] }); // deleteTopicRecords needs the topic's metadata
     await admin.deleteTopicRecords({ topic: lost, partitions: [{ partition: 0, offset: '150' }] });
     await admin.disconnect();
     const e = await mirrorShard(primarySpec(), nextSpec(), pair, { topic: lost, partitions: [0] }, { until: 'caught-up' }).catch((x: unknown) => x);

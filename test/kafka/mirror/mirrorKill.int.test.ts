@@ -1,0 +1,82 @@
+/**
+ * A mirror shard SIGKILLed mid-copy (in a child process), twice, then run again to the end leaves
+ * every source record exactly once on the target (sequence numbers in headers), at its source
+ * offset: the killed runs' last batches, named in the state on the target before they were sent,
+ * are found there by producer id and sequence, also when the next run cuts its batches differently.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { kafkaFor } from '../../../src/kafka/client';
+import { mirrorShard, planMirror } from '../../../src/kafka/mirror';
+import { readState } from '../../../src/kafka/mirror/state';
+import { findCluster } from '../../../lab/topology';
+import { nextSpec, primarySpec, topo, unique } from '../../support/lab';
+import { createTopicsReady } from '../../support/kafka';
+import { content, produceNumbered, readTopic, seqs } from './mirrorSupport';
+
+const PER_PARTITION = 2000;
+const primary = kafkaFor(primarySpec(), 'test-mkill-src');
+const next = kafkaFor(nextSpec(), 'test-mkill-dst');
+const topic = unique('mir-kill');
+const pair = unique('kill');
+
+afterAll(async () => {
+  for (const k of [primary, next]) {
+    const admin = k.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+    await admin.disconnect();
+  }
+});
+
+/** Runs the child shard and SIGKILLs it once it reports at least `killAt` records mirrored. */
+function mirrorUntilKilled(killAt: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const args = { source: findCluster(topo, 'primary').specFile, target: topo.kraft.specFile, pair, topic, partitions: [0, 1, 2], maxBatchBytes: 16 * 1024 };
+    const child = spawn(join(__dirname, '..', '..', '..', 'node_modules', '.bin', 'tsx'), [join(__dirname, 'mirrorChild.ts')], {
+      env: { ...process.env, LIFEBOAT_TEST_MIRROR: JSON.stringify(args) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true, // its own process group: the kill reaches tsx's node child too
+    });
+    let seen = 0;
+    let killed = false;
+    child.stdout.on('data', (d: Buffer) => {
+      for (const m of d.toString().matchAll(/mirrored (\d+)/g)) seen = Math.max(seen, Number(m[1]));
+      if (!killed && seen >= killAt) {
+        killed = true;
+        process.kill(-child.pid!, 'SIGKILL');
+      }
+    });
+    child.on('exit', () => (killed ? resolve(seen) : reject(new Error(`child mirror ended before it was killed (${seen} mirrored)`))));
+  });
+}
+
+describe('mirror shard killed with SIGKILL', () => {
+  it('killed twice mid-copy and run again: every record exactly once, at its source offset', async () => {
+    await createTopicsReady(primarySpec(), [{ topic, numPartitions: 3, replicationFactor: 3 }], { kafka: primary });
+    await produceNumbered(primary, topic, PER_PARTITION * 3, 3, 1000);
+    await planMirror(primarySpec(), nextSpec(), { topics: [topic] });
+
+    expect(await mirrorUntilKilled(1500)).toBeGreaterThanOrEqual(1500);
+    expect(await mirrorUntilKilled(3500)).toBeGreaterThanOrEqual(3500);
+    const partial = [...(await readTopic(next, topic)).values()].reduce((n, r) => n + r.length, 0);
+    expect(partial).toBeGreaterThanOrEqual(3500);
+    expect(partial).toBeLessThan(PER_PARTITION * 3);
+    // The killed run named a batch it was sending (or had sent) in the state on the target.
+    const state = await readState(next, pair);
+    expect([...state.positions.values()].filter((s) => s.sent).length).toBeGreaterThan(0);
+
+    const r = await mirrorShard(primarySpec(), nextSpec(), pair, { topic, partitions: [0, 1, 2] }, { until: 'caught-up', settleMs: 1000 });
+    expect(r.caughtUp).toBe(true);
+    expect(r.positions.map((p) => [p.next, p.mode, p.records])).toEqual([0, 1, 2].map(() => [PER_PARTITION, 'identical', PER_PARTITION]));
+    const src = await readTopic(primary, topic);
+    const dst = await readTopic(next, topic);
+    for (const [p, recs] of src) {
+      const got = dst.get(p)!;
+      expect(seqs(got)).toEqual(seqs(recs));
+      expect(got.map((x) => x.offset)).toEqual(recs.map((x) => x.offset));
+      expect(got.map(content)).toEqual(recs.map(content));
+    }
+  });
+});
