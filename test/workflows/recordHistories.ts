@@ -21,7 +21,10 @@ import { loadSpecCatalog } from '../../src/config/catalog';
 import { TASK_QUEUE, temporalSettings } from '../../src/temporal/connection';
 import { createWorkers } from '../../src/temporal/worker';
 import type { RunStatus } from '../../workflows/support/tracker';
-import { primarySpec, topo, unique } from '../support/lab';
+import { kafkaFor } from '../../src/kafka/client';
+import { MIRROR_STATUS_QUERY, type MirrorStatus } from '../../src/kafka/mirrorRun.pure';
+import { createTopicsReady } from '../support/kafka';
+import { nextSpec, primarySpec, topo, unique } from '../support/lab';
 import { historyToJson } from './support/historyJson';
 import { stubSpec, stubWorkers } from './support/recoveryStubs';
 import { timeSkippingEnvironment } from './support/timeSkipping';
@@ -108,6 +111,37 @@ export const SCENARIOS: Record<string, Scenario> = {
   'brokerRecovery-dryRun': {
     about: 'a single-broker recovery dry run of broker 3',
     run: (client, id) => start(client, 'brokerRecovery', id, { brokerId: 3, dryRun: true }),
+  },
+  'mirror': {
+    about: 'a mirror primary → next of a fresh topic: rounds of plan and shards, paused and resumed, stopped with its report',
+    async run(client, id) {
+      const topic = unique('history-mirror');
+      const kafka = kafkaFor(primarySpec(), 'record-histories');
+      await createTopicsReady(primarySpec(), [{ topic, numPartitions: 2, replicationFactor: 3 }], { kafka });
+      const producer = kafka.producer();
+      await producer.connect();
+      await producer.send({ topic, messages: Array.from({ length: 100 }, (_, i) => ({ partition: i % 2, key: `k${i}`, value: `v${i}` })) });
+      await producer.disconnect();
+      const handle = await client.workflow.start('mirror', {
+        taskQueue: TASK_QUEUE,
+        workflowId: id,
+        args: [{ source: { spec: primarySpec() }, target: { spec: nextSpec() }, selection: { topics: [topic] }, shards: 2, roundSeconds: 1 }],
+      });
+      const until = async (ok: (s: MirrorStatus) => boolean) => {
+        for (let i = 0; i < 600; i++) {
+          if (ok(await handle.query<MirrorStatus>(MIRROR_STATUS_QUERY))) return;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        throw new Error(`${id} never got there`);
+      };
+      await until((s) => s.totals.records === 100 && s.totals.lagRecords === 0);
+      await handle.signal('pause');
+      await until((s) => s.state === 'paused');
+      await handle.signal('resume');
+      await until((s) => s.state === 'running');
+      await handle.signal('stop', { by: 'record-histories' });
+      return handle;
+    },
   },
   'clusterProbe': {
     about: 'the produce/consume probe',
