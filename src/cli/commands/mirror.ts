@@ -112,7 +112,8 @@ async function start(values: Values, out: Output): Promise<number> {
   const { src, dst } = pairSpecs(values);
   const selection = { ...(values.topics ? { topics: values.topics } : {}), ...(values.pattern ? { pattern: values.pattern.source } : {}) };
   const bad = selectionProblem(selection);
-  if (bad) throw CLI.error(`${bad} (--topics a,b or --pattern <regex>)`);
+  // A pattern that does not compile was refused by its option already: only an empty selection is left.
+  if (bad) throw CLI.error('the mirror selects no topics: give --topics a,b or --pattern <regex>');
   const input: WorkflowArgs<'mirror'>[0] = {
     source: { spec: src },
     target: { spec: dst },
