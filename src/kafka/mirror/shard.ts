@@ -179,6 +179,12 @@ export async function mirrorShard(source: ClusterSpec, target: ClusterSpec, pair
       st.sent = { ...producer, baseSequence, runs, next, records, bytes: batch.length, lastTimestamp };
       await stateLog.write(st);
       const base = await sendBatch(lane, topic, p, { batch, runs }, { kafka: tk, from: st.targetNext, producer, baseSequence, settleMs, signal: opts.signal });
+      if (base !== st.targetNext) {
+        // Someone else wrote in between (a second worker on this shard, another producer): say so loudly.
+        const from = st.targetNext;
+        land(st, st.sent, base);
+        throw new LifeboatError('UnsafeTarget', `target ${topic}-${p}: offsets ${from}..${base - 1} were written by someone else while mirror "${pair}" copied (a second worker on this shard, or a producer on the target): stop that writer`);
+      }
       land(st, st.sent, base);
       sequences.set(p, (baseSequence + records) % 2 ** 31);
       report();

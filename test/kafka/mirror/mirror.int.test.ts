@@ -11,12 +11,13 @@ import { kafkaFor } from '../../../src/kafka/client';
 import { STATE_TOPIC, mirrorPositions, mirrorShard, mirroredOffsets, planMirror, translateMirroredOffset } from '../../../src/kafka/mirror';
 import { readState } from '../../../src/kafka/mirror/state';
 import { LifeboatError } from '../../../src/errors';
-import { nextSpec, primarySpec, unique } from '../../support/lab';
+import { nextSpec, primarySpec, standbySpec, unique } from '../../support/lab';
 import { createTopicsReady } from '../../support/kafka';
 import { content, produceNumbered, readTopic, seqs } from './mirrorSupport';
 
 const primary = kafkaFor(primarySpec(), 'test-mirror-src');
 const next = kafkaFor(nextSpec(), 'test-mirror-dst');
+const standby = kafkaFor(standbySpec(), 'test-mirror-dst2');
 const pair = unique('pair');
 const plain = unique('mir-plain');
 const txn = unique('mir-txn');
@@ -48,17 +49,17 @@ async function configsOf(kafka: Kafka, topic: string): Promise<Record<string, st
 }
 
 /** Every source record once, in order, same content, and each source offset translated to its record on the target. */
-async function expectMirrored(topic: string, identical: boolean) {
+async function expectMirrored(topic: string, identical: boolean, into = { kafka: next, spec: nextSpec(), pair }) {
   const src = await readTopic(primary, topic);
-  const dst = await readTopic(next, topic);
-  const translate = await mirroredOffsets(nextSpec(), pair);
+  const dst = await readTopic(into.kafka, topic);
+  const translate = await mirroredOffsets(into.spec, into.pair);
   for (const [p, recs] of src) {
     const got = dst.get(p)!;
     expect(seqs(got)).toEqual(seqs(recs));
     expect(got.map(content)).toEqual(recs.map(content));
     if (identical) expect(got.map((r) => r.offset)).toEqual(recs.map((r) => r.offset));
     expect(recs.map((r) => translate(topic, p, r.offset))).toEqual(got.map((r) => r.offset));
-    expect(await translateMirroredOffset(nextSpec(), pair, topic, p, recs[0]?.offset ?? 0)).toBe(got[0]?.offset ?? 0);
+    expect(await translateMirroredOffset(into.spec, into.pair, topic, p, recs[0]?.offset ?? 0)).toBe(got[0]?.offset ?? 0);
   }
 }
 
@@ -241,5 +242,16 @@ describe('mirror engine, primary (ZooKeeper 3.9) → next (KRaft 4.1)', () => {
     expect(mid.some((p) => p.next < p.sourceEnd)).toBe(true);
     await mirrorShard(primarySpec(), nextSpec(), pair, { topic: plain, partitions: [0, 1, 2, 3] }, { until: 'caught-up' });
     await expectMirrored(plain, true);
+  });
+
+  it('mirrors into the ZooKeeper-mode standby too (another pair, the same source topics)', async () => {
+    const pair2 = unique('pair-standby');
+    created.push([standby, txn]);
+    const plan = await planMirror(primarySpec(), standbySpec(), { topics: [txn] });
+    expect(plan.map((p) => [p.topic, p.partitions, p.action])).toEqual([[txn, 2, 'create']]);
+    const r = await mirrorShard(primarySpec(), standbySpec(), pair2, { topic: txn, partitions: [0, 1] }, { until: 'caught-up' });
+    expect(r.caughtUp).toBe(true);
+    expect(r.positions.every((p) => p.mode === 'mapped' && p.next === p.sourceEnd)).toBe(true);
+    await expectMirrored(txn, false, { kafka: standby, spec: standbySpec(), pair: pair2 });
   });
 });

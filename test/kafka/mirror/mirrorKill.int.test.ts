@@ -11,6 +11,7 @@ import { kafkaFor } from '../../../src/kafka/client';
 import { mirrorShard, planMirror } from '../../../src/kafka/mirror';
 import { readState } from '../../../src/kafka/mirror/state';
 import { findCluster } from '../../../lab/topology';
+import { brokerControlFor } from '../../../src/host/brokerControl';
 import { nextSpec, primarySpec, topo, unique } from '../../support/lab';
 import { createTopicsReady } from '../../support/kafka';
 import { content, produceNumbered, readTopic, seqs } from './mirrorSupport';
@@ -20,12 +21,13 @@ const primary = kafkaFor(primarySpec(), 'test-mkill-src');
 const next = kafkaFor(nextSpec(), 'test-mkill-dst');
 const topic = unique('mir-kill');
 const pair = unique('kill');
+const restarted = unique('mir-restart');
 
 afterAll(async () => {
   for (const k of [primary, next]) {
     const admin = k.admin();
     await admin.connect();
-    await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+    await admin.deleteTopics({ topics: [topic, restarted] }).catch(() => {});
     await admin.disconnect();
   }
 });
@@ -79,4 +81,29 @@ describe('mirror shard killed with SIGKILL', () => {
       expect(got.map(content)).toEqual(recs.map(content));
     }
   });
+
+  it('the target broker stopped and started mid-copy: every record exactly once', async () => {
+    await createTopicsReady(primarySpec(), [{ topic: restarted, numPartitions: 3, replicationFactor: 3 }], { kafka: primary });
+    await produceNumbered(primary, restarted, 9000, 3, 1000);
+    await planMirror(primarySpec(), nextSpec(), { topics: [restarted] });
+    const control = brokerControlFor(nextSpec(), 1);
+    let bounce: Promise<void> | undefined;
+    const r = await mirrorShard(primarySpec(), nextSpec(), pair, { topic: restarted, partitions: [0, 1, 2] }, {
+      until: 'caught-up',
+      maxBatchBytes: 8 * 1024,
+      settleMs: 1000,
+      onProgress: (ps) => {
+        if (!bounce && ps.reduce((n, p) => n + p.records, 0) > 1000) bounce = control.stop().then(() => control.start());
+      },
+    });
+    expect(bounce).toBeDefined();
+    await bounce;
+    expect(r.positions.map((p) => p.next)).toEqual([3000, 3000, 3000]);
+    const src = await readTopic(primary, restarted);
+    const dst = await readTopic(next, restarted);
+    for (const [p, recs] of src) {
+      expect(seqs(dst.get(p)!)).toEqual(seqs(recs));
+      expect(dst.get(p)!.map((x) => x.offset)).toEqual(recs.map((x) => x.offset));
+    }
+  }, 300_000);
 });
