@@ -9,9 +9,21 @@
  * never silently. `stop` ends the run after the current round with a report; `pause`/`resume` hold
  * it between rounds. The `mirrorStatus` query gives the lag per partition; `status` is every run's.
  */
-import { ApplicationFailure, condition, continueAsNew, defineQuery, defineSignal, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { LifeboatActivities } from '../activities';
-import type { MirrorShardOutcome } from '../activities/mirror';
 import type { MirrorSelection, MirrorTopicPlan, PartitionPosition } from '../src/kafka/mirror';
 export type { MirrorState, MirrorStatus, MirrorStopInput } from '../src/kafka/mirrorRun.pure';
 import {
@@ -77,11 +89,24 @@ export const mirrorStopSignal = defineSignal<[MirrorStopInput?]>(MIRROR_STOP_SIG
 export const mirrorPauseSignal = defineSignal(MIRROR_PAUSE_SIGNAL);
 export const mirrorResumeSignal = defineSignal(MIRROR_RESUME_SIGNAL);
 
+// A mirror is a service: an unreachable cluster is retried until it is back (or the operator stops
+// it), the failure and attempt visible in `lifeboat mirror status`; what a retry cannot fix
+// (InvalidInput, UnsafeTarget: a foreign target topic) fails at once.
 const planning = proxyActivities<LifeboatActivities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 10 },
+  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute' },
 });
+
+/** A dry run answers: a few attempts, then the failure (an operator waits for it). */
+const planningOnce = proxyActivities<LifeboatActivities>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', maximumInterval: '10 seconds', maximumAttempts: 3 },
+});
+
+/** How long past a round's deadline a stop waits for its shards before it cancels them (stuck retrying). */
+const STOP_GRACE_MS = 30_000;
 
 export async function mirror(input: MirrorInput): Promise<MirrorResult> {
   const src = await resolveCluster(input.source ?? {});
@@ -105,7 +130,9 @@ export async function mirror(input: MirrorInput): Promise<MirrorResult> {
   const copying = proxyActivities<LifeboatActivities>({
     startToCloseTimeout: roundMs + 10 * 60_000,
     heartbeatTimeout: '20 seconds',
-    retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 20 },
+    retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+    // A cancelled shard (stop) has ended before the report is written.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   });
 
   const t = new RunTracker(
@@ -162,8 +189,44 @@ export async function mirror(input: MirrorInput): Promise<MirrorResult> {
     paused = false;
   });
 
+  /**
+   * Runs activities that a stop may cut short: a stop that comes while they are overdue (past
+   * `overdue`, e.g. retrying an unreachable cluster) cancels them and answers undefined, rather than
+   * waiting for ever. Before `overdue` a stop lets them finish.
+   */
+  const unlessStopped = <T>(fn: () => Promise<T>, overdue: number): Promise<T | undefined> =>
+    CancellationScope.cancellable(async () => {
+      const scope = CancellationScope.current();
+      const watch = new CancellationScope();
+      void watch
+        .run(async () => {
+          await condition(() => stop !== undefined);
+          const wait = overdue - Date.now();
+          if (wait > 0) await sleep(wait);
+          scope.cancel();
+        })
+        .catch(() => undefined);
+      try {
+        return await fn();
+      } catch (e) {
+        if (isCancellation(e) && stop) return undefined;
+        throw e;
+      } finally {
+        watch.cancel();
+      }
+    });
+  const stoppedEarly = (what: string) => t.problem(`stopped while ${what} was still retrying (see the failures in the history): cancelled it; positions are those of the last finished round`);
+
   const planArgs = { source, target, selection };
-  plan = await t.step('plan', () => planning.planMirrorActivity({ ...planArgs, dryRun }), describePlan);
+  const planned = await t.step('plan', () => unlessStopped(() => (dryRun ? planningOnce : planning).planMirrorActivity({ ...planArgs, dryRun }), Date.now() + STOP_GRACE_MS), (p) => (p ? describePlan(p) : 'stopped before it was planned'));
+  if (!planned) {
+    stoppedEarly('the first plan');
+    t.skip('mirror', 'stopped before the first plan');
+    state = 'stopped';
+    t.finish('stopped');
+    return { plan, status: status(), report: t.report('failed') };
+  }
+  plan = planned;
   if (dryRun) {
     t.skip('mirror', 'dry run');
     state = 'planned';
@@ -188,7 +251,14 @@ export async function mirror(input: MirrorInput): Promise<MirrorResult> {
         }
         state = 'running';
         // Round 0 has the plan already; later rounds pick up new topics and partitions.
-        if (round > 0) plan = await planning.planMirrorActivity(planArgs);
+        if (round > 0) {
+          const again = await unlessStopped(() => planning.planMirrorActivity(planArgs), Date.now() + STOP_GRACE_MS);
+          if (!again) {
+            stoppedEarly(`the plan of round ${rounds + 1}`);
+            return 'stopped';
+          }
+          plan = again;
+        }
         const stopped = new Set(dataLost.map((d) => partitionKey(d.topic, d.partition)));
         const lagNow = new Map(positions.map((p) => [partitionKey(p.topic, p.partition), p.sourceEnd - p.next]));
         const work = splitShards(planPartitions(plan, stopped), shards, (topic, p) => lagNow.get(partitionKey(topic, p)) ?? 1);
@@ -202,7 +272,11 @@ export async function mirror(input: MirrorInput): Promise<MirrorResult> {
           await condition(() => stop !== undefined, roundMs);
         } else {
           const until = began + roundMs;
-          const results: MirrorShardOutcome[] = await Promise.all(work.map((shard) => copying.mirrorShardActivity({ source, target, pair, shard, until })));
+          const results = await unlessStopped(() => Promise.all(work.map((shard) => copying.mirrorShardActivity({ source, target, pair, shard, until }))), until + STOP_GRACE_MS);
+          if (!results) {
+            stoppedEarly(`round ${rounds + 1} (past its deadline)`);
+            return 'stopped';
+          }
           const before = new Map(positions.map((p) => [partitionKey(p.topic, p.partition), p]));
           const fresh = results.flatMap((r) => r.positions);
           positions = mergePositions(positions, fresh);

@@ -203,6 +203,41 @@ describe('mirror workflow, primary → next', () => {
     await expectIdentical(topic, 300);
   });
 
+  it('an unreachable target: retried, said in status; stop cancels what retries and ends with a report, exit 3', { timeout: 180_000 }, async () => {
+    const topic = unique('mirror-down');
+    const dead = { ...target, kafka: { ...target.kafka, bootstrapServers: ['127.0.0.1:9'] } };
+    const workflowId = unique('mirror-down');
+    started.push(workflowId);
+    await startRun(t.client, 'mirror', { workflowId, args: mirrorArgs(topic, { target: { spec: dead } }) });
+    const handle = t.client.workflow.getHandle(workflowId);
+    const end = Date.now() + 90_000;
+    let attempt = 0;
+    while (attempt < 2 && Date.now() < end) {
+      const desc = await handle.describe();
+      attempt = Math.max(0, ...(desc.raw.pendingActivities ?? []).map((a) => a.attempt ?? 0));
+      if (attempt < 2) await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(attempt, 'the plan is retried').toBeGreaterThanOrEqual(2);
+    const st = await lifeboat('mirror', 'status', workflowId);
+    expect(st.code, st.stderr).toBe(0);
+    expect(st.stdout).toMatch(/^RETRYING planMirrorActivity \(attempt \d+\): .+/m);
+
+    const t0 = Date.now();
+    const stop = await lifeboat('mirror', 'stop', workflowId, '--json');
+    expect(stop.code, stop.stderr).toBe(EXIT.PARTIAL);
+    // It waits out the grace of a plan (30 s), not for ever.
+    expect(Date.now() - t0).toBeLessThan(60_000);
+    const r = JSON.parse(stop.stdout) as { status: MirrorStatus; report: { outcome: string; problems: string[]; steps: { name: string; status: string }[] } };
+    expect(r.report.outcome).toBe('failed');
+    expect(r.report.problems).toEqual([expect.stringContaining('stopped while the first plan was still retrying')]);
+    expect(r.report.steps.map((x) => [x.name, x.status])).toEqual([
+      ['plan', 'done'],
+      ['mirror', 'skipped'],
+    ]);
+    expect(r.status.state).toBe('stopped');
+    expect((await handle.describe()).status.name).toBe('COMPLETED');
+  });
+
   it('source data deleted while paused stops that partition with its exact range; the others go on; the report says so', { timeout: 240_000 }, async () => {
     const topic = unique('mirror-lost');
     topics.push(topic);

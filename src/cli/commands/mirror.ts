@@ -82,7 +82,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     const r = await follow<'mirror'>(t, workflowId, out);
     out.result({ ...r }, `${renderLagTable(r.status.partitions, r.status.totals)}\n\n${renderMarkdown({ ...r.report, uiLink: workflowUiLink(t.settings, r.report.workflowId, r.report.runId) })}`);
-    return r.status.dataLost.length ? EXIT.PARTIAL : EXIT.OK;
+    return r.report.outcome === 'succeeded' ? EXIT.OK : EXIT.PARTIAL;
   } finally {
     await t.close();
   }
@@ -149,6 +149,11 @@ async function status(t: TemporalClient, workflowId: string, out: Output): Promi
     `${workflowId}: ${s.state} (${desc.status.name.toLowerCase()}), ${s.source} → ${s.target}, round ${s.rounds}, ${s.shards} shards` +
     `${s.updatedAt ? `, as of ${s.updatedAt}` : ''}; ${s.throughput.recordsPerSecond} records/s, ${s.throughput.bytesPerSecond} bytes/s`;
   const lost = s.dataLost.map((d) => `DATA LOST: ${d.topic}/${d.partition} offsets ${lostRangeText(d)} — ${d.message}`);
-  out.result({ workflowId, ...s }, [head, '', renderLagTable(s.partitions, s.totals), ...(lost.length ? ['', ...lost] : [])].join('\n'));
+  // A shard or plan that failed and waits for its next attempt (an unreachable cluster): said, not hidden.
+  const retrying = (desc.raw.pendingActivities ?? [])
+    .filter((a) => (a.attempt ?? 1) > 1 && a.lastFailure?.message)
+    .map((a) => ({ activity: a.activityType?.name ?? '', attempt: a.attempt ?? 0, failure: a.lastFailure?.message ?? '' }));
+  const retryLines = retrying.map((r) => `RETRYING ${r.activity} (attempt ${r.attempt}): ${r.failure}`);
+  out.result({ workflowId, ...s, retrying }, [head, '', renderLagTable(s.partitions, s.totals), ...(lost.length ? ['', ...lost] : []), ...(retryLines.length ? ['', ...retryLines] : [])].join('\n'));
   return s.dataLost.length ? EXIT.PARTIAL : EXIT.OK;
 }
