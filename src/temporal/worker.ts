@@ -93,6 +93,10 @@ export async function createWorkers(opts: LifeboatWorkerOptions = {}): Promise<R
       // Host queues carry only activities; the control queue runs the workflows.
       ...(taskQueue === CONTROL_TASK_QUEUE ? source : {}),
       shutdownGraceTime: '5 seconds',
+      // Progress reaches `lifeboat status` and the UI within 2 s: without this cap the SDK holds
+      // heartbeats back for 80 % of the heartbeat timeout (16 s of our 20 s), and a step that says
+      // what it waits for is seen only after the wait is over.
+      maxHeartbeatThrottleInterval: '2 seconds',
     });
     workers.push(worker);
   }
