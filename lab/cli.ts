@@ -15,13 +15,15 @@ import { parseArgs } from 'node:util';
 import { brokerRunning, killBroker, labDown, labStatus, labUp, startBroker, stopBroker } from './lab';
 import { allClusters, findBroker, labEnv, labTopology } from './topology';
 import { tail } from '../src/host/processes';
+import { fail } from '../src/cli/output';
 
 const USAGE = `usage: npm run lab -- up [--provision-only] | down | status [--json] | logs [component] [-n N] |
        broker stop|start|kill <cluster> <id> | reset | env | demo [--records N] [--json]`;
 
 async function main(argv: string[]): Promise<number> {
   // The demo has options of its own; it runs lifeboat's workflows against the lab, as an operator would.
-  if (argv[0] === 'demo') return (await import('./demo')).run(argv.slice(1));
+  // Its errors (usage, --help, a failed run) end the way lifeboat's commands do: one line, a stable exit code.
+  if (argv[0] === 'demo') return (await import('./demo')).run(argv.slice(1)).catch((e: unknown) => fail(e));
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -1,5 +1,5 @@
 /**
- * `lifeboat demo`: the main job on the lab. Seeds the primary cluster (topics, records, consumer
+ * `npm run demo` (`npm run lab -- demo`): the main job on the lab. Seeds the primary cluster (topics, records, consumer
  * groups), takes a backup set with the backup workflow, writes a few records the backup will not
  * have, then the disaster (every broker SIGKILLed, log dirs emptied, the ZooKeeper chroot deleted),
  * then fullClusterRecovery, and prints its report (RTO, RPO, checks) with the Temporal UI link.
@@ -31,8 +31,8 @@ import { workflowFailure } from '../src/temporal/runs';
 
 export const summary = 'run the lab demo: seed → backup → disaster → full-cluster recovery → report';
 const CLI = commandLine(
-  'lifeboat demo',
-  'usage: lifeboat demo [--records N] [--json]',
+  'npm run lab -- demo',
+  'usage: npm run lab -- demo [--records N] [--json]   (npm run demo: the lab up, then this)',
   [int('records', '<N>', 'records to seed (default 20000)', 1), json],
   `Runs on the lab's primary cluster (start it with: npm run lab -- up). It deletes and recreates the
 demo-* topics and ends with a disaster and a recovery of the whole primary cluster.`,

@@ -25,7 +25,8 @@ describe('broker-control adapters', () => {
   });
 
   it('uses the adapter a loaded module registered, with the options of the spec', async () => {
-    await loadAdapterModules(['./test/host/fixtures/registersEcho.ts']);
+    // A path as typed, without "./", is a path when the file exists (not a package name).
+    await loadAdapterModules(['test/host/fixtures/registersEcho.ts']);
     const control = brokerControlFor(specWith({ type: 'adapter', adapter: 'echo', options: { name: 'east' } }), 7);
     expect(control.describe).toBe('echo east-7');
     expect(await control.status()).toBe('running');
