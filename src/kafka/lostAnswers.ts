@@ -61,7 +61,7 @@ const NOT_WRITTEN = new Set([3, 5, 9, 19]); // unknown partition, leader or repl
  * append, or leadership moved (or the log dir failed) while the leader awaited its replicas.
  */
 const UNCONFIRMED = new Set([6, 7, 20, 56]);
-export const CONNECTION_ERRORS = new Set(['KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSBrokerNotFound', 'KafkaJSRequestTimeoutError', 'KafkaJSLockTimeout', 'WireConnectionError']);
+export const CONNECTION_ERRORS = new Set(['KafkaJSNumberOfRetriesExceeded', 'KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSBrokerNotFound', 'KafkaJSRequestTimeoutError', 'KafkaJSLockTimeout', 'WireConnectionError']);
 
 /** Where and how a partition's batch is looked for in the target after its answer was lost. */
 export interface LostAnswerSearch {

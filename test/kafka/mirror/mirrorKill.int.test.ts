@@ -13,7 +13,7 @@ import { readState } from '../../../src/kafka/mirror/state';
 import { findCluster } from '../../../lab/topology';
 import { brokerControlFor } from '../../../src/host/brokerControl';
 import { nextSpec, primarySpec, topo, unique } from '../../support/lab';
-import { createTopicsReady } from '../../support/kafka';
+import { createTopicsReady, topicsReady } from '../../support/kafka';
 import { content, produceNumbered, readTopic, seqs } from './mirrorSupport';
 
 const PER_PARTITION = 2000;
@@ -84,21 +84,28 @@ describe('mirror shard killed with SIGKILL', () => {
 
   it('the target broker stopped and started mid-copy: every record exactly once', async () => {
     await createTopicsReady(primarySpec(), [{ topic: restarted, numPartitions: 3, replicationFactor: 3 }], { kafka: primary });
-    await produceNumbered(primary, restarted, 9000, 3, 1000);
+    await produceNumbered(primary, restarted, 15_000, 3, 1000);
     await planMirror(primarySpec(), nextSpec(), { topics: [restarted] });
     const control = brokerControlFor(nextSpec(), 1);
     let bounce: Promise<void> | undefined;
+    let finished = false;
+    let stoppedMidCopy = false;
     const r = await mirrorShard(primarySpec(), nextSpec(), pair, { topic: restarted, partitions: [0, 1, 2] }, {
       until: 'caught-up',
-      maxBatchBytes: 8 * 1024,
+      maxBatchBytes: 4 * 1024,
       settleMs: 1000,
       onProgress: (ps) => {
-        if (!bounce && ps.reduce((n, p) => n + p.records, 0) > 1000) bounce = control.stop().then(() => control.start());
+        if (bounce || ps.reduce((n, p) => n + p.records, 0) < 300) return;
+        bounce = control.stop().then(() => {
+          stoppedMidCopy = !finished;
+          return control.start();
+        });
       },
-    });
-    expect(bounce).toBeDefined();
+    }).finally(() => (finished = true));
     await bounce;
-    expect(r.positions.map((p) => p.next)).toEqual([3000, 3000, 3000]);
+    expect(stoppedMidCopy).toBe(true);
+    await topicsReady(nextSpec(), [restarted]);
+    expect(r.positions.map((p) => p.next)).toEqual([5000, 5000, 5000]);
     const src = await readTopic(primary, restarted);
     const dst = await readTopic(next, restarted);
     for (const [p, recs] of src) {
