@@ -24,6 +24,8 @@ const txn = unique('mir-txn');
 const lost = unique('mir-lost');
 const foreign = unique('mir-foreign');
 const wider = unique('mir-wider');
+const compacted = unique('mir-compacted');
+const appendTime = unique('mir-append');
 const created: [Kafka, string][] = [];
 
 afterAll(async () => {
@@ -254,4 +256,45 @@ describe('mirror engine, primary (ZooKeeper 3.9) → next (KRaft 4.1)', () => {
     expect(r.positions.every((p) => p.mode === 'mapped' && p.next === p.sourceEnd)).toBe(true);
     await expectMirrored(txn, false, { kafka: standby, spec: standbySpec(), pair: pair2 });
   });
+
+  it('compaction gaps and LogAppendTime: re-batched, every remaining record once with the source timestamps, offsets mapped exactly', async () => {
+    await sourceTopic(compacted, 1, [
+      { name: 'cleanup.policy', value: 'compact' },
+      { name: 'segment.ms', value: '100' },
+      { name: 'min.cleanable.dirty.ratio', value: '0.001' },
+      { name: 'min.compaction.lag.ms', value: '0' },
+    ]);
+    await sourceTopic(appendTime, 1, [{ name: 'message.timestamp.type', value: 'LogAppendTime' }]);
+    const producer = primary.producer();
+    await producer.connect();
+    for (let round = 0; round < 20; round++) {
+      await producer.send({ topic: compacted, acks: -1, messages: Array.from({ length: 10 }, (_, k) => ({ key: `ck-${k}`, value: `r${round}`, headers: { seq: String(round * 10 + k) } })) });
+      await new Promise((r) => setTimeout(r, 120));
+    }
+    await producer.send({ topic: appendTime, acks: -1, messages: Array.from({ length: 20 }, (_, i) => ({ key: `la${i}`, value: 'append-time', timestamp: '1000', headers: { seq: String(i) } })) });
+    const deadline = Date.now() + 90_000;
+    let now = await readTopic(primary, compacted);
+    for (let i = 0; (now.get(0)?.length ?? 0) >= 200 && Date.now() < deadline; i++) {
+      await new Promise((r) => setTimeout(r, 2000));
+      await producer.send({ topic: compacted, acks: -1, messages: [{ key: 'roll', value: String(i), headers: { seq: String(1000 + i) } }] });
+      now = await readTopic(primary, compacted);
+    }
+    await producer.disconnect();
+    expect(now.get(0)!.length).toBeLessThan(200);
+
+    const plan = await planMirror(primarySpec(), nextSpec(), { topics: [compacted, appendTime] });
+    expect(plan.find((p) => p.topic === appendTime)!.deferred).toEqual({ 'message.timestamp.type': 'LogAppendTime' });
+    expect(plan.find((p) => p.topic === compacted)!.configs).toMatchObject({ 'cleanup.policy': 'compact', 'segment.ms': '100' });
+    for (const t of [compacted, appendTime]) {
+      const r = await mirrorShard(primarySpec(), nextSpec(), pair, { topic: t, partitions: [0] }, { until: 'caught-up' });
+      expect(r.caughtUp).toBe(true);
+    }
+    const r = await mirrorPositions(primarySpec(), nextSpec(), pair, [{ topic: compacted, partitions: [0] }]);
+    expect(r[0]!.mode).toBe('mapped');
+    await expectMirrored(compacted, false);
+    // The broker's append times on the source are the records' timestamps on the target (CreateTime while mirroring).
+    const src = (await readTopic(primary, appendTime)).get(0)!;
+    expect(src.every((x) => x.timestamp > 1000)).toBe(true);
+    await expectMirrored(appendTime, true);
+  }, 180_000);
 });
