@@ -111,19 +111,19 @@ export async function mirrorShard(source: ClusterSpec, target: ClusterSpec, pair
   if (opts.signal?.aborted) stop.abort();
   const timer = typeof opts.until === 'number' ? setTimeout(() => stop.abort(), Math.max(0, opts.until - Date.now())) : undefined;
 
-  const src = await WireClient.open(sk, [topic]);
+  const src = await WireClient.open(sk, []);
   let tgt: WireClient | undefined;
   let log: StateLog | undefined;
   const parts = new Map<number, PartitionState>();
   try {
-    tgt = await WireClient.open(tk, [topic, STATE_TOPIC]);
-    const have = tgt.partitionCount(topic);
-    const stateReady = tgt.partitionCount(STATE_TOPIC) > 0;
+    tgt = await WireClient.open(tk, []);
+    const have = await partitionsOn(tgt, topic);
+    const stateReady = (await partitionsOn(tgt, STATE_TOPIC)) > 0;
     const missing = work.partitions.filter((p) => p >= have);
     if (missing.length || !stateReady) {
       throw new LifeboatError('InvalidInput', `the target ${target.name} has no ${!stateReady ? `mirror state topic ${STATE_TOPIC}` : `partition ${missing.join(', ')} of ${topic}`}: plan the mirror first (planMirror)`);
     }
-    if (src.partitionCount(topic) === 0) throw new LifeboatError('DataLost', `the source ${source.name} has no topic ${topic} any more: it was deleted while mirrored`, { topic });
+    if ((await partitionsOn(src, topic)) === 0) throw new LifeboatError('DataLost', `the source ${source.name} has no topic ${topic} any more: it was deleted while mirrored`, { topic });
     const producer = await tgt.initProducerId(opts.signal);
     log = new StateLog(tgt, producer);
     const state = await readState(tk, pair);
@@ -294,6 +294,17 @@ export async function mirrorShard(source: ClusterSpec, target: ClusterSpec, pair
     if (parts.size) opts.onProgress?.([...parts.values()].map(positionOf));
     await src.close();
     await tgt?.close();
+  }
+}
+
+/** Partitions of a topic (0 when it does not exist: metadata for a missing topic fails). */
+async function partitionsOn(client: WireClient, topic: string): Promise<number> {
+  try {
+    await client.addTopics([topic]);
+    return client.partitionCount(topic);
+  } catch (e) {
+    if ((e as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION') return 0;
+    throw e;
   }
 }
 

@@ -179,6 +179,11 @@ describe('mirror engine, primary (ZooKeeper 3.9) → next (KRaft 4.1)', () => {
     const e2 = await mirrorShard(primarySpec(), nextSpec(), pair, { topic: foreign, partitions: [1] }, { until: 'caught-up' }).catch((x: unknown) => x);
     expect((e2 as LifeboatError).type).toBe('UnsafeTarget');
 
+    const none = unique('mir-none');
+    const e4 = await mirrorShard(primarySpec(), nextSpec(), pair, { topic: none, partitions: [0] }, { until: 'caught-up' }).catch((x: unknown) => x);
+    expect((e4 as LifeboatError).type).toBe('InvalidInput');
+    expect((e4 as Error).message).toBe(`the target next has no partition 0 of ${none}: plan the mirror first (planMirror)`);
+
     await sourceTopic(wider, 2);
     await createTopicsReady(nextSpec(), [{ topic: wider, numPartitions: 4, replicationFactor: 1 }], { kafka: next });
     const e3 = await planMirror(primarySpec(), nextSpec(), { topics: [wider] }).catch((x: unknown) => x);
