@@ -71,7 +71,9 @@ export function mirrorActivities(_deps: ActivityDeps) {
             done += p.records - (first.get(k) ?? p.records);
             lag += Math.max(0, p.sourceEnd - p.next);
           }
-          beat({ phase: `${phase}, lag ${lag} records`, done, unit: 'records', subject });
+          // Typed Progress for every reader, and the positions themselves for `lifeboat mirror status` (live lag mid-round).
+          const details = { phase: `${phase}, lag ${lag} records`, done, unit: 'records', subject, positions: [...latest.values()] };
+          beat(details);
         };
         // Every part settles before the activity answers: a retry must never copy beside a part still running.
         const settled = await Promise.allSettled(

@@ -226,3 +226,27 @@ export interface MirrorStatus {
   stop?: MirrorStopInput;
 }
 
+
+/**
+ * The positions a running shard heartbeats (its details: typed Progress plus `positions`), read as
+ * data from another process: only well-formed entries.
+ */
+export function heartbeatPositions(details: unknown): PartitionPosition[] {
+  const list = (details as { positions?: unknown } | undefined)?.positions;
+  if (!Array.isArray(list)) return [];
+  const n = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  return list.filter((p): p is PartitionPosition => {
+    const x = p as Record<string, unknown>;
+    return typeof x?.topic === 'string' && Number.isInteger(x.partition) && n(x.next) && n(x.sourceEnd) && n(x.records) && n(x.bytes) && (x.mode === 'identical' || x.mode === 'mapped');
+  });
+}
+
+/** The recorded positions with the running shards' newer ones over them; `live` counts those taken. */
+export function withLivePositions(recorded: PartitionPosition[], live: PartitionPosition[]): { positions: PartitionPosition[]; live: number } {
+  const byKey = new Map(recorded.map((p) => [partitionKey(p.topic, p.partition), p]));
+  const newer = live.filter((p) => {
+    const r = byKey.get(partitionKey(p.topic, p.partition));
+    return !r || p.next > r.next || (p.next === r.next && p.sourceEnd > r.sourceEnd);
+  });
+  return { positions: mergePositions(recorded, newer), live: newer.length };
+}

@@ -4,6 +4,7 @@ import type { ClusterSpec } from '../../src/config/spec';
 import type { PartitionPosition } from '../../src/kafka/mirror';
 import {
   dataLostOf,
+  heartbeatPositions,
   lagOf,
   lagTable,
   mergePositions,
@@ -14,6 +15,7 @@ import {
   sameCluster,
   selectionProblem,
   splitShards,
+  withLivePositions,
 } from '../../src/kafka/mirrorRun.pure';
 
 const pos = (topic: string, partition: number, next: number, sourceEnd: number, extra: Partial<PartitionPosition> = {}): PartitionPosition => ({
@@ -134,5 +136,27 @@ describe('refusals and plans', () => {
       { topic: 't', partition: 0, message: 'lost' },
       { topic: 't', partition: 2, message: 'lost' },
     ]);
+  });
+});
+
+describe('live positions from the running shards', () => {
+  it('reads only well-formed positions from heartbeat details', () => {
+    const good = pos('a', 0, 5, 9);
+    expect(heartbeatPositions({ phase: 'mirror', positions: [good, { topic: 'a', partition: 1, next: -1 }, { topic: 'a' }, null, 'x'] })).toEqual([good]);
+    expect(heartbeatPositions({ phase: 'mirror' })).toEqual([]);
+    expect(heartbeatPositions(undefined)).toEqual([]);
+  });
+
+  it('takes a running shard\'s position only when it is newer than the recorded one', () => {
+    const recorded = [pos('a', 0, 50, 60), pos('a', 1, 30, 30)];
+    const r = withLivePositions(recorded, [pos('a', 0, 55, 70), pos('a', 1, 20, 30), pos('b', 0, 1, 2)]);
+    expect(r.live).toBe(2);
+    expect(r.positions.map((p) => [p.topic, p.partition, p.next, p.sourceEnd])).toEqual([
+      ['a', 0, 55, 70],
+      ['a', 1, 30, 30],
+      ['b', 0, 1, 2],
+    ]);
+    expect(withLivePositions(recorded, [pos('a', 1, 30, 31)]).positions[1]!.sourceEnd).toBe(31);
+    expect(withLivePositions(recorded, []).live).toBe(0);
   });
 });

@@ -353,10 +353,36 @@ describe('mirror with its worker SIGKILLed mid-copy', () => {
     // More records while no worker runs, then a new worker.
     await produce(kafka, topic, 40_000, 2000, 4, 1000);
     worker = await startWorker(bundle);
-    const s = await statusUntil(t, workflowId, (x) => x.totals.lagRecords === 0 && x.partitions.length === 4 && x.partitions.every((p) => p.next === 10_500), 240_000);
+
+    // Records keep coming; mid-round, lifeboat mirror status shows the running shards' newer positions.
+    let total = 42_000;
+    let producing = true;
+    const feeding = (async () => {
+      while (producing) {
+        await produce(kafka, topic, total, 200, 4, 100);
+        total += 200;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    })();
+    let live: { live: number; totals: { records: number } } | undefined;
+    const liveEnd = Date.now() + 120_000;
+    try {
+      while (!live?.live && Date.now() < liveEnd) {
+        const st = await lifeboat('mirror', 'status', workflowId, '--json');
+        expect(st.code, st.stderr).toBe(0);
+        live = JSON.parse(st.stdout) as typeof live;
+        if (!live?.live) await new Promise((r) => setTimeout(r, 2000));
+      }
+    } finally {
+      producing = false;
+      await feeding;
+    }
+    expect(live?.live, 'partitions whose position came from a running shard').toBeGreaterThan(0);
+
+    const s = await statusUntil(t, workflowId, (x) => x.totals.lagRecords === 0 && x.partitions.length === 4 && x.partitions.every((p) => p.next === total / 4), 240_000);
     expect(s.dataLost).toEqual([]);
     expect(s.partitions.every((p) => p.mode === 'identical')).toBe(true);
-    await expectIdentical(topic, 42_000);
+    await expectIdentical(topic, total);
 
     // The killed attempt was retried.
     const history = await handle.fetchHistory();

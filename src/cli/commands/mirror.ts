@@ -8,17 +8,23 @@ import { userInfo } from 'node:os';
 import { EXIT, LifeboatError } from '../../errors';
 import type { ClusterSpec } from '../../config/spec';
 import { loadSpec } from '../../config/spec';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { PartitionPosition } from '../../kafka/mirror';
 import {
+  heartbeatPositions,
+  lagTable,
   MIRROR_PAUSE_SIGNAL,
   MIRROR_RESUME_SIGNAL,
   MIRROR_STATUS_QUERY,
   MIRROR_STOP_SIGNAL,
   lostRangeText,
   type MirrorStatus,
+  mirrorTotals,
   mirrorWorkflowId,
   renderLagTable,
   sameCluster,
   selectionProblem,
+  withLivePositions,
 } from '../../kafka/mirrorRun.pure';
 import { renderMarkdown } from '../../report/report.pure';
 import { workflowUiLink } from '../../temporal/connection';
@@ -142,18 +148,37 @@ async function start(values: Values, out: Output): Promise<number> {
   }
 }
 
+/** What the running shards heartbeat: their newest positions (data from another process, checked). */
+function runningShardPositions(desc: Awaited<ReturnType<typeof describeRun>>['desc']): PartitionPosition[] {
+  return (desc.raw.pendingActivities ?? [])
+    .filter((a) => a.activityType?.name === 'mirrorShardActivity')
+    .flatMap((a) => {
+      const payload = a.heartbeatDetails?.payloads?.[0];
+      try {
+        return payload ? heartbeatPositions(defaultPayloadConverter.fromPayload(payload as never)) : [];
+      } catch {
+        return [];
+      }
+    });
+}
+
 async function status(t: TemporalClient, workflowId: string, out: Output): Promise<number> {
   const { handle, desc } = await describeRun(t.client, workflowId);
-  const s = await handle.query<MirrorStatus>(MIRROR_STATUS_QUERY);
+  const recorded = await handle.query<MirrorStatus>(MIRROR_STATUS_QUERY);
+  // Mid-round, the running shards know newer positions than the last round recorded: lag as of now.
+  const { positions, live } = withLivePositions(recorded.partitions, runningShardPositions(desc));
+  const now = Date.now();
+  const partitions = live ? lagTable(positions, now, recorded.dataLost) : recorded.partitions;
+  const s: MirrorStatus = live ? { ...recorded, partitions, totals: mirrorTotals(partitions), updatedAt: new Date(now).toISOString() } : recorded;
   const head =
     `${workflowId}: ${s.state} (${desc.status.name.toLowerCase()}), ${s.source} → ${s.target}, round ${s.rounds}, ${s.shards} shards` +
-    `${s.updatedAt ? `, as of ${s.updatedAt}` : ''}; ${s.throughput.recordsPerSecond} records/s, ${s.throughput.bytesPerSecond} bytes/s`;
+    `${s.updatedAt ? `, as of ${s.updatedAt}${live ? ` (${live} partitions from the running shards)` : ''}` : ''}; ${s.throughput.recordsPerSecond} records/s, ${s.throughput.bytesPerSecond} bytes/s`;
   const lost = s.dataLost.map((d) => `DATA LOST: ${d.topic}/${d.partition} offsets ${lostRangeText(d)} — ${d.message}`);
   // A shard or plan that failed and waits for its next attempt (an unreachable cluster): said, not hidden.
   const retrying = (desc.raw.pendingActivities ?? [])
     .filter((a) => (a.attempt ?? 1) > 1 && a.lastFailure?.message)
     .map((a) => ({ activity: a.activityType?.name ?? '', attempt: a.attempt ?? 0, failure: a.lastFailure?.message ?? '' }));
   const retryLines = retrying.map((r) => `RETRYING ${r.activity} (attempt ${r.attempt}): ${r.failure}`);
-  out.result({ workflowId, ...s, retrying }, [head, '', renderLagTable(s.partitions, s.totals), ...(lost.length ? ['', ...lost] : []), ...(retryLines.length ? ['', ...retryLines] : [])].join('\n'));
+  out.result({ workflowId, ...s, live, retrying }, [head, '', renderLagTable(s.partitions, s.totals), ...(lost.length ? ['', ...lost] : []), ...(retryLines.length ? ['', ...retryLines] : [])].join('\n'));
   return s.dataLost.length ? EXIT.PARTIAL : EXIT.OK;
 }
