@@ -61,44 +61,15 @@ function zookeeperProcess(topo: LabTopology): ManagedProcess {
 
 export function brokerProcess(topo: LabTopology, b: LabBroker): ManagedProcess {
   const props = join(b.configDir, 'server.properties');
-  if (isKraftBroker(topo, b)) {
-    return {
-      name: `node ${b.cluster}-${b.id}`,
-      command: javaBinary(),
-      args: [
-        '-Xms128m',
-        '-Xmx512m',
-        '-XX:+UseG1GC',
-        '-XX:MaxGCPauseMillis=20',
-        '-Djava.awt.headless=true',
-        `-Dlog4j2.configurationFile=${join(b.configDir, 'log4j2.yaml')}`,
-        `-Dkafka.logs.dir=${join(b.dir, 'logs')}`,
-        '-cp',
-        join(topo.kraft.kafkaLibs, '*'),
-        'kafka.Kafka',
-        props,
-      ],
-      pidFile: b.pidFile,
-      logFile: b.logFile,
-      marker: props,
-    };
-  }
+  const kraft = isKraftBroker(topo, b);
+  // Kafka 4 logs through log4j2 and runs with a smaller heap; 3.9 through reload4j.
+  const [heap, logging, libs] = kraft
+    ? [['-Xms128m', '-Xmx512m'], `-Dlog4j2.configurationFile=${join(b.configDir, 'log4j2.yaml')}`, topo.kraft.kafkaLibs]
+    : [['-Xms256m', '-Xmx1g'], `-Dlog4j.configuration=file:${join(b.configDir, 'log4j.properties')}`, topo.kafkaLibs];
   return {
-    name: `broker ${b.cluster}-${b.id}`,
+    name: `${kraft ? 'node' : 'broker'} ${b.cluster}-${b.id}`,
     command: javaBinary(),
-    args: [
-      '-Xms256m',
-      '-Xmx1g',
-      '-XX:+UseG1GC',
-      '-XX:MaxGCPauseMillis=20',
-      '-Djava.awt.headless=true',
-      `-Dlog4j.configuration=file:${join(b.configDir, 'log4j.properties')}`,
-      `-Dkafka.logs.dir=${join(b.dir, 'logs')}`,
-      '-cp',
-      join(topo.kafkaLibs, '*'),
-      'kafka.Kafka',
-      props,
-    ],
+    args: [...heap, '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-Djava.awt.headless=true', logging, `-Dkafka.logs.dir=${join(b.dir, 'logs')}`, '-cp', join(libs, '*'), 'kafka.Kafka', props],
     pidFile: b.pidFile,
     logFile: b.logFile,
     marker: props,

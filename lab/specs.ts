@@ -13,26 +13,33 @@ export const LAB_PASSWORD_ENV = 'LIFEBOAT_PASSWORD';
 /** The lab repositories' password lives in a file beside the specs, so the specs work without any env. */
 export const labPasswordFile = (topo: LabTopology): string => join(topo.labDir, 'specs', 'repository-password');
 
+/** What every lab cluster's spec says alike: its brokers (controlled by the lab adapter), repository, objectives. */
+function commonSpec(topo: LabTopology, cluster: Pick<LabCluster, 'name' | 'brokers'>) {
+  return {
+    name: cluster.name,
+    brokers: cluster.brokers.map((b) => ({
+      id: b.id,
+      host: b.host,
+      listener: `127.0.0.1:${b.port}`,
+      logDirs: [b.logDir],
+      configDir: b.configDir,
+      control: { type: 'adapter', adapter: 'lab', options: { cluster: cluster.name } },
+    })),
+    repository: { path: `${topo.repositoryDir}/${cluster.name}`, password: { file: labPasswordFile(topo) }, compression: 'auto' },
+    retention: DEFAULT_RETENTION,
+    objectives: { rtoMinutes: 30, rpoMinutes: 15 },
+    topics: { critical: ['^orders', '^payments'], disposable: ['^scratch-', '^lifeboat-probe'] },
+  };
+}
+
 export function labSpec(topo: LabTopology, cluster: LabCluster): ClusterSpec {
   const other = topo.clusters.find((c) => c.name !== cluster.name);
   return parseSpec(
     {
-      name: cluster.name,
+      ...commonSpec(topo, cluster),
       kafka: { bootstrapServers: bootstrapServers(cluster), mode: 'zookeeper', clientId: 'lifeboat' },
       zookeeper: { connect: zkConnect(topo), chroot: cluster.chroot },
-      brokers: cluster.brokers.map((b) => ({
-        id: b.id,
-        host: b.host,
-        listener: `127.0.0.1:${b.port}`,
-        logDirs: [b.logDir],
-        configDir: b.configDir,
-        control: { type: 'adapter', adapter: 'lab', options: { cluster: cluster.name } },
-      })),
-      repository: { path: `${topo.repositoryDir}/${cluster.name}`, password: { file: labPasswordFile(topo) }, compression: 'auto' },
       offsiteRepository: { path: `${topo.offsiteRepositoryDir}/${cluster.name}`, password: { file: labPasswordFile(topo) }, compression: 'auto' },
-      retention: DEFAULT_RETENTION,
-      objectives: { rtoMinutes: 30, rpoMinutes: 15 },
-      topics: { critical: ['^orders', '^payments'], disposable: ['^scratch-', '^lifeboat-probe'] },
       ...(cluster.name === 'primary' && other ? { standby: other.name } : {}),
     },
     cluster.specFile,
@@ -41,25 +48,7 @@ export function labSpec(topo: LabTopology, cluster: LabCluster): ClusterSpec {
 
 /** The KRaft cluster's spec: Kafka 4, no ZooKeeper section (its metadata lives in the controller quorum). */
 export function kraftLabSpec(topo: LabTopology, cluster: LabKraftCluster = topo.kraft): ClusterSpec {
-  return parseSpec(
-    {
-      name: cluster.name,
-      kafka: { bootstrapServers: bootstrapServers(cluster), mode: 'kraft', clientId: 'lifeboat' },
-      brokers: cluster.brokers.map((b) => ({
-        id: b.id,
-        host: b.host,
-        listener: `127.0.0.1:${b.port}`,
-        logDirs: [b.logDir],
-        configDir: b.configDir,
-        control: { type: 'adapter', adapter: 'lab', options: { cluster: cluster.name } },
-      })),
-      repository: { path: `${topo.repositoryDir}/${cluster.name}`, password: { file: labPasswordFile(topo) }, compression: 'auto' },
-      retention: DEFAULT_RETENTION,
-      objectives: { rtoMinutes: 30, rpoMinutes: 15 },
-      topics: { critical: ['^orders', '^payments'], disposable: ['^scratch-', '^lifeboat-probe'] },
-    },
-    cluster.specFile,
-  );
+  return parseSpec({ ...commonSpec(topo, cluster), kafka: { bootstrapServers: bootstrapServers(cluster), mode: 'kraft', clientId: 'lifeboat' } }, cluster.specFile);
 }
 
 export function writeLabSpecs(topo: LabTopology): void {
