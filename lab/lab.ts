@@ -136,6 +136,39 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
+/** The kernel's ephemeral port range: connect() takes the source ports of outgoing connections from it. */
+function ephemeralPortRange(): [number, number] | undefined {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    return lo && hi ? [lo, hi] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Lab ports inside the ephemeral range, with a line saying why that breaks restarts: while a broker is
+ * down, any outgoing connection on the machine may get its port as source port (a client retrying the
+ * down broker even connects to itself, measured: within ~17k attempts on an even port), and the broker's
+ * bind then fails with "Address already in use" until that connection closes. Undefined when none are.
+ */
+export function ephemeralPortWarning(topo: LabTopology): string | undefined {
+  const range = ephemeralPortRange();
+  if (!range) return undefined;
+  const ports = [
+    topo.temporal.port,
+    topo.temporal.uiPort,
+    topo.zookeeper.port,
+    ...allClusters(topo).flatMap((c) => c.brokers.map((b) => b.port)),
+    ...Object.values(topo.kraft.controllerPorts),
+  ].filter((p) => p >= range[0] && p <= range[1]);
+  if (ports.length === 0) return undefined;
+  return (
+    `lab ports ${ports.join(', ')} lie in the kernel's ephemeral port range ${range[0]}-${range[1]}: while a broker is down an outgoing ` +
+    `connection can take its port and its restart fails with "Address already in use"; choose ports below ${range[0]} (LIFEBOAT_LAB_*_PORT*)`
+  );
+}
+
 /** A lab cluster as `waitForAgreement` takes it. */
 export function labAgreementTarget(topo: LabTopology, cluster: string): AgreementTarget {
   const c = findCluster(topo, cluster);
@@ -238,7 +271,10 @@ export async function startBroker(topo: LabTopology, b: LabBroker, log: Log = ()
     },
     { timeoutMs: 120_000, intervalMs: 500, onTimeout: () => `last lines of ${serverLog}:\n${tail(serverLog)}\n${tail(b.logFile)}` },
   );
-  if (exited) throw new Error(`broker ${b.cluster}-${b.id} exited during start-up; last lines of ${serverLog}:\n${tail(serverLog, 15)}`);
+  if (exited) {
+    const portNote = tail(serverLog, 200).includes('Address already in use') ? ephemeralPortWarning(topo) : undefined;
+    throw new Error(`broker ${b.cluster}-${b.id} exited during start-up; last lines of ${serverLog}:\n${tail(serverLog, 15)}${portNote ? `\n${portNote}` : ''}`);
+  }
   if (opts.settle ?? true) await waitForLabAgreement(topo, b.cluster, { present: [b.id] });
 }
 
@@ -284,6 +320,8 @@ export async function labUp(topo: LabTopology = labTopology(), opts: UpOptions =
   ensureKafka4Libs(topo, log);
   if (opts.provisionOnly) return topo;
   writeLabConfigs(topo);
+  const portWarning = ephemeralPortWarning(topo);
+  if (portWarning) log(`warning: ${portWarning}`);
 
   const temporal = temporalProcess(topo, cli);
   if (runningPid(temporal) === undefined) log(`starting Temporal dev server on ${temporalAddress(topo)} (UI :${topo.temporal.uiPort})`);
