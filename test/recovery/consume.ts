@@ -5,13 +5,14 @@
  */
 import { expect } from 'vitest';
 import type { ClusterSpec } from '../../src/config/spec';
-import { withAdmin } from '../../src/kafka/admin';
+import { retryTransient, withAdmin } from '../../src/kafka/admin';
 import { kafkaFor } from '../../src/kafka/client';
 import { unique } from '../support/lab';
 
 export async function consumeAll(spec: ClusterSpec, topic: string, expected: number): Promise<string[]> {
   const kafka = kafkaFor(spec);
-  const offsets = await withAdmin(kafka, spec.name, (admin) => admin.fetchTopicOffsets(topic));
+  // Right after a restore, leaders may still move (preferred election): a stale leader answers NOT_LEADER, retriable.
+  const offsets = await withAdmin(kafka, spec.name, (admin) => retryTransient(() => admin.fetchTopicOffsets(topic)));
   const held = new Map(offsets.map((o) => [o.partition, Number(o.high) - Number(o.low)]));
   expect([...held.values()].reduce((a, b) => a + b, 0), `records ${topic} holds (end − start offsets)`).toBe(expected);
   const consumer = kafka.consumer({ groupId: unique('verify') });
