@@ -61,6 +61,9 @@ export function mm2Properties(o: Mm2Options): string {
     'refresh.topics.interval.seconds=5',
     'refresh.groups.interval.seconds=5',
     'dedicated.mode.enable.internal.rest=false',
+    // Its offset syncs on the target, not as a replication-factor-1 topic on the source: a source topic with
+    // one replica has no leader once that broker stops, and then every all-topics metadata read fails.
+    'offset-syncs.topic.location=target',
     '',
   ].join('\n');
 }
