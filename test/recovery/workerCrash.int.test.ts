@@ -14,6 +14,8 @@ import { backupPart } from '../../src/backup/parts';
 import { defaultParts } from '../../src/backup/plan.pure';
 import type { ClusterSpec } from '../../src/config/spec';
 import { withAdmin } from '../../src/kafka/admin';
+import { ACL, create, getChildren, Id, Permission, remove, withZk } from '../../src/zookeeper/client';
+import { zkConnect } from '../../lab/topology';
 import { kafkaFor } from '../../src/kafka/client';
 import { labDisaster } from '../../lab/disaster';
 import { openRepositoryForSpec } from '../../src/repository';
@@ -68,7 +70,17 @@ describe('worker killed during a full-cluster recovery', () => {
     connection = await Connection.connect(settings.connection);
     client = new Client({ connection, namespace: settings.namespace });
   });
+  // Znodes enough that the ZooKeeper restore runs for a while: a kill seen to land on a started
+  // attempt must not race the attempt's completion (with the repository session it starts in ms).
+  const ballast = `/primary/${unique('crash-ballast')}`;
+  const openAcl = [new ACL(Permission.ALL, new Id('world', 'anyone'))];
+
   afterAll(async () => {
+    await withZk(zkConnect(topo), async (zk) => {
+      const kids = await getChildren(zk, ballast).catch(() => [] as string[]);
+      for (let i = 0; i < kids.length; i += 200) await Promise.all(kids.slice(i, i + 200).map((k) => remove(zk, `${ballast}/${k}`)));
+      await remove(zk, ballast).catch(() => {});
+    }).catch(() => {});
     if (worker) kill(worker);
     await withAdmin(kafkaFor(spec), spec.name, (a) => a.deleteTopics({ topics: [topic] })).catch(() => {});
     await connection?.close();
@@ -85,6 +97,12 @@ describe('worker killed during a full-cluster recovery', () => {
     await producer.disconnect();
     await withAdmin(kafka, spec.name, (a) => a.setOffsets({ groupId: group, topic, partitions: [0, 1, 2, 3].map((p) => ({ partition: p, offset: String(100 + p) })) }));
     const before = await consumeAll(spec, topic, 2000);
+    await withZk(zkConnect(topo), async (zk) => {
+      await create(zk, ballast, null, openAcl);
+      for (let i = 0; i < 4000; i += 200) {
+        await Promise.all(Array.from({ length: 200 }, (_, j) => create(zk, `${ballast}/n${i + j}`, Buffer.alloc(256, i + j), openAcl)));
+      }
+    });
 
     // The backup set, taken part by part without a workflow.
     const repo = await openRepositoryForSpec(spec, 'primary', { create: true }); // backs up below: may create it
@@ -146,7 +164,7 @@ describe('worker killed during a full-cluster recovery', () => {
       );
       expect(startedEvent?.activityTaskStartedEventAttributes?.attempt, `attempt of ${k.activity} that completed`).toBeGreaterThan(k.attempt);
     }
-    expect(report.outcome).toBe('succeeded');
+    expect(report.outcome, JSON.stringify(report.problems)).toBe('succeeded');
     expect(report.checks.every((c) => c.ok)).toBe(true);
     expect(report.children?.map((c) => `${c.workflowId}: ${c.outcome}`)).toEqual([...new Set(Object.values(childOf))].map((id) => `${id}: succeeded`));
 
