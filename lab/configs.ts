@@ -31,6 +31,29 @@ export function zooCfg(topo: LabTopology): string {
   ].join('\n');
 }
 
+/** Topic, group and thread settings every lab broker has, whatever its Kafka line. */
+const clusterDefaults = (rf: number): string[] => [
+  'num.partitions=3',
+  `default.replication.factor=${rf}`,
+  `offsets.topic.replication.factor=${rf}`,
+  'offsets.topic.num.partitions=10',
+  `transaction.state.log.replication.factor=${rf}`,
+  `transaction.state.log.min.isr=${Math.min(2, rf)}`,
+  'transaction.state.log.num.partitions=5',
+  'group.initial.rebalance.delay.ms=0',
+  'num.network.threads=3',
+  'num.io.threads=4',
+];
+
+/** Segments, retention and sizes: records kept for ever, 10 MB records allowed, no topic made by a client. */
+const logDefaults = [
+  'log.segment.bytes=67108864',
+  'log.retention.hours=-1',
+  'message.max.bytes=10485760',
+  'replica.fetch.max.bytes=10485760',
+  'auto.create.topics.enable=false',
+];
+
 export function serverProperties(topo: LabTopology, cluster: LabCluster, broker: LabBroker): string {
   const rf = cluster.replicationFactor;
   return [
@@ -43,22 +66,9 @@ export function serverProperties(topo: LabTopology, cluster: LabCluster, broker:
     // Short enough that a killed broker's ephemeral registration goes away quickly in fault tests.
     'zookeeper.session.timeout.ms=6000',
     'zookeeper.connection.timeout.ms=18000',
-    'num.partitions=3',
-    `default.replication.factor=${rf}`,
-    `offsets.topic.replication.factor=${rf}`,
-    'offsets.topic.num.partitions=10',
-    `transaction.state.log.replication.factor=${rf}`,
-    `transaction.state.log.min.isr=${Math.min(2, rf)}`,
-    'transaction.state.log.num.partitions=5',
-    'group.initial.rebalance.delay.ms=0',
-    'num.network.threads=3',
-    'num.io.threads=4',
+    ...clusterDefaults(rf),
     'num.recovery.threads.per.data.dir=2',
-    'log.segment.bytes=67108864',
-    'log.retention.hours=-1',
-    'message.max.bytes=10485760',
-    'replica.fetch.max.bytes=10485760',
-    'auto.create.topics.enable=false',
+    ...logDefaults,
     'delete.topic.enable=true',
     // An authorizer, so ACLs can be captured and restored; open to everyone otherwise.
     'authorizer.class.name=kafka.security.authorizer.AclAuthorizer',
@@ -83,21 +93,8 @@ export function kraftServerProperties(cluster: LabKraftCluster, broker: LabBroke
     'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
     'inter.broker.listener.name=PLAINTEXT',
     `log.dirs=${broker.logDir}`,
-    'num.partitions=3',
-    `default.replication.factor=${rf}`,
-    `offsets.topic.replication.factor=${rf}`,
-    'offsets.topic.num.partitions=10',
-    `transaction.state.log.replication.factor=${rf}`,
-    `transaction.state.log.min.isr=${Math.min(2, rf)}`,
-    'transaction.state.log.num.partitions=5',
-    'group.initial.rebalance.delay.ms=0',
-    'num.network.threads=3',
-    'num.io.threads=4',
-    'log.segment.bytes=67108864',
-    'log.retention.hours=-1',
-    'message.max.bytes=10485760',
-    'replica.fetch.max.bytes=10485760',
-    'auto.create.topics.enable=false',
+    ...clusterDefaults(rf),
+    ...logDefaults,
     // KRaft's authorizer, so ACLs can be mirrored onto it; open to everyone otherwise.
     'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer',
     'allow.everyone.if.no.acl.found=true',
