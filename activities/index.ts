@@ -10,7 +10,9 @@ import { brokerActivities } from './brokers';
 import { clusterActivities } from './cluster';
 import type { ActivityDeps } from './deps';
 import { allAtBoundary } from './errors';
+import { migrationActivities } from './migration';
 import { mirrorActivities } from './mirror';
+import { offlineMigrationActivities } from './offlineMigration';
 import { recoveryActivities } from './recovery';
 import { specActivities } from './specs';
 import { verifyActivities } from './verify';
@@ -27,6 +29,8 @@ export function createActivities(deps: ActivityDeps) {
       ...backupActivities(deps),
       ...recoveryActivities(deps),
       ...mirrorActivities(deps),
+      ...migrationActivities(deps),
+      ...offlineMigrationActivities(deps),
     },
     deps,
   );

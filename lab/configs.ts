@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { LabBroker, LabCluster, LabKraftCluster, LabTopology } from './topology';
-import { zkConnect } from './topology';
+import { LAB_APP_USER, zkConnect } from './topology';
 
 function writeIfMissing(file: string, content: string): void {
   if (existsSync(file)) return;
@@ -54,13 +54,24 @@ const logDefaults = [
   'auto.create.topics.enable=false',
 ];
 
+/** The applications' listener: SASL_PLAINTEXT with PLAIN, where clients are User:app and ACLs bind them. */
+const appListener = (b: LabBroker): string => (b.appPort ? `,SASL_PLAINTEXT://127.0.0.1:${b.appPort}` : '');
+const appSasl = (b: LabBroker): string[] =>
+  b.appPort
+    ? [
+        'sasl.enabled.mechanisms=PLAIN',
+        `listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_${LAB_APP_USER.username}="${LAB_APP_USER.password}";`,
+      ]
+    : [];
+
 export function serverProperties(topo: LabTopology, cluster: LabCluster, broker: LabBroker): string {
   const rf = cluster.replicationFactor;
   return [
     `# Lifeboat lab broker ${broker.id} of cluster "${cluster.name}" (ZooKeeper mode)`,
     `broker.id=${broker.id}`,
-    `listeners=PLAINTEXT://127.0.0.1:${broker.port}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${broker.port}`,
+    `listeners=PLAINTEXT://127.0.0.1:${broker.port}${appListener(broker)}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${broker.port}${appListener(broker)}`,
+    ...(broker.appPort ? ['inter.broker.listener.name=PLAINTEXT', ...appSasl(broker)] : []),
     `log.dirs=${broker.logDir}`,
     `zookeeper.connect=${zkConnect(topo)}${cluster.chroot}`,
     // Short enough that a killed broker's ephemeral registration goes away quickly in fault tests.
@@ -87,10 +98,11 @@ export function kraftServerProperties(cluster: LabKraftCluster, broker: LabBroke
     'process.roles=broker,controller',
     `node.id=${broker.id}`,
     `controller.quorum.voters=${voters}`,
-    `listeners=PLAINTEXT://127.0.0.1:${broker.port},CONTROLLER://127.0.0.1:${cluster.controllerPorts[broker.id]}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${broker.port}`,
+    `listeners=PLAINTEXT://127.0.0.1:${broker.port}${appListener(broker)},CONTROLLER://127.0.0.1:${cluster.controllerPorts[broker.id]}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${broker.port}${appListener(broker)}`,
     'controller.listener.names=CONTROLLER',
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT',
+    ...appSasl(broker),
     'inter.broker.listener.name=PLAINTEXT',
     `log.dirs=${broker.logDir}`,
     ...clusterDefaults(rf),

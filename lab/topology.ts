@@ -15,6 +15,12 @@ export interface LabBroker {
   /** Host name used for the broker's task queue (lifeboat-host-<host>). */
   host: string;
   port: number;
+  /**
+   * The applications' listener (SASL_PLAINTEXT, PLAIN): clients with a principal of their own
+   * (User:app), so ACLs such as a migration's write fence apply to them. Lifeboat and the brokers
+   * use the PLAINTEXT listener as User:ANONYMOUS, a super user.
+   */
+  appPort?: number;
   dir: string;
   logDir: string;
   configDir: string;
@@ -66,6 +72,10 @@ function intEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number 
 }
 
 export const KAFKA_VERSION = '3.9.1';
+/** Applications' listeners sit 400 above the brokers' ports (base+401.., clear of the controllers at base+301). */
+const APP_PORT_OFFSET = 400;
+/** The applications' SASL/PLAIN user on every lab broker (loopback only). */
+export const LAB_APP_USER = { username: 'app', password: 'app-secret' } as const;
 /** The KRaft cluster's Kafka (4.0 removed ZooKeeper mode). */
 export const KAFKA4_VERSION = '4.1.1';
 
@@ -80,6 +90,7 @@ export function labTopology(env: NodeJS.ProcessEnv = process.env): LabTopology {
       id,
       host: `${cluster}-broker-${id}`,
       port,
+      appPort: port + APP_PORT_OFFSET,
       dir,
       logDir: join(dir, 'data'),
       configDir: join(dir, 'config'),
@@ -152,6 +163,8 @@ export function findBroker(topo: LabTopology, cluster: string, id: number): LabB
 export const zkConnect = (topo: LabTopology): string => `127.0.0.1:${topo.zookeeper.port}`;
 export const temporalAddress = (topo: LabTopology): string => `127.0.0.1:${topo.temporal.port}`;
 export const bootstrapServers = (c: Pick<LabCluster, 'brokers'>): string[] => c.brokers.map((b) => `127.0.0.1:${b.port}`);
+/** The applications' listeners (SASL_PLAINTEXT as User:app). */
+export const appBootstrapServers = (c: Pick<LabCluster, 'brokers'>): string[] => c.brokers.flatMap((b) => (b.appPort ? [`127.0.0.1:${b.appPort}`] : []));
 
 /**
  * The environment that points Temporal's own tools and lifeboat at this lab (Temporal's env

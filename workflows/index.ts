@@ -4,3 +4,4 @@ export { brokerRecovery } from './brokerRecovery';
 export { backup } from './backup';
 export { fullClusterRecovery, restoreState, restoreData, verifyCluster } from './recovery';
 export { mirror } from './mirror';
+export { migration, offlineMigration } from './migration';

@@ -25,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   topics: () => import('./commands/topics'),
   logdir: () => import('./commands/logdir'),
   mirror: () => import('./commands/mirror'),
+  migrate: () => import('./commands/migrate'),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,7 +1,8 @@
 /** Helpers for integration tests: the lab's topology and specs, and unique names per test run. */
 import { randomUUID } from 'node:crypto';
 import { loadSpec, type ClusterSpec } from '../../src/config/spec';
-import { findCluster, labTopology, type LabTopology, useLabEnv } from '../../lab/topology';
+import { Kafka, logLevel } from 'kafkajs';
+import { appBootstrapServers, findCluster, LAB_APP_USER, labTopology, type LabTopology, useLabEnv } from '../../lab/topology';
 // Lab specs control their brokers through the lab's adapter; the tests' workers run in this process.
 import '../../lab/brokerControl';
 
@@ -16,3 +17,17 @@ export const unique = (prefix: string): string => `${prefix}-${randomUUID().slic
 
 process.env.LIFEBOAT_PASSWORD ??= 'lab-password';
 export const nextSpec = (): ClusterSpec => loadSpec(topo.kraft.specFile);
+
+/**
+ * A client of the cluster's applications' listener (SASL/PLAIN as User:app): ACLs bind it, unlike
+ * Lifeboat's own PLAINTEXT connections (User:ANONYMOUS, a lab super user).
+ */
+export function appKafka(cluster: 'primary' | 'standby' | 'next', clientId = 'lab-app'): Kafka {
+  const c = cluster === 'next' ? topo.kraft : findCluster(topo, cluster);
+  return new Kafka({
+    clientId,
+    brokers: appBootstrapServers(c),
+    sasl: { mechanism: 'plain', ...LAB_APP_USER },
+    logLevel: logLevel.NOTHING,
+  });
+}
