@@ -18,6 +18,8 @@ export const EXIT = {
   REJECTED: 16,
   INVALID_SPEC: 17,
   UNREACHABLE: 18,
+  /** A client-switch hook (registry node, command, bootstrap file) failed at a cut-over. */
+  HOOK_FAILED: 19,
 } as const;
 
 export type ErrorType =
@@ -35,7 +37,9 @@ export type ErrorType =
   | 'Unreachable'
   | 'ClusterIdMismatch'
   /** Source records were deleted (retention, a recreated topic) before they could be copied. */
-  | 'DataLost';
+  | 'DataLost'
+  /** A client-switch hook failed (the message names it); what ran before it can be reverted. */
+  | 'HookFailed';
 
 const EXIT_BY_TYPE: Record<ErrorType, number> = {
   InvalidSpec: EXIT.INVALID_SPEC,
@@ -52,6 +56,7 @@ const EXIT_BY_TYPE: Record<ErrorType, number> = {
   Unreachable: EXIT.UNREACHABLE,
   ClusterIdMismatch: EXIT.UNSAFE_TARGET,
   DataLost: EXIT.INTEGRITY,
+  HookFailed: EXIT.HOOK_FAILED,
 };
 
 export const isErrorType = (t: unknown): t is ErrorType => typeof t === 'string' && t in EXIT_BY_TYPE;
@@ -70,6 +75,7 @@ export const NON_RETRYABLE: readonly ErrorType[] = [
   'ApprovalRejected',
   'ClusterIdMismatch',
   'DataLost',
+  'HookFailed',
 ];
 
 export class LifeboatError extends Error {

@@ -114,6 +114,41 @@ const repository = z.strictObject({
   compression: z.enum(['auto', 'off', 'max']).default('auto'),
 });
 
+/** ZooKeeper paths: absolute, no trailing "/" (a registry node a client-switch hook writes). */
+const zkPath = z.string().regex(/^(\/[^/\s]+)+$/, 'an absolute ZooKeeper path such as /services/kafka/bootstrap');
+
+/**
+ * Client-switch hooks (declared in the spec of the cluster clients move TO): how applications learn
+ * the new bootstrap servers at a cut-over. Run in order; each has a dry run and a revert.
+ * `${bootstrap}` in a value is the target's bootstrap servers, comma-joined.
+ */
+export const clientSwitchHookSchema = z.discriminatedUnion('type', [
+  /** Sets a ZooKeeper node (created if missing) in the spec's own ensemble, or the one `connect` names. */
+  z.strictObject({
+    type: z.literal('registry-node'),
+    path: zkPath,
+    value: z.string().default('${bootstrap}'),
+    connect: zkConnect.optional(),
+    description: z.string().optional(),
+  }),
+  /** Runs a program (execFile, no shell unless `shell: true`); env LIFEBOAT_BOOTSTRAP/SOURCE/TARGET/DRY_RUN/REVERT. */
+  z.strictObject({
+    type: z.literal('command'),
+    command: z.array(z.string().min(1)).min(1),
+    shell: z.boolean().default(false),
+    timeoutSeconds: z.number().positive().max(3600).default(60),
+    description: z.string().optional(),
+  }),
+  /** Rewrites the `key` line (bootstrap.servers) of a Java properties file, keeping every other line. */
+  z.strictObject({
+    type: z.literal('bootstrap-file'),
+    path: absPath,
+    key: z.string().min(1).regex(/^[^\s=:]+$/, 'a property key (no spaces, "=" or ":")').default('bootstrap.servers'),
+    description: z.string().optional(),
+  }),
+]);
+export type ClientSwitchHook = z.infer<typeof clientSwitchHookSchema>;
+
 export const clusterSpecSchema = z.strictObject({
   name: z.string().min(1).regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and "-" (it names workflows)'),
   kafka: z.strictObject({
@@ -153,6 +188,8 @@ export const clusterSpecSchema = z.strictObject({
     })
     .default({ critical: [], disposable: [] }),
   standby: z.string().optional(),
+  /** How clients switch to this cluster at a migration's (or failover's) cut-over. */
+  clientSwitch: z.array(clientSwitchHookSchema).default([]),
 });
 
 export type ClusterSpec = z.infer<typeof clusterSpecSchema>;
