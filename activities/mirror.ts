@@ -23,8 +23,9 @@ export interface MirrorShardInput {
   target: ClusterSpec;
   pair: string;
   shard: ShardWork[];
-  /** The round's deadline (ms since epoch): the shard copies until then. */
-  until: number;
+  /** The round's deadline (ms since epoch): the shard copies until then; 'caught-up' (a drain): until
+   *  every partition reached the source's end read when the shard started. */
+  until: number | 'caught-up';
 }
 
 export interface MirrorShardOutcome {

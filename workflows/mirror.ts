@@ -7,7 +7,10 @@
  * After `roundsPerRun` rounds the run continues as new with its positions and counters (history
  * stays bounded). Source data lost before it was copied stops that partition, named with its range,
  * never silently. `stop` ends the run after the current round with a report; `pause`/`resume` hold
- * it between rounds. The `mirrorStatus` query gives the lag per partition; `status` is every run's.
+ * it between rounds. `drain` (a migration's cut-over, once the source is fenced) cuts the running
+ * round short, copies until every partition reaches the source's end as read after the signal, and
+ * ends with those final positions. The `mirrorStatus` query gives the lag per partition; `status`
+ * is every run's.
  */
 import {
   ActivityCancellationType,
@@ -25,16 +28,18 @@ import {
 } from '@temporalio/workflow';
 import type { LifeboatActivities } from '../activities';
 import type { MirrorSelection, MirrorTopicPlan, PartitionPosition } from '../src/kafka/mirror';
-export type { MirrorState, MirrorStatus, MirrorStopInput } from '../src/kafka/mirrorRun.pure';
+export type { MirrorDrainInput, MirrorState, MirrorStatus, MirrorStopInput } from '../src/kafka/mirrorRun.pure';
 import {
   type DataLostRange,
   lagTable,
   lostRangeText,
+  MIRROR_DRAIN_SIGNAL,
   MIRROR_PAUSE_SIGNAL,
   MIRROR_RESUME_SIGNAL,
   MIRROR_STATUS_QUERY,
   MIRROR_STOP_SIGNAL,
   mergePositions,
+  type MirrorDrainInput,
   mirrorPair,
   mirrorTotals,
   type MirrorState,
@@ -58,7 +63,10 @@ export interface MirrorCarry {
   dataLost: DataLostRange[];
   paused: boolean;
   stop?: MirrorStopInput;
+  drain?: DrainRequest;
 }
+
+type DrainRequest = MirrorDrainInput & { requestedAt: string };
 
 export interface MirrorInput {
   /** The cluster read from: `{ "cluster": "primary" }` or `{ "spec": {...} }`. */
@@ -88,6 +96,7 @@ export const mirrorStatusQuery = defineQuery<MirrorStatus>(MIRROR_STATUS_QUERY);
 export const mirrorStopSignal = defineSignal<[MirrorStopInput?]>(MIRROR_STOP_SIGNAL);
 export const mirrorPauseSignal = defineSignal(MIRROR_PAUSE_SIGNAL);
 export const mirrorResumeSignal = defineSignal(MIRROR_RESUME_SIGNAL);
+export const mirrorDrainSignal = defineSignal<[MirrorDrainInput?]>(MIRROR_DRAIN_SIGNAL);
 
 // A mirror is a service: an unreachable cluster is retried until it is back (or the operator stops
 // it), the failure and attempt visible in `lifeboat mirror status`; what a retry cannot fix
@@ -152,6 +161,8 @@ export async function mirror(input: MirrorInput): Promise<MirrorResult> {
   let rounds = carried?.rounds ?? 0;
   let paused = carried?.paused ?? false;
   let stop = carried?.stop;
+  let drain: DrainRequest | undefined = carried?.drain;
+  let drainedAt: string | undefined;
   let plan: MirrorTopicPlan[] = [];
   let updatedAt: string | undefined;
   let throughput = { recordsPerSecond: 0, bytesPerSecond: 0 };
@@ -175,6 +186,7 @@ export async function mirror(input: MirrorInput): Promise<MirrorResult> {
       throughput,
       dataLost,
       ...(stop ? { stop } : {}),
+      ...(drain ? { drain: { ...drain, ...(drainedAt ? { drainedAt, durationMs: Date.parse(drainedAt) - Date.parse(drain.requestedAt) } : {}) } } : {}),
     };
   };
   setHandler(mirrorStatusQuery, status);
@@ -188,28 +200,34 @@ export async function mirror(input: MirrorInput): Promise<MirrorResult> {
   setHandler(mirrorResumeSignal, () => {
     paused = false;
   });
+  setHandler(mirrorDrainSignal, (d) => {
+    if (drain) return;
+    drain = { by: d?.by ?? 'unknown', ...(d?.reason ? { reason: d.reason } : {}), requestedAt: new Date().toISOString() };
+    if (state === 'running' || state === 'paused') state = 'draining';
+  });
 
   /**
    * Runs activities that a stop may cut short: a stop that comes while they are overdue (past
    * `overdue`, e.g. retrying an unreachable cluster) cancels them and answers undefined, rather than
-   * waiting for ever. Before `overdue` a stop lets them finish.
+   * waiting for ever. Before `overdue` a stop lets them finish. With `cutOnDrain` a drain cancels
+   * them at once (a round's shards: the drain copies from where they stopped, durably on the target).
    */
-  const unlessStopped = <T>(fn: () => Promise<T>, overdue: number): Promise<T | undefined> =>
+  const unlessStopped = <T>(fn: () => Promise<T>, overdue: number, cutOnDrain = false): Promise<T | undefined> =>
     CancellationScope.cancellable(async () => {
       const scope = CancellationScope.current();
       const watch = new CancellationScope();
       void watch
         .run(async () => {
-          await condition(() => stop !== undefined);
+          await condition(() => stop !== undefined || (cutOnDrain && drain !== undefined));
           const wait = overdue - Date.now();
-          if (wait > 0) await sleep(wait);
+          if (stop && wait > 0) await sleep(wait);
           scope.cancel();
         })
         .catch(() => undefined);
       try {
         return await fn();
       } catch (e) {
-        if (isCancellation(e) && stop) return undefined;
+        if (isCancellation(e) && (stop || (cutOnDrain && drain))) return undefined;
         throw e;
       } finally {
         watch.cancel();
@@ -239,15 +257,38 @@ export async function mirror(input: MirrorInput): Promise<MirrorResult> {
     t.setProgress({ phase: `round ${rounds}: lag ${s.totals.lagRecords} records`, done: s.totals.records, unit: 'records', subject: `${s.totals.partitions} partitions` });
   };
 
+  /** A round's (or the drain's) shard results into the positions, throughput and lost ranges. */
+  const absorb = (results: Awaited<ReturnType<LifeboatActivities['mirrorShardActivity']>>[], began: number) => {
+    const before = new Map(positions.map((p) => [partitionKey(p.topic, p.partition), p]));
+    const fresh = results.flatMap((r) => r.positions);
+    positions = mergePositions(positions, fresh);
+    let records = 0;
+    let bytes = 0;
+    for (const p of fresh) {
+      const b = before.get(partitionKey(p.topic, p.partition));
+      records += Math.max(0, p.records - (b?.records ?? 0));
+      bytes += Math.max(0, p.bytes - (b?.bytes ?? 0));
+    }
+    const secs = Math.max(0.001, (Date.now() - began) / 1000);
+    throughput = { recordsPerSecond: Math.round(records / secs), bytesPerSecond: Math.round(bytes / secs) };
+    for (const d of results.flatMap((r) => r.dataLost)) {
+      if (dataLost.some((x) => x.topic === d.topic && x.partition === d.partition)) continue;
+      dataLost.push(d);
+      t.problem(`DATA LOST on ${source.name}: ${d.topic}/${d.partition} offsets ${lostRangeText(d)} were gone before they were copied — that partition stopped (${d.message})`);
+    }
+  };
+
   const outcome = await t.step(
     'mirror',
-    async (): Promise<'stopped' | 'continue'> => {
+    async (): Promise<'stopped' | 'continue' | 'drain'> => {
       for (let round = 0; ; round++) {
         if (stop) return 'stopped';
+        if (drain) return 'drain';
         if (paused) {
           state = 'paused';
-          await condition(() => !paused || stop !== undefined);
+          await condition(() => !paused || stop !== undefined || drain !== undefined);
           if (stop) return 'stopped';
+          if (drain) return 'drain';
         }
         state = 'running';
         // Round 0 has the plan already; later rounds pick up new topics and partitions.
@@ -269,47 +310,79 @@ export async function mirror(input: MirrorInput): Promise<MirrorResult> {
             t.problem('every partition stopped on lost source data: nothing left to mirror');
             return 'stopped';
           }
-          await condition(() => stop !== undefined, roundMs);
+          await condition(() => stop !== undefined || drain !== undefined, roundMs);
         } else {
           const until = began + roundMs;
-          const results = await unlessStopped(() => Promise.all(work.map((shard) => copying.mirrorShardActivity({ source, target, pair, shard, until }))), until + STOP_GRACE_MS);
+          const results = await unlessStopped(() => Promise.all(work.map((shard) => copying.mirrorShardActivity({ source, target, pair, shard, until }))), until + STOP_GRACE_MS, true);
           if (!results) {
-            stoppedEarly(`round ${rounds + 1} (past its deadline)`);
-            return 'stopped';
+            if (stop) {
+              stoppedEarly(`round ${rounds + 1} (past its deadline)`);
+              return 'stopped';
+            }
+            // A drain cut the round short: what its shards copied is on the target, the drain goes on from there.
+            return 'drain';
           }
-          const before = new Map(positions.map((p) => [partitionKey(p.topic, p.partition), p]));
-          const fresh = results.flatMap((r) => r.positions);
-          positions = mergePositions(positions, fresh);
-          let records = 0;
-          let bytes = 0;
-          for (const p of fresh) {
-            const b = before.get(partitionKey(p.topic, p.partition));
-            records += Math.max(0, p.records - (b?.records ?? 0));
-            bytes += Math.max(0, p.bytes - (b?.bytes ?? 0));
-          }
-          const secs = Math.max(0.001, (Date.now() - began) / 1000);
-          throughput = { recordsPerSecond: Math.round(records / secs), bytesPerSecond: Math.round(bytes / secs) };
-          for (const d of results.flatMap((r) => r.dataLost)) {
-            if (dataLost.some((x) => x.topic === d.topic && x.partition === d.partition)) continue;
-            dataLost.push(d);
-            t.problem(`DATA LOST on ${source.name}: ${d.topic}/${d.partition} offsets ${lostRangeText(d)} were gone before they were copied — that partition stopped (${d.message})`);
-          }
+          absorb(results, began);
         }
         rounds++;
         updatedAt = new Date().toISOString();
         showProgress();
         if (stop) return 'stopped';
+        if (drain) return 'drain';
         if (round + 1 >= roundsPerRun || workflowInfo().continueAsNewSuggested) return 'continue';
         // A round that ended early (all caught up) waits out the rest of its time: no busy loop.
         const rest = began + roundMs - Date.now();
-        if (rest > 0) await condition(() => stop !== undefined, rest);
+        if (rest > 0) await condition(() => stop !== undefined || drain !== undefined, rest);
       }
     },
-    (o) => (o === 'stopped' ? `stopped after ${rounds} rounds` : `continued as new after ${rounds} rounds`),
+    (o) => (o === 'stopped' ? `stopped after ${rounds} rounds` : o === 'drain' ? `cut short by a drain after ${rounds} rounds` : `continued as new after ${rounds} rounds`),
   );
 
+  if (outcome === 'drain' && !stop) {
+    state = 'draining';
+    const drained = await t.step(
+      'drain',
+      async (): Promise<boolean> => {
+        // Planned again: partitions added since the last plan are drained too.
+        const again = await unlessStopped(() => planning.planMirrorActivity(planArgs), Date.now());
+        if (!again) return false;
+        plan = again;
+        const began = Date.now();
+        const stopped = new Set(dataLost.map((d) => partitionKey(d.topic, d.partition)));
+        const lagNow = new Map(positions.map((p) => [partitionKey(p.topic, p.partition), p.sourceEnd - p.next]));
+        const work = splitShards(planPartitions(plan, stopped), shards, (topic, p) => lagNow.get(partitionKey(topic, p)) ?? 1);
+        // 'caught-up': each shard reads the source's end when it starts (after the signal) and copies up to it.
+        const results = await unlessStopped(() => Promise.all(work.map((shard) => copying.mirrorShardActivity({ source, target, pair, shard, until: 'caught-up' }))), Date.now());
+        if (!results) return false;
+        absorb(results, began);
+        rounds++;
+        updatedAt = new Date().toISOString();
+        drainedAt = updatedAt;
+        showProgress();
+        return true;
+      },
+      (ok) => {
+        if (!ok) return 'stopped before the drain finished';
+        const s = status();
+        return `every partition at the source's end read after the drain (${s.totals.partitions} partitions, lag ${s.totals.lagRecords}) in ${s.drain?.durationMs ?? '?'} ms`;
+      },
+    );
+    if (!drained) stoppedEarly('the drain');
+    state = drained ? 'drained' : 'stopped';
+    t.finish(drained ? 'drained' : 'stopped');
+    const s = status();
+    const ok = drained && dataLost.length === 0 && s.totals.lagRecords === 0;
+    const report = t.report(ok ? 'succeeded' : 'failed', {
+      checks: [
+        { subject: `lag (records) after the drain over ${s.totals.partitions} partitions`, expected: 0, actual: s.totals.lagRecords, ok: drained && s.totals.lagRecords === 0 },
+        { subject: 'partitions stopped on lost source data', expected: 0, actual: dataLost.length ? dataLost.map((d) => `${d.topic}/${d.partition} ${lostRangeText(d)}`).join(', ') : 0, ok: dataLost.length === 0 },
+      ],
+    });
+    return { plan, status: s, report };
+  }
+
   if (outcome === 'continue') {
-    const next: MirrorCarry = { startedAt, rounds, positions, dataLost, paused, ...(stop ? { stop } : {}) };
+    const next: MirrorCarry = { startedAt, rounds, positions, dataLost, paused, ...(stop ? { stop } : {}), ...(drain ? { drain } : {}) };
     await continueAsNew<typeof mirror>({ ...input, source: { spec: source, specSource: src.source }, target: { spec: target, specSource: dst.source }, carried: next });
   }
   state = 'stopped';

@@ -11,6 +11,8 @@ export const MIRROR_STATUS_QUERY = 'mirrorStatus';
 export const MIRROR_STOP_SIGNAL = 'stop';
 export const MIRROR_PAUSE_SIGNAL = 'pause';
 export const MIRROR_RESUME_SIGNAL = 'resume';
+/** Copy until every partition reaches the source's end as read after the signal (the source is fenced by then), then end. */
+export const MIRROR_DRAIN_SIGNAL = 'drain';
 
 /** The pair's name: it keys the engine's durable state on the target and the workflow ID. */
 export const mirrorPair = (source: string, target: string): string => `${source}-to-${target}`;
@@ -194,7 +196,7 @@ export function renderLagTable(parts: PartitionLag[], totals: MirrorTotals): str
   const total =
     `${totals.partitions} partitions, ${totals.records} records (${totals.bytes} bytes) copied, lag ${totals.lagRecords} records` +
     `${totals.maxLagSeconds !== undefined ? `, at most ${totals.maxLagSeconds} s` : ''}${totals.caughtUp ? ' — caught up' : ''}` +
-    `${totals.dataLost ? `; ${totals.dataLost} partition(s) STOPPED on lost source data` : ''}`;
+    `${totals.dataLost ? `; ${totals.dataLost} partition(s) STOPPED on lost source data (${lostRecords(parts.flatMap((p) => (p.dataLost ? [p.dataLost] : [])))} records lost)` : ''}`;
   return [line(head), ...rows.map(line), '', total].join('\n');
 }
 
@@ -204,7 +206,18 @@ export interface MirrorStopInput {
   reason?: string;
 }
 
-export type MirrorState = 'planning' | 'running' | 'paused' | 'stopping' | 'stopped' | 'planned';
+export type MirrorState = 'planning' | 'running' | 'paused' | 'stopping' | 'stopped' | 'planned' | 'draining' | 'drained';
+
+/** Who asked a mirror to drain, and when (workflow time). */
+export interface MirrorDrainInput {
+  by?: string;
+  reason?: string;
+}
+
+/** Records lost on the source before they were copied, summed over the ranges that say how many. */
+export function lostRecords(dataLost: DataLostRange[]): number {
+  return dataLost.reduce((n, d) => n + (d.from !== undefined && d.to !== undefined ? d.to - d.from : 0), 0);
+}
 
 export interface MirrorStatus {
   pair: string;
@@ -224,6 +237,8 @@ export interface MirrorStatus {
   throughput: { recordsPerSecond: number; bytesPerSecond: number };
   dataLost: DataLostRange[];
   stop?: MirrorStopInput;
+  /** Set once a drain was asked for: who, when it began and (once every partition reached the end read after it) when it ended. */
+  drain?: MirrorDrainInput & { requestedAt: string; drainedAt?: string; durationMs?: number };
 }
 
 

@@ -175,6 +175,49 @@ describe('mirror workflow, primary → next', () => {
     expect(desc.status.name).toBe('COMPLETED');
   });
 
+  it('drain: cuts the running round short, copies to the source end read after the signal, ends with final positions and report', { timeout: 180_000 }, async () => {
+    const topic = unique('mirror-drain');
+    topics.push(topic);
+    const kafka = kafkaFor(source, 'test-mirror');
+    await createTopicsReady(source, [{ topic, numPartitions: 3, replicationFactor: 3 }], { kafka });
+    await produce(kafka, topic, 0, 3000, 3);
+    const workflowId = unique('mirror-drain');
+    started.push(workflowId);
+    // Rounds of 10 minutes: only the drain can end this one in time.
+    await startRun(t.client, 'mirror', { workflowId, args: mirrorArgs(topic, { roundSeconds: 600 }) });
+    const handle = t.client.workflow.getHandle(workflowId);
+    const end = Date.now() + 60_000;
+    let copying = false;
+    while (!copying && Date.now() < end) {
+      const desc = await handle.describe();
+      copying = (desc.raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'mirrorShardActivity' && (a.heartbeatDetails?.payloads?.length ?? 0) > 0);
+      if (!copying) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(copying, 'a shard copies').toBe(true);
+    // The last writes before the "fence": the drain must copy them too.
+    await produce(kafka, topic, 3000, 600, 3);
+    const t0 = Date.now();
+    await handle.signal('drain', { by: 'drain-test' });
+    const r = await followRun<'mirror'>(t.client, workflowId);
+    const took = Date.now() - t0;
+    expect(r.status.state).toBe('drained');
+    expect(r.status.totals).toMatchObject({ partitions: 3, records: 3600, lagRecords: 0, caughtUp: true, dataLost: 0 });
+    expect(r.status.partitions.map((p) => [p.partition, p.next, p.sourceEnd])).toEqual([0, 1, 2].map((p) => [p, 1200, 1200]));
+    expect(r.status.drain).toMatchObject({ by: 'drain-test', requestedAt: expect.any(String), drainedAt: expect.any(String) });
+    expect(r.report.outcome).toBe('succeeded');
+    expect(r.report.steps.map((x) => [x.name, x.status])).toEqual([
+      ['plan', 'done'],
+      ['mirror', 'done'],
+      ['drain', 'done'],
+    ]);
+    expect(r.report.checks.every((c) => c.ok)).toBe(true);
+    // Far less than the 10-minute round it cut short.
+    expect(took).toBeLessThan(30_000);
+    console.log(`drain: ${took} ms from the signal to the result (workflow: ${r.status.drain?.durationMs} ms)`);
+    await expectIdentical(topic, 3600);
+    expect((await handle.describe()).status.name).toBe('COMPLETED');
+  });
+
   it('continues as new after roundsPerRun rounds with its positions and counters: history stays bounded', { timeout: 180_000 }, async () => {
     const topic = unique('mirror-can');
     topics.push(topic);
