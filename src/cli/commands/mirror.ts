@@ -9,7 +9,7 @@ import { EXIT, LifeboatError } from '../../errors';
 import type { ClusterSpec } from '../../config/spec';
 import { loadSpec } from '../../config/spec';
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { PartitionPosition } from '../../kafka/mirror';
+import { aclText, type PartitionPosition } from '../../kafka/mirror';
 import {
   heartbeatPositions,
   lagTable,
@@ -30,14 +30,14 @@ import { renderMarkdown } from '../../report/report.pure';
 import { workflowUiLink } from '../../temporal/connection';
 import { connectTemporal, describeRun, startRun, type TemporalClient, type WorkflowArgs } from '../../temporal/runs';
 import { follow } from '../follow';
-import { commandLine, describe, dryRun, int, json, noWait, regex, spec as specOption, subcommand, targetSpec, text, topicList } from '../options';
+import { commandLine, describe, dryRun, flag, int, json, noWait, regex, spec as specOption, subcommand, targetSpec, text, topicList } from '../options';
 import { type Output, output } from '../output';
 
 export const summary = 'mirror topics to another cluster with exact offsets (start, status, stop, pause, resume)';
 
 const USAGE = `usage:
   lifeboat mirror start --spec <source.yaml> --target-spec <target.yaml> (--topics a,b | --pattern <regex>)
-                        [--shards n] [--round-seconds s] [--dry-run] [--json]
+                        [--acls] [--shards n] [--round-seconds s] [--dry-run] [--json]
   lifeboat mirror status (<workflow-id> | --spec <source.yaml> --target-spec <target.yaml>) [--json]
   lifeboat mirror stop   (<workflow-id> | --spec ... --target-spec ...) [--no-wait] [--json]
   lifeboat mirror pause|resume (<workflow-id> | --spec ... --target-spec ...) [--json]`;
@@ -49,6 +49,7 @@ const CLI = commandLine('lifeboat mirror', USAGE, [
   target,
   describe(topicList, 'start: the topics to mirror'),
   regex('pattern', 'start: mirror every topic whose name matches (new ones are picked up while it runs)'),
+  flag('acls', 'start: also mirror the ACLs binding the topics and their consumer groups (every round; never a migration\'s write fence)'),
   int('shards', '<n>', 'start: partition shards copied in parallel (default 4)', 1),
   int('round-seconds', '<s>', 'start: how long a shard copies before positions are recorded (default 60)', 1),
   describe(dryRun, 'start: show the topics it would create or extend, change nothing'),
@@ -116,7 +117,7 @@ function targetId(values: Values, positionals: string[]): string {
 
 async function start(values: Values, out: Output): Promise<number> {
   const { src, dst } = pairSpecs(values);
-  const selection = { ...(values.topics ? { topics: values.topics } : {}), ...(values.pattern ? { pattern: values.pattern.source } : {}) };
+  const selection = { ...(values.topics ? { topics: values.topics } : {}), ...(values.pattern ? { pattern: values.pattern.source } : {}), ...(values.acls ? { acls: true } : {}) };
   const bad = selectionProblem(selection);
   // A pattern that does not compile was refused by its option already: only an empty selection is left.
   if (bad) throw CLI.error('the mirror selects no topics: give --topics a,b or --pattern <regex>');
@@ -140,7 +141,10 @@ async function start(values: Values, out: Output): Promise<number> {
       return EXIT.OK;
     }
     const r = await follow<'mirror'>(t, workflowId, out);
-    const lines = r.plan.map((p) => `  ${p.action.padEnd(14)} ${p.topic} (${p.partitions} partitions${Object.keys(p.configs).length ? `; ${Object.entries(p.configs).map(([k, v]) => `${k}=${v}`).join(', ')}` : ''})`);
+    const lines = r.plan.flatMap((p) => [
+      `  ${p.action.padEnd(14)} ${p.topic} (${p.partitions} partitions${Object.keys(p.configs).length ? `; ${Object.entries(p.configs).map(([k, v]) => `${k}=${v}`).join(', ')}` : ''})`,
+      ...(p.acls ?? []).map((a) => `    acl ${a.action.padEnd(8)} ${aclText(a)}${a.action === 'skipped' ? ' (a migration\'s write fence: never mirrored)' : ''}`),
+    ]);
     out.result({ ...r }, `plan of mirror ${src.name} → ${dst.name} (dry run, nothing changed):\n${lines.length ? lines.join('\n') : '  no topic selected'}`);
     return EXIT.OK;
   } finally {

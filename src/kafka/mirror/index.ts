@@ -14,6 +14,7 @@ import { readState, runsOf, stateKey } from './state';
 export { type MirrorSelection, type MirrorTopicPlan, planMirror, applyDeferredConfigs } from './plan';
 export { type PartitionPosition, type ShardResult, type ShardWork, type MirrorShardOptions, mirrorShard } from './shard';
 export { STATE_TOPIC } from './state';
+export { type MirrorAcl, type MirrorAclPlan, aclText, fenceShape } from './acls';
 
 /** Reads the durable state from the target: where each partition stands (no copying). */
 export async function mirrorPositions(source: ClusterSpec, target: ClusterSpec, pair: string, work?: ShardWork[]): Promise<PartitionPosition[]> {

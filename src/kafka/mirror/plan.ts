@@ -3,18 +3,22 @@
  * the source (including those MirrorMaker 2 drops: min.insync.replicas, message.timestamp.*,
  * cleanup.policy). Timestamp limits and LogAppendTime would refuse or rewrite the source's old
  * timestamps while the mirror copies: they are held back (`deferred`) and applied at cut-over
- * (applyDeferredConfigs), as a topic restore does once its data is in.
+ * (applyDeferredConfigs), as a topic restore does once its data is in. With `acls` in the
+ * selection, the ACLs binding the topics and their groups come along (acls.ts).
  */
 import { ConfigResourceTypes, type Admin } from 'kafkajs';
 import type { ClusterSpec } from '../../config/spec';
 import { LifeboatError } from '../../errors';
 import { throwIfAborted } from '../../core/poll';
 import { reachableKafka } from '../admin';
+import { type MirrorAclPlan, mirrorAcls } from './acls';
 import { ensureStateTopic, readState } from './state';
 
 export interface MirrorSelection {
   topics?: string[];
   pattern?: string;
+  /** Mirror the ACLs binding the selected topics and their consumer groups too (acls.ts). */
+  acls?: boolean;
 }
 
 export interface MirrorTopicPlan {
@@ -24,6 +28,8 @@ export interface MirrorTopicPlan {
   action: 'create' | 'exists' | 'add-partitions';
   /** Source configs held back while mirroring (timestamp settings), applied at cut-over. */
   deferred?: Record<string, string>;
+  /** With selection.acls: the source ACLs binding this topic or its groups, and what the plan does with each. */
+  acls?: MirrorAclPlan[];
 }
 
 export const DEFERRED_CONFIGS = ['message.timestamp.type', 'message.timestamp.difference.max.ms', 'message.timestamp.before.max.ms', 'message.timestamp.after.max.ms'];
@@ -125,6 +131,11 @@ export async function planMirror(source: ClusterSpec, target: ClusterSpec, sel: 
           });
       }
       plans.push(plan);
+    }
+    if (sel.acls) {
+      throwIfAborted(opts.signal);
+      const acls = await mirrorAcls(sa, ta, target.name, plans.map((p) => p.topic), opts);
+      for (const p of plans) p.acls = acls.get(p.topic) ?? [];
     }
     if (!opts.dryRun) await ensureStateTopic(ta);
     return plans;

@@ -1,0 +1,162 @@
+/**
+ * ACLs mirrored with the topics (MirrorSelection.acls): every ACL of the source that binds a selected
+ * topic — LITERAL on its name, PREFIXED whose prefix it starts with, the wildcard `*` — and every
+ * ACL binding a consumer group with committed offsets on a selected topic (a group needs READ on
+ * itself to go on consuming on the target after a switch). Copied as they are: every operation
+ * (WRITE and ALL too), ALLOW and DENY, principals and hosts unchanged, PREFIXED stays PREFIXED
+ * (MirrorMaker 2 drops WRITE, turns ALL into READ and keeps only LITERAL).
+ *
+ * Not copied: a migration's write fence (fenceShape: the DENY WRITE for User:* on a topic and the
+ * ALLOW ALL for User:* the fence sets beside it) — copied, it would refuse every write on the
+ * target after the switch; such ACLs are reported as 'skipped'. ACLs removed on the source are not
+ * removed on the target: a source being retired loses its ACLs, and the live target must not
+ * follow.
+ */
+import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, type Admin, ResourcePatternTypes } from 'kafkajs';
+import { LifeboatError } from '../../errors';
+import { retryTransient } from '../admin';
+
+export interface MirrorAcl {
+  resourceType: 'TOPIC' | 'GROUP';
+  resourceName: string;
+  patternType: 'LITERAL' | 'PREFIXED';
+  principal: string;
+  host: string;
+  operation: string;
+  permission: 'ALLOW' | 'DENY';
+}
+
+export interface MirrorAclPlan extends MirrorAcl {
+  /** create: created by this plan (would be, in a dry run); exists: the target has it; skipped: a migration's write fence, never copied. */
+  action: 'create' | 'exists' | 'skipped';
+}
+
+const names = (e: object) => Object.fromEntries(Object.entries(e).map(([k, v]) => [v as number, k])) as Record<number, string>;
+const RESOURCE = names(AclResourceTypes);
+const PATTERN = names(ResourcePatternTypes);
+const OPERATION = names(AclOperationTypes);
+const PERMISSION = names(AclPermissionTypes);
+const value = (e: object, name: string): number => (e as Record<string, number>)[name]!;
+
+export const aclText = (a: MirrorAcl): string =>
+  `${a.permission} ${a.operation} ${a.principal}@${a.host} on ${a.resourceType.toLowerCase()} ${a.patternType === 'PREFIXED' ? `${a.resourceName}*` : a.resourceName}${a.patternType === 'PREFIXED' ? ' (prefixed)' : ''}`;
+const key = (a: MirrorAcl): string => [a.resourceType, a.patternType, a.resourceName, a.principal, a.host, a.operation, a.permission].join('\u0000');
+
+/** Whether an ACL's resource pattern covers a name. */
+export function binds(a: MirrorAcl, name: string): boolean {
+  return a.patternType === 'PREFIXED' ? name.startsWith(a.resourceName) : a.resourceName === name || a.resourceName === '*';
+}
+
+/**
+ * A migration's write fence on a topic (src/migration/fence.ts): DENY WRITE for User:* from any
+ * host, LITERAL on the topic, and the ALLOW ALL for User:* the fence sets beside it where the topic
+ * had no ACL. The shape alone says it: an everyone-read-only topic set by hand looks the same and
+ * is not copied either (reported 'skipped', so an operator can set it on the target).
+ */
+export function fenceShape(a: MirrorAcl): 'deny-write' | 'allow-all' | undefined {
+  if (a.resourceType !== 'TOPIC' || a.patternType !== 'LITERAL' || a.principal !== 'User:*' || a.host !== '*' || a.resourceName === '*') return undefined;
+  if (a.permission === 'DENY' && a.operation === 'WRITE') return 'deny-write';
+  if (a.permission === 'ALLOW' && a.operation === 'ALL') return 'allow-all';
+  return undefined;
+}
+
+/** The topic names a write fence stands on (its DENY WRITE for User:*). */
+function fencedTopics(acls: MirrorAcl[]): Set<string> {
+  return new Set(acls.filter((a) => fenceShape(a) === 'deny-write').map((a) => a.resourceName));
+}
+
+const isSecurityDisabled = (e: unknown) => /SECURITY_DISABLED|Security features are disabled|no authorizer/i.test(`${(e as { type?: string }).type} ${(e as Error).message}`);
+
+/** The topic and group ACLs of a cluster (undefined: it has no authorizer). */
+export async function readMirrorableAcls(admin: Admin): Promise<MirrorAcl[] | undefined> {
+  try {
+    const r = await retryTransient(() =>
+      admin.describeAcls({ resourceType: AclResourceTypes.ANY, resourcePatternType: ResourcePatternTypes.ANY, operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ANY }),
+    );
+    return r.resources.flatMap((res) =>
+      res.acls.map((a) => ({
+        resourceType: RESOURCE[res.resourceType] as MirrorAcl['resourceType'],
+        resourceName: res.resourceName,
+        patternType: PATTERN[res.resourcePatternType] as MirrorAcl['patternType'],
+        principal: a.principal,
+        host: a.host,
+        operation: OPERATION[a.operation]!,
+        permission: PERMISSION[a.permissionType] as MirrorAcl['permission'],
+      })),
+    ).filter((a) => (a.resourceType === 'TOPIC' || a.resourceType === 'GROUP') && (a.patternType === 'LITERAL' || a.patternType === 'PREFIXED'));
+  } catch (e) {
+    if (isSecurityDisabled(e)) return undefined;
+    throw e;
+  }
+}
+
+/** The groups with a committed offset on any of the topics. */
+async function groupsOn(admin: Admin, topics: string[], signal?: AbortSignal): Promise<Map<string, Set<string>>> {
+  const out = new Map<string, Set<string>>();
+  const { groups } = await retryTransient(() => admin.listGroups(), { signal });
+  for (const g of groups) {
+    const offsets = await retryTransient(() => admin.fetchOffsets({ groupId: g.groupId, topics }), { signal });
+    const on = offsets.filter((t) => t.partitions.some((p) => Number(p.offset) >= 0)).map((t) => t.topic);
+    if (on.length) out.set(g.groupId, new Set(on));
+  }
+  return out;
+}
+
+/**
+ * Plans (and, unless dryRun, creates on the target) the ACLs binding the topics and their groups.
+ * Returns per topic the ACLs it brings, each with what this plan does with it; an ACL binding
+ * several topics (a prefix, the wildcard) is listed under each and created once. Idempotent.
+ */
+export async function mirrorAcls(sa: Admin, ta: Admin, targetName: string, topics: string[], opts: { dryRun?: boolean; signal?: AbortSignal } = {}): Promise<Map<string, MirrorAclPlan[]>> {
+  const out = new Map<string, MirrorAclPlan[]>(topics.map((t) => [t, []]));
+  if (!topics.length) return out;
+  const source = await readMirrorableAcls(sa);
+  if (!source?.length) return out; // no authorizer, or no ACL, on the source: nothing to copy
+  const targetAcls = await readMirrorableAcls(ta);
+  if (!targetAcls) {
+    throw new LifeboatError('InvalidInput', `the target ${targetName} has no authorizer, so the source's ACLs cannot be mirrored onto it: set authorizer.class.name on its brokers, or mirror without ACLs`);
+  }
+  const fenced = fencedTopics(source);
+  const skip = (a: MirrorAcl) => {
+    const shape = fenceShape(a);
+    return shape === 'deny-write' || (shape === 'allow-all' && fenced.has(a.resourceName));
+  };
+  const groupAcls = source.filter((a) => a.resourceType === 'GROUP');
+  const groups = groupAcls.length ? await groupsOn(sa, topics, opts.signal) : new Map<string, Set<string>>();
+  const have = new Set(targetAcls.map(key));
+  const wanted = new Map<string, MirrorAclPlan>();
+  const plan = (a: MirrorAcl): MirrorAclPlan => {
+    const k = key(a);
+    let p = wanted.get(k);
+    if (!p) wanted.set(k, (p = { ...a, action: skip(a) ? 'skipped' : have.has(k) ? 'exists' : 'create' }));
+    return p;
+  };
+  const byName = (a: MirrorAcl, b: MirrorAcl) => key(a).localeCompare(key(b));
+  for (const t of topics) {
+    const list = out.get(t)!;
+    for (const a of source.filter((x) => x.resourceType === 'TOPIC' && binds(x, t)).sort(byName)) list.push(plan(a));
+    const mine = [...groups].filter(([, on]) => on.has(t)).map(([g]) => g);
+    for (const a of groupAcls.filter((x) => mine.some((g) => binds(x, g))).sort(byName)) list.push(plan(a));
+  }
+  const create = [...wanted.values()].filter((p) => p.action === 'create');
+  if (create.length && !opts.dryRun) {
+    await ta
+      .createAcls({
+        acl: create.map((a) => ({
+          resourceType: value(AclResourceTypes, a.resourceType),
+          resourceName: a.resourceName,
+          resourcePatternType: value(ResourcePatternTypes, a.patternType),
+          principal: a.principal,
+          host: a.host,
+          operation: value(AclOperationTypes, a.operation),
+          permissionType: value(AclPermissionTypes, a.permission),
+        })),
+      })
+      .catch((e: unknown) => {
+        throw new LifeboatError('InvalidInput', `cannot create ${create.length} ACL(s) on ${targetName} (first: ${aclText(create[0]!)}): ${(e as Error).message}`);
+      });
+  }
+  // Each listed once per topic, in a stable order (the same object under several topics: copied).
+  for (const [t, list] of out) out.set(t, list.map((p) => ({ ...p })));
+  return out;
+}
