@@ -301,6 +301,13 @@ export class RunTracker {
     this.record(step).detail = `approved by ${decision.by}`;
   }
 
+  /** Withdraws a pending approval (the run stops waiting for another reason, e.g. a rollback): no longer shown as awaited. */
+  withdrawApproval(): void {
+    if (!this.pending) return;
+    this.pending = undefined;
+    this.render();
+  }
+
   /** The status of a step (after a fallback: of its latest attempt). */
   statusOf(name: string): StepRecord['status'] | undefined {
     return this.steps.find((s) => s.name === name)?.status;
