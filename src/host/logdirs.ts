@@ -459,46 +459,71 @@ export async function restoreLogDirs(spec: ClusterSpec, brokerId: number, reader
 
   const result: RestoreLogDirsResult = { host, files: 0, bytes: 0, movedAside: [], resumedFiles: 0, clusterId: meta['cluster.id'], warnings };
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  // Chunks are decrypted, decompressed, verified and written by worker threads; where they cannot
-  // start (or the reader offers none), files are restored on this thread, one at a time.
+  for (const { target } of plans) {
+    throwIfAborted(opts.signal);
+    const current = await readdir(target).catch(() => [] as string[]);
+    if (!opts.resume && current.filter((n) => n !== 'lost+found').length > 0) {
+      const aside = `${target}.lifeboat-before-restore-${stamp}`;
+      await rename(target, aside);
+      result.movedAside.push(aside);
+    }
+    await mkdir(target, { recursive: true });
+  }
+  const r = await restoreEntries(reader, plans.flatMap((p) => p.files), {
+    resume: opts.resume,
+    signal: opts.signal,
+    onProgress: (p) => opts.onProgress?.({ host, ...p }),
+  });
+  Object.assign(result, r);
+  return result;
+}
+
+
+export interface EntryToRestore {
+  e: FileEntry;
+  dest: string;
+}
+
+/**
+ * Restores snapshot files to their places (directories created as needed). Chunks are decrypted,
+ * decompressed, verified and written by the repository's worker threads where it offers them,
+ * several files at a time, else on this thread one at a time; each file is verified under a
+ * temporary name before it takes its own name and time. With `resume`, a file already there with
+ * the snapshot's size and mtime (set last) counts as restored and is not written again.
+ */
+export async function restoreEntries(
+  reader: SnapshotReader,
+  files: EntryToRestore[],
+  opts: { resume?: boolean; signal?: AbortSignal; onProgress?: (p: { files: number; bytes: number }) => void } = {},
+): Promise<{ files: number; bytes: number; resumedFiles: number }> {
+  const result = { files: 0, bytes: 0, resumedFiles: 0 };
   const session = reader.parallelRestore ? await reader.parallelRestore(defaultRestoreWorkers()).catch(() => null) : null;
   try {
-    for (const { target, files } of plans) {
+    const dirs = new Map<string, Promise<unknown>>();
+    const one = async ({ e, dest }: EntryToRestore) => {
       throwIfAborted(opts.signal);
-      const current = await readdir(target).catch(() => [] as string[]);
-      if (!opts.resume && current.filter((n) => n !== 'lost+found').length > 0) {
-        const aside = `${target}.lifeboat-before-restore-${stamp}`;
-        await rename(target, aside);
-        result.movedAside.push(aside);
-      }
-      await mkdir(target, { recursive: true });
-      const dirs = new Map<string, Promise<unknown>>();
-      const one = async ({ e, dest }: { e: FileEntry; dest: string }) => {
-        throwIfAborted(opts.signal);
-        const mtime = new Date(e.mtime);
-        if (opts.resume) {
-          const st = await stat(dest).catch(() => undefined);
-          if (st && st.size === e.size && st.mtime.getTime() === mtime.getTime()) {
-            result.files++;
-            result.bytes += e.size;
-            result.resumedFiles++;
-            return;
-          }
+      const mtime = new Date(e.mtime);
+      if (opts.resume) {
+        const st = await stat(dest).catch(() => undefined);
+        if (st && st.size === e.size && st.mtime.getTime() === mtime.getTime()) {
+          result.files++;
+          result.bytes += e.size;
+          result.resumedFiles++;
+          return;
         }
-        const dir = dirname(dest);
-        if (!dirs.has(dir)) dirs.set(dir, mkdir(dir, { recursive: true }));
-        await dirs.get(dir);
-        await restoreFileEntry(reader, session, e, dest);
-        result.files++;
-        result.bytes += e.size;
-        opts.onProgress?.({ host, files: result.files, bytes: result.bytes });
-      };
-      // With workers, enough files in flight to keep each busy (a small file is one task).
-      await forEachLimited(files, session ? 2 * defaultRestoreWorkers() + 2 : 1, one);
-    }
+      }
+      const dir = dirname(dest);
+      if (!dirs.has(dir)) dirs.set(dir, mkdir(dir, { recursive: true }));
+      await dirs.get(dir);
+      await restoreFileEntry(reader, session, e, dest);
+      result.files++;
+      result.bytes += e.size;
+      opts.onProgress?.({ files: result.files, bytes: result.bytes });
+    };
+    // With workers, enough files in flight to keep each busy (a small file is one task).
+    await forEachLimited(files, session ? 2 * defaultRestoreWorkers() + 2 : 1, one);
   } finally {
     await session?.close();
   }
   return result;
 }
-

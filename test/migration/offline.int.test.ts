@@ -1,0 +1,251 @@
+/**
+ * Offline migration on the real lab through a real worker: the primary (3 brokers, chroot
+ * /primary) moved onto the standby (1 broker, chroot /standby). Afterwards the standby serves every
+ * record at the same offset with the same bytes (read here with a plain consumer, not through the
+ * workflow's own fingerprints), the group's offsets, the topic ids and configs; its own topic is
+ * untouched; the primary is left stopped. Refusals (a KRaft side, the same cluster, a name clash)
+ * are one line each and change nothing. The lab is left as found: the primary started again and
+ * fully in sync, the migrated topics deleted from the standby.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { CompressionTypes } from 'kafkajs';
+import { stringify } from 'yaml';
+import type { ClusterSpec } from '../../src/config/spec';
+import { poll } from '../../src/core/poll';
+import { isLifeboatError } from '../../src/errors';
+import { brokerControlFor } from '../../src/host/brokerControl';
+import { retryTransient, withAdmin } from '../../src/kafka/admin';
+import { clusterHealth } from '../../src/kafka/cluster';
+import { kafkaFor } from '../../src/kafka/client';
+import { waitForServing } from '../../src/recovery/serving';
+import { runOffline } from '../../src/cli/commands/migrateOffline';
+import { TASK_QUEUE, temporalSettings } from '../../src/temporal/connection';
+import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
+import { chrootPath, getData, withZk } from '../../src/zookeeper/client';
+import type { OfflineMigrationResult } from '../../workflows/migration/offline';
+import { findCluster } from '../../lab/topology';
+import { nextSpec, primarySpec, standbySpec, topo, unique } from '../support/lab';
+import { createTopicsReady } from '../support/kafka';
+
+/** Every record of a topic as "partition:offset:timestamp:key hex:value hex:headers", sorted. */
+async function readTopic(spec: ClusterSpec, topic: string): Promise<string[]> {
+  const kafka = kafkaFor(spec, 'offline-test');
+  const offsets = await withAdmin(kafka, spec.name, (a) => retryTransient(() => a.fetchTopicOffsets(topic)));
+  const expected = offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
+  const seen: string[] = [];
+  if (expected > 0) {
+    const consumer = kafka.consumer({ groupId: unique('offline-read') });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only ${seen.length} of ${expected} records of ${topic} came back from ${spec.name}`)), 60_000);
+      void consumer.run({
+        eachMessage: async ({ partition, message }) => {
+          const headers = Object.entries(message.headers ?? {}).map(([k, v]) => `${k}=${Buffer.isBuffer(v) ? v.toString('hex') : String(v)}`).join(',');
+          seen.push(`${partition}:${message.offset}:${message.timestamp}:${message.key?.toString('hex') ?? '-'}:${message.value?.toString('hex') ?? '-'}:${headers}`);
+          if (seen.length >= expected) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+    await consumer.disconnect();
+  }
+  return [`offsets ${offsets.map((o) => `${o.partition}:[${o.low},${o.high})`).sort().join(' ')}`, ...seen.sort()];
+}
+
+const topicId = (spec: ClusterSpec, topic: string) =>
+  withZk(spec.zookeeper!.connect, async (zk) => (JSON.parse((await getData(zk, chrootPath(spec.zookeeper!.chroot, `/brokers/topics/${topic}`))).data!.toString()) as { topic_id: string }).topic_id);
+
+async function brokersRunning(spec: ClusterSpec): Promise<number[]> {
+  const up: number[] = [];
+  for (const b of spec.brokers) if ((await brokerControlFor(spec, b.id).status()) === 'running') up.push(b.id);
+  return up;
+}
+
+/** The lab's primary back as the other tests expect it: every broker running, every partition fully in sync. */
+async function primaryHealthy(spec: ClusterSpec): Promise<void> {
+  for (const b of spec.brokers) await brokerControlFor(spec, b.id).start();
+  await waitForServing(spec, { timeoutMs: 180_000 });
+  await poll(
+    async () => {
+      const h = await clusterHealth(spec);
+      return h.brokers.length === spec.brokers.length && h.offline.length === 0 && h.underReplicated.length === 0;
+    },
+    { what: 'the primary fully in sync', timeoutMs: 180_000, intervalMs: 2000 },
+  );
+}
+
+describe('offline migration to the standby cluster', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-offline-'));
+  const lab = primarySpec();
+  // The backup set goes to a repository of this test, not the lab primary's (other tests choose sets there).
+  const source: ClusterSpec = { ...lab, repository: { ...lab.repository!, path: join(dir, 'repo') }, offsiteRepository: undefined };
+  const target = standbySpec();
+  const sourceFile = join(dir, 'primary.yaml');
+  const settings = temporalSettings();
+  const orders = unique('ofl-orders');
+  const compacted = unique('ofl-compact');
+  const empty = unique('ofl-empty');
+  const own = unique('ofl-standby-own');
+  const group = unique('ofl-billing');
+  let workers: RunningWorkers;
+  let running: Promise<void>;
+  let connection: Connection;
+  let client: Client;
+  const migrated: string[] = [];
+  const before: Record<string, string[]> = {};
+
+  const execute = (args: Record<string, unknown>, id = unique('migrate-offline')) =>
+    client.workflow.execute('offlineMigration', { taskQueue: TASK_QUEUE, workflowId: id, args: [{ source: { spec: source }, target: { spec: target }, ...args }] }) as Promise<OfflineMigrationResult>;
+  const failureOf = async (p: Promise<unknown>): Promise<string> => {
+    const e = await p.then(() => undefined, (x: unknown) => x);
+    expect(e).toBeInstanceOf(WorkflowFailedError);
+    let m = '';
+    for (let c = (e as Error & { cause?: unknown }).cause as (Error & { cause?: unknown }) | undefined; c; c = c.cause as typeof c) m = c.message;
+    return m;
+  };
+
+  beforeAll(async () => {
+    writeFileSync(sourceFile, stringify(source));
+    workers = await createWorkers({ settings, hosts: [...source.brokers, ...target.brokers].map((b) => b.host) });
+    running = workers.run();
+    connection = await Connection.connect(settings.connection);
+    client = new Client({ connection, namespace: settings.namespace });
+    await createTopicsReady(source, [
+      { topic: orders, numPartitions: 3, replicationFactor: 3 },
+      { topic: compacted, numPartitions: 1, replicationFactor: 3, configEntries: [{ name: 'cleanup.policy', value: 'compact' }, { name: 'min.insync.replicas', value: '2' }] },
+      { topic: empty, numPartitions: 2, replicationFactor: 3 },
+    ]);
+    await createTopicsReady(target, [{ topic: own, numPartitions: 1, replicationFactor: 1 }]);
+    const producer = kafkaFor(source).producer({ idempotent: true });
+    await producer.connect();
+    for (let batch = 0; batch < 4; batch++) {
+      await producer.send({
+        topic: orders,
+        acks: -1,
+        compression: batch % 2 ? CompressionTypes.GZIP : CompressionTypes.None,
+        messages: Array.from({ length: 75 }, (_, i) => ({ key: i % 10 ? `k${batch}-${i}` : null, value: `order-${batch}-${i}-${'x'.repeat(i)}`, headers: { seq: String(batch * 75 + i), bin: Buffer.from([batch, i, 0xff]) } })),
+      });
+    }
+    await producer.send({ topic: compacted, acks: -1, messages: Array.from({ length: 40 }, (_, i) => ({ key: `c${i % 8}`, value: `v${i}` })) });
+    await producer.disconnect();
+    const tp = kafkaFor(target).producer();
+    await tp.connect();
+    await tp.send({ topic: own, acks: -1, messages: Array.from({ length: 20 }, (_, i) => ({ key: `s${i}`, value: `standby-${i}` })) });
+    await tp.disconnect();
+    await withAdmin(kafkaFor(source), source.name, (a) => a.setOffsets({ groupId: group, topic: orders, partitions: [0, 1, 2].map((p) => ({ partition: p, offset: String(10 + p * 7) })) }));
+    for (const t of [orders, compacted, empty]) before[t] = await readTopic(source, t);
+    before[own] = await readTopic(target, own);
+  });
+
+  afterAll(async () => {
+    // The lab as found, whatever happened above: the primary running and in sync, the standby without the migrated topics.
+    await primaryHealthy(lab).catch((e: unknown) => console.error('primary not healthy again:', e));
+    const toDelete = [...new Set([...migrated, orders, compacted, empty, own])];
+    await withAdmin(kafkaFor(target), target.name, async (a) => {
+      const live = new Set(await a.listTopics());
+      const mine = toDelete.filter((t) => live.has(t));
+      if (mine.length) await a.deleteTopics({ topics: mine, timeout: 60_000 });
+      await a.deleteGroups([group]).catch(() => {});
+    }).catch((e: unknown) => console.error('standby cleanup:', e));
+    await withAdmin(kafkaFor(lab), lab.name, async (a) => {
+      await a.deleteTopics({ topics: [orders, compacted, empty], timeout: 60_000 }).catch(() => {});
+      await a.deleteGroups([group]).catch(() => {});
+    }).catch(() => {});
+    await rm(`${target.brokers[0]!.logDirs[0]!.replace(/\/+$/, '')}.lifeboat-migration.json`, { force: true });
+    await connection?.close();
+    workers?.shutdown();
+    await running;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a KRaft side, the same cluster and a name clash, each in one line, changing nothing', async () => {
+    const kraft = await runOffline(['--offline', '--spec', sourceFile, '--target-spec', topo.kraft.specFile]).then(() => 'no error', (e: unknown) => e);
+    expect(isLifeboatError(kraft) && kraft.type).toBe('InvalidInput');
+    expect((kraft as Error).message).toBe('the target next is a KRaft cluster: its metadata is not in ZooKeeper: use online migration, lifeboat migrate (without --offline)');
+    const kraftRun = await failureOf(client.workflow.execute('offlineMigration', { taskQueue: TASK_QUEUE, workflowId: unique('migrate-offline'), args: [{ source: { spec: source }, target: { spec: nextSpec() }, autoApprove: true }] }));
+    expect(kraftRun).toContain('is a KRaft cluster: its metadata is not in ZooKeeper');
+
+    const same = await runOffline(['--offline', '--spec', sourceFile, '--target-spec', findCluster(topo, 'primary').specFile]).then(() => 'no error', (e: unknown) => e);
+    expect((same as Error).message).toBe(`source and target are the same cluster (ZooKeeper ${lab.zookeeper!.connect} chroot /primary): give another --target-spec`);
+
+    // A topic of the primary's name on the standby: the standby's own topic is never overwritten.
+    const clash = unique('ofl-clash');
+    await createTopicsReady(source, [{ topic: clash, numPartitions: 1, replicationFactor: 3 }]);
+    await createTopicsReady(target, [{ topic: clash, numPartitions: 1, replicationFactor: 1 }]);
+    try {
+      const msg = await failureOf(execute({ autoApprove: true }));
+      expect(msg.split('\n')).toHaveLength(1);
+      expect(msg).toContain(`standby already has topic ${clash} of the same name: the target's own topics are never overwritten`);
+    } finally {
+      await withAdmin(kafkaFor(source), source.name, (a) => a.deleteTopics({ topics: [clash] }));
+      await withAdmin(kafkaFor(target), target.name, (a) => a.deleteTopics({ topics: [clash] }));
+    }
+    // Nothing changed: every broker still runs, the standby still has exactly its own data.
+    expect(await brokersRunning(source)).toEqual([1, 2, 3]);
+    expect(await brokersRunning(target)).toEqual([1]);
+    expect(await readTopic(target, own)).toEqual(before[own]);
+  });
+
+  it('plans, then moves the primary onto the standby: same offsets, same bytes, same group offsets; the standby keeps its own topic', { timeout: 270_000 }, async () => {
+    // Dry run: the plan, nothing touched.
+    const plan = await execute({ dryRun: true });
+    expect(plan.outcome).toBe('planned');
+    const p = plan.plan!;
+    expect(p.brokersToStop).toEqual([{ cluster: 'primary', brokers: [1, 2, 3] }, { cluster: 'standby', brokers: [1] }]);
+    expect(p.brokerMap).toEqual({ 1: 1, 2: 1, 3: 1 });
+    expect(p.topics).toEqual(expect.arrayContaining([orders, compacted, empty]));
+    expect(p.topics).not.toContain(own);
+    expect(p.rfChanges).toEqual(expect.arrayContaining([{ topic: orders, from: 3, to: 1 }, { topic: compacted, from: 3, to: 1 }]));
+    expect(p.bytesToCopy).toBeGreaterThan(20_000);
+    expect(p.groups).toContain(group);
+    expect(plan.problems).toContain(`topic ${compacted} keeps min.insync.replicas=2 with 1 replica on standby: producers with acks=all are refused there until it is lowered`);
+    expect(plan.steps.filter((s) => s.name !== 'plan').every((s) => s.status === 'skipped')).toBe(true);
+    expect(await brokersRunning(source)).toEqual([1, 2, 3]);
+    const ids = Object.fromEntries(await Promise.all([orders, compacted, empty].map(async (t) => [t, await topicId(source, t)] as const)));
+
+    // The run waits at the approval gate before it stops anything.
+    const id = unique('migrate-offline');
+    const handle = await client.workflow.start('offlineMigration', { taskQueue: TASK_QUEUE, workflowId: id, args: [{ source: { spec: source }, target: { spec: target } }] });
+    await poll(async () => (await handle.query<{ awaitingApproval?: { step: string } }>('status')).awaitingApproval?.step === 'stop-source', { what: 'the approval gate', timeoutMs: 60_000, intervalMs: 500 });
+    expect(await brokersRunning(source)).toEqual([1, 2, 3]);
+    await handle.executeUpdate('approve', { args: [{ approve: true, by: 'offline-test' }] });
+    const report = (await handle.result()) as OfflineMigrationResult;
+    migrated.push(...(report.plan?.topics ?? []));
+    expect(report.problems.filter((x) => x.startsWith('verification'))).toEqual([]);
+    expect(report.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(report.checks.map((c) => c.subject)).toEqual(expect.arrayContaining(['partitions with the same log start and end offsets', 'consumer groups with the same committed offsets']));
+    expect(report.outcome).toBe('succeeded');
+    expect(report.steps.find((s) => s.name === 'restart-source')).toMatchObject({ status: 'skipped', detail: 'primary\'s brokers 1, 2, 3 are left stopped (restartSource starts them again)' });
+    expect(await brokersRunning(source)).toEqual([]);
+
+    // Read back here, with a plain consumer: every record at its offset with the same bytes.
+    for (const t of [orders, compacted, empty]) expect(await readTopic(target, t), t).toEqual(before[t]);
+    expect(before[orders]).toHaveLength(301);
+    // Topic ids kept, configs carried, replication factor 1 on the one standby broker.
+    for (const t of [orders, compacted, empty]) expect(await topicId(target, t)).toBe(ids[t]);
+    await withAdmin(kafkaFor(target), target.name, async (a) => {
+      const offsets = await a.fetchOffsets({ groupId: group, topics: [orders] });
+      expect(offsets[0]!.partitions.sort((x, y) => x.partition - y.partition).map((x) => x.offset)).toEqual(['10', '17', '24']);
+      const cfg = await a.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: compacted, configNames: ['cleanup.policy', 'min.insync.replicas'] }] });
+      expect(Object.fromEntries(cfg.resources[0]!.configEntries.map((e) => [e.configName, e.configValue]))).toEqual({ 'cleanup.policy': 'compact', 'min.insync.replicas': '2' });
+      const md = await a.fetchTopicMetadata({ topics: [orders] });
+      expect(md.topics[0]!.partitions.map((x) => x.replicas)).toEqual([[1], [1], [1]]);
+    });
+    // The standby's own topic: untouched.
+    expect(await readTopic(target, own)).toEqual(before[own]);
+    // The standby takes new records on a migrated topic after the old ones.
+    const producer = kafkaFor(target).producer();
+    await producer.connect();
+    const [sent] = await producer.send({ topic: orders, acks: 1, messages: [{ partition: 0, value: 'after' }] });
+    await producer.disconnect();
+    expect(sent!.baseOffset).toBe(before[orders]!.filter((l) => l.startsWith('0:')).length.toString());
+  });
+});
