@@ -4,7 +4,7 @@
  * record on the target at the same offsets; a `lifeboat worker` SIGKILLed mid-mirror and a new one
  * started → no record lost or duplicated; source == target refused before anything starts.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,9 +20,10 @@ import { connectTemporal, followRun, startRun, type TemporalClient, type Workflo
 import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
 import { findCluster } from '../../lab/topology';
 import { consumeAll } from '../recovery/consume';
-import { LIFEBOAT_BIN, lifeboat } from '../support/cli';
+import { lifeboat } from '../support/cli';
 import { createTopicsReady } from '../support/kafka';
 import { nextSpec, primarySpec, topo, unique } from '../support/lab';
+import { killWorker, startWorker } from '../support/worker';
 
 const source = primarySpec();
 const target = nextSpec();
@@ -331,29 +332,7 @@ describe('mirror workflow, primary → next', () => {
   });
 });
 
-function startWorker(bundle: string): Promise<ChildProcess> {
-  const child = spawn(LIFEBOAT_BIN, ['worker'], {
-    detached: true,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, LIFEBOAT_LOG_LEVEL: 'ERROR', LIFEBOAT_WORKFLOW_BUNDLE: bundle },
-  });
-  return new Promise((resolve, reject) => {
-    let err = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      if (err.includes('lifeboat worker:')) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready: ${err}`)));
-  });
-}
-
-const kill = (child: ChildProcess | undefined) => {
-  try {
-    if (child) process.kill(-child.pid!, 'SIGKILL');
-  } catch {
-    /* already gone */
-  }
-};
+const kill = killWorker;
 
 describe('mirror with its worker SIGKILLed mid-copy', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-mirror-crash-'));
