@@ -12,7 +12,7 @@ import { LifeboatError } from '../../errors';
 import { throwIfAborted } from '../../core/poll';
 import { reachableKafka } from '../admin';
 import { type MirrorAclPlan, mirrorAcls } from './acls';
-import { ensureStateTopic, readState } from './state';
+import { STATE_TOPIC, ensureStateTopic, readState } from './state';
 
 export interface MirrorSelection {
   topics?: string[];
@@ -28,6 +28,8 @@ export interface MirrorTopicPlan {
   action: 'create' | 'exists' | 'add-partitions';
   /** Source configs held back while mirroring (timestamp settings), applied at cut-over. */
   deferred?: Record<string, string>;
+  /** Source configs the target's Kafka does not have (Kafka 4 removed message.format.version, message.downconversion.enable, message.timestamp.difference.max.ms: the last becomes before/after limits in `deferred`). */
+  dropped?: Record<string, string>;
   /** With selection.acls: the source ACLs binding this topic or its groups, and what the plan does with each. */
   acls?: MirrorAclPlan[];
 }
@@ -46,6 +48,36 @@ export async function topicConfigs(admin: Admin, topics: string[]): Promise<Map<
     out.set(r.resourceName, c);
   }
   return out;
+}
+
+/** The topic config names the target's Kafka knows (every entry of one of its topics); undefined when it has none to ask. */
+async function knownTopicConfigs(admin: Admin, topics: string[]): Promise<Set<string> | undefined> {
+  const probe = [STATE_TOPIC, '__consumer_offsets'].find((t) => topics.includes(t)) ?? topics[0];
+  if (probe === undefined) return undefined;
+  const r = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: probe }], includeSynonyms: false });
+  return new Set(r.resources[0]!.configEntries.map((e) => e.configName));
+}
+
+const NO_LIMIT = '9223372036854775807';
+
+/**
+ * A source topic's configs for a target of a later Kafka: those it does not know are left out and
+ * said (4.0 removed message.format.version and message.downconversion.enable, meaningless there, and
+ * message.timestamp.difference.max.ms, which 3.6–3.9 apply as the before/after limits not set
+ * otherwise: it becomes those). Created with them, a topic would be refused (INVALID_CONFIG).
+ */
+export function configsForTarget(all: Record<string, string>, known: Set<string> | undefined): { configs: Record<string, string>; dropped?: Record<string, string> } {
+  if (!known) return { configs: all };
+  const configs: Record<string, string> = {};
+  const dropped: Record<string, string> = {};
+  for (const [k, v] of Object.entries(all)) (known.has(k) ? configs : dropped)[k] = v;
+  const difference = dropped['message.timestamp.difference.max.ms'];
+  if (difference !== undefined) {
+    for (const k of ['message.timestamp.before.max.ms', 'message.timestamp.after.max.ms']) {
+      if (known.has(k) && (configs[k] === undefined || configs[k] === NO_LIMIT)) configs[k] = difference;
+    }
+  }
+  return Object.keys(dropped).length ? { configs, dropped } : { configs };
 }
 
 async function clusterId(admin: Admin): Promise<string> {
@@ -83,21 +115,25 @@ export async function planMirror(source: ClusterSpec, target: ClusterSpec, sel: 
     throwIfAborted(opts.signal);
     const srcMeta = topics.length ? (await sa.fetchTopicMetadata({ topics })).topics : [];
     const srcConfigs = await topicConfigs(sa, topics);
-    const existing = new Set(await ta.listTopics());
+    // The state topic first: it is also the topic asked which configs the target's Kafka knows.
+    if (!opts.dryRun) await ensureStateTopic(ta);
+    const targetTopics = await ta.listTopics();
+    const existing = new Set(targetTopics);
+    const known = await knownTopicConfigs(ta, targetTopics);
     const mine = topics.some((t) => existing.has(t)) ? await readState(tk) : undefined;
     const brokers = (await ta.describeCluster()).brokers.length;
     const plans: MirrorTopicPlan[] = [];
     for (const m of srcMeta) {
       throwIfAborted(opts.signal);
       const partitions = m.partitions.length;
-      const all = srcConfigs.get(m.name) ?? {};
+      const { configs: all, dropped } = configsForTarget(srcConfigs.get(m.name) ?? {}, known);
       const configs: Record<string, string> = {};
       const deferred: Record<string, string> = {};
       for (const [k, v] of Object.entries(all)) (DEFERRED_CONFIGS.includes(k) ? deferred : configs)[k] = v;
       const rf = Math.min(Math.max(...m.partitions.map((p) => p.replicas.length)), brokers);
       // More in-sync replicas than replicas would refuse every write on a smaller target.
       if (configs['min.insync.replicas'] && Number(configs['min.insync.replicas']) > rf) configs['min.insync.replicas'] = String(rf);
-      const plan: MirrorTopicPlan = { topic: m.name, partitions, configs, action: 'create', ...(Object.keys(deferred).length ? { deferred } : {}) };
+      const plan: MirrorTopicPlan = { topic: m.name, partitions, configs, action: 'create', ...(Object.keys(deferred).length ? { deferred } : {}), ...(dropped ? { dropped } : {}) };
       if (existing.has(m.name)) {
         const have = (await ta.fetchTopicMetadata({ topics: [m.name] })).topics[0]!.partitions.length;
         if (have > partitions) {
@@ -137,7 +173,6 @@ export async function planMirror(source: ClusterSpec, target: ClusterSpec, sel: 
       const acls = await mirrorAcls(sa, ta, target.name, plans.map((p) => p.topic), opts);
       for (const p of plans) p.acls = acls.get(p.topic) ?? [];
     }
-    if (!opts.dryRun) await ensureStateTopic(ta);
     return plans;
   } finally {
     await sa.disconnect().catch(() => {});
