@@ -169,7 +169,11 @@ export function migrationActivities(_deps: ActivityDeps) {
           if (!out) throw new Error('the hook gave no outcome');
           return { ...out, index: input.index };
         } catch (e) {
-          if (e instanceof LifeboatError && (e.type === 'InvalidInput' || e.type === 'InvalidSpec' || (e.type as string) === 'HookFailed')) {
+          if (e instanceof LifeboatError && (e.type === 'InvalidInput' || e.type === 'InvalidSpec' || e.type === 'HookFailed')) {
+            // The failed hook's own outcome (a command that failed part-way says it may have changed something).
+            const outcomes = (e.details as { outcomes?: HookOutcome[] } | undefined)?.outcomes;
+            const last = Array.isArray(outcomes) ? outcomes.at(-1) : undefined;
+            if (last) return { ...last, index: input.index };
             return { index: input.index, type: hook.type, description: hook.type, dryRun: input.dryRun ?? false, ok: false, detail: e.message };
           }
           throw e;

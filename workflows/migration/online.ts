@@ -497,9 +497,12 @@ export async function migration(input: MigrationInput): Promise<MigrationResult>
       } else if (!drainAsked) putBackLines.push(`mirror ${mirrorId} had ended`);
       // Hooks, last first, back to what their dry run read before anything changed.
       if (hooksRan.length) {
+        // A hook retried after a killed attempt reads its own new value as "previous" and "changed
+        // nothing": what its dry run read before the cut-over is put back, whatever the attempt said.
         const outcomes = hooksRan.map((o) => {
           const planned = hookPlan.find((h) => h.index === o.index);
-          return planned && planned.previous !== undefined ? { ...o, previous: planned.previous } : o;
+          const prev = planned && planned.previous !== undefined ? { previous: planned.previous, ...(planned.previousEncoding ? { previousEncoding: planned.previousEncoding } : {}) } : {};
+          return { ...o, ...prev, dryRun: false, changed: true };
         });
         try {
           const reverted = await putBack.revertSwitchHooksActivity({ source, target, outcomes });
