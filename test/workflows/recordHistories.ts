@@ -143,6 +143,21 @@ export const SCENARIOS: Record<string, Scenario> = {
       return handle;
     },
   },
+  'offlineMigration-dryRun': {
+    about: 'an offline migration primary → standby planned (dry run: the plan and the source hosts\' log-dir sizes, nothing touched)',
+    run: (client, id) =>
+      client.workflow.start('offlineMigration', { taskQueue: TASK_QUEUE, workflowId: id, args: [{ source: { spec: primarySpec() }, target: { cluster: 'standby' }, dryRun: true }] }),
+  },
+  'offlineMigration-rejected': {
+    about: 'an offline migration primary → standby rejected at its approval gate before anything stops',
+    async run(client, id) {
+      const handle = await client.workflow.start('offlineMigration', { taskQueue: TASK_QUEUE, workflowId: id, args: [{ source: { spec: primarySpec() }, target: { cluster: 'standby' } }] });
+      // Its status query exists once the target's spec is resolved by name.
+      for (let i = 0; i < 100 && !(await handle.query('status').then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 200));
+      await answerAtGate(handle, false);
+      return handle;
+    },
+  },
   'clusterProbe': {
     about: 'the produce/consume probe',
     run: (client, id) => start(client, 'clusterProbe', id, { records: 10 }),
