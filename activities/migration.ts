@@ -9,7 +9,7 @@ import type { ClusterSpec } from '../src/config/spec';
 import { sleep } from '../src/core/poll';
 import { LifeboatError } from '../src/errors';
 import { kafkaFor } from '../src/kafka/client';
-import { mirrorPositions, type PartitionPosition } from '../src/kafka/mirror';
+import { applyDeferredConfigs, type MirrorTopicPlan, mirrorPositions, type PartitionPosition } from '../src/kafka/mirror';
 import { WireClient } from '../src/kafka/wire/client';
 import {
   awaitFence,
@@ -135,6 +135,14 @@ export function migrationActivities(_deps: ActivityDeps) {
           await client.close();
         }
       });
+    },
+
+    /** The topic configs the mirror held back while copying (timestamp settings), applied on the target at cut-over. Idempotent. */
+    async applyDeferredConfigsActivity(input: { target: ClusterSpec; plans: MirrorTopicPlan[] }): Promise<number> {
+      const target = checkedSpec(input.target);
+      const wanted = input.plans.filter((p) => p.deferred && Object.keys(p.deferred).length);
+      await withHeartbeat({ phase: 'migration: apply the held-back topic configs', done: 0, total: wanted.length, unit: 'topics', subject: target.name }, () => applyDeferredConfigs(target, wanted));
+      return wanted.length;
     },
 
     async groupStatesActivity(input: { cluster: ClusterSpec; groups: string[] }): Promise<GroupState[]> {

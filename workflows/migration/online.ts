@@ -392,9 +392,11 @@ export async function migration(input: MigrationInput): Promise<MigrationResult>
           throw ApplicationFailure.nonRetryable(`the mirror did not drain to lag 0 (${s.state}, lag ${s.totals.lagRecords}, ${s.dataLost.length} partitions with data lost)`, 'UnsafeTarget');
         }
         st.lagRecords = 0;
-        return s;
+        // Configs held back while copying (timestamp settings) hold on the target from now on.
+        const deferred = await cut.applyDeferredConfigsActivity({ target, plans: ended.result!.plan });
+        return { ...s, deferred };
       },
-      (s) => `${s.totals.partitions} partitions at the source's fenced end, ${s.totals.records} records copied in all; drain ${s.drain?.durationMs ?? '?'} ms`,
+      (s) => `${s.totals.partitions} partitions at the source's fenced end, ${s.totals.records} records copied in all; drain ${s.drain?.durationMs ?? '?'} ms${s.deferred ? `; held-back configs applied to ${s.deferred} topics` : ''}`,
     );
     checkRollback();
 
