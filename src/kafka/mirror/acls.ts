@@ -90,11 +90,11 @@ export async function readMirrorableAcls(admin: Admin): Promise<MirrorAcl[] | un
   }
 }
 
-/** The groups with a committed offset on any of the topics. */
-async function groupsOn(admin: Admin, topics: string[], signal?: AbortSignal): Promise<Map<string, Set<string>>> {
+/** The groups some ACL binds with a committed offset on any of the topics (only those are asked: one request each). */
+async function groupsOn(admin: Admin, topics: string[], acls: MirrorAcl[], signal?: AbortSignal): Promise<Map<string, Set<string>>> {
   const out = new Map<string, Set<string>>();
   const { groups } = await retryTransient(() => admin.listGroups(), { signal });
-  for (const g of groups) {
+  for (const g of groups.filter((x) => acls.some((a) => binds(a, x.groupId)))) {
     const offsets = await retryTransient(() => admin.fetchOffsets({ groupId: g.groupId, topics }), { signal });
     const on = offsets.filter((t) => t.partitions.some((p) => Number(p.offset) >= 0)).map((t) => t.topic);
     if (on.length) out.set(g.groupId, new Set(on));
@@ -122,7 +122,7 @@ export async function mirrorAcls(sa: Admin, ta: Admin, targetName: string, topic
     return shape === 'deny-write' || (shape === 'allow-all' && fenced.has(a.resourceName));
   };
   const groupAcls = source.filter((a) => a.resourceType === 'GROUP');
-  const groups = groupAcls.length ? await groupsOn(sa, topics, opts.signal) : new Map<string, Set<string>>();
+  const groups = groupAcls.length ? await groupsOn(sa, topics, groupAcls, opts.signal) : new Map<string, Set<string>>();
   const have = new Set(targetAcls.map(key));
   const wanted = new Map<string, MirrorAclPlan>();
   const plan = (a: MirrorAcl): MirrorAclPlan => {

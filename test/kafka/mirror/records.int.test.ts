@@ -260,7 +260,9 @@ describe('mirror: records and configs MirrorMaker 2 does not keep', () => {
     const runs = [...points].map(async ([kind, at]) => {
       const g = unique(`mix-${kind}`);
       await setGroup(primary, g, topic, at);
-      await setGroup(next, g, topic, new Map([...at].map(([p, o]) => [p, translate(topic, p, o)!])));
+      const translated = new Map<number, number>();
+      for (const [p, o] of at) translated.set(p, (await translateMirroredOffset(nextSpec(), pair, topic, p, o))!);
+      await setGroup(next, g, topic, translated);
       const [onSource, onTarget] = await Promise.all([nextSeqs(primary, topic, g, [0, 1]), nextSeqs(next, topic, g, [0, 1])]);
       return { kind, onSource: [...onSource], onTarget: [...onTarget] };
     });
