@@ -72,6 +72,13 @@ export interface LostAnswerSearch {
   baseSequence: number;
   settleMs: number;
   signal?: AbortSignal;
+  /**
+   * Called before every attempt to put the batch on the wire (the mirror re-asserts there that no
+   * newer run took the partition, and that the batch is still named recently enough).
+   */
+  beforeSend?: () => Promise<void>;
+  /** The error for INVALID_PRODUCER_EPOCH / PRODUCER_FENCED, where a newer producer epoch is expected (the mirror's fence). */
+  fenced?: () => Error;
 }
 
 /**
@@ -120,6 +127,7 @@ export async function sendBatch(lane: WireClient, target: string, partition: num
       }
       const leader = lane.leaders(target).get(partition);
       if (leader === undefined) throw new TryAgain('no leader');
+      await search.beforeSend?.();
       const [r] = await lane.produce(leader, target, [{ partition, batch }]);
       if (!r) throw new Error(`no produce answer for ${target}-${partition}`);
       if (r.errorCode === 0) return r.baseOffset;
@@ -139,6 +147,7 @@ export async function sendBatch(lane: WireClient, target: string, partition: num
         throw new Error(`${target}-${partition} refused a batch Lifeboat re-built as corrupt (${e.type}): this is a bug in Lifeboat, please report it`);
       }
       if (r.errorCode === 29) throw new LifeboatError('InvalidInput', `not allowed to write to ${target} (${e.type}): grant the restore's principal Write on the topic`);
+      if ((r.errorCode === 47 || r.errorCode === 90) && search.fenced) throw search.fenced();
       if (r.errorCode === 59 || r.errorCode === 47) {
         throw new Error(`${target}-${partition}: the broker lost this restore's producer state (${e.type}); run it again: it resumes where it stopped, without duplicates`);
       }

@@ -3,9 +3,19 @@
  * the record batches the source stores (read_committed: aborted records and transaction markers
  * never reach the target), with only the producer fields and CRC rewritten (restampForProduce);
  * batches with compaction gaps, LogAppendTime or too small to go alone are re-batched from their
- * records' untouched bytes. Every batch is produced under this run's idempotent producer id; its
- * position (state.ts) names it before it is sent, so a run after a kill finds it in the target by
- * producer id and sequence (lostAnswers.ts) and nothing is written twice or skipped.
+ * records' untouched bytes.
+ *
+ * Each partition is written by a producer of its own whose epoch fences older runs of it (state.ts).
+ * Its batches are named in its position (state.ts) before they are sent, so a run after a kill
+ * finds them in the target by producer id and sequence (lostAnswers.ts) and nothing is written twice
+ * or skipped. The writes overlap: the batches of one fetch answer are named in one state write
+ * while the previous answer's batches are produced (one batch in flight per partition, in order).
+ *
+ * When a named batch may still land: a run puts a batch on the wire only within `sendWindowMs` of
+ * a state write (acknowledged, so not fenced) that names it, and writes the state again first when
+ * that is older; a batch on the wire lands within `settleMs` or never. So a run that finds batches
+ * named in a position written at `at` looks for them until `at + sendWindowMs + settleMs`, whether
+ * the run that named them was killed or is still running (fenced, it can send no more).
  *
  * Offsets: where the target partition started empty at the source's first offset and nothing is
  * missing in between, every record gets its source offset ('identical'); otherwise the runs of the
@@ -21,7 +31,7 @@ import { SETTLE_MS, searchTarget, sendBatch, sentKey } from '../lostAnswers';
 import { WireClient } from '../wire/client';
 import { type Range, readBatches } from '../wire/readBatches';
 import { type Batch, type RawRecord, batchRecords, canDecode, encodeBatch, isContiguous, isLogAppendTime, lastOffsetOf, restampForProduce } from '../wire/recordBatch';
-import { type PartitionState, STATE_TOPIC, type SentState, StateLog, readState, stateKey } from './state';
+import { type PartitionState, STATE_TOPIC, type SentState, StateLog, fenceId, readState, stateKey } from './state';
 
 export interface ShardWork {
   topic: string;
@@ -56,6 +66,10 @@ export interface MirrorShardOptions {
   settleMs?: number;
   /** Bytes per re-built batch (default 900 KiB). */
   maxBatchBytes?: number;
+  /** How long after a state write that names a batch it may still be sent (default 5 s, at most settleMs). */
+  sendWindowMs?: number;
+  /** Connections to the target for the partitions' batches (default 3): a broker works on one request per connection at a time. */
+  lanes?: number;
 }
 
 export const positionOf = (s: PartitionState): PartitionPosition => ({
@@ -76,7 +90,7 @@ function addRun(runs: Run[], run: Run): void {
   else if (!last || run[0] >= last[0] + last[2]) runs.push([...run]);
 }
 
-/** Records where a sent batch landed. */
+/** Records where a named batch landed (the first one still named: they land in order). */
 function land(st: PartitionState, sent: SentState, base: number): void {
   for (const [o, i, c] of sent.runs) {
     if (o !== base + i) st.mode = 'mapped';
@@ -87,7 +101,8 @@ function land(st: PartitionState, sent: SentState, base: number): void {
   st.records += sent.records;
   st.bytes += sent.bytes;
   if (sent.lastTimestamp !== undefined) st.lastTimestamp = Math.max(st.lastTimestamp ?? 0, sent.lastTimestamp);
-  st.sent = undefined;
+  const rest = (st.sent ?? []).filter((s) => s !== sent && sentKey(s) !== sentKey(sent));
+  st.sent = rest.length ? rest : undefined;
 }
 
 const dataLost = (source: ClusterSpec, topic: string, partition: number, r: Range, why: string) =>
@@ -97,9 +112,99 @@ const dataLost = (source: ClusterSpec, topic: string, partition: number, r: Rang
     { topic, partition, from: r.from, to: r.to },
   );
 
+/** A batch ready to go: its bytes (restamped when named) and what it holds. */
+interface Outgoing {
+  batch: Buffer;
+  runs: Run[];
+  records: number;
+  lastTimestamp: number;
+  /** The source position once it is in. */
+  next: number;
+}
+
+/**
+ * One partition's writer: names groups of batches in the state and produces them, one batch in
+ * flight, the naming of a group overlapping the produce of the previous one.
+ */
+class PartitionWriter {
+  /** Source position after everything handed to the writer (named or not yet). */
+  cursor: number;
+  private sequence = 0;
+  /** Batches of this run put on the wire at least once (the others, unsent at a stop, are unnamed again). */
+  private readonly wired = new Set<SentState>();
+  /** The produce of the groups so far (resolves when the last one is in). */
+  private sending: Promise<void> = Promise.resolve();
+  /** `at` of the newest acknowledged state write (it names every batch still named). */
+  private writtenAt = 0;
+
+  constructor(
+    readonly st: PartitionState,
+    private readonly log: StateLog,
+    private readonly producer: { producerId: number; producerEpoch: number },
+    private readonly produce: (w: PartitionWriter, out: Outgoing, sent: SentState, beforeSend: () => Promise<void>) => Promise<void>,
+    private readonly sendWindowMs: number,
+    private readonly stopped: () => boolean,
+  ) {
+    this.cursor = st.next;
+  }
+
+  async writeState(): Promise<void> {
+    this.writtenAt = Math.max(this.writtenAt, await this.log.write(this.st));
+  }
+
+  /**
+   * Names a group of batches (one state write, while the previous group is produced), then
+   * produces them in order. Resolves once they are named and the previous group is in: the
+   * caller prepares the next group while this one is produced.
+   */
+  async submit(outs: Outgoing[], groupNext: number): Promise<void> {
+    const named: { out: Outgoing; sent: SentState }[] = [];
+    for (const out of outs) {
+      restampForProduce(out.batch, this.producer.producerId, this.producer.producerEpoch, this.sequence);
+      const sent: SentState = { ...this.producer, baseSequence: this.sequence, runs: out.runs, next: out.next, records: out.records, bytes: out.batch.length, lastTimestamp: out.lastTimestamp };
+      this.sequence = (this.sequence + out.records) % 2 ** 31;
+      named.push({ out, sent });
+    }
+    if (named.length) this.st.sent = [...(this.st.sent ?? []), ...named.map((n) => n.sent)];
+    this.cursor = Math.max(this.cursor, groupNext);
+    const written = named.length ? this.writeState() : Promise.resolve();
+    const previous = this.sending;
+    const group = (async () => {
+      await previous;
+      await written;
+      for (const { out, sent } of named) {
+        if (this.stopped()) return;
+        await this.produce(this, out, sent, async () => {
+          this.wired.add(sent);
+          // Sent only within the window of a write that names it: a newer run waits that long for it.
+          if (Date.now() >= this.writtenAt + this.sendWindowMs) await this.writeState();
+        });
+      }
+      // Offsets past the last record (transaction markers, aborted records) hold nothing to copy.
+      if (!this.stopped()) this.st.next = Math.max(this.st.next, groupNext);
+    })();
+    group.catch(() => {});
+    this.sending = group;
+    await previous;
+    await written;
+  }
+
+  /** Waits for the produce of every group; batches never sent are no longer named. */
+  async settle(): Promise<unknown> {
+    const r = await this.sending.then(
+      () => undefined,
+      (e: unknown) => e ?? new Error('mirror partition failed'),
+    );
+    const sent = (this.st.sent ?? []).filter((s) => this.wired.has(s));
+    this.st.sent = sent.length ? sent : undefined;
+    return r;
+  }
+}
+
 export async function mirrorShard(source: ClusterSpec, target: ClusterSpec, pair: string, work: ShardWork, opts: MirrorShardOptions): Promise<ShardResult> {
   const { topic } = work;
   const settleMs = opts.settleMs ?? SETTLE_MS;
+  const sendWindowMs = Math.min(opts.sendWindowMs ?? 5000, settleMs);
   const maxBatchBytes = opts.maxBatchBytes ?? 900 * 1024;
   const minDirectBytes = Math.min(64 * 1024, maxBatchBytes / 4);
   const sk = kafkaFor(source, 'mirror');
@@ -110,10 +215,14 @@ export async function mirrorShard(source: ClusterSpec, target: ClusterSpec, pair
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   if (opts.signal?.aborted) stop.abort();
   const timer = typeof opts.until === 'number' ? setTimeout(() => stop.abort(), Math.max(0, opts.until - Date.now())) : undefined;
+  let endsTimer: NodeJS.Timeout | undefined;
 
   const src = await WireClient.open(sk, []);
   let tgt: WireClient | undefined;
-  let log: StateLog | undefined;
+  const lanes: WireClient[] = [];
+  const logs = new Map<number, StateLog>();
+  const fences = new Map<number, () => LifeboatError>();
+  const writers = new Map<number, PartitionWriter>();
   const parts = new Map<number, PartitionState>();
   try {
     tgt = await WireClient.open(tk, []);
@@ -124,8 +233,25 @@ export async function mirrorShard(source: ClusterSpec, target: ClusterSpec, pair
       throw new LifeboatError('InvalidInput', `the target ${target.name} has no ${!stateReady ? `mirror state topic ${STATE_TOPIC}` : `partition ${missing.join(', ')} of ${topic}`}: plan the mirror first (planMirror)`);
     }
     if ((await partitionsOn(src, topic)) === 0) throw new LifeboatError('DataLost', `the source ${source.name} has no topic ${topic} any more: it was deleted while mirrored`, { topic });
-    const producer = await tgt.initProducerId(opts.signal);
-    log = new StateLog(tgt, producer);
+    // Take each partition from any older run first (new epoch, claim), then read where it stands.
+    const stateClient = tgt;
+    const producers = new Map<number, { producerId: number; producerEpoch: number }>();
+    await Promise.all(
+      work.partitions.map(async (p) => {
+        const producer = await stateClient.initProducerId(opts.signal, fenceId(pair, topic, p));
+        const fenced = () =>
+          new LifeboatError(
+            'UnsafeTarget',
+            `mirror "${pair}" ${topic}-${p}: a newer run of this partition took it over (producer epoch ${producer.producerEpoch} fenced by a newer one, e.g. a retried activity while this one still ran): this run stops without writing more`,
+            { topic, partition: p },
+          );
+        fences.set(p, fenced);
+        const log = new StateLog(stateClient, producer, fenced);
+        await log.claim(pair, topic, p);
+        producers.set(p, producer);
+        logs.set(p, log);
+      }),
+    );
     const state = await readState(tk, pair);
     const srcLow = await src.listOffsets(topic, 'earliest');
     const srcEnd = await src.listOffsets(topic, 'committed');
@@ -139,11 +265,11 @@ export async function mirrorShard(source: ClusterSpec, target: ClusterSpec, pair
       if (!st) {
         // The source's first record goes first; the target must hold nothing (checked below).
         st = { pair, topic, partition: p, next: low, targetNext: tLow, mode: 'identical', records: 0, bytes: 0, sourceEnd: srcEnd.get(p) ?? low, runs: [], segments: 0, at: 0 };
-      } else if (st.sent) {
-        await resolveSent(tk, st, settleMs, opts.signal);
       }
       parts.set(p, st);
     }
+    // Batches an earlier run named (killed, or still running and now fenced): where did they land?
+    await Promise.all([...parts.values()].filter((st) => st.sent?.length).map((st) => resolveSent(tk, st, sendWindowMs + settleMs, opts.signal)));
     const tgtEnd = await tgt.listOffsets(topic, 'end');
     for (const [p, st] of parts) {
       const end = tgtEnd.get(p)!;
@@ -161,72 +287,70 @@ export async function mirrorShard(source: ClusterSpec, target: ClusterSpec, pair
       }
     }
 
-    const sequences = new Map(work.partitions.map((p) => [p, 0]));
     let reported = 0;
     const report = (force = false) => {
       if (!opts.onProgress || (!force && Date.now() - reported < 250)) return;
       reported = Date.now();
       opts.onProgress([...parts.values()].map(positionOf));
     };
-    const lane = tgt;
-    const stateLog = log;
+    for (let i = 0; i < Math.max(1, Math.min(opts.lanes ?? 3, work.partitions.length)); i++) lanes.push(await WireClient.open(tk, [topic]));
 
-    /** Produces one batch after naming it in the partition's position. */
-    const send = async (p: number, batch: Buffer, runs: Run[], records: number, lastTimestamp: number, next: number) => {
-      const st = parts.get(p)!;
-      const baseSequence = sequences.get(p)!;
-      restampForProduce(batch, producer.producerId, producer.producerEpoch, baseSequence);
-      st.sent = { ...producer, baseSequence, runs, next, records, bytes: batch.length, lastTimestamp };
-      await stateLog.write(st);
-      const base = await sendBatch(lane, topic, p, { batch, runs }, { kafka: tk, from: st.targetNext, producer, baseSequence, settleMs, signal: opts.signal });
+    /** Produces one named batch, in order, and records where it landed. */
+    const produce = async (w: PartitionWriter, out: Outgoing, sent: SentState, beforeSend: () => Promise<void>) => {
+      const { st } = w;
+      const p = st.partition;
+      const lane = lanes[work.partitions.indexOf(p) % lanes.length]!;
+      const base = await sendBatch(lane, topic, p, { batch: out.batch, runs: out.runs }, { kafka: tk, from: st.targetNext, producer: sent, baseSequence: sent.baseSequence, settleMs, signal: opts.signal, beforeSend, fenced: fences.get(p) });
       if (base !== st.targetNext) {
-        // Someone else wrote in between (a second worker on this shard, another producer): say so loudly.
+        // Someone else wrote in between (another producer on the target): say so loudly.
         const from = st.targetNext;
-        land(st, st.sent, base);
-        throw new LifeboatError('UnsafeTarget', `target ${topic}-${p}: offsets ${from}..${base - 1} were written by someone else while mirror "${pair}" copied (a second worker on this shard, or a producer on the target): stop that writer`);
+        land(st, sent, base);
+        throw new LifeboatError('UnsafeTarget', `target ${topic}-${p}: offsets ${from}..${base - 1} were written by someone else while mirror "${pair}" copied (a producer on the target): stop that writer`);
       }
-      land(st, st.sent, base);
-      sequences.set(p, (baseSequence + records) % 2 ** 31);
+      land(st, sent, base);
       report();
     };
+    for (const p of work.partitions) {
+      writers.set(p, new PartitionWriter(parts.get(p)!, logs.get(p)!, producers.get(p)!, produce, sendWindowMs, () => stop.signal.aborted));
+    }
 
-    /** Copies the batches of one fetch answer (read_committed already applied), in order. */
+    /** Hands the batches of one fetch answer (read_committed already applied) to the partition's writer, in order. */
     const copy = async (p: number, batches: Batch[], next: number) => {
-      const st = parts.get(p)!;
+      const w = writers.get(p)!;
+      const outs: Outgoing[] = [];
       let pending: RawRecord[] = [];
       let pendingBytes = 0;
-      const flush = async () => {
+      const flush = () => {
         if (!pending.length) return;
         const recs = pending;
         pending = [];
         pendingBytes = 0;
         const last = recs[recs.length - 1]!;
-        await send(p, encodeBatch(recs), runsFor(recs.map((r) => r.offset), 0), recs.length, Math.max(...recs.map((r) => r.timestamp)), last.offset + 1);
+        outs.push({ batch: encodeBatch(recs), runs: runsFor(recs.map((r) => r.offset), 0), records: recs.length, lastTimestamp: Math.max(...recs.map((r) => r.timestamp)), next: last.offset + 1 });
       };
       for (const b of batches) {
         if (stop.signal.aborted) return; // the position stays after the last batch in
-        if (lastOffsetOf(b) < st.next) continue;
-        const whole = isContiguous(b) && !isLogAppendTime(b) && b.baseOffset >= st.next && b.bytes.length <= maxBatchBytes;
+        if (lastOffsetOf(b) < w.cursor) continue;
+        const whole = isContiguous(b) && !isLogAppendTime(b) && b.baseOffset >= w.cursor && b.bytes.length <= maxBatchBytes;
         if (whole && (b.bytes.length >= minDirectBytes || !canDecode(b))) {
-          await flush();
-          await send(p, b.bytes, [[b.baseOffset, 0, b.count]], b.count, b.maxTimestamp, lastOffsetOf(b) + 1);
+          flush();
+          outs.push({ batch: b.bytes, runs: [[b.baseOffset, 0, b.count]], records: b.count, lastTimestamp: b.maxTimestamp, next: lastOffsetOf(b) + 1 });
           continue;
         }
         if (!canDecode(b)) {
           throw new LifeboatError('InvalidInput', `${topic}-${p}: the source batch at offset ${b.baseOffset} must be re-batched (compaction gaps or LogAppendTime) but is compressed with a codec Lifeboat cannot decode (lz4, snappy)`);
         }
         for (const r of await batchRecords(b, `${topic}-${p}`)) {
-          if (r.offset < st.next) continue;
+          if (r.offset < w.cursor) continue;
           const size = r.body.length + 24;
-          if (pending.length && pendingBytes + size > maxBatchBytes) await flush();
+          if (pending.length && pendingBytes + size > maxBatchBytes) flush();
           pending.push(r);
           pendingBytes += size;
         }
       }
-      await flush();
-      // Offsets past the last record (transaction markers, aborted records) hold nothing to copy.
-      if (!stop.signal.aborted) st.next = Math.max(st.next, next);
-      report();
+      flush();
+      if (stop.signal.aborted) return;
+      await w.submit(outs, next);
     };
 
     // Each partition copies one fetch answer while the next is read (one queued per partition).
@@ -238,7 +362,29 @@ export async function mirrorShard(source: ClusterSpec, target: ClusterSpec, pair
       chains.set(p, job);
       await prev;
     };
+    /** Waits until every partition's groups are in (or failed); throws the first failure. */
+    const drain = async () => {
+      const settled = await Promise.allSettled([...chains.values()]);
+      chains.clear();
+      const copyFailure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      const failures = (await Promise.all([...writers.values()].map((w) => w.settle()))).filter((e) => e !== undefined);
+      if (copyFailure) throw copyFailure.reason;
+      if (failures.length) throw failures[0];
+    };
     const goal = opts.until === 'caught-up' ? new Map(srcEnd) : undefined;
+    if (!goal) {
+      // Until a deadline the shard tails the source (a fetch answers as soon as records arrive):
+      // the source's ends, for lag, come from a look every second.
+      endsTimer = setInterval(() => {
+        src.listOffsets(topic, 'committed').then(
+          (e) => {
+            for (const [p, st] of parts) st.sourceEnd = Math.max(e.get(p) ?? st.sourceEnd, st.next);
+            report(true);
+          },
+          () => src.refresh().catch(() => {}),
+        );
+      }, 1000);
+    }
     for (;;) {
       let ends: Map<number, number>;
       try {
@@ -253,11 +399,13 @@ export async function mirrorShard(source: ClusterSpec, target: ClusterSpec, pair
       }
       const ranges = new Map<number, Range>();
       for (const [p, st] of parts) {
+        const w = writers.get(p)!;
         st.sourceEnd = Math.max(ends.get(p) ?? st.sourceEnd, st.next);
-        const to = goal ? goal.get(p)! : st.sourceEnd;
-        if (st.next < to) ranges.set(p, { from: st.next, to });
+        const to = goal ? goal.get(p)! : Number.MAX_SAFE_INTEGER;
+        if (w.cursor < to) ranges.set(p, { from: w.cursor, to });
       }
       if (ranges.size === 0) {
+        await drain();
         if (goal || stop.signal.aborted) break;
         report(true);
         await sleep(500, stop.signal).catch(() => {});
@@ -268,6 +416,8 @@ export async function mirrorShard(source: ClusterSpec, target: ClusterSpec, pair
       try {
         await readBatches(sk, topic, ranges, onBatches, {
           signal: stop.signal,
+          // A tail waits for records as long as it runs (an open source transaction shows as lag).
+          ...(goal ? {} : { stallMs: Number.POSITIVE_INFINITY }),
           onLost: (p, r) => {
             throw dataLost(source, topic, p, r, 'deleted (retention or deleteRecords)');
           },
@@ -275,25 +425,27 @@ export async function mirrorShard(source: ClusterSpec, target: ClusterSpec, pair
       } catch (e) {
         failure = e;
       }
-      const settled = await Promise.allSettled([...chains.values()]);
-      chains.clear();
-      const copyFailure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-      if (copyFailure) throw copyFailure.reason;
+      if (failure || stop.signal.aborted) await drain();
       if (failure && !(stop.signal.aborted && !(failure instanceof LifeboatError))) throw failure;
       if (stop.signal.aborted) break;
     }
+    await drain();
     const caughtUp = [...parts.values()].every((st) => st.next >= (goal?.get(st.partition) ?? st.sourceEnd));
     // Stopped by the caller: the positions are written below (finally); a next run resumes there.
     if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('mirror stopped');
     return { positions: [...parts.values()].map(positionOf), caughtUp };
   } finally {
     if (timer) clearTimeout(timer);
+    if (endsTimer) clearInterval(endsTimer);
     opts.signal?.removeEventListener('abort', onAbort);
-    // Where each partition stands (and a batch still unanswered) for the next run, whatever happened.
-    if (log) await Promise.all([...parts.values()].map((st) => log!.write(st))).catch(() => {});
+    // Where each partition stands (and batches still unanswered) for the next run, whatever happened.
+    stop.abort();
+    await Promise.all([...writers.values()].map((w) => w.settle()));
+    await Promise.all([...parts.values()].map((st) => logs.get(st.partition)?.write(st))).catch(() => {});
     if (parts.size) opts.onProgress?.([...parts.values()].map(positionOf));
     await src.close();
     await tgt?.close();
+    await Promise.all(lanes.map((l) => l.close()));
   }
 }
 
@@ -308,24 +460,30 @@ async function partitionsOn(client: WireClient, topic: string): Promise<number> 
   }
 }
 
-/** After a kill: where the batch the position names landed, if it did. */
-async function resolveSent(kafka: Kafka, st: PartitionState, settleMs: number, signal?: AbortSignal): Promise<void> {
-  const sent = st.sent!;
-  const key = sentKey(sent);
+/**
+ * After a kill, or with an older run fenced: where the batches the position names landed, if they
+ * did. They land in order, so the first one not found ends the search; only a look `waitMs` after
+ * the position was written is conclusive (see the file comment).
+ */
+async function resolveSent(kafka: Kafka, st: PartitionState, waitMs: number, signal?: AbortSignal): Promise<void> {
+  const named = st.sent ?? [];
   const look = async () => {
-    let found: number | undefined;
+    const found = new Map<string, number>();
     await searchTarget(kafka, st.topic, new Map([[st.partition, st.targetNext]]), (_, b) => {
-      if (sentKey(b) === key) found = b.baseOffset;
+      found.set(sentKey(b), b.baseOffset);
     });
     return found;
   };
   let found = await look();
-  // Not there yet: it may still await its replicas; only a look settleMs after it was named is conclusive.
-  const wait = st.at + settleMs - Date.now();
-  if (found === undefined && wait > 0) {
+  const wait = st.at + waitMs - Date.now();
+  if (!named.every((s) => found.has(sentKey(s))) && wait > 0) {
     await sleep(wait, signal);
     found = await look();
   }
-  if (found !== undefined) land(st, sent, found);
+  for (const s of named) {
+    const base = found.get(sentKey(s));
+    if (base === undefined) break;
+    land(st, s, base);
+  }
   st.sent = undefined;
 }

@@ -4,16 +4,24 @@
  *
  *   <pair>/<topic>/<partition>          the partition's position (PartitionState, JSON)
  *   <pair>/<topic>/<partition>/seg/<i>  closed runs of its offset map, in order ({ runs }, JSON)
+ *   <pair>/<topic>/<partition>/claim    the producer of the run that took the partition last
  *
- * A position names the batch about to be produced (`sent`: producer id, epoch, base sequence and
- * the source offsets it holds) before it is sent; where it landed goes with the next write. A
- * worker that starts after a kill looks for that batch in the target by producer id and sequence
+ * A position names the batches about to be produced (`sent`: producer id, epoch, base sequence and
+ * the source offsets each holds) before they are sent; where they landed goes with a later write.
+ * A worker that starts after a kill looks for them in the target by producer id and sequence
  * (lostAnswers.ts), the way a topic restore does with its offset map file.
  *
- * Writes are idempotent (the run's producer id and its own sequence on the state partition) and
- * group-committed: the positions of every partition waiting while a write is in flight go in the
- * next one, as one batch (a batch is appended atomically: a position and the segment it closes
- * land together).
+ * Fencing: each partition is written by a producer of its own, under a transactional id of its own
+ * (fenceId), whose epoch every new run bumps (InitProducerId). A run first writes its claim with the
+ * new epoch; from then on the state partition refuses every write of an older run of the partition
+ * (INVALID_PRODUCER_EPOCH), and since the older run names each batch here before sending it, it
+ * stops before it sends another. (The data partitions refuse the old epoch too, but only once the
+ * new run wrote there, and they may forget a producer whose records carry old timestamps.)
+ *
+ * Writes are idempotent (the partition's producer id and its own sequence on the state partition)
+ * and group-committed per partition: positions waiting while a write is in flight go in the next
+ * one, as one batch (a batch is appended atomically: a position and the segment it closes land
+ * together).
  */
 import type { Admin, Kafka } from 'kafkajs';
 import { LifeboatError } from '../../errors';
@@ -58,13 +66,18 @@ export interface PartitionState {
   runs: Run[];
   /** Segments written so far (keys .../seg/0 .. seg/<segments-1>). */
   segments: number;
-  sent?: SentState;
-  /** When this position was written (ms): a sent batch can still land until settleMs after it. */
+  /** Batches named before they were sent, in order, not known to have landed (see shard.ts on when they may still land). */
+  sent?: SentState[];
+  /** When this position was written (ms). */
   at: number;
 }
 
 export const stateKey = (pair: string, topic: string, partition: number): string => `${pair}/${topic}/${partition}`;
 const segmentKey = (pair: string, topic: string, partition: number, i: number): string => `${stateKey(pair, topic, partition)}/seg/${i}`;
+const claimKey = (pair: string, topic: string, partition: number): string => `${stateKey(pair, topic, partition)}/claim`;
+
+/** The transactional id whose producer writes a partition of a mirror (its epoch fences older runs). */
+export const fenceId = (pair: string, topic: string, partition: number): string => `lifeboat-mirror/${stateKey(pair, topic, partition)}`;
 
 /** Open runs kept in the position before they are closed into a segment record. */
 const OPEN_RUNS = 64;
@@ -122,18 +135,25 @@ export async function readState(kafka: Kafka, pair?: string): Promise<MirrorStat
       for (const b of batches) {
         for (const r of await decodeBatch(b, STATE_TOPIC)) {
           const key = r.key?.toString('utf8') ?? '';
-          if (!key.startsWith(prefix)) continue;
+          if (!key.startsWith(prefix) || key.endsWith('/claim')) continue;
           const isSeg = key.includes('/seg/');
           const map = isSeg ? state.segments : state.positions;
           if (r.value === null) map.delete(key);
           else if (isSeg) state.segments.set(key, (JSON.parse(r.value.toString('utf8')) as { runs: Run[] }).runs);
-          else state.positions.set(key, JSON.parse(r.value.toString('utf8')) as PartitionState);
+          else state.positions.set(key, positionFrom(JSON.parse(r.value.toString('utf8')) as PartitionState));
         }
       }
     },
     { readCommitted: false },
   );
   return state;
+}
+
+/** A position as stored; before fencing, `sent` held one batch (an object), now a list. */
+function positionFrom(p: PartitionState): PartitionState {
+  const sent = p.sent as SentState[] | SentState | undefined;
+  if (sent === undefined || Array.isArray(sent)) return sent?.length === 0 ? { ...p, sent: undefined } : p;
+  return { ...p, sent: [sent] };
 }
 
 /** The whole offset map of a partition: its closed segments, then its open runs. */
@@ -146,29 +166,40 @@ export function runsOf(state: MirrorState, p: PartitionState): Run[] {
 /** Errors after which nothing was written: the write is sent again as it is. */
 const NOT_WRITTEN = new Set([3, 5, 6, 7, 9, 19, 20, 56]);
 
-/** Group-committed, idempotent writes of positions to the state topic (see the file comment). */
+/** Group-committed, idempotent writes of one partition's positions to the state topic, under its producer (see the file comment). */
 export class StateLog {
   private waiting: { records: { key: string; value: string }[]; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private pumping = false;
   private sequence = 0;
   private failure: unknown;
 
+  /** @param fenced the error when a newer run of the partition took over (its producer epoch is newer). */
   constructor(
     private readonly client: WireClient,
     private readonly producer: { producerId: number; producerEpoch: number },
+    private readonly fenced: () => Error = () => new LifeboatError('UnsafeTarget', `a newer run of this mirror took over (producer epoch ${producer.producerEpoch} fenced)`),
   ) {}
 
-  /** Writes a partition's position (closing its open runs into a segment when they grow). */
-  write(p: PartitionState): Promise<void> {
+  /** Takes the partition: from now on the state partition refuses the writes of older runs. */
+  claim(pair: string, topic: string, partition: number): Promise<void> {
+    return this.append([{ key: claimKey(pair, topic, partition), value: JSON.stringify({ ...this.producer, at: Date.now() }) }]);
+  }
+
+  /**
+   * Writes a partition's position (closing its open runs into a segment when they grow); resolves
+   * with the time stamped in it (`at`) once it is written.
+   */
+  async write(p: PartitionState): Promise<number> {
     const records: { key: string; value: string }[] = [];
     if (p.runs.length > OPEN_RUNS) {
       const closed = p.runs.splice(0, p.runs.length - 1);
       records.push({ key: segmentKey(p.pair, p.topic, p.partition, p.segments), value: JSON.stringify({ runs: closed }) });
       p.segments++;
     }
-    p.at = Date.now();
-    records.push({ key: stateKey(p.pair, p.topic, p.partition), value: JSON.stringify(p) });
-    return this.append(records);
+    const at = (p.at = Date.now());
+    records.push({ key: stateKey(p.pair, p.topic, p.partition), value: JSON.stringify(p.sent?.length === 0 ? { ...p, sent: undefined } : p) });
+    await this.append(records);
+    return at;
   }
 
   private append(records: { key: string; value: string }[]): Promise<void> {
@@ -216,6 +247,8 @@ export class StateLog {
           return;
         }
         const code = r?.errorCode ?? -1;
+        // INVALID_PRODUCER_EPOCH, PRODUCER_FENCED: a newer run of the partition claimed it.
+        if (code === 47 || code === 90) throw this.fenced();
         if (code === 29) throw new LifeboatError('InvalidInput', `not allowed to write the mirror's state topic ${STATE_TOPIC} on the target: grant the mirror's principal Write on it`);
         if (!NOT_WRITTEN.has(code)) throw new Error(`writing the mirror state to ${STATE_TOPIC}: ${protocolError(code).message}`);
         why = protocolError(code).type;

@@ -318,14 +318,19 @@ export class WireClient {
   /**
    * A producer id and epoch for idempotent produce (no transactions). Retried while the brokers
    * are still loading their transaction state (a cluster that just started).
+   *
+   * With a transactional id (asked of its transaction coordinator) the id stays the same from one
+   * call to the next and the epoch goes up: the brokers then refuse the previous epoch's writes to
+   * a partition once they saw the new one there (the mirror fences an older run of a shard so).
+   * Nothing else of transactions is used: batches stay non-transactional, no markers are written.
    */
-  async initProducerId(signal?: AbortSignal): Promise<{ producerId: number; producerEpoch: number }> {
+  async initProducerId(signal?: AbortSignal, transactionalId?: string): Promise<{ producerId: number; producerEpoch: number }> {
     return retry(
       async (attempt) => {
         const ids = this.cluster.getNodeIds();
         const nodeId = ids[attempt % Math.max(1, ids.length)]!;
-        const b = await this.cluster.findBroker({ nodeId });
-        const r = await b.initProducerId({ transactionalId: null, transactionTimeout: 60_000 });
+        const b = transactionalId === undefined ? await this.cluster.findBroker({ nodeId }) : await this.cluster.findGroupCoordinator({ groupId: transactionalId, coordinatorType: 1 });
+        const r = await b.initProducerId({ transactionalId: transactionalId ?? null, transactionTimeout: 60_000 });
         return { producerId: Number(r.producerId), producerEpoch: r.producerEpoch };
       },
       {

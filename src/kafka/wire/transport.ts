@@ -87,6 +87,8 @@ export interface KafkajsCluster {
   addMultipleTargetTopics: (topics: string[]) => Promise<void>;
   findTopicPartitionMetadata: (topic: string) => { partitionId: number; leader: number | null }[];
   findBroker: (a: { nodeId: number }) => Promise<KafkajsBroker>;
+  /** coordinatorType 1: the transaction coordinator of a transactional id. */
+  findGroupCoordinator: (a: { groupId: string; coordinatorType?: number }) => Promise<KafkajsBroker>;
   getNodeIds: () => number[];
   brokerPool: { seedBroker: { connectionPool: KafkajsConnectionPool } };
 }
