@@ -143,6 +143,7 @@ async function start(values: Values, out: Output): Promise<number> {
     const r = await follow<'mirror'>(t, workflowId, out);
     const lines = r.plan.flatMap((p) => [
       `  ${p.action.padEnd(14)} ${p.topic} (${p.partitions} partitions${Object.keys(p.configs).length ? `; ${Object.entries(p.configs).map(([k, v]) => `${k}=${v}`).join(', ')}` : ''})`,
+      ...(p.changed ? [`    follows the source: ${Object.entries(p.changed).map(([k, v]) => `${k}=${v}`).join(', ')}`] : []),
       ...(p.dropped ? [`    not on the target (its Kafka has no such config): ${Object.entries(p.dropped).map(([k, v]) => `${k}=${v}`).join(', ')}`] : []),
       ...(p.acls ?? []).map((a) => `    acl ${a.action.padEnd(8)} ${aclText(a)}${a.action === 'skipped' ? ' (a migration\'s write fence: never mirrored)' : ''}`),
     ]);

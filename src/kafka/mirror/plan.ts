@@ -28,6 +28,8 @@ export interface MirrorTopicPlan {
   action: 'create' | 'exists' | 'add-partitions';
   /** Source configs held back while mirroring (timestamp settings), applied at cut-over. */
   deferred?: Record<string, string>;
+  /** An existing target topic's configs this plan set (would set, dry run) to follow a change on the source. */
+  changed?: Record<string, string>;
   /** Source configs the target's Kafka does not have (Kafka 4 removed message.format.version, message.downconversion.enable, message.timestamp.difference.max.ms: the last becomes before/after limits in `deferred`). */
   dropped?: Record<string, string>;
   /** With selection.acls: the source ACLs binding this topic or its groups, and what the plan does with each. */
@@ -120,6 +122,7 @@ export async function planMirror(source: ClusterSpec, target: ClusterSpec, sel: 
     const targetTopics = await ta.listTopics();
     const existing = new Set(targetTopics);
     const known = await knownTopicConfigs(ta, targetTopics);
+    const tgtConfigs = await topicConfigs(ta, topics.filter((t) => existing.has(t)));
     const mine = topics.some((t) => existing.has(t)) ? await readState(tk) : undefined;
     const brokers = (await ta.describeCluster()).brokers.length;
     const plans: MirrorTopicPlan[] = [];
@@ -148,6 +151,19 @@ export async function planMirror(source: ClusterSpec, target: ClusterSpec, sel: 
         }
         plan.action = have < partitions ? 'add-partitions' : 'exists';
         if (!opts.dryRun && have < partitions) await ta.createPartitions({ topicPartitions: [{ topic: m.name, count: partitions }] });
+        // A config changed on the source since the topic was created follows (AlterConfigs replaces the whole set: the target's own go along).
+        const on = tgtConfigs.get(m.name) ?? {};
+        const changed = Object.fromEntries(Object.entries(configs).filter(([k, v]) => on[k] !== v));
+        if (Object.keys(changed).length) {
+          plan.changed = changed;
+          if (!opts.dryRun) {
+            await ta
+              .alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: m.name, configEntries: Object.entries({ ...on, ...changed }).map(([name, value]) => ({ name, value })) }] })
+              .catch((e: unknown) => {
+                throw new LifeboatError('InvalidInput', `cannot set ${Object.keys(changed).join(', ')} of topic ${m.name} on ${target.name} as the source has them: ${(e as Error).message}`);
+              });
+          }
+        }
       } else if (!opts.dryRun) {
         await ta
           .createTopics({

@@ -315,4 +315,24 @@ describe('mirror: records and configs MirrorMaker 2 does not keep', () => {
     await applyDeferredConfigs(standbySpec(), same);
     expect(await configsSettled(standby, topic, { ...set, 'message.timestamp.type': 'CreateTime' })).toEqual({ ...set, 'message.timestamp.type': 'CreateTime' });
   });
+
+  it('a config changed on the source while it is mirrored follows on the target with the next plan (held-back ones stay held back)', async () => {
+    const topic = unique('mir-confchange');
+    await sourceTopic(topic, 1, [{ name: 'retention.ms', value: '86400000' }]);
+    expect((await planMirror(primarySpec(), nextSpec(), { topics: [topic] }))[0]!.action).toBe('create');
+    const admin = primary.admin();
+    await admin.connect();
+    const now = { 'retention.ms': '172800000', 'cleanup.policy': 'compact,delete', 'max.message.bytes': '2000000', 'message.timestamp.type': 'LogAppendTime' };
+    await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: Object.entries(now).map(([name, value]) => ({ name, value })) }] });
+    await admin.disconnect();
+    await configsSettled(primary, topic, now);
+    const dry = await planMirror(primarySpec(), nextSpec(), { topics: [topic] }, { dryRun: true });
+    expect(dry[0]).toMatchObject({ action: 'exists', changed: { 'retention.ms': '172800000', 'cleanup.policy': 'compact,delete', 'max.message.bytes': '2000000' }, deferred: { 'message.timestamp.type': 'LogAppendTime' } });
+    expect(await configsOf(next, topic)).toEqual({ 'retention.ms': '86400000', 'message.timestamp.type': 'CreateTime' });
+    await planMirror(primarySpec(), nextSpec(), { topics: [topic] });
+    const want = { 'retention.ms': '172800000', 'cleanup.policy': 'compact,delete', 'max.message.bytes': '2000000', 'message.timestamp.type': 'CreateTime' };
+    expect(await configsSettled(next, topic, want)).toEqual(want);
+    // Followed: nothing more to change.
+    expect((await planMirror(primarySpec(), nextSpec(), { topics: [topic] }))[0]!.changed).toBeUndefined();
+  });
 });
