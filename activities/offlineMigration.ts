@@ -67,7 +67,7 @@ export function offlineMigrationActivities(_deps: ActivityDeps) {
       );
     },
 
-    async writeTargetMetadataActivity(input: { target: ClusterSpec; plan: OfflinePlan }): Promise<{ topics: number; partitions: number; rewritten: number }> {
+    async writeTargetMetadataActivity(input: { target: ClusterSpec; plan: OfflinePlan }): Promise<{ topics: number; partitions: number; rewritten: number; keptAcls: string[] }> {
       const target = checkedSpec(input.target);
       return withHeartbeat({ phase: 'write ZooKeeper metadata', subject: target.name }, () => writeTargetMetadata(target, input.plan));
     },

@@ -13,17 +13,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { CompressionTypes } from 'kafkajs';
+import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, CompressionTypes, ResourcePatternTypes } from 'kafkajs';
 import { stringify } from 'yaml';
 import type { ClusterSpec } from '../../src/config/spec';
 import { poll } from '../../src/core/poll';
-import { isLifeboatError } from '../../src/errors';
 import { brokerControlFor } from '../../src/host/brokerControl';
 import { retryTransient, withAdmin } from '../../src/kafka/admin';
 import { clusterHealth } from '../../src/kafka/cluster';
 import { kafkaFor } from '../../src/kafka/client';
 import { waitForServing } from '../../src/recovery/serving';
-import { runOffline } from '../../src/cli/commands/migrateOffline';
 import { TASK_QUEUE, temporalSettings } from '../../src/temporal/connection';
 import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
 import { chrootPath, getData, withZk } from '../../src/zookeeper/client';
@@ -31,6 +29,7 @@ import type { OfflineMigrationResult } from '../../workflows/migration/offline';
 import { findCluster } from '../../lab/topology';
 import { nextSpec, primarySpec, standbySpec, topo, unique } from '../support/lab';
 import { createTopicsReady } from '../support/kafka';
+import { lifeboat } from '../support/cli';
 
 /** Every record of a topic as "partition:offset:timestamp:key hex:value hex:headers", sorted. */
 async function readTopic(spec: ClusterSpec, topic: string): Promise<string[]> {
@@ -59,6 +58,22 @@ async function readTopic(spec: ClusterSpec, topic: string): Promise<string[]> {
   }
   return [`offsets ${offsets.map((o) => `${o.partition}:[${o.low},${o.high})`).sort().join(' ')}`, ...seen.sort()];
 }
+
+const readAcl = (topic: string) => ({
+  resourceType: AclResourceTypes.TOPIC,
+  resourceName: topic,
+  resourcePatternType: ResourcePatternTypes.LITERAL,
+  principal: 'User:app',
+  host: '*',
+  operation: AclOperationTypes.READ,
+  permissionType: AclPermissionTypes.ALLOW,
+});
+const aclsOf = (spec: ClusterSpec, topic: string) =>
+  withAdmin(kafkaFor(spec), spec.name, async (a) =>
+    (await a.describeAcls({ resourceType: AclResourceTypes.TOPIC, resourceName: topic, resourcePatternType: ResourcePatternTypes.LITERAL, operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ANY })).resources.flatMap((r) =>
+      r.acls.map((x) => `${x.principal} ${x.operation} ${x.permissionType}`),
+    ),
+  );
 
 const topicId = (spec: ClusterSpec, topic: string) =>
   withZk(spec.zookeeper!.connect, async (zk) => (JSON.parse((await getData(zk, chrootPath(spec.zookeeper!.chroot, `/brokers/topics/${topic}`))).data!.toString()) as { topic_id: string }).topic_id);
@@ -101,9 +116,8 @@ describe('offline migration to the standby cluster', () => {
   let client: Client;
   const migrated: string[] = [];
   const before: Record<string, string[]> = {};
+  let sourceAcls: string[] = [];
 
-  const execute = (args: Record<string, unknown>, id = unique('migrate-offline')) =>
-    client.workflow.execute('offlineMigration', { taskQueue: TASK_QUEUE, workflowId: id, args: [{ source: { spec: source }, target: { spec: target }, ...args }] }) as Promise<OfflineMigrationResult>;
   const failureOf = async (p: Promise<unknown>): Promise<string> => {
     const e = await p.then(() => undefined, (x: unknown) => x);
     expect(e).toBeInstanceOf(WorkflowFailedError);
@@ -140,6 +154,8 @@ describe('offline migration to the standby cluster', () => {
     await tp.connect();
     await tp.send({ topic: own, acks: -1, messages: Array.from({ length: 20 }, (_, i) => ({ key: `s${i}`, value: `standby-${i}` })) });
     await tp.disconnect();
+    await withAdmin(kafkaFor(source), source.name, (a) => a.createAcls({ acl: [readAcl(orders)] }));
+    sourceAcls = await aclsOf(source, orders);
     await withAdmin(kafkaFor(source), source.name, (a) => a.setOffsets({ groupId: group, topic: orders, partitions: [0, 1, 2].map((p) => ({ partition: p, offset: String(10 + p * 7) })) }));
     for (const t of [orders, compacted, empty]) before[t] = await readTopic(source, t);
     before[own] = await readTopic(target, own);
@@ -148,6 +164,9 @@ describe('offline migration to the standby cluster', () => {
   afterAll(async () => {
     // The lab as found, whatever happened above: the primary running and in sync, the standby without the migrated topics.
     await primaryHealthy(lab).catch((e: unknown) => console.error('primary not healthy again:', e));
+    for (const b of target.brokers) await brokerControlFor(target, b.id).start().catch((e: unknown) => console.error('standby not started again:', e));
+    await waitForServing(target, { timeoutMs: 120_000 }).catch((e: unknown) => console.error('standby not serving again:', e));
+    for (const spec of [lab, target]) await withAdmin(kafkaFor(spec), spec.name, (a) => a.deleteAcls({ filters: [readAcl(orders)] })).catch(() => {});
     const toDelete = [...new Set([...migrated, orders, compacted, empty, own])];
     await withAdmin(kafkaFor(target), target.name, async (a) => {
       const live = new Set(await a.listTopics());
@@ -166,24 +185,50 @@ describe('offline migration to the standby cluster', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('refuses a KRaft side, the same cluster and a name clash, each in one line, changing nothing', async () => {
-    const kraft = await runOffline(['--offline', '--spec', sourceFile, '--target-spec', topo.kraft.specFile]).then(() => 'no error', (e: unknown) => e);
-    expect(isLifeboatError(kraft) && kraft.type).toBe('InvalidInput');
-    expect((kraft as Error).message).toBe('the target next is a KRaft cluster: its metadata is not in ZooKeeper: use online migration, lifeboat migrate (without --offline)');
+  it('refuses a KRaft side, the same cluster, an uncovered broker map and a name clash, each in one line, changing nothing', async () => {
+    // The error is one line; a refusal by the run's plan step follows the run's progress lines (the UI link, the step).
+    const oneLine = (r: { code: number; stdout: string; stderr: string }, code: number, message: string) => {
+      const lines = r.stderr.trimEnd().split('\n');
+      expect(lines.filter((l) => l.startsWith('lifeboat:'))).toEqual([`lifeboat: ${message}`]);
+      expect(lines.at(-1)).toBe(`lifeboat: ${message}`);
+      expect(r.code).toBe(code);
+    };
+    oneLine(
+      await lifeboat('migrate', '--offline', '--spec', sourceFile, '--target-spec', topo.kraft.specFile),
+      2,
+      'the target next is a KRaft cluster: its metadata is not in ZooKeeper: use online migration, lifeboat migrate (without --offline)',
+    );
+    oneLine(
+      await lifeboat('migrate', '--offline', '--spec', topo.kraft.specFile, '--target-spec', findCluster(topo, 'standby').specFile),
+      2,
+      'the source next is a KRaft cluster: its metadata is not in ZooKeeper: use online migration, lifeboat migrate (without --offline)',
+    );
+    // The workflow refuses it too when started without the CLI.
     const kraftRun = await failureOf(client.workflow.execute('offlineMigration', { taskQueue: TASK_QUEUE, workflowId: unique('migrate-offline'), args: [{ source: { spec: source }, target: { spec: nextSpec() }, autoApprove: true }] }));
     expect(kraftRun).toContain('is a KRaft cluster: its metadata is not in ZooKeeper');
-
-    const same = await runOffline(['--offline', '--spec', sourceFile, '--target-spec', findCluster(topo, 'primary').specFile]).then(() => 'no error', (e: unknown) => e);
-    expect((same as Error).message).toBe(`source and target are the same cluster (ZooKeeper ${lab.zookeeper!.connect} chroot /primary): give another --target-spec`);
+    oneLine(
+      await lifeboat('migrate', '--offline', '--spec', sourceFile, '--target-spec', findCluster(topo, 'primary').specFile),
+      2,
+      `source and target are the same cluster (ZooKeeper ${lab.zookeeper!.connect} chroot /primary): give another --target-spec`,
+    );
+    const workflowId = 'migrate-offline-primary-to-standby';
+    oneLine(
+      await lifeboat('migrate', '--offline', '--spec', sourceFile, '--target-spec', findCluster(topo, 'standby').specFile, '--broker-map', '1=1,2=1', '--yes'),
+      2,
+      `${workflowId} failed: the broker map does not cover source broker 3: give every source broker a target (e.g. --broker-map 1=1,2=1,3=1)`,
+    );
+    oneLine(await lifeboat('migrate', '--offline', '--spec', sourceFile, '--target-spec', findCluster(topo, 'standby').specFile, '--broker-map', '1=1,2'), 2, '--broker-map item "2" is not <source id>=<target id> (e.g. 1=1,2=1,3=2) (see "lifeboat migrate --offline --help")');
 
     // A topic of the primary's name on the standby: the standby's own topic is never overwritten.
     const clash = unique('ofl-clash');
     await createTopicsReady(source, [{ topic: clash, numPartitions: 1, replicationFactor: 3 }]);
     await createTopicsReady(target, [{ topic: clash, numPartitions: 1, replicationFactor: 1 }]);
     try {
-      const msg = await failureOf(execute({ autoApprove: true }));
-      expect(msg.split('\n')).toHaveLength(1);
-      expect(msg).toContain(`standby already has topic ${clash} of the same name: the target's own topics are never overwritten`);
+      const r = await lifeboat('migrate', '--offline', '--spec', sourceFile, '--target-spec', findCluster(topo, 'standby').specFile, '--yes');
+      const errors = r.stderr.split('\n').filter((l) => l.startsWith('lifeboat:'));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toContain(`standby already has topic ${clash} of the same name: the target's own topics are never overwritten`);
+      expect(r.code).toBe(2);
     } finally {
       await withAdmin(kafkaFor(source), source.name, (a) => a.deleteTopics({ topics: [clash] }));
       await withAdmin(kafkaFor(target), target.name, (a) => a.deleteTopics({ topics: [clash] }));
@@ -195,9 +240,16 @@ describe('offline migration to the standby cluster', () => {
   });
 
   it('plans, then moves the primary onto the standby: same offsets, same bytes, same group offsets; the standby keeps its own topic', { timeout: 270_000 }, async () => {
-    // Dry run: the plan, nothing touched.
-    const plan = await execute({ dryRun: true });
+    // Dry run through the CLI: the plan, nothing touched.
+    const standbyFile = findCluster(topo, 'standby').specFile;
+    const dry = await lifeboat('migrate', '--offline', '--spec', sourceFile, '--target-spec', standbyFile, '--dry-run', '--json');
+    expect(dry.code, dry.stderr).toBe(0);
+    const plan = (JSON.parse(dry.stdout) as { report: OfflineMigrationResult }).report;
     expect(plan.outcome).toBe('planned');
+    const text = await lifeboat('migrate', '--offline', '--spec', sourceFile, '--target-spec', standbyFile, '--dry-run');
+    expect(text.stdout).toContain('- brokers to stop: primary 1, 2, 3; standby 1');
+    expect(text.stdout).toContain('- broker map (source → target): 1→1, 2→1, 3→1');
+    expect(text.stdout).toContain(`- replication factor of ${orders}: 3 → 1`);
     const p = plan.plan!;
     expect(p.brokersToStop).toEqual([{ cluster: 'primary', brokers: [1, 2, 3] }, { cluster: 'standby', brokers: [1] }]);
     expect(p.brokerMap).toEqual({ 1: 1, 2: 1, 3: 1 });
@@ -239,6 +291,9 @@ describe('offline migration to the standby cluster', () => {
       const md = await a.fetchTopicMetadata({ topics: [orders] });
       expect(md.topics[0]!.partitions.map((x) => x.replicas)).toEqual([[1], [1], [1]]);
     });
+    // The topic's ACLs came along (the standby's authorizer read them at its start).
+    expect(sourceAcls).toHaveLength(1);
+    expect(await aclsOf(target, orders)).toEqual(sourceAcls);
     // The standby's own topic: untouched.
     expect(await readTopic(target, own)).toEqual(before[own]);
     // The standby takes new records on a migrated topic after the old ones.

@@ -4,7 +4,7 @@ import { bytesToRestore, copySource, parseBrokerMap, placePartitions, resolveBro
 describe('offline migration placement', () => {
   it('parses a broker map and says which item is wrong', () => {
     expect(parseBrokerMap('1=1, 2=1,3=2')).toEqual({ 1: 1, 2: 1, 3: 2 });
-    expect(() => parseBrokerMap('1=1,2')).toThrow('broker map item "2" is not <source id>=<target id>');
+    expect(() => parseBrokerMap('1=1,2')).toThrow('item "2" is not <source id>=<target id>');
     expect(() => parseBrokerMap('1=1,1=2')).toThrow('names source broker 1 twice');
   });
 

@@ -176,7 +176,12 @@ export async function offlineMigration(input: OfflineMigrationInput): Promise<Of
       (r) => r.map((x) => `broker ${x.brokerId}: ${x.partitions} partitions, ${x.files} files, ${megabytes(x.bytes)}${x.resumedFiles ? ` (${x.resumedFiles} files already there)` : ''}`).join('; '),
     );
 
-    await t.step('write-metadata', () => control.writeTargetMetadataActivity({ target, plan }), (r) => `${r.topics} topics, ${r.partitions} partitions under ${target.zookeeper?.chroot ?? '/'}`);
+    const written = await t.step(
+      'write-metadata',
+      () => control.writeTargetMetadataActivity({ target, plan }),
+      (r) => `${r.topics} topics, ${r.partitions} partitions, ${plan.topics.filter((x) => x.acl).length} topics' ACLs under ${target.zookeeper?.chroot ?? '/'}`,
+    );
+    for (const name of written.keptAcls) t.problem(`${target.name} already had ACLs on topic ${name}: they were kept, the source's were not written`);
 
     await t.step(
       'start-target',

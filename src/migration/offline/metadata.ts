@@ -5,6 +5,9 @@
  * ISR = all of them, leader epoch = the source's + 1 so the epoch history in the copied
  * leader-epoch-checkpoint stays monotonic). One ZooKeeper transaction per topic.
  *
+ * The topic's literal ACLs (/kafka-acl/Topic/<t>) come along, read by the target's authorizer when
+ * it starts; where the target already has ACLs under that name, they stay and the source's are not written.
+ *
  * Topic ids stay: the copied partition.metadata files carry them, so keeping them needs no rewrite
  * of any copied file, and clients that cached an id (fetch by topic id) see the same topic. The
  * plan refuses an id the target already uses.
@@ -14,7 +17,7 @@
  */
 import { type ClusterSpec, zkAuthOf } from '../../config/spec';
 import { LifeboatError } from '../../errors';
-import { ACL, chrootPath, exists, getACL, getChildren, getData, Id, multi, type MultiOp, Permission, remove, withZk, type ZkClient } from '../../zookeeper/client';
+import { ACL, chrootPath, create, exists, getACL, getChildren, getData, Id, multi, type MultiOp, Permission, remove, withZk, type ZkClient } from '../../zookeeper/client';
 import type { OfflinePlan } from './plan';
 
 const OPEN = [new ACL(Permission.ALL, new Id('world', 'anyone'))];
@@ -26,7 +29,11 @@ async function controllerEpoch(zk: ZkClient, chroot: string | undefined): Promis
   return Number((await getData(zk, path)).data?.toString() ?? '1') || 1;
 }
 
-export async function writeTargetMetadata(target: ClusterSpec, plan: OfflinePlan): Promise<{ topics: number; partitions: number; rewritten: number }> {
+const ignoreNodeExists = (e: unknown) => {
+  if ((e as { code?: string }).code !== 'NODE_EXISTS') throw e;
+};
+
+export async function writeTargetMetadata(target: ClusterSpec, plan: OfflinePlan): Promise<{ topics: number; partitions: number; rewritten: number; keptAcls: string[] }> {
   const tz = target.zookeeper;
   if (!tz) throw new LifeboatError('InvalidSpec', `the target spec ${target.name} has no zookeeper section`);
   const at = (p: string) => chrootPath(tz.chroot, p);
@@ -40,6 +47,7 @@ export async function writeTargetMetadata(target: ClusterSpec, plan: OfflinePlan
       const configAcl = await aclOf(at('/config/topics'));
       let partitions = 0;
       let rewritten = 0;
+      const keptAcls: string[] = [];
       for (const t of plan.topics) {
         const assignment = JSON.parse(t.assignment) as Record<string, unknown>;
         const data = {
@@ -88,8 +96,14 @@ export async function writeTargetMetadata(target: ClusterSpec, plan: OfflinePlan
           await multi(zk, ops);
         }
         partitions += states.length;
+        if (t.acl) {
+          const aclPath = at(`/kafka-acl/Topic/${t.name}`);
+          for (const parent of ['/kafka-acl', '/kafka-acl/Topic']) if (!(await exists(zk, at(parent)))) await create(zk, at(parent), null, topicAcl).catch(ignoreNodeExists);
+          if (!(await exists(zk, aclPath))) await create(zk, aclPath, Buffer.from(t.acl), topicAcl).catch(ignoreNodeExists);
+          else if ((await getData(zk, aclPath)).data?.toString() !== t.acl) keptAcls.push(t.name);
+        }
       }
-      return { topics: plan.topics.length, partitions, rewritten };
+      return { topics: plan.topics.length, partitions, rewritten, keptAcls };
     },
     { auth: zkAuthOf(target) },
   );

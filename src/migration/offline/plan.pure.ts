@@ -28,8 +28,8 @@ export function parseBrokerMap(raw: string): BrokerMap {
   const map: BrokerMap = {};
   for (const item of raw.split(',').map((x) => x.trim()).filter(Boolean)) {
     const m = /^(\d+)=(\d+)$/.exec(item);
-    if (!m) throw new Error(`broker map item "${item}" is not <source id>=<target id> (e.g. 1=1,2=1,3=2)`);
-    if (map[m[1]!] !== undefined && map[m[1]!] !== Number(m[2])) throw new Error(`broker map names source broker ${m[1]} twice`);
+    if (!m) throw new Error(`item "${item}" is not <source id>=<target id> (e.g. 1=1,2=1,3=2)`);
+    if (map[m[1]!] !== undefined && map[m[1]!] !== Number(m[2])) throw new Error(`names source broker ${m[1]} twice`);
     map[m[1]!] = Number(m[2]);
   }
   return map;

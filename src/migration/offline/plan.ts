@@ -24,6 +24,8 @@ export interface PlannedTopic {
   assignment: string;
   /** /config/topics/<name> of the source (null: no overrides). */
   config: string | null;
+  /** /kafka-acl/Topic/<name> of the source: the topic's literal ACLs (null: none). */
+  acl?: string | null;
   /** The source's min.insync.replicas override, if any (checked against the new replication factor). */
   minIsr?: number;
   partitions: (PlacedPartition & { state: string | null })[];
@@ -108,7 +110,7 @@ export async function planOfflineMigration(source: ClusterSpec, target: ClusterS
       const clusterId = await clusterIdAt(zk, sz.chroot);
       const deleting = await childrenOr(zk, chrootPath(sz.chroot, '/admin/delete_topics'));
       const reassigning = await exists(zk, chrootPath(sz.chroot, '/admin/reassign_partitions'));
-      const topics: { name: string; assignment: string; config: string | null; states: Record<number, string | null> }[] = [];
+      const topics: { name: string; assignment: string; config: string | null; acl: string | null; states: Record<number, string | null> }[] = [];
       for (const name of (await childrenOr(zk, chrootPath(sz.chroot, '/brokers/topics'))).sort()) {
         if (name.startsWith('__')) {
           skipped.push({ topic: name, reason: name === '__consumer_offsets' ? 'internal: group offsets are committed again through the admin API' : 'internal' });
@@ -122,15 +124,29 @@ export async function planOfflineMigration(source: ClusterSpec, target: ClusterS
         const assignment = await readJson(zk, chrootPath(sz.chroot, `/brokers/topics/${name}`));
         if (!assignment) continue; // deleted meanwhile
         const config = await readJson(zk, chrootPath(sz.chroot, `/config/topics/${name}`));
+        const acl = await readJson(zk, chrootPath(sz.chroot, `/kafka-acl/Topic/${name}`));
         const parsed = JSON.parse(assignment) as { partitions: Record<string, number[]> };
         const states: Record<number, string | null> = {};
         for (const p of Object.keys(parsed.partitions)) states[Number(p)] = await readJson(zk, chrootPath(sz.chroot, `/brokers/topics/${name}/partitions/${p}/state`));
-        topics.push({ name, assignment, config, states });
+        topics.push({ name, assignment, config, acl, states });
       }
-      return { clusterId, topics, reassigning: reassigning !== null };
+      // ACLs the move does not carry: wildcard and prefixed topic ACLs, and every other resource type's.
+      const otherAcls: string[] = [];
+      for (const type of await childrenOr(zk, chrootPath(sz.chroot, '/kafka-acl'))) {
+        for (const r of await childrenOr(zk, chrootPath(sz.chroot, `/kafka-acl/${type}`))) if (type !== 'Topic' || r === '*') otherAcls.push(`${type}:${r}`);
+      }
+      for (const type of await childrenOr(zk, chrootPath(sz.chroot, '/kafka-acl-extended/prefixed'))) {
+        for (const r of await childrenOr(zk, chrootPath(sz.chroot, `/kafka-acl-extended/prefixed/${type}`))) otherAcls.push(`${type}:${r}* (prefixed)`);
+      }
+      return { clusterId, topics, reassigning: reassigning !== null, otherAcls };
     },
     { auth: zkAuthOf(source) },
   );
+  if (raw.otherAcls.length) {
+    warnings.push(
+      `ACLs other than the moved topics' own are not moved (${raw.otherAcls.slice(0, 5).join(', ')}${raw.otherAcls.length > 5 ? ` and ${raw.otherAcls.length - 5} more` : ''}): set them on ${target.name} (lifeboat metadata export / apply)`,
+    );
+  }
   if (raw.reassigning) problems.push(`a partition reassignment is running on ${source.name}: wait until it has finished`);
 
   const tgt = await withZk(
@@ -171,6 +187,7 @@ export async function planOfflineMigration(source: ClusterSpec, target: ClusterS
       topicId: a.topic_id ?? '',
       assignment: t.assignment,
       config: t.config,
+      acl: t.acl,
       ...(minIsr !== undefined ? { minIsr } : {}),
       partitions: placed.filter((p) => p.topic === t.name).map((p) => ({ ...p, state: t.states[p.partition] ?? null })),
     };
