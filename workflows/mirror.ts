@@ -343,18 +343,28 @@ export async function mirror(input: MirrorInput): Promise<MirrorResult> {
     const drained = await t.step(
       'drain',
       async (): Promise<boolean> => {
-        // Planned again: partitions added since the last plan are drained too.
+        // 'caught-up': each shard reads the source's end when it starts (after the signal) and copies up to it.
+        const drainPlan = async (p: MirrorTopicPlan[], only?: ReadonlySet<string>): Promise<boolean> => {
+          const began = Date.now();
+          const stopped = new Set(dataLost.map((d) => partitionKey(d.topic, d.partition)));
+          const parts = planPartitions(p, stopped).filter((x) => !only || only.has(partitionKey(x.topic, x.partition)));
+          const lagNow = new Map(positions.map((x) => [partitionKey(x.topic, x.partition), x.sourceEnd - x.next]));
+          const work = splitShards(parts, shards, (topic, q) => lagNow.get(partitionKey(topic, q)) ?? 1);
+          const results = await unlessStopped(() => Promise.all(work.map((shard) => copying.mirrorShardActivity({ source, target, pair, shard, until: 'caught-up' }))), Date.now());
+          if (!results) return false;
+          absorb(results, began);
+          return true;
+        };
+        // The last plan first: a plan right after a cut-short round could meet a batch whose answer
+        // the shard had not recorded yet; the drain's shards settle that from the target's state.
+        if (!(await drainPlan(plan))) return false;
+        // Then planned again: partitions added since the last plan are drained too.
         const again = await unlessStopped(() => planning.planMirrorActivity(planArgs), Date.now());
         if (!again) return false;
+        const known = new Set(positions.map((x) => partitionKey(x.topic, x.partition)));
+        const added = new Set(planPartitions(again).map((x) => partitionKey(x.topic, x.partition)).filter((k) => !known.has(k)));
         plan = again;
-        const began = Date.now();
-        const stopped = new Set(dataLost.map((d) => partitionKey(d.topic, d.partition)));
-        const lagNow = new Map(positions.map((p) => [partitionKey(p.topic, p.partition), p.sourceEnd - p.next]));
-        const work = splitShards(planPartitions(plan, stopped), shards, (topic, p) => lagNow.get(partitionKey(topic, p)) ?? 1);
-        // 'caught-up': each shard reads the source's end when it starts (after the signal) and copies up to it.
-        const results = await unlessStopped(() => Promise.all(work.map((shard) => copying.mirrorShardActivity({ source, target, pair, shard, until: 'caught-up' }))), Date.now());
-        if (!results) return false;
-        absorb(results, began);
+        if (added.size && !(await drainPlan(again, added))) return false;
         rounds++;
         updatedAt = new Date().toISOString();
         drainedAt = updatedAt;

@@ -49,7 +49,8 @@ let running: Promise<void>;
 
 beforeAll(async () => {
   t = await connectTemporal();
-  workers = await createWorkers({ settings: t.settings });
+  // The backup set's configs parts run on the brokers' host queues.
+  workers = await createWorkers({ settings: t.settings, hosts: [...new Set(source.brokers.map((b) => b.host))] });
   running = workers.run();
 });
 afterAll(async () => {
