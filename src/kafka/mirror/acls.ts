@@ -90,14 +90,20 @@ export async function readMirrorableAcls(admin: Admin): Promise<MirrorAcl[] | un
   }
 }
 
-/** The groups some ACL binds with a committed offset on any of the topics (only those are asked: one request each). */
+/**
+ * The groups some ACL binds with a committed offset on any of the topics (only those are asked: one
+ * request each). A LITERAL ACL names its group: asked directly, since a broker whose coordinator
+ * partitions are moving (a restart, a leader election) leaves its groups out of ListGroups for a while.
+ */
 async function groupsOn(admin: Admin, topics: string[], acls: MirrorAcl[], signal?: AbortSignal): Promise<Map<string, Set<string>>> {
   const out = new Map<string, Set<string>>();
   const { groups } = await retryTransient(() => admin.listGroups(), { signal });
-  for (const g of groups.filter((x) => acls.some((a) => binds(a, x.groupId)))) {
-    const offsets = await retryTransient(() => admin.fetchOffsets({ groupId: g.groupId, topics }), { signal });
+  const named = acls.filter((a) => a.patternType === 'LITERAL' && a.resourceName !== '*').map((a) => a.resourceName);
+  const candidates = [...new Set([...groups.map((g) => g.groupId).filter((g) => acls.some((a) => binds(a, g))), ...named])].sort();
+  for (const groupId of candidates) {
+    const offsets = await retryTransient(() => admin.fetchOffsets({ groupId, topics }), { signal });
     const on = offsets.filter((t) => t.partitions.some((p) => Number(p.offset) >= 0)).map((t) => t.topic);
-    if (on.length) out.set(g.groupId, new Set(on));
+    if (on.length) out.set(groupId, new Set(on));
   }
   return out;
 }

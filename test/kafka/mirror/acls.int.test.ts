@@ -12,7 +12,8 @@ import { kafkaFor } from '../../../src/kafka/client';
 import { type MirrorAcl, type MirrorAclPlan, mirrorShard, planMirror } from '../../../src/kafka/mirror';
 import { readMirrorableAcls } from '../../../src/kafka/mirror/acls';
 import { createWorkers } from '../../../src/temporal/worker';
-import { connectTemporal } from '../../../src/temporal/runs';
+import { connectTemporal, followRun, startRun } from '../../../src/temporal/runs';
+import { MIRROR_STOP_SIGNAL } from '../../../src/kafka/mirrorRun.pure';
 import { findCluster } from '../../../lab/topology';
 import { lifeboat } from '../../support/cli';
 import { appKafka, nextSpec, primarySpec, topo, unique } from '../../support/lab';
@@ -69,7 +70,8 @@ const otherAcls = [
 const fenceAcls = [acl('TOPIC', fenced, 'LITERAL', 'User:*', '*', 'WRITE', 'DENY'), acl('TOPIC', fenced, 'LITERAL', 'User:*', '*', 'ALL', 'ALLOW')];
 const wildcard = acl('TOPIC', '*', 'LITERAL', x, '*', 'DESCRIBE', 'ALLOW');
 const laterAcl = acl('TOPIC', lit, 'LITERAL', x, '*', 'DESCRIBE_CONFIGS', 'ALLOW');
-const all = [...litAcls, ...preAcls, ...groupAcls, ...otherAcls, ...fenceAcls, laterAcl];
+const roundAcl = acl('TOPIC', fenced, 'LITERAL', x, '*', 'ALTER_CONFIGS', 'DENY');
+const all = [...litAcls, ...preAcls, ...groupAcls, ...otherAcls, ...fenceAcls, laterAcl, roundAcl];
 
 const k = (a: MirrorAcl) => JSON.stringify([a.resourceType, a.patternType, a.resourceName, a.principal, a.host, a.operation, a.permission]);
 const strip = ({ action: _, ...a }: MirrorAclPlan): MirrorAcl => a;
@@ -206,7 +208,7 @@ describe('ACLs mirrored with the topics, primary → next', () => {
     expect(await mine(next)).toContain(k(litAcls[3]!));
   });
 
-  it('lifeboat mirror start --acls --dry-run lists each ACL with what the plan does with it', async () => {
+  it('lifeboat mirror start --acls --dry-run lists each ACL with what the plan does with it; a running mirror copies an ACL added on the source', async () => {
     const t = await connectTemporal();
     const workers = await createWorkers({ settings: t.settings });
     const running = workers.run();
@@ -219,6 +221,21 @@ describe('ACLs mirrored with the topics, primary → next', () => {
       expect(lines).toContain(`acl exists ALLOW ALL ${x}@* on topic ${lit}`);
       expect(lines).toContain(`acl exists ALLOW READ User:app@* on group ${group}`);
       expect(lines).toContain(`acl skipped DENY WRITE User:*@* on topic ${fenced} (a migration's write fence: never mirrored)`);
+
+      // The mirror workflow plans every round: an ACL set on the source while it runs reaches the target
+      // (on a topic no other pair copied: the workflow's pair is mirror-primary-to-next).
+      const id = unique('mirror-acls');
+      await startRun(t.client, 'mirror', { workflowId: id, args: [{ source: { spec: primarySpec() }, target: { spec: nextSpec() }, selection: { topics: [fenced], acls: true }, shards: 1, roundSeconds: 1 }] });
+      try {
+        await eventually(async () => (await t.client.workflow.getHandle(id).describe()).status.name === 'RUNNING', `${id} running`);
+        await withAdmin(primary, (a) => a.createAcls({ acl: [wire(roundAcl)] }));
+        for (let i = 0; i < 8 && !(await mine(next)).includes(k(roundAcl)); i++) await new Promise((r) => setTimeout(r, 2500));
+        expect(await mine(next)).toContain(k(roundAcl));
+        await t.client.workflow.getHandle(id).signal(MIRROR_STOP_SIGNAL, { by: 'test' });
+        expect((await followRun<'mirror'>(t.client, id)).report.outcome).toBe('succeeded');
+      } finally {
+        await t.client.workflow.getHandle(id).terminate('test cleanup').catch(() => undefined);
+      }
     } finally {
       workers.shutdown();
       await running;
