@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { kafkaFor } from '../../src/kafka/client';
 import { awaitFence, fenceWrites, unfenceWrites } from '../../src/migration';
 import { createTopicsReady } from '../support/kafka';
-import { appKafka, primarySpec, unique } from '../support/lab';
+import { appKafka, nextSpec, primarySpec, unique } from '../support/lab';
 
 const lifeboat: Kafka = kafkaFor(primarySpec(), 'test-fence');
 const plain = unique('fence-plain');
@@ -42,8 +42,8 @@ async function aclsOf(topics: string[]): Promise<string[]> {
 }
 
 /** One send per partition as User:app (each partition's leader is asked): how many were refused as not authorized. */
-async function appSends(topic: string): Promise<{ ok: number; refused: number; other: string[] }> {
-  const producer = appKafka('primary', 'fence-app').producer({ retry: { retries: 0 } });
+async function appSends(topic: string, cluster: 'primary' | 'next' = 'primary'): Promise<{ ok: number; refused: number; other: string[] }> {
+  const producer = appKafka(cluster, 'fence-app').producer({ retry: { retries: 0 } });
   await producer.connect();
   const out = { ok: 0, refused: 0, other: [] as string[] };
   try {
@@ -147,6 +147,30 @@ describe('write fence', () => {
     }
     expect(back.ok).toBe(PARTITIONS);
   }, 150_000);
+
+  it('fences a KRaft cluster the same way (StandardAuthorizer: each broker answers from its metadata image)', async () => {
+    const next = kafkaFor(nextSpec(), 'test-fence');
+    const topic = unique('fence-kraft');
+    await createTopicsReady(nextSpec(), [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], { kafka: next });
+    try {
+      const fence = await fenceWrites(nextSpec(), [topic]);
+      expect(fence.acls.map((a) => `${a.permission} ${a.operation}`)).toEqual(['DENY WRITE', 'ALLOW ALL']);
+      await awaitFence(nextSpec(), fence, { timeoutMs: 60_000, quietMs: 500 });
+      expect(await appSends(topic, 'next')).toEqual({ ok: 0, refused: PARTITIONS, other: [] });
+      await unfenceWrites(nextSpec(), fence);
+      let back = 0;
+      for (let i = 0; i < 50 && back < PARTITIONS; i++) {
+        back = (await appSends(topic, 'next')).ok;
+        if (back < PARTITIONS) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(back).toBe(PARTITIONS);
+    } finally {
+      const admin = next.admin();
+      await admin.connect();
+      await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+      await admin.disconnect();
+    }
+  }, 60_000);
 
   it('reports writes a fence cannot stop (a super user producing) instead of waiting them out', async () => {
     const topic = unique('fence-super');
