@@ -213,7 +213,9 @@ export function migrationActivities(_deps: ActivityDeps) {
       const { source, target } = pairOf(input);
       return withHeartbeat({ phase: 'migration: verify', done: 0, total: input.topics.length, unit: 'topics', subject: input.pair }, (beat, signal) => {
         let done = 0;
+        // After the switch: clients may already write and read on the target.
         return verifyMigration(source, target, input.pair, input.topics, input.moves, {
+          clientsMayRun: true,
           signal,
           onProgress: (topic) => beat({ phase: 'migration: verify', done: ++done, total: input.topics.length, unit: 'topics', subject: topic }),
         });

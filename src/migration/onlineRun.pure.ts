@@ -79,6 +79,8 @@ export interface MigrationStatus {
   rollback?: { by: string; reason: string; putBack: string[]; notPutBack: string[] };
   checks?: Check[];
   prechecks?: Check[];
+  /** What the pre-checks found that an operator should know but may accept. */
+  warnings?: string[];
 }
 
 /** Per group: re-read and skipped records of the target's positions against the exact translation. */
@@ -109,6 +111,7 @@ export function renderMigrationStatus(s: MigrationStatus): string {
     `source ${s.source}: ${s.sourceLeft === 'fenced' ? 'FENCED (writes refused on the migrated topics)' : s.sourceLeft === 'writable' ? 'writable' : 'UNKNOWN (see the problems)'}`,
     `topics: ${s.topics.length ? s.topics.map((t) => `${t.topic} (${t.partitions} partitions)`).join(', ') : '–'}`,
   ];
+  for (const w of s.warnings ?? []) lines.push(`warning: ${w}`);
   if (s.lagRecords !== undefined) lines.push(`mirror ${s.mirrorWorkflowId}: lag ${s.lagRecords} records`);
   if (s.writeUnavailableMs !== undefined) lines.push(`write-unavailability window: ${ms(s.writeUnavailableMs)}${s.cutOverMs !== undefined ? `; cut-over ${ms(s.cutOverMs)}` : ''}`);
   for (const g of s.groupOutcomes ?? []) {

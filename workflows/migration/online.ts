@@ -221,6 +221,7 @@ export async function migration(input: MigrationInput): Promise<MigrationResult>
   st.topics = pre.topics;
   st.groups = pre.groups;
   st.prechecks = pre.checks;
+  st.warnings = pre.warnings ?? [];
   const topics = pre.topics.map((x) => x.topic);
   if (!topics.length) {
     const msg = `migration of ${source.name} → ${target.name} refused: the selection matches no topic on ${source.name}`;
