@@ -111,7 +111,15 @@ export async function commitGroups(target: ClusterSpec, moves: GroupMove[], opts
     for (const m of moves) {
       const byTopic = new Map<string, { partition: number; offset: string }[]>();
       for (const p of m.partitions) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), { partition: p.partition, offset: String(p.targetOffset) }]);
-      for (const [topic, partitions] of byTopic) await retryTransient(() => admin.setOffsets({ groupId: m.group, topic, partitions }));
+      for (const [topic, partitions] of byTopic) {
+        await retryTransient(() => admin.setOffsets({ groupId: m.group, topic, partitions })).catch((e: unknown) => {
+          // A consumer that joined after the state check above: Kafka (and kafkajs) refuse the commit.
+          if (/no running instances|UNKNOWN_MEMBER_ID|REBALANCE_IN_PROGRESS|ILLEGAL_GENERATION/i.test(`${(e as { type?: string }).type} ${(e as Error).message}`)) {
+            throw new LifeboatError('UnsafeTarget', `consumer group ${m.group} became active on ${target.name} during the commit: stop its consumers there first`, { groups: [m.group] });
+          }
+          throw e;
+        });
+      }
       const held = new Map((await committed(admin, m.group, [...byTopic.keys()])).map((o) => [`${o.topic}/${o.partition}`, o.offset]));
       out.push({ group: m.group, partitions: m.partitions.map((p) => ({ ...p, targetOffset: held.get(`${p.topic}/${p.partition}`) ?? -1 })), untranslated: [] });
     }
