@@ -3,8 +3,9 @@
  * /primary) moved onto the standby (1 broker, chroot /standby). Afterwards the standby serves every
  * record at the same offset with the same bytes (read here with a plain consumer, not through the
  * workflow's own fingerprints), the group's offsets, the topic ids and configs; its own topic is
- * untouched; the primary is left stopped. Refusals (a KRaft side, the same cluster, a name clash)
- * are one line each and change nothing. The lab is left as found: the primary started again and
+ * untouched; the primary is left stopped. Refusals (a KRaft side, the same cluster, a broker map
+ * that misses a broker, a name clash) are one line each and change nothing (a refusal after the
+ * stops is offlineFailure.int.test.ts). The lab is left as found: the primary started again and
  * fully in sync, the migrated topics deleted from the standby.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,10 +17,9 @@ import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, CompressionTypes, ResourcePatternTypes } from 'kafkajs';
 import { stringify } from 'yaml';
 import type { ClusterSpec } from '../../src/config/spec';
-import { poll } from '../../src/core/poll';
 import { brokerControlFor } from '../../src/host/brokerControl';
-import { retryTransient, withAdmin } from '../../src/kafka/admin';
-import { clusterHealth } from '../../src/kafka/cluster';
+import { poll } from '../../src/core/poll';
+import { withAdmin } from '../../src/kafka/admin';
 import { kafkaFor } from '../../src/kafka/client';
 import { waitForServing } from '../../src/recovery/serving';
 import { TASK_QUEUE, temporalSettings } from '../../src/temporal/connection';
@@ -29,35 +29,8 @@ import type { OfflineMigrationResult } from '../../workflows/migration/offline';
 import { findCluster } from '../../lab/topology';
 import { nextSpec, primarySpec, standbySpec, topo, unique } from '../support/lab';
 import { createTopicsReady } from '../support/kafka';
+import { brokersRunning, primaryHealthy, readTopic } from './offlineSupport';
 import { lifeboat } from '../support/cli';
-
-/** Every record of a topic as "partition:offset:timestamp:key hex:value hex:headers", sorted. */
-async function readTopic(spec: ClusterSpec, topic: string): Promise<string[]> {
-  const kafka = kafkaFor(spec, 'offline-test');
-  const offsets = await withAdmin(kafka, spec.name, (a) => retryTransient(() => a.fetchTopicOffsets(topic)));
-  const expected = offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
-  const seen: string[] = [];
-  if (expected > 0) {
-    const consumer = kafka.consumer({ groupId: unique('offline-read') });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`only ${seen.length} of ${expected} records of ${topic} came back from ${spec.name}`)), 60_000);
-      void consumer.run({
-        eachMessage: async ({ partition, message }) => {
-          const headers = Object.entries(message.headers ?? {}).map(([k, v]) => `${k}=${Buffer.isBuffer(v) ? v.toString('hex') : String(v)}`).join(',');
-          seen.push(`${partition}:${message.offset}:${message.timestamp}:${message.key?.toString('hex') ?? '-'}:${message.value?.toString('hex') ?? '-'}:${headers}`);
-          if (seen.length >= expected) {
-            clearTimeout(timer);
-            resolve();
-          }
-        },
-      });
-    });
-    await consumer.disconnect();
-  }
-  return [`offsets ${offsets.map((o) => `${o.partition}:[${o.low},${o.high})`).sort().join(' ')}`, ...seen.sort()];
-}
 
 const readAcl = (topic: string) => ({
   resourceType: AclResourceTypes.TOPIC,
@@ -77,25 +50,6 @@ const aclsOf = (spec: ClusterSpec, topic: string) =>
 
 const topicId = (spec: ClusterSpec, topic: string) =>
   withZk(spec.zookeeper!.connect, async (zk) => (JSON.parse((await getData(zk, chrootPath(spec.zookeeper!.chroot, `/brokers/topics/${topic}`))).data!.toString()) as { topic_id: string }).topic_id);
-
-async function brokersRunning(spec: ClusterSpec): Promise<number[]> {
-  const up: number[] = [];
-  for (const b of spec.brokers) if ((await brokerControlFor(spec, b.id).status()) === 'running') up.push(b.id);
-  return up;
-}
-
-/** The lab's primary back as the other tests expect it: every broker running, every partition fully in sync. */
-async function primaryHealthy(spec: ClusterSpec): Promise<void> {
-  for (const b of spec.brokers) await brokerControlFor(spec, b.id).start();
-  await waitForServing(spec, { timeoutMs: 180_000 });
-  await poll(
-    async () => {
-      const h = await clusterHealth(spec);
-      return h.brokers.length === spec.brokers.length && h.offline.length === 0 && h.underReplicated.length === 0;
-    },
-    { what: 'the primary fully in sync', timeoutMs: 180_000, intervalMs: 2000 },
-  );
-}
 
 describe('offline migration to the standby cluster', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-offline-'));

@@ -20,7 +20,7 @@ import { backupPartDetail, checksDetail, stopBrokersDetail } from '../../src/rep
 import { type DataCheck, megabytes, type RunReport } from '../../src/report/report.pure';
 import { type ClusterRef, resolveCluster } from '../support/cluster';
 import { RunTracker } from '../support/tracker';
-import { control, LONG, onHost } from '../recovery/support';
+import { control, failureOf, LONG, onHost } from '../recovery/support';
 
 export interface OfflineMigrationInput {
   source: ClusterRef;
@@ -217,14 +217,22 @@ export async function offlineMigration(input: OfflineMigrationInput): Promise<Of
     t.finish(outcome);
     return report(outcome);
   } catch (e) {
-    const stopped = t.statusOf('stop-source') === 'done' || t.statusOf('stop-source') === 'running';
+    const stopped = t.statusOf('stop-source') === 'done' || t.statusOf('stop-source') === 'failed';
+    const targetDown = t.statusOf('stop-target') === 'done' && t.statusOf('start-target') !== 'done';
+    const said: string[] = [];
     if (stopped && input.restartSource && t.statusOf('start-target') !== 'done') {
       // Nothing serves the data yet on the target: the source is the copy to go back to.
-      await restartSource(t, source).catch(() => t.problem(`${source.name}'s brokers could not be started again: start them by hand`));
-    } else if (stopped) {
-      t.problem(`${source.name}'s brokers ${srcIds.join(', ')} are stopped${t.statusOf('stop-target') === 'done' && t.statusOf('start-target') !== 'done' ? `, and so are ${target.name}'s ${dstIds.join(', ')}` : ''}`);
-    }
-    throw e;
+      const restarted = await restartSource(t, source).then(() => true, () => false);
+      said.push(restarted ? `${source.name}'s brokers ${srcIds.join(', ')} were started again` : `${source.name}'s brokers could not be started again: start them by hand`);
+    } else if (stopped) said.push(`${source.name}'s brokers ${srcIds.join(', ')} are left stopped`);
+    // A target stopped for the restore stays stopped: what it holds now is half a migration.
+    if (targetDown) said.push(`${target.name}'s brokers ${dstIds.join(', ')} are left stopped (its own data untouched)`);
+    const left = said.join('; ');
+    if (!left) throw e;
+    t.problem(left);
+    // The run's one line says what it leaves stopped, with the failure's own type.
+    const f = failureOf(e);
+    throw ApplicationFailure.create({ type: f.type, message: `${f.message}; ${left}`, nonRetryable: true });
   } finally {
     await t.settle();
   }
