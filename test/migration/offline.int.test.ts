@@ -139,7 +139,7 @@ describe('offline migration to the standby cluster', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('refuses a KRaft side, the same cluster, an uncovered broker map and a name clash, each in one line, changing nothing', async () => {
+  it('refuses a KRaft side, the same cluster, an uncovered broker map, an active group and a name clash, each in one line, changing nothing', async () => {
     // The error is one line; a refusal by the run's plan step follows the run's progress lines (the UI link, the step).
     const oneLine = (r: { code: number; stdout: string; stderr: string }, code: number, message: string) => {
       const lines = r.stderr.trimEnd().split('\n');
@@ -172,6 +172,38 @@ describe('offline migration to the standby cluster', () => {
       `${workflowId} failed: the broker map does not cover source broker 3: give every source broker a target (e.g. --broker-map 1=1,2=1,3=1)`,
     );
     oneLine(await lifeboat('migrate', '--offline', '--spec', sourceFile, '--target-spec', findCluster(topo, 'standby').specFile, '--broker-map', '1=1,2'), 2, '--broker-map item "2" is not <source id>=<target id> (e.g. 1=1,2=1,3=2) (see "lifeboat migrate --offline --help")');
+
+    // A group with a live consumer on the source: its offsets could move after the copy.
+    const busy = unique('ofl-busy');
+    const busyGroup = unique('ofl-busy-group');
+    await createTopicsReady(source, [{ topic: busy, numPartitions: 1, replicationFactor: 3 }]);
+    const consumer = kafkaFor(source).consumer({ groupId: busyGroup });
+    try {
+      const p = kafkaFor(source).producer();
+      await p.connect();
+      await p.send({ topic: busy, acks: -1, messages: [{ value: 'one' }] });
+      await p.disconnect();
+      await consumer.connect();
+      await consumer.subscribe({ topic: busy, fromBeginning: true });
+      let consumed = false;
+      await consumer.run({ eachMessage: async () => void (consumed = true) });
+      await poll(async () => consumed && (await withAdmin(kafkaFor(source), source.name, (a) => a.fetchOffsets({ groupId: busyGroup, topics: [busy] })))[0]!.partitions[0]!.offset === '1', {
+        what: 'the busy group to commit',
+        timeoutMs: 60_000,
+        intervalMs: 500,
+      });
+      oneLine(
+        await lifeboat('migrate', '--offline', '--spec', sourceFile, '--target-spec', findCluster(topo, 'standby').specFile, '--dry-run'),
+        2,
+        `${workflowId} failed: group ${busyGroup} has 1 active member on primary: stop its consumers first (its offsets must not move after the copy)`,
+      );
+    } finally {
+      await consumer.disconnect();
+      await withAdmin(kafkaFor(source), source.name, async (a) => {
+        await a.deleteTopics({ topics: [busy] });
+        await a.deleteGroups([busyGroup]).catch(() => {});
+      });
+    }
 
     // A topic of the primary's name on the standby: the standby's own topic is never overwritten.
     const clash = unique('ofl-clash');
