@@ -25,6 +25,7 @@ import type { ClusterSpec } from '../config/spec';
 import { parseProperties } from '../host/properties';
 import { LifeboatError } from '../errors';
 import { poll, sleep, throwIfAborted } from '../core/poll';
+import { type Acl, aclsOf, binds, type DescribedResource, fenceShape, isSecurityDisabled, toKafkajsAcl } from '../kafka/acls';
 import { reachableKafka, retryTransient, withAdmin } from '../kafka/admin';
 import { WireClient } from '../kafka/wire/client';
 import { clusterOf } from '../kafka/wire/transport';
@@ -51,48 +52,15 @@ export interface FenceRecord {
   notes?: string[];
 }
 
-/** An ACL as describeAcls reports it, with the pattern it has. */
-interface SeenAcl {
-  resourceType: number;
-  resourceName: string;
-  patternType: number;
-  principal: string;
-  host: string;
-  operation: number;
-  permission: number;
-}
 
 export const denyWrite = (topic: string): AclEntry => ({ resourceType: 'TOPIC', resourceName: topic, patternType: 'LITERAL', principal: 'User:*', host: '*', operation: 'WRITE', permission: 'DENY' });
 export const allowAll = (topic: string): AclEntry => ({ resourceType: 'TOPIC', resourceName: topic, patternType: 'LITERAL', principal: 'User:*', host: '*', operation: 'ALL', permission: 'ALLOW' });
 
-/** The fence's own shapes (see the file comment). */
-export function fenceShape(a: SeenAcl): 'deny-write' | 'allow-all' | undefined {
-  if (a.resourceType !== AclResourceTypes.TOPIC || a.patternType !== ResourcePatternTypes.LITERAL || a.principal !== 'User:*' || a.host !== '*' || a.resourceName === '*') return undefined;
-  if (a.permission === AclPermissionTypes.DENY && a.operation === AclOperationTypes.WRITE) return 'deny-write';
-  if (a.permission === AclPermissionTypes.ALLOW && a.operation === AclOperationTypes.ALL) return 'allow-all';
-  return undefined;
-}
 
-/** Whether an ACL's resource pattern binds the topic (how the authorizer matches). */
-const bindsTopic = (a: SeenAcl, topic: string): boolean =>
-  a.resourceType === AclResourceTypes.TOPIC && (a.patternType === ResourcePatternTypes.PREFIXED ? topic.startsWith(a.resourceName) : a.resourceName === topic || a.resourceName === '*');
+/** Whether a topic ACL binds the topic (how the authorizer matches). */
+const bindsTopic = (a: Acl, topic: string): boolean => a.resourceType === 'TOPIC' && binds(a, topic);
 
-const toKafkajs = (a: AclEntry) => ({
-  resourceType: AclResourceTypes.TOPIC,
-  resourceName: a.resourceName,
-  resourcePatternType: ResourcePatternTypes.LITERAL,
-  principal: a.principal,
-  host: a.host,
-  operation: AclOperationTypes[a.operation as keyof typeof AclOperationTypes],
-  permissionType: AclPermissionTypes[a.permission],
-});
 
-const isSecurityDisabled = (e: unknown): boolean => {
-  const err = e as { type?: string; message?: string; cause?: unknown; originalError?: unknown } | undefined;
-  if (!err) return false;
-  if (err.type === 'SECURITY_DISABLED' || /security features are disabled|SECURITY_DISABLED/i.test(err.message ?? '')) return true;
-  return isSecurityDisabled(err.cause) || isSecurityDisabled(err.originalError);
-};
 
 export const noAuthorizer = (cluster: string): LifeboatError =>
   new LifeboatError('InvalidInput', `cluster "${cluster}" has no authorizer (authorizer.class.name is not set): the write fence is an ACL; configure an authorizer on its brokers, or stop its producers by other means`);
@@ -105,21 +73,16 @@ const ALL_TOPIC_ACLS = {
 } as const;
 
 /** Every topic ACL of the cluster (the controller's view); no authorizer → InvalidInput. */
-export async function topicAcls(admin: Admin, cluster: string): Promise<SeenAcl[]> {
+export async function topicAcls(admin: Admin, cluster: string): Promise<Acl[]> {
   try {
     const r = await retryTransient(() => admin.describeAcls(ALL_TOPIC_ACLS));
-    return flatten(r.resources);
+    return aclsOf(r.resources);
   } catch (e) {
     if (isSecurityDisabled(e)) throw noAuthorizer(cluster);
     throw e;
   }
 }
 
-function flatten(resources: { resourceType: number; resourceName: string; resourcePatternType: number; acls: { principal: string; host: string; operation: number; permissionType: number }[] }[]): SeenAcl[] {
-  return resources.flatMap((r) =>
-    r.acls.map((a) => ({ resourceType: r.resourceType, resourceName: r.resourceName, patternType: r.resourcePatternType, principal: a.principal, host: a.host, operation: a.operation, permission: a.permissionType })),
-  );
-}
 
 /**
  * The brokers' allow.everyone.if.no.acl.found. Brokers report authorizer settings as sensitive (no
@@ -151,7 +114,7 @@ export async function allowEveryoneIfNoAcl(admin: Admin, spec: ClusterSpec): Pro
 }
 
 /** What the fence is on `topics` given the cluster's ACLs: the entries, and why an ALLOW is left out. */
-export function planFence(topics: string[], acls: SeenAcl[], allowEveryone: boolean | undefined, how = ''): { acls: AclEntry[]; notes: string[] } {
+export function planFence(topics: string[], acls: Acl[], allowEveryone: boolean | undefined, how = ''): { acls: AclEntry[]; notes: string[] } {
   const out: AclEntry[] = [];
   const notes: string[] = [];
   for (const topic of [...new Set(topics)].sort()) {
@@ -173,7 +136,7 @@ export async function fenceWrites(source: ClusterSpec, topics: string[], opts: {
     const existing = await topicAcls(admin, source.name);
     const everyone = await allowEveryoneIfNoAcl(admin, source);
     const plan = planFence(topics, existing, everyone.value ?? opts.allowEveryoneIfNoAcl, everyone.how);
-    if (!opts.dryRun) await retryTransient(() => admin.createAcls({ acl: plan.acls.map(toKafkajs) }));
+    if (!opts.dryRun) await retryTransient(() => admin.createAcls({ acl: plan.acls.map(toKafkajsAcl) }));
     return {
       cluster: source.name,
       topics: [...new Set(topics)].sort(),
@@ -189,15 +152,14 @@ export async function fenceWrites(source: ClusterSpec, topics: string[], opts: {
 export async function unfenceWrites(source: ClusterSpec, fence: FenceRecord): Promise<void> {
   if (fence.dryRun || fence.acls.length === 0) return;
   for (const a of fence.acls) {
-    const k = toKafkajs(a);
-    if (!fenceShape({ ...k, patternType: k.resourcePatternType, permission: k.permissionType })) {
+    if (!fenceShape(a)) {
       throw new LifeboatError('InvalidInput', `fence record of "${fence.cluster}" holds an ACL that is not a fence's (${a.permission} ${a.operation} ${a.principal} on ${a.resourceName}): refusing to remove it`);
     }
   }
   const kafka = await reachableKafka(source, 'fence');
   await withAdmin(kafka, source.name, async (admin) => {
     try {
-      await retryTransient(() => admin.deleteAcls({ filters: fence.acls.map(toKafkajs) }));
+      await retryTransient(() => admin.deleteAcls({ filters: fence.acls.map(toKafkajsAcl) }));
     } catch (e) {
       if (isSecurityDisabled(e)) throw noAuthorizer(source.name);
       throw e;
@@ -207,7 +169,7 @@ export async function unfenceWrites(source: ClusterSpec, fence: FenceRecord): Pr
 
 /** The fence's DENY WRITE topics that a broker's authorizer already holds (its own cache, not the controller's). */
 async function denyTopicsOn(broker: unknown, topics: Set<string>): Promise<Set<string>> {
-  const b = broker as { describeAcls: (f: object) => Promise<{ resources: Parameters<typeof flatten>[0] }> };
+  const b = broker as { describeAcls: (f: object) => Promise<{ resources: DescribedResource[] }> };
   const r = await b.describeAcls({
     resourceType: AclResourceTypes.TOPIC,
     resourceName: null,
@@ -217,7 +179,7 @@ async function denyTopicsOn(broker: unknown, topics: Set<string>): Promise<Set<s
     operation: AclOperationTypes.WRITE,
     permissionType: AclPermissionTypes.DENY,
   });
-  return new Set(flatten(r.resources).filter((a) => topics.has(a.resourceName) && fenceShape(a) === 'deny-write').map((a) => a.resourceName));
+  return new Set(aclsOf(r.resources).filter((a) => topics.has(a.resourceName) && fenceShape(a) === 'deny-write').map((a) => a.resourceName));
 }
 
 /** End offsets (high watermarks) of the topics' partitions, "topic/partition" → offset. */

@@ -1,10 +1,10 @@
 /** The write fence's plan (pure): which ACLs it sets beside which existing ones. */
-import { AclOperationTypes as Op, AclPermissionTypes as Perm, AclResourceTypes as Res, type Admin, ResourcePatternTypes as Pat } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { protocolError } from '../../src/kafka/wire/transport';
 import { planFence, topicAcls } from '../../src/migration/fence';
 
-const acl = (resourceName: string, patternType: number, principal: string, operation: number, permission: number, resourceType: number = Res.TOPIC) => ({
+const acl = (resourceName: string, patternType: string, principal: string, operation: string, permission: 'ALLOW' | 'DENY', resourceType = 'TOPIC') => ({
   resourceType,
   resourceName,
   patternType,
@@ -18,19 +18,19 @@ const shapes = (p: ReturnType<typeof planFence>) => p.acls.map((a) => `${a.resou
 describe('planFence', () => {
   it('adds an ALLOW ALL only where no ACL binds the topic (literal, wildcard or prefixed)', () => {
     const existing = [
-      acl('orders', Pat.LITERAL, 'User:bob', Op.READ, Perm.ALLOW),
-      acl('pay', Pat.PREFIXED, 'User:bob', Op.READ, Perm.ALLOW),
-      acl('orders', Pat.LITERAL, 'User:*', Op.READ, Perm.ALLOW, Res.GROUP), // a group's ACL is not the topic's
+      acl('orders', 'LITERAL', 'User:bob', 'READ', 'ALLOW'),
+      acl('pay', 'PREFIXED', 'User:bob', 'READ', 'ALLOW'),
+      acl('orders', 'LITERAL', 'User:*', 'READ', 'ALLOW', 'GROUP'), // a group's ACL is not the topic's
     ];
     const p = planFence(['orders', 'payments', 'clicks', 'clicks'], existing, true);
     expect(shapes(p)).toEqual(['clicks DENY WRITE', 'clicks ALLOW ALL', 'orders DENY WRITE', 'payments DENY WRITE']);
     expect(p.notes).toEqual([expect.stringContaining('orders: no ALLOW added (1 ACL of its own'), expect.stringContaining('payments: no ALLOW added')]);
-    expect(shapes(planFence(['clicks'], [acl('*', Pat.LITERAL, 'User:ann', Op.ALL, Perm.DENY)], true))).toEqual(['clicks DENY WRITE']);
+    expect(shapes(planFence(['clicks'], [acl('*', 'LITERAL', 'User:ann', 'ALL', 'DENY')], true))).toEqual(['clicks DENY WRITE']);
   });
 
   it("recognises its own ACLs: a second run plans the same set", () => {
-    const first = planFence(['clicks', 'orders'], [acl('orders', Pat.LITERAL, 'User:bob', Op.READ, Perm.ALLOW)], true);
-    const after = [acl('orders', Pat.LITERAL, 'User:bob', Op.READ, Perm.ALLOW), ...first.acls.map((a) => acl(a.resourceName, Pat.LITERAL, a.principal, Op[a.operation as 'ALL'], Perm[a.permission]))];
+    const first = planFence(['clicks', 'orders'], [acl('orders', 'LITERAL', 'User:bob', 'READ', 'ALLOW')], true);
+    const after = [acl('orders', 'LITERAL', 'User:bob', 'READ', 'ALLOW'), ...first.acls.map((a) => acl(a.resourceName, 'LITERAL', a.principal, a.operation, a.permission))];
     expect(planFence(['clicks', 'orders'], after, true)).toEqual(first);
   });
 

@@ -14,16 +14,15 @@
  */
 import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, type Admin, ResourcePatternTypes } from 'kafkajs';
 import { LifeboatError } from '../../errors';
+import { type Acl, aclText, aclsOf, binds, fenceShape, isSecurityDisabled, toKafkajsAcl } from '../acls';
 import { retryTransient } from '../admin';
 
-export interface MirrorAcl {
+export { aclText, binds, fenceShape };
+
+/** The ACLs the mirror copies: on topics and groups, LITERAL or PREFIXED. */
+export interface MirrorAcl extends Acl {
   resourceType: 'TOPIC' | 'GROUP';
-  resourceName: string;
   patternType: 'LITERAL' | 'PREFIXED';
-  principal: string;
-  host: string;
-  operation: string;
-  permission: 'ALLOW' | 'DENY';
 }
 
 export interface MirrorAclPlan extends MirrorAcl {
@@ -31,41 +30,16 @@ export interface MirrorAclPlan extends MirrorAcl {
   action: 'create' | 'exists' | 'skipped';
 }
 
-const names = (e: object) => Object.fromEntries(Object.entries(e).map(([k, v]) => [v as number, k])) as Record<number, string>;
-const RESOURCE = names(AclResourceTypes);
-const PATTERN = names(ResourcePatternTypes);
-const OPERATION = names(AclOperationTypes);
-const PERMISSION = names(AclPermissionTypes);
-const value = (e: object, name: string): number => (e as Record<string, number>)[name]!;
 
-export const aclText = (a: MirrorAcl): string =>
-  `${a.permission} ${a.operation} ${a.principal}@${a.host} on ${a.resourceType.toLowerCase()} ${a.patternType === 'PREFIXED' ? `${a.resourceName}*` : a.resourceName}${a.patternType === 'PREFIXED' ? ' (prefixed)' : ''}`;
 const key = (a: MirrorAcl): string => [a.resourceType, a.patternType, a.resourceName, a.principal, a.host, a.operation, a.permission].join('\u0000');
 
-/** Whether an ACL's resource pattern covers a name. */
-export function binds(a: MirrorAcl, name: string): boolean {
-  return a.patternType === 'PREFIXED' ? name.startsWith(a.resourceName) : a.resourceName === name || a.resourceName === '*';
-}
 
-/**
- * A migration's write fence on a topic (src/migration/fence.ts): DENY WRITE for User:* from any
- * host, LITERAL on the topic, and the ALLOW ALL for User:* the fence sets beside it where the topic
- * had no ACL. The shape alone says it: an everyone-read-only topic set by hand looks the same and
- * is not copied either (reported 'skipped', so an operator can set it on the target).
- */
-export function fenceShape(a: MirrorAcl): 'deny-write' | 'allow-all' | undefined {
-  if (a.resourceType !== 'TOPIC' || a.patternType !== 'LITERAL' || a.principal !== 'User:*' || a.host !== '*' || a.resourceName === '*') return undefined;
-  if (a.permission === 'DENY' && a.operation === 'WRITE') return 'deny-write';
-  if (a.permission === 'ALLOW' && a.operation === 'ALL') return 'allow-all';
-  return undefined;
-}
 
 /** The topic names a write fence stands on (its DENY WRITE for User:*). */
 function fencedTopics(acls: MirrorAcl[]): Set<string> {
   return new Set(acls.filter((a) => fenceShape(a) === 'deny-write').map((a) => a.resourceName));
 }
 
-const isSecurityDisabled = (e: unknown) => /SECURITY_DISABLED|Security features are disabled|no authorizer/i.test(`${(e as { type?: string }).type} ${(e as Error).message}`);
 
 /** The topic and group ACLs of a cluster (undefined: it has no authorizer). */
 export async function readMirrorableAcls(admin: Admin): Promise<MirrorAcl[] | undefined> {
@@ -73,17 +47,7 @@ export async function readMirrorableAcls(admin: Admin): Promise<MirrorAcl[] | un
     const r = await retryTransient(() =>
       admin.describeAcls({ resourceType: AclResourceTypes.ANY, resourcePatternType: ResourcePatternTypes.ANY, operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ANY }),
     );
-    return r.resources.flatMap((res) =>
-      res.acls.map((a) => ({
-        resourceType: RESOURCE[res.resourceType] as MirrorAcl['resourceType'],
-        resourceName: res.resourceName,
-        patternType: PATTERN[res.resourcePatternType] as MirrorAcl['patternType'],
-        principal: a.principal,
-        host: a.host,
-        operation: OPERATION[a.operation]!,
-        permission: PERMISSION[a.permissionType] as MirrorAcl['permission'],
-      })),
-    ).filter((a) => (a.resourceType === 'TOPIC' || a.resourceType === 'GROUP') && (a.patternType === 'LITERAL' || a.patternType === 'PREFIXED'));
+    return aclsOf(r.resources).filter((a): a is MirrorAcl => (a.resourceType === 'TOPIC' || a.resourceType === 'GROUP') && (a.patternType === 'LITERAL' || a.patternType === 'PREFIXED'));
   } catch (e) {
     if (isSecurityDisabled(e)) return undefined;
     throw e;
@@ -148,15 +112,7 @@ export async function mirrorAcls(sa: Admin, ta: Admin, targetName: string, topic
   if (create.length && !opts.dryRun) {
     await ta
       .createAcls({
-        acl: create.map((a) => ({
-          resourceType: value(AclResourceTypes, a.resourceType),
-          resourceName: a.resourceName,
-          resourcePatternType: value(ResourcePatternTypes, a.patternType),
-          principal: a.principal,
-          host: a.host,
-          operation: value(AclOperationTypes, a.operation),
-          permissionType: value(AclPermissionTypes, a.permission),
-        })),
+        acl: create.map(toKafkajsAcl),
       })
       .catch((e: unknown) => {
         throw new LifeboatError('InvalidInput', `cannot create ${create.length} ACL(s) on ${targetName} (first: ${aclText(create[0]!)}): ${(e as Error).message}`);
