@@ -139,7 +139,7 @@ describe('offline migration to the standby cluster', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('refuses a KRaft side, the same cluster, an uncovered broker map, an active group and a name clash, each in one line, changing nothing', async () => {
+  it('refuses a KRaft side, the same cluster, an uncovered broker map, an active group, an open transaction and a name clash, each in one line, changing nothing', async () => {
     // The error is one line; a refusal by the run's plan step follows the run's progress lines (the UI link, the step).
     const oneLine = (r: { code: number; stdout: string; stderr: string }, code: number, message: string) => {
       const lines = r.stderr.trimEnd().split('\n');
@@ -203,6 +203,26 @@ describe('offline migration to the standby cluster', () => {
         await a.deleteTopics({ topics: [busy] });
         await a.deleteGroups([busyGroup]).catch(() => {});
       });
+    }
+
+    // An open transaction: its state (__transaction_state) does not move, so on the standby it would never end.
+    const txTopic = unique('ofl-txn');
+    await createTopicsReady(source, [{ topic: txTopic, numPartitions: 1, replicationFactor: 3 }]);
+    const txProducer = kafkaFor(source).producer({ transactionalId: unique('ofl-txn-id'), idempotent: true, maxInFlightRequests: 1 });
+    await txProducer.connect();
+    try {
+      const txn = await txProducer.transaction();
+      await txn.send({ topic: txTopic, acks: -1, messages: [{ value: 'open' }] });
+      const r = await lifeboat('migrate', '--offline', '--spec', sourceFile, '--target-spec', findCluster(topo, 'standby').specFile, '--dry-run');
+      oneLine(
+        r,
+        2,
+        `${workflowId} failed: 1 partition has an open transaction on primary: ${txTopic}-0 (stable 0, end 1): stop the transactional producers and let their transactions end first (transaction state does not move)`,
+      );
+      await txn.abort();
+    } finally {
+      await txProducer.disconnect();
+      await withAdmin(kafkaFor(source), source.name, (a) => a.deleteTopics({ topics: [txTopic] }));
     }
 
     // A topic of the primary's name on the standby: the standby's own topic is never overwritten.

@@ -14,6 +14,7 @@ import { zkAuthOf } from '../../config/spec';
 import { LifeboatError } from '../../errors';
 import { retryTransient, withAdmin } from '../../kafka/admin';
 import { kafkaFor } from '../../kafka/client';
+import { WireClient } from '../../kafka/wire/client';
 import { chrootPath, exists, getChildren, getData, withZk, type ZkClient } from '../../zookeeper/client';
 import { type BrokerMap, type PlacedPartition, placePartitions, resolveBrokerMap, rfChanges } from './plan.pure';
 
@@ -201,6 +202,7 @@ export async function planOfflineMigration(source: ClusterSpec, target: ClusterS
   }
 
   const moved = new Set(topics.map((t) => t.name));
+  await openTransactions(source, [...moved], problems);
   const groups = await sourceGroups(source, moved, problems);
   await checkTargetGroups(target, groups, problems);
 
@@ -222,6 +224,31 @@ export async function planOfflineMigration(source: ClusterSpec, target: ClusterS
 }
 
 const GROUP_RETRY = { timeoutMs: 30_000 };
+
+/**
+ * Partitions with a transaction still open (last stable offset below the high watermark): the
+ * transaction's state (__transaction_state) does not move, so on the target it would never end and
+ * read_committed readers would stop there for good.
+ */
+async function openTransactions(source: ClusterSpec, topics: string[], problems: string[]): Promise<void> {
+  if (!topics.length) return;
+  const wire = await WireClient.open(kafkaFor(source, 'offline-migration'), topics);
+  try {
+    const open: string[] = [];
+    for (const topic of topics) {
+      const stable = await retryTransient(() => wire.listOffsets(topic, 'committed'), GROUP_RETRY);
+      const end = await retryTransient(() => wire.listOffsets(topic, 'end'), GROUP_RETRY);
+      for (const [p, e] of end) if ((stable.get(p) ?? e) < e) open.push(`${topic}-${p} (stable ${stable.get(p)}, end ${e})`);
+    }
+    if (open.length) {
+      problems.push(
+        `${open.length} partition${open.length > 1 ? 's have' : ' has'} an open transaction on ${source.name}: ${open.slice(0, 3).join(', ')}${open.length > 3 ? ` and ${open.length - 3} more` : ''}: stop the transactional producers and let their transactions end first (transaction state does not move)`,
+      );
+    }
+  } finally {
+    await wire.close();
+  }
+}
 
 /** Groups with offsets on moved topics; a group with live members is a problem (its offsets would move on after the copy). */
 async function sourceGroups(source: ClusterSpec, moved: Set<string>, problems: string[]): Promise<string[]> {
