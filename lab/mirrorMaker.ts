@@ -21,6 +21,13 @@ export interface Mm2Options {
   /** Group regex whose offsets MM2 translates and syncs. */
   groups?: string;
   replicationFactor?: number;
+  /** Tasks of the source connector (MM2's tasks.max; default 1, as MM2's). */
+  tasks?: number;
+  /**
+   * Target topics named <source>.<topic> (MM2's DefaultReplicationPolicy) instead of the source's
+   * names: lets a benchmark mirror the same source topic with MM2 and Lifeboat into one target.
+   */
+  prefixTopics?: boolean;
 }
 
 const mm2Dir = (topo: LabTopology): string => join(topo.labDir, 'mirrormaker2');
@@ -52,7 +59,8 @@ export function mm2Properties(o: Mm2Options): string {
     `${s}->${t}.topics=${o.topics}`,
     `${s}->${t}.groups=${o.groups ?? '.*'}`,
     `${t}->${s}.enabled=false`,
-    'replication.policy.class=org.apache.kafka.connect.mirror.IdentityReplicationPolicy',
+    ...(o.prefixTopics ? [] : ['replication.policy.class=org.apache.kafka.connect.mirror.IdentityReplicationPolicy']),
+    ...(o.tasks ? [`tasks.max=${o.tasks}`] : []),
     `replication.factor=${rf}`,
     ...['checkpoints.topic', 'heartbeats.topic', 'offset-syncs.topic', 'offset.storage', 'status.storage', 'config.storage'].map((k) => `${k}.replication.factor=${rf}`),
     'sync.group.offsets.enabled=true',
@@ -91,6 +99,11 @@ export function startMirrorMaker(topo: LabTopology, o: Mm2Options, log: (m: stri
   );
   log(`starting MirrorMaker 2 ${o.source.name} -> ${o.target.name} (topics ${o.topics})`);
   startDetached(mm2Process(topo, libs));
+}
+
+/** The MM2 JVM's pid while it runs (for its CPU time in /proc/<pid>/stat). */
+export function mirrorMakerPid(topo: LabTopology): number | undefined {
+  return runningPid(mm2Process(topo, join(topo.cacheDir, `connect-mirror-${MM2_VERSION}`, 'libs')));
 }
 
 export async function stopMirrorMaker(topo: LabTopology): Promise<boolean> {
