@@ -3,7 +3,8 @@
  * topic with other partitions, a group active on the target — each one line and nothing started or
  * changed; a hook that fails after the fence — rolled back: the hook that ran reverted, the fence
  * removed (the application writes again, the topic's ACLs as before), the report says what was put
- * back; a rollback asked for at the approval gate.
+ * back; a rollback asked for at the approval gate; the target unreachable mid-run (stopped while the
+ * run waits for approval): the drain times out, rolled back, the source writable (cause Unreachable).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ import { MIGRATION_STATUS_QUERY, type MigrationStatus } from '../../src/migratio
 import { connectTemporal, startRun, type TemporalClient } from '../../src/temporal/runs';
 import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
 import type { RunStatus } from '../../workflows/support/tracker';
+import { startBroker, stopBroker } from '../../lab/lab';
 import { findCluster } from '../../lab/topology';
 import { lifeboat } from '../support/cli';
 import { createTopicsReady } from '../support/kafka';
@@ -159,6 +161,43 @@ describe('online migration: bad input and rollback', () => {
     await again.stop();
     expect(again.refusedAt).toBeUndefined();
     expect(again.acked.length).toBeGreaterThanOrEqual(20);
+  });
+
+  it('the target unreachable mid-run: the drain times out, rolled back, the source writable again, cause Unreachable', { timeout: 240_000 }, async () => {
+    const topic = await topicWithRecords(2, 100);
+    const workflowId = `migrate-${source.name}-to-${target.name}`;
+    await startRun(t.client, 'migration', { workflowId, args: [{ source: { spec: source }, target: { spec: target }, selection: { topics: [topic] }, skipBackup: true, drainTimeoutSeconds: 15 }] });
+    const end = Date.now() + 120_000;
+    while (Date.now() < end) {
+      const s = await t.client.workflow.getHandle(workflowId).query<RunStatus>('status').catch(() => undefined);
+      if (s?.awaitingApproval) break;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const node = topo.kraft.brokers[0]!;
+    await stopBroker(topo, node);
+    try {
+      const r = await lifeboat('migrate', 'status', workflowId);
+      expect(r.code, r.stderr).toBe(0);
+      const approve = await lifeboat('approve', workflowId, '--by', 'unreachable-test');
+      expect(approve.code, approve.stderr).toBe(0);
+      const handle = t.client.workflow.getHandle(workflowId);
+      const result = (await handle.result()) as { status: MigrationStatus; report: { outcome: string } };
+      expect(result.report.outcome).toBe('failed');
+      expect(result.status.cause).toMatchObject({ type: 'Unreachable', message: expect.stringContaining('did not drain within 15 s') });
+      expect(result.status.phase).toBe('rolled-back');
+      expect(result.status.sourceLeft).toBe('writable');
+      expect(result.status.rollback?.putBack.join('\n')).toMatch(new RegExp(`writes allowed again on ${source.name}`));
+      expect(await topicAcls(source, topic)).toEqual([]);
+      const app = appProducer('primary', topic, 2, 5000);
+      const until = Date.now() + 30_000;
+      while (app.acked.length < 20 && app.refusedAt === undefined && Date.now() < until) await new Promise((res) => setTimeout(res, 200));
+      await app.stop();
+      expect(app.refusedAt).toBeUndefined();
+      const st = await lifeboat('migrate', 'status', workflowId);
+      expect(st.stdout).toContain('did not drain within 15 s');
+    } finally {
+      await startBroker(topo, node);
+    }
   });
 
   it('rollback at the approval gate: nothing fenced, the mirror stopped, exit 0; status says rolled back', { timeout: 180_000 }, async () => {

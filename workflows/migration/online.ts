@@ -491,13 +491,6 @@ export async function migration(input: MigrationInput): Promise<MigrationResult>
     const putBackLines: string[] = [];
     const notPutBack: string[] = [];
     await CancellationScope.nonCancellable(async () => {
-      // The mirror: stopped (its positions stay on the target; a later migration resumes from them).
-      if (mirrorRunning) {
-        await mirrorHandle.signal(mirrorStopSignal, { by: workflowId, reason: 'migration rolled back' }).catch(() => undefined);
-        const ended = await Promise.race([mirrorEnded, sleep(120_000).then(() => undefined)]);
-        if (ended) putBackLines.push(`mirror ${mirrorId} stopped (its positions stay on ${target.name})`);
-        else notPutBack.push(`mirror ${mirrorId} did not stop within 2 min: it ends with this run`);
-      } else if (!drainAsked) putBackLines.push(`mirror ${mirrorId} had ended`);
       // Hooks, last first, back to what their dry run read before anything changed.
       if (hooksRan.length) {
         // A hook retried after a killed attempt reads its own new value as "previous" and "changed
@@ -528,6 +521,13 @@ export async function migration(input: MigrationInput): Promise<MigrationResult>
           }
         }
       }
+      // The mirror last (it only copies to the target): stopped; one stuck on an unreachable target
+      // ends with this run (a child is terminated when its parent closes).
+      if (mirrorRunning) {
+        await mirrorHandle.signal(mirrorStopSignal, { by: workflowId, reason: 'migration rolled back' }).catch(() => undefined);
+        const ended = await Promise.race([mirrorEnded, sleep(30_000).then(() => undefined)]);
+        putBackLines.push(ended ? `mirror ${mirrorId} stopped (its positions stay on ${target.name})` : `mirror ${mirrorId} terminated with this run (it did not stop within 30 s; its positions stay on ${target.name})`);
+      } else if (!drainAsked) putBackLines.push(`mirror ${mirrorId} had ended`);
       if (committed.length) putBackLines.push(`group offsets committed on ${target.name} stay (${committed.map((g) => g.group).join(', ')}): no client uses ${target.name} yet`);
     });
     st.rollback = { by: rollbackAsked?.by ?? workflowId, reason: rollbackAsked?.reason ?? failure.message, putBack: putBackLines, notPutBack };
