@@ -40,3 +40,15 @@ describe('offline migration placement', () => {
     expect(copySource([1], {})).toBeUndefined();
   });
 });
+
+describe('Kafka offset checkpoint files', () => {
+  it('reads and writes "version, count, topic partition offset" and merges by topic-partition', async () => {
+    const { formatCheckpoint, parseCheckpoint } = await import('../../src/migration/offline/restore');
+    const own = parseCheckpoint('0\n2\n__consumer_offsets 0 5\nmine 0 12\n');
+    expect([...own]).toEqual([['__consumer_offsets 0', '5'], ['mine 0', '12']]);
+    for (const [k, v] of parseCheckpoint('0\n1\nmoved-topic 3 300\n')) own.set(k, v);
+    expect(formatCheckpoint(own)).toBe('0\n3\n__consumer_offsets 0 5\nmine 0 12\nmoved-topic 3 300\n');
+    expect([...parseCheckpoint('')]).toEqual([]);
+    expect(formatCheckpoint(new Map())).toBe('0\n0\n');
+  });
+});
