@@ -425,7 +425,9 @@ export async function migration(input: MigrationInput): Promise<MigrationResult>
         st.moves = moves;
         const untranslated = moves.flatMap((m) => m.untranslated.map((u) => `${m.group} ${u.topic}/${u.partition}@${u.sourceOffset} (${u.reason})`));
         if (untranslated.length) throw ApplicationFailure.nonRetryable(`group offsets that cannot be translated exactly: ${untranslated.slice(0, 5).join(', ')}${untranslated.length > 5 ? ` and ${untranslated.length - 5} more` : ''}`, 'UnsafeTarget');
-        committed = moves.length ? await cut.commitGroupsActivity({ target, moves }) : [];
+        // One activity per group, all at once: a commit costs seconds per group on the target (the
+        // window is open meanwhile); each is idempotent and refuses its group if active there.
+        committed = (await Promise.all(moves.map((m) => cut.commitGroupsActivity({ target, moves: [m] })))).flat();
         st.groupOutcomes = groupOutcomes(moves, committed, skippedActive);
         return st.groupOutcomes;
       },
