@@ -16,7 +16,11 @@
  * new epoch; from then on the state partition refuses every write of an older run of the partition
  * (INVALID_PRODUCER_EPOCH), and since the older run names each batch here before sending it, it
  * stops before it sends another. (The data partitions refuse the old epoch too, but only once the
- * new run wrote there, and they may forget a producer whose records carry old timestamps.)
+ * new run wrote there, and they may forget a producer whose records carry old timestamps.) Limits:
+ * the mirror's principal needs Write on the transactional ids lifeboat-mirror/*; after 32,767 runs
+ * of a partition (about 23 days of 60 s rounds) the coordinator hands out a new producer id, and a
+ * run still alive across that switch is not fenced by the broker (the target-end checks of shard.ts
+ * still stop a write that lands where the mirror did not expect it).
  *
  * Writes are idempotent (the partition's producer id and its own sequence on the state partition)
  * and group-committed per partition: positions waiting while a write is in flight go in the next

@@ -16,7 +16,8 @@ import { nextSpec, primarySpec, topo, unique } from '../../support/lab';
 import { createTopicsReady, topicsReady } from '../../support/kafka';
 import { content, produceNumbered, readTopic, seqs } from './mirrorSupport';
 
-const PER_PARTITION = 2000;
+// Enough that both kills land mid-copy (with 2,000 the faster engine had copied all 6,000 before the second kill).
+const PER_PARTITION = 10_000;
 const primary = kafkaFor(primarySpec(), 'test-mkill-src');
 const next = kafkaFor(nextSpec(), 'test-mkill-dst');
 const topic = unique('mir-kill');
