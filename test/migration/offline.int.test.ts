@@ -69,6 +69,10 @@ describe('offline migration to the standby cluster', () => {
   let connection: Connection;
   let client: Client;
   const migrated: string[] = [];
+  /** Groups the migration committed on the standby that it did not have before (other tests' groups of the primary too). */
+  const newGroups: string[] = [];
+  /** Topic names the standby had literal ACLs on before the migration (those stay). */
+  let standbyAclNames: string[] | undefined;
   const before: Record<string, string[]> = {};
   let sourceAcls: string[] = [];
 
@@ -120,13 +124,19 @@ describe('offline migration to the standby cluster', () => {
     await primaryHealthy(lab).catch((e: unknown) => console.error('primary not healthy again:', e));
     for (const b of target.brokers) await brokerControlFor(target, b.id).start().catch((e: unknown) => console.error('standby not started again:', e));
     await waitForServing(target, { timeoutMs: 120_000 }).catch((e: unknown) => console.error('standby not serving again:', e));
-    for (const spec of [lab, target]) await withAdmin(kafkaFor(spec), spec.name, (a) => a.deleteAcls({ filters: [readAcl(orders)] })).catch(() => {});
+    await withAdmin(kafkaFor(lab), lab.name, (a) => a.deleteAcls({ filters: [readAcl(orders)] })).catch(() => {});
+    // The ACLs the migration brought to the standby (other tests' topics of the primary too).
+    const broughtAcls = [...new Set([orders, ...migrated])].filter((t) => standbyAclNames && !standbyAclNames.includes(t));
+    if (broughtAcls.length) {
+      const any = { resourceType: AclResourceTypes.TOPIC, resourcePatternType: ResourcePatternTypes.LITERAL, operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ANY };
+      await withAdmin(kafkaFor(target), target.name, (a) => a.deleteAcls({ filters: broughtAcls.map((resourceName) => ({ ...any, resourceName })) })).catch(() => {});
+    }
     const toDelete = [...new Set([...migrated, orders, compacted, empty, own])];
     await withAdmin(kafkaFor(target), target.name, async (a) => {
       const live = new Set(await a.listTopics());
       const mine = toDelete.filter((t) => live.has(t));
       if (mine.length) await a.deleteTopics({ topics: mine, timeout: 60_000 });
-      await a.deleteGroups([group]).catch(() => {});
+      await a.deleteGroups([...new Set([group, ...newGroups])]).catch(() => {});
     }).catch((e: unknown) => console.error('standby cleanup:', e));
     await withAdmin(kafkaFor(lab), lab.name, async (a) => {
       await a.deleteTopics({ topics: [orders, compacted, empty], timeout: 60_000 }).catch(() => {});
@@ -269,6 +279,10 @@ describe('offline migration to the standby cluster', () => {
     expect(await brokersRunning(source)).toEqual([1, 2, 3]);
     const ids = Object.fromEntries(await Promise.all([orders, compacted, empty].map(async (t) => [t, await topicId(source, t)] as const)));
 
+    standbyAclNames = await withAdmin(kafkaFor(target), target.name, async (a) =>
+      (await a.describeAcls({ resourceType: AclResourceTypes.TOPIC, resourcePatternType: ResourcePatternTypes.LITERAL, operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ANY })).resources.map((r) => r.resourceName),
+    );
+    const standbyGroups = (await withAdmin(kafkaFor(target), target.name, (a) => a.listGroups())).groups.map((g) => g.groupId);
     // The run waits at the approval gate before it stops anything.
     const id = unique('migrate-offline');
     const handle = await client.workflow.start('offlineMigration', { taskQueue: TASK_QUEUE, workflowId: id, args: [{ source: { spec: source }, target: { spec: target } }] });
@@ -277,6 +291,7 @@ describe('offline migration to the standby cluster', () => {
     await handle.executeUpdate('approve', { args: [{ approve: true, by: 'offline-test' }] });
     const report = (await handle.result()) as OfflineMigrationResult;
     migrated.push(...(report.plan?.topics ?? []));
+    newGroups.push(...(report.plan?.groups ?? []).filter((g) => !standbyGroups.includes(g)));
     expect(report.problems.filter((x) => x.startsWith('verification'))).toEqual([]);
     expect(report.checks.filter((c) => !c.ok)).toEqual([]);
     expect(report.checks.map((c) => c.subject)).toEqual(expect.arrayContaining(['partitions with the same log start and end offsets', 'consumer groups with the same committed offsets']));
