@@ -143,6 +143,30 @@ export const SCENARIOS: Record<string, Scenario> = {
       return handle;
     },
   },
+  'migration-dryRun': {
+    about: 'an online migration primary → next planned (dry run: pre-checks, the mirror\'s plan, the fence plan, group moves; nothing changed)',
+    async run(client, id) {
+      const topic = unique('history-migrate');
+      const kafka = kafkaFor(primarySpec(), 'record-histories');
+      await createTopicsReady(primarySpec(), [{ topic, numPartitions: 2, replicationFactor: 3 }], { kafka });
+      return client.workflow.start('migration', { taskQueue: TASK_QUEUE, workflowId: id, args: [{ source: { spec: primarySpec() }, target: { spec: nextSpec() }, selection: { topics: [topic] }, dryRun: true }] });
+    },
+  },
+  'migration-rejected': {
+    about: 'an online migration primary → next: pre-checks, its mirror child caught up, the plan, rejected at the approval gate and rolled back (the mirror stopped, nothing fenced)',
+    async run(client, id) {
+      const topic = unique('history-migrate');
+      const kafka = kafkaFor(primarySpec(), 'record-histories');
+      await createTopicsReady(primarySpec(), [{ topic, numPartitions: 2, replicationFactor: 3 }], { kafka });
+      const producer = kafka.producer();
+      await producer.connect();
+      await producer.send({ topic, messages: Array.from({ length: 50 }, (_, i) => ({ partition: i % 2, value: `v${i}` })) });
+      await producer.disconnect();
+      const handle = await client.workflow.start('migration', { taskQueue: TASK_QUEUE, workflowId: id, args: [{ source: { spec: primarySpec() }, target: { spec: nextSpec() }, selection: { topics: [topic] }, skipBackup: true }] });
+      await answerAtGate(handle, false);
+      return handle;
+    },
+  },
   'offlineMigration-dryRun': {
     about: 'an offline migration primary → standby planned (dry run: the plan and the source hosts\' log-dir sizes, nothing touched)',
     run: (client, id) =>
