@@ -142,9 +142,18 @@ async function start(values: Values, out: Output): Promise<number> {
   }
 }
 
+/** A run's status: from its result once it ended (no worker needed), else from the query. */
+async function statusOf(handle: Awaited<ReturnType<typeof describeRun>>['handle'], running: boolean): Promise<MigrationStatus> {
+  if (!running) {
+    const r = (await handle.result().catch(() => undefined)) as WorkflowResult<'migration'> | undefined;
+    if (r?.status) return r.status;
+  }
+  return handle.query<MigrationStatus>(MIGRATION_STATUS_QUERY);
+}
+
 async function status(t: TemporalClient, workflowId: string, out: Output): Promise<number> {
   const { handle, desc } = await describeRun(t.client, workflowId);
-  const s = await handle.query<MigrationStatus>(MIGRATION_STATUS_QUERY);
+  const s = await statusOf(handle, desc.status.name === 'RUNNING');
   out.result({ ...s, run: desc.status.name.toLowerCase() }, `${renderMigrationStatus(s)}\n(${desc.status.name.toLowerCase()})`);
   if (s.phase === 'failed' || (s.rollback?.notPutBack.length ?? 0) > 0) return EXIT.PARTIAL;
   return EXIT.OK;
@@ -153,7 +162,7 @@ async function status(t: TemporalClient, workflowId: string, out: Output): Promi
 async function rollback(t: TemporalClient, workflowId: string, values: Values, out: Output): Promise<number> {
   const { handle, desc } = await describeRun(t.client, workflowId);
   if (desc.status.name !== 'RUNNING') {
-    const s = await handle.query<MigrationStatus>(MIGRATION_STATUS_QUERY).catch(() => undefined);
+    const s = await statusOf(handle, false).catch(() => undefined);
     if (s?.pointOfNoReturn) {
       throw new LifeboatError('InvalidInput', `${workflowId} is done: past the point of no return (clients on ${s.target}, ${s.source} fenced); to go back, migrate ${s.target} → ${s.source}`);
     }
