@@ -217,7 +217,9 @@ export async function awaitFence(
   const started = Date.now();
   if (fence.dryRun) return 0;
   const timeoutMs = opts.timeoutMs ?? 120_000;
-  const quietMs = opts.quietMs ?? 2_000;
+  // A produce authorized just before the cache update is appended at once; its high watermark follows
+  // within a follower fetch (replica.fetch.wait.max.ms, 500 ms by default): one second of quiet covers it.
+  const quietMs = opts.quietMs ?? 1_000;
   const topics = new Set(fence.acls.filter((a) => a.permission === 'DENY').map((a) => a.resourceName));
   const kafka = await reachableKafka(source, 'fence');
   const cluster = clusterOf(kafka);
@@ -253,7 +255,7 @@ export async function awaitFence(
   let quietSince = Date.now();
   for (;;) {
     throwIfAborted(opts.signal);
-    await sleep(Math.min(500, quietMs), opts.signal);
+    await sleep(Math.min(250, quietMs), opts.signal);
     const now = await endOffsets(kafka, list);
     if (!sameOffsets(before, now)) {
       const moved = [...now].filter(([k, v]) => before.get(k) !== v).map(([k]) => k);

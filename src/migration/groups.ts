@@ -10,6 +10,7 @@ import type { Admin } from 'kafkajs';
 import type { ClusterSpec } from '../config/spec';
 import { LifeboatError } from '../errors';
 import { reachableKafka, retryTransient, withAdmin } from '../kafka/admin';
+import { commitGroupOffsets } from '../kafka/groupOffsets';
 import { mirroredOffsets, mirrorPositions } from '../kafka/mirror';
 
 /** Kafka's group states: Empty, Stable, PreparingRebalance, CompletingRebalance, Dead (no such group). */
@@ -108,18 +109,17 @@ export async function commitGroups(target: ClusterSpec, moves: GroupMove[], opts
     }
     if (opts.dryRun) return moves.map((m) => ({ ...m, partitions: m.partitions.map((p) => ({ ...p })), untranslated: [] }));
     const out: GroupMove[] = [];
+    const kafka = await reachableKafka(target, 'groups');
     for (const m of moves) {
-      const byTopic = new Map<string, { partition: number; offset: string }[]>();
-      for (const p of m.partitions) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), { partition: p.partition, offset: String(p.targetOffset) }]);
-      for (const [topic, partitions] of byTopic) {
-        await retryTransient(() => admin.setOffsets({ groupId: m.group, topic, partitions })).catch((e: unknown) => {
-          // A consumer that joined after the state check above: Kafka (and kafkajs) refuse the commit.
-          if (/no running instances|UNKNOWN_MEMBER_ID|REBALANCE_IN_PROGRESS|ILLEGAL_GENERATION/i.test(`${(e as { type?: string }).type} ${(e as Error).message}`)) {
-            throw new LifeboatError('UnsafeTarget', `consumer group ${m.group} became active on ${target.name} during the commit: stop its consumers there first`, { groups: [m.group] });
-          }
-          throw e;
-        });
-      }
+      const byTopic = new Map<string, { partition: number; offset: number }[]>();
+      for (const p of m.partitions) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), { partition: p.partition, offset: p.targetOffset }]);
+      await commitGroupOffsets(kafka, m.group, [...byTopic].map(([topic, partitions]) => ({ topic, partitions }))).catch((e: unknown) => {
+        // A consumer that joined after the state check above: the broker refuses a standalone commit to a group with members.
+        if (/UNKNOWN_MEMBER_ID|REBALANCE_IN_PROGRESS|ILLEGAL_GENERATION/i.test(`${(e as { type?: string }).type} ${(e as Error).message}`)) {
+          throw new LifeboatError('UnsafeTarget', `consumer group ${m.group} became active on ${target.name} during the commit: stop its consumers there first`, { groups: [m.group] });
+        }
+        throw e;
+      });
       const held = new Map((await committed(admin, m.group, [...byTopic.keys()])).map((o) => [`${o.topic}/${o.partition}`, o.offset]));
       out.push({ group: m.group, partitions: m.partitions.map((p) => ({ ...p, targetOffset: held.get(`${p.topic}/${p.partition}`) ?? -1 })), untranslated: [] });
     }

@@ -73,6 +73,14 @@ export interface KafkajsBroker {
   versions: Record<number, ApiVersion> | null;
   connectionPool: KafkajsConnectionPool;
   initProducerId: (a: { transactionalId?: string | null; transactionTimeout: number }) => Promise<{ errorCode: number; producerId: string; producerEpoch: number }>;
+  /** OffsetCommit to this broker (the group's coordinator); a partition's error code is thrown. */
+  offsetCommit: (a: {
+    groupId: string;
+    groupGenerationId: number;
+    memberId: string;
+    retentionTime?: number;
+    topics: { topic: string; partitions: { partition: number; offset: string }[] }[];
+  }) => Promise<unknown>;
   listOffsets: (a: {
     replicaId: number;
     isolationLevel: number;

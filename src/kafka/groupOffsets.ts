@@ -1,0 +1,38 @@
+/**
+ * A standalone offset commit: one OffsetCommit request to the group's coordinator with generation -1
+ * and no member id, the way Kafka's own `kafka-consumer-groups --reset-offsets` commits. The broker
+ * accepts it only while the group has no members (UNKNOWN_MEMBER_ID or ILLEGAL_GENERATION
+ * otherwise), so it never overwrites a running consumer's position. kafkajs's admin.setOffsets
+ * instead joins the group with a consumer (seconds per group and topic), too slow for a cut-over.
+ */
+import type { Kafka } from 'kafkajs';
+import { retryTransient } from './admin';
+import { clusterOf } from './wire/transport';
+
+export async function commitGroupOffsets(
+  kafka: Kafka,
+  groupId: string,
+  topics: { topic: string; partitions: { partition: number; offset: number }[] }[],
+  opts: { signal?: AbortSignal } = {},
+): Promise<void> {
+  const cluster = clusterOf(kafka);
+  await cluster.connect();
+  try {
+    await retryTransient(
+      async () => {
+        // A retry after NOT_COORDINATOR (the coordinator moved) asks for the coordinator again.
+        const coordinator = await cluster.findGroupCoordinator({ groupId });
+        await coordinator.offsetCommit({
+          groupId,
+          groupGenerationId: -1,
+          memberId: '',
+          retentionTime: -1,
+          topics: topics.map((t) => ({ topic: t.topic, partitions: t.partitions.map((p) => ({ partition: p.partition, offset: String(p.offset) })) })),
+        });
+      },
+      { signal: opts.signal },
+    );
+  } finally {
+    await cluster.disconnect().catch(() => {});
+  }
+}
