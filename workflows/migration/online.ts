@@ -418,15 +418,16 @@ export async function migration(input: MigrationInput): Promise<MigrationResult>
             }
             if (Date.now() > waitUntil) throw ApplicationFailure.nonRetryable(`groups still active on ${source.name} after ${input.groupWaitMinutes ?? 2} min: ${active.join(', ')} — stop their consumers, or skip them by choice`, 'UnsafeTarget');
             t.setProgress({ phase: `waiting for groups active on ${source.name}: ${active.join(', ')}`, subject: source.name });
-            await unlessRolledBack(() => sleep(2000));
+            // Every second here is write unavailability: ask again soon.
+            await unlessRolledBack(() => sleep(500));
           }
         }
         moves = groups.length ? await cut.translateGroupsActivity({ source, target, pair, groups, topics }) : [];
         st.moves = moves;
         const untranslated = moves.flatMap((m) => m.untranslated.map((u) => `${m.group} ${u.topic}/${u.partition}@${u.sourceOffset} (${u.reason})`));
         if (untranslated.length) throw ApplicationFailure.nonRetryable(`group offsets that cannot be translated exactly: ${untranslated.slice(0, 5).join(', ')}${untranslated.length > 5 ? ` and ${untranslated.length - 5} more` : ''}`, 'UnsafeTarget');
-        // One activity per group, all at once: a commit costs seconds per group on the target (the
-        // window is open meanwhile); each is idempotent and refuses its group if active there.
+        // One activity per group, all at once (the window is open meanwhile); each is idempotent and
+        // refuses its group if active there.
         committed = (await Promise.all(moves.map((m) => cut.commitGroupsActivity({ target, moves: [m] })))).flat();
         st.groupOutcomes = groupOutcomes(moves, committed, skippedActive);
         return st.groupOutcomes;
