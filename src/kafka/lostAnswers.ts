@@ -9,12 +9,18 @@
  */
 import type { Kafka } from 'kafkajs';
 import { LifeboatError } from '../errors';
-import { WireClient, protocolError } from './wire/client';
+import { WireClient, abortable, protocolError } from './wire/client';
 import { WireConnectionError } from './wire/connection';
 import { readBatches } from './wire/readBatches';
 import type { Batch } from './wire/recordBatch';
 import type { Run } from './offsetMap';
-import { sleep } from '../core/poll';
+import { isAbort, sleep, throwIfAborted } from '../core/poll';
+
+/**
+ * How long a request already on its way may still be answered after the caller aborted (a broker
+ * that is up answers in milliseconds; one that is down does not get longer to stop an abort).
+ */
+export const ABORT_GRACE_MS = 1000;
 
 /** A transient failure inside a retry loop: the broker may answer after a pause. */
 export class TryAgain extends Error {}
@@ -27,11 +33,11 @@ export const sentKey = (b: { producerId: number; producerEpoch: number; baseSequ
  * its high watermark now (not the last stable offset: another producer's open transaction must
  * not hide this restore's batches).
  */
-export async function searchTarget(kafka: Kafka, target: string, from: Map<number, number>, onBatch: (partition: number, b: Batch) => Promise<void> | void): Promise<void> {
-  const client = await WireClient.open(kafka, [target]);
+export async function searchTarget(kafka: Kafka, target: string, from: Map<number, number>, onBatch: (partition: number, b: Batch) => Promise<void> | void, signal?: AbortSignal): Promise<void> {
+  const client = await WireClient.open(kafka, [target], signal);
   let ends: Map<number, number>;
   try {
-    ends = await client.listOffsets(target, 'end');
+    ends = await abortable(client.listOffsets(target, 'end'), signal);
   } finally {
     await client.close();
   }
@@ -41,14 +47,18 @@ export async function searchTarget(kafka: Kafka, target: string, from: Map<numbe
     if (to === undefined) throw new TryAgain(`${target}-${p} has no leader`);
     ranges.set(p, { from: f, to });
   }
-  await readBatches(
-    kafka,
-    target,
-    ranges,
-    async (partition, batches) => {
-      for (const b of batches) await onBatch(partition, b);
-    },
-    { readCommitted: false },
+  await abortable(
+    readBatches(
+      kafka,
+      target,
+      ranges,
+      async (partition, batches) => {
+        if (signal?.aborted) return;
+        for (const b of batches) await onBatch(partition, b);
+      },
+      { readCommitted: false, ...(signal ? { signal } : {}) },
+    ),
+    signal,
   );
 }
 
@@ -99,17 +109,25 @@ export async function sendBatch(lane: WireClient, target: string, partition: num
   const look = async (): Promise<number | undefined> => {
     let found: number | undefined;
     try {
-      await searchTarget(search.kafka, target, new Map([[partition, search.from]]), (_, b) => {
-        if (sentKey(b) === key) found = b.baseOffset;
-      });
+      await searchTarget(
+        search.kafka,
+        target,
+        new Map([[partition, search.from]]),
+        (_, b) => {
+          if (sentKey(b) === key) found = b.baseOffset;
+        },
+        search.signal,
+      );
     } catch (e) {
-      if (e instanceof LifeboatError) throw e;
+      if (e instanceof LifeboatError || isAbort(e, search.signal)) throw e;
       // The target is not readable yet (a broker restarting): look again after the pause.
       throw new TryAgain(`looking for a batch whose answer was lost: ${(e as Error).message}`);
     }
     return found;
   };
   for (let attempt = 1; ; attempt++) {
+    // Aborted: the batch stays as it is (named, in flight or not sent); a later run finds it or sends it.
+    throwIfAborted(search.signal);
     let why: string;
     try {
       if (unconfirmed) {
@@ -120,7 +138,7 @@ export async function sendBatch(lane: WireClient, target: string, partition: num
         const conclusiveAt = unconfirmed.firstLook + search.settleMs;
         if (started < conclusiveAt) {
           await sleep(conclusiveAt - Date.now(), search.signal);
-          await lane.refresh().catch(() => {}); // the resend goes to the leader of now
+          await abortable(lane.refresh(), search.signal).catch(() => {}); // the resend goes to the leader of now
           continue;
         }
         unconfirmed = undefined; // not written, and it can no longer be: send it again
@@ -128,7 +146,7 @@ export async function sendBatch(lane: WireClient, target: string, partition: num
       const leader = lane.leaders(target).get(partition);
       if (leader === undefined) throw new TryAgain('no leader');
       await search.beforeSend?.();
-      const [r] = await lane.produce(leader, target, [{ partition, batch }]);
+      const [r] = await abortable(lane.produce(leader, target, [{ partition, batch }]), search.signal, ABORT_GRACE_MS);
       if (!r) throw new Error(`no produce answer for ${target}-${partition}`);
       if (r.errorCode === 0) return r.baseOffset;
       const e = protocolError(r.errorCode);
@@ -162,6 +180,6 @@ export async function sendBatch(lane: WireClient, target: string, partition: num
     // The offset map holds the batch as sent: a later run finds it in the target, or sends it.
     if (Date.now() - t0 > 180_000) throw new Error(`producing to ${target}-${partition}: still failing after ${Math.round((Date.now() - t0) / 1000)} s (${why})`);
     await sleep(Math.min(200 * attempt, 2000), search.signal);
-    await lane.refresh().catch(() => {});
+    await abortable(lane.refresh(), search.signal).catch(() => {});
   }
 }

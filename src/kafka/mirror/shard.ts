@@ -28,7 +28,7 @@ import { sleep } from '../../core/poll';
 import { kafkaFor } from '../client';
 import { type Run, runsFor } from '../offsetMap';
 import { SETTLE_MS, searchTarget, sendBatch, sentKey } from '../lostAnswers';
-import { WireClient } from '../wire/client';
+import { WireClient, abortable } from '../wire/client';
 import { type Range, readBatches } from '../wire/readBatches';
 import { type Batch, type RawRecord, batchRecords, canDecode, encodeBatch, isContiguous, isLogAppendTime, lastOffsetOf, restampForProduce } from '../wire/recordBatch';
 import { type PartitionState, STATE_TOPIC, type SentState, StateLog, fenceId, readState, stateKey } from './state';
@@ -209,7 +209,8 @@ export async function mirrorShard(source: ClusterSpec, target: ClusterSpec, pair
   const minDirectBytes = Math.min(64 * 1024, maxBatchBytes / 4);
   const sk = kafkaFor(source, 'mirror');
   const tk = kafkaFor(target, 'mirror');
-  // Stops reading at the deadline or when the caller aborts; a batch in flight finishes first.
+  // Stops reading at the deadline or when the caller aborts. At the deadline a batch in flight
+  // finishes first; an abort gives it ABORT_GRACE_MS (it stays named: a next run finds it).
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -217,7 +218,17 @@ export async function mirrorShard(source: ClusterSpec, target: ClusterSpec, pair
   const timer = typeof opts.until === 'number' ? setTimeout(() => stop.abort(), Math.max(0, opts.until - Date.now())) : undefined;
   let endsTimer: NodeJS.Timeout | undefined;
 
-  const src = await WireClient.open(sk, []);
+  // Every wait below honours opts.signal (the target may be down: kafkajs's own connection attempts
+  // are raced with it), so an aborted shard ends within seconds; what it named stays named.
+  const signal = opts.signal;
+  let src: WireClient;
+  try {
+    src = await WireClient.open(sk, [], signal);
+  } catch (e) {
+    if (timer) clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onAbort);
+    throw e;
+  }
   let tgt: WireClient | undefined;
   const lanes: WireClient[] = [];
   const logs = new Map<number, StateLog>();
@@ -225,14 +236,14 @@ export async function mirrorShard(source: ClusterSpec, target: ClusterSpec, pair
   const writers = new Map<number, PartitionWriter>();
   const parts = new Map<number, PartitionState>();
   try {
-    tgt = await WireClient.open(tk, []);
-    const have = await partitionsOn(tgt, topic);
-    const stateReady = (await partitionsOn(tgt, STATE_TOPIC)) > 0;
+    tgt = await WireClient.open(tk, [], signal);
+    const have = await partitionsOn(tgt, topic, signal);
+    const stateReady = (await partitionsOn(tgt, STATE_TOPIC, signal)) > 0;
     const missing = work.partitions.filter((p) => p >= have);
     if (missing.length || !stateReady) {
       throw new LifeboatError('InvalidInput', `the target ${target.name} has no ${!stateReady ? `mirror state topic ${STATE_TOPIC}` : `partition ${missing.join(', ')} of ${topic}`}: plan the mirror first (planMirror)`);
     }
-    if ((await partitionsOn(src, topic)) === 0) throw new LifeboatError('DataLost', `the source ${source.name} has no topic ${topic} any more: it was deleted while mirrored`, { topic });
+    if ((await partitionsOn(src, topic, signal)) === 0) throw new LifeboatError('DataLost', `the source ${source.name} has no topic ${topic} any more: it was deleted while mirrored`, { topic });
     // Take each partition from any older run first (new epoch, claim), then read where it stands.
     const stateClient = tgt;
     const producers = new Map<number, { producerId: number; producerEpoch: number }>();
@@ -246,17 +257,17 @@ export async function mirrorShard(source: ClusterSpec, target: ClusterSpec, pair
             { topic, partition: p },
           );
         fences.set(p, fenced);
-        const log = new StateLog(stateClient, producer, fenced);
+        const log = new StateLog(stateClient, producer, fenced, signal);
         await log.claim(pair, topic, p);
         producers.set(p, producer);
         logs.set(p, log);
       }),
     );
-    const state = await readState(tk, pair);
-    const srcLow = await src.listOffsets(topic, 'earliest');
-    const srcEnd = await src.listOffsets(topic, 'committed');
-    const srcHigh = await src.listOffsets(topic, 'end');
-    const tgtLow = await tgt.listOffsets(topic, 'earliest');
+    const state = await readState(tk, pair, signal);
+    const srcLow = await abortable(src.listOffsets(topic, 'earliest'), signal);
+    const srcEnd = await abortable(src.listOffsets(topic, 'committed'), signal);
+    const srcHigh = await abortable(src.listOffsets(topic, 'end'), signal);
+    const tgtLow = await abortable(tgt.listOffsets(topic, 'earliest'), signal);
     for (const p of work.partitions) {
       const low = srcLow.get(p);
       const tLow = tgtLow.get(p);
@@ -270,7 +281,7 @@ export async function mirrorShard(source: ClusterSpec, target: ClusterSpec, pair
     }
     // Batches an earlier run named (killed, or still running and now fenced): where did they land?
     await Promise.all([...parts.values()].filter((st) => st.sent?.length).map((st) => resolveSent(tk, st, sendWindowMs + settleMs, opts.signal)));
-    const tgtEnd = await tgt.listOffsets(topic, 'end');
+    const tgtEnd = await abortable(tgt.listOffsets(topic, 'end'), signal);
     for (const [p, st] of parts) {
       const end = tgtEnd.get(p)!;
       if (end !== st.targetNext) {
@@ -293,7 +304,7 @@ export async function mirrorShard(source: ClusterSpec, target: ClusterSpec, pair
       reported = Date.now();
       opts.onProgress([...parts.values()].map(positionOf));
     };
-    for (let i = 0; i < Math.max(1, Math.min(opts.lanes ?? 3, work.partitions.length)); i++) lanes.push(await WireClient.open(tk, [topic]));
+    for (let i = 0; i < Math.max(1, Math.min(opts.lanes ?? 3, work.partitions.length)); i++) lanes.push(await WireClient.open(tk, [topic], signal));
 
     /** Produces one named batch, in order, and records where it landed. */
     const produce = async (w: PartitionWriter, out: Outgoing, sent: SentState, beforeSend: () => Promise<void>) => {
@@ -388,10 +399,10 @@ export async function mirrorShard(source: ClusterSpec, target: ClusterSpec, pair
     for (;;) {
       let ends: Map<number, number>;
       try {
-        ends = await src.listOffsets(topic, 'committed');
+        ends = await abortable(src.listOffsets(topic, 'committed'), stop.signal);
       } catch (e) {
         if (stop.signal.aborted) break;
-        await src.refresh().catch(() => {});
+        await abortable(src.refresh(), stop.signal).catch(() => {});
         await sleep(500, stop.signal).catch(() => {});
         if (stop.signal.aborted) break;
         if ((e as Error).name === 'DataLost') throw e;
@@ -450,9 +461,9 @@ export async function mirrorShard(source: ClusterSpec, target: ClusterSpec, pair
 }
 
 /** Partitions of a topic (0 when it does not exist: metadata for a missing topic fails). */
-async function partitionsOn(client: WireClient, topic: string): Promise<number> {
+async function partitionsOn(client: WireClient, topic: string, signal?: AbortSignal): Promise<number> {
   try {
-    await client.addTopics([topic]);
+    await abortable(client.addTopics([topic]), signal);
     return client.partitionCount(topic);
   } catch (e) {
     if ((e as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION') return 0;
@@ -469,9 +480,15 @@ async function resolveSent(kafka: Kafka, st: PartitionState, waitMs: number, sig
   const named = st.sent ?? [];
   const look = async () => {
     const found = new Map<string, number>();
-    await searchTarget(kafka, st.topic, new Map([[st.partition, st.targetNext]]), (_, b) => {
-      found.set(sentKey(b), b.baseOffset);
-    });
+    await searchTarget(
+      kafka,
+      st.topic,
+      new Map([[st.partition, st.targetNext]]),
+      (_, b) => {
+        found.set(sentKey(b), b.baseOffset);
+      },
+      signal,
+    );
     return found;
   };
   let found = await look();

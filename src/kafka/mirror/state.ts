@@ -31,8 +31,8 @@ import type { Admin, Kafka } from 'kafkajs';
 import { LifeboatError } from '../../errors';
 import { sleep } from '../../core/poll';
 import type { Run } from '../offsetMap';
-import { CONNECTION_ERRORS } from '../lostAnswers';
-import { WireClient, protocolError } from '../wire/client';
+import { ABORT_GRACE_MS, CONNECTION_ERRORS } from '../lostAnswers';
+import { WireClient, abortable, protocolError } from '../wire/client';
 import { WireConnectionError } from '../wire/connection';
 import { readBatches } from '../wire/readBatches';
 import { decodeBatch, encodeBatch, encodeBody } from '../wire/recordBatch';
@@ -124,21 +124,23 @@ export interface MirrorState {
 }
 
 /** Everything the target holds for `pair` (all pairs when undefined). */
-export async function readState(kafka: Kafka, pair?: string): Promise<MirrorState> {
+export async function readState(kafka: Kafka, pair?: string, signal?: AbortSignal): Promise<MirrorState> {
   const state: MirrorState = { positions: new Map(), segments: new Map() };
-  const client = await WireClient.open(kafka, []);
+  const client = await WireClient.open(kafka, [], signal);
   let ranges: Map<number, { from: number; to: number }>;
   try {
-    await client.addTopics([STATE_TOPIC]).catch(() => undefined);
+    await abortable(client.addTopics([STATE_TOPIC]), signal).catch((e: unknown) => {
+      if (signal?.aborted) throw e;
+    });
     if (client.partitionCount(STATE_TOPIC) === 0) return state;
-    const low = await client.listOffsets(STATE_TOPIC, 'earliest');
-    const high = await client.listOffsets(STATE_TOPIC, 'end');
+    const low = await abortable(client.listOffsets(STATE_TOPIC, 'earliest'), signal);
+    const high = await abortable(client.listOffsets(STATE_TOPIC, 'end'), signal);
     ranges = new Map([...high].map(([p, to]) => [p, { from: low.get(p) ?? 0, to }]));
   } finally {
     await client.close();
   }
   const prefix = pair === undefined ? '' : `${pair}/`;
-  await readBatches(
+  const reading = readBatches(
     kafka,
     STATE_TOPIC,
     ranges,
@@ -155,8 +157,9 @@ export async function readState(kafka: Kafka, pair?: string): Promise<MirrorStat
         }
       }
     },
-    { readCommitted: false },
+    { readCommitted: false, ...(signal ? { signal } : {}) },
   );
+  await abortable(reading, signal);
   return state;
 }
 
@@ -184,11 +187,16 @@ export class StateLog {
   private sequence = 0;
   private failure: unknown;
 
-  /** @param fenced the error when a newer run of the partition took over (its producer epoch is newer). */
+  /**
+   * @param fenced the error when a newer run of the partition took over (its producer epoch is newer).
+   * @param signal once it aborts, a write is tried once more (a stopped run's last position) and
+   *   not retried; a write on its way gets ABORT_GRACE_MS to be answered, then fails with the abort.
+   */
   constructor(
     private readonly client: WireClient,
     private readonly producer: { producerId: number; producerEpoch: number },
     private readonly fenced: () => Error = () => new LifeboatError('UnsafeTarget', `a newer run of this mirror took over (producer epoch ${producer.producerEpoch} fenced)`),
+    private readonly signal?: AbortSignal,
   ) {}
 
   /** Takes the partition: from now on the state partition refuses the writes of older runs. */
@@ -251,7 +259,7 @@ export class StateLog {
       try {
         const leader = this.client.leaders(STATE_TOPIC).get(0);
         if (leader === undefined) throw new WireConnectionError(`${STATE_TOPIC} has no leader`, false);
-        const [r] = await this.client.produce(leader, STATE_TOPIC, [{ partition: 0, batch }]);
+        const [r] = await abortable(this.client.produce(leader, STATE_TOPIC, [{ partition: 0, batch }]), this.signal, ABORT_GRACE_MS);
         // A resend of a batch the broker already has is answered as written (idempotence).
         if (r && (r.errorCode === 0 || r.errorCode === 46)) {
           this.sequence = (this.sequence + records.length) % 2 ** 31;
@@ -268,8 +276,8 @@ export class StateLog {
         why = (e as Error).message;
       }
       if (Date.now() - t0 > 180_000) throw new Error(`writing the mirror state to ${STATE_TOPIC}: still failing after ${Math.round((Date.now() - t0) / 1000)} s (${why})`);
-      await sleep(Math.min(200 * attempt, 2000));
-      await this.client.refresh().catch(() => {});
+      await sleep(Math.min(200 * attempt, 2000), this.signal);
+      await abortable(this.client.refresh(), this.signal).catch(() => {});
     }
   }
 }

@@ -11,7 +11,7 @@
  * class and protocol errors) come from transport.ts, the one module that touches them.
  */
 import type { Kafka, Logger } from 'kafkajs';
-import { backoff, retry } from '../../core/poll';
+import { abortReason, backoff, retry } from '../../core/poll';
 import { LifeboatError } from '../../errors';
 import { RawConnection } from './connection';
 import { clusterOf, type KafkajsBroker, type KafkajsCluster, protocolError, type WireRequest, type WireResponse } from './transport';
@@ -109,6 +109,38 @@ class Reader {
   }
 }
 
+/**
+ * `p`, or the abort error once `signal` aborts (`graceMs` later: time for a request already on its
+ * way to be answered, e.g. a last state write of a stopped run). kafkajs's connection attempts and
+ * metadata refreshes retry for a long time against a broker that is down and take no signal: this
+ * lets a caller stop waiting for them (what `p` does later is ignored).
+ */
+export function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined, graceMs = 0): Promise<T> {
+  if (!signal) return p;
+  return new Promise<T>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      timer = setTimeout(() => reject(abortReason(signal)), graceMs);
+    };
+    const done = () => {
+      signal.removeEventListener('abort', onAbort);
+      if (timer) clearTimeout(timer);
+    };
+    p.then(
+      (v) => {
+        done();
+        resolve(v);
+      },
+      (e: unknown) => {
+        done();
+        reject(e);
+      },
+    );
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 const respond = <T>(decode: (r: Reader) => T): WireResponse<T> => ({ decode: async (raw) => decode(new Reader(raw)), parse: async (d) => d });
 
 // ---- the requests ----
@@ -144,14 +176,25 @@ export class WireClient {
     private readonly logger: Logger,
   ) {}
 
-  /** A client with its own connections to every broker, with metadata for these topics. */
-  static async open(kafka: Kafka, topics: string[]): Promise<WireClient> {
+  /**
+   * A client with its own connections to every broker, with metadata for these topics. When
+   * `signal` aborts first, rejects at once (a client that opens later is closed).
+   */
+  static async open(kafka: Kafka, topics: string[], signal?: AbortSignal): Promise<WireClient> {
     const c = new WireClient(clusterOf(kafka), kafka.logger());
     c.connected = true;
-    try {
+    const opening = (async () => {
       await c.cluster.connect();
       await c.cluster.addMultipleTargetTopics(topics);
+    })();
+    try {
+      await abortable(opening, signal);
     } catch (e) {
+      // An abandoned attempt may still connect: close after it ends too.
+      void opening.then(
+        () => c.cluster.disconnect().catch(() => {}),
+        () => c.cluster.disconnect().catch(() => {}),
+      );
       await c.close();
       throw e;
     }
@@ -329,8 +372,11 @@ export class WireClient {
       async (attempt) => {
         const ids = this.cluster.getNodeIds();
         const nodeId = ids[attempt % Math.max(1, ids.length)]!;
-        const b = transactionalId === undefined ? await this.cluster.findBroker({ nodeId }) : await this.cluster.findGroupCoordinator({ groupId: transactionalId, coordinatorType: 1 });
-        const r = await b.initProducerId({ transactionalId: transactionalId ?? null, transactionTimeout: 60_000 });
+        const asked = (async () => {
+          const b = transactionalId === undefined ? await this.cluster.findBroker({ nodeId }) : await this.cluster.findGroupCoordinator({ groupId: transactionalId, coordinatorType: 1 });
+          return b.initProducerId({ transactionalId: transactionalId ?? null, transactionTimeout: 60_000 });
+        })();
+        const r = await abortable(asked, signal);
         return { producerId: Number(r.producerId), producerEpoch: r.producerEpoch };
       },
       {
