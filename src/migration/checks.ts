@@ -9,7 +9,7 @@ import type { Admin } from 'kafkajs';
 import type { ClusterSpec } from '../config/spec';
 import { LifeboatError, isLifeboatError } from '../errors';
 import { throwIfAborted } from '../core/poll';
-import { reachableKafka, retryTransient, withAdmin } from '../kafka/admin';
+import { fetchCommittedOffsets, reachableKafka, retryTransient, withAdmin } from '../kafka/admin';
 import { planMirror } from '../kafka/mirror';
 import { selectTopics } from '../kafka/mirror/plan';
 import { allowEveryoneIfNoAcl, topicAcls } from './fence';
@@ -107,7 +107,7 @@ async function groupsOn(admin: Admin, topics: string[], signal?: AbortSignal): P
     throwIfAborted(signal);
     if (g.groupId.startsWith('lifeboat-read-') || g.groupId.startsWith('lifeboat-probe-')) continue;
     if (g.protocolType && g.protocolType !== 'consumer') continue;
-    const offsets = await retryTransient(() => admin.fetchOffsets({ groupId: g.groupId, topics }));
+    const offsets = await fetchCommittedOffsets(admin, g.groupId, topics, signal);
     if (offsets.some((t) => t.partitions.some((p) => Number(p.offset) >= 0))) out.push(g.groupId);
   }
   return out.sort();

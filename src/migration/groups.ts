@@ -9,9 +9,13 @@
 import type { Admin } from 'kafkajs';
 import type { ClusterSpec } from '../config/spec';
 import { LifeboatError } from '../errors';
-import { reachableKafka, retryTransient, withAdmin } from '../kafka/admin';
+import { fetchCommittedOffsets, reachableKafka, retryTransient, withAdmin } from '../kafka/admin';
 import { commitGroupOffsets } from '../kafka/groupOffsets';
 import { mirroredOffsets, mirrorPositions } from '../kafka/mirror';
+import { sleep } from '../core/poll';
+
+/** Reads again of a group's offsets that came back empty. */
+const EMPTY_REREADS = 3;
 
 /** Kafka's group states: Empty, Stable, PreparingRebalance, CompletingRebalance, Dead (no such group). */
 export interface GroupState {
@@ -47,7 +51,7 @@ export async function groupStates(cluster: ClusterSpec, groups: string[]): Promi
 /** A group's committed offsets on the topics (partitions without a commit left out). */
 async function committed(admin: Admin, group: string, topics: string[]): Promise<{ topic: string; partition: number; offset: number }[]> {
   if (topics.length === 0) return [];
-  const r = await retryTransient(() => admin.fetchOffsets({ groupId: group, topics }));
+  const r = await fetchCommittedOffsets(admin, group, topics);
   return r
     .flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: Number(p.offset) })))
     .filter((o) => o.offset >= 0)
@@ -58,7 +62,16 @@ async function committed(admin: Admin, group: string, topics: string[]): Promise
 export async function translateGroups(source: ClusterSpec, target: ClusterSpec, pair: string, groups: string[], topics: string[]): Promise<GroupMove[]> {
   const offsets = await withAdmin(await reachableKafka(source, 'groups'), source.name, async (admin) => {
     const out = new Map<string, Awaited<ReturnType<typeof committed>>>();
-    for (const g of groups) out.set(g, await committed(admin, g, topics));
+    for (const g of groups) {
+      // Each group was named for its offsets on these topics; an answer without any is read again
+      // before it counts (a group moved with nothing would silently start over on the target).
+      let offsets = await committed(admin, g, topics);
+      for (let i = 0; i < EMPTY_REREADS && offsets.length === 0; i++) {
+        await sleep(1000);
+        offsets = await committed(admin, g, topics);
+      }
+      out.set(g, offsets);
+    }
     return out;
   });
   const translate = await mirroredOffsets(target, pair);
@@ -73,7 +86,11 @@ export async function translateGroups(source: ClusterSpec, target: ClusterSpec, 
   const moves: GroupMove[] = [];
   for (const group of groups) {
     const move: GroupMove = { group, partitions: [], untranslated: [] };
-    for (const o of offsets.get(group) ?? []) {
+    const held = offsets.get(group) ?? [];
+    if (held.length === 0) {
+      move.untranslated.push({ topic: topics.join(','), partition: -1, sourceOffset: -1, reason: `group ${group} has no committed offset on these topics on ${source.name} now: skip it by choice, or commit its position there again` });
+    }
+    for (const o of held) {
       const t = translate(o.topic, o.partition, o.offset);
       if (t === undefined) move.untranslated.push({ topic: o.topic, partition: o.partition, sourceOffset: o.offset, reason: await reasonFor(o.topic, o.partition, o.offset) });
       else move.partitions.push({ topic: o.topic, partition: o.partition, sourceOffset: o.offset, targetOffset: t });

@@ -14,7 +14,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type { ClusterSpec } from '../config/spec';
 import { throwIfAborted } from '../core/poll';
-import { reachableKafka, retryTransient, withAdmin } from '../kafka/admin';
+import { fetchCommittedOffsets, reachableKafka, withAdmin } from '../kafka/admin';
 import { kafkaFor } from '../kafka/client';
 import { mirroredOffsets } from '../kafka/mirror';
 import { produceConsumeProbe } from '../kafka/probe';
@@ -171,7 +171,7 @@ export async function verifyMigration(
         const byTopic = [...new Set(m.partitions.map((p) => p.topic))];
         if (!byTopic.length) continue;
         const held = new Map(
-          (await retryTransient(() => admin.fetchOffsets({ groupId: m.group, topics: byTopic }))).flatMap((t) => t.partitions.map((p) => [`${t.topic}/${p.partition}`, Number(p.offset)] as const)),
+          (await fetchCommittedOffsets(admin, m.group, byTopic)).flatMap((t) => t.partitions.map((p) => [`${t.topic}/${p.partition}`, Number(p.offset)] as const)),
         );
         for (const p of m.partitions) {
           const at = held.get(`${p.topic}/${p.partition}`) ?? -1;

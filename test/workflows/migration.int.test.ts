@@ -7,6 +7,7 @@
  * acknowledged records all arrived, the client-switch hooks ran, the report has the
  * write-unavailability window. The dry run changes nothing.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +66,21 @@ async function statusOf(workflowId: string): Promise<RunStatus | undefined> {
   return t.client.workflow.getHandle(workflowId).query<RunStatus>('status').catch(() => undefined);
 }
 
+/** Offsets and SHA-256 of a partition-0 topic's record values, read from the beginning on `spec`. */
+async function recordValues(spec: ClusterSpec, topic: string, count: number): Promise<{ offset: number; sha: string }[]> {
+  const consumer = kafkaFor(spec, 'mig-test').consumer({ groupId: unique('mig-big-read'), maxBytesPerPartition: 16 * 1024 * 1024 });
+  const out: { offset: number; sha: string }[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void out.push({ offset: Number(message.offset), sha: createHash('sha256').update(message.value ?? Buffer.alloc(0)).digest('hex') }) });
+    await until(`${count} records of ${topic}`, async () => (out.length >= count ? true : undefined), 60_000);
+  } finally {
+    await consumer.disconnect();
+  }
+  return out;
+}
+
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 180_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
@@ -114,7 +130,8 @@ describe('online migration primary → next', () => {
       const plain = unique('mig-plain');
       const compact = unique('mig-compact');
       const txn = unique('mig-txn');
-      topics.push(plain, compact, txn);
+      const big = unique('mig-big');
+      topics.push(plain, compact, txn, big);
       const [gTip, gBehind, gIdle] = [unique('mig-tip'), unique('mig-behind'), unique('mig-idle')];
       groups.push(gTip, gBehind, gIdle);
       const kafka = kafkaFor(source, 'mig-test');
@@ -124,9 +141,16 @@ describe('online migration primary → next', () => {
           { topic: plain, numPartitions: 3, replicationFactor: 3 },
           { topic: compact, numPartitions: 2, replicationFactor: 3, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
           { topic: txn, numPartitions: 2, replicationFactor: 3 },
+          { topic: big, numPartitions: 1, replicationFactor: 3, configEntries: [{ name: 'max.message.bytes', value: '8388608' }] },
         ],
         { kafka },
       );
+      // 5 MB records (the lab's brokers take up to 10 MB), between small ones.
+      const bigValues = [randomBytes(5 * 1024 * 1024), Buffer.from('small'), randomBytes(5 * 1024 * 1024)];
+      const bp = kafka.producer();
+      await bp.connect();
+      for (const [i, value] of bigValues.entries()) await bp.send({ topic: big, messages: [{ key: `big-${i}`, value, headers: { seq: String(i) } }] });
+      await bp.disconnect();
       // 15,000 headered records, 5,000 a partition.
       const p = kafka.producer();
       await p.connect();
@@ -163,11 +187,11 @@ describe('online migration primary → next', () => {
       const workflowId = unique('migrate-main');
       await startRun(t.client, 'migration', {
         workflowId,
-        args: [{ source: { spec: source }, target: { spec: target }, selection: { topics: [plain, compact, txn] }, groupWaitMinutes: 1 }],
+        args: [{ source: { spec: source }, target: { spec: target }, selection: { topics: [plain, compact, txn, big] }, groupWaitMinutes: 1 }],
       });
       // It waits for approval once caught up: approved as an operator does.
       const waiting = await until('the approval gate', async () => ((await statusOf(workflowId))?.awaitingApproval ? await statusOf(workflowId) : undefined));
-      expect(waiting.awaitingApproval?.question).toContain(`fence writes on 3 topics of ${source.name}`);
+      expect(waiting.awaitingApproval?.question).toContain(`fence writes on 4 topics of ${source.name}`);
       const pre = await t.client.workflow.getHandle(workflowId).query<MigrationStatus>(MIGRATION_STATUS_QUERY);
       expect(pre.phase).toBe('awaiting-approval');
       expect(pre.sourceLeft).toBe('writable');
@@ -215,6 +239,9 @@ describe('online migration primary → next', () => {
       const srcCompact = await topicRecords(source, compact, 0, unique('mig-read'));
       expect((await topicRecords(target, compact, srcCompact.length, unique('mig-read'))).map((x) => x.seq).sort()).toEqual(srcCompact.map((x) => x.seq).sort());
       const dstTxn = await topicRecords(target, txn, 200, unique('mig-read'));
+      // The 5 MB records: byte for byte, at their offsets.
+      const bigOnNext = await recordValues(target, big, bigValues.length);
+      expect(bigOnNext.map((v) => [v.offset, v.sha])).toEqual(bigValues.map((v, i) => [i, createHash('sha256').update(v).digest('hex')]));
       expect(dstTxn.map((x) => x.seq).sort((a, b) => a - b)).toEqual([...Array.from({ length: 100 }, (_, i) => i), ...Array.from({ length: 100 }, (_, i) => 200 + i)]);
 
       // The source is fenced: the application is still refused there.
@@ -229,6 +256,8 @@ describe('online migration primary → next', () => {
       await onNext.stop();
       const expectFor = async (group: string, topic: string, records: typeof srcPlain, fresh: number[]) => {
         const from = await committed(source, group, topic);
+        // Identical offsets on next (the plain topic; the transactional one is mapped): the group stands where it stood.
+        if (topic === plain) expect(await committed(target, group, topic), `${group}: its offsets on next`).toEqual(from);
         const want = [...records.filter((x) => x.offset >= (from.get(x.partition) ?? 0)).map((x) => x.seq), ...fresh].sort((a, b) => a - b);
         const got = (await groupReads('next', group, topic, want.length)).map((x) => x.seq).sort((a, b) => a - b);
         expect(got.length - new Set(got).size, `${group}: records read twice`).toBe(0);

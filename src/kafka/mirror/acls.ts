@@ -15,7 +15,7 @@
 import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, type Admin, ResourcePatternTypes } from 'kafkajs';
 import { LifeboatError } from '../../errors';
 import { type Acl, aclText, aclsOf, binds, fenceShape, isSecurityDisabled, toKafkajsAcl } from '../acls';
-import { retryTransient } from '../admin';
+import { fetchCommittedOffsets, retryTransient } from '../admin';
 
 export { aclText, binds, fenceShape };
 
@@ -65,7 +65,7 @@ async function groupsOn(admin: Admin, topics: string[], acls: MirrorAcl[], signa
   const named = acls.filter((a) => a.patternType === 'LITERAL' && a.resourceName !== '*').map((a) => a.resourceName);
   const candidates = [...new Set([...groups.map((g) => g.groupId).filter((g) => acls.some((a) => binds(a, g))), ...named])].sort();
   for (const groupId of candidates) {
-    const offsets = await retryTransient(() => admin.fetchOffsets({ groupId, topics }), { signal });
+    const offsets = await fetchCommittedOffsets(admin, groupId, topics, signal);
     const on = offsets.filter((t) => t.partitions.some((p) => Number(p.offset) >= 0)).map((t) => t.topic);
     if (on.length) out.set(groupId, new Set(on));
   }
