@@ -19,16 +19,17 @@ export const mirrorPair = (source: string, target: string): string => `${source}
 export const mirrorWorkflowId = (source: string, target: string): string => `mirror-${mirrorPair(source, target)}`;
 
 /** Why `source` and `target` are the same cluster (same name or a shared bootstrap server), or undefined. */
-export function sameCluster(source: ClusterSpec, target: ClusterSpec): string | undefined {
-  if (source.name === target.name) return `source and target are the same cluster (${source.name}): a mirror needs two clusters`;
+export function sameCluster(source: ClusterSpec, target: ClusterSpec, what: 'mirror' | 'migration' = 'mirror'): string | undefined {
+  const needs = `a ${what} needs two clusters`;
+  if (source.name === target.name) return `source and target are the same cluster (${source.name}): ${needs}`;
   const shared = source.kafka.bootstrapServers.filter((s) => target.kafka.bootstrapServers.includes(s));
-  if (shared.length) return `source ${source.name} and target ${target.name} share the bootstrap server ${shared.join(', ')}: a mirror onto the same brokers would copy a topic onto itself`;
+  if (shared.length) return `source ${source.name} and target ${target.name} share the bootstrap server ${shared.join(', ')}: ${what === 'mirror' ? 'a mirror onto the same brokers would copy a topic onto itself' : needs}`;
   return undefined;
 }
 
 /** A selection that selects something: names and/or a regex that compiles. */
-export function selectionProblem(sel: MirrorSelection | undefined): string | undefined {
-  if (!sel || (!sel.topics?.length && !sel.pattern)) return 'the mirror selects no topics: give topics (names) or a pattern (a regular expression)';
+export function selectionProblem(sel: MirrorSelection | undefined, what: 'mirror' | 'migration' = 'mirror'): string | undefined {
+  if (!sel || (!sel.topics?.length && !sel.pattern)) return `the ${what} selects no topics: give topics (names) or a pattern (a regular expression)`;
   if (sel.pattern !== undefined) {
     try {
       new RegExp(sel.pattern);

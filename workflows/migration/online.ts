@@ -139,10 +139,10 @@ function fenceUnion(a: FenceRecord | undefined, b: FenceRecord | undefined): Fen
 export async function migration(input: MigrationInput): Promise<MigrationResult> {
   const src = await resolveCluster(input.source ?? {});
   const dst = await resolveCluster(input.target ?? {});
-  const same = sameCluster(src.spec, dst.spec);
-  if (same) throw ApplicationFailure.nonRetryable(same.replace('a mirror needs two clusters', 'a migration needs two clusters').replace('a mirror onto the same brokers would copy a topic onto itself', 'a migration needs two clusters'), 'InvalidInput');
-  const bad = selectionProblem(input.selection);
-  if (bad) throw ApplicationFailure.nonRetryable(bad.replace('the mirror', 'the migration'), 'InvalidInput');
+  const same = sameCluster(src.spec, dst.spec, 'migration');
+  if (same) throw ApplicationFailure.nonRetryable(same, 'InvalidInput');
+  const bad = selectionProblem(input.selection, 'migration');
+  if (bad) throw ApplicationFailure.nonRetryable(bad, 'InvalidInput');
   const source = src.spec;
   const target = dst.spec;
   const selection = input.selection;

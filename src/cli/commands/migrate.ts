@@ -74,8 +74,8 @@ function pairSpecs(values: Values): { src: ClusterSpec; dst: ClusterSpec } {
   if (!values['target-spec']) throw CLI.error('--target-spec <target.yaml> is required');
   const src = loadSpec(values.spec);
   const dst = loadSpec(values['target-spec']);
-  const same = sameCluster(src, dst);
-  if (same) throw new LifeboatError('InvalidInput', same.replace(/a mirror (needs two clusters|onto the same brokers would copy a topic onto itself)/, 'a migration needs two clusters'));
+  const same = sameCluster(src, dst, 'migration');
+  if (same) throw new LifeboatError('InvalidInput', same);
   return { src, dst };
 }
 
