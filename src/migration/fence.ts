@@ -25,10 +25,10 @@ import type { ClusterSpec } from '../config/spec';
 import { parseProperties } from '../host/properties';
 import { LifeboatError } from '../errors';
 import { poll, sleep, throwIfAborted } from '../core/poll';
-import { type Acl, aclsOf, binds, type DescribedResource, fenceShape, isSecurityDisabled, toKafkajsAcl } from '../kafka/acls';
+import { type Acl, aclsOf, binds, fenceShape, isSecurityDisabled, toKafkajsAcl } from '../kafka/acls';
 import { reachableKafka, retryTransient, withAdmin } from '../kafka/admin';
 import { WireClient } from '../kafka/wire/client';
-import { clusterOf } from '../kafka/wire/transport';
+import { clusterOf, type KafkajsBroker } from '../kafka/wire/transport';
 
 export interface AclEntry {
   resourceType: 'TOPIC';
@@ -168,9 +168,8 @@ export async function unfenceWrites(source: ClusterSpec, fence: FenceRecord): Pr
 }
 
 /** The fence's DENY WRITE topics that a broker's authorizer already holds (its own cache, not the controller's). */
-async function denyTopicsOn(broker: unknown, topics: Set<string>): Promise<Set<string>> {
-  const b = broker as { describeAcls: (f: object) => Promise<{ resources: DescribedResource[] }> };
-  const r = await b.describeAcls({
+async function denyTopicsOn(broker: KafkajsBroker, topics: Set<string>): Promise<Set<string>> {
+  const r = await broker.describeAcls({
     resourceType: AclResourceTypes.TOPIC,
     resourceName: null,
     resourcePatternType: ResourcePatternTypes.LITERAL,

@@ -73,6 +73,16 @@ export interface KafkajsBroker {
   versions: Record<number, ApiVersion> | null;
   connectionPool: KafkajsConnectionPool;
   initProducerId: (a: { transactionalId?: string | null; transactionTimeout: number }) => Promise<{ errorCode: number; producerId: string; producerEpoch: number }>;
+  /** DescribeAcls answered by this broker from its own authorizer (not the controller's view). */
+  describeAcls: (f: {
+    resourceType: number;
+    resourceName: string | null;
+    resourcePatternType: number;
+    principal: string | null;
+    host: string | null;
+    operation: number;
+    permissionType: number;
+  }) => Promise<{ resources: { resourceType: number; resourceName: string; resourcePatternType: number; acls: { principal: string; host: string; operation: number; permissionType: number }[] }[] }>;
   /** OffsetCommit to this broker (the group's coordinator); a partition's error code is thrown. */
   offsetCommit: (a: {
     groupId: string;
