@@ -10,10 +10,14 @@ import { brokerActivities } from './brokers';
 import { clusterActivities } from './cluster';
 import type { ActivityDeps } from './deps';
 import { allAtBoundary } from './errors';
+import { failbackActivities } from './failback';
+import { failoverActivities } from './failover';
+import { failoverDataActivities } from './failoverData';
 import { migrationActivities } from './migration';
 import { mirrorActivities } from './mirror';
 import { offlineMigrationActivities } from './offlineMigration';
 import { recoveryActivities } from './recovery';
+import { registryOpsActivities } from './registryOps';
 import { specActivities } from './specs';
 import { verifyActivities } from './verify';
 
@@ -31,6 +35,10 @@ export function createActivities(deps: ActivityDeps) {
       ...mirrorActivities(deps),
       ...migrationActivities(deps),
       ...offlineMigrationActivities(deps),
+      ...failoverActivities(deps),
+      ...failoverDataActivities(deps),
+      ...registryOpsActivities(deps),
+      ...failbackActivities(deps),
     },
     deps,
   );

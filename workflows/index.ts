@@ -5,3 +5,6 @@ export { backup } from './backup';
 export { fullClusterRecovery, restoreState, restoreData, verifyCluster } from './recovery';
 export { mirror } from './mirror';
 export { migration, offlineMigration } from './migration';
+export { failover } from './failover';
+export { failback } from './failback';
+export { registrySync } from './registrySync';
