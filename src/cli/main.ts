@@ -26,6 +26,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   logdir: () => import('./commands/logdir'),
   mirror: () => import('./commands/mirror'),
   migrate: () => import('./commands/migrate'),
+  failover: () => import('./commands/failover'),
+  failback: () => import('./commands/failback'),
+  serve: () => import('./commands/serve'),
 };
 
 async function main(argv: string[]): Promise<number> {
