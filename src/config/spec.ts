@@ -149,6 +149,23 @@ export const clientSwitchHookSchema = z.discriminatedUnion('type', [
 ]);
 export type ClientSwitchHook = z.infer<typeof clientSwitchHookSchema>;
 
+/**
+ * Overrides of the failover policy (src/failover/types.ts FailoverPolicy; defaults in
+ * src/failover/policy.ts). Every field optional: an absent one takes the default.
+ */
+export const failoverPolicySchema = z.strictObject({
+  repairBudgetMinutes: z.number().min(0).max(24 * 60).optional(),
+  confirmProbes: z.number().int().min(1).max(20).optional(),
+  confirmIntervalSeconds: z.number().min(0).max(600).optional(),
+  maxLagRecords: z.number().int().min(0).optional(),
+  approvers: z.number().int().min(1).max(10).optional(),
+  autoApprove: z.array(z.enum(['P0', 'P1', 'P2', 'P3'])).optional(),
+  approvalTimeoutMinutes: z.number().positive().max(7 * 24 * 60).optional(),
+  onApprovalTimeout: z.enum(['escalate', 'proceed', 'stand-down']).optional(),
+  degradationLevel: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3), z.literal(4)]).optional(),
+});
+export type FailoverPolicySpec = z.infer<typeof failoverPolicySchema>;
+
 export const clusterSpecSchema = z.strictObject({
   name: z.string().min(1).regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and "-" (it names workflows)'),
   kafka: z.strictObject({
@@ -174,6 +191,8 @@ export const clusterSpecSchema = z.strictObject({
     .strictObject({
       curator: z.string().regex(/^(\/[^/\s]+)+$/, 'an absolute ZooKeeper path such as /services').optional(),
       dubbo: z.string().regex(/^(\/[^/\s]+)+$/, 'an absolute ZooKeeper path such as /dubbo').optional(),
+      /** Services kept at degradation level 4 ("core only"): names, or regular expressions matched like topics.critical. */
+      critical: z.array(topicPattern).optional(),
     })
     .optional(),
   brokers: z.array(broker).default([]),
@@ -188,6 +207,8 @@ export const clusterSpecSchema = z.strictObject({
     })
     .default({ critical: [], disposable: [] }),
   standby: z.string().optional(),
+  /** How a failover from this cluster decides and asks (the standby is `standby` above). */
+  failover: failoverPolicySchema.optional(),
   /** How clients switch to this cluster at a migration's (or failover's) cut-over. */
   clientSwitch: z.array(clientSwitchHookSchema).default([]),
 });
