@@ -3,7 +3,7 @@
  *   up [--provision-only]         provision (cached) and start everything; waits until healthy
  *   down                          stop what the lab started
  *   status [--json]               every endpoint and process
- *   logs [component] [-n N]       tail of logs: temporal, zookeeper, primary-1, ...
+ *   logs [component] [-n N]       tail of logs: temporal, zookeeper, primary-1, alertmanager-1, ...
  *   broker stop|start|kill <cluster> <id>
  *   reset                         down, then delete the lab's state (cluster data, specs); keeps the cache
  *   env                           the exports that point Temporal's tools and lifeboat at the lab
@@ -58,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
       const n = Number(values.n ?? 40);
       const which = rest[0];
       const files: Record<string, string> = { temporal: topo.temporal.logFile, zookeeper: topo.zookeeper.logFile };
+      for (const am of topo.alertmanager.instances) files[am.name] = am.logFile;
       for (const c of allClusters(topo)) for (const b of c.brokers) files[`${c.name}-${b.id}`] = join(b.dir, 'logs', 'server.log');
       const chosen = which ? { [which]: files[which] } : files;
       for (const [name, file] of Object.entries(chosen)) {
@@ -100,6 +101,8 @@ function printStatus(json: boolean): void {
     console.log(`     kafka "${c.name}" ${c.kafkaVersion} ${c.mode === 'kraft' ? 'KRaft' : `chroot ${c.chroot}`}, bootstrap ${c.bootstrapServers.join(',')}, spec ${c.spec}`);
     for (const b of c.brokers) console.log(`${mark(b.running)}   broker ${b.id} ${b.address} log dir ${b.logDir}`);
   }
+  for (const a of s.alertmanagers) console.log(`${mark(a.running)} ${a.name} ${a.url} (config ${a.config})`);
+  console.log(`     receiver   the Alertmanagers notify lifeboat serve on ${s.receiver.listen} (bearer token ${s.receiver.tokenFile})`);
 }
 
 main(process.argv.slice(2)).then(

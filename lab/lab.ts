@@ -12,11 +12,12 @@ import { Connection } from '@temporalio/client';
 import { Kafka, logLevel } from 'kafkajs';
 import { type Agreement, type AgreementOptions, type AgreementTarget, waitForAgreement } from '../src/kafka/ready';
 import { writeLabConfigs } from './configs';
+import { alertmanagerPid, alertmanagerReady, startAlertmanagers, stopAlertmanagers } from './alertmanager';
 import { stopMirrorMaker } from './mirrorMaker';
-import { ensureKafka4Libs, ensureKafkaLibs, ensureTemporalCli, javaBinary } from './provision';
+import { ensureAlertmanager, ensureKafka4Libs, ensureKafkaLibs, ensureTemporalCli, javaBinary } from './provision';
 import { writeLabSpecs } from './specs';
 import type { LabBroker, LabTopology } from './topology';
-import { allClusters, bootstrapServers, findCluster, isKraftBroker, labTopology, temporalAddress, zkConnect } from './topology';
+import { alertmanagerUrls, allClusters, bootstrapServers, findCluster, isKraftBroker, labTopology, receiverListen, temporalAddress, zkConnect } from './topology';
 import { type ManagedProcess, runningPid, startDetached, stopProcess, tail, waitUntil } from '../src/host/processes';
 import { chrootPath, exists, getData, withZk } from '../src/zookeeper/client';
 import { SEARCH_ATTRIBUTE_TYPES } from '../src/temporal/searchAttributes';
@@ -318,6 +319,7 @@ export async function labUp(topo: LabTopology = labTopology(), opts: UpOptions =
   const cli = ensureTemporalCli(topo, log);
   ensureKafkaLibs(topo, log);
   ensureKafka4Libs(topo, log);
+  ensureAlertmanager(log);
   if (opts.provisionOnly) return topo;
   writeLabConfigs(topo);
   const portWarning = ephemeralPortWarning(topo);
@@ -335,7 +337,8 @@ export async function labUp(topo: LabTopology = labTopology(), opts: UpOptions =
     onTimeout: () => tail(topo.zookeeper.logFile),
   });
   // Brokers start together: each takes a few seconds of JVM start-up, so this halves `up` on 2 cores.
-  await Promise.all(allClusters(topo).flatMap((c) => c.brokers.map((b) => startBroker(topo, b, log))));
+  // The Alertmanagers (well under a second) start beside them.
+  await Promise.all([...allClusters(topo).flatMap((c) => c.brokers.map((b) => startBroker(topo, b, log))), startAlertmanagers(topo, log)]);
   await waitUntil('Temporal dev server with Lifeboat search attributes', () => temporalHealthy(topo), {
     timeoutMs: 90_000,
     intervalMs: 500,
@@ -348,6 +351,7 @@ export async function labUp(topo: LabTopology = labTopology(), opts: UpOptions =
 export async function labDown(topo: LabTopology = labTopology(), log: Log = () => {}): Promise<void> {
   // A MirrorMaker 2 left by a benchmark goes first: it hangs when its brokers go before it.
   if (await stopMirrorMaker(topo)) log('stopped MirrorMaker 2');
+  for (const name of await stopAlertmanagers(topo)) log(`stopped ${name}`);
   await Promise.all(
     allClusters(topo).flatMap((c) =>
       c.brokers.map(async (b) => {
@@ -373,6 +377,9 @@ export interface LabStatus {
     spec: string;
     brokers: { id: number; host: string; address: string; running: boolean; pid?: number; logDir: string; configDir: string }[];
   }[];
+  /** The two Alertmanagers, and the receiver (`lifeboat serve`) they notify. */
+  alertmanagers: { name: string; url: string; running: boolean; pid?: number; config: string }[];
+  receiver: { listen: string; tokenFile: string };
 }
 
 export function labStatus(topo: LabTopology = labTopology()): LabStatus {
@@ -400,6 +407,11 @@ export function labStatus(topo: LabTopology = labTopology()): LabStatus {
         return { id: b.id, host: b.host, address: `127.0.0.1:${b.port}`, running: pid !== undefined, pid, logDir: b.logDir, configDir: b.configDir };
       }),
     })),
+    alertmanagers: topo.alertmanager.instances.map((am, i) => {
+      const pid = alertmanagerPid(am);
+      return { name: am.name, url: alertmanagerUrls(topo)[i]!, running: pid !== undefined, pid, config: am.configFile };
+    }),
+    receiver: { listen: receiverListen(topo), tokenFile: topo.alertmanager.tokenFile },
   };
 }
 
@@ -410,6 +422,7 @@ export async function labHealthy(topo: LabTopology = labTopology()): Promise<boo
     if (!(await temporalHealthy(topo))) return false;
     for (const c of topo.clusters) for (const b of c.brokers) if (!brokerRunning(topo, b) || !(await brokerRegistered(topo, b))) return false;
     for (const b of topo.kraft.brokers) if (!brokerRunning(topo, b) || !(await kraftNodeServing(topo, b))) return false;
+    for (const am of topo.alertmanager.instances) if (alertmanagerPid(am) === undefined || !(await alertmanagerReady(am))) return false;
     return true;
   } catch {
     return false;

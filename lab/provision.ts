@@ -3,7 +3,8 @@
  * - `temporal`: from TEMPORAL_CLI, else PATH, else the cache, else built once with `go install`;
  * - Kafka 3.9 and ZooKeeper jars: `mvn dependency:copy-dependencies` on lab/pom.xml;
  * - Kafka 4.x jars (the KRaft cluster): the same on lab/kafka4.pom.xml;
- * - Temporal's time-skipping test server (workflow tests): the same on lab/temporal-test-server.pom.xml.
+ * - Temporal's time-skipping test server (workflow tests): the same on lab/temporal-test-server.pom.xml;
+ * - Alertmanager: Debian's prometheus-alertmanager, apt-get installed when it is not on PATH.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -141,4 +142,37 @@ export function javaBinary(): string {
   if (home && executable(join(home, 'bin', 'java'))) return join(home, 'bin', 'java');
   requireTool('java', 'run Kafka and ZooKeeper');
   return 'java';
+}
+
+export const ALERTMANAGER_PACKAGE = 'prometheus-alertmanager';
+
+/** Runs apt-get as root: directly when we are root, else through `sudo -n` (never a password prompt). */
+function aptGet(args: string[], log: (msg: string) => void): boolean {
+  const root = process.getuid?.() === 0;
+  if (!root && !onPath('sudo')) {
+    throw new Error(`"${ALERTMANAGER_PACKAGE}" is not on PATH and this user is not root (no sudo): install it with apt-get install ${ALERTMANAGER_PACKAGE}`);
+  }
+  const [cmd, cmdArgs] = root ? ['apt-get', args] : ['sudo', ['-n', 'apt-get', ...args]];
+  log(`${root ? '' : 'sudo '}apt-get ${args.join(' ')}`);
+  const r = spawnSync(cmd, cmdArgs, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, stdio: ['ignore', 'inherit', 'inherit'] });
+  return r.status === 0;
+}
+
+/**
+ * Debian's Alertmanager (the lab's two instances): PATH, else installed once with apt-get (no
+ * recommends; an `apt-get update` first when the install fails on stale lists). Not started by the
+ * package: the lab starts its own instances.
+ */
+export function ensureAlertmanager(log: (msg: string) => void): string {
+  const found = onPath(ALERTMANAGER_PACKAGE);
+  if (found) return found;
+  if (!onPath('apt-get')) throw new Error(`"${ALERTMANAGER_PACKAGE}" is not on PATH and there is no apt-get to install it: install Alertmanager 0.25+ as ${ALERTMANAGER_PACKAGE}`);
+  log(`installing Debian's ${ALERTMANAGER_PACKAGE} (the lab's Alertmanagers)`);
+  const install = ['install', '-y', '--no-install-recommends', ALERTMANAGER_PACKAGE];
+  if (!aptGet(install, log) && !(aptGet(['update'], log) && aptGet(install, log))) {
+    throw new Error(`apt-get install ${ALERTMANAGER_PACKAGE} failed${process.getuid?.() === 0 ? '' : ' (sudo -n: does this user have password-less sudo?)'}; install it by hand`);
+  }
+  const installed = onPath(ALERTMANAGER_PACKAGE);
+  if (!installed) throw new Error(`apt-get installed ${ALERTMANAGER_PACKAGE} but it is not on PATH (${process.env.PATH})`);
+  return installed;
 }

@@ -61,6 +61,28 @@ export interface LabTopology {
   kraft: LabKraftCluster;
   repositoryDir: string;
   offsiteRepositoryDir: string;
+  alertmanager: LabAlertmanagers;
+}
+
+/** One Alertmanager (Debian's prometheus-alertmanager) on loopback, not clustered. */
+export interface LabAlertmanager {
+  name: string;
+  port: number;
+  dir: string;
+  configFile: string;
+  storageDir: string;
+  pidFile: string;
+  logFile: string;
+}
+
+/**
+ * Two independent Alertmanagers (an HA pair that does not gossip: both notify) whose webhook is
+ * `lifeboat serve` on `receiverPort`, with the bearer token in `tokenFile` (written by `lab up`).
+ */
+export interface LabAlertmanagers {
+  instances: LabAlertmanager[];
+  receiverPort: number;
+  tokenFile: string;
 }
 
 function intEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -138,8 +160,29 @@ export function labTopology(env: NodeJS.ProcessEnv = process.env): LabTopology {
     },
     repositoryDir: join(labDir, 'repository'),
     offsiteRepositoryDir: join(labDir, 'repository-offsite'),
+    alertmanager: {
+      instances: [1, 2].map((n) => {
+        const dir = join(labDir, 'alertmanager', `am${n}`);
+        return {
+          name: `alertmanager-${n}`,
+          port: kafkaBase + 792 + n,
+          dir,
+          configFile: join(dir, 'alertmanager.yml'),
+          storageDir: join(dir, 'data'),
+          pidFile: join(dir, 'alertmanager.pid'),
+          logFile: join(dir, 'alertmanager.log'),
+        };
+      }),
+      receiverPort: kafkaBase + 795,
+      tokenFile: join(labDir, 'alertmanager', 'receiver.token'),
+    },
   };
 }
+
+/** The Alertmanagers' base URLs. */
+export const alertmanagerUrls = (topo: LabTopology): string[] => topo.alertmanager.instances.map((a) => `http://127.0.0.1:${a.port}`);
+/** Where the lab's Alertmanagers expect `lifeboat serve`. */
+export const receiverListen = (topo: LabTopology): string => `127.0.0.1:${topo.alertmanager.receiverPort}`;
 
 export function findCluster(topo: LabTopology, name: string): LabCluster {
   const c = topo.clusters.find((x) => x.name === name);
@@ -176,6 +219,10 @@ export const labEnv = (topo: LabTopology): Record<string, string> => ({
   TEMPORAL_ADDRESS: temporalAddress(topo),
   TEMPORAL_NAMESPACE: topo.temporal.namespace,
   TEMPORAL_UI_URL: `http://127.0.0.1:${topo.temporal.uiPort}`,
+  // The Alertmanagers (their API takes alerts: /api/v2/alerts) and the receiver they notify.
+  LIFEBOAT_LAB_ALERTMANAGER_URLS: alertmanagerUrls(topo).join(','),
+  LIFEBOAT_LAB_RECEIVER_LISTEN: receiverListen(topo),
+  LIFEBOAT_LAB_RECEIVER_TOKEN_FILE: topo.alertmanager.tokenFile,
 });
 
 /** Sets the lab's Temporal env in this process (and so in its children) where the caller has not set it. */
