@@ -1,6 +1,8 @@
 /**
  * `lifeboat registry export|restore|fallback|verify`: the ZooKeeper service registry (Curator
  * `/services`, Dubbo `/dubbo`) in the seed's JSON shape, to and from a directory or the repository.
+ * `registry degrade <0-4>` and `registry degradation` set and show its degradation level
+ * (src/registry/degrade.ts); `registry sync start|stop|status` runs the off-site registry sync.
  */
 import { EXIT, LifeboatError } from '../../errors';
 import { openRepositoryForSpec } from '../../repository';
@@ -8,7 +10,6 @@ import { withZkSession } from '../../zookeeper/errors';
 import { keepZkTarget } from '../../zookeeper/preRestore';
 import { formatPlan, type RestoreMode } from '../../zookeeper/restore';
 import {
-  applyRegistryIncrements,
   captureRegistry,
   restoreRegistry,
   staticFallback,
@@ -17,15 +18,16 @@ import {
   type RegistryCapture,
   type RegistryRoots,
 } from '../../registry/registry';
-import { readCaptureDir, readRegistryComponent, writeCaptureDir, writeRegistryComponent } from '../../registry/storage';
-import { applyIncrements } from '../../zookeeper/tree';
-import { commandLine, confirm, describe, dryRun, flag, includeEphemerals, incremental, noPreRestoreSnapshot, snapshot, subcommand, text, toRepository } from '../options';
+import { readCaptureDir, writeCaptureDir, writeRegistryComponent } from '../../registry/storage';
+import { commandLine, confirm, describe, dryRun, flag, includeEphemerals, incremental, list, noPreRestoreSnapshot, snapshot, subcommand, text, toRepository } from '../options';
 import { output } from '../output';
 import { restoreMode, ZK_OPTIONS, zkTarget } from './zk';
 import { loadSpec, type ClusterSpec } from '../../config/spec';
-import type { Repository } from '../../repository/types';
+import { loadSpecCatalog } from '../../config/catalog';
+import { userInfo } from 'node:os';
+import { DEGRADATION_LEVELS, type DegradationLevel, describeDegradation, materializeRegistry, readDegradation, setDegradation } from '../../registry/degrade';
 
-export const summary = 'export, restore, verify the service registry; static fallback files from a snapshot';
+export const summary = 'export, restore, verify the service registry; static fallback files; degradation levels; off-site sync';
 const CLI = commandLine(
   'lifeboat registry',
   `usage:
@@ -33,6 +35,12 @@ const CLI = commandLine(
   lifeboat registry restore  (--spec | --zk) (--in <dir> | --snapshot <ref>) [--mode <m>] [--confirm] [--dry-run] [--include-ephemerals] [--no-pre-restore-snapshot] [target roots]
   lifeboat registry fallback (--in <dir> | --spec <cluster.yaml> --snapshot <ref>) --out-dir <dir>
   lifeboat registry verify   (--spec | --zk) (--in <dir> | --snapshot <ref>) [--no-probe] [roots]
+  lifeboat registry degrade <0-4> (--spec <cluster.yaml> | --cluster <name> [--specs-dir <dir>]) [--reason <text>] [--by <name>]
+                            [--fallback-dir <dir>] [--critical <a,b>] [--in <dir> | --snapshot <ref>] [--dry-run] [--json]
+  lifeboat registry degradation (--spec | --cluster) [--json]        (also: registry status)
+levels: 0 normal (lifts everything back exactly), 1 read-only (registrations paused by ZooKeeper ACLs), 2 local cache
+(1, and clients keep their cached lists), 3 static addresses (2, and one address file per service in --fallback-dir,
+from the newest registry snapshot, --snapshot or --in), 4 core only (3 for the critical services only)
 roots: --curator-root <path> (default /services), --dubbo-root <path> (default /dubbo); "none" leaves a layout out`,
   [
     ...ZK_OPTIONS,
@@ -50,6 +58,12 @@ roots: --curator-root <path> (default /services), --dubbo-root <path> (default /
     noPreRestoreSnapshot,
     includeEphemerals,
     flag('no-probe', 'verify: skip the register/discover probe'),
+    text('cluster', '<name>', 'degrade, degradation, sync: the cluster spec of this name in --specs-dir (or LIFEBOAT_SPECS_DIR)'),
+    text('specs-dir', '<dir>', 'where --cluster finds its spec (default LIFEBOAT_SPECS_DIR)'),
+    text('reason', '<text>', 'degrade, sync stop: why (kept with the level)'),
+    text('by', '<name>', 'degrade, sync stop: who (default: the user running this)'),
+    text('fallback-dir', '<dir>', 'degrade 3-4: where the static address files go'),
+    list('critical', '<a,b>', "degrade 4: the critical services (names or regular expressions; default the spec's registry.critical)"),
   ],
 );
 
@@ -58,24 +72,16 @@ function roots(values: { 'curator-root'?: string; 'dubbo-root'?: string }): Regi
   return { curator: r(values['curator-root']), dubbo: r(values['dubbo-root']) };
 }
 
-/** A snapshot's registry with its parent chain applied: full registry and full trees. */
-async function materialize(repo: Repository, ref: string, cluster: string): Promise<RegistryCapture> {
-  const chain: RegistryCapture[] = [];
-  let reader = await repo.openSnapshot(ref, { cluster, component: 'registry' });
-  for (;;) {
-    const c = await readRegistryComponent(reader);
-    chain.unshift(c);
-    if (c.registry.kind === 'full') break;
-    if (!reader.meta.parent) throw new LifeboatError('CorruptBackup', `incremental snapshot ${reader.meta.id.slice(0, 12)} names no parent`);
-    reader = await repo.openSnapshot(reader.meta.parent);
-  }
-  const [base, ...incs] = chain as [RegistryCapture, ...RegistryCapture[]];
-  const trees: RegistryCapture['trees'] = {};
-  for (const l of ['curator', 'dubbo'] as const) {
-    const b = base.trees[l];
-    if (b) trees[l] = applyIncrements(b, incs.map((c) => c.trees[l]).filter((t) => t !== undefined));
-  }
-  return { registry: applyRegistryIncrements(base.registry, incs.map((c) => c.registry)), trees };
+const materialize = materializeRegistry;
+
+/** The cluster a degrade/degradation/sync names: --spec, or --cluster in the specs directory. */
+function clusterSpec(values: { spec?: string; cluster?: string; 'specs-dir'?: string }): ClusterSpec {
+  if (values.spec && values.cluster) throw CLI.error('give --spec or --cluster, not both');
+  if (values.spec) return loadSpec(values.spec);
+  if (!values.cluster) throw CLI.error('--spec <cluster.yaml> or --cluster <name> is required');
+  const dir = values['specs-dir'] ?? process.env.LIFEBOAT_SPECS_DIR;
+  if (!dir) throw CLI.error('--cluster needs --specs-dir <dir> (or LIFEBOAT_SPECS_DIR): where the cluster specs are');
+  return loadSpecCatalog({ dir }).get(values.cluster).spec;
 }
 
 async function loadCapture(spec: ClusterSpec | undefined, values: { in?: string; snapshot?: string }): Promise<RegistryCapture> {
@@ -93,8 +99,39 @@ async function loadCapture(spec: ClusterSpec | undefined, values: { in?: string;
 
 export async function run(argv: string[]): Promise<number> {
   const [sub, rest] = subcommand(argv, CLI.usage);
-  const { values } = CLI.parse(rest);
+  const { values, positionals } = CLI.parse(rest);
   const out = output(values.json ?? false);
+
+  if (sub === 'degrade') {
+    const raw = positionals[0];
+    if (raw === undefined) throw CLI.error('the level is required: registry degrade <0-4>');
+    if (positionals.length > 1) throw CLI.error(`one level, got ${positionals.join(' ')}`);
+    const level = Number(raw) as DegradationLevel;
+    if (!/^[0-4]$/.test(raw) || !DEGRADATION_LEVELS.includes(level)) throw CLI.error(`the level is one of 0-4, got "${raw}"`);
+    const spec = clusterSpec(values);
+    const exportDir = values.in;
+    if (exportDir && values.snapshot) throw new LifeboatError('InvalidInput', 'give --in or --snapshot, not both');
+    const s = await setDegradation({
+      spec,
+      level,
+      by: values.by ?? userInfo().username,
+      reason: values.reason,
+      fallbackDir: values['fallback-dir'],
+      critical: values.critical,
+      snapshot: values.snapshot,
+      exportDir,
+      dryRun: values['dry-run'],
+    });
+    out.result({ ...s }, `${s.dryRun ? 'dry run, nothing changed:\n' : ''}${s.actions.map((a) => `  ${a}`).join('\n')}\n${s.dryRun ? '' : describeDegradation(s)}`.trimEnd());
+    return EXIT.OK;
+  }
+  if (sub === 'degradation' || sub === 'status') {
+    if (positionals.length) throw CLI.error(`registry ${sub} takes no arguments, got ${positionals.join(' ')}`);
+    const s = await readDegradation(clusterSpec(values));
+    out.result({ ...s }, describeDegradation(s));
+    return EXIT.OK;
+  }
+  if (positionals.length) throw CLI.error(`registry ${sub} takes no arguments, got ${positionals.join(' ')}`);
 
   if (sub === 'fallback') {
     if (!values['out-dir']) throw CLI.error('--out-dir <dir> is required');
