@@ -29,7 +29,12 @@ export interface PendingApproval {
   question: string;
   /** ISO time after which the safe default is taken. */
   deadline: string;
-  safeDefault: 'reject';
+  /** What the deadline does: reject (the safe path), escalate (a problem line, then wait again) or proceed (only when a policy says so). */
+  safeDefault: 'reject' | 'escalate' | 'proceed';
+  /** Two-person rule and up: how many different approvers it needs, and who approved so far. */
+  approvers?: { needed: number; approvedBy: string[] };
+  /** How many times the deadline passed and the wait was escalated. */
+  escalations?: number;
 }
 
 export interface RunStatus {
@@ -53,6 +58,26 @@ export interface ApprovalResult {
   step: string;
   approved: boolean;
   by: string;
+  /** With several approvers needed: how many more must approve. */
+  remaining?: number;
+}
+
+/** How an approval gate waits (tracker.approve). */
+export interface ApprovalOptions {
+  autoApprove: boolean;
+  timeoutMs: number;
+  /** Different people who must approve (default 1); the same person twice counts once. */
+  approvers?: number;
+  /** At the timeout: reject (default), escalate (problem line + step `escalated`, wait another period, repeat) or proceed. */
+  onTimeout?: 'reject' | 'escalate' | 'proceed';
+}
+
+/** Who approved a gate (empty when auto-approved; `proceeded` when the timeout policy let it through). */
+export interface ApprovalOutcome {
+  approvedBy: string[];
+  auto: boolean;
+  proceededOnTimeout: boolean;
+  escalations: number;
 }
 
 /** A child run's steps as they stand, sent to its parent on every change (`seq` orders them). */
@@ -80,6 +105,8 @@ export class RunTracker {
   private progress: unknown;
   private pending?: PendingApproval;
   private decision?: ApprovalInput;
+  /** Approvals of the pending gate so far (several approvers only). */
+  private approvals: ApprovalInput[] = [];
   /** Which run wrote each step's record: this one (absent) or a child's workflow ID. */
   private readonly origin = new Map<string, string>();
   /** Children running now, with the newest progress seen from each and how many of its problems we have. */
@@ -109,13 +136,27 @@ export class RunTracker {
     setHandler(
       approveUpdate,
       (input) => {
-        this.decision = input;
-        return { step: this.pending?.step ?? '', approved: input.approve, by: input.by };
+        const needed = this.pending?.approvers?.needed ?? 1;
+        if (needed <= 1 || !input.approve) {
+          this.decision = input;
+          return { step: this.pending?.step ?? '', approved: input.approve, by: input.by };
+        }
+        // Several approvers: each different person counts once; the gate opens at the last one.
+        this.approvals.push(input);
+        const approvedBy = this.approvals.map((a) => a.by);
+        this.pending!.approvers = { needed, approvedBy };
+        if (approvedBy.length >= needed) this.decision = input;
+        this.render();
+        return { step: this.pending?.step ?? '', approved: true, by: input.by, remaining: Math.max(0, needed - approvedBy.length) };
       },
       {
         validator: (input) => {
           if (!this.pending) throw new Error('nothing is waiting for approval');
           if (typeof input?.approve !== 'boolean' || !input.by) throw new Error('an approval needs { approve: true|false, by: "<who>" }');
+          const needed = this.pending.approvers?.needed ?? 1;
+          if (needed > 1 && input.approve && this.approvals.some((a) => a.by === input.by)) {
+            throw new Error(`${input.by} has already approved "${this.pending.step}": it needs ${needed} different approvers (${needed - this.approvals.length} more)`);
+          }
         },
       },
     );
@@ -278,19 +319,47 @@ export class RunTracker {
 
   /**
    * Waits for an operator's decision on a destructive step. Auto-approve passes at once; no answer
-   * before the timeout takes the safe path (reject). Rejection fails the run as ApprovalRejected.
+   * before the timeout takes the safe path (reject) unless `onTimeout` says otherwise: `escalate`
+   * adds a problem line, sets the step search attribute to `escalated` and waits another period
+   * (again and again); `proceed` lets it through. With `approvers` > 1 it needs that many
+   * different people (the same one twice is refused). Rejection fails the run as ApprovalRejected.
    */
-  async approve(step: string, question: string, opts: { autoApprove: boolean; timeoutMs: number }): Promise<void> {
-    if (opts.autoApprove) return;
-    this.pending = { step, question, deadline: new Date(Date.now() + opts.timeoutMs).toISOString(), safeDefault: 'reject' };
+  async approve(step: string, question: string, opts: ApprovalOptions): Promise<ApprovalOutcome> {
+    const needed = Math.max(1, Math.floor(opts.approvers ?? 1));
+    const onTimeout = opts.onTimeout ?? 'reject';
+    if (opts.autoApprove) return { approvedBy: [], auto: true, proceededOnTimeout: false, escalations: 0 };
+    this.pending = {
+      step,
+      question,
+      deadline: new Date(Date.now() + opts.timeoutMs).toISOString(),
+      safeDefault: onTimeout,
+      ...(needed > 1 ? { approvers: { needed, approvedBy: [] } } : {}),
+    };
     this.decision = undefined;
+    this.approvals = [];
     this.enter(`approval:${step}`);
     this.render();
-    const answered = await condition(() => this.decision !== undefined, opts.timeoutMs);
+    let escalations = 0;
+    let answered = await condition(() => this.decision !== undefined, opts.timeoutMs);
+    while (!answered && onTimeout === 'escalate') {
+      escalations++;
+      this.pending = { ...this.pending, deadline: new Date(Date.now() + opts.timeoutMs).toISOString(), escalations };
+      this.problem(`no approval for "${step}" within ${Math.round((opts.timeoutMs * escalations) / 60000)} min: escalated (${escalations}×), still waiting`);
+      this.enter('escalated');
+      this.render();
+      answered = await condition(() => this.decision !== undefined, opts.timeoutMs);
+    }
     // Set by the update handler while we waited (TypeScript cannot see that).
     const decision = this.decision as ApprovalInput | undefined;
+    const approvedBy = this.approvals.map((a) => a.by);
     this.pending = undefined;
+    this.approvals = [];
     if (!answered || !decision) {
+      if (onTimeout === 'proceed') {
+        this.problem(`no approval for "${step}" within ${Math.round(opts.timeoutMs / 60000)} min: the policy proceeds without one`);
+        this.record(step).detail = 'proceeded at the approval timeout (policy)';
+        return { approvedBy, auto: false, proceededOnTimeout: true, escalations };
+      }
       this.problem(`no approval for "${step}" within ${Math.round(opts.timeoutMs / 60000)} min: took the safe path and stopped`);
       throw ApplicationFailure.nonRetryable(`approval for "${step}" timed out; nothing was changed`, 'ApprovalRejected');
     }
@@ -298,13 +367,16 @@ export class RunTracker {
       this.problem(`"${step}" rejected by ${decision.by}${decision.comment ? `: ${decision.comment}` : ''}`);
       throw ApplicationFailure.nonRetryable(`"${step}" was rejected by ${decision.by}; nothing was changed`, 'ApprovalRejected');
     }
-    this.record(step).detail = `approved by ${decision.by}`;
+    const by = needed > 1 ? approvedBy : [decision.by];
+    this.record(step).detail = `approved by ${by.join(' and ')}`;
+    return { approvedBy: by, auto: false, proceededOnTimeout: false, escalations };
   }
 
   /** Withdraws a pending approval (the run stops waiting for another reason, e.g. a rollback): no longer shown as awaited. */
   withdrawApproval(): void {
     if (!this.pending) return;
     this.pending = undefined;
+    this.approvals = [];
     this.render();
   }
 

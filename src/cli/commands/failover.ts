@@ -1,8 +1,133 @@
-/** `lifeboat failover` (being built this session). */
-import { LifeboatError } from '../../errors';
+/**
+ * `lifeboat failover`: start a failover by hand (workflows/failover.ts; ID
+ * failover-<cluster>-manual-<time>) and show a run's status. A run the alert receiver started has
+ * the incident's ID (failover-<cluster>-<incident>); both are approved with `lifeboat approve <id>`
+ * (the two-person rule: two different people, each with their own `--by`).
+ *
+ * start prints the ID and how to follow and approve; with --follow it waits for the end. Exit codes
+ * (--follow): 0 failed over, repaired in place, stood down (nothing needed) or planned; 16 rejected;
+ * 3 escalated to an operator, stood down after a failure, or failed over with problems.
+ */
+import { loadSpec } from '../../config/spec';
+import { EXIT, LifeboatError } from '../../errors';
+import { failoverWorkflowId, FAILOVER_STATUS_QUERY } from '../../failover/ids.pure';
+import { type FailoverStatus, manualIncident, renderFailoverStatus } from '../../failover/run.pure';
+import type { FailoverInput } from '../../failover/types';
+import { renderMarkdown } from '../../report/report.pure';
+import { workflowUiLink } from '../../temporal/connection';
+import { connectTemporal, describeRun, startRun, type TemporalClient, type WorkflowResult } from '../../temporal/runs';
+import { follow } from '../follow';
+import { commandLine, describe, dryRun, flag, json, spec as specOption, text, type OptValues } from '../options';
+import { type Output, output } from '../output';
 
-export const summary = 'failover (being built)';
+export const summary = 'fail over a primary cluster to its warm standby (start by hand, status)';
 
-export function run(_argv: string[]): Promise<number> {
-  return Promise.reject(new LifeboatError('InvalidInput', 'lifeboat failover: not built yet'));
+const USAGE = `usage:
+  lifeboat failover start (--cluster <name> | --spec <primary.yaml>) [--standby <name> | --standby-spec <standby.yaml>]
+                          [--incident <id>] [--dry-run] [--auto-approve] [--follow] [--json]
+  lifeboat failover status <workflow-id> [--json]
+approve (or reject) the promotion: lifeboat approve <workflow-id> [--by <name>] [--reject]`;
+
+const name = (raw: string): string => {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(raw)) throw new LifeboatError('InvalidInput', `a cluster name is lower-case letters, digits and "-", got ${JSON.stringify(raw)}`);
+  return raw;
+};
+
+const CLI = commandLine('lifeboat failover', USAGE, [
+  text('cluster', '<name>', 'the failing primary, by name: a spec the worker was started with'),
+  describe(specOption, 'the failing primary, by spec file (instead of --cluster)'),
+  text('standby', '<name>', "the standby, by name (default: the primary spec's standby)"),
+  text('standby-spec', '<standby.yaml>', 'the standby, by spec file'),
+  text('incident', '<id>', 'the incident (default manual-<UTC time>): the workflow ID is failover-<cluster>-<incident>'),
+  describe(dryRun, 'confirm, decide and plan only: nothing is changed'),
+  flag('auto-approve', 'approve the promotion up front (a drill, the benchmark)'),
+  flag('follow', 'wait for the run and show its progress and report'),
+  json,
+]);
+
+type Values = OptValues<typeof CLI.options>;
+
+/** The run a `start` asks for: its workflow ID and input (no connection; unit-tested). */
+export function startRequest(values: Values, now: Date): { workflowId: string; cluster: string; input: FailoverInput } {
+  if (values.cluster && values.spec) throw CLI.error('give --cluster <name> or --spec <file>, not both');
+  if (values.standby && values['standby-spec']) throw CLI.error('give --standby <name> or --standby-spec <file>, not both');
+  if (!values.cluster && !values.spec) throw CLI.error('the primary is required: --cluster <name> (or --spec <primary.yaml>)');
+  const primarySpec = values.spec ? loadSpec(values.spec) : undefined;
+  const cluster = primarySpec?.name ?? name(values.cluster!);
+  const standbySpec = values['standby-spec'] ? loadSpec(values['standby-spec']) : undefined;
+  const standbyName = standbySpec?.name ?? (values.standby ? name(values.standby) : undefined);
+  if (standbyName === cluster) throw new LifeboatError('InvalidInput', `the standby is the primary itself (${cluster}): a failover needs two clusters`);
+  const incident = values.incident ?? manualIncident(now);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(incident)) throw CLI.error(`--incident takes letters, digits, ".", "_" and "-", got ${JSON.stringify(incident)}`);
+  const input: FailoverInput = {
+    primary: primarySpec ? { spec: primarySpec } : { cluster },
+    ...(standbySpec ? { standby: { spec: standbySpec } } : standbyName ? { standby: { cluster: standbyName } } : {}),
+    ...(values['dry-run'] ? { dryRun: true } : {}),
+    ...(values['auto-approve'] ? { autoApprove: true } : {}),
+  };
+  return { workflowId: failoverWorkflowId(cluster, incident), cluster, input };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const sub = argv[0];
+  if (sub !== 'start' && sub !== 'status') {
+    throw CLI.error(sub === undefined || sub.startsWith('-') ? 'a subcommand is required: start or status' : `unknown subcommand "${sub}" (start, status)`);
+  }
+  const { values, positionals } = CLI.parse(argv.slice(1));
+  const out = output(values.json ?? false);
+  if (sub === 'start') {
+    if (positionals.length) throw CLI.error(`unexpected argument "${positionals[0]}"`);
+    return start(values, out);
+  }
+  if (positionals.length !== 1) throw CLI.error(positionals.length ? `one workflow ID, got ${positionals.length}: ${positionals.join(' ')}` : 'the workflow ID is required: lifeboat failover status <workflow-id>');
+  const used = Object.keys(values).filter((k) => k !== 'json');
+  if (used.length) throw CLI.error(`status takes only a workflow ID (and --json), got --${used[0]}`);
+  const t = await connectTemporal();
+  try {
+    return await status(t, positionals[0]!, out);
+  } finally {
+    await t.close();
+  }
+}
+
+/** Exit code of a finished run (see the file comment). */
+export function exitOf(r: Pick<WorkflowResult<'failover'>, 'status' | 'report'>): number {
+  if (r.report.outcome === 'rejected') return EXIT.REJECTED;
+  if (r.report.outcome === 'planned') return EXIT.OK;
+  if (r.status.outcome === 'escalated') return EXIT.PARTIAL;
+  return r.report.outcome === 'succeeded' ? EXIT.OK : EXIT.PARTIAL;
+}
+
+function resultText(t: TemporalClient, r: WorkflowResult<'failover'>): string {
+  return [renderFailoverStatus(r.status), '', renderMarkdown({ ...r.report, uiLink: workflowUiLink(t.settings, r.report.workflowId, r.report.runId) })].join('\n');
+}
+
+async function start(values: Values, out: Output): Promise<number> {
+  const { workflowId, cluster, input } = startRequest(values, new Date());
+  const t = await connectTemporal();
+  try {
+    await startRun(t.client, 'failover', { workflowId, args: [input], summary: `${input.dryRun ? 'Plan: ' : ''}failover of ${cluster} (started by hand)` });
+    if (!values.follow) {
+      out.result(
+        { workflowId, ui: workflowUiLink(t.settings, workflowId) },
+        `started ${workflowId}\nfollow it: lifeboat failover status ${workflowId}\napprove the promotion when asked: lifeboat approve ${workflowId}`,
+      );
+      return EXIT.OK;
+    }
+    const r = await follow<'failover'>(t, workflowId, out);
+    out.result({ ...r }, resultText(t, r));
+    return exitOf(r);
+  } finally {
+    await t.close();
+  }
+}
+
+async function status(t: TemporalClient, workflowId: string, out: Output): Promise<number> {
+  const { handle, desc } = await describeRun(t.client, workflowId);
+  const running = desc.status.name === 'RUNNING';
+  let s: FailoverStatus | undefined;
+  if (!running) s = ((await handle.result().catch(() => undefined)) as WorkflowResult<'failover'> | undefined)?.status;
+  s ??= await handle.query<FailoverStatus>(FAILOVER_STATUS_QUERY);
+  out.result({ ...s, run: desc.status.name.toLowerCase() }, `${renderFailoverStatus(s)}\n(${desc.status.name.toLowerCase()})`);
+  return s.outcome === 'failed' ? EXIT.PARTIAL : EXIT.OK;
 }
