@@ -114,11 +114,13 @@ export function buildReceiver(deps: ReceiverDeps): FastifyInstance {
 
   /** Acts on every alert of a request (in parallel), audits each, and answers once Temporal has answered for all. */
   async function act(route: Route, req: FastifyRequest, reply: FastifyReply, alerts: Normalized[]) {
+    // Who sent it (Alertmanager/0.25.0, Grafana/…): HA pairs and retries show up as several senders.
+    const agent = req.headers['user-agent'];
     const outcomes = await Promise.all(
       alerts.map(async (n): Promise<{ outcome: AlertOutcome; result?: IntakeResult }> => {
         if (!n.act) {
           const outcome: AlertOutcome = { status: n.status, action: 'ignored', cluster: n.cluster, alertname: n.alertname, fingerprint: n.fingerprint, reason: n.reason };
-          audit.info({ event: 'alert', route, ...outcome }, 'alert ignored');
+          audit.info({ event: 'alert', route, agent, ...outcome }, 'alert ignored');
           return { outcome };
         }
         const { alert, workflowId } = n;
@@ -134,7 +136,7 @@ export function buildReceiver(deps: ReceiverDeps): FastifyInstance {
           fingerprint: alert.fingerprint,
           ...(result.ok ? {} : { reason: result.error }),
         };
-        (result.ok ? audit.info.bind(audit) : audit.error.bind(audit))({ event: 'alert', route, ...outcome }, `alert ${outcome.action}`);
+        (result.ok ? audit.info.bind(audit) : audit.error.bind(audit))({ event: 'alert', route, agent, ...outcome }, `alert ${outcome.action}`);
         return { outcome, result };
       }),
     );
