@@ -55,7 +55,7 @@ export function failoverDataActivities(_deps: ActivityDeps) {
     async partitionEndsFromDiskActivity(input: DiskReadInput): Promise<DiskPartitions> {
       const spec = checkedSpec(input.spec);
       return withHeartbeat({ phase: 'failover: partition ends from disk', subject: `brokers ${input.brokerIds.join(', ')}` }, (_beat, signal) =>
-        partitionEndsFromDisk(spec, input.brokerIds, input.topics, { from: input.from, cuts: input.cuts, signal }),
+        partitionEndsFromDisk(spec, input.brokerIds, input.topics, { from: input.from, cuts: input.cuts, fromStart: input.fromStart, signal }),
       );
     },
 

@@ -54,6 +54,8 @@ export interface DiskReadInput {
   from?: PartitionOffset[];
   /** Also count records from `from` up to these offsets. */
   cuts?: PartitionOffset[];
+  /** Count partitions not in `from` from their log start (a partition the mirror never copied). */
+  fromStart?: boolean;
 }
 
 /** What one host's log dirs say (partitionEndsFromDiskActivity's result). */
@@ -99,6 +101,8 @@ export interface FailoverDivergence {
    * call failoverDivergenceActivity again with their results as `disk`.
    */
   diskReads?: (DiskReadInput & { host: string })[];
+  /** Things the figures depend on, one line each (e.g. a mirror batch sent without an answer). */
+  problems?: string[];
   at: string;
 }
 
