@@ -1,0 +1,226 @@
+/**
+ * Failback on the lab, after a failover primary → standby: a mirror primary → standby on a fresh
+ * topic run until caught up and stopped (the mirror engine, as test/kafka/mirror does), then records
+ * written on the primary after the mirror's position (the divergent tail, uneven over partitions,
+ * with binary headers), records written on the standby as if the clients had moved, a group with
+ * offsets on the standby (inside the mirrored prefix, inside the clients' records, at the end), and
+ * the primary fenced for applications (the failover's fence).
+ *
+ * The dry run counts the tail exactly and writes nothing. The failback then quarantines exactly the
+ * tail (bytes, headers, original offsets and timestamps), the reverse mirror copies the standby's
+ * records onto the primary's existing log (the prefix kept where it is, the clients' records after
+ * the tail: every standby record at its mapped offset), the group is positioned exactly, the
+ * primary takes applications' writes again and the standby refuses them. An export run again
+ * (a retried activity) writes nothing twice.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Kafka } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withAdmin } from '../../src/kafka/admin';
+import { kafkaFor } from '../../src/kafka/client';
+import { mirroredOffsets, mirrorShard, planMirror } from '../../src/kafka/mirror';
+import { STATE_TOPIC, readState, stateKey } from '../../src/kafka/mirror/state';
+import { mirrorPair } from '../../src/kafka/mirrorRun.pure';
+import { WireClient } from '../../src/kafka/wire/client';
+import type { DecodedRecord } from '../../src/kafka/wire/recordBatch';
+import { fenceWrites } from '../../src/migration/fence';
+import { failbackWorkflowId } from '../../src/failover/ids.pure';
+import { ORIGINAL_HEADERS, quarantineTail, quarantineTopic } from '../../src/failover/failback';
+import { connectTemporal, followRun, startRun, type TemporalClient } from '../../src/temporal/runs';
+import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
+import { createTopicsReady } from '../support/kafka';
+import { appKafka, primarySpec, standbySpec, unique } from '../support/lab';
+import { cleanUp } from '../support/migration';
+import { content, produceNumbered, readTopic } from '../kafka/mirror/mirrorSupport';
+
+const primary = primarySpec();
+const standby = standbySpec();
+const pk = kafkaFor(primary, 'test-failback');
+const sk = kafkaFor(standby, 'test-failback');
+const topic = unique('fb');
+const qtopic = quarantineTopic(primary.name, topic);
+const group = unique('fb-group');
+const PARTITIONS = 3;
+const PREFIX = 300;
+/** The divergent tail per partition (uneven; partition 1 has none). */
+const TAIL = [7, 0, 16];
+const CLIENTS = 60;
+const fwdPair = mirrorPair(primary.name, standby.name);
+const revPair = mirrorPair(standby.name, primary.name);
+
+let t: TemporalClient;
+let workers: RunningWorkers;
+let running: Promise<void>;
+
+async function ends(kafka: Kafka, tp: string): Promise<Map<number, number>> {
+  const c = await WireClient.open(kafka, [tp]);
+  try {
+    return await c.listOffsets(tp, 'end');
+  } finally {
+    await c.close();
+  }
+}
+
+/** Tombstones for a topic's keys of a pair in the mirror's state topic (other tests read the pair's positions). */
+async function forgetState(kafka: Kafka, pair: string): Promise<void> {
+  const state = await readState(kafka, pair).catch(() => undefined);
+  const keys: string[] = [];
+  for (let p = 0; p < PARTITIONS; p++) {
+    const k = stateKey(pair, topic, p);
+    const segs = state?.positions.get(k)?.segments ?? 0;
+    keys.push(k, `${k}/claim`, ...Array.from({ length: segs + 1 }, (_, i) => `${k}/seg/${i}`));
+  }
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({ topic: STATE_TOPIC, acks: -1, messages: keys.map((key) => ({ partition: 0, key, value: null })) }).catch(() => undefined);
+  await producer.disconnect();
+}
+
+const tailRecords: { partition: number; key: Buffer; value: Buffer; headers: Record<string, Buffer>; timestamp: number }[] = [];
+
+beforeAll(async () => {
+  t = await connectTemporal();
+  workers = await createWorkers({ settings: t.settings });
+  running = workers.run();
+
+  // The mirror primary → standby, run until caught up and stopped.
+  await createTopicsReady(primary, [{ topic, numPartitions: PARTITIONS, replicationFactor: 3 }], { kafka: pk });
+  await produceNumbered(pk, topic, PREFIX, PARTITIONS);
+  await planMirror(primary, standby, { topics: [topic] });
+  const shard = await mirrorShard(primary, standby, fwdPair, { topic, partitions: [0, 1, 2] }, { until: 'caught-up' });
+  expect(shard.caughtUp).toBe(true);
+
+  // The divergent tail: written on the primary after the mirror's last position.
+  const producer = pk.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const base = Date.now() - 3_600_000;
+  TAIL.forEach((n, partition) => {
+    for (let i = 0; i < n; i++) {
+      tailRecords.push({ partition, key: randomBytes(8), value: randomBytes(200 + i), headers: { seq: Buffer.from(`tail-${partition}-${i}`), bin: randomBytes(5) }, timestamp: base + partition * 1000 + i });
+    }
+  });
+  await producer.send({ topic, acks: -1, messages: tailRecords.map((r) => ({ partition: r.partition, key: r.key, value: r.value, headers: r.headers, timestamp: String(r.timestamp) })) });
+  await producer.disconnect();
+
+  // The clients on the standby: new records, and a group's offsets there.
+  await produceNumbered(sk, topic, CLIENTS, PARTITIONS, 120, 10_000);
+  const se = await ends(sk, topic);
+  await withAdmin(sk, standby.name, (a) =>
+    a.setOffsets({
+      groupId: group,
+      topic,
+      partitions: [
+        { partition: 0, offset: String(PREFIX / PARTITIONS + 5) }, // 5 into the clients' records
+        { partition: 1, offset: '50' }, // inside the mirrored prefix
+        { partition: 2, offset: String(se.get(2)) }, // everything read
+      ],
+    }),
+  );
+
+  // The failover's fence on the primary.
+  await fenceWrites(primary, [topic]);
+}, 180_000);
+
+afterAll(async () => {
+  workers?.shutdown();
+  await running;
+  await forgetState(sk, fwdPair).catch(() => undefined);
+  await forgetState(pk, revPair).catch(() => undefined);
+  await cleanUp(primary, standby, [topic], [group]);
+  await cleanUp(standby, primary, [topic, qtopic], [group]);
+  await t?.close();
+}, 120_000);
+
+const headerOf = (r: DecodedRecord, key: string) => r.headers.find((h) => h.key === key)?.value?.toString();
+
+describe('failback', () => {
+  it('dry run: the tail counted exactly per partition, nothing written', async () => {
+    const id = `${failbackWorkflowId(primary.name, standby.name)}-plan-${unique('t')}`;
+    await startRun(t.client, 'failback', { workflowId: id, args: [{ primary: { spec: primary }, standby: { spec: standby }, topics: [topic], dryRun: true }] });
+    const r = await followRun<'failback'>(t.client, id);
+    expect(r.report.outcome).toBe('planned');
+    const pe = await ends(pk, topic);
+    expect(r.status.tail!.map((x) => [x.partition, x.from, x.to, x.records, x.quarantined])).toEqual(
+      [0, 1, 2].map((p) => [p, PREFIX / PARTITIONS, pe.get(p), TAIL[p], 0]),
+    );
+    expect(r.status.seed!.every((s) => s.action === 'would-seed')).toBe(true);
+    expect(await withAdmin(sk, standby.name, (a) => a.listTopics())).not.toContain(qtopic);
+    const rev = await readState(pk, revPair).catch(() => undefined);
+    expect([...(rev?.positions.keys() ?? [])].filter((k) => k.includes(`/${topic}/`))).toEqual([]);
+  }, 120_000);
+
+  it('quarantines the tail, mirrors back over the existing log, moves the group, unfences the primary and fences the standby', async () => {
+    // The export alone, twice (as a retried activity would): the second writes nothing.
+    const first = await quarantineTail(primary, standby, { topics: [topic] });
+    expect(first.map((x) => [x.writtenNow, x.quarantined])).toEqual(TAIL.map((n) => [n, n]));
+    const again = await quarantineTail(primary, standby, { topics: [topic] });
+    expect(again.map((x) => [x.writtenNow, x.quarantined])).toEqual(TAIL.map((n) => [0, n]));
+
+    const standbyBefore = await readTopic(sk, topic);
+    const primaryBefore = await ends(pk, topic);
+    const id = failbackWorkflowId(primary.name, standby.name);
+    await startRun(t.client, 'failback', {
+      workflowId: id,
+      args: [{ primary: { spec: primary }, standby: { spec: standby }, topics: [topic], autoApprove: true, skipBackup: true, shards: 1, roundSeconds: 2 }],
+    });
+    const r = await followRun<'failback'>(t.client, id);
+    expect(r.status.problems, JSON.stringify(r.report.problems)).toEqual([]);
+    expect(r.report.outcome, JSON.stringify(r.status.migration?.cause)).toBe('succeeded');
+    expect(r.status.fencedBy).toBe('failover');
+
+    // The quarantine: exactly the tail, byte for byte, with where each record was.
+    const q = await readTopic(sk, qtopic);
+    for (let p = 0; p < PARTITIONS; p++) {
+      const want = tailRecords.filter((x) => x.partition === p);
+      const got = q.get(p)!;
+      expect(got.length).toBe(TAIL[p]);
+      got.forEach((rec, i) => {
+        const w = want[i]!;
+        expect(rec.key!.equals(w.key)).toBe(true);
+        expect(rec.value!.equals(w.value)).toBe(true);
+        expect(rec.timestamp).toBe(w.timestamp);
+        expect(headerOf(rec, 'seq')).toBe(w.headers.seq!.toString());
+        expect(rec.headers.find((h) => h.key === 'bin')!.value!.equals(w.headers.bin!)).toBe(true);
+        expect(headerOf(rec, ORIGINAL_HEADERS.topic)).toBe(topic);
+        expect(headerOf(rec, ORIGINAL_HEADERS.partition)).toBe(String(p));
+        expect(headerOf(rec, ORIGINAL_HEADERS.offset)).toBe(String(PREFIX / PARTITIONS + i));
+        expect(headerOf(rec, ORIGINAL_HEADERS.timestamp)).toBe(String(w.timestamp));
+      });
+    }
+    expect(r.status.tail!.map((x) => [x.partition, x.records, x.quarantined, x.quarantineTopic])).toEqual([0, 1, 2].map((p) => [p, TAIL[p], TAIL[p], qtopic]));
+
+    // Every standby record on the primary at its mapped offset: the prefix where it was, the clients' after the tail.
+    const onPrimary = await readTopic(pk, topic);
+    const translate = await mirroredOffsets(primary, revPair);
+    for (let p = 0; p < PARTITIONS; p++) {
+      const byOffset = new Map(onPrimary.get(p)!.map((x) => [x.offset, x]));
+      const recs = standbyBefore.get(p)!;
+      recs.forEach((rec, i) => {
+        const mirrored = i < PREFIX / PARTITIONS;
+        const expected = mirrored ? rec.offset : primaryBefore.get(p)! + (i - PREFIX / PARTITIONS);
+        expect(translate(topic, p, rec.offset)).toBe(expected);
+        expect(content(byOffset.get(expected)!)).toEqual(content(rec));
+      });
+      // Nothing else: prefix + tail + the clients' records.
+      expect(onPrimary.get(p)!.length).toBe(recs.length + TAIL[p]!);
+    }
+
+    // The group, positioned exactly.
+    const held = await withAdmin(pk, primary.name, (a) => a.fetchOffsets({ groupId: group, topics: [topic] }));
+    const at = new Map(held[0]!.partitions.map((x) => [x.partition, Number(x.offset)]));
+    const pe = await ends(pk, topic);
+    expect(at.get(0)).toBe(primaryBefore.get(0)! + 5);
+    expect(at.get(1)).toBe(50);
+    expect(at.get(2)).toBe(pe.get(2));
+
+    // The primary takes applications' writes again; the standby refuses them.
+    const appP = appKafka('primary', 'fb-app').producer();
+    await appP.connect();
+    await appP.send({ topic, acks: -1, messages: [{ partition: 0, value: 'back home' }] });
+    await appP.disconnect();
+    const appS = appKafka('standby', 'fb-app').producer({ retry: { retries: 1 } });
+    await appS.connect();
+    await expect(appS.send({ topic, acks: -1, messages: [{ partition: 0, value: 'refused' }] })).rejects.toThrow(/not authorized/i);
+    await appS.disconnect();
+  }, 170_000);
+});
