@@ -17,6 +17,8 @@ import { throwIfAborted } from '../core/poll';
 import { fetchCommittedOffsets, reachableKafka, withAdmin } from '../kafka/admin';
 import { kafkaFor } from '../kafka/client';
 import { mirroredOffsets } from '../kafka/mirror';
+import { readState, runsOf } from '../kafka/mirror/state';
+import type { Run } from '../kafka/offsetMap';
 import { produceConsumeProbe } from '../kafka/probe';
 import { WireClient } from '../kafka/wire/client';
 import { type Range, readBatches } from '../kafka/wire/readBatches';
@@ -43,7 +45,7 @@ interface PartitionHash {
 }
 
 /** Count and SHA-256 of the committed records of each range (timestamp + body, in offset order). */
-async function hashRanges(kafka: Kafka, topic: string, ranges: Map<number, Range>, signal?: AbortSignal): Promise<Map<number, PartitionHash>> {
+async function hashRanges(kafka: Kafka, topic: string, ranges: Map<number, Range>, signal?: AbortSignal, keep?: (partition: number, offset: number) => boolean): Promise<Map<number, PartitionHash>> {
   const state = new Map<number, { hash: Hash; records: number }>([...ranges.keys()].map((p) => [p, { hash: createHash('sha256'), records: 0 }]));
   const ts = Buffer.alloc(12);
   await readBatches(
@@ -56,6 +58,7 @@ async function hashRanges(kafka: Kafka, topic: string, ranges: Map<number, Range
       for (const b of batches) {
         for (const rec of await batchRecords(b, `${topic}-${partition}`)) {
           if (rec.offset < r.from || rec.offset >= r.to) continue;
+          if (keep && !keep(partition, rec.offset)) continue;
           ts.writeBigInt64BE(BigInt(rec.timestamp), 0);
           ts.writeUInt32BE(rec.body.length, 8);
           h.hash.update(ts);
@@ -83,6 +86,28 @@ async function offsetsOf(kafka: Kafka, topic: string, which: 'earliest' | 'commi
   }
 }
 
+/**
+ * Whether a target offset holds a record the mirror copied, by its offset map. A mirror that wrote
+ * the whole target partition maps every offset from its first to its end (always true); a mirror
+ * started over an existing log (failback's reverse mirror, src/failover/failback/seed.ts) maps the
+ * records that were already there and its own, and leaves out the old log's records that never
+ * came from the source (the divergent tail): those are not the source's and are not compared.
+ */
+async function targetOffsetsMapped(kafka: Kafka, pair: string): Promise<(topic: string, partition: number, offset: number) => boolean> {
+  const state = await readState(kafka, pair);
+  const gaps = new Map<string, Run[]>();
+  for (const st of state.positions.values()) {
+    const runs = [...runsOf(state, st)].sort((a, b) => a[1] - b[1]);
+    const between: Run[] = [];
+    for (let i = 1; i < runs.length; i++) {
+      const end = runs[i - 1]![1] + runs[i - 1]![2];
+      if (runs[i]![1] > end) between.push([end, runs[i]![1], 0]);
+    }
+    if (between.length) gaps.set(`${st.topic}/${st.partition}`, between);
+  }
+  return (topic, partition, offset) => !(gaps.get(`${topic}/${partition}`) ?? []).some(([from, to]) => offset >= from && offset < to);
+}
+
 export async function verifyMigration(
   source: ClusterSpec,
   target: ClusterSpec,
@@ -96,6 +121,7 @@ export async function verifyMigration(
   const sk = await reachableKafka(source, 'verify');
   const tk = await reachableKafka(target, 'verify');
   const translate = await mirroredOffsets(target, pair);
+  const inMap = await targetOffsetsMapped(tk, pair);
 
   for (const topic of [...topics].sort()) {
     throwIfAborted(opts.signal);
@@ -137,7 +163,7 @@ export async function verifyMigration(
         } else if (te < tTo) bad.push(`${topic}-${p}: ${target.name} ends at ${te}, the mirror wrote up to ${tTo}`);
       }
       const a = await hashRanges(sk, topic, src, opts.signal);
-      const b = await hashRanges(tk, topic, dst, opts.signal);
+      const b = await hashRanges(tk, topic, dst, opts.signal, (p, offset) => inMap(topic, p, offset));
       for (const [p, h] of a) {
         partitions++;
         records += h.records;
