@@ -108,7 +108,15 @@ export interface KafkajsCluster {
   /** coordinatorType 1: the transaction coordinator of a transactional id. */
   findGroupCoordinator: (a: { groupId: string; coordinatorType?: number }) => Promise<KafkajsBroker>;
   getNodeIds: () => number[];
-  brokerPool: { seedBroker: { connectionPool: KafkajsConnectionPool } };
+  brokerPool: {
+    seedBroker: {
+      connectionPool: KafkajsConnectionPool;
+      /** DescribeConfigs answered by the seed broker itself (no metadata needed: kafkajs's admin refuses metadata with a leaderless partition). */
+      describeConfigs: (a: { resources: { type: number; name: string; configNames?: string[] }[]; includeSynonyms?: boolean }) => Promise<{
+        resources: { errorCode: number; resourceName: string; configEntries: { configName: string; configValue: string | null }[] }[];
+      }>;
+    };
+  };
 }
 
 /** kafkajs's cluster object for `kafka`: its own connections, with metadata only for the topics added. */
@@ -154,18 +162,23 @@ export function defaultSocketFactory(): unknown {
 export interface MetadataV1 {
   brokers: { nodeId: number; host: string; port: number }[];
   controllerId: number;
-  topicMetadata: { topicErrorCode: number; topic: string; partitionMetadata: { partitionErrorCode: number; partitionId: number; leader: number }[] }[];
+  topicMetadata: {
+    topicErrorCode: number;
+    topic: string;
+    partitionMetadata: { partitionErrorCode: number; partitionId: number; leader: number; replicas: number[]; isr: number[] }[];
+  }[];
 }
 
 /**
- * A Metadata v1 request for exactly these topics (an empty list asks for none, not all) and its
- * decoder, without kafkajs's all-or-nothing parsing (a partition without a leader is an answer).
+ * A Metadata v1 request for exactly these topics (an empty list asks for none, not all; null asks
+ * for every topic) and its decoder, without kafkajs's all-or-nothing parsing (a partition without a
+ * leader is an answer).
  */
-export function metadataV1(topics: string[]): { request: WireRequest; response: WireResponse<MetadataV1> } {
-  const Encoder = internal<new () => { writeArray(a: string[], type: string, length: number): unknown }>('protocol/encoder');
+export function metadataV1(topics: string[] | null): { request: WireRequest; response: WireResponse<MetadataV1> } {
+  const Encoder = internal<new () => { writeArray(a: string[], type: string, length: number): unknown; writeInt32(n: number): unknown }>('protocol/encoder');
   const { decode } = internal<{ decode: (raw: Buffer) => Promise<MetadataV1> }>('protocol/requests/metadata/v1/response');
   return {
-    request: { apiKey: 3, apiVersion: 1, apiName: 'Metadata', encode: async () => new Encoder().writeArray(topics, 'string', topics.length) },
+    request: { apiKey: 3, apiVersion: 1, apiName: 'Metadata', encode: async () => (topics === null ? new Encoder().writeInt32(-1) : new Encoder().writeArray(topics, 'string', topics.length)) },
     response: { decode, parse: async (d: MetadataV1) => d },
   };
 }
