@@ -1,0 +1,175 @@
+/**
+ * Records not mirrored, group moves and the ZooKeeper fence on the lab, against ground truth:
+ * a mirror primary → standby of a fresh topic (RF 3) caught up and stopped, then N records per
+ * partition produced and acknowledged on the primary (plain ones and a committed transaction) and
+ * an aborted transaction beside them. Live (brokers up), then with every primary broker killed:
+ * ends, records not mirrored and group offsets from the log dirs on disk. While the brokers are
+ * down the old primary is fenced through ZooKeeper; once they start, an application's produce is
+ * refused, and after unfence accepted again.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { killBroker, startBroker } from '../../../lab/lab';
+import { findCluster } from '../../../lab/topology';
+import { poll } from '../../../src/core/poll';
+import { failoverDivergence, failoverGroupMoves } from '../../../src/failover/data/divergence';
+import { partitionEndsFromDisk } from '../../../src/failover/data/disk';
+import { fencePrimary, unfencePrimary } from '../../../src/failover/data/fence';
+import { groupOffsetsFromDisk } from '../../../src/failover/data/groupsDisk';
+import { brokersByHost } from '../../../src/failover/data/hosts.pure';
+import { waitForIsr } from '../../../src/host/logdirs';
+import { kafkaFor } from '../../../src/kafka/client';
+import { commitGroupOffsets } from '../../../src/kafka/groupOffsets';
+import { mirrorShard, planMirror } from '../../../src/kafka/mirror';
+import { mirrorPair } from '../../../src/kafka/mirrorRun.pure';
+import { WireClient } from '../../../src/kafka/wire/client';
+import { appKafka, primarySpec, standbySpec, topo, unique } from '../../support/lab';
+import { createTopicsReady } from '../../support/kafka';
+import { produceNumbered } from '../../kafka/mirror/mirrorSupport';
+
+const primary = primarySpec();
+const standby = standbySpec();
+const pk = kafkaFor(primary, 'test-fo-div');
+const sk = kafkaFor(standby, 'test-fo-div');
+const topic = unique('fo-div');
+const group = unique('fo-grüße-Ω');
+const pair = mirrorPair(primary.name, standby.name);
+const PARTITIONS = 3;
+const MIRRORED = 100; // per partition, copied before the mirror stopped
+const PLAIN = 10; // per partition, produced after it stopped
+const COMMITTED_TXN = 2; // per partition, in a committed transaction after it stopped
+const ABORTED_TXN = 3; // per partition, in an aborted transaction
+const brokers = findCluster(topo, 'primary').brokers;
+
+async function ends(which: 'end' | 'committed'): Promise<Map<number, number>> {
+  const c = await WireClient.open(pk, [topic]);
+  try {
+    return await c.listOffsets(topic, which);
+  } finally {
+    await c.close();
+  }
+}
+
+/** Every primary broker running, back in the ISR of all its partitions. */
+async function primaryHealthy(): Promise<void> {
+  for (const b of brokers) await startBroker(topo, b, () => {}, { settle: false });
+  for (const b of brokers) await waitForIsr(primary, b.id, 240_000);
+}
+
+afterAll(async () => {
+  await primaryHealthy();
+  for (const k of [pk, sk]) {
+    const admin = k.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+    await admin.deleteGroups([group]).catch(() => {});
+    await admin.disconnect();
+  }
+}, 300_000);
+
+async function transaction(records: number, outcome: 'commit' | 'abort'): Promise<void> {
+  const producer = pk.producer({ transactionalId: unique('fo-div-tx'), idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  try {
+    const tx = await producer.transaction();
+    for (let p = 0; p < PARTITIONS; p++) await tx.send({ topic, acks: -1, messages: Array.from({ length: records }, (_, i) => ({ partition: p, value: `${outcome}-${i}` })) });
+    await (outcome === 'commit' ? tx.commit() : tx.abort());
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+describe('records not mirrored and group moves at a failover', () => {
+  it('live, then from the log dirs with every primary broker killed; the ZooKeeper fence holds when they come back', async () => {
+    await createTopicsReady(primary, [{ topic, numPartitions: PARTITIONS, replicationFactor: 3 }], { kafka: pk });
+    await produceNumbered(pk, topic, MIRRORED * PARTITIONS, PARTITIONS);
+    await planMirror(primary, standby, { topics: [topic] });
+    const run = await mirrorShard(primary, standby, pair, { topic, partitions: [0, 1, 2] }, { until: 'caught-up', settleMs: 1000 });
+    expect(run.positions.map((p) => p.next)).toEqual([MIRRORED, MIRRORED, MIRRORED]);
+
+    // The mirror is stopped: what follows never reaches the standby.
+    await produceNumbered(pk, topic, PLAIN * PARTITIONS, PARTITIONS, 100, MIRRORED * PARTITIONS);
+    const afterPlain = await ends('end');
+    // The group read p0 halfway, p1 to the mirrored end, p2 past it (the plain records after it).
+    const committed = { 0: 50, 1: MIRRORED, 2: afterPlain.get(2)! };
+    await commitGroupOffsets(pk, group, [{ topic, partitions: [0, 1, 2].map((p) => ({ partition: p, offset: committed[p as 0 | 1 | 2] })) }]);
+    await transaction(COMMITTED_TXN, 'commit');
+    await transaction(ABORTED_TXN, 'abort');
+    // The markers are written after EndTxn answers: wait until no transaction is open.
+    await poll(async () => {
+      const [c, e] = [await ends('committed'), await ends('end')];
+      return [...e].every(([p, o]) => c.get(p) === o);
+    }, { what: 'the transaction markers', timeoutMs: 60_000, intervalMs: 200 });
+    const end = await ends('end');
+    const expected = { records: PLAIN + COMMITTED_TXN, aborted: ABORTED_TXN, open: 0, markers: 2 };
+
+    // Live.
+    const live = await failoverDivergence(primary, standby, { topics: [topic] });
+    expect(live.from).toBe('live');
+    expect(live.partitions.map((p) => [p.partition, p.mirrored, p.primaryEnd, p.notMirrored, p.count])).toEqual(
+      [0, 1, 2].map((p) => [p, MIRRORED, end.get(p), PLAIN + COMMITTED_TXN, expected]),
+    );
+    expect(live.totals).toMatchObject({ notMirrored: (PLAIN + COMMITTED_TXN) * PARTITIONS, aborted: ABORTED_TXN * PARTITIONS, unknown: 0 });
+    const liveMoves = await failoverGroupMoves(primary, standby, [group], { topics: [topic] });
+    expect(liveMoves).toEqual([
+      {
+        group,
+        from: 'live',
+        untranslated: [],
+        partitions: [0, 1, 2].map((p) => ({ topic, partition: p, sourceOffset: committed[p as 0 | 1 | 2], targetOffset: Math.min(committed[p as 0 | 1 | 2], MIRRORED) })),
+        consumedNotMirrored: [{ topic, partition: 2, sourceOffset: committed[2], mirrored: MIRRORED, records: PLAIN }],
+      },
+    ]);
+
+    // Every primary broker killed: disks intact, ZooKeeper up.
+    try {
+      for (const b of brokers) await killBroker(topo, b, { settle: false });
+      const hosts = brokersByHost(primary);
+      expect(hosts).toHaveLength(3);
+      const diskGroups = await Promise.all(hosts.map((h) => groupOffsetsFromDisk(primary, h.brokerIds, [group], { topics: [topic] })));
+      for (const g of diskGroups) {
+        expect(g.offsetsPartitions).toBe(10); // the lab's offsets.topic.num.partitions, from ZooKeeper
+        expect(g.groups[0]!.offsets).toEqual([0, 1, 2].map((p) => ({ topic, partition: p, offset: committed[p as 0 | 1 | 2] })));
+      }
+
+      const planned = await failoverDivergence(primary, standby, { topics: [topic], diskGroups });
+      expect(planned.from).toBe('unknown');
+      expect(planned.diskReads!.map((r) => r.host).sort()).toEqual(hosts.map((h) => h.host).sort());
+      const disk = await Promise.all(planned.diskReads!.map((r) => partitionEndsFromDisk(primary, r.brokerIds, r.topics, r)));
+      for (const d of disk) expect(d.problems).toEqual([]);
+      const fromDisk = await failoverDivergence(primary, standby, { topics: [topic], disk });
+      expect(fromDisk.from).toBe('disk');
+      expect(fromDisk.partitions.map((p) => [p.partition, p.mirrored, p.primaryEnd, p.notMirrored, p.count])).toEqual(
+        [0, 1, 2].map((p) => [p, MIRRORED, end.get(p), PLAIN + COMMITTED_TXN, expected]),
+      );
+      const diskMoves = await failoverGroupMoves(primary, standby, [group], { topics: [topic], diskGroups, disk });
+      expect(diskMoves).toEqual(liveMoves.map((m) => ({ ...m, from: 'disk' })));
+
+      // The fence, written into ZooKeeper while the brokers are down.
+      const fence = await fencePrimary(primary, [topic]);
+      expect(fence.via).toBe('zookeeper');
+      expect(fence.acls.map((a) => `${a.permission} ${a.operation}`)).toContain('DENY WRITE');
+      expect(await fencePrimary(primary, [topic])).toMatchObject({ acls: fence.acls, at: fence.at }); // a retry returns the same record
+      await primaryHealthy();
+      const app = appKafka('primary', 'fo-div-app');
+      const tryProduce = async (): Promise<string> => {
+        const producer = app.producer({ retry: { retries: 0 } });
+        await producer.connect();
+        try {
+          await producer.send({ topic, acks: -1, messages: [{ value: 'app' }] });
+          return 'accepted';
+        } catch (e) {
+          return `${(e as { type?: string }).type ?? ''} ${(e as Error).message}`;
+        } finally {
+          await producer.disconnect();
+        }
+      };
+      expect(await tryProduce()).toMatch(/TOPIC_AUTHORIZATION_FAILED|not authorized/i);
+      await unfencePrimary(primary, fence);
+      await poll(async () => (await tryProduce()) === 'accepted', { what: 'the app producer accepted after unfence', timeoutMs: 60_000, intervalMs: 500 });
+      await unfencePrimary(primary, fence); // idempotent
+    } finally {
+      await primaryHealthy();
+    }
+  }, 600_000);
+});
+
