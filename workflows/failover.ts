@@ -75,18 +75,9 @@ const PROBE_TIMEOUT_MS = 5_000;
 const MIRROR_STOP_GRACE_MS = 15_000;
 const MIRROR_CANCEL_WAIT_MS = 60_000;
 
-/**
- * DT's observation activities (activities/failover.ts), by the contract's names and shapes: typed
- * here until they are in LifeboatActivities.
- */
-interface ObserveActivities {
-  observeClusterActivity(input: { spec: ClusterSpec; timeoutMs?: number }): Promise<ClusterObservation>;
-  observeStandbyActivity(input: { primary: ClusterSpec; standby: ClusterSpec }): Promise<StandbyObservation>;
-  newestVerifiedSetActivity(input: { spec: ClusterSpec }): Promise<BackupObservation>;
-}
-const observe = proxyActivities<ObserveActivities>({
+/** Observations (read only): probes finish within their own timeout; the backup set's check heartbeats. */
+const observe = proxyActivities<LifeboatActivities>({
   startToCloseTimeout: '2 minutes',
-  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '500 milliseconds', maximumInterval: '5 seconds', maximumAttempts: 4 },
 });
 

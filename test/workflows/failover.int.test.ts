@@ -1,0 +1,216 @@
+/**
+ * The failover workflow on the lab, through a real worker: a healthy primary with an alert stands
+ * down (not confirmed, nothing changed); one primary broker stopped is repaired in place (started
+ * again), no failover; a dry run of a primary nobody answers for plans with its decision and
+ * changes nothing; a run waiting for approval stands down on a resolved alert (after escalating at
+ * its approval timeout); the two-person rule: the same approver twice does not pass, two different
+ * people do (approved with `lifeboat approve`, the way operators do).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WorkflowHandle } from '@temporalio/client';
+import { brokerRunning, startBroker, stopBroker } from '../../lab/lab';
+import { findBroker } from '../../lab/topology';
+import type { ClusterSpec } from '../../src/config/spec';
+import { failoverWorkflowId } from '../../src/failover/ids.pure';
+import type { FailoverStatus } from '../../src/failover/run.pure';
+import type { AlertEvent, FailoverInput } from '../../src/failover/types';
+import { waitForBrokerInIsr } from '../../src/kafka/cluster';
+import { TASK_QUEUE } from '../../src/temporal/connection';
+import { connectTemporal, type TemporalClient } from '../../src/temporal/runs';
+import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
+import { getChildren, remove, withZk } from '../../src/zookeeper/client';
+import type { FailoverResult } from '../../workflows/failover';
+import type { RunStatus } from '../../workflows/support/tracker';
+import { lifeboat } from '../support/cli';
+import { primarySpec, standbySpec, topo, unique } from '../support/lab';
+
+const primary = primarySpec();
+const standby = standbySpec();
+const dir = mkdtempSync(join(tmpdir(), 'lifeboat-failover-'));
+/** Quick confirmation: two probes a second apart. */
+const fast = { confirmProbes: 2, confirmIntervalSeconds: 1 };
+const chroots: string[] = [];
+let t: TemporalClient;
+let workers: RunningWorkers;
+let running: Promise<void>;
+
+/**
+ * A primary nobody answers for: brokers on unused ports, on a host whose queue this test's worker
+ * serves (its log dirs do not exist). ZooKeeper: unused too, or (`zk`) the lab's under a chroot of
+ * its own, so a fence through ZooKeeper writes only there.
+ */
+function unreachable(zk: boolean): ClusterSpec {
+  const name = unique('unreach');
+  const chroot = `/${name}`;
+  if (zk) chroots.push(chroot);
+  return {
+    ...primary,
+    name,
+    kafka: { ...primary.kafka, bootstrapServers: ['127.0.0.1:1', '127.0.0.1:3'] },
+    zookeeper: zk ? { ...primary.zookeeper!, chroot } : { ...primary.zookeeper!, connect: '127.0.0.1:2' },
+    brokers: [1, 2].map((id) => ({ id, host: 'failover-test-host', listener: `127.0.0.1:${id === 1 ? 1 : 3}`, logDirs: [join(dir, name, `b${id}`)], configDir: join(dir, name, `c${id}`), control: { type: 'systemd' as const, unit: `kafka-${name}-${id}` } })),
+    repository: undefined,
+    offsiteRepository: undefined,
+    standby: standby.name,
+  } as ClusterSpec;
+}
+
+function alertFor(cluster: string, incident: string): AlertEvent {
+  const now = new Date().toISOString();
+  return { source: 'generic', cluster, incident, status: 'firing', alertname: 'KafkaDown', labels: { lifeboat_action: 'failover', lifeboat_cluster: cluster }, annotations: {}, startsAt: now, receivedAt: now, fingerprint: incident };
+}
+
+/** Starts it as the alert receiver does: SignalWithStart with the alert as input and as signal. */
+async function startByAlert(input: FailoverInput & { alert: AlertEvent }): Promise<WorkflowHandle> {
+  return t.client.workflow.signalWithStart('failover', {
+    workflowId: failoverWorkflowId(input.alert.cluster, input.alert.incident),
+    taskQueue: TASK_QUEUE,
+    args: [input],
+    signal: 'failoverAlert',
+    signalArgs: [input.alert],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+  });
+}
+
+async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 120_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read().catch(() => undefined);
+    if (v !== undefined && ok(v)) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+const stepStatus = (r: FailoverResult, name: string) => r.report.steps.find((s) => s.name === name)?.status;
+const CHANGING = ['stop-mirror', 'fence', 'divergence', 'groups', 'degrade', 'hooks', 'verify', 'lift-degradation'];
+
+beforeAll(async () => {
+  t = await connectTemporal();
+  workers = await createWorkers({ settings: t.settings, hosts: [...primary.brokers.map((b) => b.host), 'failover-test-host'] });
+  running = workers.run();
+});
+
+afterAll(async () => {
+  workers?.shutdown();
+  await running;
+  await t?.close();
+  const deleteTree = async (c: Parameters<typeof remove>[0], path: string): Promise<void> => {
+    for (const child of await getChildren(c, path).catch(() => [] as string[])) await deleteTree(c, `${path}/${child}`);
+    await remove(c, path).catch(() => undefined);
+  };
+  for (const chroot of chroots) await withZk(primary.zookeeper!.connect, (c) => deleteTree(c, chroot)).catch(() => undefined);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('failover workflow', () => {
+  it('a healthy primary with an alert: stood down, not confirmed, nothing changed; the duplicate alert of SignalWithStart counted once', { timeout: 120_000 }, async () => {
+    const alert = alertFor(primary.name, unique('healthy'));
+    const handle = await startByAlert({ primary: { spec: primary }, standby: { spec: standby }, alert, policy: fast });
+    const r = (await handle.result()) as FailoverResult;
+    expect(r.status.outcome).toBe('stood down');
+    expect(r.status.reason).toMatch(/^not confirmed: the cluster is healthy in all 2 probe/);
+    expect(r.report.outcome).toBe('succeeded');
+    expect(r.status.alerts.count).toBe(1);
+    expect(r.status.probes).toHaveLength(2);
+    for (const p of r.status.probes) expect(p).toMatchObject({ reachable: true, brokersUp: 3, brokersTotal: 3, offline: 0 });
+    expect(r.status.branches[0]!.answer).toBe('no: every probe found the cluster healthy');
+    expect(r.status.pointOfNoReturn).toBe(false);
+    expect(stepStatus(r, 'confirm')).toBe('done');
+    expect(stepStatus(r, 'decide')).toBe('done');
+    for (const s of ['repair', 'assess', 'approve', ...CHANGING]) expect(stepStatus(r, s), s).toBe('skipped');
+    expect(r.status.degradation.level).toBe(0);
+  });
+
+  it('one primary broker stopped: repaired in place (started again), no failover', { timeout: 170_000 }, async () => {
+    const b3 = findBroker(topo, 'primary', 3);
+    await stopBroker(topo, b3);
+    try {
+      expect(brokerRunning(topo, b3)).toBe(false);
+      const alert = alertFor(primary.name, unique('broker-down'));
+      const handle = await startByAlert({ primary: { spec: primary }, standby: { spec: standby }, alert, policy: fast });
+      const r = (await handle.result()) as FailoverResult;
+      expect(r.status.outcome, JSON.stringify(r.status.branches)).toBe('repaired in place');
+      expect(r.status.reason).toMatch(/^repaired in place, no failover: /);
+      expect(r.status.repair).toMatchObject({ ok: true });
+      expect(r.status.repair!.tried).toMatch(/of broker 3$/);
+      expect(brokerRunning(topo, b3)).toBe(true);
+      // Confirmed twice: before the repair (a problem in both probes) and after it (healthy in both).
+      expect(r.status.probes).toHaveLength(4);
+      expect(r.status.probes[0]!.brokersUp).toBe(2);
+      expect(r.status.probes[3]!.brokersUp).toBe(3);
+      expect(r.report.steps.find((s) => s.name === 'confirm')?.attempts).toHaveLength(1);
+      expect(stepStatus(r, 'repair')).toBe('done');
+      for (const s of ['approve', ...CHANGING]) expect(stepStatus(r, s), s).toBe('skipped');
+      expect(r.report.outcome).toBe('succeeded');
+      expect(r.status.pointOfNoReturn).toBe(false);
+    } finally {
+      await startBroker(topo, b3);
+      await waitForBrokerInIsr(primary, 3, { timeoutMs: 150_000 });
+    }
+  });
+
+  it('a dry run of a primary nobody answers for: a plan with its decision, nothing changed', { timeout: 120_000 }, async () => {
+    const spec = unreachable(false);
+    const workflowId = failoverWorkflowId(spec.name, 'manual-dry');
+    const r = (await t.client.workflow.execute('failover', { workflowId, taskQueue: TASK_QUEUE, args: [{ primary: { spec }, standby: { spec: standby }, dryRun: true, policy: fast }] })) as FailoverResult;
+    expect(r.report.outcome).toBe('planned');
+    expect(r.status.outcome).toBe('planned');
+    expect(r.status.severity).toBe('P0');
+    expect(r.status.decision).toBeDefined();
+    expect(r.status.reason).toMatch(/^would /);
+    expect(r.status.branches.length).toBeGreaterThanOrEqual(3);
+    expect(r.status.probes.every((p) => !p.reachable && p.brokersUp === 0)).toBe(true);
+    expect(r.status.standby).toBe(standby.name);
+    expect(r.status.standbyObservation?.mirror.running).toBe(false);
+    for (const s of CHANGING) expect(stepStatus(r, s), s).toBe('skipped');
+    expect(r.status.pointOfNoReturn).toBe(false);
+    expect(r.observations.probes).toHaveLength(2);
+  });
+
+  it('waiting for approval: escalated at the timeout, then a resolved alert stands it down', { timeout: 150_000 }, async () => {
+    const spec = unreachable(false);
+    const alert = alertFor(spec.name, unique('resolved'));
+    const handle = await startByAlert({ primary: { spec }, standby: { spec: standby }, alert, policy: { ...fast, repairBudgetMinutes: 0, approvalTimeoutMinutes: 0.05, onApprovalTimeout: 'escalate' } });
+    const st = await until('the approval wait to escalate', () => handle.query<RunStatus>('status'), (s) => (s.awaitingApproval?.escalations ?? 0) >= 1);
+    expect(st.step).toBe('escalated');
+    expect(st.awaitingApproval?.safeDefault).toBe('escalate');
+    expect(st.problems.some((p) => /no approval for "approve" within .* escalated \(1×\), still waiting/.test(p))).toBe(true);
+    const status = await handle.query<FailoverStatus>('failoverStatus');
+    expect(status.phase).toBe('awaiting-approval');
+    await handle.signal('failoverResolved', { ...alert, status: 'resolved', receivedAt: new Date().toISOString() });
+    const r = (await handle.result()) as FailoverResult;
+    expect(r.status.outcome).toBe('stood down');
+    expect(r.status.reason).toMatch(/^the alert was resolved at .*: stood down before anything changed$/);
+    expect(r.status.resolved?.effect).toBe('stood down');
+    expect(r.report.outcome).toBe('succeeded');
+    for (const s of CHANGING) expect(stepStatus(r, s), s).toBe('skipped');
+    expect(r.status.pointOfNoReturn).toBe(false);
+  });
+
+  it('the two-person rule: the same approver twice does not pass, two different people do', { timeout: 170_000 }, async () => {
+    const spec = unreachable(true);
+    const alert = alertFor(spec.name, unique('two-person'));
+    const handle = await startByAlert({ primary: { spec }, standby: { spec: standby }, alert, policy: { ...fast, repairBudgetMinutes: 0, approvers: 2, degradationLevel: 0 } });
+    const id = handle.workflowId;
+    await until('the approval wait', () => handle.query<RunStatus>('status'), (s) => s.awaitingApproval !== undefined);
+    const first = await lifeboat('approve', id, '--by', 'alice');
+    expect(first.code, first.stderr).toBe(0);
+    const again = await lifeboat('approve', id, '--by', 'alice');
+    expect(again.code).toBe(2);
+    expect(again.stderr.trim()).toBe(`lifeboat: ${id}: alice has already approved "approve": it needs 2 different approvers (1 more)`);
+    const waiting = await handle.query<RunStatus>('status');
+    expect(waiting.awaitingApproval?.approvers).toEqual({ needed: 2, approvedBy: ['alice'] });
+    const second = await lifeboat('approve', id, '--by', 'bob');
+    expect(second.code, second.stderr).toBe(0);
+    const r = (await handle.result()) as FailoverResult;
+    expect(r.status.approval).toMatchObject({ needed: 2, approvedBy: ['alice', 'bob'], auto: false });
+    expect(r.report.steps.find((s) => s.name === 'approve')?.detail).toBe('approved by alice and bob');
+    // Past the gate it promoted: the mirror (none for this pair) and the fence attempted.
+    expect(r.status.pointOfNoReturn).toBe(true);
+    expect(r.status.mirror?.stopped).toBe('not running');
+  });
+});
