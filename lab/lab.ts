@@ -162,6 +162,8 @@ export function ephemeralPortWarning(topo: LabTopology): string | undefined {
     topo.zookeeper.port,
     ...allClusters(topo).flatMap((c) => c.brokers.map((b) => b.port)),
     ...Object.values(topo.kraft.controllerPorts),
+    ...topo.alertmanager.instances.map((a) => a.port),
+    topo.alertmanager.receiverPort,
   ].filter((p) => p >= range[0] && p <= range[1]);
   if (ports.length === 0) return undefined;
   return (
