@@ -4,20 +4,27 @@
  * nobody answers for (everything false within the timeout), and the standby with a mirror (its
  * positions, their age and the lag read from the state topic on the standby).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startBroker, stopBroker } from '../../lab/lab';
 import '../../lab/brokerControl';
 import { findBroker } from '../../lab/topology';
-import type { ClusterSpec } from '../../src/config/spec';
+import { backupPart } from '../../src/backup/parts';
+import { defaultParts } from '../../src/backup/plan.pure';
+import { type ClusterSpec, resolveSecret } from '../../src/config/spec';
 import { classify } from '../../src/failover/decide.pure';
-import { MIRROR_RUNNING_MS, observeCluster, observeStandby } from '../../src/failover/observe';
+import { MIRROR_RUNNING_MS, newestVerifiedSet, observeCluster, observeStandby } from '../../src/failover/observe';
 import type { ClusterObservation } from '../../src/failover/types';
 import { withAdmin } from '../../src/kafka/admin';
 import { kafkaFor } from '../../src/kafka/client';
 import { waitForBrokerInIsr } from '../../src/kafka/cluster';
 import { mirrorShard, planMirror } from '../../src/kafka/mirror';
 import { mirrorPair, mirrorWorkflowId } from '../../src/kafka/mirrorRun.pure';
+import { initRepository } from '../../src/repository/repo';
 import { createTopicsReady, liveKafka } from '../support/kafka';
 import { primarySpec, standbySpec, topo, unique } from '../support/lab';
 import { produceNumbered } from '../kafka/mirror/mirrorSupport';
@@ -175,5 +182,31 @@ describe('observeStandby', () => {
     expect(Date.now() - t0).toBeLessThan(4_500);
     expect(s).toMatchObject({ healthy: false, brokersUp: 0, brokersTotal: 1, mirror: { running: false, topics: [] } });
     expect(s.problems).toEqual(expect.arrayContaining(['no broker answers', expect.stringMatching(/no ZooKeeper quorum/), expect.stringMatching(/mirror state on standby unreadable/)]));
+  });
+});
+
+describe('newestVerifiedSet', () => {
+  it('none without a repository or a set, then the set a backup wrote (structure and data read back)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lifeboat-obs-'));
+    try {
+      const lab = primarySpec();
+      expect(await newestVerifiedSet({ ...lab, repository: undefined })).toEqual({ why: 'primary has no repository in its spec' });
+      const spec: ClusterSpec = { ...lab, repository: { ...lab.repository!, path: join(dir, 'repo') } };
+      const repo = await initRepository(spec.repository!.path, resolveSecret(spec.repository!.password));
+      try {
+        expect(await newestVerifiedSet(spec)).toEqual({ why: expect.stringMatching(/holds no backup set/) });
+        const setId = randomUUID().replace(/-/g, '').slice(0, 16);
+        const parts = defaultParts(spec);
+        for (const part of parts) await backupPart(spec, repo, { setId, tier: 'manual', parts }, part);
+        const r = await newestVerifiedSet(spec);
+        expect(r.why).toBeUndefined();
+        expect(r.newestVerified).toMatchObject({ setId, parts: [...parts].sort() });
+        expect(Date.parse(r.newestVerified!.time)).toBeGreaterThan(Date.now() - 10 * 60_000);
+      } finally {
+        await repo.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
