@@ -204,7 +204,7 @@ function usableData(
 ): { mirror: boolean; answer: string; evidence: string } {
   const set = backup?.newestVerified;
   const backupLine = set ? `newest verified backup set ${set.setId} (${set.time}, ${set.parts.length} part(s))` : 'no verified backup set';
-  if (!standby) return { mirror: false, answer: 'no standby: the spec names none', evidence: backupLine };
+  if (!standby) return { mirror: false, answer: 'no standby observed', evidence: backupLine };
   const m = standby.mirror;
   const age = m.lastPositionAt === undefined ? undefined : alertAt - m.lastPositionAt;
   const mirrorLine =

@@ -223,6 +223,7 @@ describe('decide: data elsewhere and the standby', () => {
     const r = decide(obs(p0, { standby: undefined }), policy);
     expect(r.decision.action).toBe('escalate');
     expect((r.decision as { reason: string }).reason).toMatch(/set-1 .* can be restored: an operator decides/);
+    expect(r.branches[4]!.answer).toBe('no standby observed');
   });
   it('no standby, no backup → escalate', () => {
     const r = decide(obs(p0, { standby: undefined, backup: {} }), policy);
