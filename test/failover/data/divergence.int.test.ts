@@ -22,6 +22,9 @@ import { commitGroupOffsets } from '../../../src/kafka/groupOffsets';
 import { mirrorShard, planMirror } from '../../../src/kafka/mirror';
 import { mirrorPair } from '../../../src/kafka/mirrorRun.pure';
 import { WireClient } from '../../../src/kafka/wire/client';
+import { toKafkajsAcl } from '../../../src/kafka/acls';
+import { commitGroups } from '../../../src/migration/groups';
+import { chrootPath, getData, withZk } from '../../../src/zookeeper/client';
 import { appKafka, primarySpec, standbySpec, topo, unique } from '../../support/lab';
 import { createTopicsReady } from '../../support/kafka';
 import { produceNumbered } from '../../kafka/mirror/mirrorSupport';
@@ -62,6 +65,7 @@ afterAll(async () => {
     await admin.connect();
     await admin.deleteTopics({ topics: [topic] }).catch(() => {});
     await admin.deleteGroups([group]).catch(() => {});
+    if (k === pk) await admin.deleteAcls({ filters: [toKafkajsAcl({ resourceType: 'TOPIC', resourceName: topic, patternType: 'LITERAL', principal: 'User:app', host: '*', operation: 'ALL', permission: 'ALLOW' })] }).catch(() => {});
     await admin.disconnect();
   }
 }, 300_000);
@@ -120,6 +124,17 @@ describe('records not mirrored and group moves at a failover', () => {
       },
     ]);
 
+    // An ACL of the topic's own, there before the fence (the fence merges with it and leaves it).
+    const appAcl = { resourceType: 'TOPIC', resourceName: topic, patternType: 'LITERAL', principal: 'User:app', host: '*', operation: 'ALL', permission: 'ALLOW' } as const;
+    const admin = pk.admin();
+    await admin.connect();
+    await admin.createAcls({ acl: [toKafkajsAcl(appAcl)] });
+    await admin.disconnect();
+    const aclNode = chrootPath(primary.zookeeper!.chroot, `/kafka-acl/Topic/${topic}`);
+    const zkAcls = () => withZk(primary.zookeeper!.connect, async (zk) => JSON.parse((await getData(zk, aclNode)).data!.toString()) as { acls: object[] });
+    const before = await zkAcls();
+    expect(before.acls).toEqual([{ principal: 'User:app', permissionType: 'Allow', operation: 'All', host: '*' }]);
+
     // Every primary broker killed: disks intact, ZooKeeper up.
     try {
       for (const b of brokers) await killBroker(topo, b, { settle: false });
@@ -143,11 +158,16 @@ describe('records not mirrored and group moves at a failover', () => {
       );
       const diskMoves = await failoverGroupMoves(primary, standby, [group], { topics: [topic], diskGroups, disk });
       expect(diskMoves).toEqual(liveMoves.map((m) => ({ ...m, from: 'disk' })));
+      // The moves are GroupMoves: the migration's commit takes them as they are.
+      const held = await commitGroups(standby, diskMoves);
+      expect(held[0]!.partitions.map((p) => p.targetOffset)).toEqual([50, MIRRORED, MIRRORED]);
 
       // The fence, written into ZooKeeper while the brokers are down.
       const fence = await fencePrimary(primary, [topic]);
       expect(fence.via).toBe('zookeeper');
-      expect(fence.acls.map((a) => `${a.permission} ${a.operation}`)).toContain('DENY WRITE');
+      // The topic has an ACL of its own: the DENY WRITE alone, merged into the node beside it.
+      expect(fence.acls.map((a) => `${a.permission} ${a.operation} ${a.principal}`)).toEqual(['DENY WRITE User:*']);
+      expect((await zkAcls()).acls).toEqual([...before.acls, { principal: 'User:*', permissionType: 'Deny', operation: 'Write', host: '*' }]);
       expect(await fencePrimary(primary, [topic])).toMatchObject({ acls: fence.acls, at: fence.at }); // a retry returns the same record
       await primaryHealthy();
       const app = appKafka('primary', 'fo-div-app');
@@ -167,6 +187,7 @@ describe('records not mirrored and group moves at a failover', () => {
       await unfencePrimary(primary, fence);
       await poll(async () => (await tryProduce()) === 'accepted', { what: 'the app producer accepted after unfence', timeoutMs: 60_000, intervalMs: 500 });
       await unfencePrimary(primary, fence); // idempotent
+      expect(await zkAcls()).toEqual(before); // exactly what was added is gone
     } finally {
       await primaryHealthy();
     }
