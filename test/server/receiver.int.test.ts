@@ -91,7 +91,8 @@ beforeAll(async () => {
     token,
     hmac: { secret: HMAC_SECRET, skewSeconds: 300, header: 'X-Grafana-Alerting-Signature', timestampHeader: 'X-Grafana-Alerting-Timestamp', routes: ['grafana'] },
     match: { labels: { lifeboat_action: 'failover' }, clusterLabel: 'lifeboat_cluster', clusters: [ghost] },
-    temporalTimeoutMs: 10_000,
+    // Generous: 100 requests at once on a loaded 2-core machine; a 503 here would be a retry for Alertmanager, a failure for the test.
+    temporalTimeoutMs: 30_000,
   };
   receiver = buildReceiver({ config, client: t.client, audit: auditLog });
   await receiver.listen({ host: '127.0.0.1', port: topo.alertmanager.receiverPort });
@@ -271,10 +272,10 @@ describe('lifeboat serve with the lab Alertmanagers and Temporal', () => {
     await Promise.all([postToAlertmanager(am1, [{ labels, startsAt, endsAt }]), postToAlertmanager(am2, [{ labels, startsAt, endsAt }])]);
     await until('a resolved notification from an Alertmanager', () => (fromAlertmanager(workflowId, 'resolved').length >= 1 ? true : undefined), 90_000);
     expect(fromAlertmanager(workflowId, 'resolved')[0]!.action).toBe('resolved-signalled');
-    // The signal is in the run's history, and the run stood down before anything changed.
-    const history = await handle.fetchHistory();
-    const signals = (history.events ?? []).flatMap((e) => (e.workflowExecutionSignaledEventAttributes?.signalName ? [e.workflowExecutionSignaledEventAttributes.signalName] : []));
-    expect(signals).toContain(FAILOVER_RESOLVED_SIGNAL);
+    // The signal is in the run's history (Temporal appends a signal that arrives during a workflow task when the
+    // task completes), and the run stood down before anything changed.
+    const signals = async () => ((await handle.fetchHistory()).events ?? []).flatMap((e) => (e.workflowExecutionSignaledEventAttributes?.signalName ? [e.workflowExecutionSignaledEventAttributes.signalName] : []));
+    await until('failoverResolved in the run\'s history', async () => ((await signals()).includes(FAILOVER_RESOLVED_SIGNAL) ? true : undefined), 60_000);
     await until('the run to end', async () => ((await handle.describe()).status.name !== 'RUNNING' ? true : undefined), 120_000);
     expect((await handle.describe()).status.name).toBe('COMPLETED');
     const after = await handle.query<Status>(FAILOVER_STATUS_QUERY);
