@@ -8,8 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Kafka } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createActivities } from '../../activities';
+import { activityDeps } from '../../activities/deps';
 import { startBroker, stopBroker } from '../../lab/lab';
 import '../../lab/brokerControl';
 import { findBroker } from '../../lab/topology';
@@ -208,5 +211,18 @@ describe('newestVerifiedSet', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the failover activities (registered, thin)', () => {
+  it('observeClusterActivity, observeStandbyActivity and newestVerifiedSetActivity answer through the activity boundary', async () => {
+    const acts = createActivities(activityDeps());
+    const env = new MockActivityEnvironment();
+    const o = await env.run(() => acts.observeClusterActivity({ spec: primarySpec(), timeoutMs: 5_000 }));
+    expect(o).toMatchObject({ cluster: 'primary', reachable: true, zookeeper: { quorum: true } });
+    const s = await env.run(() => acts.observeStandbyActivity({ primary: primarySpec(), standby: standbySpec(), timeoutMs: 5_000 }));
+    expect(s).toMatchObject({ cluster: 'standby', healthy: true, mirror: { workflowId: 'mirror-primary-to-standby' } });
+    const b = await env.run(() => acts.newestVerifiedSetActivity({ spec: { ...primarySpec(), repository: undefined } }));
+    expect(b).toEqual({ why: 'primary has no repository in its spec' });
   });
 });
