@@ -6,7 +6,8 @@
  * offsets on the standby (inside the mirrored prefix, inside the clients' records, at the end), and
  * the primary fenced for applications (the failover's fence).
  *
- * The dry run counts the tail exactly and writes nothing. The failback then quarantines exactly the
+ * The dry run counts the tail exactly and writes nothing. A failback whose cut-over is rejected
+ * (after the reverse mirror copied) leaves the primary fenced; run again, it quarantines exactly the
  * tail (bytes, headers, original offsets and timestamps), the reverse mirror copies the standby's
  * records onto the primary's existing log (the prefix kept where it is, the clients' records after
  * the tail: every standby record at its mapped offset), the group is positioned exactly, the
@@ -25,12 +26,13 @@ import { WireClient } from '../../src/kafka/wire/client';
 import type { DecodedRecord } from '../../src/kafka/wire/recordBatch';
 import { fenceWrites } from '../../src/migration/fence';
 import { failbackWorkflowId } from '../../src/failover/ids.pure';
-import { ORIGINAL_HEADERS, quarantineTail, quarantineTopic } from '../../src/failover/failback';
+import { failbackMigrationId, ORIGINAL_HEADERS, quarantineTail, quarantineTopic } from '../../src/failover/failback';
 import { connectTemporal, followRun, startRun, type TemporalClient } from '../../src/temporal/runs';
 import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
 import { createTopicsReady } from '../support/kafka';
 import { appKafka, primarySpec, standbySpec, unique } from '../support/lab';
 import { cleanUp } from '../support/migration';
+import type { RunStatus } from '../../workflows/support/tracker';
 import { content, produceNumbered, readTopic } from '../kafka/mirror/mirrorSupport';
 
 const primary = primarySpec();
@@ -131,6 +133,16 @@ afterAll(async () => {
   await t?.close();
 }, 120_000);
 
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
 const headerOf = (r: DecodedRecord, key: string) => r.headers.find((h) => h.key === key)?.value?.toString();
 
 describe('failback', () => {
@@ -159,9 +171,28 @@ describe('failback', () => {
     const standbyBefore = await readTopic(sk, topic);
     const primaryBefore = await ends(pk, topic);
     const id = failbackWorkflowId(primary.name, standby.name);
+    const input = { primary: { spec: primary }, standby: { spec: standby }, topics: [topic], skipBackup: true, shards: 1, roundSeconds: 2 };
+
+    // First the cut-over back is rejected at its gate, after the reverse mirror has copied the
+    // clients' records onto the primary: the clients stay on the standby, the primary stays fenced.
+    await startRun(t.client, 'failback', { workflowId: id, args: [{ ...input, autoApprove: false }] });
+    const child = t.client.workflow.getHandle(failbackMigrationId(id));
+    await until('the cut-over gate', async () => ((await child.query<RunStatus>('status').catch(() => undefined))?.awaitingApproval ? true : undefined), 120_000);
+    await child.executeUpdate('approve', { args: [{ approve: false, by: 'failback-test' }] });
+    const rejected = await followRun<'failback'>(t.client, id);
+    expect(rejected.report.outcome).toBe('rejected');
+    expect(rejected.status.primaryLeft).toBe('fenced');
+    const copied = await ends(pk, topic);
+    expect([0, 1, 2].map((p) => copied.get(p)! - primaryBefore.get(p)!)).toEqual([0, 1, 2].map((p) => standbyBefore.get(p)!.length - PREFIX / PARTITIONS));
+    const refusedP = appKafka('primary', 'fb-app').producer({ retry: { retries: 1 } });
+    await refusedP.connect();
+    await expect(refusedP.send({ topic, acks: -1, messages: [{ partition: 0, value: 'still fenced' }] })).rejects.toThrow(/not authorized/i);
+    await refusedP.disconnect();
+
+    // Then again, approved: the tail is still exactly the tail (the copied records after it are not).
     await startRun(t.client, 'failback', {
       workflowId: id,
-      args: [{ primary: { spec: primary }, standby: { spec: standby }, topics: [topic], autoApprove: true, skipBackup: true, shards: 1, roundSeconds: 2 }],
+      args: [{ ...input, autoApprove: true }],
     });
     const r = await followRun<'failback'>(t.client, id);
     expect(r.status.problems, JSON.stringify(r.report.problems)).toEqual([]);
@@ -187,7 +218,10 @@ describe('failback', () => {
         expect(headerOf(rec, ORIGINAL_HEADERS.timestamp)).toBe(String(w.timestamp));
       });
     }
-    expect(r.status.tail!.map((x) => [x.partition, x.records, x.quarantined, x.quarantineTopic])).toEqual([0, 1, 2].map((p) => [p, TAIL[p], TAIL[p], qtopic]));
+    expect(r.status.tail!.map((x) => [x.partition, x.from, x.to, x.records, x.quarantined, x.quarantineTopic])).toEqual(
+      [0, 1, 2].map((p) => [p, PREFIX / PARTITIONS, primaryBefore.get(p), TAIL[p], TAIL[p], qtopic]),
+    );
+    expect(r.status.seed!.every((x) => x.action === 'kept')).toBe(true);
 
     // Every standby record on the primary at its mapped offset: the prefix where it was, the clients' after the tail.
     const onPrimary = await readTopic(pk, topic);
@@ -222,5 +256,5 @@ describe('failback', () => {
     await appS.connect();
     await expect(appS.send({ topic, acks: -1, messages: [{ partition: 0, value: 'refused' }] })).rejects.toThrow(/not authorized/i);
     await appS.disconnect();
-  }, 170_000);
+  }, 240_000);
 });

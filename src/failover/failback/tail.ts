@@ -18,6 +18,8 @@ import type { ClusterSpec } from '../../config/spec';
 import { LifeboatError } from '../../errors';
 import { poll, throwIfAborted } from '../../core/poll';
 import { reachableKafka, retryTransient, withAdmin } from '../../kafka/admin';
+import { mirrorPair } from '../../kafka/mirrorRun.pure';
+import { type MirrorState, readState, runsOf, stateKey } from '../../kafka/mirror/state';
 import { WireClient } from '../../kafka/wire/client';
 import { type Range, readBatches } from '../../kafka/wire/readBatches';
 import { batchRecords, decodeBody, type RawRecord } from '../../kafka/wire/recordBatch';
@@ -140,6 +142,20 @@ function headersOf(r: RawRecord, topic: string, partition: number): { key: Buffe
 }
 
 /**
+ * Where the divergent tail ends on the primary: its end, unless an earlier failback's reverse mirror
+ * (seed.ts) already appended the standby's records after the tail — then where those start (the
+ * first run of the reverse map past the forward mirror's records, or the reverse position's target
+ * end when it has copied nothing yet). A reverse position that does not reach the primary's end is
+ * an older cycle's, replaced by the seed: the end is the primary's.
+ */
+export function tailEnd(reverse: MirrorState | undefined, pair: string, f: ForwardPartition, high: number): number {
+  const have = reverse?.positions.get(stateKey(pair, f.topic, f.partition));
+  if (!have || have.targetNext + (have.sent ?? []).reduce((n, x) => n + x.records, 0) < high) return high;
+  const copied = runsOf(reverse!, have).find((r) => r[0] >= f.targetNext);
+  return Math.min(high, copied ? copied[1] : have.targetNext);
+}
+
+/**
  * Counts the tail of every mirrored partition and (unless dryRun) quarantines it. Refuses while a
  * transaction is open on the primary's topics (its records could still commit after the export).
  */
@@ -147,6 +163,9 @@ export async function quarantineTail(primary: ClusterSpec, standby: ClusterSpec,
   const fwd = await forwardPartitions(primary, standby, opts.topics, opts.signal);
   const pk = await reachableKafka(primary, 'failback-tail');
   const sk = await reachableKafka(standby, 'failback-tail');
+  // A failback run before this one may have seeded the reverse mirror, which may have copied since.
+  const revPair = mirrorPair(standby.name, primary.name);
+  const reverse = await readState(pk, revPair, opts.signal).catch(() => undefined);
   const byTopic = new Map<string, ForwardPartition[]>();
   for (const f of fwd) byTopic.set(f.topic, [...(byTopic.get(f.topic) ?? []), f]);
   const out: TailPartition[] = [];
@@ -163,7 +182,8 @@ export async function quarantineTail(primary: ClusterSpec, standby: ClusterSpec,
     }
     const tails: { f: ForwardPartition; range: Range; records: number; lost?: Range }[] = [];
     for (const f of parts) {
-      const to = on.high.get(f.partition);
+      const high = on.high.get(f.partition);
+      const to = high === undefined ? undefined : tailEnd(reverse, revPair, f, high);
       if (to === undefined) throw new LifeboatError('DataLost', `${topic}-${f.partition} is not on ${primary.name} any more (fewer partitions?): its divergent tail cannot be exported`, { topic, partition: f.partition });
       if (to < f.next) {
         throw new LifeboatError('UnsafeTarget', `${topic}-${f.partition} on ${primary.name} ends at ${to}, before the mirror's position ${f.next}: the topic was recreated or truncated after the failover; the tail cannot be told apart`, { topic, partition: f.partition });
