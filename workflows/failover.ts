@@ -40,8 +40,8 @@ import { FAILOVER_ALERT_SIGNAL, FAILOVER_RESOLVED_SIGNAL, FAILOVER_STATUS_QUERY 
 // DT wrote policy.ts for workflow code (no Node APIs, no clock); it is not named *.pure.ts (reported).
 // eslint-disable-next-line @typescript-eslint/no-restricted-imports
 import { failoverPolicy } from '../src/failover/policy';
-import { type FailoverOutcome, type FailoverPhase, type FailoverStatus, notMirroredTotal, rtoOf, summarizeProbe } from '../src/failover/run.pure';
-import type { AlertEvent, BackupObservation, ClusterObservation, DecisionResult, FailoverInput, FailoverPolicy, Observations, StandbyObservation } from '../src/failover/types';
+import { type FailoverOutcome, type FailoverPhase, type FailoverRunInput, type FailoverStatus, notMirroredTotal, rtoOf, summarizeProbe } from '../src/failover/run.pure';
+import type { AlertEvent, BackupObservation, ClusterObservation, DecisionResult, FailoverPolicy, Observations, StandbyObservation } from '../src/failover/types';
 import { mirrorWorkflowId } from '../src/kafka/mirrorRun.pure';
 import { groupOutcomes } from '../src/migration/onlineRun.pure';
 import type { GroupMove, HookOutcome } from '../src/migration';
@@ -54,7 +54,7 @@ import { failureOf } from './recovery/support';
 import { type ClusterRef, resolveCluster } from './support/cluster';
 import { RunTracker } from './support/tracker';
 
-export type { FailoverStatus } from '../src/failover/run.pure';
+export type { FailoverRunInput, FailoverStatus } from '../src/failover/run.pure';
 
 export interface FailoverResult {
   status: FailoverStatus;
@@ -101,7 +101,7 @@ class StandDown extends Error {
 
 const sameAlert = (a: AlertEvent, b: AlertEvent | undefined) => !!b && a.receivedAt === b.receivedAt && a.incident === b.incident && a.fingerprint === b.fingerprint && a.status === b.status;
 
-export async function failover(input: FailoverInput): Promise<FailoverResult> {
+export async function failover(input: FailoverRunInput): Promise<FailoverResult> {
   const workflowId = workflowInfo().workflowId;
   const dryRun = input.dryRun ?? false;
   const alert = input.alert;
@@ -123,7 +123,9 @@ export async function failover(input: FailoverInput): Promise<FailoverResult> {
   };
   let promotionStarted = false;
   let resolvedAsked = false;
-  setHandler(failoverStatusQuery, () => ({ ...st, problems: t?.problems ?? st.problems }));
+  // Queries and signals can come before the tracker exists (the clusters are resolved first).
+  const ref: { tracker?: RunTracker } = {};
+  setHandler(failoverStatusQuery, () => ({ ...st, problems: ref.tracker?.problems ?? st.problems }));
   setHandler(failoverAlertSignal, (a) => {
     // The receiver starts the run with the alert and signals it too (SignalWithStart): one alert, not two.
     if (a && !sameAlert(a, alert)) {
@@ -136,7 +138,7 @@ export async function failover(input: FailoverInput): Promise<FailoverResult> {
     const at = a?.receivedAt ?? new Date().toISOString();
     if (promotionStarted || st.outcome) {
       st.resolved = { at, effect: 'recorded' };
-      t?.problem(`the alert was resolved at ${at}, after the promotion had started: recorded only`);
+      ref.tracker?.problem(`the alert was resolved at ${at}, after the promotion had started: recorded only`);
       return;
     }
     st.resolved = { at, effect: 'stood down' };
@@ -188,6 +190,7 @@ export async function failover(input: FailoverInput): Promise<FailoverResult> {
     dryRun,
     p.source,
   );
+  ref.tracker = t;
   for (const m of standbyProblems) t.problem(m);
   const phase = (x: FailoverPhase) => {
     st.phase = x;
@@ -399,16 +402,18 @@ export async function failover(input: FailoverInput): Promise<FailoverResult> {
     )
     .catch((e: unknown) => {
       st.fence = { how: 'not fenced', detail: failureOf(e).message, fenced: false };
-      t.problem(`${primary.name} is NOT fenced (${failureOf(e).message}): fence it before it comes back (lifeboat failover fence, or DENY WRITE ACLs on ${topics.length} topics by hand), or its clients write where nobody reads`);
+      t.problem(`${primary.name} is NOT fenced (${failureOf(e).message}): fence it before it comes back (DENY WRITE on ${topics.length ? topics.join(', ') : 'its topics'}), or its clients write where nobody reads`);
     });
 
   const moves: GroupMove[] = [];
   let consumedNotMirrored = 0;
+  const groups = [...new Set(input.groups ?? [])];
+  if (!groups.length) t.problem(`no consumer groups named (input "groups"): no group offsets were moved to ${standby!.name}; its consumers start where their own offsets (or auto.offset.reset) say`);
   await t
     .step(
       'divergence',
       async () => {
-        const x = await exactData(primary, standby!, topics, []);
+        const x = await exactData(primary, standby!, topics, groups);
         for (const m of x.problems) t.problem(m);
         st.divergence = x.divergence.partitions.map(({ topic, partition, primaryEnd, mirrored, notMirrored, from }) => ({ topic, partition, primaryEnd, mirrored, notMirrored, from }));
         st.notMirroredTotal = notMirroredTotal(st.divergence);

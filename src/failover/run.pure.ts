@@ -5,7 +5,15 @@
  */
 import type { GroupOutcome } from '../migration/onlineRun.pure';
 import type { HookOutcome } from '../migration/hooks';
-import type { AlertEvent, Branch, ClusterObservation, Decision, PartitionDivergence, Severity, StandbyObservation } from './types';
+import type { AlertEvent, Branch, FailoverInput, ClusterObservation, Decision, PartitionDivergence, Severity, StandbyObservation } from './types';
+
+/**
+ * The workflow's input: FailoverInput and the consumer groups to move. EX's group moves need them
+ * named (live, or from __consumer_offsets on disk); none named moves none (the report says so).
+ */
+export interface FailoverRunInput extends FailoverInput {
+  groups?: string[];
+}
 
 export type FailoverPhase =
   | 'starting'

@@ -48,10 +48,10 @@ const now = new Date('2026-12-03T15:38:16.000Z');
 describe('lifeboat failover start: the request', () => {
   it('by cluster name: ID failover-<cluster>-manual-<time>, the input names the clusters', () => {
     expect(startRequest({ cluster: 'primary' }, now)).toEqual({ workflowId: 'failover-primary-manual-20261203T153816Z', cluster: 'primary', input: { primary: { cluster: 'primary' } } });
-    expect(startRequest({ cluster: 'primary', standby: 'standby', 'dry-run': true, 'auto-approve': true, incident: 'drill-7' }, now)).toEqual({
+    expect(startRequest({ cluster: 'primary', standby: 'standby', 'dry-run': true, 'auto-approve': true, incident: 'drill-7', groups: ['billing', 'audit'] }, now)).toEqual({
       workflowId: 'failover-primary-drill-7',
       cluster: 'primary',
-      input: { primary: { cluster: 'primary' }, standby: { cluster: 'standby' }, dryRun: true, autoApprove: true },
+      input: { primary: { cluster: 'primary' }, standby: { cluster: 'standby' }, dryRun: true, autoApprove: true, groups: ['billing', 'audit'] },
     });
   });
 

@@ -199,6 +199,7 @@ describe('failover workflow', () => {
     await until('the approval wait', () => handle.query<RunStatus>('status'), (s) => s.awaitingApproval !== undefined);
     const first = await lifeboat('approve', id, '--by', 'alice');
     expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout.trim()).toBe(`approved "approve" of ${id} as alice; 1 more approver needed`);
     const again = await lifeboat('approve', id, '--by', 'alice');
     expect(again.code).toBe(2);
     expect(again.stderr.trim()).toBe(`lifeboat: ${id}: alice has already approved "approve": it needs 2 different approvers (1 more)`);

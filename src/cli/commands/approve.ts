@@ -35,7 +35,10 @@ export async function run(argv: string[]): Promise<number> {
       }
       throw e;
     });
-    out.result(res as unknown as Record<string, unknown>, `${res.approved ? 'approved' : 'rejected'} "${res.step}" of ${id} as ${res.by}`);
+    const remaining = (res as { remaining?: number }).remaining;
+    // A gate that needs several approvers (the two-person rule) says how many more.
+    const more = remaining ? `; ${remaining} more approver${remaining === 1 ? '' : 's'} needed` : '';
+    out.result(res as unknown as Record<string, unknown>, `${res.approved ? 'approved' : 'rejected'} "${res.step}" of ${id} as ${res.by}${more}`);
     return EXIT.OK;
   } finally {
     await t.close();

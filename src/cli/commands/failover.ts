@@ -11,20 +11,19 @@
 import { loadSpec } from '../../config/spec';
 import { EXIT, LifeboatError } from '../../errors';
 import { failoverWorkflowId, FAILOVER_STATUS_QUERY } from '../../failover/ids.pure';
-import { type FailoverStatus, manualIncident, renderFailoverStatus } from '../../failover/run.pure';
-import type { FailoverInput } from '../../failover/types';
+import { type FailoverRunInput, type FailoverStatus, manualIncident, renderFailoverStatus } from '../../failover/run.pure';
 import { renderMarkdown } from '../../report/report.pure';
 import { workflowUiLink } from '../../temporal/connection';
 import { connectTemporal, describeRun, startRun, type TemporalClient, type WorkflowResult } from '../../temporal/runs';
 import { follow } from '../follow';
-import { commandLine, describe, dryRun, flag, json, spec as specOption, text, type OptValues } from '../options';
+import { commandLine, describe, dryRun, flag, json, list, spec as specOption, text, type OptValues } from '../options';
 import { type Output, output } from '../output';
 
 export const summary = 'fail over a primary cluster to its warm standby (start by hand, status)';
 
 const USAGE = `usage:
   lifeboat failover start (--cluster <name> | --spec <primary.yaml>) [--standby <name> | --standby-spec <standby.yaml>]
-                          [--incident <id>] [--dry-run] [--auto-approve] [--follow] [--json]
+                          [--groups <g,..>] [--incident <id>] [--dry-run] [--auto-approve] [--follow] [--json]
   lifeboat failover status <workflow-id> [--json]
 approve (or reject) the promotion: lifeboat approve <workflow-id> [--by <name>] [--reject]`;
 
@@ -38,6 +37,7 @@ const CLI = commandLine('lifeboat failover', USAGE, [
   describe(specOption, 'the failing primary, by spec file (instead of --cluster)'),
   text('standby', '<name>', "the standby, by name (default: the primary spec's standby)"),
   text('standby-spec', '<standby.yaml>', 'the standby, by spec file'),
+  list('groups', '<g,..>', 'the consumer groups whose offsets move to the standby (translated through the mirror)'),
   text('incident', '<id>', 'the incident (default manual-<UTC time>): the workflow ID is failover-<cluster>-<incident>'),
   describe(dryRun, 'confirm, decide and plan only: nothing is changed'),
   flag('auto-approve', 'approve the promotion up front (a drill, the benchmark)'),
@@ -48,7 +48,7 @@ const CLI = commandLine('lifeboat failover', USAGE, [
 type Values = OptValues<typeof CLI.options>;
 
 /** The run a `start` asks for: its workflow ID and input (no connection; unit-tested). */
-export function startRequest(values: Values, now: Date): { workflowId: string; cluster: string; input: FailoverInput } {
+export function startRequest(values: Values, now: Date): { workflowId: string; cluster: string; input: FailoverRunInput } {
   if (values.cluster && values.spec) throw CLI.error('give --cluster <name> or --spec <file>, not both');
   if (values.standby && values['standby-spec']) throw CLI.error('give --standby <name> or --standby-spec <file>, not both');
   if (!values.cluster && !values.spec) throw CLI.error('the primary is required: --cluster <name> (or --spec <primary.yaml>)');
@@ -59,11 +59,12 @@ export function startRequest(values: Values, now: Date): { workflowId: string; c
   if (standbyName === cluster) throw new LifeboatError('InvalidInput', `the standby is the primary itself (${cluster}): a failover needs two clusters`);
   const incident = values.incident ?? manualIncident(now);
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(incident)) throw CLI.error(`--incident takes letters, digits, ".", "_" and "-", got ${JSON.stringify(incident)}`);
-  const input: FailoverInput = {
+  const input: FailoverRunInput = {
     primary: primarySpec ? { spec: primarySpec } : { cluster },
     ...(standbySpec ? { standby: { spec: standbySpec } } : standbyName ? { standby: { cluster: standbyName } } : {}),
     ...(values['dry-run'] ? { dryRun: true } : {}),
     ...(values['auto-approve'] ? { autoApprove: true } : {}),
+    ...(values.groups ? { groups: values.groups } : {}),
   };
   return { workflowId: failoverWorkflowId(cluster, incident), cluster, input };
 }
