@@ -249,7 +249,9 @@ export async function failoverGroupMoves(primary: ClusterSpec, standby: ClusterS
     for (const group of groups) {
       const move: FailoverGroupMove = { group, partitions: [], untranslated: [], consumedNotMirrored: [], from: fromDisk ? 'disk' : 'live' };
       const offsets = (held.get(group) ?? []).sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
-      if (offsets.length === 0) {
+      if (fromDisk && !mergeGroups(opts.diskGroups!).has(group)) {
+        move.untranslated.push({ topic: topics.join(','), partition: -1, sourceOffset: -1, reason: `group ${group}: no log dirs read hold its partition of __consumer_offsets: read them on the host that has it (groupOffsetsFromDiskActivity)` });
+      } else if (offsets.length === 0) {
         move.untranslated.push({ topic: topics.join(','), partition: -1, sourceOffset: -1, reason: `group ${group} has no committed offset on these topics on ${primary.name}${fromDisk ? ' (its __consumer_offsets on disk)' : ''}: leave it out, or its consumers start by their auto.offset.reset on ${standby.name}` });
       }
       for (const o of offsets) {

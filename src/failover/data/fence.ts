@@ -216,7 +216,15 @@ export async function fencePrimary(spec: ClusterSpec, topics: string[], opts: { 
       if (!(e instanceof LifeboatError && e.type === 'Unreachable') && !/KafkaJS(Connection|NumberOfRetriesExceeded|RequestTimeout|BrokerNotFound)/.test((e as Error).name)) throw e;
     }
   }
-  return fenceInZookeeper(spec, topics, opts);
+  try {
+    return await fenceInZookeeper(spec, topics, opts);
+  } catch (e) {
+    if (e instanceof LifeboatError) throw e;
+    if (/CONNECTION_LOSS|unreachable/i.test(`${(e as { code?: string }).code ?? ''} ${(e as Error).message}`)) {
+      throw new LifeboatError('Unreachable', `cannot fence "${spec.name}": its brokers do not answer and its ZooKeeper neither (${(e as Error).message}); keep its brokers from starting (or cut them off the network) until the failover is done`);
+    }
+    throw e;
+  }
 }
 
 /** Removes what fencePrimary added, the way it was added (a ZooKeeper fence straight from ZooKeeper: the brokers follow its notifications). */

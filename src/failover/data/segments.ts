@@ -111,7 +111,12 @@ export async function readReplica(r: ReplicaDir, from: number, to: number, onBat
         const { bytesRead } = await fh.read(head, 0, BATCH_HEADER_BYTES, pos);
         if (bytesRead < BATCH_HEADER_BYTES) break;
         const h = readHeader(head);
-        if (h.size <= 12 || pos + h.size > length || h.magic !== 2) break; // the end (a preallocated tail, or a batch cut short)
+        if (h.size <= 12 || pos + h.size > length || h.magic !== 2) {
+          // The newest segment ends here (a preallocated tail, or a batch the kill cut short); a
+          // closed segment never does: counting on past it would be a guess.
+          if (i < r.segments.length - 1) throw new LifeboatError('CorruptBackup', `${segmentFile(r, base)}: no complete record batch at byte ${pos} of ${length} in a closed segment`);
+          break;
+        }
         if (h.baseOffset >= to) return;
         if (lastOffsetOf(h) >= from) {
           const bytes = Buffer.alloc(h.size);
