@@ -21,7 +21,7 @@ import { WireClient } from '../kafka/wire/client';
 import { clusterOf, type MetadataV1, metadataV1, type WireResponse } from '../kafka/wire/transport';
 import { chooseBackupSet } from '../recovery/choose';
 import { connectZk, zkServers } from '../zookeeper/client';
-import { classify, describeProbe } from './decide.pure';
+import { classify } from './decide.pure';
 import type { BackupObservation, BrokerObservation, ClusterObservation, PartitionRef, StandbyObservation } from './types';
 
 export interface ObserveOptions {
@@ -324,7 +324,7 @@ export async function observeStandby(primary: ClusterSpec, standby: ClusterSpec,
       ...(lastPositionAt !== undefined ? { lastPositionAt } : {}),
       topics,
     },
-    problems: problems.length ? problems : health.reachable ? [] : [describeProbe(health)],
+    problems,
   };
 }
 
