@@ -4,9 +4,11 @@
  * again), no failover; a dry run of a primary nobody answers for plans with its decision and
  * changes nothing; a run waiting for approval stands down on a resolved alert (after escalating at
  * its approval timeout); the two-person rule: the same approver twice does not pass, two different
- * people do (approved with `lifeboat approve`, the way operators do).
+ * people do (approved with `lifeboat approve`, the way operators do); an auto-approved failover to
+ * a standby with a running mirror: the mirror stopped, the old primary fenced, the clients switched,
+ * verified, with RTO and its parts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,7 +26,12 @@ import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
 import { getChildren, remove, withZk } from '../../src/zookeeper/client';
 import type { FailoverResult } from '../../workflows/failover';
 import type { RunStatus } from '../../workflows/support/tracker';
+import { MIRROR_STATUS_QUERY, type MirrorStatus, mirrorWorkflowId } from '../../src/kafka/mirrorRun.pure';
+import { kafkaFor } from '../../src/kafka/client';
+import { startRun } from '../../src/temporal/runs';
 import { lifeboat } from '../support/cli';
+import { createTopicsReady } from '../support/kafka';
+import { cleanUp } from '../support/migration';
 import { primarySpec, standbySpec, topo, unique } from '../support/lab';
 
 const primary = primarySpec();
@@ -42,9 +49,8 @@ let running: Promise<void>;
  * serves (its log dirs do not exist). ZooKeeper: unused too, or (`zk`) the lab's under a chroot of
  * its own, so a fence through ZooKeeper writes only there.
  */
-function unreachable(zk: boolean): ClusterSpec {
-  const name = unique('unreach');
-  const chroot = `/${name}`;
+function unreachable(zk: boolean, name = unique('unreach')): ClusterSpec {
+  const chroot = `/${unique(`fo-${name}`)}`;
   if (zk) chroots.push(chroot);
   return {
     ...primary,
@@ -213,5 +219,51 @@ describe('failover workflow', () => {
     // Past the gate it promoted: the mirror (none for this pair) and the fence attempted.
     expect(r.status.pointOfNoReturn).toBe(true);
     expect(r.status.mirror?.stopped).toBe('not running');
+  });
+
+  it('auto-approved to a ready standby: the mirror stopped, fenced through ZooKeeper, clients switched, verified, RTO and its parts', { timeout: 170_000 }, async () => {
+    // The lab primary's mirror into the standby runs; then a "primary" nobody answers for (its brokers
+    // on unused ports, its ZooKeeper a scratch chroot) fails over onto it.
+    const topic = unique('fo-ready');
+    const mirrorId = mirrorWorkflowId(primary.name, standby.name);
+    try {
+      const kafka = kafkaFor(primary, 'fo-test');
+      await createTopicsReady(primary, [{ topic, numPartitions: 2, replicationFactor: 3 }], { kafka });
+      const producer = kafka.producer();
+      await producer.connect();
+      await producer.send({ topic, acks: -1, messages: Array.from({ length: 50 }, (_, i) => ({ partition: i % 2, value: `r${i}` })) });
+      await producer.disconnect();
+      await startRun(t.client, 'mirror', { workflowId: mirrorId, args: [{ source: { spec: primary }, target: { spec: standby }, selection: { topics: [topic] }, shards: 1, roundSeconds: 1 }] });
+      const m = t.client.workflow.getHandle(mirrorId);
+      await until('the mirror to catch up', () => m.query<MirrorStatus>(MIRROR_STATUS_QUERY), (s) => s.rounds >= 1 && s.totals.partitions === 2 && s.totals.lagRecords === 0);
+
+      const gone: ClusterSpec = unreachable(true, primary.name);
+      const bootstrapFile = join(dir, 'clients.properties');
+      writeFileSync(bootstrapFile, `# the application's settings\nbootstrap.servers=${primary.kafka.bootstrapServers.join(',')}\n`);
+      const target: ClusterSpec = { ...standby, clientSwitch: [{ type: 'bootstrap-file', path: bootstrapFile, key: 'bootstrap.servers' }] } as ClusterSpec;
+      const alert = alertFor(primary.name, unique('ready'));
+      const handle = await startByAlert({ primary: { spec: gone }, standby: { spec: target }, alert, autoApprove: true, policy: { ...fast, repairBudgetMinutes: 0, degradationLevel: 0 } });
+      const r = (await handle.result()) as FailoverResult;
+      expect(r.status.decision?.action, r.status.decision?.reason).toBe('failover');
+      expect(r.status.outcome, r.report.problems.join('; ')).toBe('failed over');
+      expect(r.status.approval).toMatchObject({ auto: true });
+      expect(r.status.mirror).toEqual({ workflowId: mirrorId, stopped: 'stopped' });
+      expect((await m.describe()).status.name).toBe('COMPLETED');
+      expect(r.status.pointOfNoReturn).toBe(true);
+      expect(r.status.fence).toMatchObject({ fenced: true });
+      expect(r.status.fence!.how).toMatch(/ZooKeeper/);
+      expect(readFileSync(bootstrapFile, 'utf8')).toContain(`bootstrap.servers=${standby.kafka.bootstrapServers.join(',')}`);
+      expect(r.status.hooks).toHaveLength(1);
+      expect(r.report.checks.find((c) => c.subject === `produce/consume probe on ${standby.name}`)?.ok).toBe(true);
+      // RTO: alert received → the probe's records consumed on the standby; its parts add up to it.
+      expect(r.status.rtoMs).toBeGreaterThan(0);
+      const parts = r.status.rtoParts;
+      const sum = (parts.confirm ?? 0) + (parts.decide ?? 0) + (parts.approve ?? 0) + (parts.promote ?? 0) + (parts.switch ?? 0) + (parts.verify ?? 0);
+      expect(Math.abs(sum - r.status.rtoMs!)).toBeLessThanOrEqual(1000);
+      expect(r.report.rtoMs).toBe(r.status.rtoMs);
+    } finally {
+      await t.client.workflow.getHandle(mirrorId).terminate('test cleanup').catch(() => undefined);
+      await cleanUp(primary, standby, [topic], []);
+    }
   });
 });
