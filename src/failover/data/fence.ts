@@ -236,5 +236,29 @@ export async function unfencePrimary(spec: ClusterSpec, fence: PrimaryFence): Pr
     }
   }
   if (fence.via === 'zookeeper') return unfenceInZookeeper(spec, fence);
-  return unfenceWrites(spec, fence);
+  await unfenceWrites(spec, fence);
+  await dropCoveredMarker(spec, fence).catch(() => {});
+}
+
+/**
+ * After an unfence through the brokers: a ZooKeeper fence's marker whose ACLs that unfence removed
+ * too (a failback fences the repaired primary through its brokers, over the failover's ZooKeeper
+ * fence, and lifts both at once) is removed, so a later fence starts afresh. Best effort.
+ */
+async function dropCoveredMarker(spec: ClusterSpec, fence: PrimaryFence): Promise<void> {
+  const zkc = spec.zookeeper;
+  if (!zkc || spec.kafka.mode === 'kraft') return;
+  const marker = chrootPath(zkc.chroot, FENCE_MARKER);
+  const id = (a: AclEntry) => `${a.resourceName} ${a.permission} ${a.operation}`;
+  const removed = new Set(fence.acls.map(id));
+  await withZk(
+    zkc.connect,
+    async (zk) => {
+      if (!(await exists(zk, marker))) return;
+      const { data, stat } = await getData(zk, marker);
+      const held = (JSON.parse(data?.toString('utf8') || '{}') as PrimaryFence).acls ?? [];
+      if (held.every((a) => removed.has(id(a)))) await remove(zk, marker, stat.version);
+    },
+    { timeoutMs: 5_000, auth: zkAuthOf(spec) },
+  );
 }

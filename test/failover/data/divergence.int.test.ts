@@ -13,7 +13,7 @@ import { findCluster } from '../../../lab/topology';
 import { poll } from '../../../src/core/poll';
 import { failoverDivergence, failoverGroupMoves } from '../../../src/failover/data/divergence';
 import { partitionEndsFromDisk } from '../../../src/failover/data/disk';
-import { fencePrimary, unfencePrimary } from '../../../src/failover/data/fence';
+import { FENCE_MARKER, fenceInZookeeper, fencePrimary, unfencePrimary } from '../../../src/failover/data/fence';
 import { groupOffsetsFromDisk } from '../../../src/failover/data/groupsDisk';
 import { brokersByHost } from '../../../src/failover/data/hosts.pure';
 import { waitForIsr } from '../../../src/host/logdirs';
@@ -24,7 +24,7 @@ import { mirrorPair } from '../../../src/kafka/mirrorRun.pure';
 import { WireClient } from '../../../src/kafka/wire/client';
 import { toKafkajsAcl } from '../../../src/kafka/acls';
 import { commitGroups } from '../../../src/migration/groups';
-import { chrootPath, getData, withZk } from '../../../src/zookeeper/client';
+import { chrootPath, exists, getData, withZk } from '../../../src/zookeeper/client';
 import { appKafka, primarySpec, standbySpec, topo, unique } from '../../support/lab';
 import { createTopicsReady } from '../../support/kafka';
 import { produceNumbered } from '../../kafka/mirror/mirrorSupport';
@@ -133,6 +133,7 @@ describe('records not mirrored and group moves at a failover', () => {
     const aclNode = chrootPath(primary.zookeeper!.chroot, `/kafka-acl/Topic/${topic}`);
     const zkAcls = () => withZk(primary.zookeeper!.connect, async (zk) => JSON.parse((await getData(zk, aclNode)).data!.toString()) as { acls: object[] });
     const before = await zkAcls();
+    const markerExists = () => withZk(primary.zookeeper!.connect, async (zk) => (await exists(zk, chrootPath(primary.zookeeper!.chroot, FENCE_MARKER))) !== null);
     expect(before.acls).toEqual([{ principal: 'User:app', permissionType: 'Allow', operation: 'All', host: '*' }]);
 
     // Every primary broker killed: disks intact, ZooKeeper up.
@@ -188,6 +189,16 @@ describe('records not mirrored and group moves at a failover', () => {
       await poll(async () => (await tryProduce()) === 'accepted', { what: 'the app producer accepted after unfence', timeoutMs: 60_000, intervalMs: 500 });
       await unfencePrimary(primary, fence); // idempotent
       expect(await zkAcls()).toEqual(before); // exactly what was added is gone
+
+      // A failback fences the repaired primary through its brokers over the failover's ZooKeeper
+      // fence, and lifts both with its own record: the marker goes too.
+      await fenceInZookeeper(primary, [topic]);
+      const again = await fencePrimary(primary, [topic]);
+      expect(again.via).toBe('admin');
+      expect(await markerExists()).toBe(true);
+      await unfencePrimary(primary, again);
+      expect(await markerExists()).toBe(false);
+      expect(await zkAcls()).toEqual(before);
     } finally {
       await primaryHealthy();
     }
