@@ -16,7 +16,7 @@
  */
 import { ApplicationFailure, executeChild, proxyActivities, setHandler, defineQuery, workflowInfo } from '@temporalio/workflow';
 import type { LifeboatActivities } from '../activities';
-import type { FenceRecord } from '../src/migration';
+import type { PrimaryFence } from '../src/failover/data/types';
 import { FAILBACK_STATUS_QUERY, type FailbackStatus, failbackMigrationId, tailTotals, type TailPartition } from '../src/failover/failback/run.pure';
 import type { DataCheck, RunReport } from '../src/report/report.pure';
 import { migration, type MigrationResult } from './migration/online';
@@ -112,13 +112,13 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
 
   // 2. The fence: the failover's, or set now (same shape); its record is what the end removes.
   st.phase = 'fence';
-  let fence: FenceRecord | undefined;
+  let fence: PrimaryFence | undefined;
   if (topics.length) {
     fence = await t.step(
       'fence',
       async () => {
-        // Not a dry run: set even where the failover's fence is (idempotent: same ACLs), so the record names them all.
-        const f = await writes.fenceWritesActivity({ source: primary, topics, ...(dryRun ? { dryRun: true } : {}) });
+        // The failover's fence (EX): set even where it is already (idempotent: the same ACLs), so the record names them all.
+        const f = await writes.fencePrimaryActivity({ primary, topics, ...(dryRun ? { dryRun: true } : {}) });
         if (!dryRun && checks.unfenced.length) await writes.awaitFenceActivity({ source: primary, fence: f, timeoutMs: 120_000 });
         return f;
       },
@@ -199,7 +199,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
   // 6. The old primary takes writes again (the migration fenced the standby at its cut-over).
   st.phase = 'unfence';
   if (fence) {
-    await t.step('unfence', () => writes.unfenceWritesActivity({ source: primary, fence: fence! }), () => `${fence!.acls.length} ACLs removed on ${fence!.topics.length} topics of ${primary.name}`);
+    await t.step('unfence', () => writes.unfencePrimaryActivity({ primary, fence: fence! }), () => `${fence!.acls.length} ACLs removed on ${fence!.topics.length} topics of ${primary.name}`);
   } else t.skip('unfence', 'nothing fenced');
   st.primaryLeft = 'writable';
   st.phase = 'done';

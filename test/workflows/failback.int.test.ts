@@ -3,8 +3,8 @@
  * topic run until caught up and stopped (the mirror engine, as test/kafka/mirror does), then records
  * written on the primary after the mirror's position (the divergent tail, uneven over partitions,
  * with binary headers), records written on the standby as if the clients had moved, a group with
- * offsets on the standby (inside the mirrored prefix, inside the clients' records, at the end), and
- * the primary fenced for applications (the failover's fence).
+ * offsets on the standby (inside the mirrored prefix, inside the clients' records, at the end); the
+ * primary's topic without the fence (the failback sets it first).
  *
  * The dry run counts the tail exactly and writes nothing. A failback whose cut-over is rejected
  * (after the reverse mirror copied) leaves the primary fenced; run again, it quarantines exactly the
@@ -24,13 +24,14 @@ import { STATE_TOPIC, readState, stateKey } from '../../src/kafka/mirror/state';
 import { mirrorPair } from '../../src/kafka/mirrorRun.pure';
 import { WireClient } from '../../src/kafka/wire/client';
 import type { DecodedRecord } from '../../src/kafka/wire/recordBatch';
-import { fenceWrites } from '../../src/migration/fence';
 import { failbackWorkflowId } from '../../src/failover/ids.pure';
 import { failbackMigrationId, ORIGINAL_HEADERS, quarantineTail, quarantineTopic } from '../../src/failover/failback';
-import { connectTemporal, followRun, startRun, type TemporalClient } from '../../src/temporal/runs';
+import { connectTemporal, followRun, startRun, type TemporalClient, type WorkflowResult } from '../../src/temporal/runs';
 import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
 import { createTopicsReady } from '../support/kafka';
-import { appKafka, primarySpec, standbySpec, unique } from '../support/lab';
+import { findCluster } from '../../lab/topology';
+import { lifeboat } from '../support/cli';
+import { appKafka, primarySpec, standbySpec, topo, unique } from '../support/lab';
 import { cleanUp } from '../support/migration';
 import type { RunStatus } from '../../workflows/support/tracker';
 import { content, produceNumbered, readTopic } from '../kafka/mirror/mirrorSupport';
@@ -119,8 +120,8 @@ beforeAll(async () => {
     }),
   );
 
-  // The failover's fence on the primary.
-  await fenceWrites(primary, [topic]);
+  // The primary is left without the failover's fence here: the failback sets it first (the first run)
+  // and finds it there (the second).
 }, 180_000);
 
 afterAll(async () => {
@@ -146,19 +147,26 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
 const headerOf = (r: DecodedRecord, key: string) => r.headers.find((h) => h.key === key)?.value?.toString();
 
 describe('failback', () => {
-  it('dry run: the tail counted exactly per partition, nothing written', async () => {
-    const id = `${failbackWorkflowId(primary.name, standby.name)}-plan-${unique('t')}`;
-    await startRun(t.client, 'failback', { workflowId: id, args: [{ primary: { spec: primary }, standby: { spec: standby }, topics: [topic], dryRun: true }] });
-    const r = await followRun<'failback'>(t.client, id);
-    expect(r.report.outcome).toBe('planned');
+  it('dry run (lifeboat failback --dry-run --follow --json): the tail counted exactly per partition, nothing written', async () => {
+    const r = await lifeboat('failback', '--primary-spec', findCluster(topo, 'primary').specFile, '--standby-spec', findCluster(topo, 'standby').specFile, '--topics', topic, '--dry-run', '--follow', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as WorkflowResult<'failback'>;
+    expect(out.report.outcome).toBe('planned');
+    expect(out.status.workflowId).toBe(`${failbackWorkflowId(primary.name, standby.name)}-plan`);
     const pe = await ends(pk, topic);
-    expect(r.status.tail!.map((x) => [x.partition, x.from, x.to, x.records, x.quarantined])).toEqual(
+    expect(out.status.tail!.map((x) => [x.partition, x.from, x.to, x.records, x.quarantined])).toEqual(
       [0, 1, 2].map((p) => [p, PREFIX / PARTITIONS, pe.get(p), TAIL[p], 0]),
     );
-    expect(r.status.seed!.every((s) => s.action === 'would-seed')).toBe(true);
+    expect(out.status.seed!.every((s) => s.action === 'would-seed')).toBe(true);
+    expect(out.status.checks!.unfenced).toEqual([topic]);
+    expect(out.status.fence!.dryRun).toBe(true);
     expect(await withAdmin(sk, standby.name, (a) => a.listTopics())).not.toContain(qtopic);
     const rev = await readState(pk, revPair).catch(() => undefined);
     expect([...(rev?.positions.keys() ?? [])].filter((k) => k.includes(`/${topic}/`))).toEqual([]);
+    // Bad input: one line, exit 2.
+    const bad = await lifeboat('failback', '--primary', 'primary');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')[0]).toMatch(/--standby <name>/);
   }, 120_000);
 
   it('quarantines the tail, mirrors back over the existing log, moves the group, unfences the primary and fences the standby', async () => {
@@ -182,6 +190,7 @@ describe('failback', () => {
     const rejected = await followRun<'failback'>(t.client, id);
     expect(rejected.report.outcome).toBe('rejected');
     expect(rejected.status.primaryLeft).toBe('fenced');
+    expect(rejected.status.fencedBy).toBe('failback');
     const copied = await ends(pk, topic);
     expect([0, 1, 2].map((p) => copied.get(p)! - primaryBefore.get(p)!)).toEqual([0, 1, 2].map((p) => standbyBefore.get(p)!.length - PREFIX / PARTITIONS));
     const refusedP = appKafka('primary', 'fb-app').producer({ retry: { retries: 1 } });
