@@ -5,7 +5,7 @@
  * complete batch of its newest segment (a batch cut short by the kill is left out, as Kafka's
  * recovery truncates it).
  */
-import { open, readdir } from 'node:fs/promises';
+import { type FileHandle, open, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { throwIfAborted } from '../../core/poll';
 import type { ClusterSpec } from '../../config/spec';
@@ -87,6 +87,39 @@ export async function replicaEnd(r: ReplicaDir): Promise<number> {
 }
 
 /**
+ * Where to start reading a segment for `from`: the segment's offset index (entries of relative
+ * offset i32 and byte position i32, the last offset of a batch set and where it starts) gives the
+ * last entry at or before `from`. Only a hint: it is used when a valid batch header with a base
+ * offset at or before `from` sits there (every batch before it then ends before `from`), else the
+ * segment is read from its start. The active segment's index is preallocated: its zero tail ends
+ * the entries.
+ */
+async function indexedStart(r: ReplicaDir, base: number, from: number, fh: FileHandle, length: number): Promise<number> {
+  let index: Buffer;
+  try {
+    index = await readFile(join(r.dir, `${String(base).padStart(20, '0')}.index`));
+  } catch {
+    return 0;
+  }
+  let best = 0;
+  let prevRel = -1;
+  let prevPos = -1;
+  for (let p = 0; p + 8 <= index.length; p += 8) {
+    const rel = index.readInt32BE(p);
+    const at = index.readInt32BE(p + 4);
+    if (rel <= prevRel || at <= prevPos) break; // the preallocated zeros (or damage): entries end
+    if (base + rel > from) break;
+    best = at;
+    [prevRel, prevPos] = [rel, at];
+  }
+  if (best === 0 || best + BATCH_HEADER_BYTES > length) return 0;
+  const head = Buffer.alloc(BATCH_HEADER_BYTES);
+  await fh.read(head, 0, BATCH_HEADER_BYTES, best);
+  const h = readHeader(head);
+  return h.magic === 2 && h.size > BATCH_HEADER_BYTES - 1 && best + h.size <= length && h.baseOffset >= base && h.baseOffset <= from ? best : 0;
+}
+
+/**
  * Calls `onBatch` with every complete batch holding offsets in [from, to), in order, from the
  * segment that holds `from` on. CRCs are verified (a damaged batch is an error, never a guess).
  */
@@ -105,7 +138,7 @@ export async function readReplica(r: ReplicaDir, from: number, to: number, onBat
     if (!fh) continue;
     try {
       const length = (await fh.stat()).size;
-      let pos = 0;
+      let pos = i === first && from > base ? await indexedStart(r, base, from, fh, length) : 0;
       while (pos + BATCH_HEADER_BYTES <= length) {
         throwIfAborted(signal);
         const { bytesRead } = await fh.read(head, 0, BATCH_HEADER_BYTES, pos);

@@ -93,6 +93,26 @@ describe('partitionEndsFromDiskActivity', () => {
     expect(all.partitions[0]!.count).toEqual({ records: 19, aborted: 0, open: 0, markers: 1 });
   });
 
+  it("starts at the segment's offset index where it is right, and from the segment's start where it is not", async () => {
+    const { spec, logs } = layout();
+    const p1 = join(logs[0]!, 't-0');
+    const first = batch(0, 10).bytes.length; // the transaction's batch (10-14) starts here
+    const entry = (rel: number, pos: number) => {
+      const b = Buffer.alloc(8 * 4); // preallocated: zeros after the entries
+      b.writeInt32BE(rel, 0);
+      b.writeInt32BE(pos, 4);
+      return b;
+    };
+    const counted = async () => (await partitionEndsFromDisk(spec, [1], ['t'], { from: [{ topic: 't', partition: 0, offset: 12 }] })).partitions[0]!.count;
+    const expected = { records: 3 + 4, aborted: 0, open: 0, markers: 1 };
+    writeFileSync(join(p1, `${String(0).padStart(20, '0')}.index`), entry(9, first)); // right: batch 10-14 starts there
+    expect(await counted()).toEqual(expected);
+    writeFileSync(join(p1, `${String(0).padStart(20, '0')}.index`), entry(4, first)); // wrong: says offset 4 starts where 10 does
+    expect((await partitionEndsFromDisk(spec, [1], ['t'], { from: [{ topic: 't', partition: 0, offset: 5 }] })).partitions[0]!.count).toEqual({ records: 14, aborted: 0, open: 0, markers: 1 });
+    writeFileSync(join(p1, `${String(0).padStart(20, '0')}.index`), entry(9, first + 5)); // inside a batch
+    expect(await counted()).toEqual(expected);
+  });
+
   it('a closed segment that stops short is an error, not a guess', async () => {
     const { spec, logs } = layout();
     const p1 = join(logs[0]!, 't-0');
