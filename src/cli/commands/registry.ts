@@ -19,11 +19,16 @@ import {
   type RegistryRoots,
 } from '../../registry/registry';
 import { readCaptureDir, writeCaptureDir, writeRegistryComponent } from '../../registry/storage';
-import { commandLine, confirm, describe, dryRun, flag, includeEphemerals, incremental, list, noPreRestoreSnapshot, snapshot, subcommand, text, toRepository } from '../options';
+import { choice, commandLine, confirm, describe, dryRun, flag, includeEphemerals, incremental, int, list, noPreRestoreSnapshot, noWait, snapshot, subcommand, text, toRepository } from '../options';
 import { output } from '../output';
 import { restoreMode, ZK_OPTIONS, zkTarget } from './zk';
 import { loadSpec, type ClusterSpec } from '../../config/spec';
 import { loadSpecCatalog } from '../../config/catalog';
+import { dirname } from 'node:path';
+import { REGISTRY_SYNC_STATUS_QUERY, REGISTRY_SYNC_STOP_SIGNAL, registrySyncId, type RegistrySyncStatus, statsText, SyncPlanError, syncPlan } from '../../registry/sync.pure';
+import { connectTemporal, describeRun, followRun, startRun } from '../../temporal/runs';
+import { workflowUiLink } from '../../temporal/connection';
+import type { Output } from '../output';
 import { userInfo } from 'node:os';
 import { DEGRADATION_LEVELS, type DegradationLevel, describeDegradation, materializeRegistry, readDegradation, setDegradation } from '../../registry/degrade';
 
@@ -38,6 +43,12 @@ const CLI = commandLine(
   lifeboat registry degrade <0-4> (--spec <cluster.yaml> | --cluster <name> [--specs-dir <dir>]) [--reason <text>] [--by <name>]
                             [--fallback-dir <dir>] [--critical <a,b>] [--in <dir> | --snapshot <ref>] [--dry-run] [--json]
   lifeboat registry degradation (--spec | --cluster) [--json]        (also: registry status)
+  lifeboat registry sync start  (--spec <source.yaml> | --cluster <name>) [--target-spec <target.yaml>] [--prefix <path>]
+                                [--ephemerals held|persistent] [--two-way] [--full-diff-seconds <s>] [--json]
+  lifeboat registry sync status (<workflow-id> | --spec ... [--target-spec ...]) [--json]
+  lifeboat registry sync stop   (<workflow-id> | --spec ... [--target-spec ...]) [--by <name>] [--reason <text>] [--no-wait] [--json]
+sync: the source's registry roots kept in sync with the target's ZooKeeper (default target: the source spec's standby,
+found beside the source spec or in --specs-dir), under --prefix (default /offsite when both share one ensemble)
 levels: 0 normal (lifts everything back exactly), 1 read-only (registrations paused by ZooKeeper ACLs), 2 local cache
 (1, and clients keep their cached lists), 3 static addresses (2, and one address file per service in --fallback-dir,
 from the newest registry snapshot, --snapshot or --in), 4 core only (3 for the critical services only)
@@ -64,6 +75,12 @@ roots: --curator-root <path> (default /services), --dubbo-root <path> (default /
     text('by', '<name>', 'degrade, sync stop: who (default: the user running this)'),
     text('fallback-dir', '<dir>', 'degrade 3-4: where the static address files go'),
     list('critical', '<a,b>', "degrade 4: the critical services (names or regular expressions; default the spec's registry.critical)"),
+    text('target-spec', '<target.yaml>', "sync: the cluster written to (default: the source spec's standby)"),
+    text('prefix', '<path>', 'sync start: where the copy goes on the target (default /offsite on a shared ensemble, else none)'),
+    choice('ephemerals', ['held', 'persistent'] as const, "sync start: ephemeral instances held by the sync's own session (default) or written persistent"),
+    flag('two-way', 'sync start: the reverse direction runs too (nodes created on the target are not deleted by full diffs)'),
+    int('full-diff-seconds', '<s>', 'sync start: a full diff this often (default 60)', 1),
+    noWait,
   ],
 );
 
@@ -131,6 +148,7 @@ export async function run(argv: string[]): Promise<number> {
     out.result({ ...s }, describeDegradation(s));
     return EXIT.OK;
   }
+  if (sub === 'sync') return sync(values, positionals, out);
   if (positionals.length) throw CLI.error(`registry ${sub} takes no arguments, got ${positionals.join(' ')}`);
 
   if (sub === 'fallback') {
@@ -232,4 +250,88 @@ export async function run(argv: string[]): Promise<number> {
     return v.ok ? EXIT.OK : EXIT.PARTIAL;
   }
   throw CLI.error(`unknown subcommand "registry ${sub}"`);
+}
+
+type Values = ReturnType<typeof CLI.parse>['values'];
+
+/** The source spec and its sync target (--target-spec, else its standby beside it or in --specs-dir). */
+function syncPair(values: Values): { src: ClusterSpec; dst: ClusterSpec } {
+  const src = clusterSpec(values);
+  if (values['target-spec']) return { src, dst: loadSpec(values['target-spec']) };
+  if (!src.standby) throw CLI.error(`cluster spec ${src.name} names no standby: give --target-spec <target.yaml>`);
+  const dir = values['specs-dir'] ?? process.env.LIFEBOAT_SPECS_DIR ?? (values.spec ? dirname(values.spec) : undefined);
+  if (!dir) throw CLI.error('give --target-spec <target.yaml> or --specs-dir <dir> (where the standby spec is)');
+  return { src, dst: loadSpecCatalog({ dir }).get(src.standby).spec };
+}
+
+function statusText(id: string, s: RegistrySyncStatus): string {
+  const head = `${id}: ${s.state}, ${s.source} → ${s.target} (${s.mappings.map((m) => `${m.from} → ${m.to}`).join(', ')}), ephemerals ${s.ephemerals}, run ${s.runs} since ${s.startedAt}`;
+  if (!s.stats) return `${head}\n  no stats yet (the sync is starting: a full diff first)`;
+  return `${head}\n  ${statsText(s.stats)}${s.statsAgeMs !== undefined ? `\n  as of ${Math.round(s.statsAgeMs / 1000)} s ago` : ''}${s.stop ? `\n  stopped by ${s.stop.by} at ${s.stop.at}${s.stop.reason ? ` (${s.stop.reason})` : ''}` : ''}`;
+}
+
+async function sync(values: Values, positionals: string[], out: Output): Promise<number> {
+  const [action, ...rest] = positionals;
+  if (!action || !['start', 'stop', 'status'].includes(action)) throw CLI.error(`registry sync start|stop|status, got "${action ?? ''}"`);
+  if (rest.length > (action === 'start' ? 0 : 1)) throw CLI.error(`too many arguments: ${rest.join(' ')}`);
+  let workflowId = rest[0];
+  if (action === 'start') {
+    const { src, dst } = syncPair(values);
+    let plan;
+    try {
+      plan = syncPlan(src, dst, values.prefix);
+    } catch (e) {
+      if (e instanceof SyncPlanError) throw new LifeboatError('InvalidInput', e.message);
+      throw e;
+    }
+    const t = await connectTemporal();
+    try {
+      await startRun(t.client, 'registrySync', {
+        workflowId: plan.syncId,
+        args: [
+          {
+            source: { spec: src },
+            target: { spec: dst },
+            ...(values.prefix !== undefined ? { prefix: values.prefix } : {}),
+            ephemerals: values.ephemerals ?? 'held',
+            ...(values['two-way'] ? { twoWay: true } : {}),
+            ...(values['full-diff-seconds'] !== undefined ? { fullDiffSeconds: values['full-diff-seconds'] } : {}),
+          },
+        ],
+        summary: `registry sync ${src.name} → ${dst.name}`,
+      });
+      const ui = workflowUiLink(t.settings, plan.syncId);
+      out.result(
+        { workflowId: plan.syncId, mappings: plan.mappings, ui },
+        `started ${plan.syncId}: ${plan.mappings.map((m) => `${m.from} → ${dst.name}:${m.to}`).join(', ')}\n${ui ?? ''}\nfollow it: lifeboat registry sync status ${plan.syncId}`,
+      );
+      return EXIT.OK;
+    } finally {
+      await t.close();
+    }
+  }
+  if (!workflowId) {
+    const { src, dst } = syncPair(values);
+    workflowId = registrySyncId(src.name, dst.name);
+  }
+  const t = await connectTemporal();
+  try {
+    const { handle, desc } = await describeRun(t.client, workflowId);
+    if (action === 'status') {
+      const s = desc.status.name === 'RUNNING' ? await handle.query<RegistrySyncStatus>(REGISTRY_SYNC_STATUS_QUERY) : ((await handle.result()) as RegistrySyncStatus);
+      out.result({ workflowId, ...s }, statusText(workflowId, s));
+      return EXIT.OK;
+    }
+    if (desc.status.name !== 'RUNNING') throw new LifeboatError('InvalidInput', `${workflowId} is not running (${desc.status.name.toLowerCase()}): nothing to stop`);
+    await handle.signal(REGISTRY_SYNC_STOP_SIGNAL, { by: values.by ?? userInfo().username, ...(values.reason ? { reason: values.reason } : {}) });
+    if (values['no-wait']) {
+      out.result({ workflowId, signal: 'stop' }, `stopping ${workflowId}`);
+      return EXIT.OK;
+    }
+    const s = await followRun<'registrySync'>(t.client, workflowId);
+    out.result({ workflowId, ...s }, statusText(workflowId, s));
+    return EXIT.OK;
+  } finally {
+    await t.close();
+  }
 }
