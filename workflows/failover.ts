@@ -75,10 +75,17 @@ const PROBE_TIMEOUT_MS = 5_000;
 const MIRROR_STOP_GRACE_MS = 15_000;
 const MIRROR_CANCEL_WAIT_MS = 60_000;
 
-/** Observations (read only): probes finish within their own timeout; the backup set's check heartbeats. */
+/** Observations (read only): each probe answers within its own timeout, so no heartbeat is needed. */
 const observe = proxyActivities<LifeboatActivities>({
-  startToCloseTimeout: '2 minutes',
+  startToCloseTimeout: '1 minute',
   retry: { initialInterval: '500 milliseconds', maximumInterval: '5 seconds', maximumAttempts: 4 },
+});
+
+/** The newest verified backup set reads a sample of its data: it heartbeats, and is not retried long. */
+const backupCheck = proxyActivities<LifeboatActivities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '5 seconds', maximumAttempts: 2 },
 });
 
 /** Promotion steps: quick, retried quickly (a killed worker costs the heartbeat timeout). */
@@ -316,7 +323,7 @@ export async function failover(input: FailoverRunInput): Promise<FailoverResult>
           if (standby) standbyObs = await observe.observeStandbyActivity({ primary, standby });
           if (standbyObs) st.standbyObservation = standbyObs;
           try {
-            const b = await observe.newestVerifiedSetActivity({ spec: primary });
+            const b = await backupCheck.newestVerifiedSetActivity({ spec: primary });
             backupObs = b;
             if (b.newestVerified) st.newestVerifiedSet = { setId: b.newestVerified.setId, time: b.newestVerified.time };
           } catch (e) {
@@ -331,7 +338,11 @@ export async function failover(input: FailoverRunInput): Promise<FailoverResult>
     checkResolved();
     const action = decided.decision.action;
     if (action === 'stand-down') return end(repair ? 'repaired in place' : 'stood down', decided.decision.reason, 'succeeded');
-    if (dryRun) return end('planned', `would ${action === 'repair' ? `${decided.decision.action === 'repair' ? decided.decision.how : ''} broker ${decided.decision.action === 'repair' ? decided.decision.brokers.join(', ') : ''}` : action}: ${decided.decision.reason}`, 'planned');
+    if (dryRun) {
+      const d = decided.decision;
+      const would = d.action === 'repair' ? `repair in place (${d.how} of broker ${d.brokers.join(', ')})` : d.action === 'failover' ? `fail over ${primary.name} → ${standby?.name}` : 'escalate to an operator';
+      return end('planned', `would ${would}: ${d.reason}`, 'planned');
+    }
     if (action === 'repair') throw new StandDown(`the repair in place did not help and the tree asks for it again: ${decided.decision.reason}`, 'failed');
     if (!standby) return end('escalated', `${decided.decision.reason}; ${standbyProblems.join('; ')}`, 'failed');
 
@@ -395,7 +406,7 @@ export async function failover(input: FailoverRunInput): Promise<FailoverResult>
       'fence',
       async () => {
         const f = await promote.fencePrimaryActivity({ primary, topics });
-        st.fence = { how: f.via === 'admin' ? 'through its brokers' : 'written into its ZooKeeper (the brokers come back fenced)', detail: `DENY WRITE on ${f.topics.length} topics (${f.acls.length} ACLs)`, fenced: true };
+        st.fence = { how: f.via === 'admin' ? 'through its brokers' : 'written into its ZooKeeper (the brokers come back fenced)', detail: `DENY WRITE on ${f.topics.length} topics (${f.acls.length} ACLs)`, fenced: true, record: f };
         return st.fence;
       },
       (f) => `${f.how}: ${f.detail}`,

@@ -4,6 +4,7 @@
  * the RTO and its parts, and the status text `lifeboat failover status` prints.
  */
 import type { GroupOutcome } from '../migration/onlineRun.pure';
+import type { PrimaryFence } from './data/types';
 import type { HookOutcome } from '../migration/hooks';
 import type { AlertEvent, Branch, FailoverInput, ClusterObservation, Decision, PartitionDivergence, Severity, StandbyObservation } from './types';
 
@@ -83,7 +84,8 @@ export interface FailoverStatus {
   /** Past it (the mirror stopped and the fence attempted) the run never stands down. */
   pointOfNoReturn: boolean;
   mirror?: { workflowId: string; stopped: 'stopped' | 'not running' | 'cancel requested' };
-  fence?: { how: string; detail: string; fenced: boolean };
+  /** The old primary's fence; `record` is what unfencePrimaryActivity takes back (failback, or by hand). */
+  fence?: { how: string; detail: string; fenced: boolean; record?: PrimaryFence };
   divergence?: PartitionDivergence[];
   /** Records on the primary not on the standby, summed (null when some partition is unknown). */
   notMirroredTotal?: number | null;
