@@ -11,8 +11,9 @@
  * tail (bytes, headers, original offsets and timestamps), the reverse mirror copies the standby's
  * records onto the primary's existing log (the prefix kept where it is, the clients' records after
  * the tail: every standby record at its mapped offset), the group is positioned exactly, the
- * primary takes applications' writes again and the standby refuses them. An export run again
- * (a retried activity) writes nothing twice.
+ * primary takes applications' writes again and the standby refuses them. An export after a killed
+ * one (a committed part and an open transaction left behind) and an export run again write nothing
+ * twice.
  */
 import { randomBytes } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
@@ -170,9 +171,33 @@ describe('failback', () => {
   }, 120_000);
 
   it('quarantines the tail, mirrors back over the existing log, moves the group, unfences the primary and fences the standby', async () => {
-    // The export alone, twice (as a retried activity would): the second writes nothing.
+    // A killed export: 3 records of partition 0 committed, the next 2 in a transaction left open
+    // (the same transactional id the export uses). The export then fences that producer, its open
+    // transaction is aborted, and it resumes after the committed ones: nothing twice, nothing skipped.
+    await createTopicsReady(standby, [{ topic: qtopic, numPartitions: PARTITIONS, replicationFactor: Math.min(3, standby.brokers.length) }], { kafka: sk });
+    const zombie = sk.producer({ transactionalId: `lifeboat-quarantine/${primary.name}/${topic}`, idempotent: true, maxInFlightRequests: 1 });
+    await zombie.connect();
+    const asExported = (i: number) => {
+      const w = tailRecords.filter((x) => x.partition === 0)[i]!;
+      const offset = PREFIX / PARTITIONS + i;
+      return {
+        partition: 0,
+        key: w.key,
+        value: w.value,
+        timestamp: String(w.timestamp),
+        headers: { ...w.headers, [ORIGINAL_HEADERS.topic]: topic, [ORIGINAL_HEADERS.partition]: '0', [ORIGINAL_HEADERS.offset]: String(offset), [ORIGINAL_HEADERS.timestamp]: String(w.timestamp) },
+      };
+    };
+    const done = await zombie.transaction();
+    await done.send({ topic: qtopic, acks: -1, messages: [0, 1, 2].map(asExported) });
+    await done.commit();
+    const open = await zombie.transaction();
+    await open.send({ topic: qtopic, acks: -1, messages: [3, 4].map(asExported) });
+
+    // The export, then again (as a retried activity would): the second writes nothing.
     const first = await quarantineTail(primary, standby, { topics: [topic] });
-    expect(first.map((x) => [x.writtenNow, x.quarantined])).toEqual(TAIL.map((n) => [n, n]));
+    await zombie.disconnect().catch(() => undefined);
+    expect(first.map((x) => [x.writtenNow, x.quarantined])).toEqual(TAIL.map((n, p) => [p === 0 ? n - 3 : n, n]));
     const again = await quarantineTail(primary, standby, { topics: [topic] });
     expect(again.map((x) => [x.writtenNow, x.quarantined])).toEqual(TAIL.map((n) => [0, n]));
 
