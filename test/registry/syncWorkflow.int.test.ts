@@ -14,8 +14,10 @@ import type { ClusterSpec } from '../../src/config/spec';
 import { curatorInstanceJson } from '../../src/registry/layouts';
 import { ledgerPath } from '../../src/registry/sync';
 import { registrySyncId } from '../../src/registry/sync.pure';
+
 import { buildWorkflowBundle } from '../../src/temporal/bundle';
-import { connectTemporal, type TemporalClient } from '../../src/temporal/runs';
+import { connectTemporal, startRun, type TemporalClient } from '../../src/temporal/runs';
+import { REGISTRY_SYNC_STATUS_QUERY, REGISTRY_SYNC_STOP_SIGNAL, type RegistrySyncStatus } from '../../src/registry/sync.pure';
 import { CreateMode, exists, remove, setData, type ZkClient } from '../../src/zookeeper/client';
 import { exportTree } from '../../src/zookeeper/export';
 import { lifeboat } from '../support/cli';
@@ -122,5 +124,28 @@ describe('registrySync workflow', () => {
     const stopped = await lifeboat('registry', 'sync', 'stop', id, '--reason', 'test over', '--json');
     expect(stopped.code, stopped.stderr).toBe(0);
     expect(JSON.parse(stopped.stdout)).toMatchObject({ state: 'stopped', stop: { reason: 'test over' } });
+  });
+
+  it('continues as new after its run time and keeps syncing (persistent ephemerals)', { timeout: 180_000 }, async () => {
+    const id = unique('rsync-can');
+    const persistentPrefix = `${root}/offsite-can`;
+    await startRun(t.client, 'registrySync', {
+      workflowId: id,
+      args: [{ source: { spec: src }, target: { spec: dst }, prefix: persistentPrefix, ephemerals: 'persistent', runHours: 5 / 3600 }],
+    });
+    try {
+      const query = () => t.client.workflow.getHandle(id).query<RegistrySyncStatus>(REGISTRY_SYNC_STATUS_QUERY).catch(() => undefined);
+      await expect.poll(async () => (await query())?.runs ?? 0, { timeout: 90_000, interval: 1_000 }).toBeGreaterThanOrEqual(2);
+      await mk(zk, `${services}/after-continue`, 'x');
+      await expect.poll(async () => (await exists(zk, `${persistentPrefix}${services}/after-continue`)) !== null, { timeout: 30_000, interval: 250 }).toBe(true);
+      expect((await exists(zk, `${persistentPrefix}${services}/order-service/o-2`))!.ephemeralOwner.readBigUInt64BE(0)).toBe(0n);
+      await t.client.workflow.getHandle(id).signal(REGISTRY_SYNC_STOP_SIGNAL, { by: 'test' });
+      const r = (await t.client.workflow.getHandle(id).result()) as RegistrySyncStatus;
+      expect(r).toMatchObject({ state: 'stopped', stop: { by: 'test' } });
+      expect(r.runs).toBeGreaterThanOrEqual(2);
+    } finally {
+      await t.client.workflow.getHandle(id).terminate('test cleanup').catch(() => {});
+      await remove(zk, ledgerPath(registrySyncId(src.name, dst.name))).catch(() => {});
+    }
   });
 });
