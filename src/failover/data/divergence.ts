@@ -126,9 +126,9 @@ export async function failoverDivergence(primary: ClusterSpec, standby: ClusterS
     const merged = mergeDisk(opts.disk);
     const keys = new Set([...positions.keys(), ...[...merged.values()].filter((p) => topics.includes(p.topic)).map((p) => key(p.topic, p.partition))]);
     const partitions: PartitionDivergenceDetail[] = [];
-    for (const k of [...keys].sort()) {
-      const i = k.lastIndexOf('/');
-      const [topic, partition] = [k.slice(0, i), Number(k.slice(i + 1))];
+    const refs = [...keys].map((k) => ({ topic: k.slice(0, k.lastIndexOf('/')), partition: Number(k.slice(k.lastIndexOf('/') + 1)) }));
+    for (const { topic, partition } of refs.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition)) {
+      const k = key(topic, partition);
       const mirrored = mirroredAt(topic, partition);
       const d = merged.get(k);
       if (!d) {
@@ -168,8 +168,14 @@ export async function failoverDivergence(primary: ClusterSpec, standby: ClusterS
             partitions.push({ ...divergenceOf(topic, partition, mirrored, null, undefined, 'unknown'), problem: `${topic}-${partition} has no leader on ${primary.name}` });
             continue;
           }
-          const { total } = end > mirrored ? await countLive(client, topic, partition, mirrored, end, [], opts.signal) : { total: { records: 0, aborted: 0, open: 0, markers: 0 } };
-          partitions.push(divergenceOf(topic, partition, mirrored, end, total, 'live'));
+          try {
+            const { total } = end > mirrored ? await countLive(client, topic, partition, mirrored, end, [], opts.signal) : { total: { records: 0, aborted: 0, open: 0, markers: 0 } };
+            partitions.push(divergenceOf(topic, partition, mirrored, end, total, 'live'));
+          } catch (e) {
+            if (opts.signal?.aborted) throw e;
+            // A primary failing while it is read: its log dirs say the rest.
+            partitions.push({ ...divergenceOf(topic, partition, mirrored, end, undefined, 'unknown'), problem: `${topic}-${partition} could not be read on ${primary.name}: ${(e as Error).message}` });
+          }
         }
       }
       if (partitions.every((p) => p.from === 'live')) return { ...base, from: 'live', partitions, totals: totalsOf(partitions), ...problemsOf(lost), at: new Date().toISOString() };
