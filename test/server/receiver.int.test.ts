@@ -3,8 +3,8 @@
  * → `lifeboat serve`'s routes (in this process, on the lab's receiver port, with the lab's token
  * file) → Temporal → the real `failover` workflow in an in-process worker. The failing primary is a
  * ghost cluster (brokers and ZooKeeper on loopback ports nothing listens on, standby = the lab's
- * standby) whose policy confirms slowly, so a run stays in its confirmation long enough to be seen,
- * joined by duplicates, and stood down by a resolved alert. Nothing here can promote: every run is
+ * standby, no mirror to it): a run confirms the outage, escalates and waits at its approval gate, where
+ * duplicates join it and a resolved alert stands it down. Nothing here can promote: every run is
  * stood down or terminated before the test ends.
  */
 import { createServer } from 'node:net';
@@ -79,8 +79,9 @@ beforeAll(async () => {
     kafka: { bootstrapServers: [`127.0.0.1:${b1}`, `127.0.0.1:${b2}`] },
     zookeeper: { connect: `127.0.0.1:${zk}`, chroot: `/${ghost}` },
     standby: 'standby',
-    // Slow confirmation: a run waits here (pre-promotion) for minutes, long enough for every test.
-    failover: { confirmProbes: 3, confirmIntervalSeconds: 120 },
+    // One probe confirms it (nothing answers); with no mirror to the standby the decision escalates and the
+    // run waits at its approval gate (pre-promotion) until a resolved alert or the cleanup ends it.
+    failover: { confirmProbes: 1 },
   });
   const catalog = specCatalog([{ spec, source: { name: ghost, digest: 'test', file: '(receiver.int.test.ts)' } }, loadResolvedSpec(findCluster(topo, 'standby').specFile)]);
   t = await connectTemporal();
@@ -264,10 +265,17 @@ describe('lifeboat serve with the lab Alertmanagers and Temporal', () => {
     started.add(workflowId);
     await until('the failover to start', () => (audit.some((l) => l.workflowId === workflowId && l.action === 'started') ? true : undefined), 90_000);
     const handle = t.client.workflow.getHandle(workflowId);
-    // Waiting (confirming, before any promotion) when the alert resolves.
+    // Waiting for an approver (escalated: no mirror to the standby) when the alert resolves.
     type Status = { phase: string; outcome?: string; resolved?: { at: string; effect: string } };
-    const before = await until('the run to answer its status', () => handle.query<Status>(FAILOVER_STATUS_QUERY).catch(() => undefined), 60_000);
-    expect(['starting', 'confirming', 'deciding', 'assessing', 'awaiting-approval']).toContain(before.phase);
+    const before = await until(
+      'the run to wait at its approval gate',
+      async () => {
+        const st = await handle.query<Status>(FAILOVER_STATUS_QUERY).catch(() => undefined);
+        return st && !['starting', 'confirming', 'deciding', 'assessing'].includes(st.phase) ? st : undefined;
+      },
+      150_000,
+    );
+    expect(before.phase).toBe('awaiting-approval');
     const endsAt = new Date().toISOString();
     await Promise.all([postToAlertmanager(am1, [{ labels, startsAt, endsAt }]), postToAlertmanager(am2, [{ labels, startsAt, endsAt }])]);
     await until('a resolved notification from an Alertmanager', () => (fromAlertmanager(workflowId, 'resolved').length >= 1 ? true : undefined), 90_000);
