@@ -6,8 +6,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { LIFEBOAT_BIN } from './cli';
 
-export function startWorker(bundle: string): Promise<ChildProcess> {
-  const child = spawn(LIFEBOAT_BIN, ['worker'], {
+export function startWorker(bundle: string, args: string[] = []): Promise<ChildProcess> {
+  const child = spawn(LIFEBOAT_BIN, ['worker', ...args], {
     detached: true,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, LIFEBOAT_LOG_LEVEL: 'ERROR', LIFEBOAT_WORKFLOW_BUNDLE: bundle },
