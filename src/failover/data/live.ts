@@ -3,12 +3,14 @@
  * fetched read_uncommitted so that aborted records and transaction markers come too and are
  * counted for what they are (count.ts), not as offsets.
  */
+import type { ClusterSpec } from '../../config/spec';
 import { LifeboatError } from '../../errors';
+import { reachableKafka } from '../../kafka/admin';
 import { sleep, throwIfAborted } from '../../core/poll';
-import { STALE_LEADER_ERRORS, type WireClient, protocolError } from '../../kafka/wire/client';
+import { STALE_LEADER_ERRORS, WireClient, protocolError } from '../../kafka/wire/client';
 import { lastOffsetOf, splitBatches } from '../../kafka/wire/recordBatch';
 import { RangeCounter } from './count';
-import type { RecordCount } from './types';
+import type { PartitionOffset, RecordCount } from './types';
 
 const OFFSET_OUT_OF_RANGE = 1;
 
@@ -57,4 +59,19 @@ export async function countLive(
     next = lastOffsetOf(fresh[fresh.length - 1]!) + 1;
   }
   return counter.finish();
+}
+
+/**
+ * The primary's partition ends (high watermarks: what its consumers can read) from the partitions'
+ * leaders; `Unreachable` when no broker answers. Partitions without a leader are left out.
+ */
+export async function partitionEnds(spec: ClusterSpec, topics: string[], signal?: AbortSignal): Promise<PartitionOffset[]> {
+  const client = await WireClient.open(await reachableKafka(spec, 'failover-data'), topics, signal);
+  try {
+    const out: PartitionOffset[] = [];
+    for (const topic of topics) for (const [partition, offset] of [...(await client.listOffsets(topic, 'end'))].sort(([a], [b]) => a - b)) out.push({ topic, partition, offset });
+    return out;
+  } finally {
+    await client.close();
+  }
 }

@@ -16,6 +16,7 @@ import { partitionEndsFromDisk } from '../../../src/failover/data/disk';
 import { FENCE_MARKER, fenceInZookeeper, fencePrimary, unfencePrimary } from '../../../src/failover/data/fence';
 import { groupOffsetsFromDisk } from '../../../src/failover/data/groupsDisk';
 import { brokersByHost } from '../../../src/failover/data/hosts.pure';
+import { partitionEnds } from '../../../src/failover/data/live';
 import { waitForIsr } from '../../../src/host/logdirs';
 import { kafkaFor } from '../../../src/kafka/client';
 import { commitGroupOffsets } from '../../../src/kafka/groupOffsets';
@@ -105,6 +106,7 @@ describe('records not mirrored and group moves at a failover', () => {
     }, { what: 'the transaction markers', timeoutMs: 60_000, intervalMs: 200 });
     const end = await ends('end');
     const expected = { records: PLAIN + COMMITTED_TXN, aborted: ABORTED_TXN, open: 0, markers: 2 };
+    expect(await partitionEnds(primary, [topic])).toEqual([0, 1, 2].map((p) => ({ topic, partition: p, offset: end.get(p) })));
 
     // Live.
     const live = await failoverDivergence(primary, standby, { topics: [topic] });
