@@ -358,7 +358,7 @@ export async function setDegradation(input: SetDegradationInput): Promise<Degrad
     if (dryRun) return { ...after, actions: actions.length ? actions : ['nothing to change'], dryRun: true };
 
     // The ACLs before are durable before the first ACL changes: a run cut short is lifted exactly.
-    if (level >= 1) await writeState(zk, { ...before, pausedNodes: after.pausedNodes, actions: [] });
+    if (aclChanges.length && level >= 1) await writeState(zk, { ...before, pausedNodes: after.pausedNodes, actions: [] });
     for (const c of aclChanges) {
       try {
         await setACL(zk, c.path, toAcl(c.acl));

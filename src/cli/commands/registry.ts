@@ -47,11 +47,11 @@ const CLI = commandLine(
                                 [--ephemerals held|persistent] [--two-way] [--full-diff-seconds <s>] [--json]
   lifeboat registry sync status (<workflow-id> | --spec ... [--target-spec ...]) [--json]
   lifeboat registry sync stop   (<workflow-id> | --spec ... [--target-spec ...]) [--by <name>] [--reason <text>] [--no-wait] [--json]
-sync: the source's registry roots kept in sync with the target's ZooKeeper (default target: the source spec's standby,
-found beside the source spec or in --specs-dir), under --prefix (default /offsite when both share one ensemble)
 levels: 0 normal (lifts everything back exactly), 1 read-only (registrations paused by ZooKeeper ACLs), 2 local cache
 (1, and clients keep their cached lists), 3 static addresses (2, and one address file per service in --fallback-dir,
 from the newest registry snapshot, --snapshot or --in), 4 core only (3 for the critical services only)
+sync: the source's registry roots kept in sync with the target's ZooKeeper (default target: the source spec's standby,
+found beside the source spec or in --specs-dir), under --prefix (default /offsite when both share one ensemble)
 roots: --curator-root <path> (default /services), --dubbo-root <path> (default /dubbo); "none" leaves a layout out`,
   [
     ...ZK_OPTIONS,
@@ -61,8 +61,8 @@ roots: --curator-root <path> (default /services), --dubbo-root <path> (default /
     text('out-dir', '<dir>', 'fallback: write the static address files here'),
     describe(toRepository, "export: into the --spec cluster's repository, as a snapshot"),
     describe(incremental, 'export --repo: only what changed since the previous registry snapshot'),
-    text('in', '<dir>', 'restore, verify, fallback: from this export directory'),
-    describe(snapshot, "restore, verify, fallback: from this registry snapshot of the --spec cluster's repository"),
+    text('in', '<dir>', 'restore, verify, fallback, degrade 3-4: from this export directory'),
+    describe(snapshot, "restore, verify, fallback, degrade 3-4: from this registry snapshot of the --spec cluster's repository"),
     restoreMode,
     confirm,
     dryRun,
