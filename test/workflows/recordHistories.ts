@@ -26,6 +26,11 @@ import { MIRROR_STATUS_QUERY, type MirrorStatus } from '../../src/kafka/mirrorRu
 import { createTopicsReady } from '../support/kafka';
 import { nextSpec, primarySpec, topo, unique } from '../support/lab';
 import { historyToJson } from './support/historyJson';
+import { deleteTree } from '../../lab/disaster';
+import { zkConnect } from '../../lab/topology';
+import { ledgerPath } from '../../src/registry/sync';
+import { REGISTRY_SYNC_STATUS_QUERY, REGISTRY_SYNC_STOP_SIGNAL, registrySyncId, type RegistrySyncStatus } from '../../src/registry/sync.pure';
+import { ACL, connectZk, create, Id, Permission, remove } from '../../src/zookeeper/client';
 import { stubSpec, stubWorkers } from './support/recoveryStubs';
 import { timeSkippingEnvironment } from './support/timeSkipping';
 
@@ -185,6 +190,25 @@ export const SCENARIOS: Record<string, Scenario> = {
   'clusterProbe': {
     about: 'the produce/consume probe',
     run: (client, id) => start(client, 'clusterProbe', id, { records: 10 }),
+  },
+  'registrySync': {
+    about: "the off-site registry sync of a scratch Curator root primary → standby (one ensemble: under a scratch prefix): its activity's progress signals, then stopped",
+    async run(client, id) {
+      const root = `/${unique('lifeboat-history')}`;
+      const zk = await connectZk(zkConnect(topo));
+      const open = [new ACL(Permission.ALL, new Id('world', 'anyone'))];
+      for (const p of [root, `${root}/services`, `${root}/services/order-service`]) await create(zk, p, null, open);
+      await create(zk, `${root}/services/order-service/o-1`, Buffer.from('{}'), open);
+      const source = { ...primarySpec(), registry: { curator: `${root}/services` } };
+      const handle = await client.workflow.start('registrySync', { taskQueue: TASK_QUEUE, workflowId: id, args: [{ source: { spec: source }, target: { cluster: 'standby' }, prefix: `${root}/offsite` }] });
+      for (let i = 0; i < 300 && !(await handle.query<RegistrySyncStatus>(REGISTRY_SYNC_STATUS_QUERY).then((s) => (s.stats?.creates ?? 0) >= 3, () => false)); i++) await new Promise((r) => setTimeout(r, 200));
+      await handle.signal(REGISTRY_SYNC_STOP_SIGNAL, { by: 'record-histories' });
+      await handle.result();
+      await deleteTree(zk, root);
+      await remove(zk, ledgerPath(registrySyncId(source.name, 'standby'))).catch(() => undefined);
+      zk.close();
+      return handle;
+    },
   },
 };
 
