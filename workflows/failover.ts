@@ -71,8 +71,12 @@ export const failoverResolvedSignal = defineSignal<[AlertEvent?]>(FAILOVER_RESOL
 
 /** Each probe of the primary gives up on a broker after this (an unreachable cluster must not stall the decision). */
 const PROBE_TIMEOUT_MS = 5_000;
-/** A stopped mirror gets this long to end by itself before it is cancelled (its positions are on the standby either way). */
+/**
+ * A stopped mirror gets this long to end by itself before it is cancelled (its positions are on the
+ * standby either way); with no primary broker answering it can copy nothing more, so it gets less.
+ */
 const MIRROR_STOP_GRACE_MS = 15_000;
+const MIRROR_STOP_GRACE_UNREACHABLE_MS = 3_000;
 const MIRROR_CANCEL_WAIT_MS = 60_000;
 
 /** Observations (read only): each probe answers within its own timeout, so no heartbeat is needed. */
@@ -391,7 +395,7 @@ export async function failover(input: FailoverRunInput): Promise<FailoverResult>
   phase('promoting');
   const topics = standbyObs?.mirror.topics ?? [];
   try {
-    const stopped = await t.step('stop-mirror', () => stopMirror(mirrorId!), (s) => s);
+    const stopped = await t.step('stop-mirror', () => stopMirror(mirrorId!, probes.at(-1)?.reachable === false ? MIRROR_STOP_GRACE_UNREACHABLE_MS : MIRROR_STOP_GRACE_MS), (s) => s);
     st.mirror = { workflowId: mirrorId!, stopped: stopped.startsWith('not running') ? 'not running' : stopped.startsWith('cancel') ? 'cancel requested' : 'stopped' };
   } catch (e) {
     const f = failureOf(e);
@@ -583,10 +587,10 @@ export async function failover(input: FailoverRunInput): Promise<FailoverResult>
 
 /**
  * Stops the mirror primary → standby: its stop signal, then a wait for it to close (asked again
- * every 2 s; a closed run answers "not found"), then a cancellation if it is still open after the
+ * every second; a closed run answers "not found"), then a cancellation if it is still open after the
  * grace (it retries an unreachable primary). Its positions are on the standby whichever way it ends.
  */
-async function stopMirror(mirrorId: string): Promise<string> {
+async function stopMirror(mirrorId: string, graceMs: number): Promise<string> {
   const handle = getExternalWorkflowHandle(mirrorId);
   const by = { by: workflowInfo().workflowId, reason: 'failover: the standby is promoted' };
   const gone = (e: unknown) => /not found|already completed/i.test(failureOf(e).message);
@@ -599,7 +603,7 @@ async function stopMirror(mirrorId: string): Promise<string> {
         if (gone(e)) return true;
         throw e;
       }
-      await sleep(2_000);
+      await sleep(1_000);
     }
     return false;
   };
@@ -609,12 +613,12 @@ async function stopMirror(mirrorId: string): Promise<string> {
     if (gone(e)) return `not running (${mirrorId} had ended or never ran)`;
     throw e;
   }
-  if (await closedWithin(MIRROR_STOP_GRACE_MS)) return `stopped (${mirrorId} ended; its positions stay on the standby)`;
+  if (await closedWithin(graceMs)) return `stopped (${mirrorId} ended; its positions stay on the standby)`;
   await handle.cancel().catch((e: unknown) => {
     if (!gone(e)) throw e;
   });
-  if (await closedWithin(MIRROR_CANCEL_WAIT_MS)) return `cancelled (${mirrorId} did not stop within ${MIRROR_STOP_GRACE_MS / 1000} s; its positions stay on the standby)`;
-  throw ApplicationFailure.nonRetryable(`${mirrorId} still runs ${(MIRROR_STOP_GRACE_MS + MIRROR_CANCEL_WAIT_MS) / 1000} s after its stop and cancellation`, 'Unreachable');
+  if (await closedWithin(MIRROR_CANCEL_WAIT_MS)) return `cancelled (${mirrorId} did not stop within ${graceMs / 1000} s; its positions stay on the standby)`;
+  throw ApplicationFailure.nonRetryable(`${mirrorId} still runs ${(graceMs + MIRROR_CANCEL_WAIT_MS) / 1000} s after its stop and cancellation`, 'Unreachable');
 }
 
 /** The registry degraded while clients switch: the primary's when its ZooKeeper has a quorum, else the standby's. */
