@@ -87,6 +87,12 @@ const OPEN = [new ACL(Permission.ALL, new Id('world', 'anyone'))];
 const isCode = (e: unknown, code: string): boolean => e instanceof ZkError && e.code === code;
 const buf = (b: Buffer | null | undefined): Buffer => b ?? Buffer.alloc(0);
 const hex = (z: bigint): string => `0x${z.toString(16)}`;
+/** The smallest of many times (no spread: a burst can announce more paths than a call takes arguments). */
+function oldest(times: Iterable<number>): number {
+  let min = Number.POSITIVE_INFINITY;
+  for (const t of times) if (t < min) min = t;
+  return min;
+}
 /** A stat's 8-byte field (zxid, session id) as a number. */
 const long = (b: Buffer): bigint => b.readBigUInt64BE(0);
 
@@ -350,14 +356,14 @@ export async function runRegistrySync(o: RegistrySyncOptions): Promise<SyncStats
       await saveLedger();
       const now = Date.now();
       stats.batches++;
-      stats.lastBatchLagMs = taken.length ? now - Math.min(...taken.map(([, t]) => t)) : 0;
+      stats.lastBatchLagMs = taken.length ? now - oldest(taken.map(([, t]) => t)) : 0;
       stats.lastAppliedAt = new Date(now).toISOString();
     };
 
     const report = () => {
       const now = Date.now();
       stats.pending = dirty.size;
-      stats.lagMs = dirty.size ? now - Math.min(...dirty.values()) : 0;
+      stats.lagMs = dirty.size ? now - oldest(dirty.values()) : 0;
       stats.at = new Date(now).toISOString();
       o.onStats?.({ ...stats });
     };
@@ -377,7 +383,7 @@ export async function runRegistrySync(o: RegistrySyncOptions): Promise<SyncStats
         continue;
       }
       if (dirty.size) {
-        const first = Math.min(...dirty.values());
+        const first = oldest(dirty.values());
         if (now - lastEventAt >= debounceMs || now - first >= maxDelayMs) {
           await batch();
           report();
@@ -395,7 +401,7 @@ export async function runRegistrySync(o: RegistrySyncOptions): Promise<SyncStats
         nextReport = Date.now() + 5_000;
       }
       const waitMs = dirty.size
-        ? Math.max(5, Math.min(debounceMs - (now - lastEventAt), maxDelayMs - (now - Math.min(...dirty.values()))))
+        ? Math.max(5, Math.min(debounceMs - (now - lastEventAt), maxDelayMs - (now - oldest(dirty.values()))))
         : Math.max(5, Math.min(nextFullDiff, nextCheck, nextReport, until) - now);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, waitMs);
