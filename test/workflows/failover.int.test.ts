@@ -259,8 +259,10 @@ describe('failover workflow', () => {
       expect(r.status.decision?.action, r.status.decision?.reason).toBe('failover');
       expect(r.status.outcome, r.report.problems.join('; ')).toBe('failed over');
       expect(r.status.approval).toMatchObject({ auto: true });
-      expect(r.status.mirror).toEqual({ workflowId: mirrorId, stopped: 'stopped' });
-      expect((await m.describe()).status.name).toBe('COMPLETED');
+      // Stopped by its signal, or cancelled 3 s later (this primary answers no probe) on a slow machine.
+      expect(r.status.mirror?.workflowId).toBe(mirrorId);
+      expect(['stopped', 'cancel requested']).toContain(r.status.mirror?.stopped);
+      expect(['COMPLETED', 'CANCELED']).toContain((await m.describe()).status.name);
       expect(r.status.pointOfNoReturn).toBe(true);
       expect(r.status.fence).toMatchObject({ fenced: true });
       expect(r.status.fence!.how).toMatch(/ZooKeeper/);
