@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import type { WorkflowHandle } from '@temporalio/client';
 import { brokerRunning, startBroker, stopBroker } from '../../lab/lab';
 import { findBroker } from '../../lab/topology';
@@ -187,6 +188,23 @@ describe('failover workflow', () => {
     for (const s of CHANGING) expect(stepStatus(r, s), s).toBe('skipped');
     expect(r.status.pointOfNoReturn).toBe(false);
     expect(r.observations.probes).toHaveLength(2);
+  });
+
+  it('lifeboat failover start --dry-run --follow by spec files, then lifeboat failover status: the plan, exit 0', { timeout: 120_000 }, async () => {
+    const spec = unreachable(false);
+    const file = join(dir, `${spec.name}.yaml`);
+    writeFileSync(file, stringify(JSON.parse(JSON.stringify({ ...spec, policy: undefined, failover: { confirmProbes: 2, confirmIntervalSeconds: 1 } }))));
+    const standbyFile = join(dir, 'standby.yaml');
+    writeFileSync(standbyFile, stringify(JSON.parse(JSON.stringify(standby))));
+    const r = await lifeboat('failover', 'start', '--spec', file, '--standby-spec', standbyFile, '--dry-run', '--follow', '--json', '--incident', 'cli-dry');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as FailoverResult;
+    expect(out.status).toMatchObject({ workflowId: `failover-${spec.name}-cli-dry`, outcome: 'planned', dryRun: true, severity: 'P0' });
+    const s = await lifeboat('failover', 'status', `failover-${spec.name}-cli-dry`);
+    expect(s.code, s.stderr).toBe(0);
+    expect(s.stdout).toContain(`failover-${spec.name}-cli-dry: planned (dry run), ${spec.name} → ${standby.name}`);
+    expect(s.stdout).toContain('severity: P0; decision: ');
+    expect(s.stdout.trim().endsWith('(completed)')).toBe(true);
   });
 
   it('waiting for approval: escalated at the timeout, then a resolved alert stands it down', { timeout: 150_000 }, async () => {
