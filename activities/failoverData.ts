@@ -11,6 +11,8 @@
  *   3. partitionEndsFromDiskActivity(read) on hostTaskQueue(read.host) for each of `diskReads`;
  *   4. failoverDivergenceActivity({ primary, standby, topics, disk }) → from 'disk';
  *   5. failoverGroupMovesActivity({ primary, standby, groups, topics, diskGroups, disk }).
+ * `groups: 'all'` (an alert names no group): every group with committed offsets on the topics — pass
+ * 'all' to groupOffsetsFromDiskActivity too, so that the disk reads find them.
  */
 import type { ClusterSpec } from '../src/config/spec';
 import { failoverDivergence, failoverGroupMoves } from '../src/failover/data/divergence';
@@ -62,7 +64,9 @@ export function failoverDataActivities(_deps: ActivityDeps) {
     /**
      * ON THE BROKER'S HOST: the groups' committed offsets from `__consumer_offsets` in the log dirs
      * (last commit wins, tombstones delete, aborted transactional commits ignored), read only.
-     * In: GroupOffsetsInput { spec, brokerIds, groups, topics?, offsetsPartitions? }. Out: DiskGroups.
+     * In: GroupOffsetsInput { spec, brokerIds, groups, topics?, offsetsPartitions? }; groups 'all':
+     * every partition of __consumer_offsets here replayed, each group with offsets on `topics` returned.
+     * Out: DiskGroups.
      */
     async groupOffsetsFromDiskActivity(input: GroupOffsetsInput): Promise<DiskGroups> {
       const spec = checkedSpec(input.spec);
@@ -76,11 +80,13 @@ export function failoverDataActivities(_deps: ActivityDeps) {
      * map (control queue). An offset past the mirrored position goes to the standby's end of what
      * was mirrored; the records in between are named in `consumedNotMirrored`.
      * In: GroupMovesInput { primary, standby, groups, topics?, diskGroups?, disk? } (disk ones when the primary is down).
+     * groups 'all': every group with committed offsets on the topics (live: the primary's group list;
+     * from disk: the groups of `diskGroups`, read with groups 'all'); groups without any are left out.
      * Out: FailoverGroupMove[] (GroupMove: pass them to commitGroupsActivity as `moves`).
      */
     async failoverGroupMovesActivity(input: GroupMovesInput): Promise<FailoverGroupMove[]> {
       const [primary, standby] = [checkedSpec(input.primary), checkedSpec(input.standby)];
-      return withHeartbeat({ phase: 'failover: translate group offsets', subject: `${input.groups.length} groups` }, (_beat, signal) =>
+      return withHeartbeat({ phase: 'failover: translate group offsets', subject: input.groups === 'all' ? 'every group on the topics' : `${input.groups.length} groups` }, (_beat, signal) =>
         failoverGroupMoves(primary, standby, input.groups, { topics: input.topics, diskGroups: input.diskGroups, disk: input.disk, signal }),
       );
     },

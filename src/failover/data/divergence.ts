@@ -11,10 +11,13 @@
  * beyond it (the group read records the mirror never copied) goes to the standby's end of what was
  * mirrored, and the records in between are named as consumed and not mirrored: they exist only in
  * the primary's divergent tail (failback quarantines them).
+ *
+ * Groups 'all' (a failover started by an alert names none): every group with committed offsets on
+ * the topics, live from the primary's group list, or from the disk reads made with groups 'all'.
  */
 import type { ClusterSpec } from '../../config/spec';
 import { LifeboatError } from '../../errors';
-import { fetchCommittedOffsets, reachableKafka, withAdmin } from '../../kafka/admin';
+import { fetchCommittedOffsets, reachableKafka, retryTransient, withAdmin } from '../../kafka/admin';
 import { kafkaFor } from '../../kafka/client';
 import { mirroredOffsets } from '../../kafka/mirror';
 import { type MirrorState, type PartitionState, readState } from '../../kafka/mirror/state';
@@ -212,29 +215,47 @@ export interface GroupMovesOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * The groups with offsets on the topics in disk readings (groupOffsetsFromDisk, 'all'), each from
+ * its newest reading: a group missing from a newer replica of its partition than the one that
+ * names it had its offsets deleted there, and is left out.
+ */
+export function groupsOnDisk(diskGroups: DiskGroups[], topics: string[]): Map<string, PartitionOffset[]> {
+  const newest = new Map<number, number>();
+  for (const h of diskGroups) for (const r of h.read ?? []) newest.set(r.partition, Math.max(newest.get(r.partition) ?? -1, r.end));
+  const out = new Map<string, PartitionOffset[]>();
+  for (const g of [...mergeGroups(diskGroups).values()].sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0))) {
+    const offsets = g.offsets.filter((o) => topics.includes(o.topic));
+    if (offsets.length && (newest.get(g.offsetsPartition) ?? -1) <= (g.end ?? -1)) out.set(g.group, offsets);
+  }
+  return out;
+}
+
 /** Each group's offsets translated for the standby (see the file comment). */
-export async function failoverGroupMoves(primary: ClusterSpec, standby: ClusterSpec, groups: string[], opts: GroupMovesOptions = {}): Promise<FailoverGroupMove[]> {
+export async function failoverGroupMoves(primary: ClusterSpec, standby: ClusterSpec, wanted: string[] | 'all', opts: GroupMovesOptions = {}): Promise<FailoverGroupMove[]> {
   const pair = mirrorPair(primary.name, standby.name);
   const { positions, topics } = await positionsOf(standby, pair, opts.topics, opts.signal);
   const translate = await mirroredOffsets(standby, pair);
   const fromDisk = opts.diskGroups !== undefined;
 
   // The groups' offsets on the primary.
-  const held = new Map<string, PartitionOffset[]>();
-  if (fromDisk) {
+  let held = new Map<string, PartitionOffset[]>();
+  if (fromDisk && wanted === 'all') held = groupsOnDisk(opts.diskGroups!, topics);
+  else if (fromDisk) {
     const merged = mergeGroups(opts.diskGroups!);
-    for (const g of groups) held.set(g, (merged.get(g)?.offsets ?? []).filter((o) => topics.includes(o.topic)));
+    for (const g of wanted) held.set(g, (merged.get(g)?.offsets ?? []).filter((o) => topics.includes(o.topic)));
   } else {
     await withAdmin(await reachableKafka(primary, 'failover-groups'), primary.name, async (admin) => {
-      for (const g of groups) {
+      const names = wanted === 'all' ? (await retryTransient(() => admin.listGroups(), { signal: opts.signal })).groups.map((g) => g.groupId).sort() : wanted;
+      for (const g of names) {
         const r = await fetchCommittedOffsets(admin, g, topics, opts.signal);
-        held.set(
-          g,
-          r.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: Number(p.offset) }))).filter((o) => o.offset >= 0),
-        );
+        const offsets = r.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: Number(p.offset) }))).filter((o) => o.offset >= 0);
+        // 'all': a group without offsets on the topics is not on them (not moved, not reported).
+        if (wanted !== 'all' || offsets.length) held.set(g, offsets);
       }
     });
   }
+  const groups = wanted === 'all' ? [...held.keys()] : wanted;
 
   // Records in [mirrored, group offset): from the disk reads' cuts, or read live.
   const disk = opts.disk && mergeDisk(opts.disk);

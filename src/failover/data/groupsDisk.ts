@@ -11,6 +11,10 @@
  * The last commit of a group/topic/partition wins, a tombstone deletes it. Transactional commits
  * (TxnOffsetCommit of an exactly-once consumer) apply at their commit marker, and only over an
  * offset written earlier in the log (as the coordinator applies them), never when aborted.
+ *
+ * `groups: 'all'` (a failover started by an alert names none): every replica of __consumer_offsets
+ * on these brokers is replayed for every group, and the groups with offsets on the topics are
+ * returned (the others are simply not on those topics).
  */
 import { hostname } from 'node:os';
 import { type ClusterSpec, zkAuthOf } from '../../config/spec';
@@ -72,13 +76,23 @@ interface Held {
   at: number;
 }
 
-/** Replays offset commits of the wanted groups, in log order. */
+/** Replays offset commits of the wanted groups ('all': every group), in log order. */
 export class OffsetCommitReplay {
   /** "group\u0000topic\u0000partition" → offset. */
   readonly held = new Map<string, Held>();
   private readonly pending = new Map<number, { k: string; v: Held | null }[]>();
 
-  constructor(private readonly groups: Set<string>) {}
+  constructor(private readonly groups: Set<string> | 'all') {}
+
+  /** The groups holding an offset now (on `topics` when given), sorted. */
+  groupsHeld(topics?: Set<string>): string[] {
+    const out = new Set<string>();
+    for (const k of this.held.keys()) {
+      const [g, topic] = k.split('\u0000') as [string, string];
+      if (!topics || topics.has(topic)) out.add(g);
+    }
+    return [...out].sort();
+  }
 
   async add(b: Batch, where = OFFSETS_TOPIC): Promise<void> {
     if (isControl(b)) {
@@ -96,7 +110,7 @@ export class OffsetCommitReplay {
     for (const r of await batchRecords(b, where)) {
       const { key, value } = decodeBody(r.body);
       const ck = key && parseOffsetKey(key);
-      if (!ck || !this.groups.has(ck.group)) continue;
+      if (!ck || (this.groups !== 'all' && !this.groups.has(ck.group))) continue;
       const k = `${ck.group}\u0000${ck.topic}\u0000${ck.partition}`;
       const v = value === null ? null : { offset: parseOffsetValue(value), at: r.offset };
       if (txn) this.pending.set(b.producerId, [...(this.pending.get(b.producerId) ?? []), { k, v }]);
@@ -142,11 +156,16 @@ async function offsetsPartitionsInZookeeper(spec: ClusterSpec): Promise<number |
   }
 }
 
-/** The groups' offsets from the replicas of __consumer_offsets on these brokers (read only). */
+/**
+ * The groups' offsets from the replicas of __consumer_offsets on these brokers (read only).
+ * 'all': every group with offsets on `opts.topics` (every topic when absent), found by replaying
+ * every replica here; `read` then names each partition read with its end, so that a merge over
+ * hosts can tell a group missing from a newer replica (its offsets deleted) from one not read.
+ */
 export async function groupOffsetsFromDisk(
   spec: ClusterSpec,
   brokerIds: number[],
-  groups: string[],
+  groups: string[] | 'all',
   opts: { topics?: string[]; offsetsPartitions?: number; signal?: AbortSignal } = {},
 ): Promise<DiskGroups> {
   const problems: string[] = [];
@@ -159,13 +178,14 @@ export async function groupOffsetsFromDisk(
     const highest = Math.max(-1, ...dirs.map((d) => d.partition));
     if (highest < 0) {
       problems.push(`no replica of ${OFFSETS_TOPIC} in the log dirs of broker${brokerIds.length === 1 ? '' : 's'} ${brokerIds.join(', ')}`);
-      return { host, brokerIds, offsetsPartitions: 0, groups: groups.map((group) => ({ group, offsetsPartition: -1, offsets: [], pending: 0 })), problems };
+      return { host, brokerIds, offsetsPartitions: 0, groups: groups === 'all' ? [] : groups.map((group) => ({ group, offsetsPartition: -1, offsets: [], pending: 0 })), problems, ...(groups === 'all' ? { read: [] } : {}) };
     }
     count = highest + 1;
     problems.push(`the partition count of ${OFFSETS_TOPIC} (${count}) is the highest one in these log dirs: ZooKeeper did not answer; pass offsetsPartitions if some of its partitions have no replica here`);
   }
   const replicas = await replicasByPartition(spec, brokerIds, [OFFSETS_TOPIC], problems);
   const topics = opts.topics && new Set(opts.topics);
+  if (groups === 'all') return everyGroup(replicas, count, topics, { host, brokerIds, problems }, opts.signal);
   const byPartition = new Map<number, string[]>();
   for (const g of groups) {
     const p = offsetsPartitionFor(g, count);
@@ -185,4 +205,32 @@ export async function groupOffsetsFromDisk(
   }
   out.sort((a, b) => groups.indexOf(a.group) - groups.indexOf(b.group));
   return { host, brokerIds, offsetsPartitions: count, groups: out, problems };
+}
+
+/** groupOffsetsFromDisk with 'all': every partition of __consumer_offsets held here, replayed for every group. */
+async function everyGroup(
+  replicas: Awaited<ReturnType<typeof replicasByPartition>>,
+  count: number,
+  topics: Set<string> | undefined,
+  base: { host: string; brokerIds: number[]; problems: string[] },
+  signal?: AbortSignal,
+): Promise<DiskGroups> {
+  const out: DiskGroupOffsets[] = [];
+  const read: NonNullable<DiskGroups['read']> = [];
+  const missing: number[] = [];
+  for (let p = 0; p < count; p++) {
+    const best = replicas.get(`${OFFSETS_TOPIC}/${p}`)?.[0];
+    if (!best) {
+      missing.push(p);
+      continue;
+    }
+    const replay = new OffsetCommitReplay('all');
+    await readReplica(best.r, 0, best.end, (b) => replay.add(b, best.r.dir), signal);
+    read.push({ partition: p, brokerId: best.r.brokerId, end: best.end });
+    for (const group of replay.groupsHeld(topics)) out.push({ group, offsetsPartition: p, brokerId: best.r.brokerId, end: best.end, offsets: replay.offsetsOf(group, topics), pending: replay.pendingOf(group) });
+  }
+  // Another host may hold these (each broker holds replicas of some partitions only).
+  if (missing.length) base.problems.push(`${missing.length} of ${count} partitions of ${OFFSETS_TOPIC} have no replica in the log dirs of broker${base.brokerIds.length === 1 ? '' : 's'} ${base.brokerIds.join(', ')} (${missing.join(', ')}): their groups come from the hosts that hold them`);
+  out.sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
+  return { ...base, offsetsPartitions: count, groups: out, read };
 }

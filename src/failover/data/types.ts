@@ -124,7 +124,8 @@ export interface DiskGroupOffsets {
 export interface GroupOffsetsInput {
   spec: unknown;
   brokerIds: number[];
-  groups: string[];
+  /** 'all': every group with offsets on `topics`, found by replaying every replica here. */
+  groups: string[] | 'all';
   /** Only offsets of these topics (default all). */
   topics?: string[];
   /** The partition count of __consumer_offsets when known (default: from the log dirs on this host). */
@@ -137,6 +138,8 @@ export interface DiskGroups {
   offsetsPartitions: number;
   groups: DiskGroupOffsets[];
   problems: string[];
+  /** With groups 'all': every partition of __consumer_offsets read here (the replica with the highest end). */
+  read?: { partition: number; brokerId: number; end: number }[];
 }
 
 /** A group's offset the mirror had not reached: consumed on the primary, never on the standby. */
@@ -160,7 +163,11 @@ export interface FailoverGroupMove extends GroupMove {
 export interface GroupMovesInput {
   primary: unknown;
   standby: unknown;
-  groups: string[];
+  /**
+   * 'all': every group with committed offsets on the topics (live: the primary's groups; from disk:
+   * those of `diskGroups`, read with groups 'all'). Groups without offsets there are left out.
+   */
+  groups: string[] | 'all';
   /** Only these topics (default: the mirror's). */
   topics?: string[];
   /** The primary is down: the groups' offsets from disk (groupOffsetsFromDiskActivity, every host). */

@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ClusterSpec } from '../../../src/config/spec';
+import { groupsOnDisk } from '../../../src/failover/data/divergence';
 import { OffsetCommitReplay, groupOffsetsFromDisk, javaStringHashCode, offsetsPartitionFor } from '../../../src/failover/data/groupsDisk';
+import type { DiskGroups } from '../../../src/failover/data/types';
 import { isAbortMarker, splitBatches } from '../../../src/kafka/wire/recordBatch';
 
 const fixture = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'consumer-offsets-3.9.1.json'), 'utf8')) as {
@@ -71,15 +73,77 @@ describe('offset commits replayed from the bytes Kafka wrote', () => {
   });
 });
 
+/** A broker's log dir holding the fixture's partitions of __consumer_offsets (all of them, or `only`). */
+function logDir(only?: number[]): ClusterSpec {
+  const dir = mkdtempSync(join(tmpdir(), 'ex-groups-'));
+  for (let p = 0; p < fixture.partitionCount; p++) {
+    if (only && !only.includes(p)) continue;
+    mkdirSync(join(dir, `__consumer_offsets-${p}`));
+    const bytes = Buffer.concat((fixture.partitions[String(p)] ?? []).map((h) => Buffer.from(h, 'hex')));
+    writeFileSync(join(dir, `__consumer_offsets-${p}`, '00000000000000000000.log'), bytes);
+  }
+  return { name: 'fixture', kafka: { bootstrapServers: ['127.0.0.1:1'], mode: 'zookeeper' }, brokers: [{ id: 1, host: 'h1', logDirs: [dir] }] } as unknown as ClusterSpec;
+}
+
+const FIXTURE_OFFSETS = {
+  [PLAIN]: [{ topic: TOPIC, partition: 0, offset: 7 }, { topic: TOPIC, partition: 1, offset: 3 }],
+  [TOMB]: [{ topic: TOPIC, partition: 1, offset: 4 }],
+  [TXN]: [{ topic: TOPIC, partition: 0, offset: 12 }],
+};
+
+describe("every group ('all'), for a failover that names none", () => {
+  it('the replay accepts any group and lists those holding offsets (on the topics asked)', async () => {
+    const replay = new OffsetCommitReplay('all');
+    for (let p = 0; p < fixture.partitionCount; p++) for (const b of fixture.partitions[String(p)] ? batchesOf(p) : []) await replay.add(b);
+    expect(replay.groupsHeld()).toEqual([PLAIN, TOMB, TXN].sort());
+    expect(replay.groupsHeld(new Set([TOPIC]))).toEqual([PLAIN, TOMB, TXN].sort());
+    expect(replay.groupsHeld(new Set(['other']))).toEqual([]);
+    for (const [g, offsets] of Object.entries(FIXTURE_OFFSETS)) expect(replay.offsetsOf(g)).toEqual(offsets);
+  });
+
+  it('groupOffsetsFromDisk replays every partition here: the same offsets as the explicit list', async () => {
+    const spec = logDir();
+    const all = await groupOffsetsFromDisk(spec, [1], 'all', { topics: [TOPIC], offsetsPartitions: fixture.partitionCount });
+    const named = await groupOffsetsFromDisk(spec, [1], [PLAIN, TOMB, TXN], { topics: [TOPIC] });
+    expect(all.problems).toEqual([]);
+    expect(all.groups.map((g) => g.group)).toEqual([PLAIN, TOMB, TXN].sort());
+    const byName = new Map(named.groups.map((g) => [g.group, g]));
+    for (const g of all.groups) expect(g).toEqual(byName.get(g.group));
+    expect(all.read!.map((r) => r.partition)).toEqual([...Array(fixture.partitionCount).keys()]);
+    // Not on the topics asked: not returned (they are not on those topics).
+    expect((await groupOffsetsFromDisk(spec, [1], 'all', { topics: ['other'] })).groups).toEqual([]);
+  });
+
+  it('partitions this host does not hold are named, their groups left to the hosts that hold them', async () => {
+    const spec = logDir([fixture.groups[PLAIN]!, fixture.groups[TXN]!]);
+    const r = await groupOffsetsFromDisk(spec, [1], 'all', { topics: [TOPIC], offsetsPartitions: fixture.partitionCount });
+    expect(r.groups.map((g) => [g.group, g.offsets])).toEqual([[PLAIN, FIXTURE_OFFSETS[PLAIN]], [TXN, FIXTURE_OFFSETS[TXN]]].sort());
+    expect(r.problems).toEqual([expect.stringMatching(/^8 of 10 partitions of __consumer_offsets have no replica in the log dirs of broker 1/)]);
+  });
+
+  it("merged over hosts: each group from its newest replica; one missing from a newer replica is left out", () => {
+    const o = (offset: number) => [{ topic: TOPIC, partition: 0, offset }];
+    const hostA: DiskGroups = {
+      host: 'a', brokerIds: [1], offsetsPartitions: 10, problems: [],
+      groups: [{ group: 'g1', offsetsPartition: 3, brokerId: 1, end: 100, offsets: o(5), pending: 0 }, { group: 'g2', offsetsPartition: 4, brokerId: 1, end: 50, offsets: o(9), pending: 0 }],
+      read: [{ partition: 3, brokerId: 1, end: 100 }, { partition: 4, brokerId: 1, end: 50 }],
+    };
+    // Host b's replica of partition 4 is newer and no longer holds g2 (its offsets were deleted);
+    // its replica of partition 3 is older than a's.
+    const hostB: DiskGroups = {
+      host: 'b', brokerIds: [2], offsetsPartitions: 10, problems: [],
+      groups: [{ group: 'g1', offsetsPartition: 3, brokerId: 2, end: 90, offsets: o(4), pending: 0 }, { group: 'g3', offsetsPartition: 5, brokerId: 2, end: 10, offsets: [{ topic: 'other', partition: 0, offset: 1 }], pending: 0 }],
+      read: [{ partition: 3, brokerId: 2, end: 90 }, { partition: 4, brokerId: 2, end: 60 }, { partition: 5, brokerId: 2, end: 10 }],
+    };
+    expect([...groupsOnDisk([hostA, hostB], [TOPIC])]).toEqual([['g1', o(5)]]);
+    expect([...groupsOnDisk([hostA], [TOPIC])]).toEqual([['g1', o(5)], ['g2', o(9)]]);
+    expect([...groupsOnDisk([hostB], [TOPIC, 'other'])]).toEqual([['g1', o(4)], ['g3', [{ topic: 'other', partition: 0, offset: 1 }]]]);
+  });
+});
+
 describe('groupOffsetsFromDisk', () => {
   it("reads the groups' partitions from a broker's log dir (the segment as Kafka lays it out)", async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ex-groups-'));
-    for (let p = 0; p < fixture.partitionCount; p++) {
-      mkdirSync(join(dir, `__consumer_offsets-${p}`));
-      const bytes = Buffer.concat((fixture.partitions[String(p)] ?? []).map((h) => Buffer.from(h, 'hex')));
-      writeFileSync(join(dir, `__consumer_offsets-${p}`, '00000000000000000000.log'), bytes);
-    }
-    const spec = { name: 'fixture', kafka: { bootstrapServers: ['127.0.0.1:1'], mode: 'zookeeper' }, brokers: [{ id: 1, host: 'h1', logDirs: [dir] }] } as unknown as ClusterSpec;
+    const spec = logDir();
     const r = await groupOffsetsFromDisk(spec, [1], [PLAIN, TOMB, TXN, 'never-committed']);
     expect(r.offsetsPartitions).toBe(fixture.partitionCount);
     expect(r.groups.map((g) => [g.group, g.offsetsPartition, g.offsets])).toEqual([
