@@ -6,6 +6,10 @@
  * ends, records not mirrored and group offsets from the log dirs on disk. While the brokers are
  * down the old primary is fenced through ZooKeeper; once they start, an application's produce is
  * refused, and after unfence accepted again.
+ *
+ * Groups 'all' (a failover started by an alert names none), live and from disk: exactly the groups
+ * with offsets on the topic (a second one there, committed on another topic too, and a group only
+ * on another topic that must not come), with the offsets the explicit list gives.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { killBroker, startBroker } from '../../../lab/lab';
@@ -36,6 +40,10 @@ const pk = kafkaFor(primary, 'test-fo-div');
 const sk = kafkaFor(standby, 'test-fo-div');
 const topic = unique('fo-div');
 const group = unique('fo-grüße-Ω');
+const group2 = unique('fo-div-second');
+const otherTopic = unique('fo-div-other');
+const otherGroup = unique('fo-div-elsewhere');
+const GROUPS = [group, group2].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 const pair = mirrorPair(primary.name, standby.name);
 const PARTITIONS = 3;
 const MIRRORED = 100; // per partition, copied before the mirror stopped
@@ -64,8 +72,8 @@ afterAll(async () => {
   for (const k of [pk, sk]) {
     const admin = k.admin();
     await admin.connect();
-    await admin.deleteTopics({ topics: [topic] }).catch(() => {});
-    await admin.deleteGroups([group]).catch(() => {});
+    await admin.deleteTopics({ topics: [topic, otherTopic] }).catch(() => {});
+    for (const g of [group, group2, otherGroup]) await admin.deleteGroups([g]).catch(() => {});
     if (k === pk) await admin.deleteAcls({ filters: [toKafkajsAcl({ resourceType: 'TOPIC', resourceName: topic, patternType: 'LITERAL', principal: 'User:app', host: '*', operation: 'ALL', permission: 'ALLOW' })] }).catch(() => {});
     await admin.disconnect();
   }
@@ -97,6 +105,11 @@ describe('records not mirrored and group moves at a failover', () => {
     // The group read p0 halfway, p1 to the mirrored end, p2 past it (the plain records after it).
     const committed = { 0: 50, 1: MIRRORED, 2: afterPlain.get(2)! };
     await commitGroupOffsets(pk, group, [{ topic, partitions: [0, 1, 2].map((p) => ({ partition: p, offset: committed[p as 0 | 1 | 2] })) }]);
+    // A second group on the topic (and on another one), and a group only on the other topic.
+    await createTopicsReady(primary, [{ topic: otherTopic, numPartitions: 1, replicationFactor: 3 }], { kafka: pk });
+    await produceNumbered(pk, otherTopic, 5, 1);
+    await commitGroupOffsets(pk, group2, [{ topic, partitions: [{ partition: 0, offset: 20 }, { partition: 1, offset: 30 }] }, { topic: otherTopic, partitions: [{ partition: 0, offset: 2 }] }]);
+    await commitGroupOffsets(pk, otherGroup, [{ topic: otherTopic, partitions: [{ partition: 0, offset: 4 }] }]);
     await transaction(COMMITTED_TXN, 'commit');
     await transaction(ABORTED_TXN, 'abort');
     // The markers are written after EndTxn answers: wait until no transaction is open.
@@ -127,6 +140,19 @@ describe('records not mirrored and group moves at a failover', () => {
       },
     ]);
 
+    // Every group on the topic, found by itself: the explicit list's moves, nothing else.
+    const namedLive = await failoverGroupMoves(primary, standby, GROUPS, { topics: [topic] });
+    const allLive = await failoverGroupMoves(primary, standby, 'all', { topics: [topic] });
+    expect(allLive.map((m) => m.group)).toEqual(GROUPS);
+    expect(allLive).toEqual(namedLive);
+    expect(allLive.find((m) => m.group === group2)).toEqual({
+      group: group2,
+      from: 'live',
+      untranslated: [],
+      partitions: [{ topic, partition: 0, sourceOffset: 20, targetOffset: 20 }, { topic, partition: 1, sourceOffset: 30, targetOffset: 30 }],
+      consumedNotMirrored: [],
+    });
+
     // An ACL of the topic's own, there before the fence (the fence merges with it and leaves it).
     const appAcl = { resourceType: 'TOPIC', resourceName: topic, patternType: 'LITERAL', principal: 'User:app', host: '*', operation: 'ALL', permission: 'ALLOW' } as const;
     const admin = pk.admin();
@@ -144,10 +170,19 @@ describe('records not mirrored and group moves at a failover', () => {
       for (const b of brokers) await killBroker(topo, b, { settle: false });
       const hosts = brokersByHost(primary);
       expect(hosts).toHaveLength(3);
-      const diskGroups = await Promise.all(hosts.map((h) => groupOffsetsFromDisk(primary, h.brokerIds, [group], { topics: [topic] })));
+      const diskGroups = await Promise.all(hosts.map((h) => groupOffsetsFromDisk(primary, h.brokerIds, [group, group2], { topics: [topic] })));
       for (const g of diskGroups) {
         expect(g.offsetsPartitions).toBe(10); // the lab's offsets.topic.num.partitions, from ZooKeeper
         expect(g.groups[0]!.offsets).toEqual([0, 1, 2].map((p) => ({ topic, partition: p, offset: committed[p as 0 | 1 | 2] })));
+      }
+      // Every replica of __consumer_offsets replayed for any group: on every host exactly the
+      // groups on the topic, read as the explicit list reads them.
+      const diskAll = await Promise.all(hosts.map((h) => groupOffsetsFromDisk(primary, h.brokerIds, 'all', { topics: [topic] })));
+      for (const [i, g] of diskAll.entries()) {
+        expect(g.problems).toEqual([]);
+        expect(g.read!.map((r) => r.partition)).toEqual([...Array(10).keys()]);
+        expect(g.groups.map((x) => x.group)).toEqual(GROUPS);
+        expect(g.groups).toEqual([...diskGroups[i]!.groups].sort((a, b) => GROUPS.indexOf(a.group) - GROUPS.indexOf(b.group)));
       }
 
       const planned = await failoverDivergence(primary, standby, { topics: [topic], diskGroups });
@@ -162,6 +197,8 @@ describe('records not mirrored and group moves at a failover', () => {
       );
       const diskMoves = await failoverGroupMoves(primary, standby, [group], { topics: [topic], diskGroups, disk });
       expect(diskMoves).toEqual(liveMoves.map((m) => ({ ...m, from: 'disk' })));
+      const diskMovesAll = await failoverGroupMoves(primary, standby, 'all', { topics: [topic], diskGroups: diskAll, disk });
+      expect(diskMovesAll).toEqual(allLive.map((m) => ({ ...m, from: 'disk' })));
       // The moves are GroupMoves: the migration's commit takes them as they are.
       const held = await commitGroups(standby, diskMoves);
       expect(held[0]!.partitions.map((p) => p.targetOffset)).toEqual([50, MIRRORED, MIRRORED]);
