@@ -422,8 +422,8 @@ export async function failover(input: FailoverRunInput): Promise<FailoverResult>
 
   const moves: GroupMove[] = [];
   let consumedNotMirrored = 0;
-  const groups = [...new Set(input.groups ?? [])];
-  if (!groups.length) t.problem(`no consumer groups named (input "groups"): no group offsets were moved to ${standby!.name}; its consumers start where their own offsets (or auto.offset.reset) say`);
+  // Named groups, or (none named, as an alert names none) every group with offsets on the mirrored topics.
+  const groups: string[] | 'all' = input.groups?.length ? [...new Set(input.groups)] : 'all';
   await t
     .step(
       'divergence',

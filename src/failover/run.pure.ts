@@ -9,8 +9,8 @@ import type { HookOutcome } from '../migration/hooks';
 import type { AlertEvent, Branch, FailoverInput, ClusterObservation, Decision, PartitionDivergence, Severity, StandbyObservation } from './types';
 
 /**
- * The workflow's input: FailoverInput and the consumer groups to move. EX's group moves need them
- * named (live, or from __consumer_offsets on disk); none named moves none (the report says so).
+ * The workflow's input: FailoverInput and, optionally, the consumer groups to move; none named
+ * (an alert names none) moves every group with committed offsets on the mirrored topics.
  */
 export interface FailoverRunInput extends FailoverInput {
   groups?: string[];

@@ -51,6 +51,7 @@ const stubs: Partial<Record<keyof LifeboatActivities, (...args: never[]) => Prom
     totals: { partitions: 1, notMirrored: 3, aborted: 0, open: 0, unknown: 0 },
     at: new Date().toISOString(),
   }),
+  failoverGroupMovesActivity: async () => [],
   produceConsumeProbeActivity: async () => ({ topic: 'probe', produced: 10, consumed: 10, partitions: 3, produceMs: 1, roundTripMs: 2, ok: true }),
 };
 const recording = Object.fromEntries(

@@ -28,22 +28,24 @@ export interface ExactData {
 }
 
 /**
- * What the standby lacks and where each group goes. `groups`: the groups to move (empty: none).
+ * What the standby lacks and where each group goes. `groups`: the groups to move, or 'all' (every
+ * group with committed offsets on the topics: an alert names none).
  * Live first; a primary that does not answer is read from disk, host by host (a host that does not
  * answer leaves its partitions unknown, named in the problems).
  */
-export async function exactData(primary: ClusterSpec, standby: ClusterSpec, topics: string[], groups: string[]): Promise<ExactData> {
+export async function exactData(primary: ClusterSpec, standby: ClusterSpec, topics: string[], groups: string[] | 'all'): Promise<ExactData> {
   const problems: string[] = [];
+  const anyGroups = groups === 'all' || groups.length > 0;
   const first = await reads.failoverDivergenceActivity({ primary, standby, topics });
   if (first.from !== 'unknown' || !first.diskReads?.length) {
-    const moves = groups.length ? await reads.failoverGroupMovesActivity({ primary, standby, groups, topics }) : [];
+    const moves = anyGroups ? await reads.failoverGroupMovesActivity({ primary, standby, groups, topics }) : [];
     return { divergence: first, moves, problems };
   }
   // The primary is down: its groups' offsets from __consumer_offsets on disk, then the partitions'
   // ends with cuts at those offsets, then the counts.
   const hosts = brokersByHost(primary);
   const diskGroups: DiskGroups[] = [];
-  if (groups.length) {
+  if (anyGroups) {
     for (const h of hosts) {
       try {
         diskGroups.push(await reads.groupOffsetsFromDiskActivity.executeWithOptions(onHost(h.host), [{ spec: primary, brokerIds: h.brokerIds, groups, topics }]));
@@ -63,6 +65,6 @@ export async function exactData(primary: ClusterSpec, standby: ClusterSpec, topi
   }
   for (const d of disk) for (const p of d.problems) problems.push(`${d.host}: ${p}`);
   const divergence = disk.length ? await reads.failoverDivergenceActivity({ primary, standby, topics, disk, diskGroups }) : planned;
-  const moves = groups.length ? await reads.failoverGroupMovesActivity({ primary, standby, groups, topics, diskGroups, disk }) : [];
+  const moves = anyGroups ? await reads.failoverGroupMovesActivity({ primary, standby, groups, topics, diskGroups, disk }) : [];
   return { divergence, moves, problems };
 }
