@@ -37,9 +37,7 @@ import type { LifeboatActivities } from '../activities';
 import type { ClusterSpec } from '../src/config/spec';
 import { decide, describeProbe } from '../src/failover/decide.pure';
 import { FAILOVER_ALERT_SIGNAL, FAILOVER_RESOLVED_SIGNAL, FAILOVER_STATUS_QUERY } from '../src/failover/ids.pure';
-// DT wrote policy.ts for workflow code (no Node APIs, no clock); it is not named *.pure.ts (reported).
-// eslint-disable-next-line @typescript-eslint/no-restricted-imports
-import { failoverPolicy } from '../src/failover/policy';
+import { failoverPolicy } from '../src/failover/policy.pure';
 import { type FailoverOutcome, type FailoverPhase, type FailoverRunInput, type FailoverStatus, notMirroredTotal, rtoOf, summarizeProbe } from '../src/failover/run.pure';
 import type { AlertEvent, BackupObservation, ClusterObservation, DecisionResult, FailoverPolicy, Observations, StandbyObservation } from '../src/failover/types';
 import { mirrorWorkflowId } from '../src/kafka/mirrorRun.pure';

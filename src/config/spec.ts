@@ -151,7 +151,7 @@ export type ClientSwitchHook = z.infer<typeof clientSwitchHookSchema>;
 
 /**
  * Overrides of the failover policy (src/failover/types.ts FailoverPolicy; defaults in
- * src/failover/policy.ts). Every field optional: an absent one takes the default.
+ * src/failover/policy.pure.ts). Every field optional: an absent one takes the default.
  */
 export const failoverPolicySchema = z.strictObject({
   repairBudgetMinutes: z.number().min(0).max(24 * 60).optional(),

@@ -14,6 +14,7 @@ import { Kafka, type KafkaConfig } from 'kafkajs';
 import type { ClusterSpec } from '../config/spec';
 import { isLifeboatError } from '../errors';
 import { brokerControlFor } from '../host/brokerControl';
+import { withAdmin } from '../kafka/admin';
 import { kafkaConfig, kafkaFor } from '../kafka/client';
 import { mirrorPair, mirrorWorkflowId } from '../kafka/mirrorRun.pure';
 import { readState } from '../kafka/mirror/state';
@@ -280,10 +281,19 @@ export async function observeStandby(primary: ClusterSpec, standby: ClusterSpec,
     problems.push(`mirror state on ${standby.name} unreadable: ${shortError(e)}`);
     return undefined;
   });
-  const [health, state] = await Promise.all([healthP, stateP]);
+  // The standby's topics: positions of a topic deleted there since are history, not data to count.
+  const topicsP = Promise.race([
+    withAdmin(kafkaFor(standby, 'failover-observe'), standby.name, (a) => a.listTopics()),
+    new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), Math.max(500, Math.floor(timeoutMs * 0.6))).unref()),
+  ]).catch(() => undefined);
+  const [health, state, onStandby] = await Promise.all([healthP, stateP, topicsP]);
   problems.unshift(...clusterProblems(health));
 
-  const positions = state ? [...state.positions.values()] : [];
+  const all = state ? [...state.positions.values()] : [];
+  const present = onStandby && new Set(onStandby);
+  const positions = present ? all.filter((p) => present.has(p.topic)) : all;
+  const gone = [...new Set(all.filter((p) => !positions.includes(p)).map((p) => p.topic))];
+  if (gone.length) problems.push(`the mirror's state names ${gone.length} topic${gone.length === 1 ? '' : 's'} no longer on ${standby.name} (left out): ${gone.slice(0, 5).join(', ')}${gone.length > 5 ? ', …' : ''}`);
   const topics = [...new Set(positions.map((p) => p.topic))].sort();
   const lastPositionAt = positions.length ? Math.max(...positions.map((p) => p.at)) : undefined;
   const now = opts.now ?? Date.now();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MIRROR_STALE_MS, classify, decide } from '../../src/failover/decide.pure';
-import { DEFAULT_FAILOVER_POLICY } from '../../src/failover/policy';
+import { DEFAULT_FAILOVER_POLICY } from '../../src/failover/policy.pure';
 import type { ClusterObservation, FailoverPolicy, Observations, StandbyObservation } from '../../src/failover/types';
 
 const T0 = Date.parse('2026-12-03T12:00:00.000Z');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseSpec } from '../../src/config/spec';
-import { DEFAULT_FAILOVER_POLICY, failoverPolicy, policyProblems } from '../../src/failover/policy';
+import { DEFAULT_FAILOVER_POLICY, failoverPolicy, policyProblems } from '../../src/failover/policy.pure';
 
 const base = { name: 'primary', kafka: { bootstrapServers: ['127.0.0.1:9092'] } };
 
