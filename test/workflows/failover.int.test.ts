@@ -5,8 +5,9 @@
  * changes nothing; a run waiting for approval stands down on a resolved alert (after escalating at
  * its approval timeout); the two-person rule: the same approver twice does not pass, two different
  * people do (approved with `lifeboat approve`, the way operators do); an auto-approved failover to
- * a standby with a running mirror: the mirror stopped, the old primary fenced, the clients switched,
- * verified, with RTO and its parts.
+ * a standby with a running mirror: the mirror stopped, the old primary fenced, its service registry
+ * read-only while the clients switch (an instance's registration refused by ZooKeeper) and open again
+ * after, verified, with RTO and its parts.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +25,7 @@ import { waitForBrokerInIsr } from '../../src/kafka/cluster';
 import { TASK_QUEUE } from '../../src/temporal/connection';
 import { connectTemporal, type TemporalClient } from '../../src/temporal/runs';
 import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
-import { getChildren, remove, withZk } from '../../src/zookeeper/client';
+import { ACL, create, getACL, getChildren, Id, Permission, remove, withZk } from '../../src/zookeeper/client';
 import type { FailoverResult } from '../../workflows/failover';
 import type { RunStatus } from '../../workflows/support/tracker';
 import { STATE_TOPIC } from '../../src/kafka/mirror/state';
@@ -267,13 +268,41 @@ describe('failover workflow', () => {
       const m = t.client.workflow.getHandle(mirrorId);
       await until('the mirror to catch up', () => m.query<MirrorStatus>(MIRROR_STATUS_QUERY), (s) => s.rounds >= 1 && s.totals.partitions === 2 && s.totals.lagRecords === 0);
 
-      const gone: ClusterSpec = unreachable(true, primary.name);
+      // Its service registry (Curator layout, in the lab's ZooKeeper) is held read-only while the clients switch.
+      const registryRoot = `/${unique('fo-registry')}`;
+      chroots.push(registryRoot);
+      const services = `${registryRoot}/services`;
+      const open = [new ACL(Permission.ALL, new Id('world', 'anyone'))];
+      await withZk(primary.zookeeper!.connect, async (c) => {
+        await create(c, registryRoot, null, open);
+        await create(c, services, null, open);
+        await create(c, `${services}/orders-api`, null, open);
+      });
+      const gone: ClusterSpec = { ...unreachable(true, primary.name), registry: { curator: services } } as ClusterSpec;
       const bootstrapFile = join(dir, 'clients.properties');
       writeFileSync(bootstrapFile, `# the application's settings\nbootstrap.servers=${primary.kafka.bootstrapServers.join(',')}\n`);
-      const target: ClusterSpec = { ...standby, clientSwitch: [{ type: 'bootstrap-file', path: bootstrapFile, key: 'bootstrap.servers' }] } as ClusterSpec;
+      // A second hook: an instance tries to register while the clients switch (Kafka's own ZooKeeper shell).
+      const registerLog = join(dir, 'register.log');
+      const zkShell = `java -cp '${join(topo.kafkaLibs, '*')}' org.apache.zookeeper.ZooKeeperMain -server ${primary.zookeeper!.connect} create ${services}/orders-api/instance-1 x`;
+      const target: ClusterSpec = {
+        ...standby,
+        clientSwitch: [
+          { type: 'bootstrap-file', path: bootstrapFile, key: 'bootstrap.servers' },
+          { type: 'command', command: ['sh', '-c', `[ "$LIFEBOAT_DRY_RUN" = 1 ] || ${zkShell} >> ${registerLog} 2>&1; true`], timeoutSeconds: 60 },
+        ],
+      } as ClusterSpec;
       const alert = alertFor(primary.name, unique('ready'));
-      const handle = await startByAlert({ primary: { spec: gone }, standby: { spec: target }, alert, autoApprove: true, policy: { ...fast, repairBudgetMinutes: 0, degradationLevel: 0 } });
+      const handle = await startByAlert({ primary: { spec: gone }, standby: { spec: target }, alert, autoApprove: true, policy: { ...fast, repairBudgetMinutes: 0, degradationLevel: 1 } });
       const r = (await handle.result()) as FailoverResult;
+      // Degraded to read-only for the switch: the registration was refused, and lifted after it.
+      expect(stepStatus(r, 'degrade'), r.report.steps.find((x) => x.name === 'degrade')?.detail).toBe('done');
+      expect(stepStatus(r, 'lift-degradation'), r.report.steps.find((x) => x.name === 'lift-degradation')?.detail).toBe('done');
+      expect(readFileSync(registerLog, 'utf8')).toMatch(/Insufficient permission|NoAuth/i);
+      expect(r.status.degradation.level).toBe(0);
+      await withZk(primary.zookeeper!.connect, async (c) => {
+        expect((await getACL(c, `${services}/orders-api`)).acl.map((a) => [(a as unknown as { permission: number }).permission, a.id.scheme, a.id.id])).toEqual([[Permission.ALL, 'world', 'anyone']]);
+        await create(c, `${services}/orders-api/instance-2`, null, open);
+      });
       expect(r.status.decision?.action, r.status.decision?.reason).toBe('failover');
       expect(r.status.outcome, r.report.problems.join('; ')).toBe('failed over');
       expect(r.status.approval).toMatchObject({ auto: true });
@@ -285,7 +314,7 @@ describe('failover workflow', () => {
       expect(r.status.fence).toMatchObject({ fenced: true });
       expect(r.status.fence!.how).toMatch(/ZooKeeper/);
       expect(readFileSync(bootstrapFile, 'utf8')).toContain(`bootstrap.servers=${standby.kafka.bootstrapServers.join(',')}`);
-      expect(r.status.hooks).toHaveLength(1);
+      expect(r.status.hooks).toHaveLength(2);
       expect(r.report.checks.find((c) => c.subject === `produce/consume probe on ${standby.name}`)?.ok).toBe(true);
       // RTO: alert received → the probe's records consumed on the standby; its parts add up to it.
       expect(r.status.rtoMs).toBeGreaterThan(0);
