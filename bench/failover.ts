@@ -2,15 +2,16 @@
  * RTO of a P0 failover on the lab (issue 14: alert → first record consumed on the standby, goal
  * ≤ 60 s), auto-approved, with its parts. A worker runs in this process.
  *
- *   npx tsx bench/failover.ts [--runs 1] [--records 10000] [--write-docs]
+ *   npm run bench:failover -- [--runs 1] [--records 10000] [--write-docs]
  *
  * Each run: a new topic of RECORDS records of ~1 KB over 6 partitions (RF 3) on the primary, a group
  * committed on it, the mirror primary → standby caught up, an application writing through the
- * applications' listener; then every primary broker is SIGKILLed and the failover starts as the
- * alert receiver starts it (SignalWithStart, the alert received now), auto-approved, no repair in
- * place, the group named, one client-switch hook (a bootstrap file). The figures are the workflow's
- * own: RTO from the alert's receivedAt to the verify probe's records consumed on the standby, and
- * its parts. Afterwards the brokers are started again, the fence lifted, topics and groups removed.
+ * applications' listener; then every primary broker is SIGKILLed and an Alertmanager webhook (v4)
+ * is POSTed to `lifeboat serve` (the receiver, in this process, in front of the worker's specs by
+ * name: the primary's spec carries the failover policy — P0 auto-approved, 2 confirming probes 1 s
+ * apart, no repair in place —, the standby's one client-switch hook, a bootstrap file). The groups
+ * are found by the failover itself. RTO = the POST sent → the verify probe's records consumed on the
+ * standby; its parts are the workflow's own (from the alert's receivedAt). Afterwards the brokers are started again, the fence lifted, topics and groups removed.
  * --write-docs replaces the failover block of docs/benchmarks.md.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,15 +23,15 @@ import { killBroker, startBroker } from '../lab/lab';
 import { appBootstrapServers, findCluster, LAB_APP_USER, labTopology, useLabEnv } from '../lab/topology';
 import { type ClusterSpec, loadSpec } from '../src/config/spec';
 import { unfencePrimary } from '../src/failover/data/fence';
-import { failoverWorkflowId } from '../src/failover/ids.pure';
-import type { AlertEvent } from '../src/failover/types';
 import { waitForBrokerInIsr } from '../src/kafka/cluster';
 import { kafkaFor } from '../src/kafka/client';
 import { STATE_TOPIC } from '../src/kafka/mirror/state';
 import { MIRROR_STATUS_QUERY, mirrorPair, type MirrorStatus, mirrorWorkflowId } from '../src/kafka/mirrorRun.pure';
-import { TASK_QUEUE } from '../src/temporal/connection';
 import { connectTemporal, followRun, startRun } from '../src/temporal/runs';
 import { createWorkers } from '../src/temporal/worker';
+import pino from 'pino';
+import { specCatalog } from '../src/config/catalog';
+import { buildReceiver } from '../src/server/app';
 import type { FailoverResult } from '../workflows/failover';
 import '../lab/brokerControl';
 
@@ -49,6 +50,9 @@ const standbyPlain = loadSpec(findCluster(topo, 'standby').specFile);
 const dir = mkdtempSync(join(tmpdir(), 'lifeboat-bench-failover-'));
 const bootstrapFile = join(dir, 'app.properties');
 const standby: ClusterSpec = { ...standbyPlain, clientSwitch: [{ type: 'bootstrap-file', path: bootstrapFile, key: 'bootstrap.servers' }] } as ClusterSpec;
+/** The primary as the worker knows it by name: its failover policy for the benchmark. */
+const primaryByName: ClusterSpec = { ...primary, standby: standby.name, failover: { repairBudgetMinutes: 0, confirmProbes: 2, confirmIntervalSeconds: 1, autoApprove: ['P0'], degradationLevel: 0 } } as ClusterSpec;
+const TOKEN = 'bench-token';
 const id = Date.now().toString(36);
 const log = (m: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -100,9 +104,16 @@ function application(topic: string): { stop: () => Promise<number> } {
 
 async function main() {
   const t = await connectTemporal();
-  const workers = await createWorkers({ settings: t.settings, hosts: [...new Set(primary.brokers.map((b) => b.host))] });
+  const specs = specCatalog([primaryByName, standby].map((spec) => ({ spec, source: { name: spec.name, digest: 'bench', file: '(bench/failover.ts)' } })));
+  const workers = await createWorkers({ settings: t.settings, hosts: [...new Set(primary.brokers.map((b) => b.host))], specs });
   const running = workers.run();
-  const results: { rtoMs: number; parts: string; notMirrored: string }[] = [];
+  const receiver = buildReceiver({
+    config: { listen: '127.0.0.1:0', token: TOKEN, match: { labels: { lifeboat_action: 'failover' }, clusterLabel: 'lifeboat_cluster', clusters: [primary.name] }, temporalTimeoutMs: 10_000 },
+    client: t.client,
+    audit: pino({ level: 'silent' }),
+  });
+  const receiverUrl = await receiver.listen({ host: '127.0.0.1', port: 0 });
+  const results: { rtoMs: number; parts: string; notMirrored: string; groups: number }[] = [];
   const src = kafkaFor(primary, 'bench-failover');
   try {
     for (let i = 0; i < RUNS; i++) {
@@ -137,25 +148,33 @@ async function main() {
       try {
       const written = await app.stop();
 
-      const now = new Date().toISOString();
-      const incident = `bench-${id}-${i}`;
-      const alert: AlertEvent = { source: 'generic', cluster: primary.name, incident, status: 'firing', alertname: 'KafkaClusterDown', labels: {}, annotations: {}, startsAt: now, receivedAt: now };
-      const workflowId = failoverWorkflowId(primary.name, incident);
-      await t.client.workflow.signalWithStart('failover', {
-        workflowId,
-        taskQueue: TASK_QUEUE,
-        args: [{ primary: { spec: primary }, standby: { spec: standby }, alert, autoApprove: true, groups: [group], policy: { repairBudgetMinutes: 0, confirmProbes: 2, confirmIntervalSeconds: 1, degradationLevel: 0 } }],
-        signal: 'failoverAlert',
-        signalArgs: [alert],
-      });
+      const startsAt = new Date().toISOString();
+      const body = {
+        version: '4',
+        groupKey: '{}:{alertname="KafkaClusterDown"}',
+        status: 'firing',
+        receiver: 'lifeboat',
+        groupLabels: { alertname: 'KafkaClusterDown' },
+        commonLabels: {},
+        commonAnnotations: {},
+        externalURL: 'http://alertmanager.bench',
+        truncatedAlerts: 0,
+        alerts: [{ status: 'firing', labels: { alertname: 'KafkaClusterDown', lifeboat_action: 'failover', lifeboat_cluster: primary.name }, annotations: {}, startsAt, endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: `bench${id}${i}` }],
+      };
+      const postedAt = Date.now();
+      const res = await fetch(`${receiverUrl}/v1/alerts/alertmanager`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(body) });
+      const answer = (await res.json()) as { results?: { action: string; workflowId?: string }[]; error?: string };
+      const workflowId = answer.results?.[0]?.workflowId;
+      if (res.status !== 200 || !workflowId) throw new Error(`the receiver answered ${res.status}: ${JSON.stringify(answer)}`);
+      log(`run ${i + 1}: alert POSTed, ${answer.results![0]!.action} ${workflowId} in ${Date.now() - postedAt} ms`);
       const r = (await followRun<'failover'>(t.client, workflowId)) as FailoverResult;
       const s = r.status;
       const parts = Object.entries(s.rtoParts)
         .map(([k, v]) => `${k} ${((v ?? 0) / 1000).toFixed(1)} s`)
         .join(', ');
       log(`run ${i + 1}: ${s.outcome} (${s.reason}); RTO ${s.rtoMs} ms (${parts}); not mirrored ${s.notMirroredTotal}; application wrote ${written}; problems: ${r.report.problems.join(' | ') || 'none'}`);
-      if (s.outcome !== 'failed over' || s.rtoMs === undefined) throw new Error(`failover ${workflowId}: ${s.outcome}: ${s.reason}`);
-      results.push({ rtoMs: s.rtoMs, parts, notMirrored: `${s.notMirroredTotal ?? 'unknown'}` });
+      if (s.outcome !== 'failed over' || s.rtoMs === undefined || !s.firstConsumedAt) throw new Error(`failover ${workflowId}: ${s.outcome}: ${s.reason}`);
+      results.push({ rtoMs: Date.parse(s.firstConsumedAt) - postedAt, parts, notMirrored: `${s.notMirroredTotal ?? 'unknown'}`, groups: s.groups?.length ?? 0 });
       fence = s.fence;
       } finally {
         // Back as it was: brokers started, the fence lifted, the topic and group gone from both clusters.
@@ -174,6 +193,7 @@ async function main() {
       await forgetMirrorPositions(standbyPlain, mirrorPair(primary.name, standby.name), topic, PARTITIONS).catch(() => undefined);
     }
   } finally {
+    await receiver.close();
     workers.shutdown();
     await running;
     await t.close();
@@ -181,11 +201,11 @@ async function main() {
   }
   const sorted = results.map((r) => r.rtoMs).sort((a, b) => a - b);
   const block = [
-    `P0 failover (workflows/failover.ts) on the lab, measured ${new Date().toISOString().slice(0, 10)}: ${RUNS} run${RUNS === 1 ? '' : 's'}, each a topic of ${RECORDS.toLocaleString('en-US')} records of ~1 KB over ${PARTITIONS} partitions (RF 3) mirrored to the standby, an application writing, then every primary broker SIGKILLed; the failover started as the receiver starts it (SignalWithStart), auto-approved, 2 confirming probes 1 s apart, no repair in place, one group, one client-switch hook. RTO = the alert's receivedAt → the verify probe's records consumed on the standby. Reproduce: \`npx tsx bench/failover.ts --runs ${RUNS} --records ${RECORDS} --write-docs\` (lab up).`,
+    `P0 failover (workflows/failover.ts) on the lab, measured ${new Date().toISOString().slice(0, 10)}: ${RUNS} run${RUNS === 1 ? '' : 's'}, each a topic of ${RECORDS.toLocaleString('en-US')} records of ~1 KB over ${PARTITIONS} partitions (RF 3) mirrored to the standby, an application writing, then every primary broker SIGKILLed and an Alertmanager webhook POSTed to \`lifeboat serve\`; the failover auto-approved by the primary spec's policy (P0), 2 confirming probes 1 s apart, no repair in place, groups found by the failover, one client-switch hook. RTO = the POST sent → the verify probe's records consumed on the standby; the parts are the workflow's (from the alert's receivedAt). Reproduce: \`npm run bench:failover -- --runs ${RUNS} --records ${RECORDS} --write-docs\` (lab up).`,
     '',
-    '| run | RTO | parts | records not mirrored |',
-    '|---|---|---|---|',
-    ...results.map((r, i) => `| ${i + 1} | ${(r.rtoMs / 1000).toFixed(1)} s | ${r.parts} | ${r.notMirrored} |`),
+    '| run | RTO | parts | records not mirrored | groups moved |',
+    '|---|---|---|---|---|',
+    ...results.map((r, i) => `| ${i + 1} | ${(r.rtoMs / 1000).toFixed(1)} s | ${r.parts} | ${r.notMirrored} | ${r.groups} |`),
     '',
     `Median RTO **${(sorted[Math.floor(sorted.length / 2)]! / 1000).toFixed(1)} s** (goal ≤ 60 s).`,
   ].join('\n');
