@@ -23,6 +23,8 @@ import { findCluster } from '../../lab/topology';
 import { killBroker, startBroker } from '../../lab/lab';
 import type { ClusterSpec } from '../../src/config/spec';
 import { poll } from '../../src/core/poll';
+import { unfencePrimary } from '../../src/failover/data/fence';
+import type { PrimaryFence } from '../../src/failover/data/types';
 import { FAILOVER_STATUS_QUERY, failoverWorkflowId } from '../../src/failover/ids.pure';
 import type { FailoverStatus } from '../../src/failover/run.pure';
 import { waitForIsr } from '../../src/host/logdirs';
@@ -48,6 +50,8 @@ const group = unique('fo-kill-g');
 const hosts = [...new Set(primary.brokers.map((b) => b.host))];
 let t: TemporalClient;
 let worker: ChildProcess | undefined;
+/** The old primary's fence, lifted at the end as failback would (its marker in ZooKeeper too). */
+let fenceRecord: PrimaryFence | undefined;
 
 async function primaryHealthy(): Promise<void> {
   for (const b of brokers) await startBroker(topo, b, () => {}, { settle: false });
@@ -63,6 +67,7 @@ afterAll(async () => {
   killWorker(worker);
   await t?.client.workflow.getHandle(mirrorWorkflowId(primary.name, standby.name)).terminate('test clean-up').catch(() => undefined);
   await primaryHealthy();
+  if (fenceRecord) await unfencePrimary(primary, fenceRecord);
   await cleanUp(primary, standby, [topic], [group]);
   await t?.close();
   rmSync(dir, { recursive: true, force: true });
@@ -222,6 +227,7 @@ describe('failover with the primary killed under load and the worker killed mid-
     worker = await startWorker(bundle, hosts.flatMap((h) => ['--host', h]));
     const result = await followRun<'failover'>(t.client, workflowId, { signal: AbortSignal.timeout(300_000) });
     const st = result.status;
+    fenceRecord = st.fence?.record;
     expect(phaseAtKill).not.toBe('done');
     expect(st.outcome, `${st.reason} / ${st.problems.join('; ')}`).toBe('failed over');
     expect(st.severity).toBe('P0');
