@@ -191,6 +191,41 @@ export const SCENARIOS: Record<string, Scenario> = {
     about: 'the produce/consume probe',
     run: (client, id) => start(client, 'clusterProbe', id, { records: 10 }),
   },
+  'failover-standDown': {
+    about: 'a failover of the healthy lab primary started by an alert (SignalWithStart, as the receiver does): two probes, not confirmed, stood down, nothing changed',
+    async run(client, id) {
+      const now = new Date().toISOString();
+      const alert = { source: 'generic', cluster: 'primary', incident: id, status: 'firing', alertname: 'KafkaDown', labels: {}, annotations: {}, startsAt: now, receivedAt: now };
+      const handle = await client.workflow.signalWithStart('failover', {
+        taskQueue: TASK_QUEUE,
+        workflowId: id,
+        args: [{ primary: { cluster: 'primary' }, alert, policy: { confirmProbes: 2, confirmIntervalSeconds: 1 } }],
+        signal: 'failoverAlert',
+        signalArgs: [alert],
+      });
+      await handle.result();
+      return handle;
+    },
+  },
+  'failover-dryRun': {
+    about: 'a failover dry run of a primary nobody answers for (unused ports, no ZooKeeper) onto the lab standby: confirmed P0, assessed, the decision and the plan; nothing changed',
+    async run(client, id) {
+      const p = primarySpec();
+      const gone = {
+        ...p,
+        name: 'gone',
+        kafka: { ...p.kafka, bootstrapServers: ['127.0.0.1:1'] },
+        zookeeper: { ...p.zookeeper!, connect: '127.0.0.1:2' },
+        brokers: [{ ...p.brokers[0]!, listener: '127.0.0.1:1', control: { type: 'systemd' as const, unit: 'kafka-gone' } }],
+        repository: undefined,
+        offsiteRepository: undefined,
+        standby: 'standby',
+      };
+      const handle = await client.workflow.start('failover', { taskQueue: TASK_QUEUE, workflowId: id, args: [{ primary: { spec: gone }, dryRun: true, policy: { confirmProbes: 2, confirmIntervalSeconds: 1 } }] });
+      await handle.result();
+      return handle;
+    },
+  },
   'registrySync': {
     about: "the off-site registry sync of a scratch Curator root primary → standby (one ensemble: under a scratch prefix): its activity's progress signals, then stopped",
     async run(client, id) {
