@@ -18,7 +18,8 @@ import type { ClusterSpec } from '../src/config/spec';
 import { failoverDivergence, failoverGroupMoves } from '../src/failover/data/divergence';
 import { partitionEndsFromDisk } from '../src/failover/data/disk';
 import { groupOffsetsFromDisk } from '../src/failover/data/groupsDisk';
-import { fencePrimary, unfencePrimary } from '../src/failover/data/fence';
+import { fencePrimary, liftWriteFences, unfencePrimary } from '../src/failover/data/fence';
+import type { FenceRecord } from '../src/migration/fence';
 import type {
   DiskGroups,
   DiskPartitions,
@@ -105,6 +106,12 @@ export function failoverDataActivities(_deps: ActivityDeps) {
     async unfencePrimaryActivity(input: { primary: ClusterSpec; fence: PrimaryFence }): Promise<void> {
       const primary = checkedSpec(input.primary);
       await withHeartbeat({ phase: 'failover: unfence the old primary', subject: primary.name }, () => unfencePrimary(primary, input.fence));
+    },
+
+    /** Lifts the write fences (a migration's or failback's, by their shape) on the standby's topics before clients move there. In: { standby, topics, dryRun? }; out: what was lifted. Idempotent. */
+    async liftStandbyFencesActivity(input: { standby: ClusterSpec; topics: string[]; dryRun?: boolean }): Promise<FenceRecord> {
+      const standby = checkedSpec(input.standby);
+      return withHeartbeat({ phase: 'failover: lift the write fences on the standby', subject: standby.name }, () => liftWriteFences(standby, input.topics, { dryRun: input.dryRun }));
     },
   };
 }

@@ -191,6 +191,7 @@ export async function failover(input: FailoverRunInput): Promise<FailoverResult>
       { name: 'fence', title: `Fence ${primary.name} (through its brokers or ZooKeeper)` },
       { name: 'divergence', title: 'Records not mirrored, per partition (RPO)' },
       { name: 'groups', title: `Consumer group offsets committed on ${standby?.name ?? 'the standby'}` },
+      { name: 'lift-fence', title: `Lift write fences on ${standby?.name ?? 'the standby'} (a cut-over away from it left them)` },
       { name: 'degrade', title: `Registry degradation level ${policy.degradationLevel} while switching` },
       { name: 'hooks', title: `Switch the clients (${hooks.length} hook${hooks.length === 1 ? '' : 's'} of ${standby?.name ?? 'the standby'})` },
       { name: 'verify', title: `Verify ${standby?.name ?? 'the standby'}: produce/consume probe, group positions` },
@@ -457,6 +458,19 @@ export async function failover(input: FailoverRunInput): Promise<FailoverResult>
       (g) => `${g.length} groups moved${consumedNotMirrored ? `; ${consumedNotMirrored} records consumed on ${primary.name} were never mirrored` : ''}`,
     )
     .catch((e: unknown) => t.problem(`groups: ${failureOf(e).message}`));
+
+  // A standby a cut-over left read-only (a migration or failback away from it) takes writes again.
+  await t
+    .step(
+      'lift-fence',
+      async () => {
+        const lifted = await promote.liftStandbyFencesActivity({ standby: standby!, topics });
+        st.standbyFence = { topics: lifted.topics, acls: lifted.acls.length };
+        return lifted;
+      },
+      (f) => (f.acls.length ? `${f.acls.length} fence ACLs lifted on ${f.topics.length} topics of ${standby!.name}: ${f.topics.slice(0, 5).join(', ')}${f.topics.length > 5 ? ', …' : ''}` : `no write fence on ${standby!.name}`),
+    )
+    .catch((e: unknown) => t.problem(`write fences on ${standby!.name} NOT lifted: ${failureOf(e).message} — applications may be refused there: remove the DENY WRITE ACLs of User:* on its topics`));
   mark('promoted');
 
   // The switch: registry degraded while clients move.

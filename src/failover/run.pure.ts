@@ -90,6 +90,8 @@ export interface FailoverStatus {
   /** Records on the primary not on the standby, summed (null when some partition is unknown). */
   notMirroredTotal?: number | null;
   groups?: GroupOutcome[];
+  /** Write fences found on the standby's topics and lifted at promotion (topics, ACL count). */
+  standbyFence?: { topics: string[]; acls: number };
   /** Group offsets the primary had past what was mirrored (their consumers re-read nothing, skip nothing mirrored). */
   consumedNotMirrored?: number;
   degradation: { level: number; since?: string };

@@ -5,7 +5,8 @@
  * changes nothing; a run waiting for approval stands down on a resolved alert (after escalating at
  * its approval timeout); the two-person rule: the same approver twice does not pass, two different
  * people do (approved with `lifeboat approve`, the way operators do); an auto-approved failover to
- * a standby with a running mirror: the mirror stopped, the old primary fenced, its service registry
+ * a standby with a running mirror (left read-only for applications by an earlier cut-over): the mirror
+ * stopped, the old primary fenced, the standby's write fence lifted, its service registry
  * read-only while the clients switch (an instance's registration refused by ZooKeeper) and open again
  * after, verified, with RTO and its parts.
  */
@@ -35,7 +36,8 @@ import { startRun } from '../../src/temporal/runs';
 import { lifeboat } from '../support/cli';
 import { createTopicsReady } from '../support/kafka';
 import { cleanUp } from '../support/migration';
-import { primarySpec, standbySpec, topo, unique } from '../support/lab';
+import { fenceWrites } from '../../src/migration/fence';
+import { appKafka, primarySpec, standbySpec, topo, unique } from '../support/lab';
 
 const primary = primarySpec();
 const standby = standbySpec();
@@ -105,8 +107,22 @@ async function forgetMirrorPositions(spec: ClusterSpec, pair: string, topic: str
   }
 }
 
+/** One record written by an application (the applications' listener): "accepted" or why not. */
+async function appWrite(cluster: 'primary' | 'standby', topic: string): Promise<string> {
+  const producer = appKafka(cluster, 'fo-app').producer({ retry: { retries: 0 } });
+  await producer.connect();
+  try {
+    await producer.send({ topic, acks: -1, messages: [{ value: 'app' }] });
+    return 'accepted';
+  } catch (e) {
+    return `${(e as { type?: string }).type ?? ''} ${(e as Error).message}`;
+  } finally {
+    await producer.disconnect();
+  }
+}
+
 const stepStatus = (r: FailoverResult, name: string) => r.report.steps.find((s) => s.name === name)?.status;
-const CHANGING = ['stop-mirror', 'fence', 'divergence', 'groups', 'degrade', 'hooks', 'verify', 'lift-degradation'];
+const CHANGING = ['stop-mirror', 'fence', 'divergence', 'groups', 'lift-fence', 'degrade', 'hooks', 'verify', 'lift-degradation'];
 
 beforeAll(async () => {
   t = await connectTemporal();
@@ -268,6 +284,9 @@ describe('failover workflow', () => {
       const m = t.client.workflow.getHandle(mirrorId);
       await until('the mirror to catch up', () => m.query<MirrorStatus>(MIRROR_STATUS_QUERY), (s) => s.rounds >= 1 && s.totals.partitions === 2 && s.totals.lagRecords === 0);
 
+      // The standby was left read-only for applications on the topic (as a cut-over away from it leaves it).
+      const standbyFence = await fenceWrites(standby, [topic]);
+      expect(await appWrite('standby', topic)).toMatch(/TOPIC_AUTHORIZATION_FAILED|not authorized/i);
       // Its service registry (Curator layout, in the lab's ZooKeeper) is held read-only while the clients switch.
       const registryRoot = `/${unique('fo-registry')}`;
       chroots.push(registryRoot);
@@ -315,6 +334,9 @@ describe('failover workflow', () => {
       expect(r.status.fence!.how).toMatch(/ZooKeeper/);
       expect(readFileSync(bootstrapFile, 'utf8')).toContain(`bootstrap.servers=${standby.kafka.bootstrapServers.join(',')}`);
       expect(r.status.hooks).toHaveLength(2);
+      // The standby takes the applications' writes: the fence lifted, exactly its ACLs.
+      expect(r.status.standbyFence).toEqual({ topics: [topic], acls: standbyFence.acls.length });
+      expect(await appWrite('standby', topic)).toBe('accepted');
       expect(r.report.checks.find((c) => c.subject === `produce/consume probe on ${standby.name}`)?.ok).toBe(true);
       // RTO: alert received → the probe's records consumed on the standby; its parts add up to it.
       expect(r.status.rtoMs).toBeGreaterThan(0);

@@ -17,11 +17,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ClusterSpec, zkAuthOf } from '../../config/spec';
-import { LifeboatError } from '../../errors';
+import { isLifeboatError, LifeboatError } from '../../errors';
 import { parseProperties } from '../../host/properties';
-import type { Acl } from '../../kafka/acls';
-import { assertBootstrapReachable } from '../../kafka/admin';
-import { type AclEntry, fenceWrites, planFence, unfenceWrites } from '../../migration/fence';
+import { type Acl, fenceShape, toKafkajsAcl } from '../../kafka/acls';
+import { assertBootstrapReachable, reachableKafka, retryTransient, withAdmin } from '../../kafka/admin';
+import { type AclEntry, type FenceRecord, fenceWrites, planFence, topicAcls, unfenceWrites } from '../../migration/fence';
 import { ACL, CreateMode, Id, Permission, type ZkAcl, type ZkClient, chrootPath, create, exists, getACL, getChildren, getData, remove, setData, withZk } from '../../zookeeper/client';
 import type { PrimaryFence } from './types';
 
@@ -261,4 +261,34 @@ async function dropCoveredMarker(spec: ClusterSpec, fence: PrimaryFence): Promis
     },
     { timeoutMs: 5_000, auth: zkAuthOf(spec) },
   );
+}
+
+/**
+ * The write fences on the standby's topics, lifted at promotion: a migration's or a failback's
+ * cut-over leaves the cluster it left read-only for applications (DENY WRITE for User:*, and the
+ * ALLOW ALL beside it where the topic had no ACL), and that cluster is the one clients now move to.
+ * Recognised by the fence's shape on the given topics only; an ALLOW ALL is lifted only beside a
+ * DENY WRITE lifted with it. Returns what was (or, dry, would be) removed. A cluster without an
+ * authorizer has no fence to lift. Idempotent.
+ */
+export async function liftWriteFences(spec: ClusterSpec, topics: string[], opts: { dryRun?: boolean } = {}): Promise<FenceRecord> {
+  const none: FenceRecord = { cluster: spec.name, topics: [], acls: [], at: new Date().toISOString(), ...(opts.dryRun ? { dryRun: true } : {}) };
+  if (!topics.length) return none;
+  const kafka = await reachableKafka(spec, 'fence');
+  return withAdmin(kafka, spec.name, async (admin) => {
+    let acls: Acl[];
+    try {
+      acls = await topicAcls(admin, spec.name);
+    } catch (e) {
+      if (isLifeboatError(e) && /has no authorizer/.test(e.message)) return none;
+      throw e;
+    }
+    const wanted = new Set(topics);
+    const deny = acls.filter((a) => wanted.has(a.resourceName) && fenceShape(a) === 'deny-write');
+    const fenced = new Set(deny.map((a) => a.resourceName));
+    const allow = acls.filter((a) => fenced.has(a.resourceName) && fenceShape(a) === 'allow-all');
+    const lifted = [...deny, ...allow] as AclEntry[];
+    if (!opts.dryRun && lifted.length) await retryTransient(() => admin.deleteAcls({ filters: lifted.map(toKafkajsAcl) }));
+    return { ...none, topics: [...fenced].sort(), acls: lifted };
+  });
 }
