@@ -25,7 +25,7 @@ import { type ClusterSpec, loadSpec } from '../src/config/spec';
 import { unfencePrimary } from '../src/failover/data/fence';
 import { waitForBrokerInIsr } from '../src/kafka/cluster';
 import { kafkaFor } from '../src/kafka/client';
-import { STATE_TOPIC } from '../src/kafka/mirror/state';
+import { forgetPositions } from '../src/kafka/mirror/state';
 import { MIRROR_STATUS_QUERY, mirrorPair, type MirrorStatus, mirrorWorkflowId } from '../src/kafka/mirrorRun.pure';
 import { connectTemporal, followRun, startRun } from '../src/temporal/runs';
 import { createWorkers } from '../src/temporal/worker';
@@ -56,17 +56,6 @@ const TOKEN = 'bench-token';
 const id = Date.now().toString(36);
 const log = (m: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The mirror's positions of a removed topic, tombstoned in its state on the standby (later failovers would count them). */
-async function forgetMirrorPositions(spec: ClusterSpec, pair: string, topic: string, partitions: number): Promise<void> {
-  const producer = kafkaFor(spec, 'fo-cleanup').producer();
-  await producer.connect();
-  try {
-    await producer.send({ topic: STATE_TOPIC, messages: Array.from({ length: partitions }, (_, p) => ({ key: `${pair}/${topic}/${p}`, value: null })) });
-  } finally {
-    await producer.disconnect();
-  }
-}
 
 async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 180_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -190,7 +179,7 @@ async function main() {
         await a.deleteTopics({ topics: [topic], timeout: 60_000 }).catch(() => undefined);
         await a.disconnect();
       }
-      await forgetMirrorPositions(standbyPlain, mirrorPair(primary.name, standby.name), topic, PARTITIONS).catch(() => undefined);
+      await forgetPositions(kafkaFor(standbyPlain, 'bench-failover'), mirrorPair(primary.name, standby.name), topic, PARTITIONS).catch(() => undefined);
     }
   } finally {
     await receiver.close();

@@ -166,8 +166,17 @@ export const failoverPolicySchema = z.strictObject({
 });
 export type FailoverPolicySpec = z.infer<typeof failoverPolicySchema>;
 
+/** A cluster's name: it names workflows, spec files and the alert receiver's label values. */
+export const CLUSTER_NAME = /^[a-z0-9][a-z0-9-]*$/;
+
+/** A cluster name given on a command line: the name, or one InvalidInput line. */
+export function clusterName(raw: string): string {
+  if (!CLUSTER_NAME.test(raw)) throw new LifeboatError('InvalidInput', `a cluster name is lower-case letters, digits and "-", got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
 export const clusterSpecSchema = z.strictObject({
-  name: z.string().min(1).regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and "-" (it names workflows)'),
+  name: z.string().min(1).regex(CLUSTER_NAME, 'lower-case letters, digits and "-" (it names workflows)'),
   kafka: z.strictObject({
     bootstrapServers: z.array(hostPort).min(1),
     mode: z.enum(['zookeeper', 'kraft']).default('zookeeper'),

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { AlertEvent } from '../failover/types';
 import { failoverWorkflowId } from '../failover/ids.pure';
+import { CLUSTER_NAME } from '../config/spec';
 
 const labelMap = z.record(z.string(), z.string());
 const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'an RFC 3339 time such as 2026-12-03T15:00:00Z');
@@ -107,7 +108,6 @@ export const labelsFingerprint = (labels: Record<string, string>): string =>
 export const canonicalTime = (t: string): string => new Date(Date.parse(t)).toISOString();
 
 /** Cluster names become part of a workflow ID; spec names are lower-case letters, digits and "-". */
-const CLUSTER_NAME = /^[a-z0-9][a-z0-9-]*$/;
 
 function checkCluster(cluster: string | undefined, rules: MatchRules): string | undefined {
   if (!cluster) return `no "${rules.clusterLabel}" label`;

@@ -8,7 +8,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { LifeboatError } from '../errors';
-import { secretRef, type SecretRef } from '../config/spec';
+import { CLUSTER_NAME, secretRef, type SecretRef } from '../config/spec';
 import { DEFAULT_CLUSTER_LABEL, DEFAULT_MATCH_LABELS, type MatchRules, type Route } from './alerts';
 
 export const DEFAULT_LISTEN = '127.0.0.1:9464';
@@ -24,7 +24,7 @@ export const listenAddress = z
     return port >= 1 && port <= 65535;
   }, 'the port is 1-65535');
 
-const cluster = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a cluster spec name (lower-case letters, digits, "-")');
+const cluster = z.string().regex(CLUSTER_NAME, 'a cluster spec name (lower-case letters, digits, "-")');
 
 export const serverConfigSchema = z.strictObject({
   listen: listenAddress.default(DEFAULT_LISTEN),

@@ -31,3 +31,17 @@ export function appKafka(cluster: 'primary' | 'standby' | 'next', clientId = 'la
     logLevel: logLevel.NOTHING,
   });
 }
+
+/** One record written by an application (the applications' listener, no retries): "accepted", or why not. */
+export async function appWrite(cluster: 'primary' | 'standby' | 'next', topic: string): Promise<string> {
+  const producer = appKafka(cluster, 'lab-app-write').producer({ retry: { retries: 0 } });
+  await producer.connect();
+  try {
+    await producer.send({ topic, acks: -1, messages: [{ value: 'app' }] });
+    return 'accepted';
+  } catch (e) {
+    return `${(e as { type?: string }).type ?? ''} ${(e as Error).message}`;
+  } finally {
+    await producer.disconnect();
+  }
+}

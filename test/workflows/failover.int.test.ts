@@ -29,7 +29,7 @@ import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
 import { ACL, create, getACL, getChildren, Id, Permission, remove, withZk } from '../../src/zookeeper/client';
 import type { FailoverResult } from '../../workflows/failover';
 import type { RunStatus } from '../../workflows/support/tracker';
-import { STATE_TOPIC } from '../../src/kafka/mirror/state';
+import { forgetPositions } from '../../src/kafka/mirror/state';
 import { MIRROR_STATUS_QUERY, mirrorPair, type MirrorStatus, mirrorWorkflowId } from '../../src/kafka/mirrorRun.pure';
 import { kafkaFor } from '../../src/kafka/client';
 import { startRun } from '../../src/temporal/runs';
@@ -37,7 +37,7 @@ import { lifeboat } from '../support/cli';
 import { createTopicsReady } from '../support/kafka';
 import { cleanUp } from '../support/migration';
 import { fenceWrites } from '../../src/migration/fence';
-import { appKafka, primarySpec, standbySpec, topo, unique } from '../support/lab';
+import { appWrite, primarySpec, standbySpec, topo, unique } from '../support/lab';
 
 const primary = primarySpec();
 const standby = standbySpec();
@@ -93,31 +93,6 @@ async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => bool
     if (v !== undefined && ok(v)) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v)}`);
     await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-/** The mirror's positions of a removed topic, tombstoned in its state on the standby (later failovers would count them). */
-async function forgetMirrorPositions(spec: ClusterSpec, pair: string, topic: string, partitions: number): Promise<void> {
-  const producer = kafkaFor(spec, 'fo-cleanup').producer();
-  await producer.connect();
-  try {
-    await producer.send({ topic: STATE_TOPIC, messages: Array.from({ length: partitions }, (_, p) => ({ key: `${pair}/${topic}/${p}`, value: null })) });
-  } finally {
-    await producer.disconnect();
-  }
-}
-
-/** One record written by an application (the applications' listener): "accepted" or why not. */
-async function appWrite(cluster: 'primary' | 'standby', topic: string): Promise<string> {
-  const producer = appKafka(cluster, 'fo-app').producer({ retry: { retries: 0 } });
-  await producer.connect();
-  try {
-    await producer.send({ topic, acks: -1, messages: [{ value: 'app' }] });
-    return 'accepted';
-  } catch (e) {
-    return `${(e as { type?: string }).type ?? ''} ${(e as Error).message}`;
-  } finally {
-    await producer.disconnect();
   }
 }
 
@@ -347,7 +322,7 @@ describe('failover workflow', () => {
     } finally {
       await t.client.workflow.getHandle(mirrorId).terminate('test cleanup').catch(() => undefined);
       await cleanUp(primary, standby, [topic], []);
-      await forgetMirrorPositions(standby, mirrorPair(primary.name, standby.name), topic, 2).catch(() => undefined);
+      await forgetPositions(kafkaFor(standby, 'fo-cleanup'), mirrorPair(primary.name, standby.name), topic, 2).catch(() => undefined);
     }
   });
 });

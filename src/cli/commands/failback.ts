@@ -7,7 +7,7 @@
  * 0 failed back (or planned), 3 the migration rolled back or the plan found problems, 16 rejected,
  * the cause's own code when a step failed.
  */
-import { loadSpec } from '../../config/spec';
+import { clusterName, loadSpec } from '../../config/spec';
 import { EXIT, isErrorType, LifeboatError } from '../../errors';
 import { failbackWorkflowId } from '../../failover/ids.pure';
 import { FAILBACK_STATUS_QUERY, type FailbackStatus, failbackMigrationId, renderFailbackStatus } from '../../failover/failback/run.pure';
@@ -25,11 +25,6 @@ const USAGE = `usage:
                     [--topics a,b] [--dry-run] [--auto-approve] [--follow] [--json]
   lifeboat failback status <workflow-id> [--json]
 approve (or reject) the cut-over back: lifeboat approve <workflow-id>-migration [--by <name>] [--reject]`;
-
-const name = (raw: string): string => {
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(raw)) throw new LifeboatError('InvalidInput', `a cluster name is lower-case letters, digits and "-", got ${JSON.stringify(raw)}`);
-  return raw;
-};
 
 const CLI = commandLine('lifeboat failback', USAGE, [
   text('primary', '<name>', 'the old primary, repaired, by name (a spec the worker was started with)'),
@@ -51,9 +46,9 @@ export function startRequest(values: Values): { workflowId: string; input: Workf
   if (values.standby && values['standby-spec']) throw CLI.error('give --standby <name> or --standby-spec <file>, not both');
   if (!values.primary && !values['primary-spec']) throw CLI.error('the old primary is required: --primary <name> (or --primary-spec <primary.yaml>)');
   const ps = values['primary-spec'] ? loadSpec(values['primary-spec']) : undefined;
-  const primary = ps?.name ?? name(values.primary!);
+  const primary = ps?.name ?? clusterName(values.primary!);
   const ss = values['standby-spec'] ? loadSpec(values['standby-spec']) : undefined;
-  const standby = ss?.name ?? (values.standby ? name(values.standby) : ps?.standby);
+  const standby = ss?.name ?? (values.standby ? clusterName(values.standby) : ps?.standby);
   if (!standby) throw CLI.error(`the standby is required: --standby <name> (the spec ${primary} names none)`);
   if (standby === primary) throw new LifeboatError('InvalidInput', `the standby is the primary itself (${primary}): failback needs two clusters`);
   const dry = values['dry-run'] ?? false;

@@ -8,7 +8,7 @@
  * (--follow): 0 failed over, repaired in place, stood down (nothing needed) or planned; 16 rejected;
  * 3 escalated to an operator, stood down after a failure, or failed over with problems.
  */
-import { loadSpec } from '../../config/spec';
+import { clusterName, loadSpec } from '../../config/spec';
 import { EXIT, LifeboatError } from '../../errors';
 import { failoverWorkflowId, FAILOVER_STATUS_QUERY } from '../../failover/ids.pure';
 import { type FailoverRunInput, type FailoverStatus, manualIncident, renderFailoverStatus } from '../../failover/run.pure';
@@ -26,11 +26,6 @@ const USAGE = `usage:
                           [--groups <g,..>] [--incident <id>] [--dry-run] [--auto-approve] [--follow] [--json]
   lifeboat failover status <workflow-id> [--json]
 approve (or reject) the promotion: lifeboat approve <workflow-id> [--by <name>] [--reject]`;
-
-const name = (raw: string): string => {
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(raw)) throw new LifeboatError('InvalidInput', `a cluster name is lower-case letters, digits and "-", got ${JSON.stringify(raw)}`);
-  return raw;
-};
 
 const CLI = commandLine('lifeboat failover', USAGE, [
   text('cluster', '<name>', 'the failing primary, by name: a spec the worker was started with'),
@@ -53,9 +48,9 @@ export function startRequest(values: Values, now: Date): { workflowId: string; c
   if (values.standby && values['standby-spec']) throw CLI.error('give --standby <name> or --standby-spec <file>, not both');
   if (!values.cluster && !values.spec) throw CLI.error('the primary is required: --cluster <name> (or --spec <primary.yaml>)');
   const primarySpec = values.spec ? loadSpec(values.spec) : undefined;
-  const cluster = primarySpec?.name ?? name(values.cluster!);
+  const cluster = primarySpec?.name ?? clusterName(values.cluster!);
   const standbySpec = values['standby-spec'] ? loadSpec(values['standby-spec']) : undefined;
-  const standbyName = standbySpec?.name ?? (values.standby ? name(values.standby) : undefined);
+  const standbyName = standbySpec?.name ?? (values.standby ? clusterName(values.standby) : undefined);
   if (standbyName === cluster) throw new LifeboatError('InvalidInput', `the standby is the primary itself (${cluster}): a failover needs two clusters`);
   const incident = values.incident ?? manualIncident(now);
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(incident)) throw CLI.error(`--incident takes letters, digits, ".", "_" and "-", got ${JSON.stringify(incident)}`);

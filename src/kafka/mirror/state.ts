@@ -281,3 +281,18 @@ export class StateLog {
     }
   }
 }
+
+/**
+ * Forgets a removed topic's positions of a pair: tombstones its partitions' position keys in the
+ * state topic on the target (compaction then drops them), so that a later failover of the pair does
+ * not count partitions that are gone. The offset-map segments stay until compacted by their own keys.
+ */
+export async function forgetPositions(kafka: Kafka, pair: string, topic: string, partitions: number): Promise<void> {
+  const producer = kafka.producer();
+  await producer.connect();
+  try {
+    await producer.send({ topic: STATE_TOPIC, messages: Array.from({ length: partitions }, (_, p) => ({ key: stateKey(pair, topic, p), value: null })) });
+  } finally {
+    await producer.disconnect();
+  }
+}
