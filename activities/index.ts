@@ -15,6 +15,7 @@ import { failoverActivities } from './failover';
 import { failoverDataActivities } from './failoverData';
 import { migrationActivities } from './migration';
 import { mirrorActivities } from './mirror';
+import { monitoringActivities } from './monitoring';
 import { offlineMigrationActivities } from './offlineMigration';
 import { recoveryActivities } from './recovery';
 import { registryOpsActivities } from './registryOps';
@@ -39,6 +40,7 @@ export function createActivities(deps: ActivityDeps) {
       ...failoverDataActivities(deps),
       ...registryOpsActivities(deps),
       ...failbackActivities(deps),
+      ...monitoringActivities(deps),
     },
     deps,
   );

@@ -8,3 +8,4 @@ export { migration, offlineMigration } from './migration';
 export { failover } from './failover';
 export { failback } from './failback';
 export { registrySync } from './registrySync';
+export { backupMonitor } from './backupMonitor';

@@ -108,11 +108,56 @@ const retention = z.strictObject({
 /** The seeds' tier table: 24 h of hourly, 7 daily, 4 weekly, 12 monthly. */
 export const DEFAULT_RETENTION: z.infer<typeof retention> = { keepLast: 1, keepHourly: 24, keepDaily: 7, keepWeekly: 4, keepMonthly: 12 };
 
-const repository = z.strictObject({
-  path: absPath,
+/** `s3://bucket[/prefix]`: a repository on S3-compatible object storage (its `s3` section says where and as whom). */
+export const S3_URL = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(\/[^\s]*)?$/;
+/** A repository's place: an absolute path (local disk, NAS mount) or an s3:// URL. */
+const repositoryPath = z.string().min(1).superRefine((p, ctx) => {
+  if (p.startsWith('s3://')) {
+    if (!S3_URL.test(p)) ctx.addIssue({ code: 'custom', message: `"${p}" is not s3://bucket[/prefix] (a bucket name of 3-63 lower-case letters, digits, dots and hyphens)` });
+  } else if (!isAbsolute(p)) ctx.addIssue({ code: 'custom', message: 'must be an absolute path or an s3://bucket/prefix URL' });
+  else if (p.split('/').includes('..')) ctx.addIssue({ code: 'custom', message: `"${p}" contains "..": write the path it stands for` });
+});
+
+/** Where and as whom an s3:// repository is reached (credentials by secret reference, never inline). */
+const s3Section = z.strictObject({
+  /** The server, e.g. https://s3.eu-west-1.amazonaws.com or http://127.0.0.1:7070 (default: AWS for the region). */
+  endpoint: z.string().url().optional(),
+  region: z.string().min(1).default('us-east-1'),
+  /** Path-style addressing (http://host/bucket/key), as most S3-compatible servers want. */
+  pathStyle: z.boolean().default(false),
+  accessKeyId: secretRef,
+  secretAccessKey: secretRef,
+});
+
+/** Kinds of media, for 3-2-1: a set is protected when it is on two media and one copy is off-site. */
+export const MEDIA = ['disk', 'nas', 'object', 'archive'] as const;
+
+const repositoryFields = {
+  path: repositoryPath,
   password: secretRef,
   compression: z.enum(['auto', 'off', 'max']).default('auto'),
-});
+  /** Required when `path` is an s3:// URL. */
+  s3: s3Section.optional(),
+};
+const needsS3 = (r: { path: string; s3?: unknown }, ctx: z.RefinementCtx): void => {
+  if (r.path.startsWith('s3://') && !r.s3) ctx.addIssue({ code: 'custom', path: ['s3'], message: `${r.path} is on object storage: add an s3 section (endpoint, region, pathStyle, accessKeyId, secretAccessKey)` });
+};
+const repository = z.strictObject(repositoryFields).superRefine(needsS3);
+
+/**
+ * One tier of the seed's layout (local → NAS → object storage → archive): a repository of its own,
+ * its medium, whether it is off-site, and its retention (default: the spec's). Sets are copied
+ * down the tiers in order after a backup; recovery falls back along them.
+ */
+const tier = z
+  .strictObject({
+    name: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'a short lower-case name such as nas, s3 or archive'),
+    ...repositoryFields,
+    medium: z.enum(MEDIA),
+    offsite: z.boolean().default(false),
+    retention: retention.optional(),
+  })
+  .superRefine(needsS3);
 
 /** ZooKeeper paths: absolute, no trailing "/" (a registry node a client-switch hook writes). */
 const zkPath = z.string().regex(/^(\/[^/\s]+)+$/, 'an absolute ZooKeeper path such as /services/kafka/bootstrap');
@@ -207,6 +252,8 @@ export const clusterSpecSchema = z.strictObject({
   brokers: z.array(broker).default([]),
   repository: repository.optional(),
   offsiteRepository: repository.optional(),
+  /** Further tiers after `repository` (and `offsiteRepository`), in copy and fallback order. */
+  tiers: z.array(tier).default([]),
   retention: retention.default(DEFAULT_RETENTION),
   objectives: z.strictObject({ rtoMinutes: z.number().positive(), rpoMinutes: z.number().positive() }).default({ rtoMinutes: 30, rpoMinutes: 15 }),
   topics: z
@@ -279,9 +326,19 @@ export function parseSpec(input: unknown, source = '(input)'): ClusterSpec {
 /** Every secret reference of a spec, with where it sits (for messages). */
 function secretRefs(spec: ClusterSpec): { field: string; ref: SecretRef; set: (r: SecretRef) => void }[] {
   const out: { field: string; ref: SecretRef; set: (r: SecretRef) => void }[] = [];
-  for (const which of ['repository', 'offsiteRepository'] as const) {
-    const repo = spec[which];
-    if (repo) out.push({ field: `${which}.password`, ref: repo.password, set: (r) => (repo.password = r) });
+  const repos: [string, { password: SecretRef; s3?: { accessKeyId: SecretRef; secretAccessKey: SecretRef } } | undefined][] = [
+    ['repository', spec.repository],
+    ['offsiteRepository', spec.offsiteRepository],
+    ...spec.tiers.map((t, i): [string, (typeof spec.tiers)[number]] => [`tiers[${i}]`, t]),
+  ];
+  for (const [field, repo] of repos) {
+    if (!repo) continue;
+    out.push({ field: `${field}.password`, ref: repo.password, set: (r) => (repo.password = r) });
+    const s3 = repo.s3;
+    if (s3) {
+      out.push({ field: `${field}.s3.accessKeyId`, ref: s3.accessKeyId, set: (r) => (s3.accessKeyId = r) });
+      out.push({ field: `${field}.s3.secretAccessKey`, ref: s3.secretAccessKey, set: (r) => (s3.secretAccessKey = r) });
+    }
   }
   const sasl = spec.kafka.sasl;
   if (sasl) out.push({ field: 'kafka.sasl.password', ref: sasl.password, set: (r) => (sasl.password = r) });

@@ -45,6 +45,7 @@ const CLI = commandLine(
 );
 
 export async function run(argv: string[]): Promise<number> {
+  if (argv[0] === 'health') return (await import('./backupHealth')).run(argv.slice(1));
   const { values, positionals } = CLI.parse(argv);
   const spec = requireSpec(values.spec, CLI);
   const out = output(values.json ?? false);
