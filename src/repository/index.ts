@@ -1,8 +1,9 @@
 /** The backup repository (docs/repository-format.md). */
-import { resolve } from 'node:path';
 import { LifeboatError } from '../errors';
 import { resolveSecret, type ClusterSpec } from '../config/spec';
+import { repositoryTiers, tierOf } from '../backup/tiers.pure';
 import { defaultNotice, initRepository, openRepository, type LocalRepository, type OpenOptions } from './repo';
+import { describeLocation, locationOf } from './location';
 import { currentRepositorySessions, type RepositorySessions } from './session';
 
 export * from './types';
@@ -26,17 +27,23 @@ export interface SpecOpenOptions extends OpenOptions {
 }
 
 /**
- * Opens the spec's primary (or off-site) repository; the password comes from the spec's secret
+ * Opens one of the spec's repository tiers: the primary (`repository`), the off-site one, or a
+ * `tiers[]` entry by name (src/backup/tiers.pure.ts); the password comes from the spec's secret
  * reference. A missing repository is RepositoryNotFound (nothing written) unless `create` is set.
  */
-export async function openRepositoryForSpec(spec: ClusterSpec, which: 'primary' | 'offsite' = 'primary', opts: SpecOpenOptions = {}): Promise<LocalRepository> {
-  const field = which === 'primary' ? 'repository' : 'offsiteRepository';
-  const r = spec[field];
-  if (!r) throw new LifeboatError('InvalidSpec', `cluster spec ${spec.name} has no ${field} section`);
+export async function openRepositoryForSpec(spec: ClusterSpec, which: 'primary' | 'offsite' | (string & {}) = 'primary', opts: SpecOpenOptions = {}): Promise<LocalRepository> {
+  const tier = tierOf(spec, which);
+  if (!tier) {
+    const section = which === 'primary' ? 'repository' : which === 'offsite' ? 'offsiteRepository' : undefined;
+    const known = repositoryTiers(spec).map((t) => t.name).join(', ') || 'none';
+    throw new LifeboatError('InvalidSpec', section ? `cluster spec ${spec.name} has no ${section} section` : `cluster spec ${spec.name} has no repository tier "${which}" (its tiers: ${known})`);
+  }
+  const { field, repository: r } = tier;
   const password = resolveSecret(r.password);
+  const where = locationOf(r);
   const { create, sessions: given, ...open } = opts;
   const sessions = given ?? currentRepositorySessions();
-  const openIt = (): Promise<LocalRepository> => (sessions ? sessions.open(r.path, password, open) : openRepository(r.path, password, open));
+  const openIt = (): Promise<LocalRepository> => (sessions ? sessions.open(where, password, open) : openRepository(where, password, open));
   try {
     return await openIt();
   } catch (e) {
@@ -44,13 +51,13 @@ export async function openRepositoryForSpec(spec: ClusterSpec, which: 'primary' 
     if (!create) {
       throw new LifeboatError(
         'RepositoryNotFound',
-        `no repository at ${resolve(r.path)} (${field}.path of cluster spec ${spec.name}): is the path right and its volume mounted? ` +
+        `no repository at ${describeLocation(where)} (${field}.path of cluster spec ${spec.name}): is the path right and its volume mounted? ` +
           `Only a backup or 'lifeboat repo init' creates one`,
       );
     }
   }
   try {
-    const repo = await initRepository(r.path, password, { ...open, compression: r.compression });
+    const repo = await initRepository(where, password, { ...open, compression: r.compression });
     (open.notice ?? defaultNotice)(`created a new repository at ${repo.path} (${field} of ${spec.name})`);
     return repo;
   } catch (e) {
@@ -76,3 +83,5 @@ export { copySnapshots, parseRate, RateLimiter, type CopyResult } from './copy';
 export { restoreFiles, type RestoreResult } from './restore';
 export { addKey, listKeys, removeKey, type KeyInfo } from './keys';
 export { LocalBackend, type Backend } from './backend';
+export { S3Backend } from './s3Backend';
+export { describeLocation, locationOf, openBackend, s3FromEnv, type RepositoryLocation, type RepositoryPlace, type S3Location } from './location';
