@@ -4,6 +4,7 @@
  *   POST /v1/alerts/grafana        Grafana webhook contact point
  *   POST /v1/alerts/generic        one alert as documented JSON (docs/cli.md, "serve")
  *   GET  /healthz                  200 when Temporal answers, else 503
+ *   GET  /metrics                  Prometheus exposition of the watched specs' backup facts (config `metrics`)
  * Fail closed: the bearer token is checked before the body is read (a 401 never logs or parses it);
  * the HMAC, where configured, over the raw bytes. Answers: 200 once Temporal has the alert (a run
  * started or joined, or the incident already handled), 202 when nothing was to be done (labels or
@@ -25,6 +26,8 @@ export interface ReceiverDeps {
   client: Client;
   /** The audit log: one line per alert, one per refused request. */
   audit: Logger;
+  /** The exposition for GET /metrics (src/monitoring/metrics.ts), when the config watches specs. */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
 }
 
 /** One alert's outcome in the answer. */
@@ -61,7 +64,7 @@ const BODY_NAMES: Record<Route, string> = {
 const bad = (reply: FastifyReply, code: number, error: string) => reply.code(code).send({ error });
 
 export function buildReceiver(deps: ReceiverDeps): FastifyInstance {
-  const { config, client, audit } = deps;
+  const { config, client, audit, metrics } = deps;
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, return503OnClosing: true, forceCloseConnections: 'idle' });
 
   // The raw bytes are kept: the HMAC is over what was sent, not over a re-serialised object.
@@ -105,11 +108,18 @@ export function buildReceiver(deps: ReceiverDeps): FastifyInstance {
     const code = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     return bad(reply, code, err.message.split('\n')[0]!);
   });
-  app.setNotFoundHandler((req, reply) => bad(reply, 404, `no route ${req.method} ${req.url} (POST /v1/alerts/alertmanager, /v1/alerts/grafana, /v1/alerts/generic; GET /healthz)`));
+  app.setNotFoundHandler((req, reply) => bad(reply, 404, `no route ${req.method} ${req.url} (POST /v1/alerts/alertmanager, /v1/alerts/grafana, /v1/alerts/generic; GET /healthz, /metrics)`));
 
   app.get('/healthz', async (_req, reply) => {
     const problem = await temporalAnswers(client, Math.min(config.temporalTimeoutMs, 3000));
     return problem ? reply.code(503).send({ ok: false, temporal: problem }) : { ok: true };
+  });
+
+  // Read-only and without the token, as /healthz: Prometheus scrapes it (serve listens on loopback by default).
+  app.get('/metrics', async (_req, reply) => {
+    if (!metrics) return bad(reply, 404, 'no metrics: the receiver config has no "metrics" section naming the cluster specs to watch (docs/monitoring.md)');
+    const { contentType, body } = await metrics();
+    return reply.code(200).header('content-type', contentType).send(body);
   });
 
   /** Acts on every alert of a request (in parallel), audits each, and answers once Temporal has answered for all. */

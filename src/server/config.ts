@@ -50,6 +50,16 @@ export const serverConfigSchema = z.strictObject({
   clusters: z.array(cluster).min(1),
   /** How long a request waits for Temporal before it is answered 503 (Alertmanager retries). */
   temporalTimeoutSeconds: z.number().positive().max(60).default(10),
+  /** GET /metrics: the backup facts of these cluster specs (files, or directories of *.yaml), read on every scrape. */
+  metrics: z
+    .strictObject({
+      specs: z.array(z.string().min(1)).min(1),
+      /** One gathering serves the scrapes of this many seconds (an HA pair of Prometheus servers). */
+      cacheSeconds: z.number().min(0).max(3600).default(10),
+      /** A spec whose facts take longer is exported as not gathered (lifeboat_backup_facts_up 0). */
+      timeoutSeconds: z.number().positive().max(300).default(20),
+    })
+    .optional(),
 });
 export type ServerConfigFile = z.infer<typeof serverConfigSchema>;
 
@@ -60,6 +70,8 @@ export interface ServerConfig {
   hmac?: { secret: string; skewSeconds: number; header: string; timestampHeader: string; routes: Route[] };
   match: MatchRules;
   temporalTimeoutMs: number;
+  /** The specs /metrics watches (paths resolved against the config file's directory); absent: /metrics is 404. */
+  metrics?: { specs: string[]; cacheMs: number; timeoutMs: number };
 }
 
 function readSecret(ref: SecretRef, field: string, baseDir: string, env: NodeJS.ProcessEnv): string {
@@ -93,6 +105,9 @@ export function resolveServerConfig(raw: unknown, source: string, baseDir: strin
     ...(c.hmac ? { hmac: { ...c.hmac, secret: readSecret(c.hmac.secret, 'hmac.secret', baseDir, env) } } : {}),
     match: { labels: c.match.labels, clusterLabel: c.match.clusterLabel, clusters: c.clusters },
     temporalTimeoutMs: c.temporalTimeoutSeconds * 1000,
+    ...(c.metrics
+      ? { metrics: { specs: c.metrics.specs.map((p) => (isAbsolute(p) ? p : resolve(baseDir, p))), cacheMs: c.metrics.cacheSeconds * 1000, timeoutMs: c.metrics.timeoutSeconds * 1000 } }
+      : {}),
   };
 }
 
