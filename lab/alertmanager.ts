@@ -24,9 +24,16 @@ export function ensureReceiverToken(topo: LabTopology): string {
   return token;
 }
 
+/**
+ * Tests' own webhook (kafka base + 798): alerts labelled lifeboat_test_webhook="true" go there
+ * instead of to lifeboat serve, so a test can run a receiver and see what Alertmanager delivers.
+ */
+export const testWebhookPort = (topo: LabTopology): number => topo.alertmanager.receiverPort + 3;
+export const TEST_WEBHOOK_LABEL = 'lifeboat_test_webhook';
+
 export function alertmanagerConfig(topo: LabTopology): string {
   return [
-    '# Lifeboat lab Alertmanager: every alert to lifeboat serve (written by lab up)',
+    '# Lifeboat lab Alertmanager: every alert to lifeboat serve, tests\' alerts to their webhook (written by lab up)',
     'global:',
     '  resolve_timeout: 1m',
     'route:',
@@ -35,7 +42,14 @@ export function alertmanagerConfig(topo: LabTopology): string {
     '  group_wait: 0s',
     '  group_interval: 1s',
     '  repeat_interval: 1m',
+    '  routes:',
+    '    - receiver: test-webhook',
+    `      matchers: ['${TEST_WEBHOOK_LABEL}="true"']`,
     'receivers:',
+    '  - name: test-webhook',
+    '    webhook_configs:',
+    `      - url: http://127.0.0.1:${testWebhookPort(topo)}/alerts`,
+    '        send_resolved: true',
     '  - name: lifeboat',
     '    webhook_configs:',
     `      - url: http://127.0.0.1:${topo.alertmanager.receiverPort}/v1/alerts/alertmanager`,
