@@ -46,10 +46,6 @@ export function alertmanagerConfig(topo: LabTopology): string {
     '    - receiver: test-webhook',
     `      matchers: ['${TEST_WEBHOOK_LABEL}="true"']`,
     'receivers:',
-    '  - name: test-webhook',
-    '    webhook_configs:',
-    `      - url: http://127.0.0.1:${testWebhookPort(topo)}/alerts`,
-    '        send_resolved: true',
     '  - name: lifeboat',
     '    webhook_configs:',
     `      - url: http://127.0.0.1:${topo.alertmanager.receiverPort}/v1/alerts/alertmanager`,
@@ -59,6 +55,10 @@ export function alertmanagerConfig(topo: LabTopology): string {
     '          authorization:',
     '            type: Bearer',
     `            credentials_file: ${topo.alertmanager.tokenFile}`,
+    '  - name: test-webhook',
+    '    webhook_configs:',
+    `      - url: http://127.0.0.1:${testWebhookPort(topo)}/alerts`,
+    '        send_resolved: true',
     '',
   ].join('\n');
 }

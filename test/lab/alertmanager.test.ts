@@ -28,7 +28,10 @@ describe('lab Alertmanagers', () => {
     const text = alertmanagerConfig(topo);
     const cfg = parse(text) as { route: Record<string, unknown>; receivers: { name: string; webhook_configs: Record<string, unknown>[] }[] };
     expect(cfg.route).toMatchObject({ receiver: 'lifeboat', group_wait: '0s', group_by: ['...'] });
-    expect(cfg.receivers).toHaveLength(1);
+    // The second receiver is tests' own webhook, for alerts labelled lifeboat_test_webhook="true" only.
+    expect(cfg.receivers.map((r) => r.name)).toEqual(['lifeboat', 'test-webhook']);
+    expect(cfg.route.routes).toEqual([{ receiver: 'test-webhook', matchers: ['lifeboat_test_webhook="true"'] }]);
+    expect(cfg.receivers[1]!.webhook_configs[0]).toMatchObject({ url: 'http://127.0.0.1:22798/alerts', send_resolved: true });
     expect(cfg.receivers[0]!.webhook_configs[0]).toMatchObject({
       url: 'http://127.0.0.1:22795/v1/alerts/alertmanager',
       send_resolved: true,
