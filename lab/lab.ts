@@ -14,7 +14,8 @@ import { type Agreement, type AgreementOptions, type AgreementTarget, waitForAgr
 import { writeLabConfigs } from './configs';
 import { alertmanagerPid, alertmanagerReady, startAlertmanagers, stopAlertmanagers } from './alertmanager';
 import { stopMirrorMaker } from './mirrorMaker';
-import { ensureAlertmanager, ensureKafka4Libs, ensureKafkaLibs, ensureTemporalCli, javaBinary } from './provision';
+import { prometheusPid, prometheusReady, prometheusUrl, startPrometheus, stopPrometheus } from './prometheus';
+import { ensureAlertmanager, ensureKafka4Libs, ensureKafkaLibs, ensurePrometheus, ensureTemporalCli, javaBinary } from './provision';
 import { writeLabSpecs } from './specs';
 import type { LabBroker, LabTopology } from './topology';
 import { alertmanagerUrls, allClusters, bootstrapServers, findCluster, isKraftBroker, labTopology, receiverListen, temporalAddress, zkConnect } from './topology';
@@ -164,6 +165,7 @@ export function ephemeralPortWarning(topo: LabTopology): string | undefined {
     ...Object.values(topo.kraft.controllerPorts),
     ...topo.alertmanager.instances.map((a) => a.port),
     topo.alertmanager.receiverPort,
+    topo.prometheus.port,
   ].filter((p) => p >= range[0] && p <= range[1]);
   if (ports.length === 0) return undefined;
   return (
@@ -322,6 +324,7 @@ export async function labUp(topo: LabTopology = labTopology(), opts: UpOptions =
   ensureKafkaLibs(topo, log);
   ensureKafka4Libs(topo, log);
   ensureAlertmanager(log);
+  ensurePrometheus(log);
   if (opts.provisionOnly) return topo;
   writeLabConfigs(topo);
   const portWarning = ephemeralPortWarning(topo);
@@ -341,6 +344,8 @@ export async function labUp(topo: LabTopology = labTopology(), opts: UpOptions =
   // Brokers start together: each takes a few seconds of JVM start-up, so this halves `up` on 2 cores.
   // The Alertmanagers (well under a second) start beside them.
   await Promise.all([...allClusters(topo).flatMap((c) => c.brokers.map((b) => startBroker(topo, b, log))), startAlertmanagers(topo, log)]);
+  // Prometheus (a second or two) scrapes the receiver port whether or not a lifeboat serve runs there.
+  await startPrometheus(topo, log);
   await waitUntil('Temporal dev server with Lifeboat search attributes', () => temporalHealthy(topo), {
     timeoutMs: 90_000,
     intervalMs: 500,
@@ -353,6 +358,7 @@ export async function labUp(topo: LabTopology = labTopology(), opts: UpOptions =
 export async function labDown(topo: LabTopology = labTopology(), log: Log = () => {}): Promise<void> {
   // A MirrorMaker 2 left by a benchmark goes first: it hangs when its brokers go before it.
   if (await stopMirrorMaker(topo)) log('stopped MirrorMaker 2');
+  if (await stopPrometheus(topo)) log('stopped Prometheus');
   for (const name of await stopAlertmanagers(topo)) log(`stopped ${name}`);
   await Promise.all(
     allClusters(topo).flatMap((c) =>
@@ -382,6 +388,8 @@ export interface LabStatus {
   /** The two Alertmanagers, and the receiver (`lifeboat serve`) they notify. */
   alertmanagers: { name: string; url: string; running: boolean; pid?: number; config: string }[];
   receiver: { listen: string; tokenFile: string };
+  /** Prometheus: scrapes the receiver's /metrics, Lifeboat's rules, alerts to the Alertmanagers. */
+  prometheus: { url: string; running: boolean; pid?: number; config: string };
 }
 
 export function labStatus(topo: LabTopology = labTopology()): LabStatus {
@@ -414,6 +422,7 @@ export function labStatus(topo: LabTopology = labTopology()): LabStatus {
       return { name: am.name, url: alertmanagerUrls(topo)[i]!, running: pid !== undefined, pid, config: am.configFile };
     }),
     receiver: { listen: receiverListen(topo), tokenFile: topo.alertmanager.tokenFile },
+    prometheus: { url: prometheusUrl(topo.prometheus), running: prometheusPid(topo.prometheus) !== undefined, pid: prometheusPid(topo.prometheus), config: topo.prometheus.configFile },
   };
 }
 
@@ -425,6 +434,7 @@ export async function labHealthy(topo: LabTopology = labTopology()): Promise<boo
     for (const c of topo.clusters) for (const b of c.brokers) if (!brokerRunning(topo, b) || !(await brokerRegistered(topo, b))) return false;
     for (const b of topo.kraft.brokers) if (!brokerRunning(topo, b) || !(await kraftNodeServing(topo, b))) return false;
     for (const am of topo.alertmanager.instances) if (alertmanagerPid(am) === undefined || !(await alertmanagerReady(am))) return false;
+    if (prometheusPid(topo.prometheus) === undefined || !(await prometheusReady(topo.prometheus))) return false;
     return true;
   } catch {
     return false;

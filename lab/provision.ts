@@ -4,7 +4,8 @@
  * - Kafka 3.9 and ZooKeeper jars: `mvn dependency:copy-dependencies` on lab/pom.xml;
  * - Kafka 4.x jars (the KRaft cluster): the same on lab/kafka4.pom.xml;
  * - Temporal's time-skipping test server (workflow tests): the same on lab/temporal-test-server.pom.xml;
- * - Alertmanager: Debian's prometheus-alertmanager, apt-get installed when it is not on PATH.
+ * - Alertmanager: Debian's prometheus-alertmanager, apt-get installed when it is not on PATH;
+ * - Prometheus (and promtool, the rules' tests): Debian's prometheus, the same way.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -147,10 +148,10 @@ export function javaBinary(): string {
 export const ALERTMANAGER_PACKAGE = 'prometheus-alertmanager';
 
 /** Runs apt-get as root: directly when we are root, else through `sudo -n` (never a password prompt). */
-function aptGet(args: string[], log: (msg: string) => void): boolean {
+function aptGet(args: string[], log: (msg: string) => void, pkg = ALERTMANAGER_PACKAGE): boolean {
   const root = process.getuid?.() === 0;
   if (!root && !onPath('sudo')) {
-    throw new Error(`"${ALERTMANAGER_PACKAGE}" is not on PATH and this user is not root (no sudo): install it with apt-get install ${ALERTMANAGER_PACKAGE}`);
+    throw new Error(`"${pkg}" is not on PATH and this user is not root (no sudo): install it with apt-get install ${pkg}`);
   }
   const [cmd, cmdArgs] = root ? ['apt-get', args] : ['sudo', ['-n', 'apt-get', ...args]];
   log(`${root ? '' : 'sudo '}apt-get ${args.join(' ')}`);
@@ -164,15 +165,26 @@ function aptGet(args: string[], log: (msg: string) => void): boolean {
  * package: the lab starts its own instances.
  */
 export function ensureAlertmanager(log: (msg: string) => void): string {
-  const found = onPath(ALERTMANAGER_PACKAGE);
+  return ensureDebianPackage(ALERTMANAGER_PACKAGE, ALERTMANAGER_PACKAGE, "the lab's Alertmanagers", 'Alertmanager 0.25+', log);
+}
+
+export const PROMETHEUS_PACKAGE = 'prometheus';
+
+/** Debian's Prometheus (the lab's, and promtool for the rules' tests): PATH, else apt-get as for Alertmanager. */
+export function ensurePrometheus(log: (msg: string) => void): string {
+  return ensureDebianPackage(PROMETHEUS_PACKAGE, 'prometheus', "the lab's Prometheus", 'Prometheus 2.40+', log);
+}
+
+function ensureDebianPackage(pkg: string, binary: string, purpose: string, what: string, log: (msg: string) => void): string {
+  const found = onPath(binary);
   if (found) return found;
-  if (!onPath('apt-get')) throw new Error(`"${ALERTMANAGER_PACKAGE}" is not on PATH and there is no apt-get to install it: install Alertmanager 0.25+ as ${ALERTMANAGER_PACKAGE}`);
-  log(`installing Debian's ${ALERTMANAGER_PACKAGE} (the lab's Alertmanagers)`);
-  const install = ['install', '-y', '--no-install-recommends', ALERTMANAGER_PACKAGE];
-  if (!aptGet(install, log) && !(aptGet(['update'], log) && aptGet(install, log))) {
-    throw new Error(`apt-get install ${ALERTMANAGER_PACKAGE} failed${process.getuid?.() === 0 ? '' : ' (sudo -n: does this user have password-less sudo?)'}; install it by hand`);
+  if (!onPath('apt-get')) throw new Error(`"${binary}" is not on PATH and there is no apt-get to install it: install ${what} as ${binary}`);
+  log(`installing Debian's ${pkg} (${purpose})`);
+  const install = ['install', '-y', '--no-install-recommends', pkg];
+  if (!aptGet(install, log, pkg) && !(aptGet(['update'], log, pkg) && aptGet(install, log, pkg))) {
+    throw new Error(`apt-get install ${pkg} failed${process.getuid?.() === 0 ? '' : ' (sudo -n: does this user have password-less sudo?)'}; install it by hand`);
   }
-  const installed = onPath(ALERTMANAGER_PACKAGE);
-  if (!installed) throw new Error(`apt-get installed ${ALERTMANAGER_PACKAGE} but it is not on PATH (${process.env.PATH})`);
+  const installed = onPath(binary);
+  if (!installed) throw new Error(`apt-get installed ${pkg} but ${binary} is not on PATH (${process.env.PATH})`);
   return installed;
 }

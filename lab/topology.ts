@@ -61,7 +61,19 @@ export interface LabTopology {
   kraft: LabKraftCluster;
   repositoryDir: string;
   offsiteRepositoryDir: string;
+  /** Prometheus (lab/prometheus.ts): scrapes lifeboat serve on the receiver port, Lifeboat's rules. */
+  prometheus: LabPrometheus;
   alertmanager: LabAlertmanagers;
+}
+
+/** Debian's prometheus on loopback. */
+export interface LabPrometheus {
+  port: number;
+  dir: string;
+  configFile: string;
+  dataDir: string;
+  pidFile: string;
+  logFile: string;
 }
 
 /** One Alertmanager (Debian's prometheus-alertmanager) on loopback, not clustered. */
@@ -160,6 +172,14 @@ export function labTopology(env: NodeJS.ProcessEnv = process.env): LabTopology {
     },
     repositoryDir: join(labDir, 'repository'),
     offsiteRepositoryDir: join(labDir, 'repository-offsite'),
+    prometheus: {
+      port: kafkaBase + 797,
+      dir: join(labDir, 'prometheus'),
+      configFile: join(labDir, 'prometheus', 'prometheus.yml'),
+      dataDir: join(labDir, 'prometheus', 'data'),
+      pidFile: join(labDir, 'prometheus', 'prometheus.pid'),
+      logFile: join(labDir, 'prometheus', 'prometheus.log'),
+    },
     alertmanager: {
       instances: [1, 2].map((n) => {
         const dir = join(labDir, 'alertmanager', `am${n}`);
@@ -223,6 +243,8 @@ export const labEnv = (topo: LabTopology): Record<string, string> => ({
   LIFEBOAT_LAB_ALERTMANAGER_URLS: alertmanagerUrls(topo).join(','),
   LIFEBOAT_LAB_RECEIVER_LISTEN: receiverListen(topo),
   LIFEBOAT_LAB_RECEIVER_TOKEN_FILE: topo.alertmanager.tokenFile,
+  // Prometheus: scrapes the receiver's /metrics with Lifeboat's rules, alerts to the Alertmanagers.
+  LIFEBOAT_LAB_PROMETHEUS_URL: `http://127.0.0.1:${topo.prometheus.port}`,
 });
 
 /** Sets the lab's Temporal env in this process (and so in its children) where the caller has not set it. */

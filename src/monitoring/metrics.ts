@@ -16,7 +16,10 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import type { BackupFacts, TierFacts } from './types';
 
 /** One watched spec's outcome: its facts, or why they could not be gathered. */
-export type WatchedFacts = { spec: string; cluster: string; facts: BackupFacts; gatherSeconds?: number } | { spec: string; cluster?: string; error: string; gatherSeconds?: number };
+export type WatchedFacts = { spec: string; cluster: string; facts: WatchedBackupFacts; gatherSeconds?: number } | { spec: string; cluster?: string; error: string; gatherSeconds?: number };
+
+/** Facts as gatherBackupFacts returns them: with whether Temporal answered (without it, schedule and failures are unknown). */
+export type WatchedBackupFacts = BackupFacts & { temporal?: { reachable: boolean; error?: string } };
 
 const seconds = (iso: string): number => Date.parse(iso) / 1000;
 const flag = (b: boolean): number => (b ? 1 : 0);
@@ -66,6 +69,7 @@ export function metricsRegistry(watched: WatchedFacts[]): Registry {
   const scheduleExists = gauge('lifeboat_backup_schedule_exists', "1 when the cluster's backup schedule exists in Temporal, 0 when it does not", C);
   const failures = new Counter({ name: 'lifeboat_backup_failures_total', help: "Failed backup runs of the cluster by reason, as Temporal's retained history counts them", labelNames: ['cluster', 'reason'], registers: [registry] });
   const failedRuns = new Counter({ name: 'lifeboat_backup_failed_runs_total', help: 'Failed backup runs of the cluster, all reasons (present, 0, before the first failure: a first failure shows as an increase)', labelNames: C, registers: [registry] });
+  const temporalUp = gauge('lifeboat_backup_temporal_up', "1 when Temporal answered for the cluster's schedule and runs on this scrape, 0 when not (then neither is exported)", C);
   const tierInfo = gauge('lifeboat_backup_tier_info', 'A repository tier of the cluster (medium: disk|nas|object|archive; offsite: true|false)', ['cluster', 'tier', 'medium', 'offsite']);
   const reachable = gauge('lifeboat_backup_tier_reachable', '1 when the tier could be opened and listed on this scrape, 0 when not', T);
   const sets = gauge('lifeboat_backup_sets', "Backup sets of the cluster in the tier (complete or not)", T);
@@ -103,10 +107,15 @@ export function metricsRegistry(watched: WatchedFacts[]): Registry {
     const f = w.facts;
     gatheredAt.set({ cluster }, seconds(f.gatheredAt));
     interval.set({ cluster }, f.expectedIntervalSeconds);
-    scheduleExists.set({ cluster }, flag(f.schedule.exists));
-    if (f.schedule.exists) scheduleInfo.set({ cluster, schedule: f.schedule.id, paused: String(f.schedule.paused), noted: String(f.schedule.paused && !!f.schedule.note) }, 1);
-    for (const { reason, count } of f.failures) failures.inc({ cluster, reason }, count);
-    failedRuns.inc({ cluster }, f.failures.reduce((n, x) => n + x.count, 0));
+    // Unknown is not "none": without Temporal, no schedule and no failure series (not a 0 that would alert).
+    const temporalKnown = f.temporal?.reachable ?? true;
+    if (f.temporal) temporalUp.set({ cluster }, flag(f.temporal.reachable));
+    if (temporalKnown) {
+      scheduleExists.set({ cluster }, flag(f.schedule.exists));
+      if (f.schedule.exists) scheduleInfo.set({ cluster, schedule: f.schedule.id, paused: String(f.schedule.paused), noted: String(f.schedule.paused && !!f.schedule.note) }, 1);
+      for (const { reason, count } of f.failures) failures.inc({ cluster, reason }, count);
+      failedRuns.inc({ cluster }, f.failures.reduce((n, x) => n + x.count, 0));
+    }
     for (const t of f.tiers) {
       const l = { cluster, tier: t.tier };
       tierInfo.set({ ...l, medium: t.medium, offsite: String(t.offsite) }, 1);

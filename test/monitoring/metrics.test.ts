@@ -4,7 +4,7 @@
  * or cluster leaves no series).
  */
 import { describe, expect, it } from 'vitest';
-import { lastProtectedTime, metricsRegistry, protectionFromFacts, renderMetrics, type WatchedFacts } from '../../src/monitoring/metrics';
+import { lastProtectedTime, metricsRegistry, protectionFromFacts, renderMetrics, type WatchedBackupFacts, type WatchedFacts } from '../../src/monitoring/metrics';
 import type { BackupFacts, TierFacts } from '../../src/monitoring/types';
 
 function tier(over: Partial<TierFacts> & Pick<TierFacts, 'tier'>): TierFacts {
@@ -54,7 +54,7 @@ async function samples(watched: WatchedFacts[]): Promise<Map<string, number>> {
   return out;
 }
 
-const ok = (f: BackupFacts = facts()): WatchedFacts => ({ spec: '/specs/primary.yaml', cluster: f.cluster, facts: f, gatherSeconds: 0.25 });
+const ok = (f: WatchedBackupFacts = facts()): WatchedFacts => ({ spec: '/specs/primary.yaml', cluster: f.cluster, facts: f, gatherSeconds: 0.25 });
 const T = (t: string) => `{cluster="primary",tier="${t}"}`;
 
 describe('metrics from facts', () => {
@@ -87,6 +87,17 @@ describe('metrics from facts', () => {
     const none = await samples([ok(facts({ failures: [] }))]);
     expect(none.get('lifeboat_backup_failed_runs_total{cluster="primary"}')).toBe(0);
     expect([...none.keys()].some((k) => k.startsWith('lifeboat_backup_failures_total'))).toBe(false);
+  });
+
+  it('without Temporal, schedule and failures are unknown: no series for them (not a 0 that would alert)', async () => {
+    const f = { ...facts({ schedule: { id: 'backup-primary-hourly', exists: false, paused: false } }), temporal: { reachable: false, error: 'Temporal: connection refused' } };
+    const s = await samples([ok(f)]);
+    expect(s.get('lifeboat_backup_temporal_up{cluster="primary"}')).toBe(0);
+    expect([...s.keys()].filter((k) => /schedule|failures|failed_runs/.test(k))).toEqual([]);
+    expect(s.get(`lifeboat_backup_last_success_timestamp_seconds${T('primary')}`)).toBeGreaterThan(0);
+    const up = await samples([ok({ ...facts(), temporal: { reachable: true } })]);
+    expect(up.get('lifeboat_backup_temporal_up{cluster="primary"}')).toBe(1);
+    expect(up.get('lifeboat_backup_schedule_exists{cluster="primary"}')).toBe(1);
   });
 
   it('names the metric types Prometheus expects (failures a counter, the rest gauges)', async () => {
