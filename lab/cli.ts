@@ -60,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
       const files: Record<string, string> = { temporal: topo.temporal.logFile, zookeeper: topo.zookeeper.logFile };
       for (const am of topo.alertmanager.instances) files[am.name] = am.logFile;
       files.prometheus = topo.prometheus.logFile;
+      files.versitygw = topo.s3.logFile;
       for (const c of allClusters(topo)) for (const b of c.brokers) files[`${c.name}-${b.id}`] = join(b.dir, 'logs', 'server.log');
       const chosen = which ? { [which]: files[which] } : files;
       for (const [name, file] of Object.entries(chosen)) {
@@ -105,6 +106,7 @@ function printStatus(json: boolean): void {
   for (const a of s.alertmanagers) console.log(`${mark(a.running)} ${a.name} ${a.url} (config ${a.config})`);
   console.log(`     receiver   the Alertmanagers notify lifeboat serve on ${s.receiver.listen} (bearer token ${s.receiver.tokenFile})`);
   console.log(`${mark(s.prometheus.running)} prometheus ${s.prometheus.url} scrapes ${s.receiver.listen}/metrics, Lifeboat's rules (config ${s.prometheus.config})`);
+  console.log(`${mark(s.s3.running)} versitygw  S3 ${s.s3.endpoint}, bucket ${s.s3.bucket} (data ${s.s3.dataDir})`);
 }
 
 main(process.argv.slice(2)).then(

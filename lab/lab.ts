@@ -15,10 +15,11 @@ import { writeLabConfigs } from './configs';
 import { alertmanagerPid, alertmanagerReady, startAlertmanagers, stopAlertmanagers } from './alertmanager';
 import { stopMirrorMaker } from './mirrorMaker';
 import { prometheusPid, prometheusReady, prometheusUrl, startPrometheus, stopPrometheus } from './prometheus';
+import { s3Ready, startS3, stopS3, versitygwPid, ensureVersitygw } from './s3';
 import { ensureAlertmanager, ensureKafka4Libs, ensureKafkaLibs, ensurePrometheus, ensureTemporalCli, javaBinary } from './provision';
 import { writeLabSpecs } from './specs';
 import type { LabBroker, LabTopology } from './topology';
-import { alertmanagerUrls, allClusters, bootstrapServers, findCluster, isKraftBroker, labTopology, receiverListen, temporalAddress, zkConnect } from './topology';
+import { alertmanagerUrls, allClusters, bootstrapServers, findCluster, isKraftBroker, labTopology, receiverListen, s3Endpoint, temporalAddress, zkConnect } from './topology';
 import { type ManagedProcess, runningPid, startDetached, stopProcess, tail, waitUntil } from '../src/host/processes';
 import { chrootPath, exists, getData, withZk } from '../src/zookeeper/client';
 import { SEARCH_ATTRIBUTE_TYPES } from '../src/temporal/searchAttributes';
@@ -166,6 +167,7 @@ export function ephemeralPortWarning(topo: LabTopology): string | undefined {
     ...topo.alertmanager.instances.map((a) => a.port),
     topo.alertmanager.receiverPort,
     topo.prometheus.port,
+    topo.s3.port,
   ].filter((p) => p >= range[0] && p <= range[1]);
   if (ports.length === 0) return undefined;
   return (
@@ -325,6 +327,7 @@ export async function labUp(topo: LabTopology = labTopology(), opts: UpOptions =
   ensureKafka4Libs(topo, log);
   ensureAlertmanager(log);
   ensurePrometheus(log);
+  ensureVersitygw(topo, log);
   if (opts.provisionOnly) return topo;
   writeLabConfigs(topo);
   const portWarning = ephemeralPortWarning(topo);
@@ -343,7 +346,7 @@ export async function labUp(topo: LabTopology = labTopology(), opts: UpOptions =
   });
   // Brokers start together: each takes a few seconds of JVM start-up, so this halves `up` on 2 cores.
   // The Alertmanagers (well under a second) start beside them.
-  await Promise.all([...allClusters(topo).flatMap((c) => c.brokers.map((b) => startBroker(topo, b, log))), startAlertmanagers(topo, log)]);
+  await Promise.all([...allClusters(topo).flatMap((c) => c.brokers.map((b) => startBroker(topo, b, log))), startAlertmanagers(topo, log), startS3(topo, log)]);
   // Prometheus (a second or two) scrapes the receiver port whether or not a lifeboat serve runs there.
   await startPrometheus(topo, log);
   await waitUntil('Temporal dev server with Lifeboat search attributes', () => temporalHealthy(topo), {
@@ -360,6 +363,7 @@ export async function labDown(topo: LabTopology = labTopology(), log: Log = () =
   if (await stopMirrorMaker(topo)) log('stopped MirrorMaker 2');
   if (await stopPrometheus(topo)) log('stopped Prometheus');
   for (const name of await stopAlertmanagers(topo)) log(`stopped ${name}`);
+  if (await stopS3(topo)) log('stopped versitygw');
   await Promise.all(
     allClusters(topo).flatMap((c) =>
       c.brokers.map(async (b) => {
@@ -390,6 +394,8 @@ export interface LabStatus {
   receiver: { listen: string; tokenFile: string };
   /** Prometheus: scrapes the receiver's /metrics, Lifeboat's rules, alerts to the Alertmanagers. */
   prometheus: { url: string; running: boolean; pid?: number; config: string };
+  /** versitygw, the S3-compatible server, and the bucket the lab made in it. */
+  s3: { endpoint: string; bucket: string; running: boolean; pid?: number; dataDir: string };
 }
 
 export function labStatus(topo: LabTopology = labTopology()): LabStatus {
@@ -423,6 +429,7 @@ export function labStatus(topo: LabTopology = labTopology()): LabStatus {
     }),
     receiver: { listen: receiverListen(topo), tokenFile: topo.alertmanager.tokenFile },
     prometheus: { url: prometheusUrl(topo.prometheus), running: prometheusPid(topo.prometheus) !== undefined, pid: prometheusPid(topo.prometheus), config: topo.prometheus.configFile },
+    s3: { endpoint: s3Endpoint(topo), bucket: topo.s3.bucket, running: versitygwPid(topo) !== undefined, pid: versitygwPid(topo), dataDir: topo.s3.dataDir },
   };
 }
 
@@ -435,6 +442,7 @@ export async function labHealthy(topo: LabTopology = labTopology()): Promise<boo
     for (const b of topo.kraft.brokers) if (!brokerRunning(topo, b) || !(await kraftNodeServing(topo, b))) return false;
     for (const am of topo.alertmanager.instances) if (alertmanagerPid(am) === undefined || !(await alertmanagerReady(am))) return false;
     if (prometheusPid(topo.prometheus) === undefined || !(await prometheusReady(topo.prometheus))) return false;
+    if (versitygwPid(topo) === undefined || !(await s3Ready(topo))) return false;
     return true;
   } catch {
     return false;

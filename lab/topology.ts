@@ -64,6 +64,21 @@ export interface LabTopology {
   /** Prometheus (lab/prometheus.ts): scrapes lifeboat serve on the receiver port, Lifeboat's rules. */
   prometheus: LabPrometheus;
   alertmanager: LabAlertmanagers;
+  /** The S3-compatible server (versitygw, lab/s3.ts). */
+  s3: LabS3;
+}
+
+/** versitygw on loopback serving `dataDir` (its posix backend), root credentials in files of the lab dir. */
+export interface LabS3 {
+  port: number;
+  dir: string;
+  dataDir: string;
+  accessKeyFile: string;
+  secretKeyFile: string;
+  /** The bucket `lab up` creates (tests use prefixes of their own in it). */
+  bucket: string;
+  pidFile: string;
+  logFile: string;
 }
 
 /** Debian's prometheus on loopback. */
@@ -196,11 +211,23 @@ export function labTopology(env: NodeJS.ProcessEnv = process.env): LabTopology {
       receiverPort: kafkaBase + 795,
       tokenFile: join(labDir, 'alertmanager', 'receiver.token'),
     },
+    s3: {
+      port: kafkaBase + 796,
+      dir: join(labDir, 's3'),
+      dataDir: join(labDir, 's3', 'data'),
+      accessKeyFile: join(labDir, 's3', 'access-key'),
+      secretKeyFile: join(labDir, 's3', 'secret-key'),
+      bucket: 'lifeboat-lab',
+      pidFile: join(labDir, 's3', 'versitygw.pid'),
+      logFile: join(labDir, 's3', 'versitygw.log'),
+    },
   };
 }
 
 /** The Alertmanagers' base URLs. */
 export const alertmanagerUrls = (topo: LabTopology): string[] => topo.alertmanager.instances.map((a) => `http://127.0.0.1:${a.port}`);
+/** The lab's S3 endpoint (path-style addressing). */
+export const s3Endpoint = (topo: LabTopology): string => `http://127.0.0.1:${topo.s3.port}`;
 /** Where the lab's Alertmanagers expect `lifeboat serve`. */
 export const receiverListen = (topo: LabTopology): string => `127.0.0.1:${topo.alertmanager.receiverPort}`;
 
@@ -245,6 +272,11 @@ export const labEnv = (topo: LabTopology): Record<string, string> => ({
   LIFEBOAT_LAB_RECEIVER_TOKEN_FILE: topo.alertmanager.tokenFile,
   // Prometheus: scrapes the receiver's /metrics with Lifeboat's rules, alerts to the Alertmanagers.
   LIFEBOAT_LAB_PROMETHEUS_URL: `http://127.0.0.1:${topo.prometheus.port}`,
+  // The S3-compatible server (versitygw) and the bucket the lab made in it.
+  LIFEBOAT_LAB_S3_ENDPOINT: s3Endpoint(topo),
+  LIFEBOAT_LAB_S3_ACCESS_KEY_FILE: topo.s3.accessKeyFile,
+  LIFEBOAT_LAB_S3_SECRET_KEY_FILE: topo.s3.secretKeyFile,
+  LIFEBOAT_LAB_S3_BUCKET: topo.s3.bucket,
 });
 
 /** Sets the lab's Temporal env in this process (and so in its children) where the caller has not set it. */

@@ -8,10 +8,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
-import { basename, resolve } from 'node:path';
+import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { LifeboatError } from '../errors';
 import { LocalBackend, type Backend } from './backend';
+import { openBackend, type RepositoryLocation } from './location';
 import { BlobIndex, type BlobLocation } from './blobIndex';
 import { Chunker, DEFAULT_CHUNKER, FixedCutter, validateChunker, type ChunkerParams } from './chunker';
 import { compress, decompress, type CompressionMode } from './compress';
@@ -128,10 +129,16 @@ function safeUser(): string {
   }
 }
 
-export async function initRepository(path: string, password: string, opts: InitOptions = {}): Promise<LocalRepository> {
+/** Creates a repository at a local path or an S3 location (`where`; an s3:// string takes its credentials from the environment). */
+export async function initRepository(where: RepositoryLocation, password: string, opts: InitOptions = {}): Promise<LocalRepository> {
   if (!password) throw new LifeboatError('InvalidInput', 'an empty password is not allowed');
-  const backend = new LocalBackend(resolve(path));
-  if (await backend.stat('config', 'config')) throw new LifeboatError('InvalidInput', `a repository already exists at ${backend.location}`);
+  const backend = openBackend(where);
+  try {
+    if (await backend.stat('config', 'config')) throw new LifeboatError('InvalidInput', `a repository already exists at ${backend.location}`);
+  } catch (e) {
+    await backend.close();
+    throw e;
+  }
   const chunker = opts.chunker ?? DEFAULT_CHUNKER;
   validateChunker(chunker);
   await backend.init();
@@ -147,17 +154,32 @@ export async function initRepository(path: string, password: string, opts: InitO
     packSize: opts.packSize ?? DEFAULT_PACK_SIZE,
   };
   // config last: a repository is there once its config is.
-  await backend.write('config', 'config', Buffer.from(JSON.stringify(cfg, null, 2)));
-  return openRepository(path, password, opts);
+  // On S3 a conditional PUT: of two racing inits one fails with "already exists", and its key
+  // file (sealing another master key) goes, or the same password would unlock the wrong key.
+  try {
+    await backend.write('config', 'config', Buffer.from(JSON.stringify(cfg, null, 2)));
+  } catch (e) {
+    await backend.remove('keys', kf.name).catch(noop);
+    await backend.close();
+    throw e;
+  }
+  await backend.close();
+  return openRepository(where, password, opts);
 }
 
-export async function openRepository(path: string, password: string, opts: OpenOptions = {}): Promise<LocalRepository> {
-  const backend = new LocalBackend(resolve(path));
-  const config = await readConfig(backend);
-  const { master, keyName } = await unlock(backend, password);
-  const repo = new LocalRepository(backend, config, master, keyName, opts.notice ?? defaultNotice);
-  await repo.loadIndex();
-  return repo;
+/** Opens the repository at a local path or an S3 location (`where`). */
+export async function openRepository(where: RepositoryLocation, password: string, opts: OpenOptions = {}): Promise<LocalRepository> {
+  const backend = openBackend(where);
+  try {
+    const config = await readConfig(backend);
+    const { master, keyName } = await unlock(backend, password);
+    const repo = new LocalRepository(backend, config, master, keyName, opts.notice ?? defaultNotice);
+    await repo.loadIndex();
+    return repo;
+  } catch (e) {
+    await backend.close();
+    throw e;
+  }
 }
 
 /** What a repository session (session.ts) hands a new handle: its index and caches, already loaded. */
@@ -541,10 +563,14 @@ export class LocalRepository implements Repository {
   }
 
   async close(): Promise<void> {
-    await this.backend.close();
+    // The lock first: releasing it is a write through the backend (an S3 client's last request).
     const l = this.sharedLock;
     this.sharedLock = undefined;
-    if (l) await (await l.catch(() => undefined))?.release();
+    try {
+      if (l) await (await l.catch(() => undefined))?.release();
+    } finally {
+      await this.backend.close();
+    }
   }
 }
 

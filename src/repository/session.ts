@@ -18,9 +18,8 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
-import { resolve } from 'node:path';
-import { LocalBackend } from './backend';
 import { BlobIndex } from './blobIndex';
+import { describeLocation, locationKey, normalize, openBackend, type RepositoryLocation } from './location';
 import type { RepoConfig, SnapshotFile } from './format';
 import { defaultNotice, indexFilesGone, LocalRepository, type OpenOptions, readConfig, readIndexFiles, unlock } from './repo';
 
@@ -52,10 +51,18 @@ export class RepositorySession {
   /** Opens run one at a time: the index is refreshed once, not by every caller at once. */
   private queue: Promise<unknown> = Promise.resolve();
 
+  /** Where the repository is (a path, or an S3 location with its credentials). */
+  readonly where: RepositoryLocation;
+  /** The absolute path or s3:// URL (for messages). */
+  readonly path: string;
+
   constructor(
-    readonly path: string,
+    where: RepositoryLocation,
     private readonly password: string,
-  ) {}
+  ) {
+    this.where = normalize(where);
+    this.path = describeLocation(this.where);
+  }
 
   /** A new handle; close it when done (it releases its lock). A missing repository is RepositoryNotFound. */
   open(opts: OpenOptions = {}): Promise<LocalRepository> {
@@ -74,7 +81,7 @@ export class RepositorySession {
 
   private async openNow(opts: OpenOptions): Promise<LocalRepository> {
     const notice = opts.notice ?? defaultNotice;
-    const backend = new LocalBackend(this.path);
+    const backend = openBackend(this.where);
     try {
       const config = await readConfig(backend);
       if (this.unlocked && (this.unlocked.config.id !== config.id || !(await backend.stat('keys', this.unlocked.keyName)))) this.forget();
@@ -113,21 +120,23 @@ export class RepositorySession {
   }
 }
 
-/** The sessions of one process (a worker), by repository path and password. */
+/** The sessions of one process (a worker), by repository location and password. */
 export class RepositorySessions {
   private readonly sessions = new Map<string, RepositorySession>();
 
-  session(path: string, password: string): RepositorySession {
-    const abs = resolve(path);
-    // The password picks the session (a changed secret unlocks anew); only its hash is a map key.
-    const key = `${abs}\0${createHash('sha256').update(password).digest('hex')}`;
+  session(where: RepositoryLocation, password: string): RepositorySession {
+    // The password (and an S3 location's secret key) picks the session (a changed secret unlocks
+    // anew); only a hash of them is part of the map key.
+    const w = normalize(where);
+    const secret = typeof w === 'string' ? '' : w.secretAccessKey;
+    const key = `${locationKey(w)}\0${createHash('sha256').update(password).update('\0').update(secret).digest('hex')}`;
     let s = this.sessions.get(key);
-    if (!s) this.sessions.set(key, (s = new RepositorySession(abs, password)));
+    if (!s) this.sessions.set(key, (s = new RepositorySession(w, password)));
     return s;
   }
 
-  open(path: string, password: string, opts: OpenOptions = {}): Promise<LocalRepository> {
-    return this.session(path, password).open(opts);
+  open(where: RepositoryLocation, password: string, opts: OpenOptions = {}): Promise<LocalRepository> {
+    return this.session(where, password).open(opts);
   }
 
   /** Every session, for measurements and tests. */

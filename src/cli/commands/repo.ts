@@ -18,6 +18,7 @@ import {
   forget,
   initRepository,
   listKeys,
+  locationOf,
   openRepository,
   openRepositoryForSpec,
   parseRate,
@@ -160,7 +161,7 @@ async function init(values: Values, spec: ClusterSpec | undefined, out: Output):
   if (spec) {
     const r = values.offsite ? spec.offsiteRepository : spec.repository;
     if (!r) throw new LifeboatError('InvalidSpec', `cluster spec ${spec.name} has no ${values.offsite ? 'offsiteRepository' : 'repository'} section`);
-    repo = await initRepository(r.path, resolveSecret(r.password), { compression: r.compression });
+    repo = await initRepository(locationOf(r), resolveSecret(r.password), { compression: r.compression });
   } else {
     const c: CompressionMode = values.compression ?? 'auto';
     repo = await initRepository(repoPath(values), passwordFrom(values['password-file']), { compression: c });

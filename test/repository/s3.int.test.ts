@@ -1,0 +1,128 @@
+/**
+ * The repository on the lab's S3 server (versitygw): a spec whose repository is s3://bucket/prefix
+ * is created by a backup, read back byte for byte (sequential and parallel restore), and the
+ * backend's own contract (layout, listing, ranged reads, write-once names) holds on object storage.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { primarySpec } from '../support/lab';
+import { cleanS3, s3Keys, s3Location, s3Prefix, s3Repository } from '../support/s3';
+import { initRepository, openBackend, openRepository, openRepositoryForSpec, restoreFiles, S3Backend } from '../../src/repository';
+import { kafkaLike, PASSWORD, SMALL } from './helpers';
+
+const dirs: string[] = [];
+const tmp = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'lifeboat-s3-'));
+  dirs.push(d);
+  return d;
+};
+afterAll(async () => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  await cleanS3();
+});
+
+describe('repository on S3 (versitygw)', () => {
+  it('a backup creates the repository at s3://bucket/prefix; every file comes back identical', async () => {
+    const prefix = s3Prefix('spec');
+    const spec = { ...primarySpec(), repository: s3Repository(prefix) };
+    const notices: string[] = [];
+    // A read never creates: the prefix is empty.
+    await expect(openRepositoryForSpec(spec, 'primary', { notice: (m) => notices.push(m) })).rejects.toMatchObject({
+      type: 'RepositoryNotFound',
+      message: expect.stringContaining(`no repository at s3://${spec.repository.path.slice(5)}`),
+    });
+    expect(await s3Keys(prefix)).toEqual([]);
+
+    const repo = await openRepositoryForSpec(spec, 'primary', { create: true, notice: (m) => notices.push(m) });
+    expect(repo.path).toBe(spec.repository.path);
+    expect(notices.join('\n')).toContain(`created a new repository at ${spec.repository.path}`);
+    const files = new Map<string, Buffer>([
+      ['logdirs/b1/t-0/00000000000000000000.log', kafkaLike(5 * 1024 * 1024 + 11, 1)],
+      ['logdirs/b1/t-0/00000000000000000000.index', Buffer.alloc(1024 * 1024)],
+      ['configs/b1/server.properties', Buffer.from('broker.id=1\n')],
+      ['configs/b1/empty', Buffer.alloc(0)],
+      ['logdirs/b1/random.bin', randomBytes(700_000)],
+    ]);
+    const meta = (
+      await repo.saveSnapshot({ cluster: spec.name, components: ['logdirs', 'configs'], tags: ['s3'] }, async (w) => {
+        for (const [p, d] of files) await w.writeFile(p, d);
+      })
+    ).meta;
+    await repo.close();
+
+    const keys = (await s3Keys(prefix)).map((k) => k.key.slice(prefix.length + 1));
+    expect(keys).toContain('config');
+    expect(keys.some((k) => /^data\/[0-9a-f]{2}\/[0-9a-f]{64}$/.test(k))).toBe(true);
+    expect(keys.filter((k) => k.startsWith('snapshots/'))).toEqual([`snapshots/${meta.id}`]);
+    expect(keys.filter((k) => k.startsWith('locks/'))).toEqual([]); // released at close
+
+    const again = await openRepositoryForSpec(spec, 'primary', { notice: () => undefined });
+    try {
+      const reader = await again.openSnapshot('latest', { cluster: spec.name });
+      for (const [p, d] of files) expect((await reader.readBuffer(p)).equals(d), p).toBe(true);
+      // restoreFiles: its parallel path where there is one, else the sequential one; same bytes either way.
+      const target = join(tmp(), 'out');
+      const r = await restoreFiles(reader, target);
+      expect(r.files).toBe(files.size);
+      for (const [p, d] of files) expect(readFileSync(join(target, p)).equals(d), p).toBe(true);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('the backend: local layout under the prefix, paginated listing, ranged reads, write-once names', async () => {
+    const where = s3Location();
+    const b = openBackend(where);
+    try {
+      expect(b).toBeInstanceOf(S3Backend);
+      await b.init();
+      expect(await b.stat('config', 'config')).toBeNull();
+      await expect(b.read('index', 'ab'.repeat(32))).rejects.toMatchObject({ code: 'ENOENT' });
+      // More than one page of a listing (1000 keys a page): 1100 small lock-like objects.
+      const names = Array.from({ length: 1100 }, (_, i) => `l${String(i).padStart(5, '0')}`);
+      for (let i = 0; i < names.length; i += 50) await Promise.all(names.slice(i, i + 50).map((n) => b.write('locks', n, Buffer.from(n))));
+      const listed = await b.list('locks');
+      expect(listed.length).toBe(1100);
+      expect(listed.every((f) => f.size === 6)).toBe(true);
+      const id = 'cd'.repeat(32);
+      await b.write('data', id, [Buffer.from('0123'), Buffer.from('456789')]);
+      expect(await b.stat('data', id)).toEqual({ size: 10 });
+      expect((await b.readRange('data', id, 3, 4)).toString()).toBe('3456');
+      expect((await b.readRange('data', id, 8, 10)).toString()).toBe('89'); // short: the object ends
+      expect((await b.readRange('data', id, 20, 4)).length).toBe(0);
+      expect(await b.list('data')).toEqual([{ name: id, size: 10 }]);
+      // Written once: the same name again leaves the object alone (content-addressed, same bytes).
+      await b.write('data', id, Buffer.from('something else'));
+      expect((await b.read('data', id)).toString()).toBe('0123456789');
+      await b.write('config', 'config', Buffer.from('{}'));
+      await expect(b.write('config', 'config', Buffer.from('{"other":1}'))).rejects.toMatchObject({ type: 'InvalidInput', message: expect.stringContaining('already exists') });
+      // Lock files are rewritten (refresh).
+      await b.write('locks', names[0]!, Buffer.from('refreshed'));
+      expect((await b.read('locks', names[0]!)).toString()).toBe('refreshed');
+      await b.remove('data', id);
+      expect(await b.stat('data', id)).toBeNull();
+      await b.remove('data', id); // removing what is gone is fine
+    } finally {
+      await b.close();
+    }
+  }, 120_000);
+
+  it('two inits racing for one prefix: one repository, the other told it exists', async () => {
+    const where = s3Location();
+    const results = await Promise.allSettled([initRepository(where, PASSWORD, SMALL), initRepository(where, PASSWORD, SMALL)]);
+    const ok = results.filter((r) => r.status === 'fulfilled');
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(ok.length).toBeGreaterThanOrEqual(1);
+    for (const f of failed) expect(f.reason).toMatchObject({ type: 'InvalidInput', message: expect.stringContaining('already exists') });
+    for (const r of ok) await (r as PromiseFulfilledResult<Awaited<ReturnType<typeof initRepository>>>).value.close();
+    const repo = await openRepository(where, PASSWORD, SMALL);
+    const configs = (await s3Keys(where.prefix)).filter((k) => k.key.endsWith('/config'));
+    expect(configs.length).toBe(1);
+    // Whichever won, its key opens the repository.
+    expect(repo.config.version).toBeGreaterThan(0);
+    await repo.close();
+  });
+});
