@@ -1,8 +1,9 @@
-/** Backup activities: one part of a backup set, retention of sets, the off-site copy. */
+/** Backup activities: one part of a backup set, retention of sets per tier, the copies down the tiers. */
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterSpec } from '../src/config/spec';
 import { type BackupSet, type BackupSetRef, backupPart, listBackupSets, type PartOptions, type PartResult } from '../src/backup/parts';
-import { applySetRetention, type RetentionResult } from '../src/backup/retention';
+import { applySetRetention } from '../src/backup/retention';
+import { type CopyToTierResult, OFFSITE_TIER, PRIMARY_TIER, repositoryTiers, type TiersRetention } from '../src/backup/tiers.pure';
 import { openRepositoryForSpec, type SpecOpenOptions } from '../src/repository';
 import { copySnapshots } from '../src/repository/copy';
 import type { LocalRepository } from '../src/repository/repo';
@@ -35,14 +36,28 @@ async function stopAfterBoundedWait<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 export function backupActivities(deps: ActivityDeps) {
-  /** A handle from the worker's session of the spec's repository, closed after `fn`. */
-  async function withRepository<T>(spec: ClusterSpec, which: 'primary' | 'offsite', opts: SpecOpenOptions, fn: (repo: LocalRepository) => Promise<T>): Promise<T> {
+  /** A handle from the worker's session of one of the spec's repository tiers, closed after `fn`. */
+  async function withRepository<T>(spec: ClusterSpec, which: string, opts: SpecOpenOptions, fn: (repo: LocalRepository) => Promise<T>): Promise<T> {
     const repo = await openRepositoryForSpec(spec, which, { ...opts, sessions: deps.repositories });
     try {
       return await fn(repo);
     } finally {
       await repo.close();
     }
+  }
+
+  function copyToTier(spec: ClusterSpec, setId: string, tier: string): Promise<CopyToTierResult> {
+    return withRepository(spec, PRIMARY_TIER, {}, (src) =>
+      // The set's copy may create the tier's repository.
+      withRepository(spec, tier, { create: true }, async (dst) => {
+        let copied = 0;
+        const phase = tier === OFFSITE_TIER ? 'copy off-site' : `copy to tier ${tier}`;
+        const r = await withHeartbeat({ phase, subject: `set ${setId}` }, (beat, signal) =>
+          copySnapshots(src, dst, { filter: { cluster: spec.name, tags: [`set:${setId}`] }, progress: (m) => beat({ phase, done: ++copied, unit: 'snapshots', subject: m }), signal }),
+        );
+        return { copied: r.copied.length, skipped: r.skipped.length, bytes: r.bytesWritten };
+      }),
+    );
   }
 
   return {
@@ -59,32 +74,35 @@ export function backupActivities(deps: ActivityDeps) {
       );
     },
 
-    async retentionActivity(input: { spec: ClusterSpec; dryRun?: boolean }): Promise<{ primary: RetentionResult; offsite?: RetentionResult }> {
+    /**
+     * Set retention in the primary and every tier after it (each by its own retention, else the
+     * spec's; the same guards in each: a tier's only complete set is never removed). `only`: these
+     * tiers (default all). A tier's repository not created yet (no copy so far) holds nothing to retain.
+     */
+    async retentionActivity(input: { spec: ClusterSpec; dryRun?: boolean; only?: string[] }): Promise<TiersRetention> {
       const { spec } = input;
-      const run = (which: 'primary' | 'offsite') =>
-        withRepository(spec, which, {}, (repo) =>
-          withHeartbeat({ phase: 'retention', subject: which }, () => applySetRetention(repo, spec.name, spec.retention, { dryRun: input.dryRun, brokerIds: spec.brokers.map((b) => b.id) })),
-        );
-      const primary = await run('primary');
-      // An off-site repository not created yet (copy skipped so far) holds nothing to retain: not created for it.
-      const offsite = spec.offsiteRepository ? await run('offsite').catch((e: unknown) => (isLifeboatError(e) && e.type === 'RepositoryNotFound' ? undefined : Promise.reject(e))) : undefined;
-      return { primary, offsite };
+      const out: TiersRetention = {};
+      for (const tier of repositoryTiers(spec)) {
+        if (input.only && !input.only.includes(tier.name)) continue;
+        const r = await withRepository(spec, tier.name, {}, (repo) =>
+          withHeartbeat({ phase: 'retention', subject: tier.name }, () => applySetRetention(repo, spec.name, tier.retention, { dryRun: input.dryRun, brokerIds: spec.brokers.map((b) => b.id) })),
+        ).catch((e: unknown) => (tier.name !== PRIMARY_TIER && isLifeboatError(e) && e.type === 'RepositoryNotFound' ? undefined : Promise.reject(e)));
+        if (!r) continue;
+        if (tier.name === PRIMARY_TIER) out.primary = r;
+        else if (tier.name === OFFSITE_TIER) out.offsite = r;
+        else (out.tiers ??= {})[tier.name] = r;
+      }
+      return out;
     },
 
     /** Copies a set's snapshots to the off-site repository; resumable (what was sent is reused). */
-    async copyOffsiteActivity(input: { spec: ClusterSpec; setId: string }): Promise<{ copied: number; skipped: number; bytes: number }> {
-      const { spec, setId } = input;
-      return withRepository(spec, 'primary', {}, (src) =>
-        // The set's second copy may create the off-site repository.
-        withRepository(spec, 'offsite', { create: true }, async (dst) => {
-          let copied = 0;
-          const phase = 'copy off-site';
-          const r = await withHeartbeat({ phase, subject: `set ${setId}` }, (beat, signal) =>
-            copySnapshots(src, dst, { filter: { cluster: spec.name, tags: [`set:${setId}`] }, progress: (m) => beat({ phase, done: ++copied, unit: 'snapshots', subject: m }), signal }),
-          );
-          return { copied: r.copied.length, skipped: r.skipped.length, bytes: r.bytesWritten };
-        }),
-      );
+    async copyOffsiteActivity(input: { spec: ClusterSpec; setId: string }): Promise<CopyToTierResult> {
+      return copyToTier(input.spec, input.setId, OFFSITE_TIER);
+    },
+
+    /** Copies a set's snapshots from the primary to one tier (by name); resumable (what was sent is reused). */
+    async copySetToTierActivity(input: { spec: ClusterSpec; setId: string; tier: string }): Promise<CopyToTierResult> {
+      return copyToTier(input.spec, input.setId, input.tier);
     },
 
     async listBackupSetsActivity(input: { spec: ClusterSpec }): Promise<BackupSet[]> {

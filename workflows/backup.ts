@@ -1,15 +1,18 @@
 /**
  * backup — one backup set of a cluster: ZooKeeper and Kafka metadata on the control queue, each
- * broker's configs and log dirs on its host's queue, then retention by the tier policy and the
- * off-site copy. Every part is idempotent (a retried part returns the snapshot it already stored),
- * so a worker killed at any point costs only the part it was in.
+ * broker's configs and log dirs on its host's queue, then the complete set copied down the
+ * repository tiers (off-site, then `tiers[]` in order; src/backup/tiers.pure.ts), then retention in
+ * each tier by its own policy. Every part and copy is idempotent (a retried part returns the
+ * snapshot it already stored, a copy skips what is there), so a worker killed at any point costs
+ * only the step it was in. A tier whose copy fails is named in the report; the set is still good.
  */
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import { ApplicationFailure } from '@temporalio/common';
 import type { LifeboatActivities } from '../activities';
 export type { BackupInput, BackupResult, BackupTier } from '../src/backup/plan.pure';
 import { type BackupInput, type BackupResult, brokerOfPart, defaultParts, invalidParts } from '../src/backup/plan.pure';
-import { backupPartDetail, offsiteDetail, retentionDetail } from '../src/report/details.pure';
+import { copyDetail, copyStepOf, copyStepTitle, copyTiers, OFFSITE_TIER, PRIMARY_TIER, tiersRetentionDetail } from '../src/backup/tiers.pure';
+import { backupPartDetail } from '../src/report/details.pure';
 import { hostTaskQueue } from '../src/temporal/taskQueues.pure';
 import { type ClusterRef, resolveCluster } from './support/cluster';
 import { RunTracker } from './support/tracker';
@@ -34,13 +37,15 @@ export async function backup(input: BackupWorkflowInput): Promise<BackupResult> 
   const setId = workflowInfo().runId.replace(/-/g, '').slice(0, 16);
   const set = { setId, tier, parts };
   const hostOf = (p: string) => spec.brokers.find((b) => b.id === brokerOfPart(p))?.host;
-  const offsite = Boolean(spec.offsiteRepository) && !input.skipOffsite;
+  const tiers = copyTiers(spec);
   const t = new RunTracker(
     'backup',
     spec.name,
     [
       ...parts.map((p) => ({ name: p, title: `Back up ${p}`, host: hostOf(p) })),
-      { name: 'offsite', title: 'Copy the set off-site' },
+      // Without an offsiteRepository the step stays, skipped (as before tiers).
+      ...(spec.offsiteRepository ? [] : [{ name: 'offsite', title: 'Copy the set off-site' }]),
+      ...tiers.map((x) => ({ name: copyStepOf(x.name), title: copyStepTitle(x) })),
       { name: 'retention', title: 'Retention by the tier policy, then prune' },
     ],
     input.dryRun ?? false,
@@ -73,13 +78,31 @@ export async function backup(input: BackupWorkflowInput): Promise<BackupResult> 
     results.push({ part, snapshot: r.snapshot, bytes: r.bytes, newBytes: r.newBytes, reused: r.reused, summary: r.summary });
   }
 
-  // Off-site first: nothing old is removed before the new set is safe in two places.
-  if (!offsite) t.skip('offsite', spec.offsiteRepository ? 'skipped by request' : 'no offsiteRepository in the spec');
-  else await t.step('offsite', () => state.copyOffsiteActivity({ spec, setId }), offsiteDetail);
+  // Down the tiers first: nothing old is removed before the new set is safe in two places.
+  if (!spec.offsiteRepository) t.skip('offsite', 'no offsiteRepository in the spec');
+  const copied: string[] = [];
+  for (const x of tiers) {
+    const step = copyStepOf(x.name);
+    if (input.skipOffsite) {
+      t.skip(step, 'skipped by request');
+      continue;
+    }
+    try {
+      await t.step(step, () => (x.name === OFFSITE_TIER ? state.copyOffsiteActivity({ spec, setId }) : state.copySetToTierActivity({ spec, setId, tier: x.name })), copyDetail);
+      copied.push(x.name);
+    } catch {
+      const why = t.steps.find((st) => st.name === step)?.detail ?? 'failed';
+      t.problem(`set ${setId} was not copied to tier ${x.name} (${x.location}): ${why}; the set is good in the other tiers, the next backup copies it again`);
+    }
+  }
 
   if (input.skipRetention) t.skip('retention', 'skipped by request');
-  else {
-    await t.step('retention', () => state.retentionActivity({ spec }), retentionDetail);
+  else if (tiers.length && !input.skipOffsite && copied.length === 0) {
+    t.skip('retention', 'no tier after the primary received the set: nothing old is removed while it is in one place');
+  } else {
+    // A tier the copy failed for keeps what it has (its newest set is older than the others').
+    const only = [PRIMARY_TIER, ...(input.skipOffsite ? tiers.map((x) => x.name) : copied)];
+    await t.step('retention', () => state.retentionActivity(tiers.length ? { spec, only } : { spec }), tiersRetentionDetail);
   }
   t.finish('succeeded');
   return { setId, tier, parts: results, time, report: t.report('succeeded') };

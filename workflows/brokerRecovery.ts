@@ -5,6 +5,7 @@
  */
 import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { LifeboatActivities } from '../activities';
+import { fromTierDetail, fromTierProblem, specReadingFrom } from '../src/backup/tiers.pure';
 import { brokerLogDirSnapshot } from '../src/recovery/plan.pure';
 import { brokerLogDirsDetail } from '../src/report/details.pure';
 import type { DataCheck, RunReport } from '../src/report/report.pure';
@@ -112,12 +113,14 @@ export async function brokerRecovery(input: BrokerRecoveryInput): Promise<RunRep
           t.problem(`no backup set can restore broker ${brokerId}'s log dirs: ${cause.message}`);
           return `no usable copy of broker ${brokerId} in the repository: it re-replicates everything`;
         }
+        if (chosen.fromTier) t.problem(fromTierProblem(chosen.set.setId, chosen.fromTier));
         for (const r of chosen.rejected) t.problem(`backup set ${r.setId} of ${r.time} was not used for broker ${brokerId}: ${r.reason}`);
         // Chosen because it holds this broker's copy (require: broker).
         const snapshotId = brokerLogDirSnapshot(chosen.set, brokerId)!;
         await slow.stopBrokerActivity.executeWithOptions(onHost, [{ spec, brokerId }]);
-        const r = await slow.restoreLogDirsActivity.executeWithOptions(onHost, [{ spec, brokerId, snapshotId }]);
-        return brokerLogDirsDetail(r, chosen.set);
+        // Read where it was chosen (a tier after the primary on a fallback).
+        const r = await slow.restoreLogDirsActivity.executeWithOptions(onHost, [{ spec: specReadingFrom(spec, chosen.fromTier?.tier), brokerId, snapshotId }]);
+        return brokerLogDirsDetail(r, chosen.set) + fromTierDetail(chosen);
       },
       (d) => d,
     );

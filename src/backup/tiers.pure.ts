@@ -9,6 +9,8 @@
  * Pure (no I/O): the backup and recovery workflows import it.
  */
 import type { ClusterSpec } from '../config/spec';
+import { megabytes as mb } from '../report/report.pure';
+import type { RetentionResult } from './retention';
 
 /** A repository section of a spec (the primary's, the off-site one's, or a tier's). */
 export type RepositorySection = NonNullable<ClusterSpec['repository']>;
@@ -114,4 +116,65 @@ export function specReadingFrom(spec: ClusterSpec, tier: string | undefined): Cl
   const t = tierOf(spec, tier);
   if (!t) throw new Error(`cluster spec ${spec.name} has no repository tier "${tier}"`);
   return { ...spec, repository: t.repository };
+}
+
+/** A set's copy to one tier. */
+export interface CopyToTierResult {
+  copied: number;
+  skipped: number;
+  bytes: number;
+}
+
+/** What retention kept and removed in one tier (src/backup/retention.ts's result, the parts a report needs). */
+export interface TierRetentionResult {
+  keep: { setId: string }[];
+  remove: { setId: string }[];
+  prunedBytes: number;
+}
+
+/** Retention of every tier it ran in: `primary`, `offsite` (as before tiers), and `tiers[]` by name. */
+export interface TiersRetention<R extends TierRetentionResult = RetentionResult> {
+  primary?: R;
+  offsite?: R;
+  tiers?: Record<string, R>;
+}
+
+/** The copy step of a tier in a backup's report ("offsite" keeps its name from before tiers). */
+export const copyStepOf = (tier: string): string => (tier === OFFSITE_TIER ? 'offsite' : `copy-${tier}`);
+
+export function copyStepTitle(t: RepositoryTier): string {
+  return t.name === OFFSITE_TIER ? 'Copy the set off-site' : `Copy the set to tier ${t.name} (${t.medium}${t.offsite ? ', off-site' : ''})`;
+}
+
+export function copyDetail(r: CopyToTierResult): string {
+  return `${r.copied} snapshots copied${r.skipped ? `, ${r.skipped} already there` : ''}, ${mb(r.bytes)} sent`;
+}
+
+/** One line for the retention step: each tier's kept and removed sets. */
+export function tiersRetentionDetail(r: TiersRetention<TierRetentionResult>): string {
+  const rows: [string, TierRetentionResult][] = [
+    ...(r.primary ? [['primary', r.primary] as [string, TierRetentionResult]] : []),
+    ...(r.offsite ? [['offsite', r.offsite] as [string, TierRetentionResult]] : []),
+    ...Object.entries(r.tiers ?? {}),
+  ];
+  if (rows.length === 0) return 'no tier to retain';
+  // The primary alone reads as before tiers.
+  if (rows.length === 1 && r.primary) return `kept ${r.primary.keep.length} sets, removed ${r.primary.remove.length} (${mb(r.primary.prunedBytes)} freed)`;
+  return rows.map(([n, x]) => `${n}: kept ${x.keep.length}, removed ${x.remove.length} (${mb(x.prunedBytes)} freed)`).join('; ');
+}
+
+/** Where a recovery's set came from when it is not the primary (src/recovery/choose.ts's `fromTier`). */
+export interface FromTier {
+  tier: string;
+  location: string;
+  passed: { tier: string; location: string; reason: string }[];
+}
+
+/** The choose-set step's detail suffix for a set from a tier after the primary. */
+export const fromTierDetail = (c: { fromTier?: FromTier }): string => (c.fromTier ? `; from tier ${c.fromTier.tier} (${c.fromTier.location})` : '');
+
+/** The report's line for a recovery that reads its set from a tier after the primary, with why each tier before it was passed over. */
+export function fromTierProblem(setId: string, f: FromTier): string {
+  const why = f.passed.map((p) => `${p.tier === PRIMARY_TIER ? 'the primary repository' : `tier ${p.tier}`} (${p.location}): ${p.reason}`).join('; ');
+  return `backup set ${setId} is read from tier ${f.tier} (${f.location}), the next tier of the fallback chain: ${why}`;
 }

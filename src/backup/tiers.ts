@@ -4,6 +4,7 @@
  * in tiers.pure.ts, which the workflows import.
  */
 import type { ClusterSpec } from '../config/spec';
+import { isLifeboatError } from '../errors';
 import { openRepositoryForSpec, type SpecOpenOptions } from '../repository';
 import type { LocalRepository } from '../repository/repo';
 import { type BackupSet, listBackupSets } from './parts';
@@ -26,6 +27,8 @@ export interface TierSets {
   /** The tier could be opened and listed; else `error` says why (one line). */
   reachable: boolean;
   error?: string;
+  /** No repository there yet (RepositoryNotFound): a tier no copy has reached, or a path gone. */
+  missing?: boolean;
   /** The cluster's sets in this tier, oldest first. */
   sets: BackupSet[];
 }
@@ -38,7 +41,8 @@ export async function setsByTier(spec: ClusterSpec, only?: string): Promise<Tier
     try {
       out.push({ tier, reachable: true, sets: await withTier(spec, tier.name, (repo) => listBackupSets(repo, spec.name)) });
     } catch (e) {
-      out.push({ tier, reachable: false, error: (e as Error).message.split('\n')[0], sets: [] });
+      const missing = isLifeboatError(e) && e.type === 'RepositoryNotFound';
+      out.push({ tier, reachable: false, error: (e as Error).message.split('\n')[0], sets: [], ...(missing ? { missing } : {}) });
     }
   }
   return out;

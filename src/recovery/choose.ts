@@ -2,6 +2,10 @@
  * Choosing the backup set a recovery restores: the newest complete set that covers what the
  * recovery needs and whose parts read back intact (structure, small parts whole, a sample or all of
  * the log-dir and topics data), with the newer sets passed over and why.
+ *
+ * The repository tiers are the fallback chain (the second document's §5.4): when the primary is
+ * missing, unreadable or holds no set that verifies, the newest verifying set of the next tier
+ * (offsite, then tiers[] in order: NAS, object storage, archive) is taken, and `fromTier` says so.
  */
 import { coverageGap, coverageLabel, coverageOf, type SetRequirement } from '../backup/coverage.pure';
 import { type DataReadResult, isLargePart, readPartsData, type VerifyData } from '../backup/coverageData';
@@ -13,10 +17,16 @@ import { checkRepository } from '../repository/check';
 import type { LocalRepository } from '../repository/repo';
 import type { SnapshotMeta } from '../repository/types';
 import { materializeZkTree } from '../zookeeper/storage';
-import { withRepo } from './repo';
+import { repositoryTiers, withTier } from '../backup/tiers';
+import { isLifeboatError, type ErrorType } from '../errors';
 
 export interface ChosenSet {
   set: BackupSet;
+  /**
+   * Set when the set comes from a tier after the primary (the recovery reads it there, see
+   * specReadingFrom): which tier, and why each tier before it could not be used.
+   */
+  fromTier?: { tier: string; location: string; medium: string; offsite: boolean; passed: { tier: string; location: string; reason: string }[] };
   /** Newer sets that were passed over, and why. */
   rejected: { setId: string; time: string; reason: string }[];
   /** What the chosen set covers ("full" or "partial: ..."), and how much of its data was read. */
@@ -92,62 +102,94 @@ const requirementText = (req: SetRequirement) =>
  */
 export async function chooseBackupSet(spec: ClusterSpec, opts: ChooseOptions = {}): Promise<ChosenSet> {
   const req = opts.require ?? { kind: 'cluster' };
-  const brokerIds = spec.brokers.map((b) => b.id);
   if (req.kind === 'parts') {
     const bad = invalidParts(spec, req.parts);
     if (bad.length) throw new LifeboatError('InvalidInput', `unknown parts for ${spec.name}: ${bad.join(', ')} (zookeeper, kafka-metadata, registry, topics, configs:<broker>, logdirs:<broker>)`);
   }
-  return withRepo(spec, async (repo) => {
-    const sets = await listBackupSets(repo, spec.name);
-    if (sets.length === 0) throw new LifeboatError('SnapshotNotFound', `the repository of ${spec.name} (${repo.path}) holds no backup set: run a backup first`);
-    const coverage = (s: BackupSet) => coverageOf(Object.keys(s.snapshots), brokerIds, req);
-    let candidates = sets.filter((s) => s.complete).reverse();
-    if (opts.setId) {
-      const wanted = sets.find((s) => s.setId === opts.setId || s.setId.startsWith(opts.setId!));
-      if (!wanted) throw new LifeboatError('SnapshotNotFound', `no backup set ${opts.setId} of ${spec.name} (newest: ${sets.at(-1)!.setId})`);
-      if (!wanted.complete) throw new LifeboatError('CorruptBackup', `backup set ${wanted.setId} is incomplete (missing ${wanted.parts.filter((p) => !wanted.snapshots[p]).join(', ')})`);
-      const c = coverage(wanted);
-      if (!c.full) {
-        const hint = req.kind === 'cluster' ? '; to restore only what it holds, name the parts (recover cluster --parts ...)' : '';
-        throw new LifeboatError('InvalidInput', `backup set ${wanted.setId} ${coverageGap(c, req)}${hint}`);
-      }
-      candidates = [wanted];
+  if (!spec.repository) throw new LifeboatError('InvalidSpec', `cluster spec ${spec.name} has no repository section`);
+  const tiers = repositoryTiers(spec);
+  const passed: { tier: string; location: string; reason: string }[] = [];
+  let primaryError: unknown;
+  for (const tier of tiers) {
+    try {
+      const chosen = await withTier(spec, tier.name, (repo) => chooseIn(repo, spec, req, opts));
+      if (passed.length === 0) return chosen;
+      opts.onProgress?.(`set ${chosen.set.setId} from tier ${tier.name} (${tier.location})`);
+      return { ...chosen, fromTier: { tier: tier.name, location: tier.location, medium: tier.medium, offsite: tier.offsite, passed } };
+    } catch (e) {
+      if (!fallsBack(e) || tiers.length === 1) throw e;
+      primaryError ??= e;
+      const reason = (e as Error).message.split('\n')[0]!;
+      passed.push({ tier: tier.name, location: tier.location, reason });
+      opts.onProgress?.(`tier ${tier.name} (${tier.location}) cannot be used: ${reason}`);
     }
-    const check = await checkRepository(repo, { progress: opts.onProgress });
-    const damaged = new Set(check.damagedSnapshots);
-    const rejected: ChosenSet['rejected'] = [];
-    const shared = { verified: new Set<string>(), bad: new Map<string, string>() };
-    // Only what the recovery restores must read back: a damaged logdirs:3 does not stop a restore of configs:1.
-    const only = req.kind === 'parts' ? req.parts : req.kind === 'broker' ? [`logdirs:${req.brokerId}`] : undefined;
-    for (const set of candidates) {
-      if (opts.exclude?.includes(set.setId)) {
-        rejected.push({ setId: set.setId, time: set.time, reason: 'failed during an earlier restore attempt' });
-        continue;
-      }
-      const c = coverage(set);
-      if (!c.full) {
-        rejected.push({ setId: set.setId, time: set.time, reason: coverageGap(c, req) });
-        continue;
-      }
-      opts.onProgress?.(`verifying set ${set.setId}`);
-      const { problems, data } = await checkSet(repo, set, damaged, { verifyData: opts.verifyData, sampleBytes: opts.sampleBytes, onProgress: opts.onProgress, only, ...shared });
-      if (problems.length === 0) {
-        // Newer sets that are incomplete: a backup that failed or runs now, or a snapshot file that is unreadable.
-        const newerIncomplete = opts.setId ? [] : sets.filter((s) => !s.complete && s.time > set.time);
-        for (const s of newerIncomplete) {
-          rejected.push({ setId: s.setId, time: s.time, reason: `incomplete: no readable ${s.parts.filter((p) => !s.snapshots[p]).join(', ')} (a backup that failed or still runs, or a damaged snapshot file)` });
-        }
-        rejected.sort((x, y) => (x.time < y.time ? 1 : -1));
-        const dataRead = data && { mode: opts.verifyData ?? 'sample', chunks: data.chunks, chunksRead: data.chunksRead, bytesRead: data.bytesRead, packsChecked: data.packsChecked };
-        return { set, rejected, coverage: coverageLabel(coverageOf(Object.keys(set.snapshots), brokerIds)), ...(dataRead ? { dataRead } : {}) };
-      }
-      rejected.push({ setId: set.setId, time: set.time, reason: [...new Set(problems)].slice(0, 3).join('; ') });
+  }
+  // No tier has a set to use: the primary's error (its type, its exit code), the other tiers named.
+  const first = primaryError as Error & { type?: ErrorType };
+  const others = passed.slice(1).map((p) => `tier ${p.tier} (${p.location}): ${p.reason}`);
+  throw new LifeboatError(isLifeboatError(first) ? first.type : 'CorruptBackup', `${first.message.split('\n')[0]}; no other tier has a set to use either: ${others.join(' | ')}`);
+}
+
+/**
+ * The primary's failures a tier after it can stand in for: no repository, one that cannot be read,
+ * no set (or none that covers or verifies). Not bad input (a named set that does not cover, a spec
+ * error): another tier would say the same.
+ */
+const FALLS_BACK: ErrorType[] = ['RepositoryNotFound', 'WrongPassword', 'RepositoryFormat', 'CorruptBackup', 'SnapshotNotFound', 'Locked', 'Unreachable'];
+const fallsBack = (e: unknown): boolean => (isLifeboatError(e) ? FALLS_BACK.includes(e.type) : e instanceof Error);
+
+/** The choice within one repository. */
+async function chooseIn(repo: LocalRepository, spec: ClusterSpec, req: SetRequirement, opts: ChooseOptions): Promise<ChosenSet> {
+  const brokerIds = spec.brokers.map((b) => b.id);
+  const sets = await listBackupSets(repo, spec.name);
+  if (sets.length === 0) throw new LifeboatError('SnapshotNotFound', `the repository of ${spec.name} (${repo.path}) holds no backup set: run a backup first`);
+  const coverage = (s: BackupSet) => coverageOf(Object.keys(s.snapshots), brokerIds, req);
+  let candidates = sets.filter((s) => s.complete).reverse();
+  if (opts.setId) {
+    const wanted = sets.find((s) => s.setId === opts.setId || s.setId.startsWith(opts.setId!));
+    if (!wanted) throw new LifeboatError('SnapshotNotFound', `no backup set ${opts.setId} of ${spec.name} (newest: ${sets.at(-1)!.setId})`);
+    if (!wanted.complete) throw new LifeboatError('CorruptBackup', `backup set ${wanted.setId} is incomplete (missing ${wanted.parts.filter((p) => !wanted.snapshots[p]).join(', ')})`);
+    const c = coverage(wanted);
+    if (!c.full) {
+      const hint = req.kind === 'cluster' ? '; to restore only what it holds, name the parts (recover cluster --parts ...)' : '';
+      throw new LifeboatError('InvalidInput', `backup set ${wanted.setId} ${coverageGap(c, req)}${hint}`);
     }
-    const list = rejected.map((r) => `${r.setId}: ${r.reason}`).join(' | ');
-    // Nothing damaged, only nothing that covers enough: "not found", not a corrupt backup.
-    if (candidates.length && candidates.every((c) => !coverage(c).full)) {
-      throw new LifeboatError('SnapshotNotFound', `no backup set of ${spec.name} covers ${requirementText(req)}: ${list}`);
+    candidates = [wanted];
+  }
+  const check = await checkRepository(repo, { progress: opts.onProgress });
+  const damaged = new Set(check.damagedSnapshots);
+  const rejected: ChosenSet['rejected'] = [];
+  const shared = { verified: new Set<string>(), bad: new Map<string, string>() };
+  // Only what the recovery restores must read back: a damaged logdirs:3 does not stop a restore of configs:1.
+  const only = req.kind === 'parts' ? req.parts : req.kind === 'broker' ? [`logdirs:${req.brokerId}`] : undefined;
+  for (const set of candidates) {
+    if (opts.exclude?.includes(set.setId)) {
+      rejected.push({ setId: set.setId, time: set.time, reason: 'failed during an earlier restore attempt' });
+      continue;
     }
-    throw new LifeboatError('CorruptBackup', `no backup set of ${spec.name} can be used (${candidates.length ? `none that covers ${requirementText(req)} verifies` : 'none is complete'}): ${list || 'no complete set'}`);
-  });
+    const c = coverage(set);
+    if (!c.full) {
+      rejected.push({ setId: set.setId, time: set.time, reason: coverageGap(c, req) });
+      continue;
+    }
+    opts.onProgress?.(`verifying set ${set.setId}`);
+    const { problems, data } = await checkSet(repo, set, damaged, { verifyData: opts.verifyData, sampleBytes: opts.sampleBytes, onProgress: opts.onProgress, only, ...shared });
+    if (problems.length === 0) {
+      // Newer sets that are incomplete: a backup that failed or runs now, or a snapshot file that is unreadable.
+      const newerIncomplete = opts.setId ? [] : sets.filter((s) => !s.complete && s.time > set.time);
+      for (const s of newerIncomplete) {
+        rejected.push({ setId: s.setId, time: s.time, reason: `incomplete: no readable ${s.parts.filter((p) => !s.snapshots[p]).join(', ')} (a backup that failed or still runs, or a damaged snapshot file)` });
+      }
+      rejected.sort((x, y) => (x.time < y.time ? 1 : -1));
+      const dataRead = data && { mode: opts.verifyData ?? 'sample', chunks: data.chunks, chunksRead: data.chunksRead, bytesRead: data.bytesRead, packsChecked: data.packsChecked };
+      return { set, rejected, coverage: coverageLabel(coverageOf(Object.keys(set.snapshots), brokerIds)), ...(dataRead ? { dataRead } : {}) };
+    }
+    rejected.push({ setId: set.setId, time: set.time, reason: [...new Set(problems)].slice(0, 3).join('; ') });
+  }
+  const list = rejected.map((r) => `${r.setId}: ${r.reason}`).join(' | ');
+  // Nothing damaged, only nothing that covers enough: "not found", not a corrupt backup.
+  if (candidates.length && candidates.every((c) => !coverage(c).full)) {
+    throw new LifeboatError('SnapshotNotFound', `no backup set of ${spec.name} covers ${requirementText(req)}: ${list}`);
+  }
+  throw new LifeboatError('CorruptBackup', `no backup set of ${spec.name} can be used (${candidates.length ? `none that covers ${requirementText(req)} verifies` : 'none is complete'}): ${list || 'no complete set'}`);
 }

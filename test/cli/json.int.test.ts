@@ -70,7 +70,7 @@ describe('--json: one document on stdout, progress on stderr, for every command'
     expect(oneDocument('repo snapshots (empty)', snaps)).toEqual([]);
     const sets = await lifeboat('backup', 'sets', '--spec', specFile, '--json');
     expect(sets.code, sets.stderr).toBe(EXIT.OK);
-    expect(oneDocument('backup sets (empty)', sets)).toEqual({ sets: [] });
+    expect(oneDocument('backup sets (empty)', sets)).toMatchObject({ sets: [] });
     const schedules = await lifeboat('schedule', 'list', '--spec', specFile, '--json');
     expect(schedules.code, schedules.stderr).toBe(EXIT.OK);
     expect(oneDocument('schedule list (empty)', schedules)).toEqual([]);

@@ -11,9 +11,14 @@
  * `<parent>/restore-state-<n>`, `<parent>/restore-data-<n>`); the report keeps every attempt of a
  * step. With `parts`, only those parts are restored (a set that holds them may be partial) and
  * the other restore steps are skipped. The children's steps, checks and problems are this report's.
+ *
+ * The repository tiers are the fallback chain: a set from a tier after the primary (the primary
+ * missing, unreadable or without a set that verifies) is restored from that tier, and the report
+ * says so (a problem line, and the choose-set step's detail).
  */
 import { requirementOf } from '../../src/backup/coverage.pure';
 import { dataWork, recoverySteps, skippedByParts } from '../../src/recovery/plan.pure';
+import { fromTierDetail, fromTierProblem, specReadingFrom } from '../../src/backup/tiers.pure';
 import { chosenSetDetail, stopBrokersDetail } from '../../src/report/details.pure';
 import { type DataCheck, rpoMs, type RunReport } from '../../src/report/report.pure';
 import { type ClusterRef, resolveCluster } from '../support/cluster';
@@ -80,8 +85,9 @@ export async function fullClusterRecovery(input: FullClusterRecoveryInput): Prom
       'choose-set',
       // Reading all of a large set's data can take longer than the control activities' 10 minutes.
       () => (input.verifyData === 'all' ? control.chooseBackupSetActivity.executeWithOptions(LONG, [args]) : control.chooseBackupSetActivity(args)),
-      chosenSetDetail,
+      (x) => chosenSetDetail(x) + fromTierDetail(x),
     );
+    if (c.fromTier) t.problem(fromTierProblem(c.set.setId, c.fromTier));
     for (const r of c.rejected) {
       if (rejectedSets.includes(r.setId)) continue;
       fallbackFrom ??= r.setId;
@@ -111,9 +117,10 @@ export async function fullClusterRecovery(input: FullClusterRecoveryInput): Prom
 
   // State and data come from one set; corruption found before the brokers start means another set.
   // The children run with the parent's approval (autoApprove) and the spec it resolved.
-  const common = { spec, specSource: source, parts: asked, autoApprove: true };
   for (let attempt = 1; ; attempt++) {
     const set = chosen!.set;
+    // The children read the set where it was chosen (a tier after the primary on a fallback).
+    const common = { spec: specReadingFrom(spec, chosen!.fromTier?.tier), specSource: source, parts: asked, autoApprove: true };
     try {
       await t.child(restoreState, restoreStateId(attempt), { ...common, set, zkMode: input.zkMode, registryFallbackDir: input.registryFallbackDir });
       const data = await t.child(restoreData, restoreDataId(attempt), { ...common, set, brokersStopped: true });
@@ -133,7 +140,7 @@ export async function fullClusterRecovery(input: FullClusterRecoveryInput): Prom
 
   const set = chosen!.set;
   const groupsTranslated = dataWork(spec, set, asked).topics.run !== undefined;
-  const verified = await t.child(verifyCluster, verifyClusterId(), { spec, specSource: source, set, parts: asked, groupsTranslated });
+  const verified = await t.child(verifyCluster, verifyClusterId(), { spec: specReadingFrom(spec, chosen!.fromTier?.tier), specSource: source, set, parts: asked, groupsTranslated });
   checks.push(...verified.checks);
   const verifiedAt = t.steps.find((s) => s.name === 'verify')?.endedAt;
 

@@ -11,6 +11,7 @@
  * drill or failover alone (it then stops the brokers itself before replacing log dirs).
  */
 import { workflowInfo } from '@temporalio/workflow';
+import { specReadingFrom } from '../../src/backup/tiers.pure';
 import { dataWork, recoverySteps } from '../../src/recovery/plan.pure';
 import { logDirsDetail, stopBrokersDetail, topicsDetail } from '../../src/report/details.pure';
 import type { DataCheck, RunReport } from '../../src/report/report.pure';
@@ -26,7 +27,10 @@ export interface RestoreDataInput extends ClusterRef, SetRef, RunOptions {
 }
 
 export async function restoreData(input: RestoreDataInput): Promise<RunReport> {
-  const { spec, source } = await resolveCluster(input);
+  const resolved = await resolveCluster(input);
+  const source = resolved.source;
+  // Reassigned once the set is known: a set chosen in a tier after the primary is read there.
+  let spec = resolved.spec;
   checkRecoverable(spec, input.parts);
   const stopHere = !input.brokersStopped;
   const t = new RunTracker(
@@ -39,6 +43,7 @@ export async function restoreData(input: RestoreDataInput): Promise<RunReport> {
   const checks: DataCheck[] = [];
   try {
     const set = await requiredSet(t, spec, input, input.parts);
+    spec = specReadingFrom(spec, set.readFrom);
     const snapshot = { id: set.setId, time: set.time };
     const work = dataWork(spec, set, input.parts);
     if (work.logdirs.skip) t.skip('restore-data', work.logdirs.skip);

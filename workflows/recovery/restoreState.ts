@@ -6,6 +6,7 @@
  * before the first write unless `autoApprove` (a parent that asked already passes true).
  */
 import { workflowInfo } from '@temporalio/workflow';
+import { specReadingFrom } from '../../src/backup/tiers.pure';
 import { recoverySteps, stateWork } from '../../src/recovery/plan.pure';
 import { configsDetail, registryDetail, zookeeperDetail } from '../../src/report/details.pure';
 import type { RunReport } from '../../src/report/report.pure';
@@ -23,11 +24,15 @@ export interface RestoreStateInput extends ClusterRef, SetRef, RunOptions {
 }
 
 export async function restoreState(input: RestoreStateInput): Promise<RunReport> {
-  const { spec, source } = await resolveCluster(input);
+  const resolved = await resolveCluster(input);
+  const source = resolved.source;
+  // Reassigned once the set is known: a set chosen in a tier after the primary is read there.
+  let spec = resolved.spec;
   checkRecoverable(spec, input.parts);
   const t = new RunTracker('restoreState', spec.name, [...chooseStepIfNeeded(input, input.parts), ...recoverySteps.state(spec)], input.dryRun ?? false, source);
   try {
     const set = await requiredSet(t, spec, input, input.parts);
+    spec = specReadingFrom(spec, set.readFrom);
     const snapshot = { id: set.setId, time: set.time };
     const work = stateWork(spec, set, input.parts);
     if (work.zookeeper.skip) t.skip('restore-zookeeper', work.zookeeper.skip);

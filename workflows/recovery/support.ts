@@ -9,6 +9,7 @@ import type { LifeboatActivities } from '../../activities';
 import { requirementOf } from '../../src/backup/coverage.pure';
 import type { BackupSet } from '../../src/backup/parts';
 import { invalidParts } from '../../src/backup/plan.pure';
+import { fromTierDetail, fromTierProblem } from '../../src/backup/tiers.pure';
 import type { ClusterSpec } from '../../src/config/spec';
 import type { ChosenSet } from '../../src/recovery/choose';
 import { recoverySteps } from '../../src/recovery/plan.pure';
@@ -56,16 +57,25 @@ export function checkRecoverable(spec: ClusterSpec, parts: string[] | undefined)
 /** The choose-set step when a child runs alone with a set id (its plan then starts with it). */
 export const chooseStepIfNeeded = (ref: SetRef, parts?: string[]) => (ref.set ? [] : ref.setId ? [recoverySteps.choose(parts)] : []);
 
-/** The set of `ref`: as handed down, or chosen by id (verified, its data sampled) as the choose-set step. */
-export async function setOf(t: RunTracker, spec: ClusterSpec, ref: SetRef, parts?: string[]): Promise<BackupSet | undefined> {
+/** A set as a child restores it; `readFrom`: the repository tier it was chosen in, when not the primary. */
+export type SetToRestore = BackupSet & { readFrom?: string };
+
+/**
+ * The set of `ref`: as handed down, or chosen by id (verified, its data sampled) as the choose-set
+ * step — in a tier after the primary when the primary cannot give it (the fallback chain; the
+ * child then reads it there: specReadingFrom(spec, set.readFrom)).
+ */
+export async function setOf(t: RunTracker, spec: ClusterSpec, ref: SetRef, parts?: string[]): Promise<SetToRestore | undefined> {
   if (ref.set) return ref.set;
   if (!ref.setId) return undefined;
-  const chosen = await t.step('choose-set', () => control.chooseBackupSetActivity({ spec, setId: ref.setId, require: requirementOf(parts) }), chosenSetDetail);
-  return chosen.set;
+  const chosen = await t.step('choose-set', () => control.chooseBackupSetActivity({ spec, setId: ref.setId, require: requirementOf(parts) }), (c) => chosenSetDetail(c) + fromTierDetail(c));
+  if (!chosen.fromTier) return chosen.set;
+  t.problem(fromTierProblem(chosen.set.setId, chosen.fromTier));
+  return { ...chosen.set, readFrom: chosen.fromTier.tier };
 }
 
 /** The set of `ref`, which this workflow cannot do without. */
-export async function requiredSet(t: RunTracker, spec: ClusterSpec, ref: SetRef, parts?: string[]): Promise<BackupSet> {
+export async function requiredSet(t: RunTracker, spec: ClusterSpec, ref: SetRef, parts?: string[]): Promise<SetToRestore> {
   const set = await setOf(t, spec, ref, parts);
   if (!set) throw ApplicationFailure.nonRetryable(`${t.kind} needs a backup set: give "setId" (or "set" from chooseBackupSetActivity)`, 'InvalidInput');
   return set;

@@ -6,6 +6,7 @@
  * Without a set it checks only serving and the probe (a failover's or drill's "is it up?").
  */
 import { workflowInfo } from '@temporalio/workflow';
+import { specReadingFrom } from '../../src/backup/tiers.pure';
 import { dataPathOf, recoverySteps, restoredSubset } from '../../src/recovery/plan.pure';
 import { checksDetail } from '../../src/report/details.pure';
 import type { DataCheck, RunReport } from '../../src/report/report.pure';
@@ -24,11 +25,15 @@ export interface VerifyClusterInput extends ClusterRef, SetRef {
 }
 
 export async function verifyCluster(input: VerifyClusterInput): Promise<RunReport> {
-  const { spec, source } = await resolveCluster(input);
+  const resolved = await resolveCluster(input);
+  const source = resolved.source;
+  // Reassigned once the set is known: a set chosen in a tier after the primary is read there.
+  let spec = resolved.spec;
   const t = new RunTracker('verifyCluster', spec.name, [...chooseStepIfNeeded(input, input.parts), ...recoverySteps.verify()], input.dryRun ?? false, source);
   const checks: DataCheck[] = [];
   try {
     const chosen = await setOf(t, spec, input, input.parts);
+    spec = specReadingFrom(spec, chosen?.readFrom);
     const set = chosen && restoredSubset(chosen, input.parts);
     const snapshot = chosen && { id: chosen.setId, time: chosen.time };
     if (t.dryRun) {

@@ -1,18 +1,19 @@
 /**
  * `lifeboat backup --spec <file>`: one backup set as a workflow (ID backup-<cluster>, one at a time);
- * `lifeboat backup sets --spec <file>`: the sets in the repository, newest last, complete or not,
- * with what each can restore; `lifeboat backup forget`: the sets' retention (as after a backup).
+ * `lifeboat backup sets --spec <file>`: the sets in every repository tier, newest last, complete or
+ * not, with what each can restore, which tiers hold it and whether it is protected (3-2-1);
+ * `lifeboat backup forget`: the sets' retention in every tier (as after a backup).
  */
 import { coverageLabel, coverageOf } from '../../backup/coverage.pure';
-import { listBackupSets } from '../../backup/parts';
 import { applySetRetention, type RetentionResult } from '../../backup/retention';
 import { type BackupInput, type BackupTier, defaultParts, invalidParts, TIERS } from '../../backup/plan.pure';
-import { EXIT, LifeboatError } from '../../errors';
+import { EXIT, isLifeboatError, LifeboatError } from '../../errors';
+import { OFFSITE_TIER, placementOf, PRIMARY_TIER, repositoryTiers, setsByTier, tierOf, withTier } from '../../backup/tiers';
 import { openRepositoryForSpec } from '../../repository';
 import { renderMarkdown } from '../../report/report.pure';
 import { workflowUiLink } from '../../temporal/connection';
 import type { ClusterSpec } from '../../config/spec';
-import { choice, cold, commandLine, describe, dryRun, flag, incremental, json, noWait, offsite, parts, spec as specOption, topicList } from '../options';
+import { choice, cold, commandLine, describe, dryRun, flag, incremental, json, noWait, offsite, parts, spec as specOption, text, topicList } from '../options';
 import { type Output, output, requireSpec } from '../output';
 import { connectTemporal, startRun } from '../../temporal/runs';
 import { follow } from '../follow';
@@ -24,10 +25,12 @@ const CLI = commandLine(
   lifeboat backup --spec <cluster.yaml> [--tier hourly|daily|weekly|monthly|manual] [--parts p,..]
                   [--incremental] [--cold] [--topics a,b] [--skip-retention] [--skip-offsite]
                   [--dry-run] [--no-wait] [--json]
-  lifeboat backup sets --spec <cluster.yaml> [--offsite] [--json]
-  lifeboat backup forget --spec <cluster.yaml> [--dry-run] [--json]
-      retention of sets by the spec's policy in the repository and the off-site one, then prune;
-      each set with what it can restore ("full", or "partial: <parts>")`,
+  lifeboat backup sets --spec <cluster.yaml> [--tier-repo <name> | --offsite] [--json]
+      every set in every repository tier (primary, offsite, tiers[]): what it can restore ("full",
+      or "partial: <parts>"), which tiers hold it, and whether it is protected (3-2-1: two media,
+      one copy off-site); --tier-repo lists one tier only
+  lifeboat backup forget --spec <cluster.yaml> [--tier-repo <name>] [--dry-run] [--json]
+      retention of sets in every tier (each by its own retention, else the spec's), then prune`,
   [
     specOption,
     choice('tier', TIERS, 'the tier the set is kept as (default: manual)'),
@@ -37,7 +40,8 @@ const CLI = commandLine(
     describe(topicList, 'a logical backup of these topics (adds the topics part)'),
     flag('skip-retention', "do not apply the spec's retention after the backup"),
     flag('skip-offsite', 'do not copy the set to the off-site repository'),
-    describe(offsite, 'backup sets: list the off-site repository'),
+    describe(offsite, 'backup sets: list the off-site repository only (as --tier-repo offsite)'),
+    text('tier-repo', '<name>', 'backup sets / forget: this repository tier only (primary, offsite, or a tiers[] name)'),
     dryRun,
     noWait,
     json,
@@ -51,25 +55,14 @@ export async function run(argv: string[]): Promise<number> {
   const out = output(values.json ?? false);
   if (!spec.repository) throw new LifeboatError('InvalidSpec', `cluster spec ${spec.name} has no repository section`);
 
-  const brokerIds = spec.brokers.map((b) => b.id);
-  if (positionals[0] === 'sets') {
-    if (values.offsite && !spec.offsiteRepository) throw new LifeboatError('InvalidSpec', `cluster spec ${spec.name} has no offsiteRepository section`);
-    const repo = await openRepositoryForSpec(spec, values.offsite ? 'offsite' : 'primary');
-    try {
-      const sets = await listBackupSets(repo, spec.name);
-      const covered = sets.map((s) => ({ ...s, coverage: coverageOf(Object.keys(s.snapshots), brokerIds) }));
-      const lines = covered.map(
-        (s) =>
-          `${s.setId}  ${s.time}  ${s.tier.padEnd(7)}  ${s.complete ? 'complete  ' : 'INCOMPLETE'}  ${Object.keys(s.snapshots).length}/${s.parts.length} parts  ` +
-          coverageLabel(s.coverage),
-      );
-      out.result({ sets: covered }, lines.length ? lines.join('\n') : `no backup sets of ${spec.name} in ${repo.path}`);
-      return EXIT.OK;
-    } finally {
-      await repo.close();
-    }
+  if (values.offsite && values['tier-repo'] !== undefined) throw CLI.error('give --tier-repo or --offsite, not both');
+  const only = values.offsite ? OFFSITE_TIER : values['tier-repo'];
+  if (only !== undefined && !tierOf(spec, only)) {
+    if (only === OFFSITE_TIER) throw new LifeboatError('InvalidSpec', `cluster spec ${spec.name} has no offsiteRepository section`);
+    throw new LifeboatError('InvalidInput', `cluster spec ${spec.name} has no repository tier "${only}" (its tiers: ${repositoryTiers(spec).map((t) => t.name).join(', ')})`);
   }
-  if (positionals[0] === 'forget') return forget(spec, values['dry-run'] ?? false, out);
+  if (positionals[0] === 'sets') return sets(spec, only, out);
+  if (positionals[0] === 'forget') return forget(spec, only, values['dry-run'] ?? false, out);
   if (positionals.length) throw CLI.error(`unknown subcommand "backup ${positionals[0]}"`);
 
   const tier: BackupTier = values.tier ?? 'manual';
@@ -104,16 +97,54 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
-/** Set retention in the primary and the off-site repository, as the backup workflow runs it, with each set's coverage. */
-async function forget(spec: ClusterSpec, dryRun: boolean, out: Output): Promise<number> {
+/**
+ * Where each set lives: every tier's sets merged by set id. A tier that cannot be opened is named
+ * (the others are still listed); asked for alone, its error is the command's.
+ */
+async function sets(spec: ClusterSpec, only: string | undefined, out: Output): Promise<number> {
+  const brokerIds = spec.brokers.map((b) => b.id);
+  const byTier = await setsByTier(spec, only);
+  // The primary, or the one tier asked for, that cannot be read: its error is the command's (as before tiers).
+  const first = byTier[0]!;
+  if (!first.reachable && (only || first.tier.name === PRIMARY_TIER)) await withTier(spec, first.tier.name, async () => undefined);
+  // A tier no copy reached yet is empty, not broken; anything else is named and makes the exit code PARTIAL.
+  const unreachable = byTier.filter((t) => !t.reachable && !t.missing);
+  const placed = placementOf(byTier).map((p) => ({ ...p.set, where: p.where, protection: p.protection, coverage: coverageOf(Object.keys(p.set.snapshots), brokerIds) }));
+  const names = byTier.map((t) => t.tier.name);
+  const lines = placed.map((s) => {
+    const where = names.map((n) => (s.where[n] === 'complete' ? n : s.where[n] ? `${n}(incomplete)` : '-')).join(' ');
+    const prot = byTier.length > 1 ? `  ${s.protection.protected ? 'protected' : `NOT PROTECTED (${s.protection.missing})`}` : '';
+    return (
+      `${s.setId}  ${s.time}  ${s.tier.padEnd(7)}  ${s.complete ? 'complete  ' : 'INCOMPLETE'}  ${Object.keys(s.snapshots).length}/${s.parts.length} parts  ` +
+      `${coverageLabel(s.coverage)}  in: ${where}${prot}`
+    );
+  });
+  const head = byTier.map((t) => `tier ${t.tier.name.padEnd(8)} ${t.tier.medium.padEnd(7)} ${t.tier.offsite ? 'off-site' : 'on-site '}  ${t.tier.location}${t.reachable ? `  ${t.sets.length} sets` : t.missing ? '  no repository yet' : `  UNREACHABLE: ${t.error}`}`);
+  const tiers = byTier.map((t) => ({ name: t.tier.name, medium: t.tier.medium, offsite: t.tier.offsite, location: t.tier.location, reachable: t.reachable, ...(t.error ? { error: t.error } : {}), sets: t.sets.length }));
+  const body = lines.length ? lines.join('\n') : `no backup sets of ${spec.name} in ${byTier.map((t) => t.tier.location).join(', ')}`;
+  out.result({ tiers, sets: placed }, byTier.length > 1 ? `${head.join('\n')}\n\n${body}` : body);
+  return unreachable.length ? EXIT.PARTIAL : EXIT.OK;
+}
+
+/** Set retention in every tier (or the one asked for), as the backup workflow runs it, with each set's coverage. */
+async function forget(spec: ClusterSpec, only: string | undefined, dryRun: boolean, out: Output): Promise<number> {
   const results: Record<string, RetentionResult> = {};
   const text: string[] = [];
-  for (const which of spec.offsiteRepository ? (['primary', 'offsite'] as const) : (['primary'] as const)) {
-    const repo = await openRepositoryForSpec(spec, which);
+  for (const tier of repositoryTiers(spec)) {
+    if (only && tier.name !== only) continue;
+    const repo = await openRepositoryForSpec(spec, tier.name).catch((e: unknown) => {
+      // A tier no copy reached yet holds nothing to retain.
+      if (tier.name !== PRIMARY_TIER && isLifeboatError(e) && e.type === 'RepositoryNotFound' && !only) return undefined;
+      throw e;
+    });
+    if (!repo) {
+      text.push(`tier ${tier.name} ${tier.location}: no repository yet (no set copied there)`);
+      continue;
+    }
     try {
-      const r = await applySetRetention(repo, spec.name, spec.retention, { dryRun, brokerIds: spec.brokers.map((b) => b.id) });
-      results[which] = r;
-      text.push(`${which === 'primary' ? 'repository' : 'off-site repository'} ${repo.path}:`);
+      const r = await applySetRetention(repo, spec.name, tier.retention, { dryRun, brokerIds: spec.brokers.map((b) => b.id) });
+      results[tier.name] = r;
+      text.push(`${tier.name === PRIMARY_TIER ? 'repository' : tier.name === OFFSITE_TIER ? 'off-site repository' : `tier ${tier.name}`} ${repo.path}:`);
       const rows = [
         ...r.keep.map((k) => ({ ...k, action: 'keep', why: ` (${k.reasons.join('; ')})` })),
         ...r.remove.map((x) => ({ ...x, action: dryRun ? 'would remove' : 'removed', why: x.complete ? '' : ' (incomplete)' })),
