@@ -10,31 +10,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listBackupSets } from '../../src/backup/parts';
 import { parseSpec, type ClusterSpec } from '../../src/config/spec';
-import { openRepository, type LocalRepository } from '../../src/repository';
+import { openRepository } from '../../src/repository';
 import { gatherBackupFacts } from '../../src/monitoring/facts';
 import { healthOf } from '../../src/monitoring/health.pure';
 import { sampleChunks, verifySet } from '../../src/monitoring/verify';
-import { damageLargestPack, kafkaLike, PASSWORD, tempDir, tempRepo } from '../repository/helpers';
+import { damageLargestPack, PASSWORD, tempDir, tempRepo } from '../repository/helpers';
+import { storeSet } from './sets';
 
 const NOW = Date.parse('2026-12-03T12:00:00Z');
 const ago = (minutes: number) => new Date(NOW - minutes * 60_000);
-
-/** One part of a backup set as backupPart stores it (set, part and tier tags; the set's plan in extra). */
-async function storePart(repo: LocalRepository, cluster: string, setId: string, part: string, parts: string[], time: Date, data?: Buffer) {
-  const component = part.split(':')[0] as 'zookeeper' | 'logdirs';
-  await repo.saveSnapshot(
-    { cluster, components: [component], tags: [`set:${setId}`, `part:${part}`, 'tier:hourly'], extra: { set: { id: setId, tier: 'hourly', parts } }, time },
-    async (w) => {
-      if (data) await w.writeFile('b1/orders-0/00000000000000000000.log', data);
-      await w.writeJson(`${component}/meta.json`, { setId, part });
-    },
-  );
-}
-
-const PARTS = ['zookeeper', 'logdirs:1'];
-async function storeSet(repo: LocalRepository, cluster: string, setId: string, minutesAgo: number, parts = PARTS) {
-  for (const p of parts) await storePart(repo, cluster, setId, p, PARTS, ago(minutesAgo), p.startsWith('logdirs') ? kafkaLike(300_000, minutesAgo) : undefined);
-}
 
 function specOf(primary: string, offsite: string, nas: string): ClusterSpec {
   process.env.LIFEBOAT_TEST_MON_PASSWORD = PASSWORD;
@@ -53,11 +37,11 @@ describe('backup facts', () => {
   it('per tier: sets, newest complete and attempt, sizes, copy lag; an unopenable tier is unreachable and left uncreated; verdicts from them', async () => {
     const primary = await tempRepo();
     const offsite = await tempRepo();
-    await storeSet(primary, 'mon', 'aaaa000000000001', 180);
-    await storeSet(primary, 'mon', 'bbbb000000000002', 10);
-    await storeSet(primary, 'mon', 'cccc000000000003', 1, ['zookeeper']); // still running or failed
-    await storeSet(primary, 'other', 'dddd000000000004', 0); // another cluster's set in the same repository
-    await storeSet(offsite, 'mon', 'aaaa000000000001', 180);
+    await storeSet(primary, 'mon', 'aaaa000000000001', ago(180));
+    await storeSet(primary, 'mon', 'bbbb000000000002', ago(10));
+    await storeSet(primary, 'mon', 'cccc000000000003', ago(1), ['zookeeper']); // still running or failed
+    await storeSet(primary, 'other', 'dddd000000000004', ago(0)); // another cluster's set in the same repository
+    await storeSet(offsite, 'mon', 'aaaa000000000001', ago(180));
     const nas = join(tempDir('nas'), 'not-mounted');
     const spec = specOf(primary.path, offsite.path, nas);
     await primary.close();
@@ -105,7 +89,7 @@ describe('backup facts', () => {
 
   it('verifies the newest set (structure, small parts whole, a random share of its data) and fails it after a flipped bit', async () => {
     const repo = await tempRepo();
-    await storeSet(repo, 'mon', 'eeee000000000005', 5);
+    await storeSet(repo, 'mon', 'eeee000000000005', ago(5));
     const path = repo.path;
     await repo.close();
 

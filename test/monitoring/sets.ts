@@ -1,0 +1,21 @@
+/** Backup sets written as backupPart writes them (set, part and tier tags; the set's plan in extra), for monitoring tests. */
+import type { LocalRepository } from '../../src/repository';
+import { kafkaLike } from '../repository/helpers';
+
+export const PARTS = ['zookeeper', 'logdirs:1'];
+
+async function storePart(repo: LocalRepository, cluster: string, setId: string, part: string, time: Date) {
+  const component = part.split(':')[0] as 'zookeeper' | 'logdirs';
+  await repo.saveSnapshot(
+    { cluster, components: [component], tags: [`set:${setId}`, `part:${part}`, 'tier:hourly'], extra: { set: { id: setId, tier: 'hourly', parts: PARTS } }, time },
+    async (w) => {
+      if (component === 'logdirs') await w.writeFile('b1/orders-0/00000000000000000000.log', kafkaLike(300_000, time.getTime() % 1000));
+      await w.writeJson(`${component}/meta.json`, { setId, part });
+    },
+  );
+}
+
+/** A set of `parts` (default: all of PARTS, so complete) taken at `time`. */
+export async function storeSet(repo: LocalRepository, cluster: string, setId: string, time: Date, parts = PARTS): Promise<void> {
+  for (const p of parts) await storePart(repo, cluster, setId, p, time);
+}
