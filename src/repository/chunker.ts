@@ -22,6 +22,9 @@ const GEAR = (() => {
 })();
 
 /** A mask of the `bits` highest bits: in a gear hash the high bits depend on the last 32 bytes. */
+/** Spare windows kept for reuse (each 2 * max bytes). */
+const SPARE = 3;
+
 const topMask = (bits: number): number => (bits >= 32 ? -1 : (0xffffffff << (32 - bits)) | 0);
 
 export function validateChunker(p: ChunkerParams): void {
@@ -45,14 +48,46 @@ export class Chunker {
   private h = 0;
   private readonly maskS: number;
   private readonly maskL: number;
+  /**
+   * Chunks handed out and not yet released, per window (`fill`/`release` callers only; `push`
+   * callers never release, so their windows are left to the GC as before). A full window none of
+   * whose chunks is held goes back to `spare`: fresh 8 MiB windows cost page faults and external
+   * memory that makes V8 collect often (docs/benchmarks.md, "Repository").
+   */
+  private readonly held = new Map<ArrayBuffer, number>();
+  private readonly retired = new Set<ArrayBuffer>();
+  private tracked = false;
 
-  constructor(private readonly p: ChunkerParams = DEFAULT_CHUNKER) {
+  /** `spare`: windows to reuse, shared by the chunkers of one writer (at most `SPARE` kept). */
+  constructor(
+    private readonly p: ChunkerParams = DEFAULT_CHUNKER,
+    private readonly spare: Buffer[] = [],
+  ) {
     validateChunker(p);
     const bits = Math.log2(p.avg);
     // Normalized chunking: harder to cut before the average size, easier after.
     this.maskS = topMask(bits + 2);
     this.maskL = topMask(bits - 2);
-    this.buf = Buffer.allocUnsafeSlow(2 * p.max);
+    this.buf = this.takeWindow();
+  }
+
+  private takeWindow(): Buffer {
+    const size = 2 * this.p.max;
+    for (let w = this.spare.pop(); w; w = this.spare.pop()) if (w.length === size) return w;
+    return Buffer.allocUnsafeSlow(size);
+  }
+
+  private keep(w: Buffer): void {
+    if (this.spare.length < SPARE) this.spare.push(w);
+  }
+
+  /** After the last chunk (`fill` callers): the window is reused once its chunks are released. */
+  done(): void {
+    if (!this.tracked) return;
+    const ab = this.buf.buffer as ArrayBuffer;
+    if (this.held.has(ab)) this.retired.add(ab);
+    else this.keep(this.buf);
+    this.tracked = false;
   }
 
   /** Feeds data; yields every chunk completed by it (views that later pushes never overwrite). */
@@ -73,6 +108,50 @@ export class Chunker {
     }
   }
 
+  /**
+   * Room for at least `min(want, window/2)` more bytes, to read into directly (no copy): pass the
+   * number of bytes read to `fill`, which yields the chunks they complete. Chunks yielded this
+   * way must each be `release`d once nothing uses them, so their window can be reused.
+   */
+  room(want: number): Buffer {
+    this.tracked = true;
+    if (this.buf.length - this.filled < Math.min(want, this.buf.length / 2)) this.nextWindow();
+    return this.buf.subarray(this.filled, Math.min(this.buf.length, this.filled + want));
+  }
+
+  /** `n` bytes were written into the last `room`: yields every chunk completed by them. */
+  *fill(n: number): Generator<Buffer> {
+    this.filled += n;
+    for (let cut = this.scan(); cut > 0; cut = this.scan()) {
+      const chunk = this.buf.subarray(this.start, this.start + cut);
+      this.start += cut;
+      this.pos = this.h = 0;
+      this.hold(chunk);
+      yield chunk;
+    }
+  }
+
+  /** The last chunk of a `fill` sequence (held like the others), or null. */
+  finishHeld(): Buffer | null {
+    const last = this.finish();
+    if (last) this.hold(last);
+    return last;
+  }
+
+  /** A chunk from `fill`/`finishHeld` is no longer used: its window may be reused once all of its chunks are. */
+  release(chunk: Buffer): void {
+    const ab = chunk.buffer as ArrayBuffer;
+    const n = (this.held.get(ab) ?? 1) - 1;
+    if (n > 0) return void this.held.set(ab, n);
+    this.held.delete(ab);
+    if (this.retired.delete(ab)) this.keep(Buffer.from(ab, 0, ab.byteLength));
+  }
+
+  private hold(chunk: Buffer): void {
+    const ab = chunk.buffer as ArrayBuffer;
+    this.held.set(ab, (this.held.get(ab) ?? 0) + 1);
+  }
+
   /** The last (possibly short) chunk, or null. */
   finish(): Buffer | null {
     if (this.filled === this.start) return null;
@@ -84,10 +163,14 @@ export class Chunker {
 
   /** A fresh window holding the pending tail (shorter than max, so at least half the window is free). */
   private nextWindow(): void {
-    const next = Buffer.allocUnsafeSlow(this.buf.length);
+    const old = this.buf.buffer as ArrayBuffer;
+    // A window with chunks still held is reused once the last is released; one with none, at once.
+    if (this.tracked && this.held.has(old)) this.retired.add(old);
+    const next = this.takeWindow();
     this.buf.copy(next, 0, this.start, this.filled);
     this.filled -= this.start;
     this.start = 0;
+    if (this.tracked && !this.held.has(old)) this.keep(this.buf);
     this.buf = next;
   }
 

@@ -16,7 +16,7 @@ import { openBackend, type RepositoryLocation } from './location';
 import { BlobIndex, type BlobLocation } from './blobIndex';
 import { Chunker, DEFAULT_CHUNKER, FixedCutter, validateChunker, type ChunkerParams } from './chunker';
 import { compress, decompress, type CompressionMode } from './compress';
-import { DEFAULT_SCRYPT, deriveKey, open, sealBuffer, sha256, type ScryptParams } from './crypto';
+import { DEFAULT_SCRYPT, deriveKey, open, seal, sealBuffer, sha256, type ScryptParams } from './crypto';
 import {
   DEFAULT_PACK_SIZE,
   FORMAT_VERSION,
@@ -34,6 +34,7 @@ import { RestorePool, type Placement, type PlacementFailure } from './restorePoo
 import type {
   ComponentName,
   FileEntry,
+  FileSource,
   FileStat,
   ReuseIgnore,
   NewSnapshotOptions,
@@ -68,6 +69,10 @@ const PARALLEL = 4;
 const READ_AHEAD = 8;
 /** Bytes of buffers the restore workers fill at once for `ParallelFileRestore.readBuffer` (further calls wait). */
 const BUFFER_BYTES = 64 * 1024 * 1024;
+
+/** Bytes read from a file at once into the chunker's window (at most half of it). */
+const READ_BYTES = 4 * 1024 * 1024;
+const isFileSource = (c: unknown): c is FileSource => typeof c === 'object' && c !== null && 'file' in c && !(c instanceof Readable);
 
 /** A blob that cannot be read back intact. */
 export class BlobError extends Error {
@@ -615,6 +620,8 @@ class Writer implements SnapshotWriter {
   /** Blobs stored by this writer (queued or packed), for dedupe within the snapshot. */
   private readonly stored = new Set<string>();
   private jobs: Promise<void>[] = [];
+  /** Chunker windows to reuse across this writer's files. */
+  private readonly windows: Buffer[] = [];
   private readonly pack: PackWriter;
   private readonly points: Record<string, unknown>;
   private readonly extra: Record<string, unknown>;
@@ -640,42 +647,73 @@ class Writer implements SnapshotWriter {
     if (this.state !== 'open') throw new Error(`snapshot writer already ${this.state}`);
   }
 
-  /** Queues a chunk for compress → seal → pack; waits when PARALLEL chunks are in flight. */
-  private async store(type: 'd' | 't', id: string, chunk: Buffer): Promise<void> {
+  /** Queues a chunk for compress → seal → pack; waits when PARALLEL chunks are in flight. `done`: the chunk is no longer needed. */
+  private async store(type: 'd' | 't', id: string, chunk: Buffer, done?: (chunk: Buffer) => void): Promise<void> {
     this.stored.add(id);
     const mode = this.repo.config.compression;
-    const job = compress(chunk, mode).then(({ codec, payload }) => this.pack.addPlain(type, id, codec, payload, chunk.length));
-    job.catch(noop);
+    let freed = !done;
+    const free = () => {
+      if (!freed) done!(chunk);
+      freed = true;
+    };
+    const job = compress(chunk, mode).then(({ codec, payload }) => {
+      // Sealing copies the payload: an uncompressed chunk (a view of the window) is not needed after it either.
+      const sealed = seal(this.repo.key, [Buffer.from([codec]), payload]);
+      free();
+      return this.pack.add(type, id, sealed, chunk.length);
+    });
+    job.catch(free);
     this.jobs.push(job);
     while (this.jobs.length >= PARALLEL) await this.jobs.shift();
   }
 
-  async writeFile(path: string, content: Readable | Buffer, opts: WriteFileOptions = {}): Promise<WriteResult> {
+  async writeFile(path: string, content: Readable | Buffer | FileSource, opts: WriteFileOptions = {}): Promise<WriteResult> {
     this.checkOpen();
     checkEntryPath(path);
-    const chunker = opts.cut === 'fixed' && Buffer.isBuffer(content) ? new FixedCutter(this.repo.config.chunker.max) : new Chunker(this.repo.config.chunker);
+    const chunker = opts.cut === 'fixed' && Buffer.isBuffer(content) ? new FixedCutter(this.repo.config.chunker.max) : new Chunker(this.repo.config.chunker, this.windows);
     const chunks: string[] = [];
     let size = 0;
     let newBytes = 0;
-    const handle = async (chunk: Buffer) => {
+    const handle = async (chunk: Buffer, done?: (chunk: Buffer) => void) => {
       const id = sha256(chunk);
       chunks.push(id);
       size += chunk.length;
       if (!this.known(id)) {
         newBytes += chunk.length;
-        await this.store('d', id, chunk);
-      }
+        await this.store('d', id, chunk, done);
+      } else done?.(chunk);
     };
     if (Buffer.isBuffer(content)) {
       for (const c of chunker.push(content)) await handle(c);
+    } else if (isFileSource(content)) {
+      // Read into the chunker's windows (reused once their chunks are sealed): no stream buffers, no copy.
+      if (!(chunker instanceof Chunker)) throw new Error('fixed cuts are for buffers');
+      const release = (c: Buffer) => chunker.release(c);
+      const limit = content.length ?? Infinity;
+      try {
+        for (let pos = 0; ; ) {
+          const room = chunker.room(Math.min(READ_BYTES, limit - pos));
+          if (room.length === 0) break;
+          const { bytesRead } = await content.file.read(room, 0, room.length, pos);
+          if (bytesRead === 0) break;
+          pos += bytesRead;
+          for (const c of chunker.fill(bytesRead)) await handle(c, release);
+        }
+        const tail = chunker.finishHeld();
+        if (tail) await handle(tail, release);
+      } finally {
+        chunker.done();
+      }
     } else {
       for await (const data of content) {
         const buf = Buffer.isBuffer(data) ? data : Buffer.from(data as string);
         for (const c of chunker.push(buf)) await handle(c);
       }
     }
-    const last = chunker.finish();
-    if (last) await handle(last);
+    if (!isFileSource(content)) {
+      const last = chunker.finish();
+      if (last) await handle(last);
+    }
     this.entries.set(path, {
       path,
       type: 'file',

@@ -10,6 +10,7 @@
  *
  * Nothing of a snapshot is visible until `commit()` (data, then index, then the snapshot file).
  */
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 
 export const COMPONENTS = ['zookeeper', 'kafka-metadata', 'configs', 'logdirs', 'topics', 'registry', 'baseline'] as const;
@@ -66,6 +67,15 @@ export interface FileEntry {
   linkTarget?: string;
 }
 
+/**
+ * A file open for reading, backed up from its start: read straight into the chunker's windows (no
+ * stream, no copy), up to `length` bytes when given (a file that grows meanwhile is cut there).
+ */
+export interface FileSource {
+  file: FileHandle;
+  length?: number;
+}
+
 export interface WriteFileOptions {
   mode?: number;
   mtime?: Date;
@@ -106,7 +116,7 @@ export interface WriteResult {
 }
 
 export interface SnapshotWriter {
-  writeFile(path: string, content: Readable | Buffer, opts?: WriteFileOptions): Promise<WriteResult>;
+  writeFile(path: string, content: Readable | Buffer | FileSource, opts?: WriteFileOptions): Promise<WriteResult>;
   writeJson(path: string, value: unknown): Promise<WriteResult>;
   /**
    * If the snapshot to reuse from (`NewSnapshotOptions.reuseFrom`, else `parent`) has `path` with this

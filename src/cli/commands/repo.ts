@@ -376,7 +376,7 @@ async function walk(w: SnapshotWriter, path: string, name: string, isDir: boolea
       if (await w.reuseUnchanged(name, stat, ignore)) return onFile(size);
       const fh = await fs.open(path, 'r');
       try {
-        await w.writeFile(name, fh.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }), stat);
+        await w.writeFile(name, { file: fh }, stat);
       } finally {
         await fh.close();
       }
