@@ -8,7 +8,7 @@
  * - verified: the newest complete set read back (structure + a sampled share of its data); a set
  *   younger than the stale limit may trail the last good verification of an older one.
  * - offsite: an off-site tier holds the first tier's newest set (a copy in progress is allowed
- *   while that set is younger than the stale limit).
+ *   while that set is younger than one expected interval).
  * - scheduled: the cluster has a backup schedule in Temporal and it is not paused.
  * - protected: 3-2-1 for the newest set: complete copies on two media, one of them off-site.
  *
@@ -125,7 +125,8 @@ export function healthOf(facts: FactsInput, given?: Partial<MonitorPolicy>): Bac
   if (!offsite.length) {
     add('offsite', undefined, false, 'warning', `cluster ${facts.cluster} has no off-site tier: add offsiteRepository (or a tier with offsite: true) to its spec`, { offsiteTiers: 0 });
   } else if (newest) {
-    const young = ageOf(facts, newest.time) < limit;
+    // The off-site copy follows each backup: it may take up to one interval, not k of them.
+    const young = ageOf(facts, newest.time) < facts.expectedIntervalSeconds;
     for (const t of offsite) {
       if (!t.reachable) continue;
       const ok = Boolean(t.hasNewest) || young;
