@@ -11,9 +11,10 @@
  */
 import type { Client } from '@temporalio/client';
 import { type BackupSet, listBackupSets } from '../backup/parts';
-import { type ClusterSpec, resolveSecret } from '../config/spec';
+import { repositoryTiers } from '../backup/tiers.pure';
+import type { ClusterSpec } from '../config/spec';
 import { isLifeboatError } from '../errors';
-import { openRepository, openRepositoryForSpec } from '../repository';
+import { openRepositoryForSpec } from '../repository';
 import type { LocalRepository } from '../repository/repo';
 import { listBackupSchedules, type BackupScheduleState, scheduleId } from '../temporal/schedules';
 import type { BackupMonitorResult } from '../../workflows/backupMonitor';
@@ -30,25 +31,15 @@ export interface MonitoredTier {
 
 const quiet = (): void => undefined;
 
-/**
- * The spec's repository tiers in copy order: `repository` ("primary", on disk, or object storage
- * for s3://), `offsiteRepository` ("offsite", off-site, a NAS or object storage), then `tiers[]`.
- */
+/** The spec's repository tiers in copy order (src/backup/tiers.pure.ts), each opened read-only (never created). */
 export function monitoredTiers(spec: ClusterSpec): MonitoredTier[] {
-  const out: MonitoredTier[] = [];
-  const object = (p: string) => p.startsWith('s3://');
-  if (spec.repository) {
-    const p = spec.repository.path;
-    out.push({ name: 'primary', medium: object(p) ? 'object' : 'disk', offsite: false, location: p, open: () => openRepositoryForSpec(spec, 'primary', { notice: quiet }) });
-  }
-  if (spec.offsiteRepository) {
-    const p = spec.offsiteRepository.path;
-    out.push({ name: 'offsite', medium: object(p) ? 'object' : 'nas', offsite: true, location: p, open: () => openRepositoryForSpec(spec, 'offsite', { notice: quiet }) });
-  }
-  for (const t of spec.tiers ?? []) {
-    out.push({ name: t.name, medium: t.medium, offsite: t.offsite, location: t.path, open: () => openRepository(t.path, resolveSecret(t.password), { notice: quiet }) });
-  }
-  return out;
+  return repositoryTiers(spec).map((t) => ({
+    name: t.name,
+    medium: t.medium,
+    offsite: t.offsite,
+    location: t.location,
+    open: () => openRepositoryForSpec(spec, t.name, { notice: quiet }),
+  }));
 }
 
 /** A tier's verification and check as the monitor records them (the per-tier part of its result). */

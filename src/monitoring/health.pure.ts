@@ -17,6 +17,7 @@
  * (freshness turns critical when they matter). Verdict: failing on any critical, else degraded on
  * any warning, else healthy.
  */
+import { protectionOf, type RepositoryTier } from '../backup/tiers.pure';
 import type { BackupFacts, BackupHealth, CheckName, HealthCheck, MonitorPolicy, TierFacts } from './types';
 
 export const DEFAULT_POLICY: MonitorPolicy = { staleFactor: 2, sampleFraction: 0.02 };
@@ -164,17 +165,16 @@ export function healthOf(facts: FactsInput, given?: Partial<MonitorPolicy>): Bac
 
   // protected (3-2-1) for the first tier's newest set
   if (newest) {
-    const holding = facts.tiers.filter((t) => t.reachable && (t === first || t.hasNewest));
-    const media = [...new Set(holding.map((t) => t.medium))];
-    const off = holding.filter((t) => t.offsite).map((t) => t.tier);
-    const lacks = [...(media.length < 2 ? [`on one medium (${media.join(', ')}), 3-2-1 asks for two`] : []), ...(off.length ? [] : ['no copy off-site'])];
+    const holding = facts.tiers.filter((t) => t.reachable && (t === first || t.hasNewest)).map((t) => t.tier);
+    // protectionOf reads only a tier's name, medium and off-site flag, which the facts carry.
+    const p = protectionOf(holding, facts.tiers.map((t) => ({ name: t.tier, medium: t.medium, offsite: t.offsite }) as RepositoryTier));
     add(
       'protected',
       undefined,
-      lacks.length === 0,
+      p.protected,
       'warning',
-      lacks.length ? `newest set ${newest.setId} is not protected: ${lacks.join('; ')}` : `newest set ${newest.setId} is on ${media.join(' and ')}, off-site in ${off.join(', ')}`,
-      { setId: newest.setId, copies: holding.length, media: media.join(','), offsite: off.join(',') || 'none' },
+      p.protected ? `newest set ${newest.setId} is on ${p.media.join(' and ')}, off-site in ${p.offsite.join(', ')}` : `newest set ${newest.setId} is not protected: ${p.missing}`,
+      { setId: newest.setId, copies: p.copies, media: p.media.join(','), offsite: p.offsite.join(',') || 'none' },
     );
   }
 
