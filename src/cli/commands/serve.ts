@@ -4,10 +4,15 @@
  * of its cluster and incident in Temporal. Temporal from its env conventions (TEMPORAL_ADDRESS …).
  * The connection is lazy: the receiver starts while Temporal is down and answers 503 until it is
  * back (Alertmanager retries). SIGTERM/SIGINT: stop accepting, finish the requests under way, exit 0.
+ * With a `metrics` section in the config, GET /metrics exports the backup facts of the specs it names
+ * (src/monitoring/metrics.ts), gathered on scrape.
  */
 import pino from 'pino';
 import { Client, Connection } from '@temporalio/client';
 import { EXIT, LifeboatError } from '../../errors';
+import { renderMetrics } from '../../monitoring/metrics';
+import { factsWatcher } from '../../monitoring/metricsSource';
+import { gatherBackupFacts } from '../../monitoring/facts';
 import { buildReceiver } from '../../server/app';
 import { DEFAULT_LISTEN, listenAddress, loadServerConfig, splitListen } from '../../server/config';
 import { temporalSettings } from '../../temporal/connection';
@@ -25,7 +30,8 @@ const CLI = commandLine(
       return raw;
     }),
   ],
-  `Routes: POST /v1/alerts/alertmanager, /v1/alerts/grafana, /v1/alerts/generic (Authorization: Bearer <token>); GET /healthz.
+  `Routes: POST /v1/alerts/alertmanager, /v1/alerts/grafana, /v1/alerts/generic (Authorization: Bearer <token>); GET /healthz;
+GET /metrics (the backup facts of the config's metrics.specs, Prometheus format).
 One JSON audit line per alert on stdout. See docs/cli.md, "serve".`,
 );
 
@@ -39,7 +45,9 @@ export async function run(argv: string[]): Promise<number> {
   const audit = pino({ base: { name: 'lifeboat-serve' }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 1, sync: true }));
   const connection = Connection.lazy({ ...settings.connection, connectTimeout: 5000 });
   const client = new Client({ connection, namespace: settings.namespace });
-  const app = buildReceiver({ config, client, audit });
+  const m = config.metrics;
+  const watch = m && factsWatcher({ paths: m.specs, gather: (spec) => gatherBackupFacts(spec, { temporal: client }), timeoutMs: m.timeoutMs, cacheMs: m.cacheMs });
+  const app = buildReceiver({ config, client, audit, ...(watch ? { metrics: async () => renderMetrics(await watch()) } : {}) });
   const { host, port } = splitListen(config.listen);
   try {
     await app.listen({ host, port });
@@ -47,7 +55,7 @@ export async function run(argv: string[]): Promise<number> {
     await connection.close().catch(() => {});
     throw new LifeboatError('InvalidInput', `cannot listen on ${config.listen}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  audit.info({ event: 'listening', listen: config.listen, temporal: settings.address, namespace: settings.namespace, clusters: config.match.clusters }, 'lifeboat serve listening');
+  audit.info({ event: 'listening', listen: config.listen, temporal: settings.address, namespace: settings.namespace, clusters: config.match.clusters, ...(m ? { metricsSpecs: m.specs } : {}) }, 'lifeboat serve listening');
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       audit.info({ event: 'stopping', signal }, 'lifeboat serve stopping');
