@@ -2,7 +2,7 @@
  * The shipped Prometheus rules (monitoring/): `promtool check rules` and `promtool test rules` pass, every
  * alert has a unit test in which it fires, every metric a rule reads is one /metrics exports, and no
  * alert carries the receiver's failover label (routed to lifeboat serve, a backup alert starts nothing).
- * promtool comes with Debian's prometheus package (the lab installs it).
+ * promtool comes with Debian's prometheus package, amtool with prometheus-alertmanager (the lab installs both).
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -40,6 +40,13 @@ describe('monitoring/ rules', () => {
     const r = promtool(['test', 'rules', TESTS], join(DIR, 'tests'));
     expect(r.out).toContain('SUCCESS');
     expect(r.status, r.out).toBe(0);
+  });
+
+  it('the example Alertmanager config passes amtool check-config', () => {
+    const r = spawnSync('amtool', ['check-config', join(DIR, 'alertmanager.example.yml')], { encoding: 'utf8', timeout: 60_000 });
+    if (r.error) throw new Error(`amtool could not run: install Debian's prometheus-alertmanager`);
+    expect(`${r.stdout}${r.stderr}`).toContain('SUCCESS');
+    expect(r.status).toBe(0);
   });
 
   it('every alert fires in some test', () => {
