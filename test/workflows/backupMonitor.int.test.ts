@@ -5,22 +5,29 @@
  * lifeboat_test_webhook="true" there); a fresh backup and the next monitor run resolve it, and the
  * run's verification of the newest set is what gatherBackupFacts later reads back from Temporal.
  * The expected interval is the input's (10 s, stale after 20 s) so the test takes a minute.
+ * Then the other facts Temporal holds: a paused backup schedule, a failed backup run by its
+ * reason, and the monitor's own schedule installed and removed by the CLI.
  */
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { TEST_WEBHOOK_LABEL, testWebhookPort } from '../../lab/alertmanager';
 import { alertmanagerUrls } from '../../lab/topology';
 import type { ClusterSpec } from '../../src/config/spec';
 import { poll } from '../../src/core/poll';
 import { gatherBackupFacts } from '../../src/monitoring/facts';
+import { monitorScheduleId } from '../../src/monitoring/schedule';
 import { TASK_QUEUE, temporalSettings } from '../../src/temporal/connection';
+import { applyBackupSchedules, deleteSchedule, findSchedule, pauseSchedule, planSchedules, scheduleId } from '../../src/temporal/schedules';
+import { LIFEBOAT_CLUSTER } from '../../src/temporal/searchAttributes';
 import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
 import type { BackupResult } from '../../workflows/backup';
 import type { BackupMonitorResult } from '../../workflows/backupMonitor';
+import { lifeboat } from '../support/cli';
 import { primarySpec, topo, unique } from '../support/lab';
 
 interface Notified {
@@ -130,8 +137,10 @@ describe('backupMonitor workflow', () => {
     expect(h2.checks.find((c) => c.check === 'fresh' && c.tier === 'primary')).toMatchObject({ ok: true, evidence: { setId: second.setId } });
     expect(h2.facts.tiers[0]!.lastVerified).toMatchObject({ setId: second.setId, ok: true });
     const resolved = await poll(staleAlert('resolved'), { timeoutMs: 60_000, intervalMs: 200, what: 'the webhook to receive the resolved stale alert' });
-    // Ended by the run, long before the firing alert's own end (its TTL of 600 s).
-    expect(Date.parse(resolved.endsAt)).toBeLessThan(Date.parse(firing.endsAt) - 500_000);
+    // Ended by the second run (Alertmanager's webhook says 0001-01-01 while an alert fires), not by its TTL of 600 s.
+    expect(firing.endsAt).toMatch(/^0001-01-01T00:00:00/);
+    expect(Date.parse(resolved.endsAt)).toBeGreaterThan(Date.parse(h.at));
+    expect(Date.parse(resolved.endsAt)).toBeLessThan(Date.now() + 1000);
 
     // The run's verification is the record: the facts read it back from Temporal without reading the data again.
     const facts = await poll(
@@ -146,4 +155,50 @@ describe('backupMonitor workflow', () => {
     expect(facts.tiers[0]!.lastCheck).toMatchObject({ ok: true, problems: 0 });
     expect(facts.schedule.exists).toBe(false);
   }, 180_000);
+
+  it('facts from Temporal: a paused backup schedule with its note and interval, failed backup runs by reason; the monitor schedule from the CLI', async () => {
+    const id = scheduleId(spec.name, 'hourly');
+    try {
+      await applyBackupSchedules(client, spec.name, planSchedules(spec, { tiers: ['hourly'] }));
+      await pauseSchedule(client, id, 'paused by the monitor test');
+      // A scheduled run carries the cluster from its start (as schedules set it), even one that fails at once.
+      const failing = await client.workflow.start('backup', {
+        taskQueue: TASK_QUEUE,
+        workflowId: unique(`backup-${spec.name}-failing`),
+        args: [{ spec, parts: ['logdirs:99'] }],
+        typedSearchAttributes: [{ key: LIFEBOAT_CLUSTER, value: spec.name }],
+      });
+      await expect(failing.result()).rejects.toThrow();
+      const facts = await poll(
+        async () => {
+          const f = await gatherBackupFacts(spec, { temporal: client });
+          return f.failures.length ? f : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 500, what: 'the failed backup run in visibility' },
+      );
+      expect(facts.failures).toEqual([{ reason: 'InvalidInput', count: 1 }]);
+      expect(facts.schedule).toMatchObject({ id, exists: true, paused: true, note: 'paused by the monitor test', intervalSeconds: 3600 });
+      expect(facts.expectedIntervalSeconds).toBe(3600);
+    } finally {
+      await deleteSchedule(client, id).catch(() => undefined);
+    }
+
+    const file = join(dir, `${spec.name}.yaml`);
+    writeFileSync(file, stringify(spec));
+    const installed = await lifeboat('backup', 'health', '--spec', file, '--schedule', '--every', '5', '--json');
+    expect(installed.code).toBe(0);
+    expect(JSON.parse(installed.stdout)).toMatchObject({ id: monitorScheduleId(spec.name), action: 'create' });
+    try {
+      const d = (await findSchedule(client, monitorScheduleId(spec.name)))!;
+      expect(d.action.workflowType).toBe('backupMonitor');
+      expect(d.spec.intervals).toEqual([{ every: 300_000, offset: 0 }]);
+      expect((d.action as unknown as { args: [{ alertTtlSeconds: number; specs: { name: string }[] }] }).args[0]).toMatchObject({ alertTtlSeconds: 900, specs: [{ name: spec.name }] });
+      const again = await lifeboat('backup', 'health', '--spec', file, '--schedule', '--every', '5', '--json');
+      expect(JSON.parse(again.stdout)).toMatchObject({ action: 'unchanged' });
+    } finally {
+      const removed = await lifeboat('backup', 'health', '--spec', file, '--unschedule');
+      expect(removed.code).toBe(0);
+    }
+    expect(await findSchedule(client, monitorScheduleId(spec.name))).toBeUndefined();
+  }, 120_000);
 });
