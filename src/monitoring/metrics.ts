@@ -13,10 +13,29 @@
  * Metric names and the rules that use them: docs/monitoring.md, monitoring/lifeboat-backup.rules.yml.
  */
 import { Counter, Gauge, Registry } from 'prom-client';
+import type { PartitionState } from '../kafka/mirror/state';
 import type { BackupFacts, TierFacts } from './types';
 
 /** One watched spec's outcome: its facts, or why they could not be gathered. */
-export type WatchedFacts = { spec: string; cluster: string; facts: WatchedBackupFacts; gatherSeconds?: number } | { spec: string; cluster?: string; error: string; gatherSeconds?: number };
+export type WatchedFacts =
+  | { spec: string; cluster: string; facts: WatchedBackupFacts; gatherSeconds?: number; mirror?: MirrorLag[] | { error: string } }
+  | { spec: string; cluster?: string; error: string; gatherSeconds?: number };
+
+/**
+ * A mirror whose durable state this watched cluster holds (it is the mirror's target; src/kafka/mirror/state.ts),
+ * per pair and topic, from the positions the mirror wrote: nothing is asked of the source.
+ */
+export interface MirrorLag {
+  pair: string;
+  topic: string;
+  partitions: number;
+  /** Σ (source end − next source offset) as each partition's position last saw the source. */
+  lagRecords: number;
+  /** The oldest of the partitions' last position writes (ms): how current these figures are. */
+  positionAt: number;
+  /** Newest record timestamp mirrored (ms), when known. */
+  lastRecordAt?: number;
+}
 
 /** Facts as gatherBackupFacts returns them: with whether Temporal answered (without it, schedule and failures are unknown). */
 export type WatchedBackupFacts = BackupFacts & { temporal?: { reachable: boolean; error?: string } };
@@ -51,6 +70,21 @@ export function lastProtectedTime(tiers: TierFacts[]): number | undefined {
     if (new Set(holding.map((t) => t.medium)).size >= 2 && holding.some((t) => t.offsite)) return at;
   }
   return undefined;
+}
+
+/** The mirror positions a target holds, summed per pair and topic. */
+export function mirrorLagOf(positions: Iterable<PartitionState>): MirrorLag[] {
+  const by = new Map<string, MirrorLag>();
+  for (const p of positions) {
+    const key = `${p.pair}\u0000${p.topic}`;
+    const m = by.get(key) ?? { pair: p.pair, topic: p.topic, partitions: 0, lagRecords: 0, positionAt: p.at };
+    m.partitions++;
+    m.lagRecords += Math.max(0, p.sourceEnd - p.next);
+    m.positionAt = Math.min(m.positionAt, p.at);
+    if (p.lastTimestamp !== undefined) m.lastRecordAt = Math.max(m.lastRecordAt ?? 0, p.lastTimestamp);
+    by.set(key, m);
+  }
+  return [...by.values()].sort((a, b) => a.pair.localeCompare(b.pair) || a.topic.localeCompare(b.topic));
 }
 
 /** A registry holding exactly the series of `watched` (a fresh one per scrape). */
@@ -94,6 +128,13 @@ export function metricsRegistry(watched: WatchedFacts[]): Registry {
   const offsite = gauge('lifeboat_backup_newest_offsite_copies', "Off-site tiers holding the first tier's newest complete set", C);
   const lastProtected = gauge('lifeboat_backup_last_protected_timestamp_seconds', 'Time of the newest backup set held on at least 2 media and 1 off-site tier (3-2-1)', C);
   const protectedG = gauge('lifeboat_backup_protected', "1 when the first tier's newest complete set is on at least 2 media and 1 off-site (3-2-1), else 0", C);
+
+  const M = ['cluster', 'pair', 'topic'];
+  const mirrorUp = gauge('lifeboat_mirror_state_up', "1 when the mirror state on this cluster (a mirror's target) could be read on this scrape, 0 when not", C);
+  const mirrorLag = gauge('lifeboat_mirror_lag_records', "Records of the source not yet mirrored, as the mirror's positions last saw the source's end", M);
+  const mirrorAt = gauge('lifeboat_mirror_position_timestamp_seconds', "The oldest of the topic's partitions' last mirror position writes: how current the lag is", M);
+  const mirrorLast = gauge('lifeboat_mirror_last_record_timestamp_seconds', 'Timestamp of the newest record mirrored', M);
+  const mirrorPartitions = gauge('lifeboat_mirror_partitions', 'Partitions of the topic the mirror holds a position for', M);
 
   for (const w of watched) {
     const cluster = w.cluster ?? '';
@@ -146,6 +187,17 @@ export function metricsRegistry(watched: WatchedFacts[]): Registry {
         checkAt.set(l, seconds(t.lastCheck.time));
         checkOk.set(l, flag(t.lastCheck.ok));
         checkProblems.set(l, t.lastCheck.problems);
+      }
+    }
+    if (w.mirror && 'error' in w.mirror) mirrorUp.set({ cluster }, 0);
+    else if (w.mirror?.length) {
+      mirrorUp.set({ cluster }, 1);
+      for (const m of w.mirror) {
+        const l = { cluster, pair: m.pair, topic: m.topic };
+        mirrorLag.set(l, m.lagRecords);
+        mirrorAt.set(l, m.positionAt / 1000);
+        mirrorPartitions.set(l, m.partitions);
+        if (m.lastRecordAt !== undefined) mirrorLast.set(l, m.lastRecordAt / 1000);
       }
     }
     const protectedAt = lastProtectedTime(f.tiers);

@@ -10,14 +10,17 @@ import { readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { loadSpec, type ClusterSpec } from '../config/spec';
 import type { BackupFacts } from './types';
-import type { WatchedFacts } from './metrics';
+import type { MirrorLag, WatchedFacts } from './metrics';
 
 export type GatherFacts = (spec: ClusterSpec) => Promise<BackupFacts>;
+/** The mirrors whose state the cluster holds as their target ([] when none); aborted at the time limit. */
+export type GatherMirror = (spec: ClusterSpec, signal: AbortSignal) => Promise<MirrorLag[]>;
 
 export interface WatchOptions {
   /** Spec files, and directories whose *.yaml / *.yml files are specs. */
   paths: string[];
   gather: GatherFacts;
+  mirror?: GatherMirror;
   /** A spec whose facts take longer is reported as not gathered (default 20 s). */
   timeoutMs?: number;
   /** A gathering is reused for this long (default 0: each scrape after the last one finished gathers again). */
@@ -52,6 +55,17 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
   }
 }
 
+async function mirrorOf(gather: GatherMirror, spec: ClusterSpec, timeoutMs: number): Promise<MirrorLag[] | { error: string }> {
+  const controller = new AbortController();
+  try {
+    return await withTimeout(gather(spec, controller.signal), timeoutMs, `reading the mirror state on ${spec.name}`);
+  } catch (e) {
+    return { error: oneLine(e) };
+  } finally {
+    controller.abort();
+  }
+}
+
 /** Gathers the facts of every watched spec once. */
 export async function collectWatched(opts: WatchOptions): Promise<WatchedFacts[]> {
   const { files, errors } = watchedSpecFiles(opts.paths);
@@ -77,9 +91,10 @@ export async function collectWatched(opts: WatchOptions): Promise<WatchedFacts[]
   const gathered = await Promise.all(
     specs.map(async ({ file, spec }): Promise<WatchedFacts> => {
       const started = now();
+      const mirror = opts.mirror ? mirrorOf(opts.mirror, spec, timeoutMs) : undefined;
       try {
         const facts = await withTimeout(opts.gather(spec), timeoutMs, `gathering the facts of ${basename(file)}`);
-        return { spec: file, cluster: spec.name, facts, gatherSeconds: (now() - started) / 1000 };
+        return { spec: file, cluster: spec.name, facts, gatherSeconds: (now() - started) / 1000, ...(mirror ? { mirror: await mirror } : {}) };
       } catch (e) {
         return { spec: file, cluster: spec.name, error: oneLine(e), gatherSeconds: (now() - started) / 1000 };
       }

@@ -4,7 +4,7 @@
  * or cluster leaves no series).
  */
 import { describe, expect, it } from 'vitest';
-import { lastProtectedTime, metricsRegistry, protectionFromFacts, renderMetrics, type WatchedBackupFacts, type WatchedFacts } from '../../src/monitoring/metrics';
+import { lastProtectedTime, metricsRegistry, mirrorLagOf, protectionFromFacts, renderMetrics, type WatchedBackupFacts, type WatchedFacts } from '../../src/monitoring/metrics';
 import type { BackupFacts, TierFacts } from '../../src/monitoring/types';
 
 function tier(over: Partial<TierFacts> & Pick<TierFacts, 'tier'>): TierFacts {
@@ -161,6 +161,45 @@ describe('metrics from facts', () => {
     expect(s.get('lifeboat_backup_facts_up{cluster="",spec="/specs/broken.yaml"}')).toBe(0);
     expect(s.get('lifeboat_backup_facts_error{cluster="",spec="/specs/broken.yaml",reason="invalid cluster spec: name: Required"}')).toBe(1);
     expect(s.get('lifeboat_backup_expected_interval_seconds{cluster="primary"}')).toBe(900);
+  });
+});
+
+describe('the mirror held by a watched cluster', () => {
+  const pos = (topic: string, partition: number, next: number, sourceEnd: number, at: number, lastTimestamp?: number) => ({
+    pair: 'primary-to-standby',
+    topic,
+    partition,
+    next,
+    targetNext: next,
+    mode: 'identical' as const,
+    records: next,
+    bytes: 0,
+    sourceEnd,
+    runs: [],
+    segments: 0,
+    at,
+    ...(lastTimestamp !== undefined ? { lastTimestamp } : {}),
+  });
+
+  it('sums the lag per pair and topic from the positions; the oldest position time says how current it is', () => {
+    expect(mirrorLagOf([pos('orders', 0, 90, 100, 5000, 4000), pos('orders', 1, 50, 50, 3000, 4500), pos('audit', 0, 7, 5, 6000)])).toEqual([
+      { pair: 'primary-to-standby', topic: 'audit', partitions: 1, lagRecords: 0, positionAt: 6000 },
+      { pair: 'primary-to-standby', topic: 'orders', partitions: 2, lagRecords: 10, positionAt: 3000, lastRecordAt: 4500 },
+    ]);
+  });
+
+  it('is exported only where a mirror exists; a state that cannot be read is mirror_state_up 0', async () => {
+    const mirror = mirrorLagOf([pos('orders', 0, 90, 100, 5_000_000, 4_000_000)]);
+    const s = await samples([{ ...ok(), mirror }]);
+    const l = '{cluster="primary",pair="primary-to-standby",topic="orders"}';
+    expect(s.get(`lifeboat_mirror_lag_records${l}`)).toBe(10);
+    expect(s.get(`lifeboat_mirror_position_timestamp_seconds${l}`)).toBe(5000);
+    expect(s.get(`lifeboat_mirror_last_record_timestamp_seconds${l}`)).toBe(4000);
+    expect(s.get('lifeboat_mirror_state_up{cluster="primary"}')).toBe(1);
+    const none = await samples([{ ...ok(), mirror: [] }]);
+    expect([...none.keys()].some((k) => k.startsWith('lifeboat_mirror_'))).toBe(false);
+    const failed = await samples([{ ...ok(), mirror: { error: 'connection refused' } }]);
+    expect(failed.get('lifeboat_mirror_state_up{cluster="primary"}')).toBe(0);
   });
 });
 

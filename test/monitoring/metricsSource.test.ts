@@ -76,6 +76,25 @@ describe('watched specs', () => {
     expect(byFile['missing.yaml']).toMatch(/cannot read .*missing\.yaml: ENOENT/);
   });
 
+  it('the mirror state is read beside the facts, bounded by the same time limit (aborted after it)', async () => {
+    writeSpec('a.yaml', 'alpha');
+    writeSpec('b.yaml', 'beta');
+    let aborted = false;
+    const out = await collectWatched({
+      paths: [dir],
+      gather: async (spec) => factsOf(spec),
+      mirror: (spec, signal) =>
+        spec.name === 'alpha'
+          ? Promise.resolve([{ pair: 'p', topic: 't', partitions: 1, lagRecords: 3, positionAt: 1 }])
+          : new Promise((_, reject) => signal.addEventListener('abort', () => ((aborted = true), reject(new Error('aborted'))))),
+      timeoutMs: 200,
+    });
+    const by = Object.fromEntries(out.map((w) => [w.cluster, 'mirror' in w ? w.mirror : undefined]));
+    expect(by.alpha).toEqual([{ pair: 'p', topic: 't', partitions: 1, lagRecords: 3, positionAt: 1 }]);
+    expect(by.beta).toEqual({ error: 'reading the mirror state on beta took longer than 0.2 s' });
+    expect(aborted).toBe(true);
+  });
+
   it('scrapes during a gathering share it; after cacheMs a new one starts', async () => {
     writeSpec('a.yaml', 'alpha');
     let calls = 0;

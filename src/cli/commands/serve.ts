@@ -10,7 +10,9 @@
 import pino from 'pino';
 import { Client, Connection } from '@temporalio/client';
 import { EXIT, LifeboatError } from '../../errors';
-import { renderMetrics } from '../../monitoring/metrics';
+import { kafkaFor } from '../../kafka/client';
+import { readState } from '../../kafka/mirror/state';
+import { mirrorLagOf, renderMetrics } from '../../monitoring/metrics';
 import { factsWatcher } from '../../monitoring/metricsSource';
 import { gatherBackupFacts } from '../../monitoring/facts';
 import { buildReceiver } from '../../server/app';
@@ -46,7 +48,16 @@ export async function run(argv: string[]): Promise<number> {
   const connection = Connection.lazy({ ...settings.connection, connectTimeout: 5000 });
   const client = new Client({ connection, namespace: settings.namespace });
   const m = config.metrics;
-  const watch = m && factsWatcher({ paths: m.specs, gather: (spec) => gatherBackupFacts(spec, { temporal: client }), timeoutMs: m.timeoutMs, cacheMs: m.cacheMs });
+  const watch =
+    m &&
+    factsWatcher({
+      paths: m.specs,
+      gather: (spec) => gatherBackupFacts(spec, { temporal: client }),
+      // A watched cluster that is a mirror's target holds its state: the lag, without asking the source.
+      mirror: async (spec, signal) => mirrorLagOf((await readState(kafkaFor(spec, 'metrics'), undefined, signal)).positions.values()),
+      timeoutMs: m.timeoutMs,
+      cacheMs: m.cacheMs,
+    });
   const app = buildReceiver({ config, client, audit, ...(watch ? { metrics: async () => renderMetrics(await watch()) } : {}) });
   const { host, port } = splitListen(config.listen);
   try {
