@@ -11,12 +11,14 @@
  * Uses the lab from the LIFEBOAT_LAB_* settings and brings it up if it is down; a worker with the
  * lab's spec files, so that runs started by cluster name are recorded as well.
  */
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { labHealthy, labUp } from '../../lab/lab';
-import { findCluster } from '../../lab/topology';
+import { alertmanagerUrls, findCluster } from '../../lab/topology';
+import { TEST_WEBHOOK_LABEL } from '../../lab/alertmanager';
+import { tmpdir } from 'node:os';
 import { loadSpecCatalog } from '../../src/config/catalog';
 import { TASK_QUEUE, temporalSettings } from '../../src/temporal/connection';
 import { createWorkers } from '../../src/temporal/worker';
@@ -24,7 +26,7 @@ import type { RunStatus } from '../../workflows/support/tracker';
 import { kafkaFor } from '../../src/kafka/client';
 import { MIRROR_STATUS_QUERY, type MirrorStatus } from '../../src/kafka/mirrorRun.pure';
 import { createTopicsReady } from '../support/kafka';
-import { nextSpec, primarySpec, topo, unique } from '../support/lab';
+import { nextSpec, primarySpec, standbySpec, topo, unique } from '../support/lab';
 import { historyToJson } from './support/historyJson';
 import { deleteTree } from '../../lab/disaster';
 import { zkConnect } from '../../lab/topology';
@@ -43,6 +45,9 @@ interface Scenario {
   on?: 'lab' | 'stubs';
   run(client: Client, workflowId: string): Promise<WorkflowHandle>;
 }
+
+/** The repositories of the tier scenarios (backup-tiers, then the fallback dry run reads its NAS tier). */
+const tiersDir = mkdtempSync(join(tmpdir(), 'lifeboat-history-tiers-'));
 
 /** The set the backup scenario made (the standalone children restore from it by id). */
 let lastSetId: string | undefined;
@@ -74,6 +79,28 @@ export const SCENARIOS: Record<string, Scenario> = {
       const handle = await start(client, 'backup', id, { tier: 'manual', skipRetention: true });
       lastSetId = ((await handle.result()) as { setId: string }).setId;
       return handle;
+    },
+  },
+  'backup-tiers': {
+    about: 'a backup copied down the tiers (a NAS path; a vault tier that cannot be written, named in the report) with retention per tier, in repositories of its own',
+    async run(client, id) {
+      const lab = primarySpec();
+      const nas = { name: 'nas', path: join(tiersDir, 'nas'), password: lab.repository!.password, compression: 'auto' as const, medium: 'nas' as const, offsite: false, retention: { keepLast: 1 } };
+      writeFileSync(join(tiersDir, 'a-file'), 'not a directory');
+      const spec = { ...lab, repository: { ...lab.repository!, path: join(tiersDir, 'local') }, offsiteRepository: undefined, tiers: [nas, { ...nas, name: 'vault', path: join(tiersDir, 'a-file', 'vault'), medium: 'archive' as const, offsite: true }] };
+      const handle = await client.workflow.start('backup', { taskQueue: TASK_QUEUE, workflowId: id, args: [{ spec, parts: ['kafka-metadata'] }] });
+      await handle.result();
+      return handle;
+    },
+  },
+  'fullClusterRecovery-tierFallback-dryRun': {
+    about: "a full-cluster recovery dry run whose primary repository is missing: the set is chosen in the NAS tier (record backup-tiers first)",
+    on: 'lab',
+    run: (client, id) => {
+      const lab = primarySpec();
+      const nas = { name: 'nas', path: join(tiersDir, 'nas'), password: lab.repository!.password, compression: 'auto' as const, medium: 'nas' as const, offsite: false };
+      const spec = { ...lab, repository: { ...lab.repository!, path: join(tiersDir, 'gone') }, offsiteRepository: undefined, tiers: [nas] };
+      return client.workflow.start('fullClusterRecovery', { taskQueue: TASK_QUEUE, workflowId: id, args: [{ spec, parts: ['kafka-metadata'], dryRun: true }] });
     },
   },
   'fullClusterRecovery-byName-dryRun': {
@@ -224,6 +251,23 @@ export const SCENARIOS: Record<string, Scenario> = {
       const handle = await client.workflow.start('failover', { taskQueue: TASK_QUEUE, workflowId: id, args: [{ primary: { spec: gone }, dryRun: true, policy: { confirmProbes: 2, confirmIntervalSeconds: 1 } }] });
       await handle.result();
       return handle;
+    },
+  },
+  'backupMonitor-twoClusters': {
+    about:
+      'the backup monitor over two clusters, one child run each: primary (a fresh set in a scratch repository: facts, verification, alerts) and standby (its scratch repository missing: unreachable, nothing verified); alerts to the lab Alertmanagers, routed to the tests\' webhook',
+    async run(client) {
+      const dir = mkdtempSync(join(tmpdir(), 'lifeboat-history-monitor-'));
+      const scratch = <T extends ReturnType<typeof primarySpec>>(spec: T, name: string): T => ({ ...spec, repository: { ...spec.repository!, path: join(dir, name) }, offsiteRepository: undefined });
+      const primary = scratch(primarySpec(), 'primary');
+      const standby = scratch(standbySpec(), 'standby');
+      await client.workflow.execute('backup', { taskQueue: TASK_QUEUE, workflowId: unique('history-monitor-backup'), args: [{ spec: primary, parts: ['kafka-metadata'], skipRetention: true }] });
+      // Under the scenario's name: the children's IDs derive from the parent's, and replay runs it under that name.
+      return client.workflow.start('backupMonitor', {
+        taskQueue: TASK_QUEUE,
+        workflowId: 'backupMonitor-twoClusters',
+        args: [{ specs: [primary, standby], alertmanagers: alertmanagerUrls(topo), labels: { [TEST_WEBHOOK_LABEL]: 'true' }, alertTtlSeconds: 60 }],
+      });
     },
   },
   'registrySync': {
