@@ -90,13 +90,15 @@ export function parseProperties(text: string): Record<string, string> {
 /**
  * Walks the batch headers of a segment up to `length` bytes: returns the length of the complete
  * batches and the offset after the last one (v2 batches: last offset = base + lastOffsetDelta;
- * older message sets carry their last offset in the entry header).
+ * older message sets carry their last offset in the entry header), and the partition leader epoch
+ * of the last batch (-1 when none or an older message set).
  */
-export async function scanSegment(file: string, length: number, baseOffset: number): Promise<{ validLength: number; endOffset: number }> {
+export async function scanSegment(file: string, length: number, baseOffset: number): Promise<{ validLength: number; endOffset: number; lastEpoch: number }> {
   const fh = await open(file, 'r');
   const head = Buffer.alloc(27);
   let pos = 0;
   let endOffset = baseOffset;
+  let lastEpoch = -1;
   try {
     while (pos + 12 <= length) {
       const { bytesRead } = await fh.read(head, 0, 27, pos);
@@ -107,12 +109,13 @@ export async function scanSegment(file: string, length: number, baseOffset: numb
       if (size <= 0 || next > length) break;
       const magic = bytesRead >= 17 ? head.readInt8(16) : -1;
       endOffset = (magic >= 2 && bytesRead >= 27 ? base + head.readInt32BE(23) : base) + 1;
+      lastEpoch = magic >= 2 ? head.readInt32BE(12) : -1;
       pos = next;
     }
   } finally {
     await fh.close();
   }
-  return { validLength: pos, endOffset };
+  return { validLength: pos, endOffset, lastEpoch };
 }
 
 /** A segment's files: `<partition dir>/<20-digit base offset>` and the kind. */

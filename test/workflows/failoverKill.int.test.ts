@@ -12,12 +12,13 @@
  *  - the client-switch hook pointed the clients at the standby; RTO and its parts are in the report.
  */
 import type { ChildProcess } from 'node:child_process';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
-import type { Consumer, Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findCluster } from '../../lab/topology';
 import { killBroker, startBroker } from '../../lab/lab';
@@ -52,6 +53,8 @@ let t: TemporalClient;
 let worker: ChildProcess | undefined;
 /** The old primary's fence, lifted at the end as failback would (its marker in ZooKeeper too). */
 let fenceRecord: PrimaryFence | undefined;
+/** The group's reader on the primary: a process of its own, SIGKILLed with the primary's brokers. */
+let primaryReader: ChildProcess | undefined;
 
 async function primaryHealthy(): Promise<void> {
   for (const b of brokers) await startBroker(topo, b, () => {}, { settle: false });
@@ -65,6 +68,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   killWorker(worker);
+  primaryReader?.kill('SIGKILL');
   await t?.client.workflow.getHandle(mirrorWorkflowId(primary.name, standby.name)).terminate('test clean-up').catch(() => undefined);
   await primaryHealthy();
   if (fenceRecord) await unfencePrimary(primary, fenceRecord);
@@ -100,29 +104,31 @@ function application(producer: Producer) {
   };
 }
 
-/** The group's reader on the primary: commits after each batch; `committed` holds only commits the broker answered. */
-function reader(consumer: Consumer) {
+/**
+ * The group's reader on the primary (test/workflows/support/groupReader.ts in its own process):
+ * commits after each batch; `committed` holds only commits the broker answered.
+ */
+function reader(): { read: { partition: number; offset: number; seq: number }[]; committed: Map<number, number>; child: ChildProcess } {
   const read: { partition: number; offset: number; seq: number }[] = [];
   const committed = new Map<number, number>();
-  const running = consumer.run({
-    autoCommit: false,
-    eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
-      for (const m of batch.messages) {
-        read.push({ partition: batch.partition, offset: Number(m.offset), seq: Number(String(m.value).slice(4)) });
-        resolveOffset(m.offset);
-      }
-      const next = Number(batch.lastOffset()) + 1;
-      await consumer.commitOffsets([{ topic, partition: batch.partition, offset: String(next) }]);
-      committed.set(batch.partition, next);
-      await heartbeat();
-    },
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'support', 'groupReader.ts'), topic, group], { stdio: ['ignore', 'pipe', 'inherit'] });
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    const m = JSON.parse(line) as { r?: [number, number, number]; c?: [number, number] };
+    if (m.r) read.push({ partition: m.r[0], offset: m.r[1], seq: m.r[2] });
+    if (m.c) committed.set(m.c[0], m.c[1]);
   });
-  return { read, committed, running };
+  return { read, committed, child };
 }
 
-/** Every record on the primary's disks, by partition, from the replica with the highest end — read by Kafka's DumpLogSegments. */
+/** The leader epoch of the last batch DumpLogSegments printed (-1: none). */
+const lastEpoch = (stdout: string): number => Number([...stdout.matchAll(/partitionLeaderEpoch: (-?\d+)/g)].pop()?.[1] ?? -1);
+/** Which of two replicas Kafka keeps: the newest leader epoch at the tip, then the highest end. */
+const keeps = (a: { epoch: number; end: number }, b: { epoch: number; end: number }): boolean => a.epoch > b.epoch || (a.epoch === b.epoch && a.end > b.end);
+
+/** Every record on the primary's disks, by partition, from the replica Kafka keeps — read by Kafka's DumpLogSegments. */
 async function primaryDiskRecords(): Promise<Map<number, { offset: number; seq: number }[]>> {
   const out = new Map<number, { offset: number; seq: number }[]>();
+  const tips = new Map<number, { epoch: number; end: number }>();
   for (const b of brokers) {
     for (let p = 0; p < PARTITIONS; p++) {
       const pdir = join(b.logDir, `${topic}-${p}`);
@@ -135,21 +141,24 @@ async function primaryDiskRecords(): Promise<Map<number, { offset: number; seq: 
       if (!files.length) continue;
       const { stdout } = await run('java', ['-cp', join(topo.kafkaLibs, '*'), 'kafka.tools.DumpLogSegments', '--print-data-log', '--files', files.join(',')], { maxBuffer: 256 * 1024 * 1024 });
       const records = [...stdout.matchAll(/\| offset: (\d+) .*?payload: seq-(\d+)/g)].map((m) => ({ offset: Number(m[1]), seq: Number(m[2]) }));
-      const have = out.get(p);
-      const end = (rs: { offset: number }[] | undefined) => (rs?.length ? rs[rs.length - 1]!.offset : -1);
-      if (!have || end(records) > end(have)) out.set(p, records);
+      const tip = { epoch: lastEpoch(stdout), end: records.length ? records[records.length - 1]!.offset : -1 };
+      if (!tips.has(p) || keeps(tip, tips.get(p)!)) {
+        tips.set(p, tip);
+        out.set(p, records);
+      }
     }
   }
   return out;
 }
 
 /**
- * The group's last commit per partition as the primary's disks hold it, read by DumpLogSegments'
- * offsets decoder (a commit may have landed after the consumer lost its answer to the kill).
+ * The group's last commit per partition as the primary's disks hold it (the replica Kafka keeps),
+ * read by DumpLogSegments' offsets decoder (a commit may have landed after the consumer lost its
+ * answer to the kill).
  */
 async function groupCommitsOnDisk(): Promise<Map<number, number>> {
   let best = new Map<number, number>();
-  let bestEnd = -1;
+  let bestTip = { epoch: -2, end: -1 };
   for (const b of brokers) {
     for (const d of readdirSync(b.logDir).filter((x) => x.startsWith('__consumer_offsets-'))) {
       const pdir = join(b.logDir, d);
@@ -167,8 +176,9 @@ async function groupCommitsOnDisk(): Promise<Map<number, number>> {
         if (m[3] === 'null') commits.delete(key.data.partition!);
         else commits.set(key.data.partition!, (JSON.parse(m[3]!) as { data: { offset: number } }).data.offset);
       }
-      if (end > bestEnd) {
-        bestEnd = end;
+      const tip = { epoch: lastEpoch(stdout), end };
+      if (keeps(tip, bestTip)) {
+        bestTip = tip;
         best = commits;
       }
     }
@@ -187,17 +197,22 @@ describe('failover with the primary killed under load and the worker killed mid-
     const producer = appKafka('primary', 'fo-kill-app').producer({ retry: { retries: 1, initialRetryTime: 100 } });
     await producer.connect();
     const app = application(producer);
-    const consumer = appKafka('primary', 'fo-kill-reader').consumer({ groupId: group, retry: { retries: 0 } });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const onPrimary = reader(consumer);
+    const onPrimary = reader();
+    primaryReader = onPrimary.child;
     // Let the mirror copy under load and the group read and commit a while.
-    await poll(async () => onPrimary.committed.size === PARTITIONS && app.acked.size > 1500, { what: 'load on the primary', timeoutMs: 120_000, intervalMs: 200 });
+    await poll(
+      async () => {
+        if (onPrimary.child.exitCode !== null) throw new Error(`the group reader exited (${onPrimary.child.exitCode}): see its stderr above`);
+        return onPrimary.committed.size === PARTITIONS && app.acked.size > 1500;
+      },
+      { what: 'load on the primary', timeoutMs: 120_000, intervalMs: 200 },
+    );
 
     // The disaster: every primary broker SIGKILLed, as close together as we can.
-    await Promise.all(brokers.map((b) => killBroker(topo, b, { settle: false })));
+    const killed = await Promise.all(brokers.map((b) => killBroker(topo, b, { settle: false })));
+    onPrimary.child.kill('SIGKILL');
+    expect(killed, 'every primary broker was running and is killed').toEqual(brokers.map(() => true));
     await app.stop();
-    await Promise.race([consumer.disconnect().catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
     await producer.disconnect().catch(() => undefined);
     const answered = new Map(onPrimary.committed);
 

@@ -1,32 +1,33 @@
 /**
  * Partition ends and record counts of a primary whose brokers are down, from the replicas' log dirs
- * on this host (run by the host's worker). Per partition the replica with the highest end here is
- * the one read: with acks=all every acknowledged record is on each in-sync replica, and the longest
- * log is the one a clean election would keep. Read only (segments.ts).
+ * on this host (run by the host's worker). Per partition the replica Kafka keeps is the one read:
+ * the newest leader epoch at its tip, then the highest end (with acks=all every acknowledged record
+ * is on each in-sync replica; a longer log of an older epoch holds records a later leader never
+ * had, truncated when that replica rejoins). Read only (segments.ts).
  */
 import type { ClusterSpec } from '../../config/spec';
 import { hostname } from 'node:os';
 import { RangeCounter } from './count';
-import { type ReplicaDir, readReplica, replicaDirs, replicaEnd } from './segments';
+import { type ReplicaDir, byTip, readReplica, replicaDirs, replicaTip } from './segments';
 import type { DiskPartition, DiskPartitions, PartitionOffset } from './types';
 
 const key = (topic: string, partition: number): string => `${topic}/${partition}`;
 
-/** Every replica of the topics on these brokers, grouped by partition, each with its end; highest end first. */
-export async function replicasByPartition(spec: ClusterSpec, brokerIds: number[], topics: string[] | undefined, problems: string[]): Promise<Map<string, { r: ReplicaDir; end: number }[]>> {
+/** Every replica of the topics on these brokers, grouped by partition, each with its tip; the one Kafka keeps first. */
+export async function replicasByPartition(spec: ClusterSpec, brokerIds: number[], topics: string[] | undefined, problems: string[]): Promise<Map<string, { r: ReplicaDir; end: number; epoch: number }[]>> {
   const wanted = topics && new Set(topics);
   const dirs = await replicaDirs(spec, brokerIds, wanted ? (t) => wanted.has(t) : undefined, problems);
-  const out = new Map<string, { r: ReplicaDir; end: number }[]>();
+  const out = new Map<string, { r: ReplicaDir; end: number; epoch: number }[]>();
   for (const r of dirs) {
-    let end: number;
+    let tip: { end: number; epoch: number };
     try {
-      end = await replicaEnd(r);
+      tip = await replicaTip(r);
     } catch (e) {
       problems.push(`broker ${r.brokerId}: ${r.dir} cannot be read (${(e as Error).message})`);
       continue;
     }
     const k = key(r.topic, r.partition);
-    out.set(k, [...(out.get(k) ?? []), { r, end }].sort((a, b) => b.end - a.end || a.r.brokerId - b.r.brokerId));
+    out.set(k, [...(out.get(k) ?? []), { r, ...tip }].sort((a, b) => byTip(a, b) || a.r.brokerId - b.r.brokerId));
   }
   return out;
 }
@@ -44,15 +45,16 @@ export async function partitionEndsFromDisk(
   for (const c of opts.cuts ?? []) cuts.set(key(c.topic, c.partition), [...new Set([...(cuts.get(key(c.topic, c.partition)) ?? []), c.offset])].sort((a, b) => a - b));
   const partitions: DiskPartition[] = [];
   for (const [k, list] of [...replicas].sort(([a], [b]) => a.localeCompare(b))) {
-    const { r, end } = list[0]!;
+    const { r, end, epoch } = list[0]!;
     const p: DiskPartition = {
       topic: r.topic,
       partition: r.partition,
       end,
+      epoch,
       start: r.segments[0] ?? 0,
       brokerId: r.brokerId,
       logDir: r.logDir,
-      replicas: list.map((x) => ({ brokerId: x.r.brokerId, end: x.end })),
+      replicas: list.map((x) => ({ brokerId: x.r.brokerId, end: x.end, epoch: x.epoch })),
     };
     const f = from.get(k) ?? (opts.fromStart ? 0 : undefined);
     if (f !== undefined) {

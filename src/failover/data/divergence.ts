@@ -25,6 +25,7 @@ import { mirrorPair } from '../../kafka/mirrorRun.pure';
 import { WireClient } from '../../kafka/wire/client';
 import { brokersByHost } from './hosts.pure';
 import { countLive } from './live';
+import { byTip } from './segments';
 import type {
   ConsumedNotMirrored,
   DiskGroups,
@@ -51,14 +52,15 @@ async function positionsOf(standby: ClusterSpec, pair: string, topics: string[] 
   return { state, positions, topics: names };
 }
 
-/** Per partition, the disk reading with the highest end over every host (undefined: no host has it). */
+/** Per partition, the disk reading Kafka keeps over every host (newest epoch, then highest end; undefined: no host has it). */
 export function mergeDisk(disk: DiskPartitions[]): Map<string, DiskPartition & { host: string }> {
   const out = new Map<string, DiskPartition & { host: string }>();
   for (const d of disk) {
     for (const p of d.partitions) {
       const k = key(p.topic, p.partition);
       const cur = out.get(k);
-      if (!cur || p.end > cur.end || (p.end === cur.end && p.count && !cur.count)) out.set(k, { ...p, host: d.host });
+      const order = cur ? byTip(p, cur) : -1;
+      if (order < 0 || (order === 0 && p.count && !cur!.count)) out.set(k, { ...p, host: d.host });
     }
   }
   return out;
@@ -76,14 +78,14 @@ function cutsOf(diskGroups: DiskGroups[] | undefined, positions: Map<string, Par
   return out;
 }
 
-/** Per group, the host's reading of its __consumer_offsets partition with the highest end. */
+/** Per group, the host's reading of its __consumer_offsets partition that Kafka keeps (newest epoch, then highest end). */
 export function mergeGroups(diskGroups: DiskGroups[]): Map<string, DiskGroups['groups'][number]> {
   const out = new Map<string, DiskGroups['groups'][number]>();
   for (const h of diskGroups) {
     for (const g of h.groups) {
       if (g.brokerId === undefined) continue;
       const cur = out.get(g.group);
-      if (!cur || (g.end ?? -1) > (cur.end ?? -1)) out.set(g.group, g);
+      if (!cur || byTip({ end: g.end ?? -1, epoch: g.epoch }, { end: cur.end ?? -1, epoch: cur.epoch }) < 0) out.set(g.group, g);
     }
   }
   return out;
@@ -221,12 +223,18 @@ export interface GroupMovesOptions {
  * names it had its offsets deleted there, and is left out.
  */
 export function groupsOnDisk(diskGroups: DiskGroups[], topics: string[]): Map<string, PartitionOffset[]> {
-  const newest = new Map<number, number>();
-  for (const h of diskGroups) for (const r of h.read ?? []) newest.set(r.partition, Math.max(newest.get(r.partition) ?? -1, r.end));
+  const newest = new Map<number, { end: number; epoch?: number }>();
+  for (const h of diskGroups) {
+    for (const r of h.read ?? []) {
+      const cur = newest.get(r.partition);
+      if (!cur || byTip(r, cur) < 0) newest.set(r.partition, r);
+    }
+  }
   const out = new Map<string, PartitionOffset[]>();
   for (const g of [...mergeGroups(diskGroups).values()].sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0))) {
     const offsets = g.offsets.filter((o) => topics.includes(o.topic));
-    if (offsets.length && (newest.get(g.offsetsPartition) ?? -1) <= (g.end ?? -1)) out.set(g.group, offsets);
+    const top = newest.get(g.offsetsPartition);
+    if (offsets.length && (!top || byTip(top, { end: g.end ?? -1, epoch: g.epoch }) >= 0)) out.set(g.group, offsets);
   }
   return out;
 }

@@ -201,7 +201,7 @@ export async function groupOffsetsFromDisk(
     }
     const replay = new OffsetCommitReplay(new Set(gs));
     await readReplica(best.r, 0, best.end, (b) => replay.add(b, best.r.dir), opts.signal);
-    for (const group of gs) out.push({ group, offsetsPartition: p, brokerId: best.r.brokerId, end: best.end, offsets: replay.offsetsOf(group, topics), pending: replay.pendingOf(group) });
+    for (const group of gs) out.push({ group, offsetsPartition: p, brokerId: best.r.brokerId, end: best.end, epoch: best.epoch, offsets: replay.offsetsOf(group, topics), pending: replay.pendingOf(group) });
   }
   out.sort((a, b) => groups.indexOf(a.group) - groups.indexOf(b.group));
   return { host, brokerIds, offsetsPartitions: count, groups: out, problems };
@@ -226,8 +226,8 @@ async function everyGroup(
     }
     const replay = new OffsetCommitReplay('all');
     await readReplica(best.r, 0, best.end, (b) => replay.add(b, best.r.dir), signal);
-    read.push({ partition: p, brokerId: best.r.brokerId, end: best.end });
-    for (const group of replay.groupsHeld(topics)) out.push({ group, offsetsPartition: p, brokerId: best.r.brokerId, end: best.end, offsets: replay.offsetsOf(group, topics), pending: replay.pendingOf(group) });
+    read.push({ partition: p, brokerId: best.r.brokerId, end: best.end, epoch: best.epoch });
+    for (const group of replay.groupsHeld(topics)) out.push({ group, offsetsPartition: p, brokerId: best.r.brokerId, end: best.end, epoch: best.epoch, offsets: replay.offsetsOf(group, topics), pending: replay.pendingOf(group) });
   }
   // Another host may hold these (each broker holds replicas of some partitions only).
   if (missing.length) base.problems.push(`${missing.length} of ${count} partitions of ${OFFSETS_TOPIC} have no replica in the log dirs of broker${base.brokerIds.length === 1 ? '' : 's'} ${base.brokerIds.join(', ')} (${missing.join(', ')}): their groups come from the hosts that hold them`);

@@ -71,20 +71,34 @@ export async function replicaDirs(spec: ClusterSpec, brokerIds: number[], topics
 
 const segmentFile = (r: ReplicaDir, base: number): string => join(r.dir, `${String(base).padStart(20, '0')}.log`);
 
-/** The replica's log end offset: the end of the last complete batch of its newest segment (its base when empty). */
-export async function replicaEnd(r: ReplicaDir): Promise<number> {
-  const base = r.segments[r.segments.length - 1];
-  if (base === undefined) return 0;
-  const file = segmentFile(r, base);
-  const fh = await open(file, 'r');
-  let size: number;
-  try {
-    size = (await fh.stat()).size;
-  } finally {
-    await fh.close();
+/**
+ * The replica's tip: its log end offset (the end of the last complete batch of its newest segment,
+ * its base when empty) and the leader epoch of its last batch (older segments looked at when the
+ * newest is empty; -1 when it has none). Two replicas of one partition are compared by epoch first:
+ * a replica that stopped at an older leader's epoch may hold a longer log that Kafka truncates when
+ * it rejoins (records the next leader never had), so the newest epoch's log is the partition's.
+ */
+export async function replicaTip(r: ReplicaDir): Promise<{ end: number; epoch: number }> {
+  let end: number | undefined;
+  for (let i = r.segments.length - 1; i >= 0; i--) {
+    const base = r.segments[i]!;
+    const file = segmentFile(r, base);
+    const fh = await open(file, 'r');
+    let size: number;
+    try {
+      size = (await fh.stat()).size;
+    } finally {
+      await fh.close();
+    }
+    const scan = await scanSegment(file, size, base);
+    end ??= scan.endOffset;
+    if (scan.lastEpoch >= 0) return { end, epoch: scan.lastEpoch };
   }
-  return (await scanSegment(file, size, base)).endOffset;
+  return { end: end ?? 0, epoch: -1 };
 }
+
+/** Orders replicas of one partition, the one Kafka keeps first: newest leader epoch, then highest end. */
+export const byTip = (a: { end: number; epoch?: number }, b: { end: number; epoch?: number }): number => (b.epoch ?? -1) - (a.epoch ?? -1) || b.end - a.end;
 
 /**
  * Where to start reading a segment for `from`: the segment's offset index (entries of relative

@@ -25,16 +25,18 @@ export interface PartitionOffset extends PartitionRef {
   offset: number;
 }
 
-/** One partition as the log dirs of a host hold it: the replica with the highest end. */
+/** One partition as the log dirs of a host hold it: the replica Kafka keeps (newest leader epoch, then highest end). */
 export interface DiskPartition extends PartitionRef {
   /** The end of the last complete batch of the newest segment (the log end offset). */
   end: number;
+  /** The partition leader epoch of its last batch (-1: none); compared before the end across replicas. */
+  epoch?: number;
   /** The base offset of the oldest segment (the log start, near enough: retention may have moved it within). */
   start: number;
   brokerId: number;
   logDir: string;
-  /** Every replica of the partition on this host: broker and end. */
-  replicas: { brokerId: number; end: number }[];
+  /** Every replica of the partition on this host: broker, end and last epoch. */
+  replicas: { brokerId: number; end: number; epoch?: number }[];
   /** Counted from here (the mirror's position, or the log start), when asked. */
   from?: number;
   /** Records in [from, end). */
@@ -111,9 +113,11 @@ export interface DiskGroupOffsets {
   group: string;
   /** The partition of `__consumer_offsets` that holds the group (Kafka's partitionFor). */
   offsetsPartition: number;
-  /** The replica read (the highest end on this host); undefined when the host holds none. */
+  /** The replica read (the one Kafka keeps among those on this host); undefined when the host holds none. */
   brokerId?: number;
   end?: number;
+  /** The leader epoch of its last batch. */
+  epoch?: number;
   /** Committed offsets ("next to read"), after the last commit and tombstone of each. */
   offsets: PartitionOffset[];
   /** Transactional offset commits with no marker yet (not applied). */
@@ -138,8 +142,8 @@ export interface DiskGroups {
   offsetsPartitions: number;
   groups: DiskGroupOffsets[];
   problems: string[];
-  /** With groups 'all': every partition of __consumer_offsets read here (the replica with the highest end). */
-  read?: { partition: number; brokerId: number; end: number }[];
+  /** With groups 'all': every partition of __consumer_offsets read here (the replica Kafka keeps). */
+  read?: { partition: number; brokerId: number; end: number; epoch?: number }[];
 }
 
 /** A group's offset the mirror had not reached: consumed on the primary, never on the standby. */

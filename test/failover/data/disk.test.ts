@@ -3,7 +3,7 @@
  * base offset, a batch cut short at the newest one's tail by a kill), through the host activity as
  * the worker runs it (MockActivityEnvironment, the activities' boundary).
  */
-import { mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { activityDeps, createActivities } from '../../../activities';
 import type { ClusterSpec } from '../../../src/config/spec';
 import { partitionEndsFromDisk } from '../../../src/failover/data/disk';
+import { mergeDisk } from '../../../src/failover/data/divergence';
 import type { DiskPartitions } from '../../../src/failover/data/types';
 import { batch } from './batches';
 
@@ -66,12 +67,13 @@ describe('partitionEndsFromDiskActivity', () => {
         topic: 't',
         partition: 0,
         end: 20,
+        epoch: 0,
         start: 0,
         brokerId: 1,
         logDir: join(dir, 'b1'),
         replicas: [
-          { brokerId: 1, end: 20 },
-          { brokerId: 2, end: 10 },
+          { brokerId: 1, end: 20, epoch: 0 },
+          { brokerId: 2, end: 10, epoch: 0 },
         ],
         from: 5,
         count: { records: 5 + 5 + 4, aborted: 0, open: 0, markers: 1 },
@@ -111,6 +113,22 @@ describe('partitionEndsFromDiskActivity', () => {
     expect((await partitionEndsFromDisk(spec, [1], ['t'], { from: [{ topic: 't', partition: 0, offset: 5 }] })).partitions[0]!.count).toEqual({ records: 14, aborted: 0, open: 0, markers: 1 });
     writeFileSync(join(p1, `${String(0).padStart(20, '0')}.index`), entry(9, first + 5)); // inside a batch
     expect(await counted()).toEqual(expected);
+  });
+
+  it("the replica of the newest leader epoch is the partition's, even when an older leader's log is longer", async () => {
+    // Broker 1 led epoch 3 and wrote 10-19 that never reached broker 2; broker 2 then led epoch 4 and
+    // wrote 10-14 (acknowledged). Kafka truncates broker 1 to 10 when it rejoins: broker 2's log is the truth.
+    const { spec, logs } = layout();
+    writeFileSync(join(logs[0]!, 't-0', seg(0)), Buffer.concat([batch(0, 10, { epoch: 3 }), batch(10, 10, { epoch: 3 })].map((b) => b.bytes)));
+    for (const f of readdirSync(join(logs[0]!, 't-0'))) if (f !== seg(0)) rmSync(join(logs[0]!, 't-0', f));
+    writeFileSync(join(logs[1]!, 't-0', seg(0)), Buffer.concat([batch(0, 10, { epoch: 3 }), batch(10, 5, { epoch: 4 })].map((b) => b.bytes)));
+    writeFileSync(join(logs[1]!, 't-0', seg(15)), Buffer.alloc(0)); // rolled, nothing written yet: the epoch is the older segment's
+    const here = await partitionEndsFromDisk(spec, [1, 2], ['t'], { from: [{ topic: 't', partition: 0, offset: 5 }] });
+    expect(here.partitions[0]).toMatchObject({ brokerId: 2, end: 15, epoch: 4, count: { records: 10 }, replicas: [{ brokerId: 2, end: 15, epoch: 4 }, { brokerId: 1, end: 20, epoch: 3 }] });
+    // The same over two hosts (one worker each): merged by epoch first.
+    const [h1, h2] = await Promise.all([partitionEndsFromDisk(spec, [1], ['t']), partitionEndsFromDisk(spec, [2], ['t'])]);
+    expect(mergeDisk([h1, h2]).get('t/0')).toMatchObject({ brokerId: 2, end: 15, epoch: 4 });
+    expect(mergeDisk([h2, h1]).get('t/0')).toMatchObject({ brokerId: 2, end: 15, epoch: 4 });
   });
 
   it('a closed segment that stops short is an error, not a guess', async () => {

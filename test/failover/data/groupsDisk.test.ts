@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ClusterSpec } from '../../../src/config/spec';
-import { groupsOnDisk } from '../../../src/failover/data/divergence';
+import { groupsOnDisk, mergeGroups } from '../../../src/failover/data/divergence';
 import { OffsetCommitReplay, groupOffsetsFromDisk, javaStringHashCode, offsetsPartitionFor } from '../../../src/failover/data/groupsDisk';
 import type { DiskGroups } from '../../../src/failover/data/types';
 import { isAbortMarker, splitBatches } from '../../../src/kafka/wire/recordBatch';
@@ -138,6 +138,17 @@ describe("every group ('all'), for a failover that names none", () => {
     expect([...groupsOnDisk([hostA, hostB], [TOPIC])]).toEqual([['g1', o(5)]]);
     expect([...groupsOnDisk([hostA], [TOPIC])]).toEqual([['g1', o(5)], ['g2', o(9)]]);
     expect([...groupsOnDisk([hostB], [TOPIC, 'other'])]).toEqual([['g1', o(4)], ['g3', [{ topic: 'other', partition: 0, offset: 1 }]]]);
+  });
+
+  it('merged over hosts by leader epoch first: a longer log an older leader left behind loses to the newest epoch', () => {
+    const o = (offset: number) => [{ topic: TOPIC, partition: 0, offset }];
+    // Broker 1 led epoch 5 and had records past what broker 2 copied; broker 2 then led epoch 6 and
+    // took the group's last commits (acknowledged) at a lower end: Kafka keeps broker 2's log.
+    const old: DiskGroups = { host: 'a', brokerIds: [1], offsetsPartitions: 10, problems: [], groups: [{ group: 'g', offsetsPartition: 3, brokerId: 1, end: 120, epoch: 5, offsets: o(506), pending: 0 }], read: [{ partition: 3, brokerId: 1, end: 120, epoch: 5 }] };
+    const newest: DiskGroups = { host: 'b', brokerIds: [2], offsetsPartitions: 10, problems: [], groups: [{ group: 'g', offsetsPartition: 3, brokerId: 2, end: 118, epoch: 6, offsets: o(508), pending: 0 }], read: [{ partition: 3, brokerId: 2, end: 118, epoch: 6 }] };
+    expect(mergeGroups([old, newest]).get('g')?.offsets).toEqual(o(508));
+    expect(mergeGroups([newest, old]).get('g')?.offsets).toEqual(o(508));
+    expect([...groupsOnDisk([old, newest], [TOPIC])]).toEqual([['g', o(508)]]);
   });
 });
 
