@@ -28,6 +28,19 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** A lock dated further ahead than this says a clock is wrong (its writer's or this machine's). */
+export const CLOCK_SKEW_MS = 60 * 1000;
+
+/**
+ * Names a clock skew between a lock's writer and this machine when its time is ahead of ours: on
+ * shared storage (a NAS, a bucket) hosts judge each other's locks by the time written in them.
+ */
+export function skewOf(l: LockInfo, now = Date.now()): string | null {
+  const ahead = Date.parse(l.time) - now;
+  if (!(ahead > CLOCK_SKEW_MS)) return null;
+  return `its time is ${Math.round(ahead / 60000)} min ahead of this machine's clock: the clock of ${l.host} or of this machine is wrong (check NTP), and stale locks are judged by these times`;
+}
+
 export function isStale(l: LockInfo, now = Date.now(), host = hostname()): string | null {
   if (l.host === host && !processAlive(l.pid)) return `process ${l.pid} on ${l.host} is gone`;
   const age = now - Date.parse(l.time);
@@ -66,7 +79,8 @@ export class Lock {
         if (exclusive || l.exclusive) {
           throw new LifeboatError(
             'Locked',
-            `repository ${backend.location} is locked ${l.exclusive ? 'exclusively' : 'shared'} by ${l.purpose} (pid ${l.pid} on ${l.host} since ${l.time}); try again when it has finished`,
+            `repository ${backend.location} is locked ${l.exclusive ? 'exclusively' : 'shared'} by ${l.purpose} (pid ${l.pid} on ${l.host} since ${l.time}); ` +
+              (skewOf(l) ?? 'try again when it has finished'),
             { lock: l },
           );
         }

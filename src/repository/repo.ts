@@ -30,6 +30,7 @@ import {
 } from './format';
 import { Lock } from './lock';
 import { PackWriter, readPackHeader, type PackInfo } from './pack';
+import { rangedRestore } from './rangedRestore';
 import { RestorePool, type Placement, type PlacementFailure } from './restorePool';
 import type {
   ComponentName,
@@ -877,7 +878,11 @@ class Reader implements SnapshotReader {
 
   async parallelRestore(workers: number): Promise<ParallelFileRestore | null> {
     const backend = this.repo.backend;
-    if (!(backend instanceof LocalBackend)) return null;
+    if (!(backend instanceof LocalBackend)) {
+      // Packs on object storage: coalesced ranged reads, several in flight, every chunk verified.
+      const repo = this.repo;
+      return rangedRestore({ backend, key: repo.key, meta: this.meta, locate: (id) => repo.locate(id), entry: (p) => this.entry(p) }, 2 * workers + 2);
+    }
     const pool = RestorePool.start(this.repo.key, workers);
     if (!pool) return null;
     /** Where each chunk of a file is stored and goes; its total length. */

@@ -21,7 +21,6 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
-  HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
@@ -71,6 +70,14 @@ const NETWORK = /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHO
 // its SDK and supports Node 20, so that warning is noise on a command's stderr.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+/** Errors that say who we are is wrong (versitygw answers an unknown access key with a 404 XAdminUserNotFound). */
+const CREDENTIALS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'InvalidToken', 'ExpiredToken', 'Forbidden', 'XAdminUserNotFound']);
+/** A 404 that means the object is not there (not the bucket, not the user). */
+const objectMissing = (e: unknown): boolean => {
+  const n = nameOf(e);
+  return n === 'NoSuchKey' || (statusOf(e) === 404 && (n === 'NotFound' || n === 'Unknown' || n === ''));
+};
+
 const enoent = (what: string): Error => Object.assign(new Error(`${what} does not exist`), { code: 'ENOENT' });
 
 export class S3Backend implements Backend {
@@ -112,13 +119,15 @@ export class S3Backend implements Backend {
   /** One clear line for what the server or the network said; anything else passes through. */
   private fail(e: unknown, doing: string): unknown {
     if (e instanceof LifeboatError) return e;
-    const name = nameOf(e);
     const status = statusOf(e);
+    // A HEAD's error has no body to name it: the SDK says "Unknown" (or "NotFound", "Forbidden").
+    const named = nameOf(e);
+    const name = named === 'Unknown' ? '' : named;
     const msg = (e as AwsError).message ?? String(e);
     if (name === 'NoSuchBucket') {
       return new LifeboatError('RepositoryNotFound', `no bucket "${this.where.bucket}" on ${this.endpointName} (for ${this.location}): create it, or correct the path (Lifeboat never creates buckets)`);
     }
-    if (['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'InvalidToken', 'ExpiredToken', 'Forbidden'].includes(name) || status === 403) {
+    if (CREDENTIALS.has(name) || status === 403) {
       return new LifeboatError(
         'WrongPassword',
         `${this.endpointName} refused the credentials for ${this.location} while ${doing} (${name || `HTTP ${status}`}): check the s3 accessKeyId and secretAccessKey secrets and the key's permissions on the bucket`,
@@ -142,17 +151,9 @@ export class S3Backend implements Backend {
     }
   }
 
-  /** Checks that the bucket is there and the credentials work (before a repository is created in it). */
+  /** Checks that the bucket is there and the credentials work (a listing: unlike HEAD, its errors have a body that names them). */
   async init(): Promise<void> {
-    await this.call('looking for the bucket', async () => {
-      try {
-        await this.client.send(new HeadBucketCommand({ Bucket: this.where.bucket }));
-      } catch (e) {
-        // HEAD has no body: a 404 is the bucket's absence.
-        if (statusOf(e) === 404 || nameOf(e) === 'NotFound') throw Object.assign(new Error('no bucket'), { name: 'NoSuchBucket' });
-        throw e;
-      }
-    });
+    await this.call('looking for the bucket', () => this.client.send(new ListObjectsV2Command({ Bucket: this.where.bucket, Prefix: this.dirKey('keys'), MaxKeys: 1 })));
   }
 
   async list(kind: FileKind): Promise<{ name: string; size: number }[]> {
@@ -178,8 +179,8 @@ export class S3Backend implements Backend {
       const r = await this.client.send(new HeadObjectCommand({ Bucket: this.where.bucket, Key: this.key(kind, name) }));
       return { size: r.ContentLength ?? 0 };
     } catch (e) {
-      if (statusOf(e) === 404 && nameOf(e) !== 'NoSuchBucket') {
-        // HEAD cannot say why: a missing bucket answers 404 too.
+      if (objectMissing(e)) {
+        // HEAD cannot say why: a missing bucket (or, on some servers, an unknown user) answers 404 too.
         if (kind === 'config') await this.init();
         return null;
       }
@@ -194,7 +195,7 @@ export class S3Backend implements Backend {
       const bytes = await r.Body!.transformToByteArray();
       return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     } catch (e) {
-      if (nameOf(e) === 'NoSuchKey' || (statusOf(e) === 404 && nameOf(e) !== 'NoSuchBucket')) throw enoent(`${this.location}/${key.slice(this.where.prefix ? this.where.prefix.length + 1 : 0)}`);
+      if (objectMissing(e)) throw enoent(`${this.location}/${key.slice(this.where.prefix ? this.where.prefix.length + 1 : 0)}`);
       if (nameOf(e) === 'InvalidRange' || statusOf(e) === 416) return Buffer.alloc(0);
       throw this.fail(e, `reading ${key}`);
     }

@@ -2,7 +2,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import { initRepository, type InitOptions, type LocalRepository, type SnapshotReader } from '../../src/repository';
+import { initRepository, type InitOptions, type LocalRepository, type RepositoryLocation, type SnapshotReader } from '../../src/repository';
 
 /** Small chunks and packs so tests exercise many of each on little data; cheap scrypt. */
 export const SMALL: InitOptions = {
@@ -24,9 +24,14 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
+/** Where tempRepo makes repositories: a fresh temp dir, or what `tempReposOn` says (the S3 suite). */
+let where: (() => RepositoryLocation) | undefined;
+export function tempReposOn(make: () => RepositoryLocation): void {
+  where = make;
+}
+
 export async function tempRepo(opts: InitOptions = {}) {
-  const path = join(tempDir(), 'repo');
-  return initRepository(path, PASSWORD, { ...SMALL, ...opts });
+  return initRepository(where ? where() : join(tempDir(), 'repo'), PASSWORD, { ...SMALL, ...opts });
 }
 
 export { kafkaLike } from '../../bench/repositoryData';

@@ -7,9 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { primarySpec } from '../support/lab';
-import { cleanS3, s3Keys, s3Location, s3Prefix, s3Repository } from '../support/s3';
+import { cleanS3, labS3, S3_BUCKET, s3Keys, s3Location, s3Prefix, s3Repository } from '../support/s3';
 import { initRepository, openBackend, openRepository, openRepositoryForSpec, restoreFiles, S3Backend } from '../../src/repository';
 import { kafkaLike, PASSWORD, SMALL } from './helpers';
 
@@ -124,5 +125,52 @@ describe('repository on S3 (versitygw)', () => {
     // Whichever won, its key opens the repository.
     expect(repo.config.version).toBeGreaterThan(0);
     await repo.close();
+  });
+
+  it('restore from S3: chunks of a pack come in coalesced ranged reads, each verified; an altered or cut object is CorruptBackup', async () => {
+    const where = s3Location();
+    const repo = await initRepository(where, PASSWORD, SMALL);
+    const data = kafkaLike(3 * 1024 * 1024, 7);
+    const { meta } = await repo.saveSnapshot({ cluster: 'c', components: ['logdirs'] }, async (w) => {
+      await w.writeFile('logdirs/a.log', data);
+    });
+    const reader = await repo.openSnapshot(meta.id);
+    const chunks = (reader as unknown as { chunksOf(p: string): string[] }).chunksOf('logdirs/a.log').length;
+    const session = (await reader.parallelRestore!(2))!;
+    expect(session).not.toBeNull();
+    let reads = 0;
+    const real = repo.backend.readRange.bind(repo.backend);
+    repo.backend.readRange = (...a) => (reads++, real(...a));
+    try {
+      expect((await session.readBuffer('logdirs/a.log')).equals(data)).toBe(true);
+      const target = join(tmp(), 'a.log');
+      const r = await restoreFiles(reader, join(target, '..', 'out'), { workers: 2 });
+      expect(r.files).toBe(1);
+      expect(readFileSync(join(target, '..', 'out', 'logdirs/a.log')).equals(data)).toBe(true);
+    } finally {
+      repo.backend.readRange = real;
+    }
+    // One read per pack at most (~13 packs of 256 KiB for dozens of chunks), twice over (readBuffer, then restoreFiles).
+    expect(chunks).toBeGreaterThan(30);
+    expect(reads).toBeLessThan(chunks);
+    await session.close();
+
+    // The largest pack altered behind the repository's back, then cut short: both named as damage.
+    const packs = (await s3Keys(where.prefix)).filter((k) => k.key.includes('/data/')).sort((a, b) => b.size - a.size);
+    const key = packs[0]!.key;
+    const original = await repo.backend.read('data', key.split('/').pop()!);
+    const c = labS3();
+    try {
+      const flipped = Buffer.from(original);
+      flipped[Math.floor(flipped.length / 3)]! ^= 0x10;
+      await c.send(new PutObjectCommand({ Bucket: S3_BUCKET, Key: key, Body: flipped }));
+      await expect(restoreFiles(reader, join(tmp(), 'x'), { workers: 2 })).rejects.toMatchObject({ type: 'CorruptBackup', message: expect.stringMatching(/fails authentication|does not match/) });
+      await c.send(new PutObjectCommand({ Bucket: S3_BUCKET, Key: key, Body: original.subarray(0, original.length >> 1) }));
+      await expect(restoreFiles(reader, join(tmp(), 'y'), { workers: 2 })).rejects.toMatchObject({ type: 'CorruptBackup', message: expect.stringContaining('truncated') });
+      await expect(reader.readBuffer('logdirs/a.log')).rejects.toMatchObject({ type: 'CorruptBackup' });
+    } finally {
+      c.destroy();
+      await repo.close();
+    }
   });
 });

@@ -60,7 +60,12 @@ commands:
 
 The password comes from --password-file or LIFEBOAT_PASSWORD (the new one for key add from
 --new-password-file or LIFEBOAT_NEW_PASSWORD; copy's destination from --to-password-file,
-LIFEBOAT_TO_PASSWORD, or the same password).`;
+LIFEBOAT_TO_PASSWORD, or the same password).
+
+A repository may be on S3-compatible object storage: --repo/--to s3://bucket/prefix take the server
+and credentials from AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_S3), AWS_REGION, AWS_ACCESS_KEY_ID and
+AWS_SECRET_ACCESS_KEY (path-style addressing with an endpoint; LIFEBOAT_S3_PATH_STYLE=0 turns it off);
+a spec's s3:// repository has its own s3 section.`;
 
 const KEEP = <N extends string>(name: N, what: string) => int(`keep-${name}` as const, '<N>', `keep the newest snapshot of each of the last N ${what}`);
 

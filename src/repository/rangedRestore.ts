@@ -1,0 +1,159 @@
+/**
+ * The parallel, verified restore of a repository whose packs are not local files (S3): a file's
+ * chunks are grouped by pack, neighbours in a pack (gaps up to GAP_BYTES) coalesced into one ranged
+ * read of up to GROUP_BYTES, several reads in flight at once; every chunk is opened, decompressed
+ * and checked against its SHA-256 and length before it is written at its place in the file.
+ * (Local packs are read by the restore workers instead, restorePool.ts.)
+ */
+import { write } from 'node:fs';
+import { promisify } from 'node:util';
+import { LifeboatError } from '../errors';
+import type { Backend } from './backend';
+import type { BlobLocation } from './blobIndex';
+import { decompress } from './compress';
+import { open, sha256 } from './crypto';
+import type { FileEntry, ParallelFileRestore, SnapshotMeta } from './types';
+
+const writeAt = promisify(write);
+/** Unneeded bytes between two chunks of a pack that one read still spans (cheaper than another request). */
+const GAP_BYTES = 256 * 1024;
+/** The most one ranged read fetches. */
+const GROUP_BYTES = 8 * 1024 * 1024;
+
+interface Piece {
+  id: string;
+  loc: BlobLocation;
+  pos: number;
+}
+
+export interface RangedSource {
+  backend: Backend;
+  key: Buffer;
+  meta: SnapshotMeta;
+  locate(id: string): Promise<BlobLocation | undefined>;
+  /** The entry and its chunk ids (throws SnapshotNotFound / InvalidInput for a bad path). */
+  entry(path: string): FileEntry & { chunks?: string[] };
+}
+
+/** Runs at most `n` of the given tasks at once. */
+class Gate {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly n: number) {}
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.running >= this.n) await new Promise<void>((r) => this.waiting.push(r));
+    this.running++;
+    try {
+      return await fn();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+export function rangedRestore(src: RangedSource, parallel: number): ParallelFileRestore {
+  const gate = new Gate(Math.max(2, parallel));
+  const damaged = (id: string, pack: string | undefined, reason: string): LifeboatError =>
+    new LifeboatError(
+      'CorruptBackup',
+      `snapshot ${src.meta.id.slice(0, 12)} (${src.meta.cluster}, ${src.meta.time}) is damaged: chunk ${id.slice(0, 12)}${pack ? ` in pack ${pack.slice(0, 12)}` : ''} ${reason}; run 'lifeboat repo check --read-data'`,
+      { snapshot: src.meta.id, blob: id, ...(pack ? { pack } : {}) },
+    );
+
+  const pieces = async (path: string): Promise<{ list: Piece[]; size: number }> => {
+    const e = src.entry(path);
+    if (e.type !== 'file') throw new LifeboatError('InvalidInput', `${path} in snapshot ${src.meta.id.slice(0, 12)} is a ${e.type}, not a file`);
+    const list: Piece[] = [];
+    let pos = 0;
+    for (const id of e.chunks ?? []) {
+      const loc = await src.locate(id);
+      if (!loc) throw damaged(id, undefined, 'is not in any index or pack');
+      list.push({ id, loc, pos });
+      pos += loc.raw;
+    }
+    if (pos !== e.size) throw new LifeboatError('CorruptBackup', `snapshot ${src.meta.id.slice(0, 12)}: ${path} has chunks of ${pos} bytes but is listed with ${e.size}`, { snapshot: src.meta.id });
+    return { list, size: pos };
+  };
+
+  /** Pieces in runs of one ranged read each. */
+  const groups = (list: Piece[]): Piece[][] => {
+    const sorted = [...list].sort((a, b) => (a.loc.pack < b.loc.pack ? -1 : a.loc.pack > b.loc.pack ? 1 : a.loc.offset - b.loc.offset));
+    const out: Piece[][] = [];
+    let cur: Piece[] = [];
+    let start = 0;
+    let end = 0;
+    for (const p of sorted) {
+      const last = cur[cur.length - 1];
+      const pEnd = p.loc.offset + p.loc.length;
+      if (last && last.loc.pack === p.loc.pack && p.loc.offset <= end + GAP_BYTES && Math.max(end, pEnd) - start <= GROUP_BYTES) {
+        cur.push(p);
+        end = Math.max(end, pEnd);
+        continue;
+      }
+      if (cur.length) out.push(cur);
+      cur = [p];
+      start = p.loc.offset;
+      end = pEnd;
+    }
+    if (cur.length) out.push(cur);
+    return out;
+  };
+
+  /** Reads one group and hands every verified chunk to `put`. */
+  const fetchGroup = (group: Piece[], put: (p: Piece, data: Buffer) => Promise<void>): Promise<void> =>
+    gate.run(async () => {
+      const pack = group[0]!.loc.pack;
+      const start = group[0]!.loc.offset;
+      const end = Math.max(...group.map((p) => p.loc.offset + p.loc.length));
+      let bytes: Buffer;
+      try {
+        bytes = await src.backend.readRange('data', pack, start, end - start);
+      } catch (e) {
+        if (e instanceof LifeboatError) throw e;
+        throw damaged(group[0]!.id, pack, `cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+      for (const p of group) {
+        const at = p.loc.offset - start;
+        if (at + p.loc.length > bytes.length) throw damaged(p.id, pack, `is truncated (the pack ends ${at + p.loc.length - bytes.length} bytes early)`);
+        let plain: Buffer;
+        try {
+          plain = open(src.key, bytes.subarray(at, at + p.loc.length));
+        } catch {
+          throw damaged(p.id, pack, 'fails authentication (altered)');
+        }
+        let data: Buffer;
+        try {
+          data = await decompress(plain[0]!, plain.subarray(1));
+        } catch (e) {
+          throw damaged(p.id, pack, `cannot be decompressed: ${(e as Error).message}`);
+        }
+        if (data.length !== p.loc.raw || sha256(data) !== p.id) throw damaged(p.id, pack, 'does not match its hash');
+        await put(p, data);
+      }
+    });
+
+  const fill = async (list: Piece[], put: (p: Piece, data: Buffer) => Promise<void>): Promise<void> => {
+    const all = groups(list).map((g) => fetchGroup(g, put));
+    all.forEach((p) => p.catch(() => undefined));
+    for (const p of all) await p;
+  };
+
+  return {
+    writeFile: async (path, fd) => {
+      const { list } = await pieces(path);
+      await fill(list, async (p, data) => {
+        let done = 0;
+        while (done < data.length) done += (await writeAt(fd, data, done, data.length - done, p.pos + done)).bytesWritten;
+      });
+    },
+    readBuffer: async (path) => {
+      const { list, size } = await pieces(path);
+      const out = Buffer.allocUnsafe(size);
+      await fill(list, async (p, data) => void data.copy(out, p.pos));
+      return out;
+    },
+    recycle: () => undefined,
+    close: async () => undefined,
+  };
+}
