@@ -143,6 +143,18 @@ describe('lab Prometheus scraping lifeboat serve', () => {
     expect(stale.annotations.summary).toMatch(new RegExp(`^${spec.name}: the newest complete backup in tier primary is [\\d.]+s old$`));
     expect(stale.annotations.description).toContain(`Backups of ${spec.name} are expected every ${INTERVAL_SECONDS}s`);
     expect(Date.now() / 1000).toBeGreaterThan(setTime + 2 * INTERVAL_SECONDS);
+    // No false alert: Prometheus' own record of the alert (ALERTS, pending or firing) starts only once the set was due.
+    const range = await fetch(
+      `${PROM}/api/v1/query_range?query=${encodeURIComponent(`ALERTS{alertname="LifeboatBackupStale",cluster="${spec.name}"}`)}&start=${Math.floor(setTime) - 5}&end=${Math.ceil(Date.now() / 1000)}&step=1`,
+    );
+    const series = ((await range.json()) as { data: { result: { values: [number, string][] }[] } }).data.result;
+    expect(series.length).toBeGreaterThan(0);
+    const first = Math.min(...series.flatMap((r) => r.values.map(([t]) => t)));
+    expect(first).toBeGreaterThan(setTime + 2 * INTERVAL_SECONDS);
+
+    // Nothing else fires: a new cluster without a schedule or a verification yet is given its time ("for").
+    const firing = new Set((await promAlerts(spec.name)).filter((a) => a.state === 'firing').map((a) => a.labels.alertname));
+    expect([...firing].filter((n) => n !== 'LifeboatBackupStale' && n !== 'LifeboatBackupNotProtected')).toEqual([]);
 
     // Sent to both lab Alertmanagers, which deliver it to lifeboat serve (no failover label: ignored, audited).
     for (const url of alertmanagerUrls(topo)) {
