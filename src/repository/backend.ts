@@ -4,7 +4,7 @@
  * Writes are atomic: a temp file, fsync, rename, so a crash never leaves a half object under its name.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { constants as fsConstants, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 
 export type FileKind = 'config' | 'keys' | 'data' | 'index' | 'snapshots' | 'locks';
@@ -28,6 +28,8 @@ export interface Backend {
 }
 
 const isTemp = (n: string) => n.startsWith('.tmp-');
+/** O_DIRECT writes: offsets, lengths and memory aligned to this (the largest common logical block size). */
+export const DIRECT_ALIGN = 4096;
 /** Buffers per writev call (Linux's IOV_MAX is 1024). */
 const WRITEV_MAX = 1024;
 
@@ -180,6 +182,52 @@ export class LocalBackend implements Backend {
     }
     await fh.close();
     await fs.rename(tmp, this.pathOf(kind, name));
+  }
+
+  /** Set once the file system refused O_DIRECT (tmpfs, some network file systems): buffered writes from then on. */
+  private noDirect = !fsConstants.O_DIRECT;
+
+  /**
+   * Writes the first `size` bytes of `data` like `write`, but past the page cache (O_DIRECT), or
+   * returns false (nothing written) where the file system refuses it. `data` must start on a page
+   * boundary and hold `size` rounded up to 4 KiB (the padding is written, then truncated away).
+   * Why: on the bench machine copying packs into fresh page-cache pages cost ~20 % of a backup's
+   * CPU, and a backup of a broker's log dirs should not push the broker's pages out of the cache.
+   * Packs are fsynced anyway, so going to the device directly costs nothing in latency.
+   */
+  async writeDirect(kind: FileKind, name: string, data: Buffer, size: number): Promise<boolean> {
+    const padded = Math.ceil(size / DIRECT_ALIGN) * DIRECT_ALIGN;
+    if (this.noDirect || padded > data.length) return false;
+    const dir = this.dirOf(kind, name);
+    await fs.mkdir(dir, { recursive: true });
+    const tmp = join(dir, `.tmp-${randomBytes(8).toString('hex')}`);
+    const refused = (e: unknown) => (e as NodeJS.ErrnoException).code === 'EINVAL';
+    let fh: fs.FileHandle;
+    try {
+      fh = await fs.open(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_DIRECT, 0o600);
+    } catch (e) {
+      if (!refused(e)) throw e;
+      this.noDirect = true;
+      return false;
+    }
+    try {
+      for (let off = 0; off < padded; ) {
+        const { bytesWritten } = await fh.write(data, off, padded - off, off);
+        if (bytesWritten <= 0) throw new Error(`short write to ${tmp}`);
+        off += bytesWritten;
+      }
+      await fh.truncate(size);
+      await fh.sync();
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      await fs.rm(tmp, { force: true });
+      if (!refused(e)) throw e;
+      this.noDirect = true;
+      return false;
+    }
+    await fh.close();
+    await fs.rename(tmp, this.pathOf(kind, name));
+    return true;
   }
 
   async remove(kind: FileKind, name: string): Promise<void> {

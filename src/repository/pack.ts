@@ -7,7 +7,7 @@
  * index can be rebuilt from packs alone (that is how an interrupted backup's packs are reused).
  */
 import { SEAL_OVERHEAD, open, seal, sealBuffer, sha256 } from './crypto';
-import type { Backend } from './backend';
+import { DIRECT_ALIGN, LocalBackend, type Backend } from './backend';
 import type { BlobTuple, BlobType } from './format';
 
 export interface PackInfo {
@@ -16,7 +16,41 @@ export interface PackInfo {
   blobs: BlobTuple[];
 }
 
+type WasmMemory = new (d: { initial: number; maximum: number }) => { buffer: ArrayBuffer };
+/** `bytes` (rounded up to 64 KiB) of page-aligned memory: WebAssembly memory starts on a page boundary. */
+export function alignedBuffer(bytes: number): Buffer {
+  const pages = Math.ceil(bytes / 65536);
+  const Memory = (globalThis as unknown as { WebAssembly: { Memory: WasmMemory } }).WebAssembly.Memory;
+  return Buffer.from(new Memory({ initial: pages, maximum: pages }).buffer);
+}
+
+/**
+ * Page-aligned buffers for O_DIRECT pack writes, reused: WebAssembly memory, because its base is
+ * page-aligned by construction (a Buffer's address is whatever malloc returns). One is filled while
+ * up to two are written; fresh memory per pack would cost page faults (docs/benchmarks.md, "Repository").
+ */
+class AlignedPool {
+  private readonly free: Buffer[] = [];
+  /** A buffer of at least `size` bytes rounded up to the alignment, or undefined when none can be had. */
+  take(size: number): Buffer | undefined {
+    const need = Math.ceil(size / DIRECT_ALIGN) * DIRECT_ALIGN;
+    const i = this.free.findIndex((b) => b.length >= need);
+    if (i >= 0) return this.free.splice(i, 1)[0];
+    try {
+      // Rounded up to whole MiB (16 wasm pages) so packs a little larger than usual reuse it too.
+      const pages = Math.ceil(need / (1024 * 1024)) * 16;
+      return alignedBuffer(pages * 65536);
+    } catch {
+      return undefined;
+    }
+  }
+  give(b: Buffer): void {
+    if (this.free.length < 2) this.free.push(b);
+  }
+}
+
 export class PackWriter {
+  private readonly aligned = new AlignedPool();
   private parts: Buffer[] = [];
   private size = 0;
   private blobs: BlobTuple[] = [];
@@ -51,16 +85,27 @@ export class PackWriter {
     const header = sealBuffer(this.key, Buffer.from(JSON.stringify({ blobs: this.blobs })));
     const len = Buffer.alloc(4);
     len.writeUInt32LE(header.length);
-    const parts = [...this.parts, header, len];
+    let parts = [...this.parts, header, len];
     const blobs = this.blobs;
     this.parts = [];
     this.blobs = [];
     this.size = 0;
-    const id = sha256(parts);
     const size = parts.reduce((n, b) => n + b.length, 0);
+    // Local packs go past the page cache from one reused, page-aligned buffer (see LocalBackend.writeDirect).
+    const direct = this.backend instanceof LocalBackend ? this.aligned.take(size) : undefined;
+    if (direct) {
+      let off = 0;
+      for (const b of parts) off += b.copy(direct, off);
+      parts = [direct.subarray(0, size)];
+    }
+    const id = sha256(parts);
     const p = (async () => {
       if (this.beforeWrite) await this.beforeWrite(size);
-      await this.backend.write('data', id, parts);
+      try {
+        if (!direct || !(await (this.backend as LocalBackend).writeDirect('data', id, direct, size))) await this.backend.write('data', id, parts);
+      } finally {
+        if (direct) this.aligned.give(direct);
+      }
       this.written.push({ id, size, blobs });
       this.bytesWritten += size;
     })();
