@@ -115,9 +115,14 @@ export function buildReceiver(deps: ReceiverDeps): FastifyInstance {
     return problem ? reply.code(503).send({ ok: false, temporal: problem }) : { ok: true };
   });
 
-  // Read-only and without the token, as /healthz: Prometheus scrapes it (serve listens on loopback by default).
-  app.get('/metrics', async (_req, reply) => {
+  // Read-only, and without the token unless the config asks for it (serve listens on loopback by default).
+  app.get('/metrics', async (req, reply) => {
     if (!metrics) return bad(reply, 404, 'no metrics: the receiver config has no "metrics" section naming the cluster specs to watch (docs/monitoring.md)');
+    const refused = config.metrics?.requireToken ? checkBearer(req.headers.authorization, config.token) : undefined;
+    if (refused) {
+      audit.warn({ event: 'unauthorized', route: 'metrics', remote: req.ip, reason: refused }, 'request refused');
+      return bad(reply, 401, `unauthorized: ${refused}`);
+    }
     const { contentType, body } = await metrics();
     return reply.code(200).header('content-type', contentType).send(body);
   });

@@ -58,6 +58,8 @@ export const serverConfigSchema = z.strictObject({
       cacheSeconds: z.number().min(0).max(3600).default(10),
       /** A spec whose facts take longer is exported as not gathered (lifeboat_backup_facts_up 0). */
       timeoutSeconds: z.number().positive().max(300).default(20),
+      /** Scrapes need the receiver's bearer token too (Prometheus: authorization.credentials_file). */
+      requireToken: z.boolean().default(false),
     })
     .optional(),
 });
@@ -71,7 +73,7 @@ export interface ServerConfig {
   match: MatchRules;
   temporalTimeoutMs: number;
   /** The specs /metrics watches (paths resolved against the config file's directory); absent: /metrics is 404. */
-  metrics?: { specs: string[]; cacheMs: number; timeoutMs: number };
+  metrics?: { specs: string[]; cacheMs: number; timeoutMs: number; requireToken?: boolean };
 }
 
 function readSecret(ref: SecretRef, field: string, baseDir: string, env: NodeJS.ProcessEnv): string {
@@ -106,7 +108,7 @@ export function resolveServerConfig(raw: unknown, source: string, baseDir: strin
     match: { labels: c.match.labels, clusterLabel: c.match.clusterLabel, clusters: c.clusters },
     temporalTimeoutMs: c.temporalTimeoutSeconds * 1000,
     ...(c.metrics
-      ? { metrics: { specs: c.metrics.specs.map((p) => (isAbsolute(p) ? p : resolve(baseDir, p))), cacheMs: c.metrics.cacheSeconds * 1000, timeoutMs: c.metrics.timeoutSeconds * 1000 } }
+      ? { metrics: { specs: c.metrics.specs.map((p) => (isAbsolute(p) ? p : resolve(baseDir, p))), cacheMs: c.metrics.cacheSeconds * 1000, timeoutMs: c.metrics.timeoutSeconds * 1000, requireToken: c.metrics.requireToken } }
       : {}),
   };
 }

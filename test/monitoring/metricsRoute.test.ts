@@ -39,6 +39,14 @@ describe('GET /metrics', () => {
     await app.close();
   });
 
+  it('with metrics.requireToken, a scrape needs the bearer token', async () => {
+    const app = buildReceiver({ config: { ...config, metrics: { specs: ['/s'], cacheMs: 0, timeoutMs: 1000, requireToken: true } }, client, audit, metrics: () => renderMetrics([]) });
+    expect((await app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'Bearer nope' } })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'Bearer t' } })).statusCode).toBe(200);
+    await app.close();
+  });
+
   it('404 with what to configure when no specs are watched', async () => {
     const app = buildReceiver({ config, client, audit });
     const res = await app.inject({ method: 'GET', url: '/metrics' });
@@ -53,7 +61,7 @@ describe('serve config: metrics', () => {
   const env = { T: 'tok' };
   it('resolves spec paths against the config file and applies the defaults', () => {
     const c = resolveServerConfig({ ...base, metrics: { specs: ['specs/', '/abs/p.yaml'] } }, 'r.yaml', '/etc/lifeboat', env);
-    expect(c.metrics).toEqual({ specs: ['/etc/lifeboat/specs', '/abs/p.yaml'], cacheMs: 10_000, timeoutMs: 20_000 });
+    expect(c.metrics).toEqual({ specs: ['/etc/lifeboat/specs', '/abs/p.yaml'], cacheMs: 10_000, timeoutMs: 20_000, requireToken: false });
     expect(resolveServerConfig(base, 'r.yaml', '/etc/lifeboat', env).metrics).toBeUndefined();
   });
   it('refuses an empty list and unknown keys, naming the field', () => {
