@@ -90,8 +90,6 @@ describe('lab Prometheus scraping lifeboat serve', () => {
   });
 
   afterAll(async () => {
-    serve?.kill('SIGTERM');
-    if (serve && serve.exitCode === null) await new Promise((r) => serve!.once('exit', r));
     // Whatever still fires for this test's cluster ends now (the Alertmanagers are shared by later tests).
     for (const url of alertmanagerUrls(topo)) {
       const res = await fetch(`${url}/api/v2/alerts?filter=${encodeURIComponent(`cluster="${spec.name}"`)}`).catch(() => undefined);
@@ -100,6 +98,10 @@ describe('lab Prometheus scraping lifeboat serve', () => {
       const ended = live.map((a) => ({ labels: a.labels, startsAt: a.startsAt, endsAt: now }));
       if (ended.length) await fetch(`${url}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ended) }).catch(() => undefined);
     }
+    // The Alertmanagers' resolved notifications go to this serve, not to the next test's receiver.
+    await poll(() => serveOut.includes('"status":"resolved"') || undefined, { timeoutMs: 15_000, intervalMs: 250, what: 'resolved notifications' }).catch(() => undefined);
+    serve?.kill('SIGTERM');
+    if (serve && serve.exitCode === null) await new Promise((r) => serve!.once('exit', r));
     await connection?.close();
     workers?.shutdown();
     await running;
