@@ -9,7 +9,7 @@
  * per cluster). `/metrics` and `lifeboat backup health` read the newest runs' results here, so a
  * sampled read of the data is never repeated by a scrape, and nothing is written to a repository.
  */
-import type { Client } from '@temporalio/client';
+import { type Client, WorkflowFailedError } from '@temporalio/client';
 import { type BackupSet, listBackupSets } from '../backup/parts';
 import { repositoryTiers } from '../backup/tiers.pure';
 import type { ClusterSpec } from '../config/spec';
@@ -128,17 +128,39 @@ export function scheduleFactsOf(cluster: string, states: BackupScheduleState[]):
   return { id: s.id, exists: true, paused: s.paused, ...(s.paused && s.note ? { note: s.note } : {}), ...(interval ? { intervalSeconds: interval } : {}) };
 }
 
+/**
+ * What closed runs said, by run ID: a closed run never changes, and /metrics gathers the facts on
+ * every scrape. Bounded (oldest entries dropped first).
+ */
+class ClosedRuns<T> {
+  private readonly map = new Map<string, T>();
+  constructor(private readonly max: number) {}
+  async get(runId: string, read: () => Promise<T>): Promise<T> {
+    if (this.map.has(runId)) return this.map.get(runId)!;
+    const v = await read();
+    if (v === undefined) return v; // not read (a transient error): asked again next time
+    if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value!);
+    this.map.set(runId, v);
+    return v;
+  }
+}
+const reasons = new ClosedRuns<string>(10_000);
+const monitorResults = new ClosedRuns<BackupMonitorResult | undefined>(1_000);
+
 /** Why a closed run did not complete: its failure's Lifeboat type, else its status. */
 async function failureReason(client: Client, workflowId: string, runId: string, status: string): Promise<string> {
   if (status !== 'FAILED') return status.toLowerCase().replace(/_/g, '-');
-  try {
-    await client.workflow.getHandle(workflowId, runId).result();
-    return 'failed';
-  } catch (e) {
-    let type: string | undefined;
-    for (let c = e as { type?: unknown; cause?: unknown } | undefined; c; c = c.cause as typeof c) if (typeof c.type === 'string' && c.type) type = c.type;
-    return type ?? 'failed';
-  }
+  return reasons.get(runId, async () => {
+    try {
+      await client.workflow.getHandle(workflowId, runId).result();
+      return 'failed';
+    } catch (e) {
+      if (!(e instanceof WorkflowFailedError)) throw e;
+      let type: string | undefined;
+      for (let c = e as { type?: unknown; cause?: unknown } | undefined; c; c = c.cause as typeof c) if (typeof c.type === 'string' && c.type) type = c.type;
+      return type ?? 'failed';
+    }
+  });
 }
 
 /** Failed backup runs of the cluster by reason (the newest 50 read for their reason, older ones by status). */
@@ -162,12 +184,13 @@ export async function recordedVerifications(client: Client, cluster: string, run
   let n = 0;
   for await (const w of client.workflow.list({ query: `WorkflowType = 'backupMonitor' AND LifeboatCluster = '${cluster}' AND ExecutionStatus = 'Completed'` })) {
     if (n++ >= runs) break;
-    let result: BackupMonitorResult;
-    try {
-      result = (await client.workflow.getHandle(w.workflowId, w.runId).result()) as BackupMonitorResult;
-    } catch {
-      continue;
-    }
+    const result = await monitorResults.get(w.runId, async () => {
+      try {
+        return (await client.workflow.getHandle(w.workflowId, w.runId).result()) as BackupMonitorResult;
+      } catch {
+        return undefined;
+      }
+    });
     for (const h of result?.clusters ?? []) {
       if (h.cluster !== cluster) continue;
       for (const t of h.facts.tiers) {
