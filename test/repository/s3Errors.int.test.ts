@@ -10,11 +10,18 @@ import { createServer, connect, type Server, type Socket, type AddressInfo } fro
 import { afterAll, describe, expect, it } from 'vitest';
 import { LIFEBOAT_BIN } from '../support/cli';
 import { cleanS3, S3_BUCKET, S3_ENDPOINT, s3Credentials, s3Keys, s3Location, s3Prefix } from '../support/s3';
-import { checkRepository, initRepository, openBackend, openRepository } from '../../src/repository';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkRepository, copySnapshots, initRepository, openBackend, openRepository } from '../../src/repository';
 import { EXIT } from '../../src/errors';
 import { kafkaLike, PASSWORD, SMALL } from './helpers';
 
-afterAll(() => cleanS3());
+const work = mkdtempSync(join(tmpdir(), 'lifeboat-s3err-'));
+afterAll(async () => {
+  rmSync(work, { recursive: true, force: true });
+  await cleanS3();
+});
 
 /** Runs the CLI with the lab's S3 server (or `env` over it) in AWS_* variables. */
 function cli(args: string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
@@ -141,6 +148,29 @@ describe('S3: bad input and failures', () => {
     for (const [p, d] of files) expect((await reader.readBuffer(p)).equals(d), p).toBe(true);
     expect((await checkRepository(repo, { readData: true })).problems).toEqual([]);
     await repo.close();
+  }, 120_000);
+
+  it('a copy to S3 cut off by the server going away resumes: the next copy reuses the packs that landed', async () => {
+    const local = await initRepository(join(work, 'src'), PASSWORD, SMALL);
+    const files = Array.from({ length: 6 }, (_, i) => [`logdirs/p${i}.log`, randomBytes(300_000)] as const);
+    const { meta } = await local.saveSnapshot({ cluster: 'c', components: ['logdirs'] }, async (w) => {
+      for (const [p, d] of files) await w.writeFile(p, d);
+    });
+    const prefix = s3Prefix('copy-gone');
+    await (await initRepository(s3Location(prefix), PASSWORD, SMALL)).close();
+    const proxy = await dyingProxy(800_000);
+    const viaProxy = await openRepository(s3Location(prefix, { endpoint: proxy.endpoint }), PASSWORD, SMALL);
+    await expect(copySnapshots(local, viaProxy)).rejects.toMatchObject({ type: 'Unreachable' });
+    await viaProxy.close().catch(() => undefined);
+    const dst = await openRepository(s3Location(prefix), PASSWORD, SMALL);
+    expect(await dst.snapshots()).toEqual([]);
+    const res = await copySnapshots(local, dst);
+    expect(res.reusedPacks).toBeGreaterThanOrEqual(1);
+    expect(res.copied.map((c) => c.id)).toEqual([meta.id]);
+    const reader = await dst.openSnapshot('latest');
+    for (const [p, d] of files) expect((await reader.readBuffer(p)).equals(d), p).toBe(true);
+    await dst.close();
+    await local.close();
   }, 120_000);
 
   it('a lock dated ahead of this clock names the skew', async () => {
