@@ -39,7 +39,7 @@ const CLI = commandLine(
     describe(cold, 'cold log-dir copies: stop each broker, copy, start it'),
     describe(topicList, 'a logical backup of these topics (adds the topics part)'),
     flag('skip-retention', "do not apply the spec's retention after the backup"),
-    flag('skip-offsite', 'do not copy the set to the off-site repository'),
+    flag('skip-offsite', 'do not copy the set down the tiers (the off-site repository and tiers[])'),
     describe(offsite, 'backup sets: list the off-site repository only (as --tier-repo offsite)'),
     text('tier-repo', '<name>', 'backup sets / forget: this repository tier only (primary, offsite, or a tiers[] name)'),
     dryRun,
