@@ -61,7 +61,8 @@ export function versitygwProcess(binary: string, topo: LabTopology): ManagedProc
   return {
     name: 'versitygw',
     command: binary,
-    args: ['--port', `127.0.0.1:${topo.s3.port}`, '--quiet', 'posix', topo.s3.dataDir],
+    // Keep-alive: clients reuse connections, as they do with real S3 (the server closes each by default).
+    args: ['--port', `127.0.0.1:${topo.s3.port}`, '--keep-alive', '--quiet', 'posix', topo.s3.dataDir],
     env: { ...process.env, ROOT_ACCESS_KEY_ID: creds.accessKeyId, ROOT_SECRET_ACCESS_KEY: creds.secretAccessKey },
     pidFile: topo.s3.pidFile,
     logFile: topo.s3.logFile,
