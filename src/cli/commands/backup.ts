@@ -30,7 +30,9 @@ const CLI = commandLine(
       or "partial: <parts>"), which tiers hold it, and whether it is protected (3-2-1: two media,
       one copy off-site); --tier-repo lists one tier only
   lifeboat backup forget --spec <cluster.yaml> [--tier-repo <name>] [--dry-run] [--json]
-      retention of sets in every tier (each by its own retention, else the spec's), then prune`,
+      retention of sets in every tier (each by its own retention, else the spec's), then prune
+  lifeboat backup health --spec <cluster.yaml> [--json]
+      the backup monitor's verdicts (fresh, verified, off-site, scheduled, protected); --help for more`,
   [
     specOption,
     choice('tier', TIERS, 'the tier the set is kept as (default: manual)'),
