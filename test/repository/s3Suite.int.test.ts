@@ -1,7 +1,7 @@
 /**
  * Repository tests of the unit project that only use the repository's API, run again with every
  * `tempRepo` on the lab's S3 server (a fresh prefix each): snapshots written and read back, fixed
- * cuts, keys added and removed, forget and prune. Re-opening by `repo.path` (an s3:// URL) takes
+ * cuts, keys added and removed, forget and prune, a restore target refused (the CLI reading S3). Re-opening by `repo.path` (an s3:// URL) takes
  * the credentials from the AWS_* variables, set here to the lab's.
  */
 import { afterAll } from 'vitest';
@@ -18,3 +18,4 @@ afterAll(() => cleanS3());
 await import('./saveSnapshot.test');
 await import('./fixedCut.test');
 await import('./keys.test');
+await import('./restoreTarget.test');
