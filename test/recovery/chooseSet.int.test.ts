@@ -195,10 +195,17 @@ describe('backup sets judged by what they can restore (CLI)', () => {
     const read = new RegExp(`set ${base} of \\S+ \\(\\d+ parts, full\\); data read \\(all\\): (\\d+) of (\\d+) chunks`).exec(all.stdout);
     expect(read, all.stdout).not.toBeNull();
     expect(read![1]).toBe(read![2]);
-    // Asked for by --set, the damaged set is refused before anything is stopped.
+    // Asked for by --set, the damaged set is not used from the primary: its intact off-site copy is
+    // (the tiers' fallback chain), and the plan says so.
     const named = await lifeboat('recover', 'cluster', '--spec', specFile, '--dry-run', '--set', newest);
-    expect(named.code).toBe(EXIT.INTEGRITY);
-    expect(named.stderr).toMatch(/fails authentication/);
+    expect(named.code, named.stderr).toBe(EXIT.OK);
+    expect(named.stdout).toMatch(new RegExp(`backup set ${newest} is read from tier offsite .*fails authentication`));
+    // With no other tier it is refused before anything is stopped.
+    const primaryOnly = join(dir, 'primary-only.yaml');
+    writeFileSync(primaryOnly, stringify({ ...spec, offsiteRepository: undefined }));
+    const refused = await lifeboat('recover', 'cluster', '--spec', primaryOnly, '--dry-run', '--set', newest);
+    expect(refused.code).toBe(EXIT.INTEGRITY);
+    expect(refused.stderr).toMatch(/fails authentication/);
     // Only what is restored must read back: its configs alone are usable.
     const configsOnly = await lifeboat('recover', 'cluster', '--spec', specFile, '--dry-run', '--set', newest, '--parts', 'configs:1,configs:2');
     expect(configsOnly.code, configsOnly.stderr).toBe(EXIT.OK);
