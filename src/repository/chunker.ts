@@ -23,7 +23,7 @@ const GEAR = (() => {
 
 /** A mask of the `bits` highest bits: in a gear hash the high bits depend on the last 32 bytes. */
 /** Spare windows kept for reuse (each 2 * max bytes). */
-const SPARE = 3;
+const SPARE = 2;
 
 const topMask = (bits: number): number => (bits >= 32 ? -1 : (0xffffffff << (32 - bits)) | 0);
 

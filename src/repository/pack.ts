@@ -6,7 +6,7 @@
  * Each blob is seal(codec byte || payload). The header repeats the pack's index entries, so an
  * index can be rebuilt from packs alone (that is how an interrupted backup's packs are reused).
  */
-import { SEAL_OVERHEAD, open, seal, sealBuffer, sha256 } from './crypto';
+import { SEAL_OVERHEAD, open, seal, sealBuffer, sha256, sha256Async } from './crypto';
 import { DIRECT_ALIGN, LocalBackend, type Backend } from './backend';
 import type { BlobTuple, BlobType } from './format';
 
@@ -98,8 +98,9 @@ export class PackWriter {
       for (const b of parts) off += b.copy(direct, off);
       parts = [direct.subarray(0, size)];
     }
-    const id = sha256(parts);
+    // A direct pack's id is hashed in libuv's pool (a copy of 16 MiB costs the main thread less than hashing it).
     const p = (async () => {
+      const id = direct ? await sha256Async(parts[0]!) : sha256(parts);
       if (this.beforeWrite) await this.beforeWrite(size);
       try {
         if (!direct || !(await (this.backend as LocalBackend).writeDirect('data', id, direct, size))) await this.backend.write('data', id, parts);
