@@ -86,9 +86,10 @@ export interface Protection {
 
 /**
  * Where a set lives, judged for 3-2-1. `holding`: names of the tiers that hold a complete copy of
- * it (names not in `tiers` are ignored: a tier removed from the spec protects nothing).
+ * it (names not in `tiers` are ignored: a tier removed from the spec protects nothing). Only a
+ * tier's name, medium and off-site flag are read (monitoring facts carry those).
  */
-export function protectionOf(holding: Iterable<string>, tiers: readonly RepositoryTier[]): Protection {
+export function protectionOf(holding: Iterable<string>, tiers: readonly Pick<RepositoryTier, 'name' | 'medium' | 'offsite'>[]): Protection {
   const has = new Set(holding);
   const mine = tiers.filter((t) => has.has(t.name));
   const media = [...new Set(mine.map((t) => t.medium))];
