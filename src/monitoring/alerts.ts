@@ -13,13 +13,14 @@
 import { LifeboatError } from '../errors';
 import type { BackupHealth, CheckName, HealthCheck } from './types';
 
+/** By check; the names of the shipped Prometheus rules (monitoring/) where one means the same, so Alertmanager groups and inhibits them together. */
 export const ALERT_NAMES: Record<CheckName, string> = {
   fresh: 'LifeboatBackupStale',
   verified: 'LifeboatBackupUnverified',
   offsite: 'LifeboatBackupNotOffsite',
-  scheduled: 'LifeboatBackupUnscheduled',
-  protected: 'LifeboatBackupUnprotected',
-  reachable: 'LifeboatBackupRepositoryUnreachable',
+  scheduled: 'LifeboatBackupNotScheduled',
+  protected: 'LifeboatBackupNotProtected',
+  reachable: 'LifeboatBackupTierUnreachable',
 };
 
 export const ALERT_SOURCE = 'lifeboat-backup-monitor';
