@@ -25,6 +25,11 @@ export interface Backend {
   removeTemporaries(): Promise<number>;
   /** Releases resources (open files, connections). */
   close(): Promise<void>;
+  /**
+   * The storage server's clock minus this machine's, in ms, when the backend has a server that says
+   * (S3's Date header); locks are then dated and judged by the server's clock. Undefined for a disk.
+   */
+  clockSkewMs?(): number | undefined;
 }
 
 const isTemp = (n: string) => n.startsWith('.tmp-');

@@ -48,6 +48,25 @@ export function isStale(l: LockInfo, now = Date.now(), host = hostname()): strin
   return null;
 }
 
+/** Clocks already named in a notice (once per process). */
+const saidSkew = new Set<string>();
+
+/**
+ * "Now" for locks on this backend: the storage server's clock when it tells (S3), so hosts whose
+ * clocks disagree still date and judge locks alike; a skew over CLOCK_SKEW_MS is named once.
+ */
+function lockNow(backend: Backend, notice: (m: string) => void): number {
+  const skew = backend.clockSkewMs?.() ?? 0;
+  if (Math.abs(skew) > CLOCK_SKEW_MS && !saidSkew.has(backend.location)) {
+    saidSkew.add(backend.location);
+    notice(
+      `this machine's clock is ${Math.round(Math.abs(skew) / 60000)} min ${skew < 0 ? 'ahead of' : 'behind'} the storage server's (${backend.location}): ` +
+        `locks there are dated and judged by the server's clock; set this clock (NTP)`,
+    );
+  }
+  return Date.now() + skew;
+}
+
 export class Lock {
   private timer?: NodeJS.Timeout;
   private constructor(
@@ -57,7 +76,7 @@ export class Lock {
   ) {}
 
   static async acquire(backend: Backend, exclusive: boolean, purpose: string, notice: (m: string) => void): Promise<Lock> {
-    const info: LockInfo = { host: hostname(), pid: process.pid, time: new Date().toISOString(), exclusive, purpose };
+    const info: LockInfo = { host: hostname(), pid: process.pid, time: new Date(lockNow(backend, notice)).toISOString(), exclusive, purpose };
     const name = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
     // Write first, then look: two racing lockers both see each other and both back off (retryable).
     await backend.write('locks', name, Buffer.from(JSON.stringify(info)));
@@ -70,7 +89,8 @@ export class Lock {
         } catch {
           continue; // vanished meanwhile, or unreadable garbage: ignore
         }
-        const stale = isStale(l);
+        const now = lockNow(backend, notice);
+        const stale = isStale(l, now);
         if (stale) {
           await backend.remove('locks', other);
           notice(`broke a stale ${l.exclusive ? 'exclusive' : 'shared'} lock of ${l.purpose} (pid ${l.pid} on ${l.host}, ${l.time}): ${stale}`);
@@ -80,7 +100,7 @@ export class Lock {
           throw new LifeboatError(
             'Locked',
             `repository ${backend.location} is locked ${l.exclusive ? 'exclusively' : 'shared'} by ${l.purpose} (pid ${l.pid} on ${l.host} since ${l.time}); ` +
-              (skewOf(l) ?? 'try again when it has finished'),
+              (skewOf(l, now) ?? 'try again when it has finished'),
             { lock: l },
           );
         }
@@ -106,7 +126,7 @@ export class Lock {
   }
 
   private async refresh(): Promise<void> {
-    this.info = { ...this.info, time: new Date().toISOString() };
+    this.info = { ...this.info, time: new Date(Date.now() + (this.backend.clockSkewMs?.() ?? 0)).toISOString() };
     await this.backend.write('locks', this.name, Buffer.from(JSON.stringify(this.info))).catch(() => undefined);
   }
 

@@ -102,6 +102,25 @@ export class S3Backend implements Backend {
       maxAttempts: 4,
       requestHandler: { connectionTimeout: 5_000, requestTimeout: 120_000 },
     });
+    // Every answer's Date header says how far our clock is off the server's (locks are dated by it).
+    this.client.middlewareStack.add(
+      (next) => async (args) => {
+        const sent = Date.now();
+        const out = await next(args);
+        const date = (out.response as { headers?: Record<string, string> } | undefined)?.headers?.date;
+        const server = date ? Date.parse(date) : NaN;
+        // The header has whole seconds: half the round trip and half a second are within its error.
+        if (!Number.isNaN(server)) this.skew = Math.abs(server + 500 - (sent + Date.now()) / 2) < 2000 ? 0 : server + 500 - (sent + Date.now()) / 2;
+        return out;
+      },
+      { step: 'deserialize', name: 'lifeboatServerClock' },
+    );
+  }
+
+  /** The server's clock minus ours (ms), from the Date header of its last answer. */
+  private skew: number | undefined;
+  clockSkewMs(): number | undefined {
+    return this.skew;
   }
 
   /** The object key of a repository file (the local layout under the prefix). */

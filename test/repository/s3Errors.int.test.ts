@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { LIFEBOAT_BIN } from '../support/cli';
 import { cleanS3, S3_BUCKET, S3_ENDPOINT, s3Credentials, s3Keys, s3Location, s3Prefix } from '../support/s3';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -186,5 +186,28 @@ describe('S3: bad input and failures', () => {
     await b.remove('locks', 'skewed');
     await b.close();
     await repo.close();
+  });
+
+  it("a clock far ahead of the server's: locks are dated and judged by the server's clock, a live lock is not broken", async () => {
+    const where = s3Location();
+    await (await initRepository(where, PASSWORD, SMALL)).close();
+    const b = openBackend(where);
+    // Another host's live exclusive lock, refreshed 10 minutes ago (by a right clock).
+    const live = { host: 'elsewhere', pid: 1, time: new Date(Date.now() - 10 * 60_000).toISOString(), exclusive: true, purpose: 'prune' };
+    await b.write('locks', 'live', Buffer.from(JSON.stringify(live)));
+    const real = Date.now.bind(Date);
+    const ahead = vi.spyOn(Date, 'now').mockImplementation(() => real() + 45 * 60_000); // this machine 45 min ahead
+    const notices: string[] = [];
+    try {
+      const repo = await openRepository(where, PASSWORD, { ...SMALL, notice: (m) => notices.push(m) });
+      // By this clock the lock is 55 min old (stale); by the server's, 10 min (live): it stands.
+      await expect(repo.openSnapshot('latest')).rejects.toMatchObject({ type: 'Locked', message: expect.stringContaining('locked exclusively by prune (pid 1 on elsewhere') });
+      await repo.close();
+    } finally {
+      ahead.mockRestore();
+    }
+    expect(notices.join('\n')).toMatch(/this machine's clock is 45 min ahead of the storage server's \(s3:\/\/.*\): locks there are dated and judged by the server's clock; set this clock \(NTP\)/);
+    expect(await b.stat('locks', 'live')).not.toBeNull();
+    await b.close();
   });
 });
