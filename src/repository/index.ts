@@ -48,10 +48,12 @@ export async function openRepositoryForSpec(spec: ClusterSpec, which: 'primary' 
     return await openIt();
   } catch (e) {
     if (!(e instanceof LifeboatError && e.type === 'RepositoryNotFound')) throw e;
+    // A missing bucket says so itself (and creating cannot help: Lifeboat never creates buckets).
+    if (/^no bucket /.test(e.message)) throw e;
     if (!create) {
       throw new LifeboatError(
         'RepositoryNotFound',
-        `no repository at ${describeLocation(where)} (${field}.path of cluster spec ${spec.name}): is the path right and its volume mounted? ` +
+        `no repository at ${describeLocation(where)} (${field}.path of cluster spec ${spec.name}): ${typeof where === 'string' ? 'is the path right and its volume mounted?' : 'is the prefix right?'} ` +
           `Only a backup or 'lifeboat repo init' creates one`,
       );
     }

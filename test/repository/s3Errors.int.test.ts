@@ -9,11 +9,12 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { LIFEBOAT_BIN } from '../support/cli';
-import { cleanS3, S3_BUCKET, S3_ENDPOINT, s3Credentials, s3Keys, s3Location, s3Prefix } from '../support/s3';
+import { primarySpec } from '../support/lab';
+import { cleanS3, S3_BUCKET, S3_ENDPOINT, s3Credentials, s3Keys, s3Location, s3Prefix, s3Repository } from '../support/s3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkRepository, copySnapshots, initRepository, openBackend, openRepository } from '../../src/repository';
+import { checkRepository, copySnapshots, initRepository, openBackend, openRepository, openRepositoryForSpec } from '../../src/repository';
 import { EXIT } from '../../src/errors';
 import { kafkaLike, PASSWORD, SMALL } from './helpers';
 
@@ -82,8 +83,16 @@ describe('S3: bad input and failures', () => {
     expect(await s3Keys(prefix)).toEqual([]);
   });
 
-  it('a missing bucket: RepositoryNotFound naming the bucket, for init and for reads', () => {
+  it('a missing bucket: RepositoryNotFound naming the bucket, for init and for reads', async () => {
     const bucket = `no-such-${randomUUID().slice(0, 8)}`;
+    // A spec's repository in a missing bucket: a backup (create) is told so too, and nothing is made.
+    const spec = { ...primarySpec(), repository: { ...s3Repository(), path: `s3://${bucket}/x` } };
+    for (const create of [false, true]) {
+      await expect(openRepositoryForSpec(spec, 'primary', { create, notice: () => undefined })).rejects.toMatchObject({
+        type: 'RepositoryNotFound',
+        message: expect.stringMatching(new RegExp(`^no bucket "${bucket}" on http://127\\.0\\.0\\.1:\\d+ \\(for s3://${bucket}/x\\): create it`)),
+      });
+    }
     for (const cmd of [['repo', 'init'], ['repo', 'snapshots']]) {
       const r = cli([...cmd, '--repo', `s3://${bucket}/x`]);
       expect(r.code, r.stderr).toBe(EXIT.REPOSITORY_NOT_FOUND);
