@@ -17,7 +17,7 @@
  * (freshness turns critical when they matter). Verdict: failing on any critical, else degraded on
  * any warning, else healthy.
  */
-import { protectionOf, type RepositoryTier } from '../backup/tiers.pure';
+import { protectionOf } from '../backup/tiers.pure';
 import type { BackupFacts, BackupHealth, CheckName, HealthCheck, MonitorPolicy, TierFacts } from './types';
 
 export const DEFAULT_POLICY: MonitorPolicy = { staleFactor: 2, sampleFraction: 0.02 };
@@ -166,8 +166,7 @@ export function healthOf(facts: FactsInput, given?: Partial<MonitorPolicy>): Bac
   // protected (3-2-1) for the first tier's newest set
   if (newest) {
     const holding = facts.tiers.filter((t) => t.reachable && (t === first || t.hasNewest)).map((t) => t.tier);
-    // protectionOf reads only a tier's name, medium and off-site flag, which the facts carry.
-    const p = protectionOf(holding, facts.tiers.map((t) => ({ name: t.tier, medium: t.medium, offsite: t.offsite }) as RepositoryTier));
+    const p = protectionOf(holding, facts.tiers.map((t) => ({ name: t.tier, medium: t.medium, offsite: t.offsite })));
     add(
       'protected',
       undefined,
