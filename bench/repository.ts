@@ -16,7 +16,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { kafkaLike } from './repositoryData';
@@ -239,6 +239,12 @@ ${rows.join('\n')}
 Ratios, Lifeboat vs restic: full backup throughput **${ratio(R.full.seconds, L.full.seconds)}x**, incremental time
 **${ratio(R.incr.seconds, L.incr.seconds)}x**, restore throughput **${ratio(R.restore.seconds, L.restore.seconds)}x**, repository size
 **${ratio(L.repoBytes, R.repoBytes)}x** of restic's (incremental growth ${(incrGrowth.lifeboat / MB).toFixed(1)} MB for ${(appended / MB).toFixed(0)} MB appended).
+CPU time (user + system, all threads; steadier than wall time on a shared machine), Lifeboat vs restic: full backup
+${L.full.cpu.toFixed(2)} s vs ${R.full.cpu.toFixed(2)} s (**${ratio(R.full.cpu, L.full.cpu)}x** less), incremental ${L.incr.cpu.toFixed(2)} s vs ${R.incr.cpu.toFixed(2)} s
+(**${ratio(R.incr.cpu, L.incr.cpu)}x**), restore ${L.restore.cpu.toFixed(2)} s vs ${R.restore.cpu.toFixed(2)} s (**${ratio(R.restore.cpu, L.restore.cpu)}x**); peak RSS
+**${ratio(Math.max(L.full.rssMB, L.incr.rssMB, L.restore.rssMB), Math.max(R.full.rssMB, R.incr.rssMB, R.restore.rssMB))}x** restic's. Load average when the bench ended: ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(', ')}.
 Restore runs, alternating: Lifeboat ${restoreRuns.lifeboat.map((r) => r.seconds.toFixed(2)).join(', ')} s; restic ${restoreRuns.restic.map((r) => r.seconds.toFixed(2)).join(', ')} s
 (per-round restore ratios ${restoreRuns.lifeboat.map((l, i) => ratio(restoreRuns.restic[i]!.seconds, l.seconds)).join(', ')}); CPU time (user + system, all threads) of those restores:
 Lifeboat ${restoreRuns.lifeboat.map((r) => r.cpu.toFixed(2)).join(', ')} s, restic ${restoreRuns.restic.map((r) => r.cpu.toFixed(2)).join(', ')} s.
