@@ -66,21 +66,51 @@ export async function copySnapshots(
     : (await src.snapshots(opts.filter)).map((s) => s.id);
   let pending: PackInfo[] = await dst.recoverPacks();
   const result: CopyResult = { copied: [], skipped: [], bytesWritten: 0, reusedPacks: pending.length };
-  const present = new Set<string>();
+  // The destination's snapshot for a source one, by id or by the id in the first repository it was
+  // taken in (`original`): copies down several tiers stay idempotent.
+  const inDst = new Map<string, string>();
   for (const id of await dst.snapshotIds()) {
-    present.add(id);
+    inDst.set(id, id);
     const f = await dst.loadSnapshotFile(id).catch(() => undefined);
-    if (f?.original) present.add(f.original);
+    if (f?.original) inDst.set(f.original, id);
   }
+  const srcIds = new Set(await src.snapshotIds());
+  const copyOf = async (id: string): Promise<string | undefined> => {
+    const original = inDst.has(id) || !srcIds.has(id) ? undefined : (await src.loadSnapshotFile(id)).original;
+    return inDst.get(id) ?? (original ? inDst.get(original) : undefined);
+  };
   const limiter = opts.limitRate ? new RateLimiter(opts.limitRate) : undefined;
 
+  // An incremental snapshot (ZooKeeper, topics) needs its parent chain: the links the destination
+  // lacks are copied first, oldest first, and each copy names its parent's id in the destination.
+  const order: string[] = [];
+  const queued = new Set<string>();
   for (const id of wanted) {
+    const links: string[] = [];
+    let at: string | undefined = id;
+    while (at && !queued.has(at) && (at === id || !(await copyOf(at)))) {
+      if (links.length > 1000) throw new LifeboatError('CorruptBackup', `copy: snapshot ${id.slice(0, 12)} in ${src.path} has a parent chain longer than 1000 (a cycle?)`);
+      links.push(at);
+      if (await copyOf(at)) break; // already there (skipped below): so are its parents
+      const parent: string | undefined = (await src.loadSnapshotFile(at)).parent;
+      // A parent gone from the source: the copy names it as the source does (verify reports it missing).
+      at = parent && srcIds.has(parent) ? parent : undefined;
+    }
+    for (const l of links.reverse()) {
+      queued.add(l);
+      order.push(l);
+    }
+  }
+  const wantedSet = new Set(wanted);
+
+  for (const id of order) {
     throwIfAborted(opts.signal);
-    if (present.has(id)) {
+    if (await copyOf(id)) {
       result.skipped.push(id);
       continue;
     }
     const snap = await src.loadSnapshotFile(id);
+    const parent = snap.parent ? ((await copyOf(snap.parent)) ?? snap.parent) : undefined;
     const reader = await src.openSnapshot(id); // verifies the tree
     const tree = JSON.parse((await src.loadBlob(snap.tree)).toString('utf8')) as TreeBlob;
     const blobs: [BlobType, string][] = [['t', snap.tree]];
@@ -127,10 +157,11 @@ export async function copySnapshots(
     // The interrupted run's packs are indexed with this snapshot's (check no longer calls them unindexed).
     await dst.writeIndex([...pending, ...packs]);
     pending = [];
-    const newId = await dst.writeSealedJson('snapshots', { ...snap, original: snap.original ?? id } satisfies SnapshotFile);
-    present.add(id);
+    const newId = await dst.writeSealedJson('snapshots', { ...snap, ...(parent ? { parent } : {}), original: snap.original ?? id } satisfies SnapshotFile);
+    inDst.set(id, newId);
+    if (snap.original) inDst.set(snap.original, newId);
     result.copied.push({ id, newId, blobs: sent.size, bytes });
-    progress(`copied snapshot ${id.slice(0, 12)} as ${newId.slice(0, 12)} (${sent.size} new chunks, ${(bytes / 1e6).toFixed(1)} MB)`);
+    progress(`copied ${wantedSet.has(id) ? 'snapshot' : 'parent snapshot'} ${id.slice(0, 12)} as ${newId.slice(0, 12)} (${sent.size} new chunks, ${(bytes / 1e6).toFixed(1)} MB)`);
   }
   return result;
 }
