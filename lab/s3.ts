@@ -70,6 +70,14 @@ export function versitygwProcess(binary: string, topo: LabTopology): ManagedProc
   };
 }
 
+const readCmdline = (pid: number): string | undefined => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0$/, '');
+  } catch {
+    return undefined;
+  }
+};
+
 const managed = (topo: LabTopology): Pick<ManagedProcess, 'pidFile' | 'marker'> => ({ pidFile: topo.s3.pidFile, marker: topo.s3.dataDir });
 export const versitygwPid = (topo: LabTopology): number | undefined => runningPid(managed(topo));
 
@@ -107,6 +115,12 @@ export async function startS3(topo: LabTopology, log: (m: string) => void): Prom
   const binary = ensureVersitygw(topo, log);
   mkdirSync(topo.s3.dataDir, { recursive: true });
   const p = versitygwProcess(binary, topo);
+  // One started with other arguments (an older lab's) is restarted with these.
+  const pid = runningPid(p);
+  if (pid !== undefined && readCmdline(pid) !== [p.command, ...p.args].join('\0')) {
+    log('restarting versitygw with new arguments');
+    await stopProcess(p, { graceMs: 10_000 });
+  }
   if (runningPid(p) === undefined) log(`starting versitygw (S3) on ${s3Endpoint(topo)}`);
   startDetached(p);
   await waitUntil('versitygw to answer', async () => runningPid(p) === undefined || (await answers(topo)), {
