@@ -253,7 +253,23 @@ export const clusterSpecSchema = z.strictObject({
   repository: repository.optional(),
   offsiteRepository: repository.optional(),
   /** Further tiers after `repository` (and `offsiteRepository`), in copy and fallback order. */
-  tiers: z.array(tier).default([]),
+  tiers: z
+    .array(tier)
+    .superRefine((tiers, ctx) => {
+      // Commands and the backup's copies name a tier by its name; these two name the repositories above.
+      const reserved = new Map([
+        ['primary', 'repository'],
+        ['offsite', 'offsiteRepository'],
+      ]);
+      const seen = new Map<string, number>();
+      for (const [i, t] of tiers.entries()) {
+        if (reserved.has(t.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `"${t.name}" is reserved for ${reserved.get(t.name)}: give this tier another name such as nas, s3 or archive` });
+        const first = seen.get(t.name);
+        if (first !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `"${t.name}" is also the name of tiers[${first}]: each tier needs a name of its own` });
+        else seen.set(t.name, i);
+      }
+    })
+    .default([]),
   retention: retention.default(DEFAULT_RETENTION),
   objectives: z.strictObject({ rtoMinutes: z.number().positive(), rpoMinutes: z.number().positive() }).default({ rtoMinutes: 30, rpoMinutes: 15 }),
   topics: z

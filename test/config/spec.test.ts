@@ -158,3 +158,25 @@ describe('cluster spec: secrets', () => {
     expect(() => resolveSecret({ env: 'LIFEBOAT_REPO_PASSWORD' }, {})).toThrow(/^LIFEBOAT_REPO_PASSWORD is not set in the environment of this process/);
   });
 });
+
+describe('cluster spec: tier names', () => {
+  const tier = (name: string, path = `/backups/${name}`) => ({ name, path, password: { env: 'PW' }, medium: 'nas' });
+  const withTiers = (...tiers: Record<string, unknown>[]) => ({ ...minimal, tiers });
+
+  it('refuses the names of the repository and the off-site repository, naming the field on one line', () => {
+    const primary = refusal(withTiers(tier('nas'), tier('primary')));
+    expect(primary).toMatch(/^ {2}tiers\[1\]\.name: "primary" is reserved for repository: give this tier another name/m);
+    expect(primary.split('\n')).toHaveLength(2);
+    expect(refusal(withTiers(tier('offsite')))).toMatch(/^ {2}tiers\[0\]\.name: "offsite" is reserved for offsiteRepository/m);
+  });
+
+  it('refuses two tiers of one name, naming the second', () => {
+    const msg = refusal(withTiers(tier('nas'), tier('s3'), tier('nas', '/mnt/other')));
+    expect(msg).toMatch(/^ {2}tiers\[2\]\.name: "nas" is also the name of tiers\[0\]: each tier needs a name of its own$/m);
+    expect(msg.split('\n')).toHaveLength(2);
+  });
+
+  it('accepts distinct names, also ones that are Object properties', () => {
+    expect(parseSpec(withTiers(tier('nas'), tier('constructor'), tier('archive'))).tiers.map((t) => t.name)).toEqual(['nas', 'constructor', 'archive']);
+  });
+});
