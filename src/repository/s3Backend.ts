@@ -109,8 +109,12 @@ export class S3Backend implements Backend {
         const out = await next(args);
         const date = (out.response as { headers?: Record<string, string> } | undefined)?.headers?.date;
         const server = date ? Date.parse(date) : NaN;
-        // The header has whole seconds: half the round trip and half a second are within its error.
-        if (!Number.isNaN(server)) this.skew = Math.abs(server + 500 - (sent + Date.now()) / 2) < 2000 ? 0 : server + 500 - (sent + Date.now()) / 2;
+        if (!Number.isNaN(server)) {
+          // The header has whole seconds: compare its middle with the middle of the round trip, and
+          // call anything within 2 s none.
+          const off = server + 500 - (sent + Date.now()) / 2;
+          this.skew = Math.abs(off) < 2000 ? 0 : off;
+        }
         return out;
       },
       { step: 'deserialize', name: 'lifeboatServerClock' },
@@ -157,7 +161,8 @@ export class S3Backend implements Backend {
     }
     if (NETWORK.test(name) || NETWORK.test(msg) || NETWORK.test((e as AwsError).code ?? '') || (status !== undefined && status >= 500)) {
       const why = status !== undefined && status >= 500 ? `HTTP ${status} ${name}` : ((e as AwsError).code ?? (name || msg.split('\n')[0]));
-      return new LifeboatError('Unreachable', `S3 server ${this.endpointName} failed while ${doing} in ${this.location} (${why}); nothing is left half-written: a re-run goes on`);
+      const writing = /^(writing|uploading|starting|completing)/.test(doing);
+      return new LifeboatError('Unreachable', `S3 server ${this.endpointName} failed while ${doing} in ${this.location} (${why})${writing ? '; nothing is left half-written: a re-run goes on' : ''}`);
     }
     return e;
   }
