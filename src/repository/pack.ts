@@ -45,7 +45,7 @@ class AlignedPool {
     }
   }
   give(b: Buffer): void {
-    if (this.free.length < 2) this.free.push(b);
+    if (this.free.length < 1) this.free.push(b);
   }
 }
 
@@ -112,7 +112,7 @@ export class PackWriter {
     })();
     p.catch(() => undefined); // awaited below or in finish(); avoid an unhandled-rejection crash meanwhile
     this.flushing.push(p);
-    while (this.flushing.length >= 2) await this.flushing.shift();
+    while (this.flushing.length >= (direct ? 1 : 2)) await this.flushing.shift();
   }
 
   /** Writes the last partial pack and waits for every write. */
