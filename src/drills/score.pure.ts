@@ -327,11 +327,13 @@ function processPart(p: ProcessEvidence | undefined, missing: string[]): PartSco
   inBook.forEach((x, k) => {
     if (keep.has(k)) return;
     const mine = index.get(x.r.id)!;
-    const before = inBook.slice(0, k).find((y) => index.get(y.r.id)! > mine)!;
+    // Outside the longest in-order run: it ran after a later runbook step, or before an earlier one.
+    const after = inBook.slice(0, k).find((y) => index.get(y.r.id)! > mine);
+    const other = after ?? inBook.slice(k + 1).find((y) => index.get(y.r.id)! < mine)!;
     tally.add(
       'step-order',
       'out-of-order',
-      `step ${title(x.r.id)} (runbook #${mine + 1}) ran at ${iso(x.t)}, after ${title(before.r.id)} (runbook #${index.get(before.r.id)! + 1}, ${iso(before.t)})`,
+      `step ${title(x.r.id)} (runbook #${mine + 1}) ran at ${iso(x.t)}, ${after ? 'after' : 'before'} ${title(other.r.id)} (runbook #${index.get(other.r.id)! + 1}, ${iso(other.t)})`,
       { step: x.r.id, at: iso(x.t) },
     );
   });

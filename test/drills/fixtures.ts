@@ -1,4 +1,5 @@
-import type { DrillEvidence } from '../../src/drills/types';
+import { expect } from 'vitest';
+import type { DrillEvidence, DrillScore } from '../../src/drills/types';
 
 export const T0 = Date.parse('2026-12-03T12:00:00.000Z');
 /** T0 + minutes, as ISO. */
@@ -40,3 +41,25 @@ export function perfect(): DrillEvidence {
     problems: { fallbacks: [], found: [], degradation: [] },
   };
 }
+
+/** Every deduction names its check and at least one piece of evidence, and the points add up. */
+export function assertWellFormed(s: DrillScore): void {
+  expect(Number.isInteger(s.total)).toBe(true);
+  expect(s.total).toBeGreaterThanOrEqual(0);
+  expect(s.total).toBeLessThanOrEqual(100);
+  let sum = 0;
+  for (const p of Object.values(s.parts)) {
+    expect(p.points).toBeGreaterThanOrEqual(0);
+    expect(p.points).toBeLessThanOrEqual(p.max);
+    expect(p.max - p.points).toBe(p.deductions.reduce((a, d) => a + d.points, 0));
+    sum += p.points;
+  }
+  expect(sum).toBe(s.total);
+  for (const d of s.deductions) {
+    expect(d.check).toBeTruthy();
+    expect(d.reason.length).toBeGreaterThan(10);
+    expect(Object.values(d.evidence).filter((v) => typeof v === 'string' && v.length > 0).length).toBeGreaterThan(0);
+    if (d.evidence.at !== undefined) expect(Number.isFinite(Date.parse(d.evidence.at))).toBe(true);
+  }
+}
+

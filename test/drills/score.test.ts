@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { scoreDrill } from '../../src/drills/score.pure';
-import type { Deduction, DrillEvidence, DrillScore, Problem } from '../../src/drills/types';
-import { at, perfect } from './fixtures';
+import type { Deduction, DrillEvidence, Problem } from '../../src/drills/types';
+import { assertWellFormed, at, perfect } from './fixtures';
 
 type Case = {
   name: string;
@@ -229,27 +229,6 @@ const cases: Case[] = [
     missing: ['times', 'data', 'process', 'problems'],
   },
 ];
-
-/** Every deduction names its check and at least one piece of evidence, and the points add up. */
-export function assertWellFormed(s: DrillScore): void {
-  expect(Number.isInteger(s.total)).toBe(true);
-  expect(s.total).toBeGreaterThanOrEqual(0);
-  expect(s.total).toBeLessThanOrEqual(100);
-  let sum = 0;
-  for (const p of Object.values(s.parts)) {
-    expect(p.points).toBeGreaterThanOrEqual(0);
-    expect(p.points).toBeLessThanOrEqual(p.max);
-    expect(p.max - p.points).toBe(p.deductions.reduce((a, d) => a + d.points, 0));
-    sum += p.points;
-  }
-  expect(sum).toBe(s.total);
-  for (const d of s.deductions) {
-    expect(d.check).toBeTruthy();
-    expect(d.reason.length).toBeGreaterThan(10);
-    expect(Object.values(d.evidence).filter((v) => typeof v === 'string' && v.length > 0).length).toBeGreaterThan(0);
-    if (d.evidence.at !== undefined) expect(Number.isFinite(Date.parse(d.evidence.at))).toBe(true);
-  }
-}
 
 describe('scoreDrill: the rubric, deduction by deduction', () => {
   it.each(cases)('$name', (c) => {
