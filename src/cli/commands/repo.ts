@@ -1,7 +1,8 @@
 /**
  * `lifeboat repo <init|snapshots|check|forget|prune|repair|copy|restore-files|backup|key>`: the backup
  * repository on its own. The repository comes from --repo <path> (password: --password-file, else
- * LIFEBOAT_PASSWORD) or from a cluster spec (--spec, --offsite for its off-site repository).
+ * LIFEBOAT_PASSWORD) or from a cluster spec (--spec; --tier-repo <name> for another of its tiers,
+ * --offsite for its off-site repository).
  * Exit codes: 0 ok, 2 usage, 3 check found only packs missing from the index, 10 no repository,
  * 11 locked, 12 wrong password, 13 damaged data (check found problems), 14 snapshot not found,
  * 15 unsafe restore target (docs/repository-format.md).
@@ -9,6 +10,7 @@
 import { promises as fs } from 'node:fs';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { EXIT, LifeboatError } from '../../errors';
+import { OFFSITE_TIER, PRIMARY_TIER, repositoryTiers, tierOf, type RepositoryTier } from '../../backup/tiers.pure';
 import { loadSpec, resolveSecret, type ClusterSpec } from '../../config/spec';
 import {
   COMPONENTS,
@@ -41,7 +43,7 @@ import { output, type Output } from '../output';
 
 export const summary = 'backup repository: init, snapshots, check, forget, prune, repair, copy, restore-files, backup, key';
 
-const SYNOPSIS = `usage: lifeboat repo <command> [--repo <path> | --spec <cluster.yaml> [--offsite]] [--password-file <file>] [--json]
+const SYNOPSIS = `usage: lifeboat repo <command> [--repo <path> | --spec <cluster.yaml> [--tier-repo <name> | --offsite]] [--password-file <file>] [--json]
 
 commands:
   init [--compression auto|off|max]            create a repository
@@ -52,7 +54,8 @@ commands:
          (with --spec and no --keep-*: the spec's retention)
   prune [--dry-run]                            reclaim space of forgotten snapshots
   repair index                                 rebuild the index from the packs' headers (lost or damaged index file)
-  copy (--to <path> [--to-password-file F] | --spec S) [--limit-rate 10M] [snapshot...]
+  copy (--to <path> [--to-password-file F] | --spec S [--to-tier <name>]) [--limit-rate 10M] [snapshot...]
+         (with --spec: from the tier --tier-repo names, default primary, to --to-tier, default offsite)
   restore-files <snapshot|latest> --target <dir> [--include <prefix>] [--strip <prefix>] [--overwrite]
   backup <path>... --cluster C --as <component>/<dir> [--tag T] [--force] [--ignore-inode] [--ignore-ctime]
          (a file the parent holds with the same size, mtime, inode and ctime is not read again)
@@ -65,14 +68,19 @@ LIFEBOAT_TO_PASSWORD, or the same password).
 A repository may be on S3-compatible object storage: --repo/--to s3://bucket/prefix take the server
 and credentials from AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_S3), AWS_REGION, AWS_ACCESS_KEY_ID and
 AWS_SECRET_ACCESS_KEY (path-style addressing with an endpoint; LIFEBOAT_S3_PATH_STYLE=0 turns it off);
-a spec's s3:// repository has its own s3 section.`;
+a spec's s3:// repository has its own s3 section.
+
+With --spec, --tier-repo <name> picks the spec's repository tier: primary (repository, the default),
+offsite (offsiteRepository, as --offsite) or a tiers[] name; forget without --keep-* applies that
+tier's retention.`;
 
 const KEEP = <N extends string>(name: N, what: string) => int(`keep-${name}` as const, '<N>', `keep the newest snapshot of each of the last N ${what}`);
 
 const CLI = commandLine('lifeboat repo', SYNOPSIS, [
   text('repo', '<path>', 'the repository (else LIFEBOAT_REPOSITORY)'),
   describe(spec, "the repository named in this cluster spec (and the spec's retention for forget)"),
-  offsite,
+  describe(offsite, "the spec's off-site repository (as --tier-repo offsite)"),
+  text('tier-repo', '<name>', "with --spec: this repository tier (primary, offsite, or a tiers[] name)"),
   passwordFile,
   json,
   choice('compression', ['auto', 'off', 'max'], 'init: how data is compressed (default auto)'),
@@ -94,6 +102,7 @@ const CLI = commandLine('lifeboat repo', SYNOPSIS, [
   ignoreCtime,
   flag('prune', 'forget: prune after forgetting'),
   text('to', '<path>', 'copy: the destination repository'),
+  text('to-tier', '<name>', "copy with --spec: the destination tier (default offsite)"),
   text('to-password-file', '<file>', "copy: the destination's password (else LIFEBOAT_TO_PASSWORD, or the same password)"),
   text('limit-rate', '<10M>', 'copy: at most this many bytes per second'),
   text('target', '<dir>', 'restore-files: where to write'),
@@ -155,17 +164,35 @@ function repoPath(values: Values): string {
   return p;
 }
 
+/** The spec's tier the command works on: --tier-repo, --offsite, else the primary. */
+function tierName(values: Values, spec: ClusterSpec | undefined): string {
+  if (values.offsite && values['tier-repo'] !== undefined) throw CLI.error('give --tier-repo or --offsite, not both');
+  if (!spec && (values.offsite || values['tier-repo'] !== undefined || values['to-tier'] !== undefined)) {
+    throw CLI.error(`--${values.offsite ? 'offsite' : values['tier-repo'] !== undefined ? 'tier-repo' : 'to-tier'} names a repository of a cluster spec: give --spec <cluster.yaml>`);
+  }
+  return values.offsite ? OFFSITE_TIER : (values['tier-repo'] ?? PRIMARY_TIER);
+}
+
+/** A tier of the spec by name, or one clear line listing the spec's tiers. */
+function specTier(spec: ClusterSpec, name: string): RepositoryTier {
+  const t = tierOf(spec, name);
+  if (t) return t;
+  const known = repositoryTiers(spec).map((x) => x.name).join(', ') || 'none';
+  throw new LifeboatError('InvalidSpec', `cluster spec ${spec.name} has no repository tier "${name}" (its tiers: ${known})`);
+}
+
 /** Only `backup` with --spec creates a missing repository (--repo needs `repo init`, as restic); reads never do. */
 async function openFrom(values: Values, spec: ClusterSpec | undefined, notice: (m: string) => void, create = false): Promise<LocalRepository> {
-  if (spec) return openRepositoryForSpec(spec, values.offsite ? 'offsite' : 'primary', { notice, create });
+  const tier = tierName(values, spec);
+  if (spec) return openRepositoryForSpec(spec, tier, { notice, create });
   return openRepository(repoPath(values), passwordFrom(values['password-file']), { notice });
 }
 
 async function init(values: Values, spec: ClusterSpec | undefined, out: Output): Promise<number> {
   let repo: LocalRepository;
+  const tier = tierName(values, spec);
   if (spec) {
-    const r = values.offsite ? spec.offsiteRepository : spec.repository;
-    if (!r) throw new LifeboatError('InvalidSpec', `cluster spec ${spec.name} has no ${values.offsite ? 'offsiteRepository' : 'repository'} section`);
+    const r = specTier(spec, tier).repository;
     repo = await initRepository(locationOf(r), resolveSecret(r.password), { compression: r.compression });
   } else {
     const c: CompressionMode = values.compression ?? 'auto';
@@ -236,7 +263,7 @@ function policyFrom(values: Values, spec: ClusterSpec | undefined): RetentionPol
     keepTags: values['keep-tag'],
   };
   const given = Object.values(p).some((v) => v !== undefined);
-  return given || !spec ? p : { ...spec.retention };
+  return given || !spec ? p : { ...specTier(spec, tierName(values, spec)).retention };
 }
 
 async function forgetCmd(repo: LocalRepository, values: Values, spec: ClusterSpec | undefined, out: Output): Promise<number> {
@@ -302,8 +329,16 @@ async function copy(repo: LocalRepository, values: Values, spec: ClusterSpec | u
   if (values.to) {
     const pw = values['to-password-file'] ? passwordFrom(values['to-password-file']) : (process.env.LIFEBOAT_TO_PASSWORD ?? passwordFrom(values['password-file']));
     dst = await openRepository(values.to, pw, { notice });
-  } else if (spec && !values.offsite) dst = await openRepositoryForSpec(spec, 'offsite', { notice, create: true }); // the off-site tier of the spec's backups
-  else throw new LifeboatError('InvalidInput', `copy needs --to <path>, or --spec with an offsiteRepository (see "lifeboat repo --help")`);
+  } else if (spec) {
+    // Down the spec's tiers: from --tier-repo (default primary) to --to-tier (default the off-site one).
+    const from = tierName(values, spec);
+    const to = values['to-tier'] ?? OFFSITE_TIER;
+    if (to === from) throw CLI.error(`copy from tier ${from} to itself: give --to-tier <name> (another of the spec's tiers)`);
+    if (!tierOf(spec, to) && values['to-tier'] === undefined) {
+      throw new LifeboatError('InvalidInput', `copy needs --to <path>, --to-tier <name>, or a spec with an offsiteRepository (see "lifeboat repo --help")`);
+    }
+    dst = await openRepositoryForSpec(spec, specTier(spec, to).name, { notice, create: true });
+  } else throw new LifeboatError('InvalidInput', `copy needs --to <path>, or --spec with an offsiteRepository (see "lifeboat repo --help")`);
   try {
     const r = await copySnapshots(repo, dst, {
       refs,
