@@ -113,7 +113,7 @@ function recoveryTime(e: DrillEvidence, missing: string[]): { part: PartScore; r
     return { part: d, recoveryMs: null };
   }
   const green = timeOf(t.firstGreenProbeAt);
-  if (isObject(e.times) && green === null) absent.push('times.firstGreenProbeAt');
+  if (isObject(e.times) && green === null && t.firstGreenProbeAt !== null) absent.push('times.firstGreenProbeAt');
   if (fault !== null && green !== null && green < fault) absent.push('times.firstGreenProbeAt (before the fault)');
   if (absent.length || fault === null || green === null || rto === null) {
     missing.push(...absent);
