@@ -52,6 +52,8 @@ const SINGLE_PUT_MAX = 64 * 1024 * 1024;
 const PART_SIZE = 16 * 1024 * 1024;
 /** Names written once (content-addressed, or the config): only lock files are rewritten. */
 const WRITE_ONCE = new Set<FileKind>(['config', 'keys', 'data', 'index', 'snapshots']);
+/** Kinds whose names are the SHA-256 of their bytes. */
+const CONTENT_ADDRESSED = new Set<FileKind>(['keys', 'data', 'index', 'snapshots']);
 
 interface AwsError {
   name?: string;
@@ -156,6 +158,10 @@ export class S3Backend implements Backend {
         `${this.endpointName} refused the credentials for ${this.location} while ${doing} (${name || `HTTP ${status}`}): check the s3 accessKeyId and secretAccessKey secrets and the key's permissions on the bucket`,
       );
     }
+    if (name === 'BadDigest' || name === 'XAmzContentSHA256Mismatch') {
+      // Bytes damaged on the way (or a caller naming them wrongly): not stored; a retry sends them again.
+      return new Error(`${this.endpointName} refused ${doing.replace(/^writing /, '')}: the bytes it received do not match their SHA-256 (${name}); nothing was stored`);
+    }
     if (name === 'RequestTimeTooSkewed') {
       return new LifeboatError('InvalidInput', `this machine's clock differs from ${this.endpointName}'s by too much (RequestTimeTooSkewed) while ${doing}: set the clock (NTP)`);
     }
@@ -243,13 +249,16 @@ export class S3Backend implements Backend {
     if (once && this.conditional === false && (await this.stat(kind, name))) return this.exists(kind);
     if (size > SINGLE_PUT_MAX) return this.writeParts(kind, key, parts, size, once);
     const body = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+    // A content-addressed name is the SHA-256 of the bytes: the server checks the upload against it
+    // (x-amz-checksum-sha256) and refuses one damaged on the way.
+    const sum = CONTENT_ADDRESSED.has(kind) && /^[0-9a-f]{64}$/.test(name) ? { ChecksumSHA256: Buffer.from(name, 'hex').toString('base64') } : {};
     await this.call(`writing ${key}`, async () => {
       if (!once || this.conditional === false) {
-        await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: key, Body: body, ContentLength: size }));
+        await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: key, Body: body, ContentLength: size, ...sum }));
         return;
       }
       try {
-        await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: key, Body: body, ContentLength: size, IfNoneMatch: '*' }));
+        await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: key, Body: body, ContentLength: size, IfNoneMatch: '*', ...sum }));
         this.conditional = true;
       } catch (e) {
         const st = statusOf(e);
@@ -261,7 +270,7 @@ export class S3Backend implements Backend {
           // The server does not know conditional writes: HEAD, then PUT, from now on.
           this.conditional = false;
           if (await this.stat(kind, name)) return this.exists(kind);
-          await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: key, Body: body, ContentLength: size }));
+          await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: key, Body: body, ContentLength: size, ...sum }));
           return;
         }
         throw e;

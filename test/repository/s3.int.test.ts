@@ -3,7 +3,7 @@
  * is created by a backup, read back byte for byte (sequential and parallel restore), and the
  * backend's own contract (layout, listing, ranged reads, write-once names) holds on object storage.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,7 +89,7 @@ describe('repository on S3 (versitygw)', () => {
       const listed = await b.list('locks');
       expect(listed.length).toBe(1100);
       expect(listed.every((f) => f.size === 6)).toBe(true);
-      const id = 'cd'.repeat(32);
+      const id = createHash('sha256').update('0123456789').digest('hex');
       await b.write('data', id, [Buffer.from('0123'), Buffer.from('456789')]);
       expect(await b.stat('data', id)).toEqual({ size: 10 });
       expect((await b.readRange('data', id, 3, 4)).toString()).toBe('3456');
@@ -97,8 +97,13 @@ describe('repository on S3 (versitygw)', () => {
       expect((await b.readRange('data', id, 20, 4)).length).toBe(0);
       expect(await b.list('data')).toEqual([{ name: id, size: 10 }]);
       // Written once: the same name again leaves the object alone (content-addressed, same bytes).
-      await b.write('data', id, Buffer.from('something else'));
+      await b.write('data', id, Buffer.from('0123456789'));
       expect((await b.read('data', id)).toString()).toBe('0123456789');
+      // The server checks a content-addressed upload against its name (x-amz-checksum-sha256): bytes
+      // that do not match (damaged on the way) are refused and nothing is stored.
+      const other = 'cd'.repeat(32);
+      await expect(b.write('data', other, Buffer.from('0123456789'))).rejects.toThrow(/do not match their SHA-256 \(BadDigest\); nothing was stored/);
+      expect(await b.stat('data', other)).toBeNull();
       await b.write('config', 'config', Buffer.from('{}'));
       await expect(b.write('config', 'config', Buffer.from('{"other":1}'))).rejects.toMatchObject({ type: 'InvalidInput', message: expect.stringContaining('already exists') });
       // Lock files are rewritten (refresh).
