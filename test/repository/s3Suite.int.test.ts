@@ -10,11 +10,16 @@ import { cleanS3, S3_ENDPOINT, s3Credentials, s3Location } from '../support/s3';
 import { tempReposOn } from './helpers';
 
 const creds = s3Credentials();
-process.env.AWS_ACCESS_KEY_ID = creds.accessKeyId;
-process.env.AWS_SECRET_ACCESS_KEY = creds.secretAccessKey;
-process.env.AWS_ENDPOINT_URL = S3_ENDPOINT;
+const vars = { AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey, AWS_ENDPOINT_URL: S3_ENDPOINT };
+const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+Object.assign(process.env, vars);
 tempReposOn(() => s3Location());
-afterAll(() => cleanS3());
+afterAll(async () => {
+  // Integration files share one process: leave its environment as it was.
+  for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
+  else process.env[k] = v;
+  await cleanS3();
+});
 
 await import('./saveSnapshot.test');
 await import('./fixedCut.test');
