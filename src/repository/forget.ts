@@ -108,14 +108,31 @@ export function applyPolicy<T extends PolicySnapshot>(snapshots: T[], policy: Re
   return result;
 }
 
-/** Removes the snapshot files a policy does not keep (exclusive lock). Data goes at the next prune. */
-export async function forget<T extends PolicySnapshot>(
+/**
+ * Removes the snapshot files a policy does not keep (exclusive lock). Data goes at the next prune.
+ * A snapshot a kept one builds on (`parent`: an incremental ZooKeeper or topics export) stays, as
+ * do the parents of `keptOutside` (snapshots kept by other rules, e.g. backup sets' parts).
+ */
+export async function forget<T extends PolicySnapshot & { parent?: string }>(
   repo: { exclusive<R>(purpose: string, fn: () => Promise<R>): Promise<R>; backend: { remove(kind: 'snapshots', name: string): Promise<void> }; dropCached(id: string): void },
   snapshots: T[],
   policy: RetentionPolicy,
-  opts: { dryRun?: boolean } = {},
+  opts: { dryRun?: boolean; keptOutside?: { id: string; parent?: string }[] } = {},
 ): Promise<PolicyResult<T>> {
   const plan = applyPolicy(snapshots, policy);
+  const removing = new Map(plan.remove.map((s) => [s.id, s]));
+  const byId = new Map<string, { id: string; parent?: string }>([...(opts.keptOutside ?? []), ...snapshots].map((s) => [s.id, s]));
+  const seen = new Set<string>();
+  for (const kept of [...plan.keep.map((k) => k.snapshot), ...(opts.keptOutside ?? [])]) {
+    for (let child = kept, p = kept.parent; p && !seen.has(p); child = byId.get(p) ?? { id: p }, p = byId.get(p)?.parent) {
+      seen.add(p);
+      const s = removing.get(p);
+      if (!s) continue;
+      removing.delete(p);
+      plan.keep.push({ snapshot: s, reasons: [`parent of ${child.id.slice(0, 12)}`] });
+    }
+  }
+  plan.remove = plan.remove.filter((s) => removing.has(s.id));
   if (opts.dryRun || plan.remove.length === 0) return plan;
   await repo.exclusive('forget', async () => {
     for (const s of plan.remove) {

@@ -274,7 +274,8 @@ async function forgetCmd(repo: LocalRepository, values: Values, spec: ClusterSpe
   // a per-snapshot policy here could remove part of the only full set.
   const snapshots = await repo.snapshots(filter);
   const setOf = (s: (typeof snapshots)[number]) => s.tags.find((t) => t.startsWith('set:'))?.slice(4);
-  const plan = await forget(repo, snapshots.filter((s) => !setOf(s)), policy, { dryRun: values['dry-run'] });
+  // A set's part may build on a plain export (zk export --repo): that stays with the set.
+  const plan = await forget(repo, snapshots.filter((s) => !setOf(s)), policy, { dryRun: values['dry-run'], keptOutside: snapshots.filter((s) => setOf(s)) });
   for (const s of snapshots) {
     const setId = setOf(s);
     if (setId) plan.keep.push({ snapshot: s, reasons: [`part of backup set ${setId}: sets are removed whole by 'lifeboat backup forget'`] });
