@@ -8,6 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { planSetRetention } from '../../src/backup/retention';
 import { listBackupSets } from '../../src/backup/parts';
 import { checkRepository, copySnapshots, type LocalRepository } from '../../src/repository';
+import { topicChain } from '../../src/kafka/topicRestore';
+import { verifySet } from '../../src/monitoring/verify';
 import { materializeZkTree, writeZkComponent } from '../../src/zookeeper/storage';
 import { FORMAT, type ZkNodeEntry, type ZkTreeExport } from '../../src/zookeeper/tree';
 import { tempRepo } from './helpers';
@@ -86,6 +88,9 @@ describe('copy of incremental snapshots', () => {
     const plan = planSetRetention(sets, [...copies.values()], { keepLast: 1 }, []);
     expect(plan.keep.map((k) => k.setId)).toEqual(['s3']);
     expect(plan.snapshots).toEqual([]);
+    // The monitor's verification of the copied set finds its parent chain there.
+    const v = await verifySet(dst, sets.find((x) => x.setId === 's3')!, { fraction: 1 });
+    expect(v.problems).toEqual([]);
 
     // A re-run copies nothing; neither does a copy of everything.
     const again = await copySnapshots(src, dst);
@@ -101,6 +106,25 @@ describe('copy of incremental snapshots', () => {
     // The tier knows these snapshots by their first repository's ids too.
     expect((await copySnapshots(src, tier)).copied).toEqual([]);
     for (const repo of [src, dst, tier]) await repo.close();
+  }, 60_000);
+
+  it('an incremental topics snapshot restores its whole chain from the copy', async () => {
+    const src = await tempRepo();
+    const ids: string[] = [];
+    for (const i of [0, 1, 2]) {
+      const { meta } = await src.saveSnapshot(
+        { cluster: 'c', components: ['topics'], tags: ['topics'], time: new Date(Date.UTC(2026, 0, 1 + i)), ...(ids.length ? { parent: ids.at(-1) } : {}) },
+        (w) => w.writeFile(`topics/orders/0/${i}.batch`, Buffer.from(`records ${i}`)),
+      );
+      ids.push(meta.id);
+    }
+    const dst = await tempRepo();
+    const r = await copySnapshots(src, dst, { refs: ['latest'] });
+    expect(r.copied.map((c) => c.id)).toEqual(ids);
+    const chain = await topicChain(dst, r.copied[2]!.newId, 'c');
+    expect(chain.map((s) => s.meta.id)).toEqual(r.copied.map((c) => c.newId));
+    for (const [i, s] of chain.entries()) expect((await s.readBuffer(`topics/orders/0/${i}.batch`)).toString()).toBe(`records ${i}`);
+    for (const repo of [src, dst]) await repo.close();
   }, 60_000);
 
   it('after a partial copy sends only the missing links and chains to what is there', async () => {
