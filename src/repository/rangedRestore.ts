@@ -100,9 +100,10 @@ export function rangedRestore(src: RangedSource, parallel: number): ParallelFile
     return out;
   };
 
-  /** Reads one group and hands every verified chunk to `put`. */
-  const fetchGroup = (group: Piece[], put: (p: Piece, data: Buffer) => Promise<void>): Promise<void> =>
+  /** Reads one group and hands every verified chunk to `put` (nothing once `stopped()`). */
+  const fetchGroup = (group: Piece[], put: (p: Piece, data: Buffer) => Promise<void>, stopped: () => boolean): Promise<void> =>
     gate.run(async () => {
+      if (stopped()) return;
       const pack = group[0]!.loc.pack;
       const start = group[0]!.loc.offset;
       const end = Math.max(...group.map((p) => p.loc.offset + p.loc.length));
@@ -129,14 +130,27 @@ export function rangedRestore(src: RangedSource, parallel: number): ParallelFile
           throw damaged(p.id, pack, `cannot be decompressed: ${(e as Error).message}`);
         }
         if (data.length !== p.loc.raw || sha256(data) !== p.id) throw damaged(p.id, pack, 'does not match its hash');
+        if (stopped()) return;
         await put(p, data);
       }
     });
 
+  /**
+   * Fetches every group; on the first failure the rest stop, and it is thrown only once none is
+   * still writing: the caller closes the file next, and a late write could land in a file that
+   * reused its descriptor.
+   */
   const fill = async (list: Piece[], put: (p: Piece, data: Buffer) => Promise<void>): Promise<void> => {
-    const all = groups(list).map((g) => fetchGroup(g, put));
-    all.forEach((p) => p.catch(() => undefined));
-    for (const p of all) await p;
+    let failed = false;
+    const all = groups(list).map((g) =>
+      fetchGroup(g, put, () => failed).catch((e: unknown) => {
+        failed = true;
+        throw e;
+      }),
+    );
+    const results = await Promise.allSettled(all);
+    const bad = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (bad) throw bad.reason;
   };
 
   return {
