@@ -19,7 +19,6 @@
  * the ISR of all its partitions. Incremental copies cost only new segment bytes through the
  * repository's content-defined dedupe.
  */
-import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -319,8 +318,16 @@ export async function copyLogDirs(spec: ClusterSpec, brokerId: number, writer: S
         if (segment !== undefined) changed.add(segment);
         let r;
         try {
-          const content = f.length === 0 ? Buffer.alloc(0) : createReadStream(f.abs, { start: 0, end: f.length - 1 });
-          r = await writer.writeFile(`${prefix(plan.i)}/${f.rel}`, content, stat);
+          if (f.length === 0) r = await writer.writeFile(`${prefix(plan.i)}/${f.rel}`, Buffer.alloc(0), stat);
+          else {
+            // Read straight into the writer's chunking windows, up to the listed length (an active segment grows meanwhile).
+            const fh = await open(f.abs, 'r');
+            try {
+              r = await writer.writeFile(`${prefix(plan.i)}/${f.rel}`, { file: fh, length: f.length }, stat);
+            } finally {
+              await fh.close();
+            }
+          }
         } catch (e) {
           // Retention or compaction removed a closed segment after the listing: it is simply not in this copy.
           if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
