@@ -11,18 +11,19 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prometheusUrl } from '../../lab/prometheus';
 import { alertmanagerUrls, receiverListen } from '../../lab/topology';
 import type { ClusterSpec } from '../../src/config/spec';
 import { poll } from '../../src/core/poll';
-import { TASK_QUEUE, temporalSettings } from '../../src/temporal/connection';
-import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
+import { TASK_QUEUE } from '../../src/temporal/connection';
 import type { BackupResult } from '../../workflows/backup';
 import { LIFEBOAT_BIN } from '../support/cli';
 import { primarySpec, topo, unique } from '../support/lab';
+import { startTestWorkers, type TestWorkers } from '../support/temporal';
+import { endClusterAlerts } from '../support/alertmanager';
 
 const PROM = prometheusUrl(topo.prometheus);
 const INTERVAL_SECONDS = 12;
@@ -59,12 +60,9 @@ describe('lab Prometheus scraping lifeboat serve', () => {
     objectives: { ...lab.objectives, rpoMinutes: INTERVAL_SECONDS / 60 },
   };
   const specFile = join(specsDir, `${spec.name}.yaml`);
-  const settings = temporalSettings();
   let serve: ChildProcess | undefined;
   let serveOut = '';
-  let workers: RunningWorkers;
-  let running: Promise<void>;
-  let connection: Connection;
+  let temporal: TestWorkers;
   let client: Client;
 
   beforeAll(async () => {
@@ -83,28 +81,18 @@ describe('lab Prometheus scraping lifeboat serve', () => {
       intervalMs: 100,
       what: 'lifeboat serve to listen',
     });
-    workers = await createWorkers({ settings, hosts: spec.brokers.map((b) => b.host) });
-    running = workers.run();
-    connection = await Connection.connect(settings.connection);
-    client = new Client({ connection, namespace: settings.namespace });
+    temporal = await startTestWorkers({ hosts: spec.brokers.map((b) => b.host) });
+    client = temporal.client;
   });
 
   afterAll(async () => {
     // Whatever still fires for this test's cluster ends now (the Alertmanagers are shared by later tests).
-    for (const url of alertmanagerUrls(topo)) {
-      const res = await fetch(`${url}/api/v2/alerts?filter=${encodeURIComponent(`cluster="${spec.name}"`)}`).catch(() => undefined);
-      const live = ((await res?.json().catch(() => [])) ?? []) as { labels: Record<string, string>; startsAt: string }[];
-      const now = new Date().toISOString();
-      const ended = live.map((a) => ({ labels: a.labels, startsAt: a.startsAt, endsAt: now }));
-      if (ended.length) await fetch(`${url}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ended) }).catch(() => undefined);
-    }
+    await endClusterAlerts(spec.name);
     // The Alertmanagers' resolved notifications go to this serve, not to the next test's receiver.
     await poll(() => serveOut.includes('"status":"resolved"') || undefined, { timeoutMs: 15_000, intervalMs: 250, what: 'resolved notifications' }).catch(() => undefined);
     serve?.kill('SIGTERM');
     if (serve && serve.exitCode === null) await new Promise((r) => serve!.once('exit', r));
-    await connection?.close();
-    workers?.shutdown();
-    await running;
+    await temporal?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

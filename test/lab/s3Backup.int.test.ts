@@ -7,16 +7,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { stringify } from 'yaml';
 import type { ClusterSpec } from '../../src/config/spec';
 import { listBackupSets } from '../../src/backup/parts';
 import { openRepositoryForSpec } from '../../src/repository';
-import { TASK_QUEUE, temporalSettings } from '../../src/temporal/connection';
-import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
+import { TASK_QUEUE } from '../../src/temporal/connection';
 import type { BackupResult } from '../../workflows/backup';
 import { lifeboat } from '../support/cli';
 import { primarySpec, unique } from '../support/lab';
+import { startTestWorkers, type TestWorkers } from '../support/temporal';
 import { cleanS3, s3Keys, s3Prefix, s3Repository } from '../support/s3';
 
 describe('backup to an S3 repository', () => {
@@ -24,24 +24,17 @@ describe('backup to an S3 repository', () => {
   const prefix = s3Prefix('backup');
   const spec: ClusterSpec = { ...primarySpec(), repository: s3Repository(prefix), offsiteRepository: undefined, registry: undefined, tiers: [] };
   const specFile = join(dir, 'cluster.yaml');
-  const settings = temporalSettings();
-  let workers: RunningWorkers;
-  let running: Promise<void>;
-  let connection: Connection;
+  let temporal: TestWorkers;
   let client: Client;
 
   beforeAll(async () => {
     writeFileSync(specFile, stringify(spec));
-    workers = await createWorkers({ settings, hosts: spec.brokers.map((b) => b.host) });
-    running = workers.run();
-    connection = await Connection.connect(settings.connection);
-    client = new Client({ connection, namespace: settings.namespace });
+    temporal = await startTestWorkers({ hosts: spec.brokers.map((b) => b.host) });
+    client = temporal.client;
   });
 
   afterAll(async () => {
-    await connection?.close();
-    workers?.shutdown();
-    await running;
+    await temporal?.stop();
     rmSync(dir, { recursive: true, force: true });
     await cleanS3();
   });

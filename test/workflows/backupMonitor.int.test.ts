@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { TEST_WEBHOOK_LABEL, testWebhookPort } from '../../lab/alertmanager';
@@ -21,14 +21,15 @@ import type { ClusterSpec } from '../../src/config/spec';
 import { poll } from '../../src/core/poll';
 import { gatherBackupFacts } from '../../src/monitoring/facts';
 import { monitorScheduleId } from '../../src/monitoring/schedule';
-import { TASK_QUEUE, temporalSettings } from '../../src/temporal/connection';
+import { TASK_QUEUE } from '../../src/temporal/connection';
 import { applyBackupSchedules, deleteSchedule, findSchedule, pauseSchedule, planSchedules, scheduleId } from '../../src/temporal/schedules';
 import { LIFEBOAT_CLUSTER } from '../../src/temporal/searchAttributes';
-import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
 import type { BackupResult } from '../../workflows/backup';
 import type { BackupMonitorResult } from '../../workflows/backupMonitor';
 import { lifeboat } from '../support/cli';
 import { primarySpec, topo, unique } from '../support/lab';
+import { startTestWorkers, type TestWorkers } from '../support/temporal';
+import { endClusterAlerts } from '../support/alertmanager';
 
 interface Notified {
   status: 'firing' | 'resolved';
@@ -46,12 +47,9 @@ describe('backupMonitor workflow', () => {
     repository: { ...lab.repository!, path: join(dir, 'repo') },
     offsiteRepository: { ...lab.offsiteRepository!, path: join(dir, 'offsite') },
   };
-  const settings = temporalSettings();
   const received: Notified[] = [];
   let webhook: Server;
-  let workers: RunningWorkers;
-  let running: Promise<void>;
-  let connection: Connection;
+  let temporal: TestWorkers;
   let client: Client;
 
   beforeAll(async () => {
@@ -68,24 +66,14 @@ describe('backupMonitor workflow', () => {
       });
     });
     await new Promise<void>((r) => webhook.listen(testWebhookPort(topo), '127.0.0.1', r));
-    workers = await createWorkers({ settings, hosts: spec.brokers.map((b) => b.host) });
-    running = workers.run();
-    connection = await Connection.connect(settings.connection);
-    client = new Client({ connection, namespace: settings.namespace });
+    temporal = await startTestWorkers({ hosts: spec.brokers.map((b) => b.host) });
+    client = temporal.client;
   });
 
   afterAll(async () => {
     // Whatever still fires for this test's cluster ends now (the Alertmanagers are shared by later tests).
-    for (const url of alertmanagerUrls(topo)) {
-      const res = await fetch(`${url}/api/v2/alerts?filter=${encodeURIComponent(`cluster="${spec.name}"`)}`).catch(() => undefined);
-      const live = ((await res?.json().catch(() => [])) ?? []) as { labels: Record<string, string>; startsAt: string }[];
-      const now = new Date().toISOString();
-      const ended = live.map((a) => ({ labels: a.labels, startsAt: a.startsAt, endsAt: now }));
-      if (ended.length) await fetch(`${url}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ended) }).catch(() => undefined);
-    }
-    await connection?.close();
-    workers?.shutdown();
-    await running;
+    await endClusterAlerts(spec.name);
+    await temporal?.stop();
     await new Promise((r) => webhook?.close(r));
     rmSync(dir, { recursive: true, force: true });
   });

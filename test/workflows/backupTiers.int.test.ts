@@ -8,18 +8,18 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { stringify } from 'yaml';
 import type { ClusterSpec } from '../../src/config/spec';
 import { listBackupSets } from '../../src/backup/parts';
 import { withTier } from '../../src/backup/tiers';
 import { EXIT } from '../../src/errors';
 import type { RunReport } from '../../src/report/report.pure';
-import { TASK_QUEUE, temporalSettings } from '../../src/temporal/connection';
-import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
+import { TASK_QUEUE } from '../../src/temporal/connection';
 import type { BackupResult } from '../../workflows/backup';
 import { lifeboat } from '../support/cli';
 import { primarySpec, unique } from '../support/lab';
+import { startTestWorkers, type TestWorkers } from '../support/temporal';
 
 describe('backup down the repository tiers', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-backup-tiers-'));
@@ -38,10 +38,7 @@ describe('backup down the repository tiers', () => {
   writeFileSync(join(dir, 'a-file'), 'not a directory');
   const broken: ClusterSpec = { ...spec, tiers: [nas, { ...nas, name: 'vault', path: join(dir, 'a-file', 'vault'), medium: 'archive', offsite: true, retention: undefined }] };
   const specFile = join(dir, 'cluster.yaml');
-  const settings = temporalSettings();
-  let workers: RunningWorkers;
-  let running: Promise<void>;
-  let connection: Connection;
+  let temporal: TestWorkers;
   let client: Client;
 
   const backup = async (s: ClusterSpec) =>
@@ -50,16 +47,12 @@ describe('backup down the repository tiers', () => {
 
   beforeAll(async () => {
     writeFileSync(specFile, stringify(spec));
-    workers = await createWorkers({ settings, hosts: spec.brokers.map((b) => b.host) });
-    running = workers.run();
-    connection = await Connection.connect(settings.connection);
-    client = new Client({ connection, namespace: settings.namespace });
+    temporal = await startTestWorkers({ hosts: spec.brokers.map((b) => b.host) });
+    client = temporal.client;
   });
 
   afterAll(async () => {
-    await connection?.close();
-    workers?.shutdown();
-    await running;
+    await temporal?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
