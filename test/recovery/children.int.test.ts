@@ -10,54 +10,43 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { ClusterSpec } from '../../src/config/spec';
 import { withAdmin } from '../../src/kafka/admin';
 import { kafkaFor } from '../../src/kafka/client';
 import { labDisaster } from '../../lab/disaster';
 import type { RunReport } from '../../src/report/report.pure';
-import { temporalSettings } from '../../src/temporal/connection';
 import { CONTROL_TASK_QUEUE } from '../../src/temporal/taskQueues.pure';
-import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
 import type { BackupResult } from '../../workflows/backup';
 import type { RunStatus } from '../../workflows/support/tracker';
 import { exists, withZk } from '../../src/zookeeper/client';
 import { primarySpec, topo, unique } from '../support/lab';
-import { createTopicsReady } from '../support/kafka';
+import { startTestWorkers, type TestWorkers } from '../support/temporal';
+import { createTopicsReady, produce } from '../support/kafka';
 import { consumeAll } from './consume';
 
 describe('restoreState, restoreData and verifyCluster, each started alone', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-children-'));
   const lab = primarySpec();
   const spec: ClusterSpec = { ...lab, repository: { ...lab.repository!, path: join(dir, 'repo') }, offsiteRepository: undefined, registry: undefined };
-  const settings = temporalSettings();
   const topic = unique('parcels');
-  let workers: RunningWorkers;
-  let running: Promise<void>;
-  let connection: Connection;
+  let temporal: TestWorkers;
   let client: Client;
 
   beforeAll(async () => {
-    workers = await createWorkers({ settings, hosts: spec.brokers.map((b) => b.host) });
-    running = workers.run();
-    connection = await Connection.connect(settings.connection);
-    client = new Client({ connection, namespace: settings.namespace });
+    temporal = await startTestWorkers({ hosts: spec.brokers.map((b) => b.host) });
+    client = temporal.client;
     await createTopicsReady(spec, [{ topic, numPartitions: 3, replicationFactor: 3 }]);
   });
 
   afterAll(async () => {
     await withAdmin(kafkaFor(spec), spec.name, (a) => a.deleteTopics({ topics: [topic] })).catch(() => {});
-    await connection?.close();
-    workers?.shutdown();
-    await running;
+    await temporal?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('after a disaster: state, then data (approved at its gate), then verification, each a workflow of its own', { timeout: 420_000 }, async () => {
-    const producer = kafkaFor(spec).producer({ idempotent: true });
-    await producer.connect();
-    await producer.send({ topic, acks: -1, messages: Array.from({ length: 400 }, (_, i) => ({ key: `p${i}`, value: `parcel-${i}` })) });
-    await producer.disconnect();
+    await produce(spec, topic, Array.from({ length: 400 }, (_, i) => ({ key: `p${i}`, value: `parcel-${i}` })));
     const before = await consumeAll(spec, topic, 400);
     const backup = (await client.workflow.execute('backup', {
       taskQueue: CONTROL_TASK_QUEUE,

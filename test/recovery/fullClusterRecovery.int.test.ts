@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { ClusterSpec } from '../../src/config/spec';
 import { withAdmin } from '../../src/kafka/admin';
 import { kafkaFor } from '../../src/kafka/client';
@@ -16,15 +16,15 @@ import { listBackupSets } from '../../src/backup/parts';
 import { restoreTopicsFromSet } from '../../src/recovery/logical';
 import { withRepo } from '../../src/recovery/repo';
 import type { RunReport } from '../../src/report/report.pure';
-import { TASK_QUEUE, temporalSettings } from '../../src/temporal/connection';
-import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
+import { TASK_QUEUE } from '../../src/temporal/connection';
 import type { BackupResult } from '../../workflows/backup';
 import { primarySpec, topo, unique } from '../support/lab';
+import { startTestWorkers, type TestWorkers } from '../support/temporal';
 import { consumeAll } from './consume';
 import { curatorInstanceJson } from '../../src/registry/layouts';
 import { connectZk, create, CreateMode, exists, withZk } from '../../src/zookeeper/client';
 import { deleteTree, OPEN } from '../zookeeper/scratch';
-import { createTopicsReady } from '../support/kafka';
+import { createTopicsReady, produce } from '../support/kafka';
 
 describe('fullClusterRecovery workflow', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-recovery-'));
@@ -36,41 +36,30 @@ describe('fullClusterRecovery workflow', () => {
     offsiteRepository: undefined,
     registry: { curator: registryRoot },
   };
-  const settings = temporalSettings();
   const topic = unique('orders');
   const group = unique('billing');
-  let workers: RunningWorkers;
-  let running: Promise<void>;
-  let connection: Connection;
+  let temporal: TestWorkers;
   let client: Client;
 
-  const produce = async (from: number, count: number) => {
-    const producer = kafkaFor(spec).producer({ idempotent: true });
-    await producer.connect();
-    await producer.send({ topic, acks: -1, messages: Array.from({ length: count }, (_, i) => ({ key: `k${from + i}`, value: `order-${from + i}` })) });
-    await producer.disconnect();
-  };
+  const produceOrders = (from: number, count: number) =>
+    produce(spec, topic, Array.from({ length: count }, (_, i) => ({ key: `k${from + i}`, value: `order-${from + i}` })));
   const runBackup = () =>
     client.workflow.execute('backup', { taskQueue: TASK_QUEUE, workflowId: unique('backup-primary'), args: [{ spec, skipRetention: true }] }) as Promise<BackupResult>;
 
   beforeAll(async () => {
-    workers = await createWorkers({ settings, hosts: spec.brokers.map((b) => b.host) });
-    running = workers.run();
-    connection = await Connection.connect(settings.connection);
-    client = new Client({ connection, namespace: settings.namespace });
+    temporal = await startTestWorkers({ hosts: spec.brokers.map((b) => b.host) });
+    client = temporal.client;
     await createTopicsReady(spec, [{ topic, numPartitions: 3, replicationFactor: 3 }]);
   });
 
   afterAll(async () => {
     await withAdmin(kafkaFor(spec), spec.name, (a) => a.deleteTopics({ topics: [topic] })).catch(() => {});
-    await connection?.close();
-    workers?.shutdown();
-    await running;
+    await temporal?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('recovers from total loss, falling back past a damaged newest set; every record exactly once, offsets back', { timeout: 420_000 }, async () => {
-    await produce(0, 600);
+    await produceOrders(0, 600);
     await withAdmin(kafkaFor(spec), spec.name, (a) =>
       a.setOffsets({ groupId: group, topic, partitions: [0, 1, 2].map((p) => ({ partition: p, offset: String(50 + p) })) }),
     );
@@ -85,7 +74,7 @@ describe('fullClusterRecovery workflow', () => {
     }
     const good = await runBackup();
     expect(good.parts.map((p) => p.part)).toContain('registry');
-    await produce(600, 100);
+    await produceOrders(600, 100);
     const newest = await runBackup();
 
     // Damage the newest set: one byte of its ZooKeeper snapshot file.
@@ -147,10 +136,7 @@ describe('fullClusterRecovery workflow', () => {
     const events = unique('events');
     const readers = unique('event-readers');
     await createTopicsReady(spec, [{ topic: events, numPartitions: 3, replicationFactor: 3 }]);
-    const producer = kafkaFor(spec).producer({ idempotent: true });
-    await producer.connect();
-    await producer.send({ topic: events, acks: -1, messages: Array.from({ length: 300 }, (_, i) => ({ key: `e${i}`, value: `event-${i}`, headers: { n: String(i) } })) });
-    await producer.disconnect();
+    await produce(spec, events, Array.from({ length: 300 }, (_, i) => ({ key: `e${i}`, value: `event-${i}`, headers: { n: String(i) } })));
     await withAdmin(kafkaFor(spec), spec.name, (a) => a.setOffsets({ groupId: readers, topic: events, partitions: [0, 1, 2].map((p) => ({ partition: p, offset: String(10 + p) })) }));
     const before = await consumeAll(spec, events, 300);
     const set = (await client.workflow.execute('backup', {

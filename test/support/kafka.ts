@@ -4,7 +4,7 @@
  * an admin call sent to one the test stopped fails with ECONNREFUSED), and a topic is used only once
  * every live broker knows a live leader for each of its partitions (src/kafka/ready.ts).
  */
-import type { ITopicConfig, Kafka } from 'kafkajs';
+import type { ITopicConfig, Kafka, Message } from 'kafkajs';
 import type { ClusterSpec } from '../../src/config/spec';
 import { withAdmin } from '../../src/kafka/admin';
 import { kafkaFor } from '../../src/kafka/client';
@@ -38,4 +38,12 @@ export const topicsReady = (spec: ClusterSpec, topics: string[], timeoutMs = 60_
 export async function createTopicsReady(spec: ClusterSpec, topics: ITopicConfig[], opts: { kafka?: Kafka } = {}): Promise<void> {
   await withAdmin(opts.kafka ?? liveKafka(spec, 'test-admin'), spec.name, (admin) => admin.createTopics({ topics, waitForLeaders: true }));
   await topicsReady(spec, topics.map((t) => t.topic));
+}
+
+/** Writes `messages` to `topic` through an idempotent producer, acknowledged by every in-sync replica. */
+export async function produce(spec: ClusterSpec, topic: string, messages: Message[]): Promise<void> {
+  const producer = kafkaFor(spec).producer({ idempotent: true });
+  await producer.connect();
+  await producer.send({ topic, acks: -1, messages });
+  await producer.disconnect();
 }
