@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { stringify } from 'yaml';
 import type { ClusterSpec } from '../../src/config/spec';
 import { withAdmin } from '../../src/kafka/admin';
@@ -20,12 +20,12 @@ import { labDisaster } from '../../lab/disaster';
 import { brokerRunning, startBroker } from '../../lab/lab';
 import { findCluster } from '../../lab/topology';
 import type { RunReport } from '../../src/report/report.pure';
-import { TASK_QUEUE, temporalSettings } from '../../src/temporal/connection';
-import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
+import { TASK_QUEUE } from '../../src/temporal/connection';
 import type { BackupResult } from '../../workflows/backup';
 import { lifeboat } from '../support/cli';
-import { createTopicsReady } from '../support/kafka';
+import { createTopicsReady, produce } from '../support/kafka';
 import { primarySpec, topo, unique } from '../support/lab';
+import { startTestWorkers, type TestWorkers } from '../support/temporal';
 import { cleanS3, s3Keys, s3Prefix, s3Repository } from '../support/s3';
 import { consumeAll } from './consume';
 
@@ -72,37 +72,27 @@ describe('recovery falls back along the repository tiers', () => {
     ],
   };
   const specFile = join(dir, 'cluster.yaml');
-  const settings = temporalSettings();
   const topic = unique('ledger');
-  let workers: RunningWorkers;
-  let running: Promise<void>;
-  let connection: Connection;
+  let temporal: TestWorkers;
   let client: Client;
 
   beforeAll(async () => {
     writeFileSync(specFile, stringify(spec));
-    workers = await createWorkers({ settings, hosts: spec.brokers.map((b) => b.host) });
-    running = workers.run();
-    connection = await Connection.connect(settings.connection);
-    client = new Client({ connection, namespace: settings.namespace });
+    temporal = await startTestWorkers({ hosts: spec.brokers.map((b) => b.host) });
+    client = temporal.client;
     await createTopicsReady(spec, [{ topic, numPartitions: 3, replicationFactor: 3 }]);
   });
 
   afterAll(async () => {
     await clusterWhole(spec).catch((e: unknown) => console.error(`primary not whole after the test: ${(e as Error).message}`));
     await withAdmin(kafkaFor(spec), spec.name, (a) => a.deleteTopics({ topics: [topic] })).catch(() => {});
-    await connection?.close();
-    workers?.shutdown();
-    await running;
+    await temporal?.stop();
     await cleanS3([prefix]);
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('the local repository deleted and the NAS copy damaged: the cluster comes back from the S3 tier, and the report says so', { timeout: 420_000 }, async () => {
-    const producer = kafkaFor(spec).producer({ idempotent: true });
-    await producer.connect();
-    await producer.send({ topic, acks: -1, messages: Array.from({ length: 300 }, (_, i) => ({ key: `k${i}`, value: `entry-${i}` })) });
-    await producer.disconnect();
+    await produce(spec, topic, Array.from({ length: 300 }, (_, i) => ({ key: `k${i}`, value: `entry-${i}` })));
     const before = await consumeAll(spec, topic, 300);
 
     // The backup copies the complete set down the tiers, then retention runs in each.
