@@ -20,6 +20,7 @@ import { LifeboatError } from '../../errors';
 import { fetchCommittedOffsets, reachableKafka, retryTransient, withAdmin } from '../../kafka/admin';
 import { kafkaFor } from '../../kafka/client';
 import { mirroredOffsets } from '../../kafka/mirror';
+import { settlePositions } from '../../kafka/mirror/shard';
 import { type MirrorState, type PartitionState, readState } from '../../kafka/mirror/state';
 import { mirrorPair } from '../../kafka/mirrorRun.pure';
 import { WireClient } from '../../kafka/wire/client';
@@ -41,14 +42,21 @@ import type {
 
 const key = (topic: string, partition: number): string => `${topic}/${partition}`;
 
-/** The mirror's positions of the pair on the standby, keyed "topic/partition", for the topics (default: all it mirrors). */
+/**
+ * The mirror's positions of the pair on the standby, keyed "topic/partition", for the topics
+ * (default: all it mirrors), settled: batches a position names as sent without an answer (the
+ * mirror was stopped or cancelled before it recorded where they landed) are looked for on the
+ * standby, so the positions say what the standby holds.
+ */
 async function positionsOf(standby: ClusterSpec, pair: string, topics: string[] | undefined, signal?: AbortSignal): Promise<{ state: MirrorState; positions: Map<string, PartitionState>; topics: string[] }> {
-  const state = await readState(kafkaFor(standby, 'failover-data'), pair, signal);
+  const kafka = kafkaFor(standby, 'failover-data');
+  const state = await readState(kafka, pair, signal);
   const wanted = topics && new Set(topics);
   const positions = new Map<string, PartitionState>();
   for (const p of state.positions.values()) if (!wanted || wanted.has(p.topic)) positions.set(key(p.topic, p.partition), p);
   const names = topics ?? [...new Set([...positions.values()].map((p) => p.topic))].sort();
   if (names.length === 0) throw new LifeboatError('InvalidInput', `the mirror ${pair} has no position on ${standby.name}: nothing was mirrored (name the topics, or check that the mirror ran into this standby)`);
+  await settlePositions(kafka, positions.values(), signal);
   return { state, positions, topics: names };
 }
 
@@ -125,6 +133,8 @@ export async function failoverDivergence(primary: ClusterSpec, standby: ClusterS
   const { positions, topics } = await positionsOf(standby, pair, opts.topics, opts.signal);
   const base = { pair, primary: primary.name, standby: standby.name };
   const mirroredAt = (topic: string, partition: number): number => positions.get(key(topic, partition))?.next ?? 0;
+  // Settled by positionsOf (a batch not found on the standby after the settle window never landed): a
+  // position still naming batches is one the settling could not judge.
   const lost = [...positions.values()].filter((p) => p.sent?.length);
 
   if (opts.disk) {
@@ -242,8 +252,8 @@ export function groupsOnDisk(diskGroups: DiskGroups[], topics: string[]): Map<st
 /** Each group's offsets translated for the standby (see the file comment). */
 export async function failoverGroupMoves(primary: ClusterSpec, standby: ClusterSpec, wanted: string[] | 'all', opts: GroupMovesOptions = {}): Promise<FailoverGroupMove[]> {
   const pair = mirrorPair(primary.name, standby.name);
-  const { positions, topics } = await positionsOf(standby, pair, opts.topics, opts.signal);
-  const translate = await mirroredOffsets(standby, pair);
+  const { state, positions, topics } = await positionsOf(standby, pair, opts.topics, opts.signal);
+  const translate = await mirroredOffsets(standby, pair, state);
   const fromDisk = opts.diskGroups !== undefined;
 
   // The groups' offsets on the primary.

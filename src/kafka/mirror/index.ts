@@ -9,7 +9,7 @@ import { kafkaFor } from '../client';
 import { type OffsetMap, translateOffset } from '../offsetMap';
 import { WireClient } from '../wire/client';
 import { type PartitionPosition, type ShardWork, positionOf } from './shard';
-import { readState, runsOf, stateKey } from './state';
+import { type MirrorState, readState, runsOf, stateKey } from './state';
 
 export { type MirrorSelection, type MirrorTopicPlan, planMirror, applyDeferredConfigs } from './plan';
 export { type PartitionPosition, type ShardResult, type ShardWork, type MirrorShardOptions, mirrorShard } from './shard';
@@ -50,8 +50,8 @@ export async function translateMirroredOffset(target: ClusterSpec, pair: string,
 }
 
 /** The same translation for many offsets from one read of the state (a cut-over translates every group). */
-export async function mirroredOffsets(target: ClusterSpec, pair: string): Promise<(topic: string, partition: number, sourceOffset: number) => number | undefined> {
-  const state = await readState(kafkaFor(target, 'mirror-status'), pair);
+export async function mirroredOffsets(target: ClusterSpec, pair: string, read?: MirrorState): Promise<(topic: string, partition: number, sourceOffset: number) => number | undefined> {
+  const state = read ?? (await readState(kafkaFor(target, 'mirror-status'), pair));
   const maps = new Map<string, OffsetMap>();
   return (topic, partition, sourceOffset) => {
     const st = state.positions.get(stateKey(pair, topic, partition));

@@ -204,7 +204,7 @@ class PartitionWriter {
 export async function mirrorShard(source: ClusterSpec, target: ClusterSpec, pair: string, work: ShardWork, opts: MirrorShardOptions): Promise<ShardResult> {
   const { topic } = work;
   const settleMs = opts.settleMs ?? SETTLE_MS;
-  const sendWindowMs = Math.min(opts.sendWindowMs ?? 5000, settleMs);
+  const sendWindowMs = Math.min(opts.sendWindowMs ?? SEND_WINDOW_MS, settleMs);
   const maxBatchBytes = opts.maxBatchBytes ?? 900 * 1024;
   const minDirectBytes = Math.min(64 * 1024, maxBatchBytes / 4);
   const sk = kafkaFor(source, 'mirror');
@@ -469,6 +469,19 @@ async function partitionsOn(client: WireClient, topic: string, signal?: AbortSig
     if ((e as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION') return 0;
     throw e;
   }
+}
+
+/** How long after a state write that names a batch a run may still send it, by default. */
+const SEND_WINDOW_MS = 5000;
+
+/**
+ * A stopped (or cancelled) mirror's positions as they stand on the target: the batches a position
+ * names as sent without an answer are looked for there and landed in memory (next, targetNext and
+ * the offset map's runs), as the mirror's next run would; nothing is written. A failover reads the
+ * positions this way, since the mirror it stopped may not have recorded where its last batches went.
+ */
+export async function settlePositions(target: Kafka, positions: Iterable<PartitionState>, signal?: AbortSignal): Promise<void> {
+  await Promise.all([...positions].filter((st) => st.sent?.length).map((st) => resolveSent(target, st, SEND_WINDOW_MS + SETTLE_MS, signal)));
 }
 
 /**
