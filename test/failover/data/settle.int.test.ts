@@ -5,8 +5,6 @@
  * be the target's real end, not the position recorded before those batches (CI saw a failover name
  * 508 as mirrored with 510 on the standby).
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findCluster } from '../../../lab/topology';
 import { failoverDivergence } from '../../../src/failover/data/divergence';
@@ -17,7 +15,7 @@ import { mirrorPair } from '../../../src/kafka/mirrorRun.pure';
 import { WireClient } from '../../../src/kafka/wire/client';
 import { createTopicsReady } from '../../support/kafka';
 import { nextSpec, primarySpec, topo, unique } from '../../support/lab';
-import { produceNumbered } from '../../kafka/mirror/mirrorSupport';
+import { mirrorUntilKilled, produceNumbered } from '../../kafka/mirror/mirrorSupport';
 
 const primary = primarySpec();
 const target = nextSpec();
@@ -36,27 +34,7 @@ afterAll(async () => {
   }
 });
 
-/** Runs the mirror shard in a child and SIGKILLs it once it reports at least `killAt` records mirrored. */
-function mirrorUntilKilled(killAt: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const args = { source: findCluster(topo, 'primary').specFile, target: topo.kraft.specFile, pair, topic, partitions: [0], maxBatchBytes: 8 * 1024 };
-    const child = spawn(join(__dirname, '..', '..', '..', 'node_modules', '.bin', 'tsx'), [join(__dirname, '..', '..', 'kafka', 'mirror', 'mirrorChild.ts')], {
-      env: { ...process.env, LIFEBOAT_TEST_MIRROR: JSON.stringify(args) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-      detached: true, // its own process group: the kill reaches tsx's node child too
-    });
-    let seen = 0;
-    let killed = false;
-    child.stdout.on('data', (d: Buffer) => {
-      for (const m of d.toString().matchAll(/mirrored (\d+)/g)) seen = Math.max(seen, Number(m[1]));
-      if (!killed && seen >= killAt) {
-        killed = true;
-        process.kill(-child.pid!, 'SIGKILL');
-      }
-    });
-    child.on('exit', () => (killed ? resolve(seen) : reject(new Error(`child mirror ended before it was killed (${seen} mirrored)`))));
-  });
-}
+const killRun = (killAt: number) => mirrorUntilKilled({ source: findCluster(topo, 'primary').specFile, target: topo.kraft.specFile, pair, topic, partitions: [0], maxBatchBytes: 8 * 1024 }, killAt);
 
 async function targetEnd(): Promise<number> {
   const c = await WireClient.open(dst, [topic]);
@@ -76,7 +54,7 @@ describe('records not mirrored after a mirror killed mid-send', () => {
     // Kill until a run leaves batches that landed but are only named in its position.
     let landedUnrecorded = false;
     for (let i = 1; i <= 10 && !landedUnrecorded; i++) {
-      await mirrorUntilKilled(i * 2_000);
+      await killRun(i * 2_000);
       const st = (await readState(dst, pair)).positions.get(stateKey(pair, topic, 0))!;
       landedUnrecorded = Boolean(st.sent?.length) && (await targetEnd()) > st.targetNext;
     }

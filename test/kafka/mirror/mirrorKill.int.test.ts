@@ -4,8 +4,6 @@
  * offset: the killed runs' last batches, named in the state on the target before they were sent,
  * are found there by producer id and sequence, also when the next run cuts its batches differently.
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { kafkaFor } from '../../../src/kafka/client';
 import { mirrorShard, planMirror } from '../../../src/kafka/mirror';
@@ -14,7 +12,7 @@ import { findCluster } from '../../../lab/topology';
 import { brokerControlFor } from '../../../src/host/brokerControl';
 import { nextSpec, primarySpec, topo, unique } from '../../support/lab';
 import { createTopicsReady, topicsReady } from '../../support/kafka';
-import { content, produceNumbered, readTopic, seqs } from './mirrorSupport';
+import { content, mirrorUntilKilled, produceNumbered, readTopic, seqs } from './mirrorSupport';
 
 // Enough that both kills land mid-copy (with 2,000 the faster engine had copied all 6,000 before the second kill).
 const PER_PARTITION = 10_000;
@@ -33,27 +31,7 @@ afterAll(async () => {
   }
 });
 
-/** Runs the child shard and SIGKILLs it once it reports at least `killAt` records mirrored. */
-function mirrorUntilKilled(killAt: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const args = { source: findCluster(topo, 'primary').specFile, target: topo.kraft.specFile, pair, topic, partitions: [0, 1, 2], maxBatchBytes: 16 * 1024 };
-    const child = spawn(join(__dirname, '..', '..', '..', 'node_modules', '.bin', 'tsx'), [join(__dirname, 'mirrorChild.ts')], {
-      env: { ...process.env, LIFEBOAT_TEST_MIRROR: JSON.stringify(args) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-      detached: true, // its own process group: the kill reaches tsx's node child too
-    });
-    let seen = 0;
-    let killed = false;
-    child.stdout.on('data', (d: Buffer) => {
-      for (const m of d.toString().matchAll(/mirrored (\d+)/g)) seen = Math.max(seen, Number(m[1]));
-      if (!killed && seen >= killAt) {
-        killed = true;
-        process.kill(-child.pid!, 'SIGKILL');
-      }
-    });
-    child.on('exit', () => (killed ? resolve(seen) : reject(new Error(`child mirror ended before it was killed (${seen} mirrored)`))));
-  });
-}
+const killRun = (killAt: number) => mirrorUntilKilled({ source: findCluster(topo, 'primary').specFile, target: topo.kraft.specFile, pair, topic, partitions: [0, 1, 2], maxBatchBytes: 16 * 1024 }, killAt);
 
 describe('mirror shard killed with SIGKILL', () => {
   it('killed twice mid-copy and run again: every record exactly once, at its source offset', async () => {
@@ -61,8 +39,8 @@ describe('mirror shard killed with SIGKILL', () => {
     await produceNumbered(primary, topic, PER_PARTITION * 3, 3, 1000);
     await planMirror(primarySpec(), nextSpec(), { topics: [topic] });
 
-    expect(await mirrorUntilKilled(1500)).toBeGreaterThanOrEqual(1500);
-    expect(await mirrorUntilKilled(3500)).toBeGreaterThanOrEqual(3500);
+    expect(await killRun(1500)).toBeGreaterThanOrEqual(1500);
+    expect(await killRun(3500)).toBeGreaterThanOrEqual(3500);
     const partial = [...(await readTopic(next, topic)).values()].reduce((n, r) => n + r.length, 0);
     expect(partial).toBeGreaterThanOrEqual(3500);
     expect(partial).toBeLessThan(PER_PARTITION * 3);

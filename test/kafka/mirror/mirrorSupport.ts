@@ -1,4 +1,6 @@
 /** Helpers for the mirror tests: whole partitions read back (read_committed), numbered records produced. */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { WireClient } from '../../../src/kafka/wire/client';
 import { readBatches } from '../../../src/kafka/wire/readBatches';
@@ -41,4 +43,35 @@ export async function produceNumbered(kafka: Kafka, topic: string, n: number, pa
     });
   }
   await producer.disconnect();
+}
+
+/** What the child mirror shard (mirrorChild.ts) copies: spec files, pair, topic and partitions. */
+export interface ChildMirror {
+  source: string;
+  target: string;
+  pair: string;
+  topic: string;
+  partitions: number[];
+  maxBatchBytes: number;
+}
+
+/** Runs the mirror shard in a child (mirrorChild.ts) and SIGKILLs it once it reports at least `killAt` records mirrored. */
+export function mirrorUntilKilled(args: ChildMirror, killAt: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(join(__dirname, '..', '..', '..', 'node_modules', '.bin', 'tsx'), [join(__dirname, 'mirrorChild.ts')], {
+      env: { ...process.env, LIFEBOAT_TEST_MIRROR: JSON.stringify(args) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true, // its own process group: the kill reaches tsx's node child too
+    });
+    let seen = 0;
+    let killed = false;
+    child.stdout.on('data', (d: Buffer) => {
+      for (const m of d.toString().matchAll(/mirrored (\d+)/g)) seen = Math.max(seen, Number(m[1]));
+      if (!killed && seen >= killAt) {
+        killed = true;
+        process.kill(-child.pid!, 'SIGKILL');
+      }
+    });
+    child.on('exit', () => (killed ? resolve(seen) : reject(new Error(`child mirror ended before it was killed (${seen} mirrored)`))));
+  });
 }
