@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createConnection } from 'node:net';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { Kafka, logLevel } from 'kafkajs';
@@ -252,10 +252,38 @@ async function startKraftNode(topo: LabTopology, b: LabBroker, log: Log): Promis
   if (exited) throw new Error(`KRaft node ${b.cluster}-${b.id} exited during start-up; last lines of ${serverLog}:\n${tail(serverLog, 15)}\n${tail(b.logFile, 5)}`);
 }
 
+/**
+ * A broker's start-up failures the lab starts it again after: its ZooKeeper session expired or
+ * never came while the machine was busy (the lab's session timeout is 6 s, so kills settle fast;
+ * a JVM starting beside four others on two cores can stall that long). Anything else is real.
+ */
+export function transientStartFailure(serverLogSinceStart: string): boolean {
+  return /SessionExpiredException|ZooKeeperClientTimeoutException|ZooKeeperClientExpiredException/.test(serverLogSinceStart);
+}
+
+const BROKER_START_ATTEMPTS = 3;
+
 export async function startBroker(topo: LabTopology, b: LabBroker, log: Log = () => {}, opts: BrokerControlOptions = {}): Promise<void> {
   if (isKraftBroker(topo, b)) return startKraftNode(topo, b, log);
-  const p = brokerProcess(topo, b);
   const serverLog = join(b.dir, 'logs', 'server.log');
+  for (let attempt = 1; ; attempt++) {
+    const logStart = existsSync(serverLog) ? statSync(serverLog).size : 0;
+    const exited = await startZkBrokerOnce(topo, b, log, serverLog);
+    if (!exited) break;
+    const since = readFrom(serverLog, logStart);
+    if (attempt < BROKER_START_ATTEMPTS && transientStartFailure(since)) {
+      log(`broker ${b.cluster}-${b.id} lost its ZooKeeper session while starting; starting it again (attempt ${attempt + 1})`);
+      continue;
+    }
+    const portNote = since.includes('Address already in use') ? ephemeralPortWarning(topo) : undefined;
+    throw new Error(`broker ${b.cluster}-${b.id} exited during start-up; last lines of ${serverLog}:\n${tail(serverLog, 15)}${portNote ? `\n${portNote}` : ''}`);
+  }
+  if (opts.settle ?? true) await waitForLabAgreement(topo, b.cluster, { present: [b.id] });
+}
+
+/** Starts a ZooKeeper-mode broker and waits for it to register; true when it exited instead. */
+async function startZkBrokerOnce(topo: LabTopology, b: LabBroker, log: Log, serverLog: string): Promise<boolean> {
+  const p = brokerProcess(topo, b);
   if (runningPid(p) === undefined) {
     // A broker that was killed stays registered until its ZooKeeper session expires, and Kafka
     // refuses to start while that stale registration exists (NodeExists). Wait it out first.
@@ -278,11 +306,15 @@ export async function startBroker(topo: LabTopology, b: LabBroker, log: Log = ()
     },
     { timeoutMs: 120_000, intervalMs: 500, onTimeout: () => `last lines of ${serverLog}:\n${tail(serverLog)}\n${tail(b.logFile)}` },
   );
-  if (exited) {
-    const portNote = tail(serverLog, 200).includes('Address already in use') ? ephemeralPortWarning(topo) : undefined;
-    throw new Error(`broker ${b.cluster}-${b.id} exited during start-up; last lines of ${serverLog}:\n${tail(serverLog, 15)}${portNote ? `\n${portNote}` : ''}`);
-  }
-  if (opts.settle ?? true) await waitForLabAgreement(topo, b.cluster, { present: [b.id] });
+  return exited;
+}
+
+/** The text a file gained after `offset` (a log's lines since a start). */
+function readFrom(file: string, offset: number): string {
+  if (!existsSync(file)) return '';
+  const text = readFileSync(file);
+  // A log that rolled since is shorter than the offset: all of it is new.
+  return text.subarray(offset <= text.length ? offset : 0).toString('utf8');
 }
 
 /** Graceful stop (SIGTERM: Kafka's controlled shutdown moves leadership away first). */
