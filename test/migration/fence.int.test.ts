@@ -179,14 +179,20 @@ describe('write fence', () => {
     const producer = lifeboat.producer();
     await producer.connect();
     let stop = false;
+    let landed!: () => void;
+    const firstLanded = new Promise<void>((r) => (landed = r));
     const writing = (async () => {
       while (!stop) {
         await producer.send({ topic, messages: [{ value: 'x' }] });
-        await new Promise((r) => setTimeout(r, 100));
+        landed();
+        await new Promise((r) => setTimeout(r, 50));
       }
     })();
     try {
-      await expect(awaitFence(primarySpec(), fence, { timeoutMs: 5_000, quietMs: 1_000 })).rejects.toMatchObject({ type: 'InvalidInput', message: expect.stringMatching(/writes still land/) });
+      // Writes land before the fence is awaited (a new producer's first send can take a second on a
+      // busy machine, which read as quiet), and the quiet asked for is far longer than one send.
+      await Promise.race([firstLanded, writing]);
+      await expect(awaitFence(primarySpec(), fence, { timeoutMs: 8_000, quietMs: 3_000 })).rejects.toMatchObject({ type: 'InvalidInput', message: expect.stringMatching(/writes still land/) });
     } finally {
       stop = true;
       await writing;
