@@ -10,6 +10,9 @@ import { brokerActivities } from './brokers';
 import { clusterActivities } from './cluster';
 import type { ActivityDeps } from './deps';
 import { allAtBoundary } from './errors';
+import { drillFaultActivities } from './drillFaults';
+import { drillMeasureActivities } from './drillMeasure';
+import { drillRecordActivities } from './drillRecords';
 import { failbackActivities } from './failback';
 import { failoverActivities } from './failover';
 import { failoverDataActivities } from './failoverData';
@@ -41,6 +44,9 @@ export function createActivities(deps: ActivityDeps) {
       ...registryOpsActivities(deps),
       ...failbackActivities(deps),
       ...monitoringActivities(deps),
+      ...drillFaultActivities(deps),
+      ...drillMeasureActivities(deps),
+      ...drillRecordActivities(deps),
     },
     deps,
   );

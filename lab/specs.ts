@@ -41,6 +41,8 @@ export function labSpec(topo: LabTopology, cluster: LabCluster): ClusterSpec {
       zookeeper: { connect: zkConnect(topo), chroot: cluster.chroot },
       offsiteRepository: { path: `${topo.offsiteRepositoryDir}/${cluster.name}`, password: { file: labPasswordFile(topo) }, compression: 'auto' },
       ...(cluster.name === 'primary' && other ? { standby: other.name } : {}),
+      // The standby doubles as the drills' staging cluster; the primary stands for production.
+      environment: cluster.name === 'primary' ? 'production' : 'staging',
     },
     cluster.specFile,
   );

@@ -9,3 +9,4 @@ export { failover } from './failover';
 export { failback } from './failback';
 export { registrySync } from './registrySync';
 export { backupMonitor } from './backupMonitor';
+export { drill } from './drill';

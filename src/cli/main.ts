@@ -29,6 +29,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   failover: () => import('./commands/failover'),
   failback: () => import('./commands/failback'),
   serve: () => import('./commands/serve'),
+  drill: () => import('./commands/drill'),
 };
 
 async function main(argv: string[]): Promise<number> {

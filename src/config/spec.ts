@@ -279,6 +279,11 @@ export const clusterSpecSchema = z.strictObject({
     })
     .default({ critical: [], disposable: [] }),
   standby: z.string().optional(),
+  /**
+   * What the cluster is for. Drills (issue 16) inject faults only into a cluster marked staging or
+   * development; a production one (or an unmarked one) is refused unless the operator says so.
+   */
+  environment: z.enum(['production', 'staging', 'development']).optional(),
   /** How a failover from this cluster decides and asks (the standby is `standby` above). */
   failover: failoverPolicySchema.optional(),
   /** How clients switch to this cluster at a migration's (or failover's) cut-over. */
