@@ -10,6 +10,7 @@ import { brokerActivities } from './brokers';
 import { clusterActivities } from './cluster';
 import type { ActivityDeps } from './deps';
 import { allAtBoundary } from './errors';
+import { drillControlActivities } from './drillControl';
 import { drillFaultActivities } from './drillFaults';
 import { drillMeasureActivities } from './drillMeasure';
 import { drillRecordActivities } from './drillRecords';
@@ -44,6 +45,7 @@ export function createActivities(deps: ActivityDeps) {
       ...registryOpsActivities(deps),
       ...failbackActivities(deps),
       ...monitoringActivities(deps),
+      ...drillControlActivities(deps),
       ...drillFaultActivities(deps),
       ...drillMeasureActivities(deps),
       ...drillRecordActivities(deps),
