@@ -101,8 +101,17 @@ export interface StreamLog {
   acks: StreamAck[];
   /** Sends that failed (the cluster was down): count and first/last time. */
   failures: { count: number; first?: string; last?: string };
-  /** The ZooKeeper write stream: one znode set again and again, each write's mzxid. */
-  zookeeper?: { path: string; acks: { seq: number; zxid: string; at: string }[] };
+  /**
+   * The ZooKeeper write stream: one znode set again and again, each write's mzxid. `before` (optional,
+   * B's read-back uses it): the stream's seq the znode held just before this write, read in the same
+   * step (null: absent or not the stream's), which shows a restore that took writes back. `failures`
+   * (optional): the znode writes that failed.
+   */
+  zookeeper?: {
+    path: string;
+    acks: { seq: number; zxid: string; at: string; before?: number | null }[];
+    failures?: { count: number; first?: string; last?: string };
+  };
 }
 
 /** A drill's record in the repository: enough to show its history and write its report again. */
