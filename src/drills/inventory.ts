@@ -1,0 +1,106 @@
+/**
+ * The drill target's inventory (issue 16): its topics (partitions, replication factor, the configs
+ * set on them), its groups' committed offsets, the znodes of its chroot and registry roots (a hash
+ * of each one's data) and the configs set dynamically on its brokers. Taken before and after a
+ * drill; any difference (inventory.pure.ts) is a problem. A read: it writes nothing anywhere.
+ */
+import { createHash } from 'node:crypto';
+import { ConfigResourceTypes, ConfigSource } from 'kafkajs';
+import { type ClusterSpec, zkAuthOf } from '../config/spec';
+import { LifeboatError } from '../errors';
+import { reachableKafka, retryTransient, withAdmin } from '../kafka/admin';
+import { exportMetadata } from '../kafka/metadata';
+import type { ZkClient } from '../zookeeper/client';
+import { withZkSession } from '../zookeeper/errors';
+import { exportTree } from '../zookeeper/export';
+import { joinRoot } from '../zookeeper/tree';
+import { drillStreamTopic } from './ids.pure';
+import { kafkaZnodeValue, registryZnodeValue } from './inventory.pure';
+import type { Inventory } from './records';
+
+export interface InventoryOptions {
+  /** Topics left out besides the drill's own write-stream topic (always left out). */
+  excludeTopics?: string[];
+  signal?: AbortSignal;
+}
+
+const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/** A subtree's counted nodes, absolute path → value; nothing when the root does not exist. */
+async function znodesUnder(zk: ZkClient, root: string, value: (rel: string, ephemeral: boolean, hash: string) => string | undefined, signal?: AbortSignal): Promise<Record<string, string>> {
+  let exp;
+  try {
+    exp = await exportTree(zk, root, { signal });
+  } catch (e) {
+    // A deleted chroot is a fact the comparison reports (every node "removed"), not a failure.
+    if (e instanceof LifeboatError && /does not exist/.test(e.message)) return {};
+    throw e;
+  }
+  const out: Record<string, string> = {};
+  for (const n of exp.nodes) {
+    const v = value(n.path, n.ephemeral, sha256(n.data ? Buffer.from(n.data, 'base64') : Buffer.alloc(0)));
+    if (v !== undefined) out[joinRoot(root, n.path)] = v;
+  }
+  return out;
+}
+
+/** The ZooKeeper part: the chroot (Kafka in ZooKeeper mode) and the registry's roots. */
+async function readZnodes(spec: ClusterSpec, exclude: ReadonlySet<string>, signal?: AbortSignal): Promise<Record<string, string>> {
+  const zkc = spec.zookeeper;
+  if (!zkc) return {};
+  const roots: { root: string; value: (rel: string, ephemeral: boolean, hash: string) => string | undefined }[] = [];
+  if (spec.kafka.mode === 'zookeeper') roots.push({ root: zkc.chroot || '/', value: (rel, eph, hash) => kafkaZnodeValue(rel, eph, hash, exclude) });
+  for (const r of [spec.registry?.curator, spec.registry?.dubbo]) if (r) roots.push({ root: r, value: (_rel, eph, hash) => registryZnodeValue(eph, hash) });
+  if (roots.length === 0) return {};
+  return withZkSession(zkc.connect, { auth: zkAuthOf(spec) }, async (zk) => {
+    const out: Record<string, string> = {};
+    for (const { root, value } of roots) Object.assign(out, await znodesUnder(zk, root, value, signal));
+    return out;
+  });
+}
+
+/** Configs set dynamically on each broker of the spec (per broker or cluster-wide), by broker id. */
+async function readBrokerConfigs(spec: ClusterSpec, kafka: Awaited<ReturnType<typeof reachableKafka>>): Promise<Inventory['brokerConfigs']> {
+  return withAdmin(kafka, spec.name, async (admin) => {
+    const live = new Set((await retryTransient(() => admin.describeCluster())).brokers.map((b) => b.nodeId));
+    const out: Inventory['brokerConfigs'] = {};
+    for (const b of spec.brokers) {
+      // A broker that is down has no configs to read: that it is down is what an inventory after a drill must show.
+      if (!live.has(b.id)) {
+        out[String(b.id)] = { '(broker)': 'not live' };
+        continue;
+      }
+      const r = await retryTransient(() => admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.BROKER, name: String(b.id) }], includeSynonyms: false }));
+      const own: Record<string, string> = {};
+      for (const c of r.resources[0]?.configEntries ?? []) {
+        if (c.configSource !== ConfigSource.DYNAMIC_BROKER_CONFIG && c.configSource !== ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG) continue;
+        // Kafka never returns a sensitive value; that it is set is all there is to compare.
+        own[c.configName] = c.isSensitive || c.configValue === null ? '(sensitive)' : c.configValue;
+      }
+      out[String(b.id)] = own;
+    }
+    return out;
+  });
+}
+
+/** The target's inventory now. */
+export async function takeInventory(spec: ClusterSpec, drillId: string, opts: InventoryOptions = {}): Promise<Inventory> {
+  const exclude = new Set([drillStreamTopic(drillId), ...(opts.excludeTopics ?? [])]);
+  const kafka = await reachableKafka(spec, 'drill-inventory');
+  const md = await exportMetadata(kafka, { name: spec.name, includeInternal: true });
+  const topics: Inventory['topics'] = {};
+  for (const t of md.topics) {
+    if (exclude.has(t.name)) continue;
+    topics[t.name] = { partitions: t.partitions, replicationFactor: t.replicationFactor, configs: t.configs };
+  }
+  const groups: Inventory['groups'] = {};
+  for (const g of md.groups) {
+    const offsets = g.offsets.filter((o) => !exclude.has(o.topic));
+    // A group that only read the drill's own topic is the drill's, not the target's.
+    if (offsets.length === 0 && g.offsets.length > 0) continue;
+    groups[g.groupId] = Object.fromEntries(offsets.map((o) => [`${o.topic}/${o.partition}`, Number(o.offset)]));
+  }
+  const brokerConfigs = await readBrokerConfigs(spec, kafka);
+  const znodes = await readZnodes(spec, exclude, opts.signal);
+  return { takenAt: new Date().toISOString(), cluster: spec.name, topics, groups, znodes, brokerConfigs };
+}

@@ -1,0 +1,105 @@
+/** The inventory's pure part: which znodes count, and the differences between two inventories. */
+import { describe, expect, it } from 'vitest';
+import { canonical, describeDifference, inventoryDiff, kafkaZnodeValue, PRESENCE_ONLY, registryZnodeValue } from '../../src/drills/inventory.pure';
+import type { Inventory } from '../../src/drills/records';
+
+const inv = (over: Partial<Inventory> = {}): Inventory => ({
+  takenAt: '2026-12-03T10:00:00.000Z',
+  cluster: 'standby',
+  topics: {
+    orders: { partitions: 3, replicationFactor: 1, configs: { 'retention.ms': '1000', 'cleanup.policy': 'delete' } },
+    __consumer_offsets: { partitions: 50, replicationFactor: 1, configs: { 'cleanup.policy': 'compact' } },
+  },
+  groups: { billing: { 'orders/0': 10, 'orders/1': 12 }, idle: {} },
+  znodes: { '/standby/config/topics/orders': 'a'.repeat(64), '/standby/brokers/ids': PRESENCE_ONLY },
+  brokerConfigs: { '1': { 'log.cleaner.threads': '2' }, '2': {} },
+  ...over,
+});
+
+describe('kafkaZnodeValue', () => {
+  const h = 'f'.repeat(64);
+  it.each([
+    ['/config/topics/orders', false, h],
+    ['/brokers/topics/orders', false, h],
+    ['/cluster/id', false, h],
+    ['/brokers/ids', false, PRESENCE_ONLY],
+    ['/admin', false, PRESENCE_ONLY],
+    ['/config/changes', false, PRESENCE_ONLY],
+    ['/controller_epoch', false, PRESENCE_ONLY],
+    ['/latest_producer_id_block', false, PRESENCE_ONLY],
+    ['/brokers/topics/orders/partitions/0/state', false, PRESENCE_ONLY],
+    ['/brokers/topics/orders/partitions/0', false, h],
+    ['/brokers/ids/1', true, undefined],
+    ['/controller', true, undefined],
+    ['/admin/delete_topics/orders', false, undefined],
+    ['/config/changes/config_change_0000000007', false, undefined],
+    ['/isr_change_notification/isr_change_0000000001', false, undefined],
+    ['/lifeboat-drill', false, undefined],
+    ['/lifeboat-drill/drill-x', false, undefined],
+    ['/some/app/node', true, undefined],
+  ] as const)('%s (ephemeral %s) → %s', (rel, eph, want) => {
+    expect(kafkaZnodeValue(rel, eph, h)).toBe(want);
+  });
+
+  it('leaves out the excluded topics (the drill stream) but not topics that share a prefix', () => {
+    const ex = new Set(['lifeboat-drill-x']);
+    expect(kafkaZnodeValue('/brokers/topics/lifeboat-drill-x', false, h, ex)).toBeUndefined();
+    expect(kafkaZnodeValue('/brokers/topics/lifeboat-drill-x/partitions/0', false, h, ex)).toBeUndefined();
+    expect(kafkaZnodeValue('/config/topics/lifeboat-drill-x', false, h, ex)).toBeUndefined();
+    expect(kafkaZnodeValue('/config/topics/lifeboat-drill-xy', false, h, ex)).toBe(h);
+  });
+
+  it('registry nodes count unless ephemeral', () => {
+    expect(registryZnodeValue(false, h)).toBe(h);
+    expect(registryZnodeValue(true, h)).toBeUndefined();
+  });
+});
+
+describe('inventoryDiff', () => {
+  it('is empty for identical inventories whatever their times and key order', () => {
+    const a = inv();
+    const b = inv({ takenAt: '2026-12-03T11:00:00.000Z', topics: { orders: { partitions: 3, replicationFactor: 1, configs: { 'cleanup.policy': 'delete', 'retention.ms': '1000' } }, __consumer_offsets: a.topics.__consumer_offsets! } });
+    expect(inventoryDiff(a, b)).toEqual([]);
+    expect(inventoryDiff(a, a)).toEqual([]);
+  });
+
+  it('names every difference, by area then key', () => {
+    const before = inv();
+    const after = inv({
+      topics: { orders: { partitions: 3, replicationFactor: 1, configs: { 'cleanup.policy': 'delete' } }, payments: { partitions: 1, replicationFactor: 1, configs: {} } },
+      groups: { billing: { 'orders/0': 10, 'orders/1': 11 } },
+      znodes: { '/standby/config/topics/orders': 'b'.repeat(64) },
+      brokerConfigs: { '1': { 'log.cleaner.threads': '2' }, '2': { '(broker)': 'not live' } },
+    });
+    expect(inventoryDiff(before, after)).toEqual([
+      { area: 'topics', key: '__consumer_offsets', change: 'removed', before: '50 partitions, replication factor 1, cleanup.policy=compact' },
+      { area: 'topics', key: 'orders', change: 'changed', before: '3 partitions, replication factor 1, cleanup.policy=delete, retention.ms=1000', after: '3 partitions, replication factor 1, cleanup.policy=delete' },
+      { area: 'topics', key: 'payments', change: 'added', after: '1 partition, replication factor 1' },
+      { area: 'groups', key: 'billing orders/1', change: 'changed', before: '12', after: '11' },
+      { area: 'groups', key: 'idle', change: 'removed', before: '(none)' },
+      { area: 'znodes', key: '/standby/brokers/ids', change: 'removed', before: PRESENCE_ONLY },
+      { area: 'znodes', key: '/standby/config/topics/orders', change: 'changed', before: 'aaaaaaaaaaaa', after: 'bbbbbbbbbbbb' },
+      { area: 'brokerConfigs', key: '2', change: 'removed', before: '(none)' },
+      { area: 'brokerConfigs', key: '2 (broker)', change: 'added', after: 'not live' },
+    ]);
+  });
+
+  it('is symmetric: before and after swapped give the opposite changes', () => {
+    const a = inv();
+    const b = inv({ groups: { billing: { 'orders/0': 10 } }, znodes: {} });
+    const ab = inventoryDiff(a, b);
+    const ba = inventoryDiff(b, a);
+    expect(ab).toHaveLength(ba.length);
+    const flip = { added: 'removed', removed: 'added', changed: 'changed' } as const;
+    for (const d of ab) expect(ba).toContainEqual({ area: d.area, key: d.key, change: flip[d.change], ...(d.after !== undefined ? { before: d.after } : {}), ...(d.before !== undefined ? { after: d.before } : {}) });
+  });
+
+  it('describes a difference in one line', () => {
+    expect(describeDifference({ area: 'znodes', key: '/standby/x', change: 'changed', before: 'aaa', after: 'bbb' })).toBe('znodes /standby/x changed (aaa → bbb)');
+    expect(describeDifference({ area: 'topics', key: 'orders', change: 'removed', before: '3 partitions' })).toBe('topics orders removed (was 3 partitions)');
+  });
+
+  it('canonical JSON sorts keys at every depth', () => {
+    expect(canonical({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[2,{"y":2,"z":1}]},"b":1}');
+  });
+});
