@@ -1,11 +1,58 @@
 /**
- * drill (issue 16): one DR drill against a staging cluster, in the five phases of §8.3. Stub until
- * the workflow lands.
+ * drill (issue 16, seed 004 §8.3): one DR drill against a staging cluster, in five phases.
+ *
+ *   prepare  the target allowed (environment staging/development, or iKnowThisIsProduction: else one
+ *            non-retryable InvalidInput); another drill on the cluster → a skipped drill is recorded;
+ *            people notified; the earlier drills' open problems; the inventory; the write stream's
+ *            topic and the stream started (not awaited: it runs until DRILL_STREAM_STOP_QUERY says
+ *            stop); a fresh backup child (its set holds the stream's first records, so the measured
+ *            RPO is real) or the newest set checked (`useNewestSet`)
+ *   start    each fault recorded in the workflow's state BEFORE its activity runs (the revert needs
+ *            only that record: a worker SIGKILLed anywhere, the next one reverts it), then applied
+ *   execute  the recovery child(ren) of the plan, while a probe loop looks for the first green
+ *            independent probe (RTO); a chaos drill kills a broker when the recovery reaches its step
+ *   verify   verifyCluster (serving, probe), the stream stopped and read back (RPO)
+ *   review   the faults reverted in reverse order (discard after a verified recovery, restore
+ *            otherwise) in a non-cancellable scope, the inventory compared, the stream topic dropped,
+ *            the score with the earlier drills' open problems, the record saved, people told
+ *
+ * A stop signal (DRILL_STOP_SIGNAL) or a cancellation ends the run at once: the review still runs
+ * (non-cancellable: reverts, record with `stopped`). A tabletop applies no fault, starts no stream
+ * and runs every child as a dry run: nothing is touched.
  */
-import { ApplicationFailure } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  defineQuery,
+  defineSignal,
+  executeChild,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { LifeboatActivities } from '../activities';
+import { requirementOf } from '../src/backup/coverage.pure';
 import type { ClusterSpec } from '../src/config/spec';
-import type { DrillRecord, Scenario } from '../src/drills/records';
-import type { DrillType } from '../src/drills/types';
+import { type ChildOutcome, type DrillObservations, drillRecord, inventoryChanges, skippedRecord } from '../src/drills/evidence.pure';
+import { DRILL_KIND, DRILL_STATUS_QUERY, DRILL_STOP_SIGNAL, DRILL_STREAM_STOP_QUERY, drillStreamTopic } from '../src/drills/ids.pure';
+import { type DrillPlan, type DrillStatus, drillPlan, faultBrokerId, faultText, type RecoveryCall, revertModeOf, targetRefusal } from '../src/drills/plan.pure';
+import type { AppliedFault, DrillRecord, FaultSpec, Inventory, RevertResult, Scenario, StreamLog } from '../src/drills/records';
+import type { DrillType, FoundProblem, PartitionEvidence, ZookeeperEvidence } from '../src/drills/types';
+import type { RunReport, SpecRef } from '../src/report/report.pure';
+import { LIFEBOAT_CLUSTER, LIFEBOAT_KIND, LIFEBOAT_STEP } from '../src/temporal/searchAttributes';
+import { hostTaskQueue } from '../src/temporal/taskQueues.pure';
+import { backup } from './backup';
+import { brokerRecovery } from './brokerRecovery';
+import { failover } from './failover';
+import { fullClusterRecovery } from './recovery/fullClusterRecovery';
+import { restoreState } from './recovery/restoreState';
+import { failureOf } from './recovery/support';
+import { verifyCluster } from './recovery/verifyCluster';
+import { resolveCluster } from './support/cluster';
+import { childProgressSignal } from './support/tracker';
 
 export interface DrillInput {
   /** The target, by spec or by name among the worker's specs. */
@@ -17,8 +64,460 @@ export interface DrillInput {
   iKnowThisIsProduction?: boolean;
   /** Set by a Schedule: its id. */
   schedule?: string;
+  /** Check the newest backup set instead of making a fresh one in prepare (the measured RPO is then the set's age). */
+  useNewestSet?: boolean;
+  /** A chaos drill's step instead of a random one (a runbook step id of the recovery). */
+  chaosStep?: string;
+  /** Who approved the drill's gated steps (default: whoever started it, as "drill <id>"). */
+  approvedBy?: string;
+  /** Time between probes while the target recovers (default 3 s). */
+  probeIntervalSeconds?: number;
+  /** Time between the write stream's records (default the stream's own). */
+  streamIntervalMs?: number;
 }
 
-export async function drill(_input: DrillInput): Promise<DrillRecord> {
-  throw ApplicationFailure.nonRetryable('the drill workflow is not built yet', 'InvalidInput');
+export const drillStatusQuery = defineQuery<DrillStatus>(DRILL_STATUS_QUERY);
+export const drillStreamStopQuery = defineQuery<boolean>(DRILL_STREAM_STOP_QUERY);
+export const drillStopSignal = defineSignal<[{ by?: string; reason?: string }?]>(DRILL_STOP_SIGNAL);
+
+const RETRY = { initialInterval: '1 second', maximumInterval: '20 seconds', maximumAttempts: 5 };
+/** Reads and bookkeeping on the control queue. */
+const control = proxyActivities<LifeboatActivities>({ startToCloseTimeout: '5 minutes', retry: RETRY });
+/** Faults and reverts: short enough that a killed worker's attempt is retried soon; reverts are retried long. */
+const FAULT = { startToCloseTimeout: '3 minutes', retry: RETRY };
+const REVERT = { startToCloseTimeout: '5 minutes', retry: { initialInterval: '2 seconds', maximumInterval: '30 seconds', maximumAttempts: 10 } };
+const faults = proxyActivities<LifeboatActivities>(FAULT);
+/** The write stream runs the whole drill, heartbeating its acknowledgements. */
+const stream = proxyActivities<LifeboatActivities>({ startToCloseTimeout: '6 hours', heartbeatTimeout: '30 seconds', retry: { ...RETRY, maximumAttempts: 20 } });
+/** One probe is bounded by its own timeout (10 s); a lost one is just a missed sample. */
+const probes = proxyActivities<LifeboatActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '1 second', maximumAttempts: 2 } });
+/** Notifying people is best effort: a failure is a note, never a stop. */
+const notify = proxyActivities<LifeboatActivities>({ startToCloseTimeout: '1 minute', retry: { initialInterval: '1 second', maximumAttempts: 3 } });
+
+const PROBE_TIMEOUT_MS = 10_000;
+/** After the recovery verified, how long the probe loop may still look for green. */
+const PROBE_GRACE_MS = 60_000;
+
+const onHostOf = (spec: ClusterSpec, f: FaultSpec) => {
+  const id = faultBrokerId(f);
+  const host = id === undefined ? undefined : spec.brokers.find((b) => b.id === id)?.host;
+  return host ? { taskQueue: hostTaskQueue(host) } : {};
+};
+
+class Stopped extends Error {}
+
+export async function drill(input: DrillInput): Promise<DrillRecord> {
+  const info = workflowInfo();
+  const drillId = info.workflowId;
+  const startedAt = new Date().toISOString();
+  const nowIso = () => new Date().toISOString();
+
+  const st: DrillStatus = {
+    drillId,
+    cluster: input.cluster ?? input.spec?.name ?? '',
+    scenario: input.scenario,
+    type: input.type,
+    dryRun: input.type === 'tabletop',
+    phase: 'prepare',
+    startedAt,
+    faults: [],
+    reverts: [],
+    recovery: [],
+    notes: [],
+  };
+  let streamStop = false;
+  let stopAsked: string | undefined;
+  /** The five phases run in this scope: the stop signal cancels it (the review runs outside it). */
+  const main = new CancellationScope();
+  /** The children's newest progress (their trackers signal it): current step and steps. */
+  const progress = new Map<string, { seq: number; step: string; steps: RunReport['steps']; problems: string[] }>();
+  setHandler(drillStatusQuery, () => st);
+  setHandler(drillStreamStopQuery, () => streamStop);
+  setHandler(drillStopSignal, (s) => {
+    stopAsked ??= `stopped by ${s?.by ?? 'a stop signal'}${s?.reason ? `: ${s.reason}` : ''}`;
+    streamStop = true;
+    main.cancel();
+  });
+  setHandler(childProgressSignal, (p) => {
+    const had = progress.get(p.workflowId);
+    if (had && p.seq <= had.seq) return;
+    progress.set(p.workflowId, { seq: p.seq, step: p.step, steps: p.steps, problems: p.problems });
+    const r = st.recovery.find((x) => x.workflowId === p.workflowId);
+    if (r && !r.outcome) r.step = p.step;
+  });
+
+  const { spec, source } = await resolveCluster(input);
+  st.cluster = spec.name;
+  upsertSearchAttributes([
+    { key: LIFEBOAT_KIND, value: DRILL_KIND },
+    { key: LIFEBOAT_CLUSTER, value: spec.name },
+    { key: LIFEBOAT_STEP, value: 'prepare' },
+  ]);
+  const refusal = targetRefusal(spec, input.iKnowThisIsProduction);
+  if (refusal) throw ApplicationFailure.nonRetryable(refusal, 'InvalidInput');
+  let plan: DrillPlan;
+  try {
+    plan = drillPlan(spec, input.scenario, input.type, { random: Math.random, chaosStep: input.chaosStep });
+  } catch (e) {
+    const f = e as { type?: string; message?: string };
+    throw ApplicationFailure.nonRetryable(f.message ?? String(e), f.type ?? 'InvalidInput');
+  }
+  st.notes.push(...plan.notes);
+
+  const phases: DrillRecord['phases'] = [];
+  const phase = (name: DrillRecord['phases'][number]['name']) => {
+    const t = nowIso();
+    const prev = phases[phases.length - 1];
+    if (prev && !prev.endedAt) prev.endedAt = t;
+    phases.push({ name, startedAt: t, notes: [] });
+    st.phase = name;
+    upsertSearchAttributes([{ key: LIFEBOAT_STEP, value: name }]);
+  };
+  const note = (line: string) => {
+    phases[phases.length - 1]?.notes.push(line);
+    st.notes.push(line);
+  };
+  const found: FoundProblem[] = [];
+  const problem = (title: string, evidence: string, cls: FoundProblem['class']) => {
+    found.push({ title, evidence, found: nowIso(), class: cls });
+    note(`problem: ${title}`);
+  };
+  const tell = async (summary: string, ended = false) => {
+    try {
+      await notify.drillNotifyActivity({ spec, drillId, phase: st.phase, summary, ended });
+    } catch (e) {
+      note(`people not notified (${st.phase}): ${failureOf(e).message}`);
+    }
+  };
+
+  phase('prepare');
+  // Another drill on the cluster: this one is recorded as skipped, not silently dropped.
+  let others: string[] = [];
+  try {
+    others = await control.drillOthersRunningActivity({ cluster: spec.name, selfWorkflowId: drillId });
+  } catch (e) {
+    note(`could not list other drills on ${spec.name}: ${failureOf(e).message}`);
+  }
+  if (others.length) {
+    const why = `another drill runs on ${spec.name}: ${others.join(', ')}`;
+    const record = skippedRecord({ id: drillId, cluster: spec.name, type: input.type, scenario: input.scenario, workflowId: drillId, runId: info.runId, schedule: input.schedule, startedAt, endedAt: nowIso() }, why);
+    try {
+      st.recordSnapshot = (await control.drillSaveRecordActivity({ spec, record })).snapshot;
+    } catch (e) {
+      st.notes.push(`the skipped drill's record was not saved: ${failureOf(e).message}`);
+    }
+    st.phase = 'skipped';
+    st.notes.push(why);
+    upsertSearchAttributes([{ key: LIFEBOAT_STEP, value: 'skipped' }]);
+    return record;
+  }
+
+  // What the run observed; the review turns it into the record.
+  let history: DrillRecord[] | undefined;
+  let inventoryBefore: Inventory | undefined;
+  let faultAt: string | undefined;
+  let firstGreen: string | null | undefined;
+  let readBack: { partitions: PartitionEvidence[]; zookeeper?: ZookeeperEvidence } | undefined;
+  let streamP: Promise<StreamLog | undefined> | undefined;
+  let setId: string | undefined;
+  let verified = false;
+  let failed: string | undefined;
+  let cancelled: unknown;
+  const children: ChildOutcome[] = [];
+  const applied: AppliedFault[] = [];
+  /** Every fault as recorded before it was applied, with its applied record once the activity returned (same order as st.faults). */
+  const recorded: { fault: FaultSpec; at: string; detail: string; applied?: AppliedFault }[] = [];
+  const topic = drillStreamTopic(drillId);
+  const approvedBy = input.approvedBy ?? (input.schedule ? `schedule ${input.schedule}` : `the operator who started drill ${drillId}`);
+  let chaosAppliedAt: string | undefined;
+
+  /** Records the fault in state, then applies it: a revert never lacks its record. */
+  const applyFault = async (fault: FaultSpec): Promise<void> => {
+    const entry = { fault, applied: false, at: nowIso(), detail: `applying: ${faultText(fault)}` };
+    const mine: (typeof recorded)[number] = { fault, at: entry.at, detail: entry.detail };
+    st.faults.push(entry);
+    recorded.push(mine);
+    const a = await faults.drillApplyFaultActivity.executeWithOptions({ ...FAULT, ...onHostOf(spec, fault) }, [{ spec, drillId, fault }]);
+    Object.assign(entry, { applied: true, at: a.at, detail: a.detail });
+    mine.applied = a;
+    applied.push(a);
+  };
+
+  const runChild = async (call: RecoveryCall): Promise<ChildOutcome> => {
+    const workflowId = `${drillId}/${call.id}`;
+    const outcome: ChildOutcome = { call, workflowId };
+    const entry: DrillStatus['recovery'][number] = { workflowId, workflow: call.workflow };
+    st.recovery.push(entry);
+    const common = { spec, specSource: source as SpecRef | undefined, dryRun: plan.dryRun, autoApprove: true, failureTime: faultAt };
+    try {
+      let report: RunReport;
+      switch (call.workflow) {
+        case 'fullClusterRecovery':
+          report = await executeChild(fullClusterRecovery, { workflowId, args: [{ ...common, parts: call.parts }] });
+          break;
+        case 'brokerRecovery':
+          report = await executeChild(brokerRecovery, { workflowId, args: [{ ...common, brokerId: call.brokerId! }] });
+          break;
+        case 'restoreState':
+          report = await executeChild(restoreState, { workflowId, args: [{ spec, specSource: source, dryRun: plan.dryRun, autoApprove: true, parts: call.parts, setId }] });
+          break;
+        case 'failover':
+          report = (
+            await executeChild(failover, {
+              workflowId,
+              args: [{ primary: { spec }, standby: { cluster: spec.standby! }, autoApprove: true, dryRun: plan.dryRun, policy: { repairBudgetMinutes: 0 } }],
+            })
+          ).report;
+          break;
+      }
+      outcome.report = report;
+      entry.outcome = report.outcome;
+    } catch (e) {
+      if (isCancellation(e)) throw e;
+      outcome.failed = failureOf(e).message;
+      entry.outcome = 'failed';
+      // What the child did before it failed, as its last progress showed it.
+      const p = progress.get(workflowId);
+      if (p) outcome.report = { kind: call.workflow, cluster: spec.name, workflowId, runId: '', dryRun: plan.dryRun, outcome: 'failed', startedAt: faultAt ?? startedAt, endedAt: nowIso(), steps: p.steps, checks: [], problems: p.problems };
+    }
+    children.push(outcome);
+    return outcome;
+  };
+
+  const phasesRun = async () => {
+    try {
+      history = await control.drillHistoryActivity({ spec });
+      const open = history.flatMap((r) => r.problems ?? []).filter((p) => !p.resolvedAt);
+      note(`earlier drills: ${history.length}, open problems carried: ${open.length}`);
+    } catch (e) {
+      note(`the earlier drills could not be read: ${failureOf(e).message}`);
+    }
+    await tell(`drill ${plan.type} ${plan.scenario} of ${spec.name}: preparing`);
+    inventoryBefore = await control.drillInventoryActivity({ spec, drillId, excludeTopics: [topic] });
+    note(`inventory: ${Object.keys(inventoryBefore.topics).length} topics, ${Object.keys(inventoryBefore.groups).length} groups, ${Object.keys(inventoryBefore.znodes).length} znodes`);
+    if (!plan.dryRun) {
+      const t = await control.drillStreamTopicActivity({ spec, drillId });
+      note(`write stream on ${t.topic} (${t.partitions} partitions, RF ${t.replicationFactor})`);
+      streamP = stream
+        .drillWriteStreamActivity({ spec, drillId, topic: t.topic, intervalMs: input.streamIntervalMs, zookeeper: !!spec.zookeeper })
+        .catch((e: unknown) => {
+          if (!isCancellation(e)) note(`the write stream failed: ${failureOf(e).message}`);
+          return undefined;
+        });
+    }
+    if (input.useNewestSet) {
+      const require = plan.recovery.some((c) => c.parts) ? requirementOf(plan.recovery.find((c) => c.parts)!.parts) : undefined;
+      const c = await control.chooseBackupSetActivity({ spec, ...(require ? { require } : {}) });
+      setId = c.set.setId;
+      note(`newest backup set checked: ${c.set.setId} of ${c.set.time}`);
+    } else {
+      const b = await executeChild(backup, {
+        workflowId: `${drillId}/backup`,
+        args: [{ spec, specSource: source, tier: 'manual', skipRetention: true, skipOffsite: true, dryRun: plan.dryRun }],
+      });
+      setId = plan.dryRun ? undefined : b.setId;
+      note(plan.dryRun ? 'fresh backup planned (dry run)' : `fresh backup set ${b.setId} of ${b.time ?? '?'}`);
+      // A dry run makes no set: a child that needs one plans with the newest (a read).
+      if (plan.dryRun && plan.recovery.some((c) => c.needsSetId)) {
+        const c = await control.chooseBackupSetActivity({ spec, require: requirementOf(plan.recovery.find((x) => x.needsSetId)!.parts) });
+        setId = c.set.setId;
+        note(`newest backup set for the plan: ${c.set.setId} of ${c.set.time}`);
+      }
+    }
+
+    phase('start');
+    if (stopAsked) throw new Stopped(stopAsked);
+    for (const f of plan.faults) await applyFault(f);
+    if (applied.length) {
+      faultAt = applied.map((a) => a.at).reduce((x, y) => (Date.parse(y) > Date.parse(x) ? y : x));
+      st.faultAt = faultAt;
+      note(`faults applied: ${applied.map((a) => a.detail).join('; ')}`);
+    } else note('no fault applied (tabletop)');
+
+    phase('execute');
+    await tell(`drill ${plan.type} ${plan.scenario} of ${spec.name}: recovering`);
+    let recoveryDone = false;
+    let probeDone = false;
+    const interval = Math.max(1, input.probeIntervalSeconds ?? 3) * 1000;
+    const probeLoop = plan.dryRun
+      ? Promise.resolve()
+      : (async () => {
+          firstGreen = null;
+          st.firstGreenProbeAt = null;
+          while (!probeDone) {
+            const r = await probes.drillProbeActivity({ spec, timeoutMs: PROBE_TIMEOUT_MS }).catch((e: unknown) => {
+              if (isCancellation(e)) throw e;
+              return undefined;
+            });
+            if (r?.green && faultAt && Date.parse(r.at) >= Date.parse(faultAt)) {
+              firstGreen = r.at;
+              st.firstGreenProbeAt = r.at;
+              note(`first green probe at ${r.at}: ${r.detail}`);
+              return;
+            }
+            await condition(() => probeDone, interval);
+          }
+        })();
+    const chaos = plan.chaos;
+    const chaosLoop = chaos
+      ? (async () => {
+          const reached = () =>
+            st.recovery.some((r) => {
+              const call = plan.recovery.find((c) => `${drillId}/${c.id}` === r.workflowId);
+              const p = progress.get(r.workflowId);
+              if (!call || !p) return false;
+              return p.steps.some((s) => call.stepPrefix + s.name === chaos.atStep && s.status !== 'pending');
+            });
+          await condition(() => reached() || recoveryDone);
+          if (!reached()) {
+            note(`chaos: the recovery never reached ${chaos.atStep}; no second fault`);
+            return;
+          }
+          await applyFault(chaos.fault);
+          chaosAppliedAt = nowIso();
+          note(`chaos: ${faultText(chaos.fault)} at step ${chaos.atStep}`);
+        })()
+      : Promise.resolve();
+    try {
+      for (const call of plan.recovery) {
+        const o = await runChild(call);
+        if (o.failed) {
+          note(`recovery ${call.workflow} failed: ${o.failed}`);
+          break;
+        }
+      }
+    } finally {
+      recoveryDone = true;
+    }
+    await chaosLoop;
+
+    phase('verify');
+    const recovered = children.length === plan.recovery.length && children.every((c) => !c.failed && (c.report?.outcome === 'succeeded' || c.report?.outcome === 'planned'));
+    try {
+      const v = await executeChild(verifyCluster, { workflowId: `${drillId}/verify`, args: [{ spec, specSource: source, dryRun: plan.dryRun }] });
+      verified = recovered && !plan.dryRun && v.outcome === 'succeeded';
+      note(`verifyCluster: ${v.outcome}${v.checks.length ? ` (${v.checks.map((c) => `${c.subject} ${c.ok ? 'ok' : `expected ${c.expected}, got ${c.actual}`}`).join('; ')})` : ''}`);
+    } catch (e) {
+      if (isCancellation(e)) throw e;
+      note(`verifyCluster failed: ${failureOf(e).message}`);
+    }
+    // A verified target should answer the probe soon; an unrecovered one is not waited for.
+    if (!plan.dryRun) await condition(() => firstGreen !== null && firstGreen !== undefined, verified ? PROBE_GRACE_MS : 1);
+    probeDone = true;
+    await probeLoop;
+    streamStop = true;
+    const log = streamP ? await streamP : undefined;
+    if (log && faultAt) {
+      note(`write stream: ${log.acks.length} acknowledged, ${log.failures.count} failed sends`);
+      readBack = await control.drillReadBackActivity({ spec, log, faultAt });
+    } else if (!plan.dryRun) problem('the write stream gave no log: the data loss was not measured', 'verify: write stream', 'P1');
+  };
+
+  try {
+    await main.run(phasesRun);
+  } catch (e) {
+    if (stopAsked || e instanceof Stopped) {
+      note(stopAsked ?? 'stopped');
+    } else if (isCancellation(e)) {
+      cancelled = e;
+      stopAsked = 'the drill workflow was cancelled';
+      note(stopAsked);
+    } else {
+      failed = failureOf(e).message;
+      problem(`the drill failed in its ${st.phase} phase: ${failed}`, `phase ${st.phase}`, 'P1');
+    }
+  }
+  if (stopAsked) st.stopped = stopAsked;
+
+  // The review runs whatever happened above, and nothing cancels it: the faults must be reverted.
+  const record = await CancellationScope.nonCancellable(async () => {
+    streamStop = true;
+    phase('review');
+    const reverts: RevertResult[] = [];
+    const revertFailures: string[] = [];
+    for (const f of [...recorded].reverse()) {
+      // A fault whose activity never returned is reverted from its record: reverts are idempotent.
+      const a: AppliedFault = f.applied ?? { fault: f.fault, at: f.at, detail: f.detail };
+      const mode = revertModeOf(f.fault, verified && !stopAsked);
+      try {
+        const r = await faults.drillRevertFaultActivity.executeWithOptions({ ...REVERT, ...onHostOf(spec, f.fault) }, [{ spec, drillId, applied: a, mode }]);
+        reverts.push(r);
+        st.reverts.push(r);
+        note(`reverted (${mode}): ${faultText(f.fault)}${r.alreadyDone ? ' (already done)' : ''}`);
+      } catch (e) {
+        revertFailures.push(`${faultText(f.fault)} (${mode}): ${failureOf(e).message}`);
+        note(`REVERT FAILED: ${faultText(f.fault)} (${mode}): ${failureOf(e).message}`);
+      }
+    }
+    let differences;
+    if (inventoryBefore) {
+      try {
+        const after = await control.drillInventoryActivity({ spec, drillId, excludeTopics: [topic] });
+        differences = inventoryChanges(inventoryBefore, after);
+        note(differences.length ? `inventory: ${differences.length} differences` : 'inventory: identical to before the drill');
+      } catch (e) {
+        problem(`the inventory after the drill could not be taken: ${failureOf(e).message}`, 'review: inventory', 'P1');
+      }
+    }
+    if (!plan.dryRun && streamP) {
+      try {
+        await control.drillDropStreamActivity({ spec, topic });
+      } catch (e) {
+        note(`the stream topic ${topic} was not dropped: ${failureOf(e).message}`);
+      }
+    }
+    if (!history) {
+      try {
+        history = await control.drillHistoryActivity({ spec });
+      } catch (e) {
+        note(`the earlier drills could not be read: ${failureOf(e).message}`);
+      }
+    }
+    const endedAt = nowIso();
+    const last = phases[phases.length - 1];
+    if (last) last.endedAt = endedAt;
+    const corrupted = applied.find((a) => a.corrupted)?.corrupted?.setId;
+    const obs: DrillObservations = {
+      id: drillId,
+      cluster: spec.name,
+      type: input.type,
+      scenario: input.scenario,
+      workflowId: drillId,
+      runId: info.runId,
+      schedule: input.schedule,
+      startedAt,
+      endedAt,
+      plan,
+      objectives: spec.objectives,
+      approvedBy,
+      faultAt,
+      firstGreenProbeAt: firstGreen,
+      probe: 'drillProbeActivity (produce/consume round trip and ZooKeeper)',
+      readBack,
+      children,
+      corruptedSet: corrupted,
+      inventoryDifferences: differences,
+      faults: applied,
+      reverts,
+      revertFailures,
+      found,
+      phases,
+      stopped: stopAsked,
+      chaos: plan.chaos ? { atStep: plan.chaos.atStep, appliedAt: chaosAppliedAt } : undefined,
+    };
+    const rec = drillRecord(obs, history ?? []);
+    st.score = rec.score.total;
+    try {
+      st.recordSnapshot = (await control.drillSaveRecordActivity({ spec, record: rec })).snapshot;
+      st.notes.push(`record saved as snapshot ${st.recordSnapshot}`);
+    } catch (e) {
+      st.notes.push(`the drill's record was not saved: ${failureOf(e).message}`);
+    }
+    await tell(`drill ${plan.type} ${plan.scenario} of ${spec.name}: ${stopAsked ? 'stopped' : failed ? 'failed' : 'done'}, score ${rec.score.total}`, true);
+    st.phase = 'done';
+    upsertSearchAttributes([{ key: LIFEBOAT_STEP, value: stopAsked ? 'stopped' : 'done' }]);
+    return rec;
+  });
+  if (cancelled) throw cancelled;
+  return record;
 }

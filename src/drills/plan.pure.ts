@@ -1,0 +1,298 @@
+/**
+ * A drill's plan (seed 004 §8.2–8.3): for a scenario and a drill type, the faults to apply, the
+ * recovery child workflow(s) that answer them with their input, the runbook (the recovery's steps in
+ * order, with approval gates and optional steps) the process is scored against, and for a chaos
+ * drill the second fault and the recovery step it lands on.
+ *
+ *   tabletop  every child in dry run, no fault: the plan and each workflow's decisions, nothing touched
+ *   partial   one step for real: one broker's fault and its brokerRecovery (scenarios that are one step
+ *             already — one broker, ZooKeeper, the registry — run as they are)
+ *   full      the scenario's faults and its recovery
+ *   chaos     full, plus a broker killed at a random step of the running recovery
+ *
+ * Pure: no Node APIs, no clock; randomness comes in as a function (the workflow's deterministic one).
+ */
+import type { ClusterSpec } from '../config/spec';
+import { LifeboatError } from '../errors';
+import type { FaultSpec, Scenario } from './records';
+import { SCENARIOS } from './records';
+import type { DrillType, RunbookStep } from './types';
+
+export const DRILL_TYPES: readonly DrillType[] = ['tabletop', 'partial', 'full', 'chaos'];
+
+/** The recovery workflows a drill runs as children. */
+export type RecoveryWorkflow = 'fullClusterRecovery' | 'brokerRecovery' | 'restoreState' | 'failover';
+
+/** One recovery child: which workflow, its ID suffix, the input beyond the cluster and the run options the drill adds. */
+export interface RecoveryCall {
+  workflow: RecoveryWorkflow;
+  /** Appended to the drill's workflow ID: `<drill>/<id>`. */
+  id: string;
+  /** Prefix of this child's steps in the runbook and the evidence ('' when the drill runs one child). */
+  stepPrefix: string;
+  /** brokerRecovery: the broker. */
+  brokerId?: number;
+  /** fullClusterRecovery / restoreState: the parts to restore (default all). */
+  parts?: string[];
+  /** restoreState: it needs the set (the one prepare made or checked). */
+  needsSetId?: boolean;
+}
+
+export interface ChaosPlan {
+  /** The runbook step (with its prefix) at which the second fault is applied, once the recovery reaches it. */
+  atStep: string;
+  fault: FaultSpec;
+}
+
+export interface DrillPlan {
+  scenario: Scenario;
+  type: DrillType;
+  /** Every child in dry run, no fault (tabletop). */
+  dryRun: boolean;
+  /** Faults in the order they are applied (reverted in the reverse order). */
+  faults: FaultSpec[];
+  recovery: RecoveryCall[];
+  runbook: RunbookStep[];
+  chaos?: ChaosPlan;
+  /** Steps whose not running is a degradation not applied (failover's registry degradation). */
+  degradationSteps: string[];
+  /** The scenario needs a fallback to work (the newest set is corrupt). */
+  fallbackNeeded: boolean;
+  /** One line per decision, for the report. */
+  notes: string[];
+}
+
+export interface PlanOptions {
+  /** Deterministic random in [0, 1) (the workflow's Math.random). */
+  random?: () => number;
+  /** A chaos drill's step, instead of a random one (tests, a repeat of an earlier drill). */
+  chaosStep?: string;
+}
+
+/** The environments a drill may target without `iKnowThisIsProduction`. */
+export const DRILL_ENVIRONMENTS = ['staging', 'development'] as const;
+
+/** Null when the spec may be drilled; else the one line that says why not and what to do. */
+export function targetRefusal(spec: ClusterSpec, iKnowThisIsProduction?: boolean): string | null {
+  const env = spec.environment;
+  if (env && (DRILL_ENVIRONMENTS as readonly string[]).includes(env)) return null;
+  if (iKnowThisIsProduction) return null;
+  return `cluster ${spec.name} is ${env ? `marked environment: ${env}` : 'not marked as a drill target (no environment in its spec)'}: a drill injects real faults; drill a staging cluster (environment: staging), or pass --i-know-this-is-production`;
+}
+
+const bad = (message: string): never => {
+  throw new LifeboatError('InvalidInput', message);
+};
+
+/** The runbook of one recovery child, its step ids prefixed. */
+export function recoveryRunbook(spec: ClusterSpec, call: RecoveryCall): RunbookStep[] {
+  const p = call.stepPrefix;
+  const s = (id: string, title: string, more: Partial<RunbookStep> = {}): RunbookStep => ({ id: p + id, title, ...more });
+  const asked = (part: string) => !call.parts?.length || call.parts.includes(part);
+  switch (call.workflow) {
+    case 'fullClusterRecovery':
+      return [
+        s('choose-set', 'Choose the newest backup set that covers the cluster and verifies'),
+        s('stop-brokers', 'Stop every broker', { gate: true }),
+        s('restore-zookeeper', 'Restore ZooKeeper', { optional: !spec.zookeeper || !asked('zookeeper') }),
+        s('restore-registry', 'Restore the service registry', { optional: !spec.registry || !asked('registry') }),
+        s('restore-configs', 'Restore broker configs', { optional: !!call.parts?.length && !call.parts.some((x) => x.startsWith('configs:')) }),
+        // One of the two data paths runs, as the set holds log-dir copies or topics.
+        s('restore-data', 'Restore log dirs', { optional: true }),
+        s('start-brokers', 'Start brokers'),
+        s('wait-serving', 'Wait until every broker serves'),
+        s('restore-topics', 'Restore topics and group offsets', { optional: true }),
+        s('preferred-election', 'Preferred leader election'),
+        s('verify', 'Verify against the backup set'),
+      ];
+    case 'brokerRecovery':
+      return [
+        s('check-cluster', 'Check the other brokers'),
+        s('plan', `List the partitions broker ${call.brokerId} carries`),
+        s('restore-logdirs', `Restore broker ${call.brokerId}'s log dirs if its disks are lost`, { optional: true, gate: true }),
+        s('start-broker', `Start broker ${call.brokerId}`),
+        s('wait-isr', `Wait until broker ${call.brokerId} is back in every ISR`),
+        s('preferred-election', 'Preferred leader election'),
+        s('verify', 'Verify (health, produce/consume probe)'),
+      ];
+    case 'restoreState':
+      return [
+        s('choose-set', 'Choose the backup set and verify it'),
+        s('restore-zookeeper', 'Restore ZooKeeper', { optional: !asked('zookeeper') }),
+        // restoreState asks before its first write: the registry, when only the registry is restored.
+        s('restore-registry', 'Restore the service registry', { gate: true }),
+        s('restore-configs', 'Restore broker configs', { optional: true }),
+      ];
+    case 'failover':
+      return [
+        s('confirm', 'Confirm with direct probes'),
+        s('decide', 'Classify and decide'),
+        s('repair', 'Repair in place', { optional: true }),
+        s('assess', 'Data elsewhere: the standby, the newest verified set'),
+        s('approve', 'Approval', { gate: true }),
+        s('stop-mirror', 'Stop the mirror', { optional: true }),
+        s('fence', 'Fence the primary'),
+        s('divergence', 'Records not mirrored (RPO)'),
+        s('groups', 'Consumer group offsets on the standby', { optional: true }),
+        s('lift-fence', 'Lift write fences on the standby', { optional: true }),
+        s('degrade', 'Registry degradation while switching', { optional: !spec.registry }),
+        s('hooks', 'Switch the clients', { optional: true }),
+        s('verify', 'Verify the standby'),
+        s('lift-degradation', 'Registry degradation lifted', { optional: !spec.registry }),
+      ];
+  }
+}
+
+const brokerFaults = (spec: ClusterSpec, ids: number[], kinds: ('broker-kill' | 'broker-disk')[]): FaultSpec[] =>
+  kinds.flatMap((kind) => ids.filter((id) => spec.brokers.some((b) => b.id === id)).map((brokerId) => ({ kind, brokerId }) as FaultSpec));
+
+/** A scenario whose recovery is brokerRecovery needs other brokers serving. */
+function needBrokers(spec: ClusterSpec, n: number, what: string): void {
+  if (spec.brokers.length < n) bad(`${what} needs a cluster of at least ${n} brokers (the others keep serving while it recovers); ${spec.name} has ${spec.brokers.length}: drill cluster-lost instead`);
+}
+
+/** The plan of a drill: faults, recovery children, runbook, chaos. Throws one InvalidInput line for a drill that cannot run on this spec. */
+export function drillPlan(spec: ClusterSpec, scenario: Scenario, type: DrillType, opts: PlanOptions = {}): DrillPlan {
+  if (!(SCENARIOS as readonly string[]).includes(scenario)) bad(`unknown drill scenario ${JSON.stringify(scenario)}: expected one of ${SCENARIOS.join(', ')}`);
+  if (!DRILL_TYPES.includes(type)) bad(`unknown drill type ${JSON.stringify(type)}: expected one of ${DRILL_TYPES.join(', ')}`);
+  if (spec.brokers.length === 0) bad(`cluster spec ${spec.name} lists no brokers`);
+  if (!spec.repository) bad(`cluster spec ${spec.name} has no repository section: a drill restores from backup sets`);
+  const notes: string[] = [];
+  const ids = spec.brokers.map((b) => b.id);
+  const last = ids[ids.length - 1]!;
+  const zk = spec.zookeeper ? [{ kind: 'zookeeper-chroot' } as FaultSpec] : [];
+  const fullCluster: RecoveryCall = { workflow: 'fullClusterRecovery', id: 'recovery', stepPrefix: '' };
+  const oneBroker = (brokerId: number, prefix = ''): RecoveryCall => ({ workflow: 'brokerRecovery', id: `recovery-broker-${brokerId}`, stepPrefix: prefix, brokerId });
+
+  let faults: FaultSpec[];
+  let recovery: RecoveryCall[];
+  let fallbackNeeded = false;
+  // A partial drill of a scenario that is more than one step: one broker's fault and its recovery.
+  const partialOfMany = type === 'partial' && ['brokers-lost', 'cluster-lost', 'backup-corrupt', 'datacenter-lost'].includes(scenario);
+  if (partialOfMany) {
+    needBrokers(spec, 2, `a partial drill (one broker killed and recovered while the others serve)`);
+    faults = brokerFaults(spec, [last], ['broker-kill']);
+    recovery = [oneBroker(last)];
+    notes.push(`partial drill of ${scenario}: one step for real — broker ${last} killed and brought back by brokerRecovery`);
+  } else {
+    switch (scenario) {
+      case 'broker-killed':
+        needBrokers(spec, 2, 'broker-killed');
+        faults = brokerFaults(spec, [last], ['broker-kill']);
+        recovery = [oneBroker(last)];
+        break;
+      case 'broker-disk-wiped':
+        needBrokers(spec, 2, 'broker-disk-wiped');
+        faults = brokerFaults(spec, [last], ['broker-disk']);
+        recovery = [oneBroker(last)];
+        break;
+      case 'brokers-lost': {
+        needBrokers(spec, 3, 'brokers-lost');
+        // All but one: several brokers, the cluster still has one to recover against.
+        const lost = ids.slice(1);
+        faults = brokerFaults(spec, lost, ['broker-kill']);
+        recovery = lost.map((id) => oneBroker(id, `broker-${id}/`));
+        break;
+      }
+      case 'cluster-lost':
+        faults = [...brokerFaults(spec, ids, ['broker-kill', 'broker-disk']), ...zk];
+        recovery = [fullCluster];
+        break;
+      case 'zookeeper-data-lost':
+        if (!spec.zookeeper) bad(`cluster ${spec.name} has no ZooKeeper (KRaft): the zookeeper-data-lost scenario does not apply`);
+        faults = zk;
+        recovery = [{ ...fullCluster, parts: ['zookeeper'] }];
+        break;
+      case 'backup-corrupt':
+        // The newest set is damaged first, then the cluster is lost: the recovery must fall back.
+        faults = [{ kind: 'backup-corrupt' }, ...brokerFaults(spec, ids, ['broker-kill', 'broker-disk']), ...zk];
+        recovery = [fullCluster];
+        fallbackNeeded = true;
+        break;
+      case 'registry-lost':
+        if (!spec.registry) bad(`cluster ${spec.name} has no registry section: the registry-lost scenario does not apply`);
+        faults = [{ kind: 'registry' }];
+        recovery = [{ workflow: 'restoreState', id: 'recovery-registry', stepPrefix: '', parts: ['registry'], needsSetId: true }];
+        break;
+      case 'datacenter-lost':
+        if (!spec.standby) bad(`cluster ${spec.name} names no standby: the datacenter-lost scenario fails over to it`);
+        faults = brokerFaults(spec, ids, ['broker-kill']);
+        recovery = [{ workflow: 'failover', id: 'recovery-failover', stepPrefix: '' }];
+        notes.push(`datacenter-lost fails over to ${spec.standby}: failing back is not part of the drill (the revert starts the brokers; the fence stays until failback)`);
+        break;
+    }
+  }
+
+  const dryRun = type === 'tabletop';
+  if (dryRun) {
+    notes.push(`tabletop: no fault is applied (planned: ${faults.map(faultText).join('; ')}); every child runs as a dry run`);
+    faults = [];
+  }
+  const runbook = recovery.flatMap((c) => recoveryRunbook(spec, c));
+  let chaos: ChaosPlan | undefined;
+  if (type === 'chaos') {
+    // Any step after the first: the recovery is under way when the second fault lands.
+    const candidates = runbook.slice(1).map((s) => s.id);
+    const atStep = opts.chaosStep ?? candidates[Math.floor(Math.min(0.999999, Math.max(0, (opts.random ?? (() => 0))())) * candidates.length)]!;
+    if (!runbook.some((s) => s.id === atStep)) bad(`chaos step ${JSON.stringify(atStep)} is not a step of the recovery: one of ${candidates.join(', ')}`);
+    const brokerId = ids[Math.floor(Math.min(0.999999, Math.max(0, (opts.random ?? (() => 0))())) * ids.length)]!;
+    chaos = { atStep, fault: { kind: 'broker-kill', brokerId } };
+    notes.push(`chaos: broker ${brokerId} is killed when the recovery reaches ${atStep}`);
+  }
+  const degradationSteps = recovery.some((c) => c.workflow === 'failover') && spec.registry ? ['degrade'] : [];
+  return { scenario, type, dryRun, faults, recovery, runbook, chaos, degradationSteps, fallbackNeeded, notes };
+}
+
+/** A fault in one line (reports, the status). */
+export function faultText(f: FaultSpec): string {
+  switch (f.kind) {
+    case 'broker-kill':
+      return `broker ${f.brokerId} killed`;
+    case 'broker-disk':
+      return `broker ${f.brokerId}'s log dirs moved aside`;
+    case 'zookeeper-chroot':
+      return 'ZooKeeper chroot deleted (exported first)';
+    case 'registry':
+      return 'registry roots deleted (exported first)';
+    case 'backup-corrupt':
+      return 'one pack of the newest backup set damaged';
+  }
+}
+
+/** Broker faults run on the broker's host; the others on the control queue. */
+export const faultBrokerId = (f: FaultSpec): number | undefined => (f.kind === 'broker-kill' || f.kind === 'broker-disk' ? f.brokerId : undefined);
+
+/**
+ * How a fault is reverted: `discard` after a recovery that was verified (what it restored stays,
+ * what the fault kept aside is dropped), `restore` otherwise. A damaged backup pack is always
+ * written back: a repository must never be left corrupt by a drill.
+ */
+export function revertModeOf(f: FaultSpec, recoveredAndVerified: boolean): 'restore' | 'discard' {
+  if (f.kind === 'backup-corrupt') return 'restore';
+  return recoveredAndVerified ? 'discard' : 'restore';
+}
+
+/** What DRILL_STATUS_QUERY answers while a drill runs (and after: the record's id and score). */
+export interface DrillStatus {
+  drillId: string;
+  cluster: string;
+  scenario: Scenario;
+  type: DrillType;
+  dryRun: boolean;
+  phase: 'prepare' | 'start' | 'execute' | 'verify' | 'review' | 'done' | 'skipped';
+  startedAt: string;
+  /** Each fault: recorded before it was applied (`applied` false until its activity returned). */
+  faults: { fault: FaultSpec; applied: boolean; at: string; detail: string }[];
+  reverts: { fault: FaultSpec; mode: 'restore' | 'discard'; alreadyDone: boolean; detail: string }[];
+  faultAt?: string;
+  firstGreenProbeAt?: string | null;
+  /** The recovery children: workflow ID, workflow, current step, outcome once ended. */
+  recovery: { workflowId: string; workflow: string; step?: string; outcome?: string }[];
+  /** Set by the stop signal or a cancellation. */
+  stopped?: string;
+  notes: string[];
+  /** Once the review scored it. */
+  score?: number;
+  /** The repository snapshot holding the record, once saved. */
+  recordSnapshot?: string;
+}
