@@ -2,19 +2,41 @@
 import type { ClusterSpec } from '../src/config/spec';
 import { LifeboatError } from '../src/errors';
 import type { DrillRecord } from '../src/drills/records';
+import { listDrillRecords, saveDrillRecord } from '../src/drills/history';
+import { openRepositoryForSpec } from '../src/repository';
 import type { ActivityDeps } from './deps';
 
-const notYet = (what: string) => new LifeboatError('InvalidInput', `${what} is not built yet`);
-
-export function drillRecordActivities(_deps: ActivityDeps) {
+export function drillRecordActivities(deps: ActivityDeps) {
   return {
     /** Stores the record (and its Markdown and HTML report) in the cluster's repository; idempotent by drill id. */
-    async drillSaveRecordActivity(_input: { spec: ClusterSpec; record: DrillRecord }): Promise<{ snapshot: string }> {
-      throw notYet('drillSaveRecordActivity');
+    async drillSaveRecordActivity(input: { spec: ClusterSpec; record: DrillRecord }): Promise<{ snapshot: string }> {
+      const { spec, record } = input;
+      if (record?.cluster !== spec.name) {
+        throw new LifeboatError('InvalidInput', `drill record ${record?.id} is of cluster ${JSON.stringify(record?.cluster)}, not of ${spec.name} whose repository it would go to`);
+      }
+      // A writer: the record may be the first thing this repository holds.
+      const repo = await openRepositoryForSpec(spec, 'primary', { create: true, sessions: deps.repositories });
+      try {
+        return { snapshot: (await saveDrillRecord(repo, record)).snapshot };
+      } finally {
+        await repo.close();
+      }
     },
     /** The cluster's earlier drill records, oldest first (the open problems the next drill carries). */
-    async drillHistoryActivity(_input: { spec: ClusterSpec; limit?: number }): Promise<DrillRecord[]> {
-      throw notYet('drillHistoryActivity');
+    async drillHistoryActivity(input: { spec: ClusterSpec; limit?: number }): Promise<DrillRecord[]> {
+      let repo;
+      try {
+        repo = await openRepositoryForSpec(input.spec, 'primary', { sessions: deps.repositories });
+      } catch (e) {
+        // No repository yet: no drill was recorded (a read creates nothing).
+        if (e instanceof LifeboatError && e.type === 'RepositoryNotFound') return [];
+        throw e;
+      }
+      try {
+        return (await listDrillRecords(repo, input.spec.name, { limit: input.limit })).records;
+      } finally {
+        await repo.close();
+      }
     },
   };
 }

@@ -6,9 +6,10 @@
  * - a complete set stays unless a newer kept set holds every part it holds (a narrow backup such
  *   as `--parts configs:1` never replaces a wider one);
  * - a snapshot that a kept snapshot builds on (an incremental ZooKeeper or topics parent) stays;
- * - an incomplete set newer than the newest complete one stays (it may be a backup still running).
+ * - an incomplete set newer than the newest complete one stays (it may be a backup still running);
+ * - a drill record (src/drills/history.ts) is never removed, even if it were tagged as a set's part.
  */
-import { applyPolicy, type RetentionPolicy } from '../repository/forget';
+import { applyPolicy, isDrillRecord, type RetentionPolicy } from '../repository/forget';
 import type { LocalRepository } from '../repository/repo';
 import { pruneRepository } from '../repository/prune';
 import type { SnapshotMeta } from '../repository/types';
@@ -75,7 +76,11 @@ export function planSetRetention(sets: BackupSet[], all: SnapshotMeta[], policy:
   const snapshots = sets
     .filter((s) => removedSets.has(s.setId))
     .flatMap((s) => Object.values(s.snapshots).map((m) => m.id))
-    .filter((id) => !needed.has(id));
+    .filter((id) => !needed.has(id))
+    .filter((id) => {
+      const meta = byId.get(id);
+      return !(meta && isDrillRecord(meta));
+    });
   const byTime = <T extends { time: string }>(a: T, b: T) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0);
   return { keep: keep.sort(byTime), remove: remove.sort(byTime), snapshots };
 }

@@ -4,6 +4,8 @@
  * next N periods (hour/day/ISO week/month/year, in UTC) that has a snapshot; keep-last keeps the N
  * newest; keep-within keeps everything within a duration of the newest; keep-tag keeps tagged ones.
  * Snapshots are grouped by cluster: a policy applies to each cluster separately.
+ * A drill record (tag DRILL_RECORD_TAG, src/drills/history.ts) is always kept and takes no rule's
+ * slot: the drills' history must outlive every retention policy.
  */
 import { LifeboatError } from '../errors';
 
@@ -18,6 +20,12 @@ export interface RetentionPolicy {
   keepWithin?: string;
   keepTags?: string[];
 }
+
+/** The tag of a DR drill's record (component drill): kept whatever the policy says. */
+export const DRILL_RECORD_TAG = 'drill';
+
+export const isDrillRecord = (s: { tags: readonly string[]; components?: readonly string[] }): boolean =>
+  s.tags.includes(DRILL_RECORD_TAG) && (s.components === undefined || s.components.includes(DRILL_RECORD_TAG));
 
 export interface PolicySnapshot {
   id: string;
@@ -75,7 +83,11 @@ export function applyPolicy<T extends PolicySnapshot>(snapshots: T[], policy: Re
   if (isEmptyPolicy(policy)) throw new LifeboatError('InvalidInput', 'no retention rule given: refusing to forget every snapshot (use --keep-* options)');
   const result: PolicyResult<T> = { keep: [], remove: [] };
   const byCluster = new Map<string, T[]>();
-  for (const s of snapshots) byCluster.set(s.cluster, [...(byCluster.get(s.cluster) ?? []), s]);
+  for (const s of snapshots) {
+    // Never forgotten, and not counted against keep-last or the periods (a drill is not a backup).
+    if (isDrillRecord(s)) result.keep.push({ snapshot: s, reasons: ['drill record (never forgotten)'] });
+    else byCluster.set(s.cluster, [...(byCluster.get(s.cluster) ?? []), s]);
+  }
   for (const group of byCluster.values()) {
     const newestFirst = [...group].sort((a, b) => b.time.localeCompare(a.time) || b.id.localeCompare(a.id));
     const within = policy.keepWithin && newestFirst[0] ? subtractDuration(new Date(newestFirst[0].time), policy.keepWithin).toISOString() : undefined;

@@ -7,13 +7,14 @@
  *   configs/<host>/...   broker config files            logdirs/<host>/...  broker log-dir files
  *   topics/...           logical topic records          registry/...        service-registry export
  *   baseline/...         content fingerprints and throughput measured at backup time, for verification
+ *   drill/...            a DR drill's record and report (src/drills/history.ts; never forgotten by retention)
  *
  * Nothing of a snapshot is visible until `commit()` (data, then index, then the snapshot file).
  */
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 
-export const COMPONENTS = ['zookeeper', 'kafka-metadata', 'configs', 'logdirs', 'topics', 'registry', 'baseline'] as const;
+export const COMPONENTS = ['zookeeper', 'kafka-metadata', 'configs', 'logdirs', 'topics', 'registry', 'baseline', 'drill'] as const;
 export type ComponentName = (typeof COMPONENTS)[number];
 
 export interface SnapshotMeta {
