@@ -36,7 +36,8 @@ import {
 import type { LifeboatActivities } from '../activities';
 import { requirementOf } from '../src/backup/coverage.pure';
 import type { ClusterSpec } from '../src/config/spec';
-import { type ChildOutcome, type DrillObservations, drillRecord, inventoryChanges, skippedRecord } from '../src/drills/evidence.pure';
+import { type ChildOutcome, type DrillObservations, drillRecord, skippedRecord } from '../src/drills/evidence.pure';
+import { inventoryDiff } from '../src/drills/inventory.pure';
 import { DRILL_KIND, DRILL_STATUS_QUERY, DRILL_STOP_SIGNAL, DRILL_STREAM_STOP_QUERY, drillStreamTopic } from '../src/drills/ids.pure';
 import { type DrillPlan, type DrillStatus, drillPlan, faultBrokerId, faultText, type RecoveryCall, revertModeOf, targetRefusal } from '../src/drills/plan.pure';
 import type { AppliedFault, DrillRecord, FaultSpec, Inventory, RevertResult, Scenario, StreamLog } from '../src/drills/records';
@@ -453,7 +454,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     if (inventoryBefore) {
       try {
         const after = await control.drillInventoryActivity({ spec, drillId, excludeTopics: [topic] });
-        differences = inventoryChanges(inventoryBefore, after);
+        differences = inventoryDiff(inventoryBefore, after);
         note(differences.length ? `inventory: ${differences.length} differences` : 'inventory: identical to before the drill');
       } catch (e) {
         problem(`the inventory after the drill could not be taken: ${failureOf(e).message}`, 'review: inventory', 'P1');

@@ -19,7 +19,7 @@
 import type { RunReport, StepRecord as RunStep } from '../report/report.pure';
 import type { DrillPlan, RecoveryCall } from './plan.pure';
 import { carryOver, reviewProblems } from './problems.pure';
-import type { AppliedFault, DrillRecord, Inventory, InventoryDifference, RevertResult, Scenario } from './records';
+import type { AppliedFault, DrillRecord, InventoryDifference, RevertResult, Scenario } from './records';
 import { scoreDrill } from './score.pure';
 import type {
   DegradationRecord,
@@ -308,31 +308,3 @@ export function skippedRecord(o: Pick<DrillObservations, 'id' | 'cluster' | 'typ
   };
 }
 
-/**
- * The differences between two inventories, area by area, sorted (the same as A's inventoryDiff in
- * inventory.pure.ts; kept here so the workflow's evidence does not wait on it).
- */
-export function inventoryChanges(before: Inventory, after: Inventory): InventoryDifference[] {
-  const out: InventoryDifference[] = [];
-  const areas = ['topics', 'groups', 'znodes', 'brokerConfigs'] as const;
-  for (const area of areas) {
-    const b = (before[area] ?? {}) as Record<string, unknown>;
-    const a = (after[area] ?? {}) as Record<string, unknown>;
-    const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])].sort();
-    for (const key of keys) {
-      const x = key in b ? canonical(b[key]) : undefined;
-      const y = key in a ? canonical(a[key]) : undefined;
-      if (x === y) continue;
-      out.push({ area, key, change: x === undefined ? 'added' : y === undefined ? 'removed' : 'changed', ...(x !== undefined ? { before: x } : {}), ...(y !== undefined ? { after: y } : {}) });
-    }
-  }
-  return out;
-}
-
-/** JSON with sorted keys: equal values give equal text. */
-function canonical(v: unknown): string {
-  if (typeof v === 'string') return v;
-  const sort = (x: unknown): unknown =>
-    Array.isArray(x) ? x.map(sort) : x && typeof x === 'object' ? Object.fromEntries(Object.keys(x as object).sort().map((k) => [k, sort((x as Record<string, unknown>)[k])])) : x;
-  return JSON.stringify(sort(v));
-}

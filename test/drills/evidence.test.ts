@@ -1,9 +1,9 @@
 /** A drill's evidence and record from what its run recorded (src/drills/evidence.pure.ts). */
 import { describe, expect, it } from 'vitest';
 import { parseSpec } from '../../src/config/spec';
-import { type ChildOutcome, type DrillObservations, drillEvidence, drillRecord, earlierProblems, inventoryChanges, skippedRecord, stepsOf } from '../../src/drills/evidence.pure';
+import { type ChildOutcome, type DrillObservations, drillEvidence, drillRecord, earlierProblems, skippedRecord, stepsOf } from '../../src/drills/evidence.pure';
 import { drillPlan } from '../../src/drills/plan.pure';
-import type { DrillRecord, Inventory } from '../../src/drills/records';
+import type { DrillRecord } from '../../src/drills/records';
 import type { Problem } from '../../src/drills/types';
 import type { RunReport, StepRecord } from '../../src/report/report.pure';
 import { at } from './fixtures';
@@ -208,29 +208,5 @@ describe('drill evidence', () => {
     expect(r.problems).toEqual([]);
     expect(r.faults).toEqual([]);
     expect(r.score.total).toBeGreaterThanOrEqual(0);
-  });
-});
-
-describe('inventory changes', () => {
-  const inv = (more: Partial<Inventory> = {}): Inventory => ({
-    takenAt: at(0),
-    cluster: 'stage',
-    topics: { a: { partitions: 3, replicationFactor: 1, configs: { 'retention.ms': '1', 'cleanup.policy': 'delete' } } },
-    groups: { g: { 'a/0': 5 } },
-    znodes: { '/stage/x': 'h1' },
-    brokerConfigs: {},
-    ...more,
-  });
-  it('equal inventories (keys in any order, another time) have none; each change is named by area and key', () => {
-    const b = inv();
-    const same = inv({ takenAt: at(9), topics: { a: { configs: { 'cleanup.policy': 'delete', 'retention.ms': '1' }, replicationFactor: 1, partitions: 3 } } });
-    expect(inventoryChanges(b, same)).toEqual([]);
-    const after = inv({ groups: { g: { 'a/0': 6 } }, znodes: { '/stage/y': 'h2' }, brokerConfigs: { '1': { 'log.cleaner.threads': '2' } } });
-    expect(inventoryChanges(b, after)).toEqual([
-      { area: 'groups', key: 'g', change: 'changed', before: '{"a/0":5}', after: '{"a/0":6}' },
-      { area: 'znodes', key: '/stage/x', change: 'removed', before: 'h1' },
-      { area: 'znodes', key: '/stage/y', change: 'added', after: 'h2' },
-      { area: 'brokerConfigs', key: '1', change: 'added', after: '{"log.cleaner.threads":"2"}' },
-    ]);
   });
 });
