@@ -16,7 +16,7 @@ import { alertmanagerPid, alertmanagerReady, startAlertmanagers, stopAlertmanage
 import { stopMirrorMaker } from './mirrorMaker';
 import { prometheusPid, prometheusReady, prometheusUrl, startPrometheus, stopPrometheus } from './prometheus';
 import { s3Ready, startS3, stopS3, versitygwPid, ensureVersitygw } from './s3';
-import { ensureAlertmanager, ensureKafka4Libs, ensureKafkaLibs, ensurePrometheus, ensureTemporalCli, javaBinary } from './provision';
+import { ensureAlertmanager, ensureChromium, ensureKafka4Libs, ensureKafkaLibs, ensurePrometheus, ensureTemporalCli, javaBinary } from './provision';
 import { writeLabSpecs } from './specs';
 import type { LabBroker, LabTopology } from './topology';
 import { alertmanagerUrls, allClusters, bootstrapServers, findCluster, isKraftBroker, labTopology, receiverListen, s3Endpoint, temporalAddress, zkConnect } from './topology';
@@ -359,6 +359,7 @@ export async function labUp(topo: LabTopology = labTopology(), opts: UpOptions =
   ensureKafka4Libs(topo, log);
   ensureAlertmanager(log);
   ensurePrometheus(log);
+  ensureChromium(log);
   ensureVersitygw(topo, log);
   if (opts.provisionOnly) return topo;
   writeLabConfigs(topo);

@@ -5,7 +5,8 @@
  * - Kafka 4.x jars (the KRaft cluster): the same on lab/kafka4.pom.xml;
  * - Temporal's time-skipping test server (workflow tests): the same on lab/temporal-test-server.pom.xml;
  * - Alertmanager: Debian's prometheus-alertmanager, apt-get installed when it is not on PATH;
- * - Prometheus (and promtool, the rules' tests): Debian's prometheus, the same way.
+ * - Prometheus (and promtool, the rules' tests): Debian's prometheus, the same way;
+ * - Chromium (headless, renders the drill report's HTML in a test): Debian's chromium, the same way.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -173,6 +174,21 @@ export const PROMETHEUS_PACKAGE = 'prometheus';
 /** Debian's Prometheus (the lab's, and promtool for the rules' tests): PATH, else apt-get as for Alertmanager. */
 export function ensurePrometheus(log: (msg: string) => void): string {
   return ensureDebianPackage(PROMETHEUS_PACKAGE, 'prometheus', "the lab's Prometheus", 'Prometheus 2.40+', log);
+}
+
+export const CHROMIUM_PACKAGE = 'chromium';
+
+/**
+ * Debian's Chromium (headless: the drill report's HTML and chart rendered in a test): PATH, else
+ * apt-get as for Alertmanager. CHROMIUM_BIN names another browser binary to use instead.
+ */
+export function ensureChromium(log: (msg: string) => void): string {
+  const given = process.env.CHROMIUM_BIN;
+  if (given) {
+    if (!executable(given)) throw new Error(`CHROMIUM_BIN=${given} is not an executable file`);
+    return given;
+  }
+  return ensureDebianPackage(CHROMIUM_PACKAGE, 'chromium', "the drill report's rendering test", 'Chromium', log);
 }
 
 function ensureDebianPackage(pkg: string, binary: string, purpose: string, what: string, log: (msg: string) => void): string {
