@@ -1,24 +1,36 @@
-/** A drill's faults and their reverts, and the target's inventory (issue 16). Thin: src/drills/faults.ts, src/drills/inventory.ts. */
+/**
+ * A drill's faults and their reverts, and the target's inventory (issue 16). Thin: src/drills/faults.ts,
+ * src/drills/inventory.ts. Broker faults run on the broker's host task queue (the workflow routes
+ * them); the others on the control queue, where the repository and ZooKeeper are reachable.
+ */
 import type { ClusterSpec } from '../src/config/spec';
-import { LifeboatError } from '../src/errors';
+import { applyFault, revertFault } from '../src/drills/faults';
+import { takeInventory } from '../src/drills/inventory';
 import type { AppliedFault, FaultSpec, Inventory, RevertMode, RevertResult } from '../src/drills/records';
 import type { ActivityDeps } from './deps';
+import { withHeartbeat } from './heartbeat';
 
-const notYet = (what: string) => new LifeboatError('InvalidInput', `${what} is not built yet`);
+const subjectOf = (f: FaultSpec): string => ('brokerId' in f ? `${f.kind} broker ${f.brokerId}` : f.kind);
 
 export function drillFaultActivities(_deps: ActivityDeps) {
   return {
     /** The target's inventory (topics, groups, znodes, broker configs); a read, never a write. */
-    async drillInventoryActivity(_input: { spec: ClusterSpec; drillId: string; excludeTopics?: string[] }): Promise<Inventory> {
-      throw notYet('drillInventoryActivity');
+    async drillInventoryActivity(input: { spec: ClusterSpec; drillId: string; excludeTopics?: string[] }): Promise<Inventory> {
+      return withHeartbeat({ phase: 'drill inventory', subject: input.spec.name }, (_beat, signal) => takeInventory(input.spec, input.drillId, { excludeTopics: input.excludeTopics, signal }));
     },
     /** Applies one fault (broker faults on the broker's host task queue); idempotent: a second run finds it applied and returns the same record. */
-    async drillApplyFaultActivity(_input: { spec: ClusterSpec; drillId: string; fault: FaultSpec }): Promise<AppliedFault> {
-      throw notYet('drillApplyFaultActivity');
+    async drillApplyFaultActivity(input: { spec: ClusterSpec; drillId: string; fault: FaultSpec }): Promise<AppliedFault> {
+      const subject = subjectOf(input.fault);
+      return withHeartbeat({ phase: 'drill fault', subject }, (beat, signal) =>
+        applyFault(input.spec, input.drillId, input.fault, { signal, onProgress: (m) => beat({ phase: `drill fault: ${m}`, subject }) }),
+      );
     },
     /** Undoes an applied fault (restore) or drops what it kept (discard); runs twice without harm. */
-    async drillRevertFaultActivity(_input: { spec: ClusterSpec; drillId: string; applied: AppliedFault; mode: RevertMode }): Promise<RevertResult> {
-      throw notYet('drillRevertFaultActivity');
+    async drillRevertFaultActivity(input: { spec: ClusterSpec; drillId: string; applied: AppliedFault; mode: RevertMode }): Promise<RevertResult> {
+      const subject = subjectOf(input.applied.fault);
+      return withHeartbeat({ phase: `drill revert (${input.mode})`, subject }, (beat, signal) =>
+        revertFault(input.spec, input.drillId, input.applied, input.mode, { signal, onProgress: (m) => beat({ phase: `drill revert: ${m}`, subject }) }),
+      );
     },
   };
 }

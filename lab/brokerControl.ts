@@ -6,7 +6,7 @@
  */
 import { type BrokerControl, registerBrokerControl } from '../src/host/brokerControl';
 import { LifeboatError } from '../src/errors';
-import { brokerRunning, startBroker, stopBroker } from './lab';
+import { brokerRunning, killBroker, startBroker, stopBroker } from './lab';
 import { findBroker, labTopology, type LabTopology } from './topology';
 
 /** The lab's control of one broker of one of its clusters (a scratch topology in some tests). */
@@ -19,6 +19,10 @@ export function labBrokerControl(topo: LabTopology, cluster: string, brokerId: n
       await stopBroker(topo, lb);
     },
     status: async () => (brokerRunning(topo, lb) ? 'running' : 'stopped'),
+    // SIGKILL, as a host dies; returns once ZooKeeper has let the broker go and the rest agree.
+    kill: async () => {
+      await killBroker(topo, lb);
+    },
   };
 }
 

@@ -72,8 +72,11 @@ const brokerControl = z.discriminatedUnion('type', [
     options: z.record(z.string(), z.string()).default({}),
   }),
   z.strictObject({ type: z.literal('systemd'), unit: z.string().min(1) }),
-  /** Shell command templates; {id} and {host} are replaced. `status` exits 0 when the broker runs. */
-  z.strictObject({ type: z.literal('command'), start: z.string().min(1), stop: z.string().min(1), status: z.string().min(1) }),
+  /**
+   * Shell command templates; {id} and {host} are replaced. `status` exits 0 when the broker runs.
+   * `kill` (optional) ends it the way a host dies (e.g. SIGKILL), for drills; without it a drill's kill is a stop.
+   */
+  z.strictObject({ type: z.literal('command'), start: z.string().min(1), stop: z.string().min(1), status: z.string().min(1), kill: z.string().min(1).optional() }),
 ]);
 export type BrokerControlSpec = z.infer<typeof brokerControl>;
 

@@ -16,6 +16,11 @@ export interface BrokerControl {
   /** Graceful stop; returns when the process is gone. */
   stop(): Promise<void>;
   status(): Promise<BrokerStatus>;
+  /**
+   * Ends the process the way a host dies (SIGKILL: no controlled shutdown), for drills. Optional:
+   * a control without it has no such thing, and a drill's kill falls back to stop.
+   */
+  kill?(): Promise<void>;
 }
 
 function sh(command: string, timeoutMs = 120_000): Promise<{ code: number; output: string }> {
@@ -67,6 +72,7 @@ export function brokerControlFor(spec: ClusterSpec, brokerId: number): BrokerCon
         start: () => must(`systemctl start '${unit}'`, `systemctl start ${unit}`),
         stop: () => must(`systemctl stop '${unit}'`, `systemctl stop ${unit}`),
         status: async () => ((await sh(`systemctl is-active --quiet '${unit}'`)).code === 0 ? 'running' : 'stopped'),
+        kill: () => must(`systemctl kill --signal=SIGKILL '${unit}'`, `systemctl kill ${unit}`),
       };
     }
     case 'command': {
@@ -76,6 +82,7 @@ export function brokerControlFor(spec: ClusterSpec, brokerId: number): BrokerCon
         start: () => must(fill(c.start), `start command of broker ${brokerId}`),
         stop: () => must(fill(c.stop), `stop command of broker ${brokerId}`),
         status: async () => ((await sh(fill(c.status))).code === 0 ? 'running' : 'stopped'),
+        ...(c.kill ? { kill: () => must(fill(c.kill!), `kill command of broker ${brokerId}`) } : {}),
       };
     }
   }

@@ -1,0 +1,359 @@
+/**
+ * A drill's faults and their reverts on the lab, through the activities as a worker runs them:
+ * each fault applied then restored leaves the target's inventory identical; applying twice gives the
+ * record of the first; reverting twice does nothing the second time; what a recovery wrote in the
+ * meantime is replaced by the original, byte for byte. Broker faults on the standby's broker (left
+ * running and whole); ZooKeeper faults on scratch chroots and registry roots; the corrupt backup on a
+ * scratch repository.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { activityDeps, createActivities } from '../../activities';
+import { backupPart } from '../../src/backup/parts';
+import { type ClusterSpec, parseSpec } from '../../src/config/spec';
+import { applyFault, asideDirOf, brokerMarkerFile, deleteTree, faultSnapshotTags } from '../../src/drills/faults';
+import { inventoryDiff } from '../../src/drills/inventory.pure';
+import type { AppliedFault, FaultSpec, Inventory, RevertMode, RevertResult } from '../../src/drills/records';
+import { LifeboatError } from '../../src/errors';
+import { brokerControlFor } from '../../src/host/brokerControl';
+import { withAdmin } from '../../src/kafka/admin';
+import { kafkaFor } from '../../src/kafka/client';
+import { waitForAgreement } from '../../src/kafka/ready';
+import { chooseBackupSet } from '../../src/recovery/choose';
+import { openRepositoryForSpec } from '../../src/repository';
+import { ACL, create, CreateMode, exists, Id, Permission, setData, withZk, type ZkClient } from '../../src/zookeeper/client';
+import { exportTree } from '../../src/zookeeper/export';
+import { materializeZkTree } from '../../src/zookeeper/storage';
+import { createTopicsReady, produce, topicsReady } from '../support/kafka';
+import { labPasswordFile } from '../../lab/specs';
+import { standbySpec, topo, unique } from '../support/lab';
+
+const acts = createActivities(activityDeps());
+const run = <T>(fn: () => Promise<T>): Promise<T> => new MockActivityEnvironment().run(fn);
+const apply = (spec: ClusterSpec, drillId: string, fault: FaultSpec): Promise<AppliedFault> => run(() => acts.drillApplyFaultActivity({ spec, drillId, fault }));
+const revert = (spec: ClusterSpec, drillId: string, applied: AppliedFault, mode: RevertMode): Promise<RevertResult> => run(() => acts.drillRevertFaultActivity({ spec, drillId, applied, mode }));
+const inventory = (spec: ClusterSpec, drillId: string): Promise<Inventory> => run(() => acts.drillInventoryActivity({ spec, drillId }));
+/** The record a workflow writes down before the fault runs: only the fault is known. */
+const provisional = (fault: FaultSpec): AppliedFault => ({ fault, at: '', detail: '' });
+
+const standby = standbySpec();
+const zkConnect = standby.zookeeper!.connect;
+const OPEN = [new ACL(Permission.ALL, new Id('world', 'anyone'))];
+
+/** Every file under `dir`, relative path → sha256. */
+function hashes(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else out[relative(dir, p)] = createHash('sha256').update(readFileSync(p)).digest('hex');
+    }
+  };
+  if (existsSync(dir)) walk(dir);
+  return out;
+}
+
+/** A subtree's data by path (base64, null for none): what a restore must bring back. */
+async function treeData(zk: ZkClient, root: string): Promise<Record<string, string | null>> {
+  const exp = await exportTree(zk, root);
+  return Object.fromEntries(exp.nodes.filter((n) => !n.ephemeral).map((n) => [n.path, n.data]));
+}
+
+/** Every record of `topic`, read from the start by a group deleted afterwards (it must not show in the inventory). */
+async function readAll(spec: ClusterSpec, topic: string): Promise<string[]> {
+  const groupId = unique('drill-read');
+  const kafka = kafkaFor(spec, 'test-read');
+  const ends = await withAdmin(kafka, spec.name, (a) => a.fetchTopicOffsets(topic));
+  const want = ends.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+  const consumer = kafka.consumer({ groupId });
+  const got: string[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`read ${got.length} of ${want} records of ${topic}`)), 60_000);
+      void consumer.run({
+        autoCommit: false,
+        eachMessage: async ({ message }) => {
+          got.push(message.value!.toString());
+          if (got.length >= want) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  await withAdmin(kafka, spec.name, (a) => a.deleteGroups([groupId]));
+  return got.sort();
+}
+
+describe('broker faults on the standby broker', () => {
+  const control = brokerControlFor(standby, 1);
+  const broker = standby.brokers[0]!;
+  const logDir = broker.logDirs[0]!;
+  const topic = unique('scratch-drill-fault');
+  const diskDrill = unique('drill-disk');
+
+  beforeAll(async () => {
+    await createTopicsReady(standby, [{ topic, numPartitions: 2, replicationFactor: 1 }]);
+    await produce(standby, topic, [{ key: 'a', value: 'before-1' }, { key: 'b', value: 'before-2' }, { key: 'c', value: 'before-3' }]);
+  }, 120_000);
+
+  afterAll(async () => {
+    // Whole and running whatever happened: the original contents back if a test left them aside.
+    if (existsSync(asideDirOf(logDir, diskDrill))) await revert(standby, diskDrill, provisional({ kind: 'broker-disk', brokerId: 1 }), 'restore');
+    if ((await control.status()) !== 'running') await control.start();
+    await waitForAgreement(standby, { present: [1], timeoutMs: 120_000 });
+    await withAdmin(kafkaFor(standby, 'test-admin'), standby.name, (a) => a.deleteTopics({ topics: [topic] })).catch(() => {});
+  }, 300_000);
+
+  it('broker-kill: applied twice is once, restore starts it, reverting twice is once, the inventory is identical', async () => {
+    const drillId = unique('drill-kill');
+    const fault: FaultSpec = { kind: 'broker-kill', brokerId: 1 };
+    const before = await inventory(standby, drillId);
+
+    const first = await apply(standby, drillId, fault);
+    expect(first).toMatchObject({ fault, wasRunning: true, detail: expect.stringContaining('broker 1 killed') });
+    expect(await control.status()).toBe('stopped');
+    expect(existsSync(brokerMarkerFile(broker, drillId, 'broker-kill'))).toBe(true);
+    expect(await apply(standby, drillId, fault)).toEqual(first);
+    expect(await control.status()).toBe('stopped');
+
+    // From the record written before the fault ran: the marker on the host knows the rest.
+    const r1 = await revert(standby, drillId, provisional(fault), 'restore');
+    expect(r1).toMatchObject({ fault, mode: 'restore', alreadyDone: false, detail: expect.stringContaining('broker 1 started') });
+    expect(await control.status()).toBe('running');
+    expect(existsSync(brokerMarkerFile(broker, drillId, 'broker-kill'))).toBe(false);
+    const r2 = await revert(standby, drillId, first, 'restore');
+    expect(r2).toMatchObject({ alreadyDone: true, detail: 'broker 1 is running' });
+
+    await topicsReady(standby, [topic], 120_000);
+    expect(inventoryDiff(before, await inventory(standby, drillId))).toEqual([]);
+  });
+
+  it('broker-disk: contents moved aside, never deleted; restore replaces what a recovery wrote with the original, byte for byte', async () => {
+    const drillId = diskDrill;
+    const fault: FaultSpec = { kind: 'broker-disk', brokerId: 1 };
+    const aside = asideDirOf(logDir, drillId);
+    const before = await inventory(standby, drillId);
+
+    const first = await apply(standby, drillId, fault);
+    expect(first).toMatchObject({ fault, wasRunning: true, movedAside: [{ logDir, asideDir: aside }] });
+    expect(await control.status()).toBe('stopped');
+    expect(readdirSync(logDir)).toEqual([]);
+    const original = hashes(aside);
+    expect(Object.keys(original)).toContain('meta.properties');
+    expect(Object.keys(original).some((f) => f.startsWith(`${topic}-0/`) && f.endsWith('.log'))).toBe(true);
+    expect(await apply(standby, drillId, fault)).toEqual(first);
+    expect(hashes(aside)).toEqual(original);
+
+    // A recovery starts the broker on the empty disk, and it takes writes there.
+    await control.start();
+    await topicsReady(standby, [topic], 120_000);
+    await produce(standby, topic, [{ key: 'a', value: 'after-fault' }]);
+    expect(readdirSync(logDir)).toContain('meta.properties');
+    expect(hashes(logDir)).not.toEqual(original);
+
+    const r1 = await revert(standby, drillId, provisional(fault), 'restore');
+    expect(r1).toMatchObject({ mode: 'restore', alreadyDone: false, detail: expect.stringMatching(/original entries moved back .*replacing \d+ written since the fault.*broker 1 started/) });
+    expect(existsSync(aside)).toBe(false);
+    expect(existsSync(`${aside}-replaced`)).toBe(false);
+    expect(existsSync(brokerMarkerFile(broker, drillId, 'broker-disk'))).toBe(false);
+    // The data files and the broker's identity as they were (the running broker preallocates index files anew).
+    const now = hashes(logDir);
+    const durable = (h: Record<string, string>) => Object.fromEntries(Object.entries(h).filter(([f]) => f.endsWith('.log') || f === 'meta.properties'));
+    expect(durable(now)).toEqual(durable(original));
+    expect(await control.status()).toBe('running');
+
+    const r2 = await revert(standby, drillId, first, 'restore');
+    expect(r2).toMatchObject({ alreadyDone: true });
+    await topicsReady(standby, [topic], 120_000);
+    expect(await readAll(standby, topic)).toEqual(['before-1', 'before-2', 'before-3']);
+    expect(inventoryDiff(before, await inventory(standby, drillId))).toEqual([]);
+  });
+});
+
+/** A spec whose ZooKeeper chroot, registry roots and repository are this test's own; Kafka is the standby's. */
+function scratchSpec(name: string): ClusterSpec {
+  return parseSpec({
+    ...standby,
+    name,
+    zookeeper: { connect: zkConnect, chroot: `/${name}` },
+    registry: { curator: `/${name}-services`, dubbo: `/${name}-dubbo` },
+    repository: { path: mkdtempSync(join(tmpdir(), `${name}-repo-`)), password: { file: labPasswordFile(topo) }, compression: 'auto' },
+    offsiteRepository: undefined,
+    standby: undefined,
+  });
+}
+
+async function seedTree(zk: ZkClient, root: string, seed: string): Promise<void> {
+  await create(zk, root, Buffer.from(`root ${seed}`), OPEN);
+  await create(zk, `${root}/config`, Buffer.from(`{"seed":"${seed}"}`), OPEN);
+  await create(zk, `${root}/config/topics`, null, OPEN);
+  await create(zk, `${root}/config/topics/orders`, Buffer.from('{"retention.ms":"1000"}'), OPEN);
+  await create(zk, `${root}/queue`, null, OPEN);
+  for (let i = 0; i < 3; i++) await create(zk, `${root}/queue/item-`, Buffer.from(`item ${i}`), OPEN, CreateMode.PERSISTENT_SEQUENTIAL);
+}
+
+describe('ZooKeeper faults on scratch roots', () => {
+  const spec = scratchSpec(unique('drillzk'));
+  const chroot = spec.zookeeper!.chroot;
+  const services = spec.registry!.curator!;
+  const dubbo = spec.registry!.dubbo!;
+
+  beforeAll(async () => {
+    await withZk(zkConnect, async (zk) => {
+      await seedTree(zk, chroot, 'chroot');
+      await seedTree(zk, services, 'services');
+      await seedTree(zk, dubbo, 'dubbo');
+    });
+  });
+
+  afterAll(async () => {
+    await withZk(zkConnect, async (zk) => {
+      for (const r of [chroot, services, dubbo]) await deleteTree(zk, r);
+    });
+    rmSync(spec.repository!.path, { recursive: true, force: true });
+  });
+
+  it('zookeeper-chroot: exported into the repository before the delete; restore brings every znode back and removes what came since', async () => {
+    const drillId = unique('drill-zk');
+    const fault: FaultSpec = { kind: 'zookeeper-chroot' };
+    const before = await inventory(spec, drillId);
+    const data = await withZk(zkConnect, (zk) => treeData(zk, chroot));
+    expect(Object.keys(data)).toHaveLength(8);
+
+    const first = await apply(spec, drillId, fault);
+    expect(first.zkExport).toMatchObject({ roots: [chroot], znodes: 8, zxid: expect.stringMatching(/^0x[0-9a-f]+$/) });
+    expect(await withZk(zkConnect, (zk) => exists(zk, chroot))).toBeNull();
+    // The export is in the repository, tagged, whole.
+    const repo = await openRepositoryForSpec(spec);
+    try {
+      const snaps = await repo.snapshots({ cluster: spec.name, tags: faultSnapshotTags(drillId, 'zookeeper-chroot') });
+      expect(snaps.map((s) => s.id)).toEqual([first.zkExport!.snapshot]);
+      const { tree } = await materializeZkTree(repo, first.zkExport!.snapshot);
+      expect(Object.fromEntries(tree.nodes.map((n) => [n.path, n.data]))).toEqual(data);
+    } finally {
+      await repo.close();
+    }
+    expect(await apply(spec, drillId, fault)).toEqual(first);
+    const repo2 = await openRepositoryForSpec(spec);
+    expect(await repo2.snapshots({ cluster: spec.name })).toHaveLength(1);
+    await repo2.close();
+
+    // A recovery writes something else there meanwhile.
+    await withZk(zkConnect, async (zk) => {
+      await create(zk, chroot, Buffer.from('recovered'), OPEN);
+      await create(zk, `${chroot}/config`, Buffer.from('{"seed":"other"}'), OPEN);
+      await create(zk, `${chroot}/extra`, Buffer.from('x'), OPEN);
+    });
+    const r1 = await revert(spec, drillId, provisional(fault), 'restore');
+    expect(r1).toMatchObject({ alreadyDone: false, detail: expect.stringMatching(/imported from snapshot .*: 6 created, 2 rewritten, 1 removed/) });
+    expect(await withZk(zkConnect, (zk) => treeData(zk, chroot))).toEqual(data);
+    expect(await revert(spec, drillId, first, 'restore')).toMatchObject({ alreadyDone: true });
+    expect(inventoryDiff(before, await inventory(spec, drillId))).toEqual([]);
+    // A new sequential child numbers above the restored ones.
+    const next = await withZk(zkConnect, (zk) => create(zk, `${chroot}/queue/item-`, null, OPEN, CreateMode.PERSISTENT_SEQUENTIAL));
+    expect(next).toBe(`${chroot}/queue/item-0000000003`);
+    await withZk(zkConnect, (zk) => deleteTree(zk, next));
+  });
+
+  it('registry: both roots exported then deleted; restore brings them back; discard keeps the export and changes nothing', async () => {
+    const drillId = unique('drill-reg');
+    const fault: FaultSpec = { kind: 'registry' };
+    const before = await inventory(spec, drillId);
+    const data = await withZk(zkConnect, async (zk) => ({ s: await treeData(zk, services), d: await treeData(zk, dubbo) }));
+
+    const first = await apply(spec, drillId, fault);
+    expect(first.zkExport).toMatchObject({ roots: [services, dubbo], znodes: 16 });
+    expect(await withZk(zkConnect, async (zk) => [await exists(zk, services), await exists(zk, dubbo)])).toEqual([null, null]);
+    expect(await apply(spec, drillId, fault)).toEqual(first);
+    expect(inventoryDiff(before, await inventory(spec, drillId)).filter((d) => d.change !== 'removed')).toEqual([]);
+
+    expect(await revert(spec, drillId, first, 'discard')).toMatchObject({ mode: 'discard', alreadyDone: true });
+    expect(await withZk(zkConnect, (zk) => exists(zk, services))).toBeNull();
+    const r1 = await revert(spec, drillId, first, 'restore');
+    expect(r1).toMatchObject({ alreadyDone: false, detail: expect.stringContaining('16 created') });
+    expect(await withZk(zkConnect, async (zk) => ({ s: await treeData(zk, services), d: await treeData(zk, dubbo) }))).toEqual(data);
+    expect(await revert(spec, drillId, first, 'restore')).toMatchObject({ alreadyDone: true });
+    expect(inventoryDiff(before, await inventory(spec, drillId))).toEqual([]);
+  });
+});
+
+describe('backup-corrupt on a scratch repository', () => {
+  const spec = scratchSpec(unique('drillbk'));
+  const chroot = spec.zookeeper!.chroot;
+  const repoPath = spec.repository!.path;
+  const packs = () => hashes(join(repoPath, 'data'));
+  const setIds = [unique('set-older'), unique('set-newest')];
+  const choose = () => chooseBackupSet(spec, { require: { kind: 'parts', parts: ['zookeeper'] } });
+
+  beforeAll(async () => {
+    await withZk(zkConnect, (zk) => seedTree(zk, chroot, 'backup'));
+    const repo = await openRepositoryForSpec(spec, 'primary', { create: true });
+    try {
+      for (const [i, setId] of setIds.entries()) {
+        if (i > 0) await withZk(zkConnect, (zk) => setData(zk, `${chroot}/config`, Buffer.from(`{"seed":"newer ${i}"}`)));
+        await backupPart(spec, repo, { setId, tier: 'manual', parts: ['zookeeper'] }, 'zookeeper');
+      }
+    } finally {
+      await repo.close();
+    }
+  });
+
+  afterAll(async () => {
+    await withZk(zkConnect, (zk) => deleteTree(zk, chroot));
+    rmSync(repoPath, { recursive: true, force: true });
+  });
+
+  it('damages one chunk of the newest complete set only (the recovery falls back); restore writes the original bytes back', async () => {
+    const drillId = unique('drill-bk');
+    const fault: FaultSpec = { kind: 'backup-corrupt' };
+    const whole = packs();
+    expect((await choose()).set.setId).toBe(setIds[1]);
+
+    const first = await apply(spec, drillId, fault);
+    expect(first.corrupted).toMatchObject({ tier: 'primary', setId: setIds[1], offset: expect.any(Number) });
+    expect(Buffer.from(first.corrupted!.original, 'base64').length).toBeGreaterThan(0);
+    const damaged = packs();
+    const changed = Object.keys(whole).filter((f) => whole[f] !== damaged[f]);
+    expect(changed.map((f) => join(repoPath, 'data', f))).toEqual([first.corrupted!.file]);
+    const chosen = await choose();
+    expect(chosen.set.setId).toBe(setIds[0]);
+    expect(chosen.rejected.map((r) => r.setId)).toEqual([setIds[1]]);
+    expect(await apply(spec, drillId, fault)).toEqual(first);
+    expect(packs()).toEqual(damaged);
+
+    const r1 = await revert(spec, drillId, provisional(fault), 'restore');
+    expect(r1).toMatchObject({ alreadyDone: false, detail: expect.stringContaining('wrote the original') });
+    expect(packs()).toEqual(whole);
+    expect((await choose()).set.setId).toBe(setIds[1]);
+    expect(await revert(spec, drillId, first, 'restore')).toMatchObject({ alreadyDone: true });
+    expect(packs()).toEqual(whole);
+  });
+
+  it('discard gives the bytes back too (a drill never leaves a damaged backup behind)', async () => {
+    const drillId = unique('drill-bk');
+    const whole = packs();
+    const applied = await apply(spec, drillId, { kind: 'backup-corrupt' });
+    expect(packs()).not.toEqual(whole);
+    expect(await revert(spec, drillId, applied, 'discard')).toMatchObject({ mode: 'discard', alreadyDone: false });
+    expect(packs()).toEqual(whole);
+  });
+
+  it('refuses a repository on object storage in one line', async () => {
+    process.env.DRILL_TEST_S3_KEY = 'k';
+    const s3 = parseSpec({ ...spec, repository: { path: 's3://drill-bucket/x', password: { file: labPasswordFile(topo) }, s3: { accessKeyId: { env: 'DRILL_TEST_S3_KEY' }, secretAccessKey: { env: 'DRILL_TEST_S3_KEY' } } } });
+    const err = await applyFault(s3, unique('drill-bk'), { kind: 'backup-corrupt' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LifeboatError);
+    expect(err).toMatchObject({ type: 'InvalidInput', message: expect.stringMatching(/^the repository of .* is on object storage \(s3:\/\/drill-bucket\/x\): .*local repository allows$/) });
+  });
+});

@@ -1,0 +1,114 @@
+/**
+ * The drill target's inventory on the lab's standby (the drills' staging cluster), taken through the
+ * activity as a worker runs it: two inventories of a quiet cluster are identical; a topic, a group's
+ * offsets and a broker's dynamic config made in between are exactly the differences found; the
+ * drill's own stream topic and ZooKeeper stream node are left out; a read writes nothing.
+ */
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { ConfigResourceTypes } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { activityDeps, createActivities } from '../../activities';
+import { drillStreamTopic } from '../../src/drills/ids.pure';
+import { inventoryDiff, PRESENCE_ONLY } from '../../src/drills/inventory.pure';
+import type { Inventory } from '../../src/drills/records';
+import { withAdmin } from '../../src/kafka/admin';
+import { kafkaFor } from '../../src/kafka/client';
+import { create, exists, Id, ACL, Permission, withZk } from '../../src/zookeeper/client';
+import { deleteTree } from '../../src/drills/faults';
+import { standbySpec, unique } from '../support/lab';
+import { createTopicsReady } from '../support/kafka';
+
+const spec = standbySpec();
+const acts = createActivities(activityDeps());
+const inventory = (drillId: string, excludeTopics?: string[]): Promise<Inventory> =>
+  new MockActivityEnvironment().run(() => acts.drillInventoryActivity({ spec, drillId, excludeTopics }));
+const admin = <T>(fn: Parameters<typeof withAdmin<T>>[2]) => withAdmin(kafkaFor(spec, 'test-inventory'), spec.name, fn);
+const zkConnect = spec.zookeeper!.connect;
+const open = [new ACL(Permission.ALL, new Id('world', 'anyone'))];
+
+describe('drill inventory on the standby', () => {
+  const drillId = unique('drill-inv');
+  const topic = unique('scratch-inv');
+  const other = unique('scratch-inv-excluded');
+  const stream = drillStreamTopic(drillId);
+  const group = unique('inv-group');
+  const streamNode = `${spec.zookeeper!.chroot}/lifeboat-drill/${drillId}`;
+  const CONFIG = 'log.cleaner.backoff.ms';
+  let brokerDynamic: Record<string, string> = {};
+
+  const setBrokerConfigs = (configs: Record<string, string>) =>
+    admin((a) => a.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.BROKER, name: '1', configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })) }] }));
+
+  beforeAll(async () => {
+    // Groups' offsets live in __consumer_offsets, which Kafka makes on the first commit: make it before the baseline.
+    const warm = unique('scratch-inv-warm');
+    await createTopicsReady(spec, [{ topic: warm, numPartitions: 1, replicationFactor: 1 }]);
+    await admin(async (a) => {
+      await a.setOffsets({ groupId: `${warm}-g`, topic: warm, partitions: [{ partition: 0, offset: '0' }] });
+      await a.deleteGroups([`${warm}-g`]);
+      await a.deleteTopics({ topics: [warm] });
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await admin(async (a) => {
+      await a.deleteGroups([group]).catch(() => {});
+      const present = new Set(await a.listTopics());
+      const mine = [topic, other, stream].filter((t) => present.has(t));
+      if (mine.length) await a.deleteTopics({ topics: mine });
+    });
+    await setBrokerConfigs(brokerDynamic).catch(() => {});
+    await withZk(zkConnect, (zk) => deleteTree(zk, `${spec.zookeeper!.chroot}/lifeboat-drill/${drillId}`));
+  }, 120_000);
+
+  it('is the same twice; what changed in between is exactly what it finds; the drill stream and excluded topics are left out', async () => {
+    const before = await inventory(drillId);
+    expect(before.cluster).toBe('standby');
+    expect(before.topics.__consumer_offsets).toMatchObject({ partitions: expect.any(Number), replicationFactor: 1, configs: expect.objectContaining({ 'cleanup.policy': 'compact' }) });
+    expect(before.brokerConfigs).toHaveProperty('1');
+    expect(before.znodes['/standby/cluster/id']).toMatch(/^[0-9a-f]{64}$/);
+    expect(before.znodes['/standby/brokers/ids']).toBe(PRESENCE_ONLY);
+    // Live registrations and the controller are not inventory.
+    expect(Object.keys(before.znodes).filter((k) => k.startsWith('/standby/brokers/ids/') || k === '/standby/controller')).toEqual([]);
+    brokerDynamic = before.brokerConfigs['1']!;
+    expect(Object.values(brokerDynamic)).not.toContain('(sensitive)');
+
+    expect(inventoryDiff(before, await inventory(drillId))).toEqual([]);
+
+    // In between: a topic with a config, a group's offsets, a broker's dynamic config; and the drill's own things.
+    await createTopicsReady(spec, [
+      { topic, numPartitions: 2, replicationFactor: 1, configEntries: [{ name: 'retention.ms', value: '123456789' }] },
+      { topic: stream, numPartitions: 1, replicationFactor: 1 },
+      { topic: other, numPartitions: 1, replicationFactor: 1 },
+    ]);
+    await admin(async (a) => {
+      await a.setOffsets({ groupId: group, topic, partitions: [{ partition: 0, offset: '5' }, { partition: 1, offset: '7' }] });
+      // A group that only read the drill's stream is the drill's.
+      await a.setOffsets({ groupId: `${group}-stream`, topic: stream, partitions: [{ partition: 0, offset: '1' }] });
+    });
+    await setBrokerConfigs({ ...brokerDynamic, [CONFIG]: '15001' });
+    await withZk(zkConnect, async (zk) => {
+      if (!(await exists(zk, `${spec.zookeeper!.chroot}/lifeboat-drill`))) await create(zk, `${spec.zookeeper!.chroot}/lifeboat-drill`, null, open).catch(() => {});
+      await create(zk, streamNode, Buffer.from('seq 1'), open);
+    });
+
+    const after = await inventory(drillId, [other]);
+    expect(after.topics[stream]).toBeUndefined();
+    expect(after.topics[other]).toBeUndefined();
+    const diff = inventoryDiff(before, after);
+    expect(diff.filter((d) => d.area !== 'znodes')).toEqual([
+      { area: 'topics', key: topic, change: 'added', after: '2 partitions, replication factor 1, retention.ms=123456789' },
+      { area: 'groups', key: `${group} ${topic}/0`, change: 'added', after: '5' },
+      { area: 'groups', key: `${group} ${topic}/1`, change: 'added', after: '7' },
+      { area: 'brokerConfigs', key: `1 ${CONFIG}`, change: 'added', after: '15001' },
+      ...(Object.keys(brokerDynamic).length === 0 ? [{ area: 'brokerConfigs', key: '1', change: 'removed', before: '(none)' }] : []),
+    ].sort((a, b) => ['topics', 'groups', 'znodes', 'brokerConfigs'].indexOf(a.area) - ['topics', 'groups', 'znodes', 'brokerConfigs'].indexOf(b.area) || a.key.localeCompare(b.key)));
+    const zn = diff.filter((d) => d.area === 'znodes');
+    // The new topic's nodes (assignment, config, partitions) and the broker's dynamic config node; nothing of the stream or the excluded topic.
+    expect(zn.map((d) => d.key)).toEqual(
+      expect.arrayContaining([`/standby/brokers/topics/${topic}`, `/standby/config/topics/${topic}`, `/standby/brokers/topics/${topic}/partitions/1/state`]),
+    );
+    for (const d of zn) expect(d.key.includes(topic) || d.key.startsWith('/standby/config/brokers')).toBe(true);
+    expect(zn.find((d) => d.key === `/standby/brokers/topics/${topic}/partitions/1/state`)).toMatchObject({ change: 'added', after: PRESENCE_ONLY });
+  });
+});
