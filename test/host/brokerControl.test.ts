@@ -2,6 +2,9 @@
  * Broker control through registered adapters: src/ knows systemd and command templates only; an
  * adapter (the lab's, a site's own) is registered by a module the process loads.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseSpec, type ClusterSpec } from '../../src/config/spec';
 import { brokerControlFor } from '../../src/host/brokerControl';
@@ -38,6 +41,16 @@ describe('broker-control adapters', () => {
 
   it('reads LIFEBOAT_ADAPTERS as a comma list', () => {
     expect(adapterModulesFromEnv({ LIFEBOAT_ADAPTERS: ' a.ts, ,/b/c.ts ' })).toEqual(['a.ts', '/b/c.ts']);
+  });
+
+  it('kills through the command adapter\'s optional kill template; without one there is no kill (a drill then stops the broker)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kill-'));
+    const out = join(dir, 'killed');
+    const control = brokerControlFor(specWith({ type: 'command', start: 'true', stop: 'true', status: 'true', kill: `echo {id} {host} > ${out}` }), 7);
+    await control.kill!();
+    expect(readFileSync(out, 'utf8').trim()).toBe('7 h7');
+    expect(brokerControlFor(specWith({ type: 'command', start: 'true', stop: 'true', status: 'true' }), 7).kill).toBeUndefined();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('validates the control section of a spec', () => {
