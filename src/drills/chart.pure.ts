@@ -108,7 +108,8 @@ export function trendChartSvg(records: readonly DrillRecord[], opts: ChartOption
 
   // Time axis (minutes): the largest value or objective, never below one minute.
   const minutes = [...data.series.rto, ...data.series.rpo].map((p) => (p.value === null ? 0 : p.value / 60));
-  const timeTop = Math.max(1, ...minutes, data.objectives.rtoMinutes ?? 0, data.objectives.rpoMinutes ?? 0);
+  // A little headroom: an objective or the largest value is not drawn on the frame's top edge.
+  const timeTop = Math.max(1, ...minutes, data.objectives.rtoMinutes ?? 0, data.objectives.rpoMinutes ?? 0) * 1.1;
   const step = niceStep(timeTop);
   const timeMax = Math.ceil(timeTop / step) * step;
   const yTime = (min: number) => m.top + plotH - (min / timeMax) * plotH;
@@ -134,14 +135,20 @@ export function trendChartSvg(records: readonly DrillRecord[], opts: ChartOption
   out.push(`<text transform="translate(${width - 12} ${px(m.top + plotH / 2)}) rotate(90)" text-anchor="middle">score (points)</text>`);
   out.push(`</g>`);
 
-  // The drills along the bottom: about 10 labels whatever their number.
-  const every = Math.max(1, Math.ceil(n / 10));
+  // The drills along the bottom: as many date labels as fit (about 90 px each), the first and last always.
+  const fit = Math.max(2, Math.floor(plotW / 90));
+  const every = Math.max(1, Math.ceil((n - 1) / (fit - 1)));
+  const labelled = new Set<number>();
+  for (let i = 0; i < n; i += every) labelled.add(i);
+  // The last drill is named; a label too close before it gives way.
+  for (const i of labelled) if (i !== 0 && i < n - 1 && n - 1 - i < every * 0.7) labelled.delete(i);
+  labelled.add(n - 1);
   out.push(`<g class="axis axis-drills" fill="#333">`);
   out.push(`<line x1="${m.left}" y1="${m.top + plotH}" x2="${m.left + plotW}" y2="${m.top + plotH}" stroke="#333"/>`);
   data.series.score.forEach((p, i) => {
     const xi = px(x(i));
     out.push(`<line x1="${xi}" y1="${m.top + plotH}" x2="${xi}" y2="${m.top + plotH + 4}" stroke="#333"/>`);
-    if (i % every === 0 || i === n - 1) {
+    if (labelled.has(i)) {
       out.push(`<text x="${xi}" y="${m.top + plotH + 16}" text-anchor="middle">${escapeXml(p.at.slice(0, 10))}</text>`);
     }
   });
