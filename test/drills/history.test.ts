@@ -4,14 +4,20 @@
  * listed oldest first whatever the order they were saved in, and never removed by retention: neither
  * `repo forget`'s per-snapshot policy nor the backup sets' retention (with prune) touches them.
  */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { activityDeps } from '../../activities/deps';
+import { drillRecordActivities } from '../../activities/drillRecords';
+import { loadSpec } from '../../src/config/spec';
 import { applySetRetention } from '../../src/backup/retention';
 import { DRILL_COMPONENT, drillRecordTag, listDrillRecords, readDrillRecord, REPORT_HTML_FILE, REPORT_MD_FILE, RECORD_FILE, saveDrillRecord } from '../../src/drills/history';
 import { EXIT, LifeboatError } from '../../src/errors';
 import { forget, openRepository } from '../../src/repository';
 import { renderDrillMarkdown, trendOf } from '../../src/drills/report.pure';
 import { storeSet } from '../monitoring/sets';
-import { PASSWORD, SMALL, tempRepo } from '../repository/helpers';
+import { PASSWORD, SMALL, tempDir, tempRepo } from '../repository/helpers';
 import { threeDrills } from './recordFixtures';
 
 const CLUSTER = 'staging';
@@ -135,5 +141,35 @@ describe('drill records in the repository', () => {
     } finally {
       await repo.close();
     }
+  });
+});
+
+describe('the drill record activities', () => {
+  it('save is idempotent by drill id, history lists oldest first (limit: the newest N), a repository not there yet is an empty history', async () => {
+    const dir = tempDir('drill-act');
+    writeFileSync(join(dir, 'pw'), PASSWORD);
+    const specOf = (name: string, path: string) => {
+      const file = join(dir, `${name}.yaml`);
+      writeFileSync(file, stringify({ name, environment: 'staging', kafka: { bootstrapServers: ['127.0.0.1:9'] }, repository: { path, password: { file: join(dir, 'pw') } } }));
+      return loadSpec(file);
+    };
+    const spec = specOf(CLUSTER, join(dir, 'repo'));
+    const acts = drillRecordActivities(activityDeps());
+    // No repository yet: nothing recorded, and the read creates nothing.
+    expect(await acts.drillHistoryActivity({ spec })).toEqual([]);
+    expect(existsSync(join(dir, 'repo'))).toBe(false);
+
+    const [a, b, c] = threeDrills(CLUSTER);
+    // The first save creates the repository (a writer, like a backup).
+    const sb = await acts.drillSaveRecordActivity({ spec, record: b! });
+    const sa = await acts.drillSaveRecordActivity({ spec, record: a! });
+    expect(await acts.drillSaveRecordActivity({ spec, record: b! })).toEqual(sb);
+    await acts.drillSaveRecordActivity({ spec, record: c! });
+    expect(sa.snapshot).not.toBe(sb.snapshot);
+    expect((await acts.drillHistoryActivity({ spec })).map((r) => r.id)).toEqual([a!.id, b!.id, c!.id]);
+    expect((await acts.drillHistoryActivity({ spec, limit: 1 })).map((r) => r.id)).toEqual([c!.id]);
+
+    // A record of another cluster does not go into this cluster's repository.
+    await expect(acts.drillSaveRecordActivity({ spec, record: { ...a!, cluster: 'primary' } })).rejects.toThrow(/drill record drill-staging-1 is of cluster "primary", not of staging/);
   });
 });
