@@ -85,8 +85,9 @@ const RETRY = { initialInterval: '1 second', maximumInterval: '20 seconds', maxi
 /** Reads and bookkeeping on the control queue. */
 const control = proxyActivities<LifeboatActivities>({ startToCloseTimeout: '5 minutes', retry: RETRY });
 /** Faults and reverts: short enough that a killed worker's attempt is retried soon; reverts are retried long. */
-const FAULT = { startToCloseTimeout: '3 minutes', retry: RETRY };
-const REVERT = { startToCloseTimeout: '5 minutes', retry: { initialInterval: '2 seconds', maximumInterval: '30 seconds', maximumAttempts: 10 } };
+// They heartbeat every 5 s: a worker killed mid-fault costs the heartbeat timeout, not the whole timeout.
+const FAULT = { startToCloseTimeout: '5 minutes', heartbeatTimeout: '30 seconds', retry: RETRY };
+const REVERT = { startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds', retry: { initialInterval: '2 seconds', maximumInterval: '30 seconds', maximumAttempts: 10 } };
 const faults = proxyActivities<LifeboatActivities>(FAULT);
 /** The write stream runs the whole drill, heartbeating its acknowledgements. */
 const stream = proxyActivities<LifeboatActivities>({ startToCloseTimeout: '6 hours', heartbeatTimeout: '30 seconds', retry: { ...RETRY, maximumAttempts: 20 } });
@@ -462,7 +463,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     }
     if (!plan.dryRun && streamP) {
       try {
-        await control.drillDropStreamActivity({ spec, topic });
+        await control.drillDropStreamActivity({ spec, topic, drillId });
       } catch (e) {
         note(`the stream topic ${topic} was not dropped: ${failureOf(e).message}`);
       }

@@ -1,0 +1,152 @@
+/**
+ * The drill workflow on the lab (issue 16): the standby cluster (environment staging, one broker)
+ * with a repository of the test's own.
+ *  - a production target (the lab's primary) is refused: one non-retryable InvalidInput line, nothing run;
+ *  - a full cluster-lost drill end to end: the broker killed, its log dirs moved aside and the chroot
+ *    deleted, fullClusterRecovery from the fresh set prepare made, RTO from the probe loop, RPO from
+ *    the write stream, every fault reverted, the score and the record saved in the repository; the
+ *    target's data and inventory as before;
+ *  - a tabletop touches nothing: no fault, no stream, no set, the broker process untouched, the
+ *    inventory identical.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApplicationFailure, type Client, WorkflowFailedError } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findCluster } from '../../lab/topology';
+import { startBroker } from '../../lab/lab';
+import { listBackupSets } from '../../src/backup/parts';
+import type { ClusterSpec } from '../../src/config/spec';
+import { listDrillRecords } from '../../src/drills/history';
+import { drillStreamTopic, drillWorkflowId } from '../../src/drills/ids.pure';
+import { takeInventory } from '../../src/drills/inventory';
+import { inventoryDiff } from '../../src/drills/inventory.pure';
+import type { DrillRecord } from '../../src/drills/records';
+import { scoreDrill } from '../../src/drills/score.pure';
+import { withAdmin } from '../../src/kafka/admin';
+import { kafkaFor } from '../../src/kafka/client';
+import { openRepositoryForSpec } from '../../src/repository';
+import { TASK_QUEUE } from '../../src/temporal/connection';
+import { consumeAll } from '../recovery/consume';
+import { createTopicsReady, produce } from '../support/kafka';
+import { primarySpec, standbySpec, topo, unique } from '../support/lab';
+import { startTestWorkers, type TestWorkers } from '../support/temporal';
+
+describe('drill workflow', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-drill-'));
+  const lab = standbySpec();
+  const spec: ClusterSpec = { ...lab, repository: { ...lab.repository!, path: join(dir, 'repo') }, offsiteRepository: undefined };
+  const broker = findCluster(topo, 'standby').brokers[0]!;
+  const topic = unique('drill-orders');
+  let temporal: TestWorkers;
+  let client: Client;
+  const drillId = (scenario: string) => `${drillWorkflowId(spec.name, scenario, new Date().toISOString())}-${unique('t')}`;
+  const runDrill = (workflowId: string, input: Record<string, unknown>) =>
+    client.workflow.execute('drill', { taskQueue: TASK_QUEUE, workflowId, args: [{ spec, probeIntervalSeconds: 2, ...input }] }) as Promise<DrillRecord>;
+
+  beforeAll(async () => {
+    temporal = await startTestWorkers({ hosts: spec.brokers.map((b) => b.host) });
+    client = temporal.client;
+    await createTopicsReady(spec, [{ topic, numPartitions: 2, replicationFactor: 1 }]);
+    await produce(spec, topic, Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: `order-${i}` })));
+  }, 120_000);
+
+  afterAll(async () => {
+    // Whatever happened, the standby is left running.
+    await startBroker(topo, broker, () => {}).catch(() => undefined);
+    await withAdmin(kafkaFor(spec), spec.name, (a) => a.deleteTopics({ topics: [topic] })).catch(() => {});
+    await temporal?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
+
+  it('refuses a production target with one non-retryable InvalidInput line and runs nothing', async () => {
+    const workflowId = drillId('refused');
+    const err = await runDrill(workflowId, { spec: primarySpec(), scenario: 'cluster-lost', type: 'full' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = (err as WorkflowFailedError).cause;
+    expect(cause).toBeInstanceOf(ApplicationFailure);
+    expect((cause as ApplicationFailure).type).toBe('InvalidInput');
+    expect((cause as ApplicationFailure).nonRetryable).toBe(true);
+    expect(cause!.message).toMatch(/^cluster primary is marked environment: production: .*--i-know-this-is-production$/);
+    expect(cause!.message).not.toContain('\n');
+    // Not one activity or child was started.
+    const history = await client.workflow.getHandle(workflowId).fetchHistory();
+    expect(history.events?.filter((e) => e.activityTaskScheduledEventAttributes || e.startChildWorkflowExecutionInitiatedEventAttributes)).toEqual([]);
+  });
+
+  it('a full cluster-lost drill on the staging cluster: faults applied and reverted, RTO and RPO measured, scored, the record saved', { timeout: 300_000 }, async () => {
+    const before = await takeInventory(spec, 'test');
+    const id = drillId('cluster-lost');
+    const record = await runDrill(id, { scenario: 'cluster-lost', type: 'full' });
+    const why = JSON.stringify({ phases: record.phases, deductions: record.score.deductions.map((d) => d.reason) }, null, 1);
+
+    expect(record.id).toBe(id);
+    expect(record.skipped).toBeUndefined();
+    expect(record.phases.map((p) => p.name), why).toEqual(['prepare', 'start', 'execute', 'verify', 'review']);
+    expect(record.faults.map((f) => f.fault.kind), why).toEqual(['broker-kill', 'broker-disk', 'zookeeper-chroot']);
+    // A verified recovery: what the faults kept aside is dropped, in the reverse order.
+    expect(record.reverts.map((r) => [r.fault.kind, r.mode])).toEqual([
+      ['zookeeper-chroot', 'discard'],
+      ['broker-disk', 'discard'],
+      ['broker-kill', 'discard'],
+    ]);
+
+    // Measured: the fault, then the first green probe after it; the stream read back per partition and in ZooKeeper.
+    const times = record.evidence.times!;
+    expect(Date.parse(times.firstGreenProbeAt!)).toBeGreaterThan(Date.parse(times.faultAt!));
+    expect(record.rtoSeconds).toBeGreaterThan(0);
+    expect(record.rtoSeconds).toBeLessThan(300);
+    expect(record.evidence.data?.partitions?.length).toBe(3);
+    expect(record.evidence.data?.zookeeper).toBeDefined();
+    // The set was made before the fault while the stream ran: what was acknowledged after it is lost, within the RPO.
+    expect(record.rpoSeconds).not.toBeNull();
+    expect(record.rpoSeconds!).toBeLessThan(15 * 60);
+
+    // The score is the score of the evidence, every part from what was measured.
+    expect(record.score).toEqual(scoreDrill(record.evidence, []));
+    expect(record.score.parts.recoveryTime.points, why).toBe(30);
+    expect(record.score.parts.process.points, why).toBe(25);
+    expect(record.score.missing, why).toEqual([]);
+    expect(record.evidence.process?.steps?.map((s) => s.id)).toEqual(expect.arrayContaining(['choose-set', 'stop-brokers', 'restore-zookeeper', 'restore-data', 'start-brokers', 'verify']));
+    expect(record.evidence.process?.gates?.map((g) => g.step)).toEqual(['stop-brokers']);
+
+    // Saved in the cluster's repository, as returned.
+    const repo = await openRepositoryForSpec(spec);
+    const saved = await listDrillRecords(repo, spec.name);
+    expect(saved.records.find((r) => r.id === id)?.score.total).toBe(record.score.total);
+
+    // The target as it was: its inventory, its data; the drill's stream topic gone.
+    const after = await takeInventory(spec, 'test');
+    expect(after.topics[drillStreamTopic(id)]).toBeUndefined();
+    expect(inventoryDiff(before, after)).toEqual([]);
+    expect(record.inventoryDifferences).toEqual([]);
+    // (Read last: the reader's group would be a difference of the test's own.)
+    expect((await consumeAll(spec, topic, 50)).length).toBe(50);
+  });
+
+  it('a tabletop touches nothing: no fault, no stream, no backup set, the broker process and the inventory unchanged', { timeout: 180_000 }, async () => {
+    const before = await takeInventory(spec, 'test');
+    const pid = readFileSync(broker.pidFile, 'utf8');
+    const repo = await openRepositoryForSpec(spec);
+    const sets = (await listBackupSets(repo, spec.name)).length;
+    const id = drillId('tabletop');
+    const record = await runDrill(id, { scenario: 'cluster-lost', type: 'tabletop' });
+
+    expect(record.type).toBe('tabletop');
+    expect(record.faults).toEqual([]);
+    expect(record.reverts).toEqual([]);
+    expect(record.evidence.times).toBeUndefined();
+    expect(record.evidence.data).toBeUndefined();
+    // The plan of each workflow, walked through in the runbook's order.
+    expect(record.score.parts.process.points, JSON.stringify(record.score.deductions)).toBe(25);
+    expect(record.evidence.process?.steps?.map((s) => s.id)).toEqual(expect.arrayContaining(['choose-set', 'stop-brokers', 'restore-zookeeper', 'start-brokers', 'verify']));
+    expect(record.inventoryDifferences).toEqual([]);
+
+    expect(readFileSync(broker.pidFile, 'utf8')).toBe(pid);
+    expect((await listBackupSets(await openRepositoryForSpec(spec), spec.name)).length).toBe(sets);
+    const after = await takeInventory(spec, 'test');
+    expect(inventoryDiff(before, after)).toEqual([]);
+    expect(Object.keys(after.topics)).not.toContain(drillStreamTopic(id));
+  });
+});
