@@ -29,7 +29,8 @@ export function checkDrillRecord(x: unknown, where = 'drill record'): DrillRecor
   const bad = (what: string) => new LifeboatError('InvalidInput', `${where}: ${what}`);
   if (typeof x !== 'object' || x === null || Array.isArray(x)) throw bad('is not an object');
   const r = x as Partial<DrillRecord>;
-  if (typeof r.id !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._:-]*$/.test(r.id)) throw bad(`id must be letters, digits, ".", "_", ":" or "-", got ${JSON.stringify(r.id)}`);
+  // Workflow IDs (a schedule's add its time, with ":"): anything printable but a path separator.
+  if (typeof r.id !== 'string' || !/^[^\s/\\]{1,250}$/.test(r.id) || r.id.startsWith('.')) throw bad(`id must be 1-250 characters without spaces, "/" or "\\", not starting with ".", got ${JSON.stringify(r.id)}`);
   if (typeof r.cluster !== 'string' || !r.cluster) throw bad('has no cluster');
   if (typeof r.startedAt !== 'string' || !Number.isFinite(Date.parse(r.startedAt))) throw bad(`startedAt is not an ISO time: ${JSON.stringify(r.startedAt)}`);
   if (typeof r.type !== 'string' || !TYPES.includes(r.type)) throw bad(`type must be one of ${TYPES.join(', ')}, got ${JSON.stringify(r.type)}`);

@@ -80,13 +80,15 @@ describe('drill records in the repository', () => {
     }
   });
 
-  it('a bad record is refused with one line before anything is written', async () => {
+  it('a bad record is refused with one line before anything is written; a scheduled drill\'s id is fine', async () => {
     const repo = await tempRepo();
     try {
       const [a] = threeDrills(CLUSTER);
       await expect(saveDrillRecord(repo, { ...a!, scenario: 'meteor' as never })).rejects.toThrow(/scenario must be one of broker-killed, .*got "meteor"/);
-      await expect(saveDrillRecord(repo, { ...a!, id: '../x' })).rejects.toThrow(/id must be letters/);
-      expect(await repo.snapshots()).toEqual([]);
+      await expect(saveDrillRecord(repo, { ...a!, id: '../x' })).rejects.toThrow(/id must be 1-250 characters without spaces/);
+      // A scheduled drill's workflow ID carries the schedule's time.
+      expect((await saveDrillRecord(repo, { ...a!, id: 'drill-staging-cluster-lost-2026-12-03T12:00:00Z' })).created).toBe(true);
+      expect((await repo.snapshots()).map((m) => m.tags)).toEqual([['drill', 'drill:drill-staging-cluster-lost-2026-12-03T12:00:00Z']]);
     } finally {
       await repo.close();
     }
