@@ -7,15 +7,15 @@
  * scratch repository.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activityDeps, createActivities } from '../../activities';
 import { backupPart } from '../../src/backup/parts';
 import { type ClusterSpec, parseSpec } from '../../src/config/spec';
-import { applyFault, asideDirOf, brokerMarkerFile, deleteTree, faultSnapshotTags } from '../../src/drills/faults';
+import { applyFault, asideDirOf, brokerMarkerFile, deleteTree, faultSnapshotTags, revertFault } from '../../src/drills/faults';
 import { inventoryDiff } from '../../src/drills/inventory.pure';
 import type { AppliedFault, FaultSpec, Inventory, RevertMode, RevertResult } from '../../src/drills/records';
 import { LifeboatError } from '../../src/errors';
@@ -355,5 +355,116 @@ describe('backup-corrupt on a scratch repository', () => {
     const err = await applyFault(s3, unique('drill-bk'), { kind: 'backup-corrupt' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LifeboatError);
     expect(err).toMatchObject({ type: 'InvalidInput', message: expect.stringMatching(/^the repository of .* is on object storage \(s3:\/\/drill-bucket\/x\): .*local repository allows$/) });
+  });
+});
+
+/**
+ * The broker faults cut short anywhere (a worker SIGKILLed between two renames), on a scratch broker
+ * whose "process" is a file and whose control is the command adapter: nothing is ever lost, and the
+ * revert finishes what was started.
+ */
+describe('broker faults cut short (a command-controlled scratch broker)', () => {
+  const root = mkdtempSync(join(tmpdir(), 'drill-scratch-broker-'));
+  const logDir = join(root, 'data');
+  const pid = join(root, 'running');
+  const spec = (kill: boolean): ClusterSpec =>
+    parseSpec({
+      name: 'scratch',
+      kafka: { bootstrapServers: ['127.0.0.1:1'] },
+      brokers: [{ id: 9, host: 'h9', logDirs: [logDir], configDir: root, control: { type: 'command', start: `touch ${pid}`, stop: `rm -f ${pid}`, status: `test -f ${pid}`, ...(kill ? { kill: `rm -f ${pid}` } : {}) } }],
+    });
+  const broker = spec(true).brokers[0]!;
+  const fault: FaultSpec = { kind: 'broker-disk', brokerId: 9 };
+  const files = { 'meta.properties': 'broker.id=9\n', 'orders-0/00000000000000000000.log': 'records', 'orders-1/00000000000000000000.log': 'more records' };
+  const seed = () => {
+    rmSync(logDir, { recursive: true, force: true });
+    for (const [f, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(logDir, f)), { recursive: true });
+      writeFileSync(join(logDir, f), text);
+    }
+    writeFileSync(pid, '');
+  };
+  const original = () => Object.fromEntries(Object.entries(files).map(([f, t]) => [f, createHash('sha256').update(t).digest('hex')]));
+
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('an apply cut short after moving some entries finishes on its retry, and a restore brings them all back', async () => {
+    seed();
+    const drillId = unique('drill-cut');
+    const aside = asideDirOf(logDir, drillId);
+    // What the first attempt left: its marker, one entry moved, the broker stopped.
+    writeFileSync(brokerMarkerFile(broker, drillId, 'broker-disk'), JSON.stringify({ drillId, fault, state: 'applying', wasRunning: true }));
+    mkdirSync(aside);
+    renameSync(join(logDir, 'orders-0'), join(aside, 'orders-0'));
+    rmSync(pid);
+    const a = await applyFault(spec(true), drillId, fault);
+    expect(a).toMatchObject({ wasRunning: true, movedAside: [{ logDir, asideDir: aside }] });
+    expect(readdirSync(logDir)).toEqual([]);
+    expect(hashes(aside)).toEqual(original());
+    const r = await revertFault(spec(true), drillId, provisional(fault), 'restore');
+    expect(r.alreadyDone).toBe(false);
+    expect(hashes(logDir)).toEqual(original());
+    expect(existsSync(pid)).toBe(true);
+  });
+
+  it('an apply cut short before it finished is restored without touching what is left in the log dir', async () => {
+    seed();
+    const drillId = unique('drill-cut');
+    writeFileSync(brokerMarkerFile(broker, drillId, 'broker-disk'), JSON.stringify({ drillId, fault, state: 'applying', wasRunning: true }));
+    mkdirSync(asideDirOf(logDir, drillId));
+    renameSync(join(logDir, 'orders-1'), join(asideDirOf(logDir, drillId), 'orders-1'));
+    rmSync(pid);
+    // The drill is stopped now: the revert runs on the half-applied fault.
+    await revertFault(spec(true), drillId, provisional(fault), 'restore');
+    expect(hashes(logDir)).toEqual(original());
+    expect(existsSync(`${asideDirOf(logDir, drillId)}-replaced`)).toBe(false);
+  });
+
+  it('a restore cut short while moving the originals back finishes them and drops what the recovery wrote', async () => {
+    seed();
+    const drillId = unique('drill-cut');
+    const aside = asideDirOf(logDir, drillId);
+    await applyFault(spec(true), drillId, fault);
+    // The recovery wrote, then the first restore attempt cleared it and had moved one original back.
+    mkdirSync(`${aside}-replaced/orders-0`, { recursive: true });
+    writeFileSync(`${aside}-replaced/orders-0/00000000000000000000.log`, 'what the recovery wrote');
+    renameSync(join(aside, 'meta.properties'), join(logDir, 'meta.properties'));
+    const m = JSON.parse(readFileSync(brokerMarkerFile(broker, drillId, 'broker-disk'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(brokerMarkerFile(broker, drillId, 'broker-disk'), JSON.stringify({ ...m, state: 'returning' }));
+    const r = await revertFault(spec(true), drillId, provisional(fault), 'restore');
+    expect(r.alreadyDone).toBe(false);
+    expect(hashes(logDir)).toEqual(original());
+    expect(existsSync(aside)).toBe(false);
+    expect(existsSync(`${aside}-replaced`)).toBe(false);
+  });
+
+  it('without its marker a restore still brings the originals back and keeps what it replaced, saying where', async () => {
+    seed();
+    const drillId = unique('drill-cut');
+    const aside = asideDirOf(logDir, drillId);
+    await applyFault(spec(true), drillId, fault);
+    rmSync(brokerMarkerFile(broker, drillId, 'broker-disk'));
+    writeFileSync(join(logDir, 'written-later'), 'x');
+    const r = await revertFault(spec(true), drillId, provisional(fault), 'restore');
+    expect(r.detail).toContain(`kept in ${aside}-replaced`);
+    expect(hashes(logDir)).toEqual(original());
+    expect(readFileSync(`${aside}-replaced/written-later`, 'utf8')).toBe('x');
+    rmSync(`${aside}-replaced`, { recursive: true });
+  });
+
+  it('a kill without a kill command is a stop; a broker that was not running is left stopped by the revert', async () => {
+    seed();
+    const drillId = unique('drill-cut');
+    const kill: FaultSpec = { kind: 'broker-kill', brokerId: 9 };
+    expect(await applyFault(spec(false), drillId, kill)).toMatchObject({ wasRunning: true, detail: expect.stringMatching(/^broker 9 stopped \(command .*cannot kill\)$/) });
+    expect(existsSync(pid)).toBe(false);
+    expect(await revertFault(spec(false), drillId, provisional(kill), 'discard')).toMatchObject({ alreadyDone: false, detail: expect.stringContaining('broker 9 started') });
+    expect(existsSync(pid)).toBe(true);
+
+    rmSync(pid);
+    const other = unique('drill-cut');
+    expect(await applyFault(spec(true), other, kill)).toMatchObject({ wasRunning: false, detail: 'broker 9 not running before the drill' });
+    expect(await revertFault(spec(true), other, provisional(kill), 'restore')).toMatchObject({ alreadyDone: true, detail: 'broker 9 did not run before the drill: left stopped' });
+    expect(existsSync(pid)).toBe(false);
   });
 });
