@@ -31,6 +31,7 @@ import {
   type ScheduleState,
 } from '../temporal/schedules';
 import { DRILL_KIND } from './ids.pure';
+import { targetRefusal } from './plan.pure';
 import { type Scenario, SCENARIOS } from './records';
 
 /** The drill types that have a cadence (chaos drills are run by hand). */
@@ -99,14 +100,10 @@ export interface DrillSchedule extends ScheduleDefinition<'drill'> {
 
 const calendarOf = (type: ScheduledDrillType): CalendarSpec => ({ ...DRILL_CADENCE[type].calendar, comment: `lifeboat ${type} drill` });
 
-/** Refuses a production (or unmarked) spec unless asked, as `drill run` and the workflow do. Pure. */
+/** Refuses a production (or unmarked) spec unless asked, in the workflow's words (plan.pure.ts targetRefusal). Pure. */
 export function checkDrillTarget(spec: ClusterSpec, iKnowThisIsProduction = false): void {
-  const env = spec.environment;
-  if (env === 'staging' || env === 'development' || iKnowThisIsProduction) return;
-  throw new LifeboatError(
-    'InvalidInput',
-    `cluster ${spec.name} is ${env ? `marked environment: ${env}` : 'not marked as a drill target (no environment in its spec)'}: drills run against staging or development; to drill it anyway add --i-know-this-is-production`,
-  );
+  const refusal = targetRefusal(spec, iKnowThisIsProduction);
+  if (refusal) throw new LifeboatError('InvalidInput', refusal);
 }
 
 /** The drill schedules of a cluster. Pure. */

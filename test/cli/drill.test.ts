@@ -37,6 +37,10 @@ function specFile(name: string, environment?: string): string {
       '    control:',
       '      type: adapter',
       '      adapter: lab',
+      'repository:',
+      `  path: ${join(dir, name, 'repo')}`,
+      '  password:',
+      '    env: LIFEBOAT_PASSWORD',
       '',
     ].join('\n'),
   );
@@ -141,11 +145,19 @@ describe('lifeboat drill: refusals are one line, exit 2, nothing started', { tim
     expect(r.code, r.stderr).toBe(18);
   });
 
-  it('plan prints the drill without starting one (no Temporal needed)', async () => {
-    const r = await run('plan', '--spec', specFile('s4', 'staging'), '--scenario', 'zookeeper-data-lost', '--dry-run', '--json');
+  it('plan prints the drill without starting one (no Temporal needed): faults, the recovery child, its runbook', async () => {
+    const r = await run('plan', '--spec', specFile('s4', 'staging'), '--scenario', 'cluster-lost', '--json');
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ cluster: 's4', input: { scenario: 'zookeeper-data-lost', type: 'tabletop', spec: 's4' } });
-    expect(JSON.parse(r.stdout).workflowId).toMatch(/^drill-s4-zookeeper-data-lost-\d{8}T\d+Z$/);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ cluster: 's4', input: { scenario: 'cluster-lost', type: 'full', spec: 's4' }, plan: { dryRun: false, recovery: [{ workflow: 'fullClusterRecovery' }] } });
+    expect(doc.plan.faults).toEqual([{ kind: 'broker-kill', brokerId: 1 }, { kind: 'broker-disk', brokerId: 1 }]);
+    expect(doc.plan.runbook.length).toBeGreaterThan(2);
+    expect(doc.workflowId).toMatch(/^drill-s4-cluster-lost-\d{8}T\d+Z$/);
+    const text = await run('plan', '--spec', specFile('s5', 'staging'), '--scenario', 'cluster-lost', '--dry-run');
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^a tabletop drill of s5: cluster-lost \(nothing started\)$/m);
+    expect(text.stdout).toMatch(/^faults \(in order; reverted in reverse\): none$/m);
+    expect(text.stdout).toMatch(/^note: tabletop: no fault is applied \(planned: broker 1 killed; broker 1's log dirs moved aside\)/m);
   });
 });
 

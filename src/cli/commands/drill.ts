@@ -16,7 +16,7 @@
 import { userInfo } from 'node:os';
 import { clusterName, type ClusterSpec, loadSpec } from '../../config/spec';
 import { stopAllDrills, stopDrill, type StopOutcome } from '../../drills/control';
-import { DRILL_KIND, drillWorkflowId } from '../../drills/ids.pure';
+import { DRILL_KIND, DRILL_STATUS_QUERY, drillWorkflowId } from '../../drills/ids.pure';
 import { type DrillRecord, type Scenario, SCENARIOS } from '../../drills/records';
 import {
   applyDrillSchedules,
@@ -29,12 +29,13 @@ import {
   SCHEDULED_DRILL_TYPES,
   type ScheduledDrillType,
 } from '../../drills/schedule';
+import { type DrillPlan, drillPlan, type DrillStatus, faultText } from '../../drills/plan.pure';
 import type { DrillType } from '../../drills/types';
 import { EXIT, LifeboatError } from '../../errors';
 import { workflowUiLink } from '../../temporal/connection';
-import { connectTemporal, startRun, type TemporalClient, type WorkflowArgs } from '../../temporal/runs';
+import { connectTemporal, followRun, startRun, type TemporalClient, type WorkflowArgs } from '../../temporal/runs';
+import { sleep } from '../../core/poll';
 import { LIFEBOAT_CLUSTER, LIFEBOAT_KIND } from '../../temporal/searchAttributes';
-import { follow } from '../follow';
 import { BadValue, choice, commandLine, describe, dryRun, flag, int, json, list, spec as specOption, text, type OptValues } from '../options';
 import { type Output, output } from '../output';
 import * as records from './drillHistory';
@@ -150,10 +151,53 @@ async function runDrill(argv: string[]): Promise<number> {
       );
       return EXIT.OK;
     }
-    const record = (await follow<'drill'>(t, workflowId, out)) as DrillRecord;
+    const record = await followDrill(t, workflowId, out);
     out.result({ ...record }, recordText(record, name));
     return record.skipped || record.inventoryDifferences?.length ? EXIT.PARTIAL : EXIT.OK;
   });
+}
+
+/** One line for a drill's status: its phase, the faults applied, the recovery child's step. */
+export function statusLine(s: DrillStatus): string {
+  const applied = s.faults.filter((f) => f.applied).length;
+  const child = s.recovery.find((r) => !r.outcome) ?? s.recovery.at(-1);
+  return [
+    `phase ${s.phase}`,
+    ...(s.faults.length ? [`faults applied ${applied}/${s.faults.length}`] : []),
+    ...(child ? [`${child.workflow}${child.step ? ` at ${child.step}` : ''}${child.outcome ? ` (${child.outcome})` : ''}`] : []),
+    ...(s.reverts.length ? [`reverted ${s.reverts.length}`] : []),
+    ...(s.stopped ? [`stopping: ${s.stopped}`] : []),
+  ].join(', ');
+}
+
+/** Waits for a drill's record, showing a line on stderr whenever its status (DRILL_STATUS_QUERY) changes. */
+async function followDrill(t: TemporalClient, workflowId: string, out: Output): Promise<DrillRecord> {
+  const ui = workflowUiLink(t.settings, workflowId);
+  out.progress(`${workflowId}: ${ui ?? ''}`, { workflowId, ui });
+  const stop = new AbortController();
+  const watching = (async () => {
+    let last = '';
+    const handle = t.client.workflow.getHandle(workflowId);
+    while (!stop.signal.aborted) {
+      try {
+        const s = await handle.query<DrillStatus>(DRILL_STATUS_QUERY);
+        const line = statusLine(s);
+        if (line !== last && !stop.signal.aborted) {
+          last = line;
+          out.progress(`${workflowId}: ${line}`, { workflowId, phase: s.phase });
+        }
+      } catch {
+        /* not started yet, ended, or the worker busy: progress never ends the wait */
+      }
+      await sleep(1000, stop.signal).catch(() => undefined);
+    }
+  })();
+  try {
+    return await followRun<'drill'>(t.client, workflowId);
+  } finally {
+    stop.abort();
+    await watching;
+  }
 }
 
 const seconds = (s: number | null | undefined) => (s === null || s === undefined ? 'not measured' : `${Math.round(s)} s`);
@@ -184,8 +228,29 @@ async function planDrill(argv: string[]): Promise<number> {
   const { workflowId, cluster: name, input } = startRequest(values, new Date());
   const { spec, ...shown } = input;
   const doc = { workflowId, cluster: name, input: { ...shown, ...(spec ? { spec: spec.name } : {}) } };
-  out.result(doc, [`a ${input.type} drill of ${name}: ${input.scenario} (nothing started)`, `workflow ID: ${workflowId}`, `input: ${JSON.stringify(doc.input)}`].join('\n'));
+  const head = `a ${input.type} drill of ${name}: ${input.scenario} (nothing started)\nworkflow ID: ${workflowId}`;
+  if (!spec) {
+    // The worker has the spec of a cluster named by --cluster; the steps depend on it.
+    out.result(doc, `${head}\ninput: ${JSON.stringify(doc.input)}\nthe faults and steps depend on the cluster's spec: give --spec <cluster.yaml> to see them`);
+    return EXIT.OK;
+  }
+  const plan = drillPlan(spec, input.scenario, input.type);
+  out.result({ ...doc, plan }, planText(head, plan));
   return EXIT.OK;
+}
+
+/** The plan for people: faults, the recovery children, the runbook's steps (gates, optional), the notes. */
+export function planText(head: string, plan: DrillPlan): string {
+  return [
+    head,
+    `faults (in order; reverted in reverse): ${plan.faults.map(faultText).join('; ') || 'none'}`,
+    `recovery: ${plan.recovery.map((c) => `${c.workflow}${c.brokerId !== undefined ? ` (broker ${c.brokerId})` : ''}${c.parts ? ` parts ${c.parts.join(',')}` : ''}`).join(', ')}${plan.dryRun ? ', every child as a dry run' : ''}`,
+    'runbook:',
+    ...plan.runbook.map((st, i) => `  ${String(i + 1).padStart(2)}. ${st.id}${st.title ? ` — ${st.title}` : ''}${st.gate ? ' [approval]' : ''}${st.optional ? ' [optional]' : ''}`),
+    ...(plan.chaos ? [`chaos: ${faultText(plan.chaos.fault)} at ${plan.chaos.atStep}`] : []),
+    ...(plan.fallbackNeeded ? ['the recovery must fall back to an older backup set'] : []),
+    ...plan.notes.map((n) => `note: ${n}`),
+  ].join('\n');
 }
 
 // ───────────────────────────── stop ─────────────────────────────
