@@ -1,36 +1,68 @@
-/** A drill's measurements (issue 16): the write stream and its read-back (RPO), the independent probe (RTO). Thin: src/drills/stream.ts. */
+/** A drill's measurements (issue 16): the write stream and its read-back (RPO), the independent probe (RTO). Thin: src/drills/stream.ts, readBack.ts, probe.ts. */
+import { Context } from '@temporalio/activity';
 import type { ClusterSpec } from '../src/config/spec';
 import { LifeboatError } from '../src/errors';
+import { DRILL_STREAM_STOP_QUERY } from '../src/drills/ids.pure';
+import { drillProbe } from '../src/drills/probe';
+import { readBack } from '../src/drills/readBack';
 import type { StreamLog } from '../src/drills/records';
+import { dropStream, ensureStreamTopic, packStream, runWriteStream, unpackStream } from '../src/drills/stream';
 import type { PartitionEvidence, ZookeeperEvidence } from '../src/drills/types';
 import type { ActivityDeps } from './deps';
 
-const notYet = (what: string) => new LifeboatError('InvalidInput', `${what} is not built yet`);
-
 export function drillMeasureActivities(_deps: ActivityDeps) {
   return {
-    /** Creates the stream topic if missing (idempotent). */
-    async drillStreamTopicActivity(_input: { spec: ClusterSpec; drillId: string; partitions?: number }): Promise<{ topic: string; partitions: number; replicationFactor: number }> {
-      throw notYet('drillStreamTopicActivity');
-    },
     /**
-     * Writes sequence-numbered records (acks=all) and a ZooKeeper node until the drill's workflow
-     * answers true to its DRILL_STREAM_STOP_QUERY; heartbeats its acks, resumes from them.
+     * Creates the stream topic if missing (idempotent): `partitions` (default 3), replication factor
+     * min(3, brokers), min.insync.replicas 2 when it has 3 replicas. Returns the topic as it is.
      */
-    async drillWriteStreamActivity(_input: { spec: ClusterSpec; drillId: string; topic: string; intervalMs?: number; zookeeper?: boolean }): Promise<StreamLog> {
-      throw notYet('drillWriteStreamActivity');
+    async drillStreamTopicActivity(input: { spec: ClusterSpec; drillId: string; partitions?: number }): Promise<{ topic: string; partitions: number; replicationFactor: number }> {
+      return ensureStreamTopic(input.spec, input.drillId, input.partitions);
     },
-    /** Reads the stream back after recovery: per partition the last ack before the fault and the intact run. */
-    async drillReadBackActivity(_input: { spec: ClusterSpec; log: StreamLog; faultAt: string }): Promise<{ partitions: PartitionEvidence[]; zookeeper?: ZookeeperEvidence }> {
-      throw notYet('drillReadBackActivity');
+
+    /**
+     * Writes sequence-numbered records (acks=all) and, with `zookeeper`, the znode
+     * `<chroot>/lifeboat-drill/<drill id>`, until the drill's workflow answers true to its
+     * DRILL_STREAM_STOP_QUERY (asked every 500 ms); heartbeats its acks and resumes from them.
+     */
+    async drillWriteStreamActivity(input: { spec: ClusterSpec; drillId: string; topic: string; intervalMs?: number; zookeeper?: boolean }): Promise<StreamLog> {
+      const ctx = Context.current();
+      const workflowId = ctx.info.workflowExecution?.workflowId;
+      if (!workflowId) throw new LifeboatError('InvalidInput', 'drillWriteStreamActivity runs only inside a drill workflow (it asks that workflow when to stop)');
+      const resume = unpackStream((ctx.info.heartbeatDetails as { stream?: unknown } | undefined)?.stream);
+      const subject = `${input.spec.name}: ${input.topic}`;
+      const heartbeat = (s: Parameters<typeof packStream>[0]) =>
+        ctx.heartbeat({ phase: 'drill write stream', done: s.log.acks.length, unit: 'acks', subject: `${subject}, ${s.log.failures.count} failed sends`, stream: packStream(s) });
+      return runWriteStream({
+        spec: input.spec,
+        drillId: input.drillId,
+        topic: input.topic,
+        intervalMs: input.intervalMs,
+        zookeeper: input.zookeeper,
+        resume,
+        reconcile: ctx.info.attempt > 1,
+        shouldStop: async () => (await ctx.client.workflow.getHandle(workflowId).query<boolean>(DRILL_STREAM_STOP_QUERY)) === true,
+        onProgress: heartbeat,
+        signal: ctx.cancellationSignal,
+      });
     },
-    /** One independent probe (produce and consume on a probe topic, and ZooKeeper answers); never throws for a down cluster: green false. */
-    async drillProbeActivity(_input: { spec: ClusterSpec; timeoutMs?: number }): Promise<{ green: boolean; at: string; detail: string }> {
-      throw notYet('drillProbeActivity');
+
+    /** Reads the stream back after recovery: per partition the last ack before the fault and the intact run (and the znode's). */
+    async drillReadBackActivity(input: { spec: ClusterSpec; log: StreamLog; faultAt: string }): Promise<{ partitions: PartitionEvidence[]; zookeeper?: ZookeeperEvidence }> {
+      return readBack(input.spec, input.log, input.faultAt);
     },
-    /** Deletes the stream topic (the drill's own; after the inventory is compared). */
-    async drillDropStreamActivity(_input: { spec: ClusterSpec; topic: string }): Promise<void> {
-      throw notYet('drillDropStreamActivity');
+
+    /** One independent probe (produce and consume on a probe topic, every broker live, ZooKeeper answers); never throws for a down cluster: green false. */
+    async drillProbeActivity(input: { spec: ClusterSpec; timeoutMs?: number }): Promise<{ green: boolean; at: string; detail: string }> {
+      return drillProbe(input.spec, { timeoutMs: input.timeoutMs });
+    },
+
+    /**
+     * Deletes the stream topic (the drill's own; after the inventory is compared) and, given the drill
+     * id, the ZooKeeper stream's znode (and `<chroot>/lifeboat-drill` once empty). Absent is done.
+     */
+    async drillDropStreamActivity(input: { spec: ClusterSpec; topic: string; drillId?: string }): Promise<void> {
+      await dropStream(input.spec, input.topic, input.drillId);
     },
   };
 }

@@ -96,6 +96,8 @@ export interface StreamAck {
 /** What the write stream wrote: its topic and every acknowledgement (and the ZooKeeper stream's). */
 export interface StreamLog {
   topic: string;
+  /** The drill whose records these are (in each record's headers and value); optional, B's read-back matches records by it. */
+  drillId?: string;
   startedAt: string;
   endedAt: string;
   acks: StreamAck[];

@@ -32,6 +32,8 @@ export interface ProbeOptions {
    * a broker that has not heard of the topic yet would fail the produce.
    */
   spec?: ClusterSpec;
+  /** The reading consumer's group (default lifeboat-probe-<random>): given, the caller can delete it afterwards. */
+  groupId?: string;
 }
 
 /** Once `createTopics` returns, the controller has leaders; the other brokers learn them a moment later. */
@@ -47,7 +49,7 @@ export async function produceConsumeProbe(kafka: Kafka, opts: ProbeOptions = {})
   const admin = kafka.admin();
   await admin.connect();
   const started = Date.now();
-  const consumer = kafka.consumer({ groupId: `lifeboat-probe-${runId}` });
+  const consumer = kafka.consumer({ groupId: opts.groupId ?? `lifeboat-probe-${runId}` });
   try {
     const brokers = (await admin.describeCluster()).brokers.length;
     const replicationFactor = Math.min(opts.replicationFactor ?? 3, brokers);
