@@ -270,6 +270,17 @@ export const SCENARIOS: Record<string, Scenario> = {
       });
     },
   },
+  'drill-tabletop': {
+    about:
+      'a tabletop drill of the lab standby (staging) for ZooKeeper data lost, with a scratch repository holding one ZooKeeper set: the backup and the recovery planned as dry runs, the verification planned, the inventory taken twice, nothing touched, the record saved',
+    async run(client) {
+      const dir = mkdtempSync(join(tmpdir(), 'lifeboat-history-drill-'));
+      const spec = { ...standbySpec(), repository: { ...standbySpec().repository!, path: join(dir, 'standby') }, offsiteRepository: undefined };
+      await client.workflow.execute('backup', { taskQueue: TASK_QUEUE, workflowId: unique('history-drill-backup'), args: [{ spec, parts: ['zookeeper'], skipRetention: true }] });
+      // Under the scenario's name: the children's IDs derive from the parent's, and replay runs it under that name.
+      return client.workflow.start('drill', { taskQueue: TASK_QUEUE, workflowId: 'drill-tabletop', args: [{ spec, scenario: 'zookeeper-data-lost', type: 'tabletop' }] });
+    },
+  },
   'registrySync': {
     about: "the off-site registry sync of a scratch Curator root primary → standby (one ensemble: under a scratch prefix): its activity's progress signals, then stopped",
     async run(client, id) {

@@ -31,7 +31,7 @@ describe('replay of recorded histories', () => {
 
   it('covers every workflow, including an answered approval gate, a run by cluster name and a parent with its children', () => {
     const types = new Set(histories.map(workflowType));
-    for (const t of ['backup', 'fullClusterRecovery', 'restoreState', 'restoreData', 'verifyCluster', 'brokerRecovery', 'clusterProbe', 'mirror', 'migration', 'backupMonitor']) expect(types).toContain(t);
+    for (const t of ['backup', 'fullClusterRecovery', 'restoreState', 'restoreData', 'verifyCluster', 'brokerRecovery', 'clusterProbe', 'mirror', 'migration', 'backupMonitor', 'drill']) expect(types).toContain(t);
     const events = histories.flatMap((h) => h.history.events ?? []);
     expect(events.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes).length).toBeGreaterThanOrEqual(1);
     // A parent that started its children (restoreState twice: a fallback) and heard their progress signals.
