@@ -14,7 +14,7 @@ import { activityDeps, createActivities } from '../../activities';
 import type { ClusterSpec } from '../../src/config/spec';
 import { drillStreamTopic } from '../../src/drills/ids.pure';
 import type { StreamLog } from '../../src/drills/records';
-import { rpoSecondsOf } from '../../src/drills/rpo.pure';
+import { rpoSecondsOf, rtoSecondsOf } from '../../src/drills/rpo.pure';
 import { zkStreamPath } from '../../src/drills/stream';
 import { withAdmin } from '../../src/kafka/admin';
 import { kafkaFor } from '../../src/kafka/client';
@@ -22,7 +22,9 @@ import { readRanges } from '../../src/kafka/topicReader';
 import { temporalSettings } from '../../src/temporal/connection';
 import { hostTaskQueue } from '../../src/temporal/taskQueues.pure';
 import { getData, setData, withZk } from '../../src/zookeeper/client';
-import { standbySpec, unique } from '../support/lab';
+import { brokerRunning, killBroker, startBroker, waitForLabAgreement } from '../../lab/lab';
+import { findBroker } from '../../lab/topology';
+import { standbySpec, topo, unique } from '../support/lab';
 import { killWorker, startWorker } from '../support/worker';
 import { type StreamTestInput, stopStreamSignal } from './support/streamWorkflow';
 
@@ -239,6 +241,41 @@ describe('drill measurements (standby)', () => {
     expect(down1.acks).toEqual([]);
     expect(down1.failures.count).toBeGreaterThan(0);
     expect(Date.parse(down1.failures.last!)).toBeGreaterThanOrEqual(Date.parse(down1.failures.first!));
+  });
+
+  it('through its only broker killed and started again: the probe goes red then green, the stream counts its failed sends, resumes, and loses nothing acknowledged', async () => {
+    const id = unique('drill-standby-outage');
+    const t = await activities.drillStreamTopicActivity({ spec, drillId: id });
+    const b = findBroker(topo, 'standby', spec.brokers[0]!.id);
+    try {
+      const handle = await runStream({ drillId: id, topic: t.topic, intervalMs: 100, activityQueue: WORKFLOW_QUEUE, heartbeatSeconds: 20 });
+      await waitFor('10 records before the fault', async () => (await recordCount(t.topic)) >= 10);
+      await killBroker(topo, b);
+      const faultAt = new Date().toISOString();
+      const red = await activities.drillProbeActivity({ spec, timeoutMs: 5_000 });
+      expect(red.green).toBe(false);
+      await new Promise((r) => setTimeout(r, 1_500)); // the stream meets the dead cluster
+      await startBroker(topo, b);
+      await waitForLabAgreement(topo, 'standby', { topics: [t.topic], timeoutMs: 120_000 });
+      let green = await activities.drillProbeActivity({ spec, timeoutMs: 20_000 });
+      for (let i = 0; !green.green && i < 10; i++) green = await activities.drillProbeActivity({ spec, timeoutMs: 20_000 });
+      expect(green.green).toBe(true);
+      const rto = rtoSecondsOf(faultAt, green.at)!;
+      expect(rto).toBeGreaterThan(0);
+      const afterRestart = await recordCount(t.topic);
+      await waitFor('10 records after the restart', async () => (await recordCount(t.topic)) >= afterRestart + 10, 60_000);
+      await handle.signal(stopStreamSignal);
+      const out: StreamLog = await handle.result();
+      expect(out.failures.count).toBeGreaterThan(0);
+      expect(out.acks.some((a) => Date.parse(a.at) > Date.parse(out.failures.last!))).toBe(true);
+      const rb = await activities.drillReadBackActivity({ spec, log: out, faultAt });
+      expect(rb.partitions.every((p) => p.lastAcked !== null && p.intactThrough !== null && p.intactThrough.offset === p.lastAcked.offset)).toBe(true);
+      expect(rpoSecondsOf(rb.partitions)).toBe(0);
+    } finally {
+      if (!brokerRunning(topo, b)) await startBroker(topo, b);
+      await waitForLabAgreement(topo, 'standby', { timeoutMs: 120_000 });
+      await activities.drillDropStreamActivity({ spec, topic: t.topic, drillId: id }).catch(() => {});
+    }
   });
 
   it('the probe: green on the standby, not green (and no throw) within its bound when nothing answers', async () => {
