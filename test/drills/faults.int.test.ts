@@ -7,7 +7,7 @@
  * scratch repository.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -188,7 +188,8 @@ function scratchSpec(name: string): ClusterSpec {
     name,
     zookeeper: { connect: zkConnect, chroot: `/${name}` },
     registry: { curator: `/${name}-services`, dubbo: `/${name}-dubbo` },
-    repository: { path: mkdtempSync(join(tmpdir(), `${name}-repo-`)), password: { file: labPasswordFile(topo) }, compression: 'auto' },
+    // Made by the first write (a fault's export, a backup), removed in afterAll.
+    repository: { path: join(tmpdir(), `${name}-repo`), password: { file: labPasswordFile(topo) }, compression: 'auto' },
     offsiteRepository: undefined,
     standby: undefined,
   });
@@ -364,7 +365,8 @@ describe('backup-corrupt on a scratch repository', () => {
  * revert finishes what was started.
  */
 describe('broker faults cut short (a command-controlled scratch broker)', () => {
-  const root = mkdtempSync(join(tmpdir(), 'drill-scratch-broker-'));
+  // Made by the first seed(), removed in afterAll.
+  const root = join(tmpdir(), unique('drill-scratch-broker'));
   const logDir = join(root, 'data');
   const pid = join(root, 'running');
   const spec = (kill: boolean): ClusterSpec =>
