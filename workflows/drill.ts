@@ -380,6 +380,9 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
           note(`chaos: ${faultText(chaos.fault)} at step ${chaos.atStep}`);
         })()
       : Promise.resolve();
+    // Awaited below; when a stop cancels the phases first, their rejection must not go unhandled (it would fail the workflow task).
+    probeLoop.catch(() => undefined);
+    chaosLoop.catch(() => undefined);
     try {
       for (const call of plan.recovery) {
         const o = await runChild(call);
