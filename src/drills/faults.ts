@@ -366,6 +366,7 @@ async function revertZkFault(spec: ClusterSpec, drillId: string, applied: Applie
   const auth = zkAuthOf(spec);
   const digestAuth = auth.filter((a) => a.scheme === 'digest').map((a) => a.credentials);
   const done = { create: 0, update: 0, delete: 0 };
+  let unregistered: string[] = [];
   await withZkSession(spec.zookeeper!.connect, { auth }, async (zk) => {
     for (const exp of exps.exps) {
       opts.onProgress?.(`importing ${exp.root}`);
@@ -378,10 +379,18 @@ async function revertZkFault(spec: ClusterSpec, drillId: string, applied: Applie
       done.update += w.update;
       done.delete += w.delete;
     }
+    // Registrations are ephemeral, so no import brings them back: a broker that ran through the fault stays unregistered until it restarts.
+    if (fault.kind === 'zookeeper-chroot') {
+      const exp = exps.exps[0]!;
+      const before = exp.nodes.filter((n) => n.ephemeral && /^\/brokers\/ids\/\d+$/.test(n.path)).map((n) => n.path.slice('/brokers/ids/'.length));
+      const now = await getChildren(zk, `${exp.root}/brokers/ids`).catch(() => [] as string[]);
+      unregistered = before.filter((id) => !now.includes(id));
+    }
   });
+  const restart = unregistered.length ? `; broker(s) ${unregistered.join(', ')} were registered before the fault and are not now: restart them to register again` : '';
   const roots = exps.exps.map((e) => e.root).join(', ');
-  if (done.create + done.update + done.delete === 0) return result(true, `${roots} already as exported (snapshot ${exps.snapshot.slice(0, 12)})`);
-  return result(false, `${roots} imported from snapshot ${exps.snapshot.slice(0, 12)}: ${done.create} created, ${done.update} rewritten, ${done.delete} removed`);
+  if (done.create + done.update + done.delete === 0) return result(true, `${roots} already as exported (snapshot ${exps.snapshot.slice(0, 12)})${restart}`);
+  return result(false, `${roots} imported from snapshot ${exps.snapshot.slice(0, 12)}: ${done.create} created, ${done.update} rewritten, ${done.delete} removed${restart}`);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import { kafkaFor } from '../../src/kafka/client';
 import { waitForAgreement } from '../../src/kafka/ready';
 import { chooseBackupSet } from '../../src/recovery/choose';
 import { openRepositoryForSpec } from '../../src/repository';
-import { ACL, create, CreateMode, exists, Id, Permission, setData, withZk, type ZkClient } from '../../src/zookeeper/client';
+import { ACL, connectZk, create, CreateMode, exists, Id, Permission, setData, withZk, type ZkClient } from '../../src/zookeeper/client';
 import { exportTree } from '../../src/zookeeper/export';
 import { materializeZkTree } from '../../src/zookeeper/storage';
 import { createTopicsReady, produce, topicsReady } from '../support/kafka';
@@ -210,9 +210,16 @@ describe('ZooKeeper faults on scratch roots', () => {
   const services = spec.registry!.curator!;
   const dubbo = spec.registry!.dubbo!;
 
+  // A live broker's registration under the chroot: ephemeral, held by this session until afterAll.
+  let brokerSession: ZkClient | undefined;
+
   beforeAll(async () => {
+    brokerSession = await connectZk(zkConnect);
     await withZk(zkConnect, async (zk) => {
       await seedTree(zk, chroot, 'chroot');
+      await create(zk, `${chroot}/brokers`, null, OPEN);
+      await create(zk, `${chroot}/brokers/ids`, null, OPEN);
+      await create(brokerSession!, `${chroot}/brokers/ids/7`, Buffer.from('{"endpoints":["PLAINTEXT://127.0.0.1:1"]}'), OPEN, CreateMode.EPHEMERAL);
       await seedTree(zk, services, 'services');
       await seedTree(zk, dubbo, 'dubbo');
     });
@@ -222,6 +229,7 @@ describe('ZooKeeper faults on scratch roots', () => {
     await withZk(zkConnect, async (zk) => {
       for (const r of [chroot, services, dubbo]) await deleteTree(zk, r);
     });
+    brokerSession?.close();
     rmSync(spec.repository!.path, { recursive: true, force: true });
   });
 
@@ -230,10 +238,11 @@ describe('ZooKeeper faults on scratch roots', () => {
     const fault: FaultSpec = { kind: 'zookeeper-chroot' };
     const before = await inventory(spec, drillId);
     const data = await withZk(zkConnect, (zk) => treeData(zk, chroot));
-    expect(Object.keys(data)).toHaveLength(8);
+    // Ten persistent nodes; the export also holds the broker's ephemeral registration.
+    expect(Object.keys(data)).toHaveLength(10);
 
     const first = await apply(spec, drillId, fault);
-    expect(first.zkExport).toMatchObject({ roots: [chroot], znodes: 8, zxid: expect.stringMatching(/^0x[0-9a-f]+$/) });
+    expect(first.zkExport).toMatchObject({ roots: [chroot], znodes: 11, zxid: expect.stringMatching(/^0x[0-9a-f]+$/) });
     expect(await withZk(zkConnect, (zk) => exists(zk, chroot))).toBeNull();
     // The export is in the repository, tagged, whole.
     const repo = await openRepositoryForSpec(spec);
@@ -241,7 +250,8 @@ describe('ZooKeeper faults on scratch roots', () => {
       const snaps = await repo.snapshots({ cluster: spec.name, tags: faultSnapshotTags(drillId, 'zookeeper-chroot') });
       expect(snaps.map((s) => s.id)).toEqual([first.zkExport!.snapshot]);
       const { tree } = await materializeZkTree(repo, first.zkExport!.snapshot);
-      expect(Object.fromEntries(tree.nodes.map((n) => [n.path, n.data]))).toEqual(data);
+      expect(Object.fromEntries(tree.nodes.filter((n) => !n.ephemeral).map((n) => [n.path, n.data]))).toEqual(data);
+      expect(tree.nodes.filter((n) => n.ephemeral).map((n) => n.path)).toEqual(['/brokers/ids/7']);
     } finally {
       await repo.close();
     }
@@ -257,7 +267,7 @@ describe('ZooKeeper faults on scratch roots', () => {
       await create(zk, `${chroot}/extra`, Buffer.from('x'), OPEN);
     });
     const r1 = await revert(spec, drillId, provisional(fault), 'restore');
-    expect(r1).toMatchObject({ alreadyDone: false, detail: expect.stringMatching(/imported from snapshot .*: 6 created, 2 rewritten, 1 removed/) });
+    expect(r1).toMatchObject({ alreadyDone: false, detail: expect.stringMatching(/imported from snapshot .*: 8 created, 2 rewritten, 1 removed; broker\(s\) 7 were registered before the fault and are not now: restart them to register again$/) });
     expect(await withZk(zkConnect, (zk) => treeData(zk, chroot))).toEqual(data);
     expect(await revert(spec, drillId, first, 'restore')).toMatchObject({ alreadyDone: true });
     expect(inventoryDiff(before, await inventory(spec, drillId))).toEqual([]);
