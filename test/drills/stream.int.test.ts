@@ -21,7 +21,7 @@ import { kafkaFor } from '../../src/kafka/client';
 import { readRanges } from '../../src/kafka/topicReader';
 import { temporalSettings } from '../../src/temporal/connection';
 import { hostTaskQueue } from '../../src/temporal/taskQueues.pure';
-import { getData, setData, withZk } from '../../src/zookeeper/client';
+import { ACL, Id, Permission, create, getData, remove, setData, withZk } from '../../src/zookeeper/client';
 import { brokerRunning, killBroker, startBroker, waitForLabAgreement } from '../../lab/lab';
 import { findBroker } from '../../lab/topology';
 import { standbySpec, topo, unique } from '../support/lab';
@@ -241,6 +241,40 @@ describe('drill measurements (standby)', () => {
     expect(down1.acks).toEqual([]);
     expect(down1.failures.count).toBeGreaterThan(0);
     expect(Date.parse(down1.failures.last!)).toBeGreaterThanOrEqual(Date.parse(down1.failures.first!));
+  });
+
+  it('the znode deleted mid-stream and put back holding an older write: failed writes counted, the first write after it saw the older seq, the read-back reports that window', async () => {
+    const id = unique('drill-standby-zk');
+    const t = await activities.drillStreamTopicActivity({ spec, drillId: id });
+    const path = zkStreamPath(spec, id);
+    const seqNow = async () => withZk(spec.zookeeper!.connect, async (c) => (JSON.parse(String((await getData(c, path)).data)) as { seq: number }).seq);
+    try {
+      const handle = await runStream({ drillId: id, topic: t.topic, intervalMs: 100, zookeeper: true, activityQueue: WORKFLOW_QUEUE, heartbeatSeconds: 20 });
+      await waitFor('15 znode writes', async () => (await seqNow()) >= 15);
+      // The fault: the znode gone (as with its chroot deleted); the restore brings back an older value.
+      const restored = (await seqNow()) - 5;
+      const faultAt = new Date().toISOString();
+      await withZk(spec.zookeeper!.connect, (c) => remove(c, path));
+      await new Promise((r) => setTimeout(r, 1_000));
+      await withZk(spec.zookeeper!.connect, (c) => create(c, path, Buffer.from(JSON.stringify({ drill: id, seq: restored, at: faultAt })), [new ACL(Permission.ALL, new Id('world', 'anyone'))]));
+      const after = await seqNow();
+      await waitFor('the stream writing the znode again', async () => (await seqNow()) >= after + 5);
+      await handle.signal(stopStreamSignal);
+      const out: StreamLog = await handle.result();
+      const zk = out.zookeeper!;
+      expect(zk.failures!.count).toBeGreaterThan(0);
+      const firstAfter = zk.acks.filter((a) => Date.parse(a.at) > Date.parse(zk.failures!.last!)).sort((a, b) => a.seq - b.seq)[0]!;
+      expect(firstAfter.before).toBe(restored);
+      const rb = await activities.drillReadBackActivity({ spec, log: out, faultAt });
+      const kept = zk.acks.find((a) => a.seq === restored)!;
+      const last = zk.acks.filter((a) => Date.parse(a.at) <= Date.parse(faultAt)).sort((a, b) => a.seq - b.seq).at(-1)!;
+      expect(rb.zookeeper).toEqual({ lastAcked: { zxid: last.zxid, at: last.at }, intactThrough: { zxid: kept.zxid, at: kept.at } });
+      expect(last.seq).toBeGreaterThanOrEqual(restored + 5);
+      expect(rb.partitions.every((p) => p.intactThrough !== null && p.intactThrough.offset === p.lastAcked!.offset)).toBe(true);
+      expect(rpoSecondsOf(rb.partitions, rb.zookeeper)).toBe((Date.parse(last.at) - Date.parse(kept.at)) / 1000);
+    } finally {
+      await activities.drillDropStreamActivity({ spec, topic: t.topic, drillId: id }).catch(() => {});
+    }
   });
 
   it('through its only broker killed and started again: the probe goes red then green, the stream counts its failed sends, resumes, and loses nothing acknowledged', async () => {
