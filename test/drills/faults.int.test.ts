@@ -155,15 +155,14 @@ describe('broker faults on the standby broker', () => {
     expect(await apply(standby, drillId, fault)).toEqual(first);
     expect(hashes(aside)).toEqual(original);
 
-    // A recovery starts the broker on the empty disk, and it takes writes there.
-    await control.start();
-    await topicsReady(standby, [topic], 120_000);
-    await produce(standby, topic, [{ key: 'a', value: 'after-fault' }]);
-    expect(readdirSync(logDir)).toContain('meta.properties');
+    // A recovery restores into the empty disk (the broker stays stopped until it is done): other files under the same names.
+    writeFileSync(join(logDir, 'meta.properties'), 'broker.id=1\ncluster.id=restored-from-an-older-set\n');
+    mkdirSync(join(logDir, `${topic}-0`));
+    writeFileSync(join(logDir, `${topic}-0`, '00000000000000000000.log'), 'what the recovery wrote');
     expect(hashes(logDir)).not.toEqual(original);
 
     const r1 = await revert(standby, drillId, provisional(fault), 'restore');
-    expect(r1).toMatchObject({ mode: 'restore', alreadyDone: false, detail: expect.stringMatching(/original entries moved back .*replacing \d+ written since the fault.*broker 1 started/) });
+    expect(r1).toMatchObject({ mode: 'restore', alreadyDone: false, detail: expect.stringMatching(/original entries moved back .*replacing 2 written since the fault; broker 1 started$/) });
     expect(existsSync(aside)).toBe(false);
     expect(existsSync(`${aside}-replaced`)).toBe(false);
     expect(existsSync(brokerMarkerFile(broker, drillId, 'broker-disk'))).toBe(false);
