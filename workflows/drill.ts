@@ -228,18 +228,22 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
   const children: ChildOutcome[] = [];
   const applied: AppliedFault[] = [];
   /** Every fault as recorded before it was applied, with its applied record once the activity returned (same order as st.faults). */
-  const recorded: { fault: FaultSpec; at: string; detail: string; applied?: AppliedFault }[] = [];
+  const recorded: { fault: FaultSpec; faultId: string; at: string; detail: string; applied?: AppliedFault }[] = [];
   const topic = drillStreamTopic(drillId);
   const approvedBy = input.approvedBy ?? (input.schedule ? `schedule ${input.schedule}` : `the operator who started drill ${drillId}`);
   let chaosAppliedAt: string | undefined;
 
-  /** Records the fault in state, then applies it: a revert never lacks its record. */
-  const applyFault = async (fault: FaultSpec): Promise<void> => {
+  /**
+   * Records the fault in state, then applies it: a revert never lacks its record. `faultId`: the id
+   * the fault activities key it by (their idempotence): the chaos fault has one of its own, or
+   * killing a broker the scenario killed already would find that kill and do nothing.
+   */
+  const applyFault = async (fault: FaultSpec, faultId = drillId): Promise<void> => {
     const entry = { fault, applied: false, at: nowIso(), detail: `applying: ${faultText(fault)}` };
-    const mine: (typeof recorded)[number] = { fault, at: entry.at, detail: entry.detail };
+    const mine: (typeof recorded)[number] = { fault, faultId, at: entry.at, detail: entry.detail };
     st.faults.push(entry);
     recorded.push(mine);
-    const a = await faults.drillApplyFaultActivity.executeWithOptions({ ...FAULT, ...onHostOf(spec, fault) }, [{ spec, drillId, fault }]);
+    const a = await faults.drillApplyFaultActivity.executeWithOptions({ ...FAULT, ...onHostOf(spec, fault) }, [{ spec, drillId: faultId, fault }]);
     Object.assign(entry, { applied: true, at: a.at, detail: a.detail });
     mine.applied = a;
     applied.push(a);
@@ -375,7 +379,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
             note(`chaos: the recovery never reached ${chaos.atStep}; no second fault`);
             return;
           }
-          await applyFault(chaos.fault);
+          await applyFault(chaos.fault, `${drillId}-chaos`);
           chaosAppliedAt = nowIso();
           note(`chaos: ${faultText(chaos.fault)} at step ${chaos.atStep}`);
         })()
@@ -445,7 +449,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
       const a: AppliedFault = f.applied ?? { fault: f.fault, at: f.at, detail: f.detail };
       const mode = revertModeOf(f.fault, verified && !stopAsked);
       try {
-        const r = await faults.drillRevertFaultActivity.executeWithOptions({ ...REVERT, ...onHostOf(spec, f.fault) }, [{ spec, drillId, applied: a, mode }]);
+        const r = await faults.drillRevertFaultActivity.executeWithOptions({ ...REVERT, ...onHostOf(spec, f.fault) }, [{ spec, drillId: f.faultId, applied: a, mode }]);
         reverts.push(r);
         st.reverts.push(r);
         note(`reverted (${mode}): ${faultText(f.fault)}${r.alreadyDone ? ' (already done)' : ''}`);
