@@ -1,0 +1,170 @@
+/**
+ * A full-cluster drill on the lab from start to report (issue 16: goal ≤ 3 min) and the drill's own
+ * overhead beyond the recovery it runs (goal ≤ 10 %). A worker runs in this process.
+ *
+ *   npm run bench:drill -- [--runs 1] [--records 10000] [--newest-set] [--write-docs]
+ *
+ * Each run: a topic of RECORDS records of ~1 KB over 6 partitions on the lab's staging cluster (the
+ * standby), then the `drill` workflow with { spec, scenario: 'cluster-lost', type: 'full' } (the
+ * spec's repository a fresh one of the bench's own, so prepare makes the drill's backup set; with
+ * --newest-set a set is made first and the drill checks it instead). Measured from the drill's
+ * history: the drill's wall time (start → record saved, the report with it), the recovery child's
+ * (fullClusterRecovery, start → close) and the other children's (the fresh backup). Overhead = what
+ * the drill spends beyond its recovery child, as a share of the recovery child's time — with and
+ * without the fresh backup, which is a backup run of its own, not the drill's bookkeeping.
+ * --write-docs replaces the drill block of docs/benchmarks.md.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Client } from '@temporalio/client';
+import { startBroker, brokerRunning } from '../lab/lab';
+import { findCluster, labTopology, useLabEnv } from '../lab/topology';
+import { type ClusterSpec, loadSpec } from '../src/config/spec';
+import { drillWorkflowId } from '../src/drills/ids.pure';
+import type { DrillRecord } from '../src/drills/records';
+import { kafkaFor } from '../src/kafka/client';
+import { CONTROL_TASK_QUEUE } from '../src/temporal/taskQueues.pure';
+import { connectTemporal, followRun, startRun } from '../src/temporal/runs';
+import { createWorkers } from '../src/temporal/worker';
+import '../lab/brokerControl';
+
+const { values: flags } = parseArgs({ options: { runs: { type: 'string', default: '1' }, records: { type: 'string', default: '10000' }, 'newest-set': { type: 'boolean' }, 'write-docs': { type: 'boolean' } } });
+const RUNS = Number(flags.runs);
+const RECORDS = Number(flags.records);
+const PARTITIONS = 6;
+const BEGIN = '<!-- drill:begin -->';
+const END = '<!-- drill:end -->';
+const topo = labTopology();
+useLabEnv(topo);
+process.env.LIFEBOAT_PASSWORD ??= 'lab-password';
+const standbyCluster = findCluster(topo, 'standby');
+const lab = loadSpec(standbyCluster.specFile);
+const dir = mkdtempSync(join(tmpdir(), 'lifeboat-bench-drill-'));
+const spec: ClusterSpec = { ...lab, repository: { ...lab.repository!, path: join(dir, 'repo') }, offsiteRepository: undefined };
+const id = Date.now().toString(36);
+const log = (m: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+interface ChildTime {
+  workflowType: string;
+  workflowId: string;
+  ms: number;
+}
+
+/** The drill's children with their wall times, from its history (start event → close event). */
+async function childTimes(client: Client, workflowId: string): Promise<ChildTime[]> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const started = new Map<string, { type: string; at: number }>();
+  const out: ChildTime[] = [];
+  const ms = (t: unknown) => {
+    const x = t as { seconds?: { toNumber?: () => number } | number; nanos?: number } | undefined;
+    const s = typeof x?.seconds === 'number' ? x.seconds : (x?.seconds?.toNumber?.() ?? 0);
+    return s * 1000 + Math.round((x?.nanos ?? 0) / 1e6);
+  };
+  for (const e of history.events ?? []) {
+    const s = e.childWorkflowExecutionStartedEventAttributes;
+    if (s?.workflowExecution?.workflowId) started.set(s.workflowExecution.workflowId, { type: s.workflowType?.name ?? '?', at: ms(e.eventTime) });
+    const closed =
+      e.childWorkflowExecutionCompletedEventAttributes ??
+      e.childWorkflowExecutionFailedEventAttributes ??
+      e.childWorkflowExecutionCanceledEventAttributes ??
+      e.childWorkflowExecutionTerminatedEventAttributes ??
+      e.childWorkflowExecutionTimedOutEventAttributes;
+    const cid = closed?.workflowExecution?.workflowId;
+    const st = cid ? started.get(cid) : undefined;
+    if (cid && st) out.push({ workflowType: st.type, workflowId: cid, ms: ms(e.eventTime) - st.at });
+  }
+  return out;
+}
+
+async function writeTopic(topic: string): Promise<void> {
+  const kafka = kafkaFor(spec, 'bench-drill');
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }] });
+  await admin.disconnect();
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  for (let n = 0; n < RECORDS; n += 5000) {
+    await producer.send({ topic, acks: -1, messages: Array.from({ length: Math.min(5000, RECORDS - n) }, (_, j) => ({ partition: (n + j) % PARTITIONS, value: `${n + j}:`.padEnd(1000, 'x') })) });
+  }
+  await producer.disconnect();
+}
+
+async function dropTopic(topic: string): Promise<void> {
+  const admin = kafkaFor(spec, 'bench-drill').admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: [topic], timeout: 60_000 }).catch(() => undefined);
+  await admin.disconnect();
+}
+
+async function main() {
+  const t = await connectTemporal();
+  const workers = await createWorkers({ settings: t.settings, hosts: [...new Set(spec.brokers.map((b) => b.host))] });
+  const running = workers.run();
+  const results: { totalMs: number; recoveryMs: number; backupMs: number; score: number; rto: number | null; rpo: number | null; phases: string; diffs: number }[] = [];
+  try {
+    for (let i = 0; i < RUNS; i++) {
+      const topic = `bench-drill-${id}-${i}`;
+      await writeTopic(topic);
+      try {
+        if (flags['newest-set']) {
+          log(`run ${i + 1}: a backup set first (--newest-set)`);
+          await followRun<'backup'>(t.client, (await startRun(t.client, 'backup', { workflowId: `bench-drill-backup-${id}-${i}`, args: [{ spec, logdirMode: 'hot' }] })).workflowId);
+        }
+        const workflowId = `${drillWorkflowId(spec.name, 'cluster-lost', new Date().toISOString())}-bench-${id}`;
+        log(`run ${i + 1}/${RUNS}: ${topic} (${RECORDS} records); drill ${workflowId}`);
+        const t0 = Date.now();
+        await startRun(t.client, 'drill', { workflowId, taskQueue: CONTROL_TASK_QUEUE, args: [{ spec, scenario: 'cluster-lost', type: 'full', ...(flags['newest-set'] ? { useNewestSet: true } : {}) }] });
+        const record = (await followRun<'drill'>(t.client, workflowId)) as DrillRecord;
+        const totalMs = Date.now() - t0;
+        const children = await childTimes(t.client, workflowId);
+        const recoveryMs = children.filter((c) => c.workflowType === 'fullClusterRecovery').reduce((a, c) => a + c.ms, 0);
+        const backupMs = children.filter((c) => c.workflowType === 'backup').reduce((a, c) => a + c.ms, 0);
+        const phases = record.phases.map((p) => `${p.name} ${p.endedAt ? secs(Date.parse(p.endedAt) - Date.parse(p.startedAt)) : '?'}`).join(', ');
+        log(`run ${i + 1}: score ${record.score.total}, RTO ${record.rtoSeconds} s, RPO ${record.rpoSeconds} s; drill ${secs(totalMs)}, recovery child ${secs(recoveryMs)}, backup child ${secs(backupMs)}; phases ${phases}; inventory differences ${record.inventoryDifferences.length}`);
+        if (!recoveryMs) throw new Error(`drill ${workflowId} ran no recovery child: ${JSON.stringify(children)}`);
+        results.push({ totalMs, recoveryMs, backupMs, score: record.score.total, rto: record.rtoSeconds, rpo: record.rpoSeconds, phases, diffs: record.inventoryDifferences.length });
+      } finally {
+        for (const b of standbyCluster.brokers) if (!brokerRunning(topo, b)) await startBroker(topo, b);
+        await dropTopic(topic);
+      }
+    }
+  } finally {
+    workers.shutdown();
+    await running;
+    await t.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const pct = (x: number) => `${(x * 100).toFixed(0)} %`;
+  const mid = <T>(xs: T[], key: (x: T) => number) => [...xs].sort((a, b) => key(a) - key(b))[Math.floor(xs.length / 2)]!;
+  const median = mid(results, (r) => r.totalMs);
+  const overhead = (r: (typeof results)[number]) => (r.totalMs - r.recoveryMs) / r.recoveryMs;
+  const own = (r: (typeof results)[number]) => (r.totalMs - r.recoveryMs - r.backupMs) / r.recoveryMs;
+  const block = [
+    `Full-cluster drill (workflows/drill.ts, scenario cluster-lost, type full) on the lab's staging cluster (the standby, one ZooKeeper-mode broker), measured ${new Date().toISOString().slice(0, 10)}: ${RUNS} run${RUNS === 1 ? '' : 's'}, each a topic of ${RECORDS.toLocaleString('en-US')} records of ~1 KB over ${PARTITIONS} partitions, then the drill: ${flags['newest-set'] ? 'the newest backup set checked' : 'a fresh backup set made'} in prepare, the broker killed, its log dirs moved aside and the chroot deleted, fullClusterRecovery, the write stream read back, the faults reverted, the score and the record (with its Markdown and HTML report) saved in the repository. Drill = start → record returned; recovery = the fullClusterRecovery child's start → close (from the drill's history); overhead = drill − recovery, as a share of the recovery; "own" leaves out the fresh backup child too. Reproduce: \`npm run bench:drill -- --runs ${RUNS} --records ${RECORDS}${flags['newest-set'] ? ' --newest-set' : ''} --write-docs\` (lab up).`,
+    '',
+    '| run | drill (start → report) | recovery child | backup child | overhead | own overhead | score | RTO | RPO | phases | inventory differences |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...results.map((r, i) => `| ${i + 1} | ${secs(r.totalMs)} | ${secs(r.recoveryMs)} | ${secs(r.backupMs)} | ${pct(overhead(r))} | ${pct(own(r))} | ${r.score} | ${r.rto ?? '—'} s | ${r.rpo ?? '—'} s | ${r.phases} | ${r.diffs} |`),
+    '',
+    `Median drill **${secs(median.totalMs)}** (goal ≤ 180 s: ${median.totalMs <= 180_000 ? 'met' : 'not met'}); its overhead beyond the recovery **${pct(overhead(median))}**, ${pct(own(median))} without the fresh backup (goal ≤ 10 %: ${overhead(median) <= 0.1 ? 'met' : own(median) <= 0.1 ? 'met only without the fresh backup' : 'not met'}).`,
+  ].join('\n');
+  console.log(`\n${block}\n`);
+  if (flags['write-docs']) {
+    const file = join(__dirname, '..', 'docs', 'benchmarks.md');
+    const doc = readFileSync(file, 'utf8');
+    const i = doc.indexOf(BEGIN);
+    const j = doc.indexOf(END);
+    writeFileSync(file, i >= 0 && j > i ? `${doc.slice(0, i)}${BEGIN}\n${block}\n${END}${doc.slice(j + END.length)}` : `${doc.trimEnd()}\n\n## Drill\n\n${BEGIN}\n${block}\n${END}\n`);
+  }
+}
+
+main()
+  .catch((e: unknown) => {
+    console.error(e);
+    process.exitCode = 1;
+  })
+  .finally(() => process.exit());
