@@ -186,7 +186,8 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
   };
   const tell = async (summary: string, ended = false) => {
     try {
-      await notify.drillNotifyActivity({ spec, drillId, phase: st.phase, summary, ended });
+      const r = await notify.drillNotifyActivity({ spec, drillId, phase: st.phase, summary, ended });
+      note(`people notified (${st.phase}${ended ? ', ended' : ''}): ${r.delivered} Alertmanager${r.delivered === 1 ? '' : 's'}`);
     } catch (e) {
       note(`people not notified (${st.phase}): ${failureOf(e).message}`);
     }
