@@ -159,6 +159,22 @@ describe('lifeboat drill: refusals are one line, exit 2, nothing started', { tim
     expect(text.stdout).toMatch(/^faults \(in order; reverted in reverse\): none$/m);
     expect(text.stdout).toMatch(/^note: tabletop: no fault is applied \(planned: broker 1 killed; broker 1's log dirs moved aside\)/m);
   });
+
+  it('plan --cluster finds the spec in LIFEBOAT_SPECS_DIR (and refuses a production one there too)', async () => {
+    specFile('named', 'staging');
+    specFile('named-prod', 'production');
+    process.env.LIFEBOAT_SPECS_DIR = dir;
+    try {
+      const r = await run('plan', '--cluster', 'named', '--scenario', 'cluster-lost');
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^a full drill of named: cluster-lost \(nothing started\)$/m);
+      expect(r.stdout).toMatch(/^faults \(in order; reverted in reverse\): broker 1 killed; broker 1's log dirs moved aside$/m);
+      expect(r.stdout).toMatch(/^recovery: fullClusterRecovery$/m);
+      oneLine(await run('plan', '--cluster', 'named-prod', '--scenario', 'cluster-lost'), 2, /cluster named-prod is marked environment: production/);
+    } finally {
+      delete process.env.LIFEBOAT_SPECS_DIR;
+    }
+  });
 });
 
 describe('the drill schedules (§8.5)', () => {

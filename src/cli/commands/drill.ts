@@ -14,6 +14,7 @@
  * 3 one still runs when the wait ends.
  */
 import { userInfo } from 'node:os';
+import { loadSpecCatalog } from '../../config/catalog';
 import { clusterName, type ClusterSpec, loadSpec } from '../../config/spec';
 import { stopAllDrills, stopDrill, type StopOutcome } from '../../drills/control';
 import { DRILL_KIND, DRILL_STATUS_QUERY, drillWorkflowId } from '../../drills/ids.pure';
@@ -229,12 +230,16 @@ async function planDrill(argv: string[]): Promise<number> {
   const { spec, ...shown } = input;
   const doc = { workflowId, cluster: name, input: { ...shown, ...(spec ? { spec: spec.name } : {}) } };
   const head = `a ${input.type} drill of ${name}: ${input.scenario} (nothing started)\nworkflow ID: ${workflowId}`;
-  if (!spec) {
-    // The worker has the spec of a cluster named by --cluster; the steps depend on it.
-    out.result(doc, `${head}\ninput: ${JSON.stringify(doc.input)}\nthe faults and steps depend on the cluster's spec: give --spec <cluster.yaml> to see them`);
+  // A cluster named by --cluster: its spec from LIFEBOAT_SPECS_DIR when this machine has them (as drill history finds it).
+  const dirSpecs = process.env.LIFEBOAT_SPECS_DIR;
+  const target = spec ?? (dirSpecs ? loadSpecCatalog({ dir: dirSpecs }).get(name).spec : undefined);
+  if (!target) {
+    // Only the worker has the spec; the steps depend on it.
+    out.result(doc, `${head}\ninput: ${JSON.stringify(doc.input)}\nthe faults and steps depend on the cluster's spec: give --spec <cluster.yaml> (or set LIFEBOAT_SPECS_DIR) to see them`);
     return EXIT.OK;
   }
-  const plan = drillPlan(spec, input.scenario, input.type);
+  if (!spec) checkDrillTarget(target, input.iKnowThisIsProduction);
+  const plan = drillPlan(target, input.scenario, input.type);
   out.result({ ...doc, plan }, planText(head, plan));
   return EXIT.OK;
 }
