@@ -104,7 +104,7 @@ async function main() {
   const t = await connectTemporal();
   const workers = await createWorkers({ settings: t.settings, hosts: [...new Set(spec.brokers.map((b) => b.host))] });
   const running = workers.run();
-  const results: { totalMs: number; recoveryMs: number; backupMs: number; score: number; rto: number | null; rpo: number | null; phases: string; diffs: number }[] = [];
+  const results: { totalMs: number; recoveryMs: number; backupMs: number; faultsMs: number; score: number; rto: number | null; rpo: number | null; phases: string; diffs: number }[] = [];
   try {
     for (let i = 0; i < RUNS; i++) {
       const topic = `bench-drill-${id}-${i}`;
@@ -123,10 +123,12 @@ async function main() {
         const children = await childTimes(t.client, workflowId);
         const recoveryMs = children.filter((c) => c.workflowType === 'fullClusterRecovery').reduce((a, c) => a + c.ms, 0);
         const backupMs = children.filter((c) => c.workflowType === 'backup').reduce((a, c) => a + c.ms, 0);
+        const phaseMs = (name: string) => record.phases.filter((p) => p.name === name && p.endedAt).reduce((a, p) => a + Date.parse(p.endedAt!) - Date.parse(p.startedAt), 0);
+        const faultsMs = phaseMs('start');
         const phases = record.phases.map((p) => `${p.name} ${p.endedAt ? secs(Date.parse(p.endedAt) - Date.parse(p.startedAt)) : '?'}`).join(', ');
         log(`run ${i + 1}: score ${record.score.total}, RTO ${record.rtoSeconds} s, RPO ${record.rpoSeconds} s; drill ${secs(totalMs)}, recovery child ${secs(recoveryMs)}, backup child ${secs(backupMs)}; phases ${phases}; inventory differences ${record.inventoryDifferences.length}`);
         if (!recoveryMs) throw new Error(`drill ${workflowId} ran no recovery child: ${JSON.stringify(children)}`);
-        results.push({ totalMs, recoveryMs, backupMs, score: record.score.total, rto: record.rtoSeconds, rpo: record.rpoSeconds, phases, diffs: record.inventoryDifferences.length });
+        results.push({ totalMs, recoveryMs, backupMs, faultsMs, score: record.score.total, rto: record.rtoSeconds, rpo: record.rpoSeconds, phases, diffs: record.inventoryDifferences.length });
       } finally {
         for (const b of standbyCluster.brokers) if (!brokerRunning(topo, b)) await startBroker(topo, b);
         await dropTopic(topic);
@@ -143,14 +145,16 @@ async function main() {
   const median = mid(results, (r) => r.totalMs);
   const overhead = (r: (typeof results)[number]) => (r.totalMs - r.recoveryMs) / r.recoveryMs;
   const own = (r: (typeof results)[number]) => (r.totalMs - r.recoveryMs - r.backupMs) / r.recoveryMs;
+  /** What is neither the disaster (the faults of the start phase), its recovery nor the fresh backup: the drill's bookkeeping. */
+  const books = (r: (typeof results)[number]) => (r.totalMs - r.recoveryMs - r.backupMs - r.faultsMs) / r.recoveryMs;
   const block = [
-    `Full-cluster drill (workflows/drill.ts, scenario cluster-lost, type full) on the lab's staging cluster (the standby, one ZooKeeper-mode broker), measured ${new Date().toISOString().slice(0, 10)}: ${RUNS} run${RUNS === 1 ? '' : 's'}, each a topic of ${RECORDS.toLocaleString('en-US')} records of ~1 KB over ${PARTITIONS} partitions, then the drill: ${flags['newest-set'] ? 'the newest backup set checked' : 'a fresh backup set made'} in prepare, the broker killed, its log dirs moved aside and the chroot deleted, fullClusterRecovery, the write stream read back, the faults reverted, the score and the record (with its Markdown and HTML report) saved in the repository. Drill = start → record returned; recovery = the fullClusterRecovery child's start → close (from the drill's history); overhead = drill − recovery, as a share of the recovery; "own" leaves out the fresh backup child too. Reproduce: \`npm run bench:drill -- --runs ${RUNS} --records ${RECORDS}${flags['newest-set'] ? ' --newest-set' : ''} --write-docs\` (lab up).`,
+    `Full-cluster drill (workflows/drill.ts, scenario cluster-lost, type full) on the lab's staging cluster (the standby, one ZooKeeper-mode broker), measured ${new Date().toISOString().slice(0, 10)}: ${RUNS} run${RUNS === 1 ? '' : 's'}, each a topic of ${RECORDS.toLocaleString('en-US')} records of ~1 KB over ${PARTITIONS} partitions, then the drill: ${flags['newest-set'] ? 'the newest backup set checked' : 'a fresh backup set made'} in prepare, the broker killed, its log dirs moved aside and the chroot deleted, fullClusterRecovery, the write stream read back, the faults reverted, the score and the record (with its Markdown and HTML report) saved in the repository. Drill = start → record returned; recovery = the fullClusterRecovery child's start → close (from the drill's history); overhead = drill − recovery, as a share of the recovery; "own" leaves out the fresh backup child too; "bookkeeping" also the start phase (applying the faults: the disaster itself, which a real one brings for free) — what remains is the drill's reading, measuring and recording (inventory, stream, probes, read-back, reverts, score, record). Reproduce: \`npm run bench:drill -- --runs ${RUNS} --records ${RECORDS}${flags['newest-set'] ? ' --newest-set' : ''} --write-docs\` (lab up).`,
     '',
-    '| run | drill (start → report) | recovery child | backup child | overhead | own overhead | score | RTO | RPO | phases | inventory differences |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
-    ...results.map((r, i) => `| ${i + 1} | ${secs(r.totalMs)} | ${secs(r.recoveryMs)} | ${secs(r.backupMs)} | ${pct(overhead(r))} | ${pct(own(r))} | ${r.score} | ${r.rto ?? '—'} s | ${r.rpo ?? '—'} s | ${r.phases} | ${r.diffs} |`),
+    '| run | drill (start → report) | recovery child | backup child | faults (start phase) | overhead | own overhead | bookkeeping | score | RTO | RPO | phases | inventory differences |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...results.map((r, i) => `| ${i + 1} | ${secs(r.totalMs)} | ${secs(r.recoveryMs)} | ${secs(r.backupMs)} | ${secs(r.faultsMs)} | ${pct(overhead(r))} | ${pct(own(r))} | ${pct(books(r))} | ${r.score} | ${r.rto ?? '—'} s | ${r.rpo ?? '—'} s | ${r.phases} | ${r.diffs} |`),
     '',
-    `Median drill **${secs(median.totalMs)}** (goal ≤ 180 s: ${median.totalMs <= 180_000 ? 'met' : 'not met'}); its overhead beyond the recovery **${pct(overhead(median))}**, ${pct(own(median))} without the fresh backup (goal ≤ 10 %: ${overhead(median) <= 0.1 ? 'met' : own(median) <= 0.1 ? 'met only without the fresh backup' : 'not met'}).`,
+    `Median drill **${secs(median.totalMs)}** (goal ≤ 180 s: ${median.totalMs <= 180_000 ? 'met' : 'not met'}); its overhead beyond the recovery **${pct(overhead(median))}**, ${pct(own(median))} without the fresh backup, ${pct(books(median))} of bookkeeping alone (${secs(median.totalMs - median.recoveryMs - median.backupMs - median.faultsMs)}; goal ≤ 10 %: ${overhead(median) <= 0.1 ? 'met' : books(median) <= 0.1 ? 'met only for the bookkeeping' : 'not met'}).`,
   ].join('\n');
   console.log(`\n${block}\n`);
   if (flags['write-docs']) {
