@@ -48,8 +48,10 @@ export function drillMeasureActivities(_deps: ActivityDeps) {
     },
 
     /** Reads the stream back after recovery: per partition the last ack before the fault and the intact run (and the znode's). */
-    async drillReadBackActivity(input: { spec: ClusterSpec; log: StreamLog; faultAt: string }): Promise<{ partitions: PartitionEvidence[]; zookeeper?: ZookeeperEvidence }> {
-      return readBack(input.spec, input.log, input.faultAt);
+    async drillReadBackActivity(input: { spec: ClusterSpec; log: StreamLog; faultAt: string }): Promise<{ partitions: PartitionEvidence[]; zookeeper?: ZookeeperEvidence | null }> {
+      const r = await readBack(input.spec, input.log, input.faultAt);
+      // A KRaft cluster keeps no ZooKeeper: say so (null), so the score does not count it as unmeasured.
+      return input.spec.zookeeper || r.zookeeper ? r : { ...r, zookeeper: null };
     },
 
     /** One independent probe (produce and consume on a probe topic, every broker live, ZooKeeper answers); never throws for a down cluster: green false. */

@@ -220,7 +220,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
   let inventoryBefore: Inventory | undefined;
   let faultAt: string | undefined;
   let firstGreen: string | null | undefined;
-  let readBack: { partitions: PartitionEvidence[]; zookeeper?: ZookeeperEvidence } | undefined;
+  let readBack: { partitions: PartitionEvidence[]; zookeeper?: ZookeeperEvidence | null } | undefined;
   let streamP: Promise<StreamLog | undefined> | undefined;
   let setId: string | undefined;
   let verified = false;

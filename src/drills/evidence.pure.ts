@@ -66,7 +66,7 @@ export interface DrillObservations {
   firstGreenProbeAt?: string | null;
   probe?: string;
   /** The write stream read back; undefined when it was not (tabletop, a failure before it). */
-  readBack?: { partitions: PartitionEvidence[]; zookeeper?: ZookeeperEvidence };
+  readBack?: { partitions: PartitionEvidence[]; zookeeper?: ZookeeperEvidence | null };
   children: ChildOutcome[];
   /** The backup set the fault damaged (backup-corrupt). */
   corruptedSet?: string;
@@ -222,7 +222,7 @@ export function drillEvidence(o: DrillObservations): DrillEvidence {
       ...(o.objectives ? { rtoMinutes: o.objectives.rtoMinutes, rpoMinutes: o.objectives.rpoMinutes } : {}),
     };
   }
-  if (o.readBack) evidence.data = { partitions: o.readBack.partitions, ...(o.readBack.zookeeper ? { zookeeper: o.readBack.zookeeper } : {}) };
+  if (o.readBack) evidence.data = { partitions: o.readBack.partitions, ...(o.readBack.zookeeper !== undefined ? { zookeeper: o.readBack.zookeeper } : {}) };
   return evidence;
 }
 

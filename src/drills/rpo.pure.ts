@@ -107,7 +107,7 @@ const zxidOf = (z: string): bigint | null => {
  * readable the window starts before the stream: with `streamStartedAt` it is counted from there (a lower
  * bound), without it the figure is unknown (null). null also when nothing was acknowledged before the fault.
  */
-export function rpoSecondsOf(partitions: readonly PartitionEvidence[], zookeeper?: ZookeeperEvidence, opts: { streamStartedAt?: string } = {}): number | null {
+export function rpoSecondsOf(partitions: readonly PartitionEvidence[], zookeeper?: ZookeeperEvidence | null, opts: { streamStartedAt?: string } = {}): number | null {
   const start = opts.streamStartedAt !== undefined ? timeOf(opts.streamStartedAt) : Number.NaN;
   const windows: number[] = [];
   let unknown = false;

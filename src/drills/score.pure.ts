@@ -172,7 +172,8 @@ function dataIntegrity(e: DrillEvidence, missing: string[]): { part: PartScore; 
   }
 
   const zk = d.zookeeper;
-  if (isObject(e.data) && !isObject(zk)) absent.push('data.zookeeper');
+  // null says the cluster has no ZooKeeper (KRaft): nothing was there to lose.
+  if (isObject(e.data) && zk !== null && !isObject(zk)) absent.push('data.zookeeper');
   if (isObject(zk)) {
     const last = zxidWrite(zk.lastAcked);
     const intact = zxidWrite(zk.intactThrough);

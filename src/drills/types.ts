@@ -79,7 +79,8 @@ export interface ZookeeperEvidence {
 
 export interface DataEvidence {
   partitions?: PartitionEvidence[];
-  zookeeper?: ZookeeperEvidence;
+  /** null: the cluster keeps no ZooKeeper (KRaft), there is nothing to measure; absent: not measured. */
+  zookeeper?: ZookeeperEvidence | null;
 }
 
 /** One step of the runbook (the recovery's plan, in the order the runbook gives). */

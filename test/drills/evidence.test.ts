@@ -202,6 +202,12 @@ describe('drill evidence', () => {
     expect(never.times).toEqual({ faultAt: at(0), firstGreenProbeAt: null, probe: 'drill probe', rtoMinutes: 30, rpoMinutes: 15 });
   });
 
+  it('a KRaft read-back (zookeeper null) keeps null in the evidence, so the score does not call it unmeasured', () => {
+    const partitions = [{ topic: 't', partition: 0, lastAcked: { offset: 9, at: at(0) }, intactThrough: { offset: 9, at: at(0) } }];
+    const e = drillEvidence(observations({ readBack: { partitions, zookeeper: null } }));
+    expect(e.data).toEqual({ partitions, zookeeper: null });
+  });
+
   it('a skipped drill is recorded with why, no faults and no problems', () => {
     const r = skippedRecord({ id: 'd', cluster: 'stage', type: 'full', scenario: 'cluster-lost', workflowId: 'd', startedAt: at(0), endedAt: at(0) }, 'another drill runs on stage: x');
     expect(r.skipped).toBe('another drill runs on stage: x');

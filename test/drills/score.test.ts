@@ -288,3 +288,20 @@ describe('scoreDrill: the rubric, deduction by deduction', () => {
     expect(s.total).toBe(16);
   });
 });
+
+describe('scoreDrill: a cluster without ZooKeeper (KRaft)', () => {
+  it('gives full data points when zookeeper is null (nothing to measure there), not the missing-evidence tier', () => {
+    const e = perfect();
+    e.data = { ...e.data, zookeeper: null };
+    const s = scoreDrill(e);
+    assertWellFormed(s);
+    expect(s.parts.dataIntegrity.points).toBe(25);
+    expect(s.missing.filter((m) => m.includes('zookeeper'))).toEqual([]);
+  });
+
+  it('still scores absent ZooKeeper evidence as missing', () => {
+    const e = perfect();
+    delete e.data!.zookeeper;
+    expect(scoreDrill(e).missing).toContain('data.zookeeper');
+  });
+});
