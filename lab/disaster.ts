@@ -4,26 +4,12 @@
  */
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { getChildren, remove, withZk, ZkError, type ZkClient } from '../src/zookeeper/client';
+import { withZk } from '../src/zookeeper/client';
+import { deleteTree } from '../src/zookeeper/deleteTree';
 import { killBroker } from './lab';
 import { findCluster, type LabTopology, zkConnect } from './topology';
 
-/** Deletes a subtree, children first; returns how many znodes went. */
-export async function deleteTree(zk: ZkClient, path: string): Promise<number> {
-  let kids: string[];
-  try {
-    kids = await getChildren(zk, path);
-  } catch (e) {
-    if (e instanceof ZkError && e.code === 'NO_NODE') return 0;
-    throw e;
-  }
-  let n = 0;
-  for (const k of kids) n += await deleteTree(zk, `${path}/${k}`);
-  await remove(zk, path).catch((e) => {
-    if (!(e instanceof ZkError && e.code === 'NO_NODE')) throw e;
-  });
-  return n + 1;
-}
+export { deleteTree };
 
 export interface DisasterResult {
   killed: number[];

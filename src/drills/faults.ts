@@ -23,7 +23,8 @@ import { openRepositoryForSpec } from '../repository';
 import { LocalBackend } from '../repository/backend';
 import { locationOf } from '../repository/location';
 import type { LocalRepository } from '../repository/repo';
-import { getChildren, remove, ZkError, type ZkClient } from '../zookeeper/client';
+import { getChildren } from '../zookeeper/client';
+import { deleteTree } from '../zookeeper/deleteTree';
 import { withZkSession } from '../zookeeper/errors';
 import { exportTree } from '../zookeeper/export';
 import { applyRestore, planRestoreLive, summarizePlan } from '../zookeeper/restore';
@@ -271,33 +272,6 @@ interface FaultFacts {
   zxid: string;
 }
 
-/**
- * Deletes a subtree, children first; a missing node is already deleted. Returns how many went. A
- * node that gained a child meanwhile (a live broker writing under its chroot) is emptied again, a
- * few times, before the NOT_EMPTY goes to the caller (whose retry starts over).
- */
-export async function deleteTree(zk: ZkClient, path: string, attempts = 5): Promise<number> {
-  let kids: string[];
-  try {
-    kids = await getChildren(zk, path);
-  } catch (e) {
-    if (e instanceof ZkError && e.code === 'NO_NODE') return 0;
-    throw e;
-  }
-  let n = 0;
-  for (let i = 0; i < kids.length; i += 64) {
-    const counts = await Promise.all(kids.slice(i, i + 64).map((k) => deleteTree(zk, `${path}/${k}`, attempts)));
-    n += counts.reduce((s, c) => s + c, 0);
-  }
-  try {
-    await remove(zk, path);
-  } catch (e) {
-    if (e instanceof ZkError && e.code === 'NO_NODE') return n;
-    if (e instanceof ZkError && e.code === 'NOT_EMPTY' && attempts > 1) return n + (await deleteTree(zk, path, attempts - 1));
-    throw e;
-  }
-  return n + 1;
-}
 
 async function withRepository<T>(spec: ClusterSpec, fn: (repo: LocalRepository) => Promise<T>, create = false): Promise<T> {
   if (!spec.repository) throw new LifeboatError('UnsafeTarget', `cluster spec ${spec.name} has no repository: a drill keeps what it deletes there first, so it will not delete anything`);

@@ -14,7 +14,7 @@ import type { Inventory } from '../../src/drills/records';
 import { withAdmin } from '../../src/kafka/admin';
 import { kafkaFor } from '../../src/kafka/client';
 import { create, exists, Id, ACL, Permission, withZk } from '../../src/zookeeper/client';
-import { deleteTree } from '../../src/drills/faults';
+import { deleteTree } from '../../src/zookeeper/deleteTree';
 import { standbySpec, unique } from '../support/lab';
 import { createTopicsReady } from '../support/kafka';
 

@@ -1,6 +1,7 @@
 /** Scratch roots for ZooKeeper tests: created under /lifeboat-test-<id>, deleted (only ours) at the end. */
 import { zkConnect } from '../../lab/topology';
-import { connectZk, create, getChildren, remove, ACL, Id, Permission, ZkError, type ZkClient, type ZkAcl } from '../../src/zookeeper/client';
+import { connectZk, create, ACL, Id, Permission, type ZkClient, type ZkAcl } from '../../src/zookeeper/client';
+import { deleteTree as deleteSubtree } from '../../src/zookeeper/deleteTree';
 import { topo, unique } from '../support/lab';
 
 export const ZK = zkConnect(topo);
@@ -15,17 +16,7 @@ export function session(auth: string[] = []): Promise<ZkClient> {
 /** Deletes a scratch subtree (children first). Refuses anything that is not a test root. */
 export async function deleteTree(zk: ZkClient, path: string): Promise<void> {
   if (!/^\/lifeboat-test-[0-9a-f-]+/.test(path)) throw new Error(`refusing to delete ${path}`);
-  let kids: string[];
-  try {
-    kids = await getChildren(zk, path);
-  } catch (e) {
-    if (e instanceof ZkError && e.code === 'NO_NODE') return;
-    throw e;
-  }
-  for (let i = 0; i < kids.length; i += 200) await Promise.all(kids.slice(i, i + 200).map((k) => deleteTree(zk, `${path}/${k}`)));
-  await remove(zk, path).catch((e) => {
-    if (!(e instanceof ZkError && e.code === 'NO_NODE')) throw e;
-  });
+  await deleteSubtree(zk, path);
 }
 
 export async function mk(zk: ZkClient, path: string, data: Buffer | string | null = null, acl: ZkAcl[] = OPEN, mode?: number): Promise<string> {

@@ -17,7 +17,8 @@
  */
 import { type ClusterSpec, zkAuthOf } from '../../config/spec';
 import { LifeboatError } from '../../errors';
-import { ACL, chrootPath, create, exists, getACL, getChildren, getData, Id, multi, type MultiOp, Permission, remove, withZk, type ZkClient } from '../../zookeeper/client';
+import { ACL, chrootPath, create, exists, getACL, getData, Id, multi, type MultiOp, Permission, withZk, type ZkClient } from '../../zookeeper/client';
+import { deleteTree } from '../../zookeeper/deleteTree';
 import type { OfflinePlan } from './plan';
 
 const OPEN = [new ACL(Permission.ALL, new Id('world', 'anyone'))];
@@ -107,13 +108,6 @@ export async function writeTargetMetadata(target: ClusterSpec, plan: OfflinePlan
     },
     { auth: zkAuthOf(target) },
   );
-}
-
-/** Deletes a subtree, children first (a stopped target's topic nodes, nothing watches them). */
-async function deleteTree(zk: ZkClient, path: string): Promise<void> {
-  if (!(await exists(zk, path))) return;
-  for (const c of await getChildren(zk, path)) await deleteTree(zk, `${path}/${c}`);
-  await remove(zk, path);
 }
 
 /**
