@@ -90,10 +90,22 @@ function flatten<T>(m: Record<string, Record<string, T>>, sep: string, show: (v:
 
 const ORDER: InventoryDifference['area'][] = ['topics', 'groups', 'znodes', 'brokerConfigs'];
 
+/** Topics Kafka creates by itself on first use (a group's first commit, a first transaction). */
+const KAFKA_INTERNAL_TOPICS = new Set(['__consumer_offsets', '__transaction_state']);
+const INTERNAL_TOPIC_ZNODE = /\/(?:brokers|config)\/topics\/(__consumer_offsets|__transaction_state)(?:\/|$)/;
+
+/**
+ * Kafka creating an internal topic is not the drill's damage: the drill's own reader (its read-back,
+ * its probe) is a cluster's first group on a fresh one. Losing or changing one still counts.
+ */
+const kafkaCreatedIt = (d: InventoryDifference): boolean =>
+  d.change === 'added' && ((d.area === 'topics' && KAFKA_INTERNAL_TOPICS.has(d.key)) || (d.area === 'znodes' && INTERNAL_TOPIC_ZNODE.test(d.key)));
+
 /**
  * Every difference between two inventories of the same cluster, by area then key: a topic, a group's
  * committed offset ("group topic/partition"), a znode (its data hash), a broker's dynamic config
- * ("broker key"). Identical inventories give [] (their times do not count).
+ * ("broker key"). Identical inventories give [] (their times do not count); an internal topic Kafka
+ * created meanwhile is not a difference.
  */
 export function inventoryDiff(before: Inventory, after: Inventory): InventoryDifference[] {
   const out: InventoryDifference[] = [];
@@ -103,7 +115,7 @@ export function inventoryDiff(before: Inventory, after: Inventory): InventoryDif
   diffMaps('groups', flatten(before.groups, ' ', String), flatten(after.groups, ' ', String), out);
   diffMaps('znodes', before.znodes, after.znodes, out, short);
   diffMaps('brokerConfigs', flatten(before.brokerConfigs, ' ', String), flatten(after.brokerConfigs, ' ', String), out);
-  return out.sort((a, b) => ORDER.indexOf(a.area) - ORDER.indexOf(b.area) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return out.filter((d) => !kafkaCreatedIt(d)).sort((a, b) => ORDER.indexOf(a.area) - ORDER.indexOf(b.area) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
 /** One line per difference, for the report and problems: "znodes /standby/config/topics/x changed (1a2b… → 3c4d…)". */

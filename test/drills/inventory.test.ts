@@ -94,6 +94,28 @@ describe('inventoryDiff', () => {
     for (const d of ab) expect(ba).toContainEqual({ area: d.area, key: d.key, change: flip[d.change], ...(d.after !== undefined ? { before: d.after } : {}), ...(d.before !== undefined ? { after: d.before } : {}) });
   });
 
+  it("does not count Kafka creating its internal topics on first use (a drill's reader on a fresh cluster), but counts losing them", () => {
+    const offsets = { partitions: 10, replicationFactor: 1, configs: { 'cleanup.policy': 'compact' } };
+    const born = {
+      '/standby/brokers/topics/__consumer_offsets': 'a1',
+      '/standby/brokers/topics/__consumer_offsets/partitions/0/state': 'present',
+      '/standby/config/topics/__consumer_offsets': 'b2',
+    };
+    const { __consumer_offsets: _existing, ...own } = inv().topics;
+    const before = inv({ topics: own });
+    const after = inv({ topics: { ...before.topics, __consumer_offsets: offsets }, znodes: { ...before.znodes, ...born } });
+    expect(inventoryDiff(before, after)).toEqual([]);
+    const lost = inventoryDiff(after, before);
+    expect(lost.map((d) => `${d.area} ${d.key} ${d.change}`)).toEqual([
+      'topics __consumer_offsets removed',
+      'znodes /standby/brokers/topics/__consumer_offsets removed',
+      'znodes /standby/brokers/topics/__consumer_offsets/partitions/0/state removed',
+      'znodes /standby/config/topics/__consumer_offsets removed',
+    ]);
+    // A topic of the target's own is still a difference when it appears.
+    expect(inventoryDiff(before, inv({ topics: { ...before.topics, __mine: offsets } })).map((d) => d.key)).toEqual(['__mine']);
+  });
+
   it('describes a difference in one line', () => {
     expect(describeDifference({ area: 'znodes', key: '/standby/x', change: 'changed', before: 'aaa', after: 'bbb' })).toBe('znodes /standby/x changed (aaa → bbb)');
     expect(describeDifference({ area: 'topics', key: 'orders', change: 'removed', before: '3 partitions' })).toBe('topics orders removed (was 3 partitions)');
