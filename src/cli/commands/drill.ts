@@ -23,7 +23,6 @@ import {
   applyDrillSchedules,
   checkDrillTarget,
   deleteDrillSchedules,
-  type DrillScheduleChange,
   type DrillScheduleState,
   listDrillSchedules,
   planDrillSchedules,
@@ -39,6 +38,7 @@ import { sleep } from '../../core/poll';
 import { LIFEBOAT_CLUSTER, LIFEBOAT_KIND } from '../../temporal/searchAttributes';
 import { BadValue, choice, commandLine, describe, dryRun, flag, int, json, list, spec as specOption, text, type OptValues } from '../options';
 import { type Output, output } from '../output';
+import { printScheduleChanges } from '../scheduleChanges';
 import * as records from './drillHistory';
 
 /** The drill workflow's input (workflows/drill.ts). */
@@ -388,7 +388,7 @@ async function schedule(argv: string[]): Promise<number> {
     });
     return withTemporal(async (c) => {
       const changes = await applyDrillSchedules(c.client, t.cluster!, plan, { prune: values.prune, dryRun: values['dry-run'] });
-      printApply(out, t.cluster!, changes);
+      printScheduleChanges(out, t.cluster!, changes);
       return EXIT.OK;
     });
   }
@@ -410,27 +410,6 @@ async function schedule(argv: string[]): Promise<number> {
   });
 }
 
-function printApply(out: Output, name: string, changes: DrillScheduleChange[]): void {
-  const count = (a: DrillScheduleChange['action']) => changes.filter((c) => c.action === a).length;
-  const totals = { created: count('create'), updated: count('update'), unchanged: count('unchanged'), deleted: count('delete'), extra: count('extra') };
-  const dry = changes[0]?.dryRun ?? false;
-  if (out.json) {
-    out.result({ cluster: name, dryRun: dry, ...totals, changes });
-    return;
-  }
-  const verb: Record<DrillScheduleChange['action'], [string, string]> = {
-    create: ['created', 'would create'],
-    update: ['updated', 'would update'],
-    unchanged: ['unchanged', 'unchanged'],
-    delete: ['deleted', 'would delete'],
-    extra: ['not in plan', 'not in plan'],
-  };
-  const lines = changes.map((c) => {
-    const detail = c.action === 'update' ? ` (changed: ${c.changed?.join(', ')})` : c.action === 'extra' ? ' (kept; --prune deletes it)' : '';
-    return `${verb[c.action][dry ? 1 : 0].padEnd(12)} ${c.id}${c.description ? `  ${c.description}` : ''}${detail}`;
-  });
-  out.result({}, [...lines, `${dry ? 'dry run: ' : ''}${totals.created} created, ${totals.updated} updated, ${totals.unchanged} unchanged, ${totals.deleted} deleted`].join('\n'));
-}
 
 function formatState(s: DrillScheduleState): string {
   const missed = s.missedCatchupWindow ? `  MISSED ${s.missedCatchupWindow} drill(s) beyond the catch-up window` : '';

@@ -8,7 +8,6 @@ import { EXIT, LifeboatError } from '../../errors';
 import {
   applyBackupSchedules,
   asBackupState,
-  type BackupApplyChange,
   type BackupScheduleState,
   deleteSchedule,
   listBackupSchedules,
@@ -23,7 +22,8 @@ import {
 } from '../../temporal/schedules';
 import { workflowUiLink } from '../../temporal/connection';
 import { choice, commandLine, describe, dryRun, flag, json, list, parts, spec, subcommand, text } from '../options';
-import { type Output, output, requireSpec } from '../output';
+import { output, requireSpec } from '../output';
+import { printScheduleChanges } from '../scheduleChanges';
 import { connectTemporal, type TemporalClient } from '../../temporal/runs';
 
 export const summary = 'install the tiered backup plan as Temporal Schedules; list, pause, trigger, delete them';
@@ -76,7 +76,7 @@ export async function run(argv: string[]): Promise<number> {
     const plan = planSchedules(spec, { tiers: values.tiers as ScheduleTier[] | undefined, parts: values.parts, timezone: values.timezone });
     return withTemporal(async (t) => {
       const changes = await applyBackupSchedules(t.client, spec.name, plan, { prune: values.prune, dryRun: values['dry-run'] });
-      printApply(out, spec.name, changes);
+      printScheduleChanges(out, spec.name, changes);
       return EXIT.OK;
     });
   }
@@ -140,28 +140,6 @@ async function targets(client: Client, sub: string, id: string | undefined, spec
   return installed;
 }
 
-function printApply(out: Output, cluster: string, changes: BackupApplyChange[]): void {
-  const count = (a: BackupApplyChange['action']) => changes.filter((c) => c.action === a).length;
-  const totals = { created: count('create'), updated: count('update'), unchanged: count('unchanged'), deleted: count('delete'), extra: count('extra') };
-  const dryRun = changes[0]?.dryRun ?? false;
-  if (out.json) {
-    out.result({ cluster, dryRun, ...totals, changes });
-    return;
-  }
-  const verb: Record<BackupApplyChange['action'], [string, string]> = {
-    create: ['created', 'would create'],
-    update: ['updated', 'would update'],
-    unchanged: ['unchanged', 'unchanged'],
-    delete: ['deleted', 'would delete'],
-    extra: ['not in plan', 'not in plan'],
-  };
-  const lines = changes.map((c) => {
-    const detail = c.action === 'update' ? ` (changed: ${c.changed?.join(', ')})` : c.action === 'extra' ? ' (kept; --prune deletes it)' : '';
-    return `${verb[c.action][dryRun ? 1 : 0].padEnd(12)} ${c.id}${c.description ? `  ${c.description}` : ''}${detail}`;
-  });
-  const sum = `${dryRun ? 'dry run: ' : ''}${totals.created} created, ${totals.updated} updated, ${totals.unchanged} unchanged, ${totals.deleted} deleted`;
-  out.result({}, [...lines, sum].join('\n'));
-}
 
 const minutes = (ms: number) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : `${Math.round(ms / 60_000)}m`);
 
