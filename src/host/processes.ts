@@ -23,12 +23,28 @@ export interface ManagedProcess {
   cwd?: string;
 }
 
-function readCmdline(pid: number): string | undefined {
+function readCmdlineOnce(pid: number): string | undefined {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
   } catch {
     return undefined;
   }
+}
+
+const pauseMs = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/**
+ * The command line of a process. A process in the middle of its exec (spawn returns before the
+ * kernel has set the new argv) shows an empty one: CI once took a starting versitygw for a stale
+ * pid that way. An empty line is read again for up to a second before it counts.
+ */
+function readCmdline(pid: number): string | undefined {
+  let cmdline = readCmdlineOnce(pid);
+  for (let waited = 0; cmdline === '' && waited < 1_000 && !isZombie(pid); waited += 10) {
+    pauseMs(10);
+    cmdline = readCmdlineOnce(pid);
+  }
+  return cmdline;
 }
 
 function isZombie(pid: number): boolean {
