@@ -1,7 +1,8 @@
 /**
  * `lifeboat drill schedule` against the lab's Temporal: apply installs the §8.5 cadence as three
  * Schedules starting the drill workflow (the times the server computes are the cadence's), applying
- * again changes nothing, list shows them, delete removes them.
+ * again changes nothing, list shows them, `lifeboat schedule pause|unpause|trigger` take their IDs
+ * (an unknown one is one line), delete removes them.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -109,6 +110,50 @@ describe('lifeboat drill schedule', () => {
     expect(doc.changes.find((c) => c.action === 'update')?.id).toBe(ids[2]);
     const d = await client.schedule.getHandle(ids[2]!).describe();
     expect(d.action.args?.[0]).toMatchObject({ scenario: 'zookeeper-data-lost', type: 'full' });
+  });
+
+  it('lifeboat schedule pause, unpause and trigger take a drill schedule ID; an unknown one is one line', { timeout: 120_000 }, async () => {
+    const tabletop = ids[0]!;
+    const paused = await lifeboat('schedule', 'pause', tabletop, '--note', 'staging rebuilt this week', '--json');
+    expect(paused.code, paused.stderr).toBe(0);
+    expect(JSON.parse(paused.stdout)).toMatchObject([{ id: tabletop, paused: true, note: 'staging rebuilt this week', workflowType: 'drill', kind: 'drill', cluster }]);
+    expect((await client.schedule.getHandle(tabletop).describe()).state).toMatchObject({ paused: true, note: 'staging rebuilt this week' });
+    const list = await lifeboat('drill', 'schedule', 'list', '--cluster', cluster, '--json');
+    expect((JSON.parse(list.stdout) as { id: string; paused: boolean }[]).map((s) => [s.id, s.paused])).toEqual([
+      [ids[0], true],
+      [ids[1], false],
+      [ids[2], false],
+    ]);
+
+    const unpaused = await lifeboat('schedule', 'unpause', tabletop);
+    expect(unpaused.code, unpaused.stderr).toBe(0);
+    expect(unpaused.stdout.trim()).toMatch(new RegExp(`^${tabletop}: active — unpaused with lifeboat schedule unpause by `));
+    expect((await client.schedule.getHandle(tabletop).describe()).state.paused).toBe(false);
+
+    // Trigger: the schedule's own action, a tabletop drill run (ended at once: this test runs no worker, and a tabletop touches nothing).
+    const triggered = await lifeboat('schedule', 'trigger', tabletop, '--json');
+    expect(triggered.code, triggered.stderr).toBe(0);
+    const run = JSON.parse(triggered.stdout) as { id: string; workflowId: string; runId: string };
+    try {
+      expect(run.id).toBe(tabletop);
+      expect(run.workflowId).toMatch(new RegExp(`^drill-${cluster}-cluster-lost-`));
+      const desc = await client.workflow.getHandle(run.workflowId, run.runId).describe();
+      expect(desc.type).toBe('drill');
+    } finally {
+      await client.workflow.getHandle(run.workflowId, run.runId).terminate('schedule trigger test').catch(() => undefined);
+    }
+
+    // Unknown: a drill schedule ID nobody installed (exit 14), and something that is no Lifeboat schedule ID (exit 2), one line each.
+    const missing = `lifeboat-drill-${cluster}-none-full`;
+    for (const sub of ['pause', 'unpause', 'trigger']) {
+      const r = await lifeboat('schedule', sub, missing);
+      expect(r.code, sub).toBe(14);
+      expect(r.stderr.trim()).toBe(`lifeboat: no schedule ${missing} in namespace ${settings.namespace} (lifeboat schedule list shows the installed ones)`);
+    }
+    const bad = await lifeboat('schedule', 'trigger', `lifeboat-drill-${cluster}-chaos`);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/is not a Lifeboat schedule ID \(lifeboat-backup-<cluster>-<hourly\|daily\|weekly\|monthly>, lifeboat-drill-<cluster>-<tabletop\|partial\|full> or lifeboat-monitor-<cluster>/);
   });
 
   it('delete removes them (and a second delete finds none)', async () => {

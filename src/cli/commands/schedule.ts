@@ -17,9 +17,11 @@ import {
   scheduleId,
   SCHEDULE_TIERS,
   type ScheduleTier,
+  type ScheduleState,
   triggerSchedule,
   unpauseSchedule,
 } from '../../temporal/schedules';
+import { parseDrillScheduleId } from '../../drills/schedule';
 import { workflowUiLink } from '../../temporal/connection';
 import { choice, commandLine, describe, dryRun, flag, json, list, parts, spec, subcommand, text } from '../options';
 import { output, requireSpec } from '../output';
@@ -37,6 +39,8 @@ const CLI = commandLine(
   lifeboat schedule unpause <schedule-id> | --spec <cluster.yaml> [--tier <tier>]  [--note <text>] [--json]
   lifeboat schedule trigger <schedule-id> | --spec <cluster.yaml> --tier <tier>   [--json]
   lifeboat schedule delete  <schedule-id> | --spec <cluster.yaml> [--tier <tier>]  [--json]
+pause, unpause, trigger and delete take the ID of any Lifeboat schedule: lifeboat-backup-<cluster>-<tier>,
+lifeboat-drill-<cluster>-<tabletop|partial|full> (lifeboat drill schedule), lifeboat-monitor-<cluster> (backup health).
 tiers: hourly (incremental, :15 every hour), daily (full, 01:00), weekly (full, Sunday 02:00),
        monthly (full, 1st 03:00); times in --timezone (default UTC). Schedule IDs: lifeboat-backup-<cluster>-<tier>.
 --prune deletes the cluster's schedules of tiers not in --tiers. Overlap policy SKIP, also for trigger.`,
@@ -108,8 +112,11 @@ export async function run(argv: string[]): Promise<number> {
     }
     const who = `${userInfo().username} at ${new Date().toISOString()}`;
     const note = values.note ?? `${sub === 'pause' ? 'paused' : 'unpaused'} with lifeboat schedule ${sub} by ${who}`;
-    const states: BackupScheduleState[] = [];
-    for (const id of ids) states.push(asBackupState(sub === 'pause' ? await pauseSchedule(t.client, id, note) : await unpauseSchedule(t.client, id, note)));
+    const states: (BackupScheduleState | ScheduleState)[] = [];
+    for (const id of ids) {
+      const s = sub === 'pause' ? await pauseSchedule(t.client, id, note) : await unpauseSchedule(t.client, id, note);
+      states.push(parseScheduleId(id) ? asBackupState(s) : s);
+    }
     out.result(states, states.map((s) => `${s.id}: ${s.paused ? 'paused' : 'active'}${s.note ? ` — ${s.note}` : ''}`).join('\n'));
     return EXIT.OK;
   });
@@ -128,7 +135,12 @@ async function withTemporal(fn: (t: TemporalClient) => Promise<number>): Promise
 async function targets(client: Client, sub: string, id: string | undefined, specFile: string | undefined, tier: ScheduleTier | undefined): Promise<string[]> {
   if (id) {
     if (specFile || tier) throw CLI.error('give a schedule ID or --spec/--tier, not both');
-    if (!parseScheduleId(id)) throw new LifeboatError('InvalidInput', `"${id}" is not a Lifeboat schedule ID (lifeboat-backup-<cluster>-<tier>, tier one of ${SCHEDULE_TIERS.join(', ')})`);
+    if (!lifeboatScheduleOf(id)) {
+      throw new LifeboatError(
+        'InvalidInput',
+        `"${id}" is not a Lifeboat schedule ID (lifeboat-backup-<cluster>-<${SCHEDULE_TIERS.join('|')}>, lifeboat-drill-<cluster>-<tabletop|partial|full> or lifeboat-monitor-<cluster>; lifeboat schedule list and lifeboat drill schedule list show them)`,
+      );
+    }
     return [id];
   }
   if (!specFile) throw CLI.error('a schedule ID or --spec is required');
@@ -140,6 +152,15 @@ async function targets(client: Client, sub: string, id: string | undefined, spec
   return installed;
 }
 
+/** What a Lifeboat schedule ID names: a backup tier's, a drill type's or the backup monitor's schedule of a cluster. */
+export function lifeboatScheduleOf(id: string): { kind: 'backup' | 'drill' | 'monitor'; cluster: string } | undefined {
+  const backup = parseScheduleId(id);
+  if (backup) return { kind: 'backup', cluster: backup.cluster };
+  const drill = parseDrillScheduleId(id);
+  if (drill) return { kind: 'drill', cluster: drill.cluster };
+  const monitor = /^lifeboat-monitor-([a-z0-9][a-z0-9-]*)$/.exec(id);
+  return monitor ? { kind: 'monitor', cluster: monitor[1]! } : undefined;
+}
 
 const minutes = (ms: number) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : `${Math.round(ms / 60_000)}m`);
 
