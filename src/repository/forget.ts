@@ -5,7 +5,10 @@
  * newest; keep-within keeps everything within a duration of the newest; keep-tag keeps tagged ones.
  * Snapshots are grouped by cluster: a policy applies to each cluster separately.
  * A drill record (tag DRILL_RECORD_TAG, src/drills/history.ts) is always kept and takes no rule's
- * slot: the drills' history must outlive every retention policy.
+ * slot: the drills' history must outlive every retention policy. A drill fault's pre-fault export
+ * (tags PRE_FAULT_TAG and drill:<id>, src/drills/faults.ts: the only copy of a chroot or registry
+ * while the fault is applied) is kept the same way until that drill's record is among the snapshots
+ * (saved after every revert); a forget that cannot see the record keeps it.
  */
 import { LifeboatError } from '../errors';
 
@@ -26,6 +29,23 @@ export const DRILL_RECORD_TAG = 'drill';
 
 export const isDrillRecord = (s: { tags: readonly string[]; components?: readonly string[] }): boolean =>
   s.tags.includes(DRILL_RECORD_TAG) && (s.components === undefined || s.components.includes(DRILL_RECORD_TAG));
+
+/** The tag of a drill fault's export of what it is about to delete (src/drills/faults.ts faultSnapshotTags). */
+export const PRE_FAULT_TAG = 'pre-fault';
+
+const drillIdOf = (s: { tags: readonly string[] }): string | undefined => s.tags.find((t) => t.startsWith(`${DRILL_RECORD_TAG}:`))?.slice(DRILL_RECORD_TAG.length + 1);
+
+/**
+ * The drill whose fault a snapshot is the pre-fault export of, while that drill has no record among
+ * `recorded` (cluster + "\0" + drill id): its fault may be applied, the export the only copy.
+ */
+function heldPreFault(s: PolicySnapshot, recorded: Set<string>): string | undefined {
+  if (!s.tags.includes(PRE_FAULT_TAG) || isDrillRecord(s)) return undefined;
+  const id = drillIdOf(s);
+  // A pre-fault export without a drill id is not one a drill can be sure of finding again: kept too.
+  if (id === undefined) return '(unnamed)';
+  return recorded.has(`${s.cluster}\0${id}`) ? undefined : id;
+}
 
 export interface PolicySnapshot {
   id: string;
@@ -83,9 +103,12 @@ export function applyPolicy<T extends PolicySnapshot>(snapshots: T[], policy: Re
   if (isEmptyPolicy(policy)) throw new LifeboatError('InvalidInput', 'no retention rule given: refusing to forget every snapshot (use --keep-* options)');
   const result: PolicyResult<T> = { keep: [], remove: [] };
   const byCluster = new Map<string, T[]>();
+  const recorded = new Set(snapshots.filter((s) => isDrillRecord(s) && drillIdOf(s) !== undefined).map((s) => `${s.cluster}\0${drillIdOf(s)!}`));
   for (const s of snapshots) {
+    const held = heldPreFault(s, recorded);
     // Never forgotten, and not counted against keep-last or the periods (a drill is not a backup).
     if (isDrillRecord(s)) result.keep.push({ snapshot: s, reasons: ['drill record (never forgotten)'] });
+    else if (held !== undefined) result.keep.push({ snapshot: s, reasons: [`pre-fault export of drill ${held} (kept until the drill's record is saved)`] });
     else byCluster.set(s.cluster, [...(byCluster.get(s.cluster) ?? []), s]);
   }
   for (const group of byCluster.values()) {

@@ -61,3 +61,28 @@ describe('forget policy on a synthetic calendar', () => {
     expect(subtractDuration(new Date('2024-04-15T05:10:00Z'), '1d2h').toISOString()).toBe('2024-04-14T03:10:00.000Z');
   });
 });
+
+describe('a drill fault\'s pre-fault export', () => {
+  const snap = (id: string, time: string, tags: string[], cluster = 'staging') => ({ id, time, cluster, tags });
+  const exportOf = (drill: string, cluster = 'staging') => snap(`exp-${drill}-${cluster}`, '2026-11-01T10:00:00.000Z', [`drill:${drill}`, 'pre-fault', 'fault:zookeeper-chroot'], cluster);
+  const recordOf = (drill: string, cluster = 'staging') => ({ ...snap(`rec-${drill}-${cluster}`, '2026-11-01T09:59:00.000Z', ['drill', `drill:${drill}`], cluster), components: ['drill'] });
+  const newer = snap('newer', '2026-11-02T00:00:00.000Z', ['export']);
+
+  it('is kept, taking no slot, while its drill has no record; once recorded it is an ordinary snapshot', () => {
+    const during = applyPolicy([exportOf('d1'), newer], { keepLast: 1 });
+    expect(during.remove).toEqual([]);
+    expect(during.keep.map((k) => [k.snapshot.id, k.reasons])).toEqual([
+      ['exp-d1-staging', ["pre-fault export of drill d1 (kept until the drill's record is saved)"]],
+      ['newer', ['last']],
+    ]);
+    const after = applyPolicy([exportOf('d1'), recordOf('d1'), newer], { keepLast: 1 });
+    expect(ids(after.remove)).toEqual(['exp-d1-staging']);
+    expect(after.keep.find((k) => k.snapshot.id === 'rec-d1-staging')?.reasons).toEqual(['drill record (never forgotten)']);
+  });
+
+  it('another drill\'s record, or the same drill id of another cluster, does not release it; nor does one without a drill id', () => {
+    const r = applyPolicy([exportOf('d1'), recordOf('d2'), recordOf('d1', 'other'), snap('anon', '2026-11-01T00:00:00.000Z', ['pre-fault']), newer], { keepLast: 1 });
+    expect(r.remove).toEqual([]);
+    expect(r.keep.find((k) => k.snapshot.id === 'anon')?.reasons).toEqual(["pre-fault export of drill (unnamed) (kept until the drill's record is saved)"]);
+  });
+});
