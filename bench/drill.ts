@@ -2,7 +2,7 @@
  * A full-cluster drill on the lab from start to report (issue 16: goal ≤ 3 min) and the drill's own
  * overhead beyond the recovery it runs (goal ≤ 10 %). A worker runs in this process.
  *
- *   npm run bench:drill -- [--runs 1] [--records 10000] [--newest-set] [--write-docs]
+ *   npm run bench:drill -- [--runs 1] [--records 10000 | --mib N] [--newest-set] [--timeline] [--write-docs]
  *
  * Each run: a topic of RECORDS records of ~1 KB over 6 partitions on the lab's staging cluster (the
  * standby), then the `drill` workflow with { spec, scenario: 'cluster-lost', type: 'full' } (the
@@ -12,7 +12,10 @@
  * (fullClusterRecovery, start → close) and the other children's (the fresh backup). Overhead = what
  * the drill spends beyond its recovery child, as a share of the recovery child's time — with and
  * without the fresh backup, which is a backup run of its own, not the drill's bookkeeping.
- * --write-docs replaces the drill block of docs/benchmarks.md.
+ * --mib N writes N MiB of topic data instead of --records (a recovery not dominated by fixed costs);
+ * --timeline prints, per run, every activity and child of the drill's history (scheduled → started →
+ * closed) and the gaps between them (workflow task latency). --write-docs replaces the drill block of
+ * docs/benchmarks.md.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,9 +33,16 @@ import { connectTemporal, followRun, startRun } from '../src/temporal/runs';
 import { createWorkers } from '../src/temporal/worker';
 import '../lab/brokerControl';
 
-const { values: flags } = parseArgs({ options: { runs: { type: 'string', default: '1' }, records: { type: 'string', default: '10000' }, 'newest-set': { type: 'boolean' }, 'write-docs': { type: 'boolean' } } });
+const { values: flags } = parseArgs({
+  options: { runs: { type: 'string', default: '1' }, records: { type: 'string' }, mib: { type: 'string' }, 'newest-set': { type: 'boolean' }, timeline: { type: 'boolean' }, 'write-docs': { type: 'boolean' } },
+});
+if (flags.records !== undefined && flags.mib !== undefined) throw new Error('give --records or --mib, not both');
 const RUNS = Number(flags.runs);
-const RECORDS = Number(flags.records);
+const RECORD_BYTES = 1000;
+/** --mib N: N MiB of ~1 KB records. */
+const RECORDS = flags.mib !== undefined ? Math.ceil((Number(flags.mib) * 1024 * 1024) / RECORD_BYTES) : Number(flags.records ?? '10000');
+if (!Number.isInteger(RECORDS) || RECORDS < 1 || !Number.isInteger(RUNS) || RUNS < 1) throw new Error('--runs, --records and --mib must be positive numbers');
+const sizeArgs = flags.mib !== undefined ? `--mib ${flags.mib}` : `--records ${RECORDS}`;
 const PARTITIONS = 6;
 const BEGIN = '<!-- drill:begin -->';
 const END = '<!-- drill:end -->';
@@ -58,11 +68,7 @@ async function childTimes(client: Client, workflowId: string): Promise<ChildTime
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const started = new Map<string, { type: string; at: number }>();
   const out: ChildTime[] = [];
-  const ms = (t: unknown) => {
-    const x = t as { seconds?: { toNumber?: () => number } | number; nanos?: number } | undefined;
-    const s = typeof x?.seconds === 'number' ? x.seconds : (x?.seconds?.toNumber?.() ?? 0);
-    return s * 1000 + Math.round((x?.nanos ?? 0) / 1e6);
-  };
+  const ms = tsMs;
   for (const e of history.events ?? []) {
     const s = e.childWorkflowExecutionStartedEventAttributes;
     if (s?.workflowExecution?.workflowId) started.set(s.workflowExecution.workflowId, { type: s.workflowType?.name ?? '?', at: ms(e.eventTime) });
@@ -79,6 +85,62 @@ async function childTimes(client: Client, workflowId: string): Promise<ChildTime
   return out;
 }
 
+const tsMs = (t: unknown) => {
+  const x = t as { seconds?: { toNumber?: () => number } | number; nanos?: number } | undefined;
+  const s = typeof x?.seconds === 'number' ? x.seconds : (x?.seconds?.toNumber?.() ?? 0);
+  return s * 1000 + Math.round((x?.nanos ?? 0) / 1e6);
+};
+
+/**
+ * The drill's history as a timeline: each activity and child (scheduled → started → closed, relative
+ * to the drill's start) and each workflow task (scheduled → completed: the latency between one
+ * result and the next command).
+ */
+async function timeline(client: Client, workflowId: string): Promise<string> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const events = history.events ?? [];
+  const t0 = tsMs(events[0]?.eventTime);
+  const rel = (ms: number) => ((ms - t0) / 1000).toFixed(2).padStart(6);
+  const byId = new Map<string, { name: string; scheduled: number; started?: number }>();
+  const lines: string[] = [];
+  let wftScheduled: number | undefined;
+  let wftTotal = 0;
+  let wftCount = 0;
+  for (const e of events) {
+    const id = String(e.eventId);
+    const at = tsMs(e.eventTime);
+    const a = e.activityTaskScheduledEventAttributes;
+    if (a) byId.set(id, { name: a.activityType?.name ?? '?', scheduled: at });
+    const as = e.activityTaskStartedEventAttributes;
+    if (as) {
+      const x = byId.get(String(as.scheduledEventId));
+      if (x) x.started = at;
+    }
+    const ac = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskCanceledEventAttributes ?? e.activityTaskTimedOutEventAttributes;
+    if (ac) {
+      const x = byId.get(String(ac.scheduledEventId));
+      if (x) lines.push(`${rel(x.scheduled)} → ${rel(at)}  ${((at - x.scheduled) / 1000).toFixed(2).padStart(6)} s  ${x.name}${x.started ? ` (queued ${((x.started - x.scheduled) / 1000).toFixed(2)} s)` : ''}`);
+    }
+    const c = e.startChildWorkflowExecutionInitiatedEventAttributes;
+    if (c) byId.set(`child:${c.workflowId}`, { name: `child ${c.workflowType?.name}`, scheduled: at });
+    const cc = e.childWorkflowExecutionCompletedEventAttributes ?? e.childWorkflowExecutionFailedEventAttributes ?? e.childWorkflowExecutionCanceledEventAttributes;
+    if (cc) {
+      const x = byId.get(`child:${cc.workflowExecution?.workflowId}`);
+      if (x) lines.push(`${rel(x.scheduled)} → ${rel(at)}  ${((at - x.scheduled) / 1000).toFixed(2).padStart(6)} s  ${x.name}`);
+    }
+    if (e.workflowTaskScheduledEventAttributes) wftScheduled = at;
+    if (e.workflowTaskCompletedEventAttributes && wftScheduled !== undefined) {
+      wftTotal += at - wftScheduled;
+      wftCount++;
+      wftScheduled = undefined;
+    }
+  }
+  const end = tsMs(events.at(-1)?.eventTime);
+  lines.sort();
+  lines.push(`workflow tasks: ${wftCount}, ${(wftTotal / 1000).toFixed(2)} s scheduled → completed in all; drill ${((end - t0) / 1000).toFixed(2)} s`);
+  return lines.join('\n');
+}
+
 async function writeTopic(topic: string): Promise<void> {
   const kafka = kafkaFor(spec, 'bench-drill');
   const admin = kafka.admin();
@@ -88,7 +150,7 @@ async function writeTopic(topic: string): Promise<void> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   for (let n = 0; n < RECORDS; n += 5000) {
-    await producer.send({ topic, acks: -1, messages: Array.from({ length: Math.min(5000, RECORDS - n) }, (_, j) => ({ partition: (n + j) % PARTITIONS, value: `${n + j}:`.padEnd(1000, 'x') })) });
+    await producer.send({ topic, acks: -1, messages: Array.from({ length: Math.min(5000, RECORDS - n) }, (_, j) => ({ partition: (n + j) % PARTITIONS, value: `${n + j}:`.padEnd(RECORD_BYTES, 'x') })) });
   }
   await producer.disconnect();
 }
@@ -121,6 +183,7 @@ async function main() {
         const record = (await followRun<'drill'>(t.client, workflowId)) as DrillRecord;
         const totalMs = Date.now() - t0;
         const children = await childTimes(t.client, workflowId);
+        if (flags.timeline) log(`run ${i + 1}: the drill's history (seconds from its start)\n${await timeline(t.client, workflowId)}`);
         const recoveryMs = children.filter((c) => c.workflowType === 'fullClusterRecovery').reduce((a, c) => a + c.ms, 0);
         const backupMs = children.filter((c) => c.workflowType === 'backup').reduce((a, c) => a + c.ms, 0);
         const phaseMs = (name: string) => record.phases.filter((p) => p.name === name && p.endedAt).reduce((a, p) => a + Date.parse(p.endedAt!) - Date.parse(p.startedAt), 0);
@@ -148,7 +211,7 @@ async function main() {
   /** What is neither the disaster (the faults of the start phase), its recovery nor the fresh backup: the drill's bookkeeping. */
   const books = (r: (typeof results)[number]) => (r.totalMs - r.recoveryMs - r.backupMs - r.faultsMs) / r.recoveryMs;
   const block = [
-    `Full-cluster drill (workflows/drill.ts, scenario cluster-lost, type full) on the lab's staging cluster (the standby, one ZooKeeper-mode broker), measured ${new Date().toISOString().slice(0, 10)}: ${RUNS} run${RUNS === 1 ? '' : 's'}, each a topic of ${RECORDS.toLocaleString('en-US')} records of ~1 KB over ${PARTITIONS} partitions, then the drill: ${flags['newest-set'] ? 'the newest backup set checked' : 'a fresh backup set made'} in prepare, the broker killed, its log dirs moved aside and the chroot deleted, fullClusterRecovery, the write stream read back, the faults reverted, the score and the record (with its Markdown and HTML report) saved in the repository. Drill = start → record returned; recovery = the fullClusterRecovery child's start → close (from the drill's history); overhead = drill − recovery, as a share of the recovery; "own" leaves out the fresh backup child too; "bookkeeping" also the start phase (applying the faults: the disaster itself, which a real one brings for free) — what remains is the drill's reading, measuring and recording (inventory, stream, probes, read-back, reverts, score, record). Reproduce: \`npm run bench:drill -- --runs ${RUNS} --records ${RECORDS}${flags['newest-set'] ? ' --newest-set' : ''} --write-docs\` (lab up).`,
+    `Full-cluster drill (workflows/drill.ts, scenario cluster-lost, type full) on the lab's staging cluster (the standby, one ZooKeeper-mode broker), measured ${new Date().toISOString().slice(0, 10)}: ${RUNS} run${RUNS === 1 ? '' : 's'}, each a topic of ${RECORDS.toLocaleString('en-US')} records of ~1 KB (${((RECORDS * RECORD_BYTES) / 1024 / 1024).toFixed(0)} MiB) over ${PARTITIONS} partitions, then the drill: ${flags['newest-set'] ? 'the newest backup set checked' : 'a fresh backup set made'} in prepare, the broker killed, its log dirs moved aside and the chroot deleted, fullClusterRecovery, the write stream read back, the faults reverted, the score and the record (with its Markdown and HTML report) saved in the repository. Drill = start → record returned; recovery = the fullClusterRecovery child's start → close (from the drill's history); overhead = drill − recovery, as a share of the recovery; "own" leaves out the fresh backup child too; "bookkeeping" also the start phase (applying the faults: the disaster itself, which a real one brings for free) — what remains is the drill's reading, measuring and recording (inventory, stream, probes, read-back, reverts, score, record). Reproduce: \`npm run bench:drill -- --runs ${RUNS} ${sizeArgs}${flags['newest-set'] ? ' --newest-set' : ''} --write-docs\` (lab up).`,
     '',
     '| run | drill (start → report) | recovery child | backup child | faults (start phase) | overhead | own overhead | bookkeeping | score | RTO | RPO | phases | inventory differences |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',

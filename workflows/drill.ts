@@ -39,7 +39,7 @@ import type { ClusterSpec } from '../src/config/spec';
 import { type ChildOutcome, type DrillObservations, drillRecord, skippedRecord } from '../src/drills/evidence.pure';
 import { inventoryDiff } from '../src/drills/inventory.pure';
 import { DRILL_KIND, DRILL_STATUS_QUERY, DRILL_STOP_SIGNAL, DRILL_STREAM_STOP_QUERY, drillStreamTopic } from '../src/drills/ids.pure';
-import { type DrillPlan, type DrillStatus, drillPlan, faultBrokerId, faultText, type RecoveryCall, revertModeOf, targetRefusal } from '../src/drills/plan.pure';
+import { type DrillPlan, type DrillStatus, drillPlan, faultBrokerId, faultStages, faultText, type RecoveryCall, revertModeOf, targetRefusal } from '../src/drills/plan.pure';
 import type { AppliedFault, DrillRecord, FaultSpec, Inventory, RevertResult, Scenario, StreamLog } from '../src/drills/records';
 import type { DrillType, FoundProblem, PartitionEvidence, ZookeeperEvidence } from '../src/drills/types';
 import type { RunReport, SpecRef } from '../src/report/report.pure';
@@ -107,6 +107,16 @@ const onHostOf = (spec: ClusterSpec, f: FaultSpec) => {
 };
 
 class Stopped extends Error {}
+
+/**
+ * Runs independent branches at once and waits for every one of them to settle (none is left running
+ * behind a failure), then throws the first failure in the branches' order.
+ */
+async function together(...branches: Promise<unknown>[]): Promise<void> {
+  const settled = await Promise.allSettled(branches);
+  const bad = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (bad) throw bad.reason;
+}
 
 export async function drill(input: DrillInput): Promise<DrillRecord> {
   const info = workflowInfo();
@@ -263,7 +273,8 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
           report = await executeChild(fullClusterRecovery, { workflowId, args: [{ ...common, parts: call.parts }] });
           break;
         case 'brokerRecovery':
-          report = await executeChild(brokerRecovery, { workflowId, args: [{ ...common, brokerId: call.brokerId! }] });
+          // brokers-lost: the brokers whose recoveries come after this one are not this one's to verify.
+          report = await executeChild(brokerRecovery, { workflowId, args: [{ ...common, brokerId: call.brokerId!, alsoLost: plan.recovery.slice(plan.recovery.indexOf(call) + 1).flatMap((c) => (c.brokerId === undefined ? [] : [c.brokerId])) }] });
           break;
         case 'restoreState':
           report = await executeChild(restoreState, { workflowId, args: [{ spec, specSource: source, dryRun: plan.dryRun, autoApprove: true, parts: call.parts, setId }] });
@@ -292,49 +303,67 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
   };
 
   const phasesRun = async () => {
-    try {
-      history = await control.drillHistoryActivity({ spec });
-      const open = history.flatMap((r) => r.problems ?? []).filter((p) => !p.resolvedAt);
-      note(`earlier drills: ${history.length}, open problems carried: ${open.length}`);
-    } catch (e) {
-      note(`the earlier drills could not be read: ${failureOf(e).message}`);
-    }
-    await tell(`drill ${plan.type} ${plan.scenario} of ${spec.name}: preparing`);
-    inventoryBefore = await control.drillInventoryActivity({ spec, drillId, excludeTopics: [topic] });
-    note(`inventory: ${Object.keys(inventoryBefore.topics).length} topics, ${Object.keys(inventoryBefore.groups).length} groups, ${Object.keys(inventoryBefore.znodes).length} znodes`);
-    if (!plan.dryRun) {
-      const t = await control.drillStreamTopicActivity({ spec, drillId });
-      note(`write stream on ${t.topic} (${t.partitions} partitions, RF ${t.replicationFactor})`);
-      streamP = stream
-        .drillWriteStreamActivity({ spec, drillId, topic: t.topic, intervalMs: input.streamIntervalMs, zookeeper: !!spec.zookeeper })
-        .catch((e: unknown) => {
-          if (!isCancellation(e)) note(`the write stream failed: ${failureOf(e).message}`);
-          return undefined;
-        });
-    }
-    if (input.useNewestSet) {
-      const require = plan.recovery.some((c) => c.parts) ? requirementOf(plan.recovery.find((c) => c.parts)!.parts) : undefined;
-      const c = await control.chooseBackupSetActivity({ spec, ...(require ? { require } : {}) });
-      setId = c.set.setId;
-      note(`newest backup set checked: ${c.set.setId} of ${c.set.time}`);
-    } else {
-      const b = await executeChild(backup, {
-        workflowId: `${drillId}/backup`,
-        args: [{ spec, specSource: source, tier: 'manual', skipRetention: true, skipOffsite: true, dryRun: plan.dryRun }],
-      });
-      setId = plan.dryRun ? undefined : b.setId;
-      note(plan.dryRun ? 'fresh backup planned (dry run)' : `fresh backup set ${b.setId} of ${b.time ?? '?'}`);
-      // A dry run makes no set: a child that needs one plans with the newest (a read).
-      if (plan.dryRun && plan.recovery.some((c) => c.needsSetId)) {
-        const c = await control.chooseBackupSetActivity({ spec, require: requirementOf(plan.recovery.find((x) => x.needsSetId)!.parts) });
-        setId = c.set.setId;
-        note(`newest backup set for the plan: ${c.set.setId} of ${c.set.time}`);
+    // Independent reads beside the stream and the backup (the inventory leaves out the drill's own
+    // stream topic and znode, and a backup writes nothing to the cluster): prepare takes as long as its
+    // longest branch, the fresh backup, not the sum.
+    const readEarlier = async () => {
+      try {
+        history = await control.drillHistoryActivity({ spec });
+        const open = history.flatMap((r) => r.problems ?? []).filter((p) => !p.resolvedAt);
+        note(`earlier drills: ${history.length}, open problems carried: ${open.length}`);
+      } catch (e) {
+        note(`the earlier drills could not be read: ${failureOf(e).message}`);
       }
-    }
+    };
+    const takeInventoryBefore = async () => {
+      inventoryBefore = await control.drillInventoryActivity({ spec, drillId, excludeTopics: [topic] });
+      note(`inventory: ${Object.keys(inventoryBefore.topics).length} topics, ${Object.keys(inventoryBefore.groups).length} groups, ${Object.keys(inventoryBefore.znodes).length} znodes`);
+    };
+    // The stream starts before the backup: the fresh set holds its first records, so the measured RPO is real.
+    const streamThenBackup = async () => {
+      if (!plan.dryRun) {
+        const t = await control.drillStreamTopicActivity({ spec, drillId });
+        note(`write stream on ${t.topic} (${t.partitions} partitions, RF ${t.replicationFactor})`);
+        streamP = stream
+          .drillWriteStreamActivity({ spec, drillId, topic: t.topic, intervalMs: input.streamIntervalMs, zookeeper: !!spec.zookeeper })
+          .catch((e: unknown) => {
+            if (!isCancellation(e)) note(`the write stream failed: ${failureOf(e).message}`);
+            return undefined;
+          });
+      }
+      if (input.useNewestSet) {
+        const require = plan.recovery.some((c) => c.parts) ? requirementOf(plan.recovery.find((c) => c.parts)!.parts) : undefined;
+        const c = await control.chooseBackupSetActivity({ spec, ...(require ? { require } : {}) });
+        setId = c.set.setId;
+        note(`newest backup set checked: ${c.set.setId} of ${c.set.time}`);
+      } else {
+        const b = await executeChild(backup, {
+          workflowId: `${drillId}/backup`,
+          args: [{ spec, specSource: source, tier: 'manual', skipRetention: true, skipOffsite: true, dryRun: plan.dryRun }],
+        });
+        setId = plan.dryRun ? undefined : b.setId;
+        note(plan.dryRun ? 'fresh backup planned (dry run)' : `fresh backup set ${b.setId} of ${b.time ?? '?'}`);
+        // A dry run makes no set: a child that needs one plans with the newest (a read).
+        if (plan.dryRun && plan.recovery.some((c) => c.needsSetId)) {
+          const c = await control.chooseBackupSetActivity({ spec, require: requirementOf(plan.recovery.find((x) => x.needsSetId)!.parts) });
+          setId = c.set.setId;
+          note(`newest backup set for the plan: ${c.set.setId} of ${c.set.time}`);
+        }
+      }
+    };
+    await together(readEarlier(), tell(`drill ${plan.type} ${plan.scenario} of ${spec.name}: preparing`), takeInventoryBefore(), streamThenBackup());
 
     phase('start');
     if (stopAsked) throw new Stopped(stopAsked);
-    for (const f of plan.faults) await applyFault(f);
+    // Stage by stage (the chroot after the brokers); within a stage each broker's chain at once. Each
+    // fault is recorded before its own activity is scheduled (applyFault), so a revert never lacks it.
+    for (const stage of faultStages(plan.faults)) {
+      await together(
+        ...stage.map(async (chain) => {
+          for (const f of chain) await applyFault(f);
+        }),
+      );
+    }
     if (applied.length) {
       faultAt = applied.map((a) => a.at).reduce((x, y) => (Date.parse(y) > Date.parse(x) ? y : x));
       st.faultAt = faultAt;
@@ -342,7 +371,8 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     } else note('no fault applied (tabletop)');
 
     phase('execute');
-    await tell(`drill ${plan.type} ${plan.scenario} of ${spec.name}: recovering`);
+    // Telling people does not hold the recovery back: awaited once the recovery is over.
+    const toldRecovering = tell(`drill ${plan.type} ${plan.scenario} of ${spec.name}: recovering`);
     let recoveryDone = false;
     let probeDone = false;
     const interval = Math.max(1, input.probeIntervalSeconds ?? 3) * 1000;
@@ -400,27 +430,34 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
       recoveryDone = true;
     }
     await chaosLoop;
+    await toldRecovering;
 
     phase('verify');
     const recovered = children.length === plan.recovery.length && children.every((c) => !c.failed && (c.report?.outcome === 'succeeded' || c.report?.outcome === 'planned'));
-    try {
-      const v = await executeChild(verifyCluster, { workflowId: `${drillId}/verify`, args: [{ spec, specSource: source, dryRun: plan.dryRun }] });
-      verified = recovered && !plan.dryRun && v.outcome === 'succeeded';
-      note(`verifyCluster: ${v.outcome}${v.checks.length ? ` (${v.checks.map((c) => `${c.subject} ${c.ok ? 'ok' : `expected ${c.expected}, got ${c.actual}`}`).join('; ')})` : ''}`);
-    } catch (e) {
-      if (isCancellation(e)) throw e;
-      note(`verifyCluster failed: ${failureOf(e).message}`);
-    }
-    // A verified target should answer the probe soon; an unrecovered one is not waited for.
-    if (!plan.dryRun) await condition(() => firstGreen !== null && firstGreen !== undefined, verified ? PROBE_GRACE_MS : 1);
-    probeDone = true;
-    await probeLoop;
-    streamStop = true;
-    const log = streamP ? await streamP : undefined;
-    if (log && faultAt) {
-      note(`write stream: ${log.acks.length} acknowledged, ${log.failures.count} failed sends`);
-      readBack = await control.drillReadBackActivity({ spec, log, faultAt });
-    } else if (!plan.dryRun) problem('the write stream gave no log: the data loss was not measured', 'verify: write stream', 'P1');
+    const verifyChild = async () => {
+      try {
+        const v = await executeChild(verifyCluster, { workflowId: `${drillId}/verify`, args: [{ spec, specSource: source, dryRun: plan.dryRun }] });
+        verified = recovered && !plan.dryRun && v.outcome === 'succeeded';
+        note(`verifyCluster: ${v.outcome}${v.checks.length ? ` (${v.checks.map((c) => `${c.subject} ${c.ok ? 'ok' : `expected ${c.expected}, got ${c.actual}`}`).join('; ')})` : ''}`);
+      } catch (e) {
+        if (isCancellation(e)) throw e;
+        note(`verifyCluster failed: ${failureOf(e).message}`);
+      }
+      // A verified target should answer the probe soon; an unrecovered one is not waited for.
+      if (!plan.dryRun) await condition(() => firstGreen !== null && firstGreen !== undefined, verified ? PROBE_GRACE_MS : 1);
+      probeDone = true;
+      await probeLoop;
+    };
+    // The recovery is over: the stream is stopped and read back while verifyCluster runs (both only read).
+    const streamReadBack = async () => {
+      streamStop = true;
+      const log = streamP ? await streamP : undefined;
+      if (log && faultAt) {
+        note(`write stream: ${log.acks.length} acknowledged, ${log.failures.count} failed sends`);
+        readBack = await control.drillReadBackActivity({ spec, log, faultAt });
+      } else if (!plan.dryRun) problem('the write stream gave no log: the data loss was not measured', 'verify: write stream', 'P1');
+    };
+    await together(verifyChild(), streamReadBack());
   };
 
   try {
@@ -445,7 +482,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     phase('review');
     const reverts: RevertResult[] = [];
     const revertFailures: string[] = [];
-    for (const f of [...recorded].reverse()) {
+    const revertOne = async (f: (typeof recorded)[number]) => {
       // A fault whose activity never returned is reverted from its record: reverts are idempotent.
       const a: AppliedFault = f.applied ?? { fault: f.fault, at: f.at, detail: f.detail };
       const mode = revertModeOf(f.fault, verified && !stopAsked);
@@ -458,9 +495,20 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
         revertFailures.push(`${faultText(f.fault)} (${mode}): ${failureOf(e).message}`);
         note(`REVERT FAILED: ${faultText(f.fault)} (${mode}): ${failureOf(e).message}`);
       }
+    };
+    // The apply's stages backwards, each chain backwards (the chroot back before the brokers start;
+    // a broker's disk back before it starts); different brokers at once. revertOne never throws.
+    for (const stage of faultStages(recorded, (r) => r.fault).reverse()) {
+      await together(
+        ...stage.map(async (chain) => {
+          for (const f of [...chain].reverse()) await revertOne(f);
+        }),
+      );
     }
+    // After the reverts, three independent steps at once (the inventory leaves out the stream's topic and znode).
     let differences;
-    if (inventoryBefore) {
+    const inventoryAfter = async () => {
+      if (!inventoryBefore) return;
       try {
         const after = await control.drillInventoryActivity({ spec, drillId, excludeTopics: [topic] });
         differences = inventoryDiff(inventoryBefore, after);
@@ -468,21 +516,24 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
       } catch (e) {
         problem(`the inventory after the drill could not be taken: ${failureOf(e).message}`, 'review: inventory', 'P1');
       }
-    }
-    if (!plan.dryRun && streamP) {
+    };
+    const dropStream = async () => {
+      if (plan.dryRun || !streamP) return;
       try {
         await control.drillDropStreamActivity({ spec, topic, drillId });
       } catch (e) {
         note(`the stream topic ${topic} was not dropped: ${failureOf(e).message}`);
       }
-    }
-    if (!history) {
+    };
+    const readHistory = async () => {
+      if (history) return;
       try {
         history = await control.drillHistoryActivity({ spec });
       } catch (e) {
         note(`the earlier drills could not be read: ${failureOf(e).message}`);
       }
-    }
+    };
+    await together(inventoryAfter(), dropStream(), readHistory());
     const endedAt = nowIso();
     const last = phases[phases.length - 1];
     if (last) last.endedAt = endedAt;
@@ -517,13 +568,16 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     };
     const rec = drillRecord(obs, history ?? []);
     st.score = rec.score.total;
-    try {
-      st.recordSnapshot = (await control.drillSaveRecordActivity({ spec, record: rec })).snapshot;
-      st.notes.push(`record saved as snapshot ${st.recordSnapshot}`);
-    } catch (e) {
-      st.notes.push(`the drill's record was not saved: ${failureOf(e).message}`);
-    }
-    await tell(`drill ${plan.type} ${plan.scenario} of ${spec.name}: ${stopAsked ? 'stopped' : failed ? 'failed' : 'done'}, score ${rec.score.total}`, true);
+    const save = async () => {
+      try {
+        st.recordSnapshot = (await control.drillSaveRecordActivity({ spec, record: rec })).snapshot;
+        st.notes.push(`record saved as snapshot ${st.recordSnapshot}`);
+      } catch (e) {
+        st.notes.push(`the drill's record was not saved: ${failureOf(e).message}`);
+      }
+    };
+    // The record is made; saving it and telling people do not wait for each other.
+    await together(save(), tell(`drill ${plan.type} ${plan.scenario} of ${spec.name}: ${stopAsked ? 'stopped' : failed ? 'failed' : 'done'}, score ${rec.score.total}`, true));
     st.phase = 'done';
     upsertSearchAttributes([{ key: LIFEBOAT_STEP, value: stopAsked ? 'stopped' : 'done' }]);
     return rec;

@@ -296,3 +296,39 @@ export interface DrillStatus {
   /** The repository snapshot holding the record, once saved. */
   recordSnapshot?: string;
 }
+
+/**
+ * The faults as stages the drill applies one after the other; a stage is chains that run at once,
+ * each chain in order. Consecutive broker faults form one stage with a chain per broker (a broker's
+ * kill before its disk, as the plan orders them; different brokers at once, as a real disaster
+ * takes them); any other fault is a stage of its own, in the plan's place (the chroot is exported and
+ * deleted only after every broker fault before it is done). The reverts run the stages backwards,
+ * each chain reversed.
+ */
+export function faultStages(faults: readonly FaultSpec[]): FaultSpec[][][];
+/** The same for anything that carries a fault (the workflow's records of applied faults). */
+export function faultStages<T>(items: readonly T[], faultOf: (t: T) => FaultSpec): T[][][];
+export function faultStages<T>(items: readonly T[], faultOf: (t: T) => FaultSpec = (t) => t as FaultSpec): T[][][] {
+  const stages: T[][][] = [];
+  let brokers: Map<number, T[]> | undefined;
+  for (const f of items) {
+    const id = faultBrokerId(faultOf(f));
+    if (id === undefined) {
+      brokers = undefined;
+      stages.push([[f]]);
+      continue;
+    }
+    if (!brokers) {
+      brokers = new Map();
+      stages.push([]);
+    }
+    const chain = brokers.get(id);
+    if (chain) chain.push(f);
+    else {
+      const c = [f];
+      brokers.set(id, c);
+      stages[stages.length - 1]!.push(c);
+    }
+  }
+  return stages;
+}

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { type ClusterSpec, parseSpec } from '../../src/config/spec';
 import { LifeboatError } from '../../src/errors';
-import { drillPlan, recoveryRunbook, revertModeOf, targetRefusal } from '../../src/drills/plan.pure';
+import { drillPlan, faultStages, recoveryRunbook, revertModeOf, targetRefusal } from '../../src/drills/plan.pure';
 import { SCENARIOS } from '../../src/drills/records';
 
 const specOf = (brokers: number, more: Record<string, unknown> = {}): ClusterSpec =>
@@ -189,5 +189,41 @@ describe('drill plan', () => {
 
   it('a runbook can be asked of one child alone (its steps prefixed)', () => {
     expect(recoveryRunbook(three, { workflow: 'brokerRecovery', id: 'x', stepPrefix: 'b2/', brokerId: 2 })[0]).toEqual({ id: 'b2/check-cluster', title: 'Check the other brokers' });
+  });
+});
+
+describe('fault stages', () => {
+  it('cluster-lost on three brokers: one stage of a kill→disk chain per broker, then the chroot alone', () => {
+    const k = (brokerId: number) => ({ kind: 'broker-kill' as const, brokerId });
+    const d = (brokerId: number) => ({ kind: 'broker-disk' as const, brokerId });
+    expect(faultStages(drillPlan(three, 'cluster-lost', 'full').faults)).toEqual([
+      [
+        [k(1), d(1)],
+        [k(2), d(2)],
+        [k(3), d(3)],
+      ],
+      [[{ kind: 'zookeeper-chroot' }]],
+    ]);
+  });
+
+  it("a fault that is not a broker's keeps its place: backup-corrupt before the brokers, the chroot after", () => {
+    const stages = faultStages(drillPlan(one, 'backup-corrupt', 'full').faults);
+    expect(stages).toEqual([[[{ kind: 'backup-corrupt' }]], [[{ kind: 'broker-kill', brokerId: 1 }, { kind: 'broker-disk', brokerId: 1 }]], [[{ kind: 'zookeeper-chroot' }]]]);
+  });
+
+  it('every fault of every scenario is in exactly one chain, each chain in the plan order', () => {
+    for (const scenario of SCENARIOS) {
+      let faults;
+      try {
+        faults = drillPlan(three, scenario, 'full').faults;
+      } catch {
+        continue; // a scenario this spec cannot drill
+      }
+      const stages = faultStages(faults);
+      expect(stages.flat(2)).toHaveLength(faults.length);
+      expect(new Set(stages.flat(2))).toEqual(new Set(faults));
+      for (const chain of stages.flat(1)) expect(chain).toEqual(faults.filter((f) => chain.includes(f)));
+    }
+    expect(faultStages([])).toEqual([]);
   });
 });
