@@ -6,9 +6,18 @@
  *
  * Saving is idempotent by drill id (a second save finds the first). Retention never removes a
  * drill record (src/repository/forget.ts DRILL_RECORD_TAG; src/backup/retention.ts).
+ *
+ * Down the tiers: after a save the cluster's drill records are copied to every repository tier
+ * after the primary (src/backup/tiers.pure.ts, as a backup set is), and a read falls back along the
+ * tiers when the primary cannot be used or holds none (as a recovery's choice of set does).
  */
-import { LifeboatError } from '../errors';
+import type { ClusterSpec } from '../config/spec';
+import { type ErrorType, isLifeboatError, LifeboatError } from '../errors';
+import { copyTiers, repositoryTiers, type RepositoryTier, tierOf } from '../backup/tiers.pure';
+import { openRepositoryForSpec, type SpecOpenOptions } from '../repository';
+import { copySnapshots } from '../repository/copy';
 import { DRILL_RECORD_TAG } from '../repository/forget';
+import type { LocalRepository } from '../repository/repo';
 import type { Repository, SnapshotMeta } from '../repository/types';
 import { SCENARIOS, type DrillRecord } from './records';
 import { renderDrillHtml, renderDrillMarkdown } from './report.pure';
@@ -123,3 +132,135 @@ export async function saveDrillRecord(repo: Repository, input: DrillRecord): Pro
   );
   return { snapshot: meta.id, created: true };
 }
+
+/** What a copy down one tier did: records copied and already there, or why the tier could not be reached. */
+export interface TierCopy {
+  tier: string;
+  location: string;
+  copied: number;
+  skipped: number;
+  error?: string;
+}
+
+/**
+ * Copies the cluster's drill records `src` (the primary) holds and a tier lacks to every tier after
+ * the primary, creating a tier's repository if need be (as a set's copy does). Every record, not
+ * only the newest: a tier that was down at an earlier save catches up. A tier that fails is
+ * reported (one line), never thrown: the record is safe in the primary and the next save retries.
+ */
+export async function copyDrillRecordsDown(
+  spec: ClusterSpec,
+  src: LocalRepository,
+  opts: Pick<SpecOpenOptions, 'sessions'> & { signal?: AbortSignal; tierTimeoutMs?: number } = {},
+): Promise<TierCopy[]> {
+  const out: TierCopy[] = [];
+  const limitMs = opts.tierTimeoutMs ?? 60_000;
+  for (const tier of copyTiers(spec)) {
+    // Bounded: a tier that hangs (an unmounted NAS, an object store not answering) must not hold up the drill's review.
+    const ctl = new AbortController();
+    const stop = () => ctl.abort(opts.signal?.reason);
+    opts.signal?.addEventListener('abort', stop, { once: true });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const e = new LifeboatError('Unreachable', `no answer within ${limitMs / 1000} s`);
+        ctl.abort(e);
+        reject(e);
+      }, limitMs);
+    });
+    const work = (async () => {
+      const dst = await openRepositoryForSpec(spec, tier.name, { create: true, sessions: opts.sessions });
+      try {
+        const r = await copySnapshots(src, dst, { filter: { cluster: spec.name, tags: [DRILL_RECORD_TAG], component: DRILL_COMPONENT }, signal: ctl.signal });
+        return { tier: tier.name, location: tier.location, copied: r.copied.length, skipped: r.skipped.length };
+      } finally {
+        await dst.close();
+      }
+    })();
+    try {
+      out.push(await Promise.race([work, timedOut]));
+    } catch (e) {
+      if (opts.signal?.aborted) throw e;
+      out.push({ tier: tier.name, location: tier.location, copied: 0, skipped: 0, error: (e as Error).message.split('\n')[0]! });
+    } finally {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', stop);
+      work.catch(() => undefined);
+    }
+  }
+  return out;
+}
+
+/** A tier a read passed over, and why. */
+export interface PassedTier {
+  tier: string;
+  location: string;
+  reason: string;
+}
+
+/** The primary's failures a tier after it can stand in for (as src/recovery/choose.ts's): not bad input. */
+const FALLS_BACK: ErrorType[] = ['RepositoryNotFound', 'WrongPassword', 'RepositoryFormat', 'CorruptBackup', 'Locked', 'Unreachable'];
+const fallsBack = (e: unknown): boolean => (isLifeboatError(e) ? FALLS_BACK.includes(e.type) : e instanceof Error);
+
+/**
+ * Opens the repository to read a cluster's drill records from (the caller closes it): the tier
+ * named, else the first of the spec's tiers that opens and where `has` holds (the records wanted
+ * are there), falling back along the tiers as a recovery does. When every tier that opens lacks
+ * them, the first that opened (the primary) is returned, so the caller's "none" names it; when
+ * none opens, the first tier's error (the others named). Reads only: nothing is created.
+ */
+export async function openDrillRecords(
+  spec: ClusterSpec,
+  opts: Pick<SpecOpenOptions, 'sessions'> & { tier?: string; has?: (repo: LocalRepository) => Promise<boolean> } = {},
+): Promise<{ repo: LocalRepository; tier: string; passed: PassedTier[] }> {
+  let tiers: RepositoryTier[];
+  if (opts.tier !== undefined) {
+    const named = tierOf(spec, opts.tier);
+    if (!named) throw new LifeboatError('InvalidInput', `cluster spec ${spec.name} has no repository tier "${opts.tier}" (its tiers: ${repositoryTiers(spec).map((t) => t.name).join(', ') || 'none'})`);
+    tiers = [named];
+  } else tiers = repositoryTiers(spec);
+  if (tiers.length === 0) throw new LifeboatError('InvalidSpec', `cluster spec ${spec.name} has no repository section: drill records are kept there`);
+  const passed: PassedTier[] = [];
+  let firstError: unknown;
+  let empty: { repo: LocalRepository; tier: string; passed: PassedTier[] } | undefined;
+  for (const tier of tiers) {
+    let repo: LocalRepository;
+    try {
+      // No create: a read of a mistyped path must fail, not answer from an empty repository made there.
+      repo = await openRepositoryForSpec(spec, tier.name, { sessions: opts.sessions });
+    } catch (e) {
+      if (!fallsBack(e) || tiers.length === 1) throw e;
+      firstError ??= e;
+      passed.push({ tier: tier.name, location: tier.location, reason: (e as Error).message.split('\n')[0]! });
+      continue;
+    }
+    let found = true;
+    try {
+      found = opts.has ? await opts.has(repo) : true;
+    } catch (e) {
+      await repo.close();
+      if (!fallsBack(e) || tiers.length === 1) throw e;
+      firstError ??= e;
+      passed.push({ tier: tier.name, location: tier.location, reason: (e as Error).message.split('\n')[0]! });
+      continue;
+    }
+    if (found) {
+      if (empty) await empty.repo.close();
+      return { repo, tier: tier.name, passed };
+    }
+    if (empty) await repo.close();
+    else empty = { repo, tier: tier.name, passed: [...passed] };
+    passed.push({ tier: tier.name, location: tier.location, reason: 'does not hold the drill records asked for' });
+  }
+  if (empty) return empty;
+  const first = firstError as Error & { type?: ErrorType };
+  const others = passed.slice(1).map((p) => `tier ${p.tier} (${p.location}): ${p.reason}`);
+  throw new LifeboatError(isLifeboatError(first) ? first.type : 'RepositoryNotFound', `${first.message.split('\n')[0]}; no other repository tier can be read either: ${others.join(' | ')}`);
+}
+
+/** `has` for openDrillRecords: the repository holds any drill record of the cluster. */
+export const holdsDrillRecords = (cluster: string) => async (repo: Repository): Promise<boolean> =>
+  (await repo.snapshots({ cluster, tags: [DRILL_RECORD_TAG], component: DRILL_COMPONENT })).length > 0;
+
+/** `has` for openDrillRecords: the repository holds drill `id`'s record. */
+export const holdsDrillRecord = (cluster: string, id: string) => async (repo: Repository): Promise<boolean> => (await findDrillRecord(repo, cluster, id)) !== undefined;

@@ -3,7 +3,8 @@
  * tmp dir holding three drill records: the table and the trend, --json's one document, --cluster
  * through the specs directory, the Markdown and HTML reports (--out never replaces a file), a missing
  * drill id (exit 14, one line), bad input (exit 2, one line), a missing repository (exit 10, nothing
- * created), and the repository left as it was (a read writes nothing).
+ * created), the repository left as it was (a read writes nothing), and the records read from the
+ * next repository tier when the primary is gone.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +23,7 @@ describe('lifeboat drill history / report', () => {
   let env: NodeJS.ProcessEnv;
   let specFile: string;
   let missingFile: string;
+  let tieredFile: string;
   let repoPath: string;
   let drills: DrillRecord[];
   const snapshotFiles = () => readdirSync(join(repoPath, 'snapshots')).sort();
@@ -42,6 +44,9 @@ describe('lifeboat drill history / report', () => {
     });
     specFile = join(dir, 'staging.yaml');
     writeFileSync(specFile, stringify(spec(repoPath)));
+    // The primary gone, the records in the off-site tier (copied there by each save).
+    tieredFile = join(dir, 'tiered.yaml');
+    writeFileSync(tieredFile, stringify({ ...spec(join(dir, 'primary-gone')), offsiteRepository: { path: repoPath, password: { file: join(dir, 'pw') } } }));
     missingFile = join(dir, 'missing.yaml');
     writeFileSync(missingFile, stringify({ ...spec(join(dir, 'nowhere')), name: 'missing' }));
     mkdirSync(specsDir);
@@ -161,4 +166,28 @@ describe('lifeboat drill history / report', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('usage: lifeboat drill report <drill-id>');
   }, 180_000);
+
+  it('the primary gone: history and report read the next tier that holds the records, and say so; --tier-repo reads only that tier', async () => {
+    const before = snapshotFiles();
+    const r = await lifeboatWith(env, 'drill', 'history', '--spec', tieredFile);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trimEnd().split('\n').slice(1, 4).map((l) => l.split(/ {2,}/)[1])).toEqual(drills.map((d) => d.id));
+    const notes = r.stderr.trim().split('\n');
+    expect(notes[0]).toMatch(new RegExp(`^repository tier primary \\(${join(dir, 'primary-gone')}\\) cannot be used: `));
+    expect(notes[1]).toBe(`reading the drill records from repository tier offsite (${repoPath})`);
+    const j = await lifeboatWith(env, 'drill', 'history', '--spec', tieredFile, '--json');
+    expect(j.code, j.stderr).toBe(0);
+    const doc = JSON.parse(j.stdout) as { tier: string; repository: string; passed: { tier: string }[]; drills: { id: string }[] };
+    expect([doc.tier, doc.repository, doc.passed.map((p) => p.tier), doc.drills.length]).toEqual(['offsite', repoPath, ['primary'], 3]);
+
+    const rep = await lifeboatWith(env, 'drill', 'report', drills[1]!.id, '--spec', tieredFile, '--json');
+    expect(rep.code, rep.stderr).toBe(0);
+    expect(JSON.parse(rep.stdout)).toMatchObject({ tier: 'offsite', record: { id: drills[1]!.id } });
+
+    const only = await lifeboatWith(env, 'drill', 'history', '--spec', tieredFile, '--tier-repo', 'primary');
+    expect(only.code).toBe(10);
+    expect(only.stderr.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(join(dir, 'primary-gone'))).toBe(false);
+    expect(snapshotFiles()).toEqual(before);
+  }, 120_000);
 });

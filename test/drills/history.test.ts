@@ -4,7 +4,7 @@
  * listed oldest first whatever the order they were saved in, and never removed by retention: neither
  * `repo forget`'s per-snapshot policy nor the backup sets' retention (with prune) touches them.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
@@ -12,9 +12,20 @@ import { activityDeps } from '../../activities/deps';
 import { drillRecordActivities } from '../../activities/drillRecords';
 import { loadSpec } from '../../src/config/spec';
 import { applySetRetention } from '../../src/backup/retention';
-import { DRILL_COMPONENT, drillRecordTag, listDrillRecords, readDrillRecord, REPORT_HTML_FILE, REPORT_MD_FILE, RECORD_FILE, saveDrillRecord } from '../../src/drills/history';
+import {
+  DRILL_COMPONENT,
+  drillRecordTag,
+  holdsDrillRecord,
+  listDrillRecords,
+  openDrillRecords,
+  readDrillRecord,
+  REPORT_HTML_FILE,
+  REPORT_MD_FILE,
+  RECORD_FILE,
+  saveDrillRecord,
+} from '../../src/drills/history';
 import { EXIT, LifeboatError } from '../../src/errors';
-import { forget, openRepository } from '../../src/repository';
+import { forget, openRepository, openRepositoryForSpec } from '../../src/repository';
 import { renderDrillMarkdown, trendOf } from '../../src/drills/report.pure';
 import { storeSet } from '../monitoring/sets';
 import { PASSWORD, SMALL, tempDir, tempRepo } from '../repository/helpers';
@@ -173,5 +184,97 @@ describe('the drill record activities', () => {
 
     // A record of another cluster does not go into this cluster's repository.
     await expect(acts.drillSaveRecordActivity({ spec, record: { ...a!, cluster: 'primary' } })).rejects.toThrow(/drill record drill-staging-1 is of cluster "primary", not of staging/);
+  });
+});
+
+describe('drill records down the repository tiers', () => {
+  it('each save copies the records down every tier (a tier that fails is named, not thrown, and caught up by the next save); reads fall back to the next tier when the primary is gone', async () => {
+    const dir = tempDir('drill-tiers');
+    writeFileSync(join(dir, 'pw'), PASSWORD);
+    const password = { file: join(dir, 'pw') };
+    // The NAS tier's path is a file at first: it cannot be created there (an unmounted share, say).
+    const nasPath = join(dir, 'nas');
+    writeFileSync(nasPath, 'not a repository');
+    const file = join(dir, `${CLUSTER}.yaml`);
+    writeFileSync(
+      file,
+      stringify({
+        name: CLUSTER,
+        environment: 'staging',
+        kafka: { bootstrapServers: ['127.0.0.1:9'] },
+        repository: { path: join(dir, 'primary'), password },
+        offsiteRepository: { path: join(dir, 'offsite'), password },
+        tiers: [{ name: 'nas', medium: 'nas', path: nasPath, password }],
+      }),
+    );
+    const spec = loadSpec(file);
+    const acts = drillRecordActivities(activityDeps());
+    const [a, b, c] = threeDrills(CLUSTER);
+    const idsIn = async (tier: string) => {
+      const repo = await openRepositoryForSpec(spec, tier);
+      try {
+        return (await listDrillRecords(repo, CLUSTER)).records.map((r) => r.id);
+      } finally {
+        await repo.close();
+      }
+    };
+
+    const first = await acts.drillSaveRecordActivity({ spec, record: a! });
+    expect(first.tiers.map((t) => [t.tier, t.copied, t.skipped])).toEqual([
+      ['offsite', 1, 0],
+      ['nas', 0, 0],
+    ]);
+    expect(first.tiers[0]!.error).toBeUndefined();
+    expect(first.tiers[1]!.error).toMatch(/./);
+    expect(first.tiers[1]!.error).not.toContain('\n');
+    expect(await idsIn('offsite')).toEqual([a!.id]);
+
+    // The share is back: the next save copies its own record and the one the NAS missed.
+    rmSync(nasPath);
+    const second = await acts.drillSaveRecordActivity({ spec, record: b! });
+    expect(second.tiers.map((t) => [t.tier, t.copied, t.skipped, t.error])).toEqual([
+      ['offsite', 1, 1, undefined],
+      ['nas', 2, 0, undefined],
+    ]);
+    await acts.drillSaveRecordActivity({ spec, record: c! });
+    // Saved again (a retried activity): nothing new anywhere.
+    const again = await acts.drillSaveRecordActivity({ spec, record: c! });
+    expect(again.tiers.map((t) => [t.tier, t.copied, t.skipped])).toEqual([
+      ['offsite', 0, 3],
+      ['nas', 0, 3],
+    ]);
+    for (const tier of ['primary', 'offsite', 'nas']) expect(await idsIn(tier), tier).toEqual([a!.id, b!.id, c!.id]);
+    // The copies are the records as saved, reports included.
+    const off = await openRepositoryForSpec(spec, 'offsite');
+    try {
+      expect((await readDrillRecord(off, CLUSTER, b!.id)).record).toEqual(b);
+      const meta = (await off.snapshots({ cluster: CLUSTER, tags: [drillRecordTag(b!.id)] }))[0]!;
+      expect(meta.tags).toEqual(['drill', drillRecordTag(b!.id)]);
+      expect(meta.time).toBe(b!.startedAt);
+    } finally {
+      await off.close();
+    }
+
+    // The primary lost: the next drill still carries the earlier drills' open problems, read from the off-site tier.
+    rmSync(join(dir, 'primary'), { recursive: true, force: true });
+    expect((await acts.drillHistoryActivity({ spec })).map((r) => r.id)).toEqual([a!.id, b!.id, c!.id]);
+    expect(existsSync(join(dir, 'primary'))).toBe(false);
+    const opened = await openDrillRecords(spec, { has: holdsDrillRecord(CLUSTER, c!.id) });
+    try {
+      expect(opened.tier).toBe('offsite');
+      expect(opened.passed.map((p) => p.tier)).toEqual(['primary']);
+      expect(opened.passed[0]!.reason).toMatch(/no repository|not found|does not exist/i);
+    } finally {
+      await opened.repo.close();
+    }
+    // Named, a tier is read alone: the missing primary is not passed over.
+    await expect(openDrillRecords(spec, { tier: 'primary' })).rejects.toMatchObject({ type: 'RepositoryNotFound' });
+    // Every tier gone: the primary's error, the others named.
+    rmSync(join(dir, 'offsite'), { recursive: true, force: true });
+    rmSync(nasPath, { recursive: true, force: true });
+    const err = (await openDrillRecords(spec).catch((e: unknown) => e)) as LifeboatError;
+    expect(err.type).toBe('RepositoryNotFound');
+    expect(err.message).toMatch(/no other repository tier can be read either: tier offsite .*\| tier nas /);
+    expect(await acts.drillHistoryActivity({ spec })).toEqual([]);
   });
 });

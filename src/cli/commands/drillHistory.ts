@@ -1,16 +1,17 @@
 /**
  * `lifeboat drill history` and `lifeboat drill report` (issue 16): the drill records kept in the
  * cluster's repository (src/drills/history.ts). Reads only: nothing is written to the repository,
- * and a missing repository is not created (exit 10). A drill id with no record: exit 14.
+ * and a missing repository is not created (exit 10). A drill id with no record: exit 14. Without
+ * --tier-repo the records are read from the primary, else (missing, unreadable, or without them)
+ * from the next tier that holds them, as a recovery falls back; stderr says so.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { loadSpecCatalog } from '../../config/catalog';
 import { loadSpec, type ClusterSpec } from '../../config/spec';
 import { EXIT, LifeboatError } from '../../errors';
-import { listDrillRecords, readDrillRecord } from '../../drills/history';
+import { holdsDrillRecord, holdsDrillRecords, listDrillRecords, openDrillRecords, type PassedTier, readDrillRecord } from '../../drills/history';
 import { drillRow, historyTable, renderDrillHtml, renderDrillMarkdown, trendOf } from '../../drills/report.pure';
-import { openRepositoryForSpec, type LocalRepository } from '../../repository';
-import { tierOf, repositoryTiers } from '../../backup/tiers.pure';
+import type { Output } from '../output';
 import { choice, commandLine, describe, int, json, spec as specOption, text } from '../options';
 import { output } from '../output';
 
@@ -18,7 +19,7 @@ const TARGET = [
   text('cluster', '<name>', 'the cluster spec of this name in --specs-dir (or LIFEBOAT_SPECS_DIR)'),
   text('specs-dir', '<dir>', 'where --cluster finds its spec (default LIFEBOAT_SPECS_DIR)'),
   describe(specOption, 'the cluster spec (instead of --cluster)'),
-  text('tier-repo', '<name>', "read this repository tier of the spec (primary, offsite, or a tiers[] name; default primary)"),
+  text('tier-repo', '<name>', 'read only this repository tier of the spec (primary, offsite, or a tiers[] name; default: the primary, else the next tier holding the records)'),
 ] as const;
 
 const HISTORY = commandLine(
@@ -49,13 +50,11 @@ function targetSpec(values: TargetValues, cl: { error(m: string): LifeboatError 
   return loadSpecCatalog({ dir }).get(values.cluster).spec;
 }
 
-async function openTier(spec: ClusterSpec, tier: string | undefined): Promise<LocalRepository> {
-  const name = tier ?? 'primary';
-  if (tier !== undefined && !tierOf(spec, tier)) {
-    throw new LifeboatError('InvalidInput', `cluster spec ${spec.name} has no repository tier "${tier}" (its tiers: ${repositoryTiers(spec).map((t) => t.name).join(', ') || 'none'})`);
-  }
-  // No create: a read of a mistyped path must fail, not answer from an empty repository made there.
-  return openRepositoryForSpec(spec, name);
+/** Says on stderr which tier is read when it is not the primary, and why the ones before it were passed over. */
+function tellFallback(out: Output, tier: string, location: string, passed: PassedTier[]): void {
+  if (passed.length === 0) return;
+  for (const p of passed) out.progress(`repository tier ${p.tier} (${p.location}) cannot be used: ${p.reason}`);
+  out.progress(`reading the drill records from repository tier ${tier} (${location})`);
 }
 
 export async function history(argv: string[]): Promise<number> {
@@ -63,14 +62,15 @@ export async function history(argv: string[]): Promise<number> {
   const out = output(values.json ?? false);
   if (positionals.length) throw HISTORY.error(`unexpected argument "${positionals[0]}"`);
   const spec = targetSpec(values, HISTORY);
-  const repo = await openTier(spec, values['tier-repo']);
+  const { repo, tier, passed } = await openDrillRecords(spec, { tier: values['tier-repo'], has: holdsDrillRecords(spec.name) });
   try {
+    tellFallback(out, tier, repo.path, passed);
     const listed = await listDrillRecords(repo, spec.name, { limit: values.limit });
     for (const u of listed.unreadable) out.progress(`warning: drill snapshot ${u.snapshot.slice(0, 12)} could not be read: ${u.error}`);
     const trend = trendOf(listed.records);
     const drills = listed.records.map((r) => ({ ...drillRow(r), snapshot: listed.snapshots[r.id] }));
     const text = listed.records.length ? `${historyTable(listed.records)}\n\ntrend: ${trend.summary}` : `no drill records of ${spec.name} in ${repo.path}`;
-    out.result({ cluster: spec.name, repository: repo.path, drills, trend, unreadable: listed.unreadable }, text);
+    out.result({ cluster: spec.name, repository: repo.path, tier, ...(passed.length ? { passed } : {}), drills, trend, unreadable: listed.unreadable }, text);
     return listed.unreadable.length ? EXIT.PARTIAL : EXIT.OK;
   } finally {
     await repo.close();
@@ -84,11 +84,12 @@ export async function report(argv: string[]): Promise<number> {
   if (values.json && (values.format || values.out)) throw REPORT.error('--json prints the record; give it without --format and --out');
   if (values.out && existsSync(values.out)) throw new LifeboatError('InvalidInput', `--out ${values.out} exists: give a new file (the report never replaces one)`);
   const spec = targetSpec(values, REPORT);
-  const repo = await openTier(spec, values['tier-repo']);
+  const { repo, tier, passed } = await openDrillRecords(spec, { tier: values['tier-repo'], has: holdsDrillRecord(spec.name, positionals[0]!) });
   try {
+    tellFallback(out, tier, repo.path, passed);
     const { record, snapshot } = await readDrillRecord(repo, spec.name, positionals[0]!);
     if (values.json) {
-      out.result({ snapshot, record });
+      out.result({ snapshot, tier, record });
       return EXIT.OK;
     }
     // The trend as of that drill: the drills up to it (report.pure.ts leaves later ones out).
