@@ -1,0 +1,260 @@
+/**
+ * The drill scenarios not covered by drill.int (cluster-lost), drillCorrupt.int (backup-corrupt),
+ * drillChaos.int and stop.int (broker-killed), run end to end on the lab: the fault applied, the
+ * plan's recovery child bringing the target back, verify, review with the reverts, the record with
+ * its score saved in the repository. Each asserts what came back (znode data, log dirs, offsets), not
+ * only the record.
+ *  - zookeeper-data-lost (full, the staging standby): the chroot deleted, fullClusterRecovery of the
+ *    zookeeper part brings every znode back with its data;
+ *  - registry-lost (full, the standby with registry roots of the test's own): both roots deleted,
+ *    restoreState of the registry part brings them back;
+ *  - broker-disk-wiped and brokers-lost (full, the primary — the lab's only cluster of more than one
+ *    broker — with iKnowThisIsProduction): one broker's log dirs moved aside and restored by its
+ *    brokerRecovery from the drill's fresh set, the broker back as leader serving every offset; two of
+ *    three brokers killed and brought back one brokerRecovery each. The primary is left whole, every
+ *    ISR full.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readdirSync } from 'node:fs';
+import { brokerRunning, startBroker } from '../../lab/lab';
+import { findCluster } from '../../lab/topology';
+import { earlierProblems } from '../../src/drills/evidence.pure';
+import { listDrillRecords } from '../../src/drills/history';
+import { drillStreamTopic } from '../../src/drills/ids.pure';
+import { takeInventory } from '../../src/drills/inventory';
+import { inventoryDiff } from '../../src/drills/inventory.pure';
+import { carryOver } from '../../src/drills/problems.pure';
+import type { DrillRecord } from '../../src/drills/records';
+import { scoreDrill } from '../../src/drills/score.pure';
+import { withAdmin } from '../../src/kafka/admin';
+import { kafkaFor } from '../../src/kafka/client';
+import { waitForBrokerInIsr } from '../../src/kafka/cluster';
+import { consumeAll } from '../recovery/consume';
+import { openRepositoryForSpec } from '../../src/repository';
+import { ACL, create, CreateMode, Id, Permission, withZk } from '../../src/zookeeper/client';
+import { deleteTree } from '../../src/zookeeper/deleteTree';
+import { createTopicsReady, produce } from '../support/kafka';
+import { primarySpec, standbySpec, topo, unique } from '../support/lab';
+import { type DrillLab, startDrillLab, whyOf, znodeData } from './support/drillLab';
+
+const OPEN = [new ACL(Permission.ALL, new Id('world', 'anyone'))];
+
+/** Saved in the cluster's repository as returned. */
+async function savedScore(lab: DrillLab, id: string): Promise<number | undefined> {
+  const repo = await openRepositoryForSpec(lab.spec);
+  try {
+    return (await listDrillRecords(repo, lab.spec.name)).records.find((r) => r.id === id)?.score.total;
+  } finally {
+    await repo.close();
+  }
+}
+
+/**
+ * What every successful drill's record shows: five phases, measured, scored from its evidence and the
+ * open problems of the drills saved before it in the same repository (`earlier`), nothing left different.
+ */
+function expectRecovered(record: DrillRecord, id: string, earlier: DrillRecord[] = []): void {
+  const why = whyOf(record);
+  expect(record.id).toBe(id);
+  expect(record.skipped).toBeUndefined();
+  expect(record.phases.map((p) => p.name), why).toEqual(['prepare', 'start', 'execute', 'verify', 'review']);
+  expect(Date.parse(record.evidence.times!.firstGreenProbeAt!), why).toBeGreaterThanOrEqual(Date.parse(record.evidence.times!.faultAt!));
+  expect(record.rtoSeconds, why).not.toBeNull();
+  expect(record.rtoSeconds!).toBeLessThan(300);
+  expect(record.score).toEqual(scoreDrill(record.evidence, carryOver(earlierProblems(earlier), record.startedAt)));
+  expect(record.score.missing, why).toEqual([]);
+  expect(record.score.parts.recoveryTime.points, why).toBe(30);
+  expect(record.score.parts.process.points, why).toBe(25);
+  expect(record.inventoryDifferences, why).toEqual([]);
+  // For docs/drills.md: what each scenario measured on the lab.
+  console.info(`drill ${record.scenario} (${record.type}) of ${record.cluster}: score ${record.score.total}, RTO ${record.rtoSeconds} s, RPO ${record.rpoSeconds} s, ${(Date.parse(record.endedAt) - Date.parse(record.startedAt)) / 1000} s start to record`);
+}
+
+describe('zookeeper-data-lost and registry-lost drills on the staging standby', () => {
+  const standby = standbySpec();
+  const broker = findCluster(topo, 'standby').brokers[0]!;
+  const zkConnect = standby.zookeeper!.connect;
+  const chroot = standby.zookeeper!.chroot;
+  const u = unique('drillreg');
+  const services = `/${u}-services`;
+  const dubbo = `/${u}-dubbo`;
+  const topic = unique('drill-zk-orders');
+  /** Persistent znodes of the test's own in the chroot: application data a ZooKeeper restore must bring back. */
+  const mine = `${chroot}/${unique('drill-app')}`;
+  let lab: DrillLab;
+  /** The drills this describe's tests have run, oldest first (the repository is the test's own). */
+  const done: DrillRecord[] = [];
+
+  beforeAll(async () => {
+    lab = await startDrillLab(standby, { registry: { curator: services, dubbo } });
+    await createTopicsReady(lab.spec, [{ topic, numPartitions: 2, replicationFactor: 1, configEntries: [{ name: 'retention.ms', value: '86400000' }] }]);
+    await produce(lab.spec, topic, Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: `order-${i}` })));
+    await withZk(zkConnect, async (zk) => {
+      await create(zk, mine, Buffer.from('app root'), OPEN);
+      for (let i = 0; i < 3; i++) await create(zk, `${mine}/item-`, Buffer.from(`item ${i}`), OPEN, CreateMode.PERSISTENT_SEQUENTIAL);
+      for (const root of [services, dubbo]) {
+        await create(zk, root, Buffer.from(`root ${root}`), OPEN);
+        for (const svc of ['orders', 'payments']) {
+          await create(zk, `${root}/${svc}`, Buffer.from(`{"service":"${svc}"}`), OPEN);
+          await create(zk, `${root}/${svc}/instance-1`, Buffer.from(`{"address":"10.0.0.1","service":"${svc}"}`), OPEN);
+        }
+      }
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    if (!brokerRunning(topo, broker)) await startBroker(topo, broker, () => {}).catch(() => undefined);
+    await withZk(zkConnect, async (zk) => {
+      for (const r of [mine, services, dubbo]) await deleteTree(zk, r);
+    }).catch(() => undefined);
+    await withAdmin(kafkaFor(standby), standby.name, (a) => a.deleteTopics({ topics: [topic] })).catch(() => {});
+    await lab?.stop();
+  }, 180_000);
+
+  it('zookeeper-data-lost (full): the chroot deleted, fullClusterRecovery brings every znode back with its data, scored and saved', { timeout: 240_000 }, async () => {
+    // Kafka's own moving state (partition leader/ISR state, epochs, notifications) is not what a restore must keep byte for byte.
+    const moving = (p: string) => /\/partitions\/\d+\/state$|^\/(controller_epoch|latest_producer_id_block|feature|admin|isr_change_notification|log_dir_event_notification|lifeboat-drill)(\/|$)|^\/config\/changes\//.test(p);
+    const znodesBefore = await znodeData(zkConnect, chroot, moving);
+    expect(Object.keys(znodesBefore)).toEqual(expect.arrayContaining([`/brokers/topics/${topic}`, `/config/topics/${topic}`, mine.slice(chroot.length)]));
+    const before = await takeInventory(lab.spec, 'test');
+
+    const id = lab.drillId('zookeeper-data-lost');
+    const record = await lab.run(id, { scenario: 'zookeeper-data-lost', type: 'full' });
+    const why = whyOf(record);
+    expectRecovered(record, id, [...done]);
+    done.push(record);
+    expect(record.faults.map((f) => f.fault.kind), why).toEqual(['zookeeper-chroot']);
+    expect(record.faults[0]!.zkExport?.roots).toEqual([chroot]);
+    expect(record.reverts.map((r) => [r.fault.kind, r.mode])).toEqual([['zookeeper-chroot', 'discard']]);
+    expect(record.evidence.process?.steps?.map((s) => s.id), why).toEqual(expect.arrayContaining(['choose-set', 'stop-brokers', 'restore-zookeeper', 'start-brokers', 'verify']));
+    // The stream's znode was deleted with the chroot and came back from the set: ZooKeeper's loss was measured.
+    expect(record.evidence.data?.zookeeper, why).toBeTruthy();
+    expect(record.rpoSeconds, why).not.toBeNull();
+    expect(record.rpoSeconds!).toBeLessThan(15 * 60);
+    expect(await savedScore(lab, id)).toBe(record.score.total);
+
+    // Every znode back with its data (what the recovery restored stays: the fault's export was discarded).
+    expect(await znodeData(zkConnect, chroot, moving)).toEqual(znodesBefore);
+    const after = await takeInventory(lab.spec, 'test');
+    expect(after.topics[drillStreamTopic(id)]).toBeUndefined();
+    expect(inventoryDiff(before, after)).toEqual([]);
+    expect(brokerRunning(topo, broker)).toBe(true);
+  });
+
+  it('registry-lost (full): both registry roots deleted, restoreState of the registry brings them back, scored and saved', { timeout: 180_000 }, async () => {
+    const registryBefore = { services: await znodeData(zkConnect, services), dubbo: await znodeData(zkConnect, dubbo) };
+    expect(Object.keys(registryBefore.services)).toHaveLength(5);
+    const before = await takeInventory(lab.spec, 'test');
+
+    const id = lab.drillId('registry-lost');
+    const record = await lab.run(id, { scenario: 'registry-lost', type: 'full' });
+    const why = whyOf(record);
+    expectRecovered(record, id, [...done]);
+    done.push(record);
+    expect(record.faults.map((f) => f.fault.kind), why).toEqual(['registry']);
+    expect(record.faults[0]!.zkExport?.roots).toEqual([services, dubbo]);
+    expect(record.reverts.map((r) => [r.fault.kind, r.mode])).toEqual([['registry', 'discard']]);
+    expect(record.evidence.process?.steps?.map((s) => s.id), why).toEqual(expect.arrayContaining(['choose-set', 'restore-registry']));
+    expect(record.evidence.process?.gates?.map((g) => g.step)).toEqual(['restore-registry']);
+    expect(await savedScore(lab, id)).toBe(record.score.total);
+
+    expect({ services: await znodeData(zkConnect, services), dubbo: await znodeData(zkConnect, dubbo) }).toEqual(registryBefore);
+    expect(inventoryDiff(before, await takeInventory(lab.spec, 'test'))).toEqual([]);
+  });
+});
+
+describe('broker-disk-wiped and brokers-lost drills on the primary (iKnowThisIsProduction)', () => {
+  const primary = primarySpec();
+  const labBrokers = findCluster(topo, 'primary').brokers;
+  const last = primary.brokers[primary.brokers.length - 1]!;
+  const topic = unique('drill-broker-orders');
+  const RECORDS = 30;
+  let lab: DrillLab;
+  const done: DrillRecord[] = [];
+
+  /** Each partition's leader, from the cluster's metadata. */
+  const leaders = () =>
+    withAdmin(kafkaFor(primary, 'test-admin'), primary.name, async (a) => {
+      const md = await a.fetchTopicMetadata({ topics: [topic] });
+      return md.topics[0]!.partitions.map((p) => ({ partition: p.partitionId, leader: p.leader, isr: [...p.isr].sort() }));
+    });
+
+  beforeAll(async () => {
+    lab = await startDrillLab(primary);
+    // The last broker (the one broker-disk-wiped takes) is every partition's preferred leader: once
+    // recovered, it alone serves the topic.
+    await createTopicsReady(lab.spec, [
+      {
+        topic,
+        replicaAssignment: [
+          { partition: 0, replicas: [last.id, 1, 2] },
+          { partition: 1, replicas: [last.id, 2, 1] },
+        ],
+      },
+    ]);
+    await produce(lab.spec, topic, Array.from({ length: RECORDS }, (_, i) => ({ key: `k${i}`, value: `order-${i}` })));
+  }, 180_000);
+
+  afterAll(async () => {
+    // Whatever happened, every primary broker running and back in every ISR.
+    for (const b of labBrokers) if (!brokerRunning(topo, b)) await startBroker(topo, b, () => {}).catch(() => undefined);
+    for (const b of primary.brokers) await waitForBrokerInIsr(primary, b.id, { timeoutMs: 120_000 }).catch(() => undefined);
+    await withAdmin(kafkaFor(primary), primary.name, (a) => a.deleteTopics({ topics: [topic] })).catch(() => {});
+    await lab?.stop();
+  }, 300_000);
+
+  it('broker-disk-wiped (full): the log dirs restored by brokerRecovery, the broker leading and serving every offset again', { timeout: 240_000 }, async () => {
+    const before = await takeInventory(lab.spec, 'test');
+    const id = lab.drillId('broker-disk-wiped');
+    const record = await lab.run(id, { scenario: 'broker-disk-wiped', type: 'full', iKnowThisIsProduction: true });
+    const why = whyOf(record);
+    expectRecovered(record, id, [...done]);
+    done.push(record);
+    expect(record.faults.map((f) => f.fault), why).toEqual([{ kind: 'broker-disk', brokerId: last.id }]);
+    expect(record.problems.filter((p) => p.id.startsWith(`${id}#`)), why).toEqual([]);
+    expect(record.reverts.map((r) => [r.fault.kind, r.mode])).toEqual([['broker-disk', 'discard']]);
+    const steps = record.evidence.process?.steps ?? [];
+    expect(steps.map((s) => s.id), why).toEqual(expect.arrayContaining(['check-cluster', 'plan', 'restore-logdirs', 'start-broker', 'wait-isr', 'preferred-election', 'verify']));
+    expect(record.evidence.process?.gates?.map((g) => g.step)).toEqual(['restore-logdirs']);
+    expect(await savedScore(lab, id)).toBe(record.score.total);
+
+    // The broker's log dir holds the topic again (what the fault moved aside is gone: discarded).
+    const logDir = last.logDirs[0]!;
+    expect(readdirSync(logDir)).toEqual(expect.arrayContaining([`${topic}-0`, `${topic}-1`, 'meta.properties']));
+    expect(readdirSync(`${logDir}/..`).filter((n) => n.includes('lifeboat-drill'))).toEqual([]);
+    // It leads both partitions (preferred election) with full ISRs, and serves every record.
+    expect(await leaders()).toEqual([
+      { partition: 0, leader: last.id, isr: [1, 2, 3] },
+      { partition: 1, leader: last.id, isr: [1, 2, 3] },
+    ]);
+    expect(inventoryDiff(before, await takeInventory(lab.spec, 'test'))).toEqual([]);
+    // (Read last: the reader's group would be a difference of the test's own.)
+    const got = await consumeAll(lab.spec, topic, RECORDS);
+    expect(got.map((l) => l.split(':')[3]).sort()).toEqual(Array.from({ length: RECORDS }, (_, i) => `order-${i}`).sort());
+  });
+
+  it('brokers-lost (full): every broker but the first killed, one brokerRecovery each, the primary whole', { timeout: 240_000 }, async () => {
+    const before = await takeInventory(lab.spec, 'test');
+    const id = lab.drillId('brokers-lost');
+    const record = await lab.run(id, { scenario: 'brokers-lost', type: 'full', iKnowThisIsProduction: true });
+    const why = whyOf(record);
+    expectRecovered(record, id, [...done]);
+    done.push(record);
+    const lost = primary.brokers.slice(1).map((b) => b.id);
+    expect(record.faults.map((f) => f.fault), why).toEqual(lost.map((brokerId) => ({ kind: 'broker-kill', brokerId })));
+    // Every child verified (each brokerRecovery leaves the brokers after it to their own): no problem found, the faults discarded.
+    expect(record.problems.filter((p) => p.id.startsWith(`${id}#`)), why).toEqual([]);
+    expect(record.reverts.map((r) => [r.fault.kind, r.mode])).toEqual(lost.map(() => ['broker-kill', 'discard']));
+    // One child per broker, in order, each step prefixed with its broker.
+    const steps = (record.evidence.process?.steps ?? []).map((s) => s.id);
+    for (const b of lost) expect(steps, why).toEqual(expect.arrayContaining([`broker-${b}/start-broker`, `broker-${b}/wait-isr`, `broker-${b}/verify`]));
+    expect(await savedScore(lab, id)).toBe(record.score.total);
+
+    for (const b of labBrokers) expect(brokerRunning(topo, b)).toBe(true);
+    expect((await leaders()).map((p) => p.isr)).toEqual([
+      [1, 2, 3],
+      [1, 2, 3],
+    ]);
+    expect(inventoryDiff(before, await takeInventory(lab.spec, 'test'))).toEqual([]);
+  });
+});
