@@ -19,6 +19,8 @@ export interface Backend {
   read(kind: FileKind, name: string): Promise<Buffer>;
   /** Reads exactly `length` bytes or returns fewer if the file is shorter (a truncated object). */
   readRange(kind: FileKind, name: string, offset: number, length: number): Promise<Buffer>;
+  /** readRange into the caller's memory (bytes received: fewer if the file is shorter), where the backend can. */
+  readRangeInto?(kind: FileKind, name: string, offset: number, length: number, into: Uint8Array): Promise<number>;
   write(kind: FileKind, name: string, data: Buffer | Buffer[], opts?: { sync?: boolean }): Promise<void>;
   remove(kind: FileKind, name: string): Promise<void>;
   /** Removes leftovers of interrupted writes (only under an exclusive lock). */

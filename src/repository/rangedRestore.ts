@@ -3,7 +3,12 @@
  * chunks are grouped by pack, neighbours in a pack (gaps up to GAP_BYTES) coalesced into one ranged
  * read of up to GROUP_BYTES, several reads in flight at once; every chunk is opened, decompressed
  * and checked against its SHA-256 and length before it is written at its place in the file.
- * (Local packs are read by the restore workers instead, restorePool.ts.)
+ *
+ * Where the backend reads into the caller's memory and the restore workers can start, this thread
+ * only fetches: each ranged GET's body goes into one of a few reused SharedArrayBuffers, and a
+ * restore worker (restorePool.ts) opens, decompresses, verifies and writes its chunks, as it does
+ * for local packs. Before, AES-GCM, SHA-256, the zstd calls and a fresh 8 MiB buffer per read ran
+ * on this thread, which also parses HTTP: 0.80x restic's S3 restore (docs/benchmarks.md).
  */
 import { write } from 'node:fs';
 import { promisify } from 'node:util';
@@ -13,6 +18,7 @@ import type { BlobLocation } from './blobIndex';
 import { decompress } from './compress';
 import { open, sha256 } from './crypto';
 import type { FileEntry, ParallelFileRestore, SnapshotMeta } from './types';
+import type { PlacementFailure, RestorePool } from './restorePool';
 
 const writeAt = promisify(write);
 /** Unneeded bytes between two chunks of a pack that one read still spans (cheaper than another request). */
@@ -52,8 +58,20 @@ class Gate {
   }
 }
 
-export function rangedRestore(src: RangedSource, parallel: number): ParallelFileRestore {
+/**
+ * `pool`: restore workers that verify and write what this thread fetches (the backend must have
+ * readRangeInto); without it every chunk is verified on this thread.
+ */
+export function rangedRestore(src: RangedSource, parallel: number, pool?: RestorePool | null): ParallelFileRestore {
   const gate = new Gate(Math.max(2, parallel));
+  const readInto = pool && src.backend.readRangeInto ? src.backend.readRangeInto.bind(src.backend) : null;
+  // Read buffers of GROUP_BYTES, reused: at most one per read in flight (the gate). A fresh one per
+  // read was zero-filled and page-faulted in, and left its 8 MiB to the GC.
+  const spare: SharedArrayBuffer[] = [];
+  const takeBuf = (size: number): SharedArrayBuffer => (size <= GROUP_BYTES ? spare.pop() : undefined) ?? new SharedArrayBuffer(Math.max(size, GROUP_BYTES));
+  const giveBuf = (b: SharedArrayBuffer) => {
+    if (b.byteLength === GROUP_BYTES) spare.push(b);
+  };
   const damaged = (id: string, pack: string | undefined, reason: string): LifeboatError =>
     new LifeboatError(
       'CorruptBackup',
@@ -100,6 +118,35 @@ export function rangedRestore(src: RangedSource, parallel: number): ParallelFile
     return out;
   };
 
+  /** Reads one group into a reused buffer; a restore worker verifies its chunks and writes them into `target`. */
+  const fetchGroupPooled = (group: Piece[], target: number | SharedArrayBuffer, stopped: () => boolean): Promise<void> =>
+    gate.run(async () => {
+      if (stopped()) return;
+      const pack = group[0]!.loc.pack;
+      const start = group[0]!.loc.offset;
+      const end = Math.max(...group.map((p) => p.loc.offset + p.loc.length));
+      const buf = takeBuf(end - start);
+      try {
+        let got: number;
+        try {
+          got = await readInto!('data', pack, start, end - start, new Uint8Array(buf));
+        } catch (e) {
+          if (e instanceof LifeboatError) throw e;
+          throw damaged(group[0]!.id, pack, `cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        }
+        if (stopped()) return;
+        try {
+          await pool!.writeFrom(target, buf, got, group.map((p) => ({ id: p.id, pack, offset: p.loc.offset - start, length: p.loc.length, raw: p.loc.raw, pos: p.pos })));
+        } catch (err) {
+          const f = (err as { failure?: PlacementFailure }).failure;
+          // A chunk that fails verification is a damaged backup; anything else (a full disk) is not.
+          throw f ? damaged(f.blob, pack, f.reason) : err;
+        }
+      } finally {
+        giveBuf(buf);
+      }
+    });
+
   /** Reads one group and hands every verified chunk to `put` (nothing once `stopped()`). */
   const fetchGroup = (group: Piece[], put: (p: Piece, data: Buffer) => Promise<void>, stopped: () => boolean): Promise<void> =>
     gate.run(async () => {
@@ -140,10 +187,10 @@ export function rangedRestore(src: RangedSource, parallel: number): ParallelFile
    * still writing: the caller closes the file next, and a late write could land in a file that
    * reused its descriptor.
    */
-  const fill = async (list: Piece[], put: (p: Piece, data: Buffer) => Promise<void>): Promise<void> => {
+  const fill = async (list: Piece[], put: ((p: Piece, data: Buffer) => Promise<void>) | { target: number | SharedArrayBuffer }): Promise<void> => {
     let failed = false;
     const all = groups(list).map((g) =>
-      fetchGroup(g, put, () => failed).catch((e: unknown) => {
+      (typeof put === 'function' ? fetchGroup(g, put, () => failed) : fetchGroupPooled(g, put.target, () => failed)).catch((e: unknown) => {
         failed = true;
         throw e;
       }),
@@ -153,6 +200,21 @@ export function rangedRestore(src: RangedSource, parallel: number): ParallelFile
     if (bad) throw bad.reason;
   };
 
+  if (readInto) {
+    return {
+      writeFile: async (path, fd) => fill((await pieces(path)).list, { target: fd }),
+      readBuffer: async (path) => {
+        const { list, size } = await pieces(path);
+        if (size === 0) return Buffer.alloc(0);
+        // Filled by the workers in place; once they are done the buffer is the caller's alone.
+        const out = new SharedArrayBuffer(size);
+        await fill(list, { target: out });
+        return Buffer.from(out, 0, size);
+      },
+      recycle: () => undefined,
+      close: () => pool!.close(),
+    };
+  }
   return {
     writeFile: async (path, fd) => {
       const { list } = await pieces(path);
@@ -168,6 +230,6 @@ export function rangedRestore(src: RangedSource, parallel: number): ParallelFile
       return out;
     },
     recycle: () => undefined,
-    close: async () => undefined,
+    close: async () => void (await pool?.close()),
   };
 }

@@ -907,7 +907,9 @@ class Reader implements SnapshotReader {
     if (!(backend instanceof LocalBackend)) {
       // Packs on object storage: coalesced ranged reads, several in flight, every chunk verified.
       const repo = this.repo;
-      return rangedRestore({ backend, key: repo.key, meta: this.meta, locate: (id) => repo.locate(id), entry: (p) => this.entry(p) }, 2 * workers + 2);
+      // Restore workers verify and write what this thread fetches, where the backend reads into shared memory.
+      const pool = backend.readRangeInto ? RestorePool.start(repo.key, workers) : null;
+      return rangedRestore({ backend, key: repo.key, meta: this.meta, locate: (id) => repo.locate(id), entry: (p) => this.entry(p) }, 2 * workers + 2, pool);
     }
     const pool = RestorePool.start(this.repo.key, workers);
     if (!pool) return null;

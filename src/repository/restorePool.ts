@@ -47,6 +47,9 @@ interface TaskMessage {
   /** Where the chunks go: a file descriptor (positional writes) or a shared buffer (copies at their offsets). */
   fd?: number;
   sab?: SharedArrayBuffer;
+  /** The chunks' sealed bytes already in memory (a ranged GET's body): item offsets are within its first `srcLen` bytes. */
+  src?: SharedArrayBuffer;
+  srcLen?: number;
   items: Item[];
 }
 type Reply = { id: number; ok: true } | { id: number; ok: false; blob?: string; pack?: string; reason: string; code?: string };
@@ -135,6 +138,28 @@ export class RestorePool {
     const results = await Promise.allSettled(tasks);
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
+  }
+
+  /**
+   * Verifies and writes chunks whose sealed bytes the caller already holds (a ranged GET of a pack
+   * read into `src`; each chunk's `offset` is within its first `srcLen` bytes, `pack` names the
+   * pack for errors): one task, run by a worker; `src` is the caller's again once this resolves.
+   */
+  async writeFrom(target: number | SharedArrayBuffer, src: SharedArrayBuffer, srcLen: number, chunks: Placement[]): Promise<void> {
+    if (this.closed) throw new Error('restore pool is closed');
+    if (this.stopped) throw this.stopped;
+    const msg: TaskMessage = {
+      type: 'task',
+      id: this.nextId++,
+      ...(typeof target === 'number' ? { fd: target } : { sab: target }),
+      src,
+      srcLen,
+      items: chunks.map((c) => [c.pack, c.offset, c.length, c.id, c.raw, c.pos]),
+    };
+    const p = new Promise<void>((resolve, reject) => this.pending.set(msg.id, { resolve, reject }));
+    this.queue.push(msg);
+    this.dispatch();
+    await p;
   }
 
   private dispatch(): void {
@@ -228,7 +253,7 @@ function workerMain(): void {
   const zlib = require('node:zlib') as typeof ZlibModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   type WItem = [string, number, number, string, number, number];
-  type WTask = { type: 'task'; id: number; fd?: number; sab?: SharedArrayBuffer; items: WItem[] };
+  type WTask = { type: 'task'; id: number; fd?: number; sab?: SharedArrayBuffer; src?: SharedArrayBuffer; srcLen?: number; items: WItem[] };
   type Zstd = { decompress(data: Buffer): Promise<Buffer> };
   const { key, zstdPath } = workerData as { key: Buffer; zstdPath: string | null };
   let zstd: Zstd | null = null;
@@ -359,11 +384,19 @@ function workerMain(): void {
           end = n[1] + n[2];
           j++;
         }
+        // The span's bytes: read from the pack file into `buf`, or a view of what the caller fetched.
+        let span: Buffer;
         let got: number;
-        try {
-          got = readSpan(first[0], first[1], end - first[1]);
-        } catch (e) {
-          throw new Fail(first[3], first[0], `cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        if (t.src) {
+          got = Math.max(0, Math.min(end, t.srcLen ?? 0) - first[1]);
+          span = Buffer.from(t.src, Math.min(first[1], t.srcLen ?? 0), got);
+        } else {
+          try {
+            got = readSpan(first[0], first[1], end - first[1]);
+          } catch (e) {
+            throw new Fail(first[3], first[0], `cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+          }
+          span = buf;
         }
         for (let k = i; k < j; k++) {
           const it = t.items[k]!;
@@ -372,7 +405,7 @@ function workerMain(): void {
           if (at + length > got) throw new Fail(id, pack, `is truncated (${Math.max(0, got - at)} of ${length} bytes)`);
           let plain: Buffer;
           try {
-            plain = openSealed(buf.subarray(at, at + length));
+            plain = openSealed(span.subarray(at, at + length));
           } catch {
             throw new Fail(id, pack, 'fails authentication (altered)');
           }

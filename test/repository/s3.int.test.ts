@@ -14,6 +14,7 @@ import { cleanS3, labS3, S3_BUCKET, s3Keys, s3Location, s3Prefix, s3Repository }
 import { initRepository, locationOf, openBackend, openRepository, openRepositoryForSpec, pruneRepository, RepositorySessions, restoreFiles, S3Backend } from '../../src/repository';
 import { resolveSecret } from '../../src/config/spec';
 import { kafkaLike, PASSWORD, SMALL } from './helpers';
+import { RestorePool } from '../../src/repository/restorePool';
 
 const dirs: string[] = [];
 const tmp = (): string => {
@@ -147,6 +148,10 @@ describe('repository on S3 (versitygw)', () => {
     let reads = 0;
     const real = repo.backend.readRange.bind(repo.backend);
     repo.backend.readRange = (...a) => (reads++, real(...a));
+    // The restore reads into its own buffers where the backend can (S3 does): count those reads too.
+    const realInto = repo.backend.readRangeInto!.bind(repo.backend);
+    repo.backend.readRangeInto = (...a) => (reads++, realInto(...a));
+    const tasksBefore = RestorePool.tasksDone;
     try {
       expect((await session.readBuffer('logdirs/a.log')).equals(data)).toBe(true);
       const target = join(tmp(), 'a.log');
@@ -155,10 +160,14 @@ describe('repository on S3 (versitygw)', () => {
       expect(readFileSync(join(target, '..', 'out', 'logdirs/a.log')).equals(data)).toBe(true);
     } finally {
       repo.backend.readRange = real;
+      repo.backend.readRangeInto = realInto;
     }
     // One read per pack at most (~13 packs of 256 KiB for dozens of chunks), twice over (readBuffer, then restoreFiles).
     expect(chunks).toBeGreaterThan(30);
+    expect(reads).toBeGreaterThan(0);
     expect(reads).toBeLessThan(chunks);
+    // The chunks were opened, verified and written by the restore workers, not on this thread.
+    expect(RestorePool.tasksDone - tasksBefore).toBeGreaterThanOrEqual(reads);
     await session.close();
 
     // The largest pack altered behind the repository's back, then cut short: both named as damage.
