@@ -234,7 +234,7 @@ export async function openDrillRecords(
       passed.push({ tier: tier.name, location: tier.location, reason: (e as Error).message.split('\n')[0]! });
       continue;
     }
-    let found = true;
+    let found: boolean;
     try {
       found = opts.has ? await opts.has(repo) : true;
     } catch (e) {
