@@ -329,7 +329,8 @@ const SCHEDULE = commandLine(
 cadence (§8.5): tabletop monthly (first Tuesday, 10:00; scenario cluster-lost), partial quarterly (second Tuesday
 of Jan/Apr/Jul/Oct, 10:00; broker-killed), full half-yearly (third Tuesday of Mar/Sep, 10:00; cluster-lost); times
 in --timezone (default UTC). Schedule IDs: lifeboat-drill-<cluster>-<type>. Overlap SKIP, catch-up window 1 day;
-a scheduled drill that finds another drill running on the cluster is recorded as skipped.`,
+a scheduled drill that finds another drill running on the cluster is recorded as skipped.
+Pause, unpause or trigger one: lifeboat schedule pause|unpause|trigger lifeboat-drill-<cluster>-<type> [--note <text>].`,
   [
     cluster,
     target,
