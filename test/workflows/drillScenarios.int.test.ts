@@ -12,10 +12,13 @@
  *    broker — with iKnowThisIsProduction): one broker's log dirs moved aside and restored by its
  *    brokerRecovery from the drill's fresh set, the broker back as leader serving every offset; two of
  *    three brokers killed and brought back one brokerRecovery each. The primary is left whole, every
- *    ISR full.
+ *    ISR full;
+ *  - datacenter-lost as a tabletop (the primary, whose spec names the standby): the failover's plan
+ *    walked through as a dry run, nothing touched. A full one cannot run on the lab as the drill is
+ *    today: see docs/drills.md, "Which test proves each scenario".
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { brokerRunning, startBroker } from '../../lab/lab';
 import { findCluster } from '../../lab/topology';
 import { earlierProblems } from '../../src/drills/evidence.pure';
@@ -24,7 +27,7 @@ import { drillStreamTopic } from '../../src/drills/ids.pure';
 import { takeInventory } from '../../src/drills/inventory';
 import { inventoryDiff } from '../../src/drills/inventory.pure';
 import { carryOver } from '../../src/drills/problems.pure';
-import type { DrillRecord } from '../../src/drills/records';
+import type { DrillRecord, FaultSpec } from '../../src/drills/records';
 import { scoreDrill } from '../../src/drills/score.pure';
 import { withAdmin } from '../../src/kafka/admin';
 import { kafkaFor } from '../../src/kafka/client';
@@ -70,7 +73,12 @@ function expectRecovered(record: DrillRecord, id: string, earlier: DrillRecord[]
   console.info(`drill ${record.scenario} (${record.type}) of ${record.cluster}: score ${record.score.total}, RTO ${record.rtoSeconds} s, RPO ${record.rpoSeconds} s, ${(Date.parse(record.endedAt) - Date.parse(record.startedAt)) / 1000} s start to record`);
 }
 
-describe('zookeeper-data-lost and registry-lost drills on the staging standby', () => {
+/** The standby's drills are over (the datacenter-lost tabletop assesses the standby: it must not find it mid-drill). */
+let standbyDone!: () => void;
+const standbyOver = new Promise<void>((resolve) => (standbyDone = resolve));
+
+// The two clusters' drills run side by side (the file's time is the longer of the two), each cluster's in order.
+describe('zookeeper-data-lost and registry-lost drills on the staging standby', { concurrent: true }, () => {
   const standby = standbySpec();
   const broker = findCluster(topo, 'standby').brokers[0]!;
   const zkConnect = standby.zookeeper!.connect;
@@ -109,9 +117,10 @@ describe('zookeeper-data-lost and registry-lost drills on the staging standby', 
     }).catch(() => undefined);
     await withAdmin(kafkaFor(standby), standby.name, (a) => a.deleteTopics({ topics: [topic] })).catch(() => {});
     await lab?.stop();
+    standbyDone();
   }, 180_000);
 
-  it('zookeeper-data-lost (full): the chroot deleted, fullClusterRecovery brings every znode back with its data, scored and saved', { timeout: 240_000 }, async () => {
+  it.sequential('zookeeper-data-lost (full): the chroot deleted, fullClusterRecovery brings every znode back with its data, scored and saved', { timeout: 240_000 }, async () => {
     // Kafka's own moving state (partition leader/ISR state, epochs, notifications) is not what a restore must keep byte for byte.
     const moving = (p: string) => /\/partitions\/\d+\/state$|^\/(controller_epoch|latest_producer_id_block|feature|admin|isr_change_notification|log_dir_event_notification|lifeboat-drill)(\/|$)|^\/config\/changes\//.test(p);
     const znodesBefore = await znodeData(zkConnect, chroot, moving);
@@ -141,7 +150,7 @@ describe('zookeeper-data-lost and registry-lost drills on the staging standby', 
     expect(brokerRunning(topo, broker)).toBe(true);
   });
 
-  it('registry-lost (full): both registry roots deleted, restoreState of the registry brings them back, scored and saved', { timeout: 180_000 }, async () => {
+  it.sequential('registry-lost (full): both registry roots deleted, restoreState of the registry brings them back, scored and saved', { timeout: 180_000 }, async () => {
     const registryBefore = { services: await znodeData(zkConnect, services), dubbo: await znodeData(zkConnect, dubbo) };
     expect(Object.keys(registryBefore.services)).toHaveLength(5);
     const before = await takeInventory(lab.spec, 'test');
@@ -163,7 +172,7 @@ describe('zookeeper-data-lost and registry-lost drills on the staging standby', 
   });
 });
 
-describe('broker-disk-wiped and brokers-lost drills on the primary (iKnowThisIsProduction)', () => {
+describe('broker-disk-wiped and brokers-lost drills on the primary (iKnowThisIsProduction)', { concurrent: true }, () => {
   const primary = primarySpec();
   const labBrokers = findCluster(topo, 'primary').brokers;
   const last = primary.brokers[primary.brokers.length - 1]!;
@@ -203,7 +212,7 @@ describe('broker-disk-wiped and brokers-lost drills on the primary (iKnowThisIsP
     await lab?.stop();
   }, 300_000);
 
-  it('broker-disk-wiped (full): the log dirs restored by brokerRecovery, the broker leading and serving every offset again', { timeout: 240_000 }, async () => {
+  it.sequential('broker-disk-wiped (full): the log dirs restored by brokerRecovery, the broker leading and serving every offset again', { timeout: 240_000 }, async () => {
     const before = await takeInventory(lab.spec, 'test');
     const id = lab.drillId('broker-disk-wiped');
     const record = await lab.run(id, { scenario: 'broker-disk-wiped', type: 'full', iKnowThisIsProduction: true });
@@ -233,15 +242,18 @@ describe('broker-disk-wiped and brokers-lost drills on the primary (iKnowThisIsP
     expect(got.map((l) => l.split(':')[3]).sort()).toEqual(Array.from({ length: RECORDS }, (_, i) => `order-${i}`).sort());
   });
 
-  it('brokers-lost (full): every broker but the first killed, one brokerRecovery each, the primary whole', { timeout: 240_000 }, async () => {
+  it.sequential('brokers-lost (full): every broker but the first killed, one brokerRecovery each, the primary whole', { timeout: 240_000 }, async () => {
     const before = await takeInventory(lab.spec, 'test');
     const id = lab.drillId('brokers-lost');
-    const record = await lab.run(id, { scenario: 'brokers-lost', type: 'full', iKnowThisIsProduction: true });
+    // The recovery restores nothing from a set: the newest one (the disk drill's) is checked instead of a fresh backup.
+    const record = await lab.run(id, { scenario: 'brokers-lost', type: 'full', iKnowThisIsProduction: true, useNewestSet: true });
     const why = whyOf(record);
     expectRecovered(record, id, [...done]);
     done.push(record);
     const lost = primary.brokers.slice(1).map((b) => b.id);
-    expect(record.faults.map((f) => f.fault), why).toEqual(lost.map((brokerId) => ({ kind: 'broker-kill', brokerId })));
+    // The brokers are killed at once: in the order their kills returned.
+    const brokerOf = (f: FaultSpec) => ('brokerId' in f ? f.brokerId : 0);
+    expect(record.faults.map((f) => f.fault).sort((a, b) => brokerOf(a) - brokerOf(b)), why).toEqual(lost.map((brokerId) => ({ kind: 'broker-kill', brokerId })));
     // Every child verified (each brokerRecovery leaves the brokers after it to their own): no problem found, the faults discarded.
     expect(record.problems.filter((p) => p.id.startsWith(`${id}#`)), why).toEqual([]);
     expect(record.reverts.map((r) => [r.fault.kind, r.mode])).toEqual(lost.map(() => ['broker-kill', 'discard']));
@@ -255,6 +267,25 @@ describe('broker-disk-wiped and brokers-lost drills on the primary (iKnowThisIsP
       [1, 2, 3],
       [1, 2, 3],
     ]);
+    expect(inventoryDiff(before, await takeInventory(lab.spec, 'test'))).toEqual([]);
+  });
+
+  it.sequential('datacenter-lost (tabletop): the failover to the standby planned as a dry run, nothing touched', { timeout: 180_000 }, async () => {
+    await standbyOver;
+    const before = await takeInventory(lab.spec, 'test');
+    const pids = labBrokers.map((b) => readFileSync(b.pidFile, 'utf8'));
+    const id = lab.drillId('datacenter-lost');
+    const record = await lab.run(id, { scenario: 'datacenter-lost', type: 'tabletop', iKnowThisIsProduction: true });
+    const why = whyOf(record);
+    expect(record.type).toBe('tabletop');
+    expect(record.faults).toEqual([]);
+    expect(record.reverts).toEqual([]);
+    // The failover's plan walked through in the runbook's order, its approval gate honoured, nothing found.
+    expect(record.evidence.process?.steps?.map((s) => s.id), why).toEqual(['confirm', 'decide', 'repair', 'assess', 'approve', 'stop-mirror', 'fence', 'divergence', 'groups', 'lift-fence', 'degrade', 'hooks', 'verify', 'lift-degradation']);
+    expect(record.score.parts.process.points, why).toBe(25);
+    expect(record.problems, why).toEqual([]);
+    expect(await savedScore(lab, id)).toBe(record.score.total);
+    expect(labBrokers.map((b) => readFileSync(b.pidFile, 'utf8'))).toEqual(pids);
     expect(inventoryDiff(before, await takeInventory(lab.spec, 'test'))).toEqual([]);
   });
 });

@@ -5,15 +5,17 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Client } from '@temporalio/client';
+import { findCluster } from '../../../lab/topology';
+import { loadSpecCatalog } from '../../../src/config/catalog';
 import type { ClusterSpec } from '../../../src/config/spec';
 import { drillWorkflowId } from '../../../src/drills/ids.pure';
 import type { DrillRecord } from '../../../src/drills/records';
 import { TASK_QUEUE } from '../../../src/temporal/connection';
 import { exportTree } from '../../../src/zookeeper/export';
 import { withZk } from '../../../src/zookeeper/client';
-import { unique } from '../../support/lab';
+import { topo, unique } from '../../support/lab';
 import { startTestWorkers, type TestWorkers } from '../../support/temporal';
 
 export interface DrillLab {
@@ -32,7 +34,9 @@ export async function startDrillLab(lab: ClusterSpec, more: Partial<ClusterSpec>
   const spec: ClusterSpec = { ...lab, repository: { ...lab.repository!, path: join(dir, 'repo') }, offsiteRepository: undefined, ...more };
   let temporal: TestWorkers | undefined;
   try {
-    temporal = await startTestWorkers({ hosts: [...new Set([...spec.brokers.map((b) => b.host), ...extraHosts])] });
+    // The lab's specs by name: a datacenter-lost drill's failover resolves the standby by the name its spec gives.
+    const specs = loadSpecCatalog({ dir: dirname(findCluster(topo, 'standby').specFile) });
+    temporal = await startTestWorkers({ hosts: [...new Set([...spec.brokers.map((b) => b.host), ...extraHosts])], specs });
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
     throw e;
