@@ -87,8 +87,7 @@ async function readBrokerConfigs(spec: ClusterSpec, kafka: Awaited<ReturnType<ty
 export async function takeInventory(spec: ClusterSpec, drillId: string, opts: InventoryOptions = {}): Promise<Inventory> {
   const exclude = new Set([drillStreamTopic(drillId), ...(opts.excludeTopics ?? [])]);
   const kafka = await reachableKafka(spec, 'drill-inventory');
-  // Three independent reads at once: Kafka's metadata, the brokers' configs, ZooKeeper.
-  const [md, brokerConfigs, znodes] = await Promise.all([exportMetadata(kafka, { name: spec.name, includeInternal: true }), readBrokerConfigs(spec, kafka), readZnodes(spec, exclude, opts.signal)]);
+  const md = await exportMetadata(kafka, { name: spec.name, includeInternal: true });
   const topics: Inventory['topics'] = {};
   for (const t of md.topics) {
     if (exclude.has(t.name)) continue;
@@ -101,5 +100,7 @@ export async function takeInventory(spec: ClusterSpec, drillId: string, opts: In
     if (offsets.length === 0 && g.offsets.length > 0) continue;
     groups[g.groupId] = Object.fromEntries(offsets.map((o) => [`${o.topic}/${o.partition}`, Number(o.offset)]));
   }
+  const brokerConfigs = await readBrokerConfigs(spec, kafka);
+  const znodes = await readZnodes(spec, exclude, opts.signal);
   return { takenAt: new Date().toISOString(), cluster: spec.name, topics, groups, znodes, brokerConfigs };
 }
