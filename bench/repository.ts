@@ -261,8 +261,11 @@ on its GC threads); in the workers' small heaps GC is ~2 %. Restore CPU time wen
 2.7 s to 2.0 s on a quiet machine (restic: 3.6-4.0 s CPU, 2.5-3.0 s). restic 0.14 verifies as much (\`StreamPack\`: MAC and
 SHA-256 of every blob), so both do the same work. Where the CPU goes now (perf, all threads): zstd 31 % (the binding
 decodes through a growing buffer: ~800 MB per CPU-second on these chunks, \`zstd -b1\` 1,430 MB/s), SHA-256 20 %, page-cache
-writes 10 %, reads 5 %, AES-GCM 3 %, start-up (module loading, scrypt, index) 11 %. Peak RSS rises to ~230 MB: each
-worker's heap lets ~64 MB of dead chunk buffers pile up between its GCs. Tried and dropped: 3 workers (no faster on two
+writes 10 %, reads 5 %, AES-GCM 3 %, start-up (module loading, scrypt, index) 11 %. Peak RSS: each chunk leaves two dead
+buffers outside the worker's V8 heap (the decipher's and zstd's output), which V8 let pile up to ~64 MB per worker before a
+GC (peak ~230 MB); since 2026-12-04 each worker runs a minor GC every 16 MiB it writes (peak ~205-215 MB). What remains is
+mostly fixed: the bundled CLI's modules ~80 MB before any data (bare node 40 MB), scrypt's 32 MiB while the key is opened,
+each worker's isolate, read buffer (8 MiB) and chunks in flight. Tried and dropped: 3 workers (no faster on two
 cores, RSS ~285 MB), 1 worker (2.5-3.0 s), 2-5 chunks decompressing per worker and 4 MiB tasks (within noise).
 The ratio moves with the machine's load: six earlier runs of this bench on 2026-11-21 with the same restore gave
 1.30, 1.42, 1.44, 1.19, 1.49 and 1.24x (in the 1.19 run Lifeboat got one core's worth of CPU throughout, 3.0 s wall for
