@@ -17,6 +17,7 @@ import { listBackupSets } from '../backup/parts';
 import { withTier } from '../backup/tiers';
 import { type BrokerSpec, type ClusterSpec, zkAuthOf } from '../config/spec';
 import { LifeboatError } from '../errors';
+import { DRILL_RECORD_TAG, PRE_FAULT_TAG } from '../repository/forget';
 import { type BrokerControl, brokerControlFor } from '../host/brokerControl';
 import { stopBrokerAndWait } from '../recovery/brokers';
 import { openRepositoryForSpec } from '../repository';
@@ -261,7 +262,8 @@ function zkRootsOf(spec: ClusterSpec, kind: 'zookeeper-chroot' | 'registry'): st
 }
 
 /** The tags of a fault's export snapshot: how a second apply or a revert finds it. */
-export const faultSnapshotTags = (drillId: string, kind: Kind): string[] => [`drill:${drillId}`, 'pre-fault', `fault:${kind}`];
+// The tags forget's keep rule looks for (src/repository/forget.ts): one definition, so they cannot drift apart.
+export const faultSnapshotTags = (drillId: string, kind: Kind): string[] => [`${DRILL_RECORD_TAG}:${drillId}`, PRE_FAULT_TAG, `fault:${kind}`];
 /** The export of the first root is the snapshot's ZooKeeper tree (readable by every tool); further roots beside it. */
 const extraRootFile = (i: number) => `zookeeper/drill-roots/${i}.jsonl`;
 

@@ -14,6 +14,7 @@
 import type { ClusterSpec } from '../config/spec';
 import { type ErrorType, isLifeboatError, LifeboatError } from '../errors';
 import { copyTiers, repositoryTiers, type RepositoryTier, tierOf } from '../backup/tiers.pure';
+import { fallsBack } from '../recovery/choose';
 import { openRepositoryForSpec, type SpecOpenOptions } from '../repository';
 import { copySnapshots } from '../repository/copy';
 import { DRILL_RECORD_TAG } from '../repository/forget';
@@ -198,9 +199,6 @@ export interface PassedTier {
   reason: string;
 }
 
-/** The primary's failures a tier after it can stand in for (as src/recovery/choose.ts's): not bad input. */
-const FALLS_BACK: ErrorType[] = ['RepositoryNotFound', 'WrongPassword', 'RepositoryFormat', 'CorruptBackup', 'Locked', 'Unreachable'];
-const fallsBack = (e: unknown): boolean => (isLifeboatError(e) ? FALLS_BACK.includes(e.type) : e instanceof Error);
 
 /**
  * Opens the repository to read a cluster's drill records from (the caller closes it): the tier

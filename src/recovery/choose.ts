@@ -136,7 +136,8 @@ export async function chooseBackupSet(spec: ClusterSpec, opts: ChooseOptions = {
  * error): another tier would say the same.
  */
 const FALLS_BACK: ErrorType[] = ['RepositoryNotFound', 'WrongPassword', 'RepositoryFormat', 'CorruptBackup', 'SnapshotNotFound', 'Locked', 'Unreachable'];
-const fallsBack = (e: unknown): boolean => (isLifeboatError(e) ? FALLS_BACK.includes(e.type) : e instanceof Error);
+/** True when the next repository tier can stand in for the one that failed with `e` (drill records' reads use it too). */
+export const fallsBack = (e: unknown): boolean => (isLifeboatError(e) ? FALLS_BACK.includes(e.type) : e instanceof Error);
 
 /** The choice within one repository. */
 async function chooseIn(repo: LocalRepository, spec: ClusterSpec, req: SetRequirement, opts: ChooseOptions): Promise<ChosenSet> {
