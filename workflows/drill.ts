@@ -19,7 +19,8 @@
  * The drill's own time is overhead on the recovery it measures (issue 16: ≤ 10 %), so steps that do
  * not depend on each other run at once (`together`): prepare's reads beside the stream and the
  * backup; broker faults of different brokers (faultStages); the read-back beside verifyCluster; the
- * inventory after beside the stream's drop. What must stay ordered does: each fault recorded before
+ * history beside the inventory after (then the stream's drop); the record's save beside the last
+ * notice. What must stay ordered does: each fault recorded before
  * its activity, a broker's kill before its disk, the chroot after the brokers, reverts backwards.
  *
  * A stop signal (DRILL_STOP_SIGNAL) or a cancellation ends the run at once: the review still runs
