@@ -11,7 +11,8 @@
  *            only that record: a worker SIGKILLed anywhere, the next one reverts it), then applied
  *   execute  the recovery child(ren) of the plan, while a probe loop looks for the first green
  *            independent probe (RTO); a chaos drill kills a broker when the recovery reaches its step
- *   verify   verifyCluster (serving, probe), the stream stopped and read back (RPO)
+ *   verify   the recovery's own verification when every child verified (not in a chaos drill), else
+ *            verifyCluster (serving, probe); the stream stopped and read back (RPO)
  *   review   the faults reverted in reverse order (discard after a verified recovery, restore
  *            otherwise) in a non-cancellable scope, the inventory compared, the stream topic dropped,
  *            the score with the earlier drills' open problems, the record saved, people told
@@ -43,7 +44,7 @@ import {
 import type { LifeboatActivities } from '../activities';
 import { requirementOf } from '../src/backup/coverage.pure';
 import type { ClusterSpec } from '../src/config/spec';
-import { type ChildOutcome, type DrillObservations, drillRecord, skippedRecord } from '../src/drills/evidence.pure';
+import { type ChildOutcome, type DrillObservations, drillRecord, recoveryVerification, skippedRecord } from '../src/drills/evidence.pure';
 import { inventoryDiff } from '../src/drills/inventory.pure';
 import { DRILL_KIND, DRILL_STATUS_QUERY, DRILL_STOP_SIGNAL, DRILL_STREAM_STOP_QUERY, drillStreamTopic } from '../src/drills/ids.pure';
 import { type DrillPlan, type DrillStatus, drillPlan, faultBrokerId, faultStages, faultText, type RecoveryCall, revertModeOf, targetRefusal } from '../src/drills/plan.pure';
@@ -382,6 +383,8 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     const toldRecovering = tell(`drill ${plan.type} ${plan.scenario} of ${spec.name}: recovering`);
     let recoveryDone = false;
     let probeDone = false;
+    /** Set when the recovery child returns: the probe loop probes at once instead of finishing its sleep. */
+    let probeNow = false;
     const interval = Math.max(1, input.probeIntervalSeconds ?? 3) * 1000;
     const probeLoop = plan.dryRun
       ? Promise.resolve()
@@ -399,7 +402,8 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
               note(`first green probe at ${r.at}: ${r.detail}`);
               return;
             }
-            await condition(() => probeDone, interval);
+            await condition(() => probeDone || probeNow, interval);
+            probeNow = false;
           }
         })();
     const chaos = plan.chaos;
@@ -435,13 +439,18 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
       }
     } finally {
       recoveryDone = true;
+      probeNow = true;
     }
     await chaosLoop;
     await toldRecovering;
 
     phase('verify');
     const recovered = children.length === plan.recovery.length && children.every((c) => !c.failed && (c.report?.outcome === 'succeeded' || c.report?.outcome === 'planned'));
-    const verifyChild = async () => {
+    // The recovery verified the target itself (fullClusterRecovery: verifyCluster against the set;
+    // brokerRecovery: health and a probe): a drill that is not chaos takes that, with its own probe
+    // loop and the stream's read-back, instead of verifying again (recoveryVerification).
+    const byChild = recovered ? recoveryVerification(plan, children) : undefined;
+    const verifyOwn = async () => {
       try {
         const v = await executeChild(verifyCluster, { workflowId: `${drillId}/verify`, args: [{ spec, specSource: source, dryRun: plan.dryRun }] });
         verified = recovered && !plan.dryRun && v.outcome === 'succeeded';
@@ -450,6 +459,12 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
         if (isCancellation(e)) throw e;
         note(`verifyCluster failed: ${failureOf(e).message}`);
       }
+    };
+    const verifyChild = async () => {
+      if (byChild) {
+        verified = true;
+        note(`verifyCluster not run again: the recovery verified (${byChild.map((v) => `${v.workflowId} step ${v.step}${v.endedAt ? ` at ${v.endedAt}` : ''}: ${v.checks.length} checks passed`).join('; ')})`);
+      } else await verifyOwn();
       // A verified target should answer the probe soon; an unrecovered one is not waited for.
       if (!plan.dryRun) await condition(() => firstGreen !== null && firstGreen !== undefined, verified ? PROBE_GRACE_MS : 1);
       probeDone = true;

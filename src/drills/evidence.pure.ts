@@ -16,7 +16,7 @@
  *
  * Pure: no Node APIs, no clock; the workflow imports it.
  */
-import type { RunReport, StepRecord as RunStep } from '../report/report.pure';
+import type { DataCheck, RunReport, StepRecord as RunStep } from '../report/report.pure';
 import type { DrillPlan, RecoveryCall } from './plan.pure';
 import { carryOver, reviewProblems } from './problems.pure';
 import type { AppliedFault, DrillRecord, InventoryDifference, RevertResult, Scenario } from './records';
@@ -121,6 +121,36 @@ export function stepsOf(children: ChildOutcome[]): StepRecord[] {
     .map((r, i) => ({ r, i }))
     .sort((a, b) => Date.parse(a.r.startedAt) - Date.parse(b.r.startedAt) || a.i - b.i)
     .map((x) => x.r);
+}
+
+/** A recovery child's own verification, as the drill takes it instead of verifying again. */
+export interface ChildVerification {
+  workflowId: string;
+  /** The child's step that verified (its id in the evidence: the child's prefix and `verify`). */
+  step: string;
+  endedAt?: string;
+  checks: DataCheck[];
+}
+
+/**
+ * The recovery's own verification, when the drill takes it instead of running verifyCluster again
+ * (the drill's own probe loop and the stream's read-back still measure on their own): not a dry run,
+ * not a chaos drill (its second fault lands inside the recovery: the drill checks afterwards for
+ * itself), and every planned child ran, succeeded, and ended with its `verify` step done and every
+ * check passed. Undefined when the drill must verify for itself (restoreState has no verify step).
+ */
+export function recoveryVerification(plan: Pick<DrillPlan, 'dryRun' | 'chaos' | 'recovery'>, children: readonly ChildOutcome[]): ChildVerification[] | undefined {
+  if (plan.dryRun || plan.chaos || children.length !== plan.recovery.length || children.length === 0) return undefined;
+  const out: ChildVerification[] = [];
+  for (const c of children) {
+    const r = c.report;
+    if (c.failed || !r || r.dryRun || r.outcome !== 'succeeded') return undefined;
+    const step = r.steps.find((s) => s.name === 'verify');
+    if (step?.status !== 'done') return undefined;
+    if (r.checks.length === 0 || !r.checks.every((x) => x.ok)) return undefined;
+    out.push({ workflowId: c.workflowId, step: c.call.stepPrefix + step.name, ...(step.endedAt ? { endedAt: step.endedAt } : {}), checks: r.checks });
+  }
+  return out;
 }
 
 /** Gates: each gated runbook step that ran or was planned was approved when the drill was started. */

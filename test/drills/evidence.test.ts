@@ -1,7 +1,7 @@
 /** A drill's evidence and record from what its run recorded (src/drills/evidence.pure.ts). */
 import { describe, expect, it } from 'vitest';
 import { parseSpec } from '../../src/config/spec';
-import { type ChildOutcome, type DrillObservations, drillEvidence, drillRecord, earlierProblems, skippedRecord, stepsOf } from '../../src/drills/evidence.pure';
+import { type ChildOutcome, type DrillObservations, drillEvidence, drillRecord, earlierProblems, recoveryVerification, skippedRecord, stepsOf } from '../../src/drills/evidence.pure';
 import { drillPlan } from '../../src/drills/plan.pure';
 import type { DrillRecord } from '../../src/drills/records';
 import type { Problem } from '../../src/drills/types';
@@ -214,5 +214,40 @@ describe('drill evidence', () => {
     expect(r.problems).toEqual([]);
     expect(r.faults).toEqual([]);
     expect(r.score.total).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('recoveryVerification: when the drill takes the recovery\'s own verify instead of verifying again', () => {
+  const ok = [
+    { subject: 'topics', expected: 3, actual: 3, ok: true },
+    { subject: 'produce/consume probe', expected: 30, actual: 30, ok: true },
+  ];
+  const full = drillPlan(spec, 'cluster-lost', 'full');
+  const child = (more: Partial<RunReport> = {}, outcome: Partial<ChildOutcome> = {}): ChildOutcome => ({ call: full.recovery[0]!, workflowId: 'drill-1/recovery', report: report(recoverySteps(), { checks: ok, ...more }), ...outcome });
+
+  it('a full drill whose recovery verified: its verify step and checks, named for the evidence', () => {
+    expect(recoveryVerification(full, [child()])).toEqual([{ workflowId: 'drill-1/recovery', step: 'verify', endedAt: at(11.5), checks: ok }]);
+  });
+
+  it('the drill verifies for itself: a chaos drill, a dry run, a failed or unverified child, a check that failed, no verify step, a child missing', () => {
+    expect(recoveryVerification(drillPlan(spec, 'cluster-lost', 'chaos', { chaosStep: 'restore-data' }), [child()])).toBeUndefined();
+    expect(recoveryVerification(drillPlan(spec, 'cluster-lost', 'tabletop'), [child({ dryRun: true, outcome: 'planned', steps: recoverySteps(true) })])).toBeUndefined();
+    expect(recoveryVerification(full, [child({ outcome: 'failed' })])).toBeUndefined();
+    expect(recoveryVerification(full, [child({}, { failed: 'boom' })])).toBeUndefined();
+    expect(recoveryVerification(full, [child({ checks: [...ok, { subject: 'brokers serving', expected: 1, actual: 0, ok: false }] })])).toBeUndefined();
+    expect(recoveryVerification(full, [child({ checks: [] })])).toBeUndefined();
+    const unverified = recoverySteps().map((s) => (s.name === 'verify' ? { ...s, status: 'failed' as const } : s));
+    expect(recoveryVerification(full, [child({ steps: unverified })])).toBeUndefined();
+    expect(recoveryVerification(full, [child({ steps: recoverySteps().filter((s) => s.name !== 'verify') })])).toBeUndefined();
+    expect(recoveryVerification(full, [])).toBeUndefined();
+  });
+
+  it('several children (brokers-lost): every one must have verified; each verify step carries its prefix', () => {
+    const three = parseSpec({ ...spec, brokers: [1, 2, 3].map((id) => ({ id, host: `h${id}`, logDirs: [`/d/${id}`], configDir: `/c/${id}`, control: { type: 'systemd', unit: `kafka-${id}` } })) });
+    const plan = drillPlan(three, 'brokers-lost', 'full');
+    const steps: StepRecord[] = ['check-cluster', 'verify'].map((name, i) => ({ name, title: name, status: 'done', startedAt: at(i), endedAt: at(i + 0.5) }));
+    const kids = plan.recovery.map((call): ChildOutcome => ({ call, workflowId: `drill-1/${call.id}`, report: report(steps, { kind: 'brokerRecovery', checks: ok }) }));
+    expect(recoveryVerification(plan, kids)?.map((v) => v.step)).toEqual(['broker-2/verify', 'broker-3/verify']);
+    expect(recoveryVerification(plan, kids.slice(0, 1))).toBeUndefined();
   });
 });
