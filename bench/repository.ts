@@ -242,7 +242,8 @@ Ratios, Lifeboat vs restic: full backup throughput **${ratio(R.full.seconds, L.f
 CPU time (user + system, all threads; steadier than wall time on a shared machine), Lifeboat vs restic: full backup
 ${L.full.cpu.toFixed(2)} s vs ${R.full.cpu.toFixed(2)} s (**${ratio(R.full.cpu, L.full.cpu)}x** less), incremental ${L.incr.cpu.toFixed(2)} s vs ${R.incr.cpu.toFixed(2)} s
 (**${ratio(R.incr.cpu, L.incr.cpu)}x**), restore ${L.restore.cpu.toFixed(2)} s vs ${R.restore.cpu.toFixed(2)} s (**${ratio(R.restore.cpu, L.restore.cpu)}x**); peak RSS
-**${ratio(Math.max(L.full.rssMB, L.incr.rssMB, L.restore.rssMB), Math.max(R.full.rssMB, R.incr.rssMB, R.restore.rssMB))}x** restic's. Load average when the bench ended: ${loadavg()
+**${ratio(Math.max(L.full.rssMB, L.incr.rssMB, L.restore.rssMB), Math.max(R.full.rssMB, R.incr.rssMB, R.restore.rssMB))}x** restic's (per step, full / incremental / restore:
+Lifeboat ${[L.full, L.incr, L.restore].map((r) => r.rssMB.toFixed(0)).join(' / ')} MB, restic ${[R.full, R.incr, R.restore].map((r) => r.rssMB.toFixed(0)).join(' / ')} MB). Load average when the bench ended: ${loadavg()
     .map((l) => l.toFixed(1))
     .join(', ')}.
 Restore runs, alternating: Lifeboat ${restoreRuns.lifeboat.map((r) => r.seconds.toFixed(2)).join(', ')} s; restic ${restoreRuns.restic.map((r) => r.seconds.toFixed(2)).join(', ')} s

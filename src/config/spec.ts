@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, posix, resolve } from 'node:path';
-import { Context } from '@temporalio/activity';
+import type * as ActivityModule from '@temporalio/activity';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { LifeboatError } from '../errors';
@@ -397,6 +397,10 @@ export function loadSpec(file: string): ClusterSpec {
 function whoseEnvironment(): string {
   let taskQueue: string | undefined;
   try {
+    // Loaded only on this error path: a CLI reading a spec does not carry Temporal's modules
+    // (a worker has them loaded already, so this is the same module and the same context).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { Context } = require('@temporalio/activity') as typeof ActivityModule;
     taskQueue = Context.current().info.taskQueue;
   } catch {
     return 'the environment of this process';

@@ -85,5 +85,4 @@ export { copySnapshots, parseRate, RateLimiter, type CopyResult } from './copy';
 export { restoreFiles, type RestoreResult } from './restore';
 export { addKey, listKeys, removeKey, type KeyInfo } from './keys';
 export { LocalBackend, type Backend } from './backend';
-export { S3Backend } from './s3Backend';
 export { describeLocation, locationOf, openBackend, s3FromEnv, type RepositoryLocation, type RepositoryPlace, type S3Location } from './location';

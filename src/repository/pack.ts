@@ -49,11 +49,22 @@ class AlignedPool {
   }
 }
 
+/** Room for the last blob past `packSize` (a chunk is at most the chunker's max, 4 MiB by default) and the header. */
+const FILL_SLACK = 4 * 1024 * 1024 + 64 * 1024;
+
 export class PackWriter {
   private readonly aligned = new AlignedPool();
+  /** The pack's blobs when they are not copied into `fill` (object storage, or a blob too big for it). */
   private parts: Buffer[] = [];
+  /**
+   * Local packs: the page-aligned buffer the pack's blobs are copied into as they come, so each
+   * sealed blob dies young (a minor GC frees it) instead of living, promoted, until the pack is cut.
+   */
+  private fill: Buffer | undefined;
   private size = 0;
   private blobs: BlobTuple[] = [];
+  /** Adds run one after another: a write in progress holds the next add, so one `fill` buffer serves. */
+  private queue: Promise<void> = Promise.resolve();
   private flushing: Promise<void>[] = [];
   readonly written: PackInfo[] = [];
   bytesWritten = 0;
@@ -66,13 +77,36 @@ export class PackWriter {
     private readonly beforeWrite?: (bytes: number) => Promise<void>,
   ) {}
 
-  /** Adds an already sealed blob; writes the pack when it is full (at most two writes in flight). */
-  async add(type: BlobType, id: string, sealed: Buffer[], rawLength: number): Promise<void> {
+  /** Adds an already sealed blob; writes the pack when it is full (the add resolves once it is written). */
+  add(type: BlobType, id: string, sealed: Buffer[], rawLength: number): Promise<void> {
+    const p = this.queue.then(() => this.addNow(type, id, sealed, rawLength));
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  private async addNow(type: BlobType, id: string, sealed: Buffer[], rawLength: number): Promise<void> {
     const length = sealed.reduce((n, b) => n + b.length, 0);
     this.blobs.push([type, id, this.size, length, rawLength]);
-    this.parts.push(...sealed);
+    const into = this.fillFor(length);
+    if (into) {
+      let off = this.size;
+      for (const b of sealed) off += b.copy(into, off);
+    } else this.parts.push(...sealed);
     this.size += length;
     if (this.size >= this.packSize) await this.cut();
+  }
+
+  /** The aligned buffer the next `length` bytes go into, or undefined (then they go to `parts`). */
+  private fillFor(length: number): Buffer | undefined {
+    if (this.parts.length > 0 || !(this.backend instanceof LocalBackend)) return undefined;
+    this.fill ??= this.aligned.take(this.packSize + Math.max(length, FILL_SLACK));
+    if (this.fill && this.size + length > this.fill.length) {
+      // Does not fit (a blob larger than the chunker's max): the rest of this pack collects in parts.
+      this.parts.push(Buffer.from(this.fill.subarray(0, this.size)));
+      this.aligned.give(this.fill);
+      this.fill = undefined;
+    }
+    return this.fill;
   }
 
   /** Plaintext blob convenience: seals `codec || payload`. */
@@ -85,20 +119,35 @@ export class PackWriter {
     const header = sealBuffer(this.key, Buffer.from(JSON.stringify({ blobs: this.blobs })));
     const len = Buffer.alloc(4);
     len.writeUInt32LE(header.length);
-    let parts = [...this.parts, header, len];
     const blobs = this.blobs;
+    const size = this.size + header.length + 4;
+    let direct = this.fill;
+    let parts = this.parts;
+    if (direct && size > direct.length) {
+      // A header larger than the slack (thousands of small blobs): a bigger buffer, or parts.
+      const bigger = this.aligned.take(size);
+      if (bigger) direct.copy(bigger, 0, 0, this.size);
+      else parts = [Buffer.from(direct.subarray(0, this.size))];
+      this.aligned.give(direct);
+      direct = bigger;
+    } else if (!direct && this.backend instanceof LocalBackend) {
+      direct = this.aligned.take(size);
+      if (direct) {
+        let off = 0;
+        for (const b of parts) off += b.copy(direct, off);
+      }
+    }
+    if (direct) {
+      header.copy(direct, this.size);
+      len.copy(direct, this.size + header.length);
+      parts = [direct.subarray(0, size)];
+    } else parts = [...parts, header, len];
+    this.fill = undefined;
     this.parts = [];
     this.blobs = [];
     this.size = 0;
-    const size = parts.reduce((n, b) => n + b.length, 0);
-    // Local packs go past the page cache from one reused, page-aligned buffer (see LocalBackend.writeDirect).
-    const direct = this.backend instanceof LocalBackend ? this.aligned.take(size) : undefined;
-    if (direct) {
-      let off = 0;
-      for (const b of parts) off += b.copy(direct, off);
-      parts = [direct.subarray(0, size)];
-    }
-    // A direct pack's id is hashed in libuv's pool (a copy of 16 MiB costs the main thread less than hashing it).
+    // Local packs go past the page cache from the page-aligned buffer (see LocalBackend.writeDirect);
+    // their id is hashed in libuv's pool (a copy of 16 MiB costs the main thread less than hashing it).
     const p = (async () => {
       const id = direct ? await sha256Async(parts[0]!) : sha256(parts);
       if (this.beforeWrite) await this.beforeWrite(size);
@@ -112,11 +161,13 @@ export class PackWriter {
     })();
     p.catch(() => undefined); // awaited below or in finish(); avoid an unhandled-rejection crash meanwhile
     this.flushing.push(p);
+    // A local pack's buffer is the next pack's: its write is awaited. Uploads overlap the next pack (two in flight).
     while (this.flushing.length >= (direct ? 1 : 2)) await this.flushing.shift();
   }
 
-  /** Writes the last partial pack and waits for every write. */
+  /** Writes the last partial pack (after every add queued before). */
   async finish(): Promise<PackInfo[]> {
+    await this.queue;
     await this.cut();
     while (this.flushing.length) await this.flushing.shift();
     return this.written;

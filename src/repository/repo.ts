@@ -29,6 +29,7 @@ import {
   type TreeEntry,
 } from './format';
 import { Lock } from './lock';
+import { minorGcEvery } from './minorGc';
 import { PackWriter, readPackHeader, type PackInfo } from './pack';
 import { rangedRestore } from './rangedRestore';
 import { RestorePool, type Placement, type PlacementFailure } from './restorePool';
@@ -73,6 +74,8 @@ const BUFFER_BYTES = 64 * 1024 * 1024;
 
 /** Bytes read from a file at once into the chunker's window (at most half of it). */
 const READ_BYTES = 4 * 1024 * 1024;
+/** Bytes of chunks stored between two minor GCs of a backup (src/repository/minorGc.ts). */
+const GC_BYTES = 16 * 1024 * 1024;
 /** Chunks of a file being hashed at once (in libuv's pool). */
 const HASHING = 4;
 const isFileSource = (c: unknown): c is FileSource => typeof c === 'object' && c !== null && 'file' in c && !(c instanceof Readable);
@@ -631,6 +634,8 @@ class Writer implements SnapshotWriter {
   private readonly started = Date.now();
   private newBytes = 0;
   private state: 'open' | 'committed' | 'aborted' = 'open';
+  /** Dead chunk buffers freed while young (peak RSS, issue 15). */
+  private readonly gcTick = minorGcEvery(GC_BYTES);
 
   constructor(
     private readonly repo: LocalRepository,
@@ -663,6 +668,7 @@ class Writer implements SnapshotWriter {
       // Sealing copies the payload: an uncompressed chunk (a view of the window) is not needed after it either.
       const sealed = seal(this.repo.key, [Buffer.from([codec]), payload]);
       free();
+      this.gcTick(chunk.length);
       return this.pack.add(type, id, sealed, chunk.length);
     });
     job.catch(free);

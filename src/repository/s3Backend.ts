@@ -15,19 +15,7 @@
  * activities), a clock too far off the server's (InvalidInput). A missing object is an
  * ENOENT-coded error, as the local backend's, so callers tell "not there" apart the same way.
  */
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
+import type * as S3Sdk from '@aws-sdk/client-s3';
 import { LifeboatError } from '../errors';
 import type { Backend, FileKind } from './backend';
 
@@ -82,9 +70,16 @@ const objectMissing = (e: unknown): boolean => {
 
 const enoent = (what: string): Error => Object.assign(new Error(`${what} does not exist`), { code: 'ENOENT' });
 
+// The AWS SDK is ~22 MB of modules: loaded when a repository on object storage is opened, so a
+// local backup or restore does not carry it (peak RSS, issue 15).
+let sdk: typeof S3Sdk | undefined;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const loadSdk = (): typeof S3Sdk => (sdk ??= require('@aws-sdk/client-s3') as typeof S3Sdk);
+
 export class S3Backend implements Backend {
   readonly location: string;
-  private readonly client: S3Client;
+  private readonly client: S3Sdk.S3Client;
+  private readonly sdk = loadSdk();
   /** Learnt on the first write-once PUT: does the server honour If-None-Match? */
   private conditional: boolean | undefined;
   private readonly endpointName: string;
@@ -92,7 +87,7 @@ export class S3Backend implements Backend {
   constructor(readonly where: S3Location) {
     this.location = s3Url(where);
     this.endpointName = where.endpoint ?? `AWS S3 (${where.region})`;
-    this.client = new S3Client({
+    this.client = new this.sdk.S3Client({
       endpoint: where.endpoint,
       region: where.region,
       forcePathStyle: where.pathStyle,
@@ -183,7 +178,7 @@ export class S3Backend implements Backend {
 
   /** Checks that the bucket is there and the credentials work (a listing: unlike HEAD, its errors have a body that names them). */
   async init(): Promise<void> {
-    await this.call('looking for the bucket', () => this.client.send(new ListObjectsV2Command({ Bucket: this.where.bucket, Prefix: this.dirKey('keys'), MaxKeys: 1 })));
+    await this.call('looking for the bucket', () => this.client.send(new this.sdk.ListObjectsV2Command({ Bucket: this.where.bucket, Prefix: this.dirKey('keys'), MaxKeys: 1 })));
   }
 
   async list(kind: FileKind): Promise<{ name: string; size: number }[]> {
@@ -191,7 +186,7 @@ export class S3Backend implements Backend {
     const out: { name: string; size: number }[] = [];
     let token: string | undefined;
     do {
-      const r = await this.call(`listing ${kind}`, () => this.client.send(new ListObjectsV2Command({ Bucket: this.where.bucket, Prefix: dir, ContinuationToken: token })));
+      const r = await this.call(`listing ${kind}`, () => this.client.send(new this.sdk.ListObjectsV2Command({ Bucket: this.where.bucket, Prefix: dir, ContinuationToken: token })));
       for (const o of r.Contents ?? []) {
         const rest = o.Key!.slice(dir.length);
         const parts = rest.split('/');
@@ -206,7 +201,7 @@ export class S3Backend implements Backend {
 
   async stat(kind: FileKind, name: string): Promise<{ size: number } | null> {
     try {
-      const r = await this.client.send(new HeadObjectCommand({ Bucket: this.where.bucket, Key: this.key(kind, name) }));
+      const r = await this.client.send(new this.sdk.HeadObjectCommand({ Bucket: this.where.bucket, Key: this.key(kind, name) }));
       return { size: r.ContentLength ?? 0 };
     } catch (e) {
       if (objectMissing(e)) {
@@ -221,7 +216,7 @@ export class S3Backend implements Backend {
   private async get(kind: FileKind, name: string, range?: string): Promise<Buffer> {
     const key = this.key(kind, name);
     try {
-      const r = await this.client.send(new GetObjectCommand({ Bucket: this.where.bucket, Key: key, Range: range }));
+      const r = await this.client.send(new this.sdk.GetObjectCommand({ Bucket: this.where.bucket, Key: key, Range: range }));
       const bytes = await r.Body!.transformToByteArray();
       return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     } catch (e) {
@@ -251,7 +246,7 @@ export class S3Backend implements Backend {
     if (length > into.length) throw new RangeError(`readRangeInto: ${length} bytes asked, ${into.length} bytes of room`);
     const key = this.key(kind, name);
     try {
-      const r = await this.client.send(new GetObjectCommand({ Bucket: this.where.bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}` }));
+      const r = await this.client.send(new this.sdk.GetObjectCommand({ Bucket: this.where.bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}` }));
       const body = r.Body as AsyncIterable<Uint8Array> & { destroy?: () => void };
       let n = 0;
       try {
@@ -287,7 +282,7 @@ export class S3Backend implements Backend {
     // The signature covers the payload's SHA-256 (x-amz-content-sha256), which the SDK would compute
     // again on this thread (~0.5 s per GB of packs); a content-addressed name is that hash already.
     const put = (extra: { IfNoneMatch?: string }) => {
-      const cmd = new PutObjectCommand({ Bucket: this.where.bucket, Key: key, Body: body, ContentLength: size, ...extra, ...sum });
+      const cmd = new this.sdk.PutObjectCommand({ Bucket: this.where.bucket, Key: key, Body: body, ContentLength: size, ...extra, ...sum });
       if (hashed) {
         cmd.middlewareStack.add(
           (next) => async (args) => {
@@ -337,7 +332,7 @@ export class S3Backend implements Backend {
       const [name] = key.split('/').slice(-1);
       if (await this.stat(kind, name!)) return this.exists(kind);
     }
-    const { UploadId } = await this.call(`starting the upload of ${key}`, () => this.client.send(new CreateMultipartUploadCommand({ Bucket: this.where.bucket, Key: key })));
+    const { UploadId } = await this.call(`starting the upload of ${key}`, () => this.client.send(new this.sdk.CreateMultipartUploadCommand({ Bucket: this.where.bucket, Key: key })));
     try {
       const done: { ETag: string; PartNumber: number }[] = [];
       let i = 0;
@@ -361,22 +356,22 @@ export class S3Backend implements Backend {
         const body = take(Math.min(PART_SIZE, left));
         left -= body.length;
         const r = await this.call(`uploading part ${n} of ${key}`, () =>
-          this.client.send(new UploadPartCommand({ Bucket: this.where.bucket, Key: key, UploadId, PartNumber: n, Body: body, ContentLength: body.length })),
+          this.client.send(new this.sdk.UploadPartCommand({ Bucket: this.where.bucket, Key: key, UploadId, PartNumber: n, Body: body, ContentLength: body.length })),
         );
         done.push({ ETag: r.ETag!, PartNumber: n });
       }
       await this.call(`completing the upload of ${key}`, () =>
-        this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.where.bucket, Key: key, UploadId, MultipartUpload: { Parts: done } })),
+        this.client.send(new this.sdk.CompleteMultipartUploadCommand({ Bucket: this.where.bucket, Key: key, UploadId, MultipartUpload: { Parts: done } })),
       );
     } catch (e) {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.where.bucket, Key: key, UploadId })).catch(() => undefined);
+      await this.client.send(new this.sdk.AbortMultipartUploadCommand({ Bucket: this.where.bucket, Key: key, UploadId })).catch(() => undefined);
       throw e;
     }
   }
 
   async remove(kind: FileKind, name: string): Promise<void> {
     const key = this.key(kind, name);
-    await this.call(`deleting ${key}`, () => this.client.send(new DeleteObjectCommand({ Bucket: this.where.bucket, Key: key })));
+    await this.call(`deleting ${key}`, () => this.client.send(new this.sdk.DeleteObjectCommand({ Bucket: this.where.bucket, Key: key })));
   }
 
   /** Aborts the multipart uploads left under the prefix by interrupted writes (only under an exclusive lock). */
@@ -387,10 +382,10 @@ export class S3Backend implements Backend {
     const prefix = this.where.prefix ? `${this.where.prefix}/` : '';
     for (;;) {
       const r = await this.call('listing interrupted uploads', () =>
-        this.client.send(new ListMultipartUploadsCommand({ Bucket: this.where.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker })),
+        this.client.send(new this.sdk.ListMultipartUploadsCommand({ Bucket: this.where.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker })),
       );
       for (const u of r.Uploads ?? []) {
-        await this.call(`aborting the upload of ${u.Key}`, () => this.client.send(new AbortMultipartUploadCommand({ Bucket: this.where.bucket, Key: u.Key, UploadId: u.UploadId })));
+        await this.call(`aborting the upload of ${u.Key}`, () => this.client.send(new this.sdk.AbortMultipartUploadCommand({ Bucket: this.where.bucket, Key: u.Key, UploadId: u.UploadId })));
         n++;
       }
       if (!r.IsTruncated) return n;

@@ -3,6 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalBackend } from '../../src/repository/backend';
+import { SEAL_OVERHEAD, open, seal } from '../../src/repository/crypto';
 import { PackWriter, alignedBuffer, parsePack } from '../../src/repository/pack';
 import { tempDir } from './helpers';
 
@@ -51,5 +52,56 @@ describe('pack writes past the page cache (O_DIRECT)', () => {
       expect(createHash('sha256').update(bytes).digest('hex')).toBe(p.id);
       expect(parsePack(key, bytes)).toEqual(p.blobs);
     }
+  });
+
+  /** Every blob of every pack opens to what was added, in order. */
+  function expectBlobs(dir: string, key: Buffer, packs: { id: string; size: number }[], added: Buffer[]): void {
+    const got: Buffer[] = [];
+    for (const p of packs) {
+      const bytes = readFileSync(join(dir, 'data', p.id.slice(0, 2), p.id));
+      expect(bytes.length).toBe(p.size);
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(p.id);
+      for (const [, , off, len] of parsePack(key, bytes)) got.push(open(key, bytes.subarray(off, off + len)));
+    }
+    expect(got.length).toBe(added.length);
+    got.forEach((g, i) => expect(g.equals(added[i]!)).toBe(true));
+  }
+
+  it('blobs copied into the pack buffer as they come: one that no longer fits, and a header that does not, still make whole packs', async () => {
+    const dir = tempDir('direct');
+    const b = new LocalBackend(dir);
+    await b.init();
+    const key = randomBytes(32);
+    const MiB = 1024 * 1024;
+    const w = new PackWriter(b, key, MiB);
+    const added: Buffer[] = [];
+    const add = async (n: number) => {
+      const data = randomBytes(n);
+      added.push(data);
+      await w.add('d', createHash('sha256').update(data).digest('hex'), seal(key, [data]), n);
+    };
+    // A small blob sizes the buffer (1 MiB + 4 MiB of slack, rounded to 6 MiB); a 7 MiB blob then
+    // does not fit it: the pack continues in parts.
+    await add(100);
+    await add(7 * MiB);
+    // A pack filled to a few bytes short of its 6 MiB buffer: the header goes into a bigger one.
+    await add(100);
+    await add(6 * MiB - 2 * (100 + SEAL_OVERHEAD) - 10);
+    const packs = await w.finish();
+    expect(packs.map((p) => p.blobs.length)).toEqual([2, 2]);
+    expectBlobs(dir, key, packs, added);
+  });
+
+  it('adds that arrive while a pack is being written wait their turn: every blob lands once, in order', async () => {
+    const dir = tempDir('direct');
+    const b = new LocalBackend(dir);
+    await b.init();
+    const key = randomBytes(32);
+    const w = new PackWriter(b, key, 200_000);
+    const added = Array.from({ length: 40 }, (_, i) => randomBytes(20_000 + i * 331));
+    await Promise.all(added.map((d) => w.add('d', createHash('sha256').update(d).digest('hex'), seal(key, [d]), d.length)));
+    const packs = await w.finish();
+    expect(packs.length).toBeGreaterThan(3);
+    expectBlobs(dir, key, packs, added);
   });
 });

@@ -11,7 +11,8 @@ import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, PutObjectCom
 import { afterAll, describe, expect, it } from 'vitest';
 import { primarySpec } from '../support/lab';
 import { cleanS3, labS3, S3_BUCKET, s3Keys, s3Location, s3Prefix, s3Repository } from '../support/s3';
-import { initRepository, locationOf, openBackend, openRepository, openRepositoryForSpec, pruneRepository, RepositorySessions, restoreFiles, S3Backend } from '../../src/repository';
+import { initRepository, locationOf, openBackend, openRepository, openRepositoryForSpec, pruneRepository, RepositorySessions, restoreFiles } from '../../src/repository';
+import { S3Backend } from '../../src/repository/s3Backend';
 import { resolveSecret } from '../../src/config/spec';
 import { kafkaLike, PASSWORD, SMALL } from './helpers';
 import { RestorePool } from '../../src/repository/restorePool';
