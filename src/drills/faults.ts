@@ -174,8 +174,15 @@ async function applyBrokerDisk(spec: ClusterSpec, drillId: string, fault: Extrac
   const control = brokerControlFor(spec, b.id);
   const wasRunning = m?.wasRunning ?? (await control.status()) === 'running';
   if (!m) await writeMarker(file, { drillId, fault, state: 'applying', wasRunning });
-  opts.onProgress?.(`stopping broker ${b.id}`);
-  await stopBrokerAndWait(spec, b.id, { signal: opts.signal });
+  // A running broker is stopped (controlled shutdown: its registration goes with it) and waited for.
+  // One that is down already (the drill's kill just before, as a host that dies takes its disks) holds
+  // no file: its registration may linger until its ZooKeeper session expires, which the recovery
+  // waits out before it starts the broker or restores its log dirs, not the disaster.
+  const down = (await control.status()) !== 'running';
+  if (!down) {
+    opts.onProgress?.(`stopping broker ${b.id}`);
+    await stopBrokerAndWait(spec, b.id, { signal: opts.signal });
+  }
   const movedAside: NonNullable<AppliedFault['movedAside']> = [];
   for (const logDir of b.logDirs) {
     const asideDir = asideDirOf(logDir, drillId);
@@ -190,7 +197,7 @@ async function applyBrokerDisk(spec: ClusterSpec, drillId: string, fault: Extrac
     at: new Date().toISOString(),
     wasRunning,
     movedAside,
-    detail: `broker ${b.id} stopped and its ${b.logDirs.length} log dir(s) emptied: ${entries} entries moved aside to ${movedAside.map((a) => a.asideDir).join(', ')}`,
+    detail: `broker ${b.id} ${down ? 'down (not running)' : 'stopped'} and its ${b.logDirs.length} log dir(s) emptied: ${entries} entries moved aside to ${movedAside.map((a) => a.asideDir).join(', ')}`,
   };
   await writeMarker(file, { drillId, fault, state: 'applied', wasRunning, applied });
   return applied;
@@ -326,6 +333,8 @@ async function applyZkFault(spec: ClusterSpec, drillId: string, fault: Extract<F
 async function revertZkFault(spec: ClusterSpec, drillId: string, applied: AppliedFault, mode: RevertMode, opts: FaultOptions): Promise<RevertResult> {
   const fault = applied.fault as Extract<FaultSpec, { kind: 'zookeeper-chroot' | 'registry' }>;
   const result = (alreadyDone: boolean, detail: string): RevertResult => ({ fault, mode, alreadyDone, detail });
+  // Discarding drops nothing: an applied fault's record names its export, so the repository is not opened.
+  if (mode === 'discard' && applied.zkExport) return result(true, `nothing to drop: the export (snapshot ${applied.zkExport.snapshot.slice(0, 12)}) stays in the repository`);
   const exps = await withRepository(spec, async (repo) => {
     const found = (await repo.snapshots({ cluster: spec.name, tags: faultSnapshotTags(drillId, fault.kind) })).at(-1);
     const ref = found?.id ?? applied.zkExport?.snapshot;

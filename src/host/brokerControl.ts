@@ -17,8 +17,11 @@ export interface BrokerControl {
   stop(): Promise<void>;
   status(): Promise<BrokerStatus>;
   /**
-   * Ends the process the way a host dies (SIGKILL: no controlled shutdown), for drills. Optional:
-   * a control without it has no such thing, and a drill's kill falls back to stop.
+   * Ends the process the way a host dies (SIGKILL: no controlled shutdown), for drills; returns once
+   * the process is gone. As after a real crash, a ZooKeeper-mode broker's registration lingers until
+   * its session expires: whoever starts it again or replaces its log dirs waits for that
+   * (startBrokerWhenUnregistered, stopBrokerAndWait). Optional: a control without it has no such
+   * thing, and a drill's kill falls back to stop.
    */
   kill?(): Promise<void>;
 }

@@ -20,7 +20,12 @@ import { deleteTree } from '../../src/zookeeper/deleteTree';
 import { inventoryDiff } from '../../src/drills/inventory.pure';
 import type { AppliedFault, FaultSpec, Inventory, RevertMode, RevertResult } from '../../src/drills/records';
 import { LifeboatError } from '../../src/errors';
-import { brokerControlFor } from '../../src/host/brokerControl';
+import { brokerControlFor, registerBrokerControl } from '../../src/host/brokerControl';
+import { registeredInZookeeper } from '../../src/host/logdirs';
+import { startDetached } from '../../src/host/processes';
+import { poll } from '../../src/core/poll';
+import { brokerProcess, brokerRegistered, brokerRunning, killBroker } from '../../lab/lab';
+import { findBroker } from '../../lab/topology';
 import { withAdmin } from '../../src/kafka/admin';
 import { kafkaFor } from '../../src/kafka/client';
 import { waitForAgreement } from '../../src/kafka/ready';
@@ -124,6 +129,8 @@ describe('broker faults on the standby broker', () => {
     const first = await apply(standby, drillId, fault);
     expect(first).toMatchObject({ fault, wasRunning: true, detail: expect.stringContaining('broker 1 killed') });
     expect(await control.status()).toBe('stopped');
+    // Instant, as a host dies: ZooKeeper still holds the dead broker's session (6 s in the lab); the start below waits it out.
+    expect(await registeredInZookeeper(standby, 1)).toBe(true);
     expect(existsSync(brokerMarkerFile(broker, drillId, 'broker-kill'))).toBe(true);
     expect(await apply(standby, drillId, fault)).toEqual(first);
     expect(await control.status()).toBe('stopped');
@@ -138,6 +145,65 @@ describe('broker faults on the standby broker', () => {
 
     await topicsReady(standby, [topic], 120_000);
     expect(inventoryDiff(before, await inventory(standby, drillId))).toEqual([]);
+  });
+
+  it('broker-kill then broker-disk (cluster-lost\'s chain): neither waits for the dead broker\'s session; the disk\'s restore and the start wait for it', async () => {
+    const drillId = unique('drill-chain');
+    const aside = asideDirOf(logDir, drillId);
+    const before = await inventory(standby, drillId);
+    const t0 = Date.now();
+    await apply(standby, drillId, { kind: 'broker-kill', brokerId: 1 });
+    const disk = await apply(standby, drillId, { kind: 'broker-disk', brokerId: 1 });
+    const tookMs = Date.now() - t0;
+    // Both done while the registration lingers: the disaster is instant, the session's expiry is the recovery's to wait for.
+    expect(await registeredInZookeeper(standby, 1)).toBe(true);
+    expect(tookMs).toBeLessThan(6_000);
+    expect(disk).toMatchObject({ wasRunning: false, movedAside: [{ logDir, asideDir: aside }], detail: expect.stringMatching(/^broker 1 down \(not running\) and its 1 log dir\(s\) emptied/) });
+    expect(readdirSync(logDir)).toEqual([]);
+    expect(readdirSync(aside)).toContain('meta.properties');
+
+    // Reverted (restore) backwards: the disk back once the registration is gone (it found the broker down: not its to start), then the kill's start.
+    const r1 = await revert(standby, drillId, disk, 'restore');
+    expect(r1).toMatchObject({ alreadyDone: false, detail: expect.stringMatching(/original entries moved back into /) });
+    expect(r1.detail).not.toContain('started');
+    expect(await registeredInZookeeper(standby, 1)).toBe(false);
+    const r2 = await revert(standby, drillId, provisional({ kind: 'broker-kill', brokerId: 1 }), 'restore');
+    expect(r2).toMatchObject({ alreadyDone: false, detail: expect.stringMatching(/^broker 1 started/) });
+    expect(await control.status()).toBe('running');
+    expect(existsSync(aside)).toBe(false);
+    await topicsReady(standby, [topic], 120_000);
+    expect(await readAll(standby, topic)).toEqual(['before-1', 'before-2', 'before-3']);
+    expect(inventoryDiff(before, await inventory(standby, drillId))).toEqual([]);
+  });
+
+  it('startBrokerActivity starts a killed broker only once its stale registration is gone (a control whose start just launches the process, as systemd does)', async () => {
+    const lb = findBroker(topo, 'standby', 1);
+    // What a systemd unit's start is: the process launched, no wait for ZooKeeper. Kafka would exit at start-up (NodeExists) beside a stale registration.
+    const registeredWhenStarted: boolean[] = [];
+    registerBrokerControl('raw-start-test', () => ({
+      describe: 'raw start (test)',
+      start: async () => {
+        registeredWhenStarted.push(await brokerRegistered(topo, lb));
+        startDetached(brokerProcess(topo, lb));
+      },
+      stop: async () => {
+        throw new Error('not used');
+      },
+      status: async () => (brokerRunning(topo, lb) ? 'running' : 'stopped'),
+    }));
+    const raw: ClusterSpec = { ...standby, brokers: standby.brokers.map((b) => ({ ...b, control: { type: 'adapter' as const, adapter: 'raw-start-test', options: {} } })) };
+    expect(await killBroker(topo, lb, { settle: false })).toBe(true);
+    expect(await registeredInZookeeper(raw, 1)).toBe(true);
+
+    const r = await run(() => acts.startBrokerActivity({ spec: raw, brokerId: 1 }));
+    expect(r).toEqual({ started: true, control: 'raw start (test)' });
+    expect(registeredWhenStarted).toEqual([false]);
+    // The new process registers and stays up.
+    await poll(async () => (await brokerRegistered(topo, lb)) || undefined, { what: 'broker 1 to register again', timeoutMs: 90_000, intervalMs: 500 });
+    expect(brokerRunning(topo, lb)).toBe(true);
+    await waitForAgreement(standby, { present: [1], timeoutMs: 120_000 });
+    await topicsReady(standby, [topic], 120_000);
+    expect(await readAll(standby, topic)).toEqual(['before-1', 'before-2', 'before-3']);
   });
 
   it('broker-disk: contents moved aside, never deleted; restore replaces what a recovery wrote with the original, byte for byte', async () => {
@@ -289,7 +355,10 @@ describe('ZooKeeper faults on scratch roots', () => {
     expect(await apply(spec, drillId, fault)).toEqual(first);
     expect(inventoryDiff(before, await inventory(spec, drillId)).filter((d) => d.change !== 'removed')).toEqual([]);
 
-    expect(await revert(spec, drillId, first, 'discard')).toMatchObject({ mode: 'discard', alreadyDone: true });
+    // The same answer from the applied record (the repository not opened) and from the provisional one (found by its tags there).
+    const kept = `nothing to drop: the export (snapshot ${first.zkExport!.snapshot.slice(0, 12)}) stays in the repository`;
+    expect(await revert(spec, drillId, first, 'discard')).toEqual({ fault, mode: 'discard', alreadyDone: true, detail: kept });
+    expect(await revert(spec, drillId, provisional(fault), 'discard')).toEqual({ fault, mode: 'discard', alreadyDone: true, detail: kept });
     expect(await withZk(zkConnect, (zk) => exists(zk, services))).toBeNull();
     const r1 = await revert(spec, drillId, first, 'restore');
     expect(r1).toMatchObject({ alreadyDone: false, detail: expect.stringContaining('16 created') });
