@@ -13,6 +13,7 @@
  * the drill spends beyond its recovery child, as a share of the recovery child's time — with and
  * without the fresh backup, which is a backup run of its own, not the drill's bookkeeping.
  * --mib N writes N MiB of topic data instead of --records (a recovery not dominated by fixed costs);
+ * --newest-set has blocks of its own (drill-newest-set, drill-mib-newest-set): both figures stay in the docs.
  * --timeline prints, per run, every activity and child of the drill's history (scheduled → started →
  * closed) and the gaps between them (workflow task latency). --write-docs replaces the drill block of
  * docs/benchmarks.md.
@@ -45,8 +46,8 @@ const RECORDS = flags.mib !== undefined ? Math.ceil((Number(flags.mib) * 1024 * 
 if (!Number.isInteger(RECORDS) || RECORDS < 1 || !Number.isInteger(RUNS) || RUNS < 1) throw new Error('--runs, --records and --mib must be positive numbers');
 const sizeArgs = flags.mib !== undefined ? `--mib ${flags.mib}` : `--records ${RECORDS}`;
 const PARTITIONS = 6;
-/** The 10 MB default and a --mib size each have a block of their own in docs/benchmarks.md. */
-const KEY = flags.mib !== undefined ? 'drill-mib' : 'drill';
+/** The 10 MB default and a --mib size each have a block of their own in docs/benchmarks.md, and each again with --newest-set. */
+const KEY = `${flags.mib !== undefined ? 'drill-mib' : 'drill'}${flags['newest-set'] ? '-newest-set' : ''}`;
 const BEGIN = `<!-- ${KEY}:begin -->`;
 const END = `<!-- ${KEY}:end -->`;
 const topo = labTopology();
@@ -220,7 +221,7 @@ async function main() {
   /** What is neither the disaster (the faults of the start phase), its recovery nor the fresh backup: the drill's bookkeeping. */
   const books = (r: (typeof results)[number]) => (r.totalMs - r.recoveryMs - r.backupMs - r.faultsMs) / r.recoveryMs;
   const block = [
-    `Full-cluster drill (workflows/drill.ts, scenario cluster-lost, type full) on the lab's staging cluster (the standby, one ZooKeeper-mode broker), measured ${new Date().toISOString().slice(0, 10)}: ${RUNS} run${RUNS === 1 ? '' : 's'}, each a topic of ${RECORDS.toLocaleString('en-US')} records of ~1 KB (${((RECORDS * RECORD_BYTES) / 1024 / 1024).toFixed(0)} MiB${flags.mib !== undefined ? ' of random bytes' : ''}) over ${PARTITIONS} partitions, then the drill: ${flags['newest-set'] ? 'the newest backup set checked' : 'a fresh backup set made'} in prepare, the broker killed, its log dirs moved aside and the chroot deleted, fullClusterRecovery, the write stream read back, the faults reverted, the score and the record (with its Markdown and HTML report) saved in the repository. Drill = start → record returned; recovery = the fullClusterRecovery child's start → close (from the drill's history); overhead = drill − recovery, as a share of the recovery; "own" leaves out the fresh backup child too; "bookkeeping" also the start phase (applying the faults: the disaster itself, which a real one brings for free) — what remains is the drill's reading, measuring and recording (inventory, stream, probes, read-back, reverts, score, record). Reproduce: \`npm run bench:drill -- --runs ${RUNS} ${sizeArgs}${flags['newest-set'] ? ' --newest-set' : ''} --write-docs\` (lab up).`,
+    `Full-cluster drill (workflows/drill.ts, scenario cluster-lost, type full) on the lab's staging cluster (the standby, one ZooKeeper-mode broker), measured ${new Date().toISOString().slice(0, 10)}: ${RUNS} run${RUNS === 1 ? '' : 's'}, each a topic of ${RECORDS.toLocaleString('en-US')} records of ~1 KB (${((RECORDS * RECORD_BYTES) / 1024 / 1024).toFixed(0)} MiB${flags.mib !== undefined ? ' of random bytes' : ''}) over ${PARTITIONS} partitions, then the drill: ${flags['newest-set'] ? 'the newest backup set checked in prepare (`useNewestSet`; the set made by a backup run just before the drill, not timed; scheduled drills make a fresh set instead)' : 'a fresh backup set made in prepare (as a scheduled drill does)'}, the broker killed, its log dirs moved aside and the chroot deleted, fullClusterRecovery, the write stream read back, the faults reverted, the score and the record (with its Markdown and HTML report) saved in the repository. Drill = start → record returned; recovery = the fullClusterRecovery child's start → close (from the drill's history); overhead = drill − recovery, as a share of the recovery; "own" leaves out the fresh backup child too; "bookkeeping" also the start phase (applying the faults: the disaster itself, which a real one brings for free) — what remains is the drill's reading, measuring and recording (inventory, stream, probes, read-back, reverts, score, record). Reproduce: \`npm run bench:drill -- --runs ${RUNS} ${sizeArgs}${flags['newest-set'] ? ' --newest-set' : ''} --write-docs\` (lab up).`,
     '',
     '| run | drill (start → report) | recovery child | backup child | faults (start phase) | overhead | own overhead | bookkeeping | score | RTO | RPO | phases | inventory differences |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',

@@ -5,17 +5,18 @@
  *            non-retryable InvalidInput); another drill on the cluster → a skipped drill is recorded;
  *            people notified; the earlier drills' open problems; the inventory; the write stream's
  *            topic and the stream started (not awaited: it runs until DRILL_STREAM_STOP_QUERY says
- *            stop); a fresh backup child (its set holds the stream's first records, so the measured
- *            RPO is real) or the newest set checked (`useNewestSet`)
+ *            stop, once the faults are applied); a fresh backup child (its set holds the stream's first
+ *            records, so the measured RPO is real) or the newest set checked (`useNewestSet`)
  *   start    each fault recorded in the workflow's state BEFORE its activity runs (the revert needs
  *            only that record: a worker SIGKILLed anywhere, the next one reverts it), then applied
  *   execute  the recovery child(ren) of the plan, while a probe loop looks for the first green
  *            independent probe (RTO); a chaos drill kills a broker when the recovery reaches its step
  *   verify   the recovery's own verification when every child verified (not in a chaos drill), else
- *            verifyCluster (serving, probe); the stream stopped and read back (RPO)
- *   review   the faults reverted in reverse order (discard after a verified recovery, restore
- *            otherwise) in a non-cancellable scope, the inventory compared, the stream topic dropped,
- *            the score with the earlier drills' open problems, the record saved, people told
+ *            verifyCluster (serving, probe); the stream (stopped after the faults) read back (RPO)
+ *   review   the faults reverted in reverse order (restore), or all at once after a verified recovery
+ *            (discard: each only drops what its fault kept), in a non-cancellable scope; the inventory
+ *            compared, the stream topic dropped, the score with the earlier drills' open problems, the
+ *            record saved, people told
  *
  * The drill's own time is overhead on the recovery it measures (issue 16: ≤ 10 %), so steps that do
  * not depend on each other run at once (`together`): prepare's reads beside the stream and the
@@ -47,7 +48,7 @@ import type { ClusterSpec } from '../src/config/spec';
 import { type ChildOutcome, type DrillObservations, drillRecord, recoveryVerification, skippedRecord } from '../src/drills/evidence.pure';
 import { inventoryDiff } from '../src/drills/inventory.pure';
 import { DRILL_KIND, DRILL_STATUS_QUERY, DRILL_STOP_SIGNAL, DRILL_STREAM_STOP_QUERY, drillStreamTopic } from '../src/drills/ids.pure';
-import { type DrillPlan, type DrillStatus, drillPlan, faultBrokerId, faultStages, faultText, type RecoveryCall, revertModeOf, targetRefusal } from '../src/drills/plan.pure';
+import { type DrillPlan, type DrillStatus, drillPlan, faultBrokerId, faultStages, faultText, type RecoveryCall, revertModeOf, revertStages, targetRefusal } from '../src/drills/plan.pure';
 import type { AppliedFault, DrillRecord, FaultSpec, Inventory, RevertResult, Scenario, StreamLog } from '../src/drills/records';
 import type { DrillType, FoundProblem, PartitionEvidence, ZookeeperEvidence } from '../src/drills/types';
 import type { RunReport, SpecRef } from '../src/report/report.pure';
@@ -376,6 +377,10 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
       faultAt = applied.map((a) => a.at).reduce((x, y) => (Date.parse(y) > Date.parse(x) ? y : x));
       st.faultAt = faultAt;
       note(`faults applied: ${applied.map((a) => a.detail).join('; ')}`);
+      // The data loss is measured from the acks at or before the fault (rpo.pure.ts): what the stream
+      // would write from here on counts for nothing. It stops now, so it neither loads the machine while
+      // the target recovers nor holds up the read-back after it.
+      streamStop = true;
     } else note('no fault applied (tabletop)');
 
     phase('execute');
@@ -506,13 +511,19 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     phase('review');
     const reverts: RevertResult[] = [];
     const revertFailures: string[] = [];
+    const discarding = verified && !stopAsked;
+    const stages = revertStages(recorded, discarding, (r) => r.fault);
+    /** The record lists the reverts newest fault first, whatever order they ended in (a stage's chains run at once). */
+    const order = new Map([...recorded].reverse().map((f, i) => [f, i]));
+    const done = new Map<RevertResult, number>();
     const revertOne = async (f: (typeof recorded)[number]) => {
       // A fault whose activity never returned is reverted from its record: reverts are idempotent.
       const a: AppliedFault = f.applied ?? { fault: f.fault, at: f.at, detail: f.detail };
-      const mode = revertModeOf(f.fault, verified && !stopAsked);
+      const mode = revertModeOf(f.fault, discarding);
       try {
         const r = await faults.drillRevertFaultActivity.executeWithOptions({ ...REVERT, ...onHostOf(spec, f.fault) }, [{ spec, drillId: f.faultId, applied: a, mode }]);
         reverts.push(r);
+        done.set(r, order.get(f)!);
         st.reverts.push(r);
         note(`reverted (${mode}): ${faultText(f.fault)}${r.alreadyDone ? ' (already done)' : ''}`);
       } catch (e) {
@@ -520,15 +531,18 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
         note(`REVERT FAILED: ${faultText(f.fault)} (${mode}): ${failureOf(e).message}`);
       }
     };
-    // The apply's stages backwards, each chain backwards (the chroot back before the brokers start;
-    // a broker's disk back before it starts); different brokers at once. revertOne never throws.
-    for (const stage of faultStages(recorded, (r) => r.fault).reverse()) {
+    // Restoring: the apply's stages backwards, each chain backwards (the chroot back before the brokers
+    // start; a broker's disk back before it starts), different brokers at once. Discarding (a verified
+    // recovery): every chain at once, a broker's own faults still one after the other (revertStages).
+    // revertOne never throws.
+    for (const stage of stages) {
       await together(
         ...stage.map(async (chain) => {
-          for (const f of [...chain].reverse()) await revertOne(f);
+          for (const f of chain) await revertOne(f);
         }),
       );
     }
+    reverts.sort((x, y) => done.get(x)! - done.get(y)!);
     // After the reverts: the inventory, then the stream dropped (the inventory leaves out its topic and
     // znode, but scheduled beside the drop it waited 1.1–1.7 s in the task queue in 4 of 5 bench runs on the
     // loaded lab machine, longer than the drop itself); the history beside both.

@@ -336,3 +336,30 @@ export function faultStages<T>(items: readonly T[], faultOf: (t: T) => FaultSpec
   }
   return stages;
 }
+
+/**
+ * The reverts in the order they run: stages one after the other, the chains of a stage at once, each
+ * chain in order. `restore` (something is put back): the apply's stages backwards, each chain backwards
+ * (the chroot back before the brokers start; a broker's disk back before it starts). `discard` (after a
+ * verified recovery: each revert only drops what its fault kept, starts a broker that is not running,
+ * or writes a damaged pack back; none needs another's): one stage, a chain per broker (its faults
+ * backwards: one broker is never started twice at once) and one per other fault, all at once.
+ */
+export function revertStages(faults: readonly FaultSpec[], discarding: boolean): FaultSpec[][][];
+export function revertStages<T>(items: readonly T[], discarding: boolean, faultOf: (t: T) => FaultSpec): T[][][];
+export function revertStages<T>(items: readonly T[], discarding: boolean, faultOf: (t: T) => FaultSpec = (t) => t as FaultSpec): T[][][] {
+  if (!discarding) return faultStages(items, faultOf).reverse().map((stage) => stage.map((chain) => [...chain].reverse()));
+  const chains: T[][] = [];
+  const byBroker = new Map<number, T[]>();
+  for (const item of [...items].reverse()) {
+    const id = faultBrokerId(faultOf(item));
+    const chain = id === undefined ? undefined : byBroker.get(id);
+    if (chain) chain.push(item);
+    else {
+      const c = [item];
+      if (id !== undefined) byBroker.set(id, c);
+      chains.push(c);
+    }
+  }
+  return chains.length ? [chains] : [];
+}

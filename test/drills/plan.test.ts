@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { type ClusterSpec, parseSpec } from '../../src/config/spec';
 import { LifeboatError } from '../../src/errors';
-import { drillPlan, faultStages, recoveryRunbook, revertModeOf, targetRefusal } from '../../src/drills/plan.pure';
+import { drillPlan, faultStages, recoveryRunbook, revertModeOf, revertStages, targetRefusal } from '../../src/drills/plan.pure';
 import { SCENARIOS } from '../../src/drills/records';
 
 const specOf = (brokers: number, more: Record<string, unknown> = {}): ClusterSpec =>
@@ -229,5 +229,50 @@ describe('fault stages', () => {
       for (const chain of stages.flat(1)) expect(chain).toEqual(faults.filter((f) => chain.includes(f)));
     }
     expect(faultStages([])).toEqual([]);
+  });
+});
+
+describe('revert stages', () => {
+  const k = (brokerId: number) => ({ kind: 'broker-kill' as const, brokerId });
+  const d = (brokerId: number) => ({ kind: 'broker-disk' as const, brokerId });
+  const chroot = { kind: 'zookeeper-chroot' as const };
+
+  it('restore: the apply\'s stages backwards, each chain backwards (the chroot back before any broker starts)', () => {
+    expect(revertStages(drillPlan(three, 'cluster-lost', 'full').faults, false)).toEqual([
+      [[chroot]],
+      [
+        [d(1), k(1)],
+        [d(2), k(2)],
+        [d(3), k(3)],
+      ],
+    ]);
+    expect(revertStages(drillPlan(one, 'backup-corrupt', 'full').faults, false)).toEqual([[[chroot]], [[d(1), k(1)]], [[{ kind: 'backup-corrupt' }]]]);
+  });
+
+  it('discard: one stage, every chain at once; a broker\'s faults stay one chain, backwards, even across stages (a chaos kill)', () => {
+    expect(revertStages(drillPlan(three, 'cluster-lost', 'full').faults, true)).toEqual([[[chroot], [d(3), k(3)], [d(2), k(2)], [d(1), k(1)]]]);
+    // cluster-lost on one broker, then the chaos kill of the same broker: never two starts of it at once.
+    expect(revertStages([k(1), d(1), chroot, k(1)], true)).toEqual([[[k(1), d(1), k(1)], [chroot]]]);
+    expect(revertStages([], true)).toEqual([]);
+  });
+
+  it('every fault of every scenario is reverted exactly once in either mode, each broker\'s faults backwards', () => {
+    for (const scenario of SCENARIOS) {
+      let faults;
+      try {
+        faults = drillPlan(three, scenario, 'chaos', { chaosStep: undefined, random: () => 0.5 }).faults;
+      } catch {
+        continue;
+      }
+      for (const discarding of [false, true]) {
+        const order = revertStages(faults, discarding).flat(2);
+        expect(order).toHaveLength(faults.length);
+        expect(new Set(order)).toEqual(new Set(faults));
+        for (const id of [1, 2, 3]) {
+          const mine = faults.filter((f) => 'brokerId' in f && f.brokerId === id);
+          expect(order.filter((f) => mine.includes(f))).toEqual([...mine].reverse());
+        }
+      }
+    }
   });
 });

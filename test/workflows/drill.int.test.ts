@@ -103,6 +103,22 @@ describe('drill workflow', () => {
     expect(record.rpoSeconds).not.toBeNull();
     expect(record.rpoSeconds!).toBeLessThan(15 * 60);
 
+    // The recovery verified the target itself: the drill took that (its note names the child's verify step), ran no verifyCluster of its own.
+    const verifyNotes = record.phases.find((p) => p.name === 'verify')?.notes ?? [];
+    expect(verifyNotes.some((n) => n.startsWith(`verifyCluster not run again: the recovery verified (${id}/recovery step verify at `)), why).toBe(true);
+    const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
+    const childIds = events.flatMap((e) => (e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ? [e.startChildWorkflowExecutionInitiatedEventAttributes.workflowId] : []));
+    expect(childIds).toEqual([`${id}/backup`, `${id}/recovery`]);
+    // The write stream stopped once the faults were applied: it ended long before the recovery did.
+    const streamScheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'drillWriteStreamActivity')!.eventId;
+    const at = (e: (typeof events)[number]) => {
+      const t = e.eventTime as { seconds?: number | { toNumber(): number }; nanos?: number };
+      return (typeof t.seconds === 'number' ? t.seconds : (t.seconds?.toNumber() ?? 0)) * 1000 + Math.round((t.nanos ?? 0) / 1e6);
+    };
+    const streamEnded = events.find((e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === String(streamScheduled))!;
+    const recoveryEnded = events.find((e) => e.childWorkflowExecutionCompletedEventAttributes?.workflowExecution?.workflowId === `${id}/recovery`)!;
+    expect(at(streamEnded), why).toBeLessThan(at(recoveryEnded));
+
     // The score is the score of the evidence, every part from what was measured.
     expect(record.score).toEqual(scoreDrill(record.evidence, []));
     expect(record.score.parts.recoveryTime.points, why).toBe(30);

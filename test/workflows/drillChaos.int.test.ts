@@ -61,6 +61,10 @@ describe('chaos drill', () => {
     expect(step, why).toBeDefined();
     expect(Date.parse(record.faults[3]!.at)).toBeGreaterThanOrEqual(Date.parse(step!.startedAt));
     expect(record.phases.find((p) => p.name === 'execute')?.notes.some((n) => n.startsWith('chaos: broker 1 killed at step restore-data'))).toBe(true);
+    // A chaos drill verifies for itself (its second fault landed inside the recovery): the recovery's verification is not taken.
+    const verifyNotes = record.phases.find((p) => p.name === 'verify')?.notes ?? [];
+    expect(verifyNotes.some((n) => n.startsWith('verifyCluster')), why).toBe(true);
+    expect(verifyNotes.some((n) => n.startsWith('verifyCluster not run again')), why).toBe(false);
     // Every fault reverted, the chaos one first.
     expect(record.reverts.map((r) => r.fault.kind)).toEqual(['broker-kill', 'zookeeper-chroot', 'broker-disk', 'broker-kill']);
     expect(brokerRunning(topo, broker)).toBe(true);
