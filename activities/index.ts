@@ -11,6 +11,7 @@ import { clusterActivities } from './cluster';
 import type { ActivityDeps } from './deps';
 import { allAtBoundary } from './errors';
 import { drillControlActivities } from './drillControl';
+import { drillFailoverActivities } from './drillFailover';
 import { drillFaultActivities } from './drillFaults';
 import { drillMeasureActivities } from './drillMeasure';
 import { drillRecordActivities } from './drillRecords';
@@ -49,6 +50,7 @@ export function createActivities(deps: ActivityDeps) {
       ...drillFaultActivities(deps),
       ...drillMeasureActivities(deps),
       ...drillRecordActivities(deps),
+      ...drillFailoverActivities(deps),
     },
     deps,
   );

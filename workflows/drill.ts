@@ -62,6 +62,7 @@ import { restoreState } from './recovery/restoreState';
 import { failureOf } from './recovery/support';
 import { verifyCluster } from './recovery/verifyCluster';
 import { resolveCluster } from './support/cluster';
+import { FailoverDrill } from './support/failoverDrill';
 import { childProgressSignal } from './support/tracker';
 
 export interface DrillInput {
@@ -212,6 +213,13 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     }
   };
 
+  // A full datacenter-lost drill measures the standby and undoes the failover (support/failoverDrill.ts):
+  // its standby and mirror checked here, a refusal before anything is touched.
+  const fo = plan.recovery.some((c) => c.workflow === 'failover') && !plan.dryRun ? new FailoverDrill(spec, drillStreamTopic(drillId), (l) => note(l)) : undefined;
+  if (fo) await fo.check();
+  /** The cluster the probe loop, verifyCluster and the read-back look at: where the service is after the recovery. */
+  const measured = fo ? fo.standby : spec;
+
   phase('prepare');
   // Another drill on the cluster: this one is recorded as skipped, not silently dropped.
   let others: string[] = [];
@@ -288,14 +296,15 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
         case 'restoreState':
           report = await executeChild(restoreState, { workflowId, args: [{ spec, specSource: source, dryRun: plan.dryRun, autoApprove: true, parts: call.parts, setId }] });
           break;
-        case 'failover':
-          report = (
-            await executeChild(failover, {
-              workflowId,
-              args: [{ primary: { spec }, standby: { cluster: spec.standby! }, autoApprove: true, dryRun: plan.dryRun, policy: { repairBudgetMinutes: 0 } }],
-            })
-          ).report;
+        case 'failover': {
+          const r = await executeChild(failover, {
+            workflowId,
+            args: [fo ? fo.failoverInput(plan.dryRun) : { primary: { spec }, standby: { cluster: spec.standby! }, autoApprove: true, dryRun: plan.dryRun, policy: { repairBudgetMinutes: 0 } }],
+          });
+          report = r.report;
+          fo?.took(r, nowIso());
           break;
+        }
       }
       outcome.report = report;
       entry.outcome = report.outcome;
@@ -334,7 +343,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
         const t = await control.drillStreamTopicActivity({ spec, drillId });
         note(`write stream on ${t.topic} (${t.partitions} partitions, RF ${t.replicationFactor})`);
         streamP = stream
-          .drillWriteStreamActivity({ spec, drillId, topic: t.topic, intervalMs: input.streamIntervalMs, zookeeper: !!spec.zookeeper })
+          .drillWriteStreamActivity({ spec, drillId, topic: t.topic, intervalMs: input.streamIntervalMs, zookeeper: !!spec.zookeeper && !fo })
           .catch((e: unknown) => {
             if (!isCancellation(e)) note(`the write stream failed: ${failureOf(e).message}`);
             return undefined;
@@ -360,7 +369,9 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
         }
       }
     };
-    await together(readEarlier(), tell(`drill ${plan.type} ${plan.scenario} of ${spec.name}: preparing`), takeInventoryBefore(), streamThenBackup());
+    // A full datacenter-lost drill: its mirror started before the stream (it picks the topic up), and holding the stream before the faults.
+    if (fo) await fo.prepare();
+    await together(readEarlier(), tell(`drill ${plan.type} ${plan.scenario} of ${spec.name}: preparing`), takeInventoryBefore(), streamThenBackup(), fo ? fo.awaitMirror() : Promise.resolve());
 
     phase('start');
     if (stopAsked) throw new Stopped(stopAsked);
@@ -397,11 +408,12 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
           firstGreen = null;
           st.firstGreenProbeAt = null;
           while (!probeDone) {
-            const r = await probes.drillProbeActivity({ spec, timeoutMs: PROBE_TIMEOUT_MS }).catch((e: unknown) => {
+            const r = await probes.drillProbeActivity({ spec: measured, timeoutMs: PROBE_TIMEOUT_MS }).catch((e: unknown) => {
               if (isCancellation(e)) throw e;
               return undefined;
             });
-            if (r?.green && faultAt && Date.parse(r.at) >= Date.parse(faultAt)) {
+            // A failover drill's standby serves all along: its probe counts once the failover moved the service there.
+            if (r?.green && faultAt && Date.parse(r.at) >= Date.parse(faultAt) && (!fo || fo.counts(r.at))) {
               firstGreen = r.at;
               st.firstGreenProbeAt = r.at;
               note(`first green probe at ${r.at}: ${r.detail}`);
@@ -448,6 +460,10 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     }
     await chaosLoop;
     await toldRecovering;
+    if (fo?.failure) {
+      probeDone = true;
+      throw new Error(fo.failure);
+    }
 
     phase('verify');
     const recovered = children.length === plan.recovery.length && children.every((c) => !c.failed && (c.report?.outcome === 'succeeded' || c.report?.outcome === 'planned'));
@@ -459,7 +475,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
       try {
         // A recovery that did not verify leaves the drill unverified whatever this finds: not asked again (bounded).
         if (!recovered && !plan.dryRun) throw new Error('not run: the recovery did not verify');
-        const v = await executeChild(verifyCluster, { workflowId: `${drillId}/verify`, args: [{ spec, specSource: source, dryRun: plan.dryRun }] });
+        const v = await executeChild(verifyCluster, { workflowId: `${drillId}/verify`, args: [{ ...(fo ? { spec: measured } : { spec, specSource: source }), dryRun: plan.dryRun }] });
         verified = recovered && !plan.dryRun && v.outcome === 'succeeded';
         note(`verifyCluster: ${v.outcome}${v.checks.length ? ` (${v.checks.map((c) => `${c.subject} ${c.ok ? 'ok' : `expected ${c.expected}, got ${c.actual}`}`).join('; ')})` : ''}`);
       } catch (e) {
@@ -483,7 +499,9 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
       const log = streamP ? await streamP : undefined;
       if (log && faultAt) {
         note(`write stream: ${log.acks.length} acknowledged, ${log.failures.count} failed sends`);
-        readBack = await control.drillReadBackActivity({ spec, log, faultAt });
+        readBack = await control.drillReadBackActivity({ spec: measured, log, faultAt });
+        // A failover drill's stream writes no znode (the mirror copies topics, not ZooKeeper): nothing to measure there.
+        if (fo) readBack = { ...readBack, zookeeper: readBack.zookeeper ?? null };
       } else if (!plan.dryRun) problem('the write stream gave no log: the data loss was not measured', 'verify: write stream', 'P1');
     };
     await together(verifyChild(), streamReadBack());
@@ -543,6 +561,15 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
       );
     }
     reverts.sort((x, y) => done.get(x)! - done.get(y)!);
+    // The brokers run again: the failover undone (its fence lifted, the standby's fences back; the drill's mirror stopped).
+    const foLines = async (r: { done: string[]; failed: string[] }) => {
+      for (const l of r.done) note(l);
+      for (const f of r.failed) {
+        revertFailures.push(f);
+        note(`REVERT FAILED: ${f}`);
+      }
+    };
+    if (fo) await foLines(await fo.undo());
     // After the reverts: the inventory, then the stream dropped (the inventory leaves out its topic and
     // znode, but scheduled beside the drop it waited 1.1–1.7 s in the task queue in 4 of 5 bench runs on the
     // loaded lab machine, longer than the drop itself); the history beside both.
@@ -580,6 +607,8 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
       })(),
       readHistory(),
     );
+    // The stream dropped on the target: its copy on the standby too; a mirror that ran before the drill runs again.
+    if (fo) await foLines(await fo.cleanup());
     const endedAt = nowIso();
     const last = phases[phases.length - 1];
     if (last) last.endedAt = endedAt;

@@ -10,10 +10,11 @@ export const PRESENCE_ONLY = 'present';
 
 /**
  * Paths relative to a Kafka chroot that an inventory leaves out with everything below them: live
- * registrations, notifications Kafka consumes and deletes, pending admin requests, and the drill's
+ * registrations, notifications Kafka consumes and deletes (config and ACL changes: the ACLs themselves,
+ * /kafka-acl/…, count), pending admin requests, and the drill's
  * own ZooKeeper write stream (`<chroot>/lifeboat-drill/<drill>`).
  */
-const DROPPED_SUBTREES = ['/controller', '/brokers/ids', '/admin', '/isr_change_notification', '/log_dir_event_notification', '/config/changes', '/lifeboat-drill'];
+const DROPPED_SUBTREES = ['/controller', '/brokers/ids', '/admin', '/isr_change_notification', '/log_dir_event_notification', '/config/changes', '/kafka-acl-changes', '/kafka-acl-extended-changes', '/lifeboat-drill'];
 
 /** Persistent nodes Kafka rewrites by itself (an election, a producer id block): presence only. */
 const PRESENCE_ONLY_PATHS = [/^\/controller_epoch$/, /^\/latest_producer_id_block$/, /^\/feature$/, /^\/brokers\/topics\/[^/]+\/partitions\/[^/]+\/state$/];

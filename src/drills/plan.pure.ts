@@ -216,13 +216,15 @@ export function drillPlan(spec: ClusterSpec, scenario: Scenario, type: DrillType
         break;
       case 'datacenter-lost':
         if (!spec.standby) bad(`cluster ${spec.name} names no standby: the datacenter-lost scenario fails over to it`);
-        // Refused rather than half done: for real it would kill every broker and leave the cluster failed
-        // over (an escalated failover waits for people; the probe, verify and read-back watch the dead
-        // target; no failback) — see docs/drills.md.
-        if (type !== 'tabletop') bad(`a ${type} datacenter-lost drill is not supported yet: it would kill every broker of ${spec.name} and leave it failed over to ${spec.standby} (the drill neither measures the standby nor fails back); run it as tabletop, or drill partial (one broker)`);
+        // A chaos drill would kill a broker of a cluster whose brokers are all dead already: refused.
+        if (type === 'chaos') bad(`a chaos datacenter-lost drill is not supported: every broker of ${spec.name} is killed already, a second fault adds nothing; run it as full, tabletop or partial`);
         faults = brokerFaults(spec, ids, ['broker-kill']);
         recovery = [{ workflow: 'failover', id: 'recovery-failover', stepPrefix: '' }];
-        notes.push(`datacenter-lost fails over to ${spec.standby}: failing back is not part of the drill (the revert starts the brokers; the fence stays until failback)`);
+        notes.push(
+          type === 'full'
+            ? `datacenter-lost fails over to ${spec.standby} (a mirror takes the write stream; the probe, verify and read-back measure ${spec.standby}); the review starts the brokers again and undoes the failover: the fence lifted, ${spec.standby}'s fences and the mirror as they were`
+            : `datacenter-lost fails over to ${spec.standby}`,
+        );
         break;
     }
   }

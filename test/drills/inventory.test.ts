@@ -34,6 +34,11 @@ describe('kafkaZnodeValue', () => {
     ['/admin/delete_topics/orders', false, undefined],
     ['/config/changes/config_change_0000000007', false, undefined],
     ['/isr_change_notification/isr_change_0000000001', false, undefined],
+    // ACL change notifications (Kafka deletes them after 15 min) are left out; the ACLs themselves count (a failover's fence).
+    ['/kafka-acl-changes', false, PRESENCE_ONLY],
+    ['/kafka-acl-changes/acl_changes_0000000003', false, undefined],
+    ['/kafka-acl-extended-changes/acl_changes_0000000001', false, undefined],
+    ['/kafka-acl/Topic/orders', false, h],
     ['/lifeboat-drill', false, undefined],
     ['/lifeboat-drill/drill-x', false, undefined],
     ['/some/app/node', true, undefined],

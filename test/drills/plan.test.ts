@@ -135,9 +135,12 @@ describe('drill plan', () => {
     expect(r.recovery).toEqual([{ workflow: 'restoreState', id: 'recovery-registry', stepPrefix: '', parts: ['registry'], needsSetId: true }]);
     expect(r.runbook.find((s) => s.gate)?.id).toBe('restore-registry');
     expect(refusal(() => drillPlan(three, 'datacenter-lost', 'full'))).toMatch(/names no standby/);
-    // For real it would leave the cluster down and failed over: refused, the tabletop walks the failover.
-    expect(refusal(() => drillPlan(specOf(3, { standby: 'dr' }), 'datacenter-lost', 'full'))).toMatch(/full datacenter-lost drill is not supported yet: it would kill every broker of .* run it as tabletop/);
-    expect(refusal(() => drillPlan(specOf(3, { standby: 'dr' }), 'datacenter-lost', 'chaos'))).toMatch(/chaos datacenter-lost drill is not supported yet/);
+    // Full: every broker killed, the failover child (the workflow checks the mirror and undoes the failover); chaos refused.
+    const full = drillPlan(specOf(3, { standby: 'dr' }), 'datacenter-lost', 'full');
+    expect(full.faults).toEqual([1, 2, 3].map((brokerId) => ({ kind: 'broker-kill', brokerId })));
+    expect(full.recovery).toEqual([{ workflow: 'failover', id: 'recovery-failover', stepPrefix: '' }]);
+    expect(full.notes.join(' ')).toMatch(/undoes the failover/);
+    expect(refusal(() => drillPlan(specOf(3, { standby: 'dr' }), 'datacenter-lost', 'chaos'))).toMatch(/chaos datacenter-lost drill is not supported: every broker .* run it as full, tabletop or partial$/);
     const d = drillPlan(specOf(3, { standby: 'dr' }), 'datacenter-lost', 'tabletop');
     expect(d.recovery[0]!.workflow).toBe('failover');
     expect(d.faults).toEqual([]);

@@ -1,0 +1,69 @@
+/**
+ * A full datacenter-lost drill's activities (issue 16): the mirror primary → standby as Temporal knows
+ * it, waiting for it to hold the stream topic, what prepare records for the review (the standby's
+ * write fences, the `<chroot>/lifeboat` znode), the failover undone (the primary's fence lifted, the
+ * standby's fences put back) and the stream's copy on the standby dropped. Thin: src/drills/failoverDrill.ts.
+ */
+import { Context } from '@temporalio/activity';
+import type { ClusterSpec } from '../src/config/spec';
+import { awaitMirrorHolds, dropStandbyCopy, lifeboatZnodeExists, observeDrillMirror, putFencesBack, removeEmptyLifeboatZnode, standbyFences } from '../src/drills/failoverDrill';
+import { type DrillMirrorObservation, fencesToRestore } from '../src/drills/failoverDrill.pure';
+import { unfencePrimary } from '../src/failover/data/fence';
+import type { PrimaryFence } from '../src/failover/data/types';
+import type { Acl } from '../src/kafka/acls';
+import type { ActivityDeps } from './deps';
+import { withHeartbeat } from './heartbeat';
+
+export function drillFailoverActivities(_deps: ActivityDeps) {
+  return {
+    /** The mirror workflow of the pair: running or not, with the running run's input. A read. */
+    async drillMirrorObserveActivity(input: { workflowId: string }): Promise<DrillMirrorObservation> {
+      return observeDrillMirror(Context.current().client, input.workflowId);
+    },
+
+    /** What the review needs to put back: the standby's write fences and whether `<chroot>/lifeboat` exists on the primary. A read. */
+    async drillFailoverBeforeActivity(input: { primary: ClusterSpec; standby: ClusterSpec }): Promise<{ standbyFences: Acl[]; lifeboatZnode?: boolean }> {
+      const [fences, znode] = await Promise.all([standbyFences(input.standby), lifeboatZnodeExists(input.primary)]);
+      return { standbyFences: fences, ...(znode !== undefined ? { lifeboatZnode: znode } : {}) };
+    },
+
+    /** Waits (heartbeating) until the mirror holds every partition of the stream topic with a position. */
+    async drillMirrorHoldsActivity(input: { primary: ClusterSpec; workflowId: string; topic: string; timeoutMs: number }): Promise<{ lagRecords: number; rounds: number; partitions: number }> {
+      const client = Context.current().client;
+      return withHeartbeat({ phase: 'drill: the mirror takes the stream topic', subject: input.topic }, (beat, signal) =>
+        awaitMirrorHolds(client, input.primary, input.workflowId, input.topic, {
+          timeoutMs: input.timeoutMs,
+          signal,
+          onPoll: (s) => beat({ phase: `drill: the mirror takes the stream topic (${s ? `${s.state}, round ${s.rounds}` : 'not answering'})`, subject: input.topic }),
+        }),
+      );
+    },
+
+    /**
+     * Undoes what the drill's failover changed: the primary's fence lifted (exactly the ACLs its record
+     * names), the standby's write fences it lifted put back, and `<chroot>/lifeboat` removed when the
+     * drill found it absent and it is empty again. Idempotent. Returns one line per thing done.
+     */
+    async drillUndoFailoverActivity(input: { primary: ClusterSpec; standby: ClusterSpec; fence?: PrimaryFence; standbyFencesBefore: Acl[]; lifeboatZnodeBefore?: boolean }): Promise<string[]> {
+      return withHeartbeat({ phase: 'drill: undo the failover', subject: input.primary.name }, async () => {
+        const done: string[] = [];
+        if (input.fence && !input.fence.dryRun) {
+          await unfencePrimary(input.primary, input.fence);
+          done.push(`${input.primary.name}'s fence lifted: ${input.fence.acls.length} ACLs on ${input.fence.topics.length} topics (${input.fence.via ?? 'admin'})`);
+        }
+        if (input.standbyFencesBefore.length) {
+          const missing = fencesToRestore(input.standbyFencesBefore, await standbyFences(input.standby));
+          await putFencesBack(input.standby, missing);
+          done.push(missing.length ? `${missing.length} write-fence ACLs put back on ${input.standby.name}: ${[...new Set(missing.map((a) => a.resourceName))].join(', ')}` : `${input.standby.name}'s write fences all in place`);
+        }
+        if (input.lifeboatZnodeBefore === false && (await removeEmptyLifeboatZnode(input.primary))) done.push(`${input.primary.name}'s /lifeboat znode (made for the fence's marker) removed`);
+        return done;
+      });
+    },
+
+    /** The stream's copy on the standby: the mirror's positions of it forgotten, the topic deleted. Idempotent. */
+    async drillDropStandbyCopyActivity(input: { standby: ClusterSpec; pair: string; topic: string }): Promise<{ deleted: boolean; partitions: number }> {
+      return dropStandbyCopy(input.standby, input.pair, input.topic);
+    },
+  };
+}

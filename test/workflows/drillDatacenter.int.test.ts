@@ -1,0 +1,159 @@
+/**
+ * A FULL datacenter-lost drill on the lab, end to end: the lab's primary (production: passed
+ * iKnowThisIsProduction) names the standby. No mirror primary → standby runs, so the drill starts
+ * its own for its write stream; every primary broker is killed; the `failover` child moves the
+ * service to the standby (auto-approved, fenced through ZooKeeper while the brokers are dead); the
+ * drill measures the STANDBY (its probe loop for RTO, the write stream read back there for RPO);
+ * the review starts the brokers again and undoes the failover. Checked against the lab itself:
+ *  - the drill scored with RTO and RPO measured on the standby (the first green probe saw its one
+ *    broker, after the failover had moved the service);
+ *  - every stream record acknowledged before the fault is readable on the standby, or exactly the
+ *    failover's records not mirrored (read off the dead primary's disks) account for what is not;
+ *  - the primary's three brokers run, its stream topic carries no fence ACL, the fence's marker and
+ *    the /lifeboat znode it made are gone; every ISR full;
+ *  - the mirror as before (not running; nothing of the stream left on the standby, neither the topic
+ *    nor the mirror's positions of it); no inventory difference, the drill's own or the test's, on
+ *    the primary, nor on the standby beyond the mirror's and Kafka's internal topics.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } from 'kafkajs';
+import { brokerRunning, startBroker } from '../../lab/lab';
+import { findCluster } from '../../lab/topology';
+import { drillStreamTopic } from '../../src/drills/ids.pure';
+import { takeInventory } from '../../src/drills/inventory';
+import { inventoryDiff } from '../../src/drills/inventory.pure';
+import type { InventoryDifference } from '../../src/drills/records';
+import { FENCE_MARKER } from '../../src/failover/data/fence';
+import { withAdmin } from '../../src/kafka/admin';
+import { kafkaFor } from '../../src/kafka/client';
+import { waitForBrokerInIsr } from '../../src/kafka/cluster';
+import { readState } from '../../src/kafka/mirror/state';
+import { mirrorPair, mirrorWorkflowId } from '../../src/kafka/mirrorRun.pure';
+import { chrootPath, exists, withZk } from '../../src/zookeeper/client';
+import type { FailoverResult } from '../../workflows/failover';
+import { primarySpec, standbySpec, topo } from '../support/lab';
+import { type DrillLab, startDrillLab, whyOf } from './support/drillLab';
+
+const primary = primarySpec();
+const standby = standbySpec();
+const labBrokers = findCluster(topo, 'primary').brokers;
+const mirrorId = mirrorWorkflowId(primary.name, standby.name);
+let lab: DrillLab;
+/** The drill this file started (terminated at the end if it still runs: a timed-out test must not leave it to skip the next drill). */
+let drillId: string | undefined;
+
+/** Whether the pair's mirror workflow runs. */
+async function mirrorRuns(): Promise<boolean> {
+  try {
+    return (await lab.client.workflow.getHandle(mirrorId).describe()).status.name === 'RUNNING';
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError) return false;
+    throw e;
+  }
+}
+
+/** The topic ACLs on the primary that bind `topic`. */
+const aclsOn = (topic: string) =>
+  withAdmin(kafkaFor(primary, 'test-acls'), primary.name, async (a) => {
+    const r = await a.describeAcls({ resourceType: AclResourceTypes.TOPIC, resourcePatternType: ResourcePatternTypes.ANY, operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ANY });
+    return r.resources.filter((x) => x.resourceName === topic).flatMap((x) => x.acls);
+  });
+
+/** The standby's inventory differences that are not the mirror's or Kafka's internal topics (created once, on first use). */
+const standbyOwn = (d: InventoryDifference[]) => d.filter((x) => !/__lifeboat_mirror|__transaction_state|__consumer_offsets/.test(x.key));
+
+beforeAll(async () => {
+  lab = await startDrillLab(primary);
+}, 180_000);
+
+afterAll(async () => {
+  // Whatever happened: every primary broker running and in every ISR; no mirror left running.
+  for (const b of labBrokers) if (!brokerRunning(topo, b)) await startBroker(topo, b, () => {}).catch(() => undefined);
+  for (const b of primary.brokers) await waitForBrokerInIsr(primary, b.id, { timeoutMs: 120_000 }).catch(() => undefined);
+  if (lab && drillId) await lab.client.workflow.getHandle(drillId).terminate('test clean-up').catch(() => undefined);
+  if (lab && (await mirrorRuns().catch(() => false))) await lab.client.workflow.getHandle(mirrorId).terminate('test clean-up').catch(() => undefined);
+  await lab?.stop();
+}, 300_000);
+
+describe('datacenter-lost (full) on the primary (iKnowThisIsProduction)', () => {
+  it('fails over to the standby, measures it, and leaves the primary and the mirror as found', { timeout: 360_000 }, async () => {
+    expect(await mirrorRuns(), 'no mirror primary → standby runs before the drill').toBe(false);
+    const beforePrimary = await takeInventory(lab.spec, 'test');
+    const beforeStandby = await takeInventory(standby, 'test');
+    const id = lab.drillId('datacenter-lost');
+    drillId = id;
+    const topic = drillStreamTopic(id);
+    const t0 = Date.now();
+    const record = await lab.run(id, { scenario: 'datacenter-lost', type: 'full', iKnowThisIsProduction: true, streamIntervalMs: 50 });
+    const took = (Date.now() - t0) / 1000;
+    const why = whyOf(record);
+    const notes = record.phases.flatMap((p) => p.notes);
+
+    // Scored, the five phases, every primary broker killed and started again.
+    expect(record.type).toBe('full');
+    expect(record.phases.map((p) => p.name), why).toEqual(['prepare', 'start', 'execute', 'verify', 'review']);
+    expect(record.faults.map((f) => f.fault).sort((a, b) => ('brokerId' in a && 'brokerId' in b ? a.brokerId - b.brokerId : 0))).toEqual(primary.brokers.map((b) => ({ kind: 'broker-kill', brokerId: b.id })));
+    expect(record.reverts).toHaveLength(primary.brokers.length);
+    expect(record.score.missing, why).toEqual([]);
+    expect(record.score.total, why).toBeGreaterThan(0);
+    expect(record.score.parts.recoveryTime.points, why).toBe(30);
+    expect(notes.some((n) => n.startsWith(`no mirror ${primary.name} → ${standby.name} runs: the drill starts ${mirrorId}`)), why).toBe(true);
+
+    // The failover child moved the service to the standby.
+    const fo = (await lab.client.workflow.getHandle(`${id}/recovery-failover`).result()) as FailoverResult;
+    expect(fo.status.outcome, `${fo.status.reason} / ${fo.status.problems.join('; ')}`).toBe('failed over');
+    expect(fo.status.standby).toBe(standby.name);
+    expect(fo.status.fence?.fenced).toBe(true);
+    expect(fo.status.fence?.record?.via).toBe('zookeeper');
+    expect(fo.status.mirror?.workflowId).toBe(mirrorId);
+
+    // RTO on the standby: the first green probe after the fault saw the standby's one broker.
+    const times = record.evidence.times!;
+    expect(Date.parse(times.firstGreenProbeAt!), why).toBeGreaterThanOrEqual(Date.parse(times.faultAt!));
+    expect(record.rtoSeconds, why).not.toBeNull();
+    const green = notes.find((n) => n.startsWith('first green probe at'));
+    expect(green, why).toMatch(/: .*1 broker live/);
+
+    // RPO on the standby: per partition, what the stream had acknowledged before the fault is readable
+    // there, or the failover's records not mirrored (off the dead primary's disks) account for the rest.
+    const parts = record.evidence.data!.partitions!;
+    expect(parts.length).toBe(3);
+    expect(record.evidence.data!.zookeeper).toBeNull();
+    let lost = 0;
+    for (const p of parts) {
+      expect(p.topic).toBe(topic);
+      expect(p.lastAcked, `partition ${p.partition}: the stream wrote to it`).not.toBeNull();
+      const notMirrored = fo.status.divergence!.find((d) => d.topic === topic && d.partition === p.partition)?.notMirrored ?? 0;
+      const missing = p.lastAcked!.offset - (p.intactThrough?.offset ?? -1);
+      expect(missing, `partition ${p.partition}: acknowledged but not on ${standby.name} ≤ records not mirrored (${notMirrored})`).toBeLessThanOrEqual(notMirrored);
+      lost += missing;
+    }
+    if (lost === 0) expect(record.rpoSeconds, why).toBe(0);
+    else expect(record.rpoSeconds, why).toBeGreaterThan(0);
+
+    // The primary as found: brokers running, every ISR full, no fence left, the inventory unchanged.
+    for (const b of labBrokers) expect(brokerRunning(topo, b), `primary broker ${b.id}`).toBe(true);
+    for (const b of primary.brokers) await waitForBrokerInIsr(primary, b.id, { timeoutMs: 60_000 });
+    expect(await aclsOn(topic)).toEqual([]);
+    const zk = primary.zookeeper!;
+    expect(await withZk(zk.connect, async (c) => [await exists(c, chrootPath(zk.chroot, FENCE_MARKER)), await exists(c, chrootPath(zk.chroot, `/kafka-acl/Topic/${topic}`))])).toEqual([null, null]);
+    expect(notes.some((n) => /fence lifted: \d+ ACLs/.test(n)), why).toBe(true);
+    expect(record.inventoryDifferences, why).toEqual([]);
+    expect(inventoryDiff(beforePrimary, await takeInventory(lab.spec, 'test'))).toEqual([]);
+
+    // The mirror as before: not running, nothing of the stream on the standby.
+    expect(await mirrorRuns()).toBe(false);
+    const standbyTopics = await withAdmin(kafkaFor(standby, 'test'), standby.name, (a) => a.listTopics());
+    expect(standbyTopics).not.toContain(topic);
+    const state = await readState(kafkaFor(standby, 'test-state'), mirrorPair(primary.name, standby.name));
+    expect([...state.positions.values()].filter((p) => p.topic === topic)).toEqual([]);
+    expect(standbyOwn(inventoryDiff(beforeStandby, await takeInventory(standby, 'test')))).toEqual([]);
+    // The drill's own problems: at most the records the mirror had not copied when the brokers died, named exactly.
+    const own = record.problems.filter((p) => p.id.startsWith(`${id}#`));
+    expect(own.filter((p) => !p.title.startsWith('data lost within the RPO')), why).toEqual([]);
+    expect(own.length > 0, why).toBe(lost > 0);
+
+    console.info(`drill datacenter-lost (full) of ${primary.name}: score ${record.score.total}, RTO ${record.rtoSeconds} s, RPO ${record.rpoSeconds} s (${lost} acknowledged records not on ${standby.name}; failover: ${fo.status.notMirroredTotal} not mirrored, RTO ${fo.status.rtoMs} ms), ${(Date.parse(record.endedAt) - Date.parse(record.startedAt)) / 1000} s start to record, ${took} s in the test`);
+  });
+});

@@ -1,0 +1,175 @@
+/**
+ * The drill workflow's part of a full datacenter-lost drill (issue 16; the plan in
+ * src/drills/failoverDrill.pure.ts): workflow code, deterministic.
+ *
+ *   check    the standby resolved; the mirror primary → standby observed: a running one whose
+ *            selection takes the stream topic is used, with none running the drill starts its own,
+ *            else one InvalidInput line before anything is touched
+ *   prepare  the drill's mirror started (a child: the stream topic only, 1-second rounds); what the
+ *            review puts back read (the standby's write fences, `<chroot>/lifeboat` on the primary);
+ *            once the stream topic exists, the mirror holds every partition of it
+ *   execute  the failover child's input: the standby, no repair in place, an escalation bounded
+ *            (drillFailoverPolicy); its outcome: the service moved to the standby, or why the drill fails
+ *   measure  the probe loop, verifyCluster and the read-back look at the standby, and a probe counts
+ *            only after the failover moved the service there (the standby serves all along)
+ *   undo     (review, after the brokers are started again) the drill's mirror stopped; the primary's
+ *            fence lifted, the standby's lifted fences put back, `<chroot>/lifeboat` removed if the
+ *            fence made it
+ *   cleanup  (review, after the stream topic is dropped on the primary) the stream's copy on the
+ *            standby dropped with the mirror's positions of it; a mirror that ran before the drill and
+ *            that the failover stopped is started again with its own input
+ */
+import { ApplicationFailure, type ChildWorkflowHandle, condition, ParentClosePolicy, proxyActivities, startChild } from '@temporalio/workflow';
+import type { LifeboatActivities } from '../../activities';
+import type { ClusterSpec } from '../../src/config/spec';
+import { DRILL_ESCALATION_MINUTES, DRILL_MIRROR_READY_MS, type DrillMirrorDecision, drillFailoverPolicy, drillMirrorDecision, failoverDrillFailure } from '../../src/drills/failoverDrill.pure';
+import type { Acl } from '../../src/kafka/acls';
+import { mirrorPair, mirrorWorkflowId } from '../../src/kafka/mirrorRun.pure';
+import type { SpecRef } from '../../src/report/report.pure';
+import type { FailoverResult } from '../failover';
+import { mirror, type MirrorInput, mirrorStopSignal } from '../mirror';
+import { failureOf } from '../recovery/support';
+import { resolveCluster } from './cluster';
+
+const reads = proxyActivities<LifeboatActivities>({ startToCloseTimeout: '1 minute', retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5 } });
+/** The wait for the mirror: its own timeout is final (a killed worker's attempt is retried). */
+const waits = proxyActivities<LifeboatActivities>({
+  startToCloseTimeout: `${DRILL_MIRROR_READY_MS + 60_000} milliseconds`,
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumAttempts: 2, nonRetryableErrorTypes: ['Unreachable', 'UnsafeTarget'] },
+});
+const undos = proxyActivities<LifeboatActivities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '30 seconds', retry: { initialInterval: '2 seconds', maximumInterval: '30 seconds', maximumAttempts: 10 } });
+
+/** How long the review waits for the drill's own mirror to end after its stop signal. */
+const MIRROR_STOP_WAIT_MS = 60_000;
+
+export class FailoverDrill {
+  standby!: ClusterSpec;
+  private standbySource?: SpecRef;
+  private decision!: Exclude<DrillMirrorDecision, { refuse: string }>;
+  /** The running mirror's input, when the drill uses one that ran before it. */
+  private runningInput?: MirrorInput;
+  private ownMirror?: ChildWorkflowHandle<typeof mirror>;
+  private ownMirrorEnded = false;
+  private before?: { standbyFences: Acl[]; lifeboatZnode?: boolean };
+  result?: FailoverResult;
+  /** When the failover child returned having moved the service to the standby. */
+  movedAt?: string;
+  /** Why the drill fails after its failover child (it did not move the service). */
+  failure?: string;
+
+  constructor(
+    private readonly primary: ClusterSpec,
+    private readonly topic: string,
+    private readonly note: (line: string) => void,
+  ) {}
+
+  get mirrorId(): string {
+    return mirrorWorkflowId(this.primary.name, this.standby.name);
+  }
+
+  /** The standby and the mirror; throws the drill's one-line refusal (InvalidInput) when no mirror can take the stream. Touches nothing (prepare notes the decision). */
+  async check(): Promise<void> {
+    const s = await resolveCluster({ cluster: this.primary.standby! });
+    this.standby = s.spec;
+    this.standbySource = s.source;
+    const obs = await reads.drillMirrorObserveActivity({ workflowId: mirrorWorkflowId(this.primary.name, this.standby.name) });
+    const d = drillMirrorDecision(this.primary, this.standby.name, this.topic, obs);
+    if ('refuse' in d) throw ApplicationFailure.nonRetryable(d.refuse, 'InvalidInput');
+    this.decision = d;
+    if (d.use === 'running') this.runningInput = obs.input as unknown as MirrorInput;
+  }
+
+  /** Prepare, before the stream: what the review puts back, and the drill's own mirror started (it picks the stream topic up when it appears). */
+  async prepare(): Promise<void> {
+    this.note(this.decision.note);
+    this.before = await reads.drillFailoverBeforeActivity({ primary: this.primary, standby: this.standby });
+    this.note(`before the failover: ${this.before.standbyFences.length} write-fence ACLs on ${this.standby.name}; ${this.primary.name}'s /lifeboat znode ${this.before.lifeboatZnode === undefined ? 'not applicable' : this.before.lifeboatZnode ? 'present' : 'absent'}`);
+    if (this.decision.use !== 'start') return;
+    const d = this.decision;
+    this.ownMirror = await startChild(mirror, {
+      workflowId: d.workflowId,
+      args: [{ source: { spec: this.primary }, target: { spec: this.standby, ...(this.standbySource ? { specSource: this.standbySource } : {}) }, selection: d.selection, shards: d.shards, roundSeconds: d.roundSeconds }],
+    });
+    this.ownMirror.result().then(
+      () => (this.ownMirrorEnded = true),
+      () => (this.ownMirrorEnded = true),
+    );
+    this.note(`mirror ${d.workflowId} started for ${this.topic}`);
+  }
+
+  /** Prepare, beside the stream and the backup: the mirror holds every partition of the stream topic (the failover's usable data). */
+  async awaitMirror(): Promise<void> {
+    const r = await waits.drillMirrorHoldsActivity({ primary: this.primary, workflowId: this.decision.workflowId, topic: this.topic, timeoutMs: DRILL_MIRROR_READY_MS });
+    this.note(`mirror ${this.decision.workflowId} holds the ${r.partitions} partitions of ${this.topic} (round ${r.rounds}, lag ${r.lagRecords} records)`);
+  }
+
+  /** The failover child's input. */
+  failoverInput(dryRun: boolean) {
+    return { primary: { spec: this.primary }, standby: { spec: this.standby, ...(this.standbySource ? { specSource: this.standbySource } : {}) }, autoApprove: true, dryRun, policy: drillFailoverPolicy() };
+  }
+
+  /** The failover child's result: undefined when the service moved to the standby, else why the drill fails. */
+  took(r: FailoverResult, at: string): string | undefined {
+    this.result = r;
+    const why = failoverDrillFailure({ outcome: r.status.outcome, reason: r.status.reason, escalated: r.status.decision?.action === 'escalate', pointOfNoReturn: r.status.pointOfNoReturn }, this.standby.name, DRILL_ESCALATION_MINUTES);
+    if (!why) this.movedAt = at;
+    this.failure = why;
+    return why;
+  }
+
+  /** A probe of the standby counts once the service moved there. */
+  counts(probeAt: string): boolean {
+    return this.movedAt !== undefined && Date.parse(probeAt) >= Date.parse(this.movedAt);
+  }
+
+  /** Review, after the brokers are started again: the drill's mirror stopped, the failover undone. Never throws: failures are returned. */
+  async undo(): Promise<{ done: string[]; failed: string[] }> {
+    const done: string[] = [];
+    const failed: string[] = [];
+    if (this.ownMirror && !this.ownMirrorEnded) {
+      try {
+        await this.ownMirror.signal(mirrorStopSignal, { by: 'drill review', reason: 'the drill is over' });
+        await condition(() => this.ownMirrorEnded, MIRROR_STOP_WAIT_MS);
+        done.push(this.ownMirrorEnded ? `the drill's mirror ${this.mirrorId} stopped` : `the drill's mirror ${this.mirrorId} asked to stop`);
+      } catch (e) {
+        failed.push(`the drill's mirror ${this.mirrorId} was not stopped: ${failureOf(e).message}`);
+      }
+    } else if (this.ownMirror) done.push(`the drill's mirror ${this.mirrorId} ended (${this.result?.status.mirror?.stopped ?? 'stopped'})`);
+    if (!this.before) return { done, failed };
+    try {
+      const fence = this.result?.status.fence?.record;
+      done.push(...(await undos.drillUndoFailoverActivity({ primary: this.primary, standby: this.standby, ...(fence ? { fence } : {}), standbyFencesBefore: this.before.standbyFences, ...(this.before.lifeboatZnode !== undefined ? { lifeboatZnodeBefore: this.before.lifeboatZnode } : {}) })));
+      if (!fence && this.result?.status.pointOfNoReturn) failed.push(`the failover passed its point of no return but left no fence record: check ${this.primary.name}'s ACLs by hand`);
+    } catch (e) {
+      failed.push(`the failover was not undone: ${failureOf(e).message} — lift ${this.primary.name}'s fence (DENY WRITE User:* on the mirrored topics) and put ${this.standby.name}'s write fences back`);
+    }
+    return { done, failed };
+  }
+
+  /** Review, after the stream topic is dropped on the primary: its copy on the standby dropped; a mirror that ran before started again. Never throws. */
+  async cleanup(): Promise<{ done: string[]; failed: string[] }> {
+    const done: string[] = [];
+    const failed: string[] = [];
+    if (!this.decision) return { done, failed };
+    try {
+      const r = await undos.drillDropStandbyCopyActivity({ standby: this.standby, pair: mirrorPair(this.primary.name, this.standby.name), topic: this.topic });
+      done.push(r.deleted ? `the stream's copy on ${this.standby.name} (${r.partitions} partitions) and the mirror's positions of it dropped` : `no copy of the stream on ${this.standby.name}; the mirror's positions of it forgotten`);
+    } catch (e) {
+      failed.push(`the stream's copy ${this.topic} on ${this.standby.name} was not dropped: ${failureOf(e).message}`);
+    }
+    if (this.decision.use === 'running' && this.runningInput) {
+      try {
+        const obs = await reads.drillMirrorObserveActivity({ workflowId: this.decision.workflowId });
+        if (obs.running) done.push(`the mirror ${this.decision.workflowId} runs (not stopped by the failover)`);
+        else {
+          await startChild(mirror, { workflowId: this.decision.workflowId, args: [this.runningInput], parentClosePolicy: ParentClosePolicy.ABANDON });
+          done.push(`the mirror ${this.decision.workflowId} started again with its own input (it resumes from its positions on ${this.standby.name})`);
+        }
+      } catch (e) {
+        failed.push(`the mirror ${this.decision.workflowId} was not started again: ${failureOf(e).message} — start it: lifeboat mirror start`);
+      }
+    }
+    return { done, failed };
+  }
+}
