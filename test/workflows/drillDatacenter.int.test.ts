@@ -14,6 +14,9 @@
  *  - the mirror as before (not running; nothing of the stream left on the standby, neither the topic
  *    nor the mirror's positions of it); no inventory difference, the drill's own or the test's, on
  *    the primary, nor on the standby beyond the mirror's and Kafka's internal topics.
+ * Then with a mirror that ran before the drill (a pattern that takes drill streams): used, stopped by
+ * the failover, running again after; and with one whose selection does not take the stream: the drill
+ * refused in one line, nothing touched.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowNotFoundError } from '@temporalio/client';
@@ -28,11 +31,14 @@ import { FENCE_MARKER } from '../../src/failover/data/fence';
 import { withAdmin } from '../../src/kafka/admin';
 import { kafkaFor } from '../../src/kafka/client';
 import { waitForBrokerInIsr } from '../../src/kafka/cluster';
-import { readState } from '../../src/kafka/mirror/state';
+import { forgetPositions, readState } from '../../src/kafka/mirror/state';
 import { mirrorPair, mirrorWorkflowId } from '../../src/kafka/mirrorRun.pure';
 import { chrootPath, exists, withZk } from '../../src/zookeeper/client';
+import { TASK_QUEUE } from '../../src/temporal/connection';
 import type { FailoverResult } from '../../workflows/failover';
-import { primarySpec, standbySpec, topo } from '../support/lab';
+import { createTopicsReady } from '../support/kafka';
+import { cleanUp } from '../support/migration';
+import { primarySpec, standbySpec, topo, unique } from '../support/lab';
 import { type DrillLab, startDrillLab, whyOf } from './support/drillLab';
 
 const primary = primarySpec();
@@ -155,5 +161,70 @@ describe('datacenter-lost (full) on the primary (iKnowThisIsProduction)', () => 
     expect(own.length > 0, why).toBe(lost > 0);
 
     console.info(`drill datacenter-lost (full) of ${primary.name}: score ${record.score.total}, RTO ${record.rtoSeconds} s, RPO ${record.rpoSeconds} s (${lost} acknowledged records not on ${standby.name}; failover: ${fo.status.notMirroredTotal} not mirrored, RTO ${fo.status.rtoMs} ms), ${(Date.parse(record.endedAt) - Date.parse(record.startedAt)) / 1000} s start to record, ${took} s in the test`);
+  });
+  it('a mirror that ran before the drill and takes its stream: used, stopped by the failover, running again after', { timeout: 300_000 }, async () => {
+    await lab.client.workflow.start('mirror', {
+      taskQueue: TASK_QUEUE,
+      workflowId: mirrorId,
+      args: [{ source: { spec: primary }, target: { spec: standby }, selection: { pattern: 'lifeboat-drill-.*' }, shards: 1, roundSeconds: 1 }],
+    });
+    try {
+      const beforeRun = (await lab.client.workflow.getHandle(mirrorId).describe()).runId;
+      const beforePrimary = await takeInventory(lab.spec, 'test');
+      const id = lab.drillId('datacenter-lost');
+      drillId = id;
+      const record = await lab.run(id, { scenario: 'datacenter-lost', type: 'full', iKnowThisIsProduction: true, streamIntervalMs: 50 });
+      const why = whyOf(record);
+      const notes = record.phases.flatMap((p) => p.notes);
+      expect(notes.some((n) => n.startsWith(`the running mirror ${mirrorId} takes the stream topic`)), why).toBe(true);
+      const fo = (await lab.client.workflow.getHandle(`${id}/recovery-failover`).result()) as FailoverResult;
+      expect(fo.status.outcome, fo.status.reason).toBe('failed over');
+      expect(record.rtoSeconds, why).not.toBeNull();
+      expect(record.score.missing, why).toEqual([]);
+      expect(notes.some((n) => n.startsWith(`the mirror ${mirrorId} started again with its own input`)), why).toBe(true);
+      // Running again, a new run with the same selection; nothing of the stream left on the standby.
+      const d = await lab.client.workflow.getHandle(mirrorId).describe();
+      expect(d.status.name).toBe('RUNNING');
+      expect(d.runId).not.toBe(beforeRun);
+      const topics = await withAdmin(kafkaFor(standby, 'test'), standby.name, (a) => a.listTopics());
+      expect(topics).not.toContain(drillStreamTopic(id));
+      for (const b of labBrokers) expect(brokerRunning(topo, b), `primary broker ${b.id}`).toBe(true);
+      expect(record.inventoryDifferences, why).toEqual([]);
+      expect(inventoryDiff(beforePrimary, await takeInventory(lab.spec, 'test'))).toEqual([]);
+      console.info(`drill datacenter-lost (full, a running mirror) of ${primary.name}: score ${record.score.total}, RTO ${record.rtoSeconds} s, RPO ${record.rpoSeconds} s, ${(Date.parse(record.endedAt) - Date.parse(record.startedAt)) / 1000} s start to record`);
+    } finally {
+      await lab.client.workflow.getHandle(mirrorId).terminate('test clean-up').catch(() => undefined);
+    }
+  });
+
+  it('a running mirror whose selection does not take the stream: refused in one line, nothing touched', { timeout: 120_000 }, async () => {
+    const other = unique('dc-other');
+    await createTopicsReady(primary, [{ topic: other, numPartitions: 1, replicationFactor: 3 }]);
+    await lab.client.workflow.start('mirror', {
+      taskQueue: TASK_QUEUE,
+      workflowId: mirrorId,
+      args: [{ source: { spec: primary }, target: { spec: standby }, selection: { topics: [other] }, shards: 1, roundSeconds: 1 }],
+    });
+    try {
+      const before = await takeInventory(lab.spec, 'test');
+      const id = lab.drillId('datacenter-lost');
+      drillId = id;
+      const err = await lab.run(id, { scenario: 'datacenter-lost', type: 'full', iKnowThisIsProduction: true }).then(
+        () => undefined,
+        (e: unknown) => e as { cause?: { message?: string; type?: string } },
+      );
+      expect(err?.cause?.type).toBe('InvalidInput');
+      expect(err?.cause?.message).toMatch(new RegExp(`^a full datacenter-lost drill of primary needs the mirror to standby to copy its write stream \\S+, but ${mirrorId} runs with a selection that does not take it \\(topics ${other}\\)`));
+      expect(err?.cause?.message).not.toContain('\n');
+      for (const b of labBrokers) expect(brokerRunning(topo, b), `primary broker ${b.id}`).toBe(true);
+      const topics = await withAdmin(kafkaFor(primary, 'test'), primary.name, (a) => a.listTopics());
+      expect(topics).not.toContain(drillStreamTopic(id));
+      expect(inventoryDiff(before, await takeInventory(lab.spec, 'test'))).toEqual([]);
+      expect(await mirrorRuns()).toBe(true);
+    } finally {
+      await lab.client.workflow.getHandle(mirrorId).terminate('test clean-up').catch(() => undefined);
+      await forgetPositions(kafkaFor(standby, 'test-cleanup'), mirrorPair(primary.name, standby.name), other, 1).catch(() => undefined);
+      await cleanUp(primary, standby, [other], []);
+    }
   });
 });
