@@ -14,8 +14,7 @@
  *    three brokers killed and brought back one brokerRecovery each. The primary is left whole, every
  *    ISR full;
  *  - datacenter-lost as a tabletop (the primary, whose spec names the standby): the failover's plan
- *    walked through as a dry run, nothing touched. A full one cannot run on the lab as the drill is
- *    today: see docs/drills.md, "Which test proves each scenario".
+ *    walked through as a dry run, nothing touched. The full one is drillDatacenter.int.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
