@@ -8,13 +8,15 @@ import { withHeartbeat } from './heartbeat';
 export interface ProbeInput {
   spec: ClusterSpec;
   records?: number;
+  /** How long the probe waits to read its records back (default 60 s). */
+  timeoutMs?: number;
 }
 
 export function verifyActivities(_deps: ActivityDeps) {
   return {
     async produceConsumeProbeActivity(input: ProbeInput): Promise<ProbeResult> {
       const records = input.records ?? 30;
-      return withHeartbeat({ phase: 'probe', total: records, unit: 'records' }, () => produceConsumeProbe(kafkaFor(input.spec, 'probe'), { records, spec: input.spec }));
+      return withHeartbeat({ phase: 'probe', total: records, unit: 'records' }, () => produceConsumeProbe(kafkaFor(input.spec, 'probe'), { records, spec: input.spec, timeoutMs: input.timeoutMs }));
     },
   };
 }

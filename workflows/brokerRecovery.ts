@@ -11,6 +11,7 @@ import { brokerLogDirsDetail } from '../src/report/details.pure';
 import type { DataCheck, RunReport } from '../src/report/report.pure';
 import { hostTaskQueue } from '../src/temporal/taskQueues.pure';
 import { type ClusterRef, resolveCluster } from './support/cluster';
+import { failureOf, upCheck, VERIFY_PROBE_TIMEOUT_MS } from './recovery/support';
 import { RunTracker } from './support/tracker';
 
 export interface BrokerRecoveryInput extends ClusterRef {
@@ -148,7 +149,8 @@ export async function brokerRecovery(input: BrokerRecoveryInput): Promise<RunRep
 
   await t.step('verify', async () => {
     const after = await control.clusterHealthActivity({ spec });
-    const probe = await control.produceConsumeProbeActivity({ spec, records: 30 });
+    // Bounded: a probe that cannot read back is a failed check, not ten retries of a minute each.
+    const probe = await upCheck.produceConsumeProbeActivity({ spec, records: 30, timeoutMs: VERIFY_PROBE_TIMEOUT_MS }).catch((e: unknown) => ({ produced: 30, consumed: `failed (${failureOf(e).message})`, ok: false }));
     const pending = (input.alsoLost ?? []).filter((id) => id !== brokerId && !after.brokers.includes(id));
     const expected = spec.brokers.length - pending.length;
     // A partition missing only replicas of brokers still to be recovered is not this recovery's to fix.

@@ -25,6 +25,15 @@ const HOST_RETRY = { initialInterval: '2 seconds', maximumInterval: '1 minute', 
 /** Cluster-wide steps on the control queue. */
 export const control = proxyActivities<LifeboatActivities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '20 seconds', retry: RETRY });
 
+/**
+ * "Is it up?" reads (health, the produce/consume probe) in a verify: bounded, two attempts, and the
+ * caller turns a failure into a failed check. On the control options a probe that cannot read back
+ * (60 s each) was retried ten times: a drill whose target never served again sat in verify 8+ minutes.
+ */
+export const upCheck = proxyActivities<LifeboatActivities>({ startToCloseTimeout: '2 minutes', heartbeatTimeout: '20 seconds', retry: { initialInterval: '2 seconds', maximumAttempts: 2 } });
+/** How long a verify's probe waits to read its records back (its two attempts stay under two minutes). */
+export const VERIFY_PROBE_TIMEOUT_MS = 45_000;
+
 /** Long steps: reading all of a large set, restoring a host's log dirs. */
 export const LONG = { startToCloseTimeout: '4 hours', heartbeatTimeout: '20 seconds', retry: HOST_RETRY };
 

@@ -12,7 +12,7 @@ import { checksDetail } from '../../src/report/details.pure';
 import type { DataCheck, RunReport } from '../../src/report/report.pure';
 import { type ClusterRef, resolveCluster } from '../support/cluster';
 import { RunTracker } from '../support/tracker';
-import { chooseStepIfNeeded, control, setOf, type SetRef } from './support';
+import { chooseStepIfNeeded, control, failureOf, setOf, type SetRef, upCheck, VERIFY_PROBE_TIMEOUT_MS } from './support';
 
 export interface VerifyClusterInput extends ClusterRef, SetRef {
   /** Verify only what these parts restored (the set's other parts say nothing about the cluster). */
@@ -44,18 +44,26 @@ export async function verifyCluster(input: VerifyClusterInput): Promise<RunRepor
     await t.step(
       'verify',
       async () => {
-        if (set) {
+        // "Is it up?" first, bounded (upCheck): a cluster that does not serve fails its checks within
+        // about two minutes, and the set's checks (which would wait on it too) are not run.
+        const health = await upCheck.clusterHealthActivity({ spec }).catch((e: unknown) => new Error(failureOf(e).message));
+        const serving = health instanceof Error ? 0 : spec.brokers.filter((b) => health.brokers.includes(b.id)).length;
+        const records = input.probeRecords ?? 30;
+        const probe = await upCheck.produceConsumeProbeActivity({ spec, records, timeoutMs: VERIFY_PROBE_TIMEOUT_MS }).catch((e: unknown) => new Error(failureOf(e).message));
+        const upChecks: DataCheck[] = [
+          { subject: 'brokers serving', expected: spec.brokers.length, actual: health instanceof Error ? `none answered (${health.message})` : serving, ok: serving === spec.brokers.length },
+          probe instanceof Error
+            ? { subject: 'produce/consume probe', expected: records, actual: `failed (${probe.message})`, ok: false }
+            : { subject: 'produce/consume probe', expected: probe.produced, actual: probe.consumed, ok: probe.ok },
+        ];
+        if (set && upChecks.every((c) => c.ok)) {
           const groupsTranslated = input.groupsTranslated ?? dataPathOf(set) === 'topics';
           checks.push(...(await control.verifyAgainstSetActivity({ spec, set, groupsTranslated })));
           const baseline = await control.verifyBaselineActivity({ spec, set });
           checks.push(...baseline.checks);
           for (const p of baseline.problems) t.problem(p);
-        }
-        const health = await control.clusterHealthActivity({ spec });
-        const probe = await control.produceConsumeProbeActivity({ spec, records: input.probeRecords ?? 30 });
-        const serving = spec.brokers.filter((b) => health.brokers.includes(b.id)).length;
-        checks.push({ subject: 'brokers serving', expected: spec.brokers.length, actual: serving, ok: serving === spec.brokers.length });
-        checks.push({ subject: 'produce/consume probe', expected: probe.produced, actual: probe.consumed, ok: probe.ok });
+        } else if (set) t.problem(`the checks against set ${set.setId} were not run: the cluster does not serve`);
+        checks.push(...upChecks);
         for (const c of checks.filter((x) => !x.ok)) t.problem(`verification: ${c.subject} expected ${c.expected}, got ${c.actual}`);
         return checks;
       },

@@ -65,14 +65,19 @@ const stubs: Record<string, (input: never) => Promise<unknown>> = {
   produceConsumeProbeActivity: async () => ({ produced: 30, consumed: 30, ok: true }),
 };
 
-/** Workers for the stub cluster on every queue it uses, each call recorded in `calls`. */
-export async function stubWorkers(env: TestWorkflowEnvironment, calls: string[]): Promise<Worker[]> {
+type Stub = (input: never) => Promise<unknown>;
+/** A test's own answer for an activity, looked up at each call before the stub (set and cleared by the test). */
+export const override: Record<string, Stub> = {};
+
+/** Workers for the stub cluster on every queue it uses, each call recorded in `calls`; `more`: activities beyond the recovery's. */
+export async function stubWorkers(env: TestWorkflowEnvironment, calls: string[], more: Record<string, Stub> = {}): Promise<Worker[]> {
+  const all: Record<string, Stub> = { ...stubs, ...more };
   const activities = Object.fromEntries(
-    Object.entries(stubs).map(([name, fn]) => [
+    Object.entries(all).map(([name, fn]) => [
       name,
       async (input: never) => {
         calls.push(name);
-        return fn(input);
+        return (override[name] ?? fn)(input);
       },
     ]),
   );

@@ -1,0 +1,110 @@
+/**
+ * A verify that keeps failing ends within minutes, in skipped time with stub activities (the lab
+ * tests run the same workflows on real Kafka). The cluster's probe cannot read back what it wrote
+ * (the activity fails as the real one does after its wait: "probe read 0/30 records … before timing
+ * out"), as on the lab when the zookeeper-data-lost drill's standby had no group coordinator:
+ *  - fullClusterRecovery's verify asks twice (not ten times, a minute each), reports a failed probe
+ *    check and does not start the checks against the set, and the recovery ends `failed`;
+ *  - a drill on it ends unverified: no verifyCluster of its own after a recovery that failed, its
+ *    fault reverted in restore mode, the failed probe recorded as a P1 problem.
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { DrillRecord } from '../../src/drills/records';
+import type { RunReport } from '../../src/report/report.pure';
+import { CONTROL_TASK_QUEUE } from '../../src/temporal/taskQueues.pure';
+import { OLDER, override, stubSpec, stubWorkers } from './support/recoveryStubs';
+import { timeSkippingEnvironment } from './support/timeSkipping';
+
+const NO_READ = 'probe read 0/30 records from lifeboat-probe-0badc0de before timing out';
+const spec = { ...stubSpec, environment: 'staging' as const };
+const calls: string[] = [];
+const count = (name: string) => calls.filter((c) => c === name).length;
+const now = () => new Date().toISOString();
+
+/** The drill's own activities, answering as a cluster whose ZooKeeper came back but that serves no reads. */
+const drillStubs = {
+  drillOthersRunningActivity: async () => [],
+  drillHistoryActivity: async () => [],
+  drillNotifyActivity: async () => ({ delivered: 0 }),
+  drillInventoryActivity: async () => ({ takenAt: now(), cluster: spec.name, topics: {}, groups: {}, znodes: {}, brokerConfigs: {} }),
+  drillStreamTopicActivity: async () => ({ topic: 'lifeboat-drill-stream', partitions: 1, replicationFactor: 1 }),
+  drillWriteStreamActivity: async () => ({ topic: 'lifeboat-drill-stream', startedAt: now(), endedAt: now(), acks: [], failures: { count: 0 } }),
+  drillApplyFaultActivity: async (input: { fault: unknown }) => ({ fault: input.fault, at: now(), detail: 'chroot deleted (stub)' }),
+  drillProbeActivity: async () => ({ green: false, at: now(), detail: `not green: ${NO_READ}` }),
+  drillReadBackActivity: async () => ({ partitions: [], zookeeper: null }),
+  drillRevertFaultActivity: async (input: { applied: { fault: unknown }; mode: string }) => ({ fault: input.applied.fault, mode: input.mode, alreadyDone: false, detail: 'imported (stub)' }),
+  drillDropStreamActivity: async () => undefined,
+  drillSaveRecordActivity: async () => ({ snapshot: 'f'.repeat(64), tiers: [] }),
+  readDiskTopicsActivity: async (input: { brokerId: number }) => ({ brokerId: input.brokerId, partitions: [] }),
+  adoptTopicsActivity: async () => ({ adopted: [], problems: [] }),
+};
+
+describe('a verify that keeps failing is bounded', () => {
+  let env: TestWorkflowEnvironment;
+  let workers: Worker[] = [];
+  let running: Promise<unknown>;
+
+  beforeAll(async () => {
+    env = await timeSkippingEnvironment();
+    workers = await stubWorkers(env, calls, drillStubs as never);
+    running = Promise.all(workers.map((w) => w.run()));
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const w of workers) w.shutdown();
+    await running;
+    await env?.teardown();
+  });
+
+  afterEach(() => {
+    calls.length = 0;
+    for (const k of Object.keys(override)) delete override[k];
+  });
+
+  const failingProbe = () => {
+    override.produceConsumeProbeActivity = async () => {
+      throw new Error(NO_READ);
+    };
+    // The set that restores (the newest one's ZooKeeper part is the corrupt one of the fallback test).
+    override.chooseBackupSetActivity = async () => ({ set: OLDER, rejected: [], coverage: 'full' });
+  };
+
+  it('fullClusterRecovery: the probe asked twice, a failed check, the set checks not started, the recovery failed', async () => {
+    failingProbe();
+    const workflowId = 'bound-recovery';
+    const report = (await env.client.workflow.execute('fullClusterRecovery', { taskQueue: CONTROL_TASK_QUEUE, workflowId, args: [{ spec, autoApprove: true }] })) as RunReport;
+    expect(report.outcome).toBe('failed');
+    expect(count('produceConsumeProbeActivity')).toBe(2);
+    expect(count('verifyAgainstSetActivity') + count('verifyBaselineActivity')).toBe(0);
+    expect(report.checks).toEqual([
+      { subject: 'brokers serving', expected: 2, actual: 2, ok: true },
+      { subject: 'produce/consume probe', expected: 30, actual: expect.stringContaining(NO_READ), ok: false },
+    ]);
+    expect(report.problems).toEqual(expect.arrayContaining([`the checks against set ${OLDER.setId} were not run: the cluster does not serve`, expect.stringMatching(/^verification: produce\/consume probe expected 30, got failed \(.*probe read 0\/30/)]));
+    // Each attempt is bounded by the activity's own timeout: two attempts of at most 2 minutes.
+    const events = (await env.client.workflow.getHandle(`${workflowId}/verify-cluster-1`).fetchHistory()).events ?? [];
+    const probe = events.map((e) => e.activityTaskScheduledEventAttributes).find((a) => a?.activityType?.name === 'produceConsumeProbeActivity');
+    expect(Number(probe?.startToCloseTimeout?.seconds)).toBe(120);
+    expect(probe?.retryPolicy?.maximumAttempts).toBe(2);
+  });
+
+  it('a zookeeper-data-lost drill on it ends unverified: no second verify, the fault reverted in restore mode, the failed probe a P1 problem', async () => {
+    failingProbe();
+    const record = (await env.client.workflow.execute('drill', {
+      taskQueue: CONTROL_TASK_QUEUE,
+      workflowId: 'bound-drill',
+      args: [{ spec, scenario: 'zookeeper-data-lost', type: 'full', useNewestSet: true, probeIntervalSeconds: 2 }],
+    })) as DrillRecord;
+    expect(record.phases.map((p) => p.name)).toEqual(['prepare', 'start', 'execute', 'verify', 'review']);
+    expect(record.reverts.map((r) => [r.fault.kind, r.mode])).toEqual([['zookeeper-chroot', 'restore']]);
+    expect(record.problems.map((p) => [p.class, p.title])).toEqual(expect.arrayContaining([['P1', expect.stringMatching(/^verification: produce\/consume probe expected 30, got failed/)]]));
+    expect(record.rtoSeconds).toBeNull();
+    // Only the recovery's own verify probed (twice); the drill did not verify again.
+    expect(count('produceConsumeProbeActivity')).toBe(2);
+    expect(record.phases.find((p) => p.name === 'verify')!.notes).toEqual(expect.arrayContaining([expect.stringContaining('not run: the recovery did not verify')]));
+    // On the server's clock the whole drill took seconds (the probe loop's waits are timers).
+    expect(Date.parse(record.endedAt) - Date.parse(record.startedAt)).toBeLessThan(2 * 60_000);
+  });
+});
