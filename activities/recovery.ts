@@ -3,6 +3,8 @@ import type { SetRequirement } from '../src/backup/coverage.pure';
 import type { VerifyData } from '../src/backup/coverageData';
 import type { BackupSet } from '../src/backup/parts';
 import type { ClusterSpec } from '../src/config/spec';
+import type { BrokerDisk } from '../src/recovery/adopt.pure';
+import { type AdoptResult, adoptTopics, readDiskTopics } from '../src/recovery/adopt';
 import { type BrokerDiskState, brokerDiskState, stopBrokerAndWait } from '../src/recovery/brokers';
 import { type ChosenSet, chooseBackupSet } from '../src/recovery/choose';
 import { type LogDirRestoreResult, restoreBrokerLogDirs } from '../src/recovery/data';
@@ -72,6 +74,16 @@ export function recoveryActivities(_deps: ActivityDeps) {
 
     async verifyAgainstSetActivity(input: { spec: ClusterSpec; set: BackupSet; groupsTranslated?: boolean }): Promise<DataCheck[]> {
       return withHeartbeat({ phase: 'verify' }, (_beat, signal) => verifyAgainstSet(input.spec, input.set, { groupsTranslated: input.groupsTranslated, signal }));
+    },
+
+    /** On the broker's host: the partition directories of its log dirs (topic id, newest leader epoch). */
+    async readDiskTopicsActivity(input: { spec: ClusterSpec; brokerId: number }): Promise<BrokerDisk> {
+      return withHeartbeat({ phase: 'adopt-topics', subject: broker(input.brokerId) }, () => readDiskTopics(input.spec, input.brokerId));
+    },
+
+    /** The disks' topics that the restored ZooKeeper lacks, registered again (brokers stopped). */
+    async adoptTopicsActivity(input: { spec: ClusterSpec; disks: BrokerDisk[] }): Promise<AdoptResult> {
+      return withHeartbeat({ phase: 'adopt-topics' }, () => adoptTopics(input.spec, input.disks));
     },
 
     async brokerDiskStateActivity(input: { spec: ClusterSpec; brokerId: number }): Promise<BrokerDiskState> {

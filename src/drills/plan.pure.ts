@@ -97,6 +97,8 @@ export function recoveryRunbook(spec: ClusterSpec, call: RecoveryCall): RunbookS
         s('restore-zookeeper', 'Restore ZooKeeper', { optional: !spec.zookeeper || !asked('zookeeper') }),
         s('restore-registry', 'Restore the service registry', { optional: !spec.registry || !asked('registry') }),
         s('restore-configs', 'Restore broker configs', { optional: !!call.parts?.length && !call.parts.some((x) => x.startsWith('configs:')) }),
+        // ZooKeeper restored while brokers keep their disks: the disks' newer topics registered again.
+        s('adopt-topics', "Register the topics the brokers' disks hold and the restored ZooKeeper lacks", { optional: true }),
         // One of the two data paths runs, as the set holds log-dir copies or topics.
         s('restore-data', 'Restore log dirs', { optional: true }),
         s('start-brokers', 'Start brokers'),

@@ -103,6 +103,20 @@ export function dataWork(spec: ClusterSpec, set: BackupSet, parts?: string[]): D
   return { path, logdirs, topics };
 }
 
+/**
+ * Whether a full-cluster recovery registers the disks' topics again after restoring ZooKeeper
+ * (src/recovery/adopt.pure.ts), and on which brokers' disks it looks: those that keep their log
+ * dirs. ZooKeeper restored from a set is older than disks that were not restored from that set
+ * (zookeeper-data-lost: every disk), and a disk restored from the set matches its ZooKeeper.
+ */
+export function adoptWork(spec: ClusterSpec, set: BackupSet, parts?: string[]): Planned<BrokerSnapshot['brokerId'][]> {
+  if (!spec.zookeeper || spec.kafka.mode === 'kraft') return { skip: 'no ZooKeeper: the brokers keep their own metadata' };
+  if (stateWork(spec, set, parts).zookeeper.skip) return { skip: 'ZooKeeper is not restored' };
+  const restored = new Set((dataWork(spec, set, parts).logdirs.run ?? []).map((c) => c.brokerId));
+  const keep = spec.brokers.filter((b) => !restored.has(b.id)).map((b) => b.id);
+  return keep.length ? { run: keep } : { skip: 'every log dir is restored from the same set as ZooKeeper' };
+}
+
 /** Steps (name and title) of each part of a full-cluster recovery, in the order they run. */
 export const recoverySteps = {
   choose: (parts?: string[]) => ({
@@ -115,6 +129,7 @@ export const recoverySteps = {
     { name: 'restore-registry', title: 'Restore the service registry (persistent nodes; instances re-register)' },
     { name: 'restore-configs', title: 'Restore broker configs' },
   ],
+  adopt: () => ({ name: 'adopt-topics', title: "Register the topics the brokers' disks hold and the restored ZooKeeper lacks" }),
   data: () => [
     { name: 'restore-data', title: 'Restore log dirs (a set of log-dir copies)' },
     { name: 'start-brokers', title: 'Start brokers' },

@@ -24,6 +24,11 @@ export function stopBrokersDetail(r: { wasRunning: boolean }[]): string {
   return `${r.filter((x) => x.wasRunning).length} were running`;
 }
 
+export function adoptDetail(r: { adopted: { name: string; kind: string; partitions: number }[]; problems: string[] }): string {
+  const what = r.adopted.length ? `${r.adopted.length} registered again from the disks: ${r.adopted.map((a) => `${a.name} (${a.kind}, ${a.partitions} partitions)`).join(', ')}` : 'every topic on the disks is in ZooKeeper';
+  return `${what}${r.problems.length ? `; ${r.problems.length} not as the set had them (see problems)` : ''}`;
+}
+
 export function zookeeperDetail(r: { created: number; updated: number; deleted: number; preRestoreSnapshot?: string }): string {
   return `${r.created} created, ${r.updated} updated, ${r.deleted} deleted${r.preRestoreSnapshot ? `; what was there kept as ${r.preRestoreSnapshot.slice(0, 12)}` : ''}`;
 }

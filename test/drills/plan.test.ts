@@ -62,6 +62,7 @@ describe('drill plan', () => {
       'restore-zookeeper',
       'restore-registry',
       'restore-configs',
+      'adopt-topics',
       'restore-data',
       'start-brokers',
       'wait-serving',
@@ -71,7 +72,8 @@ describe('drill plan', () => {
     ]);
     expect(p.runbook.filter((s) => s.gate).map((s) => s.id)).toEqual(['stop-brokers']);
     // No registry in the spec: its step is optional; one of the two data paths runs.
-    expect(p.runbook.filter((s) => s.optional).map((s) => s.id)).toEqual(['restore-registry', 'restore-data', 'restore-topics']);
+    // adopt-topics runs only when ZooKeeper is restored while brokers keep their disks.
+    expect(p.runbook.filter((s) => s.optional).map((s) => s.id)).toEqual(['restore-registry', 'adopt-topics', 'restore-data', 'restore-topics']);
     expect(p.fallbackNeeded).toBe(false);
     expect(p.chaos).toBeUndefined();
   });
@@ -128,6 +130,8 @@ describe('drill plan', () => {
     // Only ZooKeeper asked: the configs step is optional, ZooKeeper's is required.
     expect(z.runbook.find((s) => s.id === 'restore-configs')?.optional).toBe(true);
     expect(z.runbook.find((s) => s.id === 'restore-zookeeper')?.optional).toBe(false);
+    // The brokers keep their disks, newer than the set's ZooKeeper: its topics are registered again before they start.
+    expect(z.runbook.map((s) => s.id).slice(2, 7)).toEqual(['restore-zookeeper', 'restore-registry', 'restore-configs', 'adopt-topics', 'restore-data']);
     expect(refusal(() => drillPlan(three, 'registry-lost', 'full'))).toMatch(/no registry section/);
     const withRegistry = specOf(3, { registry: { curator: '/services' } });
     const r = drillPlan(withRegistry, 'registry-lost', 'full');

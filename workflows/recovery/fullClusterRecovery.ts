@@ -17,9 +17,9 @@
  * says so (a problem line, and the choose-set step's detail).
  */
 import { requirementOf } from '../../src/backup/coverage.pure';
-import { dataWork, recoverySteps, skippedByParts } from '../../src/recovery/plan.pure';
+import { adoptWork, dataWork, recoverySteps, skippedByParts } from '../../src/recovery/plan.pure';
 import { fromTierDetail, fromTierProblem, specReadingFrom } from '../../src/backup/tiers.pure';
-import { chosenSetDetail, stopBrokersDetail } from '../../src/report/details.pure';
+import { adoptDetail, chosenSetDetail, stopBrokersDetail } from '../../src/report/details.pure';
 import { type DataCheck, rpoMs, type RunReport } from '../../src/report/report.pure';
 import { type ClusterRef, resolveCluster } from '../support/cluster';
 import { RunTracker } from '../support/tracker';
@@ -61,7 +61,7 @@ export async function fullClusterRecovery(input: FullClusterRecoveryInput): Prom
   const t = new RunTracker(
     'fullClusterRecovery',
     spec.name,
-    [recoverySteps.choose(asked), recoverySteps.stop(spec), ...recoverySteps.state(spec), ...recoverySteps.data(), ...recoverySteps.verify()],
+    [recoverySteps.choose(asked), recoverySteps.stop(spec), ...recoverySteps.state(spec), recoverySteps.adopt(), ...recoverySteps.data(), ...recoverySteps.verify()],
     input.dryRun ?? false,
     source,
   );
@@ -123,6 +123,20 @@ export async function fullClusterRecovery(input: FullClusterRecoveryInput): Prom
     const common = { spec: specReadingFrom(spec, chosen!.fromTier?.tier), specSource: source, parts: asked, autoApprove: true };
     try {
       await t.child(restoreState, restoreStateId(attempt), { ...common, set, zkMode: input.zkMode, registryFallbackDir: input.registryFallbackDir });
+      // ZooKeeper from the set, disks newer than it: their topics registered again before a broker starts.
+      const adopt = adoptWork(spec, set, asked);
+      if (adopt.run) {
+        const keep = adopt.run;
+        const r = await t.step(
+          'adopt-topics',
+          async () => {
+            const disks = await Promise.all(keep.map((id) => control.readDiskTopicsActivity.executeWithOptions(onHost(spec.brokers.find((b) => b.id === id)!.host), [{ spec, brokerId: id }])));
+            return control.adoptTopicsActivity({ spec, disks });
+          },
+          adoptDetail,
+        );
+        for (const p of r.problems) t.problem(p);
+      } else t.skip('adopt-topics', adopt.skip);
       const data = await t.child(restoreData, restoreDataId(attempt), { ...common, set, brokersStopped: true });
       checks.push(...data.checks);
       break;
