@@ -31,7 +31,8 @@ export function clusterActivities(_deps: ActivityDeps) {
       };
     },
 
-    async waitForIsrActivity(input: { spec: ClusterSpec; brokerId: number; timeoutMs?: number }): Promise<{ partitions: number }> {
+    /** `alsoLost`: brokers down that later recoveries bring back (partitions offline through them are not waited for). */
+    async waitForIsrActivity(input: { spec: ClusterSpec; brokerId: number; timeoutMs?: number; alsoLost?: number[] }): Promise<{ partitions: number }> {
       let total = 0;
       const phase = 'wait for ISR';
       const subject = `broker ${input.brokerId}`;
@@ -39,6 +40,7 @@ export function clusterActivities(_deps: ActivityDeps) {
         waitForBrokerInIsr(input.spec, input.brokerId, {
           timeoutMs: input.timeoutMs ?? 10 * 60_000,
           signal,
+          alsoLost: input.alsoLost,
           onProgress: (missing, all) => {
             total = all;
             beat({ phase, subject, done: all - missing, total: all, unit: 'partitions' });

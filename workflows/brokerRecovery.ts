@@ -138,7 +138,7 @@ export async function brokerRecovery(input: BrokerRecoveryInput): Promise<RunRep
     () => slow.startBrokerActivity.executeWithOptions({ taskQueue: hostTaskQueue(broker.host), startToCloseTimeout: '5 minutes' }, [{ spec, brokerId }]),
     () => `started on ${broker.host}`,
   );
-  const isr = await t.step('wait-isr', () => slow.waitForIsrActivity({ spec, brokerId }), (r) => `in sync on ${r.partitions} partitions`);
+  const isr = await t.step('wait-isr', () => slow.waitForIsrActivity({ spec, brokerId, alsoLost: input.alsoLost }), (r) => `in sync on ${r.partitions} partitions`);
   checks.push({ subject: `broker ${brokerId} in ISR`, expected: isr.partitions, actual: isr.partitions, ok: true });
 
   await t.step(

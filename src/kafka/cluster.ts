@@ -38,17 +38,27 @@ export async function clusterHealth(spec: ClusterSpec): Promise<ClusterHealth> {
 export const missingFromIsr = (parts: PartitionState[], brokerId: number): PartitionState[] =>
   parts.filter((p) => p.replicas.includes(brokerId) && !p.isr.includes(brokerId));
 
+/**
+ * The partitions a returning `brokerId` waits to be in sync for: those it replicates, except the ones
+ * without a leader that also have a replica on a broker still down that another recovery brings back
+ * (`pendingDown`, a drill's brokers-lost): such a partition (its ISR only on that broker, or a topic
+ * whose deletion waits for it) has no leader for `brokerId` to follow until that broker is back.
+ */
+export const isrWaitedFor = (parts: PartitionState[], brokerId: number, pendingDown: readonly number[] = []): PartitionState[] =>
+  parts.filter((p) => p.replicas.includes(brokerId) && !(p.leader < 0 && p.replicas.some((r) => r !== brokerId && pendingDown.includes(r))));
+
 /** Waits until `brokerId` is in the ISR of every partition it replicates; reports progress while waiting. */
 export async function waitForBrokerInIsr(
   spec: ClusterSpec,
   brokerId: number,
-  opts: { timeoutMs: number; onProgress?: (missing: number, total: number) => void; signal?: AbortSignal },
+  opts: { timeoutMs: number; onProgress?: (missing: number, total: number) => void; signal?: AbortSignal; alsoLost?: number[] },
 ): Promise<void> {
   await poll(
     async (note) => {
       const state = await readClusterState(spec);
-      const mine = state.partitions.filter((p) => p.replicas.includes(brokerId));
-      const missing = missingFromIsr(state.partitions, brokerId);
+      const pendingDown = (opts.alsoLost ?? []).filter((id) => !state.brokers.includes(id));
+      const mine = isrWaitedFor(state.partitions, brokerId, pendingDown);
+      const missing = missingFromIsr(mine, brokerId);
       opts.onProgress?.(missing.length, mine.length);
       // Registered, and none of its partitions without a leader: the ISR of a sole replica keeps the
       // broker even while it is down. A broker that replicates nothing is then done at once.
