@@ -1,7 +1,8 @@
 /**
  * The drill's independent probe (issue 16): is the target whole and serving? Green when every broker
- * of the spec is live, a scratch topic takes a produce (acks=all) and serves it back
- * (src/kafka/probe.ts), and ZooKeeper answers with the cluster's chroot (and its registered brokers).
+ * of the spec is live (registered, and its listener reachable), a scratch topic takes a produce
+ * (acks=all) and serves it back (src/kafka/probe.ts), and ZooKeeper answers with the cluster's chroot
+ * (and its registered brokers).
  * RTO is the time from the fault to the first green one.
  *
  * Never throws for a cluster that is down or broken: green false with the reason. Bounded by
@@ -9,6 +10,7 @@
  * bounds in the background and cleans up after itself).
  */
 import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
 import { type ClusterSpec, zkAuthOf } from '../config/spec';
 import { reachableKafka } from '../kafka/admin';
 import { produceConsumeProbe } from '../kafka/probe';
@@ -26,6 +28,11 @@ export async function drillProbe(spec: ClusterSpec, opts: { timeoutMs?: number }
   const deadline = Date.now() + timeoutMs;
   const left = () => Math.max(500, deadline - Date.now());
   const notes: string[] = [];
+  let described: { nodeId: number; host: string; port: number }[] = [];
+  const allReachable = async () => {
+    const dead = (await Promise.all(described.map(async (b) => ((await reachable(b.host, b.port, Math.min(2_000, left()))) ? undefined : b.nodeId)))).filter((id) => id !== undefined);
+    if (dead.length) throw new Error(`broker${dead.length > 1 ? 's' : ''} ${dead.sort((a, b) => a - b).join(', ')} registered but not reachable`);
+  };
   const work = async (): Promise<void> => {
     if (spec.zookeeper) notes.push(await zookeeperAnswers(spec, Math.min(5_000, left())));
     const kafka = await reachableKafka(spec, 'drill-probe');
@@ -34,15 +41,22 @@ export async function drillProbe(spec: ClusterSpec, opts: { timeoutMs?: number }
       const admin = kafka.admin({ retry: { retries: 1 } });
       await admin.connect();
       try {
-        const live = (await admin.describeCluster()).brokers.map((b) => b.nodeId);
+        described = (await admin.describeCluster()).brokers;
+        const live = described.map((b) => b.nodeId);
         const missing = spec.brokers.map((b) => b.id).filter((id) => !live.includes(id));
         if (missing.length) throw new Error(`broker${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not live (live: ${live.sort((a, b) => a - b).join(', ') || 'none'})`);
+        // Registered is not alive: a broker that died stays registered until its ZooKeeper session
+        // expires. A probe that took it for live went green as soon as leadership moved off it, and its
+        // scratch topic got a replica there (the topic's deletion then waits for that broker).
+        await allReachable();
         notes.push(`${live.length} broker${live.length === 1 ? '' : 's'} live`);
       } finally {
         await admin.disconnect().catch(() => {});
       }
       const r = await produceConsumeProbe(kafka, { records: 3, partitions: 1, timeoutMs: left(), spec, groupId });
       if (!r.ok) throw new Error(`probe read ${r.consumed}/${r.produced} records`);
+      // A broker that died meanwhile (its port still open for a moment after the kill) is not served by this round trip.
+      await allReachable();
       notes.push(`produce+consume ${r.roundTripMs} ms`);
     } finally {
       // The probe's reader committed offsets: its group goes too (a drill's inventory must not find it).
@@ -63,6 +77,20 @@ export async function drillProbe(spec: ClusterSpec, opts: { timeoutMs?: number }
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Whether a TCP connection to the broker's listener opens within `ms` (a dead broker's port refuses at once). */
+function reachable(host: string, port: number, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(ms, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
 }
 
 /** ZooKeeper answers and holds the cluster's chroot (in ZooKeeper mode, with its brokers registered). */
