@@ -85,6 +85,8 @@ export interface DrillInput {
   probeIntervalSeconds?: number;
   /** Time between the write stream's records (default the stream's own). */
   streamIntervalMs?: number;
+  /** A full datacenter-lost drill: how long its failover waits for people when it escalates, then stands down and the drill fails (default 2). */
+  escalationMinutes?: number;
 }
 
 export const drillStatusQuery = defineQuery<DrillStatus>(DRILL_STATUS_QUERY);
@@ -215,7 +217,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
 
   // A full datacenter-lost drill measures the standby and undoes the failover (support/failoverDrill.ts):
   // its standby and mirror checked here, a refusal before anything is touched.
-  const fo = plan.recovery.some((c) => c.workflow === 'failover') && !plan.dryRun ? new FailoverDrill(spec, drillStreamTopic(drillId), (l) => note(l)) : undefined;
+  const fo = plan.recovery.some((c) => c.workflow === 'failover') && !plan.dryRun ? new FailoverDrill(spec, drillStreamTopic(drillId), (l) => note(l), input.escalationMinutes) : undefined;
   if (fo) await fo.check();
   /** The cluster the probe loop, verifyCluster and the read-back look at: where the service is after the recovery. */
   const measured = fo ? fo.standby : spec;

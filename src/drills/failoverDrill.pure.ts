@@ -81,6 +81,11 @@ export const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]
 const selectionText = (sel: MirrorSelection | undefined): string =>
   !sel ? 'no selection' : [sel.topics?.length ? `topics ${sel.topics.slice(0, 5).join(', ')}${sel.topics.length > 5 ? ', …' : ''}` : '', sel.pattern !== undefined ? `pattern ${sel.pattern}` : ''].filter(Boolean).join(', ') || 'nothing selected';
 
+/** Why an escalation bound cannot be used (a drill refuses it before anything is touched), or undefined. */
+export function escalationProblem(minutes: number): string | undefined {
+  return Number.isFinite(minutes) && minutes > 0 && minutes <= 60 ? undefined : `escalationMinutes: expected minutes above 0 and at most 60 (how long the drill's failover waits for people before it stands down), got ${JSON.stringify(minutes)}`;
+}
+
 /** The failover child's policy overrides in a drill. */
 export function drillFailoverPolicy(escalationMinutes = DRILL_ESCALATION_MINUTES): Partial<FailoverPolicy> {
   return { repairBudgetMinutes: 0, approvalTimeoutMinutes: escalationMinutes, onApprovalTimeout: 'stand-down' };

@@ -1,7 +1,7 @@
 /** The pure part of a full datacenter-lost drill: the mirror it fails over with (or its one-line refusal), the failover's policy in a drill, why a drill fails after its failover, the standby's fences to put back. */
 import { describe, expect, it } from 'vitest';
 import { parseSpec } from '../../src/config/spec';
-import { drillFailoverPolicy, drillMirrorDecision, failoverDrillFailure, fencesToRestore, selectionTakes } from '../../src/drills/failoverDrill.pure';
+import { drillFailoverPolicy, drillMirrorDecision, escalationProblem, failoverDrillFailure, fencesToRestore, selectionTakes } from '../../src/drills/failoverDrill.pure';
 import { failoverPolicy } from '../../src/failover/policy.pure';
 import type { Acl } from '../../src/kafka/acls';
 
@@ -40,6 +40,9 @@ describe('full datacenter-lost drill, pure', () => {
   it("the failover's policy in a drill: no repair in place, an escalation stands down after the bound (a valid policy)", () => {
     const p = failoverPolicy(primary, drillFailoverPolicy(3));
     expect(p).toMatchObject({ repairBudgetMinutes: 0, approvalTimeoutMinutes: 3, onApprovalTimeout: 'stand-down' });
+    expect(failoverPolicy(primary, drillFailoverPolicy(0.25)).approvalTimeoutMinutes).toBe(0.25);
+    for (const ok of [0.25, 2, 60]) expect(escalationProblem(ok)).toBeUndefined();
+    for (const bad of [0, -1, 61, Number.NaN]) expect(escalationProblem(bad)).toMatch(/^escalationMinutes: expected minutes above 0 and at most 60/);
   });
 
   it('the drill fails unless the service moved; an escalation nobody answered says so', () => {

@@ -15,8 +15,10 @@
  *    nor the mirror's positions of it); no inventory difference, the drill's own or the test's, on
  *    the primary, nor on the standby beyond the mirror's and Kafka's internal topics.
  * Then with a mirror that ran before the drill (a pattern that takes drill streams): used, stopped by
- * the failover, running again after; and with one whose selection does not take the stream: the drill
- * refused in one line, nothing touched.
+ * the failover, running again after; with a standby not ready (a partition under min.insync.replicas)
+ * the failover escalates, nobody approves within the drill's bound (15 s here), it stands down and the
+ * drill fails with a problem that says so, the primary as found; and with a mirror whose selection does
+ * not take the stream: the drill refused in one line, nothing touched.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowNotFoundError } from '@temporalio/client';
@@ -194,6 +196,39 @@ describe('datacenter-lost (full) on the primary (iKnowThisIsProduction)', () => 
       console.info(`drill datacenter-lost (full, a running mirror) of ${primary.name}: score ${record.score.total}, RTO ${record.rtoSeconds} s, RPO ${record.rpoSeconds} s, ${(Date.parse(record.endedAt) - Date.parse(record.startedAt)) / 1000} s start to record`);
     } finally {
       await lab.client.workflow.getHandle(mirrorId).terminate('test clean-up').catch(() => undefined);
+    }
+  });
+
+  it('the failover escalates (the standby not ready) and nobody approves: bounded, stood down, the drill fails with a problem saying so, the primary as found', { timeout: 300_000 }, async () => {
+    // A partition under min.insync.replicas makes the standby unhealthy (P1): the failover escalates to people.
+    const unready = unique('dc-unready');
+    await createTopicsReady(standby, [{ topic: unready, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }]);
+    try {
+      const beforePrimary = await takeInventory(lab.spec, 'test');
+      const id = lab.drillId('datacenter-lost');
+      drillId = id;
+      const t0 = Date.now();
+      const record = await lab.run(id, { scenario: 'datacenter-lost', type: 'full', iKnowThisIsProduction: true, escalationMinutes: 0.25 });
+      const why = whyOf(record);
+      const fo = (await lab.client.workflow.getHandle(`${id}/recovery-failover`).result()) as FailoverResult;
+      expect(fo.status.decision?.action, fo.status.reason).toBe('escalate');
+      expect(fo.status.outcome).toBe('stood down');
+      expect(fo.status.pointOfNoReturn).toBe(false);
+      const own = record.problems.filter((p) => p.id.startsWith(`${id}#`));
+      expect(own.some((p) => /the failover escalated to people and nobody approved it within the drill's bound \(0\.25 min\): it stood down, the service never moved to standby/.test(p.title)), why).toBe(true);
+      expect(record.phases.map((p) => p.name), why).toEqual(['prepare', 'start', 'execute', 'review']);
+      expect(record.rtoSeconds, why).toBeNull();
+      expect(record.reverts.map((r) => r.mode), why).toEqual(primary.brokers.map(() => 'restore'));
+      // As found: brokers running, no fence (none was made), the drill's mirror stopped, nothing of the stream on the standby.
+      for (const b of labBrokers) expect(brokerRunning(topo, b), `primary broker ${b.id}`).toBe(true);
+      expect(await mirrorRuns()).toBe(false);
+      const topics = await withAdmin(kafkaFor(standby, 'test'), standby.name, (a) => a.listTopics());
+      expect(topics).not.toContain(drillStreamTopic(id));
+      expect(record.inventoryDifferences, why).toEqual([]);
+      expect(inventoryDiff(beforePrimary, await takeInventory(lab.spec, 'test'))).toEqual([]);
+      console.info(`drill datacenter-lost (full, escalated) of ${primary.name}: score ${record.score.total}, ${(Date.parse(record.endedAt) - Date.parse(record.startedAt)) / 1000} s start to record, ${(Date.now() - t0) / 1000} s in the test`);
+    } finally {
+      await cleanUp(primary, standby, [unready], []);
     }
   });
 

@@ -22,7 +22,7 @@
 import { ApplicationFailure, type ChildWorkflowHandle, condition, ParentClosePolicy, proxyActivities, startChild } from '@temporalio/workflow';
 import type { LifeboatActivities } from '../../activities';
 import type { ClusterSpec } from '../../src/config/spec';
-import { DRILL_ESCALATION_MINUTES, DRILL_MIRROR_READY_MS, type DrillMirrorDecision, drillFailoverPolicy, drillMirrorDecision, failoverDrillFailure } from '../../src/drills/failoverDrill.pure';
+import { DRILL_ESCALATION_MINUTES, DRILL_MIRROR_READY_MS, type DrillMirrorDecision, drillFailoverPolicy, drillMirrorDecision, escalationProblem, failoverDrillFailure } from '../../src/drills/failoverDrill.pure';
 import type { Acl } from '../../src/kafka/acls';
 import { mirrorPair, mirrorWorkflowId } from '../../src/kafka/mirrorRun.pure';
 import type { SpecRef } from '../../src/report/report.pure';
@@ -62,6 +62,8 @@ export class FailoverDrill {
     private readonly primary: ClusterSpec,
     private readonly topic: string,
     private readonly note: (line: string) => void,
+    /** How long the failover waits for people when it escalates (then it stands down and the drill fails). */
+    private readonly escalationMinutes = DRILL_ESCALATION_MINUTES,
   ) {}
 
   get mirrorId(): string {
@@ -70,6 +72,8 @@ export class FailoverDrill {
 
   /** The standby and the mirror; throws the drill's one-line refusal (InvalidInput) when no mirror can take the stream. Touches nothing (prepare notes the decision). */
   async check(): Promise<void> {
+    const bound = escalationProblem(this.escalationMinutes);
+    if (bound) throw ApplicationFailure.nonRetryable(bound, 'InvalidInput');
     const s = await resolveCluster({ cluster: this.primary.standby! });
     this.standby = s.spec;
     this.standbySource = s.source;
@@ -106,13 +110,13 @@ export class FailoverDrill {
 
   /** The failover child's input. */
   failoverInput(dryRun: boolean) {
-    return { primary: { spec: this.primary }, standby: { spec: this.standby, ...(this.standbySource ? { specSource: this.standbySource } : {}) }, autoApprove: true, dryRun, policy: drillFailoverPolicy() };
+    return { primary: { spec: this.primary }, standby: { spec: this.standby, ...(this.standbySource ? { specSource: this.standbySource } : {}) }, autoApprove: true, dryRun, policy: drillFailoverPolicy(this.escalationMinutes) };
   }
 
   /** The failover child's result: undefined when the service moved to the standby, else why the drill fails. */
   took(r: FailoverResult, at: string): string | undefined {
     this.result = r;
-    const why = failoverDrillFailure({ outcome: r.status.outcome, reason: r.status.reason, escalated: r.status.decision?.action === 'escalate', pointOfNoReturn: r.status.pointOfNoReturn }, this.standby.name, DRILL_ESCALATION_MINUTES);
+    const why = failoverDrillFailure({ outcome: r.status.outcome, reason: r.status.reason, escalated: r.status.decision?.action === 'escalate', pointOfNoReturn: r.status.pointOfNoReturn }, this.standby.name, this.escalationMinutes);
     if (!why) this.movedAt = at;
     this.failure = why;
     return why;
