@@ -156,7 +156,9 @@ export async function brokerRecovery(input: BrokerRecoveryInput): Promise<RunRep
     // A partition missing only replicas of brokers still to be recovered is not this recovery's to fix.
     const notThrough = (p: { replicas: number[]; isr: number[] }) => p.replicas.some((r) => !p.isr.includes(r) && !pending.includes(r));
     const offline = after.offline.filter((p) => !p.replicas.some((r) => pending.includes(r)));
-    const under = after.underReplicated.filter(notThrough);
+    // Nor one without a leader that waits for such a broker (its ISR there): this broker cannot join it yet (as wait-isr).
+    const waitsOnPending = (p: { leader: number; replicas: number[] }) => p.leader < 0 && p.replicas.some((r) => pending.includes(r));
+    const under = after.underReplicated.filter((p) => notThrough(p) && !waitsOnPending(p));
     checks.push({ subject: 'brokers registered', expected, actual: after.brokers.length, ok: after.brokers.length === expected });
     checks.push({ subject: 'offline partitions', expected: 0, actual: offline.length, ok: offline.length === 0 });
     checks.push({ subject: 'under-replicated partitions', expected: 0, actual: under.length, ok: under.length === 0 });
