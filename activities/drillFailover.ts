@@ -6,7 +6,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { ClusterSpec } from '../src/config/spec';
-import { awaitMirrorHolds, dropStandbyCopy, lifeboatZnodeExists, observeDrillMirror, putFencesBack, removeEmptyLifeboatZnode, standbyFences } from '../src/drills/failoverDrill';
+import { awaitMirrorHolds, awaitServingAgain, dropStandbyCopy, lifeboatZnodeExists, observeDrillMirror, putFencesBack, removeEmptyLifeboatZnode, standbyFences } from '../src/drills/failoverDrill';
 import { type DrillMirrorObservation, fencesToRestore } from '../src/drills/failoverDrill.pure';
 import { unfencePrimary } from '../src/failover/data/fence';
 import type { PrimaryFence } from '../src/failover/data/types';
@@ -44,9 +44,12 @@ export function drillFailoverActivities(_deps: ActivityDeps) {
      * names), the standby's write fences it lifted put back, and `<chroot>/lifeboat` removed when the
      * drill found it absent and it is empty again. Idempotent. Returns one line per thing done.
      */
-    async drillUndoFailoverActivity(input: { primary: ClusterSpec; standby: ClusterSpec; fence?: PrimaryFence; standbyFencesBefore: Acl[]; lifeboatZnodeBefore?: boolean }): Promise<string[]> {
-      return withHeartbeat({ phase: 'drill: undo the failover', subject: input.primary.name }, async () => {
+    async drillUndoFailoverActivity(input: { primary: ClusterSpec; standby: ClusterSpec; fence?: PrimaryFence; standbyFencesBefore: Acl[]; lifeboatZnodeBefore?: boolean; topicsBefore?: string[] }): Promise<string[]> {
+      return withHeartbeat({ phase: 'drill: undo the failover', subject: input.primary.name }, async (_beat, signal) => {
         const done: string[] = [];
+        // The brokers were just started again: serving (every broker, the topics the inventory had) before anything else reads them.
+        // Best effort: a target that does not serve again shows in the inventory compared next.
+        if (input.topicsBefore) done.push(await awaitServingAgain(input.primary, input.topicsBefore, { timeoutMs: 180_000, signal }).catch((e: unknown) => `NOT serving again: ${(e as Error).message}`));
         if (input.fence && !input.fence.dryRun) {
           await unfencePrimary(input.primary, input.fence);
           done.push(`${input.primary.name}'s fence lifted: ${input.fence.acls.length} ACLs on ${input.fence.topics.length} topics (${input.fence.via ?? 'admin'})`);

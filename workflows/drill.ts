@@ -571,7 +571,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
         note(`REVERT FAILED: ${f}`);
       }
     };
-    if (fo) await foLines(await fo.undo());
+    if (fo) await foLines(await fo.undo(inventoryBefore && Object.keys(inventoryBefore.topics)));
     // After the reverts: the inventory, then the stream dropped (the inventory leaves out its topic and
     // znode, but scheduled beside the drop it waited 1.1–1.7 s in the task queue in 4 of 5 bench runs on the
     // loaded lab machine, longer than the drop itself); the history beside both.

@@ -91,6 +91,34 @@ export async function putFencesBack(standby: ClusterSpec, acls: Acl[]): Promise<
   await withAdmin(kafka, standby.name, (admin) => retryTransient(() => admin.createAcls({ acl: acls.map(toKafkajsAcl) })));
 }
 
+/**
+ * After the drill starts the target's brokers again: waits until its admin client sees every broker
+ * and every topic of `topics` with a leader for each partition (a broker just started answers metadata
+ * before the controller has sent it the topics: an inventory then would miss them). Returns a line.
+ */
+export async function awaitServingAgain(spec: ClusterSpec, topics: string[], opts: { timeoutMs: number; signal?: AbortSignal }): Promise<string> {
+  const until = Date.now() + opts.timeoutMs;
+  const want = spec.brokers.map((b) => b.id);
+  let last: string;
+  for (;;) {
+    opts.signal?.throwIfAborted();
+    try {
+      const seen = await withAdmin(kafkaFor(spec, 'drill-serving'), spec.name, async (admin) => {
+        const live = (await admin.describeCluster()).brokers.map((b) => b.nodeId);
+        const md = await admin.fetchTopicMetadata({ topics: [] });
+        const led = new Map(md.topics.map((t) => [t.name, t.partitions.every((p) => p.leader >= 0)]));
+        return { missingBrokers: want.filter((id) => !live.includes(id)), missingTopics: topics.filter((t) => led.get(t) !== true), topics: md.topics.length };
+      });
+      if (!seen.missingBrokers.length && !seen.missingTopics.length) return `${spec.name} serves again: ${want.length} brokers, ${topics.length} topics of the inventory led`;
+      last = `brokers not live: ${seen.missingBrokers.join(', ') || 'none'}; topics not seen or without a leader: ${seen.missingTopics.slice(0, 5).join(', ') || 'none'}`;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    if (Date.now() > until) throw new LifeboatError('Unreachable', `${spec.name} does not serve again ${Math.round(opts.timeoutMs / 1000)} s after its brokers started (${last})`);
+    await sleep(1_000);
+  }
+}
+
 const LIFEBOAT_ZNODE = '/lifeboat';
 
 /** Whether `<chroot>/lifeboat` exists (a ZooKeeper fence creates it for its marker). */

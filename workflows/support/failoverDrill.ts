@@ -127,8 +127,12 @@ export class FailoverDrill {
     return this.movedAt !== undefined && Date.parse(probeAt) >= Date.parse(this.movedAt);
   }
 
-  /** Review, after the brokers are started again: the drill's mirror stopped, the failover undone. Never throws: failures are returned. */
-  async undo(): Promise<{ done: string[]; failed: string[] }> {
+  /**
+   * Review, after the brokers are started again: the drill's mirror stopped; the target serving again
+   * (every broker, every topic of `topicsBefore`, the inventory's); the failover undone. Never throws:
+   * failures are returned.
+   */
+  async undo(topicsBefore?: string[]): Promise<{ done: string[]; failed: string[] }> {
     const done: string[] = [];
     const failed: string[] = [];
     if (this.ownMirror && !this.ownMirrorEnded) {
@@ -143,7 +147,7 @@ export class FailoverDrill {
     if (!this.before) return { done, failed };
     try {
       const fence = this.result?.status.fence?.record;
-      done.push(...(await undos.drillUndoFailoverActivity({ primary: this.primary, standby: this.standby, ...(fence ? { fence } : {}), standbyFencesBefore: this.before.standbyFences, ...(this.before.lifeboatZnode !== undefined ? { lifeboatZnodeBefore: this.before.lifeboatZnode } : {}) })));
+      done.push(...(await undos.drillUndoFailoverActivity({ primary: this.primary, standby: this.standby, ...(fence ? { fence } : {}), standbyFencesBefore: this.before.standbyFences, ...(this.before.lifeboatZnode !== undefined ? { lifeboatZnodeBefore: this.before.lifeboatZnode } : {}), ...(topicsBefore ? { topicsBefore } : {}) })));
       if (!fence && this.result?.status.pointOfNoReturn) failed.push(`the failover passed its point of no return but left no fence record: check ${this.primary.name}'s ACLs by hand`);
     } catch (e) {
       failed.push(`the failover was not undone: ${failureOf(e).message} — lift ${this.primary.name}'s fence (DENY WRITE User:* on the mirrored topics) and put ${this.standby.name}'s write fences back`);
