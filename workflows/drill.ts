@@ -555,13 +555,30 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     // start; a broker's disk back before it starts), different brokers at once. Discarding (a verified
     // recovery): every chain at once, a broker's own faults still one after the other (revertStages).
     // revertOne never throws.
-    for (const stage of stages) {
-      await together(
-        ...stage.map(async (chain) => {
-          for (const f of chain) await revertOne(f);
-        }),
-      );
-    }
+    const dropStream = async () => {
+      if (plan.dryRun || !streamP) return;
+      try {
+        await control.drillDropStreamActivity({ spec, topic, drillId });
+      } catch (e) {
+        note(`the stream topic ${topic} was not dropped: ${failureOf(e).message}`);
+      }
+    };
+    // Discarding puts nothing back, so the stream's topic goes beside the reverts. A restore brings the
+    // chroot's export back, the stream topic's znodes with it: then it is dropped after the inventory.
+    // (A failover drill drops it after undoing the failover, as before.)
+    const dropEarly = discarding && !fo;
+    await together(
+      (async () => {
+        for (const stage of stages) {
+          await together(
+            ...stage.map(async (chain) => {
+              for (const f of chain) await revertOne(f);
+            }),
+          );
+        }
+      })(),
+      dropEarly ? dropStream() : Promise.resolve(),
+    );
     reverts.sort((x, y) => done.get(x)! - done.get(y)!);
     // The brokers run again: the failover undone (its fence lifted, the standby's fences back; the drill's mirror stopped).
     const foLines = async (r: { done: string[]; failed: string[] }) => {
@@ -572,7 +589,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
       }
     };
     if (fo) await foLines(await fo.undo(inventoryBefore && Object.keys(inventoryBefore.topics)));
-    // After the reverts: the inventory, then the stream dropped (the inventory leaves out its topic and
+    // After the reverts: the inventory, then (restoring) the stream dropped (the inventory leaves out its topic and
     // znode, but scheduled beside the drop it waited 1.1–1.7 s in the task queue in 4 of 5 bench runs on the
     // loaded lab machine, longer than the drop itself); the history beside both.
     let differences;
@@ -586,14 +603,6 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
         problem(`the inventory after the drill could not be taken: ${failureOf(e).message}`, 'review: inventory', 'P1');
       }
     };
-    const dropStream = async () => {
-      if (plan.dryRun || !streamP) return;
-      try {
-        await control.drillDropStreamActivity({ spec, topic, drillId });
-      } catch (e) {
-        note(`the stream topic ${topic} was not dropped: ${failureOf(e).message}`);
-      }
-    };
     const readHistory = async () => {
       if (history) return;
       try {
@@ -605,7 +614,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     await together(
       (async () => {
         await inventoryAfter();
-        await dropStream();
+        if (!dropEarly) await dropStream();
       })(),
       readHistory(),
     );

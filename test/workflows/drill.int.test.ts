@@ -118,6 +118,10 @@ describe('drill workflow', () => {
     const streamEnded = events.find((e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === String(streamScheduled))!;
     const recoveryEnded = events.find((e) => e.childWorkflowExecutionCompletedEventAttributes?.workflowExecution?.workflowId === `${id}/recovery`)!;
     expect(at(streamEnded), why).toBeLessThan(at(recoveryEnded));
+    // Discarding puts nothing back: the stream topic was dropped beside the reverts, before the inventory after.
+    const scheduled = (name: string) => events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === name).map((e) => Number(e.eventId));
+    expect(scheduled('drillDropStreamActivity')[0]!).toBeLessThan(scheduled('drillInventoryActivity').at(-1)!);
+    expect(scheduled('drillDropStreamActivity')[0]!).toBeLessThan(Math.max(...scheduled('drillRevertFaultActivity')) + 1);
 
     // The score is the score of the evidence, every part from what was measured.
     expect(record.score).toEqual(scoreDrill(record.evidence, []));
