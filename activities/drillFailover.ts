@@ -6,7 +6,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { ClusterSpec } from '../src/config/spec';
-import { awaitMirrorHolds, awaitServingAgain, dropStandbyCopy, lifeboatZnodeExists, observeDrillMirror, putFencesBack, removeEmptyLifeboatZnode, standbyFences } from '../src/drills/failoverDrill';
+import { awaitMirrorHolds, awaitServingAgain, dropStandbyCopy, lifeboatZnodeExists, observeDrillMirror, putFencesBack, readFenceMarker, removeEmptyLifeboatZnode, standbyFences } from '../src/drills/failoverDrill';
 import { type DrillMirrorObservation, fencesToRestore } from '../src/drills/failoverDrill.pure';
 import { unfencePrimary } from '../src/failover/data/fence';
 import type { PrimaryFence } from '../src/failover/data/types';
@@ -22,9 +22,9 @@ export function drillFailoverActivities(_deps: ActivityDeps) {
     },
 
     /** What the review needs to put back: the standby's write fences and whether `<chroot>/lifeboat` exists on the primary. A read. */
-    async drillFailoverBeforeActivity(input: { primary: ClusterSpec; standby: ClusterSpec }): Promise<{ standbyFences: Acl[]; lifeboatZnode?: boolean }> {
-      const [fences, znode] = await Promise.all([standbyFences(input.standby), lifeboatZnodeExists(input.primary)]);
-      return { standbyFences: fences, ...(znode !== undefined ? { lifeboatZnode: znode } : {}) };
+    async drillFailoverBeforeActivity(input: { primary: ClusterSpec; standby: ClusterSpec }): Promise<{ standbyFences: Acl[]; lifeboatZnode?: boolean; fenceMarker?: boolean }> {
+      const [fences, znode, marker] = await Promise.all([standbyFences(input.standby), lifeboatZnodeExists(input.primary), readFenceMarker(input.primary)]);
+      return { standbyFences: fences, ...(znode !== undefined ? { lifeboatZnode: znode } : {}), ...(marker !== undefined ? { fenceMarker: marker !== null } : {}) };
     },
 
     /** Waits (heartbeating) until the mirror holds every partition of the stream topic with a position. */
@@ -44,15 +44,27 @@ export function drillFailoverActivities(_deps: ActivityDeps) {
      * names), the standby's write fences it lifted put back, and `<chroot>/lifeboat` removed when the
      * drill found it absent and it is empty again. Idempotent. Returns one line per thing done.
      */
-    async drillUndoFailoverActivity(input: { primary: ClusterSpec; standby: ClusterSpec; fence?: PrimaryFence; standbyFencesBefore: Acl[]; lifeboatZnodeBefore?: boolean; topicsBefore?: string[] }): Promise<string[]> {
+    async drillUndoFailoverActivity(input: {
+      primary: ClusterSpec;
+      standby: ClusterSpec;
+      fence?: PrimaryFence;
+      standbyFencesBefore: Acl[];
+      lifeboatZnodeBefore?: boolean;
+      /** Whether the fence's marker existed before the drill: when not, a marker found now is the drill's failover's (stopped before it returned its record). */
+      fenceMarkerBefore?: boolean;
+      topicsBefore?: string[];
+    }): Promise<string[]> {
       return withHeartbeat({ phase: 'drill: undo the failover', subject: input.primary.name }, async (_beat, signal) => {
         const done: string[] = [];
         // The brokers were just started again: serving (every broker, the topics the inventory had) before anything else reads them.
         // Best effort: a target that does not serve again shows in the inventory compared next.
         if (input.topicsBefore) done.push(await awaitServingAgain(input.primary, input.topicsBefore, { timeoutMs: 180_000, signal }).catch((e: unknown) => `NOT serving again: ${(e as Error).message}`));
-        if (input.fence && !input.fence.dryRun) {
-          await unfencePrimary(input.primary, input.fence);
-          done.push(`${input.primary.name}'s fence lifted: ${input.fence.acls.length} ACLs on ${input.fence.topics.length} topics (${input.fence.via ?? 'admin'})`);
+        // No record from the failover (the drill stopped while it ran): the fence its marker names, when the marker is the drill's.
+        const marker = !input.fence && input.fenceMarkerBefore === false ? await readFenceMarker(input.primary) : undefined;
+        const fence = input.fence ?? marker ?? undefined;
+        if (fence && !fence.dryRun) {
+          await unfencePrimary(input.primary, fence);
+          done.push(`${input.primary.name}'s fence lifted: ${fence.acls.length} ACLs on ${fence.topics.length} topics (${fence.via ?? 'admin'}${input.fence ? '' : ', from its marker'})`);
         }
         if (input.standbyFencesBefore.length) {
           const missing = fencesToRestore(input.standbyFencesBefore, await standbyFences(input.standby));

@@ -18,7 +18,9 @@ import { kafkaFor } from '../kafka/client';
 import { forgetPositions, STATE_TOPIC } from '../kafka/mirror/state';
 import { MIRROR_STATUS_QUERY, type MirrorStatus } from '../kafka/mirrorRun.pure';
 import { topicAcls } from '../migration/fence';
-import { chrootPath, exists, getChildren, remove, withZk } from '../zookeeper/client';
+import { FENCE_MARKER } from '../failover/data/fence';
+import type { PrimaryFence } from '../failover/data/types';
+import { chrootPath, exists, getChildren, getData, remove, withZk } from '../zookeeper/client';
 import type { DrillMirrorObservation } from './failoverDrill.pure';
 
 /** The pair's mirror workflow: running or not, and the running run's input (its first event). */
@@ -120,6 +122,26 @@ export async function awaitServingAgain(spec: ClusterSpec, topics: string[], opt
 }
 
 const LIFEBOAT_ZNODE = '/lifeboat';
+
+/** The failover fence's marker znode (src/failover/data/fence.ts): its record when present, null when absent, undefined without ZooKeeper. */
+export async function readFenceMarker(spec: ClusterSpec): Promise<PrimaryFence | null | undefined> {
+  const zk = spec.zookeeper;
+  if (!zk || spec.kafka.mode === 'kraft') return undefined;
+  const path = chrootPath(zk.chroot, FENCE_MARKER);
+  return withZk(
+    zk.connect,
+    async (c) => {
+      try {
+        const { data } = await getData(c, path);
+        return JSON.parse(data?.toString('utf8') || '{}') as PrimaryFence;
+      } catch (e) {
+        if ((e as { code?: string }).code === 'NO_NODE' || /NO_NODE/.test((e as Error).message)) return null;
+        throw e;
+      }
+    },
+    { timeoutMs: 15_000, auth: zkAuthOf(spec) },
+  );
+}
 
 /** Whether `<chroot>/lifeboat` exists (a ZooKeeper fence creates it for its marker). */
 export async function lifeboatZnodeExists(spec: ClusterSpec): Promise<boolean | undefined> {

@@ -15,7 +15,8 @@
  *    nor the mirror's positions of it); no inventory difference, the drill's own or the test's, on
  *    the primary, nor on the standby beyond the mirror's and Kafka's internal topics.
  * Then with a mirror that ran before the drill (a pattern that takes drill streams): used, stopped by
- * the failover, running again after; with a standby not ready (a partition under min.insync.replicas)
+ * the failover, running again after; stopped (`drill stop`) while the failover promotes, past its fence:
+ * the review lifts the fence; with a standby not ready (a partition under min.insync.replicas)
  * the failover escalates, nobody approves within the drill's bound (15 s here), it stands down and the
  * drill fails with a problem that says so, the primary as found; and with a mirror whose selection does
  * not take the stream: the drill refused in one line, nothing touched.
@@ -25,7 +26,8 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } from 'kafkajs';
 import { brokerRunning, startBroker } from '../../lab/lab';
 import { findCluster } from '../../lab/topology';
-import { drillStreamTopic } from '../../src/drills/ids.pure';
+import { DRILL_STATUS_QUERY, DRILL_STOP_SIGNAL, drillStreamTopic } from '../../src/drills/ids.pure';
+import type { DrillStatus } from '../../src/drills/plan.pure';
 import { takeInventory } from '../../src/drills/inventory';
 import { inventoryDiff } from '../../src/drills/inventory.pure';
 import type { InventoryDifference } from '../../src/drills/records';
@@ -197,6 +199,41 @@ describe('datacenter-lost (full) on the primary (iKnowThisIsProduction)', () => 
     } finally {
       await lab.client.workflow.getHandle(mirrorId).terminate('test clean-up').catch(() => undefined);
     }
+  });
+
+  it('stopped while the failover promotes (past its fence): the review lifts the fence, the primary and the mirror as found', { timeout: 300_000 }, async () => {
+    const beforePrimary = await takeInventory(lab.spec, 'test');
+    const id = lab.drillId('datacenter-lost');
+    drillId = id;
+    const run = lab.run(id, { scenario: 'datacenter-lost', type: 'full', iKnowThisIsProduction: true });
+    run.catch(() => undefined);
+    const handle = lab.client.workflow.getHandle(id);
+    const AFTER_FENCE = ['divergence', 'groups', 'lift-fence', 'degrade', 'hooks', 'verify'];
+    let seen = '';
+    for (const end = Date.now() + 180_000; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
+      const st = await handle.query<DrillStatus>(DRILL_STATUS_QUERY).catch(() => undefined);
+      seen = st?.recovery[0]?.step ?? '';
+      if (AFTER_FENCE.includes(seen)) break;
+    }
+    expect(AFTER_FENCE, `the failover's step when stopped`).toContain(seen);
+    await handle.signal(DRILL_STOP_SIGNAL, { by: 'test', reason: 'stop mid-failover' });
+    const record = await run;
+    const why = whyOf(record);
+    const notes = record.phases.flatMap((p) => p.notes);
+    expect(notes.some((n) => /^stopped by test/.test(n)), why).toBe(true);
+    // Lifted from the failover's record, or from its marker when the failover was cut short before it returned one.
+    expect(notes.some((n) => /fence lifted: \d+ ACLs on \d+ topics \(zookeeper/.test(n)), why).toBe(true);
+    for (const b of labBrokers) expect(brokerRunning(topo, b), `primary broker ${b.id}`).toBe(true);
+    const topic = drillStreamTopic(id);
+    expect(await aclsOn(topic)).toEqual([]);
+    const zk = primary.zookeeper!;
+    expect(await withZk(zk.connect, async (c) => [await exists(c, chrootPath(zk.chroot, FENCE_MARKER)), await exists(c, chrootPath(zk.chroot, `/kafka-acl/Topic/${topic}`))])).toEqual([null, null]);
+    expect(await mirrorRuns()).toBe(false);
+    const standbyTopics = await withAdmin(kafkaFor(standby, 'test'), standby.name, (a) => a.listTopics());
+    expect(standbyTopics).not.toContain(topic);
+    expect(record.inventoryDifferences, why).toEqual([]);
+    expect(inventoryDiff(beforePrimary, await takeInventory(lab.spec, 'test'))).toEqual([]);
+    console.info(`drill datacenter-lost (full, stopped at the failover's ${seen}) of ${primary.name}: score ${record.score.total}, ${(Date.parse(record.endedAt) - Date.parse(record.startedAt)) / 1000} s start to record`);
   });
 
   it('the failover escalates (the standby not ready) and nobody approves: bounded, stood down, the drill fails with a problem saying so, the primary as found', { timeout: 300_000 }, async () => {

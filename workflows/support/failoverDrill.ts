@@ -51,7 +51,7 @@ export class FailoverDrill {
   private runningInput?: MirrorInput;
   private ownMirror?: ChildWorkflowHandle<typeof mirror>;
   private ownMirrorEnded = false;
-  private before?: { standbyFences: Acl[]; lifeboatZnode?: boolean };
+  private before?: { standbyFences: Acl[]; lifeboatZnode?: boolean; fenceMarker?: boolean };
   result?: FailoverResult;
   /** When the failover child returned having moved the service to the standby. */
   movedAt?: string;
@@ -147,8 +147,8 @@ export class FailoverDrill {
     if (!this.before) return { done, failed };
     try {
       const fence = this.result?.status.fence?.record;
-      done.push(...(await undos.drillUndoFailoverActivity({ primary: this.primary, standby: this.standby, ...(fence ? { fence } : {}), standbyFencesBefore: this.before.standbyFences, ...(this.before.lifeboatZnode !== undefined ? { lifeboatZnodeBefore: this.before.lifeboatZnode } : {}), ...(topicsBefore ? { topicsBefore } : {}) })));
-      if (!fence && this.result?.status.pointOfNoReturn) failed.push(`the failover passed its point of no return but left no fence record: check ${this.primary.name}'s ACLs by hand`);
+      done.push(...(await undos.drillUndoFailoverActivity({ primary: this.primary, standby: this.standby, ...(fence ? { fence } : {}), standbyFencesBefore: this.before.standbyFences, ...(this.before.lifeboatZnode !== undefined ? { lifeboatZnodeBefore: this.before.lifeboatZnode } : {}), ...(this.before.fenceMarker !== undefined ? { fenceMarkerBefore: this.before.fenceMarker } : {}), ...(topicsBefore ? { topicsBefore } : {}) })));
+      if (!fence && this.result?.status.pointOfNoReturn && this.before.fenceMarker !== false) failed.push(`the failover passed its point of no return but left no fence record: check ${this.primary.name}'s ACLs by hand`);
     } catch (e) {
       failed.push(`the failover was not undone: ${failureOf(e).message} — lift ${this.primary.name}'s fence (DENY WRITE User:* on the mirrored topics) and put ${this.standby.name}'s write fences back`);
     }
