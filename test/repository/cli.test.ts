@@ -1,18 +1,14 @@
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, openSync, readSync, writeSync, closeSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { lifeboatWith } from '../support/cli';
 import { kafkaLike, tempDir } from './helpers';
 
-const ROOT = resolve(__dirname, '../..');
-function lifeboat(args: string[], password = 'cli-pw') {
-  const r = spawnSync(join(ROOT, 'bin/lifeboat'), ['repo', ...args], { env: { ...process.env, LIFEBOAT_PASSWORD: password }, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const lifeboat = (args: string[], password = 'cli-pw') => lifeboatWith({ LIFEBOAT_PASSWORD: password }, 'repo', ...args);
 
 describe('lifeboat repo (CLI)', () => {
-  it('backs up, lists, checks, restores; stable exit codes for wrong password, damage and unsafe targets', () => {
+  it('backs up, lists, checks, restores; stable exit codes for wrong password, damage and unsafe targets', async () => {
     const base = tempDir('cli');
     const repo = join(base, 'repo');
     const src = join(base, 'src');
@@ -20,25 +16,25 @@ describe('lifeboat repo (CLI)', () => {
     writeFileSync(join(src, 'orders-0', '00000000000000000000.log'), kafkaLike(600_000));
     writeFileSync(join(src, 'server.properties'), 'broker.id=1\n');
 
-    expect(lifeboat(['init', '--repo', repo]).code).toBe(0);
-    const b = lifeboat(['backup', src, '--repo', repo, '--cluster', 'prod', '--as', 'logdirs/b1', '--json']);
+    expect((await lifeboat(['init', '--repo', repo])).code).toBe(0);
+    const b = await lifeboat(['backup', src, '--repo', repo, '--cluster', 'prod', '--as', 'logdirs/b1', '--json']);
     expect(b.code, b.stderr).toBe(0);
     const meta = JSON.parse(b.stdout.trim().split('\n').pop()!);
     expect(meta).toMatchObject({ cluster: 'prod', components: ['logdirs'], summary: { files: 2 } });
 
-    const list = lifeboat(['snapshots', '--repo', repo, '--json']);
+    const list = await lifeboat(['snapshots', '--repo', repo, '--json']);
     expect((JSON.parse(list.stdout) as { id: string }[]).map((s) => s.id)).toEqual([meta.id]);
-    expect(lifeboat(['snapshots', '--repo', repo], 'wrong').code).toBe(12);
-    expect(lifeboat(['snapshots', '--repo', join(base, 'nope')]).code).toBe(10);
-    expect(lifeboat(['restore-files', 'abcdef12', '--repo', repo, '--target', join(base, 'x')]).code).toBe(14);
+    expect((await lifeboat(['snapshots', '--repo', repo], 'wrong')).code).toBe(12);
+    expect((await lifeboat(['snapshots', '--repo', join(base, 'nope')])).code).toBe(10);
+    expect((await lifeboat(['restore-files', 'abcdef12', '--repo', repo, '--target', join(base, 'x')])).code).toBe(14);
 
     const out = join(base, 'out');
-    const r = lifeboat(['restore-files', 'latest', '--repo', repo, '--target', out, '--include', 'logdirs/b1', '--strip', 'logdirs/b1']);
+    const r = await lifeboat(['restore-files', 'latest', '--repo', repo, '--target', out, '--include', 'logdirs/b1', '--strip', 'logdirs/b1']);
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(join(out, 'orders-0', '00000000000000000000.log')).equals(kafkaLike(600_000))).toBe(true);
-    expect(lifeboat(['restore-files', 'latest', '--repo', repo, '--target', out, '--include', 'logdirs/b1', '--strip', 'logdirs/b1']).code).toBe(15);
+    expect((await lifeboat(['restore-files', 'latest', '--repo', repo, '--target', out, '--include', 'logdirs/b1', '--strip', 'logdirs/b1'])).code).toBe(15);
 
-    expect(lifeboat(['check', '--repo', repo, '--read-data']).code).toBe(0);
+    expect((await lifeboat(['check', '--repo', repo, '--read-data'])).code).toBe(0);
     const packDir = join(repo, 'data', readdirSync(join(repo, 'data'))[0]!);
     const pack = join(packDir, readdirSync(packDir)[0]!);
     const fd = openSync(pack, 'r+');
@@ -48,12 +44,12 @@ describe('lifeboat repo (CLI)', () => {
     byte[0] = byte[0]! ^ 1;
     writeSync(fd, byte, 0, 1, at);
     closeSync(fd);
-    const c = lifeboat(['check', '--repo', repo, '--read-data']);
+    const c = await lifeboat(['check', '--repo', repo, '--read-data']);
     expect(c.code).toBe(13);
     expect(c.stdout).toContain(meta.id.slice(0, 12));
   }, 180_000); // spawns the CLI ~20 times: slow on a loaded machine
 
-  it('backup reads a file again when its ctime changed under the same size and mtime; --ignore-inode --ignore-ctime do not look', () => {
+  it('backup reads a file again when its ctime changed under the same size and mtime; --ignore-inode --ignore-ctime do not look', async () => {
     const base = tempDir('cli-reuse');
     const repo = join(base, 'repo');
     const src = join(base, 'src');
@@ -67,26 +63,26 @@ describe('lifeboat repo (CLI)', () => {
       writeFileSync(file, content);
       utimesSync(file, atime, mtime);
     };
-    const backup = (...more: string[]) => {
-      const r = lifeboat(['backup', src, '--repo', repo, '--cluster', 'prod', '--as', 'logdirs/b1', '--json', ...more]);
+    const backup = async (...more: string[]) => {
+      const r = await lifeboat(['backup', src, '--repo', repo, '--cluster', 'prod', '--as', 'logdirs/b1', '--json', ...more]);
       expect(r.code, r.stderr).toBe(0);
       return JSON.parse(r.stdout.trim().split('\n').pop()!) as { id: string; summary: { newBytes: number } };
     };
-    const stored = (id: string) => {
+    const stored = async (id: string) => {
       const out = join(base, `out-${id}`);
-      expect(lifeboat(['restore-files', id, '--repo', repo, '--target', out, '--include', 'logdirs/b1', '--strip', 'logdirs/b1']).code).toBe(0);
+      expect((await lifeboat(['restore-files', id, '--repo', repo, '--target', out, '--include', 'logdirs/b1', '--strip', 'logdirs/b1'])).code).toBe(0);
       return readFileSync(join(out, '00000000000000000000.log'));
     };
-    expect(lifeboat(['init', '--repo', repo]).code).toBe(0);
-    backup();
+    expect((await lifeboat(['init', '--repo', repo])).code).toBe(0);
+    await backup();
     rewrite(b);
-    const strict = backup();
+    const strict = await backup();
     expect(strict.summary.newBytes).toBeGreaterThan(0);
-    expect(stored(strict.id).equals(b)).toBe(true);
+    expect((await stored(strict.id)).equals(b)).toBe(true);
     rewrite(c);
     // As the operator asked: size and mtime alone, so the rewritten file passes for unchanged.
-    const lax = backup('--ignore-inode', '--ignore-ctime');
+    const lax = await backup('--ignore-inode', '--ignore-ctime');
     expect(lax.summary.newBytes).toBe(0);
-    expect(stored(lax.id).equals(b)).toBe(true);
+    expect((await stored(lax.id)).equals(b)).toBe(true);
   }, 180_000); // spawns the CLI ~20 times: slow on a loaded machine
 });

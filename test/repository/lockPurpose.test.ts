@@ -3,20 +3,18 @@
  * prune holds the exclusive one), and a shared lock is labelled by what its holder does: a backup
  * that first read its parent says "backup", not "restore".
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { lifeboatWith } from '../support/cli';
 import { checkRepository, forget, openRepository, pruneRepository } from '../../src/repository';
 import { PASSWORD, kafkaLike, tempDir, tempRepo } from './helpers';
 
 const ROOT = resolve(__dirname, '../..');
 const quiet = { notice: () => undefined };
-const cli = (args: string[], password = PASSWORD) => {
-  const r = spawnSync(join(ROOT, 'bin/lifeboat'), ['repo', ...args], { env: { ...process.env, LIFEBOAT_PASSWORD: password }, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-};
+const cli = (args: string[], password = PASSWORD) => lifeboatWith({ LIFEBOAT_PASSWORD: password }, 'repo', ...args);
 
 describe('check takes a shared lock', () => {
   it('answers Locked (exit 11) while another holder has the exclusive lock; runs beside a backup', async () => {
@@ -30,7 +28,7 @@ describe('check takes a shared lock', () => {
     const checker = await openRepository(repo.path, PASSWORD, quiet);
     await pruner.exclusive('prune', async () => {
       await expect(checkRepository(checker, { readData: true })).rejects.toMatchObject({ type: 'Locked', exitCode: 11, message: expect.stringContaining('exclusively by prune') });
-      const c = cli(['check', '--repo', repo.path, '--read-data']);
+      const c = await cli(['check', '--repo', repo.path, '--read-data']);
       expect(c.code, c.stdout + c.stderr).toBe(11);
       expect(c.stderr).toContain('exclusively by prune');
     });
@@ -103,9 +101,9 @@ describe('the shared lock says what its holder does', () => {
     const repo = join(base, 'repo');
     const src = join(base, 'src');
     mkdirSync(src);
-    expect(cli(['init', '--repo', repo]).code).toBe(0);
+    expect((await cli(['init', '--repo', repo])).code).toBe(0);
     writeFileSync(join(src, 'small.log'), kafkaLike(10_000));
-    expect(cli(['backup', src, '--repo', repo, '--cluster', 'c', '--as', 'logdirs/b1']).code).toBe(0);
+    expect((await cli(['backup', src, '--repo', repo, '--cluster', 'c', '--as', 'logdirs/b1'])).code).toBe(0);
     // Big enough that the second backup (which reads its parent first) runs for a while.
     for (let i = 0; i < 6; i++) writeFileSync(join(src, `big-${i}.log`), randomBytes(16 * 1024 * 1024));
     const child = spawn(join(ROOT, 'bin/lifeboat'), ['repo', 'backup', src, '--repo', repo, '--cluster', 'c', '--as', 'logdirs/b1'], {

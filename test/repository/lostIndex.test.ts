@@ -3,20 +3,16 @@
  * no index names and how to re-index them (exit 3), restore reads their headers and restores
  * byte-identical files, and `repo repair index` rebuilds the index (check clean again).
  */
-import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { lifeboatWith } from '../support/cli';
 import { checkRepository, openRepository, restoreFiles } from '../../src/repository';
 import { PASSWORD, kafkaLike, tempDir, tempRepo } from './helpers';
 
-const ROOT = resolve(__dirname, '../..');
 const quiet = { notice: () => undefined };
-const cli = (args: string[]) => {
-  const r = spawnSync(join(ROOT, 'bin/lifeboat'), ['repo', ...args], { env: { ...process.env, LIFEBOAT_PASSWORD: PASSWORD }, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-};
+const cli = (args: string[]) => lifeboatWith({ LIFEBOAT_PASSWORD: PASSWORD }, 'repo', ...args);
 
 describe('an index file deleted', () => {
   it('check names the unindexed packs with the fix, restore still restores them, repair index re-indexes', async () => {
@@ -55,12 +51,12 @@ describe('an index file deleted', () => {
     await r.close();
 
     // CLI: check exit 3 naming the packs and the fix; restore-files exit 0, byte-identical.
-    const check = cli(['check', '--repo', repo.path]);
+    const check = await cli(['check', '--repo', repo.path]);
     expect(check.code, check.stdout + check.stderr).toBe(3);
     expect(check.stdout).toContain('repo repair index');
     for (const p of unindexed) expect(check.stdout).toContain(p.object.replace('data/', '').slice(0, 12));
     const out = join(tempDir('lost-index-cli'), 'out');
-    const restore = cli(['restore-files', first.id, '--repo', repo.path, '--target', out]);
+    const restore = await cli(['restore-files', first.id, '--repo', repo.path, '--target', out]);
     expect(restore.code, restore.stderr).toBe(0);
     expect(restore.stderr).toContain('repo repair index');
     for (const [p, data] of Object.entries(files)) expect(readFileSync(join(out, p)).equals(data), p).toBe(true);
@@ -68,13 +64,13 @@ describe('an index file deleted', () => {
     // repair index: under the exclusive lock (refused while another process holds a lock) ...
     const lock = join(repo.path, 'locks', 'other-host');
     writeFileSync(lock, JSON.stringify({ host: `not-${hostname()}`, pid: 1, time: new Date().toISOString(), exclusive: false, purpose: 'restore' }));
-    expect(cli(['repair', 'index', '--repo', repo.path]).code).toBe(11);
+    expect((await cli(['repair', 'index', '--repo', repo.path])).code).toBe(11);
     rmSync(lock);
     expect(readdirSync(join(repo.path, 'index'))).toHaveLength(1);
     // ... then check is clean, with every pack indexed.
-    const repair = cli(['repair', 'index', '--repo', repo.path]);
+    const repair = await cli(['repair', 'index', '--repo', repo.path]);
     expect(repair.code, repair.stderr).toBe(0);
-    const clean = cli(['check', '--repo', repo.path, '--read-data']);
+    const clean = await cli(['check', '--repo', repo.path, '--read-data']);
     expect(clean.code, clean.stdout + clean.stderr).toBe(0);
     expect(clean.stdout).toContain('no problems found');
     expect(clean.stdout).not.toMatch(/unindexed|not in any index/);

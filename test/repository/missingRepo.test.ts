@@ -3,23 +3,19 @@
  * mistyped path, an unmounted volume) fails with RepositoryNotFound (exit 10) and writes nothing,
  * not even the parent directories.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { lifeboatWith } from '../support/cli';
 import { parseSpec, type ClusterSpec } from '../../src/config/spec';
 import { openRepositoryForSpec } from '../../src/repository';
 import { chooseBackupSet } from '../../src/recovery/choose';
 import { withRepo } from '../../src/recovery/repo';
 import { tempDir } from './helpers';
 
-const ROOT = resolve(__dirname, '../..');
 const quiet = { notice: () => undefined };
 
-function lifeboat(args: string[]) {
-  const r = spawnSync(join(ROOT, 'bin/lifeboat'), args, { env: { ...process.env, LIFEBOAT_TEST_MISSING_PW: 'pw-missing' }, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const lifeboat = (args: string[]) => lifeboatWith({ LIFEBOAT_TEST_MISSING_PW: 'pw-missing' }, ...args);
 
 describe('a missing repository is never created by a read', () => {
   let base: string;
@@ -74,7 +70,7 @@ describe('a missing repository is never created by a read', () => {
     expect(existsSync(join(base, 'mnt-typo'))).toBe(false);
   });
 
-  it('CLI reads exit 10 and write nothing; repo backup and repo init create', () => {
+  it('CLI reads exit 10 and write nothing; repo backup and repo init create', async () => {
     const reads = [
       ['backup', 'sets', '--spec', specFile],
       ['repo', 'snapshots', '--spec', specFile],
@@ -86,7 +82,7 @@ describe('a missing repository is never created by a read', () => {
       ['repo', 'key', 'list', '--spec', specFile],
     ];
     for (const args of reads) {
-      const r = lifeboat(args);
+      const r = await lifeboat(args);
       expect(r.code, `${args.join(' ')}: ${r.stdout}${r.stderr}`).toBe(10);
       expect(r.stderr).toMatch(/no repository at .*mnt-typo|offsite-typo/);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -96,25 +92,25 @@ describe('a missing repository is never created by a read', () => {
     expect(existsSync(join(base, 'out'))).toBe(false);
 
     // copy to the off-site tier of the spec creates it (it is the backup's second copy); its source must exist
-    const copy = lifeboat(['repo', 'copy', '--spec', specFile]);
+    const copy = await lifeboat(['repo', 'copy', '--spec', specFile]);
     expect(copy.code).toBe(10);
     expect(existsSync(join(base, 'offsite-typo'))).toBe(false);
 
     const src = join(base, 'src');
     mkdirSync(src);
     writeFileSync(join(src, 'server.properties'), 'broker.id=1\n');
-    const b = lifeboat(['repo', 'backup', src, '--spec', specFile, '--cluster', 'prod', '--as', 'configs/b1']);
+    const b = await lifeboat(['repo', 'backup', src, '--spec', specFile, '--cluster', 'prod', '--as', 'configs/b1']);
     expect(b.code, b.stderr).toBe(0);
     expect(existsSync(join(mistyped, 'config'))).toBe(true);
-    expect(lifeboat(['repo', 'copy', '--spec', specFile]).code).toBe(0);
+    expect((await lifeboat(['repo', 'copy', '--spec', specFile])).code).toBe(0);
     expect(existsSync(join(base, 'offsite-typo', 'repo', 'config'))).toBe(true);
-    const list = lifeboat(['repo', 'snapshots', '--spec', specFile, '--offsite']);
+    const list = await lifeboat(['repo', 'snapshots', '--spec', specFile, '--offsite']);
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toContain('configs');
 
     const other = join(base, 'elsewhere', 'repo');
-    const init = spawnSync(join(ROOT, 'bin/lifeboat'), ['repo', 'init', '--repo', other], { env: { ...process.env, LIFEBOAT_PASSWORD: 'x' }, encoding: 'utf8' });
-    expect(init.status, init.stderr).toBe(0);
+    const init = await lifeboatWith({ LIFEBOAT_PASSWORD: 'x' }, 'repo', 'init', '--repo', other);
+    expect(init.code, init.stderr).toBe(0);
     expect(existsSync(join(other, 'config'))).toBe(true);
   }, 120_000);
 });

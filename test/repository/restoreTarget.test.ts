@@ -2,14 +2,13 @@
  * A restore refused for an unsafe target writes nothing: every destination path is checked (an
  * existing symlink inside the target that leads outside it) before any directory is created.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { lifeboatWith } from '../support/cli';
 import { restoreFiles } from '../../src/repository';
 import { PASSWORD, kafkaLike, tempDir, tempRepo } from './helpers';
 
-const ROOT = resolve(__dirname, '../..');
 
 /** Every path under `dir`, recursively (the outside directory before and after). */
 function tree(dir: string): string[] {
@@ -55,11 +54,8 @@ describe('restore into a target with a symlink leading outside', () => {
     await repo.close();
 
     // The CLI the same way: exit 15 and nothing new outside.
-    const r = spawnSync(join(ROOT, 'bin/lifeboat'), ['repo', 'restore-files', meta.id, '--repo', repo.path, '--target', target, '--include', 'logdirs/b1', '--strip', 'logdirs/b1'], {
-      env: { ...process.env, LIFEBOAT_PASSWORD: PASSWORD },
-      encoding: 'utf8',
-    });
-    expect(r.status, r.stderr).toBe(15);
+    const r = await lifeboatWith({ LIFEBOAT_PASSWORD: PASSWORD }, 'repo', 'restore-files', meta.id, '--repo', repo.path, '--target', target, '--include', 'logdirs/b1', '--strip', 'logdirs/b1');
+    expect(r.code, r.stderr).toBe(15);
     expect(r.stderr).toContain('escape');
     expect(tree(outside)).toEqual(before);
     expect(tree(target)).toEqual(targetBefore);
