@@ -195,7 +195,8 @@ function dataIntegrity(e: DrillEvidence, missing: string[]): { part: PartScore; 
   losses.sort((a, b) => (a.windowMs === null ? -1 : 0) - (b.windowMs === null ? -1 : 0) || (b.windowMs ?? 0) - (a.windowMs ?? 0));
   const known = losses.filter((l) => l.windowMs !== null).map((l) => l.windowMs as number);
   const atLeast = losses.some((l) => l.windowMs === null);
-  const lossWindowMs = absent.length ? null : known.length ? Math.max(...known) : 0;
+  // Every loss unbounded (nothing of the stream readable): the window is unknown, not 0.
+  const lossWindowMs = absent.length ? null : known.length ? Math.max(...known) : atLeast ? null : 0;
   const rpo = positive(e.times?.rpoMinutes);
   if (losses.length && rpo === null) absent.push('times.rpoMinutes');
   missing.push(...absent);

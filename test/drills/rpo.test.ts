@@ -48,6 +48,17 @@ describe('partitionEvidence', () => {
     expect(score.measured.lossWindowMs).toBe(22_000);
   });
 
+  it('nothing of the stream readable (a set older than the stream): the loss window is unknown, not 0, and scored beyond the RPO', () => {
+    const acks = stream(101);
+    const ev = evidence(acks, []);
+    expect(ev.every((p) => p.intactThrough === null)).toBe(true);
+    expect(rpoSecondsOf(ev)).toBeNull();
+    const score = scoreDrill({ drill: { id: DRILL, type: 'full', scenario: 'cluster-lost', startedAt: at(0) }, data: { partitions: ev, zookeeper: ZK_OK }, times: { rpoMinutes: 1 } });
+    expect(score.measured.lossWindowMs).toBeNull();
+    expect(score.measured.lossWindowAtLeast).toBe(true);
+    expect(score.parts.dataIntegrity.deductions.map((d) => d.finding)).toContain('loss-beyond-rpo');
+  });
+
   it('a hole ends the intact run even when later records are readable', () => {
     const acks = stream(101);
     const read = readAll(acks).filter((r) => !(r.partition === 1 && r.offset === 10));
