@@ -92,6 +92,12 @@ describe('lifeboat drill run: the request', () => {
     expect(() => startRequest({ spec: specFile('unmarked'), scenario: 'cluster-lost' }, now)).toThrow(/not marked as a drill target/);
     expect(startRequest({ spec: prod, scenario: 'cluster-lost', 'i-know-this-is-production': true }, now).input).toMatchObject({ iKnowThisIsProduction: true });
   });
+
+  it('--use-newest-set and --escalation-minutes go into the input (at most 60 minutes)', () => {
+    const r = startRequest({ cluster: 'primary', scenario: 'datacenter-lost', 'use-newest-set': true, 'escalation-minutes': 5 }, now);
+    expect(r.input).toEqual({ cluster: 'primary', scenario: 'datacenter-lost', type: 'full', useNewestSet: true, escalationMinutes: 5 });
+    expect(() => startRequest({ cluster: 'primary', scenario: 'datacenter-lost', 'escalation-minutes': 61 }, now)).toThrow(/--escalation-minutes is at most 60, got 61/);
+  });
 });
 
 // Each case runs bin/lifeboat (a few seconds each on a loaded machine).

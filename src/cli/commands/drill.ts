@@ -64,7 +64,8 @@ const RUN = commandLine(
   'lifeboat drill run',
   `usage:
   lifeboat drill run (--cluster <name> | --spec <cluster.yaml>) --scenario <scenario> [--type tabletop|partial|full|chaos]
-                     [--dry-run] [--i-know-this-is-production] [--follow] [--json]
+                     [--dry-run] [--i-know-this-is-production] [--use-newest-set] [--escalation-minutes <m>]
+                     [--follow] [--json]
   lifeboat drill plan (--cluster <name> | --spec <cluster.yaml>) --scenario <scenario> [--type ...] [--json]
 scenarios: ${SCENARIOS.join(', ')}
 The drill's workflow ID is drill-<cluster>-<scenario>-<UTC time>; stop it with lifeboat drill stop <id>.`,
@@ -75,6 +76,8 @@ The drill's workflow ID is drill-<cluster>-<scenario>-<UTC time>; stop it with l
     choice('type', DRILL_TYPES, 'tabletop (a dry run, nothing touched), partial (one step for real), full (default), chaos'),
     describe(dryRun, 'the tabletop drill: --type tabletop'),
     production,
+    flag('use-newest-set', "check the newest backup set in prepare instead of making a fresh one (the measured RPO is then the set's age)"),
+    int('escalation-minutes', '<m>', "datacenter-lost: how long the drill's failover waits for people when it escalates before it stands down (1-60, default 2)", 1),
     flag('follow', 'wait for the drill and show its progress and result'),
     json,
   ],
@@ -89,6 +92,8 @@ export function startRequest(values: RunValues, now: Date): { workflowId: string
   if (!values.scenario) throw RUN.error(`--scenario is required: one of ${SCENARIOS.join(', ')}`);
   if (values['dry-run'] && values.type && values.type !== 'tabletop') throw RUN.error(`--dry-run is the tabletop drill; it does not go with --type ${values.type}`);
   const type: DrillType = values['dry-run'] ? 'tabletop' : (values.type ?? 'full');
+  const escalation = values['escalation-minutes'];
+  if (escalation !== undefined && escalation > 60) throw RUN.error(`--escalation-minutes is at most 60, got ${escalation}`);
   const spec: ClusterSpec | undefined = values.spec ? loadSpec(values.spec) : undefined;
   if (spec) checkDrillTarget(spec, values['i-know-this-is-production']);
   const name = spec?.name ?? clusterName(values.cluster!);
@@ -97,6 +102,8 @@ export function startRequest(values: RunValues, now: Date): { workflowId: string
     scenario: values.scenario,
     type,
     ...(values['i-know-this-is-production'] ? { iKnowThisIsProduction: true } : {}),
+    ...(values['use-newest-set'] ? { useNewestSet: true } : {}),
+    ...(escalation !== undefined ? { escalationMinutes: escalation } : {}),
   };
   return { workflowId: drillWorkflowId(name, values.scenario, now.toISOString()), cluster: name, input };
 }
