@@ -110,7 +110,7 @@ describe('fullClusterRecovery workflow', () => {
     expect(report.snapshot).toMatchObject({ id: good.setId, fallbackFrom: newest.setId });
     expect(report.steps.find((x) => x.name === 'restore-registry')!.detail).toMatch(/^1 services, \d+ nodes created; 2 instances wait for their services to register again/);
     expect(await withZk(spec.zookeeper!.connect, (zk) => exists(zk, `${registryRoot}/billing`))).not.toBeNull();
-    expect(report.steps.filter((s) => s.status !== 'done').map((s) => `${s.name}: ${s.status}`)).toEqual(['restore-topics: skipped']);
+    expect(report.steps.filter((s) => s.status !== 'done').map((s) => `${s.name}: ${s.status}`)).toEqual(['adopt-topics: skipped', 'restore-topics: skipped']);
     expect(report.checks.every((c) => c.ok)).toBe(true);
     expect(report.rtoMs).toBeGreaterThan(0);
     expect(report.rpoMs).toBeGreaterThan(0);
