@@ -5,10 +5,9 @@
  * that is not running is started only once its old registration is gone: the wait belongs to the
  * recovery (and its RTO), whatever controls the broker (the lab's adapter waits the same way).
  */
-import { poll } from '../core/poll';
 import type { ClusterSpec } from '../config/spec';
 import { brokerControlFor } from './brokerControl';
-import { registeredInZookeeper } from './logdirs';
+import { registeredInZookeeper, untilUnregistered } from './logdirs';
 
 export interface StartBrokerOptions {
   /** How long a stale registration may take to expire (default 120 s; a session timeout is 6–40 s). */
@@ -25,14 +24,7 @@ export async function waitForStaleRegistration(spec: ClusterSpec, brokerId: numb
   if (!(await registeredInZookeeper(spec, brokerId))) return false;
   const timeoutMs = opts.timeoutMs ?? 120_000;
   opts.onProgress?.(`waiting for the stale registration of broker ${brokerId} to expire`);
-  await poll(async () => !(await registeredInZookeeper(spec, brokerId)), {
-    what: `the stale registration of broker ${brokerId} to expire`,
-    timeoutMs,
-    intervalMs: 250,
-    signal: opts.signal,
-    message: (reason) =>
-      `broker ${brokerId} is not running but still registered in ZooKeeper after ${Math.round(timeoutMs / 1000)} s${reason ? ` (${reason})` : ''}: another process may hold its id`,
-  });
+  await untilUnregistered(spec, brokerId, { timeoutMs, intervalMs: 250, signal: opts.signal, why: 'while not running: another process may hold its id' });
   return true;
 }
 

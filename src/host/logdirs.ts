@@ -22,7 +22,7 @@
 import { mkdir, open, readFile, readdir, rename, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { throwIfAborted } from '../core/poll';
+import { poll, throwIfAborted } from '../core/poll';
 import { LifeboatError } from '../errors';
 import { type BrokerSpec, type ClusterSpec, zkAuthOf } from '../config/spec';
 import { withAdmin } from '../kafka/admin';
@@ -387,6 +387,25 @@ export async function registeredInZookeeper(spec: ClusterSpec, brokerId: number)
   if (!spec.zookeeper) return false;
   const zkc = spec.zookeeper;
   return withZk(zkc.connect, async (zk) => (await exists(zk, chrootPath(zkc.chroot, `/brokers/ids/${brokerId}`))) !== null, { auth: zkAuthOf(spec) });
+}
+
+/**
+ * Waits until ZooKeeper no longer holds the broker's registration (a controlled shutdown drops it at
+ * once, a dead broker's lasts until its session expires); `why` ends the timeout's message.
+ */
+export async function untilUnregistered(
+  spec: ClusterSpec,
+  brokerId: number,
+  opts: { timeoutMs: number; intervalMs: number; signal?: AbortSignal; why: string },
+): Promise<void> {
+  if (!spec.zookeeper) return;
+  await poll(async () => !(await registeredInZookeeper(spec, brokerId)), {
+    what: `broker ${brokerId} to leave ZooKeeper`,
+    timeoutMs: opts.timeoutMs,
+    intervalMs: opts.intervalMs,
+    signal: opts.signal,
+    message: (reason) => `broker ${brokerId} is still registered in ZooKeeper ${Math.round(opts.timeoutMs / 1000)} s ${opts.why}${reason ? ` (${reason})` : ''}`,
+  });
 }
 
 export interface RestoreLogDirsOptions {

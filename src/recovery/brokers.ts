@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import type { ClusterSpec } from '../config/spec';
 import { LifeboatError } from '../errors';
 import { brokerControlFor } from '../host/brokerControl';
-import { registeredInZookeeper } from '../host/logdirs';
-import { poll } from '../core/poll';
+import { untilUnregistered } from '../host/logdirs';
 
 /**
  * Stops a broker and waits until ZooKeeper has forgotten it: a killed broker stays registered
@@ -23,15 +22,7 @@ export async function stopBrokerAndWait(
   const control = brokerControlFor(spec, brokerId);
   const wasRunning = (await control.status()) === 'running';
   if (wasRunning) await control.stop();
-  if (spec.zookeeper) {
-    await poll(async () => !(await registeredInZookeeper(spec, brokerId)), {
-      what: `broker ${brokerId} to leave ZooKeeper`,
-      timeoutMs,
-      intervalMs: 1000,
-      signal: opts.signal,
-      message: (reason) => `broker ${brokerId} is still registered in ZooKeeper ${Math.round(timeoutMs / 1000)} s after it stopped${reason ? ` (${reason})` : ''}`,
-    });
-  }
+  await untilUnregistered(spec, brokerId, { timeoutMs, intervalMs: 1000, signal: opts.signal, why: 'after it stopped' });
   return { wasRunning };
 }
 
