@@ -83,29 +83,10 @@ async function readBrokerConfigs(spec: ClusterSpec, kafka: Awaited<ReturnType<ty
   });
 }
 
-/**
- * Groups live in __consumer_offsets: a partition of it without a leader (brokers just started, a
- * leader moving) has its groups on no broker, and listing the groups then silently leaves them out
- * (a CI run saw groups "added" by a drill that only restarted the brokers). Waits, bounded, until
- * every partition of it is led; a cluster without the topic yet has no groups to miss.
- */
-async function waitGroupsServed(spec: ClusterSpec, kafka: Awaited<ReturnType<typeof reachableKafka>>, timeoutMs = 30_000): Promise<void> {
-  await withAdmin(kafka, spec.name, async (admin) => {
-    for (const until = Date.now() + timeoutMs; ; ) {
-      const md = await retryTransient(() => admin.fetchTopicMetadata({ topics: [] }));
-      const offsets = md.topics.find((t) => t.name === '__consumer_offsets');
-      if (!offsets || offsets.partitions.every((p) => p.leader >= 0)) return;
-      if (Date.now() > until) return; // read as it is: the difference will show, with its evidence
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  });
-}
-
 /** The target's inventory now. */
 export async function takeInventory(spec: ClusterSpec, drillId: string, opts: InventoryOptions = {}): Promise<Inventory> {
   const exclude = new Set([drillStreamTopic(drillId), ...(opts.excludeTopics ?? [])]);
   const kafka = await reachableKafka(spec, 'drill-inventory');
-  await waitGroupsServed(spec, kafka);
   const md = await exportMetadata(kafka, { name: spec.name, includeInternal: true });
   const topics: Inventory['topics'] = {};
   for (const t of md.topics) {

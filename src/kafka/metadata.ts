@@ -18,6 +18,7 @@ import {
 } from 'kafkajs';
 import { type AclExport, type GroupExport, type KafkaMetadataExport, METADATA_FORMAT, type TopicExport } from './metadataTypes';
 import { retryTransient, withAdmin } from './admin';
+import { untilGroupCoordinatorsLoaded } from './groupCoordinators';
 import type { OffsetTranslator } from './offsets';
 
 export * from './metadataTypes';
@@ -76,9 +77,16 @@ async function readTopics(admin: Admin, includeInternal: boolean, warnings: stri
 /** How long group calls ride out a coordinator that moves or loads (brokers just restarted). */
 const GROUP_RETRY = { timeoutMs: 60_000 };
 
-async function readGroups(admin: Admin): Promise<GroupExport[]> {
+async function readGroups(admin: Admin, warnings: string[]): Promise<GroupExport[]> {
   // Group calls go to the group's coordinator, which moves and reloads after a broker restart
-  // (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS outlast kafkajs's own retries).
+  // (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS outlast kafkajs's own retries); listing the
+  // groups before every coordinator has loaded silently leaves groups out.
+  const notLoaded = await untilGroupCoordinatorsLoaded(admin, GROUP_RETRY);
+  if (notLoaded === 'metadata') {
+    warnings.push(`no broker knew the cluster's metadata within ${GROUP_RETRY.timeoutMs / 1000} s (just started?): groups may be missing`);
+  } else if (notLoaded.length > 0) {
+    warnings.push(`the coordinators of __consumer_offsets partitions ${notLoaded.join(', ')} had not loaded their groups within ${GROUP_RETRY.timeoutMs / 1000} s: groups stored there may be missing`);
+  }
   const { groups } = await retryTransient(() => admin.listGroups(), GROUP_RETRY);
   if (groups.length === 0) return [];
   const ids = groups.map((g) => g.groupId).sort();
@@ -132,7 +140,7 @@ export async function exportMetadata(kafka: Kafka, opts: ExportOptions = {}): Pr
     const warnings: string[] = [];
     const cluster = await admin.describeCluster();
     const topics = await readTopics(admin, opts.includeInternal ?? false, warnings);
-    const groups = await readGroups(admin);
+    const groups = await readGroups(admin, warnings);
     const acls = await readAcls(admin);
     if (acls === null) warnings.push('the cluster has no authorizer: no ACLs to export');
     for (const g of groups) {
