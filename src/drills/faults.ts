@@ -19,6 +19,7 @@ import { type BrokerSpec, type ClusterSpec, zkAuthOf } from '../config/spec';
 import { LifeboatError } from '../errors';
 import { DRILL_RECORD_TAG, PRE_FAULT_TAG } from '../repository/forget';
 import { type BrokerControl, brokerControlFor } from '../host/brokerControl';
+import { startBrokerWhenUnregistered } from '../host/brokerStart';
 import { stopBrokerAndWait } from '../recovery/brokers';
 import { openRepositoryForSpec } from '../repository';
 import { LocalBackend } from '../repository/backend';
@@ -372,10 +373,37 @@ async function revertZkFault(spec: ClusterSpec, drillId: string, applied: Applie
       unregistered = before.filter((id) => !now.includes(id));
     }
   });
-  const restart = unregistered.length ? `; broker(s) ${unregistered.join(', ')} were registered before the fault and are not now: restart them to register again` : '';
+  const { restarted, down } = await reregister(spec, unregistered, opts);
+  const restart =
+    (restarted.length ? `; broker(s) ${restarted.join(', ')} ran through the fault without their registration: restarted, registered again` : '') +
+    (down.length ? `; broker(s) ${down.join(', ')} were registered before the fault and are not now: restart them to register again` : '');
   const roots = exps.exps.map((e) => e.root).join(', ');
   if (done.create + done.update + done.delete === 0) return result(true, `${roots} already as exported (snapshot ${exps.snapshot.slice(0, 12)})${restart}`);
   return result(false, `${roots} imported from snapshot ${exps.snapshot.slice(0, 12)}: ${done.create} created, ${done.update} rewritten, ${done.delete} removed${restart}`);
+}
+
+/**
+ * A broker that ran through the chroot's deletion keeps its ZooKeeper session but lost its
+ * registration (ephemeral: no import brings it back), so the cluster no longer counts it: restarted
+ * (a controlled stop, then a start once nothing holds its id) it registers again, as it was found.
+ * One that is down, or that the spec does not control, is left (a broker fault's revert starts it).
+ */
+async function reregister(spec: ClusterSpec, ids: string[], opts: FaultOptions): Promise<{ restarted: string[]; down: string[] }> {
+  const restarted: string[] = [];
+  const down: string[] = [];
+  for (const id of ids) {
+    const brokerId = Number(id);
+    const control = spec.brokers.some((b) => b.id === brokerId) ? brokerControlFor(spec, brokerId) : undefined;
+    if (!control || (await control.status()) !== 'running') {
+      down.push(id);
+      continue;
+    }
+    opts.onProgress?.(`restarting broker ${id}: it runs without its registration`);
+    await stopBrokerAndWait(spec, brokerId, { signal: opts.signal });
+    await startBrokerWhenUnregistered(spec, brokerId, { signal: opts.signal, onProgress: opts.onProgress });
+    restarted.push(id);
+  }
+  return { restarted, down };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -245,6 +245,27 @@ describe('broker faults on the standby broker', () => {
     expect(await readAll(standby, topic)).toEqual(['before-1', 'before-2', 'before-3']);
     expect(inventoryDiff(before, await inventory(standby, drillId))).toEqual([]);
   });
+
+  it('zookeeper-chroot while the broker runs (a recovery that failed before stopping it): restore imports the chroot and restarts the broker, which registers again and serves', async () => {
+    const drillId = unique('drill-chroot-live');
+    const fault: FaultSpec = { kind: 'zookeeper-chroot' };
+    const before = await inventory(standby, drillId);
+    const first = await apply(standby, drillId, fault);
+    expect(first.zkExport).toMatchObject({ roots: [standby.zookeeper!.chroot] });
+    expect(await registeredInZookeeper(standby, 1)).toBe(false);
+    expect(await control.status()).toBe('running');
+
+    const r1 = await revert(standby, drillId, first, 'restore');
+    expect(r1).toMatchObject({ alreadyDone: false, detail: expect.stringMatching(/; broker\(s\) 1 ran through the fault without their registration: restarted, registered again$/) });
+    expect(await registeredInZookeeper(standby, 1)).toBe(true);
+    expect(await control.status()).toBe('running');
+    // Run again (an activity retried): nothing to import, nobody to restart.
+    expect((await revert(standby, drillId, first, 'restore')).detail).not.toMatch(/restart/);
+    await waitForAgreement(standby, { present: [1], timeoutMs: 120_000 });
+    await topicsReady(standby, [topic], 120_000);
+    expect(await readAll(standby, topic)).toEqual(['before-1', 'before-2', 'before-3']);
+    expect(inventoryDiff(before, await inventory(standby, drillId))).toEqual([]);
+  });
 });
 
 /** A spec whose ZooKeeper chroot, registry roots and repository are this test's own; Kafka is the standby's. */
