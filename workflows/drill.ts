@@ -656,8 +656,13 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     st.score = rec.score.total;
     const save = async () => {
       try {
-        st.recordSnapshot = (await control.drillSaveRecordActivity({ spec, record: rec })).snapshot;
+        const saved = await control.drillSaveRecordActivity({ spec, record: rec });
+        st.recordSnapshot = saved.snapshot;
         st.notes.push(`record saved as snapshot ${st.recordSnapshot}`);
+        // The record is safe in the primary; a tier that missed it catches up at the next save.
+        for (const t of saved.tiers ?? []) {
+          st.notes.push(t.error ? `the record's copy to tier ${t.tier} (${t.location}) failed: ${t.error}; the next drill's save copies it again` : `record copied to tier ${t.tier} (${t.location})`);
+        }
       } catch (e) {
         st.notes.push(`the drill's record was not saved: ${failureOf(e).message}`);
       }

@@ -11,6 +11,8 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DRILL_STATUS_QUERY } from '../../src/drills/ids.pure';
+import type { DrillStatus } from '../../src/drills/plan.pure';
 import type { DrillRecord } from '../../src/drills/records';
 import type { RunReport } from '../../src/report/report.pure';
 import { CONTROL_TASK_QUEUE } from '../../src/temporal/taskQueues.pure';
@@ -106,5 +108,30 @@ describe('a verify that keeps failing is bounded', () => {
     expect(record.phases.find((p) => p.name === 'verify')!.notes).toEqual(expect.arrayContaining([expect.stringContaining('not run: the recovery did not verify')]));
     // On the server's clock the whole drill took seconds (the probe loop's waits are timers).
     expect(Date.parse(record.endedAt) - Date.parse(record.startedAt)).toBeLessThan(2 * 60_000);
+  });
+
+  it("the record's copy to a tier that failed is in the drill's status, not dropped", async () => {
+    failingProbe();
+    override.drillSaveRecordActivity = async () => ({
+      snapshot: 'e'.repeat(64),
+      tiers: [
+        { tier: 'nas', location: '/mnt/nas/lifeboat', copied: 0, skipped: 0, error: 'no answer within 60 s' },
+        { tier: 'offsite', location: 's3://dr/lifeboat', copied: 1, skipped: 4 },
+      ],
+    });
+    const handle = await env.client.workflow.start('drill', {
+      taskQueue: CONTROL_TASK_QUEUE,
+      workflowId: 'bound-drill-tiers',
+      args: [{ spec, scenario: 'zookeeper-data-lost', type: 'full', useNewestSet: true, probeIntervalSeconds: 2 }],
+    });
+    await handle.result();
+    const status = await handle.query<DrillStatus>(DRILL_STATUS_QUERY);
+    expect(status.recordSnapshot).toBe('e'.repeat(64));
+    expect(status.notes).toEqual(
+      expect.arrayContaining([
+        "the record's copy to tier nas (/mnt/nas/lifeboat) failed: no answer within 60 s; the next drill's save copies it again",
+        'record copied to tier offsite (s3://dr/lifeboat)',
+      ]),
+    );
   });
 });
