@@ -20,6 +20,7 @@ import { LifeboatError } from '../errors';
 import { DRILL_RECORD_TAG, PRE_FAULT_TAG } from '../repository/forget';
 import { type BrokerControl, brokerControlFor } from '../host/brokerControl';
 import { startBrokerWhenUnregistered } from '../host/brokerStart';
+import { kafkaOwnsZnode } from './inventory.pure';
 import { stopBrokerAndWait } from '../recovery/brokers';
 import { openRepositoryForSpec } from '../repository';
 import { LocalBackend } from '../repository/backend';
@@ -358,6 +359,11 @@ async function revertZkFault(spec: ClusterSpec, drillId: string, applied: Applie
       opts.onProgress?.(`importing ${exp.root}`);
       // Exactly as exported: what a recovery added since is removed, what it changed is rewritten (live ephemerals stay).
       const plan = await planRestoreLive(zk, exp, exp.root, { mode: 'mirror' });
+      if (fault.kind === 'zookeeper-chroot') {
+        // What the running Kafka owns (elections, partition states, registrations) is created when missing, never rewritten or deleted.
+        plan.change = plan.change.filter((c) => !kafkaOwnsZnode(c.path));
+        plan.remove = plan.remove.filter((r) => !kafkaOwnsZnode(r));
+      }
       const w = summarizePlan(plan).writes;
       if (w.create + w.update + w.delete === 0) continue;
       await applyRestore(zk, plan, { confirm: true, digestAuth, signal: opts.signal });

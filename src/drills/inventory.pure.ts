@@ -39,6 +39,17 @@ export function kafkaZnodeValue(rel: string, ephemeral: boolean, dataHash: strin
   return dataHash;
 }
 
+/**
+ * Nodes of a Kafka chroot that a running Kafka owns (path relative to the chroot): registrations,
+ * elections and their epochs, partition states, notifications. A revert's import creates them when
+ * they are missing and never rewrites or deletes them under a running cluster: an exported controller
+ * epoch written back fails every later write of the controller that registered since.
+ */
+export function kafkaOwnsZnode(rel: string): boolean {
+  if (DROPPED_SUBTREES.some((d) => under(rel, d))) return true;
+  return PRESENCE_ONLY_PATHS.some((r) => r.test(rel));
+}
+
 /** A registry root's nodes: everything persistent counts (instances are ephemeral and come and go with their services). */
 export const registryZnodeValue = (ephemeral: boolean, dataHash: string): string | undefined => (ephemeral ? undefined : dataHash);
 
