@@ -6,6 +6,7 @@
 import type { ClusterSpec } from '../src/config/spec';
 import { applyFault, revertFault } from '../src/drills/faults';
 import { takeInventory } from '../src/drills/inventory';
+import { awaitRegistryInstances, type InstancesBack, registryInstances } from '../src/drills/registryInstances';
 import type { AppliedFault, FaultSpec, Inventory, RevertMode, RevertResult } from '../src/drills/records';
 import type { ActivityDeps } from './deps';
 import { withHeartbeat } from './heartbeat';
@@ -17,6 +18,20 @@ export function drillFaultActivities(_deps: ActivityDeps) {
     /** The target's inventory (topics, groups, znodes, broker configs); a read, never a write. */
     async drillInventoryActivity(input: { spec: ClusterSpec; drillId: string; excludeTopics?: string[] }): Promise<Inventory> {
       return withHeartbeat({ phase: 'drill inventory', subject: input.spec.name }, (_beat, signal) => takeInventory(input.spec, input.drillId, { excludeTopics: input.excludeTopics, signal }));
+    },
+    /** The service instances (ephemeral nodes) under the registry roots now; a read. */
+    async drillRegistryInstancesActivity(input: { spec: ClusterSpec }): Promise<string[]> {
+      return withHeartbeat({ phase: 'drill registry instances', subject: input.spec.name }, (_beat, signal) => registryInstances(input.spec, signal));
+    },
+    /** Waits (bounded) for the instances registered before a registry fault to be registered again; what is missing is the answer. */
+    async drillAwaitRegistryInstancesActivity(input: { spec: ClusterSpec; instances: string[]; timeoutSeconds: number }): Promise<InstancesBack> {
+      return withHeartbeat({ phase: 'drill registry instances', subject: input.spec.name }, (beat, signal) =>
+        awaitRegistryInstances(input.spec, input.instances, {
+          timeoutMs: input.timeoutSeconds * 1000,
+          signal,
+          onProgress: (back, expected) => beat({ phase: `drill registry instances: ${back} of ${expected} registered again`, subject: input.spec.name }),
+        }),
+      );
     },
     /** Applies one fault (broker faults on the broker's host task queue); idempotent: a second run finds it applied and returns the same record. */
     async drillApplyFaultActivity(input: { spec: ClusterSpec; drillId: string; fault: FaultSpec }): Promise<AppliedFault> {

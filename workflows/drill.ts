@@ -48,7 +48,20 @@ import type { ClusterSpec } from '../src/config/spec';
 import { type ChildOutcome, type DrillObservations, drillRecord, recoveryVerification, skippedRecord } from '../src/drills/evidence.pure';
 import { inventoryDiff } from '../src/drills/inventory.pure';
 import { DRILL_KIND, DRILL_STATUS_QUERY, DRILL_STOP_SIGNAL, DRILL_STREAM_STOP_QUERY, drillStreamTopic } from '../src/drills/ids.pure';
-import { type DrillPlan, type DrillStatus, drillPlan, faultBrokerId, faultStages, faultText, type RecoveryCall, revertModeOf, revertStages, targetRefusal } from '../src/drills/plan.pure';
+import {
+  DRILL_REGISTRY_WAIT_SECONDS,
+  type DrillPlan,
+  type DrillStatus,
+  drillPlan,
+  faultBrokerId,
+  faultStages,
+  faultText,
+  type RecoveryCall,
+  registryWaitProblem,
+  revertModeOf,
+  revertStages,
+  targetRefusal,
+} from '../src/drills/plan.pure';
 import type { AppliedFault, DrillRecord, FaultSpec, Inventory, RevertResult, Scenario, StreamLog } from '../src/drills/records';
 import type { DrillType, FoundProblem, PartitionEvidence, ZookeeperEvidence } from '../src/drills/types';
 import type { RunReport, SpecRef } from '../src/report/report.pure';
@@ -87,6 +100,8 @@ export interface DrillInput {
   streamIntervalMs?: number;
   /** A full datacenter-lost drill: how long its failover waits for people when it escalates, then stands down and the drill fails (default 2). */
   escalationMinutes?: number;
+  /** A registry-lost drill: how long verify waits for the services to register their instances again (1-240 s, default 60). */
+  registryWaitSeconds?: number;
 }
 
 export const drillStatusQuery = defineQuery<DrillStatus>(DRILL_STATUS_QUERY);
@@ -177,8 +192,9 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     { key: LIFEBOAT_CLUSTER, value: spec.name },
     { key: LIFEBOAT_STEP, value: 'prepare' },
   ]);
-  const refusal = targetRefusal(spec, input.iKnowThisIsProduction);
+  const refusal = targetRefusal(spec, input.iKnowThisIsProduction) ?? registryWaitProblem(input.registryWaitSeconds ?? DRILL_REGISTRY_WAIT_SECONDS);
   if (refusal) throw ApplicationFailure.nonRetryable(refusal, 'InvalidInput');
+  const registryWait = input.registryWaitSeconds ?? DRILL_REGISTRY_WAIT_SECONDS;
   let plan: DrillPlan;
   try {
     plan = drillPlan(spec, input.scenario, input.type, { random: Math.random, chaosStep: input.chaosStep });
@@ -247,6 +263,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
   // What the run observed; the review turns it into the record.
   let history: DrillRecord[] | undefined;
   let inventoryBefore: Inventory | undefined;
+  let registryBefore: string[] | undefined;
   let faultAt: string | undefined;
   let firstGreen: string | null | undefined;
   let readBack: { partitions: PartitionEvidence[]; zookeeper?: ZookeeperEvidence | null } | undefined;
@@ -339,6 +356,16 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
       inventoryBefore = await control.drillInventoryActivity({ spec, drillId, excludeTopics: [topic] });
       note(`inventory: ${Object.keys(inventoryBefore.topics).length} topics, ${Object.keys(inventoryBefore.groups).length} groups, ${Object.keys(inventoryBefore.znodes).length} znodes`);
     };
+    // The registry's live instances before its fault: verify waits for the services to register them again.
+    const instancesBefore = async () => {
+      if (plan.dryRun || plan.scenario !== 'registry-lost') return;
+      try {
+        registryBefore = await control.drillRegistryInstancesActivity({ spec });
+        note(`registry: ${registryBefore.length} service instance${registryBefore.length === 1 ? '' : 's'} registered`);
+      } catch (e) {
+        note(`the registry's instances could not be listed (their return is not checked): ${failureOf(e).message}`);
+      }
+    };
     // The stream starts before the backup: the fresh set holds its first records, so the measured RPO is real.
     const streamThenBackup = async () => {
       if (!plan.dryRun) {
@@ -373,7 +400,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     };
     // A full datacenter-lost drill: its mirror started before the stream (it picks the topic up), and holding the stream before the faults.
     if (fo) await fo.prepare();
-    await together(readEarlier(), tell(`drill ${plan.type} ${plan.scenario} of ${spec.name}: preparing`), takeInventoryBefore(), streamThenBackup(), fo ? fo.awaitMirror() : Promise.resolve());
+    await together(readEarlier(), tell(`drill ${plan.type} ${plan.scenario} of ${spec.name}: preparing`), takeInventoryBefore(), instancesBefore(), streamThenBackup(), fo ? fo.awaitMirror() : Promise.resolve());
 
     phase('start');
     if (stopAsked) throw new Stopped(stopAsked);
@@ -506,7 +533,27 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
         if (fo) readBack = { ...readBack, zookeeper: readBack.zookeeper ?? null };
       } else if (!plan.dryRun) problem('the write stream gave no log: the data loss was not measured', 'verify: write stream', 'P1');
     };
-    await together(verifyChild(), streamReadBack());
+    // The registry's persistent nodes are back; its instances only when their services register again.
+    const registryBack = async () => {
+      if (!registryBefore?.length) return;
+      if (!recovered) return note('registry instances not awaited: the recovery did not succeed');
+      try {
+        const r = await control.drillAwaitRegistryInstancesActivity({ spec, instances: registryBefore, timeoutSeconds: registryWait });
+        note(`registry: ${r.back} of ${r.expected} service instances registered again (${(r.waitedMs / 1000).toFixed(1)} s)`);
+        if (r.missing.length) {
+          const named = `${r.missing.slice(0, 3).join(', ')}${r.missing.length > 3 ? ', …' : ''}`;
+          problem(
+            `${r.missing.length} of ${r.expected} service instances registered before the fault were not registered again within ${registryWait} s (${named}): the registry is back but those services cannot be found until they register again (restart them, or degrade the registry to static addresses)`,
+            'verify: registry instances',
+            'P1',
+          );
+        }
+      } catch (e) {
+        if (isCancellation(e)) throw e;
+        note(`the registry's instances were not checked: ${failureOf(e).message}`);
+      }
+    };
+    await together(verifyChild(), streamReadBack(), registryBack());
   };
 
   try {

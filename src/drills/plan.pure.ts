@@ -252,6 +252,16 @@ export function drillPlan(spec: ClusterSpec, scenario: Scenario, type: DrillType
 }
 
 /** A fault in one line (reports, the status). */
+/** How long a registry-lost drill waits for the services to register their instances again (seconds). */
+export const DRILL_REGISTRY_WAIT_SECONDS = 60;
+
+/** A registry wait the drill refuses (one line), or undefined; bounded below the activity's own timeout. */
+export function registryWaitProblem(seconds: unknown): string | undefined {
+  return typeof seconds === 'number' && Number.isInteger(seconds) && seconds >= 1 && seconds <= 240
+    ? undefined
+    : `registryWaitSeconds: expected whole seconds from 1 to 240 (how long a registry-lost drill waits for the services to register again), got ${JSON.stringify(seconds)}`;
+}
+
 export function faultText(f: FaultSpec): string {
   switch (f.kind) {
     case 'broker-kill':

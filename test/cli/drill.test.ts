@@ -98,6 +98,11 @@ describe('lifeboat drill run: the request', () => {
     expect(r.input).toEqual({ cluster: 'primary', scenario: 'datacenter-lost', type: 'full', useNewestSet: true, escalationMinutes: 5 });
     expect(() => startRequest({ cluster: 'primary', scenario: 'datacenter-lost', 'escalation-minutes': 61 }, now)).toThrow(/--escalation-minutes is at most 60, got 61/);
   });
+
+  it('--registry-wait goes into the input (at most 240 seconds)', () => {
+    expect(startRequest({ cluster: 'primary', scenario: 'registry-lost', 'registry-wait': 30 }, now).input).toEqual({ cluster: 'primary', scenario: 'registry-lost', type: 'full', registryWaitSeconds: 30 });
+    expect(() => startRequest({ cluster: 'primary', scenario: 'registry-lost', 'registry-wait': 241 }, now)).toThrow(/--registry-wait is at most 240 seconds, got 241/);
+  });
 });
 
 // Each case runs bin/lifeboat (a few seconds each on a loaded machine).

@@ -47,6 +47,7 @@ import { ACL, create, CreateMode, exists, Id, Permission, withZk } from '../../s
 import { deleteTree } from '../../src/zookeeper/deleteTree';
 import { createTopicsReady, produce } from '../support/kafka';
 import { primarySpec, standbySpec, topo, unique } from '../support/lab';
+import { type LiveInstance, liveInstance } from '../support/liveInstance';
 import { type DrillLab, startDrillLab, whyOf, znodeData } from './support/drillLab';
 
 const OPEN = [new ACL(Permission.ALL, new Id('world', 'anyone'))];
@@ -111,6 +112,9 @@ describe('zookeeper-data-lost and registry-lost drills on the staging standby', 
   let lab: DrillLab;
   /** The drills this describe's tests have run, oldest first (the repository is the test's own). */
   const done: DrillRecord[] = [];
+  /** A service that registers its instance again whenever it is gone (as Curator's ServiceDiscovery with a watch does). */
+  let orders: LiveInstance | undefined;
+  const ordersInstance = `${services}/orders/7d1e-live`;
 
   beforeAll(async () => {
     lab = await startDrillLab(standby, { registry: { curator: services, dubbo } });
@@ -127,9 +131,11 @@ describe('zookeeper-data-lost and registry-lost drills on the staging standby', 
         }
       }
     });
+    orders = await liveInstance(zkConnect, ordersInstance, Buffer.from('{"address":"10.0.0.7","service":"orders"}'));
   }, 180_000);
 
   afterAll(async () => {
+    await orders?.close();
     if (!brokerRunning(topo, broker)) await startBroker(topo, broker, () => {}).catch(() => undefined);
     await withZk(zkConnect, async (zk) => {
       for (const r of [mine, services, dubbo]) await deleteTree(zk, r);
@@ -220,6 +226,11 @@ describe('zookeeper-data-lost and registry-lost drills on the staging standby', 
     expect(record.evidence.process?.steps?.map((s) => s.id), why).toEqual(expect.arrayContaining(['choose-set', 'restore-registry']));
     expect(record.evidence.process?.gates?.map((g) => g.step)).toEqual(['restore-registry']);
     expect(await savedScore(lab, id)).toBe(record.score.total);
+    // The live service's instance went with the roots and is registered again: verify waited for it.
+    const verifyNotes = record.phases.find((p) => p.name === 'verify')!.notes;
+    expect(verifyNotes, why).toEqual(expect.arrayContaining([expect.stringMatching(/^registry: 1 of 1 service instances registered again \(\d+\.\d s\)$/)]));
+    expect(record.problems.filter((p) => p.evidence === 'verify: registry instances')).toEqual([]);
+    expect(orders!.registrations()).toBe(2);
 
     expect({ services: await znodeData(zkConnect, services), dubbo: await znodeData(zkConnect, dubbo) }).toEqual(registryBefore);
     expect(inventoryDiff(before, await takeInventory(lab.spec, 'test'))).toEqual([]);

@@ -41,6 +41,9 @@ const drillStubs = {
   drillSaveRecordActivity: async () => ({ snapshot: 'f'.repeat(64), tiers: [] }),
   readDiskTopicsActivity: async (input: { brokerId: number }) => ({ brokerId: input.brokerId, partitions: [] }),
   adoptTopicsActivity: async () => ({ adopted: [], problems: [] }),
+  recoverRegistryActivity: async () => ({ services: 0, created: 0, awaitingReregistration: 0, fallbackFiles: [] }),
+  drillRegistryInstancesActivity: async () => [],
+  drillAwaitRegistryInstancesActivity: async () => ({ expected: 0, back: 0, missing: [], waitedMs: 0 }),
 };
 
 describe('a verify that keeps failing is bounded', () => {
@@ -108,6 +111,41 @@ describe('a verify that keeps failing is bounded', () => {
     expect(record.phases.find((p) => p.name === 'verify')!.notes).toEqual(expect.arrayContaining([expect.stringContaining('not run: the recovery did not verify')]));
     // On the server's clock the whole drill took seconds (the probe loop's waits are timers).
     expect(Date.parse(record.endedAt) - Date.parse(record.startedAt)).toBeLessThan(2 * 60_000);
+  });
+
+  it('a registry-lost drill waits for the instances registered before the fault and makes the one that did not come back a P1 problem', async () => {
+    const withRegistry = { ...spec, registry: { curator: '/services', dubbo: null } };
+    override.chooseBackupSetActivity = async () => ({ set: { ...OLDER, parts: [...OLDER.parts, 'registry'], snapshots: { ...OLDER.snapshots, registry: { id: 'e'.repeat(64) } } }, rejected: [], coverage: 'full' });
+    override.recoverRegistryActivity = async () => ({ services: 1, created: 2, awaitingReregistration: 2, fallbackFiles: [] });
+    override.drillRegistryInstancesActivity = async () => ['/services/orders/a1', '/services/orders/b2'];
+    override.drillProbeActivity = async () => ({ green: true, at: new Date().toISOString(), detail: 'green (stub)' });
+    const asked: unknown[] = [];
+    override.drillAwaitRegistryInstancesActivity = async (input: unknown) => {
+      asked.push(input);
+      return { expected: 2, back: 1, missing: ['/services/orders/b2'], waitedMs: 30_000 };
+    };
+    const record = (await env.client.workflow.execute('drill', {
+      taskQueue: CONTROL_TASK_QUEUE,
+      workflowId: 'bound-drill-registry',
+      args: [{ spec: withRegistry, scenario: 'registry-lost', type: 'full', useNewestSet: true, probeIntervalSeconds: 2, registryWaitSeconds: 30 }],
+    })) as DrillRecord;
+    expect(asked).toEqual([{ spec: withRegistry, instances: ['/services/orders/a1', '/services/orders/b2'], timeoutSeconds: 30 }]);
+    expect(record.phases.find((p) => p.name === 'prepare')!.notes).toEqual(expect.arrayContaining(['registry: 2 service instances registered']));
+    expect(record.phases.find((p) => p.name === 'verify')!.notes).toEqual(expect.arrayContaining(['registry: 1 of 2 service instances registered again (30.0 s)']));
+    expect(record.problems.filter((p) => p.evidence === 'verify: registry instances').map((p) => [p.class, p.title])).toEqual([
+      ['P1', expect.stringMatching(/^1 of 2 service instances registered before the fault were not registered again within 30 s \(\/services\/orders\/b2\): the registry is back but those services cannot be found/)],
+    ]);
+  });
+
+  it('a registry wait out of bounds is refused in one line, non-retryable', async () => {
+    const err = await env.client.workflow
+      .execute('drill', { taskQueue: CONTROL_TASK_QUEUE, workflowId: 'bound-drill-registry-wait', args: [{ spec, scenario: 'registry-lost', type: 'full', registryWaitSeconds: 241 }] })
+      .then(
+        () => undefined,
+        (e: unknown) => e as { cause?: { message?: string; type?: string } },
+      );
+    expect(err?.cause?.type).toBe('InvalidInput');
+    expect(err?.cause?.message).toBe('registryWaitSeconds: expected whole seconds from 1 to 240 (how long a registry-lost drill waits for the services to register again), got 241');
   });
 
   it("the record's copy to a tier that failed is in the drill's status, not dropped", async () => {
