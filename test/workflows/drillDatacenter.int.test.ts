@@ -21,7 +21,11 @@
  * drill fails with a problem that says so, the primary as found; and with a mirror whose selection does
  * not take the stream: the drill refused in one line, nothing touched.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } from 'kafkajs';
 import { brokerRunning, startBroker } from '../../lab/lab';
@@ -73,8 +77,24 @@ const aclsOn = (topic: string) =>
 /** The standby's inventory differences that are not the mirror's or Kafka's internal topics (created once, on first use). */
 const standbyOwn = (d: InventoryDifference[]) => d.filter((x) => !/__lifeboat_mirror|__transaction_state|__consumer_offsets/.test(x.key));
 
+/**
+ * The clients' configuration, switched to the standby by the standby spec's client-switch hook and
+ * back by the drill's review. The hook is in the standby's spec file only while the drill lab loads
+ * its specs (the failover resolves the standby by name from them): other files see the lab's own.
+ */
+const clients = join(tmpdir(), `${unique('dc-clients')}.properties`);
+const clientsBefore = `# orders service\nbootstrap.servers=${primary.kafka.bootstrapServers.join(',')}\nclient.id=orders\n`;
+
 beforeAll(async () => {
-  lab = await startDrillLab(primary);
+  writeFileSync(clients, clientsBefore);
+  const standbyFile = findCluster(topo, 'standby').specFile;
+  const standbyYaml = readFileSync(standbyFile, 'utf8');
+  writeFileSync(standbyFile, YAML.stringify({ ...YAML.parse(standbyYaml), clientSwitch: [{ type: 'bootstrap-file', path: clients }] }));
+  try {
+    lab = await startDrillLab(primary);
+  } finally {
+    writeFileSync(standbyFile, standbyYaml);
+  }
 }, 180_000);
 
 afterAll(async () => {
@@ -117,6 +137,10 @@ describe('datacenter-lost (full) on the primary (iKnowThisIsProduction)', () => 
     expect(fo.status.fence?.fenced).toBe(true);
     expect(fo.status.fence?.record?.via).toBe('zookeeper');
     expect(fo.status.mirror?.workflowId).toBe(mirrorId);
+    // The clients were switched to the standby, and switched back by the review.
+    expect(fo.status.hooks?.map((h) => [h.type, h.ok])).toEqual([['bootstrap-file', true]]);
+    expect(notes, why).toEqual(expect.arrayContaining([`the clients switched back to ${primary.name}: 1 of 1 client-switch hooks of ${standby.name} reverted`]));
+    expect(readFileSync(clients, 'utf8')).toBe(clientsBefore);
 
     // RTO on the standby: the first green probe after the fault saw the standby's one broker.
     const times = record.evidence.times!;

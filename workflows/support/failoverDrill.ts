@@ -152,6 +152,19 @@ export class FailoverDrill {
     } catch (e) {
       failed.push(`the failover was not undone: ${failureOf(e).message} — lift ${this.primary.name}'s fence (DENY WRITE User:* on the mirrored topics) and put ${this.standby.name}'s write fences back`);
     }
+    // The clients last: pointed back at the primary once it takes writes again. Each hook puts back
+    // exactly what it found (a registry node's or file's old bytes, a command run with LIFEBOAT_REVERT=1).
+    const hooks = (this.result?.status.hooks ?? []).filter((h) => !h.dryRun);
+    if (hooks.length) {
+      try {
+        const reverted = await undos.revertSwitchHooksActivity({ source: this.primary, target: this.standby, outcomes: hooks });
+        const bad = reverted.filter((r) => !r.ok);
+        if (bad.length) failed.push(`the clients are NOT all switched back to ${this.primary.name}: ${bad.map((r) => `hook #${r.index + 1} (${r.type}): ${r.detail}`).join('; ')}`);
+        else done.push(`the clients switched back to ${this.primary.name}: ${reverted.filter((r) => r.reverted).length} of ${hooks.length} client-switch hooks of ${this.standby.name} reverted`);
+      } catch (e) {
+        failed.push(`the client-switch hooks of ${this.standby.name} were not reverted: ${failureOf(e).message} — point the clients back at ${this.primary.name} by hand`);
+      }
+    }
     return { done, failed };
   }
 
