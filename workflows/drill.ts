@@ -192,9 +192,9 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     { key: LIFEBOAT_CLUSTER, value: spec.name },
     { key: LIFEBOAT_STEP, value: 'prepare' },
   ]);
-  const refusal = targetRefusal(spec, input.iKnowThisIsProduction) ?? registryWaitProblem(input.registryWaitSeconds ?? DRILL_REGISTRY_WAIT_SECONDS);
-  if (refusal) throw ApplicationFailure.nonRetryable(refusal, 'InvalidInput');
   const registryWait = input.registryWaitSeconds ?? DRILL_REGISTRY_WAIT_SECONDS;
+  const refusal = targetRefusal(spec, input.iKnowThisIsProduction) ?? registryWaitProblem(registryWait);
+  if (refusal) throw ApplicationFailure.nonRetryable(refusal, 'InvalidInput');
   let plan: DrillPlan;
   try {
     plan = drillPlan(spec, input.scenario, input.type, { random: Math.random, chaosStep: input.chaosStep });

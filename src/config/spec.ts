@@ -423,6 +423,9 @@ export function resolveSecret(ref: SecretRef, env: NodeJS.ProcessEnv = process.e
   }
 }
 
+/** The registry's roots the spec names (Curator's services, Dubbo's), in that order; none without a registry. */
+export const registryRootsOf = (spec: Pick<ClusterSpec, 'registry'>): string[] => [spec.registry?.curator, spec.registry?.dubbo].filter((r): r is string => !!r);
+
 /** The spec's ZooKeeper credentials, secrets resolved, as a ZooKeeper session takes them. */
 export const zkAuthOf = (spec: Pick<ClusterSpec, 'zookeeper'> | undefined): { scheme: string; credentials: string }[] =>
   (spec?.zookeeper?.auth ?? []).map((a) => ({ scheme: a.scheme, credentials: resolveSecret(a.credentials) }));

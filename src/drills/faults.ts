@@ -15,7 +15,7 @@ import { open, mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } fr
 import { dirname, join } from 'node:path';
 import { listBackupSets } from '../backup/parts';
 import { withTier } from '../backup/tiers';
-import { type BrokerSpec, type ClusterSpec, zkAuthOf } from '../config/spec';
+import { type BrokerSpec, type ClusterSpec, registryRootsOf, zkAuthOf } from '../config/spec';
 import { LifeboatError } from '../errors';
 import { DRILL_RECORD_TAG, PRE_FAULT_TAG } from '../repository/forget';
 import { type BrokerControl, brokerControlFor } from '../host/brokerControl';
@@ -265,7 +265,7 @@ function zkRootsOf(spec: ClusterSpec, kind: 'zookeeper-chroot' | 'registry'): st
     if (!chroot || chroot === '/') throw new LifeboatError('InvalidInput', `cluster spec ${spec.name} has no ZooKeeper chroot: a drill will not delete the ensemble's root`);
     return [chroot];
   }
-  const roots = [spec.registry?.curator, spec.registry?.dubbo].filter((r): r is string => !!r);
+  const roots = registryRootsOf(spec);
   if (roots.length === 0) throw new LifeboatError('InvalidSpec', `cluster spec ${spec.name} has no registry roots (registry.curator, registry.dubbo)`);
   return roots;
 }

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ConfigResourceTypes, ConfigSource } from 'kafkajs';
-import { type ClusterSpec, zkAuthOf } from '../config/spec';
+import { type ClusterSpec, registryRootsOf, zkAuthOf } from '../config/spec';
 import { LifeboatError } from '../errors';
 import { reachableKafka, retryTransient, withAdmin } from '../kafka/admin';
 import { exportMetadata } from '../kafka/metadata';
@@ -50,7 +50,7 @@ async function readZnodes(spec: ClusterSpec, exclude: ReadonlySet<string>, signa
   if (!zkc) return {};
   const roots: { root: string; value: (rel: string, ephemeral: boolean, hash: string) => string | undefined }[] = [];
   if (spec.kafka.mode === 'zookeeper') roots.push({ root: zkc.chroot || '/', value: (rel, eph, hash) => kafkaZnodeValue(rel, eph, hash, exclude) });
-  for (const r of [spec.registry?.curator, spec.registry?.dubbo]) if (r) roots.push({ root: r, value: (_rel, eph, hash) => registryZnodeValue(eph, hash) });
+  for (const r of registryRootsOf(spec)) roots.push({ root: r, value: (_rel, eph, hash) => registryZnodeValue(eph, hash) });
   if (roots.length === 0) return {};
   return withZkSession(zkc.connect, { auth: zkAuthOf(spec) }, async (zk) => {
     const out: Record<string, string> = {};

@@ -251,7 +251,6 @@ export function drillPlan(spec: ClusterSpec, scenario: Scenario, type: DrillType
   return { scenario, type, dryRun, faults, recovery, runbook, chaos, degradationSteps, fallbackNeeded, notes };
 }
 
-/** A fault in one line (reports, the status). */
 /** How long a registry-lost drill waits for the services to register their instances again (seconds). */
 export const DRILL_REGISTRY_WAIT_SECONDS = 60;
 
@@ -262,6 +261,7 @@ export function registryWaitProblem(seconds: unknown): string | undefined {
     : `registryWaitSeconds: expected whole seconds from 1 to 240 (how long a registry-lost drill waits for the services to register again), got ${JSON.stringify(seconds)}`;
 }
 
+/** A fault in one line (reports, the status). */
 export function faultText(f: FaultSpec): string {
   switch (f.kind) {
     case 'broker-kill':

@@ -7,20 +7,18 @@
  * node, or a restart). Until then the registry is restored and the service cannot be found.
  * Reads only.
  */
-import { type ClusterSpec, zkAuthOf } from '../config/spec';
+import { type ClusterSpec, registryRootsOf, zkAuthOf } from '../config/spec';
 import { sleep } from '../core/poll';
 import { exists } from '../zookeeper/client';
 import { withZkSession } from '../zookeeper/errors';
 import { exportTree } from '../zookeeper/export';
-
-const registryRoots = (spec: ClusterSpec): string[] => [spec.registry?.curator, spec.registry?.dubbo].filter((r): r is string => !!r);
 
 /** Every ephemeral node (an instance) under the spec's registry roots now, as absolute paths, sorted. */
 export async function registryInstances(spec: ClusterSpec, signal?: AbortSignal): Promise<string[]> {
   if (!spec.zookeeper) return [];
   const out: string[] = [];
   await withZkSession(spec.zookeeper.connect, { auth: zkAuthOf(spec) }, async (zk) => {
-    for (const root of registryRoots(spec)) {
+    for (const root of registryRootsOf(spec)) {
       if (!(await exists(zk, root))) continue;
       const tree = await exportTree(zk, root, { signal });
       for (const n of tree.nodes) if (n.ephemeral) out.push(n.path === '/' ? root : `${root}${n.path}`);
