@@ -6,7 +6,8 @@
  * Each blob is seal(codec byte || payload). The header repeats the pack's index entries, so an
  * index can be rebuilt from packs alone (that is how an interrupted backup's packs are reused).
  */
-import { SEAL_OVERHEAD, open, seal, sealBuffer, sha256, sha256Async } from './crypto';
+import { createHash, type Hash } from 'node:crypto';
+import { SEAL_OVERHEAD, open, seal, sealBuffer, sha256 } from './crypto';
 import { DIRECT_ALIGN, LocalBackend, type Backend } from './backend';
 import type { BlobTuple, BlobType } from './format';
 
@@ -61,6 +62,11 @@ export class PackWriter {
    * sealed blob dies young (a minor GC frees it) instead of living, promoted, until the pack is cut.
    */
   private fill: Buffer | undefined;
+  /**
+   * The pack id's SHA-256 over what went into `fill`, updated as each blob is copied in: hashing the
+   * cut pack in libuv's pool (WebCrypto) copied all of it first, 16 MiB more at a backup's peak RSS.
+   */
+  private hash: Hash | undefined;
   private size = 0;
   private blobs: BlobTuple[] = [];
   /** Adds run one after another: a write in progress holds the next add, so one `fill` buffer serves. */
@@ -90,7 +96,11 @@ export class PackWriter {
     const into = this.fillFor(length);
     if (into) {
       let off = this.size;
-      for (const b of sealed) off += b.copy(into, off);
+      this.hash ??= createHash('sha256');
+      for (const b of sealed) {
+        off += b.copy(into, off);
+        this.hash.update(b);
+      }
     } else this.parts.push(...sealed);
     this.size += length;
     if (this.size >= this.packSize) await this.cut();
@@ -105,6 +115,7 @@ export class PackWriter {
       this.parts.push(Buffer.from(this.fill.subarray(0, this.size)));
       this.aligned.give(this.fill);
       this.fill = undefined;
+      this.hash = undefined;
     }
     return this.fill;
   }
@@ -123,6 +134,9 @@ export class PackWriter {
     const size = this.size + header.length + 4;
     let direct = this.fill;
     let parts = this.parts;
+    // The running hash covers the pack's blobs only when every one of them went into `fill`.
+    const hash = direct && parts.length === 0 ? this.hash : undefined;
+    this.hash = undefined;
     if (direct && size > direct.length) {
       // A header larger than the slack (thousands of small blobs): a bigger buffer, or parts.
       const bigger = this.aligned.take(size);
@@ -142,14 +156,13 @@ export class PackWriter {
       len.copy(direct, this.size + header.length);
       parts = [direct.subarray(0, size)];
     } else parts = [...parts, header, len];
+    const id = hash ? hash.update(header).update(len).digest('hex') : sha256(parts);
     this.fill = undefined;
     this.parts = [];
     this.blobs = [];
     this.size = 0;
-    // Local packs go past the page cache from the page-aligned buffer (see LocalBackend.writeDirect);
-    // their id is hashed in libuv's pool (a copy of 16 MiB costs the main thread less than hashing it).
+    // Local packs go past the page cache from the page-aligned buffer (see LocalBackend.writeDirect).
     const p = (async () => {
-      const id = direct ? await sha256Async(parts[0]!) : sha256(parts);
       if (this.beforeWrite) await this.beforeWrite(size);
       try {
         if (!direct || !(await (this.backend as LocalBackend).writeDirect('data', id, direct, size))) await this.backend.write('data', id, parts);
