@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Chunker, openRepository } from '../../src/repository';
+import { SPARE_WINDOWS } from '../../src/repository/chunker';
 import { PASSWORD, kafkaLike, tempRepo } from './helpers';
 
 const P = { min: 4096, avg: 16384, max: 65536 };
@@ -64,6 +65,44 @@ describe('chunker reading into its own windows (room/fill/release)', () => {
     expect(Buffer.concat(got).equals(data)).toBe(true);
     // Windows were reused (a spare is left for the next file) rather than allocated per read.
     expect(spare.length).toBeGreaterThan(0);
+  });
+});
+
+describe("a writer's chunkers share their windows", () => {
+  it('files read one after another with chunks in flight (released oldest first) reuse a few windows, never a fresh one per file', () => {
+    // Like Writer.writeFile: one spare list for all files, up to 8 chunks hashed/compressed/sealed at
+    // once (each holds its window), the last ones of a file still in flight while the next file starts.
+    const spare: Buffer[] = [];
+    const windows = new Set<ArrayBuffer>();
+    const inFlight: { c: Chunker; chunk: Buffer }[] = [];
+    const settle = (keep: number) => {
+      while (inFlight.length > keep) {
+        const { c, chunk } = inFlight.shift()!;
+        c.release(chunk);
+      }
+    };
+    for (let f = 0; f < 12; f++) {
+      const data = kafkaLike(400_000, 100 + f);
+      const c = new Chunker(P, spare);
+      for (let pos = 0; pos < data.length; ) {
+        const room = c.room(P.max);
+        windows.add(room.buffer as ArrayBuffer);
+        const n = Math.min(room.length, data.length - pos);
+        data.copy(room, 0, pos, pos + n);
+        pos += n;
+        for (const chunk of c.fill(n)) {
+          inFlight.push({ c, chunk });
+          settle(8);
+        }
+      }
+      const tail = c.finishHeld();
+      if (tail) inFlight.push({ c, chunk: tail });
+      c.done();
+    }
+    settle(0);
+    // 4.8 MB through 128 KiB windows: 37 windows' worth; the current one, those held and the spares suffice.
+    expect(windows.size).toBeLessThanOrEqual(SPARE_WINDOWS + 1);
+    expect(spare.length).toBeLessThanOrEqual(SPARE_WINDOWS);
   });
 });
 
