@@ -8,7 +8,6 @@
  *   with --json, stdout then holds {"error": {type, exitCode, message}} unless the result was printed.
  */
 import { EXIT, isLifeboatError, knownError } from '../errors';
-import { loadSpec, type ClusterSpec } from '../config/spec';
 import { UsageExit } from './options';
 import { progressView, type ProgressView } from './progressBar';
 
@@ -93,9 +92,4 @@ export function output(json: boolean): Output {
   };
 }
 
-/** The cluster spec named by --spec, which the command requires. */
-export function requireSpec(path: string | undefined, cl: { error(message: string): Error }): ClusterSpec {
-  if (!path) throw cl.error('--spec <cluster.yaml> is required');
-  return loadSpec(path);
-}
 

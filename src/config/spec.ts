@@ -6,18 +6,18 @@
  * environment of the process that runs the step.
  */
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { dirname, isAbsolute, posix, resolve } from 'node:path';
-import type * as ActivityModule from '@temporalio/activity';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { LifeboatError } from '../errors';
+import { resolveSecret, S3_URL, SpecError, type SecretRef } from './secrets';
 
-export const secretRef = z.union([
+export { resolveSecret, S3_URL, SpecError, type SecretRef } from './secrets';
+
+export const secretRef: z.ZodType<SecretRef> = z.union([
   z.strictObject({ env: z.string().min(1) }),
   z.strictObject({ file: z.string().min(1) }),
 ]);
-export type SecretRef = z.infer<typeof secretRef>;
 
 const MAX_PORT = 65535;
 const badPort = (port: string): string | undefined => {
@@ -111,8 +111,6 @@ const retention = z.strictObject({
 /** The seeds' tier table: 24 h of hourly, 7 daily, 4 weekly, 12 monthly. */
 export const DEFAULT_RETENTION: z.infer<typeof retention> = { keepLast: 1, keepHourly: 24, keepDaily: 7, keepWeekly: 4, keepMonthly: 12 };
 
-/** `s3://bucket[/prefix]`: a repository on S3-compatible object storage (its `s3` section says where and as whom). */
-export const S3_URL = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(\/[^\s]*)?$/;
 /** A repository's place: an absolute path (local disk, NAS mount) or an s3:// URL. */
 const repositoryPath = z.string().min(1).superRefine((p, ctx) => {
   if (p.startsWith('s3://')) {
@@ -295,12 +293,6 @@ export const clusterSpecSchema = z.strictObject({
 
 export type ClusterSpec = z.infer<typeof clusterSpecSchema>;
 
-/** An error a user can act on: it names the file and every bad field. */
-export class SpecError extends LifeboatError {
-  constructor(message: string) {
-    super('InvalidSpec', message);
-  }
-}
 
 function formatIssues(source: string, error: z.ZodError): string {
   const lines = error.issues.map((i) => {
@@ -390,38 +382,7 @@ export function loadSpec(file: string): ClusterSpec {
   return spec;
 }
 
-/**
- * Who lacks an environment variable: inside an activity that is the worker running the step,
- * whose environment is not the one of the command that started the run.
- */
-function whoseEnvironment(): string {
-  let taskQueue: string | undefined;
-  try {
-    // Loaded only on this error path: a CLI reading a spec does not carry Temporal's modules
-    // (a worker has them loaded already, so this is the same module and the same context).
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { Context } = require('@temporalio/activity') as typeof ActivityModule;
-    taskQueue = Context.current().info.taskQueue;
-  } catch {
-    return 'the environment of this process';
-  }
-  return `the environment of the worker on host ${hostname()} (the process that runs this step, task queue ${taskQueue}): set it where that worker starts`;
-}
 
-/** Resolves a secret reference to its value; relative files are taken from `baseDir`. */
-export function resolveSecret(ref: SecretRef, env: NodeJS.ProcessEnv = process.env, baseDir = process.cwd()): string {
-  if ('env' in ref) {
-    const v = env[ref.env];
-    if (v === undefined || v === '') throw new SpecError(`${ref.env} is not set in ${whoseEnvironment()} (a secret the cluster spec refers to)`);
-    return v;
-  }
-  const path = isAbsolute(ref.file) ? ref.file : resolve(baseDir, ref.file);
-  try {
-    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
-  } catch (e) {
-    throw new SpecError(`cannot read secret file ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-}
 
 /** The registry's roots the spec names (Curator's services, Dubbo's), in that order; none without a registry. */
 export const registryRootsOf = (spec: Pick<ClusterSpec, 'registry'>): string[] => [spec.registry?.curator, spec.registry?.dubbo].filter((r): r is string => !!r);

@@ -1,6 +1,7 @@
 /** The backup repository (docs/repository-format.md). */
 import { LifeboatError } from '../errors';
-import { resolveSecret, type ClusterSpec } from '../config/spec';
+import { resolveSecret } from '../config/secrets';
+import type { ClusterSpec } from '../config/spec';
 import { repositoryTiers, tierOf } from '../backup/tiers.pure';
 import { defaultNotice, initRepository, openRepository, type LocalRepository, type OpenOptions } from './repo';
 import { describeLocation, locationOf } from './location';

@@ -5,7 +5,7 @@
  * takes the AWS SDK's usual variables), and opened as the matching Backend.
  */
 import { resolve } from 'node:path';
-import { resolveSecret, S3_URL, type SecretRef } from '../config/spec';
+import { resolveSecret, S3_URL, type SecretRef } from '../config/secrets';
 import { LifeboatError } from '../errors';
 import { LocalBackend, type Backend } from './backend';
 import { S3Backend, s3Url, type S3Location } from './s3Backend';

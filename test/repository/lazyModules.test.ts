@@ -1,7 +1,8 @@
 /**
  * A local backup or restore does not load the AWS SDK or Temporal's modules (tens of MB of a CLI
  * process's peak RSS, issue 15): the S3 backend loads its SDK when an s3:// repository is opened,
- * and a spec's secret error looks for an activity context only when it happens.
+ * and a spec's secret error looks for an activity context only when it happens. Nor zod and yaml
+ * (the cluster spec's module, ~13 MB) unless a spec is read, nor cli-progress unless a bar is drawn.
  */
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
@@ -22,6 +23,19 @@ describe('modules a local repository command loads', () => {
     );
     expect(loaded.some((m) => m.includes('/src/repository/repo.ts'))).toBe(true);
     expect(loaded.filter((m) => m.includes('@aws-sdk/') || m.includes('@temporalio/'))).toEqual([]);
+  });
+
+  it('the CLI entry, its output and the repo command: no zod, no yaml, no cli-progress', () => {
+    const loaded = modulesLoadedBy(
+      "require('./src/cli/output'); require('./src/cli/requireSpec' && './src/cli/progressBar'); require('./src/cli/commands/repo'); require('./src/repository')",
+    );
+    expect(loaded.some((m) => m.includes('/src/cli/commands/repo.ts'))).toBe(true);
+    expect(loaded.filter((m) => /\/node_modules\/(zod|yaml|cli-progress)\//.test(m) || m.endsWith('/src/config/spec.ts'))).toEqual([]);
+  });
+
+  it('a spec read by the repo command loads them then', () => {
+    const loaded = modulesLoadedBy("require('./src/cli/requireSpec')");
+    expect(loaded.some((m) => m.includes('/node_modules/zod/'))).toBe(true);
   });
 
   it('an s3:// repository opened loads the SDK then', () => {

@@ -14,7 +14,8 @@ import { renderMarkdown } from '../../report/report.pure';
 import { workflowUiLink } from '../../temporal/connection';
 import type { ClusterSpec } from '../../config/spec';
 import { choice, cold, commandLine, describe, dryRun, flag, incremental, json, noWait, offsite, parts, spec as specOption, text, topicList } from '../options';
-import { type Output, output, requireSpec } from '../output';
+import { type Output, output } from '../output';
+import { requireSpec } from '../requireSpec';
 import { connectTemporal, startRun } from '../../temporal/runs';
 import { follow } from '../follow';
 

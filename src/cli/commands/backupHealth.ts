@@ -13,7 +13,8 @@ import type { BackupHealth, HealthCheck } from '../../monitoring/types';
 import { applySchedules, deleteSchedule, findSchedule } from '../../temporal/schedules';
 import { connectTemporal, type TemporalClient } from '../../temporal/runs';
 import { BadValue, commandLine, dryRun, flag, int, json, list, spec as specOption, text } from '../options';
-import { output, requireSpec } from '../output';
+import { output } from '../output';
+import { requireSpec } from '../requireSpec';
 
 const positive = (raw: string): number => {
   const n = Number(raw);

@@ -15,7 +15,8 @@ import { readConfigsComponent, readConfigsDir, writeConfigsComponent, writeConfi
 import { openRepositoryForSpec } from '../../repository';
 import { NO_PRE_RESTORE_FLAG, preRestoreSnapshot } from '../../repository/preRestore';
 import { brokerId, brokers, commandLine, describe, dryRun, flag, json, noPreRestoreSnapshot, snapshot, spec as specOption, subcommand, targetSpec, text, toRepository } from '../options';
-import { output, requireSpec } from '../output';
+import { output } from '../output';
+import { requireSpec } from '../requireSpec';
 
 export const summary = 'back up, diff and restore broker config files (directory or repository snapshot)';
 const CLI = commandLine(

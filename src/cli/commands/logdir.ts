@@ -9,7 +9,8 @@ import { EXIT } from '../../errors';
 import { copyLogDirs, type PartitionCover, restoreLogDirs } from '../../host/logdirs';
 import { openRepositoryForSpec } from '../../repository';
 import { brokers, cold, commandLine, describe, ignoreCtime, ignoreInode, json, snapshot, spec as specOption, subcommand, text } from '../options';
-import { output, requireSpec } from '../output';
+import { output } from '../output';
+import { requireSpec } from '../requireSpec';
 
 export const summary = 'copy brokers\' log dirs (hot or cold) and restore them into a stopped broker';
 const CLI = commandLine(

@@ -17,7 +17,8 @@ import { type OffsetMap, offsetMapTranslator, type OffsetTranslator, restoreMapT
 import { openRepositoryForSpec } from '../../repository';
 import { NO_PRE_RESTORE_FLAG, preRestoreSnapshot } from '../../repository/preRestore';
 import { commandLine, describe, dryRun, json, noPreRestoreSnapshot, regex, snapshot, spec as specOption, subcommand, targetSpec, text, toRepository, flag } from '../options';
-import { output, requireSpec } from '../output';
+import { output } from '../output';
+import { requireSpec } from '../requireSpec';
 
 export const summary = 'export Kafka metadata (topics, configs, offsets, ACLs) and apply it to a cluster';
 const CLI = commandLine(

@@ -3,7 +3,8 @@ import { EXIT } from '../../errors';
 import { reachableKafka } from '../../kafka/admin';
 import { produceConsumeProbe } from '../../kafka/probe';
 import { commandLine, int, json, spec } from '../options';
-import { output, requireSpec } from '../output';
+import { output } from '../output';
+import { requireSpec } from '../requireSpec';
 
 export const summary = 'produce to and consume from a scratch topic of a cluster';
 const CLI = commandLine('lifeboat probe', 'usage: lifeboat probe --spec <cluster.yaml> [--records N] [--json]', [

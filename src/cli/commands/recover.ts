@@ -7,7 +7,8 @@ import { EXIT, LifeboatError } from '../../errors';
 import { renderMarkdown, type RunReport } from '../../report/report.pure';
 import { workflowUiLink } from '../../temporal/connection';
 import { brokerId, choice, commandLine, describe, dryRun, isoTime, json, noWait, parts, readData, spec, text, yes } from '../options';
-import { output, requireSpec } from '../output';
+import { output } from '../output';
+import { requireSpec } from '../requireSpec';
 import { connectTemporal, startRun, type WorkflowArgs } from '../../temporal/runs';
 import { follow } from '../follow';
 

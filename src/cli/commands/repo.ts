@@ -11,7 +11,8 @@ import { promises as fs } from 'node:fs';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { EXIT, LifeboatError } from '../../errors';
 import { OFFSITE_TIER, PRIMARY_TIER, repositoryTiers, tierOf, type RepositoryTier } from '../../backup/tiers.pure';
-import { loadSpec, resolveSecret, type ClusterSpec } from '../../config/spec';
+import { resolveSecret } from '../../config/secrets';
+import type { ClusterSpec } from '../../config/spec';
 import {
   COMPONENTS,
   addKey,
@@ -125,7 +126,8 @@ export async function run(argv: string[]): Promise<number> {
   const [cmd, ...args] = positionals;
   if (!cmd) throw CLI.error('a repo command is required: init, snapshots, check, forget, prune, repair, copy, restore-files, backup or key');
   const out = output(values.json ?? false);
-  const spec = values.spec ? loadSpec(values.spec) : undefined;
+  // The spec's module (zod, yaml) only when a spec is named: ~13 MB of a backup's or restore's RSS.
+  const spec = values.spec ? (await import('../../config/spec')).loadSpec(values.spec) : undefined;
   const notice = (m: string) => out.progress(`notice: ${m}`, { notice: m });
 
   if (cmd === 'init') return init(values, spec, out);

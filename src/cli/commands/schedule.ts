@@ -24,7 +24,8 @@ import {
 import { parseDrillScheduleId } from '../../drills/schedule';
 import { workflowUiLink } from '../../temporal/connection';
 import { choice, commandLine, describe, dryRun, flag, json, list, parts, spec, subcommand, text } from '../options';
-import { output, requireSpec } from '../output';
+import { output } from '../output';
+import { requireSpec } from '../requireSpec';
 import { printScheduleChanges } from '../scheduleChanges';
 import { connectTemporal, type TemporalClient } from '../../temporal/runs';
 

@@ -16,7 +16,8 @@ import { backupTopics } from '../../kafka/topicBackup';
 import { type PointInTime, restoreTopics, topicChain } from '../../kafka/topicRestore';
 import { openRepositoryForSpec } from '../../repository';
 import { BadValue, commandLine, regex, describe, incremental, json, list, snapshot, spec as specOption, subcommand, tags, targetSpec, text, topicList } from '../options';
-import { output, requireSpec } from '../output';
+import { output } from '../output';
+import { requireSpec } from '../requireSpec';
 
 export const summary = 'back up topics record by record (lossless) and restore them with an offset map';
 const CLI = commandLine(
