@@ -2,6 +2,8 @@
  * `lifeboat <command> ...`: one module per command group under src/cli/commands, loaded lazily so
  * `lifeboat --help` stays fast. Exit codes are stable (src/errors.ts, docs/cli.md).
  */
+// First: sizes libuv's thread pool before anything can start it.
+import './threadPool';
 import { EXIT, LifeboatError } from '../errors';
 import { fail, jsonRequested } from './output';
 import { adapterModulesFromEnv, loadAdapterModules } from '../host/adapterModules';
