@@ -20,10 +20,12 @@
  *
  * The drill's own time is overhead on the recovery it measures (issue 16: ≤ 10 %), so steps that do
  * not depend on each other run at once (`together`): prepare's reads beside the stream and the
- * backup; broker faults of different brokers (faultStages); the read-back beside verifyCluster; the
- * history beside the inventory after (then the stream's drop); the record's save beside the last
- * notice. What must stay ordered does: each fault recorded before
- * its activity, a broker's kill before its disk, the chroot after the brokers, reverts backwards.
+ * backup; broker faults of different brokers, and the disks beside the chroot once every broker is
+ * killed (applyStages); the read-back beside verifyCluster; after a verified recovery the discards,
+ * the stream's drop, the inventory and the read-back at once (none changes what the others read);
+ * the record's save beside the last notice. What must stay ordered does: each fault recorded before
+ * its activity, a broker's kill before its disk, the chroot after the kills, a restore's reverts
+ * backwards and the inventory after them.
  *
  * A stop signal (DRILL_STOP_SIGNAL) or a cancellation ends the run at once: the review still runs
  * (non-cancellable: reverts, record with `stopped`). A tabletop applies no fault, starts no stream
@@ -53,8 +55,8 @@ import {
   type DrillPlan,
   type DrillStatus,
   drillPlan,
+  applyStages,
   faultBrokerId,
-  faultStages,
   faultText,
   type RecoveryCall,
   registryWaitProblem,
@@ -213,14 +215,15 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     st.phase = name;
     upsertSearchAttributes([{ key: LIFEBOAT_STEP, value: name }]);
   };
-  const note = (line: string) => {
-    phases[phases.length - 1]?.notes.push(line);
+  const noteIn = (ph: DrillRecord['phases'][number] | undefined, line: string) => {
+    ph?.notes.push(line);
     st.notes.push(line);
   };
+  const note = (line: string) => noteIn(phases[phases.length - 1], line);
   const found: FoundProblem[] = [];
-  const problem = (title: string, evidence: string, cls: FoundProblem['class']) => {
+  const problem = (title: string, evidence: string, cls: FoundProblem['class'], ph = phases[phases.length - 1]) => {
     found.push({ title, evidence, found: nowIso(), class: cls });
-    note(`problem: ${title}`);
+    noteIn(ph, `problem: ${title}`);
   };
   const tell = async (summary: string, ended = false) => {
     try {
@@ -268,6 +271,9 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
   let firstGreen: string | null | undefined;
   let readBack: { partitions: PartitionEvidence[]; zookeeper?: ZookeeperEvidence | null } | undefined;
   let streamP: Promise<StreamLog | undefined> | undefined;
+  /** The stream's read-back, started in verify once the recovery is over (a verified one's review awaits it). */
+  let readBackP: Promise<void> | undefined;
+  let readBackInReview = false;
   let setId: string | undefined;
   let verified = false;
   let failed: string | undefined;
@@ -404,9 +410,10 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
 
     phase('start');
     if (stopAsked) throw new Stopped(stopAsked);
-    // Stage by stage (the chroot after the brokers); within a stage each broker's chain at once. Each
-    // fault is recorded before its own activity is scheduled (applyFault), so a revert never lacks it.
-    for (const stage of faultStages(plan.faults)) {
+    // Stage by stage (applyStages: the brokers killed, then their disks beside the chroot); within a stage
+    // each chain at once. Each fault is recorded before its own activity is scheduled (applyFault), so a
+    // revert never lacks it.
+    for (const stage of applyStages(plan.faults)) {
       await together(
         ...stage.map(async (chain) => {
           for (const f of chain) await applyFault(f);
@@ -523,15 +530,17 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
       await probeLoop;
     };
     // The recovery is over: the stream is stopped and read back while verifyCluster runs (both only read).
+    // Its lines belong to verify wherever it ends: after a verified recovery it runs on beside the review's discards.
+    const verifyPhase = phases[phases.length - 1];
     const streamReadBack = async () => {
       streamStop = true;
       const log = streamP ? await streamP : undefined;
       if (log && faultAt) {
-        note(`write stream: ${log.acks.length} acknowledged, ${log.failures.count} failed sends`);
+        noteIn(verifyPhase, `write stream: ${log.acks.length} acknowledged, ${log.failures.count} failed sends`);
         readBack = await control.drillReadBackActivity({ spec: measured, log, faultAt });
         // A failover drill's stream writes no znode (the mirror copies topics, not ZooKeeper): nothing to measure there.
         if (fo) readBack = { ...readBack, zookeeper: readBack.zookeeper ?? null };
-      } else if (!plan.dryRun) problem('the write stream gave no log: the data loss was not measured', 'verify: write stream', 'P1');
+      } else if (!plan.dryRun) problem('the write stream gave no log: the data loss was not measured', 'verify: write stream', 'P1', verifyPhase);
     };
     // The registry's persistent nodes are back; its instances only when their services register again.
     const registryBack = async () => {
@@ -553,7 +562,12 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
         note(`the registry's instances were not checked: ${failureOf(e).message}`);
       }
     };
-    await together(verifyChild(), streamReadBack(), registryBack());
+    // Nothing the discards do touches what the read-back reads (the live target): a verified recovery's
+    // review does not wait for it (awaited there, beside them). Any other review puts things back: it waits.
+    readBackP = streamReadBack();
+    readBackP.catch(() => undefined);
+    readBackInReview = !!byChild;
+    await together(verifyChild(), registryBack(), readBackInReview ? Promise.resolve() : readBackP);
   };
 
   try {
@@ -610,35 +624,6 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
         note(`the stream topic ${topic} was not dropped: ${failureOf(e).message}`);
       }
     };
-    // Discarding puts nothing back, so the stream's topic goes beside the reverts. A restore brings the
-    // chroot's export back, the stream topic's znodes with it: then it is dropped after the inventory.
-    // (A failover drill drops it after undoing the failover, as before.)
-    const dropEarly = discarding && !fo;
-    await together(
-      (async () => {
-        for (const stage of stages) {
-          await together(
-            ...stage.map(async (chain) => {
-              for (const f of chain) await revertOne(f);
-            }),
-          );
-        }
-      })(),
-      dropEarly ? dropStream() : Promise.resolve(),
-    );
-    reverts.sort((x, y) => done.get(x)! - done.get(y)!);
-    // The brokers run again: the failover undone (its fence lifted, the standby's fences back; the drill's mirror stopped).
-    const foLines = async (r: { done: string[]; failed: string[] }) => {
-      for (const l of r.done) note(l);
-      for (const f of r.failed) {
-        revertFailures.push(f);
-        note(`REVERT FAILED: ${f}`);
-      }
-    };
-    if (fo) await foLines(await fo.undo(inventoryBefore && Object.keys(inventoryBefore.topics)));
-    // After the reverts: the inventory, then (restoring) the stream dropped (the inventory leaves out its topic and
-    // znode, but scheduled beside the drop it waited 1.1–1.7 s in the task queue in 4 of 5 bench runs on the
-    // loaded lab machine, longer than the drop itself); the history beside both.
     let differences;
     const inventoryAfter = async () => {
       if (!inventoryBefore) return;
@@ -658,13 +643,58 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
         note(`the earlier drills could not be read: ${failureOf(e).message}`);
       }
     };
+    // Discarding puts nothing back, so the read-back, the inventory and the stream's drop run beside the
+    // reverts (they read the live target, which no discard touches). A restore
+    // brings the chroot's export back, the stream topic's znodes with it: then the inventory waits for the
+    // reverts and the topic is dropped after it. (A failover drill drops it after undoing the failover.)
+    const dropEarly = discarding && !fo;
+    // The read-back a verified recovery's verify phase left running; its failure fails the drill, as in verify.
+    const readBackDone = async () => {
+      if (!readBackInReview || !readBackP) return;
+      try {
+        await readBackP;
+      } catch (e) {
+        if (isCancellation(e)) return;
+        failed ??= failureOf(e).message;
+        problem(`the drill failed in its verify phase: ${failureOf(e).message}`, 'phase verify', 'P1');
+      }
+    };
     await together(
       (async () => {
-        await inventoryAfter();
-        if (!dropEarly) await dropStream();
+        for (const stage of stages) {
+          await together(
+            ...stage.map(async (chain) => {
+              for (const f of chain) await revertOne(f);
+            }),
+          );
+        }
       })(),
+      // The read-back reads the stream's topic and znode: they are dropped after it. The inventory leaves
+      // out the stream and the read-back's own consumer group (isOwnReaderGroup).
+      (async () => {
+        await readBackDone();
+        if (dropEarly) await dropStream();
+      })(),
+      dropEarly ? inventoryAfter() : Promise.resolve(),
       readHistory(),
     );
+    reverts.sort((x, y) => done.get(x)! - done.get(y)!);
+    // The brokers run again: the failover undone (its fence lifted, the standby's fences back; the drill's mirror stopped).
+    const foLines = async (r: { done: string[]; failed: string[] }) => {
+      for (const l of r.done) note(l);
+      for (const f of r.failed) {
+        revertFailures.push(f);
+        note(`REVERT FAILED: ${f}`);
+      }
+    };
+    if (fo) await foLines(await fo.undo(inventoryBefore && Object.keys(inventoryBefore.topics)));
+    if (!dropEarly) {
+      // After the reverts: the inventory, then the stream dropped (the inventory leaves out its topic and
+      // znode, but scheduled beside the drop it waited 1.1–1.7 s in the task queue in 4 of 5 bench runs on the
+      // loaded lab machine, longer than the drop itself).
+      await inventoryAfter();
+      await dropStream();
+    }
     // The stream dropped on the target: its copy on the standby too; a mirror that ran before the drill runs again.
     if (fo) await foLines(await fo.cleanup());
     const endedAt = nowIso();

@@ -17,6 +17,7 @@ import { joinRoot } from '../zookeeper/tree';
 import { drillStreamTopic } from './ids.pure';
 import { kafkaZnodeValue, registryZnodeValue } from './inventory.pure';
 import type { Inventory } from './records';
+import { isOwnReaderGroup } from '../kafka/ownGroups';
 
 export interface InventoryOptions {
   /** Topics left out besides the drill's own write-stream topic (always left out). */
@@ -95,6 +96,8 @@ export async function takeInventory(spec: ClusterSpec, drillId: string, opts: In
   }
   const groups: Inventory['groups'] = {};
   for (const g of md.groups) {
+    // Lifeboat's own readers (a read-back, a probe running beside this) are not the target's groups.
+    if (isOwnReaderGroup(g.groupId)) continue;
     const offsets = g.offsets.filter((o) => !exclude.has(o.topic));
     // A group that only read the drill's own topic is the drill's, not the target's.
     if (offsets.length === 0 && g.offsets.length > 0) continue;

@@ -15,6 +15,7 @@ import { type ClusterSpec, zkAuthOf } from '../config/spec';
 import { reachableKafka } from '../kafka/admin';
 import { produceConsumeProbe } from '../kafka/probe';
 import { chrootPath, exists, getChildren, withZk } from '../zookeeper/client';
+import { PROBE_GROUP_PREFIX } from '../kafka/ownGroups';
 
 export interface ProbeAnswer {
   green: boolean;
@@ -36,7 +37,7 @@ export async function drillProbe(spec: ClusterSpec, opts: { timeoutMs?: number }
   const work = async (): Promise<void> => {
     if (spec.zookeeper) notes.push(await zookeeperAnswers(spec, Math.min(5_000, left())));
     const kafka = await reachableKafka(spec, 'drill-probe');
-    const groupId = `lifeboat-probe-${randomUUID()}`;
+    const groupId = `${PROBE_GROUP_PREFIX}${randomUUID()}`;
     try {
       const admin = kafka.admin({ retry: { retries: 1 } });
       await admin.connect();

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type { ClusterSpec } from '../config/spec';
 import { waitForAgreement } from './ready';
+import { PROBE_GROUP_PREFIX } from './ownGroups';
 
 export interface ProbeResult {
   topic: string;
@@ -49,7 +50,7 @@ export async function produceConsumeProbe(kafka: Kafka, opts: ProbeOptions = {})
   const admin = kafka.admin();
   await admin.connect();
   const started = Date.now();
-  const consumer = kafka.consumer({ groupId: opts.groupId ?? `lifeboat-probe-${runId}` });
+  const consumer = kafka.consumer({ groupId: opts.groupId ?? `${PROBE_GROUP_PREFIX}${runId}` });
   try {
     const brokers = (await admin.describeCluster()).brokers.length;
     const replicationFactor = Math.min(opts.replicationFactor ?? 3, brokers);
@@ -114,7 +115,7 @@ export async function throughputProbe(kafka: Kafka, opts: { records?: number; re
   const topic = `lifeboat-probe-tp-${randomUUID().slice(0, 8)}`;
   const admin = kafka.admin();
   await admin.connect();
-  const consumer = kafka.consumer({ groupId: `lifeboat-probe-${randomUUID()}`, maxBytesPerPartition: 4 * 1024 * 1024 });
+  const consumer = kafka.consumer({ groupId: `${PROBE_GROUP_PREFIX}${randomUUID()}`, maxBytesPerPartition: 4 * 1024 * 1024 });
   try {
     const brokers = (await admin.describeCluster()).brokers.length;
     await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: Math.min(3, brokers) }], waitForLeaders: true });

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { type Header, type StoredRecord, headersFromKafkajs } from './recordFormat';
 import { headerDecoding } from './wire/transport';
+import { READER_GROUP_PREFIX } from './ownGroups';
 
 /**
  * kafkajs folds a record's headers into an object, which loses the wire order of interleaved
@@ -105,7 +106,7 @@ export async function readRanges(
   for (const [p, r] of ranges) if (r.from < r.to) pending.set(p, r);
   if (pending.size === 0) return;
 
-  const groupId = `lifeboat-read-${randomUUID()}`;
+  const groupId = `${READER_GROUP_PREFIX}${randomUUID()}`;
   const consumer = kafka.consumer({
     groupId,
     readUncommitted: false,

@@ -13,6 +13,7 @@ import { fetchCommittedOffsets, reachableKafka, retryTransient, withAdmin } from
 import { planMirror } from '../kafka/mirror';
 import { selectTopics } from '../kafka/mirror/plan';
 import { allowEveryoneIfNoAcl, topicAcls } from './fence';
+import { isOwnReaderGroup } from '../kafka/ownGroups';
 
 export interface MigrationSelection {
   topics?: string[];
@@ -105,7 +106,7 @@ async function groupsOn(admin: Admin, topics: string[], signal?: AbortSignal): P
   const out: string[] = [];
   for (const g of groups) {
     throwIfAborted(signal);
-    if (g.groupId.startsWith('lifeboat-read-') || g.groupId.startsWith('lifeboat-probe-')) continue;
+    if (isOwnReaderGroup(g.groupId)) continue;
     if (g.protocolType && g.protocolType !== 'consumer') continue;
     const offsets = await fetchCommittedOffsets(admin, g.groupId, topics, signal);
     if (offsets.some((t) => t.partitions.some((p) => Number(p.offset) >= 0))) out.push(g.groupId);

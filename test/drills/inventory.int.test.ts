@@ -32,6 +32,7 @@ describe('drill inventory on the standby', () => {
   const other = unique('scratch-inv-excluded');
   const stream = drillStreamTopic(drillId);
   const group = unique('inv-group');
+  const ownGroups = [`lifeboat-read-${unique('inv')}`, `lifeboat-probe-${unique('inv')}`];
   const streamNode = `${spec.zookeeper!.chroot}/lifeboat-drill/${drillId}`;
   const CONFIG = 'log.cleaner.backoff.ms';
   let brokerDynamic: Record<string, string> = {};
@@ -52,7 +53,7 @@ describe('drill inventory on the standby', () => {
 
   afterAll(async () => {
     await admin(async (a) => {
-      await a.deleteGroups([group]).catch(() => {});
+      await a.deleteGroups([group, ...ownGroups]).catch(() => {});
       const present = new Set(await a.listTopics());
       const mine = [topic, other, stream].filter((t) => present.has(t));
       if (mine.length) await a.deleteTopics({ topics: mine });
@@ -85,6 +86,8 @@ describe('drill inventory on the standby', () => {
       await a.setOffsets({ groupId: group, topic, partitions: [{ partition: 0, offset: '5' }, { partition: 1, offset: '7' }] });
       // A group that only read the drill's stream is the drill's.
       await a.setOffsets({ groupId: `${group}-stream`, topic: stream, partitions: [{ partition: 0, offset: '1' }] });
+      // Lifeboat's own readers (a read-back, a probe) beside the inventory are not the target's groups.
+      for (const own of ownGroups) await a.setOffsets({ groupId: own, topic, partitions: [{ partition: 0, offset: '2' }] });
     });
     await setBrokerConfigs({ ...brokerDynamic, [CONFIG]: '15001' });
     await withZk(zkConnect, async (zk) => {
@@ -93,6 +96,8 @@ describe('drill inventory on the standby', () => {
     });
 
     const after = await inventory(drillId, [other]);
+    for (const own of ownGroups) expect(after.groups[own]).toBeUndefined();
+    await admin((a) => a.deleteGroups(ownGroups));
     expect(after.topics[stream]).toBeUndefined();
     expect(after.topics[other]).toBeUndefined();
     const diff = inventoryDiff(before, after);

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { type ClusterSpec, parseSpec } from '../../src/config/spec';
 import { LifeboatError } from '../../src/errors';
-import { drillPlan, faultStages, recoveryRunbook, revertModeOf, revertStages, targetRefusal } from '../../src/drills/plan.pure';
+import { applyStages, drillPlan, faultStages, recoveryRunbook, revertModeOf, revertStages, targetRefusal } from '../../src/drills/plan.pure';
 import { SCENARIOS } from '../../src/drills/records';
 
 const specOf = (brokers: number, more: Record<string, unknown> = {}): ClusterSpec =>
@@ -236,6 +236,45 @@ describe('fault stages', () => {
       for (const chain of stages.flat(1)) expect(chain).toEqual(faults.filter((f) => chain.includes(f)));
     }
     expect(faultStages([])).toEqual([]);
+  });
+});
+
+describe('apply stages', () => {
+  const k = (brokerId: number) => ({ kind: 'broker-kill' as const, brokerId });
+  const d = (brokerId: number) => ({ kind: 'broker-disk' as const, brokerId });
+  const chroot = { kind: 'zookeeper-chroot' as const };
+
+  it('cluster-lost: every kill first, then the disks beside the chroot', () => {
+    expect(applyStages(drillPlan(three, 'cluster-lost', 'full').faults)).toEqual([[[k(1)], [k(2)], [k(3)]], [[d(1)], [d(2)], [d(3)], [chroot]]]);
+    expect(applyStages(drillPlan(one, 'backup-corrupt', 'full').faults)).toEqual([[[{ kind: 'backup-corrupt' }]], [[k(1)]], [[d(1)], [chroot]]]);
+  });
+
+  it('a chroot after brokers that are not all killed first waits for every broker fault, as before', () => {
+    expect(applyStages([d(1), k(2), chroot])).toEqual([[[d(1)], [k(2)]], [[chroot]]]);
+    expect(applyStages([k(1), k(2)])).toEqual([[[k(1)], [k(2)]]]);
+    expect(applyStages([k(1), chroot])).toEqual([[[k(1)]], [[chroot]]]);
+  });
+
+  it('every fault of every scenario once, after its own broker\'s kill and the chroot after every kill', () => {
+    for (const scenario of SCENARIOS) {
+      let faults;
+      try {
+        faults = drillPlan(three, scenario, 'full').faults;
+      } catch {
+        continue;
+      }
+      const stages = applyStages(faults);
+      expect(stages.flat(2)).toHaveLength(faults.length);
+      expect(new Set(stages.flat(2))).toEqual(new Set(faults));
+      const stageOf = (f: (typeof faults)[number]) => stages.findIndex((s) => s.flat().includes(f));
+      for (const f of faults) {
+        const id = 'brokerId' in f ? f.brokerId : undefined;
+        const kill = faults.find((x) => x.kind === 'broker-kill' && 'brokerId' in x && x.brokerId === id);
+        if (f.kind === 'broker-disk' && kill) expect(stageOf(f)).toBeGreaterThan(stageOf(kill));
+        if (f.kind === 'zookeeper-chroot') for (const x of faults) if (x.kind === 'broker-kill') expect(stageOf(f)).toBeGreaterThan(stageOf(x));
+      }
+    }
+    expect(applyStages([])).toEqual([]);
   });
 });
 
