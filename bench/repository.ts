@@ -252,7 +252,7 @@ Lifeboat ${restoreRuns.lifeboat.map((r) => r.cpu.toFixed(2)).join(', ')} s, rest
 Measured ${new Date().toISOString().slice(0, 10)}.
 
 How Lifeboat restores (since 2026-11-21; the notes after this block describe the earlier single-threaded restore, 0.77x):
-\`restore-files\` of 16 MiB or more runs in two worker threads. Each takes runs of a file's chunks (up to 8 MiB), reads
+\`restore-files\` of 16 MiB or more runs in two worker threads. Each takes runs of a file's chunks (up to 2 MiB), reads
 adjacent blobs of a pack with one \`pread\` into a reused buffer, opens them (AES-GCM), decompresses (zstd in libuv's pool,
 3 in flight per worker), checks length and SHA-256 against the blob id, and writes each chunk at its offset into the file
 the main thread created (positional writes on its descriptor: nothing is copied between threads). The main thread creates,
@@ -264,10 +264,12 @@ SHA-256 of every blob), so both do the same work. Where the CPU goes now (perf, 
 decodes through a growing buffer: ~800 MB per CPU-second on these chunks, \`zstd -b1\` 1,430 MB/s), SHA-256 20 %, page-cache
 writes 10 %, reads 5 %, AES-GCM 3 %, start-up (module loading, scrypt, index) 11 %. Peak RSS: each chunk leaves two dead
 buffers outside the worker's V8 heap (the decipher's and zstd's output), which V8 let pile up to ~64 MB per worker before a
-GC (peak ~230 MB); since 2026-12-04 each worker runs a minor GC every 16 MiB it writes (peak ~205-215 MB). What remains is
-mostly fixed: the bundled CLI's modules ~80 MB before any data (bare node 40 MB), scrypt's 32 MiB while the key is opened,
-each worker's isolate, read buffer (8 MiB) and chunks in flight. Tried and dropped: 3 workers (no faster on two
-cores, RSS ~285 MB), 1 worker (2.5-3.0 s), 2-5 chunks decompressing per worker and 4 MiB tasks (within noise).
+GC (peak ~230 MB). Since 2026-12-04 each worker runs a minor GC after each task, when none of its chunks is in flight
+(a GC mid-task ages in-flight buffers into the old generation, which only a major GC frees), tasks are 2 MiB, and the
+CLI runs as many libuv threads as cores (2 here, not 4: fewer glibc arenas): peak ~125-140 MB. What remains is mostly
+fixed: the node binary's pages (~40 MB), the bundled CLI's modules (~48 MB RSS for \`repo --help\`, bare node 40 MB),
+scrypt's 32 MiB while the key is opened, each worker's isolate and the chunks in flight. Tried and dropped: 3 workers
+(no faster on two cores, RSS ~285 MB), 1 worker (2.5-3.0 s), 2-5 chunks decompressing per worker (within noise).
 The ratio moves with the machine's load: six earlier runs of this bench on 2026-11-21 with the same restore gave
 1.30, 1.42, 1.44, 1.19, 1.49 and 1.24x (in the 1.19 run Lifeboat got one core's worth of CPU throughout, 3.0 s wall for
 3.0 s of CPU, while other work loaded the machine); its CPU time per restore stayed at 2.9-3.4 s against restic's 3.3-4.0 s.
