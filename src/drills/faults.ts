@@ -26,7 +26,7 @@ import { openRepositoryForSpec } from '../repository';
 import { LocalBackend } from '../repository/backend';
 import { locationOf } from '../repository/location';
 import type { LocalRepository } from '../repository/repo';
-import { getChildren } from '../zookeeper/client';
+import { ACL, chrootPath, create, getChildren, Id, Permission, remove, ZkError, type ZkClient } from '../zookeeper/client';
 import { deleteTree } from '../zookeeper/deleteTree';
 import { withZkSession } from '../zookeeper/errors';
 import { exportTree } from '../zookeeper/export';
@@ -34,6 +34,7 @@ import { applyRestore, planRestoreLive, summarizePlan } from '../zookeeper/resto
 import { readZkComponent, writeZkComponent } from '../zookeeper/storage';
 import { parseExport, serializeExport, type ZkTreeExport } from '../zookeeper/tree';
 import type { AppliedFault, FaultSpec, RevertMode, RevertResult } from './records';
+import { ZK_STREAM_ROOT } from './stream';
 
 export interface FaultOptions {
   signal?: AbortSignal;
@@ -354,6 +355,8 @@ async function revertZkFault(spec: ClusterSpec, drillId: string, applied: Applie
   const digestAuth = auth.filter((a) => a.scheme === 'digest').map((a) => a.credentials);
   const done = { create: 0, update: 0, delete: 0 };
   let unregistered: string[] = [];
+  let restarted: string[] = [];
+  let down: string[] = [];
   await withZkSession(spec.zookeeper!.connect, { auth }, async (zk) => {
     for (const exp of exps.exps) {
       opts.onProgress?.(`importing ${exp.root}`);
@@ -377,9 +380,9 @@ async function revertZkFault(spec: ClusterSpec, drillId: string, applied: Applie
       const before = exp.nodes.filter((n) => n.ephemeral && /^\/brokers\/ids\/\d+$/.test(n.path)).map((n) => n.path.slice('/brokers/ids/'.length));
       const now = await getChildren(zk, `${exp.root}/brokers/ids`).catch(() => [] as string[]);
       unregistered = before.filter((id) => !now.includes(id));
+      ({ restarted, down } = await reregister(spec, drillId, zk, unregistered, opts));
     }
   });
-  const { restarted, down } = await reregister(spec, unregistered, opts);
   const restart =
     (restarted.length ? `; broker(s) ${restarted.join(', ')} ran through the fault without their registration: restarted, registered again` : '') +
     (down.length ? `; broker(s) ${down.join(', ')} were registered before the fault and are not now: restart them to register again` : '');
@@ -393,24 +396,57 @@ async function revertZkFault(spec: ClusterSpec, drillId: string, applied: Applie
  * registration (ephemeral: no import brings it back), so the cluster no longer counts it: restarted
  * (a controlled stop, then a start once nothing holds its id) it registers again, as it was found.
  * One that is down, or that the spec does not control, is left (a broker fault's revert starts it).
+ * Before the stop a marker goes into the drill's own subtree (`<chroot>/lifeboat-drill`: in no
+ * inventory, never imported over): a worker that dies between the stop and the start leaves it, and
+ * the retry starts that broker instead of taking it for one that was down.
  */
-async function reregister(spec: ClusterSpec, ids: string[], opts: FaultOptions): Promise<{ restarted: string[]; down: string[] }> {
+async function reregister(spec: ClusterSpec, drillId: string, zk: ZkClient, ids: string[], opts: FaultOptions): Promise<{ restarted: string[]; down: string[] }> {
+  const root = chrootPath(spec.zookeeper!.chroot, ZK_STREAM_ROOT);
+  const prefix = `${safeId(drillId)}.restart-`;
+  const marker = (id: string) => `${root}/${prefix}${id}`;
+  const gone = (e: unknown) => {
+    if (!(e instanceof ZkError && (e.code === 'NO_NODE' || e.code === 'NOT_EMPTY'))) throw e;
+  };
+  const unmark = async (id: string) => {
+    await remove(zk, marker(id)).catch(gone);
+    if ((await getChildren(zk, root).catch(() => ['?'])).length === 0) await remove(zk, root).catch(gone);
+  };
+  const controlOf = (id: string) => (spec.brokers.some((b) => b.id === Number(id)) ? brokerControlFor(spec, Number(id)) : undefined);
   const restarted: string[] = [];
   const down: string[] = [];
+  const marked = (await getChildren(zk, root).catch(() => [] as string[])).filter((n) => n.startsWith(prefix)).map((n) => n.slice(prefix.length));
+  for (const id of marked) {
+    const control = controlOf(id);
+    if (control && (await control.status()) !== 'running') {
+      opts.onProgress?.(`starting broker ${id}: an earlier attempt stopped it to restart it`);
+      await startBrokerWhenUnregistered(spec, Number(id), { signal: opts.signal, onProgress: opts.onProgress });
+    }
+    await unmark(id);
+    restarted.push(id);
+  }
   for (const id of ids) {
-    const brokerId = Number(id);
-    const control = spec.brokers.some((b) => b.id === brokerId) ? brokerControlFor(spec, brokerId) : undefined;
+    if (marked.includes(id)) continue;
+    const control = controlOf(id);
     if (!control || (await control.status()) !== 'running') {
       down.push(id);
       continue;
     }
+    await create(zk, root, null, OPEN_ACL).catch(ignoreExists);
+    await create(zk, marker(id), null, OPEN_ACL).catch(ignoreExists);
     opts.onProgress?.(`restarting broker ${id}: it runs without its registration`);
-    await stopBrokerAndWait(spec, brokerId, { signal: opts.signal });
-    await startBrokerWhenUnregistered(spec, brokerId, { signal: opts.signal, onProgress: opts.onProgress });
+    await stopBrokerAndWait(spec, Number(id), { signal: opts.signal });
+    opts.onProgress?.(`broker ${id} stopped: starting it`);
+    await startBrokerWhenUnregistered(spec, Number(id), { signal: opts.signal, onProgress: opts.onProgress });
+    await unmark(id);
     restarted.push(id);
   }
   return { restarted, down };
 }
+
+const OPEN_ACL = [new ACL(Permission.ALL, new Id('world', 'anyone'))];
+const ignoreExists = (e: unknown) => {
+  if (!(e instanceof ZkError && e.code === 'NODE_EXISTS')) throw e;
+};
 
 // ---------------------------------------------------------------------------------------------
 // A corrupt backup: a byte range of one pack of the newest complete set

@@ -271,6 +271,31 @@ describe('broker faults on the standby broker', () => {
     await createTopicsReady(standby, [{ topic: probeTopic, numPartitions: 1, replicationFactor: 1 }]);
     await withAdmin(kafkaFor(standby, 'test-admin'), standby.name, (a) => a.deleteTopics({ topics: [probeTopic] }));
   });
+
+  it('a chroot restore whose worker dies between stopping a broker and starting it: the retry starts it (a marker in the drill\'s own subtree, gone after)', async () => {
+    const drillId = unique('drill-chroot-cut');
+    const first = await apply(standby, drillId, { kind: 'zookeeper-chroot' });
+    expect(await registeredInZookeeper(standby, 1)).toBe(false);
+    // The worker "dies" right after the stop: the attempt ends there.
+    const died = await revertFault(standby, drillId, first, 'restore', {
+      onProgress: (m) => {
+        if (/^broker 1 stopped: starting it$/.test(m)) throw new Error('worker killed');
+      },
+    }).catch((e: unknown) => e);
+    expect(died).toBeInstanceOf(Error);
+    expect((died as Error).message).toBe('worker killed');
+    expect(await control.status()).not.toBe('running');
+    // The retry: nothing left to import, the stopped broker started (not taken for one that was down before).
+    const r = await revert(standby, drillId, first, 'restore');
+    expect(r.detail).toMatch(/already as exported .*; broker\(s\) 1 ran through the fault without their registration: restarted, registered again$/);
+    expect(await control.status()).toBe('running');
+    await waitForAgreement(standby, { present: [1], timeoutMs: 120_000 });
+    expect(await registeredInZookeeper(standby, 1)).toBe(true);
+    await topicsReady(standby, [topic], 120_000);
+    expect(await readAll(standby, topic)).toEqual(['before-1', 'before-2', 'before-3']);
+    // The marker is gone with its parent (nothing else of the drill is there).
+    expect(await withZk(zkConnect, (zk) => exists(zk, `${standby.zookeeper!.chroot}/lifeboat-drill`))).toBeNull();
+  });
 });
 
 /** A spec whose ZooKeeper chroot, registry roots and repository are this test's own; Kafka is the standby's. */
