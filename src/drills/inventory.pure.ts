@@ -3,6 +3,7 @@
  * does not: leaders, ISRs, controller epochs move with every broker restart a drill causes) and the
  * differences between the inventory before a drill and after it. Each difference is a problem.
  */
+import { KAFKA_OWNED_SUBTREES, KAFKA_REWRITTEN_NODES, kafkaOwnsZnode as kafkaOwnedByZookeeperRule } from '../zookeeper/kafkaOwned.pure';
 import type { Inventory, InventoryDifference } from './records';
 
 /** What an inventory keeps of a node whose data moves on its own: that it exists, not its content. */
@@ -14,10 +15,10 @@ export const PRESENCE_ONLY = 'present';
  * /kafka-acl/…, count), pending admin requests, and the drill's
  * own ZooKeeper write stream (`<chroot>/lifeboat-drill/<drill>`).
  */
-const DROPPED_SUBTREES = ['/controller', '/brokers/ids', '/admin', '/isr_change_notification', '/log_dir_event_notification', '/config/changes', '/kafka-acl-changes', '/kafka-acl-extended-changes', '/lifeboat-drill'];
+const DROPPED_SUBTREES = [...KAFKA_OWNED_SUBTREES, '/lifeboat-drill'];
 
 /** Persistent nodes Kafka rewrites by itself (an election, a producer id block): presence only. */
-const PRESENCE_ONLY_PATHS = [/^\/controller_epoch$/, /^\/latest_producer_id_block$/, /^\/feature$/, /^\/brokers\/topics\/[^/]+\/partitions\/[^/]+\/state$/];
+const PRESENCE_ONLY_PATHS = KAFKA_REWRITTEN_NODES;
 
 const under = (rel: string, root: string) => rel === root || rel.startsWith(`${root}/`);
 
@@ -46,8 +47,7 @@ export function kafkaZnodeValue(rel: string, ephemeral: boolean, dataHash: strin
  * epoch written back fails every later write of the controller that registered since.
  */
 export function kafkaOwnsZnode(rel: string): boolean {
-  if (DROPPED_SUBTREES.some((d) => under(rel, d))) return true;
-  return PRESENCE_ONLY_PATHS.some((r) => r.test(rel));
+  return kafkaOwnedByZookeeperRule(rel) || under(rel, '/lifeboat-drill');
 }
 
 /** A registry root's nodes: everything persistent counts (instances are ephemeral and come and go with their services). */

@@ -12,6 +12,9 @@
  *   the number it would have got in the source, above every restored one.
  * - Mirror keeps an extra node that holds a live ephemeral (a running session's, e.g. a broker's):
  *   ZooKeeper could not delete it (NOT_EMPTY) and the ephemeral is not ours to delete.
+ * - Into the chroot of a running Kafka (a live broker registration or controller there), what that
+ *   Kafka owns (kafkaOwned.pure.ts: epochs, partition states, notifications) is created when missing,
+ *   never rewritten or deleted, in every mode: listed as kept.
  * - ACLs: a node whose final ACL would not let this session create its children is created with a
  *   temporary ACL (the final one plus CREATE|ADMIN for this session) and tightened after all of its
  *   children exist, deepest first.
@@ -24,6 +27,7 @@ import { LifeboatError } from '../errors';
 import { ACL, exists, Id, multi, Permission, setACL, ZkError, type MultiOp, type ZkAcl, type ZkClient } from './client';
 import { zkFailure } from './errors';
 import { exportTree } from './export';
+import { kafkaOwnsZnode, liveKafkaIn } from './kafkaOwned.pure';
 import { comparePaths, depthOf, FORMAT, joinRoot, parentOf, type ZkAclEntry, type ZkNodeEntry, type ZkTreeExport } from './tree';
 
 export type RestoreMode = 'create-missing' | 'overwrite' | 'mirror';
@@ -55,6 +59,8 @@ export interface RestorePlan {
   remove: string[];
   /** Nodes only in the target that hold live ephemerals: never deleted. */
   keptForEphemerals: string[];
+  /** Nodes that differ or are only in the target and that the Kafka running on it owns: never rewritten or deleted. */
+  keptForKafka: string[];
   /** Parents of sequential nodes and the sequence number their next sequential child would get. */
   sequenceCounters: { path: string; next: number }[];
   skippedEphemerals: string[];
@@ -89,6 +95,7 @@ export function planRestore(source: ZkTreeExport, current: ZkTreeExport | null, 
     change: [],
     remove: [],
     keptForEphemerals: [],
+    keptForKafka: [],
     sequenceCounters: [],
     skippedEphemerals: [],
     unchanged: 0,
@@ -126,6 +133,11 @@ export function planRestore(source: ZkTreeExport, current: ZkTreeExport | null, 
     if (plan.skippedEphemerals.includes(t.path)) continue;
     if (holdsEphemeral.has(t.path)) plan.keptForEphemerals.push(t.path);
     else plan.remove.push(t.path);
+  }
+  if (current && liveKafkaIn(current.nodes)) {
+    plan.keptForKafka = [...plan.change.map((c) => c.path), ...plan.remove].filter(kafkaOwnsZnode).sort(comparePaths);
+    plan.change = plan.change.filter((c) => !kafkaOwnsZnode(c.path));
+    plan.remove = plan.remove.filter((r) => !kafkaOwnsZnode(r));
   }
   plan.add.sort((a, b) => comparePaths(a.path, b.path));
   plan.remove.sort((a, b) => comparePaths(b, a));
@@ -205,6 +217,7 @@ export function formatPlan(p: RestorePlan, limit = 200): string {
   }
   for (const r of p.remove) rows.push(`- ${joinRoot(p.targetRoot, r)}${p.mode === 'mirror' ? '' : ' — kept (only mirror deletes)'}`);
   for (const r of p.keptForEphemerals) rows.push(`- ${joinRoot(p.targetRoot, r)} — kept (holds live ephemeral nodes)`);
+  for (const r of p.keptForKafka ?? []) rows.push(`= ${joinRoot(p.targetRoot, r)} — kept (owned by the Kafka running on it)`);
   for (const e of p.skippedEphemerals) rows.push(`  skipped ephemeral ${joinRoot(p.targetRoot, e)}`);
   lines.push(...rows.slice(0, limit));
   if (rows.length > limit) lines.push(`  ... ${rows.length - limit} more`);

@@ -75,6 +75,41 @@ describe('increments and plans', () => {
     expect(() => planRestore({ ...src, kind: 'incremental' }, null, '/x')).toThrow(/full export/);
   });
 
+  it('into the chroot of a running Kafka, what that Kafka owns is created when missing, never rewritten or deleted, in every mode', () => {
+    const src = tree([node('/'), node('/controller_epoch', '7'), node('/brokers'), node('/brokers/topics'), node('/brokers/topics/t', 'assignment'), node('/brokers/topics/t/partitions'), node('/brokers/topics/t/partitions/0'), node('/brokers/topics/t/partitions/0/state', 'leader 1 epoch 3'), node('/config', 'old')]);
+    const running = (live: boolean) =>
+      tree([
+        node('/'),
+        node('/controller_epoch', '9'),
+        node('/brokers'),
+        node('/brokers/ids'),
+        ...(live ? [node('/brokers/ids/1', 'endpoint', { ephemeral: true })] : []),
+        node('/brokers/topics'),
+        node('/brokers/topics/t', 'assignment'),
+        node('/brokers/topics/t/partitions'),
+        node('/brokers/topics/t/partitions/0'),
+        node('/brokers/topics/t/partitions/0/state', 'leader 1 epoch 5'),
+        node('/admin'),
+        node('/admin/delete_topics'),
+        node('/config', 'new'),
+      ]);
+    const p = planRestore(src, running(true), '/standby', { mode: 'mirror' });
+    expect(p.change.map((c) => c.path)).toEqual(['/config']);
+    expect(p.remove).toEqual([]);
+    expect(p.keptForEphemerals).toEqual(['/brokers/ids']);
+    expect([...p.keptForKafka].sort()).toEqual(['/admin', '/admin/delete_topics', '/brokers/topics/t/partitions/0/state', '/controller_epoch']);
+    expect(formatPlan(p)).toContain('= /standby/controller_epoch — kept (owned by the Kafka running on it)');
+    // Nothing runs there (no live registration or controller): a mirror puts the export back whole.
+    const idle = planRestore(src, running(false), '/standby', { mode: 'mirror' });
+    expect(idle.change.map((c) => c.path).sort()).toEqual(['/brokers/topics/t/partitions/0/state', '/config', '/controller_epoch']);
+    expect([...idle.remove].sort()).toEqual(['/admin', '/admin/delete_topics', '/brokers/ids']);
+    expect(idle.keptForKafka).toEqual([]);
+    // Missing Kafka-owned nodes are created under a running Kafka too.
+    const bare = planRestore(src, tree([node('/'), node('/brokers'), node('/brokers/ids'), node('/brokers/ids/1', 'e', { ephemeral: true })]), '/standby', { mode: 'overwrite' });
+    expect(bare.add.map((n) => n.path)).toContain('/controller_epoch');
+    expect(bare.add.map((n) => n.path)).toContain('/brokers/topics/t/partitions/0/state');
+  });
+
   it('computes ZooKeeper digest ids', () => {
     // DigestAuthenticationProvider.generateDigest("super:test")
     expect(digestId('super:test')).toBe('super:D/InIHSb7yEEbrWz8b9l71RjZJU=');
