@@ -651,6 +651,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     // The read-back a verified recovery's verify phase left running; its failure fails the drill, as in verify.
     const readBackDone = async () => {
       if (!readBackInReview || !readBackP) return;
+      readBackInReview = false;
       try {
         await readBackP;
       } catch (e) {
@@ -659,6 +660,8 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
         problem(`the drill failed in its verify phase: ${failureOf(e).message}`, 'phase verify', 'P1');
       }
     };
+    // A restore puts things back under what the read-back reads (a stop asked during verify): it waits for it.
+    if (!discarding) await readBackDone();
     await together(
       (async () => {
         for (const stage of stages) {
