@@ -22,7 +22,7 @@
 import { ApplicationFailure, type ChildWorkflowHandle, condition, ParentClosePolicy, proxyActivities, startChild } from '@temporalio/workflow';
 import type { LifeboatActivities } from '../../activities';
 import type { ClusterSpec } from '../../src/config/spec';
-import { DRILL_ESCALATION_MINUTES, DRILL_MIRROR_READY_MS, type DrillMirrorDecision, drillFailoverPolicy, drillMirrorDecision, escalationProblem, failoverDrillFailure } from '../../src/drills/failoverDrill.pure';
+import { DRILL_ESCALATION_MINUTES, DRILL_MIRROR_READY_MS, type DrillMirrorDecision, drillFailoverPolicy, drillMirrorDecision, escalationProblem, failoverDrillFailure, strandedProblem } from '../../src/drills/failoverDrill.pure';
 import type { Acl } from '../../src/kafka/acls';
 import { mirrorPair, mirrorWorkflowId } from '../../src/kafka/mirrorRun.pure';
 import type { SpecRef } from '../../src/report/report.pure';
@@ -51,7 +51,7 @@ export class FailoverDrill {
   private runningInput?: MirrorInput;
   private ownMirror?: ChildWorkflowHandle<typeof mirror>;
   private ownMirrorEnded = false;
-  private before?: { standbyFences: Acl[]; lifeboatZnode?: boolean; fenceMarker?: boolean };
+  private before?: { standbyFences: Acl[]; lifeboatZnode?: boolean; fenceMarker?: boolean; standbyEnds?: Record<string, number> };
   result?: FailoverResult;
   /** When the failover child returned having moved the service to the standby. */
   movedAt?: string;
@@ -132,9 +132,10 @@ export class FailoverDrill {
    * (every broker, every topic of `topicsBefore`, the inventory's); the failover undone. Never throws:
    * failures are returned.
    */
-  async undo(topicsBefore?: string[]): Promise<{ done: string[]; failed: string[] }> {
+  async undo(topicsBefore?: string[]): Promise<{ done: string[]; failed: string[]; stranded?: string }> {
     const done: string[] = [];
     const failed: string[] = [];
+    let stranded: string | undefined;
     if (this.ownMirror && !this.ownMirrorEnded) {
       try {
         await this.ownMirror.signal(mirrorStopSignal, { by: 'drill review', reason: 'the drill is over' });
@@ -165,7 +166,17 @@ export class FailoverDrill {
         failed.push(`the client-switch hooks of ${this.standby.name} were not reverted: ${failureOf(e).message} — point the clients back at ${this.primary.name} by hand`);
       }
     }
-    return { done, failed };
+    // What the clients wrote to the standby while it had the service is there only: said, never dropped.
+    if (this.movedAt && this.before.standbyEnds) {
+      try {
+        const w = await reads.drillStandbyWritesActivity({ primary: this.primary, standby: this.standby, exclude: [this.topic], since: this.before.standbyEnds });
+        stranded = strandedProblem(this.primary.name, this.standby.name, w.stranded);
+        if (!stranded) done.push(`no records written to ${this.standby.name} since the failover past the mirror's copies (${w.partitions} mirrored partitions)`);
+      } catch (e) {
+        done.push(`records written to ${this.standby.name} since the failover were not looked for: ${failureOf(e).message}`);
+      }
+    } else if (this.movedAt) done.push(`records written to ${this.standby.name} since the failover were not looked for: the mirror's positions could not be read in prepare`);
+    return { done, failed, ...(stranded ? { stranded } : {}) };
   }
 
   /** Review, after the stream topic is dropped on the primary: its copy on the standby dropped; a mirror that ran before started again. Never throws. */
