@@ -223,5 +223,6 @@ export async function mirroredStandbyEnds(primary: ClusterSpec, standby: Cluster
  */
 export async function standbyWritesSinceFailover(primary: ClusterSpec, standby: ClusterSpec, exclude: string[], since: Record<string, number>, signal?: AbortSignal): Promise<{ stranded: StrandedWrites[]; partitions: number }> {
   const { forward, ends } = await mirroredStandbyEnds(primary, standby, exclude, signal);
-  return { stranded: strandedWrites(forward, ends, since, exclude), partitions: forward.length };
+  // `forward` is without the excluded topics already.
+  return { stranded: strandedWrites(forward, ends, since), partitions: forward.length };
 }

@@ -409,7 +409,9 @@ async function reregister(spec: ClusterSpec, drillId: string, zk: ZkClient, ids:
   };
   const unmark = async (id: string) => {
     await remove(zk, marker(id)).catch(gone);
-    if ((await getChildren(zk, root).catch(() => ['?'])).length === 0) await remove(zk, root).catch(gone);
+    // The subtree goes once nothing of any drill is left in it (the stream's drop does the same).
+    const left = await getChildren(zk, root).catch(() => undefined);
+    if (left?.length === 0) await remove(zk, root).catch(gone);
   };
   const controlOf = (id: string) => (spec.brokers.some((b) => b.id === Number(id)) ? brokerControlFor(spec, Number(id)) : undefined);
   const restarted: string[] = [];
