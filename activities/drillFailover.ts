@@ -6,10 +6,11 @@
  */
 import { Context } from '@temporalio/activity';
 import type { ClusterSpec } from '../src/config/spec';
-import { awaitMirrorHolds, awaitServingAgain, dropStandbyCopy, lifeboatZnodeExists, observeDrillMirror, putFencesBack, readFenceMarker, mirroredStandbyEnds, removeEmptyLifeboatZnode, standbyFences, standbyWritesSinceFailover } from '../src/drills/failoverDrill';
+import { awaitMirrorHolds, awaitServingAgain, dropStandbyCopy, lifeboatZnodeExists, observeDrillMirror, putFencesBack, readFenceMarker, mirroredStandbyEnds, readFailoverStatus, removeEmptyLifeboatZnode, standbyFences, standbyWritesSinceFailover } from '../src/drills/failoverDrill';
 import { type DrillMirrorObservation, fencesToRestore, type StrandedWrites } from '../src/drills/failoverDrill.pure';
 import { unfencePrimary } from '../src/failover/data/fence';
 import type { PrimaryFence } from '../src/failover/data/types';
+import type { FailoverStatus } from '../src/failover/run.pure';
 import type { Acl } from '../src/kafka/acls';
 import type { ActivityDeps } from './deps';
 import { withHeartbeat } from './heartbeat';
@@ -19,6 +20,11 @@ export function drillFailoverActivities(_deps: ActivityDeps) {
     /** The mirror workflow of the pair: running or not, with the running run's input. A read. */
     async drillMirrorObserveActivity(input: { workflowId: string }): Promise<DrillMirrorObservation> {
       return observeDrillMirror(Context.current().client, input.workflowId);
+    },
+
+    /** What the drill's failover child last said of itself (its status query), when it ended without returning its result. A read. */
+    async drillFailoverStatusActivity(input: { workflowId: string }): Promise<FailoverStatus | undefined> {
+      return readFailoverStatus(Context.current().client, input.workflowId);
     },
 
     /** The standby's mirrored partitions with records past the forward mirror's copies (the clients' since the failover); `exclude`: the drill's stream. A read. */

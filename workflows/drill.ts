@@ -337,6 +337,8 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
       if (isCancellation(e)) throw e;
       outcome.failed = failureOf(e).message;
       entry.outcome = 'failed';
+      // A failover that ended without its result (terminated, timed out): what it did, for the review to undo.
+      if (call.workflow === 'failover' && fo) await fo.ended(workflowId);
       // What the child did before it failed, as its last progress showed it.
       const p = progress.get(workflowId);
       if (p) outcome.report = { kind: call.workflow, cluster: spec.name, workflowId, runId: '', dryRun: plan.dryRun, outcome: 'failed', startedAt: faultAt ?? startedAt, endedAt: nowIso(), steps: p.steps, checks: [], problems: p.problems };

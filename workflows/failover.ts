@@ -496,9 +496,12 @@ export async function failover(input: FailoverRunInput): Promise<FailoverResult>
       'hooks',
       async () => {
         for (let i = 0; i < hooks.length; i++) {
+          // Said before it runs: a run that ends meanwhile (terminated) leaves this hook's effect unknown.
+          st.hookRunning = i;
           const out = await promote.runSwitchHookActivity({ source: primary, target: standby!, index: i });
           hooksRan.push(out);
           st.hooks = [...hooksRan];
+          delete st.hookRunning;
           if (!out.ok) throw ApplicationFailure.nonRetryable(`client-switch hook #${i + 1} (${out.type}) failed: ${out.detail}`, 'HookFailed');
         }
         return hooksRan.length;

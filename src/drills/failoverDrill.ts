@@ -20,6 +20,8 @@ import { MIRROR_STATUS_QUERY, type MirrorStatus } from '../kafka/mirrorRun.pure'
 import { topicAcls } from '../migration/fence';
 import { FENCE_MARKER } from '../failover/data/fence';
 import type { PrimaryFence } from '../failover/data/types';
+import { FAILOVER_STATUS_QUERY } from '../failover/ids.pure';
+import type { FailoverStatus } from '../failover/run.pure';
 import { type ForwardPartition, forwardPartitions } from '../failover/failback/forward';
 import { chrootPath, exists, getChildren, getData, remove, withZk } from '../zookeeper/client';
 import { type DrillMirrorObservation, type StrandedWrites, strandedWrites } from './failoverDrill.pure';
@@ -39,6 +41,20 @@ export async function observeDrillMirror(client: Client, workflowId: string): Pr
   const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
   const input = payload ? (defaultPayloadConverter.fromPayload(payload) as DrillMirrorObservation['input']) : undefined;
   return { workflowId, running: true, ...(input ? { input } : {}) };
+}
+
+/**
+ * What a failover run last said of itself (its status query; Temporal answers it for a closed run by
+ * replaying its history): the hooks it ran and the fence it made, when it ended without returning its
+ * result (terminated, timed out). Undefined when Temporal has no such run.
+ */
+export async function readFailoverStatus(client: Client, workflowId: string): Promise<FailoverStatus | undefined> {
+  try {
+    return await client.workflow.getHandle(workflowId).query<FailoverStatus>(FAILOVER_STATUS_QUERY);
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError) return undefined;
+    throw e;
+  }
 }
 
 /**

@@ -96,6 +96,8 @@ export interface FailoverStatus {
   consumedNotMirrored?: number;
   degradation: { level: number; since?: string };
   hooks?: HookOutcome[];
+  /** The client-switch hook running (its index in the standby's clientSwitch): a run ended meanwhile left its effect unknown. */
+  hookRunning?: number;
   /** When the verify probe had consumed its records on the standby (the RTO's end). */
   firstConsumedAt?: string;
   rtoMs?: number;

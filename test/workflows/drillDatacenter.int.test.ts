@@ -16,12 +16,14 @@
  *    the primary, nor on the standby beyond the mirror's and Kafka's internal topics.
  * Then with a mirror that ran before the drill (a pattern that takes drill streams): used, stopped by
  * the failover, running again after; stopped (`drill stop`) while the failover promotes, past its fence:
- * the review lifts the fence; with a standby not ready (a partition under min.insync.replicas)
+ * the review lifts the fence; with the failover terminated in its client-switch hooks (the first ran, the
+ * second held on a file): the review reads the ended run's status, reverts the first, names the second
+ * as unknown and lifts the fence from the run's record; with a standby not ready (a partition under min.insync.replicas)
  * the failover escalates, nobody approves within the drill's bound (15 s here), it stands down and the
  * drill fails with a problem that says so, the primary as found; and with a mirror whose selection does
  * not take the stream: the drill refused in one line, nothing touched.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,12 +86,23 @@ const standbyOwn = (d: InventoryDifference[]) => d.filter((x) => !/__lifeboat_mi
  */
 const clients = join(tmpdir(), `${unique('dc-clients')}.properties`);
 const clientsBefore = `# orders service\nbootstrap.servers=${primary.kafka.bootstrapServers.join(',')}\nclient.id=orders\n`;
+/** While this file exists, the standby's second client-switch hook (a command) waits: a failover can be held in its hooks step. */
+const hold = join(tmpdir(), `${unique('dc-hold')}`);
 
 beforeAll(async () => {
   writeFileSync(clients, clientsBefore);
   const standbyFile = findCluster(topo, 'standby').specFile;
   const standbyYaml = readFileSync(standbyFile, 'utf8');
-  writeFileSync(standbyFile, YAML.stringify({ ...YAML.parse(standbyYaml), clientSwitch: [{ type: 'bootstrap-file', path: clients }] }));
+  writeFileSync(
+    standbyFile,
+    YAML.stringify({
+      ...YAML.parse(standbyYaml),
+      clientSwitch: [
+        { type: 'bootstrap-file', path: clients },
+        { type: 'command', command: ['sh', '-c', `while [ -e '${hold}' ]; do sleep 0.1; done`] },
+      ],
+    }),
+  );
   try {
     lab = await startDrillLab(primary);
   } finally {
@@ -138,8 +151,11 @@ describe('datacenter-lost (full) on the primary (iKnowThisIsProduction)', () => 
     expect(fo.status.fence?.record?.via).toBe('zookeeper');
     expect(fo.status.mirror?.workflowId).toBe(mirrorId);
     // The clients were switched to the standby, and switched back by the review.
-    expect(fo.status.hooks?.map((h) => [h.type, h.ok])).toEqual([['bootstrap-file', true]]);
-    expect(notes, why).toEqual(expect.arrayContaining([`the clients switched back to ${primary.name}: 1 of 1 client-switch hooks of ${standby.name} reverted`]));
+    expect(fo.status.hooks?.map((h) => [h.type, h.ok])).toEqual([
+      ['bootstrap-file', true],
+      ['command', true],
+    ]);
+    expect(notes, why).toEqual(expect.arrayContaining([`the clients switched back to ${primary.name}: 2 of 2 client-switch hooks of ${standby.name} reverted`]));
     expect(readFileSync(clients, 'utf8')).toBe(clientsBefore);
 
     // RTO on the standby: the first green probe after the fault saw the standby's one broker.
@@ -260,6 +276,49 @@ describe('datacenter-lost (full) on the primary (iKnowThisIsProduction)', () => 
     expect(record.inventoryDifferences, why).toEqual([]);
     expect(inventoryDiff(beforePrimary, await takeInventory(lab.spec, 'test'))).toEqual([]);
     console.info(`drill datacenter-lost (full, stopped at the failover's ${seen}) of ${primary.name}: score ${record.score.total}, ${(Date.parse(record.endedAt) - Date.parse(record.startedAt)) / 1000} s start to record`);
+  });
+
+  it('the failover terminated in its hooks (the first ran, the second held): the review reverts the first from its status, names the second, lifts the fence', { timeout: 300_000 }, async () => {
+    const beforePrimary = await takeInventory(lab.spec, 'test');
+    const id = lab.drillId('datacenter-lost');
+    drillId = id;
+    writeFileSync(hold, 'held by the test\n');
+    try {
+      const run = lab.run(id, { scenario: 'datacenter-lost', type: 'full', iKnowThisIsProduction: true });
+      run.catch(() => undefined);
+      const handle = lab.client.workflow.getHandle(id);
+      // The first hook switched the clients; the second waits on the hold file.
+      let step = '';
+      for (const end = Date.now() + 180_000; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
+        step = (await handle.query<DrillStatus>(DRILL_STATUS_QUERY).catch(() => undefined))?.recovery[0]?.step ?? '';
+        if (step === 'hooks' && readFileSync(clients, 'utf8') !== clientsBefore) break;
+      }
+      expect(readFileSync(clients, 'utf8'), `the first hook switched the clients (the failover's step: ${step})`).not.toBe(clientsBefore);
+      await lab.client.workflow.getHandle(`${id}/recovery-failover`).terminate('test: the failover cut short in its hooks');
+      rmSync(hold, { force: true });
+      const record = await run;
+      const why = whyOf(record);
+      const notes = record.phases.flatMap((p) => p.notes);
+      // The first hook put back from the failover's status; the second named, not guessed at.
+      expect(readFileSync(clients, 'utf8'), why).toBe(clientsBefore);
+      expect(notes, why).toEqual(expect.arrayContaining([`the clients switched back to ${primary.name}: 1 of 1 client-switch hooks of ${standby.name} reverted`]));
+      // The drill failed with its failover, and said what the failover had done before it ended.
+      expect(record.problems.some((p) => p.title === 'recovery failover failed: Terminated'), why).toBe(true);
+      expect(notes.some((n) => /last said: phase switching, past its point of no return, fence made, 1 client-switch hooks ran, client-switch hook #2 running$/.test(n)), why).toBe(true);
+      expect(notes.some((n) => n.startsWith(`REVERT FAILED: client-switch hook #2 (command) of ${standby.name} was running when the failover ended`)), why).toBe(true);
+      // The fence lifted (from the failover's record), the primary and the mirror as found.
+      expect(notes.some((n) => /fence lifted: \d+ ACLs on \d+ topics \(zookeeper\)$/.test(n)), why).toBe(true);
+      for (const b of labBrokers) expect(brokerRunning(topo, b), `primary broker ${b.id}`).toBe(true);
+      const topic = drillStreamTopic(id);
+      expect(await aclsOn(topic)).toEqual([]);
+      const zk = primary.zookeeper!;
+      expect(await withZk(zk.connect, async (c) => exists(c, chrootPath(zk.chroot, FENCE_MARKER)))).toBeNull();
+      expect(await mirrorRuns()).toBe(false);
+      expect(record.inventoryDifferences, why).toEqual([]);
+      expect(inventoryDiff(beforePrimary, await takeInventory(lab.spec, 'test'))).toEqual([]);
+    } finally {
+      rmSync(hold, { force: true });
+    }
   });
 
   it('the failover escalates (the standby not ready) and nobody approves: bounded, stood down, the drill fails with a problem saying so, the primary as found', { timeout: 300_000 }, async () => {

@@ -26,7 +26,7 @@ import { DRILL_ESCALATION_MINUTES, DRILL_MIRROR_READY_MS, type DrillMirrorDecisi
 import type { Acl } from '../../src/kafka/acls';
 import { mirrorPair, mirrorWorkflowId } from '../../src/kafka/mirrorRun.pure';
 import type { SpecRef } from '../../src/report/report.pure';
-import type { FailoverResult } from '../failover';
+import type { FailoverResult, FailoverStatus } from '../failover';
 import { mirror, type MirrorInput, mirrorStopSignal } from '../mirror';
 import { failureOf } from '../recovery/support';
 import { resolveCluster } from './cluster';
@@ -52,11 +52,14 @@ export class FailoverDrill {
   private ownMirror?: ChildWorkflowHandle<typeof mirror>;
   private ownMirrorEnded = false;
   private before?: { standbyFences: Acl[]; lifeboatZnode?: boolean; fenceMarker?: boolean; standbyEnds?: Record<string, number> };
-  result?: FailoverResult;
+  /** What the failover child said of itself: its result's status, or (it ended without one) its status query's last answer. */
+  status?: FailoverStatus;
   /** When the failover child returned having moved the service to the standby. */
   movedAt?: string;
   /** Why the drill fails after its failover child (it did not move the service). */
   failure?: string;
+  /** Why the status of a failover that ended without its result could not be read. */
+  private statusUnread?: string;
 
   constructor(
     private readonly primary: ClusterSpec,
@@ -115,11 +118,32 @@ export class FailoverDrill {
 
   /** The failover child's result: undefined when the service moved to the standby, else why the drill fails. */
   took(r: FailoverResult, at: string): string | undefined {
-    this.result = r;
+    this.status = r.status;
     const why = failoverDrillFailure({ outcome: r.status.outcome, reason: r.status.reason, escalated: r.status.decision?.action === 'escalate', pointOfNoReturn: r.status.pointOfNoReturn }, this.standby.name, this.escalationMinutes);
     if (!why) this.movedAt = at;
     this.failure = why;
     return why;
+  }
+
+  /**
+   * The failover child ended without returning its result (terminated, timed out, its workflow failed;
+   * the drill fails as with any failed recovery child): what it did before (the hooks it ran, the fence it made) read from its status query, so the review
+   * undoes that too. Never throws: a status that cannot be read is said, and the fence's marker remains.
+   */
+  async ended(workflowId: string): Promise<void> {
+    try {
+      const s = await reads.drillFailoverStatusActivity({ workflowId });
+      if (!s) {
+        this.note(`the failover ${workflowId} is not known to Temporal: what it did is unknown beyond the fence's marker`);
+        return;
+      }
+      this.status = s;
+      const running = s.hookRunning !== undefined && !(s.hooks ?? []).some((h) => h.index === s.hookRunning) ? `, client-switch hook #${s.hookRunning + 1} running` : '';
+      this.note(`the failover ${workflowId} last said: phase ${s.phase}, ${s.pointOfNoReturn ? 'past' : 'before'} its point of no return, fence ${s.fence?.fenced ? 'made' : 'none'}, ${(s.hooks ?? []).length} client-switch hooks ran${running}`);
+    } catch (e) {
+      this.note(`the failover ${workflowId}'s status could not be read: ${failureOf(e).message}`);
+      this.statusUnread = failureOf(e).message;
+    }
   }
 
   /** A probe of the standby counts once the service moved there. */
@@ -144,18 +168,25 @@ export class FailoverDrill {
       } catch (e) {
         failed.push(`the drill's mirror ${this.mirrorId} was not stopped: ${failureOf(e).message}`);
       }
-    } else if (this.ownMirror) done.push(`the drill's mirror ${this.mirrorId} ended (${this.result?.status.mirror?.stopped ?? 'stopped'})`);
+    } else if (this.ownMirror) done.push(`the drill's mirror ${this.mirrorId} ended (${this.status?.mirror?.stopped ?? 'stopped'})`);
     if (!this.before) return { done, failed };
     try {
-      const fence = this.result?.status.fence?.record;
+      const fence = this.status?.fence?.record;
       done.push(...(await undos.drillUndoFailoverActivity({ primary: this.primary, standby: this.standby, ...(fence ? { fence } : {}), standbyFencesBefore: this.before.standbyFences, ...(this.before.lifeboatZnode !== undefined ? { lifeboatZnodeBefore: this.before.lifeboatZnode } : {}), ...(this.before.fenceMarker !== undefined ? { fenceMarkerBefore: this.before.fenceMarker } : {}), ...(topicsBefore ? { topicsBefore } : {}) })));
-      if (!fence && this.result?.status.pointOfNoReturn && this.before.fenceMarker !== false) failed.push(`the failover passed its point of no return but left no fence record: check ${this.primary.name}'s ACLs by hand`);
+      if (!fence && this.status?.pointOfNoReturn && this.before.fenceMarker !== false) failed.push(`the failover passed its point of no return but left no fence record: check ${this.primary.name}'s ACLs by hand`);
     } catch (e) {
       failed.push(`the failover was not undone: ${failureOf(e).message} — lift ${this.primary.name}'s fence (DENY WRITE User:* on the mirrored topics) and put ${this.standby.name}'s write fences back`);
     }
     // The clients last: pointed back at the primary once it takes writes again. Each hook puts back
     // exactly what it found (a registry node's or file's old bytes, a command run with LIFEBOAT_REVERT=1).
-    const hooks = (this.result?.status.hooks ?? []).filter((h) => !h.dryRun);
+    const hooks = (this.status?.hooks ?? []).filter((h) => !h.dryRun);
+    // A hook the failover was running when it ended: whether it switched anything is unknown (its activity may still finish).
+    const running = this.status?.hookRunning;
+    if (running !== undefined && !hooks.some((h) => h.index === running)) {
+      const hook = this.standby.clientSwitch[running];
+      failed.push(`client-switch hook #${running + 1}${hook ? ` (${hook.type})` : ''} of ${this.standby.name} was running when the failover ended: whether it switched clients is unknown — check it, and undo it by hand if it did (a command hook: run it with LIFEBOAT_REVERT=1)`);
+    }
+    if (this.statusUnread) failed.push(`the failover's status could not be read (${this.statusUnread}): its client-switch hooks of ${this.standby.name} may have run — point the clients back at ${this.primary.name} by hand`);
     if (hooks.length) {
       try {
         const reverted = await undos.revertSwitchHooksActivity({ source: this.primary, target: this.standby, outcomes: hooks });
