@@ -52,7 +52,7 @@ interface TaskMessage {
   srcLen?: number;
   items: Item[];
 }
-type Reply = { id: number; ok: true } | { id: number; ok: false; blob?: string; pack?: string; reason: string; code?: string };
+type Reply = { id: number; ok: true; native: number } | { id: number; ok: false; blob?: string; pack?: string; reason: string; code?: string };
 
 /**
  * Raw bytes per task: big enough to amortize messages, small enough to balance workers on one file.
@@ -63,9 +63,8 @@ export const TASK_BYTES = 2 * 1024 * 1024;
 /** Tasks handed to a worker before it finishes one (so it never waits for the next). */
 const PER_WORKER = 2;
 
-/** Resolves the zstd binding's absolute path (an eval'd worker resolves modules from the cwd otherwise). */
-function zstdBindingPath(): string | null {
-  const specifier = '@mongodb-js/zstd/bindings.js';
+/** Resolves a module's absolute path (an eval'd worker resolves modules from the cwd otherwise), or null. */
+function resolvePath(specifier: string): string | null {
   const attempts: (() => string)[] = [
     () => require.resolve(specifier),
     () => createRequire(__filename).resolve(specifier),
@@ -81,9 +80,27 @@ function zstdBindingPath(): string | null {
   return null;
 }
 
+/**
+ * zstd-napi (an optional dependency, built from its bundled zstd sources at install) decodes a
+ * chunk into a buffer the worker reuses, its plain length being known from the index: about twice
+ * the speed of @mongodb-js/zstd 1.2, whose binding decodes through a growing buffer into a fresh
+ * one per chunk (docs/benchmarks.md, "Repository"). Where it is not installed, the workers use
+ * @mongodb-js/zstd alone; any chunk it cannot decode goes through @mongodb-js/zstd as before.
+ */
+const zstdBindingPath = () => resolvePath('@mongodb-js/zstd/bindings.js');
+const zstdNapiPath = () => resolvePath('zstd-napi/binding.js');
+
 export class RestorePool {
   /** Tasks worker threads of any pool in this process completed: how a test tells the threads did the reading (restore falls back silently). */
   static tasksDone = 0;
+  /** Whether pools started from now on decode with zstd-napi when it is installed (tests turn it off to cover the other path). */
+  static nativeDecoder = true;
+  /** Chunks the workers of any pool decoded with zstd-napi (how a test tells which decoder ran). */
+  static nativeChunks = 0;
+  /** Whether zstd-napi is installed here (an optional dependency: its build may fail on a platform). */
+  static nativeDecoderInstalled(): boolean {
+    return zstdNapiPath() !== null;
+  }
   private readonly workers: { w: Worker; busy: number; gone: boolean }[] = [];
   private readonly queue: TaskMessage[] = [];
   private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void; worker?: number }>();
@@ -94,8 +111,9 @@ export class RestorePool {
 
   private constructor(key: Buffer, workers: number, zstdPath: string | null) {
     const source = `const __name = (f) => f;\n(${workerMain.toString()})();`;
+    const napiPath = RestorePool.nativeDecoder ? zstdNapiPath() : null;
     for (let i = 0; i < workers; i++) {
-      const w = new Worker(source, { eval: true, workerData: { key, zstdPath } });
+      const w = new Worker(source, { eval: true, workerData: { key, zstdPath, napiPath } });
       const slot = { w, busy: 0, gone: false };
       w.on('message', (m: Reply) => this.reply(i, m));
       w.on('error', (e) => this.lost(i, e));
@@ -191,6 +209,7 @@ export class RestorePool {
     if (p) {
       if (m.ok) {
         RestorePool.tasksDone++;
+        RestorePool.nativeChunks += m.native;
         p.resolve();
       }
       else {
@@ -259,7 +278,8 @@ function workerMain(): void {
   type WItem = [string, number, number, string, number, number];
   type WTask = { type: 'task'; id: number; fd?: number; sab?: SharedArrayBuffer; src?: SharedArrayBuffer; srcLen?: number; items: WItem[] };
   type Zstd = { decompress(data: Buffer): Promise<Buffer> };
-  const { key, zstdPath } = workerData as { key: Buffer; zstdPath: string | null };
+  type DCtx = { decompress(dst: Uint8Array, src: Uint8Array): number };
+  const { key, zstdPath, napiPath } = workerData as { key: Buffer; zstdPath: string | null; napiPath: string | null };
   let zstd: Zstd | null = null;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -267,6 +287,30 @@ function workerMain(): void {
   } catch {
     zstd = null;
   }
+  // zstd-napi's decompression context: a chunk decodes synchronously on this thread into `plainBuf`
+  // (reused; the chunk's length is known), then is hashed and written before the next one decodes.
+  let dctx: DCtx | null = null;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    if (napiPath) dctx = new (require(napiPath) as { DCtx: new () => DCtx }).DCtx();
+  } catch {
+    dctx = null;
+  }
+  let plainBuf = Buffer.alloc(0);
+  let nativeDecoded = 0;
+  /** The chunk decoded into `plainBuf` (valid until the next call), or null: then @mongodb-js/zstd decodes it as before. */
+  const decodeInto = (payload: Buffer, raw: number): Buffer | null => {
+    if (!dctx) return null;
+    if (plainBuf.length < raw) plainBuf = Buffer.allocUnsafeSlow(Math.max(raw, 4 * 1024 * 1024));
+    try {
+      const n = dctx.decompress(plainBuf.subarray(0, raw), payload);
+      if (n !== raw) return null;
+      nativeDecoded++;
+      return plainBuf.subarray(0, n);
+    } catch {
+      return null;
+    }
+  };
   const port = parentPort!;
   // Every chunk leaves two dead buffers (the decipher's and zstd's output) whose memory lives outside
   // V8's heap; V8 collects them only when ~64 MB of such memory has piled up, per worker: most of a
@@ -348,10 +392,12 @@ function workerMain(): void {
     return rest.length ? Buffer.concat([plain, rest]) : plain;
   };
 
-  const decompress = (codec: number, payload: Buffer): Buffer | Promise<Buffer> => {
+  const decompress = (codec: number, payload: Buffer, raw: number): Buffer | Promise<Buffer> => {
     if (codec === 0) return payload;
     if (codec === 1) return zlib.brotliDecompressSync(payload);
     if (codec === 2) {
+      const plain = decodeInto(payload, raw);
+      if (plain) return plain;
       if (!zstd) throw new Error('this chunk is zstd-compressed but the @mongodb-js/zstd binding is not installed for this platform');
       return zstd.decompress(payload);
     }
@@ -386,6 +432,7 @@ function workerMain(): void {
   };
 
   const run = async (t: WTask): Promise<void> => {
+    nativeDecoded = 0;
     const sink = sinkOf(t);
     const inflight: { it: WItem; data: Promise<Buffer> }[] = [];
     const drain = async (limit: number) => {
@@ -429,7 +476,7 @@ function workerMain(): void {
         }
         for (let k = i; k < j; k++) {
           const it = t.items[k]!;
-          const [pack, offset, length, id] = it;
+          const [pack, offset, length, id, raw] = it;
           const at = offset - first[1];
           if (at + length > got) throw new Fail(id, pack, `is truncated (${Math.max(0, got - at)} of ${length} bytes)`);
           let plain: Buffer;
@@ -440,7 +487,7 @@ function workerMain(): void {
           }
           let out: Buffer | Promise<Buffer>;
           try {
-            out = decompress(plain[0]!, plain.subarray(1));
+            out = decompress(plain[0]!, plain.subarray(1), raw);
           } catch (e) {
             throw new Fail(id, pack, `cannot be decompressed: ${(e as Error).message}`);
           }
@@ -458,7 +505,7 @@ function workerMain(): void {
         sinceGc = 0;
         minorGc();
       }
-      port.postMessage({ id: t.id, ok: true });
+      port.postMessage({ id: t.id, ok: true, native: nativeDecoded });
     } catch (e) {
       await Promise.allSettled(inflight.map((x) => x.data));
       if (e instanceof Fail) port.postMessage({ id: t.id, ok: false, blob: e.blob, pack: e.pack, reason: e.reason });

@@ -127,6 +127,27 @@ describe('restore-files through worker threads', () => {
     await repo.close();
   });
 
+  it('decodes zstd chunks with zstd-napi when it is installed, and restores the same with @mongodb-js/zstd alone', async () => {
+    const { repo, files } = await shapes();
+    const r = await repo.openSnapshot('latest');
+    const installed = RestorePool.nativeDecoderInstalled();
+    try {
+      for (const native of [true, false]) {
+        RestorePool.nativeDecoder = native;
+        const target = join(tempDir(`restore-decoder-${native}`), 't');
+        const before = RestorePool.nativeChunks;
+        await restoreFiles(r, target, { include: 'logdirs/b1', stripPrefix: 'logdirs/b1', workers: 2 });
+        // kafkaLike data compresses: with zstd-napi every such chunk is decoded by it, without it none.
+        if (native && installed) expect(RestorePool.nativeChunks - before).toBeGreaterThan(10);
+        else expect(RestorePool.nativeChunks).toBe(before);
+        for (const [path, data] of Object.entries(files)) expect(readFileSync(join(target, path.slice('logdirs/b1/'.length))).equals(data), `${path} (native ${native})`).toBe(true);
+      }
+    } finally {
+      RestorePool.nativeDecoder = true;
+    }
+    await repo.close();
+  });
+
   it('restores on the calling thread when the workers cannot start', async () => {
     const { repo, files } = await shapes();
     const real = await repo.openSnapshot('latest');
