@@ -53,34 +53,29 @@ async function readZnodes(spec: ClusterSpec, exclude: ReadonlySet<string>, signa
   if (spec.kafka.mode === 'zookeeper') roots.push({ root: zkc.chroot || '/', value: (rel, eph, hash) => kafkaZnodeValue(rel, eph, hash, exclude) });
   for (const r of registryRootsOf(spec)) roots.push({ root: r, value: (_rel, eph, hash) => registryZnodeValue(eph, hash) });
   if (roots.length === 0) return {};
-  return withZkSession(zkc.connect, { auth: zkAuthOf(spec) }, async (zk) => {
-    const out: Record<string, string> = {};
-    for (const { root, value } of roots) Object.assign(out, await znodesUnder(zk, root, value, signal));
-    return out;
-  });
+  return withZkSession(zkc.connect, { auth: zkAuthOf(spec) }, async (zk) => Object.assign({}, ...(await Promise.all(roots.map(({ root, value }) => znodesUnder(zk, root, value, signal))))) as Record<string, string>);
 }
 
 /** Configs set dynamically on each broker of the spec (per broker or cluster-wide), by broker id. */
 async function readBrokerConfigs(spec: ClusterSpec, kafka: Awaited<ReturnType<typeof reachableKafka>>): Promise<Inventory['brokerConfigs']> {
   return withAdmin(kafka, spec.name, async (admin) => {
     const live = new Set((await retryTransient(() => admin.describeCluster())).brokers.map((b) => b.nodeId));
-    const out: Inventory['brokerConfigs'] = {};
-    for (const b of spec.brokers) {
-      // A broker that is down has no configs to read: that it is down is what an inventory after a drill must show.
-      if (!live.has(b.id)) {
-        out[String(b.id)] = { '(broker)': 'not live' };
-        continue;
-      }
-      const r = await retryTransient(() => admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.BROKER, name: String(b.id) }], includeSynonyms: false }));
-      const own: Record<string, string> = {};
-      for (const c of r.resources[0]?.configEntries ?? []) {
-        if (c.configSource !== ConfigSource.DYNAMIC_BROKER_CONFIG && c.configSource !== ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG) continue;
-        // Kafka never returns a sensitive value; that it is set is all there is to compare.
-        own[c.configName] = c.isSensitive || c.configValue === null ? '(sensitive)' : c.configValue;
-      }
-      out[String(b.id)] = own;
-    }
-    return out;
+    // Each broker answers for its own configs: asked at once.
+    const entries = await Promise.all(
+      spec.brokers.map(async (b): Promise<[string, Record<string, string>]> => {
+        // A broker that is down has no configs to read: that it is down is what an inventory after a drill must show.
+        if (!live.has(b.id)) return [String(b.id), { '(broker)': 'not live' }];
+        const r = await retryTransient(() => admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.BROKER, name: String(b.id) }], includeSynonyms: false }));
+        const own: Record<string, string> = {};
+        for (const c of r.resources[0]?.configEntries ?? []) {
+          if (c.configSource !== ConfigSource.DYNAMIC_BROKER_CONFIG && c.configSource !== ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG) continue;
+          // Kafka never returns a sensitive value; that it is set is all there is to compare.
+          own[c.configName] = c.isSensitive || c.configValue === null ? '(sensitive)' : c.configValue;
+        }
+        return [String(b.id), own];
+      }),
+    );
+    return Object.fromEntries(entries);
   });
 }
 
@@ -88,7 +83,8 @@ async function readBrokerConfigs(spec: ClusterSpec, kafka: Awaited<ReturnType<ty
 export async function takeInventory(spec: ClusterSpec, drillId: string, opts: InventoryOptions = {}): Promise<Inventory> {
   const exclude = new Set([drillStreamTopic(drillId), ...(opts.excludeTopics ?? [])]);
   const kafka = await reachableKafka(spec, 'drill-inventory');
-  const md = await exportMetadata(kafka, { name: spec.name, includeInternal: true });
+  // The three parts read different things (Kafka's metadata, each broker's configs, ZooKeeper): at once.
+  const [md, brokerConfigs, znodes] = await Promise.all([exportMetadata(kafka, { name: spec.name, includeInternal: true }), readBrokerConfigs(spec, kafka), readZnodes(spec, exclude, opts.signal)]);
   const topics: Inventory['topics'] = {};
   for (const t of md.topics) {
     if (exclude.has(t.name)) continue;
@@ -103,7 +99,5 @@ export async function takeInventory(spec: ClusterSpec, drillId: string, opts: In
     if (offsets.length === 0 && g.offsets.length > 0) continue;
     groups[g.groupId] = Object.fromEntries(offsets.map((o) => [`${o.topic}/${o.partition}`, Number(o.offset)]));
   }
-  const brokerConfigs = await readBrokerConfigs(spec, kafka);
-  const znodes = await readZnodes(spec, exclude, opts.signal);
   return { takenAt: new Date().toISOString(), cluster: spec.name, topics, groups, znodes, brokerConfigs };
 }

@@ -453,24 +453,31 @@ export async function ensureStreamTopic(spec: ClusterSpec, drillId: string, part
   const topic = drillStreamTopic(drillId);
   if (!Number.isSafeInteger(partitions) || partitions < 1) throw new LifeboatError('InvalidInput', `partitions must be a positive integer (got ${String(partitions)})`);
   const kafka = await reachableKafka(spec, 'drill-stream');
-  const shape = await withAdmin(kafka, spec.name, async (admin) => {
-    if (!(await admin.listTopics()).includes(topic)) {
-      const rf = Math.min(3, (await admin.describeCluster()).brokers.length);
-      const configEntries = [
-        { name: 'min.insync.replicas', value: String(rf >= 3 ? 2 : 1) },
-        { name: 'unclean.leader.election.enable', value: 'false' },
-      ];
-      await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: rf, configEntries }], waitForLeaders: true }).catch((e: unknown) => {
-        // Created meanwhile (a retry of the activity): what is there is the answer.
-        if ((e as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS' && !/already exists/i.test(String((e as Error).message))) throw e;
-      });
-    }
-    const md = await retryTransient(() => admin.fetchTopicMetadata({ topics: [topic] }));
-    const ps = md.topics[0]?.partitions ?? [];
-    return { partitions: ps.length, replicationFactor: ps[0]?.replicas.length ?? 0 };
+  const created = await withAdmin(kafka, spec.name, async (admin) => {
+    const [names, cluster] = await Promise.all([admin.listTopics(), admin.describeCluster()]);
+    if (names.includes(topic)) return undefined;
+    const rf = Math.min(3, cluster.brokers.length);
+    const configEntries = [
+      { name: 'min.insync.replicas', value: String(rf >= 3 ? 2 : 1) },
+      { name: 'unclean.leader.election.enable', value: 'false' },
+    ];
+    // No waitForLeaders: kafkajs polls metadata for it (~100 ms more here); the agreement below waits for every broker instead.
+    const made = await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: rf, configEntries }] }).catch((e: unknown) => {
+      // Created meanwhile (a retry of the activity; kafkajs answers false, or an older broker this error): what is there is the answer.
+      if ((e as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS' && !/already exists/i.test(String((e as Error).message))) throw e;
+      return false;
+    });
+    return made ? { partitions, replicationFactor: rf } : undefined;
   });
   // Every broker knows a leader of each partition before the stream's first send.
   await waitForAgreement(spec, { topics: [topic], timeoutMs: 60_000 });
+  // A topic this call did not create (a retry's, made before): its shape as the cluster has it.
+  const shape =
+    created ??
+    (await withAdmin(kafka, spec.name, async (admin) => {
+      const ps = (await retryTransient(() => admin.fetchTopicMetadata({ topics: [topic] }))).topics[0]?.partitions ?? [];
+      return { partitions: ps.length, replicationFactor: ps[0]?.replicas.length ?? 0 };
+    }));
   return { topic, ...shape };
 }
 
