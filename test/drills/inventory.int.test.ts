@@ -13,7 +13,7 @@ import { inventoryDiff, PRESENCE_ONLY } from '../../src/drills/inventory.pure';
 import type { Inventory } from '../../src/drills/records';
 import { withAdmin } from '../../src/kafka/admin';
 import { kafkaFor } from '../../src/kafka/client';
-import { create, exists, Id, ACL, Permission, withZk } from '../../src/zookeeper/client';
+import { ACL, chrootPath, create, exists, Id, Permission, withZk } from '../../src/zookeeper/client';
 import { deleteTree } from '../../src/zookeeper/deleteTree';
 import { standbySpec, unique } from '../support/lab';
 import { createTopicsReady } from '../support/kafka';
@@ -48,6 +48,15 @@ describe('drill inventory on the standby', () => {
       await a.setOffsets({ groupId: `${warm}-g`, topic: warm, partitions: [{ partition: 0, offset: '0' }] });
       await a.deleteGroups([`${warm}-g`]);
       await a.deleteTopics({ topics: [warm] });
+    });
+    // Deletion in ZooKeeper mode finishes after the call returns (the controller removes the topic's znodes): a baseline taken before would differ from the next.
+    const zk = spec.zookeeper!;
+    await withZk(zkConnect, async (c) => {
+      for (const end = Date.now() + 60_000; ; await new Promise((r) => setTimeout(r, 100))) {
+        const left = await Promise.all([`/brokers/topics/${warm}`, `/config/topics/${warm}`, `/admin/delete_topics/${warm}`].map((p) => exists(c, chrootPath(zk.chroot, p))));
+        if (left.every((x) => x === null)) break;
+        if (Date.now() > end) throw new Error(`topic ${warm} still in ZooKeeper 60 s after its deletion`);
+      }
     });
   }, 120_000);
 
