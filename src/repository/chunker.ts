@@ -7,6 +7,7 @@
  * cut the same data the same way and `copy` keeps dedupe.
  */
 import { createHash } from 'node:crypto';
+import { gearWindow, type GearWindow } from './gearScan';
 
 export interface ChunkerParams {
   min: number;
@@ -28,6 +29,9 @@ const GEAR = (() => {
  * a 1.1 GiB backup, the dropped ones old-generation garbage until a major GC: ~20 MB of peak RSS).
  */
 export const SPARE_WINDOWS = 4;
+
+/** The WebAssembly scan of each window allocated as WebAssembly memory (src/repository/gearScan.ts). */
+const scanners = new WeakMap<ArrayBufferLike, GearWindow>();
 
 /** A mask of the `bits` highest bits: in a gear hash the high bits depend on the last 32 bytes. */
 const topMask = (bits: number): number => (bits >= 32 ? -1 : (0xffffffff << (32 - bits)) | 0);
@@ -79,7 +83,10 @@ export class Chunker {
   private takeWindow(): Buffer {
     const size = 2 * this.p.max;
     for (let w = this.spare.pop(); w; w = this.spare.pop()) if (w.length === size) return w;
-    return Buffer.allocUnsafeSlow(size);
+    const g = gearWindow(size, GEAR);
+    if (!g) return Buffer.allocUnsafeSlow(size);
+    scanners.set(g.buf.buffer, g);
+    return g.buf;
   }
 
   private keep(w: Buffer): void {
@@ -149,7 +156,8 @@ export class Chunker {
     const n = (this.held.get(ab) ?? 1) - 1;
     if (n > 0) return void this.held.set(ab, n);
     this.held.delete(ab);
-    if (this.retired.delete(ab)) this.keep(Buffer.from(ab, 0, ab.byteLength));
+    // The window's bytes (a WebAssembly window's memory has the gear values after them).
+    if (this.retired.delete(ab)) this.keep(Buffer.from(ab, 0, 2 * this.p.max));
   }
 
   private hold(chunk: Buffer): void {
@@ -190,6 +198,18 @@ export class Chunker {
     let i = base + (this.pos < min ? min : this.pos);
     let h = this.h;
     const end1 = base + (filled < avg ? filled : avg);
+    const wasm = scanners.get(buf.buffer);
+    if (wasm) {
+      // The same loops in WebAssembly (src/repository/gearScan.ts).
+      const end = base + (filled < max ? filled : max);
+      const cut = wasm.scan(i, end1, end, h, this.maskS, this.maskL);
+      if (cut > 0) return cut - base;
+      if (end > i) i = end;
+      if (i - base >= max) return max;
+      this.pos = i - base;
+      this.h = wasm.lastHash();
+      return 0;
+    }
     const maskS = this.maskS;
     for (; i < end1; i++) {
       h = ((h << 1) + GEAR[buf[i]!]!) | 0;
