@@ -109,7 +109,10 @@ export class RestorePool {
   /** The first failure; later writes fail with it at once. */
   private stopped?: Error;
 
-  private constructor(key: Buffer, workers: number, zstdPath: string | null) {
+  /** Workers started before the key is known (`prestart`), taken by the next `start` of as many. */
+  private static warm?: { workers: number; pool: RestorePool };
+
+  private constructor(key: Buffer | null, workers: number, zstdPath: string | null) {
     const source = `const __name = (f) => f;\n(${workerMain.toString()})();`;
     const napiPath = RestorePool.nativeDecoder ? zstdNapiPath() : null;
     for (let i = 0; i < workers; i++) {
@@ -124,9 +127,39 @@ export class RestorePool {
 
   /** A pool of `workers` threads, or null if the zstd binding cannot be found for them. */
   static start(key: Buffer, workers: number): RestorePool | null {
+    const warm = RestorePool.warm;
+    if (warm && warm.workers === workers) {
+      RestorePool.warm = undefined;
+      for (const s of warm.pool.workers) s.w.postMessage({ type: 'key', key });
+      return warm.pool;
+    }
     const zstdPath = zstdBindingPath();
     if (!zstdPath) return null;
     return new RestorePool(key, workers, zstdPath);
+  }
+
+  /**
+   * Starts `workers` threads before the repository's key is known, for a restore about to open it:
+   * a thread takes ~40 ms to start (its isolate, the zstd bindings), which then overlaps the key's
+   * derivation (scrypt, ~90 ms) instead of following the snapshot's loading. The next `start` of as
+   * many workers takes them; `discardWarm` ends them if none did (a restore too small for workers).
+   */
+  static prestart(workers: number): void {
+    if (RestorePool.warm || workers < 1) return;
+    const zstdPath = zstdBindingPath();
+    if (zstdPath) RestorePool.warm = { workers, pool: new RestorePool(null, workers, zstdPath) };
+  }
+
+  /** Threads started by `prestart` and not taken yet. */
+  static warmWorkers(): number {
+    return RestorePool.warm?.workers ?? 0;
+  }
+
+  /** Ends the workers `prestart` started if no `start` took them. */
+  static async discardWarm(): Promise<void> {
+    const warm = RestorePool.warm;
+    RestorePool.warm = undefined;
+    await warm?.pool.close();
   }
 
   /**
@@ -279,7 +312,9 @@ function workerMain(): void {
   type WTask = { type: 'task'; id: number; fd?: number; sab?: SharedArrayBuffer; src?: SharedArrayBuffer; srcLen?: number; items: WItem[] };
   type Zstd = { decompress(data: Buffer): Promise<Buffer> };
   type DCtx = { decompress(dst: Uint8Array, src: Uint8Array): number };
-  const { key, zstdPath, napiPath } = workerData as { key: Buffer; zstdPath: string | null; napiPath: string | null };
+  const { zstdPath, napiPath } = workerData as { key: Buffer | null; zstdPath: string | null; napiPath: string | null };
+  // A prestarted worker gets the key in a message before its first task.
+  let key = (workerData as { key: Buffer | null }).key ?? Buffer.alloc(0);
   let zstd: Zstd | null = null;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -528,8 +563,9 @@ function workerMain(): void {
     running = false;
     if (closing) shutdown();
   };
-  port.on('message', (m: WTask | { type: 'close' }) => {
-    if (m.type === 'task') {
+  port.on('message', (m: WTask | { type: 'close' } | { type: 'key'; key: Uint8Array }) => {
+    if (m.type === 'key') key = Buffer.from(m.key);
+    else if (m.type === 'task') {
       tasks.push(m);
       void pump();
     } else {

@@ -148,6 +148,24 @@ describe('restore-files through worker threads', () => {
     await repo.close();
   });
 
+  it('takes workers started before the key was known (prestart), and ends unused ones', async () => {
+    const { repo, files } = await shapes();
+    RestorePool.prestart(2);
+    expect(RestorePool.warmWorkers()).toBe(2);
+    const r = await repo.openSnapshot('latest');
+    const target = join(tempDir('restore-warm'), 't');
+    const tasksBefore = RestorePool.tasksDone;
+    await restoreFiles(r, target, { include: 'logdirs/b1', stripPrefix: 'logdirs/b1', workers: 2 });
+    // The prestarted threads got the key and did the work (a wrong or missing key fails every chunk's authentication).
+    expect(RestorePool.warmWorkers()).toBe(0);
+    expect(RestorePool.tasksDone - tasksBefore).toBeGreaterThanOrEqual(Object.keys(files).filter((f) => files[f]!.length > 0).length);
+    for (const [path, data] of Object.entries(files)) expect(readFileSync(join(target, path.slice('logdirs/b1/'.length))).equals(data), path).toBe(true);
+    RestorePool.prestart(2);
+    await RestorePool.discardWarm();
+    expect(RestorePool.warmWorkers()).toBe(0);
+    await repo.close();
+  });
+
   it('restores on the calling thread when the workers cannot start', async () => {
     const { repo, files } = await shapes();
     const real = await repo.openSnapshot('latest');

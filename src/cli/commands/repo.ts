@@ -12,6 +12,8 @@ import { basename, join, relative, resolve, sep } from 'node:path';
 import { EXIT, LifeboatError } from '../../errors';
 import { OFFSITE_TIER, PRIMARY_TIER, repositoryTiers, tierOf, type RepositoryTier } from '../../backup/tiers.pure';
 import { resolveSecret } from '../../config/secrets';
+import { defaultRestoreWorkers } from '../../repository/restore';
+import { RestorePool } from '../../repository/restorePool';
 import type { ClusterSpec } from '../../config/spec';
 import {
   COMPONENTS,
@@ -131,7 +133,15 @@ export async function run(argv: string[]): Promise<number> {
   const notice = (m: string) => out.progress(`notice: ${m}`, { notice: m });
 
   if (cmd === 'init') return init(values, spec, out);
-  const repo = await openFrom(values, spec, notice, cmd === 'backup');
+  // A restore's worker threads start while the repository's key is derived (taken by restoreFiles, else ended below).
+  if (cmd === 'restore-files') RestorePool.prestart(defaultRestoreWorkers());
+  let repo: LocalRepository;
+  try {
+    repo = await openFrom(values, spec, notice, cmd === 'backup');
+  } catch (e) {
+    await RestorePool.discardWarm();
+    throw e;
+  }
   try {
     switch (cmd) {
       case 'snapshots':
@@ -156,6 +166,7 @@ export async function run(argv: string[]): Promise<number> {
         throw CLI.error(`unknown repo command "${cmd}"`);
     }
   } finally {
+    await RestorePool.discardWarm();
     await repo.close();
   }
 }
