@@ -18,6 +18,7 @@ import { drillStreamTopic } from './ids.pure';
 import { kafkaZnodeValue, registryZnodeValue } from './inventory.pure';
 import type { Inventory } from './records';
 import { isOwnReaderGroup } from '../kafka/ownGroups';
+import { settleAll } from '../core/mapLimit';
 
 export interface InventoryOptions {
   /** Topics left out besides the drill's own write-stream topic (always left out). */
@@ -53,7 +54,7 @@ async function readZnodes(spec: ClusterSpec, exclude: ReadonlySet<string>, signa
   if (spec.kafka.mode === 'zookeeper') roots.push({ root: zkc.chroot || '/', value: (rel, eph, hash) => kafkaZnodeValue(rel, eph, hash, exclude) });
   for (const r of registryRootsOf(spec)) roots.push({ root: r, value: (_rel, eph, hash) => registryZnodeValue(eph, hash) });
   if (roots.length === 0) return {};
-  return withZkSession(zkc.connect, { auth: zkAuthOf(spec) }, async (zk) => Object.assign({}, ...(await Promise.all(roots.map(({ root, value }) => znodesUnder(zk, root, value, signal))))) as Record<string, string>);
+  return withZkSession(zkc.connect, { auth: zkAuthOf(spec) }, async (zk) => Object.assign({}, ...(await settleAll(roots.map(({ root, value }) => znodesUnder(zk, root, value, signal))))) as Record<string, string>);
 }
 
 /** Configs set dynamically on each broker of the spec (per broker or cluster-wide), by broker id. */
@@ -61,7 +62,7 @@ async function readBrokerConfigs(spec: ClusterSpec, kafka: Awaited<ReturnType<ty
   return withAdmin(kafka, spec.name, async (admin) => {
     const live = new Set((await retryTransient(() => admin.describeCluster())).brokers.map((b) => b.nodeId));
     // Each broker answers for its own configs: asked at once.
-    const entries = await Promise.all(
+    const entries = await settleAll(
       spec.brokers.map(async (b): Promise<[string, Record<string, string>]> => {
         // A broker that is down has no configs to read: that it is down is what an inventory after a drill must show.
         if (!live.has(b.id)) return [String(b.id), { '(broker)': 'not live' }];
@@ -84,7 +85,7 @@ export async function takeInventory(spec: ClusterSpec, drillId: string, opts: In
   const exclude = new Set([drillStreamTopic(drillId), ...(opts.excludeTopics ?? [])]);
   const kafka = await reachableKafka(spec, 'drill-inventory');
   // The three parts read different things (Kafka's metadata, each broker's configs, ZooKeeper): at once.
-  const [md, brokerConfigs, znodes] = await Promise.all([exportMetadata(kafka, { name: spec.name, includeInternal: true }), readBrokerConfigs(spec, kafka), readZnodes(spec, exclude, opts.signal)]);
+  const [md, brokerConfigs, znodes] = await settleAll([exportMetadata(kafka, { name: spec.name, includeInternal: true }), readBrokerConfigs(spec, kafka), readZnodes(spec, exclude, opts.signal)]);
   const topics: Inventory['topics'] = {};
   for (const t of md.topics) {
     if (exclude.has(t.name)) continue;

@@ -21,6 +21,7 @@ import { kafkaFor } from '../kafka/client';
 import { waitForAgreement } from '../kafka/ready';
 import { readRanges } from '../kafka/topicReader';
 import { type ZkClient, ACL, CreateMode, Id, Permission, chrootPath, connectZk, create, exists, getChildren, getData, remove, setData, withZk, zxidHex } from '../zookeeper/client';
+import { settleAll } from '../core/mapLimit';
 import { drillStreamTopic } from './ids.pure';
 import type { StreamAck, StreamLog } from './records';
 
@@ -454,7 +455,7 @@ export async function ensureStreamTopic(spec: ClusterSpec, drillId: string, part
   if (!Number.isSafeInteger(partitions) || partitions < 1) throw new LifeboatError('InvalidInput', `partitions must be a positive integer (got ${String(partitions)})`);
   const kafka = await reachableKafka(spec, 'drill-stream');
   const created = await withAdmin(kafka, spec.name, async (admin) => {
-    const [names, cluster] = await Promise.all([admin.listTopics(), admin.describeCluster()]);
+    const [names, cluster] = await settleAll([admin.listTopics(), admin.describeCluster()]);
     if (names.includes(topic)) return undefined;
     const rf = Math.min(3, cluster.brokers.length);
     const configEntries = [

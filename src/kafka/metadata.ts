@@ -19,7 +19,7 @@ import {
 import { type AclExport, type GroupExport, type KafkaMetadataExport, METADATA_FORMAT, type TopicExport } from './metadataTypes';
 import { retryTransient, withAdmin } from './admin';
 import { untilGroupCoordinatorsLoaded } from './groupCoordinators';
-import { mapLimit } from '../core/mapLimit';
+import { mapLimit, settleAll } from '../core/mapLimit';
 import type { OffsetTranslator } from './offsets';
 
 export * from './metadataTypes';
@@ -47,7 +47,7 @@ const isSecurityDisabled = (e: unknown) => /SECURITY_DISABLED|Security features 
 async function readTopics(admin: Admin, includeInternal: boolean, warnings: string[]): Promise<TopicExport[]> {
   const names = (await admin.listTopics()).filter((t) => includeInternal || !isInternal(t)).sort();
   if (names.length === 0) return [];
-  const [md, configs] = await Promise.all([admin.fetchTopicMetadata({ topics: names }), admin.describeConfigs({ resources: names.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })), includeSynonyms: false })]);
+  const [md, configs] = await settleAll([admin.fetchTopicMetadata({ topics: names }), admin.describeConfigs({ resources: names.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })), includeSynonyms: false })]);
   const configsByTopic = new Map(configs.resources.map((r) => [r.resourceName, r.configEntries]));
   return md.topics
     .map((t) => {
@@ -141,7 +141,7 @@ export async function exportMetadata(kafka: Kafka, opts: ExportOptions = {}): Pr
     // Independent reads, at once; each part's warnings kept in this order.
     const topicWarnings: string[] = [];
     const groupWarnings: string[] = [];
-    const [cluster, topics, groups, acls] = await Promise.all([admin.describeCluster(), readTopics(admin, opts.includeInternal ?? false, topicWarnings), readGroups(admin, groupWarnings), readAcls(admin)]);
+    const [cluster, topics, groups, acls] = await settleAll([admin.describeCluster(), readTopics(admin, opts.includeInternal ?? false, topicWarnings), readGroups(admin, groupWarnings), readAcls(admin)]);
     const warnings = [...topicWarnings, ...groupWarnings];
     if (acls === null) warnings.push('the cluster has no authorizer: no ACLs to export');
     for (const g of groups) {
