@@ -251,28 +251,29 @@ Restore runs, alternating: Lifeboat ${restoreRuns.lifeboat.map((r) => r.seconds.
 Lifeboat ${restoreRuns.lifeboat.map((r) => r.cpu.toFixed(2)).join(', ')} s, restic ${restoreRuns.restic.map((r) => r.cpu.toFixed(2)).join(', ')} s.
 Measured ${new Date().toISOString().slice(0, 10)}.
 
-How Lifeboat restores (since 2026-11-21; the notes after this block describe the earlier single-threaded restore, 0.77x):
-\`restore-files\` of 16 MiB or more runs in two worker threads. Each takes runs of a file's chunks (up to 2 MiB), reads
-adjacent blobs of a pack with one \`pread\` into a reused buffer, opens them (AES-GCM), decompresses (zstd in libuv's pool,
-3 in flight per worker), checks length and SHA-256 against the blob id, and writes each chunk at its offset into the file
-the main thread created (positional writes on its descriptor: nothing is copied between threads). The main thread creates,
-checks (size), chmods, times and renames the files. Before, SHA-256 and AES-GCM ran on the main thread, and every chunk's
-fresh buffers (external memory) made V8 run a major GC every ~35 ms (74 in one 1.2 GB restore, 19 % of the process's CPU
-on its GC threads); in the workers' small heaps GC is ~2 %. Restore CPU time went from 3.9 s to 3.1 s, wall time from
-2.7 s to 2.0 s on a quiet machine (restic: 3.6-4.0 s CPU, 2.5-3.0 s). restic 0.14 verifies as much (\`StreamPack\`: MAC and
-SHA-256 of every blob), so both do the same work. Where the CPU goes now (perf, all threads): zstd 31 % (the binding
-decodes through a growing buffer: ~800 MB per CPU-second on these chunks, \`zstd -b1\` 1,430 MB/s), SHA-256 20 %, page-cache
-writes 10 %, reads 5 %, AES-GCM 3 %, start-up (module loading, scrypt, index) 11 %. Peak RSS: each chunk leaves two dead
-buffers outside the worker's V8 heap (the decipher's and zstd's output), which V8 let pile up to ~64 MB per worker before a
-GC (peak ~230 MB). Since 2026-12-04 each worker runs a minor GC after each task, when none of its chunks is in flight
-(a GC mid-task ages in-flight buffers into the old generation, which only a major GC frees), tasks are 2 MiB, and the
-CLI runs as many libuv threads as cores (2 here, not 4: fewer glibc arenas): peak ~125-140 MB. What remains is mostly
-fixed: the node binary's pages (~40 MB), the bundled CLI's modules (~48 MB RSS for \`repo --help\`, bare node 40 MB),
-scrypt's 32 MiB while the key is opened, each worker's isolate and the chunks in flight. Tried and dropped: 3 workers
-(no faster on two cores, RSS ~285 MB), 1 worker (2.5-3.0 s), 2-5 chunks decompressing per worker (within noise).
-The ratio moves with the machine's load: six earlier runs of this bench on 2026-11-21 with the same restore gave
-1.30, 1.42, 1.44, 1.19, 1.49 and 1.24x (in the 1.19 run Lifeboat got one core's worth of CPU throughout, 3.0 s wall for
-3.0 s of CPU, while other work loaded the machine); its CPU time per restore stayed at 2.9-3.4 s against restic's 3.3-4.0 s.
+How Lifeboat backs up (since 2026-12-04 evening): the main thread reads each file into the chunker's 8 MiB windows
+(reused) and cuts it; the cut is a gear-hash scan that runs in WebAssembly over the window itself (each window is a
+WebAssembly memory: ~2.15 GB/s scanned against ~0.78 GB/s for the same loop in JavaScript, same cut points). libuv's pool
+(2 threads) hashes the chunks (SHA-256), compresses the new ones (zstd level 1) and writes the packs (O_DIRECT); the main
+thread seals (AES-GCM) and fills the packs. The scan in JavaScript was the main thread's largest cost (~1 s of a full
+backup's ~6 s of CPU); with it in WebAssembly a full backup costs ~5.1 s of CPU (restic ~13-15 s).
+
+How Lifeboat restores (since 2026-11-21, the decoder since 2026-12-04 evening): \`restore-files\` of 16 MiB or more runs in
+two worker threads, started while the repository's key is derived (scrypt). Each takes runs of a file's chunks (up to
+2 MiB), reads adjacent blobs of a pack with one \`pread\` into a reused buffer, opens them (AES-GCM), decodes them with
+zstd-napi (an optional dependency built from its bundled zstd sources) into a reused buffer of the chunk's indexed
+length, checks length and SHA-256 against the blob id, and writes each chunk at its offset into the file the main thread
+created (positional writes on its descriptor: nothing is copied between threads). The main thread creates, checks
+(size), chmods, times and renames the files. Before, @mongodb-js/zstd 1.2 decoded in libuv's pool through a growing
+buffer into a fresh one per chunk: ~550 MB per CPU-second on these chunks against zstd-napi's ~1,030 (restore CPU
+3.1-3.3 s -> 2.6-2.8 s); without zstd-napi the workers decode that way still. restic 0.14 verifies as much
+(\`StreamPack\`: MAC and SHA-256 of every blob), so both do the same work. Where the CPU goes now (perf, all threads):
+SHA-256 ~24 %, zstd ~28 %, the kernel ~22 % (page-cache writes of the restored files, reads of the packs, faults), AES-GCM
+~4 %, scrypt ~2.5 %: the workers run at ~0.9 core each from ~0.2 s after the start to the end. Peak RSS ~100-105 MB (the
+node binary's pages ~40 MB, the CLI's modules, scrypt's 32 MiB while the key is opened, each worker's isolate). Each worker
+runs a minor GC after each task (the decipher's outputs are the only per-chunk buffers left). Tried and dropped before:
+3 workers (no faster on two cores), 1 worker (2.5-3.0 s). The ratio moves with the machine's load and with restic's own
+spread (its restores of the same repository took 2.9-3.8 s within one quiet run).
 `;
   console.log(section);
   if (!values['no-write']) writeSection(section);
