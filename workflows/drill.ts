@@ -322,6 +322,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
           report = await executeChild(restoreState, { workflowId, args: [{ spec, specSource: source, dryRun: plan.dryRun, autoApprove: true, parts: call.parts, setId }] });
           break;
         case 'failover': {
+          fo?.starting(workflowId);
           const r = await executeChild(failover, {
             workflowId,
             args: [fo ? fo.failoverInput(plan.dryRun) : { primary: { spec }, standby: { cluster: spec.standby! }, autoApprove: true, dryRun: plan.dryRun, policy: { repairBudgetMinutes: 0 } }],
@@ -337,8 +338,6 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
       if (isCancellation(e)) throw e;
       outcome.failed = failureOf(e).message;
       entry.outcome = 'failed';
-      // A failover that ended without its result (terminated, timed out): what it did, for the review to undo.
-      if (call.workflow === 'failover' && fo) await fo.ended(workflowId);
       // What the child did before it failed, as its last progress showed it.
       const p = progress.get(workflowId);
       if (p) outcome.report = { kind: call.workflow, cluster: spec.name, workflowId, runId: '', dryRun: plan.dryRun, outcome: 'failed', startedAt: faultAt ?? startedAt, endedAt: nowIso(), steps: p.steps, checks: [], problems: p.problems };

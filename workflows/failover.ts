@@ -496,12 +496,13 @@ export async function failover(input: FailoverRunInput): Promise<FailoverResult>
       'hooks',
       async () => {
         for (let i = 0; i < hooks.length; i++) {
-          // Said before it runs: a run that ends meanwhile (terminated) leaves this hook's effect unknown.
-          st.hookRunning = i;
+          // Said before it runs and cleared only by its outcome: a run that ends meanwhile (terminated), or an
+          // activity that fails without an outcome, leaves this hook's effect unknown.
+          st.hookPending = i;
           const out = await promote.runSwitchHookActivity({ source: primary, target: standby!, index: i });
           hooksRan.push(out);
           st.hooks = [...hooksRan];
-          delete st.hookRunning;
+          delete st.hookPending;
           if (!out.ok) throw ApplicationFailure.nonRetryable(`client-switch hook #${i + 1} (${out.type}) failed: ${out.detail}`, 'HookFailed');
         }
         return hooksRan.length;

@@ -96,8 +96,11 @@ export interface FailoverStatus {
   consumedNotMirrored?: number;
   degradation: { level: number; since?: string };
   hooks?: HookOutcome[];
-  /** The client-switch hook running (its index in the standby's clientSwitch): a run ended meanwhile left its effect unknown. */
-  hookRunning?: number;
+  /**
+   * The client-switch hook (its index in the standby's clientSwitch) whose activity has not returned an
+   * outcome: running now, or failed without one, or the run ended meanwhile. What it did is unknown.
+   */
+  hookPending?: number;
   /** When the verify probe had consumed its records on the standby (the RTO's end). */
   firstConsumedAt?: string;
   rtoMs?: number;

@@ -19,7 +19,7 @@
  *            standby dropped with the mirror's positions of it; a mirror that ran before the drill and
  *            that the failover stopped is started again with its own input
  */
-import { ApplicationFailure, type ChildWorkflowHandle, condition, ParentClosePolicy, proxyActivities, startChild } from '@temporalio/workflow';
+import { ApplicationFailure, type ChildWorkflowHandle, condition, ParentClosePolicy, patched, proxyActivities, startChild } from '@temporalio/workflow';
 import type { LifeboatActivities } from '../../activities';
 import type { ClusterSpec } from '../../src/config/spec';
 import { DRILL_ESCALATION_MINUTES, DRILL_MIRROR_READY_MS, type DrillMirrorDecision, drillFailoverPolicy, drillMirrorDecision, escalationProblem, failoverDrillFailure, strandedProblem } from '../../src/drills/failoverDrill.pure';
@@ -39,6 +39,9 @@ const waits = proxyActivities<LifeboatActivities>({
   retry: { initialInterval: '1 second', maximumAttempts: 2, nonRetryableErrorTypes: ['Unreachable', 'UnsafeTarget'] },
 });
 const undos = proxyActivities<LifeboatActivities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '30 seconds', retry: { initialInterval: '2 seconds', maximumInterval: '30 seconds', maximumAttempts: 10 } });
+
+/** The review's status read of a failover child that gave no result (added while drills may be open: versioned). */
+const FAILOVER_ENDED_STATUS_PATCH = 'drill-failover-ended-status';
 
 /** How long the review waits for the drill's own mirror to end after its stop signal. */
 const MIRROR_STOP_WAIT_MS = 60_000;
@@ -60,6 +63,10 @@ export class FailoverDrill {
   failure?: string;
   /** Why the status of a failover that ended without its result could not be read. */
   private statusUnread?: string;
+  /** The failover child's workflow id, once started. */
+  private childId?: string;
+  /** A failover that ended without its result had run (or was running) client-switch hooks. */
+  private clientsMayHaveMoved = false;
 
   constructor(
     private readonly primary: ClusterSpec,
@@ -111,6 +118,11 @@ export class FailoverDrill {
     this.note(`mirror ${this.decision.workflowId} holds the ${r.partitions} partitions of ${this.topic} (round ${r.rounds}, lag ${r.lagRecords} records)`);
   }
 
+  /** The failover child is being started under this id (the review asks it for its status if it ends without a result). */
+  starting(workflowId: string): void {
+    this.childId = workflowId;
+  }
+
   /** The failover child's input. */
   failoverInput(dryRun: boolean) {
     return { primary: { spec: this.primary }, standby: { spec: this.standby, ...(this.standbySource ? { specSource: this.standbySource } : {}) }, autoApprove: true, dryRun, policy: drillFailoverPolicy(this.escalationMinutes) };
@@ -126,11 +138,11 @@ export class FailoverDrill {
   }
 
   /**
-   * The failover child ended without returning its result (terminated, timed out, its workflow failed;
-   * the drill fails as with any failed recovery child): what it did before (the hooks it ran, the fence it made) read from its status query, so the review
+   * The failover child ended without returning its result (terminated, timed out, its workflow failed,
+   * or the drill was stopped while it ran; the drill fails as with any failed recovery child): what it did before (the hooks it ran, the fence it made) read from its status query, so the review
    * undoes that too. Never throws: a status that cannot be read is said, and the fence's marker remains.
    */
-  async ended(workflowId: string): Promise<void> {
+  private async ended(workflowId: string): Promise<void> {
     try {
       const s = await reads.drillFailoverStatusActivity({ workflowId });
       if (!s) {
@@ -138,8 +150,10 @@ export class FailoverDrill {
         return;
       }
       this.status = s;
-      const running = s.hookRunning !== undefined && !(s.hooks ?? []).some((h) => h.index === s.hookRunning) ? `, client-switch hook #${s.hookRunning + 1} running` : '';
-      this.note(`the failover ${workflowId} last said: phase ${s.phase}, ${s.pointOfNoReturn ? 'past' : 'before'} its point of no return, fence ${s.fence?.fenced ? 'made' : 'none'}, ${(s.hooks ?? []).length} client-switch hooks ran${running}`);
+      const pending = s.hookPending !== undefined && !(s.hooks ?? []).some((h) => h.index === s.hookPending) ? `, client-switch hook #${s.hookPending + 1} without an outcome` : '';
+      // Clients may have moved to the standby (a hook ran or may have): what they wrote there is looked for, as after a failover that returned.
+      this.clientsMayHaveMoved = !!pending || (s.hooks ?? []).some((h) => !h.dryRun && h.changed !== false);
+      this.note(`the failover ${workflowId} last said: phase ${s.phase}, ${s.pointOfNoReturn ? 'past' : 'before'} its point of no return, fence ${s.fence?.fenced ? 'made' : 'none'}, ${(s.hooks ?? []).length} client-switch hooks ran${pending}`);
     } catch (e) {
       this.note(`the failover ${workflowId}'s status could not be read: ${failureOf(e).message}`);
       this.statusUnread = failureOf(e).message;
@@ -160,6 +174,9 @@ export class FailoverDrill {
     const done: string[] = [];
     const failed: string[] = [];
     let stranded: string | undefined;
+    // A failover child that gave no result (terminated, timed out, or the drill stopped while it ran): what it did, from its status.
+    // Versioned: a drill open across the deploy of this change replays without the status read it never made.
+    if (!this.status && this.childId && patched(FAILOVER_ENDED_STATUS_PATCH)) await this.ended(this.childId);
     if (this.ownMirror && !this.ownMirrorEnded) {
       try {
         await this.ownMirror.signal(mirrorStopSignal, { by: 'drill review', reason: 'the drill is over' });
@@ -180,11 +197,11 @@ export class FailoverDrill {
     // The clients last: pointed back at the primary once it takes writes again. Each hook puts back
     // exactly what it found (a registry node's or file's old bytes, a command run with LIFEBOAT_REVERT=1).
     const hooks = (this.status?.hooks ?? []).filter((h) => !h.dryRun);
-    // A hook the failover was running when it ended: whether it switched anything is unknown (its activity may still finish).
-    const running = this.status?.hookRunning;
-    if (running !== undefined && !hooks.some((h) => h.index === running)) {
-      const hook = this.standby.clientSwitch[running];
-      failed.push(`client-switch hook #${running + 1}${hook ? ` (${hook.type})` : ''} of ${this.standby.name} was running when the failover ended: whether it switched clients is unknown — check it, and undo it by hand if it did (a command hook: run it with LIFEBOAT_REVERT=1)`);
+    // A hook whose activity gave no outcome (running when the failover ended, or failed without one): whether it switched anything is unknown (it may even finish later).
+    const pending = this.status?.hookPending;
+    if (pending !== undefined && !hooks.some((h) => h.index === pending)) {
+      const hook = this.standby.clientSwitch[pending];
+      failed.push(`client-switch hook #${pending + 1}${hook ? ` (${hook.type})` : ''} of ${this.standby.name} gave no outcome (running when the failover ended, or failed without one): whether it switched clients is unknown — check it, and undo it by hand if it did (a command hook: run it with LIFEBOAT_REVERT=1)`);
     }
     if (this.statusUnread) failed.push(`the failover's status could not be read (${this.statusUnread}): its client-switch hooks of ${this.standby.name} may have run — point the clients back at ${this.primary.name} by hand`);
     if (hooks.length) {
@@ -198,7 +215,7 @@ export class FailoverDrill {
       }
     }
     // What the clients wrote to the standby while it had the service is there only: said, never dropped.
-    if (this.movedAt && this.before.standbyEnds) {
+    if ((this.movedAt || this.clientsMayHaveMoved) && this.before.standbyEnds) {
       try {
         const w = await reads.drillStandbyWritesActivity({ primary: this.primary, standby: this.standby, exclude: [this.topic], since: this.before.standbyEnds });
         stranded = strandedProblem(this.primary.name, this.standby.name, w.stranded);
@@ -206,7 +223,7 @@ export class FailoverDrill {
       } catch (e) {
         done.push(`records written to ${this.standby.name} since the failover were not looked for: ${failureOf(e).message}`);
       }
-    } else if (this.movedAt) done.push(`records written to ${this.standby.name} since the failover were not looked for: the mirror's positions could not be read in prepare`);
+    } else if (this.movedAt || this.clientsMayHaveMoved) done.push(`records written to ${this.standby.name} since the failover were not looked for: the mirror's positions could not be read in prepare`);
     return { done, failed, ...(stranded ? { stranded } : {}) };
   }
 
