@@ -9,7 +9,8 @@ const ROOT = resolve(__dirname, '../..');
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
 const CHILD = join(__dirname, 'fixtures/child.ts');
 
-const packCount = (path: string) => readdirSync(join(path, 'data')).reduce((n, d) => n + readdirSync(join(path, 'data', d)).length, 0);
+/** Complete packs: a pack being written is a `.tmp-` file beside them until its rename (a slow, rate-limited one for seconds). */
+const packCount = (path: string) => readdirSync(join(path, 'data')).reduce((n, d) => n + readdirSync(join(path, 'data', d)).filter((f) => !f.startsWith('.tmp-')).length, 0);
 
 /** Runs the child until `ready()` holds (checked every 50 ms), then SIGKILLs it. */
 async function runAndKill(args: string[], ready: () => boolean, timeoutMs = 60_000): Promise<{ killed: boolean; out: string }> {
