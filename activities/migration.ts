@@ -171,9 +171,10 @@ export function migrationActivities(_deps: ActivityDeps) {
       const { source, target } = pairOf(input);
       const hook = target.clientSwitch[input.index] as ClientSwitchHook | undefined;
       if (!hook) throw new LifeboatError('InvalidInput', `the target spec ${target.name} has no client-switch hook #${input.index + 1}`);
-      return withHeartbeat({ phase: `migration: client-switch hook #${input.index + 1} (${hook.type})${input.dryRun ? ', dry run' : ''}`, subject: target.name }, async () => {
+      return withHeartbeat({ phase: `migration: client-switch hook #${input.index + 1} (${hook.type})${input.dryRun ? ', dry run' : ''}`, subject: target.name }, async (_beat, signal) => {
         try {
-          const [out] = await runSwitchHooks([hook], { source, target }, { dryRun: input.dryRun });
+          // A command hook is killed when the activity is cancelled (its workflow cancelled or terminated): nothing runs on for nobody.
+          const [out] = await runSwitchHooks([hook], { source, target }, { dryRun: input.dryRun, signal });
           if (!out) throw new Error('the hook gave no outcome');
           return { ...out, index: input.index };
         } catch (e) {

@@ -169,10 +169,12 @@ interface CommandResult {
   stdout: string;
   stderr: string;
   timedOut: boolean;
+  /** Killed through the caller's signal. */
+  aborted: boolean;
   ms: number;
 }
 
-function runCommand(hook: Extract<ClientSwitchHook, { type: 'command' }>, ctx: HookContext, flags: { dryRun: boolean; revert: boolean }): Promise<CommandResult> {
+function runCommand(hook: Extract<ClientSwitchHook, { type: 'command' }>, ctx: HookContext, flags: { dryRun: boolean; revert: boolean; signal?: AbortSignal }): Promise<CommandResult> {
   const [file, ...args] = hook.command.map((a) => expand(a, ctx));
   const env = {
     ...process.env,
@@ -187,7 +189,8 @@ function runCommand(hook: Extract<ClientSwitchHook, { type: 'command' }>, ctx: H
     execFile(
       file!,
       args,
-      { env, shell: hook.shell, timeout: hook.timeoutSeconds * 1000, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024, windowsHide: true },
+      // The signal: a run that no longer wants the hook (its activity cancelled, its workflow terminated) kills the command.
+      { env, shell: hook.shell, timeout: hook.timeoutSeconds * 1000, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024, windowsHide: true, ...(flags.signal ? { signal: flags.signal } : {}) },
       (err, stdout, stderr) => {
         const e = err as (Error & { code?: number | string; signal?: string | null; killed?: boolean }) | null;
         const timedOut = Boolean(e?.killed) && Date.now() - t0 >= hook.timeoutSeconds * 1000 - 50;
@@ -197,6 +200,7 @@ function runCommand(hook: Extract<ClientSwitchHook, { type: 'command' }>, ctx: H
           stdout: String(stdout),
           stderr: String(stderr) || (e && typeof e.code === 'string' ? `${e.code}: ${e.message}` : ''),
           timedOut,
+          aborted: flags.signal?.aborted ?? false,
           ms: Date.now() - t0,
         });
       },
@@ -211,13 +215,13 @@ const tail = (s: string, n = STDERR_TAIL): string => {
 
 function commandFailure(r: CommandResult, hook: Extract<ClientSwitchHook, { type: 'command' }>): string | undefined {
   if (r.code === 0 && !r.timedOut) return undefined;
-  const how = r.timedOut ? `timed out after ${hook.timeoutSeconds} s` : r.code !== null ? `exit ${r.code}` : `killed by ${r.signal ?? 'a signal'}`;
+  const how = r.aborted ? 'stopped: the run that started it no longer wants it (cancelled or ended)' : r.timedOut ? `timed out after ${hook.timeoutSeconds} s` : r.code !== null ? `exit ${r.code}` : `killed by ${r.signal ?? 'a signal'}`;
   const err = tail(r.stderr);
   return `${how}${err ? `; stderr: ${err}` : ''}`;
 }
 
-async function runCommandHook(hook: Extract<ClientSwitchHook, { type: 'command' }>, base: HookOutcome, ctx: HookContext, dryRun: boolean): Promise<HookOutcome> {
-  const r = await runCommand(hook, ctx, { dryRun, revert: false });
+async function runCommandHook(hook: Extract<ClientSwitchHook, { type: 'command' }>, base: HookOutcome, ctx: HookContext, dryRun: boolean, signal?: AbortSignal): Promise<HookOutcome> {
+  const r = await runCommand(hook, ctx, { dryRun, revert: false, ...(signal ? { signal } : {}) });
   const why = commandFailure(r, hook);
   const out = tail(r.stdout, 200);
   // A command that ran (even one that failed part-way) may have changed something: revert runs it again with LIFEBOAT_REVERT=1.
@@ -271,7 +275,7 @@ async function runBootstrapFile(hook: Extract<ClientSwitchHook, { type: 'bootstr
 // ---- run and revert ----
 
 /** Runs every hook in order (dryRun: says what each would do, changes nothing); stops at the first failure. */
-export async function runSwitchHooks(hooks: ClientSwitchHook[], ctx: HookContext, opts: { dryRun?: boolean } = {}): Promise<HookOutcome[]> {
+export async function runSwitchHooks(hooks: ClientSwitchHook[], ctx: HookContext, opts: { dryRun?: boolean; signal?: AbortSignal } = {}): Promise<HookOutcome[]> {
   const dryRun = opts.dryRun ?? false;
   const outcomes: HookOutcome[] = [];
   for (const [index, hook] of hooks.entries()) {
@@ -281,7 +285,7 @@ export async function runSwitchHooks(hooks: ClientSwitchHook[], ctx: HookContext
     const outcome: HookOutcome = await (hook.type === 'registry-node'
       ? runRegistryNode(hook, base, ctx, dryRun)
       : hook.type === 'command'
-        ? runCommandHook(hook, base, ctx, dryRun)
+        ? runCommandHook(hook, base, ctx, dryRun, opts.signal)
         : runBootstrapFile(hook, base, ctx, dryRun)
     ).catch((e: unknown) => ({ ...base, changed: false, detail: (e instanceof Error ? e.message : String(e)).split('\n')[0]! }));
     outcomes.push(outcome);
