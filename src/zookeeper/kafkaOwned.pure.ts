@@ -15,6 +15,19 @@ export const KAFKA_REWRITTEN_NODES = [/^\/controller_epoch$/, /^\/latest_produce
 
 const under = (rel: string, root: string) => rel === root || rel.startsWith(`${root}/`);
 
+/** Requests and notifications Kafka consumes and deletes (each a node of its own under these, or the request node itself). */
+const CONSUMED_PARENTS = ['/admin/delete_topics', '/isr_change_notification', '/log_dir_event_notification', '/config/changes', '/kafka-acl-changes', '/kafka-acl-extended-changes'];
+const CONSUMED_NODES = ['/admin/reassign_partitions', '/admin/preferred_replica_election'];
+
+/**
+ * A pending request or notification (a topic deletion, a reassignment, an ISR change, a config change):
+ * once the running Kafka has consumed it, creating it again from an export would replay it (a topic
+ * deleted twice, an old reassignment run again). Never created under a running Kafka.
+ */
+export function kafkaConsumesZnode(rel: string): boolean {
+  return CONSUMED_PARENTS.some((p) => rel.startsWith(`${p}/`)) || CONSUMED_NODES.some((n) => under(rel, n));
+}
+
 export function kafkaOwnsZnode(rel: string): boolean {
   return KAFKA_OWNED_SUBTREES.some((d) => under(rel, d)) || KAFKA_REWRITTEN_NODES.some((r) => r.test(rel));
 }

@@ -27,7 +27,7 @@ import { LifeboatError } from '../errors';
 import { ACL, exists, Id, multi, Permission, setACL, ZkError, type MultiOp, type ZkAcl, type ZkClient } from './client';
 import { zkFailure } from './errors';
 import { exportTree } from './export';
-import { kafkaOwnsZnode, liveKafkaIn } from './kafkaOwned.pure';
+import { kafkaConsumesZnode, kafkaOwnsZnode, liveKafkaIn } from './kafkaOwned.pure';
 import { comparePaths, depthOf, FORMAT, joinRoot, parentOf, type ZkAclEntry, type ZkNodeEntry, type ZkTreeExport } from './tree';
 
 export type RestoreMode = 'create-missing' | 'overwrite' | 'mirror';
@@ -135,7 +135,10 @@ export function planRestore(source: ZkTreeExport, current: ZkTreeExport | null, 
     else plan.remove.push(t.path);
   }
   if (current && liveKafkaIn(current.nodes)) {
-    plan.keptForKafka = [...plan.change.map((c) => c.path), ...plan.remove].filter(kafkaOwnsZnode).sort(comparePaths);
+    // A request or notification the export holds and the target lacks was consumed by that Kafka: not replayed.
+    const consumed = plan.add.map((a) => a.path).filter(kafkaConsumesZnode);
+    plan.add = plan.add.filter((a) => !kafkaConsumesZnode(a.path));
+    plan.keptForKafka = [...plan.change.map((c) => c.path), ...plan.remove, ...consumed].filter((p) => kafkaOwnsZnode(p) || kafkaConsumesZnode(p)).sort(comparePaths);
     plan.change = plan.change.filter((c) => !kafkaOwnsZnode(c.path));
     plan.remove = plan.remove.filter((r) => !kafkaOwnsZnode(r));
   }

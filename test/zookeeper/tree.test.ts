@@ -104,6 +104,14 @@ describe('increments and plans', () => {
     expect(idle.change.map((c) => c.path).sort()).toEqual(['/brokers/topics/t/partitions/0/state', '/config', '/controller_epoch']);
     expect([...idle.remove].sort()).toEqual(['/admin', '/admin/delete_topics', '/brokers/ids']);
     expect(idle.keptForKafka).toEqual([]);
+    // A request or notification the running Kafka consumed (gone from the target) is not replayed; with nothing running it is put back.
+    const pending = tree([...src.nodes, node('/admin'), node('/admin/delete_topics'), node('/admin/delete_topics/gone'), node('/isr_change_notification'), node('/isr_change_notification/isr_change_0000000003', 'x'), node('/admin/reassign_partitions', '{}')]);
+    const consumed = planRestore(pending, running(true), '/standby', { mode: 'mirror' });
+    expect(consumed.add.map((n) => n.path)).toEqual(['/isr_change_notification']);
+    expect(consumed.keptForKafka).toEqual(expect.arrayContaining(['/admin/delete_topics/gone', '/admin/reassign_partitions', '/isr_change_notification/isr_change_0000000003']));
+    expect(planRestore(pending, running(false), '/standby', { mode: 'mirror' }).add.map((n) => n.path)).toEqual(
+      expect.arrayContaining(['/admin/delete_topics/gone', '/admin/reassign_partitions', '/isr_change_notification/isr_change_0000000003']),
+    );
     // Missing Kafka-owned nodes are created under a running Kafka too.
     const bare = planRestore(src, tree([node('/'), node('/brokers'), node('/brokers/ids'), node('/brokers/ids/1', 'e', { ephemeral: true })]), '/standby', { mode: 'overwrite' });
     expect(bare.add.map((n) => n.path)).toContain('/controller_epoch');
