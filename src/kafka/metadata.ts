@@ -19,7 +19,6 @@ import {
 import { type AclExport, type GroupExport, type KafkaMetadataExport, METADATA_FORMAT, type TopicExport } from './metadataTypes';
 import { retryTransient, withAdmin } from './admin';
 import { untilGroupCoordinatorsLoaded } from './groupCoordinators';
-import { mapLimit, settleAll } from '../core/mapLimit';
 import type { OffsetTranslator } from './offsets';
 
 export * from './metadataTypes';
@@ -47,7 +46,8 @@ const isSecurityDisabled = (e: unknown) => /SECURITY_DISABLED|Security features 
 async function readTopics(admin: Admin, includeInternal: boolean, warnings: string[]): Promise<TopicExport[]> {
   const names = (await admin.listTopics()).filter((t) => includeInternal || !isInternal(t)).sort();
   if (names.length === 0) return [];
-  const [md, configs] = await settleAll([admin.fetchTopicMetadata({ topics: names }), admin.describeConfigs({ resources: names.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })), includeSynonyms: false })]);
+  const md = await admin.fetchTopicMetadata({ topics: names });
+  const configs = await admin.describeConfigs({ resources: names.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })), includeSynonyms: false });
   const configsByTopic = new Map(configs.resources.map((r) => [r.resourceName, r.configEntries]));
   return md.topics
     .map((t) => {
@@ -76,8 +76,6 @@ async function readTopics(admin: Admin, includeInternal: boolean, warnings: stri
 
 /** How long group calls ride out a coordinator that moves or loads (brokers just restarted). */
 const GROUP_RETRY = { timeoutMs: 60_000 };
-/** Group offset reads in flight at once. */
-const GROUP_OFFSET_READS = 8;
 
 async function readGroups(admin: Admin, warnings: string[]): Promise<GroupExport[]> {
   // Group calls go to the group's coordinator, which moves and reloads after a broker restart
@@ -93,16 +91,17 @@ async function readGroups(admin: Admin, warnings: string[]): Promise<GroupExport
   if (groups.length === 0) return [];
   const ids = groups.map((g) => g.groupId).sort();
   const described = new Map((await retryTransient(() => admin.describeGroups(ids), GROUP_RETRY)).groups.map((g) => [g.groupId, g]));
-  // Each group's offsets from its coordinator, a few groups at a time (in the order of ids).
-  return mapLimit(ids, GROUP_OFFSET_READS, async (groupId) => {
+  const out: GroupExport[] = [];
+  for (const groupId of ids) {
     const d = described.get(groupId);
     const committed = await retryTransient(() => admin.fetchOffsets({ groupId }), GROUP_RETRY);
     const offsets = committed
       .flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: String(p.offset), metadata: p.metadata ?? null })))
       .filter((o) => Number(o.offset) >= 0)
       .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
-    return { groupId, state: d?.state ?? 'Unknown', protocolType: d?.protocolType ?? groups.find((g) => g.groupId === groupId)!.protocolType, members: d?.members.length ?? 0, offsets };
-  });
+    out.push({ groupId, state: d?.state ?? 'Unknown', protocolType: d?.protocolType ?? groups.find((g) => g.groupId === groupId)!.protocolType, members: d?.members.length ?? 0, offsets });
+  }
+  return out;
 }
 
 async function readAcls(admin: Admin): Promise<AclExport[] | null> {
@@ -138,11 +137,11 @@ export const aclKey = (a: AclExport): string =>
 /** Reads the cluster's metadata. Read-only. */
 export async function exportMetadata(kafka: Kafka, opts: ExportOptions = {}): Promise<KafkaMetadataExport> {
   return withAdmin(kafka, opts.name ?? 'kafka', async (admin) => {
-    // Independent reads, at once; each part's warnings kept in this order.
-    const topicWarnings: string[] = [];
-    const groupWarnings: string[] = [];
-    const [cluster, topics, groups, acls] = await settleAll([admin.describeCluster(), readTopics(admin, opts.includeInternal ?? false, topicWarnings), readGroups(admin, groupWarnings), readAcls(admin)]);
-    const warnings = [...topicWarnings, ...groupWarnings];
+    const warnings: string[] = [];
+    const cluster = await admin.describeCluster();
+    const topics = await readTopics(admin, opts.includeInternal ?? false, warnings);
+    const groups = await readGroups(admin, warnings);
+    const acls = await readAcls(admin);
     if (acls === null) warnings.push('the cluster has no authorizer: no ACLs to export');
     for (const g of groups) {
       if (g.members > 0) warnings.push(`group ${g.groupId} had ${g.members} live member(s) during the export: its offsets may already have moved on`);

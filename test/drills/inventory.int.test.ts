@@ -99,6 +99,12 @@ describe('drill inventory on the standby', () => {
       for (const own of ownGroups) await a.setOffsets({ groupId: own, topic, partitions: [{ partition: 0, offset: '2' }] });
     });
     await setBrokerConfigs({ ...brokerDynamic, [CONFIG]: '15001' });
+    // ZooKeeper mode: the broker applies a dynamic config when its change notification arrives, after the call returned.
+    for (let end = Date.now() + 60_000; ; await new Promise((r) => setTimeout(r, 100))) {
+      const r = await admin((a) => a.describeConfigs({ resources: [{ type: ConfigResourceTypes.BROKER, name: '1' }], includeSynonyms: false }));
+      if (r.resources[0]?.configEntries.find((c) => c.configName === CONFIG)?.configValue === '15001') break;
+      if (Date.now() > end) throw new Error(`broker 1 did not apply ${CONFIG}=15001 within 60 s`);
+    }
     await withZk(zkConnect, async (zk) => {
       if (!(await exists(zk, `${spec.zookeeper!.chroot}/lifeboat-drill`))) await create(zk, `${spec.zookeeper!.chroot}/lifeboat-drill`, null, open).catch(() => {});
       await create(zk, streamNode, Buffer.from('seq 1'), open);
