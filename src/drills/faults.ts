@@ -380,7 +380,7 @@ async function revertZkFault(spec: ClusterSpec, drillId: string, applied: Applie
       const before = exp.nodes.filter((n) => n.ephemeral && /^\/brokers\/ids\/\d+$/.test(n.path)).map((n) => n.path.slice('/brokers/ids/'.length));
       const now = await getChildren(zk, `${exp.root}/brokers/ids`).catch(() => [] as string[]);
       unregistered = before.filter((id) => !now.includes(id));
-      ({ restarted, down } = await reregister(spec, drillId, zk, unregistered, opts));
+      ({ restarted, down } = await reregister(spec, drillId, zk, unregistered, { ...opts, keepRoot: exp.nodes.some((n) => n.path === ZK_STREAM_ROOT) }));
     }
   });
   const restart =
@@ -400,7 +400,7 @@ async function revertZkFault(spec: ClusterSpec, drillId: string, applied: Applie
  * inventory, never imported over): a worker that dies between the stop and the start leaves it, and
  * the retry starts that broker instead of taking it for one that was down.
  */
-async function reregister(spec: ClusterSpec, drillId: string, zk: ZkClient, ids: string[], opts: FaultOptions): Promise<{ restarted: string[]; down: string[] }> {
+async function reregister(spec: ClusterSpec, drillId: string, zk: ZkClient, ids: string[], opts: FaultOptions & { keepRoot: boolean }): Promise<{ restarted: string[]; down: string[] }> {
   const root = chrootPath(spec.zookeeper!.chroot, ZK_STREAM_ROOT);
   const prefix = `${safeId(drillId)}.restart-`;
   const marker = (id: string) => `${root}/${prefix}${id}`;
@@ -409,7 +409,9 @@ async function reregister(spec: ClusterSpec, drillId: string, zk: ZkClient, ids:
   };
   const unmark = async (id: string) => {
     await remove(zk, marker(id)).catch(gone);
-    // The subtree goes once nothing of any drill is left in it (the stream's drop does the same).
+    // The subtree goes once nothing of any drill is left in it (the stream's drop does the same), unless
+    // the export holds it: the import put it back, and a retried import would make it again.
+    if (opts.keepRoot) return;
     const left = await getChildren(zk, root).catch(() => undefined);
     if (left?.length === 0) await remove(zk, root).catch(gone);
   };

@@ -13,7 +13,7 @@ import { inventoryDiff, PRESENCE_ONLY } from '../../src/drills/inventory.pure';
 import type { Inventory } from '../../src/drills/records';
 import { withAdmin } from '../../src/kafka/admin';
 import { kafkaFor } from '../../src/kafka/client';
-import { ACL, chrootPath, create, exists, Id, Permission, withZk } from '../../src/zookeeper/client';
+import { ACL, chrootPath, create, exists, Id, Permission, remove, withZk } from '../../src/zookeeper/client';
 import { deleteTree } from '../../src/zookeeper/deleteTree';
 import { standbySpec, unique } from '../support/lab';
 import { createTopicsReady } from '../support/kafka';
@@ -68,7 +68,11 @@ describe('drill inventory on the standby', () => {
       if (mine.length) await a.deleteTopics({ topics: mine });
     });
     await setBrokerConfigs(brokerDynamic).catch(() => {});
-    await withZk(zkConnect, (zk) => deleteTree(zk, `${spec.zookeeper!.chroot}/lifeboat-drill/${drillId}`));
+    await withZk(zkConnect, async (zk) => {
+      await deleteTree(zk, `${spec.zookeeper!.chroot}/lifeboat-drill/${drillId}`);
+      // Its parent too when nothing else is in it (later tests take an empty chroot subtree for another drill's).
+      await remove(zk, `${spec.zookeeper!.chroot}/lifeboat-drill`).catch(() => undefined);
+    });
   }, 120_000);
 
   it('is the same twice; what changed in between is exactly what it finds; the drill stream and excluded topics are left out', async () => {
