@@ -18,7 +18,7 @@ import { drillStreamTopic } from './ids.pure';
 import { kafkaZnodeValue, registryZnodeValue } from './inventory.pure';
 import type { Inventory } from './records';
 import { isOwnReaderGroup } from '../kafka/ownGroups';
-import { settleAll } from '../core/mapLimit';
+import { settleAll } from '../core/parallel';
 
 export interface InventoryOptions {
   /** Topics left out besides the drill's own write-stream topic (always left out). */

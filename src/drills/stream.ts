@@ -21,7 +21,7 @@ import { kafkaFor } from '../kafka/client';
 import { waitForAgreement } from '../kafka/ready';
 import { readRanges } from '../kafka/topicReader';
 import { type ZkClient, ACL, CreateMode, Id, Permission, chrootPath, connectZk, create, exists, getChildren, getData, remove, setData, withZk, zxidHex } from '../zookeeper/client';
-import { settleAll } from '../core/mapLimit';
+import { settleAll } from '../core/parallel';
 import { drillStreamTopic } from './ids.pure';
 import type { StreamAck, StreamLog } from './records';
 

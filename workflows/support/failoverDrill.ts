@@ -197,7 +197,7 @@ export class FailoverDrill {
     // The clients last: pointed back at the primary once it takes writes again. Each hook puts back
     // exactly what it found (a registry node's or file's old bytes, a command run with LIFEBOAT_REVERT=1).
     const hooks = (this.status?.hooks ?? []).filter((h) => !h.dryRun);
-    // A hook whose activity gave no outcome (running when the failover ended, or failed without one): whether it switched anything is unknown (it may even finish later).
+    // A hook whose activity gave no outcome (running when the failover ended, or failed without one): whether it switched anything is unknown (a command hook is killed once its activity hears of the run's end, but may have done part of its work).
     const pending = this.status?.hookPending;
     if (pending !== undefined && !hooks.some((h) => h.index === pending)) {
       const hook = this.standby.clientSwitch[pending];

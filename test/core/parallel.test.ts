@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mapLimit, settleAll } from '../../src/core/mapLimit';
+import { mapLimit, settleAll } from '../../src/core/parallel';
 
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
