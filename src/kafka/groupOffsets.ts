@@ -3,7 +3,8 @@
  * and no member id, the way Kafka's own `kafka-consumer-groups --reset-offsets` commits. The broker
  * accepts it only while the group has no members (UNKNOWN_MEMBER_ID or ILLEGAL_GENERATION
  * otherwise), so it never overwrites a running consumer's position. kafkajs's admin.setOffsets
- * instead joins the group with a consumer (seconds per group and topic), too slow for a cut-over.
+ * instead joins the group with a consumer (seconds per group and topic, too slow for a cut-over) and
+ * can return without having committed (a seek whose commit failed is dropped).
  */
 import type { Kafka } from 'kafkajs';
 import { retryTransient } from './admin';
@@ -12,7 +13,7 @@ import { clusterOf } from './wire/transport';
 export async function commitGroupOffsets(
   kafka: Kafka,
   groupId: string,
-  topics: { topic: string; partitions: { partition: number; offset: number }[] }[],
+  topics: { topic: string; partitions: { partition: number; offset: number | string }[] }[],
   opts: { signal?: AbortSignal } = {},
 ): Promise<void> {
   const cluster = clusterOf(kafka);

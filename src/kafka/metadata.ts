@@ -19,6 +19,7 @@ import {
 import { type AclExport, type GroupExport, type KafkaMetadataExport, METADATA_FORMAT, type TopicExport } from './metadataTypes';
 import { retryTransient, withAdmin } from './admin';
 import { untilGroupCoordinatorsLoaded } from './groupCoordinators';
+import { commitGroupOffsets } from './groupOffsets';
 import type { OffsetTranslator } from './offsets';
 
 export * from './metadataTypes';
@@ -423,13 +424,13 @@ export async function applyPlan(target: Kafka, plan: ApplyPlan, opts: { name?: s
       const byTopic = new Map<string, { partition: number; offset: string }[]>();
       for (const o of g.offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), { partition: o.partition, offset: o.offset }]);
       try {
-        for (const [topic, partitions] of byTopic) {
-          await retryTransient(() => admin.setOffsets({ groupId: g.groupId, topic, partitions }), GROUP_RETRY);
-          result.offsetsSet += partitions.length;
-        }
+        await commitGroupOffsets(target, g.groupId, [...byTopic].map(([topic, partitions]) => ({ topic, partitions })));
+        result.offsetsSet += g.offsets.length;
         result.groupsSet.push(g.groupId);
       } catch (e) {
-        result.failures.push({ what: `set offsets of group ${g.groupId}`, error: (e as Error).message });
+        // The broker refuses a standalone commit to a group with members: its consumers' positions stay theirs.
+        const active = /UNKNOWN_MEMBER_ID|REBALANCE_IN_PROGRESS|ILLEGAL_GENERATION/i.test(`${(e as { type?: string }).type} ${(e as Error).message}`);
+        result.failures.push({ what: `set offsets of group ${g.groupId}`, error: active ? 'the group has members on the target now: stop its consumers there and restore again' : (e as Error).message });
       }
     }
     const acls: AclEntry[] = plan.acls

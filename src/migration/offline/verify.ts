@@ -9,6 +9,7 @@ import { isAbort, poll } from '../../core/poll';
 import { isLifeboatError } from '../../errors';
 import { retryTransient, withAdmin } from '../../kafka/admin';
 import { kafkaFor } from '../../kafka/client';
+import { commitGroupOffsets as commitStandalone } from '../../kafka/groupOffsets';
 import { compareFingerprints, fingerprintRanges, type Fingerprints, type RangeMap } from '../../kafka/fingerprint';
 import type { DataCheck } from '../../report/report.pure';
 import { type GroupOffsets, readGroupOffsets } from './plan';
@@ -43,19 +44,20 @@ export async function captureSource(
   return { fingerprints, groups: await readGroupOffsets(source, groups, topics), at };
 }
 
-/** Commits the groups' source offsets on the target (admin API; idempotent). */
-export async function commitGroupOffsets(target: ClusterSpec, groups: GroupOffsets[]): Promise<{ groups: number; partitions: number }> {
+/**
+ * Commits the groups' source offsets on the target: standalone commits (refused while a group has
+ * members; kafkajs's setOffsets could return without committing when its consumer's seek failed).
+ * Idempotent.
+ */
+export async function commitGroupOffsets(target: ClusterSpec, groups: GroupOffsets[], opts: { signal?: AbortSignal } = {}): Promise<{ groups: number; partitions: number }> {
+  const kafka = kafkaFor(target, 'offline-migration');
   let partitions = 0;
-  await withAdmin(kafkaFor(target, 'offline-migration'), target.name, async (admin) => {
-    for (const g of groups) {
-      const byTopic = new Map<string, { partition: number; offset: string }[]>();
-      for (const o of g.offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), { partition: o.partition, offset: o.offset }]);
-      for (const [topic, parts] of byTopic) {
-        await retryTransient(() => admin.setOffsets({ groupId: g.group, topic, partitions: parts }), { timeoutMs: 60_000 });
-        partitions += parts.length;
-      }
-    }
-  });
+  for (const g of groups) {
+    const byTopic = new Map<string, { partition: number; offset: string }[]>();
+    for (const o of g.offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), { partition: o.partition, offset: o.offset }]);
+    await commitStandalone(kafka, g.group, [...byTopic].map(([topic, parts]) => ({ topic, partitions: parts })), opts);
+    partitions += g.offsets.length;
+  }
   return { groups: groups.length, partitions };
 }
 
