@@ -9,6 +9,7 @@
 import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, type Admin, type Kafka, ResourcePatternTypes } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaFor } from '../../../src/kafka/client';
+import { commitGroupOffsets } from '../../../src/kafka/groupOffsets';
 import { type MirrorAcl, type MirrorAclPlan, mirrorShard, planMirror } from '../../../src/kafka/mirror';
 import { readMirrorableAcls } from '../../../src/kafka/mirror/acls';
 import { createWorkers } from '../../../src/temporal/worker';
@@ -111,9 +112,9 @@ beforeAll(async () => {
   await produceNumbered(primary, pre, 10, 2);
   await withAdmin(primary, async (a) => {
     await a.createAcls({ acl: [...litAcls, ...preAcls, ...groupAcls, ...otherAcls, ...fenceAcls].map(wire) });
-    // The group has offsets on the mirrored topic; the idle one has none anywhere.
-    await a.setOffsets({ groupId: group, topic: lit, partitions: [{ partition: 0, offset: '5' }] });
   });
+  // The group has offsets on the mirrored topic; the idle one has none anywhere.
+  await commitGroupOffsets(primary, group, [{ topic: lit, partitions: [{ partition: 0, offset: 5 }] }]);
 });
 
 afterAll(async () => {
