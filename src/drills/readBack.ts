@@ -1,14 +1,14 @@
 /**
  * The drill's read-back (issue 16): after recovery, everything readable of the write stream's topic
- * (a fresh consumer from each partition's log start to its end) and the ZooKeeper stream's znode, compared
- * with the stream's acknowledgements by rpo.pure.ts. A read: it writes nothing (the reader's group is
- * never committed and is deleted after; kafkajs cannot read without one).
+ * (each partition from its log start to its end, fetched without a consumer group) and the ZooKeeper
+ * stream's znode, compared with the stream's acknowledgements by rpo.pure.ts. A read: it writes nothing.
  */
 import type { ClusterSpec } from '../config/spec';
 import { zkAuthOf } from '../config/spec';
 import { LifeboatError } from '../errors';
 import { reachableKafka, withAdmin } from '../kafka/admin';
-import { readRanges } from '../kafka/topicReader';
+import { readBatches } from '../kafka/wire/readBatches';
+import { decodeBatch } from '../kafka/wire/recordBatch';
 import { getData, withZk } from '../zookeeper/client';
 import type { StreamLog } from './records';
 import { type ReadRecord, type ZnodeReading, partitionEvidence, zookeeperEvidence } from './rpo.pure';
@@ -32,14 +32,19 @@ export async function readStreamTopic(spec: ClusterSpec, topic: string, opts: { 
   const ranges = new Map<number, { from: number; to: number }>();
   for (const p of offsets) ranges.set(p.partition, { from: Number(p.low), to: Number(p.high) });
   const records: ReadRecord[] = [];
-  await readRanges(
+  // Fetched directly (no consumer group to join, none left on the target): read_committed, CRCs checked.
+  await readBatches(
     kafka,
     topic,
     ranges,
-    async (partition, batch) => {
-      for (const r of batch) {
-        const m = parseStreamRecord(r);
-        records.push({ partition, offset: Number(r.offset), drill: m?.drill ?? null, seq: m?.seq ?? null });
+    async (partition, batches) => {
+      const { from, to } = ranges.get(partition)!;
+      for (const b of batches) {
+        for (const r of await decodeBatch(b, `${topic}-${partition}`)) {
+          if (r.offset < from || r.offset >= to) continue;
+          const m = parseStreamRecord({ value: r.value, headers: Object.fromEntries(r.headers.map((h) => [h.key, h.value ?? undefined])) });
+          records.push({ partition, offset: r.offset, drill: m?.drill ?? null, seq: m?.seq ?? null });
+        }
       }
     },
     { stallMs: opts.timeoutMs ?? 60_000 },
