@@ -25,6 +25,7 @@ import { type ClusterSpec, loadSpec } from '../src/config/spec';
 import { unfencePrimary } from '../src/failover/data/fence';
 import { waitForBrokerInIsr } from '../src/kafka/cluster';
 import { kafkaFor } from '../src/kafka/client';
+import { commitGroupOffsets } from '../src/kafka/groupOffsets';
 import { forgetPositions } from '../src/kafka/mirror/state';
 import { MIRROR_STATUS_QUERY, mirrorPair, type MirrorStatus, mirrorWorkflowId } from '../src/kafka/mirrorRun.pure';
 import { connectTemporal, followRun, startRun } from '../src/temporal/runs';
@@ -118,8 +119,8 @@ async function main() {
       }
       await producer.disconnect();
       const ends = await admin.fetchTopicOffsets(topic);
-      await admin.setOffsets({ groupId: group, topic, partitions: ends.map((e) => ({ partition: e.partition, offset: String(Math.max(0, Number(e.high) - 100)) })) });
       await admin.disconnect();
+      await commitGroupOffsets(src, group, [{ topic, partitions: ends.map((e) => ({ partition: e.partition, offset: Math.max(0, Number(e.high) - 100) })) }]);
       writeFileSync(bootstrapFile, `bootstrap.servers=${primary.kafka.bootstrapServers.join(',')}\n`);
 
       const mirrorId = mirrorWorkflowId(primary.name, standby.name);

@@ -34,6 +34,7 @@ import { parseArgs } from 'node:util';
 import type { Admin, Kafka } from 'kafkajs';
 import { loadSpec } from '../src/config/spec';
 import { kafkaFor } from '../src/kafka/client';
+import { commitGroupOffsets } from '../src/kafka/groupOffsets';
 import { mirroredOffsets } from '../src/kafka/mirror';
 import { STATE_TOPIC, readState } from '../src/kafka/mirror/state';
 import { mirrorMakerPid, startMirrorMaker, stopMirrorMaker } from '../lab/mirrorMaker';
@@ -332,7 +333,7 @@ async function main() {
   // Re-reads: groups on the source, translated by MM2 (its checkpoints) and by Lifeboat.
   log('groups at the end, 1,600 and 10,000 behind: waiting for MM2 to sync them to next');
   for (const behind of BEHIND) {
-    await srcAdmin.setOffsets({ groupId: groupName(behind), topic, partitions: sourceEnds.map((end, partition) => ({ partition, offset: String(Math.max(0, end - behind)) })) });
+    await commitGroupOffsets(src, groupName(behind), [{ topic, partitions: sourceEnds.map((end, partition) => ({ partition, offset: Math.max(0, end - behind) })) }]);
   }
   const translate = await mirroredOffsets(next, pair);
   const rereads: { behind: number; mm2: number[]; lifeboat: number[] }[] = [];

@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, Kafka, logLevel, ResourcePatternTypes } from 'kafkajs';
 import { type ClusterSpec, loadSpec } from '../src/config/spec';
 import { kafkaFor } from '../src/kafka/client';
+import { commitGroupOffsets } from '../src/kafka/groupOffsets';
 import { connectTemporal, followRun, startRun } from '../src/temporal/runs';
 import { createWorkers } from '../src/temporal/worker';
 import { appBootstrapServers, findCluster, LAB_APP_USER, labTopology, useLabEnv } from '../lab/topology';
@@ -114,8 +115,8 @@ async function main() {
       }
       await producer.disconnect();
       const ends = await admin.fetchTopicOffsets(topic);
-      await admin.setOffsets({ groupId: group, topic, partitions: ends.map((e) => ({ partition: e.partition, offset: String(Math.max(0, Number(e.high) - 1000)) })) });
       await admin.disconnect();
+      await commitGroupOffsets(src, group, [{ topic, partitions: ends.map((e) => ({ partition: e.partition, offset: Math.max(0, Number(e.high) - 1000) })) }]);
       writeFileSync(join(dir, 'app.properties'), `bootstrap.servers=${source.kafka.bootstrapServers.join(',')}\n`);
 
       const app = application(topic);

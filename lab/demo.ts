@@ -14,6 +14,7 @@ import { waitForAgreement } from '../src/kafka/ready';
 import { readClusterState } from '../src/kafka/clusterState';
 import { sleep } from '../src/host/processes';
 import { kafkaFor } from '../src/kafka/client';
+import { commitGroupOffsets } from '../src/kafka/groupOffsets';
 import { labDisaster } from './disaster';
 import { clearDemoRegistry, DEMO_REGISTRY_ROOT, registerDemoServices } from './demoRegistry';
 import { verifyRegistry } from '../src/registry/registry';
@@ -108,9 +109,8 @@ export async function seed(kafka: Kafka, spec: ClusterSpec, records: number): Pr
   await withAdmin(kafka, spec.name, async (admin) => {
     for (const t of TOPICS) {
       const offsets = await step(() => admin.fetchTopicOffsets(t.topic));
-      await step(() =>
-        admin.setOffsets({ groupId: `demo-${t.topic.slice(5)}-consumers`, topic: t.topic, partitions: offsets.map((o) => ({ partition: o.partition, offset: String(Math.floor(Number(o.high) / 2)) })) }),
-      );
+      // commitGroupOffsets retries transient errors itself.
+      await commitGroupOffsets(kafka, `demo-${t.topic.slice(5)}-consumers`, [{ topic: t.topic, partitions: offsets.map((o) => ({ partition: o.partition, offset: Math.floor(Number(o.high) / 2) })) }]);
       counts[t.topic] = offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
     }
   });

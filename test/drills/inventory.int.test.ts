@@ -13,6 +13,7 @@ import { inventoryDiff, PRESENCE_ONLY } from '../../src/drills/inventory.pure';
 import type { Inventory } from '../../src/drills/records';
 import { withAdmin } from '../../src/kafka/admin';
 import { kafkaFor } from '../../src/kafka/client';
+import { commitGroupOffsets } from '../../src/kafka/groupOffsets';
 import { ACL, chrootPath, create, exists, Id, Permission, remove, withZk } from '../../src/zookeeper/client';
 import { deleteTree } from '../../src/zookeeper/deleteTree';
 import { standbySpec, unique } from '../support/lab';
@@ -44,8 +45,8 @@ describe('drill inventory on the standby', () => {
     // Groups' offsets live in __consumer_offsets, which Kafka makes on the first commit: make it before the baseline.
     const warm = unique('scratch-inv-warm');
     await createTopicsReady(spec, [{ topic: warm, numPartitions: 1, replicationFactor: 1 }]);
+    await commitGroupOffsets(kafkaFor(spec, 'test-inventory'), `${warm}-g`, [{ topic: warm, partitions: [{ partition: 0, offset: 0 }] }]);
     await admin(async (a) => {
-      await a.setOffsets({ groupId: `${warm}-g`, topic: warm, partitions: [{ partition: 0, offset: '0' }] });
       await a.deleteGroups([`${warm}-g`]);
       await a.deleteTopics({ topics: [warm] });
     });
@@ -95,13 +96,12 @@ describe('drill inventory on the standby', () => {
       { topic: stream, numPartitions: 1, replicationFactor: 1 },
       { topic: other, numPartitions: 1, replicationFactor: 1 },
     ]);
-    await admin(async (a) => {
-      await a.setOffsets({ groupId: group, topic, partitions: [{ partition: 0, offset: '5' }, { partition: 1, offset: '7' }] });
-      // A group that only read the drill's stream is the drill's.
-      await a.setOffsets({ groupId: `${group}-stream`, topic: stream, partitions: [{ partition: 0, offset: '1' }] });
-      // Lifeboat's own readers (a read-back, a probe) beside the inventory are not the target's groups.
-      for (const own of ownGroups) await a.setOffsets({ groupId: own, topic, partitions: [{ partition: 0, offset: '2' }] });
-    });
+    const kafka = kafkaFor(spec, 'test-inventory');
+    await commitGroupOffsets(kafka, group, [{ topic, partitions: [{ partition: 0, offset: 5 }, { partition: 1, offset: 7 }] }]);
+    // A group that only read the drill's stream is the drill's.
+    await commitGroupOffsets(kafka, `${group}-stream`, [{ topic: stream, partitions: [{ partition: 0, offset: 1 }] }]);
+    // Lifeboat's own readers (a read-back, a probe) beside the inventory are not the target's groups.
+    for (const own of ownGroups) await commitGroupOffsets(kafka, own, [{ topic, partitions: [{ partition: 0, offset: 2 }] }]);
     await setBrokerConfigs({ ...brokerDynamic, [CONFIG]: '15001' });
     // ZooKeeper mode: the broker applies a dynamic config when its change notification arrives, after the call returned.
     for (let end = Date.now() + 60_000; ; await new Promise((r) => setTimeout(r, 100))) {

@@ -5,6 +5,7 @@
 import { type Admin, AclOperationTypes, AclPermissionTypes, AclResourceTypes, ConfigResourceTypes, type Kafka, ResourcePatternTypes } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaFor } from '../../src/kafka/client';
+import { commitGroupOffsets } from '../../src/kafka/groupOffsets';
 import { type AclExport, applyPlan, exportMetadata, type KafkaMetadataExport, planApply } from '../../src/kafka/metadata';
 import { reachableKafka } from '../../src/kafka/admin';
 import { offsetMapTranslator } from '../../src/kafka/offsets';
@@ -76,8 +77,8 @@ beforeAll(async () => {
   await produce(primary, topicA, [10, 7, 4]);
   await produce(primary, topicB, [5, 5]);
   // Committed offsets without a live consumer: exactly what an export must carry over.
-  await pAdmin.setOffsets({ groupId: groupA, topic: topicA, partitions: [{ partition: 0, offset: '6' }, { partition: 1, offset: '7' }, { partition: 2, offset: '1' }] });
-  await pAdmin.setOffsets({ groupId: groupB, topic: topicB, partitions: [{ partition: 0, offset: '3' }, { partition: 1, offset: '5' }] });
+  await commitGroupOffsets(primary, groupA, [{ topic: topicA, partitions: [{ partition: 0, offset: 6 }, { partition: 1, offset: 7 }, { partition: 2, offset: 1 }] }]);
+  await commitGroupOffsets(primary, groupB, [{ topic: topicB, partitions: [{ partition: 0, offset: 3 }, { partition: 1, offset: 5 }] }]);
   await pAdmin.createAcls({
     acl: [
       { ...aclFilter(topicA, AclResourceTypes.TOPIC), operation: AclOperationTypes.READ, permissionType: AclPermissionTypes.ALLOW },

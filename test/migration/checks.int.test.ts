@@ -6,6 +6,7 @@
 import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, type Kafka, ResourcePatternTypes } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaFor } from '../../src/kafka/client';
+import { commitGroupOffsets } from '../../src/kafka/groupOffsets';
 import { migrationPrechecks } from '../../src/migration';
 import { createTopicsReady } from '../support/kafka';
 import { nextSpec, primarySpec, unique } from '../support/lab';
@@ -35,10 +36,7 @@ async function snapshot(kafka: Kafka): Promise<{ topics: string[]; groups: strin
 beforeAll(async () => {
   await createTopicsReady(primarySpec(), [topic, clash].map((t) => ({ topic: t, numPartitions: 3, replicationFactor: 3 })), { kafka: primary });
   await produceNumbered(primary, topic, 3000, 3, 200);
-  const admin = primary.admin();
-  await admin.connect();
-  await admin.setOffsets({ groupId: group, topic, partitions: [0, 1, 2].map((partition) => ({ partition, offset: '100' })) });
-  await admin.disconnect();
+  await commitGroupOffsets(primary, group, [{ topic, partitions: [0, 1, 2].map((partition) => ({ partition, offset: 100 })) }]);
 }, 120_000);
 
 afterAll(async () => {

@@ -9,6 +9,7 @@
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaFor } from '../../src/kafka/client';
+import { commitGroupOffsets } from '../../src/kafka/groupOffsets';
 import { mirrorPositions, mirrorShard, planMirror } from '../../src/kafka/mirror';
 import { commitGroups, groupStates, type GroupMove, translateGroups } from '../../src/migration';
 import { createTopicsReady } from '../support/kafka';
@@ -26,12 +27,11 @@ const PLAIN_RECORDS = 24_000; // 12,000 per partition
 type Positions = Record<string, Record<number, number>>; // topic → partition → committed offset
 
 async function setSourceOffsets(group: string, positions: Positions): Promise<void> {
-  const admin = primary.admin();
-  await admin.connect();
-  for (const [topic, parts] of Object.entries(positions)) {
-    await admin.setOffsets({ groupId: group, topic, partitions: Object.entries(parts).map(([p, o]) => ({ partition: Number(p), offset: String(o) })) });
-  }
-  await admin.disconnect();
+  await commitGroupOffsets(
+    primary,
+    group,
+    Object.entries(positions).map(([topic, parts]) => ({ topic, partitions: Object.entries(parts).map(([p, o]) => ({ partition: Number(p), offset: o })) })),
+  );
 }
 
 async function targetOffsets(group: string, topics: string[]): Promise<string[]> {

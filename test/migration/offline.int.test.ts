@@ -21,6 +21,7 @@ import { brokerControlFor } from '../../src/host/brokerControl';
 import { poll } from '../../src/core/poll';
 import { withAdmin } from '../../src/kafka/admin';
 import { kafkaFor } from '../../src/kafka/client';
+import { commitGroupOffsets } from '../../src/kafka/groupOffsets';
 import { waitForServing } from '../../src/recovery/serving';
 import { TASK_QUEUE, temporalSettings } from '../../src/temporal/connection';
 import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
@@ -114,7 +115,7 @@ describe('offline migration to the standby cluster', () => {
     await tp.disconnect();
     await withAdmin(kafkaFor(source), source.name, (a) => a.createAcls({ acl: [readAcl(orders)] }));
     sourceAcls = await aclsOf(source, orders);
-    await withAdmin(kafkaFor(source), source.name, (a) => a.setOffsets({ groupId: group, topic: orders, partitions: [0, 1, 2].map((p) => ({ partition: p, offset: String(10 + p * 7) })) }));
+    await commitGroupOffsets(kafkaFor(source), group, [{ topic: orders, partitions: [0, 1, 2].map((p) => ({ partition: p, offset: 10 + p * 7 })) }]);
     for (const t of [orders, compacted, empty]) before[t] = await readTopic(source, t);
     before[own] = await readTopic(target, own);
   });

@@ -7,6 +7,7 @@
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaFor } from '../../src/kafka/client';
+import { commitGroupOffsets } from '../../src/kafka/groupOffsets';
 import { mirrorShard, planMirror } from '../../src/kafka/mirror';
 import { commitGroups, type GroupMove, translateGroups, verifyMigration } from '../../src/migration';
 import { createTopicsReady } from '../support/kafka';
@@ -43,10 +44,10 @@ beforeAll(async () => {
     else await t.commit();
   }
   await producer.disconnect();
-  await withAdminOf(primary, async (a) => {
-    await a.setOffsets({ groupId: group, topic: plain, partitions: [{ partition: 0, offset: '300' }, { partition: 1, offset: '1000' }] });
-    await a.setOffsets({ groupId: group, topic: tx, partitions: [{ partition: 0, offset: '11' }, { partition: 1, offset: '0' }] });
-  });
+  await commitGroupOffsets(primary, group, [
+    { topic: plain, partitions: [{ partition: 0, offset: 300 }, { partition: 1, offset: 1000 }] },
+    { topic: tx, partitions: [{ partition: 0, offset: 11 }, { partition: 1, offset: 0 }] },
+  ]);
   await planMirror(primarySpec(), nextSpec(), { topics: [plain, tx] });
   for (const topic of [plain, tx]) await mirrorShard(primarySpec(), nextSpec(), pair, { topic, partitions: [0, 1] }, { until: 'caught-up' });
   moves = await translateGroups(primarySpec(), nextSpec(), pair, [group], [plain, tx]);
@@ -84,8 +85,8 @@ describe('migration verify', () => {
     await withAdminOf(next, async (a) => {
       await a.fetchTopicMetadata({ topics: [tx] }); // kafkajs deletes only from topics whose metadata it loaded
       await a.deleteTopicRecords({ topic: tx, partitions: [{ partition: 1, offset: '3' }] });
-      await a.setOffsets({ groupId: group, topic: plain, partitions: [{ partition: 1, offset: '990' }] });
     });
+    await commitGroupOffsets(next, group, [{ topic: plain, partitions: [{ partition: 1, offset: 990 }] }]);
     const r = await verifyMigration(primarySpec(), nextSpec(), pair, [plain, tx], moves, { probe: false });
     expect(r.problems).toEqual([
       `${plain}-0: 1 record(s) on next after the mirrored ones (offsets 1000..1000), written there by something else than the mirror`,

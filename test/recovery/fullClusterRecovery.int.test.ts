@@ -11,6 +11,7 @@ import type { Client } from '@temporalio/client';
 import type { ClusterSpec } from '../../src/config/spec';
 import { withAdmin } from '../../src/kafka/admin';
 import { kafkaFor } from '../../src/kafka/client';
+import { commitGroupOffsets } from '../../src/kafka/groupOffsets';
 import { labDisaster } from '../../lab/disaster';
 import { listBackupSets } from '../../src/backup/parts';
 import { restoreTopicsFromSet } from '../../src/recovery/logical';
@@ -60,9 +61,7 @@ describe('fullClusterRecovery workflow', () => {
 
   it('recovers from total loss, falling back past a damaged newest set; every record exactly once, offsets back', { timeout: 420_000 }, async () => {
     await produceOrders(0, 600);
-    await withAdmin(kafkaFor(spec), spec.name, (a) =>
-      a.setOffsets({ groupId: group, topic, partitions: [0, 1, 2].map((p) => ({ partition: p, offset: String(50 + p) })) }),
-    );
+    await commitGroupOffsets(kafkaFor(spec), group, [{ topic, partitions: [0, 1, 2].map((p) => ({ partition: p, offset: 50 + p })) }]);
     const before = await consumeAll(spec, topic, 600);
     // A Curator registry: one service with two ephemeral instances held by a "service" session.
     const services = await connectZk(spec.zookeeper!.connect);
@@ -137,7 +136,7 @@ describe('fullClusterRecovery workflow', () => {
     const readers = unique('event-readers');
     await createTopicsReady(spec, [{ topic: events, numPartitions: 3, replicationFactor: 3 }]);
     await produce(spec, events, Array.from({ length: 300 }, (_, i) => ({ key: `e${i}`, value: `event-${i}`, headers: { n: String(i) } })));
-    await withAdmin(kafkaFor(spec), spec.name, (a) => a.setOffsets({ groupId: readers, topic: events, partitions: [0, 1, 2].map((p) => ({ partition: p, offset: String(10 + p) })) }));
+    await commitGroupOffsets(kafkaFor(spec), readers, [{ topic: events, partitions: [0, 1, 2].map((p) => ({ partition: p, offset: 10 + p })) }]);
     const before = await consumeAll(spec, events, 300);
     const set = (await client.workflow.execute('backup', {
       taskQueue: TASK_QUEUE,

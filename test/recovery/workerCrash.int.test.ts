@@ -17,6 +17,7 @@ import { withAdmin } from '../../src/kafka/admin';
 import { ACL, create, getChildren, Id, Permission, remove, withZk } from '../../src/zookeeper/client';
 import { zkConnect } from '../../lab/topology';
 import { kafkaFor } from '../../src/kafka/client';
+import { commitGroupOffsets } from '../../src/kafka/groupOffsets';
 import { labDisaster } from '../../lab/disaster';
 import { openRepositoryForSpec } from '../../src/repository';
 import type { RunReport } from '../../src/report/report.pure';
@@ -95,7 +96,7 @@ describe('worker killed during a full-cluster recovery', () => {
     await producer.connect();
     await producer.send({ topic, acks: -1, messages: Array.from({ length: 2000 }, (_, i) => ({ key: `acct-${i % 50}`, value: `entry-${i}` })) });
     await producer.disconnect();
-    await withAdmin(kafka, spec.name, (a) => a.setOffsets({ groupId: group, topic, partitions: [0, 1, 2, 3].map((p) => ({ partition: p, offset: String(100 + p) })) }));
+    await commitGroupOffsets(kafka, group, [{ topic, partitions: [0, 1, 2, 3].map((p) => ({ partition: p, offset: 100 + p })) }]);
     const before = await consumeAll(spec, topic, 2000);
     await withZk(zkConnect(topo), async (zk) => {
       await create(zk, ballast, null, openAcl);

@@ -20,6 +20,7 @@ import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withAdmin } from '../../src/kafka/admin';
 import { kafkaFor } from '../../src/kafka/client';
+import { commitGroupOffsets } from '../../src/kafka/groupOffsets';
 import { mirroredOffsets, mirrorShard, planMirror } from '../../src/kafka/mirror';
 import { STATE_TOPIC, readState, stateKey } from '../../src/kafka/mirror/state';
 import { mirrorPair } from '../../src/kafka/mirrorRun.pure';
@@ -109,17 +110,16 @@ beforeAll(async () => {
   // The clients on the standby: new records, and a group's offsets there.
   await produceNumbered(sk, topic, CLIENTS, PARTITIONS, 120, 10_000);
   const se = await ends(sk, topic);
-  await withAdmin(sk, standby.name, (a) =>
-    a.setOffsets({
-      groupId: group,
+  await commitGroupOffsets(sk, group, [
+    {
       topic,
       partitions: [
-        { partition: 0, offset: String(PREFIX / PARTITIONS + 5) }, // 5 into the clients' records
-        { partition: 1, offset: '50' }, // inside the mirrored prefix
-        { partition: 2, offset: String(se.get(2)) }, // everything read
+        { partition: 0, offset: PREFIX / PARTITIONS + 5 }, // 5 into the clients' records
+        { partition: 1, offset: 50 }, // inside the mirrored prefix
+        { partition: 2, offset: se.get(2)! }, // everything read
       ],
-    }),
-  );
+    },
+  ]);
 
   // The primary is left without the failover's fence here: the failback sets it first (the first run)
   // and finds it there (the second).

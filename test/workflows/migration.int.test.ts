@@ -16,6 +16,7 @@ import { stringify } from 'yaml';
 import type { ClusterSpec } from '../../src/config/spec';
 import { withAdmin } from '../../src/kafka/admin';
 import { kafkaFor } from '../../src/kafka/client';
+import { commitGroupOffsets } from '../../src/kafka/groupOffsets';
 import { MIGRATION_STATUS_QUERY, type MigrationStatus } from '../../src/migration/onlineRun.pure';
 import type { RunStatus } from '../../workflows/support/tracker';
 import { connectTemporal, followRun, startRun, type TemporalClient } from '../../src/temporal/runs';
@@ -102,7 +103,7 @@ describe('online migration primary → next', () => {
     await p.connect();
     await p.send({ topic, messages: Array.from({ length: 100 }, (_, i) => ({ partition: i % 2, value: `seq-${i}` })) });
     await p.disconnect();
-    await withAdmin(kafkaFor(source, 'mig-test'), source.name, (a) => a.setOffsets({ groupId: group, topic, partitions: [{ partition: 0, offset: '10' }, { partition: 1, offset: '20' }] }));
+    await commitGroupOffsets(kafkaFor(source, 'mig-test'), group, [{ topic, partitions: [{ partition: 0, offset: 10 }, { partition: 1, offset: 20 }] }]);
     writeFileSync(bootstrapFile, 'bootstrap.servers=old:9092\n');
     const aclsBefore = await topicAcls(source, topic);
 
@@ -169,11 +170,9 @@ describe('online migration primary → next', () => {
       }
       await tp.disconnect();
       // Groups: 10,000 behind on plain; idle at the tip of txn (past its markers).
-      await withAdmin(kafka, source.name, async (a) => {
-        await a.setOffsets({ groupId: gBehind, topic: plain, partitions: [0, 1, 2].map((partition) => ({ partition, offset: String([1667, 1667, 1666][partition]) })) });
-        const ends = await a.fetchTopicOffsets(txn);
-        await a.setOffsets({ groupId: gIdle, topic: txn, partitions: ends.map((e) => ({ partition: e.partition, offset: e.high })) });
-      });
+      await commitGroupOffsets(kafka, gBehind, [{ topic: plain, partitions: [0, 1, 2].map((partition) => ({ partition, offset: [1667, 1667, 1666][partition]! })) }]);
+      const txnEnds = await withAdmin(kafka, source.name, (a) => a.fetchTopicOffsets(txn));
+      await commitGroupOffsets(kafka, gIdle, [{ topic: txn, partitions: txnEnds.map((e) => ({ partition: e.partition, offset: e.high })) }]);
 
       // The application: writes through its listener until the fence refuses it; a live consumer at the tip.
       const app = appProducer('primary', plain, 3, 15_000);

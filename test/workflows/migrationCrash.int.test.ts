@@ -10,8 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withAdmin } from '../../src/kafka/admin';
 import { kafkaFor } from '../../src/kafka/client';
+import { commitGroupOffsets } from '../../src/kafka/groupOffsets';
 import { MIGRATION_STATUS_QUERY, type MigrationStatus } from '../../src/migration/onlineRun.pure';
 import { buildWorkflowBundle } from '../../src/temporal/bundle';
 import { connectTemporal, followRun, startRun, type TemporalClient } from '../../src/temporal/runs';
@@ -65,7 +65,7 @@ describe('online migration with its worker SIGKILLed', () => {
       await p.send({ topic, messages: Array.from({ length: 500 }, (_, j) => ({ partition: (i + j) % 4, key: `k${i + j}`, value: `seq-${i + j}`.padEnd(1000, ' '), headers: { seq: String(i + j) } })) });
     }
     await p.disconnect();
-    await withAdmin(kafka, source.name, (a) => a.setOffsets({ groupId: gBehind, topic, partitions: [0, 1, 2, 3].map((partition) => ({ partition, offset: '1000' })) }));
+    await commitGroupOffsets(kafka, gBehind, [{ topic, partitions: [0, 1, 2, 3].map((partition) => ({ partition, offset: 1000 })) }]);
     // A consumer active on the source through the cut-over: the groups step waits for it.
     const active = appKafka('primary', 'mig-app').consumer({ groupId: gActive });
     await active.connect();

@@ -15,6 +15,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { ClusterSpec } from '../../src/config/spec';
 import { withAdmin } from '../../src/kafka/admin';
 import { kafkaFor } from '../../src/kafka/client';
+import { commitGroupOffsets } from '../../src/kafka/groupOffsets';
 import { MIGRATION_STATUS_QUERY, type MigrationStatus } from '../../src/migration/onlineRun.pure';
 import { connectTemporal, startRun, type TemporalClient } from '../../src/temporal/runs';
 import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
@@ -105,7 +106,7 @@ describe('online migration: bad input and rollback', () => {
     const topic = await topicWithRecords(2, 10);
     const group = unique('mig-active');
     groups.push(group);
-    await withAdmin(kafkaFor(source, 'mig-test'), source.name, (a) => a.setOffsets({ groupId: group, topic, partitions: [{ partition: 0, offset: '2' }, { partition: 1, offset: '3' }] }));
+    await commitGroupOffsets(kafkaFor(source, 'mig-test'), group, [{ topic, partitions: [{ partition: 0, offset: 2 }, { partition: 1, offset: 3 }] }]);
     // A member of the group on next (subscribed to a topic there, so the group is Stable).
     const busy = unique('mig-busy');
     topics.push(busy);

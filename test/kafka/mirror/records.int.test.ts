@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { ConfigResourceTypes, type Kafka } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { kafkaFor } from '../../../src/kafka/client';
+import { commitGroupOffsets } from '../../../src/kafka/groupOffsets';
 import { applyDeferredConfigs, mirroredOffsets, mirrorShard, planMirror, translateMirroredOffset } from '../../../src/kafka/mirror';
 import { WireClient } from '../../../src/kafka/wire/client';
 import { type Batch, type Header, batchRecords, COMPRESSION, encodeBatch, encodeBody, isControl, lastOffsetOf, splitBatches } from '../../../src/kafka/wire/recordBatch';
@@ -118,10 +119,7 @@ async function nextSeqs(kafka: Kafka, topic: string, groupId: string, partitions
 
 async function setGroup(kafka: Kafka, groupId: string, topic: string, offsets: Map<number, number>): Promise<void> {
   groups.push([kafka, groupId]);
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.setOffsets({ groupId, topic, partitions: [...offsets].map(([partition, offset]) => ({ partition, offset: String(offset) })) });
-  await admin.disconnect();
+  await commitGroupOffsets(kafka, groupId, [{ topic, partitions: [...offsets].map(([partition, offset]) => ({ partition, offset })) }]);
 }
 
 describe('mirror: records and configs MirrorMaker 2 does not keep', () => {
