@@ -110,6 +110,9 @@ async function timeline(client: Client, workflowId: string): Promise<string> {
   let wftScheduled: number | undefined;
   let wftTotal = 0;
   let wftCount = 0;
+  let wftStarted: number | undefined;
+  let wftQueued = 0;
+  const wftRuns: { at: number; ms: number }[] = [];
   for (const e of events) {
     const id = String(e.eventId);
     const at = tsMs(e.eventTime);
@@ -133,15 +136,21 @@ async function timeline(client: Client, workflowId: string): Promise<string> {
       if (x) lines.push(`${rel(x.scheduled)} → ${rel(at)}  ${((at - x.scheduled) / 1000).toFixed(2).padStart(6)} s  ${x.name}`);
     }
     if (e.workflowTaskScheduledEventAttributes) wftScheduled = at;
+    if (e.workflowTaskStartedEventAttributes) wftStarted = at;
     if (e.workflowTaskCompletedEventAttributes && wftScheduled !== undefined) {
       wftTotal += at - wftScheduled;
+      wftQueued += (wftStarted ?? at) - wftScheduled;
+      wftRuns.push({ at: wftStarted ?? at, ms: at - (wftStarted ?? at) });
       wftCount++;
       wftScheduled = undefined;
+      wftStarted = undefined;
     }
   }
   const end = tsMs(events.at(-1)?.eventTime);
   lines.sort();
-  lines.push(`workflow tasks: ${wftCount}, ${(wftTotal / 1000).toFixed(2)} s scheduled → completed in all; drill ${((end - t0) / 1000).toFixed(2)} s`);
+  lines.push(`workflow tasks: ${wftCount}, ${(wftTotal / 1000).toFixed(2)} s scheduled → completed in all (${(wftQueued / 1000).toFixed(2)} s of it queued); drill ${((end - t0) / 1000).toFixed(2)} s`);
+  const slowest = [...wftRuns].sort((a, b) => b.ms - a.ms).slice(0, 6);
+  lines.push(`slowest workflow tasks (started at, ran): ${slowest.map((w) => `${rel(w.at).trim()} s ${w.ms} ms`).join(', ')}`);
   return lines.join('\n');
 }
 
