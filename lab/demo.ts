@@ -109,8 +109,9 @@ export async function seed(kafka: Kafka, spec: ClusterSpec, records: number): Pr
   await withAdmin(kafka, spec.name, async (admin) => {
     for (const t of TOPICS) {
       const offsets = await step(() => admin.fetchTopicOffsets(t.topic));
-      // commitGroupOffsets retries transient errors itself.
-      await commitGroupOffsets(kafka, `demo-${t.topic.slice(5)}-consumers`, [{ topic: t.topic, partitions: offsets.map((o) => ({ partition: o.partition, offset: Math.floor(Number(o.high) / 2) })) }]);
+      await step(() =>
+        commitGroupOffsets(kafka, `demo-${t.topic.slice(5)}-consumers`, [{ topic: t.topic, partitions: offsets.map((o) => ({ partition: o.partition, offset: Math.floor(Number(o.high) / 2) })) }]),
+      );
       counts[t.topic] = offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
     }
   });

@@ -81,8 +81,11 @@ describe('demo seeding', () => {
     const calls: string[] = [];
     let createFails = 1;
     let sendFails = 1;
-    // kafkajs's admin and producer are plain objects of functions: wrap the calls seeding makes.
-    const kafka = Object.assign(Object.create(real) as Kafka, {
+    // kafkajs's admin and producer are plain objects of functions: wrap the calls seeding makes. The
+    // client's own symbol properties (its private cluster factory, which the groups' offset commit
+    // uses) are not inherited through Object.create: copied over.
+    const own = Object.fromEntries(Object.getOwnPropertySymbols(real).map((s) => [s, (real as unknown as Record<symbol, unknown>)[s]]));
+    const kafka = Object.assign(Object.create(real) as Kafka, own, {
       admin: (): Admin => {
         const admin = real.admin();
         return {
