@@ -90,12 +90,14 @@ export async function partitionStates(admin: Admin, topics?: string[]): Promise<
 
 
 /**
- * A group's committed offsets on the topics, kafkajs's fetchOffsets with the topics' metadata read
- * first: kafkajs looks each topic's partitions up concurrently, and in a fresh client a topic whose
- * metadata is still being fetched is asked for with no partitions at all, answered as "no offsets"
- * (seen with four topics: the first group read in a new client came back empty).
+ * A group's committed offsets on the topics: every offset the group holds (one OffsetFetch for all
+ * of its topics), then those of `topics`; only partitions with a commit, a topic without one absent.
+ * Not kafkajs's fetchOffsets with topics: it looks each topic's partitions up in the client's shared
+ * metadata, which a concurrent refresh for fewer topics replaces, and a topic asked for with no
+ * partitions comes back without offsets (a mirror plan left out a group's ACLs so).
  */
 export async function fetchCommittedOffsets(admin: Admin, groupId: string, topics: string[], signal?: AbortSignal) {
-  await retryTransient(() => admin.fetchTopicMetadata({ topics }), { signal });
-  return retryTransient(() => admin.fetchOffsets({ groupId, topics }), { signal });
+  const wanted = new Set(topics);
+  const all = await retryTransient(() => admin.fetchOffsets({ groupId }), { signal });
+  return all.filter((t) => wanted.has(t.topic)).map((t) => ({ ...t, partitions: t.partitions.filter((p) => Number(p.offset) >= 0) }));
 }

@@ -10,7 +10,7 @@ import { BASELINE_PATH } from '../backup/parts';
 import type { ClusterSpec } from '../config/spec';
 import type { PartitionCover } from '../host/logdirs';
 import { isAbort, poll } from '../core/poll';
-import { reachableKafka, withAdmin } from '../kafka/admin';
+import { fetchCommittedOffsets, reachableKafka, withAdmin } from '../kafka/admin';
 import { kafkaFor } from '../kafka/client';
 import { compareFingerprints, fingerprintRanges } from '../kafka/fingerprint';
 import { readMetadataComponent } from '../kafka/metadataStore';
@@ -103,7 +103,7 @@ async function verifyOnce(spec: ClusterSpec, set: BackupSet, groupsTranslated: b
       const groups = md.groups.map((g) => ({ ...g, offsets: g.offsets.filter((o) => captured.has(o.topic)) })).filter((g) => g.offsets.length > 0);
       for (const g of groups) {
         const topics = [...new Set(g.offsets.map((o) => o.topic))].filter((t) => live.has(t));
-        const got = topics.length ? await admin.fetchOffsets({ groupId: g.groupId, topics }) : [];
+        const got = topics.length ? await fetchCommittedOffsets(admin, g.groupId, topics) : [];
         const have = new Map(got.flatMap((t) => t.partitions.map((p) => [`${t.topic}-${p.partition}`, p.offset])));
         if (g.offsets.every((o) => have.get(`${o.topic}-${o.partition}`) === o.offset)) groupsOk++;
       }

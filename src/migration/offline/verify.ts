@@ -7,7 +7,7 @@
 import type { ClusterSpec } from '../../config/spec';
 import { isAbort, poll } from '../../core/poll';
 import { isLifeboatError } from '../../errors';
-import { retryTransient, withAdmin } from '../../kafka/admin';
+import { fetchCommittedOffsets, retryTransient, withAdmin } from '../../kafka/admin';
 import { kafkaFor } from '../../kafka/client';
 import { commitGroupOffsets as commitStandalone } from '../../kafka/groupOffsets';
 import { compareFingerprints, fingerprintRanges, type Fingerprints, type RangeMap } from '../../kafka/fingerprint';
@@ -113,7 +113,7 @@ async function verifyOnce(target: ClusterSpec, expected: { capture: SourceCaptur
   const groupsOk = await withAdmin(kafkaFor(target, 'offline-migration'), target.name, async (admin) => {
     let ok = 0;
     for (const g of capture.groups) {
-      const now = await retryTransient(() => admin.fetchOffsets({ groupId: g.group, topics: [...new Set(g.offsets.map((o) => o.topic))] }), { timeoutMs: 30_000, signal });
+      const now = await fetchCommittedOffsets(admin, g.group, [...new Set(g.offsets.map((o) => o.topic))], signal);
       const have = new Map(now.flatMap((t) => t.partitions.map((p) => [`${t.topic}-${p.partition}`, p.offset])));
       const diff = g.offsets.filter((o) => have.get(`${o.topic}-${o.partition}`) !== o.offset);
       if (diff.length === 0) ok++;
