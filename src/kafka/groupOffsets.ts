@@ -37,3 +37,8 @@ export async function commitGroupOffsets(
     await cluster.disconnect().catch(() => {});
   }
 }
+
+/** The broker's refusal of a standalone commit because the group has members (or is rebalancing). */
+export function isGroupActiveError(e: unknown): boolean {
+  return /UNKNOWN_MEMBER_ID|REBALANCE_IN_PROGRESS|ILLEGAL_GENERATION/i.test(`${(e as { type?: string }).type} ${(e as Error).message}`);
+}

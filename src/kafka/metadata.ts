@@ -19,7 +19,7 @@ import {
 import { type AclExport, type GroupExport, type KafkaMetadataExport, METADATA_FORMAT, type TopicExport } from './metadataTypes';
 import { retryTransient, withAdmin } from './admin';
 import { untilGroupCoordinatorsLoaded } from './groupCoordinators';
-import { commitGroupOffsets } from './groupOffsets';
+import { commitGroupOffsets, isGroupActiveError } from './groupOffsets';
 import type { OffsetTranslator } from './offsets';
 
 export * from './metadataTypes';
@@ -429,7 +429,7 @@ export async function applyPlan(target: Kafka, plan: ApplyPlan, opts: { name?: s
         result.groupsSet.push(g.groupId);
       } catch (e) {
         // The broker refuses a standalone commit to a group with members: its consumers' positions stay theirs.
-        const active = /UNKNOWN_MEMBER_ID|REBALANCE_IN_PROGRESS|ILLEGAL_GENERATION/i.test(`${(e as { type?: string }).type} ${(e as Error).message}`);
+        const active = isGroupActiveError(e);
         result.failures.push({ what: `set offsets of group ${g.groupId}`, error: active ? 'the group has members on the target now: stop its consumers there and restore again' : (e as Error).message });
       }
     }

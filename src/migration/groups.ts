@@ -10,7 +10,7 @@ import type { Admin } from 'kafkajs';
 import type { ClusterSpec } from '../config/spec';
 import { LifeboatError } from '../errors';
 import { fetchCommittedOffsets, reachableKafka, retryTransient, withAdmin } from '../kafka/admin';
-import { commitGroupOffsets } from '../kafka/groupOffsets';
+import { commitGroupOffsets, isGroupActiveError } from '../kafka/groupOffsets';
 import { mirroredOffsets, mirrorPositions } from '../kafka/mirror';
 import { sleep } from '../core/poll';
 
@@ -132,7 +132,7 @@ export async function commitGroups(target: ClusterSpec, moves: GroupMove[], opts
       for (const p of m.partitions) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), { partition: p.partition, offset: p.targetOffset }]);
       await commitGroupOffsets(kafka, m.group, [...byTopic].map(([topic, partitions]) => ({ topic, partitions }))).catch((e: unknown) => {
         // A consumer that joined after the state check above: the broker refuses a standalone commit to a group with members.
-        if (/UNKNOWN_MEMBER_ID|REBALANCE_IN_PROGRESS|ILLEGAL_GENERATION/i.test(`${(e as { type?: string }).type} ${(e as Error).message}`)) {
+        if (isGroupActiveError(e)) {
           throw new LifeboatError('UnsafeTarget', `consumer group ${m.group} became active on ${target.name} during the commit: stop its consumers there first`, { groups: [m.group] });
         }
         throw e;
