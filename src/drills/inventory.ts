@@ -85,7 +85,7 @@ export async function takeInventory(spec: ClusterSpec, drillId: string, opts: In
   const exclude = new Set([drillStreamTopic(drillId), ...(opts.excludeTopics ?? [])]);
   const kafka = await reachableKafka(spec, 'drill-inventory');
   // The three parts read different things (Kafka's metadata, each broker's configs, ZooKeeper): at once.
-  const [md, brokerConfigs, znodes] = await settleAll([exportMetadata(kafka, { name: spec.name, includeInternal: true }), readBrokerConfigs(spec, kafka), readZnodes(spec, exclude, opts.signal)]);
+  const [md, brokerConfigs, znodes] = await settleAll([exportMetadata(kafka, { name: spec.name, includeInternal: true, excludeTopics: [...exclude] }), readBrokerConfigs(spec, kafka), readZnodes(spec, exclude, opts.signal)]);
   const topics: Inventory['topics'] = {};
   for (const t of md.topics) {
     if (exclude.has(t.name)) continue;

@@ -29,6 +29,8 @@ export interface ExportOptions {
   name?: string;
   /** Also export internal topics (`__consumer_offsets`...); they are recreated by Kafka, so off by default. */
   includeInternal?: boolean;
+  /** Topics left out, never asked about (a drill's own stream topic, dropped beside the inventory). */
+  excludeTopics?: string[];
 }
 
 const isInternal = (topic: string) => topic.startsWith('__');
@@ -44,9 +46,28 @@ const E = {
 /** kafkajs's "no authorizer configured" error: ACLs then simply do not exist on that cluster. */
 const isSecurityDisabled = (e: unknown) => /SECURITY_DISABLED|Security features are disabled/i.test(`${(e as { type?: string }).type} ${(e as Error).message}`);
 
-async function readTopics(admin: Admin, includeInternal: boolean, warnings: string[]): Promise<TopicExport[]> {
-  const names = (await admin.listTopics()).filter((t) => includeInternal || !isInternal(t)).sort();
-  if (names.length === 0) return [];
+/** How many times a listing is read again when topics in it are gone by the time they are described. */
+const TOPIC_READS = 5;
+
+async function readTopics(admin: Admin, includeInternal: boolean, warnings: string[], exclude: ReadonlySet<string>): Promise<TopicExport[]> {
+  const listed = async () => (await admin.listTopics()).filter((t) => (includeInternal || !isInternal(t)) && !exclude.has(t)).sort();
+  let names = await listed();
+  for (let read = 1; ; read++) {
+    if (names.length === 0) return [];
+    try {
+      return await describeTopics(admin, names, warnings);
+    } catch (e) {
+      // A topic deleted after the listing (an operator, a drill dropping its stream topic) makes the
+      // whole description fail (kafkajs: a TypeError on its null answer): listed again, the export is
+      // of the topics that exist. Anything else, or a listing that lost nothing, is the error it was.
+      const now = await listed();
+      if (read >= TOPIC_READS || names.every((n) => now.includes(n))) throw e;
+      names = now;
+    }
+  }
+}
+
+async function describeTopics(admin: Admin, names: string[], warnings: string[]): Promise<TopicExport[]> {
   const md = await admin.fetchTopicMetadata({ topics: names });
   const configs = await admin.describeConfigs({ resources: names.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })), includeSynonyms: false });
   const configsByTopic = new Map(configs.resources.map((r) => [r.resourceName, r.configEntries]));
@@ -140,7 +161,7 @@ export async function exportMetadata(kafka: Kafka, opts: ExportOptions = {}): Pr
   return withAdmin(kafka, opts.name ?? 'kafka', async (admin) => {
     const warnings: string[] = [];
     const cluster = await admin.describeCluster();
-    const topics = await readTopics(admin, opts.includeInternal ?? false, warnings);
+    const topics = await readTopics(admin, opts.includeInternal ?? false, warnings, new Set(opts.excludeTopics));
     const groups = await readGroups(admin, warnings);
     const acls = await readAcls(admin);
     if (acls === null) warnings.push('the cluster has no authorizer: no ACLs to export');
