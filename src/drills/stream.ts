@@ -199,6 +199,14 @@ export async function runWriteStream(o: WriteStreamOptions): Promise<StreamLog> 
     stopped = true;
     for (const w of stopWaiters) w();
   };
+  /** `p`, or a failure as soon as the stream stops (see Lane.untilStopped); its waiter leaves once `p` settles. */
+  const untilStopped = <T>(p: Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const onStop = () => reject(new Error('the stream stopped before an answer'));
+      if (stopped) return onStop();
+      stopWaiters.add(onStop);
+      p.then(resolve, reject).finally(() => stopWaiters.delete(onStop));
+    });
   const onAbort = () => stop();
   o.signal?.addEventListener('abort', onAbort, { once: true });
   /** Sleeps until the next write is due, or the stream stops. */
@@ -233,8 +241,9 @@ export async function runWriteStream(o: WriteStreamOptions): Promise<StreamLog> 
   // cluster is down, and a retry must not start beside a live attempt because it looked silent.
   progress();
   const ticker = setInterval(progress, 1_000);
-  const lanes = [kafkaLane(o, state, { pause, stopped: () => stopped, progress, intervalMs, sendTimeoutMs })];
-  if (zkLog) lanes.push(zookeeperLane(o, state, { pause, stopped: () => stopped, progress, intervalMs, sendTimeoutMs }));
+  const lane: Lane = { pause, stopped: () => stopped, untilStopped, progress, intervalMs, sendTimeoutMs };
+  const lanes = [kafkaLane(o, state, lane)];
+  if (zkLog) lanes.push(zookeeperLane(o, state, lane));
   try {
     await Promise.all(lanes);
   } finally {
@@ -252,6 +261,12 @@ export async function runWriteStream(o: WriteStreamOptions): Promise<StreamLog> 
 interface Lane {
   pause(ms: number): Promise<void>;
   stopped(): boolean;
+  /**
+   * `p`, or a failure once the stream stops. A send in flight when the stream is told to stop (the
+   * faults are applied: a send to a killed broker hangs until its timeout or the recovery) is not
+   * acknowledged: waiting for it only held the drill's read-back up after the recovery.
+   */
+  untilStopped<T>(p: Promise<T>): Promise<T>;
   progress(): void;
   intervalMs: number;
   sendTimeoutMs: number;
@@ -274,7 +289,7 @@ async function kafkaLane(o: WriteStreamOptions, s: StreamState, lane: Lane): Pro
       const at = new Date().toISOString();
       let sent = false;
       try {
-        if (partitions === 0) partitions = await timeout(partitionCount(kafka, o.topic), lane.sendTimeoutMs * 2, `partitions of ${o.topic}`);
+        if (partitions === 0) partitions = await lane.untilStopped(timeout(partitionCount(kafka, o.topic), lane.sendTimeoutMs * 2, `partitions of ${o.topic}`));
         if (!reconciled) {
           await timeout(reconcileTopic(kafka, o, s, partitions), 60_000, `reading back ${o.topic}`);
           reconciled = true;
@@ -287,18 +302,20 @@ async function kafkaLane(o: WriteStreamOptions, s: StreamState, lane: Lane): Pro
           if (!producer) {
             const p = kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 0 } });
             producer = p;
-            await timeout(p.connect(), lane.sendTimeoutMs, 'producer connect');
+            await lane.untilStopped(timeout(p.connect(), lane.sendTimeoutMs, 'producer connect'));
           }
           const mark: StreamMark = { drill: o.drillId, seq, at };
-          const [md] = await timeout(
-            producer.send({
+          const [md] = await lane.untilStopped(
+            timeout(
+              producer.send({
               topic: o.topic,
               acks: -1,
               timeout: lane.sendTimeoutMs,
               messages: [{ partition, key: o.drillId, value: streamValue(mark), headers: { [STREAM_HEADERS.drill]: o.drillId, [STREAM_HEADERS.seq]: String(seq), [STREAM_HEADERS.at]: at } }],
-            }),
-            lane.sendTimeoutMs + 2_000,
-            'send',
+              }),
+              lane.sendTimeoutMs + 2_000,
+              'send',
+            ),
           );
           if (!md || md.errorCode !== 0) throw new Error(`send answered error ${md?.errorCode}`);
           s.log.acks.push({ partition: md.partition, offset: Number(md.baseOffset), seq, at: new Date().toISOString() });
@@ -406,9 +423,16 @@ async function zookeeperLane(o: WriteStreamOptions, s: StreamState, lane: Lane):
       const started = Date.now();
       const at = new Date().toISOString();
       try {
-        client ??= await connectZk(zk.connect, { timeoutMs: lane.sendTimeoutMs, auth: zkAuthOf(o.spec) });
+        if (!client) {
+          const connecting = connectZk(zk.connect, { timeoutMs: lane.sendTimeoutMs, auth: zkAuthOf(o.spec) });
+          // A session that connects after the stream stopped is closed, not left open.
+          client = await lane.untilStopped(connecting).catch((e: unknown) => {
+            void connecting.then((late) => late.close(), () => undefined);
+            throw e;
+          });
+        }
         const c = client;
-        const call = <T>(p: Promise<T>, what: string) => timeout(p, lane.sendTimeoutMs, what);
+        const call = <T>(p: Promise<T>, what: string) => lane.untilStopped(timeout(p, lane.sendTimeoutMs, what));
         if (!created) {
           const root = chrootPath(zk.chroot, ZK_STREAM_ROOT);
           if (!(await call(exists(c, root), 'exists'))) await call(create(c, root, null, OPEN, CreateMode.PERSISTENT), 'create').catch(ignoreExists);

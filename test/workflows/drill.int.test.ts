@@ -126,6 +126,26 @@ describe('drill workflow', () => {
       return events.filter((e) => ids.has(String(e.activityTaskCompletedEventAttributes?.scheduledEventId))).map((e) => Number(e.eventId));
     };
     expect(scheduled('drillDropStreamActivity')[0]!, why).toBeGreaterThan(completed('drillReadBackActivity')[0]!);
+    // A recovery that moves to another step asks for a probe at once (the first green one comes while it
+    // verifies, not only every interval): a probe scheduled by the task that took a child's progress signal.
+    // What each probe was scheduled on: the events a workflow task took (those since the task before it).
+    const triggers: string[][] = [];
+    let since: string[] = [];
+    let took: string[] = [];
+    for (const e of events) {
+      if (e.workflowTaskCompletedEventAttributes) {
+        took = since;
+        since = [];
+      } else if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'drillProbeActivity') triggers.push(took);
+      else if (!e.workflowTaskScheduledEventAttributes && !e.workflowTaskStartedEventAttributes) since.push(e.workflowExecutionSignaledEventAttributes?.signalName ?? String(e.eventType));
+    }
+    expect(triggers.some((t) => t.includes('childProgress')), `${JSON.stringify(triggers)} ${why}`).toBe(true);
+    // The inventory before and the earlier drills are read beside the set, once the stream topic is made (not beside its creation).
+    const backupStarted = Number(events.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId === `${id}/backup`)!.eventId);
+    for (const name of ['drillInventoryActivity', 'drillHistoryActivity']) {
+      expect(scheduled(name)[0]!, `${name}: ${why}`).toBeGreaterThan(completed('drillStreamTopicActivity')[0]!);
+      expect(scheduled(name)[0]!, `${name}: ${why}`).toBeLessThan(backupStarted);
+    }
     expect(scheduled('drillInventoryActivity').at(-1)!, why).toBeLessThan(Math.min(...completed('drillRevertFaultActivity')));
 
     // The score is the score of the evidence, every part from what was measured.
