@@ -315,13 +315,20 @@ function workerMain(): void {
   const { zstdPath, napiPath } = workerData as { key: Buffer | null; zstdPath: string | null; napiPath: string | null };
   // A prestarted worker gets the key in a message before its first task.
   let key = (workerData as { key: Buffer | null }).key ?? Buffer.alloc(0);
-  let zstd: Zstd | null = null;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    if (zstdPath) zstd = require(zstdPath) as Zstd;
-  } catch {
-    zstd = null;
-  }
+  // @mongodb-js/zstd only when zstd-napi cannot decode a chunk: loading it (its libc check alone,
+  // process.report.getReport, ~11 ms) competed with the key's derivation while the thread started.
+  let zstd: Zstd | null | undefined;
+  const fallbackZstd = (): Zstd | null => {
+    if (zstd === undefined) {
+      try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        zstd = zstdPath ? (require(zstdPath) as Zstd) : null;
+      } catch {
+        zstd = null;
+      }
+    }
+    return zstd;
+  };
   // zstd-napi's decompression context: a chunk decodes synchronously on this thread into `plainBuf`
   // (reused; the chunk's length is known), then is hashed and written before the next one decodes.
   let dctx: DCtx | null = null;
@@ -433,8 +440,9 @@ function workerMain(): void {
     if (codec === 2) {
       const plain = decodeInto(payload, raw);
       if (plain) return plain;
-      if (!zstd) throw new Error('this chunk is zstd-compressed but the @mongodb-js/zstd binding is not installed for this platform');
-      return zstd.decompress(payload);
+      const fallback = fallbackZstd();
+      if (!fallback) throw new Error('this chunk is zstd-compressed but the @mongodb-js/zstd binding is not installed for this platform');
+      return fallback.decompress(payload);
     }
     throw new Error(`unknown compression codec ${codec}`);
   };

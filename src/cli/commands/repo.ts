@@ -14,6 +14,7 @@ import { OFFSITE_TIER, PRIMARY_TIER, repositoryTiers, tierOf, type RepositoryTie
 import { resolveSecret } from '../../config/secrets';
 import { defaultRestoreWorkers } from '../../repository/restore';
 import { RestorePool } from '../../repository/restorePool';
+import { loadZstd } from '../../repository/compress';
 import type { ClusterSpec } from '../../config/spec';
 import {
   COMPONENTS,
@@ -134,7 +135,11 @@ export async function run(argv: string[]): Promise<number> {
 
   if (cmd === 'init') return init(values, spec, out);
   // A restore's worker threads start while the repository's key is derived (taken by restoreFiles, else ended below).
-  if (cmd === 'restore-files') RestorePool.prestart(defaultRestoreWorkers());
+  if (cmd === 'restore-files') {
+    RestorePool.prestart(defaultRestoreWorkers());
+    // The snapshot's tree is zstd: its binding loads while the key is derived (~25 ms, then on the critical path).
+    void loadZstd();
+  }
   let repo: LocalRepository;
   try {
     repo = await openFrom(values, spec, notice, cmd === 'backup');
