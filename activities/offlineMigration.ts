@@ -7,7 +7,7 @@
 import type { ClusterSpec } from '../src/config/spec';
 import {
   captureSource,
-  commitGroupOffsets,
+  commitCapturedOffsets,
   type CopyPlan,
   logDirBytes,
   type OfflinePlan,
@@ -74,7 +74,7 @@ export function offlineMigrationActivities(_deps: ActivityDeps) {
 
     async commitGroupOffsetsActivity(input: { target: ClusterSpec; capture: SourceCapture }): Promise<{ groups: number; partitions: number }> {
       const target = checkedSpec(input.target);
-      return withHeartbeat({ phase: 'commit group offsets', total: input.capture.groups.length, unit: 'groups' }, () => commitGroupOffsets(target, input.capture.groups));
+      return withHeartbeat({ phase: 'commit group offsets', total: input.capture.groups.length, unit: 'groups' }, () => commitCapturedOffsets(target, input.capture.groups));
     },
 
     async verifyOfflineMigrationActivity(input: { target: ClusterSpec; capture: SourceCapture; ends: Record<string, Record<string, number>> }): Promise<{ checks: DataCheck[]; problems: string[] }> {

@@ -9,7 +9,7 @@ import { isAbort, poll } from '../../core/poll';
 import { isLifeboatError } from '../../errors';
 import { fetchCommittedOffsets, retryTransient, withAdmin } from '../../kafka/admin';
 import { kafkaFor } from '../../kafka/client';
-import { commitGroupOffsets as commitStandalone } from '../../kafka/groupOffsets';
+import { commitGroupOffsets } from '../../kafka/groupOffsets';
 import { compareFingerprints, fingerprintRanges, type Fingerprints, type RangeMap } from '../../kafka/fingerprint';
 import type { DataCheck } from '../../report/report.pure';
 import { type GroupOffsets, readGroupOffsets } from './plan';
@@ -49,13 +49,13 @@ export async function captureSource(
  * members; kafkajs's setOffsets could return without committing when its consumer's seek failed).
  * Idempotent.
  */
-export async function commitGroupOffsets(target: ClusterSpec, groups: GroupOffsets[], opts: { signal?: AbortSignal } = {}): Promise<{ groups: number; partitions: number }> {
+export async function commitCapturedOffsets(target: ClusterSpec, groups: GroupOffsets[], opts: { signal?: AbortSignal } = {}): Promise<{ groups: number; partitions: number }> {
   const kafka = kafkaFor(target, 'offline-migration');
   let partitions = 0;
   for (const g of groups) {
     const byTopic = new Map<string, { partition: number; offset: string }[]>();
     for (const o of g.offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), { partition: o.partition, offset: o.offset }]);
-    await commitStandalone(kafka, g.group, [...byTopic].map(([topic, parts]) => ({ topic, partitions: parts })), opts);
+    await commitGroupOffsets(kafka, g.group, [...byTopic].map(([topic, parts]) => ({ topic, partitions: parts })), opts);
     partitions += g.offsets.length;
   }
   return { groups: groups.length, partitions };
