@@ -131,6 +131,8 @@ const PROBE_TIMEOUT_MS = 10_000;
 const DRILL_READS_BESIDE_SET_PATCH = 'drill-reads-beside-set';
 /** Drills started before it probed only every interval during the recovery (replayed so). */
 const DRILL_PROBE_ON_STEP_PATCH = 'drill-probe-on-step';
+/** Drills started before it took the inventory after only in the review (replayed so). */
+const DRILL_EARLY_INVENTORY_PATCH = 'drill-early-inventory';
 /** After the recovery verified, how long the probe loop may still look for green. */
 const PROBE_GRACE_MS = 60_000;
 
@@ -284,6 +286,8 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
   /** The stream's read-back, started in verify once the recovery is over (a verified one's review awaits it). */
   let readBackP: Promise<void> | undefined;
   let readBackInReview = false;
+  /** The inventory after, taken while the last recovery child verifies (earlyInventory below); a verified recovery's review takes it. */
+  let inventoryEarlyP: Promise<Inventory | undefined> | undefined;
   let setId: string | undefined;
   let verified = false;
   let failed: string | undefined;
@@ -445,6 +449,10 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
         }),
       );
     }
+    // The record lists the faults in the plan's order, not in the order a stage's chains happened to end
+    // (the disk beside the chroot: drillKill.int once saw the chroot's export end first).
+    const planned = (a: AppliedFault) => recorded.findIndex((r) => r.applied === a);
+    applied.sort((x, y) => planned(x) - planned(y));
     if (applied.length) {
       faultAt = applied.map((a) => a.at).reduce((x, y) => (Date.parse(y) > Date.parse(x) ? y : x));
       st.faultAt = faultAt;
@@ -511,6 +519,23 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     // Awaited below; when a stop cancels the phases first, their rejection must not go unhandled (it would fail the workflow task).
     probeLoop.catch(() => undefined);
     chaosLoop.catch(() => undefined);
+    // The inventory after, taken once the last recovery reaches its verify step (its brokers run, what it
+    // restores is back; verifyCluster and the probes only read, their scratch topics and groups are left
+    // out): after a verified recovery the review's discards change nothing on the target, so the review
+    // takes this one instead of reading the target again on the drill's own time. A chaos drill's second
+    // fault may come at that step, and a failover's undo moves the service: those take it in the review.
+    const lastCall = plan.recovery[plan.recovery.length - 1];
+    const earlyInventory =
+      !plan.dryRun && !chaos && !fo && !!inventoryBefore && (lastCall?.workflow === 'fullClusterRecovery' || lastCall?.workflow === 'brokerRecovery') && patched(DRILL_EARLY_INVENTORY_PATCH);
+    if (earlyInventory && lastCall) {
+      const verifying = () => progress.get(`${drillId}/${lastCall.id}`)?.step === 'verify';
+      inventoryEarlyP = (async () => {
+        await condition(() => verifying() || recoveryDone);
+        if (!verifying()) return undefined;
+        return control.drillInventoryActivity({ spec, drillId, excludeTopics: [topic] });
+      })();
+      inventoryEarlyP.catch(() => undefined);
+    }
     try {
       for (const call of plan.recovery) {
         const o = await runChild(call);
@@ -657,9 +682,13 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     const inventoryAfter = async () => {
       if (!inventoryBefore) return;
       try {
-        const after = await control.drillInventoryActivity({ spec, drillId, excludeTopics: [topic] });
+        // Taken while the recovery verified: only a review that discards (puts nothing back) may use it.
+        const early = inventoryEarlyP ? await inventoryEarlyP.catch(() => undefined) : undefined;
+        const taken = dropEarly ? early : undefined;
+        const after = taken ?? (await control.drillInventoryActivity({ spec, drillId, excludeTopics: [topic] }));
         differences = inventoryDiff(inventoryBefore, after);
-        note(differences.length ? `inventory: ${differences.length} differences` : 'inventory: identical to before the drill');
+        const when = taken ? ` (taken at ${taken.takenAt}, from the recovery's verify step on)` : '';
+        note(differences.length ? `inventory: ${differences.length} differences${when}` : `inventory: identical to before the drill${when}`);
       } catch (e) {
         problem(`the inventory after the drill could not be taken: ${failureOf(e).message}`, 'review: inventory', 'P1');
       }

@@ -17,7 +17,7 @@ import { joinRoot } from '../zookeeper/tree';
 import { drillStreamTopic } from './ids.pure';
 import { kafkaZnodeValue, registryZnodeValue } from './inventory.pure';
 import type { Inventory } from './records';
-import { isOwnReaderGroup } from '../kafka/ownGroups';
+import { isOwnReaderGroup, isOwnScratchTopic } from '../kafka/ownGroups';
 import { settleAll } from '../core/parallel';
 
 export interface InventoryOptions {
@@ -51,7 +51,7 @@ async function readZnodes(spec: ClusterSpec, exclude: ReadonlySet<string>, signa
   const zkc = spec.zookeeper;
   if (!zkc) return {};
   const roots: { root: string; value: (rel: string, ephemeral: boolean, hash: string) => string | undefined }[] = [];
-  if (spec.kafka.mode === 'zookeeper') roots.push({ root: zkc.chroot || '/', value: (rel, eph, hash) => kafkaZnodeValue(rel, eph, hash, exclude) });
+  if (spec.kafka.mode === 'zookeeper') roots.push({ root: zkc.chroot || '/', value: (rel, eph, hash) => kafkaZnodeValue(rel, eph, hash, exclude, isOwnScratchTopic) });
   for (const r of registryRootsOf(spec)) roots.push({ root: r, value: (_rel, eph, hash) => registryZnodeValue(eph, hash) });
   if (roots.length === 0) return {};
   return withZkSession(zkc.connect, { auth: zkAuthOf(spec) }, async (zk) => Object.assign({}, ...(await settleAll(roots.map(({ root, value }) => znodesUnder(zk, root, value, signal))))) as Record<string, string>);
@@ -88,7 +88,8 @@ export async function takeInventory(spec: ClusterSpec, drillId: string, opts: In
   const [md, brokerConfigs, znodes] = await settleAll([exportMetadata(kafka, { name: spec.name, includeInternal: true, excludeTopics: [...exclude] }), readBrokerConfigs(spec, kafka), readZnodes(spec, exclude, opts.signal)]);
   const topics: Inventory['topics'] = {};
   for (const t of md.topics) {
-    if (exclude.has(t.name)) continue;
+    // A probe's scratch topic (the drill's own, or a recovery's verifyCluster running beside this) is not the target's.
+    if (exclude.has(t.name) || isOwnScratchTopic(t.name)) continue;
     topics[t.name] = { partitions: t.partitions, replicationFactor: t.replicationFactor, configs: t.configs };
   }
   const groups: Inventory['groups'] = {};

@@ -8,3 +8,7 @@ export const READER_GROUP_PREFIX = 'lifeboat-read-';
 export const PROBE_GROUP_PREFIX = 'lifeboat-probe-';
 
 export const isOwnReaderGroup = (groupId: string): boolean => groupId.startsWith(READER_GROUP_PREFIX) || groupId.startsWith(PROBE_GROUP_PREFIX);
+
+/** The scratch topics of Lifeboat's probes (a drill's, verifyCluster's): made and deleted by each probe. */
+export const PROBE_TOPIC_PREFIX = 'lifeboat-probe-';
+export const isOwnScratchTopic = (topic: string): boolean => topic.startsWith(PROBE_TOPIC_PREFIX);

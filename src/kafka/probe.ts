@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type { ClusterSpec } from '../config/spec';
 import { waitForAgreement } from './ready';
-import { PROBE_GROUP_PREFIX } from './ownGroups';
+import { PROBE_GROUP_PREFIX, PROBE_TOPIC_PREFIX } from './ownGroups';
 
 export interface ProbeResult {
   topic: string;
@@ -43,7 +43,7 @@ async function topicReady(spec: ClusterSpec | undefined, topic: string, timeoutM
 }
 
 export async function produceConsumeProbe(kafka: Kafka, opts: ProbeOptions = {}): Promise<ProbeResult> {
-  const topic = opts.topic ?? `lifeboat-probe-${randomUUID().slice(0, 8)}`;
+  const topic = opts.topic ?? `${PROBE_TOPIC_PREFIX}${randomUUID().slice(0, 8)}`;
   const count = opts.records ?? 30;
   const partitions = opts.partitions ?? 3;
   const runId = randomUUID();
@@ -112,7 +112,7 @@ export async function throughputProbe(kafka: Kafka, opts: { records?: number; re
   const records = opts.records ?? 5000;
   const size = opts.recordBytes ?? 1024;
   const partitions = opts.partitions ?? 3;
-  const topic = `lifeboat-probe-tp-${randomUUID().slice(0, 8)}`;
+  const topic = `${PROBE_TOPIC_PREFIX}tp-${randomUUID().slice(0, 8)}`;
   const admin = kafka.admin();
   await admin.connect();
   const consumer = kafka.consumer({ groupId: `${PROBE_GROUP_PREFIX}${randomUUID()}`, maxBytesPerPartition: 4 * 1024 * 1024 });

@@ -32,6 +32,8 @@ describe('drill inventory on the standby', () => {
   const topic = unique('scratch-inv');
   const other = unique('scratch-inv-excluded');
   const stream = drillStreamTopic(drillId);
+  // A probe's scratch topic (the drill's probe or a recovery's verifyCluster running beside the inventory).
+  const probeTopic = `lifeboat-probe-${unique('inv')}`;
   const group = unique('inv-group');
   const ownGroups = [`lifeboat-read-${unique('inv')}`, `lifeboat-probe-${unique('inv')}`];
   const streamNode = `${spec.zookeeper!.chroot}/lifeboat-drill/${drillId}`;
@@ -65,7 +67,7 @@ describe('drill inventory on the standby', () => {
     await admin(async (a) => {
       await a.deleteGroups([group, ...ownGroups]).catch(() => {});
       const present = new Set(await a.listTopics());
-      const mine = [topic, other, stream].filter((t) => present.has(t));
+      const mine = [topic, other, stream, probeTopic].filter((t) => present.has(t));
       if (mine.length) await a.deleteTopics({ topics: mine });
     });
     await setBrokerConfigs(brokerDynamic).catch(() => {});
@@ -95,6 +97,7 @@ describe('drill inventory on the standby', () => {
       { topic, numPartitions: 2, replicationFactor: 1, configEntries: [{ name: 'retention.ms', value: '123456789' }] },
       { topic: stream, numPartitions: 1, replicationFactor: 1 },
       { topic: other, numPartitions: 1, replicationFactor: 1 },
+      { topic: probeTopic, numPartitions: 1, replicationFactor: 1 },
     ]);
     const kafka = kafkaFor(spec, 'test-inventory');
     await commitGroupOffsets(kafka, group, [{ topic, partitions: [{ partition: 0, offset: 5 }, { partition: 1, offset: 7 }] }]);
@@ -119,6 +122,7 @@ describe('drill inventory on the standby', () => {
     await admin((a) => a.deleteGroups(ownGroups));
     expect(after.topics[stream]).toBeUndefined();
     expect(after.topics[other]).toBeUndefined();
+    expect(after.topics[probeTopic]).toBeUndefined();
     const diff = inventoryDiff(before, after);
     expect(diff.filter((d) => d.area !== 'znodes')).toEqual([
       { area: 'topics', key: topic, change: 'added', after: '2 partitions, replication factor 1, retention.ms=123456789' },
@@ -128,7 +132,7 @@ describe('drill inventory on the standby', () => {
       ...(Object.keys(brokerDynamic).length === 0 ? [{ area: 'brokerConfigs', key: '1', change: 'removed', before: '(none)' }] : []),
     ].sort((a, b) => ['topics', 'groups', 'znodes', 'brokerConfigs'].indexOf(a.area) - ['topics', 'groups', 'znodes', 'brokerConfigs'].indexOf(b.area) || a.key.localeCompare(b.key)));
     const zn = diff.filter((d) => d.area === 'znodes');
-    // The new topic's nodes (assignment, config, partitions) and the broker's dynamic config node; nothing of the stream or the excluded topic.
+    // The new topic's nodes (assignment, config, partitions) and the broker's dynamic config node; nothing of the stream, the excluded topic or the probe's.
     expect(zn.map((d) => d.key)).toEqual(
       expect.arrayContaining([`/standby/brokers/topics/${topic}`, `/standby/config/topics/${topic}`, `/standby/brokers/topics/${topic}/partitions/1/state`]),
     );

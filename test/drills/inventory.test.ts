@@ -1,6 +1,7 @@
 /** The inventory's pure part: which znodes count, and the differences between two inventories. */
 import { describe, expect, it } from 'vitest';
 import { canonical, describeDifference, inventoryDiff, kafkaZnodeValue, PRESENCE_ONLY, registryZnodeValue } from '../../src/drills/inventory.pure';
+import { isOwnScratchTopic } from '../../src/kafka/ownGroups';
 import type { Inventory } from '../../src/drills/records';
 
 const inv = (over: Partial<Inventory> = {}): Inventory => ({
@@ -52,6 +53,16 @@ describe('kafkaZnodeValue', () => {
     expect(kafkaZnodeValue('/brokers/topics/lifeboat-drill-x/partitions/0', false, h, ex)).toBeUndefined();
     expect(kafkaZnodeValue('/config/topics/lifeboat-drill-x', false, h, ex)).toBeUndefined();
     expect(kafkaZnodeValue('/config/topics/lifeboat-drill-xy', false, h, ex)).toBe(h);
+  });
+
+  it("leaves out Lifeboat's probe scratch topics (a probe running beside the inventory), not other topics", () => {
+    const none = new Set<string>();
+    expect(kafkaZnodeValue('/brokers/topics/lifeboat-probe-1a2b3c4d', false, h, none, isOwnScratchTopic)).toBeUndefined();
+    expect(kafkaZnodeValue('/config/topics/lifeboat-probe-tp-1a2b3c4d', false, h, none, isOwnScratchTopic)).toBeUndefined();
+    expect(kafkaZnodeValue('/brokers/topics/lifeboat-probe-1a2b3c4d/partitions/0/state', false, h, none, isOwnScratchTopic)).toBeUndefined();
+    expect(kafkaZnodeValue('/config/topics/orders-probe', false, h, none, isOwnScratchTopic)).toBe(h);
+    // Without the predicate a probe topic counts like any other.
+    expect(kafkaZnodeValue('/config/topics/lifeboat-probe-1a2b3c4d', false, h, none)).toBe(h);
   });
 
   it('registry nodes count unless ephemeral', () => {

@@ -147,6 +147,11 @@ describe('drill workflow', () => {
       expect(scheduled(name)[0]!, `${name}: ${why}`).toBeLessThan(backupStarted);
     }
     expect(scheduled('drillInventoryActivity').at(-1)!, why).toBeLessThan(Math.min(...completed('drillRevertFaultActivity')));
+    // The inventory after was taken once the recovery reached its verify step, and the review (a verified
+    // recovery's: nothing put back) took that one instead of reading the target again: two inventories in all.
+    expect(scheduled('drillInventoryActivity'), why).toHaveLength(2);
+    const reviewNotes = record.phases.find((p) => p.name === 'review')?.notes ?? [];
+    expect(reviewNotes.some((n) => /^inventory: identical to before the drill \(taken at .*, from the recovery's verify step on\)$/.test(n)), why).toBe(true);
 
     // The score is the score of the evidence, every part from what was measured.
     expect(record.score).toEqual(scoreDrill(record.evidence, []));
