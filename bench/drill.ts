@@ -15,8 +15,8 @@
  * --mib N writes N MiB of topic data instead of --records (a recovery not dominated by fixed costs);
  * --newest-set has blocks of its own (drill-newest-set, drill-mib-newest-set): both figures stay in the docs.
  * --timeline prints, per run, every activity and child of the drill's history (scheduled → started →
- * closed) and the gaps between them (workflow task latency). --write-docs replaces the drill block of
- * docs/benchmarks.md.
+ * closed; a local activity when its marker is recorded) and the gaps between them (workflow task
+ * latency). --write-docs replaces the drill block of docs/benchmarks.md.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -127,6 +127,13 @@ async function timeline(client: Client, workflowId: string): Promise<string> {
     if (ac) {
       const x = byId.get(String(ac.scheduledEventId));
       if (x) lines.push(`${rel(x.scheduled)} → ${rel(at)}  ${((at - x.scheduled) / 1000).toFixed(2).padStart(6)} s  ${x.name}${x.started ? ` (queued ${((x.started - x.scheduled) / 1000).toFixed(2)} s)` : ''}`);
+    }
+    // A local activity (the record's save, the last notice) runs inside a workflow task: its marker is recorded when that task completes.
+    const m = e.markerRecordedEventAttributes;
+    if (m) {
+      const data = (m.details?.data?.payloads ?? []).map((p) => Buffer.from(p.data ?? []).toString('utf8')).join('');
+      const type = /"activity_type"\s*:\s*"([^"]+)"/.exec(data)?.[1];
+      if (type) lines.push(`${rel(at)} (recorded)       ${type} (local)`);
     }
     const c = e.startChildWorkflowExecutionInitiatedEventAttributes;
     if (c) byId.set(`child:${c.workflowId}`, { name: `child ${c.workflowType?.name}`, scheduled: at });

@@ -12,7 +12,9 @@
  *   execute  the recovery child(ren) of the plan, while a probe loop looks for the first green
  *            independent probe (RTO); a chaos drill kills a broker when the recovery reaches its step
  *   verify   the recovery's own verification when every child verified (not in a chaos drill), else
- *            verifyCluster (serving, probe); the stream (stopped after the faults) read back (RPO)
+ *            verifyCluster (serving, probe); the stream (stopped after the faults) read back (RPO;
+ *            a full or broker recovery's drill, not chaos or failover, reads it back once the last
+ *            recovery child reaches its verify step, as it takes the inventory after then)
  *   review   the faults reverted in reverse order (restore), or all at once after a verified recovery
  *            (discard: each only drops what its fault kept), in a non-cancellable scope; the inventory
  *            compared, the stream topic dropped, the score with the earlier drills' open problems, the
@@ -23,7 +25,7 @@
  * backup; broker faults of different brokers, and the disks beside the chroot once every broker is
  * killed (applyStages); the read-back beside verifyCluster; after a verified recovery the discards,
  * the stream's drop, the inventory and the read-back at once (none changes what the others read);
- * the record's save beside the last notice. What must stay ordered does: each fault recorded before
+ * the record's save beside the last notice (both local activities: no task round trip for them). What must stay ordered does: each fault recorded before
  * its activity, a broker's kill before its disk, the chroot after the kills, a restore's reverts
  * backwards and the inventory after them.
  *
@@ -41,6 +43,7 @@ import {
   isCancellation,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -125,6 +128,13 @@ const stream = proxyActivities<LifeboatActivities>({ startToCloseTimeout: '6 hou
 const probes = proxyActivities<LifeboatActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '1 second', maximumAttempts: 2 } });
 /** Notifying people is best effort: a failure is a note, never a stop. */
 const notify = proxyActivities<LifeboatActivities>({ startToCloseTimeout: '1 minute', retry: { initialInterval: '1 second', maximumAttempts: 3 } });
+/**
+ * The review's last steps (the record's save, the last notice) as local activities: run by the worker
+ * that runs the drill, inside the workflow task that made the record, so no task is scheduled and polled
+ * for them and none for their results (each such round trip 20-50 ms on the drill's own time).
+ */
+const controlLocal = proxyLocalActivities<LifeboatActivities>({ startToCloseTimeout: '5 minutes', retry: RETRY });
+const notifyLocal = proxyLocalActivities<LifeboatActivities>({ startToCloseTimeout: '1 minute', retry: { initialInterval: '1 second', maximumAttempts: 3 } });
 
 const PROBE_TIMEOUT_MS = 10_000;
 /** Drills started before it read the inventory and the earlier drills beside the stream topic's creation (replayed so). */
@@ -133,6 +143,10 @@ const DRILL_READS_BESIDE_SET_PATCH = 'drill-reads-beside-set';
 const DRILL_PROBE_ON_STEP_PATCH = 'drill-probe-on-step';
 /** Drills started before it took the inventory after only in the review (replayed so). */
 const DRILL_EARLY_INVENTORY_PATCH = 'drill-early-inventory';
+/** Drills started before it read the stream back only once the recovery had returned (replayed so). */
+const DRILL_EARLY_READ_BACK_PATCH = 'drill-early-read-back';
+/** Drills started before it saved the record and told people the end with (remote) activities (replayed so). */
+const DRILL_LOCAL_RECORD_PATCH = 'drill-local-record';
 /** After the recovery verified, how long the probe loop may still look for green. */
 const PROBE_GRACE_MS = 60_000;
 
@@ -237,9 +251,9 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     found.push({ title, evidence, found: nowIso(), class: cls });
     noteIn(ph, `problem: ${title}`);
   };
-  const tell = async (summary: string, ended = false) => {
+  const tell = async (summary: string, ended = false, local = false) => {
     try {
-      const r = await notify.drillNotifyActivity({ spec, drillId, phase: st.phase, summary, ended });
+      const r = await (local ? notifyLocal : notify).drillNotifyActivity({ spec, drillId, phase: st.phase, summary, ended });
       note(`people notified (${st.phase}${ended ? ', ended' : ''}): ${r.delivered} Alertmanager${r.delivered === 1 ? '' : 's'}`);
     } catch (e) {
       note(`people not notified (${st.phase}): ${failureOf(e).message}`);
@@ -288,6 +302,8 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
   let readBackInReview = false;
   /** The inventory after, taken while the last recovery child verifies (earlyInventory below); a verified recovery's review takes it. */
   let inventoryEarlyP: Promise<Inventory | undefined> | undefined;
+  /** The stream's read-back, taken while the last recovery child verifies (earlyReadBack below); verify takes it. */
+  let readBackEarlyP: Promise<NonNullable<typeof readBack> | undefined> | undefined;
   let setId: string | undefined;
   let verified = false;
   let failed: string | undefined;
@@ -536,6 +552,23 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
       })();
       inventoryEarlyP.catch(() => undefined);
     }
+    // The read-back too: once the last recovery verifies, what it restored is back (its verify step only
+    // reads, and reads the stream topic no differently than before), and the stream stopped at the faults.
+    // Verify takes this one: the read-back is off the drill's own time after the recovery, and the stream
+    // topic is still dropped only once it is in the history (readBackDone, in the review).
+    const earlyReadBack = !plan.dryRun && !chaos && !fo && !!streamP && (lastCall?.workflow === 'fullClusterRecovery' || lastCall?.workflow === 'brokerRecovery') && patched(DRILL_EARLY_READ_BACK_PATCH);
+    if (earlyReadBack && lastCall && streamP) {
+      const verifying = () => progress.get(`${drillId}/${lastCall.id}`)?.step === 'verify';
+      const logP = streamP;
+      readBackEarlyP = (async () => {
+        await condition(() => verifying() || recoveryDone);
+        if (!verifying()) return undefined;
+        const log = await logP;
+        if (!log || !faultAt) return undefined;
+        return control.drillReadBackActivity({ spec: measured, log, faultAt });
+      })();
+      readBackEarlyP.catch(() => undefined);
+    }
     try {
       for (const call of plan.recovery) {
         const o = await runChild(call);
@@ -591,7 +624,8 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
       const log = streamP ? await streamP : undefined;
       if (log && faultAt) {
         noteIn(verifyPhase, `write stream: ${log.acks.length} acknowledged, ${log.failures.count} failed sends`);
-        readBack = await control.drillReadBackActivity({ spec: measured, log, faultAt });
+        const early = readBackEarlyP ? await readBackEarlyP : undefined;
+        readBack = early ?? (await control.drillReadBackActivity({ spec: measured, log, faultAt }));
         // A failover drill's stream writes no znode (the mirror copies topics, not ZooKeeper): nothing to measure there.
         if (fo) readBack = { ...readBack, zookeeper: readBack.zookeeper ?? null };
       } else if (!plan.dryRun) problem('the write stream gave no log: the data loss was not measured', 'verify: write stream', 'P1', verifyPhase);
@@ -796,9 +830,10 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     };
     const rec = drillRecord(obs, history ?? []);
     st.score = rec.score.total;
+    const local = patched(DRILL_LOCAL_RECORD_PATCH);
     const save = async () => {
       try {
-        const saved = await control.drillSaveRecordActivity({ spec, record: rec });
+        const saved = await (local ? controlLocal : control).drillSaveRecordActivity({ spec, record: rec });
         st.recordSnapshot = saved.snapshot;
         st.notes.push(`record saved as snapshot ${st.recordSnapshot}`);
         // The record is safe in the primary; a tier that missed it catches up at the next save.
@@ -810,7 +845,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
       }
     };
     // The record is made; saving it and telling people do not wait for each other.
-    await together(save(), tell(`drill ${plan.type} ${plan.scenario} of ${spec.name}: ${stopAsked ? 'stopped' : failed ? 'failed' : 'done'}, score ${rec.score.total}`, true));
+    await together(save(), tell(`drill ${plan.type} ${plan.scenario} of ${spec.name}: ${stopAsked ? 'stopped' : failed ? 'failed' : 'done'}, score ${rec.score.total}`, true, local));
     st.phase = 'done';
     upsertSearchAttributes([{ key: LIFEBOAT_STEP, value: stopAsked ? 'stopped' : 'done' }]);
     return rec;

@@ -126,6 +126,20 @@ describe('drill workflow', () => {
       return events.filter((e) => ids.has(String(e.activityTaskCompletedEventAttributes?.scheduledEventId))).map((e) => Number(e.eventId));
     };
     expect(scheduled('drillDropStreamActivity')[0]!, why).toBeGreaterThan(completed('drillReadBackActivity')[0]!);
+    // The read-back was taken once the recovery reached its verify step, not after the recovery returned
+    // (what it restored is back then): one read-back, scheduled before the child closed.
+    expect(scheduled('drillReadBackActivity'), why).toHaveLength(1);
+    expect(scheduled('drillReadBackActivity')[0]!, why).toBeLessThan(Number(recoveryEnded.eventId));
+    // The record saved and the last notice sent as local activities (no task scheduled and polled for
+    // them): markers in the history, no activity task; the record is in the repository (below).
+    expect(scheduled('drillSaveRecordActivity'), why).toEqual([]);
+    const markers = events.flatMap((e) => {
+      const m = e.markerRecordedEventAttributes;
+      if (!m) return [];
+      return [Object.values(m.details ?? {}).flatMap((d) => (d.payloads ?? []).map((p) => Buffer.from(p.data ?? []).toString('utf8'))).join(' ')];
+    });
+    expect(markers.filter((m) => m.includes('drillSaveRecordActivity')), why).toHaveLength(1);
+    expect(markers.filter((m) => m.includes('drillNotifyActivity')), why).toHaveLength(1);
     // A recovery that moves to another step asks for a probe at once (the first green one comes while it
     // verifies, not only every interval): a probe scheduled by the task that took a child's progress signal.
     // What each probe was scheduled on: the events a workflow task took (those since the task before it).
