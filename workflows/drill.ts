@@ -147,6 +147,8 @@ const DRILL_EARLY_INVENTORY_PATCH = 'drill-early-inventory';
 const DRILL_EARLY_READ_BACK_PATCH = 'drill-early-read-back';
 /** Drills started before it saved the record and told people the end with (remote) activities (replayed so). */
 const DRILL_LOCAL_RECORD_PATCH = 'drill-local-record';
+/** Drills started before it made the stream topic only once no other drill was found (replayed so). */
+const DRILL_TOPIC_BESIDE_OTHERS_PATCH = 'drill-topic-beside-others';
 /** After the recovery verified, how long the probe loop may still look for green. */
 const PROBE_GRACE_MS = 60_000;
 
@@ -268,6 +270,11 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
   const measured = fo ? fo.standby : spec;
 
   phase('prepare');
+  // The stream topic (Kafka's CreateTopics, 0.2-0.3 s, which the set waits for) is made beside the look
+  // for other drills, not after it: a skipped drill drops it again (every inventory leaves drill stream
+  // topics out, so another drill's is no difference). A failover drill's mirror must start first.
+  const topicEarlyP = !plan.dryRun && !fo && patched(DRILL_TOPIC_BESIDE_OTHERS_PATCH) ? control.drillStreamTopicActivity({ spec, drillId }) : undefined;
+  topicEarlyP?.catch(() => undefined);
   // Another drill on the cluster: this one is recorded as skipped, not silently dropped.
   let others: string[] = [];
   try {
@@ -277,6 +284,15 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
   }
   if (others.length) {
     const why = `another drill runs on ${spec.name}: ${others.join(', ')}`;
+    if (topicEarlyP) {
+      try {
+        await topicEarlyP.catch(() => undefined);
+        // No drill id: this drill wrote no znode, and the other drill's stream keeps its parent node.
+        await control.drillDropStreamActivity({ spec, topic: drillStreamTopic(drillId) });
+      } catch (e) {
+        st.notes.push(`the stream topic ${drillStreamTopic(drillId)} was not dropped: ${failureOf(e).message}`);
+      }
+    }
     const record = skippedRecord({ id: drillId, cluster: spec.name, type: input.type, scenario: input.scenario, workflowId: drillId, runId: info.runId, schedule: input.schedule, startedAt, endedAt: nowIso() }, why);
     try {
       st.recordSnapshot = (await control.drillSaveRecordActivity({ spec, record })).snapshot;
@@ -409,7 +425,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     // 0.15-0.18 s alone on the bench's standby; the set takes 1-2 s, and a backup writes nothing they read).
     const streamThenBackup = async (readsBesideSet: boolean) => {
       if (!plan.dryRun) {
-        const t = await control.drillStreamTopicActivity({ spec, drillId });
+        const t = await (topicEarlyP ?? control.drillStreamTopicActivity({ spec, drillId }));
         note(`write stream on ${t.topic} (${t.partitions} partitions, RF ${t.replicationFactor})`);
         streamP = stream
           .drillWriteStreamActivity({ spec, drillId, topic: t.topic, intervalMs: input.streamIntervalMs, zookeeper: !!spec.zookeeper && !fo })
@@ -705,7 +721,9 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     // recovery): every chain at once, a broker's own faults still one after the other (revertStages).
     // revertOne never throws.
     const dropStream = async () => {
-      if (plan.dryRun || !streamP) return;
+      // A stop before the stream started may leave the topic made beside the look for other drills.
+      if (plan.dryRun || (!streamP && !topicEarlyP)) return;
+      if (!streamP) await topicEarlyP?.catch(() => undefined);
       try {
         await control.drillDropStreamActivity({ spec, topic, drillId });
       } catch (e) {

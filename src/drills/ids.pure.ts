@@ -7,7 +7,13 @@
 export const drillWorkflowId = (cluster: string, scenario: string, at: string): string => `drill-${cluster}-${scenario}-${at.replace(/[^0-9TZ]/g, '')}`;
 
 /** The drill's own write-stream topic (excluded from the inventory, deleted at the end). */
-export const drillStreamTopic = (drillId: string): string => `lifeboat-drill-${drillId.replace(/[^A-Za-z0-9._-]/g, '-')}`.slice(0, 249);
+export const drillStreamTopic = (drillId: string): string => `${DRILL_STREAM_PREFIX}${drillId.replace(/[^A-Za-z0-9._-]/g, '-')}`.slice(0, 249);
+const DRILL_STREAM_PREFIX = 'lifeboat-drill-';
+/**
+ * Any drill's stream topic (Lifeboat's namespace: dropStream deletes nothing else). The inventory leaves
+ * them all out: a drill started while another runs makes its topic, finds the other and drops it again.
+ */
+export const isDrillStreamTopic = (topic: string): boolean => topic.startsWith(DRILL_STREAM_PREFIX);
 
 /** Asked by the write stream: true once the drill wants it to stop and return its log. */
 export const DRILL_STREAM_STOP_QUERY = 'drillStreamStop';

@@ -27,11 +27,11 @@ const under = (rel: string, root: string) => rel === root || rel.startsWith(`${r
  * data, PRESENCE_ONLY, or undefined when the node is left out (ephemeral or volatile). The nodes that
  * hold DROPPED subtrees themselves ("/brokers/ids", "/admin") count by presence: Kafka creates them once.
  */
-export function kafkaZnodeValue(rel: string, ephemeral: boolean, dataHash: string, excludeTopics: ReadonlySet<string> = new Set(), isOwnTopic: (topic: string) => boolean = () => false): string | undefined {
+export function kafkaZnodeValue(rel: string, ephemeral: boolean, dataHash: string, leftOut: (topic: string) => boolean = () => false): string | undefined {
   if (ephemeral) return undefined;
-  // A topic left out of the inventory (the drill's own stream, a probe's scratch topic) is left out of ZooKeeper's part too.
+  // A topic left out of the inventory (a drill's stream, a probe's scratch topic) is left out of ZooKeeper's part too.
   const topic = /^\/(?:brokers|config)\/topics\/([^/]+)/.exec(rel)?.[1];
-  if (topic !== undefined && (excludeTopics.has(topic) || isOwnTopic(topic))) return undefined;
+  if (topic !== undefined && leftOut(topic)) return undefined;
   for (const d of DROPPED_SUBTREES) {
     if (rel === d) return d === '/controller' || d === '/lifeboat-drill' ? undefined : PRESENCE_ONLY;
     if (under(rel, d)) return undefined;

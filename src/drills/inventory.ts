@@ -14,14 +14,14 @@ import type { ZkClient } from '../zookeeper/client';
 import { withZkSession } from '../zookeeper/errors';
 import { exportTree } from '../zookeeper/export';
 import { joinRoot } from '../zookeeper/tree';
-import { drillStreamTopic } from './ids.pure';
+import { drillStreamTopic, isDrillStreamTopic } from './ids.pure';
 import { kafkaZnodeValue, registryZnodeValue } from './inventory.pure';
 import type { Inventory } from './records';
 import { isOwnReaderGroup, isOwnScratchTopic } from '../kafka/ownGroups';
 import { settleAll } from '../core/parallel';
 
 export interface InventoryOptions {
-  /** Topics left out besides the drill's own write-stream topic (always left out). */
+  /** Topics left out besides every drill's write-stream topic and Lifeboat's probe scratch topics (always left out). */
   excludeTopics?: string[];
   signal?: AbortSignal;
 }
@@ -47,11 +47,11 @@ async function znodesUnder(zk: ZkClient, root: string, value: (rel: string, ephe
 }
 
 /** The ZooKeeper part: the chroot (Kafka in ZooKeeper mode) and the registry's roots. */
-async function readZnodes(spec: ClusterSpec, exclude: ReadonlySet<string>, signal?: AbortSignal): Promise<Record<string, string>> {
+async function readZnodes(spec: ClusterSpec, leftOut: (topic: string) => boolean, signal?: AbortSignal): Promise<Record<string, string>> {
   const zkc = spec.zookeeper;
   if (!zkc) return {};
   const roots: { root: string; value: (rel: string, ephemeral: boolean, hash: string) => string | undefined }[] = [];
-  if (spec.kafka.mode === 'zookeeper') roots.push({ root: zkc.chroot || '/', value: (rel, eph, hash) => kafkaZnodeValue(rel, eph, hash, exclude, isOwnScratchTopic) });
+  if (spec.kafka.mode === 'zookeeper') roots.push({ root: zkc.chroot || '/', value: (rel, eph, hash) => kafkaZnodeValue(rel, eph, hash, leftOut) });
   for (const r of registryRootsOf(spec)) roots.push({ root: r, value: (_rel, eph, hash) => registryZnodeValue(eph, hash) });
   if (roots.length === 0) return {};
   return withZkSession(zkc.connect, { auth: zkAuthOf(spec) }, async (zk) => Object.assign({}, ...(await settleAll(roots.map(({ root, value }) => znodesUnder(zk, root, value, signal))))) as Record<string, string>);
@@ -83,21 +83,23 @@ async function readBrokerConfigs(spec: ClusterSpec, kafka: Awaited<ReturnType<ty
 /** The target's inventory now. */
 export async function takeInventory(spec: ClusterSpec, drillId: string, opts: InventoryOptions = {}): Promise<Inventory> {
   const exclude = new Set([drillStreamTopic(drillId), ...(opts.excludeTopics ?? [])]);
+  // The one rule for a topic that is not the target's: named (the drill's own stream, a caller's), any
+  // drill's stream topic, a probe's scratch topic (the drill's own, or a verifyCluster running beside this).
+  const leftOut = (topic: string) => exclude.has(topic) || isDrillStreamTopic(topic) || isOwnScratchTopic(topic);
   const kafka = await reachableKafka(spec, 'drill-inventory');
   // The three parts read different things (Kafka's metadata, each broker's configs, ZooKeeper): at once.
-  const [md, brokerConfigs, znodes] = await settleAll([exportMetadata(kafka, { name: spec.name, includeInternal: true, excludeTopics: [...exclude] }), readBrokerConfigs(spec, kafka), readZnodes(spec, exclude, opts.signal)]);
+  const [md, brokerConfigs, znodes] = await settleAll([exportMetadata(kafka, { name: spec.name, includeInternal: true, excludeTopics: [...exclude] }), readBrokerConfigs(spec, kafka), readZnodes(spec, leftOut, opts.signal)]);
   const topics: Inventory['topics'] = {};
   for (const t of md.topics) {
-    // A probe's scratch topic (the drill's own, or a recovery's verifyCluster running beside this) is not the target's.
-    if (exclude.has(t.name) || isOwnScratchTopic(t.name)) continue;
+    if (leftOut(t.name)) continue;
     topics[t.name] = { partitions: t.partitions, replicationFactor: t.replicationFactor, configs: t.configs };
   }
   const groups: Inventory['groups'] = {};
   for (const g of md.groups) {
     // Lifeboat's own readers (a read-back, a probe running beside this) are not the target's groups.
     if (isOwnReaderGroup(g.groupId)) continue;
-    const offsets = g.offsets.filter((o) => !exclude.has(o.topic));
-    // A group that only read the drill's own topic is the drill's, not the target's.
+    const offsets = g.offsets.filter((o) => !leftOut(o.topic));
+    // A group that only read topics left out is Lifeboat's, not the target's.
     if (offsets.length === 0 && g.offsets.length > 0) continue;
     groups[g.groupId] = Object.fromEntries(offsets.map((o) => [`${o.topic}/${o.partition}`, Number(o.offset)]));
   }

@@ -1,6 +1,7 @@
 /** The inventory's pure part: which znodes count, and the differences between two inventories. */
 import { describe, expect, it } from 'vitest';
 import { canonical, describeDifference, inventoryDiff, kafkaZnodeValue, PRESENCE_ONLY, registryZnodeValue } from '../../src/drills/inventory.pure';
+import { drillStreamTopic, isDrillStreamTopic } from '../../src/drills/ids.pure';
 import { isOwnScratchTopic } from '../../src/kafka/ownGroups';
 import type { Inventory } from '../../src/drills/records';
 
@@ -47,22 +48,26 @@ describe('kafkaZnodeValue', () => {
     expect(kafkaZnodeValue(rel, eph, h)).toBe(want);
   });
 
-  it('leaves out the excluded topics (the drill stream) but not topics that share a prefix', () => {
-    const ex = new Set(['lifeboat-drill-x']);
-    expect(kafkaZnodeValue('/brokers/topics/lifeboat-drill-x', false, h, ex)).toBeUndefined();
-    expect(kafkaZnodeValue('/brokers/topics/lifeboat-drill-x/partitions/0', false, h, ex)).toBeUndefined();
-    expect(kafkaZnodeValue('/config/topics/lifeboat-drill-x', false, h, ex)).toBeUndefined();
-    expect(kafkaZnodeValue('/config/topics/lifeboat-drill-xy', false, h, ex)).toBe(h);
+  it('leaves out the topics its predicate names, with everything below them, and nothing else', () => {
+    const leftOut = (t: string) => t === 'orders-x';
+    expect(kafkaZnodeValue('/brokers/topics/orders-x', false, h, leftOut)).toBeUndefined();
+    expect(kafkaZnodeValue('/brokers/topics/orders-x/partitions/0', false, h, leftOut)).toBeUndefined();
+    expect(kafkaZnodeValue('/config/topics/orders-x', false, h, leftOut)).toBeUndefined();
+    expect(kafkaZnodeValue('/config/topics/orders-xy', false, h, leftOut)).toBe(h);
+    // Without a predicate every topic counts.
+    expect(kafkaZnodeValue('/config/topics/orders-x', false, h)).toBe(h);
   });
 
-  it("leaves out Lifeboat's probe scratch topics (a probe running beside the inventory), not other topics", () => {
-    const none = new Set<string>();
-    expect(kafkaZnodeValue('/brokers/topics/lifeboat-probe-1a2b3c4d', false, h, none, isOwnScratchTopic)).toBeUndefined();
-    expect(kafkaZnodeValue('/config/topics/lifeboat-probe-tp-1a2b3c4d', false, h, none, isOwnScratchTopic)).toBeUndefined();
-    expect(kafkaZnodeValue('/brokers/topics/lifeboat-probe-1a2b3c4d/partitions/0/state', false, h, none, isOwnScratchTopic)).toBeUndefined();
-    expect(kafkaZnodeValue('/config/topics/orders-probe', false, h, none, isOwnScratchTopic)).toBe(h);
-    // Without the predicate a probe topic counts like any other.
-    expect(kafkaZnodeValue('/config/topics/lifeboat-probe-1a2b3c4d', false, h, none)).toBe(h);
+  it("any drill's stream topic and Lifeboat's probe scratch topics are Lifeboat's own; other topics are not", () => {
+    const own = (t: string) => isDrillStreamTopic(t) || isOwnScratchTopic(t);
+    expect(kafkaZnodeValue('/brokers/topics/lifeboat-drill-x', false, h, own)).toBeUndefined();
+    expect(kafkaZnodeValue('/config/topics/lifeboat-drill-drill-staging-other', false, h, own)).toBeUndefined();
+    expect(kafkaZnodeValue('/brokers/topics/lifeboat-probe-1a2b3c4d', false, h, own)).toBeUndefined();
+    expect(kafkaZnodeValue('/config/topics/lifeboat-probe-tp-1a2b3c4d', false, h, own)).toBeUndefined();
+    expect(kafkaZnodeValue('/brokers/topics/lifeboat-probe-1a2b3c4d/partitions/0/state', false, h, own)).toBeUndefined();
+    expect(kafkaZnodeValue('/config/topics/orders-probe', false, h, own)).toBe(h);
+    expect(kafkaZnodeValue('/config/topics/orders-lifeboat-drill-x', false, h, own)).toBe(h);
+    expect(isDrillStreamTopic(drillStreamTopic('drill-staging-cluster-lost-20261205T000000Z'))).toBe(true);
   });
 
   it('registry nodes count unless ephemeral', () => {

@@ -154,6 +154,8 @@ describe('drill workflow', () => {
       else if (!e.workflowTaskScheduledEventAttributes && !e.workflowTaskStartedEventAttributes) since.push(e.workflowExecutionSignaledEventAttributes?.signalName ?? String(e.eventType));
     }
     expect(triggers.some((t) => t.includes('childProgress')), `${JSON.stringify(triggers)} ${why}`).toBe(true);
+    // The stream topic is made beside the look for other drills, not after it.
+    expect(scheduled('drillStreamTopicActivity')[0]!, why).toBeLessThan(completed('drillOthersRunningActivity')[0]!);
     // The inventory before and the earlier drills are read beside the set, once the stream topic is made (not beside its creation).
     const backupStarted = Number(events.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId === `${id}/backup`)!.eventId);
     for (const name of ['drillInventoryActivity', 'drillHistoryActivity']) {
