@@ -149,6 +149,8 @@ const DRILL_EARLY_READ_BACK_PATCH = 'drill-early-read-back';
 const DRILL_LOCAL_RECORD_PATCH = 'drill-local-record';
 /** Drills started before it made the stream topic only once no other drill was found (replayed so). */
 const DRILL_TOPIC_BESIDE_OTHERS_PATCH = 'drill-topic-beside-others';
+/** Drills started before it discarded a broker's disk after its kill's revert, not beside it (replayed so). */
+const DRILL_DISK_APART_PATCH = 'drill-disk-discard-apart';
 /** After the recovery verified, how long the probe loop may still look for green. */
 const PROBE_GRACE_MS = 60_000;
 
@@ -697,7 +699,10 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     const reverts: RevertResult[] = [];
     const revertFailures: string[] = [];
     const discarding = verified && !stopAsked;
-    const stages = revertStages(recorded, discarding, (r) => r.fault);
+    // A disk fault that found its broker down (the kill before it) is discarded without starting it
+    // (revertBrokerDisk: wasRunning false): beside the kill's revert, which starts it if it must.
+    const diskApart = discarding && patched(DRILL_DISK_APART_PATCH);
+    const stages = revertStages(recorded, discarding, (r) => r.fault, diskApart ? { apart: (r) => r.fault.kind === 'broker-disk' && r.applied?.wasRunning === false } : {});
     /** The record lists the reverts newest fault first, whatever order they ended in (a stage's chains run at once). */
     const order = new Map([...recorded].reverse().map((f, i) => [f, i]));
     const done = new Map<RevertResult, number>();
@@ -718,7 +723,8 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     };
     // Restoring: the apply's stages backwards, each chain backwards (the chroot back before the brokers
     // start; a broker's disk back before it starts), different brokers at once. Discarding (a verified
-    // recovery): every chain at once, a broker's own faults still one after the other (revertStages).
+    // recovery): every chain at once, a broker's own faults still one after the other (revertStages), but
+    // for the disk of a broker killed before it, which never starts it.
     // revertOne never throws.
     const dropStream = async () => {
       // A stop before the stream started may leave the topic made beside the look for other drills.

@@ -384,15 +384,17 @@ export function applyStages(faults: readonly FaultSpec[]): FaultSpec[][][] {
  * verified recovery: each revert only drops what its fault kept, starts a broker that is not running,
  * or writes a damaged pack back; none needs another's): one stage, a chain per broker (its faults
  * backwards: one broker is never started twice at once) and one per other fault, all at once.
+ * `apart` (discard): a broker's fault whose revert never starts the broker (a disk fault that found it
+ * down, the kill before it: wasRunning false) is a chain of its own, beside the one that does.
  */
 export function revertStages(faults: readonly FaultSpec[], discarding: boolean): FaultSpec[][][];
-export function revertStages<T>(items: readonly T[], discarding: boolean, faultOf: (t: T) => FaultSpec): T[][][];
-export function revertStages<T>(items: readonly T[], discarding: boolean, faultOf: (t: T) => FaultSpec = (t) => t as FaultSpec): T[][][] {
+export function revertStages<T>(items: readonly T[], discarding: boolean, faultOf: (t: T) => FaultSpec, opts?: { apart?: (t: T) => boolean }): T[][][];
+export function revertStages<T>(items: readonly T[], discarding: boolean, faultOf: (t: T) => FaultSpec = (t) => t as FaultSpec, opts: { apart?: (t: T) => boolean } = {}): T[][][] {
   if (!discarding) return faultStages(items, faultOf).reverse().map((stage) => stage.map((chain) => [...chain].reverse()));
   const chains: T[][] = [];
   const byBroker = new Map<number, T[]>();
   for (const item of [...items].reverse()) {
-    const id = faultBrokerId(faultOf(item));
+    const id = opts.apart?.(item) ? undefined : faultBrokerId(faultOf(item));
     const chain = id === undefined ? undefined : byBroker.get(id);
     if (chain) chain.push(item);
     else {

@@ -302,6 +302,15 @@ describe('revert stages', () => {
     expect(revertStages([], true)).toEqual([]);
   });
 
+  it('discard with `apart`: a fault whose revert never starts its broker is a chain of its own; restore ignores it', () => {
+    // The disks found their brokers down (killed before them): discarded beside the kills' reverts.
+    const apart = (f: { kind: string }) => f.kind === 'broker-disk';
+    expect(revertStages(drillPlan(three, 'cluster-lost', 'full').faults, true, (f) => f, { apart })).toEqual([[[chroot], [d(3)], [d(2)], [d(1)], [k(3)], [k(2)], [k(1)]]]);
+    // The kills that may start a broker stay one chain (a chaos kill of the same broker: never two starts at once).
+    expect(revertStages([k(1), d(1), chroot, k(1)], true, (f) => f, { apart })).toEqual([[[k(1), k(1)], [chroot], [d(1)]]]);
+    expect(revertStages(drillPlan(three, 'cluster-lost', 'full').faults, false, (f) => f, { apart })).toEqual(revertStages(drillPlan(three, 'cluster-lost', 'full').faults, false));
+  });
+
   it('every fault of every scenario is reverted exactly once in either mode, each broker\'s faults backwards', () => {
     for (const scenario of SCENARIOS) {
       let faults;
