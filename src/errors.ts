@@ -39,7 +39,9 @@ export type ErrorType =
   /** Source records were deleted (retention, a recreated topic) before they could be copied. */
   | 'DataLost'
   /** A client-switch hook failed (the message names it); what ran before it can be reverted. */
-  | 'HookFailed';
+  | 'HookFailed'
+  /** Topics listed a moment before were deleted while a step read them: a retry lists them again. */
+  | 'TopicDeleted';
 
 const EXIT_BY_TYPE: Record<ErrorType, number> = {
   InvalidSpec: EXIT.INVALID_SPEC,
@@ -57,6 +59,7 @@ const EXIT_BY_TYPE: Record<ErrorType, number> = {
   ClusterIdMismatch: EXIT.UNSAFE_TARGET,
   DataLost: EXIT.INTEGRITY,
   HookFailed: EXIT.HOOK_FAILED,
+  TopicDeleted: EXIT.NOT_FOUND,
 };
 
 export const isErrorType = (t: unknown): t is ErrorType => typeof t === 'string' && t in EXIT_BY_TYPE;

@@ -25,7 +25,7 @@ import { dirname, join } from 'node:path';
 import { poll, throwIfAborted } from '../core/poll';
 import { LifeboatError } from '../errors';
 import { type BrokerSpec, type ClusterSpec, zkAuthOf } from '../config/spec';
-import { withAdmin } from '../kafka/admin';
+import { describeTopics, withAdmin } from '../kafka/admin';
 import { kafkaFor } from '../kafka/client';
 import { checkEntryPath } from '../repository/repo';
 import { defaultRestoreWorkers, restoreFileEntry } from '../repository/restore';
@@ -223,8 +223,8 @@ async function checkLogDirs(spec: ClusterSpec, b: BrokerSpec): Promise<void> {
 /** How many partition replicas the cluster places on the broker (all topics, internal ones too). */
 async function replicasOn(spec: ClusterSpec, brokerId: number): Promise<number> {
   return withAdmin(kafkaFor(spec, 'logdirs'), spec.name, async (admin) => {
-    const md = await admin.fetchTopicMetadata({ topics: await admin.listTopics() });
-    return md.topics.reduce((n, t) => n + t.partitions.filter((p) => p.replicas.includes(brokerId)).length, 0);
+    const described = await describeTopics(admin, await admin.listTopics(), { cluster: spec.name, listed: true });
+    return described.reduce((n, t) => n + t.partitions.filter((p) => p.replicas.includes(brokerId)).length, 0);
   });
 }
 
@@ -360,8 +360,8 @@ export async function waitForIsr(spec: ClusterSpec, brokerId: number, timeoutMs:
         const listed = await admin.listTopics();
         if (!topics.every((t) => listed.includes(t))) return false;
         // Throws (and is retried) while any partition reports an error such as "not hosted yet".
-        const md = await admin.fetchTopicMetadata({ topics: listed });
-        return md.topics.every((t) => t.partitions.every((p) => !p.replicas.includes(brokerId) || (p.isr.includes(brokerId) && p.leader >= 0)));
+        const described = await describeTopics(admin, listed, { cluster: spec.name, listed: true });
+        return described.every((t) => t.partitions.every((p) => !p.replicas.includes(brokerId) || (p.isr.includes(brokerId) && p.leader >= 0)));
       },
       { timeoutMs, intervalMs: 1000, signal },
     );

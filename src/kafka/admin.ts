@@ -4,7 +4,7 @@
  * reads are retried through leader elections.
  */
 import { connect } from 'node:net';
-import type { Admin, Kafka } from 'kafkajs';
+import type { Admin, ITopicMetadata, Kafka } from 'kafkajs';
 import type { ClusterSpec } from '../config/spec';
 import { LifeboatError } from '../errors';
 import { retry } from '../core/poll';
@@ -81,9 +81,56 @@ export async function retryTransient<T>(fn: () => Promise<T>, opts: { timeoutMs?
   return retry(fn, { timeoutMs: opts.timeoutMs ?? 30_000, intervalMs: opts.delayMs ?? 500, signal: opts.signal, retryIf: isTransientKafkaError });
 }
 
-export async function partitionStates(admin: Admin, topics?: string[]): Promise<PartitionState[]> {
-  const md = await retryTransient(() => admin.fetchTopicMetadata(topics ? { topics } : undefined));
-  return md.topics.flatMap((t) =>
+/** kafkajs's two ways of failing on a topic asked for by name that no broker has (see describeTopics). */
+function isTopicRefused(e: unknown): boolean {
+  if (e instanceof TypeError && /reading 'topicMetadata'/.test(e.message)) return true;
+  for (let c = e as { type?: string; cause?: unknown; originalError?: unknown } | undefined, n = 0; c && n < 4; n++) {
+    if (c.type === 'UNKNOWN_TOPIC_OR_PARTITION') return true;
+    c = (c.originalError ?? c.cause) as typeof c;
+  }
+  return false;
+}
+
+export interface DescribeTopicsOptions {
+  /** The cluster's name, for the error (else "the cluster"). */
+  cluster?: string;
+  /**
+   * The names come from a listing just read: one missing now was deleted since, and a retry (which
+   * lists again) may succeed, so the error is the retryable TopicDeleted, not InvalidInput.
+   */
+  listed?: boolean;
+}
+
+/**
+ * kafkajs's fetchTopicMetadata, which every metadata read of Lifeboat goes through (no topics: all
+ * of them). A topic asked for that does not exist (never did, or was just deleted) is one error
+ * naming it: kafkajs fails with UNKNOWN_TOPIC_OR_PARTITION (retriable: retryTransient would wait it
+ * out for nothing) or, when every broker refuses a topic its cached metadata still holds, with a
+ * TypeError on its null answer. The topics are then listed once; with none missing (a broker behind
+ * on a creation or a deletion) the error is kafkajs's, for the caller's retries.
+ */
+export async function describeTopics(admin: Admin, topics: string[], opts: DescribeTopicsOptions = {}): Promise<ITopicMetadata[]> {
+  try {
+    return (await admin.fetchTopicMetadata({ topics })).topics;
+  } catch (e) {
+    if (topics.length === 0 || !isTopicRefused(e)) throw e;
+    const existing = new Set(
+      await admin.listTopics().catch(() => {
+        throw e;
+      }),
+    );
+    const missing = [...new Set(topics)].filter((t) => !existing.has(t));
+    if (missing.length === 0) throw e;
+    const where = opts.cluster ? `cluster ${opts.cluster}` : 'the cluster';
+    if (opts.listed) throw new LifeboatError('TopicDeleted', `topic(s) ${missing.join(', ')} do not exist on ${where} (deleted since they were listed)`, { topics: missing });
+    throw new LifeboatError('InvalidInput', `topic(s) ${missing.join(', ')} do not exist on ${where}`, { topics: missing });
+  }
+}
+
+/** Who leads and replicates each partition of `topics` (all topics when undefined), through leader elections. */
+export async function partitionStates(admin: Admin, topics: string[] | undefined, opts: DescribeTopicsOptions): Promise<PartitionState[]> {
+  const described = await retryTransient(() => describeTopics(admin, topics ?? [], opts));
+  return described.flatMap((t) =>
     t.partitions.map((p) => ({ topic: t.name, partition: p.partitionId, leader: p.leader, replicas: p.replicas, isr: p.isr })),
   );
 }

@@ -31,7 +31,7 @@ export async function readClusterState(spec: ClusterSpec, opts: { topics?: strin
     return {
       brokers: cluster.brokers.map((b) => b.nodeId).sort((a, b) => a - b),
       controller: cluster.controller,
-      partitions: await partitionStates(admin, opts.topics),
+      partitions: await partitionStates(admin, opts.topics, { cluster: spec.name }),
     };
   });
 }

@@ -10,7 +10,7 @@
  */
 import type { Admin } from 'kafkajs';
 import { sleep } from '../core/poll';
-import { retryTransient } from './admin';
+import { describeTopics, retryTransient } from './admin';
 
 /** Java's String.hashCode over UTF-16 code units: the hash Kafka places a group by. */
 export function javaStringHash(s: string): number {
@@ -89,9 +89,9 @@ async function offsetsTopicOnceKnown(admin: Admin, until: number, signal?: Abort
     const left = { timeoutMs: Math.max(1, until - Date.now()), signal };
     const cluster = await retryTransient(() => admin.describeCluster(), left);
     // All topics: asking for __consumer_offsets by name may make a broker create it.
-    const md = await retryTransient(() => admin.fetchTopicMetadata({ topics: [] }), left);
+    const topics = await retryTransient(() => describeTopics(admin, []), left);
     const knowsCluster = cluster.controller !== null && cluster.controller >= 0 && cluster.brokers.length > 0;
-    if (knowsCluster && md.topics.length > 0) return md.topics.find((t) => t.name === '__consumer_offsets')?.partitions.length ?? 0;
+    if (knowsCluster && topics.length > 0) return topics.find((t) => t.name === '__consumer_offsets')?.partitions.length ?? 0;
     emptySince = knowsCluster ? (emptySince ?? Date.now()) : undefined;
     if (emptySince !== undefined && Date.now() - emptySince >= EMPTY_STABLE_MS) return 0;
     if (Date.now() >= until) return 'unknown';

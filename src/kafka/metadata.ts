@@ -17,7 +17,7 @@ import {
   ResourcePatternTypes,
 } from 'kafkajs';
 import { type AclExport, type GroupExport, type KafkaMetadataExport, METADATA_FORMAT, type TopicExport } from './metadataTypes';
-import { retryTransient, withAdmin } from './admin';
+import { describeTopics, retryTransient, withAdmin } from './admin';
 import { untilGroupCoordinatorsLoaded } from './groupCoordinators';
 import { commitGroupOffsets, isGroupActiveError } from './groupOffsets';
 import type { OffsetTranslator } from './offsets';
@@ -55,10 +55,10 @@ async function readTopics(admin: Admin, includeInternal: boolean, warnings: stri
   for (let read = 1; ; read++) {
     if (names.length === 0) return [];
     try {
-      return await describeTopics(admin, names, warnings);
+      return await describeListed(admin, names, warnings);
     } catch (e) {
       // A topic deleted after the listing (an operator, a drill dropping its stream topic) makes the
-      // whole description fail (kafkajs: a TypeError on its null answer): listed again, the export is
+      // whole description fail (TopicDeleted, see describeTopics): listed again, the export is
       // of the topics that exist. Anything else, or a listing that lost nothing, is the error it was.
       const now = await listed();
       if (read >= TOPIC_READS || names.every((n) => now.includes(n))) throw e;
@@ -67,11 +67,11 @@ async function readTopics(admin: Admin, includeInternal: boolean, warnings: stri
   }
 }
 
-async function describeTopics(admin: Admin, names: string[], warnings: string[]): Promise<TopicExport[]> {
-  const md = await admin.fetchTopicMetadata({ topics: names });
+async function describeListed(admin: Admin, names: string[], warnings: string[]): Promise<TopicExport[]> {
+  const described = await describeTopics(admin, names, { listed: true });
   const configs = await admin.describeConfigs({ resources: names.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })), includeSynonyms: false });
   const configsByTopic = new Map(configs.resources.map((r) => [r.resourceName, r.configEntries]));
-  return md.topics
+  return described
     .map((t) => {
       const assignment = t.partitions.map((p) => ({ partition: p.partitionId, replicas: [...p.replicas] })).sort((a, b) => a.partition - b.partition);
       const own: Record<string, string> = {};
@@ -298,7 +298,7 @@ export async function planApply(exp: KafkaMetadataExport, target: Kafka, opts: P
     const present = exported.filter((t) => targetTopicNames.has(t.name)).map((t) => t.name);
     const partitionsOnTarget = new Map<string, number>();
     if (present.length) {
-      for (const t of (await admin.fetchTopicMetadata({ topics: present })).topics) partitionsOnTarget.set(t.name, t.partitions.length);
+      for (const t of await describeTopics(admin, present, { cluster: opts.name, listed: true })) partitionsOnTarget.set(t.name, t.partitions.length);
     }
     const topics = exported.map((t) => planTopic(t, partitionsOnTarget.get(t.name), targetBrokers, warnings));
     // After the apply, a topic has the target's partitions if it exists there, else the export's.

@@ -16,6 +16,7 @@ import { ConfigResourceTypes, type Admin, type Kafka } from 'kafkajs';
 import { forEachLimited } from '../concurrency';
 import { throwIfAborted } from '../core/poll';
 import { LifeboatError } from '../errors';
+import { describeTopics } from './admin';
 import type { SnapshotWriter, WriteFileOptions, WriteResult } from '../repository/types';
 import { BATCH_FORMAT, BatchChunkBuilder, batchChunkFileName } from './batchFormat';
 import type { RECORD_FORMAT, TimestampType } from './recordFormat';
@@ -123,8 +124,8 @@ export async function selectTopics(admin: Admin, sel: { topics?: string[]; patte
 }
 
 export async function describeTopic(admin: Admin, topic: string) {
-  const md = await admin.fetchTopicMetadata({ topics: [topic] });
-  const parts = md.topics[0]!.partitions;
+  // The backup's topics were just listed (selectTopics).
+  const parts = (await describeTopics(admin, [topic], { listed: true }))[0]!.partitions;
   const cfg = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }], includeSynonyms: false });
   const entries = cfg.resources[0]?.configEntries ?? [];
   const configs: Record<string, string> = {};

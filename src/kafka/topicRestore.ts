@@ -22,6 +22,7 @@
 import { ConfigResourceTypes, type Admin, type Kafka } from 'kafkajs';
 import { stat } from 'node:fs/promises';
 import { LifeboatError } from '../errors';
+import { describeTopics } from './admin';
 import type { ParallelFileRestore, Repository, SnapshotReader } from '../repository/types';
 import { OffsetMapFile, type Run, type SentBatch, lastOriginal, nextTarget, unresolvedSent } from './offsetMap';
 import { TOPIC_MANIFEST_FORMAT, type TopicManifest } from './topicBackup';
@@ -156,8 +157,8 @@ async function manifests(snapshots: SnapshotReader[], topic: string, readers: Ch
 async function ensureTopic(admin: Admin, target: string, m: TopicManifest, rf: number | undefined): Promise<{ created: boolean; partitions: number }> {
   const existing = await admin.listTopics();
   if (existing.includes(target)) {
-    const md = await admin.fetchTopicMetadata({ topics: [target] });
-    return { created: false, partitions: md.topics[0]!.partitions.length };
+    const [md] = await describeTopics(admin, [target], { listed: true });
+    return { created: false, partitions: md!.partitions.length };
   }
   const brokers = (await admin.describeCluster()).brokers.length;
   const configs: Record<string, string> = {};

@@ -9,7 +9,7 @@ import type { Admin } from 'kafkajs';
 import type { ClusterSpec } from '../config/spec';
 import { LifeboatError, isLifeboatError } from '../errors';
 import { throwIfAborted } from '../core/poll';
-import { fetchCommittedOffsets, reachableKafka, retryTransient, withAdmin } from '../kafka/admin';
+import { describeTopics, fetchCommittedOffsets, reachableKafka, retryTransient, withAdmin } from '../kafka/admin';
 import { planMirror } from '../kafka/mirror';
 import { selectTopics } from '../kafka/mirror/plan';
 import { allowEveryoneIfNoAcl, topicAcls } from './fence';
@@ -155,7 +155,7 @@ export async function migrationPrechecks(source: ClusterSpec, target: ClusterSpe
         return result;
       }
       throwIfAborted(opts.signal);
-      const meta = (await retryTransient(() => sa.fetchTopicMetadata({ topics }))).topics;
+      const meta = await retryTransient(() => describeTopics(sa, topics, { cluster: source.name, listed: true }));
       const bytes = await localTopicBytes(source, topics);
       let maxRf = 1;
       for (const m of meta) {

@@ -10,7 +10,7 @@ import { BASELINE_PATH } from '../backup/parts';
 import type { ClusterSpec } from '../config/spec';
 import type { PartitionCover } from '../host/logdirs';
 import { isAbort, poll } from '../core/poll';
-import { fetchCommittedOffsets, reachableKafka, withAdmin } from '../kafka/admin';
+import { describeTopics, fetchCommittedOffsets, reachableKafka, withAdmin } from '../kafka/admin';
 import { kafkaFor } from '../kafka/client';
 import { compareFingerprints, fingerprintRanges } from '../kafka/fingerprint';
 import { readMetadataComponent } from '../kafka/metadataStore';
@@ -72,7 +72,7 @@ async function verifyOnce(spec: ClusterSpec, set: BackupSet, groupsTranslated: b
       const missing = topics.filter((t) => !live.has(t.name)).map((t) => t.name);
       checks.push({ subject: 'topics present', expected: topics.length, actual: topics.length - missing.length, ok: missing.length === 0 });
       const present = topics.filter((t) => live.has(t.name));
-      const described = present.length ? (await admin.fetchTopicMetadata({ topics: present.map((t) => t.name) })).topics : [];
+      const described = present.length ? await describeTopics(admin, present.map((t) => t.name), { cluster: spec.name, listed: true }) : [];
       const wrong = present.filter((t) => described.find((d) => d.name === t.name)?.partitions.length !== t.partitions);
       checks.push({ subject: 'partition counts', expected: present.length, actual: present.length - wrong.length, ok: wrong.length === 0 });
     }

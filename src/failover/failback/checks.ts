@@ -93,7 +93,7 @@ export async function failbackChecks(primary: ClusterSpec, standby: ClusterSpec,
         const gone = topics.filter((t) => !existing.includes(t));
         if (gone.length) check('old primary topics', false, `missing: ${gone.join(', ')}`, `topics ${gone.join(', ')} are gone from ${primary.name}: their divergent tail is lost and the reverse mirror has no topic to write; recreate them from a backup first`);
         const present = topics.filter((t) => existing.includes(t));
-        const parts = present.length ? await partitionStates(admin, present) : [];
+        const parts = present.length ? await partitionStates(admin, present, { cluster: primary.name, listed: true }) : [];
         const bad = parts.filter((p) => p.leader < 0 || p.isr.length < p.replicas.length);
         check(
           'old primary healthy',

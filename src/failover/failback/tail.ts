@@ -17,7 +17,7 @@ import { type Admin, type IHeaders, type Kafka, type Producer } from 'kafkajs';
 import type { ClusterSpec } from '../../config/spec';
 import { LifeboatError } from '../../errors';
 import { poll, throwIfAborted } from '../../core/poll';
-import { reachableKafka, retryTransient, withAdmin } from '../../kafka/admin';
+import { describeTopics, reachableKafka, retryTransient, withAdmin } from '../../kafka/admin';
 import { mirrorPair } from '../../kafka/mirrorRun.pure';
 import { type MirrorState, readState, runsOf, stateKey } from '../../kafka/mirror/state';
 import { WireClient } from '../../kafka/wire/client';
@@ -95,7 +95,7 @@ async function quarantinedOffsets(kafka: Kafka, qtopic: string, partition: numbe
 async function ensureQuarantineTopic(admin: Admin, qtopic: string, partitions: number, standby: string): Promise<void> {
   const existing = await retryTransient(() => admin.listTopics());
   if (existing.includes(qtopic)) {
-    const have = (await retryTransient(() => admin.fetchTopicMetadata({ topics: [qtopic] }))).topics[0]!.partitions.length;
+    const have = (await retryTransient(() => describeTopics(admin, [qtopic], { cluster: standby, listed: true })))[0]!.partitions.length;
     if (have < partitions) await retryTransient(() => admin.createPartitions({ topicPartitions: [{ topic: qtopic, count: partitions }] }));
     else if (have > partitions) throw new LifeboatError('UnsafeTarget', `quarantine topic ${qtopic} on ${standby} has ${have} partitions, the primary's topic ${partitions}: partition p must hold partition p's records; rename that topic first`);
     return;
@@ -201,7 +201,7 @@ export async function quarantineTail(primary: ClusterSpec, standby: ClusterSpec,
       }
       continue;
     }
-    const partitions = (await withAdmin(pk, primary.name, (a) => retryTransient(() => a.fetchTopicMetadata({ topics: [topic] })))).topics[0]!.partitions.length;
+    const partitions = (await withAdmin(pk, primary.name, (a) => retryTransient(() => describeTopics(a, [topic], { cluster: primary.name }))))[0]!.partitions.length;
     await withAdmin(sk, standby.name, (a) => ensureQuarantineTopic(a, qtopic, partitions, standby.name));
     const producer: Producer = sk.producer({ transactionalId: `lifeboat-quarantine/${primary.name}/${topic}`, idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();

@@ -10,7 +10,7 @@ import { ConfigResourceTypes, type Admin } from 'kafkajs';
 import type { ClusterSpec } from '../../config/spec';
 import { LifeboatError } from '../../errors';
 import { throwIfAborted } from '../../core/poll';
-import { reachableKafka } from '../admin';
+import { describeTopics, reachableKafka } from '../admin';
 import { type MirrorAclPlan, mirrorAcls } from './acls';
 import { STATE_TOPIC, ensureStateTopic, readState } from './state';
 
@@ -115,7 +115,7 @@ export async function planMirror(source: ClusterSpec, target: ClusterSpec, sel: 
     }
     const topics = selectTopics(await sa.listTopics(), sel);
     throwIfAborted(opts.signal);
-    const srcMeta = topics.length ? (await sa.fetchTopicMetadata({ topics })).topics : [];
+    const srcMeta = topics.length ? await describeTopics(sa, topics, { cluster: source.name, listed: true }) : [];
     const srcConfigs = await topicConfigs(sa, topics);
     // The state topic first: it is also the topic asked which configs the target's Kafka knows.
     if (!opts.dryRun) await ensureStateTopic(ta);
@@ -138,7 +138,7 @@ export async function planMirror(source: ClusterSpec, target: ClusterSpec, sel: 
       if (configs['min.insync.replicas'] && Number(configs['min.insync.replicas']) > rf) configs['min.insync.replicas'] = String(rf);
       const plan: MirrorTopicPlan = { topic: m.name, partitions, configs, action: 'create', ...(Object.keys(deferred).length ? { deferred } : {}), ...(dropped ? { dropped } : {}) };
       if (existing.has(m.name)) {
-        const have = (await ta.fetchTopicMetadata({ topics: [m.name] })).topics[0]!.partitions.length;
+        const have = (await describeTopics(ta, [m.name], { cluster: target.name, listed: true }))[0]!.partitions.length;
         if (have > partitions) {
           throw new LifeboatError('UnsafeTarget', `target topic ${m.name} has ${have} partitions, the source's has ${partitions}: delete it or mirror into another cluster`);
         }
