@@ -25,9 +25,11 @@
  * backup; broker faults of different brokers, and the disks beside the chroot once every broker is
  * killed (applyStages); the read-back beside verifyCluster; after a verified recovery the discards,
  * the stream's drop, the inventory and the read-back at once (none changes what the others read);
- * the record's save beside the last notice (both local activities: no task round trip for them). What must stay ordered does: each fault recorded before
- * its activity, a broker's kill before its disk, the chroot after the kills, a restore's reverts
- * backwards and the inventory after them.
+ * the record's save beside the last notice (both local activities: no task round trip for them); the
+ * stream topic beside the look for other drills; a killed broker's disk discard beside its kill's
+ * revert. What must stay ordered does: each fault recorded before its activity, a broker's kill before
+ * its disk, the chroot after the kills, a restore's reverts backwards and the inventory after them, the
+ * stream topic's drop after its read-back's result is in the history.
  *
  * A stop signal (DRILL_STOP_SIGNAL) or a cancellation ends the run at once: the review still runs
  * (non-cancellable: reverts, record with `stopped`). A tabletop applies no fault, starts no stream
