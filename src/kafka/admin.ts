@@ -107,7 +107,7 @@ export interface DescribeTopicsOptions {
  * naming it: kafkajs fails with UNKNOWN_TOPIC_OR_PARTITION (retriable: retryTransient would wait it
  * out for nothing) or, when every broker refuses a topic its cached metadata still holds, with a
  * TypeError on its null answer. The topics are then listed once; with none missing (a broker behind
- * on a creation or a deletion) the error is kafkajs's, for the caller's retries.
+ * on a creation or a deletion) the error is a retriable one, for the caller's retries.
  */
 export async function describeTopics(admin: Admin, topics: string[], opts: DescribeTopicsOptions = {}): Promise<ITopicMetadata[]> {
   try {
@@ -120,8 +120,14 @@ export async function describeTopics(admin: Admin, topics: string[], opts: Descr
       }),
     );
     const missing = [...new Set(topics)].filter((t) => !existing.has(t));
-    if (missing.length === 0) throw e;
     const where = opts.cluster ? `cluster ${opts.cluster}` : 'the cluster';
+    if (missing.length === 0 && e instanceof TypeError) {
+      // Every broker refused, but for another reason (a partition without a leader, a topic in the
+      // middle of its deletion): worth another try, as kafkajs's own refusals are.
+      const named = topics.length > 3 ? `${topics.slice(0, 3).join(', ')} and ${topics.length - 3} more` : topics.join(', ');
+      throw Object.assign(new Error(`no broker of ${where} described topic(s) ${named}: each refused`, { cause: e }), { retriable: true });
+    }
+    if (missing.length === 0) throw e;
     if (opts.listed) throw new LifeboatError('TopicDeleted', `topic(s) ${missing.join(', ')} do not exist on ${where} (deleted since they were listed)`, { topics: missing });
     throw new LifeboatError('InvalidInput', `topic(s) ${missing.join(', ')} do not exist on ${where}`, { topics: missing });
   }
