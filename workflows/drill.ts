@@ -12,9 +12,7 @@
  *   execute  the recovery child(ren) of the plan, while a probe loop looks for the first green
  *            independent probe (RTO); a chaos drill kills a broker when the recovery reaches its step
  *   verify   the recovery's own verification when every child verified (not in a chaos drill), else
- *            verifyCluster (serving, probe); the stream (stopped after the faults) read back (RPO;
- *            a full or broker recovery's drill, not chaos or failover, reads it back once the last
- *            recovery child reaches its verify step, as it takes the inventory after then)
+ *            verifyCluster (serving, probe); the stream (stopped after the faults) read back (RPO)
  *   review   the faults reverted in reverse order (restore), or all at once after a verified recovery
  *            (discard: each only drops what its fault kept), in a non-cancellable scope; the inventory
  *            compared, the stream topic dropped, the score with the earlier drills' open problems, the
@@ -25,11 +23,11 @@
  * backup; broker faults of different brokers, and the disks beside the chroot once every broker is
  * killed (applyStages); the read-back beside verifyCluster; after a verified recovery the discards,
  * the stream's drop, the inventory and the read-back at once (none changes what the others read);
- * the record's save beside the last notice (both local activities: no task round trip for them); the
- * stream topic beside the look for other drills; a killed broker's disk discard beside its kill's
- * revert. What must stay ordered does: each fault recorded before its activity, a broker's kill before
- * its disk, the chroot after the kills, a restore's reverts backwards and the inventory after them, the
- * stream topic's drop after its read-back's result is in the history.
+ * the record's save beside the last notice (both local activities: no task round trip for them); a
+ * killed broker's disk discard beside its kill's revert. What must stay ordered does: each fault
+ * recorded before its activity, a broker's kill before its disk, the chroot after the kills, a
+ * restore's reverts backwards and the inventory after them, the stream topic's drop after its
+ * read-back's result is in the history.
  *
  * A stop signal (DRILL_STOP_SIGNAL) or a cancellation ends the run at once: the review still runs
  * (non-cancellable: reverts, record with `stopped`). A tabletop applies no fault, starts no stream
@@ -145,12 +143,8 @@ const DRILL_READS_BESIDE_SET_PATCH = 'drill-reads-beside-set';
 const DRILL_PROBE_ON_STEP_PATCH = 'drill-probe-on-step';
 /** Drills started before it took the inventory after only in the review (replayed so). */
 const DRILL_EARLY_INVENTORY_PATCH = 'drill-early-inventory';
-/** Drills started before it read the stream back only once the recovery had returned (replayed so). */
-const DRILL_EARLY_READ_BACK_PATCH = 'drill-early-read-back';
 /** Drills started before it saved the record and told people the end with (remote) activities (replayed so). */
 const DRILL_LOCAL_RECORD_PATCH = 'drill-local-record';
-/** Drills started before it made the stream topic only once no other drill was found (replayed so). */
-const DRILL_TOPIC_BESIDE_OTHERS_PATCH = 'drill-topic-beside-others';
 /** Drills started before it discarded a broker's disk after its kill's revert, not beside it (replayed so). */
 const DRILL_DISK_APART_PATCH = 'drill-disk-discard-apart';
 /** After the recovery verified, how long the probe loop may still look for green. */
@@ -274,11 +268,6 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
   const measured = fo ? fo.standby : spec;
 
   phase('prepare');
-  // The stream topic (Kafka's CreateTopics, 0.2-0.3 s, which the set waits for) is made beside the look
-  // for other drills, not after it: a skipped drill drops it again (every inventory leaves drill stream
-  // topics out, so another drill's is no difference). A failover drill's mirror must start first.
-  const topicEarlyP = !plan.dryRun && !fo && patched(DRILL_TOPIC_BESIDE_OTHERS_PATCH) ? control.drillStreamTopicActivity({ spec, drillId }) : undefined;
-  topicEarlyP?.catch(() => undefined);
   // Another drill on the cluster: this one is recorded as skipped, not silently dropped.
   let others: string[] = [];
   try {
@@ -288,15 +277,6 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
   }
   if (others.length) {
     const why = `another drill runs on ${spec.name}: ${others.join(', ')}`;
-    if (topicEarlyP) {
-      try {
-        await topicEarlyP.catch(() => undefined);
-        // No drill id: this drill wrote no znode, and the other drill's stream keeps its parent node.
-        await control.drillDropStreamActivity({ spec, topic: drillStreamTopic(drillId) });
-      } catch (e) {
-        st.notes.push(`the stream topic ${drillStreamTopic(drillId)} was not dropped: ${failureOf(e).message}`);
-      }
-    }
     const record = skippedRecord({ id: drillId, cluster: spec.name, type: input.type, scenario: input.scenario, workflowId: drillId, runId: info.runId, schedule: input.schedule, startedAt, endedAt: nowIso() }, why);
     try {
       st.recordSnapshot = (await control.drillSaveRecordActivity({ spec, record })).snapshot;
@@ -322,8 +302,6 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
   let readBackInReview = false;
   /** The inventory after, taken while the last recovery child verifies (earlyInventory below); a verified recovery's review takes it. */
   let inventoryEarlyP: Promise<Inventory | undefined> | undefined;
-  /** The stream's read-back, taken while the last recovery child verifies (earlyReadBack below); verify takes it. */
-  let readBackEarlyP: Promise<NonNullable<typeof readBack> | undefined> | undefined;
   let setId: string | undefined;
   let verified = false;
   let failed: string | undefined;
@@ -429,7 +407,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     // 0.15-0.18 s alone on the bench's standby; the set takes 1-2 s, and a backup writes nothing they read).
     const streamThenBackup = async (readsBesideSet: boolean) => {
       if (!plan.dryRun) {
-        const t = await (topicEarlyP ?? control.drillStreamTopicActivity({ spec, drillId }));
+        const t = await control.drillStreamTopicActivity({ spec, drillId });
         note(`write stream on ${t.topic} (${t.partitions} partitions, RF ${t.replicationFactor})`);
         streamP = stream
           .drillWriteStreamActivity({ spec, drillId, topic: t.topic, intervalMs: input.streamIntervalMs, zookeeper: !!spec.zookeeper && !fo })
@@ -572,23 +550,6 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
       })();
       inventoryEarlyP.catch(() => undefined);
     }
-    // The read-back too: once the last recovery verifies, what it restored is back (its verify step only
-    // reads, and reads the stream topic no differently than before), and the stream stopped at the faults.
-    // Verify takes this one: the read-back is off the drill's own time after the recovery, and the stream
-    // topic is still dropped only once it is in the history (readBackDone, in the review).
-    const earlyReadBack = !plan.dryRun && !chaos && !fo && !!streamP && (lastCall?.workflow === 'fullClusterRecovery' || lastCall?.workflow === 'brokerRecovery') && patched(DRILL_EARLY_READ_BACK_PATCH);
-    if (earlyReadBack && lastCall && streamP) {
-      const verifying = () => progress.get(`${drillId}/${lastCall.id}`)?.step === 'verify';
-      const logP = streamP;
-      readBackEarlyP = (async () => {
-        await condition(() => verifying() || recoveryDone);
-        if (!verifying()) return undefined;
-        const log = await logP;
-        if (!log || !faultAt) return undefined;
-        return control.drillReadBackActivity({ spec: measured, log, faultAt });
-      })();
-      readBackEarlyP.catch(() => undefined);
-    }
     try {
       for (const call of plan.recovery) {
         const o = await runChild(call);
@@ -644,8 +605,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
       const log = streamP ? await streamP : undefined;
       if (log && faultAt) {
         noteIn(verifyPhase, `write stream: ${log.acks.length} acknowledged, ${log.failures.count} failed sends`);
-        const early = readBackEarlyP ? await readBackEarlyP : undefined;
-        readBack = early ?? (await control.drillReadBackActivity({ spec: measured, log, faultAt }));
+        readBack = await control.drillReadBackActivity({ spec: measured, log, faultAt });
         // A failover drill's stream writes no znode (the mirror copies topics, not ZooKeeper): nothing to measure there.
         if (fo) readBack = { ...readBack, zookeeper: readBack.zookeeper ?? null };
       } else if (!plan.dryRun) problem('the write stream gave no log: the data loss was not measured', 'verify: write stream', 'P1', verifyPhase);
@@ -729,9 +689,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     // for the disk of a broker killed before it, which never starts it.
     // revertOne never throws.
     const dropStream = async () => {
-      // A stop before the stream started may leave the topic made beside the look for other drills.
-      if (plan.dryRun || (!streamP && !topicEarlyP)) return;
-      if (!streamP) await topicEarlyP?.catch(() => undefined);
+      if (plan.dryRun || !streamP) return;
       try {
         await control.drillDropStreamActivity({ spec, topic, drillId });
       } catch (e) {

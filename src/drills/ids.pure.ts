@@ -11,7 +11,7 @@ export const drillStreamTopic = (drillId: string): string => `${DRILL_STREAM_PRE
 const DRILL_STREAM_PREFIX = 'lifeboat-drill-';
 /**
  * Any drill's stream topic (Lifeboat's namespace: dropStream deletes nothing else). The inventory leaves
- * them all out: a drill started while another runs makes its topic, finds the other and drops it again.
+ * them all out: one an earlier drill failed to drop is not the target's either.
  */
 export const isDrillStreamTopic = (topic: string): boolean => topic.startsWith(DRILL_STREAM_PREFIX);
 

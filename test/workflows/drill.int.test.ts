@@ -126,10 +126,6 @@ describe('drill workflow', () => {
       return events.filter((e) => ids.has(String(e.activityTaskCompletedEventAttributes?.scheduledEventId))).map((e) => Number(e.eventId));
     };
     expect(scheduled('drillDropStreamActivity')[0]!, why).toBeGreaterThan(completed('drillReadBackActivity')[0]!);
-    // The read-back was taken once the recovery reached its verify step, not after the recovery returned
-    // (what it restored is back then): one read-back, scheduled before the child closed.
-    expect(scheduled('drillReadBackActivity'), why).toHaveLength(1);
-    expect(scheduled('drillReadBackActivity')[0]!, why).toBeLessThan(Number(recoveryEnded.eventId));
     // The record saved and the last notice sent as local activities (no task scheduled and polled for
     // them): markers in the history, no activity task; the record is in the repository (below).
     expect(scheduled('drillSaveRecordActivity'), why).toEqual([]);
@@ -154,8 +150,6 @@ describe('drill workflow', () => {
       else if (!e.workflowTaskScheduledEventAttributes && !e.workflowTaskStartedEventAttributes) since.push(e.workflowExecutionSignaledEventAttributes?.signalName ?? String(e.eventType));
     }
     expect(triggers.some((t) => t.includes('childProgress')), `${JSON.stringify(triggers)} ${why}`).toBe(true);
-    // The stream topic is made beside the look for other drills, not after it.
-    expect(scheduled('drillStreamTopicActivity')[0]!, why).toBeLessThan(completed('drillOthersRunningActivity')[0]!);
     // The inventory before and the earlier drills are read beside the set, once the stream topic is made (not beside its creation).
     const backupStarted = Number(events.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId === `${id}/backup`)!.eventId);
     for (const name of ['drillInventoryActivity', 'drillHistoryActivity']) {
