@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import type { Admin, ITopicMetadata, Kafka } from 'kafkajs';
 import type { ClusterSpec } from '../config/spec';
 import { LifeboatError } from '../errors';
-import { retry } from '../core/poll';
+import { retry, sleep } from '../core/poll';
 import { kafkaFor } from './client';
 
 function tcpCheck(hostPort: string, timeoutMs: number): Promise<string | null> {
@@ -67,7 +67,13 @@ export interface PartitionState {
   isr: number[];
 }
 
+/**
+ * kafkajs's own transient errors, and TopicDeleted: its names came from a listing, and a broker
+ * behind on a topic created a moment ago refuses it (see describeTopics), so a retry waits it out
+ * as the UNKNOWN_TOPIC_OR_PARTITION under it was waited out before.
+ */
 export function isTransientKafkaError(e: unknown): boolean {
+  if (e instanceof LifeboatError) return e.type === 'TopicDeleted';
   const err = e as { retriable?: boolean; cause?: { retriable?: boolean }; originalError?: { retriable?: boolean } } | undefined;
   return Boolean(err?.retriable || err?.cause?.retriable || err?.originalError?.retriable);
 }
@@ -99,27 +105,50 @@ export interface DescribeTopicsOptions {
    * lists again) may succeed, so the error is the retryable TopicDeleted, not InvalidInput.
    */
   listed?: boolean;
+  /** Ends the confirming pause (see describeTopics) at once. */
+  signal?: AbortSignal;
 }
+
+/** The pause before a topic refused and not listed is confirmed missing: a broker catching up on a creation takes a few hundred ms at most. */
+export const CONFIRM_MISSING_MS = 400;
 
 /**
  * kafkajs's fetchTopicMetadata, which every metadata read of Lifeboat goes through (no topics: all
  * of them). A topic asked for that does not exist (never did, or was just deleted) is one error
  * naming it: kafkajs fails with UNKNOWN_TOPIC_OR_PARTITION (retriable: retryTransient would wait it
  * out for nothing) or, when every broker refuses a topic its cached metadata still holds, with a
- * TypeError on its null answer. The topics are then listed once; with none missing (a broker behind
- * on a creation or a deletion) the error is a retriable one, for the caller's retries.
+ * TypeError on its null answer. The topics are then listed; with none missing (a broker behind on a
+ * creation or a deletion) the error is a retriable one, for the caller's retries. kafkajs asks one
+ * broker and the listing perhaps the same one: a broker behind on a topic created a moment ago
+ * refuses it and lists without it. So a topic counts as missing only when, after a short pause, a
+ * second description still refuses it and a second listing still lacks it.
  */
 export async function describeTopics(admin: Admin, topics: string[], opts: DescribeTopicsOptions = {}): Promise<ITopicMetadata[]> {
+  const describe = async () => (await admin.fetchTopicMetadata({ topics })).topics;
   try {
-    return (await admin.fetchTopicMetadata({ topics })).topics;
-  } catch (e) {
-    if (topics.length === 0 || !isTopicRefused(e)) throw e;
-    const existing = new Set(
-      await admin.listTopics().catch(() => {
-        throw e;
-      }),
-    );
-    const missing = [...new Set(topics)].filter((t) => !existing.has(t));
+    return await describe();
+  } catch (first) {
+    if (topics.length === 0 || !isTopicRefused(first)) throw first;
+    let e = first;
+    const list = async () =>
+      new Set(
+        await admin.listTopics().catch(() => {
+          throw e;
+        }),
+      );
+    const existing = await list();
+    let missing = [...new Set(topics)].filter((t) => !existing.has(t));
+    if (missing.length) {
+      await sleep(CONFIRM_MISSING_MS, opts.signal);
+      try {
+        return await describe();
+      } catch (again) {
+        if (!isTopicRefused(again)) throw again;
+        e = again;
+      }
+      const now = await list();
+      missing = missing.filter((t) => !now.has(t));
+    }
     const where = opts.cluster ? `cluster ${opts.cluster}` : 'the cluster';
     if (missing.length === 0 && e instanceof TypeError) {
       // Every broker refused, but for another reason (a partition without a leader, a topic in the
@@ -135,7 +164,7 @@ export async function describeTopics(admin: Admin, topics: string[], opts: Descr
 
 /** Who leads and replicates each partition of `topics` (all topics when undefined), through leader elections. */
 export async function partitionStates(admin: Admin, topics: string[] | undefined, opts: DescribeTopicsOptions): Promise<PartitionState[]> {
-  const described = await retryTransient(() => describeTopics(admin, topics ?? [], opts));
+  const described = await retryTransient(() => describeTopics(admin, topics ?? [], opts), { signal: opts.signal });
   return described.flatMap((t) =>
     t.partitions.map((p) => ({ topic: t.name, partition: p.partitionId, leader: p.leader, replicas: p.replicas, isr: p.isr })),
   );

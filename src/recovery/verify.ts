@@ -43,8 +43,9 @@ export async function verifyAgainstSet(
         timeoutMs: opts.settleMs ?? 30_000,
         intervalMs: 2000,
         signal: opts.signal,
-        // What the repository or the cluster says for certain (a corrupt snapshot, no Kafka) is the answer now.
-        fatal: isLifeboatError,
+        // What the repository or the cluster says for certain (a corrupt snapshot, no Kafka) is the
+        // answer now; not TopicDeleted, which a broker behind on a topic just restored can answer.
+        fatal: (e) => isLifeboatError(e) && e.type !== 'TopicDeleted',
       },
     );
   } catch (e) {

@@ -4,6 +4,7 @@
  * partitionStates waited 30 s for nothing), or, when every broker refuses a topic its cached
  * metadata still holds (a deletion spreading over the brokers), with "Cannot read properties of
  * null (reading 'topicMetadata')".
+ * A topic created a moment ago is not missing: a broker behind on it refuses it for a moment.
  */
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,6 +69,29 @@ describe('topics asked for by name that do not exist', () => {
     expect((e as LifeboatError).type).toBe('TopicDeleted');
     expect((e as LifeboatError).retryable).toBe(true);
   });
+
+  it('a topic created a moment ago, read from a listing at once by many clients: never reported missing', async () => {
+    // The brokers learn of a creation one after another: a describe sent to one still behind
+    // is refused, and the listing that confirms may go to the same broker. Several clients (each
+    // picks its own broker) read each topic the moment it is created.
+    const readers = await Promise.all([1, 2, 3, 4].map(async () => {
+      const a = kafka.admin();
+      await a.connect();
+      return a;
+    }));
+    const fresh = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((i) => unique(`tm-fresh${i}`));
+    try {
+      for (const topic of fresh) {
+        await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 3 }], waitForLeaders: false });
+        const read = (a: Admin) => partitionStates(a, [topic, kept], { cluster, listed: true }).then((p) => p.length, (e: unknown) => (e as Error).message);
+        const reads = await Promise.all(readers.flatMap((a) => [read(a), read(a), read(a)]));
+        expect(reads).toEqual(reads.map(() => 5));
+      }
+    } finally {
+      await Promise.all(readers.map((a) => a.disconnect()));
+      await admin.deleteTopics({ topics: fresh }).catch(() => undefined);
+    }
+  }, 120_000);
 
   it('describes the topics that exist as kafkajs does', async () => {
     const [t] = await describeTopics(admin, [kept], { cluster });
