@@ -55,7 +55,7 @@ describe('describeTopics on a broker behind on a creation', () => {
     expect((e as Error).message).toBe('topic(s) gone do not exist on cluster primary (deleted since they were listed)');
     expect(calls).toEqual({ describe: 2, list: 2 });
     const { admin: a2, calls: c2 } = laggingAdmin('gone', Infinity);
-    const later = await retryTransient(() => describeTopics(a2, ['gone'], { listed: true }), { timeoutMs: 600, delayMs: 1 }).then(() => undefined, (err: unknown) => err);
+    const later = await retryTransient(() => describeTopics(a2, ['gone'], { listed: true }), { timeoutMs: 2000, delayMs: 1 }).then(() => undefined, (err: unknown) => err);
     expect((later as LifeboatError).type).toBe('TopicDeleted');
     expect(c2.describe).toBeGreaterThan(2);
   });
