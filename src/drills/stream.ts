@@ -163,6 +163,8 @@ export interface WriteStreamOptions {
   signal?: AbortSignal;
   /** A send or znode write not answered within this is a failure (default 10 s). */
   sendTimeoutMs?: number;
+  /** A send or znode write in flight when the stream stops gets this long to answer (default 500 ms). */
+  stopGraceMs?: number;
 }
 
 function timeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -199,13 +201,20 @@ export async function runWriteStream(o: WriteStreamOptions): Promise<StreamLog> 
     stopped = true;
     for (const w of stopWaiters) w();
   };
-  /** `p`, or a failure as soon as the stream stops (see Lane.untilStopped); its waiter leaves once `p` settles. */
+  const stopGraceMs = Math.max(0, o.stopGraceMs ?? 500);
+  /** `p`, or a failure once the stream has stopped and `p` has had its grace (see Lane.untilStopped). */
   const untilStopped = <T>(p: Promise<T>): Promise<T> =>
     new Promise<T>((resolve, reject) => {
-      const onStop = () => reject(new Error('the stream stopped before an answer'));
-      if (stopped) return onStop();
-      stopWaiters.add(onStop);
-      p.then(resolve, reject).finally(() => stopWaiters.delete(onStop));
+      let grace: NodeJS.Timeout | undefined;
+      const onStop = () => {
+        grace ??= setTimeout(() => reject(new Error('the stream stopped before an answer')), stopGraceMs);
+      };
+      if (stopped) onStop();
+      else stopWaiters.add(onStop);
+      p.then(resolve, reject).finally(() => {
+        stopWaiters.delete(onStop);
+        clearTimeout(grace);
+      });
     });
   const onAbort = () => stop();
   o.signal?.addEventListener('abort', onAbort, { once: true });
@@ -262,9 +271,11 @@ interface Lane {
   pause(ms: number): Promise<void>;
   stopped(): boolean;
   /**
-   * `p`, or a failure once the stream stops. A send in flight when the stream is told to stop (the
-   * faults are applied: a send to a killed broker hangs until its timeout or the recovery) is not
-   * acknowledged: waiting for it only held the drill's read-back up after the recovery.
+   * `p`, or a failure once the stream stops and `p` has not answered within the grace. A send in
+   * flight when the stream is told to stop (the faults are applied: a send to a killed broker hangs
+   * until its timeout or the recovery) is not acknowledged: waiting for it only held the drill's
+   * read-back up after the recovery. The grace is for a healthy cluster's send (milliseconds): cut
+   * off at once, its record landed and the log called it failed.
    */
   untilStopped<T>(p: Promise<T>): Promise<T>;
   progress(): void;
