@@ -13,7 +13,7 @@ import { type ClusterSpec, zkAuthOf } from '../config/spec';
 import { sleep } from '../core/poll';
 import { LifeboatError } from '../errors';
 import { type Acl, fenceShape, toKafkajsAcl } from '../kafka/acls';
-import { reachableKafka, retryTransient, withAdmin } from '../kafka/admin';
+import { describeTopics, reachableKafka, retryTransient, withAdmin } from '../kafka/admin';
 import { kafkaFor } from '../kafka/client';
 import { forgetPositions, STATE_TOPIC } from '../kafka/mirror/state';
 import { MIRROR_STATUS_QUERY, type MirrorStatus } from '../kafka/mirrorRun.pure';
@@ -78,7 +78,7 @@ export async function awaitMirrorHolds(
     opts.signal?.throwIfAborted();
     partitions ??= await withAdmin(kafka, primary.name, async (admin) => {
       if (!(await admin.listTopics()).includes(topic)) return undefined;
-      return (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions.length || undefined;
+      return (await describeTopics(admin, [topic], { cluster: primary.name, listed: true }))[0]?.partitions.length || undefined;
     }).catch(() => undefined);
     const handle = client.workflow.getHandle(workflowId);
     const status = (await handle.describe()).status.name;
@@ -124,9 +124,9 @@ export async function awaitServingAgain(spec: ClusterSpec, topics: string[], opt
     try {
       const seen = await withAdmin(kafkaFor(spec, 'drill-serving'), spec.name, async (admin) => {
         const live = (await admin.describeCluster()).brokers.map((b) => b.nodeId);
-        const md = await admin.fetchTopicMetadata({ topics: [] });
-        const led = new Map(md.topics.map((t) => [t.name, t.partitions.every((p) => p.leader >= 0)]));
-        return { missingBrokers: want.filter((id) => !live.includes(id)), missingTopics: topics.filter((t) => led.get(t) !== true), topics: md.topics.length };
+        const md = await describeTopics(admin, []);
+        const led = new Map(md.map((t) => [t.name, t.partitions.every((p) => p.leader >= 0)]));
+        return { missingBrokers: want.filter((id) => !live.includes(id)), missingTopics: topics.filter((t) => led.get(t) !== true), topics: md.length };
       });
       if (!seen.missingBrokers.length && !seen.missingTopics.length) return `${spec.name} serves again: ${want.length} brokers, ${topics.length} topics of the inventory led`;
       last = `brokers not live: ${seen.missingBrokers.join(', ') || 'none'}; topics not seen or without a leader: ${seen.missingTopics.slice(0, 5).join(', ') || 'none'}`;
@@ -201,8 +201,12 @@ export async function dropStandbyCopy(standby: ClusterSpec, pair: string, topic:
     const topics = await admin.listTopics();
     const state = topics.includes(STATE_TOPIC);
     if (!topics.includes(topic)) return { partitions: 0, state };
-    const md = await admin.fetchTopicMetadata({ topics: [topic] });
-    return { partitions: md.topics[0]?.partitions.length ?? 0, state };
+    // Deleted since the listing (a retry's delete landing late): absent too.
+    const md = await describeTopics(admin, [topic], { cluster: standby.name, listed: true }).catch((e: unknown) => {
+      if (e instanceof LifeboatError && e.type === 'TopicDeleted') return [];
+      throw e;
+    });
+    return { partitions: md[0]?.partitions.length ?? 0, state };
   });
   // Forgotten even when the topic is gone already (a retry after the delete): 3 partitions is the stream's default.
   if (state) await forgetPositions(kafka, pair, topic, Math.max(partitions, 3));

@@ -16,7 +16,7 @@
 import { type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { type ClusterSpec, zkAuthOf } from '../config/spec';
 import { LifeboatError } from '../errors';
-import { reachableKafka, retryTransient, withAdmin } from '../kafka/admin';
+import { describeTopics, reachableKafka, retryTransient, withAdmin } from '../kafka/admin';
 import { kafkaFor } from '../kafka/client';
 import { waitForAgreement } from '../kafka/ready';
 import { readRanges } from '../kafka/topicReader';
@@ -356,8 +356,7 @@ async function partitionCount(kafka: Kafka, topic: string): Promise<number> {
   const admin = kafka.admin({ retry: { retries: 0 } });
   await admin.connect();
   try {
-    const md = await admin.fetchTopicMetadata({ topics: [topic] });
-    const n = md.topics[0]?.partitions.length ?? 0;
+    const n = (await describeTopics(admin, [topic]))[0]?.partitions.length ?? 0;
     if (n === 0) throw new Error(`topic ${topic} has no partitions`);
     return n;
   } finally {
@@ -517,7 +516,7 @@ export async function ensureStreamTopic(spec: ClusterSpec, drillId: string, part
   const shape =
     created ??
     (await withAdmin(kafka, spec.name, async (admin) => {
-      const ps = (await retryTransient(() => admin.fetchTopicMetadata({ topics: [topic] }))).topics[0]?.partitions ?? [];
+      const ps = (await retryTransient(() => describeTopics(admin, [topic], { cluster: spec.name, listed: true })))[0]?.partitions ?? [];
       return { partitions: ps.length, replicationFactor: ps[0]?.replicas.length ?? 0 };
     }));
   return { topic, ...shape };
