@@ -37,9 +37,13 @@ export interface ProbeOptions {
   groupId?: string;
 }
 
-/** Once `createTopics` returns, the controller has leaders; the other brokers learn them a moment later. */
+/**
+ * With a spec, every broker is waited for (every 50 ms: a probe is timed) and kafkajs's own wait for
+ * leaders, a metadata poll 100 ms apart that looks at one broker, is not needed; without, it is.
+ */
+const waitForLeaders = (spec: ClusterSpec | undefined) => !spec;
 async function topicReady(spec: ClusterSpec | undefined, topic: string, timeoutMs: number): Promise<void> {
-  if (spec) await waitForAgreement(spec, { topics: [topic], timeoutMs });
+  if (spec) await waitForAgreement(spec, { topics: [topic], timeoutMs, intervalMs: 50 });
 }
 
 export async function produceConsumeProbe(kafka: Kafka, opts: ProbeOptions = {}): Promise<ProbeResult> {
@@ -54,7 +58,7 @@ export async function produceConsumeProbe(kafka: Kafka, opts: ProbeOptions = {})
   try {
     const brokers = (await admin.describeCluster()).brokers.length;
     const replicationFactor = Math.min(opts.replicationFactor ?? 3, brokers);
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor }], waitForLeaders: true });
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor }], waitForLeaders: waitForLeaders(opts.spec) });
     await topicReady(opts.spec, topic, opts.timeoutMs ?? 60_000);
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
@@ -118,7 +122,7 @@ export async function throughputProbe(kafka: Kafka, opts: { records?: number; re
   const consumer = kafka.consumer({ groupId: `${PROBE_GROUP_PREFIX}${randomUUID()}`, maxBytesPerPartition: 4 * 1024 * 1024 });
   try {
     const brokers = (await admin.describeCluster()).brokers.length;
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: Math.min(3, brokers) }], waitForLeaders: true });
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: Math.min(3, brokers) }], waitForLeaders: waitForLeaders(opts.spec) });
     await topicReady(opts.spec, topic, 60_000);
     const producer = kafka.producer({ idempotent: true });
     await producer.connect();
