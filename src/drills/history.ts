@@ -12,6 +12,7 @@
  * tiers when the primary cannot be used or holds none (as a recovery's choice of set does).
  */
 import type { ClusterSpec } from '../config/spec';
+import { mapLimit } from '../core/parallel';
 import { type ErrorType, isLifeboatError, LifeboatError } from '../errors';
 import { copyTiers, repositoryTiers, type RepositoryTier, tierOf } from '../backup/tiers.pure';
 import { fallsBack } from '../recovery/choose';
@@ -70,16 +71,24 @@ export async function listDrillRecords(repo: Repository, cluster: string, opts: 
   const metas = await repo.snapshots({ cluster, tags: [DRILL_RECORD_TAG], component: DRILL_COMPONENT });
   const byId = new Map<string, { record: DrillRecord; snapshot: SnapshotMeta }>();
   const unreadable: ListedRecords['unreadable'] = [];
-  for (const meta of metas) {
+  // Read several at once: a cluster's history grows by a record a month, each a few small reads
+  // (one after the other, 24 records took ~0.1 s, and every save lists them for its report).
+  const read = await mapLimit(metas, 8, async (meta): Promise<{ meta: SnapshotMeta; record?: DrillRecord; error?: string }> => {
     try {
       const reader = await repo.openSnapshot(meta.id);
-      const record = checkDrillRecord(await reader.readJson(RECORD_FILE), `drill record in snapshot ${meta.id.slice(0, 12)}`);
-      const seen = byId.get(record.id);
-      // Two saves that raced: the older snapshot is the record, as findDrillRecord says.
-      if (!seen || meta.time < seen.snapshot.time || (meta.time === seen.snapshot.time && meta.id < seen.snapshot.id)) byId.set(record.id, { record, snapshot: meta });
+      return { meta, record: checkDrillRecord(await reader.readJson(RECORD_FILE), `drill record in snapshot ${meta.id.slice(0, 12)}`) };
     } catch (e) {
-      unreadable.push({ snapshot: meta.id, error: (e as Error).message.split('\n')[0]! });
+      return { meta, error: (e as Error).message.split('\n')[0]! };
     }
+  });
+  for (const { meta, record, error } of read) {
+    if (!record) {
+      unreadable.push({ snapshot: meta.id, error: error! });
+      continue;
+    }
+    const seen = byId.get(record.id);
+    // Two saves that raced: the older snapshot is the record, as findDrillRecord says.
+    if (!seen || meta.time < seen.snapshot.time || (meta.time === seen.snapshot.time && meta.id < seen.snapshot.id)) byId.set(record.id, { record, snapshot: meta });
   }
   let entries = [...byId.values()].sort((a, b) => cmp(a.record.startedAt, b.record.startedAt) || cmp(a.record.id, b.record.id));
   if (opts.limit !== undefined) entries = opts.limit > 0 ? entries.slice(-opts.limit) : [];
