@@ -7,6 +7,8 @@
  * one on the source, by sequence number); the topic configs MM2 drops equal on the target.
  */
 import { randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ConfigResourceTypes, type Kafka } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { kafkaFor } from '../../../src/kafka/client';
@@ -43,6 +45,27 @@ afterAll(async () => {
 async function sourceTopic(topic: string, partitions: number, configEntries: { name: string; value: string }[] = []) {
   created.push([primary, [topic]], [next, [topic]]);
   await createTopicsReady(primarySpec(), [{ topic, numPartitions: partitions, replicationFactor: 3, configEntries }], { kafka: primary });
+}
+
+/**
+ * The base offset of the partition's active segment on its leader (from the lab's log dirs): the
+ * log cleaner cleans every segment but that one, and takes an aborted transaction's records away.
+ */
+async function activeSegmentBase(topic: string, partition: number): Promise<number> {
+  const admin = primary.admin();
+  await admin.connect();
+  try {
+    const md = await admin.fetchTopicMetadata({ topics: [topic] });
+    const leader = md.topics[0]!.partitions.find((p) => p.partitionId === partition)!.leader;
+    for (const dir of primarySpec().brokers.find((b) => b.id === leader)!.logDirs) {
+      const names = await readdir(join(dir, `${topic}-${partition}`)).catch(() => undefined);
+      const bases = (names ?? []).filter((n) => /^\d{20}\.log$/.test(n)).map((n) => Number(n.slice(0, 20)));
+      if (bases.length) return Math.max(...bases);
+    }
+    throw new Error(`no log of ${topic}-${partition} on its leader ${leader}`);
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /** Every batch of a partition as stored, transaction markers included (readBatches drops those). */
@@ -213,6 +236,20 @@ describe('mirror: records and configs MirrorMaker 2 does not keep', () => {
       for (let round = 0; round < 4; round++) {
         await plain.send({ topic, acks: -1, messages: Array.from({ length: 10 }, (_, j) => msg(j % 2, `tip-${seq}`)) });
         await transaction(round % 2 === 0, 4, 'tip-tx');
+      }
+      // Aborted records that outlive the cleaner: with segment.ms 100 the tip rolls too, and a cleaner
+      // run before the mirror read took the rolled segments' aborted records away (no aborted position
+      // left on a partition). So an aborted transaction and a record after it, again until both sit in
+      // each partition's active segment, which nothing appends to from here on.
+      for (let attempt = 0; ; attempt++) {
+        const t = await txp.transaction();
+        const sent = await t.send({ topic, messages: [msg(0, `end-tx-${seq}`), msg(1, `end-tx-${seq}`)] });
+        await t.abort();
+        await plain.send({ topic, acks: -1, messages: [msg(0, `end-${seq}`), msg(1, `end-${seq}`)] });
+        const abortedAt = new Map(sent.map((m) => [m.partition, Number(m.baseOffset)]));
+        const kept = await Promise.all([0, 1].map(async (p) => (await activeSegmentBase(topic, p)) <= abortedAt.get(p)!));
+        if (kept.every(Boolean)) break;
+        if (attempt === 20) throw new Error('the aborted records never landed in the active segments');
       }
     } finally {
       await plain.disconnect();
