@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type { ClusterSpec } from '../config/spec';
+import { backoff } from '../core/poll';
 import { waitForAgreement } from './ready';
 import { PROBE_GROUP_PREFIX, PROBE_TOPIC_PREFIX } from './ownGroups';
 
@@ -38,12 +39,12 @@ export interface ProbeOptions {
 }
 
 /**
- * With a spec, every broker is waited for (every 50 ms: a probe is timed) and kafkajs's own wait for
+ * With a spec, every broker is waited for (first after 50 ms: a probe is timed) and kafkajs's own wait for
  * leaders, a metadata poll 100 ms apart that looks at one broker, is not needed; without, it is.
  */
 const waitForLeaders = (spec: ClusterSpec | undefined) => !spec;
 async function topicReady(spec: ClusterSpec | undefined, topic: string, timeoutMs: number): Promise<void> {
-  if (spec) await waitForAgreement(spec, { topics: [topic], timeoutMs, intervalMs: 50 });
+  if (spec) await waitForAgreement(spec, { topics: [topic], timeoutMs, intervalMs: backoff(50, 250) });
 }
 
 export async function produceConsumeProbe(kafka: Kafka, opts: ProbeOptions = {}): Promise<ProbeResult> {

@@ -10,7 +10,7 @@
  */
 import { Kafka, type KafkaConfig } from 'kafkajs';
 import { type ClusterSpec, zkAuthOf } from '../config/spec';
-import { poll, throwIfAborted } from '../core/poll';
+import { type Interval, poll, throwIfAborted } from '../core/poll';
 import { chrootPath, getChildren, getData, type ZkClient, ZkError } from '../zookeeper/client';
 import { openZk } from '../zookeeper/errors';
 import { kafkaConfig } from './client';
@@ -21,6 +21,11 @@ export interface AgreementTarget {
   name: string;
   kafka: KafkaConfig;
   zookeeper?: { connect: string; chroot: string; auth?: { scheme: string; credentials: string }[] };
+  /**
+   * A KRaft cluster: its brokers answer a random live broker as the "controller" of a Metadata
+   * request (the quorum's controllers are not for clients), so no controller is compared.
+   */
+  kraft?: boolean;
 }
 
 export interface AgreementOptions {
@@ -31,7 +36,8 @@ export interface AgreementOptions {
   /** Brokers that must be live and in agreement (just started). */
   present?: number[];
   timeoutMs?: number;
-  intervalMs?: number;
+  /** Between looks (default 250 ms); a function of the attempt for a backoff. */
+  intervalMs?: Interval;
   signal?: AbortSignal;
 }
 
@@ -43,12 +49,12 @@ export interface Agreement {
 
 export function agreementTarget(spec: ClusterSpec): AgreementTarget {
   const zk = spec.kafka.mode === 'zookeeper' && spec.zookeeper ? { connect: spec.zookeeper.connect, chroot: spec.zookeeper.chroot, auth: zkAuthOf(spec) } : undefined;
-  return { name: spec.name, kafka: kafkaConfig(spec, 'ready'), zookeeper: zk };
+  return { name: spec.name, kafka: kafkaConfig(spec, 'ready'), zookeeper: zk, kraft: spec.kafka.mode === 'kraft' };
 }
 
 const isSpec = (t: ClusterSpec | AgreementTarget): t is ClusterSpec => 'bootstrapServers' in t.kafka;
 
-interface BrokerView {
+export interface BrokerView {
   controller: number | null;
   brokers: { nodeId: number; address: string }[];
   /** Leader of each partition, per topic asked for (-1: none). */
@@ -151,12 +157,6 @@ async function observe(target: AgreementTarget, zk: ZkClient | undefined, opts: 
     controller = first.controller;
     for (const b of first.brokers) addresses.set(b.nodeId, b.address);
   }
-  for (const id of opts.absent ?? []) {
-    if (live.includes(id)) problems.push(`broker ${id} is still registered`);
-    if (controller === id) problems.push(`broker ${id} is still the controller`);
-  }
-  for (const id of opts.present ?? []) if (!live.includes(id)) problems.push(`broker ${id} is not registered`);
-
   const views = await Promise.all(
     live.map((id) =>
       askBroker(target.kafka, addresses.get(id)!, topics).then(
@@ -165,16 +165,38 @@ async function observe(target: AgreementTarget, zk: ZkClient | undefined, opts: 
       ),
     ),
   );
+  problems.push(...disagreements({ live, controller, kraft: !!target.kraft && !zk }, views, opts));
+  return problems.length ? { problems } : { agreed: { controller: live.length ? controller : null, brokers: live }, problems };
+}
+
+/**
+ * What the brokers' own answers disagree on, against the live brokers and the controller (from
+ * ZooKeeper, else the first bootstrap broker's answer). In KRaft no controller is compared: each
+ * answer names a random live broker (Kafka's KafkaApis), so a 3-broker cluster agreed by chance on
+ * 1 look in 9, a 6-broker one practically never.
+ */
+export function disagreements(
+  seen: { live: number[]; controller: number | null; kraft: boolean },
+  views: ({ id: number; v: BrokerView } | { id: number; error: string })[],
+  opts: Pick<AgreementOptions, 'absent' | 'present' | 'topics'>,
+): string[] {
+  const { live, controller, kraft } = seen;
+  const problems: string[] = [];
+  for (const id of opts.absent ?? []) {
+    if (live.includes(id)) problems.push(`broker ${id} is still registered`);
+    if (!kraft && controller === id) problems.push(`broker ${id} is still the controller`);
+  }
+  for (const id of opts.present ?? []) if (!live.includes(id)) problems.push(`broker ${id} is not registered`);
   for (const r of views) {
     if ('error' in r) {
       problems.push(`broker ${r.id} does not answer (${r.error})`);
       continue;
     }
     const { id, v } = r;
-    if (v.controller !== controller) problems.push(`broker ${id} names controller ${v.controller ?? 'none'}, not ${controller ?? 'none'}`);
+    if (!kraft && v.controller !== controller) problems.push(`broker ${id} names controller ${v.controller ?? 'none'}, not ${controller ?? 'none'}`);
     const known = v.brokers.map((b) => b.nodeId).sort((a, b) => a - b);
     if (known.join(',') !== live.join(',')) problems.push(`broker ${id} knows brokers [${known.join(',')}], not [${live.join(',')}]`);
-    for (const t of topics) {
+    for (const t of opts.topics ?? []) {
       const leaders = v.leaders.get(t);
       const error = v.topicErrors.get(t);
       if (error) problems.push(`broker ${id} gives no metadata for ${t} (${error})`);
@@ -185,7 +207,7 @@ async function observe(target: AgreementTarget, zk: ZkClient | undefined, opts: 
       }
     }
   }
-  return problems.length ? { problems } : { agreed: { controller: live.length ? controller : null, brokers: live }, problems };
+  return problems;
 }
 
 /**
