@@ -22,6 +22,7 @@ import { waitForAgreement } from '../kafka/ready';
 import { readRanges } from '../kafka/topicReader';
 import { type ZkClient, ACL, CreateMode, Id, Permission, chrootPath, connectZk, create, exists, getChildren, getData, remove, setData, withZk, zxidHex } from '../zookeeper/client';
 import { settleAll } from '../core/parallel';
+import { backoff } from '../core/poll';
 import { drillStreamTopic } from './ids.pure';
 import type { StreamAck, StreamLog } from './records';
 
@@ -175,6 +176,9 @@ function timeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
+/** Thrown where a lane finds the stream stopped before it writes: not a failure, nothing was sent. */
+const STOPPED = new Error('the stream stopped');
+
 const fail = (f: StreamLog['failures'], at: string) => {
   f.count++;
   f.first ??= at;
@@ -196,18 +200,21 @@ export async function runWriteStream(o: WriteStreamOptions): Promise<StreamLog> 
   if (zkLog) zkLog.failures ??= { count: 0 };
 
   let stopped = false;
+  /** When the stream stopped: one grace for everything in flight then, not one per call after it. */
+  let stoppedAt = 0;
   const stopWaiters = new Set<() => void>();
   const stop = () => {
+    if (!stopped) stoppedAt = Date.now();
     stopped = true;
     for (const w of stopWaiters) w();
   };
   const stopGraceMs = Math.max(0, o.stopGraceMs ?? 500);
-  /** `p`, or a failure once the stream has stopped and `p` has had its grace (see Lane.untilStopped). */
+  /** `p`, or a failure once the stream has stopped and its grace is over (see Lane.untilStopped). */
   const untilStopped = <T>(p: Promise<T>): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       let grace: NodeJS.Timeout | undefined;
       const onStop = () => {
-        grace ??= setTimeout(() => reject(new Error('the stream stopped before an answer')), stopGraceMs);
+        grace ??= setTimeout(() => reject(new Error('the stream stopped before an answer')), Math.max(0, stoppedAt + stopGraceMs - Date.now()));
       };
       if (stopped) onStop();
       else stopWaiters.add(onStop);
@@ -315,6 +322,8 @@ async function kafkaLane(o: WriteStreamOptions, s: StreamState, lane: Lane): Pro
             producer = p;
             await lane.untilStopped(timeout(p.connect(), lane.sendTimeoutMs, 'producer connect'));
           }
+          // Nothing new is sent once the stream stopped (the producer may have connected within the grace).
+          if (lane.stopped()) throw STOPPED;
           const mark: StreamMark = { drill: o.drillId, seq, at };
           const [md] = await lane.untilStopped(
             timeout(
@@ -337,8 +346,8 @@ async function kafkaLane(o: WriteStreamOptions, s: StreamState, lane: Lane): Pro
           s.inFlight = undefined;
         }
         sent = true;
-      } catch {
-        fail(s.log.failures, at);
+      } catch (e) {
+        if (e !== STOPPED) fail(s.log.failures, at);
       }
       lane.progress();
       // The first round goes out at once, a record in every partition: a backup set made as the stream
@@ -464,12 +473,14 @@ async function zookeeperLane(o: WriteStreamOptions, s: StreamState, lane: Lane):
         const seq = s.zkNextSeq++;
         s.zkInFlight = seq;
         try {
+          if (lane.stopped()) throw STOPPED;
           const written = await call(setData(c, path, streamValue({ drill: o.drillId, seq, at }), stat.version), 'setData');
           log.acks.push({ seq, zxid: zxidHex(written.mzxid.readBigUInt64BE(0)), at: new Date().toISOString(), before: mine });
         } finally {
           s.zkInFlight = undefined;
         }
       } catch (e) {
+        if (e === STOPPED) break;
         fail(log.failures!, at);
         // An absent znode is an answer; anything else may be a dead session: a new one next time.
         if (!isNoNode(e)) drop();
@@ -512,8 +523,9 @@ export async function ensureStreamTopic(spec: ClusterSpec, drillId: string, part
     return made ? { partitions, replicationFactor: rf } : undefined;
   });
   // Every broker knows a leader of each partition before the stream's first send.
-  // Looked at every 50 ms: the drill's backup set waits for this, and the brokers learn a new topic's leaders in tens of ms.
-  await waitForAgreement(spec, { topics: [topic], timeoutMs: 60_000, intervalMs: 50 });
+  // Looked at after 50 ms, then less often: the drill's backup set waits for this, and the brokers learn a new
+  // topic's leaders in tens of ms (each look asks every broker and ZooKeeper).
+  await waitForAgreement(spec, { topics: [topic], timeoutMs: 60_000, intervalMs: backoff(50, 250) });
   // A topic this call did not create (a retry's, made before): its shape as the cluster has it.
   const shape =
     created ??

@@ -43,4 +43,18 @@ describe('the write stream, told to stop while nothing answers', () => {
     expect(log.zookeeper?.acks).toEqual([]);
     expect(log.zookeeper?.failures?.count).toBeGreaterThanOrEqual(1);
   });
+
+  it('gives what is in flight one grace from the stop (stopGraceMs), then counts it as failed', async () => {
+    const spec = parseSpec({ name: 'hung', kafka: { bootstrapServers: [`127.0.0.1:${port}`] }, zookeeper: { connect: `127.0.0.1:${port}`, chroot: '/hung' } });
+    const askedAt = Date.now() + 300;
+    const t0 = Date.now();
+    const log = await runWriteStream({ spec, drillId: 'drill-hung-grace', topic: 'lifeboat-drill-hung', zookeeper: true, intervalMs: 100, stopEveryMs: 50, stopGraceMs: 1_500, shouldStop: async () => Date.now() >= askedAt });
+    const took = Date.now() - t0;
+    // Asked at 0.3 s: the hung calls are waited for 1.5 s more, once (not a grace per call after the stop).
+    expect(took).toBeGreaterThanOrEqual(1_750);
+    expect(took).toBeLessThan(3_000);
+    expect(log.acks).toEqual([]);
+    expect(log.failures.count).toBeGreaterThanOrEqual(1);
+    expect(log.zookeeper?.failures?.count).toBeGreaterThanOrEqual(1);
+  });
 });
