@@ -257,8 +257,9 @@ describe('drill measurements (standby)', () => {
       const faultAt = new Date().toISOString();
       await withZk(spec.zookeeper!.connect, (c) => remove(c, path));
       await new Promise((r) => setTimeout(r, 1_000));
-      await withZk(spec.zookeeper!.connect, (c) => create(c, path, Buffer.from(JSON.stringify({ drill: id, seq: restored, at: faultAt })), [new ACL(Permission.ALL, new Id('world', 'anyone'))]));
+      // Every write between the removal and the create fails (no znode): an ack after this comes after the create.
       const recreatedAt = Date.now();
+      await withZk(spec.zookeeper!.connect, (c) => create(c, path, Buffer.from(JSON.stringify({ drill: id, seq: restored, at: faultAt })), [new ACL(Permission.ALL, new Id('world', 'anyone'))]));
       const after = await seqNow();
       await waitFor('the stream writing the znode again', async () => (await seqNow()) >= after + 5);
       await handle.signal(stopStreamSignal);
@@ -267,7 +268,7 @@ describe('drill measurements (standby)', () => {
       expect(zk.failures!.count).toBeGreaterThan(0);
       // After the znode came back, not after the last failure: a write cut off by the stop counts as
       // failed too, and it may come after every acknowledged one.
-      const firstAfter = zk.acks.filter((a) => Date.parse(a.at) > recreatedAt).sort((a, b) => a.seq - b.seq)[0]!;
+      const firstAfter = zk.acks.filter((a) => Date.parse(a.at) >= recreatedAt).sort((a, b) => a.seq - b.seq)[0]!;
       expect(firstAfter.before).toBe(restored);
       const rb = await activities.drillReadBackActivity({ spec, log: out, faultAt });
       const kept = zk.acks.find((a) => a.seq === restored)!;
