@@ -45,7 +45,7 @@ export function loadZstd(): Promise<Zstd | null> {
 }
 
 /** Data that shrinks by less than this is stored as is (already compressed, random). */
-const WORTH_IT = 0.95;
+export const WORTH_IT = 0.95;
 
 const brotli = (data: Buffer, quality: number) =>
   brotliAsync(data, { params: { [constants.BROTLI_PARAM_QUALITY]: quality, [constants.BROTLI_PARAM_SIZE_HINT]: data.length } });

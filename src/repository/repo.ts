@@ -16,6 +16,7 @@ import { openBackend, type RepositoryLocation } from './location';
 import { BlobIndex, type BlobLocation } from './blobIndex';
 import { Chunker, DEFAULT_CHUNKER, FixedCutter, validateChunker, type ChunkerParams } from './chunker';
 import { compress, decompress, type CompressionMode } from './compress';
+import { CompressPool } from './compressPool';
 import { DEFAULT_SCRYPT, deriveKey, open, seal, sealBuffer, sha256, sha256Async, type ScryptParams } from './crypto';
 import {
   DEFAULT_PACK_SIZE,
@@ -647,6 +648,13 @@ class Writer implements SnapshotWriter {
     this.extra = { ...(opts.extra ?? {}) };
   }
 
+  /** zstd in worker threads (started at the first chunk to compress), or null: then in libuv's pool. */
+  private pool?: CompressPool | null;
+  private compressPool(): CompressPool | null {
+    if (this.pool === undefined) this.pool = CompressPool.start();
+    return this.pool;
+  }
+
   private known(id: string): boolean {
     return this.stored.has(id) || this.repo.index.has(id);
   }
@@ -664,9 +672,14 @@ class Writer implements SnapshotWriter {
       if (!freed) done!(chunk);
       freed = true;
     };
-    const job = compress(chunk, mode).then(({ codec, payload }) => {
+    const pool = mode === 'auto' ? this.compressPool() : null;
+    // The pool compresses a copy: the chunk's window may be reused once it is made.
+    const compressed: Promise<{ codec: number; payload: Buffer; done?: () => void }> = pool ? pool.compress(chunk, free) : compress(chunk, mode);
+    const job = compressed.then((c) => {
+      const { codec, payload } = c;
       // Sealing copies the payload: an uncompressed chunk (a view of the window) is not needed after it either.
       const sealed = seal(this.repo.key, [Buffer.from([codec]), payload]);
+      c.done?.();
       free();
       this.gcTick(chunk.length);
       return this.pack.add(type, id, sealed, chunk.length);
@@ -821,6 +834,7 @@ class Writer implements SnapshotWriter {
     const treeId = sha256(treeBuf);
     if (!this.known(treeId)) await this.store('t', treeId, treeBuf);
     while (this.jobs.length) await this.jobs.shift();
+    await this.pool?.close();
     const packs = [...this.recovered, ...(await this.pack.finish())];
     await this.repo.writeIndex(packs);
     const files = entries.filter((e) => e.type === 'file');
@@ -849,6 +863,7 @@ class Writer implements SnapshotWriter {
     this.jobs = [];
     // Packs already written stay: unindexed, they are picked up by the next backup or removed by prune.
     await this.pack.finish().catch(noop);
+    await this.pool?.close();
   }
 }
 

@@ -16,10 +16,10 @@
  */
 import type * as CryptoModule from 'node:crypto';
 import type * as FsModule from 'node:fs';
-import { createRequire } from 'node:module';
 import type * as ZlibModule from 'node:zlib';
 import type * as WorkerThreadsModule from 'node:worker_threads';
 import { Worker } from 'node:worker_threads';
+import { resolvePath } from './resolvePath';
 
 /** One chunk to write: where it is stored and where it goes in the file. */
 export interface Placement {
@@ -62,23 +62,6 @@ type Reply = { id: number; ok: true; native: number } | { id: number; ok: false;
 export const TASK_BYTES = 2 * 1024 * 1024;
 /** Tasks handed to a worker before it finishes one (so it never waits for the next). */
 const PER_WORKER = 2;
-
-/** Resolves a module's absolute path (an eval'd worker resolves modules from the cwd otherwise), or null. */
-function resolvePath(specifier: string): string | null {
-  const attempts: (() => string)[] = [
-    () => require.resolve(specifier),
-    () => createRequire(__filename).resolve(specifier),
-    () => createRequire(`${process.cwd()}/`).resolve(specifier),
-  ];
-  for (const a of attempts) {
-    try {
-      return a();
-    } catch {
-      // next
-    }
-  }
-  return null;
-}
 
 /**
  * zstd-napi (an optional dependency, built from its bundled zstd sources at install) decodes a
