@@ -254,12 +254,14 @@ Measured ${new Date().toISOString().slice(0, 10)}.
 How Lifeboat backs up (since 2026-12-05 afternoon): the main thread reads each file into the chunker's 8 MiB windows
 (reused) and cuts it; the cut is a gear-hash scan that runs in WebAssembly over the window itself (each window is a
 WebAssembly memory: ~2.15 GB/s scanned against ~0.78 GB/s for the same loop in JavaScript, same cut points). libuv's pool
-(2 threads) hashes the chunks (SHA-256) and writes the packs (O_DIRECT). A new chunk is copied into one of three reused
+(2 threads) reads the files and writes the packs (O_DIRECT); the main thread hashes each chunk (SHA-256, with SHA-NI
+where the CPU has it). A new chunk is copied into one of three reused
 buffers, and a worker thread (one per core beyond the first, 1-4) compresses it with zstd level 1 through zstd-napi's
 context, reused for every chunk (src/repository/compressPool.ts); the main thread seals (AES-GCM) and fills the packs.
 Before, @mongodb-js/zstd compressed in libuv's pool with a fresh context and output buffer per chunk: ~25 % more CPU
-per byte, and reads and pack writes queued behind it. On 2 cores, same-time alternating runs: full backup wall 3.96-4.27
-→ 3.70-3.78 s, CPU 6.3-6.6 → 5.9-6.0 s, peak RSS +0-8 MB.
+per byte, and reads and pack writes queued behind it; WebCrypto hashed in libuv's pool, copying each chunk and zeroing
+the copy. On 2 cores, same-time alternating runs of the full backup: wall 3.96-4.27 s → 3.70-3.78 s (the worker) →
+3.47-3.55 s (SHA-256 on the main thread), CPU 6.3-6.6 → 5.9-6.0 → 5.5 s, peak RSS ~155 → ~140 MB.
 
 How Lifeboat restores (since 2026-11-21, the decoder since 2026-12-04 evening): \`restore-files\` of 16 MiB or more runs in
 two worker threads, started while the repository's key is derived (scrypt). Each takes runs of a file's chunks (up to

@@ -3,7 +3,7 @@
  * random master key: nonce (12 bytes) || ciphertext || tag (16 bytes). The master key itself is
  * sealed the same way under a key derived from a password with scrypt (one key file per password).
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes, scrypt, webcrypto } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes, scrypt } from 'node:crypto';
 
 export const NONCE_BYTES = 12;
 export const TAG_BYTES = 16;
@@ -14,9 +14,6 @@ export const sha256 = (data: Buffer | Buffer[]): string => {
   for (const part of Array.isArray(data) ? data : [data]) h.update(part);
   return h.digest('hex');
 };
-
-/** SHA-256 (hex) computed in libuv's thread pool (WebCrypto copies `data` first, so it may change after the call). */
-export const sha256Async = async (data: Buffer): Promise<string> => Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString('hex');
 
 /** Seals `parts` (concatenated) under `key`; returns the parts of the sealed object, to avoid a copy. */
 export function seal(key: Buffer, parts: Buffer[]): Buffer[] {

@@ -17,7 +17,7 @@ import { BlobIndex, type BlobLocation } from './blobIndex';
 import { Chunker, DEFAULT_CHUNKER, FixedCutter, validateChunker, type ChunkerParams } from './chunker';
 import { compress, decompress, type CompressionMode } from './compress';
 import { CompressPool } from './compressPool';
-import { DEFAULT_SCRYPT, deriveKey, open, seal, sealBuffer, sha256, sha256Async, type ScryptParams } from './crypto';
+import { DEFAULT_SCRYPT, deriveKey, open, seal, sealBuffer, sha256, type ScryptParams } from './crypto';
 import {
   DEFAULT_PACK_SIZE,
   FORMAT_VERSION,
@@ -77,8 +77,6 @@ const BUFFER_BYTES = 64 * 1024 * 1024;
 const READ_BYTES = 4 * 1024 * 1024;
 /** Bytes of chunks stored between two minor GCs of a backup (src/repository/minorGc.ts). */
 const GC_BYTES = 16 * 1024 * 1024;
-/** Chunks of a file being hashed at once (in libuv's pool). */
-const HASHING = 4;
 const isFileSource = (c: unknown): c is FileSource => typeof c === 'object' && c !== null && 'file' in c && !(c instanceof Readable);
 
 /** A blob that cannot be read back intact. */
@@ -696,6 +694,9 @@ class Writer implements SnapshotWriter {
     const chunks: string[] = [];
     let size = 0;
     let newBytes = 0;
+    // SHA-256 here, on the main thread (SHA-NI: ~1.7 GB/s). WebCrypto's digest in libuv's pool copied
+    // each chunk, zeroed the copy and queued behind compressions: the full backup took ~0.5 s more CPU
+    // and ~9 % longer that way (docs/benchmarks.md, "Repository").
     const handle = async (chunk: Buffer, done?: (chunk: Buffer) => void) => {
       const id = sha256(chunk);
       chunks.push(id);
@@ -704,28 +705,6 @@ class Writer implements SnapshotWriter {
         newBytes += chunk.length;
         await this.store('d', id, chunk, done);
       } else done?.(chunk);
-    };
-    // Files: SHA-256 in libuv's pool (WebCrypto), HASHING chunks at a time, so the main thread only
-    // reads, cuts and seals; with SHA-256 on it, it was the backup's bottleneck (docs/benchmarks.md).
-    const hashing: Promise<void>[] = [];
-    const hashAndStore = async (chunk: Buffer, release: (c: Buffer) => void) => {
-      const i = chunks.push('') - 1;
-      size += chunk.length;
-      while (hashing.length >= HASHING) await hashing.shift();
-      const p = sha256Async(chunk).then(
-        async (id) => {
-          chunks[i] = id;
-          if (this.known(id)) return release(chunk);
-          newBytes += chunk.length;
-          await this.store('d', id, chunk, release);
-        },
-        (e: unknown) => {
-          release(chunk);
-          throw e;
-        },
-      );
-      p.catch(noop); // awaited in order below
-      hashing.push(p);
     };
     if (Buffer.isBuffer(content)) {
       for (const c of chunker.push(content)) await handle(c);
@@ -741,13 +720,11 @@ class Writer implements SnapshotWriter {
           const { bytesRead } = await content.file.read(room, 0, room.length, pos);
           if (bytesRead === 0) break;
           pos += bytesRead;
-          for (const c of chunker.fill(bytesRead)) await hashAndStore(c, release);
+          for (const c of chunker.fill(bytesRead)) await handle(c, release);
         }
         const tail = chunker.finishHeld();
-        if (tail) await hashAndStore(tail, release);
-        while (hashing.length) await hashing.shift();
+        if (tail) await handle(tail, release);
       } finally {
-        hashing.forEach((h) => h.catch(noop));
         chunker.done();
       }
     } else {
