@@ -260,8 +260,10 @@ buffers, and a worker thread (one per core beyond the first, 1-4) compresses it 
 context, reused for every chunk (src/repository/compressPool.ts); the main thread seals (AES-GCM) and fills the packs.
 Before, @mongodb-js/zstd compressed in libuv's pool with a fresh context and output buffer per chunk: ~25 % more CPU
 per byte, and reads and pack writes queued behind it; WebCrypto hashed in libuv's pool, copying each chunk and zeroing
-the copy. On 2 cores, same-time alternating runs of the full backup: wall 3.96-4.27 s → 3.70-3.78 s (the worker) →
-3.47-3.55 s (SHA-256 on the main thread), CPU 6.3-6.6 → 5.9-6.0 → 5.5 s, peak RSS ~155 → ~140 MB.
+the copy. While a pack is written, the next one's first blobs go into a 3 MiB staging buffer instead of waiting for
+the pack's buffer (src/repository/pack.ts). On 2 cores, same-time alternating runs of the full backup: wall 3.96-4.27 s
+→ 3.70-3.78 s (the worker) → 3.47-3.55 s (SHA-256 on the main thread) → 3.10-3.20 s (staging), CPU 6.3-6.6 → 5.9-6.0
+→ 5.4-5.5 s, peak RSS ~155 → ~140 MB.
 
 How Lifeboat restores (since 2026-11-21, the decoder since 2026-12-04 evening): \`restore-files\` of 16 MiB or more runs in
 two worker threads, started while the repository's key is derived (scrypt). Each takes runs of a file's chunks (up to

@@ -52,6 +52,13 @@ class AlignedPool {
 
 /** Room for the last blob past `packSize` (a chunk is at most the chunker's max, 4 MiB by default) and the header. */
 const FILL_SLACK = 4 * 1024 * 1024 + 64 * 1024;
+/**
+ * While a local pack is written, its buffer is out: the next pack's first blobs are copied here and
+ * moved into the buffer once it is back. The backup waited ~15-20 ms per 16 MiB pack for each write
+ * before (~10 % of a full backup's wall time); a second pack buffer would cost 20 MiB of RSS. 3 MiB
+ * was as fast as 6 MiB on the bench, for ~10 MB less peak RSS.
+ */
+const STAGING = 3 * 1024 * 1024;
 
 export class PackWriter {
   private readonly aligned = new AlignedPool();
@@ -72,6 +79,11 @@ export class PackWriter {
   /** Adds run one after another: a write in progress holds the next add, so one `fill` buffer serves. */
   private queue: Promise<void> = Promise.resolve();
   private flushing: Promise<void>[] = [];
+  /** The local pack write in progress (its buffer is out until it ends), and where blobs wait meanwhile. */
+  private writing: Promise<void> | undefined;
+  private staging: Buffer | undefined;
+  /** Whether the pack's bytes so far (`size`) are in `staging`. */
+  private staged = false;
   readonly written: PackInfo[] = [];
   bytesWritten = 0;
 
@@ -92,24 +104,49 @@ export class PackWriter {
 
   private async addNow(type: BlobType, id: string, sealed: Buffer[], rawLength: number): Promise<void> {
     const length = sealed.reduce((n, b) => n + b.length, 0);
+    if (this.writing && !this.fill && this.parts.length === 0) {
+      this.staging ??= Buffer.allocUnsafeSlow(STAGING);
+      // Not past the pack's size either: the blob that ends a pack goes into the buffer, and the cut follows.
+      if ((this.staged || this.size === 0) && this.size + length <= Math.min(this.staging.length, this.packSize)) {
+        this.staged = true;
+        this.blobs.push([type, id, this.size, length, rawLength]);
+        this.copyIn(this.staging, sealed);
+        this.size += length;
+        return;
+      }
+      await this.writing;
+    }
     this.blobs.push([type, id, this.size, length, rawLength]);
     const into = this.fillFor(length);
-    if (into) {
-      let off = this.size;
-      this.hash ??= createHash('sha256');
-      for (const b of sealed) {
-        off += b.copy(into, off);
-        this.hash.update(b);
-      }
-    } else this.parts.push(...sealed);
+    if (into) this.copyIn(into, sealed);
+    else this.parts.push(...sealed);
     this.size += length;
     if (this.size >= this.packSize) await this.cut();
+  }
+
+  /** Copies a blob's parts to `size` in `into`, and into the pack's running hash. */
+  private copyIn(into: Buffer, sealed: Buffer[]): void {
+    let off = this.size;
+    this.hash ??= createHash('sha256');
+    for (const b of sealed) {
+      off += b.copy(into, off);
+      this.hash.update(b);
+    }
   }
 
   /** The aligned buffer the next `length` bytes go into, or undefined (then they go to `parts`). */
   private fillFor(length: number): Buffer | undefined {
     if (this.parts.length > 0 || !(this.backend instanceof LocalBackend)) return undefined;
-    this.fill ??= this.aligned.take(this.packSize + Math.max(length, FILL_SLACK));
+    if (!this.fill) {
+      this.fill = this.aligned.take(this.packSize + Math.max(length, FILL_SLACK));
+      if (this.staged) {
+        // The staged start of the pack (already hashed), into the buffer now that it is back.
+        if (this.fill) this.staging!.copy(this.fill, 0, 0, this.size);
+        else this.parts.push(Buffer.from(this.staging!.subarray(0, this.size)));
+        this.staged = false;
+        if (!this.fill) this.hash = undefined;
+      }
+    }
     if (this.fill && this.size + length > this.fill.length) {
       // Does not fit (a blob larger than the chunker's max): the rest of this pack collects in parts.
       this.parts.push(Buffer.from(this.fill.subarray(0, this.size)));
@@ -127,6 +164,11 @@ export class PackWriter {
 
   private async cut(): Promise<void> {
     if (this.blobs.length === 0) return;
+    if (this.staged) {
+      // A pack that fits in the staging buffer (the last one): wait for the buffer, then move it in.
+      await this.writing;
+      this.fillFor(0);
+    }
     const header = sealBuffer(this.key, Buffer.from(JSON.stringify({ blobs: this.blobs })));
     const len = Buffer.alloc(4);
     len.writeUInt32LE(header.length);
@@ -162,7 +204,7 @@ export class PackWriter {
     this.blobs = [];
     this.size = 0;
     // Local packs go past the page cache from the page-aligned buffer (see LocalBackend.writeDirect).
-    const p = (async () => {
+    const write = (async () => {
       if (this.beforeWrite) await this.beforeWrite(size);
       try {
         if (!direct || !(await (this.backend as LocalBackend).writeDirect('data', id, direct, size))) await this.backend.write('data', id, parts);
@@ -172,10 +214,15 @@ export class PackWriter {
       this.written.push({ id, size, blobs });
       this.bytesWritten += size;
     })();
-    p.catch(() => undefined); // awaited below or in finish(); avoid an unhandled-rejection crash meanwhile
+    const p = write.finally(() => {
+      if (this.writing === p) this.writing = undefined;
+    });
+    p.catch(() => undefined); // awaited below, in addNow or in finish(); avoid an unhandled-rejection crash meanwhile
     this.flushing.push(p);
-    // A local pack's buffer is the next pack's: its write is awaited. Uploads overlap the next pack (two in flight).
-    while (this.flushing.length >= (direct ? 1 : 2)) await this.flushing.shift();
+    if (direct) this.writing = p;
+    // A local pack's buffer is the next pack's: the next blobs are staged while it is written (addNow).
+    // Uploads overlap the next pack (two in flight).
+    while (this.flushing.length >= 2) await this.flushing.shift();
   }
 
   /** Writes the last partial pack (after every add queued before). */

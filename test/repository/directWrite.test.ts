@@ -104,4 +104,86 @@ describe('pack writes past the page cache (O_DIRECT)', () => {
     expect(packs.length).toBeGreaterThan(3);
     expectBlobs(dir, key, packs, added);
   });
+
+  /** A local backend whose pack writes wait for the test to let them through, one at a time. */
+  class HeldBackend extends LocalBackend {
+    held: (() => void)[] = [];
+    override async writeDirect(kind: 'data', name: string, data: Buffer, size: number): Promise<boolean> {
+      await new Promise<void>((resolve) => this.held.push(resolve));
+      return super.writeDirect(kind, name, data, size);
+    }
+  }
+  const tick = () => new Promise((r) => setImmediate(r));
+  /** Waits (up to 5 s) until `cond` holds: a real write to disk takes a while. */
+  const until = async (cond: () => boolean) => {
+    for (const end = Date.now() + 5000; !cond() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 2));
+  };
+
+  it('while a pack is written, the next blobs are staged (their adds do not wait) and move into the buffer when it is back', async () => {
+    const dir = tempDir('direct');
+    const b = new HeldBackend(dir);
+    await b.init();
+    const key = randomBytes(32);
+    const w = new PackWriter(b, key, 100_000);
+    const added: Buffer[] = [];
+    const add = (n: number) => {
+      const data = randomBytes(n);
+      added.push(data);
+      return w.add('d', createHash('sha256').update(data).digest('hex'), seal(key, [data]), n);
+    };
+    // Five blobs fill the first pack: its write starts and is held.
+    for (let i = 0; i < 5; i++) await add(20_000);
+    await tick();
+    expect(b.held.length).toBe(1);
+    // Blobs of the next pack while it is held: staged, their adds resolve.
+    let staged = 0;
+    for (let i = 0; i < 3; i++) void add(20_000).then(() => staged++);
+    await until(() => staged === 3);
+    expect(staged).toBe(3);
+    expect(b.held.length).toBe(1);
+    // The blob that would end the second pack waits for the buffer, then the pack is cut and written.
+    const ending = add(50_000);
+    let ended = false;
+    void ending.then(() => (ended = true));
+    await tick();
+    expect(ended).toBe(false);
+    b.held.shift()!();
+    await until(() => b.held.length === 1);
+    expect(b.held.length).toBe(1);
+    expect(ended).toBe(true);
+    // The last pack is entirely staged while the second is written; finish waits for the buffer.
+    await add(10_000);
+    let done = false;
+    const finished = w.finish().finally(() => (done = true));
+    // Let the second pack's write through, then the last pack's.
+    b.held.shift()!();
+    await until(() => b.held.length === 1 || done);
+    expect(b.held.length).toBe(1);
+    b.held.shift()!();
+    const packs = await finished;
+    expect(packs.map((p) => p.blobs.length)).toEqual([5, 4, 1]);
+    expectBlobs(dir, key, packs, added);
+  });
+
+  it('a pack write that fails fails the adds that wait for its buffer, and finish', async () => {
+    const dir = tempDir('direct');
+    class Failing extends LocalBackend {
+      override async writeDirect(): Promise<boolean> {
+        await new Promise((r) => setTimeout(r, 20));
+        throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+      }
+    }
+    const b = new Failing(dir);
+    await b.init();
+    const key = randomBytes(32);
+    const w = new PackWriter(b, key, 100_000);
+    const add = (n: number) => {
+      const data = randomBytes(n);
+      return w.add('d', createHash('sha256').update(data).digest('hex'), seal(key, [data]), n);
+    };
+    for (let i = 0; i < 5; i++) await add(20_000);
+    await add(20_000); // staged while the first write is out
+    await expect(add(90_000)).rejects.toThrow(/no space left/);
+    await expect(w.finish()).rejects.toThrow(/no space left/);
+  });
 });
