@@ -380,6 +380,8 @@ export class LocalRepository implements Repository {
       return last.id;
     }
     if (!/^[0-9a-f]{4,64}$/.test(ref)) throw new LifeboatError('InvalidInput', `"${ref}" is not a snapshot id (hex, at least 4 characters) or "latest"`);
+    // A whole id names its file: no listing (a LIST request per call on object storage). Loading it says if it is not there.
+    if (ref.length === 64) return ref;
     const hits = (await this.snapshotIds()).filter((id) => id.startsWith(ref));
     if (hits.length === 0) throw new LifeboatError('SnapshotNotFound', `snapshot ${ref} not found in ${this.path}`);
     if (hits.length > 1) throw new LifeboatError('InvalidInput', `snapshot prefix ${ref} is ambiguous (${hits.length} snapshots); give more characters`);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { LifeboatError } from '../../src/errors';
 import { openRepository } from '../../src/repository';
 import { PASSWORD, kafkaLike, tempRepo } from './helpers';
@@ -133,5 +133,21 @@ describe('repository round trip', () => {
     writeFileSync(`${repo.path}/config`, JSON.stringify({ ...cfg, version: 2 }));
     await expect(openRepository(repo.path, PASSWORD)).rejects.toMatchObject({ type: 'RepositoryFormat', message: expect.stringContaining('format version 2') });
     await expect(openRepository(`${repo.path}-missing`, PASSWORD)).rejects.toMatchObject({ type: 'RepositoryNotFound' });
+  });
+
+  it('opens a snapshot by its whole id without listing the snapshots (a LIST request on object storage); a missing one is SnapshotNotFound', async () => {
+    const repo = await tempRepo();
+    const w = await repo.newSnapshot({ cluster: 'c1', components: ['configs'] });
+    await w.writeJson('configs/a.json', { a: 1 });
+    const meta = await w.commit();
+    const list = vi.spyOn(repo.backend, 'list');
+    const r = await repo.openSnapshot(meta.id);
+    expect(await r.readJson('configs/a.json')).toEqual({ a: 1 });
+    expect(list).not.toHaveBeenCalled();
+    await expect(repo.openSnapshot('f'.repeat(64))).rejects.toMatchObject({ type: 'SnapshotNotFound', message: expect.stringContaining('ffffffffffff not found') });
+    // A prefix still lists (and resolves).
+    await expect(repo.openSnapshot(meta.id.slice(0, 10))).resolves.toBeTruthy();
+    expect(list).toHaveBeenCalled();
+    await repo.close();
   });
 });
