@@ -22,7 +22,6 @@ import { waitForAgreement } from '../kafka/ready';
 import { readRanges } from '../kafka/topicReader';
 import { type ZkClient, ACL, CreateMode, Id, Permission, chrootPath, connectZk, create, exists, getChildren, getData, remove, setData, withZk, zxidHex } from '../zookeeper/client';
 import { settleAll } from '../core/parallel';
-import { backoff } from '../core/poll';
 import { drillStreamTopic } from './ids.pure';
 import type { StreamAck, StreamLog } from './records';
 
@@ -525,7 +524,7 @@ export async function ensureStreamTopic(spec: ClusterSpec, drillId: string, part
   // Every broker knows a leader of each partition before the stream's first send.
   // Looked at after 50 ms, then less often: the drill's backup set waits for this, and the brokers learn a new
   // topic's leaders in tens of ms (each look asks every broker and ZooKeeper).
-  await waitForAgreement(spec, { topics: [topic], timeoutMs: 60_000, intervalMs: backoff(50, 250) });
+  await waitForAgreement(spec, { topics: [topic], timeoutMs: 60_000 });
   // A topic this call did not create (a retry's, made before): its shape as the cluster has it.
   const shape =
     created ??

@@ -6,7 +6,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type { ClusterSpec } from '../config/spec';
-import { backoff } from '../core/poll';
 import { waitForAgreement } from './ready';
 import { PROBE_GROUP_PREFIX, PROBE_TOPIC_PREFIX } from './ownGroups';
 
@@ -44,7 +43,7 @@ export interface ProbeOptions {
  */
 const waitForLeaders = (spec: ClusterSpec | undefined) => !spec;
 async function topicReady(spec: ClusterSpec | undefined, topic: string, timeoutMs: number): Promise<void> {
-  if (spec) await waitForAgreement(spec, { topics: [topic], timeoutMs, intervalMs: backoff(50, 250) });
+  if (spec) await waitForAgreement(spec, { topics: [topic], timeoutMs });
 }
 
 export async function produceConsumeProbe(kafka: Kafka, opts: ProbeOptions = {}): Promise<ProbeResult> {

@@ -10,7 +10,7 @@
  */
 import { Kafka, type KafkaConfig } from 'kafkajs';
 import { type ClusterSpec, zkAuthOf } from '../config/spec';
-import { type Interval, poll, throwIfAborted } from '../core/poll';
+import { backoff, type Interval, poll, throwIfAborted } from '../core/poll';
 import { chrootPath, getChildren, getData, type ZkClient, ZkError } from '../zookeeper/client';
 import { openZk } from '../zookeeper/errors';
 import { kafkaConfig } from './client';
@@ -36,7 +36,10 @@ export interface AgreementOptions {
   /** Brokers that must be live and in agreement (just started). */
   present?: number[];
   timeoutMs?: number;
-  /** Between looks (default 250 ms); a function of the attempt for a backoff. */
+  /**
+   * Between looks; a function of the attempt for a backoff. Default 50, 100, … ms up to 250 ms: what
+   * is waited for (a topic just created, a broker just started) is often there within 100 ms.
+   */
   intervalMs?: Interval;
   signal?: AbortSignal;
 }
@@ -236,7 +239,7 @@ export async function waitForAgreement(cluster: ClusterSpec | AgreementTarget, o
       {
         what: `cluster ${target.name} to agree${on}`,
         timeoutMs,
-        intervalMs: opts.intervalMs ?? 250,
+        intervalMs: opts.intervalMs ?? backoff(50, 250),
         signal: opts.signal,
         message: (last) => `cluster ${target.name} did not agree${on} within ${timeoutMs / 1000}s: ${last ?? 'no answer'}`,
       },
