@@ -47,6 +47,11 @@ export const compressWorkers = (cores = availableParallelism()) => Math.max(1, M
 export class CompressPool {
   /** Whether writers use a pool when zstd-napi is installed (tests turn it off to cover libuv's path). */
   static enabled = true;
+  /**
+   * A writer starts its pool once it has compressed this much in libuv's pool: a thread takes ~40 ms
+   * to start, more than the whole of a small snapshot (a ZooKeeper export, a drill's record) takes.
+   */
+  static startAfterBytes = 16 * 1024 * 1024;
   /** Chunks any pool's workers compressed (how a test tells which path ran). */
   static chunksDone = 0;
   /** The newest pool started (a test stops its worker to check the fallback). */

@@ -648,11 +648,13 @@ class Writer implements SnapshotWriter {
     this.extra = { ...(opts.extra ?? {}) };
   }
 
-  /** zstd in worker threads (started at the first chunk to compress), or null: then in libuv's pool. */
+  /** zstd in worker threads (started once CompressPool.startAfterBytes went through libuv's pool), or null. */
   private pool?: CompressPool | null;
-  private compressPool(): CompressPool | null {
-    if (this.pool === undefined) this.pool = CompressPool.start();
-    return this.pool;
+  private inLibuv = 0;
+  private compressPool(size: number): CompressPool | null {
+    if (this.pool === undefined && this.inLibuv >= CompressPool.startAfterBytes) this.pool = CompressPool.start();
+    if (!this.pool) this.inLibuv += size;
+    return this.pool ?? null;
   }
 
   private known(id: string): boolean {
@@ -672,7 +674,7 @@ class Writer implements SnapshotWriter {
       if (!freed) done!(chunk);
       freed = true;
     };
-    const pool = mode === 'auto' ? this.compressPool() : null;
+    const pool = mode === 'auto' ? this.compressPool(chunk.length) : null;
     // The pool compresses a copy: the chunk's window may be reused once it is made.
     const compressed: Promise<{ codec: number; payload: Buffer; done?: () => void }> = pool ? pool.compress(chunk, free) : compress(chunk, mode);
     const job = compressed.then((c) => {

@@ -13,6 +13,7 @@ const installed = RestorePool.nativeDecoderInstalled();
 
 afterEach(() => {
   CompressPool.enabled = true;
+  CompressPool.startAfterBytes = 16 * 1024 * 1024;
 });
 
 /** Files as a backup reads them (a FileSource: read into the chunker's reused windows) and as buffers. */
@@ -47,6 +48,8 @@ describe('compression in worker threads (zstd-napi, reused context)', () => {
   it('compresses the new chunks of a backup where zstd-napi is installed; the restore is identical through either decoder, and the chunk ids are those of libuv’s path', async () => {
     const { dir, files } = dataSet();
     const repo = await tempRepo({ compression: 'auto' });
+    // The pool after the first 1 MiB (16 MiB by default: a small snapshot is not worth a thread).
+    CompressPool.startAfterBytes = 1024 * 1024;
     const before = CompressPool.chunksDone;
     const { meta } = await backUp(repo, dir, files);
     if (installed) expect(CompressPool.chunksDone - before).toBeGreaterThan(50);
@@ -67,8 +70,16 @@ describe('compression in worker threads (zstd-napi, reused context)', () => {
     await repo.close();
   });
 
-  it('without workers (pools off, or zstd-napi missing) compresses in libuv’s pool as before', async () => {
+  it('a small snapshot starts no worker; without workers (pools off, or zstd-napi missing) compresses in libuv’s pool as before', async () => {
+    const small = dataSet();
+    const repo0 = await tempRepo({ compression: 'auto' });
+    const before0 = CompressPool.chunksDone;
+    await backUp(repo0, small.dir, small.files);
+    expect(CompressPool.chunksDone).toBe(before0);
+    await repo0.close();
+
     CompressPool.enabled = false;
+    CompressPool.startAfterBytes = 0;
     const { dir, files } = dataSet();
     const repo = await tempRepo({ compression: 'auto' });
     const before = CompressPool.chunksDone;
