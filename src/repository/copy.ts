@@ -102,6 +102,7 @@ export async function copySnapshots(
     }
   }
   const wantedSet = new Set(wanted);
+  const sameCompression = src.config.compression === dst.config.compression;
 
   for (const id of order) {
     throwIfAborted(opts.signal);
@@ -133,14 +134,16 @@ export async function copySnapshots(
       if (sent.has(blob) || dst.index.has(blob)) continue;
       sent.add(blob);
       const job = src
-        .loadBlob(blob)
+        .loadBlobStored(blob)
         .catch((e: unknown) => {
           throw new LifeboatError('CorruptBackup', `copy stopped: snapshot ${id.slice(0, 12)} (${reader.meta.time}) is damaged in the source: ${(e as Error).message}`, { snapshot: id });
         })
-        .then(async (data) => {
-          const { codec, payload } = await compress(data, dst.config.compression);
-          await writer.addPlain(type, blob, codec, payload, data.length);
-          bytes += data.length;
+        .then(async (stored) => {
+          // Verified in full (decompressed, SHA-256 against its id); the same compression on both sides
+          // stores the source's payload again under the destination's key: no second zstd pass.
+          const { codec, payload } = sameCompression ? stored : await compress(stored.data, dst.config.compression);
+          await writer.addPlain(type, blob, codec, payload, stored.data.length);
+          bytes += stored.data.length;
         });
       job.catch(() => undefined);
       jobs.push(job);

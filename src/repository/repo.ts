@@ -496,6 +496,14 @@ export class LocalRepository implements Repository {
 
   /** Reads, opens, decompresses and verifies one blob. */
   async loadBlob(id: string): Promise<Buffer> {
+    return (await this.loadBlobStored(id)).data;
+  }
+
+  /**
+   * One blob, verified as `loadBlob` verifies it, with what is stored: its codec and payload (a copy
+   * into a repository with the same compression stores those again instead of compressing anew).
+   */
+  async loadBlobStored(id: string): Promise<{ codec: number; payload: Buffer; data: Buffer }> {
     const loc = await this.locate(id);
     if (!loc) throw new BlobError(id, undefined, 'is not in any index or pack');
     let sealed: Buffer;
@@ -518,7 +526,7 @@ export class LocalRepository implements Repository {
       throw new BlobError(id, loc.pack, `cannot be decompressed: ${(e as Error).message}`);
     }
     if (data.length !== loc.raw || sha256(data) !== id) throw new BlobError(id, loc.pack, 'does not match its hash');
-    return data;
+    return { codec: plain[0]!, payload: plain.subarray(1), data };
   }
 
   /**
