@@ -26,6 +26,7 @@ type Zstd = { compress(data: Buffer, level?: number): Promise<Buffer>; decompres
 export const ZSTD_LEVEL = 1;
 const BINDING: string = '@mongodb-js/zstd/bindings.js';
 let zstd: Promise<Zstd | null> | undefined;
+let zstdLoaded: boolean | undefined;
 const asZstd = (m: unknown): Zstd | null => {
   const z = ((m as { default?: unknown }).default ?? m) as Partial<Zstd>;
   return typeof z.compress === 'function' && typeof z.decompress === 'function' ? (z as Zstd) : null;
@@ -40,9 +41,16 @@ export function loadZstd(): Promise<Zstd | null> {
         (m) => asZstd(m),
         () => null,
       ),
-    );
+    )
+    .then((z) => {
+      zstdLoaded = z !== null;
+      return z;
+    });
   return zstd;
 }
+
+/** Whether this process can decode zstd (a `loadZstd` that already answered yes): only then is zstd written by other means. */
+export const zstdReadable = (): boolean => zstdLoaded === true;
 
 /** Data that shrinks by less than this is stored as is (already compressed, random). */
 export const WORTH_IT = 0.95;

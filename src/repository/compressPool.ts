@@ -10,9 +10,10 @@
  * exist, each grown to the largest chunk it has carried: no buffer per chunk, and the chunker's
  * window is free for reuse as soon as the copy is made.
  *
- * A chunk zstd-napi refuses is compressed in libuv's pool as before. A worker that is lost fails the
- * chunks it held (their copies went with it, and the chunker may have reused their memory): the
- * backup fails with that error, and its re-run reuses the packs already written.
+ * A chunk zstd-napi refuses (or a worker where it did not load) is compressed in libuv's pool as
+ * before. A worker that is lost fails the chunks it held (their copies went with it, and the chunker
+ * may have reused their memory): the backup fails with that error, and its re-run reuses the packs
+ * already written. A writer starts a pool only where @mongodb-js/zstd loads, so what it writes can be read here.
  *
  * The worker's code is `workerMain` below, started from its source text like the restore's workers.
  */
@@ -26,7 +27,7 @@ interface Pair {
   input: ArrayBuffer;
   output: ArrayBuffer;
 }
-type Reply = { id: number; n: number; input: ArrayBuffer; output: ArrayBuffer } | { id: number; error: string; input: ArrayBuffer; output: ArrayBuffer };
+type Reply = { id: number; n: number; input: ArrayBuffer; output: ArrayBuffer } | { id: number; error: string; unusable?: boolean; input: ArrayBuffer; output: ArrayBuffer };
 
 /** A compressed chunk: `payload` is valid until `done()`, which hands its buffers on. */
 export interface Compressed {
@@ -39,8 +40,8 @@ const napiPath = () => resolvePath('zstd-napi/binding.js');
 const round = (n: number) => Math.ceil(n / 65536) * 65536;
 
 /**
- * Workers for a machine with `cores` cores: one fewer than the cores (the main thread cuts, hashes
- * are in libuv's pool), at least one, at most four. On two cores, two workers were slower than one.
+ * Workers for a machine with `cores` cores: one fewer than the cores (the main thread reads, cuts,
+ * hashes and seals), at least one, at most four. On two cores, two workers were slower than one.
  */
 export const compressWorkers = (cores = availableParallelism()) => Math.max(1, Math.min(4, cores - 1));
 
@@ -54,15 +55,14 @@ export class CompressPool {
   static startAfterBytes = 16 * 1024 * 1024;
   /** Chunks any pool's workers compressed (how a test tells which path ran). */
   static chunksDone = 0;
-  /** The newest pool started (a test stops its worker to check the fallback). */
-  static newest?: CompressPool;
 
-  private readonly workers: { w: Worker; busy: number; gone: boolean }[] = [];
+  private readonly workers: { w: Worker; busy: number; gone: boolean; usable: boolean }[] = [];
   private readonly free: Pair[] = [];
   private readonly waiting: ((p: Pair) => void)[] = [];
   private pairs = 0;
   private readonly pending = new Map<number, { worker: number; resolve: (r: Reply) => void; reject: (e: Error) => void }>();
   private nextId = 1;
+  private closed?: Promise<void>;
 
   private constructor(
     workers: number,
@@ -70,39 +70,56 @@ export class CompressPool {
     private readonly slots: number,
   ) {
     const source = `const __name = (f) => f;\n(${workerMain.toString()})();`;
-    for (let i = 0; i < workers; i++) {
-      const w = new Worker(source, { eval: true, workerData: { napiPath: path, level: ZSTD_LEVEL } });
-      const slot = { w, busy: 0, gone: false };
-      w.on('message', (m: Reply) => {
-        // An idle worker does not hold the process open (a writer never committed or aborted).
-        if (--slot.busy === 0) w.unref();
-        const p = this.pending.get(m.id);
-        this.pending.delete(m.id);
-        p?.resolve(m);
-      });
-      const lost = (e: Error) => {
-        if (slot.gone) return;
-        slot.gone = true;
-        for (const [id, p] of [...this.pending]) {
-          if (p.worker !== i) continue;
-          this.pending.delete(id);
-          p.reject(e);
-        }
-      };
-      w.on('error', lost);
-      w.on('exit', (code) => lost(new Error(`compression worker exited (code ${code})`)));
-      w.unref();
-      this.workers.push(slot);
+    try {
+      for (let i = 0; i < workers; i++) this.startWorker(i, source, path);
+    } catch (e) {
+      // A thread that cannot start (a limit): none of the pool's stay.
+      for (const s of this.workers) void s.w.terminate();
+      throw e;
     }
-    CompressPool.newest = this;
   }
 
-  /** A pool, or null where zstd-napi is not installed or pools are off (compression stays in libuv's pool). */
+  private startWorker(i: number, source: string, path: string): void {
+    const w = new Worker(source, { eval: true, workerData: { napiPath: path, level: ZSTD_LEVEL } });
+    const slot = { w, busy: 0, gone: false, usable: true };
+    w.on('message', (m: Reply) => {
+      // An idle worker does not hold the process open (a writer never committed or aborted).
+      if (--slot.busy === 0) w.unref();
+      // zstd-napi did not load in it (another Node ABI): no new chunks for it; those it has come back the same way.
+      if ('error' in m && m.unusable) slot.usable = false;
+      const p = this.pending.get(m.id);
+      this.pending.delete(m.id);
+      p?.resolve(m);
+    });
+    const lost = (e: Error) => {
+      if (slot.gone) return;
+      slot.gone = true;
+      for (const [id, p] of [...this.pending]) {
+        if (p.worker !== i) continue;
+        this.pending.delete(id);
+        p.reject(e);
+      }
+    };
+    w.on('error', lost);
+    w.on('exit', (code) => lost(new Error(`compression worker exited (code ${code})`)));
+    w.unref();
+    this.workers.push(slot);
+  }
+
+  /**
+   * A pool, or null where zstd-napi is not installed, pools are off, or a thread cannot be started
+   * (compression then stays in libuv's pool).
+   */
   static start(workers = compressWorkers()): CompressPool | null {
     if (!CompressPool.enabled || workers < 1) return null;
     const path = napiPath();
-    // A pair being filled, one in each worker, one being sealed.
-    return path ? new CompressPool(workers, path, workers + 2) : null;
+    if (!path) return null;
+    try {
+      // A pair being filled, one in each worker, one being sealed.
+      return new CompressPool(workers, path, workers + 2);
+    } catch {
+      return null;
+    }
   }
 
   /** A pair with room for `size` bytes, once one is free. */
@@ -132,7 +149,7 @@ export class CompressPool {
     const input = Buffer.from(pair.input, 0, chunk.length);
     chunk.copy(input);
     copied?.();
-    const live = this.workers.filter((s) => !s.gone);
+    const live = this.workers.filter((s) => !s.gone && s.usable);
     if (live.length === 0) return this.inProcess(input, pair);
     const slot = live.reduce((a, b) => (b.busy < a.busy ? b : a));
     const id = this.nextId++;
@@ -178,10 +195,10 @@ export class CompressPool {
     };
   }
 
-  /** Ends the workers. */
-  async close(): Promise<void> {
-    await Promise.all(this.workers.map((s) => s.w.terminate()));
-    if (CompressPool.newest === this) CompressPool.newest = undefined;
+  /** Ends the workers (once; a second call waits for the first). */
+  close(): Promise<void> {
+    this.closed ??= Promise.all(this.workers.map((s) => s.w.terminate())).then(() => undefined);
+    return this.closed;
   }
 
   /** Ends one worker abruptly, as a crash would (tests). */
@@ -209,8 +226,8 @@ function workerMain(): void {
   const port = parentPort!;
   port.on('message', (m: { id: number; input: ArrayBuffer; output: ArrayBuffer; length: number }) => {
     const back = [m.input, m.output];
+    if (!cctx) return port.postMessage({ id: m.id, error: loadError, unusable: true, input: m.input, output: m.output }, back);
     try {
-      if (!cctx) throw new Error(loadError);
       const n = cctx.compress(new Uint8Array(m.output), new Uint8Array(m.input, 0, m.length), level);
       port.postMessage({ id: m.id, n, input: m.input, output: m.output }, back);
     } catch (e) {

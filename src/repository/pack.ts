@@ -76,7 +76,7 @@ export class PackWriter {
   private hash: Hash | undefined;
   private size = 0;
   private blobs: BlobTuple[] = [];
-  /** Adds run one after another: a write in progress holds the next add, so one `fill` buffer serves. */
+  /** Adds run one after another; while a local pack's write holds `fill`, the next blobs are staged. */
   private queue: Promise<void> = Promise.resolve();
   private flushing: Promise<void>[] = [];
   /** The local pack write in progress (its buffer is out until it ends), and where blobs wait meanwhile. */
@@ -84,6 +84,8 @@ export class PackWriter {
   private staging: Buffer | undefined;
   /** Whether the pack's bytes so far (`size`) are in `staging`. */
   private staged = false;
+  /** The first pack write that failed. */
+  private failed: unknown;
   readonly written: PackInfo[] = [];
   bytesWritten = 0;
 
@@ -95,9 +97,15 @@ export class PackWriter {
     private readonly beforeWrite?: (bytes: number) => Promise<void>,
   ) {}
 
-  /** Adds an already sealed blob; writes the pack when it is full (the add resolves once it is written). */
+  /**
+   * Adds an already sealed blob; starts the pack's write when it is full (the add may resolve before
+   * that write ends: `finish` waits for every write). After a failed write every add and `finish` fail with it.
+   */
   add(type: BlobType, id: string, sealed: Buffer[], rawLength: number): Promise<void> {
-    const p = this.queue.then(() => this.addNow(type, id, sealed, rawLength));
+    const p = this.queue.then(() => {
+      if (this.failed) throw this.failed;
+      return this.addNow(type, id, sealed, rawLength);
+    });
     this.queue = p.catch(() => undefined);
     return p;
   }
@@ -107,7 +115,7 @@ export class PackWriter {
     if (this.writing && !this.fill && this.parts.length === 0) {
       this.staging ??= Buffer.allocUnsafeSlow(STAGING);
       // Not past the pack's size either: the blob that ends a pack goes into the buffer, and the cut follows.
-      if ((this.staged || this.size === 0) && this.size + length <= Math.min(this.staging.length, this.packSize)) {
+      if ((this.staged || this.size === 0) && this.size + length < Math.min(this.staging.length, this.packSize)) {
         this.staged = true;
         this.blobs.push([type, id, this.size, length, rawLength]);
         this.copyIn(this.staging, sealed);
@@ -214,9 +222,14 @@ export class PackWriter {
       this.written.push({ id, size, blobs });
       this.bytesWritten += size;
     })();
-    const p = write.finally(() => {
-      if (this.writing === p) this.writing = undefined;
-    });
+    const p = write
+      .catch((e: unknown) => {
+        this.failed ??= e;
+        throw e;
+      })
+      .finally(() => {
+        if (this.writing === p) this.writing = undefined;
+      });
     p.catch(() => undefined); // awaited below, in addNow or in finish(); avoid an unhandled-rejection crash meanwhile
     this.flushing.push(p);
     if (direct) this.writing = p;
@@ -228,6 +241,10 @@ export class PackWriter {
   /** Writes the last partial pack (after every add queued before). */
   async finish(): Promise<PackInfo[]> {
     await this.queue;
+    if (this.failed) {
+      await Promise.allSettled(this.flushing);
+      throw this.failed;
+    }
     await this.cut();
     while (this.flushing.length) await this.flushing.shift();
     return this.written;

@@ -5,7 +5,6 @@
  * A snapshot whose file list cannot be read stops prune: deleting on a guess could lose data.
  */
 import { LifeboatError } from '../errors';
-import { compress } from './compress';
 import type { IndexFile, SnapshotFile, TreeBlob } from './format';
 import { PackWriter } from './pack';
 import type { LocalRepository } from './repo';
@@ -87,8 +86,8 @@ export async function pruneRepository(repo: LocalRepository, opts: { dryRun?: bo
       progress(`repacking ${pack.slice(0, 12)}`);
       for (const [type, id, , , raw] of repo.index.packs.get(pack)!.blobs) {
         if (!used.has(id) || rewritten.has(id) || repo.index.get(id)?.pack !== pack) continue;
-        const data = await repo.loadBlob(id); // verified; a damaged blob stops prune here
-        const { codec, payload } = await compress(data, repo.config.compression);
+        // Verified (a damaged blob stops prune here); stored again as it was, under the same compression.
+        const { codec, payload } = await repo.loadBlobStored(id);
         await writer.addPlain(type, id, codec, payload, raw);
         rewritten.add(id);
       }

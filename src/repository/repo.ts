@@ -15,7 +15,7 @@ import { LocalBackend, type Backend } from './backend';
 import { openBackend, type RepositoryLocation } from './location';
 import { BlobIndex, type BlobLocation } from './blobIndex';
 import { Chunker, DEFAULT_CHUNKER, FixedCutter, validateChunker, type ChunkerParams } from './chunker';
-import { compress, decompress, type CompressionMode } from './compress';
+import { compress, decompress, zstdReadable, type CompressionMode } from './compress';
 import { CompressPool } from './compressPool';
 import { DEFAULT_SCRYPT, deriveKey, open, seal, sealBuffer, sha256, type ScryptParams } from './crypto';
 import {
@@ -659,8 +659,11 @@ class Writer implements SnapshotWriter {
   /** zstd in worker threads (started once CompressPool.startAfterBytes went through libuv's pool), or null. */
   private pool?: CompressPool | null;
   private inLibuv = 0;
+  /** The first chunk that failed to be compressed, sealed or packed: the snapshot cannot be committed. */
+  private jobFailure: unknown;
   private compressPool(size: number): CompressPool | null {
-    if (this.pool === undefined && this.inLibuv >= CompressPool.startAfterBytes) this.pool = CompressPool.start();
+    // Only where this process reads zstd back (@mongodb-js/zstd loaded): else `auto` writes brotli.
+    if (this.pool === undefined && this.inLibuv >= CompressPool.startAfterBytes && zstdReadable()) this.pool = CompressPool.start();
     if (!this.pool) this.inLibuv += size;
     return this.pool ?? null;
   }
@@ -694,7 +697,12 @@ class Writer implements SnapshotWriter {
       this.gcTick(chunk.length);
       return this.pack.add(type, id, sealed, chunk.length);
     });
-    job.catch(free);
+    job.catch((e: unknown) => {
+      free();
+      // Remembered: the caller of a later writeFile may take its error for its own file's (a segment
+      // deleted meanwhile) and go on; commit must not.
+      this.jobFailure ??= e;
+    });
     this.jobs.push(job);
     while (this.jobs.length >= PARALLEL) await this.jobs.shift();
   }
@@ -816,6 +824,14 @@ class Writer implements SnapshotWriter {
   }
 
   async commit(): Promise<SnapshotMeta> {
+    try {
+      return await this.commitNow();
+    } finally {
+      await this.pool?.close();
+    }
+  }
+
+  private async commitNow(): Promise<SnapshotMeta> {
     this.checkOpen();
     while (this.jobs.length) await this.jobs.shift();
     const entries = [...this.entries.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -823,6 +839,7 @@ class Writer implements SnapshotWriter {
     const treeId = sha256(treeBuf);
     if (!this.known(treeId)) await this.store('t', treeId, treeBuf);
     while (this.jobs.length) await this.jobs.shift();
+    if (this.jobFailure) throw this.jobFailure;
     await this.pool?.close();
     const packs = [...this.recovered, ...(await this.pack.finish())];
     await this.repo.writeIndex(packs);

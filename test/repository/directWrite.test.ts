@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { LocalBackend } from '../../src/repository/backend';
 import { SEAL_OVERHEAD, open, seal } from '../../src/repository/crypto';
 import { PackWriter, alignedBuffer, parsePack } from '../../src/repository/pack';
-import { tempDir } from './helpers';
+import { tempDir, tempRepo } from './helpers';
 
 const aligned = alignedBuffer;
 
@@ -114,10 +114,8 @@ describe('pack writes past the page cache (O_DIRECT)', () => {
     }
   }
   const tick = () => new Promise((r) => setImmediate(r));
-  /** Waits (up to 5 s) until `cond` holds: a real write to disk takes a while. */
-  const until = async (cond: () => boolean) => {
-    for (const end = Date.now() + 5000; !cond() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 2));
-  };
+  /** Waits (up to 5 s, failing with the condition's message) until `cond` holds: a real write to disk takes a while. */
+  const until = (cond: () => boolean) => vi.waitFor(() => expect(cond()).toBe(true), { timeout: 5000, interval: 2 });
 
   it('while a pack is written, the next blobs are staged (their adds do not wait) and move into the buffer when it is back', async () => {
     const dir = tempDir('direct');
@@ -165,15 +163,16 @@ describe('pack writes past the page cache (O_DIRECT)', () => {
     expectBlobs(dir, key, packs, added);
   });
 
-  it('a pack write that fails fails the adds that wait for its buffer, and finish', async () => {
+  it('a pack write that fails fails the add that waits for its buffer, every later add, and finish', async () => {
     const dir = tempDir('direct');
-    class Failing extends LocalBackend {
+    class HeldFailing extends LocalBackend {
+      held: (() => void)[] = [];
       override async writeDirect(): Promise<boolean> {
-        await new Promise((r) => setTimeout(r, 20));
+        await new Promise<void>((resolve) => this.held.push(resolve));
         throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
       }
     }
-    const b = new Failing(dir);
+    const b = new HeldFailing(dir);
     await b.init();
     const key = randomBytes(32);
     const w = new PackWriter(b, key, 100_000);
@@ -182,8 +181,34 @@ describe('pack writes past the page cache (O_DIRECT)', () => {
       return w.add('d', createHash('sha256').update(data).digest('hex'), seal(key, [data]), n);
     };
     for (let i = 0; i < 5; i++) await add(20_000);
-    await add(20_000); // staged while the first write is out
-    await expect(add(90_000)).rejects.toThrow(/no space left/);
+    await vi.waitFor(() => expect(b.held.length).toBe(1));
+    // Staged while the write is out: the add resolves.
+    await add(20_000);
+    // Does not fit the rest of the pack: waits for the buffer, then fails with the write.
+    const waiting = add(90_000);
+    b.held.shift()!();
+    await expect(waiting).rejects.toThrow(/no space left/);
+    await expect(add(100)).rejects.toThrow(/no space left/);
     await expect(w.finish()).rejects.toThrow(/no space left/);
+  });
+
+  it('a snapshot whose pack write failed is not committed, even when the caller took the error for its own file’s and went on', async () => {
+    const repo = await tempRepo();
+    const backend = repo.backend as LocalBackend;
+    // The first pack's write fails with the error a deleted segment gives (logdirs.ts goes on after
+    // ENOENT from writeFile); the later ones succeed.
+    const real = backend.writeDirect.bind(backend);
+    let calls = 0;
+    backend.writeDirect = async (...a: Parameters<LocalBackend['writeDirect']>) => {
+      if (calls++ === 0) throw Object.assign(new Error('ENOENT: no such file or directory'), { code: 'ENOENT' });
+      return real(...a);
+    };
+    const w = await repo.newSnapshot({ cluster: 'c1', components: ['logdirs'] });
+    let swallowed = 0;
+    for (let i = 0; i < 6; i++) await w.writeFile(`logdirs/b1/f${i}`, randomBytes(200_000)).catch(() => swallowed++);
+    expect(swallowed).toBeGreaterThan(0);
+    await expect(w.commit()).rejects.toThrow(/ENOENT/);
+    expect(await repo.snapshots()).toEqual([]);
+    await repo.close();
   });
 });
