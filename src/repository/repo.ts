@@ -840,7 +840,6 @@ class Writer implements SnapshotWriter {
     if (!this.known(treeId)) await this.store('t', treeId, treeBuf);
     while (this.jobs.length) await this.jobs.shift();
     if (this.jobFailure) throw this.jobFailure;
-    await this.pool?.close();
     const packs = [...this.recovered, ...(await this.pack.finish())];
     await this.repo.writeIndex(packs);
     const files = entries.filter((e) => e.type === 'file');

@@ -67,19 +67,25 @@ describe('pack writes past the page cache (O_DIRECT)', () => {
     got.forEach((g, i) => expect(g.equals(added[i]!)).toBe(true));
   }
 
+  /** A PackWriter on `b` and `add(n)`: seals n random bytes and adds them (kept in `added`, in order). */
+  function writerOn(b: LocalBackend, packSize: number) {
+    const key = randomBytes(32);
+    const w = new PackWriter(b, key, packSize);
+    const added: Buffer[] = [];
+    const add = (n: number) => {
+      const data = randomBytes(n);
+      added.push(data);
+      return w.add('d', createHash('sha256').update(data).digest('hex'), seal(key, [data]), n);
+    };
+    return { key, w, added, add };
+  }
+
   it('blobs copied into the pack buffer as they come: one that no longer fits, and a header that does not, still make whole packs', async () => {
     const dir = tempDir('direct');
     const b = new LocalBackend(dir);
     await b.init();
-    const key = randomBytes(32);
     const MiB = 1024 * 1024;
-    const w = new PackWriter(b, key, MiB);
-    const added: Buffer[] = [];
-    const add = async (n: number) => {
-      const data = randomBytes(n);
-      added.push(data);
-      await w.add('d', createHash('sha256').update(data).digest('hex'), seal(key, [data]), n);
-    };
+    const { key, w, added, add } = writerOn(b, MiB);
     // A small blob sizes the buffer (1 MiB + 4 MiB of slack, rounded to 6 MiB); a 7 MiB blob then
     // does not fit it: the pack continues in parts.
     await add(100);
@@ -105,11 +111,13 @@ describe('pack writes past the page cache (O_DIRECT)', () => {
     expectBlobs(dir, key, packs, added);
   });
 
-  /** A local backend whose pack writes wait for the test to let them through, one at a time. */
+  /** A local backend whose pack writes wait for the test to let them through, one at a time (then fail with `failure`, if set). */
   class HeldBackend extends LocalBackend {
     held: (() => void)[] = [];
+    failure?: Error;
     override async writeDirect(kind: 'data', name: string, data: Buffer, size: number): Promise<boolean> {
       await new Promise<void>((resolve) => this.held.push(resolve));
+      if (this.failure) throw this.failure;
       return super.writeDirect(kind, name, data, size);
     }
   }
@@ -121,14 +129,7 @@ describe('pack writes past the page cache (O_DIRECT)', () => {
     const dir = tempDir('direct');
     const b = new HeldBackend(dir);
     await b.init();
-    const key = randomBytes(32);
-    const w = new PackWriter(b, key, 100_000);
-    const added: Buffer[] = [];
-    const add = (n: number) => {
-      const data = randomBytes(n);
-      added.push(data);
-      return w.add('d', createHash('sha256').update(data).digest('hex'), seal(key, [data]), n);
-    };
+    const { key, w, added, add } = writerOn(b, 100_000);
     // Five blobs fill the first pack: its write starts and is held.
     for (let i = 0; i < 5; i++) await add(20_000);
     await tick();
@@ -164,22 +165,10 @@ describe('pack writes past the page cache (O_DIRECT)', () => {
   });
 
   it('a pack write that fails fails the add that waits for its buffer, every later add, and finish', async () => {
-    const dir = tempDir('direct');
-    class HeldFailing extends LocalBackend {
-      held: (() => void)[] = [];
-      override async writeDirect(): Promise<boolean> {
-        await new Promise<void>((resolve) => this.held.push(resolve));
-        throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
-      }
-    }
-    const b = new HeldFailing(dir);
+    const b = new HeldBackend(tempDir('direct'));
+    b.failure = Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
     await b.init();
-    const key = randomBytes(32);
-    const w = new PackWriter(b, key, 100_000);
-    const add = (n: number) => {
-      const data = randomBytes(n);
-      return w.add('d', createHash('sha256').update(data).digest('hex'), seal(key, [data]), n);
-    };
+    const { w, add } = writerOn(b, 100_000);
     for (let i = 0; i < 5; i++) await add(20_000);
     await vi.waitFor(() => expect(b.held.length).toBe(1));
     // Staged while the write is out: the add resolves.
