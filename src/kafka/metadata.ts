@@ -16,9 +16,9 @@ import {
   type Kafka,
   ResourcePatternTypes,
 } from 'kafkajs';
-import { type AclExport, type GroupExport, type KafkaMetadataExport, METADATA_FORMAT, type TopicExport } from './metadataTypes';
+import { type AclExport, type KafkaMetadataExport, METADATA_FORMAT, type TopicExport } from './metadataTypes';
 import { describeTopics, retryTransient, withAdmin } from './admin';
-import { untilGroupCoordinatorsLoaded } from './groupCoordinators';
+import { GROUP_RETRY, readGroups } from './groupExport';
 import { commitGroupOffsets, isGroupActiveError } from './groupOffsets';
 import type { OffsetTranslator } from './offsets';
 
@@ -94,36 +94,6 @@ async function describeListed(admin: Admin, names: string[], warnings: string[])
       };
     })
     .sort((a, b) => a.name.localeCompare(b.name));
-}
-
-/** How long group calls ride out a coordinator that moves or loads (brokers just restarted). */
-const GROUP_RETRY = { timeoutMs: 60_000 };
-
-async function readGroups(admin: Admin, warnings: string[]): Promise<GroupExport[]> {
-  // Group calls go to the group's coordinator, which moves and reloads after a broker restart
-  // (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS outlast kafkajs's own retries); listing the
-  // groups before every coordinator has loaded silently leaves groups out.
-  const notLoaded = await untilGroupCoordinatorsLoaded(admin, GROUP_RETRY);
-  if (notLoaded === 'metadata') {
-    warnings.push(`no broker knew the cluster's metadata within ${GROUP_RETRY.timeoutMs / 1000} s (just started?): groups may be missing`);
-  } else if (notLoaded.length > 0) {
-    warnings.push(`the coordinators of __consumer_offsets partitions ${notLoaded.join(', ')} had not loaded their groups within ${GROUP_RETRY.timeoutMs / 1000} s: groups stored there may be missing`);
-  }
-  const { groups } = await retryTransient(() => admin.listGroups(), GROUP_RETRY);
-  if (groups.length === 0) return [];
-  const ids = groups.map((g) => g.groupId).sort();
-  const described = new Map((await retryTransient(() => admin.describeGroups(ids), GROUP_RETRY)).groups.map((g) => [g.groupId, g]));
-  const out: GroupExport[] = [];
-  for (const groupId of ids) {
-    const d = described.get(groupId);
-    const committed = await retryTransient(() => admin.fetchOffsets({ groupId }), GROUP_RETRY);
-    const offsets = committed
-      .flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: String(p.offset), metadata: p.metadata ?? null })))
-      .filter((o) => Number(o.offset) >= 0)
-      .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
-    out.push({ groupId, state: d?.state ?? 'Unknown', protocolType: d?.protocolType ?? groups.find((g) => g.groupId === groupId)!.protocolType, members: d?.members.length ?? 0, offsets });
-  }
-  return out;
 }
 
 async function readAcls(admin: Admin): Promise<AclExport[] | null> {

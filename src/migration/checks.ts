@@ -10,6 +10,7 @@ import type { ClusterSpec } from '../config/spec';
 import { LifeboatError, isLifeboatError } from '../errors';
 import { throwIfAborted } from '../core/poll';
 import { describeTopics, fetchCommittedOffsets, reachableKafka, retryTransient, withAdmin } from '../kafka/admin';
+import { listGroupsSteadily } from '../kafka/groupCoordinators';
 import { planMirror } from '../kafka/mirror';
 import { selectTopics } from '../kafka/mirror/plan';
 import { allowEveryoneIfNoAcl, topicAcls } from './fence';
@@ -101,8 +102,9 @@ async function localFreeBytes(target: ClusterSpec): Promise<{ free: number; dirs
 }
 
 /** Consumer groups (not Lifeboat's own readers) with committed offsets on any of the topics. */
-async function groupsOn(admin: Admin, topics: string[], signal?: AbortSignal): Promise<string[]> {
-  const { groups } = await retryTransient(() => admin.listGroups());
+async function groupsOn(admin: Admin, cluster: string, topics: string[], warnings: string[], signal?: AbortSignal): Promise<string[]> {
+  const { groups, warnings: listing } = await listGroupsSteadily(admin, { timeoutMs: 60_000, signal });
+  warnings.push(...listing.map((w) => `${cluster}: ${w}`));
   const out: string[] = [];
   for (const g of groups) {
     throwIfAborted(signal);
@@ -165,7 +167,7 @@ export async function migrationPrechecks(source: ClusterSpec, target: ClusterSpe
         result.topics.push({ topic: m.name, partitions: m.partitions.length, records, bytes: bytes?.get(m.name) ?? 0 });
       }
       result.topics.sort((a, b) => a.topic.localeCompare(b.topic));
-      result.groups = await groupsOn(sa, topics, opts.signal);
+      result.groups = await groupsOn(sa, source.name, topics, result.warnings, opts.signal);
       const partitions = result.topics.reduce((n, t) => n + t.partitions, 0);
       const records = result.topics.reduce((n, t) => n + t.records, 0);
       const totalBytes = result.topics.reduce((n, t) => n + t.bytes, 0);

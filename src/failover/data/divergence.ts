@@ -17,7 +17,8 @@
  */
 import type { ClusterSpec } from '../../config/spec';
 import { LifeboatError } from '../../errors';
-import { fetchCommittedOffsets, reachableKafka, retryTransient, withAdmin } from '../../kafka/admin';
+import { fetchCommittedOffsets, reachableKafka, withAdmin } from '../../kafka/admin';
+import { listGroupsSteadily } from '../../kafka/groupCoordinators';
 import { kafkaFor } from '../../kafka/client';
 import { mirroredOffsets } from '../../kafka/mirror';
 import { settlePositions } from '../../kafka/mirror/shard';
@@ -249,6 +250,13 @@ export function groupsOnDisk(diskGroups: DiskGroups[], topics: string[]): Map<st
   return out;
 }
 
+/**
+ * How long the primary's groups are listed (listGroupsSteadily) in a failover: a primary reachable
+ * but degraded (coordinators offline, leaders moving) must not hold the failover for minutes. A
+ * group missed there keeps its offsets on the standby as the mirror left them.
+ */
+const FAILOVER_LISTING_MS = 15_000;
+
 /** Each group's offsets translated for the standby (see the file comment). */
 export async function failoverGroupMoves(primary: ClusterSpec, standby: ClusterSpec, wanted: string[] | 'all', opts: GroupMovesOptions = {}): Promise<FailoverGroupMove[]> {
   const pair = mirrorPair(primary.name, standby.name);
@@ -264,7 +272,7 @@ export async function failoverGroupMoves(primary: ClusterSpec, standby: ClusterS
     for (const g of wanted) held.set(g, (merged.get(g)?.offsets ?? []).filter((o) => topics.includes(o.topic)));
   } else {
     await withAdmin(await reachableKafka(primary, 'failover-groups'), primary.name, async (admin) => {
-      const names = wanted === 'all' ? (await retryTransient(() => admin.listGroups(), { signal: opts.signal })).groups.map((g) => g.groupId).sort() : wanted;
+      const names = wanted === 'all' ? (await listGroupsSteadily(admin, { timeoutMs: FAILOVER_LISTING_MS, signal: opts.signal })).groups.map((g) => g.groupId).sort() : wanted;
       for (const g of names) {
         const r = await fetchCommittedOffsets(admin, g, topics, opts.signal);
         const offsets = r.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: Number(p.offset) }))).filter((o) => o.offset >= 0);

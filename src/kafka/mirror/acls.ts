@@ -16,6 +16,7 @@ import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, type Admin, Re
 import { LifeboatError } from '../../errors';
 import { type Acl, aclText, aclsOf, binds, fenceShape, isSecurityDisabled, toKafkajsAcl } from '../acls';
 import { fetchCommittedOffsets, retryTransient } from '../admin';
+import { listGroupsSteadily } from '../groupCoordinators';
 
 export { aclText, binds, fenceShape };
 
@@ -61,7 +62,7 @@ export async function readMirrorableAcls(admin: Admin): Promise<MirrorAcl[] | un
  */
 async function groupsOn(admin: Admin, topics: string[], acls: MirrorAcl[], signal?: AbortSignal): Promise<Map<string, Set<string>>> {
   const out = new Map<string, Set<string>>();
-  const { groups } = await retryTransient(() => admin.listGroups(), { signal });
+  const { groups } = await listGroupsSteadily(admin, { timeoutMs: 60_000, signal });
   const named = acls.filter((a) => a.patternType === 'LITERAL' && a.resourceName !== '*').map((a) => a.resourceName);
   const candidates = [...new Set([...groups.map((g) => g.groupId).filter((g) => acls.some((a) => binds(a, g))), ...named])].sort();
   for (const groupId of candidates) {

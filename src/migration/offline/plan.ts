@@ -13,6 +13,7 @@ import type { ClusterSpec } from '../../config/spec';
 import { zkAuthOf } from '../../config/spec';
 import { LifeboatError } from '../../errors';
 import { retryTransient, withAdmin } from '../../kafka/admin';
+import { listGroupsSteadily } from '../../kafka/groupCoordinators';
 import { kafkaFor } from '../../kafka/client';
 import { WireClient } from '../../kafka/wire/client';
 import { chrootPath, exists, getChildren, getData, withZk, type ZkClient } from '../../zookeeper/client';
@@ -253,7 +254,10 @@ async function openTransactions(source: ClusterSpec, topics: string[], problems:
 /** Groups with offsets on moved topics; a group with live members is a problem (its offsets would move on after the copy). */
 async function sourceGroups(source: ClusterSpec, moved: Set<string>, problems: string[]): Promise<string[]> {
   return withAdmin(kafkaFor(source, 'offline-migration'), source.name, async (admin) => {
-    const listed = (await retryTransient(() => admin.listGroups(), GROUP_RETRY)).groups.filter((g) => g.protocolType === 'consumer' || g.protocolType === '');
+    const listing = await listGroupsSteadily(admin, { timeoutMs: 60_000 });
+    // A group the listing may have missed would not get its offsets copied: not planned around silently.
+    problems.push(...listing.warnings.map((w) => `${source.name}: ${w}; its groups' offsets would not be copied: bring its __consumer_offsets partitions online and plan again once its brokers have settled`));
+    const listed = listing.groups.filter((g) => g.protocolType === 'consumer' || g.protocolType === '');
     const out: string[] = [];
     for (const g of listed) {
       const offsets = await retryTransient(() => admin.fetchOffsets({ groupId: g.groupId }), GROUP_RETRY);
