@@ -18,6 +18,7 @@
 import type * as S3Sdk from '@aws-sdk/client-s3';
 import { LifeboatError } from '../errors';
 import type { Backend, FileKind } from './backend';
+import { RangeIgnoredError, S3DirectRange } from './s3DirectRange';
 
 /** Where an s3:// repository is and who we are there (secrets resolved). */
 export interface S3Location {
@@ -83,9 +84,13 @@ export class S3Backend implements Backend {
   /** Learnt on the first write-once PUT: does the server honour If-None-Match? */
   private conditional: boolean | undefined;
   private readonly endpointName: string;
+  /** The restore's ranged GETs straight into its buffers, on a plain-HTTP endpoint (s3DirectRange.ts). */
+  private readonly direct: S3DirectRange | undefined;
 
   constructor(readonly where: S3Location) {
     this.location = s3Url(where);
+    // Signed by the server's clock as far as the answers so far tell (the SDK corrects its own the same way).
+    this.direct = S3DirectRange.for(where, 8, () => new Date(Date.now() + (this.skew ?? 0)));
     this.endpointName = where.endpoint ?? `AWS S3 (${where.region})`;
     this.client = new this.sdk.S3Client({
       endpoint: where.endpoint,
@@ -246,6 +251,14 @@ export class S3Backend implements Backend {
     if (length > into.length) throw new RangeError(`readRangeInto: ${length} bytes asked, ${into.length} bytes of room`);
     const key = this.key(kind, name);
     try {
+      // The plain answer read by the kernel into `into`; anything else (an error, a failed socket) through the SDK.
+      const direct = await this.direct?.read(key, offset, length, into);
+      if (direct !== undefined) return direct;
+    } catch (e) {
+      if (!(e instanceof RangeIgnoredError)) throw e;
+      throw new Error(`${this.endpointName} sent more than the ${length} bytes asked for ${key} (the range was ignored)`, { cause: e });
+    }
+    try {
       const r = await this.client.send(new this.sdk.GetObjectCommand({ Bucket: this.where.bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}` }));
       const body = r.Body as AsyncIterable<Uint8Array> & { destroy?: () => void };
       let n = 0;
@@ -395,6 +408,7 @@ export class S3Backend implements Backend {
   }
 
   async close(): Promise<void> {
+    this.direct?.close();
     this.client.destroy();
   }
 }
