@@ -2,10 +2,11 @@
 import { Context } from '@temporalio/activity';
 import type { ClusterSpec } from '../src/config/spec';
 import { LifeboatError } from '../src/errors';
-import { DRILL_STREAM_STOP_QUERY } from '../src/drills/ids.pure';
+import { DRILL_STREAM_SEEDED_SIGNAL, DRILL_STREAM_STOP_QUERY } from '../src/drills/ids.pure';
 import { drillProbe } from '../src/drills/probe';
 import { readBack } from '../src/drills/readBack';
 import type { StreamLog } from '../src/drills/records';
+import type { StreamEnds } from '../src/drills/rpo.pure';
 import { dropStream, ensureStreamTopic, packStream, runWriteStream, unpackStream } from '../src/drills/stream';
 import type { PartitionEvidence, ZookeeperEvidence } from '../src/drills/types';
 import type { ActivityDeps } from './deps';
@@ -43,13 +44,15 @@ export function drillMeasureActivities(_deps: ActivityDeps) {
         reconcile: ctx.info.attempt > 1,
         shouldStop: async () => (await ctx.client.workflow.getHandle(workflowId).query<boolean>(DRILL_STREAM_STOP_QUERY)) === true,
         onProgress: heartbeat,
+        // The drill's faults wait for this (bounded): a signal lost on the way costs that wait, nothing else.
+        onSeeded: () => void ctx.client.workflow.getHandle(workflowId).signal(DRILL_STREAM_SEEDED_SIGNAL).catch(() => undefined),
         signal: ctx.cancellationSignal,
       });
     },
 
     /** Reads the stream back after recovery: per partition the last ack before the fault and the intact run (and the znode's). */
-    async drillReadBackActivity(input: { spec: ClusterSpec; log: StreamLog; faultAt: string }): Promise<{ partitions: PartitionEvidence[]; zookeeper?: ZookeeperEvidence | null }> {
-      const r = await readBack(input.spec, input.log, input.faultAt);
+    async drillReadBackActivity(input: { spec: ClusterSpec; log: StreamLog; faultAt: string }): Promise<{ partitions: PartitionEvidence[]; zookeeper?: ZookeeperEvidence | null; streamStartedAt: string; ends: StreamEnds }> {
+      const r = { ...(await readBack(input.spec, input.log, input.faultAt)), streamStartedAt: input.log.startedAt };
       // A KRaft cluster keeps no ZooKeeper: say so (null), so the score does not count it as unmeasured.
       return input.spec.zookeeper || r.zookeeper ? r : { ...r, zookeeper: null };
     },
@@ -62,9 +65,10 @@ export function drillMeasureActivities(_deps: ActivityDeps) {
     /**
      * Deletes the stream topic (the drill's own; after the inventory is compared) and, given the drill
      * id, the ZooKeeper stream's znode (and `<chroot>/lifeboat-drill` once empty). Absent is done.
+     * With `ifEnds` (a read-back's), deletes nothing when the topic's ends moved since: `changed` says how.
      */
-    async drillDropStreamActivity(input: { spec: ClusterSpec; topic: string; drillId?: string }): Promise<void> {
-      await dropStream(input.spec, input.topic, input.drillId);
+    async drillDropStreamActivity(input: { spec: ClusterSpec; topic: string; drillId?: string; ifEnds?: StreamEnds }): Promise<{ dropped: boolean; changed?: string }> {
+      return dropStream(input.spec, input.topic, input.drillId, input.ifEnds ? { ifEnds: input.ifEnds } : {});
     },
   };
 }

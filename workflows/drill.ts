@@ -6,8 +6,11 @@
  *            people notified; the earlier drills' open problems; the inventory; the write stream's
  *            topic and the stream started (not awaited: it runs until DRILL_STREAM_STOP_QUERY says
  *            stop, once the faults are applied); a fresh backup child (its set holds the stream's first
- *            records, so the measured RPO is real) or the newest set checked (`useNewestSet`)
- *   start    each fault recorded in the workflow's state BEFORE its activity runs (the revert needs
+ *            records, so the measured RPO is real) or the newest set checked (`useNewestSet`: beside
+ *            the stream topic's creation; the RPO measured is then the set's age)
+ *   start    the stream's signal awaited (a write acknowledged in every partition and the znode;
+ *            at most STREAM_SEED_WAIT), so every partition has a last write to measure the loss
+ *            from; each fault recorded in the workflow's state BEFORE its activity runs (the revert needs
  *            only that record: a worker SIGKILLed anywhere, the next one reverts it), then applied
  *   execute  the recovery child(ren) of the plan, while a probe loop looks for the first green
  *            independent probe (RTO); a chaos drill kills a broker when the recovery reaches its step
@@ -53,7 +56,7 @@ import { requirementOf } from '../src/backup/coverage.pure';
 import type { ClusterSpec } from '../src/config/spec';
 import { type ChildOutcome, type DrillObservations, drillRecord, recoveryVerification, skippedRecord } from '../src/drills/evidence.pure';
 import { inventoryDiff } from '../src/drills/inventory.pure';
-import { DRILL_KIND, DRILL_STATUS_QUERY, DRILL_STOP_SIGNAL, DRILL_STREAM_STOP_QUERY, drillStreamTopic } from '../src/drills/ids.pure';
+import { DRILL_KIND, DRILL_STATUS_QUERY, DRILL_STOP_SIGNAL, DRILL_STREAM_SEEDED_SIGNAL, DRILL_STREAM_STOP_QUERY, drillStreamTopic } from '../src/drills/ids.pure';
 import {
   DRILL_REGISTRY_WAIT_SECONDS,
   type DrillPlan,
@@ -112,6 +115,7 @@ export interface DrillInput {
 
 export const drillStatusQuery = defineQuery<DrillStatus>(DRILL_STATUS_QUERY);
 export const drillStreamStopQuery = defineQuery<boolean>(DRILL_STREAM_STOP_QUERY);
+export const drillStreamSeededSignal = defineSignal(DRILL_STREAM_SEEDED_SIGNAL);
 export const drillStopSignal = defineSignal<[{ by?: string; reason?: string }?]>(DRILL_STOP_SIGNAL);
 
 const RETRY = { initialInterval: '1 second', maximumInterval: '20 seconds', maximumAttempts: 5 };
@@ -139,6 +143,12 @@ const notifyLocal = proxyLocalActivities<LifeboatActivities>({ startToCloseTimeo
 const PROBE_TIMEOUT_MS = 10_000;
 /** Drills started before it read the inventory and the earlier drills beside the stream topic's creation (replayed so). */
 const DRILL_READS_BESIDE_SET_PATCH = 'drill-reads-beside-set';
+/** Drills on the newest set started before it checked the set after the stream topic's creation, not beside it (replayed so). */
+const DRILL_NEWEST_SET_BESIDE_STREAM_PATCH = 'drill-newest-set-beside-stream';
+/** Drills started before it applied the faults without waiting for the stream's first writes (replayed so). */
+const DRILL_FAULTS_AFTER_SEED_PATCH = 'drill-faults-after-stream-seeded';
+/** How long the faults wait for the write stream's first acknowledged write in every partition. */
+const STREAM_SEED_WAIT = '10 seconds';
 /** Drills started before it probed only every interval during the recovery (replayed so). */
 const DRILL_PROBE_ON_STEP_PATCH = 'drill-probe-on-step';
 /** Drills started before it took the inventory after only in the review (replayed so). */
@@ -147,6 +157,8 @@ const DRILL_EARLY_INVENTORY_PATCH = 'drill-early-inventory';
 const DRILL_LOCAL_RECORD_PATCH = 'drill-local-record';
 /** Drills started before it discarded a broker's disk after its kill's revert, not beside it (replayed so). */
 const DRILL_DISK_APART_PATCH = 'drill-disk-discard-apart';
+/** Drills started before it read the stream back only once the recovery was over (replayed so). */
+const DRILL_EARLY_READ_BACK_PATCH = 'drill-early-read-back';
 /** After the recovery verified, how long the probe loop may still look for green. */
 const PROBE_GRACE_MS = 60_000;
 
@@ -188,6 +200,8 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     notes: [],
   };
   let streamStop = false;
+  /** The stream has an acknowledged write in every partition (its signal), or has ended. */
+  let streamSeeded = false;
   let stopAsked: string | undefined;
   /** The five phases run in this scope: the stop signal cancels it (the review runs outside it). */
   const main = new CancellationScope();
@@ -195,6 +209,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
   const progress = new Map<string, { seq: number; step: string; steps: RunReport['steps']; problems: string[] }>();
   setHandler(drillStatusQuery, () => st);
   setHandler(drillStreamStopQuery, () => streamStop);
+  setHandler(drillStreamSeededSignal, () => void (streamSeeded = true));
   setHandler(drillStopSignal, (s) => {
     stopAsked ??= `stopped by ${s?.by ?? 'a stop signal'}${s?.reason ? `: ${s.reason}` : ''}`;
     streamStop = true;
@@ -295,13 +310,18 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
   let registryBefore: string[] | undefined;
   let faultAt: string | undefined;
   let firstGreen: string | null | undefined;
-  let readBack: { partitions: PartitionEvidence[]; zookeeper?: ZookeeperEvidence | null } | undefined;
+  let readBack: { partitions: PartitionEvidence[]; zookeeper?: ZookeeperEvidence | null; streamStartedAt?: string } | undefined;
   let streamP: Promise<StreamLog | undefined> | undefined;
-  /** The stream's read-back, started in verify once the recovery is over (a verified one's review awaits it). */
+  /** The stream's read-back in verify (a verified recovery's: the one taken at its verify step, readBackEarlyP); a verified one's review awaits it. */
   let readBackP: Promise<void> | undefined;
   let readBackInReview = false;
   /** The inventory after, taken while the last recovery child verifies (earlyInventory below); a verified recovery's review takes it. */
   let inventoryEarlyP: Promise<Inventory | undefined> | undefined;
+  type ReadBackAnswer = Awaited<ReturnType<LifeboatActivities['drillReadBackActivity']>>;
+  /** The stream's read-back taken while the last recovery child verifies (earlyReadBack below); a verified recovery's verify phase takes it. */
+  let readBackEarlyP: Promise<{ answer: ReadBackAnswer; at: string } | undefined> | undefined;
+  /** The ends the read-back the record holds saw, when it was the early one: the stream's drop is guarded by them. */
+  let readEnds: ReadBackAnswer['ends'] | undefined;
   let setId: string | undefined;
   let verified = false;
   let failed: string | undefined;
@@ -405,7 +425,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     // `readsBesideSet`: the inventory and the earlier drills are read beside the set, not beside the stream
     // topic's creation (Kafka's CreateTopics, which the set waits for, took 0.30 s beside them against
     // 0.15-0.18 s alone on the bench's standby; the set takes 1-2 s, and a backup writes nothing they read).
-    const streamThenBackup = async (readsBesideSet: boolean) => {
+    const streamThenBackup = async (readsBesideSet: boolean, setBesideStream: boolean) => {
       if (!plan.dryRun) {
         const t = await control.drillStreamTopicActivity({ spec, drillId });
         note(`write stream on ${t.topic} (${t.partitions} partitions, RF ${t.replicationFactor})`);
@@ -414,8 +434,10 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
           .catch((e: unknown) => {
             if (!isCancellation(e)) note(`the write stream failed: ${failureOf(e).message}`);
             return undefined;
-          });
+          })
+          .finally(() => void (streamSeeded = true));
       }
+      if (setBesideStream) return;
       await together(readsBesideSet ? readEarlier() : Promise.resolve(), readsBesideSet ? takeInventoryBefore() : Promise.resolve(), theSet());
     };
     const theSet = async () => {
@@ -442,17 +464,27 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     // A full datacenter-lost drill: its mirror started before the stream (it picks the topic up), and holding the stream before the faults.
     if (fo) await fo.prepare();
     const readsBesideSet = !plan.dryRun && patched(DRILL_READS_BESIDE_SET_PATCH);
+    // The newest set is already made (it cannot hold the stream's records either way): its check and the
+    // reads go beside the stream topic's creation, and prepare takes as long as the longest of them.
+    const setBesideStream = readsBesideSet && !!input.useNewestSet && patched(DRILL_NEWEST_SET_BESIDE_STREAM_PATCH);
     await together(
-      readsBesideSet ? Promise.resolve() : readEarlier(),
+      readsBesideSet && !setBesideStream ? Promise.resolve() : readEarlier(),
       tell(`drill ${plan.type} ${plan.scenario} of ${spec.name}: preparing`),
-      readsBesideSet ? Promise.resolve() : takeInventoryBefore(),
+      readsBesideSet && !setBesideStream ? Promise.resolve() : takeInventoryBefore(),
       instancesBefore(),
-      streamThenBackup(readsBesideSet),
+      streamThenBackup(readsBesideSet, setBesideStream),
+      setBesideStream ? theSet() : Promise.resolve(),
       fo ? fo.awaitMirror() : Promise.resolve(),
     );
 
     phase('start');
     if (stopAsked) throw new Stopped(stopAsked);
+    // A fault before the stream's first acknowledged write in a partition leaves nothing to measure the loss
+    // from there: the faults wait for it (a fresh backup gave it seconds; the newest set's check does not).
+    if (streamP && !streamSeeded && patched(DRILL_FAULTS_AFTER_SEED_PATCH)) {
+      const where = spec.zookeeper && !fo ? 'every partition and its znode' : 'every partition';
+      if (!(await condition(() => streamSeeded, STREAM_SEED_WAIT))) note(`the write stream had no acknowledged write in ${where} after ${STREAM_SEED_WAIT}: the faults go on, and the loss may be unmeasured there`);
+    }
     // Stage by stage (applyStages: the brokers killed, then their disks beside the chroot); within a stage
     // each chain at once. Each fault is recorded before its own activity is scheduled (applyFault), so a
     // revert never lacks it.
@@ -539,16 +571,31 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     // takes this one instead of reading the target again on the drill's own time. A chaos drill's second
     // fault may come at that step, and a failover's undo moves the service: those take it in the review.
     const lastCall = plan.recovery[plan.recovery.length - 1];
-    const earlyInventory =
-      !plan.dryRun && !chaos && !fo && !!inventoryBefore && (lastCall?.workflow === 'fullClusterRecovery' || lastCall?.workflow === 'brokerRecovery') && patched(DRILL_EARLY_INVENTORY_PATCH);
-    if (earlyInventory && lastCall) {
-      const verifying = () => progress.get(`${drillId}/${lastCall.id}`)?.step === 'verify';
+    /** The last recovery child is at its own verify step: what it restores is back, its brokers run. */
+    const verifying = () => !!lastCall && progress.get(`${drillId}/${lastCall.id}`)?.step === 'verify';
+    // A recovery with a verify step of its own, in a drill whose target nothing else moves at that step.
+    const verifiesItself = !plan.dryRun && !chaos && !fo && (lastCall?.workflow === 'fullClusterRecovery' || lastCall?.workflow === 'brokerRecovery');
+    const earlyInventory = verifiesItself && !!inventoryBefore && patched(DRILL_EARLY_INVENTORY_PATCH);
+    if (earlyInventory) {
       inventoryEarlyP = (async () => {
         await condition(() => verifying() || recoveryDone);
         if (!verifying()) return undefined;
         return control.drillInventoryActivity({ spec, drillId, excludeTopics: [topic] });
       })();
       inventoryEarlyP.catch(() => undefined);
+    }
+    // The stream read back at the same step (the stream stopped at the faults; what the recovery restores is
+    // back): a verified recovery's verify phase takes it instead of reading on the drill's own time. A replica
+    // may still catch up after this read: the review's drop deletes nothing when the ends moved, and reads again.
+    const earlyReadBack = verifiesItself && !!streamP && patched(DRILL_EARLY_READ_BACK_PATCH);
+    if (earlyReadBack) {
+      readBackEarlyP = (async () => {
+        await condition(() => verifying() || recoveryDone);
+        const log = verifying() && faultAt ? await streamP : undefined;
+        if (!log || !faultAt) return undefined;
+        return { answer: await control.drillReadBackActivity({ spec: measured, log, faultAt }), at: nowIso() };
+      })();
+      readBackEarlyP.catch(() => undefined);
     }
     try {
       for (const call of plan.recovery) {
@@ -605,6 +652,15 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
       const log = streamP ? await streamP : undefined;
       if (log && faultAt) {
         noteIn(verifyPhase, `write stream: ${log.acks.length} acknowledged, ${log.failures.count} failed sends`);
+        // Taken while the recovery verified: only a recovery that verified may use it. Never two readers at once.
+        const early = readBackEarlyP ? await readBackEarlyP.catch(() => undefined) : undefined;
+        if (early && byChild) {
+          const { ends, ...evidence } = early.answer;
+          readBack = evidence;
+          readEnds = ends;
+          noteIn(verifyPhase, `write stream read back at ${early.at}, from the recovery's verify step on`);
+          return;
+        }
         readBack = await control.drillReadBackActivity({ spec: measured, log, faultAt });
         // A failover drill's stream writes no znode (the mirror copies topics, not ZooKeeper): nothing to measure there.
         if (fo) readBack = { ...readBack, zookeeper: readBack.zookeeper ?? null };
@@ -688,10 +744,35 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     // recovery): every chain at once, a broker's own faults still one after the other (revertStages), but
     // for the disk of a broker killed before it, which never starts it.
     // revertOne never throws.
+    // The reading taken at the recovery's verify step, read again where it may be stale: the drop's guard
+    // found an end moved (a replica caught up after it), or a stop turned the review to restoring (read before
+    // the reverts put the old data back). The new reading is the record's; without one the loss is unmeasured.
+    const readAgain = async (why: string) => {
+      const log = streamP ? await streamP : undefined;
+      if (!log || !faultAt) return;
+      try {
+        const { ends: _ends, ...evidence } = await control.drillReadBackActivity({ spec: measured, log, faultAt });
+        readBack = evidence;
+        note(`write stream read again at ${nowIso()} (${why}): that reading is the record's`);
+      } catch (e) {
+        if (isCancellation(e)) throw e;
+        readBack = undefined;
+        failed ??= failureOf(e).message;
+        problem(`the write stream could not be read again in the review (${why}): ${failureOf(e).message}; its data loss is not measured`, 'review: write stream', 'P1');
+      }
+    };
     const dropStream = async () => {
       if (plan.dryRun || !streamP) return;
       try {
-        await control.drillDropStreamActivity({ spec, topic, drillId });
+        // Only where nothing was put back (dropEarly): a restore moves the ends itself.
+        const ifEnds = dropEarly ? readEnds : undefined;
+        readEnds = undefined;
+        const r = await control.drillDropStreamActivity({ spec, topic, drillId, ...(ifEnds ? { ifEnds } : {}) });
+        if (r?.changed) {
+          note(`the write stream's ends moved since its read-back (${r.changed}): read again before the drop`);
+          await readAgain('its ends moved');
+          await control.drillDropStreamActivity({ spec, topic, drillId });
+        }
       } catch (e) {
         note(`the stream topic ${topic} was not dropped: ${failureOf(e).message}`);
       }
@@ -737,7 +818,14 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
       }
     };
     // A restore puts things back under what the read-back reads (a stop asked during verify): it waits for it.
-    if (!discarding) await readBackDone();
+    if (!discarding) {
+      await readBackDone();
+      // A stop after a verified recovery: its reading is from the verify step, and the reverts put the old data back.
+      if (readEnds) {
+        readEnds = undefined;
+        await readAgain('a stop: read before the reverts put things back');
+      }
+    }
     await together(
       (async () => {
         for (const stage of stages) {

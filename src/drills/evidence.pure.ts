@@ -22,6 +22,7 @@ import { carryOver, reviewProblems } from './problems.pure';
 import type { AppliedFault, DrillRecord, InventoryDifference, RevertResult, Scenario } from './records';
 import { scoreDrill } from './score.pure';
 import type {
+  DataEvidence,
   DegradationRecord,
   DrillEvidence,
   DrillType,
@@ -66,7 +67,7 @@ export interface DrillObservations {
   firstGreenProbeAt?: string | null;
   probe?: string;
   /** The write stream read back; undefined when it was not (tabletop, a failure before it). */
-  readBack?: { partitions: PartitionEvidence[]; zookeeper?: ZookeeperEvidence | null };
+  readBack?: { partitions: PartitionEvidence[]; zookeeper?: ZookeeperEvidence | null; streamStartedAt?: string };
   children: ChildOutcome[];
   /** The backup set the fault damaged (backup-corrupt). */
   corruptedSet?: string;
@@ -252,8 +253,28 @@ export function drillEvidence(o: DrillObservations): DrillEvidence {
       ...(o.objectives ? { rtoMinutes: o.objectives.rtoMinutes, rpoMinutes: o.objectives.rpoMinutes } : {}),
     };
   }
-  if (o.readBack) evidence.data = { partitions: o.readBack.partitions, ...(o.readBack.zookeeper !== undefined ? { zookeeper: o.readBack.zookeeper } : {}) };
+  if (o.readBack) {
+    const set = restoredSetOf(o.children);
+    evidence.data = {
+      partitions: o.readBack.partitions,
+      ...(o.readBack.zookeeper !== undefined ? { zookeeper: o.readBack.zookeeper } : {}),
+      ...(o.readBack.streamStartedAt ? { streamStartedAt: o.readBack.streamStartedAt } : {}),
+      ...(set ? { restoredSet: set } : {}),
+    };
+  }
   return evidence;
+}
+
+/** The oldest backup set a recovery child restored (its report's snapshot, the parts its call named): what the data came back to. */
+export function restoredSetOf(children: readonly ChildOutcome[]): NonNullable<DataEvidence['restoredSet']> | undefined {
+  let oldest: NonNullable<DataEvidence['restoredSet']> | undefined;
+  for (const c of children) {
+    const s = c.report?.snapshot;
+    if (!s || Number.isNaN(Date.parse(s.time))) continue;
+    if (oldest && Date.parse(s.time) >= Date.parse(oldest.time)) continue;
+    oldest = { id: s.id, time: s.time, ...(s.completedAt ? { completedAt: s.completedAt } : {}), ...(c.call.parts ? { parts: [...c.call.parts] } : {}) };
+  }
+  return oldest;
 }
 
 /**

@@ -17,6 +17,8 @@ export const isDrillStreamTopic = (topic: string): boolean => topic.startsWith(D
 
 /** Asked by the write stream: true once the drill wants it to stop and return its log. */
 export const DRILL_STREAM_STOP_QUERY = 'drillStreamStop';
+/** Signal from the write stream: every partition (and its znode) holds an acknowledged write; the faults may go. */
+export const DRILL_STREAM_SEEDED_SIGNAL = 'drillStreamSeeded';
 /** The drill's status (phase, steps, faults applied and reverted). */
 export const DRILL_STATUS_QUERY = 'drillStatus';
 /** Signal: stop the drill now and revert (what `lifeboat drill stop` sends; --all to every running drill). */

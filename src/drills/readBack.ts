@@ -11,24 +11,26 @@ import { readBatches } from '../kafka/wire/readBatches';
 import { decodeBatch } from '../kafka/wire/recordBatch';
 import { getData, withZk } from '../zookeeper/client';
 import type { StreamLog } from './records';
-import { type ReadRecord, type ZnodeReading, partitionEvidence, zookeeperEvidence } from './rpo.pure';
+import { type ReadRecord, type StreamEnds, type ZnodeReading, partitionEvidence, streamEndsOf, zookeeperEvidence } from './rpo.pure';
 import { parseStreamRecord, parseStreamValue } from './stream';
 import type { PartitionEvidence, ZookeeperEvidence } from './types';
 
 export interface ReadBackResult {
   partitions: PartitionEvidence[];
   zookeeper?: ZookeeperEvidence;
+  /** Each partition's end (high watermark) as read: a drop guarded by them (dropStream's ifEnds) deletes only what was read. */
+  ends: StreamEnds;
 }
 
-/** Every record of the topic, with the drill and seq it carries; the topic's partitions ([] when the topic is gone). */
-export async function readStreamTopic(spec: ClusterSpec, topic: string, opts: { timeoutMs?: number } = {}): Promise<{ partitions: number[]; records: ReadRecord[] }> {
+/** Every record of the topic, with the drill and seq it carries; the topic's partitions and their ends ([] and {} when the topic is gone). */
+export async function readStreamTopic(spec: ClusterSpec, topic: string, opts: { timeoutMs?: number } = {}): Promise<{ partitions: number[]; records: ReadRecord[]; ends: StreamEnds }> {
   const kafka = await reachableKafka(spec, 'drill-readback');
   const offsets = await withAdmin(kafka, spec.name, async (admin) => {
     const topics = await admin.listTopics();
     if (!topics.includes(topic)) return undefined;
     return admin.fetchTopicOffsets(topic);
   });
-  if (!offsets) return { partitions: [], records: [] };
+  if (!offsets) return { partitions: [], records: [], ends: {} };
   const ranges = new Map<number, { from: number; to: number }>();
   for (const p of offsets) ranges.set(p.partition, { from: Number(p.low), to: Number(p.high) });
   const records: ReadRecord[] = [];
@@ -49,7 +51,7 @@ export async function readStreamTopic(spec: ClusterSpec, topic: string, opts: { 
     },
     { stallMs: opts.timeoutMs ?? 60_000 },
   );
-  return { partitions: offsets.map((p) => p.partition).sort((a, b) => a - b), records };
+  return { partitions: offsets.map((p) => p.partition).sort((a, b) => a - b), records, ends: streamEndsOf(offsets) };
 }
 
 /** The ZooKeeper stream's znode now: the drill and seq it holds, null when it is absent. */
@@ -81,7 +83,7 @@ export async function readBack(spec: ClusterSpec, log: StreamLog, faultAt: strin
   if (!drillId) throw new LifeboatError('InvalidInput', `the stream log of ${log.topic} names no drillId: its records cannot be told from others`);
   const read = await readStreamTopic(spec, log.topic);
   const partitions = partitionEvidence({ topic: log.topic, drillId, acks: log.acks, faultAt, read: read.records, partitions: read.partitions });
-  if (!log.zookeeper) return { partitions };
+  if (!log.zookeeper) return { partitions, ends: read.ends };
   const current = await readStreamZnode(spec, log.zookeeper.path);
-  return { partitions, zookeeper: zookeeperEvidence({ drillId, acks: log.zookeeper.acks, faultAt, current }) };
+  return { partitions, zookeeper: zookeeperEvidence({ drillId, acks: log.zookeeper.acks, faultAt, current }), ends: read.ends };
 }

@@ -142,3 +142,18 @@ export function rtoSecondsOf(faultAt: string | null | undefined, firstGreenProbe
   if (Number.isNaN(fault) || Number.isNaN(green) || green < fault) return null;
   return (green - fault) / 1000;
 }
+
+/** A stream topic's partitions and the end (high watermark) of each, by partition number; {} when the topic is gone. */
+export type StreamEnds = Record<string, number>;
+
+/** The ends of a topic's partitions as Kafka's offsets lookup answers them (kafkajs fetchTopicOffsets). */
+export const streamEndsOf = (offsets: readonly { partition: number; high: string }[]): StreamEnds => Object.fromEntries(offsets.map((p) => [String(p.partition), Number(p.high)]));
+
+/** Where a stream topic's ends differ from the ends read before (a partition's end, or a partition come or gone); undefined when the same. */
+export function endsMoved(read: StreamEnds, now: StreamEnds): string | undefined {
+  const moved = [...new Set([...Object.keys(read), ...Object.keys(now)])]
+    .sort((a, b) => Number(a) - Number(b))
+    .filter((p) => read[p] !== now[p])
+    .map((p) => `partition ${p}: ${read[p] === undefined ? 'absent' : `end ${read[p]}`} at the read-back, ${now[p] === undefined ? 'absent' : `end ${now[p]}`} now`);
+  return moved.length ? moved.join('; ') : undefined;
+}

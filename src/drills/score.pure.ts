@@ -2,7 +2,10 @@
  * The drill's 100-point score (seed 004 §8.4), from evidence only:
  *
  *   recovery time    30  within RTO 30 · within 1.5× RTO 20 · beyond (or never recovered) 10
- *   data integrity   25  nothing lost 25 · loss window within RPO 15 · beyond RPO 5
+ *   data integrity   25  nothing lost 25 · loss window within RPO 15 · beyond RPO 5; the window of a
+ *                        partition (or znode) with nothing of the stream readable is unknown (beyond),
+ *                        unless the recovery restored it from a set complete before the stream began:
+ *                        then it runs from the set's time (the newest set's drill measures its age)
  *   process          25  deductions: steps out of the runbook's order, approval gates not honoured,
  *                        required steps skipped, manual steps (PROCESS_RULES)
  *   problem handling 20  deductions: fallbacks that did not work, problems not classified, degradation
@@ -150,6 +153,26 @@ function dataIntegrity(e: DrillEvidence, missing: string[]): { part: PartScore; 
   const losses: Loss[] = [];
   let staked = 0;
 
+  // Nothing of the stream readable after the recovery restored that data from a set completed before
+  // the stream began: the set could hold none of it, so the loss window runs from the set's time (its
+  // first part's start) to the last acknowledged write, not unknown. A set that was still being
+  // written when the stream began, or data the recovery did not take from the set (a ZooKeeper-only
+  // restore leaves the log dirs to adoption), keeps the loss unexplained: unknown.
+  const set = isObject(d.restoredSet) && typeof d.restoredSet.id === 'string' ? d.restoredSet : undefined;
+  const setAt = set ? timeOf(set.time) : null;
+  const setDone = set ? timeOf(set.completedAt) : null;
+  const streamAt = timeOf(d.streamStartedAt);
+  const setBefore = setAt !== null && setDone !== null && streamAt !== null && setAt <= setDone && setDone <= streamAt ? setAt : null;
+  const restored = (lane: 'kafka' | 'zookeeper') => {
+    const parts = Array.isArray(set?.parts) ? set.parts : null;
+    if (!parts) return true;
+    return lane === 'zookeeper' ? parts.includes('zookeeper') : parts.some((p) => p === 'topics' || p === 'logdirs' || (typeof p === 'string' && p.startsWith('logdirs:')));
+  };
+  const fromSet = (lastAt: number, lane: 'kafka' | 'zookeeper') =>
+    setBefore !== null && setBefore <= lastAt && restored(lane)
+      ? { windowMs: lastAt - setBefore, why: `; the recovery restored it from set ${set!.id.slice(0, 12)} of ${iso(setBefore)}, complete before the stream began: the loss counts from it` }
+      : null;
+
   const partitions = Array.isArray(d.partitions) ? [...d.partitions].filter(isObject).sort(byPartition) : [];
   if (isObject(e.data) && partitions.length === 0) absent.push('data.partitions');
   for (const p of partitions) {
@@ -162,7 +185,8 @@ function dataIntegrity(e: DrillEvidence, missing: string[]): { part: PartScore; 
     staked++;
     if (intact && intact.offset >= last.offset) continue;
     if (!intact) {
-      losses.push({ where, windowMs: null, lastAckedAt: last.at, what: `nothing of the write stream readable (last acknowledged offset ${last.offset} at ${iso(last.at)})` });
+      const f = fromSet(last.at, 'kafka');
+      losses.push({ where, windowMs: f?.windowMs ?? null, lastAckedAt: last.at, what: `nothing of the write stream readable (last acknowledged offset ${last.offset} at ${iso(last.at)})${f?.why ?? ''}` });
     } else if (intact.at > last.at) {
       absent.push(`data.partitions[${where}].intactThrough (acknowledged after lastAcked)`);
     } else {
@@ -182,7 +206,8 @@ function dataIntegrity(e: DrillEvidence, missing: string[]): { part: PartScore; 
     if (last && intact !== undefined) {
       staked++;
       if (!intact) {
-        losses.push({ where: 'zookeeper', windowMs: null, lastAckedAt: last.at, what: `no znode write of the stream readable (last acknowledged zxid ${hex(last.zxid)} at ${iso(last.at)})` });
+        const f = fromSet(last.at, 'zookeeper');
+        losses.push({ where: 'zookeeper', windowMs: f?.windowMs ?? null, lastAckedAt: last.at, what: `no znode write of the stream readable (last acknowledged zxid ${hex(last.zxid)} at ${iso(last.at)})${f?.why ?? ''}` });
       } else if (intact.zxid < last.zxid) {
         if (intact.at > last.at) absent.push('data.zookeeper.intactThrough (acknowledged after lastAcked)');
         else losses.push({ where: 'zookeeper', windowMs: last.at - intact.at, lastAckedAt: last.at, what: `znode writes after zxid ${hex(intact.zxid)} through ${hex(last.zxid)} lost, acknowledged ${iso(intact.at)}–${iso(last.at)}` });

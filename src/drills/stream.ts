@@ -24,6 +24,7 @@ import { type ZkClient, ACL, CreateMode, Id, Permission, chrootPath, connectZk, 
 import { settleAll } from '../core/parallel';
 import { drillStreamTopic } from './ids.pure';
 import type { StreamAck, StreamLog } from './records';
+import { type StreamEnds, endsMoved, streamEndsOf } from './rpo.pure';
 
 /** Record headers (and the value's JSON fields) that identify a stream record. */
 export const STREAM_HEADERS = { drill: 'lifeboat-drill', seq: 'lifeboat-drill-seq', at: 'lifeboat-drill-at' } as const;
@@ -160,6 +161,11 @@ export interface WriteStreamOptions {
   reconcile?: boolean;
   /** Called after every write (acknowledged or failed) with the state so far. */
   onProgress?: (s: StreamState) => void;
+  /**
+   * Called once every partition (and the znode, with `zookeeper`) holds an acknowledged write of the
+   * stream: from then on a fault has a last acknowledged record to measure the loss from.
+   */
+  onSeeded?: () => void;
   signal?: AbortSignal;
   /** A send or znode write not answered within this is a failure (default 10 s). */
   sendTimeoutMs?: number;
@@ -256,7 +262,16 @@ export async function runWriteStream(o: WriteStreamOptions): Promise<StreamLog> 
   // cluster is down, and a retry must not start beside a live attempt because it looked silent.
   progress();
   const ticker = setInterval(progress, 1_000);
-  const lane: Lane = { pause, stopped: () => stopped, untilStopped, progress, intervalMs, sendTimeoutMs };
+  const unseeded = new Set<'kafka' | 'zookeeper'>(zkLog ? ['kafka', 'zookeeper'] : ['kafka']);
+  const seeded = (which: 'kafka' | 'zookeeper') => {
+    if (!unseeded.delete(which) || unseeded.size > 0) return;
+    try {
+      o.onSeeded?.();
+    } catch {
+      /* the stream goes on: being told is a nicety for the caller */
+    }
+  };
+  const lane: Lane = { pause, stopped: () => stopped, untilStopped, progress, seeded, intervalMs, sendTimeoutMs };
   const lanes = [kafkaLane(o, state, lane)];
   if (zkLog) lanes.push(zookeeperLane(o, state, lane));
   try {
@@ -285,6 +300,8 @@ interface Lane {
    */
   untilStopped<T>(p: Promise<T>): Promise<T>;
   progress(): void;
+  /** The lane has an acknowledged write everywhere it writes (runWriteStream's onSeeded once every lane has). */
+  seeded(which: 'kafka' | 'zookeeper'): void;
   intervalMs: number;
   sendTimeoutMs: number;
 }
@@ -353,6 +370,7 @@ async function kafkaLane(o: WriteStreamOptions, s: StreamState, lane: Lane): Pro
       // starts (a scheduled drill's fresh set) is then far more likely to hold one of each, and a partition
       // with nothing of the stream readable (an unbounded loss, P0) is a real loss, not the set's timing.
       const seeding = sent && partitions > 0 && new Set(s.log.acks.map((a) => a.partition)).size < partitions;
+      if (sent && partitions > 0 && !seeding) lane.seeded('kafka');
       if (!seeding) await lane.pause(Math.max(0, lane.intervalMs - (Date.now() - started)));
     }
   } finally {
@@ -475,6 +493,7 @@ async function zookeeperLane(o: WriteStreamOptions, s: StreamState, lane: Lane):
           if (lane.stopped()) throw STOPPED;
           const written = await call(setData(c, path, streamValue({ drill: o.drillId, seq, at }), stat.version), 'setData');
           log.acks.push({ seq, zxid: zxidHex(written.mzxid.readBigUInt64BE(0)), at: new Date().toISOString(), before: mine });
+          lane.seeded('zookeeper');
         } finally {
           s.zkInFlight = undefined;
         }
@@ -538,15 +557,31 @@ export async function ensureStreamTopic(spec: ClusterSpec, drillId: string, part
 /**
  * Deletes the stream topic (only a drill's: lifeboat-drill-…) and, given the drill id, the ZooKeeper
  * stream's znode (and `<chroot>/lifeboat-drill` once empty). What is absent is done.
+ * `ifEnds`: the ends a read-back saw (readStreamTopic). When the topic's ends are not those any more
+ * (a replica caught up after the read), nothing is deleted and `changed` says where: read again first.
  */
-export async function dropStream(spec: ClusterSpec, topic: string, drillId?: string): Promise<void> {
+export async function dropStream(spec: ClusterSpec, topic: string, drillId?: string, opts: { ifEnds?: StreamEnds } = {}): Promise<{ dropped: boolean; changed?: string }> {
   if (!topic.startsWith('lifeboat-drill-')) throw new LifeboatError('InvalidInput', `"${topic}" is not a drill stream topic (lifeboat-drill-…): not deleted`);
   const kafka = await reachableKafka(spec, 'drill-stream');
-  await withAdmin(kafka, spec.name, async (admin) => {
-    if ((await admin.listTopics()).includes(topic)) await admin.deleteTopics({ topics: [topic] });
+  const changed = await withAdmin(kafka, spec.name, async (admin) => {
+    const present = (await admin.listTopics()).includes(topic);
+    if (opts.ifEnds) {
+      // Ends that cannot be read (a partition without a leader) are not known to be the same: the caller reads again and drops unguarded.
+      let now: StreamEnds;
+      try {
+        now = present ? streamEndsOf(await admin.fetchTopicOffsets(topic)) : {};
+      } catch (e) {
+        return `the ends could not be read: ${(e as Error).message.split('\n')[0]}`;
+      }
+      const moved = endsMoved(opts.ifEnds, now);
+      if (moved) return moved;
+    }
+    if (present) await admin.deleteTopics({ topics: [topic] });
+    return undefined;
   });
+  if (changed) return { dropped: false, changed };
   const zk = spec.zookeeper;
-  if (!drillId || !zk) return;
+  if (!drillId || !zk) return { dropped: true };
   await withZk(
     zk.connect,
     async (c) => {
@@ -561,4 +596,5 @@ export async function dropStream(spec: ClusterSpec, topic: string, drillId?: str
     },
     { timeoutMs: 15_000, auth: zkAuthOf(spec) },
   );
+  return { dropped: true };
 }

@@ -81,6 +81,13 @@ export interface DataEvidence {
   partitions?: PartitionEvidence[];
   /** null: the cluster keeps no ZooKeeper (KRaft), there is nothing to measure; absent: not measured. */
   zookeeper?: ZookeeperEvidence | null;
+  /** When the write stream began (before its first write). */
+  streamStartedAt?: string;
+  /**
+   * The oldest backup set the recovery restored (from its children's reports): its time (its first
+   * part's start), when its last part was written, and the parts restored from it (absent: all).
+   */
+  restoredSet?: { id: string; time: string; completedAt?: string; parts?: string[] };
 }
 
 /** One step of the runbook (the recovery's plan, in the order the runbook gives). */

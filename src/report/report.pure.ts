@@ -53,7 +53,8 @@ export interface RunReport {
   /** Failure time − the point the restored snapshot represents, in ms (recoveries only). */
   rpoMs?: number;
   objectives?: { rtoMinutes: number; rpoMinutes: number };
-  snapshot?: { id: string; time: string; fallbackFrom?: string };
+  /** The set restored: its id, its time (its first part's start), when its last part was written (setCompletedAt). */
+  snapshot?: { id: string; time: string; completedAt?: string; fallbackFrom?: string };
   /** The spec file the run resolved its cluster from (runs started with `{ "cluster": "<name>" }`). */
   spec?: SpecRef;
   /** Child workflows the run started (their steps, checks and problems are in this report too). */

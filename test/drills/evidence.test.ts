@@ -208,6 +208,36 @@ describe('drill evidence', () => {
     expect(e.data).toEqual({ partitions, zookeeper: null });
   });
 
+  it("the newest set's drill: nothing of the stream in the set it restored, the RPO is the set's age (the oldest set a child restored), within the objective", () => {
+    const partitions = [{ topic: 't', partition: 0, lastAcked: { offset: 0, at: at(0) }, intactThrough: null }];
+    const zookeeper = { lastAcked: { zxid: '0x10', at: at(0) }, intactThrough: null };
+    const newest = { id: 'a'.repeat(64), time: at(-6), completedAt: at(-5) };
+    const older = { id: 'b'.repeat(64), time: at(-9), completedAt: at(-8), fallbackFrom: newest.id };
+    const plan = drillPlan(spec, 'cluster-lost', 'full');
+    const children: ChildOutcome[] = [
+      { call: plan.recovery[0]!, workflowId: 'drill-1/recovery', report: report(recoverySteps(), { snapshot: newest }) },
+      { call: plan.recovery[0]!, workflowId: 'drill-1/recovery-2', report: report(recoverySteps(), { snapshot: older }) },
+    ];
+    const rec = drillRecord(observations({ children, readBack: { partitions, zookeeper, streamStartedAt: at(-1) } }));
+    expect(rec.evidence.data).toEqual({ partitions, zookeeper, streamStartedAt: at(-1), restoredSet: { id: older.id, time: older.time, completedAt: older.completedAt } });
+    expect(rec.rpoSeconds).toBe(9 * 60);
+    expect(rec.score.parts.dataIntegrity.deductions.map((d) => d.finding)).toEqual(['loss-within-rpo']);
+    // Without the stream's start (a drill recorded before it was kept) the window stays unknown: beyond the RPO.
+    const unknown = drillRecord(observations({ children, readBack: { partitions, zookeeper } }));
+    expect(unknown.rpoSeconds).toBeNull();
+    expect(unknown.score.parts.dataIntegrity.deductions.map((d) => d.finding)).toEqual(['loss-beyond-rpo']);
+    // The parts the child's call named go with the set: a ZooKeeper-only restore bounds only the znode.
+    const zkOnly = drillPlan(spec, 'zookeeper-data-lost', 'full');
+    const zkChild: ChildOutcome[] = [{ call: zkOnly.recovery[0]!, workflowId: 'drill-1/recovery', report: report(recoverySteps(), { snapshot: newest }) }];
+    expect(zkOnly.recovery[0]!.parts).toEqual(['zookeeper']);
+    const zkRec = drillRecord(observations({ plan: zkOnly, children: zkChild, readBack: { partitions, zookeeper, streamStartedAt: at(-1) } }));
+    expect(zkRec.evidence.data?.restoredSet).toEqual({ id: newest.id, time: newest.time, completedAt: newest.completedAt, parts: ['zookeeper'] });
+    // The znode's window is known (6 min), the partition's is not: at least 6 min, scored beyond the RPO.
+    expect(zkRec.rpoSeconds).toBe(6 * 60);
+    expect(zkRec.score.measured.lossWindowAtLeast).toBe(true);
+    expect(zkRec.score.parts.dataIntegrity.deductions.map((d) => d.finding)).toEqual(['loss-beyond-rpo']);
+  });
+
   it('a skipped drill is recorded with why, no faults and no problems', () => {
     const r = skippedRecord({ id: 'd', cluster: 'stage', type: 'full', scenario: 'cluster-lost', workflowId: 'd', startedAt: at(0), endedAt: at(0) }, 'another drill runs on stage: x');
     expect(r.skipped).toBe('another drill runs on stage: x');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StreamAck } from '../../src/drills/records';
-import { type ReadRecord, type ZnodeAck, partitionEvidence, rpoSecondsOf, rtoSecondsOf, zookeeperEvidence } from '../../src/drills/rpo.pure';
+import { type ReadRecord, type ZnodeAck, endsMoved, partitionEvidence, rpoSecondsOf, rtoSecondsOf, zookeeperEvidence } from '../../src/drills/rpo.pure';
 import { scoreDrill } from '../../src/drills/score.pure';
 
 const DRILL = 'drill-standby-cluster-lost-20261203T220000Z';
@@ -172,5 +172,18 @@ describe('rpoSecondsOf and rtoSecondsOf', () => {
     expect(rtoSecondsOf(undefined, at(100))).toBeNull();
     expect(rtoSecondsOf(at(100), at(99))).toBeNull();
     expect(rtoSecondsOf('not a time', at(99))).toBeNull();
+  });
+});
+
+describe('endsMoved (the guard of the stream\'s drop)', () => {
+  it('undefined when every partition ends where it was read; else each moved, come or gone partition in order', () => {
+    expect(endsMoved({ 0: 5, 1: 7 }, { 1: 7, 0: 5 })).toBeUndefined();
+    expect(endsMoved({}, {})).toBeUndefined();
+    expect(endsMoved({ 0: 5, 1: 7, 10: 1 }, { 0: 5, 1: 9, 2: 0, 10: 1 })).toBe('partition 1: end 7 at the read-back, end 9 now; partition 2: absent at the read-back, end 0 now');
+    // By partition number: 2 before 10 (not as text, nor in the order the two readings list them).
+    expect(endsMoved({ 10: 1 }, { 2: 0, 10: 2 })).toBe('partition 2: absent at the read-back, end 0 now; partition 10: end 1 at the read-back, end 2 now');
+    // The topic gone since the read (or made since): every partition named.
+    expect(endsMoved({ 0: 5 }, {})).toBe('partition 0: end 5 at the read-back, absent now');
+    expect(endsMoved({}, { 0: 0 })).toBe('partition 0: absent at the read-back, end 0 now');
   });
 });

@@ -51,6 +51,100 @@ const cases: Case[] = [
     lost: [['rpo', 'loss-beyond-rpo', 20, { partition: 'drill-stream-0' }]],
   },
   {
+    // The newest set restored predates the stream: it could hold none of it, so the window is the set's age.
+    name: 'nothing of the stream readable after a set older than the stream is measured from the set (within the RPO)',
+    change: (e) => {
+      e.data!.partitions![0]!.intactThrough = null;
+      e.data!.streamStartedAt = at(-5);
+      e.data!.restoredSet = { id: 'a'.repeat(64), time: at(-10), completedAt: at(-9) };
+    },
+    total: 90,
+    lost: [['rpo', 'loss-within-rpo', 10, { partition: 'drill-stream-0', at: at(0) }]],
+  },
+  {
+    name: 'a set older than the stream by more than the RPO is a loss beyond it',
+    change: (e) => {
+      e.data!.partitions![0]!.intactThrough = null;
+      e.data!.streamStartedAt = at(-5);
+      e.data!.restoredSet = { id: 'a'.repeat(64), time: at(-20), completedAt: at(-19) };
+    },
+    total: 80,
+    lost: [['rpo', 'loss-beyond-rpo', 20, { partition: 'drill-stream-0' }]],
+  },
+  {
+    // It should have held the stream's first writes: that none is readable is a loss with no known start.
+    name: 'a set newer than the stream does not bound a partition with nothing readable',
+    change: (e) => {
+      e.data!.partitions![0]!.intactThrough = null;
+      e.data!.streamStartedAt = at(-5);
+      e.data!.restoredSet = { id: 'a'.repeat(64), time: at(-2), completedAt: at(-1) };
+    },
+    total: 80,
+    lost: [['rpo', 'loss-beyond-rpo', 20, { partition: 'drill-stream-0' }]],
+  },
+  {
+    // Its time is its first part's start: a later part may have held the stream's first writes.
+    name: 'a set still being written when the stream began does not bound it',
+    change: (e) => {
+      e.data!.partitions![0]!.intactThrough = null;
+      e.data!.streamStartedAt = at(-5);
+      e.data!.restoredSet = { id: 'a'.repeat(64), time: at(-6), completedAt: at(-4) };
+    },
+    total: 80,
+    lost: [['rpo', 'loss-beyond-rpo', 20, { partition: 'drill-stream-0' }]],
+  },
+  {
+    name: 'a set without its completion time does not bound it',
+    change: (e) => {
+      e.data!.partitions![0]!.intactThrough = null;
+      e.data!.streamStartedAt = at(-5);
+      e.data!.restoredSet = { id: 'a'.repeat(64), time: at(-10) };
+    },
+    total: 80,
+    lost: [['rpo', 'loss-beyond-rpo', 20, { partition: 'drill-stream-0' }]],
+  },
+  {
+    // The log dirs stayed on the disks for adoption: a partition that came back empty is an unexplained loss.
+    name: 'a ZooKeeper-only restore does not bound a partition with nothing readable',
+    change: (e) => {
+      e.data!.partitions![0]!.intactThrough = null;
+      e.data!.streamStartedAt = at(-5);
+      e.data!.restoredSet = { id: 'a'.repeat(64), time: at(-10), completedAt: at(-9), parts: ['zookeeper'] };
+    },
+    total: 80,
+    lost: [['rpo', 'loss-beyond-rpo', 20, { partition: 'drill-stream-0' }]],
+  },
+  {
+    name: 'a ZooKeeper-only restore bounds the znode',
+    change: (e) => {
+      e.data!.zookeeper!.intactThrough = null;
+      e.data!.streamStartedAt = at(-5);
+      e.data!.restoredSet = { id: 'a'.repeat(64), time: at(-10), completedAt: at(-9), parts: ['zookeeper'] };
+    },
+    total: 90,
+    lost: [['rpo', 'loss-within-rpo', 10, { partition: 'zookeeper' }]],
+  },
+  {
+    name: 'a log-dir restore of one broker bounds a partition',
+    change: (e) => {
+      e.data!.partitions![0]!.intactThrough = null;
+      e.data!.streamStartedAt = at(-5);
+      e.data!.restoredSet = { id: 'a'.repeat(64), time: at(-10), completedAt: at(-9), parts: ['logdirs:1'] };
+    },
+    total: 90,
+    lost: [['rpo', 'loss-within-rpo', 10, { partition: 'drill-stream-0' }]],
+  },
+  {
+    name: 'no znode write readable after a set older than the stream is measured from the set',
+    change: (e) => {
+      e.data!.zookeeper!.intactThrough = null;
+      e.data!.streamStartedAt = at(-5);
+      e.data!.restoredSet = { id: 'a'.repeat(64), time: at(-6), completedAt: at(-5.5) };
+    },
+    total: 90,
+    lost: [['rpo', 'loss-within-rpo', 10, { partition: 'zookeeper' }]],
+  },
+  {
     name: 'ZooKeeper writes lost (zxid)',
     change: (e) => { e.data!.zookeeper!.intactThrough = { zxid: '0x100000040', at: at(-2) }; },
     total: 90,
@@ -252,6 +346,19 @@ describe('scoreDrill: the rubric, deduction by deduction', () => {
     expect(s.measured).toEqual({ recoveryMs: 22.5 * 60_000, lossWindowMs: 10 * 60_000, lossWindowAtLeast: false });
     expect(s.deductions[0]!.reason).toContain('offsets 451–500 lost (50)');
     expect(s.deductions[0]!.reason).toContain('and 1 more: zookeeper');
+  });
+
+  it("measures the loss window from a restored set older than the stream, and says so; without the stream's start it stays unknown", () => {
+    const e = perfect();
+    e.data!.partitions![0]!.intactThrough = null;
+    e.data!.zookeeper!.intactThrough = null;
+    e.data!.restoredSet = { id: 'b'.repeat(64), time: at(-7), completedAt: at(-6) };
+    expect(scoreDrill(e).measured).toEqual({ recoveryMs: 20 * 60_000, lossWindowMs: null, lossWindowAtLeast: true });
+    e.data!.streamStartedAt = at(-4);
+    const s = scoreDrill(e);
+    expect(s.measured).toEqual({ recoveryMs: 20 * 60_000, lossWindowMs: 7 * 60_000, lossWindowAtLeast: false });
+    expect(s.deductions[0]!.reason).toContain(`the recovery restored it from set bbbbbbbbbbbb of ${at(-7)}, complete before the stream began: the loss counts from it`);
+    expect(s.deductions[0]!.reason).toContain('a 7 min loss window');
   });
 
   it('a capped deduction is still named, with 0 points', () => {

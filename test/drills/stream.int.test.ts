@@ -12,7 +12,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activityDeps, createActivities } from '../../activities';
 import type { ClusterSpec } from '../../src/config/spec';
-import { drillStreamTopic } from '../../src/drills/ids.pure';
+import { DRILL_STREAM_SEEDED_SIGNAL, drillStreamTopic } from '../../src/drills/ids.pure';
 import type { StreamLog } from '../../src/drills/records';
 import { rpoSecondsOf, rtoSecondsOf } from '../../src/drills/rpo.pure';
 import { zkStreamPath } from '../../src/drills/stream';
@@ -24,6 +24,7 @@ import { hostTaskQueue } from '../../src/temporal/taskQueues.pure';
 import { ACL, Id, Permission, create, getData, remove, setData, withZk } from '../../src/zookeeper/client';
 import { brokerRunning, killBroker, startBroker, waitForLabAgreement } from '../../lab/lab';
 import { findBroker } from '../../lab/topology';
+import { eventMs } from '../support/history';
 import { standbySpec, topo, unique } from '../support/lab';
 import { killWorker, startWorker } from '../support/worker';
 import { type StreamTestInput, stopStreamSignal } from './support/streamWorkflow';
@@ -132,6 +133,11 @@ describe('drill measurements (standby)', () => {
     const history = await handle.fetchHistory();
     const attempts = (history.events ?? []).map((e) => e.activityTaskStartedEventAttributes?.attempt ?? 0);
     expect(Math.max(...attempts)).toBeGreaterThanOrEqual(2);
+    // The workflow was told once every partition and the znode held an acknowledged write (a drill's faults
+    // wait for it): the first time after those first acks, then again by the attempt that resumed.
+    const seeded = (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === DRILL_STREAM_SEEDED_SIGNAL).map((e) => eventMs(e.eventTime));
+    expect(seeded.length).toBeGreaterThanOrEqual(1);
+    expect(seeded.length).toBeLessThanOrEqual(Math.max(...attempts));
 
     // What the topic holds is exactly what the log says was acknowledged: every seq once, at its offset.
     const records = await topicRecords(topic);
@@ -146,6 +152,10 @@ describe('drill measurements (standby)', () => {
     expect(log.failures.count).toBe(0);
     expect(log.drillId).toBe(drillId);
     expect(new Set(log.acks.map((a) => a.partition))).toEqual(new Set([0, 1, 2]));
+    // (Against the partitions' first acks: the retry reads back every record the killed attempt wrote, with
+    // its time; of the znode's writes only the last one before the kill is there to read back.)
+    const firstAcks = [0, 1, 2].map((p) => Math.min(...log.acks.filter((a) => a.partition === p).map((a) => Date.parse(a.at))));
+    expect(seeded[0]!).toBeGreaterThanOrEqual(Math.max(...firstAcks));
 
     // The znode: every write once, zxids rising, the last one is what ZooKeeper holds.
     const zk = log.zookeeper!;
@@ -162,6 +172,7 @@ describe('drill measurements (standby)', () => {
 
     // Read back with everything there: nothing lost.
     const rb = await activities.drillReadBackActivity({ spec, log, faultAt: log.endedAt });
+    expect(rb.streamStartedAt).toBe(log.startedAt);
     expect(rb.partitions).toHaveLength(3);
     for (const p of rb.partitions) {
       const mine = log.acks.filter((a) => a.partition === p.partition).sort((a, b) => a.seq - b.seq).at(-1)!;
@@ -233,6 +244,31 @@ describe('drill measurements (standby)', () => {
     expect(Math.max(...windows)).toBeGreaterThan(0);
   });
 
+  it('a drop guarded by the read-back\'s ends deletes nothing once an end moved (and says where), and drops what was read', async () => {
+    const faultAt = log.endedAt;
+    const rb = await activities.drillReadBackActivity({ spec, log, faultAt });
+    // The topic as the test above left it: each partition's first 8 records.
+    expect(rb.ends).toEqual({ 0: 8, 1: 8, 2: 8 });
+    const kafka = kafkaFor(spec, 'test-admin');
+    const producer = kafka.producer({ idempotent: true });
+    await producer.connect();
+    await producer.send({ topic, acks: -1, messages: [{ partition: 1, key: drillId, value: JSON.stringify({ drill: drillId, seq: 10_000, at: new Date().toISOString() }) }] });
+    await producer.disconnect();
+
+    const moved = await activities.drillDropStreamActivity({ spec, topic, drillId, ifEnds: rb.ends });
+    expect(moved).toEqual({ dropped: false, changed: 'partition 1: end 8 at the read-back, end 9 now' });
+    // Nothing deleted: the topic and the stream's znode are still there.
+    expect(await withAdmin(kafka, spec.name, (a) => a.listTopics())).toContain(topic);
+    expect((await withZk(spec.zookeeper!.connect, (c) => getData(c, log.zookeeper!.path))).data?.length).toBeGreaterThan(0);
+
+    const again = await activities.drillReadBackActivity({ spec, log, faultAt });
+    expect(again.ends).toEqual({ 0: 8, 1: 9, 2: 8 });
+    expect(await activities.drillDropStreamActivity({ spec, topic, drillId, ifEnds: again.ends })).toEqual({ dropped: true });
+    await waitFor('the topic deleted', async () => !(await withAdmin(kafka, spec.name, (a) => a.listTopics())).includes(topic));
+    const znode = await withZk(spec.zookeeper!.connect, (c) => getData(c, log.zookeeper!.path).then(() => 'there', (e: { code?: string }) => e.code));
+    expect(znode).toBe('NO_NODE');
+  });
+
   it('a stream against a cluster that is down counts its failed sends and still stops when asked', async () => {
     const down: ClusterSpec = { ...spec, kafka: { ...spec.kafka, bootstrapServers: [`127.0.0.1:${await closedPort()}`] } };
     const handle = await runStream({ spec: down, drillId: unique('drill-down'), topic: 'lifeboat-drill-nowhere', intervalMs: 100, activityQueue: WORKFLOW_QUEUE, heartbeatSeconds: 10 });
@@ -266,6 +302,12 @@ describe('drill measurements (standby)', () => {
       const out: StreamLog = await handle.result();
       const zk = out.zookeeper!;
       expect(zk.failures!.count).toBeGreaterThan(0);
+      // Told once, after the first ack in every partition and the znode's first write (nothing was killed: all are in the log).
+      const seeded = ((await handle.fetchHistory()).events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === DRILL_STREAM_SEEDED_SIGNAL).map((e) => eventMs(e.eventTime));
+      expect(seeded).toHaveLength(1);
+      const firsts = [...new Set(out.acks.map((a) => a.partition))].map((p) => Math.min(...out.acks.filter((a) => a.partition === p).map((a) => Date.parse(a.at))));
+      expect(firsts).toHaveLength(3);
+      expect(seeded[0]!).toBeGreaterThanOrEqual(Math.max(...firsts, Date.parse(zk.acks[0]!.at)));
       // After the znode came back, not after the last failure: a write cut off by the stop counts as
       // failed too, and it may come after every acknowledged one.
       const firstAfter = zk.acks.filter((a) => Date.parse(a.at) >= recreatedAt).sort((a, b) => a.seq - b.seq)[0]!;

@@ -19,7 +19,7 @@ import { startBroker } from '../../lab/lab';
 import { listBackupSets } from '../../src/backup/parts';
 import type { ClusterSpec } from '../../src/config/spec';
 import { listDrillRecords } from '../../src/drills/history';
-import { drillStreamTopic, drillWorkflowId } from '../../src/drills/ids.pure';
+import { DRILL_STREAM_SEEDED_SIGNAL, drillStreamTopic, drillWorkflowId } from '../../src/drills/ids.pure';
 import { takeInventory } from '../../src/drills/inventory';
 import { inventoryDiff } from '../../src/drills/inventory.pure';
 import type { DrillRecord } from '../../src/drills/records';
@@ -29,6 +29,7 @@ import { kafkaFor } from '../../src/kafka/client';
 import { openRepositoryForSpec } from '../../src/repository';
 import { TASK_QUEUE } from '../../src/temporal/connection';
 import { consumeAll } from '../recovery/consume';
+import { eventMs } from '../support/history';
 import { createTopicsReady, produce } from '../support/kafka';
 import { primarySpec, standbySpec, topo, unique } from '../support/lab';
 import { startTestWorkers, type TestWorkers } from '../support/temporal';
@@ -109,12 +110,14 @@ describe('drill workflow', () => {
     const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
     const childIds = events.flatMap((e) => (e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ? [e.startChildWorkflowExecutionInitiatedEventAttributes.workflowId] : []));
     expect(childIds).toEqual([`${id}/backup`, `${id}/recovery`]);
+    // The stream told the drill it had a write in every partition and the znode before any fault went.
+    const seededAt = events.findIndex((e) => e.workflowExecutionSignaledEventAttributes?.signalName === DRILL_STREAM_SEEDED_SIGNAL);
+    const firstFault = events.findIndex((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'drillApplyFaultActivity');
+    expect(seededAt, why).toBeGreaterThan(-1);
+    expect(seededAt, why).toBeLessThan(firstFault);
     // The write stream stopped once the faults were applied: it ended long before the recovery did.
     const streamScheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'drillWriteStreamActivity')!.eventId;
-    const at = (e: (typeof events)[number]) => {
-      const t = e.eventTime as { seconds?: number | { toNumber(): number }; nanos?: number };
-      return (typeof t.seconds === 'number' ? t.seconds : (t.seconds?.toNumber() ?? 0)) * 1000 + Math.round((t.nanos ?? 0) / 1e6);
-    };
+    const at = (e: (typeof events)[number]) => eventMs(e.eventTime);
     const streamEnded = events.find((e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === String(streamScheduled))!;
     const recoveryEnded = events.find((e) => e.childWorkflowExecutionCompletedEventAttributes?.workflowExecution?.workflowId === `${id}/recovery`)!;
     expect(at(streamEnded), why).toBeLessThan(at(recoveryEnded));
@@ -126,6 +129,15 @@ describe('drill workflow', () => {
       return events.filter((e) => ids.has(String(e.activityTaskCompletedEventAttributes?.scheduledEventId))).map((e) => Number(e.eventId));
     };
     expect(scheduled('drillDropStreamActivity')[0]!, why).toBeGreaterThan(completed('drillReadBackActivity')[0]!);
+    // Read back once, while the recovery verified (its verify step), not on the drill's own time after it;
+    // the drop guarded by the ends that read saw (nothing moved since: one drop).
+    expect(scheduled('drillReadBackActivity'), why).toHaveLength(1);
+    expect(scheduled('drillReadBackActivity')[0]!, why).toBeLessThan(Number(recoveryEnded.eventId));
+    expect(verifyNotes.some((n) => /^write stream read back at .*, from the recovery's verify step on$/.test(n)), why).toBe(true);
+    const dropInputs = events
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'drillDropStreamActivity')
+      .map((e) => JSON.parse(Buffer.from(e.activityTaskScheduledEventAttributes!.input!.payloads![0]!.data!).toString('utf8')) as { ifEnds?: Record<string, number> });
+    expect(dropInputs.map((d) => d.ifEnds), why).toEqual([{ 0: expect.any(Number), 1: expect.any(Number), 2: expect.any(Number) }]);
     // The record saved and the last notice sent as local activities (no task scheduled and polled for
     // them): markers in the history, no activity task; the record is in the repository (below).
     expect(scheduled('drillSaveRecordActivity'), why).toEqual([]);

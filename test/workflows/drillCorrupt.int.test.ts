@@ -69,8 +69,13 @@ describe('backup-corrupt drill', () => {
     expect(fallbacks.some((f) => f.reason.includes(corrupted!.setId))).toBe(true);
     expect(record.score.deductions.filter((d) => d.check === 'fallback'), why).toEqual([]);
     expect(record.score.parts.recoveryTime.points, why).toBe(30);
-    // The older set holds none of the stream: the loss starts before the stream, beyond the RPO.
-    expect(record.score.parts.dataIntegrity.points, why).toBe(5);
+    // The older set, complete before the stream began, holds none of it: the loss runs from that set's time to
+    // the last acknowledged write (seconds: the set was made just before the drill), within the RPO.
+    expect(record.evidence.data?.restoredSet?.id, why).toBe(older.setId);
+    expect(record.score.parts.dataIntegrity.deductions.map((d) => d.finding), why).toEqual(['loss-within-rpo']);
+    expect(record.score.parts.dataIntegrity.points, why).toBe(15);
+    expect(record.rpoSeconds, why).toBeGreaterThan(0);
+    expect(record.rpoSeconds!, why).toBeLessThan(15 * 60);
 
     // The pack is written back whatever the recovery did; the cluster's faults are dropped after a verified recovery.
     expect(record.reverts.map((r) => [r.fault.kind, r.mode])).toEqual([

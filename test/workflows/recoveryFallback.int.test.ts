@@ -7,37 +7,21 @@
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, ChildWorkflowFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { renderMarkdown, type RunReport } from '../../src/report/report.pure';
 import { CONTROL_TASK_QUEUE } from '../../src/temporal/taskQueues.pure';
 import type { RunStatus } from '../../workflows/support/tracker';
-import { CORRUPT, hold, NEWEST, OLDER, stubSpec as spec, stubWorkers } from './support/recoveryStubs';
-import { timeSkippingEnvironment } from './support/timeSkipping';
+import { CORRUPT, hold, NEWEST, OLDER, stubSpec as spec } from './support/recoveryStubs';
+import { stubbedServer } from './support/stubbedServer';
 
 const calls: string[] = [];
 
 describe('fullClusterRecovery: a corrupt set found inside a child workflow', () => {
-  let env: TestWorkflowEnvironment;
-  let workers: Worker[] = [];
-  let running: Promise<unknown>;
-
-  beforeAll(async () => {
-    env = await timeSkippingEnvironment();
-    workers = await stubWorkers(env, calls);
-    running = Promise.all(workers.map((w) => w.run()));
-  }, 120_000);
-
-  afterAll(async () => {
-    for (const w of workers) w.shutdown();
-    await running;
-    await env?.teardown();
-  });
+  const server = stubbedServer(calls);
 
   it('falls back to the set before it, runs the children again, and reports every attempt', async () => {
     const workflowId = 'fallback-recovery';
-    const report = (await env.client.workflow.execute('fullClusterRecovery', {
+    const report = (await server.env.client.workflow.execute('fullClusterRecovery', {
       taskQueue: CONTROL_TASK_QUEUE,
       workflowId,
       args: [{ spec, autoApprove: true }],
@@ -53,7 +37,7 @@ describe('fullClusterRecovery: a corrupt set found inside a child workflow', () 
       { workflowId: `${workflowId}/restore-data-2`, kind: 'restoreData', outcome: 'succeeded' },
       { workflowId: `${workflowId}/verify-cluster-1`, kind: 'verifyCluster', outcome: 'succeeded' },
     ]);
-    for (const c of report.children!) expect((await env.client.workflow.getHandle(c.workflowId).describe()).status.name).toBe(c.outcome === 'failed' ? 'FAILED' : 'COMPLETED');
+    for (const c of report.children!) expect((await server.env.client.workflow.getHandle(c.workflowId).describe()).status.name).toBe(c.outcome === 'failed' ? 'FAILED' : 'COMPLETED');
 
     const step = (name: string) => report.steps.find((s) => s.name === name)!;
     // Every attempt of a step that ran twice: the first, failed on the corrupt set, then the one that worked.
@@ -96,7 +80,7 @@ describe('fullClusterRecovery: a corrupt set found inside a child workflow', () 
     let release = () => {};
     hold.logDirs = new Promise<void>((r) => (release = r));
     try {
-      const handle = await env.client.workflow.start('fullClusterRecovery', { taskQueue: CONTROL_TASK_QUEUE, workflowId: 'live-status', args: [{ spec, autoApprove: true }] });
+      const handle = await server.env.client.workflow.start('fullClusterRecovery', { taskQueue: CONTROL_TASK_QUEUE, workflowId: 'live-status', args: [{ spec, autoApprove: true }] });
       let status: RunStatus | undefined;
       for (const until = Date.now() + 60_000; Date.now() < until; ) {
         status = await handle.query<RunStatus>('status');
@@ -118,7 +102,7 @@ describe('fullClusterRecovery: a corrupt set found inside a child workflow', () 
   });
 
   it('with the set named by id there is no fallback: the child\'s CorruptBackup fails the parent, whose status names the failed step', async () => {
-    const handle = await env.client.workflow.start('fullClusterRecovery', { taskQueue: CONTROL_TASK_QUEUE, workflowId: 'named-corrupt', args: [{ spec, setId: NEWEST.setId, autoApprove: true }] });
+    const handle = await server.env.client.workflow.start('fullClusterRecovery', { taskQueue: CONTROL_TASK_QUEUE, workflowId: 'named-corrupt', args: [{ spec, setId: NEWEST.setId, autoApprove: true }] });
     const failure = await handle.result().then(
       () => undefined,
       (e: unknown) => e,

@@ -38,6 +38,8 @@ describe('replay of recorded histories', () => {
     const started = events.flatMap((e) => e.childWorkflowExecutionStartedEventAttributes?.workflowType?.name ?? []);
     expect(started).toEqual(expect.arrayContaining(['restoreState', 'restoreState', 'restoreData', 'verifyCluster']));
     expect(events.some((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'childProgress')).toBe(true);
+    // A full drill whose faults waited for its write stream's signal (a timer, cancelled by it).
+    expect(events.some((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'drillStreamSeeded')).toBe(true);
     // Children recorded under their parent, with the parent in their start event (they signal it on replay too).
     const children = histories.filter((h) => h.workflowId.includes('--'));
     expect(children.length).toBeGreaterThanOrEqual(4);

@@ -9,64 +9,36 @@
  *    fault reverted in restore mode, the failed probe recorded as a P1 problem.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DRILL_STATUS_QUERY } from '../../src/drills/ids.pure';
+import { describe, expect, it } from 'vitest';
+import { DRILL_STATUS_QUERY, DRILL_STOP_SIGNAL, DRILL_STREAM_SEEDED_SIGNAL } from '../../src/drills/ids.pure';
 import type { DrillStatus } from '../../src/drills/plan.pure';
 import type { DrillRecord } from '../../src/drills/records';
 import type { RunReport } from '../../src/report/report.pure';
 import { CONTROL_TASK_QUEUE } from '../../src/temporal/taskQueues.pure';
-import { OLDER, override, stubSpec, stubWorkers } from './support/recoveryStubs';
-import { timeSkippingEnvironment } from './support/timeSkipping';
+import { drillSpec, drillStubs, NO_READ, streamStub } from './support/drillStubs';
+import { OLDER, override } from './support/recoveryStubs';
+import { stubbedServer } from './support/stubbedServer';
 
-const NO_READ = 'probe read 0/30 records from lifeboat-probe-0badc0de before timing out';
-const spec = { ...stubSpec, environment: 'staging' as const };
+const spec = drillSpec;
+
+type HistoryEvent = NonNullable<Awaited<ReturnType<ReturnType<TestWorkflowEnvironment['client']['workflow']['getHandle']>['fetchHistory']>>['events']>[number];
+/** Where in a drill's history the faults' wait for the stream (its 10 s timer), the stream's signal and the first fault are (-1: absent). */
+function seedWait(events: HistoryEvent[]) {
+  const startedAt = events.findIndex((e) => String(e.timerStartedEventAttributes?.startToFireTimeout?.seconds ?? '') === '10');
+  const timerId = startedAt > -1 ? events[startedAt]!.timerStartedEventAttributes!.timerId : undefined;
+  return {
+    started: startedAt,
+    fired: timerId ? events.findIndex((e) => e.timerFiredEventAttributes?.timerId === timerId) : -1,
+    cancelled: timerId ? events.findIndex((e) => e.timerCanceledEventAttributes?.timerId === timerId) : -1,
+    signaled: events.findIndex((e) => e.workflowExecutionSignaledEventAttributes?.signalName === DRILL_STREAM_SEEDED_SIGNAL),
+    firstFault: events.findIndex((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'drillApplyFaultActivity'),
+  };
+}
 const calls: string[] = [];
 const count = (name: string) => calls.filter((c) => c === name).length;
-const now = () => new Date().toISOString();
-
-/** The drill's own activities, answering as a cluster whose ZooKeeper came back but that serves no reads. */
-const drillStubs = {
-  drillOthersRunningActivity: async () => [],
-  drillHistoryActivity: async () => [],
-  drillNotifyActivity: async () => ({ delivered: 0 }),
-  drillInventoryActivity: async () => ({ takenAt: now(), cluster: spec.name, topics: {}, groups: {}, znodes: {}, brokerConfigs: {} }),
-  drillStreamTopicActivity: async () => ({ topic: 'lifeboat-drill-stream', partitions: 1, replicationFactor: 1 }),
-  drillWriteStreamActivity: async () => ({ topic: 'lifeboat-drill-stream', startedAt: now(), endedAt: now(), acks: [], failures: { count: 0 } }),
-  drillApplyFaultActivity: async (input: { fault: unknown }) => ({ fault: input.fault, at: now(), detail: 'chroot deleted (stub)' }),
-  drillProbeActivity: async () => ({ green: false, at: now(), detail: `not green: ${NO_READ}` }),
-  drillReadBackActivity: async () => ({ partitions: [], zookeeper: null }),
-  drillRevertFaultActivity: async (input: { applied: { fault: unknown }; mode: string }) => ({ fault: input.applied.fault, mode: input.mode, alreadyDone: false, detail: 'imported (stub)' }),
-  drillDropStreamActivity: async () => undefined,
-  drillSaveRecordActivity: async () => ({ snapshot: 'f'.repeat(64), tiers: [] }),
-  readDiskTopicsActivity: async (input: { brokerId: number }) => ({ brokerId: input.brokerId, partitions: [] }),
-  adoptTopicsActivity: async () => ({ adopted: [], problems: [] }),
-  recoverRegistryActivity: async () => ({ services: 0, created: 0, awaitingReregistration: 0, fallbackFiles: [] }),
-  drillRegistryInstancesActivity: async () => [],
-  drillAwaitRegistryInstancesActivity: async () => ({ expected: 0, back: 0, missing: [], waitedMs: 0 }),
-};
 
 describe('a verify that keeps failing is bounded', () => {
-  let env: TestWorkflowEnvironment;
-  let workers: Worker[] = [];
-  let running: Promise<unknown>;
-
-  beforeAll(async () => {
-    env = await timeSkippingEnvironment();
-    workers = await stubWorkers(env, calls, drillStubs as never);
-    running = Promise.all(workers.map((w) => w.run()));
-  }, 120_000);
-
-  afterAll(async () => {
-    for (const w of workers) w.shutdown();
-    await running;
-    await env?.teardown();
-  });
-
-  afterEach(() => {
-    calls.length = 0;
-    for (const k of Object.keys(override)) delete override[k];
-  });
+  const server = stubbedServer(calls, drillStubs as never);
 
   const failingProbe = () => {
     override.produceConsumeProbeActivity = async () => {
@@ -79,7 +51,7 @@ describe('a verify that keeps failing is bounded', () => {
   it('fullClusterRecovery: the probe asked twice, a failed check, the set checks not started, the recovery failed', async () => {
     failingProbe();
     const workflowId = 'bound-recovery';
-    const report = (await env.client.workflow.execute('fullClusterRecovery', { taskQueue: CONTROL_TASK_QUEUE, workflowId, args: [{ spec, autoApprove: true }] })) as RunReport;
+    const report = (await server.env.client.workflow.execute('fullClusterRecovery', { taskQueue: CONTROL_TASK_QUEUE, workflowId, args: [{ spec, autoApprove: true }] })) as RunReport;
     expect(report.outcome).toBe('failed');
     expect(count('produceConsumeProbeActivity')).toBe(2);
     expect(count('verifyAgainstSetActivity') + count('verifyBaselineActivity')).toBe(0);
@@ -89,7 +61,7 @@ describe('a verify that keeps failing is bounded', () => {
     ]);
     expect(report.problems).toEqual(expect.arrayContaining([`the checks against set ${OLDER.setId} were not run: the cluster does not serve`, expect.stringMatching(/^verification: produce\/consume probe expected 30, got failed \(.*probe read 0\/30/)]));
     // Each attempt is bounded by the activity's own timeout: two attempts of at most 2 minutes.
-    const events = (await env.client.workflow.getHandle(`${workflowId}/verify-cluster-1`).fetchHistory()).events ?? [];
+    const events = (await server.env.client.workflow.getHandle(`${workflowId}/verify-cluster-1`).fetchHistory()).events ?? [];
     const probe = events.map((e) => e.activityTaskScheduledEventAttributes).find((a) => a?.activityType?.name === 'produceConsumeProbeActivity');
     expect(Number(probe?.startToCloseTimeout?.seconds)).toBe(120);
     expect(probe?.retryPolicy?.maximumAttempts).toBe(2);
@@ -97,7 +69,7 @@ describe('a verify that keeps failing is bounded', () => {
 
   it('a zookeeper-data-lost drill on it ends unverified: no second verify, the fault reverted in restore mode, the failed probe a P1 problem', async () => {
     failingProbe();
-    const record = (await env.client.workflow.execute('drill', {
+    const record = (await server.execute(server.env, 'drill', {
       taskQueue: CONTROL_TASK_QUEUE,
       workflowId: 'bound-drill',
       args: [{ spec, scenario: 'zookeeper-data-lost', type: 'full', useNewestSet: true, probeIntervalSeconds: 2 }],
@@ -124,7 +96,7 @@ describe('a verify that keeps failing is bounded', () => {
       asked.push(input);
       return { expected: 2, back: 1, missing: ['/services/orders/b2'], waitedMs: 30_000 };
     };
-    const record = (await env.client.workflow.execute('drill', {
+    const record = (await server.env.client.workflow.execute('drill', {
       taskQueue: CONTROL_TASK_QUEUE,
       workflowId: 'bound-drill-registry',
       args: [{ spec: withRegistry, scenario: 'registry-lost', type: 'full', useNewestSet: true, probeIntervalSeconds: 2, registryWaitSeconds: 30 }],
@@ -138,7 +110,7 @@ describe('a verify that keeps failing is bounded', () => {
   });
 
   it('a registry wait out of bounds is refused in one line, non-retryable', async () => {
-    const err = await env.client.workflow
+    const err = await server.env.client.workflow
       .execute('drill', { taskQueue: CONTROL_TASK_QUEUE, workflowId: 'bound-drill-registry-wait', args: [{ spec, scenario: 'registry-lost', type: 'full', registryWaitSeconds: 241 }] })
       .then(
         () => undefined,
@@ -146,6 +118,61 @@ describe('a verify that keeps failing is bounded', () => {
       );
     expect(err?.cause?.type).toBe('InvalidInput');
     expect(err?.cause?.message).toBe('registryWaitSeconds: expected whole seconds from 1 to 240 (how long a registry-lost drill waits for the services to register again), got 241');
+  });
+
+  /** A zookeeper-data-lost drill on the newest set, its record and its history. */
+  const newestSetDrill = async (workflowId: string) => {
+    const record = (await server.execute(server.env, 'drill', {
+      taskQueue: CONTROL_TASK_QUEUE,
+      workflowId,
+      args: [{ spec, scenario: 'zookeeper-data-lost', type: 'full', useNewestSet: true, probeIntervalSeconds: 2 }],
+    })) as DrillRecord;
+    return { record, events: (await server.env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [] };
+  };
+
+  it('the faults wait for the write stream to have a write in every partition, and go on after a bounded wait without one', async () => {
+    failingProbe();
+    // A stream that never gets an acknowledged write (so never signals) and ends when the drill asks it to.
+    override.drillWriteStreamActivity = streamStub(false);
+    const { record, events } = await newestSetDrill('bound-drill-unseeded');
+    expect(record.phases.find((p) => p.name === 'start')!.notes).toEqual(
+      expect.arrayContaining(['the write stream had no acknowledged write in every partition and its znode after 10 seconds: the faults go on, and the loss may be unmeasured there']),
+    );
+    expect(record.faults.map((f) => f.fault.kind)).toEqual(['zookeeper-chroot']);
+    const wait = seedWait(events);
+    expect(wait.fired, 'the 10 s wait fired').toBeGreaterThan(-1);
+    expect(wait.fired).toBeLessThan(wait.firstFault);
+  });
+
+  it('the stream\'s signal releases the faults at once: no wait left to fire, no note', async () => {
+    failingProbe();
+    override.drillWriteStreamActivity = streamStub(true);
+    const { record, events } = await newestSetDrill('bound-drill-seeded');
+    expect(record.phases.flatMap((p) => p.notes).filter((n) => n.startsWith('the write stream had no acknowledged write'))).toEqual([]);
+    expect(record.faults.map((f) => f.fault.kind)).toEqual(['zookeeper-chroot']);
+    const wait = seedWait(events);
+    expect(wait.signaled).toBeGreaterThan(-1);
+    expect(wait.signaled).toBeLessThan(wait.firstFault);
+    expect(wait.fired).toBe(-1);
+    // Waited (the signal came once the drill was there): the wait's timer cancelled before the fault.
+    if (wait.started > -1) expect(wait.cancelled).toBeGreaterThan(-1);
+  });
+
+  it('a stop while the faults wait for the stream ends the drill with no fault applied', async () => {
+    failingProbe();
+    override.drillWriteStreamActivity = streamStub(false);
+    const handle = await server.env.client.workflow.start('drill', {
+      taskQueue: CONTROL_TASK_QUEUE,
+      workflowId: 'bound-drill-stop-waiting',
+      args: [{ spec, scenario: 'zookeeper-data-lost', type: 'full', useNewestSet: true, probeIntervalSeconds: 2 }],
+    });
+    for (let i = 0; i < 400 && (await handle.query<DrillStatus>(DRILL_STATUS_QUERY)).phase !== 'start'; i++) await new Promise((r) => setTimeout(r, 25));
+    await handle.signal(DRILL_STOP_SIGNAL, { by: 'test' });
+    const record = (await handle.result()) as DrillRecord;
+    expect(record.faults).toEqual([]);
+    expect(record.reverts).toEqual([]);
+    expect(count('drillApplyFaultActivity')).toBe(0);
+    expect(record.improvements).toEqual(expect.arrayContaining([expect.stringMatching(/^stopped: stopped by test/)]));
   });
 
   it("the record's copy to a tier that failed is in the drill's status, not dropped", async () => {
@@ -157,7 +184,7 @@ describe('a verify that keeps failing is bounded', () => {
         { tier: 'offsite', location: 's3://dr/lifeboat', copied: 1, skipped: 4 },
       ],
     });
-    const handle = await env.client.workflow.start('drill', {
+    const handle = await server.env.client.workflow.start('drill', {
       taskQueue: CONTROL_TASK_QUEUE,
       workflowId: 'bound-drill-tiers',
       args: [{ spec, scenario: 'zookeeper-data-lost', type: 'full', useNewestSet: true, probeIntervalSeconds: 2 }],

@@ -21,6 +21,7 @@ import { adoptWork, dataWork, recoverySteps, skippedByParts } from '../../src/re
 import { fromTierDetail, fromTierProblem, specReadingFrom } from '../../src/backup/tiers.pure';
 import { adoptDetail, chosenSetDetail, stopBrokersDetail } from '../../src/report/details.pure';
 import { type DataCheck, rpoMs, type RunReport } from '../../src/report/report.pure';
+import { setCompletedAt } from '../../src/backup/setTimes.pure';
 import { type ClusterRef, resolveCluster } from '../support/cluster';
 import { RunTracker } from '../support/tracker';
 import { restoreData, restoreDataId } from './restoreData';
@@ -75,7 +76,7 @@ export async function fullClusterRecovery(input: FullClusterRecoveryInput): Prom
       rtoMs: verifiedAt ? Date.parse(verifiedAt) - Date.parse(failureTime) : undefined,
       rpoMs: chosen && outcome === 'succeeded' ? rpoMs(failureTime, chosen.set.time) : undefined,
       objectives: spec.objectives,
-      snapshot: chosen ? { id: chosen.set.setId, time: chosen.set.time, fallbackFrom } : undefined,
+      snapshot: chosen ? { id: chosen.set.setId, time: chosen.set.time, completedAt: setCompletedAt(chosen.set), fallbackFrom } : undefined,
       checks,
     });
 

@@ -15,6 +15,7 @@ import { specReadingFrom } from '../../src/backup/tiers.pure';
 import { dataWork, recoverySteps } from '../../src/recovery/plan.pure';
 import { logDirsDetail, stopBrokersDetail, topicsDetail } from '../../src/report/details.pure';
 import type { DataCheck, RunReport } from '../../src/report/report.pure';
+import { setCompletedAt } from '../../src/backup/setTimes.pure';
 import { type ClusterRef, resolveCluster } from '../support/cluster';
 import { RunTracker } from '../support/tracker';
 import { checkRecoverable, chooseStepIfNeeded, control, onHost, requiredSet, type RunOptions, type SetRef } from './support';
@@ -44,7 +45,7 @@ export async function restoreData(input: RestoreDataInput): Promise<RunReport> {
   try {
     const set = await requiredSet(t, spec, input, input.parts);
     spec = specReadingFrom(spec, set.readFrom);
-    const snapshot = { id: set.setId, time: set.time };
+    const snapshot = { id: set.setId, time: set.time, completedAt: setCompletedAt(set) };
     const work = dataWork(spec, set, input.parts);
     if (work.logdirs.skip) t.skip('restore-data', work.logdirs.skip);
     if (work.topics.skip) t.skip('restore-topics', work.topics.skip);

@@ -10,6 +10,7 @@ import { specReadingFrom } from '../../src/backup/tiers.pure';
 import { recoverySteps, stateWork } from '../../src/recovery/plan.pure';
 import { configsDetail, registryDetail, zookeeperDetail } from '../../src/report/details.pure';
 import type { RunReport } from '../../src/report/report.pure';
+import { setCompletedAt } from '../../src/backup/setTimes.pure';
 import { type ClusterRef, resolveCluster } from '../support/cluster';
 import { RunTracker } from '../support/tracker';
 import { checkRecoverable, chooseStepIfNeeded, control, onHost, requiredSet, type RunOptions, type SetRef } from './support';
@@ -33,7 +34,7 @@ export async function restoreState(input: RestoreStateInput): Promise<RunReport>
   try {
     const set = await requiredSet(t, spec, input, input.parts);
     spec = specReadingFrom(spec, set.readFrom);
-    const snapshot = { id: set.setId, time: set.time };
+    const snapshot = { id: set.setId, time: set.time, completedAt: setCompletedAt(set) };
     const work = stateWork(spec, set, input.parts);
     if (work.zookeeper.skip) t.skip('restore-zookeeper', work.zookeeper.skip);
     if (work.registry.skip) t.skip('restore-registry', work.registry.skip);

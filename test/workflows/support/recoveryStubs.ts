@@ -65,7 +65,7 @@ const stubs: Record<string, (input: never) => Promise<unknown>> = {
   produceConsumeProbeActivity: async () => ({ produced: 30, consumed: 30, ok: true }),
 };
 
-type Stub = (input: never) => Promise<unknown>;
+export type Stub = (input: never) => Promise<unknown>;
 /** A test's own answer for an activity, looked up at each call before the stub (set and cleared by the test). */
 export const override: Record<string, Stub> = {};
 
