@@ -5,7 +5,7 @@
  * to the newest segment of each partition, restore, repository size and peak RSS (GNU time), and
  * writes the "Repository" section of docs/benchmarks.md.
  *
- *   bash bench/install-peers.sh && npm run bench:repository -- [--gib 1.1] [--dir /tmp/lifeboat-bench] [--runner bundle|tsx]
+ *   bash bench/install-peers.sh && npm run bench:repository -- [--gib 1.1] [--dir /tmp/lifeboat-bench] [--runner bundle|tsx] [--no-prefault]
  *
  * Lifeboat runs through its CLI (`repo backup`, `repo restore-files`), by default bundled with esbuild
  * (tsx's own dependency) into one CommonJS file run by plain `node`, as a release would ship it, so
@@ -13,13 +13,14 @@
  * tsx like bin/lifeboat does (TypeScript compiled at every launch). The tsx start-up overhead is
  * measured separately and reported beside the table.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { kafkaLike } from './repositoryData';
+import { type Run, bundleCli, timed as timedIn } from './timing';
 
 const ROOT = resolve(__dirname, '..');
 const SEG = 64 * 1024 * 1024;
@@ -33,6 +34,7 @@ const { values } = parseArgs({
     runner: { type: 'string', default: 'bundle' },
     'no-write': { type: 'boolean', default: false },
     rounds: { type: 'string', default: '3' },
+    'no-prefault': { type: 'boolean', default: false },
   },
 });
 if (values.runner !== 'bundle' && values.runner !== 'tsx') throw new Error('--runner must be bundle or tsx');
@@ -41,38 +43,9 @@ const dir = resolve(values.dir!);
 const rounds = Math.max(1, Number(values.rounds));
 const data = join(dir, 'data');
 
-interface Run {
-  seconds: number;
-  rssMB: number;
-  /** user + system CPU time of the process (all its threads). */
-  cpu: number;
-}
-
-function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd = dir): Run {
-  // Dirty pages of the previous step (a 1 GB restore) are written back first, so no tool pays for another's writes.
-  execFileSync('sync');
-  const out = join(dir, '.time');
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', '-o', out, cmd, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr.toString().slice(-2000)}`);
-  const [secs, kb, user, sys] = readFileSync(out, 'utf8').trim().split(/\s+/).slice(-4).map(Number);
-  return { seconds: secs!, rssMB: kb! / 1024, cpu: user! + sys! };
-}
-
-/** The CLI bundled into one file under node_modules/ (so its packages resolve, native zstd included). */
-function bundleCli(): string {
-  const out = join(ROOT, 'node_modules/.cache/lifeboat-bench/cli.cjs');
-  execFileSync(join(ROOT, 'node_modules/.bin/esbuild'), [
-    join(ROOT, 'src/cli/main.ts'),
-    '--bundle',
-    '--platform=node',
-    '--target=node20',
-    '--format=cjs',
-    '--packages=external',
-    `--outfile=${out}`,
-    '--log-level=warning',
-  ]);
-  return out;
-}
+/** What each timed run writes at most (a restore of the data set), made warm before it (bench/timing.ts). */
+const prefaultBytes = values['no-prefault'] ? 0 : Math.round(total * 1.2);
+const timed = (cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd = dir): Run => timedIn(cmd, args, { cwd, env, prefaultBytes });
 
 const du = (p: string) => Number(execFileSync('du', ['-sb', p]).toString().split('\t')[0]);
 
@@ -149,7 +122,7 @@ async function main(): Promise<void> {
   const rsRepo = join(dir, 'restic-repo');
   const tarFile = join(dir, 'data.tar.gz');
   for (const p of [lbRepo, rsRepo, tarFile]) rmSync(p, { recursive: true, force: true });
-  const bundle = bundleCli();
+  const bundle = bundleCli(ROOT);
   const tsxCli = [join(ROOT, 'node_modules/.bin/tsx'), join(ROOT, 'src/cli/main.ts')] as const;
   const nodeCli = [process.execPath, bundle] as const;
   const [cmd, entry] = values.runner === 'tsx' ? tsxCli : nodeCli;
@@ -228,7 +201,7 @@ ${
       ? 'through tsx like `bin/lifeboat`, TypeScript compiled at each launch'
       : 'bundled by esbuild into one file run by `node`, as a release would ship it; `bin/lifeboat` runs the same code through tsx'
   }, process start-up included); restic ${execFileSync('restic', ['version']).toString().split(' ')[1]} with \`--compression auto\` and \`--no-cache\`.
-Times are wall clock, RSS is the peak of all of a tool's runs (GNU time); \`sync\` before each timed step, so no tool pays for the previous one's page-cache writeback. Start-up, measured as \`repo snapshots\` (open the
+Times are wall clock, RSS is the peak of all of a tool's runs (GNU time); \`sync\` before each timed step, so no tool pays for the previous one's page-cache writeback${prefaultBytes ? `, then ${(prefaultBytes / 1e9).toFixed(1)} GB written to a file and deleted, so no tool pays this VM's ~2.3 s per GB for memory it gives back and takes again (bench/timing.ts; \`--no-prefault\` measures without)` : ' (run with `--no-prefault`: a tool may pay this VM\'s ~2.3 s per GB for memory freed just before it, see bench/timing.ts)'}. Start-up, measured as \`repo snapshots\` (open the
 repository, list) in the same run, best of 3: Lifeboat bundled ${startNode.toFixed(2)} s, through tsx ${startTsx.toFixed(2)} s
 (so tsx adds ~${(startTsx - startNode).toFixed(1)} s to every Lifeboat figure when run as \`bin/lifeboat\`), restic ${startRestic.toFixed(2)} s.
 

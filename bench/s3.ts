@@ -6,9 +6,9 @@
  * lab/s3.ts) started by this script on its own port and directory, so no lab needs to be up.
  * Writes the "Repository on S3" block of docs/benchmarks.md.
  *
- *   bash bench/install-peers.sh && npm run bench:s3 -- [--gib 1.1] [--dir /tmp/lifeboat-bench-s3] [--rounds 3]
+ *   bash bench/install-peers.sh && npm run bench:s3 -- [--gib 1.1] [--dir /tmp/lifeboat-bench-s3] [--rounds 3] [--no-prefault]
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { VERSITYGW_VERSION, ensureVersitygw } from '../lab/s3';
 import { kafkaLike } from './repositoryData';
+import { type Run, bundleCli, timed as timedIn } from './timing';
 
 const ROOT = resolve(__dirname, '..');
 const SEG = 64 * 1024 * 1024;
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     dir: { type: 'string', default: '/tmp/lifeboat-bench-s3' },
     rounds: { type: 'string', default: '3' },
     'no-write': { type: 'boolean', default: false },
+    'no-prefault': { type: 'boolean', default: false },
   },
 });
 const total = Math.round(Number(values.gib) * 1024 ** 3);
@@ -38,40 +40,10 @@ const dir = resolve(values.dir!);
 const rounds = Math.max(1, Number(values.rounds));
 const data = join(dir, 'data');
 
-interface Run {
-  seconds: number;
-  cpu: number;
-  rssMB: number;
-}
-
 let s3env: NodeJS.ProcessEnv = {};
-function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Run {
-  execFileSync('sync');
-  const out = join(dir, '.time');
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', '-o', out, cmd, ...args], {
-    cwd: dir,
-    env: { ...process.env, ...s3env, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr.toString().slice(-2000)}`);
-  const [secs, kb, user, sys] = readFileSync(out, 'utf8').trim().split(/\s+/).slice(-4).map(Number);
-  return { seconds: secs!, rssMB: kb! / 1024, cpu: user! + sys! };
-}
-
-function bundleCli(): string {
-  const out = join(ROOT, 'node_modules/.cache/lifeboat-bench/cli.cjs');
-  execFileSync(join(ROOT, 'node_modules/.bin/esbuild'), [
-    join(ROOT, 'src/cli/main.ts'),
-    '--bundle',
-    '--platform=node',
-    '--target=node20',
-    '--format=cjs',
-    '--packages=external',
-    `--outfile=${out}`,
-    '--log-level=warning',
-  ]);
-  return out;
-}
+/** What each timed run writes at most (a restore of the data set), made warm before it (bench/timing.ts). */
+const prefaultBytes = values['no-prefault'] ? 0 : Math.round(total * 1.2);
+const timed = (cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Run => timedIn(cmd, args, { cwd: dir, env: { ...s3env, ...env }, prefaultBytes });
 
 function generate(): number {
   rmSync(data, { recursive: true, force: true });
@@ -151,7 +123,7 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   console.error(`generating ${(total / 1024 ** 3).toFixed(2)} GiB in ${data} ...`);
   const bytes = generate();
-  const bundle = bundleCli();
+  const bundle = bundleCli(ROOT);
   const server = await startServer();
   try {
     s3env = {
@@ -216,7 +188,8 @@ async function main(): Promise<void> {
 
 Data set: the repository bench's (${(bytes / 1024 ** 3).toFixed(2)} GiB, ${PARTITIONS} partition directories of 64 MiB Kafka-like segments and their index files).
 Server: versitygw ${VERSITYGW_VERSION} (posix backend on local disk, loopback, keep-alive), one bucket; Lifeboat at s3://${BUCKET}/lifeboat, restic
-${execFileSync('restic', ['version']).toString().split(' ')[1]} at s3:…/${BUCKET}/restic (\`--compression auto\`, \`--no-cache\`), both from their CLIs (Lifeboat bundled by esbuild, run by node).
+${execFileSync('restic', ['version']).toString().split(' ')[1]} at s3:…/${BUCKET}/restic (\`--compression auto\`, \`--no-cache\`), both from their CLIs (Lifeboat bundled by esbuild, run by node);
+\`sync\` before each timed step${prefaultBytes ? `, then ${(prefaultBytes / 1e9).toFixed(1)} GB written to a file and deleted, so no tool pays this VM's ~2.3 s per GB for memory it gives back and takes again (bench/timing.ts; \`--no-prefault\` measures without)` : ' (`--no-prefault`: a tool may pay this VM\'s ~2.3 s per GB for memory freed just before it, see bench/timing.ts)'}.
 Machine: ${cpus().length} CPU cores, shared with other work (load average at the end ${loadavg()
       .map((l) => l.toFixed(1))
       .join(', ')}): quote the ratios, and the CPU times (user + system, all threads) over the wall times.
