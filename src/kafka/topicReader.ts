@@ -92,8 +92,8 @@ export interface ReadOptions {
 }
 
 /**
- * Calls `onRecords` with the records of each partition in offset order, only offsets in range.
- * `onRecords` is awaited before the partition is fetched further (that is the memory bound).
+ * Calls `onRecords` with the records of each partition in offset order, only offsets in range,
+ * each once. `onRecords` is awaited before the partition is fetched further (that is the memory bound).
  */
 export async function readRanges(
   kafka: Kafka,
@@ -105,6 +105,10 @@ export async function readRanges(
   const pending = new Map<number, Range>();
   for (const [p, r] of ranges) if (r.from < r.to) pending.set(p, r);
   if (pending.size === 0) return;
+  // The next offset `onRecords` has not had, per partition. The group never commits, so a rebalance
+  // (its coordinator moved: a broker restarted, Kafka's preferred-leader election) makes kafkajs
+  // fetch again from the start: what was handed over already is not handed over twice.
+  const next = new Map([...pending].map(([p, r]) => [p, r.from]));
 
   const groupId = `${READER_GROUP_PREFIX}${randomUUID()}`;
   const consumer = kafka.consumer({
@@ -159,9 +163,10 @@ export async function readRanges(
         if (failure) return;
         const r = pending.get(batch.partition);
         if (!r) return;
+        const from = next.get(batch.partition)!;
         const wanted = batch.messages.filter((m) => {
           const o = Number(m.offset);
-          return o >= r.from && o < r.to;
+          return o >= from && o < r.to;
         });
         try {
           if (wanted.length) await onRecords(batch.partition, wanted);
@@ -169,6 +174,7 @@ export async function readRanges(
           stopFor(e);
           return;
         }
+        if (wanted.length) next.set(batch.partition, Number(wanted[wanted.length - 1]!.offset) + 1);
         lastActivity = Date.now();
         if (Number(batch.lastOffset()) >= r.to - 1) complete(batch.partition);
       },
