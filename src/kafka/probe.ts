@@ -138,6 +138,9 @@ export async function throughputProbe(kafka: Kafka, opts: { records?: number; re
     const produceMs = Math.max(1, Date.now() - t0);
     let seen = 0;
     let first = 0;
+    // Each partition's next offset not yet counted: a rebalance (a coordinator moved) makes the
+    // never-committing group read a partition again, and a record counts once.
+    const counted = new Map<number, number>();
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     const consumeMs = await new Promise<number>((resolve, reject) => {
@@ -145,7 +148,10 @@ export async function throughputProbe(kafka: Kafka, opts: { records?: number; re
       void consumer.run({
         eachBatch: async ({ batch }) => {
           first ||= Date.now();
-          seen += batch.messages.length;
+          const from = counted.get(batch.partition) ?? 0;
+          for (const m of batch.messages) if (Number(m.offset) >= from) seen++;
+          const last = batch.messages.at(-1);
+          if (last) counted.set(batch.partition, Math.max(from, Number(last.offset) + 1));
           if (seen >= records) {
             clearTimeout(timer);
             resolve(Math.max(1, Date.now() - first));

@@ -148,6 +148,18 @@ export async function readRanges(
     if (t === topic && r && batchSize === 0 && Number(lastOffset) >= r.to - 1) complete(partition);
   });
   consumer.on(consumer.events.CRASH, (e) => stopFor((e.payload as { error: Error }).error));
+  // Every join (the first, and each rebalance) places the partitions it assigns: a pending one at its
+  // next offset (not the log's start again), any other paused (not read for nothing).
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    try {
+      const assigned = (e.payload as { memberAssignment: Record<string, number[] | undefined> }).memberAssignment[topic] ?? [];
+      const idle = assigned.filter((p) => !pending.has(p));
+      if (idle.length) consumer.pause([{ topic, partitions: idle }]);
+      for (const p of assigned) if (pending.has(p)) consumer.seek({ topic, partition: p, offset: String(next.get(p)) });
+    } catch {
+      // Placing is an optimisation: without it the partitions are read from the start and `next` filters.
+    }
+  });
 
   await consumer.connect();
   const stall = setInterval(() => {
@@ -179,7 +191,7 @@ export async function readRanges(
         if (Number(batch.lastOffset()) >= r.to - 1) complete(batch.partition);
       },
     });
-    for (const [p, r] of pending) consumer.seek({ topic, partition: p, offset: String(r.from) });
+    for (const p of pending.keys()) consumer.seek({ topic, partition: p, offset: String(next.get(p)) });
     const idle = [...ranges.keys()].filter((p) => !pending.has(p));
     if (idle.length) consumer.pause([{ topic, partitions: idle }]);
     await done;

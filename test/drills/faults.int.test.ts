@@ -77,17 +77,18 @@ async function readAll(spec: ClusterSpec, topic: string): Promise<string[]> {
   const ends = await withAdmin(kafka, spec.name, (a) => a.fetchTopicOffsets(topic));
   const want = ends.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
   const consumer = kafka.consumer({ groupId });
-  const got: string[] = [];
+  // By partition:offset: a rebalance (a coordinator moved after the restart) makes the group read a partition again.
+  const got = new Map<string, string>();
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`read ${got.length} of ${want} records of ${topic}`)), 60_000);
+      const timer = setTimeout(() => reject(new Error(`read ${got.size} of ${want} records of ${topic}`)), 60_000);
       void consumer.run({
         autoCommit: false,
-        eachMessage: async ({ message }) => {
-          got.push(message.value!.toString());
-          if (got.length >= want) {
+        eachMessage: async ({ partition, message }) => {
+          got.set(`${partition}:${message.offset}`, message.value!.toString());
+          if (got.size >= want) {
             clearTimeout(timer);
             resolve();
           }
@@ -98,7 +99,7 @@ async function readAll(spec: ClusterSpec, topic: string): Promise<string[]> {
     await consumer.disconnect();
   }
   await withAdmin(kafka, spec.name, (a) => a.deleteGroups([groupId]));
-  return got.sort();
+  return [...got.values()].sort();
 }
 
 describe('broker faults on the standby broker', () => {

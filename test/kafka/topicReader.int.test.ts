@@ -4,7 +4,7 @@
  * a partition it gets back from the start again. Here another member joins the reader's group and
  * leaves while the reader is part way through.
  */
-import { AssignerProtocol } from 'kafkajs';
+import { AssignerProtocol, type Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withAdmin } from '../../src/kafka/admin';
 import { READER_GROUP_PREFIX } from '../../src/kafka/ownGroups';
@@ -47,43 +47,52 @@ describe('readRanges', () => {
     const handed = new Map<number, number[]>([0, 1, 2].map((p) => [p, []]));
     const ranges = new Map([0, 1, 2].map((p) => [p, { from: 10, to: PER_PARTITION }]));
     let visitor: Promise<{ assigned: number }> | undefined;
+    let other: Consumer | undefined;
     let readDone = false;
 
     const visit = async (): Promise<{ assigned: number }> => {
       const groupId = await readerGroup();
-      const other = kafka.consumer({ groupId, maxBytesPerPartition: 1 });
+      const member = kafka.consumer({ groupId, maxBytesPerPartition: 1 });
+      other = member;
       let assigned = 0;
       const joined = new Promise<void>((resolve) =>
-        other.on(other.events.GROUP_JOIN, (e) => {
+        member.on(member.events.GROUP_JOIN, (e) => {
           const mine = (e.payload as { memberAssignment: Record<string, number[]> }).memberAssignment[topic] ?? [];
           assigned = mine.length;
           resolve();
         }),
       );
-      await other.connect();
-      await other.subscribe({ topic, fromBeginning: true });
+      await member.connect();
+      await member.subscribe({ topic, fromBeginning: true });
       // It takes partitions from the reader and reads nothing of them; it never commits.
-      await other.run({ autoCommit: false, eachBatch: async () => new Promise<void>((r) => setTimeout(r, 50)) });
+      await member.run({ autoCommit: false, eachBatch: async () => new Promise<void>((r) => setTimeout(r, 50)) });
       await joined;
       await new Promise((r) => setTimeout(r, 500));
-      await other.disconnect();
+      await member.disconnect();
+      other = undefined;
       expect(readDone, 'the reader was still reading when the other member left').toBe(false);
       return { assigned };
     };
 
-    await readRanges(
-      kafka,
-      topic,
-      ranges,
-      async (partition, records) => {
-        visitor ??= visit();
-        for (const m of records) handed.get(partition)!.push(Number(m.offset));
-        // Slow enough that the rebalances happen while most of the range is still to read.
-        await new Promise((r) => setTimeout(r, 80));
-      },
-      { maxBytesPerPartition: 1, concurrency: 3 },
-    );
-    readDone = true;
+    try {
+      await readRanges(
+        kafka,
+        topic,
+        ranges,
+        async (partition, records) => {
+          visitor ??= visit();
+          for (const m of records) handed.get(partition)!.push(Number(m.offset));
+          // Slow enough that the rebalances happen while most of the range is still to read.
+          await new Promise((r) => setTimeout(r, 80));
+        },
+        { maxBytesPerPartition: 1, concurrency: 3 },
+      );
+    } finally {
+      readDone = true;
+      // A visit that failed or never finished must not leave its member in the group (nor reject unawaited).
+      await visitor?.catch(() => undefined);
+      await other?.disconnect().catch(() => undefined);
+    }
     const { assigned } = await visitor!;
     expect(assigned, 'partitions the other member took from the reader').toBeGreaterThan(0);
     const expected = Array.from({ length: PER_PARTITION - 10 }, (_, i) => 10 + i);

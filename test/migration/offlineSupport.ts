@@ -13,18 +13,20 @@ export async function readTopic(spec: ClusterSpec, topic: string): Promise<strin
   const kafka = kafkaFor(spec, 'offline-test');
   const offsets = await withAdmin(kafka, spec.name, (a) => retryTransient(() => a.fetchTopicOffsets(topic)));
   const expected = offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
-  const seen: string[] = [];
+  // By partition:offset: a rebalance (a coordinator moved after a restart) makes the group read a partition again.
+  const seen = new Map<string, string>();
   if (expected > 0) {
     const consumer = kafka.consumer({ groupId: unique('offline-read') });
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`only ${seen.length} of ${expected} records of ${topic} came back from ${spec.name}`)), 60_000);
+      const timer = setTimeout(() => reject(new Error(`only ${seen.size} of ${expected} records of ${topic} came back from ${spec.name}`)), 60_000);
       void consumer.run({
         eachMessage: async ({ partition, message }) => {
           const headers = Object.entries(message.headers ?? {}).map(([k, v]) => `${k}=${Buffer.isBuffer(v) ? v.toString('hex') : String(v)}`).join(',');
-          seen.push(`${partition}:${message.offset}:${message.timestamp}:${message.key?.toString('hex') ?? '-'}:${message.value?.toString('hex') ?? '-'}:${headers}`);
-          if (seen.length >= expected) {
+          const at = `${partition}:${message.offset}`;
+          if (!seen.has(at)) seen.set(at, `${at}:${message.timestamp}:${message.key?.toString('hex') ?? '-'}:${message.value?.toString('hex') ?? '-'}:${headers}`);
+          if (seen.size >= expected) {
             clearTimeout(timer);
             resolve();
           }
@@ -33,7 +35,7 @@ export async function readTopic(spec: ClusterSpec, topic: string): Promise<strin
     });
     await consumer.disconnect();
   }
-  return [`offsets ${offsets.map((o) => `${o.partition}:[${o.low},${o.high})`).sort().join(' ')}`, ...seen.sort()];
+  return [`offsets ${offsets.map((o) => `${o.partition}:[${o.low},${o.high})`).sort().join(' ')}`, ...[...seen.values()].sort()];
 }
 
 export async function brokersRunning(spec: ClusterSpec): Promise<number[]> {
