@@ -25,7 +25,7 @@ import type {
   DiskPartitions,
   DiskReadInput,
   FailoverDivergence,
-  FailoverGroupMove,
+  FailoverGroupMoves,
   GroupMovesInput,
   GroupOffsetsInput,
   PrimaryFence,
@@ -83,13 +83,16 @@ export function failoverDataActivities(_deps: ActivityDeps) {
      * In: GroupMovesInput { primary, standby, groups, topics?, diskGroups?, disk? } (disk ones when the primary is down).
      * groups 'all': every group with committed offsets on the topics (live: the primary's group list;
      * from disk: the groups of `diskGroups`, read with groups 'all'); groups without any are left out.
-     * Out: FailoverGroupMove[] (GroupMove: pass them to commitGroupsActivity as `moves`).
+     * Out: FailoverGroupMoves { moves (GroupMove: pass them to commitGroupsActivity as `moves`),
+     * warnings (the live listing of the primary's groups did not settle: groups may be missing) }.
      */
-    async failoverGroupMovesActivity(input: GroupMovesInput): Promise<FailoverGroupMove[]> {
+    async failoverGroupMovesActivity(input: GroupMovesInput): Promise<FailoverGroupMoves> {
       const [primary, standby] = [checkedSpec(input.primary), checkedSpec(input.standby)];
-      return withHeartbeat({ phase: 'failover: translate group offsets', subject: input.groups === 'all' ? 'every group on the topics' : `${input.groups.length} groups` }, (_beat, signal) =>
-        failoverGroupMoves(primary, standby, input.groups, { topics: input.topics, diskGroups: input.diskGroups, disk: input.disk, signal }),
+      const warnings: string[] = [];
+      const moves = await withHeartbeat({ phase: 'failover: translate group offsets', subject: input.groups === 'all' ? 'every group on the topics' : `${input.groups.length} groups` }, (_beat, signal) =>
+        failoverGroupMoves(primary, standby, input.groups, { topics: input.topics, diskGroups: input.diskGroups, disk: input.disk, signal, warnings }),
       );
+      return { moves, warnings };
     },
 
     /**

@@ -3,7 +3,8 @@
  * server; the activities are stubs that record their calls, the workflow is the real one):
  * `stand-down` ends the run at the timeout with nothing promoted; `proceed` goes on at the timeout,
  * says so in the report and promotes; `escalate` keeps waiting, a problem line per period, until
- * someone approves.
+ * someone approves. And a listing of the primary's groups that did not settle (the groups
+ * activity's warnings) reaches the report's problems.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -28,6 +29,8 @@ const primary = spec('gate-p', 1);
 const standby = spec('gate-s', 3);
 
 const calls: string[] = [];
+/** What failoverGroupMovesActivity answers (a run from before listing warnings got the moves alone). */
+let groupMoves: unknown = [];
 const down = (): ClusterObservation => ({ cluster: primary.name, at: new Date().toISOString(), brokers: [{ id: 1, listener: '127.0.0.1:1', reachable: false }], offline: [], criticalOffline: [], underMinIsr: [], reachable: false });
 const ready = (): StandbyObservation => ({
   cluster: standby.name,
@@ -51,7 +54,7 @@ const stubs: Partial<Record<keyof LifeboatActivities, (...args: never[]) => Prom
     totals: { partitions: 1, notMirrored: 3, aborted: 0, open: 0, unknown: 0 },
     at: new Date().toISOString(),
   }),
-  failoverGroupMovesActivity: async () => [],
+  failoverGroupMovesActivity: async () => groupMoves,
   produceConsumeProbeActivity: async () => ({ topic: 'probe', produced: 10, consumed: 10, partitions: 3, produceMs: 1, roundTripMs: 2, ok: true }),
 };
 const recording = Object.fromEntries(
@@ -85,6 +88,7 @@ describe('failover approval timeout in skipped time', () => {
 
   beforeEach(() => {
     calls.length = 0;
+    groupMoves = [];
   });
 
   const start = (workflowId: string, policy: Record<string, unknown>) =>
@@ -121,6 +125,16 @@ describe('failover approval timeout in skipped time', () => {
     expect(r.status.mirror?.stopped).toBe('not running');
     expect(r.status.notMirroredTotal).toBe(3);
     expect(calls).toEqual(expect.arrayContaining(['fencePrimaryActivity', 'failoverDivergenceActivity', 'produceConsumeProbeActivity']));
+  });
+
+  it("a listing of the primary's groups that did not settle is a problem in the report", { timeout: 120_000 }, async () => {
+    groupMoves = { moves: [], warnings: ['the coordinators of __consumer_offsets moved during each of 5 listings of the groups (brokers restarting, leaders rebalancing?): groups may be missing'] };
+    const r = (await (await start('fo-gate-listing', { onApprovalTimeout: 'proceed' })).result()) as FailoverResult;
+    expect(r.status.outcome, r.report.problems.join('; ')).toBe('failed over');
+    expect(r.report.problems).toContain(
+      'listing the groups of gate-p: the coordinators of __consumer_offsets moved during each of 5 listings of the groups (brokers restarting, leaders rebalancing?): groups may be missing; a group missed keeps the offsets the mirror gave it on gate-s',
+    );
+    expect(calls).toContain('failoverGroupMovesActivity');
   });
 
   it('escalate: a problem line per period and the step `escalated`, waiting on until approved', { timeout: 120_000 }, async () => {

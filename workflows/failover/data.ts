@@ -7,7 +7,7 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { LifeboatActivities } from '../../activities';
 import type { ClusterSpec } from '../../src/config/spec';
 import { brokersByHost } from '../../src/failover/data/hosts.pure';
-import type { DiskGroups, DiskPartitions, FailoverDivergence, FailoverGroupMove } from '../../src/failover/data/types';
+import type { DiskGroups, DiskPartitions, FailoverDivergence, FailoverGroupMove, FailoverGroupMoves } from '../../src/failover/data/types';
 import { hostTaskQueue } from '../../src/temporal/taskQueues.pure';
 import { failureOf } from '../recovery/support';
 
@@ -38,7 +38,7 @@ export async function exactData(primary: ClusterSpec, standby: ClusterSpec, topi
   const anyGroups = groups === 'all' || groups.length > 0;
   const first = await reads.failoverDivergenceActivity({ primary, standby, topics });
   if (first.from !== 'unknown' || !first.diskReads?.length) {
-    const moves = anyGroups ? await reads.failoverGroupMovesActivity({ primary, standby, groups, topics }) : [];
+    const moves = anyGroups ? movesOf(await reads.failoverGroupMovesActivity({ primary, standby, groups, topics }), primary, standby, problems) : [];
     return { divergence: first, moves, problems };
   }
   // The primary is down: its groups' offsets from __consumer_offsets on disk, then the partitions'
@@ -65,6 +65,17 @@ export async function exactData(primary: ClusterSpec, standby: ClusterSpec, topi
   }
   for (const d of disk) for (const p of d.problems) problems.push(`${d.host}: ${p}`);
   const divergence = disk.length ? await reads.failoverDivergenceActivity({ primary, standby, topics, disk, diskGroups }) : planned;
-  const moves = anyGroups ? await reads.failoverGroupMovesActivity({ primary, standby, groups, topics, diskGroups, disk }) : [];
+  const moves = anyGroups ? movesOf(await reads.failoverGroupMovesActivity({ primary, standby, groups, topics, diskGroups, disk }), primary, standby, problems) : [];
   return { divergence, moves, problems };
+}
+
+/**
+ * The moves, each listing warning a problem (a group the listing missed is not moved: its offsets on
+ * the standby stay as the mirror left them). An activity that ran before warnings existed (a run
+ * older than this code, replayed) returned the moves alone.
+ */
+function movesOf(found: FailoverGroupMoves | FailoverGroupMove[], primary: ClusterSpec, standby: ClusterSpec, problems: string[]): FailoverGroupMove[] {
+  if (Array.isArray(found)) return found;
+  for (const w of found.warnings) problems.push(`listing the groups of ${primary.name}: ${w}; a group missed keeps the offsets the mirror gave it on ${standby.name}`);
+  return found.moves;
 }

@@ -226,6 +226,8 @@ export interface GroupMovesOptions {
   diskGroups?: DiskGroups[];
   disk?: DiskPartitions[];
   signal?: AbortSignal;
+  /** Receives why the live listing of the primary's groups ('all') may have missed some. */
+  warnings?: string[];
 }
 
 /**
@@ -272,7 +274,12 @@ export async function failoverGroupMoves(primary: ClusterSpec, standby: ClusterS
     for (const g of wanted) held.set(g, (merged.get(g)?.offsets ?? []).filter((o) => topics.includes(o.topic)));
   } else {
     await withAdmin(await reachableKafka(primary, 'failover-groups'), primary.name, async (admin) => {
-      const names = wanted === 'all' ? (await listGroupsSteadily(admin, { timeoutMs: FAILOVER_LISTING_MS, signal: opts.signal })).groups.map((g) => g.groupId).sort() : wanted;
+      let names = wanted;
+      if (names === 'all') {
+        const listing = await listGroupsSteadily(admin, { timeoutMs: FAILOVER_LISTING_MS, signal: opts.signal });
+        names = listing.groups.map((g) => g.groupId).sort();
+        opts.warnings?.push(...listing.warnings);
+      }
       for (const g of names) {
         const r = await fetchCommittedOffsets(admin, g, topics, opts.signal);
         const offsets = r.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: Number(p.offset) }))).filter((o) => o.offset >= 0);

@@ -163,6 +163,13 @@ export interface FailoverGroupMove extends GroupMove {
   from: 'live' | 'disk';
 }
 
+/** failoverGroupMovesActivity's result: the moves, and why the primary's group list may be short. */
+export interface FailoverGroupMoves {
+  moves: FailoverGroupMove[];
+  /** The live listing of the primary's groups ('all') did not settle: groups may be missing from `moves`. */
+  warnings: string[];
+}
+
 /** failoverGroupMovesActivity's input. */
 export interface GroupMovesInput {
   primary: unknown;
