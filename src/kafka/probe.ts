@@ -139,7 +139,7 @@ export async function throughputProbe(kafka: Kafka, opts: { records?: number; re
     let seen = 0;
     let first = 0;
     // Each partition's next offset not yet counted: a rebalance (a coordinator moved) makes the
-    // never-committing group read a partition again, and a record counts once.
+    // group read a partition again from its last commit, and a record counts once.
     const counted = new Map<number, number>();
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });

@@ -191,9 +191,7 @@ export async function readRanges(
         if (Number(batch.lastOffset()) >= r.to - 1) complete(batch.partition);
       },
     });
-    for (const p of pending.keys()) consumer.seek({ topic, partition: p, offset: String(next.get(p)) });
-    const idle = [...ranges.keys()].filter((p) => !pending.has(p));
-    if (idle.length) consumer.pause([{ topic, partitions: idle }]);
+    // The first join (inside run) placed the partitions already: seeking again here would drop its first fetch.
     await done;
   } finally {
     clearInterval(stall);

@@ -90,7 +90,7 @@ describe('readRanges', () => {
     } finally {
       readDone = true;
       // A visit that failed or never finished must not leave its member in the group (nor reject unawaited).
-      await visitor?.catch(() => undefined);
+      await Promise.race([visitor?.catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
       await other?.disconnect().catch(() => undefined);
     }
     const { assigned } = await visitor!;

@@ -132,7 +132,7 @@ describe('failover approval timeout in skipped time', () => {
     const r = (await (await start('fo-gate-listing', { onApprovalTimeout: 'proceed' })).result()) as FailoverResult;
     expect(r.status.outcome, r.report.problems.join('; ')).toBe('failed over');
     expect(r.report.problems).toContain(
-      'listing the groups of gate-p: the coordinators of __consumer_offsets moved during each of 5 listings of the groups (brokers restarting, leaders rebalancing?): groups may be missing; a group missed keeps the offsets the mirror gave it on gate-s',
+      'listing the groups of gate-p: the coordinators of __consumer_offsets moved during each of 5 listings of the groups (brokers restarting, leaders rebalancing?): groups may be missing; a group missed is not moved: on gate-s it has only offsets it committed there itself (none: its consumers start by their auto.offset.reset); name the groups to move them',
     );
     expect(calls).toContain('failoverGroupMovesActivity');
   });

@@ -70,12 +70,14 @@ export async function exactData(primary: ClusterSpec, standby: ClusterSpec, topi
 }
 
 /**
- * The moves, each listing warning a problem (a group the listing missed is not moved: its offsets on
- * the standby stay as the mirror left them). An activity that ran before warnings existed (a run
- * older than this code, replayed) returned the moves alone.
+ * The moves, each listing warning a problem (a group the listing missed is not moved: the mirror
+ * copies records, not group offsets). An activity that ran before warnings existed (a run older
+ * than this code, replayed) returned the moves alone.
  */
 function movesOf(found: FailoverGroupMoves | FailoverGroupMove[], primary: ClusterSpec, standby: ClusterSpec, problems: string[]): FailoverGroupMove[] {
   if (Array.isArray(found)) return found;
-  for (const w of found.warnings) problems.push(`listing the groups of ${primary.name}: ${w}; a group missed keeps the offsets the mirror gave it on ${standby.name}`);
+  for (const w of found.warnings) {
+    problems.push(`listing the groups of ${primary.name}: ${w}; a group missed is not moved: on ${standby.name} it has only offsets it committed there itself (none: its consumers start by their auto.offset.reset); name the groups to move them`);
+  }
   return found.moves;
 }

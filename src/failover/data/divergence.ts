@@ -255,7 +255,8 @@ export function groupsOnDisk(diskGroups: DiskGroups[], topics: string[]): Map<st
 /**
  * How long the primary's groups are listed (listGroupsSteadily) in a failover: a primary reachable
  * but degraded (coordinators offline, leaders moving) must not hold the failover for minutes. A
- * group missed there keeps its offsets on the standby as the mirror left them.
+ * group missed there is not moved (the mirror copies records, not group offsets): the listing's
+ * warnings say so in the report.
  */
 const FAILOVER_LISTING_MS = 15_000;
 
