@@ -15,6 +15,7 @@ import { LifeboatError } from '../errors';
 import { type Acl, fenceShape, toKafkajsAcl } from '../kafka/acls';
 import { describeTopics, reachableKafka, retryTransient, withAdmin } from '../kafka/admin';
 import { kafkaFor } from '../kafka/client';
+import { waitForAgreement } from '../kafka/ready';
 import { forgetPositions, STATE_TOPIC } from '../kafka/mirror/state';
 import { MIRROR_STATUS_QUERY, type MirrorStatus } from '../kafka/mirrorRun.pure';
 import { topicAcls } from '../migration/fence';
@@ -112,8 +113,9 @@ export async function putFencesBack(standby: ClusterSpec, acls: Acl[]): Promise<
 
 /**
  * After the drill starts the target's brokers again: waits until its admin client sees every broker
- * and every topic of `topics` with a leader for each partition (a broker just started answers metadata
- * before the controller has sent it the topics: an inventory then would miss them). Returns a line.
+ * and every topic of `topics` with a leader for each partition, then until every broker agrees on them
+ * (a broker just started answers metadata before the controller has sent it the topics: an inventory
+ * asking that one would miss them). Returns a line.
  */
 export async function awaitServingAgain(spec: ClusterSpec, topics: string[], opts: { timeoutMs: number; signal?: AbortSignal }): Promise<string> {
   const until = Date.now() + opts.timeoutMs;
@@ -128,7 +130,12 @@ export async function awaitServingAgain(spec: ClusterSpec, topics: string[], opt
         const led = new Map(md.map((t) => [t.name, t.partitions.every((p) => p.leader >= 0)]));
         return { missingBrokers: want.filter((id) => !live.includes(id)), missingTopics: topics.filter((t) => led.get(t) !== true), topics: md.length };
       });
-      if (!seen.missingBrokers.length && !seen.missingTopics.length) return `${spec.name} serves again: ${want.length} brokers, ${topics.length} topics of the inventory led`;
+      if (!seen.missingBrokers.length && !seen.missingTopics.length) {
+        // One broker's view is not every broker's: a broker the controller has not updated yet answers
+        // Metadata with no topics, and the inventory's listing may ask that one (CI saw "10 topics removed").
+        await waitForAgreement(spec, { topics, present: want, timeoutMs: Math.max(1_000, until - Date.now()), signal: opts.signal });
+        return `${spec.name} serves again: ${want.length} brokers, ${topics.length} topics of the inventory led, every broker agreeing`;
+      }
       last = `brokers not live: ${seen.missingBrokers.join(', ') || 'none'}; topics not seen or without a leader: ${seen.missingTopics.slice(0, 5).join(', ') || 'none'}`;
     } catch (e) {
       last = (e as Error).message;
