@@ -27,7 +27,7 @@ import { LocalBackend } from '../repository/backend';
 import { locationOf } from '../repository/location';
 import type { LocalRepository } from '../repository/repo';
 import { ACL, chrootPath, create, getChildren, Id, Permission, remove, ZkError, type ZkClient } from '../zookeeper/client';
-import { deleteTree } from '../zookeeper/deleteTree';
+import { deleteExported, deleteTree } from '../zookeeper/deleteTree';
 import { withZkSession } from '../zookeeper/errors';
 import { exportTree } from '../zookeeper/export';
 import { applyRestore, planRestoreLive, summarizePlan } from '../zookeeper/restore';
@@ -302,6 +302,8 @@ async function applyZkFault(spec: ClusterSpec, drillId: string, fault: Extract<F
   const tags = faultSnapshotTags(drillId, fault.kind);
   const zkc = spec.zookeeper!;
   return withZkSession(zkc.connect, { auth: zkAuthOf(spec) }, async (zk) => {
+    // A second apply (the activity retried) finds the committed export and deletes the slow way.
+    let exps: ZkTreeExport[] | undefined;
     const meta = await withRepository(
       spec,
       async (repo) => {
@@ -309,21 +311,24 @@ async function applyZkFault(spec: ClusterSpec, drillId: string, fault: Extract<F
         if (found) return found;
         // The export is committed before anything is deleted: no export, no fault.
         opts.onProgress?.(`exporting ${roots.join(', ')}`);
-        const exps: ZkTreeExport[] = [];
-        for (const r of roots) exps.push(await exportTree(zk, r, { signal: opts.signal }));
-        const facts: FaultFacts = { at: new Date().toISOString(), roots, znodes: exps.reduce((n, e) => n + e.nodeCount, 0), zxid: `0x${zkZxidMax(exps).toString(16)}` };
+        const taken: ZkTreeExport[] = [];
+        for (const r of roots) taken.push(await exportTree(zk, r, { signal: opts.signal }));
+        const facts: FaultFacts = { at: new Date().toISOString(), roots, znodes: taken.reduce((n, e) => n + e.nodeCount, 0), zxid: `0x${zkZxidMax(taken).toString(16)}` };
         const summary = `drill ${drillId}: ${roots.join(', ')} before the ${fault.kind} fault, ${facts.znodes} znodes at zxid ${facts.zxid}`;
         const { meta } = await repo.saveSnapshot({ cluster: spec.name, components: ['zookeeper'], tags, extra: { drillFault: facts, summary } }, async (w) => {
-          await writeZkComponent(w, exps[0]!);
-          for (let i = 1; i < exps.length; i++) await w.writeFile(extraRootFile(i), serializeExport(exps[i]!));
+          await writeZkComponent(w, taken[0]!);
+          for (let i = 1; i < taken.length; i++) await w.writeFile(extraRootFile(i), serializeExport(taken[i]!));
         });
+        exps = taken;
         return meta;
       },
       true,
     );
     const facts = meta.extra.drillFault as FaultFacts;
     opts.onProgress?.(`deleting ${roots.join(', ')}`);
-    for (const r of facts.roots) await deleteTree(zk, r);
+    // What the export holds goes in a few atomic batches (deleteExported); anything else node by node.
+    if (exps) for (const e of exps) await deleteExported(zk, e);
+    else for (const r of facts.roots) await deleteTree(zk, r);
     return {
       fault,
       at: facts.at,
