@@ -30,7 +30,11 @@ export async function deleteTree(zk: ZkClient, path: string, attempts = 5): Prom
   return n + 1;
 }
 
-/** Remove ops per multi request: ~100 bytes each, far below ZooKeeper's 1 MB request limit (jute.maxbuffer). */
+/**
+ * Remove ops per multi request. A Kafka chroot's paths are ~100 bytes, far below ZooKeeper's 1 MB
+ * request limit (jute.maxbuffer); a registry's (URL-encoded provider URLs, 1-2 KB) can pass it, and
+ * ZooKeeper then drops the request's connection: the batch fails and deleteTree deletes node by node.
+ */
 const MULTI_BATCH = 500;
 
 /**
