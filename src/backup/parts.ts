@@ -17,6 +17,7 @@ import { kafkaFor } from '../kafka/client';
 import { exportMetadata } from '../kafka/metadata';
 import { writeMetadataComponent } from '../kafka/metadataStore';
 import { backupTopics } from '../kafka/topicBackup';
+import { listTopicsChecked } from '../kafka/topicListing';
 import { type Fingerprints, fingerprintRanges, type RangeMap } from '../kafka/fingerprint';
 import { type ThroughputResult, throughputProbe } from '../kafka/probe';
 import type { ComponentName, Repository, SnapshotMeta } from '../repository/types';
@@ -132,7 +133,8 @@ export async function backupPart(spec: ClusterSpec, repo: Repository, ref: Backu
       return resultOf(meta, part, false);
     }
     case 'kafka-metadata': {
-      const exp = await exportMetadata(await reachableKafka(spec), { name: spec.name });
+      // The listing checked against ZooKeeper: a broker just started lists no topic (topicListing.ts).
+      const exp = await exportMetadata(await reachableKafka(spec), { name: spec.name, listTopics: (a) => listTopicsChecked(spec, a, { relevant: (t) => !t.startsWith('__'), signal: opts.signal }) });
       const summary = `${exp.topics.length} topics, ${exp.groups.length} groups, ${exp.acls.length} ACLs`;
       const { meta } = await repo.saveSnapshot({ ...base, extra: { ...base.extra, summary } }, (w) => writeMetadataComponent(w, exp));
       return resultOf(meta, part, false);
@@ -164,9 +166,8 @@ export async function backupPart(spec: ClusterSpec, repo: Repository, ref: Backu
       }
       // Every topic but internal ones and those matching a disposable pattern of the spec.
       const disposable = spec.topics.disposable.map((p) => new RegExp(p));
-      const topics =
-        opts.topics ??
-        (await withAdmin(kafkaFor(spec, 'backup'), spec.name, (a) => a.listTopics())).filter((t) => !t.startsWith('__') && !disposable.some((r) => r.test(t))).sort();
+      const kept = (t: string) => !t.startsWith('__') && !disposable.some((r) => r.test(t));
+      const topics = opts.topics ?? (await withAdmin(kafkaFor(spec, 'backup'), spec.name, (a) => listTopicsChecked(spec, a, { relevant: kept, signal: opts.signal }))).filter(kept).sort();
       const { meta } = await repo.saveSnapshot({ ...base, ...(parent ? { parent: parent.id } : {}) }, async (w) => {
         const r = await backupTopics(kafkaFor(spec, 'backup'), w, {
           topics,

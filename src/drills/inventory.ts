@@ -5,11 +5,12 @@
  * drill; any difference (inventory.pure.ts) is a problem. A read: it writes nothing anywhere.
  */
 import { createHash } from 'node:crypto';
-import { ConfigResourceTypes, ConfigSource } from 'kafkajs';
+import { type Admin, ConfigResourceTypes, ConfigSource } from 'kafkajs';
 import { type ClusterSpec, registryRootsOf, zkAuthOf } from '../config/spec';
 import { LifeboatError } from '../errors';
 import { reachableKafka, retryTransient, withAdmin } from '../kafka/admin';
 import { exportMetadata } from '../kafka/metadata';
+import { listTopicsChecked } from '../kafka/topicListing';
 import type { ZkClient } from '../zookeeper/client';
 import { withZkSession } from '../zookeeper/errors';
 import { exportTree } from '../zookeeper/export';
@@ -80,6 +81,9 @@ async function readBrokerConfigs(spec: ClusterSpec, kafka: Awaited<ReturnType<ty
   });
 }
 
+/** How long an inventory waits for the brokers to list topics ZooKeeper has (topicListing.ts). */
+const LISTING_WAIT_MS = 10_000;
+
 /** The target's inventory now. */
 export async function takeInventory(spec: ClusterSpec, drillId: string, opts: InventoryOptions = {}): Promise<Inventory> {
   const exclude = new Set([drillStreamTopic(drillId), ...(opts.excludeTopics ?? [])]);
@@ -87,8 +91,16 @@ export async function takeInventory(spec: ClusterSpec, drillId: string, opts: In
   // drill's stream topic, a probe's scratch topic (the drill's own, or a verifyCluster running beside this).
   const leftOut = (topic: string) => exclude.has(topic) || isDrillStreamTopic(topic) || isOwnScratchTopic(topic);
   const kafka = await reachableKafka(spec, 'drill-inventory');
+  // One broker answers the listing; one the controller has not told about the topics yet (just started,
+  // as after a review's restart) lists none, which would read as every topic removed: checked against
+  // ZooKeeper, which waits (bounded) for the topics it has. What is still missing is a difference.
+  const listTopics = (admin: Admin) => listTopicsChecked(spec, admin, { relevant: (t) => !leftOut(t), signal: opts.signal, timeoutMs: LISTING_WAIT_MS, strict: false });
   // The three parts read different things (Kafka's metadata, each broker's configs, ZooKeeper): at once.
-  const [md, brokerConfigs, znodes] = await settleAll([exportMetadata(kafka, { name: spec.name, includeInternal: true, excludeTopics: [...exclude] }), readBrokerConfigs(spec, kafka), readZnodes(spec, leftOut, opts.signal)]);
+  const [md, brokerConfigs, znodes] = await settleAll([
+    exportMetadata(kafka, { name: spec.name, includeInternal: true, excludeTopics: [...exclude], listTopics }),
+    readBrokerConfigs(spec, kafka),
+    readZnodes(spec, leftOut, opts.signal),
+  ]);
   const topics: Inventory['topics'] = {};
   for (const t of md.topics) {
     if (leftOut(t.name)) continue;

@@ -31,6 +31,8 @@ export interface ExportOptions {
   includeInternal?: boolean;
   /** Topics left out, never asked about (a drill's own stream topic, dropped beside the inventory). */
   excludeTopics?: string[];
+  /** How the topics are listed (default: `admin.listTopics()`); a backup checks the listing (topicListing.ts). */
+  listTopics?: (admin: Admin) => Promise<string[]>;
 }
 
 const isInternal = (topic: string) => topic.startsWith('__');
@@ -49,9 +51,11 @@ const isSecurityDisabled = (e: unknown) => /SECURITY_DISABLED|Security features 
 /** How many times a listing is read again when topics in it are gone by the time they are described. */
 const TOPIC_READS = 5;
 
-async function readTopics(admin: Admin, includeInternal: boolean, warnings: string[], exclude: ReadonlySet<string>): Promise<TopicExport[]> {
-  const listed = async () => (await admin.listTopics()).filter((t) => (includeInternal || !isInternal(t)) && !exclude.has(t)).sort();
-  let names = await listed();
+async function readTopics(admin: Admin, includeInternal: boolean, warnings: string[], exclude: ReadonlySet<string>, list: (admin: Admin) => Promise<string[]>): Promise<TopicExport[]> {
+  const wanted = (all: string[]) => all.filter((t) => (includeInternal || !isInternal(t)) && !exclude.has(t)).sort();
+  // The first listing through `list` (a backup's is checked, topicListing.ts); a re-read after a deletion is plain.
+  const listed = async () => wanted(await admin.listTopics());
+  let names = wanted(await list(admin));
   for (let read = 1; ; read++) {
     if (names.length === 0) return [];
     try {
@@ -131,7 +135,7 @@ export async function exportMetadata(kafka: Kafka, opts: ExportOptions = {}): Pr
   return withAdmin(kafka, opts.name ?? 'kafka', async (admin) => {
     const warnings: string[] = [];
     const cluster = await admin.describeCluster();
-    const topics = await readTopics(admin, opts.includeInternal ?? false, warnings, new Set(opts.excludeTopics));
+    const topics = await readTopics(admin, opts.includeInternal ?? false, warnings, new Set(opts.excludeTopics), opts.listTopics ?? ((a) => a.listTopics()));
     const groups = await readGroups(admin, warnings);
     const acls = await readAcls(admin);
     if (acls === null) warnings.push('the cluster has no authorizer: no ACLs to export');

@@ -14,7 +14,7 @@ import { backoff, type Interval, poll, throwIfAborted } from '../core/poll';
 import { chrootPath, getChildren, getData, type ZkClient, ZkError } from '../zookeeper/client';
 import { openZk } from '../zookeeper/errors';
 import { kafkaConfig } from './client';
-import { clusterOf, type MetadataV1, metadataV1, protocolError, type WireResponse } from './wire/transport';
+import { clusterOf, type MetadataV1, metadataV4, protocolError, type WireResponse } from './wire/transport';
 
 /** A cluster as this module needs it: kafkajs settings (bootstrap, TLS, SASL) and, in ZooKeeper mode, where its chroot is. */
 export interface AgreementTarget {
@@ -67,7 +67,7 @@ export interface BrokerView {
 }
 
 /**
- * One broker's metadata answer, asked of that broker alone, without retries. A raw Metadata v1
+ * One broker's metadata answer, asked of that broker alone, without retries. A raw Metadata v4
  * request: kafkajs's own asks for every topic when given none and throws away the whole answer
  * when any partition has no leader, which is the normal state of a cluster with a broker down.
  */
@@ -76,8 +76,9 @@ async function askBroker(base: KafkaConfig, address: string, topics: string[]): 
   const cluster = clusterOf(kafka);
   await cluster.connect();
   try {
-    // An explicit (possibly empty) list: an empty one asks for no topic, not for all of them.
-    const { request, response } = metadataV1(topics);
+    // An explicit (possibly empty) list: an empty one asks for no topic, not for all of them. v4, which
+    // creates none of them (v1 let a broker with auto.create.topics.enable create a topic it did not know).
+    const { request, response } = metadataV4(topics);
     const md = (await cluster.brokerPool.seedBroker.connectionPool.send({ request, response: response as WireResponse<unknown> })) as MetadataV1;
     const view: BrokerView = {
       controller: md.controllerId >= 0 ? md.controllerId : null,
@@ -93,6 +94,23 @@ async function askBroker(base: KafkaConfig, address: string, topics: string[]): 
   } finally {
     await cluster.disconnect().catch(() => {});
   }
+}
+
+/**
+ * Why the first bootstrap broker that answers gives no metadata for each of `topics` (by topic; a
+ * topic it describes is absent): TOPIC_AUTHORIZATION_FAILED is a principal without Describe on it.
+ */
+export async function topicErrorsOf(spec: ClusterSpec, topics: string[]): Promise<Map<string, string>> {
+  const base = kafkaConfig(spec, 'ready');
+  let last: unknown;
+  for (const address of spec.kafka.bootstrapServers) {
+    try {
+      return (await askBroker(base, address, topics)).topicErrors;
+    } catch (e) {
+      last = e;
+    }
+  }
+  throw last;
 }
 
 /** UNKNOWN_TOPIC_OR_PARTITION for 3, and so on. */

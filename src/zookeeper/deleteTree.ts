@@ -31,11 +31,31 @@ export async function deleteTree(zk: ZkClient, path: string, attempts = 5): Prom
 }
 
 /**
- * Remove ops per multi request. A Kafka chroot's paths are ~100 bytes, far below ZooKeeper's 1 MB
- * request limit (jute.maxbuffer); a registry's (URL-encoded provider URLs, 1-2 KB) can pass it, and
- * ZooKeeper then drops the request's connection: the batch fails and deleteTree deletes node by node.
+ * Remove ops per multi request, and their paths' bytes: a Kafka chroot's paths are ~100 bytes, a
+ * registry's (URL-encoded provider URLs) 1-2 KB, and ZooKeeper refuses a request over jute.maxbuffer
+ * (1 MB by default) by dropping the connection.
  */
-const MULTI_BATCH = 500;
+const MULTI_OPS = 500;
+const MULTI_BYTES = 256 * 1024;
+
+/** Paths in order, cut into batches of at most MULTI_OPS and MULTI_BYTES (a longer path alone). */
+function batches(paths: string[]): string[][] {
+  const out: string[][] = [];
+  let cur: string[] = [];
+  let bytes = 0;
+  for (const p of paths) {
+    const size = Buffer.byteLength(p) + 16;
+    if (cur.length && (cur.length >= MULTI_OPS || bytes + size > MULTI_BYTES)) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(p);
+    bytes += size;
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
 
 /**
  * Deletes the subtree an export just read (a drill's fault deletes what it has committed): its nodes,
@@ -49,8 +69,7 @@ export async function deleteExported(zk: ZkClient, exp: ZkTreeExport): Promise<n
   const depth = (p: string) => p.split('/').length;
   paths.sort((a, b) => depth(b) - depth(a));
   let n = 0;
-  for (let i = 0; i < paths.length; i += MULTI_BATCH) {
-    const batch = paths.slice(i, i + MULTI_BATCH);
+  for (const batch of batches(paths)) {
     try {
       await multi(zk, batch.map((path) => ({ op: 'remove' as const, path })));
     } catch (e) {

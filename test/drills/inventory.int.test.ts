@@ -140,3 +140,27 @@ describe('drill inventory on the standby', () => {
     expect(zn.find((d) => d.key === `/standby/brokers/topics/${topic}/partitions/1/state`)).toMatchObject({ change: 'added', after: PRESENCE_ONLY });
   });
 });
+
+// The listing is checked against ZooKeeper (src/kafka/topicListing.ts, test/kafka/topicListing.int): a topic
+// ZooKeeper no longer has is a difference at once, with no wait for the brokers to list it.
+describe('drill inventory after a topic is deleted', () => {
+  it('reports the topic removed without waiting for it', async () => {
+    const gone = unique('scratch-inventory-gone');
+    await createTopicsReady(spec, [{ topic: gone, numPartitions: 2, replicationFactor: 1 }]);
+    const before = await inventory('test');
+    expect(before.topics[gone]).toMatchObject({ partitions: 2 });
+    await admin((a) => a.deleteTopics({ topics: [gone], timeout: 30_000 }));
+    await withZk(zkConnect, async (zk) => {
+      for (const end = Date.now() + 30_000; await exists(zk, chrootPath(spec.zookeeper!.chroot, `/brokers/topics/${gone}`)); ) {
+        if (Date.now() > end) throw new Error(`${gone} still in ZooKeeper after 30 s`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    });
+    const t = Date.now();
+    const after = await inventory('test');
+    // Well below the listing's 10 s wait, which a topic gone from ZooKeeper does not start.
+    expect(Date.now() - t).toBeLessThan(9_000);
+    expect(after.topics[gone]).toBeUndefined();
+    expect(inventoryDiff(before, after).filter((d) => d.area === 'topics')).toEqual([{ area: 'topics', key: gone, change: 'removed', before: '2 partitions, replication factor 1' }]);
+  }, 90_000);
+});

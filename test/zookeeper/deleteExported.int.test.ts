@@ -50,6 +50,21 @@ describe('deleteExported', () => {
     expect(after - before).toBeLessThan(100n);
   });
 
+  it('cuts batches by bytes too: 520 registry-like nodes of 2.4 KB names (1.2 MB in one batch of 500, past jute.maxbuffer)', async () => {
+    const at = `${root}/long`;
+    await mk(zk, at);
+    const name = (i: number) => `${'provider%3A%2F%2F10.0.0.1%3A20880%2Fcom.example.Service%3Fmethods%3D'.repeat(34)}${i}`.slice(0, 2400 - 4) + String(i).padStart(4, '0');
+    for (let i = 0; i < 520; i += 40) await Promise.all(Array.from({ length: Math.min(40, 520 - i) }, (_, j) => mk(zk, `${at}/${name(i + j)}`)));
+    const exp = await exportTree(zk, at);
+    expect(exp.nodeCount).toBe(521);
+    const before = await currentZxid(zk);
+    expect(await deleteExported(zk, exp)).toBe(521);
+    const after = await currentZxid(zk);
+    expect(await exists(zk, at)).toBeNull();
+    // A few batches of ~100 (node by node, after a batch ZooKeeper refused: 521 transactions).
+    expect(after - before).toBeLessThan(100n);
+  }, 60_000);
+
   it('still deletes the whole tree when a node was created in it after the export (the batch fails, node by node follows)', async () => {
     const at = `${root}/changed`;
     const made = await grow(at, 3);

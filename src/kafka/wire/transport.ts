@@ -183,6 +183,25 @@ export function metadataV1(topics: string[] | null): { request: WireRequest; res
   };
 }
 
+/**
+ * A Metadata v4 request for exactly these topics (as metadataV1) that never creates one: v1-v3 let a
+ * broker with auto.create.topics.enable (Kafka's default) create a topic it is asked about and does
+ * not know. The answer decodes to the same shape (v4's extra fields aside).
+ */
+export function metadataV4(topics: string[] | null): { request: WireRequest; response: WireResponse<MetadataV1> } {
+  const Encoder = internal<new () => { writeArray(a: string[], type: string, length: number): unknown; writeInt32(n: number): unknown; writeBoolean(b: boolean): unknown }>('protocol/encoder');
+  const { decode } = internal<{ decode: (raw: Buffer) => Promise<MetadataV1> }>('protocol/requests/metadata/v4/response');
+  // Encoded here, not by kafkajs's v4 request, which writes an empty list as null (every topic).
+  const encode = async () => {
+    const e = new Encoder();
+    if (topics === null) e.writeInt32(-1);
+    else e.writeArray(topics, 'string', topics.length);
+    e.writeBoolean(false);
+    return e;
+  };
+  return { request: { apiKey: 3, apiVersion: 4, apiName: 'Metadata', encode }, response: { decode, parse: async (d: MetadataV1) => d } };
+}
+
 /** kafkajs's Decoder class and its record header decoder (to see headers in wire order); undefined if absent. */
 export function headerDecoding(): { Decoder: { prototype: { readVarIntArray: (reader: unknown) => unknown[] } }; HeaderDecoder: unknown } | undefined {
   try {

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { clusterOf, KAFKAJS_VERSION, metadataV1, protocolError } from '../../../src/kafka/wire/transport';
+import { clusterOf, KAFKAJS_VERSION, metadataV1, metadataV4, protocolError } from '../../../src/kafka/wire/transport';
 
 const root = join(__dirname, '../../..');
 
@@ -55,6 +55,13 @@ describe('kafkajs transport', () => {
     const body = (await request.encode()) as { buffer: Buffer };
     // Two strings: count 2, then length-prefixed "a" and "b".
     expect(body.buffer).toEqual(Buffer.from([0, 0, 0, 2, 0, 1, 0x61, 0, 1, 0x62]));
+    // v4: the same list, then allow_auto_topic_creation false.
+    const v4 = metadataV4(['a']);
+    expect(v4.request.apiVersion).toBe(4);
+    expect(((await v4.request.encode()) as { buffer: Buffer }).buffer).toEqual(Buffer.from([0, 0, 0, 1, 0, 1, 0x61, 0]));
+    // No topic asks for none (not for every one, as a null list does), and never creates.
+    expect(((await metadataV4([]).request.encode()) as { buffer: Buffer }).buffer).toEqual(Buffer.from([0, 0, 0, 0, 0]));
+    expect(((await metadataV4(null).request.encode()) as { buffer: Buffer }).buffer).toEqual(Buffer.from([0xff, 0xff, 0xff, 0xff, 0]));
     const cluster = clusterOf(new Kafka({ brokers: ['127.0.0.1:1'], logLevel: logLevel.NOTHING }));
     expect(typeof cluster.connect).toBe('function');
     expect(typeof cluster.findBroker).toBe('function');
