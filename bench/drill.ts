@@ -134,7 +134,12 @@ async function timeline(client: Client, workflowId: string): Promise<string> {
     const id = String(e.eventId);
     const at = tsMs(e.eventTime);
     const a = e.activityTaskScheduledEventAttributes;
-    if (a) byId.set(id, { name: a.activityType?.name ?? '?', scheduled: at });
+    if (a) {
+      // A fault's activity names its fault's kind (the input's first "kind"), so the reverts can be told apart.
+      const input = (a.input?.payloads ?? []).map((p) => Buffer.from(p.data ?? []).toString('utf8')).join('');
+      const kind = /Fault/.test(a.activityType?.name ?? '') ? /"kind"\s*:\s*"([^"]+)"/.exec(input)?.[1] : undefined;
+      byId.set(id, { name: `${a.activityType?.name ?? '?'}${kind ? ` ${kind}` : ''}`, scheduled: at });
+    }
     const as = e.activityTaskStartedEventAttributes;
     if (as) {
       const x = byId.get(String(as.scheduledEventId));

@@ -8,8 +8,6 @@
  * failed (e.g. 15 a group active on the target, 19 a failing hook), 16 rejected.
  */
 import { userInfo } from 'node:os';
-import type { ClusterSpec } from '../../config/spec';
-import { loadSpec } from '../../config/spec';
 import { EXIT, isErrorType, LifeboatError } from '../../errors';
 import { sameCluster, selectionProblem } from '../../kafka/mirrorRun.pure';
 import { MIGRATION_ROLLBACK_SIGNAL, MIGRATION_STATUS_QUERY, type MigrationStatus, migrationWorkflowId, renderMigrationStatus } from '../../migration/onlineRun.pure';
@@ -17,6 +15,7 @@ import { renderMarkdown } from '../../report/report.pure';
 import { workflowUiLink } from '../../temporal/connection';
 import { connectTemporal, describeRun, startRun, type TemporalClient, type WorkflowArgs, type WorkflowResult } from '../../temporal/runs';
 import { follow } from '../follow';
+import { requireSpecPair } from '../requireSpec';
 import { choice, commandLine, describe, dryRun, flag, int, json, noWait, regex, spec as specOption, subcommand, targetSpec, text, topicList, yes } from '../options';
 import { type Output, output } from '../output';
 import { runOffline } from './migrateOffline';
@@ -69,15 +68,8 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
-function pairSpecs(values: Values): { src: ClusterSpec; dst: ClusterSpec } {
-  if (!values.spec) throw CLI.error('--spec <source.yaml> is required');
-  if (!values['target-spec']) throw CLI.error('--target-spec <target.yaml> is required');
-  const src = loadSpec(values.spec);
-  const dst = loadSpec(values['target-spec']);
-  const same = sameCluster(src, dst, 'migration');
-  if (same) throw new LifeboatError('InvalidInput', same);
-  return { src, dst };
-}
+/** Both specs, refused before anything starts when they are the same cluster. */
+const pairSpecs = (values: Values) => requireSpecPair(values, CLI, (s, d) => sameCluster(s, d, 'migration'));
 
 function targetId(values: Values, positionals: string[]): string {
   if (positionals.length > 1) throw CLI.error(`one workflow ID, got ${positionals.length}: ${positionals.join(' ')}`);

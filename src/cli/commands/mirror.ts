@@ -6,8 +6,6 @@
  */
 import { userInfo } from 'node:os';
 import { EXIT, LifeboatError } from '../../errors';
-import type { ClusterSpec } from '../../config/spec';
-import { loadSpec } from '../../config/spec';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { aclText, type PartitionPosition } from '../../kafka/mirror';
 import {
@@ -30,6 +28,7 @@ import { renderMarkdown } from '../../report/report.pure';
 import { workflowUiLink } from '../../temporal/connection';
 import { connectTemporal, describeRun, startRun, type TemporalClient, type WorkflowArgs } from '../../temporal/runs';
 import { follow } from '../follow';
+import { requireSpecPair } from '../requireSpec';
 import { commandLine, describe, dryRun, flag, int, json, noWait, regex, spec as specOption, subcommand, targetSpec, text, topicList } from '../options';
 import { type Output, output } from '../output';
 
@@ -96,15 +95,7 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 /** Both specs, refused before anything starts when they are the same cluster. */
-function pairSpecs(values: Values): { src: ClusterSpec; dst: ClusterSpec } {
-  if (!values.spec) throw CLI.error('--spec <source.yaml> is required');
-  if (!values['target-spec']) throw CLI.error('--target-spec <target.yaml> is required');
-  const src = loadSpec(values.spec);
-  const dst = loadSpec(values['target-spec']);
-  const same = sameCluster(src, dst);
-  if (same) throw new LifeboatError('InvalidInput', same);
-  return { src, dst };
-}
+const pairSpecs = (values: Values) => requireSpecPair(values, CLI, sameCluster);
 
 /** The workflow ID given, or the one of the --spec/--target-spec pair. */
 function targetId(values: Values, positionals: string[]): string {
