@@ -1,8 +1,10 @@
 /** Backup activities: one part of a backup set, retention of sets per tier, the copies down the tiers. */
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterSpec } from '../src/config/spec';
 import { type BackupSet, type BackupSetRef, backupPart, listBackupSets, type PartOptions, type PartResult } from '../src/backup/parts';
 import { applySetRetention } from '../src/backup/retention';
+import { runningBackupSets } from '../src/backup/running';
 import { type CopyToTierResult, OFFSITE_TIER, PRIMARY_TIER, repositoryTiers, type TiersRetention } from '../src/backup/tiers.pure';
 import { openRepositoryForSpec, type SpecOpenOptions } from '../src/repository';
 import { copySnapshots } from '../src/repository/copy';
@@ -32,6 +34,15 @@ async function stopAfterBoundedWait<T>(fn: () => Promise<T>): Promise<T> {
       throw ApplicationFailure.create({ type: e.type, message: e.message, nonRetryable: true, details: [e.details] });
     }
     throw e;
+  }
+}
+
+/** The worker's Temporal client, where the activity has one (a test's mock environment may not). */
+function clientOfActivity() {
+  try {
+    return Context.current().client;
+  } catch {
+    return undefined;
   }
 }
 
@@ -82,10 +93,12 @@ export function backupActivities(deps: ActivityDeps) {
     async retentionActivity(input: { spec: ClusterSpec; dryRun?: boolean; only?: string[] }): Promise<TiersRetention> {
       const { spec } = input;
       const out: TiersRetention = {};
+      // Another backup of the cluster may still be writing its set (a daily one when an hourly one ends): asked once, for every tier.
+      const running = await runningBackupSets(clientOfActivity());
       for (const tier of repositoryTiers(spec)) {
         if (input.only && !input.only.includes(tier.name)) continue;
         const r = await withRepository(spec, tier.name, {}, (repo) =>
-          withHeartbeat({ phase: 'retention', subject: tier.name }, () => applySetRetention(repo, spec.name, tier.retention, { dryRun: input.dryRun, brokerIds: spec.brokers.map((b) => b.id) })),
+          withHeartbeat({ phase: 'retention', subject: tier.name }, () => applySetRetention(repo, spec.name, tier.retention, { dryRun: input.dryRun, brokerIds: spec.brokers.map((b) => b.id), running })),
         ).catch((e: unknown) => (tier.name !== PRIMARY_TIER && isLifeboatError(e) && e.type === 'RepositoryNotFound' ? undefined : Promise.reject(e)));
         if (!r) continue;
         if (tier.name === PRIMARY_TIER) out.primary = r;

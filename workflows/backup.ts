@@ -10,7 +10,7 @@ import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import { ApplicationFailure } from '@temporalio/common';
 import type { LifeboatActivities } from '../activities';
 export type { BackupInput, BackupResult, BackupTier } from '../src/backup/plan.pure';
-import { type BackupInput, type BackupResult, brokerOfPart, defaultParts, invalidParts } from '../src/backup/plan.pure';
+import { type BackupInput, type BackupResult, backupSetIdOf, brokerOfPart, defaultParts, invalidParts } from '../src/backup/plan.pure';
 import { copyDetail, copyStepOf, copyStepTitle, copyTiers, OFFSITE_TIER, PRIMARY_TIER, tiersRetentionDetail } from '../src/backup/tiers.pure';
 import { backupPartDetail } from '../src/report/details.pure';
 import { hostTaskQueue } from '../src/temporal/taskQueues.pure';
@@ -34,7 +34,7 @@ export async function backup(input: BackupWorkflowInput): Promise<BackupResult> 
   if (bad.length) throw ApplicationFailure.nonRetryable(`unknown backup parts for ${spec.name}: ${bad.join(', ')}`, 'InvalidInput');
   if (!spec.repository) throw ApplicationFailure.nonRetryable(`cluster spec ${spec.name} has no repository section`, 'InvalidSpec');
 
-  const setId = workflowInfo().runId.replace(/-/g, '').slice(0, 16);
+  const setId = backupSetIdOf(workflowInfo().runId);
   const set = { setId, tier, parts };
   const hostOf = (p: string) => spec.brokers.find((b) => b.id === brokerOfPart(p))?.host;
   const tiers = copyTiers(spec);

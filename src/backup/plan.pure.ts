@@ -8,6 +8,9 @@ export const TIERS: BackupTier[] = ['hourly', 'daily', 'weekly', 'monthly', 'man
 /** zookeeper, kafka-metadata, topics, baseline, registry, configs:<broker id>, logdirs:<broker id> */
 export const PART_PATTERN = /^(zookeeper|kafka-metadata|topics|baseline|registry|configs:\d+|logdirs:\d+)$/;
 
+/** A backup set's id: its workflow run's id, without dashes, its first 16 hex digits (retention asks Temporal which run). */
+export const backupSetIdOf = (runId: string): string => runId.replace(/-/g, '').slice(0, 16);
+
 export const brokerOfPart = (part: string): number | undefined => (part.includes(':') ? Number(part.split(':')[1]) : undefined);
 
 /** The parts a spec's full backup has: state, then every broker's configs and log dirs. */

@@ -6,7 +6,10 @@
  * - a complete set stays unless a newer kept set holds every part it holds (a narrow backup such
  *   as `--parts configs:1` never replaces a wider one);
  * - a snapshot that a kept snapshot builds on (an incremental ZooKeeper or topics parent) stays;
- * - an incomplete set newer than the newest complete one stays (it may be a backup still running);
+ * - an incomplete set stays while its backup may still run: newer than the newest complete set, or
+ *   named in `running` (two backups of a cluster overlap: a daily one still writing when an hourly or a
+ *   manual one finishes and runs retention), or when nobody could say which backups run (`running`
+ *   undefined: Temporal not asked or not reached). Only a set known to be no backup's is removed;
  * - a drill record (src/drills/history.ts) is never removed, even if it were tagged as a set's part.
  */
 import { applyPolicy, isDrillRecord, type RetentionPolicy } from '../repository/forget';
@@ -26,7 +29,11 @@ export interface SetRetentionPlan {
 /** The parts a set holds (stored snapshots), which is what it can restore. */
 export const storedParts = (s: BackupSet): string[] => Object.keys(s.snapshots);
 
-export function planSetRetention(sets: BackupSet[], all: SnapshotMeta[], policy: RetentionPolicy, brokerIds: number[]): SetRetentionPlan {
+/**
+ * `running`: the ids of the sets whose backups are still running (backupSetIdOf of each running backup
+ * workflow's run id); undefined when that is not known, and then no incomplete set is removed.
+ */
+export function planSetRetention(sets: BackupSet[], all: SnapshotMeta[], policy: RetentionPolicy, brokerIds: number[], running?: ReadonlySet<string>): SetRetentionPlan {
   const coverage = new Map(sets.map((s) => [s.setId, coverageOf(storedParts(s), brokerIds)]));
   const complete = sets.filter((s) => s.complete);
   const newestFirst = [...complete].sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0));
@@ -62,6 +69,8 @@ export function planSetRetention(sets: BackupSet[], all: SnapshotMeta[], policy:
   }
   for (const s of sets.filter((x) => !x.complete)) {
     if (s.time > newestComplete) keep.push({ ...info(s), reasons: ['incomplete, newer than the newest complete set'] });
+    else if (!running) keep.push({ ...info(s), reasons: ['incomplete: whether its backup still runs is unknown'] });
+    else if (running.has(s.setId)) keep.push({ ...info(s), reasons: ['incomplete: its backup is still running'] });
     else remove.push({ ...info(s), complete: false });
   }
   const removedSets = new Set(remove.map((r) => r.setId));
@@ -97,10 +106,10 @@ export async function applySetRetention(
   repo: LocalRepository,
   cluster: string,
   policy: RetentionPolicy,
-  opts: { dryRun?: boolean; brokerIds: number[] },
+  opts: { dryRun?: boolean; brokerIds: number[]; running?: ReadonlySet<string> },
 ): Promise<RetentionResult> {
   const all = await repo.snapshots({ cluster });
-  const plan = planSetRetention(await listBackupSets(repo, cluster), all, policy, opts.brokerIds);
+  const plan = planSetRetention(await listBackupSets(repo, cluster), all, policy, opts.brokerIds, opts.running);
   if (opts.dryRun || plan.snapshots.length === 0) return { ...plan, prunedBytes: 0 };
   await repo.exclusive('forget', async () => {
     for (const id of plan.snapshots) {

@@ -47,13 +47,13 @@ describe('retention of backup sets', () => {
       set('running', 5, { zookeeper: snap('zr', '2026-11-05T01:00:00.000Z') }, ['zookeeper', 'logdirs:1']),
     ];
     const all = sets.flatMap((s) => Object.values(s.snapshots));
-    const plan = planSetRetention(sets, all, { keepLast: 1, keepDaily: 1 }, [1]);
+    const plan = planSetRetention(sets, all, { keepLast: 1, keepDaily: 1 }, [1], new Set());
     expect(plan.keep.map((k) => k.setId).sort()).toEqual(['running', 's4']);
     expect(plan.remove.map((r) => r.setId).sort()).toEqual(['old-partial', 's1', 's2', 's3']);
     expect(plan.snapshots.sort()).toEqual(['l1', 'l2', 'l3', 'z1', 'z2', 'z3', 'zp']);
 
     // Keeping s3 (an incremental) keeps its whole ZooKeeper chain, but not the other parts of s1 and s2.
-    const plan2 = planSetRetention(sets.filter((s) => s.setId !== 's4'), all, { keepLast: 1 }, [1]);
+    const plan2 = planSetRetention(sets.filter((s) => s.setId !== 's4'), all, { keepLast: 1 }, [1], new Set());
     expect(plan2.keep.map((k) => k.setId).sort()).toEqual(['running', 's3']);
     expect(plan2.snapshots.sort()).toEqual(['l1', 'l2', 'zp']);
   });
@@ -127,5 +127,27 @@ describe('retention judges sets by what they can restore', () => {
     const older = setOf('older-full', 1, 1, FULL, 'daily');
     const plan2 = planSetRetention([older, ...sets], snapsOf([older, ...sets]), { keepLast: 1 }, BROKERS);
     expect(plan2.remove.map((r) => r.setId)).toEqual(['older-full', 'zk-0', 'zk-1']);
+  });
+
+  it('never removes the set of a backup still running, even when a newer set finished first', () => {
+    // The daily backup D started at 01:00 and has stored its ZooKeeper part; a manual configs:1 backup
+    // that started later finished first and runs retention: D is incomplete and older than it.
+    const prev = set('prev', 2, { zookeeper: snap('p/zk', '2026-11-02T01:00:00.000Z'), 'logdirs:1': snap('p/l1', '2026-11-02T01:00:00.000Z') });
+    const running = set('daily-d', 3, { zookeeper: snap('d/zk', '2026-11-03T01:00:00.000Z') }, ['zookeeper', 'logdirs:1']);
+    const narrow = set('narrow', 3, { 'configs:1': snap('n/c1', '2026-11-03T01:10:00.000Z') }, ['configs:1'], 'manual', 1);
+    narrow.time = '2026-11-03T01:10:00.000Z';
+    const sets = [prev, running, narrow];
+    const all = sets.flatMap((s) => Object.values(s.snapshots));
+    const known = planSetRetention(sets, all, DEFAULT_RETENTION, [1], new Set(['daily-d']));
+    expect(known.keep.find((k) => k.setId === 'daily-d')?.reasons).toEqual(['incomplete: its backup is still running']);
+    expect(known.snapshots).not.toContain('d/zk');
+    // Nobody could say which backups run (Temporal not reached): no incomplete set is removed.
+    const unknown = planSetRetention(sets, all, DEFAULT_RETENTION, [1]);
+    expect(unknown.keep.find((k) => k.setId === 'daily-d')?.reasons).toEqual(['incomplete: whether its backup still runs is unknown']);
+    expect(unknown.remove).toEqual([]);
+    // Once it is known not to run, it goes (a failed run's leftovers).
+    const ended = planSetRetention(sets, all, DEFAULT_RETENTION, [1], new Set());
+    expect(ended.remove.map((r) => r.setId)).toEqual(['daily-d']);
+    expect(ended.snapshots).toEqual(['d/zk']);
   });
 });

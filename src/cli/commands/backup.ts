@@ -6,6 +6,7 @@
  */
 import { coverageLabel, coverageOf } from '../../backup/coverage.pure';
 import { applySetRetention, type RetentionResult } from '../../backup/retention';
+import { runningBackupSets } from '../../backup/running';
 import { type BackupInput, type BackupTier, defaultParts, invalidParts, TIERS } from '../../backup/plan.pure';
 import { EXIT, isLifeboatError, LifeboatError } from '../../errors';
 import { OFFSITE_TIER, placementOf, PRIMARY_TIER, repositoryTiers, setsByTier, tierOf, withTier } from '../../backup/tiers';
@@ -133,6 +134,17 @@ async function sets(spec: ClusterSpec, only: string | undefined, out: Output): P
 async function forget(spec: ClusterSpec, only: string | undefined, dryRun: boolean, out: Output): Promise<number> {
   const results: Record<string, RetentionResult> = {};
   const text: string[] = [];
+  // A backup still running has an incomplete set that must stay: Temporal says which run; without it none goes.
+  const running = await connectTemporal()
+    .then(async (t) => {
+      try {
+        return await runningBackupSets(t.client);
+      } finally {
+        await t.close();
+      }
+    })
+    .catch(() => undefined);
+  if (!running) text.push('Temporal not reached: incomplete sets are kept (a backup may still be writing them)');
   for (const tier of repositoryTiers(spec)) {
     if (only && tier.name !== only) continue;
     const repo = await openRepositoryForSpec(spec, tier.name).catch((e: unknown) => {
@@ -145,7 +157,7 @@ async function forget(spec: ClusterSpec, only: string | undefined, dryRun: boole
       continue;
     }
     try {
-      const r = await applySetRetention(repo, spec.name, tier.retention, { dryRun, brokerIds: spec.brokers.map((b) => b.id) });
+      const r = await applySetRetention(repo, spec.name, tier.retention, { dryRun, brokerIds: spec.brokers.map((b) => b.id), running });
       results[tier.name] = r;
       text.push(`${tier.name === PRIMARY_TIER ? 'repository' : tier.name === OFFSITE_TIER ? 'off-site repository' : `tier ${tier.name}`} ${repo.path}:`);
       const rows = [

@@ -1,0 +1,26 @@
+/**
+ * Which backup sets are still being written: the sets of the backup workflows Temporal has running.
+ * Retention removes an incomplete set only once it is known to be no running backup's (retention.ts):
+ * a daily backup still writing its parts when an hourly or a manual one finishes is not a failed one.
+ */
+import type { Client } from '@temporalio/client';
+import { backupSetIdOf } from './plan.pure';
+
+/** Running backup workflows (a drill's fresh backup is one too), whatever their cluster: a set id is unique. */
+export const RUNNING_BACKUPS_QUERY = `WorkflowType = 'backup' AND ExecutionStatus = 'Running'`;
+
+/** The set ids of every running backup; undefined when Temporal cannot be asked (then nothing incomplete is removed). */
+export async function runningBackupSets(client: Client | undefined, signal?: AbortSignal): Promise<Set<string> | undefined> {
+  if (!client) return undefined;
+  try {
+    const out = new Set<string>();
+    for await (const w of client.workflow.list({ query: RUNNING_BACKUPS_QUERY })) {
+      signal?.throwIfAborted();
+      out.add(backupSetIdOf(w.runId));
+    }
+    return out;
+  } catch (e) {
+    if (signal?.aborted) throw e;
+    return undefined;
+  }
+}

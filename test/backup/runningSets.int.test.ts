@@ -1,0 +1,81 @@
+/**
+ * Retention and a backup still running (issue: a daily backup still writing its parts when a shorter
+ * one finished and ran retention lost its set). On the lab's Temporal: a `backup` workflow that runs
+ * (on a task queue nobody polls) has an incomplete, older set in the repository; the retention
+ * activity asks Temporal which backups run and keeps that set, and removes it once the run has ended.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backupActivities } from '../../activities/backup';
+import { activityDeps } from '../../activities/deps';
+import { listBackupSets } from '../../src/backup/parts';
+import { backupSetIdOf } from '../../src/backup/plan.pure';
+import type { TiersRetention } from '../../src/backup/tiers.pure';
+import { runningBackupSets } from '../../src/backup/running';
+import type { ClusterSpec } from '../../src/config/spec';
+import { poll } from '../../src/core/poll';
+import { openRepositoryForSpec } from '../../src/repository';
+import { temporalSettings } from '../../src/temporal/connection';
+import { PARTS, storeSet } from '../monitoring/sets';
+import { standbySpec, unique } from '../support/lab';
+
+describe('retention keeps the set of a backup still running', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-running-sets-'));
+  const base = standbySpec();
+  const spec: ClusterSpec = { ...base, name: unique('running-sets'), repository: { ...base.repository!, path: join(dir, 'repo') }, offsiteRepository: undefined, tiers: [], retention: { keepLast: 5 } };
+  let connection: Connection;
+  let client: Client;
+
+  beforeAll(async () => {
+    const settings = temporalSettings();
+    connection = await Connection.connect(settings.connection);
+    client = new Client({ connection, namespace: settings.namespace });
+  });
+  afterAll(async () => {
+    await connection?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps it while Temporal has its run, removes it after', async () => {
+    // A backup run that stays running: nobody polls its task queue.
+    const handle = await client.workflow.start('backup', { taskQueue: unique('nobody-polls'), workflowId: unique('backup-running'), args: [{ cluster: spec.name }] });
+    const setId = backupSetIdOf(handle.firstExecutionRunId);
+    try {
+      const repo = await openRepositoryForSpec(spec, 'primary', { create: true });
+      const hour = 3600_000;
+      const now = Date.now();
+      try {
+        await storeSet(repo, spec.name, 'prev0000aaaa0001', new Date(now - 3 * hour));
+        // The running backup stored its ZooKeeper part an hour ago and is still at its next part.
+        await storeSet(repo, spec.name, setId, new Date(now - hour), PARTS.slice(0, 1));
+        // A shorter backup started after it finished first.
+        await storeSet(repo, spec.name, 'next0000aaaa0002', new Date(now - hour / 2));
+      } finally {
+        await repo.close();
+      }
+      await poll(async () => ((await runningBackupSets(client))?.has(setId) ? true : undefined), { what: 'the run in visibility', timeoutMs: 15_000, intervalMs: 200 });
+
+      const retention = () => new MockActivityEnvironment({}, { client }).run(backupActivities(activityDeps()).retentionActivity, { spec }) as Promise<TiersRetention>;
+      const kept = await retention();
+      expect(kept.primary?.keep.find((k) => k.setId === setId)?.reasons).toEqual(['incomplete: its backup is still running']);
+      expect(kept.primary?.remove).toEqual([]);
+
+      await handle.terminate('test: the run is over');
+      await poll(async () => ((await runningBackupSets(client))?.has(setId) ? undefined : true), { what: 'the run out of visibility', timeoutMs: 15_000, intervalMs: 200 });
+      const removed = await retention();
+      expect(removed.primary?.remove.map((r) => r.setId)).toEqual([setId]);
+      const after = await openRepositoryForSpec(spec);
+      try {
+        expect((await listBackupSets(after, spec.name)).map((s) => s.setId).sort()).toEqual(['next0000aaaa0002', 'prev0000aaaa0001']);
+      } finally {
+        await after.close();
+      }
+    } finally {
+      await handle.terminate('test over').catch(() => undefined);
+    }
+  });
+});
