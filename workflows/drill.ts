@@ -37,6 +37,7 @@
  * and runs every child as a dry run: nothing is touched.
  */
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -120,7 +121,8 @@ export const drillStopSignal = defineSignal<[{ by?: string; reason?: string }?]>
 
 const RETRY = { initialInterval: '1 second', maximumInterval: '20 seconds', maximumAttempts: 5 };
 /** Reads and bookkeeping on the control queue. */
-const control = proxyActivities<LifeboatActivities>({ startToCloseTimeout: '5 minutes', retry: RETRY });
+const CONTROL = { startToCloseTimeout: '5 minutes', retry: RETRY };
+const control = proxyActivities<LifeboatActivities>(CONTROL);
 /** Faults and reverts: short enough that a killed worker's attempt is retried soon; reverts are retried long. */
 // They heartbeat every 5 s: a worker killed mid-fault costs the heartbeat timeout, not the whole timeout.
 const FAULT = { startToCloseTimeout: '5 minutes', heartbeatTimeout: '30 seconds', retry: RETRY };
@@ -159,6 +161,13 @@ const DRILL_LOCAL_RECORD_PATCH = 'drill-local-record';
 const DRILL_DISK_APART_PATCH = 'drill-disk-discard-apart';
 /** Drills started before it read the stream back only once the recovery was over (replayed so). */
 const DRILL_EARLY_READ_BACK_PATCH = 'drill-early-read-back';
+/**
+ * Drills started before it had a stop cancel a fault's (or the stream topic's) activity and go on at
+ * once: the review could revert a fault while its apply still ran, find nothing, and the apply then
+ * deleted the chroot (replayed so). Since, those activities are waited for until they end.
+ */
+const DRILL_WAIT_CANCELLED_PATCH = 'drill-wait-cancelled-faults';
+const WAIT_CANCELLED = { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED };
 /** After the recovery verified, how long the probe loop may still look for green. */
 const PROBE_GRACE_MS = 60_000;
 
@@ -340,11 +349,15 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
    * killing a broker the scenario killed already would find that kill and do nothing.
    */
   const applyFault = async (fault: FaultSpec, faultId = drillId): Promise<void> => {
+    // Stopped (a stage's activity was waited for meanwhile): no new fault, and none recorded to revert.
+    if (stopAsked && patched(DRILL_WAIT_CANCELLED_PATCH)) throw new Stopped(stopAsked);
     const entry = { fault, applied: false, at: nowIso(), detail: `applying: ${faultText(fault)}` };
     const mine: (typeof recorded)[number] = { fault, faultId, at: entry.at, detail: entry.detail };
     st.faults.push(entry);
     recorded.push(mine);
-    const a = await faults.drillApplyFaultActivity.executeWithOptions({ ...FAULT, ...onHostOf(spec, fault) }, [{ spec, drillId: faultId, fault }]);
+    // A stop cancels the phases; the apply may be past its export, deleting: it is waited for, so its revert never runs beside it.
+    const wait = patched(DRILL_WAIT_CANCELLED_PATCH) ? WAIT_CANCELLED : {};
+    const a = await faults.drillApplyFaultActivity.executeWithOptions({ ...FAULT, ...onHostOf(spec, fault), ...wait }, [{ spec, drillId: faultId, fault }]);
     Object.assign(entry, { applied: true, at: a.at, detail: a.detail });
     mine.applied = a;
     applied.push(a);
@@ -427,7 +440,9 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     // 0.15-0.18 s alone on the bench's standby; the set takes 1-2 s, and a backup writes nothing they read).
     const streamThenBackup = async (readsBesideSet: boolean, setBesideStream: boolean) => {
       if (!plan.dryRun) {
-        const t = await control.drillStreamTopicActivity({ spec, drillId });
+        // Waited for on a stop too: a topic created after the review's drop would be left behind.
+        const wait = patched(DRILL_WAIT_CANCELLED_PATCH) ? WAIT_CANCELLED : {};
+        const t = await control.drillStreamTopicActivity.executeWithOptions({ ...CONTROL, ...wait }, [{ spec, drillId }]);
         note(`write stream on ${t.topic} (${t.partitions} partitions, RF ${t.replicationFactor})`);
         streamP = stream
           .drillWriteStreamActivity({ spec, drillId, topic: t.topic, intervalMs: input.streamIntervalMs, zookeeper: !!spec.zookeeper && !fo })

@@ -112,6 +112,8 @@ async function applyBrokerKill(spec: ClusterSpec, drillId: string, fault: Extrac
   let how: string;
   if ((await control.status()) === 'running') {
     opts.onProgress?.(`killing broker ${b.id}`);
+    // A stop asked meanwhile (the drill waits for this activity): nothing is broken from here on.
+    opts.signal?.throwIfAborted();
     if (control.kill) {
       await control.kill();
       how = `killed (${control.describe})`;
@@ -186,6 +188,7 @@ async function applyBrokerDisk(spec: ClusterSpec, drillId: string, fault: Extrac
     opts.onProgress?.(`stopping broker ${b.id}`);
     await stopBrokerAndWait(spec, b.id, { signal: opts.signal });
   }
+  opts.signal?.throwIfAborted();
   const movedAside: NonNullable<AppliedFault['movedAside']> = [];
   for (const logDir of b.logDirs) {
     const asideDir = asideDirOf(logDir, drillId);
@@ -325,6 +328,8 @@ async function applyZkFault(spec: ClusterSpec, drillId: string, fault: Extract<F
       true,
     );
     const facts = meta.extra.drillFault as FaultFacts;
+    // The export is committed; a stop asked meanwhile deletes nothing (the revert finds the tree as it was).
+    opts.signal?.throwIfAborted();
     opts.onProgress?.(`deleting ${roots.join(', ')}`);
     // What the export holds goes in a few atomic batches (deleteExported); anything else node by node.
     if (exps) for (const e of exps) await deleteExported(zk, e);
@@ -555,6 +560,7 @@ async function applyBackupCorrupt(spec: ClusterSpec, drillId: string, fault: Ext
   }
   const c = record.corrupted!;
   const original = Buffer.from(c.original, 'base64');
+  opts.signal?.throwIfAborted();
   // Only the original bytes are replaced: an attempt that already wrote finds them flipped.
   if ((await readRange(c.file, c.offset, original.length)).equals(original)) await writeRange(c.file, c.offset, flipped(original));
   const applied: AppliedFault = { ...record, at: new Date().toISOString() };
