@@ -17,7 +17,7 @@ import type { LocalRepository } from '../repository/repo';
 import { pruneRepository } from '../repository/prune';
 import type { SnapshotMeta } from '../repository/types';
 import { type Coverage, coverageOf, coversAll } from './coverage.pure';
-import { type BackupSet, listBackupSets } from './parts';
+import { type BackupSet, heldParts, listBackupSets } from './parts';
 
 export interface SetRetentionPlan {
   keep: { setId: string; time: string; tier: string; reasons: string[]; coverage: Coverage }[];
@@ -26,8 +26,8 @@ export interface SetRetentionPlan {
   snapshots: string[];
 }
 
-/** The parts a set holds (stored snapshots), which is what it can restore. */
-export const storedParts = (s: BackupSet): string[] => Object.keys(s.snapshots);
+/** The parts a set holds (stored snapshots), which is what it can restore (a topics part of named topics is not every topic). */
+export const storedParts = (s: BackupSet): string[] => heldParts(s);
 
 /**
  * `running`: the ids of the sets whose backups are still running (backupSetIdOf of each running backup

@@ -9,7 +9,7 @@
  */
 import { coverageGap, coverageLabel, coverageOf, type SetRequirement } from '../backup/coverage.pure';
 import { type DataReadResult, isLargePart, readPartsData, type VerifyData } from '../backup/coverageData';
-import { type BackupSet, listBackupSets } from '../backup/parts';
+import { type BackupSet, heldParts, listBackupSets } from '../backup/parts';
 import { invalidParts } from '../backup/plan.pure';
 import type { ClusterSpec } from '../config/spec';
 import { LifeboatError } from '../errors';
@@ -144,7 +144,7 @@ async function chooseIn(repo: LocalRepository, spec: ClusterSpec, req: SetRequir
   const brokerIds = spec.brokers.map((b) => b.id);
   const sets = await listBackupSets(repo, spec.name);
   if (sets.length === 0) throw new LifeboatError('SnapshotNotFound', `the repository of ${spec.name} (${repo.path}) holds no backup set: run a backup first`);
-  const coverage = (s: BackupSet) => coverageOf(Object.keys(s.snapshots), brokerIds, req);
+  const coverage = (s: BackupSet) => coverageOf(heldParts(s), brokerIds, req);
   let candidates = sets.filter((s) => s.complete).reverse();
   if (opts.setId) {
     const wanted = sets.find((s) => s.setId === opts.setId || s.setId.startsWith(opts.setId!));
@@ -183,7 +183,7 @@ async function chooseIn(repo: LocalRepository, spec: ClusterSpec, req: SetRequir
       }
       rejected.sort((x, y) => (x.time < y.time ? 1 : -1));
       const dataRead = data && { mode: opts.verifyData ?? 'sample', chunks: data.chunks, chunksRead: data.chunksRead, bytesRead: data.bytesRead, packsChecked: data.packsChecked };
-      return { set, rejected, coverage: coverageLabel(coverageOf(Object.keys(set.snapshots), brokerIds)), ...(dataRead ? { dataRead } : {}) };
+      return { set, rejected, coverage: coverageLabel(coverageOf(heldParts(set), brokerIds)), ...(dataRead ? { dataRead } : {}) };
     }
     rejected.push({ setId: set.setId, time: set.time, reason: [...new Set(problems)].slice(0, 3).join('; ') });
   }

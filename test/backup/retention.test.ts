@@ -85,6 +85,11 @@ describe('coverage of a set', () => {
     // The parts an operator named.
     expect(coverageOf(['configs:1'], BROKERS, { kind: 'parts', parts: ['configs:1'] }).full).toBe(true);
     expect(coverageOf(['configs:1'], BROKERS, { kind: 'parts', parts: ['configs:1', 'zookeeper'] }).missing).toEqual(['zookeeper']);
+    // A topics part of topics an operator named (--topics) is not every broker's data; named, it restores what it holds.
+    const some = coverageOf(['kafka-metadata', 'topics-selected'], BROKERS);
+    expect(coverageLabel(some)).toBe('partial: kafka-metadata,topics-selected');
+    expect(some.missing).toEqual(['logdirs:1 or topics', 'logdirs:2 or topics', 'logdirs:3 or topics']);
+    expect(coverageOf(['kafka-metadata', 'topics-selected'], BROKERS, { kind: 'parts', parts: ['topics'] }).full).toBe(true);
   });
 });
 

@@ -211,4 +211,18 @@ describe('backup sets judged by what they can restore (CLI)', () => {
     expect(configsOnly.code, configsOnly.stderr).toBe(EXIT.OK);
     expect(configsOnly.stdout).toContain(`set ${newest}`);
   });
+
+  it('a logical backup of some topics (--topics) is not every broker\'s data: a full recovery passes over it, --set refuses it', { timeout: 240_000 }, async () => {
+    const selected = await backup('--parts', 'zookeeper,kafka-metadata,topics', '--topics', topic, '--skip-retention');
+    const listed = await lifeboat('backup', 'sets', '--spec', specFile);
+    expect(listed.stdout).toMatch(new RegExp(`${selected} .* complete +3/3 parts +partial: zookeeper,kafka-metadata,topics-selected`));
+    const plan = await lifeboat('recover', 'cluster', '--spec', specFile, '--dry-run');
+    expect(plan.code, plan.stderr).toBe(EXIT.OK);
+    expect(plan.stdout).toMatch(new RegExp(`set ${base} of \\S+ \\(\\d+ parts, full\\)`));
+    expect(plan.stdout).toContain(`backup set ${selected}`);
+    expect(plan.stdout).toMatch(/covers only zookeeper,kafka-metadata,topics-selected; a full recovery needs data \(logdirs or topics\) of brokers 1,2,3/);
+    const refused = await lifeboat('recover', 'cluster', '--spec', specFile, '--dry-run', '--set', selected);
+    expect(refused.code, refused.stdout).toBe(EXIT.USAGE);
+    expect(refused.stderr).toContain(`backup set ${selected} covers only zookeeper,kafka-metadata,topics-selected`);
+  });
 });

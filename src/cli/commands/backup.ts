@@ -5,6 +5,7 @@
  * `lifeboat backup forget`: the sets' retention in every tier (as after a backup).
  */
 import { coverageLabel, coverageOf } from '../../backup/coverage.pure';
+import { heldParts } from '../../backup/parts';
 import { applySetRetention, type RetentionResult } from '../../backup/retention';
 import { runningBackupSets } from '../../backup/running';
 import { type BackupInput, type BackupTier, defaultParts, invalidParts, TIERS } from '../../backup/plan.pure';
@@ -113,7 +114,7 @@ async function sets(spec: ClusterSpec, only: string | undefined, out: Output): P
   if (!first.reachable && (only || first.tier.name === PRIMARY_TIER)) await withTier(spec, first.tier.name, async () => undefined);
   // A tier no copy reached yet is empty, not broken; anything else is named and makes the exit code PARTIAL.
   const unreachable = byTier.filter((t) => !t.reachable && !t.missing);
-  const placed = placementOf(byTier).map((p) => ({ ...p.set, where: p.where, protection: p.protection, coverage: coverageOf(Object.keys(p.set.snapshots), brokerIds) }));
+  const placed = placementOf(byTier).map((p) => ({ ...p.set, where: p.where, protection: p.protection, coverage: coverageOf(heldParts(p.set), brokerIds) }));
   const names = byTier.map((t) => t.tier.name);
   const lines = placed.map((s) => {
     const where = names.map((n) => (s.where[n] === 'complete' ? n : s.where[n] ? `${n}(incomplete)` : '-')).join(' ');
