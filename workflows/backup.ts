@@ -92,7 +92,7 @@ export async function backup(input: BackupWorkflowInput): Promise<BackupResult> 
       copied.push(x.name);
     } catch {
       const why = t.steps.find((st) => st.name === step)?.detail ?? 'failed';
-      t.problem(`set ${setId} was not copied to tier ${x.name} (${x.location}): ${why}; the set is good in the other tiers, the next backup copies it again`);
+      t.problem(`set ${setId} was not copied to tier ${x.name} (${x.location}): ${why}; the set is good in the other tiers, and stays missing from ${x.name} until it is copied there (lifeboat repo copy --spec <cluster.yaml> --to-tier ${x.name}; a later backup copies only its own set)`);
     }
   }
 

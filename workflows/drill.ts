@@ -286,7 +286,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
 
   // A full datacenter-lost drill measures the standby and undoes the failover (support/failoverDrill.ts):
   // its standby and mirror checked here, a refusal before anything is touched.
-  const fo = plan.recovery.some((c) => c.workflow === 'failover') && !plan.dryRun ? new FailoverDrill(spec, drillStreamTopic(drillId), (l) => note(l), input.escalationMinutes) : undefined;
+  const fo = plan.recovery.some((c) => c.workflow === 'failover') && !plan.dryRun ? new FailoverDrill(spec, drillStreamTopic(drillId), (l) => note(l), input.escalationMinutes, input.iKnowThisIsProduction) : undefined;
   if (fo) await fo.check();
   /** The cluster the probe loop, verifyCluster and the read-back look at: where the service is after the recovery. */
   const measured = fo ? fo.standby : spec;

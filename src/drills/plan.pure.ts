@@ -72,6 +72,15 @@ export interface PlanOptions {
 /** The environments a drill may target without `iKnowThisIsProduction`. */
 export const DRILL_ENVIRONMENTS = ['staging', 'development'] as const;
 
+/**
+ * A datacenter-lost drill fails over to the standby (its fences lifted, its clients switched, the
+ * stream mirrored onto it): the standby must be a drill target too. Null when it may be.
+ */
+export function standbyRefusal(primary: ClusterSpec, standby: ClusterSpec, iKnowThisIsProduction?: boolean): string | null {
+  const r = targetRefusal(standby, iKnowThisIsProduction);
+  return r && `the drill of ${primary.name} fails over to its standby: ${r}`;
+}
+
 /** Null when the spec may be drilled; else the one line that says why not and what to do. */
 export function targetRefusal(spec: ClusterSpec, iKnowThisIsProduction?: boolean): string | null {
   const env = spec.environment;

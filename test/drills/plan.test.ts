@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { type ClusterSpec, parseSpec } from '../../src/config/spec';
 import { LifeboatError } from '../../src/errors';
-import { applyStages, drillPlan, faultStages, recoveryRunbook, revertModeOf, revertStages, targetRefusal } from '../../src/drills/plan.pure';
+import { applyStages, drillPlan, faultStages, recoveryRunbook, revertModeOf, revertStages, standbyRefusal, targetRefusal } from '../../src/drills/plan.pure';
 import { SCENARIOS } from '../../src/drills/records';
 
 const specOf = (brokers: number, more: Record<string, unknown> = {}): ClusterSpec =>
@@ -35,6 +35,11 @@ describe('drill target', () => {
   it('staging and development are drilled; production or no environment only with iKnowThisIsProduction', () => {
     expect(targetRefusal(three)).toBeNull();
     expect(targetRefusal(specOf(3, { environment: 'development' }))).toBeNull();
+    // A datacenter-lost drill fails over to the standby: a standby marked production needs the flag too.
+    const prodStandby = { ...specOf(1, { environment: 'production' }), name: 'dr-site' };
+    expect(standbyRefusal(three, prodStandby)).toBe(`the drill of ${three.name} fails over to its standby: cluster dr-site is marked environment: production: a drill injects real faults; drill a staging cluster (environment: staging), or pass --i-know-this-is-production`);
+    expect(standbyRefusal(three, prodStandby, true)).toBeNull();
+    expect(standbyRefusal(three, specOf(1, { environment: 'staging' }))).toBeNull();
     const prod = specOf(3, { environment: 'production' });
     expect(targetRefusal(prod)).toMatch(/marked environment: production.*--i-know-this-is-production/);
     expect(targetRefusal(prod, true)).toBeNull();

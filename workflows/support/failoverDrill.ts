@@ -29,6 +29,7 @@ import type { SpecRef } from '../../src/report/report.pure';
 import type { FailoverResult, FailoverStatus } from '../failover';
 import { mirror, type MirrorInput, mirrorStopSignal } from '../mirror';
 import { failureOf } from '../recovery/support';
+import { standbyRefusal } from '../../src/drills/plan.pure';
 import { resolveCluster } from './cluster';
 
 const reads = proxyActivities<LifeboatActivities>({ startToCloseTimeout: '1 minute', retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5 } });
@@ -74,6 +75,8 @@ export class FailoverDrill {
     private readonly note: (line: string) => void,
     /** How long the failover waits for people when it escalates (then it stands down and the drill fails). */
     private readonly escalationMinutes = DRILL_ESCALATION_MINUTES,
+    /** The drill's flag: it allows a standby marked production too. */
+    private readonly iKnowThisIsProduction = false,
   ) {}
 
   get mirrorId(): string {
@@ -87,6 +90,8 @@ export class FailoverDrill {
     const s = await resolveCluster({ cluster: this.primary.standby! });
     this.standby = s.spec;
     this.standbySource = s.source;
+    const refusal = standbyRefusal(this.primary, this.standby, this.iKnowThisIsProduction);
+    if (refusal) throw ApplicationFailure.nonRetryable(refusal, 'InvalidInput');
     const obs = await reads.drillMirrorObserveActivity({ workflowId: mirrorWorkflowId(this.primary.name, this.standby.name) });
     const d = drillMirrorDecision(this.primary, this.standby.name, this.topic, obs);
     if ('refuse' in d) throw ApplicationFailure.nonRetryable(d.refuse, 'InvalidInput');
