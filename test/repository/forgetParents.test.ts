@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { forget } from '../../src/repository';
 import { materializeZkTree, writeZkComponent } from '../../src/zookeeper/storage';
 import { FORMAT, type ZkNodeEntry, type ZkTreeExport } from '../../src/zookeeper/tree';
-import { tempRepo } from './helpers';
+import { lifeboatWith } from '../support/cli';
+import { PASSWORD, tempRepo } from './helpers';
 
 const node = (path: string, data: string, mzxid: string): ZkNodeEntry => ({
   path,
@@ -44,6 +45,25 @@ describe('forget keeps parents of kept snapshots', () => {
     expect(second.remove.map((s) => s.id).sort()).toEqual([full.id, inc.id, other.id].sort());
     expect(second.keep.find((k) => k.snapshot.id === base.id)?.reasons).toEqual([`parent of ${part.id.slice(0, 12)}`]);
     expect((await materializeZkTree(repo, part.id)).tree.nodes.map((n) => n.path)).toEqual(['/', '/s', '/t']);
+    await repo.close();
+  }, 60_000);
+
+  it('lifeboat repo forget --tag zookeeper keeps an export a set part builds on, though the tag does not match the part', async () => {
+    const repo = await tempRepo();
+    const save = async (day: number, e: ZkTreeExport, tags: string[], parent?: string) =>
+      (await repo.saveSnapshot({ cluster: 'c', components: ['zookeeper'], tags, time: new Date(Date.UTC(2026, 0, day)), ...(parent ? { parent } : {}) }, (w) => writeZkComponent(w, e))).meta;
+    // A plain export, an hourly set's incremental ZooKeeper part on it (tagged part:zookeeper, not zookeeper), a newer export.
+    const e1 = await save(1, exp('full', '0x10', [node('/', '', '0x1'), node('/a', 'one', '0x10')]), ['zookeeper']);
+    const part = await save(2, exp('incremental', '0x20', [node('/b', 'two', '0x20')], { parentZxid: '0x10', deleted: [] }), ['set:s1', 'part:zookeeper', 'tier:hourly'], e1.id);
+    const e2 = await save(3, exp('full', '0x30', [node('/', '', '0x1')]), ['zookeeper']);
+    await repo.close();
+    const r = await lifeboatWith({ LIFEBOAT_PASSWORD: PASSWORD }, 'repo', 'forget', '--repo', repo.path, '--tag', 'zookeeper', '--keep-last', '1', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const plan = JSON.parse(r.stdout) as { keep: { id: string; reasons: string[] }[]; remove: { id: string }[] };
+    expect(plan.remove).toEqual([]);
+    expect(plan.keep.find((k) => k.id === e1.id)?.reasons).toEqual([`parent of ${part.id.slice(0, 12)}`]);
+    expect(plan.keep.map((k) => k.id)).toContain(e2.id);
+    expect((await materializeZkTree(repo, part.id)).tree.nodes.map((n) => n.path)).toEqual(['/', '/a', '/b']);
     await repo.close();
   }, 60_000);
 });

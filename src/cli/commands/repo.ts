@@ -292,8 +292,12 @@ async function forgetCmd(repo: LocalRepository, values: Values, spec: ClusterSpe
   // a per-snapshot policy here could remove part of the only full set.
   const snapshots = await repo.snapshots(filter);
   const setOf = (s: (typeof snapshots)[number]) => s.tags.find((t) => t.startsWith('set:'))?.slice(4);
-  // A set's part may build on a plain export (zk export --repo): that stays with the set.
-  const plan = await forget(repo, snapshots.filter((s) => !setOf(s)), policy, { dryRun: values['dry-run'], keptOutside: snapshots.filter((s) => setOf(s)) });
+  // What this forget does not judge stays, and so do its parents: set parts (a set's incremental part may
+  // build on a plain `zk export --repo`, tagged otherwise than the part) and whatever the filter left out.
+  const judged = snapshots.filter((s) => !setOf(s));
+  const judgedIds = new Set(judged.map((s) => s.id));
+  const keptOutside = (await repo.snapshots({})).filter((s) => !judgedIds.has(s.id));
+  const plan = await forget(repo, judged, policy, { dryRun: values['dry-run'], keptOutside });
   for (const s of snapshots) {
     const setId = setOf(s);
     if (setId) plan.keep.push({ snapshot: s, reasons: [`part of backup set ${setId}: sets are removed whole by 'lifeboat backup forget'`] });
