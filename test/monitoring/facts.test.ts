@@ -40,6 +40,8 @@ describe('backup facts', () => {
     await storeSet(primary, 'mon', 'aaaa000000000001', ago(180));
     await storeSet(primary, 'mon', 'bbbb000000000002', ago(10));
     await storeSet(primary, 'mon', 'cccc000000000003', ago(1), ['zookeeper']); // still running or failed
+    // A complete narrow set (an operator's --parts logdirs:1) newer than the full one: not what freshness is about.
+    await storeSet(primary, 'mon', 'eeee000000000005', ago(5), ['logdirs:1'], ['logdirs:1']);
     await storeSet(primary, 'other', 'dddd000000000004', ago(0)); // another cluster's set in the same repository
     await storeSet(offsite, 'mon', 'aaaa000000000001', ago(180));
     const nas = join(tempDir('nas'), 'not-mounted');
@@ -61,7 +63,7 @@ describe('backup facts', () => {
       medium: 'disk',
       offsite: false,
       reachable: true,
-      sets: 3,
+      sets: 4,
       lastSuccess: { setId: 'bbbb000000000002', time: ago(10).toISOString(), parts: 2 },
       lastAttempt: { setId: 'cccc000000000003', complete: false },
       hasNewest: true,
