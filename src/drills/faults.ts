@@ -60,6 +60,8 @@ interface Marker {
   state: 'applying' | 'applied' | 'returning';
   wasRunning?: boolean;
   applied?: AppliedFault;
+  /** returning: what the log dirs held when the restore began is kept (nobody could tell it from originals: no marker said the fault finished). */
+  keepReplaced?: boolean;
 }
 
 async function readMarker(file: string): Promise<Marker | undefined> {
@@ -241,9 +243,11 @@ async function revertBrokerDisk(spec: ClusterSpec, drillId: string, applied: App
   // empty disk) only once the fault finished; an apply cut short left originals there.
   const afterFault = m?.state === 'applied';
   let replaced = 0;
+  // Kept when no marker said the fault finished, and still kept by a retry of this restore (the marker says so).
+  const keepReplaced = m?.state === 'returning' ? m.keepReplaced === true : !afterFault;
   if (m?.state !== 'returning' && m?.state !== 'applying') {
     for (const a of kept) replaced += await moveEntries(a.logDir, replacedDirOf(a.logDir, drillId), { replace: true });
-    await writeMarker(file, { drillId, fault, state: 'returning', wasRunning, applied: m?.applied });
+    await writeMarker(file, { drillId, fault, state: 'returning', wasRunning, applied: m?.applied, ...(keepReplaced ? { keepReplaced } : {}) });
   }
   let back = 0;
   for (const a of kept) {
@@ -251,11 +255,11 @@ async function revertBrokerDisk(spec: ClusterSpec, drillId: string, applied: App
     back += await moveEntries(a.asideDir, a.logDir);
     await rmdir(a.asideDir);
     // Without the marker nobody can tell a recovery's files from originals: those are kept, and said so.
-    if (afterFault || m?.state === 'returning') await rm(replacedDirOf(a.logDir, drillId), { recursive: true, force: true });
+    if (!keepReplaced) await rm(replacedDirOf(a.logDir, drillId), { recursive: true, force: true });
   }
   await rm(file, { force: true });
   const started = await ensureRunning(control, wasRunning);
-  const keptNote = !afterFault && m?.state !== 'returning' && replaced > 0 ? `; what the log dirs held instead is kept in ${kept.map((a) => replacedDirOf(a.logDir, drillId)).join(', ')}` : '';
+  const keptNote = keepReplaced && (replaced > 0 || m?.state === 'returning') ? `; what the log dirs held instead is kept in ${kept.map((a) => replacedDirOf(a.logDir, drillId)).join(', ')}` : '';
   return result(false, `${back} original entries moved back into ${kept.map((a) => a.logDir).join(', ')}${replaced ? `, replacing ${replaced} written since the fault` : ''}${keptNote}${started ? `; broker ${b.id} started` : ''}`);
 }
 

@@ -600,6 +600,24 @@ describe('broker faults cut short (a command-controlled scratch broker)', () => 
     rmSync(`${aside}-replaced`, { recursive: true });
   });
 
+  it('without its marker, a restore cut short after it cleared the log dir still keeps what it replaced on its retry', async () => {
+    seed();
+    const drillId = unique('drill-cut');
+    const aside = asideDirOf(logDir, drillId);
+    await applyFault(spec(true), drillId, fault);
+    rmSync(brokerMarkerFile(broker, drillId, 'broker-disk'));
+    writeFileSync(join(logDir, 'written-later'), 'x');
+    // What the first restore attempt left when it died: the log dir moved to -replaced, its marker (kept: no marker before it).
+    mkdirSync(`${aside}-replaced`);
+    renameSync(join(logDir, 'written-later'), `${aside}-replaced/written-later`);
+    writeFileSync(brokerMarkerFile(broker, drillId, 'broker-disk'), JSON.stringify({ drillId, fault, state: 'returning', wasRunning: true, keepReplaced: true }));
+    const r = await revertFault(spec(true), drillId, provisional(fault), 'restore');
+    expect(hashes(logDir)).toEqual(original());
+    expect(readFileSync(`${aside}-replaced/written-later`, 'utf8')).toBe('x');
+    expect(r.detail).toContain(`kept in ${aside}-replaced`);
+    rmSync(`${aside}-replaced`, { recursive: true });
+  });
+
   it('a kill without a kill command is a stop; a broker that was not running is left stopped by the revert', async () => {
     seed();
     const drillId = unique('drill-cut');
