@@ -37,6 +37,9 @@ async function stopAfterBoundedWait<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** How long retention waits for Temporal's list of running backups. */
+const RUNNING_QUERY_MS = 10_000;
+
 /** The worker's Temporal client, where the activity has one (a test's mock environment may not). */
 function clientOfActivity() {
   try {
@@ -94,7 +97,13 @@ export function backupActivities(deps: ActivityDeps) {
       const { spec } = input;
       const out: TiersRetention = {};
       // Another backup of the cluster may still be writing its set (a daily one when an hourly one ends): asked once, for every tier.
-      const running = await runningBackupSets(clientOfActivity());
+      // Bounded (a listing that does not answer is "unknown": nothing incomplete goes), heartbeating meanwhile.
+      const running = await withHeartbeat({ phase: 'retention: running backups', subject: spec.name }, (_beat, signal) =>
+        runningBackupSets(clientOfActivity(), AbortSignal.any([signal, AbortSignal.timeout(RUNNING_QUERY_MS)])).catch((e: unknown) => {
+          if (signal.aborted) throw e;
+          return undefined;
+        }),
+      );
       for (const tier of repositoryTiers(spec)) {
         if (input.only && !input.only.includes(tier.name)) continue;
         const r = await withRepository(spec, tier.name, {}, (repo) =>

@@ -168,6 +168,8 @@ const DRILL_EARLY_READ_BACK_PATCH = 'drill-early-read-back';
  */
 const DRILL_WAIT_CANCELLED_PATCH = 'drill-wait-cancelled-faults';
 const WAIT_CANCELLED = { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED };
+/** Drills started before it could review a stopped chaos drill while its chaos fault was still applied (replayed so). */
+const DRILL_WAIT_CHAOS_PATCH = 'drill-wait-chaos-fault';
 /** After the recovery verified, how long the probe loop may still look for green. */
 const PROBE_GRACE_MS = 60_000;
 
@@ -623,6 +625,9 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     } finally {
       recoveryDone = true;
       probeNow = true;
+      // A stop cancels the recovery child and the chaos fault together: the review must not revert the
+      // chaos fault while its apply still runs (waited for, as the scenario's faults are).
+      if (chaos && patched(DRILL_WAIT_CHAOS_PATCH)) await chaosLoop.catch(() => undefined);
     }
     await chaosLoop;
     await toldRecovering;

@@ -54,10 +54,10 @@ export function coverageLabel(c: Coverage): string {
   return c.full ? 'full' : `partial: ${c.covers.join(',') || 'nothing'}`;
 }
 
-/** True when `a` holds every part `b` holds (then `a` can replace `b`). */
+/** True when `a` holds every part `b` holds (then `a` can replace `b`); every topic's data holds some topics' too. */
 export function coversAll(a: string[], b: string[]): boolean {
   const have = new Set(a);
-  return b.every((p) => have.has(p));
+  return b.every((p) => have.has(p) || (p === 'topics-selected' && have.has('topics')));
 }
 
 /**

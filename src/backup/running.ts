@@ -9,18 +9,23 @@ import { backupSetIdOf } from './plan.pure';
 /** Running backup workflows (a drill's fresh backup is one too), whatever their cluster: a set id is unique. */
 export const RUNNING_BACKUPS_QUERY = `WorkflowType = 'backup' AND ExecutionStatus = 'Running'`;
 
-/** The set ids of every running backup; undefined when Temporal cannot be asked (then nothing incomplete is removed). */
+/** The set ids of every running backup; undefined when Temporal cannot be asked or `signal` aborts first (then nothing incomplete is removed). */
 export async function runningBackupSets(client: Client | undefined, signal?: AbortSignal): Promise<Set<string> | undefined> {
   if (!client) return undefined;
   try {
     const out = new Set<string>();
-    for await (const w of client.workflow.list({ query: RUNNING_BACKUPS_QUERY })) {
-      signal?.throwIfAborted();
-      out.add(backupSetIdOf(w.runId));
-    }
-    return out;
-  } catch (e) {
-    if (signal?.aborted) throw e;
+    const listing = (async () => {
+      for await (const w of client.workflow.list({ query: RUNNING_BACKUPS_QUERY })) {
+        signal?.throwIfAborted();
+        out.add(backupSetIdOf(w.runId));
+      }
+      return out;
+    })();
+    // The listing itself takes no signal: an abort (a timeout) answers "unknown" without waiting for it.
+    const aborted = new Promise<undefined>((resolve) => signal?.addEventListener('abort', () => resolve(undefined), { once: true }));
+    listing.catch(() => undefined);
+    return await Promise.race([listing, aborted]);
+  } catch {
     return undefined;
   }
 }

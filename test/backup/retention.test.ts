@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BackupSet } from '../../src/backup/parts';
-import { coverageGap, coverageLabel, coverageOf } from '../../src/backup/coverage.pure';
+import { coverageGap, coverageLabel, coverageOf, coversAll } from '../../src/backup/coverage.pure';
 import { planSetRetention } from '../../src/backup/retention';
 import type { SnapshotMeta } from '../../src/repository/types';
 import { DEFAULT_RETENTION } from '../../src/config/spec';
@@ -90,6 +90,9 @@ describe('coverage of a set', () => {
     expect(coverageLabel(some)).toBe('partial: kafka-metadata,topics-selected');
     expect(some.missing).toEqual(['logdirs:1 or topics', 'logdirs:2 or topics', 'logdirs:3 or topics']);
     expect(coverageOf(['kafka-metadata', 'topics-selected'], BROKERS, { kind: 'parts', parts: ['topics'] }).full).toBe(true);
+    // A newer set of every topic replaces one of some topics (retention), not the other way round.
+    expect(coversAll(['kafka-metadata', 'topics'], ['kafka-metadata', 'topics-selected'])).toBe(true);
+    expect(coversAll(['kafka-metadata', 'topics-selected'], ['kafka-metadata', 'topics'])).toBe(false);
   });
 });
 

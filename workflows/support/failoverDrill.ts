@@ -32,6 +32,8 @@ import { failureOf } from '../recovery/support';
 import { standbyRefusal } from '../../src/drills/plan.pure';
 import { resolveCluster } from './cluster';
 
+/** A standby marked production refused without the flag (patch: drills started before did not look). */
+const STANDBY_REFUSAL_PATCH = 'drill-standby-refusal';
 const reads = proxyActivities<LifeboatActivities>({ startToCloseTimeout: '1 minute', retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5 } });
 /** The wait for the mirror: its own timeout is final (a killed worker's attempt is retried). */
 const waits = proxyActivities<LifeboatActivities>({
@@ -90,8 +92,9 @@ export class FailoverDrill {
     const s = await resolveCluster({ cluster: this.primary.standby! });
     this.standby = s.spec;
     this.standbySource = s.source;
+    // Drills started before it did not look at the standby's environment (replayed so).
     const refusal = standbyRefusal(this.primary, this.standby, this.iKnowThisIsProduction);
-    if (refusal) throw ApplicationFailure.nonRetryable(refusal, 'InvalidInput');
+    if (refusal && patched(STANDBY_REFUSAL_PATCH)) throw ApplicationFailure.nonRetryable(refusal, 'InvalidInput');
     const obs = await reads.drillMirrorObserveActivity({ workflowId: mirrorWorkflowId(this.primary.name, this.standby.name) });
     const d = drillMirrorDecision(this.primary, this.standby.name, this.topic, obs);
     if ('refuse' in d) throw ApplicationFailure.nonRetryable(d.refuse, 'InvalidInput');
