@@ -18,6 +18,7 @@ import { drillRecordActivities } from './drillRecords';
 import { failbackActivities } from './failback';
 import { failoverActivities } from './failover';
 import { failoverDataActivities } from './failoverData';
+import { promotionActivities } from './promotion';
 import { migrationActivities } from './migration';
 import { mirrorActivities } from './mirror';
 import { monitoringActivities } from './monitoring';
@@ -43,6 +44,7 @@ export function createActivities(deps: ActivityDeps) {
       ...offlineMigrationActivities(deps),
       ...failoverActivities(deps),
       ...failoverDataActivities(deps),
+      ...promotionActivities(deps),
       ...registryOpsActivities(deps),
       ...failbackActivities(deps),
       ...monitoringActivities(deps),

@@ -23,6 +23,7 @@ import { killBroker, startBroker } from '../lab/lab';
 import { appBootstrapServers, findCluster, LAB_APP_USER, labTopology, useLabEnv } from '../lab/topology';
 import { type ClusterSpec, loadSpec } from '../src/config/spec';
 import { unfencePrimary } from '../src/failover/data/fence';
+import { releasePromotion } from '../src/failover/promotion';
 import { waitForBrokerInIsr } from '../src/kafka/cluster';
 import { kafkaFor } from '../src/kafka/client';
 import { commitGroupOffsets } from '../src/kafka/groupOffsets';
@@ -172,6 +173,8 @@ async function main() {
         for (const b of primaryCluster.brokers) await startBroker(topo, b);
         for (const b of primary.brokers) await waitForBrokerInIsr(primary, b.id, { timeoutMs: 150_000 }).catch(() => undefined);
         if (fence?.record) await unfencePrimary(primary, fence.record).catch((e: unknown) => console.error(`fence not lifted: ${(e as Error).message}`));
+        // Undone by hand above, so the promotion hold is ended by hand too (the next run's failover takes it).
+        await releasePromotion(t.client, primary.name, { by: 'bench', reason: 'bench cleanup' }).catch((e: unknown) => console.error(`promotion hold not ended: ${(e as Error).message}`));
       }
       for (const spec of [primary, standbyPlain]) {
         const a = kafkaFor(spec, 'bench-failover').admin();

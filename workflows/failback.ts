@@ -14,7 +14,7 @@
  * rolls back leaves the clients on the standby and the old primary fenced (nothing lost: run the
  * failback again; the quarantine and the seed are kept and not written twice).
  */
-import { ApplicationFailure, executeChild, proxyActivities, setHandler, defineQuery, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, patched, proxyActivities, setHandler, defineQuery, workflowInfo } from '@temporalio/workflow';
 import type { LifeboatActivities } from '../activities';
 import type { PrimaryFence } from '../src/failover/data/types';
 import { FAILBACK_STATUS_QUERY, type FailbackStatus, failbackMigrationId, tailTotals, type TailPartition } from '../src/failover/failback/run.pure';
@@ -50,6 +50,9 @@ export interface FailbackResult {
 }
 
 export const failbackStatusQuery = defineQuery<FailbackStatus>(FAILBACK_STATUS_QUERY);
+
+/** Failbacks started before the promotion hold existed replay without its release. */
+const PROMOTION_RELEASE_PATCH = 'failback-promotion-release';
 
 const reads = proxyActivities<LifeboatActivities>({
   startToCloseTimeout: '10 minutes',
@@ -202,6 +205,15 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     await t.step('unfence', () => writes.unfencePrimaryActivity({ primary, fence: fence! }), () => `${fence!.acls.length} ACLs removed on ${fence!.topics.length} topics of ${primary.name}`);
   } else t.skip('unfence', 'nothing fenced');
   st.primaryLeft = 'writable';
+  // The failover's promotion hold ends with the way back: a later incident of the primary may fail over again.
+  if (patched(PROMOTION_RELEASE_PATCH)) {
+    await writes
+      .releasePromotionActivity({ primary: primary.name, end: { by: workflowId, reason: `failed back from ${standby.name}`, standby: standby.name } })
+      .then((r) => {
+        if (!r.released && r.why === 'held by another') t.problem(`the promotion hold of ${primary.name} is ${r.held.holder}'s, to ${r.held.standby}, not this failback's: left as it is`);
+      })
+      .catch((e: unknown) => t.problem(`the promotion hold of ${primary.name} could not be ended (${failureOf(e).message}): end it with lifeboat failover release --cluster ${primary.name}, or no failover of ${primary.name} will promote`));
+  }
   st.phase = 'done';
   t.finish('done');
   const checksOut: DataCheck[] = [

@@ -28,6 +28,7 @@ import {
   executeChild,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -36,7 +37,7 @@ import {
 import type { LifeboatActivities } from '../activities';
 import type { ClusterSpec } from '../src/config/spec';
 import { decide, describeProbe } from '../src/failover/decide.pure';
-import { FAILOVER_ALERT_SIGNAL, FAILOVER_RESOLVED_SIGNAL, FAILOVER_STATUS_QUERY } from '../src/failover/ids.pure';
+import { FAILOVER_ALERT_SIGNAL, FAILOVER_RESOLVED_SIGNAL, FAILOVER_STATUS_QUERY, heldBySelf, heldLine } from '../src/failover/ids.pure';
 import { failoverPolicy } from '../src/failover/policy.pure';
 import { type FailoverOutcome, type FailoverPhase, type FailoverRunInput, type FailoverStatus, notMirroredTotal, rtoOf, summarizeProbe } from '../src/failover/run.pure';
 import type { AlertEvent, BackupObservation, ClusterObservation, DecisionResult, FailoverPolicy, Observations, StandbyObservation } from '../src/failover/types';
@@ -76,6 +77,9 @@ const PROBE_TIMEOUT_MS = 5_000;
 const MIRROR_STOP_GRACE_MS = 15_000;
 const MIRROR_STOP_GRACE_UNREACHABLE_MS = 3_000;
 const MIRROR_CANCEL_WAIT_MS = 60_000;
+/** Runs started before the promotion hold existed replay without it. */
+const PROMOTION_HOLD_PATCH = 'failover-promotion-hold';
+const PROMOTION_HELD_CHECK_PATCH = 'failover-promotion-held-check';
 
 /** Observations (read only): each probe answers within its own timeout, so no heartbeat is needed. */
 const observe = proxyActivities<LifeboatActivities>({
@@ -111,7 +115,7 @@ class StandDown extends Error {
 const sameAlert = (a: AlertEvent, b: AlertEvent | undefined) => !!b && a.receivedAt === b.receivedAt && a.incident === b.incident && a.fingerprint === b.fingerprint && a.status === b.status;
 
 export async function failover(input: FailoverRunInput): Promise<FailoverResult> {
-  const workflowId = workflowInfo().workflowId;
+  const { workflowId, runId } = workflowInfo();
   const dryRun = input.dryRun ?? false;
   const alert = input.alert;
   const alerts: AlertEvent[] = alert ? [alert] : [];
@@ -348,6 +352,15 @@ export async function failover(input: FailoverRunInput): Promise<FailoverResult>
     }
     if (action === 'repair') throw new StandDown(`the repair in place did not help and the tree asks for it again: ${decided.decision.reason}`, 'failed');
     if (!standby) return end('escalated', `${decided.decision.reason}; ${standbyProblems.join('; ')}`, 'failed');
+    // A primary another failover promoted (and nobody failed back) is not put to people again.
+    if (patched(PROMOTION_HELD_CHECK_PATCH)) {
+      // Only a courtesy to the approvers: the take after the approval is what guards (a failed read is a problem line).
+      const held = await observe.promotionHeldActivity({ primary: primary.name }).catch((e: unknown) => {
+        t.problem(`who holds ${primary.name}'s promotion could not be read before the approval: ${failureOf(e).message}`);
+        return null;
+      });
+      if (held && !heldBySelf(held, workflowId, runId)) throw new StandDown(`another failover holds ${primary.name}'s promotion, nothing was changed: ${heldLine(held)}`, 'failed');
+    }
 
     // The approval: a failover per policy; an escalation only ever by people.
     phase('awaiting-approval');
@@ -389,6 +402,39 @@ export async function failover(input: FailoverRunInput): Promise<FailoverResult>
     return end('stood down', `a step failed before the promotion, nothing was changed: ${f.message}`, 'failed');
   }
 
+  // The promotion hold (ids.pure.ts): one failover of a primary promotes, once, until a failback ends it.
+  const holding = patched(PROMOTION_HOLD_PATCH);
+  /** Ends this run's hold when nothing was promoted (a failed release is named: the next failover would stand down on it). */
+  const letGo = (why: string) =>
+    CancellationScope.nonCancellable(() =>
+      promote.releasePromotionActivity({ primary: primary.name, end: { by: workflowId, reason: why, holder: workflowId, holderRunId: runId } }).then(
+        () => undefined,
+        (r: unknown) => {
+          t.problem(`the promotion hold of ${primary.name} may be left (${failureOf(r).message}): see lifeboat failover release --cluster ${primary.name} --dry-run, and end it if it is this run's`);
+        },
+      ),
+    );
+  if (holding) {
+    try {
+      const h = await promote.takePromotionActivity({ primary: primary.name, standby: standby.name, holder: workflowId, holderRunId: runId });
+      if (!h.taken) {
+        t.problem(`stood down: ${heldLine(h.held)}`);
+        return end('stood down', `another failover holds ${primary.name}'s promotion, nothing was changed: ${heldLine(h.held)}`, 'failed');
+      }
+    } catch (e) {
+      // A start whose answer was lost may have taken it: let it go.
+      await letGo('the promotion hold could not be confirmed');
+      const f = failureOf(e);
+      t.problem(`stood down: the promotion hold of ${primary.name} could not be taken: ${f.message}`);
+      return end('stood down', `the promotion hold could not be taken, nothing was changed: ${f.message}`, 'failed');
+    }
+    // Resolved while the hold was taken: still before anything changed.
+    if (resolvedAsked) {
+      await letGo('the alert was resolved');
+      return end('stood down', `the alert was resolved at ${st.resolved?.at}: stood down before anything changed`, 'succeeded');
+    }
+  }
+
   // The promotion. From here a resolved alert is only recorded.
   promotionStarted = true;
   phase('promoting');
@@ -399,6 +445,7 @@ export async function failover(input: FailoverRunInput): Promise<FailoverResult>
   } catch (e) {
     const f = failureOf(e);
     t.problem(`stood down: the mirror ${mirrorId} could not be stopped: ${f.message}`);
+    if (holding) await letGo('the mirror could not be stopped');
     return end('stood down', `the mirror could not be stopped, nothing else was changed: ${f.message}`, 'failed');
   }
 

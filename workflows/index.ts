@@ -7,6 +7,7 @@ export { mirror } from './mirror';
 export { migration, offlineMigration } from './migration';
 export { failover } from './failover';
 export { failback } from './failback';
+export { promotion } from './promotion';
 export { registrySync } from './registrySync';
 export { backupMonitor } from './backupMonitor';
 export { drill } from './drill';

@@ -87,14 +87,19 @@ describe('lifeboat failover: bad input on the command line', () => {
   it('one line and exit 2 for each, nothing started', { timeout: 120_000 }, async () => {
     process.env.TEMPORAL_ADDRESS = '127.0.0.1:9';
     const cases: [string[], string][] = [
-      [['failover'], 'lifeboat: a subcommand is required: start or status (see "lifeboat failover --help")'],
-      [['failover', 'begin'], 'lifeboat: unknown subcommand "begin" (start, status) (see "lifeboat failover --help")'],
+      [['failover'], 'lifeboat: a subcommand is required: start, status or release (see "lifeboat failover --help")'],
+      [['failover', 'begin'], 'lifeboat: unknown subcommand "begin" (start, status, release) (see "lifeboat failover --help")'],
       [['failover', 'start'], 'lifeboat: the primary is required: --cluster <name> (or --spec <primary.yaml>) (see "lifeboat failover --help")'],
       [['failover', 'start', '--cluster', 'primary', 'extra'], 'lifeboat: unexpected argument "extra" (see "lifeboat failover --help")'],
       [['failover', 'start', '--cluster', 'primary', '--approvers', '2'], 'lifeboat: unknown option --approvers (see "lifeboat failover --help")'],
       [['failover', 'status'], 'lifeboat: the workflow ID is required: lifeboat failover status <workflow-id> (see "lifeboat failover --help")'],
       [['failover', 'status', 'a', 'b'], 'lifeboat: one workflow ID, got 2: a b (see "lifeboat failover --help")'],
       [['failover', 'status', 'a', '--cluster', 'primary'], 'lifeboat: status takes only a workflow ID (and --json), got --cluster (see "lifeboat failover --help")'],
+      [['failover', 'start', '--cluster', 'primary', '--by', 'me'], 'lifeboat: --by is for release (see "lifeboat failover --help")'],
+      [['failover', 'start', '--cluster', 'primary', '--force'], 'lifeboat: --force is for release (see "lifeboat failover --help")'],
+      [['failover', 'release'], 'lifeboat: the primary is required: lifeboat failover release --cluster <name> (see "lifeboat failover --help")'],
+      [['failover', 'release', '--cluster', 'primary', 'x'], 'lifeboat: unexpected argument "x" (see "lifeboat failover --help")'],
+      [['failover', 'release', '--cluster', 'primary', '--auto-approve'], 'lifeboat: release takes --cluster, --by, --force, --dry-run and --json, got --auto-approve (see "lifeboat failover --help")'],
     ];
     for (const [args, line] of cases) {
       const r = await lifeboat(...args);
@@ -107,5 +112,6 @@ describe('lifeboat failover: bad input on the command line', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('lifeboat failover start (--cluster <name> | --spec <primary.yaml>)');
     expect(r.stdout).toContain('lifeboat approve <workflow-id>');
+    expect(r.stdout).toContain('lifeboat failover release --cluster <name> [--by <name>] [--force] [--dry-run] [--json]');
   });
 });

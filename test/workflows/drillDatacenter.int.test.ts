@@ -26,7 +26,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } from 'kafkajs';
@@ -38,6 +38,7 @@ import { takeInventory } from '../../src/drills/inventory';
 import { inventoryDiff } from '../../src/drills/inventory.pure';
 import type { InventoryDifference } from '../../src/drills/records';
 import { FENCE_MARKER } from '../../src/failover/data/fence';
+import { promotionHeld, releasePromotion } from '../../src/failover/promotion';
 import { withAdmin } from '../../src/kafka/admin';
 import { kafkaFor } from '../../src/kafka/client';
 import { waitForBrokerInIsr } from '../../src/kafka/cluster';
@@ -120,6 +121,11 @@ afterAll(async () => {
   await lab?.stop();
 }, 300_000);
 
+// A drill whose review could not wholly undo its failover keeps the promotion hold (no failover promotes over it): ended here, so the next test's failover may promote.
+afterEach(async () => {
+  if (lab) await releasePromotion(lab.client, primary.name, { by: 'test', reason: 'test clean-up' }).catch(() => undefined);
+});
+
 describe('datacenter-lost (full) on the primary (iKnowThisIsProduction)', () => {
   it('fails over to the standby, measures it, and leaves the primary and the mirror as found', { timeout: 360_000 }, async () => {
     expect(await mirrorRuns(), 'no mirror primary → standby runs before the drill').toBe(false);
@@ -190,6 +196,9 @@ describe('datacenter-lost (full) on the primary (iKnowThisIsProduction)', () => 
     const zk = primary.zookeeper!;
     expect(await withZk(zk.connect, async (c) => [await exists(c, chrootPath(zk.chroot, FENCE_MARKER)), await exists(c, chrootPath(zk.chroot, `/kafka-acl/Topic/${topic}`))])).toEqual([null, null]);
     expect(notes.some((n) => /fence lifted: \d+ ACLs/.test(n)), why).toBe(true);
+    // The failover's promotion hold ended by the review: a real failover of the primary may promote again.
+    expect(notes, why).toContain(`the promotion hold of ${primary.name} ended`);
+    expect(await promotionHeld(lab.client, primary.name)).toBeUndefined();
     // Nothing was written to the standby since the failover past the mirror's copies (the drill's stream left out).
     expect(notes.some((n) => /^no records written to standby since the failover past the mirror's copies \(\d+ mirrored partitions\)$/.test(n)), why).toBe(true);
     expect(record.inventoryDifferences, why).toEqual([]);
@@ -313,6 +322,9 @@ describe('datacenter-lost (full) on the primary (iKnowThisIsProduction)', () => 
       expect(record.problems.some((p) => p.title === 'recovery failover failed: Terminated'), why).toBe(true);
       expect(notes.some((n) => /last said: phase switching, past its point of no return, fence made, 1 client-switch hooks ran, client-switch hook #2 without an outcome$/.test(n)), why).toBe(true);
       expect(notes.some((n) => n.startsWith(`REVERT FAILED: client-switch hook #2 (command) of ${standby.name} gave no outcome (running when the failover ended, or failed without one)`)), why).toBe(true);
+      // Clients may still be on the standby: the failover's promotion stays held, so no other failover promotes over it.
+      expect(notes, why).toContain(`REVERT FAILED: the promotion hold of ${primary.name} is kept while the failover is not wholly undone: end it with lifeboat failover release --cluster ${primary.name} once it is`);
+      expect(await promotionHeld(lab.client, primary.name)).toMatchObject({ standby: standby.name, holder: `${id}/recovery-failover` });
       // The fence lifted (from the failover's record), the primary and the mirror as found.
       expect(notes.some((n) => /fence lifted: \d+ ACLs on \d+ topics \(zookeeper\)$/.test(n)), why).toBe(true);
       for (const b of labBrokers) expect(brokerRunning(topo, b), `primary broker ${b.id}`).toBe(true);

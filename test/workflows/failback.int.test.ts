@@ -27,6 +27,7 @@ import { mirrorPair } from '../../src/kafka/mirrorRun.pure';
 import { WireClient } from '../../src/kafka/wire/client';
 import type { DecodedRecord } from '../../src/kafka/wire/recordBatch';
 import { failbackWorkflowId } from '../../src/failover/ids.pure';
+import { promotionHeld, releasePromotion, takePromotion } from '../../src/failover/promotion';
 import { failbackMigrationId, ORIGINAL_HEADERS, quarantineTail, quarantineTopic } from '../../src/failover/failback';
 import { connectTemporal, followRun, startRun, type TemporalClient, type WorkflowResult } from '../../src/temporal/runs';
 import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
@@ -132,6 +133,7 @@ afterAll(async () => {
   await forgetState(pk, revPair).catch(() => undefined);
   await cleanUp(primary, standby, [topic], [group]);
   await cleanUp(standby, primary, [topic, qtopic], [group]);
+  if (t) await releasePromotion(t.client, primary.name, { by: 'test', reason: 'test clean-up' }).catch(() => undefined);
   await t?.close();
 }, 120_000);
 
@@ -206,6 +208,10 @@ describe('failback', () => {
     const id = failbackWorkflowId(primary.name, standby.name);
     const input = { primary: { spec: primary }, standby: { spec: standby }, topics: [topic], skipBackup: true, shards: 1, roundSeconds: 2 };
 
+    // The failover that moved the clients holds the primary's promotion (src/failover/promotion.ts).
+    const holder = unique('failover-primary-fb');
+    expect(await takePromotion(t.client, { primary: primary.name, standby: standby.name, holder })).toMatchObject({ taken: true });
+
     // First the cut-over back is rejected at its gate, after the reverse mirror has copied the
     // clients' records onto the primary: the clients stay on the standby, the primary stays fenced.
     await startRun(t.client, 'failback', { workflowId: id, args: [{ ...input, autoApprove: false }] });
@@ -222,6 +228,8 @@ describe('failback', () => {
     await refusedP.connect();
     await expect(refusedP.send({ topic, acks: -1, messages: [{ partition: 0, value: 'still fenced' }] })).rejects.toThrow(/not authorized/i);
     await refusedP.disconnect();
+    // The clients stay on the standby: the failover's promotion stays held.
+    expect(await promotionHeld(t.client, primary.name)).toMatchObject({ holder });
 
     // Then again, approved: the tail is still exactly the tail (the copied records after it are not).
     await startRun(t.client, 'failback', {
@@ -232,6 +240,8 @@ describe('failback', () => {
     expect(r.status.problems, JSON.stringify(r.report.problems)).toEqual([]);
     expect(r.report.outcome, JSON.stringify(r.status.migration?.cause)).toBe('succeeded');
     expect(r.status.fencedBy).toBe('failover');
+    // Back on the primary: its promotion hold ended, so a later incident of it may fail over again.
+    expect(await promotionHeld(t.client, primary.name)).toBeUndefined();
 
     // The quarantine: exactly the tail, byte for byte, with where each record was.
     const q = await readTopic(sk, qtopic);

@@ -20,6 +20,7 @@ import { brokerRunning, startBroker, stopBroker } from '../../lab/lab';
 import { findBroker } from '../../lab/topology';
 import type { ClusterSpec } from '../../src/config/spec';
 import { failoverWorkflowId } from '../../src/failover/ids.pure';
+import { promotionHeld, releasePromotion } from '../../src/failover/promotion';
 import type { FailoverStatus } from '../../src/failover/run.pure';
 import type { AlertEvent, FailoverInput } from '../../src/failover/types';
 import { waitForBrokerInIsr } from '../../src/kafka/cluster';
@@ -224,23 +225,28 @@ describe('failover workflow', () => {
     const alert = alertFor(spec.name, unique('two-person'));
     const handle = await startByAlert({ primary: { spec }, standby: { spec: standby }, alert, policy: { ...fast, repairBudgetMinutes: 0, approvers: 2, degradationLevel: 0 } });
     const id = handle.workflowId;
-    await until('the approval wait', () => handle.query<RunStatus>('status'), (s) => s.awaitingApproval !== undefined);
-    const first = await lifeboat('approve', id, '--by', 'alice');
-    expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout.trim()).toBe(`approved "approve" of ${id} as alice; 1 more approver needed`);
-    const again = await lifeboat('approve', id, '--by', 'alice');
-    expect(again.code).toBe(2);
-    expect(again.stderr.trim()).toBe(`lifeboat: ${id}: alice has already approved "approve": it needs 2 different approvers (1 more)`);
-    const waiting = await handle.query<RunStatus>('status');
-    expect(waiting.awaitingApproval?.approvers).toEqual({ needed: 2, approvedBy: ['alice'] });
-    const second = await lifeboat('approve', id, '--by', 'bob');
-    expect(second.code, second.stderr).toBe(0);
-    const r = (await handle.result()) as FailoverResult;
-    expect(r.status.approval).toMatchObject({ needed: 2, approvedBy: ['alice', 'bob'], auto: false });
-    expect(r.report.steps.find((s) => s.name === 'approve')?.detail).toBe('approved by alice and bob');
-    // Past the gate it promoted: the mirror (none for this pair) and the fence attempted.
-    expect(r.status.pointOfNoReturn).toBe(true);
-    expect(r.status.mirror?.stopped).toBe('not running');
+    try {
+      await until('the approval wait', () => handle.query<RunStatus>('status'), (s) => s.awaitingApproval !== undefined);
+      const first = await lifeboat('approve', id, '--by', 'alice');
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stdout.trim()).toBe(`approved "approve" of ${id} as alice; 1 more approver needed`);
+      const again = await lifeboat('approve', id, '--by', 'alice');
+      expect(again.code).toBe(2);
+      expect(again.stderr.trim()).toBe(`lifeboat: ${id}: alice has already approved "approve": it needs 2 different approvers (1 more)`);
+      const waiting = await handle.query<RunStatus>('status');
+      expect(waiting.awaitingApproval?.approvers).toEqual({ needed: 2, approvedBy: ['alice'] });
+      const second = await lifeboat('approve', id, '--by', 'bob');
+      expect(second.code, second.stderr).toBe(0);
+      const r = (await handle.result()) as FailoverResult;
+      expect(r.status.approval).toMatchObject({ needed: 2, approvedBy: ['alice', 'bob'], auto: false });
+      expect(r.report.steps.find((s) => s.name === 'approve')?.detail).toBe('approved by alice and bob');
+      // Past the gate it promoted: the mirror (none for this pair) and the fence attempted.
+      expect(r.status.pointOfNoReturn).toBe(true);
+      expect(r.status.mirror?.stopped).toBe('not running');
+      expect(await promotionHeld(t.client, spec.name)).toMatchObject({ holder: id, standby: standby.name });
+    } finally {
+      await releasePromotion(t.client, spec.name, { by: 'test', reason: 'test cleanup' }).catch(() => undefined);
+    }
   });
 
   it('auto-approved to a ready standby: the mirror stopped, fenced through ZooKeeper, clients switched, verified, RTO and its parts', { timeout: 170_000 }, async () => {
@@ -319,7 +325,31 @@ describe('failover workflow', () => {
       const sum = (parts.confirm ?? 0) + (parts.decide ?? 0) + (parts.approve ?? 0) + (parts.promote ?? 0) + (parts.switch ?? 0) + (parts.verify ?? 0);
       expect(Math.abs(sum - r.status.rtoMs!)).toBeLessThanOrEqual(1000);
       expect(r.report.rtoMs).toBe(r.status.rtoMs);
+
+      // The promotion is held until a failback: a later incident of the same outage (another alert
+      // group) stands down at it; nothing is stopped, fenced, moved or switched a second time.
+      expect(await promotionHeld(t.client, primary.name)).toMatchObject({ primary: primary.name, standby: standby.name, holder: handle.workflowId });
+      const switched = readFileSync(bootstrapFile, 'utf8');
+      const again = await startByAlert({ primary: { spec: gone }, standby: { spec: target }, alert: alertFor(primary.name, unique('again')), autoApprove: true, policy: { ...fast, repairBudgetMinutes: 0, degradationLevel: 1 } });
+      const r2 = (await again.result()) as FailoverResult;
+      expect(r2.status.decision?.action, r2.status.decision?.reason).toBe('failover');
+      expect(r2.status.outcome, r2.status.reason).toBe('stood down');
+      expect(r2.status.reason).toContain(`failed over to ${standby.name} by ${handle.workflowId}`);
+      expect(r2.status.pointOfNoReturn).toBe(false);
+      for (const step of ['stop-mirror', 'fence', 'groups', 'hooks']) expect(stepStatus(r2, step), step).toBe('skipped');
+      expect(r2.status.hooks ?? []).toHaveLength(0);
+      expect(readFileSync(bootstrapFile, 'utf8')).toBe(switched);
+      // Released by hand (the failover was undone by hand): the dry run shows it, the release ends it.
+      const dry = await lifeboat('failover', 'release', '--cluster', primary.name, '--dry-run', '--json');
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(JSON.parse(dry.stdout)).toMatchObject({ held: true, dryRun: true, holderRuns: false, hold: { holder: handle.workflowId } });
+      expect(await promotionHeld(t.client, primary.name)).toBeDefined();
+      const rel = await lifeboat('failover', 'release', '--cluster', primary.name, '--by', 'test', '--json');
+      expect(rel.code, rel.stderr).toBe(0);
+      expect(JSON.parse(rel.stdout)).toMatchObject({ held: false, released: true, hold: { holder: handle.workflowId } });
+      expect(await promotionHeld(t.client, primary.name)).toBeUndefined();
     } finally {
+      await releasePromotion(t.client, primary.name, { by: 'test', reason: 'test cleanup' }).catch(() => undefined);
       await t.client.workflow.getHandle(mirrorId).terminate('test cleanup').catch(() => undefined);
       await cleanUp(primary, standby, [topic], []);
       await forgetPositions(kafkaFor(standby, 'fo-cleanup'), mirrorPair(primary.name, standby.name), topic, 2).catch(() => undefined);

@@ -12,6 +12,7 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LifeboatActivities } from '../../activities';
 import { parseSpec } from '../../src/config/spec';
+import type { PromotionHold } from '../../src/failover/ids.pure';
 import type { ClusterObservation, StandbyObservation } from '../../src/failover/types';
 import { TASK_QUEUE } from '../../src/temporal/connection';
 import type { FailoverResult } from '../../workflows/failover';
@@ -29,6 +30,9 @@ const primary = spec('gate-p', 1);
 const standby = spec('gate-s', 3);
 
 const calls: string[] = [];
+/** The failover that holds the primary's promotion, if another does; and whether it did before the approval (else it took it meanwhile). */
+let heldBy: string | undefined;
+let heldBefore = true;
 /** What failoverGroupMovesActivity answers (a run from before listing warnings got the moves alone). */
 let groupMoves: unknown = [];
 const down = (): ClusterObservation => ({ cluster: primary.name, at: new Date().toISOString(), brokers: [{ id: 1, listener: '127.0.0.1:1', reachable: false }], offline: [], criticalOffline: [], underMinIsr: [], reachable: false });
@@ -56,6 +60,12 @@ const stubs: Partial<Record<keyof LifeboatActivities, (...args: never[]) => Prom
   }),
   failoverGroupMovesActivity: async () => groupMoves,
   produceConsumeProbeActivity: async () => ({ topic: 'probe', produced: 10, consumed: 10, partitions: 3, produceMs: 1, roundTripMs: 2, ok: true }),
+  // The promotion hold (src/failover/promotion.ts; its Temporal side is tested in promotion.int): taken unless `heldBy` has it.
+  promotionHeldActivity: async () => (heldBy && heldBefore ? { primary: primary.name, standby: standby.name, holder: heldBy, since: '2026-12-06T00:00:00.000Z' } : null),
+  takePromotionActivity: async (want: Omit<PromotionHold, 'since'>) => {
+    const hold = { ...want, since: '2026-12-06T00:00:00.000Z' };
+    return heldBy && heldBy !== want.holder ? { taken: false, held: { ...hold, holder: heldBy, holderRunId: 'another-run' } } : { taken: true, hold };
+  },
 };
 const recording = Object.fromEntries(
   [...Object.keys(stubs), 'commitGroupsActivity', 'runSwitchHookActivity', 'registryDegradeActivity', 'startBrokerActivity'].map((name) => [
@@ -89,6 +99,8 @@ describe('failover approval timeout in skipped time', () => {
   beforeEach(() => {
     calls.length = 0;
     groupMoves = [];
+    heldBy = undefined;
+    heldBefore = true;
   });
 
   const start = (workflowId: string, policy: Record<string, unknown>) =>
@@ -112,7 +124,8 @@ describe('failover approval timeout in skipped time', () => {
     expect(r.report.outcome).toBe('rejected');
     expect(r.status.reason).toBe('approval for "approve" timed out; nothing was changed');
     expect(r.status.pointOfNoReturn).toBe(false);
-    expect(calls.filter((c) => !c.startsWith('observe') && c !== 'newestVerifiedSetActivity')).toEqual([]);
+    // Reads only (the probes, the backup set, who holds the promotion).
+    expect(calls.filter((c) => !c.startsWith('observe') && c !== 'newestVerifiedSetActivity' && c !== 'promotionHeldActivity')).toEqual([]);
   });
 
   it('proceed: at the timeout the policy goes on, the report says so, the standby is promoted', { timeout: 120_000 }, async () => {
@@ -125,6 +138,32 @@ describe('failover approval timeout in skipped time', () => {
     expect(r.status.mirror?.stopped).toBe('not running');
     expect(r.status.notMirroredTotal).toBe(3);
     expect(calls).toEqual(expect.arrayContaining(['fencePrimaryActivity', 'failoverDivergenceActivity', 'produceConsumeProbeActivity']));
+  });
+
+  it('a primary whose promotion another failover holds: stood down before the approval is asked, nothing stopped, fenced or moved', { timeout: 120_000 }, async () => {
+    heldBy = 'failover-gate-p-first';
+    const r = (await (await start('fo-gate-held', { onApprovalTimeout: 'proceed' })).result()) as FailoverResult;
+    expect(r.status.outcome).toBe('stood down');
+    expect(r.report.outcome).toBe('failed');
+    expect(r.status.reason).toMatch(/^another failover holds gate-p's promotion, nothing was changed: gate-p was failed over to gate-s by failover-gate-p-first \(since .*\).*lifeboat failback --primary gate-p.*lifeboat failover release --cluster gate-p$/);
+    expect(r.status.approval).toBeUndefined();
+    expect(r.report.steps.find((s) => s.name === 'approve')?.status).toBe('skipped');
+    expect(r.status.pointOfNoReturn).toBe(false);
+    expect(calls).toContain('promotionHeldActivity');
+    expect(calls.filter((c) => ['takePromotionActivity', 'fencePrimaryActivity', 'failoverDivergenceActivity', 'commitGroupsActivity', 'runSwitchHookActivity'].includes(c))).toEqual([]);
+  });
+
+  it('another failover takes the promotion while this one waits for its approval: stood down at the hold, nothing stopped, fenced or moved', { timeout: 120_000 }, async () => {
+    heldBy = 'failover-gate-p-first';
+    heldBefore = false;
+    const r = (await (await start('fo-gate-held-later', { onApprovalTimeout: 'proceed' })).result()) as FailoverResult;
+    expect(r.status.outcome).toBe('stood down');
+    expect(r.status.reason).toMatch(/^another failover holds gate-p's promotion, nothing was changed: gate-p was failed over to gate-s by failover-gate-p-first/);
+    expect(r.status.approval).toMatchObject({ proceededOnTimeout: true });
+    expect(r.status.pointOfNoReturn).toBe(false);
+    for (const step of ['stop-mirror', 'fence', 'groups', 'hooks']) expect(r.report.steps.find((s) => s.name === step)?.status, step).toBe('skipped');
+    expect(calls).toEqual(expect.arrayContaining(['promotionHeldActivity', 'takePromotionActivity']));
+    expect(calls.filter((c) => ['fencePrimaryActivity', 'failoverDivergenceActivity', 'commitGroupsActivity', 'runSwitchHookActivity'].includes(c))).toEqual([]);
   });
 
   it("a listing of the primary's groups that did not settle is a problem in the report", { timeout: 120_000 }, async () => {

@@ -25,6 +25,7 @@ import { killBroker, startBroker } from '../../lab/lab';
 import type { ClusterSpec } from '../../src/config/spec';
 import { poll } from '../../src/core/poll';
 import { unfencePrimary } from '../../src/failover/data/fence';
+import { releasePromotion } from '../../src/failover/promotion';
 import type { PrimaryFence } from '../../src/failover/data/types';
 import { FAILOVER_STATUS_QUERY, failoverWorkflowId } from '../../src/failover/ids.pure';
 import type { FailoverStatus } from '../../src/failover/run.pure';
@@ -72,6 +73,7 @@ afterAll(async () => {
   await t?.client.workflow.getHandle(mirrorWorkflowId(primary.name, standby.name)).terminate('test clean-up').catch(() => undefined);
   await primaryHealthy();
   if (fenceRecord) await unfencePrimary(primary, fenceRecord);
+  if (t) await releasePromotion(t.client, primary.name, { by: 'test', reason: 'test clean-up' }).catch(() => undefined);
   await cleanUp(primary, standby, [topic], [group]);
   await t?.close();
   rmSync(dir, { recursive: true, force: true });

@@ -19,7 +19,7 @@
  *            standby dropped with the mirror's positions of it; a mirror that ran before the drill and
  *            that the failover stopped is started again with its own input
  */
-import { ApplicationFailure, type ChildWorkflowHandle, condition, ParentClosePolicy, patched, proxyActivities, startChild } from '@temporalio/workflow';
+import { ApplicationFailure, type ChildWorkflowHandle, condition, ParentClosePolicy, patched, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
 import type { LifeboatActivities } from '../../activities';
 import type { ClusterSpec } from '../../src/config/spec';
 import { DRILL_ESCALATION_MINUTES, DRILL_MIRROR_READY_MS, type DrillMirrorDecision, drillFailoverPolicy, drillMirrorDecision, escalationProblem, failoverDrillFailure, strandedProblem } from '../../src/drills/failoverDrill.pure';
@@ -45,6 +45,8 @@ const undos = proxyActivities<LifeboatActivities>({ startToCloseTimeout: '5 minu
 
 /** The review's status read of a failover child that gave no result (added while drills may be open: versioned). */
 const FAILOVER_ENDED_STATUS_PATCH = 'drill-failover-ended-status';
+/** Drills open before the promotion hold existed replay without its release. */
+const PROMOTION_RELEASE_PATCH = 'drill-promotion-release';
 
 /** How long the review waits for the drill's own mirror to end after its stop signal. */
 const MIRROR_STOP_WAIT_MS = 60_000;
@@ -220,6 +222,19 @@ export class FailoverDrill {
         else done.push(`the clients switched back to ${this.primary.name}: ${reverted.filter((r) => r.reverted).length} of ${hooks.length} client-switch hooks of ${this.standby.name} reverted`);
       } catch (e) {
         failed.push(`the client-switch hooks of ${this.standby.name} were not reverted: ${failureOf(e).message} — point the clients back at ${this.primary.name} by hand`);
+      }
+    }
+    // The failover child's promotion hold ends once its failover is undone; while anything of it stays, so does the hold (no other failover promotes over it).
+    if (this.childId && patched(PROMOTION_RELEASE_PATCH)) {
+      if (failed.length) failed.push(`the promotion hold of ${this.primary.name} is kept while the failover is not wholly undone: end it with lifeboat failover release --cluster ${this.primary.name} once it is`);
+      else {
+        try {
+          const r = await undos.releasePromotionActivity({ primary: this.primary.name, end: { by: workflowInfo().workflowId, reason: 'the drill undid its failover', holder: this.childId } });
+          if (r.released) done.push(`the promotion hold of ${this.primary.name} ended`);
+          else if (r.why === 'held by another') done.push(`the promotion hold of ${this.primary.name} is ${r.held.holder}'s, not this drill's failover's: left as it is`);
+        } catch (e) {
+          failed.push(`the promotion hold of ${this.primary.name} was not ended: ${failureOf(e).message} — end it with lifeboat failover release --cluster ${this.primary.name}`);
+        }
       }
     }
     // What the clients wrote to the standby while it had the service is there only: said, never dropped.

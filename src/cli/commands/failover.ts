@@ -1,6 +1,7 @@
 /**
  * `lifeboat failover`: start a failover by hand (workflows/failover.ts; ID
- * failover-<cluster>-manual-<time>) and show a run's status. A run the alert receiver started has
+ * failover-<cluster>-manual-<time>), show a run's status, and end a primary's promotion hold
+ * (`release`: after a failover undone by hand; a failback ends it itself). A run the alert receiver started has
  * the incident's ID (failover-<cluster>-<incident>); both are approved with `lifeboat approve <id>`
  * (the two-person rule: two different people, each with their own `--by`).
  *
@@ -8,9 +9,11 @@
  * (--follow): 0 failed over, repaired in place, stood down (nothing needed) or planned; 16 rejected;
  * 3 escalated to an operator, stood down after a failure, or failed over with problems.
  */
+import { userInfo } from 'node:os';
 import { clusterName, loadSpec } from '../../config/spec';
 import { EXIT, LifeboatError } from '../../errors';
 import { failoverWorkflowId, FAILOVER_STATUS_QUERY } from '../../failover/ids.pure';
+import { promotionHeld, releasePromotion } from '../../failover/promotion';
 import { type FailoverRunInput, type FailoverStatus, manualIncident, renderFailoverStatus } from '../../failover/run.pure';
 import { renderMarkdown } from '../../report/report.pure';
 import { workflowUiLink } from '../../temporal/connection';
@@ -25,6 +28,7 @@ const USAGE = `usage:
   lifeboat failover start (--cluster <name> | --spec <primary.yaml>) [--standby <name> | --standby-spec <standby.yaml>]
                           [--groups <g,..>] [--incident <id>] [--dry-run] [--auto-approve] [--follow] [--json]
   lifeboat failover status <workflow-id> [--json]
+  lifeboat failover release --cluster <name> [--by <name>] [--force] [--dry-run] [--json]
 approve (or reject) the promotion: lifeboat approve <workflow-id> [--by <name>] [--reject]`;
 
 const CLI = commandLine('lifeboat failover', USAGE, [
@@ -37,6 +41,8 @@ const CLI = commandLine('lifeboat failover', USAGE, [
   describe(dryRun, 'confirm, decide and plan only: nothing is changed'),
   flag('auto-approve', 'approve the promotion up front (a drill, the benchmark)'),
   flag('follow', 'wait for the run and show its progress and report'),
+  text('by', '<name>', 'release: who ends the hold (default: the user running this)'),
+  flag('force', 'release: end the hold even while the failover that holds it still runs'),
   json,
 ]);
 
@@ -66,14 +72,27 @@ export function startRequest(values: Values, now: Date): { workflowId: string; c
 
 export async function run(argv: string[]): Promise<number> {
   const sub = argv[0];
-  if (sub !== 'start' && sub !== 'status') {
-    throw CLI.error(sub === undefined || sub.startsWith('-') ? 'a subcommand is required: start or status' : `unknown subcommand "${sub}" (start, status)`);
+  if (sub !== 'start' && sub !== 'status' && sub !== 'release') {
+    throw CLI.error(sub === undefined || sub.startsWith('-') ? 'a subcommand is required: start, status or release' : `unknown subcommand "${sub}" (start, status, release)`);
   }
   const { values, positionals } = CLI.parse(argv.slice(1));
   const out = output(values.json ?? false);
   if (sub === 'start') {
     if (positionals.length) throw CLI.error(`unexpected argument "${positionals[0]}"`);
+    if (values.by || values.force) throw CLI.error(`--${values.by ? 'by' : 'force'} is for release`);
     return start(values, out);
+  }
+  if (sub === 'release') {
+    if (positionals.length) throw CLI.error(`unexpected argument "${positionals[0]}"`);
+    const used = Object.keys(values).filter((k) => !['cluster', 'by', 'force', 'dry-run', 'json'].includes(k));
+    if (used.length) throw CLI.error(`release takes --cluster, --by, --force, --dry-run and --json, got --${used[0]}`);
+    if (!values.cluster) throw CLI.error('the primary is required: lifeboat failover release --cluster <name>');
+    const t = await connectTemporal();
+    try {
+      return await release(t, clusterName(values.cluster), { by: values.by ?? userInfo().username, force: values.force ?? false, dryRun: values['dry-run'] ?? false }, out);
+    } finally {
+      await t.close();
+    }
   }
   if (positionals.length !== 1) throw CLI.error(positionals.length ? `one workflow ID, got ${positionals.length}: ${positionals.join(' ')}` : 'the workflow ID is required: lifeboat failover status <workflow-id>');
   const used = Object.keys(values).filter((k) => k !== 'json');
@@ -116,6 +135,40 @@ async function start(values: Values, out: Output): Promise<number> {
   } finally {
     await t.close();
   }
+}
+
+/**
+ * Ends the promotion hold of `cluster` (a dry run shows it). Refused while the failover that holds it
+ * still runs (it may be promoting: ending its hold would let another promote beside it) unless --force.
+ * Exit 0 when no hold is left (or the dry run), 3 when one is.
+ */
+async function release(t: TemporalClient, cluster: string, opts: { by: string; force: boolean; dryRun: boolean }, out: Output): Promise<number> {
+  const held = await promotionHeld(t.client, cluster);
+  if (!held) {
+    out.result({ cluster, held: false }, `${cluster}: no promotion hold (a failover of it may promote)`);
+    return EXIT.OK;
+  }
+  const holderRuns = await t.client.workflow
+    .getHandle(held.holder, held.holderRunId)
+    .describe()
+    .then((d) => d.status.name === 'RUNNING')
+    .catch(() => false);
+  const line = `${cluster} → ${held.standby}: held by ${held.holder} since ${held.since}${holderRuns ? ' (that failover still runs)' : ''}`;
+  if (opts.dryRun) {
+    out.result({ cluster, held: true, hold: held, holderRuns, dryRun: true }, `${line}\n${holderRuns && !opts.force ? 'would refuse to end it while that failover runs (--force ends it anyway)' : 'would end it'} (dry run: nothing changed)`);
+    return EXIT.OK;
+  }
+  if (holderRuns && !opts.force) {
+    out.result({ cluster, held: true, hold: held, holderRuns, released: false }, `${line}\nnot ended: the failover that holds it still runs and may be promoting — wait for it (lifeboat failover status ${held.holder}), or end the hold anyway with --force`);
+    return EXIT.PARTIAL;
+  }
+  const r = await releasePromotion(t.client, cluster, { by: opts.by, reason: 'released by hand (lifeboat failover release)', holder: held.holder, ...(held.holderRunId ? { holderRunId: held.holderRunId } : {}) });
+  if (!r.released && r.why === 'held by another') {
+    out.result({ cluster, held: true, hold: r.held, released: false }, `${cluster}: not ended — it is now held by ${r.held.holder} (since ${r.held.since}), not the hold read a moment ago`);
+    return EXIT.PARTIAL;
+  }
+  out.result({ cluster, held: false, released: r.released, ...(r.released ? { hold: r.hold } : {}) }, r.released ? `${line}\nended by ${opts.by}: a failover of ${cluster} may promote again` : `${cluster}: no promotion hold (it ended meanwhile)`);
+  return EXIT.OK;
 }
 
 async function status(t: TemporalClient, workflowId: string, out: Output): Promise<number> {
