@@ -25,6 +25,7 @@ import {
   type MigrationSelection,
   type PrecheckResult,
   revertSwitchHooks,
+  selectedTopicsNow,
   runSwitchHooks,
   translateGroups,
   unfenceWrites,
@@ -67,6 +68,11 @@ export function migrationActivities(_deps: ActivityDeps) {
     async migrationPrechecksActivity(input: MigrationPair & { selection: MigrationSelection }): Promise<PrecheckResult> {
       const { source, target } = pairOf(input);
       return withHeartbeat({ phase: 'migration: pre-checks', subject: `${source.name} → ${target.name}` }, (_beat, signal) => migrationPrechecks(source, target, input.selection, { signal }));
+    },
+
+    /** The source's topics the selection matches now (read only; the cut-over's check for topics created since the pre-checks). */
+    async selectedTopicsActivity(input: { source: ClusterSpec; selection: MigrationSelection }): Promise<string[]> {
+      return selectedTopicsNow(checkedSpec(input.source), input.selection);
     },
 
     /**

@@ -241,3 +241,13 @@ export async function migrationPrechecks(source: ClusterSpec, target: ClusterSpe
     }),
   );
 }
+
+/**
+ * The source's topics the selection matches now (read only). The cut-over asks again before it fences
+ * and after the drain: a topic created since the pre-checks that a pattern takes would be mirrored but
+ * left writable on the source, its later records stranded there.
+ */
+export async function selectedTopicsNow(source: ClusterSpec, sel: MigrationSelection): Promise<string[]> {
+  const sk = await reachableKafka(source, 'selection');
+  return withAdmin(sk, source.name, async (sa) => selectTopics(await retryTransient(() => sa.listTopics()), sel));
+}

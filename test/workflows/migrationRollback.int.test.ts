@@ -201,6 +201,43 @@ describe('online migration: bad input and rollback', () => {
     }
   });
 
+  it('a topic the pattern takes, created after the pre-checks: the cut-over refuses before fencing, rolled back, the source writable', { timeout: 240_000 }, async () => {
+    const prefix = unique('mig-late');
+    const first = `${prefix}-a`;
+    const late = `${prefix}-b`;
+    topics.push(first, late);
+    const kafka = kafkaFor(source, 'mig-test');
+    await createTopicsReady(source, [{ topic: first, numPartitions: 2, replicationFactor: 3 }], { kafka });
+    const workflowId = `migrate-${source.name}-to-${target.name}`;
+    await startRun(t.client, 'migration', { workflowId, args: [{ source: { spec: source }, target: { spec: target }, selection: { pattern: `${prefix}-.*` }, skipBackup: true, shards: 1, roundSeconds: 1 }] });
+    const handle = t.client.workflow.getHandle(workflowId);
+    const end = Date.now() + 120_000;
+    let gate: RunStatus | undefined;
+    while (Date.now() < end && !gate?.awaitingApproval) {
+      gate = await handle.query<RunStatus>('status').catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    expect(gate?.awaitingApproval, 'the migration waits at its gate').toBeDefined();
+    expect((await handle.query<MigrationStatus>(MIGRATION_STATUS_QUERY)).topics.map((x) => x.topic)).toEqual([first]);
+    // An application creates a topic the pattern takes while the migration waits for its approval.
+    await createTopicsReady(source, [{ topic: late, numPartitions: 1, replicationFactor: 3 }], { kafka });
+    const ok = await lifeboat('approve', workflowId, '--by', 'late-topic-test');
+    expect(ok.code, ok.stderr).toBe(0);
+    const until = Date.now() + 120_000;
+    let s = await handle.query<MigrationStatus>(MIGRATION_STATUS_QUERY);
+    while (Date.now() < until && s.phase !== 'rolled-back' && s.phase !== 'done' && s.phase !== 'failed') {
+      await new Promise((res) => setTimeout(res, 300));
+      s = await handle.query<MigrationStatus>(MIGRATION_STATUS_QUERY);
+    }
+    expect(s.phase).toBe('rolled-back');
+    expect(s.cause).toMatchObject({ type: 'UnsafeTarget', message: expect.stringContaining(`1 topic(s) created on ${source.name} since the pre-checks match the selection: ${late}`) });
+    expect(s.sourceLeft).toBe('writable');
+    // Nothing was fenced: neither topic carries an ACL the migration made, and no client was switched.
+    expect(await topicAcls(source, first)).toEqual([]);
+    expect(await topicAcls(source, late)).toEqual([]);
+    expect(s.hooks ?? []).toEqual([]);
+  });
+
   it('rollback at the approval gate: nothing fenced, the mirror stopped, exit 0; status says rolled back', { timeout: 180_000 }, async () => {
     const topic = await topicWithRecords(2, 50);
     const workflowId = `migrate-${source.name}-to-${target.name}`;

@@ -29,6 +29,7 @@ import {
   defineSignal,
   executeChild,
   isCancellation,
+  patched,
   proxyActivities,
   sleep,
   setHandler,
@@ -96,6 +97,9 @@ export interface MigrationResult {
 
 export const migrationStatusQuery = defineQuery<MigrationStatus>(MIGRATION_STATUS_QUERY);
 export const migrationRollbackSignal = defineSignal<[MigrationRollbackInput?]>(MIGRATION_ROLLBACK_SIGNAL);
+
+/** Runs started before the cut-over asked for the selection's topics again replay without it. */
+const SELECTION_RECHECK_PATCH = 'migration-selection-recheck';
 
 /** Reads and plans: a few attempts (a blip), then the failure. */
 const reads = proxyActivities<LifeboatActivities>({
@@ -360,9 +364,23 @@ export async function migration(input: MigrationInput): Promise<MigrationResult>
 
     // Cut-over. From here a rollback signal is honoured between steps (a step half done is never left so).
     phase('cut-over');
+    // A topic the selection takes that the pre-checks did not see would be mirrored and drained, but left
+    // writable on the source (the fence, the groups and the verification take the pre-checks' topics).
+    const topicsChecked = patched(SELECTION_RECHECK_PATCH);
+    const noNewTopics = async (since: string) => {
+      const now = await cut.selectedTopicsActivity({ source, selection });
+      const added = now.filter((x) => !topics.includes(x));
+      if (added.length) {
+        throw ApplicationFailure.nonRetryable(
+          `${added.length} topic(s) created on ${source.name} since ${since} match the selection: ${added.slice(0, 5).join(', ')}${added.length > 5 ? ', …' : ''} — the cut-over fences only the topics it checked; run the migration again (the mirror resumes from its positions, nothing is copied twice)`,
+          'UnsafeTarget',
+        );
+      }
+    };
     await t.step(
       'fence',
       async () => {
+        if (topicsChecked) await noNewTopics('the pre-checks');
         fencePlan = await cut.fenceWritesActivity({ source, topics, dryRun: true });
         st.fencePlan = fencePlan;
         windowStart = Date.now();
@@ -393,6 +411,8 @@ export async function migration(input: MigrationInput): Promise<MigrationResult>
           throw ApplicationFailure.nonRetryable(`the mirror did not drain to lag 0 (${s.state}, lag ${s.totals.lagRecords}, ${s.dataLost.length} partitions with data lost)`, 'UnsafeTarget');
         }
         st.lagRecords = 0;
+        // Created while the fence went up: not fenced, so the source may still take their writes.
+        if (topicsChecked) await noNewTopics('the fence');
         // Configs held back while copying (timestamp settings) hold on the target from now on.
         const deferred = await cut.applyDeferredConfigsActivity({ target, plans: ended.result!.plan });
         return { ...s, deferred };
