@@ -32,6 +32,8 @@ import {
   verifyMigration,
   type Check,
 } from '../src/migration';
+import { standbyWritesSinceFailover } from '../src/drills/failoverDrill';
+import type { StrandedWrites } from '../src/drills/failoverDrill.pure';
 import type { ActivityDeps } from './deps';
 import { checkedSpec } from './errors';
 import { withHeartbeat } from './heartbeat';
@@ -68,6 +70,18 @@ export function migrationActivities(_deps: ActivityDeps) {
     async migrationPrechecksActivity(input: MigrationPair & { selection: MigrationSelection }): Promise<PrecheckResult> {
       const { source, target } = pairOf(input);
       return withHeartbeat({ phase: 'migration: pre-checks', subject: `${source.name} → ${target.name}` }, (_beat, signal) => migrationPrechecks(source, target, input.selection, { signal }));
+    },
+
+    /**
+     * A rollback after client-switch hooks ran: the records on the target past the mirror's copies of
+     * `topics` (written there by clients that had switched; a read). The rollback switches the clients
+     * back without them, so it names them.
+     */
+    async targetWritesActivity(input: MigrationPair & { topics: string[] }): Promise<StrandedWrites[]> {
+      const { source, target } = pairOf(input);
+      return withHeartbeat({ phase: 'migration: writes on the target since the clients switched', subject: target.name }, async (_beat, signal) =>
+        (await standbyWritesSinceFailover(source, target, [], {}, signal, input.topics)).stranded,
+      );
     },
 
     /** The source's topics the selection matches now (read only; the cut-over's check for topics created since the pre-checks). */

@@ -227,8 +227,8 @@ export async function dropStandbyCopy(standby: ClusterSpec, pair: string, topic:
  * ("topic/partition" → end; `exclude`: topics left out). A read. Positions with batches of unknown fate
  * are refused by forwardPartitions in one line.
  */
-export async function mirroredStandbyEnds(primary: ClusterSpec, standby: ClusterSpec, exclude: string[] = [], signal?: AbortSignal): Promise<{ forward: ForwardPartition[]; ends: Record<string, number> }> {
-  const forward = (await forwardPartitions(primary, standby, undefined, signal)).filter((f) => !exclude.includes(f.topic));
+export async function mirroredStandbyEnds(primary: ClusterSpec, standby: ClusterSpec, exclude: string[] = [], signal?: AbortSignal, only?: string[]): Promise<{ forward: ForwardPartition[]; ends: Record<string, number> }> {
+  const forward = (await forwardPartitions(primary, standby, only, signal)).filter((f) => !exclude.includes(f.topic));
   const ends: Record<string, number> = {};
   const topics = [...new Set(forward.map((f) => f.topic))];
   if (topics.length) {
@@ -246,10 +246,11 @@ export async function mirroredStandbyEnds(primary: ClusterSpec, standby: Cluster
 /**
  * The mirrored partitions of the standby with records past the forward mirror's copies and past where
  * the standby ended when the drill began (`since`): written there after the failover moved the service
- * (the clients'). Also how many mirrored partitions were looked at. A read.
+ * (the clients'). Also how many mirrored partitions were looked at. `only`: just these topics (the
+ * others' positions are not read, so an unsettled one of another topic does not refuse the read). A read.
  */
-export async function standbyWritesSinceFailover(primary: ClusterSpec, standby: ClusterSpec, exclude: string[], since: Record<string, number>, signal?: AbortSignal): Promise<{ stranded: StrandedWrites[]; partitions: number }> {
-  const { forward, ends } = await mirroredStandbyEnds(primary, standby, exclude, signal);
+export async function standbyWritesSinceFailover(primary: ClusterSpec, standby: ClusterSpec, exclude: string[], since: Record<string, number>, signal?: AbortSignal, only?: string[]): Promise<{ stranded: StrandedWrites[]; partitions: number }> {
+  const { forward, ends } = await mirroredStandbyEnds(primary, standby, exclude, signal, only);
   // `forward` is without the excluded topics already.
   return { stranded: strandedWrites(forward, ends, since), partitions: forward.length };
 }

@@ -201,6 +201,56 @@ describe('online migration: bad input and rollback', () => {
     }
   });
 
+  it('rolled back after the clients switched and wrote to the target: those records named as on the target only, never dropped', { timeout: 240_000 }, async () => {
+    const topic = await topicWithRecords(2, 40);
+    const hold = join(dir, 'hook-2.hold');
+    writeFileSync(hold, 'held by the test\n');
+    writeFileSync(bootstrapFile, `bootstrap.servers=${source.kafka.bootstrapServers.join(',')}\n`);
+    // Hook #1 switches the clients; #2 holds while they write to the target, then fails: the cut-over rolls back.
+    const holding: ClusterSpec = {
+      ...nextSpec(),
+      clientSwitch: [
+        { type: 'bootstrap-file', path: bootstrapFile, key: 'bootstrap.servers' },
+        { type: 'command', command: ['sh', '-c', `[ "$LIFEBOAT_DRY_RUN" = 1 ] || [ "$LIFEBOAT_REVERT" = 1 ] || { while [ -e '${hold}' ]; do sleep 0.1; done; echo "registry refused" >&2; exit 3; }`], timeoutSeconds: 120 },
+      ],
+    } as ClusterSpec;
+    const workflowId = `migrate-${source.name}-to-${target.name}`;
+    try {
+      await startRun(t.client, 'migration', { workflowId, args: [{ source: { spec: source }, target: { spec: holding }, selection: { topics: [topic] }, skipBackup: true, autoApprove: true, shards: 1, roundSeconds: 1 }] });
+      const handle = t.client.workflow.getHandle(workflowId);
+      const end = Date.now() + 150_000;
+      let s: MigrationStatus | undefined;
+      while (Date.now() < end && (s?.hooks?.length ?? 0) < 1) {
+        s = await handle.query<MigrationStatus>(MIGRATION_STATUS_QUERY).catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(s?.hooks, 'hook #1 switched the clients').toHaveLength(1);
+      // A switched client writes 7 records to partition 1 on the target.
+      const p = appKafka('next', 'mig-switched').producer();
+      await p.connect();
+      await p.send({ topic, acks: -1, messages: Array.from({ length: 7 }, (_, i) => ({ partition: 1, value: `on-next-${i}` })) });
+      await p.disconnect();
+      rmSync(hold, { force: true });
+      const until = Date.now() + 120_000;
+      s = await handle.query<MigrationStatus>(MIGRATION_STATUS_QUERY);
+      while (Date.now() < until && s.phase !== 'rolled-back' && s.phase !== 'failed' && s.phase !== 'done') {
+        await new Promise((res) => setTimeout(res, 300));
+        s = await handle.query<MigrationStatus>(MIGRATION_STATUS_QUERY);
+      }
+      // Rolled back, but not wholly: the clients' records are on next only, named exactly.
+      expect(s.phase).toBe('failed');
+      expect(s.cause).toMatchObject({ type: 'HookFailed' });
+      expect(s.sourceLeft).toBe('writable');
+      expect(s.rollback?.notPutBack).toEqual([expect.stringMatching(new RegExp(`^7 records written to ${target.name} after the clients switched \\(${topic}-1: 7 \\(offsets 20-26\\)\\) are on ${target.name} only`))]);
+      expect(s.rollback?.putBack.join('\n')).toMatch(/client-switch hook #1 \(bootstrap-file\) reverted/);
+      // Never dropped: still on next.
+      const ends = await withAdmin(kafkaFor(target, 'mig-test'), target.name, (a) => a.fetchTopicOffsets(topic));
+      expect(ends.find((o) => o.partition === 1)?.high).toBe('27');
+    } finally {
+      rmSync(hold, { force: true });
+    }
+  });
+
   it('a topic the pattern takes, created after the pre-checks: the cut-over refuses before fencing, rolled back, the source writable', { timeout: 240_000 }, async () => {
     const prefix = unique('mig-late');
     const first = `${prefix}-a`;

@@ -49,6 +49,7 @@ import {
   type MigrationPhase,
   type MigrationRollbackInput,
   type MigrationStatus,
+  targetWritesLine,
 } from '../../src/migration/onlineRun.pure';
 import type { DataCheck, RunReport } from '../../src/report/report.pure';
 import { backup } from '../backup';
@@ -100,6 +101,8 @@ export const migrationRollbackSignal = defineSignal<[MigrationRollbackInput?]>(M
 
 /** Runs started before the cut-over asked for the selection's topics again replay without it. */
 const SELECTION_RECHECK_PATCH = 'migration-selection-recheck';
+/** Rollbacks of runs started before they looked for the switched clients' writes on the target replay without it. */
+const TARGET_WRITES_PATCH = 'migration-rollback-target-writes';
 
 /** Reads and plans: a few attempts (a blip), then the failure. */
 const reads = proxyActivities<LifeboatActivities>({
@@ -528,6 +531,16 @@ export async function migration(input: MigrationInput): Promise<MigrationResult>
           for (const r of reverted) (r.ok ? putBackLines : notPutBack).push(`client-switch hook #${r.index + 1} (${r.type}) reverted: ${r.detail}`);
         } catch (err) {
           notPutBack.push(`client-switch hooks NOT reverted (${hooksRan.map((h) => `#${h.index + 1}`).join(', ')}): ${failureOf(err).message}`);
+        }
+      }
+      // What switched clients wrote to the target is there only: named, never dropped.
+      if (hooksRan.length && patched(TARGET_WRITES_PATCH)) {
+        try {
+          const line = targetWritesLine(source.name, target.name, await putBack.targetWritesActivity({ source, target, topics }));
+          if (line) notPutBack.push(line);
+          else putBackLines.push(`no records written to ${target.name} past the mirror's copies since the clients switched`);
+        } catch (err) {
+          notPutBack.push(`records written to ${target.name} since the clients switched were not looked for (${failureOf(err).message}): compare its ends with the mirror's positions before the clients use ${source.name} again`);
         }
       }
       // The fence: every ACL it planned or reported (a fence killed half way is removed whole).
