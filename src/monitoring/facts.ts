@@ -10,8 +10,7 @@
  * sampled read of the data is never repeated by a scrape, and nothing is written to a repository.
  */
 import { type Client, WorkflowFailedError } from '@temporalio/client';
-import { coverageOf } from '../backup/coverage.pure';
-import { type BackupSet, heldParts, listBackupSets } from '../backup/parts';
+import { type BackupSet, listBackupSets } from '../backup/parts';
 import { repositoryTiers } from '../backup/tiers.pure';
 import type { ClusterSpec } from '../config/spec';
 import { isLifeboatError } from '../errors';
@@ -69,13 +68,16 @@ const oneLine = (e: unknown): string => (e instanceof Error ? e.message : String
 const seconds = (a: string, b: string): number => Math.round((Date.parse(a) - Date.parse(b)) / 1000);
 
 /**
- * What one tier's sets say (no comparison with the other tiers yet). With `brokerIds` (the spec's),
- * the last success is the newest complete set that covers a full recovery: a narrow set an operator
- * took (`--parts configs:1`) is complete but does not make the backups fresh while the full ones fail.
+ * What one tier's sets say (no comparison with the other tiers yet). The last success is the newest
+ * complete set a scheduled backup made (tier hourly, daily, …): a set an operator took by hand (tier
+ * manual, often a few parts: `--parts logdirs:1`) does not make the backups fresh while the scheduled
+ * ones fail. A cluster with no scheduled set at all is judged by its manual ones. What a set covers
+ * is the schedule's choice (metadata-only schedules exist), so it is not judged here.
  */
-export function tierFactsOf(tier: Omit<MonitoredTier, 'open'>, sets: BackupSet[], storedBytes?: number, brokerIds?: number[]): TierFacts {
+export function tierFactsOf(tier: Omit<MonitoredTier, 'open'>, sets: BackupSet[], storedBytes?: number): TierFacts {
   const complete = sets.filter((s) => s.complete);
-  const newest = complete.filter((s) => !brokerIds || coverageOf(heldParts(s), brokerIds).full).at(-1);
+  const scheduled = complete.filter((s) => s.tier !== 'manual');
+  const newest = (scheduled.length ? scheduled : complete).at(-1);
   const attempt = sets.at(-1);
   const out: TierFacts = { tier: tier.name, medium: tier.medium, offsite: tier.offsite, location: tier.location, reachable: true, sets: sets.length };
   if (newest) {
@@ -106,13 +108,13 @@ export function compareTiers(tiers: TierFacts[], holders: Map<string, Set<string
   }
 }
 
-async function tierFacts(tier: MonitoredTier, cluster: string, brokerIds: number[]): Promise<{ facts: TierFacts; complete: Set<string> }> {
+async function tierFacts(tier: MonitoredTier, cluster: string): Promise<{ facts: TierFacts; complete: Set<string> }> {
   let repo: LocalRepository | undefined;
   try {
     repo = await tier.open();
     const sets = await listBackupSets(repo, cluster);
     const stored = await repo.storedBytes().catch(() => undefined);
-    return { facts: tierFactsOf(tier, sets, stored, brokerIds), complete: new Set(sets.filter((s) => s.complete).map((s) => s.setId)) };
+    return { facts: tierFactsOf(tier, sets, stored), complete: new Set(sets.filter((s) => s.complete).map((s) => s.setId)) };
   } catch (e) {
     const why = isLifeboatError(e) ? e.message : `${tier.location}: ${oneLine(e)}`;
     return { facts: { tier: tier.name, medium: tier.medium, offsite: tier.offsite, location: tier.location, reachable: false, error: why, sets: 0 }, complete: new Set() };
@@ -216,7 +218,7 @@ export async function recordedVerifications(client: Client, cluster: string, run
 export async function gatherBackupFacts(spec: ClusterSpec, opts: GatherOptions = {}): Promise<GatheredFacts> {
   const gatheredAt = (opts.now ?? new Date()).toISOString();
   const tiers = monitoredTiers(spec);
-  const read = await Promise.all(tiers.map((t) => tierFacts(t, spec.name, spec.brokers.map((b) => b.id))));
+  const read = await Promise.all(tiers.map((t) => tierFacts(t, spec.name)));
   const facts = read.map((r) => r.facts);
   compareTiers(facts, new Map(read.map((r) => [r.facts.tier, r.complete])));
 

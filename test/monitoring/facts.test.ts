@@ -8,10 +8,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { listBackupSets } from '../../src/backup/parts';
+import { type BackupSet, listBackupSets } from '../../src/backup/parts';
 import { parseSpec, type ClusterSpec } from '../../src/config/spec';
 import { openRepository } from '../../src/repository';
-import { gatherBackupFacts } from '../../src/monitoring/facts';
+import { gatherBackupFacts, tierFactsOf } from '../../src/monitoring/facts';
 import { healthOf } from '../../src/monitoring/health.pure';
 import { sampleChunks, verifySet } from '../../src/monitoring/verify';
 import { damageLargestPack, PASSWORD, tempDir, tempRepo } from '../repository/helpers';
@@ -40,8 +40,8 @@ describe('backup facts', () => {
     await storeSet(primary, 'mon', 'aaaa000000000001', ago(180));
     await storeSet(primary, 'mon', 'bbbb000000000002', ago(10));
     await storeSet(primary, 'mon', 'cccc000000000003', ago(1), ['zookeeper']); // still running or failed
-    // A complete narrow set (an operator's --parts logdirs:1) newer than the full one: not what freshness is about.
-    await storeSet(primary, 'mon', 'eeee000000000005', ago(5), ['logdirs:1'], ['logdirs:1']);
+    // A complete set an operator took by hand (tier manual, --parts logdirs:1), newer than the scheduled one: not what freshness is about.
+    await storeSet(primary, 'mon', 'eeee000000000005', ago(5), ['logdirs:1'], ['logdirs:1'], 'manual');
     await storeSet(primary, 'other', 'dddd000000000004', ago(0)); // another cluster's set in the same repository
     await storeSet(offsite, 'mon', 'aaaa000000000001', ago(180));
     const nas = join(tempDir('nas'), 'not-mounted');
@@ -87,6 +87,17 @@ describe('backup facts', () => {
     expect(by('scheduled')).toMatchObject({ ok: false, evidence: { known: false } });
     expect(by('protected')).toMatchObject({ ok: false, summary: expect.stringContaining('no copy off-site') });
     expect(h.verdict).toBe('degraded');
+  });
+
+  it("the last success: a scheduled set, whatever parts its schedule takes; a cluster backed up only by hand is judged by those", () => {
+    const tier = { name: 'primary', medium: 'disk', offsite: false, location: '/r' } as const;
+    const set = (setId: string, tierName: string, parts: string[], minutesAgo: number, complete = true): BackupSet => ({ setId, tier: tierName, time: ago(minutesAgo).toISOString(), parts, snapshots: {}, complete });
+    // A metadata-only schedule is fresh by its own sets; a newer manual set does not count while scheduled ones exist.
+    const scheduled = [set('s1', 'hourly', ['kafka-metadata'], 60), set('s2', 'hourly', ['kafka-metadata'], 30), set('m1', 'manual', ['logdirs:1'], 5), set('s3', 'hourly', ['kafka-metadata'], 1, false)];
+    expect(tierFactsOf(tier, scheduled).lastSuccess?.setId).toBe('s2');
+    expect(tierFactsOf(tier, scheduled).lastAttempt).toMatchObject({ setId: 's3', complete: false });
+    // Only manual sets: the newest of them.
+    expect(tierFactsOf(tier, [set('m1', 'manual', ['zookeeper'], 50), set('m2', 'manual', ['zookeeper'], 20)]).lastSuccess?.setId).toBe('m2');
   });
 
   it('verifies the newest set (structure, small parts whole, a random share of its data) and fails it after a flipped bit', async () => {
