@@ -7,7 +7,7 @@
  */
 import type { ClusterSpec } from '../src/config/spec';
 import { sleep } from '../src/core/poll';
-import { LifeboatError } from '../src/errors';
+import { isLifeboatError, LifeboatError } from '../src/errors';
 import { kafkaFor } from '../src/kafka/client';
 import { applyDeferredConfigs, type MirrorTopicPlan, mirrorPositions, type PartitionPosition } from '../src/kafka/mirror';
 import { WireClient } from '../src/kafka/wire/client';
@@ -79,14 +79,21 @@ export function migrationActivities(_deps: ActivityDeps) {
      */
     async targetWritesActivity(input: MigrationPair & { topics: string[] }): Promise<StrandedWrites[]> {
       const { source, target } = pairOf(input);
-      return withHeartbeat({ phase: 'migration: writes on the target since the clients switched', subject: target.name }, async (_beat, signal) =>
-        (await standbyWritesSinceFailover(source, target, [], {}, signal, input.topics)).stranded,
-      );
+      return withHeartbeat({ phase: 'migration: writes on the target since the clients switched', subject: target.name }, async (_beat, signal) => {
+        try {
+          return (await standbyWritesSinceFailover(source, target, [], {}, signal, input.topics)).stranded;
+        } catch (e) {
+          // The failback's wording of an unsettled mirror position does not fit a migration.
+          if (isLifeboatError(e) && e.type === 'UnsafeTarget') throw new LifeboatError('UnsafeTarget', `the mirror's positions on ${target.name} are not settled (batches sent but not confirmed), so where its copies end is not known`);
+          throw e;
+        }
+      });
     },
 
     /** The source's topics the selection matches now (read only; the cut-over's check for topics created since the pre-checks). */
     async selectedTopicsActivity(input: { source: ClusterSpec; selection: MigrationSelection }): Promise<string[]> {
-      return selectedTopicsNow(checkedSpec(input.source), input.selection);
+      const source = checkedSpec(input.source);
+      return withHeartbeat({ phase: 'migration: the selection now', subject: source.name }, (_beat, signal) => selectedTopicsNow(source, input.selection, signal));
     },
 
     /**

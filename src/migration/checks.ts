@@ -244,10 +244,13 @@ export async function migrationPrechecks(source: ClusterSpec, target: ClusterSpe
 
 /**
  * The source's topics the selection matches now (read only). The cut-over asks again before it fences
- * and after the drain: a topic created since the pre-checks that a pattern takes would be mirrored but
- * left writable on the source, its later records stranded there.
+ * and before the hooks: a topic created since the pre-checks that a pattern takes (or a named one that
+ * was missing) would be mirrored but left writable on the source, its later records stranded there.
+ * A named topic deleted since is simply not listed (it can strand nothing).
  */
-export async function selectedTopicsNow(source: ClusterSpec, sel: MigrationSelection): Promise<string[]> {
+export async function selectedTopicsNow(source: ClusterSpec, sel: MigrationSelection, signal?: AbortSignal): Promise<string[]> {
   const sk = await reachableKafka(source, 'selection');
-  return withAdmin(sk, source.name, async (sa) => selectTopics(await retryTransient(() => sa.listTopics()), sel));
+  const all = await withAdmin(sk, source.name, (sa) => retryTransient(() => sa.listTopics(), { signal }));
+  const present = all.filter((t) => (sel.topics ?? []).includes(t));
+  return [...new Set([...present, ...(sel.pattern !== undefined ? selectTopics(all, { pattern: sel.pattern }) : [])])].sort();
 }

@@ -132,5 +132,5 @@ export function targetWritesLine(source: string, target: string, s: readonly { t
   if (!s.length) return undefined;
   const total = s.reduce((n, p) => n + (p.end - p.from), 0);
   const named = s.slice(0, 4).map((p) => `${p.topic}-${p.partition}: ${p.end - p.from} (offsets ${p.from}-${p.end - 1})`).join(', ');
-  return `${total} record${total === 1 ? '' : 's'} written to ${target} after the clients switched (${named}${s.length > 4 ? ', …' : ''}) are on ${target} only: the rollback switched the clients back to ${source} without them — copy them to ${source} (a mirror ${target} → ${source} of those topics) or run the migration again; clients slow to switch back may add more`;
+  return `${total} record${total === 1 ? '' : 's'} written to ${target} after the clients switched (${named}${s.length > 4 ? ', …' : ''}) are on ${target} only (counted by offset: transaction markers count too): the rollback switched the clients back to ${source} without them — copy them to ${source} (a mirror ${target} → ${source} of those topics) or run the migration again; clients slow to switch back may add more`;
 }

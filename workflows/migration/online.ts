@@ -12,8 +12,10 @@
  * Until "done" a `rollback` signal, a rejection or a failed step puts things back: the mirror is
  * stopped, the hooks that ran are reverted (to the values read by their dry run, before anything
  * changed), the fence is removed (every ACL it planned or made), and the report lists what was put
- * back and what was not. "done" is the point of no return: the source is left fenced (read-only on
- * the migrated topics), the clients on the target.
+ * back and what was not (and, when hooks ran, the records switched clients wrote to the target,
+ * which stay there). "done" is the point of no return: the source is left fenced (read-only on the
+ * migrated topics), the clients on the target. The selection's topics are read again before the
+ * fence and before the hooks: one created since the pre-checks rolls the cut-over back.
  *
  * A mirror of the same pair already running (started with `lifeboat mirror start`) is refused, not
  * taken over: the migration needs the mirror's result (its final positions) as its child, and
@@ -414,8 +416,6 @@ export async function migration(input: MigrationInput): Promise<MigrationResult>
           throw ApplicationFailure.nonRetryable(`the mirror did not drain to lag 0 (${s.state}, lag ${s.totals.lagRecords}, ${s.dataLost.length} partitions with data lost)`, 'UnsafeTarget');
         }
         st.lagRecords = 0;
-        // Created while the fence went up: not fenced, so the source may still take their writes.
-        if (topicsChecked) await noNewTopics('the fence');
         // Configs held back while copying (timestamp settings) hold on the target from now on.
         const deferred = await cut.applyDeferredConfigsActivity({ target, plans: ended.result!.plan });
         return { ...s, deferred };
@@ -462,6 +462,8 @@ export async function migration(input: MigrationInput): Promise<MigrationResult>
     await t.step(
       'hooks',
       async () => {
+        // Created while the fence went up, the drain or the groups' wait: not fenced, so the source may still take their writes.
+        if (topicsChecked) await noNewTopics('the fence went up');
         for (let i = 0; i < hooks.length; i++) {
           const out = await cut.runSwitchHookActivity({ source, target, index: i });
           hooksRan.push(out);
@@ -533,16 +535,6 @@ export async function migration(input: MigrationInput): Promise<MigrationResult>
           notPutBack.push(`client-switch hooks NOT reverted (${hooksRan.map((h) => `#${h.index + 1}`).join(', ')}): ${failureOf(err).message}`);
         }
       }
-      // What switched clients wrote to the target is there only: named, never dropped.
-      if (hooksRan.length && patched(TARGET_WRITES_PATCH)) {
-        try {
-          const line = targetWritesLine(source.name, target.name, await putBack.targetWritesActivity({ source, target, topics }));
-          if (line) notPutBack.push(line);
-          else putBackLines.push(`no records written to ${target.name} past the mirror's copies since the clients switched`);
-        } catch (err) {
-          notPutBack.push(`records written to ${target.name} since the clients switched were not looked for (${failureOf(err).message}): compare its ends with the mirror's positions before the clients use ${source.name} again`);
-        }
-      }
       // The fence: every ACL it planned or reported (a fence killed half way is removed whole).
       if (fenceAttempted) {
         const all = fenceUnion(fencePlan, fence);
@@ -555,6 +547,17 @@ export async function migration(input: MigrationInput): Promise<MigrationResult>
             st.sourceLeft = 'unknown';
             notPutBack.push(`the fence on ${source.name} was NOT removed (${all.acls.length} ACLs on ${all.topics.join(', ')}): ${failureOf(err).message} — remove them by hand (kafka-acls --remove) or roll back again`);
           }
+        }
+      }
+      // What switched clients wrote to the target is there only: named, never dropped. Read after the
+      // unfence, so that an unreachable target does not keep the returning clients from writing.
+      if (hooksRan.length && patched(TARGET_WRITES_PATCH)) {
+        try {
+          const line = targetWritesLine(source.name, target.name, await reads.targetWritesActivity({ source, target, topics }));
+          if (line) notPutBack.push(line);
+          else putBackLines.push(`no records written to ${target.name} past the mirror's copies since the clients switched`);
+        } catch (err) {
+          notPutBack.push(`records written to ${target.name} since the clients switched were not looked for (${failureOf(err).message}): compare its ends with the mirror's positions before the clients use ${source.name} again`);
         }
       }
       // The mirror last (it only copies to the target): stopped; one stuck on an unreachable target
