@@ -8,7 +8,7 @@
  *   copied to quarantine topics on the standby, never dropped → the reverse mirror's positions
  *   seeded over the primary's existing log (offsets mapped) → child `migration` standby → primary
  *   (reverse mirror until caught up, gated cut-over: approval, the standby fenced, groups translated,
- *   the PRIMARY spec's client-switch hooks, verify) → the old primary's fence lifted → report.
+ *   the old primary's fence lifted, the PRIMARY spec's client-switch hooks, verify) → report.
  *
  * A dry run stops after the counts and the plan: nothing is written anywhere. A migration that
  * rolls back leaves the clients on the standby and the old primary fenced (nothing lost: run the
@@ -53,6 +53,8 @@ export const failbackStatusQuery = defineQuery<FailbackStatus>(FAILBACK_STATUS_Q
 
 /** Failbacks started before the promotion hold existed replay without its release. */
 const PROMOTION_RELEASE_PATCH = 'failback-promotion-release';
+/** Failbacks started before the migration could lift the primary's fence at its cut-over replay without it. */
+const UNFENCE_AT_CUT_OVER_PATCH = 'failback-unfence-at-cut-over';
 
 const reads = proxyActivities<LifeboatActivities>({
   startToCloseTimeout: '10 minutes',
@@ -160,8 +162,10 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     return { status: st, report: t.report('planned', { checks: tailChecks(tail, true) }) };
   }
 
-  // 5. The way back: a migration standby → primary.
+  // 5. The way back: a migration standby → primary. It lifts the primary's fence itself, just before
+  // the hooks move the clients there (before, the primary stayed fenced through the migration's verify).
   st.phase = 'migration';
+  const liftAtCutOver = fence !== undefined && patched(UNFENCE_AT_CUT_OVER_PATCH);
   const result: MigrationResult = await t.step(
     'migration',
     async () => {
@@ -178,6 +182,7 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
             ...(input.shards !== undefined ? { shards: input.shards } : {}),
             ...(input.roundSeconds !== undefined ? { roundSeconds: input.roundSeconds } : {}),
             ...(input.maxLagRecords !== undefined ? { maxLagRecords: input.maxLagRecords } : {}),
+            ...(liftAtCutOver ? { targetFence: fence } : {}),
           },
         ],
       });
@@ -201,7 +206,9 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
 
   // 6. The old primary takes writes again (the migration fenced the standby at its cut-over).
   st.phase = 'unfence';
-  if (fence) {
+  if (fence && result.status.targetFenceLiftedAt) {
+    await t.step('unfence', async () => result.status.targetFenceLiftedAt!, (at) => `${fence!.acls.length} ACLs removed on ${fence!.topics.length} topics of ${primary.name} by the migration at its cut-over (${at}), before its hooks`);
+  } else if (fence) {
     await t.step('unfence', () => writes.unfencePrimaryActivity({ primary, fence: fence! }), () => `${fence!.acls.length} ACLs removed on ${fence!.topics.length} topics of ${primary.name}`);
   } else t.skip('unfence', 'nothing fenced');
   st.primaryLeft = 'writable';

@@ -74,6 +74,8 @@ export interface MigrationStatus {
   cutOverMs?: number;
   windowStartedAt?: string;
   windowEndedAt?: string;
+  /** When the target's own write fence (input.targetFence, a failback's) was lifted, just before the hooks. */
+  targetFenceLiftedAt?: string;
   /** Why it stopped short (a failed step, a rejection, a rollback signal): type and one line. */
   cause?: { type: string; message: string };
   rollback?: { by: string; reason: string; putBack: string[]; notPutBack: string[] };

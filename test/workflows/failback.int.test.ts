@@ -16,8 +16,10 @@
  * twice.
  */
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClusterSpec } from '../../src/config/spec';
 import { withAdmin } from '../../src/kafka/admin';
 import { kafkaFor } from '../../src/kafka/client';
 import { commitGroupOffsets } from '../../src/kafka/groupOffsets';
@@ -232,14 +234,22 @@ describe('failback', () => {
     expect(await promotionHeld(t.client, primary.name)).toMatchObject({ holder });
 
     // Then again, approved: the tail is still exactly the tail (the copied records after it are not).
+    // The primary's hook fails while the topic is still fenced there: the clients it switches must write at once.
+    const tsx = join(__dirname, '..', '..', 'node_modules', '.bin', 'tsx');
+    const fencedHook = join(__dirname, '..', 'support', 'fencedHook.ts');
+    const primaryWithHook = { ...primary, clientSwitch: [{ type: 'command', command: ['sh', '-c', `[ "$LIFEBOAT_DRY_RUN" = 1 ] || [ "$LIFEBOAT_REVERT" = 1 ] || '${tsx}' '${fencedHook}' primary '${topic}'`], timeoutSeconds: 60 }] } as ClusterSpec;
     await startRun(t.client, 'failback', {
       workflowId: id,
-      args: [{ ...input, autoApprove: true }],
+      args: [{ ...input, primary: { spec: primaryWithHook }, autoApprove: true }],
     });
     const r = await followRun<'failback'>(t.client, id);
     expect(r.status.problems, JSON.stringify(r.report.problems)).toEqual([]);
     expect(r.report.outcome, JSON.stringify(r.status.migration?.cause)).toBe('succeeded');
     expect(r.status.fencedBy).toBe('failover');
+    // The primary's fence was lifted by the migration before its hooks (the hook saw it gone), not after its verify.
+    expect(r.status.migration?.hooks?.map((h) => h.ok)).toEqual([true]);
+    expect(Date.parse(r.status.migration!.targetFenceLiftedAt!)).toBeLessThanOrEqual(Date.parse(r.status.migration!.windowEndedAt!));
+    expect(r.report.steps.find((s) => s.name === 'unfence')?.detail).toMatch(/by the migration at its cut-over .*before its hooks$/);
     // Back on the primary: its promotion hold ended, so a later incident of it may fail over again.
     expect(await promotionHeld(t.client, primary.name)).toBeUndefined();
 

@@ -40,6 +40,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { LifeboatActivities } from '../../activities';
+import type { PrimaryFence } from '../../src/failover/data/types';
 import type { MirrorTopicPlan } from '../../src/kafka/mirror';
 import { mirrorPair, mirrorWorkflowId, sameCluster, selectionProblem } from '../../src/kafka/mirrorRun.pure';
 import type { AclEntry, FenceRecord, GroupMove, HookOutcome, MigrationSelection, PrecheckResult } from '../../src/migration';
@@ -89,6 +90,11 @@ export interface MigrationInput {
   /** The mirror child's shards and round length (defaults 4 and 5 s). */
   shards?: number;
   roundSeconds?: number;
+  /**
+   * A write fence on the target (a failback's: the old primary, fenced since the failover), lifted at
+   * the cut-over just before the hooks, so the switched clients write at once; put back on a rollback.
+   */
+  targetFence?: PrimaryFence;
 }
 
 export interface MigrationResult {
@@ -105,6 +111,8 @@ export const migrationRollbackSignal = defineSignal<[MigrationRollbackInput?]>(M
 const SELECTION_RECHECK_PATCH = 'migration-selection-recheck';
 /** Rollbacks of runs started before they looked for the switched clients' writes on the target replay without it. */
 const TARGET_WRITES_PATCH = 'migration-rollback-target-writes';
+/** Runs started before a target fence could be lifted at the cut-over replay without it. */
+const TARGET_FENCE_PATCH = 'migration-lift-target-fence';
 
 /** Reads and plans: a few attempts (a blip), then the failure. */
 const reads = proxyActivities<LifeboatActivities>({
@@ -464,6 +472,11 @@ export async function migration(input: MigrationInput): Promise<MigrationResult>
       async () => {
         // Created while the fence went up, the drain or the groups' wait: not fenced, so the source may still take their writes.
         if (topicsChecked) await noNewTopics('the fence went up');
+        // The target takes writes before the clients move to it (a failback's old primary, fenced since the failover).
+        if (input.targetFence && patched(TARGET_FENCE_PATCH)) {
+          await cut.unfencePrimaryActivity({ primary: target, fence: input.targetFence });
+          st.targetFenceLiftedAt = new Date().toISOString();
+        }
         for (let i = 0; i < hooks.length; i++) {
           const out = await cut.runSwitchHookActivity({ source, target, index: i });
           hooksRan.push(out);
@@ -547,6 +560,15 @@ export async function migration(input: MigrationInput): Promise<MigrationResult>
             st.sourceLeft = 'unknown';
             notPutBack.push(`the fence on ${source.name} was NOT removed (${all.acls.length} ACLs on ${all.topics.join(', ')}): ${failureOf(err).message} — remove them by hand (kafka-acls --remove) or roll back again`);
           }
+        }
+      }
+      // The target's own fence, lifted for the switched clients: back, now that they are pointed at the source again.
+      if (st.targetFenceLiftedAt && input.targetFence) {
+        try {
+          await putBack.fencePrimaryActivity({ primary: target, topics: input.targetFence.topics });
+          putBackLines.push(`${target.name}'s write fence put back on ${input.targetFence.topics.length} topics (lifted for the switched clients at ${st.targetFenceLiftedAt})`);
+        } catch (err) {
+          notPutBack.push(`${target.name}'s write fence was NOT put back (${failureOf(err).message}): its clients may write where nobody reads — fence it again (DENY WRITE User:* on ${input.targetFence.topics.join(', ')})`);
         }
       }
       // What switched clients wrote to the target is there only: named, never dropped. Read after the
