@@ -2,6 +2,7 @@
 import { Context } from '@temporalio/activity';
 import type { ClusterSpec } from '../src/config/spec';
 import { runningDrills, notifyDrill } from '../src/drills/control';
+import { releaseDrillLock, takeDrillLock } from '../src/drills/lock';
 import { SCENARIOS } from '../src/drills/records';
 import { alertmanagersFromEnv } from '../src/monitoring/alerts';
 import { temporalSettings, workflowUiLink } from '../src/temporal/connection';
@@ -19,6 +20,14 @@ export function drillControlActivities(_deps: ActivityDeps) {
      * Workflow IDs of other drills running on the cluster (Temporal visibility: LifeboatKind=drill,
      * LifeboatCluster, running), oldest first; the asking drill itself left out.
      */
+    /** Takes the cluster's drill lock for this drill's run (src/drills/lock.ts); a lock whose drill ended is taken over. */
+    async drillLockActivity(input: { cluster: string; holder: string; holderRunId: string }) {
+      return takeDrillLock(Context.current().client, input);
+    },
+    /** Ends the cluster's drill lock if this drill's run holds it. */
+    async drillUnlockActivity(input: { cluster: string; holder: string; holderRunId: string }): Promise<boolean> {
+      return releaseDrillLock(Context.current().client, input.cluster, input.holder, input.holderRunId);
+    },
     async drillOthersRunningActivity(input: { cluster: string; selfWorkflowId: string }): Promise<string[]> {
       const drills = await runningDrills(Context.current().client, input.cluster);
       return drills.map((d) => d.workflowId).filter((id) => id !== input.selfWorkflowId);

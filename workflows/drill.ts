@@ -157,6 +157,8 @@ const DRILL_PROBE_ON_STEP_PATCH = 'drill-probe-on-step';
 const DRILL_EARLY_INVENTORY_PATCH = 'drill-early-inventory';
 /** Drills started before it saved the record and told people the end with (remote) activities (replayed so). */
 const DRILL_LOCAL_RECORD_PATCH = 'drill-local-record';
+/** The cluster's drill lock (src/drills/lock.ts), taken before prepare and ended with the record. */
+const DRILL_LOCK_PATCH = 'drill-lock';
 /** Drills started before it discarded a broker's disk after its kill's revert, not beside it (replayed so). */
 const DRILL_DISK_APART_PATCH = 'drill-disk-discard-apart';
 /** Drills started before it read the stream back only once the recovery was over (replayed so). */
@@ -294,14 +296,38 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
   const measured = fo ? fo.standby : spec;
 
   phase('prepare');
-  // Another drill on the cluster: this one is recorded as skipped, not silently dropped.
+  // Another drill on the cluster: this one is recorded as skipped, not silently dropped. The lock is
+  // the atomic check (visibility lags: two drills started together both found none); the look at the
+  // running drills stays for drills started before the lock existed.
   let others: string[] = [];
-  try {
-    others = await control.drillOthersRunningActivity({ cluster: spec.name, selfWorkflowId: drillId });
-  } catch (e) {
-    note(`could not list other drills on ${spec.name}: ${failureOf(e).message}`);
+  const lockIt = patched(DRILL_LOCK_PATCH);
+  const lockOf = { cluster: spec.name, holder: drillId, holderRunId: info.runId };
+  let locked = false;
+  if (lockIt) {
+    try {
+      const l = await control.drillLockActivity(lockOf);
+      if (l.taken) locked = true;
+      else others = [l.held.holder];
+    } catch (e) {
+      note(`the drill lock of ${spec.name} could not be taken (${failureOf(e).message}): only the running drills are looked at`);
+    }
+  }
+  const unlock = async () => {
+    if (!locked) return;
+    await CancellationScope.nonCancellable(() => control.drillUnlockActivity(lockOf)).catch((e: unknown) => {
+      st.notes.push(`the drill lock of ${spec.name} was not ended (${failureOf(e).message}): the next drill takes it over, this drill having ended`);
+    });
+    locked = false;
+  };
+  if (!others.length) {
+    try {
+      others = await control.drillOthersRunningActivity({ cluster: spec.name, selfWorkflowId: drillId });
+    } catch (e) {
+      note(`could not list other drills on ${spec.name}: ${failureOf(e).message}`);
+    }
   }
   if (others.length) {
+    await unlock();
     const why = `another drill runs on ${spec.name}: ${others.join(', ')}`;
     const record = skippedRecord({ id: drillId, cluster: spec.name, type: input.type, scenario: input.scenario, workflowId: drillId, runId: info.runId, schedule: input.schedule, startedAt, endedAt: nowIso() }, why);
     try {
@@ -942,6 +968,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     upsertSearchAttributes([{ key: LIFEBOAT_STEP, value: stopAsked ? 'stopped' : 'done' }]);
     return rec;
   });
+  await unlock();
   if (cancelled) throw cancelled;
   return record;
 }

@@ -7,7 +7,8 @@ export { mirror } from './mirror';
 export { migration, offlineMigration } from './migration';
 export { failover } from './failover';
 export { failback } from './failback';
-export { promotion } from './promotion';
+// The promotion hold and the drill lock: the same workflow under the types their IDs are started with.
+export { hold as promotion, hold as drillLock } from './hold';
 export { registrySync } from './registrySync';
 export { backupMonitor } from './backupMonitor';
 export { drill } from './drill';

@@ -26,3 +26,7 @@ export const DRILL_STOP_SIGNAL = 'drillStop';
 
 /** LifeboatKind search attribute value of drill runs (lists them for `drill stop --all`). */
 export const DRILL_KIND = 'drill';
+
+/** The drills' lock of a cluster (src/drills/lock.ts): one drill at a time, taken atomically. */
+export const DRILL_LOCK_WORKFLOW_TYPE = 'drillLock';
+export const drillLockWorkflowId = (cluster: string): string => `lock-drill-${cluster}`;

@@ -21,7 +21,6 @@ export const failbackWorkflowId = (primary: string, standby: string): string => 
  * primary promotes.
  */
 export const PROMOTION_WORKFLOW_TYPE = 'promotion';
-export const PROMOTION_HOLD_QUERY = 'promotionHold';
 export const promotionWorkflowId = (primary: string): string => `promotion-${primary}`;
 
 /** Who holds a primary's promotion. */

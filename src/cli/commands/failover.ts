@@ -14,6 +14,7 @@ import { clusterName, loadSpec } from '../../config/spec';
 import { EXIT, LifeboatError } from '../../errors';
 import { failoverWorkflowId, FAILOVER_STATUS_QUERY } from '../../failover/ids.pure';
 import { promotionHeld, releasePromotion } from '../../failover/promotion';
+import { holderRuns } from '../../temporal/hold';
 import { type FailoverRunInput, type FailoverStatus, manualIncident, renderFailoverStatus } from '../../failover/run.pure';
 import { renderMarkdown } from '../../report/report.pure';
 import { workflowUiLink } from '../../temporal/connection';
@@ -148,18 +149,14 @@ async function release(t: TemporalClient, cluster: string, opts: { by: string; f
     out.result({ cluster, held: false }, `${cluster}: no promotion hold (a failover of it may promote)`);
     return EXIT.OK;
   }
-  const holderRuns = await t.client.workflow
-    .getHandle(held.holder, held.holderRunId)
-    .describe()
-    .then((d) => d.status.name === 'RUNNING')
-    .catch(() => false);
-  const line = `${cluster} → ${held.standby}: held by ${held.holder} since ${held.since}${holderRuns ? ' (that failover still runs)' : ''}`;
+  const holderRunning = await holderRuns(t.client, held);
+  const line = `${cluster} → ${held.standby}: held by ${held.holder} since ${held.since}${holderRunning ? ' (that failover still runs)' : ''}`;
   if (opts.dryRun) {
-    out.result({ cluster, held: true, hold: held, holderRuns, dryRun: true }, `${line}\n${holderRuns && !opts.force ? 'would refuse to end it while that failover runs (--force ends it anyway)' : 'would end it'} (dry run: nothing changed)`);
+    out.result({ cluster, held: true, hold: held, holderRuns: holderRunning, dryRun: true }, `${line}\n${holderRunning && !opts.force ? 'would refuse to end it while that failover runs (--force ends it anyway)' : 'would end it'} (dry run: nothing changed)`);
     return EXIT.OK;
   }
-  if (holderRuns && !opts.force) {
-    out.result({ cluster, held: true, hold: held, holderRuns, released: false }, `${line}\nnot ended: the failover that holds it still runs and may be promoting — wait for it (lifeboat failover status ${held.holder}), or end the hold anyway with --force`);
+  if (holderRunning && !opts.force) {
+    out.result({ cluster, held: true, hold: held, holderRuns: holderRunning, released: false }, `${line}\nnot ended: the failover that holds it still runs and may be promoting — wait for it (lifeboat failover status ${held.holder}), or end the hold anyway with --force`);
     return EXIT.PARTIAL;
   }
   const r = await releasePromotion(t.client, cluster, { by: opts.by, reason: 'released by hand (lifeboat failover release)', holder: held.holder, ...(held.holderRunId ? { holderRunId: held.holderRunId } : {}) });

@@ -23,6 +23,9 @@ export const streamStub = (seed: boolean) => async () => {
 };
 
 export const drillStubs = {
+  // The cluster's drill lock (its Temporal side: test/drills/lock.int): free.
+  drillLockActivity: async (want: { cluster: string; holder: string; holderRunId: string }) => ({ taken: true, hold: { ...want, since: now() } }),
+  drillUnlockActivity: async () => true,
   drillOthersRunningActivity: async () => [],
   drillHistoryActivity: async () => [],
   drillNotifyActivity: async () => ({ delivered: 0 }),

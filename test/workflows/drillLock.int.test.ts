@@ -1,0 +1,39 @@
+/**
+ * The drill's lock in skipped time with stub activities (the lock's Temporal side: test/drills/lock.int):
+ * a drill that finds the cluster's lock held by another drill is recorded as skipped and touches
+ * nothing; one that takes it ends it once its record is made.
+ */
+import { describe, expect, it } from 'vitest';
+import type { DrillRecord } from '../../src/drills/records';
+import { CONTROL_TASK_QUEUE } from '../../src/temporal/taskQueues.pure';
+import { drillSpec, drillStubs } from './support/drillStubs';
+import { override } from './support/recoveryStubs';
+import { stubbedServer } from './support/stubbedServer';
+
+const calls: string[] = [];
+
+describe('one drill at a time on a cluster', () => {
+  const server = stubbedServer(calls, drillStubs as never);
+  const tabletop = (workflowId: string) =>
+    server.env.client.workflow.execute('drill', { taskQueue: CONTROL_TASK_QUEUE, workflowId, args: [{ spec: drillSpec, scenario: 'cluster-lost', type: 'tabletop' }] }) as Promise<DrillRecord>;
+
+  it('the lock held by another drill: skipped, recorded, nothing prepared or touched', { timeout: 120_000 }, async () => {
+    override.drillLockActivity = async (want: unknown) => ({ taken: false, held: { ...(want as object), holder: 'drill-other-run', holderRunId: 'r', since: new Date().toISOString() } });
+    const record = await tabletop('drill-lock-held');
+    expect(record.skipped).toBe(`another drill runs on ${drillSpec.name}: drill-other-run`);
+    expect(calls).toContain('drillLockActivity');
+    expect(calls).toContain('drillSaveRecordActivity');
+    for (const c of ['drillUnlockActivity', 'drillOthersRunningActivity', 'drillInventoryActivity', 'drillStreamTopicActivity', 'drillApplyFaultActivity']) expect(calls, c).not.toContain(c);
+  });
+
+  it('the lock taken: the drill runs and ends it once its record is made', { timeout: 120_000 }, async () => {
+    const record = await tabletop('drill-lock-taken');
+    expect(record.skipped).toBeUndefined();
+    const lock = calls.indexOf('drillLockActivity');
+    const saved = calls.lastIndexOf('drillSaveRecordActivity');
+    const unlock = calls.indexOf('drillUnlockActivity');
+    expect(lock).toBeGreaterThan(-1);
+    expect(unlock).toBeGreaterThan(saved);
+    expect(calls.indexOf('drillOthersRunningActivity')).toBeGreaterThan(lock);
+  });
+});
