@@ -175,11 +175,14 @@ function dataIntegrity(e: DrillEvidence, missing: string[]): { part: PartScore; 
 
   const partitions = Array.isArray(d.partitions) ? [...d.partitions].filter(isObject).sort(byPartition) : [];
   if (isObject(e.data) && partitions.length === 0) absent.push('data.partitions');
+  /** Partitions with nothing acknowledged before the fault: what they lost is not measured, so "no loss" cannot be claimed for them. */
+  const unwritten: string[] = [];
   for (const p of partitions) {
     const where = `${String(p.topic)}-${String(p.partition)}`;
     const last = acked(p.lastAcked);
     const intact = acked(p.intactThrough);
     if (last === undefined) absent.push(`data.partitions[${where}].lastAcked`);
+    if (last === null) unwritten.push(where);
     if (intact === undefined) absent.push(`data.partitions[${where}].intactThrough`);
     if (!last || intact === undefined) continue;
     staked++;
@@ -215,6 +218,7 @@ function dataIntegrity(e: DrillEvidence, missing: string[]): { part: PartScore; 
     }
   }
   if (!absent.length && staked === 0) absent.push('data (the write stream had nothing acknowledged before the fault)');
+  else if (unwritten.length) absent.push(`data.partitions[${unwritten.slice(0, 4).join(', ')}${unwritten.length > 4 ? ', …' : ''}].lastAcked (nothing acknowledged there before the fault: its loss is not measured)`);
 
   // The worst loss first: unbounded, then the widest window, then by name (inputs are sorted).
   losses.sort((a, b) => (a.windowMs === null ? -1 : 0) - (b.windowMs === null ? -1 : 0) || (b.windowMs ?? 0) - (a.windowMs ?? 0));

@@ -160,6 +160,13 @@ const cases: Case[] = [
     missing: ['times.rpoMinutes'],
   },
   {
+    name: 'one partition with nothing acknowledged before the fault: unmeasured, not "no loss"',
+    change: (e) => { e.data!.partitions![1]!.lastAcked = null; e.data!.partitions![1]!.intactThrough = null; },
+    total: 80,
+    lost: [['rpo', 'missing-evidence', 20, { missing: `data.partitions[drill-stream-1].lastAcked (nothing acknowledged there before the fault: its loss is not measured)` }]],
+    missing: [`data.partitions[drill-stream-1].lastAcked (nothing acknowledged there before the fault: its loss is not measured)`],
+  },
+  {
     name: 'nothing acknowledged before the fault',
     change: (e) => {
       for (const p of e.data!.partitions!) p.lastAcked = null;
