@@ -26,7 +26,7 @@ export function drillControlActivities(_deps: ActivityDeps) {
     },
     /** Ends the cluster's drill lock if this drill's run holds it. */
     async drillUnlockActivity(input: { cluster: string; holder: string; holderRunId: string }): Promise<boolean> {
-      return releaseDrillLock(Context.current().client, input.cluster, input.holder, input.holderRunId);
+      return releaseDrillLock(Context.current().client, input.cluster, input.holder);
     },
     async drillOthersRunningActivity(input: { cluster: string; selfWorkflowId: string }): Promise<string[]> {
       const drills = await runningDrills(Context.current().client, input.cluster);

@@ -298,7 +298,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
   phase('prepare');
   // Another drill on the cluster: this one is recorded as skipped, not silently dropped. The lock is
   // the atomic check (visibility lags: two drills started together both found none); the look at the
-  // running drills stays for drills started before the lock existed.
+  // running drills is what a drill does that could not take it.
   let others: string[] = [];
   const lockIt = patched(DRILL_LOCK_PATCH);
   const lockOf = { cluster: spec.name, holder: drillId, holderRunId: info.runId };
@@ -314,12 +314,19 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
   }
   const unlock = async () => {
     if (!locked) return;
-    await CancellationScope.nonCancellable(() => control.drillUnlockActivity(lockOf)).catch((e: unknown) => {
-      st.notes.push(`the drill lock of ${spec.name} was not ended (${failureOf(e).message}): the next drill takes it over, this drill having ended`);
-    });
+    await CancellationScope.nonCancellable(() => control.drillUnlockActivity(lockOf)).then(
+      (ended) => {
+        if (!ended) st.notes.push(`the drill lock of ${spec.name} was no longer this drill's when it ended`);
+      },
+      (e: unknown) => {
+        st.notes.push(`the drill lock of ${spec.name} was not ended (${failureOf(e).message}): the next drill takes it over, this drill having ended`);
+      },
+    );
     locked = false;
   };
-  if (!others.length) {
+  // Locked, the look is left out: a drill that lost the lock to this one is still Running while it records
+  // itself as skipped, and the look would find it and skip this one too.
+  if (!others.length && !locked) {
     try {
       others = await control.drillOthersRunningActivity({ cluster: spec.name, selfWorkflowId: drillId });
     } catch (e) {

@@ -192,11 +192,15 @@ export async function failback(input: FailbackInput): Promise<FailbackResult> {
     (r) => `${r.status.phase}${r.status.writeUnavailableMs !== undefined ? `; write-unavailability ${r.status.writeUnavailableMs} ms` : ''}${r.status.cause ? `: ${r.status.cause.message}` : ''}`,
   ).catch((e: unknown) => {
     const f = failureOf(e);
-    return fail(`the migration ${migrationId} failed: ${f.message} — the clients stay on ${standby.name}, ${primary.name} stays fenced`, f.type ?? 'UnsafeTarget');
+    // The child may have lifted the primary's fence for its hooks before it failed (or was terminated): said, not assumed.
+    const lifted = liftAtCutOver ? ` (unless the migration had lifted its fence for the hooks: check ${primary.name}'s ACLs)` : '';
+    return fail(`the migration ${migrationId} failed: ${f.message} — the clients stay on ${standby.name}, ${primary.name} stays fenced${lifted}`, f.type ?? 'UnsafeTarget');
   });
   if (result.status.phase !== 'done') {
-    st.primaryLeft = 'fenced';
-    t.problem(`the migration ${migrationId} ended ${result.status.phase}${result.status.cause ? ` (${result.status.cause.message})` : ''}: the clients stay on ${standby.name}, ${primary.name} stays fenced; the quarantine and the reverse mirror's positions are kept (run the failback again)`);
+    // Fenced, unless the migration lifted the fence for its hooks and could not put it back.
+    st.primaryLeft = result.status.targetFenceLeft === 'unknown' || result.status.targetFenceLeft === 'lifted' ? 'unknown' : 'fenced';
+    for (const n of result.status.rollback?.notPutBack ?? []) t.problem(`the migration ${migrationId} did not put back: ${n}`);
+    t.problem(`the migration ${migrationId} ended ${result.status.phase}${result.status.cause ? ` (${result.status.cause.message})` : ''}: the clients stay on ${standby.name}, ${primary.name} ${st.primaryLeft === 'fenced' ? 'stays fenced' : 'may NOT be fenced (see above): fence it'}; the quarantine and the reverse mirror's positions are kept (run the failback again)`);
     t.skip('unfence', 'the migration did not finish');
     st.phase = 'failed';
     t.finish('failed');

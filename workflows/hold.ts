@@ -1,7 +1,7 @@
 /**
  * hold — a workflow that does nothing but run, so that no one else can start one under its ID
  * (src/temporal/hold.ts): the failover's promotion hold (type `promotion`, ID promotion-<primary>)
- * and the drills' lock (type `drillLock`, ID drill-lock-<cluster>). It ends by termination of its run.
+ * and the drills' lock (type `drillLock`, ID lock-drill-<cluster>). It ends by termination of its run.
  * Who holds it is in its memo and in its `hold` query.
  */
 import { condition, defineQuery, setHandler } from '@temporalio/workflow';

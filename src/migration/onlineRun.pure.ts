@@ -76,6 +76,8 @@ export interface MigrationStatus {
   windowEndedAt?: string;
   /** When the target's own write fence (input.targetFence, a failback's) was lifted, just before the hooks. */
   targetFenceLiftedAt?: string;
+  /** That fence's state: lifted (or being lifted), put back by a rollback, or unknown (its put-back failed). */
+  targetFenceLeft?: 'lifted' | 'fenced' | 'unknown';
   /** Why it stopped short (a failed step, a rejection, a rollback signal): type and one line. */
   cause?: { type: string; message: string };
   rollback?: { by: string; reason: string; putBack: string[]; notPutBack: string[] };

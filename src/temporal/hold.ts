@@ -48,7 +48,14 @@ export async function runningHold<H extends HoldBase>(client: Client, kind: Hold
  * Takes the hold for `want`'s holder; idempotent (a retry of the same run gets it again). `stale`, when
  * given, says whether a hold found taken may be ended and taken over (its holder has ended).
  */
-export async function takeHold<H extends HoldBase>(client: Client, kind: HoldKind, workflowId: string, want: H, opts: { summary: string; stale?: (held: H) => Promise<boolean> }): Promise<TakeHold<H>> {
+export async function takeHold<H extends HoldBase>(
+  client: Client,
+  kind: HoldKind,
+  workflowId: string,
+  want: H,
+  opts: { summary: string; stale?: (held: H) => Promise<boolean>; isSelf?: (held: H) => boolean },
+): Promise<TakeHold<H>> {
+  const isSelf = opts.isSelf ?? ((held: H) => held.holder === want.holder && held.holderRunId === want.holderRunId);
   // A few tries at most: a hold that ended (or was ended as stale) between the refused start and the read is taken next time.
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
@@ -68,7 +75,7 @@ export async function takeHold<H extends HoldBase>(client: Client, kind: HoldKin
     const running = await runningHold<H>(client, kind, workflowId);
     if (!running) continue;
     const held = running.hold;
-    if (held.holder === want.holder && held.holderRunId === want.holderRunId) return { taken: true, hold: held };
+    if (isSelf(held)) return { taken: true, hold: held };
     if (!opts.stale || !(await opts.stale(held))) return { taken: false, held };
     await endHold(client, workflowId, running.runId, `its holder ${held.holder} has ended (taken over by ${want.holder})`);
   }
@@ -86,8 +93,8 @@ export async function endHold(client: Client, workflowId: string, runId: string,
   }
 }
 
-/** Whether the workflow run `holder`/`holderRunId` still runs (a hold's holder). */
-export async function holderRuns(client: Client, hold: HoldBase): Promise<boolean> {
+/** Whether the workflow run `holder`/`holderRunId` still runs (a hold's holder; without the run ID, its newest run). */
+export async function holderRuns(client: Client, hold: Pick<HoldBase, 'holder' | 'holderRunId'>): Promise<boolean> {
   try {
     return (await client.workflow.getHandle(hold.holder, hold.holderRunId).describe()).status.name === 'RUNNING';
   } catch (e) {

@@ -41,7 +41,7 @@ describe('drill lock', () => {
     expect(ta.taken ? tb : ta).toMatchObject({ taken: false, held: { cluster, holder: winner.holder, holderRunId: winner.holderRunId } });
     // The holder's retry gets it again; the other's end of it does nothing.
     expect((await takeDrillLock(client, { cluster, ...winner })).taken).toBe(true);
-    expect(await releaseDrillLock(client, cluster, loser.holder, loser.holderRunId)).toBe(false);
+    expect(await releaseDrillLock(client, cluster, loser.holder)).toBe(false);
 
     // The holder ends without ending the lock (terminated): the next drill takes it over.
     await client.workflow.getHandle(winner.holder).terminate('test: the drill was terminated');
@@ -52,10 +52,10 @@ describe('drill lock', () => {
     expect(d.memo?.drillLock).toMatchObject({ holder: loser.holder, holderRunId: loser.holderRunId });
 
     // Its holder ends it; then it is free.
-    expect(await releaseDrillLock(client, cluster, loser.holder, loser.holderRunId)).toBe(true);
+    expect(await releaseDrillLock(client, cluster, loser.holder)).toBe(true);
     expect((await client.workflow.getHandle(drillLockWorkflowId(cluster)).describe()).status.name).toBe('TERMINATED');
     const c = await running();
     expect((await takeDrillLock(client, { cluster, ...c })).taken).toBe(true);
-    expect(await releaseDrillLock(client, cluster, c.holder, c.holderRunId)).toBe(true);
+    expect(await releaseDrillLock(client, cluster, c.holder)).toBe(true);
   });
 });

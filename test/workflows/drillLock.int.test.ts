@@ -34,6 +34,7 @@ describe('one drill at a time on a cluster', () => {
     const unlock = calls.indexOf('drillUnlockActivity');
     expect(lock).toBeGreaterThan(-1);
     expect(unlock).toBeGreaterThan(saved);
-    expect(calls.indexOf('drillOthersRunningActivity')).toBeGreaterThan(lock);
+    // Locked, the running drills are not looked at (one that lost the lock is still running while it records its skip).
+    expect(calls).not.toContain('drillOthersRunningActivity');
   });
 });

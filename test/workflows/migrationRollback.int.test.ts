@@ -24,7 +24,8 @@ import { startBroker, stopBroker } from '../../lab/lab';
 import { findCluster } from '../../lab/topology';
 import { lifeboat } from '../support/cli';
 import { createTopicsReady } from '../support/kafka';
-import { appKafka, nextSpec, primarySpec, topo, unique } from '../support/lab';
+import { fencePrimary, unfencePrimary } from '../../src/failover/data/fence';
+import { appKafka, appWrite, nextSpec, primarySpec, topo, unique } from '../support/lab';
 import { appProducer, cleanUp, topicAcls } from '../support/migration';
 
 const source = primarySpec();
@@ -249,6 +250,32 @@ describe('online migration: bad input and rollback', () => {
     } finally {
       rmSync(hold, { force: true });
     }
+  });
+
+  it("a target fenced for applications (a failback's old primary): lifted for the hooks, put back by the rollback", { timeout: 240_000 }, async () => {
+    const topic = await topicWithRecords(2, 20);
+    // The target's copy of the topic exists and is fenced for applications, as a failed-over primary is.
+    await createTopicsReady(target, [{ topic, numPartitions: 2, replicationFactor: 1 }], { kafka: kafkaFor(target, 'mig-test') });
+    const targetFence = await fencePrimary(target, [topic]);
+    expect(await appWrite('next', topic)).toMatch(/not authorized|TOPIC_AUTHORIZATION_FAILED/i);
+    writeFileSync(bootstrapFile, `bootstrap.servers=${source.kafka.bootstrapServers.join(',')}\n`);
+    const workflowId = `migrate-${source.name}-to-${target.name}`;
+    await startRun(t.client, 'migration', { workflowId, args: [{ source: { spec: source }, target: { spec: failing }, selection: { topics: [topic] }, skipBackup: true, autoApprove: true, shards: 1, roundSeconds: 1, targetFence }] });
+    const handle = t.client.workflow.getHandle(workflowId);
+    const until = Date.now() + 150_000;
+    let s = await handle.query<MigrationStatus>(MIGRATION_STATUS_QUERY);
+    while (Date.now() < until && s.phase !== 'rolled-back' && s.phase !== 'failed' && s.phase !== 'done') {
+      await new Promise((res) => setTimeout(res, 300));
+      s = await handle.query<MigrationStatus>(MIGRATION_STATUS_QUERY);
+    }
+    // Hook #2 failed after the fence was lifted and hook #1 ran: rolled back, the target fenced again, the source writable.
+    expect(s.phase, JSON.stringify(s.rollback)).toBe('rolled-back');
+    expect(s.targetFenceLiftedAt).toBeDefined();
+    expect(s.targetFenceLeft).toBe('fenced');
+    expect(s.rollback?.putBack.join('\n')).toMatch(new RegExp(`${target.name}'s write fence put back on 1 topics`));
+    expect(await appWrite('next', topic)).toMatch(/not authorized|TOPIC_AUTHORIZATION_FAILED/i);
+    expect(await appWrite('primary', topic)).toBe('accepted');
+    await unfencePrimary(target, targetFence);
   });
 
   it('a topic the pattern takes, created after the pre-checks: the cut-over refuses before fencing, rolled back, the source writable', { timeout: 240_000 }, async () => {

@@ -474,6 +474,8 @@ export async function migration(input: MigrationInput): Promise<MigrationResult>
         if (topicsChecked) await noNewTopics('the fence went up');
         // The target takes writes before the clients move to it (a failback's old primary, fenced since the failover).
         if (input.targetFence && patched(TARGET_FENCE_PATCH)) {
+          // Set first: a lift that removed some ACLs and then failed is put back whole by the rollback.
+          st.targetFenceLeft = 'lifted';
           await cut.unfencePrimaryActivity({ primary: target, fence: input.targetFence });
           st.targetFenceLiftedAt = new Date().toISOString();
         }
@@ -563,11 +565,17 @@ export async function migration(input: MigrationInput): Promise<MigrationResult>
         }
       }
       // The target's own fence, lifted for the switched clients: back, now that they are pointed at the source again.
-      if (st.targetFenceLiftedAt && input.targetFence) {
+      if (st.targetFenceLeft === 'lifted' && input.targetFence) {
         try {
-          await putBack.fencePrimaryActivity({ primary: target, topics: input.targetFence.topics });
-          putBackLines.push(`${target.name}'s write fence put back on ${input.targetFence.topics.length} topics (lifted for the switched clients at ${st.targetFenceLiftedAt})`);
+          const back = await putBack.fencePrimaryActivity({ primary: target, topics: input.targetFence.topics });
+          st.targetFenceLeft = 'fenced';
+          putBackLines.push(`${target.name}'s write fence put back on ${input.targetFence.topics.length} topics (lifted for the switched clients${st.targetFenceLiftedAt ? ` at ${st.targetFenceLiftedAt}` : ', in part'})`);
+          // Every broker refuses the clients' writes before they are counted (a fence through ZooKeeper takes a moment).
+          await putBack.awaitFenceActivity({ source: target, fence: back, timeoutMs: 30_000 }).catch((err: unknown) => {
+            putBackLines.push(`not every broker of ${target.name} refused writes within 30 s of the fence (${failureOf(err).message}): the count below may miss the last ones`);
+          });
         } catch (err) {
+          st.targetFenceLeft = 'unknown';
           notPutBack.push(`${target.name}'s write fence was NOT put back (${failureOf(err).message}): its clients may write where nobody reads — fence it again (DENY WRITE User:* on ${input.targetFence.topics.join(', ')})`);
         }
       }
