@@ -60,7 +60,7 @@ export function coverageLabel(c: Coverage): string {
 /** True when `a` holds every part `b` holds (then `a` can replace `b`); every topic's data holds some topics' too. */
 export function coversAll(a: string[], b: string[]): boolean {
   const have = new Set(a);
-  return b.every((p) => have.has(p) || (p === 'topics-selected' && have.has('topics')));
+  return b.every((p) => have.has(p) || (p === SELECTED_TOPICS && have.has('topics')));
 }
 
 /**
