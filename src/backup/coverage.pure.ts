@@ -22,10 +22,13 @@ export interface Coverage {
 
 const STATE = ['zookeeper', 'kafka-metadata'];
 
+/** A logical topics part of the topics an operator named (`backup --topics`): not every broker's data. */
+export const SELECTED_TOPICS = 'topics-selected';
+
 /** Each need is a list of alternatives, any one of which meets it. */
 function needsOf(req: SetRequirement, brokerIds: number[]): string[][] {
   // Named parts restore what they hold: a topics part of some topics (topics-selected) is one too.
-  if (req.kind === 'parts') return req.parts.map((p) => (p === 'topics' ? ['topics', 'topics-selected'] : [p]));
+  if (req.kind === 'parts') return req.parts.map((p) => (p === 'topics' ? ['topics', SELECTED_TOPICS] : [p]));
   // A broker recovery restores the broker's log dirs; a logical topics backup cannot do that.
   if (req.kind === 'broker') return [[`logdirs:${req.brokerId}`]];
   return [STATE, ...brokerIds.map((id) => [`logdirs:${id}`, 'topics'])];
@@ -40,7 +43,7 @@ export function coverageOf(parts: string[], brokerIds: number[], req: SetRequire
   return { full: missing.length === 0, missing, covers: [...have].sort(comparePart) };
 }
 
-const ORDER = ['zookeeper', 'kafka-metadata', 'registry', 'configs', 'logdirs', 'topics', 'topics-selected', 'baseline'];
+const ORDER = ['zookeeper', 'kafka-metadata', 'registry', 'configs', 'logdirs', 'topics', SELECTED_TOPICS, 'baseline'];
 
 /** The backup's own order: state first, then per-broker parts by broker id. */
 function comparePart(a: string, b: string): number {
@@ -57,7 +60,7 @@ export function coverageLabel(c: Coverage): string {
 /** True when `a` holds every part `b` holds (then `a` can replace `b`); every topic's data holds some topics' too. */
 export function coversAll(a: string[], b: string[]): boolean {
   const have = new Set(a);
-  return b.every((p) => have.has(p) || (p === 'topics-selected' && have.has('topics')));
+  return b.every((p) => have.has(p) || (p === SELECTED_TOPICS && have.has('topics')));
 }
 
 /**

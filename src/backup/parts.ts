@@ -18,6 +18,7 @@ import { exportMetadata } from '../kafka/metadata';
 import { writeMetadataComponent } from '../kafka/metadataStore';
 import { backupTopics } from '../kafka/topicBackup';
 import { listTopicsChecked } from '../kafka/topicListing';
+import { SELECTED_TOPICS } from './coverage.pure';
 import { type Fingerprints, fingerprintRanges, type RangeMap } from '../kafka/fingerprint';
 import { type ThroughputResult, throughputProbe } from '../kafka/probe';
 import type { ComponentName, Repository, SnapshotMeta } from '../repository/types';
@@ -204,9 +205,6 @@ export async function backupPart(spec: ClusterSpec, repo: Repository, ref: Backu
       throw new LifeboatError('InvalidInput', `part ${part} cannot be backed up`);
   }
 }
-
-/** A topics part of some topics only (coverage name). */
-export const SELECTED_TOPICS = 'topics-selected';
 
 export interface BackupSet {
   setId: string;

@@ -26,15 +26,12 @@ export interface SetRetentionPlan {
   snapshots: string[];
 }
 
-/** The parts a set holds (stored snapshots), which is what it can restore (a topics part of named topics is not every topic). */
-export const storedParts = (s: BackupSet): string[] => heldParts(s);
-
 /**
  * `running`: the ids of the sets whose backups are still running (backupSetIdOf of each running backup
  * workflow's run id); undefined when that is not known, and then no incomplete set is removed.
  */
 export function planSetRetention(sets: BackupSet[], all: SnapshotMeta[], policy: RetentionPolicy, brokerIds: number[], running?: ReadonlySet<string>): SetRetentionPlan {
-  const coverage = new Map(sets.map((s) => [s.setId, coverageOf(storedParts(s), brokerIds)]));
+  const coverage = new Map(sets.map((s) => [s.setId, coverageOf(heldParts(s), brokerIds)]));
   const complete = sets.filter((s) => s.complete);
   const newestFirst = [...complete].sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0));
   const newestComplete = newestFirst[0]?.time ?? '';
@@ -55,8 +52,8 @@ export function planSetRetention(sets: BackupSet[], all: SnapshotMeta[], policy:
   // Newest to oldest, so a set kept here counts as a newer kept set for the older ones.
   for (const [i, s] of newestFirst.entries()) {
     if (reasons.has(s.setId)) continue;
-    const mine = storedParts(s);
-    const replacedBy = newestFirst.slice(0, i).find((n) => reasons.has(n.setId) && n.time > s.time && coversAll(storedParts(n), mine));
+    const mine = heldParts(s);
+    const replacedBy = newestFirst.slice(0, i).find((n) => reasons.has(n.setId) && n.time > s.time && coversAll(heldParts(n), mine));
     if (!replacedBy) keepFor(s.setId, 'no newer kept set covers every part it holds');
   }
 

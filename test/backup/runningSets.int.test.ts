@@ -7,7 +7,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupActivities } from '../../activities/backup';
@@ -19,7 +18,7 @@ import { runningBackupSets } from '../../src/backup/running';
 import type { ClusterSpec } from '../../src/config/spec';
 import { poll } from '../../src/core/poll';
 import { openRepositoryForSpec } from '../../src/repository';
-import { temporalSettings } from '../../src/temporal/connection';
+import { connectTemporal, type TemporalClient } from '../../src/temporal/runs';
 import { PARTS, storeSet } from '../monitoring/sets';
 import { standbySpec, unique } from '../support/lab';
 
@@ -27,22 +26,20 @@ describe('retention keeps the set of a backup still running', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-running-sets-'));
   const base = standbySpec();
   const spec: ClusterSpec = { ...base, name: unique('running-sets'), repository: { ...base.repository!, path: join(dir, 'repo') }, offsiteRepository: undefined, tiers: [], retention: { keepLast: 5 } };
-  let connection: Connection;
-  let client: Client;
+  let temporal: TemporalClient;
+  const client = () => temporal.client;
 
   beforeAll(async () => {
-    const settings = temporalSettings();
-    connection = await Connection.connect(settings.connection);
-    client = new Client({ connection, namespace: settings.namespace });
+    temporal = await connectTemporal();
   });
   afterAll(async () => {
-    await connection?.close();
+    await temporal?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('keeps it while Temporal has its run, removes it after', async () => {
     // A backup run that stays running: nobody polls its task queue.
-    const handle = await client.workflow.start('backup', { taskQueue: unique('nobody-polls'), workflowId: unique('backup-running'), args: [{ cluster: spec.name }] });
+    const handle = await client().workflow.start('backup', { taskQueue: unique('nobody-polls'), workflowId: unique('backup-running'), args: [{ cluster: spec.name }] });
     const setId = backupSetIdOf(handle.firstExecutionRunId);
     try {
       const repo = await openRepositoryForSpec(spec, 'primary', { create: true });
@@ -57,15 +54,15 @@ describe('retention keeps the set of a backup still running', () => {
       } finally {
         await repo.close();
       }
-      await poll(async () => ((await runningBackupSets(client))?.has(setId) ? true : undefined), { what: 'the run in visibility', timeoutMs: 15_000, intervalMs: 200 });
+      await poll(async () => ((await runningBackupSets(client()))?.has(setId) ? true : undefined), { what: 'the run in visibility', timeoutMs: 15_000, intervalMs: 200 });
 
-      const retention = () => new MockActivityEnvironment({}, { client }).run(backupActivities(activityDeps()).retentionActivity, { spec }) as Promise<TiersRetention>;
+      const retention = () => new MockActivityEnvironment({}, { client: client() }).run(backupActivities(activityDeps()).retentionActivity, { spec }) as Promise<TiersRetention>;
       const kept = await retention();
       expect(kept.primary?.keep.find((k) => k.setId === setId)?.reasons).toEqual(['incomplete: its backup is still running']);
       expect(kept.primary?.remove).toEqual([]);
 
       await handle.terminate('test: the run is over');
-      await poll(async () => ((await runningBackupSets(client))?.has(setId) ? undefined : true), { what: 'the run out of visibility', timeoutMs: 15_000, intervalMs: 200 });
+      await poll(async () => ((await runningBackupSets(client()))?.has(setId) ? undefined : true), { what: 'the run out of visibility', timeoutMs: 15_000, intervalMs: 200 });
       const removed = await retention();
       expect(removed.primary?.remove.map((r) => r.setId)).toEqual([setId]);
       const after = await openRepositoryForSpec(spec);
