@@ -236,6 +236,15 @@ export async function mirror(input: MirrorInput): Promise<MirrorResult> {
   const stoppedEarly = (what: string) => t.problem(`stopped while ${what} was still retrying (see the failures in the history): cancelled it; positions are those of the last finished round`);
 
   const planArgs = { source, target, selection };
+  // A plan whose group listing was not steady may leave group ACLs off the target: said once each.
+  const aclWarned = new Set<string>();
+  const adopt = (p: MirrorTopicPlan[]): MirrorTopicPlan[] => {
+    for (const w of p.flatMap((x) => x.aclWarnings ?? [])) {
+      if (!aclWarned.has(w)) t.problem(`group ACLs may be missing on ${target.name}: ${w}; plan again (\`lifeboat mirror start --dry-run\`) once the source is steady`);
+      aclWarned.add(w);
+    }
+    return p;
+  };
   const planned = await t.step('plan', () => unlessStopped(() => (dryRun ? planningOnce : planning).planMirrorActivity({ ...planArgs, dryRun }), Date.now() + STOP_GRACE_MS), (p) => (p ? describePlan(p) : 'stopped before it was planned'));
   if (!planned) {
     stoppedEarly('the first plan');
@@ -244,7 +253,7 @@ export async function mirror(input: MirrorInput): Promise<MirrorResult> {
     t.finish('stopped');
     return { plan, status: status(), report: t.report('failed') };
   }
-  plan = planned;
+  plan = adopt(planned);
   if (dryRun) {
     t.skip('mirror', 'dry run');
     state = 'planned';
@@ -298,7 +307,7 @@ export async function mirror(input: MirrorInput): Promise<MirrorResult> {
             stoppedEarly(`the plan of round ${rounds + 1}`);
             return 'stopped';
           }
-          plan = again;
+          plan = adopt(again);
         }
         const stopped = new Set(dataLost.map((d) => partitionKey(d.topic, d.partition)));
         const lagNow = new Map(positions.map((p) => [partitionKey(p.topic, p.partition), p.sourceEnd - p.next]));
@@ -363,7 +372,7 @@ export async function mirror(input: MirrorInput): Promise<MirrorResult> {
         if (!again) return false;
         const known = new Set(positions.map((x) => partitionKey(x.topic, x.partition)));
         const added = new Set(planPartitions(again).map((x) => partitionKey(x.topic, x.partition)).filter((k) => !known.has(k)));
-        plan = again;
+        plan = adopt(again);
         if (added.size && !(await drainPlan(again, added))) return false;
         rounds++;
         updatedAt = new Date().toISOString();

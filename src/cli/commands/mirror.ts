@@ -138,6 +138,8 @@ async function start(values: Values, out: Output): Promise<number> {
       ...(p.dropped ? [`    not on the target (its Kafka has no such config): ${Object.entries(p.dropped).map(([k, v]) => `${k}=${v}`).join(', ')}`] : []),
       ...(p.acls ?? []).map((a) => `    acl ${a.action.padEnd(8)} ${aclText(a)}${a.action === 'skipped' ? ' (a migration\'s write fence: never mirrored)' : ''}`),
     ]);
+    // Said once, not under each topic: the listing is the source's, not a topic's.
+    for (const w of new Set(r.plan.flatMap((p) => p.aclWarnings ?? []))) lines.push(`  warning: group ACLs may be missing: ${w}`);
     out.result({ ...r }, `plan of mirror ${src.name} → ${dst.name} (dry run, nothing changed):\n${lines.length ? lines.join('\n') : '  no topic selected'}`);
     return EXIT.OK;
   } finally {

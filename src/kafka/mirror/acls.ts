@@ -60,9 +60,12 @@ export async function readMirrorableAcls(admin: Admin): Promise<MirrorAcl[] | un
  * request each). A LITERAL ACL names its group: asked directly, since a broker whose coordinator
  * partitions are moving (a restart, a leader election) leaves its groups out of ListGroups for a while.
  */
-async function groupsOn(admin: Admin, topics: string[], acls: MirrorAcl[], signal?: AbortSignal): Promise<Map<string, Set<string>>> {
+async function groupsOn(admin: Admin, topics: string[], acls: MirrorAcl[], signal?: AbortSignal): Promise<{ groups: Map<string, Set<string>>; warnings: string[] }> {
   const out = new Map<string, Set<string>>();
-  const { groups } = await listGroupsSteadily(admin, { timeoutMs: 60_000, signal });
+  const { groups, warnings } = await listGroupsSteadily(admin, { timeoutMs: 60_000, signal });
+  // Only a PREFIXED or wildcard ACL finds its groups through the listing: a listing that may have
+  // missed groups leaves their ACLs off the target, which the plan says.
+  const listed = acls.some((a) => a.patternType === 'PREFIXED' || a.resourceName === '*');
   const named = acls.filter((a) => a.patternType === 'LITERAL' && a.resourceName !== '*').map((a) => a.resourceName);
   const candidates = [...new Set([...groups.map((g) => g.groupId).filter((g) => acls.some((a) => binds(a, g))), ...named])].sort();
   for (const groupId of candidates) {
@@ -70,7 +73,13 @@ async function groupsOn(admin: Admin, topics: string[], acls: MirrorAcl[], signa
     const on = offsets.filter((t) => t.partitions.some((p) => Number(p.offset) >= 0)).map((t) => t.topic);
     if (on.length) out.set(groupId, new Set(on));
   }
-  return out;
+  return { groups: out, warnings: listed ? warnings.map((w) => `the source's consumer groups, for their prefixed or wildcard ACLs: ${w}`) : [] };
+}
+
+/** Per topic the ACLs it brings; warnings: why some may be missing (a group listing that was not steady). */
+export interface MirrorAclsPlanned {
+  byTopic: Map<string, MirrorAclPlan[]>;
+  warnings: string[];
 }
 
 /**
@@ -78,11 +87,11 @@ async function groupsOn(admin: Admin, topics: string[], acls: MirrorAcl[], signa
  * Returns per topic the ACLs it brings, each with what this plan does with it; an ACL binding
  * several topics (a prefix, the wildcard) is listed under each and created once. Idempotent.
  */
-export async function mirrorAcls(sa: Admin, ta: Admin, targetName: string, topics: string[], opts: { dryRun?: boolean; signal?: AbortSignal } = {}): Promise<Map<string, MirrorAclPlan[]>> {
+export async function mirrorAcls(sa: Admin, ta: Admin, targetName: string, topics: string[], opts: { dryRun?: boolean; signal?: AbortSignal } = {}): Promise<MirrorAclsPlanned> {
   const out = new Map<string, MirrorAclPlan[]>(topics.map((t) => [t, []]));
-  if (!topics.length) return out;
+  if (!topics.length) return { byTopic: out, warnings: [] };
   const source = await readMirrorableAcls(sa);
-  if (!source?.length) return out; // no authorizer, or no ACL, on the source: nothing to copy
+  if (!source?.length) return { byTopic: out, warnings: [] }; // no authorizer, or no ACL, on the source: nothing to copy
   const targetAcls = await readMirrorableAcls(ta);
   if (!targetAcls) {
     throw new LifeboatError('InvalidInput', `the target ${targetName} has no authorizer, so the source's ACLs cannot be mirrored onto it: set authorizer.class.name on its brokers, or mirror without ACLs`);
@@ -93,7 +102,7 @@ export async function mirrorAcls(sa: Admin, ta: Admin, targetName: string, topic
     return shape === 'deny-write' || (shape === 'allow-all' && fenced.has(a.resourceName));
   };
   const groupAcls = source.filter((a) => a.resourceType === 'GROUP');
-  const groups = groupAcls.length ? await groupsOn(sa, topics, groupAcls, opts.signal) : new Map<string, Set<string>>();
+  const { groups, warnings } = groupAcls.length ? await groupsOn(sa, topics, groupAcls, opts.signal) : { groups: new Map<string, Set<string>>(), warnings: [] };
   const have = new Set(targetAcls.map(key));
   const wanted = new Map<string, MirrorAclPlan>();
   const plan = (a: MirrorAcl): MirrorAclPlan => {
@@ -121,5 +130,5 @@ export async function mirrorAcls(sa: Admin, ta: Admin, targetName: string, topic
   }
   // Each listed once per topic, in a stable order (the same object under several topics: copied).
   for (const [t, list] of out) out.set(t, list.map((p) => ({ ...p })));
-  return out;
+  return { byTopic: out, warnings };
 }

@@ -34,6 +34,8 @@ export interface MirrorTopicPlan {
   dropped?: Record<string, string>;
   /** With selection.acls: the source ACLs binding this topic or its groups, and what the plan does with each. */
   acls?: MirrorAclPlan[];
+  /** With selection.acls: why group ACLs may be missing from `acls` (the source's groups could not be listed steadily). */
+  aclWarnings?: string[];
 }
 
 export const DEFERRED_CONFIGS = ['message.timestamp.type', 'message.timestamp.difference.max.ms', 'message.timestamp.before.max.ms', 'message.timestamp.after.max.ms'];
@@ -188,7 +190,10 @@ export async function planMirror(source: ClusterSpec, target: ClusterSpec, sel: 
     if (sel.acls) {
       throwIfAborted(opts.signal);
       const acls = await mirrorAcls(sa, ta, target.name, plans.map((p) => p.topic), opts);
-      for (const p of plans) p.acls = acls.get(p.topic) ?? [];
+      for (const p of plans) {
+        p.acls = acls.byTopic.get(p.topic) ?? [];
+        if (acls.warnings.length) p.aclWarnings = acls.warnings;
+      }
     }
     return plans;
   } finally {
