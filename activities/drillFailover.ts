@@ -6,8 +6,10 @@
  */
 import { Context } from '@temporalio/activity';
 import type { ClusterSpec } from '../src/config/spec';
-import { awaitMirrorHolds, awaitServingAgain, dropStandbyCopy, lifeboatZnodeExists, observeDrillMirror, putFencesBack, readFenceMarker, mirroredStandbyEnds, readFailoverStatus, removeEmptyLifeboatZnode, standbyFences, standbyWritesSinceFailover } from '../src/drills/failoverDrill';
-import { type DrillMirrorObservation, fencesToRestore, type StrandedWrites } from '../src/drills/failoverDrill.pure';
+import { awaitMirrorHolds, awaitServingAgain, dropStandbyCopy, lifeboatZnodeExists, observeDrillMirror, putFencesBack, readFenceMarker, readFailoverStatus, removeEmptyLifeboatZnode, standbyFences } from '../src/drills/failoverDrill';
+import { type DrillMirrorObservation, fencesToRestore } from '../src/drills/failoverDrill.pure';
+import { mirroredTargetEnds, targetWritesPastCopies } from '../src/kafka/mirror/settled';
+import type { TargetWrites } from '../src/kafka/mirrorWrites.pure';
 import { unfencePrimary } from '../src/failover/data/fence';
 import type { PrimaryFence } from '../src/failover/data/types';
 import type { FailoverStatus } from '../src/failover/run.pure';
@@ -28,14 +30,17 @@ export function drillFailoverActivities(_deps: ActivityDeps) {
     },
 
     /** The standby's mirrored partitions with records past the forward mirror's copies (the clients' since the failover); `exclude`: the drill's stream. A read. */
-    async drillStandbyWritesActivity(input: { primary: ClusterSpec; standby: ClusterSpec; exclude: string[]; since: Record<string, number> }): Promise<{ stranded: StrandedWrites[]; partitions: number }> {
-      return withHeartbeat({ phase: 'drill: writes on the standby since the failover', subject: input.standby.name }, (_beat, signal) => standbyWritesSinceFailover(input.primary, input.standby, input.exclude, input.since, signal));
+    async drillStandbyWritesActivity(input: { primary: ClusterSpec; standby: ClusterSpec; exclude: string[]; since: Record<string, number> }): Promise<{ stranded: TargetWrites[]; partitions: number }> {
+      return withHeartbeat({ phase: 'drill: writes on the standby since the failover', subject: input.standby.name }, async (_beat, signal) => {
+        const r = await targetWritesPastCopies(input.primary, input.standby, { exclude: input.exclude, since: input.since, signal });
+        return { stranded: r.writes, partitions: r.partitions };
+      });
     },
 
     /** What the review needs to put back: the standby's write fences and whether `<chroot>/lifeboat` exists on the primary. A read. */
     async drillFailoverBeforeActivity(input: { primary: ClusterSpec; standby: ClusterSpec }): Promise<{ standbyFences: Acl[]; lifeboatZnode?: boolean; fenceMarker?: boolean; standbyEnds?: Record<string, number> }> {
       // The standby's ends of the mirrored partitions: what is past them after the failover is the clients' (none when the mirror's positions cannot be read).
-      const [fences, znode, marker, mirrored] = await Promise.all([standbyFences(input.standby), lifeboatZnodeExists(input.primary), readFenceMarker(input.primary), mirroredStandbyEnds(input.primary, input.standby).catch(() => undefined)]);
+      const [fences, znode, marker, mirrored] = await Promise.all([standbyFences(input.standby), lifeboatZnodeExists(input.primary), readFenceMarker(input.primary), mirroredTargetEnds(input.primary, input.standby).catch(() => undefined)]);
       return { standbyFences: fences, ...(znode !== undefined ? { lifeboatZnode: znode } : {}), ...(marker !== undefined ? { fenceMarker: marker !== null } : {}), ...(mirrored ? { standbyEnds: mirrored.ends } : {}) };
     },
 

@@ -7,7 +7,7 @@
  */
 import type { ClusterSpec } from '../src/config/spec';
 import { sleep } from '../src/core/poll';
-import { isLifeboatError, LifeboatError } from '../src/errors';
+import { LifeboatError } from '../src/errors';
 import { kafkaFor } from '../src/kafka/client';
 import { applyDeferredConfigs, type MirrorTopicPlan, mirrorPositions, type PartitionPosition } from '../src/kafka/mirror';
 import { WireClient } from '../src/kafka/wire/client';
@@ -32,8 +32,8 @@ import {
   verifyMigration,
   type Check,
 } from '../src/migration';
-import { standbyWritesSinceFailover } from '../src/drills/failoverDrill';
-import type { StrandedWrites } from '../src/drills/failoverDrill.pure';
+import { targetWritesPastCopies } from '../src/kafka/mirror/settled';
+import type { TargetWrites } from '../src/kafka/mirrorWrites.pure';
 import type { ActivityDeps } from './deps';
 import { checkedSpec } from './errors';
 import { withHeartbeat } from './heartbeat';
@@ -77,17 +77,9 @@ export function migrationActivities(_deps: ActivityDeps) {
      * `topics` (written there by clients that had switched; a read). The rollback switches the clients
      * back without them, so it names them.
      */
-    async targetWritesActivity(input: MigrationPair & { topics: string[] }): Promise<StrandedWrites[]> {
+    async targetWritesActivity(input: MigrationPair & { topics: string[] }): Promise<TargetWrites[]> {
       const { source, target } = pairOf(input);
-      return withHeartbeat({ phase: 'migration: writes on the target since the clients switched', subject: target.name }, async (_beat, signal) => {
-        try {
-          return (await standbyWritesSinceFailover(source, target, [], {}, signal, input.topics)).stranded;
-        } catch (e) {
-          // The failback's wording of an unsettled mirror position does not fit a migration.
-          if (isLifeboatError(e) && e.type === 'UnsafeTarget') throw new LifeboatError('UnsafeTarget', `the mirror's positions on ${target.name} are not settled (batches sent but not confirmed), so where its copies end is not known`);
-          throw e;
-        }
-      });
+      return withHeartbeat({ phase: 'migration: writes on the target since the clients switched', subject: target.name }, async (_beat, signal) => (await targetWritesPastCopies(source, target, { only: input.topics, signal, then: '' })).writes);
     },
 
     /** The source's topics the selection matches now (read only; the cut-over's check for topics created since the pre-checks). */

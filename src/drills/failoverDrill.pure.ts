@@ -20,6 +20,7 @@ import type { ClusterSpec } from '../config/spec';
 import type { FailoverPolicy } from '../failover/types';
 import type { Acl } from '../kafka/acls';
 import type { MirrorSelection } from '../kafka/mirror/plan';
+import { type TargetWrites, writesCounted } from '../kafka/mirrorWrites.pure';
 
 /** How long the drill's failover waits for people when it escalates (their approval never comes in a drill). */
 export const DRILL_ESCALATION_MINUTES = 2;
@@ -116,42 +117,8 @@ export function fencesToRestore(before: readonly Acl[], now: readonly Acl[]): Ac
   return before.filter((a) => !present.has(key(a)));
 }
 
-/** A mirrored partition of the standby holding records past the forward mirror's copies: the clients' since the failover. */
-export interface StrandedWrites {
-  topic: string;
-  partition: number;
-  /** The standby's offset where the mirror's copies end (the forward mirror's targetNext). */
-  from: number;
-  /** The standby's end offset now. */
-  end: number;
-}
-
-/**
- * The partitions whose end on the standby is past the mirror's copies (`ends`: "topic/partition" → end
- * offset) and past where the standby ended when the drill began (`since`, same keys: records past the
- * mirror's copies that were there before the drill are not its clients'), left out topics excluded.
- */
-export function strandedWrites(
-  forward: readonly { topic: string; partition: number; targetNext: number }[],
-  ends: Readonly<Record<string, number>>,
-  since: Readonly<Record<string, number>> = {},
-  exclude: readonly string[] = [],
-): StrandedWrites[] {
-  const out: StrandedWrites[] = [];
-  for (const f of forward) {
-    if (exclude.includes(f.topic)) continue;
-    const key = `${f.topic}/${f.partition}`;
-    const end = ends[key];
-    const from = Math.max(f.targetNext, since[key] ?? 0);
-    if (end !== undefined && end > from) out.push({ topic: f.topic, partition: f.partition, from, end });
-  }
-  return out.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
-}
-
 /** The review's P1 when clients wrote to the standby while it had the service: those records are there only. */
-export function strandedProblem(primary: string, standby: string, s: readonly StrandedWrites[]): string | undefined {
+export function strandedProblem(primary: string, standby: string, s: readonly TargetWrites[]): string | undefined {
   if (s.length === 0) return undefined;
-  const total = s.reduce((n, p) => n + (p.end - p.from), 0);
-  const named = s.slice(0, 4).map((p) => `${p.topic}-${p.partition}: ${p.end - p.from} (offsets ${p.from}-${p.end - 1})`).join(', ');
-  return `${total} record${total === 1 ? '' : 's'} written to ${standby} while it had the service (${named}${s.length > 4 ? ', …' : ''}) are on ${standby} only: the review switched the clients back to ${primary} without them; copy them back with lifeboat failback (it quarantines ${primary}'s own tail first) before the mirror ${primary} → ${standby} runs again`;
+  return `${writesCounted(standby, 'while it had the service', s)} are on ${standby} only: the review switched the clients back to ${primary} without them; copy them back with lifeboat failback (it quarantines ${primary}'s own tail first) before the mirror ${primary} → ${standby} runs again`;
 }

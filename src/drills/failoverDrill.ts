@@ -23,9 +23,8 @@ import { FENCE_MARKER } from '../failover/data/fence';
 import type { PrimaryFence } from '../failover/data/types';
 import { FAILOVER_STATUS_QUERY } from '../failover/ids.pure';
 import type { FailoverStatus } from '../failover/run.pure';
-import { type ForwardPartition, forwardPartitions } from '../failover/failback/forward';
 import { chrootPath, exists, getChildren, getData, remove, withZk } from '../zookeeper/client';
-import { type DrillMirrorObservation, type StrandedWrites, strandedWrites } from './failoverDrill.pure';
+import type { DrillMirrorObservation } from './failoverDrill.pure';
 
 /** The pair's mirror workflow: running or not, and the running run's input (its first event). */
 export async function observeDrillMirror(client: Client, workflowId: string): Promise<DrillMirrorObservation> {
@@ -222,35 +221,3 @@ export async function dropStandbyCopy(standby: ClusterSpec, pair: string, topic:
   return { deleted: true, partitions };
 }
 
-/**
- * The standby's end offset of every partition the mirror primary → standby holds a position of
- * ("topic/partition" → end; `exclude`: topics left out). A read. Positions with batches of unknown fate
- * are refused by forwardPartitions in one line.
- */
-export async function mirroredStandbyEnds(primary: ClusterSpec, standby: ClusterSpec, exclude: string[] = [], signal?: AbortSignal, only?: string[]): Promise<{ forward: ForwardPartition[]; ends: Record<string, number> }> {
-  const forward = (await forwardPartitions(primary, standby, only, signal)).filter((f) => !exclude.includes(f.topic));
-  const ends: Record<string, number> = {};
-  const topics = [...new Set(forward.map((f) => f.topic))];
-  if (topics.length) {
-    await withAdmin(kafkaFor(standby, 'drill-standby-writes'), standby.name, async (admin) => {
-      const present = new Set(await admin.listTopics());
-      for (const t of topics) {
-        if (!present.has(t)) continue;
-        for (const o of await admin.fetchTopicOffsets(t)) ends[`${t}/${o.partition}`] = Number(o.high);
-      }
-    });
-  }
-  return { forward, ends };
-}
-
-/**
- * The mirrored partitions of the standby with records past the forward mirror's copies and past where
- * the standby ended when the drill began (`since`): written there after the failover moved the service
- * (the clients'). Also how many mirrored partitions were looked at. `only`: just these topics (the
- * others' positions are not read, so an unsettled one of another topic does not refuse the read). A read.
- */
-export async function standbyWritesSinceFailover(primary: ClusterSpec, standby: ClusterSpec, exclude: string[], since: Record<string, number>, signal?: AbortSignal, only?: string[]): Promise<{ stranded: StrandedWrites[]; partitions: number }> {
-  const { forward, ends } = await mirroredStandbyEnds(primary, standby, exclude, signal, only);
-  // `forward` is without the excluded topics already.
-  return { stranded: strandedWrites(forward, ends, since), partitions: forward.length };
-}

@@ -7,6 +7,7 @@ import type { Check } from './checks';
 import type { FenceRecord } from './fence';
 import type { GroupMove } from './groups';
 import type { HookOutcome } from './hooks';
+import { type TargetWrites, writesCounted } from '../kafka/mirrorWrites.pure';
 
 export const MIGRATION_STATUS_QUERY = 'migrationStatus';
 export const MIGRATION_ROLLBACK_SIGNAL = 'rollback';
@@ -132,9 +133,7 @@ export function renderMigrationStatus(s: MigrationStatus): string {
 }
 
 /** A rollback's line for records clients wrote to the target after they switched: on the target only. */
-export function targetWritesLine(source: string, target: string, s: readonly { topic: string; partition: number; from: number; end: number }[]): string | undefined {
+export function targetWritesLine(source: string, target: string, s: readonly TargetWrites[]): string | undefined {
   if (!s.length) return undefined;
-  const total = s.reduce((n, p) => n + (p.end - p.from), 0);
-  const named = s.slice(0, 4).map((p) => `${p.topic}-${p.partition}: ${p.end - p.from} (offsets ${p.from}-${p.end - 1})`).join(', ');
-  return `${total} record${total === 1 ? '' : 's'} written to ${target} after the clients switched (${named}${s.length > 4 ? ', …' : ''}) are on ${target} only (counted by offset: transaction markers count too): the rollback switched the clients back to ${source} without them — copy them to ${source} (a mirror ${target} → ${source} of those topics) or run the migration again; clients slow to switch back may add more`;
+  return `${writesCounted(target, 'after the clients switched', s)} are on ${target} only (counted by offset: transaction markers count too): the rollback switched the clients back to ${source} without them — copy them to ${source} (a mirror ${target} → ${source} of those topics) or run the migration again; clients slow to switch back may add more`;
 }

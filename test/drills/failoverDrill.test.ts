@@ -1,7 +1,8 @@
 /** The pure part of a full datacenter-lost drill: the mirror it fails over with (or its one-line refusal), the failover's policy in a drill, why a drill fails after its failover, the standby's fences to put back. */
 import { describe, expect, it } from 'vitest';
 import { parseSpec } from '../../src/config/spec';
-import { drillFailoverPolicy, drillMirrorDecision, escalationProblem, failoverDrillFailure, fencesToRestore, selectionTakes, strandedProblem, strandedWrites } from '../../src/drills/failoverDrill.pure';
+import { drillFailoverPolicy, drillMirrorDecision, escalationProblem, failoverDrillFailure, fencesToRestore, selectionTakes, strandedProblem } from '../../src/drills/failoverDrill.pure';
+import { writesPastCopies } from '../../src/kafka/mirrorWrites.pure';
 import { failoverPolicy } from '../../src/failover/policy.pure';
 import type { Acl } from '../../src/kafka/acls';
 
@@ -72,7 +73,7 @@ describe('writes on the standby since the failover', () => {
   it('counts what is past both the mirror\'s copies and where the standby ended when the drill began', () => {
     const ends = { 'orders/0': 103, 'orders/1': 50, 'orders/2': 14, 'lifeboat-drill-x/0': 9 };
     // orders-2 already held 2 records past the mirror's copies before the drill: only the 2 after are the drill's clients'.
-    const s = strandedWrites(forward, ends, { 'orders/0': 100, 'orders/2': 12 }, ['lifeboat-drill-x']);
+    const s = writesPastCopies(forward, ends, { 'orders/0': 100, 'orders/2': 12 }, ['lifeboat-drill-x']);
     expect(s).toEqual([
       { topic: 'orders', partition: 0, from: 100, end: 103 },
       { topic: 'orders', partition: 2, from: 12, end: 14 },
@@ -80,7 +81,7 @@ describe('writes on the standby since the failover', () => {
     expect(strandedProblem('primary', 'standby', s)).toBe(
       '5 records written to standby while it had the service (orders-0: 3 (offsets 100-102), orders-2: 2 (offsets 12-13)) are on standby only: the review switched the clients back to primary without them; copy them back with lifeboat failback (it quarantines primary\'s own tail first) before the mirror primary → standby runs again',
     );
-    expect(strandedWrites(forward, { 'orders/0': 100, 'orders/1': 50 }, {}, [])).toEqual([]);
+    expect(writesPastCopies(forward, { 'orders/0': 100, 'orders/1': 50 }, {}, [])).toEqual([]);
     expect(strandedProblem('primary', 'standby', [])).toBeUndefined();
   });
 });

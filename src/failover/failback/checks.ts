@@ -11,7 +11,7 @@ import { partitionStates, reachableKafka, retryTransient, withAdmin } from '../.
 import { mirrorPair, mirrorWorkflowId } from '../../kafka/mirrorRun.pure';
 import { topicAcls } from '../../migration/fence';
 import { connectTemporal } from '../../temporal/runs';
-import { forwardPartitions } from './forward';
+import { forwardPartitions } from '../../kafka/mirror/settled';
 import type { FailbackCheck, FailbackChecks } from './run.pure';
 
 const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0]!;

@@ -30,7 +30,7 @@ import { mirrorPair } from '../../kafka/mirrorRun.pure';
 import { type PartitionState, STATE_TOPIC, ensureStateTopic, readState, stateKey } from '../../kafka/mirror/state';
 import type { Run } from '../../kafka/offsetMap';
 import { WireClient } from '../../kafka/wire/client';
-import { forwardPartitions } from './forward';
+import { forwardPartitions } from '../../kafka/mirror/settled';
 import type { SeedPartition } from './run.pure';
 
 /** Runs per segment record (each ~30 bytes of JSON: far below a record's size limit). */

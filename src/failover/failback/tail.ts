@@ -23,7 +23,7 @@ import { type MirrorState, readState, runsOf, stateKey } from '../../kafka/mirro
 import { WireClient } from '../../kafka/wire/client';
 import { type Range, readBatches } from '../../kafka/wire/readBatches';
 import { batchRecords, decodeBody, type RawRecord } from '../../kafka/wire/recordBatch';
-import { forwardPartitions, type ForwardPartition } from './forward';
+import { forwardPartitions, type ForwardPartition } from '../../kafka/mirror/settled';
 import { ORIGINAL_HEADERS, quarantineTopic, type TailPartition } from './run.pure';
 
 export interface TailOptions {

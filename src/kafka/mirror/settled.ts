@@ -1,0 +1,81 @@
+/**
+ * A stopped mirror's settled positions (source → target): where each partition's copies end on the
+ * target and the offset map, read from the mirror's state topic on the target (pair
+ * `mirrorPair(source, target)`). What failback (the forward mirror primary → standby), a failover
+ * drill's review and a migration's rollback stand on; also the records on the target past the
+ * mirror's copies (written there by clients, not by the mirror).
+ */
+import type { ClusterSpec } from '../../config/spec';
+import { LifeboatError } from '../../errors';
+import { withAdmin } from '../admin';
+import { kafkaFor } from '../client';
+import { mirrorPair } from '../mirrorRun.pure';
+import { type TargetWrites, writesPastCopies } from '../mirrorWrites.pure';
+import { type PartitionState, readState, runsOf } from './state';
+import type { Run } from '../offsetMap';
+
+export interface ForwardPartition {
+  topic: string;
+  partition: number;
+  /** Next primary offset the mirror would copy: the divergent tail starts here. */
+  next: number;
+  /** The standby's offset after the mirrored records: the clients' records start here. */
+  targetNext: number;
+  /** The whole map [primary offset, standby offset, count]. */
+  runs: Run[];
+}
+
+/**
+ * Every mirrored partition of the pair, sorted; `topics` narrows it. Refuses positions with batches
+ * of unknown fate; `then`: the caller's next step once they are settled, named in that refusal.
+ */
+export async function forwardPartitions(primary: ClusterSpec, standby: ClusterSpec, topics?: string[], signal?: AbortSignal, then = 'fail back'): Promise<ForwardPartition[]> {
+  const pair = mirrorPair(primary.name, standby.name);
+  const state = await readState(kafkaFor(standby, 'failback'), pair, signal);
+  const out: ForwardPartition[] = [];
+  const unresolved: PartitionState[] = [];
+  for (const p of state.positions.values()) {
+    if (topics && !topics.includes(p.topic)) continue;
+    if (p.sent?.length) unresolved.push(p);
+    out.push({ topic: p.topic, partition: p.partition, next: p.next, targetNext: p.targetNext, runs: runsOf(state, p) });
+  }
+  if (unresolved.length) {
+    const u = unresolved[0]!;
+    throw new LifeboatError(
+      'UnsafeTarget',
+      `mirror ${pair} has batches sent but not confirmed (${unresolved.length} partitions, e.g. ${u.topic}-${u.partition}): where they landed on ${standby.name} is not known, so neither is where its copies end; run the mirror once more (lifeboat mirror start, then stop) to settle them${then ? `, then ${then}` : ''}`,
+    );
+  }
+  return out.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+}
+
+/**
+ * The target's end offset of every partition the mirror source → target holds a position of
+ * ("topic/partition" → end; `exclude`: topics left out; `only`: just these topics). A read.
+ */
+export async function mirroredTargetEnds(source: ClusterSpec, target: ClusterSpec, opts: { exclude?: string[]; only?: string[]; signal?: AbortSignal; then?: string } = {}): Promise<{ forward: ForwardPartition[]; ends: Record<string, number> }> {
+  const forward = (await forwardPartitions(source, target, opts.only, opts.signal, opts.then)).filter((f) => !opts.exclude?.includes(f.topic));
+  const ends: Record<string, number> = {};
+  const topics = [...new Set(forward.map((f) => f.topic))];
+  if (topics.length) {
+    await withAdmin(kafkaFor(target, 'mirror-target-writes'), target.name, async (admin) => {
+      const present = new Set(await admin.listTopics());
+      for (const t of topics) {
+        if (!present.has(t)) continue;
+        for (const o of await admin.fetchTopicOffsets(t)) ends[`${t}/${o.partition}`] = Number(o.high);
+      }
+    });
+  }
+  return { forward, ends };
+}
+
+/**
+ * The mirrored partitions of the target with records past the mirror's copies and past `since` (the
+ * target's ends when the caller began: records there before are not its clients'), and how many
+ * mirrored partitions were looked at. A read.
+ */
+export async function targetWritesPastCopies(source: ClusterSpec, target: ClusterSpec, opts: { exclude?: string[]; only?: string[]; since?: Record<string, number>; signal?: AbortSignal; then?: string } = {}): Promise<{ writes: TargetWrites[]; partitions: number }> {
+  const { forward, ends } = await mirroredTargetEnds(source, target, opts);
+  // `forward` is without the excluded topics already.
+  return { writes: writesPastCopies(forward, ends, opts.since), partitions: forward.length };
+}
