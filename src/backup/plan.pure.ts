@@ -11,6 +11,9 @@ export const PART_PATTERN = /^(zookeeper|kafka-metadata|topics|baseline|registry
 /** A backup set's id: its workflow run's id, without dashes, its first 16 hex digits (retention asks Temporal which run). */
 export const backupSetIdOf = (runId: string): string => runId.replace(/-/g, '').slice(0, 16);
 
+/** The set an offline migration's run writes its source's parts to (retention asks Temporal which runs go on). */
+export const offlineMigrationSetIdOf = (runId: string): string => `offline-${backupSetIdOf(runId)}`;
+
 export const brokerOfPart = (part: string): number | undefined => (part.includes(':') ? Number(part.split(':')[1]) : undefined);
 
 /** The parts a spec's full backup has: state, then every broker's configs and log dirs. */

@@ -3,6 +3,7 @@
  * one finished and ran retention lost its set). On the lab's Temporal: a `backup` workflow that runs
  * (on a task queue nobody polls) has an incomplete, older set in the repository; the retention
  * activity asks Temporal which backups run and keeps that set, and removes it once the run has ended.
+ * The same for an offline migration, which writes its source's parts to a set of its own.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupActivities } from '../../activities/backup';
 import { activityDeps } from '../../activities/deps';
 import { listBackupSets } from '../../src/backup/parts';
-import { backupSetIdOf } from '../../src/backup/plan.pure';
+import { backupSetIdOf, offlineMigrationSetIdOf } from '../../src/backup/plan.pure';
 import type { TiersRetention } from '../../src/backup/tiers.pure';
 import { runningBackupSets } from '../../src/backup/running';
 import type { ClusterSpec } from '../../src/config/spec';
@@ -25,7 +26,7 @@ import { standbySpec, unique } from '../support/lab';
 describe('retention keeps the set of a backup still running', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-running-sets-'));
   const base = standbySpec();
-  const spec: ClusterSpec = { ...base, name: unique('running-sets'), repository: { ...base.repository!, path: join(dir, 'repo') }, offsiteRepository: undefined, tiers: [], retention: { keepLast: 5 } };
+  const specOf = (name: string): ClusterSpec => ({ ...base, name, repository: { ...base.repository!, path: join(dir, name) }, offsiteRepository: undefined, tiers: [], retention: { keepLast: 5 } });
   let temporal: TemporalClient;
   const client = () => temporal.client;
 
@@ -37,10 +38,14 @@ describe('retention keeps the set of a backup still running', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('keeps it while Temporal has its run, removes it after', async () => {
-    // A backup run that stays running: nobody polls its task queue.
-    const handle = await client().workflow.start('backup', { taskQueue: unique('nobody-polls'), workflowId: unique('backup-running'), args: [{ cluster: spec.name }] });
-    const setId = backupSetIdOf(handle.firstExecutionRunId);
+  it.each([
+    { type: 'backup', setOf: backupSetIdOf },
+    { type: 'offlineMigration', setOf: offlineMigrationSetIdOf },
+  ])('$type: keeps it while Temporal has its run, removes it after', async ({ type, setOf }) => {
+    const spec = specOf(unique('running-sets'));
+    // A run that stays running: nobody polls its task queue.
+    const handle = await client().workflow.start(type, { taskQueue: unique('nobody-polls'), workflowId: unique(`${type}-running`), args: [{ cluster: spec.name }] });
+    const setId = setOf(handle.firstExecutionRunId);
     try {
       const repo = await openRepositoryForSpec(spec, 'primary', { create: true });
       const hour = 3600_000;

@@ -12,7 +12,8 @@
  * Once the source has stopped it stays stopped unless `restartSource`: clients must not write to
  * both. A failure after the stop says in the report what is stopped.
  */
-import { ApplicationFailure, uuid4 } from '@temporalio/workflow';
+import { ApplicationFailure, patched, uuid4, workflowInfo } from '@temporalio/workflow';
+import { offlineMigrationSetIdOf } from '../../src/backup/plan.pure';
 import type { ClusterSpec } from '../../src/config/spec';
 import type { OfflinePlan } from '../../src/migration/offline/plan';
 import { bytesToRestore } from '../../src/migration/offline/plan.pure';
@@ -55,6 +56,8 @@ export interface OfflinePlanSummary {
 }
 
 const long = (host?: string) => (host ? onHost(host) : LONG);
+/** The set is named after the run (was a random id retention could not tie to a running migration). */
+const OFFLINE_SET_OF_RUN_PATCH = 'offline-migration-set-of-run';
 
 export async function offlineMigration(input: OfflineMigrationInput): Promise<OfflineMigrationResult> {
   if (!input?.source || !input.target) throw ApplicationFailure.nonRetryable('give "source" and "target" ({ "cluster": "<name>" } or { "spec": {...} })', 'InvalidInput');
@@ -144,7 +147,8 @@ export async function offlineMigration(input: OfflineMigrationInput): Promise<Of
 
     await t.step('stop-source', () => Promise.all(source.brokers.map((b) => control.stopBrokerActivity.executeWithOptions(onHost(b.host), [{ spec: source, brokerId: b.id }]))), stopBrokersDetail);
 
-    const setId = `offline-${uuid4().replace(/-/g, '').slice(0, 12)}`;
+    // Named after the run, so that retention, asking Temporal which runs go on, keeps it while it is written.
+    const setId = patched(OFFLINE_SET_OF_RUN_PATCH) ? offlineMigrationSetIdOf(workflowInfo().runId) : `offline-${uuid4().replace(/-/g, '').slice(0, 12)}`;
     const parts = ['zookeeper', ...source.brokers.map((b) => `logdirs:${b.id}`)];
     const set = { setId, tier: 'manual' as const, parts };
     // ZooKeeper first: it may create the repository, which parts running side by side must not race to do.
