@@ -586,13 +586,18 @@ describe('broker faults cut short (a command-controlled scratch broker)', () => 
     expect(existsSync(`${aside}-replaced`)).toBe(false);
   });
 
-  it('without its marker a restore still brings the originals back and keeps what it replaced, saying where', async () => {
+  /** The disk fault applied, its marker lost, and a file written to the log dir since (the recovery's). */
+  const unmarkedWithLaterWrite = async () => {
     seed();
     const drillId = unique('drill-cut');
-    const aside = asideDirOf(logDir, drillId);
     await applyFault(spec(true), drillId, fault);
     rmSync(brokerMarkerFile(broker, drillId, 'broker-disk'));
     writeFileSync(join(logDir, 'written-later'), 'x');
+    return { drillId, aside: asideDirOf(logDir, drillId) };
+  };
+
+  it('without its marker a restore still brings the originals back and keeps what it replaced, saying where', async () => {
+    const { drillId, aside } = await unmarkedWithLaterWrite();
     const r = await revertFault(spec(true), drillId, provisional(fault), 'restore');
     expect(r.detail).toContain(`kept in ${aside}-replaced`);
     expect(hashes(logDir)).toEqual(original());
@@ -601,12 +606,7 @@ describe('broker faults cut short (a command-controlled scratch broker)', () => 
   });
 
   it('without its marker, a restore cut short after it cleared the log dir still keeps what it replaced on its retry', async () => {
-    seed();
-    const drillId = unique('drill-cut');
-    const aside = asideDirOf(logDir, drillId);
-    await applyFault(spec(true), drillId, fault);
-    rmSync(brokerMarkerFile(broker, drillId, 'broker-disk'));
-    writeFileSync(join(logDir, 'written-later'), 'x');
+    const { drillId, aside } = await unmarkedWithLaterWrite();
     // What the first restore attempt left when it died: the log dir moved to -replaced, its marker (kept: no marker before it).
     mkdirSync(`${aside}-replaced`);
     renameSync(join(logDir, 'written-later'), `${aside}-replaced/written-later`);
