@@ -79,7 +79,7 @@ export function migrationActivities(_deps: ActivityDeps) {
      */
     async targetWritesActivity(input: MigrationPair & { topics: string[] }): Promise<TargetWrites[]> {
       const { source, target } = pairOf(input);
-      return withHeartbeat({ phase: 'migration: writes on the target since the clients switched', subject: target.name }, async (_beat, signal) => (await targetWritesPastCopies(source, target, { only: input.topics, signal, then: '' })).writes);
+      return withHeartbeat({ phase: 'migration: writes on the target since the clients switched', subject: target.name }, async (_beat, signal) => (await targetWritesPastCopies(source, target, { only: input.topics, signal, advice: '' })).writes);
     },
 
     /** The source's topics the selection matches now (read only; the cut-over's check for topics created since the pre-checks). */

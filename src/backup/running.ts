@@ -7,8 +7,10 @@
 import type { Client } from '@temporalio/client';
 import { backupSetIdOf, offlineMigrationSetIdOf } from './plan.pure';
 
+const OFFLINE_MIGRATION = 'offlineMigration';
+
 /** Running backup workflows (a drill's fresh backup is one too) and offline migrations, whatever their cluster: a set id is unique. */
-export const RUNNING_BACKUPS_QUERY = `WorkflowType IN ('backup', 'offlineMigration') AND ExecutionStatus = 'Running'`;
+export const RUNNING_BACKUPS_QUERY = `WorkflowType IN ('backup', '${OFFLINE_MIGRATION}') AND ExecutionStatus = 'Running'`;
 
 /** The set ids of every running backup; undefined when Temporal cannot be asked or `signal` aborts first (then nothing incomplete is removed). */
 export async function runningBackupSets(client: Client | undefined, signal?: AbortSignal): Promise<Set<string> | undefined> {
@@ -18,7 +20,7 @@ export async function runningBackupSets(client: Client | undefined, signal?: Abo
     const listing = (async () => {
       for await (const w of client.workflow.list({ query: RUNNING_BACKUPS_QUERY })) {
         signal?.throwIfAborted();
-        out.add(w.type === 'offlineMigration' ? offlineMigrationSetIdOf(w.runId) : backupSetIdOf(w.runId));
+        out.add(w.type === OFFLINE_MIGRATION ? offlineMigrationSetIdOf(w.runId) : backupSetIdOf(w.runId));
       }
       return out;
     })();

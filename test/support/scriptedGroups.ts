@@ -11,7 +11,7 @@ export const PARTITIONS = 4;
 /** A coordinator that has not loaded its partition (kafkajs marks NOT_COORDINATOR retriable). */
 const notCoordinator = () => Object.assign(new Error('This is not the correct coordinator for this group'), { type: 'NOT_COORDINATOR', retriable: true });
 
-export interface Script {
+interface Script {
   /** On the n-th ListGroups: the partition whose leader moves (its new leader not loaded yet). */
   moveOnList?: (call: number) => number | undefined;
   /** The partition whose coordinator stays unloaded for this many probes after a move (the move shows only to the probe). */

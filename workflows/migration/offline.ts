@@ -147,8 +147,9 @@ export async function offlineMigration(input: OfflineMigrationInput): Promise<Of
 
     await t.step('stop-source', () => Promise.all(source.brokers.map((b) => control.stopBrokerActivity.executeWithOptions(onHost(b.host), [{ spec: source, brokerId: b.id }]))), stopBrokersDetail);
 
-    // Named after the run, so that retention, asking Temporal which runs go on, keeps it while it is written.
-    const setId = patched(OFFLINE_SET_OF_RUN_PATCH) ? offlineMigrationSetIdOf(workflowInfo().runId) : `offline-${uuid4().replace(/-/g, '').slice(0, 12)}`;
+    // Named after the run, so that retention, asking Temporal which runs go on, keeps it while it is
+    // written; the original run's id, which a reset keeps (the set written before it stays this run's).
+    const setId = patched(OFFLINE_SET_OF_RUN_PATCH) ? offlineMigrationSetIdOf(workflowInfo().originalExecutionRunId) : `offline-${uuid4().replace(/-/g, '').slice(0, 12)}`;
     const parts = ['zookeeper', ...source.brokers.map((b) => `logdirs:${b.id}`)];
     const set = { setId, tier: 'manual' as const, parts };
     // ZooKeeper first: it may create the repository, which parts running side by side must not race to do.

@@ -62,10 +62,10 @@ export async function readMirrorableAcls(admin: Admin): Promise<MirrorAcl[] | un
  */
 async function groupsOn(admin: Admin, topics: string[], acls: MirrorAcl[], signal?: AbortSignal): Promise<{ groups: Map<string, Set<string>>; warnings: string[] }> {
   const out = new Map<string, Set<string>>();
-  const { groups, warnings } = await listGroupsSteadily(admin, { timeoutMs: 60_000, signal });
-  // Only a PREFIXED or wildcard ACL finds its groups through the listing: a listing that may have
-  // missed groups leaves their ACLs off the target, which the plan says.
+  // Only a PREFIXED or wildcard ACL finds its groups through the listing (a LITERAL one names its
+  // group): a listing that may have missed groups leaves their ACLs off the target, which the plan says.
   const listed = acls.some((a) => a.patternType === 'PREFIXED' || a.resourceName === '*');
+  const { groups, warnings } = listed ? await listGroupsSteadily(admin, { timeoutMs: 60_000, signal }) : { groups: [], warnings: [] };
   const named = acls.filter((a) => a.patternType === 'LITERAL' && a.resourceName !== '*').map((a) => a.resourceName);
   const candidates = [...new Set([...groups.map((g) => g.groupId).filter((g) => acls.some((a) => binds(a, g))), ...named])].sort();
   for (const groupId of candidates) {
@@ -73,7 +73,7 @@ async function groupsOn(admin: Admin, topics: string[], acls: MirrorAcl[], signa
     const on = offsets.filter((t) => t.partitions.some((p) => Number(p.offset) >= 0)).map((t) => t.topic);
     if (on.length) out.set(groupId, new Set(on));
   }
-  return { groups: out, warnings: listed ? warnings.map((w) => `the source's consumer groups, for their prefixed or wildcard ACLs: ${w}`) : [] };
+  return { groups: out, warnings: warnings.map((w) => `the source's consumer groups, for their prefixed or wildcard ACLs: ${w}`) };
 }
 
 /** Per topic the ACLs it brings; warnings: why some may be missing (a group listing that was not steady). */

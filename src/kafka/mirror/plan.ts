@@ -34,7 +34,7 @@ export interface MirrorTopicPlan {
   dropped?: Record<string, string>;
   /** With selection.acls: the source ACLs binding this topic or its groups, and what the plan does with each. */
   acls?: MirrorAclPlan[];
-  /** With selection.acls: why group ACLs may be missing from `acls` (the source's groups could not be listed steadily). */
+  /** With selection.acls, on the first topic's plan only (the listing is the source's, not a topic's): why group ACLs may be missing (the source's groups could not be listed steadily). */
   aclWarnings?: string[];
 }
 
@@ -190,10 +190,8 @@ export async function planMirror(source: ClusterSpec, target: ClusterSpec, sel: 
     if (sel.acls) {
       throwIfAborted(opts.signal);
       const acls = await mirrorAcls(sa, ta, target.name, plans.map((p) => p.topic), opts);
-      for (const p of plans) {
-        p.acls = acls.byTopic.get(p.topic) ?? [];
-        if (acls.warnings.length) p.aclWarnings = acls.warnings;
-      }
+      for (const p of plans) p.acls = acls.byTopic.get(p.topic) ?? [];
+      if (acls.warnings.length && plans[0]) plans[0].aclWarnings = acls.warnings;
     }
     return plans;
   } finally {

@@ -14,24 +14,28 @@ import { type TargetWrites, writesPastCopies } from '../mirrorWrites.pure';
 import { type PartitionState, readState, runsOf } from './state';
 import type { Run } from '../offsetMap';
 
+/** A mirrored partition (failback's forward mirror primary → standby is where the name comes from). */
 export interface ForwardPartition {
   topic: string;
   partition: number;
-  /** Next primary offset the mirror would copy: the divergent tail starts here. */
+  /** Next source offset the mirror would copy (failback: the primary's divergent tail starts here). */
   next: number;
-  /** The standby's offset after the mirrored records: the clients' records start here. */
+  /** The target's offset after the mirrored records: the clients' records start here. */
   targetNext: number;
-  /** The whole map [primary offset, standby offset, count]. */
+  /** The whole map [source offset, target offset, count]. */
   runs: Run[];
 }
 
+/** What failback's refusal of unsettled positions tells the operator (its callers' default). */
+const SETTLE_THEN_FAIL_BACK = 'run the mirror once more (lifeboat mirror start, then stop) to settle them, then fail back';
+
 /**
  * Every mirrored partition of the pair, sorted; `topics` narrows it. Refuses positions with batches
- * of unknown fate; `then`: the caller's next step once they are settled, named in that refusal.
+ * of unknown fate; `advice`: what the refusal tells the operator to do (nothing when empty).
  */
-export async function forwardPartitions(primary: ClusterSpec, standby: ClusterSpec, topics?: string[], signal?: AbortSignal, then = 'fail back'): Promise<ForwardPartition[]> {
-  const pair = mirrorPair(primary.name, standby.name);
-  const state = await readState(kafkaFor(standby, 'failback'), pair, signal);
+export async function forwardPartitions(source: ClusterSpec, target: ClusterSpec, topics?: string[], signal?: AbortSignal, advice = SETTLE_THEN_FAIL_BACK): Promise<ForwardPartition[]> {
+  const pair = mirrorPair(source.name, target.name);
+  const state = await readState(kafkaFor(target, 'mirror-settled'), pair, signal);
   const out: ForwardPartition[] = [];
   const unresolved: PartitionState[] = [];
   for (const p of state.positions.values()) {
@@ -43,7 +47,7 @@ export async function forwardPartitions(primary: ClusterSpec, standby: ClusterSp
     const u = unresolved[0]!;
     throw new LifeboatError(
       'UnsafeTarget',
-      `mirror ${pair} has batches sent but not confirmed (${unresolved.length} partitions, e.g. ${u.topic}-${u.partition}): where they landed on ${standby.name} is not known, so neither is where its copies end; run the mirror once more (lifeboat mirror start, then stop) to settle them${then ? `, then ${then}` : ''}`,
+      `mirror ${pair} has batches sent but not confirmed (${unresolved.length} partitions, e.g. ${u.topic}-${u.partition}): where they landed on ${target.name} is not known, so neither is where its copies end${advice ? `; ${advice}` : ''}`,
     );
   }
   return out.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
@@ -53,8 +57,8 @@ export async function forwardPartitions(primary: ClusterSpec, standby: ClusterSp
  * The target's end offset of every partition the mirror source → target holds a position of
  * ("topic/partition" → end; `exclude`: topics left out; `only`: just these topics). A read.
  */
-export async function mirroredTargetEnds(source: ClusterSpec, target: ClusterSpec, opts: { exclude?: string[]; only?: string[]; signal?: AbortSignal; then?: string } = {}): Promise<{ forward: ForwardPartition[]; ends: Record<string, number> }> {
-  const forward = (await forwardPartitions(source, target, opts.only, opts.signal, opts.then)).filter((f) => !opts.exclude?.includes(f.topic));
+export async function mirroredTargetEnds(source: ClusterSpec, target: ClusterSpec, opts: { exclude?: string[]; only?: string[]; signal?: AbortSignal; advice?: string } = {}): Promise<{ forward: ForwardPartition[]; ends: Record<string, number> }> {
+  const forward = (await forwardPartitions(source, target, opts.only, opts.signal, opts.advice)).filter((f) => !opts.exclude?.includes(f.topic));
   const ends: Record<string, number> = {};
   const topics = [...new Set(forward.map((f) => f.topic))];
   if (topics.length) {
@@ -74,7 +78,7 @@ export async function mirroredTargetEnds(source: ClusterSpec, target: ClusterSpe
  * target's ends when the caller began: records there before are not its clients'), and how many
  * mirrored partitions were looked at. A read.
  */
-export async function targetWritesPastCopies(source: ClusterSpec, target: ClusterSpec, opts: { exclude?: string[]; only?: string[]; since?: Record<string, number>; signal?: AbortSignal; then?: string } = {}): Promise<{ writes: TargetWrites[]; partitions: number }> {
+export async function targetWritesPastCopies(source: ClusterSpec, target: ClusterSpec, opts: { exclude?: string[]; only?: string[]; since?: Record<string, number>; signal?: AbortSignal; advice?: string } = {}): Promise<{ writes: TargetWrites[]; partitions: number }> {
   const { forward, ends } = await mirroredTargetEnds(source, target, opts);
   // `forward` is without the excluded topics already.
   return { writes: writesPastCopies(forward, ends, opts.since), partitions: forward.length };
