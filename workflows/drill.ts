@@ -313,18 +313,19 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
       note(`the drill lock of ${spec.name} could not be taken (${failureOf(e).message}): only the running drills are looked at`);
     }
   }
-  const unlock = async () => {
-    if (!locked) return;
-    await CancellationScope.nonCancellable(() => controlLocal.drillUnlockActivity(lockOf)).then(
-      (ended) => {
-        if (!ended) st.notes.push(`the drill lock of ${spec.name} was no longer this drill's when it ended`);
-      },
-      (e: unknown) => {
-        st.notes.push(`the drill lock of ${spec.name} was not ended (${failureOf(e).message}): the next drill takes it over, this drill having ended`);
-      },
-    );
-    locked = false;
-  };
+  // Ended once: a second call waits for the first.
+  let unlocking: Promise<void> | undefined;
+  const unlock = (): Promise<void> =>
+    locked
+      ? (unlocking ??= CancellationScope.nonCancellable(() => controlLocal.drillUnlockActivity(lockOf)).then(
+          (ended) => {
+            if (!ended) st.notes.push(`the drill lock of ${spec.name} was no longer this drill's when it ended`);
+          },
+          (e: unknown) => {
+            st.notes.push(`the drill lock of ${spec.name} was not ended (${failureOf(e).message}): the next drill takes it over, this drill having ended`);
+          },
+        ))
+      : Promise.resolve();
   // Locked, the look is left out: a drill that lost the lock to this one is still Running while it records
   // itself as skipped, and the look would find it and skip this one too.
   if (!others.length && !locked) {
@@ -970,9 +971,9 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
         st.notes.push(`the drill's record was not saved: ${failureOf(e).message}`);
       }
     };
-    // The record is made; saving it, telling people and ending the lock do not wait for each other (the
-    // cluster is as found by now: a drill that takes the lock meanwhile may only miss this record's problems).
-    await together(save(), unlock(), tell(`drill ${plan.type} ${plan.scenario} of ${spec.name}: ${stopAsked ? 'stopped' : failed ? 'failed' : 'done'}, score ${rec.score.total}`, true, local));
+    // The record is made; saving it and telling people do not wait for each other. The lock ends once the
+    // record is saved (save never fails): the next drill reads it, with its open problems, in its prepare.
+    await together(save().then(unlock), tell(`drill ${plan.type} ${plan.scenario} of ${spec.name}: ${stopAsked ? 'stopped' : failed ? 'failed' : 'done'}, score ${rec.score.total}`, true, local));
     st.phase = 'done';
     upsertSearchAttributes([{ key: LIFEBOAT_STEP, value: stopAsked ? 'stopped' : 'done' }]);
     return rec;

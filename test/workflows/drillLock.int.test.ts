@@ -1,7 +1,7 @@
 /**
  * The drill's lock in skipped time with stub activities (the lock's Temporal side: test/drills/lock.int):
  * a drill that finds the cluster's lock held by another drill is recorded as skipped and touches
- * nothing; one that takes it ends it once its record is made (beside the record's save and the last notice).
+ * nothing; one that takes it (a local activity) ends it once its record is saved.
  */
 import { describe, expect, it } from 'vitest';
 import type { DrillRecord } from '../../src/drills/records';
@@ -33,10 +33,15 @@ describe('one drill at a time on a cluster', () => {
     expect(lock).toBeGreaterThan(-1);
     expect(calls.indexOf('drillInventoryActivity')).toBeGreaterThan(lock);
     const unlock = calls.indexOf('drillUnlockActivity');
-    expect(unlock).toBeGreaterThan(0);
-    // Only the record's save and the last notice go beside it: every step of the drill came before.
-    expect(calls.slice(unlock + 1).filter((c) => c !== 'drillSaveRecordActivity' && c !== 'drillNotifyActivity')).toEqual([]);
-    expect(calls).toContain('drillSaveRecordActivity');
+    // Ended after the record is saved (the next drill reads it), beside the last notice only.
+    expect(unlock).toBeGreaterThan(calls.lastIndexOf('drillSaveRecordActivity'));
+    expect(calls.slice(unlock + 1).filter((c) => c !== 'drillNotifyActivity')).toEqual([]);
+    // Taken and ended by local activities: no task queue between the drill and its first and last steps.
+    const history = await server.env.client.workflow.getHandle('drill-lock-taken').fetchHistory();
+    const scheduled = (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes?.activityType?.name ? [e.activityTaskScheduledEventAttributes.activityType.name] : []));
+    expect(scheduled).not.toContain('drillLockActivity');
+    expect(scheduled).not.toContain('drillUnlockActivity');
+    expect((history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length).toBeGreaterThanOrEqual(3);
     // Locked, the running drills are not looked at (one that lost the lock is still running while it records its skip).
     expect(calls).not.toContain('drillOthersRunningActivity');
   });
