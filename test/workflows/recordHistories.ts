@@ -125,6 +125,12 @@ export const SCENARIOS: Record<string, Scenario> = {
     on: 'stubs',
     run: (client, id) => client.workflow.start('drill', { taskQueue: TASK_QUEUE, workflowId: id, args: [{ spec: drillSpec, scenario: 'cluster-lost', type: 'full', useNewestSet: true, probeIntervalSeconds: 2 }] }),
   },
+  'drill-clusterLost-locked': {
+    about:
+      'a full cluster-lost drill on the newest set (stub activities) that takes the cluster\'s drill lock (a local activity) before it prepares and ends it once its record is saved',
+    on: 'stubs',
+    run: (client, id) => client.workflow.start('drill', { taskQueue: TASK_QUEUE, workflowId: id, args: [{ spec: drillSpec, scenario: 'cluster-lost', type: 'full', useNewestSet: true, probeIntervalSeconds: 2 }] }),
+  },
   'restoreState-dryRun': {
     about: 'restoreState alone, dry run from the backup scenario\'s set (chosen by id)',
     run: (client, id) => start(client, 'restoreState', id, { setId: setId(), dryRun: true }),

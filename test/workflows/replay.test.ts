@@ -44,6 +44,10 @@ describe('replay of recorded histories', () => {
     const children = histories.filter((h) => h.workflowId.includes('--'));
     expect(children.length).toBeGreaterThanOrEqual(4);
     for (const c of children) expect(c.history.events?.[0]?.workflowExecutionStartedEventAttributes?.parentWorkflowExecution?.workflowId).toBeTruthy();
+    // A drill that took its cluster's lock (the drill-lock patch, then local activities): the lock's branch replays too.
+    const locked = histories.find((h) => h.workflowId === 'drill-clusterLost-locked')?.history.events ?? [];
+    const patches = locked.flatMap((e) => (e.markerRecordedEventAttributes?.markerName === 'core_patch' ? [Buffer.from(e.markerRecordedEventAttributes.details?.['patch-data']?.payloads?.[0]?.data ?? []).toString('utf8')] : []));
+    expect(patches.map((p) => (JSON.parse(p) as { id: string }).id)).toContain('drill-lock');
     // A run started with only { cluster: "primary" }.
     const byName = histories.find((h) => h.workflowId === 'fullClusterRecovery-byName-dryRun');
     expect(byName?.history.events?.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'resolveClusterSpecActivity')).toBe(true);
