@@ -73,6 +73,10 @@ async function answerAtGate(handle: WorkflowHandle, approve: boolean): Promise<v
   throw new Error(`${handle.workflowId} never reached its approval gate`);
 }
 
+/** A full cluster-lost drill on the newest set against stub activities (recorded twice: before and after its lock). */
+const clusterLostDrill: Scenario['run'] = (client, id) =>
+  client.workflow.start('drill', { taskQueue: TASK_QUEUE, workflowId: id, args: [{ spec: drillSpec, scenario: 'cluster-lost', type: 'full', useNewestSet: true, probeIntervalSeconds: 2 }] });
+
 export const SCENARIOS: Record<string, Scenario> = {
   'backup': {
     about: 'a full backup set of the primary cluster (every part, off-site copy; retention skipped: it would prune the lab)',
@@ -123,13 +127,13 @@ export const SCENARIOS: Record<string, Scenario> = {
     about:
       'a full cluster-lost drill on the newest set (stub activities): the stream read back while fullClusterRecovery verifies, the reverts beside the drop guarded by the ends that reading saw, the record',
     on: 'stubs',
-    run: (client, id) => client.workflow.start('drill', { taskQueue: TASK_QUEUE, workflowId: id, args: [{ spec: drillSpec, scenario: 'cluster-lost', type: 'full', useNewestSet: true, probeIntervalSeconds: 2 }] }),
+    run: clusterLostDrill,
   },
   'drill-clusterLost-locked': {
     about:
-      'a full cluster-lost drill on the newest set (stub activities) that takes the cluster\'s drill lock (a local activity) before it prepares and ends it once its record is saved',
+      'the cluster-lost drill above recorded again once drills took their cluster\'s lock (a local activity) before they prepare and ended it once the record is saved: the older recording keeps covering the runs from before it',
     on: 'stubs',
-    run: (client, id) => client.workflow.start('drill', { taskQueue: TASK_QUEUE, workflowId: id, args: [{ spec: drillSpec, scenario: 'cluster-lost', type: 'full', useNewestSet: true, probeIntervalSeconds: 2 }] }),
+    run: clusterLostDrill,
   },
   'restoreState-dryRun': {
     about: 'restoreState alone, dry run from the backup scenario\'s set (chosen by id)',
