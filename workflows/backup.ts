@@ -34,7 +34,9 @@ export async function backup(input: BackupWorkflowInput): Promise<BackupResult> 
   if (bad.length) throw ApplicationFailure.nonRetryable(`unknown backup parts for ${spec.name}: ${bad.join(', ')}`, 'InvalidInput');
   if (!spec.repository) throw ApplicationFailure.nonRetryable(`cluster spec ${spec.name} has no repository section`, 'InvalidSpec');
 
-  const setId = backupSetIdOf(workflowInfo().runId);
+  // The run the execution started as: a reset's new run goes on writing the same set (its run id would
+  // start another, and leave both incomplete). Equal to the run id for every run that was not reset.
+  const setId = backupSetIdOf(workflowInfo().originalExecutionRunId);
   const set = { setId, tier, parts };
   const hostOf = (p: string) => spec.brokers.find((b) => b.id === brokerOfPart(p))?.host;
   const tiers = copyTiers(spec);

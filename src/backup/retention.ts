@@ -27,8 +27,8 @@ export interface SetRetentionPlan {
 }
 
 /**
- * `running`: the ids of the sets whose backups are still running (backupSetIdOf of each running backup
- * workflow's run id); undefined when that is not known, and then no incomplete set is removed.
+ * `running`: the ids of the sets whose backups are still running (running.ts: backupSetIdOf of each running
+ * backup workflow's original run id); undefined when that is not known, and then no incomplete set is removed.
  */
 export function planSetRetention(sets: BackupSet[], all: SnapshotMeta[], policy: RetentionPolicy, brokerIds: number[], running?: ReadonlySet<string>): SetRetentionPlan {
   const coverage = new Map(sets.map((s) => [s.setId, coverageOf(heldParts(s), brokerIds)]));

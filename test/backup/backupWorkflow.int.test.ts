@@ -170,6 +170,37 @@ describe('backup workflow', () => {
     }
   });
 
+  it('a run reset after its first part goes on writing the same set (one set, every part in it)', async () => {
+    const own: ClusterSpec = { ...spec, repository: { ...spec.repository!, path: join(dir, 'reset-repo') } };
+    const workflowId = unique('backup-reset');
+    const parts = ['zookeeper', 'kafka-metadata'];
+    const first = (await client.workflow.execute('backup', { taskQueue: TASK_QUEUE, workflowId, args: [{ spec: own, parts, skipRetention: true, skipOffsite: true }] })) as BackupResult;
+    const firstRun = (await client.workflow.getHandle(workflowId).describe()).runId;
+    // Back to the workflow task that followed the first part's completion: the reset run runs the second part again.
+    const { events } = await client.workflow.getHandle(workflowId, firstRun).fetchHistory();
+    const EventType = temporal.api.enums.v1.EventType;
+    const firstPartDone = events!.findIndex((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED);
+    const taskDone = events!.slice(firstPartDone).find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)!;
+    const reset = await client.workflowService.resetWorkflowExecution({
+      namespace: settings.namespace,
+      workflowExecution: { workflowId, runId: firstRun },
+      workflowTaskFinishEventId: taskDone.eventId,
+      reason: 'test: reset after the first part',
+      requestId: unique('reset'),
+    });
+    expect(reset.runId).not.toBe(firstRun);
+    const again = (await client.workflow.getHandle(workflowId, reset.runId!).result()) as BackupResult;
+    expect(again.setId).toBe(first.setId);
+    const repo = await openRepositoryForSpec(own);
+    try {
+      const sets = await listBackupSets(repo, own.name);
+      expect(sets.map((x) => x.setId)).toEqual([first.setId]);
+      expect(Object.keys(sets[0]!.snapshots).sort()).toEqual([...parts].sort());
+    } finally {
+      await repo.close();
+    }
+  });
+
   it('refuses unknown parts before doing anything, as a non-retryable failure', async () => {
     await expect(runBackup({ parts: ['zookeeper', 'logdirs:42'] })).rejects.toMatchObject({
       cause: { type: 'InvalidInput', nonRetryable: true },

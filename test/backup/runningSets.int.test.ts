@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { temporal as proto } from '@temporalio/proto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupActivities } from '../../activities/backup';
@@ -78,6 +79,38 @@ describe('retention keeps the set of a backup still running', () => {
       }
     } finally {
       await handle.terminate('test over').catch(() => undefined);
+    }
+  });
+
+  it.each([
+    { type: 'backup', setOf: backupSetIdOf },
+    { type: 'offlineMigration', setOf: offlineMigrationSetIdOf },
+  ])('$type: a reset run still holds the set of the run it was reset from', async ({ type, setOf }) => {
+    const taskQueue = unique('nobody-polls');
+    const handle = await client().workflow.start(type, { taskQueue, workflowId: unique(`${type}-reset`), args: [{ cluster: 'nowhere' }] });
+    const namespace = client().options.namespace;
+    try {
+      // Its first workflow task completed by hand (no commands), so there is a point to reset to.
+      const task = await client().connection.withDeadline(Date.now() + 20_000, () => client().workflowService.pollWorkflowTaskQueue({ namespace, taskQueue: { name: taskQueue }, identity: 'runningSets test' }));
+      await client().workflowService.respondWorkflowTaskCompleted({ namespace, taskToken: task.taskToken, commands: [], identity: 'runningSets test' });
+      const { events } = await handle.fetchHistory();
+      const taskDone = events!.find((e) => e.eventType === proto.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)!;
+      const reset = await client().workflowService.resetWorkflowExecution({
+        namespace,
+        workflowExecution: { workflowId: handle.workflowId, runId: handle.firstExecutionRunId },
+        workflowTaskFinishEventId: taskDone.eventId,
+        reason: 'test: reset',
+        requestId: unique('reset'),
+      });
+      expect(reset.runId).not.toBe(handle.firstExecutionRunId);
+      const running = await poll(async () => {
+        const sets = await runningBackupSets(client());
+        return sets?.has(setOf(reset.runId!)) ? sets : undefined;
+      }, { what: 'the reset run in visibility', timeoutMs: 15_000, intervalMs: 200 });
+      // The reset run writes the set named after the first run (workflows/backup.ts, workflows/migration/offline.ts).
+      expect(running.has(setOf(handle.firstExecutionRunId))).toBe(true);
+    } finally {
+      await client().workflow.getHandle(handle.workflowId).terminate('test over').catch(() => undefined);
     }
   });
 });
