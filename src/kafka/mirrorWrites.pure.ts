@@ -17,17 +17,16 @@ export interface TargetWrites {
 /**
  * The partitions whose end on the target is past the mirror's copies (`ends`: "topic/partition" → end
  * offset) and past where the target ended when the caller began (`since`, same keys: records past the
- * mirror's copies that were there before are not its clients'), left out topics excluded.
+ * mirror's copies that were there before are not its clients'). Topics to leave out are left out of
+ * `forward` (settled.ts).
  */
 export function writesPastCopies(
   forward: readonly { topic: string; partition: number; targetNext: number }[],
   ends: Readonly<Record<string, number>>,
   since: Readonly<Record<string, number>> = {},
-  exclude: readonly string[] = [],
 ): TargetWrites[] {
   const out: TargetWrites[] = [];
   for (const f of forward) {
-    if (exclude.includes(f.topic)) continue;
     const key = `${f.topic}/${f.partition}`;
     const end = ends[key];
     const from = Math.max(f.targetNext, since[key] ?? 0);

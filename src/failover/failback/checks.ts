@@ -44,7 +44,7 @@ export async function failbackChecks(primary: ClusterSpec, standby: ClusterSpec,
   // The forward mirror's positions on the standby: which topics were mirrored, and where it stopped.
   let fwd: Awaited<ReturnType<typeof forwardPartitions>> = [];
   try {
-    fwd = await forwardPartitions(primary, standby, opts.topics, opts.signal);
+    fwd = await forwardPartitions(primary, standby, { topics: opts.topics, signal: opts.signal });
     const topics = [...new Set(fwd.map((f) => f.topic))].sort();
     out.topics = topics.map((topic) => ({ topic, partitions: fwd.filter((f) => f.topic === topic).length }));
     const missing = (opts.topics ?? []).filter((t) => !topics.includes(t));

@@ -51,7 +51,7 @@ async function ends(kafka: Kafka, topic: string): Promise<{ stable: Map<number, 
 }
 
 export async function seedReverseMirror(primary: ClusterSpec, standby: ClusterSpec, opts: { topics?: string[]; dryRun?: boolean; signal?: AbortSignal } = {}): Promise<SeedPartition[]> {
-  const fwd = await forwardPartitions(primary, standby, opts.topics, opts.signal);
+  const fwd = await forwardPartitions(primary, standby, { topics: opts.topics, signal: opts.signal });
   const pair = mirrorPair(standby.name, primary.name);
   const pk = await reachableKafka(primary, 'failback-seed');
   if (!opts.dryRun) await withAdmin(pk, primary.name, (a) => ensureStateTopic(a));

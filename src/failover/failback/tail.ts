@@ -160,7 +160,7 @@ export function tailEnd(reverse: MirrorState | undefined, pair: string, f: Forwa
  * transaction is open on the primary's topics (its records could still commit after the export).
  */
 export async function quarantineTail(primary: ClusterSpec, standby: ClusterSpec, opts: TailOptions = {}): Promise<TailPartition[]> {
-  const fwd = await forwardPartitions(primary, standby, opts.topics, opts.signal);
+  const fwd = await forwardPartitions(primary, standby, { topics: opts.topics, signal: opts.signal });
   const pk = await reachableKafka(primary, 'failback-tail');
   const sk = await reachableKafka(standby, 'failback-tail');
   // A failback run before this one may have seeded the reverse mirror, which may have copied since.

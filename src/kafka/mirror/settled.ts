@@ -33,7 +33,11 @@ const SETTLE_THEN_FAIL_BACK = 'run the mirror once more (lifeboat mirror start, 
  * Every mirrored partition of the pair, sorted; `topics` narrows it. Refuses positions with batches
  * of unknown fate; `advice`: what the refusal tells the operator to do (nothing when empty).
  */
-export async function forwardPartitions(source: ClusterSpec, target: ClusterSpec, topics?: string[], signal?: AbortSignal, advice = SETTLE_THEN_FAIL_BACK): Promise<ForwardPartition[]> {
+export async function forwardPartitions(
+  source: ClusterSpec,
+  target: ClusterSpec,
+  { topics, signal, advice = SETTLE_THEN_FAIL_BACK }: { topics?: string[]; signal?: AbortSignal; advice?: string } = {},
+): Promise<ForwardPartition[]> {
   const pair = mirrorPair(source.name, target.name);
   const state = await readState(kafkaFor(target, 'mirror-settled'), pair, signal);
   const out: ForwardPartition[] = [];
@@ -58,7 +62,7 @@ export async function forwardPartitions(source: ClusterSpec, target: ClusterSpec
  * ("topic/partition" → end; `exclude`: topics left out; `only`: just these topics). A read.
  */
 export async function mirroredTargetEnds(source: ClusterSpec, target: ClusterSpec, opts: { exclude?: string[]; only?: string[]; signal?: AbortSignal; advice?: string } = {}): Promise<{ forward: ForwardPartition[]; ends: Record<string, number> }> {
-  const forward = (await forwardPartitions(source, target, opts.only, opts.signal, opts.advice)).filter((f) => !opts.exclude?.includes(f.topic));
+  const forward = (await forwardPartitions(source, target, { topics: opts.only, signal: opts.signal, advice: opts.advice })).filter((f) => !opts.exclude?.includes(f.topic));
   const ends: Record<string, number> = {};
   const topics = [...new Set(forward.map((f) => f.topic))];
   if (topics.length) {
