@@ -26,6 +26,8 @@ export interface SetRetentionPlan {
   snapshots: string[];
 }
 
+const byTime = <T extends { time: string }>(a: T, b: T) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0);
+
 /**
  * `running`: the ids of the sets whose backups are still running (running.ts: backupSetIdOf of each running
  * backup workflow's original run id); undefined when that is not known, and then no incomplete set is removed.
@@ -87,8 +89,20 @@ export function planSetRetention(sets: BackupSet[], all: SnapshotMeta[], policy:
       const meta = byId.get(id);
       return !(meta && isDrillRecord(meta));
     });
-  const byTime = <T extends { time: string }>(a: T, b: T) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0);
   return { keep: keep.sort(byTime), remove: remove.sort(byTime), snapshots };
+}
+
+/** The snapshot files of the repository (any cluster: an unreadable one names none) that do not read. */
+async function unreadableSnapshots(repo: LocalRepository): Promise<string[]> {
+  const ids = await repo.snapshotIds();
+  const read = new Set((await repo.snapshots()).map((s) => s.id));
+  return ids.filter((id) => !read.has(id));
+}
+
+/** `plan` with every removal kept instead, for `reason`. */
+export function removingNothing(plan: SetRetentionPlan, reason: string): SetRetentionPlan {
+  const kept = plan.remove.map(({ complete: _complete, ...r }) => ({ ...r, reasons: [reason] }));
+  return { keep: [...plan.keep, ...kept].sort(byTime), remove: [], snapshots: [] };
 }
 
 export interface RetentionResult extends SetRetentionPlan {
@@ -105,15 +119,28 @@ export async function applySetRetention(
   policy: RetentionPolicy,
   opts: { dryRun?: boolean; brokerIds: number[]; running?: ReadonlySet<string> },
 ): Promise<RetentionResult> {
-  const all = await repo.snapshots({ cluster });
-  const plan = planSetRetention(await listBackupSets(repo, cluster), all, policy, opts.brokerIds, opts.running);
-  if (opts.dryRun || plan.snapshots.length === 0) return { ...plan, prunedBytes: 0 };
+  const planNow = async (): Promise<SetRetentionPlan> => {
+    const unreadable = await unreadableSnapshots(repo);
+    const all = await repo.snapshots({ cluster });
+    const plan = planSetRetention(await listBackupSets(repo, cluster), all, policy, opts.brokerIds, opts.running);
+    // A set one of whose snapshot files did not read (a damaged file, a storage error) looks incomplete or
+    // narrower than it is: judged so, a complete set could go. Nothing goes until every file reads.
+    return unreadable.length
+      ? removingNothing(plan, `${unreadable.length} snapshot file${unreadable.length === 1 ? '' : 's'} of the repository could not be read (${unreadable.slice(0, 3).map((id) => id.slice(0, 12)).join(', ')}${unreadable.length > 3 ? ', …' : ''}): nothing is removed until every one reads (lifeboat repo check)`)
+      : plan;
+  };
+  const first = await planNow();
+  if (opts.dryRun || first.snapshots.length === 0) return { ...first, prunedBytes: 0 };
+  let plan = first;
   await repo.exclusive('forget', async () => {
+    // Planned again under the lock: a part committed since the first plan may build on a snapshot it removed.
+    plan = await planNow();
     for (const id of plan.snapshots) {
       await repo.backend.remove('snapshots', id);
       repo.dropCached(id);
     }
   });
+  if (plan.snapshots.length === 0) return { ...plan, prunedBytes: 0 };
   const pruned = await pruneRepository(repo, {});
   return { ...plan, prunedBytes: pruned.bytesBefore - pruned.bytesAfter };
 }
