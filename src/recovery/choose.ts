@@ -147,7 +147,12 @@ async function chooseIn(repo: LocalRepository, spec: ClusterSpec, req: SetRequir
   const coverage = (s: BackupSet) => coverageOf(heldParts(s), brokerIds, req);
   let candidates = sets.filter((s) => s.complete).reverse();
   if (opts.setId) {
-    const wanted = sets.find((s) => s.setId === opts.setId || s.setId.startsWith(opts.setId!));
+    // An exact id, else a prefix of one set only: a prefix of several (`offline` names every migration's) is refused.
+    const exact = sets.find((s) => s.setId === opts.setId);
+    const matching = exact ? [exact] : sets.filter((s) => s.setId.startsWith(opts.setId!));
+    if (matching.length > 1)
+      throw new LifeboatError('InvalidInput', `backup set ${opts.setId} of ${spec.name} is ambiguous: ${matching.length} sets start with it (${matching.slice(-3).map((s) => s.setId).join(', ')}${matching.length > 3 ? ', …' : ''}); give more of its id`);
+    const wanted = matching[0];
     if (!wanted) throw new LifeboatError('SnapshotNotFound', `no backup set ${opts.setId} of ${spec.name} (newest: ${sets.at(-1)!.setId})`);
     if (!wanted.complete) throw new LifeboatError('CorruptBackup', `backup set ${wanted.setId} is incomplete (missing ${wanted.parts.filter((p) => !wanted.snapshots[p]).join(', ')})`);
     const c = coverage(wanted);
