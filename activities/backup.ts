@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterSpec } from '../src/config/spec';
 import { type BackupSet, type BackupSetRef, backupPart, listBackupSets, type PartOptions, type PartResult } from '../src/backup/parts';
 import { applySetRetention } from '../src/backup/retention';
-import { runningBackupSets } from '../src/backup/running';
+import { runningBackupSets, runningSetReaders } from '../src/backup/running';
 import { type CopyToTierResult, OFFSITE_TIER, PRIMARY_TIER, repositoryTiers, type TiersRetention } from '../src/backup/tiers.pure';
 import { openRepositoryForSpec, type SpecOpenOptions } from '../src/repository';
 import { copySnapshots } from '../src/repository/copy';
@@ -98,16 +98,18 @@ export function backupActivities(deps: ActivityDeps) {
       const out: TiersRetention = {};
       // Another backup of the cluster may still be writing its set (a daily one when an hourly one ends): asked once, for every tier.
       // Bounded (a listing that does not answer is "unknown": nothing incomplete goes), heartbeating meanwhile.
-      const running = await withHeartbeat({ phase: 'retention: running backups', subject: spec.name }, (_beat, signal) =>
-        runningBackupSets(clientOfActivity(), AbortSignal.any([signal, AbortSignal.timeout(RUNNING_QUERY_MS)])).catch((e: unknown) => {
+      // And whether a recovery, a drill or a migration reads the cluster's sets (then none goes).
+      const [running, readers] = await withHeartbeat({ phase: 'retention: running backups', subject: spec.name }, (_beat, signal) => {
+        const within = AbortSignal.any([signal, AbortSignal.timeout(RUNNING_QUERY_MS)]);
+        return Promise.all([runningBackupSets(clientOfActivity(), within), runningSetReaders(clientOfActivity(), spec.name, within)]).catch((e: unknown) => {
           if (signal.aborted) throw e;
-          return undefined;
-        }),
-      );
+          return [undefined, undefined] as const;
+        });
+      });
       for (const tier of repositoryTiers(spec)) {
         if (input.only && !input.only.includes(tier.name)) continue;
         const r = await withRepository(spec, tier.name, {}, (repo) =>
-          withHeartbeat({ phase: 'retention', subject: tier.name }, () => applySetRetention(repo, spec.name, tier.retention, { dryRun: input.dryRun, brokerIds: spec.brokers.map((b) => b.id), running })),
+          withHeartbeat({ phase: 'retention', subject: tier.name }, () => applySetRetention(repo, spec.name, tier.retention, { dryRun: input.dryRun, brokerIds: spec.brokers.map((b) => b.id), running, readers })),
         ).catch((e: unknown) => (tier.name !== PRIMARY_TIER && isLifeboatError(e) && e.type === 'RepositoryNotFound' ? undefined : Promise.reject(e)));
         if (!r) continue;
         if (tier.name === PRIMARY_TIER) out.primary = r;

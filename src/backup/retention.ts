@@ -10,7 +10,10 @@
  *   named in `running` (two backups of a cluster overlap: a daily one still writing when an hourly or a
  *   manual one finishes and runs retention), or when nobody could say which backups run (`running`
  *   undefined: Temporal not asked or not reached). Only a set known to be no backup's is removed;
- * - a drill record (src/drills/history.ts) is never removed, even if it were tagged as a set's part.
+ * - a set one of whose parts builds on a snapshot that is gone is broken, not complete: kept, replacing nothing;
+ * - a drill record (src/drills/history.ts) is never removed, even if it were tagged as a set's part;
+ * - nothing is removed while a run reads the cluster's sets (`readers`: a recovery, a drill, a migration;
+ *   running.ts) or while a snapshot file of the repository does not read (applySetRetention).
  */
 import { applyPolicy, isDrillRecord, type RetentionPolicy } from '../repository/forget';
 import type { LocalRepository } from '../repository/repo';
@@ -34,7 +37,21 @@ const byTime = <T extends { time: string }>(a: T, b: T) => (a.time < b.time ? -1
  */
 export function planSetRetention(sets: BackupSet[], all: SnapshotMeta[], policy: RetentionPolicy, brokerIds: number[], running?: ReadonlySet<string>): SetRetentionPlan {
   const coverage = new Map(sets.map((s) => [s.setId, coverageOf(heldParts(s), brokerIds)]));
-  const complete = sets.filter((s) => s.complete);
+  const byId = new Map(all.map((s) => [s.id, s]));
+  // A part that builds on a snapshot no longer there cannot be restored (a recovery refuses its set): such a
+  // set is not complete, so it neither replaces an older set nor counts as a tier's newest full one. Kept.
+  const broken = new Map<string, string>();
+  for (const s of sets) {
+    for (const [part, snap] of Object.entries(s.snapshots)) {
+      let p = snap.parent;
+      while (p && byId.has(p)) p = byId.get(p)!.parent;
+      if (p) {
+        broken.set(s.setId, `broken: its part ${part} builds on snapshot ${p.slice(0, 12)}, which is gone (a recovery cannot restore it)`);
+        break;
+      }
+    }
+  }
+  const complete = sets.filter((s) => s.complete && !broken.has(s.setId));
   const newestFirst = [...complete].sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0));
   const newestComplete = newestFirst[0]?.time ?? '';
   const decided = applyPolicy(
@@ -66,14 +83,14 @@ export function planSetRetention(sets: BackupSet[], all: SnapshotMeta[], policy:
     if (reasons.has(s.setId)) keep.push({ ...info(s), reasons: reasons.get(s.setId)! });
     else remove.push({ ...info(s), complete: true });
   }
-  for (const s of sets.filter((x) => !x.complete)) {
-    if (s.time > newestComplete) keep.push({ ...info(s), reasons: ['incomplete, newer than the newest complete set'] });
+  for (const s of sets.filter((x) => !x.complete || broken.has(x.setId))) {
+    if (broken.has(s.setId)) keep.push({ ...info(s), reasons: [broken.get(s.setId)!] });
+    else if (s.time > newestComplete) keep.push({ ...info(s), reasons: ['incomplete, newer than the newest complete set'] });
     else if (!running) keep.push({ ...info(s), reasons: ['incomplete: whether its backup still runs is unknown'] });
     else if (running.has(s.setId)) keep.push({ ...info(s), reasons: ['incomplete: its backup is still running'] });
     else remove.push({ ...info(s), complete: false });
   }
   const removedSets = new Set(remove.map((r) => r.setId));
-  const byId = new Map(all.map((s) => [s.id, s]));
   const needed = new Set<string>();
   for (const set of sets) {
     if (removedSets.has(set.setId)) continue;
@@ -117,12 +134,19 @@ export async function applySetRetention(
   repo: LocalRepository,
   cluster: string,
   policy: RetentionPolicy,
-  opts: { dryRun?: boolean; brokerIds: number[]; running?: ReadonlySet<string> },
+  opts: { dryRun?: boolean; brokerIds: number[]; running?: ReadonlySet<string>; readers?: readonly string[] },
 ): Promise<RetentionResult> {
   const planNow = async (): Promise<SetRetentionPlan> => {
     const unreadable = await unreadableSnapshots(repo);
     const all = await repo.snapshots({ cluster });
     const plan = planSetRetention(await listBackupSets(repo, cluster), all, policy, opts.brokerIds, opts.running);
+    // A recovery, a drill or a migration may be about to read any of them (the set it chose, perhaps
+    // after an approval's wait): nothing goes while one runs.
+    const readers = opts.readers ?? [];
+    if (readers.length && plan.remove.length) {
+      const named = `${readers.slice(0, 3).join(', ')}${readers.length > 3 ? ', …' : ''}`;
+      return removingNothing(plan, `${readers.length === 1 ? 'a run reads' : `${readers.length} runs read`} ${cluster}'s sets (${named}): nothing is removed until ${readers.length === 1 ? 'it ends' : 'they end'}`);
+    }
     // A set one of whose snapshot files did not read (a damaged file, a storage error) looks incomplete or
     // narrower than it is: judged so, a complete set could go. Nothing goes until every file reads.
     return unreadable.length

@@ -59,6 +59,23 @@ describe('retention of backup sets', () => {
   });
 });
 
+describe('a set whose incremental part builds on a snapshot that is gone', () => {
+  it('is not complete: it neither replaces the older set that restores nor counts as the newest full one', () => {
+    const z1 = snap('z1', '2026-11-01T01:00:00.000Z');
+    const l1 = snap('l1', z1.time);
+    // s2's ZooKeeper part is an incremental on z0, which is not in the repository (a recovery refuses s2).
+    const z2 = snap('z2', '2026-11-02T01:00:00.000Z', 'z0');
+    const l2 = snap('l2', z2.time);
+    const sets = [set('s1', 1, { zookeeper: z1, 'logdirs:1': l1 }), set('s2', 2, { zookeeper: z2, 'logdirs:1': l2 })];
+    const plan = planSetRetention(sets, [z1, l1, z2, l2], { keepLast: 1 }, [1], new Set());
+    expect(plan.remove).toEqual([]);
+    expect(plan.keep.map((k) => [k.setId, k.reasons])).toEqual([
+      ['s1', ['last', 'newest full set of tier daily']],
+      ['s2', ['broken: its part zookeeper builds on snapshot z0, which is gone (a recovery cannot restore it)']],
+    ]);
+  });
+});
+
 /** A set holding `parts` (one snapshot each), taken on day `day` at `hour`. */
 const setOf = (setId: string, day: number, hour: number, parts: string[], tier = 'manual', minute = 0): BackupSet => {
   const time = `2026-11-${String(day).padStart(2, '0')}T${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}:00.000Z`;

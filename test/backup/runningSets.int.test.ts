@@ -16,7 +16,8 @@ import { activityDeps } from '../../activities/deps';
 import { listBackupSets } from '../../src/backup/parts';
 import { backupSetIdOf, offlineMigrationSetIdOf } from '../../src/backup/plan.pure';
 import type { TiersRetention } from '../../src/backup/tiers.pure';
-import { runningBackupSets } from '../../src/backup/running';
+import { runningBackupSets, runningSetReaders } from '../../src/backup/running';
+import { LIFEBOAT_CLUSTER } from '../../src/temporal/searchAttributes';
 import type { ClusterSpec } from '../../src/config/spec';
 import { poll } from '../../src/core/poll';
 import { openRepositoryForSpec } from '../../src/repository';
@@ -77,6 +78,44 @@ describe('retention keeps the set of a backup still running', () => {
       } finally {
         await after.close();
       }
+    } finally {
+      await handle.terminate('test over').catch(() => undefined);
+    }
+  });
+
+  it('a recovery reading the cluster\'s sets holds them all while it runs, and retention goes on after', async () => {
+    const spec = specOf(unique('reader-sets'));
+    const repo = await openRepositoryForSpec(spec, 'primary', { create: true });
+    const hour = 3600_000;
+    const now = Date.now();
+    try {
+      // Two complete sets: keep-last 1 would remove the older, the one an operator may recover from.
+      await storeSet(repo, spec.name, 'old00000aaaa0001', new Date(now - 2 * hour));
+      await storeSet(repo, spec.name, 'new00000aaaa0002', new Date(now - hour));
+    } finally {
+      await repo.close();
+    }
+    const retention = (s: ClusterSpec) => new MockActivityEnvironment({}, { client: client() }).run(backupActivities(activityDeps()).retentionActivity, { spec: s }) as Promise<TiersRetention>;
+    const oneKept = { ...spec, retention: { keepLast: 1 } };
+    // A recovery waiting (nobody polls its queue), tagged with the cluster as its tracker tags it.
+    const handle = await client().workflow.start('fullClusterRecovery', {
+      taskQueue: unique('nobody-polls'),
+      workflowId: unique('recovery-reading'),
+      args: [{ cluster: spec.name }],
+      typedSearchAttributes: [{ key: LIFEBOAT_CLUSTER, value: spec.name }],
+    });
+    try {
+      await poll(async () => ((await runningSetReaders(client(), spec.name))?.includes(handle.workflowId) ? true : undefined), { what: 'the recovery in visibility', timeoutMs: 15_000, intervalMs: 200 });
+      const held = await retention(oneKept);
+      expect(held.primary?.remove).toEqual([]);
+      expect(held.primary?.keep.find((k) => k.setId === 'old00000aaaa0001')?.reasons).toEqual([`a run reads ${spec.name}'s sets (${handle.workflowId}): nothing is removed until it ends`]);
+      // Another cluster's retention is not held by it.
+      expect(await runningSetReaders(client(), `${spec.name}-other`)).toEqual([]);
+
+      await handle.terminate('test: the recovery is over');
+      await poll(async () => ((await runningSetReaders(client(), spec.name))?.length === 0 ? true : undefined), { what: 'the recovery out of visibility', timeoutMs: 15_000, intervalMs: 200 });
+      const after = await retention(oneKept);
+      expect(after.primary?.remove.map((r) => r.setId)).toEqual(['old00000aaaa0001']);
     } finally {
       await handle.terminate('test over').catch(() => undefined);
     }

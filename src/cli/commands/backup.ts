@@ -7,7 +7,7 @@
 import { coverageLabel, coverageOf } from '../../backup/coverage.pure';
 import { heldParts } from '../../backup/parts';
 import { applySetRetention, type RetentionResult } from '../../backup/retention';
-import { runningBackupSets } from '../../backup/running';
+import { runningBackupSets, runningSetReaders } from '../../backup/running';
 import { type BackupInput, type BackupTier, defaultParts, invalidParts, TIERS } from '../../backup/plan.pure';
 import { EXIT, isLifeboatError, LifeboatError } from '../../errors';
 import { OFFSITE_TIER, placementOf, PRIMARY_TIER, repositoryTiers, setsByTier, tierOf, withTier } from '../../backup/tiers';
@@ -136,15 +136,16 @@ async function forget(spec: ClusterSpec, only: string | undefined, dryRun: boole
   const results: Record<string, RetentionResult> = {};
   const text: string[] = [];
   // A backup still running has an incomplete set that must stay: Temporal says which run; without it none goes.
-  const running = await connectTemporal()
+  // A recovery, drill or migration reading the cluster's sets holds them all.
+  const [running, readers] = await connectTemporal()
     .then(async (t) => {
       try {
-        return await runningBackupSets(t.client);
+        return await Promise.all([runningBackupSets(t.client), runningSetReaders(t.client, spec.name)]);
       } finally {
         await t.close();
       }
     })
-    .catch(() => undefined);
+    .catch(() => [undefined, undefined] as const);
   if (!running) text.push('Temporal not reached: incomplete sets are kept (a backup may still be writing them)');
   for (const tier of repositoryTiers(spec)) {
     if (only && tier.name !== only) continue;
@@ -158,7 +159,7 @@ async function forget(spec: ClusterSpec, only: string | undefined, dryRun: boole
       continue;
     }
     try {
-      const r = await applySetRetention(repo, spec.name, tier.retention, { dryRun, brokerIds: spec.brokers.map((b) => b.id), running });
+      const r = await applySetRetention(repo, spec.name, tier.retention, { dryRun, brokerIds: spec.brokers.map((b) => b.id), running, readers });
       results[tier.name] = r;
       text.push(`${tier.name === PRIMARY_TIER ? 'repository' : tier.name === OFFSITE_TIER ? 'off-site repository' : `tier ${tier.name}`} ${repo.path}:`);
       const rows = [
