@@ -144,7 +144,7 @@ describe('a verify that keeps failing is bounded', () => {
     expect(wait.fired).toBeLessThan(wait.firstFault);
   });
 
-  it('the stream\'s signal releases the faults at once: no wait left to fire, no note', async () => {
+  it('the stream\'s signal releases the faults at once: not after the wait, no note', async () => {
     failingProbe();
     override.drillWriteStreamActivity = streamStub(true);
     const { record, events } = await newestSetDrill('bound-drill-seeded');
@@ -153,9 +153,11 @@ describe('a verify that keeps failing is bounded', () => {
     const wait = seedWait(events);
     expect(wait.signaled).toBeGreaterThan(-1);
     expect(wait.signaled).toBeLessThan(wait.firstFault);
-    expect(wait.fired).toBe(-1);
-    // Waited (the signal came once the drill was there): the wait's timer cancelled before the fault.
-    if (wait.started > -1) expect(wait.cancelled).toBeGreaterThan(-1);
+    // The faults did not wait for the timer: if the drill started it (the signal came once the drill
+    // was there), it fires after the first fault or not at all. On this server timers are left to
+    // fire rather than cancelled (support/timersNeverCancelled.ts).
+    if (wait.fired > -1) expect(wait.fired).toBeGreaterThan(wait.firstFault);
+    expect(wait.cancelled).toBe(-1);
   });
 
   it('a stop while the faults wait for the stream ends the drill with no fault applied', async () => {

@@ -69,8 +69,11 @@ export type Stub = (input: never) => Promise<unknown>;
 /** A test's own answer for an activity, looked up at each call before the stub (set and cleared by the test). */
 export const override: Record<string, Stub> = {};
 
-/** Workers for the stub cluster on every queue it uses, each call recorded in `calls`; `more`: activities beyond the recovery's. */
-export async function stubWorkers(env: TestWorkflowEnvironment, calls: string[], more: Record<string, Stub> = {}): Promise<Worker[]> {
+/**
+ * Workers for the stub cluster on every queue it uses, each call recorded in `calls`; `more`: activities
+ * beyond the recovery's; `timersNeverCancelled`: the workflows bundled with support/timersNeverCancelled.ts.
+ */
+export async function stubWorkers(env: TestWorkflowEnvironment, calls: string[], more: Record<string, Stub> = {}, options: { timersNeverCancelled?: boolean } = {}): Promise<Worker[]> {
   const all: Record<string, Stub> = { ...stubs, ...more };
   const activities = Object.fromEntries(
     Object.entries(all).map(([name, fn]) => [
@@ -81,7 +84,7 @@ export async function stubWorkers(env: TestWorkflowEnvironment, calls: string[],
       },
     ]),
   );
-  const bundle = await workflowBundle();
+  const bundle = await workflowBundle(options);
   return Promise.all(
     [CONTROL_TASK_QUEUE, ...stubSpec.brokers.map((b) => hostTaskQueue(b.host))].map((taskQueue) =>
       Worker.create({ connection: env.nativeConnection, taskQueue, activities, ...(taskQueue === CONTROL_TASK_QUEUE ? { workflowBundle: bundle } : {}) }),

@@ -20,7 +20,7 @@ export function stubbedServer(calls: string[], more: Record<string, Stub> = {}):
   let running: Promise<unknown> | undefined;
   beforeAll(async () => {
     env = await timeSkippingEnvironment();
-    workers = await stubWorkers(env, calls, more);
+    workers = await stubWorkers(env, calls, more, { timersNeverCancelled: true });
     running = Promise.all(workers.map((w) => w.run()));
   }, 120_000);
   afterAll(async () => {

@@ -4,6 +4,7 @@
  * workflow bundle built once per test file. Such tests use no lab; they are integration tests
  * (`*.int.test.ts`) because the first run fetches the server over the network.
  */
+import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, type LogLevel, makeTelemetryFilterString, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
@@ -55,13 +56,22 @@ export async function timeSkippingEnvironment(): Promise<TestWorkflowEnvironment
   return env;
 }
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-/** The workflows as the worker runs them (workflows/index.ts), bundled once per test file. */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+const bundles = new Map<boolean, Promise<WorkflowBundleWithSourceMap>>();
+/**
+ * The workflows as the worker runs them (workflows/index.ts), bundled once per test file.
+ * `timersNeverCancelled`: with the interceptor of timersNeverCancelled.ts (time-skipping server only).
+ */
+export function workflowBundle(options: { timersNeverCancelled?: boolean } = {}): Promise<WorkflowBundleWithSourceMap> {
   quietRuntime();
-  bundle ??= bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_PATH,
-    logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
-  });
+  const key = options.timersNeverCancelled === true;
+  let bundle = bundles.get(key);
+  if (!bundle) {
+    bundle = bundleWorkflowCode({
+      workflowsPath: WORKFLOWS_PATH,
+      ...(key ? { workflowInterceptorModules: [join(__dirname, 'timersNeverCancelled.ts')] } : {}),
+      logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
+    });
+    bundles.set(key, bundle);
+  }
   return bundle;
 }
