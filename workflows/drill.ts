@@ -72,6 +72,7 @@ import {
   revertStages,
   targetRefusal,
 } from '../src/drills/plan.pure';
+import { carriedFaultTitle, faultsLeftByLastDrill, faultsLeftText, REVERT_EVIDENCE } from '../src/drills/problems.pure';
 import type { AppliedFault, DrillRecord, FaultSpec, Inventory, RevertResult, Scenario, StreamLog } from '../src/drills/records';
 import type { DrillType, FoundProblem, PartitionEvidence, ZookeeperEvidence } from '../src/drills/types';
 import type { RunReport, SpecRef } from '../src/report/report.pure';
@@ -112,6 +113,11 @@ export interface DrillInput {
   escalationMinutes?: number;
   /** A registry-lost drill: how long verify waits for the services to register their instances again (1-240 s, default 60). */
   registryWaitSeconds?: number;
+  /**
+   * A person checked the target after the last drill failed to revert a fault (and put it back by hand):
+   * this drill applies its faults anyway. Without it such a drill applies none (faultsLeftByLastDrill).
+   */
+  revertsChecked?: boolean;
 }
 
 export const drillStatusQuery = defineQuery<DrillStatus>(DRILL_STATUS_QUERY);
@@ -169,6 +175,8 @@ const DRILL_EARLY_READ_BACK_PATCH = 'drill-early-read-back';
  * deleted the chroot (replayed so). Since, those activities are waited for until they end.
  */
 const DRILL_WAIT_CANCELLED_PATCH = 'drill-wait-cancelled-faults';
+/** Drills started before it applied their faults whatever the last drill left in place (replayed so). */
+const DRILL_FAULTS_LEFT_PATCH = 'drill-refuse-faults-left';
 const WAIT_CANCELLED = { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED };
 /** Drills started before it could review a stopped chaos drill while its chaos fault was still applied (replayed so). */
 const DRILL_WAIT_CHAOS_PATCH = 'drill-wait-chaos-fault';
@@ -182,6 +190,8 @@ const onHostOf = (spec: ClusterSpec, f: FaultSpec) => {
 };
 
 class Stopped extends Error {}
+/** The last drill left faults in place and no person said they checked them: this one applies none. */
+class FaultsLeftInPlace extends Error {}
 
 /**
  * Runs independent branches at once and waits for every one of them to settle (none is left running
@@ -444,6 +454,27 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     return outcome;
   };
 
+  /**
+   * Faults on a target where the last drill left some would measure those (and a chroot or a disk
+   * still set aside is data at risk): unless a person says they checked (`revertsChecked`), the drill
+   * applies none, and its record says again what is left, so the next drill finds it too. A tabletop
+   * touches nothing: it goes on and says so.
+   */
+  const checkFaultsLeft = () => {
+    const left = history ? faultsLeftByLastDrill(history) : null;
+    if (!left) return;
+    const what = faultsLeftText(left);
+    if (input.revertsChecked) {
+      note(`drill ${left.drill} left faults in place (${what}); a person checked the target (revertsChecked): the faults go on`);
+      return;
+    }
+    for (const f of left.faults) problem(carriedFaultTitle(left, f), REVERT_EVIDENCE, 'P0');
+    if (plan.dryRun) return;
+    throw new FaultsLeftInPlace(
+      `no fault applied: drill ${left.drill} (ended ${left.endedAt}) left ${left.faults.length === 1 ? 'a fault' : `${left.faults.length} faults`} in place (${what}); check the target, put back by hand what is still apart, then run the drill again with --reverts-checked`,
+    );
+  };
+
   const phasesRun = async () => {
     // Independent reads beside the stream and the backup (the inventory leaves out the drill's own
     // stream topic and znode, and a backup writes nothing to the cluster): prepare takes as long as its
@@ -531,6 +562,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
 
     phase('start');
     if (stopAsked) throw new Stopped(stopAsked);
+    if (patched(DRILL_FAULTS_LEFT_PATCH)) checkFaultsLeft();
     // A fault before the stream's first acknowledged write in a partition leaves nothing to measure the loss
     // from there: the faults wait for it (a fresh backup gave it seconds; the newest set's check does not).
     if (streamP && !streamSeeded && patched(DRILL_FAULTS_AFTER_SEED_PATCH)) {
@@ -754,6 +786,10 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
   } catch (e) {
     if (stopAsked || e instanceof Stopped) {
       note(stopAsked ?? 'stopped');
+    } else if (e instanceof FaultsLeftInPlace) {
+      // Its problems are recorded already (P0, one per fault left): the refusal is no failure of the drill's own.
+      failed = e.message;
+      note(e.message);
     } else if (isCancellation(e)) {
       cancelled = e;
       stopAsked = 'the drill workflow was cancelled';

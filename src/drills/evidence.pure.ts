@@ -18,7 +18,7 @@
  */
 import type { DataCheck, RunReport, StepRecord as RunStep } from '../report/report.pure';
 import type { DrillPlan, RecoveryCall } from './plan.pure';
-import { carryOver, reviewProblems } from './problems.pure';
+import { carryOver, REVERT_EVIDENCE, reviewProblems } from './problems.pure';
 import type { AppliedFault, DrillRecord, InventoryDifference, RevertResult, Scenario } from './records';
 import { scoreDrill } from './score.pure';
 import type {
@@ -229,7 +229,7 @@ export function foundProblemsOf(o: DrillObservations): FoundProblem[] {
       class: 'P1',
     });
   }
-  for (const r of o.revertFailures) out.push({ title: `a fault was not reverted: ${r}`, evidence: 'revert', found: o.endedAt, class: 'P0' });
+  for (const r of o.revertFailures) out.push({ title: `a fault was not reverted: ${r}`, evidence: REVERT_EVIDENCE, found: o.endedAt, class: 'P0' });
   return out;
 }
 

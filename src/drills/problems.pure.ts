@@ -9,6 +9,7 @@
  * Pure: no Node APIs, no clock (times come in as arguments); workflows import it.
  */
 import { LifeboatError } from '../errors';
+import type { DrillRecord } from './records';
 import type { Deduction, Finding, DrillScore, FoundProblem, Problem, ProblemClass } from './types';
 
 export const PROBLEM_CLASSES: readonly ProblemClass[] = ['P0', 'P1', 'P2', 'P3'];
@@ -145,3 +146,44 @@ const dueKey = (p: Problem): number => {
 };
 const cmpNum = (a: number, b: number): number => (a < b ? -1 : a > b ? 1 : 0);
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The evidence of a problem that says a fault is still in place: a revert that failed (evidence.pure.ts),
+ * or faults an earlier drill left that this one found unchecked and carried on (faultsLeftByLastDrill).
+ */
+export const REVERT_EVIDENCE = 'revert';
+
+export interface FaultsLeft {
+  /** The drill whose record says so. */
+  drill: string;
+  endedAt: string;
+  /** Its problems' titles, one per fault left. */
+  faults: string[];
+}
+
+/**
+ * What the newest earlier drill says it left in place: its own problems with REVERT_EVIDENCE (not the
+ * earlier drills' it carried: a drill after a failed revert either refuses its faults and says so again,
+ * or ran because a person checked the target). Skipped drills are passed over: they touched nothing and
+ * looked at nothing. null when the newest drill left nothing (or there is none).
+ */
+export function faultsLeftByLastDrill(history: readonly Pick<DrillRecord, 'id' | 'startedAt' | 'endedAt' | 'skipped' | 'problems'>[]): FaultsLeft | null {
+  let newest: (typeof history)[number] | undefined;
+  for (const r of history) {
+    if (r.skipped) continue;
+    if (!newest || Date.parse(r.startedAt) > Date.parse(newest.startedAt)) newest = r;
+  }
+  if (!newest) return null;
+  const faults = (newest.problems ?? []).filter((p) => p.evidence === REVERT_EVIDENCE && p.drill === newest.id).map((p) => p.title);
+  return faults.length ? { drill: newest.id, endedAt: newest.endedAt, faults } : null;
+}
+
+const NOT_REVERTED = /^a fault was not reverted: /;
+const NOT_CHECKED = /^a fault drill \S+ did not revert is not checked yet: /;
+
+/** The title under which a drill that found `left` unchecked carries one of its faults on (the drill that did not revert it named once). */
+export const carriedFaultTitle = (left: FaultsLeft, title: string): string =>
+  NOT_REVERTED.test(title) ? `a fault drill ${left.drill} did not revert is not checked yet: ${title.replace(NOT_REVERTED, '')}` : title;
+
+/** The faults left, for one line: each as its revert said it (fault, mode, error). */
+export const faultsLeftText = (left: FaultsLeft): string => left.faults.map((f) => f.replace(NOT_REVERTED, '').replace(NOT_CHECKED, '')).join('; ');

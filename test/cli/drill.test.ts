@@ -103,6 +103,11 @@ describe('lifeboat drill run: the request', () => {
     expect(startRequest({ cluster: 'primary', scenario: 'registry-lost', 'registry-wait': 30 }, now).input).toEqual({ cluster: 'primary', scenario: 'registry-lost', type: 'full', registryWaitSeconds: 30 });
     expect(() => startRequest({ cluster: 'primary', scenario: 'registry-lost', 'registry-wait': 241 }, now)).toThrow(/--registry-wait is at most 240 seconds, got 241/);
   });
+
+  it('--reverts-checked goes into the input; without it the input does not say so', () => {
+    expect(startRequest({ cluster: 'standby', scenario: 'cluster-lost', 'reverts-checked': true }, now).input).toEqual({ cluster: 'standby', scenario: 'cluster-lost', type: 'full', revertsChecked: true });
+    expect(startRequest({ cluster: 'standby', scenario: 'cluster-lost' }, now).input).not.toHaveProperty('revertsChecked');
+  });
 });
 
 // Each case runs bin/lifeboat (a few seconds each on a loaded machine).

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LifeboatError } from '../../src/errors';
-import { FINDING_CLASS, carryOver, classifyFinding, dueFor, isOpenAt, newProblem, reviewProblems } from '../../src/drills/problems.pure';
+import { FINDING_CLASS, carryOver, classifyFinding, dueFor, carriedFaultTitle, faultsLeftByLastDrill, faultsLeftText, isOpenAt, newProblem, REVERT_EVIDENCE, reviewProblems } from '../../src/drills/problems.pure';
 import { scoreDrill } from '../../src/drills/score.pure';
 import type { Problem, ProblemClass } from '../../src/drills/types';
 import { at, perfect } from './fixtures';
@@ -107,5 +107,43 @@ describe('carrying open problems into the next plan (PDCA)', () => {
     expect(isOpenAt(p('a#1', 'P1', 0, { resolvedAt: at(2) }), at(1))).toBe(true);
     expect(isOpenAt(p('a#1', 'P1', 0, { resolvedAt: at(1) }), at(1))).toBe(false);
     expect(isOpenAt(p('a#1', 'P1', 0, { resolvedAt: 'soon' }), at(1))).toBe(true);
+  });
+});
+
+describe('faults the last drill left in place', () => {
+  const rec = (id: string, startedAt: string, problems: { title: string; evidence: string; drill?: string }[], skipped?: string) => ({
+    id,
+    startedAt,
+    endedAt: startedAt,
+    ...(skipped ? { skipped } : {}),
+    problems: problems.map((p, i) => newProblem(p.drill ?? id, i + 1, { class: 'P0', title: p.title, evidence: p.evidence, found: startedAt })),
+  });
+  const failedRevert = rec('d1', at(0), [{ title: 'a fault was not reverted: broker 1 killed (restore): timed out', evidence: REVERT_EVIDENCE }]);
+
+  it('are the newest drill’s own problems with the revert evidence, whatever order the history is in', () => {
+    expect(faultsLeftByLastDrill([failedRevert])).toEqual({ drill: 'd1', endedAt: at(0), faults: ['a fault was not reverted: broker 1 killed (restore): timed out'] });
+    const clean = rec('d2', at(10), [{ title: 'recovery took 40 s', evidence: 'step x' }]);
+    expect(faultsLeftByLastDrill([clean, failedRevert])).toBeNull();
+    expect(faultsLeftByLastDrill([failedRevert, clean])).toBeNull();
+    expect(faultsLeftByLastDrill([])).toBeNull();
+  });
+
+  it('a skipped drill in between hides nothing; a later drill carrying the earlier one’s revert problem does not count it again', () => {
+    const skipped = rec('d2', at(10), [], 'another drill ran');
+    expect(faultsLeftByLastDrill([failedRevert, skipped])?.drill).toBe('d1');
+    // d3 ran after a person checked the target: it carries d1's problem (open) but left nothing itself.
+    const checked = rec('d3', at(20), [{ title: failedRevert.problems[0]!.title, evidence: REVERT_EVIDENCE, drill: 'd1' }]);
+    expect(faultsLeftByLastDrill([failedRevert, skipped, checked])).toBeNull();
+    // d3 refused its faults and said so again: the next one still finds them.
+    const left = faultsLeftByLastDrill([failedRevert])!;
+    const carried = carriedFaultTitle(left, left.faults[0]!);
+    expect(carried).toBe('a fault drill d1 did not revert is not checked yet: broker 1 killed (restore): timed out');
+    const refused = rec('d3', at(20), [{ title: carried, evidence: REVERT_EVIDENCE }]);
+    const again = faultsLeftByLastDrill([failedRevert, refused])!;
+    expect(again.drill).toBe('d3');
+    // Carried on again, it still names the drill that did not revert it, once.
+    expect(again.faults.map((f) => carriedFaultTitle(again, f))).toEqual([carried]);
+    expect(faultsLeftText(again)).toBe('broker 1 killed (restore): timed out');
+    expect(faultsLeftText(left)).toBe('broker 1 killed (restore): timed out');
   });
 });

@@ -59,6 +59,8 @@ const stubs: Partial<Record<keyof LifeboatActivities, (...args: never[]) => Prom
     at: new Date().toISOString(),
   }),
   failoverGroupMovesActivity: async () => groupMoves,
+  // The standby carries no write fence of an earlier cut-over.
+  liftStandbyFencesActivity: async () => ({ topics: [], acls: [] }),
   produceConsumeProbeActivity: async () => ({ topic: 'probe', produced: 10, consumed: 10, partitions: 3, produceMs: 1, roundTripMs: 2, ok: true }),
   // The promotion hold (src/failover/promotion.ts; its Temporal side is tested in promotion.int): taken unless `heldBy` has it.
   promotionHeldActivity: async () => (heldBy && heldBefore ? { primary: primary.name, standby: standby.name, holder: heldBy, since: '2026-12-06T00:00:00.000Z' } : null),

@@ -1,0 +1,94 @@
+/**
+ * A drill after one that failed to revert a fault, in skipped time with stub activities: without a
+ * person's word (`revertsChecked`) it applies no fault, says what is left as a P0 problem of its own
+ * (so the next drill finds it too) and ends; with it, the drill runs; a tabletop goes on and says so.
+ */
+import { describe, expect, it } from 'vitest';
+import { faultsLeftByLastDrill, newProblem, REVERT_EVIDENCE } from '../../src/drills/problems.pure';
+import type { DrillRecord } from '../../src/drills/records';
+import { CONTROL_TASK_QUEUE } from '../../src/temporal/taskQueues.pure';
+import { drillSpec, drillStubs, streamStub } from './support/drillStubs';
+import { OLDER, override } from './support/recoveryStubs';
+import { stubbedServer } from './support/stubbedServer';
+
+const calls: string[] = [];
+const PREV = 'drill-standby-cluster-lost-2026-12-01T10:00:00.000Z';
+const LEFT = 'a fault was not reverted: the chroot /kafka-standby deleted (restore): no ZooKeeper answer within 30 s';
+/** The earlier drill as its record has it (the fields a drill reads of its history). */
+const previous = {
+  id: PREV,
+  cluster: drillSpec.name,
+  type: 'full',
+  scenario: 'cluster-lost',
+  startedAt: '2026-12-01T10:00:00.000Z',
+  endedAt: '2026-12-01T10:05:00.000Z',
+  workflowId: PREV,
+  problems: [newProblem(PREV, 1, { class: 'P0', title: LEFT, evidence: REVERT_EVIDENCE, found: '2026-12-01T10:05:00.000Z' })],
+  rtoSeconds: null,
+  rpoSeconds: null,
+  faults: [],
+  reverts: [],
+  phases: [],
+  improvements: [],
+};
+
+describe('a drill after one that left faults in place', () => {
+  const server = stubbedServer(calls, drillStubs as never);
+  const run = (workflowId: string, more: Record<string, unknown> = {}) => {
+    override.drillHistoryActivity = async () => [previous];
+    override.drillWriteStreamActivity = streamStub(true);
+    override.chooseBackupSetActivity = async () => ({ set: OLDER, rejected: [], coverage: 'full' });
+    return server.execute(server.env, 'drill', {
+      taskQueue: CONTROL_TASK_QUEUE,
+      workflowId,
+      args: [{ spec: drillSpec, scenario: 'zookeeper-data-lost', type: 'full', useNewestSet: true, probeIntervalSeconds: 2, ...more }],
+    }) as Promise<DrillRecord>;
+  };
+  const notes = (r: DrillRecord) => r.phases.flatMap((p) => p.notes);
+
+  it('applies no fault, records what is left as its own P0 problem, drops its stream and ends', { timeout: 180_000 }, async () => {
+    const record = await run('drill-faults-left');
+    expect(calls).not.toContain('drillApplyFaultActivity');
+    expect(calls).not.toContain('drillRevertFaultActivity');
+    expect(calls).toContain('drillDropStreamActivity');
+    expect(calls).toContain('drillSaveRecordActivity');
+    expect(record.faults).toEqual([]);
+    expect(record.phases.map((p) => p.name)).toEqual(['prepare', 'start', 'review']);
+    expect(record.phases.find((p) => p.name === 'start')!.notes).toEqual(
+      expect.arrayContaining([
+        `no fault applied: drill ${PREV} (ended 2026-12-01T10:05:00.000Z) left a fault in place (the chroot /kafka-standby deleted (restore): no ZooKeeper answer within 30 s); check the target, put back by hand what is still apart, then run the drill again with --reverts-checked`,
+      ]),
+    );
+    const own = record.problems.filter((p) => p.drill === 'drill-faults-left');
+    expect(own.map((p) => [p.class, p.evidence, p.title])).toEqual(
+      expect.arrayContaining([['P0', REVERT_EVIDENCE, `a fault drill ${PREV} did not revert is not checked yet: the chroot /kafka-standby deleted (restore): no ZooKeeper answer within 30 s`]]),
+    );
+    // The refusal is not the drill's own failure.
+    expect(own.filter((p) => p.title.startsWith('the drill failed'))).toEqual([]);
+    // The next drill finds the fault left through this record.
+    expect(faultsLeftByLastDrill([previous as never, record])).toMatchObject({ drill: 'drill-faults-left', faults: [own.find((p) => p.evidence === REVERT_EVIDENCE)!.title] });
+  });
+
+  it('with revertsChecked the faults go on, and the record says a person checked', { timeout: 180_000 }, async () => {
+    override.drillProbeActivity = async () => ({ green: true, at: new Date().toISOString(), detail: 'green (stub)' });
+    const record = await run('drill-faults-checked', { revertsChecked: true });
+    expect(calls).toContain('drillApplyFaultActivity');
+    expect(record.faults.map((f) => f.fault.kind)).toEqual(['zookeeper-chroot']);
+    expect(notes(record)).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^drill ${PREV} left faults in place \\(.*\\); a person checked the target \\(revertsChecked\\): the faults go on$`))]));
+    expect(record.problems.filter((p) => p.drill === 'drill-faults-checked' && p.evidence === REVERT_EVIDENCE)).toEqual([]);
+    expect(faultsLeftByLastDrill([previous as never, record])).toBeNull();
+  });
+
+  it('a tabletop touches nothing anyway: it goes on and carries what is left', { timeout: 180_000 }, async () => {
+    override.drillHistoryActivity = async () => [previous];
+    const record = (await server.execute(server.env, 'drill', {
+      taskQueue: CONTROL_TASK_QUEUE,
+      workflowId: 'drill-faults-left-tabletop',
+      args: [{ spec: drillSpec, scenario: 'cluster-lost', type: 'tabletop' }],
+    })) as DrillRecord;
+    expect(calls).not.toContain('drillApplyFaultActivity');
+    expect(notes(record).filter((n) => n.startsWith('no fault applied: '))).toEqual([]);
+    expect(record.phases.map((p) => p.name)).toEqual(['prepare', 'start', 'execute', 'verify', 'review']);
+    expect(faultsLeftByLastDrill([previous as never, record])?.drill).toBe('drill-faults-left-tabletop');
+  });
+});
