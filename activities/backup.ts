@@ -3,7 +3,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterSpec } from '../src/config/spec';
 import { type BackupSet, type BackupSetRef, backupPart, listBackupSets, type PartOptions, type PartResult } from '../src/backup/parts';
-import { applySetRetention } from '../src/backup/retention';
+import { applySetRetention, READERS_UNKNOWN } from '../src/backup/retention';
 import { runningBackupSets, runningSetReaders } from '../src/backup/running';
 import { type CopyToTierResult, OFFSITE_TIER, PRIMARY_TIER, repositoryTiers, type TiersRetention } from '../src/backup/tiers.pure';
 import { openRepositoryForSpec, type SpecOpenOptions } from '../src/repository';
@@ -109,7 +109,7 @@ export function backupActivities(deps: ActivityDeps) {
       for (const tier of repositoryTiers(spec)) {
         if (input.only && !input.only.includes(tier.name)) continue;
         const r = await withRepository(spec, tier.name, {}, (repo) =>
-          withHeartbeat({ phase: 'retention', subject: tier.name }, () => applySetRetention(repo, spec.name, tier.retention, { dryRun: input.dryRun, brokerIds: spec.brokers.map((b) => b.id), running, readers })),
+          withHeartbeat({ phase: 'retention', subject: tier.name }, () => applySetRetention(repo, spec.name, tier.retention, { dryRun: input.dryRun, brokerIds: spec.brokers.map((b) => b.id), running, readers: readers ?? READERS_UNKNOWN })),
         ).catch((e: unknown) => (tier.name !== PRIMARY_TIER && isLifeboatError(e) && e.type === 'RepositoryNotFound' ? undefined : Promise.reject(e)));
         if (!r) continue;
         if (tier.name === PRIMARY_TIER) out.primary = r;

@@ -126,6 +126,9 @@ export interface RetentionResult extends SetRetentionPlan {
   prunedBytes: number;
 }
 
+/** `readers` when Temporal could not be asked which runs read the sets: one may, so nothing goes. */
+export const READERS_UNKNOWN = 'unknown';
+
 /**
  * Applies the tier policy to the cluster's sets in `repo` (the primary or the off-site one: the same
  * rule for both), then prunes what no snapshot uses. `brokerIds`: the spec's brokers, for coverage.
@@ -134,7 +137,7 @@ export async function applySetRetention(
   repo: LocalRepository,
   cluster: string,
   policy: RetentionPolicy,
-  opts: { dryRun?: boolean; brokerIds: number[]; running?: ReadonlySet<string>; readers?: readonly string[] },
+  opts: { dryRun?: boolean; brokerIds: number[]; running?: ReadonlySet<string>; readers?: readonly string[] | typeof READERS_UNKNOWN },
 ): Promise<RetentionResult> {
   const planNow = async (): Promise<SetRetentionPlan> => {
     const unreadable = await unreadableSnapshots(repo);
@@ -142,7 +145,10 @@ export async function applySetRetention(
     const plan = planSetRetention(await listBackupSets(repo, cluster), all, policy, opts.brokerIds, opts.running);
     // A recovery, a drill or a migration may be about to read any of them (the set it chose, perhaps
     // after an approval's wait): nothing goes while one runs.
-    const readers = opts.readers ?? [];
+    if (opts.readers === READERS_UNKNOWN && plan.remove.length) {
+      return removingNothing(plan, `whether a recovery, a drill or a migration reads ${cluster}'s sets is not known (Temporal did not answer): nothing is removed until it does`);
+    }
+    const readers = opts.readers === READERS_UNKNOWN ? [] : (opts.readers ?? []);
     if (readers.length && plan.remove.length) {
       const named = `${readers.slice(0, 3).join(', ')}${readers.length > 3 ? ', …' : ''}`;
       return removingNothing(plan, `${readers.length === 1 ? 'a run reads' : `${readers.length} runs read`} ${cluster}'s sets (${named}): nothing is removed until ${readers.length === 1 ? 'it ends' : 'they end'}`);

@@ -6,7 +6,7 @@
  */
 import { coverageLabel, coverageOf } from '../../backup/coverage.pure';
 import { heldParts } from '../../backup/parts';
-import { applySetRetention, type RetentionResult } from '../../backup/retention';
+import { applySetRetention, READERS_UNKNOWN, type RetentionResult } from '../../backup/retention';
 import { runningBackupSets, runningSetReaders } from '../../backup/running';
 import { type BackupInput, type BackupTier, defaultParts, invalidParts, TIERS } from '../../backup/plan.pure';
 import { EXIT, isLifeboatError, LifeboatError } from '../../errors';
@@ -146,7 +146,8 @@ async function forget(spec: ClusterSpec, only: string | undefined, dryRun: boole
       }
     })
     .catch(() => [undefined, undefined] as const);
-  if (!running) text.push('Temporal not reached: incomplete sets are kept (a backup may still be writing them)');
+  if (!readers) text.push('Temporal not reached: nothing is removed (a recovery, a drill or a migration may be reading a set, a backup writing one)');
+  else if (!running) text.push('Temporal not reached: incomplete sets are kept (a backup may still be writing them)');
   for (const tier of repositoryTiers(spec)) {
     if (only && tier.name !== only) continue;
     const repo = await openRepositoryForSpec(spec, tier.name).catch((e: unknown) => {
@@ -159,7 +160,7 @@ async function forget(spec: ClusterSpec, only: string | undefined, dryRun: boole
       continue;
     }
     try {
-      const r = await applySetRetention(repo, spec.name, tier.retention, { dryRun, brokerIds: spec.brokers.map((b) => b.id), running, readers });
+      const r = await applySetRetention(repo, spec.name, tier.retention, { dryRun, brokerIds: spec.brokers.map((b) => b.id), running, readers: readers ?? READERS_UNKNOWN });
       results[tier.name] = r;
       text.push(`${tier.name === PRIMARY_TIER ? 'repository' : tier.name === OFFSITE_TIER ? 'off-site repository' : `tier ${tier.name}`} ${repo.path}:`);
       const rows = [
