@@ -55,7 +55,7 @@ import {
 import type { LifeboatActivities } from '../activities';
 import { requirementOf } from '../src/backup/coverage.pure';
 import type { ClusterSpec } from '../src/config/spec';
-import { type ChildOutcome, type DrillObservations, drillRecord, recoveryVerification, skippedRecord } from '../src/drills/evidence.pure';
+import { type ChildOutcome, type DrillObservations, drillRecord, recoveryVerification, refusedRecord, skippedRecord } from '../src/drills/evidence.pure';
 import { inventoryDiff } from '../src/drills/inventory.pure';
 import { DRILL_KIND, DRILL_STATUS_QUERY, DRILL_STOP_SIGNAL, DRILL_STREAM_SEEDED_SIGNAL, DRILL_STREAM_STOP_QUERY, drillStreamTopic } from '../src/drills/ids.pure';
 import {
@@ -72,7 +72,7 @@ import {
   revertStages,
   targetRefusal,
 } from '../src/drills/plan.pure';
-import { carriedFaultTitle, faultsLeftByLastDrill, faultsLeftText, REVERT_EVIDENCE } from '../src/drills/problems.pure';
+import { carriedFaultTitle, type FaultsLeft, faultsLeftByLastDrill, faultsLeftText, REVERT_EVIDENCE } from '../src/drills/problems.pure';
 import type { AppliedFault, DrillRecord, FaultSpec, Inventory, RevertResult, Scenario, StreamLog } from '../src/drills/records';
 import type { DrillType, FoundProblem, PartitionEvidence, ZookeeperEvidence } from '../src/drills/types';
 import type { RunReport, SpecRef } from '../src/report/report.pure';
@@ -381,6 +381,8 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
   let setId: string | undefined;
   let verified = false;
   let failed: string | undefined;
+  /** Why the drill applied no fault: the last drill left faults in place (checkFaultsLeft). */
+  let refused: string | undefined;
   let cancelled: unknown;
   const children: ChildOutcome[] = [];
   const applied: AppliedFault[] = [];
@@ -456,23 +458,37 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
 
   /**
    * Faults on a target where the last drill left some would measure those (and a chroot or a disk
-   * still set aside is data at risk): unless a person says they checked (`revertsChecked`), the drill
-   * applies none, and its record says again what is left, so the next drill finds it too. A tabletop
-   * touches nothing: it goes on and says so.
+   * still set aside is data at risk), and a fresh backup of it would be the newest set: unless a
+   * person says they checked (`revertsChecked`), the drill makes no set, applies no fault and is
+   * recorded as skipped, carrying what is left as its own P0 problems so the next drill finds them
+   * too. A tabletop touches nothing: it goes on and carries them. Checked once the earlier drills are
+   * read (from the start of prepare, beside the stream topic), before the fresh set and the faults.
    */
-  const checkFaultsLeft = () => {
-    const left = history ? faultsLeftByLastDrill(history) : null;
+  let leftPatch = false;
+  let earlier: Promise<void> | undefined;
+  let leftChecked = false;
+  const carryLeft = (left: FaultsLeft) => {
+    for (const f of left.faults) problem(carriedFaultTitle(left, f), REVERT_EVIDENCE, 'P0');
+  };
+  const checkFaultsLeft = async () => {
+    if (!earlier || leftChecked) return;
+    leftChecked = true;
+    await earlier;
+    if (!history) {
+      if (plan.dryRun || input.revertsChecked) return;
+      throw new FaultsLeftInPlace(
+        'no fault applied: the earlier drills could not be read, so whether the last one left faults in place is not known; run the drill again once they read (lifeboat drill history), or with --reverts-checked once you checked the target',
+      );
+    }
+    const left = faultsLeftByLastDrill(history);
     if (!left) return;
-    const what = faultsLeftText(left);
     if (input.revertsChecked) {
-      note(`drill ${left.drill} left faults in place (${what}); a person checked the target (revertsChecked): the faults go on`);
+      note(`faults left in place: ${faultsLeftText(left)}; a person checked the target (revertsChecked): the drill goes on`);
       return;
     }
-    for (const f of left.faults) problem(carriedFaultTitle(left, f), REVERT_EVIDENCE, 'P0');
+    carryLeft(left);
     if (plan.dryRun) return;
-    throw new FaultsLeftInPlace(
-      `no fault applied: drill ${left.drill} (ended ${left.endedAt}) left ${left.faults.length === 1 ? 'a fault' : `${left.faults.length} faults`} in place (${what}); check the target, put back by hand what is still apart, then run the drill again with --reverts-checked`,
-    );
+    throw new FaultsLeftInPlace(`no fault applied: ${faultsLeftText(left)}, and nobody said the target was checked since: check it, put back by hand what is still apart, then run the drill again with --reverts-checked`);
   };
 
   const phasesRun = async () => {
@@ -521,7 +537,15 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
           .finally(() => void (streamSeeded = true));
       }
       if (setBesideStream) return;
-      await together(readsBesideSet ? readEarlier() : Promise.resolve(), readsBesideSet ? takeInventoryBefore() : Promise.resolve(), theSet());
+      await together(
+        readsBesideSet && !earlier ? readEarlier() : Promise.resolve(),
+        readsBesideSet ? takeInventoryBefore() : Promise.resolve(),
+        // A fresh set of a target the last drill left faults on would be its newest: none is made then.
+        (async () => {
+          if (!input.useNewestSet) await checkFaultsLeft();
+          await theSet();
+        })(),
+      );
     };
     const theSet = async () => {
       if (input.useNewestSet) {
@@ -545,13 +569,15 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
       }
     };
     // A full datacenter-lost drill: its mirror started before the stream (it picks the topic up), and holding the stream before the faults.
+    leftPatch = patched(DRILL_FAULTS_LEFT_PATCH);
+    if (leftPatch) earlier = readEarlier();
     if (fo) await fo.prepare();
     const readsBesideSet = !plan.dryRun && patched(DRILL_READS_BESIDE_SET_PATCH);
     // The newest set is already made (it cannot hold the stream's records either way): its check and the
     // reads go beside the stream topic's creation, and prepare takes as long as the longest of them.
     const setBesideStream = readsBesideSet && !!input.useNewestSet && patched(DRILL_NEWEST_SET_BESIDE_STREAM_PATCH);
     await together(
-      readsBesideSet && !setBesideStream ? Promise.resolve() : readEarlier(),
+      earlier ?? (readsBesideSet && !setBesideStream ? Promise.resolve() : readEarlier()),
       tell(`drill ${plan.type} ${plan.scenario} of ${spec.name}: preparing`),
       readsBesideSet && !setBesideStream ? Promise.resolve() : takeInventoryBefore(),
       instancesBefore(),
@@ -562,7 +588,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
 
     phase('start');
     if (stopAsked) throw new Stopped(stopAsked);
-    if (patched(DRILL_FAULTS_LEFT_PATCH)) checkFaultsLeft();
+    await checkFaultsLeft();
     // A fault before the stream's first acknowledged write in a partition leaves nothing to measure the loss
     // from there: the faults wait for it (a fresh backup gave it seconds; the newest set's check does not).
     if (streamP && !streamSeeded && patched(DRILL_FAULTS_AFTER_SEED_PATCH)) {
@@ -787,8 +813,8 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     if (stopAsked || e instanceof Stopped) {
       note(stopAsked ?? 'stopped');
     } else if (e instanceof FaultsLeftInPlace) {
-      // Its problems are recorded already (P0, one per fault left): the refusal is no failure of the drill's own.
-      failed = e.message;
+      // Its problems are recorded already (P0, one per fault left): the drill is skipped, not failed.
+      refused = e.message;
       note(e.message);
     } else if (isCancellation(e)) {
       cancelled = e;
@@ -937,6 +963,11 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
       readHistory(),
     );
     reverts.sort((x, y) => done.get(x)! - done.get(y)!);
+    // Ended before its faults were weighed (stopped or failed in prepare): what the last drill left is carried on all the same.
+    if (leftPatch && !leftChecked && !input.revertsChecked && history) {
+      const left = faultsLeftByLastDrill(history);
+      if (left) carryLeft(left);
+    }
     // The brokers run again: the failover undone (its fence lifted, the standby's fences back; the drill's mirror stopped).
     const foLines = async (r: { done: string[]; failed: string[] }) => {
       for (const l of r.done) note(l);
@@ -991,7 +1022,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
       stopped: stopAsked,
       chaos: plan.chaos ? { atStep: plan.chaos.atStep, appliedAt: chaosAppliedAt } : undefined,
     };
-    const rec = drillRecord(obs, history ?? []);
+    const rec = refused ? refusedRecord(obs, refused) : drillRecord(obs, history ?? []);
     st.score = rec.score.total;
     const local = patched(DRILL_LOCAL_RECORD_PATCH);
     const save = async () => {
@@ -1009,9 +1040,9 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     };
     // The record is made; saving it and telling people do not wait for each other. The lock ends once the
     // record is saved (save never fails): the next drill reads it, with its open problems, in its prepare.
-    await together(save().then(unlock), tell(`drill ${plan.type} ${plan.scenario} of ${spec.name}: ${stopAsked ? 'stopped' : failed ? 'failed' : 'done'}, score ${rec.score.total}`, true, local));
-    st.phase = 'done';
-    upsertSearchAttributes([{ key: LIFEBOAT_STEP, value: stopAsked ? 'stopped' : 'done' }]);
+    await together(save().then(unlock), tell(`drill ${plan.type} ${plan.scenario} of ${spec.name}: ${refused ? `skipped (${refused})` : `${stopAsked ? 'stopped' : failed ? 'failed' : 'done'}, score ${rec.score.total}`}`, true, local));
+    st.phase = refused ? 'skipped' : 'done';
+    upsertSearchAttributes([{ key: LIFEBOAT_STEP, value: refused ? 'skipped' : stopAsked ? 'stopped' : 'done' }]);
     return rec;
   });
   await unlock();

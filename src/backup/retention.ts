@@ -137,7 +137,7 @@ export async function applySetRetention(
   repo: LocalRepository,
   cluster: string,
   policy: RetentionPolicy,
-  opts: { dryRun?: boolean; brokerIds: number[]; running?: ReadonlySet<string>; readers?: readonly string[] | typeof READERS_UNKNOWN },
+  opts: { dryRun?: boolean; brokerIds: number[]; running?: ReadonlySet<string>; readers: readonly string[] | typeof READERS_UNKNOWN },
 ): Promise<RetentionResult> {
   const planNow = async (): Promise<SetRetentionPlan> => {
     const unreadable = await unreadableSnapshots(repo);
@@ -148,7 +148,7 @@ export async function applySetRetention(
     if (opts.readers === READERS_UNKNOWN && plan.remove.length) {
       return removingNothing(plan, `whether a recovery, a drill or a migration reads ${cluster}'s sets is not known (Temporal did not answer): nothing is removed until it does`);
     }
-    const readers = opts.readers === READERS_UNKNOWN ? [] : (opts.readers ?? []);
+    const readers = opts.readers === READERS_UNKNOWN ? [] : opts.readers;
     if (readers.length && plan.remove.length) {
       const named = `${readers.slice(0, 3).join(', ')}${readers.length > 3 ? ', …' : ''}`;
       return removingNothing(plan, `${readers.length === 1 ? 'a run reads' : `${readers.length} runs read`} ${cluster}'s sets (${named}): nothing is removed until ${readers.length === 1 ? 'it ends' : 'they end'}`);

@@ -161,29 +161,39 @@ export interface FaultsLeft {
   faults: string[];
 }
 
+type HistoryRecord = Pick<DrillRecord, 'id' | 'startedAt' | 'endedAt' | 'skipped' | 'problems'>;
+const ownLeft = (r: HistoryRecord): string[] => (r.problems ?? []).filter((p) => p.evidence === REVERT_EVIDENCE && p.drill === r.id).map((p) => p.title);
+
 /**
  * What the newest earlier drill says it left in place: its own problems with REVERT_EVIDENCE (not the
  * earlier drills' it carried: a drill after a failed revert either refuses its faults and says so again,
- * or ran because a person checked the target). Skipped drills are passed over: they touched nothing and
- * looked at nothing. null when the newest drill left nothing (or there is none).
+ * or ran because a person checked the target). A skipped drill that says nothing of faults left (another
+ * drill ran) is passed over: it touched nothing and looked at nothing. null when the newest drill left
+ * nothing (or there is none).
  */
-export function faultsLeftByLastDrill(history: readonly Pick<DrillRecord, 'id' | 'startedAt' | 'endedAt' | 'skipped' | 'problems'>[]): FaultsLeft | null {
-  let newest: (typeof history)[number] | undefined;
+export function faultsLeftByLastDrill(history: readonly HistoryRecord[]): FaultsLeft | null {
+  let newest: HistoryRecord | undefined;
   for (const r of history) {
-    if (r.skipped) continue;
+    if (r.skipped && ownLeft(r).length === 0) continue;
     if (!newest || Date.parse(r.startedAt) > Date.parse(newest.startedAt)) newest = r;
   }
   if (!newest) return null;
-  const faults = (newest.problems ?? []).filter((p) => p.evidence === REVERT_EVIDENCE && p.drill === newest.id).map((p) => p.title);
+  const faults = ownLeft(newest);
   return faults.length ? { drill: newest.id, endedAt: newest.endedAt, faults } : null;
 }
 
 const NOT_REVERTED = /^a fault was not reverted: /;
-const NOT_CHECKED = /^a fault drill \S+ did not revert is not checked yet: /;
+const NOT_CHECKED = /^a fault drill (\S+) did not revert is not checked yet: /;
 
 /** The title under which a drill that found `left` unchecked carries one of its faults on (the drill that did not revert it named once). */
 export const carriedFaultTitle = (left: FaultsLeft, title: string): string =>
   NOT_REVERTED.test(title) ? `a fault drill ${left.drill} did not revert is not checked yet: ${title.replace(NOT_REVERTED, '')}` : title;
 
-/** The faults left, for one line: each as its revert said it (fault, mode, error). */
-export const faultsLeftText = (left: FaultsLeft): string => left.faults.map((f) => f.replace(NOT_REVERTED, '').replace(NOT_CHECKED, '')).join('; ');
+/** The faults left, for one line: each with the drill that did not revert it, as its revert said it (fault, mode, error). */
+export const faultsLeftText = (left: FaultsLeft): string =>
+  left.faults
+    .map((f) => {
+      const origin = NOT_CHECKED.exec(f)?.[1] ?? left.drill;
+      return `drill ${origin} did not revert ${f.replace(NOT_REVERTED, '').replace(NOT_CHECKED, '')}`;
+    })
+    .join('; ');

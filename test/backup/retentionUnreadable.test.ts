@@ -35,7 +35,7 @@ describe('retention with a snapshot file that does not read', () => {
     const damaged = await openRepository(path, PASSWORD, { notice: () => undefined });
     try {
       // Nobody writes a set (`running` known and empty): the damaged set would go as a failed backup's.
-      const r = await applySetRetention(damaged, CLUSTER, { keepLast: 10 }, { brokerIds: [1], running: new Set() });
+      const r = await applySetRetention(damaged, CLUSTER, { keepLast: 10 }, { brokerIds: [1], running: new Set(), readers: [] });
       expect(r.remove).toEqual([]);
       expect(r.snapshots).toEqual([]);
       const kept = r.keep.find((k) => k.setId === 'full0000aaaa0001');
@@ -51,7 +51,7 @@ describe('retention with a snapshot file that does not read', () => {
     writeFileSync(where, original);
     const repaired = await openRepository(path, PASSWORD, { notice: () => undefined });
     try {
-      const r = await applySetRetention(repaired, CLUSTER, { keepLast: 10 }, { brokerIds: [1], running: new Set() });
+      const r = await applySetRetention(repaired, CLUSTER, { keepLast: 10 }, { brokerIds: [1], running: new Set(), readers: [] });
       expect(r.remove).toEqual([]);
       expect(r.keep.map((k) => k.setId)).toEqual(['full0000aaaa0001', 'narrow00aaaa0002']);
       expect(r.keep.flatMap((k) => k.reasons).some((x) => x.includes('could not be read'))).toBe(false);

@@ -132,7 +132,7 @@ describe('drill records in the repository', () => {
       for (const k of drillKeeps) expect(k.reasons).toEqual(['drill record (never forgotten)']);
 
       // The sets' retention, keep-last 1, then prune: the older sets go, the drills stay whole.
-      const r = await applySetRetention(repo, CLUSTER, { keepLast: 1 }, { brokerIds: [1] });
+      const r = await applySetRetention(repo, CLUSTER, { keepLast: 1 }, { brokerIds: [1], readers: [] });
       expect(r.remove.map((s) => s.setId).sort()).toEqual(['set-1', 'set-2']);
       expect(r.prunedBytes).toBeGreaterThan(0);
       await repo.close();

@@ -131,6 +131,9 @@ describe('faults the last drill left in place', () => {
   it('a skipped drill in between hides nothing; a later drill carrying the earlier one’s revert problem does not count it again', () => {
     const skipped = rec('d2', at(10), [], 'another drill ran');
     expect(faultsLeftByLastDrill([failedRevert, skipped])?.drill).toBe('d1');
+    // A drill skipped because of them (it applied no fault) says so again: it is the newest that counts.
+    const refusedSkip = rec('d2', at(10), [{ title: 'a fault drill d1 did not revert is not checked yet: broker 1 killed (restore): timed out', evidence: REVERT_EVIDENCE }], 'no fault applied: …');
+    expect(faultsLeftByLastDrill([failedRevert, refusedSkip])?.drill).toBe('d2');
     // d3 ran after a person checked the target: it carries d1's problem (open) but left nothing itself.
     const checked = rec('d3', at(20), [{ title: failedRevert.problems[0]!.title, evidence: REVERT_EVIDENCE, drill: 'd1' }]);
     expect(faultsLeftByLastDrill([failedRevert, skipped, checked])).toBeNull();
@@ -143,7 +146,8 @@ describe('faults the last drill left in place', () => {
     expect(again.drill).toBe('d3');
     // Carried on again, it still names the drill that did not revert it, once.
     expect(again.faults.map((f) => carriedFaultTitle(again, f))).toEqual([carried]);
-    expect(faultsLeftText(again)).toBe('broker 1 killed (restore): timed out');
-    expect(faultsLeftText(left)).toBe('broker 1 killed (restore): timed out');
+    // Both name the drill that did not revert it.
+    expect(faultsLeftText(again)).toBe('drill d1 did not revert broker 1 killed (restore): timed out');
+    expect(faultsLeftText(left)).toBe('drill d1 did not revert broker 1 killed (restore): timed out');
   });
 });

@@ -146,8 +146,8 @@ async function forget(spec: ClusterSpec, only: string | undefined, dryRun: boole
       }
     })
     .catch(() => [undefined, undefined] as const);
-  if (!readers) text.push('Temporal not reached: nothing is removed (a recovery, a drill or a migration may be reading a set, a backup writing one)');
-  else if (!running) text.push('Temporal not reached: incomplete sets are kept (a backup may still be writing them)');
+  if (!readers) text.push('Temporal did not say which runs read the sets: nothing is removed (a recovery, a drill or a migration may be reading one)');
+  else if (!running) text.push('Temporal did not say which backups run: incomplete sets are kept (a backup may still be writing them)');
   for (const tier of repositoryTiers(spec)) {
     if (only && tier.name !== only) continue;
     const repo = await openRepositoryForSpec(spec, tier.name).catch((e: unknown) => {
