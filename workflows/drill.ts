@@ -472,8 +472,9 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
   };
   const checkFaultsLeft = async () => {
     if (!earlier || leftChecked) return;
-    leftChecked = true;
     await earlier;
+    // Weighed from here on (a stop during the read above leaves it to the review to carry them).
+    leftChecked = true;
     if (!history) {
       if (plan.dryRun || input.revertsChecked) return;
       throw new FaultsLeftInPlace(
