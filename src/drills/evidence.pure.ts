@@ -359,17 +359,13 @@ export function skippedRecord(o: Pick<DrillObservations, 'id' | 'cluster' | 'typ
   };
 }
 
-
 /**
  * The record of a drill that applied no fault because the last drill left faults in place (`why`):
  * skipped, with those faults as its own P0 problems (and any revert of its own that failed), so the
  * drill after it finds them too. It measured nothing: no score of its own, no other problem filed.
  */
 export function refusedRecord(o: DrillObservations, why: string): DrillRecord {
-  const left = [
-    ...o.found.filter((p) => p.evidence === REVERT_EVIDENCE),
-    ...o.revertFailures.map((r) => ({ title: `a fault was not reverted: ${r}`, evidence: REVERT_EVIDENCE, found: o.endedAt, class: 'P0' as const })),
-  ];
+  const left = foundProblemsOf(o).filter((p) => p.evidence === REVERT_EVIDENCE);
   const problems = left.map((p, i) => newProblem(o.id, i + 1, { class: p.class ?? 'P0', title: p.title, evidence: p.evidence, found: p.found }));
   return { ...skippedRecord(o, why), phases: o.phases, problems, improvements: improvementsOf(problems) };
 }
