@@ -47,7 +47,7 @@ describe('backup workflow', () => {
     client = new Client({ connection, namespace: settings.namespace });
     const kafka = kafkaFor(spec);
     await createTopicsReady(spec, [{ topic, numPartitions: 3, replicationFactor: 3 }]);
-    const producer = kafka.producer();
+    const producer = kafka.producer({ idempotent: true });
     await producer.connect();
     for (let p = 0; p < 3; p++) {
       await producer.send({ topic, acks: -1, messages: Array.from({ length: 100 }, (_, i) => ({ partition: p, key: `k${i}`, value: `v${p}-${i}` })) });

@@ -68,7 +68,7 @@ describe('exit codes', () => {
     const topic = unique('exit-topic');
     const kafka = kafkaFor(spec, 'exit-test');
     await withAdmin(kafka, name, (admin) => admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 3 }], waitForLeaders: true }));
-    const producer = kafka.producer();
+    const producer = kafka.producer({ idempotent: true });
     await producer.connect();
     await producer.send({ topic, acks: -1, messages: [{ value: 'one' }, { value: 'two' }] });
     await producer.disconnect();

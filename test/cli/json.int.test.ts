@@ -49,7 +49,7 @@ describe('--json: one document on stdout, progress on stderr, for every command'
     running = workers.run();
     const kafka = kafkaFor(spec, 'json-test');
     await withAdmin(kafka, name, (admin) => admin.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 3 }], waitForLeaders: true }));
-    const producer = kafka.producer();
+    const producer = kafka.producer({ idempotent: true });
     await producer.connect();
     await producer.send({ topic, acks: -1, messages: Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })) });
     await producer.disconnect();

@@ -55,7 +55,7 @@ describe('records written on the standby since the failover', () => {
     expect(mine((await targetWritesPastCopies(primary, standby, { since })).writes)).toEqual([]);
 
     // Clients switched to the standby write 4 records to partition 0 and 2 to partition 2.
-    const producer = sk.producer();
+    const producer = sk.producer({ idempotent: true });
     await producer.connect();
     await producer.send({ topic, acks: -1, messages: [0, 0, 0, 0, 2, 2].map((partition, i) => ({ partition, value: `client ${i}` })) });
     await producer.disconnect();

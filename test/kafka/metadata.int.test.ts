@@ -39,7 +39,7 @@ const aclFilter = (resourceName: string, resourceType: AclResourceTypes) => ({
 });
 
 async function produce(kafka: Kafka, topic: string, perPartition: number[]) {
-  const producer = kafka.producer();
+  const producer = kafka.producer({ idempotent: true });
   await producer.connect();
   await producer.send({
     topic,

@@ -32,7 +32,7 @@ async function readerGroup(): Promise<string> {
 describe('readRanges', () => {
   beforeAll(async () => {
     await createTopicsReady(spec, [{ topic, numPartitions: 3, replicationFactor: 3 }], { kafka });
-    const producer = kafka.producer();
+    const producer = kafka.producer({ idempotent: true });
     await producer.connect();
     // One record per send: one batch per record, so a small fetch returns one record at a time.
     for (let i = 0; i < PER_PARTITION * 3; i++) await producer.send({ topic, acks: -1, messages: [{ partition: i % 3, key: `k${i}`, value: `v${i}` }] });

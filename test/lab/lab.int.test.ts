@@ -57,7 +57,7 @@ describe('lab Kafka clusters', () => {
     const topic = unique('segments');
     const marker = `lifeboat-segment-marker-${unique('m')}`;
     await createTopicsReady(primarySpec(), [{ topic, numPartitions: 3, replicationFactor: 3 }]);
-    const producer = kafka.producer();
+    const producer = kafka.producer({ idempotent: true });
     await producer.connect();
     // Uncompressed, so the value's bytes appear verbatim in the segment file.
     await producer.send({ topic, acks: -1, messages: [0, 1, 2].map((p) => ({ partition: p, value: `${marker}-p${p}` })) });

@@ -68,7 +68,7 @@ describe('the lab KRaft cluster "next"', () => {
 
   it('takes a topic backed up from the ZooKeeper-mode primary: same offsets, same records and headers', async () => {
     await createTopicsReady(primarySpec(), [{ topic, numPartitions: 2, replicationFactor: 3 }], { kafka: primary });
-    const producer = primary.producer();
+    const producer = primary.producer({ idempotent: true });
     await producer.connect();
     const T = Date.UTC(2026, 0, 1);
     for (let i = 0; i < 5; i++) {

@@ -109,7 +109,7 @@ describe('offline migration to the standby cluster', () => {
     }
     await producer.send({ topic: compacted, acks: -1, messages: Array.from({ length: 40 }, (_, i) => ({ key: `c${i % 8}`, value: `v${i}` })) });
     await producer.disconnect();
-    const tp = kafkaFor(target).producer();
+    const tp = kafkaFor(target).producer({ idempotent: true });
     await tp.connect();
     await tp.send({ topic: own, acks: -1, messages: Array.from({ length: 20 }, (_, i) => ({ key: `s${i}`, value: `standby-${i}` })) });
     await tp.disconnect();

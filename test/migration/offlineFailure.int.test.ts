@@ -39,7 +39,7 @@ describe('offline migration refused at the target\'s disk', () => {
     workers = await createWorkers({ settings: temporalSettings(), hosts: [...source.brokers, ...target.brokers].map((b) => b.host) });
     running = workers.run();
     await createTopicsReady(target, [{ topic: own, numPartitions: 1, replicationFactor: 1 }]);
-    const tp = kafkaFor(target).producer();
+    const tp = kafkaFor(target).producer({ idempotent: true });
     await tp.connect();
     await tp.send({ topic: own, acks: -1, messages: Array.from({ length: 20 }, (_, i) => ({ key: `s${i}`, value: `standby-${i}` })) });
     await tp.disconnect();

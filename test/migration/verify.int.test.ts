@@ -121,7 +121,7 @@ describe('migration verify', () => {
       await createTopicsReady(nextSpec(), [{ topic, numPartitions: 1, replicationFactor: 1 }], { kafka: next });
       const source = await withAdminOf(primary, (a) => a.fetchTopicOffsets(topic));
       expect(source[0]!.high).toBe('5');
-      const producer = next.producer();
+      const producer = next.producer({ idempotent: true });
       await producer.connect();
       await producer.send({ topic, messages: Array.from({ length: 5 }, (_, i) => ({ key: `k${i}`, value: `${i}:`.padEnd(i === 3 ? 19 : 20, '.'), headers: { seq: String(i) } })) });
       await producer.disconnect();

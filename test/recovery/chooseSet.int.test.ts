@@ -54,7 +54,7 @@ describe('backup sets judged by what they can restore (CLI)', () => {
     }
   };
   const produce = async (n: number) => {
-    const producer = kafkaFor(spec).producer();
+    const producer = kafkaFor(spec).producer({ idempotent: true });
     await producer.connect();
     await producer.send({ topic, acks: -1, messages: Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: `order-${i}-${'x'.repeat(200)}` })) });
     await producer.disconnect();

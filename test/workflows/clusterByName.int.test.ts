@@ -49,7 +49,7 @@ describe('workflows started with only a cluster name (the Temporal CLI)', () => 
     workers = await createWorkers({ settings, hosts: spec.brokers.map((b) => b.host), specs: loadSpecCatalog({ files: [specFile] }) });
     running = workers.run();
     await createTopicsReady(spec, [{ topic, numPartitions: 3, replicationFactor: 3 }]);
-    const producer = kafkaFor(spec).producer();
+    const producer = kafkaFor(spec).producer({ idempotent: true });
     await producer.connect();
     await producer.send({ topic, acks: -1, messages: Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })) });
     await producer.disconnect();

@@ -257,7 +257,7 @@ describe('failover workflow', () => {
     try {
       const kafka = kafkaFor(primary, 'fo-test');
       await createTopicsReady(primary, [{ topic, numPartitions: 2, replicationFactor: 3 }], { kafka });
-      const producer = kafka.producer();
+      const producer = kafka.producer({ idempotent: true });
       await producer.connect();
       await producer.send({ topic, acks: -1, messages: Array.from({ length: 50 }, (_, i) => ({ partition: i % 2, value: `r${i}` })) });
       await producer.disconnect();

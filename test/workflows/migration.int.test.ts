@@ -99,7 +99,7 @@ describe('online migration primary → next', () => {
     const group = unique('mig-dry-g');
     groups.push(group);
     await createTopicsReady(source, [{ topic, numPartitions: 2, replicationFactor: 3 }], { kafka: kafkaFor(source, 'mig-test') });
-    const p = kafkaFor(source, 'mig-test').producer();
+    const p = kafkaFor(source, 'mig-test').producer({ idempotent: true });
     await p.connect();
     await p.send({ topic, messages: Array.from({ length: 100 }, (_, i) => ({ partition: i % 2, value: `seq-${i}` })) });
     await p.disconnect();
@@ -148,12 +148,12 @@ describe('online migration primary → next', () => {
       );
       // 5 MB records (the lab's brokers take up to 10 MB), between small ones.
       const bigValues = [randomBytes(5 * 1024 * 1024), Buffer.from('small'), randomBytes(5 * 1024 * 1024)];
-      const bp = kafka.producer();
+      const bp = kafka.producer({ idempotent: true });
       await bp.connect();
       for (const [i, value] of bigValues.entries()) await bp.send({ topic: big, messages: [{ key: `big-${i}`, value, headers: { seq: String(i) } }] });
       await bp.disconnect();
       // 15,000 headered records, 5,000 a partition.
-      const p = kafka.producer();
+      const p = kafka.producer({ idempotent: true });
       await p.connect();
       for (let i = 0; i < 15_000; i += 1000) {
         await p.send({ topic: plain, messages: Array.from({ length: 1000 }, (_, j) => ({ partition: (i + j) % 3, key: `k${i + j}`, value: `seq-${i + j}`, headers: { seq: String(i + j) } })) });

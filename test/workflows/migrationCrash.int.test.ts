@@ -59,7 +59,7 @@ describe('online migration with its worker SIGKILLed', () => {
     groups.push(gBehind, gActive);
     const kafka = kafkaFor(source, 'mig-test');
     await createTopicsReady(source, [{ topic, numPartitions: 4, replicationFactor: 3 }], { kafka });
-    const p = kafka.producer();
+    const p = kafka.producer({ idempotent: true });
     await p.connect();
     for (let i = 0; i < 30_000; i += 500) {
       await p.send({ topic, messages: Array.from({ length: 500 }, (_, j) => ({ partition: (i + j) % 4, key: `k${i + j}`, value: `seq-${i + j}`.padEnd(1000, ' '), headers: { seq: String(i + j) } })) });

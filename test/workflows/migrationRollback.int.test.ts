@@ -76,7 +76,7 @@ async function topicWithRecords(partitions: number, records: number): Promise<st
   topics.push(topic);
   const kafka = kafkaFor(source, 'mig-test');
   await createTopicsReady(source, [{ topic, numPartitions: partitions, replicationFactor: 3 }], { kafka });
-  const p = kafka.producer();
+  const p = kafka.producer({ idempotent: true });
   await p.connect();
   await p.send({ topic, messages: Array.from({ length: records }, (_, i) => ({ partition: i % partitions, value: `seq-${i}`, headers: { seq: String(i) } })) });
   await p.disconnect();

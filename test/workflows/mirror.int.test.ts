@@ -32,7 +32,7 @@ const started: string[] = [];
 const topics: string[] = [];
 
 async function produce(kafka: Kafka, topic: string, from: number, count: number, partitions: number, valueBytes = 20): Promise<void> {
-  const producer = kafka.producer();
+  const producer = kafka.producer({ idempotent: true });
   await producer.connect();
   try {
     for (let i = from; i < from + count; i += 500) {

@@ -270,7 +270,7 @@ describe('mirror engine, primary (ZooKeeper 3.9) → next (KRaft 4.1)', () => {
       { name: 'min.compaction.lag.ms', value: '0' },
     ]);
     await sourceTopic(appendTime, 1, [{ name: 'message.timestamp.type', value: 'LogAppendTime' }]);
-    const producer = primary.producer();
+    const producer = primary.producer({ idempotent: true });
     await producer.connect();
     for (let round = 0; round < 20; round++) {
       await producer.send({ topic: compacted, acks: -1, messages: Array.from({ length: 10 }, (_, k) => ({ key: `ck-${k}`, value: `r${round}`, headers: { seq: String(round * 10 + k) } })) });
