@@ -2,9 +2,11 @@
  * A drill after one that failed to revert a fault, in skipped time with stub activities: without a
  * person's word (`revertsChecked`) it makes no set, applies no fault and is recorded as skipped, with
  * what is left as a P0 problem of its own (so the next drill finds it too); with it, the drill runs; a
- * tabletop goes on and carries it.
+ * tabletop goes on and carries it; one stopped before it weighed the faults carries it too.
  */
+import { temporal } from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
+import { DRILL_STOP_SIGNAL } from '../../src/drills/ids.pure';
 import { faultsLeftByLastDrill, newProblem, REVERT_EVIDENCE } from '../../src/drills/problems.pure';
 import type { DrillRecord } from '../../src/drills/records';
 import { CONTROL_TASK_QUEUE } from '../../src/temporal/taskQueues.pure';
@@ -93,6 +95,37 @@ describe('a drill after one that left faults in place', () => {
     expect(calls).not.toContain('backupPartActivity');
     expect(calls).not.toContain('drillApplyFaultActivity');
     expect(calls).toContain('drillDropStreamActivity');
+  });
+
+  it('stopped in prepare, before its faults were weighed: what is left is carried all the same', { timeout: 180_000 }, async () => {
+    override.drillHistoryActivity = async () => [previous];
+    override.drillWriteStreamActivity = streamStub(true);
+    // The stop arrives while the stream topic is being made (prepare).
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    override.drillStreamTopicActivity = async () => {
+      await held;
+      return { topic: 'lifeboat-drill-stream', partitions: 1, replicationFactor: 1 };
+    };
+    const handle = await server.env.client.workflow.start('drill', {
+      taskQueue: CONTROL_TASK_QUEUE,
+      workflowId: 'drill-faults-left-stopped',
+      args: [{ spec: drillSpec, scenario: 'zookeeper-data-lost', type: 'full', probeIntervalSeconds: 2 }],
+    });
+    for (let i = 0; i < 400 && !calls.includes('drillStreamTopicActivity'); i++) await new Promise((r) => setTimeout(r, 25));
+    await handle.signal(DRILL_STOP_SIGNAL, { by: 'test' });
+    // Released only once the stop's cancel request is in the history: an activity that completes while the
+    // workflow task asking to cancel it runs leaves the run stuck on the time-skipping server (half the runs
+    // here; temporalio/sdk-java#2391), not on a real one.
+    const cancelAsked = async () => ((await handle.fetchHistory()).events ?? []).some((e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED);
+    for (let i = 0; i < 400 && !(await cancelAsked()); i++) await new Promise((r) => setTimeout(r, 25));
+    release();
+    const record = (await handle.result()) as DrillRecord;
+    expect(record.skipped).toBeUndefined();
+    expect(record.phases.flatMap((p) => p.notes)).toContain('stopped by test');
+    expect(record.faults).toEqual([]);
+    expect(record.problems.filter((p) => p.drill === 'drill-faults-left-stopped' && p.evidence === REVERT_EVIDENCE).map((p) => p.title)).toEqual([CARRIED]);
+    expect(faultsLeftByLastDrill([previous as never, record])?.drill).toBe('drill-faults-left-stopped');
   });
 
   it('with revertsChecked the faults go on, and the record says a person checked', { timeout: 180_000 }, async () => {
