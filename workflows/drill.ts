@@ -49,6 +49,7 @@ import {
   proxyActivities,
   proxyLocalActivities,
   setHandler,
+  TimeoutFailure,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -59,6 +60,8 @@ import { type ChildOutcome, type DrillObservations, drillRecord, recoveryVerific
 import { inventoryDiff } from '../src/drills/inventory.pure';
 import { DRILL_KIND, DRILL_STATUS_QUERY, DRILL_STOP_SIGNAL, DRILL_STREAM_SEEDED_SIGNAL, DRILL_STREAM_STOP_QUERY, drillStreamTopic } from '../src/drills/ids.pure';
 import {
+  agentWaitProblem,
+  DRILL_AGENT_WAIT_SECONDS,
   DRILL_REGISTRY_WAIT_SECONDS,
   type DrillPlan,
   type DrillStatus,
@@ -113,6 +116,8 @@ export interface DrillInput {
   escalationMinutes?: number;
   /** A registry-lost drill: how long verify waits for the services to register their instances again (1-240 s, default 60). */
   registryWaitSeconds?: number;
+  /** How long a fault on a broker's host waits for that host's Lifeboat agent to take it (1-3600 s, default 120); its revert waits five times as long. */
+  agentWaitSeconds?: number;
   /**
    * A person checked the target after the last drill failed to revert a fault (and put it back by hand):
    * this drill applies its faults anyway. Without it such a drill applies none (faultsLeftByLastDrill).
@@ -183,11 +188,32 @@ const DRILL_WAIT_CHAOS_PATCH = 'drill-wait-chaos-fault';
 /** After the recovery verified, how long the probe loop may still look for green. */
 const PROBE_GRACE_MS = 60_000;
 
-const onHostOf = (spec: ClusterSpec, f: FaultSpec) => {
+/** The broker host a fault runs on (its agent's queue), if it runs on one. */
+const hostOf = (spec: ClusterSpec, f: FaultSpec) => {
   const id = faultBrokerId(f);
-  const host = id === undefined ? undefined : spec.brokers.find((b) => b.id === id)?.host;
-  return host ? { taskQueue: hostTaskQueue(host) } : {};
+  return id === undefined ? undefined : spec.brokers.find((b) => b.id === id)?.host;
 };
+
+/**
+ * A fault or a revert on a broker's host waits `seconds` for that host's agent to take it. Past it, a
+ * missing agent fails the fault (the drill fails and reverts) or the revert (REVERT FAILED, which the
+ * next drill refuses to go on over): the drill ends and lets its lock go instead of waiting forever.
+ */
+function onHostOf(spec: ClusterSpec, f: FaultSpec, seconds: number) {
+  const host = hostOf(spec, f);
+  return host ? { taskQueue: hostTaskQueue(host), scheduleToStartTimeout: seconds * 1000 } : {};
+}
+
+/** A fault's or revert's failure in one line; one no host agent took says which agent to start. */
+function hostFailureText(spec: ClusterSpec, f: FaultSpec, seconds: number, e: unknown): string {
+  for (let c = e as { cause?: unknown } | undefined; c; c = c.cause as typeof c) {
+    if (c instanceof TimeoutFailure && c.timeoutType === 'SCHEDULE_TO_START') {
+      const host = hostOf(spec, f) ?? '?';
+      return `no Lifeboat agent took it from the queue ${hostTaskQueue(host)} within ${seconds} s: is 'lifeboat worker --host ${host}' running on ${host}?`;
+    }
+  }
+  return failureOf(e).message;
+}
 
 class Stopped extends Error {}
 /** The last drill left faults in place and no person said they checked them: this one applies none. */
@@ -259,7 +285,8 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     { key: LIFEBOAT_STEP, value: 'prepare' },
   ]);
   const registryWait = input.registryWaitSeconds ?? DRILL_REGISTRY_WAIT_SECONDS;
-  const refusal = targetRefusal(spec, input.iKnowThisIsProduction) ?? registryWaitProblem(registryWait);
+  const agentWait = input.agentWaitSeconds ?? DRILL_AGENT_WAIT_SECONDS;
+  const refusal = targetRefusal(spec, input.iKnowThisIsProduction) ?? registryWaitProblem(registryWait) ?? agentWaitProblem(agentWait);
   if (refusal) throw ApplicationFailure.nonRetryable(refusal, 'InvalidInput');
   let plan: DrillPlan;
   try {
@@ -406,7 +433,10 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     recorded.push(mine);
     // A stop cancels the phases; the apply may be past its export, deleting: it is waited for, so its revert never runs beside it.
     const wait = patched(DRILL_WAIT_CANCELLED_PATCH) ? WAIT_CANCELLED : {};
-    const a = await faults.drillApplyFaultActivity.executeWithOptions({ ...FAULT, ...onHostOf(spec, fault), ...wait }, [{ spec, drillId: faultId, fault }]);
+    const a = await faults.drillApplyFaultActivity.executeWithOptions({ ...FAULT, ...onHostOf(spec, fault, agentWait), ...wait }, [{ spec, drillId: faultId, fault }]).catch((e: unknown) => {
+      if (isCancellation(e)) throw e;
+      throw ApplicationFailure.nonRetryable(hostFailureText(spec, fault, agentWait, e), failureOf(e).type);
+    });
     Object.assign(entry, { applied: true, at: a.at, detail: a.detail });
     mine.applied = a;
     applied.push(a);
@@ -847,14 +877,15 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
       const a: AppliedFault = f.applied ?? { fault: f.fault, at: f.at, detail: f.detail };
       const mode = revertModeOf(f.fault, discarding);
       try {
-        const r = await faults.drillRevertFaultActivity.executeWithOptions({ ...REVERT, ...onHostOf(spec, f.fault) }, [{ spec, drillId: f.faultId, applied: a, mode }]);
+        const r = await faults.drillRevertFaultActivity.executeWithOptions({ ...REVERT, ...onHostOf(spec, f.fault, agentWait * 5) }, [{ spec, drillId: f.faultId, applied: a, mode }]);
         reverts.push(r);
         done.set(r, order.get(f)!);
         st.reverts.push(r);
         note(`reverted (${mode}): ${faultText(f.fault)}${r.alreadyDone ? ' (already done)' : ''}`);
       } catch (e) {
-        revertFailures.push(`${faultText(f.fault)} (${mode}): ${failureOf(e).message}`);
-        note(`REVERT FAILED: ${faultText(f.fault)} (${mode}): ${failureOf(e).message}`);
+        const why = hostFailureText(spec, f.fault, agentWait * 5, e);
+        revertFailures.push(`${faultText(f.fault)} (${mode}): ${why}`);
+        note(`REVERT FAILED: ${faultText(f.fault)} (${mode}): ${why}`);
       }
     };
     // Restoring: the apply's stages backwards, each chain backwards (the chroot back before the brokers

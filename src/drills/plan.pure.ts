@@ -270,6 +270,16 @@ export function registryWaitProblem(seconds: unknown): string | undefined {
     : `registryWaitSeconds: expected whole seconds from 1 to 240 (how long a registry-lost drill waits for the services to register again), got ${JSON.stringify(seconds)}`;
 }
 
+/** How long a fault on a broker's host waits for that host's Lifeboat agent to take it (seconds); its revert waits five times as long. */
+export const DRILL_AGENT_WAIT_SECONDS = 120;
+
+/** An agent wait the drill refuses (one line), or undefined. */
+export function agentWaitProblem(seconds: unknown): string | undefined {
+  return typeof seconds === 'number' && Number.isInteger(seconds) && seconds >= 1 && seconds <= 3600
+    ? undefined
+    : `agentWaitSeconds: expected whole seconds from 1 to 3600 (how long a fault waits for its host's agent; a revert waits five times as long), got ${JSON.stringify(seconds)}`;
+}
+
 /** A fault in one line (reports, the status). */
 export function faultText(f: FaultSpec): string {
   switch (f.kind) {

@@ -99,6 +99,11 @@ describe('lifeboat drill run: the request', () => {
     expect(() => startRequest({ cluster: 'primary', scenario: 'datacenter-lost', 'escalation-minutes': 61 }, now)).toThrow(/--escalation-minutes is at most 60, got 61/);
   });
 
+  it('--agent-wait goes into the input (at most 3600 seconds)', () => {
+    expect(startRequest({ cluster: 'primary', scenario: 'cluster-lost', 'agent-wait': 30 }, now).input).toEqual({ cluster: 'primary', scenario: 'cluster-lost', type: 'full', agentWaitSeconds: 30 });
+    expect(() => startRequest({ cluster: 'primary', scenario: 'cluster-lost', 'agent-wait': 3601 }, now)).toThrow(/--agent-wait is at most 3600 seconds, got 3601/);
+  });
+
   it('--registry-wait goes into the input (at most 240 seconds)', () => {
     expect(startRequest({ cluster: 'primary', scenario: 'registry-lost', 'registry-wait': 30 }, now).input).toEqual({ cluster: 'primary', scenario: 'registry-lost', type: 'full', registryWaitSeconds: 30 });
     expect(() => startRequest({ cluster: 'primary', scenario: 'registry-lost', 'registry-wait': 241 }, now)).toThrow(/--registry-wait is at most 240 seconds, got 241/);

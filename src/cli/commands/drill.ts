@@ -65,7 +65,7 @@ const RUN = commandLine(
   `usage:
   lifeboat drill run (--cluster <name> | --spec <cluster.yaml>) --scenario <scenario> [--type tabletop|partial|full|chaos]
                      [--dry-run] [--i-know-this-is-production] [--use-newest-set] [--escalation-minutes <m>]
-                     [--registry-wait <seconds>] [--reverts-checked] [--follow] [--json]
+                     [--registry-wait <seconds>] [--agent-wait <seconds>] [--reverts-checked] [--follow] [--json]
   lifeboat drill plan (--cluster <name> | --spec <cluster.yaml>) --scenario <scenario> [--type ...] [--json]
 scenarios: ${SCENARIOS.join(', ')}
 The drill's workflow ID is drill-<cluster>-<scenario>-<UTC time>; stop it with lifeboat drill stop <id>.`,
@@ -79,6 +79,7 @@ The drill's workflow ID is drill-<cluster>-<scenario>-<UTC time>; stop it with l
     flag('use-newest-set', "check the newest backup set in prepare instead of making a fresh one (the measured RPO is then the set's age)"),
     int('escalation-minutes', '<m>', "datacenter-lost: how long the drill's failover waits for people when it escalates before it stands down (1-60, default 2)", 1),
     int('registry-wait', '<seconds>', 'registry-lost: how long verify waits for the services to register their instances again (1-240, default 60)', 1),
+    int('agent-wait', '<seconds>', "how long a fault on a broker's host waits for that host's Lifeboat agent (1-3600, default 120); its revert waits five times as long, then counts as failed", 1),
     flag('reverts-checked', 'the last drill left faults in place (a revert failed) and you checked the target since: apply the faults anyway'),
     flag('follow', 'wait for the drill and show its progress and result'),
     json,
@@ -98,6 +99,8 @@ export function startRequest(values: RunValues, now: Date): { workflowId: string
   if (escalation !== undefined && escalation > 60) throw RUN.error(`--escalation-minutes is at most 60, got ${escalation}`);
   const registryWait = values['registry-wait'];
   if (registryWait !== undefined && registryWait > 240) throw RUN.error(`--registry-wait is at most 240 seconds, got ${registryWait}`);
+  const agentWait = values['agent-wait'];
+  if (agentWait !== undefined && agentWait > 3600) throw RUN.error(`--agent-wait is at most 3600 seconds, got ${agentWait}`);
   const spec: ClusterSpec | undefined = values.spec ? loadSpec(values.spec) : undefined;
   if (spec) checkDrillTarget(spec, values['i-know-this-is-production']);
   const name = spec?.name ?? clusterName(values.cluster!);
@@ -109,6 +112,7 @@ export function startRequest(values: RunValues, now: Date): { workflowId: string
     ...(values['use-newest-set'] ? { useNewestSet: true } : {}),
     ...(escalation !== undefined ? { escalationMinutes: escalation } : {}),
     ...(registryWait !== undefined ? { registryWaitSeconds: registryWait } : {}),
+    ...(agentWait !== undefined ? { agentWaitSeconds: agentWait } : {}),
     ...(values['reverts-checked'] ? { revertsChecked: true } : {}),
   };
   return { workflowId: drillWorkflowId(name, values.scenario, now.toISOString()), cluster: name, input };
