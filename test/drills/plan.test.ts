@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { type ClusterSpec, parseSpec } from '../../src/config/spec';
 import { LifeboatError } from '../../src/errors';
-import { applyStages, drillPlan, faultStages, recoveryRunbook, revertModeOf, revertStages, standbyRefusal, targetRefusal } from '../../src/drills/plan.pure';
+import { agentWaitProblem, applyStages, drillPlan, faultStages, recoveryRunbook, revertModeOf, revertStages, standbyRefusal, targetRefusal } from '../../src/drills/plan.pure';
 import { SCENARIOS } from '../../src/drills/records';
 
 const specOf = (brokers: number, more: Record<string, unknown> = {}): ClusterSpec =>
@@ -334,5 +334,13 @@ describe('revert stages', () => {
         }
       }
     }
+  });
+});
+
+describe('agentWaitProblem', () => {
+  it('takes whole seconds from 1 to 3600 and refuses anything else in one line', () => {
+    expect(agentWaitProblem(1)).toBeUndefined();
+    expect(agentWaitProblem(3600)).toBeUndefined();
+    for (const bad of [0, 3601, 1.5, '60', null]) expect(agentWaitProblem(bad)).toMatch(/^agentWaitSeconds: expected whole seconds from 1 to 3600 .*, got /);
   });
 });
