@@ -21,12 +21,12 @@ import { commitGroupOffsets } from '../../src/kafka/groupOffsets';
 import { labDisaster } from '../../lab/disaster';
 import { openRepositoryForSpec } from '../../src/repository';
 import type { RunReport } from '../../src/report/report.pure';
-import { buildWorkflowBundle } from '../../src/temporal/bundle';
 import { TASK_QUEUE, temporalSettings } from '../../src/temporal/connection';
 import { LIFEBOAT_BIN } from '../support/cli';
 import { primarySpec, topo, unique } from '../support/lab';
 import { consumeAll } from './consume';
 import { createTopicsReady } from '../support/kafka';
+import { workerBundle } from '../support/worker';
 
 function startWorker(hosts: string[], bundle: string): Promise<ChildProcess> {
   const child = spawn(LIFEBOAT_BIN, ['worker', ...hosts.flatMap((h) => ['--host', h])], {
@@ -67,7 +67,7 @@ describe('worker killed during a full-cluster recovery', () => {
 
   beforeAll(async () => {
     // Workers start from a prebuilt bundle, as in production (and without bundling five times).
-    await buildWorkflowBundle(bundle);
+    await workerBundle(bundle);
     connection = await Connection.connect(settings.connection);
     client = new Client({ connection, namespace: settings.namespace });
   });

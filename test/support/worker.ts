@@ -4,7 +4,19 @@
  * buildWorkflowBundle), ready once it printed its banner; `killWorker` SIGKILLs the whole group.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { copyFileSync, existsSync } from 'node:fs';
+import { buildWorkflowBundle } from '../../src/temporal/bundle';
 import { LIFEBOAT_BIN } from './cli';
+
+/**
+ * Writes the workflow bundle a spawned worker runs to `file`: a copy of the integration run's (built once in
+ * labSetup.ts, LIFEBOAT_WORKFLOW_BUNDLE) when there is one, else built here (npm run build:workflows's way).
+ */
+export async function workerBundle(file: string): Promise<void> {
+  const prebuilt = process.env.LIFEBOAT_WORKFLOW_BUNDLE;
+  if (prebuilt && existsSync(prebuilt)) copyFileSync(prebuilt, file);
+  else await buildWorkflowBundle(file);
+}
 
 export function startWorker(bundle: string, args: string[] = []): Promise<ChildProcess> {
   const child = spawn(LIFEBOAT_BIN, ['worker', ...args], {

@@ -21,11 +21,10 @@ import { inventoryDiff } from '../../src/drills/inventory.pure';
 import type { DrillStatus } from '../../src/drills/plan.pure';
 import type { DrillRecord } from '../../src/drills/records';
 import { openRepositoryForSpec } from '../../src/repository';
-import { buildWorkflowBundle } from '../../src/temporal/bundle';
 import { TASK_QUEUE } from '../../src/temporal/connection';
 import { connectTemporal, type TemporalClient } from '../../src/temporal/runs';
 import { standbySpec, topo, unique } from '../support/lab';
-import { killWorker, startWorker } from '../support/worker';
+import { killWorker, startWorker, workerBundle } from '../support/worker';
 
 describe('drill with its worker SIGKILLed after the fault', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-drill-kill-'));
@@ -39,7 +38,7 @@ describe('drill with its worker SIGKILLed after the fault', () => {
 
   beforeAll(async () => {
     t = await connectTemporal();
-    await buildWorkflowBundle(bundle);
+    await workerBundle(bundle);
   }, 120_000);
 
   afterAll(async () => {

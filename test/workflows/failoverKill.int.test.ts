@@ -32,12 +32,11 @@ import type { FailoverStatus } from '../../src/failover/run.pure';
 import { waitForIsr } from '../../src/host/logdirs';
 import { kafkaFor } from '../../src/kafka/client';
 import { mirrorWorkflowId } from '../../src/kafka/mirrorRun.pure';
-import { buildWorkflowBundle } from '../../src/temporal/bundle';
 import { connectTemporal, followRun, startRun, type TemporalClient } from '../../src/temporal/runs';
 import { createTopicsReady } from '../support/kafka';
 import { appKafka, primarySpec, standbySpec, topo, unique } from '../support/lab';
 import { cleanUp, topicRecords } from '../support/migration';
-import { killWorker, startWorker } from '../support/worker';
+import { killWorker, startWorker, workerBundle } from '../support/worker';
 
 const run = promisify(execFile);
 const primary = primarySpec();
@@ -64,7 +63,7 @@ async function primaryHealthy(): Promise<void> {
 
 beforeAll(async () => {
   t = await connectTemporal();
-  await buildWorkflowBundle(bundle);
+  await workerBundle(bundle);
   writeFileSync(bootstrapFile, `bootstrap.servers=${primary.kafka.bootstrapServers.join(',')}\n`);
 });
 afterAll(async () => {

@@ -13,13 +13,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaFor } from '../../src/kafka/client';
 import { commitGroupOffsets } from '../../src/kafka/groupOffsets';
 import { MIGRATION_STATUS_QUERY, type MigrationStatus } from '../../src/migration/onlineRun.pure';
-import { buildWorkflowBundle } from '../../src/temporal/bundle';
 import { connectTemporal, followRun, startRun, type TemporalClient } from '../../src/temporal/runs';
 import type { RunStatus } from '../../workflows/support/tracker';
 import { createTopicsReady } from '../support/kafka';
 import { appKafka, nextSpec, primarySpec, unique } from '../support/lab';
 import { appProducer, cleanUp, committed, groupReads, topicRecords } from '../support/migration';
-import { killWorker, startWorker } from '../support/worker';
+import { killWorker, startWorker, workerBundle } from '../support/worker';
 
 const source = primarySpec();
 const target = nextSpec();
@@ -32,7 +31,7 @@ let worker: ChildProcess | undefined;
 
 beforeAll(async () => {
   t = await connectTemporal();
-  await buildWorkflowBundle(bundle);
+  await workerBundle(bundle);
 });
 afterAll(async () => {
   killWorker(worker);

@@ -15,7 +15,6 @@ import { EXIT } from '../../src/errors';
 import { withAdmin } from '../../src/kafka/admin';
 import { kafkaFor } from '../../src/kafka/client';
 import { MIRROR_STATUS_QUERY, type MirrorStatus } from '../../src/kafka/mirrorRun.pure';
-import { buildWorkflowBundle } from '../../src/temporal/bundle';
 import { connectTemporal, followRun, startRun, type TemporalClient, type WorkflowArgs } from '../../src/temporal/runs';
 import { createWorkers, type RunningWorkers } from '../../src/temporal/worker';
 import { findCluster } from '../../lab/topology';
@@ -23,7 +22,7 @@ import { consumeAll } from '../recovery/consume';
 import { lifeboat } from '../support/cli';
 import { createTopicsReady } from '../support/kafka';
 import { nextSpec, primarySpec, topo, unique } from '../support/lab';
-import { killWorker, startWorker } from '../support/worker';
+import { killWorker, startWorker, workerBundle } from '../support/worker';
 
 const source = primarySpec();
 const target = nextSpec();
@@ -339,7 +338,7 @@ describe('mirror with its worker SIGKILLed mid-copy', () => {
   const bundle = join(dir, 'workflows.js');
   let worker: ChildProcess | undefined;
   beforeAll(async () => {
-    await buildWorkflowBundle(bundle);
+    await workerBundle(bundle);
   });
   afterAll(() => {
     kill(worker);

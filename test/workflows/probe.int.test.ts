@@ -10,9 +10,14 @@ import { createWorkers } from '../../src/temporal/worker';
 import { primarySpec, unique } from '../support/lab';
 
 describe('clusterProbe workflow', () => {
-  it('runs through a Worker and its activity produces to and consumes from the primary cluster', async () => {
+  it('runs through a Worker (its workflows bundled from source) and its activity produces to and consumes from the primary cluster', async () => {
     const settings = temporalSettings();
-    const workers = await createWorkers({ settings });
+    // The integration run's prebuilt bundle (labSetup.ts) set aside: this worker bundles workflows/ itself, as a developer's does.
+    const prebuilt = process.env.LIFEBOAT_WORKFLOW_BUNDLE;
+    delete process.env.LIFEBOAT_WORKFLOW_BUNDLE;
+    const workers = await createWorkers({ settings }).finally(() => {
+      if (prebuilt !== undefined) process.env.LIFEBOAT_WORKFLOW_BUNDLE = prebuilt;
+    });
     const connection = await Connection.connect(settings.connection);
     try {
       const client = new Client({ connection, namespace: settings.namespace });

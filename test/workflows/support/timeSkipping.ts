@@ -4,9 +4,10 @@
  * workflow bundle built once per test file. Such tests use no lab; they are integration tests
  * (`*.int.test.ts`) because the first run fetches the server over the network.
  */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, type LogLevel, makeTelemetryFilterString, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, type LogLevel, makeTelemetryFilterString, Runtime, type WorkflowBundle } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { ensureTemporalTestServer } from '../../../lab/provision';
 import { labTopology } from '../../../lab/topology';
@@ -56,21 +57,39 @@ export async function timeSkippingEnvironment(): Promise<TestWorkflowEnvironment
   return env;
 }
 
-const bundles = new Map<boolean, Promise<WorkflowBundleWithSourceMap>>();
+const bundles = new Map<boolean, Promise<WorkflowBundle>>();
+/** The environment variable naming the integration run's prebuilt bundle with timersNeverCancelled (labSetup.ts). */
+export const TIMERS_BUNDLE_ENV = 'LIFEBOAT_TEST_TIMERS_BUNDLE';
+
+/** The workflows (the worker's, or with the interceptor of timersNeverCancelled.ts), bundled. */
+const bundleFromSource = (timersNeverCancelled: boolean) =>
+  bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    ...(timersNeverCancelled ? { workflowInterceptorModules: [join(__dirname, 'timersNeverCancelled.ts')] } : {}),
+    logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
+  });
+
+/** Bundles the workflows into `outFile` (labSetup.ts, once per integration run). */
+export async function buildTestBundle(outFile: string, options: { timersNeverCancelled?: boolean } = {}): Promise<void> {
+  writeFileSync(outFile, (await bundleFromSource(options.timersNeverCancelled === true)).code);
+}
+
 /**
- * The workflows as the worker runs them (workflows/index.ts), bundled once per test file.
+ * The workflows as the worker runs them (workflows/index.ts). An integration run bundles them once in
+ * its global setup (labSetup.ts: LIFEBOAT_WORKFLOW_BUNDLE, and TIMERS_BUNDLE_ENV for the variant);
+ * otherwise they are bundled once per test file (5-6 s each).
  * `timersNeverCancelled`: with the interceptor of timersNeverCancelled.ts (time-skipping server only).
  */
-export function workflowBundle(options: { timersNeverCancelled?: boolean } = {}): Promise<WorkflowBundleWithSourceMap> {
+export function workflowBundle(options: { timersNeverCancelled?: boolean } = {}): Promise<WorkflowBundle> {
   quietRuntime();
   const key = options.timersNeverCancelled === true;
   let bundle = bundles.get(key);
   if (!bundle) {
-    bundle = bundleWorkflowCode({
-      workflowsPath: WORKFLOWS_PATH,
-      ...(key ? { workflowInterceptorModules: [join(__dirname, 'timersNeverCancelled.ts')] } : {}),
-      logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
-    });
+    const prebuilt = process.env[key ? TIMERS_BUNDLE_ENV : 'LIFEBOAT_WORKFLOW_BUNDLE'];
+    bundle =
+      prebuilt && existsSync(prebuilt)
+        ? Promise.resolve({ code: readFileSync(prebuilt, 'utf8') })
+        : bundleFromSource(key);
     bundles.set(key, bundle);
   }
   return bundle;
