@@ -227,7 +227,7 @@ describe('online migration: bad input and rollback', () => {
       }
       expect(s?.hooks, 'hook #1 switched the clients').toHaveLength(1);
       // A switched client writes 7 records to partition 1 on the target.
-      const p = appKafka('next', 'mig-switched').producer();
+      const p = appKafka('next', 'mig-switched').producer({ idempotent: true });
       await p.connect();
       await p.send({ topic, acks: -1, messages: Array.from({ length: 7 }, (_, i) => ({ partition: 1, value: `on-next-${i}` })) });
       await p.disconnect();
