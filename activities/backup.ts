@@ -2,7 +2,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterSpec } from '../src/config/spec';
-import { type BackupSet, type BackupSetRef, backupPart, listBackupSets, type PartOptions, type PartResult } from '../src/backup/parts';
+import { type BackupSet, type BackupSetRef, backupPart, listBackupSets, missingParts, type PartOptions, type PartResult } from '../src/backup/parts';
 import { applySetRetention, READERS_UNKNOWN } from '../src/backup/retention';
 import { runningBackupSets, runningSetReaders } from '../src/backup/running';
 import { type CopyToTierResult, OFFSITE_TIER, PRIMARY_TIER, repositoryTiers, type TiersRetention } from '../src/backup/tiers.pure';
@@ -127,6 +127,11 @@ export function backupActivities(deps: ActivityDeps) {
     /** Copies a set's snapshots from the primary to one tier (by name); resumable (what was sent is reused). */
     async copySetToTierActivity(input: { spec: ClusterSpec; setId: string; tier: string }): Promise<CopyToTierResult> {
       return copyToTier(input.spec, input.setId, input.tier);
+    },
+
+    /** The parts of `parts` that set `setId` does not hold in the primary repository (a read). */
+    async backupSetMissingPartsActivity(input: { spec: ClusterSpec; setId: string; parts: string[] }): Promise<string[]> {
+      return withRepository(input.spec, 'primary', {}, (repo) => missingParts(repo, input.spec.name, input.setId, input.parts));
     },
 
     async listBackupSetsActivity(input: { spec: ClusterSpec }): Promise<BackupSet[]> {

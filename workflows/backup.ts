@@ -6,7 +6,7 @@
  * snapshot it already stored, a copy skips what is there), so a worker killed at any point costs
  * only the step it was in. A tier whose copy fails is named in the report; the set is still good.
  */
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import { ApplicationFailure } from '@temporalio/common';
 import type { LifeboatActivities } from '../activities';
 export type { BackupInput, BackupResult, BackupTier } from '../src/backup/plan.pure';
@@ -25,6 +25,9 @@ const state = proxyActivities<LifeboatActivities>({
   heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 5 },
 });
+
+/** Reset runs started before it reported their set without checking it still held the parts done before the reset (replayed so). */
+const BACKUP_RESET_PARTS_PATCH = 'backup-reset-parts-rechecked';
 
 export async function backup(input: BackupWorkflowInput): Promise<BackupResult> {
   const { spec, source } = await resolveCluster(input);
@@ -62,9 +65,7 @@ export async function backup(input: BackupWorkflowInput): Promise<BackupResult> 
   }
 
   const options = { incremental: input.incremental, logdirMode: input.logdirMode, topics: input.topics };
-  // State first (ZooKeeper is the reference point the log dirs are read against), then hosts.
-  let time: string | undefined;
-  for (const part of parts) {
+  const takePart = (part: string) => {
     const host = hostOf(part);
     // ZooKeeper parts heartbeat on a shorter timeout: the SDK sends heartbeats at most every 0.8 of
     // it, and "waiting for ZooKeeper …" should reach the status line well within its 15 s connect wait.
@@ -75,9 +76,27 @@ export async function backup(input: BackupWorkflowInput): Promise<BackupResult> 
         : zk
           ? state.backupPartActivity.executeWithOptions({ heartbeatTimeout: '10 seconds' }, [{ spec, set, part, options }])
           : state.backupPartActivity({ spec, set, part, options });
-    const r = await t.step(part, run, backupPartDetail);
+    return t.step(part, run, backupPartDetail);
+  };
+  // State first (ZooKeeper is the reference point the log dirs are read against), then hosts.
+  let time: string | undefined;
+  const took = (part: string, r: Awaited<ReturnType<typeof takePart>>) => {
     time = time && time < r.time ? time : r.time;
-    results.push({ part, snapshot: r.snapshot, bytes: r.bytes, newBytes: r.newBytes, reused: r.reused, summary: r.summary });
+    const i = results.findIndex((x) => x.part === part);
+    results.splice(i < 0 ? results.length : i, i < 0 ? 0 : 1, { part, snapshot: r.snapshot, bytes: r.bytes, newBytes: r.newBytes, reused: r.reused, summary: r.summary });
+  };
+  for (const part of parts) took(part, await takePart(part));
+
+  // A reset run has the parts done before its reset point from history, not from the repository: retention
+  // may have removed them meanwhile (the failed run's set was incomplete and no running backup's). Those are
+  // taken again; without it the run would report a set the repository does not hold.
+  const info = workflowInfo();
+  if (info.runId !== info.originalExecutionRunId && patched(BACKUP_RESET_PARTS_PATCH)) {
+    const missing = await state.backupSetMissingPartsActivity({ spec, setId, parts });
+    for (const part of missing) {
+      t.problem(`part ${part} of set ${setId} was no longer in the repository when this reset run went on (retention removed it while the run had failed): taken again`);
+      took(part, await takePart(part));
+    }
   }
 
   // Down the tiers first: nothing old is removed before the new set is safe in two places.

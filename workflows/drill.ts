@@ -204,15 +204,22 @@ function onHostOf(spec: ClusterSpec, f: FaultSpec, seconds: number) {
   return host ? { taskQueue: hostTaskQueue(host), scheduleToStartTimeout: seconds * 1000 } : {};
 }
 
+/**
+ * A fault's or revert's activity that no host agent took within its wait (SCHEDULE_TO_START, never
+ * retried): `neverStarted` when no attempt ran at all (the timeout carries no earlier attempt's
+ * failure as its cause), so a fault's apply did nothing.
+ */
+function noAgentTook(e: unknown): { neverStarted: boolean } | undefined {
+  for (let c = e as { cause?: unknown } | undefined; c; c = c.cause as typeof c) {
+    if (c instanceof TimeoutFailure && c.timeoutType === 'SCHEDULE_TO_START') return { neverStarted: !c.cause };
+  }
+  return undefined;
+}
+
 /** A fault's or revert's failure in one line; one no host agent took says which agent to start. */
 function hostFailureText(spec: ClusterSpec, f: FaultSpec, seconds: number, e: unknown): string {
-  for (let c = e as { cause?: unknown } | undefined; c; c = c.cause as typeof c) {
-    if (c instanceof TimeoutFailure && c.timeoutType === 'SCHEDULE_TO_START') {
-      const host = hostOf(spec, f) ?? '?';
-      return `no Lifeboat agent took it from the queue ${hostTaskQueue(host)} within ${seconds} s: is 'lifeboat worker --host ${host}' running on ${host}?`;
-    }
-  }
-  return failureOf(e).message;
+  const host = hostOf(spec, f);
+  return host && noAgentTook(e) ? `no Lifeboat agent took it from the queue ${hostTaskQueue(host)} within ${seconds} s: is 'lifeboat worker --host ${host}' running on ${host}?` : failureOf(e).message;
 }
 
 class Stopped extends Error {}
@@ -414,7 +421,8 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
   const children: ChildOutcome[] = [];
   const applied: AppliedFault[] = [];
   /** Every fault as recorded before it was applied, with its applied record once the activity returned (same order as st.faults). */
-  const recorded: { fault: FaultSpec; faultId: string; at: string; detail: string; applied?: AppliedFault }[] = [];
+  /** `neverStarted`: no agent took its apply, so there is nothing to revert. */
+  const recorded: { fault: FaultSpec; faultId: string; at: string; detail: string; applied?: AppliedFault; neverStarted?: boolean }[] = [];
   const topic = drillStreamTopic(drillId);
   const approvedBy = input.approvedBy ?? (input.schedule ? `schedule ${input.schedule}` : `the operator who started drill ${drillId}`);
   let chaosAppliedAt: string | undefined;
@@ -435,7 +443,10 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     const wait = patched(DRILL_WAIT_CANCELLED_PATCH) ? WAIT_CANCELLED : {};
     const a = await faults.drillApplyFaultActivity.executeWithOptions({ ...FAULT, ...onHostOf(spec, fault, agentWait), ...wait }, [{ spec, drillId: faultId, fault }]).catch((e: unknown) => {
       if (isCancellation(e)) throw e;
-      throw ApplicationFailure.nonRetryable(hostFailureText(spec, fault, agentWait, e), failureOf(e).type);
+      const noAgent = noAgentTook(e);
+      if (!noAgent) throw e;
+      mine.neverStarted = noAgent.neverStarted;
+      throw ApplicationFailure.nonRetryable(`${faultText(fault)}: ${hostFailureText(spec, fault, agentWait, e)}`, 'NoHostAgent');
     });
     Object.assign(entry, { applied: true, at: a.at, detail: a.detail });
     mine.applied = a;
@@ -873,6 +884,10 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     const order = new Map([...recorded].reverse().map((f, i) => [f, i]));
     const done = new Map<RevertResult, number>();
     const revertOne = async (f: (typeof recorded)[number]) => {
+      if (f.neverStarted) {
+        note(`not reverted: ${faultText(f.fault)}: no agent took its apply, which did nothing`);
+        return;
+      }
       // A fault whose activity never returned is reverted from its record: reverts are idempotent.
       const a: AppliedFault = f.applied ?? { fault: f.fault, at: f.at, detail: f.detail };
       const mode = revertModeOf(f.fault, discarding);

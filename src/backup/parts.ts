@@ -84,6 +84,12 @@ export async function findPart(repo: Repository, cluster: string, setId: string,
   return (await repo.snapshots({ cluster, tags: [`set:${setId}`, `part:${part}`] })).at(-1);
 }
 
+/** The parts of `parts` that set `setId` does not hold in `repo` (in `parts`' order). */
+export async function missingParts(repo: Repository, cluster: string, setId: string, parts: string[]): Promise<string[]> {
+  const held = new Set((await repo.snapshots({ cluster, tags: [`set:${setId}`] })).map((s) => tagValue(s, 'part')));
+  return parts.filter((p) => !held.has(p));
+}
+
 function resultOf(meta: SnapshotMeta, part: string, reused: boolean): PartResult {
   return {
     part,

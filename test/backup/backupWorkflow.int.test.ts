@@ -201,6 +201,48 @@ describe('backup workflow', () => {
     }
   });
 
+  it('a reset run whose earlier part retention removed meanwhile takes it again: the set it reports is whole', async () => {
+    const own: ClusterSpec = { ...spec, repository: { ...spec.repository!, path: join(dir, 'reset-removed-repo') } };
+    const workflowId = unique('backup-reset-removed');
+    const parts = ['zookeeper', 'kafka-metadata'];
+    const first = (await client.workflow.execute('backup', { taskQueue: TASK_QUEUE, workflowId, args: [{ spec: own, parts, skipRetention: true, skipOffsite: true }] })) as BackupResult;
+    const firstRun = (await client.workflow.getHandle(workflowId).describe()).runId;
+    // The first part's snapshot goes, as retention removes an incomplete set no running backup writes.
+    const zk = first.parts.find((p) => p.part === 'zookeeper')!.snapshot;
+    const made = await openRepositoryForSpec(own);
+    try {
+      await made.exclusive('test: retention', async () => {
+        await made.backend.remove('snapshots', zk);
+        made.dropCached(zk);
+      });
+    } finally {
+      await made.close();
+    }
+    // Reset to after the first part: the reset run has that part from history, not from the repository.
+    const { events } = await client.workflow.getHandle(workflowId, firstRun).fetchHistory();
+    const EventType = temporal.api.enums.v1.EventType;
+    const firstPartDone = events!.findIndex((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED);
+    const taskDone = events!.slice(firstPartDone).find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)!;
+    const reset = await client.workflowService.resetWorkflowExecution({
+      namespace: settings.namespace,
+      workflowExecution: { workflowId, runId: firstRun },
+      workflowTaskFinishEventId: taskDone.eventId,
+      reason: 'test: reset after the first part, its snapshot removed',
+      requestId: unique('reset'),
+    });
+    const again = (await client.workflow.getHandle(workflowId, reset.runId!).result()) as BackupResult;
+    expect(again.setId).toBe(first.setId);
+    expect(again.report.problems).toEqual([expect.stringMatching(new RegExp(`^part zookeeper of set ${first.setId} was no longer in the repository .*: taken again$`))]);
+    expect(again.parts.find((p) => p.part === 'zookeeper')!.snapshot).not.toBe(zk);
+    const repo = await openRepositoryForSpec(own);
+    try {
+      const sets = await listBackupSets(repo, own.name);
+      expect(sets.map((x) => ({ setId: x.setId, complete: x.complete, parts: Object.keys(x.snapshots).sort() }))).toEqual([{ setId: first.setId, complete: true, parts: [...parts].sort() }]);
+    } finally {
+      await repo.close();
+    }
+  });
+
   it('refuses unknown parts before doing anything, as a non-retryable failure', async () => {
     await expect(runBackup({ parts: ['zookeeper', 'logdirs:42'] })).rejects.toMatchObject({
       cause: { type: 'InvalidInput', nonRetryable: true },

@@ -15,11 +15,11 @@ import { Client, Connection } from '@temporalio/client';
 import { labDown, labHealthy, labUp } from '../../lab/lab';
 import { labTopology, useLabEnv } from '../../lab/topology';
 import { temporalSettings } from '../../src/temporal/connection';
-import { buildTestBundle, TIMERS_BUNDLE_ENV } from '../workflows/support/timeSkipping';
+import { buildTestBundle, TEST_BUNDLE_ENV, TIMERS_BUNDLE_ENV } from '../workflows/support/timeSkipping';
 
 /**
  * The workflows bundled once for the whole run (5-6 s a bundle, against once per test file before):
- * the worker's (LIFEBOAT_WORKFLOW_BUNDLE, which createWorkers and spawned workers read, as production
+ * the worker's (TEST_BUNDLE_ENV, and LIFEBOAT_WORKFLOW_BUNDLE, which createWorkers reads as production
  * workers do) and the time-skipping tests' variant (TIMERS_BUNDLE_ENV). The test files' processes
  * start after the global setup and inherit the variables. Returns the removal of the files.
  */
@@ -27,7 +27,7 @@ async function bundleOnce(): Promise<() => void> {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-bundles-'));
   const t0 = Date.now();
   await Promise.all([buildTestBundle(join(dir, 'workflows.js')), buildTestBundle(join(dir, 'workflows-timers.js'), { timersNeverCancelled: true })]);
-  process.env.LIFEBOAT_WORKFLOW_BUNDLE = join(dir, 'workflows.js');
+  process.env.LIFEBOAT_WORKFLOW_BUNDLE = process.env[TEST_BUNDLE_ENV] = join(dir, 'workflows.js');
   process.env[TIMERS_BUNDLE_ENV] = join(dir, 'workflows-timers.js');
   console.log(`[lab] workflows bundled in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
   return () => rmSync(dir, { recursive: true, force: true });
@@ -61,7 +61,10 @@ export default async function setup(): Promise<() => Promise<void>> {
     return async () => removeBundles();
   }
   const t0 = Date.now();
-  await labUp(topo, { log: (m) => console.log(`[lab] ${m}`) });
+  await labUp(topo, { log: (m) => console.log(`[lab] ${m}`) }).catch((e: unknown) => {
+    removeBundles();
+    throw e;
+  });
   console.log(`[lab] up in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
   await terminateLeftovers();
   return async () => {

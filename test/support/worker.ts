@@ -6,14 +6,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, existsSync } from 'node:fs';
 import { buildWorkflowBundle } from '../../src/temporal/bundle';
+import { TEST_BUNDLE_ENV } from '../workflows/support/timeSkipping';
 import { LIFEBOAT_BIN } from './cli';
 
 /**
  * Writes the workflow bundle a spawned worker runs to `file`: a copy of the integration run's (built once in
- * labSetup.ts, LIFEBOAT_WORKFLOW_BUNDLE) when there is one, else built here (npm run build:workflows's way).
+ * labSetup.ts, TEST_BUNDLE_ENV) when there is one, else built here (npm run build:workflows's way).
  */
 export async function workerBundle(file: string): Promise<void> {
-  const prebuilt = process.env.LIFEBOAT_WORKFLOW_BUNDLE;
+  const prebuilt = process.env[TEST_BUNDLE_ENV];
   if (prebuilt && existsSync(prebuilt)) copyFileSync(prebuilt, file);
   else await buildWorkflowBundle(file);
 }

@@ -112,14 +112,18 @@ describe('a drill after one that left faults in place', () => {
       workflowId: 'drill-faults-left-stopped',
       args: [{ spec: drillSpec, scenario: 'zookeeper-data-lost', type: 'full', probeIntervalSeconds: 2 }],
     });
-    for (let i = 0; i < 400 && !calls.includes('drillStreamTopicActivity'); i++) await new Promise((r) => setTimeout(r, 25));
-    await handle.signal(DRILL_STOP_SIGNAL, { by: 'test' });
-    // Released only once the stop's cancel request is in the history: an activity that completes while the
-    // workflow task asking to cancel it runs leaves the run stuck on the time-skipping server (half the runs
-    // here; temporalio/sdk-java#2391), not on a real one.
-    const cancelAsked = async () => ((await handle.fetchHistory()).events ?? []).some((e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED);
-    for (let i = 0; i < 400 && !(await cancelAsked()); i++) await new Promise((r) => setTimeout(r, 25));
-    release();
+    try {
+      for (let i = 0; i < 400 && !calls.includes('drillStreamTopicActivity'); i++) await new Promise((r) => setTimeout(r, 25));
+      await handle.signal(DRILL_STOP_SIGNAL, { by: 'test' });
+      // Released only once the stop's cancel request is in the history: an activity that completes while the
+      // workflow task asking to cancel it runs leaves the run stuck on the time-skipping server (half the runs
+      // here; temporalio/sdk-java#2391), not on a real one.
+      const cancelAsked = async () => ((await handle.fetchHistory()).events ?? []).some((e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED);
+      for (let i = 0; i < 400 && !(await cancelAsked()); i++) await new Promise((r) => setTimeout(r, 25));
+    } finally {
+      // Whatever happened above: a stub still held would keep the worker's shutdown waiting.
+      release();
+    }
     const record = (await handle.result()) as DrillRecord;
     expect(record.skipped).toBeUndefined();
     expect(record.phases.flatMap((p) => p.notes)).toContain('stopped by test');

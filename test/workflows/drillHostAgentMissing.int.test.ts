@@ -1,50 +1,95 @@
 /**
- * A drill whose target has a broker no Lifeboat agent serves (its host queue has no worker), in
- * skipped time with stub activities (the agent's waits, 2 s and 10 s, in real time): the fault there is not waited for forever, nor its revert. The
- * drill fails, reverts what it applied, records the revert it could not make (REVERT FAILED, naming
- * the agent to start), lets its lock go and ends.
+ * A drill on a target with a broker no Lifeboat agent serves (its host queue has no worker), in skipped
+ * time with stub activities: neither the fault there nor its revert is waited for forever. A fault no
+ * agent took did nothing, so it is not reverted; a revert no agent takes is a REVERT FAILED naming the
+ * agent to start. Either way the drill ends and lets its lock go. The test server stops skipping time
+ * while an activity waits in its queue: the waits (2 s, a revert's 10 s) are real time.
  */
+import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { faultsLeftByLastDrill } from '../../src/drills/problems.pure';
 import type { DrillRecord } from '../../src/drills/records';
-import { CONTROL_TASK_QUEUE } from '../../src/temporal/taskQueues.pure';
+import { CONTROL_TASK_QUEUE, hostTaskQueue } from '../../src/temporal/taskQueues.pure';
 import { drillSpec, drillStubs } from './support/drillStubs';
 import { override } from './support/recoveryStubs';
 import { stubbedServer } from './support/stubbedServer';
 
 const calls: string[] = [];
-/** Broker 3's host runs no agent: no stub worker polls its queue. */
+/** Broker 3's host: no stub worker polls its queue. */
 const spec = { ...drillSpec, brokers: [...drillSpec.brokers, { ...drillSpec.brokers[1]!, id: 3, host: 'fallback-broker-3' }] };
 const NO_AGENT = (seconds: number) => `no Lifeboat agent took it from the queue lifeboat-host-fallback-broker-3 within ${seconds} s: is 'lifeboat worker --host fallback-broker-3' running on fallback-broker-3?`;
+type Fault = { kind: string; brokerId?: number };
 
 describe('a drill on a target where a broker has no agent', () => {
   const server = stubbedServer(calls, drillStubs as never);
-
-  it('fails the fault there, reverts the others, records the revert it could not make and ends', { timeout: 180_000 }, async () => {
-    const applied: number[] = [];
-    const reverted: number[] = [];
-    override.drillApplyFaultActivity = async (input: { fault: { kind: string; brokerId?: number } }) => {
-      if (input.fault.brokerId !== undefined) applied.push(input.fault.brokerId);
+  const applied: string[] = [];
+  const reverted: string[] = [];
+  const of = (f: Fault) => `${f.kind} ${f.brokerId}`;
+  const stubFaults = () => {
+    applied.length = 0;
+    reverted.length = 0;
+    override.drillApplyFaultActivity = async (input: { fault: Fault }) => {
+      if (input.fault.brokerId !== undefined) applied.push(of(input.fault));
       return { fault: input.fault, at: new Date().toISOString(), detail: `${input.fault.kind} (stub)` };
     };
-    override.drillRevertFaultActivity = async (input: { applied: { fault: { brokerId?: number } }; mode: string }) => {
-      if (input.applied.fault.brokerId !== undefined) reverted.push(input.applied.fault.brokerId);
+    override.drillRevertFaultActivity = async (input: { applied: { fault: Fault }; mode: string }) => {
+      if (input.applied.fault.brokerId !== undefined) reverted.push(of(input.applied.fault));
       return { fault: input.applied.fault, mode: input.mode, alreadyDone: false, detail: 'reverted (stub)' };
     };
-    const record = (await server.execute(server.env, 'drill', {
+  };
+  const run = (workflowId: string) =>
+    server.execute(server.env, 'drill', {
       taskQueue: CONTROL_TASK_QUEUE,
-      workflowId: 'drill-no-agent',
-      // The test server stops skipping time while an activity waits in its queue: the waits are short, in real time.
+      workflowId,
       args: [{ spec, scenario: 'cluster-lost', type: 'full', useNewestSet: true, agentWaitSeconds: 2 }],
-    })) as DrillRecord;
+    }) as Promise<DrillRecord>;
+
+  it('a fault no agent took fails the drill, is not reverted (it did nothing), and leaves nothing for the next drill', { timeout: 180_000 }, async () => {
+    stubFaults();
+    const record = await run('drill-no-agent');
     const notes = record.phases.flatMap((p) => p.notes);
     const why = notes.join('\n');
-    expect(applied.sort(), why).toEqual([1, 2]);
-    expect(reverted.sort(), why).toEqual([1, 2]);
-    expect(notes.filter((n) => n.startsWith('REVERT FAILED')), why).toEqual([expect.stringContaining(NO_AGENT(10))]);
-    expect(record.problems.map((p) => p.title), why).toEqual(expect.arrayContaining([expect.stringContaining(NO_AGENT(2))]));
+    // The kills are the first stage: broker 3's failing stopped the drill before the disks.
+    expect(applied.sort(), why).toEqual(['broker-kill 1', 'broker-kill 2']);
+    expect(reverted.sort(), why).toEqual(['broker-kill 1', 'broker-kill 2']);
+    expect(notes, why).toContain('not reverted: broker 3 killed: no agent took its apply, which did nothing');
+    expect(notes.filter((n) => n.startsWith('REVERT FAILED')), why).toEqual([]);
+    expect(record.problems.map((p) => p.title), why).toContain(`the drill failed in its start phase: broker 3 killed: ${NO_AGENT(2)}`);
     expect(calls).toContain('drillUnlockActivity');
-    // What it could not revert stops the next drill.
-    expect(faultsLeftByLastDrill([record])?.drill).toBe('drill-no-agent');
+    expect(faultsLeftByLastDrill([record])).toBeNull();
+  });
+
+  it('a revert no agent takes (the agent went after the apply) is a REVERT FAILED naming it, and the drill ends', { timeout: 180_000 }, async () => {
+    stubFaults();
+    // Broker 3's agent applies its fault, then goes away.
+    const agent: Worker = await Worker.create({
+      connection: server.env.nativeConnection,
+      taskQueue: hostTaskQueue('fallback-broker-3'),
+      shutdownGraceTime: '10 seconds',
+      activities: {
+        drillApplyFaultActivity: async (input: { fault: Fault }) => {
+          applied.push(of(input.fault));
+          void agent.shutdown();
+          return { fault: input.fault, at: new Date().toISOString(), detail: `${input.fault.kind} (stub)` };
+        },
+      },
+    });
+    const agentRun = agent.run();
+    try {
+      const record = await run('drill-agent-gone');
+      const notes = record.phases.flatMap((p) => p.notes);
+      const why = notes.join('\n');
+      // Broker 3's disk fault, after its kill, found no agent either: it did nothing and is not reverted.
+      expect(applied.sort(), why).toEqual(['broker-disk 1', 'broker-disk 2', 'broker-kill 1', 'broker-kill 2', 'broker-kill 3']);
+      expect(reverted.sort(), why).toEqual(['broker-disk 1', 'broker-disk 2', 'broker-kill 1', 'broker-kill 2']);
+      expect(notes, why).toContain("not reverted: broker 3's log dirs moved aside: no agent took its apply, which did nothing");
+      expect(notes.filter((n) => n.startsWith('REVERT FAILED')), why).toEqual([`REVERT FAILED: broker 3 killed (restore): ${NO_AGENT(10)}`]);
+      expect(calls).toContain('drillUnlockActivity');
+      // What it could not revert stops the next drill.
+      expect(faultsLeftByLastDrill([record])?.drill).toBe('drill-agent-gone');
+    } finally {
+      if (agent.getState() === 'RUNNING') agent.shutdown();
+      await agentRun;
+    }
   });
 });

@@ -58,7 +58,11 @@ export async function timeSkippingEnvironment(): Promise<TestWorkflowEnvironment
 }
 
 const bundles = new Map<boolean, Promise<WorkflowBundle>>();
-/** The environment variable naming the integration run's prebuilt bundle with timersNeverCancelled (labSetup.ts). */
+/**
+ * The integration run's bundles (labSetup.ts), test-only names: an operator's LIFEBOAT_WORKFLOW_BUNDLE (a
+ * production build, maybe stale) in the shell never stands in for the source under test.
+ */
+export const TEST_BUNDLE_ENV = 'LIFEBOAT_TEST_WORKFLOW_BUNDLE';
 export const TIMERS_BUNDLE_ENV = 'LIFEBOAT_TEST_TIMERS_BUNDLE';
 
 /** The workflows (the worker's, or with the interceptor of timersNeverCancelled.ts), bundled. */
@@ -76,7 +80,7 @@ export async function buildTestBundle(outFile: string, options: { timersNeverCan
 
 /**
  * The workflows as the worker runs them (workflows/index.ts). An integration run bundles them once in
- * its global setup (labSetup.ts: LIFEBOAT_WORKFLOW_BUNDLE, and TIMERS_BUNDLE_ENV for the variant);
+ * its global setup (labSetup.ts: TEST_BUNDLE_ENV, and TIMERS_BUNDLE_ENV for the variant);
  * otherwise they are bundled once per test file (5-6 s each).
  * `timersNeverCancelled`: with the interceptor of timersNeverCancelled.ts (time-skipping server only).
  */
@@ -85,7 +89,7 @@ export function workflowBundle(options: { timersNeverCancelled?: boolean } = {})
   const key = options.timersNeverCancelled === true;
   let bundle = bundles.get(key);
   if (!bundle) {
-    const prebuilt = process.env[key ? TIMERS_BUNDLE_ENV : 'LIFEBOAT_WORKFLOW_BUNDLE'];
+    const prebuilt = process.env[key ? TIMERS_BUNDLE_ENV : TEST_BUNDLE_ENV];
     bundle =
       prebuilt && existsSync(prebuilt)
         ? Promise.resolve({ code: readFileSync(prebuilt, 'utf8') })
