@@ -78,26 +78,36 @@ export async function backup(input: BackupWorkflowInput): Promise<BackupResult> 
           : state.backupPartActivity({ spec, set, part, options });
     return t.step(part, run, backupPartDetail);
   };
-  // State first (ZooKeeper is the reference point the log dirs are read against), then hosts.
-  let time: string | undefined;
+  /** Each part's time (a part taken again has its new one): the set's time is the earliest. */
+  const partTimes = new Map<string, string>();
   const took = (part: string, r: Awaited<ReturnType<typeof takePart>>) => {
-    time = time && time < r.time ? time : r.time;
+    partTimes.set(part, r.time);
     const i = results.findIndex((x) => x.part === part);
     results.splice(i < 0 ? results.length : i, i < 0 ? 0 : 1, { part, snapshot: r.snapshot, bytes: r.bytes, newBytes: r.newBytes, reused: r.reused, summary: r.summary });
   };
-  for (const part of parts) took(part, await takePart(part));
-
   // A reset run has the parts done before its reset point from history, not from the repository: retention
-  // may have removed them meanwhile (the failed run's set was incomplete and no running backup's). Those are
-  // taken again; without it the run would report a set the repository does not hold.
+  // may have removed them meanwhile (the failed run's set was incomplete and no running backup's). Where the
+  // run goes on live (patched is false while the history before the reset replays), those are taken again, in
+  // the plan's order, before the next part (the baseline reads the log-dir parts); without it the run would
+  // report a set the repository does not hold.
   const info = workflowInfo();
-  if (info.runId !== info.originalExecutionRunId && patched(BACKUP_RESET_PARTS_PATCH)) {
-    const missing = await state.backupSetMissingPartsActivity({ spec, setId, parts });
-    for (const part of missing) {
+  let rechecked = info.runId === info.originalExecutionRunId;
+  const retakeRemoved = async (done: string[]) => {
+    if (rechecked || !patched(BACKUP_RESET_PARTS_PATCH)) return;
+    rechecked = true;
+    if (!done.length) return;
+    for (const part of await state.backupSetMissingPartsActivity({ spec, setId, parts: done })) {
       t.problem(`part ${part} of set ${setId} was no longer in the repository when this reset run went on (retention removed it while the run had failed): taken again`);
       took(part, await takePart(part));
     }
+  };
+  // State first (ZooKeeper is the reference point the log dirs are read against), then hosts.
+  for (const [i, part] of parts.entries()) {
+    await retakeRemoved(parts.slice(0, i));
+    took(part, await takePart(part));
   }
+  await retakeRemoved(parts);
+  const time = [...partTimes.values()].reduce<string | undefined>((a, b) => (a && a < b ? a : b), undefined);
 
   // Down the tiers first: nothing old is removed before the new set is safe in two places.
   if (!spec.offsiteRepository) t.skip('offsite', 'no offsiteRepository in the spec');

@@ -222,6 +222,9 @@ function hostFailureText(spec: ClusterSpec, f: FaultSpec, seconds: number, e: un
   return host && noAgentTook(e) ? `no Lifeboat agent took it from the queue ${hostTaskQueue(host)} within ${seconds} s: is 'lifeboat worker --host ${host}' running on ${host}?` : failureOf(e).message;
 }
 
+/** Drills started before it reverted a fault no host agent took (replayed so). */
+const DRILL_NEVER_STARTED_PATCH = 'drill-never-started-not-reverted';
+
 class Stopped extends Error {}
 /** The last drill left faults in place and no person said they checked them: this one applies none. */
 class FaultsLeftInPlace extends Error {}
@@ -884,7 +887,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
     const order = new Map([...recorded].reverse().map((f, i) => [f, i]));
     const done = new Map<RevertResult, number>();
     const revertOne = async (f: (typeof recorded)[number]) => {
-      if (f.neverStarted) {
+      if (f.neverStarted && patched(DRILL_NEVER_STARTED_PATCH)) {
         note(`not reverted: ${faultText(f.fault)}: no agent took its apply, which did nothing`);
         return;
       }

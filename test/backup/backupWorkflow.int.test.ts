@@ -201,43 +201,49 @@ describe('backup workflow', () => {
     }
   });
 
-  it('a reset run whose earlier part retention removed meanwhile takes it again: the set it reports is whole', async () => {
+  it('a reset run whose earlier parts retention removed meanwhile takes them again, in order, before the baseline reads them: the set it reports is whole', async () => {
     const own: ClusterSpec = { ...spec, repository: { ...spec.repository!, path: join(dir, 'reset-removed-repo') } };
     const workflowId = unique('backup-reset-removed');
-    const parts = ['zookeeper', 'kafka-metadata'];
+    const parts = ['zookeeper', 'logdirs:1', 'baseline'];
     const first = (await client.workflow.execute('backup', { taskQueue: TASK_QUEUE, workflowId, args: [{ spec: own, parts, skipRetention: true, skipOffsite: true }] })) as BackupResult;
     const firstRun = (await client.workflow.getHandle(workflowId).describe()).runId;
-    // The first part's snapshot goes, as retention removes an incomplete set no running backup writes.
-    const zk = first.parts.find((p) => p.part === 'zookeeper')!.snapshot;
+    // The set's snapshots go, as retention removes an incomplete set no running backup writes.
     const made = await openRepositoryForSpec(own);
     try {
       await made.exclusive('test: retention', async () => {
-        await made.backend.remove('snapshots', zk);
-        made.dropCached(zk);
+        for (const p of first.parts) {
+          await made.backend.remove('snapshots', p.snapshot);
+          made.dropCached(p.snapshot);
+        }
       });
     } finally {
       await made.close();
     }
-    // Reset to after the first part: the reset run has that part from history, not from the repository.
+    // Reset to after the second part: the reset run has the first two from history, not from the repository.
     const { events } = await client.workflow.getHandle(workflowId, firstRun).fetchHistory();
     const EventType = temporal.api.enums.v1.EventType;
-    const firstPartDone = events!.findIndex((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED);
-    const taskDone = events!.slice(firstPartDone).find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)!;
+    const partsDone = events!.flatMap((e, i) => (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED ? [i] : []));
+    const taskDone = events!.slice(partsDone[1]).find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)!;
     const reset = await client.workflowService.resetWorkflowExecution({
       namespace: settings.namespace,
       workflowExecution: { workflowId, runId: firstRun },
       workflowTaskFinishEventId: taskDone.eventId,
-      reason: 'test: reset after the first part, its snapshot removed',
+      reason: 'test: reset after the second part, the set removed',
       requestId: unique('reset'),
     });
     const again = (await client.workflow.getHandle(workflowId, reset.runId!).result()) as BackupResult;
     expect(again.setId).toBe(first.setId);
-    expect(again.report.problems).toEqual([expect.stringMatching(new RegExp(`^part zookeeper of set ${first.setId} was no longer in the repository .*: taken again$`))]);
-    expect(again.parts.find((p) => p.part === 'zookeeper')!.snapshot).not.toBe(zk);
+    expect(again.report.problems).toEqual(
+      ['zookeeper', 'logdirs:1'].map((part) => expect.stringMatching(new RegExp(`^part ${part} of set ${first.setId} was no longer in the repository .*: taken again$`))),
+    );
+    expect(again.report.outcome).toBe('succeeded');
     const repo = await openRepositoryForSpec(own);
     try {
       const sets = await listBackupSets(repo, own.name);
       expect(sets.map((x) => ({ setId: x.setId, complete: x.complete, parts: Object.keys(x.snapshots).sort() }))).toEqual([{ setId: first.setId, complete: true, parts: [...parts].sort() }]);
+      expect(again.parts.map((p) => p.snapshot).sort()).toEqual(Object.values(sets[0]!.snapshots).map((m) => m.id).sort());
+      // The set's time is its parts' earliest, all taken again: none of the removed ones.
+      expect(again.time).toBe(sets[0]!.time);
     } finally {
       await repo.close();
     }

@@ -387,6 +387,8 @@ async function main(names: string[]): Promise<void> {
   const settings = temporalSettings();
   // The lab's spec files, so that runs by cluster name resolve ("primary", "standby", ...).
   const specs = loadSpecCatalog({ files: topo.clusters.map((c) => findCluster(topo, c.name).specFile) });
+  // Recorded from the source under test, never from an operator's prebuilt bundle (maybe stale).
+  delete process.env.LIFEBOAT_WORKFLOW_BUNDLE;
   const workers = await createWorkers({ settings, hosts: primarySpec().brokers.map((b) => b.host), specs });
   const connection = await Connection.connect(settings.connection);
   const client = new Client({ connection, namespace: settings.namespace });
