@@ -82,8 +82,10 @@ export async function backup(input: BackupWorkflowInput): Promise<BackupResult> 
   const partTimes = new Map<string, string>();
   const took = (part: string, r: Awaited<ReturnType<typeof takePart>>) => {
     partTimes.set(part, r.time);
+    const result = { part, snapshot: r.snapshot, bytes: r.bytes, newBytes: r.newBytes, reused: r.reused, summary: r.summary };
     const i = results.findIndex((x) => x.part === part);
-    results.splice(i < 0 ? results.length : i, i < 0 ? 0 : 1, { part, snapshot: r.snapshot, bytes: r.bytes, newBytes: r.newBytes, reused: r.reused, summary: r.summary });
+    if (i < 0) results.push(result);
+    else results[i] = result;
   };
   // A reset run has the parts done before its reset point from history, not from the repository: retention
   // may have removed them meanwhile (the failed run's set was incomplete and no running backup's). Where the

@@ -296,6 +296,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
   ]);
   const registryWait = input.registryWaitSeconds ?? DRILL_REGISTRY_WAIT_SECONDS;
   const agentWait = input.agentWaitSeconds ?? DRILL_AGENT_WAIT_SECONDS;
+  const revertAgentWait = agentWait * 5;
   const refusal = targetRefusal(spec, input.iKnowThisIsProduction) ?? registryWaitProblem(registryWait) ?? agentWaitProblem(agentWait);
   if (refusal) throw ApplicationFailure.nonRetryable(refusal, 'InvalidInput');
   let plan: DrillPlan;
@@ -423,8 +424,10 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
   let cancelled: unknown;
   const children: ChildOutcome[] = [];
   const applied: AppliedFault[] = [];
-  /** Every fault as recorded before it was applied, with its applied record once the activity returned (same order as st.faults). */
-  /** `neverStarted`: no agent took its apply, so there is nothing to revert. */
+  /**
+   * Every fault as recorded before it was applied, with its applied record once the activity returned (same
+   * order as st.faults); `neverStarted`: no agent took its apply, so there is nothing to revert.
+   */
   const recorded: { fault: FaultSpec; faultId: string; at: string; detail: string; applied?: AppliedFault; neverStarted?: boolean }[] = [];
   const topic = drillStreamTopic(drillId);
   const approvedBy = input.approvedBy ?? (input.schedule ? `schedule ${input.schedule}` : `the operator who started drill ${drillId}`);
@@ -895,13 +898,13 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
       const a: AppliedFault = f.applied ?? { fault: f.fault, at: f.at, detail: f.detail };
       const mode = revertModeOf(f.fault, discarding);
       try {
-        const r = await faults.drillRevertFaultActivity.executeWithOptions({ ...REVERT, ...onHostOf(spec, f.fault, agentWait * 5) }, [{ spec, drillId: f.faultId, applied: a, mode }]);
+        const r = await faults.drillRevertFaultActivity.executeWithOptions({ ...REVERT, ...onHostOf(spec, f.fault, revertAgentWait) }, [{ spec, drillId: f.faultId, applied: a, mode }]);
         reverts.push(r);
         done.set(r, order.get(f)!);
         st.reverts.push(r);
         note(`reverted (${mode}): ${faultText(f.fault)}${r.alreadyDone ? ' (already done)' : ''}`);
       } catch (e) {
-        const why = hostFailureText(spec, f.fault, agentWait * 5, e);
+        const why = hostFailureText(spec, f.fault, revertAgentWait, e);
         revertFailures.push(`${faultText(f.fault)} (${mode}): ${why}`);
         note(`REVERT FAILED: ${faultText(f.fault)} (${mode}): ${why}`);
       }

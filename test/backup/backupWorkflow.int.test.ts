@@ -170,6 +170,22 @@ describe('backup workflow', () => {
     }
   });
 
+  /** Resets run `runId` to the workflow task after its `n`th part's completion; the new run's id. */
+  async function resetAfterPart(workflowId: string, runId: string, n: number): Promise<string> {
+    const { events } = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const EventType = temporal.api.enums.v1.EventType;
+    const partsDone = events!.flatMap((e, i) => (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED ? [i] : []));
+    const taskDone = events!.slice(partsDone[n - 1]).find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)!;
+    const reset = await client.workflowService.resetWorkflowExecution({
+      namespace: settings.namespace,
+      workflowExecution: { workflowId, runId },
+      workflowTaskFinishEventId: taskDone.eventId,
+      reason: `test: reset after part ${n}`,
+      requestId: unique('reset'),
+    });
+    return reset.runId!;
+  }
+
   it('a run reset after its first part goes on writing the same set (one set, every part in it)', async () => {
     const own: ClusterSpec = { ...spec, repository: { ...spec.repository!, path: join(dir, 'reset-repo') } };
     const workflowId = unique('backup-reset');
@@ -177,19 +193,9 @@ describe('backup workflow', () => {
     const first = (await client.workflow.execute('backup', { taskQueue: TASK_QUEUE, workflowId, args: [{ spec: own, parts, skipRetention: true, skipOffsite: true }] })) as BackupResult;
     const firstRun = (await client.workflow.getHandle(workflowId).describe()).runId;
     // Back to the workflow task that followed the first part's completion: the reset run runs the second part again.
-    const { events } = await client.workflow.getHandle(workflowId, firstRun).fetchHistory();
-    const EventType = temporal.api.enums.v1.EventType;
-    const firstPartDone = events!.findIndex((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED);
-    const taskDone = events!.slice(firstPartDone).find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)!;
-    const reset = await client.workflowService.resetWorkflowExecution({
-      namespace: settings.namespace,
-      workflowExecution: { workflowId, runId: firstRun },
-      workflowTaskFinishEventId: taskDone.eventId,
-      reason: 'test: reset after the first part',
-      requestId: unique('reset'),
-    });
-    expect(reset.runId).not.toBe(firstRun);
-    const again = (await client.workflow.getHandle(workflowId, reset.runId!).result()) as BackupResult;
+    const resetRun = await resetAfterPart(workflowId, firstRun, 1);
+    expect(resetRun).not.toBe(firstRun);
+    const again = (await client.workflow.getHandle(workflowId, resetRun).result()) as BackupResult;
     expect(again.setId).toBe(first.setId);
     const repo = await openRepositoryForSpec(own);
     try {
@@ -220,18 +226,7 @@ describe('backup workflow', () => {
       await made.close();
     }
     // Reset to after the second part: the reset run has the first two from history, not from the repository.
-    const { events } = await client.workflow.getHandle(workflowId, firstRun).fetchHistory();
-    const EventType = temporal.api.enums.v1.EventType;
-    const partsDone = events!.flatMap((e, i) => (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED ? [i] : []));
-    const taskDone = events!.slice(partsDone[1]).find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)!;
-    const reset = await client.workflowService.resetWorkflowExecution({
-      namespace: settings.namespace,
-      workflowExecution: { workflowId, runId: firstRun },
-      workflowTaskFinishEventId: taskDone.eventId,
-      reason: 'test: reset after the second part, the set removed',
-      requestId: unique('reset'),
-    });
-    const again = (await client.workflow.getHandle(workflowId, reset.runId!).result()) as BackupResult;
+    const again = (await client.workflow.getHandle(workflowId, await resetAfterPart(workflowId, firstRun, 2)).result()) as BackupResult;
     expect(again.setId).toBe(first.setId);
     expect(again.report.problems).toEqual(
       ['zookeeper', 'logdirs:1'].map((part) => expect.stringMatching(new RegExp(`^part ${part} of set ${first.setId} was no longer in the repository .*: taken again$`))),
