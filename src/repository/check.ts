@@ -6,7 +6,7 @@
 import { randomInt } from 'node:crypto';
 import { LifeboatError } from '../errors';
 import { decompress } from './compress';
-import { open, sha256 } from './crypto';
+import { blobAad, open, sha256 } from './crypto';
 import type { IndexFile, SnapshotFile, TreeBlob } from './format';
 import { parsePack } from './pack';
 import { type LocalRepository } from './repo';
@@ -162,7 +162,7 @@ export async function checkRepository(
       const bad: string[] = [];
       for (const [, blob, offset, length, raw] of repo.index.packs.get(pack)!.blobs) {
         blobsRead++;
-        const reason = await verifyBlob(repo.key, data, blob, offset, length, raw);
+        const reason = await verifyBlob(repo.key, repo.boundIds, data, blob, offset, length, raw);
         if (reason) {
           bad.push(blob);
           problems.push({ kind: 'blob', object: blob, message: `chunk ${blob.slice(0, 12)} in pack ${pack.slice(0, 12)} ${reason}`, snapshots: users.get(blob) ?? [] });
@@ -188,11 +188,12 @@ export async function checkRepository(
   return { ok: problems.length === 0, snapshots: ids.length, packs: repo.index.packs.size(), packsRead, blobsRead, bytesRead, unindexedPacks, problems, damagedSnapshots };
 }
 
-async function verifyBlob(key: Buffer, pack: Buffer, id: string, offset: number, length: number, raw: number): Promise<string | null> {
+/** A blob read in full: opened (as itself where ids are bound), decompressed and re-hashed, whatever the format. */
+async function verifyBlob(key: Buffer, boundIds: boolean, pack: Buffer, id: string, offset: number, length: number, raw: number): Promise<string | null> {
   if (offset + length > pack.length) return 'lies beyond the end of the pack (truncated)';
   let plain: Buffer;
   try {
-    plain = open(key, pack.subarray(offset, offset + length));
+    plain = open(key, pack.subarray(offset, offset + length), boundIds ? blobAad(id) : undefined);
   } catch {
     return 'fails authentication (altered)';
   }

@@ -116,7 +116,7 @@ export async function copySnapshots(
     const tree = JSON.parse((await src.loadBlob(snap.tree)).toString('utf8')) as TreeBlob;
     const blobs: [BlobType, string][] = [['t', snap.tree]];
     for (const e of tree.entries) for (const c of e.chunks ?? []) blobs.push(['d', c]);
-    const writer = new PackWriter(dst.backend, dst.key, dst.config.packSize, limiter && ((n) => limiter.take(n, opts.signal)));
+    const writer = new PackWriter(dst.backend, dst.key, dst.config.packSize, dst.boundIds, limiter && ((n) => limiter.take(n, opts.signal)));
     const sent = new Set<string>();
     let bytes = 0;
     const jobs: Promise<void>[] = [];

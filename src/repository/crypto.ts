@@ -2,6 +2,11 @@
  * Encryption and key wrapping. Every object is sealed with AES-256-GCM under the repository's
  * random master key: nonce (12 bytes) || ciphertext || tag (16 bytes). The master key itself is
  * sealed the same way under a key derived from a password with scrypt (one key file per password).
+ *
+ * From format 2 a blob is sealed with its id (the SHA-256 of its plaintext, 32 bytes) as GCM's
+ * associated data: the tag then proves not only that the bytes are unaltered but that the writer
+ * sealed them as that blob, so a blob read from the wrong place (an index or a pack header that
+ * points elsewhere) fails to open like an altered one.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes, scrypt } from 'node:crypto';
 
@@ -15,10 +20,14 @@ export const sha256 = (data: Buffer | Buffer[]): string => {
   return h.digest('hex');
 };
 
-/** Seals `parts` (concatenated) under `key`; returns the parts of the sealed object, to avoid a copy. */
-export function seal(key: Buffer, parts: Buffer[]): Buffer[] {
+/** The associated data a format-2 blob is sealed with: its id's 32 bytes. */
+export const blobAad = (id: string): Buffer => Buffer.from(id, 'hex');
+
+/** Seals `parts` (concatenated) under `key`, with `aad` authenticated beside them; returns the parts of the sealed object, to avoid a copy. */
+export function seal(key: Buffer, parts: Buffer[], aad?: Buffer): Buffer[] {
   const nonce = randomBytes(NONCE_BYTES);
   const c = createCipheriv('aes-256-gcm', key, nonce);
+  if (aad) c.setAAD(aad);
   const out: Buffer[] = [nonce];
   for (const p of parts) out.push(c.update(p));
   out.push(c.final(), c.getAuthTag());
@@ -27,10 +36,11 @@ export function seal(key: Buffer, parts: Buffer[]): Buffer[] {
 
 export const sealBuffer = (key: Buffer, data: Buffer): Buffer => Buffer.concat(seal(key, [data]));
 
-/** Opens a sealed object; throws if it was altered (or the key is wrong). */
-export function open(key: Buffer, sealed: Buffer): Buffer {
+/** Opens a sealed object; throws if it was altered, the key is wrong or it was sealed with other associated data. */
+export function open(key: Buffer, sealed: Buffer, aad?: Buffer): Buffer {
   if (sealed.length < SEAL_OVERHEAD) throw new Error(`sealed object too short (${sealed.length} bytes)`);
   const d = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, NONCE_BYTES));
+  if (aad) d.setAAD(aad);
   d.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
   const plain = d.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES));
   const rest = d.final(); // GCM is a stream mode: empty, but it is what checks the tag

@@ -14,7 +14,12 @@ import type { ChunkerParams } from './chunker';
 import type { CompressionMode } from './compress';
 import type { ComponentName, FileEntry } from './types';
 
-export const FORMAT_VERSION = 1;
+/**
+ * 2: every blob is sealed with its id as associated data (crypto.ts), so a blob opens only as
+ * itself and a restore trusts the tag instead of hashing every byte again. Version 1 repositories
+ * stay version 1 (their blobs carry no id) and are read as before, re-hashed.
+ */
+export const FORMAT_VERSION = 2;
 export const DEFAULT_PACK_SIZE = 16 * 1024 * 1024;
 
 export interface RepoConfig {
@@ -69,5 +74,8 @@ export interface SnapshotFile {
   /** For a snapshot copied from another repository: its id there (so copy is idempotent). */
   original?: string;
 }
+
+/** Whether the repository's blobs are sealed with their ids (format 2 and later). */
+export const bindsBlobIds = (config: Pick<RepoConfig, 'version'>): boolean => config.version >= 2;
 
 export const isHexId = (s: string): boolean => /^[0-9a-f]{64}$/.test(s);

@@ -7,7 +7,7 @@
  * index can be rebuilt from packs alone (that is how an interrupted backup's packs are reused).
  */
 import { createHash, type Hash } from 'node:crypto';
-import { SEAL_OVERHEAD, open, seal, sealBuffer, sha256 } from './crypto';
+import { SEAL_OVERHEAD, blobAad, open, seal, sealBuffer, sha256 } from './crypto';
 import { DIRECT_ALIGN, LocalBackend, type Backend } from './backend';
 import type { BlobTuple, BlobType } from './format';
 
@@ -93,6 +93,8 @@ export class PackWriter {
     private readonly backend: Backend,
     private readonly key: Buffer,
     private readonly packSize: number,
+    /** Whether blobs are sealed with their ids (the repository's format: `bindsBlobIds`). */
+    private readonly boundIds: boolean,
     /** Called before each pack is written (e.g. a rate limiter). */
     private readonly beforeWrite?: (bytes: number) => Promise<void>,
   ) {}
@@ -167,7 +169,7 @@ export class PackWriter {
 
   /** Plaintext blob convenience: seals `codec || payload`. */
   async addPlain(type: BlobType, id: string, codec: number, payload: Buffer, rawLength: number): Promise<void> {
-    await this.add(type, id, seal(this.key, [Buffer.from([codec]), payload]), rawLength);
+    await this.add(type, id, seal(this.key, [Buffer.from([codec]), payload], this.boundIds ? blobAad(id) : undefined), rawLength);
   }
 
   private async cut(): Promise<void> {

@@ -80,7 +80,7 @@ export async function pruneRepository(repo: LocalRepository, opts: { dryRun?: bo
       return result;
     }
 
-    const writer = new PackWriter(repo.backend, repo.key, repo.config.packSize);
+    const writer = new PackWriter(repo.backend, repo.key, repo.config.packSize, repo.boundIds);
     const rewritten = new Set<string>();
     for (const pack of repack) {
       progress(`repacking ${pack.slice(0, 12)}`);

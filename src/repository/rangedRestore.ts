@@ -16,7 +16,7 @@ import { LifeboatError } from '../errors';
 import type { Backend } from './backend';
 import type { BlobLocation } from './blobIndex';
 import { decompress } from './compress';
-import { open, sha256 } from './crypto';
+import { blobAad, open, sha256 } from './crypto';
 import type { FileEntry, ParallelFileRestore, SnapshotMeta } from './types';
 import type { PlacementFailure, RestorePool } from './restorePool';
 
@@ -35,6 +35,8 @@ interface Piece {
 export interface RangedSource {
   backend: Backend;
   key: Buffer;
+  /** Blobs sealed with their ids (format 2): the tag proves each is itself, so it is not hashed again. */
+  boundIds: boolean;
   meta: SnapshotMeta;
   locate(id: string): Promise<BlobLocation | undefined>;
   /** The entry and its chunk ids (throws SnapshotNotFound / InvalidInput for a bad path). */
@@ -166,7 +168,7 @@ export function rangedRestore(src: RangedSource, parallel: number, pool?: Restor
         if (at + p.loc.length > bytes.length) throw damaged(p.id, pack, `is truncated (the pack ends ${at + p.loc.length - bytes.length} bytes early)`);
         let plain: Buffer;
         try {
-          plain = open(src.key, bytes.subarray(at, at + p.loc.length));
+          plain = open(src.key, bytes.subarray(at, at + p.loc.length), src.boundIds ? blobAad(p.id) : undefined);
         } catch {
           throw damaged(p.id, pack, 'fails authentication (altered)');
         }
@@ -176,7 +178,7 @@ export function rangedRestore(src: RangedSource, parallel: number, pool?: Restor
         } catch (e) {
           throw damaged(p.id, pack, `cannot be decompressed: ${(e as Error).message}`);
         }
-        if (data.length !== p.loc.raw || sha256(data) !== p.id) throw damaged(p.id, pack, 'does not match its hash');
+        if (data.length !== p.loc.raw || (!src.boundIds && sha256(data) !== p.id)) throw damaged(p.id, pack, 'does not match its hash');
         if (stopped()) return;
         await put(p, data);
       }

@@ -17,10 +17,11 @@ import { BlobIndex, type BlobLocation } from './blobIndex';
 import { Chunker, DEFAULT_CHUNKER, FixedCutter, validateChunker, type ChunkerParams } from './chunker';
 import { compress, decompress, zstdReadable, type CompressionMode } from './compress';
 import { CompressPool } from './compressPool';
-import { DEFAULT_SCRYPT, deriveKey, open, seal, sealBuffer, sha256, type ScryptParams } from './crypto';
+import { DEFAULT_SCRYPT, blobAad, deriveKey, open, seal, sealBuffer, sha256, type ScryptParams } from './crypto';
 import {
   DEFAULT_PACK_SIZE,
   FORMAT_VERSION,
+  bindsBlobIds,
   isHexId,
   type IndexFile,
   type KeyFile,
@@ -297,6 +298,11 @@ export class LocalRepository implements Repository {
     this.saidUnreadable = state?.saidUnreadable ?? new Set();
   }
 
+  /** Whether this repository's blobs are sealed with their ids (format 2): then they open only as themselves. */
+  get boundIds(): boolean {
+    return bindsBlobIds(this.config);
+  }
+
   get path(): string {
     return this.backend.location;
   }
@@ -515,7 +521,7 @@ export class LocalRepository implements Repository {
     if (sealed.length !== loc.length) throw new BlobError(id, loc.pack, `is truncated (${sealed.length} of ${loc.length} bytes)`);
     let plain: Buffer;
     try {
-      plain = open(this.key, sealed);
+      plain = open(this.key, sealed, this.boundIds ? blobAad(id) : undefined);
     } catch {
       throw new BlobError(id, loc.pack, 'fails authentication (altered)');
     }
@@ -651,7 +657,7 @@ class Writer implements SnapshotWriter {
     private readonly opts: NewSnapshotOptions,
     private readonly recovered: PackInfo[],
   ) {
-    this.pack = new PackWriter(repo.backend, repo.key, repo.config.packSize);
+    this.pack = new PackWriter(repo.backend, repo.key, repo.config.packSize, repo.boundIds);
     this.points = { ...(opts.points ?? {}) };
     this.extra = { ...(opts.extra ?? {}) };
   }
@@ -691,7 +697,7 @@ class Writer implements SnapshotWriter {
     const job = compressed.then((c) => {
       const { codec, payload } = c;
       // Sealing copies the payload: an uncompressed chunk (a view of the window) is not needed after it either.
-      const sealed = seal(this.repo.key, [Buffer.from([codec]), payload]);
+      const sealed = seal(this.repo.key, [Buffer.from([codec]), payload], this.repo.boundIds ? blobAad(id) : undefined);
       c.done?.();
       free();
       this.gcTick(chunk.length);
@@ -934,10 +940,10 @@ class Reader implements SnapshotReader {
       // Packs on object storage: coalesced ranged reads, several in flight, every chunk verified.
       const repo = this.repo;
       // Restore workers verify and write what this thread fetches, where the backend reads into shared memory.
-      const pool = backend.readRangeInto ? RestorePool.start(repo.key, workers) : null;
-      return rangedRestore({ backend, key: repo.key, meta: this.meta, locate: (id) => repo.locate(id), entry: (p) => this.entry(p) }, 2 * workers + 2, pool);
+      const pool = backend.readRangeInto ? RestorePool.start(repo.key, workers, repo.boundIds) : null;
+      return rangedRestore({ backend, key: repo.key, boundIds: repo.boundIds, meta: this.meta, locate: (id) => repo.locate(id), entry: (p) => this.entry(p) }, 2 * workers + 2, pool);
     }
-    const pool = RestorePool.start(this.repo.key, workers);
+    const pool = RestorePool.start(this.repo.key, workers, this.repo.boundIds);
     if (!pool) return null;
     /** Where each chunk of a file is stored and goes; its total length. */
     const placements = async (path: string): Promise<{ chunks: Placement[]; size: number }> => {

@@ -1,10 +1,12 @@
 /**
  * Parallel restore into local files: worker threads that each read, open (authenticate),
- * decompress, verify (SHA-256 against the blob id, length against the index) and write chunks at
+ * decompress, verify (length against the index; SHA-256 against the blob id where the repository's
+ * format does not bind ids into the seal: in format 2 the tag already proves the blob is the one
+ * asked for, see crypto.ts) and write chunks at
  * their offsets into files the caller opened (positional writes: file descriptors are
  * process-wide, so nothing is copied between threads), or copy them into a SharedArrayBuffer the
- * caller allocated (a file read into memory: one copy, no message carries data). Every chunk is verified exactly as
- * `LocalRepository.loadBlob` verifies it; a failure names the chunk and its pack (`BlobError`).
+ * caller allocated (a file read into memory: one copy, no message carries data). Every chunk is opened and checked as
+ * `LocalRepository.loadBlob` does (which re-hashes in any format); a failure names the chunk and its pack (`BlobError`).
  *
  * Why: restoring on one JavaScript thread leaves SHA-256 and AES-GCM on that thread, and every chunk
  * allocates fresh buffers whose external memory makes V8 run a major GC every few dozen MB; a worker's
@@ -95,11 +97,11 @@ export class RestorePool {
   /** Workers started before the key is known (`prestart`), taken by the next `start` of as many. */
   private static warm?: { workers: number; pool: RestorePool };
 
-  private constructor(key: Buffer | null, workers: number, zstdPath: string | null) {
+  private constructor(key: Buffer | null, boundIds: boolean, workers: number, zstdPath: string | null) {
     const source = `const __name = (f) => f;\n(${workerMain.toString()})();`;
     const napiPath = RestorePool.nativeDecoder ? zstdNapiPath() : null;
     for (let i = 0; i < workers; i++) {
-      const w = new Worker(source, { eval: true, workerData: { key, zstdPath, napiPath } });
+      const w = new Worker(source, { eval: true, workerData: { key, boundIds, zstdPath, napiPath } });
       const slot = { w, busy: 0, gone: false };
       w.on('message', (m: Reply) => this.reply(i, m));
       w.on('error', (e) => this.lost(i, e));
@@ -108,17 +110,20 @@ export class RestorePool {
     }
   }
 
-  /** A pool of `workers` threads, or null if the zstd binding cannot be found for them. */
-  static start(key: Buffer, workers: number): RestorePool | null {
+  /**
+   * A pool of `workers` threads, or null if the zstd binding cannot be found for them. `boundIds`:
+   * the repository seals blobs with their ids (`bindsBlobIds`), so a chunk that opens is itself.
+   */
+  static start(key: Buffer, workers: number, boundIds: boolean): RestorePool | null {
     const warm = RestorePool.warm;
     if (warm && warm.workers === workers) {
       RestorePool.warm = undefined;
-      for (const s of warm.pool.workers) s.w.postMessage({ type: 'key', key });
+      for (const s of warm.pool.workers) s.w.postMessage({ type: 'key', key, boundIds });
       return warm.pool;
     }
     const zstdPath = zstdBindingPath();
     if (!zstdPath) return null;
-    return new RestorePool(key, workers, zstdPath);
+    return new RestorePool(key, boundIds, workers, zstdPath);
   }
 
   /**
@@ -130,7 +135,7 @@ export class RestorePool {
   static prestart(workers: number): void {
     if (RestorePool.warm || workers < 1) return;
     const zstdPath = zstdBindingPath();
-    if (zstdPath) RestorePool.warm = { workers, pool: new RestorePool(null, workers, zstdPath) };
+    if (zstdPath) RestorePool.warm = { workers, pool: new RestorePool(null, false, workers, zstdPath) };
   }
 
   /** Threads started by `prestart` and not taken yet. */
@@ -298,6 +303,7 @@ function workerMain(): void {
   const { zstdPath, napiPath } = workerData as { key: Buffer | null; zstdPath: string | null; napiPath: string | null };
   // A prestarted worker gets the key in a message before its first task.
   let key = (workerData as { key: Buffer | null }).key ?? Buffer.alloc(0);
+  let boundIds = (workerData as { boundIds: boolean }).boundIds;
   // @mongodb-js/zstd only when zstd-napi cannot decode a chunk: loading it (its libc check alone,
   // process.report.getReport, ~11 ms) competed with the key's derivation while the thread started.
   let zstd: Zstd | null | undefined;
@@ -408,9 +414,10 @@ function workerMain(): void {
     return got;
   };
 
-  const openSealed = (sealed: Buffer): Buffer => {
+  const openSealed = (sealed: Buffer, id: string): Buffer => {
     if (sealed.length < NONCE + TAG + 1) throw new Error('too short');
     const d = crypto.createDecipheriv('aes-256-gcm', key, sealed.subarray(0, NONCE));
+    if (boundIds) d.setAAD(Buffer.from(id, 'hex'));
     d.setAuthTag(sealed.subarray(sealed.length - TAG));
     const plain = d.update(sealed.subarray(NONCE, sealed.length - TAG));
     const rest = d.final();
@@ -448,7 +455,8 @@ function workerMain(): void {
 
   const finishChunk = (sink: Sink, it: WItem, data: Buffer): void => {
     const [pack, , , id, raw, pos] = it;
-    if (data.length !== raw || crypto.createHash('sha256').update(data).digest('hex') !== id) throw new Fail(id, pack, 'does not match its hash');
+    // Bound ids: the tag proved the sealed bytes are this blob's as written; the length checks the decoding.
+    if (data.length !== raw || (!boundIds && crypto.createHash('sha256').update(data).digest('hex') !== id)) throw new Fail(id, pack, 'does not match its hash');
     sink(data, pos);
     sinceGc += data.length;
     if (minorGc && sinceGc >= GC_BYTES) {
@@ -507,7 +515,7 @@ function workerMain(): void {
           if (at + length > got) throw new Fail(id, pack, `is truncated (${Math.max(0, got - at)} of ${length} bytes)`);
           let plain: Buffer;
           try {
-            plain = openSealed(span.subarray(at, at + length));
+            plain = openSealed(span.subarray(at, at + length), id);
           } catch {
             throw new Fail(id, pack, 'fails authentication (altered)');
           }
@@ -554,9 +562,11 @@ function workerMain(): void {
     running = false;
     if (closing) shutdown();
   };
-  port.on('message', (m: WTask | { type: 'close' } | { type: 'key'; key: Uint8Array }) => {
-    if (m.type === 'key') key = Buffer.from(m.key);
-    else if (m.type === 'task') {
+  port.on('message', (m: WTask | { type: 'close' } | { type: 'key'; key: Uint8Array; boundIds: boolean }) => {
+    if (m.type === 'key') {
+      key = Buffer.from(m.key);
+      boundIds = m.boundIds;
+    } else if (m.type === 'task') {
       tasks.push(m);
       void pump();
     } else {

@@ -39,7 +39,7 @@ describe('pack writes past the page cache (O_DIRECT)', () => {
     const b = new LocalBackend(dir);
     await b.init();
     const key = randomBytes(32);
-    const w = new PackWriter(b, key, 100_000);
+    const w = new PackWriter(b, key, 100_000, true);
     for (let i = 0; i < 30; i++) {
       const data = randomBytes(7_000 + i * 997);
       await w.addPlain('d', createHash('sha256').update(data).digest('hex'), 0, data, data.length);
@@ -70,7 +70,7 @@ describe('pack writes past the page cache (O_DIRECT)', () => {
   /** A PackWriter on `b` and `add(n)`: seals n random bytes and adds them (kept in `added`, in order). */
   function writerOn(b: LocalBackend, packSize: number) {
     const key = randomBytes(32);
-    const w = new PackWriter(b, key, packSize);
+    const w = new PackWriter(b, key, packSize, true);
     const added: Buffer[] = [];
     const add = (n: number) => {
       const data = randomBytes(n);
@@ -103,7 +103,7 @@ describe('pack writes past the page cache (O_DIRECT)', () => {
     const b = new LocalBackend(dir);
     await b.init();
     const key = randomBytes(32);
-    const w = new PackWriter(b, key, 200_000);
+    const w = new PackWriter(b, key, 200_000, true);
     const added = Array.from({ length: 40 }, (_, i) => randomBytes(20_000 + i * 331));
     await Promise.all(added.map((d) => w.add('d', createHash('sha256').update(d).digest('hex'), seal(key, [d]), d.length)));
     const packs = await w.finish();

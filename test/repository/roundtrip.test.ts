@@ -130,8 +130,8 @@ describe('repository round trip', () => {
     await repo.close();
     const { readFileSync, writeFileSync } = await import('node:fs');
     const cfg = JSON.parse(readFileSync(`${repo.path}/config`, 'utf8'));
-    writeFileSync(`${repo.path}/config`, JSON.stringify({ ...cfg, version: 2 }));
-    await expect(openRepository(repo.path, PASSWORD)).rejects.toMatchObject({ type: 'RepositoryFormat', message: expect.stringContaining('format version 2') });
+    writeFileSync(`${repo.path}/config`, JSON.stringify({ ...cfg, version: 3 }));
+    await expect(openRepository(repo.path, PASSWORD)).rejects.toMatchObject({ type: 'RepositoryFormat', message: expect.stringContaining('format version 3') });
     await expect(openRepository(`${repo.path}-missing`, PASSWORD)).rejects.toMatchObject({ type: 'RepositoryNotFound' });
   });
 
