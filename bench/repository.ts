@@ -238,22 +238,27 @@ the pack's buffer (src/repository/pack.ts). On 2 cores, same-time alternating ru
 → 3.70-3.78 s (the worker) → 3.47-3.55 s (SHA-256 on the main thread) → 3.10-3.20 s (staging), CPU 6.3-6.6 → 5.9-6.0
 → 5.4-5.5 s, peak RSS ~155 → ~140 MB.
 
-How Lifeboat restores (since 2026-11-21, the decoder since 2026-12-04 evening): \`restore-files\` of 16 MiB or more runs in
-two worker threads, started while the repository's key is derived (scrypt). Each takes runs of a file's chunks (up to
-2 MiB), reads adjacent blobs of a pack with one \`pread\` into a reused buffer, opens them (AES-GCM), decodes them with
-zstd-napi (an optional dependency built from its bundled zstd sources) into a reused buffer of the chunk's indexed
-length, checks length and SHA-256 against the blob id, and writes each chunk at its offset into the file the main thread
-created (positional writes on its descriptor: nothing is copied between threads). The main thread creates, checks
-(size), chmods, times and renames the files. Before, @mongodb-js/zstd 1.2 decoded in libuv's pool through a growing
-buffer into a fresh one per chunk: ~550 MB per CPU-second on these chunks against zstd-napi's ~1,030 (restore CPU
-3.1-3.3 s -> 2.6-2.8 s); without zstd-napi the workers decode that way still. restic 0.14 verifies as much
-(\`StreamPack\`: MAC and SHA-256 of every blob), so both do the same work. Where the CPU goes now (perf, all threads):
-SHA-256 ~24 %, zstd ~28 %, the kernel ~22 % (page-cache writes of the restored files, reads of the packs, faults), AES-GCM
-~4 %, scrypt ~2.5 %: the workers run at ~0.9 core each from ~0.2 s after the start to the end. Peak RSS ~100-105 MB (the
-node binary's pages ~40 MB, the CLI's modules, scrypt's 32 MiB while the key is opened, each worker's isolate). Each worker
-runs a minor GC after each task (the decipher's outputs are the only per-chunk buffers left). Tried and dropped before:
-3 workers (no faster on two cores), 1 worker (2.5-3.0 s). The ratio moves with the machine's load and with restic's own
-spread (its restores of the same repository took 2.9-3.8 s within one quiet run).
+How Lifeboat restores (since 2026-11-21, the decoder since 2026-12-04 evening, without re-hashing since 2026-12-07):
+\`restore-files\` of 16 MiB or more runs in two worker threads, started while the repository's key is derived (scrypt).
+Each takes runs of a file's chunks (up to 2 MiB), reads adjacent blobs of a pack with one \`pread\` into a reused buffer,
+opens them (AES-GCM, with the blob's id as associated data: repository format 2), decodes them with zstd-napi (an
+optional dependency built from its bundled zstd sources) into a reused buffer of the chunk's indexed length, checks
+the length, and writes each chunk at its offset into the file the main thread created (positional writes on its
+descriptor: nothing is copied between threads). The main thread creates, checks (size), chmods, times and renames the
+files. What each tool verifies: restic 0.14 checks every blob's MAC, then hashes its plaintext (SHA-256) against the
+id the index gave (\`StreamPack\`), because its MAC does not cover the id. Lifeboat's blobs are sealed with their id
+as GCM's associated data (docs/repository-format.md), so the tag alone proves the bytes are the blob asked for, as
+written; the SHA-256 of every byte, ~24 % of the restore's CPU, is left to \`repo check --read-data\` (and format-1
+repositories are still re-hashed). Same data, same-time alternating restores, the release before (format 1, re-hashed)
+against this one: 2.16-2.46 s on 3.8-4.2 s of CPU against 1.57-1.78 s on 2.8-3.1 s. Where the CPU goes now (perf, all
+threads): zstd ~33 %, the kernel ~25 % (page-cache writes of the restored files, reads of the packs, faults), AES-GCM
+~4 %, scrypt ~2.5 %, idle ~11 % (the start, before the first task). Before, @mongodb-js/zstd 1.2 decoded in libuv's
+pool through a growing buffer into a fresh one per chunk: ~550 MB per CPU-second on these chunks against zstd-napi's
+~1,030; without zstd-napi the workers decode that way still. Peak RSS ~100-105 MB (the node binary's pages ~40 MB, the
+CLI's modules, scrypt's 32 MiB while the key is opened, each worker's isolate). Each worker runs a minor GC after each
+task (the decipher's outputs are the only per-chunk buffers left). Tried and dropped before: 3 workers (no faster on
+two cores), 1 worker (2.5-3.0 s). The ratio moves with the machine's load and with restic's own spread (its restores
+of the same repository took 2.9-3.8 s within one quiet run).
 `;
   console.log(section);
   if (!values['no-write']) writeSection(section);

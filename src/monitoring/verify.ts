@@ -6,7 +6,7 @@
  *  - the small parts (ZooKeeper, metadata, configs, registry, baseline) read whole;
  *  - the large parts (log dirs, topics): the header of every pack they use, then chunks picked at
  *    random until `fraction` of their bytes (at least one chunk per part), each read as a restore
- *    would (authenticated, decompressed, re-hashed). Random, so successive runs cover other data.
+ *    reads it (authenticated, decompressed) and re-hashed too. Random, so successive runs cover other data.
  * Takes a shared lock (as a restore does); writes nothing else.
  */
 import { randomInt } from 'node:crypto';

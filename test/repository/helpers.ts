@@ -2,7 +2,8 @@ import { closeSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import { initRepository, type InitOptions, type LocalRepository, type RepositoryLocation, type SnapshotReader } from '../../src/repository';
+import { initRepository, openRepository, restoreFiles, type InitOptions, type LocalRepository, type RepositoryLocation, type SnapshotReader } from '../../src/repository';
+import type { IndexFile } from '../../src/repository/format';
 
 /** Small chunks and packs so tests exercise many of each on little data; cheap scrypt. */
 export const SMALL: InitOptions = {
@@ -78,3 +79,26 @@ export function damageLargestPack(repo: LocalRepository, damage: 'flip' | 'trunc
   else truncateSync(pack, at);
   return { pack, at, undo: () => writeFileSync(pack, saved) };
 }
+
+/** Points one data blob's index entry at another blob of the same pack: intact bytes, the wrong ones. */
+export async function misplaceOneBlob(path: string, password: string): Promise<string> {
+  const repo = await openRepository(path, password, { notice: () => undefined });
+  const names = (await repo.backend.list('index')).map((f) => f.name);
+  const files = await Promise.all(names.map((n) => repo.readSealedJson<IndexFile>('index', n)));
+  const file = files.find((f) => f.packs.some((p) => p.blobs.filter((b) => b[0] === 'd').length >= 2))!;
+  const pack = file.packs.find((p) => p.blobs.filter((b) => b[0] === 'd').length >= 2)!;
+  const [a, b] = pack.blobs.filter((x) => x[0] === 'd');
+  const victim = b![1];
+  pack.blobs = pack.blobs.map((x) => (x[1] === victim ? (['d', victim, a![2], a![3], a![4]] as typeof x) : x));
+  await repo.writeSealedJson('index', file);
+  await repo.backend.remove('index', names[files.indexOf(file)]!);
+  await repo.close();
+  return victim;
+}
+
+/** What a restore of the whole snapshot into a fresh directory fails with (null: it did not fail). */
+export const restoreFailure = (r: SnapshotReader, workers: number): Promise<unknown> =>
+  restoreFiles(r, join(tempDir('restore-failure'), 't'), { workers }).then(
+    () => null,
+    (e: unknown) => e,
+  );

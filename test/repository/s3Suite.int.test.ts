@@ -1,7 +1,8 @@
 /**
  * Repository tests of the unit project that only use the repository's API, run again with every
  * `tempRepo` on the lab's S3 server (a fresh prefix each): snapshots written and read back, fixed
- * cuts, keys added and removed, forget and prune, a restore target refused (the CLI reading S3).
+ * cuts, keys added and removed, forget and prune, a restore target refused (the CLI reading S3), a
+ * blob read in place of another refused (format 2's ids in the seal, on the ranged-GET restore).
  * Re-opening by `repo.path` (an s3:// URL) takes the credentials from the AWS_* variables, set here
  * to the lab's.
  */
@@ -25,3 +26,4 @@ await import('./saveSnapshot.test');
 await import('./fixedCut.test');
 await import('./keys.test');
 await import('./restoreTarget.test');
+await import('./boundIds.test');
