@@ -8,7 +8,7 @@
  *  3. then the other chunks in the order of their ids (a hash: spread evenly over files and packs,
  *     and the same on every run, so two dry runs agree) until `sampleBytes` of chunk data, 1 GiB by
  *     default — so a set smaller than that is read whole, and a large one costs seconds, not hours.
- * Each chunk is verified as a restore would (authenticated, decompressed, re-hashed: repo.loadBlob).
+ * Each chunk is authenticated and decompressed as a restore would, and re-hashed too (repo.loadBlob).
  */
 import { readPackHeader } from '../repository/pack';
 import type { LocalRepository } from '../repository/repo';

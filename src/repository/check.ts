@@ -203,7 +203,8 @@ async function verifyBlob(key: Buffer, boundIds: boolean, pack: Buffer, id: stri
   } catch (e) {
     return `cannot be decompressed: ${(e as Error).message}`;
   }
-  if (data.length !== raw || sha256(data) !== id) return 'does not match its hash';
+  if (data.length !== raw) return `decodes to ${data.length} bytes, the index says ${raw}`;
+  if (sha256(data) !== id) return 'does not match its hash';
   return null;
 }
 

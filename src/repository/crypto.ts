@@ -21,7 +21,10 @@ export const sha256 = (data: Buffer | Buffer[]): string => {
 };
 
 /** The associated data a format-2 blob is sealed with: its id's 32 bytes. */
-export const blobAad = (id: string): Buffer => Buffer.from(id, 'hex');
+export function blobAad(id: string): Buffer {
+  if (!/^[0-9a-f]{64}$/.test(id)) throw new Error(`blob id ${id.slice(0, 70)} is not 64 lowercase hex digits`);
+  return Buffer.from(id, 'hex');
+}
 
 /** Seals `parts` (concatenated) under `key`, with `aad` authenticated beside them; returns the parts of the sealed object, to avoid a copy. */
 export function seal(key: Buffer, parts: Buffer[], aad?: Buffer): Buffer[] {

@@ -1,8 +1,8 @@
 /**
  * The parallel, verified restore of a repository whose packs are not local files (S3): a file's
  * chunks are grouped by pack, neighbours in a pack (gaps up to GAP_BYTES) coalesced into one ranged
- * read of up to GROUP_BYTES, several reads in flight at once; every chunk is opened, decompressed
- * and checked against its SHA-256 and length before it is written at its place in the file.
+ * read of up to GROUP_BYTES, several reads in flight at once; every chunk is opened (as itself, in
+ * format 2), decompressed and checked (length; SHA-256 in format 1) before it is written at its place.
  *
  * Where the backend reads into the caller's memory and the restore workers can start, this thread
  * only fetches: each ranged GET's body goes into one of a few reused SharedArrayBuffers, and a
@@ -178,7 +178,8 @@ export function rangedRestore(src: RangedSource, parallel: number, pool?: Restor
         } catch (e) {
           throw damaged(p.id, pack, `cannot be decompressed: ${(e as Error).message}`);
         }
-        if (data.length !== p.loc.raw || (!src.boundIds && sha256(data) !== p.id)) throw damaged(p.id, pack, 'does not match its hash');
+        if (data.length !== p.loc.raw) throw damaged(p.id, pack, `decodes to ${data.length} bytes, the index says ${p.loc.raw}`);
+        if (!src.boundIds && sha256(data) !== p.id) throw damaged(p.id, pack, 'does not match its hash');
         if (stopped()) return;
         await put(p, data);
       }

@@ -531,7 +531,8 @@ export class LocalRepository implements Repository {
     } catch (e) {
       throw new BlobError(id, loc.pack, `cannot be decompressed: ${(e as Error).message}`);
     }
-    if (data.length !== loc.raw || sha256(data) !== id) throw new BlobError(id, loc.pack, 'does not match its hash');
+    if (data.length !== loc.raw) throw new BlobError(id, loc.pack, `decodes to ${data.length} bytes, the index says ${loc.raw}`);
+    if (sha256(data) !== id) throw new BlobError(id, loc.pack, 'does not match its hash');
     return { codec: plain[0]!, payload: plain.subarray(1), data };
   }
 

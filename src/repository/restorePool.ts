@@ -5,8 +5,8 @@
  * asked for, see crypto.ts) and write chunks at
  * their offsets into files the caller opened (positional writes: file descriptors are
  * process-wide, so nothing is copied between threads), or copy them into a SharedArrayBuffer the
- * caller allocated (a file read into memory: one copy, no message carries data). Every chunk is opened and checked as
- * `LocalRepository.loadBlob` does (which re-hashes in any format); a failure names the chunk and its pack (`BlobError`).
+ * caller allocated (a file read into memory: one copy, no message carries data). Every chunk is opened and its length
+ * checked, and in format 1 re-hashed (`LocalRepository.loadBlob` re-hashes in any format); a failure names the chunk and its pack (`BlobError`).
  *
  * Why: restoring on one JavaScript thread leaves SHA-256 and AES-GCM on that thread, and every chunk
  * allocates fresh buffers whose external memory makes V8 run a major GC every few dozen MB; a worker's
@@ -455,8 +455,9 @@ function workerMain(): void {
 
   const finishChunk = (sink: Sink, it: WItem, data: Buffer): void => {
     const [pack, , , id, raw, pos] = it;
-    // Bound ids: the tag proved the sealed bytes are this blob's as written; the length checks the decoding.
-    if (data.length !== raw || (!boundIds && crypto.createHash('sha256').update(data).digest('hex') !== id)) throw new Fail(id, pack, 'does not match its hash');
+    if (data.length !== raw) throw new Fail(id, pack, `decodes to ${data.length} bytes, the index says ${raw}`);
+    // Bound ids: the tag proved the key's holder sealed these bytes as this blob; format 1 must hash to know.
+    if (!boundIds && crypto.createHash('sha256').update(data).digest('hex') !== id) throw new Fail(id, pack, 'does not match its hash');
     sink(data, pos);
     sinceGc += data.length;
     if (minorGc && sinceGc >= GC_BYTES) {

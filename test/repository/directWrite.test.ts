@@ -3,7 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { LocalBackend } from '../../src/repository/backend';
-import { SEAL_OVERHEAD, open, seal } from '../../src/repository/crypto';
+import { SEAL_OVERHEAD, blobAad, open, seal } from '../../src/repository/crypto';
 import { PackWriter, alignedBuffer, parsePack } from '../../src/repository/pack';
 import { tempDir, tempRepo } from './helpers';
 
@@ -51,6 +51,13 @@ describe('pack writes past the page cache (O_DIRECT)', () => {
       expect(bytes.length).toBe(p.size);
       expect(createHash('sha256').update(bytes).digest('hex')).toBe(p.id);
       expect(parsePack(key, bytes)).toEqual(p.blobs);
+      // Sealed with its id (boundIds): opens as itself, and neither without an id nor as another blob.
+      for (const [, id, offset, length] of p.blobs) {
+        const sealed = bytes.subarray(offset, offset + length);
+        expect(createHash('sha256').update(open(key, sealed, blobAad(id)).subarray(1)).digest('hex')).toBe(id);
+        expect(() => open(key, sealed)).toThrow();
+        expect(() => open(key, sealed, blobAad(p.blobs.find((x) => x[1] !== id)![1]))).toThrow();
+      }
     }
   });
 
@@ -70,7 +77,7 @@ describe('pack writes past the page cache (O_DIRECT)', () => {
   /** A PackWriter on `b` and `add(n)`: seals n random bytes and adds them (kept in `added`, in order). */
   function writerOn(b: LocalBackend, packSize: number) {
     const key = randomBytes(32);
-    const w = new PackWriter(b, key, packSize, true);
+    const w = new PackWriter(b, key, packSize, false);
     const added: Buffer[] = [];
     const add = (n: number) => {
       const data = randomBytes(n);
@@ -103,7 +110,7 @@ describe('pack writes past the page cache (O_DIRECT)', () => {
     const b = new LocalBackend(dir);
     await b.init();
     const key = randomBytes(32);
-    const w = new PackWriter(b, key, 200_000, true);
+    const w = new PackWriter(b, key, 200_000, false);
     const added = Array.from({ length: 40 }, (_, i) => randomBytes(20_000 + i * 331));
     await Promise.all(added.map((d) => w.add('d', createHash('sha256').update(d).digest('hex'), seal(key, [d]), d.length)));
     const packs = await w.finish();

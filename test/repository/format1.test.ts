@@ -57,7 +57,8 @@ describe('format 1: a repository written before blobs carried their ids', () => 
 
   it('a blob read in place of another still fails its hash there', async () => {
     const path = fixtureCopy();
-    const victim = await misplaceOneBlob(path, PASSWORD);
+    // With the other blob's length too: the length check passes, only the hash can tell.
+    const victim = await misplaceOneBlob(path, PASSWORD, true);
     const repo = await openRepository(path, PASSWORD, { notice: () => undefined });
     const real = await repo.openSnapshot('latest');
     for (const [how, reader] of [

@@ -80,18 +80,27 @@ export function damageLargestPack(repo: LocalRepository, damage: 'flip' | 'trunc
   return { pack, at, undo: () => writeFileSync(pack, saved) };
 }
 
-/** Points one data blob's index entry at another blob of the same pack: intact bytes, the wrong ones. */
-export async function misplaceOneBlob(path: string, password: string): Promise<string> {
+/**
+ * Points one data blob's index entry at another blob of the same pack (of the same length where a
+ * pack has two: then nothing but the seal tells them apart): intact bytes, the wrong ones.
+ * `takeLength`: the entry also takes the other blob's plaintext length, so that only a hash (or the
+ * seal) can tell, where no two blobs have one length.
+ */
+export async function misplaceOneBlob(path: string, password: string, takeLength = false): Promise<string> {
   const repo = await openRepository(path, password, { notice: () => undefined });
   const names = (await repo.backend.list('index')).map((f) => f.name);
   const files = await Promise.all(names.map((n) => repo.readSealedJson<IndexFile>('index', n)));
-  const file = files.find((f) => f.packs.some((p) => p.blobs.filter((b) => b[0] === 'd').length >= 2))!;
-  const pack = file.packs.find((p) => p.blobs.filter((b) => b[0] === 'd').length >= 2)!;
-  const [a, b] = pack.blobs.filter((x) => x[0] === 'd');
-  const victim = b![1];
-  pack.blobs = pack.blobs.map((x) => (x[1] === victim ? (['d', victim, a![2], a![3], a![4]] as typeof x) : x));
-  await repo.writeSealedJson('index', file);
-  await repo.backend.remove('index', names[files.indexOf(file)]!);
+  const pairs = files.flatMap((file, i) =>
+    file.packs.flatMap((pack) => {
+      const data = pack.blobs.filter((b) => b[0] === 'd');
+      return data.flatMap((a, j) => data.slice(j + 1).map((b) => ({ i, pack, a, b, same: a[3] === b[3] && a[4] === b[4] })));
+    }),
+  );
+  const pick = pairs.find((p) => p.same) ?? pairs[0]!;
+  const victim = pick.b[1];
+  pick.pack.blobs = pick.pack.blobs.map((x) => (x[1] === victim ? (['d', victim, pick.a[2], pick.a[3], takeLength ? pick.a[4] : pick.b[4]] as typeof x) : x));
+  await repo.writeSealedJson('index', files[pick.i]);
+  await repo.backend.remove('index', names[pick.i]!);
   await repo.close();
   return victim;
 }
