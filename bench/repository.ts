@@ -247,8 +247,7 @@ the length, and writes each chunk at its offset into the file the main thread cr
 descriptor: nothing is copied between threads). The main thread creates, checks (size), chmods, times and renames the
 files. What each tool verifies: restic 0.14 checks every blob's MAC, then hashes its plaintext (SHA-256) against the
 id the index gave (\`StreamPack\`), because its MAC does not cover the id. Lifeboat's blobs are sealed with their id
-as GCM's associated data (docs/repository-format.md), so the tag alone proves the bytes are the blob asked for, as
-written; the SHA-256 of every byte, ~24 % of the restore's CPU, is left to \`repo check --read-data\` (and format-1
+as GCM's associated data (docs/repository-format.md), so the tag proves that a holder of the key sealed these bytes as the blob asked for; the SHA-256 of every byte, ~24 % of the restore's CPU, is left to \`repo check --read-data\` (and format-1
 repositories are still re-hashed). Same data, same-time alternating restores, the release before (format 1, re-hashed)
 against this one: 2.16-2.46 s on 3.8-4.2 s of CPU against 1.57-1.78 s on 2.8-3.1 s. Where the CPU goes now (perf, all
 threads): zstd ~33 %, the kernel ~25 % (page-cache writes of the restored files, reads of the packs, faults), AES-GCM
