@@ -6,7 +6,7 @@
 import { randomInt } from 'node:crypto';
 import { LifeboatError } from '../errors';
 import { decompress } from './compress';
-import { blobAad, open, sha256 } from './crypto';
+import { blobAadIf, open, sha256 } from './crypto';
 import type { IndexFile, SnapshotFile, TreeBlob } from './format';
 import { parsePack } from './pack';
 import { type LocalRepository } from './repo';
@@ -193,7 +193,7 @@ async function verifyBlob(key: Buffer, boundIds: boolean, pack: Buffer, id: stri
   if (offset + length > pack.length) return 'lies beyond the end of the pack (truncated)';
   let plain: Buffer;
   try {
-    plain = open(key, pack.subarray(offset, offset + length), boundIds ? blobAad(id) : undefined);
+    plain = open(key, pack.subarray(offset, offset + length), blobAadIf(boundIds, id));
   } catch {
     return 'fails authentication (altered)';
   }

@@ -9,6 +9,7 @@
  * points elsewhere) fails to open like an altered one.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes, scrypt } from 'node:crypto';
+import { isHexId } from './format';
 
 export const NONCE_BYTES = 12;
 export const TAG_BYTES = 16;
@@ -22,9 +23,12 @@ export const sha256 = (data: Buffer | Buffer[]): string => {
 
 /** The associated data a format-2 blob is sealed with: its id's 32 bytes. */
 export function blobAad(id: string): Buffer {
-  if (!/^[0-9a-f]{64}$/.test(id)) throw new Error(`blob id ${id.slice(0, 70)} is not 64 lowercase hex digits`);
+  if (!isHexId(id)) throw new Error(`blob id ${id.slice(0, 70)} is not 64 lowercase hex digits`);
   return Buffer.from(id, 'hex');
 }
+
+/** What blob `id` is sealed and opened with in a repository that binds ids (`bindsBlobIds`), or nothing (format 1). */
+export const blobAadIf = (boundIds: boolean, id: string): Buffer | undefined => (boundIds ? blobAad(id) : undefined);
 
 /** Seals `parts` (concatenated) under `key`, with `aad` authenticated beside them; returns the parts of the sealed object, to avoid a copy. */
 export function seal(key: Buffer, parts: Buffer[], aad?: Buffer): Buffer[] {

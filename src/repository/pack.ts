@@ -7,7 +7,7 @@
  * index can be rebuilt from packs alone (that is how an interrupted backup's packs are reused).
  */
 import { createHash, type Hash } from 'node:crypto';
-import { SEAL_OVERHEAD, blobAad, open, seal, sealBuffer, sha256 } from './crypto';
+import { SEAL_OVERHEAD, blobAadIf, open, seal, sealBuffer, sha256 } from './crypto';
 import { DIRECT_ALIGN, LocalBackend, type Backend } from './backend';
 import type { BlobTuple, BlobType } from './format';
 
@@ -169,7 +169,7 @@ export class PackWriter {
 
   /** Plaintext blob convenience: seals `codec || payload`. */
   async addPlain(type: BlobType, id: string, codec: number, payload: Buffer, rawLength: number): Promise<void> {
-    await this.add(type, id, seal(this.key, [Buffer.from([codec]), payload], this.boundIds ? blobAad(id) : undefined), rawLength);
+    await this.add(type, id, seal(this.key, [Buffer.from([codec]), payload], blobAadIf(this.boundIds, id)), rawLength);
   }
 
   private async cut(): Promise<void> {

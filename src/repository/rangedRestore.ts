@@ -16,7 +16,7 @@ import { LifeboatError } from '../errors';
 import type { Backend } from './backend';
 import type { BlobLocation } from './blobIndex';
 import { decompress } from './compress';
-import { blobAad, open, sha256 } from './crypto';
+import { blobAadIf, open, sha256 } from './crypto';
 import type { FileEntry, ParallelFileRestore, SnapshotMeta } from './types';
 import type { PlacementFailure, RestorePool } from './restorePool';
 
@@ -168,7 +168,7 @@ export function rangedRestore(src: RangedSource, parallel: number, pool?: Restor
         if (at + p.loc.length > bytes.length) throw damaged(p.id, pack, `is truncated (the pack ends ${at + p.loc.length - bytes.length} bytes early)`);
         let plain: Buffer;
         try {
-          plain = open(src.key, bytes.subarray(at, at + p.loc.length), src.boundIds ? blobAad(p.id) : undefined);
+          plain = open(src.key, bytes.subarray(at, at + p.loc.length), blobAadIf(src.boundIds, p.id));
         } catch {
           throw damaged(p.id, pack, 'fails authentication (altered)');
         }

@@ -17,7 +17,7 @@ import { BlobIndex, type BlobLocation } from './blobIndex';
 import { Chunker, DEFAULT_CHUNKER, FixedCutter, validateChunker, type ChunkerParams } from './chunker';
 import { compress, decompress, zstdReadable, type CompressionMode } from './compress';
 import { CompressPool } from './compressPool';
-import { DEFAULT_SCRYPT, blobAad, deriveKey, open, seal, sealBuffer, sha256, type ScryptParams } from './crypto';
+import { DEFAULT_SCRYPT, blobAadIf, deriveKey, open, seal, sealBuffer, sha256, type ScryptParams } from './crypto';
 import {
   DEFAULT_PACK_SIZE,
   FORMAT_VERSION,
@@ -521,7 +521,7 @@ export class LocalRepository implements Repository {
     if (sealed.length !== loc.length) throw new BlobError(id, loc.pack, `is truncated (${sealed.length} of ${loc.length} bytes)`);
     let plain: Buffer;
     try {
-      plain = open(this.key, sealed, this.boundIds ? blobAad(id) : undefined);
+      plain = open(this.key, sealed, blobAadIf(this.boundIds, id));
     } catch {
       throw new BlobError(id, loc.pack, 'fails authentication (altered)');
     }
@@ -698,7 +698,7 @@ class Writer implements SnapshotWriter {
     const job = compressed.then((c) => {
       const { codec, payload } = c;
       // Sealing copies the payload: an uncompressed chunk (a view of the window) is not needed after it either.
-      const sealed = seal(this.repo.key, [Buffer.from([codec]), payload], this.repo.boundIds ? blobAad(id) : undefined);
+      const sealed = seal(this.repo.key, [Buffer.from([codec]), payload], blobAadIf(this.repo.boundIds, id));
       c.done?.();
       free();
       this.gcTick(chunk.length);

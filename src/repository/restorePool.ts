@@ -1,8 +1,8 @@
 /**
  * Parallel restore into local files: worker threads that each read, open (authenticate),
- * decompress, verify (length against the index; SHA-256 against the blob id where the repository's
- * format does not bind ids into the seal: in format 2 the tag already proves the blob is the one
- * asked for, see crypto.ts) and write chunks at
+ * decompress, verify (length against the index; SHA-256 against the blob id in format 1: in format 2
+ * the tag proves a holder of the key sealed the bytes as that blob, see docs/repository-format.md)
+ * and write chunks at
  * their offsets into files the caller opened (positional writes: file descriptors are
  * process-wide, so nothing is copied between threads), or copy them into a SharedArrayBuffer the
  * caller allocated (a file read into memory: one copy, no message carries data). Every chunk is opened and its length
