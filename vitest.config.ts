@@ -6,6 +6,10 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
+    // Unit files two at a time on two cores (vitest's default is one fewer than the cores): many of
+    // them wait on a bin/lifeboat child process, so one file's CPU fills the other's wait. The
+    // integration files still run one at a time (singleFork below).
+    maxWorkers: 2,
     // CI also writes a JSON report, from which .ci/run prints a plain "N passed, N failed" line.
     reporters: process.env.CI ? ['default', ['json', { outputFile: '.ci/test-results.json' }]] : ['default'],
     projects: [

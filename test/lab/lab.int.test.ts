@@ -10,9 +10,10 @@ import { kafkaFor } from '../../src/kafka/client';
 import { readClusterState } from '../../src/kafka/clusterState';
 import { produceConsumeProbe } from '../../src/kafka/probe';
 import { withAdmin } from '../../src/kafka/admin';
-import { brokerRegistered, killBroker, startBroker, stopBroker, waitForLabAgreement } from '../../lab/lab';
+import { brokerProcess, brokerRegistered, killBroker, startBroker, stopBroker, waitForLabAgreement } from '../../lab/lab';
+import { classArchiveFile } from '../../lab/jvm';
 import { findBroker, findCluster, zkConnect } from '../../lab/topology';
-import { waitUntil } from '../../src/host/processes';
+import { runningPid, waitUntil } from '../../src/host/processes';
 import { getChildren, getData, withZk } from '../../src/zookeeper/client';
 import { createTopicsReady, liveKafka } from '../support/kafka';
 import { primarySpec, standbySpec, topo, unique } from '../support/lab';
@@ -175,6 +176,10 @@ describe('lab broker control', () => {
       for (const p of during) expect(p.isr).not.toContain(2);
 
       await startBroker(topo, b2);
+      // It started from the lab's class archive of Kafka's classes (lab/jvm.ts): its JVM mapped the file.
+      const pid = runningPid(brokerProcess(topo, b2));
+      expect(pid).toBeDefined();
+      expect(readFileSync(`/proc/${pid}/maps`, 'utf8')).toContain(classArchiveFile(topo.cacheDir, topo.kafkaVersion));
       await waitUntil('broker 2 back in every ISR', async () => (await partitionReplicas(kafka, topic)).every((p) => p.isr.includes(2)), {
         timeoutMs: 60_000,
       });
