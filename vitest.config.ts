@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -6,10 +7,10 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
-    // Unit files two at a time on two cores (vitest's default is one fewer than the cores): many of
-    // them wait on a bin/lifeboat child process, so one file's CPU fills the other's wait. The
-    // integration files still run one at a time (singleFork below).
-    maxWorkers: 2,
+    // Unit files at least two at a time (vitest's default is one fewer than the cores: one here): many
+    // of them wait on a bin/lifeboat child process, so one file's CPU fills the other's wait. The
+    // integration files still run one at a time (singleFork below), after the unit files.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     // CI also writes a JSON report, from which .ci/run prints a plain "N passed, N failed" line.
     reporters: process.env.CI ? ['default', ['json', { outputFile: '.ci/test-results.json' }]] : ['default'],
     projects: [

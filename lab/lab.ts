@@ -17,7 +17,7 @@ import { stopMirrorMaker } from './mirrorMaker';
 import { prometheusPid, prometheusReady, prometheusUrl, startPrometheus, stopPrometheus } from './prometheus';
 import { s3Ready, startS3, stopS3, versitygwPid, ensureVersitygw } from './s3';
 import { ensureAlertmanager, ensureChromium, ensureKafka4Libs, ensureKafkaLibs, ensurePrometheus, ensureTemporalCli, javaBinary } from './provision';
-import { classArchiveFile, ensureClassArchive, LAB_JVM_FLAGS, labJvmFlags } from './jvm';
+import { ensureClassArchive, labJitFlags, labJvmFlags } from './jvm';
 import { writeLabSpecs } from './specs';
 import type { LabBroker, LabTopology } from './topology';
 import { alertmanagerUrls, allClusters, bootstrapServers, findCluster, isKraftBroker, labTopology, receiverListen, s3Endpoint, temporalAddress, zkConnect } from './topology';
@@ -50,7 +50,7 @@ function zookeeperProcess(topo: LabTopology): ManagedProcess {
       // ZooKeeper keeps every znode in memory; a 100k-znode benchmark tree needs far more than 256m.
       '-Xms128m',
       '-Xmx2g',
-      ...labJvmFlags(classArchiveFile(topo.cacheDir, topo.kafkaVersion)),
+      ...labJvmFlags(topo.kafkaLibs),
       `-Dlog4j.configuration=file:${join(confDir, 'log4j.properties')}`,
       '-Dzookeeper.jmx.log4j.disable=true',
       '-cp',
@@ -68,13 +68,13 @@ export function brokerProcess(topo: LabTopology, b: LabBroker): ManagedProcess {
   const props = join(b.configDir, 'server.properties');
   const kraft = isKraftBroker(topo, b);
   // Kafka 4 logs through log4j2 and runs with a smaller heap; 3.9 through reload4j.
-  const [heap, logging, libs, version] = kraft
-    ? [['-Xms128m', '-Xmx512m'], `-Dlog4j2.configurationFile=${join(b.configDir, 'log4j2.yaml')}`, topo.kraft.kafkaLibs, topo.kraft.kafkaVersion]
-    : [['-Xms256m', '-Xmx1g'], `-Dlog4j.configuration=file:${join(b.configDir, 'log4j.properties')}`, topo.kafkaLibs, topo.kafkaVersion];
+  const [heap, logging, libs] = kraft
+    ? [['-Xms128m', '-Xmx512m'], `-Dlog4j2.configurationFile=${join(b.configDir, 'log4j2.yaml')}`, topo.kraft.kafkaLibs]
+    : [['-Xms256m', '-Xmx1g'], `-Dlog4j.configuration=file:${join(b.configDir, 'log4j.properties')}`, topo.kafkaLibs];
   return {
     name: `${kraft ? 'node' : 'broker'} ${b.cluster}-${b.id}`,
     command: javaBinary(),
-    args: [...heap, ...labJvmFlags(classArchiveFile(topo.cacheDir, version)), '-Djava.awt.headless=true', logging, `-Dkafka.logs.dir=${join(b.dir, 'logs')}`, '-cp', join(libs, '*'), 'kafka.Kafka', props],
+    args: [...heap, ...labJvmFlags(libs), '-Djava.awt.headless=true', logging, `-Dkafka.logs.dir=${join(b.dir, 'logs')}`, '-cp', join(libs, '*'), 'kafka.Kafka', props],
     pidFile: b.pidFile,
     logFile: b.logFile,
     marker: props,
@@ -217,7 +217,7 @@ function kraftClusterId(topo: LabTopology): string {
 function formatKraftNode(topo: LabTopology, b: LabBroker, log: Log): void {
   if (existsSync(join(b.logDir, 'meta.properties'))) return;
   log(`formatting KRaft node ${b.cluster}-${b.id} (cluster id ${kraftClusterId(topo)})`);
-  execFileSync(javaBinary(), [...LAB_JVM_FLAGS, '-cp', join(topo.kraft.kafkaLibs, '*'), `-Dlog4j2.configurationFile=${join(b.configDir, 'log4j2.yaml')}`, 'kafka.tools.StorageTool', 'format', '-t', kraftClusterId(topo), '-c', join(b.configDir, 'server.properties')], {
+  execFileSync(javaBinary(), [...labJitFlags(), '-cp', join(topo.kraft.kafkaLibs, '*'), `-Dlog4j2.configurationFile=${join(b.configDir, 'log4j2.yaml')}`, 'kafka.tools.StorageTool', 'format', '-t', kraftClusterId(topo), '-c', join(b.configDir, 'server.properties')], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
@@ -363,8 +363,8 @@ export async function labUp(topo: LabTopology = labTopology(), opts: UpOptions =
   const cli = ensureTemporalCli(topo, log);
   ensureKafkaLibs(topo, log);
   ensureKafka4Libs(topo, log);
-  await ensureClassArchive(topo.cacheDir, topo.kafkaVersion, topo.kafkaLibs, log);
-  await ensureClassArchive(topo.cacheDir, topo.kraft.kafkaVersion, topo.kraft.kafkaLibs, log);
+  await ensureClassArchive(topo.kafkaVersion, topo.kafkaLibs, log);
+  await ensureClassArchive(topo.kraft.kafkaVersion, topo.kraft.kafkaLibs, log);
   ensureAlertmanager(log);
   ensurePrometheus(log);
   ensureChromium(log);

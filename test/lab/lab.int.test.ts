@@ -177,9 +177,11 @@ describe('lab broker control', () => {
 
       await startBroker(topo, b2);
       // It started from the lab's class archive of Kafka's classes (lab/jvm.ts): its JVM mapped the file.
+      const archive = classArchiveFile(topo.kafkaLibs);
+      expect(existsSync(archive), `${archive} is missing: did lab up warn about its training run?`).toBe(true);
       const pid = runningPid(brokerProcess(topo, b2));
       expect(pid).toBeDefined();
-      expect(readFileSync(`/proc/${pid}/maps`, 'utf8')).toContain(classArchiveFile(topo.cacheDir, topo.kafkaVersion));
+      expect(readFileSync(`/proc/${pid}/maps`, 'utf8').includes(archive), `broker 2's JVM did not map ${archive}`).toBe(true);
       await waitUntil('broker 2 back in every ISR', async () => (await partitionReplicas(kafka, topic)).every((p) => p.isr.includes(2)), {
         timeoutMs: 60_000,
       });
