@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -150,6 +150,7 @@ describe('cluster spec: secrets', () => {
       expect(resolveSecret(again.repository!.password)).toBe('from-the-spec-dir');
     } finally {
       process.chdir(cwd);
+      rmSync(elsewhere, { recursive: true, force: true });
     }
   });
 

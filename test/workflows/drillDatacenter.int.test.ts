@@ -119,6 +119,7 @@ afterAll(async () => {
   if (lab && drillId) await lab.client.workflow.getHandle(drillId).terminate('test clean-up').catch(() => undefined);
   if (lab && (await mirrorRuns().catch(() => false))) await lab.client.workflow.getHandle(mirrorId).terminate('test clean-up').catch(() => undefined);
   await lab?.stop();
+  rmSync(clients, { force: true });
 }, 300_000);
 
 // A drill whose review could not wholly undo its failover keeps the promotion hold (no failover promotes over it): ended here, so the next test's failover may promote.

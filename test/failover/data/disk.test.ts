@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { activityDeps, createActivities } from '../../../activities';
 import type { ClusterSpec } from '../../../src/config/spec';
 import { partitionEndsFromDisk } from '../../../src/failover/data/disk';
@@ -17,9 +17,15 @@ import { batch } from './batches';
 
 const seg = (base: number) => `${String(base).padStart(20, '0')}.log`;
 
+const made: string[] = [];
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
 /** Broker 1: t-0 with two segments and a torn tail; broker 2: a shorter replica of t-0. */
 function layout(): { dir: string; spec: ClusterSpec; logs: string[] } {
   const dir = mkdtempSync(join(tmpdir(), 'ex-disk-'));
+  made.push(dir);
   const logs = [join(dir, 'b1'), join(dir, 'b2')];
   const p1 = join(logs[0]!, 't-0');
   mkdirSync(p1, { recursive: true });
