@@ -19,7 +19,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, write
 import { createServer, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { type ManagedProcess, runningPid, startDetached, stopProcess, tail, waitUntil } from '../src/host/processes';
+import { type ManagedProcess, processAlive, runningPid, startDetached, stopProcess, tail, waitUntil } from '../src/host/processes';
 import { javaBinary } from './provision';
 
 const DEFAULT_FLAGS = ['-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20'];
@@ -75,28 +75,19 @@ const trainingProcess = (dir: string, libs: string, partial: string): ManagedPro
   marker: join(dir, 'server.properties'),
 });
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** What an interrupted training run of a process that is gone left beside the jars: its JVM is killed, its files removed. */
 async function sweepAbandonedTraining(libs: string): Promise<void> {
   const parent = dirname(libs);
   for (const name of readdirSync(parent)) {
     const m = new RegExp(`^${TRAINING_PREFIX}(\\d+)$`).exec(name);
-    if (!m || pidAlive(Number(m[1]))) continue;
+    if (!m || processAlive(Number(m[1]))) continue;
     const dir = join(parent, name);
     await stopProcess(trainingProcess(dir, libs, ''), { signal: 'SIGKILL' }).catch(() => false);
     rmSync(dir, { recursive: true, force: true });
   }
   for (const name of readdirSync(libs)) {
     const m = /\.(\d+)\.part$/.exec(name);
-    if (m && !pidAlive(Number(m[1]))) rmSync(join(libs, name), { force: true });
+    if (m && !processAlive(Number(m[1]))) rmSync(join(libs, name), { force: true });
   }
 }
 

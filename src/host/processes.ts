@@ -122,7 +122,8 @@ export function startDetached(p: ManagedProcess): number {
   }
 }
 
-function alive(pid: number): boolean {
+/** True while `pid` runs (a zombie does not). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return !isZombie(pid);
@@ -148,7 +149,7 @@ export async function stopProcess(
   } catch {
     /* already gone */
   }
-  const gone = () => !alive(pid);
+  const gone = () => !processAlive(pid);
   const graceMs = signal === 'SIGKILL' ? 10_000 : (opts.graceMs ?? 60_000);
   const exited = await poll(gone, { what: `process ${pid} to exit`, timeoutMs: graceMs, intervalMs: 100, signal: opts.abort }).catch((e: unknown) => {
     if (opts.abort?.aborted) throw e;
