@@ -19,6 +19,7 @@ export default defineConfig({
           name: 'unit',
           include: ['test/**/*.test.ts'],
           exclude: ['test/**/*.int.test.ts', 'node_modules/**'],
+          globalSetup: ['test/support/cliBundleSetup.ts'],
           testTimeout: 30_000,
         },
       },
@@ -26,7 +27,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.int.test.ts'],
-          globalSetup: ['test/support/labSetup.ts'],
+          globalSetup: ['test/support/cliBundleSetup.ts', 'test/support/labSetup.ts'],
           setupFiles: ['test/support/ensureLab.ts'],
           testTimeout: 180_000,
           hookTimeout: 300_000,

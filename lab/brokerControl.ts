@@ -6,25 +6,31 @@
  */
 import { type BrokerControl, registerBrokerControl } from '../src/host/brokerControl';
 import { LifeboatError } from '../src/errors';
-import { brokerRunning, killBroker, startBroker, stopBroker } from './lab';
 import { findBroker, labTopology, type LabTopology } from './topology';
+
+/**
+ * The lab's machinery (Temporal's client, kafkajs, provisioning) is loaded when a broker is first
+ * controlled, not when this module registers: every lifeboat process of the lab loads this adapter,
+ * and most never start or stop a broker (a CLI call took 2.2 s with it loaded eagerly, 0.6 s without).
+ */
+const lab = () => import('./lab');
 
 /** The lab's control of one broker of one of its clusters (a scratch topology in some tests). */
 export function labBrokerControl(topo: LabTopology, cluster: string, brokerId: number): BrokerControl {
   const lb = findBroker(topo, cluster, brokerId);
   return {
     describe: `lab ${cluster}-${brokerId}`,
-    start: () => startBroker(topo, lb),
+    start: async () => (await lab()).startBroker(topo, lb),
     stop: async () => {
-      await stopBroker(topo, lb);
+      await (await lab()).stopBroker(topo, lb);
     },
-    status: async () => (brokerRunning(topo, lb) ? 'running' : 'stopped'),
+    status: async () => ((await lab()).brokerRunning(topo, lb) ? 'running' : 'stopped'),
     // SIGKILL, as a host dies: returns once the process is gone, as `systemctl kill` does. Its
     // ZooKeeper registration lingers until the session expires (6 s in the lab), as after a real
     // crash; whoever starts it again or replaces its log dirs waits for that (startBroker here,
     // stopBrokerAndWait and startBrokerActivity in a recovery), so the wait is the recovery's, not the fault's.
     kill: async () => {
-      await killBroker(topo, lb, { settle: false });
+      await (await lab()).killBroker(topo, lb, { settle: false });
     },
   };
 }
