@@ -8,17 +8,19 @@
  *   reset                         down, then delete the lab's state (cluster data, specs); keeps the cache
  *   env                           the exports that point Temporal's tools and lifeboat at the lab
  *   demo [--records N] [--json]   seed → backup → disaster → full-cluster recovery → report (lab/demo.ts)
+ * `--slot N` (N ≥ 2) acts on the Nth lab beside the first (topology.ts labSlotEnv), as the tests run them.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { brokerRunning, killBroker, labDown, labStatus, labUp, startBroker, stopBroker } from './lab';
-import { allClusters, findBroker, labEnv, labTopology } from './topology';
+import { allClusters, findBroker, labEnv, labSlotEnv, labTopology } from './topology';
 import { tail } from '../src/host/processes';
 import { fail } from '../src/cli/output';
 
 const USAGE = `usage: npm run lab -- up [--provision-only] | down | status [--json] | logs [component] [-n N] |
-       broker stop|start|kill <cluster> <id> | reset | env | demo [--records N] [--json]`;
+       broker stop|start|kill <cluster> <id> | reset | env | demo [--records N] [--json]
+       (any but demo with --slot N: the Nth lab beside the first)`;
 
 async function main(argv: string[]): Promise<number> {
   // The demo has options of its own; it runs lifeboat's workflows against the lab, as an operator would.
@@ -27,8 +29,9 @@ async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { json: { type: 'boolean' }, 'provision-only': { type: 'boolean' }, n: { type: 'string', short: 'n' } },
+    options: { json: { type: 'boolean' }, 'provision-only': { type: 'boolean' }, n: { type: 'string', short: 'n' }, slot: { type: 'string' } },
   });
+  if (values.slot !== undefined) Object.assign(process.env, labSlotEnv(Number(values.slot)));
   const topo = labTopology();
   const log = (m: string) => console.error(`lab: ${m}`);
   const [cmd, ...rest] = positionals;
