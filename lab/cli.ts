@@ -31,7 +31,9 @@ async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: { json: { type: 'boolean' }, 'provision-only': { type: 'boolean' }, n: { type: 'string', short: 'n' }, slot: { type: 'string' } },
   });
-  if (values.slot !== undefined) Object.assign(process.env, labSlotEnv(Number(values.slot)));
+  // The lab's own settings too, printed by `env`: the lab adapter finds that lab's brokers by them.
+  const slotEnv = values.slot === undefined ? {} : labSlotEnv(Number(values.slot));
+  Object.assign(process.env, slotEnv);
   const topo = labTopology();
   const log = (m: string) => console.error(`lab: ${m}`);
   const [cmd, ...rest] = positionals;
@@ -40,17 +42,17 @@ async function main(argv: string[]): Promise<number> {
       const t0 = Date.now();
       await labUp(topo, { log, provisionOnly: values['provision-only'] });
       log(`${values['provision-only'] ? 'provisioned' : 'up'} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-      if (!values['provision-only']) printStatus(values.json ?? false);
+      if (!values['provision-only']) printStatus(values.json ?? false, values.slot);
       return 0;
     }
     case 'down':
       await labDown(topo, log);
       return 0;
     case 'status':
-      printStatus(values.json ?? false);
+      printStatus(values.json ?? false, values.slot);
       return 0;
     case 'env':
-      for (const [k, v] of Object.entries(labEnv(topo))) console.log(`export ${k}=${v}`);
+      for (const [k, v] of Object.entries({ ...slotEnv, ...labEnv(topo) })) console.log(`export ${k}=${v}`);
       return 0;
     case 'reset':
       await labDown(topo, log);
@@ -91,7 +93,7 @@ async function main(argv: string[]): Promise<number> {
   return 2;
 }
 
-function printStatus(json: boolean): void {
+function printStatus(json: boolean, slot?: string): void {
   const s = labStatus();
   if (json) {
     console.log(JSON.stringify(s, null, 2));
@@ -99,7 +101,7 @@ function printStatus(json: boolean): void {
   }
   const mark = (up: boolean) => (up ? 'up  ' : 'DOWN');
   console.log(`lab dir    ${s.labDir}`);
-  console.log(`env        eval "$(npm run -s lab -- env)"   # points lifeboat and the temporal CLI at this lab`);
+  console.log(`env        eval "$(npm run -s lab -- env${slot ? ` --slot ${slot}` : ''})"   # points lifeboat and the temporal CLI at this lab`);
   console.log(`${mark(s.temporal.running)} temporal   ${s.temporal.address} (namespace ${s.temporal.namespace}, UI ${s.temporal.ui})`);
   console.log(`${mark(s.zookeeper.running)} zookeeper  ${s.zookeeper.connect}`);
   for (const c of s.clusters) {

@@ -3,8 +3,7 @@
  * before the body, errors mapped once, the worker's repository sessions in scope. Run in Temporal's
  * MockActivityEnvironment, the way the worker runs them.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -18,6 +17,7 @@ import { parseProgress } from '../../src/core/progress';
 import { LifeboatError } from '../../src/errors';
 import { openRepositoryForSpec, RepositorySessions } from '../../src/repository';
 import { BlobError } from '../../src/repository/repo';
+import { testDir } from '../support/tmp';
 
 const rawSpec = (dir: string) => ({
   name: 'unit',
@@ -27,7 +27,7 @@ const rawSpec = (dir: string) => ({
 });
 
 function workspace(): { dir: string; spec: ClusterSpec } {
-  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-activities-'));
+  const dir = testDir('lifeboat-activities-');
   mkdirSync(join(dir, 'config'));
   writeFileSync(join(dir, 'config', 'server.properties'), 'broker.id=1\nlog.dirs=/tmp/x\n');
   writeFileSync(join(dir, 'pw'), 'a password for the unit test\n');

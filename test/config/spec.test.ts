@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { loadSpec, parseSpec, resolveSecret, SpecError, zkAuthOf } from '../../src/config/spec';
 import { labSpec } from '../../lab/specs';
 import { labTopology } from '../../lab/topology';
+import { testDir } from '../support/tmp';
 
 const minimal = {
   name: 'prod-east',
@@ -124,7 +125,7 @@ describe('cluster spec: what cannot be right is refused, naming the field', () =
 
 describe('cluster spec: secrets', () => {
   it('a relative file: secret is the spec file\'s neighbour, stored absolute (found from any working directory)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'spec-secret-'));
+    const dir = testDir('spec-secret-');
     mkdirSync(join(dir, 'secrets'));
     writeFileSync(join(dir, 'secrets', 'repo-pw'), 'from-the-spec-dir\n');
     writeFileSync(join(dir, 'zk-pw'), 'bob:secret\n');

@@ -3,13 +3,12 @@
  * limited), restored from S3 (`repo restore-files`, the parallel ranged-read path) byte-identical
  * to the source files; `repo check --read-data` on S3 finds nothing wrong.
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LIFEBOAT_BIN } from '../support/cli';
+import { lifeboatWith } from '../support/cli';
 import { cleanS3, S3_BUCKET, S3_ENDPOINT, s3Credentials, s3Keys, s3Prefix } from '../support/s3';
 import { kafkaLike } from '../../bench/repositoryData';
 
@@ -19,14 +18,9 @@ afterAll(async () => {
   await cleanS3();
 });
 
-function cli(args: string[]): { code: number; stdout: string; stderr: string } {
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const c = s3Credentials();
-  const r = spawnSync(LIFEBOAT_BIN, args, {
-    env: { ...process.env, LIFEBOAT_PASSWORD: 'copy-test', AWS_ACCESS_KEY_ID: c.accessKeyId, AWS_SECRET_ACCESS_KEY: c.secretAccessKey, AWS_ENDPOINT_URL: S3_ENDPOINT },
-    encoding: 'utf8',
-    timeout: 170_000,
-  });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  return lifeboatWith({ LIFEBOAT_PASSWORD: 'copy-test', AWS_ACCESS_KEY_ID: c.accessKeyId, AWS_SECRET_ACCESS_KEY: c.secretAccessKey, AWS_ENDPOINT_URL: S3_ENDPOINT }, ...args);
 }
 
 describe('copy local → S3 → restore', () => {
@@ -44,16 +38,16 @@ describe('copy local → S3 → restore', () => {
     const local = join(work, 'repo');
     const prefix = s3Prefix('copy');
     const s3 = `s3://${S3_BUCKET}/${prefix}`;
-    expect(cli(['repo', 'init', '--repo', local]).code).toBe(0);
-    const backup = cli(['repo', 'backup', src, '--repo', local, '--cluster', 'c', '--as', 'logdirs/b1']);
+    expect((await cli(['repo', 'init', '--repo', local])).code).toBe(0);
+    const backup = await cli(['repo', 'backup', src, '--repo', local, '--cluster', 'c', '--as', 'logdirs/b1']);
     expect(backup.code, backup.stderr).toBe(0);
-    const init = cli(['repo', 'init', '--repo', s3, '--json']);
+    const init = await cli(['repo', 'init', '--repo', s3, '--json']);
     expect(init.code, init.stderr).toBe(0);
     expect(JSON.parse(init.stdout)).toMatchObject({ created: s3 });
 
     const rate = 2 * 1024 * 1024;
     const t0 = Date.now();
-    const copy = cli(['repo', 'copy', '--repo', local, '--to', s3, '--limit-rate', '2M', '--json']);
+    const copy = await cli(['repo', 'copy', '--repo', local, '--to', s3, '--limit-rate', '2M', '--json']);
     const seconds = (Date.now() - t0) / 1000;
     expect(copy.code, copy.stderr).toBe(0);
     const result = JSON.parse(copy.stdout) as { copied: unknown[]; bytesWritten: number };
@@ -64,11 +58,11 @@ describe('copy local → S3 → restore', () => {
     expect((await s3Keys(prefix)).filter((k) => k.key.startsWith(`${prefix}/snapshots/`))).toHaveLength(1);
 
     const target = join(work, 'restored');
-    const restore = cli(['repo', 'restore-files', 'latest', '--repo', s3, '--target', target, '--json']);
+    const restore = await cli(['repo', 'restore-files', 'latest', '--repo', s3, '--target', target, '--json']);
     expect(restore.code, restore.stderr).toBe(0);
     for (const [p, d] of files) expect(readFileSync(join(target, 'logdirs/b1', p)).equals(d), p).toBe(true);
 
-    const check = cli(['repo', 'check', '--read-data', '--repo', s3]);
+    const check = await cli(['repo', 'check', '--read-data', '--repo', s3]);
     expect(check.code, check.stdout + check.stderr).toBe(0);
   }, 170_000);
 });

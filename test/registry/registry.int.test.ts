@@ -3,8 +3,7 @@
  * root with real ephemeral registrations, exported in the seed's shape, incrementally, restored,
  * turned into static fallback files and verified with a register/discover probe.
  */
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LifeboatError } from '../../src/errors';
@@ -25,6 +24,7 @@ import { readZkComponent } from '../../src/zookeeper/storage';
 import { primarySpec } from '../support/lab';
 import { CreateMode, exists, getChildren, remove, type ZkClient } from '../../src/zookeeper/client';
 import { deleteTree, mk, newScratchRoot, OPEN, session } from '../zookeeper/scratch';
+import { testDir } from '../support/tmp';
 
 const root = newScratchRoot();
 const roots = { curator: `${root}/services`, dubbo: `${root}/dubbo` };
@@ -84,7 +84,7 @@ describe('service registry', () => {
     expect(trees.dubbo?.nodes.length).toBeGreaterThan(5);
 
     // The directory form round-trips; a malformed registry.json is a clear CorruptBackup.
-    const dir = mkdtempSync(join(tmpdir(), 'lifeboat-registry-'));
+    const dir = testDir('lifeboat-registry-');
     writeCaptureDir(dir, { registry, trees });
     expect((await readCaptureDir(dir)).registry).toEqual(registry);
     writeFileSync(join(dir, 'registry.json'), JSON.stringify({ ...registry, services: [{ name: 'x', layout: 'eureka', instances: [] }] }));
@@ -96,7 +96,7 @@ describe('service registry', () => {
 
   it('static fallback: one address file per service, UP instances only, from the export alone', async () => {
     const { registry } = await captureRegistry(zk, roots);
-    const dir = mkdtempSync(join(tmpdir(), 'lifeboat-fallback-'));
+    const dir = testDir('lifeboat-fallback-');
     writeFallback(dir, staticFallback(registry));
     expect(readdirSync(dir).sort()).toEqual(['com.example.OrderService.json', 'order-service.json', 'user-service.json']);
     const order = JSON.parse(readFileSync(join(dir, 'order-service.json'), 'utf8'));
@@ -158,7 +158,7 @@ describe('service registry', () => {
     ).rejects.toMatchObject({ type: 'UnsafeTarget' });
     expect(await getChildren(zk, target.curator)).toEqual(['legacy-service']);
 
-    const dir = mkdtempSync(join(tmpdir(), 'lifeboat-regpre-'));
+    const dir = testDir('lifeboat-regpre-');
     const spec = { ...primarySpec(), repository: { path: join(dir, 'repo'), password: { env: 'LIFEBOAT_PASSWORD' }, compression: 'auto' as const } };
     const kept: string[] = [];
     await restoreRegistry(zk, curatorOnly, {

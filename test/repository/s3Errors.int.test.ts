@@ -4,11 +4,10 @@
  * middle of a backup's upload leaves nothing visible half-written and the re-run completes, storing
  * only what is missing; a lock dated ahead of this machine's clock is named as a clock skew.
  */
-import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { LIFEBOAT_BIN } from '../support/cli';
+import { lifeboatWith } from '../support/cli';
 import { primarySpec } from '../support/lab';
 import { cleanS3, S3_BUCKET, S3_ENDPOINT, s3Credentials, s3Keys, s3Location, s3Prefix, s3Repository } from '../support/s3';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,14 +24,9 @@ afterAll(async () => {
 });
 
 /** Runs the CLI with the lab's S3 server (or `env` over it) in AWS_* variables. */
-function cli(args: string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const c = s3Credentials();
-  const r = spawnSync(LIFEBOAT_BIN, args, {
-    env: { ...process.env, LIFEBOAT_PASSWORD: PASSWORD, AWS_ACCESS_KEY_ID: c.accessKeyId, AWS_SECRET_ACCESS_KEY: c.secretAccessKey, AWS_ENDPOINT_URL: S3_ENDPOINT, ...env },
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  return lifeboatWith({ LIFEBOAT_PASSWORD: PASSWORD, AWS_ACCESS_KEY_ID: c.accessKeyId, AWS_SECRET_ACCESS_KEY: c.secretAccessKey, AWS_ENDPOINT_URL: S3_ENDPOINT, ...env }, ...args);
 }
 const oneLine = (stderr: string): string[] => stderr.trim().split('\n');
 
@@ -72,12 +66,12 @@ describe('S3: bad input and failures', () => {
   it('wrong credentials: one line, exit code of a wrong password, nothing written', async () => {
     const prefix = s3Prefix('creds');
     const url = `s3://${S3_BUCKET}/${prefix}`;
-    const r = cli(['repo', 'init', '--repo', url], { AWS_SECRET_ACCESS_KEY: 'not-the-secret' });
+    const r = await cli(['repo', 'init', '--repo', url], { AWS_SECRET_ACCESS_KEY: 'not-the-secret' });
     expect(r.code, r.stderr).toBe(EXIT.WRONG_PASSWORD);
     expect(oneLine(r.stderr)).toHaveLength(1);
     expect(r.stderr).toMatch(/refused the credentials for s3:\/\/.* \(SignatureDoesNotMatch|InvalidAccessKeyId|AccessDenied|HTTP 403/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
-    const unknown = cli(['repo', 'snapshots', '--repo', url], { AWS_ACCESS_KEY_ID: 'nobody' });
+    const unknown = await cli(['repo', 'snapshots', '--repo', url], { AWS_ACCESS_KEY_ID: 'nobody' });
     expect(unknown.code, unknown.stderr).toBe(EXIT.WRONG_PASSWORD);
     expect(oneLine(unknown.stderr)).toHaveLength(1);
     expect(await s3Keys(prefix)).toEqual([]);
@@ -94,7 +88,7 @@ describe('S3: bad input and failures', () => {
       });
     }
     for (const cmd of [['repo', 'init'], ['repo', 'snapshots']]) {
-      const r = cli([...cmd, '--repo', `s3://${bucket}/x`]);
+      const r = await cli([...cmd, '--repo', `s3://${bucket}/x`]);
       expect(r.code, r.stderr).toBe(EXIT.REPOSITORY_NOT_FOUND);
       expect(oneLine(r.stderr)).toHaveLength(1);
       expect(r.stderr).toContain(`no bucket "${bucket}"`);
@@ -108,7 +102,7 @@ describe('S3: bad input and failures', () => {
         s.close(() => resolve(port));
       });
     });
-    const r = cli(['repo', 'snapshots', '--repo', `s3://${S3_BUCKET}/x`], { AWS_ENDPOINT_URL: `http://127.0.0.1:${closed}` });
+    const r = await cli(['repo', 'snapshots', '--repo', `s3://${S3_BUCKET}/x`], { AWS_ENDPOINT_URL: `http://127.0.0.1:${closed}` });
     expect(r.code, r.stderr).toBe(EXIT.UNREACHABLE);
     expect(oneLine(r.stderr)).toHaveLength(1);
     expect(r.stderr).toMatch(/S3 server http:\/\/127\.0\.0\.1:\d+ failed while .*ECONNREFUSED/);

@@ -15,7 +15,8 @@ export const LIFEBOAT_BIN = join(__dirname, '..', '..', 'bin', 'lifeboat');
 /** The program and arguments for one call: a bundle when the call's adapters are none or the lab's only. */
 export function cliCommand(args: string[], env: NodeJS.ProcessEnv): { file: string; args: string[]; env: NodeJS.ProcessEnv } {
   const adapters = adapterModulesFromEnv(env);
-  const bundle = args[0] === 'worker' ? undefined : adapters.length === 0 ? CLI_BUNDLES.plain : adapters.every((m) => m === LAB_ADAPTER_MODULE) ? CLI_BUNDLES.lab : undefined;
+  // Watch mode re-runs tests after edits, and the bundles are built once per run: the sources then.
+  const bundle = args[0] === 'worker' || process.env.VITEST_MODE === 'WATCH' ? undefined : adapters.length === 0 ? CLI_BUNDLES.plain : adapters.every((m) => m === LAB_ADAPTER_MODULE) ? CLI_BUNDLES.lab : undefined;
   if (!bundle || !existsSync(bundle)) return { file: LIFEBOAT_BIN, args, env };
   // The lab bundle has the adapter built in: plain node could not load the .ts module the variable names.
   const { [ADAPTERS_ENV]: _builtIn, ...rest } = env;

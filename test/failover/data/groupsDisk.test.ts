@@ -7,8 +7,7 @@
  *   ñandú-transactional   TxnOffsetCommit p0=11, p1=99 aborted; then p0=12 committed → p0=12 only
  * (the capture ran twice, the second run repeating the first: the last records still decide).
  */
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ClusterSpec } from '../../../src/config/spec';
@@ -16,6 +15,7 @@ import { groupsOnDisk, mergeGroups } from '../../../src/failover/data/divergence
 import { OffsetCommitReplay, groupOffsetsFromDisk, javaStringHashCode, offsetsPartitionFor } from '../../../src/failover/data/groupsDisk';
 import type { DiskGroups } from '../../../src/failover/data/types';
 import { isAbortMarker, splitBatches } from '../../../src/kafka/wire/recordBatch';
+import { testDir } from '../../support/tmp';
 
 const fixture = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'consumer-offsets-3.9.1.json'), 'utf8')) as {
   partitionCount: number;
@@ -75,7 +75,7 @@ describe('offset commits replayed from the bytes Kafka wrote', () => {
 
 /** A broker's log dir holding the fixture's partitions of __consumer_offsets (all of them, or `only`). */
 function logDir(only?: number[]): ClusterSpec {
-  const dir = mkdtempSync(join(tmpdir(), 'ex-groups-'));
+  const dir = testDir('ex-groups-');
   for (let p = 0; p < fixture.partitionCount; p++) {
     if (only && !only.includes(p)) continue;
     mkdirSync(join(dir, `__consumer_offsets-${p}`));
