@@ -1,16 +1,16 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
-import { TEST_LABS } from './test/support/labSlots';
 
 /**
- * Two projects: `unit` (pure logic) and `integration` (`*.int.test.ts`, against the real lab: the
- * global setup starts it where it is not up). Files of both run side by side in one pool of workers.
+ * Two projects: `unit` (pure logic, parallel) and `integration` (`*.int.test.ts`, against the real
+ * lab: started by the global setup if it is not up, files run one at a time because they share it).
  */
 export default defineConfig({
   test: {
-    // Two files at a time (vitest's default is one fewer than the cores: one here). Most files wait
-    // more than they compute (on brokers, Temporal timers, CLI child processes), so one file's CPU
-    // fills the other's wait. Each integration file needs a lab of its own: as many workers as labs.
-    maxWorkers: TEST_LABS,
+    // Unit files at least two at a time (vitest's default is one fewer than the cores: one here): many
+    // of them wait on a bin/lifeboat child process, so one file's CPU fills the other's wait. The
+    // integration files still run one at a time (singleFork below), after the unit files.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     // CI also writes a JSON report, from which .ci/run prints a plain "N passed, N failed" line.
     reporters: process.env.CI ? ['default', ['json', { outputFile: '.ci/test-results.json' }]] : ['default'],
     projects: [
@@ -28,11 +28,11 @@ export default defineConfig({
           name: 'integration',
           include: ['test/**/*.int.test.ts'],
           globalSetup: ['test/support/cliBundleSetup.ts', 'test/support/labSetup.ts'],
-          // labSlot.ts first: it picks the worker's lab before anything reads the lab's settings.
-          setupFiles: ['test/support/labSlot.ts', 'test/support/ensureLab.ts'],
+          setupFiles: ['test/support/ensureLab.ts'],
           testTimeout: 180_000,
           hookTimeout: 300_000,
           pool: 'forks',
+          poolOptions: { forks: { singleFork: true } },
         },
       },
     ],

@@ -8,19 +8,17 @@
  *   reset                         down, then delete the lab's state (cluster data, specs); keeps the cache
  *   env                           the exports that point Temporal's tools and lifeboat at the lab
  *   demo [--records N] [--json]   seed → backup → disaster → full-cluster recovery → report (lab/demo.ts)
- * `--slot N` (N ≥ 2) acts on the Nth lab beside the first (topology.ts labSlotEnv), as the tests run them.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { brokerRunning, killBroker, labDown, labStatus, labUp, startBroker, stopBroker } from './lab';
-import { allClusters, findBroker, labEnv, labSlotEnv, labTopology } from './topology';
+import { allClusters, findBroker, labEnv, labTopology } from './topology';
 import { tail } from '../src/host/processes';
 import { fail } from '../src/cli/output';
 
 const USAGE = `usage: npm run lab -- up [--provision-only] | down | status [--json] | logs [component] [-n N] |
-       broker stop|start|kill <cluster> <id> | reset | env | demo [--records N] [--json]
-       (any but demo with --slot N: the Nth lab beside the first)`;
+       broker stop|start|kill <cluster> <id> | reset | env | demo [--records N] [--json]`;
 
 async function main(argv: string[]): Promise<number> {
   // The demo has options of its own; it runs lifeboat's workflows against the lab, as an operator would.
@@ -29,11 +27,8 @@ async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { json: { type: 'boolean' }, 'provision-only': { type: 'boolean' }, n: { type: 'string', short: 'n' }, slot: { type: 'string' } },
+    options: { json: { type: 'boolean' }, 'provision-only': { type: 'boolean' }, n: { type: 'string', short: 'n' } },
   });
-  // The lab's own settings too, printed by `env`: the lab adapter finds that lab's brokers by them.
-  const slotEnv = values.slot === undefined ? {} : labSlotEnv(Number(values.slot));
-  Object.assign(process.env, slotEnv);
   const topo = labTopology();
   const log = (m: string) => console.error(`lab: ${m}`);
   const [cmd, ...rest] = positionals;
@@ -42,17 +37,17 @@ async function main(argv: string[]): Promise<number> {
       const t0 = Date.now();
       await labUp(topo, { log, provisionOnly: values['provision-only'] });
       log(`${values['provision-only'] ? 'provisioned' : 'up'} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-      if (!values['provision-only']) printStatus(values.json ?? false, values.slot);
+      if (!values['provision-only']) printStatus(values.json ?? false);
       return 0;
     }
     case 'down':
       await labDown(topo, log);
       return 0;
     case 'status':
-      printStatus(values.json ?? false, values.slot);
+      printStatus(values.json ?? false);
       return 0;
     case 'env':
-      for (const [k, v] of Object.entries({ ...slotEnv, ...labEnv(topo) })) console.log(`export ${k}=${v}`);
+      for (const [k, v] of Object.entries(labEnv(topo))) console.log(`export ${k}=${v}`);
       return 0;
     case 'reset':
       await labDown(topo, log);
@@ -93,7 +88,7 @@ async function main(argv: string[]): Promise<number> {
   return 2;
 }
 
-function printStatus(json: boolean, slot?: string): void {
+function printStatus(json: boolean): void {
   const s = labStatus();
   if (json) {
     console.log(JSON.stringify(s, null, 2));
@@ -101,7 +96,7 @@ function printStatus(json: boolean, slot?: string): void {
   }
   const mark = (up: boolean) => (up ? 'up  ' : 'DOWN');
   console.log(`lab dir    ${s.labDir}`);
-  console.log(`env        eval "$(npm run -s lab -- env${slot ? ` --slot ${slot}` : ''})"   # points lifeboat and the temporal CLI at this lab`);
+  console.log(`env        eval "$(npm run -s lab -- env)"   # points lifeboat and the temporal CLI at this lab`);
   console.log(`${mark(s.temporal.running)} temporal   ${s.temporal.address} (namespace ${s.temporal.namespace}, UI ${s.temporal.ui})`);
   console.log(`${mark(s.zookeeper.running)} zookeeper  ${s.zookeeper.connect}`);
   for (const c of s.clusters) {

@@ -121,8 +121,6 @@ function intEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number 
 }
 
 export const KAFKA_VERSION = '3.9.1';
-/** Every Kafka-side port of the lab is this base plus a fixed offset (brokers base+1.., services base+792..). */
-const kafkaPortBase = (env: NodeJS.ProcessEnv): number => intEnv(env, 'LIFEBOAT_LAB_KAFKA_PORT_BASE', 19090);
 /** Applications' listeners sit 400 above the brokers' ports (base+401.., clear of the controllers at base+301). */
 const APP_PORT_OFFSET = 400;
 /** The applications' SASL/PLAIN user on every lab broker (loopback only). */
@@ -133,7 +131,7 @@ export const KAFKA4_VERSION = '4.1.1';
 export function labTopology(env: NodeJS.ProcessEnv = process.env): LabTopology {
   const cacheDir = resolve(env.LIFEBOAT_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'lifeboat'));
   const labDir = resolve(env.LIFEBOAT_LAB_DIR ?? join(cacheDir, 'lab'));
-  const kafkaBase = kafkaPortBase(env);
+  const kafkaBase = intEnv(env, 'LIFEBOAT_LAB_KAFKA_PORT_BASE', 19090);
   const broker = (cluster: string, id: number, port: number): LabBroker => {
     const dir = join(labDir, 'kafka', `${cluster}-${id}`);
     return {
@@ -223,25 +221,6 @@ export function labTopology(env: NodeJS.ProcessEnv = process.env): LabTopology {
       pidFile: join(labDir, 's3', 'versitygw.pid'),
       logFile: join(labDir, 's3', 'versitygw.log'),
     },
-  };
-}
-
-/**
- * The settings of another lab beside the one `env` names, for test files that run side by side:
- * slot 1 is that lab; slot n keeps its state in `<lab dir>-<n>` and its ports above the first's
- * (Kafka's base (n-1)·1000 higher, ZooKeeper's n-1, Temporal's (n-1)·100), so several labs share one
- * cache of binaries and one machine.
- */
-export function labSlotEnv(slot: number, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  if (!Number.isInteger(slot) || slot < 1) throw new Error(`a lab slot is a positive integer, got ${slot}`);
-  const first = labTopology(env);
-  const n = slot - 1;
-  return {
-    LIFEBOAT_LAB_DIR: slot === 1 ? first.labDir : `${first.labDir}-${slot}`,
-    LIFEBOAT_LAB_KAFKA_PORT_BASE: String(kafkaPortBase(env) + n * 1000),
-    LIFEBOAT_LAB_ZK_PORT: String(first.zookeeper.port + n),
-    LIFEBOAT_LAB_TEMPORAL_PORT: String(first.temporal.port + n * 100),
-    LIFEBOAT_LAB_TEMPORAL_UI_PORT: String(first.temporal.uiPort + n * 100),
   };
 }
 

@@ -1,7 +1,7 @@
 /**
- * Global setup of the integration project: brings the labs up (TEST_LABS of them, labSlots.ts) where
- * they are not healthy (provisioning into the cache on a fresh machine), and stops each afterwards
- * only if this run started it and LIFEBOAT_LAB_KEEP is not set.
+ * Global setup of the integration project: brings the lab up if it is not healthy (provisioning
+ * into the cache on a fresh machine), and stops it afterwards only if this run started it and
+ * LIFEBOAT_LAB_KEEP is not set.
  *
  * The lab's Temporal keeps its history in the cache, so a run that was killed (a CI time limit, a
  * developer's Ctrl-C) leaves its workflows running there, and the next run's workers pick them up: a
@@ -13,8 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { labDown, labHealthy, labUp } from '../../lab/lab';
-import { labEnv, labSlotEnv, labTopology, useLabEnv } from '../../lab/topology';
-import { TEST_LABS } from './labSlots';
+import { labTopology, useLabEnv } from '../../lab/topology';
 import { temporalSettings } from '../../src/temporal/connection';
 import { buildTestBundle, TEST_BUNDLE_ENV, TIMERS_BUNDLE_ENV } from '../workflows/support/timeSkipping';
 
@@ -34,8 +33,8 @@ async function bundleOnce(): Promise<() => void> {
   return () => rmSync(dir, { recursive: true, force: true });
 }
 
-async function terminateLeftovers(env: NodeJS.ProcessEnv): Promise<void> {
-  const settings = temporalSettings(env);
+async function terminateLeftovers(): Promise<void> {
+  const settings = temporalSettings();
   const connection = await Connection.connect(settings.connection);
   try {
     const client = new Client({ connection, namespace: settings.namespace });
@@ -53,43 +52,23 @@ async function terminateLeftovers(env: NodeJS.ProcessEnv): Promise<void> {
   }
 }
 
-/**
- * One lab, brought up unless it is healthy; returns its teardown (down only if this run started it
- * and LIFEBOAT_LAB_KEEP is not set).
- */
-async function labForSlot(slot: number): Promise<() => Promise<void>> {
-  const env = { ...process.env, ...labSlotEnv(slot) };
-  const topo = labTopology(env);
-  // What slot 1's processes get from useLabEnv; the other slots' set it in labSlot.ts.
-  const temporalEnv = { ...labEnv(topo), ...(slot === 1 ? process.env : {}) };
-  const say = (m: string) => console.log(`[lab${slot === 1 ? '' : ` ${slot}`}] ${m}`);
+export default async function setup(): Promise<() => Promise<void>> {
+  const topo = labTopology();
+  useLabEnv(topo);
+  const removeBundles = await bundleOnce();
   if (await labHealthy(topo)) {
-    await terminateLeftovers(temporalEnv);
-    return async () => {};
+    await terminateLeftovers();
+    return async () => removeBundles();
   }
   const t0 = Date.now();
-  await labUp(topo, { log: say });
-  say(`up in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-  await terminateLeftovers(temporalEnv);
-  return async () => {
-    if (!process.env.LIFEBOAT_LAB_KEEP) await labDown(topo, say);
-  };
-}
-
-export default async function setup(): Promise<() => Promise<void>> {
-  useLabEnv(labTopology());
-  const removeBundles = await bundleOnce();
-  const teardowns: (() => Promise<void>)[] = [];
-  try {
-    // One after the other: the first provisions the cache (jars, binaries, class archives) the others share.
-    for (let slot = 1; slot <= TEST_LABS; slot++) teardowns.push(await labForSlot(slot));
-  } catch (e) {
+  await labUp(topo, { log: (m) => console.log(`[lab] ${m}`) }).catch((e: unknown) => {
     removeBundles();
-    for (const down of teardowns) await down();
     throw e;
-  }
+  });
+  console.log(`[lab] up in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  await terminateLeftovers();
   return async () => {
     removeBundles();
-    for (const down of teardowns) await down();
+    if (!process.env.LIFEBOAT_LAB_KEEP) await labDown(topo, (m) => console.log(`[lab] ${m}`));
   };
 }
