@@ -22,13 +22,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { type ManagedProcess, processAlive, runningPid, startDetached, stopProcess, tail, waitUntil } from '../src/host/processes';
 import { javaBinary } from './provision';
 
-/**
- * Kafka's collector settings, and C2 compiling later (thresholds ×5): the lab's brokers are restarted
- * dozens of times a test run and live minutes, and the compile storm of a fresh JVM was most of their
- * CPU. Start 6.4 → 4.8 s of CPU; 200 MB produced and consumed through three fresh brokers 23.4 →
- * 12.5-16.8 s of their CPU, and sooner (measured with kcat against the lab).
- */
-const DEFAULT_FLAGS = ['-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-XX:CompileThresholdScaling=5'];
+const DEFAULT_FLAGS = ['-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20'];
 
 /** The JIT and collector flags of the lab's JVMs (LIFEBOAT_LAB_JVM_OPTS, space-separated, replaces the default). */
 export function labJitFlags(env: NodeJS.ProcessEnv = process.env): string[] {
