@@ -20,7 +20,8 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { kafkaLike } from './repositoryData';
-import { type Run, bundleCli, timed as timedIn } from './timing';
+import { type Run, timed as timedIn } from './timing';
+import { bundleCli } from '../lab/cliBundle';
 
 const ROOT = resolve(__dirname, '..');
 const SEG = 64 * 1024 * 1024;
@@ -122,7 +123,7 @@ async function main(): Promise<void> {
   const rsRepo = join(dir, 'restic-repo');
   const tarFile = join(dir, 'data.tar.gz');
   for (const p of [lbRepo, rsRepo, tarFile]) rmSync(p, { recursive: true, force: true });
-  const bundle = bundleCli(ROOT);
+  const bundle = bundleCli(join(ROOT, 'node_modules/.cache/lifeboat-bench/cli.cjs'));
   const tsxCli = [join(ROOT, 'node_modules/.bin/tsx'), join(ROOT, 'src/cli/main.ts')] as const;
   const nodeCli = [process.execPath, bundle] as const;
   const [cmd, entry] = values.runner === 'tsx' ? tsxCli : nodeCli;

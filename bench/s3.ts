@@ -18,7 +18,8 @@ import { parseArgs } from 'node:util';
 import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { VERSITYGW_VERSION, ensureVersitygw } from '../lab/s3';
 import { kafkaLike } from './repositoryData';
-import { type Run, bundleCli, timed as timedIn } from './timing';
+import { type Run, timed as timedIn } from './timing';
+import { bundleCli } from '../lab/cliBundle';
 
 const ROOT = resolve(__dirname, '..');
 const SEG = 64 * 1024 * 1024;
@@ -123,7 +124,7 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   console.error(`generating ${(total / 1024 ** 3).toFixed(2)} GiB in ${data} ...`);
   const bytes = generate();
-  const bundle = bundleCli(ROOT);
+  const bundle = bundleCli(join(ROOT, 'node_modules/.cache/lifeboat-bench/cli.cjs'));
   const server = await startServer();
   try {
     s3env = {

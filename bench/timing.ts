@@ -49,19 +49,3 @@ export function timed(cmd: string, args: string[], opts: TimedOptions): Run {
   const [secs, kb, user, sys] = readFileSync(out, 'utf8').trim().split(/\s+/).slice(-4).map(Number);
   return { seconds: secs!, rssMB: kb! / 1024, cpu: user! + sys! };
 }
-
-/** The CLI bundled into one file under node_modules/ (so its packages resolve, native zstd included), as a release would ship it. */
-export function bundleCli(root: string): string {
-  const out = join(root, 'node_modules/.cache/lifeboat-bench/cli.cjs');
-  execFileSync(join(root, 'node_modules/.bin/esbuild'), [
-    join(root, 'src/cli/main.ts'),
-    '--bundle',
-    '--platform=node',
-    '--target=node20',
-    '--format=cjs',
-    '--packages=external',
-    `--outfile=${out}`,
-    '--log-level=warning',
-  ]);
-  return out;
-}

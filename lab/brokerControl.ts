@@ -11,7 +11,7 @@ import { findBroker, labTopology, type LabTopology } from './topology';
 /**
  * The lab's machinery (Temporal's client, kafkajs, provisioning) is loaded when a broker is first
  * controlled, not when this module registers: every lifeboat process of the lab loads this adapter,
- * and most never start or stop a broker (a CLI call took 2.2 s with it loaded eagerly, 0.6 s without).
+ * and most never start or stop a broker (a `bin/lifeboat repo init` with it took 2.2 s loaded eagerly, 1.1-1.3 s lazily).
  */
 const lab = () => import('./lab');
 

@@ -1,9 +1,9 @@
 /**
  * The CLI sizes libuv's thread pool to the machine before the pool starts (src/cli/threadPool.ts):
  * on two cores two threads, not Node's four (each extra thread's glibc arena is peak RSS of a
- * backup or restore, issue 15). Checked on the CLI bundled as the repository benchmark and the tests
- * run it (bench/repository.ts, test/support/cliBundle.ts), by the threads the process runs when it exits. Through tsx (bin/lifeboat)
- * the pool has started before the CLI's code runs (tsx's loader uses it), so there the default stays.
+ * backup or restore, issue 15). Checked on the CLI bundled as the benchmarks and the tests run it
+ * (lab/cliBundle.ts), by the threads the process runs when it exits. Through tsx (bin/lifeboat) the
+ * pool has started before the CLI's code runs (tsx's loader uses it), so there the default stays.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

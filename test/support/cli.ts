@@ -12,11 +12,18 @@ import { CLI_BUNDLES, LAB_ADAPTER_MODULE } from './cliBundle';
 const run = promisify(execFile);
 export const LIFEBOAT_BIN = join(__dirname, '..', '..', 'bin', 'lifeboat');
 
-/** The program and arguments for one call: a bundle when the call's adapters are none or the lab's only. */
-export function cliCommand(args: string[], env: NodeJS.ProcessEnv): { file: string; args: string[]; env: NodeJS.ProcessEnv } {
+/** The bundle that runs this call as bin/lifeboat would, if one does. */
+function bundleFor(args: string[], env: NodeJS.ProcessEnv): string | undefined {
+  // `worker` imports activities/ by path; watch mode re-runs after edits, and the bundles are built once per run.
+  if (args[0] === 'worker' || process.env.VITEST_MODE === 'WATCH') return undefined;
   const adapters = adapterModulesFromEnv(env);
-  // Watch mode re-runs tests after edits, and the bundles are built once per run: the sources then.
-  const bundle = args[0] === 'worker' || process.env.VITEST_MODE === 'WATCH' ? undefined : adapters.length === 0 ? CLI_BUNDLES.plain : adapters.every((m) => m === LAB_ADAPTER_MODULE) ? CLI_BUNDLES.lab : undefined;
+  if (adapters.length === 0) return CLI_BUNDLES.plain;
+  return adapters.every((m) => m === LAB_ADAPTER_MODULE) ? CLI_BUNDLES.lab : undefined;
+}
+
+/** The program and arguments for one call: a bundle when one fits it (bundleFor), else bin/lifeboat. */
+export function cliCommand(args: string[], env: NodeJS.ProcessEnv): { file: string; args: string[]; env: NodeJS.ProcessEnv } {
+  const bundle = bundleFor(args, env);
   if (!bundle || !existsSync(bundle)) return { file: LIFEBOAT_BIN, args, env };
   // The lab bundle has the adapter built in: plain node could not load the .ts module the variable names.
   const { [ADAPTERS_ENV]: _builtIn, ...rest } = env;
