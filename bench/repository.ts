@@ -85,11 +85,12 @@ function append(): number {
 }
 
 /** Reads every file under `root` once (into the page cache). */
-function readTree(root: string): void {
-  const buf = Buffer.allocUnsafe(8 * 1024 * 1024);
-  for (const e of readdirSync(root, { withFileTypes: true, recursive: true })) {
+function readTree(root: string, buf = Buffer.allocUnsafe(8 * 1024 * 1024)): void {
+  for (const e of readdirSync(root, { withFileTypes: true })) {
+    const p = join(root, e.name);
+    if (e.isDirectory()) readTree(p, buf);
     if (!e.isFile()) continue;
-    const fd = openSync(join(e.parentPath, e.name), 'r');
+    const fd = openSync(p, 'r');
     try {
       while (readSync(fd, buf, 0, buf.length, null) > 0);
     } finally {
@@ -121,6 +122,9 @@ interface ToolResult {
 
 let appended = 0;
 const restoreRuns: Record<'lifeboat' | 'restic', Run[]> = { lifeboat: [], restic: [] };
+/** The middle value (the lower of the two middle ones for an even count). */
+const medianOf = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+
 /** The run with the median time; its RSS is the peak of all runs. */
 function median(runs: Run[]): Run {
   const sorted = [...runs].sort((a, b) => a.seconds - b.seconds);
@@ -166,7 +170,7 @@ async function main(): Promise<void> {
   const want = treeHash(data);
   // Both repositories in the page cache, as the data is: Lifeboat writes its packs with O_DIRECT, so
   // after its backups none of them was cached, while restic's buffered writes left its whole repository
-  // there; the first restore of Lifeboat's then read 450 MB from disk (1.6-1.7 s against 1.1-1.2 s).
+  // there; the first restore of Lifeboat's then read 450 MB from disk (1.74 s against 1.07-1.18 s warm).
   for (const repo of [lbRepo, rsRepo]) readTree(repo);
   for (const t of tools) rmSync(join(dir, `out-${t.split('|')[0]}`), { recursive: true, force: true });
   // Restores alternate (L R, R L, L R, ...) and the median counts: one restore is ~3 s, and on this shared
@@ -176,9 +180,10 @@ async function main(): Promise<void> {
     restic: () => rs('restore', 'latest', '--target', join(dir, 'out-restic')),
   };
   const outOf = { lifeboat: join(dir, 'out-lifeboat'), restic: join(dir, 'out-restic', 'data') };
-  // One restore of each first, not counted: the bench's first restore after the backups paid for memory
-  // this VM had handed back (Lifeboat's, which runs first: 3.3 s of CPU against 2.0 s for the same work
-  // in the rounds after it, in 4 of 5 runs on 2026-12-07), whichever tool it was.
+  // One restore of each first, not counted: the bench's first restore after the backups used 3.3 s of CPU
+  // against ~2.0 s for the same work in the rounds after it (in 4 of 5 runs on 2026-12-07; Lifeboat's,
+  // which always ran first, so whether it hits whichever tool runs first is presumed: this VM handing
+  // memory back). Restic now takes the first one.
   if (!values['no-warmup']) {
     for (const t of ['restic', 'lifeboat'] as const) {
       rmSync(join(dir, `out-${t}`), { recursive: true, force: true });
@@ -230,7 +235,7 @@ ${
       ? 'through tsx like `bin/lifeboat`, TypeScript compiled at each launch'
       : 'bundled by esbuild into one file run by `node`, as a release would ship it; `bin/lifeboat` runs the same code through tsx'
   }, process start-up included); restic ${execFileSync('restic', ['version']).toString().split(' ')[1]} with \`--compression auto\` and \`--no-cache\`.
-Times are wall clock, RSS is the peak of all of a tool's runs (GNU time); \`sync\` before each timed step, so no tool pays for the previous one's page-cache writeback${prefaultBytes ? `, then ${(prefaultBytes / 1e9).toFixed(1)} GB written to a file and deleted, so no tool pays this VM's ~2.3 s per GB for memory it gives back and takes again (bench/timing.ts; \`--no-prefault\` measures without)` : ' (run with `--no-prefault`: a tool may pay this VM\'s ~2.3 s per GB for memory freed just before it, see bench/timing.ts)'}. Start-up, measured as \`repo snapshots\` (open the
+Times are wall clock, RSS is the peak of all of a tool's timed runs (GNU time); \`sync\` before each timed step, so no tool pays for the previous one's page-cache writeback${prefaultBytes ? `, then ${(prefaultBytes / 1e9).toFixed(1)} GB written to a file and deleted, so no tool pays this VM's ~2.3 s per GB for memory it gives back and takes again (bench/timing.ts; \`--no-prefault\` measures without)` : ' (run with `--no-prefault`: a tool may pay this VM\'s ~2.3 s per GB for memory freed just before it, see bench/timing.ts)'}. Start-up, measured as \`repo snapshots\` (open the
 repository, list) in the same run, best of 3: Lifeboat bundled ${startNode.toFixed(2)} s, through tsx ${startTsx.toFixed(2)} s
 (so tsx adds ~${(startTsx - startNode).toFixed(1)} s to every Lifeboat figure when run as \`bin/lifeboat\`), restic ${startRestic.toFixed(2)} s.
 
@@ -249,7 +254,7 @@ Lifeboat ${[L.full, L.incr, L.restore].map((r) => r.rssMB.toFixed(0)).join(' / '
     .map((l) => l.toFixed(1))
     .join(', ')}.
 Restore runs, alternating${values['no-warmup'] ? '' : ', after one uncounted restore of each (restic first)'}: Lifeboat ${restoreRuns.lifeboat.map((r) => r.seconds.toFixed(2)).join(', ')} s; restic ${restoreRuns.restic.map((r) => r.seconds.toFixed(2)).join(', ')} s
-(per-round restore ratios ${restoreRuns.lifeboat.map((l, i) => ratio(restoreRuns.restic[i]!.seconds, l.seconds)).join(', ')}); CPU time (user + system, all threads) of those restores:
+(per-round restore ratios ${restoreRuns.lifeboat.map((l, i) => ratio(restoreRuns.restic[i]!.seconds, l.seconds)).join(', ')}, their median **${ratio(medianOf(restoreRuns.lifeboat.map((l, i) => restoreRuns.restic[i]!.seconds / l.seconds)), 1)}x**: the table's ratio is of the two medians); CPU time (user + system, all threads) of those restores:
 Lifeboat ${restoreRuns.lifeboat.map((r) => r.cpu.toFixed(2)).join(', ')} s, restic ${restoreRuns.restic.map((r) => r.cpu.toFixed(2)).join(', ')} s.
 Measured ${new Date().toISOString().slice(0, 10)}.
 

@@ -161,8 +161,8 @@ async function main(): Promise<void> {
         ? lb('restore-files', 'latest', '--target', out, '--include', 'logdirs/b1', '--strip', 'logdirs/b1', '--repo', lbS3)
         : rs('restore', 'latest', '--target', out);
     };
-    // One restore of each first, not counted, as in bench/repository.ts: the first restore after the
-    // backups pays for memory this VM handed back, whichever tool runs it.
+    // One restore of each first, not counted, restic's first, as in bench/repository.ts: the bench's first
+    // restore after the backups used far more CPU than the same restore later.
     if (!values['no-warmup']) for (const t of ['restic', 'lifeboat'] as const) restoreOnce(t);
     for (let round = 0; round < rounds; round++) {
       for (const t of round % 2 ? (['restic', 'lifeboat'] as const) : (['lifeboat', 'restic'] as const)) {
@@ -207,7 +207,7 @@ ${row('restic', rsFull, rsR, identical.restic)}
 
 Ratios, Lifeboat vs restic on the same server: full backup throughput **${r2(rsFull.seconds, lbFull.seconds)}x** (CPU ${r2(rsFull.cpu, lbFull.cpu)}x less),
 restore throughput **${r2(rsR.seconds, lbR.seconds)}x** (CPU ${r2(rsR.cpu, lbR.cpu)}x less). Restore runs${values['no-warmup'] ? '' : ' (after one uncounted restore of each, restic first)'}: Lifeboat ${runs.lifeboat.map((r) => r.seconds.toFixed(1)).join(', ')} s;
-restic ${runs.restic.map((r) => r.seconds.toFixed(1)).join(', ')} s (per-round ratios ${runs.lifeboat.map((r, i) => (runs.restic[i]!.seconds / r.seconds).toFixed(2)).join(', ')}).
+restic ${runs.restic.map((r) => r.seconds.toFixed(1)).join(', ')} s (per-round ratios ${runs.lifeboat.map((r, i) => (runs.restic[i]!.seconds / r.seconds).toFixed(2)).join(', ')}, their median **${[...runs.lifeboat.map((r, i) => runs.restic[i]!.seconds / r.seconds)].sort((a, b) => a - b)[Math.floor((runs.lifeboat.length - 1) / 2)]!.toFixed(2)}x**: the ratio above is of the two medians).
 Copy of a local repository holding one full backup (${(packBytes / MB).toFixed(0)} MB of packs) to S3 (\`lifeboat repo copy --to s3://…\`):
 ${copyRun.seconds.toFixed(1)} s, **${(packBytes / MB / copyRun.seconds).toFixed(0)} MB/s** (CPU ${copyRun.cpu.toFixed(1)} s). Measured ${new Date().toISOString().slice(0, 10)}.
 `;
