@@ -260,7 +260,7 @@ async function startKraftNode(topo: LabTopology, b: LabBroker, log: Log): Promis
       }
       return kraftNodeServing(topo, b);
     },
-    { timeoutMs: 120_000, intervalMs: 200, onTimeout: () => `last lines of ${serverLog}:\n${tail(serverLog)}\n${tail(b.logFile)}` },
+    { timeoutMs: 120_000, intervalMs: 500, onTimeout: () => `last lines of ${serverLog}:\n${tail(serverLog)}\n${tail(b.logFile)}` },
   );
   if (exited) throw new Error(`KRaft node ${b.cluster}-${b.id} exited during start-up; last lines of ${serverLog}:\n${tail(serverLog, 15)}\n${tail(b.logFile, 5)}`);
 }
@@ -294,13 +294,6 @@ export async function startBroker(topo: LabTopology, b: LabBroker, log: Log = ()
   if (opts.settle ?? true) await waitForLabAgreement(topo, b.cluster, { present: [b.id] });
 }
 
-/**
- * How often a starting broker is looked at: its port (a connect) until it opens, then its registration.
- * A JVM takes seconds to start, so a look every 500 ms cost each start 250 ms on average, and every
- * recovery on the lab as much of its RTO.
- */
-const BROKER_START_LOOK_MS = 100;
-
 /** Starts a ZooKeeper-mode broker and waits for it to register; true when it exited instead. */
 async function startZkBrokerOnce(topo: LabTopology, b: LabBroker, log: Log, serverLog: string): Promise<boolean> {
   const p = brokerProcess(topo, b);
@@ -309,7 +302,7 @@ async function startZkBrokerOnce(topo: LabTopology, b: LabBroker, log: Log, serv
     // refuses to start while that stale registration exists (NodeExists). Wait it out first.
     await waitUntil(`the stale registration of broker ${b.cluster}-${b.id} to expire`, async () => !(await brokerRegistered(topo, b)), {
       timeoutMs: 60_000,
-      intervalMs: 100,
+      intervalMs: 250,
     });
     log(`starting broker ${b.cluster}-${b.id} on 127.0.0.1:${b.port}`);
   }
@@ -324,7 +317,7 @@ async function startZkBrokerOnce(topo: LabTopology, b: LabBroker, log: Log, serv
       }
       return (await portOpen(b.port)) && (await brokerRegistered(topo, b));
     },
-    { timeoutMs: 120_000, intervalMs: BROKER_START_LOOK_MS, onTimeout: () => `last lines of ${serverLog}:\n${tail(serverLog)}\n${tail(b.logFile)}` },
+    { timeoutMs: 120_000, intervalMs: 500, onTimeout: () => `last lines of ${serverLog}:\n${tail(serverLog)}\n${tail(b.logFile)}` },
   );
   return exited;
 }
@@ -345,7 +338,7 @@ export async function stopBroker(topo: LabTopology, b: LabBroker, opts: BrokerCo
   // only when the session expires. Wait for it, so callers see the cluster as it now is.
   await waitUntil(`broker ${b.cluster}-${b.id} to leave ZooKeeper`, async () => !(await brokerRegistered(topo, b)), {
     timeoutMs: 30_000,
-    intervalMs: 100,
+    intervalMs: 250,
   });
   if (opts.settle ?? true) await waitForLabAgreement(topo, b.cluster, { absent: [b.id] });
   return stopped;
