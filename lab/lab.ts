@@ -102,13 +102,6 @@ function temporalProcess(topo: LabTopology, cli: string): ManagedProcess {
     // that schedules it starts at once instead of waiting 10-40 ms in the task queue.
     '--dynamic-config-value',
     'system.enableActivityEagerExecution=true',
-    // SQLite's rollback journal fsyncs several times per transaction, and Temporal writes a few per
-    // workflow task; WAL with synchronous=normal fsyncs at checkpoints only (a lab's store may lose its
-    // last transactions on a power cut, never its consistency).
-    '--sqlite-pragma',
-    'journal_mode=wal',
-    '--sqlite-pragma',
-    'synchronous=normal',
   ];
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_TYPES)) args.push('--search-attribute', `${name}=${type}`);
   return { name: 'temporal', command: cli, args, pidFile: t.pidFile, logFile: t.logFile, marker: t.dbFile };

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { backoff, poll, sleep } from '../core/poll';
+import { poll, sleep } from '../core/poll';
 
 export { sleep };
 
@@ -150,11 +150,8 @@ export async function stopProcess(
     /* already gone */
   }
   const gone = () => !processAlive(pid);
-  // Looked at soon, then less often: a SIGKILLed JVM is gone in ~10-30 ms, which a fixed 100 ms
-  // look rounded up to 100-130 ms (a drill's kill fault, every stop of the lab's brokers).
-  const interval = backoff(10, 100);
   const graceMs = signal === 'SIGKILL' ? 10_000 : (opts.graceMs ?? 60_000);
-  const exited = await poll(gone, { what: `process ${pid} to exit`, timeoutMs: graceMs, intervalMs: interval, signal: opts.abort }).catch((e: unknown) => {
+  const exited = await poll(gone, { what: `process ${pid} to exit`, timeoutMs: graceMs, intervalMs: 100, signal: opts.abort }).catch((e: unknown) => {
     if (opts.abort?.aborted) throw e;
     return false;
   });
@@ -165,7 +162,7 @@ export async function stopProcess(
       /* gone meanwhile */
     }
     // A SIGKILLed process is gone once the kernel has reaped it; it cannot refuse.
-    await poll(gone, { what: `process ${pid} to exit after SIGKILL`, timeoutMs: 60_000, intervalMs: interval, signal: opts.abort });
+    await poll(gone, { what: `process ${pid} to exit after SIGKILL`, timeoutMs: 60_000, intervalMs: 100, signal: opts.abort });
   }
   rmSync(p.pidFile, { force: true });
   return true;
