@@ -170,6 +170,13 @@ const DRILL_EARLY_INVENTORY_PATCH = 'drill-early-inventory';
 const DRILL_LOCAL_RECORD_PATCH = 'drill-local-record';
 /** The cluster's drill lock (src/drills/lock.ts), taken before prepare and ended with the record. */
 const DRILL_LOCK_PATCH = 'drill-lock';
+/**
+ * Drills started before it took the lock with a local activity (replayed so). A query that ended the
+ * first workflow task while that local activity ran left its result to the next task, and the patch
+ * calls right after it could not be replayed on another worker (TMPRL1100 for drill-refuse-faults-left:
+ * a drill whose worker was killed never ended). An activity's result always comes in a task of its own.
+ */
+const DRILL_LOCK_REMOTE_PATCH = 'drill-lock-remote';
 /** Drills started before it discarded a broker's disk after its kill's revert, not beside it (replayed so). */
 const DRILL_DISK_APART_PATCH = 'drill-disk-discard-apart';
 /** Drills started before it read the stream back only once the recovery was over (replayed so). */
@@ -353,8 +360,7 @@ export async function drill(input: DrillInput): Promise<DrillRecord> {
   let locked = false;
   if (lockIt) {
     try {
-      // Local, as its end is: no task queue between the drill and its first step (~30 ms each on the bench's two cores).
-      const l = await controlLocal.drillLockActivity(lockOf);
+      const l = patched(DRILL_LOCK_REMOTE_PATCH) ? await control.drillLockActivity(lockOf) : await controlLocal.drillLockActivity(lockOf);
       if (l.taken) locked = true;
       else others = [l.held.holder];
     } catch (e) {
