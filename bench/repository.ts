@@ -20,7 +20,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { kafkaLike } from './repositoryData';
-import { type Run, timed as timedIn } from './timing';
+import { type Run, medianOf, timed as timedIn } from './timing';
 import { bundleCli } from '../lab/cliBundle';
 
 const ROOT = resolve(__dirname, '..');
@@ -122,9 +122,6 @@ interface ToolResult {
 
 let appended = 0;
 const restoreRuns: Record<'lifeboat' | 'restic', Run[]> = { lifeboat: [], restic: [] };
-/** The middle value (the lower of the two middle ones for an even count). */
-const medianOf = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
-
 /** The run with the median time; its RSS is the peak of all runs. */
 function median(runs: Run[]): Run {
   const sorted = [...runs].sort((a, b) => a.seconds - b.seconds);

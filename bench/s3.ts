@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { VERSITYGW_VERSION, ensureVersitygw } from '../lab/s3';
 import { kafkaLike } from './repositoryData';
-import { type Run, timed as timedIn } from './timing';
+import { type Run, medianOf, timed as timedIn } from './timing';
 import { bundleCli } from '../lab/cliBundle';
 
 const ROOT = resolve(__dirname, '..');
@@ -207,7 +207,7 @@ ${row('restic', rsFull, rsR, identical.restic)}
 
 Ratios, Lifeboat vs restic on the same server: full backup throughput **${r2(rsFull.seconds, lbFull.seconds)}x** (CPU ${r2(rsFull.cpu, lbFull.cpu)}x less),
 restore throughput **${r2(rsR.seconds, lbR.seconds)}x** (CPU ${r2(rsR.cpu, lbR.cpu)}x less). Restore runs${values['no-warmup'] ? '' : ' (after one uncounted restore of each, restic first)'}: Lifeboat ${runs.lifeboat.map((r) => r.seconds.toFixed(1)).join(', ')} s;
-restic ${runs.restic.map((r) => r.seconds.toFixed(1)).join(', ')} s (per-round ratios ${runs.lifeboat.map((r, i) => (runs.restic[i]!.seconds / r.seconds).toFixed(2)).join(', ')}, their median **${[...runs.lifeboat.map((r, i) => runs.restic[i]!.seconds / r.seconds)].sort((a, b) => a - b)[Math.floor((runs.lifeboat.length - 1) / 2)]!.toFixed(2)}x**: the ratio above is of the two medians).
+restic ${runs.restic.map((r) => r.seconds.toFixed(1)).join(', ')} s (per-round ratios ${runs.lifeboat.map((r, i) => (runs.restic[i]!.seconds / r.seconds).toFixed(2)).join(', ')}, their median **${medianOf(runs.lifeboat.map((r, i) => runs.restic[i]!.seconds / r.seconds)).toFixed(2)}x**: the ratio above is of the two medians).
 Copy of a local repository holding one full backup (${(packBytes / MB).toFixed(0)} MB of packs) to S3 (\`lifeboat repo copy --to s3://…\`):
 ${copyRun.seconds.toFixed(1)} s, **${(packBytes / MB / copyRun.seconds).toFixed(0)} MB/s** (CPU ${copyRun.cpu.toFixed(1)} s). Measured ${new Date().toISOString().slice(0, 10)}.
 `;

@@ -49,3 +49,6 @@ export function timed(cmd: string, args: string[], opts: TimedOptions): Run {
   const [secs, kb, user, sys] = readFileSync(out, 'utf8').trim().split(/\s+/).slice(-4).map(Number);
   return { seconds: secs!, rssMB: kb! / 1024, cpu: user! + sys! };
 }
+
+/** The middle value (the lower of the two middle ones for an even count). */
+export const medianOf = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;

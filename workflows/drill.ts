@@ -171,10 +171,11 @@ const DRILL_LOCAL_RECORD_PATCH = 'drill-local-record';
 /** The cluster's drill lock (src/drills/lock.ts), taken before prepare and ended with the record. */
 const DRILL_LOCK_PATCH = 'drill-lock';
 /**
- * Drills started before it took the lock with a local activity (replayed so). A query that ended the
- * first workflow task while that local activity ran left its result to the next task, and the patch
- * calls right after it could not be replayed on another worker (TMPRL1100 for drill-refuse-faults-left:
- * a drill whose worker was killed never ended). An activity's result always comes in a task of its own.
+ * Drills started before it took the lock with a local activity (replayed so). Once, the first workflow
+ * task ended with that local activity's result (why is not known; a query during it did not do it in a
+ * test), the patch calls right after it went into the next task, and another worker could not replay
+ * that (TMPRL1100 for drill-refuse-faults-left: a drill whose worker was killed never ended). An
+ * activity's result always comes in a task of its own, whose patches are known when it is replayed.
  */
 const DRILL_LOCK_REMOTE_PATCH = 'drill-lock-remote';
 /** Drills started before it discarded a broker's disk after its kill's revert, not beside it (replayed so). */
